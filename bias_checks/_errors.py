@@ -1,0 +1,136 @@
+"""Errors raised by :mod:`bias_checks`.
+
+Every input error is both a :class:`BiasChecksError` (so callers can catch the domain) and a
+:class:`ValueError` (so generic callers and scikit-learn style code behave as expected). The
+messages are module-level constants; tests assert on them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from core.errors import FairgovError
+
+LENGTH_MISMATCH = "Inputs have different lengths; y_true, y_pred, sample_weight and every feature must have one entry per row."
+EMPTY_INPUT = "The input is empty; an audit needs at least one row."
+NAN_IN_LABELS = "y_true or y_pred contains missing or non-finite values; drop or impute those rows first."
+NAN_IN_SENSITIVE_FEATURES = "A sensitive feature contains missing values; drop those rows or encode missing as its own category."
+NAN_IN_CONTROL_FEATURES = "A control feature contains missing values; drop those rows or encode missing as its own category."
+NON_BINARY_LABELS = "Binary metrics need at most two distinct label values; pass task='multiclass' for one-vs-rest metrics."
+POS_LABEL_REQUIRED = "Labels are not a subset of {0, 1} or {-1, 1}; pass pos_label to say which value is positive."
+POS_LABEL_NOT_PRESENT = "pos_label is not one of the label values; pass one of the labels that occur in y_true or y_pred."
+UNKNOWN_METRIC = "Unknown metric name; see bias_checks.METRICS for the supported names."
+METRIC_NOT_APPLICABLE = "This metric does not apply to the audited task (classification metrics need labels, regression metrics need numeric targets)."
+INVALID_SAMPLE_WEIGHT = "sample_weight must be finite and non-negative with a positive total."
+INVALID_THRESHOLD = "A threshold needs a finite bound, direction 'upper' or 'lower', and ci_policy 'point' or 'conservative'."
+UNKNOWN_REFERENCE_GROUP = "The named reference group does not occur in the data; name one value for every sensitive feature."
+INVALID_PARAMETER = "Invalid parameter value; see the docstring of audit_predictions for allowed values."
+DUPLICATE_FEATURE_NAME = "Feature names must be unique across sensitive and control features."
+REGRESSION_TARGETS_NOT_NUMERIC = "Regression needs numeric y_true and y_pred."
+
+
+class BiasChecksError(FairgovError):
+    """Root of every error raised by :mod:`bias_checks`."""
+
+    code: ClassVar[str] = "bias_checks_error"
+
+
+class BiasChecksInputError(BiasChecksError, ValueError):
+    """Bad input to a :mod:`bias_checks` function; the message says how to fix it."""
+
+    code: ClassVar[str] = "bias_checks_input_error"
+    default_message: ClassVar[str] = INVALID_PARAMETER
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        super().__init__(message if message is not None else self.default_message, **details)
+
+
+class LengthMismatchError(BiasChecksInputError):
+    """Inputs do not all have one entry per row."""
+
+    code: ClassVar[str] = "length_mismatch"
+    default_message: ClassVar[str] = LENGTH_MISMATCH
+
+
+class EmptyInputError(BiasChecksInputError):
+    """There are no rows to audit."""
+
+    code: ClassVar[str] = "empty_input"
+    default_message: ClassVar[str] = EMPTY_INPUT
+
+
+class NanInLabelsError(BiasChecksInputError):
+    """``y_true`` or ``y_pred`` holds a missing or non-finite value."""
+
+    code: ClassVar[str] = "nan_in_labels"
+    default_message: ClassVar[str] = NAN_IN_LABELS
+
+
+class NanInSensitiveFeaturesError(BiasChecksInputError):
+    """A sensitive feature holds a missing value."""
+
+    code: ClassVar[str] = "nan_in_sensitive_features"
+    default_message: ClassVar[str] = NAN_IN_SENSITIVE_FEATURES
+
+
+class NanInControlFeaturesError(BiasChecksInputError):
+    """A control feature holds a missing value."""
+
+    code: ClassVar[str] = "nan_in_control_features"
+    default_message: ClassVar[str] = NAN_IN_CONTROL_FEATURES
+
+
+class NonBinaryLabelsError(BiasChecksInputError):
+    """A binary task or metric received more than two label values."""
+
+    code: ClassVar[str] = "non_binary_labels"
+    default_message: ClassVar[str] = NON_BINARY_LABELS
+
+
+class PosLabelError(BiasChecksInputError):
+    """The positive label is missing or does not occur in the labels."""
+
+    code: ClassVar[str] = "invalid_pos_label"
+    default_message: ClassVar[str] = POS_LABEL_NOT_PRESENT
+
+
+class UnknownMetricError(BiasChecksInputError):
+    """A metric name is not in the catalogue."""
+
+    code: ClassVar[str] = "unknown_metric"
+    default_message: ClassVar[str] = UNKNOWN_METRIC
+
+
+class MetricNotApplicableError(BiasChecksInputError):
+    """A catalogue metric does not apply to the audited task."""
+
+    code: ClassVar[str] = "metric_not_applicable"
+    default_message: ClassVar[str] = METRIC_NOT_APPLICABLE
+
+
+class InvalidSampleWeightError(BiasChecksInputError):
+    """Sample weights are negative, non-finite or sum to zero."""
+
+    code: ClassVar[str] = "invalid_sample_weight"
+    default_message: ClassVar[str] = INVALID_SAMPLE_WEIGHT
+
+
+class InvalidThresholdError(BiasChecksInputError):
+    """A threshold has an invalid bound, direction or CI policy."""
+
+    code: ClassVar[str] = "invalid_threshold"
+    default_message: ClassVar[str] = INVALID_THRESHOLD
+
+
+class UnknownReferenceGroupError(BiasChecksInputError):
+    """The named reference group does not occur in the data."""
+
+    code: ClassVar[str] = "unknown_reference_group"
+    default_message: ClassVar[str] = UNKNOWN_REFERENCE_GROUP
+
+
+class InvalidParameterError(BiasChecksInputError):
+    """A parameter is outside its allowed values."""
+
+    code: ClassVar[str] = "invalid_parameter"
+    default_message: ClassVar[str] = INVALID_PARAMETER

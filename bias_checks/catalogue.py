@@ -1,0 +1,188 @@
+"""The catalogue of fairness metrics that thresholds may name.
+
+Governance validates the metric names of proposals against :data:`METRICS` and stores them on
+chain as ``bytes32``, so every name is ASCII and at most 32 bytes long. This module is pure
+Python (no numpy) so that governance can import it cheaply.
+
+Names follow Fairlearn: per-group *base* metrics (``selection_rate``, ``true_positive_rate``,
+...) and *disparities* between groups (``demographic_parity_difference``,
+``<base>_difference``, ``<base>_ratio``, ...). The two regression error disparities use the
+short stems ``mae`` and ``rmse`` because ``root_mean_squared_error_difference`` would not fit
+in 32 bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+
+from bias_checks._errors import UnknownMetricError
+
+MetricKind = Literal["base", "disparity"]
+BoundDirection = Literal["upper", "lower"]
+Task = Literal["classification", "regression"]
+Transform = Literal["difference", "ratio"]
+
+MAX_NAME_BYTES = 32
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What the catalogue knows about one metric.
+
+    Attributes
+    ----------
+    name : str
+        The catalogue name, ASCII, at most 32 bytes.
+    kind : {"base", "disparity"}
+        ``base`` metrics have one value per group; ``disparity`` metrics compare groups.
+    bound : {"upper", "lower"}
+        The bound direction that makes sense: ``upper`` when smaller is fairer or better
+        (differences, error rates), ``lower`` when larger is (ratios, accuracy).
+    task : {"classification", "regression"}
+        The kind of predictions the metric applies to.
+    bases : tuple of str
+        The base metrics a disparity compares (two for equalized odds); ``(name,)`` for a base
+        metric.
+    transform : {"difference", "ratio"} or None
+        How a disparity compares groups; ``None`` for base metrics.
+    description : str
+        One sentence for humans.
+    """
+
+    name: str
+    kind: MetricKind
+    bound: BoundDirection
+    task: Task
+    bases: tuple[str, ...]
+    transform: Transform | None
+    description: str
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether larger values are better (the sensible bound is a lower bound)."""
+        return self.bound == "lower"
+
+
+_CLASSIFICATION_BASES: tuple[tuple[str, BoundDirection, str], ...] = (
+    ("count", "lower", "Number of rows in the group (unweighted), as fairlearn.metrics.count."),
+    ("selection_rate", "lower", "Share of rows predicted positive, P(h(X)=1 | A=a)."),
+    ("accuracy", "lower", "Share of correct predictions, as sklearn accuracy_score."),
+    ("true_positive_rate", "lower", "Recall: P(h(X)=1 | Y=1, A=a); 0 when there are no positives."),
+    (
+        "false_positive_rate",
+        "upper",
+        "Fall-out: P(h(X)=1 | Y=0, A=a); 0 when there are no negatives.",
+    ),
+    ("false_negative_rate", "upper", "Miss rate: P(h(X)=0 | Y=1, A=a); 0 when there are no positives."),
+    ("true_negative_rate", "lower", "Specificity: P(h(X)=0 | Y=0, A=a); 0 when there are no negatives."),
+    ("precision", "lower", "P(Y=1 | h(X)=1, A=a), as sklearn precision_score; 0 with no predicted positives."),
+    ("false_discovery_rate", "upper", "P(Y=0 | h(X)=1, A=a); 0 with no predicted positives."),
+    ("balanced_accuracy", "lower", "Mean recall over the classes present, as sklearn balanced_accuracy_score."),
+)
+
+_REGRESSION_BASES: tuple[tuple[str, str, BoundDirection, str], ...] = (
+    ("mean_absolute_error", "mae", "upper", "Weighted mean absolute error in the group."),
+    ("root_mean_squared_error", "rmse", "upper", "Weighted root mean squared error in the group."),
+)
+
+
+def _disparity(
+    name: str, task: Task, bases: tuple[str, ...], transform: Transform, description: str
+) -> MetricInfo:
+    bound: BoundDirection = "upper" if transform == "difference" else "lower"
+    return MetricInfo(name, "disparity", bound, task, bases, transform, description)
+
+
+def _build() -> dict[str, MetricInfo]:
+    metrics: dict[str, MetricInfo] = {}
+    for name, bound, description in _CLASSIFICATION_BASES:
+        metrics[name] = MetricInfo(name, "base", bound, "classification", (name,), None, description)
+    for name, _stem, bound, description in _REGRESSION_BASES:
+        metrics[name] = MetricInfo(name, "base", bound, "regression", (name,), None, description)
+
+    named = (
+        ("demographic_parity", ("selection_rate",), "selection rates"),
+        ("equalized_odds", ("true_positive_rate", "false_positive_rate"), "TPR and FPR"),
+        ("equal_opportunity", ("true_positive_rate",), "true positive rates"),
+    )
+    for stem, bases, what in named:
+        metrics[f"{stem}_difference"] = _disparity(
+            f"{stem}_difference", "classification", bases, "difference",
+            f"Largest absolute difference in {what} between groups (or to overall/reference).",
+        )
+        metrics[f"{stem}_ratio"] = _disparity(
+            f"{stem}_ratio", "classification", bases, "ratio",
+            f"Smallest ratio (at most 1) of {what} between groups (or to overall/reference).",
+        )
+    for name, _bound, _description in _CLASSIFICATION_BASES:
+        for transform in ("difference", "ratio"):
+            full = f"{name}_{transform}"
+            metrics[full] = _disparity(
+                full, "classification", (name,), transform,  # type: ignore[arg-type]
+                f"The {transform} of {name} between groups, as fairlearn's {full}.",
+            )
+    for name, stem, _bound, _description in _REGRESSION_BASES:
+        for transform in ("difference", "ratio"):
+            full = f"{stem}_{transform}"
+            metrics[full] = _disparity(
+                full, "regression", (name,), transform,  # type: ignore[arg-type]
+                f"The {transform} of {name} between groups.",
+            )
+    return metrics
+
+
+METRICS: Mapping[str, MetricInfo] = MappingProxyType(_build())
+"""Every metric that thresholds may name, keyed by catalogue name, in a stable order."""
+
+
+def is_known_metric(name: str) -> bool:
+    """Return whether ``name`` is in the catalogue.
+
+    Parameters
+    ----------
+    name : str
+        A metric name, as stored in a threshold.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_known_metric("demographic_parity_difference")
+    True
+    >>> is_known_metric("roc_auc_score")
+    False
+    """
+    return name in METRICS
+
+
+def metric_info(name: str) -> MetricInfo:
+    """Return the catalogue entry for ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A catalogue metric name.
+
+    Returns
+    -------
+    MetricInfo
+
+    Raises
+    ------
+    UnknownMetricError
+        If ``name`` is not in the catalogue.
+
+    Examples
+    --------
+    >>> metric_info("equalized_odds_ratio").bound
+    'lower'
+    """
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise UnknownMetricError(metric=name) from None

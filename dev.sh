@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# fairgov developer entry point. Each command installs what it needs first (virtualenvs,
+# npm packages, the brownie environment) and skips what is already up to date.
+#
+#   ./dev.sh run        start the service on embedded defaults (the README's main job)
+#   ./dev.sh test       every test and lint: ruff, mypy, pytest, brownie tests, artifact freshness
+#   ./dev.sh contracts  recompile the contracts and rewrite governance/abi/*.json
+#   ./dev.sh fairgov …  run any fairgov command inside the project's environment
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="$ROOT/.cache"
+VENV="$ROOT/.venv"
+BROWNIE_VENV="$ROOT/.venv-brownie"
+CONTRACTS="$ROOT/contracts"
+SOLC_VERSION="0.8.37"
+
+die() { printf 'fairgov: %s\n' "$*" >&2; exit 2; }
+step() { printf '==> %s\n' "$*" >&2; }
+
+fingerprint() { cat "$@" | sha256sum | cut -d' ' -f1; }
+
+# A step runs again only when the files it depends on change.
+up_to_date() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+
+find_python() {
+  for candidate in "${FAIRGOV_PYTHON:-}" python3.11 python3 python; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+      "$candidate" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+check_prerequisites() {
+  PYTHON="$(find_python)" || die "Python 3.11 or newer is required: install it, or point FAIRGOV_PYTHON at it."
+  command -v node >/dev/null 2>&1 || die "node was not found: install Node.js 20 or newer with npm."
+  command -v npm >/dev/null 2>&1 || die "npm was not found: install npm (it ships with Node.js 20)."
+  node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+    die "Node.js $(node --version) is too old: install Node.js 20 or newer."
+}
+
+ensure_node_packages() {
+  local stamp="$CONTRACTS/node_modules/.fairgov-stamp" want
+  want="$(fingerprint "$CONTRACTS/package-lock.json")"
+  up_to_date "$stamp" "$want" && return 0
+  step "installing the Solidity toolchain from npm (solc, OpenZeppelin Contracts, anvil)"
+  # `npm ci` refuses the lock file npm 11 writes for packages with per-platform optional
+  # binaries (anvil); `npm install` honours the same pinned versions.
+  (cd "$CONTRACTS" && npm install --no-audit --no-fund --loglevel=error) ||
+    die "npm install failed in contracts/: check that the npm registry is reachable."
+  printf '%s' "$want" >"$stamp"
+}
+
+ensure_venv() {
+  local stamp="$VENV/.fairgov-stamp" want
+  want="$(fingerprint "$ROOT/pyproject.toml" "$ROOT/requirements/constraints.txt")"
+  up_to_date "$stamp" "$want" && return 0
+  step "installing fairgov and its development tools into .venv"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -c "$ROOT/requirements/constraints.txt" -e "$ROOT[dev]"
+  printf '%s' "$want" >"$stamp"
+}
+
+ensure_brownie() {
+  local stamp="$BROWNIE_VENV/.fairgov-stamp" want
+  want="$(fingerprint "$ROOT/requirements/brownie.txt")"
+  if ! up_to_date "$stamp" "$want"; then
+    # brownie pins every dependency exactly, so it lives apart from the service's environment.
+    step "installing brownie into .venv-brownie"
+    [ -x "$BROWNIE_VENV/bin/python" ] || "$PYTHON" -m venv "$BROWNIE_VENV"
+    "$BROWNIE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$BROWNIE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements/brownie.txt"
+    printf '%s' "$want" >"$stamp"
+  fi
+  # py-solc-x (inside brownie) would download a native solc; serve npm solc through the adapter.
+  mkdir -p "$CACHE/solc-bin" "$CACHE/brownie-home/.brownie"
+  ln -sf "$CONTRACTS/toolchain/solc-native.js" "$CACHE/solc-bin/solc-v$SOLC_VERSION"
+}
+
+anvil_bin_dir() {
+  local dir
+  for dir in "$CONTRACTS"/node_modules/@foundry-rs/anvil-*/bin; do
+    [ -x "$dir/anvil" ] && { printf '%s' "$dir"; return 0; }
+  done
+  die "the anvil binary is missing from contracts/node_modules: delete contracts/node_modules and run again."
+}
+
+free_port() {
+  "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+brownie() {
+  local home="$CACHE/brownie-home"
+  sed "s/@PORT@/$(free_port)/" "$CONTRACTS/toolchain/network-config.yaml.in" >"$home/.brownie/network-config.yaml"
+  # brownie keeps its data folder under $HOME; give it one inside the project.
+  (cd "$CONTRACTS" && HOME="$home" SOLCX_BINARY_PATH="$CACHE/solc-bin" PATH="$(anvil_bin_dir):$PATH" \
+    "$BROWNIE_VENV/bin/brownie" "$@")
+}
+
+bootstrap() {
+  check_prerequisites
+  ensure_node_packages
+  ensure_venv
+  export FAIRGOV_ANVIL_PATH="${FAIRGOV_ANVIL_PATH:-$(anvil_bin_dir)/anvil}"
+}
+
+run_tests() {
+  bootstrap
+  ensure_brownie
+  step "artifact freshness: governance/abi against a fresh compile"
+  (cd "$ROOT" && node "$CONTRACTS/toolchain/build-artifacts.js" --check)
+  step "ruff"
+  "$VENV/bin/ruff" check "$ROOT"
+  "$VENV/bin/ruff" format --check "$ROOT"
+  step "mypy"
+  (cd "$ROOT" && "$VENV/bin/mypy")
+  step "brownie contract tests on anvil"
+  brownie test
+  step "pytest"
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest "$@")
+}
+
+main() {
+  local command="${1:-}"
+  [ $# -gt 0 ] && shift
+  case "$command" in
+  run)
+    bootstrap
+    exec "$VENV/bin/fairgov" run "$@"
+    ;;
+  test) run_tests "$@" ;;
+  contracts)
+    check_prerequisites
+    ensure_node_packages
+    (cd "$ROOT" && node "$CONTRACTS/toolchain/build-artifacts.js")
+    ;;
+  brownie)
+    bootstrap
+    ensure_brownie
+    brownie "$@"
+    ;;
+  fairgov)
+    bootstrap
+    exec "$VENV/bin/fairgov" "$@"
+    ;;
+  *)
+    die "usage: ./dev.sh run | test [pytest args] | contracts | brownie ARGS | fairgov ARGS"
+    ;;
+  esac
+}
+
+main "$@"
