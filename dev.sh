@@ -3,7 +3,7 @@
 # npm packages, the brownie environment) and skips what is already up to date.
 #
 #   ./dev.sh run        start the service on embedded defaults (the README's main job)
-#   ./dev.sh test       every test and lint: ruff, mypy, pytest, brownie tests, artifact freshness
+#   ./dev.sh test       every test and lint: ruff, mypy, brownie tests, pytest (with artifact freshness)
 #   ./dev.sh contracts  recompile the contracts and rewrite governance/abi/*.json
 #   ./dev.sh fairgov …  run any fairgov command inside the project's environment
 set -euo pipefail
@@ -113,8 +113,6 @@ bootstrap() {
 run_tests() {
   bootstrap
   ensure_brownie
-  step "artifact freshness: governance/abi against a fresh compile"
-  (cd "$ROOT" && node "$CONTRACTS/toolchain/build-artifacts.js" --check)
   step "ruff"
   "$VENV/bin/ruff" check "$ROOT"
   "$VENV/bin/ruff" format --check "$ROOT"

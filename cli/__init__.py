@@ -1,0 +1,1 @@
+"""The ``fairgov`` command line: a thin adapter over the domain packages."""

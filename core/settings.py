@@ -1,0 +1,122 @@
+"""Runtime settings, read from ``FAIRGOV_*`` environment variables.
+
+Domain code never reads settings itself: the adapters (CLI, API, scheduler) read them once
+and pass plain values in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Final
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigurationError
+
+#: The standard development mnemonic that anvil, Hardhat and Foundry use.
+DEV_MNEMONIC: Final = "test test test test test test test test test test test junk"
+
+#: Private keys of the first ten accounts of :data:`DEV_MNEMONIC`. Public knowledge: they are
+#: accepted only on a local development chain.
+DEV_PRIVATE_KEYS: Final = (
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+)
+
+#: Chain ids of local development chains (anvil, Hardhat, Ganache).
+LOCAL_CHAIN_IDS: Final = frozenset({31337, 1337})
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/fairgov``, or ``~/.local/share/fairgov``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fairgov"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure. Each field reads ``FAIRGOV_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="FAIRGOV_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where all state lives: chain state, deployment, database, reports.",
+    )
+    rpc_url: str | None = Field(
+        default=None,
+        description="JSON-RPC URL of the chain. Unset: fairgov starts its own local anvil.",
+    )
+    chain_id: int = Field(default=31337, description="Chain id of the local anvil chain.")
+    anvil_path: Path | None = Field(
+        default=None, description="The anvil binary. Unset: the npm package's, then PATH."
+    )
+    anvil_port: int = Field(default=8545, ge=0, le=65535, description="0 picks a free port.")
+    anvil_block_time: float | None = Field(
+        default=1.0, gt=0, description="Seconds per block on the local chain; unset mines per tx."
+    )
+    deployer_key: SecretStr | None = Field(
+        default=None,
+        description="Private key that deploys the contracts. Unset: a development key, "
+        "accepted only on a local chain.",
+    )
+    deploy_config: Path | None = Field(
+        default=None, description="JSON file with the deployment parameters (holders, voting)."
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _no_development_key_on_a_real_chain(self) -> Settings:
+        if self.rpc_url is None or self.deployer_key is None:
+            return self
+        if self.deployer_key.get_secret_value().lower() in DEV_PRIVATE_KEYS and not self.local:
+            raise ConfigurationError(
+                "FAIRGOV_DEPLOYER_KEY is a public development key: use it only on a local chain "
+                "(FAIRGOV_RPC_URL on localhost)."
+            )
+        return self
+
+    @property
+    def local(self) -> bool:
+        """Whether the chain is one fairgov runs itself, or one on this machine."""
+        if self.rpc_url is None:
+            return True
+        host = self.rpc_url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
+        return host in {"127.0.0.1", "localhost", "[::1]"}
+
+    @property
+    def chain_dir(self) -> Path:
+        return self.data_dir / "chain"
+
+    @property
+    def deployment_file(self) -> Path:
+        return self.data_dir / "deployment.json"
+
+    def deployer_private_key(self, chain_id: int) -> str:
+        """The deployer key for ``chain_id``; the development key only on a local chain."""
+        if self.deployer_key is not None:
+            key = self.deployer_key.get_secret_value()
+            if key.lower() in DEV_PRIVATE_KEYS and chain_id not in LOCAL_CHAIN_IDS:
+                raise ConfigurationError(
+                    f"FAIRGOV_DEPLOYER_KEY is a public development key and chain {chain_id} is "
+                    "not a local chain: set a key of your own."
+                )
+            return key
+        if chain_id in LOCAL_CHAIN_IDS:
+            return DEV_PRIVATE_KEYS[0]
+        raise ConfigurationError(
+            f"chain {chain_id} is not a local chain: set FAIRGOV_DEPLOYER_KEY to the deployer key."
+        )

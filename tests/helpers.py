@@ -1,0 +1,84 @@
+"""Test helpers for driving a real anvil chain through web3.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+from web3.contract import Contract
+
+from core.settings import DEV_PRIVATE_KEYS
+from governance import deploy
+from governance.chain import Sender, call_data
+from governance.contracts import bind
+
+#: Fast governance parameters for tests on an automining chain.
+TEST_CONFIG = deploy.DeploymentConfig(
+    voting_delay=1, voting_period=10, vote_extension=2, timelock_delay=60, quorum_percent=4
+)
+
+#: Private keys of the holders in TEST_CONFIG (development accounts 1 to 4).
+HOLDER_KEYS = DEV_PRIVATE_KEYS[1:5]
+
+PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
+
+
+def mine(w3: Web3, blocks: int = 1) -> None:
+    w3.provider.make_request("anvil_mine", [hex(blocks)])  # type: ignore[arg-type]
+
+
+def advance_time(w3: Web3, seconds: int) -> None:
+    w3.provider.make_request("evm_increaseTime", [seconds])  # type: ignore[arg-type]
+    mine(w3)
+
+
+def address_of(private_key: str) -> str:
+    return str(Account.from_key(private_key).address)
+
+
+class Governance:
+    """Drives proposals through their whole life with real signed transactions."""
+
+    def __init__(self, w3: Web3, deployment: deploy.Deployment) -> None:
+        self.w3 = w3
+        a = deployment.addresses
+        self.governor: Contract = bind(w3, "FairnessGovernor", a.governor)
+        self.token: Contract = bind(w3, "GovernanceToken", a.token)
+        self.policy: Contract = bind(w3, "TrainingPolicy", a.training_policy)
+        self.registry: Contract = bind(w3, "AuditRegistry", a.audit_registry)
+
+    def send(self, key: str, contract: Contract, function: str, *args: Any) -> Any:
+        return Sender.from_key(self.w3, key).transact(function, call_data(contract, function, args))
+
+    def delegate_all_to_self(self) -> None:
+        for key in HOLDER_KEYS:
+            self.send(key, self.token, "delegate", address_of(key))
+
+    def pass_and_execute(
+        self, calls: list[tuple[Contract, str, list[Any]]], description: str
+    ) -> int:
+        targets = [c.address for c, _, _ in calls]
+        values = [0] * len(calls)
+        datas = [c.encode_abi(f, args=args) for c, f, args in calls]
+        receipt = self.send(
+            HOLDER_KEYS[0], self.governor, "propose", targets, values, datas, description
+        )
+        (created,) = self.governor.events.ProposalCreated().process_receipt(receipt)
+        proposal_id: int = created["args"]["proposalId"]
+        mine(self.w3, TEST_CONFIG.voting_delay + 1)
+        assert self.governor.functions.state(proposal_id).call() == ACTIVE
+        for key in HOLDER_KEYS:
+            self.send(key, self.governor, "castVote", proposal_id, 1)
+        deadline = self.governor.functions.proposalDeadline(proposal_id).call()
+        mine(self.w3, deadline - self.w3.eth.block_number + 1)
+        assert self.governor.functions.state(proposal_id).call() == SUCCEEDED
+        description_hash = Web3.keccak(text=description)
+        self.send(HOLDER_KEYS[0], self.governor, "queue", targets, values, datas, description_hash)
+        assert self.governor.functions.state(proposal_id).call() == QUEUED
+        advance_time(self.w3, TEST_CONFIG.timelock_delay + 1)
+        self.send(
+            HOLDER_KEYS[0], self.governor, "execute", targets, values, datas, description_hash
+        )
+        assert self.governor.functions.state(proposal_id).call() == EXECUTED
+        return proposal_id

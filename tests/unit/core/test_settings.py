@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from core.errors import ConfigurationError
+from core.settings import DEV_PRIVATE_KEYS, Settings
+
+OWN_KEY = "0x" + "11" * 32
+
+
+def test_data_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path / "state"))
+    settings = Settings()
+    assert settings.data_dir == tmp_path / "state"
+    assert settings.deployment_file == tmp_path / "state" / "deployment.json"
+    assert settings.chain_dir == tmp_path / "state" / "chain"
+
+
+def test_default_data_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.delenv("FAIRGOV_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert Settings().data_dir == tmp_path / "fairgov"
+
+
+def test_development_key_is_used_only_on_a_local_chain():
+    settings = Settings(rpc_url=None)
+    assert settings.deployer_private_key(31337) == DEV_PRIVATE_KEYS[0]
+    with pytest.raises(ConfigurationError, match="FAIRGOV_DEPLOYER_KEY"):
+        settings.deployer_private_key(1)
+
+
+def test_a_public_development_key_is_refused_on_a_remote_chain():
+    with pytest.raises(ConfigurationError, match="public development key"):
+        Settings(rpc_url="https://rpc.example.org", deployer_key=DEV_PRIVATE_KEYS[0])
+
+
+def test_a_public_development_key_is_refused_on_a_real_chain_id():
+    settings = Settings(rpc_url="http://127.0.0.1:8545", deployer_key=DEV_PRIVATE_KEYS[1])
+    with pytest.raises(ConfigurationError, match="not a local chain"):
+        settings.deployer_private_key(11155111)
+
+
+def test_an_own_key_works_anywhere():
+    settings = Settings(rpc_url="https://rpc.example.org", deployer_key=OWN_KEY)
+    assert settings.deployer_private_key(1) == OWN_KEY
+    assert not settings.local
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        (None, True),
+        ("http://127.0.0.1:8545", True),
+        ("http://localhost:8545/rpc", True),
+        ("https://mainnet.example.org", False),
+    ],
+)
+def test_local_means_on_this_machine(url: str | None, local: bool):
+    assert Settings(rpc_url=url).local is local
