@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         description="Private key that deploys the contracts. Unset: a development key, "
         "accepted only on a local chain.",
     )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database. Unset: SQLite in the data directory.",
+    )
+    confirmations: int = Field(
+        default=0, ge=0, description="Blocks the indexer stays behind the head (reorg safety)."
+    )
     deploy_config: Path | None = Field(
         default=None, description="JSON file with the deployment parameters (holders, voting)."
     )
@@ -100,6 +107,11 @@ class Settings(BaseSettings):
     @property
     def chain_dir(self) -> Path:
         return self.data_dir / "chain"
+
+    @property
+    def database(self) -> str:
+        """The database URL: FAIRGOV_DATABASE_URL, or SQLite in the data directory."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'fairgov.db'}"
 
     @property
     def deployment_file(self) -> Path:

@@ -100,3 +100,330 @@ class TransactionFailed(GovernanceError):
 
     def __init__(self, what: str, tx_hash: str) -> None:
         super().__init__(f"{what} reverted in transaction {tx_hash}", what=what, tx_hash=tx_hash)
+
+
+# ---------------------------------------------------------------- signed ballots and delegations
+
+
+class SignatureError(GovernanceError):
+    """Root of the errors found when checking a wallet's signature."""
+
+    code: ClassVar[str] = "signature_error"
+
+
+class InvalidSignature(SignatureError):
+    """The signature cannot be recovered."""
+
+    code: ClassVar[str] = "invalid_signature"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the signature is invalid ({reason}): sign the typed data again", reason=reason)
+
+
+class SignatureMalleable(SignatureError):
+    """A high-s signature: the malleable twin of a valid one."""
+
+    code: ClassVar[str] = "signature_malleable"
+
+    def __init__(self) -> None:
+        super().__init__("the signature has a high s value: send the canonical (low-s) signature")
+
+
+class SignerMismatch(SignatureError):
+    """The recovered signer is not the claimed voter or delegator."""
+
+    code: ClassVar[str] = "signer_mismatch"
+
+    def __init__(self, *, claimed: str, recovered: str) -> None:
+        super().__init__(
+            f"the signature was made by {recovered}, not by {claimed}: sign with {claimed}'s "
+            "wallet, over the typed data fairgov gave you",
+            claimed=claimed,
+            recovered=recovered,
+        )
+
+
+class WrongNonce(SignatureError):
+    """The signed nonce is not the one the contract will check."""
+
+    code: ClassVar[str] = "wrong_nonce"
+
+    def __init__(self, *, account: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"nonce {actual} is not {account}'s next nonce ({expected}): fetch the typed data "
+            "again and sign it",
+            account=account,
+            expected=expected,
+            actual=actual,
+        )
+
+
+class WrongChain(SignatureError):
+    """The typed data's chain id is not this chain's."""
+
+    code: ClassVar[str] = "wrong_chain"
+
+    def __init__(self, *, expected: int, actual: int) -> None:
+        super().__init__(
+            f"the message was signed for chain {actual}, but fairgov runs on chain {expected}: "
+            "switch the wallet's network and sign again",
+            expected=expected,
+            actual=actual,
+        )
+
+
+class WrongVerifyingContract(SignatureError):
+    """The typed data's verifying contract is not ours."""
+
+    code: ClassVar[str] = "wrong_verifying_contract"
+
+    def __init__(self, *, expected: str, actual: str) -> None:
+        super().__init__(
+            f"the message names contract {actual}, not {expected}: sign the typed data fairgov "
+            "gives you",
+            expected=expected,
+            actual=actual,
+        )
+
+
+class InvalidSupport(GovernanceError):
+    """Support is not 0 (against), 1 (for) or 2 (abstain)."""
+
+    code: ClassVar[str] = "invalid_support"
+
+    def __init__(self, support: int) -> None:
+        super().__init__(
+            f"support {support} is not a vote: use 0 (against), 1 (for) or 2 (abstain)",
+            support=support,
+        )
+
+
+class UnknownProposal(GovernanceError):
+    """No proposal has this id."""
+
+    code: ClassVar[str] = "unknown_proposal"
+
+    def __init__(self, proposal_id: int) -> None:
+        super().__init__(
+            f"there is no proposal {proposal_id}: check the id", proposal_id=str(proposal_id)
+        )
+
+
+class ProposalNotActive(GovernanceError):
+    """The proposal does not take votes now."""
+
+    code: ClassVar[str] = "proposal_not_active"
+
+    def __init__(self, proposal_id: int, state: str) -> None:
+        super().__init__(
+            f"proposal {proposal_id} is {state}, not Active: votes are taken only while it is "
+            "Active",
+            proposal_id=str(proposal_id),
+            state=state,
+        )
+
+
+class AlreadyVoted(GovernanceError):
+    """The voter has already voted on the proposal."""
+
+    code: ClassVar[str] = "already_voted"
+
+    def __init__(self, proposal_id: int, voter: str) -> None:
+        super().__init__(
+            f"{voter} has already voted on proposal {proposal_id}: a vote cannot be changed",
+            proposal_id=str(proposal_id),
+            voter=voter,
+        )
+
+
+class NoVotingPower(GovernanceError):
+    """The voter had no votes at the proposal's snapshot."""
+
+    code: ClassVar[str] = "no_voting_power"
+
+    def __init__(self, voter: str, snapshot: int) -> None:
+        super().__init__(
+            f"{voter} had no voting power at block {snapshot}, the proposal's snapshot: "
+            "tokens count only when delegated before the snapshot",
+            voter=voter,
+            snapshot=snapshot,
+        )
+
+
+class DelegationExpired(GovernanceError):
+    """The delegation's expiry has passed."""
+
+    code: ClassVar[str] = "delegation_expired"
+
+    def __init__(self, expiry: int) -> None:
+        super().__init__(
+            f"the delegation expired at {expiry} (unix time): sign a new one with a later expiry",
+            expiry=expiry,
+        )
+
+
+class UnknownMetric(GovernanceError):
+    """A threshold names a metric that the bias_checks catalogue does not know."""
+
+    code: ClassVar[str] = "unknown_metric"
+
+    def __init__(self, metric: str) -> None:
+        super().__init__(
+            f"unknown fairness metric {metric!r}: use a name from the bias_checks metric "
+            "catalogue, for example 'demographic_parity_difference'",
+            metric=metric,
+        )
+
+
+class InvalidMetricName(GovernanceError):
+    """A metric name cannot be stored on chain as bytes32."""
+
+    code: ClassVar[str] = "invalid_metric_name"
+
+    def __init__(self, metric: str, problem: str) -> None:
+        super().__init__(
+            f"the metric name {metric!r} cannot be stored on chain: {problem}",
+            metric=metric,
+            problem=problem,
+        )
+
+
+class InvalidThresholdValue(GovernanceError):
+    """A threshold value is not a non-negative number with at most six decimals."""
+
+    code: ClassVar[str] = "invalid_threshold_value"
+
+    def __init__(self, value: str, problem: str) -> None:
+        super().__init__(
+            f"the threshold value {value} is invalid: {problem}", value=value, problem=problem
+        )
+
+
+class InvalidMitigation(GovernanceError):
+    """A mitigation strategy was combined with a constraint it does not support."""
+
+    code: ClassVar[str] = "invalid_mitigation"
+
+    def __init__(self, strategy: str, constraint: str, allowed: list[str]) -> None:
+        choices = ", ".join(repr(c) for c in allowed)
+        super().__init__(
+            f"mitigation {strategy!r} does not take the constraint {constraint!r}: "
+            f"use one of {choices}",
+            strategy=strategy,
+            constraint=constraint,
+            allowed=allowed,
+        )
+
+
+class EmptyProposal(GovernanceError):
+    """A proposal without any action."""
+
+    code: ClassVar[str] = "empty_proposal"
+
+    def __init__(self) -> None:
+        super().__init__("a proposal needs at least one action")
+
+
+class BelowProposalThreshold(GovernanceError):
+    """The proposer has fewer votes than the governor's proposal threshold."""
+
+    code: ClassVar[str] = "below_proposal_threshold"
+
+    def __init__(self, proposer: str, votes: int, threshold: int) -> None:
+        super().__init__(
+            f"{proposer} has {votes} votes but proposing needs {threshold}: acquire or be "
+            "delegated more tokens (delegate to yourself to activate your own)",
+            proposer=proposer,
+            votes=votes,
+            threshold=threshold,
+        )
+
+
+class ProposalExists(GovernanceError):
+    """A proposal with the same actions and description was already made."""
+
+    code: ClassVar[str] = "proposal_exists"
+
+    def __init__(self, proposal_id: int, state: int) -> None:
+        super().__init__(
+            f"proposal {proposal_id} with these actions and this description already exists "
+            f"(state {state}): change the description to propose it again",
+            proposal_id=str(proposal_id),
+            state=state,
+        )
+
+
+class ProposalWouldRevert(GovernanceError):
+    """The governor would reject the propose transaction."""
+
+    code: ClassVar[str] = "proposal_would_revert"
+
+    def __init__(self, reason: str, revert_code: str) -> None:
+        super().__init__(
+            f"the governor would reject this proposal: {reason}",
+            reason=reason,
+            revert_code=revert_code,
+        )
+
+
+class InvalidRawTransaction(GovernanceError):
+    """Bytes that are not a signed Ethereum transaction."""
+
+    code: ClassVar[str] = "invalid_raw_transaction"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"not a signed transaction: {problem}", problem=problem)
+
+
+class NotOurGovernor(GovernanceError):
+    """A signed transaction is sent to another address than our governor."""
+
+    code: ClassVar[str] = "not_our_governor"
+
+    def __init__(self, to: str | None, governor: str) -> None:
+        super().__init__(
+            f"the transaction goes to {to}, not to the governor {governor}",
+            to=to,
+            governor=governor,
+        )
+
+
+class NotAProposeCall(GovernanceError):
+    """A signed transaction to the governor does not call propose."""
+
+    code: ClassVar[str] = "not_a_propose_call"
+
+    def __init__(self, selector: str, problem: str) -> None:
+        super().__init__(
+            f"the transaction is not a governor propose call ({problem})",
+            selector=selector,
+            problem=problem,
+        )
+
+
+class RestrictedProposer(GovernanceError):
+    """The description's ``#proposer=`` suffix names someone other than the proposer."""
+
+    code: ClassVar[str] = "restricted_proposer"
+
+    def __init__(self, proposer: str, named: str) -> None:
+        super().__init__(
+            f"the description is reserved for {named} by its #proposer= suffix, so {proposer} "
+            "cannot propose it: remove the suffix or propose from that account",
+            proposer=proposer,
+            named=named,
+        )
+
+
+class SnapshotUnavailable(GovernanceError):
+    """The policy cannot be read at the requested block."""
+
+    code: ClassVar[str] = "snapshot_unavailable"
+
+    def __init__(self, policy: str, block: str, problem: str) -> None:
+        super().__init__(
+            f"cannot read the TrainingPolicy {policy} at block {block}: {problem}",
+            policy=policy,
+            block=block,
+            problem=problem,
+        )

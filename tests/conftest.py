@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from web3 import Web3
+
+from core import db
 
 from core.settings import DEV_PRIVATE_KEYS
 from governance import chain as chain_client
@@ -44,3 +49,39 @@ def isolated_chain(w3: Web3) -> Iterator[Web3]:
     snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
     yield w3
     w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+
+
+#: Set by .ci/run when a PostgreSQL server answers; the DB tests then run on it too.
+POSTGRES_URL = os.environ.get("FAIRGOV_TEST_POSTGRES_URL")
+_TEST_DATABASE = "fairgov_test"
+
+
+def _postgres_test_url(server_url: str) -> str:
+    """A database of our own on the server, created on first use."""
+    admin = db.make_engine(server_url)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": _TEST_DATABASE}
+        ).first()
+        if not exists:
+            connection.execute(text(f"CREATE DATABASE {_TEST_DATABASE}"))
+    admin.dispose()
+    return make_url(server_url).set(database=_TEST_DATABASE).render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated, empty database: SQLite always, PostgreSQL too when the server answers."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fairgov.db'}"
+    else:
+        assert POSTGRES_URL is not None
+        url = _postgres_test_url(POSTGRES_URL)
+    engine = db.make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()

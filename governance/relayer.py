@@ -1,0 +1,526 @@
+"""The relayer: takes accepted messages from the outbox to the chain, exactly once.
+
+Every transaction is signed and stored (with its nonce) in the same database commit that
+marks its item submitted, and only then sent. So a crash at any moment leaves either a
+queued item (nothing was signed) or a stored signed transaction, which the next run sends
+again: the same bytes, hence the same hash, so the node takes it at most once. A stuck
+transaction is replaced at the same nonce with fees at least 10% higher; all of an item's
+attempts share that nonce, so at most one of them is ever mined.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from web3 import Web3
+
+from core.db import session_scope
+from governance.ballots import Ballot, Delegation, split_signature
+from governance.contracts import bind
+from governance.deploy import Deployment
+from governance.outbox import (
+    RelayAttempt,
+    RelayerAccount,
+    RelayItem,
+    RelayKind,
+    RelayStatus,
+    utcnow,
+)
+from governance.reverts import decode_revert
+from governance.rpc import RpcBatch
+
+#: Replacement fees rise by at least this factor (nodes require 10%).
+GAS_BUMP = 1.125
+
+
+@dataclass(frozen=True)
+class RelayerConfig:
+    batch_size: int = 200
+    stuck_after: timedelta = timedelta(seconds=30)
+    priority_fee_wei: int = 10**9
+    gas_margin: float = 1.2
+    backoff_base: timedelta = timedelta(seconds=1)
+    backoff_max: timedelta = timedelta(seconds=60)
+
+
+@dataclass
+class TickReport:
+    """What one relayer pass did."""
+
+    submitted: int = 0
+    confirmed: int = 0
+    failed: int = 0
+    rebroadcast: int = 0
+    bumped: int = 0
+    deferred: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _is_already_known(message: str) -> bool:
+    text = message.lower()
+    return "already known" in text or "known transaction" in text or "already imported" in text
+
+
+def _is_nonce_too_low(message: str) -> bool:
+    text = message.lower()
+    return "nonce too low" in text or "nonce has already been used" in text
+
+
+def raw_attempt(item: RelayItem) -> RelayAttempt:
+    """The one attempt of a proposer-signed transaction: its own bytes and nonce."""
+    from eth_account.typed_transactions import TypedTransaction
+
+    raw = item.payload_dict()["raw_transaction"]
+    fields = TypedTransaction.from_bytes(bytes.fromhex(raw[2:])).as_dict()
+    return RelayAttempt(
+        item_id=item.id or 0,
+        tx_hash=item.tx_hash or "",
+        raw_transaction=raw,
+        nonce=int(fields["nonce"]),
+        max_fee_per_gas=int(fields.get("maxFeePerGas", 0)),
+        max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", 0)),
+    )
+
+
+class Relayer:
+    """Relays outbox items from one key. Run one relayer per key (the scheduler's lease)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        w3: Web3,
+        deployment: Deployment,
+        private_key: str,
+        *,
+        rpc_url: str,
+        config: RelayerConfig | None = None,
+    ) -> None:
+        self.engine = engine
+        self.w3 = w3
+        self.deployment = deployment
+        self.account: LocalAccount = Account.from_key(private_key)
+        self.rpc = RpcBatch(rpc_url)
+        self.config = config or RelayerConfig()
+        self.governor = bind(w3, "FairnessGovernor", deployment.addresses.governor)
+        self.token = bind(w3, "GovernanceToken", deployment.addresses.token)
+        self.chain_id = deployment.chain_id
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> TickReport:
+        """Reconcile the nonce with the chain and resend whatever was signed but maybe not sent."""
+        self.reconcile_nonce()
+        report = TickReport()
+        with session_scope(self.engine) as session:
+            submitted = self._submitted(session)
+            attempts = [self._latest_attempt(session, item) for item in submitted]
+        self._broadcast([(i.id, a) for i, a in zip(submitted, attempts, strict=True)], report)
+        report.rebroadcast = len(submitted)
+        return report
+
+    def reconcile_nonce(self) -> int:
+        """Next nonce = the larger of ours and the chain's pending count."""
+        reply = self.rpc.one("eth_getTransactionCount", [self.account.address, "pending"])
+        on_chain = int(reply.result, 16) if reply.ok else 0
+        with session_scope(self.engine) as session:
+            row = self._account_row(session)
+            row.next_nonce = max(row.next_nonce, on_chain)
+            session.add(row)
+            return row.next_nonce
+
+    def tick(self) -> TickReport:
+        """One pass: confirm what was mined, bump what is stuck, submit what is queued."""
+        report = TickReport()
+        self.confirm(report)
+        self.bump_stuck(report)
+        self.submit_queued(report)
+        return report
+
+    def run_until_idle(self, *, max_ticks: int = 10_000) -> TickReport:
+        """Tick until nothing is queued or submitted (tests and benchmarks)."""
+        total = TickReport()
+        for _ in range(max_ticks):
+            report = self.tick()
+            for name in ("submitted", "confirmed", "failed", "bumped", "deferred"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.errors += report.errors
+            with Session(self.engine) as session:
+                pending = session.exec(
+                    select(RelayItem.id)
+                    .where(col(RelayItem.status).in_([RelayStatus.QUEUED, RelayStatus.SUBMITTED]))
+                    .limit(1)
+                ).first()
+            if pending is None:
+                break
+        return total
+
+    # ------------------------------------------------------------------ submitting
+
+    def submit_queued(self, report: TickReport) -> None:
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            busy = self._signers_in_flight(session)
+            queued = session.exec(
+                select(RelayItem)
+                .where(RelayItem.status == RelayStatus.QUEUED, RelayItem.chain_id == self.chain_id)
+                .where(
+                    (col(RelayItem.next_attempt_at).is_(None))
+                    | (col(RelayItem.next_attempt_at) <= now)
+                )
+                .order_by(col(RelayItem.id))
+                .limit(self.config.batch_size)
+            ).all()
+            ready: list[RelayItem] = []
+            for item in queued:
+                # A signer's nonce-ordered messages go one at a time: a later one only
+                # verifies on chain after the earlier one is mined.
+                signer_key = (item.kind, item.contract, item.signer)
+                if item.kind != RelayKind.RAW_TRANSACTION and signer_key in busy:
+                    report.deferred += 1
+                    continue
+                busy.add(signer_key)
+                ready.append(item)
+            to_send = self._sign_batch(session, ready, report)
+        self._broadcast(to_send, report)
+
+    def _sign_batch(
+        self, session: Session, items: list[RelayItem], report: TickReport
+    ) -> list[tuple[int | None, RelayAttempt]]:
+        raw_items = [i for i in items if i.kind == RelayKind.RAW_TRANSACTION]
+        relayed = [i for i in items if i.kind != RelayKind.RAW_TRANSACTION]
+        calls = [self._call_for(item) for item in relayed]
+        estimates = self.rpc.call(
+            [("eth_estimateGas", [{"from": self.account.address, **c}]) for c in calls]
+        )
+        base_fee = self._base_fee()
+        account = self._account_row(session)
+        to_send: list[tuple[int | None, RelayAttempt]] = []
+        for item, call, estimate in zip(relayed, calls, estimates, strict=True):
+            if not estimate.ok:
+                decoded = decode_revert(estimate.error_data)
+                self._fail(session, item, decoded.code, decoded.message())
+                report.failed += 1
+                continue
+            gas = math.ceil(int(estimate.result, 16) * self.config.gas_margin)
+            attempt = self._sign(item, call, gas, account.next_nonce, base_fee)
+            account.next_nonce += 1
+            session.add(attempt)
+            item.status = RelayStatus.SUBMITTED
+            item.tx_hash = attempt.tx_hash
+            item.relayer_nonce = attempt.nonce
+            item.attempts += 1
+            item.updated_at = utcnow()
+            session.add(item)
+            to_send.append((item.id, attempt))
+            report.submitted += 1
+        for item in raw_items:
+            attempt = self._latest_attempt(session, item) or raw_attempt(item)
+            session.add(attempt)
+            item.status = RelayStatus.SUBMITTED
+            item.attempts += 1
+            item.updated_at = utcnow()
+            session.add(item)
+            to_send.append((item.id, attempt))
+            report.submitted += 1
+        session.add(account)
+        return to_send
+
+    def _call_for(self, item: RelayItem) -> dict[str, str]:
+        payload = item.payload_dict()
+        if item.kind == RelayKind.BALLOT:
+            ballot = Ballot.model_validate(payload)
+            signature = ballot.signature_bytes()
+            if ballot.extended:
+                data = self.governor.encode_abi(
+                    "castVoteWithReasonAndParamsBySig",
+                    args=[
+                        ballot.proposal_id,
+                        ballot.support,
+                        ballot.voter,
+                        ballot.reason or "",
+                        bytes.fromhex(ballot.params[2:]),
+                        signature,
+                    ],
+                )
+            else:
+                data = self.governor.encode_abi(
+                    "castVoteBySig",
+                    args=[ballot.proposal_id, ballot.support, ballot.voter, signature],
+                )
+            return {"to": self.governor.address, "data": data}
+        delegation = Delegation.model_validate(payload)
+        v, r, s = split_signature(delegation.signature_bytes())
+        data = self.token.encode_abi(
+            "delegateBySig",
+            args=[
+                delegation.delegatee,
+                delegation.nonce,
+                delegation.expiry,
+                v,
+                r.to_bytes(32, "big"),
+                s.to_bytes(32, "big"),
+            ],
+        )
+        return {"to": self.token.address, "data": data}
+
+    def _sign(
+        self, item: RelayItem, call: dict[str, str], gas: int, nonce: int, base_fee: int
+    ) -> RelayAttempt:
+        priority = self.config.priority_fee_wei
+        return self._signed_attempt(item, call, gas, nonce, 2 * base_fee + priority, priority)
+
+    def _signed_attempt(
+        self,
+        item: RelayItem,
+        call: dict[str, str],
+        gas: int,
+        nonce: int,
+        max_fee: int,
+        priority: int,
+    ) -> RelayAttempt:
+        tx = {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": nonce,
+            "to": call["to"],
+            "value": 0,
+            "data": call["data"],
+            "gas": gas,
+            "maxFeePerGas": max_fee,
+            "maxPriorityFeePerGas": priority,
+        }
+        signed = self.account.sign_transaction(tx)
+        return RelayAttempt(
+            item_id=item.id or 0,
+            tx_hash=signed.hash.to_0x_hex(),
+            raw_transaction=signed.raw_transaction.to_0x_hex(),
+            nonce=nonce,
+            max_fee_per_gas=max_fee,
+            max_priority_fee_per_gas=priority,
+        )
+
+    # ------------------------------------------------------------------ sending
+
+    def _broadcast(
+        self, attempts: Iterable[tuple[int | None, RelayAttempt | None]], report: TickReport
+    ) -> None:
+        pairs = [(item_id, a) for item_id, a in attempts if a is not None and item_id is not None]
+        replies = self.rpc.call([("eth_sendRawTransaction", [a.raw_transaction]) for _, a in pairs])
+        retry: list[int] = []
+        requeue: list[int] = []
+        for (item_id, _attempt), reply in zip(pairs, replies, strict=True):
+            if reply.ok or _is_already_known(reply.error_message or ""):
+                continue
+            if _is_nonce_too_low(reply.error_message or ""):
+                requeue.append(item_id)
+            else:
+                retry.append(item_id)
+                report.errors.append(reply.error_message or "")
+        if retry or requeue:
+            self._after_send_errors(retry, requeue)
+
+    def _after_send_errors(self, retry: list[int], requeue: list[int]) -> None:
+        with session_scope(self.engine) as session:
+            for item_id in retry:
+                item = session.get(RelayItem, item_id)
+                if item is None:
+                    continue
+                delay = min(
+                    self.config.backoff_base * 2 ** max(item.attempts - 1, 0),
+                    self.config.backoff_max,
+                )
+                item.next_attempt_at = utcnow() + delay
+                session.add(item)
+        # "nonce too low": the nonce was used. Either one of our attempts was mined (the
+        # next confirm() sees it) or another sender used the key: then none of ours can be
+        # mined any more, and the item is signed again with a fresh nonce.
+        for item_id in requeue:
+            self._confirm_or_requeue(item_id)
+        if requeue:
+            self.reconcile_nonce()
+
+    def _confirm_or_requeue(self, item_id: int) -> None:
+        with session_scope(self.engine) as session:
+            item = session.get(RelayItem, item_id)
+            if item is None:
+                return
+            if self._settle(session, item):
+                return
+            if item.kind == RelayKind.RAW_TRANSACTION:
+                self._fail(session, item, "nonce_used", "the sender's nonce was used by another tx")
+                return
+            item.status = RelayStatus.QUEUED
+            item.tx_hash = None
+            item.relayer_nonce = None
+            session.add(item)
+
+    # ------------------------------------------------------------------ confirming
+
+    def confirm(self, report: TickReport) -> None:
+        with session_scope(self.engine) as session:
+            submitted = self._submitted(session)
+            if not submitted:
+                return
+            attempts = {
+                item.id: session.exec(
+                    select(RelayAttempt).where(RelayAttempt.item_id == item.id)
+                ).all()
+                for item in submitted
+            }
+            hashes = [a.tx_hash for item in submitted for a in attempts[item.id]]
+            replies = self.rpc.call([("eth_getTransactionReceipt", [h]) for h in hashes])
+            receipts = {
+                h: r.result for h, r in zip(hashes, replies, strict=True) if r.ok and r.result
+            }
+            for item in submitted:
+                mined = next(
+                    (receipts[a.tx_hash] for a in attempts[item.id] if a.tx_hash in receipts),
+                    None,
+                )
+                if mined is None:
+                    continue
+                if self._record_receipt(session, item, mined):
+                    report.confirmed += 1
+                else:
+                    report.failed += 1
+
+    def _settle(self, session: Session, item: RelayItem) -> bool:
+        """Record the receipt of any of the item's attempts; False when none is mined."""
+        attempts = session.exec(select(RelayAttempt).where(RelayAttempt.item_id == item.id)).all()
+        replies = self.rpc.call([("eth_getTransactionReceipt", [a.tx_hash]) for a in attempts])
+        for reply in replies:
+            if reply.ok and reply.result:
+                self._record_receipt(session, item, reply.result)
+                return True
+        return False
+
+    def _record_receipt(self, session: Session, item: RelayItem, receipt: dict[str, str]) -> bool:
+        item.tx_hash = receipt["transactionHash"]
+        item.block_number = int(receipt["blockNumber"], 16)
+        item.updated_at = utcnow()
+        item.next_attempt_at = None
+        if int(receipt["status"], 16) == 1:
+            item.status = RelayStatus.CONFIRMED
+            item.error_code = item.error = None
+            session.add(item)
+            return True
+        decoded = decode_revert(self._revert_data(receipt))
+        self._fail(session, item, decoded.code, decoded.message())
+        return False
+
+    def _revert_data(self, receipt: dict[str, str]) -> str | None:
+        """Replay a reverted transaction at its block's parent to get its revert data."""
+        tx = self.rpc.one("eth_getTransactionByHash", [receipt["transactionHash"]]).result or {}
+        parent = hex(int(receipt["blockNumber"], 16) - 1)
+        call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input")}
+        reply = self.rpc.one("eth_call", [call, parent])
+        return reply.error_data
+
+    # ------------------------------------------------------------------ stuck transactions
+
+    def bump_stuck(self, report: TickReport) -> None:
+        """Replace transactions pending longer than ``stuck_after`` with >= 10% higher fees,
+        and resend those whose last send failed."""
+        now = utcnow()
+        to_send: list[tuple[int | None, RelayAttempt | None]] = []
+        with session_scope(self.engine) as session:
+            for item in self._submitted(session):
+                latest = self._latest_attempt(session, item)
+                if latest is None:
+                    continue
+                if item.next_attempt_at is not None and item.next_attempt_at <= now:
+                    item.next_attempt_at = None
+                    session.add(item)
+                    to_send.append((item.id, latest))
+                    report.rebroadcast += 1
+                elif (
+                    item.kind != RelayKind.RAW_TRANSACTION
+                    and now - latest.created_at >= self.config.stuck_after
+                ):
+                    bumped = self._bumped(item, latest)
+                    session.add(bumped)
+                    item.tx_hash = bumped.tx_hash
+                    item.attempts += 1
+                    item.updated_at = now
+                    session.add(item)
+                    to_send.append((item.id, bumped))
+                    report.bumped += 1
+        self._broadcast(to_send, report)
+
+    def _bumped(self, item: RelayItem, latest: RelayAttempt) -> RelayAttempt:
+        base_fee = self._base_fee()
+        priority = max(
+            math.ceil(latest.max_priority_fee_per_gas * GAS_BUMP), self.config.priority_fee_wei
+        )
+        max_fee = max(math.ceil(latest.max_fee_per_gas * GAS_BUMP), 2 * base_fee + priority)
+        # Same call, same nonce, same gas limit: only the fees change.
+        return self._signed_attempt(
+            item, self._call_for(item), self._gas_of(latest), latest.nonce, max_fee, priority
+        )
+
+    @staticmethod
+    def _gas_of(attempt: RelayAttempt) -> int:
+        from eth_account.typed_transactions import TypedTransaction
+
+        typed = TypedTransaction.from_bytes(bytes.fromhex(attempt.raw_transaction[2:]))
+        return int(typed.as_dict()["gas"])
+
+    # ------------------------------------------------------------------ helpers
+
+    def _fail(self, session: Session, item: RelayItem, code: str, message: str) -> None:
+        item.status = RelayStatus.FAILED
+        item.error_code = code
+        item.error = message
+        item.updated_at = utcnow()
+        session.add(item)
+
+    def _submitted(self, session: Session) -> list[RelayItem]:
+        return list(
+            session.exec(
+                select(RelayItem)
+                .where(
+                    RelayItem.status == RelayStatus.SUBMITTED, RelayItem.chain_id == self.chain_id
+                )
+                .order_by(col(RelayItem.id))
+            ).all()
+        )
+
+    def _signers_in_flight(self, session: Session) -> set[tuple[str, str, str]]:
+        rows = session.exec(
+            select(RelayItem.kind, RelayItem.contract, RelayItem.signer).where(
+                RelayItem.status == RelayStatus.SUBMITTED
+            )
+        ).all()
+        return {(k, c, s) for k, c, s in rows}
+
+    @staticmethod
+    def _latest_attempt(session: Session, item: RelayItem) -> RelayAttempt | None:
+        return session.exec(
+            select(RelayAttempt)
+            .where(RelayAttempt.item_id == item.id)
+            .order_by(col(RelayAttempt.id).desc())
+        ).first()
+
+    def _account_row(self, session: Session) -> RelayerAccount:
+        row = session.exec(
+            select(RelayerAccount).where(
+                RelayerAccount.chain_id == self.chain_id,
+                RelayerAccount.address == self.account.address,
+            )
+        ).first()
+        if row is None:
+            row = RelayerAccount(chain_id=self.chain_id, address=self.account.address, next_nonce=0)
+            session.add(row)
+            session.flush()
+        return row
+
+    def _base_fee(self) -> int:
+        block = self.rpc.one("eth_getBlockByNumber", ["latest", False]).result or {}
+        return int(block.get("baseFeePerGas", "0x0"), 16)
