@@ -88,6 +88,7 @@ class RelayAttempt(SQLModel, table=True):
     tx_hash: str = Field(unique=True, max_length=66)
     raw_transaction: str = Field(sa_column=Column(Text, nullable=False))
     nonce: int = Field(sa_type=BigInteger)
+    gas: int = Field(sa_type=BigInteger)
     max_fee_per_gas: int = Field(sa_type=BigInteger)
     max_priority_fee_per_gas: int = Field(sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow)

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from hexbytes import HexBytes
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from web3 import Web3
@@ -78,12 +79,13 @@ def raw_attempt(item: RelayItem) -> RelayAttempt:
     from eth_account.typed_transactions import TypedTransaction
 
     raw = item.payload_dict()["raw_transaction"]
-    fields = TypedTransaction.from_bytes(bytes.fromhex(raw[2:])).as_dict()
+    fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
     return RelayAttempt(
         item_id=item.id or 0,
         tx_hash=item.tx_hash or "",
         raw_transaction=raw,
         nonce=int(fields["nonce"]),
+        gas=int(fields["gas"]),
         max_fee_per_gas=int(fields.get("maxFeePerGas", 0)),
         max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", 0)),
     )
@@ -302,6 +304,7 @@ class Relayer:
             tx_hash=signed.hash.to_0x_hex(),
             raw_transaction=signed.raw_transaction.to_0x_hex(),
             nonce=nonce,
+            gas=gas,
             max_fee_per_gas=max_fee,
             max_priority_fee_per_gas=priority,
         )
@@ -462,15 +465,8 @@ class Relayer:
         max_fee = max(math.ceil(latest.max_fee_per_gas * GAS_BUMP), 2 * base_fee + priority)
         # Same call, same nonce, same gas limit: only the fees change.
         return self._signed_attempt(
-            item, self._call_for(item), self._gas_of(latest), latest.nonce, max_fee, priority
+            item, self._call_for(item), latest.gas, latest.nonce, max_fee, priority
         )
-
-    @staticmethod
-    def _gas_of(attempt: RelayAttempt) -> int:
-        from eth_account.typed_transactions import TypedTransaction
-
-        typed = TypedTransaction.from_bytes(bytes.fromhex(attempt.raw_transaction[2:]))
-        return int(typed.as_dict()["gas"])
 
     # ------------------------------------------------------------------ helpers
 

@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("tx_hash", sqlmodel.sql.sqltypes.AutoString(length=66), nullable=False),
         sa.Column("raw_transaction", sa.Text(), nullable=False),
         sa.Column("nonce", sa.BigInteger(), nullable=False),
+        sa.Column("gas", sa.BigInteger(), nullable=False),
         sa.Column("max_fee_per_gas", sa.BigInteger(), nullable=False),
         sa.Column("max_priority_fee_per_gas", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
