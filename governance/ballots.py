@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from eth_abi import encode as abi_encode
-from eth_keys import keys
-from eth_keys.exceptions import BadSignature, ValidationError
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import encode as abi_encode
+from eth_keys.datatypes import Signature
+from eth_keys.exceptions import BadSignature
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+from eth_utils.exceptions import ValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from governance.errors import (
@@ -268,7 +270,7 @@ def recover_signer(message_digest: bytes, signature: bytes) -> str:
     if s > SECP256K1_N // 2:
         raise SignatureMalleable()
     try:
-        key = keys.Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(message_digest)
+        key = Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(message_digest)
     except (BadSignature, ValidationError) as exc:
         raise InvalidSignature(str(exc)) from exc
     return str(key.to_checksum_address())

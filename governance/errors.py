@@ -117,7 +117,9 @@ class InvalidSignature(SignatureError):
     code: ClassVar[str] = "invalid_signature"
 
     def __init__(self, reason: str) -> None:
-        super().__init__(f"the signature is invalid ({reason}): sign the typed data again", reason=reason)
+        super().__init__(
+            f"the signature is invalid ({reason}): sign the typed data again", reason=reason
+        )
 
 
 class SignatureMalleable(SignatureError):
@@ -426,4 +428,35 @@ class SnapshotUnavailable(GovernanceError):
             policy=policy,
             block=block,
             problem=problem,
+        )
+
+
+# ---------------------------------------------------------------- chain index
+
+
+class IndexRpcFailed(GovernanceError):
+    """The node refused a call the indexer needs."""
+
+    code: ClassVar[str] = "index_rpc_failed"
+
+    def __init__(self, method: str, problem: str) -> None:
+        super().__init__(
+            f"the chain node refused {method} ({problem}): check that FAIRGOV_RPC_URL points at "
+            "a node that serves logs and block headers, or lower the indexer's chunk size",
+            method=method,
+            problem=problem,
+        )
+
+
+class IndexDeploymentMismatch(GovernanceError):
+    """The database index, or the chain, belongs to another deployment."""
+
+    code: ClassVar[str] = "index_deployment_mismatch"
+
+    def __init__(self, expected: str, actual: str) -> None:
+        super().__init__(
+            f"the chain index was built for {actual}, not for {expected}: point "
+            "FAIRGOV_DATABASE_URL at this deployment's database, or resync the index",
+            expected=expected,
+            actual=actual,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from core.errors import FairgovError
 from governance import outbox
 from governance.ballots import (
     Ballot,
@@ -74,3 +75,53 @@ def submit_delegation(
     verify_delegation_state(delegation, chain=chain, pending_nonces=pending)
     item = outbox.delegation_item(delegation, chain_id=deployment.chain_id, token=token)
     return outbox.insert_once(session, item)
+
+
+def submit_ballots(
+    session: Session, ballots: list[Ballot], *, deployment: Deployment, chain: ChainView
+) -> list[RelayItem | FairgovError]:
+    """Verify and queue many ballots with one database commit.
+
+    Returns, for each ballot in order, its relay record or the error that refused it.
+    ``chain`` should be prefetched for these ballots
+    (:func:`governance.chainview.prefetch_ballot_state`) so nothing is read one by one.
+    """
+    domain = governor_domain(deployment)
+    governor = deployment.addresses.governor
+    keys = [
+        outbox.ballot_key(deployment.chain_id, governor, b.voter, b.proposal_id) for b in ballots
+    ]
+    existing = outbox.find_many(session, keys)
+    results: list[RelayItem | FairgovError] = []
+    new: dict[str, RelayItem] = {}
+    pending: dict[str, int] = {}
+    for ballot, key in zip(ballots, keys, strict=True):
+        try:
+            verify_ballot_signature(ballot, domain=domain)
+            known = existing.get(key) or new.get(key)
+            if known is not None:
+                results.append(known)
+                continue
+            if ballot.voter not in pending:
+                pending[ballot.voter] = outbox.pending_nonces(
+                    session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter
+                )
+            verify_ballot_state(ballot, chain=chain, pending_nonces=pending[ballot.voter])
+        except FairgovError as exc:
+            results.append(exc)
+            continue
+        pending[ballot.voter] += 1
+        item = outbox.ballot_item(ballot, chain_id=deployment.chain_id, governor=governor)
+        new[key] = item
+        results.append(item)
+    if new and not outbox.insert_all(session, list(new.values())):
+        # Another writer stored some of these meanwhile: fall back to one by one.
+        return [
+            r if isinstance(r, FairgovError) else outbox.insert_once(session, _fresh(r))[0]
+            for r in results
+        ]
+    return results
+
+
+def _fresh(item: RelayItem) -> RelayItem:
+    return RelayItem.model_validate(item.model_dump(exclude={"id"}))

@@ -122,6 +122,26 @@ def find(session: Session, dedupe_key: str) -> RelayItem | None:
     return session.exec(select(RelayItem).where(RelayItem.dedupe_key == dedupe_key)).first()
 
 
+def find_many(session: Session, dedupe_keys: list[str]) -> dict[str, RelayItem]:
+    found: dict[str, RelayItem] = {}
+    for start in range(0, len(dedupe_keys), 500):
+        chunk = dedupe_keys[start : start + 500]
+        rows = session.exec(select(RelayItem).where(col(RelayItem.dedupe_key).in_(chunk))).all()
+        found.update({row.dedupe_key: row for row in rows})
+    return found
+
+
+def insert_all(session: Session, items: list[RelayItem]) -> bool:
+    """Commit all ``items`` at once; False (and nothing stored) if any key already exists."""
+    session.add_all(items)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
 def pending_nonces(session: Session, *, kind: RelayKind, contract: str, signer: str) -> int:
     """How many of ``signer``'s messages for ``contract`` are accepted but not yet mined."""
     statement = select(func.count()).where(

@@ -14,6 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -76,7 +77,7 @@ def _is_nonce_too_low(message: str) -> bool:
 
 def raw_attempt(item: RelayItem) -> RelayAttempt:
     """The one attempt of a proposer-signed transaction: its own bytes and nonce."""
-    from eth_account.typed_transactions import TypedTransaction
+    from eth_account.typed_transactions.typed_transaction import TypedTransaction
 
     raw = item.payload_dict()["raw_transaction"]
     fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
@@ -276,18 +277,26 @@ class Relayer:
         self, item: RelayItem, call: dict[str, str], gas: int, nonce: int, base_fee: int
     ) -> RelayAttempt:
         priority = self.config.priority_fee_wei
-        return self._signed_attempt(item, call, gas, nonce, 2 * base_fee + priority, priority)
+        return self._signed_attempt(
+            item,
+            call=call,
+            gas=gas,
+            nonce=nonce,
+            max_fee=2 * base_fee + priority,
+            priority=priority,
+        )
 
     def _signed_attempt(
         self,
         item: RelayItem,
+        *,
         call: dict[str, str],
         gas: int,
         nonce: int,
         max_fee: int,
         priority: int,
     ) -> RelayAttempt:
-        tx = {
+        tx: dict[str, Any] = {
             "type": 2,
             "chainId": self.chain_id,
             "nonce": nonce,
@@ -465,7 +474,12 @@ class Relayer:
         max_fee = max(math.ceil(latest.max_fee_per_gas * GAS_BUMP), 2 * base_fee + priority)
         # Same call, same nonce, same gas limit: only the fees change.
         return self._signed_attempt(
-            item, self._call_for(item), latest.gas, latest.nonce, max_fee, priority
+            item,
+            call=self._call_for(item),
+            gas=latest.gas,
+            nonce=latest.nonce,
+            max_fee=max_fee,
+            priority=priority,
         )
 
     # ------------------------------------------------------------------ helpers

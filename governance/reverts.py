@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from eth_abi.abi import decode as abi_decode
+from eth_abi.exceptions import DecodingError
+from eth_utils.crypto import keccak
 
 from governance.contracts import CONTRACT_NAMES, artifact
 
@@ -71,6 +72,6 @@ def decode_revert(data: bytes | str | None) -> DecodedRevert:
     name, types = known
     try:
         args = tuple(abi_decode(types, data[4:]))
-    except Exception:  # noqa: BLE001 - malformed revert data still gets a name
+    except DecodingError:  # malformed revert data still gets a name
         args = ()
     return DecodedRevert(name, args, _CODES.get(name, _snake(name)))

@@ -82,3 +82,43 @@ class Governance:
         )
         assert self.governor.functions.state(proposal_id).call() == EXECUTED
         return proposal_id
+
+
+def pass_and_execute_encoded(
+    gov: Governance,
+    targets: list[str],
+    values: list[int],
+    calldatas: list[bytes],
+    description: str,
+    *,
+    proposer_key: str = HOLDER_KEYS[0],
+) -> int:
+    """Like :meth:`Governance.pass_and_execute`, for calls that are already encoded."""
+    calls = (targets, values, calldatas)
+    receipt = gov.send(proposer_key, gov.governor, "propose", *calls, description)
+    (created,) = gov.governor.events.ProposalCreated().process_receipt(receipt)
+    proposal_id: int = created["args"]["proposalId"]
+    vote_queue_execute(gov, proposal_id, calls, description)
+    return proposal_id
+
+
+def vote_queue_execute(
+    gov: Governance,
+    proposal_id: int,
+    calls: tuple[list[str], list[int], list[bytes]],
+    description: str,
+) -> None:
+    """Carry a proposal already made with ``calls`` through its vote, queue and execution."""
+    mine(gov.w3, TEST_CONFIG.voting_delay + 1)
+    assert gov.governor.functions.state(proposal_id).call() == ACTIVE
+    for key in HOLDER_KEYS:
+        gov.send(key, gov.governor, "castVote", proposal_id, 1)
+    deadline = gov.governor.functions.proposalDeadline(proposal_id).call()
+    mine(gov.w3, deadline - gov.w3.eth.block_number + 1)
+    assert gov.governor.functions.state(proposal_id).call() == SUCCEEDED
+    description_hash = Web3.keccak(text=description)
+    gov.send(HOLDER_KEYS[0], gov.governor, "queue", *calls, description_hash)
+    assert gov.governor.functions.state(proposal_id).call() == QUEUED
+    advance_time(gov.w3, TEST_CONFIG.timelock_delay + 1)
+    gov.send(HOLDER_KEYS[0], gov.governor, "execute", *calls, description_hash)
+    assert gov.governor.functions.state(proposal_id).call() == EXECUTED

@@ -9,8 +9,8 @@ from pathlib import Path
 from core import db
 from governance import chain as chain_client
 from governance import deploy
-from tests.integration.governance.relay_support import RELAYER_KEY
 from governance.relayer import Relayer, RelayerConfig
+from tests.integration.governance.relay_support import RELAYER_KEY
 
 
 def main() -> None:

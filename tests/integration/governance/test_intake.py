@@ -12,6 +12,7 @@ from web3 import Web3
 
 from core.errors import FairgovError
 from governance import deploy
+from governance.ballots import Ballot, Delegation
 from governance.chainview import RpcChainView
 from governance.intake import governor_domain, submit_ballot, submit_delegation, token_domain
 from governance.outbox import RelayItem, RelayStatus
@@ -80,17 +81,18 @@ def _expect_refusal(
     gov: Governance,
     deployment: deploy.Deployment,
     chain_view: RpcChainView,
-    ballot_or_delegation: object,
+    *,
+    message: Ballot | Delegation,
     code: str,
 ) -> None:
     before = _relayer_tx_count(gov.w3)
-    with Session(engine) as session, pytest.raises(FairgovError) as info:
-        if hasattr(ballot_or_delegation, "proposal_id"):
-            submit_ballot(session, ballot_or_delegation, deployment=deployment, chain=chain_view)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        if isinstance(message, Ballot):
+            with pytest.raises(FairgovError) as info:
+                submit_ballot(session, message, deployment=deployment, chain=chain_view)
         else:
-            submit_delegation(
-                session, ballot_or_delegation, deployment=deployment, chain=chain_view
-            )  # type: ignore[arg-type]
+            with pytest.raises(FairgovError) as info:
+                submit_delegation(session, message, deployment=deployment, chain=chain_view)
     assert info.value.code == code
     assert _rows(engine) == 0
     assert _relayer_tx_count(gov.w3) == before
@@ -111,7 +113,7 @@ def test_bad_ballots_are_refused_with_their_codes(
         "no_voting_power": signed_ballot(domain, "0x" + "5a" * 32, proposal_id),
     }
     for code, ballot in cases.items():
-        _expect_refusal(engine, gov, deployment, chain_view, ballot, code)
+        _expect_refusal(engine, gov, deployment, chain_view, message=ballot, code=code)
 
 
 def test_a_ballot_on_a_pending_proposal_is_not_active(
@@ -126,7 +128,7 @@ def test_a_ballot_on_a_pending_proposal_is_not_active(
     ballot = signed_ballot(
         governor_domain(deployment), HOLDER_KEYS[0], created["args"]["proposalId"]
     )
-    _expect_refusal(engine, gov, deployment, chain_view, ballot, "proposal_not_active")
+    _expect_refusal(engine, gov, deployment, chain_view, message=ballot, code="proposal_not_active")
 
 
 def test_a_voter_who_voted_directly_is_already_voted(
@@ -135,7 +137,7 @@ def test_a_voter_who_voted_directly_is_already_voted(
     proposal_id = open_proposal(gov)
     gov.send(HOLDER_KEYS[3], gov.governor, "castVote", proposal_id, 1)
     ballot = signed_ballot(governor_domain(deployment), HOLDER_KEYS[3], proposal_id)
-    _expect_refusal(engine, gov, deployment, chain_view, ballot, "already_voted")
+    _expect_refusal(engine, gov, deployment, chain_view, message=ballot, code="already_voted")
 
 
 def test_tokens_received_after_the_snapshot_give_no_voting_power(
@@ -148,7 +150,7 @@ def test_tokens_received_after_the_snapshot_give_no_voting_power(
     gov.send(late.key.to_0x_hex(), gov.token, "delegate", late.address)
     mine(gov.w3)
     ballot = signed_ballot(governor_domain(deployment), late.key.to_0x_hex(), proposal_id)
-    _expect_refusal(engine, gov, deployment, chain_view, ballot, "no_voting_power")
+    _expect_refusal(engine, gov, deployment, chain_view, message=ballot, code="no_voting_power")
 
 
 def test_the_same_ballot_twice_gives_one_record_and_one_transaction(
@@ -168,7 +170,9 @@ def test_the_same_ballot_twice_gives_one_record_and_one_transaction(
         twin, created_twin = submit_ballot(
             session, equivalent, deployment=deployment, chain=chain_view
         )
-    assert created and not created_again and not created_twin
+    assert created
+    assert not created_again
+    assert not created_twin
     assert first.id == again.id == twin.id
     before = _relayer_tx_count(gov.w3)
     relayer_for(engine, gov.w3, deployment).run_until_idle()
@@ -191,7 +195,7 @@ def test_twenty_identical_ballots_at_once_give_one_transaction(
             with Session(engine) as session:
                 item, _ = submit_ballot(session, ballot, deployment=deployment, chain=view)
                 ids.append(item.id)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted on below
+        except BaseException as exc:  # collected and asserted on below
             errors.append(exc)
 
     threads = [threading.Thread(target=submit) for _ in range(20)]
@@ -238,4 +242,4 @@ def test_bad_delegations_are_refused_with_their_codes(
         ),
     }
     for code, delegation in cases.items():
-        _expect_refusal(engine, gov, deployment, chain_view, delegation, code)
+        _expect_refusal(engine, gov, deployment, chain_view, message=delegation, code=code)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from web3 import Web3
 
+from core.settings import DEV_PRIVATE_KEYS
 from governance import deploy
 from governance.chainview import RpcChainView
 from governance.errors import ChainUnreachable
@@ -22,7 +23,6 @@ from governance.intake import governor_domain, submit_ballot
 from governance.localchain import free_port
 from governance.outbox import RelayAttempt, RelayItem, RelayStatus
 from governance.relayer import GAS_BUMP
-from core.settings import DEV_PRIVATE_KEYS
 from tests.helpers import HOLDER_KEYS, TEST_CONFIG, Governance, address_of
 from tests.integration.governance.relay_support import RELAYER_KEY, open_proposal, relayer_for
 from tests.voters import make_voters, signed_ballot
@@ -119,7 +119,8 @@ def test_a_ballot_that_would_revert_is_failed_without_spending_gas(
     (item,) = _items(engine)
     assert item.status == RelayStatus.FAILED
     assert item.error_code == "already_voted"
-    assert item.error is not None and item.error.startswith("GovernorAlreadyCastVote(")
+    assert item.error is not None
+    assert item.error.startswith("GovernorAlreadyCastVote(")
     assert gov.w3.eth.get_transaction_count(address_of(RELAYER_KEY)) == before
 
 

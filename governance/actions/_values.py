@@ -1,0 +1,136 @@
+"""Value shapes of policy actions and their on-chain encodings.
+
+Metric names travel as ``bytes32`` (ASCII, zero padded), threshold values as fixed point
+with six decimals (1e6 = 1.0).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, StringConstraints
+from web3 import Web3
+
+from bias_checks import is_known_metric
+from governance.errors import InvalidMetricName, InvalidThresholdValue, UnknownMetric
+
+FIXED_POINT_DECIMALS = 6
+_SCALE = 10**FIXED_POINT_DECIMALS
+UINT256_MAX = 2**256 - 1
+UINT48_MAX = 2**48 - 1
+UINT32_MAX = 2**32 - 1
+AUDITOR_ROLE = Web3.keccak(text="AUDITOR_ROLE")
+
+Direction = Literal["upper", "lower"]
+DIRECTIONS: tuple[Direction, ...] = ("upper", "lower")  # the Solidity enum's order
+Strategy = Literal["none", "threshold_optimizer", "exponentiated_gradient"]
+#: The constraints each strategy accepts, as Fairlearn names them.
+CONSTRAINTS: dict[str, tuple[str, ...]] = {
+    "none": ("",),
+    # fairlearn.postprocessing.ThresholdOptimizer(constraints=...)
+    "threshold_optimizer": (
+        "demographic_parity",
+        "equalized_odds",
+        "true_positive_rate_parity",
+        "false_positive_rate_parity",
+    ),
+    # fairlearn.reductions moments: DemographicParity, EqualizedOdds, TruePositiveRateParity, ...
+    "exponentiated_gradient": (
+        "demographic_parity",
+        "equalized_odds",
+        "true_positive_rate_parity",
+        "false_positive_rate_parity",
+        "error_rate_parity",
+    ),
+}
+Contract = Literal["training_policy", "governor", "audit_registry"]
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+def checksum(value: str) -> str:
+    return str(Web3.to_checksum_address(value))
+
+
+#: A 32-byte value as 0x-prefixed lowercase hex.
+Hash32Hex = Annotated[
+    str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$"), AfterValidator(_lower)
+]
+#: An address, checksummed.
+AddressHex = Annotated[
+    str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$"), AfterValidator(checksum)
+]
+#: Bytes as 0x-prefixed lowercase hex.
+BytesHex = Annotated[
+    str, StringConstraints(pattern=r"^0x([0-9a-fA-F]{2})*$"), AfterValidator(_lower)
+]
+
+
+def metric_to_bytes32(metric: str) -> bytes:
+    """The on-chain form of a metric name: ASCII, right-padded with zeros to 32 bytes."""
+    if not metric:
+        raise InvalidMetricName(metric, "it is empty")
+    if not metric.isascii() or "\0" in metric:
+        raise InvalidMetricName(metric, "it is not plain ASCII")
+    raw = metric.encode("ascii")
+    if len(raw) > 32:
+        raise InvalidMetricName(metric, f"it is {len(raw)} bytes long, at most 32 fit")
+    return raw.ljust(32, b"\0")
+
+
+def bytes32_to_text(raw: bytes) -> str:
+    """The ASCII text of a zero-padded ``bytes32``; ``ValueError`` if it is not such text."""
+    text = raw.rstrip(b"\0")
+    if b"\0" in text or not text.isascii():
+        raise ValueError(f"0x{raw.hex()} is not zero-padded ASCII")
+    return text.decode("ascii")
+
+
+def to_fixed(value: Decimal) -> int:
+    """``value`` in fixed point with six decimals; :class:`InvalidThresholdValue` if impossible."""
+    if not value.is_finite():
+        raise InvalidThresholdValue(str(value), "it is not a finite number")
+    if value < 0:
+        raise InvalidThresholdValue(str(value), "it is negative")
+    with localcontext(prec=100):
+        scaled = value * _SCALE
+    if scaled != scaled.to_integral_value():
+        raise InvalidThresholdValue(str(value), "it has more than six decimals")
+    if scaled > UINT256_MAX:
+        raise InvalidThresholdValue(str(value), "it is too large")
+    return int(scaled)
+
+
+def from_fixed(units: int) -> Decimal:
+    """The decimal value of ``units`` in fixed point with six decimals, with six decimals."""
+    with localcontext(prec=100):
+        value: Decimal = (Decimal(units) / _SCALE).quantize(Decimal(1).scaleb(-6))
+    return value
+
+
+def _threshold_value(value: Decimal) -> Decimal:
+    return from_fixed(to_fixed(value))
+
+
+def _metric(metric: str) -> str:
+    metric_to_bytes32(metric)
+    if not is_known_metric(metric):
+        raise UnknownMetric(metric)
+    return metric
+
+
+MetricName = Annotated[str, AfterValidator(_metric)]
+ThresholdValue = Annotated[Decimal, AfterValidator(_threshold_value)]
+
+
+def trim_decimal(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def dataset_id_of(name: str) -> str:
+    """The TrainingPolicy id of the dataset called ``name``: keccak256 of its UTF-8 bytes."""
+    return "0x" + Web3.keccak(text=name).hex()

@@ -1,0 +1,149 @@
+"""Policy snapshots read from a real anvil chain, pinned to one block."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+
+import pytest
+from web3 import Web3
+
+from governance import deploy
+from governance.actions import (
+    Action,
+    AllowDataset,
+    RevokeDataset,
+    SetMitigation,
+    SetThreshold,
+    encode,
+)
+from governance.errors import SnapshotUnavailable
+from governance.snapshot import (
+    DatasetEntry,
+    Mitigation,
+    PolicySnapshot,
+    ThresholdEntry,
+    allowed_dataset,
+    read_snapshot,
+    threshold_for,
+)
+from tests.helpers import Governance, pass_and_execute_encoded
+
+H1, H2, H3 = ("0x" + c * 32 for c in ("aa", "bb", "cc"))
+DP = "demographic_parity_difference"
+LOANS = AllowDataset.for_dataset("loans-v1", H1, H2, "file://loans.csv")
+OLD = AllowDataset.for_dataset("old-v0", H2, H3, "file://old.csv")
+
+
+def execute(gov: Governance, deployment: deploy.Deployment, *actions: Action) -> None:
+    calls = encode(actions, deployment.addresses)
+    pass_and_execute_encoded(gov, *calls, f"change {len(actions)}")
+
+
+def test_a_fresh_policy_has_no_rules(isolated_chain: Web3, deployment: deploy.Deployment) -> None:
+    policy = deployment.addresses.training_policy
+    snap = read_snapshot(isolated_chain, policy)
+    latest = isolated_chain.eth.get_block("latest")
+    assert snap.block_number == latest["number"]
+    assert snap.block_hash == latest["hash"].to_0x_hex()
+    assert snap.chain_id == deployment.chain_id
+    assert snap.policy == Web3.to_checksum_address(policy)
+    assert (snap.policy_version, snap.datasets, snap.thresholds) == (0, (), ())
+    assert snap.mitigation == Mitigation(strategy="none", constraint="")
+
+
+def test_an_earlier_snapshot_does_not_change_after_a_policy_change(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    gov = Governance(w3, deployment)
+    gov.delegate_all_to_self()
+    policy = deployment.addresses.training_policy
+    execute(gov, deployment, LOANS)
+    before = read_snapshot(w3, policy)
+
+    execute(
+        gov,
+        deployment,
+        OLD,
+        RevokeDataset(dataset_id=LOANS.dataset_id),
+        SetThreshold(metric=DP, value=Decimal("0.1"), direction="upper"),
+        SetMitigation(strategy="threshold_optimizer", constraint="demographic_parity"),
+    )
+    again = read_snapshot(w3, policy, block=before.block_number)
+    after = read_snapshot(w3, policy)
+
+    assert again.canonical_json() == before.canonical_json()
+    assert again.hash == before.hash
+    assert before.policy_version == 1
+    assert [d.dataset_id for d in before.datasets] == [LOANS.dataset_id]
+    assert allowed_dataset(before, LOANS.dataset_id) is not None
+
+    assert after.hash != before.hash
+    assert after.policy_version == 5
+    assert [d.dataset_id for d in after.datasets] == sorted([LOANS.dataset_id, OLD.dataset_id])
+    assert allowed_dataset(after, LOANS.dataset_id) is None  # revoked, but still listed
+    assert allowed_dataset(after, OLD.dataset_id) == DatasetEntry(
+        dataset_id=OLD.dataset_id,
+        content_hash=H2,
+        manifest_hash=H3,
+        uri="file://old.csv",
+        allowed=True,
+    )
+    assert after.thresholds == (ThresholdEntry(metric=DP, value="0.100000", direction="upper"),)
+    assert threshold_for(after, DP) is not None
+    assert threshold_for(after, "accuracy_difference") is None
+    assert after.mitigation == Mitigation(
+        strategy="threshold_optimizer", constraint="demographic_parity"
+    )
+
+
+def test_a_snapshot_reads_the_same_twice(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    policy = deployment.addresses.training_policy
+    block = isolated_chain.eth.block_number
+    first = read_snapshot(isolated_chain, policy, block=block)
+    second = read_snapshot(isolated_chain, policy, block=block)
+    assert first.canonical_json() == second.canonical_json()
+    assert first.hash == "0x" + hashlib.sha256(first.canonical_json()).hexdigest()
+
+
+def test_a_snapshot_before_the_policy_existed_is_unavailable(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    policy = deployment.addresses.training_policy
+    with pytest.raises(SnapshotUnavailable, match="no contract"):
+        read_snapshot(isolated_chain, policy, block=deployment.deploy_block - 1)
+    with pytest.raises(SnapshotUnavailable, match="does not exist"):
+        read_snapshot(isolated_chain, policy, block=isolated_chain.eth.block_number + 100)
+
+
+def test_canonical_json_is_byte_stable() -> None:
+    snap = PolicySnapshot(
+        chain_id=31337,
+        policy="0x" + "44" * 20,
+        block_number=12,
+        block_hash=H1,
+        policy_version=3,
+        datasets=(
+            DatasetEntry(
+                dataset_id=H3, content_hash=H1, manifest_hash=H2, uri="file://ü.csv", allowed=True
+            ),
+        ),
+        thresholds=(ThresholdEntry(metric=DP, value="0.100000", direction="upper"),),
+        mitigation=Mitigation(strategy="none", constraint=""),
+    )
+    expected = (
+        '{"block_hash":"' + H1 + '","block_number":12,"chain_id":31337,'
+        '"datasets":[{"allowed":true,"content_hash":"' + H1 + '","dataset_id":"' + H3 + '",'
+        '"manifest_hash":"' + H2 + '","uri":"file://ü.csv"}],'
+        '"mitigation":{"constraint":"","strategy":"none"},'
+        '"policy":"0x' + "44" * 20 + '","policy_version":3,"schema_version":1,'
+        '"thresholds":[{"direction":"upper","metric":"' + DP + '","value":"0.100000"}]}'
+    ).encode()
+    assert snap.canonical_json() == expected
+    assert PolicySnapshot.model_validate(json.loads(expected)).hash == snap.hash
+    changed = snap.model_copy(update={"policy_version": 4})
+    assert changed.hash != snap.hash
