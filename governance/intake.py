@@ -7,6 +7,7 @@ and returned with its relay record; the relayer takes it from there.
 from __future__ import annotations
 
 from sqlmodel import Session
+from web3 import Web3
 
 from core.errors import FairgovError
 from governance import outbox
@@ -22,6 +23,7 @@ from governance.ballots import (
 )
 from governance.deploy import Deployment
 from governance.outbox import RelayItem, RelayKind
+from governance.proposals import RawProposal, inspect_raw_proposal
 
 
 def governor_domain(deployment: Deployment) -> Domain:
@@ -125,3 +127,24 @@ def submit_ballots(
 
 def _fresh(item: RelayItem) -> RelayItem:
     return RelayItem.model_validate(item.model_dump(exclude={"id"}))
+
+
+def submit_raw_proposal(
+    session: Session, raw_transaction: bytes, *, w3: Web3, deployment: Deployment
+) -> tuple[RelayItem, RawProposal]:
+    """Check that ``raw_transaction`` is a ``propose`` call to our governor, then queue it.
+
+    The proposer signed and pays for it; the relayer only broadcasts the bytes.
+    A second submission of the same bytes returns the first record.
+    """
+    proposal = inspect_raw_proposal(w3, deployment, raw_transaction)
+    item = outbox.raw_transaction_item(
+        raw_transaction,
+        chain_id=deployment.chain_id,
+        governor=deployment.addresses.governor,
+        sender=proposal.proposer,
+        tx_hash=proposal.tx_hash,
+        proposal_id=proposal.proposal_id,
+    )
+    stored, _ = outbox.insert_once(session, item)
+    return stored, proposal

@@ -12,10 +12,19 @@ from web3 import Web3
 
 from core.errors import FairgovError
 from governance import deploy
+from governance.actions import SetMitigation
 from governance.ballots import Ballot, Delegation
+from governance.chain import Sender, call_data
 from governance.chainview import RpcChainView
-from governance.intake import governor_domain, submit_ballot, submit_delegation, token_domain
+from governance.intake import (
+    governor_domain,
+    submit_ballot,
+    submit_delegation,
+    submit_raw_proposal,
+    token_domain,
+)
 from governance.outbox import RelayItem, RelayStatus
+from governance.proposals import prepare_proposal
 from tests.helpers import HOLDER_KEYS, Governance, address_of, mine
 from tests.integration.governance.relay_support import RELAYER_KEY, open_proposal, relayer_for
 from tests.voters import signed_ballot, signed_delegation
@@ -243,3 +252,41 @@ def test_bad_delegations_are_refused_with_their_codes(
     }
     for code, delegation in cases.items():
         _expect_refusal(engine, gov, deployment, chain_view, message=delegation, code=code)
+
+
+def test_a_proposer_signed_proposal_is_checked_queued_and_broadcast(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    prepared = prepare_proposal(
+        gov.w3,
+        deployment,
+        proposer=address_of(HOLDER_KEYS[0]),
+        actions=[SetMitigation(strategy="threshold_optimizer", constraint="demographic_parity")],
+        description="Mitigate with a threshold optimizer",
+    )
+    raw = bytes(Account.sign_transaction(prepared.transaction, HOLDER_KEYS[0]).raw_transaction)
+    with Session(engine) as session:
+        item, proposal = submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
+        again, _ = submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
+    assert again.id == item.id
+    assert proposal.proposal_id == prepared.proposal_id
+    assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 1
+    assert gov.governor.functions.proposalProposer(prepared.proposal_id).call() == proposal.proposer
+
+
+def test_a_raw_transaction_that_is_not_a_proposal_is_refused_before_sending(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    sender = Sender.from_key(gov.w3, HOLDER_KEYS[0])
+    transfer = call_data(gov.token, "transfer", [address_of(HOLDER_KEYS[1]), 1]) | {
+        "gas": 100_000,
+        "nonce": sender.nonce,
+        "chainId": deployment.chain_id,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    raw = bytes(Account.sign_transaction(transfer, HOLDER_KEYS[0]).raw_transaction)
+    with Session(engine) as session, pytest.raises(FairgovError) as info:
+        submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
+    assert info.value.code == "not_our_governor"
+    assert _rows(engine) == 0
