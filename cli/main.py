@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from cli import database, proposals, votes
 from cli.run import run
 
 app = typer.Typer(
@@ -14,6 +15,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command(name="run")(run)
+app.command(name="vote")(votes.vote)
+app.command(name="delegate")(votes.delegate)
+app.command(name="relay")(votes.relay)
+app.command(name="propose")(proposals.propose)
+app.add_typer(database.app, name="db")
 
 
 @app.callback()

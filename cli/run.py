@@ -11,12 +11,13 @@ from types import FrameType
 from rich.console import Console
 from rich.table import Table
 
+from cli._context import migrated_engine
 from cli._errors import friendly_errors
 from core.settings import Settings
 from governance import chain as chain_client
 from governance import deploy, localchain
 
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -52,7 +53,8 @@ def run() -> None:
     """Start the local chain (unless FAIRGOV_RPC_URL is set), deploy the contracts once,
     print their addresses and keep running until Ctrl-C."""
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with console.status("migrating the database"):
+        migrated_engine(settings)
     with contextlib.ExitStack() as stack:
         stopping = stack.enter_context(_stop_on_signals())
         node: localchain.LocalChain | None = None

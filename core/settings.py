@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         description="Private key that deploys the contracts. Unset: a development key, "
         "accepted only on a local chain.",
     )
+    relayer_key: SecretStr | None = Field(
+        default=None,
+        description="Private key that relays ballots and delegations (pays their gas). Unset: "
+        "a development key, accepted only on a local chain.",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the database. Unset: SQLite in the data directory.",
@@ -87,13 +92,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_development_key_on_a_real_chain(self) -> Settings:
-        if self.rpc_url is None or self.deployer_key is None:
-            return self
-        if self.deployer_key.get_secret_value().lower() in DEV_PRIVATE_KEYS and not self.local:
-            raise ConfigurationError(
-                "FAIRGOV_DEPLOYER_KEY is a public development key: use it only on a local chain "
-                "(FAIRGOV_RPC_URL on localhost)."
-            )
+        keys = {"FAIRGOV_DEPLOYER_KEY": self.deployer_key, "FAIRGOV_RELAYER_KEY": self.relayer_key}
+        for variable, key in keys.items():
+            if key is None or self.local:
+                continue
+            if key.get_secret_value().lower() in DEV_PRIVATE_KEYS:
+                raise ConfigurationError(
+                    f"{variable} is a public development key: use it only on a local chain "
+                    "(FAIRGOV_RPC_URL on localhost)."
+                )
         return self
 
     @property
@@ -117,18 +124,29 @@ class Settings(BaseSettings):
     def deployment_file(self) -> Path:
         return self.data_dir / "deployment.json"
 
+    @property
+    def chain_rpc_url(self) -> str:
+        """FAIRGOV_RPC_URL, or the local chain that ``fairgov run`` starts."""
+        return self.rpc_url or f"http://127.0.0.1:{self.anvil_port}"
+
     def deployer_private_key(self, chain_id: int) -> str:
-        """The deployer key for ``chain_id``; the development key only on a local chain."""
-        if self.deployer_key is not None:
-            key = self.deployer_key.get_secret_value()
-            if key.lower() in DEV_PRIVATE_KEYS and chain_id not in LOCAL_CHAIN_IDS:
-                raise ConfigurationError(
-                    f"FAIRGOV_DEPLOYER_KEY is a public development key and chain {chain_id} is "
-                    "not a local chain: set a key of your own."
-                )
-            return key
-        if chain_id in LOCAL_CHAIN_IDS:
-            return DEV_PRIVATE_KEYS[0]
-        raise ConfigurationError(
-            f"chain {chain_id} is not a local chain: set FAIRGOV_DEPLOYER_KEY to the deployer key."
-        )
+        """The deployer key for ``chain_id``; a development key only on a local chain."""
+        return _key_for("FAIRGOV_DEPLOYER_KEY", self.deployer_key, 0, chain_id)
+
+    def relayer_private_key(self, chain_id: int) -> str:
+        """The relayer key for ``chain_id``; a development key only on a local chain."""
+        return _key_for("FAIRGOV_RELAYER_KEY", self.relayer_key, 8, chain_id)
+
+
+def _key_for(variable: str, configured: SecretStr | None, dev_index: int, chain_id: int) -> str:
+    if configured is not None:
+        key = configured.get_secret_value()
+        if key.lower() in DEV_PRIVATE_KEYS and chain_id not in LOCAL_CHAIN_IDS:
+            raise ConfigurationError(
+                f"{variable} is a public development key and chain {chain_id} is not a local "
+                "chain: set a key of your own."
+            )
+        return key
+    if chain_id in LOCAL_CHAIN_IDS:
+        return DEV_PRIVATE_KEYS[dev_index]
+    raise ConfigurationError(f"chain {chain_id} is not a local chain: set {variable} to a key.")

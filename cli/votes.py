@@ -1,0 +1,164 @@
+"""``fairgov vote``, ``fairgov delegate`` and ``fairgov relay``: signed messages, no gas."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from rich.console import Console
+from sqlmodel import Session
+
+from cli._context import load_context
+from cli._errors import friendly_errors
+from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, load_key
+from governance import outbox
+from governance.ballots import Ballot, Delegation, ballot_typed_data, delegation_typed_data
+from governance.chainview import RpcChainView
+from governance.intake import governor_domain, submit_ballot, submit_delegation, token_domain
+from governance.outbox import RelayItem, RelayKind
+from governance.relayer import Relayer
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+class Choice(StrEnum):
+    AGAINST = "against"
+    FOR = "for"
+    ABSTAIN = "abstain"
+
+
+SUPPORT = {Choice.AGAINST: 0, Choice.FOR: 1, Choice.ABSTAIN: 2}
+
+
+def _sign(private_key: str, typed: dict[str, object]) -> str:
+    signable = encode_typed_data(full_message=typed)
+    return "0x" + bytes(Account.sign_message(signable, private_key).signature).hex()
+
+
+def _show(item: RelayItem, created: bool) -> None:
+    verb = "accepted" if created else "already accepted"
+    console.print(f"{verb}: relay #{item.id}, status {item.status}")
+    console.print("the relayer sends it; `fairgov relay` sends everything queued now")
+
+
+@friendly_errors
+def vote(
+    proposal_id: Annotated[str, typer.Argument(help="The proposal id (decimal).")],
+    choice: Annotated[Choice, typer.Argument(help="for, against or abstain.")],
+    *,
+    reason: Annotated[str | None, typer.Option(help="Why; stored on chain with the vote.")] = None,
+    key_file: KeyFileOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+) -> None:
+    """Sign a ballot with your key and hand it to the relayer, which pays the gas."""
+    ctx = load_context()
+    key = load_key(
+        key_file=key_file,
+        keystore=keystore,
+        dev_account=dev_account,
+        chain_id=ctx.deployment.chain_id,
+    )
+    voter = Account.from_key(key).address
+    chain = RpcChainView.for_deployment(ctx.w3, ctx.deployment)
+    with Session(ctx.engine) as session:
+        pending = outbox.pending_nonces(
+            session, kind=RelayKind.BALLOT, contract=ctx.deployment.addresses.governor, signer=voter
+        )
+        nonce = chain.governor_nonce(voter) + pending
+        domain = governor_domain(ctx.deployment)
+        pid = _proposal_id(proposal_id)
+        support = SUPPORT[choice]
+        typed = ballot_typed_data(
+            domain, proposal_id=pid, support=support, voter=voter, nonce=nonce, reason=reason
+        )
+        ballot = Ballot(
+            proposal_id=pid,
+            support=support,
+            voter=voter,
+            nonce=nonce,
+            reason=reason,
+            signature=_sign(key, typed),
+        )
+        item, created = submit_ballot(session, ballot, deployment=ctx.deployment, chain=chain)
+    _show(item, created)
+
+
+@friendly_errors
+def delegate(
+    delegatee: Annotated[str, typer.Argument(help="Address that will vote with your tokens.")],
+    *,
+    valid_for: Annotated[
+        int, typer.Option(min=60, help="Seconds the signed delegation stays valid.")
+    ] = 3600,
+    key_file: KeyFileOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+) -> None:
+    """Sign a delegation of your votes (to yourself or another holder) for the relayer to send."""
+    ctx = load_context()
+    key = load_key(
+        key_file=key_file,
+        keystore=keystore,
+        dev_account=dev_account,
+        chain_id=ctx.deployment.chain_id,
+    )
+    delegator = Account.from_key(key).address
+    chain = RpcChainView.for_deployment(ctx.w3, ctx.deployment)
+    with Session(ctx.engine) as session:
+        pending = outbox.pending_nonces(
+            session,
+            kind=RelayKind.DELEGATION,
+            contract=ctx.deployment.addresses.token,
+            signer=delegator,
+        )
+        nonce = chain.token_nonce(delegator) + pending
+        expiry = chain.timestamp() + valid_for
+        domain = token_domain(ctx.deployment)
+        typed = delegation_typed_data(
+            domain, delegatee=_address(delegatee), nonce=nonce, expiry=expiry
+        )
+        delegation = Delegation(
+            delegator=delegator,
+            delegatee=_address(delegatee),
+            nonce=nonce,
+            expiry=expiry,
+            signature=_sign(key, typed),
+        )
+        item, created = submit_delegation(
+            session, delegation, deployment=ctx.deployment, chain=chain
+        )
+    _show(item, created)
+
+
+@friendly_errors
+def relay() -> None:
+    """Send every queued ballot, delegation and proposal now, and wait until they are mined."""
+    ctx = load_context()
+    key = ctx.settings.relayer_private_key(ctx.deployment.chain_id)
+    relayer = Relayer(ctx.engine, ctx.w3, ctx.deployment, key, rpc_url=ctx.settings.chain_rpc_url)
+    started = time.monotonic()
+    with console.status("relaying"):
+        relayer.start()
+        report = relayer.run_until_idle()
+    console.print(
+        f"relayed in {time.monotonic() - started:.1f} s: {report.confirmed} confirmed, "
+        f"{report.failed} failed"
+    )
+
+
+def _proposal_id(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a proposal id") from None
+
+
+def _address(text: str) -> str:
+    if not (text.startswith("0x") and len(text) == 42):
+        raise typer.BadParameter(f"{text!r} is not an address (0x and 40 hex digits)")
+    return text

@@ -1,0 +1,110 @@
+"""The governance commands a holder runs: delegate, propose, vote, relay — against anvil."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from web3 import Web3
+
+from cli.main import app
+from governance import deploy
+from tests.helpers import HOLDER_KEYS, Governance, address_of, mine
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def stack(
+    isolated_chain: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Governance:
+    """The CLI's environment: a data directory holding the session chain's deployment."""
+    deploy.save(deployment, tmp_path / "deployment.json")
+    monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FAIRGOV_RPC_URL", isolated_chain.provider.endpoint_uri)  # type: ignore[attr-defined]
+    monkeypatch.setenv("COLUMNS", "200")
+    return Governance(isolated_chain, deployment)
+
+
+def _ok(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_holders_govern_from_the_command_line(stack: Governance, tmp_path: Path):
+    for account in (1, 2, 3):
+        _ok("delegate", address_of(HOLDER_KEYS[account - 1]), "--dev-account", str(account))
+    assert "3 confirmed" in _ok("relay")
+    actions = tmp_path / "actions.json"
+    actions.write_text(
+        json.dumps(
+            [
+                {
+                    "kind": "set_threshold",
+                    "metric": "demographic_parity_difference",
+                    "value": "0.1",
+                    "direction": "upper",
+                }
+            ]
+        )
+    )
+    output = _ok("propose", str(actions), "--description", "Bound DP", "--dev-account", "1")
+    assert "Set threshold demographic_parity_difference <= 0.1" in output
+    proposal_id = int(output.split("proposal ", 1)[1].split()[0])
+    _ok("relay")
+    mine(stack.w3, 2)
+    for account in (1, 2, 3):
+        assert "accepted" in _ok("vote", str(proposal_id), "for", "--dev-account", str(account))
+    assert "3 confirmed" in _ok("relay")
+    _, for_votes, _ = stack.governor.functions.proposalVotes(proposal_id).call()
+    holders = [address_of(HOLDER_KEYS[i]) for i in range(3)]
+    assert for_votes == sum(stack.token.functions.balanceOf(h).call() for h in holders)
+
+
+def test_a_dry_run_sends_nothing(stack: Governance, tmp_path: Path):
+    actions = tmp_path / "actions.json"
+    actions.write_text(json.dumps([{"kind": "revoke_auditor", "account": "0x" + "12" * 20}]))
+    output = _ok("propose", str(actions), "--description", "x", "--dev-account", "1", "--dry-run")
+    assert "dry run" in output
+    assert stack.governor.events.ProposalCreated().get_logs(from_block=0) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["vote", "1", "for"], "choose the signing key with one of"),
+        (["vote", "1", "for", "--dev-account", "1", "--key-file", "k"], "choose the signing key"),
+        (["vote", "1", "for", "--key-file", "/nonexistent"], "cannot read the key file"),
+        (["vote", "12345", "for", "--dev-account", "1"], "there is no proposal 12345"),
+        (["delegate", "0x" + "12" * 20, "--keystore", "/nonexistent"], "cannot read the keystore"),
+    ],
+)
+def test_user_errors_are_one_line(stack: Governance, args: list[str], message: str):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_a_bad_actions_file_is_one_line(stack: Governance, tmp_path: Path):
+    actions = tmp_path / "actions.json"
+    actions.write_text(json.dumps([{"kind": "set_threshold", "metric": "nope", "value": "0.1"}]))
+    result = runner.invoke(
+        app, ["propose", str(actions), "--description", "x", "--dev-account", "1"]
+    )
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_commands_need_a_deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["relay"])
+    assert result.exit_code == 2
+    assert "no deployment in" in result.output
+    assert "fairgov run" in result.output
