@@ -38,6 +38,13 @@ def token_domain(deployment: Deployment) -> Domain:
     return Domain(deployment.config.token_name, deployment.chain_id, deployment.addresses.token)
 
 
+def prefetched(chain: ChainView, pairs: list[tuple[int, str]]) -> ChainView:
+    """``chain`` with the state of these (proposal id, voter) ballots read in one go, if it
+    can do that (:class:`~governance.chainview.RpcChainView` can)."""
+    prefetch = getattr(chain, "for_ballots", None)
+    return prefetch(pairs) if prefetch is not None else chain
+
+
 def submit_ballot(
     session: Session, ballot: Ballot, *, deployment: Deployment, chain: ChainView
 ) -> tuple[RelayItem, bool]:
@@ -56,6 +63,7 @@ def submit_ballot(
     pending = outbox.pending_nonces(
         session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter
     )
+    chain = prefetched(chain, [(ballot.proposal_id, ballot.voter)])
     verify_ballot_state(ballot, chain=chain, pending_nonces=pending)
     item = outbox.ballot_item(ballot, chain_id=deployment.chain_id, governor=governor)
     return outbox.insert_once(session, item)
@@ -85,9 +93,9 @@ def submit_ballots(
     """Verify and queue many ballots with one database commit.
 
     Returns, for each ballot in order, its relay record or the error that refused it.
-    ``chain`` should be prefetched for these ballots
-    (:func:`governance.chainview.prefetch_ballot_state`) so nothing is read one by one.
+    The chain state of all of them is read up front when ``chain`` can prefetch.
     """
+    chain = prefetched(chain, [(b.proposal_id, b.voter) for b in ballots])
     domain = governor_domain(deployment)
     governor = deployment.addresses.governor
     keys = [

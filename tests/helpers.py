@@ -42,6 +42,7 @@ class Governance:
 
     def __init__(self, w3: Web3, deployment: deploy.Deployment) -> None:
         self.w3 = w3
+        self.deployment = deployment
         a = deployment.addresses
         self.governor: Contract = bind(w3, "FairnessGovernor", a.governor)
         self.token: Contract = bind(w3, "GovernanceToken", a.token)
