@@ -11,21 +11,54 @@ from typing import Any, ClassVar
 
 from core.errors import FairgovError
 
-LENGTH_MISMATCH = "Inputs have different lengths; y_true, y_pred, sample_weight and every feature must have one entry per row."
+LENGTH_MISMATCH = (
+    "Inputs have different lengths; y_true, y_pred, sample_weight and every feature "
+    "must have one entry per row."
+)
 EMPTY_INPUT = "The input is empty; an audit needs at least one row."
-NAN_IN_LABELS = "y_true or y_pred contains missing or non-finite values; drop or impute those rows first."
-NAN_IN_SENSITIVE_FEATURES = "A sensitive feature contains missing values; drop those rows or encode missing as its own category."
-NAN_IN_CONTROL_FEATURES = "A control feature contains missing values; drop those rows or encode missing as its own category."
-NON_BINARY_LABELS = "Binary metrics need at most two distinct label values; pass task='multiclass' for one-vs-rest metrics."
-POS_LABEL_REQUIRED = "Labels are not a subset of {0, 1} or {-1, 1}; pass pos_label to say which value is positive."
-POS_LABEL_NOT_PRESENT = "pos_label is not one of the label values; pass one of the labels that occur in y_true or y_pred."
+NAN_IN_LABELS = (
+    "y_true or y_pred contains missing or non-finite values; drop or impute those rows first."
+)
+NAN_IN_SENSITIVE_FEATURES = (
+    "A sensitive feature contains missing values; "
+    "drop those rows or encode missing as its own category."
+)
+NAN_IN_CONTROL_FEATURES = (
+    "A control feature contains missing values; "
+    "drop those rows or encode missing as its own category."
+)
+NON_BINARY_LABELS = (
+    "Binary metrics need at most two distinct label values; "
+    "pass task='multiclass' for one-vs-rest metrics."
+)
+POS_LABEL_REQUIRED = (
+    "Labels are not a subset of {0, 1} or {-1, 1}; pass pos_label to say which value is positive."
+)
+POS_LABEL_NOT_PRESENT = (
+    "pos_label is not one of the label values; "
+    "pass one of the labels that occur in y_true or y_pred."
+)
 UNKNOWN_METRIC = "Unknown metric name; see bias_checks.METRICS for the supported names."
-METRIC_NOT_APPLICABLE = "This metric does not apply to the audited task (classification metrics need labels, regression metrics need numeric targets)."
+METRIC_NOT_APPLICABLE = (
+    "This metric does not apply to the audited task; classification metrics need "
+    "class labels and regression metrics need numeric targets."
+)
 INVALID_SAMPLE_WEIGHT = "sample_weight must be finite and non-negative with a positive total."
-INVALID_THRESHOLD = "A threshold needs a finite bound, direction 'upper' or 'lower', and ci_policy 'point' or 'conservative'."
-UNKNOWN_REFERENCE_GROUP = "The named reference group does not occur in the data; name one value for every sensitive feature."
-INVALID_PARAMETER = "Invalid parameter value; see the docstring of audit_predictions for allowed values."
-DUPLICATE_FEATURE_NAME = "Feature names must be unique across sensitive and control features."
+INVALID_THRESHOLD = (
+    "A threshold needs a finite bound, direction 'upper' or 'lower', ci_policy 'point' "
+    "or 'conservative', and a known method and agg."
+)
+UNKNOWN_REFERENCE_GROUP = (
+    "The named reference group does not occur in the data; "
+    "name one present value for every sensitive feature."
+)
+INVALID_PARAMETER = (
+    "Invalid parameter value; see the docstring of audit_predictions for allowed values."
+)
+DUPLICATE_FEATURE_NAME = (
+    "Feature names must be unique across sensitive and control features, "
+    "and at least one sensitive feature is needed."
+)
 REGRESSION_TARGETS_NOT_NUMERIC = "Regression needs numeric y_true and y_pred."
 
 

@@ -26,6 +26,7 @@ Task = Literal["classification", "regression"]
 Transform = Literal["difference", "ratio"]
 
 MAX_NAME_BYTES = 32
+_TRANSFORMS: tuple[Transform, ...] = ("difference", "ratio")
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,27 @@ _CLASSIFICATION_BASES: tuple[tuple[str, BoundDirection, str], ...] = (
         "upper",
         "Fall-out: P(h(X)=1 | Y=0, A=a); 0 when there are no negatives.",
     ),
-    ("false_negative_rate", "upper", "Miss rate: P(h(X)=0 | Y=1, A=a); 0 when there are no positives."),
-    ("true_negative_rate", "lower", "Specificity: P(h(X)=0 | Y=0, A=a); 0 when there are no negatives."),
-    ("precision", "lower", "P(Y=1 | h(X)=1, A=a), as sklearn precision_score; 0 with no predicted positives."),
+    (
+        "false_negative_rate",
+        "upper",
+        "Miss rate: P(h(X)=0 | Y=1, A=a); 0 when there are no positives.",
+    ),
+    (
+        "true_negative_rate",
+        "lower",
+        "Specificity: P(h(X)=0 | Y=0, A=a); 0 when there are no negatives.",
+    ),
+    (
+        "precision",
+        "lower",
+        "P(Y=1 | h(X)=1, A=a), as sklearn precision_score; 0 with no predicted positives.",
+    ),
     ("false_discovery_rate", "upper", "P(Y=0 | h(X)=1, A=a); 0 with no predicted positives."),
-    ("balanced_accuracy", "lower", "Mean recall over the classes present, as sklearn balanced_accuracy_score."),
+    (
+        "balanced_accuracy",
+        "lower",
+        "Mean recall over the classes present, as sklearn balanced_accuracy_score.",
+    ),
 )
 
 _REGRESSION_BASES: tuple[tuple[str, str, BoundDirection, str], ...] = (
@@ -99,7 +116,9 @@ def _disparity(
 def _build() -> dict[str, MetricInfo]:
     metrics: dict[str, MetricInfo] = {}
     for name, bound, description in _CLASSIFICATION_BASES:
-        metrics[name] = MetricInfo(name, "base", bound, "classification", (name,), None, description)
+        metrics[name] = MetricInfo(
+            name, "base", bound, "classification", (name,), None, description
+        )
     for name, _stem, bound, description in _REGRESSION_BASES:
         metrics[name] = MetricInfo(name, "base", bound, "regression", (name,), None, description)
 
@@ -110,25 +129,37 @@ def _build() -> dict[str, MetricInfo]:
     )
     for stem, bases, what in named:
         metrics[f"{stem}_difference"] = _disparity(
-            f"{stem}_difference", "classification", bases, "difference",
+            f"{stem}_difference",
+            "classification",
+            bases,
+            "difference",
             f"Largest absolute difference in {what} between groups (or to overall/reference).",
         )
         metrics[f"{stem}_ratio"] = _disparity(
-            f"{stem}_ratio", "classification", bases, "ratio",
+            f"{stem}_ratio",
+            "classification",
+            bases,
+            "ratio",
             f"Smallest ratio (at most 1) of {what} between groups (or to overall/reference).",
         )
     for name, _bound, _description in _CLASSIFICATION_BASES:
-        for transform in ("difference", "ratio"):
+        for transform in _TRANSFORMS:
             full = f"{name}_{transform}"
             metrics[full] = _disparity(
-                full, "classification", (name,), transform,  # type: ignore[arg-type]
+                full,
+                "classification",
+                (name,),
+                transform,
                 f"The {transform} of {name} between groups, as fairlearn's {full}.",
             )
     for name, stem, _bound, _description in _REGRESSION_BASES:
-        for transform in ("difference", "ratio"):
+        for transform in _TRANSFORMS:
             full = f"{stem}_{transform}"
             metrics[full] = _disparity(
-                full, "regression", (name,), transform,  # type: ignore[arg-type]
+                full,
+                "regression",
+                (name,),
+                transform,
                 f"The {transform} of {name} between groups.",
             )
     return metrics

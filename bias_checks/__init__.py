@@ -1,0 +1,96 @@
+"""Fairness checks: exact Fairlearn metrics by group, disparities, uncertainty and verdicts.
+
+An audit splits the rows into groups by one or more *sensitive features* (the intersections
+present in the data, plus each feature's marginal groups), optionally within levels of
+*control features*. For each group it computes Fairlearn's base metrics (selection rate,
+true/false positive rates, accuracy, ...); *disparities* compare groups with each other
+(``between_groups``), with the overall population (``to_overall``) or with a reference group
+(``to_reference``), as differences or ratios.
+
+Numbers equal Fairlearn's :class:`~fairlearn.metrics.MetricFrame` on the same inputs but are
+derived from per-group weighted confusion counts computed in one pass, which also makes a
+stratified bootstrap cheap: confidence intervals come from resampling those counts.
+
+A :class:`Threshold` bounds one catalogue metric. Each threshold gets a :class:`Verdict`:
+PASS, FAIL, or INCONCLUSIVE when the evidence cannot decide, for example because a group is
+smaller than ``min_group_size`` or has no positives, so that a rate is undefined there. A
+group that cannot be judged is never counted as showing no disparity.
+
+Results are immutable dataclasses; :meth:`AuditResult.to_canonical_json` gives the bytes that
+report hashes are computed over (sorted keys, UTF-8, no whitespace, shortest round-trip
+floats, non-finite floats as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``).
+
+Only numpy, pandas, scipy and fairlearn are used; nothing here touches a database, a chain or
+the network.
+"""
+
+from bias_checks._audit import audit_predictions
+from bias_checks._canonical import canonical_json
+from bias_checks._checks import Threshold, Verdict, overall_verdict
+from bias_checks._errors import (
+    BiasChecksError,
+    BiasChecksInputError,
+    EmptyInputError,
+    InvalidParameterError,
+    InvalidSampleWeightError,
+    InvalidThresholdError,
+    LengthMismatchError,
+    MetricNotApplicableError,
+    NanInControlFeaturesError,
+    NanInLabelsError,
+    NanInSensitiveFeaturesError,
+    NonBinaryLabelsError,
+    PosLabelError,
+    UnknownMetricError,
+    UnknownReferenceGroupError,
+)
+from bias_checks._results import (
+    AuditResult,
+    AuditWarning,
+    CheckResult,
+    CustomMetricResult,
+    Disparity,
+    GroupMetric,
+    GroupRef,
+    GroupSize,
+    Interval,
+    OverallMetric,
+)
+from bias_checks.catalogue import METRICS, MetricInfo, is_known_metric, metric_info
+
+__all__ = [
+    "METRICS",
+    "AuditResult",
+    "AuditWarning",
+    "BiasChecksError",
+    "BiasChecksInputError",
+    "CheckResult",
+    "CustomMetricResult",
+    "Disparity",
+    "EmptyInputError",
+    "GroupMetric",
+    "GroupRef",
+    "GroupSize",
+    "Interval",
+    "InvalidParameterError",
+    "InvalidSampleWeightError",
+    "InvalidThresholdError",
+    "LengthMismatchError",
+    "MetricInfo",
+    "MetricNotApplicableError",
+    "NanInControlFeaturesError",
+    "NanInLabelsError",
+    "NanInSensitiveFeaturesError",
+    "NonBinaryLabelsError",
+    "OverallMetric",
+    "PosLabelError",
+    "Threshold",
+    "UnknownMetricError",
+    "UnknownReferenceGroupError",
+    "Verdict",
+    "audit_predictions",
+    "canonical_json",
+    "is_known_metric",
+    "metric_info",
+    "overall_verdict",
+]

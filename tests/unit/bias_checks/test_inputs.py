@@ -1,0 +1,173 @@
+"""Bad input raises a specific ValueError subclass whose message is a module constant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bias_checks import (
+    BiasChecksInputError,
+    EmptyInputError,
+    InvalidParameterError,
+    InvalidSampleWeightError,
+    LengthMismatchError,
+    MetricNotApplicableError,
+    NanInControlFeaturesError,
+    NanInLabelsError,
+    NanInSensitiveFeaturesError,
+    NonBinaryLabelsError,
+    PosLabelError,
+    Threshold,
+    UnknownMetricError,
+    UnknownReferenceGroupError,
+    audit_predictions,
+)
+from bias_checks import _errors as messages
+
+Y = [0, 1, 1, 0]
+SEX = ["F", "F", "M", "M"]
+
+
+def audit(**overrides: Any) -> Any:
+    arguments: dict[str, Any] = {
+        "y_true": Y,
+        "y_pred": Y,
+        "sensitive_features": SEX,
+        "n_boot": 0,
+    }
+    arguments.update(overrides)
+    y_true, y_pred = arguments.pop("y_true"), arguments.pop("y_pred")
+    return audit_predictions(y_true, y_pred, **arguments)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "message", "code"),
+    [
+        ({"y_pred": [0, 1, 1]}, LengthMismatchError, messages.LENGTH_MISMATCH, "length_mismatch"),
+        (
+            {"sensitive_features": ["F"]},
+            LengthMismatchError,
+            messages.LENGTH_MISMATCH,
+            "length_mismatch",
+        ),
+        (
+            {"sample_weight": [1.0]},
+            LengthMismatchError,
+            messages.LENGTH_MISMATCH,
+            "length_mismatch",
+        ),
+        (
+            {"y_true": [], "y_pred": [], "sensitive_features": []},
+            EmptyInputError,
+            messages.EMPTY_INPUT,
+            "empty_input",
+        ),
+        ({"y_true": [0, 1, np.nan, 0]}, NanInLabelsError, messages.NAN_IN_LABELS, "nan_in_labels"),
+        (
+            {"y_pred": pd.Series([0, None, 1, 0], dtype=object)},
+            NanInLabelsError,
+            messages.NAN_IN_LABELS,
+            "nan_in_labels",
+        ),
+        (
+            {"sensitive_features": ["F", None, "M", "M"]},
+            NanInSensitiveFeaturesError,
+            messages.NAN_IN_SENSITIVE_FEATURES,
+            "nan_in_sensitive_features",
+        ),
+        (
+            {"sensitive_features": {"age": [1.0, np.nan, 2.0, 2.0]}},
+            NanInSensitiveFeaturesError,
+            messages.NAN_IN_SENSITIVE_FEATURES,
+            "nan_in_sensitive_features",
+        ),
+        (
+            {"control_features": ["a", "b", pd.NA, "a"]},
+            NanInControlFeaturesError,
+            messages.NAN_IN_CONTROL_FEATURES,
+            "nan_in_control_features",
+        ),
+        (
+            {"y_true": [0, 1, 2, 0], "task": "binary"},
+            NonBinaryLabelsError,
+            messages.NON_BINARY_LABELS,
+            "non_binary_labels",
+        ),
+        (
+            {"y_true": ["n", "y", "y", "n"], "y_pred": ["n", "y", "y", "n"]},
+            PosLabelError,
+            messages.POS_LABEL_REQUIRED,
+            "invalid_pos_label",
+        ),
+        ({"pos_label": 7}, PosLabelError, messages.POS_LABEL_NOT_PRESENT, "invalid_pos_label"),
+        (
+            {"sample_weight": [1.0, -1.0, 1.0, 1.0]},
+            InvalidSampleWeightError,
+            messages.INVALID_SAMPLE_WEIGHT,
+            "invalid_sample_weight",
+        ),
+        (
+            {"sample_weight": [0.0, 0.0, 0.0, 0.0]},
+            InvalidSampleWeightError,
+            messages.INVALID_SAMPLE_WEIGHT,
+            "invalid_sample_weight",
+        ),
+        (
+            {"thresholds": [Threshold("mae_difference", 0.1)]},
+            MetricNotApplicableError,
+            messages.METRIC_NOT_APPLICABLE,
+            "metric_not_applicable",
+        ),
+        (
+            {"reference_group": {"sensitive_feature_0": "X"}},
+            UnknownReferenceGroupError,
+            messages.UNKNOWN_REFERENCE_GROUP,
+            "unknown_reference_group",
+        ),
+        ({"n_boot": -1}, InvalidParameterError, messages.INVALID_PARAMETER, "invalid_parameter"),
+        (
+            {"confidence_level": 1.0},
+            InvalidParameterError,
+            messages.INVALID_PARAMETER,
+            "invalid_parameter",
+        ),
+        (
+            {"control_features": pd.Series(SEX, name="sensitive_feature_0")},
+            InvalidParameterError,
+            messages.DUPLICATE_FEATURE_NAME,
+            "invalid_parameter",
+        ),
+    ],
+)
+def test_bad_input_raises_a_specific_error(
+    overrides: dict[str, Any], error: type[BiasChecksInputError], message: str, code: str
+) -> None:
+    with pytest.raises(error) as caught:
+        audit(**overrides)
+    assert str(caught.value) == message
+    assert caught.value.code == code
+    assert isinstance(caught.value, ValueError)
+
+
+def test_unknown_metric_name_in_a_threshold() -> None:
+    with pytest.raises(UnknownMetricError) as caught:
+        audit(thresholds=[Threshold("statistical_parity", 0.1)])
+    assert str(caught.value) == messages.UNKNOWN_METRIC
+
+
+def test_string_labels_work_with_an_explicit_positive_label() -> None:
+    result = audit(y_true=["n", "y", "y", "n"], y_pred=["y", "y", "n", "n"], pos_label="y")
+    assert result.pos_label == "y"
+    (selection,) = [m for m in result.overall if m.metric == "selection_rate"]
+    assert selection.value == 0.5
+
+
+def test_feature_names_follow_fairlearn() -> None:
+    result = audit(sensitive_features=np.array([SEX, ["a", "b", "a", "b"]]).T)
+    assert result.sensitive_features == ("sensitive_feature_0", "sensitive_feature_1")
+    named = audit(sensitive_features=pd.DataFrame({"sex": SEX}), control_features=[1, 1, 2, 2])
+    assert named.sensitive_features == ("sex",)
+    assert named.control_features == ("control_feature_0",)

@@ -1,0 +1,80 @@
+"""Bootstrap from counts and Wilson intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bias_checks._engine import classification_metrics
+from bias_checks._uncertainty import (
+    bootstrap_classification,
+    bootstrap_regression,
+    percentile_interval,
+    wilson_interval,
+)
+
+
+def test_wilson_matches_the_textbook_interval() -> None:
+    low, high = wilson_interval(np.array([0.5, 0.0]), np.array([10.0, 20.0]), 0.95)
+    assert low[0] == pytest.approx(0.2366, abs=1e-4)
+    assert high[0] == pytest.approx(0.7634, abs=1e-4)
+    assert low[1] == 0.0
+    assert high[1] == pytest.approx(0.1611, abs=1e-4)
+    undefined = wilson_interval(np.array([0.0]), np.array([0.0]), 0.95)
+    assert np.isnan(undefined[0]).all()
+
+
+def test_count_bootstrap_matches_row_resampling_within_groups() -> None:
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, 2, 400)
+    y_pred = rng.integers(0, 2, 400)
+    counts = np.bincount(y_true * 2 + y_pred, minlength=4).reshape(1, 2, 2)
+    replicates = bootstrap_classification(
+        counts, counts.astype(float), n_boot=4000, rng=np.random.default_rng(1), weighted=False
+    )
+    ours = classification_metrics(replicates, counts, [1])["true_positive_rate"][:, 0, 0]
+    rows = np.random.default_rng(2).integers(0, 400, (4000, 400))
+    yt, yp = y_true[rows], y_pred[rows]
+    reference = (yt & yp).sum(1) / yt.sum(1)
+    assert replicates.sum(axis=(1, 2, 3)) == pytest.approx(np.full(4000, 400.0))
+    assert ours.mean() == pytest.approx(reference.mean(), abs=0.005)
+    assert ours.std() == pytest.approx(reference.std(), rel=0.08)
+
+
+def test_bootstrap_is_seeded_and_weighted_cells_keep_mean_weights() -> None:
+    counts = np.array([[[5, 1], [2, 7]], [[3, 3], [0, 4]]])
+    weights = counts * 2.0
+    first = bootstrap_classification(
+        counts, weights, n_boot=50, rng=np.random.default_rng(7), weighted=True
+    )
+    second = bootstrap_classification(
+        counts, weights, n_boot=50, rng=np.random.default_rng(7), weighted=True
+    )
+    np.testing.assert_array_equal(first, second)
+    assert first.sum(axis=(2, 3)) == pytest.approx(np.tile([30.0, 20.0], (50, 1)))
+    assert (first[:, 1, 1, 0] == 0).all()
+
+
+def test_regression_bootstrap_is_centred_on_the_sums() -> None:
+    counts = np.array([1000])
+    rng = np.random.default_rng(3)
+    err = rng.normal(size=1000)
+    terms = np.stack([np.ones(1000), np.abs(err), err**2], axis=1)
+    sums = terms.sum(0)[None]
+    products = (terms[:, :, None] * terms[:, None, :]).sum(0)[None]
+    replicates = bootstrap_regression(
+        counts, sums, products, n_boot=2000, rng=np.random.default_rng(4)
+    )
+    assert replicates[:, 0, 0] == pytest.approx(np.full(2000, 1000.0))
+    mae = replicates[:, 0, 1] / replicates[:, 0, 0]
+    assert mae.mean() == pytest.approx(np.abs(err).mean(), abs=0.005)
+    assert mae.std() == pytest.approx(np.abs(err).std() / np.sqrt(1000), rel=0.1)
+
+
+def test_percentile_interval_is_undefined_when_a_replicate_is() -> None:
+    replicates = np.array([[0.1, np.nan], [0.2, 0.3], [0.3, 0.4]])
+    low, high = percentile_interval(replicates, 0.5)
+    assert low[0] == pytest.approx(0.15)
+    assert high[0] == pytest.approx(0.25)
+    assert np.isnan(low[1])
+    assert np.isnan(high[1])
