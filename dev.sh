@@ -110,9 +110,21 @@ bootstrap() {
   export FAIRGOV_ANVIL_PATH="${FAIRGOV_ANVIL_PATH:-$(anvil_bin_dir)/anvil}"
 }
 
+ensure_chromium() {
+  # The HTML report test renders in headless Chromium (Debian's package; nothing is downloaded
+  # at run time). Without root or apt the test is skipped and says why.
+  command -v chromium >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing Debian chromium for the HTML report test"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 ||
+      step "could not install chromium: the browser test will be skipped"
+  fi
+}
+
 run_tests() {
   bootstrap
   ensure_brownie
+  ensure_chromium
   step "ruff"
   "$VENV/bin/ruff" check "$ROOT"
   "$VENV/bin/ruff" format --check "$ROOT"
