@@ -20,6 +20,9 @@ step() { printf '==> %s\n' "$*" >&2; }
 
 fingerprint() { cat "$@" | sha256sum | cut -d' ' -f1; }
 
+# pip on some machines warns about find-links folders that do not exist; keep the log readable.
+quiet_pip() { "$@" 2> >(grep -v "^WARNING: Location '.*' is ignored" >&2); }
+
 # A step runs again only when the files it depends on change.
 up_to_date() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 
@@ -61,8 +64,8 @@ ensure_venv() {
   up_to_date "$stamp" "$want" && return 0
   step "installing fairgov and its development tools into .venv"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+  quiet_pip "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  quiet_pip "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     -c "$ROOT/requirements/constraints.txt" -e "$ROOT[dev]"
   printf '%s' "$want" >"$stamp"
 }
@@ -74,8 +77,9 @@ ensure_brownie() {
     # brownie pins every dependency exactly, so it lives apart from the service's environment.
     step "installing brownie into .venv-brownie"
     [ -x "$BROWNIE_VENV/bin/python" ] || "$PYTHON" -m venv "$BROWNIE_VENV"
-    "$BROWNIE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$BROWNIE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements/brownie.txt"
+    quiet_pip "$BROWNIE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    quiet_pip "$BROWNIE_VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r "$ROOT/requirements/brownie.txt"
     printf '%s' "$want" >"$stamp"
   fi
   # py-solc-x (inside brownie) would download a native solc; serve npm solc through the adapter.

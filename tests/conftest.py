@@ -12,7 +12,6 @@ from sqlalchemy.engine import make_url
 from web3 import Web3
 
 from core import db
-
 from core.settings import DEV_PRIVATE_KEYS
 from governance import chain as chain_client
 from governance import deploy, localchain
