@@ -19,6 +19,7 @@ app.command(name="vote")(votes.vote)
 app.command(name="delegate")(votes.delegate)
 app.command(name="relay")(votes.relay)
 app.command(name="propose")(proposals.propose)
+app.add_typer(proposals.proposals_app, name="proposals")
 app.add_typer(database.app, name="db")
 
 

@@ -9,12 +9,15 @@ import typer
 from eth_account import Account
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
+from rich.table import Table
 from sqlmodel import Session
 
-from cli._context import load_context
+from cli._context import Context, load_context
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, load_key
 from governance.actions import Action, describe
+from governance.ballots import PROPOSAL_STATES
+from governance.indexer import Indexer, get_proposal, list_proposals
 from governance.intake import submit_raw_proposal
 from governance.proposals import prepare_proposal
 
@@ -68,3 +71,80 @@ def propose(
     with Session(ctx.engine) as session:
         item, _ = submit_raw_proposal(session, raw, w3=ctx.w3, deployment=ctx.deployment)
     console.print(f"accepted: relay #{item.id}, transaction {item.tx_hash}")
+
+
+proposals_app = typer.Typer(help="Proposals as the chain index sees them.", no_args_is_help=True)
+
+
+def _synced_session_context() -> tuple[Context, Session]:
+    ctx = load_context()
+    with console.status("syncing the chain index"):
+        Indexer(ctx.engine, ctx.w3, ctx.deployment, confirmations=ctx.settings.confirmations).sync()
+    return ctx, Session(ctx.engine)
+
+
+@proposals_app.command("list")
+@friendly_errors
+def list_command(
+    state: Annotated[
+        str | None, typer.Option(help="Only proposals in this state, e.g. Active.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+) -> None:
+    """List proposals, newest first, with their state and tallies."""
+    if state is not None and state.capitalize() not in PROPOSAL_STATES:
+        raise fail(f"unknown state {state!r}: use one of {', '.join(PROPOSAL_STATES)}")
+    _, session = _synced_session_context()
+    with session:
+        rows = list_proposals(
+            session,
+            state=state.capitalize() if state else None,
+            limit=limit,
+        )
+    if not rows:
+        console.print("no proposals" + (f" in state {state}" if state else ""))
+        return
+    table = Table("id", "state", "for", "against", "abstain", "description", box=None)
+    for row in rows:
+        table.add_row(
+            row.proposal_id,
+            row.state,
+            _tokens(row.for_votes),
+            _tokens(row.against_votes),
+            _tokens(row.abstain_votes),
+            row.description.split("#proposer=")[0].strip()[:60],
+        )
+    console.print(table)
+
+
+@proposals_app.command("show")
+@friendly_errors
+def show_command(proposal_id: Annotated[str, typer.Argument(help="The proposal id.")]) -> None:
+    """Show one proposal: decoded actions, state, tallies, quorum and deadlines."""
+    _, session = _synced_session_context()
+    with session:
+        row = get_proposal(session, proposal_id)
+    if row is None:
+        raise fail(f"there is no proposal {proposal_id} in the index: check the id")
+    console.print(f"[bold]proposal {row.proposal_id}[/]")
+    console.print(f"state      {row.state}")
+    console.print(f"proposer   {row.proposer}")
+    console.print(
+        f"votes      for {_tokens(row.for_votes)}, against {_tokens(row.against_votes)}, "
+        f"abstain {_tokens(row.abstain_votes)}; quorum "
+        f"{_tokens(row.quorum) if row.quorum is not None else 'not yet known'}"
+    )
+    console.print(
+        f"voting     blocks {row.snapshot + 1} to {row.deadline}"
+        + (f" (extended from {row.vote_end})" if row.deadline != row.vote_end else "")
+    )
+    if row.eta:
+        console.print(f"executable from unix time {row.eta}")
+    console.print("actions:")
+    for action in _ACTIONS.validate_python(row.actions_list()):
+        console.print(f"  - {describe(action)}")
+    console.print(f"description: {row.description}")
+
+
+def _tokens(value: str) -> str:
+    return f"{int(value) / 10**18:,.2f}"

@@ -108,3 +108,28 @@ def test_commands_need_a_deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert result.exit_code == 2
     assert "no deployment in" in result.output
     assert "fairgov run" in result.output
+
+
+def test_proposals_list_and_show_read_the_index(stack: Governance, tmp_path: Path):
+    stack.delegate_all_to_self()
+    actions = tmp_path / "actions.json"
+    actions.write_text(json.dumps([{"kind": "set_mitigation", "strategy": "none"}]))
+    output = _ok("propose", str(actions), "--description", "No mitigation", "--dev-account", "1")
+    proposal_id = output.split("proposal ", 1)[1].split()[0]
+    _ok("relay")
+    mine(stack.w3, 2)
+    listed = _ok("proposals", "list")
+    assert proposal_id in listed
+    assert "Active" in listed
+    assert "No mitigation" in listed
+    assert proposal_id in _ok("proposals", "list", "--state", "active")
+    assert "no proposals in state Executed" in _ok("proposals", "list", "--state", "Executed")
+    shown = _ok("proposals", "show", proposal_id)
+    assert "Set mitigation none" in shown
+    assert "state      Active" in shown
+    result = runner.invoke(app, ["proposals", "show", "999"])
+    assert result.exit_code == 2
+    assert "there is no proposal 999 in the index" in result.output
+    result = runner.invoke(app, ["proposals", "list", "--state", "sleeping"])
+    assert result.exit_code == 2
+    assert "unknown state" in result.output
