@@ -1,0 +1,309 @@
+"""Errors of the audit package. Each carries its data and a stable ``code``."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from core.errors import FairgovError
+
+
+class AuditError(FairgovError):
+    """Root of the audit errors."""
+
+    code: ClassVar[str] = "audit_error"
+
+
+class InvalidReport(AuditError):
+    """Bytes or data that are not a fairgov audit report."""
+
+    code: ClassVar[str] = "invalid_report"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"not a fairgov audit report: {problem}", problem=problem)
+
+
+class ReportNotCanonical(AuditError):
+    """A report file whose bytes are not the canonical JSON of its content."""
+
+    code: ClassVar[str] = "report_not_canonical"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the report bytes are not canonical JSON (sorted keys, no whitespace, shortest "
+            "floats), so its hash cannot be checked: use the report.json exactly as written"
+        )
+
+
+class InputFileNotFound(AuditError):
+    """The predictions file does not exist."""
+
+    code: ClassVar[str] = "input_file_not_found"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no such file: {path}", path=path)
+
+
+class UnsupportedFileFormat(AuditError):
+    """The predictions file is neither CSV nor parquet, or parquet support is missing."""
+
+    code: ClassVar[str] = "unsupported_file_format"
+
+    def __init__(self, path: str, hint: str) -> None:
+        super().__init__(f"cannot read {path}: {hint}", path=path, hint=hint)
+
+
+class UnreadableFile(AuditError):
+    """The predictions file exists but cannot be parsed."""
+
+    code: ClassVar[str] = "unreadable_file"
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot parse {path} ({reason}): is it a CSV file?", path=path)
+
+
+class MissingColumn(AuditError):
+    """A column named on the command line is not in the file."""
+
+    code: ClassVar[str] = "missing_column"
+
+    def __init__(self, column: str, option: str, available: list[str]) -> None:
+        shown = ", ".join(available[:12]) + (", ..." if len(available) > 12 else "")
+        super().__init__(
+            f"column {column!r} (from {option}) is not in the file; columns are: {shown}",
+            column=column,
+            option=option,
+        )
+
+
+class InvalidThresholdSpec(AuditError):
+    """A ``--threshold`` that is not ``METRIC<=VALUE`` or ``METRIC>=VALUE``."""
+
+    code: ClassVar[str] = "invalid_threshold_spec"
+
+    def __init__(self, spec: str) -> None:
+        super().__init__(
+            f"bad threshold {spec!r}: write METRIC<=VALUE (upper bound) or METRIC>=VALUE "
+            "(lower bound), e.g. 'demographic_parity_difference<=0.1'",
+            spec=spec,
+        )
+
+
+class UnknownMetricName(AuditError):
+    """A ``--threshold`` names a metric that is not in the bias_checks catalogue."""
+
+    code: ClassVar[str] = "unknown_metric_name"
+
+    def __init__(self, metric: str, suggestion: str | None) -> None:
+        hint = f"did you mean {suggestion!r}?" if suggestion else "see docs/bias_checks.md"
+        super().__init__(
+            f"unknown fairness metric {metric!r}: {hint}", metric=metric, suggestion=suggestion
+        )
+
+
+class InvalidPredictions(AuditError):
+    """The prediction column cannot be turned into labels (for example scores without cutoff)."""
+
+    code: ClassVar[str] = "invalid_predictions"
+
+    def __init__(self, column: str, problem: str) -> None:
+        super().__init__(f"prediction column {column!r}: {problem}", column=column)
+
+
+class InvalidManifest(AuditError):
+    """A dataset manifest that is malformed or names columns the file does not have."""
+
+    code: ClassVar[str] = "invalid_manifest"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"invalid dataset manifest: {problem}", problem=problem)
+
+
+class DatasetNotRegistered(AuditError):
+    """No manifest is stored for a dataset name: register it first."""
+
+    code: ClassVar[str] = "dataset_not_registered"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"dataset {name!r} is not registered here: run `fairgov datasets register` first",
+            name=name,
+        )
+
+
+class DatasetFileMissing(AuditError):
+    """The data file a manifest points to cannot be read."""
+
+    code: ClassVar[str] = "dataset_file_missing"
+
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(f"dataset {name!r}: cannot read its file {path}", name=name, path=path)
+
+
+class DatasetNotAllowed(AuditError):
+    """The policy does not allow the dataset (never allowed, or revoked)."""
+
+    code: ClassVar[str] = "dataset_not_allowed"
+
+    def __init__(self, name: str, dataset_id: str, policy_version: int) -> None:
+        super().__init__(
+            f"dataset {name!r} ({dataset_id}) is not allowed by policy version "
+            f"{policy_version}: propose an allow_dataset action first",
+            name=name,
+            dataset_id=dataset_id,
+            policy_version=policy_version,
+        )
+
+
+class DatasetHashMismatch(AuditError):
+    """The data file's sha256 differs from the content hash the DAO allowed."""
+
+    code: ClassVar[str] = "dataset_hash_mismatch"
+
+    def __init__(self, name: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"dataset {name!r}: the file's sha256 {actual} differs from the allowed content "
+            f"hash {expected}; the file changed since the vote",
+            name=name,
+            expected=expected,
+            actual=actual,
+        )
+
+
+class ManifestMismatch(AuditError):
+    """The stored manifest's hash differs from the manifest hash the DAO allowed."""
+
+    code: ClassVar[str] = "manifest_mismatch"
+
+    def __init__(self, name: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"dataset {name!r}: the manifest hash {actual} differs from the allowed manifest "
+            f"hash {expected}; propose the new manifest or register the allowed one",
+            name=name,
+            expected=expected,
+            actual=actual,
+        )
+
+
+class InvalidModelSpec(AuditError):
+    """A model spec that cannot be parsed or names an impossible configuration."""
+
+    code: ClassVar[str] = "invalid_model_spec"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"invalid model spec: {problem}", problem=problem)
+
+
+class UnsupportedMitigation(AuditError):
+    """The policy's mitigation strategy or constraint is not one this pipeline knows."""
+
+    code: ClassVar[str] = "unsupported_mitigation"
+
+    def __init__(self, strategy: str, constraint: str) -> None:
+        super().__init__(
+            f"mitigation {strategy!r} with constraint {constraint!r} is not supported",
+            strategy=strategy,
+            constraint=constraint,
+        )
+
+
+class ModelFileMissing(AuditError):
+    """A model artifact file does not exist."""
+
+    code: ClassVar[str] = "model_file_missing"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"no model file at {path}", path=path)
+
+
+class ModelHashMismatch(AuditError):
+    """A model file's sha256 differs from the hash it was recorded with: never load it."""
+
+    code: ClassVar[str] = "model_hash_mismatch"
+
+    def __init__(self, path: str, expected: str, actual: str) -> None:
+        super().__init__(
+            f"model file {path} has sha256 {actual}, expected {expected}: it was modified",
+            path=path,
+            expected=expected,
+            actual=actual,
+        )
+
+
+class UntrustedModelType(AuditError):
+    """A model file holds types outside the allow-list: loading it could run code."""
+
+    code: ClassVar[str] = "untrusted_model_type"
+
+    def __init__(self, path: str, types: list[str]) -> None:
+        super().__init__(
+            f"model file {path} holds untrusted types {', '.join(types)}; refusing to load it",
+            path=path,
+            types=types,
+        )
+
+
+class AnchorRefused(AuditError):
+    """Publishing to the AuditRegistry would revert (for example the key is not an auditor)."""
+
+    code: ClassVar[str] = "anchor_refused"
+
+    def __init__(self, run_id: str, reason: str) -> None:
+        super().__init__(
+            f"anchoring run {run_id} would revert ({reason}); nothing was sent",
+            run_id=run_id,
+            reason=reason,
+        )
+
+
+class AnchorConflict(AuditError):
+    """The run id is already anchored with other values: the run is not reproducible."""
+
+    code: ClassVar[str] = "anchor_conflict"
+
+    def __init__(self, run_id: str, field: str, anchored: str, ours: str) -> None:
+        super().__init__(
+            f"run {run_id} is already anchored with {field} {anchored}, this run has {ours}",
+            run_id=run_id,
+            field=field,
+            anchored=anchored,
+            ours=ours,
+        )
+
+
+class ModelNotApproved(AuditError):
+    """Serving asked for a model that is not approved by a passing, anchored audit."""
+
+    code: ClassVar[str] = "model_not_approved"
+
+    def __init__(self, model: str, status: str, reason: str) -> None:
+        super().__init__(
+            f"model {model} is not approved ({status}): {reason}",
+            model=model,
+            status=status,
+            reason=reason,
+        )
+
+
+class MissingValues(AuditError):
+    """A column the audit needs has empty cells."""
+
+    code: ClassVar[str] = "missing_values"
+
+    def __init__(self, column: str, count: int, first_row: int) -> None:
+        super().__init__(
+            f"column {column!r} has {count} empty value(s), the first on data row {first_row}: "
+            "drop or fill those rows first",
+            column=column,
+            count=count,
+            first_row=first_row,
+        )
+
+
+class AmbiguousLabels(AuditError):
+    """The label column is not 0/1 (or -1/1) and no positive label was named."""
+
+    code: ClassVar[str] = "ambiguous_labels"
+
+    def __init__(self, column: str, values: list[str], problem: str) -> None:
+        shown = ", ".join(values[:8]) + (", ..." if len(values) > 8 else "")
+        super().__init__(f"label column {column!r} has values {shown}: {problem}", column=column)

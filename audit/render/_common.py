@@ -1,0 +1,250 @@
+"""Plain-English wording and views of report data shared by every rendering."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from audit.report import Violation, group_label, worst_violations
+from bias_checks import is_known_metric, metric_info
+
+VERDICT_COLOURS = {"PASS": "#1a7f37", "FAIL": "#c62828", "INCONCLUSIVE": "#b26a00"}
+VERDICT_TINTS = {"PASS": "#e6f4ea", "FAIL": "#fdecea", "INCONCLUSIVE": "#fff4e0"}
+
+_BASE_WORDS = {
+    "count": "number of rows",
+    "selection_rate": "share predicted positive (selection rate)",
+    "accuracy": "accuracy (share of correct predictions)",
+    "true_positive_rate": "true positive rate (share of actual positives found)",
+    "false_positive_rate": "false positive rate (share of actual negatives wrongly flagged)",
+    "false_negative_rate": "false negative rate (share of actual positives missed)",
+    "true_negative_rate": "true negative rate (share of actual negatives cleared)",
+    "precision": "precision (share of positive predictions that are right)",
+    "false_discovery_rate": "false discovery rate (share of positive predictions that are wrong)",
+    "balanced_accuracy": "balanced accuracy",
+    "mean_absolute_error": "mean absolute error",
+    "root_mean_squared_error": "root mean squared error",
+}
+_SHORT_BASE = {
+    "selection_rate": "selection rate",
+    "true_positive_rate": "true positive rate",
+    "false_positive_rate": "false positive rate",
+    "false_negative_rate": "false negative rate",
+    "true_negative_rate": "true negative rate",
+    "false_discovery_rate": "false discovery rate",
+    "mean_absolute_error": "mean absolute error",
+    "root_mean_squared_error": "root mean squared error",
+}
+_METHOD_WORDS = {
+    "between_groups": "between any two groups",
+    "to_overall": "between a group and the whole population",
+    "to_reference": "between a group and the reference group",
+}
+REASON_WORDS = {
+    "within_bound": "within the bound",
+    "exceeds_bound": "past the bound",
+    "undefined_value": "cannot be computed: a group has no rows for this rate",
+    "unreliable_groups": "some groups are too small or have the rate undefined, so it cannot "
+    "be judged",
+    "fails_on_reliable_groups": "past the bound even among the groups large enough to judge",
+    "no_confidence_interval": "no confidence interval, so the cautious rule cannot judge it",
+}
+
+
+def short_base(metric: str) -> str:
+    return _SHORT_BASE.get(metric, metric.replace("_", " "))
+
+
+def plain_metric(metric: str, method: str = "between_groups", direction: str | None = None) -> str:
+    """Describe a catalogue metric in plain words, for example 'gap in selection rate ...'."""
+    if not is_known_metric(metric):
+        return metric.replace("_", " ")
+    info = metric_info(metric)
+    if info.kind == "base":
+        extreme = {"lower": "lowest", "upper": "highest"}.get(direction or info.bound, "")
+        return f"{extreme} group " + _BASE_WORDS.get(metric, short_base(metric))
+    bases = " or ".join(short_base(b) for b in info.bases)
+    where = _METHOD_WORDS.get(method, method)
+    if info.transform == "difference":
+        return f"largest gap in {bases} {where}"
+    return f"smallest ratio of {bases} {where} (1 means equal)"
+
+
+def check_words(threshold: Mapping[str, Any]) -> str:
+    """Plain words for what a threshold measures."""
+    return plain_metric(threshold["metric"], threshold["method"], threshold["direction"])
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    """Format a number for people; NaN and missing values read 'n/a'."""
+    if value is None or isinstance(value, bool):
+        return "n/a"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return {"Infinity": "inf", "-Infinity": "-inf"}.get(value, "n/a")
+    number = float(value)
+    if math.isnan(number):
+        return "n/a"
+    if number.is_integer() and abs(number) >= 10:
+        return str(int(number))
+    return f"{number:.{digits}f}"
+
+
+def num(value: Any) -> float:
+    """A report number as a float (NaN for 'NaN', null and other non-numbers)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return {"Infinity": math.inf, "-Infinity": -math.inf}.get(str(value), math.nan)
+
+
+def bound_text(threshold: Mapping[str, Any]) -> str:
+    word = "at most" if threshold["direction"] == "upper" else "at least"
+    return f"{word} {fmt(threshold['bound'])}"
+
+
+def ci_text(ci: Mapping[str, Any] | None) -> str:
+    if ci is None:
+        return "n/a"
+    return f"{fmt(ci['low'])} to {fmt(ci['high'])}"
+
+
+def pair_text(pair: list[Mapping[str, Any]] | None) -> str:
+    if not pair:
+        return "n/a"
+    sides = [f"{group_label(s['group'])} (n={s['count']}): {fmt(s['value'])}" for s in pair]
+    return " vs ".join(sides)
+
+
+def violation_text(v: Violation) -> str:
+    groups = ", ".join(f"{g['group']} (n={g['count']})" for g in v.groups)
+    sign = "<=" if v.direction == "upper" else ">="
+    words = plain_metric(v.metric, direction=v.direction)
+    base = f"{words} is {fmt(v.value)}, bound {sign} {fmt(v.bound)}"
+    return f"{base}; groups {groups}" if groups else base
+
+
+def verdict_sentence(data: Mapping[str, Any]) -> str:
+    """One plain-English sentence explaining the verdict."""
+    checks = data["audit"]["checks"]
+    total = len(checks)
+    failed = sum(c["verdict"] == "FAIL" for c in checks)
+    unsure = sum(c["verdict"] == "INCONCLUSIVE" for c in checks)
+    verdict = data["verdict"]
+    if total == 0:
+        return "No fairness checks were set, so nothing was tested; this PASS means nothing."
+    if verdict == "PASS":
+        return (
+            f"All {total} fairness check{'s' if total > 1 else ''} passed: every measured "
+            "difference between groups is within its bound."
+        )
+    worst = worst_violations(data, 1)[0]
+    words = plain_metric(worst.metric, direction=worst.direction)
+    if verdict == "FAIL":
+        return (
+            f"{failed} of {total} fairness checks failed. The worst: the "
+            f"{words} is {fmt(worst.value)}, but must be "
+            f"{'at most' if worst.direction == 'upper' else 'at least'} {fmt(worst.bound)}."
+        )
+    return (
+        f"No check failed, but {unsure} of {total} cannot be decided because some groups are "
+        "too small or a rate cannot be computed for them; collect more data for those groups."
+    )
+
+
+def small_group_notes(data: Mapping[str, Any]) -> list[str]:
+    """Plain-words notes for each small group and each undefined rate."""
+    notes = []
+    for warning in data["audit"]["warnings"]:
+        details = warning.get("details", {})
+        group = details.get("group")
+        if warning["code"] == "small_group" and group is not None:
+            notes.append(
+                f"Group {group_label(group)} has only {details.get('count')} rows (fewer than "
+                f"{details.get('min_group_size')}), so its numbers are too uncertain to judge."
+            )
+        elif warning["code"] == "undefined_rate" and group is not None:
+            metrics = details.get("metrics") or details.get("metric") or "a rate"
+            if isinstance(metrics, list):
+                metrics = ", ".join(short_base(str(m)) for m in metrics)
+            notes.append(
+                f"Group {group_label(group)}: {metrics} cannot be computed (no rows to divide "
+                "by), so it is not judged."
+            )
+    return notes
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    grouping: str
+    group: str
+    count: int
+    positives: int | None
+    predicted_positives: int | None
+    small: bool
+
+
+def group_rows(data: Mapping[str, Any]) -> list[GroupRow]:
+    audit = data["audit"]
+    pos = audit["pos_label"]
+
+    def count_of(pairs: list[list[Any]]) -> int | None:
+        if pos is None:
+            return None
+        return sum(int(c) for label, c in pairs if label == pos)
+
+    return [
+        GroupRow(
+            grouping=" x ".join(g["grouping"]),
+            group=group_label({**(g["control"] or {}), **g["group"]}),
+            count=g["count"],
+            positives=count_of(g["true_label_counts"]),
+            predicted_positives=count_of(g["predicted_label_counts"]),
+            small=g["small"],
+        )
+        for g in audit["groups"]
+    ]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One chart: a base metric's values by group for one grouping, label and control level."""
+
+    metric: str
+    grouping: tuple[str, ...]
+    label: Any
+    control: dict[str, Any]
+    bars: list[tuple[str, float, float, float, bool]]
+
+    @property
+    def title(self) -> str:
+        parts = [short_base(self.metric).capitalize(), "by " + " x ".join(self.grouping)]
+        if self.label is not None and self.metric != "selection_rate":
+            parts.append(f"(class {self.label})")
+        if self.control:
+            parts.append(f"within {group_label(self.control)}")
+        return " ".join(parts)
+
+
+def metric_series(data: Mapping[str, Any], *, skip: tuple[str, ...] = ("count",)) -> list[Series]:
+    """Group the per-group metric entries into chart series, in report order."""
+    series: dict[tuple[Any, ...], Series] = {}
+    for m in data["audit"]["metrics"]:
+        if m["metric"] in skip:
+            continue
+        key = (m["metric"], tuple(m["grouping"]), repr(m["label"]), repr(m["control"]))
+        if key not in series:
+            series[key] = Series(m["metric"], tuple(m["grouping"]), m["label"], m["control"], [])
+        ci = m["ci"] or {}
+        series[key].bars.append(
+            (
+                group_label(m["group"]),
+                num(m["value"]) if m["defined"] else math.nan,
+                num(ci.get("low")),
+                num(ci.get("high")),
+                not m["reliable"],
+            )
+        )
+    return list(series.values())

@@ -1,0 +1,133 @@
+"""A Markdown model card made from a report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from audit.render._common import (
+    REASON_WORDS,
+    bound_text,
+    check_words,
+    ci_text,
+    fmt,
+    group_rows,
+    pair_text,
+    small_group_notes,
+    verdict_sentence,
+)
+from audit.report import Report
+
+PLACEHOLDER = "> **PLACEHOLDER, to be written by the model owner:**"
+
+
+def _md(value: Any) -> str:
+    text = "n/a" if value is None else str(value)
+    for char, repl in (("\\", "\\\\"), ("|", "\\|"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(char, repl)
+    return " ".join(text.split())
+
+
+def _table(headers: list[str], rows: Iterable[Iterable[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(_md(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def _model_section(data: Mapping[str, Any]) -> list[str]:
+    model = data.get("model")
+    if not model:
+        return [
+            "## Model details",
+            "",
+            "Third-party predictions were audited; fairgov did not train or see the model.",
+        ]
+    lines = ["## Model details", ""]
+    lines += [
+        f"- **{k}**: {_md(model.get(k))}" for k in ("name", "hash", "estimator", "mitigation")
+    ]
+    policy = data.get("policy")
+    if policy:
+        lines.append(
+            f"- **Policy**: version {_md(policy['version'])} of {_md(policy['policy_address'])} "
+            f"on chain {_md(policy['chain_id'])}, block {_md(policy['block_number'])}, "
+            f"snapshot {_md(policy['snapshot_hash'])}"
+        )
+    return lines
+
+
+def render_model_card(report: Report) -> str:
+    """Render a Markdown model card: details, intended use, data, fairness evaluation, caveats.
+
+    The intended-use section is placeholder text, clearly marked, for the owner to write.
+
+    Examples
+    --------
+    >>> card = render_model_card(report)  # doctest: +SKIP
+    >>> card.startswith("# Model card")  # doctest: +SKIP
+    True
+    """
+    data = report.data
+    ds = data["dataset"]
+    title = (data.get("model") or {}).get("name") or ds["name"]
+    checks = data["audit"]["checks"]
+    lines = [
+        f"# Model card: {_md(title)}",
+        "",
+        f"**Fairness verdict: {data['verdict']}.** {_md(verdict_sentence(data))}",
+        "",
+    ]
+    lines += _model_section(data)
+    lines += [
+        "",
+        "## Intended use",
+        "",
+        f"{PLACEHOLDER} who should use this model, for which decisions, and which uses are "
+        "out of scope. fairgov does not know this; it only audited the predictions.",
+        "",
+        "## Training and evaluation data",
+        "",
+        f"- **Dataset**: {_md(ds['name'])} ({_md(ds['rows'])} rows)",
+        f"- **Data file sha256**: {_md(ds['content_hash'])}",
+        f"- **Manifest hash**: {_md(ds['manifest_hash'])}",
+        f"- **Label**: {_md(ds['label'])}, positive label {_md(ds['positive_label'])}",
+        f"- **Sensitive features**: {_md(', '.join(ds['sensitive_features']))}",
+        "",
+        "## Fairness evaluation",
+        "",
+        f"Run id `{data['run_id']}`. The report hash is the sha256 of report.json.",
+        "",
+    ]
+    if checks:
+        lines += _table(
+            ["Check", "Metric", "Bound", "Value", "95% interval", "Verdict", "Worst groups", "Why"],
+            (
+                [
+                    check_words(c["threshold"]),
+                    c["threshold"]["metric"],
+                    bound_text(c["threshold"]),
+                    fmt(c["value"]),
+                    ci_text(c["ci"]),
+                    c["verdict"],
+                    pair_text(c["pair"]),
+                    REASON_WORDS.get(c["reason"], c["reason"]),
+                ]
+                for c in checks
+            ),
+        )
+    else:
+        lines.append("No fairness checks were set.")
+    lines += ["", "### Group sizes", ""]
+    lines += _table(
+        ["Grouping", "Group", "Rows", "Too small to judge"],
+        ([r.grouping, r.group, r.count, "yes" if r.small else "no"] for r in group_rows(data)),
+    )
+    caveats = [*small_group_notes(data), *data["warnings"]]
+    lines += ["", "## Caveats", ""]
+    lines += [f"- {_md(c)}" for c in dict.fromkeys(caveats)] or ["- None recorded by the audit."]
+    lines += [
+        f"- Fairness is measured only for the groups recorded in "
+        f"{_md(', '.join(ds['sensitive_features']))}; other groups are not audited.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,349 @@
+"""The audit report: canonical JSON with a schema version, and its hash.
+
+A report is built once from an :class:`~bias_checks.AuditResult` plus provenance (run id,
+model, dataset, policy snapshot, seeds, package versions). Its bytes are
+:func:`bias_checks.canonical_json` of :attr:`Report.data`; its hash is ``"0x" + sha256`` of
+those bytes. Nothing time-dependent goes in, so the same inputs give the same bytes and hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+import re
+from collections.abc import Iterable, Mapping
+from importlib import metadata
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from audit.errors import InvalidReport, ReportNotCanonical
+from bias_checks import AuditResult, canonical_json
+
+REPORT_SCHEMA_VERSION = "1"
+
+ReportKind = Literal["training_run", "predictions"]
+REPORT_KINDS: tuple[str, ...] = ("training_run", "predictions")
+VERDICTS: tuple[str, ...] = ("PASS", "FAIL", "INCONCLUSIVE")
+REPORT_KEYS = frozenset(
+    {
+        "schema_version",
+        "kind",
+        "run_id",
+        "model",
+        "dataset",
+        "policy",
+        "environment",
+        "seeds",
+        "audit",
+        "verdict",
+        "warnings",
+    }
+)
+ENVIRONMENT_PACKAGES: tuple[str, ...] = (
+    "fairgov",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "fairlearn",
+    "skops",
+)
+
+_RUN_ID = re.compile(r"^0x[0-9a-f]{64}$")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelInfo(_Frozen):
+    """The audited model: its name, skops file hash, estimator, mitigation and spec."""
+
+    name: str
+    hash: str | None = None
+    estimator: str | None = None
+    mitigation: str | None = None
+    spec: dict[str, Any] | None = None
+
+
+class DatasetInfo(_Frozen):
+    """The audited data: its content hash and, for registered datasets, id and manifest hash."""
+
+    name: str
+    dataset_id: str | None = None
+    content_hash: str
+    manifest_hash: str | None = None
+    rows: int
+    label: str
+    positive_label: str | None = None
+    sensitive_features: list[str]
+
+
+class PolicyInfo(_Frozen):
+    """The TrainingPolicy snapshot an audit run froze when it started."""
+
+    chain_id: int
+    policy_address: str
+    version: int
+    block_number: int
+    block_hash: str
+    snapshot_hash: str
+    mitigation_strategy: str
+    mitigation_constraint: str
+
+
+class Violation(_Frozen):
+    """A failing or inconclusive check, with how far past its bound the value is."""
+
+    metric: str
+    verdict: str
+    reason: str
+    value: float
+    bound: float
+    direction: str
+    excess: float
+    groups: list[dict[str, Any]]
+
+
+def default_environment() -> dict[str, str]:
+    """Return the Python and package versions of this install (deterministic; no host data).
+
+    Examples
+    --------
+    >>> env = default_environment()
+    >>> {"python", "numpy", "fairlearn"} <= set(env)
+    True
+    """
+    env = {"python": platform.python_version()}
+    for package in ENVIRONMENT_PACKAGES:
+        try:
+            env[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return env
+
+
+def _dedupe(messages: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(messages))
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return {"Infinity": math.inf, "-Infinity": -math.inf}.get(str(value), math.nan)
+
+
+class Report:
+    """An audit report: canonical bytes, their hash, and the data they encode.
+
+    Build one with :func:`build_report` or read one with :meth:`from_bytes`. ``data`` returns
+    a fresh copy, so the bytes and hash can never drift from the content.
+
+    Examples
+    --------
+    >>> r = Report.from_bytes(report.canonical_bytes())  # doctest: +SKIP
+    >>> r.hash == report.hash  # doctest: +SKIP
+    True
+    """
+
+    __slots__ = ("_bytes",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        _validate(data)
+        self._bytes = canonical_json(data)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Report:
+        """Parse report bytes and check that they are canonical and well formed.
+
+        Raises
+        ------
+        InvalidReport
+            The bytes are not JSON, or not a report of this schema version.
+        ReportNotCanonical
+            Re-serialising the content does not give the same bytes.
+        """
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidReport(f"not UTF-8 JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise InvalidReport("the top level is not an object")
+        report = cls(data)
+        if report._bytes != raw:
+            raise ReportNotCanonical
+        return report
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The report content as plain JSON data (a copy)."""
+        result: dict[str, Any] = json.loads(self._bytes)
+        return result
+
+    @property
+    def hash(self) -> str:
+        """``"0x" + sha256`` of the canonical bytes: the ``reportHash`` anchored on chain."""
+        return "0x" + hashlib.sha256(self._bytes).hexdigest()
+
+    @property
+    def verdict(self) -> str:
+        """``PASS``, ``FAIL`` or ``INCONCLUSIVE``."""
+        return str(self.data["verdict"])
+
+    @property
+    def run_id(self) -> str:
+        return str(self.data["run_id"])
+
+    def canonical_bytes(self) -> bytes:
+        """The canonical JSON bytes that :attr:`hash` is computed over."""
+        return self._bytes
+
+    def worst_violations(self, n: int = 3) -> list[Violation]:
+        """Return up to ``n`` failing or inconclusive checks, the worst first.
+
+        FAIL comes before INCONCLUSIVE; within each, checks further past their bound come
+        first (``excess`` is ``value - bound`` for an upper bound, ``bound - value`` for a
+        lower bound; NaN when the value is undefined, sorted last).
+
+        Examples
+        --------
+        >>> [v.metric for v in report.worst_violations(1)]  # doctest: +SKIP
+        ['demographic_parity_difference']
+        """
+        return worst_violations(self.data, n)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Report) and other._bytes == self._bytes
+
+    def __hash__(self) -> int:
+        return hash(self._bytes)
+
+    def __repr__(self) -> str:
+        return f"Report(run_id={self.run_id!r}, verdict={self.verdict!r}, hash={self.hash!r})"
+
+
+def _validate(data: Mapping[str, Any]) -> None:
+    missing = REPORT_KEYS - set(data)
+    extra = set(data) - REPORT_KEYS
+    if missing or extra:
+        raise InvalidReport(f"missing keys {sorted(missing)}, unexpected keys {sorted(extra)}")
+    if data["schema_version"] != REPORT_SCHEMA_VERSION:
+        raise InvalidReport(
+            f"schema version {data['schema_version']!r}; this fairgov reads "
+            f"{REPORT_SCHEMA_VERSION!r}"
+        )
+    if data["kind"] not in REPORT_KINDS:
+        raise InvalidReport(f"kind {data['kind']!r} is not one of {list(REPORT_KINDS)}")
+    if not isinstance(data["run_id"], str) or not _RUN_ID.match(data["run_id"]):
+        raise InvalidReport("run_id must be 0x followed by 64 lowercase hex digits")
+    if data["verdict"] not in VERDICTS:
+        raise InvalidReport(f"verdict {data['verdict']!r} is not one of {list(VERDICTS)}")
+    audit = data["audit"]
+    if not isinstance(audit, Mapping) or audit.get("verdict") != data["verdict"]:
+        raise InvalidReport("the verdict differs from the audit's verdict")
+
+
+def group_label(group: Mapping[str, Any] | None) -> str:
+    """``"sex=F, race=B"`` for a group, ``"overall"`` for the whole population."""
+    if group is None:
+        return "overall"
+    return ", ".join(f"{name}={value}" for name, value in group.items())
+
+
+def _violation(check: Mapping[str, Any]) -> Violation:
+    threshold = check["threshold"]
+    value = _as_float(check["value"])
+    bound = float(threshold["bound"])
+    excess = value - bound if threshold["direction"] == "upper" else bound - value
+    groups = [
+        {"group": group_label(side["group"]), "count": side["count"], "value": side["value"]}
+        for side in check.get("pair") or []
+    ]
+    return Violation(
+        metric=threshold["metric"],
+        verdict=check["verdict"],
+        reason=check["reason"],
+        value=value,
+        bound=bound,
+        direction=threshold["direction"],
+        excess=excess,
+        groups=groups,
+    )
+
+
+def worst_violations(data: Mapping[str, Any], n: int = 3) -> list[Violation]:
+    """The worst failing or inconclusive checks of report ``data`` (see :class:`Report`)."""
+    found = [_violation(c) for c in data["audit"]["checks"] if c["verdict"] != "PASS"]
+    found.sort(
+        key=lambda v: (
+            v.verdict != "FAIL",
+            math.isnan(v.excess),
+            -v.excess if not math.isnan(v.excess) else 0.0,
+        )
+    )
+    return found[:n]
+
+
+def build_report(
+    *,
+    kind: ReportKind,
+    run_id: str,
+    audit: AuditResult,
+    model: ModelInfo | None,
+    dataset: DatasetInfo,
+    policy: PolicyInfo | None,
+    seeds: Mapping[str, int],
+    environment: Mapping[str, str] | None = None,
+    warnings: Iterable[str] = (),
+) -> Report:
+    """Build the canonical audit report of one audit.
+
+    Parameters
+    ----------
+    kind : {"training_run", "predictions"}
+        A governed training run, or a third party's predictions.
+    run_id : str
+        ``0x`` followed by 64 lowercase hex digits.
+    audit : AuditResult
+        What :func:`bias_checks.audit_predictions` returned.
+    model, dataset, policy : ModelInfo or None, DatasetInfo, PolicyInfo or None
+        Provenance; ``model`` and ``policy`` are ``None`` for predictions audits.
+    seeds : mapping of str to int
+        Every seed the run used (bootstrap, training, split, ...).
+    environment : mapping of str to str, optional
+        Package versions; defaults to :func:`default_environment`. No timestamps or hosts.
+    warnings : iterable of str, default ()
+        Extra warnings, appended after the audit's own (duplicates dropped, order kept).
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> report = build_report(kind="predictions", run_id="0x" + "ab" * 32,
+    ...     audit=result, model=None, dataset=dataset, policy=None,
+    ...     seeds={"bootstrap": 0})  # doctest: +SKIP
+    >>> report.hash.startswith("0x")  # doctest: +SKIP
+    True
+    """
+    audit_data = audit.to_dict()
+    all_warnings = _dedupe(
+        [w["message"] for w in audit_data["warnings"]] + [str(w) for w in warnings]
+    )
+    data = {
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "kind": kind,
+        "run_id": run_id,
+        "model": None if model is None else model.model_dump(),
+        "dataset": dataset.model_dump(),
+        "policy": None if policy is None else policy.model_dump(),
+        "environment": dict(default_environment() if environment is None else environment),
+        "seeds": {str(k): int(v) for k, v in seeds.items()},
+        "audit": audit_data,
+        "verdict": audit_data["verdict"],
+        "warnings": all_warnings,
+    }
+    return Report(data)

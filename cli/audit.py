@@ -1,0 +1,122 @@
+"""``fairgov audit``: fairness audits; ``predictions`` audits a third party's predictions file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from audit.predictions import PredictionsAudit, audit_predictions_file
+from audit.render import REASON_WORDS, VERDICT_COLOURS, fmt, render_all, verdict_sentence
+from cli._errors import fail, friendly_errors
+
+EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
+
+app = typer.Typer(
+    help="Fairness audits and their reports.", no_args_is_help=True, add_completion=False
+)
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _split(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
+    report = outcome.report
+    data = report.data
+    verdict = data["verdict"]
+    colour = VERDICT_COLOURS[verdict]
+    console.print(
+        Panel(verdict_sentence(data), title=f"[bold]{verdict}[/]", border_style=colour),
+        soft_wrap=False,
+    )
+    if outcome.used_default_thresholds:
+        defaults = ", ".join(f"{t.metric} <= {fmt(t.bound)}" for t in outcome.thresholds)
+        console.print(f"No --threshold given, so the defaults were checked: {defaults}")
+    table = Table(title="Checks")
+    for header in ("metric", "bound", "value", "95% interval", "verdict"):
+        table.add_column(header, overflow="fold")
+    for check in data["audit"]["checks"]:
+        threshold = check["threshold"]
+        ci = check["ci"]
+        table.add_row(
+            threshold["metric"],
+            ("<= " if threshold["direction"] == "upper" else ">= ") + fmt(threshold["bound"]),
+            fmt(check["value"]),
+            "n/a" if ci is None else f"{fmt(ci['low'])} to {fmt(ci['high'])}",
+            f"[{VERDICT_COLOURS[check['verdict']]}]{check['verdict']}[/]",
+        )
+    console.print(table, soft_wrap=False)
+    violations = report.worst_violations()
+    if violations:
+        console.print("Worst:")
+    for v in violations:
+        sign = "<=" if v.direction == "upper" else ">="
+        groups = " vs ".join(f"{g['group']} (n={g['count']})" for g in v.groups)
+        why = REASON_WORDS.get(v.reason, v.reason)
+        console.print(
+            f"  {v.metric} = {fmt(v.value)}, bound {sign} {fmt(v.bound)}: {why}; {groups}"
+        )
+    console.print(f"report hash: {report.hash}")
+    console.print(f"files in {paths['report.json'].parent}:")
+    for path in paths.values():
+        console.print(f"  {path}")
+
+
+@app.command("predictions")
+@friendly_errors
+def predictions(
+    file: Annotated[Path, typer.Argument(help="CSV file (or parquet, with pyarrow installed).")],
+    *,
+    label: Annotated[str, typer.Option(help="Column with the true outcome.")],
+    prediction: Annotated[
+        str, typer.Option(help="Column with the predicted label, or a score with --cutoff.")
+    ],
+    sensitive: Annotated[
+        list[str], typer.Option(help="Sensitive feature column(s): COL[,COL...].")
+    ],
+    positive: Annotated[
+        str | None, typer.Option(help="The positive outcome, unless labels are 0/1.")
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(help="A bound, METRIC<=VALUE or METRIC>=VALUE; repeatable."),
+    ] = None,
+    cutoff: Annotated[
+        float | None, typer.Option(help="Scores >= this are positive predictions.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Directory for the report files.")] = Path(
+        "fairgov-report"
+    ),
+    min_group_size: Annotated[int, typer.Option(help="Smaller groups are not judged.", min=1)] = 30,
+    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates for intervals.", min=0)] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+) -> None:
+    """Audit a third party's predictions for fairness and write the report files.
+
+    Exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for usage or input errors.
+    """
+    columns = _split(sensitive)
+    if not columns:
+        raise fail("--sensitive needs at least one column name")
+    with console.status("Auditing: metrics by group and bootstrap intervals..."):
+        outcome = audit_predictions_file(
+            file,
+            label=label,
+            prediction=prediction,
+            sensitive=columns,
+            positive=positive,
+            thresholds=threshold or (),
+            cutoff=cutoff,
+            min_group_size=min_group_size,
+            n_boot=n_boot,
+            random_state=seed,
+        )
+        paths = render_all(outcome.report, out)
+    _show(outcome, paths)
+    raise typer.Exit(EXIT_CODES[outcome.report.verdict])

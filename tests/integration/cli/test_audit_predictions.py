@@ -1,0 +1,207 @@
+"""``fairgov audit predictions``: exit status by verdict, report files, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from audit.render import REPORT_FILES
+from cli.main import app
+
+runner = CliRunner()
+FAST = ("--n-boot", "40")
+
+
+def _write(path: Path, n: int, bias: float, *, seed: int = 7) -> Path:
+    """Rows of sex, race, y, pred, score; ``bias`` raises the men's scores."""
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["female", "male"], n)
+    race = rng.choice(["A", "B"], n)
+    y = rng.integers(0, 2, n)
+    score = np.clip(0.5 * y + 0.25 + rng.normal(0, 0.15, n) + (sex == "male") * bias, 0, 1)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["sex", "race", "y", "pred", "score", "outcome"])
+        for row in zip(sex, race, y, (score >= 0.5).astype(int), score.round(4), y, strict=True):
+            writer.writerow([*row[:5], "approved" if row[5] else "denied"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("predictions")
+    _write(root / "biased.csv", 400, 0.3)
+    _write(root / "fair.csv", 400, 0.0)
+    _write(root / "tiny.csv", 40, 0.0)
+    return root
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["audit", "predictions", *args, *FAST], env={"COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def _base(path: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        str(path),
+        "--label",
+        "y",
+        "--prediction",
+        "pred",
+        "--sensitive",
+        "sex",
+        "--out",
+        str(out),
+        *extra,
+    ]
+
+
+def test_biased_predictions_fail_and_write_every_file(data: Path, tmp_path: Path):
+    code, output = _run(*_base(data / "biased.csv", tmp_path / "out"))
+    assert code == 1, output
+    assert "FAIL" in output
+    assert "demographic_parity_difference" in output
+    assert "defaults" in output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(REPORT_FILES)
+    report = json.loads((tmp_path / "out" / "report.json").read_bytes())
+    assert report["verdict"] == "FAIL"
+    assert any("defaults" in w for w in report["warnings"])
+
+
+def test_fair_predictions_pass(data: Path, tmp_path: Path):
+    code, output = _run(*_base(data / "fair.csv", tmp_path / "out"))
+    assert code == 0, output
+    assert "PASS" in output
+
+
+def test_small_groups_are_inconclusive(data: Path, tmp_path: Path):
+    code, output = _run(*_base(data / "tiny.csv", tmp_path / "out"))
+    assert code == 3, output
+    assert "INCONCLUSIVE" in output
+
+
+def test_same_input_gives_the_same_report_hash(data: Path, tmp_path: Path):
+    _run(*_base(data / "biased.csv", tmp_path / "a"))
+    _run(*_base(data / "biased.csv", tmp_path / "b"))
+    first = (tmp_path / "a" / "report.json").read_bytes()
+    assert first == (tmp_path / "b" / "report.json").read_bytes()
+    code, _ = _run(*_base(data / "biased.csv", tmp_path / "c", "--seed", "1"))
+    assert code == 1
+    assert (tmp_path / "c" / "report.json").read_bytes() != first
+
+
+def test_scores_with_a_cutoff_and_named_positive(data: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    code, output = _run(
+        str(data / "fair.csv"),
+        "--label",
+        "outcome",
+        "--positive",
+        "approved",
+        "--prediction",
+        "score",
+        "--cutoff",
+        "0.5",
+        "--sensitive",
+        "sex,race",
+        "--threshold",
+        "demographic_parity_ratio>=0.7",
+        "--out",
+        str(out),
+    )
+    assert code == 0, output
+    report = json.loads((out / "report.json").read_bytes())
+    assert report["dataset"]["positive_label"] == "approved"
+    assert report["dataset"]["sensitive_features"] == ["sex", "race"]
+    assert [c["threshold"]["metric"] for c in report["audit"]["checks"]] == [
+        "demographic_parity_ratio"
+    ]
+    assert report["audit"]["checks"][0]["threshold"]["direction"] == "lower"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["missing.csv", "--label", "y", "--prediction", "pred", "--sensitive", "sex"],
+            "no such file",
+        ),
+        (
+            ["{d}/fair.csv", "--label", "nope", "--prediction", "pred", "--sensitive", "sex"],
+            "column 'nope' (from --label) is not in the file",
+        ),
+        (
+            [
+                "{d}/fair.csv",
+                "--label",
+                "y",
+                "--prediction",
+                "pred",
+                "--sensitive",
+                "sex",
+                "--threshold",
+                "demographic_parity_difference<0.1",
+            ],
+            "bad threshold",
+        ),
+        (
+            [
+                "{d}/fair.csv",
+                "--label",
+                "y",
+                "--prediction",
+                "pred",
+                "--sensitive",
+                "sex",
+                "--threshold",
+                "demographic_parity_diff<=0.1",
+            ],
+            "did you mean 'demographic_parity_difference'",
+        ),
+        (
+            ["{d}/fair.csv", "--label", "y", "--prediction", "score", "--sensitive", "sex"],
+            "pass --cutoff",
+        ),
+        (
+            ["{d}/fair.csv", "--label", "outcome", "--prediction", "pred", "--sensitive", "sex"],
+            "pass --positive",
+        ),
+        (
+            ["{d}/nan.csv", "--label", "y", "--prediction", "pred", "--sensitive", "sex"],
+            "column 'y' has 1 empty value",
+        ),
+        (
+            ["{d}/x.parquet", "--label", "y", "--prediction", "pred", "--sensitive", "sex"],
+            "parquet",
+        ),
+    ],
+    ids=[
+        "missing-file",
+        "missing-column",
+        "threshold-syntax",
+        "unknown-metric",
+        "scores",
+        "non-binary-label",
+        "nan-label",
+        "parquet",
+    ],
+)
+def test_usage_errors_exit_2_with_one_line(
+    data: Path, tmp_path: Path, args: list[str], message: str
+):
+    (data / "nan.csv").write_text("sex,y,pred\nf,1,1\nm,,0\n")
+    (data / "x.parquet").write_bytes(b"PAR1")
+    args = [a.replace("{d}", str(data)) for a in args]
+    code, output = _run(*args, "--out", str(tmp_path / "out"))
+    assert code == 2, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("fairgov: ")
+    assert message in lines[0]
+    assert "Traceback" not in output
+    assert not (tmp_path / "out").exists()

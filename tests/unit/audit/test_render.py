@@ -1,0 +1,172 @@
+"""Renderings made from the report: HTML, CSV, PDF, model card, and writing them all."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audit.render import (
+    REPORT_FILES,
+    render_all,
+    render_csv,
+    render_html,
+    render_model_card,
+    render_pdf,
+)
+from audit.render._pdf import latin1
+from audit.report import DatasetInfo, Report, build_report
+from bias_checks import Threshold, audit_predictions
+
+EVIL = "<script>alert('x')</script>"
+CHECKED = ("demographic_parity_difference", "equalized_odds_difference", "accuracy")
+
+
+@pytest.fixture(scope="module")
+def report() -> Report:
+    rng = np.random.default_rng(5)
+    n = 300
+    group = rng.choice([EVIL, "Zoë", "b"], n)
+    y = rng.integers(0, 2, n)
+    pred = np.where(group == "b", rng.random(n) < 0.8, rng.random(n) < 0.3).astype(int)
+    audit = audit_predictions(
+        y,
+        pred,
+        sensitive_features={"group": group},
+        thresholds=[
+            Threshold("demographic_parity_difference", 0.1),
+            Threshold("equalized_odds_difference", 0.1),
+            Threshold("accuracy", 0.4),
+        ],
+        n_boot=40,
+    )
+    return build_report(
+        kind="predictions",
+        run_id="0x" + "cd" * 32,
+        audit=audit,
+        model=None,
+        dataset=DatasetInfo(
+            name="preds.csv",
+            content_hash="0x" + "12" * 32,
+            rows=n,
+            label="y",
+            sensitive_features=["group"],
+        ),
+        policy=None,
+        seeds={"bootstrap": 0},
+    )
+
+
+def test_html_shows_verdict_checks_and_charts(report: Report):
+    html = render_html(report)
+    assert "Fairness audit: FAIL" in html
+    for metric in CHECKED:
+        assert metric in html
+    assert html.count("<svg") >= len(CHECKED) + 1
+    assert "<rect" in html
+    assert "0x" + "12" * 32 in html
+    assert "Zoë" in html
+
+
+def test_html_is_self_contained(report: Report):
+    html = render_html(report)
+    assert not re.search(r"https?://", html)
+    assert "<script" not in html.replace("&lt;script", "")
+    assert "<link" not in html
+
+
+def test_html_escapes_group_names(report: Report):
+    html = render_html(report)
+    assert EVIL not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_csv_has_one_row_per_group_and_metric(report: Report):
+    rows = list(csv.DictReader(io.StringIO(render_csv(report))))
+    data = report.data
+    assert len(rows) == len(data["audit"]["metrics"])
+    groups = {(r["grouping"], r["group"]) for r in rows}
+    metrics = {r["metric"] for r in rows}
+    assert len(groups) == 3
+    assert len(rows) == len(groups) * len(metrics)
+    selection = [r for r in rows if r["metric"] == "selection_rate"]
+    assert {r["group"] for r in selection} == {f"group={EVIL}", "group=Zoë", "group=b"}
+    assert sum(int(r["n"]) for r in selection) == 300
+    assert all(0.0 <= float(r["value"]) <= 1.0 for r in selection)
+    assert all(float(r["ci_low"]) <= float(r["ci_high"]) for r in selection)
+
+
+def test_csv_neutralises_spreadsheet_formulas():
+    from audit.render._csv import _text
+
+    assert _text("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert _text("plain") == "plain"
+
+
+def _pdf_text(pdf: bytes) -> str:
+    chunks = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            chunks.append(zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            chunks.append(stream.decode("latin-1"))
+    return "".join(chunks)
+
+
+def test_pdf_is_a_pdf_that_shows_the_verdict(report: Report):
+    pdf = render_pdf(report)
+    assert pdf.startswith(b"%PDF-")
+    assert pdf.rstrip().endswith(b"%%EOF")
+    text = _pdf_text(pdf)
+    assert "Verdict: FAIL" in text
+    assert "demographic_parity_difference" in text
+    assert render_pdf(report) == pdf
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("a \u2264 b", "a <= b"), ("Zoë", "Zoë"), ("Łódź", "Lódz"), ("数据", "??")],
+)
+def test_pdf_text_is_transliterated_to_latin1(text: str, expected: str):
+    assert latin1(text) == expected
+
+
+def test_model_card_mentions_each_check_and_marks_placeholders(report: Report):
+    card = render_model_card(report)
+    for metric in CHECKED:
+        assert metric in card
+    assert "PLACEHOLDER" in card
+    assert "Fairness verdict: FAIL" in card
+    assert EVIL not in card
+
+
+def test_render_all_writes_every_file(report: Report, tmp_path: Path):
+    out = tmp_path / "reports" / "run-1"
+    paths = render_all(report, out)
+    assert set(paths) == set(REPORT_FILES)
+    assert sorted(p.name for p in out.iterdir()) == sorted(REPORT_FILES)
+    assert paths["report.json"].read_bytes() == report.canonical_bytes()
+    assert Report.from_bytes(paths["report.json"].read_bytes()).hash == report.hash
+    assert [p.name for p in out.parent.iterdir()] == ["run-1"]
+
+
+def test_render_all_leaves_old_files_when_rendering_fails(
+    report: Report, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    out = tmp_path / "out"
+    render_all(report, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def broken(_: Report) -> bytes:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("audit.render.render_pdf", broken)
+    with pytest.raises(RuntimeError):
+        render_all(report, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
