@@ -10,6 +10,7 @@ from typing import Annotated, ClassVar
 import typer
 from eth_account import Account
 
+from cli._context import Context, load_context
 from core.errors import ConfigurationError
 from core.settings import DEV_PRIVATE_KEYS, LOCAL_CHAIN_IDS
 
@@ -76,3 +77,17 @@ def _from_keystore(path: Path) -> str:
         return "0x" + bytes(Account.decrypt(keystore, password)).hex()
     except ValueError as exc:
         raise KeyUnavailable(f"cannot decrypt {path}: wrong password or not a keystore") from exc
+
+
+def context_and_signer(
+    *, key_file: Path | None, keystore: Path | None, dev_account: int | None
+) -> tuple[Context, str, str]:
+    """The command context, and the chosen signer's private key and address."""
+    ctx = load_context()
+    key = load_key(
+        key_file=key_file,
+        keystore=keystore,
+        dev_account=dev_account,
+        chain_id=ctx.deployment.chain_id,
+    )
+    return ctx, key, str(Account.from_key(key).address)

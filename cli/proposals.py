@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from cli._context import Context, load_context
 from cli._errors import fail, friendly_errors
-from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, load_key
+from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from governance.actions import Action, describe
 from governance.ballots import PROPOSAL_STATES
 from governance.indexer import Indexer, get_proposal, list_proposals
@@ -50,14 +50,9 @@ def propose(
 ) -> None:
     """Propose policy actions. The proposer signs and pays for the transaction."""
     actions = _read_actions(actions_file)
-    ctx = load_context()
-    key = load_key(
-        key_file=key_file,
-        keystore=keystore,
-        dev_account=dev_account,
-        chain_id=ctx.deployment.chain_id,
+    ctx, key, proposer = context_and_signer(
+        key_file=key_file, keystore=keystore, dev_account=dev_account
     )
-    proposer = Account.from_key(key).address
     prepared = prepare_proposal(
         ctx.w3, ctx.deployment, proposer=proposer, actions=actions, description=description
     )

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from cli._context import load_context
 from cli._errors import friendly_errors
-from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, load_key
+from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from governance import outbox
 from governance.ballots import Ballot, Delegation, ballot_typed_data, delegation_typed_data
 from governance.chainview import RpcChainView
@@ -56,14 +56,9 @@ def vote(
     dev_account: DevAccountOption = None,
 ) -> None:
     """Sign a ballot with your key and hand it to the relayer, which pays the gas."""
-    ctx = load_context()
-    key = load_key(
-        key_file=key_file,
-        keystore=keystore,
-        dev_account=dev_account,
-        chain_id=ctx.deployment.chain_id,
+    ctx, key, voter = context_and_signer(
+        key_file=key_file, keystore=keystore, dev_account=dev_account
     )
-    voter = Account.from_key(key).address
     chain = RpcChainView.for_deployment(ctx.w3, ctx.deployment)
     with Session(ctx.engine) as session:
         pending = outbox.pending_nonces(
@@ -100,14 +95,9 @@ def delegate(
     dev_account: DevAccountOption = None,
 ) -> None:
     """Sign a delegation of your votes (to yourself or another holder) for the relayer to send."""
-    ctx = load_context()
-    key = load_key(
-        key_file=key_file,
-        keystore=keystore,
-        dev_account=dev_account,
-        chain_id=ctx.deployment.chain_id,
+    ctx, key, delegator = context_and_signer(
+        key_file=key_file, keystore=keystore, dev_account=dev_account
     )
-    delegator = Account.from_key(key).address
     chain = RpcChainView.for_deployment(ctx.w3, ctx.deployment)
     with Session(ctx.engine) as session:
         pending = outbox.pending_nonces(
