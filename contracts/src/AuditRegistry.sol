@@ -92,7 +92,8 @@ contract AuditRegistry is IAuditRegistry, AccessControl {
     function runIds(uint256 start, uint256 count) external view returns (bytes32[] memory ids) {
         uint256 total = _runIds.length;
         if (start >= total) return new bytes32[](0);
-        uint256 end = start + count > total ? total : start + count;
+        // `count > total - start`, not `start + count > total`: a caller may pass type(uint256).max for "all".
+        uint256 end = count > total - start ? total : start + count;
         ids = new bytes32[](end - start);
         for (uint256 i = start; i < end; ++i) {
             ids[i - start] = _runIds[i];

@@ -94,9 +94,15 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
     /// @param constraint The fairness constraint, for example "demographic_parity"; zero with "none".
     function setMitigation(bytes32 strategy, bytes32 constraint) external onlyOwner {
         if (strategy != NO_MITIGATION && constraint == bytes32(0)) revert TrainingPolicyMissingConstraint(strategy);
+        if (strategy == NO_MITIGATION && constraint != bytes32(0)) revert TrainingPolicyUnexpectedConstraint(constraint);
         _strategy = strategy;
         _constraint = constraint;
         emit MitigationSet(strategy, constraint, _bump());
+    }
+
+    /// @notice Always reverts: a policy without an owner could never change again.
+    function renounceOwnership() public view override onlyOwner {
+        revert TrainingPolicyCannotRenounceOwnership();
     }
 
     // ---------------------------------------------------------------- views

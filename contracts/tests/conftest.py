@@ -1,4 +1,10 @@
-"""Shared fixtures for the fairgov contract tests: one fully wired DAO per test module."""
+"""Fixtures for the fairgov contract tests: one fully wired DAO per test module.
+
+Each test starts from the same chain state (brownie's fn_isolation), so a test may spend,
+delegate and vote freely.
+"""
+
+import time
 
 import pytest
 from brownie import (
@@ -8,17 +14,51 @@ from brownie import (
     TimelockController,
     TrainingPolicy,
     accounts,
-    chain,
+    web3,
 )
+from brownie.network.transaction import TransactionReceipt
+from dao import (
+    QUORUM_PERCENT,
+    SUPPLY,
+    TIMELOCK_DELAY,
+    VOTE_EXTENSION,
+    VOTING_DELAY,
+    VOTING_PERIOD,
+    Lifecycle,
+)
+from web3.exceptions import TransactionNotFound
 
-VOTING_DELAY = 2  # blocks
-VOTING_PERIOD = 20  # blocks
-QUORUM_PERCENT = 4
-VOTE_EXTENSION = 5  # blocks
-TIMELOCK_DELAY = 3600  # seconds
-SUPPLY = 1_000_000 * 10**18
 
-ZERO = "0x0000000000000000000000000000000000000000"
+@pytest.fixture(autouse=True)
+def isolation(fn_isolation):
+    """Every test starts from the same chain state."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def receipts_before_nonces():
+    """Keeps brownie from calling a mined transaction "dropped".
+
+    anvil mines in the background and makes the sender's new nonce visible a moment before
+    the receipt. brownie 1.22 reads the nonce first, and when it has moved but no receipt
+    is there yet it gives up ("Tx dropped without known replacement"): about one
+    transaction in a few hundred here. Waiting for the receipt first closes that window.
+    """
+    original = TransactionReceipt._await_confirmation
+
+    def await_confirmation(self, *args, **kwargs):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                if web3.eth.get_transaction_receipt(self.txid)["blockHash"] is not None:
+                    break
+            except TransactionNotFound:
+                pass
+            time.sleep(0.005)
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionReceipt, "_await_confirmation", await_confirmation)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +73,36 @@ def holders():
 
 
 @pytest.fixture(scope="module")
+def policy_owner():
+    """A plain account that owns the standalone TrainingPolicy of the unit tests."""
+    return accounts[4]
+
+
+@pytest.fixture(scope="module")
+def auditor():
+    return accounts[5]
+
+
+@pytest.fixture(scope="module")
+def newcomers():
+    """Accounts with no tokens and no role, for tests that hand out votes or roles."""
+    return [accounts[6], accounts[7], accounts[8]]
+
+
+@pytest.fixture(scope="module")
+def outsider():
+    """An account with no tokens and no role: a relayer, a keeper or an attacker."""
+    return accounts[9]
+
+
+@pytest.fixture(scope="module")
 def token(deployer, holders):
     amounts = [SUPPLY * 40 // 100, SUPPLY * 35 // 100, SUPPLY * 25 // 100]
     token = GovernanceToken.deploy(
         "Fairgov", "FAIR", [h.address for h in holders], amounts, {"from": deployer}
     )
-    for h in holders:
-        token.delegate(h, {"from": h})
+    for holder in holders:
+        token.delegate(holder, {"from": holder})
     return token
 
 
@@ -50,6 +113,7 @@ def timelock(deployer):
 
 @pytest.fixture(scope="module")
 def governor(deployer, token, timelock):
+    """The governor is the timelock's only proposer, canceller and executor; nobody is admin."""
     governor = FairnessGovernor.deploy(
         "FairnessGovernor",
         token,
@@ -61,16 +125,10 @@ def governor(deployer, token, timelock):
         VOTE_EXTENSION,
         {"from": deployer},
     )
-    timelock.grantRole(timelock.PROPOSER_ROLE(), governor, {"from": deployer})
-    timelock.grantRole(timelock.CANCELLER_ROLE(), governor, {"from": deployer})
-    timelock.grantRole(timelock.EXECUTOR_ROLE(), governor, {"from": deployer})
+    for role in (timelock.PROPOSER_ROLE(), timelock.CANCELLER_ROLE(), timelock.EXECUTOR_ROLE()):
+        timelock.grantRole(role, governor, {"from": deployer})
     timelock.renounceRole(timelock.DEFAULT_ADMIN_ROLE(), deployer, {"from": deployer})
     return governor
-
-
-@pytest.fixture(scope="module")
-def auditor():
-    return accounts[5]
 
 
 @pytest.fixture(scope="module")
@@ -83,71 +141,33 @@ def registry(deployer, timelock, auditor):
     return AuditRegistry.deploy(timelock, [auditor], {"from": deployer})
 
 
-@pytest.fixture(autouse=True)
-def isolation(fn_isolation):
-    """Every test starts from the same chain state."""
-
-
-class Lifecycle:
-    """Drives a proposal through its whole life, so each test states only what it is about."""
-
-    def __init__(self, governor, holders):
-        self.governor = governor
-        self.holders = holders
-
-    def propose(self, targets, calldatas, description="fairgov proposal", proposer=None):
-        proposer = proposer or self.holders[0]
-        values = [0] * len(targets)
-        tx = self.governor.propose(
-            [t.address if hasattr(t, "address") else t for t in targets],
-            values,
-            calldatas,
-            description,
-            {"from": proposer},
-        )
-        return tx.events["ProposalCreated"]["proposalId"]
-
-    def start_voting(self, proposal_id):
-        snapshot = self.governor.proposalSnapshot(proposal_id)
-        chain.mine(max(0, snapshot - chain.height + 1))
-        assert self.governor.state(proposal_id) == 1  # Active
-
-    def vote(self, proposal_id, support=1, voters=None):
-        for voter in voters if voters is not None else self.holders:
-            self.governor.castVote(proposal_id, support, {"from": voter})
-
-    def end_voting(self, proposal_id):
-        deadline = self.governor.proposalDeadline(proposal_id)
-        chain.mine(max(0, deadline - chain.height + 1))
-
-    def queue_and_execute(self, targets, calldatas, description="fairgov proposal"):
-        targets = [t.address if hasattr(t, "address") else t for t in targets]
-        values = [0] * len(targets)
-        description_hash = _keccak_text(description)
-        self.governor.queue(targets, values, calldatas, description_hash, {"from": self.holders[0]})
-        chain.sleep(TIMELOCK_DELAY + 1)
-        chain.mine()
-        return self.governor.execute(
-            targets, values, calldatas, description_hash, {"from": self.holders[0]}
-        )
-
-    def pass_and_execute(self, targets, calldatas, description="fairgov proposal"):
-        proposal_id = self.propose(targets, calldatas, description)
-        self.start_voting(proposal_id)
-        self.vote(proposal_id)
-        self.end_voting(proposal_id)
-        assert self.governor.state(proposal_id) == 4  # Succeeded
-        tx = self.queue_and_execute(targets, calldatas, description)
-        assert self.governor.state(proposal_id) == 7  # Executed
-        return proposal_id, tx
-
-
-def _keccak_text(text):
-    from brownie import web3
-
-    return web3.keccak(text=text)
+@pytest.fixture(scope="module")
+def standalone_policy(deployer, policy_owner):
+    """A TrainingPolicy owned by a plain account, for unit tests of its rules and errors."""
+    return TrainingPolicy.deploy(policy_owner, {"from": deployer})
 
 
 @pytest.fixture(scope="module")
 def lifecycle(governor, holders):
     return Lifecycle(governor, holders)
+
+
+@pytest.fixture(scope="module")
+def give_votes(token, holders):
+    """Moves `amount` from the first holder to `account`, which delegates to itself."""
+
+    def give(account, amount):
+        token.transfer(account, amount, {"from": holders[0]})
+        token.delegate(account, {"from": account})
+
+    return give
+
+
+@pytest.fixture(scope="module")
+def impersonate():
+    """Sends transactions from any address, contracts included (anvil_impersonateAccount)."""
+
+    def at(address):
+        return accounts.at(str(address), force=True)
+
+    return at

@@ -42,4 +42,8 @@ interface ITrainingPolicy {
     error TrainingPolicyUnknownThreshold(bytes32 metric);
     /// @notice A mitigation strategy other than none was given without a constraint.
     error TrainingPolicyMissingConstraint(bytes32 strategy);
+    /// @notice "none" was given with a constraint, which nothing would apply.
+    error TrainingPolicyUnexpectedConstraint(bytes32 constraint);
+    /// @notice Renouncing ownership would freeze the policy forever; the DAO may only transfer it.
+    error TrainingPolicyCannotRenounceOwnership();
 }

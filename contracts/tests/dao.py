@@ -1,0 +1,155 @@
+"""The DAO's parameters and a driver that takes a proposal through its whole life."""
+
+import hashlib
+from dataclasses import dataclass
+from enum import IntEnum
+
+from brownie import chain
+from eth_utils import keccak
+
+VOTING_DELAY = 2  # blocks
+VOTING_PERIOD = 20  # blocks
+QUORUM_PERCENT = 4
+VOTE_EXTENSION = 5  # blocks
+TIMELOCK_DELAY = 3600  # seconds
+TOKEN = 10**18
+SUPPLY = 1_000_000 * TOKEN
+QUORUM = SUPPLY * QUORUM_PERCENT // 100
+
+ZERO_ADDRESS = "0x" + "00" * 20
+ZERO_HASH = "0x" + "00" * 32
+
+
+class State(IntEnum):
+    """IGovernor.ProposalState."""
+
+    PENDING = 0
+    ACTIVE = 1
+    CANCELED = 2
+    DEFEATED = 3
+    SUCCEEDED = 4
+    QUEUED = 5
+    EXPIRED = 6
+    EXECUTED = 7
+
+
+class Vote(IntEnum):
+    """GovernorCountingSimple.VoteType."""
+
+    AGAINST = 0
+    FOR = 1
+    ABSTAIN = 2
+
+
+# bytes32 values are written as 0x-prefixed hex strings: brownie compares its return values
+# with those, not with raw bytes. Structs and tuples it returns are compared after `tuple()`
+# or `.dict()`: brownie 1.22's own comparison raises TypeError on their str and int fields.
+
+
+def b32(text):
+    """A short string as bytes32, the way the contracts store metric and strategy names."""
+    return "0x" + text.encode().ljust(32, b"\0").hex()
+
+
+def text_id(text):
+    """keccak256 of a name, the way fairgov derives dataset ids."""
+    return "0x" + keccak(text=text).hex()
+
+
+def sha256_hex(data):
+    return "0x" + hashlib.sha256(data).hexdigest()
+
+
+def state_bitmap(*states):
+    """Governor and timelock encode a set of expected states as a bitmap in a bytes32."""
+    return "0x" + sum(1 << state for state in states).to_bytes(32, "big").hex()
+
+
+def action(method, *args):
+    """One call of a proposal: (target, calldata) for a brownie contract method."""
+    return method._address, method.encode_input(*args)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: int
+    targets: tuple[str, ...]
+    calldatas: tuple[str, ...]
+    description: str
+
+    @property
+    def description_hash(self):
+        return keccak(text=self.description)
+
+    def args(self):
+        """(targets, values, calldatas, descriptionHash), as queue and execute take them."""
+        values = [0] * len(self.targets)
+        return list(self.targets), values, list(self.calldatas), self.description_hash
+
+
+class Lifecycle:
+    """Drives a proposal through its whole life, so each test states only what it is about."""
+
+    def __init__(self, governor, holders):
+        self.governor = governor
+        self.holders = holders
+
+    def propose(self, actions, description="fairgov proposal", *, proposer=None):
+        targets = tuple(target for target, _ in actions)
+        calldatas = tuple(calldata for _, calldata in actions)
+        tx = self.governor.propose(
+            list(targets),
+            [0] * len(targets),
+            list(calldatas),
+            description,
+            {"from": proposer or self.holders[0]},
+        )
+        return Proposal(tx.events["ProposalCreated"]["proposalId"], targets, calldatas, description)
+
+    def start_voting(self, proposal):
+        """Mines past the snapshot, so the next transaction can vote."""
+        mine_until(self.governor.proposalSnapshot(proposal.id) + 1)
+        assert self.governor.state(proposal.id) == State.ACTIVE
+
+    def vote(self, proposal, support=Vote.FOR, voters=None):
+        return [
+            self.governor.castVote(proposal.id, support, {"from": voter})
+            for voter in (self.holders if voters is None else voters)
+        ]
+
+    def end_voting(self, proposal):
+        mine_until(self.governor.proposalDeadline(proposal.id) + 1)
+
+    def queue(self, proposal, sender=None):
+        return self.governor.queue(*proposal.args(), {"from": sender or self.holders[0]})
+
+    def wait_for_timelock(self):
+        chain.sleep(TIMELOCK_DELAY + 1)
+        chain.mine()
+
+    def execute(self, proposal, sender=None):
+        return self.governor.execute(*proposal.args(), {"from": sender or self.holders[0]})
+
+    def pass_proposal(self, actions, description="fairgov proposal"):
+        """Proposes and votes the proposal through: it ends Succeeded, not yet queued."""
+        proposal = self.propose(actions, description)
+        self.start_voting(proposal)
+        self.vote(proposal)
+        self.end_voting(proposal)
+        assert self.governor.state(proposal.id) == State.SUCCEEDED
+        return proposal
+
+    def pass_and_execute(self, actions, description="fairgov proposal"):
+        """The whole life of a proposal every holder votes for; returns it and the execute tx."""
+        proposal = self.pass_proposal(actions, description)
+        self.queue(proposal)
+        self.wait_for_timelock()
+        tx = self.execute(proposal)
+        assert self.governor.state(proposal.id) == State.EXECUTED
+        return proposal, tx
+
+
+def mine_until(height):
+    """Mines empty blocks until the latest block is `height` (no-op if already past it)."""
+    if height > chain.height:
+        chain.mine(height - chain.height)

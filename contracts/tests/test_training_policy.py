@@ -1,0 +1,178 @@
+"""TrainingPolicy's rules and errors, on a copy owned by a plain account (no governance)."""
+
+import pytest
+from dao import ZERO_HASH, b32, sha256_hex, text_id
+from reverts import assert_custom_error
+
+LOANS = text_id("loans-2024")
+CREDIT = text_id("credit-2024")
+CONTENT = sha256_hex(b"loans.csv bytes")
+MANIFEST = sha256_hex(b'{"name":"loans-2024"}')
+DPD = b32("demographic_parity_difference")
+EOD = b32("equalized_odds_difference")
+UPPER, LOWER = 0, 1
+
+
+@pytest.fixture
+def owner(policy_owner):
+    return {"from": policy_owner}
+
+
+def test_a_new_policy_is_empty_and_unmitigated(standalone_policy):
+    assert standalone_policy.policyVersion() == 0
+    assert standalone_policy.datasetIds() == []
+    assert standalone_policy.allowedDatasetIds() == []
+    assert [list(column) for column in standalone_policy.thresholds()] == [[], [], []]
+    assert tuple(standalone_policy.mitigation()) == (b32("none"), ZERO_HASH)
+    assert standalone_policy.NO_MITIGATION() == b32("none")
+
+
+@pytest.mark.parametrize("zero", ["datasetId", "contentHash", "manifestHash"])
+def test_allowing_a_dataset_needs_every_hash(standalone_policy, owner, zero):
+    args = {"datasetId": LOANS, "contentHash": CONTENT, "manifestHash": MANIFEST}
+    args[zero] = ZERO_HASH
+
+    assert_custom_error(
+        lambda: standalone_policy.allowDataset(*args.values(), "ipfs://loans", owner),
+        "TrainingPolicyZeroHash()",
+    )
+    assert standalone_policy.datasetIds() == []
+
+
+def test_reallowing_a_dataset_updates_it_in_place(standalone_policy, owner):
+    standalone_policy.allowDataset(LOANS, CONTENT, MANIFEST, "ipfs://v1", owner)
+    standalone_policy.revokeDataset(LOANS, owner)
+    new_content = sha256_hex(b"loans.csv, corrected")
+
+    tx = standalone_policy.allowDataset(LOANS, new_content, MANIFEST, "ipfs://v2", owner)
+
+    assert tx.events["DatasetAllowed"]["policyVersion"] == 3
+    assert standalone_policy.datasetIds() == [LOANS]
+    assert standalone_policy.getDataset(LOANS).dict() == {
+        "contentHash": new_content,
+        "manifestHash": MANIFEST,
+        "uri": "ipfs://v2",
+        "allowed": True,
+    }
+
+
+def test_revoking_keeps_the_record_for_audit_history(standalone_policy, owner):
+    standalone_policy.allowDataset(LOANS, CONTENT, MANIFEST, "ipfs://loans", owner)
+    standalone_policy.allowDataset(CREDIT, CONTENT, MANIFEST, "ipfs://credit", owner)
+
+    tx = standalone_policy.revokeDataset(LOANS, owner)
+
+    assert list(tx.events["DatasetRevoked"].values()) == [LOANS, 3]
+    assert not standalone_policy.isAllowed(LOANS)
+    assert standalone_policy.getDataset(LOANS)["allowed"] is False
+    assert standalone_policy.getDataset(LOANS)["contentHash"] == CONTENT
+    assert standalone_policy.datasetIds() == [LOANS, CREDIT]
+    assert standalone_policy.allowedDatasetIds() == [CREDIT]
+
+
+def test_an_unknown_dataset_cannot_be_revoked_or_read(standalone_policy, owner):
+    assert_custom_error(
+        lambda: standalone_policy.revokeDataset(LOANS, owner),
+        "TrainingPolicyUnknownDataset(bytes32)",
+        LOANS,
+    )
+    assert_custom_error(
+        lambda: standalone_policy.getDataset(LOANS), "TrainingPolicyUnknownDataset(bytes32)", LOANS
+    )
+    assert not standalone_policy.isAllowed(LOANS)
+
+
+def test_a_dataset_is_revoked_once(standalone_policy, owner):
+    standalone_policy.allowDataset(LOANS, CONTENT, MANIFEST, "ipfs://loans", owner)
+    standalone_policy.revokeDataset(LOANS, owner)
+
+    assert_custom_error(
+        lambda: standalone_policy.revokeDataset(LOANS, owner),
+        "TrainingPolicyDatasetNotAllowed(bytes32)",
+        LOANS,
+    )
+    assert standalone_policy.policyVersion() == 2
+
+
+def test_a_threshold_needs_a_metric_name(standalone_policy, owner):
+    assert_custom_error(
+        lambda: standalone_policy.setThreshold(ZERO_HASH, 100_000, UPPER, owner),
+        "TrainingPolicyEmptyMetric()",
+    )
+    assert not standalone_policy.hasThreshold(ZERO_HASH)
+
+
+def test_setting_a_threshold_again_replaces_it(standalone_policy, owner):
+    standalone_policy.setThreshold(DPD, 100_000, UPPER, owner)
+
+    tx = standalone_policy.setThreshold(DPD, 800_000, LOWER, owner)
+
+    assert list(tx.events["ThresholdSet"].values()) == [DPD, 800_000, LOWER, 2]
+    assert tuple(standalone_policy.getThreshold(DPD)) == (800_000, LOWER)
+    assert [list(column) for column in standalone_policy.thresholds()] == [
+        [DPD],
+        [800_000],
+        [LOWER],
+    ]
+
+
+def test_clearing_a_threshold_keeps_the_others_enumerable(standalone_policy, owner):
+    for metric, value in [(DPD, 100_000), (EOD, 200_000), (b32("accuracy"), 700_000)]:
+        standalone_policy.setThreshold(metric, value, UPPER, owner)
+
+    tx = standalone_policy.clearThreshold(DPD, owner)
+
+    assert list(tx.events["ThresholdCleared"].values()) == [DPD, 4]
+    metrics, values, _ = standalone_policy.thresholds()
+    # The last metric takes the cleared one's place (swap and pop).
+    assert list(metrics) == [b32("accuracy"), EOD]
+    assert list(values) == [700_000, 200_000]
+    assert not standalone_policy.hasThreshold(DPD)
+
+
+def test_an_unknown_threshold_cannot_be_cleared_or_read(standalone_policy, owner):
+    standalone_policy.setThreshold(DPD, 100_000, UPPER, owner)
+    standalone_policy.clearThreshold(DPD, owner)
+
+    for call in (
+        lambda: standalone_policy.clearThreshold(DPD, owner),
+        lambda: standalone_policy.getThreshold(DPD),
+    ):
+        assert_custom_error(call, "TrainingPolicyUnknownThreshold(bytes32)", DPD)
+    assert standalone_policy.policyVersion() == 2
+
+
+@pytest.mark.parametrize("strategy", ["threshold_optimizer", "exponentiated_gradient"])
+def test_a_mitigation_strategy_needs_a_constraint(standalone_policy, owner, strategy):
+    assert_custom_error(
+        lambda: standalone_policy.setMitigation(b32(strategy), ZERO_HASH, owner),
+        "TrainingPolicyMissingConstraint(bytes32)",
+        b32(strategy),
+    )
+    assert tuple(standalone_policy.mitigation()) == (b32("none"), ZERO_HASH)
+
+
+def test_mitigation_can_be_switched_off_again(standalone_policy, owner):
+    standalone_policy.setMitigation(b32("threshold_optimizer"), b32("equalized_odds"), owner)
+
+    tx = standalone_policy.setMitigation(b32("none"), ZERO_HASH, owner)
+
+    assert list(tx.events["MitigationSet"].values()) == [b32("none"), ZERO_HASH, 2]
+    assert tuple(standalone_policy.mitigation()) == (b32("none"), ZERO_HASH)
+
+
+def test_no_mitigation_takes_no_constraint(standalone_policy, owner):
+    assert_custom_error(
+        lambda: standalone_policy.setMitigation(b32("none"), b32("demographic_parity"), owner),
+        "TrainingPolicyUnexpectedConstraint(bytes32)",
+        b32("demographic_parity"),
+    )
+    assert standalone_policy.policyVersion() == 0
+
+
+def test_the_policy_can_never_lose_its_owner(standalone_policy, owner, policy_owner):
+    assert_custom_error(
+        lambda: standalone_policy.renounceOwnership(owner),
+        "TrainingPolicyCannotRenounceOwnership()",
+    )
+    assert standalone_policy.owner() == policy_owner
