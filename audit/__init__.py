@@ -9,6 +9,7 @@ never the other way round, so a reader can always check a rendering against the 
 """
 
 from audit.errors import AuditError, InvalidReport, ReportNotCanonical
+from audit.gate import reaudit_after_policy_change
 from audit.predictions import PredictionsAudit, audit_predictions_file, parse_threshold
 from audit.render import render_all, render_csv, render_html, render_model_card, render_pdf
 from audit.report import (
@@ -37,6 +38,7 @@ __all__ = [
     "build_report",
     "default_environment",
     "parse_threshold",
+    "reaudit_after_policy_change",
     "render_all",
     "render_csv",
     "render_html",

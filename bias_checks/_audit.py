@@ -9,6 +9,15 @@ from typing import Any
 
 import numpy as np
 
+from bias_checks._assemble import (
+    audit_warnings,
+    group_metrics,
+    group_sizes,
+    interval,
+    label_index,
+    labels_for,
+    overall_metrics,
+)
 from bias_checks._checks import Measurement, Threshold, judge, overall_verdict
 from bias_checks._disparities import (
     AGGS,
@@ -23,7 +32,6 @@ from bias_checks._disparities import (
 )
 from bias_checks._engine import (
     CLASSIFICATION_METRICS,
-    LABEL_FREE_METRICS,
     REGRESSION_METRICS,
     GroupIndex,
     build_group_index,
@@ -41,15 +49,10 @@ from bias_checks._groups import GroupKey, GroupTable, ReferenceMode, build_table
 from bias_checks._inputs import EncodedInput, FloatArray, TaskMode, encode_input
 from bias_checks._results import (
     AuditResult,
-    AuditWarning,
     CheckResult,
     CustomMetricResult,
     Disparity,
-    GroupMetric,
     GroupRef,
-    GroupSize,
-    Interval,
-    OverallMetric,
 )
 from bias_checks._uncertainty import (
     bootstrap_classification,
@@ -57,16 +60,6 @@ from bias_checks._uncertainty import (
     percentile_interval,
 )
 from bias_checks.catalogue import METRICS, MetricInfo
-
-SMALL_GROUP_MESSAGE = "Group has fewer rows than min_group_size; its metrics are not judged."
-UNDEFINED_RATE_MESSAGE = "Group has no rows in a rate's denominator; that rate is undefined there."
-BOOTSTRAP_DISABLED_MESSAGE = (
-    "n_boot=0: no bootstrap intervals; conservative checks are inconclusive."
-)
-NO_THRESHOLDS_MESSAGE = "No thresholds were given; the verdict PASS is vacuous."
-MISSING_COMBINATIONS_MESSAGE = (
-    "Some combinations of sensitive feature values do not occur in the data."
-)
 
 
 @dataclass(frozen=True)
@@ -97,26 +90,6 @@ def _check_parameters(
             raise InvalidThresholdError(threshold=repr(threshold))
 
 
-def _label_index(encoded: EncodedInput) -> list[int]:
-    if encoded.task == "binary":
-        return [encoded.classes.index(encoded.pos_label)]
-    return list(range(len(encoded.classes)))
-
-
-def _labels_for(metric: str, encoded: EncodedInput) -> list[Any]:
-    if metric in LABEL_FREE_METRICS or encoded.task == "regression":
-        return [None]
-    if encoded.task == "binary":
-        return [encoded.pos_label]
-    return list(encoded.classes)
-
-
-def _interval(low: float, high: float, method: str) -> Interval | None:
-    if math.isnan(low) or math.isnan(high):
-        return None
-    return Interval(float(low), float(high), method)
-
-
 class _Audit:
     def __init__(
         self,
@@ -137,7 +110,7 @@ class _Audit:
         self.index: GroupIndex = build_group_index(encoded.control + encoded.sensitive)
         self.classification = encoded.task != "regression"
         self.metric_names = CLASSIFICATION_METRICS if self.classification else REGRESSION_METRICS
-        self.label_index = _label_index(encoded) if self.classification else [0]
+        self.label_index = label_index(encoded) if self.classification else [0]
         rng = np.random.default_rng(random_state)
         if self.classification:
             stats = classification_cells(encoded, self.index)
@@ -375,14 +348,14 @@ class _Audit:
             label_row, control = divmod(decision.entry, table.grouping.n_control)
             pair = self._pair(record, label_row, control)
             unreliable = record.unreliable[label_row][control]
-        labels = _labels_for(info.bases[0], self.encoded)
+        labels = labels_for(info.bases[0], self.encoded)
         return CheckResult(
             threshold=threshold,
             verdict=decision.verdict,
             reason=decision.reason,
             value=float(measurement.values[decision.entry]),
             judged_value=decision.judged_value,
-            ci=_interval(
+            ci=interval(
                 measurement.ci_low[decision.entry], measurement.ci_high[decision.entry], "bootstrap"
             ),
             label=labels[label_row] if label_row < len(labels) else None,
@@ -433,7 +406,7 @@ class _Audit:
         out = []
         for record in self.disparities:
             table = record.table
-            labels = _labels_for(record.info.bases[0], self.encoded)
+            labels = labels_for(record.info.bases[0], self.encoded)
             low, high = self._disparity_ci(record)
             for label_row, label in enumerate(labels):
                 for control in range(table.grouping.n_control):
@@ -449,7 +422,7 @@ class _Audit:
                             label=label,
                             control=self.overall.control_keys[control],
                             value=float(record.point.value[label_row, control]),
-                            ci=_interval(
+                            ci=interval(
                                 low[label_row, control], high[label_row, control], "bootstrap"
                             ),
                             pair=self._pair(record, label_row, control),
@@ -457,137 +430,6 @@ class _Audit:
                             unreliable_groups=record.unreliable[label_row][control],
                         )
                     )
-        return out
-
-    def group_sizes(self) -> list[GroupSize]:
-        out = []
-        classes = self.encoded.classes
-        for table in self.tables:
-            for g, key in enumerate(table.group_keys):
-                true_counts: tuple[tuple[Any, int], ...] = ()
-                pred_counts: tuple[tuple[Any, int], ...] = ()
-                if table.true_counts is not None and table.pred_counts is not None:
-                    true_counts = tuple(
-                        (c, int(n)) for c, n in zip(classes, table.true_counts[g], strict=True)
-                    )
-                    pred_counts = tuple(
-                        (c, int(n)) for c, n in zip(classes, table.pred_counts[g], strict=True)
-                    )
-                out.append(
-                    GroupSize(
-                        grouping=table.grouping.features,
-                        control=table.control_keys[g],
-                        group=key,
-                        count=int(table.counts[g]),
-                        weight=float(table.weight[g]),
-                        true_label_counts=true_counts,
-                        predicted_label_counts=pred_counts,
-                        small=bool(table.counts[g] < self.min_group_size),
-                    )
-                )
-        return out
-
-    def group_metrics(self) -> list[GroupMetric]:
-        out = []
-        for table in self.tables:
-            for metric in self.metric_names:
-                labels = _labels_for(metric, self.encoded)
-                values = table.values[metric]
-                for row, label in enumerate(labels):
-                    for g, key in enumerate(table.group_keys):
-                        ci = None
-                        if metric in table.ci:
-                            ci = _interval(
-                                table.ci[metric][0][row, g],
-                                table.ci[metric][1][row, g],
-                                "bootstrap",
-                            )
-                        wilson = None
-                        if metric in table.wilson:
-                            w_low, w_high = table.wilson[metric]
-                            wilson = _interval(w_low[row, g], w_high[row, g], "wilson")
-                        out.append(
-                            GroupMetric(
-                                metric=metric,
-                                label=label,
-                                grouping=table.grouping.features,
-                                control=table.control_keys[g],
-                                group=key,
-                                value=float(values[row, g]),
-                                ci=ci,
-                                wilson=wilson,
-                                defined=bool(table.defined[metric][row, g]),
-                                reliable=bool(table.reliable[metric][row, g]),
-                            )
-                        )
-        return out
-
-    def overall_metrics(self) -> list[OverallMetric]:
-        out = []
-        table = self.overall
-        for metric in self.metric_names:
-            for row, label in enumerate(_labels_for(metric, self.encoded)):
-                for c, key in enumerate(table.control_keys):
-                    ci = None
-                    if metric in table.ci:
-                        ci = _interval(
-                            table.ci[metric][0][row, c], table.ci[metric][1][row, c], "bootstrap"
-                        )
-                    out.append(
-                        OverallMetric(metric, label, key, float(table.values[metric][row, c]), ci)
-                    )
-        return out
-
-    def warnings(self, has_thresholds: bool) -> list[AuditWarning]:
-        out = []
-        for table in self.tables:
-            for g, key in enumerate(table.group_keys):
-                details = (
-                    ("grouping", list(table.grouping.features)),
-                    ("control", dict(table.control_keys[g])),
-                    ("group", dict(key)),
-                )
-                if table.counts[g] < self.min_group_size:
-                    out.append(
-                        AuditWarning(
-                            "small_group",
-                            SMALL_GROUP_MESSAGE,
-                            (
-                                *details,
-                                ("count", int(table.counts[g])),
-                                ("min_group_size", self.min_group_size),
-                            ),
-                        )
-                    )
-                if self.classification:
-                    undefined = sorted(
-                        metric
-                        for metric in ("true_positive_rate", "false_positive_rate", "precision")
-                        if not table.defined[metric][:, g].all()
-                    )
-                    if undefined:
-                        out.append(
-                            AuditWarning(
-                                "undefined_rate",
-                                UNDEFINED_RATE_MESSAGE,
-                                (*details, ("metrics", undefined)),
-                            )
-                        )
-        combinations = math.prod(len(f.levels) for f in self.encoded.sensitive)
-        intersections = self.tables[0]
-        present = len({k for k in intersections.group_keys})
-        if len(self.encoded.sensitive) > 1 and present < combinations:
-            out.append(
-                AuditWarning(
-                    "missing_combinations",
-                    MISSING_COMBINATIONS_MESSAGE,
-                    (("present", present), ("possible", combinations)),
-                )
-            )
-        if self.n_boot == 0:
-            out.append(AuditWarning("bootstrap_disabled", BOOTSTRAP_DISABLED_MESSAGE))
-        if not has_thresholds:
-            out.append(AuditWarning("no_thresholds", NO_THRESHOLDS_MESSAGE))
         return out
 
 
@@ -744,12 +586,12 @@ def audit_predictions(
         sensitive_features=tuple(f.name for f in encoded.sensitive),
         control_features=tuple(f.name for f in encoded.control),
         config=config,
-        groups=tuple(audit.group_sizes()),
-        overall=tuple(audit.overall_metrics()),
-        metrics=tuple(audit.group_metrics()),
+        groups=tuple(group_sizes(audit)),
+        overall=tuple(overall_metrics(audit)),
+        metrics=tuple(group_metrics(audit)),
         disparities=tuple(audit.disparity_results()),
         checks=tuple(checks),
         verdict=overall_verdict([c.verdict for c in checks]),
-        warnings=tuple(audit.warnings(bool(thresholds))),
+        warnings=tuple(audit_warnings(audit, bool(thresholds))),
         custom_metrics=tuple(custom),
     )

@@ -155,6 +155,9 @@ class PolicyMachine(RuleBasedStateMachine):
         if strategy != NONE and constraint == ZERO_HASH:
             assert_custom_error(call, "TrainingPolicyMissingConstraint(bytes32)", strategy)
             return
+        if strategy == NONE and constraint != ZERO_HASH:
+            assert_custom_error(call, "TrainingPolicyUnexpectedConstraint(bytes32)", constraint)
+            return
         self.changed(call(), "MitigationSet")
         self.model.mitigation = (strategy, constraint)
 

@@ -1,0 +1,90 @@
+"""Tables of the audit package: dataset manifests, audit runs and the model registry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+class ModelStatus(StrEnum):
+    CANDIDATE = "candidate"
+    APPROVED = "approved"
+    BLOCKED = "blocked"
+
+
+class DatasetManifestRecord(SQLModel, table=True):
+    """One registered manifest; a dataset name may have several (one per version or file)."""
+
+    __tablename__ = "dataset_manifest"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=200)
+    version: str = Field(max_length=100)
+    dataset_id: str = Field(index=True, max_length=66)
+    manifest_hash: str = Field(unique=True, max_length=66)
+    content_hash: str = Field(max_length=66)
+    manifest_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditRunRecord(SQLModel, table=True):
+    """One attempt at an audit run. Re-running the same inputs reuses the run id."""
+
+    __tablename__ = "audit_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, max_length=66)
+    kind: str = Field(default="training_run", max_length=20)
+    model_name: str = Field(index=True, max_length=200)
+    dataset_name: str = Field(max_length=200)
+    dataset_id: str = Field(max_length=66)
+    status: str = Field(default=RunStatus.QUEUED, index=True, max_length=12)
+    error_code: str | None = Field(default=None, max_length=60)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    spec_json: str = Field(sa_column=Column(Text, nullable=False))
+    chain_id: int = Field(sa_type=BigInteger)
+    policy_version: int = Field(sa_type=BigInteger)
+    policy_block: int = Field(sa_type=BigInteger)
+    policy_snapshot_hash: str = Field(max_length=66)
+    content_hash: str | None = Field(default=None, max_length=66)
+    model_hash: str | None = Field(default=None, index=True, max_length=66)
+    report_hash: str | None = Field(default=None, max_length=66)
+    verdict: str | None = Field(default=None, max_length=12)
+    report_dir: str | None = Field(default=None, sa_column=Column(Text))
+    anchor_tx: str | None = Field(default=None, max_length=66)
+    anchor_block: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class ModelVersion(SQLModel, table=True):
+    """A trained model file and whether serving may use it."""
+
+    __tablename__ = "model_version"
+    __table_args__ = (UniqueConstraint("name", "model_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=200)
+    model_hash: str = Field(index=True, max_length=66)
+    artifact_path: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=ModelStatus.CANDIDATE, index=True, max_length=12)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    latest_run_id: str | None = Field(default=None, max_length=66)
+    policy_version: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

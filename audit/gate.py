@@ -1,0 +1,221 @@
+"""The model gate: which trained models serving code may use.
+
+Every trained model file is a :class:`~audit.db_models.ModelVersion`: a ``candidate`` until
+an audit decides, ``approved`` only after a PASS verdict whose fingerprint is confirmed on
+chain, ``blocked`` after a FAIL (or when a re-audit under a newer policy fails or is
+refused). Serving code calls :func:`require_approved` before it uses a model.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from web3 import Web3
+
+from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, utcnow
+from audit.errors import ModelNotApproved
+from audit.training import parse_spec
+from core.db import session_scope
+from core.errors import FairgovError
+from governance.deploy import Deployment
+
+if TYPE_CHECKING:
+    from audit.runs import Progress
+
+_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+NOT_ANCHORED_REASON = "the audit passed but its anchor is not confirmed on chain"
+UNKNOWN_MODEL_REASON = "no model with this name or hash is registered"
+
+
+def decide(verdict: str, *, anchored: bool) -> tuple[ModelStatus, str]:
+    """The gate's status for an audit verdict and whether its anchor is confirmed.
+
+    Examples
+    --------
+    >>> decide("PASS", anchored=True)[0].value
+    'approved'
+    >>> decide("PASS", anchored=False)[0].value
+    'candidate'
+    """
+    if verdict == "FAIL":
+        return ModelStatus.BLOCKED, "the audit failed its fairness thresholds"
+    if verdict != "PASS":
+        return ModelStatus.CANDIDATE, f"the audit was {verdict}: the evidence cannot decide"
+    if not anchored:
+        return ModelStatus.CANDIDATE, NOT_ANCHORED_REASON
+    return ModelStatus.APPROVED, "passed every fairness threshold; anchored on chain"
+
+
+def record_audit(
+    session: Session,
+    *,
+    name: str,
+    model_hash: str,
+    artifact_path: str,
+    run_id: str,
+    verdict: str,
+    anchored: bool,
+    policy_version: int,
+) -> ModelVersion:
+    """Create or update the model version of an audited model and set its status.
+
+    Examples
+    --------
+    >>> version = record_audit(session, name="loans-lr", model_hash=h, artifact_path=p,
+    ...     run_id=r, verdict="PASS", anchored=True, policy_version=4)  # doctest: +SKIP
+    >>> version.status  # doctest: +SKIP
+    'approved'
+    """
+    status, reason = decide(verdict, anchored=anchored)
+    version = session.exec(
+        select(ModelVersion).where(ModelVersion.name == name, ModelVersion.model_hash == model_hash)
+    ).first()
+    if version is None:
+        version = ModelVersion(name=name, model_hash=model_hash, artifact_path=artifact_path)
+    version.status = status
+    version.reason = f"run {run_id}: {reason}"
+    version.latest_run_id = run_id
+    version.policy_version = policy_version
+    version.updated_at = utcnow()
+    session.add(version)
+    session.flush()
+    return version
+
+
+def block(session: Session, version: ModelVersion, reason: str) -> ModelVersion:
+    """Demote ``version`` to ``blocked`` with ``reason``."""
+    version.status = ModelStatus.BLOCKED
+    version.reason = reason
+    version.updated_at = utcnow()
+    session.add(version)
+    session.flush()
+    return version
+
+
+def find_versions(session: Session, model_hash_or_name: str) -> list[ModelVersion]:
+    """The versions with this model hash, or of the model with this name, newest first."""
+    query = select(ModelVersion)
+    if _HASH.match(model_hash_or_name):
+        query = query.where(ModelVersion.model_hash == model_hash_or_name.lower())
+    else:
+        query = query.where(ModelVersion.name == model_hash_or_name)
+    order = (col(ModelVersion.updated_at).desc(), col(ModelVersion.id).desc())
+    return list(session.exec(query.order_by(*order)).all())
+
+
+def approved_versions(session: Session) -> list[ModelVersion]:
+    """Every approved model version, oldest first."""
+    query = select(ModelVersion).where(ModelVersion.status == ModelStatus.APPROVED)
+    return list(session.exec(query.order_by(col(ModelVersion.id))).all())
+
+
+def require_approved(session: Session, model_hash_or_name: str) -> ModelVersion:
+    """The approved model version serving code may use, or :class:`ModelNotApproved`.
+
+    Given a name, the most recently approved version of that model is returned.
+
+    Raises
+    ------
+    ModelNotApproved
+        No such model, or it is a candidate or blocked; ``reason`` says why.
+
+    Examples
+    --------
+    >>> with session_scope(engine) as session:  # doctest: +SKIP
+    ...     version = require_approved(session, "loans-lr")
+    >>> model = load_model(Path(version.artifact_path),
+    ...                    expected_hash=version.model_hash)  # doctest: +SKIP
+    """
+    versions = find_versions(session, model_hash_or_name)
+    if not versions:
+        raise ModelNotApproved(model_hash_or_name, "unknown", UNKNOWN_MODEL_REASON)
+    for version in versions:
+        if version.status == ModelStatus.APPROVED:
+            return version
+    latest = versions[0]
+    raise ModelNotApproved(model_hash_or_name, latest.status, latest.reason)
+
+
+@dataclass(frozen=True)
+class Reaudit:
+    """What a re-audit decided for one previously approved model."""
+
+    model_name: str
+    model_hash: str
+    status: str
+    run_id: str | None
+    reason: str
+
+
+def reaudit_after_policy_change(
+    engine: Engine,
+    w3: Web3,
+    deployment: Deployment,
+    *,
+    data_dir: Path,
+    auditor_key: str,
+    progress: Progress | None = None,
+) -> list[Reaudit]:
+    """Re-audit every approved model under the current policy; demote those that fail.
+
+    Each model file is audited as it is (not retrained) on its own held-out split. A FAIL
+    blocks it, and so does a refused run (its dataset was revoked or changed). A run that
+    errors for another reason leaves the model's status alone and reports the error.
+
+    Examples
+    --------
+    >>> outcomes = reaudit_after_policy_change(engine, w3, deployment, data_dir=data_dir,
+    ...                                        auditor_key=key)  # doctest: +SKIP
+    >>> [o.status for o in outcomes]  # doctest: +SKIP
+    ['blocked']
+    """
+    from audit.runs import REFUSALS, reaudit_model
+
+    with session_scope(engine) as session:
+        work = []
+        for version in approved_versions(session):
+            run = session.exec(
+                select(AuditRunRecord)
+                .where(AuditRunRecord.run_id == version.latest_run_id)
+                .order_by(col(AuditRunRecord.id).desc())
+            ).first()
+            if run is not None:
+                work.append((version, parse_spec(json.loads(run.spec_json))))
+    outcomes = []
+    for version, spec in work:
+        try:
+            outcome = reaudit_model(
+                engine,
+                w3,
+                deployment,
+                version=version,
+                spec=spec,
+                data_dir=data_dir,
+                auditor_key=auditor_key,
+                progress=progress,
+            )
+        except REFUSALS as exc:
+            reason = f"re-audit refused: {exc.message}"
+            with session_scope(engine) as session:
+                current = session.get(ModelVersion, version.id)
+                assert current is not None
+                block(session, current, reason)
+            outcomes.append(Reaudit(spec.name, version.model_hash, "blocked", None, reason))
+            continue
+        except FairgovError as exc:
+            outcomes.append(
+                Reaudit(spec.name, version.model_hash, version.status, None, exc.message)
+            )
+            continue
+        outcomes.append(
+            Reaudit(
+                spec.name, outcome.model_hash, outcome.model_status, outcome.run_id, outcome.verdict
+            )
+        )
+    return outcomes

@@ -1,0 +1,263 @@
+"""Dataset manifests: what a data file is, canonical and hashed, so the DAO can allow it.
+
+A manifest names the file (``uri``), pins its bytes (``sha256``) and says how to read it:
+the label column and its positive value, the sensitive features and the model's features.
+Its canonical JSON (sorted keys, UTF-8, no whitespace) hashes to the ``manifestHash`` that
+an ``allow_dataset`` proposal puts on chain next to the file's hash (``contentHash``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlparse
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlmodel import Session, col, select
+
+from audit.db_models import DatasetManifestRecord
+from audit.errors import DatasetFileMissing, DatasetNotRegistered, InvalidManifest
+from governance.actions import AllowDataset, dataset_id_of
+
+MANIFEST_SCHEMA_VERSION = 1
+_CHUNK = 1 << 20
+
+DatasetFormat = Literal["csv", "parquet"]
+
+
+def file_sha256(path: Path) -> str:
+    """``"0x" + sha256`` of the file's bytes.
+
+    Examples
+    --------
+    >>> file_sha256(Path("loans.csv"))  # doctest: +SKIP
+    '0x5b00…'
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return "0x" + digest.hexdigest()
+
+
+class DatasetManifest(BaseModel):
+    """A dataset's manifest. ``columns`` names the columns of a CSV file without a header."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    name: str = Field(min_length=1, max_length=200)
+    version: str = Field(default="1", min_length=1, max_length=100)
+    uri: str = Field(min_length=1)
+    format: DatasetFormat = "csv"
+    sha256: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+    label: str = Field(min_length=1)
+    positive_label: str
+    sensitive_features: tuple[str, ...] = Field(min_length=1)
+    features: tuple[str, ...] = Field(min_length=1)
+    columns: tuple[str, ...] | None = None
+    provider: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
+    licence: str = ""
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DatasetManifest:
+        if self.label in self.sensitive_features or self.label in self.features:
+            raise ValueError("the label column cannot also be a feature or sensitive feature")
+        if self.columns is not None:
+            wanted = {self.label, *self.sensitive_features, *self.features}
+            missing = sorted(wanted - set(self.columns))
+            if missing:
+                raise ValueError(f"columns {missing} are not among the declared columns")
+        return self
+
+    def canonical_json(self) -> bytes:
+        """Sorted keys, UTF-8, no insignificant whitespace: the bytes that are hashed."""
+        data = self.model_dump(mode="json")
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
+
+    @property
+    def hash(self) -> str:
+        """The ``manifestHash``: ``"0x" + sha256`` of :meth:`canonical_json`."""
+        return "0x" + hashlib.sha256(self.canonical_json()).hexdigest()
+
+    @property
+    def dataset_id(self) -> str:
+        """The TrainingPolicy id: keccak256 of the name."""
+        return dataset_id_of(self.name)
+
+    def local_path(self) -> Path:
+        """The data file, for ``file://`` URIs and plain paths."""
+        parsed = urlparse(self.uri)
+        if parsed.scheme == "file":
+            return Path(unquote(parsed.path))
+        if parsed.scheme == "":
+            return Path(self.uri)
+        raise InvalidManifest(f"uri {self.uri!r}: only local files (file://) can be read")
+
+    def allow_action(self) -> AllowDataset:
+        """The ``allow_dataset`` action that asks the DAO to allow exactly this manifest."""
+        return AllowDataset.for_dataset(self.name, self.sha256, self.hash, self.uri)
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> DatasetManifest:
+        """Parse a manifest; :class:`InvalidManifest` with the first problem if it is bad."""
+        try:
+            return cls.model_validate_json(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "manifest"
+            raise InvalidManifest(f"{where}: {first['msg']}") from None
+
+
+def _header(path: Path, fmt: DatasetFormat) -> list[str]:
+    if fmt == "parquet":
+        return [str(c) for c in pd.read_parquet(path).columns]
+    return [str(c) for c in pd.read_csv(path, nrows=0, skipinitialspace=True).columns]
+
+
+def build_manifest(
+    path: Path,
+    *,
+    name: str,
+    label: str,
+    positive_label: str,
+    sensitive_features: tuple[str, ...] | list[str],
+    features: tuple[str, ...] | list[str] | None = None,
+    version: str = "1",
+    licence: str = "",
+    description: str = "",
+    provider: str | None = None,
+    columns: tuple[str, ...] | list[str] | None = None,
+) -> DatasetManifest:
+    """The manifest of the data file at ``path``, with its sha256 computed.
+
+    The file is referenced by its absolute ``file://`` URI. ``features`` defaults to every
+    column that is neither the label nor a sensitive feature. ``columns`` names the columns
+    of a CSV file that has no header row.
+
+    Raises
+    ------
+    DatasetFileMissing, InvalidManifest
+
+    Examples
+    --------
+    >>> m = build_manifest(Path("loans.csv"), name="loans", label="approved",
+    ...                    positive_label="1", sensitive_features=["group"])  # doctest: +SKIP
+    >>> m.allow_action().kind  # doctest: +SKIP
+    'allow_dataset'
+    """
+    path = path.resolve()
+    fmt: DatasetFormat = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+    try:
+        sha = file_sha256(path)
+        available = list(columns) if columns else _header(path, fmt)
+    except OSError:
+        raise DatasetFileMissing(name, str(path)) from None
+    named = [label, *sensitive_features, *(features or ())]
+    missing = [c for c in named if c not in available]
+    if missing:
+        raise InvalidManifest(f"columns {missing} are not in {path.name} (it has {available})")
+    if features is None:
+        features = [c for c in available if c != label and c not in sensitive_features]
+    data: dict[str, Any] = {
+        "name": name,
+        "version": version,
+        "uri": path.as_uri(),
+        "format": fmt,
+        "sha256": sha,
+        "label": label,
+        "positive_label": positive_label,
+        "sensitive_features": list(sensitive_features),
+        "features": list(features),
+        "columns": list(columns) if columns else None,
+        "provider": provider,
+        "licence": licence,
+        "description": description,
+    }
+    return DatasetManifest.from_json(json.dumps(data))
+
+
+def load_frame(manifest: DatasetManifest) -> pd.DataFrame:
+    """Read the manifest's file with its declared columns (label, sensitive, features).
+
+    Examples
+    --------
+    >>> load_frame(manifest).shape  # doctest: +SKIP
+    (4000, 7)
+    """
+    path = manifest.local_path()
+    wanted = list(dict.fromkeys([*manifest.features, *manifest.sensitive_features, manifest.label]))
+    try:
+        if manifest.format == "parquet":
+            frame = pd.read_parquet(path, columns=wanted)
+        elif manifest.columns:
+            frame = pd.read_csv(
+                path, header=None, names=list(manifest.columns), skipinitialspace=True
+            )
+        else:
+            frame = pd.read_csv(path, skipinitialspace=True)
+    except OSError:
+        raise DatasetFileMissing(manifest.name, str(path)) from None
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise InvalidManifest(f"columns {missing} are not in {path.name}")
+    return frame[wanted]
+
+
+def store_manifest(session: Session, manifest: DatasetManifest) -> DatasetManifestRecord:
+    """Store ``manifest`` (idempotent: the same manifest is stored once) and return its row.
+
+    Examples
+    --------
+    >>> with session_scope(engine) as session:  # doctest: +SKIP
+    ...     store_manifest(session, manifest).manifest_hash == manifest.hash
+    True
+    """
+    existing = session.exec(
+        select(DatasetManifestRecord).where(DatasetManifestRecord.manifest_hash == manifest.hash)
+    ).first()
+    if existing is not None:
+        return existing
+    record = DatasetManifestRecord(
+        name=manifest.name,
+        version=manifest.version,
+        dataset_id=manifest.dataset_id,
+        manifest_hash=manifest.hash,
+        content_hash=manifest.sha256,
+        manifest_json=manifest.canonical_json().decode("utf-8"),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def latest_manifest(session: Session, name: str) -> DatasetManifest:
+    """The manifest registered last for the dataset called ``name``.
+
+    Raises
+    ------
+    DatasetNotRegistered
+    """
+    record = session.exec(
+        select(DatasetManifestRecord)
+        .where(DatasetManifestRecord.name == name)
+        .order_by(col(DatasetManifestRecord.id).desc())
+    ).first()
+    if record is None:
+        raise DatasetNotRegistered(name)
+    return DatasetManifest.from_json(record.manifest_json)
+
+
+def manifest_by_hash(session: Session, manifest_hash: str) -> DatasetManifest | None:
+    """The stored manifest whose hash is ``manifest_hash``, if any."""
+    record = session.exec(
+        select(DatasetManifestRecord).where(
+            DatasetManifestRecord.manifest_hash == manifest_hash.lower()
+        )
+    ).first()
+    return None if record is None else DatasetManifest.from_json(record.manifest_json)

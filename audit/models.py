@@ -1,0 +1,153 @@
+"""Model artifacts: skops files, never pickle, checked before they are loaded.
+
+A model file's sha256 is its ``modelHash``. :func:`load_model` refuses a file whose hash
+differs from the one recorded, and a file holding any type outside :data:`TRUSTED_TYPES`
+(skops reports them without running any code), so a modified file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import skops.io as sio  # type: ignore[import-untyped]
+
+from audit.errors import ModelFileMissing, ModelHashMismatch, UntrustedModelType
+from audit.manifest import file_sha256
+
+#: Types a fairgov model may hold beyond skops' defaults; everything else is refused.
+TRUSTED_TYPES: frozenset[str] = frozenset(
+    {
+        "builtins.dict",
+        "builtins.list",
+        "builtins.str",
+        "builtins.float",
+        "builtins.int",
+        "numpy.dtype",
+        "numpy.ndarray",
+        "numpy.float64",
+        "numpy.int64",
+        "sklearn.compose._column_transformer.ColumnTransformer",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.impute._base.SimpleImputer",
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.pipeline.Pipeline",
+        "sklearn.preprocessing._encoders.OneHotEncoder",
+        "sklearn.preprocessing._data.StandardScaler",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.Interval",
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+    }
+)
+
+
+_NPY = re.compile(r"^\d+\.npy$")
+
+
+def save_model(model: Any, directory: Path) -> tuple[Path, str]:
+    """Write ``model`` with skops to ``<directory>/<sha256>.skops``, atomically.
+
+    Returns
+    -------
+    tuple of (Path, str)
+        The file and its ``modelHash`` (``"0x" + sha256`` of its bytes).
+
+    Examples
+    --------
+    >>> path, model_hash = save_model(model, data_dir / "models" / "loans")  # doctest: +SKIP
+    >>> path.name == model_hash[2:] + ".skops"  # doctest: +SKIP
+    True
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    payload = _deterministic_zip(sio.dumps(model))
+    model_hash = "0x" + hashlib.sha256(payload).hexdigest()
+    path = directory / f"{model_hash[2:]}.skops"
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".model-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path, model_hash
+
+
+def _renumber(node: Any, ids: dict[int, int]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "__id__" and isinstance(value, int):
+                out[key] = ids.setdefault(value, len(ids))
+            else:
+                out[key] = _renumber(value, ids)
+        return out
+    if isinstance(node, list):
+        return [_renumber(item, ids) for item in node]
+    if isinstance(node, str) and _NPY.match(node):
+        return f"{ids.setdefault(int(node[:-4]), len(ids))}.npy"
+    return node
+
+
+def _deterministic_zip(payload: bytes) -> bytes:
+    """Canonical bytes of a skops file, so equal models give the same ``modelHash``.
+
+    skops names objects and array files by ``id()`` and stamps zip entries with the current
+    time; both are renumbered in schema order and pinned, which skops loads unchanged.
+    """
+    ids: dict[int, int] = {}
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(payload)) as source, zipfile.ZipFile(out, "w") as target:
+        schema = _renumber(json.loads(source.read("schema.json")), ids)
+        entries = {"schema.json": json.dumps(schema, indent=2, sort_keys=True).encode()}
+        for name in source.namelist():
+            if _NPY.match(name):
+                entries[f"{ids[int(name[:-4])]}.npy"] = source.read(name)
+            elif name != "schema.json":
+                entries[name] = source.read(name)
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            target.writestr(info, entries[name])
+    return out.getvalue()
+
+
+def load_model(path: Path, *, expected_hash: str) -> Any:
+    """Load a skops model after checking its hash and the types it holds.
+
+    Raises
+    ------
+    ModelFileMissing
+        There is no file at ``path``.
+    ModelHashMismatch
+        The file's sha256 differs from ``expected_hash``.
+    UntrustedModelType
+        The file holds a type outside :data:`TRUSTED_TYPES`.
+
+    Examples
+    --------
+    >>> model = load_model(path, expected_hash=version.model_hash)  # doctest: +SKIP
+    """
+    try:
+        actual = file_sha256(path)
+    except OSError:
+        raise ModelFileMissing(str(path)) from None
+    if actual != expected_hash.lower():
+        raise ModelHashMismatch(str(path), expected_hash, actual)
+    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - TRUSTED_TYPES)
+    if untrusted:
+        raise UntrustedModelType(str(path), untrusted)
+    return sio.load(path, trusted=sorted(TRUSTED_TYPES))

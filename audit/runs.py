@@ -1,0 +1,412 @@
+"""Audit runs: verify, train, audit, report, anchor and gate, atomically and reproducibly.
+
+A run freezes the policy snapshot it starts with; a vote that lands mid-run changes
+nothing in it. The snapshot is read at the block where the current policy version took
+effect, so the same rules always give the same snapshot hash, whenever the run happens.
+The run id is ``"0x" + sha256`` of the spec, the dataset's content hash, that snapshot hash
+and the seed, and nothing time-dependent enters the report, so re-running the same inputs
+gives the same ``reportHash``.
+
+A run's row moves ``queued`` → ``running`` → ``completed``, ``failed`` or ``refused``
+(the dataset did not verify; nothing was trained). The model file and the report directory
+are written atomically and before the anchor is sent, so a crash leaves no half-written
+report and no anchor pointing at missing files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from web3 import Web3
+
+from audit.anchor import Anchor, publish_audit
+from audit.db_models import AuditRunRecord, ModelVersion, RunStatus, utcnow
+from audit.errors import (
+    DatasetFileMissing,
+    DatasetHashMismatch,
+    DatasetNotAllowed,
+    ManifestMismatch,
+)
+from audit.gate import record_audit
+from audit.manifest import DatasetManifest, file_sha256, latest_manifest, load_frame
+from audit.models import load_model, save_model
+from audit.render import render_all
+from audit.report import DatasetInfo, ModelInfo, PolicyInfo, Report, build_report
+from audit.training import (
+    ModelArtifact,
+    ModelSpec,
+    describe_estimator,
+    predict,
+    split,
+    train,
+)
+from audit.verify import frozen_snapshot, thresholds_of, verify_dataset
+from bias_checks import audit_predictions
+from core.db import session_scope
+from core.errors import FairgovError
+from governance.deploy import Deployment
+from governance.snapshot import PolicySnapshot
+
+#: ``progress(stage, step, total)``: called as each stage starts.
+Progress = Callable[[str, int, int], None]
+STAGES = ("policy", "verify", "train", "audit", "report", "anchor", "gate")
+REFUSALS = (DatasetNotAllowed, ManifestMismatch, DatasetHashMismatch, DatasetFileMissing)
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """The outcome of a completed run."""
+
+    run_id: str
+    model_name: str
+    verdict: str
+    model_hash: str
+    report_hash: str
+    report_dir: Path
+    policy_version: int
+    anchor: Anchor
+    model_status: str
+
+
+def compute_run_id(
+    spec: ModelSpec, content_hash: str, snapshot_hash: str, *, model_hash: str | None = None
+) -> str:
+    """``"0x" + sha256`` of the run's inputs (and the model, for a re-audit).
+
+    Examples
+    --------
+    >>> compute_run_id(spec, content_hash, snapshot.hash)  # doctest: +SKIP
+    '0x…'
+    """
+    inputs: dict[str, Any] = {
+        "dataset_content_hash": content_hash,
+        "policy_snapshot_hash": snapshot_hash,
+        "seed": spec.seed,
+        "spec": json.loads(spec.canonical_json()),
+    }
+    if model_hash is not None:
+        inputs["reaudit_model_hash"] = model_hash
+    raw = json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return "0x" + hashlib.sha256(raw).hexdigest()
+
+
+def _write_report_dir(report: Report, directory: Path) -> Path:
+    """Render into a staging directory, then rename it into place in one step."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        render_all(report, staging / "report")
+        if directory.exists():
+            old = staging / "old"
+            os.replace(directory, old)
+        os.replace(staging / "report", directory)
+        fd = os.open(directory.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return directory
+
+
+def _update(engine: Engine, row_id: int, **fields: Any) -> None:
+    with session_scope(engine) as session:
+        row = session.get(AuditRunRecord, row_id)
+        assert row is not None
+        for name, value in fields.items():
+            setattr(row, name, value)
+        session.add(row)
+
+
+@dataclass
+class _Context:
+    engine: Engine
+    w3: Web3
+    deployment: Deployment
+    spec: ModelSpec
+    data_dir: Path
+    auditor_key: str
+    progress: Progress | None
+    stage: int = 0
+
+    def step(self, name: str) -> None:
+        self.stage = STAGES.index(name)
+        if self.progress is not None:
+            self.progress(name, self.stage, len(STAGES))
+
+
+def run_audit(
+    engine: Engine,
+    w3: Web3,
+    deployment: Deployment,
+    *,
+    spec: ModelSpec,
+    data_dir: Path,
+    auditor_key: str,
+    progress: Progress | None = None,
+) -> AuditRun:
+    """Train and audit ``spec`` under the current policy; anchor and gate the result.
+
+    Parameters
+    ----------
+    engine : Engine
+        The migrated database.
+    w3 : Web3
+    deployment : Deployment
+        The governance contracts.
+    spec : ModelSpec
+        What to train; ``spec.dataset`` names a registered dataset.
+    data_dir : Path
+        Models go to ``models/<name>/``, reports to ``reports/<run_id>/``.
+    auditor_key : str
+        The private key holding ``AUDITOR_ROLE`` on the AuditRegistry.
+    progress : callable, optional
+        ``progress(stage, step, total)`` as each of :data:`STAGES` starts.
+
+    Returns
+    -------
+    AuditRun
+
+    Raises
+    ------
+    DatasetNotRegistered
+        No manifest is stored for ``spec.dataset`` (no run is recorded).
+    DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
+        Verification failed: the run is recorded as ``refused`` and nothing is trained.
+    AnchorRefused, AnchorConflict
+        The run is recorded as ``failed``; its model stays a candidate.
+
+    Examples
+    --------
+    >>> run = run_audit(engine, w3, deployment, spec=spec, data_dir=data_dir,
+    ...                 auditor_key=key)  # doctest: +SKIP
+    >>> run.verdict, run.model_status  # doctest: +SKIP
+    ('PASS', 'approved')
+    """
+    ctx = _Context(engine, w3, deployment, spec, data_dir, auditor_key, progress)
+    return _execute(ctx, existing=None)
+
+
+def reaudit_model(
+    engine: Engine,
+    w3: Web3,
+    deployment: Deployment,
+    *,
+    version: ModelVersion,
+    spec: ModelSpec,
+    data_dir: Path,
+    auditor_key: str,
+    progress: Progress | None = None,
+) -> AuditRun:
+    """Audit an existing model file again under the current policy (no retraining).
+
+    Examples
+    --------
+    >>> run = reaudit_model(engine, w3, deployment, version=version, spec=spec,
+    ...                     data_dir=data_dir, auditor_key=key)  # doctest: +SKIP
+    """
+    ctx = _Context(engine, w3, deployment, spec, data_dir, auditor_key, progress)
+    return _execute(ctx, existing=version)
+
+
+def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
+    ctx.step("policy")
+    snapshot = frozen_snapshot(ctx.w3, ctx.deployment.addresses.training_policy)
+    with session_scope(ctx.engine) as session:
+        manifest = latest_manifest(session, ctx.spec.dataset)
+    try:
+        content_hash = file_sha256(manifest.local_path())
+    except OSError:
+        content_hash = manifest.sha256
+    model_hash = None if existing is None else existing.model_hash
+    run_id = compute_run_id(ctx.spec, content_hash, snapshot.hash, model_hash=model_hash)
+    with session_scope(ctx.engine) as session:
+        row = AuditRunRecord(
+            run_id=run_id,
+            kind="training_run" if existing is None else "reaudit",
+            model_name=ctx.spec.name,
+            dataset_name=manifest.name,
+            dataset_id=manifest.dataset_id,
+            spec_json=ctx.spec.canonical_json().decode("utf-8"),
+            chain_id=snapshot.chain_id,
+            policy_version=snapshot.policy_version,
+            policy_block=snapshot.block_number,
+            policy_snapshot_hash=snapshot.hash,
+            content_hash=content_hash,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        row_id = row.id
+    _update(ctx.engine, row_id, status=RunStatus.RUNNING)
+    try:
+        ctx.step("verify")
+        verify_dataset(snapshot, manifest)
+    except REFUSALS as exc:
+        _finish(ctx.engine, row_id, RunStatus.REFUSED, exc)
+        raise
+    try:
+        return _train_audit_anchor(
+            ctx,
+            row_id=row_id,
+            run_id=run_id,
+            snapshot=snapshot,
+            manifest=manifest,
+            existing=existing,
+        )
+    except BaseException as exc:
+        _finish(ctx.engine, row_id, RunStatus.FAILED, exc)
+        raise
+
+
+def _finish(engine: Engine, row_id: int, status: RunStatus, exc: BaseException) -> None:
+    code = exc.code if isinstance(exc, FairgovError) else type(exc).__name__
+    _update(engine, row_id, status=status, error_code=code, error=str(exc), finished_at=utcnow())
+
+
+def _train_audit_anchor(
+    ctx: _Context,
+    *,
+    row_id: int,
+    run_id: str,
+    snapshot: PolicySnapshot,
+    manifest: DatasetManifest,
+    existing: ModelVersion | None,
+) -> AuditRun:
+    spec = ctx.spec
+    ctx.step("train")
+    frame = load_frame(manifest)
+    data = split(frame, manifest, spec)
+    if existing is None:
+        strategy, constraint = snapshot.mitigation.strategy, snapshot.mitigation.constraint
+        model: ModelArtifact = train(spec, data, strategy=strategy, constraint=constraint)
+        model_path, model_hash = save_model(model, ctx.data_dir / "models" / spec.name)
+    else:
+        model_path, model_hash = Path(existing.artifact_path), existing.model_hash
+        model = load_model(model_path, expected_hash=model_hash)
+    ctx.step("audit")
+    y_pred = predict(model, data.x_test, data.a_test, random_state=spec.seed)
+    result = audit_predictions(
+        data.y_test,
+        y_pred,
+        sensitive_features=data.a_test,
+        thresholds=thresholds_of(snapshot),
+        pos_label=1,
+        min_group_size=spec.min_group_size,
+        n_boot=spec.n_boot,
+        random_state=spec.seed,
+    )
+    ctx.step("report")
+    report = build_report(
+        kind="training_run",
+        run_id=run_id,
+        audit=result,
+        model=_model_info(spec, model, model_hash),
+        dataset=_dataset_info(manifest, len(frame)),
+        policy=_policy_info(snapshot),
+        seeds={
+            "split": spec.seed,
+            "training": spec.seed,
+            "prediction": spec.seed,
+            "bootstrap": spec.seed,
+        },
+    )
+    report_dir = _write_report_dir(report, ctx.data_dir / "reports" / run_id)
+    _update(
+        ctx.engine,
+        row_id,
+        model_hash=model_hash,
+        report_hash=report.hash,
+        verdict=report.verdict,
+        report_dir=str(report_dir),
+    )
+    ctx.step("anchor")
+    anchor = publish_audit(
+        ctx.w3,
+        ctx.deployment.addresses.audit_registry,
+        ctx.auditor_key,
+        run_id=run_id,
+        model_hash=model_hash,
+        dataset_id=manifest.dataset_id,
+        report_hash=report.hash,
+        policy_version=snapshot.policy_version,
+        passed=report.verdict == "PASS",
+    )
+    ctx.step("gate")
+    with session_scope(ctx.engine) as session:
+        version = record_audit(
+            session,
+            name=spec.name,
+            model_hash=model_hash,
+            artifact_path=str(model_path),
+            run_id=run_id,
+            verdict=report.verdict,
+            anchored=True,
+            policy_version=snapshot.policy_version,
+        )
+        status = version.status
+        row = session.get(AuditRunRecord, row_id)
+        assert row is not None
+        row.status, row.finished_at = RunStatus.COMPLETED, utcnow()
+        row.anchor_tx, row.anchor_block = anchor.tx_hash, anchor.block_number
+        session.add(row)
+    return AuditRun(
+        run_id=run_id,
+        model_name=spec.name,
+        verdict=report.verdict,
+        model_hash=model_hash,
+        report_hash=report.hash,
+        report_dir=report_dir,
+        policy_version=snapshot.policy_version,
+        anchor=anchor,
+        model_status=str(status),
+    )
+
+
+def _model_info(spec: ModelSpec, model: ModelArtifact, model_hash: str) -> ModelInfo:
+    mitigation = (
+        model["kind"] if not model["constraint"] else (f"{model['kind']}({model['constraint']})")
+    )
+    return ModelInfo(
+        name=spec.name,
+        hash=model_hash,
+        estimator=describe_estimator(model),
+        mitigation=mitigation,
+        spec=json.loads(spec.canonical_json()),
+    )
+
+
+def _dataset_info(manifest: DatasetManifest, rows: int) -> DatasetInfo:
+    return DatasetInfo(
+        name=manifest.name,
+        dataset_id=manifest.dataset_id,
+        content_hash=manifest.sha256,
+        manifest_hash=manifest.hash,
+        rows=rows,
+        label=manifest.label,
+        positive_label=manifest.positive_label,
+        sensitive_features=list(manifest.sensitive_features),
+    )
+
+
+def _policy_info(snapshot: PolicySnapshot) -> PolicyInfo:
+    return PolicyInfo(
+        chain_id=snapshot.chain_id,
+        policy_address=snapshot.policy,
+        version=snapshot.policy_version,
+        block_number=snapshot.block_number,
+        block_hash=snapshot.block_hash,
+        snapshot_hash=snapshot.hash,
+        mitigation_strategy=snapshot.mitigation.strategy,
+        mitigation_constraint=snapshot.mitigation.constraint,
+    )

@@ -1,0 +1,231 @@
+"""Verification: of a dataset before any training, and of a report against the chain.
+
+Before training, :func:`verify_dataset` checks a dataset against the frozen policy snapshot:
+the DAO must allow it, the manifest must hash to the allowed ``manifestHash`` and the file
+to the allowed ``contentHash``. After an audit, anyone holding a report can call
+:func:`verify_report` to check it against the ``AuditRegistry``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Literal
+
+from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3Exception
+
+from audit.errors import (
+    DatasetFileMissing,
+    DatasetHashMismatch,
+    DatasetNotAllowed,
+    InvalidReport,
+    ManifestMismatch,
+)
+from audit.manifest import DatasetManifest, file_sha256
+from bias_checks import Threshold
+from governance.contracts import bind
+from governance.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
+
+
+def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> DatasetEntry:
+    """Check that ``snapshot`` allows ``manifest`` and its file, byte for byte.
+
+    Parameters
+    ----------
+    snapshot : PolicySnapshot
+        The policy the run froze when it started.
+    manifest : DatasetManifest
+        The stored manifest of the dataset.
+
+    Returns
+    -------
+    DatasetEntry
+        The on-chain entry the dataset was verified against.
+
+    Raises
+    ------
+    DatasetNotAllowed
+        The policy never allowed the dataset, or revoked it.
+    ManifestMismatch
+        The manifest does not hash to the allowed ``manifestHash``.
+    DatasetFileMissing
+        The data file cannot be read.
+    DatasetHashMismatch
+        The file does not hash to the allowed ``contentHash``.
+
+    Examples
+    --------
+    >>> entry = verify_dataset(snapshot, manifest)  # doctest: +SKIP
+    >>> entry.content_hash == manifest.sha256  # doctest: +SKIP
+    True
+    """
+    entry = allowed_dataset(snapshot, manifest.dataset_id)
+    if entry is None:
+        raise DatasetNotAllowed(manifest.name, manifest.dataset_id, snapshot.policy_version)
+    if manifest.hash != entry.manifest_hash:
+        raise ManifestMismatch(manifest.name, entry.manifest_hash, manifest.hash)
+    path = manifest.local_path()
+    try:
+        actual = file_sha256(path)
+    except OSError:
+        raise DatasetFileMissing(manifest.name, str(path)) from None
+    if actual != entry.content_hash:
+        raise DatasetHashMismatch(manifest.name, entry.content_hash, actual)
+    return entry
+
+
+def _first_block_with_version(w3: Web3, policy_address: str, version: int, head: int) -> int:
+    policy = bind(w3, "TrainingPolicy", policy_address).functions
+
+    def reached(block: int) -> bool:
+        try:
+            return int(policy.policyVersion().call(block_identifier=block)) >= version
+        except (Web3Exception, ValueError):  # before the deployment: no contract there
+            return False
+
+    low, high = 0, head
+    while low < high:
+        middle = (low + high) // 2
+        if reached(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return high
+
+
+def frozen_snapshot(w3: Web3, policy_address: str) -> PolicySnapshot:
+    """The current policy, read at the block where its version took effect.
+
+    Examples
+    --------
+    >>> snap = frozen_snapshot(w3, deployment.addresses.training_policy)  # doctest: +SKIP
+    >>> snap == frozen_snapshot(w3, deployment.addresses.training_policy)  # doctest: +SKIP
+    True
+    """
+    latest = read_snapshot(w3, policy_address)
+    block = _first_block_with_version(
+        w3, policy_address, latest.policy_version, latest.block_number
+    )
+    if block == latest.block_number:
+        return latest
+    return read_snapshot(w3, policy_address, block=block)
+
+
+def thresholds_of(snapshot: PolicySnapshot) -> list[Threshold]:
+    """The snapshot's on-chain thresholds as :class:`bias_checks.Threshold` (point checks).
+
+    Examples
+    --------
+    >>> [t.metric for t in thresholds_of(snapshot)]  # doctest: +SKIP
+    ['demographic_parity_difference']
+    """
+    return [
+        Threshold(t.metric, float(t.decimal), direction=t.direction) for t in snapshot.thresholds
+    ]
+
+
+VerificationStatus = Literal["verified", "hash_mismatch", "not_anchored", "verdict_mismatch"]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the chain says about a report.
+
+    ``status`` is ``verified`` only when the report's hash equals the anchored one and its
+    verdict matches the anchored ``passed`` flag.
+    """
+
+    status: VerificationStatus
+    run_id: str
+    report_hash: str
+    anchored_hash: str | None = None
+    verdict: str | None = None
+    anchored_passed: bool | None = None
+    policy_version: int | None = None
+    block_number: int | None = None
+    auditor: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the report is exactly the one anchored, with the same verdict."""
+        return self.status == "verified"
+
+
+def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, str]:
+    try:
+        data = json.loads(report_bytes.decode("utf-8"))
+        run_id, verdict = data["run_id"], data["verdict"]
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError, KeyError):
+        raise InvalidReport("it has no readable run_id and verdict") from None
+    if not isinstance(run_id, str) or not isinstance(verdict, str):
+        raise InvalidReport("run_id and verdict must be strings")
+    try:
+        if len(bytes.fromhex(run_id.removeprefix("0x"))) != 32:
+            raise ValueError(run_id)
+    except ValueError:
+        raise InvalidReport(f"run_id {run_id!r} is not 32 bytes of hex") from None
+    return run_id.lower(), verdict
+
+
+def verify_report(w3: Web3, registry_address: str, report_bytes: bytes) -> Verification:
+    """Recompute a report's hash and compare it with the one anchored for its run.
+
+    The run id is read from the report itself. A report that was changed in any way, even
+    one that is still valid JSON, has another hash and fails with ``hash_mismatch``.
+
+    Parameters
+    ----------
+    w3 : Web3
+    registry_address : str
+        The AuditRegistry's address.
+    report_bytes : bytes
+        The ``report.json`` file, exactly as downloaded.
+
+    Returns
+    -------
+    Verification
+
+    Raises
+    ------
+    InvalidReport
+        The bytes are not a report (no run id or verdict to look up).
+
+    Examples
+    --------
+    >>> result = verify_report(w3, registry, Path("report.json").read_bytes())  # doctest: +SKIP
+    >>> result.status  # doctest: +SKIP
+    'verified'
+    """
+    run_id, verdict = _run_id_and_verdict(report_bytes)
+    report_hash = "0x" + hashlib.sha256(report_bytes).hexdigest()
+    registry = bind(w3, "AuditRegistry", registry_address).functions
+    try:
+        audit = registry.getAudit(bytes.fromhex(run_id[2:])).call()
+    except ContractLogicError:
+        return Verification("not_anchored", run_id, report_hash, verdict=verdict)
+    _, _, anchored, policy_version, passed, auditor, block_number, _ = audit
+    anchored_hash = "0x" + bytes(anchored).hex()
+    found = Verification(
+        "verified",
+        run_id,
+        report_hash,
+        anchored_hash=anchored_hash,
+        verdict=verdict,
+        anchored_passed=bool(passed),
+        policy_version=int(policy_version),
+        block_number=int(block_number),
+        auditor=str(Web3.to_checksum_address(auditor)),
+    )
+    if anchored_hash != report_hash:
+        return _with_status(found, "hash_mismatch")
+    if (verdict == "PASS") != bool(passed):
+        return _with_status(found, "verdict_mismatch")
+    return found
+
+
+def _with_status(found: Verification, status: VerificationStatus) -> Verification:
+    from dataclasses import replace
+
+    return replace(found, status=status)

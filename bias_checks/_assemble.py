@@ -1,0 +1,179 @@
+"""Assembling an audit's result objects: group sizes, metrics by group, overall metrics
+and warnings, from the computed tables of :class:`bias_checks._audit._Audit`."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from bias_checks._engine import LABEL_FREE_METRICS
+from bias_checks._inputs import EncodedInput
+from bias_checks._results import AuditWarning, GroupMetric, GroupSize, Interval, OverallMetric
+
+if TYPE_CHECKING:
+    from bias_checks._audit import _Audit
+
+SMALL_GROUP_MESSAGE = "Group has fewer rows than min_group_size; its metrics are not judged."
+UNDEFINED_RATE_MESSAGE = "Group has no rows in a rate's denominator; that rate is undefined there."
+BOOTSTRAP_DISABLED_MESSAGE = (
+    "n_boot=0: no bootstrap intervals; conservative checks are inconclusive."
+)
+NO_THRESHOLDS_MESSAGE = "No thresholds were given; the verdict PASS is vacuous."
+MISSING_COMBINATIONS_MESSAGE = (
+    "Some combinations of sensitive feature values do not occur in the data."
+)
+
+
+def label_index(encoded: EncodedInput) -> list[int]:
+    if encoded.task == "binary":
+        return [encoded.classes.index(encoded.pos_label)]
+    return list(range(len(encoded.classes)))
+
+
+def labels_for(metric: str, encoded: EncodedInput) -> list[Any]:
+    if metric in LABEL_FREE_METRICS or encoded.task == "regression":
+        return [None]
+    if encoded.task == "binary":
+        return [encoded.pos_label]
+    return list(encoded.classes)
+
+
+def interval(low: float, high: float, method: str) -> Interval | None:
+    if math.isnan(low) or math.isnan(high):
+        return None
+    return Interval(float(low), float(high), method)
+
+
+def group_sizes(audit: _Audit) -> list[GroupSize]:
+    out = []
+    classes = audit.encoded.classes
+    for table in audit.tables:
+        for g, key in enumerate(table.group_keys):
+            true_counts: tuple[tuple[Any, int], ...] = ()
+            pred_counts: tuple[tuple[Any, int], ...] = ()
+            if table.true_counts is not None and table.pred_counts is not None:
+                true_counts = tuple(
+                    (c, int(n)) for c, n in zip(classes, table.true_counts[g], strict=True)
+                )
+                pred_counts = tuple(
+                    (c, int(n)) for c, n in zip(classes, table.pred_counts[g], strict=True)
+                )
+            out.append(
+                GroupSize(
+                    grouping=table.grouping.features,
+                    control=table.control_keys[g],
+                    group=key,
+                    count=int(table.counts[g]),
+                    weight=float(table.weight[g]),
+                    true_label_counts=true_counts,
+                    predicted_label_counts=pred_counts,
+                    small=bool(table.counts[g] < audit.min_group_size),
+                )
+            )
+    return out
+
+
+def group_metrics(audit: _Audit) -> list[GroupMetric]:
+    out = []
+    for table in audit.tables:
+        for metric in audit.metric_names:
+            labels = labels_for(metric, audit.encoded)
+            values = table.values[metric]
+            for row, label in enumerate(labels):
+                for g, key in enumerate(table.group_keys):
+                    ci = None
+                    if metric in table.ci:
+                        ci = interval(
+                            table.ci[metric][0][row, g],
+                            table.ci[metric][1][row, g],
+                            "bootstrap",
+                        )
+                    wilson = None
+                    if metric in table.wilson:
+                        w_low, w_high = table.wilson[metric]
+                        wilson = interval(w_low[row, g], w_high[row, g], "wilson")
+                    out.append(
+                        GroupMetric(
+                            metric=metric,
+                            label=label,
+                            grouping=table.grouping.features,
+                            control=table.control_keys[g],
+                            group=key,
+                            value=float(values[row, g]),
+                            ci=ci,
+                            wilson=wilson,
+                            defined=bool(table.defined[metric][row, g]),
+                            reliable=bool(table.reliable[metric][row, g]),
+                        )
+                    )
+    return out
+
+
+def overall_metrics(audit: _Audit) -> list[OverallMetric]:
+    out = []
+    table = audit.overall
+    for metric in audit.metric_names:
+        for row, label in enumerate(labels_for(metric, audit.encoded)):
+            for c, key in enumerate(table.control_keys):
+                ci = None
+                if metric in table.ci:
+                    ci = interval(
+                        table.ci[metric][0][row, c], table.ci[metric][1][row, c], "bootstrap"
+                    )
+                out.append(
+                    OverallMetric(metric, label, key, float(table.values[metric][row, c]), ci)
+                )
+    return out
+
+
+def audit_warnings(audit: _Audit, has_thresholds: bool) -> list[AuditWarning]:
+    out = []
+    for table in audit.tables:
+        for g, key in enumerate(table.group_keys):
+            details = (
+                ("grouping", list(table.grouping.features)),
+                ("control", dict(table.control_keys[g])),
+                ("group", dict(key)),
+            )
+            if table.counts[g] < audit.min_group_size:
+                out.append(
+                    AuditWarning(
+                        "small_group",
+                        SMALL_GROUP_MESSAGE,
+                        (
+                            *details,
+                            ("count", int(table.counts[g])),
+                            ("min_group_size", audit.min_group_size),
+                        ),
+                    )
+                )
+            if audit.classification:
+                undefined = sorted(
+                    metric
+                    for metric in ("true_positive_rate", "false_positive_rate", "precision")
+                    if not table.defined[metric][:, g].all()
+                )
+                if undefined:
+                    out.append(
+                        AuditWarning(
+                            "undefined_rate",
+                            UNDEFINED_RATE_MESSAGE,
+                            (*details, ("metrics", undefined)),
+                        )
+                    )
+    combinations = math.prod(len(f.levels) for f in audit.encoded.sensitive)
+    intersections = audit.tables[0]
+    present = len({k for k in intersections.group_keys})
+    if len(audit.encoded.sensitive) > 1 and present < combinations:
+        out.append(
+            AuditWarning(
+                "missing_combinations",
+                MISSING_COMBINATIONS_MESSAGE,
+                (("present", present), ("possible", combinations)),
+            )
+        )
+    if audit.n_boot == 0:
+        out.append(AuditWarning("bootstrap_disabled", BOOTSTRAP_DISABLED_MESSAGE))
+    if not has_thresholds:
+        out.append(AuditWarning("no_thresholds", NO_THRESHOLDS_MESSAGE))
+    return out

@@ -1,0 +1,86 @@
+"""``fairgov datasets``: register data files so the DAO can vote to allow them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from audit.manifest import DatasetManifest, build_manifest, store_manifest
+from cli._context import migrated_engine
+from cli._errors import friendly_errors
+from core.db import session_scope
+from core.settings import Settings
+
+app = typer.Typer(help="Datasets and their manifests.", no_args_is_help=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def _save_manifest_file(data_dir: Path, manifest: DatasetManifest) -> Path:
+    path = data_dir / "datasets" / manifest.name / f"{manifest.hash[2:]}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(manifest.canonical_json())
+    shutil.move(tmp, path)
+    return path
+
+
+@app.command()
+@friendly_errors
+def register(
+    file: Annotated[Path, typer.Argument(help="The data file (CSV or parquet).")],
+    *,
+    label: Annotated[str, typer.Option(help="The label column.")],
+    positive: Annotated[str, typer.Option(help="The label value that counts as positive.")],
+    sensitive: Annotated[
+        list[str], typer.Option(help="Sensitive feature column(s); repeat or comma-separate.")
+    ],
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: file stem).")] = None,
+    version: Annotated[str, typer.Option(help="Dataset version.")] = "1",
+    licence: Annotated[str, typer.Option(help="Licence of the data.")] = "",
+    description: Annotated[str, typer.Option(help="What the data is.")] = "",
+    features: Annotated[
+        list[str] | None,
+        typer.Option(help="Model input columns (default: all but label and sensitive)."),
+    ] = None,
+    columns: Annotated[
+        list[str] | None, typer.Option(help="Column names of a CSV file without a header.")
+    ] = None,
+    provider: Annotated[str | None, typer.Option(help="Provider's address (optional).")] = None,
+) -> None:
+    """Hash FILE, store its manifest and print the allow_dataset action to propose.
+
+    The JSON printed on stdout is a list of actions: save it and pass it to
+    ``fairgov propose``.
+    """
+    settings = Settings()
+    manifest = build_manifest(
+        file,
+        name=name or file.stem,
+        label=label,
+        positive_label=positive,
+        sensitive_features=_split(sensitive),
+        features=_split(features) or None,
+        version=version,
+        licence=licence,
+        description=description,
+        provider=provider,
+        columns=_split(columns) or None,
+    )
+    engine = migrated_engine(settings)
+    with session_scope(engine) as session:
+        store_manifest(session, manifest)
+    stored = _save_manifest_file(settings.data_dir, manifest)
+    err_console.print(
+        f"registered {manifest.name} {manifest.version}: content hash {manifest.sha256}, "
+        f"manifest hash {manifest.hash} (manifest at {stored})"
+    )
+    typer.echo(json.dumps([manifest.allow_action().model_dump(mode="json")], indent=2))

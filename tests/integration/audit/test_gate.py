@@ -1,0 +1,101 @@
+"""The model gate: approval needs PASS and a confirmed anchor; re-audits demote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from web3 import Web3
+
+from audit import reaudit_after_policy_change
+from audit.errors import ModelNotApproved
+from audit.gate import NOT_ANCHORED_REASON, record_audit, require_approved
+from audit.runs import run_audit
+from audit.training import ModelSpec
+from core.db import session_scope
+from governance.deploy import Deployment
+from tests.integration.audit.audit_support import (
+    AUDITOR_KEY,
+    dp_threshold,
+    govern,
+    mitigate,
+    register_loans,
+)
+
+HASH = "0x" + "ab" * 32
+
+
+def test_only_a_pass_with_a_confirmed_anchor_is_approved(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        record_audit(
+            session,
+            name="m",
+            model_hash=HASH,
+            artifact_path="m.skops",
+            run_id=HASH,
+            verdict="PASS",
+            anchored=False,
+            policy_version=1,
+        )
+    with session_scope(engine) as session, pytest.raises(ModelNotApproved) as caught:
+        require_approved(session, "m")
+    assert caught.value.details["status"] == "candidate"
+    assert NOT_ANCHORED_REASON in caught.value.message
+    with session_scope(engine) as session:
+        record_audit(
+            session,
+            name="m",
+            model_hash=HASH,
+            artifact_path="m.skops",
+            run_id=HASH,
+            verdict="FAIL",
+            anchored=True,
+            policy_version=2,
+        )
+    with session_scope(engine) as session, pytest.raises(ModelNotApproved) as caught:
+        require_approved(session, HASH)
+    assert caught.value.details["status"] == "blocked"
+    with session_scope(engine) as session:
+        record_audit(
+            session,
+            name="m",
+            model_hash=HASH,
+            artifact_path="m.skops",
+            run_id=HASH,
+            verdict="PASS",
+            anchored=True,
+            policy_version=3,
+        )
+        assert require_approved(session, "m").model_hash == HASH
+        with pytest.raises(ModelNotApproved):
+            require_approved(session, "another-model")
+
+
+@pytest.mark.chain
+@pytest.mark.slow
+def test_reaudit_demotes_a_model_after_a_stricter_threshold_passes(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    manifest = register_loans(engine, tmp_path)
+    govern(
+        isolated_chain,
+        deployment,
+        [manifest.allow_action(), dp_threshold("0.1"), mitigate()],
+        "allow, mitigate",
+    )
+    spec = ModelSpec(name="loans-lr", dataset="loans", n_boot=50)
+    run = run_audit(
+        engine, isolated_chain, deployment, spec=spec, data_dir=tmp_path, auditor_key=AUDITOR_KEY
+    )
+    assert run.model_status == "approved"
+
+    govern(isolated_chain, deployment, [dp_threshold("0.001")], "stricter parity")
+    (outcome,) = reaudit_after_policy_change(
+        engine, isolated_chain, deployment, data_dir=tmp_path, auditor_key=AUDITOR_KEY
+    )
+    assert (outcome.model_hash, outcome.status) == (run.model_hash, "blocked")
+    assert outcome.run_id is not None
+    assert outcome.run_id != run.run_id
+    with session_scope(engine) as session, pytest.raises(ModelNotApproved):
+        require_approved(session, run.model_hash)

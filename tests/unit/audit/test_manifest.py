@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from audit.errors import DatasetNotRegistered, InvalidManifest
+from audit.manifest import (
+    DatasetManifest,
+    build_manifest,
+    latest_manifest,
+    load_frame,
+    store_manifest,
+)
+from audit.synthetic import write_loans_csv
+from core.db import session_scope
+from governance.actions import dataset_id_of
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> DatasetManifest:
+    csv = write_loans_csv(tmp_path / "loans.csv", 300)
+    return build_manifest(
+        csv,
+        name="loans",
+        label="approved",
+        positive_label="1",
+        sensitive_features=["group"],
+        licence="CC0-1.0",
+    )
+
+
+def test_canonical_json_is_sorted_compact_utf8_and_hashed(manifest: DatasetManifest) -> None:
+    raw = manifest.canonical_json()
+    data = json.loads(raw)
+    assert (
+        raw == json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    )
+    assert manifest.hash == "0x" + hashlib.sha256(raw).hexdigest()
+    assert manifest.sha256 == "0x" + hashlib.sha256(manifest.local_path().read_bytes()).hexdigest()
+    assert DatasetManifest.from_json(raw) == manifest
+
+
+def test_features_default_to_all_but_label_and_sensitive(manifest: DatasetManifest) -> None:
+    assert manifest.features == ("income", "debt_ratio", "credit_years", "employment", "region")
+    assert manifest.dataset_id == dataset_id_of("loans")
+    action = manifest.allow_action()
+    assert (action.content_hash, action.manifest_hash) == (manifest.sha256, manifest.hash)
+
+
+def test_unknown_columns_are_refused(tmp_path: Path) -> None:
+    csv = write_loans_csv(tmp_path / "loans.csv", 50)
+    with pytest.raises(InvalidManifest, match="nope"):
+        build_manifest(
+            csv, name="x", label="nope", positive_label="1", sensitive_features=["group"]
+        )
+    with pytest.raises(InvalidManifest, match="uri"):
+        DatasetManifest.from_json(b'{"name": "x"}')
+
+
+def test_headerless_csv_uses_declared_columns(tmp_path: Path) -> None:
+    path = tmp_path / "raw.csv"
+    path.write_text("1, a, yes\n2, b, no\n")
+    m = build_manifest(
+        path,
+        name="raw",
+        label="y",
+        positive_label="yes",
+        sensitive_features=["s"],
+        columns=["x", "s", "y"],
+    )
+    frame = load_frame(m)
+    assert list(frame["s"]) == ["a", "b"]
+    assert list(frame["y"]) == ["yes", "no"]
+
+
+def test_store_is_idempotent_and_latest_wins(engine: Engine, manifest: DatasetManifest) -> None:
+    newer = manifest.model_copy(update={"version": "2"})
+    with session_scope(engine) as session:
+        first = store_manifest(session, manifest)
+        assert store_manifest(session, manifest).id == first.id
+        store_manifest(session, newer)
+    with session_scope(engine) as session:
+        assert latest_manifest(session, "loans").version == "2"
+        with pytest.raises(DatasetNotRegistered):
+            latest_manifest(session, "other")
