@@ -1,8 +1,8 @@
 """Governance state read from the node, for verifying ballots and delegations.
 
 Reads go out as raw JSON-RPC batches (:class:`~governance.rpc.RpcBatch`) with calldata
-encoded once: web3.py's contract calls cost a round trip each plus a chain-id check, which
-would make intake a hundred times slower than the node.
+from :mod:`governance.calldata`: web3.py's contract calls cost a round trip each plus a
+chain-id check, which would make intake a hundred times slower than the node.
 """
 
 from __future__ import annotations
@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.contract import Contract
 
 from governance.ballots import ProposalView
+from governance.calldata import encode_call
 from governance.contracts import bind
 from governance.deploy import Deployment
 from governance.rpc import RpcBatch
@@ -23,25 +22,21 @@ from governance.rpc import RpcBatch
 Call = tuple[str, list[Any]]
 
 
-#: The view functions read here, by name: their argument types. Encoding them directly is
-#: about fifty times faster than web3's ``encode_abi``, which re-validates the whole ABI.
-_SIGNATURES: dict[str, list[str]] = {
-    "state": ["uint256"],
-    "proposalSnapshot": ["uint256"],
-    "proposalDeadline": ["uint256"],
-    "hasVoted": ["uint256", "address"],
-    "nonces": ["address"],
-    "getVotes": ["address"],
-    "getPastVotes": ["address", "uint256"],
-}
-_SELECTORS = {
-    name: keccak(text=f"{name}({','.join(types)})")[:4] for name, types in _SIGNATURES.items()
+#: The view functions read here, by name: their argument types.
+_SIGNATURES: dict[str, tuple[str, ...]] = {
+    "state": ("uint256",),
+    "proposalSnapshot": ("uint256",),
+    "proposalDeadline": ("uint256",),
+    "hasVoted": ("uint256", "address"),
+    "nonces": ("address",),
+    "getVotes": ("address",),
+    "getPastVotes": ("address", "uint256"),
 }
 
 
 def _eth_call(contract: Contract, function: str, args: list[Any]) -> Call:
-    data = _SELECTORS[function] + abi_encode(_SIGNATURES[function], args)
-    return ("eth_call", [{"to": contract.address, "data": "0x" + data.hex()}, "latest"])
+    data = encode_call(function, _SIGNATURES[function], args)
+    return ("eth_call", [{"to": contract.address, "data": data}, "latest"])
 
 
 def _word(result: str, index: int = 0) -> int:

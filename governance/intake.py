@@ -61,7 +61,7 @@ def submit_ballot(
     if existing is not None:
         return existing, False
     pending = outbox.pending_nonces(
-        session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter
+        session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter, excluding=key
     )
     chain = prefetched(chain, [(ballot.proposal_id, ballot.voter)])
     verify_ballot_state(ballot, chain=chain, pending_nonces=pending)
@@ -80,7 +80,11 @@ def submit_delegation(
     if existing is not None:
         return existing, False
     pending = outbox.pending_nonces(
-        session, kind=RelayKind.DELEGATION, contract=token, signer=delegation.delegator
+        session,
+        kind=RelayKind.DELEGATION,
+        contract=token,
+        signer=delegation.delegator,
+        excluding=key,
     )
     verify_delegation_state(delegation, chain=chain, pending_nonces=pending)
     item = outbox.delegation_item(delegation, chain_id=deployment.chain_id, token=token)

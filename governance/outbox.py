@@ -142,8 +142,14 @@ def insert_all(session: Session, items: list[RelayItem]) -> bool:
     return True
 
 
-def pending_nonces(session: Session, *, kind: RelayKind, contract: str, signer: str) -> int:
-    """How many of ``signer``'s messages for ``contract`` are accepted but not yet mined."""
+def pending_nonces(
+    session: Session, *, kind: RelayKind, contract: str, signer: str, excluding: str | None = None
+) -> int:
+    """How many of ``signer``'s messages for ``contract`` are accepted but not yet mined.
+
+    ``excluding`` names a dedupe key not to count: the message being checked, which a
+    concurrent submission of the same message may have stored a moment ago.
+    """
     statement = select(func.count()).where(
         RelayItem.kind == kind,
         RelayItem.contract == contract.lower(),
@@ -151,6 +157,8 @@ def pending_nonces(session: Session, *, kind: RelayKind, contract: str, signer: 
         col(RelayItem.status).in_(PENDING_STATUSES),
         col(RelayItem.nonce).is_not(None),
     )
+    if excluding is not None:
+        statement = statement.where(RelayItem.dedupe_key != excluding)
     return int(session.exec(statement).one())
 
 

@@ -25,6 +25,7 @@ from web3 import Web3
 
 from core.db import session_scope
 from governance.ballots import Ballot, Delegation, split_signature
+from governance.calldata import encode_call
 from governance.contracts import bind
 from governance.deploy import Deployment
 from governance.outbox import (
@@ -241,9 +242,10 @@ class Relayer:
             ballot = Ballot.model_validate(payload)
             signature = ballot.signature_bytes()
             if ballot.extended:
-                data = self.governor.encode_abi(
+                data = encode_call(
                     "castVoteWithReasonAndParamsBySig",
-                    args=[
+                    ("uint256", "uint8", "address", "string", "bytes", "bytes"),
+                    [
                         ballot.proposal_id,
                         ballot.support,
                         ballot.voter,
@@ -253,16 +255,18 @@ class Relayer:
                     ],
                 )
             else:
-                data = self.governor.encode_abi(
+                data = encode_call(
                     "castVoteBySig",
-                    args=[ballot.proposal_id, ballot.support, ballot.voter, signature],
+                    ("uint256", "uint8", "address", "bytes"),
+                    [ballot.proposal_id, ballot.support, ballot.voter, signature],
                 )
             return {"to": self.governor.address, "data": data}
         delegation = Delegation.model_validate(payload)
         v, r, s = split_signature(delegation.signature_bytes())
-        data = self.token.encode_abi(
+        data = encode_call(
             "delegateBySig",
-            args=[
+            ("address", "uint256", "uint256", "uint8", "bytes32", "bytes32"),
+            [
                 delegation.delegatee,
                 delegation.nonce,
                 delegation.expiry,
