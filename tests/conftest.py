@@ -52,20 +52,22 @@ def isolated_chain(w3: Web3) -> Iterator[Web3]:
 
 #: Set by .ci/run when a PostgreSQL server answers; the DB tests then run on it too.
 POSTGRES_URL = os.environ.get("FAIRGOV_TEST_POSTGRES_URL")
-_TEST_DATABASE = "fairgov_test"
 
 
-def _postgres_test_url(server_url: str) -> str:
-    """A database of our own on the server, created on first use."""
-    admin = db.make_engine(server_url)
+@pytest.fixture(scope="session")
+def postgres_test_url() -> Iterator[str]:
+    """A database of this test session's own on the server, dropped at the end, so that
+    concurrent test runs never share tables."""
+    assert POSTGRES_URL is not None
+    name = f"fairgov_test_{os.getpid()}"
+    admin = db.make_engine(POSTGRES_URL)
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        exists = connection.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": _TEST_DATABASE}
-        ).first()
-        if not exists:
-            connection.execute(text(f"CREATE DATABASE {_TEST_DATABASE}"))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     admin.dispose()
-    return make_url(server_url).set(database=_TEST_DATABASE).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
@@ -74,8 +76,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'fairgov.db'}"
     else:
-        assert POSTGRES_URL is not None
-        url = _postgres_test_url(POSTGRES_URL)
+        url = request.getfixturevalue("postgres_test_url")
     engine = db.make_engine(url)
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:

@@ -22,7 +22,8 @@ FAIRGOV = [sys.executable, "-m", "cli"]
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGOV_")}
-    env.update(FAIRGOV_DATA_DIR=str(data_dir), FAIRGOV_ANVIL_PORT="0", COLUMNS="120", **extra)
+    env.update({"FAIRGOV_DATA_DIR": str(data_dir), "FAIRGOV_ANVIL_PORT": "0", "COLUMNS": "120"})
+    env.update(extra)
     return env
 
 

@@ -93,4 +93,5 @@ def test_no_orphan_when_the_parent_is_killed(anvil_path: Path, tmp_path: Path):
     assert _alive(anvil_pid)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
+    parent.stdout.close()
     assert _wait_gone(anvil_pid), "anvil outlived the process that started it"
