@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Final
+from typing import Annotated, Final
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigurationError
 
@@ -84,15 +84,73 @@ class Settings(BaseSettings):
     deploy_config: Path | None = Field(
         default=None, description="JSON file with the deployment parameters (holders, voting)."
     )
+    auditor_key: SecretStr | None = Field(
+        default=None,
+        description="Private key holding AUDITOR_ROLE that anchors audit reports. Unset: a "
+        "development key, accepted only on a local chain.",
+    )
+    api_domain: str | None = Field(
+        default=None,
+        description="The domain Sign-In with Ethereum messages must name (host[:port]). "
+        "Unset: the request's Host header.",
+    )
+    auditors: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses that may download full audit reports, besides "
+        "the AuditRegistry's AUDITOR_ROLE holders.",
+    )
+    operators: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated addresses that may register datasets and start audits.",
+    )
+    api_session_ttl: int = Field(default=3600, ge=60, description="API session lifetime, s.")
+    api_nonce_ttl: int = Field(default=600, ge=10, description="SIWE nonce lifetime, seconds.")
+    api_max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body.")
+    api_ip_rate: float = Field(default=100.0, gt=0, description="Requests/s per client IP.")
+    api_ip_burst: int = Field(default=200, ge=1, description="Burst of requests per client IP.")
+    api_voter_rate: float = Field(
+        default=1.0, gt=0, description="Vote and delegation posts/s per voter address."
+    )
+    api_voter_burst: int = Field(default=10, ge=1, description="Burst of posts per voter.")
+
+    scheduler_enabled: bool = Field(
+        default=True, description="Run the scheduled jobs (one active process, by lease)."
+    )
+    sync_interval_seconds: float = Field(
+        default=5.0, gt=0, description="Seconds between chain syncs, relay and keeper passes."
+    )
+    audit_cron: str = Field(
+        default="0 3 * * *", description="Crontab (UTC) of the scheduled audit of all models."
+    )
+    lease_seconds: float = Field(
+        default=30.0, gt=0, description="Scheduler lease; a standby takes over after it expires."
+    )
+    report_retention_days: int = Field(
+        default=90, ge=1, description="Days to keep reports that are not anchored or approved."
+    )
+    keeper_enabled: bool = Field(
+        default=True, description="Queue and execute passed proposals automatically."
+    )
 
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
+    @field_validator("auditors", "operators", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _no_development_key_on_a_real_chain(self) -> Settings:
-        keys = {"FAIRGOV_DEPLOYER_KEY": self.deployer_key, "FAIRGOV_RELAYER_KEY": self.relayer_key}
+        keys = {
+            "FAIRGOV_DEPLOYER_KEY": self.deployer_key,
+            "FAIRGOV_RELAYER_KEY": self.relayer_key,
+            "FAIRGOV_AUDITOR_KEY": self.auditor_key,
+        }
         for variable, key in keys.items():
             if key is None or self.local:
                 continue
@@ -136,6 +194,10 @@ class Settings(BaseSettings):
     def relayer_private_key(self, chain_id: int) -> str:
         """The relayer key for ``chain_id``; a development key only on a local chain."""
         return _key_for("FAIRGOV_RELAYER_KEY", self.relayer_key, 8, chain_id)
+
+    def auditor_private_key(self, chain_id: int) -> str:
+        """The auditor key for ``chain_id``; a development key only on a local chain."""
+        return _key_for("FAIRGOV_AUDITOR_KEY", self.auditor_key, 9, chain_id)
 
 
 def _key_for(variable: str, configured: SecretStr | None, dev_index: int, chain_id: int) -> str:
