@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,11 +47,16 @@ def main() -> None:
     parser.add_argument("--voters", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline", type=int, default=200, help="ballots for the naive path")
+    parser.add_argument(
+        "--block-time", type=float, default=None, help="seconds per block; default: one per tx"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="fairgov-bench-"))
     anvil = localchain.find_anvil()
-    with localchain.running(anvil=anvil, chain_dir=work / "chain") as node:
+    with localchain.running(
+        anvil=anvil, chain_dir=work / "chain", block_time=args.block_time, persist=False
+    ) as node:
         w3 = chain_client.connect(node.rpc_url)
         config = TEST_CONFIG.model_copy(update={"voting_period": 100_000})
         deployment = deploy.deploy(w3, DEV_PRIVATE_KEYS[0], config)
@@ -91,9 +97,10 @@ def _one_run(
         for ballot in ballots[half:]:
             submit_ballot(session, ballot, deployment=deployment, chain=live)
     single = _rate(len(ballots) - half, time.perf_counter() - started)
-    relayer = Relayer(
-        engine, w3, deployment, RELAYER_KEY, rpc_url=rpc_url, config=RelayerConfig(batch_size=500)
-    )
+    # No replacement transactions while the node works through the batch: this measures
+    # the pipeline, not the stuck-transaction policy.
+    config = RelayerConfig(batch_size=500, stuck_after=timedelta(minutes=10))
+    relayer = Relayer(engine, w3, deployment, RELAYER_KEY, rpc_url=rpc_url, config=config)
     relayer.start()
     started = time.perf_counter()
     report = relayer.run_until_idle()

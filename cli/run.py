@@ -1,23 +1,37 @@
-"""``fairgov run``: bring up the chain and the contracts, then serve until Ctrl-C."""
+"""``fairgov run``: the whole service — local chain, contracts, database, API and scheduler."""
 
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import signal
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 
+import uvicorn
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
+from web3 import Web3
 
+from api.main import create_app
 from cli._context import migrated_engine
 from cli._errors import friendly_errors
 from core.settings import Settings
 from governance import chain as chain_client
 from governance import deploy, localchain
+from governance.errors import PortInUse
+from scheduler import history
+from scheduler.jobs import JobContext
+from scheduler.service import SchedulerConfig, SchedulerService
 
 console = Console(highlight=False, soft_wrap=True)
+
+_SERVER_START_SECONDS = 30
 
 
 @contextlib.contextmanager
@@ -48,15 +62,92 @@ def _addresses_table(settings: Settings, rpc_url: str, d: deploy.Deployment) -> 
     return table
 
 
+def _api_port(settings: Settings) -> int:
+    if settings.api_port == 0:
+        return localchain.free_port()
+    with socket.socket() as sock:
+        if sock.connect_ex((settings.api_host, settings.api_port)) == 0:
+            raise PortInUse(settings.api_port)
+    return settings.api_port
+
+
+@contextlib.contextmanager
+def _serving_api(
+    settings: Settings, engine: Engine, w3: Web3, deployment: deploy.Deployment, rpc_url: str
+) -> Iterator[str]:
+    app = create_app(
+        settings=settings,
+        engine=engine,
+        w3=w3,
+        deployment=deployment,
+        rpc_url=rpc_url,
+        auditor_key=settings.auditor_private_key(deployment.chain_id),
+        heartbeat=history.last_heartbeat,
+    )
+    port = _api_port(settings)
+    config = uvicorn.Config(
+        app, host=settings.api_host, port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="fairgov-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _SERVER_START_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise PortInUse(port)
+        time.sleep(0.05)
+    try:
+        yield f"http://{settings.api_host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@contextlib.contextmanager
+def _scheduling(
+    settings: Settings, engine: Engine, w3: Web3, deployment: deploy.Deployment, rpc_url: str
+) -> Iterator[SchedulerService | None]:
+    if not settings.scheduler_enabled:
+        yield None
+        return
+    chain_id = deployment.chain_id
+    context = JobContext(
+        engine=engine,
+        w3=w3,
+        deployment=deployment,
+        rpc_url=rpc_url,
+        data_dir=settings.data_dir,
+        relayer_key=settings.relayer_private_key(chain_id),
+        keeper_key=settings.relayer_private_key(chain_id),
+        auditor_key=settings.auditor_private_key(chain_id),
+        confirmations=settings.confirmations,
+        keeper_enabled=settings.keeper_enabled,
+        report_retention_days=settings.report_retention_days,
+    )
+    service = SchedulerService(context, SchedulerConfig.from_settings(settings))
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def _write_run_file(settings: Settings, rpc_url: str, api_url: str) -> None:
+    record = {"rpc_url": rpc_url, "api_url": api_url, "pid": os.getpid()}
+    tmp = settings.run_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
+    os.replace(tmp, settings.run_file)
+
+
 @friendly_errors
 def run() -> None:
     """Start the local chain (unless FAIRGOV_RPC_URL is set), deploy the contracts once,
-    print their addresses and keep running until Ctrl-C."""
+    migrate the database, then serve the API and run the scheduler until Ctrl-C."""
     settings = Settings()
-    with console.status("migrating the database"):
-        migrated_engine(settings)
     with contextlib.ExitStack() as stack:
         stopping = stack.enter_context(_stop_on_signals())
+        with console.status("migrating the database"):
+            engine = migrated_engine(settings)
         node: localchain.LocalChain | None = None
         if settings.rpc_url is None:
             with console.status("starting the local chain (anvil)"):
@@ -83,6 +174,14 @@ def run() -> None:
         console.print(_addresses_table(settings, rpc_url, deployment))
         verb = "deployed" if created else "reusing the deployment in"
         console.print(f"{verb} {settings.deployment_file}")
+        with console.status("starting the API and the scheduler"):
+            api_url = stack.enter_context(_serving_api(settings, engine, w3, deployment, rpc_url))
+            scheduler = stack.enter_context(_scheduling(settings, engine, w3, deployment, rpc_url))
+        stack.callback(settings.run_file.unlink, missing_ok=True)
+        _write_run_file(settings, rpc_url, api_url)
+        console.print(f"API: {api_url}  (OpenAPI docs at {api_url}/docs)")
+        if scheduler is None:
+            console.print("scheduler: off (FAIRGOV_SCHEDULER_ENABLED=false)")
         console.print("fairgov is running: press Ctrl-C to stop.")
         while not stopping.wait(0.5):
             if node is not None and node.process.poll() is not None:

@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     )
     api_voter_burst: int = Field(default=10, ge=1, description="Burst of posts per voter.")
 
+    api_host: str = Field(default="127.0.0.1", description="Address the HTTP API listens on.")
+    api_port: int = Field(default=8000, ge=0, le=65535, description="0 picks a free port.")
     scheduler_enabled: bool = Field(
         default=True, description="Run the scheduled jobs (one active process, by lease)."
     )
@@ -177,6 +179,11 @@ class Settings(BaseSettings):
     def database(self) -> str:
         """The database URL: FAIRGOV_DATABASE_URL, or SQLite in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'fairgov.db'}"
+
+    @property
+    def run_file(self) -> Path:
+        """Where a running ``fairgov run`` records its RPC and API URLs for other commands."""
+        return self.data_dir / "run.json"
 
     @property
     def deployment_file(self) -> Path:

@@ -108,7 +108,13 @@ def submit_ballots(
     existing = outbox.find_many(session, keys)
     results: list[RelayItem | FairgovError] = []
     new: dict[str, RelayItem] = {}
-    pending: dict[str, int] = {}
+    pending = outbox.pending_nonces_by_signer(
+        session,
+        kind=RelayKind.BALLOT,
+        contract=governor,
+        signers=[b.voter for b in ballots],
+        excluding=keys,
+    )
     for ballot, key in zip(ballots, keys, strict=True):
         try:
             verify_ballot_signature(ballot, domain=domain)
@@ -116,10 +122,6 @@ def submit_ballots(
             if known is not None:
                 results.append(known)
                 continue
-            if ballot.voter not in pending:
-                pending[ballot.voter] = outbox.pending_nonces(
-                    session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter
-                )
             verify_ballot_state(ballot, chain=chain, pending_nonces=pending[ballot.voter])
         except FairgovError as exc:
             results.append(exc)

@@ -87,11 +87,14 @@ def start(
     chain_id: int = 31337,
     block_time: float | None = None,
     accounts: int = 10,
+    persist: bool = True,
     timeout: float = 30.0,
 ) -> LocalChain:
     """Start anvil with its state in ``chain_dir`` and wait until it answers.
 
     ``port=0`` picks a free port. ``block_time=None`` mines one block per transaction.
+    ``persist=False`` keeps the chain in memory only (tests and benchmarks): dumping the
+    state every few seconds costs a large share of anvil's time on a busy chain.
     """
     if port == 0:
         port = free_port()
@@ -107,10 +110,13 @@ def start(
         "--chain-id", str(chain_id),
         "--mnemonic", DEV_MNEMONIC,
         "--accounts", str(accounts),
-        "--state", str(state_file),
-        "--state-interval", str(_STATE_INTERVAL_SECONDS),
-        "--preserve-historical-states",
     ]  # fmt: skip
+    if persist:
+        command += [
+            "--state", str(state_file),
+            "--state-interval", str(_STATE_INTERVAL_SECONDS),
+            "--preserve-historical-states",
+        ]  # fmt: skip
     if block_time is not None:
         command += ["--block-time", str(block_time)]
     with log_file.open("ab") as log:
@@ -165,10 +171,16 @@ def running(
     port: int = 0,
     chain_id: int = 31337,
     block_time: float | None = None,
+    persist: bool = True,
 ) -> Iterator[LocalChain]:
     """Context manager around :func:`start` and :func:`stop`."""
     chain = start(
-        anvil=anvil, chain_dir=chain_dir, port=port, chain_id=chain_id, block_time=block_time
+        anvil=anvil,
+        chain_dir=chain_dir,
+        port=port,
+        chain_id=chain_id,
+        block_time=block_time,
+        persist=persist,
     )
     try:
         yield chain

@@ -340,9 +340,9 @@ class Relayer:
                 retry.append(item_id)
                 report.errors.append(reply.error_message or "")
         if retry or requeue:
-            self._after_send_errors(retry, requeue)
+            self._after_send_errors(retry, requeue, report)
 
-    def _after_send_errors(self, retry: list[int], requeue: list[int]) -> None:
+    def _after_send_errors(self, retry: list[int], requeue: list[int], report: TickReport) -> None:
         with session_scope(self.engine) as session:
             for item_id in retry:
                 item = session.get(RelayItem, item_id)
@@ -358,24 +358,27 @@ class Relayer:
         # next confirm() sees it) or another sender used the key: then none of ours can be
         # mined any more, and the item is signed again with a fresh nonce.
         for item_id in requeue:
-            self._confirm_or_requeue(item_id)
+            if self._confirm_or_requeue(item_id):
+                report.confirmed += 1
         if requeue:
             self.reconcile_nonce()
 
-    def _confirm_or_requeue(self, item_id: int) -> None:
+    def _confirm_or_requeue(self, item_id: int) -> bool:
+        """True when one of the item's attempts turns out to be mined (and is recorded)."""
         with session_scope(self.engine) as session:
             item = session.get(RelayItem, item_id)
             if item is None:
-                return
+                return False
             if self._settle(session, item):
-                return
+                return item.status == RelayStatus.CONFIRMED
             if item.kind == RelayKind.RAW_TRANSACTION:
                 self._fail(session, item, "nonce_used", "the sender's nonce was used by another tx")
-                return
+                return False
             item.status = RelayStatus.QUEUED
             item.tx_hash = None
             item.relayer_nonce = None
             session.add(item)
+            return False
 
     # ------------------------------------------------------------------ confirming
 

@@ -1,0 +1,92 @@
+"""Dependencies as ``Annotated`` aliases: what a route needs, by name.
+
+``SessionDep`` opens a database session for the request; ``CtxDep`` is the app's
+:class:`~api.context.ApiContext`; ``CurrentUser``, ``CurrentAuditor`` and
+``CurrentOperator`` sign the caller in from ``Authorization: Bearer <token>`` and check the
+role (401 without a valid session, 403 without the role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+from web3 import Web3
+
+from api import auth
+from api.context import ApiContext
+from api.errors import Forbidden, NotAuthenticated
+from api.intake import BallotBatcher
+from core.settings import Settings
+from governance.deploy import Deployment
+
+
+def get_ctx(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+def get_batcher(request: Request) -> BallotBatcher:
+    batcher: BallotBatcher = request.app.state.batcher
+    return batcher
+
+
+CtxDep = Annotated[ApiContext, Depends(get_ctx)]
+BatcherDep = Annotated[BallotBatcher, Depends(get_batcher)]
+
+
+def get_session(ctx: CtxDep) -> Iterator[Session]:
+    with Session(ctx.engine, expire_on_commit=False) as session:
+        yield session
+
+
+def get_settings(ctx: CtxDep) -> Settings:
+    return ctx.settings
+
+
+def get_w3(ctx: CtxDep) -> Web3:
+    return ctx.w3
+
+
+def get_deployment(ctx: CtxDep) -> Deployment:
+    return ctx.deployment
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+W3Dep = Annotated[Web3, Depends(get_w3)]
+DeploymentDep = Annotated[Deployment, Depends(get_deployment)]
+
+_bearer = HTTPBearer(auto_error=False, description="A session token from POST /v1/auth/login.")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def get_current_user(session: SessionDep, ctx: CtxDep, credentials: BearerDep) -> auth.SignedIn:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated()
+    return auth.signed_in(session, credentials.credentials, now=ctx.now())
+
+
+CurrentUser = Annotated[auth.SignedIn, Depends(get_current_user)]
+
+
+def get_current_auditor(user: CurrentUser, ctx: CtxDep) -> auth.SignedIn:
+    if auth.on_list(user.address, ctx.settings.auditors):
+        return user
+    registry = ctx.deployment.addresses.audit_registry
+    if auth.holds_auditor_role(ctx.w3, registry, user.address):
+        return user
+    raise Forbidden(user.address, "auditor")
+
+
+def get_current_operator(user: CurrentUser, ctx: CtxDep) -> auth.SignedIn:
+    if auth.on_list(user.address, ctx.settings.operators):
+        return user
+    raise Forbidden(user.address, "operator")
+
+
+CurrentAuditor = Annotated[auth.SignedIn, Depends(get_current_auditor)]
+CurrentOperator = Annotated[auth.SignedIn, Depends(get_current_operator)]

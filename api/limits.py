@@ -1,0 +1,140 @@
+"""Rate limits and body size limits.
+
+Rate limits are token buckets kept in memory, one per key (a client IP, or a voter
+address for vote and delegation posts). A bucket holds up to ``burst`` tokens and refills
+at ``rate`` tokens per second; a request takes one, and without one it gets 429 with a
+``Retry-After``. The limits protect one process; behind several processes each has its own.
+
+Bodies larger than the limit get 413: a declared ``Content-Length`` is checked before the
+body is read, and a streamed body is counted as it arrives.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import BodyLimitExceeded, BodyTooLarge, RateLimited, fairgov_error_response
+
+Clock = Callable[[], float]
+_MAX_KEYS = 100_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass
+class TokenBuckets:
+    """Token buckets by key: ``burst`` tokens at most, refilled at ``rate`` per second."""
+
+    rate: float
+    burst: int
+    clock: Clock = time.monotonic
+    _buckets: dict[str, _Bucket] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key: str) -> float:
+        """Take a token for ``key``: 0.0 if granted, else the seconds until one is free."""
+        now = self.clock()
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                if len(self._buckets) >= _MAX_KEYS:
+                    self._forget_full(now)
+                bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            return (1.0 - bucket.tokens) / self.rate
+
+    def check(self, key: str, scope: str) -> None:
+        """Take a token for ``key`` or raise :class:`RateLimited`."""
+        wait = self.take(key)
+        if wait > 0:
+            raise RateLimited(scope, max(1, math.ceil(wait)))
+
+    def _forget_full(self, now: float) -> None:
+        full = [
+            k
+            for k, b in self._buckets.items()
+            if b.tokens + (now - b.updated) * self.rate >= self.burst
+        ]
+        for key in full:
+            del self._buckets[key]
+        if len(self._buckets) >= _MAX_KEYS:  # everyone is busy: forget the oldest half
+            for key in sorted(self._buckets, key=lambda k: self._buckets[k].updated)[
+                : _MAX_KEYS // 2
+            ]:
+                del self._buckets[key]
+
+
+class LimitsMiddleware:
+    """Per-IP rate limit and body size limit, as plain ASGI middleware."""
+
+    def __init__(self, app: ASGIApp, *, per_ip: TokenBuckets, max_body_bytes: int) -> None:
+        self.app = app
+        self.per_ip = per_ip
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        wait = self.per_ip.take(ip)
+        if wait > 0:
+            response = fairgov_error_response(RateLimited("client IP", max(1, math.ceil(wait))))
+            await response(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await fairgov_error_response(BodyTooLarge(self.max_body_bytes))(scope, receive, send)
+            return
+        await self._call_counting(scope, receive, send)
+
+    async def _call_counting(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = 0
+        started = False
+        limit = self.max_body_bytes
+
+        async def counted_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyLimitExceeded(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracking_send)
+        except BodyLimitExceeded:
+            if not started:
+                await fairgov_error_response(BodyTooLarge(limit))(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

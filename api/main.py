@@ -1,0 +1,159 @@
+"""The FastAPI application: collects the routers, installs errors and limits.
+
+:func:`create_app` takes everything ready-made (tests pass their own chain and database);
+:func:`app_from_settings` builds those parts from ``FAIRGOV_*`` settings for uvicorn::
+
+    uvicorn --factory api.main:app_from_settings
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Final
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+from sqlmodel import Session
+from web3 import Web3
+
+from api.context import ApiContext
+from api.errors import install_error_handlers
+from api.intake import BallotBatcher
+from api.limits import LimitsMiddleware, TokenBuckets
+from api.routes import (
+    audits,
+    auth,
+    datasets,
+    delegations,
+    models,
+    proposals,
+    reports,
+    status,
+    voters,
+    voting,
+)
+from core import db
+from core.errors import ConfigurationError
+from core.settings import Settings
+from governance import chain as chain_client
+from governance import deploy
+from governance.deploy import Deployment
+
+API_PREFIX: Final = "/v1"
+DESCRIPTION: Final = """
+Token holders vote on which datasets a training pipeline may use and which fairness
+thresholds its models must meet; fairgov enforces the result, audits models and anchors
+every report's sha256 on chain.
+
+* **Voting needs no account**: fetch the typed data, sign it in your wallet
+  (`eth_signTypedData_v4`), post it. The service relays it and pays the gas.
+* **Sign-In with Ethereum** (EIP-4361) opens a session for auditors (full report
+  downloads) and operators (datasets, audit runs): `GET /v1/auth/nonce`, then
+  `POST /v1/auth/login`, then `Authorization: Bearer <token>`.
+* Every error is `{"error": {"code", "message", "details"}}` with a stable `code`.
+"""
+
+
+def _router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (
+        status,
+        proposals,
+        voting,
+        delegations,
+        voters,
+        datasets,
+        models,
+        audits,
+        reports,
+        auth,
+    ):
+        router.include_router(module.router)
+    return router
+
+
+def create_app(
+    *,
+    settings: Settings,
+    engine: Engine,
+    w3: Web3,
+    deployment: Deployment,
+    rpc_url: str | None = None,
+    auditor_key: str | None = None,
+    heartbeat: Callable[[Session], datetime | None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> FastAPI:
+    """The API over a migrated database, a chain client and a deployment.
+
+    ``heartbeat`` reads the scheduler's last heartbeat for ``GET /v1/health`` (the process
+    that runs the scheduler passes it; the API itself never imports the scheduler);
+    ``rpc_url`` is the node the ballot checks read (default: ``w3``'s endpoint);
+    ``auditor_key`` signs audit anchors for ``POST /v1/audits`` (without it, audits
+    cannot be started here); ``clock`` (unix seconds) is for tests.
+    """
+    url = rpc_url or str(getattr(w3.provider, "endpoint_uri", settings.chain_rpc_url))
+    ctx = ApiContext(
+        settings, engine, w3, deployment, url, auditor_key=auditor_key, heartbeat=heartbeat
+    )
+    if clock is not None:
+        ctx.clock = clock
+    batcher = BallotBatcher(ctx)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await batcher.stop()
+        ctx.close()
+
+    app = FastAPI(
+        title="fairgov",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.batcher = batcher
+    install_error_handlers(app)
+    app.add_middleware(
+        LimitsMiddleware,
+        per_ip=TokenBuckets(settings.api_ip_rate, settings.api_ip_burst),
+        max_body_bytes=settings.api_max_body_bytes,
+    )
+    app.include_router(_router())
+    return app
+
+
+class NotDeployed(ConfigurationError):
+    """No deployment file: the stack was never started in this data directory."""
+
+    code = "not_deployed"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            f"no deployment in {settings.deployment_file}: start the stack with `fairgov run` "
+            "(or set FAIRGOV_DATA_DIR to the directory it uses)"
+        )
+
+
+def app_from_settings(settings: Settings | None = None) -> FastAPI:
+    """The API for ``settings`` (default: from the environment): migrates the database,
+    connects to the chain and checks the recorded deployment is on it."""
+    settings = settings or Settings()
+    deployment = deploy.load(settings.deployment_file)
+    if deployment is None:
+        raise NotDeployed(settings)
+    w3 = chain_client.connect(settings.chain_rpc_url)
+    deploy.check_on_chain(w3, deployment, settings.deployment_file)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.make_engine(settings.database)
+    db.upgrade(engine)
+    return create_app(
+        settings=settings,
+        engine=engine,
+        w3=w3,
+        deployment=deployment,
+        rpc_url=settings.chain_rpc_url,
+        auditor_key=settings.auditor_private_key(deployment.chain_id),
+    )

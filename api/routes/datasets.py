@@ -1,0 +1,68 @@
+"""Datasets: registered manifests (public), and registering one (operators)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+from sqlmodel import col, func, select
+
+from api.deps import CurrentOperator, SessionDep
+from api.errors import NotFound, responses
+from api.schemas.audits import DatasetPublic, ManifestCreated, ManifestPublic, ManifestsPublic
+from api.schemas.common import HASH_PATTERN, Limit, Offset
+from audit.db_models import DatasetManifestRecord
+from audit.manifest import DatasetManifest, store_manifest
+
+router = APIRouter(prefix="/datasets", tags=["datasets"])
+
+
+@router.get("", response_model=ManifestsPublic, responses=responses())
+def read_datasets(session: SessionDep, offset: Offset = 0, limit: Limit = 50) -> ManifestsPublic:
+    """Every registered manifest, newest first."""
+    rows = session.exec(
+        select(DatasetManifestRecord)
+        .order_by(col(DatasetManifestRecord.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    count = session.exec(select(func.count()).select_from(DatasetManifestRecord)).one()
+    return ManifestsPublic(data=[ManifestPublic.of(r) for r in rows], count=int(count))
+
+
+@router.get("/{dataset_id}", response_model=DatasetPublic, responses=responses(404))
+def read_dataset(
+    session: SessionDep,
+    dataset_id: Annotated[str, Path(pattern=HASH_PATTERN, description="keccak256 of the name")],
+) -> DatasetPublic:
+    """One dataset's manifests, newest first."""
+    rows = session.exec(
+        select(DatasetManifestRecord)
+        .where(DatasetManifestRecord.dataset_id == dataset_id.lower())
+        .order_by(col(DatasetManifestRecord.id).desc())
+    ).all()
+    if not rows:
+        raise NotFound("dataset", dataset_id)
+    return DatasetPublic(
+        dataset_id=rows[0].dataset_id,
+        name=rows[0].name,
+        manifests=[ManifestPublic.of(r) for r in rows],
+    )
+
+
+@router.post(
+    "",
+    response_model=ManifestCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses=responses(401, 403),
+)
+def register_dataset(
+    session: SessionDep, _operator: CurrentOperator, body: DatasetManifest
+) -> ManifestCreated:
+    """Register a manifest (operators only); the same manifest twice is stored once."""
+    record = store_manifest(session, body)
+    session.commit()
+    return ManifestCreated(
+        manifest=ManifestPublic.of(record),
+        allow_action=body.allow_action().model_dump(mode="json"),
+    )

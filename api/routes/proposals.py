@@ -1,0 +1,78 @@
+"""Proposals: listed and shown from the chain index; prepared and submitted via the chain."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, status
+
+from api.deps import CtxDep, SessionDep
+from api.errors import NotFound, responses
+from api.schemas.common import UINT_PATTERN, Limit, Offset, RelayPublic
+from api.schemas.proposals import (
+    PreparedPublic,
+    ProposalPrepare,
+    ProposalPublic,
+    ProposalsPublic,
+    ProposalSubmit,
+    ProposalSubmitted,
+)
+from governance.indexer import count_proposals, get_proposal, list_proposals
+from governance.intake import submit_raw_proposal
+from governance.proposals import prepare_proposal
+
+router = APIRouter(prefix="/proposals", tags=["proposals"])
+
+StateFilter = Literal[
+    "Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"
+]
+ProposalIdPath = Annotated[str, Path(pattern=UINT_PATTERN, description="The proposal id, decimal.")]
+
+
+@router.get("", response_model=ProposalsPublic, responses=responses())
+def read_proposals(
+    session: SessionDep,
+    state: Annotated[StateFilter | None, Query(description="Only proposals in this state.")] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> ProposalsPublic:
+    """Proposals, newest first, from the chain index (kept current by the scheduler)."""
+    rows = list_proposals(session, state=state, offset=offset, limit=limit)
+    return ProposalsPublic(
+        data=[ProposalPublic.of(p) for p in rows], count=count_proposals(session, state=state)
+    )
+
+
+@router.get("/{proposal_id}", response_model=ProposalPublic, responses=responses(404))
+def read_proposal(session: SessionDep, proposal_id: ProposalIdPath) -> ProposalPublic:
+    """One proposal: decoded actions, state, tallies, quorum and deadlines."""
+    proposal = get_proposal(session, int(proposal_id))
+    if proposal is None:
+        raise NotFound("proposal", proposal_id)
+    return ProposalPublic.of(proposal)
+
+
+@router.post("/prepare", response_model=PreparedPublic, responses=responses(400, 409, 503))
+def prepare(ctx: CtxDep, body: ProposalPrepare) -> PreparedPublic:
+    """Typed actions in, the unsigned ``propose`` transaction out, for the wallet to sign."""
+    prepared = prepare_proposal(
+        ctx.w3,
+        ctx.deployment,
+        proposer=body.proposer,
+        actions=body.actions,
+        description=body.description,
+    )
+    return PreparedPublic.of(prepared)
+
+
+@router.post(
+    "",
+    response_model=ProposalSubmitted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(400, 409, 503),
+)
+def submit(ctx: CtxDep, session: SessionDep, body: ProposalSubmit) -> ProposalSubmitted:
+    """Accept a signed ``propose`` transaction and queue it for broadcast (202)."""
+    raw = bytes.fromhex(body.raw_transaction[2:])
+    item, proposal = submit_raw_proposal(session, raw, w3=ctx.w3, deployment=ctx.deployment)
+    return ProposalSubmitted.of(RelayPublic.of(item), proposal)

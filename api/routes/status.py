@@ -1,0 +1,122 @@
+"""GET /health, /governance and /policy: the service and the DAO's current rules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, func, select
+
+from api.context import ApiContext
+from api.deps import CtxDep, SessionDep
+from api.errors import responses
+from api.schemas.status import (
+    AddressesPublic,
+    ChainHealth,
+    DatabaseHealth,
+    GovernancePublic,
+    HealthPublic,
+    IndexHealth,
+    PolicyPublic,
+    SchedulerHealth,
+    VotingParameters,
+)
+from core.errors import FairgovError
+from governance.contracts import bind
+from governance.indexer import index_cursor
+from governance.outbox import PENDING_STATUSES, RelayItem
+from governance.snapshot import read_snapshot
+
+router = APIRouter(tags=["status"])
+
+
+def _scheduler_heartbeat(ctx: ApiContext, session: Session) -> datetime | None:
+    """The scheduler's last heartbeat, from the reader the process that runs it gave us
+    (the API never imports the scheduler)."""
+    if ctx.heartbeat is None:
+        return None
+    try:
+        return ctx.heartbeat(session)
+    except SQLAlchemyError:
+        return None
+
+
+@router.get("/health", response_model=HealthPublic, responses=responses())
+def health(ctx: CtxDep, session: SessionDep) -> HealthPublic:
+    """Whether the chain node, the database and the scheduler are alive."""
+    try:
+        block = int(ctx.rpc().one("eth_blockNumber", []).result, 16)
+        chain = ChainHealth(status="ok", block=block)
+    except (FairgovError, TypeError, ValueError):
+        chain = ChainHealth(status="unreachable")
+    indexed = queue = None
+    try:
+        session.exec(select(text("1"))).one()
+        database = DatabaseHealth(status="ok")
+        cursor = index_cursor(session)
+        indexed = None if cursor is None else cursor.block_number
+        queue = int(
+            session.exec(
+                select(func.count()).where(RelayItem.status.in_(PENDING_STATUSES))  # type: ignore[attr-defined]
+            ).one()
+        )
+    except Exception:
+        session.rollback()
+        database = DatabaseHealth(status="error")
+    beat = _scheduler_heartbeat(ctx, session) if database.status == "ok" else None
+    ok = chain.status == "ok" and database.status == "ok"
+    return HealthPublic(
+        status="ok" if ok else "degraded",
+        chain=chain,
+        database=database,
+        scheduler=SchedulerHealth(status="unknown" if beat is None else "ok", last_heartbeat=beat),
+        index=IndexHealth(block=indexed),
+        relay_queue=queue,
+    )
+
+
+@router.get("/governance", response_model=GovernancePublic, responses=responses(503))
+def governance(ctx: CtxDep, session: SessionDep) -> GovernancePublic:
+    """The chain, the contracts, the voting parameters and the policy version, now."""
+    a = ctx.deployment.addresses
+    governor = bind(ctx.w3, "FairnessGovernor", a.governor).functions
+    timelock = bind(ctx.w3, "TimelockController", a.timelock).functions
+    policy = bind(ctx.w3, "TrainingPolicy", a.training_policy).functions
+    voting = VotingParameters(
+        voting_delay=governor.votingDelay().call(),
+        voting_period=governor.votingPeriod().call(),
+        proposal_threshold=str(governor.proposalThreshold().call()),
+        quorum_numerator=governor.quorumNumerator().call(),
+        late_quorum_vote_extension=governor.lateQuorumVoteExtension().call(),
+        timelock_delay=timelock.getMinDelay().call(),
+    )
+    cursor = index_cursor(session)
+    config = ctx.deployment.config
+    return GovernancePublic(
+        chain_id=ctx.deployment.chain_id,
+        block=ctx.w3.eth.block_number,
+        governor_name=config.governor_name,
+        token_name=config.token_name,
+        token_symbol=config.token_symbol,
+        addresses=AddressesPublic(**a.model_dump()),
+        voting=voting,
+        policy_version=policy.policyVersion().call(),
+        indexed_block=None if cursor is None else cursor.block_number,
+    )
+
+
+@router.get("/policy", response_model=PolicyPublic, responses=responses(404, 503))
+def policy(
+    ctx: CtxDep,
+    block: Annotated[
+        int | None, Query(ge=0, le=2**63 - 1, description="Block to read at; default latest.")
+    ] = None,
+) -> PolicyPublic:
+    """The effective TrainingPolicy (datasets, thresholds, mitigation) at a block."""
+    snapshot = read_snapshot(
+        ctx.w3, ctx.deployment.addresses.training_policy, block="latest" if block is None else block
+    )
+    return PolicyPublic(hash=snapshot.hash, **snapshot.model_dump(exclude={"schema_version"}))

@@ -1,0 +1,85 @@
+"""Voting without gas: typed data to sign, signed ballots in (202), relay status out.
+
+No sign-in is needed: a ballot's own signature is its authority. Ballots are rate limited
+per voter address.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, status
+from pydantic import StringConstraints
+
+from api.deps import BatcherDep, CtxDep, SessionDep
+from api.errors import NotFound, responses
+from api.intake import next_nonce
+from api.schemas.common import ADDRESS_PATTERN, UINT_PATTERN, RelayPublic
+from api.schemas.voting import TypedDataPublic, VoteCreate
+from governance.ballots import Ballot, ballot_typed_data
+from governance.intake import governor_domain
+from governance.outbox import RelayItem, RelayKind
+
+router = APIRouter(tags=["voting"])
+
+ProposalIdPath = Annotated[str, Path(pattern=UINT_PATTERN, description="The proposal id.")]
+Reason = Annotated[str, StringConstraints(max_length=4000)]
+
+
+@router.get(
+    "/proposals/{proposal_id}/ballot", response_model=TypedDataPublic, responses=responses(503)
+)
+def ballot_typed(
+    ctx: CtxDep,
+    proposal_id: ProposalIdPath,
+    voter: Annotated[str, Query(pattern=ADDRESS_PATTERN, description="The voter's address.")],
+    support: Annotated[int, Query(ge=0, le=2, description="0 against, 1 for, 2 abstain.")],
+    reason: Annotated[Reason | None, Query(description="Makes it an ExtendedBallot.")] = None,
+) -> TypedDataPublic:
+    """The typed data to sign with ``eth_signTypedData_v4``, with the voter's next nonce."""
+    nonce, source = next_nonce(ctx, RelayKind.BALLOT, _checksum(voter))
+    typed = ballot_typed_data(
+        governor_domain(ctx.deployment),
+        proposal_id=int(proposal_id),
+        support=support,
+        voter=voter,
+        nonce=nonce,
+        reason=reason,
+    )
+    return TypedDataPublic(typed_data=typed, nonce=nonce, nonce_source=source)
+
+
+@router.post(
+    "/proposals/{proposal_id}/votes",
+    response_model=RelayPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(400, 404, 409),
+)
+async def cast_vote(
+    ctx: CtxDep, batcher: BatcherDep, proposal_id: ProposalIdPath, body: VoteCreate
+) -> RelayPublic:
+    """Accept a signed ballot and queue it for relaying (202); a repeat returns the first.
+
+    While the chain node is down the ballot is checked against the chain index and relayed
+    once the node is back.
+    """
+    ctx.per_voter.check(body.voter.lower(), "voter")
+    ballot = Ballot(proposal_id=int(proposal_id), **body.model_dump())
+    return RelayPublic.of(await batcher.submit(ballot))
+
+
+@router.get("/relay/{relay_id}", response_model=RelayPublic, responses=responses(404))
+def read_relay(
+    session: SessionDep, relay_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
+) -> RelayPublic:
+    """Where an accepted ballot, delegation or proposal is: queued, submitted, confirmed…"""
+    item = session.get(RelayItem, relay_id)
+    if item is None:
+        raise NotFound("relay item", str(relay_id))
+    return RelayPublic.of(item)
+
+
+def _checksum(address: str) -> str:
+    from eth_utils.address import to_checksum_address
+
+    return str(to_checksum_address(address))

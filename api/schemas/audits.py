@@ -1,0 +1,232 @@
+"""Datasets, models, audit runs, reports and their verification."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import EXAMPLE_HASH
+from audit.db_models import AuditRunRecord, DatasetManifestRecord, ModelVersion
+from audit.verify import Verification
+
+
+class ManifestPublic(BaseModel):
+    """One registered dataset manifest and the action that asks the DAO to allow it."""
+
+    id: int
+    name: str
+    version: str
+    dataset_id: str
+    manifest_hash: str
+    content_hash: str
+    manifest: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: DatasetManifestRecord) -> ManifestPublic:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            name=row.name,
+            version=row.version,
+            dataset_id=row.dataset_id,
+            manifest_hash=row.manifest_hash,
+            content_hash=row.content_hash,
+            manifest=json.loads(row.manifest_json),
+            created_at=row.created_at,
+        )
+
+
+class ManifestsPublic(BaseModel):
+    data: list[ManifestPublic]
+    count: int
+
+
+class DatasetPublic(BaseModel):
+    """A dataset (all manifests with the same name, hence the same id), newest first."""
+
+    dataset_id: str
+    name: str
+    manifests: list[ManifestPublic]
+
+
+class ManifestCreated(BaseModel):
+    """The stored manifest, and the ``allow_dataset`` action to propose for it."""
+
+    manifest: ManifestPublic
+    allow_action: dict[str, Any]
+
+
+class ModelPublic(BaseModel):
+    """A trained model file and whether serving may use it."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    id: int
+    name: str
+    model_hash: str
+    status: str = Field(description="candidate, approved or blocked")
+    reason: str
+    latest_run_id: str | None
+    policy_version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: ModelVersion) -> ModelPublic:
+        assert row.id is not None
+        return cls(
+            id=row.id,
+            name=row.name,
+            model_hash=row.model_hash,
+            status=row.status,
+            reason=row.reason,
+            latest_run_id=row.latest_run_id,
+            policy_version=row.policy_version,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class ModelsPublic(BaseModel):
+    data: list[ModelPublic]
+    count: int
+
+
+class CheckSummary(BaseModel):
+    """One fairness check of a report: the bound, the measured value and its verdict."""
+
+    metric: str
+    direction: str
+    bound: float | None
+    value: float | None
+    verdict: str
+
+
+class AuditPublic(BaseModel):
+    """An audit run's public summary: verdict, hashes, anchor and (when done) its checks."""
+
+    model_config = ConfigDict(
+        protected_namespaces=(),
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": EXAMPLE_HASH,
+                    "kind": "training_run",
+                    "status": "completed",
+                    "model_name": "loans-lr",
+                    "dataset_name": "loans",
+                    "dataset_id": EXAMPLE_HASH,
+                    "verdict": "PASS",
+                    "model_hash": EXAMPLE_HASH,
+                    "report_hash": EXAMPLE_HASH,
+                    "content_hash": EXAMPLE_HASH,
+                    "policy_version": 3,
+                    "policy_block": 120,
+                    "policy_snapshot_hash": EXAMPLE_HASH,
+                    "anchor_tx": EXAMPLE_HASH,
+                    "anchor_block": 130,
+                    "error_code": None,
+                    "error": None,
+                    "created_at": "2026-01-01T12:00:00Z",
+                    "finished_at": "2026-01-01T12:00:09Z",
+                    "checks": [],
+                }
+            ]
+        },
+    )
+
+    run_id: str
+    kind: str
+    status: str = Field(description="queued, running, completed, failed or refused")
+    model_name: str
+    dataset_name: str | None = None
+    dataset_id: str | None = None
+    verdict: str | None = None
+    model_hash: str | None = None
+    report_hash: str | None = None
+    content_hash: str | None = None
+    policy_version: int | None = None
+    policy_block: int | None = None
+    policy_snapshot_hash: str | None = None
+    anchor_tx: str | None = None
+    anchor_block: int | None = None
+    error_code: str | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+    finished_at: datetime | None = None
+    checks: list[CheckSummary] | None = None
+
+    @classmethod
+    def of(cls, row: AuditRunRecord, checks: list[CheckSummary] | None = None) -> AuditPublic:
+        return cls(
+            run_id=row.run_id,
+            kind=row.kind,
+            status=row.status,
+            model_name=row.model_name,
+            dataset_name=row.dataset_name,
+            dataset_id=row.dataset_id,
+            verdict=row.verdict,
+            model_hash=row.model_hash,
+            report_hash=row.report_hash,
+            content_hash=row.content_hash,
+            policy_version=row.policy_version,
+            policy_block=row.policy_block,
+            policy_snapshot_hash=row.policy_snapshot_hash,
+            anchor_tx=row.anchor_tx,
+            anchor_block=row.anchor_block,
+            error_code=row.error_code,
+            error=row.error,
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            checks=checks,
+        )
+
+
+class AuditsPublic(BaseModel):
+    data: list[AuditPublic]
+    count: int
+
+
+class AuditAccepted(BaseModel):
+    """The run was accepted and runs in the background; poll GET /v1/audits/{run_id}."""
+
+    run_id: str
+    status: Literal["queued"] = "queued"
+
+
+class VerificationPublic(BaseModel):
+    """The stored report's hash, recomputed, against the one anchored on chain."""
+
+    status: Literal["verified", "hash_mismatch", "not_anchored", "verdict_mismatch"]
+    ok: bool
+    run_id: str
+    report_hash: str
+    anchored_hash: str | None = None
+    verdict: str | None = None
+    anchored_passed: bool | None = None
+    policy_version: int | None = None
+    block_number: int | None = None
+    auditor: str | None = None
+    registry: str
+    chain_id: int
+
+    @classmethod
+    def of(cls, v: Verification, *, registry: str, chain_id: int) -> VerificationPublic:
+        return cls(
+            status=v.status,
+            ok=v.ok,
+            run_id=v.run_id,
+            report_hash=v.report_hash,
+            anchored_hash=v.anchored_hash,
+            verdict=v.verdict,
+            anchored_passed=v.anchored_passed,
+            policy_version=v.policy_version,
+            block_number=v.block_number,
+            auditor=v.auditor,
+            registry=registry,
+            chain_id=chain_id,
+        )

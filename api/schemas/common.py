@@ -1,0 +1,83 @@
+"""Shapes shared by several areas: addresses, uint256 strings, paging, relay records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from governance.outbox import RelayItem
+
+ADDRESS_PATTERN: Final = r"^0x[0-9a-fA-F]{40}$"
+HASH_PATTERN: Final = r"^0x[0-9a-fA-F]{64}$"
+UINT_PATTERN: Final = r"^[0-9]{1,78}$"
+EXAMPLE_ADDRESS: Final = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+EXAMPLE_PROPOSAL_ID: Final = (
+    "8361128419836528399620359727838120546337357226127545937208532960421131302817"
+)
+EXAMPLE_HASH: Final = "0x" + "5b" * 32
+
+Address = Annotated[str, StringConstraints(pattern=ADDRESS_PATTERN)]
+Hash32 = Annotated[str, StringConstraints(pattern=HASH_PATTERN)]
+UintString = Annotated[str, StringConstraints(pattern=UINT_PATTERN)]
+
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]
+
+
+class RelayPublic(BaseModel):
+    """An accepted message and where it is on its way to the chain."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 17,
+                    "kind": "ballot",
+                    "status": "queued",
+                    "signer": EXAMPLE_ADDRESS,
+                    "proposal_id": EXAMPLE_PROPOSAL_ID,
+                    "nonce": 0,
+                    "tx_hash": None,
+                    "block_number": None,
+                    "error_code": None,
+                    "error": None,
+                    "created_at": "2026-01-01T12:00:00Z",
+                    "updated_at": "2026-01-01T12:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: int
+    kind: str = Field(description="ballot, delegation or raw_transaction")
+    status: str = Field(description="queued, submitted, confirmed or failed")
+    signer: str
+    proposal_id: str | None = None
+    nonce: int | None = None
+    tx_hash: str | None = None
+    block_number: int | None = None
+    error_code: str | None = None
+    error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, item: RelayItem) -> RelayPublic:
+        assert item.id is not None
+        return cls(
+            id=item.id,
+            kind=item.kind,
+            status=item.status,
+            signer=item.signer,
+            proposal_id=item.proposal_id,
+            nonce=item.nonce,
+            tx_hash=item.tx_hash,
+            block_number=item.block_number,
+            error_code=item.error_code,
+            error=item.error,
+            created_at=item.created_at,
+            updated_at=item.updated_at,
+        )

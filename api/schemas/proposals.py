@@ -1,0 +1,217 @@
+"""Proposals: what they do, where they stand, and preparing or submitting new ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from api.schemas.common import (
+    EXAMPLE_ADDRESS,
+    EXAMPLE_HASH,
+    EXAMPLE_PROPOSAL_ID,
+    Address,
+    RelayPublic,
+)
+from governance.actions import Action, describe
+from governance.index_models import Proposal
+from governance.proposals import PreparedProposal, RawProposal
+
+_ACTIONS = TypeAdapter(list[Action])
+
+_EXAMPLE_ACTION: dict[str, Any] = {
+    "kind": "set_threshold",
+    "metric": "demographic_parity_difference",
+    "value": "0.1",
+    "direction": "upper",
+}
+
+
+class Tallies(BaseModel):
+    for_votes: str
+    against_votes: str
+    abstain_votes: str
+
+
+class Calls(BaseModel):
+    targets: list[str]
+    values: list[str]
+    calldatas: list[str]
+
+
+class ProposalPublic(BaseModel):
+    """A proposal as indexed: decoded actions, state, tallies, quorum and deadlines."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposal_id": EXAMPLE_PROPOSAL_ID,
+                    "proposer": EXAMPLE_ADDRESS,
+                    "description": "Bound demographic parity#proposer=" + EXAMPLE_ADDRESS,
+                    "description_hash": EXAMPLE_HASH,
+                    "state": "Active",
+                    "actions": [_EXAMPLE_ACTION],
+                    "summaries": ["Set threshold demographic_parity_difference <= 0.1"],
+                    "calls": {"targets": [EXAMPLE_ADDRESS], "values": ["0"], "calldatas": ["0x"]},
+                    "snapshot": 120,
+                    "vote_end": 150,
+                    "deadline": 150,
+                    "eta": None,
+                    "quorum": "40000000000000000000000",
+                    "quorum_reached": False,
+                    "tallies": {"for_votes": "0", "against_votes": "0", "abstain_votes": "0"},
+                    "created_block": 119,
+                    "tx_hash": EXAMPLE_HASH,
+                    "queued_block": None,
+                    "executed_block": None,
+                    "canceled_block": None,
+                }
+            ]
+        }
+    )
+
+    proposal_id: str
+    proposer: str
+    description: str
+    description_hash: str
+    state: str = Field(description="Pending, Active, Canceled, Defeated, Succeeded, Queued, …")
+    actions: list[Action]
+    summaries: list[str] = Field(description="one line per action")
+    calls: Calls
+    snapshot: int = Field(description="block whose voting power counts")
+    vote_end: int = Field(description="deadline block when proposed")
+    deadline: int = Field(description="deadline block after late-quorum extensions")
+    eta: int | None = Field(default=None, description="unix time it may execute, once queued")
+    quorum: str | None = Field(default=None, description="votes needed (for + abstain)")
+    quorum_reached: bool | None = None
+    tallies: Tallies
+    created_block: int
+    tx_hash: str
+    queued_block: int | None = None
+    executed_block: int | None = None
+    canceled_block: int | None = None
+
+    @classmethod
+    def of(cls, p: Proposal) -> ProposalPublic:
+        actions = _ACTIONS.validate_python(p.actions_list())
+        calls = p.calls_dict()
+        reached = (
+            None if p.quorum is None else int(p.for_votes) + int(p.abstain_votes) >= int(p.quorum)
+        )
+        return cls(
+            proposal_id=p.proposal_id,
+            proposer=p.proposer,
+            description=p.description,
+            description_hash=p.description_hash,
+            state=p.state,
+            actions=actions,
+            summaries=[describe(a) for a in actions],
+            calls=Calls(
+                targets=list(calls["targets"]),
+                values=[str(v) for v in calls["values"]],
+                calldatas=list(calls["calldatas"]),
+            ),
+            snapshot=p.snapshot,
+            vote_end=p.vote_end,
+            deadline=p.deadline,
+            eta=p.eta,
+            quorum=p.quorum,
+            quorum_reached=reached,
+            tallies=Tallies(
+                for_votes=p.for_votes, against_votes=p.against_votes, abstain_votes=p.abstain_votes
+            ),
+            created_block=p.created_block,
+            tx_hash=p.tx_hash,
+            queued_block=p.queued_block,
+            executed_block=p.executed_block,
+            canceled_block=p.canceled_block,
+        )
+
+
+class ProposalsPublic(BaseModel):
+    """A page of proposals, newest first, and how many there are in all."""
+
+    data: list[ProposalPublic]
+    count: int
+
+
+class ProposalPrepare(BaseModel):
+    """Typed actions to turn into an unsigned ``propose`` transaction."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "proposer": EXAMPLE_ADDRESS,
+                    "description": "Bound demographic parity",
+                    "actions": [_EXAMPLE_ACTION],
+                }
+            ]
+        }
+    )
+
+    proposer: Address
+    description: str = Field(min_length=1, max_length=10_000)
+    actions: list[Action] = Field(max_length=64)
+
+
+class PreparedPublic(BaseModel):
+    """The unsigned EIP-1559 transaction to sign in the proposer's wallet, and what it does."""
+
+    proposal_id: str
+    proposer: str
+    description: str = Field(description="with the #proposer= suffix appended")
+    description_hash: str
+    actions: list[Action]
+    summaries: list[str]
+    calls: Calls
+    transaction: dict[str, Any] = Field(
+        description="for eth_signTransaction: from, to, data, value, type, chainId, nonce, gas, "
+        "maxFeePerGas, maxPriorityFeePerGas"
+    )
+
+    @classmethod
+    def of(cls, prepared: PreparedProposal) -> PreparedPublic:
+        return cls(
+            proposal_id=str(prepared.proposal_id),
+            proposer=prepared.proposer,
+            description=prepared.description,
+            description_hash=prepared.description_hash,
+            actions=list(prepared.actions),
+            summaries=[describe(a) for a in prepared.actions],
+            calls=Calls(
+                targets=list(prepared.targets),
+                values=[str(v) for v in prepared.values],
+                calldatas=list(prepared.calldatas),
+            ),
+            transaction=prepared.transaction,
+        )
+
+
+class ProposalSubmit(BaseModel):
+    """A ``propose`` transaction the proposer signed (``eth_signTransaction``'s output)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"raw_transaction": "0x02f9…"}]})
+
+    raw_transaction: str = Field(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=120_000)
+
+
+class ProposalSubmitted(BaseModel):
+    """The accepted transaction, queued for broadcast, and the proposal it will create."""
+
+    relay: RelayPublic
+    proposal_id: str
+    proposer: str
+    tx_hash: str
+    summaries: list[str]
+
+    @classmethod
+    def of(cls, item: RelayPublic, raw: RawProposal) -> ProposalSubmitted:
+        return cls(
+            relay=item,
+            proposal_id=str(raw.proposal_id),
+            proposer=raw.proposer,
+            tx_hash=raw.tx_hash,
+            summaries=[describe(a) for a in raw.actions],
+        )

@@ -1,0 +1,125 @@
+"""Proposals: prepared for a wallet, signed, submitted (202), relayed, listed and shown."""
+
+from __future__ import annotations
+
+from eth_account import Account
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from governance import deploy
+from tests.helpers import HOLDER_KEYS, Governance, address_of
+from tests.integration.api.api_support import error_code, sync_index
+from tests.integration.governance.relay_support import relayer_for
+
+THRESHOLD = {
+    "kind": "set_threshold",
+    "metric": "demographic_parity_difference",
+    "value": "0.1",
+    "direction": "upper",
+}
+
+
+def _prepare(client: TestClient, proposer: str, description: str, actions=None):
+    return client.post(
+        "/v1/proposals/prepare",
+        json={
+            "proposer": proposer,
+            "description": description,
+            "actions": [THRESHOLD] if actions is None else actions,
+        },
+    )
+
+
+def test_prepare_sign_submit_relay_then_list_and_show(
+    client: TestClient, engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    key = HOLDER_KEYS[0]
+    proposer = address_of(key)
+    prepared = _prepare(client, proposer, "Bound demographic parity")
+    assert prepared.status_code == 200, prepared.text
+    body = prepared.json()
+    assert body["summaries"] == ["Set threshold demographic_parity_difference <= 0.1"]
+    assert body["description"].endswith(f"#proposer={proposer}")
+    signed = Account.sign_transaction(body["transaction"], key)
+
+    submitted = client.post(
+        "/v1/proposals", json={"raw_transaction": signed.raw_transaction.to_0x_hex()}
+    )
+    assert submitted.status_code == 202, submitted.text
+    assert submitted.json()["proposal_id"] == body["proposal_id"]
+    assert submitted.json()["relay"]["kind"] == "raw_transaction"
+
+    assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 1
+    sync_index(engine, gov.w3, deployment)
+
+    listed = client.get("/v1/proposals").json()
+    assert listed["count"] == 1
+    assert listed["data"][0]["proposal_id"] == body["proposal_id"]
+    assert client.get("/v1/proposals", params={"state": "Executed"}).json() == {
+        "data": [],
+        "count": 0,
+    }
+    assert client.get("/v1/proposals", params={"offset": 1}).json()["data"] == []
+
+    shown = client.get(f"/v1/proposals/{body['proposal_id']}").json()
+    assert shown["state"] == "Pending"
+    assert shown["actions"][0]["kind"] == "set_threshold"
+    assert shown["tallies"] == {"for_votes": "0", "against_votes": "0", "abstain_votes": "0"}
+    assert shown["deadline"] > shown["snapshot"]
+
+    again = _prepare(client, proposer, "Bound demographic parity")
+    assert again.status_code == 409
+    assert error_code(again) == "proposal_exists"
+
+
+def test_unknown_and_malformed_proposal_ids(client: TestClient):
+    missing = client.get("/v1/proposals/12345")
+    assert missing.status_code == 404
+    assert error_code(missing) == "not_found"
+    bad = client.get("/v1/proposals/0xabc")
+    assert bad.status_code == 422
+    assert error_code(bad) == "invalid_request"
+    assert error_code(client.get("/v1/proposals", params={"state": "Sleeping"})) == (
+        "invalid_request"
+    )
+
+
+def test_prepare_refusals(client: TestClient, gov: Governance):
+    proposer = address_of(HOLDER_KEYS[0])
+    empty = _prepare(client, proposer, "Nothing", actions=[])
+    assert (empty.status_code, error_code(empty)) == (422, "empty_proposal")
+    other = address_of(HOLDER_KEYS[1])
+    reserved = _prepare(client, proposer, f"Mine#proposer={other}")
+    assert (reserved.status_code, error_code(reserved)) == (400, "restricted_proposer")
+    unknown_metric = _prepare(client, proposer, "X", actions=[{**THRESHOLD, "metric": "vibes"}])
+    assert unknown_metric.status_code == 422
+
+
+def test_submitted_transactions_that_are_not_our_proposals_are_refused(
+    client: TestClient, gov: Governance, deployment: deploy.Deployment
+):
+    garbage = client.post("/v1/proposals", json={"raw_transaction": "0x1234"})
+    assert (garbage.status_code, error_code(garbage)) == (400, "invalid_raw_transaction")
+    key = HOLDER_KEYS[0]
+    transfer = {
+        "type": 2,
+        "chainId": deployment.chain_id,
+        "nonce": 0,
+        "to": deployment.addresses.token,
+        "value": 0,
+        "data": "0x",
+        "gas": 100_000,
+        "maxFeePerGas": 10**10,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    raw = Account.sign_transaction(transfer, key).raw_transaction.to_0x_hex()
+    elsewhere = client.post("/v1/proposals", json={"raw_transaction": raw})
+    assert (elsewhere.status_code, error_code(elsewhere)) == (400, "not_our_governor")
+    to_governor = {**transfer, "to": deployment.addresses.governor, "data": "0xdeadbeef"}
+    raw = Account.sign_transaction(to_governor, key).raw_transaction.to_0x_hex()
+    not_propose = client.post("/v1/proposals", json={"raw_transaction": raw})
+    assert (not_propose.status_code, error_code(not_propose)) == (400, "not_a_propose_call")
+    other_chain = {**to_governor, "chainId": 1}
+    raw = Account.sign_transaction(other_chain, key).raw_transaction.to_0x_hex()
+    wrong_chain = client.post("/v1/proposals", json={"raw_transaction": raw})
+    assert (wrong_chain.status_code, error_code(wrong_chain)) == (400, "wrong_chain")

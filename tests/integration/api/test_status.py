@@ -1,0 +1,82 @@
+"""GET /health, /governance and /policy."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from governance import deploy
+from governance.actions import SetThreshold, encode
+from tests.helpers import TEST_CONFIG, Governance, pass_and_execute_encoded
+from tests.integration.api.api_support import error_code, sync_index
+
+
+def test_health_reports_chain_database_index_and_scheduler(
+    client: TestClient, engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    before = client.get("/v1/health").json()
+    assert before["status"] == "ok"
+    assert before["chain"] == {"status": "ok", "block": gov.w3.eth.block_number}
+    assert before["database"] == {"status": "ok"}
+    assert before["index"] == {"block": None}
+    assert before["scheduler"]["status"] in {"ok", "unknown"}
+    assert before["relay_queue"] == 0
+    sync_index(engine, gov.w3, deployment)
+    assert client.get("/v1/health").json()["index"]["block"] == gov.w3.eth.block_number
+
+
+def test_health_is_degraded_when_the_node_is_down(make_app):
+    with TestClient(make_app(rpc_url="http://127.0.0.1:9")) as client:
+        body = client.get("/v1/health").json()
+    assert body["status"] == "degraded"
+    assert body["chain"] == {"status": "unreachable", "block": None}
+
+
+def test_governance_shows_addresses_parameters_and_policy_version(
+    client: TestClient, deployment: deploy.Deployment
+):
+    response = client.get("/v1/governance")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["chain_id"] == deployment.chain_id
+    assert body["addresses"]["governor"] == deployment.addresses.governor
+    assert body["voting"]["voting_period"] == TEST_CONFIG.voting_period
+    assert body["voting"]["quorum_numerator"] == TEST_CONFIG.quorum_percent
+    assert body["voting"]["timelock_delay"] == TEST_CONFIG.timelock_delay
+    assert body["policy_version"] == 0
+
+
+def test_policy_now_and_at_an_earlier_block(
+    client: TestClient, gov: Governance, deployment: deploy.Deployment
+):
+    before = gov.w3.eth.block_number
+    gov.delegate_all_to_self()
+    action = SetThreshold(metric="demographic_parity_difference", value="0.1", direction="upper")
+    pass_and_execute_encoded(gov, *encode([action], deployment.addresses), "Bound DP")
+    now = client.get("/v1/policy").json()
+    assert now["policy_version"] == 1
+    assert now["thresholds"] == [
+        {"metric": "demographic_parity_difference", "value": "0.100000", "direction": "upper"}
+    ]
+    assert now["hash"].startswith("0x")
+    then = client.get("/v1/policy", params={"block": before}).json()
+    assert then["policy_version"] == 0
+    assert then["thresholds"] == []
+    assert then["hash"] != now["hash"]
+
+
+def test_policy_at_a_future_block_is_404(client: TestClient, gov: Governance):
+    response = client.get("/v1/policy", params={"block": gov.w3.eth.block_number + 1000})
+    assert response.status_code == 404
+    assert error_code(response) == "snapshot_unavailable"
+
+
+def test_reads_that_need_the_node_answer_503_when_it_is_down(make_app, gov: Governance):
+    from governance import chain as chain_client
+
+    dead = chain_client.Web3(chain_client.Web3.HTTPProvider("http://127.0.0.1:9"))
+    with TestClient(make_app(w3=dead, rpc_url="http://127.0.0.1:9")) as client:
+        for path in ("/v1/governance", "/v1/policy", f"/v1/voters/{'0x' + '11' * 20}"):
+            response = client.get(path)
+            assert response.status_code == 503, path
+            assert error_code(response) == "chain_unreachable"

@@ -1,0 +1,97 @@
+"""Ballots over HTTP: every refusal has its code and status, and nothing refused is stored."""
+
+from __future__ import annotations
+
+from eth_account import Account
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session, func, select
+
+from governance import deploy
+from governance.intake import governor_domain
+from governance.outbox import RelayItem
+from tests.helpers import HOLDER_KEYS, Governance, mine
+from tests.integration.api.api_support import error_code
+from tests.integration.governance.relay_support import open_proposal, relayer_for
+from tests.voters import signed_ballot
+
+
+def _post(client: TestClient, proposal_id: int, ballot, **changes):
+    body = {
+        "voter": ballot.voter,
+        "support": ballot.support,
+        "nonce": ballot.nonce,
+        "reason": ballot.reason,
+        "signature": ballot.signature,
+        **changes,
+    }
+    return client.post(f"/v1/proposals/{proposal_id}/votes", json=body)
+
+
+def _stored(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(RelayItem)).one())
+
+
+def test_every_ballot_refusal_has_its_code(
+    client: TestClient, engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    proposal_id = open_proposal(gov)
+    domain = governor_domain(deployment)
+    good = signed_ballot(domain, HOLDER_KEYS[1], proposal_id)
+    cases = {
+        "wrong_nonce": (409, signed_ballot(domain, HOLDER_KEYS[1], proposal_id, nonce=5), {}),
+        "signer_mismatch": (400, good, {"voter": Account.from_key(HOLDER_KEYS[2]).address}),
+        "invalid_signature": (400, good, {"signature": "0x" + "00" * 65}),
+        "signature_malleable": (400, good, {"signature": _high_s(good.signature)}),
+        "invalid_support": (422, signed_ballot(domain, HOLDER_KEYS[1], proposal_id, support=7), {}),
+        "unknown_proposal": (404, signed_ballot(domain, HOLDER_KEYS[1], 42), {}),
+        "no_voting_power": (
+            409,
+            signed_ballot(domain, Account.create().key.to_0x_hex(), proposal_id),
+            {},
+        ),
+    }
+    for code, (status, ballot, changes) in cases.items():
+        target = 42 if code == "unknown_proposal" else proposal_id
+        response = _post(client, target, ballot, **changes)
+        assert (response.status_code, error_code(response)) == (status, code), response.text
+    bad_body = client.post(f"/v1/proposals/{proposal_id}/votes", json={"voter": "me"})
+    assert (bad_body.status_code, error_code(bad_body)) == (422, "invalid_request")
+    assert _stored(engine) == 0
+
+    assert _post(client, proposal_id, good).status_code == 202
+    relayer_for(engine, gov.w3, deployment).run_until_idle()
+    late = signed_ballot(domain, HOLDER_KEYS[1], proposal_id, nonce=1, support=0)
+    with Session(engine) as session:
+        session.exec(select(RelayItem)).one()
+    voted = _post(client, proposal_id, late)
+    assert voted.status_code == 202  # the same voter and proposal: the first record
+    mine(gov.w3, 20)
+    closed = _post(client, proposal_id, signed_ballot(domain, HOLDER_KEYS[2], proposal_id))
+    assert (closed.status_code, error_code(closed)) == (409, "proposal_not_active")
+
+
+def test_already_voted_on_chain_is_refused(
+    client: TestClient, gov: Governance, deployment: deploy.Deployment
+):
+    proposal_id = open_proposal(gov)
+    gov.send(HOLDER_KEYS[3], gov.governor, "castVote", proposal_id, 1)
+    nonce = gov.governor.functions.nonces(Account.from_key(HOLDER_KEYS[3]).address).call()
+    ballot = signed_ballot(governor_domain(deployment), HOLDER_KEYS[3], proposal_id, nonce=nonce)
+    response = _post(client, proposal_id, ballot)
+    assert (response.status_code, error_code(response)) == (409, "already_voted")
+
+
+def test_relay_records_are_found_by_id(client: TestClient):
+    missing = client.get("/v1/relay/999")
+    assert (missing.status_code, error_code(missing)) == (404, "not_found")
+    assert client.get("/v1/relay/0").status_code == 422
+
+
+def _high_s(signature: str) -> str:
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    raw = bytes.fromhex(signature[2:])
+    s = int.from_bytes(raw[32:64], "big")
+    v = 27 + 28 - raw[64] if raw[64] >= 27 else 1 - raw[64]
+    return "0x" + (raw[:32] + (n - s).to_bytes(32, "big") + bytes([v])).hex()
