@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
@@ -68,6 +69,7 @@ class ApiContext:
     rpc_url: str
     auditor_key: str | None = None
     heartbeat: Callable[[Session], datetime | None] | None = None
+    job_history: Callable[[Session, str | None, int], Sequence[Any]] | None = None
     clock: Callable[[], float] = time.time
     nonces: NonceCache = field(default_factory=NonceCache)
     per_voter: TokenBuckets = field(init=False)

@@ -8,10 +8,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
@@ -27,6 +27,7 @@ from api.routes import (
     auth,
     datasets,
     delegations,
+    jobs,
     models,
     proposals,
     reports,
@@ -68,6 +69,7 @@ def _router() -> APIRouter:
         models,
         audits,
         reports,
+        jobs,
         auth,
     ):
         router.include_router(module.router)
@@ -83,19 +85,28 @@ def create_app(
     rpc_url: str | None = None,
     auditor_key: str | None = None,
     heartbeat: Callable[[Session], datetime | None] | None = None,
+    job_history: Callable[[Session, str | None, int], Sequence[Any]] | None = None,
     clock: Callable[[], float] | None = None,
 ) -> FastAPI:
     """The API over a migrated database, a chain client and a deployment.
 
-    ``heartbeat`` reads the scheduler's last heartbeat for ``GET /v1/health`` (the process
-    that runs the scheduler passes it; the API itself never imports the scheduler);
+    ``heartbeat`` and ``job_history`` read the scheduler's last heartbeat and run history for
+    ``GET /v1/health`` and ``GET /v1/jobs`` (the process that runs the scheduler passes them;
+    the API itself never imports the scheduler);
     ``rpc_url`` is the node the ballot checks read (default: ``w3``'s endpoint);
     ``auditor_key`` signs audit anchors for ``POST /v1/audits`` (without it, audits
     cannot be started here); ``clock`` (unix seconds) is for tests.
     """
     url = rpc_url or str(getattr(w3.provider, "endpoint_uri", settings.chain_rpc_url))
     ctx = ApiContext(
-        settings, engine, w3, deployment, url, auditor_key=auditor_key, heartbeat=heartbeat
+        settings,
+        engine,
+        w3,
+        deployment,
+        url,
+        auditor_key=auditor_key,
+        heartbeat=heartbeat,
+        job_history=job_history,
     )
     if clock is not None:
         ctx.clock = clock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, database, datasets, proposals, votes
+from cli import audit, database, datasets, jobs, proposals, votes
 from cli.run import run
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app.command(name="relay")(votes.relay)
 app.command(name="propose")(proposals.propose)
 app.add_typer(proposals.proposals_app, name="proposals")
 app.add_typer(database.app, name="db")
+app.command(name="jobs")(jobs.jobs)
 app.add_typer(audit.app, name="audit")
 app.add_typer(datasets.app, name="datasets")
 

@@ -83,6 +83,7 @@ def _serving_api(
         rpc_url=rpc_url,
         auditor_key=settings.auditor_private_key(deployment.chain_id),
         heartbeat=history.last_heartbeat,
+        job_history=lambda session, job, limit: history.recent(session, job=job, limit=limit),
     )
     port = _api_port(settings)
     config = uvicorn.Config(

@@ -47,7 +47,8 @@ def make_app(
     """Build an app; keyword arguments override settings or create_app's parameters."""
 
     def build(**overrides: Any) -> FastAPI:
-        app_args = {k: overrides.pop(k) for k in ("rpc_url", "clock", "w3") if k in overrides}
+        passed = ("rpc_url", "clock", "w3", "heartbeat", "job_history")
+        app_args = {k: overrides.pop(k) for k in passed if k in overrides}
         return create_app(
             settings=api_settings(tmp_path, **overrides),
             engine=engine,

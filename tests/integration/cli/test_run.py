@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,15 @@ FAIRGOV = [sys.executable, "-m", "cli"]
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGOV_")}
-    env.update({"FAIRGOV_DATA_DIR": str(data_dir), "FAIRGOV_ANVIL_PORT": "0", "COLUMNS": "120"})
+    env.update(
+        {
+            "FAIRGOV_DATA_DIR": str(data_dir),
+            "FAIRGOV_ANVIL_PORT": "0",
+            "FAIRGOV_API_PORT": "0",
+            "FAIRGOV_SYNC_INTERVAL_SECONDS": "1",
+            "COLUMNS": "120",
+        }
+    )
     env.update(extra)
     return env
 
@@ -71,6 +80,22 @@ class Running:
         return self.output
 
 
+def _get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _wait_for_jobs(api_url: str, timeout: float = 30) -> list[dict]:
+    """The scheduler's job history as the API shows it, once a job has run."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = _get_json(api_url + "/v1/jobs")["data"]
+        if data:
+            return data
+        time.sleep(0.2)
+    pytest.fail("no scheduled job ran")
+
+
 def _anvil_pids_under(data_dir: Path) -> list[int]:
     result = subprocess.run(
         ["pgrep", "-f", str(data_dir)], capture_output=True, text=True, check=False
@@ -86,7 +111,17 @@ def test_run_deploys_prints_addresses_and_resumes_after_restart(tmp_path: Path):
     for address in deployment["addresses"].values():
         assert address in output
     assert "deployed" in output
+    run_file = json.loads((tmp_path / "run.json").read_text())
+    assert f"API: {run_file['api_url']}" in output
+    health = _get_json(run_file["api_url"] + "/v1/health")
+    assert health["chain"]["status"] == "ok"
+    assert health["database"] == {"status": "ok"}
+    governance = _get_json(run_file["api_url"] + "/v1/governance")
+    assert governance["addresses"]["governor"] == deployment["addresses"]["governor"]
+    jobs = _wait_for_jobs(run_file["api_url"])
+    assert "sync_chain" in {j["job"] for j in jobs}
     assert "stopping" in first.interrupt()
+    assert not (tmp_path / "run.json").exists()
     assert first.process.returncode == 0
     assert _anvil_pids_under(tmp_path) == []
     assert (tmp_path / "chain" / "state.json").exists()
