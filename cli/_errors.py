@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from core.errors import FairgovError
 
@@ -21,7 +22,9 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]fairgov:[/] {message}", soft_wrap=True)
+    """Print ``message`` as one line (whatever a library put in it) and exit with status 2."""
+    one_line = " ".join(message.split())
+    err_console.print(f"[bold red]fairgov:[/] {escape(one_line)}", soft_wrap=True)
     return typer.Exit(USAGE_EXIT)
 
 

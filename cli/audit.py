@@ -8,10 +8,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.panel import Panel
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from audit.predictions import PredictionsAudit, audit_predictions_file
 from audit.render import REASON_WORDS, VERDICT_COLOURS, fmt, render_all, verdict_sentence
+from audit.runs import STAGES, run_audit
+from audit.training import load_spec
+from cli._context import load_context
 from cli._errors import fail, friendly_errors
 
 EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
@@ -120,3 +124,45 @@ def predictions(
         paths = render_all(outcome.report, out)
     _show(outcome, paths)
     raise typer.Exit(EXIT_CODES[outcome.report.verdict])
+
+
+@app.command("run")
+@friendly_errors
+def run(
+    spec_file: Annotated[
+        Path, typer.Argument(help="Model spec (YAML or JSON): name, dataset, estimator, seed…")
+    ],
+) -> None:
+    """Train, audit, report and anchor a model under the voted policy; the exit status is
+    0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for input errors or a refused dataset."""
+    spec = load_spec(spec_file)
+    ctx = load_context()
+    key = ctx.settings.auditor_private_key(ctx.deployment.chain_id)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=console
+    ) as progress:
+        task = progress.add_task("starting", total=len(STAGES))
+
+        def advance(stage: str, step: int, total: int) -> None:
+            progress.update(task, description=stage, completed=step, total=total)
+
+        outcome = run_audit(
+            ctx.engine,
+            ctx.w3,
+            ctx.deployment,
+            spec=spec,
+            data_dir=ctx.settings.data_dir,
+            auditor_key=key,
+            progress=advance,
+        )
+        progress.update(task, description="done", completed=len(STAGES))
+    colour = VERDICT_COLOURS.get(outcome.verdict, "white")
+    console.print(
+        f"[bold {colour}]{outcome.verdict}[/]  model {outcome.model_name}: {outcome.model_status}"
+    )
+    console.print(f"run {outcome.run_id}")
+    console.print(
+        f"report hash {outcome.report_hash} (anchored under policy v{outcome.policy_version})"
+    )
+    console.print(f"reports in {outcome.report_dir}")
+    raise typer.Exit(EXIT_CODES.get(outcome.verdict, 2))

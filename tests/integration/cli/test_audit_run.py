@@ -1,0 +1,60 @@
+"""``fairgov audit run``: a governed training run from the command line, as a CI gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from web3 import Web3
+
+from cli._context import migrated_engine
+from cli.main import app
+from core.settings import Settings
+from governance import deploy
+from tests.integration.audit.audit_support import dp_threshold, govern, mitigate, register_loans
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(
+    isolated_chain: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    deploy.save(deployment, tmp_path / "deployment.json")
+    monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FAIRGOV_RPC_URL", isolated_chain.provider.endpoint_uri)  # type: ignore[attr-defined]
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path
+
+
+def test_audit_run_fails_then_passes_once_mitigation_is_voted(
+    data_dir: Path, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    manifest = register_loans(migrated_engine(Settings()), data_dir)
+    govern(isolated_chain, deployment, [manifest.allow_action(), dp_threshold("0.1")], "allow")
+    spec = data_dir / "spec.json"
+    spec.write_text(json.dumps({"name": "loans-lr", "dataset": "loans", "seed": 0}))
+
+    failed = runner.invoke(app, ["audit", "run", str(spec)])
+    assert failed.exit_code == 1, failed.output
+    assert "FAIL" in failed.output
+    assert "report hash 0x" in failed.output
+
+    govern(isolated_chain, deployment, [mitigate()], "mitigate")
+    passed = runner.invoke(app, ["audit", "run", str(spec)])
+    assert passed.exit_code == 0, passed.output
+    assert "PASS" in passed.output
+    assert "approved" in passed.output
+
+
+def test_a_bad_spec_is_one_line(data_dir: Path):
+    spec = data_dir / "spec.yaml"
+    spec.write_text("name: [unclosed\n")
+    result = runner.invoke(app, ["audit", "run", str(spec)])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1, result.output
