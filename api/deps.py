@@ -20,7 +20,7 @@ from api import auth
 from api.context import ApiContext
 from api.errors import Forbidden, NotAuthenticated
 from api.intake import BallotBatcher
-from core.settings import Settings
+from core.settings import LOCAL_CHAIN_IDS, Settings
 from governance.deploy import Deployment
 
 
@@ -83,9 +83,17 @@ def get_current_auditor(user: CurrentUser, ctx: CtxDep) -> auth.SignedIn:
 
 
 def get_current_operator(user: CurrentUser, ctx: CtxDep) -> auth.SignedIn:
-    if auth.on_list(user.address, ctx.settings.operators):
+    if auth.on_list(user.address, operators(ctx)):
         return user
     raise Forbidden(user.address, "operator")
+
+
+def operators(ctx: ApiContext) -> list[str]:
+    """``FAIRGOV_OPERATORS``; when it is empty on a local development chain, the deployer, so
+    that ``fairgov run`` on embedded defaults has an operator. Elsewhere nobody is implied."""
+    if ctx.settings.operators or ctx.deployment.chain_id not in LOCAL_CHAIN_IDS:
+        return ctx.settings.operators
+    return [ctx.deployment.deployer]
 
 
 CurrentAuditor = Annotated[auth.SignedIn, Depends(get_current_auditor)]

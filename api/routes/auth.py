@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 
 from api import auth
-from api.deps import BearerDep, CtxDep, CurrentUser, SessionDep
+from api.deps import BearerDep, CtxDep, CurrentUser, SessionDep, operators
 from api.errors import responses
 from api.schemas.auth import LoginRequest, MePublic, NoncePublic, SessionPublic
 from core.errors import FairgovError
@@ -59,7 +59,7 @@ def me(ctx: CtxDep, user: CurrentUser) -> MePublic:
         address=user.address,
         expires_at=user.expires_at,
         auditor=auditor,
-        operator=auth.on_list(user.address, ctx.settings.operators),
+        operator=auth.on_list(user.address, operators(ctx)),
     )
 
 

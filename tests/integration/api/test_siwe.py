@@ -9,9 +9,10 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 
 from api.siwe import parse
+from core.settings import DEV_PRIVATE_KEYS
 from tests.helpers import HOLDER_KEYS
 from tests.integration.api.api_support import error_code
-from tests.integration.api.siwe_support import iso, login, personal_sign, siwe_message
+from tests.integration.api.siwe_support import bearer, iso, login, personal_sign, siwe_message
 from tests.integration.audit.audit_support import AUDITOR_KEY
 
 KEY = HOLDER_KEYS[0]
@@ -155,3 +156,16 @@ def test_the_parser_reads_every_field():
     without_statement = siwe_message(ADDRESS, "abcdefgh1234", statement=None)
     assert parse(without_statement).statement is None
     assert parse("https://" + without_statement).domain == "testserver"
+
+
+def test_on_a_local_chain_without_operators_the_deployer_is_the_operator(make_app):
+    with TestClient(make_app()) as client:
+        deployer = client.get("/v1/auth/me", headers=bearer(client, DEV_PRIVATE_KEYS[0])).json()
+        holder = client.get("/v1/auth/me", headers=bearer(client, KEY)).json()
+    assert deployer["operator"] is True
+    assert holder["operator"] is False
+    with TestClient(make_app(operators=[ADDRESS])) as client:
+        deployer = client.get("/v1/auth/me", headers=bearer(client, DEV_PRIVATE_KEYS[0])).json()
+        holder = client.get("/v1/auth/me", headers=bearer(client, KEY)).json()
+    assert deployer["operator"] is False  # an explicit list replaces the default
+    assert holder["operator"] is True

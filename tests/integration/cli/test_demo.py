@@ -1,0 +1,185 @@
+"""``fairgov demo`` as a user runs it: against a real ``fairgov run`` process, over HTTP only."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+from eth_account import Account
+
+from core.settings import DEV_PRIVATE_KEYS
+from governance import localchain
+
+ROOT = Path(__file__).resolve().parents[3]
+FAIRGOV = [sys.executable, "-m", "cli"]
+#: Short governance so the whole story fits in well under three minutes with 1 s blocks.
+FAST_GOVERNANCE = {"voting_delay": 1, "voting_period": 10, "timelock_delay": 2, "vote_extension": 1}
+DEMO_SECONDS = 180
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGOV_")}
+    env.update(
+        {
+            "FAIRGOV_DATA_DIR": str(data_dir),
+            "FAIRGOV_ANVIL_PORT": "0",
+            "FAIRGOV_API_PORT": "0",
+            "FAIRGOV_SYNC_INTERVAL_SECONDS": "1",
+            "COLUMNS": "120",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+class Stack:
+    """A ``fairgov run`` process whose output a thread collects."""
+
+    def __init__(self, data_dir: Path, **extra: str) -> None:
+        self.process = subprocess.Popen(
+            [*FAIRGOV, "run"],
+            cwd=ROOT,
+            env=_env(data_dir, **extra),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def wait_until_serving(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while "press Ctrl-C to stop" not in "".join(self.lines):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                pytest.fail("fairgov run did not start:\n" + "".join(self.lines))
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(timeout=10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Path]:
+    """A running stack with fast governance and dev account 0 as operator; its data dir."""
+    config = tmp_path / "deploy.json"
+    config.write_text(json.dumps(FAST_GOVERNANCE), "utf-8")
+    data_dir = tmp_path / "data"
+    running = Stack(
+        data_dir,
+        FAIRGOV_DEPLOY_CONFIG=str(config),
+        FAIRGOV_OPERATORS=Account.from_key(DEV_PRIVATE_KEYS[0]).address,
+    )
+    try:
+        running.wait_until_serving()
+        yield data_dir
+    finally:
+        running.stop()
+
+
+def _demo(data_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FAIRGOV, "demo", *args],
+        cwd=ROOT,
+        env=_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _assert_one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("fairgov: ")
+    assert "Traceback" not in result.stdout + result.stderr
+    return lines[0]
+
+
+@pytest.mark.slow
+def test_demo_tells_the_story_from_fail_to_a_verified_pass(stack: Path):
+    started = time.monotonic()
+    result = _demo(stack, timeout=DEMO_SECONDS)  # the API URL comes from run.json
+    print(f"fairgov demo took {time.monotonic() - started:.1f} s")
+    assert result.returncode == 0, result.stdout + result.stderr
+    story = result.stdout
+    print(story)
+    for step in range(1, 10):
+        assert f"{step}/9 " in story
+    assert story.count("Executed") >= 2
+    assert story.index("verdict: FAIL") < story.index("verdict: PASS")
+    assert "model gate: blocked" in story
+    assert "model gate: approved" in story
+    assert "report verified against AuditRegistry" in story
+    assert "differs from" not in story
+    saved = re.search(r"HTML report saved: (file://\S+)", story)
+    assert saved is not None, story
+    html = Path(unquote(urlparse(saved.group(1)).path))
+    assert html.is_file()
+    assert html.read_text("utf-8").lstrip().lower().startswith("<!doctype html")
+
+
+def test_demo_with_nothing_at_the_url_is_one_line(tmp_path: Path):
+    url = f"http://127.0.0.1:{localchain.free_port()}"
+    line = _assert_one_line_failure(_demo(tmp_path, "--url", url))
+    assert f"no fairgov API answers at {url}" in line
+    assert "fairgov run" in line
+
+
+def test_demo_without_a_running_stack_says_how_to_start_one(tmp_path: Path):
+    line = _assert_one_line_failure(_demo(tmp_path))
+    assert "start one with `fairgov run`, or pass --url" in line
+
+
+class _MainnetLike(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = json.dumps({"chain_id": 1, "voting": {}, "addresses": {}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+def test_demo_refuses_a_chain_that_is_not_local(tmp_path: Path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _MainnetLike)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        line = _assert_one_line_failure(_demo(tmp_path, "--url", url))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "is on chain 1" in line
+    assert "runs only on a local chain" in line
