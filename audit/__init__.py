@@ -8,20 +8,59 @@ sha256 of those bytes. HTML, CSV, PDF and model-card renderings are made from th
 never the other way round, so a reader can always check a rendering against the hash.
 """
 
-from audit.errors import AuditError, InvalidReport, ReportNotCanonical
-from audit.gate import reaudit_after_policy_change
-from audit.predictions import PredictionsAudit, audit_predictions_file, parse_threshold
-from audit.render import render_all, render_csv, render_html, render_model_card, render_pdf
-from audit.report import (
-    REPORT_SCHEMA_VERSION,
-    DatasetInfo,
-    ModelInfo,
-    PolicyInfo,
-    Report,
-    Violation,
-    build_report,
-    default_environment,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from audit.errors import AuditError, InvalidReport, ReportNotCanonical
+    from audit.gate import reaudit_after_policy_change
+    from audit.predictions import PredictionsAudit, audit_predictions_file, parse_threshold
+    from audit.render import render_all, render_csv, render_html, render_model_card, render_pdf
+    from audit.report import (
+        REPORT_SCHEMA_VERSION,
+        DatasetInfo,
+        ModelInfo,
+        PolicyInfo,
+        Report,
+        Violation,
+        build_report,
+        default_environment,
+    )
+
+# The public names and the modules that define them. They load on first use: importing
+# one submodule (the CLI's `audit predictions`, say) must not pull in scikit-learn.
+_HOME = {
+    "AuditError": "audit.errors",
+    "InvalidReport": "audit.errors",
+    "ReportNotCanonical": "audit.errors",
+    "reaudit_after_policy_change": "audit.gate",
+    "PredictionsAudit": "audit.predictions",
+    "audit_predictions_file": "audit.predictions",
+    "parse_threshold": "audit.predictions",
+    "render_all": "audit.render",
+    "render_csv": "audit.render",
+    "render_html": "audit.render",
+    "render_model_card": "audit.render",
+    "render_pdf": "audit.render",
+    "REPORT_SCHEMA_VERSION": "audit.report",
+    "DatasetInfo": "audit.report",
+    "ModelInfo": "audit.report",
+    "PolicyInfo": "audit.report",
+    "Report": "audit.report",
+    "Violation": "audit.report",
+    "build_report": "audit.report",
+    "default_environment": "audit.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'audit' has no attribute {name!r}")
+    return getattr(importlib.import_module(home), name)
+
 
 __all__ = [
     "REPORT_SCHEMA_VERSION",

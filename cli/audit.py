@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,12 +11,14 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from audit.predictions import PredictionsAudit, audit_predictions_file
-from audit.render import REASON_WORDS, VERDICT_COLOURS, fmt, render_all, verdict_sentence
-from audit.runs import STAGES, run_audit
-from audit.training import load_spec
 from cli._context import load_context
 from cli._errors import fail, friendly_errors
+
+if TYPE_CHECKING:
+    from audit.predictions import PredictionsAudit
+
+# The audit modules load inside the commands: they pull in pandas, Fairlearn and
+# scikit-learn, which every other `fairgov` command would otherwise wait for.
 
 EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
 
@@ -31,6 +33,8 @@ def _split(values: list[str]) -> list[str]:
 
 
 def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
+    from audit.render import REASON_WORDS, VERDICT_COLOURS, fmt, verdict_sentence
+
     report = outcome.report
     data = report.data
     verdict = data["verdict"]
@@ -105,6 +109,9 @@ def predictions(
 
     Exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for usage or input errors.
     """
+    from audit.predictions import audit_predictions_file
+    from audit.render import render_all
+
     columns = _split(sensitive)
     if not columns:
         raise fail("--sensitive needs at least one column name")
@@ -135,6 +142,10 @@ def run(
 ) -> None:
     """Train, audit, report and anchor a model under the voted policy; the exit status is
     0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for input errors or a refused dataset."""
+    from audit.render import VERDICT_COLOURS
+    from audit.runs import STAGES, run_audit
+    from audit.training import load_spec
+
     spec = load_spec(spec_file)
     ctx = load_context()
     key = ctx.settings.auditor_private_key(ctx.deployment.chain_id)

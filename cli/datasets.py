@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from audit.manifest import DatasetManifest, build_manifest, store_manifest
 from cli._context import migrated_engine
 from cli._errors import friendly_errors
 from core.db import session_scope
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from audit.manifest import DatasetManifest
 
 app = typer.Typer(help="Datasets and their manifests.", no_args_is_help=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -61,6 +63,8 @@ def register(
     The JSON printed on stdout is a list of actions: save it and pass it to
     ``fairgov propose``.
     """
+    from audit.manifest import build_manifest, store_manifest
+
     settings = Settings()
     manifest = build_manifest(
         file,

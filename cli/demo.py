@@ -23,8 +23,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from audit.manifest import build_manifest
-from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from cli._demo_client import ApiRefused, ApiUnreachable, DemoClient, Json, address_of
 from cli._errors import fail, friendly_errors
 from core.settings import DEV_PRIVATE_KEYS, LOCAL_CHAIN_IDS, Settings
@@ -160,6 +158,9 @@ def _find_operator(client: DemoClient) -> tuple[str, str]:
 
 def register_dataset(demo: Demo) -> Json:
     """Write the biased synthetic dataset, sign in as an operator and register its manifest."""
+    from audit.manifest import build_manifest
+    from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
+
     demo.heading("Register a biased loan dataset")
     csv = write_loans_csv(demo.out_dir / f"{DATASET}.csv")
     console.print(f"wrote 4,000 synthetic loan applications to {csv}")

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import uvicorn
 from rich.console import Console
@@ -18,16 +19,18 @@ from rich.table import Table
 from sqlalchemy import Engine
 from web3 import Web3
 
-from api.main import create_app
 from cli._context import migrated_engine
 from cli._errors import friendly_errors
 from core.settings import Settings
 from governance import chain as chain_client
 from governance import deploy, localchain
 from governance.errors import PortInUse
-from scheduler import history
-from scheduler.jobs import JobContext
-from scheduler.service import SchedulerConfig, SchedulerService
+
+if TYPE_CHECKING:
+    from scheduler.service import SchedulerService
+
+# The API and the scheduler load inside `run`: they pull in FastAPI and the audit stack,
+# which the other `fairgov` commands should not wait for.
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -75,6 +78,9 @@ def _api_port(settings: Settings) -> int:
 def _serving_api(
     settings: Settings, engine: Engine, w3: Web3, deployment: deploy.Deployment, rpc_url: str
 ) -> Iterator[str]:
+    from api.main import create_app
+    from scheduler import history
+
     app = create_app(
         settings=settings,
         engine=engine,
@@ -111,6 +117,9 @@ def _scheduling(
     if not settings.scheduler_enabled:
         yield None
         return
+    from scheduler.jobs import JobContext
+    from scheduler.service import SchedulerConfig, SchedulerService
+
     chain_id = deployment.chain_id
     context = JobContext(
         engine=engine,
