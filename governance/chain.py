@@ -18,6 +18,13 @@ from governance.errors import ChainUnreachable, TransactionFailed
 _PRIORITY_FEE_WEI = 10**9
 
 
+def max_fee_per_gas(base_fee: int, priority: int) -> int:
+    """Room for the base fee to double, and at least one priority fee's worth on top: where
+    the base fee is near zero (a quiet chain) doubling it alone leaves no room at all, and a
+    batch that fills a few blocks would strand the rest of the batch in the pool."""
+    return 2 * base_fee + 2 * priority
+
+
 def connect(rpc_url: str, *, timeout: float = 10.0) -> Web3:
     """A web3 client for ``rpc_url`` that has answered once; :class:`ChainUnreachable` if not."""
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
@@ -61,7 +68,7 @@ class Sender:
             "chainId": self.chain_id,
             "nonce": Nonce(self.nonce),
             "maxPriorityFeePerGas": Wei(_PRIORITY_FEE_WEI),
-            "maxFeePerGas": Wei(2 * base_fee + _PRIORITY_FEE_WEI),
+            "maxFeePerGas": Wei(max_fee_per_gas(base_fee, _PRIORITY_FEE_WEI)),
         }
         if "gas" not in tx:
             tx["gas"] = self.w3.eth.estimate_gas(tx)

@@ -26,6 +26,7 @@ from web3 import Web3
 from core.db import session_scope
 from governance.ballots import Ballot, Delegation, split_signature
 from governance.calldata import encode_call
+from governance.chain import max_fee_per_gas
 from governance.contracts import bind
 from governance.deploy import Deployment
 from governance.outbox import (
@@ -77,7 +78,7 @@ def _is_nonce_too_low(message: str) -> bool:
 
 #: Gas a relayed call may use: castVoteBySig and delegateBySig need about 100k, plus the
 #: reason string's storage-free but calldata-priced bytes. Only the gas used is paid.
-_BASE_GAS = 250_000
+_BASE_GAS = 200_000
 _GAS_PER_CALLDATA_BYTE = 64
 
 
@@ -208,9 +209,20 @@ class Relayer:
         self, session: Session, items: list[RelayItem], report: TickReport
     ) -> list[tuple[int | None, RelayAttempt]]:
         raw_items = [i for i in items if i.kind == RelayKind.RAW_TRANSACTION]
-        relayed = [i for i in items if i.kind != RelayKind.RAW_TRANSACTION]
-        calls = [self._call_for(item) for item in relayed]
-        limits = [gas_limit(call["data"]) for call in calls]
+        base_fee, block_gas = self._latest_block()
+        # No more per pass than one block holds: the rest waits for the next pass, so a
+        # chain that mines only when transactions arrive (anvil) never strands a tail.
+        relayed: list[RelayItem] = []
+        calls: list[dict[str, str]] = []
+        limits: list[int] = []
+        for item in (i for i in items if i.kind != RelayKind.RAW_TRANSACTION):
+            call = self._call_for(item)
+            limit = gas_limit(call["data"])
+            if sum(limits) + limit > block_gas:
+                break
+            relayed.append(item)
+            calls.append(call)
+            limits.append(limit)
         # One execution each, with the gas limit the transaction will carry: a call that
         # would revert is failed here, for nothing. (eth_estimateGas would run each call a
         # dozen times to search for the limit.)
@@ -220,7 +232,6 @@ class Relayer:
                 for call, limit in zip(calls, limits, strict=True)
             ]
         )
-        base_fee = self._base_fee()
         account = self._account_row(session)
         to_send: list[tuple[int | None, RelayAttempt]] = []
         for item, call, gas, simulation in zip(relayed, calls, limits, simulations, strict=True):
@@ -302,7 +313,7 @@ class Relayer:
             call=call,
             gas=gas,
             nonce=nonce,
-            max_fee=2 * base_fee + priority,
+            max_fee=max_fee_per_gas(base_fee, priority),
             priority=priority,
         )
 
@@ -555,5 +566,11 @@ class Relayer:
         return row
 
     def _base_fee(self) -> int:
+        return self._latest_block()[0]
+
+    def _latest_block(self) -> tuple[int, int]:
+        """The latest block's base fee and gas limit."""
         block = self.rpc.one("eth_getBlockByNumber", ["latest", False]).result or {}
-        return int(block.get("baseFeePerGas", "0x0"), 16)
+        return int(block.get("baseFeePerGas", "0x0"), 16), int(
+            block.get("gasLimit", "0x1c9c380"), 16
+        )
