@@ -12,6 +12,7 @@ import logging
 from typing import Any, ClassVar, Final
 
 import requests
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -281,6 +282,16 @@ async def _on_node_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_overload(_request: Request, exc: Exception) -> JSONResponse:
+    # Every database connection is busy: the server is saturated, not broken.
+    log.warning("database connections exhausted: %s", type(exc).__name__)
+    response = error_response(
+        503, "server_busy", "the server is at capacity: retry in a moment", {"retry_after": 1}
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error", exc_info=exc)
     return error_response(500, "internal_error", INTERNAL_MESSAGE)
@@ -293,6 +304,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(requests.ConnectionError, _on_node_error)
     app.add_exception_handler(requests.Timeout, _on_node_error)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _on_overload)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
