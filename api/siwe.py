@@ -29,7 +29,9 @@ from typing import Final
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_keys.exceptions import BadSignature
 from eth_utils.address import is_checksum_address
+from eth_utils.exceptions import ValidationError as EthValidationError
 
 from api.errors import SiweRejected
 
@@ -160,7 +162,7 @@ def recover(text: str, signature: str) -> str:
         if len(raw) != 65:
             raise ValueError("not 65 bytes")
         return str(Account.recover_message(encode_defunct(text=text), signature=raw))
-    except Exception:
+    except (ValueError, TypeError, BadSignature, EthValidationError):
         raise SiweRejected("bad_signature", "the signature cannot be recovered") from None
 
 

@@ -63,7 +63,7 @@ def health(ctx: CtxDep, session: SessionDep) -> HealthPublic:
                 select(func.count()).where(RelayItem.status.in_(PENDING_STATUSES))  # type: ignore[attr-defined]
             ).one()
         )
-    except Exception:
+    except SQLAlchemyError:
         session.rollback()
         database = DatabaseHealth(status="error")
     beat = _scheduler_heartbeat(ctx, session) if database.status == "ok" else None

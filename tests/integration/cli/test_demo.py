@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,68 +17,11 @@ from eth_account import Account
 
 from core.settings import DEV_PRIVATE_KEYS
 from governance import localchain
+from tests.integration.cli.run_support import FAIRGOV, ROOT, Running, fairgov_env
 
-ROOT = Path(__file__).resolve().parents[3]
-FAIRGOV = [sys.executable, "-m", "cli"]
 #: Short governance so the whole story fits in well under three minutes with 1 s blocks.
 FAST_GOVERNANCE = {"voting_delay": 1, "voting_period": 10, "timelock_delay": 2, "vote_extension": 1}
 DEMO_SECONDS = 180
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGOV_")}
-    env.update(
-        {
-            "FAIRGOV_DATA_DIR": str(data_dir),
-            "FAIRGOV_ANVIL_PORT": "0",
-            "FAIRGOV_API_PORT": "0",
-            "FAIRGOV_SYNC_INTERVAL_SECONDS": "1",
-            "COLUMNS": "120",
-        }
-    )
-    env.update(extra)
-    return env
-
-
-class Stack:
-    """A ``fairgov run`` process whose output a thread collects."""
-
-    def __init__(self, data_dir: Path, **extra: str) -> None:
-        self.process = subprocess.Popen(
-            [*FAIRGOV, "run"],
-            cwd=ROOT,
-            env=_env(data_dir, **extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def wait_until_serving(self, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while "press Ctrl-C to stop" not in "".join(self.lines):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                pytest.fail("fairgov run did not start:\n" + "".join(self.lines))
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(timeout=10)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
 
 
 @pytest.fixture
@@ -90,23 +30,23 @@ def stack(tmp_path: Path) -> Iterator[Path]:
     config = tmp_path / "deploy.json"
     config.write_text(json.dumps(FAST_GOVERNANCE), "utf-8")
     data_dir = tmp_path / "data"
-    running = Stack(
+    running = Running(
         data_dir,
         FAIRGOV_DEPLOY_CONFIG=str(config),
         FAIRGOV_OPERATORS=Account.from_key(DEV_PRIVATE_KEYS[0]).address,
     )
     try:
-        running.wait_until_serving()
+        running.wait_for("press Ctrl-C to stop", timeout=90)
         yield data_dir
     finally:
-        running.stop()
+        running.interrupt()
 
 
 def _demo(data_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*FAIRGOV, "demo", *args],
         cwd=ROOT,
-        env=_env(data_dir),
+        env=fairgov_env(data_dir),
         capture_output=True,
         text=True,
         timeout=timeout,

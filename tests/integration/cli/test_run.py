@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
-import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -16,68 +12,7 @@ from pathlib import Path
 import pytest
 
 from governance import localchain
-
-ROOT = Path(__file__).resolve().parents[3]
-FAIRGOV = [sys.executable, "-m", "cli"]
-
-
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRGOV_")}
-    env.update(
-        {
-            "FAIRGOV_DATA_DIR": str(data_dir),
-            "FAIRGOV_ANVIL_PORT": "0",
-            "FAIRGOV_API_PORT": "0",
-            "FAIRGOV_SYNC_INTERVAL_SECONDS": "1",
-            "COLUMNS": "120",
-        }
-    )
-    env.update(extra)
-    return env
-
-
-class Running:
-    """A ``fairgov run`` process whose output is collected by a thread."""
-
-    def __init__(self, data_dir: Path, **extra: str) -> None:
-        self.process = subprocess.Popen(
-            [*FAIRGOV, "run"],
-            cwd=ROOT,
-            env=_env(data_dir, **extra),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def wait_for(self, marker: str, timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while marker not in self.output:
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.process.kill()
-                self.process.wait()
-                pytest.fail(f"no {marker!r} in the output:\n{self.output}")
-            time.sleep(0.05)
-        return self.output
-
-    def interrupt(self) -> str:
-        self.process.send_signal(signal.SIGINT)
-        self.process.wait(timeout=30)
-        self._reader.join(timeout=10)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-        return self.output
+from tests.integration.cli.run_support import FAIRGOV, ROOT, Running, fairgov_env
 
 
 def _get_json(url: str) -> dict:
@@ -143,7 +78,7 @@ def test_run_refuses_a_deployment_whose_chain_state_is_gone(tmp_path: Path):
     result = subprocess.run(
         [*FAIRGOV, "run"],
         cwd=ROOT,
-        env=_env(tmp_path),
+        env=fairgov_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=60,
@@ -161,7 +96,7 @@ def test_run_with_an_unreachable_rpc_url_is_one_line(tmp_path: Path):
     result = subprocess.run(
         [*FAIRGOV, "run"],
         cwd=ROOT,
-        env=_env(tmp_path, FAIRGOV_RPC_URL=url),
+        env=fairgov_env(tmp_path, FAIRGOV_RPC_URL=url),
         capture_output=True,
         text=True,
         timeout=60,
@@ -176,7 +111,7 @@ def test_run_with_a_bad_setting_is_one_line(tmp_path: Path):
     result = subprocess.run(
         [*FAIRGOV, "run"],
         cwd=ROOT,
-        env=_env(tmp_path, FAIRGOV_ANVIL_PORT="seventy"),
+        env=fairgov_env(tmp_path, FAIRGOV_ANVIL_PORT="seventy"),
         capture_output=True,
         text=True,
         timeout=60,
