@@ -1,9 +1,8 @@
 """Starting audit runs from HTTP: the run id now, the run itself in the background.
 
-The run id is fixed by the run's inputs (:func:`audit.runs.compute_run_id` over the spec,
-the dataset's content hash and the frozen policy snapshot), so it is computed here the way
-:func:`audit.runs.run_audit` computes it, returned at once (202), and the run executes on
-the app's single audit worker thread. Until the run's row exists, the run shows as queued.
+The run id is fixed by the run's inputs (the spec, the dataset's content hash and the frozen
+policy snapshot), so :func:`audit.runs.plan_run` gives it before the run starts; it is
+returned at once (202), and the run executes on the app's single audit worker thread. Until the run's row exists, the run shows as queued.
 """
 
 from __future__ import annotations
@@ -16,10 +15,8 @@ from sqlmodel import Session, col, select
 from api.context import ApiContext
 from api.errors import ApiError
 from audit.db_models import AuditRunRecord
-from audit.manifest import file_sha256, latest_manifest
-from audit.runs import compute_run_id, run_audit
+from audit.runs import plan_run, run_audit
 from audit.training import ModelSpec
-from audit.verify import frozen_snapshot
 
 log = logging.getLogger("fairgov.api.audits")
 
@@ -38,14 +35,7 @@ class AuditsDisabled(ApiError):
 
 def planned_run_id(ctx: ApiContext, spec: ModelSpec) -> str:
     """The id the run of ``spec`` will have under the current policy."""
-    snapshot = frozen_snapshot(ctx.w3, ctx.deployment.addresses.training_policy)
-    with Session(ctx.engine) as session:
-        manifest = latest_manifest(session, spec.dataset)
-    try:
-        content_hash = file_sha256(manifest.local_path())
-    except OSError:
-        content_hash = manifest.sha256
-    return compute_run_id(spec, content_hash, snapshot.hash)
+    return plan_run(ctx.engine, ctx.w3, ctx.deployment, spec).run_id
 
 
 def start_run(ctx: ApiContext, spec: ModelSpec) -> str:

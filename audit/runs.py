@@ -219,17 +219,47 @@ def reaudit_model(
     return _execute(ctx, existing=version)
 
 
-def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
-    ctx.step("policy")
-    snapshot = frozen_snapshot(ctx.w3, ctx.deployment.addresses.training_policy)
-    with session_scope(ctx.engine) as session:
-        manifest = latest_manifest(session, ctx.spec.dataset)
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run is fixed by before it starts: the frozen policy, the dataset and its id."""
+
+    snapshot: PolicySnapshot
+    manifest: DatasetManifest
+    content_hash: str
+    run_id: str
+
+
+def plan_run(
+    engine: Engine,
+    w3: Web3,
+    deployment: Deployment,
+    spec: ModelSpec,
+    *,
+    model_hash: str | None = None,
+) -> RunPlan:
+    """Freeze the policy and fix the run id of ``spec`` (and of ``model_hash``, for a
+    re-audit), as :func:`run_audit` will. The API answers with this id before the run."""
+    snapshot = frozen_snapshot(w3, deployment.addresses.training_policy)
+    with session_scope(engine) as session:
+        manifest = latest_manifest(session, spec.dataset)
     try:
         content_hash = file_sha256(manifest.local_path())
     except OSError:
         content_hash = manifest.sha256
+    run_id = compute_run_id(spec, content_hash, snapshot.hash, model_hash=model_hash)
+    return RunPlan(snapshot, manifest, content_hash, run_id)
+
+
+def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
+    ctx.step("policy")
     model_hash = None if existing is None else existing.model_hash
-    run_id = compute_run_id(ctx.spec, content_hash, snapshot.hash, model_hash=model_hash)
+    plan = plan_run(ctx.engine, ctx.w3, ctx.deployment, ctx.spec, model_hash=model_hash)
+    snapshot, manifest, content_hash, run_id = (
+        plan.snapshot,
+        plan.manifest,
+        plan.content_hash,
+        plan.run_id,
+    )
     with session_scope(ctx.engine) as session:
         row = AuditRunRecord(
             run_id=run_id,
