@@ -2,7 +2,8 @@
 
 The run id is fixed by the run's inputs (the spec, the dataset's content hash and the frozen
 policy snapshot), so :func:`audit.runs.plan_run` gives it before the run starts; it is
-returned at once (202), and the run executes on the app's single audit worker thread. Until the run's row exists, the run shows as queued.
+returned at once (202), and the run executes on the app's single audit worker thread.
+Until the run's row exists, the run shows as queued.
 """
 
 from __future__ import annotations
