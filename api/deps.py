@@ -4,13 +4,18 @@
 :class:`~api.context.ApiContext`; ``CurrentUser``, ``CurrentAuditor`` and
 ``CurrentOperator`` sign the caller in from ``Authorization: Bearer <token>`` and check the
 role (401 without a valid session, 403 without the role).
+
+Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in
+its thread pool, and a hop there and back per dependency per request cost more than the
+ballot intake itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
@@ -19,39 +24,40 @@ from web3 import Web3
 from api import auth
 from api.context import ApiContext
 from api.errors import Forbidden, NotAuthenticated
-from api.intake import BallotBatcher
 from core.settings import LOCAL_CHAIN_IDS, Settings
 from governance.deploy import Deployment
 
 
-def get_ctx(request: Request) -> ApiContext:
+async def get_ctx(request: Request) -> ApiContext:
     ctx: ApiContext = request.app.state.ctx
     return ctx
 
 
-def get_batcher(request: Request) -> BallotBatcher:
-    batcher: BallotBatcher = request.app.state.batcher
-    return batcher
-
-
 CtxDep = Annotated[ApiContext, Depends(get_ctx)]
-BatcherDep = Annotated[BallotBatcher, Depends(get_batcher)]
 
 
-def get_session(ctx: CtxDep) -> Iterator[Session]:
-    with Session(ctx.engine, expire_on_commit=False) as session:
+async def get_session(ctx: CtxDep) -> AsyncIterator[Session]:
+    """A session for the request. Opening one does no I/O (it connects when first used);
+    closing one that still holds a transaction rolls it back, so that happens in a thread."""
+    session = Session(ctx.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await anyio.to_thread.run_sync(session.close)
+        else:
+            session.close()
 
 
-def get_settings(ctx: CtxDep) -> Settings:
+async def get_settings(ctx: CtxDep) -> Settings:
     return ctx.settings
 
 
-def get_w3(ctx: CtxDep) -> Web3:
+async def get_w3(ctx: CtxDep) -> Web3:
     return ctx.w3
 
 
-def get_deployment(ctx: CtxDep) -> Deployment:
+async def get_deployment(ctx: CtxDep) -> Deployment:
     return ctx.deployment
 
 

@@ -78,7 +78,7 @@ def _api_port(settings: Settings) -> int:
 def _serving_api(
     settings: Settings, engine: Engine, w3: Web3, deployment: deploy.Deployment, rpc_url: str
 ) -> Iterator[str]:
-    from api.main import create_app
+    from api.main import create_app, freeze_heap
     from scheduler import history
 
     app = create_app(
@@ -91,6 +91,7 @@ def _serving_api(
         heartbeat=history.last_heartbeat,
         job_history=lambda session, job, limit: history.recent(session, job=job, limit=limit),
     )
+    freeze_heap()
     port = _api_port(settings)
     config = uvicorn.Config(
         app, host=settings.api_host, port=port, log_level="warning", access_log=False

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
@@ -156,13 +156,26 @@ def pending_nonces_by_signer(
 
 
 def insert_all(session: Session, items: list[RelayItem]) -> bool:
-    """Commit all ``items`` at once; False (and nothing stored) if any key already exists."""
-    session.add_all(items)
+    """Commit all ``items`` at once; False (and nothing stored) if any key already exists.
+
+    One multi-row ``INSERT … RETURNING id`` rather than the ORM's unit of work, which spent
+    more time on bookkeeping than the database on the rows. The items stay detached, with
+    their new ids set.
+    """
+    if not items:
+        return True
+    table = RelayItem.__table__  # type: ignore[attr-defined]
+    columns = [c.name for c in table.columns if c.name != "id"]
+    rows = [{name: getattr(item, name) for name in columns} for item in items]
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     try:
+        ids = session.connection().execute(statement, rows).scalars().all()
         session.commit()
     except IntegrityError:
         session.rollback()
         return False
+    for item, new_id in zip(items, ids, strict=True):
+        item.id = new_id
     return True
 
 
@@ -208,8 +221,18 @@ def insert_once(session: Session, item: RelayItem) -> tuple[RelayItem, bool]:
     return item, True
 
 
+def _new_item(**fields: Any) -> RelayItem:
+    """A new relay record stamped now.
+
+    The timestamps are passed rather than left to ``default_factory``: SQLModel inspects a
+    factory's signature on every construction, a tenth of the API's time at 1,000 ballots/s.
+    """
+    now = utcnow()
+    return RelayItem(**fields, created_at=now, updated_at=now)
+
+
 def ballot_item(ballot: Ballot, *, chain_id: int, governor: str) -> RelayItem:
-    return RelayItem(
+    return _new_item(
         kind=RelayKind.BALLOT,
         dedupe_key=ballot_key(chain_id, governor, ballot.voter, ballot.proposal_id),
         chain_id=chain_id,
@@ -222,7 +245,7 @@ def ballot_item(ballot: Ballot, *, chain_id: int, governor: str) -> RelayItem:
 
 
 def delegation_item(delegation: Delegation, *, chain_id: int, token: str) -> RelayItem:
-    return RelayItem(
+    return _new_item(
         kind=RelayKind.DELEGATION,
         dedupe_key=delegation_key(chain_id, token, delegation.delegator, delegation.nonce),
         chain_id=chain_id,
@@ -236,7 +259,7 @@ def delegation_item(delegation: Delegation, *, chain_id: int, token: str) -> Rel
 def raw_transaction_item(
     raw: bytes, *, chain_id: int, governor: str, sender: str, tx_hash: str, proposal_id: int
 ) -> RelayItem:
-    return RelayItem(
+    return _new_item(
         kind=RelayKind.RAW_TRANSACTION,
         dedupe_key=raw_transaction_key(chain_id, tx_hash),
         chain_id=chain_id,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import StringConstraints
 
-from api.deps import BatcherDep, CtxDep, SessionDep
+from api.context import ApiContext
+from api.deps import CtxDep, SessionDep
 from api.errors import NotFound, responses
-from api.intake import next_nonce
+from api.intake import BallotBatcher, next_nonce
 from api.schemas.common import ADDRESS_PATTERN, UINT_PATTERN, RelayPublic
 from api.schemas.voting import TypedDataPublic, VoteCreate
 from governance.ballots import Ballot, ballot_typed_data
@@ -55,14 +56,16 @@ def ballot_typed(
     status_code=status.HTTP_202_ACCEPTED,
     responses=responses(400, 404, 409),
 )
-async def cast_vote(
-    ctx: CtxDep, batcher: BatcherDep, proposal_id: ProposalIdPath, body: VoteCreate
-) -> RelayPublic:
+async def cast_vote(request: Request, proposal_id: ProposalIdPath, body: VoteCreate) -> RelayPublic:
     """Accept a signed ballot and queue it for relaying (202); a repeat returns the first.
 
     While the chain node is down the ballot is checked against the chain index and relayed
     once the node is back.
     """
+    # The hot path: the app's parts are read off the request rather than through
+    # dependencies, which FastAPI re-solves on every request.
+    ctx: ApiContext = request.app.state.ctx
+    batcher: BallotBatcher = request.app.state.batcher
     ctx.per_voter.check(body.voter.lower(), "voter")
     ballot = Ballot(proposal_id=int(proposal_id), **body.model_dump())
     return RelayPublic.of(await batcher.submit(ballot))
