@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import math
 import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import sys
@@ -46,6 +48,7 @@ import uvicorn  # noqa: E402
 from eth_account import Account  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
+from sqlalchemy import make_url, text  # noqa: E402
 
 from api.main import create_app, freeze_heap  # noqa: E402
 from benchmarks import _http_load as load  # noqa: E402
@@ -67,14 +70,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(kind: str, port: int, rpc_url: str, deployment_json: str, db_url: str) -> None:
+def _serve(
+    kind: str, port: int, *, rpc_url: str, deployment_json: str, db_url: str, data_dir: str
+) -> None:
     """Child process: build the app and serve it (its own interpreter, its own GIL)."""
     w3 = chain_client.connect(rpc_url)
     deployment = deploy.Deployment.model_validate_json(deployment_json)
     if kind == "ours":
         engine = db.make_engine(db_url)
         settings = Settings(
-            data_dir=Path(tempfile.mkdtemp()),
+            data_dir=Path(data_dir),
             api_ip_rate=1e9,
             api_ip_burst=10**9,
             api_voter_rate=1e9,
@@ -90,11 +95,20 @@ def _serve(kind: str, port: int, rpc_url: str, deployment_json: str, db_url: str
 class _Served:
     """The API (or the baseline) under uvicorn on 127.0.0.1, in a child process."""
 
-    def __init__(self, kind: str, rpc_url: str, deployment: deploy.Deployment, db_url: str):
+    def __init__(
+        self, kind: str, rpc_url: str, deployment: deploy.Deployment, db_url: str, work: Path
+    ):
         self.port = _free_port()
         context = multiprocessing.get_context("spawn")
-        args = (kind, self.port, rpc_url, deployment.model_dump_json(), db_url)
-        self.process = context.Process(target=_serve, args=args, daemon=True)
+        where = {
+            "rpc_url": rpc_url,
+            "deployment_json": deployment.model_dump_json(),
+            "db_url": db_url,
+            "data_dir": str(work / f"{kind}-data"),
+        }
+        self.process = context.Process(
+            target=_serve, args=(kind, self.port), kwargs=where, daemon=True
+        )
 
     def __enter__(self) -> _Served:
         self.process.start()
@@ -224,6 +238,19 @@ class _Figures:
         return load.percentile(self.latencies[name], q) * 1000
 
 
+def _fresh_database(postgres: str | None, work: Path, repeat: int) -> str:
+    """An empty database for one run: a SQLite file, or a new database on ``postgres``."""
+    if postgres is None:
+        return f"sqlite:///{work / f'api-{repeat}.db'}"
+    name = f"fairgov_bench_{os.getpid()}_{repeat}"
+    admin = db.make_engine(postgres)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return make_url(postgres).set(database=name).render_as_string(hide_password=False)
+
+
 def _check(outcome: load.Outcome, expected: int, what: str) -> None:
     statuses = dict(outcome.statuses)
     if statuses != {"202": expected}:
@@ -250,7 +277,8 @@ def _measure_ours(
 
     out = _run(load.open_loop("127.0.0.1", served.port, paced, args.rate))
     _check(out, len(paced), "paced")
-    figures.add("paced_rate", out.count(202) / out.seconds)
+    figures.add("paced_accepted", out.count(202) / len(paced))
+    figures.add("paced_p99", load.percentile(out.latencies, 0.99))
     figures.pool("paced", out)
 
     reads = [load.request("GET", read_path, "127.0.0.1")] * int(args.read_rate * args.read_seconds)
@@ -272,12 +300,22 @@ def main() -> None:
     parser.add_argument("--read-rate", type=float, default=500.0)
     parser.add_argument("--read-seconds", type=float, default=4.0)
     parser.add_argument("--max-seconds", type=float, default=900.0)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="serve from PostgreSQL (a database per run is created on this server) "
+        "instead of SQLite",
+    )
     args = parser.parse_args()
     deadline = time.monotonic() + args.max_seconds
 
+    # Removed at exit: an anvil chain folder can hold gigabytes.
     work = Path(tempfile.mkdtemp(prefix="fairgov-api-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     figures = _Figures()
-    with localchain.running(anvil=localchain.find_anvil(), chain_dir=work / "chain") as node:
+    # In memory: a state dump every few seconds stalls anvil, and with it the intake.
+    anvil = localchain.find_anvil()
+    with localchain.running(anvil=anvil, chain_dir=work / "chain", persist=False) as node:
         w3 = chain_client.connect(node.rpc_url)
         config = TEST_CONFIG.model_copy(update={"voting_period": 100_000})
         deployment = deploy.deploy(w3, DEV_PRIVATE_KEYS[0], config)
@@ -290,7 +328,7 @@ def main() -> None:
             if time.monotonic() > deadline:
                 break
             print(f"run {repeat + 1}: signing ballots …", flush=True)
-            db_url = f"sqlite:///{work / f'api-{repeat}.db'}"
+            db_url = _fresh_database(args.postgres, work, repeat)
             engine = db.make_engine(db_url)
             db.upgrade(engine)
             proposal_ids = [
@@ -301,7 +339,7 @@ def main() -> None:
             paced = paced[: max(1, int(args.rate * args.paced_seconds))]
             Indexer(engine, w3, deployment).sync()
             engine.dispose()
-            with _Served("ours", node.rpc_url, deployment, db_url) as served:
+            with _Served("ours", node.rpc_url, deployment, db_url, work) as served:
                 read_path = f"/v1/proposals/{proposal_ids[0]}"
                 _measure_ours(
                     args,
@@ -314,7 +352,7 @@ def main() -> None:
                 )
 
             naive = _naive_requests(gov, keys[: args.baseline], nonces, f"naive {repeat}")
-            with _Served("naive", node.rpc_url, deployment, db_url) as served:
+            with _Served("naive", node.rpc_url, deployment, db_url, work) as served:
                 out = _run(
                     load.closed_loop("127.0.0.1", served.port, naive, args.concurrency, deadline)
                 )
@@ -323,7 +361,7 @@ def main() -> None:
             figures.pool("naive", out)
             print(
                 f"  ours {figures.runs['rate'][-1]:,.0f}/s, "
-                f"paced {figures.runs['paced_rate'][-1]:,.0f}/s, "
+                f"paced p99 {figures.runs['paced_p99'][-1] * 1000:.1f} ms, "
                 f"baseline {figures.runs['naive_rate'][-1]:,.0f}/s, "
                 f"reads p99 {figures.runs['read_p99'][-1] * 1000:.1f} ms",
                 flush=True,
@@ -336,7 +374,8 @@ def _report(f: _Figures, args: argparse.Namespace) -> None:
     print()
     print(
         f"{len(f.runs['rate'])} runs, {args.voters} voters, uvicorn on 127.0.0.1 (one process), "
-        f"anvil automine; medians over runs, latency percentiles over all runs"
+        f"{'PostgreSQL' if args.postgres else 'SQLite'}, anvil automine; medians over runs, "
+        f"latency percentiles over all runs"
     )
     print(
         f"ours, most ballots/s      {ours:>7,.0f}/s  ({args.concurrency} connections; "
@@ -344,9 +383,11 @@ def _report(f: _Figures, args: argparse.Namespace) -> None:
         f"server CPU {f.median('cpu_ms'):.2f} ms/ballot)"
     )
     print(
-        f"ours, paced at {args.rate:,.0f}/s    {f.median('paced_rate'):>7,.0f}/s  "
-        f"p50 {f.ms('paced', 0.5):.1f} ms, p99 {f.ms('paced', 0.99):.1f} ms"
-        f"   target >= 1,000/s with p99 < 50 ms"
+        f"ours, paced at {args.rate:,.0f}/s    accepted {min(f.runs['paced_accepted']):.0%} "
+        f"of {len(f.latencies['paced']) // len(f.runs['paced_p99']):,} per run; "
+        f"p50 {f.ms('paced', 0.5):.1f} ms, p99 {f.ms('paced', 0.99):.1f} ms "
+        f"(median of runs {f.median('paced_p99') * 1000:.1f} ms)   target >= 1,000/s with "
+        f"p99 < 50 ms"
     )
     print(
         f"baseline, castVoteBySig   {naive:>7,.0f}/s  (synchronous per request; "

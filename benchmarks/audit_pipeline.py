@@ -17,6 +17,8 @@ mitigation. Nothing is asserted. Run: ``python benchmarks/audit_pipeline.py``.
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import statistics
 import tempfile
 import time
@@ -61,7 +63,9 @@ def main() -> None:
     if not ADULT.exists():
         print(f"skipped: {ADULT} is absent (UCI Adult is never committed)")
         return
+    # Removed at exit: an anvil chain folder can hold gigabytes.
     work = Path(tempfile.mkdtemp(prefix="fairgov-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     manifest = build_manifest(
         ADULT.resolve(), name="uci-adult", label="income", positive_label=">50K",
         sensitive_features=["sex"], columns=COLUMNS,
@@ -72,7 +76,7 @@ def main() -> None:
     with db.session_scope(engine) as session:
         store_manifest(session, manifest)
     anvil = localchain.find_anvil()
-    with localchain.running(anvil=anvil, chain_dir=work / "chain") as node:
+    with localchain.running(anvil=anvil, chain_dir=work / "chain", persist=False) as node:
         w3 = chain_client.connect(node.rpc_url)
         deployment = deploy.deploy(w3, DEV_PRIVATE_KEYS[0], TEST_CONFIG)
         gov = Governance(w3, deployment)

@@ -13,6 +13,8 @@ Prints medians; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import statistics
 import sys
 import tempfile
@@ -53,7 +55,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    # Removed at exit: an anvil chain folder can hold gigabytes.
     work = Path(tempfile.mkdtemp(prefix="fairgov-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     anvil = localchain.find_anvil()
     with localchain.running(
         anvil=anvil, chain_dir=work / "chain", block_time=args.block_time, persist=False

@@ -141,7 +141,8 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        with localchain.running(anvil=localchain.find_anvil(), chain_dir=folder / "chain") as node:
+        anvil = localchain.find_anvil()
+        with localchain.running(anvil=anvil, chain_dir=folder / "chain", persist=False) as node:
             w3 = chain_client.connect(node.rpc_url)
             deployment = deploy.deploy(w3, DEV_PRIVATE_KEYS[0], deploy.DeploymentConfig())
             started = time.perf_counter()

@@ -27,8 +27,13 @@ def anvil_path() -> Path:
 def local_chain(
     anvil_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[localchain.LocalChain]:
-    """One automining anvil for the session; tests isolate themselves with snapshots."""
-    with localchain.running(anvil=anvil_path, chain_dir=tmp_path_factory.mktemp("chain")) as node:
+    """One automining anvil for the session; tests isolate themselves with snapshots.
+
+    In memory only: dumping its state every few seconds stalled it for longer and longer as
+    the session's chain grew."""
+    with localchain.running(
+        anvil=anvil_path, chain_dir=tmp_path_factory.mktemp("chain"), persist=False
+    ) as node:
         yield node
 
 

@@ -37,6 +37,7 @@ def make_voters(
         funder.send(
             "transfer", call_data(token, "transfer", [address, tokens * 10**18]) | {"gas": 100_000}
         )
+    _mine_what_is_pending(rpc)
     funder.wait()
     raws = []
     for key, address in zip(keys, addresses, strict=True):
@@ -53,9 +54,22 @@ def make_voters(
         }
         raws.append(Account.sign_transaction(tx, key).raw_transaction.to_0x_hex())
     hashes = [r.result for r in rpc.call([("eth_sendRawTransaction", [raw]) for raw in raws])]
+    _mine_what_is_pending(rpc)
     for tx_hash in hashes:
         w3.eth.wait_for_transaction_receipt(tx_hash, poll_latency=0.05)
     return keys
+
+
+def _mine_what_is_pending(rpc: RpcBatch) -> None:
+    """Mine until anvil's pool is empty. Automining anvil can leave ready transactions in
+    its pool with nothing arriving to mine them (foundry-rs/foundry#10122): here 4 of 1,000
+    delegations, and once all 1,000 transfers of a round, stayed pending for good."""
+    for _ in range(1_000):
+        pending = int(rpc.one("txpool_status", []).result["pending"], 16)
+        if pending == 0:
+            return
+        rpc.one("evm_mine", [])
+    raise AssertionError("anvil's pool did not drain")
 
 
 def signed_ballot(
