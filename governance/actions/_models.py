@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from eth_abi.abi import encode as abi_encode
@@ -50,19 +51,22 @@ class KnownCall(BaseModel):
     def abi_types(cls) -> list[str]:
         return cls.signature[cls.signature.index("(") + 1 : -1].split(",")
 
+    @abstractmethod
     def args(self) -> tuple[Any, ...]:
-        raise NotImplementedError
+        """The call's arguments, in ABI order."""
 
     @classmethod
+    @abstractmethod
     def from_args(cls, args: tuple[Any, ...]) -> Self:
-        raise NotImplementedError
+        """The action from decoded call arguments (raises ValueError if they do not fit)."""
 
     def calldata(self) -> bytes:
         """The calldata of this action's call."""
         return self.selector() + abi_encode(self.abi_types(), list(self.args()))
 
+    @abstractmethod
     def summary(self) -> str:
-        raise NotImplementedError
+        """One line a voter can read."""
 
 
 class AllowDataset(KnownCall):
@@ -228,8 +232,9 @@ class _GovernorSetting(KnownCall):
     label: ClassVar[str]
     unit: ClassVar[str]
 
+    @abstractmethod
     def number(self) -> int:
-        raise NotImplementedError
+        """The setting's value in its display unit."""
 
     def args(self) -> tuple[Any, ...]:
         return (self.number() * self.unit_scale,)

@@ -356,3 +356,17 @@ def test_describe(action: act.Action, summary: str) -> None:
 def test_describe_names_a_dataset_when_the_name_is_known() -> None:
     allow = act.AllowDataset.for_dataset("loans-v1", H1, H2, "file://loans.csv")
     assert act.describe(allow).startswith(f"Allow dataset loans-v1 ({allow.dataset_id})")
+
+
+def test_a_known_call_must_say_how_to_encode_decode_and_summarise_itself():
+    from governance.actions._models import KnownCall
+
+    class Incomplete(KnownCall):
+        contract = "policy"
+        signature = "setNothing()"
+
+        def args(self) -> tuple[Any, ...]:
+            return ()
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete()
