@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -101,6 +102,13 @@ def _runs(engine: Engine) -> list[JobRun]:
         return list(session.exec(select(JobRun).order_by(col(JobRun.started_at))).all())
 
 
+def _wait_until(condition: Callable[[], bool], *, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not come true in time"
+        time.sleep(0.1)
+
+
 def test_one_scheduler_runs_the_jobs_and_the_standby_takes_over_when_it_dies(
     isolated_chain: Web3, deployment: deploy.Deployment, engine: Engine, tmp_path: Path
 ) -> None:
@@ -120,7 +128,7 @@ def test_one_scheduler_runs_the_jobs_and_the_standby_takes_over_when_it_dies(
         first.process.send_signal(signal.SIGKILL)
         first.process.wait()
         took_over_at = float(second.expect("active", timeout=3 * LEASE))
-        time.sleep(2)
+        _wait_until(lambda: any(r.holder == second.holder for r in _runs(engine)), timeout=30)
         second.process.send_signal(signal.SIGTERM)
         assert second.process.wait(timeout=30) == 0
     finally:
