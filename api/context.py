@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 from web3 import Web3
 
 from api.limits import TokenBuckets
@@ -26,7 +26,7 @@ from governance.chainview import RpcChainView
 from governance.contracts import bind
 from governance.deploy import Deployment
 from governance.indexer import IndexedChainView
-from governance.outbox import RelayItem, RelayKind, RelayStatus
+from governance.outbox import RelayKind, confirmed_count
 from governance.rpc import RpcBatch
 
 #: Seconds a chain read may take before the node counts as down.
@@ -109,14 +109,8 @@ class ApiContext:
         """How many of ``account``'s messages of ``kind`` fairgov relayed and saw mined."""
         a = self.deployment.addresses
         contract = a.governor if kind == RelayKind.BALLOT else a.token
-        statement = select(func.count()).where(
-            RelayItem.kind == kind,
-            RelayItem.status == RelayStatus.CONFIRMED,
-            RelayItem.contract == contract.lower(),
-            RelayItem.signer == account,
-        )
         with Session(self.engine) as session:
-            return int(session.exec(statement).one())
+            return confirmed_count(session, kind=kind, contract=contract, signer=account)
 
     def indexed_view(self) -> IndexedChainView:
         """Governance state from the index, with nonces estimated from :attr:`nonces`."""

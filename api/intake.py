@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, TypeVar
 
 import anyio.to_thread
 from sqlmodel import Session
@@ -20,12 +21,13 @@ from sqlmodel import Session
 from api.context import ApiContext
 from core.errors import FairgovError
 from governance import outbox
-from governance.ballots import Ballot, Delegation
+from governance.ballots import Ballot, ChainView, Delegation
 from governance.errors import ChainUnreachable
 from governance.intake import submit_ballots, submit_delegation
 from governance.outbox import RelayItem, RelayKind
 
 Source = Literal["chain", "index"]
+T = TypeVar("T")
 _MAX_BATCH = 256
 
 
@@ -56,32 +58,34 @@ def next_nonce(ctx: ApiContext, kind: RelayKind, account: str) -> tuple[int, Sou
     return nonce + pending, source
 
 
-def accept_delegation(ctx: ApiContext, delegation: Delegation) -> tuple[RelayItem, bool]:
-    """Verify and queue ``delegation``, against the index when the node is down."""
+def _live_or_indexed(ctx: ApiContext, submit: Callable[[Session, ChainView], T]) -> T:
+    """``submit`` checked against the node, or against the index when the node is down."""
     with Session(ctx.engine, expire_on_commit=False) as session:
         try:
-            return submit_delegation(
-                session, delegation, deployment=ctx.deployment, chain=ctx.live_view()
-            )
+            return submit(session, ctx.live_view())
         except ChainUnreachable:
             session.rollback()
-            return submit_delegation(
-                session, delegation, deployment=ctx.deployment, chain=ctx.indexed_view()
-            )
+            return submit(session, ctx.indexed_view())
+
+
+def accept_delegation(ctx: ApiContext, delegation: Delegation) -> tuple[RelayItem, bool]:
+    """Verify and queue ``delegation``, against the index when the node is down."""
+    return _live_or_indexed(
+        ctx,
+        lambda session, chain: submit_delegation(
+            session, delegation, deployment=ctx.deployment, chain=chain
+        ),
+    )
 
 
 def accept_ballots(ctx: ApiContext, ballots: list[Ballot]) -> list[RelayItem | FairgovError]:
     """Verify and queue ``ballots`` in one commit, against the index when the node is down."""
-    with Session(ctx.engine, expire_on_commit=False) as session:
-        try:
-            return submit_ballots(
-                session, ballots, deployment=ctx.deployment, chain=ctx.live_view()
-            )
-        except ChainUnreachable:
-            session.rollback()
-            return submit_ballots(
-                session, ballots, deployment=ctx.deployment, chain=ctx.indexed_view()
-            )
+    return _live_or_indexed(
+        ctx,
+        lambda session, chain: submit_ballots(
+            session, ballots, deployment=ctx.deployment, chain=chain
+        ),
+    )
 
 
 class BallotBatcher:

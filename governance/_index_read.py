@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 from governance.ballots import PROPOSAL_STATES, ProposalView
 from governance.deploy import Deployment
 from governance.index_models import IndexCursor, PolicyEvent, Proposal, Vote, VotesCheckpoint
-from governance.outbox import RelayItem, RelayKind, RelayStatus
+from governance.outbox import RelayKind, confirmed_count
 
 ProposalState = str
 
@@ -114,14 +114,8 @@ class IndexedChainView:
             return votes_at(session, account, timepoint)
 
     def _relayed(self, kind: RelayKind, contract: str, account: str) -> int:
-        statement = select(func.count()).where(
-            RelayItem.kind == kind,
-            RelayItem.status == RelayStatus.CONFIRMED,
-            RelayItem.contract == contract.lower(),
-            RelayItem.signer == account,
-        )
         with Session(self.engine) as session:
-            return int(session.exec(statement).one())
+            return confirmed_count(session, kind=kind, contract=contract, signer=account)
 
     def governor_nonce(self, account: str) -> int:
         if self.governor_nonce_source is not None:

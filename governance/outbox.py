@@ -179,6 +179,17 @@ def insert_all(session: Session, items: list[RelayItem]) -> bool:
     return True
 
 
+def confirmed_count(session: Session, *, kind: RelayKind, contract: str, signer: str) -> int:
+    """How many of ``signer``'s messages for ``contract`` fairgov relayed and saw mined."""
+    statement = select(func.count()).where(
+        RelayItem.kind == kind,
+        RelayItem.status == RelayStatus.CONFIRMED,
+        RelayItem.contract == contract.lower(),
+        RelayItem.signer == signer,
+    )
+    return int(session.exec(statement).one())
+
+
 def pending_nonces(
     session: Session, *, kind: RelayKind, contract: str, signer: str, excluding: str | None = None
 ) -> int:
