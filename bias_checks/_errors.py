@@ -167,3 +167,36 @@ class InvalidParameterError(BiasChecksInputError):
 
     code: ClassVar[str] = "invalid_parameter"
     default_message: ClassVar[str] = INVALID_PARAMETER
+
+
+INVALID_CONFIDENCE_LEVEL = (
+    "The confidence level must lie strictly between 0.5 and 1 (for example 0.95)."
+)
+INVALID_MINIMUM_SIZE = (
+    "The minimum group size and minimum denominator must be whole numbers of at least 0."
+)
+METRIC_HAS_NO_INTERVAL = (
+    "This metric has no confidence interval, so an evidence rule cannot apply to it; "
+    "bound it with a plain threshold instead."
+)
+
+
+class InvalidConfidenceLevelError(BiasChecksInputError):
+    """An evidence rule's confidence level is outside (0.5, 1)."""
+
+    code: ClassVar[str] = "invalid_confidence_level"
+    default_message: ClassVar[str] = INVALID_CONFIDENCE_LEVEL
+
+
+class InvalidMinimumSizeError(BiasChecksInputError):
+    """An evidence rule's minimum group size or denominator is negative or not whole."""
+
+    code: ClassVar[str] = "invalid_minimum_size"
+    default_message: ClassVar[str] = INVALID_MINIMUM_SIZE
+
+
+class MetricHasNoIntervalError(BiasChecksInputError):
+    """An evidence rule names a metric that has no confidence interval."""
+
+    code: ClassVar[str] = "metric_has_no_interval"
+    default_message: ClassVar[str] = METRIC_HAS_NO_INTERVAL

@@ -1,0 +1,88 @@
+"""The evidence rule: how sure an audit must be before a verdict counts.
+
+A threshold alone is not a rule. The evidence rule says at what confidence intervals are
+computed, which groups are large enough to be judged, and what an INCONCLUSIVE verdict does
+to a model at the gate. Governance votes it with the thresholds; it is frozen in the policy
+snapshot an audit starts with and written into the report.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bias_checks._errors import InvalidConfidenceLevelError, InvalidMinimumSizeError
+
+
+class OnInconclusive(enum.StrEnum):
+    """What an INCONCLUSIVE verdict does to a model at the gate."""
+
+    BLOCK = "block"
+    APPROVE_WITH_WARNING = "approve_with_warning"
+
+
+@dataclass(frozen=True)
+class EvidenceRule:
+    """How strong the evidence must be for a verdict.
+
+    Parameters
+    ----------
+    confidence_level : float, default 0.95
+        Two-sided confidence of every interval a verdict uses; strictly between 0.5 and 1.
+    min_group_size : int, default 30
+        Groups with fewer rows are not judged; they are listed with their sizes.
+    min_denominator : int, default 10
+        A rate is judged in a group only when its denominator (positives for TPR/FNR,
+        negatives for FPR/TNR, predicted positives for precision/FDR, all rows for
+        selection rate and accuracy; effective size with weights) reaches this.
+    on_inconclusive : OnInconclusive, default BLOCK
+        ``block`` (the safe default) keeps an INCONCLUSIVE model from being approved;
+        ``approve_with_warning`` approves it and records a warning.
+
+    Examples
+    --------
+    >>> EvidenceRule().confidence_level
+    0.95
+    >>> EvidenceRule(min_group_size=50).on_inconclusive.value
+    'block'
+    """
+
+    confidence_level: float = 0.95
+    min_group_size: int = 30
+    min_denominator: int = 10
+    on_inconclusive: OnInconclusive = OnInconclusive.BLOCK
+
+    def __post_init__(self) -> None:
+        level = self.confidence_level
+        if (
+            isinstance(level, bool)
+            or not isinstance(level, (int, float))
+            or not math.isfinite(level)
+            or not 0.5 < level < 1.0
+        ):
+            raise InvalidConfidenceLevelError(value=repr(level))
+        for name in ("min_group_size", "min_denominator"):
+            size = getattr(self, name)
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise InvalidMinimumSizeError(parameter=name, value=repr(size))
+        object.__setattr__(self, "confidence_level", float(level))
+        object.__setattr__(self, "on_inconclusive", OnInconclusive(self.on_inconclusive))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "confidence_level": self.confidence_level,
+            "min_group_size": self.min_group_size,
+            "min_denominator": self.min_denominator,
+            "on_inconclusive": self.on_inconclusive.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvidenceRule:
+        return cls(
+            confidence_level=float(data["confidence_level"]),
+            min_group_size=int(data["min_group_size"]),
+            min_denominator=int(data["min_denominator"]),
+            on_inconclusive=OnInconclusive(data["on_inconclusive"]),
+        )
