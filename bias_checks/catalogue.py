@@ -51,6 +51,9 @@ class MetricInfo:
         How a disparity compares groups; ``None`` for base metrics.
     description : str
         One sentence for humans.
+    has_interval : bool
+        Whether the metric is an estimate with a confidence interval. ``count`` is not: it is
+        exact, so an evidence rule cannot apply to it.
     """
 
     name: str
@@ -60,6 +63,10 @@ class MetricInfo:
     bases: tuple[str, ...]
     transform: Transform | None
     description: str
+
+    @property
+    def has_interval(self) -> bool:
+        return self.name != "count"
 
     @property
     def higher_is_better(self) -> bool:
