@@ -301,6 +301,60 @@ class InvalidThresholdValue(GovernanceError):
         )
 
 
+class InvalidConfidenceLevel(GovernanceError):
+    """An evidence rule's confidence level is not strictly between 0.5 and 1 (six decimals)."""
+
+    code: ClassVar[str] = "invalid_confidence_level"  # the engine's code for the same mistake
+
+    def __init__(self, value: str, problem: str) -> None:
+        super().__init__(
+            f"the confidence level {value} is invalid: {problem}; use a number strictly "
+            "between 0.5 and 1 with at most six decimals, for example 0.95",
+            value=value,
+            problem=problem,
+        )
+
+
+class InvalidMinimumSize(GovernanceError):
+    """An evidence rule's minimum group size or denominator is negative or too large."""
+
+    code: ClassVar[str] = "invalid_minimum_size"
+
+    def __init__(self, parameter: str, value: int) -> None:
+        super().__init__(
+            f"{parameter} {value} is invalid: use a whole number from 0 to {2**64 - 1}",
+            parameter=parameter,
+            value=value,
+        )
+
+
+class MetricHasNoInterval(GovernanceError):
+    """An evidence rule names a metric that is exact, so it has no confidence interval."""
+
+    code: ClassVar[str] = "metric_has_no_interval"
+
+    def __init__(self, metric: str) -> None:
+        super().__init__(
+            f"the metric {metric!r} has no confidence interval, so no evidence rule applies "
+            "to it: bound it with a plain threshold, or name a metric that is an estimate",
+            metric=metric,
+        )
+
+
+class PolicyLacksEvidenceRule(GovernanceError):
+    """The deployed TrainingPolicy predates evidence rules (an older contract)."""
+
+    code: ClassVar[str] = "policy_lacks_evidence_rule"
+
+    def __init__(self, policy: str) -> None:
+        super().__init__(
+            f"the TrainingPolicy {policy} predates evidence rules, so no audit can run under "
+            "it: move the data directory's deployment.json aside and run `fairgov run` to "
+            "deploy the current contracts (then propose the datasets and thresholds again)",
+            policy=policy,
+        )
+
+
 class InvalidMitigation(GovernanceError):
     """A mitigation strategy was combined with a constraint it does not support."""
 

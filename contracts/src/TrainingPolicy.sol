@@ -8,7 +8,10 @@ import {ITrainingPolicy} from "./interfaces/ITrainingPolicy.sol";
 /// @notice The voted rules of fairgov's training pipeline: which datasets (by content hash) may train
 /// models, which fairness thresholds every model must meet, and which bias mitigation to apply.
 /// Owned by the timelock, so only executed proposals change it. `policyVersion` rises on every change.
-/// @dev Thresholds are fixed point with six decimals (1e6 = 1.0).
+/// The evidence rule says how sure an audit must be: the confidence of its intervals, the minimum
+/// group size and rate denominator, and whether an INCONCLUSIVE verdict blocks a model or approves
+/// it with a warning. A default rule (metric bytes32(0)) always exists; metrics may override it.
+/// @dev Thresholds and confidence levels are fixed point with six decimals (1e6 = 1.0).
 contract TrainingPolicy is ITrainingPolicy, Ownable {
     /// @notice Strategy value meaning "no mitigation".
     bytes32 public constant NO_MITIGATION = bytes32("none");
@@ -25,8 +28,19 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
     bytes32 private _strategy = NO_MITIGATION;
     bytes32 private _constraint;
 
+    /// @notice The metric key of the default evidence rule.
+    bytes32 public constant DEFAULT_EVIDENCE = bytes32(0);
+    uint64 private constant _ONE = 1e6;
+
+    mapping(bytes32 metric => EvidenceRule) private _evidence;
+    bytes32[] private _evidenceMetrics; // overrides only; the default is always present
+    mapping(bytes32 metric => uint256) private _evidencePosition; // index + 1; 0 means absent
+
     /// @param owner_ The timelock that executes the DAO's decisions.
-    constructor(address owner_) Ownable(owner_) {}
+    /// @dev Starts with the default evidence rule 0.95 / 30 / 10 / Block, so no policy lacks one.
+    constructor(address owner_) Ownable(owner_) {
+        _storeEvidence(DEFAULT_EVIDENCE, EvidenceRule(950_000, 30, 10, OnInconclusive.Block), _policyVersion);
+    }
 
     // ---------------------------------------------------------------- changes (owner only)
 
@@ -98,6 +112,43 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
         _strategy = strategy;
         _constraint = constraint;
         emit MitigationSet(strategy, constraint, _bump());
+    }
+
+    /// @notice Sets the evidence rule of a metric, or the default rule with metric bytes32(0).
+    /// @param metric The metric's catalogue name as bytes32, or bytes32(0) for the default rule.
+    /// @param confidence Two-sided confidence of every interval, fixed point, strictly between 0.5e6 and 1e6.
+    /// @param minGroupSize Groups with fewer rows are not judged.
+    /// @param minDenominator A rate is judged in a group only when its denominator reaches this.
+    /// @param onInconclusive Block (the safe default) or ApproveWithWarning.
+    function setEvidenceRule(
+        bytes32 metric,
+        uint64 confidence,
+        uint64 minGroupSize,
+        uint64 minDenominator,
+        OnInconclusive onInconclusive
+    ) external onlyOwner {
+        if (confidence <= _ONE / 2 || confidence >= _ONE) revert TrainingPolicyInvalidConfidence(confidence);
+        if (metric == bytes32("count")) revert TrainingPolicyMetricHasNoInterval(metric);
+        if (metric != DEFAULT_EVIDENCE && _evidencePosition[metric] == 0) {
+            _evidenceMetrics.push(metric);
+            _evidencePosition[metric] = _evidenceMetrics.length;
+        }
+        _storeEvidence(metric, EvidenceRule(confidence, minGroupSize, minDenominator, onInconclusive), _bump());
+    }
+
+    /// @notice Removes a metric's evidence rule override; the default rule applies to it again.
+    /// @param metric The metric whose override to remove (never bytes32(0)).
+    function clearEvidenceRule(bytes32 metric) external onlyOwner {
+        if (metric == DEFAULT_EVIDENCE) revert TrainingPolicyCannotClearDefaultEvidenceRule();
+        uint256 position = _evidencePosition[metric];
+        if (position == 0) revert TrainingPolicyUnknownEvidenceRule(metric);
+        bytes32 last = _evidenceMetrics[_evidenceMetrics.length - 1];
+        _evidenceMetrics[position - 1] = last;
+        _evidencePosition[last] = position;
+        _evidenceMetrics.pop();
+        delete _evidencePosition[metric];
+        delete _evidence[metric];
+        emit EvidenceRuleCleared(metric, _bump());
     }
 
     /// @notice Always reverts: a policy without an owner could never change again.
@@ -177,6 +228,37 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
     /// @notice The mitigation strategy and constraint the pipeline applies.
     function mitigation() external view returns (bytes32 strategy, bytes32 constraint) {
         return (_strategy, _constraint);
+    }
+
+    /// @notice The evidence rule that applies to a metric: its override, else the default rule.
+    /// @param metric The metric's catalogue name as bytes32, or bytes32(0) for the default rule.
+    function getEvidenceRule(bytes32 metric) external view returns (EvidenceRule memory) {
+        return _evidence[_evidencePosition[metric] == 0 ? DEFAULT_EVIDENCE : metric];
+    }
+
+    /// @notice Whether a metric has its own evidence rule (false for bytes32(0), which is the default).
+    /// @param metric The metric's catalogue name as bytes32.
+    function hasEvidenceRule(bytes32 metric) external view returns (bool) {
+        return _evidencePosition[metric] != 0;
+    }
+
+    /// @notice Every evidence rule: the default first (metric bytes32(0)), then each override.
+    function evidenceRules() external view returns (bytes32[] memory metrics, EvidenceRule[] memory rules) {
+        uint256 n = _evidenceMetrics.length + 1;
+        metrics = new bytes32[](n);
+        rules = new EvidenceRule[](n);
+        rules[0] = _evidence[DEFAULT_EVIDENCE];
+        for (uint256 i = 1; i < n; ++i) {
+            metrics[i] = _evidenceMetrics[i - 1];
+            rules[i] = _evidence[metrics[i]];
+        }
+    }
+
+    function _storeEvidence(bytes32 metric, EvidenceRule memory rule, uint256 version) private {
+        _evidence[metric] = rule;
+        emit EvidenceRuleSet(
+            metric, rule.confidence, rule.minGroupSize, rule.minDenominator, rule.onInconclusive, version
+        );
     }
 
     function _bump() private returns (uint256) {

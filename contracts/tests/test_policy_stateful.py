@@ -41,6 +41,14 @@ values = st.integers(min_value=0, max_value=2 * 10**6)
 directions = st.integers(min_value=0, max_value=1)
 strategies = st.sampled_from(STRATEGIES)
 constraints = st.sampled_from([*CONSTRAINTS, ZERO_HASH])
+COUNT = b32("count")
+DEFAULT_RULE = (950_000, 30, 10, 0)
+# The default key, two metrics and count (which has no interval, so it is refused).
+evidence_metrics = st.sampled_from([ZERO_HASH, *METRICS[:2], COUNT])
+# Mostly valid, with both ends of (0.5, 1) and beyond them.
+confidences = st.sampled_from([500_000, 500_001, 900_000, 950_000, 999_999, 1_000_000, 0])
+sizes = st.integers(min_value=0, max_value=2**64 - 1)
+on_inconclusive = st.integers(min_value=0, max_value=1)
 
 
 @dataclass
@@ -52,12 +60,23 @@ class Model:
     metrics: list = field(default_factory=list)
     thresholds: dict = field(default_factory=dict)  # metric -> (value, direction)
     mitigation: tuple = (NONE, ZERO_HASH)
+    evidence_metrics: list = field(default_factory=list)  # overrides, swap-and-pop order
+    evidence: dict = field(default_factory=lambda: {ZERO_HASH: DEFAULT_RULE})
 
     def clear(self, metric):
         position = self.metrics.index(metric)
         self.metrics[position] = self.metrics[-1]
         self.metrics.pop()
         del self.thresholds[metric]
+
+    def clear_evidence(self, metric):
+        position = self.evidence_metrics.index(metric)
+        self.evidence_metrics[position] = self.evidence_metrics[-1]
+        self.evidence_metrics.pop()
+        del self.evidence[metric]
+
+    def effective_rule(self, metric):
+        return self.evidence.get(metric, self.evidence[ZERO_HASH])
 
     def allowed(self):
         return [i for i, record in self.datasets.items() if record[3]]
@@ -161,10 +180,52 @@ class PolicyMachine(RuleBasedStateMachine):
         self.changed(call(), "MitigationSet")
         self.model.mitigation = (strategy, constraint)
 
+    @rule(
+        metric=evidence_metrics,
+        confidence=confidences,
+        min_group=sizes,
+        min_denominator=sizes,
+        when_inconclusive=on_inconclusive,
+    )
+    def set_evidence_rule(self, metric, confidence, min_group, min_denominator, when_inconclusive):
+        rule = (confidence, min_group, min_denominator, when_inconclusive)
+
+        def call():
+            return self.policy.setEvidenceRule(metric, *rule, self.owner)
+
+        if not 500_000 < confidence < 1_000_000:
+            assert_custom_error(call, "TrainingPolicyInvalidConfidence(uint256)", confidence)
+            return
+        if metric == COUNT:
+            assert_custom_error(call, "TrainingPolicyMetricHasNoInterval(bytes32)", COUNT)
+            return
+        self.changed(call(), "EvidenceRuleSet")
+        if metric != ZERO_HASH and metric not in self.model.evidence:
+            self.model.evidence_metrics.append(metric)
+        self.model.evidence[metric] = rule
+
+    @rule(metric=evidence_metrics)
+    def clear_evidence_rule(self, metric):
+        def call():
+            return self.policy.clearEvidenceRule(metric, self.owner)
+
+        if metric == ZERO_HASH:
+            assert_custom_error(call, "TrainingPolicyCannotClearDefaultEvidenceRule()")
+        elif metric not in self.model.evidence:
+            assert_custom_error(call, "TrainingPolicyUnknownEvidenceRule(bytes32)", metric)
+        else:
+            self.changed(call(), "EvidenceRuleCleared")
+            self.model.clear_evidence(metric)
+
     @rule(metric=metrics, value=values)
     def stranger_changes(self, metric, value):
         assert_custom_error(
             lambda: self.policy.setThreshold(metric, value, 0, {"from": self.stranger}),
+            "OwnableUnauthorizedAccount(address)",
+            self.stranger.address,
+        )
+        assert_custom_error(
+            lambda: self.policy.setEvidenceRule(metric, 950_000, 1, 1, 0, {"from": self.stranger}),
             "OwnableUnauthorizedAccount(address)",
             self.stranger.address,
         )
@@ -209,6 +270,21 @@ class PolicyMachine(RuleBasedStateMachine):
         ]
         assert list(has_threshold) == [m in model.thresholds for m in METRICS]
         assert [tuple(r) for r in threshold_records] == [model.thresholds[m] for m in known_metrics]
+
+        keys = [ZERO_HASH, *METRICS]
+        (rule_metrics, rules), *rest = read_many(
+            [
+                (p.evidenceRules,),
+                *[(p.getEvidenceRule, m) for m in keys],
+                *[(p.hasEvidenceRule, m) for m in keys],
+            ]
+        )
+        effective, has_rule = rest[: len(keys)], rest[len(keys) :]
+        expected_metrics = [ZERO_HASH, *model.evidence_metrics]
+        assert list(rule_metrics) == expected_metrics
+        assert [tuple(r) for r in rules] == [model.evidence[m] for m in expected_metrics]
+        assert [tuple(r) for r in effective] == [model.effective_rule(m) for m in keys]
+        assert list(has_rule) == [m != ZERO_HASH and m in model.evidence for m in keys]
 
 
 def read_many(calls):

@@ -176,3 +176,99 @@ def test_the_policy_can_never_lose_its_owner(standalone_policy, owner, policy_ow
         "TrainingPolicyCannotRenounceOwnership()",
     )
     assert standalone_policy.owner() == policy_owner
+
+
+COUNT = b32("count")
+DEFAULT_RULE = (950_000, 30, 10, 0)
+BLOCK, APPROVE_WITH_WARNING = 0, 1
+
+
+def test_a_new_policy_has_the_default_evidence_rule(standalone_policy):
+    metrics, rules = standalone_policy.evidenceRules()
+
+    assert list(metrics) == [ZERO_HASH]
+    assert [tuple(r) for r in rules] == [DEFAULT_RULE]
+    assert tuple(standalone_policy.getEvidenceRule(DPD)) == DEFAULT_RULE
+    assert standalone_policy.DEFAULT_EVIDENCE() == ZERO_HASH
+    assert not standalone_policy.hasEvidenceRule(ZERO_HASH)
+
+
+def test_the_constructor_announces_the_default_rule(policy_owner):
+    from brownie import TrainingPolicy
+
+    policy = TrainingPolicy.deploy(policy_owner, {"from": policy_owner})
+
+    event = policy.tx.events["EvidenceRuleSet"]
+    assert list(event.values()) == [ZERO_HASH, *DEFAULT_RULE, 0]
+    assert policy.policyVersion() == 0
+
+
+def test_a_metric_override_applies_to_that_metric_only(standalone_policy, owner):
+    tx = standalone_policy.setEvidenceRule(DPD, 990_000, 100, 20, APPROVE_WITH_WARNING, owner)
+
+    assert list(tx.events["EvidenceRuleSet"].values()) == [DPD, 990_000, 100, 20, 1, 1]
+    assert tuple(standalone_policy.getEvidenceRule(DPD)) == (990_000, 100, 20, 1)
+    assert tuple(standalone_policy.getEvidenceRule(EOD)) == DEFAULT_RULE
+    assert standalone_policy.hasEvidenceRule(DPD)
+    metrics, rules = standalone_policy.evidenceRules()
+    assert list(metrics) == [ZERO_HASH, DPD]
+    assert [tuple(r) for r in rules] == [DEFAULT_RULE, (990_000, 100, 20, 1)]
+
+
+def test_the_default_rule_can_be_replaced(standalone_policy, owner):
+    tx = standalone_policy.setEvidenceRule(ZERO_HASH, 900_000, 0, 0, BLOCK, owner)
+
+    assert tx.events["EvidenceRuleSet"]["policyVersion"] == 1
+    assert tuple(standalone_policy.getEvidenceRule(EOD)) == (900_000, 0, 0, 0)
+    assert list(standalone_policy.evidenceRules()[0]) == [ZERO_HASH]
+
+
+@pytest.mark.parametrize("confidence", [0, 500_000, 1_000_000, 2_000_000])
+def test_a_confidence_outside_one_half_to_one_is_refused(standalone_policy, owner, confidence):
+    assert_custom_error(
+        lambda: standalone_policy.setEvidenceRule(DPD, confidence, 30, 10, BLOCK, owner),
+        "TrainingPolicyInvalidConfidence(uint256)",
+        confidence,
+    )
+    assert standalone_policy.policyVersion() == 0
+
+
+def test_count_has_no_interval_so_no_evidence_rule(standalone_policy, owner):
+    assert_custom_error(
+        lambda: standalone_policy.setEvidenceRule(COUNT, 950_000, 30, 10, BLOCK, owner),
+        "TrainingPolicyMetricHasNoInterval(bytes32)",
+        COUNT,
+    )
+    assert not standalone_policy.hasEvidenceRule(COUNT)
+
+
+def test_clearing_an_override_restores_the_default(standalone_policy, owner):
+    standalone_policy.setEvidenceRule(DPD, 990_000, 100, 20, BLOCK, owner)
+    standalone_policy.setEvidenceRule(EOD, 800_000, 50, 5, BLOCK, owner)
+
+    tx = standalone_policy.clearEvidenceRule(DPD, owner)
+
+    assert list(tx.events["EvidenceRuleCleared"].values()) == [DPD, 3]
+    assert tuple(standalone_policy.getEvidenceRule(DPD)) == DEFAULT_RULE
+    assert list(standalone_policy.evidenceRules()[0]) == [ZERO_HASH, EOD]
+    assert_custom_error(
+        lambda: standalone_policy.clearEvidenceRule(DPD, owner),
+        "TrainingPolicyUnknownEvidenceRule(bytes32)",
+        DPD,
+    )
+
+
+def test_the_default_rule_cannot_be_cleared(standalone_policy, owner):
+    assert_custom_error(
+        lambda: standalone_policy.clearEvidenceRule(ZERO_HASH, owner),
+        "TrainingPolicyCannotClearDefaultEvidenceRule()",
+    )
+    assert [tuple(r) for r in standalone_policy.evidenceRules()[1]] == [DEFAULT_RULE]
+
+
+def test_only_the_owner_sets_evidence_rules(standalone_policy, outsider):
+    assert_custom_error(
+        lambda: standalone_policy.setEvidenceRule(DPD, 950_000, 1, 1, BLOCK, {"from": outsider}),
+        "OwnableUnauthorizedAccount(address)",
+        outsider.address,
+    )

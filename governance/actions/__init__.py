@@ -9,7 +9,8 @@ not re-encode to the same bytes) decodes to :class:`RawCall`, never to a guess.
 Policy actions call the TrainingPolicy; the governor's own settings call the governor
 (through the timelock, as OpenZeppelin's ``onlyGovernance`` requires); auditor changes call
 the AuditRegistry. Metric names travel as ``bytes32`` (ASCII, zero padded), threshold values
-as fixed point with six decimals (1e6 = 1.0), proposal thresholds in whole tokens.
+and evidence confidence levels as fixed point with six decimals (1e6 = 1.0), proposal
+thresholds in whole tokens. The default evidence rule's metric is ``bytes32(0)``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from collections.abc import Sequence
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
+from governance.actions._evidence import (
+    ON_INCONCLUSIVE,
+    ClearEvidenceRule,
+    OnInconclusive,
+    SetEvidenceRule,
+    confidence_to_fixed,
+)
 from governance.actions._models import (
-    BY_SELECTOR,
-    Action,
     AllowDataset,
     ClearThreshold,
     GrantAuditor,
@@ -37,6 +43,7 @@ from governance.actions._models import (
     SetVotingPeriod,
     UpdateQuorumNumerator,
 )
+from governance.actions._registry import BY_SELECTOR, Action
 from governance.actions._values import (
     AUDITOR_ROLE,
     CONSTRAINTS,
@@ -58,15 +65,19 @@ __all__ = [
     "AUDITOR_ROLE",
     "CONSTRAINTS",
     "FIXED_POINT_DECIMALS",
+    "ON_INCONCLUSIVE",
     "Action",
     "AllowDataset",
+    "ClearEvidenceRule",
     "ClearThreshold",
     "Contract",
     "Direction",
     "GrantAuditor",
+    "OnInconclusive",
     "RawCall",
     "RevokeAuditor",
     "RevokeDataset",
+    "SetEvidenceRule",
     "SetLateQuorumVoteExtension",
     "SetMitigation",
     "SetProposalThreshold",
@@ -76,6 +87,7 @@ __all__ = [
     "Strategy",
     "UpdateQuorumNumerator",
     "bytes32_to_text",
+    "confidence_to_fixed",
     "dataset_id_of",
     "decode",
     "describe",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Annotated, Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from eth_abi.abi import encode as abi_encode
 from eth_utils.abi import function_signature_to_4byte_selector
@@ -388,40 +388,3 @@ class RawCall(BaseModel):
             f"Raw call to {self.target}: {what}, {len(self.calldata) // 2 - 1} bytes of "
             f"calldata, value {self.value} wei"
         )
-
-
-Action = Annotated[
-    AllowDataset
-    | RevokeDataset
-    | SetThreshold
-    | ClearThreshold
-    | SetMitigation
-    | SetVotingDelay
-    | SetVotingPeriod
-    | SetProposalThreshold
-    | UpdateQuorumNumerator
-    | SetLateQuorumVoteExtension
-    | GrantAuditor
-    | RevokeAuditor
-    | RawCall,
-    Field(discriminator="kind"),
-]
-"""One thing a proposal does; parse with ``pydantic.TypeAdapter(list[Action])``."""
-
-CALLS: tuple[type[KnownCall], ...] = (
-    AllowDataset,
-    RevokeDataset,
-    SetThreshold,
-    ClearThreshold,
-    SetMitigation,
-    SetVotingDelay,
-    SetVotingPeriod,
-    SetProposalThreshold,
-    UpdateQuorumNumerator,
-    SetLateQuorumVoteExtension,
-    GrantAuditor,
-    RevokeAuditor,
-)
-BY_SELECTOR: dict[tuple[Contract, bytes], type[KnownCall]] = {
-    (c.contract, c.selector()): c for c in CALLS
-}

@@ -10,6 +10,12 @@ interface ITrainingPolicy {
         Lower
     }
 
+    /// @notice What an INCONCLUSIVE verdict does to a model at the gate.
+    enum OnInconclusive {
+        Block,
+        ApproveWithWarning
+    }
+
     struct Dataset {
         bytes32 contentHash;
         bytes32 manifestHash;
@@ -22,6 +28,15 @@ interface ITrainingPolicy {
         Direction direction;
     }
 
+    /// @notice How strong the evidence must be before a verdict counts.
+    /// @dev `confidence` is fixed point with six decimals, strictly between 0.5e6 and 1e6.
+    struct EvidenceRule {
+        uint64 confidence;
+        uint64 minGroupSize;
+        uint64 minDenominator;
+        OnInconclusive onInconclusive;
+    }
+
     event DatasetAllowed(
         bytes32 indexed datasetId, bytes32 contentHash, bytes32 manifestHash, string uri, uint256 policyVersion
     );
@@ -29,6 +44,17 @@ interface ITrainingPolicy {
     event ThresholdSet(bytes32 indexed metric, uint256 value, Direction direction, uint256 policyVersion);
     event ThresholdCleared(bytes32 indexed metric, uint256 policyVersion);
     event MitigationSet(bytes32 strategy, bytes32 constraint, uint256 policyVersion);
+    /// @notice The evidence rule of `metric` (bytes32(0): the default rule) was set.
+    event EvidenceRuleSet(
+        bytes32 indexed metric,
+        uint64 confidence,
+        uint64 minGroupSize,
+        uint64 minDenominator,
+        OnInconclusive onInconclusive,
+        uint256 policyVersion
+    );
+    /// @notice The override of `metric` was removed; the default rule applies to it again.
+    event EvidenceRuleCleared(bytes32 indexed metric, uint256 policyVersion);
 
     /// @notice The dataset id has never been registered.
     error TrainingPolicyUnknownDataset(bytes32 datasetId);
@@ -44,6 +70,14 @@ interface ITrainingPolicy {
     error TrainingPolicyMissingConstraint(bytes32 strategy);
     /// @notice "none" was given with a constraint, which nothing would apply.
     error TrainingPolicyUnexpectedConstraint(bytes32 constraint);
+    /// @notice A confidence level is not strictly between 0.5 and 1 (fixed point, six decimals).
+    error TrainingPolicyInvalidConfidence(uint256 confidence);
+    /// @notice The metric has no confidence interval (it is exact), so no evidence rule applies.
+    error TrainingPolicyMetricHasNoInterval(bytes32 metric);
+    /// @notice No evidence rule override is set for the metric.
+    error TrainingPolicyUnknownEvidenceRule(bytes32 metric);
+    /// @notice The default evidence rule can be replaced but never removed.
+    error TrainingPolicyCannotClearDefaultEvidenceRule();
     /// @notice Renouncing ownership would freeze the policy forever; the DAO may only transfer it.
     error TrainingPolicyCannotRenounceOwnership();
 }

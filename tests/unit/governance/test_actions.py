@@ -49,6 +49,9 @@ uint48 = st.integers(min_value=0, max_value=2**48 - 1)
 mitigation = st.sampled_from(
     [(s, c) for s, constraints in act.CONSTRAINTS.items() for c in constraints]
 )
+interval_metric = st.sampled_from(sorted(m for m in METRICS if m != "count"))
+confidence = st.integers(min_value=500_001, max_value=999_999).map(act.from_fixed)
+uint64 = st.integers(min_value=0, max_value=2**64 - 1)
 calldata = st.binary(max_size=80).map(lambda b: "0x" + b.hex())
 
 action = st.one_of(
@@ -59,6 +62,10 @@ action = st.one_of(
               direction=st.sampled_from(["upper", "lower"])),
     st.builds(act.ClearThreshold, metric=metric),
     mitigation.map(lambda sc: act.SetMitigation(strategy=sc[0], constraint=sc[1])),  # type: ignore[arg-type]
+    st.builds(act.SetEvidenceRule, metric=st.none() | interval_metric,
+              confidence_level=confidence, min_group_size=uint64, min_denominator=uint64,
+              on_inconclusive=st.sampled_from(act.ON_INCONCLUSIVE)),
+    st.builds(act.ClearEvidenceRule, metric=interval_metric),
     st.builds(act.SetVotingDelay, blocks=uint48),
     st.builds(act.SetVotingPeriod, blocks=st.integers(min_value=1, max_value=2**32 - 1)),
     st.builds(act.SetProposalThreshold, tokens=st.integers(min_value=0, max_value=10**30)),

@@ -1,0 +1,160 @@
+"""Evidence rule actions: how sure an audit must be before its verdict counts.
+
+The rule is the confidence of every interval, the minimum group size and rate denominator,
+and what an INCONCLUSIVE verdict does at the gate. The default rule has no metric (its
+on-chain key is ``bytes32(0)``); a metric may override it. Confidence travels as fixed
+point with six decimals, like threshold values.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation, localcontext
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from bias_checks import is_known_metric, metric_info
+from governance.actions._models import KnownCall
+from governance.actions._values import (
+    Contract,
+    MetricName,
+    bytes32_to_text,
+    from_fixed,
+    metric_to_bytes32,
+    trim_decimal,
+)
+from governance.errors import InvalidConfidenceLevel, InvalidMinimumSize, MetricHasNoInterval
+
+UINT64_MAX = 2**64 - 1
+_SCALE = 10**6
+_DEFAULT_KEY = b"\0" * 32
+
+OnInconclusive = Literal["block", "approve_with_warning"]
+#: The Solidity enum's order.
+ON_INCONCLUSIVE: tuple[OnInconclusive, ...] = ("block", "approve_with_warning")
+
+
+def confidence_to_fixed(value: Decimal) -> int:
+    """``value`` in fixed point with six decimals; :class:`InvalidConfidenceLevel` unless
+    it lies strictly between 0.5 and 1 with at most six decimals."""
+    if not value.is_finite():
+        raise InvalidConfidenceLevel(str(value), "it is not a finite number")
+    with localcontext(prec=100):
+        scaled = value * _SCALE
+    if scaled != scaled.to_integral_value():
+        raise InvalidConfidenceLevel(str(value), "it has more than six decimals")
+    if not _SCALE // 2 < scaled < _SCALE:
+        raise InvalidConfidenceLevel(str(value), "it is not strictly between 0.5 and 1")
+    return int(scaled)
+
+
+def _decimal(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise InvalidConfidenceLevel(str(value), "it is not a number")
+    if isinstance(value, str | int | float):
+        try:
+            value = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise InvalidConfidenceLevel(repr(value), "it is not a number") from exc
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise InvalidConfidenceLevel(str(value), "it is not a finite number")
+    return value
+
+
+def _confidence(value: Decimal) -> Decimal:
+    return from_fixed(confidence_to_fixed(value))
+
+
+def _has_interval(metric: str) -> str:
+    if is_known_metric(metric) and not metric_info(metric).has_interval:
+        raise MetricHasNoInterval(metric)
+    return metric
+
+
+def _size(parameter: str) -> AfterValidator:
+    def check(value: int) -> int:
+        if not 0 <= value <= UINT64_MAX:
+            raise InvalidMinimumSize(parameter, value)
+        return value
+
+    return AfterValidator(check)
+
+
+ConfidenceLevel = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_confidence)]
+RuleMetric = Annotated[MetricName, AfterValidator(_has_interval)]
+
+
+def _key(metric: str | None) -> bytes:
+    return _DEFAULT_KEY if metric is None else metric_to_bytes32(metric)
+
+
+def _metric_of(raw: bytes) -> str | None:
+    return None if raw == _DEFAULT_KEY else bytes32_to_text(raw)
+
+
+def _subject(metric: str | None) -> str:
+    return "the default evidence rule" if metric is None else f"the evidence rule of {metric}"
+
+
+class SetEvidenceRule(KnownCall):
+    """Set the default evidence rule (no ``metric``), or one metric's override."""
+
+    kind: Literal["set_evidence_rule"] = "set_evidence_rule"
+    metric: RuleMetric | None = None
+    confidence_level: ConfidenceLevel = Decimal("0.95")
+    min_group_size: Annotated[int, _size("min_group_size")] = 30
+    min_denominator: Annotated[int, _size("min_denominator")] = 10
+    on_inconclusive: OnInconclusive = "block"
+
+    contract: ClassVar[Contract] = "training_policy"
+    signature: ClassVar[str] = "setEvidenceRule(bytes32,uint64,uint64,uint64,uint8)"
+
+    def args(self) -> tuple[Any, ...]:
+        return (
+            _key(self.metric),
+            confidence_to_fixed(self.confidence_level),
+            self.min_group_size,
+            self.min_denominator,
+            ON_INCONCLUSIVE.index(self.on_inconclusive),
+        )
+
+    @classmethod
+    def from_args(cls, args: tuple[Any, ...]) -> Self:
+        metric, confidence, min_group, min_denominator, when = args
+        return cls(
+            metric=_metric_of(metric),
+            confidence_level=from_fixed(confidence),
+            min_group_size=min_group,
+            min_denominator=min_denominator,
+            on_inconclusive=ON_INCONCLUSIVE[when],
+        )
+
+    def summary(self) -> str:
+        outcome = (
+            "blocks the model" if self.on_inconclusive == "block" else "approves it with a warning"
+        )
+        return (
+            f"Set {_subject(self.metric)}: {trim_decimal(self.confidence_level)} confidence, "
+            f"groups of at least {self.min_group_size} rows, denominators of at least "
+            f"{self.min_denominator}; INCONCLUSIVE {outcome}"
+        )
+
+
+class ClearEvidenceRule(KnownCall):
+    """Remove a metric's evidence rule override; the default rule applies to it again."""
+
+    kind: Literal["clear_evidence_rule"] = "clear_evidence_rule"
+    metric: RuleMetric = Field(description="the metric whose override to remove")
+
+    contract: ClassVar[Contract] = "training_policy"
+    signature: ClassVar[str] = "clearEvidenceRule(bytes32)"
+
+    def args(self) -> tuple[Any, ...]:
+        return (metric_to_bytes32(self.metric),)
+
+    @classmethod
+    def from_args(cls, args: tuple[Any, ...]) -> Self:
+        return cls(metric=bytes32_to_text(args[0]))
+
+    def summary(self) -> str:
+        return f"Clear the evidence rule of {self.metric} (the default rule applies again)"

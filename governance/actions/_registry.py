@@ -1,0 +1,66 @@
+"""Every action fairgov knows, as one tagged union, and the table that decodes calls."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from governance.actions._evidence import ClearEvidenceRule, SetEvidenceRule
+from governance.actions._models import (
+    AllowDataset,
+    ClearThreshold,
+    GrantAuditor,
+    KnownCall,
+    RawCall,
+    RevokeAuditor,
+    RevokeDataset,
+    SetLateQuorumVoteExtension,
+    SetMitigation,
+    SetProposalThreshold,
+    SetThreshold,
+    SetVotingDelay,
+    SetVotingPeriod,
+    UpdateQuorumNumerator,
+)
+from governance.actions._values import Contract
+
+Action = Annotated[
+    AllowDataset
+    | RevokeDataset
+    | SetThreshold
+    | ClearThreshold
+    | SetMitigation
+    | SetEvidenceRule
+    | ClearEvidenceRule
+    | SetVotingDelay
+    | SetVotingPeriod
+    | SetProposalThreshold
+    | UpdateQuorumNumerator
+    | SetLateQuorumVoteExtension
+    | GrantAuditor
+    | RevokeAuditor
+    | RawCall,
+    Field(discriminator="kind"),
+]
+"""One thing a proposal does; parse with ``pydantic.TypeAdapter(list[Action])``."""
+
+CALLS: tuple[type[KnownCall], ...] = (
+    AllowDataset,
+    RevokeDataset,
+    SetThreshold,
+    ClearThreshold,
+    SetMitigation,
+    SetEvidenceRule,
+    ClearEvidenceRule,
+    SetVotingDelay,
+    SetVotingPeriod,
+    SetProposalThreshold,
+    UpdateQuorumNumerator,
+    SetLateQuorumVoteExtension,
+    GrantAuditor,
+    RevokeAuditor,
+)
+BY_SELECTOR: dict[tuple[Contract, bytes], type[KnownCall]] = {
+    (c.contract, c.selector()): c for c in CALLS
+}
