@@ -41,7 +41,15 @@ PROPOSAL_EVENTS: Final = frozenset(
     }
 )
 POLICY_EVENTS: Final = frozenset(
-    {"DatasetAllowed", "DatasetRevoked", "ThresholdSet", "ThresholdCleared", "MitigationSet"}
+    {
+        "DatasetAllowed",
+        "DatasetRevoked",
+        "ThresholdSet",
+        "ThresholdCleared",
+        "MitigationSet",
+        "EvidenceRuleSet",
+        "EvidenceRuleCleared",
+    }
 )
 #: States a proposal never leaves while the chain only grows.
 FINAL_STATES: Final = ("Executed", "Canceled", "Defeated")

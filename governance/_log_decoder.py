@@ -38,6 +38,8 @@ FOLLOWED: Final[dict[ContractName, tuple[str, ...]]] = {
         "ThresholdSet",
         "ThresholdCleared",
         "MitigationSet",
+        "EvidenceRuleSet",
+        "EvidenceRuleCleared",
     ),
     "AuditRegistry": ("AuditPublished", "RoleGranted", "RoleRevoked"),
 }

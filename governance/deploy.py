@@ -17,6 +17,7 @@ from typing import Any
 from eth_account import Account
 from pydantic import BaseModel, Field, ValidationError
 from web3 import Web3
+from web3.exceptions import Web3Exception
 from web3.types import Nonce
 from web3.utils.address import get_create_address
 
@@ -24,7 +25,7 @@ from core.settings import DEV_PRIVATE_KEYS
 from core.types import HexAddress
 from governance.chain import Sender, call_data
 from governance.contracts import ContractName, artifact, bind, factory
-from governance.errors import DeploymentConfigInvalid, DeploymentStale
+from governance.errors import DeploymentConfigInvalid, DeploymentStale, PolicyLacksEvidenceRule
 
 TOKEN_DECIMALS = 18
 _ROLE_TX_GAS = 120_000
@@ -230,6 +231,20 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
         actual = contract.token() if name == "FairnessGovernor" else contract.owner()
         if str(actual.call()).lower() != expected.lower():
             raise DeploymentStale(path, name, address, "the contract there is another one")
+    check_policy_current(w3, a.training_policy, path)
+
+
+def check_policy_current(w3: Web3, policy_address: str, path: Path | None = None) -> None:
+    """Raise :class:`PolicyLacksEvidenceRule` if the TrainingPolicy predates evidence rules.
+
+    A policy deployed before evidence rules has no ``evidenceRules()``; no audit may run
+    under it, and its storage cannot gain the rule (the contract is not upgradeable).
+    """
+    policy = bind(w3, "TrainingPolicy", policy_address).functions
+    try:
+        policy.evidenceRules().call()
+    except Web3Exception as exc:
+        raise PolicyLacksEvidenceRule(policy_address, path) from exc
 
 
 def ensure_deployed(

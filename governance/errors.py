@@ -346,11 +346,12 @@ class PolicyLacksEvidenceRule(GovernanceError):
 
     code: ClassVar[str] = "policy_lacks_evidence_rule"
 
-    def __init__(self, policy: str) -> None:
+    def __init__(self, policy: str, path: Path | None = None) -> None:
+        where = "the data directory's deployment.json" if path is None else str(path)
         super().__init__(
-            f"the TrainingPolicy {policy} predates evidence rules, so no audit can run under "
-            "it: move the data directory's deployment.json aside and run `fairgov run` to "
-            "deploy the current contracts (then propose the datasets and thresholds again)",
+            f"the TrainingPolicy {policy} predates evidence rules, so no audit may run under "
+            f"it: move {where} aside and run `fairgov run` to deploy the current contracts, "
+            "then propose the datasets and thresholds again",
             policy=policy,
         )
 

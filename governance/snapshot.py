@@ -2,6 +2,9 @@
 
 An audit run freezes the snapshot it started with, so a policy change voted during the run
 cannot change the rules it is judged by, and its report names the exact rules by hash.
+The evidence rule (confidence, minimum group size and denominator, what INCONCLUSIVE does
+at the gate) is part of the snapshot: schema 2 requires it, so no snapshot, and no audit
+frozen on one, can lack it. A policy contract that predates evidence rules cannot be read.
 """
 
 from __future__ import annotations
@@ -16,12 +19,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 from web3.exceptions import BlockNotFound, Web3Exception
 
-from governance.actions import Direction, bytes32_to_text, from_fixed
+from governance.actions import (
+    ON_INCONCLUSIVE,
+    Direction,
+    OnInconclusive,
+    bytes32_to_text,
+    from_fixed,
+)
 from governance.contracts import bind
-from governance.errors import SnapshotUnavailable
+from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
 
-SNAPSHOT_SCHEMA_VERSION = 1
+SNAPSHOT_SCHEMA_VERSION = 2
 _DIRECTIONS: tuple[Direction, ...] = ("upper", "lower")
+_DEFAULT_KEY = b"\0" * 32
 
 
 class DatasetEntry(BaseModel):
@@ -51,6 +61,21 @@ class ThresholdEntry(BaseModel):
         return Decimal(self.value)
 
 
+class EvidenceRuleEntry(BaseModel):
+    """How strong the evidence must be: the default rule (``metric`` None) or an override.
+
+    ``confidence_level`` is a decimal string with six decimals, like threshold values.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str | None = None
+    confidence_level: str
+    min_group_size: int
+    min_denominator: int
+    on_inconclusive: OnInconclusive
+
+
 class Mitigation(BaseModel):
     """The bias mitigation strategy and its constraint (``""`` with ``none``)."""
 
@@ -65,7 +90,7 @@ class PolicySnapshot(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
     chain_id: int
     policy: str
     block_number: int
@@ -74,6 +99,10 @@ class PolicySnapshot(BaseModel):
     datasets: tuple[DatasetEntry, ...] = Field(default=())
     thresholds: tuple[ThresholdEntry, ...] = Field(default=())
     mitigation: Mitigation
+    evidence: EvidenceRuleEntry = Field(description="the default evidence rule")
+    evidence_overrides: tuple[EvidenceRuleEntry, ...] = Field(
+        default=(), description="metrics with their own rule, sorted by metric"
+    )
 
     def canonical_json(self) -> bytes:
         """The snapshot as canonical JSON: sorted keys, UTF-8, no whitespace, no floats."""
@@ -99,6 +128,11 @@ def allowed_dataset(snapshot: PolicySnapshot, dataset_id: str) -> DatasetEntry |
 def threshold_for(snapshot: PolicySnapshot, metric: str) -> ThresholdEntry | None:
     """The threshold on ``metric`` in the snapshot, or None."""
     return next((t for t in snapshot.thresholds if t.metric == metric), None)
+
+
+def evidence_rule_for(snapshot: PolicySnapshot, metric: str) -> EvidenceRuleEntry:
+    """The evidence rule that judges ``metric``: its override, else the default rule."""
+    return next((r for r in snapshot.evidence_overrides if r.metric == metric), snapshot.evidence)
 
 
 def _text(raw: bytes) -> str:
@@ -173,6 +207,25 @@ def read_snapshot(
         raise SnapshotUnavailable(
             address, str(number), f"it is not a TrainingPolicy ({exc})"
         ) from exc
+    try:
+        rule_metrics, rules = policy.evidenceRules().call(block_identifier=at)
+    except Web3Exception as exc:
+        # Every other getter answered: this is a TrainingPolicy from before evidence rules.
+        raise PolicyLacksEvidenceRule(address) from exc
+    evidence = [
+        EvidenceRuleEntry(
+            metric=None if bytes(m) == _DEFAULT_KEY else _text(m),
+            confidence_level=str(from_fixed(confidence)),
+            min_group_size=min_group,
+            min_denominator=min_denominator,
+            on_inconclusive=ON_INCONCLUSIVE[when],
+        )
+        for m, (confidence, min_group, min_denominator, when) in zip(
+            rule_metrics, rules, strict=True
+        )
+    ]
+    if not evidence or evidence[0].metric is not None:
+        raise PolicyLacksEvidenceRule(address)
     thresholds = [
         ThresholdEntry(metric=_text(m), value=str(from_fixed(v)), direction=_DIRECTIONS[d])
         for m, v, d in zip(metrics, values, directions, strict=True)
@@ -186,4 +239,6 @@ def read_snapshot(
         datasets=tuple(sorted(datasets, key=lambda d: d.dataset_id)),
         thresholds=tuple(sorted(thresholds, key=lambda t: t.metric)),
         mitigation=Mitigation(strategy=_text(strategy), constraint=_text(constraint)),
+        evidence=evidence[0],
+        evidence_overrides=tuple(sorted(evidence[1:], key=lambda r: r.metric or "")),
     )

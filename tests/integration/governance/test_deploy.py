@@ -8,8 +8,14 @@ from core.settings import DEV_PRIVATE_KEYS
 from governance import chain as chain_client
 from governance import deploy, localchain
 from governance.contracts import bind
-from governance.errors import ChainUnreachable, DeploymentConfigInvalid, DeploymentStale
+from governance.errors import (
+    ChainUnreachable,
+    DeploymentConfigInvalid,
+    DeploymentStale,
+    PolicyLacksEvidenceRule,
+)
 from tests.helpers import TEST_CONFIG
+from tests.integration.governance.old_policy import deploy_old_policy
 
 
 def test_deployment_wires_the_timelock_to_the_governor_only(
@@ -67,6 +73,21 @@ def test_a_deployment_whose_code_is_gone_is_refused(
         with pytest.raises(DeploymentStale, match="there is no code at that address") as info:
             deploy.ensure_deployed(fresh, DEV_PRIVATE_KEYS[0], TEST_CONFIG, path)
     assert f"delete {path}" in str(info.value)
+
+
+def test_a_deployment_whose_policy_predates_evidence_rules_is_refused(
+    isolated_chain: Web3, tmp_path: Path, deployment: deploy.Deployment
+):
+    old_policy = deploy_old_policy(isolated_chain, deployment.addresses.timelock)
+    addresses = deployment.addresses.model_copy(update={"training_policy": old_policy})
+    path = tmp_path / "deployment.json"
+    deploy.save(deployment.model_copy(update={"addresses": addresses}), path)
+
+    with pytest.raises(PolicyLacksEvidenceRule, match="predates evidence rules") as info:
+        deploy.ensure_deployed(isolated_chain, DEV_PRIVATE_KEYS[0], TEST_CONFIG, path)
+    assert f"move {path} aside" in str(info.value)
+    assert info.value.code == "policy_lacks_evidence_rule"
+    deploy.check_policy_current(isolated_chain, deployment.addresses.training_policy)
 
 
 def test_a_deployment_from_another_chain_is_refused(w3: Web3, tmp_path: Path):

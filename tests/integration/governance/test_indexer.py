@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ from sqlmodel import Session, SQLModel
 from web3 import Web3
 
 from governance import deploy
+from governance.actions import ClearEvidenceRule, SetEvidenceRule, encode
 from governance.chainview import RpcChainView
-from governance.index_models import INDEX_TABLES, IndexBlock
+from governance.index_models import INDEX_TABLES, IndexBlock, PolicyEvent
 from governance.indexer import (
     IndexedChainView,
     Indexer,
@@ -22,7 +24,15 @@ from governance.indexer import (
     list_proposals,
     votes_at,
 )
-from tests.helpers import HOLDER_KEYS, TEST_CONFIG, Governance, address_of, advance_time, mine
+from tests.helpers import (
+    HOLDER_KEYS,
+    TEST_CONFIG,
+    Governance,
+    address_of,
+    advance_time,
+    mine,
+    pass_and_execute_encoded,
+)
 
 pytestmark = pytest.mark.chain
 
@@ -139,6 +149,39 @@ def test_the_index_follows_a_proposal_through_its_whole_life(
     assert incremental["role_change"]
     indexer.resync()
     assert dump(engine) == incremental
+
+
+def test_evidence_rule_changes_are_indexed_from_the_deployment_on(
+    gov: Governance, deployment: deploy.Deployment, engine: Engine
+):
+    gov.delegate_all_to_self()
+    dp = "demographic_parity_difference"
+    rules = [
+        SetEvidenceRule(metric=dp, on_inconclusive="approve_with_warning"),
+        ClearEvidenceRule(metric=dp),
+    ]
+    pass_and_execute_encoded(gov, *encode(rules, deployment.addresses), "evidence rules")
+    Indexer(engine, gov.w3, deployment).sync()
+
+    with Session(engine) as session:
+        events = session.exec(
+            select(PolicyEvent)
+            .where(PolicyEvent.name.in_(["EvidenceRuleSet", "EvidenceRuleCleared"]))  # type: ignore[attr-defined]
+            .order_by(PolicyEvent.block_number, PolicyEvent.log_index)  # type: ignore[arg-type]
+        ).all()
+        version = latest_policy_version(session)
+    default, override, cleared = (row[0] for row in events)
+    metric = "0x" + dp.encode().ljust(32, b"\0").hex()
+    assert default.block_number >= deployment.deploy_block  # the constructor's default rule
+    assert (default.subject, default.policy_version) == ("0x" + "00" * 32, 0)
+    assert json.loads(default.args)["confidence"] == 950_000
+    assert (override.subject, json.loads(override.args)["onInconclusive"]) == (metric, 1)
+    assert (cleared.name, cleared.subject, cleared.policy_version) == (
+        "EvidenceRuleCleared",
+        metric,
+        2,
+    )
+    assert version == gov.policy.functions.policyVersion().call() == 2
 
 
 def test_audit_publications_and_delegations_land(

@@ -13,22 +13,31 @@ from governance import deploy
 from governance.actions import (
     Action,
     AllowDataset,
+    ClearEvidenceRule,
     RevokeDataset,
+    SetEvidenceRule,
     SetMitigation,
     SetThreshold,
     encode,
 )
-from governance.errors import SnapshotUnavailable
+from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
 from governance.snapshot import (
     DatasetEntry,
+    EvidenceRuleEntry,
     Mitigation,
     PolicySnapshot,
     ThresholdEntry,
     allowed_dataset,
+    evidence_rule_for,
     read_snapshot,
     threshold_for,
 )
 from tests.helpers import Governance, pass_and_execute_encoded
+from tests.integration.governance.old_policy import deploy_old_policy
+
+DEFAULT_RULE = EvidenceRuleEntry(
+    confidence_level="0.950000", min_group_size=30, min_denominator=10, on_inconclusive="block"
+)
 
 H1, H2, H3 = ("0x" + c * 32 for c in ("aa", "bb", "cc"))
 DP = "demographic_parity_difference"
@@ -41,7 +50,9 @@ def execute(gov: Governance, deployment: deploy.Deployment, *actions: Action) ->
     pass_and_execute_encoded(gov, *calls, f"change {len(actions)}")
 
 
-def test_a_fresh_policy_has_no_rules(isolated_chain: Web3, deployment: deploy.Deployment) -> None:
+def test_a_fresh_policy_has_no_rules_but_the_default_evidence_rule(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
     policy = deployment.addresses.training_policy
     snap = read_snapshot(isolated_chain, policy)
     latest = isolated_chain.eth.get_block("latest")
@@ -51,6 +62,61 @@ def test_a_fresh_policy_has_no_rules(isolated_chain: Web3, deployment: deploy.De
     assert snap.policy == Web3.to_checksum_address(policy)
     assert (snap.policy_version, snap.datasets, snap.thresholds) == (0, (), ())
     assert snap.mitigation == Mitigation(strategy="none", constraint="")
+    assert (snap.evidence, snap.evidence_overrides) == (DEFAULT_RULE, ())
+    assert evidence_rule_for(snap, DP) == DEFAULT_RULE
+
+
+def test_voted_evidence_rules_are_in_the_snapshot_and_its_hash(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    gov = Governance(w3, deployment)
+    gov.delegate_all_to_self()
+    policy = deployment.addresses.training_policy
+    before = read_snapshot(w3, policy)
+
+    execute(
+        gov,
+        deployment,
+        SetEvidenceRule(confidence_level=Decimal("0.9"), min_group_size=50, min_denominator=5),
+        SetEvidenceRule(metric="equalized_odds_difference", on_inconclusive="approve_with_warning"),
+        SetEvidenceRule(metric=DP, confidence_level=Decimal("0.99")),
+    )
+    during = read_snapshot(w3, policy)
+    execute(gov, deployment, ClearEvidenceRule(metric="equalized_odds_difference"))
+    after = read_snapshot(w3, policy)
+
+    default = EvidenceRuleEntry(
+        confidence_level="0.900000", min_group_size=50, min_denominator=5, on_inconclusive="block"
+    )
+    dp_rule = EvidenceRuleEntry(
+        metric=DP,
+        confidence_level="0.990000",
+        min_group_size=30,
+        min_denominator=10,
+        on_inconclusive="block",
+    )
+    assert during.evidence == default
+    assert [r.metric for r in during.evidence_overrides] == [DP, "equalized_odds_difference"]
+    assert evidence_rule_for(during, "equalized_odds_difference").on_inconclusive == (
+        "approve_with_warning"
+    )
+    assert len({before.hash, during.hash, after.hash}) == 3
+    assert after.policy_version == 4
+    assert after.evidence_overrides == (dp_rule,)
+    assert evidence_rule_for(after, "equalized_odds_difference") == default
+    assert evidence_rule_for(after, DP) == dp_rule
+
+
+def test_a_policy_from_before_evidence_rules_cannot_be_snapshotted(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    address = deploy_old_policy(w3, deployment.addresses.timelock)
+
+    with pytest.raises(PolicyLacksEvidenceRule, match="predates evidence rules") as caught:
+        read_snapshot(w3, address)
+    assert caught.value.code == "policy_lacks_evidence_rule"
 
 
 def test_an_earlier_snapshot_does_not_change_after_a_policy_change(
@@ -134,16 +200,43 @@ def test_canonical_json_is_byte_stable() -> None:
         ),
         thresholds=(ThresholdEntry(metric=DP, value="0.100000", direction="upper"),),
         mitigation=Mitigation(strategy="none", constraint=""),
+        evidence=DEFAULT_RULE,
+        evidence_overrides=(DEFAULT_RULE.model_copy(update={"metric": DP}),),
     )
+
+    def rule(metric: str) -> str:
+        return (
+            '{"confidence_level":"0.950000","metric":' + metric + ',"min_denominator":10,'
+            '"min_group_size":30,"on_inconclusive":"block"}'
+        )
+
     expected = (
         '{"block_hash":"' + H1 + '","block_number":12,"chain_id":31337,'
         '"datasets":[{"allowed":true,"content_hash":"' + H1 + '","dataset_id":"' + H3 + '",'
         '"manifest_hash":"' + H2 + '","uri":"file://ü.csv"}],'
+        '"evidence":' + rule("null") + ","
+        '"evidence_overrides":[' + rule(f'"{DP}"') + "],"
         '"mitigation":{"constraint":"","strategy":"none"},'
-        '"policy":"0x' + "44" * 20 + '","policy_version":3,"schema_version":1,'
+        '"policy":"0x' + "44" * 20 + '","policy_version":3,"schema_version":2,'
         '"thresholds":[{"direction":"upper","metric":"' + DP + '","value":"0.100000"}]}'
     ).encode()
     assert snap.canonical_json() == expected
     assert PolicySnapshot.model_validate(json.loads(expected)).hash == snap.hash
     changed = snap.model_copy(update={"policy_version": 4})
     assert changed.hash != snap.hash
+    stricter = snap.model_copy(
+        update={"evidence": DEFAULT_RULE.model_copy(update={"confidence_level": "0.990000"})}
+    )
+    assert stricter.hash != snap.hash
+
+
+def test_a_snapshot_without_the_evidence_rule_is_invalid() -> None:
+    with pytest.raises(ValueError, match="evidence"):
+        PolicySnapshot(
+            chain_id=31337,
+            policy="0x" + "44" * 20,
+            block_number=12,
+            block_hash=H1,
+            policy_version=3,
+            mitigation=Mitigation(strategy="none", constraint=""),
+        )  # type: ignore[call-arg]
