@@ -3,7 +3,10 @@
 Every trained model file is a :class:`~audit.db_models.ModelVersion`: a ``candidate`` until
 an audit decides, ``approved`` only after a PASS verdict whose fingerprint is confirmed on
 chain, ``blocked`` after a FAIL (or when a re-audit under a newer policy fails or is
-refused). Serving code calls :func:`require_approved` before it uses a model.
+refused). An INCONCLUSIVE verdict does what the voted evidence rule says: ``block`` (the
+default) blocks the model; ``approve_with_warning`` approves it once anchored, with the
+warning in its reason and in the report. Serving code calls :func:`require_approved` before
+it uses a model.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from web3 import Web3
 from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, utcnow
 from audit.errors import ModelNotApproved
 from audit.training import parse_spec
+from bias_checks import OnInconclusive
 from core.db import session_scope
 from core.errors import FairgovError
 from governance.deploy import Deployment
@@ -31,10 +35,24 @@ if TYPE_CHECKING:
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 NOT_ANCHORED_REASON = "the audit passed but its anchor is not confirmed on chain"
 UNKNOWN_MODEL_REASON = "no model with this name or hash is registered"
+INCONCLUSIVE_BLOCKED_REASON = (
+    "the audit was INCONCLUSIVE and the voted evidence rule blocks such models: "
+    "the report says how many rows per group would decide it"
+)
+INCONCLUSIVE_APPROVED_REASON = (
+    "approved with a warning: the audit was INCONCLUSIVE and the voted evidence rule "
+    "approves such models with a warning; anchored on chain"
+)
 
 
-def decide(verdict: str, *, anchored: bool) -> tuple[ModelStatus, str]:
-    """The gate's status for an audit verdict and whether its anchor is confirmed.
+def decide(
+    verdict: str,
+    *,
+    anchored: bool,
+    on_inconclusive: OnInconclusive = OnInconclusive.BLOCK,
+) -> tuple[ModelStatus, str]:
+    """The gate's status for an audit verdict, whether its anchor is confirmed, and what
+    the voted evidence rule does with an INCONCLUSIVE verdict.
 
     Examples
     --------
@@ -42,9 +60,20 @@ def decide(verdict: str, *, anchored: bool) -> tuple[ModelStatus, str]:
     'approved'
     >>> decide("PASS", anchored=False)[0].value
     'candidate'
+    >>> decide("INCONCLUSIVE", anchored=True)[0].value
+    'blocked'
+    >>> decide("INCONCLUSIVE", anchored=True,
+    ...        on_inconclusive=OnInconclusive.APPROVE_WITH_WARNING)[0].value
+    'approved'
     """
     if verdict == "FAIL":
         return ModelStatus.BLOCKED, "the audit failed its fairness thresholds"
+    if verdict == "INCONCLUSIVE":
+        if on_inconclusive != OnInconclusive.APPROVE_WITH_WARNING:
+            return ModelStatus.BLOCKED, INCONCLUSIVE_BLOCKED_REASON
+        if not anchored:
+            return ModelStatus.CANDIDATE, "the audit was INCONCLUSIVE; its anchor is not confirmed"
+        return ModelStatus.APPROVED, INCONCLUSIVE_APPROVED_REASON
     if verdict != "PASS":
         return ModelStatus.CANDIDATE, f"the audit was {verdict}: the evidence cannot decide"
     if not anchored:
@@ -62,8 +91,12 @@ def record_audit(
     verdict: str,
     anchored: bool,
     policy_version: int,
+    on_inconclusive: OnInconclusive = OnInconclusive.BLOCK,
 ) -> ModelVersion:
     """Create or update the model version of an audited model and set its status.
+
+    ``on_inconclusive`` is what the run's frozen evidence rule does with an INCONCLUSIVE
+    verdict (see :func:`decide`).
 
     Examples
     --------
@@ -72,7 +105,7 @@ def record_audit(
     >>> version.status  # doctest: +SKIP
     'approved'
     """
-    status, reason = decide(verdict, anchored=anchored)
+    status, reason = decide(verdict, anchored=anchored, on_inconclusive=on_inconclusive)
     version = session.exec(
         select(ModelVersion).where(ModelVersion.name == name, ModelVersion.model_hash == model_hash)
     ).first()

@@ -36,6 +36,7 @@ from audit.errors import (
     DatasetNotAllowed,
     ManifestMismatch,
 )
+from audit.evidence import audit_under_policy, gate_rule
 from audit.gate import record_audit
 from audit.manifest import DatasetManifest, file_sha256, latest_manifest, load_frame
 from audit.models import load_model, save_model
@@ -49,8 +50,7 @@ from audit.training import (
     split,
     train,
 )
-from audit.verify import frozen_snapshot, thresholds_of, verify_dataset
-from bias_checks import audit_predictions
+from audit.verify import frozen_snapshot, verify_dataset
 from core.db import session_scope
 from core.errors import FairgovError
 from governance.deploy import Deployment
@@ -326,16 +326,16 @@ def _train_audit_anchor(
         model = load_model(model_path, expected_hash=model_hash)
     ctx.step("audit")
     y_pred = predict(model, data.x_test, data.a_test, random_state=spec.seed)
-    result = audit_predictions(
+    # The voted evidence rule, frozen with the snapshot, decides group sizes and confidence.
+    result = audit_under_policy(
+        snapshot,
         data.y_test,
         y_pred,
         sensitive_features=data.a_test,
-        thresholds=thresholds_of(snapshot),
-        pos_label=1,
-        min_group_size=spec.min_group_size,
         n_boot=spec.n_boot,
         random_state=spec.seed,
     )
+    when_inconclusive, gate_warnings = gate_rule(snapshot, result)
     ctx.step("report")
     report = build_report(
         kind="training_run",
@@ -350,6 +350,7 @@ def _train_audit_anchor(
             "prediction": spec.seed,
             "bootstrap": spec.seed,
         },
+        warnings=gate_warnings,
     )
     report_dir = _write_report_dir(report, ctx.data_dir / "reports" / run_id)
     _update(
@@ -383,6 +384,7 @@ def _train_audit_anchor(
             verdict=report.verdict,
             anchored=True,
             policy_version=snapshot.policy_version,
+            on_inconclusive=when_inconclusive,
         )
         status = version.status
         row = session.get(AuditRunRecord, row_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,10 +11,17 @@ from web3 import Web3
 
 from audit import reaudit_after_policy_change
 from audit.errors import ModelNotApproved
-from audit.gate import NOT_ANCHORED_REASON, record_audit, require_approved
+from audit.gate import (
+    INCONCLUSIVE_APPROVED_REASON,
+    INCONCLUSIVE_BLOCKED_REASON,
+    NOT_ANCHORED_REASON,
+    record_audit,
+    require_approved,
+)
 from audit.runs import run_audit
 from audit.training import ModelSpec
 from core.db import session_scope
+from governance.actions import SetEvidenceRule
 from governance.deploy import Deployment
 from tests.integration.audit.audit_support import (
     AUDITOR_KEY,
@@ -99,3 +107,51 @@ def test_reaudit_demotes_a_model_after_a_stricter_threshold_passes(
     assert outcome.run_id != run.run_id
     with session_scope(engine) as session, pytest.raises(ModelNotApproved):
         require_approved(session, run.model_hash)
+
+
+# No group of the synthetic test split reaches this many rows, so no check can be decided.
+UNDECIDABLE = 10**9
+
+
+def _inconclusive_run(
+    w3: Web3, deployment: Deployment, engine: Engine, tmp_path: Path, rule: SetEvidenceRule
+):
+    manifest = register_loans(engine, tmp_path)
+    govern(w3, deployment, [manifest.allow_action(), dp_threshold("0.1"), rule], "rule")
+    spec = ModelSpec(name="loans-lr", dataset="loans", n_boot=20)
+    return run_audit(engine, w3, deployment, spec=spec, data_dir=tmp_path, auditor_key=AUDITOR_KEY)
+
+
+@pytest.mark.chain
+@pytest.mark.slow
+def test_an_inconclusive_model_is_blocked_under_the_default_rule(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    rule = SetEvidenceRule(min_group_size=UNDECIDABLE)
+    run = _inconclusive_run(isolated_chain, deployment, engine, tmp_path, rule)
+
+    assert (run.verdict, run.model_status) == ("INCONCLUSIVE", "blocked")
+    with session_scope(engine) as session, pytest.raises(ModelNotApproved) as caught:
+        require_approved(session, run.model_hash)
+    assert INCONCLUSIVE_BLOCKED_REASON in caught.value.message
+    report = json.loads((run.report_dir / "report.json").read_bytes())
+    assert not any("approved with a warning" in w for w in report["warnings"])
+
+
+@pytest.mark.chain
+@pytest.mark.slow
+def test_an_inconclusive_model_is_approved_with_a_recorded_warning_when_voted_so(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    rule = SetEvidenceRule(min_group_size=UNDECIDABLE, on_inconclusive="approve_with_warning")
+    run = _inconclusive_run(isolated_chain, deployment, engine, tmp_path, rule)
+
+    assert (run.verdict, run.model_status) == ("INCONCLUSIVE", "approved")
+    with session_scope(engine) as session:
+        version = require_approved(session, run.model_hash)
+        assert INCONCLUSIVE_APPROVED_REASON in version.reason
+    report = json.loads((run.report_dir / "report.json").read_bytes())
+    assert any(
+        w.startswith("approved with a warning: demographic_parity_difference INCONCLUSIVE")
+        for w in report["warnings"]
+    )

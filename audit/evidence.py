@@ -1,0 +1,151 @@
+"""The voted evidence rule, from a frozen policy snapshot to the engine and the gate.
+
+A governed run never chooses its own evidence rule: the confidence level, the minimum group
+size and denominator, and what an INCONCLUSIVE verdict does at the gate all come from the
+snapshot the run froze. A metric with its own rule on chain is judged by that rule; every
+other metric by the default rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Sequence
+from typing import Any
+
+from bias_checks import (
+    AuditResult,
+    EvidenceRule,
+    OnInconclusive,
+    Threshold,
+    Verdict,
+    audit_predictions,
+)
+from governance.snapshot import EvidenceRuleEntry, PolicySnapshot, evidence_rule_for
+
+# The engine takes ``evidence=`` (and Threshold a per-threshold ``evidence``) once the
+# interval work lands; until then the default rule's size and confidence are passed the old
+# way. Remove the fallback when every engine in use takes the rule.
+_ENGINE_TAKES_EVIDENCE = "evidence" in inspect.signature(audit_predictions).parameters
+_THRESHOLD_TAKES_EVIDENCE = "evidence" in {f.name for f in dataclasses.fields(Threshold)}
+
+
+def evidence_rule(entry: EvidenceRuleEntry) -> EvidenceRule:
+    """The engine's :class:`~bias_checks.EvidenceRule` for one rule of a snapshot.
+
+    Examples
+    --------
+    >>> evidence_rule(snapshot.evidence).confidence_level  # doctest: +SKIP
+    0.95
+    """
+    return EvidenceRule(
+        confidence_level=float(entry.confidence_level),
+        min_group_size=entry.min_group_size,
+        min_denominator=entry.min_denominator,
+        on_inconclusive=OnInconclusive(entry.on_inconclusive),
+    )
+
+
+def governed_thresholds(snapshot: PolicySnapshot) -> list[Threshold]:
+    """The snapshot's thresholds, each carrying its metric's override rule if it has one.
+
+    Examples
+    --------
+    >>> [t.metric for t in governed_thresholds(snapshot)]  # doctest: +SKIP
+    ['demographic_parity_difference']
+    """
+    thresholds = []
+    for entry in snapshot.thresholds:
+        extra: dict[str, Any] = {}
+        override = next((r for r in snapshot.evidence_overrides if r.metric == entry.metric), None)
+        if override is not None and _THRESHOLD_TAKES_EVIDENCE:
+            extra["evidence"] = evidence_rule(override)
+        thresholds.append(
+            Threshold(entry.metric, float(entry.decimal), direction=entry.direction, **extra)
+        )
+    return thresholds
+
+
+def audit_under_policy(
+    snapshot: PolicySnapshot,
+    y_true: Any,
+    y_pred: Any,
+    *,
+    sensitive_features: Any,
+    n_boot: int,
+    random_state: int,
+) -> AuditResult:
+    """Audit predictions against the snapshot's thresholds under its evidence rules.
+
+    Examples
+    --------
+    >>> result = audit_under_policy(snapshot, y_test, y_pred, sensitive_features=a_test,
+    ...                             n_boot=200, random_state=0)  # doctest: +SKIP
+    """
+    default = evidence_rule(snapshot.evidence)
+    rule: dict[str, Any] = (
+        {"evidence": default}
+        if _ENGINE_TAKES_EVIDENCE
+        else {
+            "min_group_size": default.min_group_size,
+            "confidence_level": default.confidence_level,
+        }
+    )
+    return audit_predictions(
+        y_true,
+        y_pred,
+        sensitive_features=sensitive_features,
+        thresholds=governed_thresholds(snapshot),
+        pos_label=1,
+        n_boot=n_boot,
+        random_state=random_state,
+        **rule,
+    )
+
+
+def inconclusive_metrics(result: AuditResult) -> list[str]:
+    """The metrics whose checks came out INCONCLUSIVE, in check order, each once."""
+    names = [c.threshold.metric for c in result.checks if c.verdict == Verdict.INCONCLUSIVE]
+    return list(dict.fromkeys(names))
+
+
+def on_inconclusive(snapshot: PolicySnapshot, metrics: Sequence[str]) -> OnInconclusive:
+    """What the voted rules do with an INCONCLUSIVE audit whose undecided checks are ``metrics``.
+
+    The model is approved with a warning only if the rule of every undecided metric says so;
+    one rule that blocks blocks it. With no undecided check named, the default rule decides.
+
+    Examples
+    --------
+    >>> on_inconclusive(snapshot, ["demographic_parity_difference"]).value  # doctest: +SKIP
+    'block'
+    """
+    rules = [evidence_rule_for(snapshot, m) for m in metrics] or [snapshot.evidence]
+    if all(r.on_inconclusive == OnInconclusive.APPROVE_WITH_WARNING.value for r in rules):
+        return OnInconclusive.APPROVE_WITH_WARNING
+    return OnInconclusive.BLOCK
+
+
+def inconclusive_warning(metrics: Sequence[str]) -> str:
+    """The warning an INCONCLUSIVE model approved under the voted rule carries."""
+    which = ", ".join(metrics) if metrics else "the audit"
+    return (
+        f"approved with a warning: {which} INCONCLUSIVE, and the voted evidence rule "
+        "approves INCONCLUSIVE models with a warning"
+    )
+
+
+def gate_rule(snapshot: PolicySnapshot, result: AuditResult) -> tuple[OnInconclusive, list[str]]:
+    """What the gate does with ``result`` if it is INCONCLUSIVE, and the report's warnings.
+
+    Examples
+    --------
+    >>> gate_rule(snapshot, result)  # doctest: +SKIP
+    (<OnInconclusive.BLOCK: 'block'>, [])
+    """
+    undecided = inconclusive_metrics(result)
+    outcome = on_inconclusive(snapshot, undecided)
+    approved = outcome == OnInconclusive.APPROVE_WITH_WARNING
+    if result.verdict == Verdict.INCONCLUSIVE and approved:
+        return outcome, [inconclusive_warning(undecided)]
+    return outcome, []
