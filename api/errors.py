@@ -129,6 +129,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "anvil_start_failed": 503,
     "port_in_use": 503,
     "deployment_stale": 503,
+    "policy_lacks_evidence_rule": 503,
     "deployment_config_invalid": 500,
     "index_deployment_mismatch": 503,
     "transaction_failed": 502,
@@ -163,6 +164,9 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "unsupported_file_format": 422,
     "unreadable_file": 422,
     "unsupported_mitigation": 422,
+    "invalid_confidence_level": 422,
+    "invalid_minimum_size": 422,
+    "metric_has_no_interval": 422,
     # unknown things
     "unknown_proposal": 404,
     "snapshot_unavailable": 404,

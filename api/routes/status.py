@@ -115,7 +115,8 @@ def policy(
         int | None, Query(ge=0, le=2**63 - 1, description="Block to read at; default latest.")
     ] = None,
 ) -> PolicyPublic:
-    """The effective TrainingPolicy (datasets, thresholds, mitigation) at a block."""
+    """The effective TrainingPolicy (datasets, thresholds, mitigation, evidence rules) at a
+    block."""
     snapshot = read_snapshot(
         ctx.w3, ctx.deployment.addresses.training_policy, block="latest" if block is None else block
     )

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import EXAMPLE_ADDRESS
-from governance.snapshot import DatasetEntry, Mitigation, ThresholdEntry
+from governance.snapshot import DatasetEntry, EvidenceRuleEntry, Mitigation, ThresholdEntry
 
 
 class ChainHealth(BaseModel):
@@ -143,6 +143,14 @@ class PolicyPublic(BaseModel):
                         }
                     ],
                     "mitigation": {"strategy": "none", "constraint": ""},
+                    "evidence": {
+                        "metric": None,
+                        "confidence_level": "0.950000",
+                        "min_group_size": 30,
+                        "min_denominator": 10,
+                        "on_inconclusive": "block",
+                    },
+                    "evidence_overrides": [],
                 }
             ]
         }
@@ -157,3 +165,10 @@ class PolicyPublic(BaseModel):
     datasets: list[DatasetEntry]
     thresholds: list[ThresholdEntry]
     mitigation: Mitigation
+    evidence: EvidenceRuleEntry = Field(
+        description="the default evidence rule: confidence of every interval, the minimum "
+        "group size and rate denominator, and what INCONCLUSIVE does at the gate"
+    )
+    evidence_overrides: list[EvidenceRuleEntry] = Field(
+        description="metrics judged by their own evidence rule, sorted by metric"
+    )

@@ -95,6 +95,32 @@ def test_prepare_refusals(client: TestClient, gov: Governance):
     assert unknown_metric.status_code == 422
 
 
+def test_evidence_rules_that_cannot_be_enacted_are_refused_with_the_engines_codes(
+    client: TestClient, gov: Governance
+):
+    proposer = address_of(HOLDER_KEYS[0])
+    rule = {"kind": "set_evidence_rule", "confidence_level": "0.95"}
+    cases = [
+        ({**rule, "confidence_level": "1.0"}, "invalid_confidence_level"),
+        ({**rule, "confidence_level": 0.5}, "invalid_confidence_level"),
+        ({**rule, "min_group_size": -1}, "invalid_minimum_size"),
+        ({**rule, "min_denominator": -5}, "invalid_minimum_size"),
+        ({**rule, "metric": "count"}, "metric_has_no_interval"),
+        ({"kind": "clear_evidence_rule", "metric": "count"}, "metric_has_no_interval"),
+    ]
+    for action, code in cases:
+        response = _prepare(client, proposer, f"rule {code}", actions=[action])
+        assert (response.status_code, error_code(response)) == (422, code), action
+        assert "\n" not in response.json()["error"]["message"]
+
+    good = _prepare(client, proposer, "rule ok", actions=[{**rule, "metric": "accuracy"}])
+    assert good.status_code == 200, good.text
+    assert good.json()["summaries"] == [
+        "Set the evidence rule of accuracy: 0.95 confidence, groups of at least 30 rows, "
+        "denominators of at least 10; INCONCLUSIVE blocks the model"
+    ]
+
+
 def test_submitted_transactions_that_are_not_our_proposals_are_refused(
     client: TestClient, gov: Governance, deployment: deploy.Deployment
 ):

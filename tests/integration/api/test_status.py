@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from governance import deploy
-from governance.actions import SetThreshold, encode
+from governance.actions import SetEvidenceRule, SetThreshold, encode
 from tests.helpers import TEST_CONFIG, Governance, pass_and_execute_encoded
 from tests.integration.api.api_support import error_code, sync_index
 
@@ -63,6 +63,41 @@ def test_policy_now_and_at_an_earlier_block(
     assert then["policy_version"] == 0
     assert then["thresholds"] == []
     assert then["hash"] != now["hash"]
+
+
+def test_policy_shows_the_voted_evidence_rules(
+    client: TestClient, gov: Governance, deployment: deploy.Deployment
+):
+    default = client.get("/v1/policy").json()
+    assert default["evidence"] == {
+        "metric": None,
+        "confidence_level": "0.950000",
+        "min_group_size": 30,
+        "min_denominator": 10,
+        "on_inconclusive": "block",
+    }
+    assert default["evidence_overrides"] == []
+    gov.delegate_all_to_self()
+    action = SetEvidenceRule(
+        metric="equalized_odds_difference",
+        confidence_level="0.99",
+        min_group_size=100,
+        on_inconclusive="approve_with_warning",
+    )
+    pass_and_execute_encoded(gov, *encode([action], deployment.addresses), "Stricter EO")
+
+    now = client.get("/v1/policy").json()
+    assert now["evidence"] == default["evidence"]
+    assert now["evidence_overrides"] == [
+        {
+            "metric": "equalized_odds_difference",
+            "confidence_level": "0.990000",
+            "min_group_size": 100,
+            "min_denominator": 10,
+            "on_inconclusive": "approve_with_warning",
+        }
+    ]
+    assert now["hash"] != default["hash"]
 
 
 def test_policy_at_a_future_block_is_404(client: TestClient, gov: Governance):
