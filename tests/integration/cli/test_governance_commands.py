@@ -102,6 +102,36 @@ def test_a_bad_actions_file_is_one_line(stack: Governance, tmp_path: Path):
     assert len(result.output.strip().splitlines()) == 1, result.output
 
 
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ({"confidence_level": "1"}, "the confidence level 1 is invalid"),
+        ({"min_group_size": -3}, "min_group_size -3 is invalid"),
+        ({"metric": "count"}, "the metric 'count' has no confidence interval"),
+    ],
+)
+def test_an_evidence_rule_that_cannot_be_enacted_is_one_line_and_proposes_nothing(
+    stack: Governance, tmp_path: Path, action: dict[str, object], message: str
+):
+    actions = tmp_path / "actions.json"
+    actions.write_text(json.dumps([{"kind": "set_evidence_rule", **action}]))
+    result = runner.invoke(
+        app, ["propose", str(actions), "--description", "x", "--dev-account", "1"]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert stack.governor.events.ProposalCreated().get_logs(from_block=0) == []
+
+
+def test_an_evidence_rule_proposal_shows_what_it_does(stack: Governance, tmp_path: Path):
+    actions = tmp_path / "actions.json"
+    rule = {"kind": "set_evidence_rule", "confidence_level": "0.9", "on_inconclusive": "block"}
+    actions.write_text(json.dumps([rule]))
+    output = _ok("propose", str(actions), "--description", "x", "--dev-account", "1", "--dry-run")
+    assert "Set the default evidence rule: 0.9 confidence, groups of at least 30 rows" in output
+
+
 def test_commands_need_a_deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path))
     result = runner.invoke(app, ["relay"])
