@@ -36,6 +36,12 @@ DATASET: Final = "loans-demo"
 MODEL: Final = "loans-demo-lr"
 METRIC: Final = "demographic_parity_difference"
 BOUND: Final = "0.1"
+EVIDENCE: Final = {
+    "confidence_level": "0.95",
+    "min_group_size": 30,
+    "min_denominator": 10,
+    "on_inconclusive": "block",
+}
 HOLDER_KEYS: Final = DEV_PRIVATE_KEYS[1:5]
 AUDITOR_KEY: Final = DEV_PRIVATE_KEYS[9]
 #: For, for, for, against: the first three holders outvote the fourth.
@@ -340,6 +346,7 @@ def audit(demo: Demo, expect: str) -> Json:
         f"policy version {policy['policy_version']}: mitigation {mitigation['strategy']}"
         + (f" ({mitigation['constraint']})" if mitigation["constraint"] else "")
     )
+    console.print(_evidence_line(policy))
     run_id = demo.client.start_audit(spec, demo.operator_token)
     console.print(f"audit run {_short(run_id)} started (train {MODEL}, check, report, anchor)")
 
@@ -356,6 +363,20 @@ def audit(demo: Demo, expect: str) -> Json:
         )
     _print_verdict(demo, summary, expect)
     return summary
+
+
+def _evidence_line(policy: Json) -> str:
+    """The voted evidence rule that judges the demo's metric, as one line."""
+    override = next((r for r in policy["evidence_overrides"] if r["metric"] == METRIC), None)
+    rule = override or policy["evidence"]
+    level = float(rule["confidence_level"])
+    outcome = "blocks" if rule["on_inconclusive"] == "block" else "approves with a warning"
+    source = "voted for this metric" if override else "the default rule"
+    return (
+        f"evidence rule for {METRIC} ({source}): {level:.0%} intervals, groups of at least "
+        f"{rule['min_group_size']} rows, denominators of at least {rule['min_denominator']}; "
+        f"INCONCLUSIVE {outcome} the model"
+    )
 
 
 def _violation(check: Json) -> float:
@@ -449,10 +470,12 @@ def _story(demo: Demo) -> None:
     actions: list[Json] = [
         allow,
         {"kind": "set_threshold", "metric": METRIC, "value": BOUND, "direction": "upper"},
+        # The evidence that bound is judged on is voted with it; INCONCLUSIVE blocks.
+        {"kind": "set_evidence_rule", "metric": METRIC, **EVIDENCE},
     ]
     if demo.client.policy()["mitigation"]["strategy"] != "none":
         actions.append({"kind": "set_mitigation", "strategy": "none", "constraint": ""})
-    first = propose(demo, f"Allow {DATASET}; {METRIC} <= {BOUND}", actions)
+    first = propose(demo, f"Allow {DATASET}; {METRIC} <= {BOUND}, 95% evidence", actions)
 
     demo.heading("Holders sign and send their votes (EIP-712 ballots, gasless)")
     vote(demo, first)

@@ -76,6 +76,12 @@ def test_demo_tells_the_story_from_fail_to_a_verified_pass(stack: Path):
     assert story.count("Executed") >= 2
     assert story.index("verdict: FAIL") < story.index("verdict: PASS")
     assert "model gate: blocked" in story
+    assert "Set the evidence rule of demographic_parity_difference: 0.95 confidence" in story
+    assert (
+        "evidence rule for demographic_parity_difference (voted for this metric): 95% "
+        "intervals, groups of at least 30 rows, denominators of at least 10; INCONCLUSIVE "
+        "blocks the model"
+    ) in story
     assert "model gate: approved" in story
     assert "report verified against AuditRegistry" in story
     assert "differs from" not in story

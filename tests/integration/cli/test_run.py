@@ -120,3 +120,42 @@ def test_run_with_a_bad_setting_is_one_line(tmp_path: Path):
     assert result.returncode == 2
     assert result.stderr.startswith("fairgov: FAIRGOV_ANVIL_PORT:"), result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_run_refuses_a_data_directory_whose_policy_predates_evidence_rules(
+    anvil_path: Path, tmp_path: Path
+):
+    from core.settings import DEV_PRIVATE_KEYS
+    from governance import chain as chain_client
+    from governance import deploy
+    from tests.helpers import TEST_CONFIG
+    from tests.integration.governance.old_policy import deploy_old_policy
+
+    # A data directory as fairgov deployed it before evidence rules: its TrainingPolicy is
+    # the old contract (real bytecode, owned by the timelock), its chain state on disk.
+    with localchain.running(anvil=anvil_path, chain_dir=tmp_path / "chain") as node:
+        w3 = chain_client.connect(node.rpc_url)
+        deployment = deploy.deploy(w3, DEV_PRIVATE_KEYS[0], TEST_CONFIG)
+        old = deploy_old_policy(w3, deployment.addresses.timelock)
+        addresses = deployment.addresses.model_copy(update={"training_policy": old})
+        deploy.save(
+            deployment.model_copy(update={"addresses": addresses}), tmp_path / "deployment.json"
+        )
+
+    result = subprocess.run(
+        [*FAIRGOV, "run"],
+        cwd=ROOT,
+        env=fairgov_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"the TrainingPolicy {old} predates evidence rules" in lines[0]
+    assert "run `fairgov run` to deploy the current contracts" in lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert _anvil_pids_under(tmp_path) == []
