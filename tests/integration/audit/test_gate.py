@@ -22,6 +22,7 @@ from audit.runs import run_audit
 from audit.training import ModelSpec
 from core.db import session_scope
 from governance.actions import SetEvidenceRule
+from governance.contracts import bind
 from governance.deploy import Deployment
 from tests.integration.audit.audit_support import (
     AUDITOR_KEY,
@@ -155,3 +156,8 @@ def test_an_inconclusive_model_is_approved_with_a_recorded_warning_when_voted_so
         w.startswith("approved with a warning: demographic_parity_difference INCONCLUSIVE")
         for w in report["warnings"]
     )
+    registry = bind(isolated_chain, "AuditRegistry", deployment.addresses.audit_registry)
+    anchored = registry.functions.getAudit(bytes.fromhex(run.run_id[2:])).call()
+    _, _, report_hash, _, passed, *_ = anchored
+    assert "0x" + report_hash.hex() == run.report_hash
+    assert passed is False  # the anchored verdict says what was measured: not a PASS
