@@ -320,9 +320,9 @@ class InvalidMinimumSize(GovernanceError):
 
     code: ClassVar[str] = "invalid_minimum_size"
 
-    def __init__(self, parameter: str, value: int) -> None:
+    def __init__(self, parameter: str, value: object) -> None:
         super().__init__(
-            f"{parameter} {value} is invalid: use a whole number from 0 to {2**64 - 1}",
+            f"{parameter} {value!r} is invalid: use a whole number from 0 to {2**64 - 1}",
             parameter=parameter,
             value=value,
         )

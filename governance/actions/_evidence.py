@@ -71,13 +71,27 @@ def _has_interval(metric: str) -> str:
     return metric
 
 
-def _size(parameter: str) -> AfterValidator:
-    def check(value: int) -> int:
-        if not 0 <= value <= UINT64_MAX:
-            raise InvalidMinimumSize(parameter, value)
+def _whole(value: Any) -> int | None:
+    """``value`` as a whole number if it is one (JSON may carry 50.0 or "50"), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
         return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
 
-    return AfterValidator(check)
+
+def _size(parameter: str) -> BeforeValidator:
+    def check(value: Any) -> int:
+        whole = _whole(value)
+        if whole is None or not 0 <= whole <= UINT64_MAX:
+            raise InvalidMinimumSize(parameter, value)
+        return whole
+
+    return BeforeValidator(check)
 
 
 ConfidenceLevel = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_confidence)]

@@ -73,16 +73,21 @@ def test_a_confidence_the_chain_cannot_hold_is_refused(level: str, problem: str)
 
 
 @pytest.mark.parametrize("field", ["min_group_size", "min_denominator"])
-@pytest.mark.parametrize("size", [-1, 2**64])
+@pytest.mark.parametrize("size", [-1, 2**64, 1.5, "ten", True, None])
 def test_a_minimum_that_does_not_fit_has_the_engines_code(field: str, size: int) -> None:
     with pytest.raises(InvalidMinimumSize) as caught:
         act.SetEvidenceRule.model_validate({field: size})
     assert caught.value.code == "invalid_minimum_size"
     assert caught.value.details["parameter"] == field
-    if size < 0:
+    if size in (-1, 1.5, True):
         with pytest.raises(InvalidMinimumSizeError) as engine:
             EvidenceRule(**{field: size})
         assert engine.value.code == caught.value.code
+
+
+def test_whole_sizes_in_json_are_accepted() -> None:
+    rule = act.SetEvidenceRule.model_validate({"min_group_size": 50.0, "min_denominator": "7"})
+    assert (rule.min_group_size, rule.min_denominator) == (50, 7)
 
 
 @pytest.mark.parametrize("build", [act.SetEvidenceRule, act.ClearEvidenceRule])
