@@ -37,7 +37,7 @@ NOT_ANCHORED_REASON = "the audit passed but its anchor is not confirmed on chain
 UNKNOWN_MODEL_REASON = "no model with this name or hash is registered"
 INCONCLUSIVE_BLOCKED_REASON = (
     "the audit was INCONCLUSIVE and the voted evidence rule blocks such models: "
-    "the report says how many rows per group would decide it"
+    "audit it on more rows per group to decide it"
 )
 INCONCLUSIVE_APPROVED_REASON = (
     "approved with a warning: the audit was INCONCLUSIVE and the voted evidence rule "
