@@ -8,7 +8,6 @@ other metric by the default rule.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Sequence
 from typing import Any
@@ -27,7 +26,7 @@ from governance.snapshot import EvidenceRuleEntry, PolicySnapshot, evidence_rule
 # interval work lands; until then the default rule's size and confidence are passed the old
 # way. Remove the fallback when every engine in use takes the rule.
 _ENGINE_TAKES_EVIDENCE = "evidence" in inspect.signature(audit_predictions).parameters
-_THRESHOLD_TAKES_EVIDENCE = "evidence" in {f.name for f in dataclasses.fields(Threshold)}
+_THRESHOLD_TAKES_EVIDENCE = "evidence" in inspect.signature(Threshold).parameters
 
 
 def evidence_rule(entry: EvidenceRuleEntry) -> EvidenceRule:
