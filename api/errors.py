@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import FairgovError
+from core.errors import ConfigurationError, FairgovError
 
 log = logging.getLogger("fairgov.api")
 
@@ -51,6 +51,19 @@ class SiweRejected(ApiError):
 
     def __init__(self, reason: str, problem: str) -> None:
         super().__init__(f"sign-in refused: {problem}", reason=reason)
+
+
+class SiweNotConfigured(ConfigurationError):
+    """Off a local chain, the Sign-In with Ethereum domain must be configured."""
+
+    code: ClassVar[str] = "siwe_not_configured"
+
+    def __init__(self, chain_id: int) -> None:
+        super().__init__(
+            f"chain {chain_id} is not a local chain: set FAIRGOV_API_DOMAIN (and "
+            "FAIRGOV_API_URI if it is not https://<domain>) to where users reach this API",
+            chain_id=chain_id,
+        )
 
 
 class Forbidden(ApiError):
@@ -113,6 +126,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "audit_error": 400,
     "api_error": 400,
     "configuration_error": 500,
+    "siwe_not_configured": 500,
     "not_deployed": 500,
     # the HTTP layer
     "not_authenticated": 401,

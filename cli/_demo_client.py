@@ -170,7 +170,7 @@ class DemoClient:
         url = urlparse(self.base_url)
         text = siwe_message(
             domain=nonce["domain"] or url.netloc,
-            uri=f"{self.base_url}/login",
+            uri=f"{nonce.get('uri') or self.base_url}/login",
             address=address_of(key),
             chain_id=int(nonce["chain_id"]),
             nonce=nonce["nonce"],
