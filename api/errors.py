@@ -186,6 +186,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "wrong_nonce": 409,
     "proposal_not_active": 409,
     "already_voted": 409,
+    "ballot_conflict": 409,
     "no_voting_power": 409,
     "delegation_expired": 409,
     "below_proposal_threshold": 409,

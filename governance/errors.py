@@ -238,6 +238,33 @@ class AlreadyVoted(GovernanceError):
         )
 
 
+class BallotConflict(AlreadyVoted):
+    """The voter already has another ballot on the proposal, accepted or on chain."""
+
+    code: ClassVar[str] = "ballot_conflict"
+
+    def __init__(
+        self,
+        proposal_id: int,
+        voter: str,
+        *,
+        support: int,
+        reason: str | None,
+        relay_id: int | None,
+    ) -> None:
+        record = "" if relay_id is None else f" (relay record {relay_id})"
+        GovernanceError.__init__(
+            self,
+            f"{voter} already voted on proposal {proposal_id} with support {support}"
+            f"{record}: a vote cannot be changed",
+            proposal_id=str(proposal_id),
+            voter=voter,
+            support=support,
+            reason=reason,
+            relay_id=relay_id,
+        )
+
+
 class NoVotingPower(GovernanceError):
     """The voter had no votes at the proposal's snapshot."""
 

@@ -16,12 +16,14 @@ from governance.ballots import (
     ChainView,
     Delegation,
     Domain,
+    same_vote,
     verify_ballot_signature,
     verify_ballot_state,
     verify_delegation_signature,
     verify_delegation_state,
 )
 from governance.deploy import Deployment
+from governance.errors import BallotConflict
 from governance.outbox import RelayItem, RelayKind
 from governance.proposals import RawProposal, inspect_raw_proposal
 
@@ -50,23 +52,26 @@ def submit_ballot(
 ) -> tuple[RelayItem, bool]:
     """Verify ``ballot`` and queue it for relaying.
 
-    Returns the relay record and whether it is new. A second ballot by the same voter on
-    the same proposal (even with another valid signature) returns the first one's record:
-    on chain a voter votes once.
+    Returns the relay record and whether it is new. On chain a voter votes once: a second
+    ballot by the same voter on the same proposal that casts the same vote (even with
+    another valid signature) returns the first one's record; one that casts another vote
+    raises :class:`~governance.errors.BallotConflict` with the first one's choice.
     """
     verify_ballot_signature(ballot, domain=governor_domain(deployment))
     governor = deployment.addresses.governor
     key = outbox.ballot_key(deployment.chain_id, governor, ballot.voter, ballot.proposal_id)
     existing = outbox.find(session, key)
     if existing is not None:
-        return existing, False
+        return _same_or_conflict(ballot, existing), False
     pending = outbox.pending_nonces(
         session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter, excluding=key
     )
     chain = prefetched(chain, [(ballot.proposal_id, ballot.voter)])
     verify_ballot_state(ballot, chain=chain, pending_nonces=pending)
     item = outbox.ballot_item(ballot, chain_id=deployment.chain_id, governor=governor)
-    return outbox.insert_once(session, item)
+    stored, created = outbox.insert_once(session, item)
+    # Another writer may have stored a ballot of this voter meanwhile.
+    return (stored if created else _same_or_conflict(ballot, stored)), created
 
 
 def submit_delegation(
@@ -120,7 +125,7 @@ def submit_ballots(
             verify_ballot_signature(ballot, domain=domain)
             known = existing.get(key) or new.get(key)
             if known is not None:
-                results.append(known)
+                results.append(_same_or_conflict(ballot, known))
                 continue
             verify_ballot_state(ballot, chain=chain, pending_nonces=pending[ballot.voter])
         except FairgovError as exc:
@@ -133,10 +138,32 @@ def submit_ballots(
     if new and not outbox.insert_all(session, list(new.values())):
         # Another writer stored some of these meanwhile: fall back to one by one.
         return [
-            r if isinstance(r, FairgovError) else outbox.insert_once(session, _fresh(r))[0]
-            for r in results
+            r if isinstance(r, FairgovError) else _insert_one(session, ballot, r)
+            for ballot, r in zip(ballots, results, strict=True)
         ]
     return results
+
+
+def _insert_one(session: Session, ballot: Ballot, item: RelayItem) -> RelayItem | FairgovError:
+    stored, created = outbox.insert_once(session, _fresh(item))
+    try:
+        return stored if created else _same_or_conflict(ballot, stored)
+    except BallotConflict as exc:
+        return exc
+
+
+def _same_or_conflict(ballot: Ballot, existing: RelayItem) -> RelayItem:
+    """``existing`` if it casts the same vote as ``ballot``; else :class:`BallotConflict`."""
+    first = Ballot.model_validate_json(existing.payload)
+    if same_vote(first, ballot):
+        return existing
+    raise BallotConflict(
+        ballot.proposal_id,
+        ballot.voter,
+        support=first.support,
+        reason=first.reason,
+        relay_id=existing.id,
+    )
 
 
 def _fresh(item: RelayItem) -> RelayItem:

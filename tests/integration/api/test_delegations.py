@@ -39,7 +39,7 @@ def test_a_signed_delegation_moves_voting_power(
         },
     )
     assert posted.status_code == 202, posted.text
-    assert posted.json()["kind"] == "delegation"
+    assert (posted.json()["kind"], posted.json()["delegatee"]) == ("delegation", delegatee)
     assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 1
     assert gov.token.functions.delegates(delegator).call() == delegatee
 
