@@ -204,7 +204,7 @@ class DemoClient:
         """Prepare a proposal, sign its transaction with ``key`` and submit it."""
         body = {"proposer": address_of(key), "description": description, "actions": actions}
         prepared = self._json("POST", "/v1/proposals/prepare", json=body)
-        raw = sign_transaction(key, prepared["transaction"])
+        raw = sign_transaction(key, prepared["rpc_transaction"])
         return self._json("POST", "/v1/proposals", json={"raw_transaction": raw})
 
     def vote(self, key: str, proposal_id: str, support: int, reason: str | None = None) -> Json:

@@ -382,6 +382,56 @@ class ProposalExists(GovernanceError):
         )
 
 
+class UnminableTransaction(GovernanceError):
+    """A signed transaction the chain would never mine as it is; nothing was stored."""
+
+    code: ClassVar[str] = "unminable_transaction"
+
+
+class GasLimitTooLow(UnminableTransaction):
+    """The signed gas limit is below what a simulation of the call needs."""
+
+    code: ClassVar[str] = "gas_limit_too_low"
+
+    def __init__(self, gas: int, needed: int) -> None:
+        super().__init__(
+            f"the transaction's gas limit is {gas} and the call needs {needed}: sign the "
+            "prepared transaction unchanged (ethers v6 reads gasLimit, viem reads gas)",
+            gas=gas,
+            needed=needed,
+        )
+
+
+class InsufficientFunds(UnminableTransaction):
+    """The sender cannot pay the transaction's maximum cost."""
+
+    code: ClassVar[str] = "insufficient_funds"
+
+    def __init__(self, sender: str, balance: int, needed: int) -> None:
+        super().__init__(
+            f"{sender} holds {balance} wei and this transaction (with the sender's others "
+            f"that fairgov holds) may cost {needed} wei: fund the account or lower maxFeePerGas",
+            sender=sender,
+            balance=str(balance),
+            needed=str(needed),
+        )
+
+
+class TransactionNonceMismatch(UnminableTransaction):
+    """The transaction's nonce is used, held by another accepted transaction, or leaves a gap."""
+
+    code: ClassVar[str] = "wrong_transaction_nonce"
+
+    def __init__(self, sender: str, nonce: int, expected: int, problem: str) -> None:
+        super().__init__(
+            f"{sender}'s transaction has nonce {nonce}, which {problem}; the next one must "
+            f"have nonce {expected}: prepare the proposal again and sign that",
+            sender=sender,
+            nonce=nonce,
+            expected=expected,
+        )
+
+
 class ProposalWouldRevert(GovernanceError):
     """The governor would reject the propose transaction."""
 

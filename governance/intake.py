@@ -6,7 +6,7 @@ and returned with its relay record; the relayer takes it from there.
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from web3 import Web3
 
 from core.errors import FairgovError
@@ -25,7 +25,7 @@ from governance.ballots import (
 from governance.deploy import Deployment
 from governance.errors import BallotConflict
 from governance.outbox import RelayItem, RelayKind
-from governance.proposals import RawProposal, inspect_raw_proposal
+from governance.proposals import RawProposal, check_minable, inspect_raw_proposal
 
 
 def governor_domain(deployment: Deployment) -> Domain:
@@ -170,15 +170,59 @@ def _fresh(item: RelayItem) -> RelayItem:
     return RelayItem.model_validate(item.model_dump(exclude={"id"}))
 
 
+def held_proposals(
+    session: Session, w3: Web3, deployment: Deployment, sender: str
+) -> list[RawProposal]:
+    """``sender``'s signed transactions that fairgov accepted and has not seen mined."""
+    statement = select(RelayItem).where(
+        RelayItem.kind == RelayKind.RAW_TRANSACTION,
+        RelayItem.chain_id == deployment.chain_id,
+        RelayItem.signer == sender,
+        col(RelayItem.status).in_(outbox.PENDING_STATUSES),
+    )
+    return [
+        inspect_raw_proposal(
+            w3,
+            deployment,
+            bytes.fromhex(item.payload_dict()["raw_transaction"][2:]),
+            check_state=False,
+        )
+        for item in session.exec(statement).all()
+    ]
+
+
+def next_transaction_nonce(session: Session, w3: Web3, deployment: Deployment, sender: str) -> int:
+    """The nonce ``sender``'s next transaction must have: the chain's pending nonce, or the
+    one after the last of its transactions that fairgov holds."""
+    pending = int(w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
+    held = [p.nonce + 1 for p in held_proposals(session, w3, deployment, sender)]
+    return max([pending, *held])
+
+
 def submit_raw_proposal(
     session: Session, raw_transaction: bytes, *, w3: Web3, deployment: Deployment
 ) -> tuple[RelayItem, RawProposal]:
-    """Check that ``raw_transaction`` is a ``propose`` call to our governor, then queue it.
+    """Check that ``raw_transaction`` is a ``propose`` call to our governor that the chain
+    would mine, then queue it.
 
-    The proposer signed and pays for it; the relayer only broadcasts the bytes.
-    A second submission of the same bytes returns the first record.
+    The proposer signed and pays for it; the relayer only broadcasts the bytes. Refused
+    before anything is stored: the wrong chain, a gas limit below a simulation's, a sender
+    who cannot pay the maximum cost, a nonce other than the next free one
+    (:func:`governance.proposals.check_minable`). A second submission of the same bytes
+    returns the first record.
     """
     proposal = inspect_raw_proposal(w3, deployment, raw_transaction)
+    key = outbox.raw_transaction_key(deployment.chain_id, proposal.tx_hash)
+    existing = outbox.find(session, key)
+    if existing is not None:
+        return existing, proposal
+    held = held_proposals(session, w3, deployment, proposal.proposer)
+    check_minable(
+        w3,
+        proposal,
+        held_nonces=[p.nonce for p in held],
+        held_cost=sum(p.max_cost for p in held),
+    )
     item = outbox.raw_transaction_item(
         raw_transaction,
         chain_id=deployment.chain_id,
@@ -187,5 +231,6 @@ def submit_raw_proposal(
         tx_hash=proposal.tx_hash,
         proposal_id=proposal.proposal_id,
     )
+    item.nonce = proposal.nonce  # the sender's account nonce, shown on the relay record
     stored, _ = outbox.insert_once(session, item)
     return stored, proposal

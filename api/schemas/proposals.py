@@ -156,6 +156,41 @@ class ProposalPrepare(BaseModel):
     actions: list[Action] = Field(max_length=64)
 
 
+def wallet_transaction(transaction: dict[str, Any]) -> dict[str, Any]:
+    """The prepared transaction as ethers v6 and viem both sign it unchanged.
+
+    ethers v6 reads ``gasLimit`` and viem ``gas``, so both are there. Quantities are hex
+    strings (both parse them; JSON numbers above 2**53 would lose precision in JavaScript),
+    ``chainId`` and ``nonce`` are numbers. There is no ``type``: ethers wants ``2`` and viem
+    ``"eip1559"``, and both infer an EIP-1559 transaction from ``maxFeePerGas``.
+    """
+    gas = hex(int(transaction["gas"]))
+    return {
+        "from": transaction["from"],
+        "to": transaction["to"],
+        "data": transaction["data"],
+        "value": hex(int(transaction["value"])),
+        "chainId": int(transaction["chainId"]),
+        "nonce": int(transaction["nonce"]),
+        "gasLimit": gas,
+        "gas": gas,
+        "maxFeePerGas": hex(int(transaction["maxFeePerGas"])),
+        "maxPriorityFeePerGas": hex(int(transaction["maxPriorityFeePerGas"])),
+    }
+
+
+def rpc_transaction(transaction: dict[str, Any]) -> dict[str, Any]:
+    """The prepared transaction as JSON-RPC (EIP-1193) ``eth_sendTransaction`` takes it."""
+    quantities = ("value", "chainId", "nonce", "gas", "maxFeePerGas", "maxPriorityFeePerGas")
+    return {
+        "from": transaction["from"],
+        "to": transaction["to"],
+        "data": transaction["data"],
+        "type": "0x2",
+        **{name: hex(int(transaction[name])) for name in quantities},
+    }
+
+
 class PreparedPublic(BaseModel):
     """The unsigned EIP-1559 transaction to sign in the proposer's wallet, and what it does."""
 
@@ -167,8 +202,15 @@ class PreparedPublic(BaseModel):
     summaries: list[str]
     calls: Calls
     transaction: dict[str, Any] = Field(
-        description="for eth_signTransaction: from, to, data, value, type, chainId, nonce, gas, "
-        "maxFeePerGas, maxPriorityFeePerGas"
+        description="to sign unchanged with ethers v6 (wallet.signTransaction) or viem "
+        "(account.signTransaction), then POST /v1/proposals: from, to, data, value, chainId, "
+        "nonce, gasLimit and gas (the same), maxFeePerGas, maxPriorityFeePerGas; quantities as "
+        "hex strings, chainId and nonce as numbers"
+    )
+    rpc_transaction: dict[str, Any] = Field(
+        description="the same transaction for a browser wallet's eth_sendTransaction (or "
+        "eth_signTransaction): every quantity hex, type 0x2. Sent by the proposer, it is "
+        "indexed from its ProposalCreated event"
     )
 
     @classmethod
@@ -185,7 +227,8 @@ class PreparedPublic(BaseModel):
                 values=[str(v) for v in prepared.values],
                 calldatas=list(prepared.calldatas),
             ),
-            transaction=prepared.transaction,
+            transaction=wallet_transaction(prepared.transaction),
+            rpc_transaction=rpc_transaction(prepared.transaction),
         )
 
 
