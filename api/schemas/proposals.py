@@ -161,22 +161,29 @@ def wallet_transaction(transaction: dict[str, Any]) -> dict[str, Any]:
 
     ethers v6 reads ``gasLimit`` and viem ``gas``, so both are there. Quantities are hex
     strings (both parse them; JSON numbers above 2**53 would lose precision in JavaScript),
-    ``chainId`` and ``nonce`` are numbers. There is no ``type``: ethers wants ``2`` and viem
-    ``"eip1559"``, and both infer an EIP-1559 transaction from ``maxFeePerGas``.
+    except zero, which is the number 0: viem encodes any string, even "0x0", as a byte, and
+    the node rejects that non-canonical RLP. ``chainId`` and ``nonce`` are numbers. There is
+    no ``type``: ethers wants ``2`` and viem ``"eip1559"``, and both infer an EIP-1559
+    transaction from ``maxFeePerGas``.
     """
-    gas = hex(int(transaction["gas"]))
+    gas = _quantity(transaction["gas"])
     return {
         "from": transaction["from"],
         "to": transaction["to"],
         "data": transaction["data"],
-        "value": hex(int(transaction["value"])),
+        "value": _quantity(transaction["value"]),
         "chainId": int(transaction["chainId"]),
         "nonce": int(transaction["nonce"]),
         "gasLimit": gas,
         "gas": gas,
-        "maxFeePerGas": hex(int(transaction["maxFeePerGas"])),
-        "maxPriorityFeePerGas": hex(int(transaction["maxPriorityFeePerGas"])),
+        "maxFeePerGas": _quantity(transaction["maxFeePerGas"]),
+        "maxPriorityFeePerGas": _quantity(transaction["maxPriorityFeePerGas"]),
     }
+
+
+def _quantity(value: Any) -> str | int:
+    number = int(value)
+    return hex(number) if number else 0
 
 
 def rpc_transaction(transaction: dict[str, Any]) -> dict[str, Any]:
