@@ -98,6 +98,21 @@ class RateLimited(ApiError):
         self.retry_after = retry_after
 
 
+class StoredReportCorrupt(ApiError):
+    """A stored report file is not what was written and anchored: a server-side fault."""
+
+    code: ClassVar[str] = "report_corrupt"
+
+    def __init__(self, run_id: str, file: str, problem: str) -> None:
+        super().__init__(
+            f"the stored {file} of run {run_id} is corrupt ({problem}): the operator must "
+            "restore the report directory from a backup or re-run the audit",
+            run_id=run_id,
+            file=file,
+            problem=problem,
+        )
+
+
 class BodyTooLarge(ApiError):
     """The request body exceeds the configured limit."""
 
@@ -203,6 +218,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "anchor_conflict": 409,
     "model_not_approved": 409,
     # server-side files that are gone or bad
+    "report_corrupt": 500,
     "dataset_file_missing": 500,
     "model_file_missing": 500,
     "model_hash_mismatch": 500,
