@@ -9,6 +9,7 @@ This module is the only place that knows HTTP statuses.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, ClassVar, Final
 
 import requests
@@ -298,7 +299,41 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return error_response(422, "invalid_request", message, {"problems": problems})
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+_HTTP_METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _route_table(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each documented path as a pattern, with the methods served there (cached)."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "allow_table", None
+    )
+    if table is None:
+        table = []
+        for path, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
+            methods = {m.upper() for m in operations if m in _HTTP_METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+            table.append((re.compile(f"^{pattern}$"), frozenset(methods)))
+        app.state.allow_table = table
+    return table
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (RFC 9110 ``Allow``).
+
+    Starlette names only the methods of the first route whose path matched, and a path
+    such as ``/v1/proposals`` is served by two routes (GET and POST).
+    """
+    path = request.url.path
+    methods: set[str] = set()
+    for pattern, served in _route_table(request.app):
+        if pattern.match(path):
+            methods |= served
+    return sorted(methods)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, BodyLimitExceeded):
         return fairgov_error_response(BodyTooLarge(exc.limit))
@@ -306,7 +341,10 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(422, "invalid_request", f"invalid request: {exc.detail}")
     codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
-    return error_response(exc.status_code, code, str(exc.detail))
+    response = error_response(exc.status_code, code, str(exc.detail))
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
+    return response
 
 
 async def _on_node_error(_request: Request, exc: Exception) -> JSONResponse:

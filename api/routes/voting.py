@@ -54,7 +54,7 @@ def ballot_typed(
     "/proposals/{proposal_id}/votes",
     response_model=RelayPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(400, 404, 409),
+    responses=responses(400, 404, 409, 413),
 )
 async def cast_vote(request: Request, proposal_id: ProposalIdPath, body: VoteCreate) -> RelayPublic:
     """Accept a signed ballot and queue it for relaying (202); a repeat returns the first.

@@ -66,6 +66,14 @@ def test_expired_and_foreign_delegations_are_refused(
     forged["delegator"] = Account.from_key(HOLDER_KEYS[2]).address
     response = client.post("/v1/delegations", json=forged)
     assert (response.status_code, error_code(response)) == (400, "signer_mismatch")
+    # Signed on another network or for another contract, and saying so in the body.
+    plain = good.model_dump(exclude={"chain_id", "verifying_contract"})
+    for changes, code in (
+        ({"chain_id": 1}, "wrong_chain"),
+        ({"verifying_contract": deployment.addresses.governor}, "wrong_verifying_contract"),
+    ):
+        response = client.post("/v1/delegations", json={**plain, **changes})
+        assert (response.status_code, error_code(response)) == (400, code)
 
 
 def test_voter_addresses_are_validated(client: TestClient):

@@ -43,6 +43,8 @@ def test_every_ballot_refusal_has_its_code(
         "wrong_nonce": (409, signed_ballot(domain, HOLDER_KEYS[1], proposal_id, nonce=5), {}),
         "signer_mismatch": (400, good, {"voter": Account.from_key(HOLDER_KEYS[2]).address}),
         "invalid_signature": (400, good, {"signature": "0x" + "00" * 65}),
+        "wrong_chain": (400, good, {"chain_id": 1}),
+        "wrong_verifying_contract": (400, good, {"verifying_contract": deployment.addresses.token}),
         "signature_malleable": (400, good, {"signature": _high_s(good.signature)}),
         "invalid_support": (422, signed_ballot(domain, HOLDER_KEYS[1], proposal_id, support=7), {}),
         "unknown_proposal": (404, signed_ballot(domain, HOLDER_KEYS[1], 42), {}),
