@@ -23,7 +23,7 @@ from governance.ballots import (
     verify_delegation_state,
 )
 from governance.deploy import Deployment
-from governance.errors import BallotConflict
+from governance.errors import BallotConflict, TransactionNonceMismatch
 from governance.outbox import RelayItem, RelayKind
 from governance.proposals import RawProposal, check_minable, inspect_raw_proposal
 
@@ -232,5 +232,32 @@ def submit_raw_proposal(
         proposal_id=proposal.proposal_id,
     )
     item.nonce = proposal.nonce  # the sender's account nonce, shown on the relay record
-    stored, _ = outbox.insert_once(session, item)
+    stored, created = outbox.insert_once(session, item)
+    if created:
+        _keep_first_with_nonce(session, stored, proposal)
     return stored, proposal
+
+
+def _keep_first_with_nonce(session: Session, stored: RelayItem, proposal: RawProposal) -> None:
+    """Undo ``stored`` if a concurrent submission stored another transaction of the same
+    sender and nonce first: only one of them could ever be mined."""
+    earlier = session.exec(
+        select(RelayItem.id).where(
+            RelayItem.kind == RelayKind.RAW_TRANSACTION,
+            RelayItem.chain_id == stored.chain_id,
+            RelayItem.signer == stored.signer,
+            RelayItem.nonce == stored.nonce,
+            col(RelayItem.status).in_(outbox.PENDING_STATUSES),
+            col(RelayItem.id) < stored.id,
+        )
+    ).first()
+    if earlier is None:
+        return
+    session.delete(stored)
+    session.commit()
+    raise TransactionNonceMismatch(
+        proposal.proposer,
+        proposal.nonce,
+        proposal.nonce + 1,
+        "another transaction that fairgov accepted already uses",
+    )

@@ -337,3 +337,40 @@ def test_a_raw_transaction_that_is_not_a_proposal_is_refused_before_sending(
         submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
     assert info.value.code == "not_our_governor"
     assert _rows(engine) == 0
+
+
+def test_two_proposals_with_one_nonce_at_once_keep_one(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    key = HOLDER_KEYS[1]
+    raws = []
+    for text in ("Mitigate, take one", "Mitigate, take two"):
+        prepared = prepare_proposal(
+            gov.w3,
+            deployment,
+            proposer=address_of(key),
+            actions=[
+                SetMitigation(strategy="threshold_optimizer", constraint="demographic_parity")
+            ],
+            description=text,
+        )
+        raws.append(bytes(Account.sign_transaction(prepared.transaction, key).raw_transaction))
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def submit(raw: bytes) -> None:
+        start.wait()
+        try:
+            with Session(engine) as session:
+                submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
+            outcomes.append("accepted")
+        except FairgovError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=submit, args=(raw,)) for raw in raws]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["accepted", "wrong_transaction_nonce"]
+    assert _rows(engine) == 1
