@@ -16,6 +16,7 @@ from the (still verified) JSON.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -58,6 +59,22 @@ def render(report: Report, name: str) -> bytes:
     return RENDERERS[name](report)
 
 
+def is_rendering(report: Report, name: str, body: bytes) -> bool:
+    """Whether ``body`` is rendering ``name`` of ``report``, byte for byte."""
+    return _sha256(body) == expected_digests(report)[name]
+
+
+@functools.lru_cache(maxsize=256)
+def expected_digests(report: Report) -> Mapping[str, str]:
+    """``"0x" + sha256`` of each rendering of ``report``, by file name.
+
+    Rendering takes about a tenth of a second (the PDF most of it) and depends on the
+    report's bytes alone, so the digests of recently checked reports are remembered: a
+    public verification endpoint must not re-render on every call.
+    """
+    return {name: _sha256(render(report, name)) for name in RENDERERS}
+
+
 def check_renderings(report: Report, files: Mapping[str, bytes | None]) -> list[RenderingCheck]:
     """Compare each stored rendering with the one re-derived from ``report``.
 
@@ -81,8 +98,7 @@ def check_renderings(report: Report, files: Mapping[str, bytes | None]) -> list[
     [('report.html', 'mismatch')]
     """
     checks = []
-    for name in RENDERERS:
-        expected = _sha256(render(report, name))
+    for name, expected in expected_digests(report).items():
         body = files.get(name)
         if body is None:
             checks.append(RenderingCheck(name, "missing", None, expected))
