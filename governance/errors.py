@@ -265,6 +265,22 @@ class BallotConflict(AlreadyVoted):
         )
 
 
+class DelegationConflict(GovernanceError):
+    """Another delegation with the same delegator and nonce was accepted already."""
+
+    code: ClassVar[str] = "delegation_conflict"
+
+    def __init__(self, delegator: str, nonce: int, *, delegatee: str, relay_id: int | None) -> None:
+        super().__init__(
+            f"{delegator} already has a delegation with nonce {nonce}, to {delegatee}: only "
+            "one can be relayed; sign the next one with the next nonce",
+            delegator=delegator,
+            nonce=nonce,
+            delegatee=delegatee,
+            relay_id=relay_id,
+        )
+
+
 class NoVotingPower(GovernanceError):
     """The voter had no votes at the proposal's snapshot."""
 
@@ -429,6 +445,20 @@ class TransactionNonceMismatch(UnminableTransaction):
             sender=sender,
             nonce=nonce,
             expected=expected,
+        )
+
+
+class GasLimitAboveBlock(UnminableTransaction):
+    """The signed gas limit is above the block gas limit: no block can include it."""
+
+    code: ClassVar[str] = "gas_limit_above_block"
+
+    def __init__(self, gas: int, block_gas_limit: int) -> None:
+        super().__init__(
+            f"the transaction's gas limit {gas} is above the block gas limit "
+            f"{block_gas_limit}: sign the prepared transaction unchanged",
+            gas=gas,
+            block_gas_limit=block_gas_limit,
         )
 
 

@@ -23,7 +23,7 @@ from governance.ballots import (
     verify_delegation_state,
 )
 from governance.deploy import Deployment
-from governance.errors import BallotConflict, TransactionNonceMismatch
+from governance.errors import BallotConflict, DelegationConflict, TransactionNonceMismatch
 from governance.outbox import RelayItem, RelayKind
 from governance.proposals import RawProposal, check_minable, inspect_raw_proposal
 
@@ -77,13 +77,14 @@ def submit_ballot(
 def submit_delegation(
     session: Session, delegation: Delegation, *, deployment: Deployment, chain: ChainView
 ) -> tuple[RelayItem, bool]:
-    """Verify ``delegation`` and queue it for relaying; a duplicate returns the first record."""
+    """Verify ``delegation`` and queue it for relaying; a duplicate returns the first record,
+    another delegation with the same nonce raises :class:`DelegationConflict`."""
     verify_delegation_signature(delegation, domain=token_domain(deployment))
     token = deployment.addresses.token
     key = outbox.delegation_key(deployment.chain_id, token, delegation.delegator, delegation.nonce)
     existing = outbox.find(session, key)
     if existing is not None:
-        return existing, False
+        return _same_delegation_or_conflict(delegation, existing), False
     pending = outbox.pending_nonces(
         session,
         kind=RelayKind.DELEGATION,
@@ -93,7 +94,21 @@ def submit_delegation(
     )
     verify_delegation_state(delegation, chain=chain, pending_nonces=pending)
     item = outbox.delegation_item(delegation, chain_id=deployment.chain_id, token=token)
-    return outbox.insert_once(session, item)
+    stored, created = outbox.insert_once(session, item)
+    return (stored if created else _same_delegation_or_conflict(delegation, stored)), created
+
+
+def _same_delegation_or_conflict(delegation: Delegation, existing: RelayItem) -> RelayItem:
+    """``existing`` if it delegates as ``delegation`` does; else :class:`DelegationConflict`."""
+    first = Delegation.model_validate_json(existing.payload)
+    if (first.delegatee, first.expiry) == (delegation.delegatee, delegation.expiry):
+        return existing
+    raise DelegationConflict(
+        delegation.delegator,
+        delegation.nonce,
+        delegatee=first.delegatee,
+        relay_id=existing.id,
+    )
 
 
 def submit_ballots(

@@ -32,6 +32,7 @@ from governance.deploy import Deployment
 from governance.errors import (
     BelowProposalThreshold,
     EmptyProposal,
+    GasLimitAboveBlock,
     GasLimitTooLow,
     InsufficientFunds,
     InvalidRawTransaction,
@@ -362,6 +363,8 @@ def check_minable(
     ------
     GasLimitTooLow
         The gas limit is below what ``eth_estimateGas`` needs for the call now.
+    GasLimitAboveBlock
+        The gas limit is above the latest block's gas limit.
     ProposalWouldRevert
         The simulation reverts.
     InsufficientFunds
@@ -381,6 +384,9 @@ def check_minable(
         raise ProposalWouldRevert(revert.message(), revert.code) from exc
     if proposal.gas < needed:
         raise GasLimitTooLow(proposal.gas, needed)
+    block_gas_limit = int(w3.eth.get_block("latest")["gasLimit"])
+    if proposal.gas > block_gas_limit:
+        raise GasLimitAboveBlock(proposal.gas, block_gas_limit)
     sender = Web3.to_checksum_address(proposal.proposer)
     balance = int(w3.eth.get_balance(sender, "pending"))
     if balance < proposal.max_cost + held_cost:

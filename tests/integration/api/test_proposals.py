@@ -144,6 +144,7 @@ def test_transactions_that_can_never_be_mined_are_refused_before_storing(
     body = _prepare(client, address_of(key), "Bound demographic parity").json()
     cases = {
         "gas_limit_too_low": {"gas": 0},
+        "gas_limit_above_block": {"gas": hex(gov.w3.eth.get_block("latest")["gasLimit"] + 1)},
         "insufficient_funds": {"maxFeePerGas": 10**30, "maxPriorityFeePerGas": 10**9},
         "wrong_transaction_nonce": {"nonce": int(body["rpc_transaction"]["nonce"], 16) + 1},
     }
