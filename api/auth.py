@@ -1,11 +1,16 @@
 """Signing in with Ethereum, sessions and roles.
 
-1. ``GET /v1/auth/nonce`` stores a random nonce with an expiry (:func:`issue_nonce`).
-2. The wallet signs an EIP-4361 message naming that nonce, this server's domain and chain.
-3. ``POST /v1/auth/login`` (:func:`login`) checks the message format, domain, chain id,
+1. ``GET /v1/auth/nonce`` stores a random nonce with an expiry (:func:`issue_nonce`) and
+   says which domain, URI and chain id the message must name.
+2. The wallet signs an EIP-4361 message naming that nonce, this server's domain, URI and chain.
+3. ``POST /v1/auth/login`` (:func:`login`) checks the message format, domain, URI, chain id,
    issued-at / expiration / not-before times and the nonce (issued here, unused, unexpired;
    it is consumed in the same transaction), recovers the EIP-191 signer, and returns a
    random bearer token whose sha256 is stored with the session's expiry.
+
+The domain and URI come from configuration (:func:`siwe_origin`), never from a request's
+``Host`` header: a phishing site that relays a message signed for itself with its own
+``Host`` header must not get a session here.
 
 Roles are read per request: an *auditor* holds ``AUDITOR_ROLE`` on the AuditRegistry or is
 on ``FAIRGOV_AUDITORS``; an *operator* is on ``FAIRGOV_OPERATORS``.
@@ -24,8 +29,9 @@ from sqlmodel import Session, col
 from web3 import Web3
 
 from api.db_models import AuthNonce, AuthSession
-from api.errors import NotAuthenticated, SiweRejected
+from api.errors import NotAuthenticated, SiweNotConfigured, SiweRejected
 from api.siwe import SiweMessage, parse, recover
+from core.settings import LOCAL_CHAIN_IDS, Settings
 from governance.actions import AUDITOR_ROLE
 from governance.contracts import bind
 
@@ -39,6 +45,45 @@ class SignedIn:
 
     address: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class SiweOrigin:
+    """The domain and URI every sign-in message must name."""
+
+    domain: str
+    uri: str
+
+    def covers(self, uri: str) -> bool:
+        """Whether ``uri`` is :attr:`uri` or a resource below it (same scheme and authority)."""
+        base = self.uri.rstrip("/")
+        if uri.lower() == base.lower():
+            return True
+        rest = uri[len(base) :]
+        return uri[: len(base)].lower() == base.lower() and rest[:1] in {"/", "?", "#"}
+
+
+_UNSPECIFIED_HOSTS: Final = frozenset({"", "0.0.0.0", "::", "[::]"})
+
+
+def siwe_origin(settings: Settings, *, chain_id: int, bound_port: int | None = None) -> SiweOrigin:
+    """The :class:`SiweOrigin` for these settings.
+
+    ``FAIRGOV_API_DOMAIN`` and ``FAIRGOV_API_URI`` when set. Without a domain, on a local
+    chain only, the address the API listens on: ``FAIRGOV_API_HOST`` (127.0.0.1 when it is
+    every interface) and ``FAIRGOV_API_PORT``, or ``bound_port`` (the listening socket's
+    port) when that is 0. Anywhere else :class:`~api.errors.SiweNotConfigured`.
+    """
+    if settings.api_domain:
+        return SiweOrigin(settings.api_domain, settings.api_uri or f"https://{settings.api_domain}")
+    if chain_id not in LOCAL_CHAIN_IDS:
+        raise SiweNotConfigured(chain_id)
+    host = settings.api_host
+    host = "127.0.0.1" if host in _UNSPECIFIED_HOSTS else host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    domain = f"{host}:{settings.api_port or bound_port or 0}"
+    return SiweOrigin(domain, settings.api_uri or f"http://{domain}")
 
 
 def _hash(token: str) -> str:
@@ -55,10 +100,16 @@ def issue_nonce(session: Session, *, now: datetime, ttl: int) -> AuthNonce:
     return row
 
 
-def _check_fields(message: SiweMessage, *, domain: str, chain_id: int, now: datetime) -> None:
-    if message.domain.lower() != domain.lower():
+def _check_fields(
+    message: SiweMessage, *, origin: SiweOrigin, chain_id: int, now: datetime
+) -> None:
+    if message.domain.lower() != origin.domain.lower():
         raise SiweRejected(
-            "wrong_domain", f"the message is for {message.domain}, this server is {domain}"
+            "wrong_domain", f"the message is for {message.domain}, this server is {origin.domain}"
+        )
+    if not origin.covers(message.uri):
+        raise SiweRejected(
+            "wrong_uri", f"the message's URI {message.uri} is not within {origin.uri}"
         )
     if message.chain_id != chain_id:
         raise SiweRejected(
@@ -100,7 +151,7 @@ def login(
     text: str,
     signature: str,
     *,
-    domain: str,
+    origin: SiweOrigin,
     chain_id: int,
     now: datetime,
     ttl: int,
@@ -111,7 +162,7 @@ def login(
     consumed only when everything else holds, in the same commit as the new session.
     """
     message = parse(text)
-    _check_fields(message, domain=domain, chain_id=chain_id, now=now)
+    _check_fields(message, origin=origin, chain_id=chain_id, now=now)
     signer = recover(text, signature)
     if signer != message.address:
         raise SiweRejected("bad_signature", f"the message was signed by {signer}, not its address")

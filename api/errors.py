@@ -9,6 +9,7 @@ This module is the only place that knows HTTP statuses.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, ClassVar, Final
 
 import requests
@@ -19,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import FairgovError
+from core.errors import ConfigurationError, FairgovError
 
 log = logging.getLogger("fairgov.api")
 
@@ -51,6 +52,19 @@ class SiweRejected(ApiError):
 
     def __init__(self, reason: str, problem: str) -> None:
         super().__init__(f"sign-in refused: {problem}", reason=reason)
+
+
+class SiweNotConfigured(ConfigurationError):
+    """Off a local chain, the Sign-In with Ethereum domain must be configured."""
+
+    code: ClassVar[str] = "siwe_not_configured"
+
+    def __init__(self, chain_id: int) -> None:
+        super().__init__(
+            f"chain {chain_id} is not a local chain: set FAIRGOV_API_DOMAIN (and "
+            "FAIRGOV_API_URI if it is not https://<domain>) to where users reach this API",
+            chain_id=chain_id,
+        )
 
 
 class Forbidden(ApiError):
@@ -85,6 +99,21 @@ class RateLimited(ApiError):
         self.retry_after = retry_after
 
 
+class StoredReportCorrupt(ApiError):
+    """A stored report file is not what was written and anchored: a server-side fault."""
+
+    code: ClassVar[str] = "report_corrupt"
+
+    def __init__(self, run_id: str, file: str, problem: str) -> None:
+        super().__init__(
+            f"the stored {file} of run {run_id} is corrupt ({problem}): the operator must "
+            "restore the report directory from a backup or re-run the audit",
+            run_id=run_id,
+            file=file,
+            problem=problem,
+        )
+
+
 class BodyTooLarge(ApiError):
     """The request body exceeds the configured limit."""
 
@@ -113,6 +142,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "audit_error": 400,
     "api_error": 400,
     "configuration_error": 500,
+    "siwe_not_configured": 500,
     "not_deployed": 500,
     # the HTTP layer
     "not_authenticated": 401,
@@ -176,11 +206,18 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "wrong_nonce": 409,
     "proposal_not_active": 409,
     "already_voted": 409,
+    "ballot_conflict": 409,
+    "delegation_conflict": 409,
     "no_voting_power": 409,
     "delegation_expired": 409,
     "below_proposal_threshold": 409,
     "proposal_exists": 409,
     "proposal_would_revert": 409,
+    "unminable_transaction": 409,
+    "gas_limit_too_low": 409,
+    "gas_limit_above_block": 409,
+    "insufficient_funds": 409,
+    "wrong_transaction_nonce": 409,
     "dataset_not_allowed": 409,
     "dataset_hash_mismatch": 409,
     "manifest_mismatch": 409,
@@ -188,6 +225,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "anchor_conflict": 409,
     "model_not_approved": 409,
     # server-side files that are gone or bad
+    "report_corrupt": 500,
     "dataset_file_missing": 500,
     "model_file_missing": 500,
     "model_hash_mismatch": 500,
@@ -267,7 +305,41 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return error_response(422, "invalid_request", message, {"problems": problems})
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+_HTTP_METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def _route_table(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """Each documented path as a pattern, with the methods served there (cached)."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "allow_table", None
+    )
+    if table is None:
+        table = []
+        for path, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
+            methods = {m.upper() for m in operations if m in _HTTP_METHODS}
+            if "GET" in methods:
+                methods.add("HEAD")  # Starlette answers HEAD wherever it answers GET
+            table.append((re.compile(f"^{pattern}$"), frozenset(methods)))
+        app.state.allow_table = table
+    return table
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path (RFC 9110 ``Allow``).
+
+    Starlette names only the methods of the first route whose path matched, and a path
+    such as ``/v1/proposals`` is served by two routes (GET and POST).
+    """
+    path = request.url.path
+    methods: set[str] = set()
+    for pattern, served in _route_table(request.app):
+        if pattern.match(path):
+            methods |= served
+    return sorted(methods)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, BodyLimitExceeded):
         return fairgov_error_response(BodyTooLarge(exc.limit))
@@ -275,7 +347,10 @@ async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(422, "invalid_request", f"invalid request: {exc.detail}")
     codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
     code = codes.get(exc.status_code, f"http_{exc.status_code}")
-    return error_response(exc.status_code, code, str(exc.detail))
+    response = error_response(exc.status_code, code, str(exc.detail))
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(allowed_methods(request))
+    return response
 
 
 async def _on_node_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from web3 import Web3
 
+from api.auth import siwe_origin
 from api.context import ApiContext
 from api.errors import install_error_handlers
 from api.intake import BallotBatcher
@@ -97,7 +98,11 @@ def create_app(
     ``rpc_url`` is the node the ballot checks read (default: ``w3``'s endpoint);
     ``auditor_key`` signs audit anchors for ``POST /v1/audits`` (without it, audits
     cannot be started here); ``clock`` (unix seconds) is for tests.
+
+    Off a local chain, raises :class:`~api.errors.SiweNotConfigured` unless
+    ``FAIRGOV_API_DOMAIN`` is set.
     """
+    siwe_origin(settings, chain_id=deployment.chain_id)  # refuses to start unconfigured
     url = rpc_url or str(getattr(w3.provider, "endpoint_uri", settings.chain_rpc_url))
     ctx = ApiContext(
         settings,

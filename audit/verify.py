@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3Exception
 
+from audit.bundle import RenderingCheck, check_renderings
 from audit.errors import (
     DatasetFileMissing,
     DatasetHashMismatch,
@@ -24,6 +26,7 @@ from audit.errors import (
     ManifestMismatch,
 )
 from audit.manifest import DatasetManifest, file_sha256
+from audit.report import Report
 from bias_checks import Threshold
 from governance.contracts import bind
 from governance.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
@@ -126,15 +129,24 @@ def thresholds_of(snapshot: PolicySnapshot) -> list[Threshold]:
     ]
 
 
-VerificationStatus = Literal["verified", "hash_mismatch", "not_anchored", "verdict_mismatch"]
+VerificationStatus = Literal[
+    "verified",
+    "run_mismatch",
+    "hash_mismatch",
+    "not_anchored",
+    "verdict_mismatch",
+    "rendering_mismatch",
+]
 
 
 @dataclass(frozen=True)
 class Verification:
     """What the chain says about a report.
 
-    ``status`` is ``verified`` only when the report's hash equals the anchored one and its
-    verdict matches the anchored ``passed`` flag.
+    ``status`` is ``verified`` only when the report is for the run asked about, its hash
+    equals the one anchored for that run, its verdict matches the anchored ``passed`` flag,
+    and every rendering given equals the rendering of that report. Otherwise it names the
+    first check that failed, in that order.
     """
 
     status: VerificationStatus
@@ -146,6 +158,7 @@ class Verification:
     policy_version: int | None = None
     block_number: int | None = None
     auditor: str | None = None
+    renderings: tuple[RenderingCheck, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -169,11 +182,20 @@ def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, str]:
     return run_id.lower(), verdict
 
 
-def verify_report(w3: Web3, registry_address: str, report_bytes: bytes) -> Verification:
+def verify_report(
+    w3: Web3,
+    registry_address: str,
+    report_bytes: bytes,
+    *,
+    run_id: str | None = None,
+    renderings: Mapping[str, bytes | None] | None = None,
+) -> Verification:
     """Recompute a report's hash and compare it with the one anchored for its run.
 
-    The run id is read from the report itself. A report that was changed in any way, even
-    one that is still valid JSON, has another hash and fails with ``hash_mismatch``.
+    A report that was changed in any way, even one that is still valid JSON, has another
+    hash and fails with ``hash_mismatch``. A report of another run fails with
+    ``run_mismatch``; a rendering that is not the anchored report's with
+    ``rendering_mismatch``.
 
     Parameters
     ----------
@@ -182,6 +204,11 @@ def verify_report(w3: Web3, registry_address: str, report_bytes: bytes) -> Verif
         The AuditRegistry's address.
     report_bytes : bytes
         The ``report.json`` file, exactly as downloaded.
+    run_id : str, optional
+        The run the report must be for (default: the one it names).
+    renderings : mapping of str to bytes or None, optional
+        The HTML, CSV, PDF and model-card files to check too, by file name
+        (:data:`audit.bundle.RENDERERS`); None for a missing one.
 
     Returns
     -------
@@ -198,18 +225,20 @@ def verify_report(w3: Web3, registry_address: str, report_bytes: bytes) -> Verif
     >>> result.status  # doctest: +SKIP
     'verified'
     """
-    run_id, verdict = _run_id_and_verdict(report_bytes)
+    named, verdict = _run_id_and_verdict(report_bytes)
+    wanted = named if run_id is None else run_id.lower()
     report_hash = "0x" + hashlib.sha256(report_bytes).hexdigest()
     registry = bind(w3, "AuditRegistry", registry_address).functions
     try:
-        audit = registry.getAudit(bytes.fromhex(run_id[2:])).call()
+        audit = registry.getAudit(bytes.fromhex(wanted[2:])).call()
     except ContractLogicError:
-        return Verification("not_anchored", run_id, report_hash, verdict=verdict)
+        status: VerificationStatus = "run_mismatch" if named != wanted else "not_anchored"
+        return Verification(status, wanted, report_hash, verdict=verdict)
     _, _, anchored, policy_version, passed, auditor, block_number, _ = audit
     anchored_hash = "0x" + bytes(anchored).hex()
     found = Verification(
         "verified",
-        run_id,
+        wanted,
         report_hash,
         anchored_hash=anchored_hash,
         verdict=verdict,
@@ -218,14 +247,18 @@ def verify_report(w3: Web3, registry_address: str, report_bytes: bytes) -> Verif
         block_number=int(block_number),
         auditor=str(Web3.to_checksum_address(auditor)),
     )
+    if named != wanted:
+        return _with_status(found, "run_mismatch")
     if anchored_hash != report_hash:
         return _with_status(found, "hash_mismatch")
     if (verdict == "PASS") != bool(passed):
         return _with_status(found, "verdict_mismatch")
-    return found
+    if renderings is None:
+        return found
+    checks = tuple(check_renderings(Report.from_bytes(report_bytes), renderings))
+    found = replace(found, renderings=checks)
+    return found if all(c.ok for c in checks) else _with_status(found, "rendering_mismatch")
 
 
 def _with_status(found: Verification, status: VerificationStatus) -> Verification:
-    from dataclasses import replace
-
     return replace(found, status=status)

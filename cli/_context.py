@@ -1,4 +1,7 @@
-"""What most commands need: settings, the deployment, the chain and the database."""
+"""What most commands need: settings, the deployment, the chain and the database.
+
+The chain is the running stack's (:func:`cli._stack.find_stack`), never a default address.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import ClassVar
 from sqlalchemy import Engine
 from web3 import Web3
 
+from cli._stack import RunningStack, find_stack
 from core import db
 from core.errors import ConfigurationError
 from core.settings import Settings
@@ -25,12 +29,26 @@ class NotDeployed(ConfigurationError):
         )
 
 
+class StackMismatch(ConfigurationError):
+    """The running stack's recorded contracts are not the data directory's deployment."""
+
+    code: ClassVar[str] = "stack_mismatch"
+
+    def __init__(self, settings: Settings, problem: str) -> None:
+        super().__init__(
+            f"the fairgov running on {settings.data_dir} {problem}: restart it with "
+            "`fairgov run` so run.json and deployment.json agree"
+        )
+
+
 @dataclass(frozen=True)
 class Context:
     settings: Settings
     deployment: deploy.Deployment
     w3: Web3
     engine: Engine
+    rpc_url: str
+    api_url: str | None = None
 
 
 def migrated_engine(settings: Settings) -> Engine:
@@ -41,11 +59,30 @@ def migrated_engine(settings: Settings) -> Engine:
     return engine
 
 
+def _check_recorded(settings: Settings, stack: RunningStack, deployment: deploy.Deployment) -> None:
+    if stack.chain_id is not None and stack.chain_id != deployment.chain_id:
+        raise StackMismatch(settings, f"is on chain {stack.chain_id}, not {deployment.chain_id}")
+    recorded = {k: v.lower() for k, v in (stack.addresses or {}).items()}
+    ours: dict[str, str] = {k: v.lower() for k, v in deployment.contract_addresses().items()}
+    differing = sorted(k for k in recorded.keys() & ours.keys() if recorded[k] != ours[k])
+    if differing:
+        raise StackMismatch(settings, f"uses another {differing[0]}")
+
+
 def load_context() -> Context:
+    """Settings, the deployment on the running stack's chain, and the migrated database.
+
+    Raises :class:`~cli._stack.NoRunningStack` when no ``fairgov run`` serves the data
+    directory and FAIRGOV_RPC_URL is unset.
+    """
     settings = Settings()
     deployment = deploy.load(settings.deployment_file)
     if deployment is None:
         raise NotDeployed(settings)
-    w3 = chain_client.connect(settings.chain_rpc_url)
+    stack = find_stack(settings)
+    _check_recorded(settings, stack, deployment)
+    w3 = chain_client.connect(stack.rpc_url)
     deploy.check_on_chain(w3, deployment, settings.deployment_file)
-    return Context(settings, deployment, w3, migrated_engine(settings))
+    return Context(
+        settings, deployment, w3, migrated_engine(settings), stack.rpc_url, stack.api_url
+    )

@@ -170,7 +170,7 @@ class DemoClient:
         url = urlparse(self.base_url)
         text = siwe_message(
             domain=nonce["domain"] or url.netloc,
-            uri=f"{self.base_url}/login",
+            uri=f"{nonce.get('uri') or self.base_url}/login",
             address=address_of(key),
             chain_id=int(nonce["chain_id"]),
             nonce=nonce["nonce"],
@@ -204,7 +204,7 @@ class DemoClient:
         """Prepare a proposal, sign its transaction with ``key`` and submit it."""
         body = {"proposer": address_of(key), "description": description, "actions": actions}
         prepared = self._json("POST", "/v1/proposals/prepare", json=body)
-        raw = sign_transaction(key, prepared["transaction"])
+        raw = sign_transaction(key, prepared["rpc_transaction"])
         return self._json("POST", "/v1/proposals", json={"raw_transaction": raw})
 
     def vote(self, key: str, proposal_id: str, support: int, reason: str | None = None) -> Json:

@@ -130,7 +130,7 @@ def relay() -> None:
     """Send every queued ballot, delegation and proposal now, and wait until they are mined."""
     ctx = load_context()
     key = ctx.settings.relayer_private_key(ctx.deployment.chain_id)
-    relayer = Relayer(ctx.engine, ctx.w3, ctx.deployment, key, rpc_url=ctx.settings.chain_rpc_url)
+    relayer = Relayer(ctx.engine, ctx.w3, ctx.deployment, key, rpc_url=ctx.rpc_url)
     started = time.monotonic()
     with console.status("relaying"):
         relayer.start()

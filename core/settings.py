@@ -91,8 +91,15 @@ class Settings(BaseSettings):
     )
     api_domain: str | None = Field(
         default=None,
-        description="The domain Sign-In with Ethereum messages must name (host[:port]). "
-        "Unset: the request's Host header.",
+        description="The domain Sign-In with Ethereum messages must name (host[:port]), never "
+        "taken from a request. Unset: on a local chain the address the API listens on; on any "
+        "other chain the API refuses to start.",
+    )
+    api_uri: str | None = Field(
+        default=None,
+        description="The URI Sign-In with Ethereum messages must name (the message's URI must "
+        "be it or below it). Unset: https://<FAIRGOV_API_DOMAIN>, or on a local chain without "
+        "a domain http://<the address the API listens on>.",
     )
     auditors: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

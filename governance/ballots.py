@@ -215,6 +215,17 @@ class Ballot(_Signed):
         )
 
 
+def same_vote(first: Ballot, second: Ballot) -> bool:
+    """Whether two ballots cast the same vote: support, reason and params (the nonce and
+    signature may differ, as when a wallet signs the same choice again). No reason and an
+    empty one are the same: the governor records both as ``""``."""
+
+    def choice(ballot: Ballot) -> tuple[int, str, str]:
+        return ballot.support, ballot.reason or "", ballot.params.lower()
+
+    return choice(first) == choice(second)
+
+
 class Delegation(_Signed):
     """A signed delegation of the delegator's votes to ``delegatee``."""
 

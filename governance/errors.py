@@ -238,6 +238,49 @@ class AlreadyVoted(GovernanceError):
         )
 
 
+class BallotConflict(AlreadyVoted):
+    """The voter already has another ballot on the proposal, accepted or on chain."""
+
+    code: ClassVar[str] = "ballot_conflict"
+
+    def __init__(
+        self,
+        proposal_id: int,
+        voter: str,
+        *,
+        support: int,
+        reason: str | None,
+        relay_id: int | None,
+    ) -> None:
+        record = "" if relay_id is None else f" (relay record {relay_id})"
+        GovernanceError.__init__(
+            self,
+            f"{voter} already voted on proposal {proposal_id} with support {support}"
+            f"{record}: a vote cannot be changed",
+            proposal_id=str(proposal_id),
+            voter=voter,
+            support=support,
+            reason=reason,
+            relay_id=relay_id,
+        )
+
+
+class DelegationConflict(GovernanceError):
+    """Another delegation with the same delegator and nonce was accepted already."""
+
+    code: ClassVar[str] = "delegation_conflict"
+
+    def __init__(self, delegator: str, nonce: int, *, delegatee: str, relay_id: int | None) -> None:
+        super().__init__(
+            f"{delegator} already has a delegation with nonce {nonce}, to {delegatee}: only "
+            "one can be relayed; sign the next one with the next nonce",
+            delegator=delegator,
+            nonce=nonce,
+            delegatee=delegatee,
+            relay_id=relay_id,
+        )
+
+
 class NoVotingPower(GovernanceError):
     """The voter had no votes at the proposal's snapshot."""
 
@@ -407,6 +450,70 @@ class ProposalExists(GovernanceError):
             f"(state {state}): change the description to propose it again",
             proposal_id=str(proposal_id),
             state=state,
+        )
+
+
+class UnminableTransaction(GovernanceError):
+    """A signed transaction the chain would never mine as it is; nothing was stored."""
+
+    code: ClassVar[str] = "unminable_transaction"
+
+
+class GasLimitTooLow(UnminableTransaction):
+    """The signed gas limit is below what a simulation of the call needs."""
+
+    code: ClassVar[str] = "gas_limit_too_low"
+
+    def __init__(self, gas: int, needed: int) -> None:
+        super().__init__(
+            f"the transaction's gas limit is {gas} and the call needs {needed}: sign the "
+            "prepared transaction unchanged (ethers v6 reads gasLimit, viem reads gas)",
+            gas=gas,
+            needed=needed,
+        )
+
+
+class InsufficientFunds(UnminableTransaction):
+    """The sender cannot pay the transaction's maximum cost."""
+
+    code: ClassVar[str] = "insufficient_funds"
+
+    def __init__(self, sender: str, balance: int, needed: int) -> None:
+        super().__init__(
+            f"{sender} holds {balance} wei and this transaction (with the sender's others "
+            f"that fairgov holds) may cost {needed} wei: fund the account or lower maxFeePerGas",
+            sender=sender,
+            balance=str(balance),
+            needed=str(needed),
+        )
+
+
+class TransactionNonceMismatch(UnminableTransaction):
+    """The transaction's nonce is used, held by another accepted transaction, or leaves a gap."""
+
+    code: ClassVar[str] = "wrong_transaction_nonce"
+
+    def __init__(self, sender: str, nonce: int, expected: int, problem: str) -> None:
+        super().__init__(
+            f"{sender}'s transaction has nonce {nonce}, which {problem}; the next one must "
+            f"have nonce {expected}: prepare the proposal again and sign that",
+            sender=sender,
+            nonce=nonce,
+            expected=expected,
+        )
+
+
+class GasLimitAboveBlock(UnminableTransaction):
+    """The signed gas limit is above the block gas limit: no block can include it."""
+
+    code: ClassVar[str] = "gas_limit_above_block"
+
+    def __init__(self, gas: int, block_gas_limit: int) -> None:
+        super().__init__(
+            f"the transaction's gas limit {gas} is above the block gas limit "
+            f"{block_gas_limit}: sign the prepared transaction unchanged",
+            gas=gas,
+            block_gas_limit=block_gas_limit,
         )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
@@ -32,12 +32,16 @@ from governance.deploy import Deployment
 from governance.errors import (
     BelowProposalThreshold,
     EmptyProposal,
+    GasLimitAboveBlock,
+    GasLimitTooLow,
+    InsufficientFunds,
     InvalidRawTransaction,
     NotAProposeCall,
     NotOurGovernor,
     ProposalExists,
     ProposalWouldRevert,
     RestrictedProposer,
+    TransactionNonceMismatch,
     WrongChain,
 )
 from governance.reverts import decode_revert
@@ -85,6 +89,14 @@ class RawProposal(BaseModel):
     values: tuple[int, ...]
     calldatas: tuple[str, ...]
     proposal_id: int
+    gas: int = 0
+    max_fee_per_gas: int = 0
+    data: str = "0x"
+
+    @property
+    def max_cost(self) -> int:
+        """The most the transaction can cost its sender, in wei (``propose`` sends no value)."""
+        return self.gas * self.max_fee_per_gas
 
 
 def proposal_id_of(
@@ -138,6 +150,7 @@ def prepare_proposal(
     proposer: str,
     actions: Sequence[Action],
     description: str,
+    nonce: int | None = None,
 ) -> PreparedProposal:
     """Build the unsigned ``propose`` transaction for ``proposer`` to sign.
 
@@ -153,6 +166,9 @@ def prepare_proposal(
         What the proposal does.
     description : str
         The proposal's text; ``#proposer=<proposer>`` is appended.
+    nonce : int, optional
+        The transaction's nonce (default: the chain's pending nonce of ``proposer``); pass
+        :func:`governance.intake.next_transaction_nonce` to count what fairgov holds.
 
     Returns
     -------
@@ -193,7 +209,7 @@ def prepare_proposal(
         **call,
         "type": 2,
         "chainId": deployment.chain_id,
-        "nonce": w3.eth.get_transaction_count(proposer, "pending"),
+        "nonce": w3.eth.get_transaction_count(proposer, "pending") if nonce is None else nonce,
         "gas": int(gas * _GAS_MARGIN),
         "maxPriorityFeePerGas": _PRIORITY_FEE_WEI,
         "maxFeePerGas": 2 * base_fee + _PRIORITY_FEE_WEI,
@@ -211,8 +227,19 @@ def prepare_proposal(
     )
 
 
-def _parse_signed(raw: bytes) -> tuple[str, int | None, str | None, int, int, bytes]:
-    """Sender, chain id, to, value, nonce and data of a signed transaction."""
+class _SignedFields(NamedTuple):
+    sender: str
+    chain_id: int | None
+    to: str | None
+    value: int
+    nonce: int
+    data: bytes
+    gas: int
+    max_fee_per_gas: int
+
+
+def _parse_signed(raw: bytes) -> _SignedFields:
+    """The fields of a signed transaction that the checks need, and its sender."""
     try:
         sender = str(Account.recover_transaction(raw))
         if raw[0] <= 0x7F:
@@ -225,8 +252,16 @@ def _parse_signed(raw: bytes) -> tuple[str, int | None, str | None, int, int, by
     except Exception as exc:
         raise InvalidRawTransaction(f"{type(exc).__name__}: {exc}") from exc
     to = bytes(fields["to"])
-    address = str(Web3.to_checksum_address(to)) if to else None
-    return sender, chain_id, address, fields["value"], fields["nonce"], bytes(fields["data"])
+    return _SignedFields(
+        sender=sender,
+        chain_id=chain_id,
+        to=str(Web3.to_checksum_address(to)) if to else None,
+        value=int(fields["value"]),
+        nonce=int(fields["nonce"]),
+        data=bytes(fields["data"]),
+        gas=int(fields["gas"]),
+        max_fee_per_gas=int(fields.get("maxFeePerGas", fields.get("gasPrice", 0))),
+    )
 
 
 def _decode_propose(data: bytes, value: int) -> tuple[list[str], list[int], list[bytes], str]:
@@ -279,7 +314,8 @@ def inspect_raw_proposal(
     raw = bytes(raw_tx)
     if not raw:
         raise InvalidRawTransaction("it is empty")
-    proposer, chain_id, to, value, nonce, data = _parse_signed(raw)
+    signed = _parse_signed(raw)
+    proposer, chain_id, to, value, nonce, data = signed[:6]
     if chain_id is None:
         raise InvalidRawTransaction("it has no chain id: sign it with EIP-155 or EIP-1559")
     if chain_id != deployment.chain_id:
@@ -307,4 +343,62 @@ def inspect_raw_proposal(
         values=tuple(values),
         calldatas=tuple("0x" + bytes(c).hex() for c in calldatas),
         proposal_id=proposal_id,
+        gas=signed.gas,
+        max_fee_per_gas=signed.max_fee_per_gas,
+        data="0x" + data.hex(),
     )
+
+
+def check_minable(
+    w3: Web3, proposal: RawProposal, *, held_nonces: Sequence[int] = (), held_cost: int = 0
+) -> None:
+    """Refuse a signed proposal that the chain would never mine as it is.
+
+    A transaction with too little gas, a sender who cannot pay, or a nonce that is used or
+    leaves a gap would sit in the outbox for ever. ``held_nonces`` and ``held_cost`` are the
+    nonces and the summed maximum cost of the sender's transactions that fairgov accepted
+    and has not yet seen mined.
+
+    Raises
+    ------
+    GasLimitTooLow
+        The gas limit is below what ``eth_estimateGas`` needs for the call now.
+    GasLimitAboveBlock
+        The gas limit is above the latest block's gas limit.
+    ProposalWouldRevert
+        The simulation reverts.
+    InsufficientFunds
+        The sender's balance is below the maximum cost of this and its held transactions.
+    TransactionNonceMismatch
+        The nonce is not the chain's pending nonce, or the one after the sender's held ones.
+
+    Examples
+    --------
+    >>> check_minable(w3, inspect_raw_proposal(w3, deployment, raw))  # doctest: +SKIP
+    """
+    call = {"from": proposal.proposer, "to": proposal.governor, "data": proposal.data, "value": 0}
+    try:
+        needed = int(w3.eth.estimate_gas(call, "pending"))  # type: ignore[arg-type]
+    except ContractLogicError as exc:
+        revert = decode_revert(exc.data if isinstance(exc.data, str | bytes) else None)
+        raise ProposalWouldRevert(revert.message(), revert.code) from exc
+    if proposal.gas < needed:
+        raise GasLimitTooLow(proposal.gas, needed)
+    block_gas_limit = int(w3.eth.get_block("latest")["gasLimit"])
+    if proposal.gas > block_gas_limit:
+        raise GasLimitAboveBlock(proposal.gas, block_gas_limit)
+    sender = Web3.to_checksum_address(proposal.proposer)
+    balance = int(w3.eth.get_balance(sender, "pending"))
+    if balance < proposal.max_cost + held_cost:
+        raise InsufficientFunds(proposal.proposer, balance, proposal.max_cost + held_cost)
+    pending = int(w3.eth.get_transaction_count(sender, "pending"))
+    expected = max([pending, *(n + 1 for n in held_nonces)])
+    if proposal.nonce == expected:
+        return
+    if proposal.nonce < pending:
+        problem = "the chain has already used"
+    elif proposal.nonce in held_nonces:
+        problem = "another transaction that fairgov accepted already uses"
+    else:
+        problem = "would leave a gap no transaction fills"
+    raise TransactionNonceMismatch(proposal.proposer, proposal.nonce, expected, problem)

@@ -13,31 +13,37 @@ from core.errors import FairgovError
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _domain(ctx: CtxDep, request: Request) -> str:
-    """The domain messages must name: FAIRGOV_API_DOMAIN, else the request's Host."""
-    return ctx.settings.api_domain or request.headers.get("host", "")
+def _origin(ctx: CtxDep, request: Request) -> auth.SiweOrigin:
+    """The domain and URI messages must name, from settings; the port of the socket this
+    request arrived on stands in for FAIRGOV_API_PORT=0. Never the Host header."""
+    server = request.scope.get("server")
+    bound = server[1] if server and isinstance(server[1], int) else None
+    return auth.siwe_origin(ctx.settings, chain_id=ctx.deployment.chain_id, bound_port=bound)
 
 
 @router.get("/nonce", response_model=NoncePublic, responses=responses())
 def nonce(ctx: CtxDep, session: SessionDep, request: Request) -> NoncePublic:
-    """A fresh single-use nonce, stored on the server until it expires or is used."""
+    """A fresh single-use nonce, stored on the server until it expires or is used, and the
+    domain, URI and chain id the signed message must name."""
+    origin = _origin(ctx, request)
     row = auth.issue_nonce(session, now=ctx.now(), ttl=ctx.settings.api_nonce_ttl)
     return NoncePublic(
         nonce=row.nonce,
         expires_at=row.expires_at,
-        domain=_domain(ctx, request),
+        domain=origin.domain,
+        uri=origin.uri,
         chain_id=ctx.deployment.chain_id,
     )
 
 
-@router.post("/login", response_model=SessionPublic, responses=responses(401))
+@router.post("/login", response_model=SessionPublic, responses=responses(401, 413))
 def login(ctx: CtxDep, session: SessionDep, request: Request, body: LoginRequest) -> SessionPublic:
     """Check a signed EIP-4361 message and open a session (401 ``siwe_rejected`` if not)."""
     token, signed = auth.login(
         session,
         body.message,
         body.signature,
-        domain=_domain(ctx, request),
+        origin=_origin(ctx, request),
         chain_id=ctx.deployment.chain_id,
         now=ctx.now(),
         ttl=ctx.settings.api_session_ttl,

@@ -18,7 +18,7 @@ from api.schemas.proposals import (
     ProposalSubmitted,
 )
 from governance.indexer import count_proposals, get_proposal, list_proposals
-from governance.intake import submit_raw_proposal
+from governance.intake import next_transaction_nonce, submit_raw_proposal
 from governance.proposals import prepare_proposal
 
 router = APIRouter(prefix="/proposals", tags=["proposals"])
@@ -53,14 +53,20 @@ def read_proposal(session: SessionDep, proposal_id: ProposalIdPath) -> ProposalP
 
 
 @router.post("/prepare", response_model=PreparedPublic, responses=responses(400, 409, 503))
-def prepare(ctx: CtxDep, body: ProposalPrepare) -> PreparedPublic:
-    """Typed actions in, the unsigned ``propose`` transaction out, for the wallet to sign."""
+def prepare(ctx: CtxDep, session: SessionDep, body: ProposalPrepare) -> PreparedPublic:
+    """Typed actions in, the unsigned ``propose`` transaction out, for the wallet to sign.
+
+    ``transaction`` signs unchanged with ethers v6 (``wallet.signTransaction``) and viem
+    (``account.signTransaction``); ``rpc_transaction`` is the EIP-1193 form for a browser
+    wallet's ``eth_sendTransaction``, after which fairgov indexes the ProposalCreated event.
+    """
     prepared = prepare_proposal(
         ctx.w3,
         ctx.deployment,
         proposer=body.proposer,
         actions=body.actions,
         description=body.description,
+        nonce=next_transaction_nonce(session, ctx.w3, ctx.deployment, body.proposer),
     )
     return PreparedPublic.of(prepared)
 
@@ -69,10 +75,16 @@ def prepare(ctx: CtxDep, body: ProposalPrepare) -> PreparedPublic:
     "",
     response_model=ProposalSubmitted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(400, 409, 503),
+    responses=responses(400, 409, 413, 503),
 )
 def submit(ctx: CtxDep, session: SessionDep, body: ProposalSubmit) -> ProposalSubmitted:
-    """Accept a signed ``propose`` transaction and queue it for broadcast (202)."""
+    """Accept a signed ``propose`` transaction and queue it for broadcast (202).
+
+    Refused before anything is stored, each with its code: another chain (``wrong_chain``),
+    a gas limit below a simulation's (``gas_limit_too_low``), a sender who cannot pay the
+    maximum cost (``insufficient_funds``), a nonce other than the chain's pending nonce
+    after the sender's transactions fairgov holds (``wrong_transaction_nonce``).
+    """
     raw = bytes.fromhex(body.raw_transaction[2:])
     item, proposal = submit_raw_proposal(session, raw, w3=ctx.w3, deployment=ctx.deployment)
     return ProposalSubmitted.of(RelayPublic.of(item), proposal)

@@ -54,10 +54,12 @@ def ballot_typed(
     "/proposals/{proposal_id}/votes",
     response_model=RelayPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(400, 404, 409),
+    responses=responses(400, 404, 409, 413),
 )
 async def cast_vote(request: Request, proposal_id: ProposalIdPath, body: VoteCreate) -> RelayPublic:
-    """Accept a signed ballot and queue it for relaying (202); a repeat returns the first.
+    """Accept a signed ballot and queue it for relaying (202). The same vote again returns
+    the first record; a different ballot from a voter who already has one is 409
+    ``ballot_conflict`` with the first one's support and reason.
 
     While the chain node is down the ballot is checked against the chain index and relayed
     once the node is back.

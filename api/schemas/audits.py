@@ -198,10 +198,27 @@ class AuditAccepted(BaseModel):
     status: Literal["queued"] = "queued"
 
 
-class VerificationPublic(BaseModel):
-    """The stored report's hash, recomputed, against the one anchored on chain."""
+class RenderingPublic(BaseModel):
+    """One rendering (HTML, CSV, PDF, model card) against the anchored report's rendering."""
 
-    status: Literal["verified", "hash_mismatch", "not_anchored", "verdict_mismatch"]
+    name: str
+    status: Literal["ok", "mismatch", "missing"]
+    sha256: str | None = None
+    expected_sha256: str
+
+
+class VerificationPublic(BaseModel):
+    """The stored report's hash, recomputed, against the one anchored on chain for the run
+    in the URL; and each rendering against the rendering of that report."""
+
+    status: Literal[
+        "verified",
+        "run_mismatch",
+        "hash_mismatch",
+        "not_anchored",
+        "verdict_mismatch",
+        "rendering_mismatch",
+    ]
     ok: bool
     run_id: str
     report_hash: str
@@ -211,6 +228,9 @@ class VerificationPublic(BaseModel):
     policy_version: int | None = None
     block_number: int | None = None
     auditor: str | None = None
+    renderings: list[RenderingPublic] = Field(
+        default_factory=list, description="checked only once report.json is verified"
+    )
     registry: str
     chain_id: int
 
@@ -227,6 +247,12 @@ class VerificationPublic(BaseModel):
             policy_version=v.policy_version,
             block_number=v.block_number,
             auditor=v.auditor,
+            renderings=[
+                RenderingPublic(
+                    name=c.name, status=c.status, sha256=c.sha256, expected_sha256=c.expected_sha256
+                )
+                for c in v.renderings
+            ],
             registry=registry,
             chain_id=chain_id,
         )

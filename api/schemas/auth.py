@@ -19,6 +19,7 @@ class NoncePublic(BaseModel):
                     "nonce": "k3T9qPz2mV8xL1aBc",
                     "expires_at": "2026-01-01T12:10:00Z",
                     "domain": "fairgov.example",
+                    "uri": "https://fairgov.example",
                     "chain_id": 31337,
                 }
             ]
@@ -28,6 +29,7 @@ class NoncePublic(BaseModel):
     nonce: str
     expires_at: datetime
     domain: str = Field(description="the domain the message must name")
+    uri: str = Field(description="the URI the message must name (it, or a path below it)")
     chain_id: int = Field(description="the chain id the message must name")
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from governance.outbox import RelayItem
+from governance.outbox import RelayItem, RelayKind
 
 ADDRESS_PATTERN: Final = r"^0x[0-9a-fA-F]{40}$"
 HASH_PATTERN: Final = r"^0x[0-9a-fA-F]{64}$"
@@ -40,6 +40,9 @@ class RelayPublic(BaseModel):
                     "signer": EXAMPLE_ADDRESS,
                     "proposal_id": EXAMPLE_PROPOSAL_ID,
                     "nonce": 0,
+                    "support": 1,
+                    "reason": "fairness first",
+                    "delegatee": None,
                     "tx_hash": None,
                     "block_number": None,
                     "error_code": None,
@@ -57,6 +60,9 @@ class RelayPublic(BaseModel):
     signer: str
     proposal_id: str | None = None
     nonce: int | None = None
+    support: int | None = Field(default=None, description="ballots: 0 against, 1 for, 2 abstain")
+    reason: str | None = Field(default=None, description="ballots: the reason, if any")
+    delegatee: str | None = Field(default=None, description="delegations: to whom")
     tx_hash: str | None = None
     block_number: int | None = None
     error_code: str | None = None
@@ -67,6 +73,7 @@ class RelayPublic(BaseModel):
     @classmethod
     def of(cls, item: RelayItem) -> RelayPublic:
         assert item.id is not None
+        carried = _carried(item)
         return cls(
             id=item.id,
             kind=item.kind,
@@ -74,6 +81,9 @@ class RelayPublic(BaseModel):
             signer=item.signer,
             proposal_id=item.proposal_id,
             nonce=item.nonce,
+            support=carried.get("support"),
+            reason=carried.get("reason"),
+            delegatee=carried.get("delegatee"),
             tx_hash=item.tx_hash,
             block_number=item.block_number,
             error_code=item.error_code,
@@ -81,3 +91,13 @@ class RelayPublic(BaseModel):
             created_at=item.created_at,
             updated_at=item.updated_at,
         )
+
+
+def _carried(item: RelayItem) -> dict[str, Any]:
+    """What a ballot or delegation record carries: its choice, or its delegatee."""
+    if item.kind == RelayKind.BALLOT:
+        payload = item.payload_dict()
+        return {"support": payload.get("support"), "reason": payload.get("reason")}
+    if item.kind == RelayKind.DELEGATION:
+        return {"delegatee": item.payload_dict().get("delegatee")}
+    return {}

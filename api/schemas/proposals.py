@@ -156,6 +156,48 @@ class ProposalPrepare(BaseModel):
     actions: list[Action] = Field(max_length=64)
 
 
+def wallet_transaction(transaction: dict[str, Any]) -> dict[str, Any]:
+    """The prepared transaction as ethers v6 and viem both sign it unchanged.
+
+    ethers v6 reads ``gasLimit`` and viem ``gas``, so both are there. Quantities are hex
+    strings (both parse them; JSON numbers above 2**53 would lose precision in JavaScript),
+    except zero, which is the number 0: viem encodes any string, even "0x0", as a byte, and
+    the node rejects that non-canonical RLP. ``chainId`` and ``nonce`` are numbers. There is
+    no ``type``: ethers wants ``2`` and viem ``"eip1559"``, and both infer an EIP-1559
+    transaction from ``maxFeePerGas``.
+    """
+    gas = _quantity(transaction["gas"])
+    return {
+        "from": transaction["from"],
+        "to": transaction["to"],
+        "data": transaction["data"],
+        "value": _quantity(transaction["value"]),
+        "chainId": int(transaction["chainId"]),
+        "nonce": int(transaction["nonce"]),
+        "gasLimit": gas,
+        "gas": gas,
+        "maxFeePerGas": _quantity(transaction["maxFeePerGas"]),
+        "maxPriorityFeePerGas": _quantity(transaction["maxPriorityFeePerGas"]),
+    }
+
+
+def _quantity(value: Any) -> str | int:
+    number = int(value)
+    return hex(number) if number else 0
+
+
+def rpc_transaction(transaction: dict[str, Any]) -> dict[str, Any]:
+    """The prepared transaction as JSON-RPC (EIP-1193) ``eth_sendTransaction`` takes it."""
+    quantities = ("value", "chainId", "nonce", "gas", "maxFeePerGas", "maxPriorityFeePerGas")
+    return {
+        "from": transaction["from"],
+        "to": transaction["to"],
+        "data": transaction["data"],
+        "type": "0x2",
+        **{name: hex(int(transaction[name])) for name in quantities},
+    }
+
+
 class PreparedPublic(BaseModel):
     """The unsigned EIP-1559 transaction to sign in the proposer's wallet, and what it does."""
 
@@ -167,8 +209,15 @@ class PreparedPublic(BaseModel):
     summaries: list[str]
     calls: Calls
     transaction: dict[str, Any] = Field(
-        description="for eth_signTransaction: from, to, data, value, type, chainId, nonce, gas, "
-        "maxFeePerGas, maxPriorityFeePerGas"
+        description="to sign unchanged with ethers v6 (wallet.signTransaction) or viem "
+        "(account.signTransaction), then POST /v1/proposals: from, to, data, value, chainId, "
+        "nonce, gasLimit and gas (the same), maxFeePerGas, maxPriorityFeePerGas; quantities as "
+        "hex strings, chainId and nonce as numbers"
+    )
+    rpc_transaction: dict[str, Any] = Field(
+        description="the same transaction for a browser wallet's eth_sendTransaction (or "
+        "eth_signTransaction): every quantity hex, type 0x2. Sent by the proposer, it is "
+        "indexed from its ProposalCreated event"
     )
 
     @classmethod
@@ -185,7 +234,8 @@ class PreparedPublic(BaseModel):
                 values=[str(v) for v in prepared.values],
                 calldatas=list(prepared.calldatas),
             ),
-            transaction=prepared.transaction,
+            transaction=wallet_transaction(prepared.transaction),
+            rpc_transaction=rpc_transaction(prepared.transaction),
         )
 
 

@@ -10,6 +10,14 @@ from api.schemas.common import EXAMPLE_ADDRESS, EXAMPLE_PROPOSAL_ID, Address
 
 SIGNATURE_PATTERN = r"^0x[0-9a-fA-F]{130}$"
 _EXAMPLE_SIGNATURE = "0x" + "ab" * 64 + "1b"
+_CHAIN_ID_DOC = (
+    "the signed domain's chainId (optional): when given and not this chain's, the answer is "
+    "wrong_chain rather than signer_mismatch"
+)
+_CONTRACT_DOC = (
+    "the signed domain's verifyingContract (optional): when given and not ours, the answer "
+    "is wrong_verifying_contract rather than signer_mismatch"
+)
 
 
 class TypedDataPublic(BaseModel):
@@ -61,6 +69,8 @@ class VoteCreate(BaseModel):
                     "nonce": 0,
                     "reason": "fairness first",
                     "signature": _EXAMPLE_SIGNATURE,
+                    "chain_id": 31337,
+                    "verifying_contract": EXAMPLE_ADDRESS,
                 }
             ]
         }
@@ -72,6 +82,8 @@ class VoteCreate(BaseModel):
     reason: str | None = Field(default=None, max_length=4000)
     params: str = Field(default="0x", pattern=r"^0x([0-9a-fA-F]{2})*$", max_length=4002)
     signature: str = Field(pattern=SIGNATURE_PATTERN, description="65 bytes r‖s‖v")
+    chain_id: int | None = Field(default=None, ge=1, lt=2**256, description=_CHAIN_ID_DOC)
+    verifying_contract: Address | None = Field(default=None, description=_CONTRACT_DOC)
 
 
 class DelegationCreate(BaseModel):
@@ -86,6 +98,8 @@ class DelegationCreate(BaseModel):
                     "nonce": 0,
                     "expiry": 1893456000,
                     "signature": _EXAMPLE_SIGNATURE,
+                    "chain_id": 31337,
+                    "verifying_contract": EXAMPLE_ADDRESS,
                 }
             ]
         }
@@ -96,6 +110,8 @@ class DelegationCreate(BaseModel):
     nonce: int = Field(ge=0, lt=2**256)
     expiry: int = Field(ge=0, lt=2**256, description="unix time after which it is void")
     signature: str = Field(pattern=SIGNATURE_PATTERN)
+    chain_id: int | None = Field(default=None, ge=1, lt=2**256, description=_CHAIN_ID_DOC)
+    verifying_contract: Address | None = Field(default=None, description=_CONTRACT_DOC)
 
 
 class VotePublic(BaseModel):

@@ -26,6 +26,7 @@ def api_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": tmp_path,
         "api_domain": "testserver",
+        "api_uri": "http://testserver",
         "api_ip_rate": 10_000.0,
         "api_ip_burst": 10_000,
         "api_voter_rate": 1_000.0,

@@ -39,7 +39,7 @@ def test_a_signed_delegation_moves_voting_power(
         },
     )
     assert posted.status_code == 202, posted.text
-    assert posted.json()["kind"] == "delegation"
+    assert (posted.json()["kind"], posted.json()["delegatee"]) == ("delegation", delegatee)
     assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 1
     assert gov.token.functions.delegates(delegator).call() == delegatee
 
@@ -66,6 +66,25 @@ def test_expired_and_foreign_delegations_are_refused(
     forged["delegator"] = Account.from_key(HOLDER_KEYS[2]).address
     response = client.post("/v1/delegations", json=forged)
     assert (response.status_code, error_code(response)) == (400, "signer_mismatch")
+    # Another delegatee under a nonce an accepted delegation already holds.
+    first = good.model_dump(exclude={"chain_id", "verifying_contract"})
+    accepted = client.post("/v1/delegations", json=first)
+    assert accepted.status_code == 202, accepted.text
+    assert client.post("/v1/delegations", json=first).json()["id"] == accepted.json()["id"]
+    elsewhere = signed_delegation(domain, HOLDER_KEYS[1], Account.from_key(HOLDER_KEYS[3]).address)
+    response = client.post(
+        "/v1/delegations", json=elsewhere.model_dump(exclude={"chain_id", "verifying_contract"})
+    )
+    assert (response.status_code, error_code(response)) == (409, "delegation_conflict")
+    assert response.json()["error"]["details"]["delegatee"] == delegatee
+    # Signed on another network or for another contract, and saying so in the body.
+    plain = good.model_dump(exclude={"chain_id", "verifying_contract"})
+    for changes, code in (
+        ({"chain_id": 1}, "wrong_chain"),
+        ({"verifying_contract": deployment.addresses.governor}, "wrong_verifying_contract"),
+    ):
+        response = client.post("/v1/delegations", json={**plain, **changes})
+        assert (response.status_code, error_code(response)) == (400, code)
 
 
 def test_voter_addresses_are_validated(client: TestClient):

@@ -69,6 +69,15 @@ def test_unknown_routes_and_methods_use_the_error_shape(client: TestClient):
     assert error_code(client.get("/v1/nothing")) == "not_found"
     response = client.delete("/v1/proposals")
     assert (response.status_code, error_code(response)) == (405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, HEAD, POST"  # two routes serve /v1/proposals
+    login = client.get("/v1/auth/login")
+    assert (login.status_code, login.headers["allow"]) == (405, "POST")
+
+
+def test_bodies_with_a_size_limit_document_413(client: TestClient):
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/proposals", "/v1/auth/login", "/v1/proposals/{proposal_id}/votes"):
+        assert "413" in paths[path]["post"]["responses"], path
 
 
 def test_the_openapi_schema_documents_every_route_with_examples(client: TestClient):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session, func, select
 
 from governance import deploy
+from governance.outbox import RelayItem
 from tests.helpers import HOLDER_KEYS, Governance, address_of
 from tests.integration.api.api_support import error_code, sync_index
 from tests.integration.governance.relay_support import relayer_for
@@ -40,7 +42,7 @@ def test_prepare_sign_submit_relay_then_list_and_show(
     body = prepared.json()
     assert body["summaries"] == ["Set threshold demographic_parity_difference <= 0.1"]
     assert body["description"].endswith(f"#proposer={proposer}")
-    signed = Account.sign_transaction(body["transaction"], key)
+    signed = Account.sign_transaction(body["rpc_transaction"], key)
 
     submitted = client.post(
         "/v1/proposals", json={"raw_transaction": signed.raw_transaction.to_0x_hex()}
@@ -149,3 +151,95 @@ def test_submitted_transactions_that_are_not_our_proposals_are_refused(
     raw = Account.sign_transaction(other_chain, key).raw_transaction.to_0x_hex()
     wrong_chain = client.post("/v1/proposals", json={"raw_transaction": raw})
     assert (wrong_chain.status_code, error_code(wrong_chain)) == (400, "wrong_chain")
+
+
+def _stored(engine: Engine) -> int:
+    with Session(engine) as session:
+        return int(session.exec(select(func.count()).select_from(RelayItem)).one())
+
+
+def _signed(body: dict, key: str, **changes) -> str:
+    transaction = {**body["rpc_transaction"], **changes}
+    return Account.sign_transaction(transaction, key).raw_transaction.to_0x_hex()
+
+
+def test_transactions_that_can_never_be_mined_are_refused_before_storing(
+    client: TestClient, engine: Engine, gov: Governance
+):
+    key = HOLDER_KEYS[1]
+    body = _prepare(client, address_of(key), "Bound demographic parity").json()
+    cases = {
+        "gas_limit_too_low": {"gas": 0},
+        "gas_limit_above_block": {"gas": hex(gov.w3.eth.get_block("latest")["gasLimit"] + 1)},
+        "insufficient_funds": {"maxFeePerGas": 10**30, "maxPriorityFeePerGas": 10**9},
+        "wrong_transaction_nonce": {"nonce": int(body["rpc_transaction"]["nonce"], 16) + 1},
+    }
+    for code, changes in cases.items():
+        refused = client.post(
+            "/v1/proposals", json={"raw_transaction": _signed(body, key, **changes)}
+        )
+        assert (refused.status_code, error_code(refused)) == (409, code), refused.text
+    used = int(body["rpc_transaction"]["nonce"], 16)
+    gov.send(key, gov.token, "delegate", address_of(key))  # uses the nonce on chain
+    stale = client.post("/v1/proposals", json={"raw_transaction": _signed(body, key)})
+    assert (stale.status_code, error_code(stale)) == (409, "wrong_transaction_nonce")
+    assert stale.json()["error"]["details"] == {
+        "sender": address_of(key),
+        "nonce": used,
+        "expected": used + 1,
+    }
+    assert _stored(engine) == 0
+
+
+def test_a_sender_without_ether_is_refused(client: TestClient, engine: Engine):
+    pauper = Account.create()
+    body = _prepare(client, pauper.address, "Nothing to pay with").json()
+    refused = client.post(
+        "/v1/proposals", json={"raw_transaction": _signed(body, pauper.key.to_0x_hex())}
+    )
+    assert (refused.status_code, error_code(refused)) == (409, "insufficient_funds")
+    assert refused.json()["error"]["details"]["balance"] == "0"
+    assert _stored(engine) == 0
+
+
+def test_a_nonce_an_accepted_proposal_holds_is_refused_and_the_next_is_prepared(
+    client: TestClient, engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    key = HOLDER_KEYS[2]
+    first = _prepare(client, address_of(key), "First").json()
+    accepted = client.post("/v1/proposals", json={"raw_transaction": _signed(first, key)})
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["relay"]["nonce"] == int(first["rpc_transaction"]["nonce"], 16)
+    second = _prepare(client, address_of(key), "Second").json()
+    same_nonce = _signed(second, key, nonce=first["rpc_transaction"]["nonce"])
+    taken = client.post("/v1/proposals", json={"raw_transaction": same_nonce})
+    assert (taken.status_code, error_code(taken)) == (409, "wrong_transaction_nonce")
+    assert "another transaction that fairgov accepted" in taken.json()["error"]["message"]
+    # The next prepared transaction counts the held one, so both are mined in order.
+    assert (
+        int(second["rpc_transaction"]["nonce"], 16)
+        == int(first["rpc_transaction"]["nonce"], 16) + 1
+    )
+    queued = client.post("/v1/proposals", json={"raw_transaction": _signed(second, key)})
+    assert queued.status_code == 202, queued.text
+    assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 2
+    for body in (first, second):
+        assert gov.governor.functions.proposalSnapshot(int(body["proposal_id"])).call() > 0
+
+
+def test_a_proposal_the_proposer_sends_from_a_browser_wallet_is_indexed(
+    client: TestClient, engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    """Browser wallets cannot eth_signTransaction: the proposer sends ``rpc_transaction``
+    with eth_sendTransaction (here: anvil's unlocked dev account does the same)."""
+    key = HOLDER_KEYS[3]
+    body = _prepare(client, address_of(key), "Sent by the proposer").json()
+    tx_hash = gov.w3.eth.send_transaction(body["rpc_transaction"])
+    assert gov.w3.eth.wait_for_transaction_receipt(tx_hash)["status"] == 1
+    sync_index(engine, gov.w3, deployment)
+    shown = client.get(f"/v1/proposals/{body['proposal_id']}")
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["proposer"], shown.json()["tx_hash"]) == (
+        address_of(key),
+        tx_hash.to_0x_hex(),
+    )

@@ -8,8 +8,10 @@ import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
 
+from api.auth import SiweOrigin, siwe_origin
+from api.errors import SiweNotConfigured
 from api.siwe import parse
-from core.settings import DEV_PRIVATE_KEYS
+from core.settings import DEV_PRIVATE_KEYS, Settings
 from tests.helpers import HOLDER_KEYS
 from tests.integration.api.api_support import error_code
 from tests.integration.api.siwe_support import bearer, iso, login, personal_sign, siwe_message
@@ -27,8 +29,11 @@ def _refused(response, reason: str) -> None:
 
 def test_sign_in_who_am_i_and_sign_out(client: TestClient):
     nonce = client.get("/v1/auth/nonce").json()
-    assert nonce["domain"] == "testserver"
-    assert nonce["chain_id"] == 31337
+    assert (nonce["domain"], nonce["uri"], nonce["chain_id"]) == (
+        "testserver",
+        "http://testserver",
+        31337,
+    )
     response = login(client, KEY)
     assert response.status_code == 200, response.text
     session = response.json()
@@ -83,6 +88,9 @@ def test_an_expired_nonce_is_refused(make_app):
     ("fields", "reason"),
     [
         ({"domain": "evil.example"}, "wrong_domain"),
+        ({"uri": "https://evil.example/login"}, "wrong_uri"),
+        ({"uri": "http://testserver.evil.example/login"}, "wrong_uri"),
+        ({"uri": "https://testserver/login"}, "wrong_uri"),
         ({"chain_id": 1}, "wrong_chain"),
         ({"expiration_time": iso(datetime.now(UTC) - timedelta(seconds=1))}, "expired"),
         ({"not_before": iso(datetime.now(UTC) + timedelta(hours=1))}, "not_yet_valid"),
@@ -169,3 +177,46 @@ def test_on_a_local_chain_without_operators_the_deployer_is_the_operator(make_ap
         holder = client.get("/v1/auth/me", headers=bearer(client, KEY)).json()
     assert deployer["operator"] is False  # an explicit list replaces the default
     assert holder["operator"] is True
+
+
+def test_a_message_signed_for_a_phishing_site_with_its_host_header_is_refused(make_app):
+    """A site that had a user sign in for ``evil.example`` replays it with ``Host:
+    evil.example``: the domain comes from settings, never from the request."""
+    evil = {"Host": "evil.example"}
+    for app in (make_app(), make_app(api_domain=None, api_uri=None, api_port=8000)):
+        with TestClient(app) as client:
+            nonce = client.get("/v1/auth/nonce", headers=evil).json()
+            assert nonce["domain"] != "evil.example"
+            text = siwe_message(
+                ADDRESS, nonce["nonce"], domain="evil.example", uri="http://evil.example/login"
+            )
+            body = {"message": text, "signature": personal_sign(KEY, text)}
+            _refused(client.post("/v1/auth/login", json=body, headers=evil), "wrong_domain")
+
+
+def test_on_a_local_chain_the_default_origin_is_the_address_the_api_listens_on(make_app):
+    app = make_app(api_domain=None, api_uri=None, api_host="0.0.0.0", api_port=8123)
+    with TestClient(app) as client:
+        nonce = client.get("/v1/auth/nonce").json()
+        assert (nonce["domain"], nonce["uri"]) == ("127.0.0.1:8123", "http://127.0.0.1:8123")
+        text = siwe_message(
+            ADDRESS, nonce["nonce"], domain=nonce["domain"], uri=nonce["uri"] + "/login"
+        )
+        response = client.post(
+            "/v1/auth/login", json={"message": text, "signature": personal_sign(KEY, text)}
+        )
+    assert response.status_code == 200, response.text
+
+
+def test_with_port_zero_the_origin_names_the_port_the_request_arrived_on():
+    settings = Settings(api_domain=None, api_host="127.0.0.1", api_port=0)
+    assert siwe_origin(settings, chain_id=31337, bound_port=40123) == SiweOrigin(
+        "127.0.0.1:40123", "http://127.0.0.1:40123"
+    )
+
+
+def test_off_a_local_chain_the_api_refuses_to_start_without_a_domain(tmp_path):
+    with pytest.raises(SiweNotConfigured, match="FAIRGOV_API_DOMAIN"):
+        siwe_origin(Settings(data_dir=tmp_path, api_domain=None), chain_id=1)
+    configured = Settings(data_dir=tmp_path, api_domain="gov.example")
+    assert siwe_origin(configured, chain_id=1) == SiweOrigin("gov.example", "https://gov.example")

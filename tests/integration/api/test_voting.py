@@ -43,6 +43,8 @@ def test_every_ballot_refusal_has_its_code(
         "wrong_nonce": (409, signed_ballot(domain, HOLDER_KEYS[1], proposal_id, nonce=5), {}),
         "signer_mismatch": (400, good, {"voter": Account.from_key(HOLDER_KEYS[2]).address}),
         "invalid_signature": (400, good, {"signature": "0x" + "00" * 65}),
+        "wrong_chain": (400, good, {"chain_id": 1}),
+        "wrong_verifying_contract": (400, good, {"verifying_contract": deployment.addresses.token}),
         "signature_malleable": (400, good, {"signature": _high_s(good.signature)}),
         "invalid_support": (422, signed_ballot(domain, HOLDER_KEYS[1], proposal_id, support=7), {}),
         "unknown_proposal": (404, signed_ballot(domain, HOLDER_KEYS[1], 42), {}),
@@ -66,10 +68,35 @@ def test_every_ballot_refusal_has_its_code(
     with Session(engine) as session:
         session.exec(select(RelayItem)).one()
     voted = _post(client, proposal_id, late)
-    assert voted.status_code == 202  # the same voter and proposal: the first record
+    assert (voted.status_code, error_code(voted)) == (409, "ballot_conflict")
     mine(gov.w3, 20)
     closed = _post(client, proposal_id, signed_ballot(domain, HOLDER_KEYS[2], proposal_id))
     assert (closed.status_code, error_code(closed)) == (409, "proposal_not_active")
+
+
+def test_a_conflicting_ballot_is_409_with_the_first_choice_and_a_repeat_is_202(
+    client: TestClient, engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    proposal_id = open_proposal(gov)
+    domain = governor_domain(deployment)
+    first = signed_ballot(domain, HOLDER_KEYS[2], proposal_id, support=2, reason="not sure")
+    accepted = _post(client, proposal_id, first)
+    assert accepted.status_code == 202, accepted.text
+    record = accepted.json()
+    assert (record["kind"], record["support"], record["reason"]) == ("ballot", 2, "not sure")
+    repeat = _post(client, proposal_id, first)
+    assert (repeat.status_code, repeat.json()["id"]) == (202, record["id"])
+    changed = signed_ballot(domain, HOLDER_KEYS[2], proposal_id, support=1, nonce=1)
+    conflict = _post(client, proposal_id, changed)
+    assert (conflict.status_code, error_code(conflict)) == (409, "ballot_conflict")
+    details = conflict.json()["error"]["details"]
+    assert (details["support"], details["reason"], details["relay_id"]) == (
+        2,
+        "not sure",
+        record["id"],
+    )
+    assert client.get(f"/v1/relay/{record['id']}").json()["support"] == 2
+    assert _stored(engine) == 1
 
 
 def test_already_voted_on_chain_is_refused(

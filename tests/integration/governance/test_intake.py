@@ -16,9 +16,11 @@ from governance.actions import SetMitigation
 from governance.ballots import Ballot, Delegation
 from governance.chain import Sender, call_data
 from governance.chainview import RpcChainView
+from governance.errors import BallotConflict
 from governance.intake import (
     governor_domain,
     submit_ballot,
+    submit_ballots,
     submit_delegation,
     submit_raw_proposal,
     token_domain,
@@ -188,6 +190,51 @@ def test_the_same_ballot_twice_gives_one_record_and_one_transaction(
     assert _relayer_tx_count(gov.w3) == before + 1
 
 
+def test_a_different_ballot_from_a_voter_who_already_voted_is_a_conflict(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment, chain_view: RpcChainView
+):
+    proposal_id = open_proposal(gov)
+    domain = governor_domain(deployment)
+    first = signed_ballot(domain, HOLDER_KEYS[0], proposal_id, reason="fairness first")
+    against = signed_ballot(domain, HOLDER_KEYS[0], proposal_id, support=0, reason="changed")
+    other_reason = signed_ballot(domain, HOLDER_KEYS[0], proposal_id, reason="another reason")
+    with Session(engine) as session:
+        item, _ = submit_ballot(session, first, deployment=deployment, chain=chain_view)
+        for changed in (against, other_reason):
+            with pytest.raises(BallotConflict) as info:
+                submit_ballot(session, changed, deployment=deployment, chain=chain_view)
+            assert info.value.code == "ballot_conflict"
+            assert info.value.details == {
+                "proposal_id": str(proposal_id),
+                "voter": first.voter,
+                "support": 1,
+                "reason": "fairness first",
+                "relay_id": item.id,
+            }
+    assert _rows(engine) == 1
+
+
+def test_two_different_ballots_in_one_batch_keep_the_first(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment, chain_view: RpcChainView
+):
+    proposal_id = open_proposal(gov)
+    domain = governor_domain(deployment)
+    ballots = [
+        signed_ballot(domain, HOLDER_KEYS[1], proposal_id, support=1),
+        signed_ballot(domain, HOLDER_KEYS[1], proposal_id, support=2),
+        signed_ballot(domain, HOLDER_KEYS[1], proposal_id, support=1),
+    ]
+    with Session(engine) as session:
+        kept, conflict, same = submit_ballots(
+            session, ballots, deployment=deployment, chain=chain_view
+        )
+    assert isinstance(kept, RelayItem)
+    assert same is kept
+    assert isinstance(conflict, BallotConflict)
+    assert (conflict.details["support"], conflict.details["relay_id"]) == (1, None)
+    assert _rows(engine) == 1
+
+
 def test_twenty_identical_ballots_at_once_give_one_transaction(
     engine: Engine, gov: Governance, deployment: deploy.Deployment, chain_view: RpcChainView
 ):
@@ -290,3 +337,40 @@ def test_a_raw_transaction_that_is_not_a_proposal_is_refused_before_sending(
         submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
     assert info.value.code == "not_our_governor"
     assert _rows(engine) == 0
+
+
+def test_two_proposals_with_one_nonce_at_once_keep_one(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    key = HOLDER_KEYS[1]
+    raws = []
+    for text in ("Mitigate, take one", "Mitigate, take two"):
+        prepared = prepare_proposal(
+            gov.w3,
+            deployment,
+            proposer=address_of(key),
+            actions=[
+                SetMitigation(strategy="threshold_optimizer", constraint="demographic_parity")
+            ],
+            description=text,
+        )
+        raws.append(bytes(Account.sign_transaction(prepared.transaction, key).raw_transaction))
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def submit(raw: bytes) -> None:
+        start.wait()
+        try:
+            with Session(engine) as session:
+                submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
+            outcomes.append("accepted")
+        except FairgovError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=submit, args=(raw,)) for raw in raws]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["accepted", "wrong_transaction_nonce"]
+    assert _rows(engine) == 1
