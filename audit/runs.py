@@ -50,7 +50,7 @@ from audit.training import (
     train,
 )
 from audit.verify import frozen_snapshot, thresholds_of, verify_dataset
-from bias_checks import audit_predictions
+from bias_checks import EvidenceRule, audit_predictions
 from core.db import session_scope
 from core.errors import FairgovError
 from governance.deploy import Deployment
@@ -332,7 +332,7 @@ def _train_audit_anchor(
         sensitive_features=data.a_test,
         thresholds=thresholds_of(snapshot),
         pos_label=1,
-        min_group_size=spec.min_group_size,
+        evidence=EvidenceRule(min_group_size=spec.min_group_size),
         n_boot=spec.n_boot,
         random_state=spec.seed,
     )

@@ -13,10 +13,13 @@ from bias_checks._results import AuditWarning, GroupMetric, GroupSize, Interval,
 if TYPE_CHECKING:
     from bias_checks._audit import _Audit
 
-SMALL_GROUP_MESSAGE = "Group has fewer rows than min_group_size; its metrics are not judged."
+SMALL_GROUP_MESSAGE = (
+    "Group has fewer rows than the evidence rule's min_group_size; its metrics are not judged."
+)
 UNDEFINED_RATE_MESSAGE = "Group has no rows in a rate's denominator; that rate is undefined there."
 BOOTSTRAP_DISABLED_MESSAGE = (
-    "n_boot=0: no bootstrap intervals; conservative checks are inconclusive."
+    "n_boot=0: no bootstrap intervals; checks on balanced accuracy and regression errors "
+    "are inconclusive (rates keep their closed-form intervals)."
 )
 NO_THRESHOLDS_MESSAGE = "No thresholds were given; the verdict PASS is vacuous."
 MISSING_COMBINATIONS_MESSAGE = (
@@ -86,12 +89,8 @@ def group_metrics(audit: _Audit) -> list[GroupMetric]:
                         ci = interval(
                             table.ci[metric][0][row, g],
                             table.ci[metric][1][row, g],
-                            "bootstrap",
+                            "wilson" if metric in table.rates else "bootstrap",
                         )
-                    wilson = None
-                    if metric in table.wilson:
-                        w_low, w_high = table.wilson[metric]
-                        wilson = interval(w_low[row, g], w_high[row, g], "wilson")
                     out.append(
                         GroupMetric(
                             metric=metric,
@@ -101,7 +100,6 @@ def group_metrics(audit: _Audit) -> list[GroupMetric]:
                             group=key,
                             value=float(values[row, g]),
                             ci=ci,
-                            wilson=wilson,
                             defined=bool(table.defined[metric][row, g]),
                             reliable=bool(table.reliable[metric][row, g]),
                         )
@@ -118,7 +116,9 @@ def overall_metrics(audit: _Audit) -> list[OverallMetric]:
                 ci = None
                 if metric in table.ci:
                     ci = interval(
-                        table.ci[metric][0][row, c], table.ci[metric][1][row, c], "bootstrap"
+                        table.ci[metric][0][row, c],
+                        table.ci[metric][1][row, c],
+                        "wilson" if metric in table.rates else "bootstrap",
                     )
                 out.append(
                     OverallMetric(metric, label, key, float(table.values[metric][row, c]), ci)

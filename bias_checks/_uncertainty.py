@@ -1,4 +1,7 @@
-"""Bootstrap replicates from per-group statistics, percentile intervals and Wilson intervals.
+"""Bootstrap replicates from per-group statistics, and percentile intervals.
+
+The bootstrap serves the metrics that are not rates (balanced accuracy, regression errors);
+rates use the closed-form intervals of :mod:`bias_checks._intervals`.
 
 The bootstrap is stratified: every base group (combination of control and sensitive feature
 values) keeps its size, and its rows are resampled with replacement. For classification this
@@ -19,7 +22,6 @@ that are not small, and small groups are flagged anyway).
 
 from __future__ import annotations
 
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -81,22 +83,3 @@ def percentile_interval(
     high[undefined] = np.nan
     shape = replicates.shape[1:]
     return low.reshape(shape), high.reshape(shape)
-
-
-def wilson_interval(
-    rate: FloatArray, n: FloatArray, confidence_level: float
-) -> tuple[FloatArray, FloatArray]:
-    """Wilson score interval for a proportion ``rate`` observed on ``n`` (effective) rows."""
-    z = NormalDist().inv_cdf(0.5 + confidence_level / 2)
-    z2 = z * z
-    valid = (n > 0) & ~np.isnan(rate)
-    safe_n = np.where(valid, n, 1.0)
-    p = np.where(valid, np.clip(rate, 0.0, 1.0), 0.0)
-    denominator = 1 + z2 / safe_n
-    centre = (p + z2 / (2 * safe_n)) / denominator
-    half = z * np.sqrt(p * (1 - p) / safe_n + z2 / (4 * safe_n * safe_n)) / denominator
-    low = np.where(p == 0.0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(p == 1.0, 1.0, np.clip(centre + half, 0.0, 1.0))
-    low = np.where(valid, low, np.nan)
-    high = np.where(valid, high, np.nan)
-    return low, high

@@ -1,4 +1,4 @@
-"""Bootstrap from counts and Wilson intervals."""
+"""Bootstrap from counts (Wilson and the other closed forms are in test_intervals)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,7 @@ from bias_checks._uncertainty import (
     bootstrap_classification,
     bootstrap_regression,
     percentile_interval,
-    wilson_interval,
 )
-
-
-def test_wilson_matches_the_textbook_interval() -> None:
-    low, high = wilson_interval(np.array([0.5, 0.0]), np.array([10.0, 20.0]), 0.95)
-    assert low[0] == pytest.approx(0.2366, abs=1e-4)
-    assert high[0] == pytest.approx(0.7634, abs=1e-4)
-    assert low[1] == 0.0
-    assert high[1] == pytest.approx(0.1611, abs=1e-4)
-    undefined = wilson_interval(np.array([0.0]), np.array([0.0]), 0.95)
-    assert np.isnan(undefined[0]).all()
 
 
 def test_count_bootstrap_matches_row_resampling_within_groups() -> None:
