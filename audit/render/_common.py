@@ -166,9 +166,37 @@ def verdict_sentence(data: Mapping[str, Any]) -> str:
     )
 
 
+def evidence_rule_text(data: Mapping[str, Any]) -> str:
+    """The evidence rule the audit was judged under, in plain words."""
+    rule = data["audit"]["evidence_rule"]
+    action = (
+        "blocks the model"
+        if rule["on_inconclusive"] == "block"
+        else "approves the model with a warning"
+    )
+    return (
+        f"Evidence rule: every interval is at {rule['confidence_level']:.0%} confidence; a group "
+        f"is judged only with at least {rule['min_group_size']} rows and at least "
+        f"{rule['min_denominator']} rows in a rate's denominator; an INCONCLUSIVE verdict "
+        f"{action} at the gate."
+    )
+
+
 def small_group_notes(data: Mapping[str, Any]) -> list[str]:
-    """Plain-words notes for each small group and each undefined rate."""
-    notes = []
+    """Plain-words notes: the evidence rule, what would decide each INCONCLUSIVE check, each
+    small group and each undefined rate."""
+    notes = [evidence_rule_text(data)]
+    for check in data["audit"]["checks"]:
+        if check["verdict"] == "INCONCLUSIVE" and check.get("rows_needed") is not None:
+            words = plain_metric(
+                check["threshold"]["metric"],
+                check["threshold"]["method"],
+                check["threshold"]["direction"],
+            )
+            notes.append(
+                f"The {words} cannot be decided yet: about {check['rows_needed']:,} rows in "
+                "each group would decide it at the effect observed."
+            )
     for warning in data["audit"]["warnings"]:
         details = warning.get("details", {})
         group = details.get("group")
