@@ -53,6 +53,19 @@ def simulate_cells(
     squares = np.zeros_like(weights)
     counts = np.zeros_like(weights)
     for g, n in enumerate(t.sizes):
+        if sigma == 0:
+            # Without weights the cells are one multinomial draw: no need for rows.
+            p = np.array(
+                [
+                    (1 - PREVALENCE) * (1 - t.fpr[g]),
+                    (1 - PREVALENCE) * t.fpr[g],
+                    PREVALENCE * (1 - t.tpr[g]),
+                    PREVALENCE * t.tpr[g],
+                ]
+            )
+            draw = rng.multinomial(n, p, size=reps).reshape(reps, 2, 2).astype(np.float64)
+            weights[:, g], squares[:, g], counts[:, g] = draw, draw, draw
+            continue
         y = rng.random((reps, n)) < PREVALENCE
         rate = np.where(y, t.tpr[g], t.fpr[g])
         pred = rng.random((reps, n)) < rate

@@ -125,15 +125,12 @@ def _bootstrap_max_min(
     mean_w = np.divide(
         weights.reshape(reps, groups, 4), flat, out=np.zeros_like(flat), where=flat > 0
     )
-    low, high = np.empty(reps), np.empty(reps)
-    for r in range(reps):
-        draws = rng.multinomial(
-            sizes[r].astype(np.int64), flat[r] / sizes[r][:, None], size=(n_boot, groups)
-        )
-        cells = (draws * mean_w[r]).reshape(n_boot, groups, 2, 2)
-        rates = which(cells)
-        spread = np.nanmax(rates, axis=1) - np.nanmin(rates, axis=1)
-        low[r], high[r] = np.quantile(spread, [ALPHA / 2, 1 - ALPHA / 2])
+    sizes = sizes.astype(np.int64)
+    probabilities = flat / np.maximum(sizes, 1)[..., None]
+    draws = rng.multinomial(sizes, probabilities, size=(n_boot, reps, groups))
+    rates = which((draws * mean_w).reshape(n_boot, reps, groups, 2, 2))
+    spread = np.nanmax(rates, axis=-1) - np.nanmin(rates, axis=-1)
+    low, high = np.quantile(spread, [ALPHA / 2, 1 - ALPHA / 2], axis=0)
     return low, high
 
 
