@@ -501,7 +501,7 @@ def audit_predictions(
     ...     evidence=EvidenceRule(min_group_size=1, min_denominator=1), n_boot=0,
     ... )
     >>> round(result.disparity("demographic_parity_difference")[0].value, 4)
-    0.3333
+    0.6667
     >>> result.verdict.value
     'INCONCLUSIVE'
     >>> result.checks[0].rows_needed > 3
