@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bias_checks._assemble import (
     audit_warnings,
+    disparity_results,
     group_metrics,
     group_sizes,
     interval,
@@ -20,15 +20,9 @@ from bias_checks._assemble import (
 )
 from bias_checks._checks import Measurement, Threshold, judge, overall_verdict, rows_needed
 from bias_checks._disparities import (
-    AGGS,
-    METHODS,
     OVERALL,
     Agg,
-    Comparison,
     Method,
-    Transform,
-    combine_equalized_odds,
-    compare,
 )
 from bias_checks._engine import (
     CLASSIFICATION_METRICS,
@@ -49,26 +43,15 @@ from bias_checks._fallback import custom_metric_results
 from bias_checks._groups import GroupTable, ReferenceMode, build_table
 from bias_checks._inputs import EncodedInput, TaskMode, encode_input
 from bias_checks._judged import Judged
-from bias_checks._measure import base_evidence, disparity_evidence, references_for
+from bias_checks._measure import base_evidence, disparity_evidence, fairlearn_disparities
 from bias_checks._results import (
     AuditResult,
     CheckResult,
     CustomMetricResult,
-    Disparity,
     GroupRef,
 )
 from bias_checks._uncertainty import bootstrap_classification, bootstrap_regression
 from bias_checks.catalogue import METRICS, MetricInfo
-
-
-@dataclass(frozen=True)
-class _DisparityRecord:
-    info: MetricInfo
-    method: Method
-    agg: Agg | None
-    table: GroupTable
-    point: Comparison
-    references: np.ndarray[Any, Any] | None
 
 
 def _check_parameters(*, n_boot: int, evidence: Any, thresholds: Sequence[Threshold]) -> None:
@@ -145,7 +128,7 @@ class _Audit:
 
         self.overall = table([])
         self.tables = [table(columns) for columns in column_sets]
-        self.disparities = self._all_disparities()
+        self.disparities = fairlearn_disparities(self)
 
     # ----- groupings -------------------------------------------------------------------
     def table_for(self, features: Sequence[str] | None) -> GroupTable:
@@ -160,61 +143,15 @@ class _Audit:
                 return table
         raise InvalidParameterError(parameter="features", value=repr(wanted))
 
-    def _members(self, table: GroupTable, control: int) -> np.ndarray[Any, Any]:
+    def members(self, table: GroupTable, control: int) -> np.ndarray[Any, Any]:
         return np.flatnonzero(table.grouping.control_of == control)
-
-    # ----- Fairlearn's disparities over every group --------------------------------------
-    def _all_disparities(self) -> list[_DisparityRecord]:
-        task = "classification" if self.classification else "regression"
-        records = []
-        for info in METRICS.values():
-            if info.kind != "disparity" or info.task != task:
-                continue
-            for table in self.tables:
-                for method in METHODS:
-                    records += self._disparity(info, table, method)
-        return records
-
-    def _disparity(
-        self, info: MetricInfo, table: GroupTable, method: Method
-    ) -> list[_DisparityRecord]:
-        assert info.transform is not None
-        transform: Transform = info.transform
-        references = None
-        parts = []
-        for base in info.bases:
-            refs = references_for(self, table, base, method)
-            references = refs if references is None else references
-            parts.append(
-                compare(
-                    table.values[base],
-                    transform=transform,
-                    method=method,
-                    control_of=table.grouping.control_of,
-                    overall=self.overall.values[base],
-                    reference=refs,
-                )
-            )
-        if len(parts) == 1:
-            return [_DisparityRecord(info, method, None, table, parts[0], references)]
-        return [
-            _DisparityRecord(
-                info,
-                method,
-                agg,
-                table,
-                combine_equalized_odds(parts[0], parts[1], transform, agg),
-                references,
-            )
-            for agg in AGGS
-        ]
 
     # ----- evidence ----------------------------------------------------------------------
     def _alpha(self, rule: EvidenceRule, entries: int) -> float:
         """Error per entry: the check's error is shared by its labels and control levels."""
         return (1.0 - rule.confidence_level) / max(entries, 1)
 
-    def _evidence(
+    def evidence(
         self,
         info: MetricInfo,
         table: GroupTable,
@@ -245,7 +182,7 @@ class _Audit:
         row = min(label_row, self.overall.values[metric].shape[0] - 1)
         return GroupRef(None, count, float(self.overall.values[metric][row, control]))
 
-    def _pair_of(
+    def pair_of(
         self,
         info: MetricInfo,
         *,
@@ -262,13 +199,13 @@ class _Audit:
             return one, self._overall_ref(base, label_row, control)
         return one, self.group_ref(table, second, base, label_row)
 
-    def _judged_pair(
+    def judged_pair(
         self, info: MetricInfo, table: GroupTable, judged: Judged, label_row: int, control: int
     ) -> tuple[GroupRef, GroupRef] | None:
         if math.isnan(judged.value[label_row, control]):
             return None
         component = 0 if judged.component is None else int(judged.component[label_row, control])
-        return self._pair_of(
+        return self.pair_of(
             info,
             table=table,
             first=int(judged.first[label_row, control]),
@@ -278,12 +215,12 @@ class _Audit:
             control=control,
         )
 
-    def _unreliable(
+    def unreliable_refs(
         self, info: MetricInfo, table: GroupTable, mask: Any, label_row: int, control: int
     ) -> tuple[GroupRef, ...]:
         return tuple(
             self.group_ref(table, int(g), info.bases[0], label_row)
-            for g in self._members(table, control)
+            for g in self.members(table, control)
             if not mask[label_row, g]
         )
 
@@ -295,7 +232,7 @@ class _Audit:
         upper = threshold.direction == "upper"
         method: Method = threshold.method
         agg: Agg | None = threshold.agg if len(info.bases) == 2 else None
-        judged, mask = self._evidence(info, table, method=method, agg=agg, upper=upper, rule=rule)
+        judged, mask = self.evidence(info, table, method=method, agg=agg, upper=upper, rule=rule)
         needed = 1 if info.kind == "base" else 2
         measurement = Measurement(
             judged.value.ravel(),
@@ -309,7 +246,7 @@ class _Audit:
         low, high = float(judged.low[label_row, control]), float(judged.high[label_row, control])
         needed_rows = None
         if decision.reason == "interval_straddles_bound":
-            members = self._members(table, control)
+            members = self.members(table, control)
             judged_members = members[mask[label_row, members]]
             smallest = int(table.counts[judged_members].min())
             needed_rows = rows_needed(threshold, value, low, high, smallest)
@@ -321,9 +258,9 @@ class _Audit:
             value=value,
             ci=interval(low, high, judged.method),
             label=labels[label_row] if label_row < len(labels) else None,
-            control=table.control_keys[self._members(table, control)[0]],
-            pair=self._judged_pair(info, table, judged, label_row, control),
-            unreliable_groups=self._unreliable(info, table, mask, label_row, control),
+            control=table.control_keys[self.members(table, control)[0]],
+            pair=self.judged_pair(info, table, judged, label_row, control),
+            unreliable_groups=self.unreliable_refs(info, table, mask, label_row, control),
             value_all_groups=self._value_all_groups(info, table, threshold, label_row, control),
             n_judged_groups=int(judged.n_judged[label_row, control]),
             rows_needed=needed_rows,
@@ -334,7 +271,7 @@ class _Audit:
         self, info: MetricInfo, table: GroupTable, threshold: Threshold, label_row: int, c: int
     ) -> float:
         if info.kind == "base":
-            block = table.values[info.name][label_row, self._members(table, c)]
+            block = table.values[info.name][label_row, self.members(table, c)]
             if np.isnan(block).all():
                 return math.nan
             return float(np.nanmax(block) if threshold.direction == "upper" else np.nanmin(block))
@@ -348,63 +285,6 @@ class _Audit:
             ):
                 return float(record.point.value[label_row, c])
         raise InvalidParameterError(metric=threshold.metric)
-
-    # ----- reported disparities ----------------------------------------------------------
-    def disparity_results(self) -> list[Disparity]:
-        out = []
-        for record in self.disparities:
-            table, info = record.table, record.info
-            judged, mask = self._evidence(
-                info,
-                table,
-                method=record.method,
-                agg=record.agg,
-                upper=info.bound == "upper",
-                rule=self.rule,
-            )
-            assert record.point.first is not None
-            assert record.point.second is not None
-            for label_row, label in enumerate(labels_for(info.bases[0], self.encoded)):
-                for control in range(table.grouping.n_control):
-                    reference = None
-                    if record.references is not None:
-                        reference = table.group_keys[int(record.references[label_row, control])]
-                    component = 0
-                    if record.point.component is not None:
-                        component = int(record.point.component[label_row, control])
-                    pair = self._pair_of(
-                        info,
-                        table=table,
-                        first=int(record.point.first[label_row, control]),
-                        second=int(record.point.second[label_row, control]),
-                        component=component,
-                        label_row=label_row,
-                        control=control,
-                    )
-                    out.append(
-                        Disparity(
-                            metric=info.name,
-                            method=record.method,
-                            agg=record.agg,
-                            grouping=table.grouping.features,
-                            label=label,
-                            control=self.overall.control_keys[control],
-                            value=float(record.point.value[label_row, control]),
-                            pair=pair,
-                            judged_value=float(judged.value[label_row, control]),
-                            ci=interval(
-                                judged.low[label_row, control],
-                                judged.high[label_row, control],
-                                judged.method,
-                            ),
-                            judged_pair=self._judged_pair(info, table, judged, label_row, control),
-                            reference=reference,
-                            unreliable_groups=self._unreliable(
-                                info, table, mask, label_row, control
-                            ),
-                        )
-                    )
-        return out
 
 
 def _check_thresholds(thresholds: Sequence[Threshold], encoded: EncodedInput) -> None:
@@ -560,7 +440,7 @@ def audit_predictions(
         groups=tuple(group_sizes(audit)),
         overall=tuple(overall_metrics(audit)),
         metrics=tuple(group_metrics(audit)),
-        disparities=tuple(audit.disparity_results()),
+        disparities=tuple(disparity_results(audit)),
         checks=tuple(checks),
         verdict=overall_verdict([c.verdict for c in checks]),
         warnings=tuple(audit_warnings(audit, bool(thresholds))),

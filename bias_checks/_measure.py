@@ -1,4 +1,5 @@
-"""What one threshold (or one reported disparity) is judged on, for any metric.
+"""What one threshold (or one reported disparity) is judged on, for any metric, and
+Fairlearn's own disparity values over every group.
 
 Rates get the closed-form simultaneous intervals of :mod:`bias_checks._judged`. Metrics that
 are not rates (balanced accuracy, regression errors) get the percentile interval of the
@@ -8,17 +9,28 @@ interval is the value itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bias_checks._disparities import OVERALL, Agg, Comparison, Method, compare
+from bias_checks._disparities import (
+    AGGS,
+    METHODS,
+    OVERALL,
+    Agg,
+    Comparison,
+    Method,
+    Transform,
+    combine_equalized_odds,
+    compare,
+)
 from bias_checks._evidence import EvidenceRule
 from bias_checks._groups import GroupTable, reference_groups, reliable_for
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._judged import Judged, combine_components, rate_disparity, rate_extreme
 from bias_checks._uncertainty import percentile_interval
-from bias_checks.catalogue import MetricInfo
+from bias_checks.catalogue import METRICS, MetricInfo
 
 if TYPE_CHECKING:
     from bias_checks._audit import _Audit
@@ -171,3 +183,63 @@ def base_evidence(
     method = "exact" if metric == "count" else "bootstrap"
     second = np.full(shape, OVERALL, dtype=np.intp)
     return Judged(value, low, high, first, second, None, n_judged, method), mask
+
+
+@dataclass(frozen=True)
+class DisparityRecord:
+    """Fairlearn's disparity over every group, for one metric, grouping, method and agg."""
+
+    info: MetricInfo
+    method: Method
+    agg: Agg | None
+    table: GroupTable
+    point: Comparison
+    references: np.ndarray[Any, Any] | None
+
+
+def fairlearn_disparities(audit: _Audit) -> list[DisparityRecord]:
+    """Fairlearn's value and pair of every catalogue disparity, over every group."""
+    task = "classification" if audit.classification else "regression"
+    records = []
+    for info in METRICS.values():
+        if info.kind != "disparity" or info.task != task:
+            continue
+        for table in audit.tables:
+            for method in METHODS:
+                records += _disparity(audit, info, table, method)
+    return records
+
+
+def _disparity(
+    audit: _Audit, info: MetricInfo, table: GroupTable, method: Method
+) -> list[DisparityRecord]:
+    assert info.transform is not None
+    transform: Transform = info.transform
+    references = None
+    parts = []
+    for base in info.bases:
+        refs = references_for(audit, table, base, method)
+        references = refs if references is None else references
+        parts.append(
+            compare(
+                table.values[base],
+                transform=transform,
+                method=method,
+                control_of=table.grouping.control_of,
+                overall=audit.overall.values[base],
+                reference=refs,
+            )
+        )
+    if len(parts) == 1:
+        return [DisparityRecord(info, method, None, table, parts[0], references)]
+    return [
+        DisparityRecord(
+            info,
+            method,
+            agg,
+            table,
+            combine_equalized_odds(parts[0], parts[1], transform, agg),
+            references,
+        )
+        for agg in AGGS
+    ]
