@@ -9,7 +9,7 @@ interval is the value itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -63,9 +63,25 @@ def _from_comparison(
     return Judged(point.value, low, high, point.first, point.second, None, n_judged, method)
 
 
-def references_for(audit: _Audit, table: GroupTable, base: str, method: Method) -> IntArray | None:
+def references_for(
+    audit: _Audit,
+    table: GroupTable,
+    base: str,
+    method: Method,
+    judged: BoolArray | None = None,
+) -> IntArray | None:
+    """The reference group (L, C) of ``to_reference``.
+
+    With ``judged``, ``majority`` and ``best`` choose among the judged groups only (a named
+    reference stays as named and, if it cannot be judged, leaves the check INCONCLUSIVE).
+    """
     if method != "to_reference":
         return None
+    if judged is not None and isinstance(audit.reference_mode, str):
+        counts = np.where(judged.any(axis=0), table.counts, -1)
+        values = dict(table.values)
+        values[base] = np.where(judged, table.values[base], np.nan)
+        table = replace(table, counts=counts, values=values)
     return reference_groups(
         table, metric=base, mode=audit.reference_mode, index=audit.index, n_control=audit.n_control
     )
@@ -82,7 +98,7 @@ def _resampled(
     alpha: float,
 ) -> Judged:
     """A disparity that is not of rates: bootstrap percentile, or exact for ``count``."""
-    refs = references_for(audit, table, base, method)
+    refs = references_for(audit, table, base, method, mask)
     overall = audit.overall.values[base]
     masked = np.where(mask, table.values[base], np.nan)
     kwargs = {
@@ -134,7 +150,7 @@ def disparity_evidence(
                     control_of=table.grouping.control_of,
                     transform=info.transform,
                     method=method,
-                    references=references_for(audit, table, base, method),
+                    references=references_for(audit, table, base, method, mask),
                     alpha=part_alpha,
                 )
             )

@@ -223,6 +223,29 @@ def test_the_evidence_shown_is_the_evidence_judged() -> None:
     assert disparity.value == check.value_all_groups
 
 
+def test_the_reference_group_of_a_check_is_chosen_among_the_judged_groups() -> None:
+    rng = np.random.default_rng(6)
+    sizes = {"big": 600, "mid": 500, "tiny": 11}
+    rates = {"big": 0.45, "mid": 0.40, "tiny": 1.0}
+    group = np.concatenate([[g] * n for g, n in sizes.items()])
+    y_pred = np.concatenate([(rng.random(n) < rates[g]).astype(int) for g, n in sizes.items()])
+    result = audit_predictions(
+        np.ones_like(y_pred),
+        y_pred,
+        sensitive_features={"race": group},
+        thresholds=[
+            Threshold("demographic_parity_difference", 0.2, method="to_reference"),
+        ],
+        reference_group="best",
+        n_boot=0,
+    )
+    (disparity,) = result.disparity("demographic_parity_difference", method="to_reference")
+    assert disparity.reference == (("race", "tiny"),)  # Fairlearn-style, over every group
+    (check,) = result.checks
+    assert check.reason != "too_few_groups"
+    assert {dict(side.group or {})["race"] for side in check.pair or ()} == {"big", "mid"}
+
+
 def test_a_threshold_may_carry_its_own_evidence_rule() -> None:
     data = synthetic(n=2000, gap=0.05)
     loose = Threshold("demographic_parity_difference", 0.2, features=("sex",))
