@@ -29,7 +29,7 @@ from bias_checks._evidence import EvidenceRule
 from bias_checks._groups import GroupTable, reference_groups, reliable_for
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._judged import Judged, combine_components, rate_disparity, rate_extreme
-from bias_checks._uncertainty import percentile_interval
+from bias_checks._uncertainty import comparison_bounds, percentile_interval
 from bias_checks.catalogue import METRICS, MetricInfo
 
 if TYPE_CHECKING:
@@ -119,9 +119,16 @@ def _resampled(
     if table.replicates is None or audit.overall.replicates is None:
         nan = np.full(point.value.shape, np.nan)
         return _from_comparison(point, nan, nan, n_judged, "bootstrap")
-    reps = np.where(mask, table.replicates[base], np.nan)
-    replicated = compare(reps, overall=audit.overall.replicates[base], **kwargs)
-    low, high = percentile_interval(replicated.value, 1.0 - alpha)
+    low, high = comparison_bounds(
+        table.replicates[base],
+        audit.overall.replicates[base],
+        judged=mask,
+        control_of=table.grouping.control_of,
+        method=method,
+        references=refs,
+        ratio=transform == "ratio",
+        alpha=alpha,
+    )
     return _from_comparison(point, low, high, n_judged, "bootstrap")
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from bias_checks._inputs import FloatArray
+from bias_checks._intervals import fold_difference, fold_ratio
 
 
 def bootstrap_classification(
@@ -83,3 +84,63 @@ def percentile_interval(
     high[undefined] = np.nan
     shape = replicates.shape[1:]
     return low.reshape(shape), high.reshape(shape)
+
+
+def _signed_bounds(
+    first: FloatArray, second: FloatArray, ratio: bool, alpha: float
+) -> tuple[FloatArray, FloatArray]:
+    """Percentile bounds (M,) of each comparison's signed difference or ratio, folded."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        signed = first / second if ratio else first - second
+    low, high = percentile_interval(signed, 1.0 - alpha)
+    if ratio:
+        return fold_ratio(low, high)
+    return fold_difference(low, high)
+
+
+def comparison_bounds(
+    replicates: FloatArray,
+    overall: FloatArray,
+    *,
+    judged: np.ndarray[Any, Any],
+    control_of: np.ndarray[Any, Any],
+    method: str,
+    references: np.ndarray[Any, Any] | None,
+    ratio: bool,
+    alpha: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Simultaneous percentile interval (L, C) of a disparity of a metric that is not a rate.
+
+    As for rates, each comparison the disparity summarises (every pair of judged groups, each
+    group against the overall value or the reference) gets a percentile interval of its
+    *signed* difference or ratio at ``alpha / m`` (Bonferroni), folded to ``|d|`` or
+    ``min(r, 1/r)``; the disparity lies between the extreme ends. A percentile interval of
+    the folded statistic itself could never reach parity.
+    """
+    n_labels, n_control = overall.shape[1], overall.shape[2]
+    low = np.full((n_labels, n_control), np.nan)
+    high = np.full((n_labels, n_control), np.nan)
+    for label in range(n_labels):
+        for c in range(n_control):
+            members = np.flatnonzero((control_of == c) & judged[label])
+            if method == "between_groups":
+                pairs = [(i, j) for k, i in enumerate(members) for j in members[k + 1 :]]
+                first = replicates[:, label, [i for i, _ in pairs]]
+                second = replicates[:, label, [j for _, j in pairs]]
+            elif method == "to_overall":
+                first = replicates[:, label, members]
+                second = np.repeat(overall[:, label, c : c + 1], members.size, axis=1)
+            else:
+                assert references is not None
+                ref = int(references[label, c])
+                if not judged[label, ref]:
+                    continue
+                others = members[members != ref]
+                first = replicates[:, label, others]
+                second = np.repeat(replicates[:, label, ref : ref + 1], others.size, axis=1)
+            if members.size < 2 or first.shape[1] == 0:
+                continue
+            lows, highs = _signed_bounds(first, second, ratio, alpha / first.shape[1])
+            pick = np.min if ratio else np.max
+            low[label, c], high[label, c] = pick(lows), pick(highs)
+    return low, high

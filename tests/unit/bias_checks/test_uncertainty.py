@@ -9,6 +9,7 @@ from bias_checks._engine import classification_metrics
 from bias_checks._uncertainty import (
     bootstrap_classification,
     bootstrap_regression,
+    comparison_bounds,
     percentile_interval,
 )
 
@@ -67,3 +68,27 @@ def test_percentile_interval_is_undefined_when_a_replicate_is() -> None:
     assert high[0] == pytest.approx(0.25)
     assert np.isnan(low[1])
     assert np.isnan(high[1])
+
+
+def test_comparison_bounds_fold_the_signed_percentile_interval() -> None:
+    rng = np.random.default_rng(9)
+    replicates = rng.normal([0.30, 0.31, 0.50], 0.02, size=(4000, 3))[:, None, :]
+    overall = replicates.mean(axis=2, keepdims=True)
+    args = {
+        "judged": np.array([[True, True, False]]),
+        "control_of": np.zeros(3, dtype=np.intp),
+        "references": None,
+        "ratio": False,
+        "alpha": 0.05,
+    }
+    low, high = comparison_bounds(replicates, overall, method="between_groups", **args)
+    signed = replicates[:, 0, 0] - replicates[:, 0, 1]
+    ref_low, ref_high = np.quantile(signed, [0.025, 0.975])
+    assert ref_low < 0 < ref_high
+    assert low[0, 0] == 0.0  # parity is inside, which a percentile of |d| never allows
+    assert high[0, 0] == pytest.approx(max(-ref_low, ref_high))
+    every = {**args, "judged": np.ones((1, 3), dtype=bool)}
+    low3, high3 = comparison_bounds(replicates, overall, method="between_groups", **every)
+    far = replicates[:, 0, 2] - replicates[:, 0, 0]
+    assert low3[0, 0] == pytest.approx(np.quantile(far, 0.05 / 3 / 2), abs=1e-3)
+    assert high3[0, 0] > high[0, 0]
