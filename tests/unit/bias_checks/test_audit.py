@@ -368,3 +368,36 @@ def test_audit_with_weights_and_control_features_serialises() -> None:
     payload = json.loads(result.to_canonical_json())
     assert payload["control_features"] == ["region"]
     assert payload["checks"][0]["control"]["region"] in {"north", "south"}
+
+
+def test_a_regression_model_at_parity_can_pass() -> None:
+    rng = np.random.default_rng(11)
+    y_true = rng.normal(size=6000)
+    group = rng.choice(["a", "b"], 6000)
+    y_pred = y_true + rng.normal(scale=0.5, size=6000)
+    (check,) = audit_predictions(
+        y_true,
+        y_pred,
+        sensitive_features=group,
+        thresholds=[Threshold("rmse_difference", 0.1)],
+        n_boot=400,
+    ).checks
+    assert check.verdict is Verdict.PASS
+    assert check.ci is not None
+    assert check.ci.low == 0.0
+    assert check.ci.method == "bootstrap"
+
+
+def test_a_multiclass_check_shares_its_error_over_the_classes() -> None:
+    rng = np.random.default_rng(12)
+    y = rng.integers(0, 3, 6000)
+    group = rng.choice(["a", "b"], 6000)
+    threshold = Threshold("true_positive_rate_difference", 0.1)
+    result = audit_predictions(y, y, sensitive_features=group, thresholds=[threshold], n_boot=0)
+    (check,) = result.checks
+    assert check.label in {0, 1, 2}
+    assert check.verdict is Verdict.PASS  # every class has TPR 1 in both groups
+    per_class = result.disparity("true_positive_rate_difference")
+    assert len(per_class) == 3
+    # Each class is judged at 0.05 / 3 in the check, as the reported disparities are.
+    assert all(d.ci == check.ci for d in per_class if d.label == check.label)
