@@ -8,7 +8,6 @@ other metric by the default rule.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,12 +20,6 @@ from bias_checks import (
     audit_predictions,
 )
 from governance.snapshot import EvidenceRuleEntry, PolicySnapshot, evidence_rule_for
-
-# The engine takes ``evidence=`` (and Threshold a per-threshold ``evidence``) once the
-# interval work lands; until then the default rule's size and confidence are passed the old
-# way. Remove the fallback when every engine in use takes the rule.
-_ENGINE_TAKES_EVIDENCE = "evidence" in inspect.signature(audit_predictions).parameters
-_THRESHOLD_TAKES_EVIDENCE = "evidence" in inspect.signature(Threshold).parameters
 
 
 def evidence_rule(entry: EvidenceRuleEntry) -> EvidenceRule:
@@ -55,12 +48,14 @@ def governed_thresholds(snapshot: PolicySnapshot) -> list[Threshold]:
     """
     thresholds = []
     for entry in snapshot.thresholds:
-        extra: dict[str, Any] = {}
         override = next((r for r in snapshot.evidence_overrides if r.metric == entry.metric), None)
-        if override is not None and _THRESHOLD_TAKES_EVIDENCE:
-            extra["evidence"] = evidence_rule(override)
         thresholds.append(
-            Threshold(entry.metric, float(entry.decimal), direction=entry.direction, **extra)
+            Threshold(
+                entry.metric,
+                float(entry.decimal),
+                direction=entry.direction,
+                evidence=None if override is None else evidence_rule(override),
+            )
         )
     return thresholds
 
@@ -81,15 +76,6 @@ def audit_under_policy(
     >>> result = audit_under_policy(snapshot, y_test, y_pred, sensitive_features=a_test,
     ...                             n_boot=200, random_state=0)  # doctest: +SKIP
     """
-    default = evidence_rule(snapshot.evidence)
-    rule: dict[str, Any] = (
-        {"evidence": default}
-        if _ENGINE_TAKES_EVIDENCE
-        else {
-            "min_group_size": default.min_group_size,
-            "confidence_level": default.confidence_level,
-        }
-    )
     return audit_predictions(
         y_true,
         y_pred,
@@ -98,7 +84,7 @@ def audit_under_policy(
         pos_label=1,
         n_boot=n_boot,
         random_state=random_state,
-        **rule,
+        evidence=evidence_rule(snapshot.evidence),
     )
 
 

@@ -29,14 +29,29 @@ from audit.errors import (
     UnsupportedFileFormat,
 )
 from audit.report import DatasetInfo, Report, build_report
-from bias_checks import METRICS, Threshold, audit_predictions, canonical_json
+from bias_checks import (
+    METRICS,
+    EvidenceRule,
+    OnInconclusive,
+    Threshold,
+    audit_predictions,
+    canonical_json,
+)
 
 DEFAULT_THRESHOLDS = ("demographic_parity_difference<=0.1", "equalized_odds_difference<=0.1")
 DEFAULT_THRESHOLDS_WARNING = (
     "No thresholds were given, so the defaults were checked: "
     "demographic_parity_difference <= 0.1 and equalized_odds_difference <= 0.1."
 )
-_SPEC = re.compile(r"^\s*([A-Za-z0-9_]+)\s*(<=|>=)\s*(\S+)\s*$")
+_SPEC = re.compile(
+    r"^\s*([A-Za-z0-9_]+)\s*(<=|>=)\s*([^,\s]+)\s*((?:,\s*[a-z_]+\s*=\s*[^,\s]+\s*)*)$"
+)
+_RULE_KEYS = {
+    "confidence": "confidence_level",
+    "min_group_size": "min_group_size",
+    "min_denominator": "min_denominator",
+    "on_inconclusive": "on_inconclusive",
+}
 _PARQUET = (".parquet", ".pq")
 
 
@@ -49,8 +64,36 @@ class PredictionsAudit:
     used_default_thresholds: bool
 
 
-def parse_threshold(spec: str) -> Threshold:
+def _rule_override(spec: str, text: str, base: EvidenceRule) -> EvidenceRule | None:
+    """``,confidence=0.99,min_group_size=50`` on top of ``base``; None when there is none."""
+    pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
+    if not pairs:
+        return None
+    fields: dict[str, Any] = base.to_dict()
+    for key, raw in pairs:
+        name = _RULE_KEYS.get(key.strip())
+        if name is None:
+            raise InvalidThresholdSpec(spec)
+        value = raw.strip()
+        try:
+            fields[name] = (
+                float(value)
+                if name == "confidence_level"
+                else int(value)
+                if name.startswith("min_")
+                else OnInconclusive(value)
+            )
+        except ValueError:
+            raise InvalidThresholdSpec(spec) from None
+    return EvidenceRule.from_dict(fields)
+
+
+def parse_threshold(spec: str, *, evidence: EvidenceRule | None = None) -> Threshold:
     """Parse ``METRIC<=VALUE`` (an upper bound) or ``METRIC>=VALUE`` (a lower bound).
+
+    An evidence rule for this check alone may follow, as ``,KEY=VALUE`` pairs with keys
+    ``confidence``, ``min_group_size``, ``min_denominator`` and ``on_inconclusive``; keys not
+    given keep the audit's rule (``evidence``).
 
     Raises
     ------
@@ -64,11 +107,13 @@ def parse_threshold(spec: str) -> Threshold:
     >>> t = parse_threshold("equalized_odds_ratio>=0.8")
     >>> (t.metric, t.bound, t.direction)
     ('equalized_odds_ratio', 0.8, 'lower')
+    >>> parse_threshold("selection_rate>=0.2,confidence=0.99").evidence.confidence_level
+    0.99
     """
     match = _SPEC.match(spec)
     if match is None:
         raise InvalidThresholdSpec(spec)
-    metric, operator, raw = match.groups()
+    metric, operator, raw, rule_text = match.groups()
     try:
         bound = float(raw)
     except ValueError:
@@ -78,7 +123,10 @@ def parse_threshold(spec: str) -> Threshold:
     if metric not in METRICS:
         close = difflib.get_close_matches(metric, list(METRICS), n=1, cutoff=0.5)
         raise UnknownMetricName(metric, close[0] if close else None)
-    return Threshold(metric, bound, direction="upper" if operator == "<=" else "lower")
+    rule = _rule_override(spec, rule_text, evidence or EvidenceRule())
+    return Threshold(
+        metric, bound, direction="upper" if operator == "<=" else "lower", evidence=rule
+    )
 
 
 def file_sha256(path: Path) -> str:
@@ -185,7 +233,7 @@ def audit_predictions_file(
     positive: str | None = None,
     thresholds: Sequence[str] = (),
     cutoff: float | None = None,
-    min_group_size: int = 30,
+    evidence: EvidenceRule | None = None,
     n_boot: int = 1000,
     random_state: int = 0,
 ) -> PredictionsAudit:
@@ -203,10 +251,13 @@ def audit_predictions_file(
         The positive outcome; needed unless the labels are 0/1 or -1/1. Other values are
         negative (one-vs-rest).
     thresholds : sequence of str, default ()
-        ``METRIC<=VALUE`` or ``METRIC>=VALUE``; none means :data:`DEFAULT_THRESHOLDS`.
+        ``METRIC<=VALUE`` or ``METRIC>=VALUE``, optionally followed by an evidence rule for
+        that check (see :func:`parse_threshold`); none means :data:`DEFAULT_THRESHOLDS`.
     cutoff : float, optional
         Treat ``prediction`` as scores: ``score >= cutoff`` is a positive prediction.
-    min_group_size, n_boot, random_state : int
+    evidence : EvidenceRule, optional
+        The audit's evidence rule (``EvidenceRule()`` by default); recorded in the report.
+    n_boot, random_state : int
         Passed to :func:`bias_checks.audit_predictions`.
 
     Returns
@@ -220,8 +271,9 @@ def audit_predictions_file(
     >>> result.report.verdict  # doctest: +SKIP
     'PASS'
     """
+    rule = evidence or EvidenceRule()
     specs = tuple(thresholds) or DEFAULT_THRESHOLDS
-    parsed = tuple(parse_threshold(s) for s in specs)
+    parsed = tuple(parse_threshold(s, evidence=rule) for s in specs)
     file = Path(path)
     frame = read_table(file)
     sensitive = list(dict.fromkeys(sensitive))
@@ -237,7 +289,7 @@ def audit_predictions_file(
         thresholds=parsed,
         task="binary",
         pos_label=1,
-        min_group_size=min_group_size,
+        evidence=rule,
         n_boot=n_boot,
         random_state=random_state,
     )
@@ -249,7 +301,7 @@ def audit_predictions_file(
         "positive": positive,
         "thresholds": [t.to_dict() for t in parsed],
         "cutoff": cutoff,
-        "min_group_size": min_group_size,
+        "evidence": rule.to_dict(),
         "n_boot": n_boot,
         "random_state": random_state,
     }

@@ -105,6 +105,8 @@ class Violation(_Frozen):
     direction: str
     excess: float
     groups: list[dict[str, Any]]
+    unreliable: list[dict[str, Any]] = []
+    rows_needed: int | None = None
 
 
 def default_environment() -> dict[str, str]:
@@ -270,6 +272,12 @@ def _violation(check: Mapping[str, Any]) -> Violation:
         direction=threshold["direction"],
         excess=excess,
         groups=groups,
+        unreliable=[
+            {"group": group_label(side["group"]), "count": side["count"]}
+            for side in check.get("unreliable_groups") or []
+            if isinstance(side, Mapping)
+        ],
+        rows_needed=check.get("rows_needed"),
     )
 
 

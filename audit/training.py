@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from pandas.errors import Pandas4Warning
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sklearn.base import ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -47,6 +47,10 @@ _ESTIMATORS: dict[str, Any] = {
 _GROUP_SEPARATOR = "|"
 
 
+#: Evidence settings a spec may not choose: a governed run takes them from the voted rule.
+_VOTED_FIELDS = frozenset({"min_group_size", "min_denominator", "confidence_level"})
+
+
 class ModelSpec(BaseModel):
     """What to train: the model's name, the dataset, the estimator and how to split.
 
@@ -66,7 +70,14 @@ class ModelSpec(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     include_sensitive: bool = False
     n_boot: int = Field(default=200, ge=0, le=10_000, description="bootstrap replicates")
-    min_group_size: int = Field(default=30, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_evidence_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in _VOTED_FIELDS.intersection(data):
+                raise ValueError(f"{key} is voted policy (the evidence rule), not part of a spec")
+        return data
 
     def canonical_json(self) -> bytes:
         """Sorted keys, UTF-8, no whitespace: part of the run id."""

@@ -27,7 +27,6 @@ from audit.errors import (
 )
 from audit.manifest import DatasetManifest, file_sha256
 from audit.report import Report
-from bias_checks import Threshold
 from governance.contracts import bind
 from governance.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
 
@@ -114,19 +113,6 @@ def frozen_snapshot(w3: Web3, policy_address: str) -> PolicySnapshot:
     if block == latest.block_number:
         return latest
     return read_snapshot(w3, policy_address, block=block)
-
-
-def thresholds_of(snapshot: PolicySnapshot) -> list[Threshold]:
-    """The snapshot's on-chain thresholds as :class:`bias_checks.Threshold` (point checks).
-
-    Examples
-    --------
-    >>> [t.metric for t in thresholds_of(snapshot)]  # doctest: +SKIP
-    ['demographic_parity_difference']
-    """
-    return [
-        Threshold(t.metric, float(t.decimal), direction=t.direction) for t in snapshot.thresholds
-    ]
 
 
 VerificationStatus = Literal[

@@ -7,21 +7,25 @@ true/false positive rates, accuracy, ...); *disparities* compare groups with eac
 (``between_groups``), with the overall population (``to_overall``) or with a reference group
 (``to_reference``), as differences or ratios.
 
-Numbers equal Fairlearn's :class:`~fairlearn.metrics.MetricFrame` on the same inputs but are
-derived from per-group weighted confusion counts computed in one pass, which also makes a
-stratified bootstrap cheap: confidence intervals come from resampling those counts.
+Numbers equal Fairlearn's :class:`~fairlearn.metrics.MetricFrame` on the same inputs wherever
+they are defined (a rate with an empty denominator is NaN here, where Fairlearn says 0), and are
+derived from per-group weighted confusion counts computed in one pass.
 
-A :class:`Threshold` bounds one catalogue metric. Each threshold gets a :class:`Verdict`:
-PASS, FAIL, or INCONCLUSIVE when the evidence cannot decide, for example because a group is
-smaller than ``min_group_size`` or has no positives, so that a rate is undefined there. A
-group that cannot be judged is never counted as showing no disparity.
+A :class:`Threshold` bounds one catalogue metric; an :class:`EvidenceRule` says at what
+confidence, and on which groups (enough rows, and enough rows in each rate's own denominator),
+it is judged. Rates get closed-form intervals (Wilson; Newcombe for differences; adjusted log
+for ratios) that hold simultaneously over the groups a disparity compares; other metrics get a
+stratified bootstrap. Each threshold gets a :class:`Verdict`: PASS when the whole interval lies
+within the bound, FAIL when it lies wholly beyond, INCONCLUSIVE otherwise, with the rows per
+group that would decide it. The evidence shown is the evidence judged; a group that cannot be
+judged is listed with its size and never counted as showing no disparity.
 
 Results are immutable dataclasses; :meth:`AuditResult.to_canonical_json` gives the bytes that
 report hashes are computed over (sorted keys, UTF-8, no whitespace, shortest round-trip
 floats, non-finite floats as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``).
 
-Only numpy, pandas, scipy and fairlearn are used; nothing here touches a database, a chain or
-the network.
+Only numpy, pandas, scipy and fairlearn are used at run time; nothing here touches a database,
+a chain or the network.
 """
 
 from bias_checks._audit import audit_predictions

@@ -8,15 +8,25 @@ from typing import TYPE_CHECKING, Any
 
 from bias_checks._engine import LABEL_FREE_METRICS
 from bias_checks._inputs import EncodedInput
-from bias_checks._results import AuditWarning, GroupMetric, GroupSize, Interval, OverallMetric
+from bias_checks._results import (
+    AuditWarning,
+    Disparity,
+    GroupMetric,
+    GroupSize,
+    Interval,
+    OverallMetric,
+)
 
 if TYPE_CHECKING:
     from bias_checks._audit import _Audit
 
-SMALL_GROUP_MESSAGE = "Group has fewer rows than min_group_size; its metrics are not judged."
+SMALL_GROUP_MESSAGE = (
+    "Group has fewer rows than the evidence rule's min_group_size; its metrics are not judged."
+)
 UNDEFINED_RATE_MESSAGE = "Group has no rows in a rate's denominator; that rate is undefined there."
 BOOTSTRAP_DISABLED_MESSAGE = (
-    "n_boot=0: no bootstrap intervals; conservative checks are inconclusive."
+    "n_boot=0: no bootstrap intervals; checks on balanced accuracy and regression errors "
+    "are inconclusive (rates keep their closed-form intervals)."
 )
 NO_THRESHOLDS_MESSAGE = "No thresholds were given; the verdict PASS is vacuous."
 MISSING_COMBINATIONS_MESSAGE = (
@@ -86,12 +96,8 @@ def group_metrics(audit: _Audit) -> list[GroupMetric]:
                         ci = interval(
                             table.ci[metric][0][row, g],
                             table.ci[metric][1][row, g],
-                            "bootstrap",
+                            "wilson" if metric in table.rates else "bootstrap",
                         )
-                    wilson = None
-                    if metric in table.wilson:
-                        w_low, w_high = table.wilson[metric]
-                        wilson = interval(w_low[row, g], w_high[row, g], "wilson")
                     out.append(
                         GroupMetric(
                             metric=metric,
@@ -101,7 +107,6 @@ def group_metrics(audit: _Audit) -> list[GroupMetric]:
                             group=key,
                             value=float(values[row, g]),
                             ci=ci,
-                            wilson=wilson,
                             defined=bool(table.defined[metric][row, g]),
                             reliable=bool(table.reliable[metric][row, g]),
                         )
@@ -118,7 +123,9 @@ def overall_metrics(audit: _Audit) -> list[OverallMetric]:
                 ci = None
                 if metric in table.ci:
                     ci = interval(
-                        table.ci[metric][0][row, c], table.ci[metric][1][row, c], "bootstrap"
+                        table.ci[metric][0][row, c],
+                        table.ci[metric][1][row, c],
+                        "wilson" if metric in table.rates else "bootstrap",
                     )
                 out.append(
                     OverallMetric(metric, label, key, float(table.values[metric][row, c]), ci)
@@ -176,4 +183,62 @@ def audit_warnings(audit: _Audit, has_thresholds: bool) -> list[AuditWarning]:
         out.append(AuditWarning("bootstrap_disabled", BOOTSTRAP_DISABLED_MESSAGE))
     if not has_thresholds:
         out.append(AuditWarning("no_thresholds", NO_THRESHOLDS_MESSAGE))
+    return out
+
+
+def disparity_results(audit: _Audit) -> list[Disparity]:
+    """Every disparity: Fairlearn's value and pair, and the judged value, interval and pair."""
+    out = []
+    for record in audit.disparities:
+        table, info = record.table, record.info
+        judged, mask = audit.evidence(
+            info,
+            table,
+            method=record.method,
+            agg=record.agg,
+            upper=info.bound == "upper",
+            rule=audit.rule,
+        )
+        assert record.point.first is not None
+        assert record.point.second is not None
+        for label_row, label in enumerate(labels_for(info.bases[0], audit.encoded)):
+            for control in range(table.grouping.n_control):
+                reference = None
+                if record.references is not None:
+                    reference = table.group_keys[int(record.references[label_row, control])]
+                component = 0
+                if record.point.component is not None:
+                    component = int(record.point.component[label_row, control])
+                pair = audit.pair_of(
+                    info,
+                    table=table,
+                    first=int(record.point.first[label_row, control]),
+                    second=int(record.point.second[label_row, control]),
+                    component=component,
+                    label_row=label_row,
+                    control=control,
+                )
+                out.append(
+                    Disparity(
+                        metric=info.name,
+                        method=record.method,
+                        agg=record.agg,
+                        grouping=table.grouping.features,
+                        label=label,
+                        control=audit.overall.control_keys[control],
+                        value=float(record.point.value[label_row, control]),
+                        pair=pair,
+                        judged_value=float(judged.value[label_row, control]),
+                        ci=interval(
+                            judged.low[label_row, control],
+                            judged.high[label_row, control],
+                            judged.method,
+                        ),
+                        judged_pair=audit.judged_pair(info, table, judged, label_row, control),
+                        reference=reference,
+                        unreliable_groups=audit.unreliable_refs(
+                            info, table, mask, label_row, control
+                        ),
+                    )
+                )
     return out

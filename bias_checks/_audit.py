@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from bias_checks._assemble import (
     audit_warnings,
+    disparity_results,
     group_metrics,
     group_sizes,
     interval,
@@ -18,17 +18,11 @@ from bias_checks._assemble import (
     labels_for,
     overall_metrics,
 )
-from bias_checks._checks import Measurement, Threshold, judge, overall_verdict
+from bias_checks._checks import Measurement, Threshold, judge, overall_verdict, rows_needed
 from bias_checks._disparities import (
-    AGGS,
-    METHODS,
     OVERALL,
     Agg,
-    Comparison,
     Method,
-    Transform,
-    combine_equalized_odds,
-    compare,
 )
 from bias_checks._engine import (
     CLASSIFICATION_METRICS,
@@ -44,47 +38,27 @@ from bias_checks._errors import (
     InvalidThresholdError,
     MetricNotApplicableError,
 )
+from bias_checks._evidence import EvidenceRule
 from bias_checks._fallback import custom_metric_results
-from bias_checks._groups import GroupKey, GroupTable, ReferenceMode, build_table, reference_groups
-from bias_checks._inputs import EncodedInput, FloatArray, TaskMode, encode_input
+from bias_checks._groups import GroupTable, ReferenceMode, build_table
+from bias_checks._inputs import EncodedInput, TaskMode, encode_input
+from bias_checks._judged import Judged
+from bias_checks._measure import base_evidence, disparity_evidence, fairlearn_disparities
 from bias_checks._results import (
     AuditResult,
     CheckResult,
     CustomMetricResult,
-    Disparity,
     GroupRef,
 )
-from bias_checks._uncertainty import (
-    bootstrap_classification,
-    bootstrap_regression,
-    percentile_interval,
-)
+from bias_checks._uncertainty import bootstrap_classification, bootstrap_regression
 from bias_checks.catalogue import METRICS, MetricInfo
 
 
-@dataclass(frozen=True)
-class _DisparityRecord:
-    info: MetricInfo
-    method: str
-    agg: str | None
-    table: GroupTable
-    point: Comparison
-    replicates: FloatArray | None
-    reliable_value: FloatArray
-    judgeable: np.ndarray[Any, Any]
-    unreliable: tuple[tuple[tuple[GroupKey, ...], ...], ...]
-    references: np.ndarray[Any, Any] | None
-
-
-def _check_parameters(
-    *, min_group_size: int, n_boot: int, confidence_level: float, thresholds: Sequence[Threshold]
-) -> None:
-    if not isinstance(min_group_size, int) or min_group_size < 0:
-        raise InvalidParameterError(parameter="min_group_size", value=repr(min_group_size))
-    if not isinstance(n_boot, int) or n_boot < 0:
+def _check_parameters(*, n_boot: int, evidence: Any, thresholds: Sequence[Threshold]) -> None:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
         raise InvalidParameterError(parameter="n_boot", value=repr(n_boot))
-    if not 0.0 < confidence_level < 1.0:
-        raise InvalidParameterError(parameter="confidence_level", value=repr(confidence_level))
+    if not isinstance(evidence, EvidenceRule):
+        raise InvalidParameterError(parameter="evidence", value=repr(evidence))
     for threshold in thresholds:
         if not isinstance(threshold, Threshold):
             raise InvalidThresholdError(threshold=repr(threshold))
@@ -95,17 +69,16 @@ class _Audit:
         self,
         encoded: EncodedInput,
         *,
-        min_group_size: int,
+        rule: EvidenceRule,
         n_boot: int,
-        confidence_level: float,
         random_state: int | None,
         reference_group: ReferenceMode,
     ) -> None:
         self.encoded = encoded
         self.n_control = len(encoded.control)
-        self.min_group_size = min_group_size
+        self.rule = rule
+        self.min_group_size = rule.min_group_size
         self.n_boot = n_boot
-        self.confidence_level = confidence_level
         self.reference_mode = reference_group
         self.index: GroupIndex = build_group_index(encoded.control + encoded.sensitive)
         self.classification = encoded.task != "regression"
@@ -149,14 +122,13 @@ class _Audit:
                 stats=stats,
                 base_replicates=replicates,
                 label_index=self.label_index,
-                min_group_size=min_group_size,
-                confidence_level=confidence_level,
+                rule=rule,
                 present_classes=present,
             )
 
         self.overall = table([])
         self.tables = [table(columns) for columns in column_sets]
-        self.disparities = self._all_disparities()
+        self.disparities = fairlearn_disparities(self)
 
     # ----- groupings -------------------------------------------------------------------
     def table_for(self, features: Sequence[str] | None) -> GroupTable:
@@ -171,266 +143,148 @@ class _Audit:
                 return table
         raise InvalidParameterError(parameter="features", value=repr(wanted))
 
-    def _members(self, table: GroupTable, control: int) -> np.ndarray[Any, Any]:
+    def members(self, table: GroupTable, control: int) -> np.ndarray[Any, Any]:
         return np.flatnonzero(table.grouping.control_of == control)
 
-    # ----- disparities -----------------------------------------------------------------
-    def _all_disparities(self) -> list[_DisparityRecord]:
-        task = "classification" if self.classification else "regression"
-        records = []
-        for info in METRICS.values():
-            if info.kind != "disparity" or info.task != task:
-                continue
-            for table in self.tables:
-                for method in METHODS:
-                    records += self._disparity(info, table, method)
-        return records
+    # ----- evidence ----------------------------------------------------------------------
+    def _alpha(self, rule: EvidenceRule, entries: int) -> float:
+        """Error per entry: the check's error is shared by its labels and control levels."""
+        return (1.0 - rule.confidence_level) / max(entries, 1)
 
-    def _disparity(
-        self, info: MetricInfo, table: GroupTable, method: Method
-    ) -> list[_DisparityRecord]:
-        assert info.transform is not None
-        transform: Transform = info.transform
-        references = None
-        parts_point, parts_reps, parts_reliable = [], [], []
-        for base in info.bases:
-            refs = None
-            if method == "to_reference":
-                refs = reference_groups(
-                    table,
-                    metric=base,
-                    mode=self.reference_mode,
-                    index=self.index,
-                    n_control=self.n_control,
-                )
-                references = refs if references is None else references
+    def evidence(
+        self,
+        info: MetricInfo,
+        table: GroupTable,
+        *,
+        method: Method,
+        agg: Agg | None,
+        upper: bool,
+        rule: EvidenceRule,
+    ) -> tuple[Judged, np.ndarray[Any, Any]]:
+        entries = len(labels_for(info.bases[0], self.encoded)) * table.grouping.n_control
+        alpha = self._alpha(rule, entries)
+        if info.kind == "base":
+            return base_evidence(self, info.name, table, upper=upper, rule=rule, alpha=alpha)
+        return disparity_evidence(self, info, table, method=method, agg=agg, rule=rule, alpha=alpha)
 
-            def run(values: FloatArray, overall: FloatArray, refs: Any = refs) -> Comparison:
-                return compare(
-                    values,
-                    transform=transform,
-                    method=method,
-                    control_of=table.grouping.control_of,
-                    overall=overall,
-                    reference=refs,
-                )
-
-            values = table.values[base]
-            parts_point.append(run(values, self.overall.values[base]))
-            masked = np.where(table.reliable[base], values, np.nan)
-            parts_reliable.append(run(masked, self.overall.values[base]))
-            if table.replicates is not None and self.overall.replicates is not None:
-                parts_reps.append(run(table.replicates[base], self.overall.replicates[base]))
-        judgeable, unreliable = self._judgeability(info, table)
-        aggs: Sequence[Agg | None] = AGGS if len(info.bases) == 2 else (None,)
-        out = []
-        for agg in aggs:
-            if agg is None:
-                point, reliable = parts_point[0], parts_reliable[0]
-                reps = parts_reps[0].value if parts_reps else None
-            else:
-                point = combine_equalized_odds(parts_point[0], parts_point[1], transform, agg)
-                reliable = combine_equalized_odds(
-                    parts_reliable[0], parts_reliable[1], transform, agg
-                )
-                reps = None
-                if parts_reps:
-                    reps = combine_equalized_odds(
-                        parts_reps[0], parts_reps[1], transform, agg
-                    ).value
-            out.append(
-                _DisparityRecord(
-                    info,
-                    method,
-                    agg,
-                    table,
-                    point,
-                    reps,
-                    reliable.value,
-                    judgeable,
-                    unreliable,
-                    references,
-                )
-            )
-        return out
-
-    def _judgeability(
-        self, info: MetricInfo, table: GroupTable
-    ) -> tuple[np.ndarray[Any, Any], tuple[tuple[tuple[GroupKey, ...], ...], ...]]:
-        n_labels = max(table.reliable[b].shape[0] for b in info.bases)
-        ok = np.ones((table.grouping.n_groups,), dtype=bool)[None, :].repeat(n_labels, axis=0)
-        for base in info.bases:
-            ok = ok & table.reliable[base]
-        judgeable = np.zeros((n_labels, table.grouping.n_control), dtype=bool)
-        unreliable = []
-        for label in range(n_labels):
-            row = []
-            for c in range(table.grouping.n_control):
-                members = self._members(table, c)
-                judgeable[label, c] = bool(ok[label, members].all())
-                row.append(tuple(table.group_keys[g] for g in members if not ok[label, g]))
-            unreliable.append(tuple(row))
-        return judgeable, tuple(unreliable)
-
-    # ----- base-metric checks ----------------------------------------------------------
-    def _base_measurement(
-        self, metric: str, table: GroupTable, upper: bool
-    ) -> tuple[Measurement, np.ndarray[Any, Any]]:
-        values = table.values[metric]
-        reliable = table.reliable[metric]
-        n_labels, n_control = values.shape[0], table.grouping.n_control
-        worst = np.zeros((n_labels, n_control), dtype=np.intp)
-        value = np.empty((n_labels, n_control))
-        reliable_value = np.empty_like(value)
-        judgeable = np.zeros_like(value, dtype=bool)
-        low = np.full_like(value, np.nan)
-        high = np.full_like(value, np.nan)
-        reduce = np.fmax.reduce if upper else np.fmin.reduce
-        for c in range(n_control):
-            members = self._members(table, c)
-            block = values[:, members]
-            filled = np.where(np.isnan(block), -np.inf if upper else np.inf, block)
-            worst[:, c] = members[filled.argmax(axis=1) if upper else filled.argmin(axis=1)]
-            value[:, c] = reduce(block, axis=1)
-            reliable_value[:, c] = reduce(np.where(reliable[:, members], block, np.nan), axis=1)
-            judgeable[:, c] = reliable[:, members].all(axis=1)
-            if table.replicates is not None:
-                lo, hi = percentile_interval(
-                    reduce(table.replicates[metric][:, :, members], axis=2), self.confidence_level
-                )
-                low[:, c], high[:, c] = lo, hi
-        measurement = Measurement(
-            value.ravel(), low.ravel(), high.ravel(), reliable_value.ravel(), judgeable.ravel()
-        )
-        return measurement, worst
-
-    # ----- outputs ---------------------------------------------------------------------
     def group_ref(self, table: GroupTable, group: int, metric: str, label_row: int) -> GroupRef:
         if group == OVERALL:
             return GroupRef(None, int(self.encoded.n_rows), math.nan)
+        row = min(label_row, table.values[metric].shape[0] - 1)
         return GroupRef(
             table.group_keys[group],
             int(table.counts[group]),
-            float(table.values[metric][label_row, group]),
+            float(table.values[metric][row, group]),
         )
 
+    def _overall_ref(self, metric: str, label_row: int, control: int) -> GroupRef:
+        count = int(self.overall.counts[control])
+        row = min(label_row, self.overall.values[metric].shape[0] - 1)
+        return GroupRef(None, count, float(self.overall.values[metric][row, control]))
+
+    def pair_of(
+        self,
+        info: MetricInfo,
+        *,
+        table: GroupTable,
+        first: int,
+        second: int,
+        component: int,
+        label_row: int,
+        control: int,
+    ) -> tuple[GroupRef, GroupRef]:
+        base = info.bases[component]
+        one = self.group_ref(table, first, base, label_row)
+        if second == OVERALL:
+            return one, self._overall_ref(base, label_row, control)
+        return one, self.group_ref(table, second, base, label_row)
+
+    def judged_pair(
+        self, info: MetricInfo, table: GroupTable, judged: Judged, label_row: int, control: int
+    ) -> tuple[GroupRef, GroupRef] | None:
+        if math.isnan(judged.value[label_row, control]):
+            return None
+        component = 0 if judged.component is None else int(judged.component[label_row, control])
+        return self.pair_of(
+            info,
+            table=table,
+            first=int(judged.first[label_row, control]),
+            second=int(judged.second[label_row, control]),
+            component=component,
+            label_row=label_row,
+            control=control,
+        )
+
+    def unreliable_refs(
+        self, info: MetricInfo, table: GroupTable, mask: Any, label_row: int, control: int
+    ) -> tuple[GroupRef, ...]:
+        return tuple(
+            self.group_ref(table, int(g), info.bases[0], label_row)
+            for g in self.members(table, control)
+            if not mask[label_row, g]
+        )
+
+    # ----- checks ----------------------------------------------------------------------
     def check(self, threshold: Threshold) -> CheckResult:
         info = METRICS[threshold.metric]
         table = self.table_for(threshold.features)
-        if info.kind == "base":
-            measurement, worst = self._base_measurement(
-                threshold.metric, table, threshold.direction == "upper"
-            )
-            decision = judge(threshold, measurement)
-            label_row, control = divmod(decision.entry, table.grouping.n_control)
-            group = int(worst[label_row, control])
-            pair: tuple[GroupRef, GroupRef] | None = (
-                self.group_ref(table, group, threshold.metric, label_row),
-                self._overall_ref(threshold.metric, label_row, control),
-            )
-            members = self._members(table, control)
-            unreliable = tuple(
-                table.group_keys[g]
-                for g in members
-                if not table.reliable[threshold.metric][label_row, g]
-            )
-        else:
-            record = self._find(threshold, table)
-            ci_low, ci_high = self._disparity_ci(record)
-            measurement = Measurement(
-                record.point.value.ravel(),
-                ci_low.ravel(),
-                ci_high.ravel(),
-                record.reliable_value.ravel(),
-                record.judgeable.ravel(),
-            )
-            decision = judge(threshold, measurement)
-            label_row, control = divmod(decision.entry, table.grouping.n_control)
-            pair = self._pair(record, label_row, control)
-            unreliable = record.unreliable[label_row][control]
+        rule = threshold.evidence or self.rule
+        upper = threshold.direction == "upper"
+        method: Method = threshold.method
+        agg: Agg | None = threshold.agg if len(info.bases) == 2 else None
+        judged, mask = self.evidence(info, table, method=method, agg=agg, upper=upper, rule=rule)
+        needed = 1 if info.kind == "base" else 2
+        measurement = Measurement(
+            judged.value.ravel(),
+            judged.low.ravel(),
+            judged.high.ravel(),
+            (judged.n_judged >= needed).ravel(),
+        )
+        decision = judge(threshold, measurement)
+        label_row, control = divmod(decision.entry, table.grouping.n_control)
+        value = float(judged.value[label_row, control])
+        low, high = float(judged.low[label_row, control]), float(judged.high[label_row, control])
+        needed_rows = None
+        if decision.reason == "interval_straddles_bound":
+            members = self.members(table, control)
+            judged_members = members[mask[label_row, members]]
+            smallest = int(table.counts[judged_members].min())
+            needed_rows = rows_needed(threshold, value, low, high, smallest)
         labels = labels_for(info.bases[0], self.encoded)
         return CheckResult(
             threshold=threshold,
             verdict=decision.verdict,
             reason=decision.reason,
-            value=float(measurement.values[decision.entry]),
-            judged_value=decision.judged_value,
-            ci=interval(
-                measurement.ci_low[decision.entry], measurement.ci_high[decision.entry], "bootstrap"
-            ),
+            value=value,
+            ci=interval(low, high, judged.method),
             label=labels[label_row] if label_row < len(labels) else None,
-            control=table.control_keys[self._members(table, control)[0]],
-            pair=pair,
-            unreliable_groups=unreliable,
+            control=table.control_keys[self.members(table, control)[0]],
+            pair=self.judged_pair(info, table, judged, label_row, control),
+            unreliable_groups=self.unreliable_refs(info, table, mask, label_row, control),
+            value_all_groups=self._value_all_groups(info, table, threshold, label_row, control),
+            n_judged_groups=int(judged.n_judged[label_row, control]),
+            rows_needed=needed_rows,
+            evidence_rule=rule,
         )
 
-    def _overall_ref(self, metric: str, label_row: int, control: int) -> GroupRef:
-        count = int(self.overall.counts[control])
-        return GroupRef(None, count, float(self.overall.values[metric][label_row, control]))
-
-    def _find(self, threshold: Threshold, table: GroupTable) -> _DisparityRecord:
-        agg = threshold.agg if len(METRICS[threshold.metric].bases) == 2 else None
+    def _value_all_groups(
+        self, info: MetricInfo, table: GroupTable, threshold: Threshold, label_row: int, c: int
+    ) -> float:
+        if info.kind == "base":
+            block = table.values[info.name][label_row, self.members(table, c)]
+            if np.isnan(block).all():
+                return math.nan
+            return float(np.nanmax(block) if threshold.direction == "upper" else np.nanmin(block))
+        agg = threshold.agg if len(info.bases) == 2 else None
         for record in self.disparities:
             if (
-                record.info.name == threshold.metric
+                record.info is info
                 and record.method == threshold.method
                 and record.agg == agg
                 and record.table is table
             ):
-                return record
+                return float(record.point.value[label_row, c])
         raise InvalidParameterError(metric=threshold.metric)
-
-    def _disparity_ci(self, record: _DisparityRecord) -> tuple[FloatArray, FloatArray]:
-        if record.replicates is None:
-            nan = np.full(record.point.value.shape, np.nan)
-            return nan, nan
-        return percentile_interval(record.replicates, self.confidence_level)
-
-    def _pair(
-        self, record: _DisparityRecord, label_row: int, control: int
-    ) -> tuple[GroupRef, GroupRef]:
-        assert record.point.first is not None
-        assert record.point.second is not None
-        component = 0
-        if record.point.component is not None:
-            component = int(record.point.component[label_row, control])
-        base = record.info.bases[component]
-        first = int(record.point.first[label_row, control])
-        second = int(record.point.second[label_row, control])
-        one = self.group_ref(record.table, first, base, label_row)
-        if second == OVERALL:
-            return one, self._overall_ref(base, label_row, control)
-        return one, self.group_ref(record.table, second, base, label_row)
-
-    def disparity_results(self) -> list[Disparity]:
-        out = []
-        for record in self.disparities:
-            table = record.table
-            labels = labels_for(record.info.bases[0], self.encoded)
-            low, high = self._disparity_ci(record)
-            for label_row, label in enumerate(labels):
-                for control in range(table.grouping.n_control):
-                    reference = None
-                    if record.references is not None:
-                        reference = table.group_keys[int(record.references[label_row, control])]
-                    out.append(
-                        Disparity(
-                            metric=record.info.name,
-                            method=record.method,
-                            agg=record.agg,
-                            grouping=table.grouping.features,
-                            label=label,
-                            control=self.overall.control_keys[control],
-                            value=float(record.point.value[label_row, control]),
-                            ci=interval(
-                                low[label_row, control], high[label_row, control], "bootstrap"
-                            ),
-                            pair=self._pair(record, label_row, control),
-                            reference=reference,
-                            unreliable_groups=record.unreliable[label_row][control],
-                        )
-                    )
-        return out
 
 
 def _check_thresholds(thresholds: Sequence[Threshold], encoded: EncodedInput) -> None:
@@ -452,14 +306,13 @@ def audit_predictions(
     *,
     sensitive_features: Any,
     thresholds: Sequence[Threshold] = (),
+    evidence: EvidenceRule | None = None,
     control_features: Any | None = None,
     sample_weight: Any | None = None,
     task: TaskMode = "auto",
     pos_label: Hashable | None = None,
     reference_group: ReferenceMode = "majority",
-    min_group_size: int = 30,
     n_boot: int = 1000,
-    confidence_level: float = 0.95,
     random_state: int | None = 0,
     custom_metrics: Mapping[str, Callable[..., float]] | None = None,
     y_score: Any | None = None,
@@ -478,7 +331,11 @@ def audit_predictions(
     sensitive_features : array-like, Series, DataFrame or dict of 1-D arrays
         One or more sensitive features, named as Fairlearn names them.
     thresholds : sequence of Threshold, default ()
-        The bounds to check.
+        The bounds to check. Each gets PASS when its whole confidence interval lies within
+        the bound, FAIL when it lies wholly beyond, INCONCLUSIVE otherwise.
+    evidence : EvidenceRule, optional
+        Confidence level, minimum group size and denominator, and what INCONCLUSIVE does at
+        the gate; ``None`` means ``EvidenceRule()``. A threshold's own rule overrides it.
     control_features : array-like, Series, DataFrame or dict, optional
         Fairlearn control features: disparities are computed within each control level.
     sample_weight : array-like of shape (n,), optional
@@ -492,11 +349,10 @@ def audit_predictions(
     reference_group : {"majority", "best"} or mapping, default "majority"
         The group that ``method="to_reference"`` compares with: the largest group, the
         best-performing group for each metric, or ``{feature: value}`` naming one.
-    min_group_size : int, default 30
-        Groups with fewer rows are flagged and never judged as fair.
     n_boot : int, default 1000
-        Bootstrap replicates for confidence intervals; 0 disables them.
-    confidence_level : float, default 0.95
+        Bootstrap replicates for the intervals of metrics that are not rates (balanced
+        accuracy, regression errors); 0 disables them (checks on them are then INCONCLUSIVE).
+        Rates and their disparities use closed-form intervals and need no replicates.
     random_state : int or None, default 0
         Seed of the bootstrap; the same seed gives identical results.
     custom_metrics : mapping of str to callable, optional
@@ -517,25 +373,23 @@ def audit_predictions(
 
     Examples
     --------
-    >>> from bias_checks import Threshold, audit_predictions
+    >>> from bias_checks import EvidenceRule, Threshold, audit_predictions
     >>> result = audit_predictions(
     ...     [1, 0, 1, 1, 0, 1], [1, 0, 0, 1, 1, 1],
     ...     sensitive_features=["a", "a", "a", "b", "b", "b"],
-    ...     thresholds=[Threshold("demographic_parity_difference", 0.7)],
-    ...     min_group_size=1, n_boot=0,
+    ...     thresholds=[Threshold("demographic_parity_difference", 0.5)],
+    ...     evidence=EvidenceRule(min_group_size=1, min_denominator=1), n_boot=0,
     ... )
     >>> round(result.disparity("demographic_parity_difference")[0].value, 4)
     0.6667
     >>> result.verdict.value
-    'PASS'
+    'INCONCLUSIVE'
+    >>> result.checks[0].rows_needed > 3
+    True
     """
     thresholds = tuple(thresholds)
-    _check_parameters(
-        min_group_size=min_group_size,
-        n_boot=n_boot,
-        confidence_level=confidence_level,
-        thresholds=thresholds,
-    )
+    rule = EvidenceRule() if evidence is None else evidence
+    _check_parameters(n_boot=n_boot, evidence=rule, thresholds=thresholds)
     encoded = encode_input(
         y_true,
         y_pred,
@@ -548,9 +402,8 @@ def audit_predictions(
     _check_thresholds(thresholds, encoded)
     audit = _Audit(
         encoded,
-        min_group_size=min_group_size,
+        rule=rule,
         n_boot=n_boot,
-        confidence_level=confidence_level,
         random_state=random_state,
         reference_group=reference_group,
     )
@@ -569,11 +422,9 @@ def audit_predictions(
     config = (
         ("n_boot", n_boot),
         ("random_state", random_state),
-        ("confidence_level", float(confidence_level)),
-        ("min_group_size", min_group_size),
         ("reference_group", reference),
         ("bootstrap", bootstrap),
-        ("ci_method", "percentile"),
+        ("ci_method", "closed_form_rates_bonferroni_percentile_bootstrap_otherwise"),
     )
     weights = encoded.sample_weight
     return AuditResult(
@@ -589,9 +440,10 @@ def audit_predictions(
         groups=tuple(group_sizes(audit)),
         overall=tuple(overall_metrics(audit)),
         metrics=tuple(group_metrics(audit)),
-        disparities=tuple(audit.disparity_results()),
+        disparities=tuple(disparity_results(audit)),
         checks=tuple(checks),
         verdict=overall_verdict([c.verdict for c in checks]),
         warnings=tuple(audit_warnings(audit, bool(thresholds))),
+        evidence_rule=rule,
         custom_metrics=tuple(custom),
     )

@@ -1,4 +1,9 @@
-"""Thresholds and the rules that turn a measured value into a verdict."""
+"""Thresholds and the three-way rule that turns an interval into a verdict.
+
+A check PASSes when its whole confidence interval lies within the bound, FAILs when the whole
+interval lies beyond it, and is INCONCLUSIVE otherwise: the data cannot tell. An
+INCONCLUSIVE check estimates how many rows per group would decide it at the observed effect.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,14 @@ import enum
 import math
 from collections.abc import Sequence
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from bias_checks._disparities import AGGS, METHODS, Agg, Method
-from bias_checks._errors import InvalidThresholdError
+from bias_checks._errors import InvalidThresholdError, MetricHasNoIntervalError
+from bias_checks._evidence import EvidenceRule
 from bias_checks.catalogue import BoundDirection, metric_info
-
-CiPolicy = Literal["point", "conservative"]
 
 
 class Verdict(enum.StrEnum):
@@ -57,14 +61,10 @@ class Threshold:
     metric : str
         A name from :data:`bias_checks.METRICS`.
     bound : float
-        The bound. An upper bound passes when ``value <= bound``, a lower bound when
-        ``value >= bound``.
+        The bound. An upper bound holds when ``value <= bound``, a lower bound when
+        ``value >= bound``; the verdict compares the whole confidence interval with it.
     direction : {"upper", "lower"}, optional
         Defaults to the catalogue's sensible direction for the metric.
-    ci_policy : {"point", "conservative"}, default "point"
-        ``point`` judges the point estimate; ``conservative`` judges the end of the confidence
-        interval on the unsafe side (the upper end for an upper bound), so a model passes
-        only if the whole interval is within the bound.
     method : {"between_groups", "to_overall", "to_reference"}, default "between_groups"
         How a disparity compares groups (ignored for base metrics).
     agg : {"worst_case", "mean"}, default "worst_case"
@@ -72,12 +72,20 @@ class Threshold:
     features : tuple of str, optional
         The sensitive features whose groups are compared: all of them (the intersectional
         groups, the default) or a single one (its marginal groups).
+    evidence : EvidenceRule, optional
+        Overrides the audit's evidence rule for this check. A metric without an interval
+        (``count`` and its disparities) cannot have one.
+
+    Raises
+    ------
+    MetricHasNoIntervalError
+        If ``evidence`` is given for a metric that has no interval.
 
     Examples
     --------
     >>> Threshold("demographic_parity_difference", 0.1).direction
     'upper'
-    >>> Threshold("accuracy", 0.8, ci_policy="conservative").direction
+    >>> Threshold("accuracy", 0.8, evidence=EvidenceRule(confidence_level=0.9)).direction
     'lower'
     """
 
@@ -85,10 +93,10 @@ class Threshold:
     bound: float
     _: KW_ONLY
     direction: BoundDirection | None = None
-    ci_policy: CiPolicy = "point"
     method: Method = "between_groups"
     agg: Agg = "worst_case"
     features: tuple[str, ...] | None = None
+    evidence: EvidenceRule | None = None
 
     def __post_init__(self) -> None:
         info = metric_info(self.metric)
@@ -101,43 +109,39 @@ class Threshold:
             and not isinstance(self.bound, bool)
             and math.isfinite(self.bound)
             and self.direction in ("upper", "lower")
-            and self.ci_policy in ("point", "conservative")
             and self.method in METHODS
             and self.agg in AGGS
+            and (self.evidence is None or isinstance(self.evidence, EvidenceRule))
         )
         if not valid:
             raise InvalidThresholdError(metric=self.metric)
+        if self.evidence is not None and not info.has_interval:
+            raise MetricHasNoIntervalError(metric=self.metric)
         object.__setattr__(self, "bound", float(self.bound))
-
-    @property
-    def unsafe_direction(self) -> BoundDirection:
-        """The direction in which values get worse (``upper`` for an upper bound)."""
-        return "upper" if self.direction == "upper" else "lower"
-
-    def violated_by(self, value: float) -> bool:
-        """Whether ``value`` breaks the bound (NaN never does; it is judged elsewhere)."""
-        return value > self.bound if self.direction == "upper" else value < self.bound
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
             "bound": self.bound,
             "direction": self.direction,
-            "ci_policy": self.ci_policy,
             "method": self.method,
             "agg": self.agg,
             "features": None if self.features is None else list(self.features),
+            "evidence": None if self.evidence is None else self.evidence.to_dict(),
         }
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """What a threshold is judged on: one entry per label and control level."""
+    """What a threshold is judged on: one entry per label and control level.
+
+    ``low`` and ``high`` hold the interval (equal to ``values`` for an exact metric, NaN when
+    no interval exists); ``judgeable`` says whether enough groups could be judged.
+    """
 
     values: np.ndarray[Any, Any]
-    ci_low: np.ndarray[Any, Any]
-    ci_high: np.ndarray[Any, Any]
-    reliable_values: np.ndarray[Any, Any]
+    low: np.ndarray[Any, Any]
+    high: np.ndarray[Any, Any]
     judgeable: np.ndarray[Any, Any]
 
 
@@ -146,46 +150,65 @@ class Judgement:
     verdict: Verdict
     reason: str
     entry: int
-    judged_value: float
 
 
-def _worst(values: np.ndarray[Any, Any], direction: BoundDirection) -> int:
-    if direction == "upper":
-        return int(np.where(np.isnan(values), -np.inf, values).argmax())
-    return int(np.where(np.isnan(values), np.inf, values).argmin())
+def entry_verdicts(threshold: Threshold, measurement: Measurement) -> list[tuple[Verdict, str]]:
+    """The three-way verdict and its reason for every entry."""
+    out = []
+    upper = threshold.direction == "upper"
+    bound = threshold.bound
+    for value, low, high, ok in zip(
+        measurement.values, measurement.low, measurement.high, measurement.judgeable, strict=True
+    ):
+        if not ok:
+            out.append((Verdict.INCONCLUSIVE, "too_few_groups"))
+        elif math.isnan(value) or math.isnan(low) or math.isnan(high):
+            out.append((Verdict.INCONCLUSIVE, "no_interval"))
+        elif (high <= bound) if upper else (low >= bound):
+            out.append((Verdict.PASS, "within_bound"))
+        elif (low > bound) if upper else (high < bound):
+            out.append((Verdict.FAIL, "exceeds_bound"))
+        else:
+            out.append((Verdict.INCONCLUSIVE, "interval_straddles_bound"))
+    return out
 
 
 def judge(threshold: Threshold, measurement: Measurement) -> Judgement:
-    """Decide PASS, FAIL or INCONCLUSIVE for one threshold.
+    """Decide PASS, FAIL or INCONCLUSIVE for one threshold over all its entries.
 
-    Order of rules: an undefined value is INCONCLUSIVE. If some compared group is too small
-    or has the metric undefined, the check FAILs if it already fails on the reliable groups
-    alone, and is INCONCLUSIVE otherwise (never a silent pass on a zero). Otherwise the point
-    value or, under ``conservative``, the unsafe end of the CI decides; a missing CI is
-    INCONCLUSIVE.
+    Any FAILing entry fails the check (the worst such entry is shown); else any INCONCLUSIVE
+    entry makes it INCONCLUSIVE; else it PASSes and the worst entry is shown.
     """
-    direction = threshold.unsafe_direction
+    verdicts = entry_verdicts(threshold, measurement)
     values = measurement.values
-    if np.isnan(values).any():
-        entry = int(np.flatnonzero(np.isnan(values))[0])
-        return Judgement(Verdict.INCONCLUSIVE, "undefined_value", entry, math.nan)
-    if not measurement.judgeable.all():
-        reliable = measurement.reliable_values
-        entry = _worst(reliable, direction)
-        judged = float(reliable[entry])
-        if not math.isnan(judged) and threshold.violated_by(judged):
-            return Judgement(Verdict.FAIL, "fails_on_reliable_groups", entry, judged)
-        entry = _worst(values, direction)
-        return Judgement(Verdict.INCONCLUSIVE, "unreliable_groups", entry, float(values[entry]))
-    if threshold.ci_policy == "point":
-        judged_values = values
-    else:
-        judged_values = measurement.ci_high if direction == "upper" else measurement.ci_low
-        if np.isnan(judged_values).any():
-            entry = _worst(values, direction)
-            return Judgement(Verdict.INCONCLUSIVE, "no_confidence_interval", entry, math.nan)
-    entry = _worst(judged_values, direction)
-    judged = float(judged_values[entry])
-    if threshold.violated_by(judged):
-        return Judgement(Verdict.FAIL, "exceeds_bound", entry, judged)
-    return Judgement(Verdict.PASS, "within_bound", entry, judged)
+    sign = 1.0 if threshold.direction == "upper" else -1.0
+    for wanted in (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.PASS):
+        entries = [i for i, (v, _) in enumerate(verdicts) if v == wanted]
+        if entries:
+            scores = [sign * values[i] if not math.isnan(values[i]) else -math.inf for i in entries]
+            entry = entries[int(np.argmax(scores))]
+            return Judgement(wanted, verdicts[entry][1], entry)
+    raise AssertionError("a threshold has at least one entry")
+
+
+def rows_needed(
+    threshold: Threshold, value: float, low: float, high: float, smallest: int
+) -> int | None:
+    """Rows per group that would decide an INCONCLUSIVE check at the observed effect.
+
+    An interval's half-width shrinks like ``1/sqrt(n)``. The side of the interval that
+    crosses the bound must shrink to the distance between the value and the bound, so every
+    judged group must grow by ``(half-width / distance)**2``; the estimate is given for the
+    smallest judged group (``smallest`` rows). ``None`` when the value sits on the bound (no
+    sample size decides it) or the interval is undefined.
+    """
+    if math.isnan(value) or math.isnan(low) or math.isnan(high) or smallest <= 0:
+        return None
+    distance = abs(value - threshold.bound)
+    if distance == 0.0:
+        return None
+    upper = threshold.direction == "upper"
+    within = value <= threshold.bound if upper else value >= threshold.bound
+    half = (high - value) if within == upper else (value - low)
+    factor = (max(half, 0.0) / distance) ** 2
+    return max(math.ceil(smallest * factor), smallest + 1)

@@ -211,9 +211,9 @@ def classification_metrics(
 
     ``cells`` has shape (..., G, K, K); ``counts`` (G, K, K) holds the unweighted counts. The
     result maps each metric to an array of shape (..., L, G): one row per label in
-    ``label_index`` for one-vs-rest rate metrics, a single row for label-free metrics. Zero
-    denominators follow Fairlearn: rates from the confusion matrix are 0, precision is 0, and
-    selection rate and accuracy are NaN for a group of zero total weight.
+    ``label_index`` for one-vs-rest rate metrics, a single row for label-free metrics. A rate
+    whose denominator is empty is undefined: NaN. (Fairlearn reports 0 for the confusion-matrix
+    rates and precision there; every defined value equals Fairlearn's.)
     """
     k = cells.shape[-1]
     one = np.eye(k)[np.asarray(label_index, dtype=np.intp)]
@@ -239,12 +239,12 @@ def classification_metrics(
         ],
         "selection_rate": _safe_divide(pp, tot, np.nan),
         "accuracy": _safe_divide(diag.sum(axis=-1), total, np.nan)[..., None, :],
-        "true_positive_rate": _safe_divide(tp, pos, 0.0),
-        "false_positive_rate": _safe_divide(fp, neg, 0.0),
-        "false_negative_rate": _safe_divide(fn, pos, 0.0),
-        "true_negative_rate": _safe_divide(tn, neg, 0.0),
-        "precision": _safe_divide(tp, pp, 0.0),
-        "false_discovery_rate": _safe_divide(fp, pp, 0.0),
+        "true_positive_rate": _safe_divide(tp, pos, np.nan),
+        "false_positive_rate": _safe_divide(fp, neg, np.nan),
+        "false_negative_rate": _safe_divide(fn, pos, np.nan),
+        "true_negative_rate": _safe_divide(tn, neg, np.nan),
+        "precision": _safe_divide(tp, pp, np.nan),
+        "false_discovery_rate": _safe_divide(fp, pp, np.nan),
         "balanced_accuracy": balanced[..., None, :],
     }
     return result
@@ -260,6 +260,36 @@ def regression_metrics(
         "count": np.broadcast_to(counts.astype(np.float64), weight.shape)[..., None, :],
         "mean_absolute_error": _safe_divide(abs_err, weight, np.nan)[..., None, :],
         "root_mean_squared_error": np.sqrt(mse)[..., None, :],
+    }
+
+
+def rate_parts(
+    cells: np.ndarray[Any, Any], label_index: Sequence[int]
+) -> dict[str, tuple[FloatArray, FloatArray]]:
+    """Numerator and denominator sums (L, G) of every rate metric, from (G, K, K) cells.
+
+    Called with weights, weight squares or counts; a rate is ``numerator / denominator``
+    (accuracy keeps a single, label-free row).
+    """
+    k = cells.shape[-1]
+    one = np.eye(k)[np.asarray(label_index, dtype=np.intp)]
+    rest = 1.0 - one
+    tp = np.einsum("gij,li,lj->lg", cells, one, one)
+    fn = np.einsum("gij,li,lj->lg", cells, one, rest)
+    fp = np.einsum("gij,li,lj->lg", cells, rest, one)
+    tn = np.einsum("gij,li,lj->lg", cells, rest, rest)
+    total = np.broadcast_to(cells.sum(axis=(-1, -2)), tp.shape)
+    correct = np.diagonal(cells, axis1=-2, axis2=-1).sum(axis=-1)[None, :]
+    pos, neg, pp = tp + fn, tn + fp, tp + fp
+    return {
+        "selection_rate": (pp, total),
+        "accuracy": (correct, total[:1]),
+        "true_positive_rate": (tp, pos),
+        "false_negative_rate": (fn, pos),
+        "false_positive_rate": (fp, neg),
+        "true_negative_rate": (tn, neg),
+        "precision": (tp, pp),
+        "false_discovery_rate": (fp, pp),
     }
 
 

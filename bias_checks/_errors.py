@@ -45,8 +45,8 @@ METRIC_NOT_APPLICABLE = (
 )
 INVALID_SAMPLE_WEIGHT = "sample_weight must be finite and non-negative with a positive total."
 INVALID_THRESHOLD = (
-    "A threshold needs a finite bound, direction 'upper' or 'lower', ci_policy 'point' "
-    "or 'conservative', and a known method and agg."
+    "A threshold needs a finite bound, direction 'upper' or 'lower', a known method and agg, "
+    "and an EvidenceRule (or None) as evidence."
 )
 UNKNOWN_REFERENCE_GROUP = (
     "The named reference group does not occur in the data; "
@@ -149,7 +149,7 @@ class InvalidSampleWeightError(BiasChecksInputError):
 
 
 class InvalidThresholdError(BiasChecksInputError):
-    """A threshold has an invalid bound, direction or CI policy."""
+    """A threshold has an invalid bound, direction, method, agg or evidence rule."""
 
     code: ClassVar[str] = "invalid_threshold"
     default_message: ClassVar[str] = INVALID_THRESHOLD

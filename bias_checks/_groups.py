@@ -10,18 +10,19 @@ import numpy as np
 
 from bias_checks._disparities import OVERALL
 from bias_checks._engine import (
-    RATE_DENOMINATORS,
     CellStats,
     GroupIndex,
     Grouping,
     classification_metrics,
-    denominators,
-    effective_denominators,
+    rate_parts,
     regression_metrics,
 )
 from bias_checks._errors import InvalidParameterError, UnknownReferenceGroupError
+from bias_checks._evidence import EvidenceRule
 from bias_checks._inputs import EncodedInput, FloatArray, IntArray
-from bias_checks._uncertainty import percentile_interval, wilson_interval
+from bias_checks._intervals import wilson
+from bias_checks._judged import RateStats
+from bias_checks._uncertainty import percentile_interval
 from bias_checks.catalogue import METRICS
 
 ReferenceMode = Literal["majority", "best"] | Mapping[str, Any]
@@ -42,7 +43,8 @@ class GroupTable:
     replicates: dict[str, FloatArray] | None
     defined: dict[str, BoolArray]
     reliable: dict[str, BoolArray]
-    wilson: dict[str, tuple[FloatArray, FloatArray]]
+    rates: dict[str, RateStats]
+    all_classes: BoolArray | None
     ci: dict[str, tuple[FloatArray, FloatArray]]
     group_keys: tuple[GroupKey, ...]
     control_keys: tuple[GroupKey, ...]
@@ -67,52 +69,45 @@ def decode_keys(
     return tuple(groups), tuple(controls)
 
 
-def _reliability(
+def _defined(
     values: dict[str, FloatArray],
     *,
     counts_cells: np.ndarray[Any, Any],
     sizes: np.ndarray[Any, Any],
-    stats: CellStats,
-    grouping: Grouping,
-    weights: np.ndarray[Any, Any],
-    label_index: Sequence[int],
-    min_group_size: int,
-    confidence_level: float,
+    rates: dict[str, RateStats],
     present_classes: BoolArray | None,
-    classification: bool,
-) -> tuple[dict[str, BoolArray], dict[str, BoolArray], dict[str, tuple[FloatArray, FloatArray]]]:
-    """Which group values are defined, which are reliable, and Wilson intervals of rates."""
-    big = sizes >= min_group_size
+) -> tuple[dict[str, BoolArray], BoolArray | None]:
+    """Where each metric is defined, and (balanced accuracy) where every class is present."""
     defined: dict[str, BoolArray] = {}
-    reliable: dict[str, BoolArray] = {}
-    wilson: dict[str, tuple[FloatArray, FloatArray]] = {}
-    if classification:
-        dens = denominators(counts_cells, label_index)
-        if stats.weights_sq is None:
-            n_eff = {k: np.asarray(v, dtype=np.float64) for k, v in dens.items()}
-        else:
-            weights_sq = grouping.aggregate(stats.weights_sq, axis=0)
-            n_eff = effective_denominators(weights, weights_sq, label_index)
+    all_classes = None
     for metric, value in values.items():
-        shape = value.shape
         if metric == "count":
-            ok = np.ones(shape, dtype=bool)
-            defined[metric], reliable[metric] = ok, ok
-        elif classification and metric in RATE_DENOMINATORS:
-            kind = RATE_DENOMINATORS[metric]
-            rows = shape[0]  # label-free rates (accuracy) keep one row
-            ok = np.asarray(dens[kind])[:rows] > 0
-            defined[metric], reliable[metric] = ok, ok & big
-            wilson[metric] = wilson_interval(value, n_eff[kind][:rows], confidence_level)
+            defined[metric] = np.ones(value.shape, dtype=bool)
+        elif metric in rates:
+            defined[metric] = (rates[metric].den > 0) & (rates[metric].n_eff > 0)
         elif metric == "balanced_accuracy":
             true_counts = counts_cells.sum(axis=-1)
             assert present_classes is not None
             defined[metric] = (true_counts > 0).any(axis=-1)[None, :]
-            reliable[metric] = big & (true_counts[:, present_classes] > 0).all(axis=-1)[None, :]
+            all_classes = (true_counts[:, present_classes] > 0).all(axis=-1)[None, :]
         else:
-            defined[metric] = np.broadcast_to(sizes > 0, shape)
-            reliable[metric] = defined[metric] & big
-    return defined, reliable, wilson
+            defined[metric] = np.broadcast_to(sizes > 0, value.shape)
+    return defined, all_classes
+
+
+def reliable_for(table: GroupTable, metric: str, rule: EvidenceRule) -> BoolArray:
+    """Groups (L, G) whose ``metric`` may be judged under ``rule``.
+
+    A group needs ``min_group_size`` rows and the metric defined; a rate also needs
+    ``min_denominator`` (effective, with weights) rows in its denominator; balanced accuracy
+    needs every class that occurs in the data.
+    """
+    ok = table.defined[metric] & (table.counts >= rule.min_group_size)
+    if metric in table.rates:
+        ok = ok & (table.rates[metric].n_eff >= max(rule.min_denominator, 1))
+    if metric == "balanced_accuracy" and table.all_classes is not None:
+        ok = ok & table.all_classes
+    return np.asarray(ok, dtype=bool)
 
 
 def build_table(
@@ -123,8 +118,7 @@ def build_table(
     stats: CellStats,
     base_replicates: FloatArray | None,
     label_index: Sequence[int],
-    min_group_size: int,
-    confidence_level: float,
+    rule: EvidenceRule,
     present_classes: BoolArray | None,
 ) -> GroupTable:
     """Aggregate base-group statistics into this grouping and derive every metric."""
@@ -150,24 +144,31 @@ def build_table(
                 grouping.aggregate(base_replicates, axis=1), counts_cells
             )
 
-    defined, reliable, wilson = _reliability(
+    rates: dict[str, RateStats] = {}
+    if classification:
+        squares = counts_cells
+        if stats.weights_sq is not None:
+            squares = grouping.aggregate(stats.weights_sq, axis=0)
+        sums = rate_parts(weights, label_index)
+        sq = rate_parts(np.asarray(squares, dtype=np.float64), label_index)
+        rates = {m: RateStats(num, den, sq[m][1]) for m, (num, den) in sums.items()}
+    defined, all_classes = _defined(
         values,
         counts_cells=counts_cells,
         sizes=sizes,
-        stats=stats,
-        grouping=grouping,
-        weights=weights,
-        label_index=label_index,
-        min_group_size=min_group_size,
-        confidence_level=confidence_level,
+        rates=rates,
         present_classes=present_classes,
-        classification=classification,
     )
-    ci: dict[str, tuple[FloatArray, FloatArray]] = {}
+    alpha = 1.0 - rule.confidence_level
+    ci: dict[str, tuple[FloatArray, FloatArray]] = {
+        m: wilson(r.p, r.n_eff, alpha) for m, r in rates.items()
+    }
     if replicates is not None:
-        ci = {m: percentile_interval(r, confidence_level) for m, r in replicates.items()}
+        for m, r in replicates.items():
+            if m not in ci and m != "count":
+                ci[m] = percentile_interval(r, rule.confidence_level)
     group_keys, control_keys = decode_keys(index, grouping, n_control)
-    return GroupTable(
+    table = GroupTable(
         grouping=grouping,
         counts=sizes,
         weight=weight,
@@ -176,12 +177,15 @@ def build_table(
         values=values,
         replicates=replicates,
         defined=defined,
-        reliable=reliable,
-        wilson=wilson,
+        reliable={},
+        rates=rates,
+        all_classes=all_classes,
         ci=ci,
         group_keys=group_keys,
         control_keys=control_keys,
     )
+    table.reliable = {m: reliable_for(table, m, rule) for m in values}
+    return table
 
 
 def _named_reference_codes(

@@ -8,8 +8,9 @@ from typing import Any
 
 from bias_checks._canonical import canonical_json, to_jsonable
 from bias_checks._checks import Threshold, Verdict
+from bias_checks._evidence import EvidenceRule
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 GroupKey = tuple[tuple[str, Any], ...]
 """A group as ``((feature, value), ...)`` pairs, in feature order."""
@@ -21,7 +22,12 @@ def _key(key: GroupKey | None) -> dict[str, Any] | None:
 
 @dataclass(frozen=True)
 class Interval:
-    """A confidence interval ``[low, high]``; ``method`` is ``bootstrap`` or ``wilson``."""
+    """A confidence interval ``[low, high]`` and how it was computed.
+
+    ``method`` names the construction: ``wilson`` (a rate), ``newcombe`` or ``log_ratio``
+    (Bonferroni-simultaneous over the compared pairs), ``..._bonferroni_over_components``
+    (equalized odds), ``bootstrap`` (percentile, stratified) or ``exact`` (a count).
+    """
 
     low: float
     high: float
@@ -61,8 +67,10 @@ class GroupSize:
 class GroupMetric:
     """One base metric in one group.
 
-    ``defined`` is False when the metric's denominator is empty (Fairlearn then reports 0 or
-    NaN); ``reliable`` additionally needs at least ``min_group_size`` rows.
+    ``defined`` is False when the metric's denominator is empty (the value is then NaN,
+    where Fairlearn reports 0); ``reliable`` says whether the audit's evidence rule lets the
+    group be judged on this metric. ``ci`` is Wilson's interval for a rate (effective size
+    with weights) and the bootstrap percentile interval otherwise, at the rule's confidence.
     """
 
     metric: str
@@ -72,7 +80,6 @@ class GroupMetric:
     group: GroupKey
     value: float
     ci: Interval | None
-    wilson: Interval | None
     defined: bool
     reliable: bool
 
@@ -85,7 +92,6 @@ class GroupMetric:
             "group": _key(self.group),
             "value": self.value,
             "ci": None if self.ci is None else self.ci.to_dict(),
-            "wilson": None if self.wilson is None else self.wilson.to_dict(),
             "defined": self.defined,
             "reliable": self.reliable,
         }
@@ -125,7 +131,13 @@ class GroupRef:
 
 @dataclass(frozen=True)
 class Disparity:
-    """One disparity for one grouping, label and control level, with its worst pair."""
+    """One disparity for one grouping, label and control level.
+
+    ``value`` and ``pair`` are Fairlearn's, over every group that has the metric defined.
+    ``judged_value``, ``ci`` and ``judged_pair`` are over the groups the audit's evidence rule
+    can judge (the numbers a check on this disparity uses); ``unreliable_groups`` lists the
+    others with their sizes.
+    """
 
     metric: str
     method: str
@@ -134,10 +146,12 @@ class Disparity:
     label: Any
     control: GroupKey
     value: float
-    ci: Interval | None
     pair: tuple[GroupRef, GroupRef]
+    judged_value: float
+    ci: Interval | None
+    judged_pair: tuple[GroupRef, GroupRef] | None
     reference: GroupKey | None
-    unreliable_groups: tuple[GroupKey, ...]
+    unreliable_groups: tuple[GroupRef, ...]
 
     @property
     def judgeable(self) -> bool:
@@ -153,35 +167,45 @@ class Disparity:
             "label": self.label,
             "control": _key(self.control),
             "value": self.value,
-            "ci": None if self.ci is None else self.ci.to_dict(),
             "pair": [side.to_dict() for side in self.pair],
+            "judged_value": self.judged_value,
+            "ci": None if self.ci is None else self.ci.to_dict(),
+            "judged_pair": None
+            if self.judged_pair is None
+            else [side.to_dict() for side in self.judged_pair],
             "reference": _key(self.reference),
-            "unreliable_groups": [_key(g) for g in self.unreliable_groups],
+            "unreliable_groups": [g.to_dict() for g in self.unreliable_groups],
             "judgeable": self.judgeable,
         }
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The verdict on one threshold and its evidence.
+    """The verdict on one threshold and the evidence it was judged on.
 
-    ``value`` is the worst point value over labels and control levels, ``judged_value`` the
-    number compared with the bound (the point value, or the CI bound on the unsafe side under
-    ``ci_policy='conservative'``, or the value over reliable groups only). ``reason`` is one of
-    ``within_bound``, ``exceeds_bound``, ``undefined_value``, ``unreliable_groups``,
-    ``fails_on_reliable_groups`` and ``no_confidence_interval``.
+    ``value``, ``ci`` and ``pair`` are computed over the judged groups only (those the
+    evidence rule lets be judged) and are exactly what the verdict compared with the bound;
+    ``value_all_groups`` is Fairlearn's value over every group, for reference.
+    ``unreliable_groups`` lists the groups left out, with their sizes. ``reason`` is one of
+    ``within_bound``, ``exceeds_bound``, ``interval_straddles_bound``, ``too_few_groups``
+    and ``no_interval``. ``rows_needed`` (INCONCLUSIVE only) estimates how many rows the
+    smallest judged group would need for the interval to clear the bound at the observed
+    effect; ``None`` when no size would decide it.
     """
 
     threshold: Threshold
     verdict: Verdict
     reason: str
     value: float
-    judged_value: float
     ci: Interval | None
     label: Any
     control: GroupKey
     pair: tuple[GroupRef, GroupRef] | None
-    unreliable_groups: tuple[GroupKey, ...]
+    unreliable_groups: tuple[GroupRef, ...]
+    value_all_groups: float
+    n_judged_groups: int
+    rows_needed: int | None
+    evidence_rule: EvidenceRule
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -189,12 +213,15 @@ class CheckResult:
             "verdict": self.verdict.value,
             "reason": self.reason,
             "value": self.value,
-            "judged_value": self.judged_value,
             "ci": None if self.ci is None else self.ci.to_dict(),
             "label": self.label,
             "control": _key(self.control),
             "pair": None if self.pair is None else [side.to_dict() for side in self.pair],
-            "unreliable_groups": [_key(g) for g in self.unreliable_groups],
+            "unreliable_groups": [g.to_dict() for g in self.unreliable_groups],
+            "value_all_groups": self.value_all_groups,
+            "n_judged_groups": self.n_judged_groups,
+            "rows_needed": self.rows_needed,
+            "evidence_rule": self.evidence_rule.to_dict(),
         }
 
 
@@ -256,6 +283,7 @@ class AuditResult:
     checks: tuple[CheckResult, ...]
     verdict: Verdict
     warnings: tuple[AuditWarning, ...]
+    evidence_rule: EvidenceRule
     custom_metrics: tuple[CustomMetricResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -271,6 +299,7 @@ class AuditResult:
             "sensitive_features": list(self.sensitive_features),
             "control_features": list(self.control_features),
             "config": dict(self.config),
+            "evidence_rule": self.evidence_rule.to_dict(),
             "groups": [g.to_dict() for g in self.groups],
             "overall": [m.to_dict() for m in self.overall],
             "metrics": [m.to_dict() for m in self.metrics],

@@ -1,4 +1,7 @@
-"""Bootstrap replicates from per-group statistics, percentile intervals and Wilson intervals.
+"""Bootstrap replicates from per-group statistics, and percentile intervals.
+
+The bootstrap serves the metrics that are not rates (balanced accuracy, regression errors);
+rates use the closed-form intervals of :mod:`bias_checks._intervals`.
 
 The bootstrap is stratified: every base group (combination of control and sensitive feature
 values) keeps its size, and its rows are resampled with replacement. For classification this
@@ -19,12 +22,12 @@ that are not small, and small groups are flagged anyway).
 
 from __future__ import annotations
 
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
 from bias_checks._inputs import FloatArray
+from bias_checks._intervals import fold_difference, fold_ratio
 
 
 def bootstrap_classification(
@@ -83,20 +86,61 @@ def percentile_interval(
     return low.reshape(shape), high.reshape(shape)
 
 
-def wilson_interval(
-    rate: FloatArray, n: FloatArray, confidence_level: float
+def _signed_bounds(
+    first: FloatArray, second: FloatArray, ratio: bool, alpha: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Wilson score interval for a proportion ``rate`` observed on ``n`` (effective) rows."""
-    z = NormalDist().inv_cdf(0.5 + confidence_level / 2)
-    z2 = z * z
-    valid = (n > 0) & ~np.isnan(rate)
-    safe_n = np.where(valid, n, 1.0)
-    p = np.where(valid, np.clip(rate, 0.0, 1.0), 0.0)
-    denominator = 1 + z2 / safe_n
-    centre = (p + z2 / (2 * safe_n)) / denominator
-    half = z * np.sqrt(p * (1 - p) / safe_n + z2 / (4 * safe_n * safe_n)) / denominator
-    low = np.where(p == 0.0, 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where(p == 1.0, 1.0, np.clip(centre + half, 0.0, 1.0))
-    low = np.where(valid, low, np.nan)
-    high = np.where(valid, high, np.nan)
+    """Percentile bounds (M,) of each comparison's signed difference or ratio, folded."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        signed = first / second if ratio else first - second
+    low, high = percentile_interval(signed, 1.0 - alpha)
+    if ratio:
+        return fold_ratio(low, high)
+    return fold_difference(low, high)
+
+
+def comparison_bounds(
+    replicates: FloatArray,
+    overall: FloatArray,
+    *,
+    judged: np.ndarray[Any, Any],
+    control_of: np.ndarray[Any, Any],
+    method: str,
+    references: np.ndarray[Any, Any] | None,
+    ratio: bool,
+    alpha: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Simultaneous percentile interval (L, C) of a disparity of a metric that is not a rate.
+
+    As for rates, each comparison the disparity summarises (every pair of judged groups, each
+    group against the overall value or the reference) gets a percentile interval of its
+    *signed* difference or ratio at ``alpha / m`` (Bonferroni), folded to ``|d|`` or
+    ``min(r, 1/r)``; the disparity lies between the extreme ends. A percentile interval of
+    the folded statistic itself could never reach parity.
+    """
+    n_labels, n_control = overall.shape[1], overall.shape[2]
+    low = np.full((n_labels, n_control), np.nan)
+    high = np.full((n_labels, n_control), np.nan)
+    for label in range(n_labels):
+        for c in range(n_control):
+            members = np.flatnonzero((control_of == c) & judged[label])
+            if method == "between_groups":
+                pairs = [(i, j) for k, i in enumerate(members) for j in members[k + 1 :]]
+                first = replicates[:, label, [i for i, _ in pairs]]
+                second = replicates[:, label, [j for _, j in pairs]]
+            elif method == "to_overall":
+                first = replicates[:, label, members]
+                second = np.repeat(overall[:, label, c : c + 1], members.size, axis=1)
+            else:
+                assert references is not None
+                ref = int(references[label, c])
+                if not judged[label, ref]:
+                    continue
+                others = members[members != ref]
+                first = replicates[:, label, others]
+                second = np.repeat(replicates[:, label, ref : ref + 1], others.size, axis=1)
+            if members.size < 2 or first.shape[1] == 0:
+                continue
+            lows, highs = _signed_bounds(first, second, ratio, alpha / first.shape[1])
+            pick = np.min if ratio else np.max
+            low[label, c], high[label, c] = pick(lows), pick(highs)
     return low, high

@@ -52,8 +52,9 @@ class MetricInfo:
     description : str
         One sentence for humans.
     has_interval : bool
-        Whether the metric is an estimate with a confidence interval. ``count`` is not: it is
-        exact, so an evidence rule cannot apply to it.
+        Whether the metric is an estimate with a confidence interval. ``count`` and its
+        disparities (``count_difference``, ``count_ratio``) are not: they are exact, so an
+        evidence rule cannot apply to them.
     """
 
     name: str
@@ -66,7 +67,7 @@ class MetricInfo:
 
     @property
     def has_interval(self) -> bool:
-        return self.name != "count"
+        return "count" not in self.bases
 
     @property
     def higher_is_better(self) -> bool:

@@ -46,18 +46,27 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     if outcome.used_default_thresholds:
         defaults = ", ".join(f"{t.metric} <= {fmt(t.bound)}" for t in outcome.thresholds)
         console.print(f"No --threshold given, so the defaults were checked: {defaults}")
+    rule = data["audit"]["evidence_rule"]
+    console.print(
+        f"Evidence rule: {rule['confidence_level']:.0%} intervals; groups of at least "
+        f"{rule['min_group_size']} rows and {rule['min_denominator']} in a rate's denominator "
+        f"are judged; INCONCLUSIVE at a gate: {rule['on_inconclusive']}"
+    )
     table = Table(title="Checks")
-    for header in ("metric", "bound", "value", "95% interval", "verdict"):
+    for header in ("metric", "bound", "value", "interval", "verdict", "rows/group to decide"):
         table.add_column(header, overflow="fold")
     for check in data["audit"]["checks"]:
         threshold = check["threshold"]
         ci = check["ci"]
+        level = check["evidence_rule"]["confidence_level"]
+        needed = check.get("rows_needed")
         table.add_row(
             threshold["metric"],
             ("<= " if threshold["direction"] == "upper" else ">= ") + fmt(threshold["bound"]),
             fmt(check["value"]),
-            "n/a" if ci is None else f"{fmt(ci['low'])} to {fmt(ci['high'])}",
+            "n/a" if ci is None else f"{fmt(ci['low'])} to {fmt(ci['high'])} ({level:.0%})",
             f"[{VERDICT_COLOURS[check['verdict']]}]{check['verdict']}[/]",
+            "" if needed is None else f"~{needed:,}",
         )
     console.print(table, soft_wrap=False)
     violations = report.worst_violations()
@@ -70,6 +79,9 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         console.print(
             f"  {v.metric} = {fmt(v.value)}, bound {sign} {fmt(v.bound)}: {why}; {groups}"
         )
+        if v.unreliable:
+            left_out = ", ".join(f"{g['group']} (n={g['count']})" for g in v.unreliable)
+            console.print(f"    not judged (too few rows, or the rate undefined): {left_out}")
     console.print(f"report hash: {report.hash}")
     console.print(f"files in {paths['report.json'].parent}:")
     for path in paths.values():
@@ -93,7 +105,10 @@ def predictions(
     ] = None,
     threshold: Annotated[
         list[str] | None,
-        typer.Option(help="A bound, METRIC<=VALUE or METRIC>=VALUE; repeatable."),
+        typer.Option(
+            help="A bound, METRIC<=VALUE or METRIC>=VALUE, optionally with its own evidence "
+            "rule: 'METRIC<=VALUE,confidence=0.99,min_group_size=50'; repeatable."
+        ),
     ] = None,
     cutoff: Annotated[
         float | None, typer.Option(help="Scores >= this are positive predictions.")
@@ -101,8 +116,25 @@ def predictions(
     out: Annotated[Path, typer.Option(help="Directory for the report files.")] = Path(
         "fairgov-report"
     ),
-    min_group_size: Annotated[int, typer.Option(help="Smaller groups are not judged.", min=1)] = 30,
-    n_boot: Annotated[int, typer.Option(help="Bootstrap replicates for intervals.", min=0)] = 1000,
+    confidence: Annotated[
+        float, typer.Option(help="Evidence rule: confidence of every interval, in (0.5, 1).")
+    ] = 0.95,
+    min_group_size: Annotated[
+        int, typer.Option(help="Evidence rule: groups with fewer rows are not judged.")
+    ] = 30,
+    min_denominator: Annotated[
+        int,
+        typer.Option(help="Evidence rule: fewest rows in a rate's denominator to judge it."),
+    ] = 10,
+    on_inconclusive: Annotated[
+        str,
+        typer.Option(
+            help="Evidence rule: what INCONCLUSIVE does at a gate: block, approve_with_warning."
+        ),
+    ] = "block",
+    n_boot: Annotated[
+        int, typer.Option(help="Bootstrap replicates (balanced accuracy only).", min=0)
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
 ) -> None:
     """Audit a third party's predictions for fairness and write the report files.
@@ -111,24 +143,36 @@ def predictions(
     """
     from audit.predictions import audit_predictions_file
     from audit.render import render_all
+    from bias_checks import BiasChecksInputError, EvidenceRule, OnInconclusive
 
     columns = _split(sensitive)
     if not columns:
         raise fail("--sensitive needs at least one column name")
-    with console.status("Auditing: metrics by group and bootstrap intervals..."):
-        outcome = audit_predictions_file(
-            file,
-            label=label,
-            prediction=prediction,
-            sensitive=columns,
-            positive=positive,
-            thresholds=threshold or (),
-            cutoff=cutoff,
+    if on_inconclusive not in {o.value for o in OnInconclusive}:
+        raise fail("--on-inconclusive must be 'block' or 'approve_with_warning'")
+    try:
+        rule = EvidenceRule(
+            confidence_level=confidence,
             min_group_size=min_group_size,
-            n_boot=n_boot,
-            random_state=seed,
+            min_denominator=min_denominator,
+            on_inconclusive=OnInconclusive(on_inconclusive),
         )
-        paths = render_all(outcome.report, out)
+        with console.status("Auditing: metrics by group and their intervals..."):
+            outcome = audit_predictions_file(
+                file,
+                label=label,
+                prediction=prediction,
+                sensitive=columns,
+                positive=positive,
+                thresholds=threshold or (),
+                cutoff=cutoff,
+                evidence=rule,
+                n_boot=n_boot,
+                random_state=seed,
+            )
+    except BiasChecksInputError as exc:
+        raise fail(f"{exc.message} [{exc.code}]") from None
+    paths = render_all(outcome.report, out)
     _show(outcome, paths)
     raise typer.Exit(EXIT_CODES[outcome.report.verdict])
 

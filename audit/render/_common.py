@@ -43,13 +43,13 @@ _METHOD_WORDS = {
     "to_reference": "between a group and the reference group",
 }
 REASON_WORDS = {
-    "within_bound": "within the bound",
-    "exceeds_bound": "past the bound",
-    "undefined_value": "cannot be computed: a group has no rows for this rate",
-    "unreliable_groups": "some groups are too small or have the rate undefined, so it cannot "
-    "be judged",
-    "fails_on_reliable_groups": "past the bound even among the groups large enough to judge",
-    "no_confidence_interval": "no confidence interval, so the cautious rule cannot judge it",
+    "within_bound": "the whole interval is within the bound",
+    "exceeds_bound": "the whole interval is past the bound",
+    "interval_straddles_bound": "the interval reaches both sides of the bound; more rows "
+    "would decide it",
+    "too_few_groups": "fewer than two groups (or not the reference group) have enough rows "
+    "to judge",
+    "no_interval": "no interval could be computed (bootstrap disabled or rate undefined)",
 }
 
 
@@ -137,8 +137,9 @@ def verdict_sentence(data: Mapping[str, Any]) -> str:
         return "No fairness checks were set, so nothing was tested; this PASS means nothing."
     if verdict == "PASS":
         return (
-            f"All {total} fairness check{'s' if total > 1 else ''} passed: every measured "
-            "difference between groups is within its bound."
+            f"All {total} fairness check{'s' if total > 1 else ''} passed: the whole "
+            "confidence interval of every measured difference between groups is within its "
+            "bound."
         )
     worst = worst_violations(data, 1)[0]
     words = plain_metric(worst.metric, direction=worst.direction)
@@ -148,15 +149,54 @@ def verdict_sentence(data: Mapping[str, Any]) -> str:
             f"{words} is {fmt(worst.value)}, but must be "
             f"{'at most' if worst.direction == 'upper' else 'at least'} {fmt(worst.bound)}."
         )
+    needed = [
+        c["rows_needed"]
+        for c in checks
+        if c["verdict"] == "INCONCLUSIVE" and c.get("rows_needed") is not None
+    ]
+    more = (
+        f" About {max(needed):,} rows per group would decide them at the effects observed."
+        if needed
+        else ""
+    )
     return (
-        f"No check failed, but {unsure} of {total} cannot be decided because some groups are "
-        "too small or a rate cannot be computed for them; collect more data for those groups."
+        f"No check failed, but {unsure} of {total} cannot be decided: an interval reaches both "
+        "sides of its bound, or too few groups have enough rows to judge; collect more data "
+        f"for those groups.{more}"
+    )
+
+
+def evidence_rule_text(data: Mapping[str, Any]) -> str:
+    """The evidence rule the audit was judged under, in plain words."""
+    rule = data["audit"]["evidence_rule"]
+    action = (
+        "blocks the model"
+        if rule["on_inconclusive"] == "block"
+        else "approves the model with a warning"
+    )
+    return (
+        f"Evidence rule: every interval is at {rule['confidence_level']:.0%} confidence; a group "
+        f"is judged only with at least {rule['min_group_size']} rows and at least "
+        f"{rule['min_denominator']} rows in a rate's denominator; an INCONCLUSIVE verdict "
+        f"{action} at the gate."
     )
 
 
 def small_group_notes(data: Mapping[str, Any]) -> list[str]:
-    """Plain-words notes for each small group and each undefined rate."""
-    notes = []
+    """Plain-words notes: the evidence rule, what would decide each INCONCLUSIVE check, each
+    small group and each undefined rate."""
+    notes = [evidence_rule_text(data)]
+    for check in data["audit"]["checks"]:
+        if check["verdict"] == "INCONCLUSIVE" and check.get("rows_needed") is not None:
+            words = plain_metric(
+                check["threshold"]["metric"],
+                check["threshold"]["method"],
+                check["threshold"]["direction"],
+            )
+            notes.append(
+                f"The {words} cannot be decided yet: about {check['rows_needed']:,} rows in "
+                "each group would decide it at the effect observed."
+            )
     for warning in data["audit"]["warnings"]:
         details = warning.get("details", {})
         group = details.get("group")

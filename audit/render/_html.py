@@ -135,7 +135,7 @@ def _groups(data: Mapping[str, Any]) -> str:
         ]
         for r in group_rows(data)
     ]
-    min_size = data["audit"]["config"].get("min_group_size")
+    min_size = data["audit"]["evidence_rule"]["min_group_size"]
     return (
         "<h2>Group sizes</h2>"
         f'<p class="muted">Groups with fewer than {_e(min_size)} rows are too small to judge.</p>'

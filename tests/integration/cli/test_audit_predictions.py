@@ -36,7 +36,8 @@ def _write(path: Path, n: int, bias: float, *, seed: int = 7) -> Path:
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("predictions")
     _write(root / "biased.csv", 400, 0.3)
-    _write(root / "fair.csv", 400, 0.0)
+    _write(root / "fair.csv", 4000, 0.0)  # 2,000 rows a group: enough to show parity
+    _write(root / "unsure.csv", 400, 0.0)
     _write(root / "tiny.csv", 40, 0.0)
     return root
 
@@ -83,6 +84,74 @@ def test_small_groups_are_inconclusive(data: Path, tmp_path: Path):
     code, output = _run(*_base(data / "tiny.csv", tmp_path / "out"))
     assert code == 3, output
     assert "INCONCLUSIVE" in output
+
+
+def test_a_fair_model_on_too_few_rows_is_inconclusive_and_says_how_many_would_do(
+    data: Path, tmp_path: Path
+):
+    code, output = _run(*_base(data / "unsure.csv", tmp_path / "out"))
+    assert code == 3, output
+    assert "rows/group to decide" in output
+    report = json.loads((tmp_path / "out" / "report.json").read_bytes())
+    needed = [c["rows_needed"] for c in report["audit"]["checks"]]
+    assert all(n is not None and n > 200 for n in needed), needed
+
+
+def test_the_evidence_rule_is_stated_and_recorded(data: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    code, output = _run(
+        *_base(
+            data / "fair.csv",
+            out,
+            "--confidence",
+            "0.9",
+            "--min-group-size",
+            "100",
+            "--on-inconclusive",
+            "approve_with_warning",
+            "--threshold",
+            "demographic_parity_difference<=0.1",
+            "--threshold",
+            "equalized_odds_difference<=0.1,confidence=0.99,min_denominator=50",
+        )
+    )
+    assert code == 0, output
+    assert "Evidence rule: 90% intervals; groups of at least 100 rows" in output
+    assert "(99%)" in output
+    report = json.loads((out / "report.json").read_bytes())
+    rule = report["audit"]["evidence_rule"]
+    assert rule == {
+        "confidence_level": 0.9,
+        "min_group_size": 100,
+        "min_denominator": 10,
+        "on_inconclusive": "approve_with_warning",
+    }
+    first, second = report["audit"]["checks"]
+    assert first["evidence_rule"] == rule
+    assert second["evidence_rule"] == {**rule, "confidence_level": 0.99, "min_denominator": 50}
+
+
+@pytest.mark.parametrize(
+    ("extra", "code_name"),
+    [
+        (["--confidence", "1.0"], "invalid_confidence_level"),
+        (["--confidence", "0.5"], "invalid_confidence_level"),
+        (["--min-group-size", "-1"], "invalid_minimum_size"),
+        (["--min-denominator", "-3"], "invalid_minimum_size"),
+        (["--threshold", "selection_rate>=0.1,confidence=1.5"], "invalid_confidence_level"),
+        (["--threshold", "count>=30,confidence=0.9"], "metric_has_no_interval"),
+    ],
+)
+def test_a_bad_evidence_rule_exits_2_with_one_line_and_its_code(
+    data: Path, tmp_path: Path, extra: list[str], code_name: str
+):
+    code, output = _run(*_base(data / "unsure.csv", tmp_path / "out", *extra))
+    assert code == 2, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("fairgov: ")
+    assert f"[{code_name}]" in lines[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_same_input_gives_the_same_report_hash(data: Path, tmp_path: Path):

@@ -170,3 +170,18 @@ def test_render_all_leaves_old_files_when_rendering_fails(
         render_all(report, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_every_rendering_states_the_evidence_rule_and_what_would_decide(report: Report):
+    rule = "Evidence rule: every interval is at 95% confidence"
+    inconclusive = [c for c in report.data["audit"]["checks"] if c["verdict"] == "INCONCLUSIVE"]
+    assert inconclusive, "the fixture has an undecided check"
+    needed = f"{inconclusive[0]['rows_needed']:,} rows in each group would decide it"
+    for text in (render_html(report), render_model_card(report)):
+        assert rule in text
+        assert needed in text
+    assert "Groups with fewer than 30 rows" in render_html(report)
+    pdf = render_pdf(report)
+    streams = re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S)
+    text = b"".join(zlib.decompress(s.strip()) for s in streams if s.strip().startswith(b"x"))
+    assert b"Evidence rule" in text

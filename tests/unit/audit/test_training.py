@@ -82,3 +82,11 @@ def test_bad_specs_and_mitigations_are_refused(data: tuple, tmp_path: Path) -> N
     path = tmp_path / "m.yaml"
     path.write_text("name: m\ndataset: loans\nestimator: hist_gradient_boosting\nseed: 7\n")
     assert load_spec(path).seed == 7
+
+
+@pytest.mark.parametrize("field", ["min_group_size", "min_denominator", "confidence_level"])
+def test_a_spec_cannot_choose_its_own_evidence_rule(field: str) -> None:
+    # Regression: ModelSpec.min_group_size was accepted and then silently ignored by
+    # governed runs, which judge under the voted evidence rule only.
+    with pytest.raises(InvalidModelSpec, match=f"{field} is voted policy"):
+        parse_spec({"name": "m", "dataset": "loans", field: 5})

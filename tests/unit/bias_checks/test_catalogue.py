@@ -108,3 +108,8 @@ def test_catalogue_is_read_only_and_its_examples_run() -> None:
     with pytest.raises(TypeError):
         METRICS["x"] = METRICS["count"]  # type: ignore[index]
     assert doctest.testmod(catalogue).failed == 0
+
+
+def test_exact_counts_and_their_disparities_have_no_interval() -> None:
+    exact = {name for name, info in METRICS.items() if not info.has_interval}
+    assert exact == {"count", "count_difference", "count_ratio"}

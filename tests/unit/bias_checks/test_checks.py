@@ -14,7 +14,7 @@ from bias_checks import (
     Verdict,
     overall_verdict,
 )
-from bias_checks._checks import Measurement, judge
+from bias_checks._checks import Measurement, judge, rows_needed
 from bias_checks._errors import INVALID_THRESHOLD
 
 
@@ -23,7 +23,6 @@ def measured(
     *,
     low: list[float] | None = None,
     high: list[float] | None = None,
-    reliable: list[float] | None = None,
     judgeable: list[bool] | None = None,
 ) -> Measurement:
     nan = [math.nan] * len(values)
@@ -31,7 +30,6 @@ def measured(
         np.array(values),
         np.array(low or nan),
         np.array(high or nan),
-        np.array(reliable or values),
         np.array(judgeable or [True] * len(values)),
     )
 
@@ -46,7 +44,7 @@ def test_direction_defaults_to_the_catalogue_and_can_be_overridden() -> None:
     [
         {"bound": math.nan},
         {"bound": 0.1, "direction": "sideways"},
-        {"bound": 0.1, "ci_policy": "optimistic"},
+        {"bound": 0.1, "evidence": {"confidence_level": 0.9}},
         {"bound": 0.1, "method": "pairwise"},
         {"bound": 0.1, "agg": "median"},
     ],
@@ -62,37 +60,60 @@ def test_unknown_metric_in_threshold() -> None:
         Threshold("demographic_parity", 0.1)
 
 
-def test_point_policy_judges_the_worst_entry() -> None:
+def test_three_way_rule_on_an_upper_bound() -> None:
     upper = Threshold("demographic_parity_difference", 0.1)
-    assert judge(upper, measured([0.05, 0.1])).verdict is Verdict.PASS
-    failing = judge(upper, measured([0.05, 0.12]))
-    assert (failing.verdict, failing.reason, failing.entry) == (Verdict.FAIL, "exceeds_bound", 1)
+    cases = {
+        Verdict.PASS: measured([0.05], low=[0.0], high=[0.1]),
+        Verdict.FAIL: measured([0.15], low=[0.11], high=[0.2]),
+        Verdict.INCONCLUSIVE: measured([0.05], low=[0.0], high=[0.12]),
+    }
+    for verdict, measurement in cases.items():
+        assert judge(upper, measurement).verdict is verdict
+    # A point value beyond the bound is not a FAIL while the interval reaches back inside.
+    assert judge(upper, measured([0.12], low=[0.09], high=[0.2])).verdict is Verdict.INCONCLUSIVE
+
+
+def test_three_way_rule_on_a_lower_bound() -> None:
     lower = Threshold("demographic_parity_ratio", 0.8)
-    assert judge(lower, measured([0.9, 0.79])).verdict is Verdict.FAIL
+    assert judge(lower, measured([0.9], low=[0.8], high=[1.0])).verdict is Verdict.PASS
+    assert judge(lower, measured([0.7], low=[0.6], high=[0.79])).verdict is Verdict.FAIL
+    decided = judge(lower, measured([0.9], low=[0.75], high=[1.0]))
+    assert (decided.verdict, decided.reason) == (Verdict.INCONCLUSIVE, "interval_straddles_bound")
 
 
-def test_conservative_policy_judges_the_unsafe_end_of_the_interval() -> None:
-    upper = Threshold("demographic_parity_difference", 0.1, ci_policy="conservative")
-    passing = measured([0.05], low=[0.01], high=[0.09])
-    crossing = measured([0.05], low=[0.01], high=[0.15])
-    assert judge(upper, passing).verdict is Verdict.PASS
-    decided = judge(upper, crossing)
-    assert (decided.verdict, decided.judged_value) == (Verdict.FAIL, 0.15)
-    lower = Threshold("demographic_parity_ratio", 0.8, ci_policy="conservative")
-    assert judge(lower, measured([0.9], low=[0.75], high=[0.95])).verdict is Verdict.FAIL
-    missing = judge(upper, measured([0.05]))
-    assert (missing.verdict, missing.reason) == (Verdict.INCONCLUSIVE, "no_confidence_interval")
+def test_any_failing_entry_fails_and_the_worst_entry_is_shown() -> None:
+    upper = Threshold("demographic_parity_difference", 0.1)
+    decided = judge(upper, measured([0.05, 0.3, 0.2], low=[0.0, 0.2, 0.15], high=[0.08, 0.4, 0.25]))
+    assert (decided.verdict, decided.reason, decided.entry) == (Verdict.FAIL, "exceeds_bound", 1)
+    passing = judge(upper, measured([0.05, 0.07], low=[0.0, 0.0], high=[0.08, 0.09]))
+    assert (passing.verdict, passing.entry) == (Verdict.PASS, 1)
 
 
-def test_unjudgeable_groups_are_inconclusive_unless_reliable_groups_already_fail() -> None:
+def test_too_few_groups_or_no_interval_is_inconclusive() -> None:
     threshold = Threshold("equalized_odds_difference", 0.1)
-    hidden = measured([0.0], reliable=[0.0], judgeable=[False])
-    decided = judge(threshold, hidden)
-    assert (decided.verdict, decided.reason) == (Verdict.INCONCLUSIVE, "unreliable_groups")
-    failing = judge(threshold, measured([0.5], reliable=[0.3], judgeable=[False]))
-    assert (failing.verdict, failing.reason) == (Verdict.FAIL, "fails_on_reliable_groups")
-    undefined = judge(threshold, measured([math.nan]))
-    assert (undefined.verdict, undefined.reason) == (Verdict.INCONCLUSIVE, "undefined_value")
+    hidden = judge(threshold, measured([0.0], low=[0.0], high=[0.0], judgeable=[False]))
+    assert (hidden.verdict, hidden.reason) == (Verdict.INCONCLUSIVE, "too_few_groups")
+    missing = judge(threshold, measured([0.05]))
+    assert (missing.verdict, missing.reason) == (Verdict.INCONCLUSIVE, "no_interval")
+
+
+@pytest.mark.parametrize(
+    ("value", "low", "high", "smallest", "expected"),
+    [
+        (0.05, 0.0, 0.15, 100, 400),  # upward half-width 0.10 must shrink to 0.05: 4x rows
+        (0.13, 0.07, 0.19, 50, 200),  # downward half-width 0.06 must shrink to 0.03: 4x rows
+        (0.1, 0.05, 0.15, 100, None),  # on the bound: no sample size decides it
+    ],
+)
+def test_rows_needed_scales_the_half_width_to_the_distance_from_the_bound(
+    value: float, low: float, high: float, smallest: int, expected: int | None
+) -> None:
+    threshold = Threshold("demographic_parity_difference", 0.1)
+    needed = rows_needed(threshold, value, low, high, smallest)
+    if expected is None:
+        assert needed is None
+    else:
+        assert needed == pytest.approx(expected, abs=1)
 
 
 def test_overall_verdict_precedence() -> None:

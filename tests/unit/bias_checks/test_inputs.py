@@ -11,9 +11,13 @@ import pytest
 from bias_checks import (
     BiasChecksInputError,
     EmptyInputError,
+    EvidenceRule,
+    InvalidConfidenceLevelError,
+    InvalidMinimumSizeError,
     InvalidParameterError,
     InvalidSampleWeightError,
     LengthMismatchError,
+    MetricHasNoIntervalError,
     MetricNotApplicableError,
     NanInControlFeaturesError,
     NanInLabelsError,
@@ -129,7 +133,7 @@ def audit(**overrides: Any) -> Any:
         ),
         ({"n_boot": -1}, InvalidParameterError, messages.INVALID_PARAMETER, "invalid_parameter"),
         (
-            {"confidence_level": 1.0},
+            {"evidence": "strict"},
             InvalidParameterError,
             messages.INVALID_PARAMETER,
             "invalid_parameter",
@@ -171,3 +175,34 @@ def test_feature_names_follow_fairlearn() -> None:
     named = audit(sensitive_features=pd.DataFrame({"sex": SEX}), control_features=[1, 1, 2, 2])
     assert named.sensitive_features == ("sex",)
     assert named.control_features == ("control_feature_0",)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "code"),
+    [
+        (
+            lambda: EvidenceRule(confidence_level=1.0),
+            InvalidConfidenceLevelError,
+            "invalid_confidence_level",
+        ),
+        (
+            lambda: EvidenceRule(confidence_level=0.5),
+            InvalidConfidenceLevelError,
+            "invalid_confidence_level",
+        ),
+        (lambda: EvidenceRule(min_group_size=-1), InvalidMinimumSizeError, "invalid_minimum_size"),
+        (lambda: EvidenceRule(min_denominator=-5), InvalidMinimumSizeError, "invalid_minimum_size"),
+        (
+            lambda: audit(thresholds=[Threshold("count", 3, evidence=EvidenceRule())]),
+            MetricHasNoIntervalError,
+            "metric_has_no_interval",
+        ),
+    ],
+)
+def test_a_bad_evidence_rule_raises_a_specific_error(
+    make: Any, error: type[BiasChecksInputError], code: str
+) -> None:
+    with pytest.raises(error) as caught:
+        make()
+    assert caught.value.code == code
+    assert str(caught.value) == error.default_message

@@ -1,4 +1,4 @@
-"""Bootstrap from counts and Wilson intervals."""
+"""Bootstrap from counts (Wilson and the other closed forms are in test_intervals)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,9 @@ from bias_checks._engine import classification_metrics
 from bias_checks._uncertainty import (
     bootstrap_classification,
     bootstrap_regression,
+    comparison_bounds,
     percentile_interval,
-    wilson_interval,
 )
-
-
-def test_wilson_matches_the_textbook_interval() -> None:
-    low, high = wilson_interval(np.array([0.5, 0.0]), np.array([10.0, 20.0]), 0.95)
-    assert low[0] == pytest.approx(0.2366, abs=1e-4)
-    assert high[0] == pytest.approx(0.7634, abs=1e-4)
-    assert low[1] == 0.0
-    assert high[1] == pytest.approx(0.1611, abs=1e-4)
-    undefined = wilson_interval(np.array([0.0]), np.array([0.0]), 0.95)
-    assert np.isnan(undefined[0]).all()
 
 
 def test_count_bootstrap_matches_row_resampling_within_groups() -> None:
@@ -78,3 +68,27 @@ def test_percentile_interval_is_undefined_when_a_replicate_is() -> None:
     assert high[0] == pytest.approx(0.25)
     assert np.isnan(low[1])
     assert np.isnan(high[1])
+
+
+def test_comparison_bounds_fold_the_signed_percentile_interval() -> None:
+    rng = np.random.default_rng(9)
+    replicates = rng.normal([0.30, 0.31, 0.50], 0.02, size=(4000, 3))[:, None, :]
+    overall = replicates.mean(axis=2, keepdims=True)
+    args = {
+        "judged": np.array([[True, True, False]]),
+        "control_of": np.zeros(3, dtype=np.intp),
+        "references": None,
+        "ratio": False,
+        "alpha": 0.05,
+    }
+    low, high = comparison_bounds(replicates, overall, method="between_groups", **args)
+    signed = replicates[:, 0, 0] - replicates[:, 0, 1]
+    ref_low, ref_high = np.quantile(signed, [0.025, 0.975])
+    assert ref_low < 0 < ref_high
+    assert low[0, 0] == 0.0  # parity is inside, which a percentile of |d| never allows
+    assert high[0, 0] == pytest.approx(max(-ref_low, ref_high))
+    every = {**args, "judged": np.ones((1, 3), dtype=bool)}
+    low3, high3 = comparison_bounds(replicates, overall, method="between_groups", **every)
+    far = replicates[:, 0, 2] - replicates[:, 0, 0]
+    assert low3[0, 0] == pytest.approx(np.quantile(far, 0.05 / 3 / 2), abs=1e-3)
+    assert high3[0, 0] > high[0, 0]

@@ -1,0 +1,358 @@
+"""Benchmark: coverage of every interval a verdict uses, and verdict error rates, on a grid of
+simulated populations whose true rates are known (issue 11).
+
+Grid: rows per group 30/30, 100/100, 1,000/1,000 and 50/5,000 (four groups: the same sizes
+repeated, 50/5,000/5,000/5,000 for the unbalanced case); true gaps 0, 0.05, 0.10, 0.15 and
+0.20 (max - min of selection rate, TPR, FPR and equalized odds; see ``_populations``); two
+and four groups; no weights and log-normal weights with sigma 0.5 and 1. Every replication
+is one audit at 95 % with bound 0.1.
+
+Ours are computed by the engine's own functions (``bias_checks._judged``), with each
+replication as one row of the arrays. Beside them, in the same run and on the same data:
+the percentile bootstrap that fairgov used before (stratified multinomial resampling of the
+cells, weights as the cell's mean weight; ``--n-boot`` replicates), with the same three-way
+rule, and the old ``point`` policy. An end-to-end slice runs ``audit_predictions`` itself on
+a few cells, and ``--time`` times a 1e6-row audit against a baseline checkout and
+MetricFrame.
+
+Printed per cell: coverage of the group rates (Wilson), demographic parity difference and
+ratio (between groups), difference to overall and to the reference group, equalized odds
+(worst case and mean); bootstrap coverage of the same differences; FAIL rate when the gap is
+0, PASS rate when the gap is at least 0.15, INCONCLUSIVE rate. Nothing is asserted.
+
+Run: ``python benchmarks/coverage.py`` (about 5 minutes on 2 cores; ``--reps 200`` for a
+quick look; ``--time --baseline /work/main`` for the timing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks._populations import Truth, simulate_cells, truth
+from bias_checks._intervals import wilson
+from bias_checks._judged import (
+    Judged,
+    RateStats,
+    combine_components,
+    rate_disparity,
+)
+
+BOUND = 0.1
+ALPHA = 0.05
+SIZES = {"30/30": (30, 30), "100/100": (100, 100), "1000/1000": (1000, 1000), "50/5000": (50, 5000)}
+GAPS = (0.0, 0.05, 0.10, 0.15, 0.20)
+SIGMAS = (0.0, 0.5, 1.0)
+Array = np.ndarray[Any, Any]
+
+
+def _sizes(name: str, groups: int) -> tuple[int, ...]:
+    first, second = SIZES[name]
+    return (first, *([second] * (groups - 1))) if groups > 2 else (first, second)
+
+
+def _rate(cells: Array, squares: Array, which: str) -> RateStats:
+    """RateStats (R, G) of one rate from (R, G, 2, 2) cells."""
+    if which == "selection_rate":
+        num, den = cells[..., :, 1].sum(-1), cells.sum((-1, -2))
+        den_sq = squares.sum((-1, -2))
+    elif which == "true_positive_rate":
+        num, den, den_sq = cells[..., 1, 1], cells[..., 1, :].sum(-1), squares[..., 1, :].sum(-1)
+    else:
+        num, den, den_sq = cells[..., 0, 1], cells[..., 0, :].sum(-1), squares[..., 0, :].sum(-1)
+    return RateStats(num, den, den_sq)
+
+
+def _overall(stats: RateStats) -> RateStats:
+    return RateStats(
+        stats.num.sum(-1, keepdims=True),
+        stats.den.sum(-1, keepdims=True),
+        stats.den_sq.sum(-1, keepdims=True),
+    )
+
+
+def _ours(cells: Array, squares: Array, method: str, transform: str, alpha: float) -> Judged:
+    stats = _rate(cells, squares, method.split(":", maxsplit=1)[0])
+    groups = stats.num.shape[1]
+    references = np.full((stats.num.shape[0], 1), groups - 1, dtype=np.intp)
+    return rate_disparity(
+        stats,
+        _overall(stats),
+        judged=np.ones(stats.num.shape, dtype=bool),
+        control_of=np.zeros(groups, dtype=np.intp),
+        transform=transform,  # type: ignore[arg-type]
+        method=method.split(":")[1],  # type: ignore[arg-type]
+        references=references,
+        alpha=alpha,
+    )
+
+
+def _true_values(t: Truth) -> dict[str, float]:
+    sel = t.selection
+    overall = float((t.shares * sel).sum())
+    return {
+        "dpd": float(np.ptp(sel)),
+        "dpr": float(sel.min() / sel.max()),
+        "dpd_overall": float(np.abs(sel - overall).max()),
+        "dpd_reference": float(np.abs(sel - sel[-1]).max()),
+        "eod": float(max(np.ptp(t.tpr), np.ptp(t.fpr))),
+        "eod_mean": float((np.ptp(t.tpr) + np.ptp(t.fpr)) / 2),
+    }
+
+
+def _covers(judged: Judged, value: float) -> float:
+    low, high = judged.low[:, 0], judged.high[:, 0]
+    tol = 1e-12
+    return float(np.mean((low <= value + tol) & (value - tol <= high)))
+
+
+def _bootstrap_max_min(
+    counts: Array, weights: Array, which: Callable[[Array], Array], n_boot: int, rng: Any
+) -> tuple[Array, Array]:
+    """Percentile interval (R,) of max-min of a rate, by the old stratified bootstrap."""
+    reps, groups = counts.shape[:2]
+    flat = counts.reshape(reps, groups, 4)
+    sizes = flat.sum(-1)
+    mean_w = np.divide(
+        weights.reshape(reps, groups, 4), flat, out=np.zeros_like(flat), where=flat > 0
+    )
+    sizes = sizes.astype(np.int64)
+    probabilities = flat / np.maximum(sizes, 1)[..., None]
+    draws = rng.multinomial(sizes, probabilities, size=(n_boot, reps, groups))
+    rates = which((draws * mean_w).reshape(n_boot, reps, groups, 2, 2))
+    spread = np.nanmax(rates, axis=-1) - np.nanmin(rates, axis=-1)
+    low, high = np.quantile(spread, [ALPHA / 2, 1 - ALPHA / 2], axis=0)
+    return low, high
+
+
+def _selection(cells: Array) -> Array:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return cells[..., :, 1].sum(-1) / cells.sum((-1, -2))
+
+
+def _verdicts(low: Array, high: Array) -> tuple[float, float, float]:
+    passed = float(np.mean(high <= BOUND))
+    failed = float(np.mean(low > BOUND))
+    return passed, failed, 1.0 - passed - failed
+
+
+def run_cell(
+    size: str, groups: int, gap: float, sigma: float, *, reps: int, n_boot: int, seed: int
+) -> dict[str, float]:
+    rng = np.random.default_rng(seed)
+    t = truth(_sizes(size, groups), gap)
+    cells, squares, counts = simulate_cells(t, reps=reps, sigma=sigma, rng=rng)
+    true = _true_values(t)
+    out: dict[str, float] = {}
+    sel = _rate(cells, squares, "selection_rate")
+    low, high = wilson(sel.p, sel.n_eff, ALPHA)
+    out["rate"] = float(np.mean((low <= t.selection) & (t.selection <= high)))
+    dpd = _ours(cells, squares, "selection_rate:between_groups", "difference", ALPHA)
+    out["dpd"] = _covers(dpd, true["dpd"])
+    out["dpr"] = _covers(
+        _ours(cells, squares, "selection_rate:between_groups", "ratio", ALPHA), true["dpr"]
+    )
+    out["dpd_overall"] = _covers(
+        _ours(cells, squares, "selection_rate:to_overall", "difference", ALPHA),
+        true["dpd_overall"],
+    )
+    out["dpd_reference"] = _covers(
+        _ours(cells, squares, "selection_rate:to_reference", "difference", ALPHA),
+        true["dpd_reference"],
+    )
+    tpr = _ours(cells, squares, "true_positive_rate:between_groups", "difference", ALPHA / 2)
+    fpr = _ours(cells, squares, "false_positive_rate:between_groups", "difference", ALPHA / 2)
+    eod = combine_components(tpr, fpr, "difference", "worst_case")
+    out["eod"] = _covers(eod, true["eod"])
+    out["eod_mean"] = _covers(combine_components(tpr, fpr, "difference", "mean"), true["eod_mean"])
+    out["pass"], out["fail"], out["inconclusive"] = _verdicts(dpd.low[:, 0], dpd.high[:, 0])
+    out["eod_pass"], out["eod_fail"], _ = _verdicts(eod.low[:, 0], eod.high[:, 0])
+    b_low, b_high = _bootstrap_max_min(counts, cells, _selection, n_boot, rng)
+    out["boot_dpd"] = float(np.mean((b_low <= true["dpd"]) & (true["dpd"] <= b_high)))
+    out["boot_pass"], out["boot_fail"], _ = _verdicts(b_low, b_high)
+    out["point_pass"] = float(np.mean(dpd.value[:, 0] <= BOUND))
+    return out
+
+
+def _grid(reps: int, n_boot: int) -> list[tuple[tuple[str, int, float, float], dict[str, float]]]:
+    rows = []
+    seed = 0
+    header = (
+        f"{'k':>1} {'rows':>9} {'sigma':>5} {'gap':>4} | {'rate':>5} {'dpd':>5} {'dpr':>5} "
+        f"{'ovr':>5} {'ref':>5} {'eod':>5} {'eodm':>5} | {'b.dpd':>5} | "
+        f"{'PASS':>5} {'FAIL':>5} {'INC':>5} {'eodP':>5} {'eodF':>5} | "
+        f"{'b.PASS':>6} {'b.FAIL':>6} {'ptPASS':>6}"
+    )
+    print(header)
+    for groups in (2, 4):
+        for size in SIZES:
+            for sigma in SIGMAS:
+                for gap in GAPS:
+                    seed += 1
+                    r = run_cell(size, groups, gap, sigma, reps=reps, n_boot=n_boot, seed=seed)
+                    rows.append(((size, groups, sigma, gap), r))
+                    pct = {k: f"{100 * v:5.1f}" for k, v in r.items()}
+                    print(
+                        f"{groups:>1} {size:>9} {sigma:>5.1f} {gap:>4.2f} | {pct['rate']} "
+                        f"{pct['dpd']} {pct['dpr']} {pct['dpd_overall']} {pct['dpd_reference']} "
+                        f"{pct['eod']} {pct['eod_mean']} | {pct['boot_dpd']} | {pct['pass']} "
+                        f"{pct['fail']} {pct['inconclusive']} {pct['eod_pass']} "
+                        f"{pct['eod_fail']} | {pct['boot_pass']:>6} {pct['boot_fail']:>6} "
+                        f"{pct['point_pass']:>6}",
+                        flush=True,
+                    )
+    return rows
+
+
+def _summary(rows: list[tuple[tuple[str, int, float, float], dict[str, float]]]) -> None:
+    print("\nTargets (ours | percentile bootstrap, same data):")
+    kinds = ("rate", "dpd", "dpr", "dpd_overall", "dpd_reference", "eod", "eod_mean")
+    for kind in kinds:
+        values = [r[kind] for _, r in rows]
+        worst = min(rows, key=lambda row: row[1][kind])[0]
+        print(
+            f"  coverage {kind:<14} min {100 * min(values):5.1f}%  max {100 * max(values):5.1f}%"
+            f"  (target 93-99%; lowest at k={worst[1]} {worst[0]} sigma={worst[2]} gap={worst[3]})"
+        )
+    boot = [r["boot_dpd"] for _, r in rows]
+    print(
+        f"  coverage dpd, bootstrap      min {100 * min(boot):5.1f}%  max {100 * max(boot):5.1f}%"
+    )
+    fair = [r for key, r in rows if key[3] == 0.0]
+    unfair = [r for key, r in rows if key[3] >= BOUND + 0.05 - 1e-9]
+    for label, key in (("dpd", ""), ("eod", "eod_")):
+        print(
+            f"  {label}: FAIL at gap 0 max {100 * max(r[key + 'fail'] for r in fair):5.1f}%  |  "
+            f"PASS at gap >= 0.15 max {100 * max(r[key + 'pass'] for r in unfair):5.1f}%"
+            "  (targets <= 5%)"
+        )
+    print(
+        f"  bootstrap dpd: FAIL at gap 0 max {100 * max(r['boot_fail'] for r in fair):5.1f}%  |  "
+        f"PASS at gap >= 0.15 max {100 * max(r['boot_pass'] for r in unfair):5.1f}%;  old point "
+        f"policy PASS at gap >= 0.15 max {100 * max(r['point_pass'] for r in unfair):5.1f}%"
+    )
+    for key, r in rows:
+        if key[0] == "1000/1000" and key[3] == 0.0:
+            print(
+                f"  power: k={key[1]} sigma={key[2]} fair model, 1,000 rows a group: dpd PASS "
+                f"{100 * r['pass']:5.1f}% (target >= 90%)"
+            )
+
+
+def _end_to_end(reps: int) -> None:
+    """A slice through audit_predictions itself: the engine wiring gives the same picture."""
+    from benchmarks._populations import PREVALENCE
+    from bias_checks import Threshold, Verdict, audit_predictions
+
+    print("\nEnd to end through audit_predictions (2 groups, dpd <= 0.1 and eod <= 0.1):")
+    cells = (("100/100", 0.0, 1.0), ("100/100", 0.15, 1.0), ("1000/1000", 0.0, 0.0))
+    for size, gap, sigma in cells:
+        t = truth(_sizes(size, 2), gap)
+        rng = np.random.default_rng(99)
+        covered = 0
+        verdicts: dict[str, int] = {}
+        for _ in range(reps):
+            group = np.repeat(["a", "b"], t.sizes)
+            y = rng.random(group.size) < PREVALENCE
+            rate = np.where(y, t.tpr[(group == "b").astype(int)], t.fpr[(group == "b").astype(int)])
+            pred = rng.random(group.size) < rate
+            w = rng.lognormal(0, sigma, group.size) if sigma else None
+            result = audit_predictions(
+                y.astype(int),
+                pred.astype(int),
+                sensitive_features=group,
+                sample_weight=w,
+                thresholds=[
+                    Threshold("demographic_parity_difference", BOUND),
+                    Threshold("equalized_odds_difference", BOUND),
+                ],
+                n_boot=0,
+            )
+            ci = result.checks[0].ci
+            covered += ci is not None and ci.low <= float(np.ptp(t.selection)) <= ci.high
+            v = result.checks[0].verdict
+            verdicts[v.value] = verdicts.get(v.value, 0) + 1
+        share = {v.value: 100 * verdicts.get(v.value, 0) / reps for v in Verdict}
+        print(
+            f"  {size} gap {gap:.2f} sigma {sigma}: dpd coverage {100 * covered / reps:5.1f}%, "
+            f"PASS {share['PASS']:5.1f}% FAIL {share['FAIL']:5.1f}% "
+            f"INCONCLUSIVE {share['INCONCLUSIVE']:5.1f}%"
+        )
+
+
+_TIMER = """
+import statistics, sys, time
+sys.path.insert(0, {root!r})
+from benchmarks.audit_engine import synthetic
+from bias_checks import audit_predictions
+data = synthetic({rows})
+times = []
+for _ in range({repeats}):
+    start = time.perf_counter()
+    audit_predictions(data["y_true"], data["y_pred"], sensitive_features=data["sensitive"],
+                      n_boot=1000, random_state=0)
+    times.append(time.perf_counter() - start)
+print(statistics.median(times))
+"""
+
+
+def _time_in(root: str, rows: int, repeats: int) -> float:
+    code = _TIMER.format(root=root, rows=rows, repeats=repeats)
+    env = {**os.environ, "PYTHONPATH": root}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _timing(baseline: str, rows: int, repeats: int, metricframe: bool) -> None:
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ours = _time_in(here, rows, repeats)
+    before = _time_in(baseline, rows, repeats)
+    print(f"\nTiming, {rows:,} rows, 10 groups, 1,000 bootstrap replicates, median of {repeats}:")
+    print(f"  ours (intervals, this tree)   {ours:8.3f} s")
+    print(f"  before ({baseline})  {before:8.3f} s   ours/before {ours / before:5.2f}x")
+    if metricframe:
+        from benchmarks.audit_engine import metricframe as run_metricframe
+        from benchmarks.audit_engine import synthetic
+
+        data = synthetic(rows)
+        start = time.perf_counter()
+        run_metricframe(data)
+        frame = time.perf_counter() - start
+        print(
+            f"  MetricFrame (no intervals)    {frame:8.3f} s   "
+            f"MetricFrame/ours {frame / ours:5.0f}x"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=1000)
+    parser.add_argument("--n-boot", type=int, default=200)
+    parser.add_argument("--e2e-reps", type=int, default=200)
+    parser.add_argument("--time", action="store_true", help="time a 1e6-row audit")
+    parser.add_argument("--baseline", default="/work/main", help="checkout to time against")
+    parser.add_argument("--metricframe", action="store_true", help="also time MetricFrame")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    rows = _grid(args.reps, args.n_boot)
+    _summary(rows)
+    if args.e2e_reps:
+        _end_to_end(args.e2e_reps)
+    if args.time:
+        _timing(args.baseline, 1_000_000, 3, args.metricframe)
+    print(f"\n({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Every closed-form interval against statsmodels (the reference implementation)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+
+from bias_checks._intervals import (
+    fold_difference,
+    fold_ratio,
+    log_ratio,
+    newcombe_difference,
+    wilson,
+)
+
+CASES = [(0, 10), (1, 60), (7, 30), (15, 30), (30, 30), (412, 1000), (3, 5000), (1, 1)]
+
+
+@pytest.mark.parametrize(("count", "nobs"), CASES)
+@pytest.mark.parametrize("alpha", [0.05, 0.01, 0.05 / 6])
+def test_wilson_equals_statsmodels(count: int, nobs: int, alpha: float) -> None:
+    low, high = wilson(np.array([count / nobs]), np.array([nobs]), alpha)
+    ref = proportion_confint(count, nobs, alpha=alpha, method="wilson")
+    np.testing.assert_allclose([low[0], high[0]], ref, rtol=0, atol=1e-12)
+
+
+def test_wilson_of_an_empty_denominator_is_undefined() -> None:
+    low, high = wilson(np.array([np.nan, 0.5]), np.array([0.0, 0.0]), 0.05)
+    assert np.isnan(low).all()
+    assert np.isnan(high).all()
+
+
+PAIRS = [((7, 30), (15, 30)), ((0, 30), (0, 30)), ((1, 60), (9, 40)), ((412, 1000), (398, 1000))]
+PAIRS += [((20, 50), (2400, 5000)), ((30, 30), (12, 31))]
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+@pytest.mark.parametrize("alpha", [0.05, 0.0125])
+def test_newcombe_equals_statsmodels(
+    first: tuple[int, int], second: tuple[int, int], alpha: float
+) -> None:
+    (c1, n1), (c2, n2) = first, second
+    low, high = newcombe_difference(
+        np.array([c1 / n1]), np.array([n1]), np.array([c2 / n2]), np.array([n2]), alpha
+    )
+    ref = confint_proportions_2indep(c1, n1, c2, n2, method="newcomb", compare="diff", alpha=alpha)
+    np.testing.assert_allclose([low[0], high[0]], ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+@pytest.mark.parametrize("alpha", [0.05, 0.0125])
+def test_log_ratio_equals_statsmodels(
+    first: tuple[int, int], second: tuple[int, int], alpha: float
+) -> None:
+    (c1, n1), (c2, n2) = first, second
+    low, high = log_ratio(
+        np.array([c1 / n1]), np.array([n1]), np.array([c2 / n2]), np.array([n2]), alpha
+    )
+    ref = confint_proportions_2indep(
+        c1, n1, c2, n2, method="log-adjusted", compare="ratio", alpha=alpha
+    )
+    np.testing.assert_allclose([low[0], high[0]], ref, rtol=1e-12)
+
+
+def test_fold_difference_reaches_zero_only_when_the_sign_is_open() -> None:
+    low, high = fold_difference(np.array([-0.02, 0.03, -0.3]), np.array([0.08, 0.12, -0.1]))
+    np.testing.assert_allclose(low, [0.0, 0.03, 0.1])
+    np.testing.assert_allclose(high, [0.08, 0.12, 0.3])
+
+
+def test_fold_ratio_maps_onto_at_most_one() -> None:
+    low, high = fold_ratio(np.array([0.8, 0.5, 1.25, 0.0]), np.array([1.1, 0.8, 2.0, np.inf]))
+    np.testing.assert_allclose(low, [0.8, 0.5, 0.5, 0.0])
+    np.testing.assert_allclose(high, [1.0, 0.8, 0.8, 1.0])
