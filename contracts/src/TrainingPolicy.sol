@@ -128,7 +128,7 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
         OnInconclusive onInconclusive
     ) external onlyOwner {
         if (confidence <= _ONE / 2 || confidence >= _ONE) revert TrainingPolicyInvalidConfidence(confidence);
-        if (metric == bytes32("count")) revert TrainingPolicyMetricHasNoInterval(metric);
+        if (_isExact(metric)) revert TrainingPolicyMetricHasNoInterval(metric);
         if (metric != DEFAULT_EVIDENCE && _evidencePosition[metric] == 0) {
             _evidenceMetrics.push(metric);
             _evidencePosition[metric] = _evidenceMetrics.length;
@@ -259,6 +259,12 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
         emit EvidenceRuleSet(
             metric, rule.confidence, rule.minGroupSize, rule.minDenominator, rule.onInconclusive, version
         );
+    }
+
+    /// @dev Group sizes and their differences and ratios are exact counts, not estimates.
+    function _isExact(bytes32 metric) private pure returns (bool) {
+        return metric == bytes32("count") || metric == bytes32("count_difference")
+            || metric == bytes32("count_ratio");
     }
 
     function _bump() private returns (uint256) {

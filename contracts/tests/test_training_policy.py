@@ -178,7 +178,6 @@ def test_the_policy_can_never_lose_its_owner(standalone_policy, owner, policy_ow
     assert standalone_policy.owner() == policy_owner
 
 
-COUNT = b32("count")
 DEFAULT_RULE = (950_000, 30, 10, 0)
 BLOCK, APPROVE_WITH_WARNING = 0, 1
 
@@ -233,13 +232,15 @@ def test_a_confidence_outside_one_half_to_one_is_refused(standalone_policy, owne
     assert standalone_policy.policyVersion() == 0
 
 
-def test_count_has_no_interval_so_no_evidence_rule(standalone_policy, owner):
+@pytest.mark.parametrize("name", ["count", "count_difference", "count_ratio"])
+def test_exact_counts_have_no_interval_so_no_evidence_rule(standalone_policy, owner, name):
+    metric = b32(name)
     assert_custom_error(
-        lambda: standalone_policy.setEvidenceRule(COUNT, 950_000, 30, 10, BLOCK, owner),
+        lambda: standalone_policy.setEvidenceRule(metric, 950_000, 30, 10, BLOCK, owner),
         "TrainingPolicyMetricHasNoInterval(bytes32)",
-        COUNT,
+        metric,
     )
-    assert not standalone_policy.hasEvidenceRule(COUNT)
+    assert not standalone_policy.hasEvidenceRule(metric)
 
 
 def test_clearing_an_override_restores_the_default(standalone_policy, owner):
