@@ -133,6 +133,7 @@ def _scheduling(
         keeper_key=settings.relayer_private_key(chain_id),
         auditor_key=settings.auditor_private_key(chain_id),
         confirmations=settings.confirmations,
+        finality_depth=settings.finality_depth,
         keeper_enabled=settings.keeper_enabled,
         report_retention_days=settings.report_retention_days,
     )

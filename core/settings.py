@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     confirmations: int = Field(
         default=0, ge=0, description="Blocks the indexer stays behind the head (reorg safety)."
     )
+    finality_depth: int = Field(
+        default=12,
+        ge=0,
+        description="Blocks below the head at which a relayed transaction is final; until "
+        "then the relayer checks it again (reorgs, a chain restored from an older save).",
+    )
     deploy_config: Path | None = Field(
         default=None, description="JSON file with the deployment parameters (holders, voting)."
     )
