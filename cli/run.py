@@ -134,6 +134,8 @@ def _scheduling(
         auditor_key=settings.auditor_private_key(chain_id),
         confirmations=settings.confirmations,
         finality_depth=settings.finality_depth,
+        # The embedded chain can lose its last unsaved second, however many blocks it held.
+        finality_seconds=localchain.DURABLE_AFTER_SECONDS if settings.rpc_url is None else 0.0,
         keeper_enabled=settings.keeper_enabled,
         report_retention_days=settings.report_retention_days,
     )

@@ -40,6 +40,8 @@ _log = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 #: Seconds between state dumps: what a crash can lose at most.
 STATE_INTERVAL_SECONDS = 1
+#: A block older than this has been saved (several dumps ago): a crash no longer loses it.
+DURABLE_AFTER_SECONDS = 5 * STATE_INTERVAL_SECONDS
 #: Recent states anvil keeps in memory (for calls at recent blocks); older ones are dropped.
 KEPT_STATES = 256
 

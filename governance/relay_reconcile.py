@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -116,23 +117,42 @@ def record_receipt(
     *,
     head: int | None,
     depth: int,
+    final_after: timedelta = timedelta(0),
 ) -> bool:
-    """Record a mined attempt: confirmed (final at ``depth``) or failed with the revert's
-    code. True when it succeeded."""
+    """Record a mined attempt: confirmed or failed with the revert's code. True when it
+    succeeded.
+
+    A confirmation is final once its block is ``depth`` blocks deep and it was first seen
+    at least ``final_after`` ago (``updated_at`` keeps that moment while the block stays
+    the same): a local chain saved every second can lose the last second of blocks,
+    however many blocks that was."""
+    now = utcnow()
+    block_hash = receipt.get("blockHash")
+    seen_before = item.status == RelayStatus.CONFIRMED and item.block_hash == block_hash
     item.tx_hash = receipt["transactionHash"]
     item.block_number = int(receipt["blockNumber"], 16)
-    item.block_hash = receipt.get("blockHash")
-    item.updated_at = utcnow()
+    item.block_hash = block_hash
     item.next_attempt_at = None
+    if not seen_before:
+        item.updated_at = now
     if int(receipt["status"], 16) == 1:
         item.status = RelayStatus.CONFIRMED
         item.error_code = item.error = None
-        item.final = head is not None and item.block_number <= head - depth
+        item.final = (
+            head is not None
+            and item.block_number <= head - depth
+            and now - _aware(item.updated_at) >= final_after
+        )
         session.add(item)
         return True
     decoded = decode_revert(revert_data(rpc, receipt))
     fail(session, item, decoded.code, decoded.message())
     return False
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _live(session: Session, chain_id: int) -> list[RelayItem]:
@@ -171,6 +191,7 @@ def converge(
     account: RelayerAccount,
     facts: ChainFacts,
     depth: int,
+    final_after: timedelta = timedelta(0),
     resend_all: bool = False,
 ) -> Convergence:
     """Check every live item against the chain and plan what to send (see the module doc)."""
@@ -190,7 +211,9 @@ def converge(
         )
         if mined is not None:
             was_submitted = item.status == RelayStatus.SUBMITTED
-            if record_receipt(session, rpc, item, mined, head=facts.head, depth=depth):
+            if record_receipt(
+                session, rpc, item, mined, head=facts.head, depth=depth, final_after=final_after
+            ):
                 found.confirmed += was_submitted
             else:
                 found.failed += 1

@@ -52,7 +52,9 @@ GAS_BUMP = 1.125
 @dataclass(frozen=True)
 class RelayerConfig:
     """``final_depth``: blocks below the head at which a confirmation is final and no longer
-    checked. ``max_send_errors``: node rejections after which an item fails
+    checked; ``final_after``: how long after it was first seen, at least (a local chain
+    saved every second can lose that second's blocks, however many there were).
+    ``max_send_errors``: node rejections after which an item fails
     (``relay_rejected``). ``max_bumps``: fee replacements of one item; past them its last
     transaction waits (fees stop rising) and health reports it stuck."""
 
@@ -62,6 +64,7 @@ class RelayerConfig:
     backoff_base: timedelta = timedelta(seconds=1)
     backoff_max: timedelta = timedelta(seconds=60)
     final_depth: int = 12
+    final_after: timedelta = timedelta(0)
     max_send_errors: int = 10
     max_bumps: int = 10
 
@@ -194,6 +197,7 @@ class Relayer:
                 account=self._account_row(session),
                 facts=facts,
                 depth=self.config.final_depth,
+                final_after=self.config.final_after,
                 resend_all=resend_all,
             )
         report.confirmed += found.confirmed

@@ -67,6 +67,7 @@ class JobContext:
     auditor_key: str | None = None
     confirmations: int = 0
     finality_depth: int = 12
+    finality_seconds: float = 0.0
     keeper_enabled: bool = True
     report_retention_days: int = 90
     history_retention_days: int = 14
@@ -188,7 +189,11 @@ def _relay(runtime: _Runtime) -> Outcome:
             ctx.deployment,
             ctx.relayer_key,
             rpc_url=ctx.rpc_url,
-            config=ctx.relayer_config or RelayerConfig(final_depth=ctx.finality_depth),
+            config=ctx.relayer_config
+            or RelayerConfig(
+                final_depth=ctx.finality_depth,
+                final_after=timedelta(seconds=ctx.finality_seconds),
+            ),
         )
     resent = ""
     if not runtime.relayer_started:
