@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 from web3 import Web3
@@ -157,6 +158,10 @@ def _write_run_file(settings: Settings, rpc_url: str, api_url: str) -> None:
 _STANDBY_WAIT_SECONDS = 60
 
 
+def _warn(line: str) -> None:
+    console.print(f"[yellow]{escape(line)}[/]")
+
+
 def _launcher(settings: Settings) -> Callable[[int], localchain.LocalChain]:
     anvil = localchain.find_anvil(settings.anvil_path)
 
@@ -217,7 +222,7 @@ class _Node:
         return self.rpc_url
 
     def _supervise(self, port: int) -> None:
-        supervisor = localchain.Supervisor(_launcher(self.settings))
+        supervisor = localchain.Supervisor(_launcher(self.settings), notify=_warn)
         self.rpc_url = supervisor.start(port).rpc_url
         self.supervisor = supervisor
 

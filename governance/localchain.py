@@ -256,8 +256,10 @@ class Supervisor:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         poll_seconds: float = 0.2,
+        notify: Callable[[str], None] = _log.warning,
     ) -> None:
         self._launch = launch
+        self._notify = notify
         self._backoff_base = backoff_base
         self._backoff_max = backoff_max
         self._poll = poll_seconds
@@ -299,11 +301,9 @@ class Supervisor:
                 failures = 0
                 continue
             delay = min(self._backoff_base * 2**failures, self._backoff_max)
-            _log.warning(
-                "the local chain exited with status %s; starting it again in %.1f s (log: %s)",
-                code,
-                delay,
-                chain.log_file,
+            self._notify(
+                f"the local chain exited with status {code}; starting it again in "
+                f"{delay:.1f} s (log: {chain.log_file})"
             )
             if self._stopping.wait(delay):
                 return
@@ -314,8 +314,8 @@ class Supervisor:
                     self._chain = self._launch(chain.port)
                 except (AnvilStartFailed, PortInUse) as exc:
                     failures += 1
-                    _log.warning("could not start the local chain again: %s", exc)
+                    self._notify(f"could not start the local chain again: {exc}")
                     continue
             self.restarts += 1
             failures = 0
-            _log.warning("the local chain is running again on %s", self.chain.rpc_url)
+            self._notify(f"the local chain is running again on {self.chain.rpc_url}")
