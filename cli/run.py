@@ -166,15 +166,25 @@ def _launcher(settings: Settings) -> Callable[[int], localchain.LocalChain]:
     anvil = localchain.find_anvil(settings.anvil_path)
 
     def launch(port: int) -> localchain.LocalChain:
+        # One block per transaction; the ChainClock adds timed blocks while a proposal
+        # waits for them, so an idle chain does not grow.
         return localchain.start(
-            anvil=anvil,
-            chain_dir=settings.chain_dir,
-            port=port,
-            chain_id=settings.chain_id,
-            block_time=settings.anvil_block_time,
+            anvil=anvil, chain_dir=settings.chain_dir, port=port, chain_id=settings.chain_id
         )
 
     return launch
+
+
+def _waiting_proposals(engine: Engine) -> Callable[[], bool]:
+    from sqlmodel import Session
+
+    from governance.indexer import proposals_waiting
+
+    def waiting() -> bool:
+        with Session(engine) as session:
+            return proposals_waiting(session) > 0
+
+    return waiting
 
 
 def _holder_node(settings: Settings) -> str:
@@ -204,10 +214,12 @@ class _Node:
     chain from the same state file on the same port, so every client keeps its URL.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
+        self.engine = engine
         self.lock = localchain.ChainLock(settings.chain_dir)
         self.supervisor: localchain.Supervisor | None = None
+        self.clock: localchain.ChainClock | None = None
         self.rpc_url = ""
 
     @property
@@ -225,6 +237,13 @@ class _Node:
         supervisor = localchain.Supervisor(_launcher(self.settings), notify=_warn)
         self.rpc_url = supervisor.start(port).rpc_url
         self.supervisor = supervisor
+        if self.settings.anvil_block_time is not None:
+            self.clock = localchain.ChainClock(
+                self.rpc_url,
+                block_time=self.settings.anvil_block_time,
+                waiting=_waiting_proposals(self.engine),
+            )
+            self.clock.start()
 
     def try_take_over(self) -> bool:
         """True when the holder is gone and this process now runs the chain."""
@@ -239,6 +258,8 @@ class _Node:
         return True
 
     def close(self) -> None:
+        if self.clock is not None:
+            self.clock.stop()
         if self.supervisor is not None:
             self.supervisor.stop()
         self.lock.release()
@@ -258,7 +279,7 @@ def run() -> None:
             engine = migrated_engine(settings)
         node: _Node | None = None
         if settings.rpc_url is None:
-            node = _Node(settings)
+            node = _Node(settings, engine)
             with console.status("starting the local chain (anvil)"):
                 stack.callback(node.close)
                 node.open()

@@ -319,3 +319,64 @@ class Supervisor:
             self.restarts += 1
             failures = 0
             self._notify(f"the local chain is running again on {self.chain.rpc_url}")
+
+
+class ChainClock:
+    """Mines blocks only while something waits for them.
+
+    The chain mines one block per transaction (automine) while idle, so an idle chain
+    grows by nothing; while ``waiting()`` says that a proposal needs blocks to pass (its
+    voting window, or its timelock ETA), the chain mines every ``block_time`` seconds.
+    The mode is read back from anvil on every check, so a restarted anvil (which starts in
+    automine) is switched again.
+    """
+
+    def __init__(
+        self,
+        rpc_url: str,
+        *,
+        block_time: float,
+        waiting: Callable[[], bool],
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.interval = max(1, round(block_time))
+        self._waiting = waiting
+        self._poll = poll_seconds
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="fairgov-clock", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def check(self) -> None:
+        """Switch the chain to interval mining or back to automine, as needed now."""
+        automine = self._call("anvil_getAutomine", [])
+        if self._waiting():
+            if automine:
+                self._call("evm_setIntervalMining", [self.interval])
+        elif automine is False:
+            self._call("evm_setAutomine", [True])
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._poll):
+            try:
+                self.check()
+            except (requests.RequestException, ValueError, KeyError) as exc:
+                _log.debug("chain clock: %s", exc)  # the node is down: the supervisor acts
+            except Exception:
+                _log.exception("chain clock failed; it tries again")
+
+    def _call(self, method: str, params: list[object]) -> object:
+        payload = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        response = requests.post(self.rpc_url, json=payload, timeout=5)
+        answer = response.json()
+        if "error" in answer:
+            raise ValueError(str(answer["error"]))
+        return answer["result"]

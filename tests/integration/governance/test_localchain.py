@@ -169,3 +169,27 @@ def test_the_chain_lock_admits_one_holder_and_is_freed_by_its_death(tmp_path: Pa
         holder.wait()
         if holder.stdout is not None:
             holder.stdout.close()
+
+
+def test_the_clock_mines_only_while_something_waits(anvil_path: Path, tmp_path: Path):
+    waiting = False
+    with localchain.running(anvil=anvil_path, chain_dir=tmp_path) as node:
+        w3 = chain_client.connect(node.rpc_url)
+        clock = localchain.ChainClock(node.rpc_url, block_time=1, waiting=lambda: waiting)
+        clock.check()
+        start = w3.eth.block_number
+        time.sleep(2.5)
+        assert w3.eth.block_number == start  # idle: no blocks, nothing grows
+        waiting = True
+        clock.check()
+        assert w3.provider.make_request("anvil_getAutomine", [])["result"] is False  # type: ignore[arg-type]
+        deadline = time.monotonic() + 30
+        while w3.eth.block_number < start + 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert w3.eth.block_number >= start + 2  # timed blocks while a proposal waits
+        waiting = False
+        clock.check()
+        assert w3.provider.make_request("anvil_getAutomine", [])["result"] is True  # type: ignore[arg-type]
+        stopped = w3.eth.block_number
+        time.sleep(2.5)
+        assert w3.eth.block_number == stopped
