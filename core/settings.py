@@ -62,7 +62,10 @@ class Settings(BaseSettings):
     )
     anvil_port: int = Field(default=8545, ge=0, le=65535, description="0 picks a free port.")
     anvil_block_time: float | None = Field(
-        default=1.0, gt=0, description="Seconds per block on the local chain; unset mines per tx."
+        default=1.0,
+        gt=0,
+        description="Seconds per block on the local chain while a proposal waits for blocks "
+        "(voting, timelock); it mines one block per transaction otherwise. Unset: never timed.",
     )
     deployer_key: SecretStr | None = Field(
         default=None,
