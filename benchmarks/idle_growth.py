@@ -1,11 +1,14 @@
 """Benchmark: how fast an idle embedded chain grows on disk and in memory, per day.
 
-Starts two anvils side by side, each with the fairgov contracts deployed, and leaves them
-idle with 1-second blocks:
+Starts three anvils side by side, each with the fairgov contracts deployed, and leaves them
+idle:
 
 * ours: the embedded chain as ``fairgov run`` starts it (:func:`governance.localchain.start`:
-  state saved every second, no historical states, ``--prune-history``);
-* old: the flags fairgov used before (state saved every 5 s with
+  state saved every second, no historical states, ``--prune-history``; one block per
+  transaction, and timed blocks from :class:`~governance.localchain.ChainClock` only while
+  a proposal waits for them, so none here);
+* ours, 1-s blocks: the same flags with a block every second, as while a vote is open;
+* old: the flags fairgov used before (1-s blocks, state saved every 5 s with
   ``--preserve-historical-states``), the reference, measured in the same run.
 
 Every ``--sample`` seconds it records the state file's size and anvil's resident memory,
@@ -67,7 +70,7 @@ def _rss_bytes(pid: int) -> int:
 
 
 @contextmanager
-def ours(anvil: Path, directory: Path, block_time: float) -> Iterator[Chain]:
+def ours(anvil: Path, directory: Path, block_time: float | None) -> Iterator[Chain]:
     node = localchain.start(anvil=anvil, chain_dir=directory, block_time=block_time)
     try:
         yield Chain("ours", node.process, node.rpc_url, node.state_file)
@@ -115,36 +118,41 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="fairgov-idle-") as tmp:
         root = Path(tmp)
         with (
-            ours(anvil, root / "ours", options.block_time) as a,
-            old(anvil, root / "old", options.block_time) as b,
+            ours(anvil, root / "ours", None) as idle,
+            ours(anvil, root / "ours-timed", options.block_time) as timed,
+            old(anvil, root / "old", options.block_time) as reference,
         ):
-            for chain in (a, b):
+            chains = (idle, timed, reference)
+            for chain in chains:
                 w3 = chain_client.connect(chain.rpc_url)
                 deploy.deploy(w3, DEV_PRIVATE_KEYS[0], deploy.DeploymentConfig())
-            started = time.monotonic()
-            end = started + options.minutes * 60
+            end = time.monotonic() + options.minutes * 60
             while time.monotonic() < end:
                 now = time.monotonic()
-                for chain in (a, b):
+                for chain in chains:
                     chain.sample(now)
                 time.sleep(options.sample)
-            blocks = chain_client.connect(a.rpc_url).eth.block_number
-            ours_state, ours_memory = a.per_day(options.warm_up)
-            old_state, old_memory = b.per_day(options.warm_up)
-            ours_final, old_final = a.samples[-1], b.samples[-1]
-    print(f"idle for {options.minutes:.1f} min, {options.block_time:g}-s blocks ({blocks} blocks)")
+            blocks = [chain_client.connect(c.rpc_url).eth.block_number for c in chains]
+            growth = [c.per_day(options.warm_up) for c in chains]
+    print(f"idle for {options.minutes:.1f} min; blocks at the end: ours {blocks[0]}, "
+          f"ours with {options.block_time:g}-s blocks {blocks[1]}, old {blocks[2]}")  # fmt: skip
+    header = f"{'':<23} {'ours':>12} {'ours, timed':>12} {'old':>12}"
+    print(header)
     rows = [
-        ("state file now", ours_final[1], old_final[1]),
-        ("anvil memory now", ours_final[2], old_final[2]),
-        ("state growth per day", ours_state, old_state),
-        ("memory growth per day", ours_memory, old_memory),
+        ("state file now", [c.samples[-1][1] for c in chains]),
+        ("anvil memory now", [c.samples[-1][2] for c in chains]),
+        ("state growth per day", [g[0] for g in growth]),
+        ("memory growth per day", [g[1] for g in growth]),
     ]
-    for label, mine, reference in rows:
-        print(f"{label + ':':<23} ours {mine / _MB:>10.2f} MB   old {reference / _MB:>10.2f} MB")
-    print(
-        f"ratio old / ours:       state growth {old_state / max(ours_state, 1.0):.0f}x, "
-        f"memory growth {old_memory / max(ours_memory, 1.0):.0f}x"
-    )
+    for label, values in rows:
+        print(f"{label + ':':<23} " + " ".join(f"{v / _MB:>9.2f} MB" for v in values))
+    for name, index in (("ours", 0), ("ours, timed", 1)):
+        state_ratio = growth[2][0] / max(growth[index][0], 1.0)
+        memory_ratio = growth[2][1] / max(growth[index][1], 1.0)
+        print(
+            f"ratio old / {name + ':':<13} state growth {state_ratio:,.0f}x, "
+            f"memory growth {memory_ratio:,.0f}x (growth under 1 byte/day counts as 1)"
+        )
     print("target: ours under 100 MB/day of state, memory flat")
 
 
