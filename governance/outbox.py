@@ -125,6 +125,24 @@ class RelayerAccount(SQLModel, table=True):
     next_nonce: int = Field(sa_type=BigInteger)
 
 
+def raw_attempt(item: RelayItem) -> RelayAttempt:
+    """The one attempt of a proposer-signed transaction: its own bytes and nonce."""
+    from eth_account.typed_transactions.typed_transaction import TypedTransaction
+    from hexbytes import HexBytes
+
+    raw = item.payload_dict()["raw_transaction"]
+    fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+    return RelayAttempt(
+        item_id=item.id or 0,
+        tx_hash=item.tx_hash or "",
+        raw_transaction=raw,
+        nonce=int(fields["nonce"]),
+        gas=int(fields["gas"]),
+        max_fee_per_gas=int(fields.get("maxFeePerGas", 0)),
+        max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", 0)),
+    )
+
+
 def ballot_key(chain_id: int, governor: str, voter: str, proposal_id: int) -> str:
     return f"ballot:{chain_id}:{governor.lower()}:{voter.lower()}:{proposal_id}"
 

@@ -34,6 +34,7 @@ from governance.outbox import (
     RelayItem,
     RelayKind,
     RelayStatus,
+    raw_attempt,
     utcnow,
 )
 from governance.reverts import decode_revert
@@ -195,8 +196,6 @@ def converge(
     resend_all: bool = False,
 ) -> Convergence:
     """Check every live item against the chain and plan what to send (see the module doc)."""
-    from governance.relayer import raw_attempt  # the relayer builds on this module
-
     items = _live(session, chain_id)
     attempts = _attempts(session, items)
     hashes = [a.tx_hash for item in items for a in attempts[item.id]]

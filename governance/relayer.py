@@ -22,7 +22,6 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from hexbytes import HexBytes
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 from web3 import Web3
@@ -40,6 +39,7 @@ from governance.outbox import (
     RelayItem,
     RelayKind,
     RelayStatus,
+    raw_attempt,
     utcnow,
 )
 from governance.reverts import decode_revert
@@ -113,23 +113,6 @@ _GAS_PER_CALLDATA_BYTE = 64
 def gas_limit(calldata: str) -> int:
     """The gas limit of a relayed call with this (0x hex) calldata."""
     return _BASE_GAS + _GAS_PER_CALLDATA_BYTE * (len(calldata) - 2) // 2
-
-
-def raw_attempt(item: RelayItem) -> RelayAttempt:
-    """The one attempt of a proposer-signed transaction: its own bytes and nonce."""
-    from eth_account.typed_transactions.typed_transaction import TypedTransaction
-
-    raw = item.payload_dict()["raw_transaction"]
-    fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
-    return RelayAttempt(
-        item_id=item.id or 0,
-        tx_hash=item.tx_hash or "",
-        raw_transaction=raw,
-        nonce=int(fields["nonce"]),
-        gas=int(fields["gas"]),
-        max_fee_per_gas=int(fields.get("maxFeePerGas", 0)),
-        max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", 0)),
-    )
 
 
 class Relayer:
