@@ -22,13 +22,15 @@ from web3 import Web3
 from core.settings import DEV_PRIVATE_KEYS
 from governance import chain as chain_client
 from governance import deploy, localchain
+from governance.actions import SetMitigation
 from governance.chainview import RpcChainView
 from governance.indexer import Indexer
-from governance.intake import governor_domain, submit_ballot
+from governance.intake import governor_domain, submit_ballot, submit_raw_proposal
 from governance.outbox import RelayerAccount, RelayItem, RelayStatus
+from governance.proposals import prepare_proposal
 from governance.relayer import Relayer
 from governance.rpc import RpcBatch
-from tests.helpers import TEST_CONFIG, Governance, address_of
+from tests.helpers import HOLDER_KEYS, TEST_CONFIG, Governance, address_of
 from tests.integration.governance.relay_support import RELAYER_KEY, open_proposal, relayer_for
 from tests.integration.governance.test_indexer import dump
 from tests.voters import make_voters, signed_ballot
@@ -226,3 +228,43 @@ def test_a_nonce_gap_is_filled_not_skipped(node: Node, engine: Engine) -> None:
     with Session(engine) as session:
         statuses = Counter(i.status for i in session.exec(select(RelayItem)).all())
     assert statuses == {RelayStatus.CONFIRMED: VOTERS - 1, RelayStatus.FAILED: 1}
+
+
+def test_a_vanished_proposal_is_sent_again_from_its_own_bytes(node: Node, engine: Engine) -> None:
+    """The proposer signed it: the relayer can only resend those bytes, and does."""
+    w3 = node.w3
+    deployment = deploy.deploy(w3, DEV_PRIVATE_KEYS[0], CONFIG)
+    Governance(w3, deployment).delegate_all_to_self()
+    saved = node.save("before-proposal.json")
+    w3 = node.w3
+    prepared = prepare_proposal(
+        w3,
+        deployment,
+        proposer=address_of(HOLDER_KEYS[0]),
+        actions=[SetMitigation(strategy="threshold_optimizer", constraint="demographic_parity")],
+        description="Mitigate",
+    )
+    raw = bytes(Account.sign_transaction(prepared.transaction, HOLDER_KEYS[0]).raw_transaction)
+    with Session(engine) as session:
+        item, _ = submit_raw_proposal(session, raw, w3=w3, deployment=deployment)
+    relayer = relayer_for(engine, w3, deployment, final_after=timedelta(minutes=5))
+    relayer.run_until_idle()
+    governor = Governance(w3, deployment).governor
+    assert governor.functions.proposalSnapshot(prepared.proposal_id).call() > 0
+
+    node.crash_and_restore(saved)
+    w3 = node.w3
+    governor = Governance(w3, deployment).governor
+    assert governor.functions.proposalSnapshot(prepared.proposal_id).call() == 0  # gone
+
+    report = relayer.tick()
+    assert (report.vanished, report.rebroadcast) == (1, 1)
+    relayer.run_until_idle()
+    assert governor.functions.proposalSnapshot(prepared.proposal_id).call() > 0
+    created = governor.events.ProposalCreated().get_logs(from_block=deployment.deploy_block)
+    assert [e["args"]["proposalId"] for e in created] == [prepared.proposal_id]
+    with Session(engine) as session:
+        stored = session.get(RelayItem, item.id)
+        assert stored is not None
+        assert stored.status == RelayStatus.CONFIRMED
+        assert stored.tx_hash == w3.keccak(raw).to_0x_hex()
