@@ -162,14 +162,21 @@ def _warn(line: str) -> None:
     console.print(f"[yellow]{escape(line)}[/]")
 
 
-def _launcher(settings: Settings) -> Callable[[int], localchain.LocalChain]:
+def _launcher(
+    settings: Settings, lock: localchain.ChainLock
+) -> Callable[[int], localchain.LocalChain]:
     anvil = localchain.find_anvil(settings.anvil_path)
 
     def launch(port: int) -> localchain.LocalChain:
         # One block per transaction; the ChainClock adds timed blocks while a proposal
-        # waits for them, so an idle chain does not grow.
+        # waits for them, so an idle chain does not grow. anvil holds the lock too, so a
+        # standby starts no chain before this one has written its state and exited.
         return localchain.start(
-            anvil=anvil, chain_dir=settings.chain_dir, port=port, chain_id=settings.chain_id
+            anvil=anvil,
+            chain_dir=settings.chain_dir,
+            port=port,
+            chain_id=settings.chain_id,
+            lock=lock,
         )
 
     return launch
@@ -234,7 +241,7 @@ class _Node:
         return self.rpc_url
 
     def _supervise(self, port: int) -> None:
-        supervisor = localchain.Supervisor(_launcher(self.settings), notify=_warn)
+        supervisor = localchain.Supervisor(_launcher(self.settings, self.lock), notify=_warn)
         self.rpc_url = supervisor.start(port).rpc_url
         self.supervisor = supervisor
         if self.settings.anvil_block_time is not None:

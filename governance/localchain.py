@@ -105,12 +105,15 @@ def start(
     accounts: int = 10,
     persist: bool = True,
     timeout: float = 30.0,
+    lock: ChainLock | None = None,
 ) -> LocalChain:
     """Start anvil with its state in ``chain_dir`` and wait until it answers.
 
     ``port=0`` picks a free port. ``block_time=None`` mines one block per transaction.
     ``persist=False`` keeps the chain in memory only (tests and benchmarks): dumping the
     state every few seconds costs a large share of anvil's time on a busy chain.
+    ``lock``, held by the caller, is inherited by anvil: the directory stays locked until
+    anvil has exited (and written its state), even when the caller dies first.
     """
     if port == 0:
         port = free_port()
@@ -142,6 +145,7 @@ def start(
             stdout=log,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl must run in the child
+            pass_fds=() if lock is None else lock.inheritable_fds(),
         )
     chain = LocalChain(process, f"http://127.0.0.1:{port}", port, chain_id, state_file, log_file)
     try:
@@ -232,6 +236,12 @@ class ChainLock:
             return False
         self._fd = fd
         return True
+
+    def inheritable_fds(self) -> tuple[int, ...]:
+        """The lock's descriptor, for a child that must hold the lock while it lives."""
+        if self._fd is None:
+            raise RuntimeError("the chain lock is not held")
+        return (self._fd,)
 
     def release(self) -> None:
         if self._fd is not None:

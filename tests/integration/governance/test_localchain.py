@@ -193,3 +193,21 @@ def test_the_clock_mines_only_while_something_waits(anvil_path: Path, tmp_path: 
         stopped = w3.eth.block_number
         time.sleep(2.5)
         assert w3.eth.block_number == stopped
+
+
+def test_anvil_holds_the_chain_lock_until_it_exits(anvil_path: Path, tmp_path: Path):
+    """Whoever started anvil may be gone; the state file stays locked until anvil, which
+    writes it last, has exited."""
+    lock = localchain.ChainLock(tmp_path)
+    assert lock.try_acquire()
+    node = localchain.start(anvil=anvil_path, chain_dir=tmp_path, lock=lock)
+    (fd,) = lock.inheritable_fds()
+    os.close(fd)  # the starter's own descriptor is gone, as when its process dies
+    other = localchain.ChainLock(tmp_path)
+    try:
+        assert not other.try_acquire()
+        localchain.stop(node)
+        assert other.try_acquire()
+    finally:
+        other.release()
+        localchain.stop(node)
