@@ -1,0 +1,59 @@
+"""Replaying TrainingPolicy events: order, every event kind, names that are not text."""
+
+from __future__ import annotations
+
+from governance.policy_history import APPLY, PolicyChange, replay
+from governance.snapshot import DatasetEntry, Mitigation, ThresholdEntry
+
+D1, C1, M1 = ("0x" + c * 32 for c in ("d1", "c1", "a1"))
+
+
+def _name(text: str) -> str:
+    return "0x" + text.encode().ljust(32, b"\0").hex()
+
+
+def _change(block: int, log: int, name: str, version: int, **args: object) -> PolicyChange:
+    return PolicyChange(block, log, name, {**args, "policyVersion": version})
+
+
+CHANGES = [
+    _change(
+        5, 0, "DatasetAllowed", 1, datasetId=D1, contentHash=C1, manifestHash=M1, uri="file://a"
+    ),
+    _change(5, 1, "ThresholdSet", 2, metric=_name("dp"), value=100_000, direction=0),
+    _change(9, 0, "ThresholdSet", 3, metric=_name("eo"), value=900_000, direction=1),
+    _change(9, 3, "DatasetRevoked", 4, datasetId=D1),
+    _change(12, 0, "ThresholdCleared", 5, metric=_name("dp")),
+    _change(
+        12, 1, "MitigationSet", 6, strategy=_name("threshold_optimizer"), constraint=_name("dp")
+    ),
+]
+
+
+def test_every_event_kind_is_applied_in_chain_order_whatever_the_input_order():
+    state = replay(reversed(CHANGES))
+    assert state.version == 6
+    assert state.datasets == {
+        D1: DatasetEntry(
+            dataset_id=D1, content_hash=C1, manifest_hash=M1, uri="file://a", allowed=False
+        )
+    }
+    assert state.thresholds == {
+        "eo": ThresholdEntry(metric="eo", value="0.900000", direction="lower")
+    }
+    assert state.mitigation == Mitigation(strategy="threshold_optimizer", constraint="dp")
+    assert set(APPLY) == {c.name for c in CHANGES}
+
+
+def test_a_prefix_of_the_events_is_the_policy_at_that_block():
+    state = replay(c for c in CHANGES if c.block_number <= 5)
+    assert state.version == 2
+    assert state.datasets[D1].allowed is True
+    assert [t.value for t in state.thresholds.values()] == ["0.100000"]
+    assert state.mitigation == Mitigation(strategy="none", constraint="")
+
+
+def test_a_name_that_is_not_text_shows_as_hex_like_the_state_read():
+    raw = "0x" + "ff" * 32
+    state = replay([_change(1, 0, "ThresholdSet", 1, metric=raw, value=1, direction=0)])
+    assert list(state.thresholds) == [raw]
