@@ -18,7 +18,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -28,8 +27,6 @@ from web3 import Web3
 
 from core.db import session_scope
 from governance import relay_reconcile as reconcile
-from governance.ballots import Ballot, Delegation, split_signature
-from governance.calldata import encode_call
 from governance.chain import max_fee_per_gas
 from governance.contracts import bind
 from governance.deploy import Deployment
@@ -42,6 +39,7 @@ from governance.outbox import (
     raw_attempt,
     utcnow,
 )
+from governance.relay_calls import call_for, gas_limit, signed_attempt
 from governance.reverts import decode_revert
 from governance.rpc import RpcBatch
 
@@ -102,17 +100,6 @@ _PERMANENT = ("intrinsic gas too low", "exceeds block gas limit", "oversized", "
 def _is_permanent(message: str) -> bool:
     text = message.lower()
     return any(marker in text for marker in _PERMANENT)
-
-
-#: Gas a relayed call may use: castVoteBySig and delegateBySig need about 100k, plus the
-#: reason string's storage-free but calldata-priced bytes. Only the gas used is paid.
-_BASE_GAS = 200_000
-_GAS_PER_CALLDATA_BYTE = 64
-
-
-def gas_limit(calldata: str) -> int:
-    """The gas limit of a relayed call with this (0x hex) calldata."""
-    return _BASE_GAS + _GAS_PER_CALLDATA_BYTE * (len(calldata) - 2) // 2
 
 
 class Relayer:
@@ -318,89 +305,21 @@ class Relayer:
         return to_send
 
     def _call_for(self, item: RelayItem) -> dict[str, str]:
-        payload = item.payload_dict()
-        if item.kind == RelayKind.BALLOT:
-            ballot = Ballot.model_validate(payload)
-            signature = ballot.signature_bytes()
-            if ballot.extended:
-                data = encode_call(
-                    "castVoteWithReasonAndParamsBySig",
-                    ("uint256", "uint8", "address", "string", "bytes", "bytes"),
-                    [
-                        ballot.proposal_id,
-                        ballot.support,
-                        ballot.voter,
-                        ballot.reason or "",
-                        bytes.fromhex(ballot.params[2:]),
-                        signature,
-                    ],
-                )
-            else:
-                data = encode_call(
-                    "castVoteBySig",
-                    ("uint256", "uint8", "address", "bytes"),
-                    [ballot.proposal_id, ballot.support, ballot.voter, signature],
-                )
-            return {"to": self.governor.address, "data": data}
-        delegation = Delegation.model_validate(payload)
-        v, r, s = split_signature(delegation.signature_bytes())
-        data = encode_call(
-            "delegateBySig",
-            ("address", "uint256", "uint256", "uint8", "bytes32", "bytes32"),
-            [
-                delegation.delegatee,
-                delegation.nonce,
-                delegation.expiry,
-                v,
-                r.to_bytes(32, "big"),
-                s.to_bytes(32, "big"),
-            ],
-        )
-        return {"to": self.token.address, "data": data}
+        return call_for(item, governor=self.governor.address, token=self.token.address)
 
     def _sign(
         self, item: RelayItem, call: dict[str, str], gas: int, nonce: int, base_fee: int
     ) -> RelayAttempt:
         priority = self.config.priority_fee_wei
-        return self._signed_attempt(
+        return signed_attempt(
+            self.account,
             item,
+            chain_id=self.chain_id,
             call=call,
             gas=gas,
             nonce=nonce,
             max_fee=max_fee_per_gas(base_fee, priority),
             priority=priority,
-        )
-
-    def _signed_attempt(
-        self,
-        item: RelayItem,
-        *,
-        call: dict[str, str],
-        gas: int,
-        nonce: int,
-        max_fee: int,
-        priority: int,
-    ) -> RelayAttempt:
-        tx: dict[str, Any] = {
-            "type": 2,
-            "chainId": self.chain_id,
-            "nonce": nonce,
-            "to": call["to"],
-            "value": 0,
-            "data": call["data"],
-            "gas": gas,
-            "maxFeePerGas": max_fee,
-            "maxPriorityFeePerGas": priority,
-        }
-        signed = self.account.sign_transaction(tx)
-        return RelayAttempt(
-            item_id=item.id or 0,
-            tx_hash=signed.hash.to_0x_hex(),
-            raw_transaction=signed.raw_transaction.to_0x_hex(),
-            nonce=nonce,
-            gas=gas,
-            max_fee_per_gas=max_fee,
-            max_priority_fee_per_gas=priority,
         )
 
     # ------------------------------------------------------------------ sending
@@ -524,8 +443,10 @@ class Relayer:
         )
         max_fee = max(math.ceil(latest.max_fee_per_gas * GAS_BUMP), 2 * base_fee + priority)
         # Same call, same nonce, same gas limit: only the fees change.
-        return self._signed_attempt(
+        return signed_attempt(
+            self.account,
             item,
+            chain_id=self.chain_id,
             call=self._call_for(item),
             gas=latest.gas,
             nonce=latest.nonce,
