@@ -194,6 +194,18 @@ def _waiting_proposals(engine: Engine) -> Callable[[], bool]:
     return waiting
 
 
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _holder_node(settings: Settings) -> str:
     """The RPC URL of the run that holds the chain lock, once it has written ``run.json``."""
     deadline = time.monotonic() + _STANDBY_WAIT_SECONDS
@@ -201,6 +213,8 @@ def _holder_node(settings: Settings) -> str:
         try:
             record = json.loads(settings.run_file.read_text("utf-8"))
         except (OSError, ValueError):
+            record = {}
+        if not _alive(record.get("pid")):  # none yet, or left by a run that crashed
             time.sleep(0.5)
             continue
         rpc_url = str(record["rpc_url"])

@@ -154,7 +154,8 @@ def test_a_second_run_whose_holder_has_no_node_refuses_in_one_line(tmp_path: Pat
     assert lock.try_acquire()  # a holder that is alive
     try:
         dead = f"http://127.0.0.1:{localchain.free_port()}"
-        (data_dir / "run.json").write_text(json.dumps({"rpc_url": dead, "api_url": dead}))
+        record = {"rpc_url": dead, "api_url": dead, "pid": os.getpid()}
+        (data_dir / "run.json").write_text(json.dumps(record))
         result = subprocess.run(
             [*FAIRGOV, "run"],
             cwd=ROOT,
