@@ -158,6 +158,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "anvil_not_found": 503,
     "anvil_start_failed": 503,
     "port_in_use": 503,
+    "chain_dir_busy": 503,
     "deployment_stale": 503,
     "policy_lacks_evidence_rule": 503,
     "deployment_config_invalid": 500,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from web3 import Web3
-from web3.exceptions import ContractLogicError, Web3Exception
+from web3.exceptions import ContractLogicError
 
 from audit.bundle import RenderingCheck, check_renderings
 from audit.errors import (
@@ -27,6 +27,7 @@ from audit.errors import (
 )
 from audit.manifest import DatasetManifest, file_sha256
 from audit.report import Report
+from governance import policy_history
 from governance.contracts import bind
 from governance.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
 
@@ -78,27 +79,11 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
     return entry
 
 
-def _first_block_with_version(w3: Web3, policy_address: str, version: int, head: int) -> int:
-    policy = bind(w3, "TrainingPolicy", policy_address).functions
-
-    def reached(block: int) -> bool:
-        try:
-            return int(policy.policyVersion().call(block_identifier=block)) >= version
-        except (Web3Exception, ValueError):  # before the deployment: no contract there
-            return False
-
-    low, high = 0, head
-    while low < high:
-        middle = (low + high) // 2
-        if reached(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return high
-
-
 def frozen_snapshot(w3: Web3, policy_address: str) -> PolicySnapshot:
-    """The current policy, read at the block where its version took effect.
+    """The current policy, stamped with the block where its version took effect.
+
+    The contents are read now; the block comes from the policy's events, so no archive
+    state is needed (the policy cannot have changed since its version's event).
 
     Examples
     --------
@@ -107,12 +92,17 @@ def frozen_snapshot(w3: Web3, policy_address: str) -> PolicySnapshot:
     True
     """
     latest = read_snapshot(w3, policy_address)
-    block = _first_block_with_version(
-        w3, policy_address, latest.policy_version, latest.block_number
+    block = policy_history.version_block(
+        w3, policy_address, version=latest.policy_version, up_to_block=latest.block_number
     )
     if block == latest.block_number:
         return latest
-    return read_snapshot(w3, policy_address, block=block)
+    return latest.model_copy(
+        update={
+            "block_number": block,
+            "block_hash": policy_history.block_hash(w3, latest.policy, block),
+        }
+    )
 
 
 VerificationStatus = Literal[

@@ -9,22 +9,24 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import uvicorn
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
 from web3 import Web3
 
 from cli._context import migrated_engine
 from cli._errors import friendly_errors
+from core.errors import FairgovError
 from core.settings import Settings
 from governance import chain as chain_client
 from governance import deploy, localchain
-from governance.errors import PortInUse
+from governance.errors import AnvilStartFailed, ChainDirBusy, PortInUse
 
 if TYPE_CHECKING:
     from scheduler.service import SchedulerService
@@ -132,6 +134,9 @@ def _scheduling(
         keeper_key=settings.relayer_private_key(chain_id),
         auditor_key=settings.auditor_private_key(chain_id),
         confirmations=settings.confirmations,
+        finality_depth=settings.finality_depth,
+        # The embedded chain can lose its last unsaved second, however many blocks it held.
+        finality_seconds=localchain.DURABLE_AFTER_SECONDS if settings.rpc_url is None else 0.0,
         keeper_enabled=settings.keeper_enabled,
         report_retention_days=settings.report_retention_days,
     )
@@ -150,27 +155,155 @@ def _write_run_file(settings: Settings, rpc_url: str, api_url: str) -> None:
     os.replace(tmp, settings.run_file)
 
 
+_STANDBY_WAIT_SECONDS = 60
+
+
+def _warn(line: str) -> None:
+    console.print(f"[yellow]{escape(line)}[/]")
+
+
+def _launcher(
+    settings: Settings, lock: localchain.ChainLock
+) -> Callable[[int], localchain.LocalChain]:
+    anvil = localchain.find_anvil(settings.anvil_path)
+
+    def launch(port: int) -> localchain.LocalChain:
+        # One block per transaction; the ChainClock adds timed blocks while a proposal
+        # waits for them, so an idle chain does not grow. anvil holds the lock too, so a
+        # standby starts no chain before this one has written its state and exited.
+        return localchain.start(
+            anvil=anvil,
+            chain_dir=settings.chain_dir,
+            port=port,
+            chain_id=settings.chain_id,
+            lock=lock,
+        )
+
+    return launch
+
+
+def _waiting_proposals(engine: Engine) -> Callable[[], bool]:
+    from sqlmodel import Session
+
+    from governance.indexer import proposals_waiting
+
+    def waiting() -> bool:
+        with Session(engine) as session:
+            return proposals_waiting(session) > 0
+
+    return waiting
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _holder_node(settings: Settings) -> str:
+    """The RPC URL of the run that holds the chain lock, once it has written ``run.json``."""
+    deadline = time.monotonic() + _STANDBY_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            record = json.loads(settings.run_file.read_text("utf-8"))
+        except (OSError, ValueError):
+            record = {}
+        if not _alive(record.get("pid")):  # none yet, or left by a run that crashed
+            time.sleep(0.5)
+            continue
+        rpc_url = str(record["rpc_url"])
+        try:
+            chain_client.connect(rpc_url, timeout=5)
+        except FairgovError as exc:
+            raise ChainDirBusy(
+                settings.chain_dir, f"its node at {rpc_url} does not answer"
+            ) from exc
+        return rpc_url
+    raise ChainDirBusy(settings.chain_dir, f"it wrote no {settings.run_file.name} in time")
+
+
+class _Node:
+    """The chain this process uses: its own supervised anvil, or the lock holder's.
+
+    A standby takes over when the holder's process ends: it gets the lock and starts the
+    chain from the same state file on the same port, so every client keeps its URL.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.lock = localchain.ChainLock(settings.chain_dir)
+        self.supervisor: localchain.Supervisor | None = None
+        self.clock: localchain.ChainClock | None = None
+        self.rpc_url = ""
+
+    @property
+    def standby(self) -> bool:
+        return self.supervisor is None
+
+    def open(self) -> str:
+        if self.lock.try_acquire():
+            self._supervise(self.settings.anvil_port)
+        else:
+            self.rpc_url = _holder_node(self.settings)
+        return self.rpc_url
+
+    def _supervise(self, port: int) -> None:
+        supervisor = localchain.Supervisor(_launcher(self.settings, self.lock), notify=_warn)
+        self.rpc_url = supervisor.start(port).rpc_url
+        self.supervisor = supervisor
+        if self.settings.anvil_block_time is not None:
+            self.clock = localchain.ChainClock(
+                self.rpc_url,
+                block_time=self.settings.anvil_block_time,
+                waiting=_waiting_proposals(self.engine),
+            )
+            self.clock.start()
+
+    def try_take_over(self) -> bool:
+        """True when the holder is gone and this process now runs the chain."""
+        if not self.lock.try_acquire():
+            return False
+        port = int(self.rpc_url.rsplit(":", 1)[1])
+        try:
+            self._supervise(port)
+        except (AnvilStartFailed, PortInUse):
+            self.lock.release()  # the old anvil is still dumping its state: next time
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.clock is not None:
+            self.clock.stop()
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        self.lock.release()
+
+
 @friendly_errors
 def run() -> None:
     """Start the local chain (unless FAIRGOV_RPC_URL is set), deploy the contracts once,
-    migrate the database, then serve the API and run the scheduler until Ctrl-C."""
+    migrate the database, then serve the API and run the scheduler until Ctrl-C.
+
+    A second run on the same data directory starts no second chain: it stands by on the
+    first one's node and takes the chain over when the first one stops."""
     settings = Settings()
     with contextlib.ExitStack() as stack:
         stopping = stack.enter_context(_stop_on_signals())
         with console.status("migrating the database"):
             engine = migrated_engine(settings)
-        node: localchain.LocalChain | None = None
+        node: _Node | None = None
         if settings.rpc_url is None:
+            node = _Node(settings, engine)
             with console.status("starting the local chain (anvil)"):
-                node = stack.enter_context(
-                    localchain.running(
-                        anvil=localchain.find_anvil(settings.anvil_path),
-                        chain_dir=settings.chain_dir,
-                        port=settings.anvil_port,
-                        chain_id=settings.chain_id,
-                        block_time=settings.anvil_block_time,
-                    )
-                )
+                stack.callback(node.close)
+                node.open()
         rpc_url = node.rpc_url if node else str(settings.rpc_url)
         w3 = chain_client.connect(rpc_url)
         config = deploy.DeploymentConfig.load(settings.deploy_config)
@@ -188,14 +321,23 @@ def run() -> None:
         with console.status("starting the API and the scheduler"):
             api_url = stack.enter_context(_serving_api(settings, engine, w3, deployment, rpc_url))
             scheduler = stack.enter_context(_scheduling(settings, engine, w3, deployment, rpc_url))
-        stack.callback(settings.run_file.unlink, missing_ok=True)
-        _write_run_file(settings, rpc_url, api_url)
+        standby = node is not None and node.standby
+        if not standby:
+            stack.callback(settings.run_file.unlink, missing_ok=True)
+            _write_run_file(settings, rpc_url, api_url)
         console.print(f"API: {api_url}  (OpenAPI docs at {api_url}/docs)")
         if scheduler is None:
             console.print("scheduler: off (FAIRGOV_SCHEDULER_ENABLED=false)")
+        if standby:
+            console.print(
+                f"standing by on the local chain of the fairgov run that holds "
+                f"{settings.data_dir}: it takes the chain over when that run stops"
+            )
         console.print("fairgov is running: press Ctrl-C to stop.")
         while not stopping.wait(0.5):
-            if node is not None and node.process.poll() is not None:
-                console.print(f"[red]the local chain stopped; see {node.log_file}[/]")
-                raise SystemExit(1)
+            if standby and node is not None and node.try_take_over():
+                standby = False
+                stack.callback(settings.run_file.unlink, missing_ok=True)
+                _write_run_file(settings, rpc_url, api_url)
+                console.print(f"took over the local chain at {rpc_url}")
         console.print("stopping")

@@ -62,7 +62,10 @@ class Settings(BaseSettings):
     )
     anvil_port: int = Field(default=8545, ge=0, le=65535, description="0 picks a free port.")
     anvil_block_time: float | None = Field(
-        default=1.0, gt=0, description="Seconds per block on the local chain; unset mines per tx."
+        default=1.0,
+        gt=0,
+        description="Seconds per block on the local chain while a proposal waits for blocks "
+        "(voting, timelock); it mines one block per transaction otherwise. Unset: never timed.",
     )
     deployer_key: SecretStr | None = Field(
         default=None,
@@ -80,6 +83,12 @@ class Settings(BaseSettings):
     )
     confirmations: int = Field(
         default=0, ge=0, description="Blocks the indexer stays behind the head (reorg safety)."
+    )
+    finality_depth: int = Field(
+        default=12,
+        ge=0,
+        description="Blocks below the head at which a relayed transaction is final; until "
+        "then the relayer checks it again (reorgs, a chain restored from an older save).",
     )
     deploy_config: Path | None = Field(
         default=None, description="JSON file with the deployment parameters (holders, voting)."

@@ -19,6 +19,16 @@ from governance.outbox import RelayKind, confirmed_count
 
 ProposalState = str
 
+#: States in which a proposal needs blocks to pass: its voting delay and period are counted
+#: in blocks, and its timelock ETA is checked against the latest block's time.
+WAITING_STATES = ("Pending", "Active", "Succeeded", "Queued")
+
+
+def proposals_waiting(session: Session) -> int:
+    """How many indexed proposals wait for blocks to pass (see :data:`WAITING_STATES`)."""
+    statement = select(func.count()).where(col(Proposal.state).in_(WAITING_STATES))
+    return int(session.exec(statement).one())
+
 
 def get_proposal(session: Session, proposal_id: int | str) -> Proposal | None:
     """The indexed proposal ``proposal_id``, or None."""

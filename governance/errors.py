@@ -622,3 +622,18 @@ class IndexDeploymentMismatch(GovernanceError):
             expected=expected,
             actual=actual,
         )
+
+
+class ChainDirBusy(GovernanceError):
+    """Another ``fairgov run`` runs the local chain of this data directory, and its node
+    cannot be used."""
+
+    code: ClassVar[str] = "chain_dir_busy"
+
+    def __init__(self, chain_dir: Path, reason: str) -> None:
+        super().__init__(
+            f"another fairgov run holds the local chain in {chain_dir} ({reason}): stop it, "
+            "or set FAIRGOV_DATA_DIR to another directory",
+            chain_dir=str(chain_dir),
+            reason=reason,
+        )

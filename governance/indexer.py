@@ -37,6 +37,7 @@ from governance._index_read import (
     index_cursor,
     latest_policy_version,
     list_proposals,
+    proposals_waiting,
     votes_at,
 )
 from governance._log_decoder import LogDecoder, LogEvent
@@ -346,5 +347,6 @@ __all__ = [
     "index_cursor",
     "latest_policy_version",
     "list_proposals",
+    "proposals_waiting",
     "votes_at",
 ]

@@ -13,7 +13,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint, insert
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    false,
+    insert,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
@@ -42,9 +52,16 @@ PENDING_STATUSES = (RelayStatus.QUEUED, RelayStatus.SUBMITTED)
 
 
 class RelayItem(SQLModel, table=True):
-    """One accepted message and where it is on its way to the chain."""
+    """One accepted message and where it is on its way to the chain.
+
+    ``confirmed`` means its receipt was seen in block ``block_number`` (``block_hash``);
+    ``final`` that this block lay the configured depth below the head when last checked.
+    Until then a reorg or a chain restored from an older save can take the transaction away,
+    and the relayer checks it again on every pass.
+    """
 
     __tablename__ = "relay_item"
+    __table_args__ = (Index("ix_relay_item_status_final", "status", "final"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(index=True, max_length=20)
@@ -65,6 +82,8 @@ class RelayItem(SQLModel, table=True):
     error_code: str | None = Field(default=None, max_length=60)
     error: str | None = Field(default=None, sa_column=Column(Text))
     block_number: int | None = Field(default=None, sa_type=BigInteger)
+    block_hash: str | None = Field(default=None, max_length=66)
+    final: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -104,6 +123,24 @@ class RelayerAccount(SQLModel, table=True):
     chain_id: int = Field(sa_type=BigInteger)
     address: str = Field(max_length=42)
     next_nonce: int = Field(sa_type=BigInteger)
+
+
+def raw_attempt(item: RelayItem) -> RelayAttempt:
+    """The one attempt of a proposer-signed transaction: its own bytes and nonce."""
+    from eth_account.typed_transactions.typed_transaction import TypedTransaction
+    from hexbytes import HexBytes
+
+    raw = item.payload_dict()["raw_transaction"]
+    fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+    return RelayAttempt(
+        item_id=item.id or 0,
+        tx_hash=item.tx_hash or "",
+        raw_transaction=raw,
+        nonce=int(fields["nonce"]),
+        gas=int(fields["gas"]),
+        max_fee_per_gas=int(fields.get("maxFeePerGas", 0)),
+        max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", 0)),
+    )
 
 
 def ballot_key(chain_id: int, governor: str, voter: str, proposal_id: int) -> str:
@@ -188,6 +225,18 @@ def confirmed_count(session: Session, *, kind: RelayKind, contract: str, signer:
         RelayItem.signer == signer,
     )
     return int(session.exec(statement).one())
+
+
+def stuck_items(session: Session, *, accepted_before: datetime) -> tuple[int, datetime | None]:
+    """How many items accepted before ``accepted_before`` are still not on chain, and when
+    the oldest of them was accepted."""
+    count, oldest = session.exec(
+        select(func.count(), func.min(RelayItem.created_at)).where(
+            col(RelayItem.status).in_(PENDING_STATUSES),
+            col(RelayItem.created_at) < accepted_before,
+        )
+    ).one()
+    return int(count), oldest
 
 
 def pending_nonces(

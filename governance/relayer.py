@@ -6,6 +6,10 @@ queued item (nothing was signed) or a stored signed transaction, which the next 
 again: the same bytes, hence the same hash, so the node takes it at most once. A stuck
 transaction is replaced at the same nonce with fees at least 10% higher; all of an item's
 attempts share that nonce, so at most one of them is ever mined.
+
+A receipt is not the end: until its block is ``final_depth`` blocks deep, every pass checks
+the item against the chain again (:mod:`governance.relay_reconcile`), so the outbox and the
+chain converge after a reorg or a chain restored from an older save.
 """
 
 from __future__ import annotations
@@ -14,18 +18,15 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from hexbytes import HexBytes
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from web3 import Web3
 
 from core.db import session_scope
-from governance.ballots import Ballot, Delegation, split_signature
-from governance.calldata import encode_call
+from governance import relay_reconcile as reconcile
 from governance.chain import max_fee_per_gas
 from governance.contracts import bind
 from governance.deploy import Deployment
@@ -35,8 +36,10 @@ from governance.outbox import (
     RelayItem,
     RelayKind,
     RelayStatus,
+    raw_attempt,
     utcnow,
 )
+from governance.relay_calls import call_for, gas_limit, signed_attempt
 from governance.reverts import decode_revert
 from governance.rpc import RpcBatch
 
@@ -46,11 +49,22 @@ GAS_BUMP = 1.125
 
 @dataclass(frozen=True)
 class RelayerConfig:
+    """``final_depth``: blocks below the head at which a confirmation is final and no longer
+    checked; ``final_after``: how long after it was first seen, at least (a local chain
+    saved every second can lose that second's blocks, however many there were).
+    ``max_send_errors``: node rejections after which an item fails
+    (``relay_rejected``). ``max_bumps``: fee replacements of one item; past them its last
+    transaction waits (fees stop rising) and health reports it stuck."""
+
     batch_size: int = 200
     stuck_after: timedelta = timedelta(seconds=30)
     priority_fee_wei: int = 10**9
     backoff_base: timedelta = timedelta(seconds=1)
     backoff_max: timedelta = timedelta(seconds=60)
+    final_depth: int = 12
+    final_after: timedelta = timedelta(0)
+    max_send_errors: int = 10
+    max_bumps: int = 10
 
 
 @dataclass
@@ -63,6 +77,9 @@ class TickReport:
     rebroadcast: int = 0
     bumped: int = 0
     deferred: int = 0
+    vanished: int = 0
+    requeued: int = 0
+    gaps_filled: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -76,32 +93,13 @@ def _is_nonce_too_low(message: str) -> bool:
     return "nonce too low" in text or "nonce has already been used" in text
 
 
-#: Gas a relayed call may use: castVoteBySig and delegateBySig need about 100k, plus the
-#: reason string's storage-free but calldata-priced bytes. Only the gas used is paid.
-_BASE_GAS = 200_000
-_GAS_PER_CALLDATA_BYTE = 64
+#: Node rejections that no resend can cure: the transaction itself is invalid.
+_PERMANENT = ("intrinsic gas too low", "exceeds block gas limit", "oversized", "invalid chain id")
 
 
-def gas_limit(calldata: str) -> int:
-    """The gas limit of a relayed call with this (0x hex) calldata."""
-    return _BASE_GAS + _GAS_PER_CALLDATA_BYTE * (len(calldata) - 2) // 2
-
-
-def raw_attempt(item: RelayItem) -> RelayAttempt:
-    """The one attempt of a proposer-signed transaction: its own bytes and nonce."""
-    from eth_account.typed_transactions.typed_transaction import TypedTransaction
-
-    raw = item.payload_dict()["raw_transaction"]
-    fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
-    return RelayAttempt(
-        item_id=item.id or 0,
-        tx_hash=item.tx_hash or "",
-        raw_transaction=raw,
-        nonce=int(fields["nonce"]),
-        gas=int(fields["gas"]),
-        max_fee_per_gas=int(fields.get("maxFeePerGas", 0)),
-        max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", 0)),
-    )
+def _is_permanent(message: str) -> bool:
+    text = message.lower()
+    return any(marker in text for marker in _PERMANENT)
 
 
 class Relayer:
@@ -130,14 +128,10 @@ class Relayer:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> TickReport:
-        """Reconcile the nonce with the chain and resend whatever was signed but maybe not sent."""
-        self.reconcile_nonce()
+        """Converge with the chain and send again whatever was signed but maybe not sent
+        (the node may have lost its pool)."""
         report = TickReport()
-        with session_scope(self.engine) as session:
-            submitted = self._submitted(session)
-            attempts = [self._latest_attempt(session, item) for item in submitted]
-        self._broadcast([(i.id, a) for i, a in zip(submitted, attempts, strict=True)], report)
-        report.rebroadcast = len(submitted)
+        self.converge(report, resend_all=True)
         return report
 
     def reconcile_nonce(self) -> int:
@@ -151,19 +145,66 @@ class Relayer:
             return row.next_nonce
 
     def tick(self) -> TickReport:
-        """One pass: confirm what was mined, bump what is stuck, submit what is queued."""
+        """One pass: converge with the chain, bump what is stuck, submit what is queued."""
         report = TickReport()
-        self.confirm(report)
+        self.converge(report)
         self.bump_stuck(report)
         self.submit_queued(report)
         return report
+
+    def converge(self, report: TickReport, *, resend_all: bool = False) -> None:
+        """Check live items against the chain, resend what vanished, fill nonce gaps."""
+        try:
+            facts = reconcile.read_facts(self.rpc, self.account.address)
+        except ValueError as exc:
+            report.errors.append(str(exc))
+            return
+        with session_scope(self.engine) as session:
+            found = reconcile.converge(
+                session,
+                self.rpc,
+                chain_id=self.chain_id,
+                account=self._account_row(session),
+                facts=facts,
+                depth=self.config.final_depth,
+                final_after=self.config.final_after,
+                resend_all=resend_all,
+            )
+        report.confirmed += found.confirmed
+        report.failed += found.failed
+        report.vanished += found.vanished
+        report.requeued += found.requeued
+        if found.gaps:
+            fillers = reconcile.gap_fillers(
+                self.account,
+                chain_id=self.chain_id,
+                nonces=found.gaps,
+                base_fee=self._base_fee(),
+                priority=self.config.priority_fee_wei,
+            )
+            for reply in self.rpc.call(fillers):
+                if not reply.ok and not _is_already_known(reply.error_message or ""):
+                    report.errors.append(reply.error_message or "")
+            report.gaps_filled += len(fillers)
+        resend = found.resend
+        report.rebroadcast += len(resend)
+        self._broadcast(((item_id, attempt) for item_id, attempt in resend), report)
 
     def run_until_idle(self, *, max_ticks: int = 10_000) -> TickReport:
         """Tick until nothing is queued or submitted (tests and benchmarks)."""
         total = TickReport()
         for _ in range(max_ticks):
             report = self.tick()
-            for name in ("submitted", "confirmed", "failed", "bumped", "deferred"):
+            for name in (
+                "submitted",
+                "confirmed",
+                "failed",
+                "bumped",
+                "deferred",
+                "vanished",
+                "requeued",
+                "gaps_filled",
+            ):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             total.errors += report.errors
             with Session(self.engine) as session:
@@ -237,7 +278,7 @@ class Relayer:
         for item, call, gas, simulation in zip(relayed, calls, limits, simulations, strict=True):
             if not simulation.ok:
                 decoded = decode_revert(simulation.error_data)
-                self._fail(session, item, decoded.code, decoded.message())
+                reconcile.fail(session, item, decoded.code, decoded.message())
                 report.failed += 1
                 continue
             attempt = self._sign(item, call, gas, account.next_nonce, base_fee)
@@ -264,89 +305,21 @@ class Relayer:
         return to_send
 
     def _call_for(self, item: RelayItem) -> dict[str, str]:
-        payload = item.payload_dict()
-        if item.kind == RelayKind.BALLOT:
-            ballot = Ballot.model_validate(payload)
-            signature = ballot.signature_bytes()
-            if ballot.extended:
-                data = encode_call(
-                    "castVoteWithReasonAndParamsBySig",
-                    ("uint256", "uint8", "address", "string", "bytes", "bytes"),
-                    [
-                        ballot.proposal_id,
-                        ballot.support,
-                        ballot.voter,
-                        ballot.reason or "",
-                        bytes.fromhex(ballot.params[2:]),
-                        signature,
-                    ],
-                )
-            else:
-                data = encode_call(
-                    "castVoteBySig",
-                    ("uint256", "uint8", "address", "bytes"),
-                    [ballot.proposal_id, ballot.support, ballot.voter, signature],
-                )
-            return {"to": self.governor.address, "data": data}
-        delegation = Delegation.model_validate(payload)
-        v, r, s = split_signature(delegation.signature_bytes())
-        data = encode_call(
-            "delegateBySig",
-            ("address", "uint256", "uint256", "uint8", "bytes32", "bytes32"),
-            [
-                delegation.delegatee,
-                delegation.nonce,
-                delegation.expiry,
-                v,
-                r.to_bytes(32, "big"),
-                s.to_bytes(32, "big"),
-            ],
-        )
-        return {"to": self.token.address, "data": data}
+        return call_for(item, governor=self.governor.address, token=self.token.address)
 
     def _sign(
         self, item: RelayItem, call: dict[str, str], gas: int, nonce: int, base_fee: int
     ) -> RelayAttempt:
         priority = self.config.priority_fee_wei
-        return self._signed_attempt(
+        return signed_attempt(
+            self.account,
             item,
+            chain_id=self.chain_id,
             call=call,
             gas=gas,
             nonce=nonce,
             max_fee=max_fee_per_gas(base_fee, priority),
             priority=priority,
-        )
-
-    def _signed_attempt(
-        self,
-        item: RelayItem,
-        *,
-        call: dict[str, str],
-        gas: int,
-        nonce: int,
-        max_fee: int,
-        priority: int,
-    ) -> RelayAttempt:
-        tx: dict[str, Any] = {
-            "type": 2,
-            "chainId": self.chain_id,
-            "nonce": nonce,
-            "to": call["to"],
-            "value": 0,
-            "data": call["data"],
-            "gas": gas,
-            "maxFeePerGas": max_fee,
-            "maxPriorityFeePerGas": priority,
-        }
-        signed = self.account.sign_transaction(tx)
-        return RelayAttempt(
-            item_id=item.id or 0,
-            tx_hash=signed.hash.to_0x_hex(),
-            raw_transaction=signed.raw_transaction.to_0x_hex(),
-            nonce=nonce,
-            gas=gas,
-            max_fee_per_gas=max_fee,
-            max_priority_fee_per_gas=priority,
         )
 
     # ------------------------------------------------------------------ sending
@@ -356,24 +329,35 @@ class Relayer:
     ) -> None:
         pairs = [(item_id, a) for item_id, a in attempts if a is not None and item_id is not None]
         replies = self.rpc.call([("eth_sendRawTransaction", [a.raw_transaction]) for _, a in pairs])
-        retry: list[int] = []
+        retry: list[tuple[int, str]] = []
         requeue: list[int] = []
         for (item_id, _attempt), reply in zip(pairs, replies, strict=True):
-            if reply.ok or _is_already_known(reply.error_message or ""):
+            message = reply.error_message or ""
+            if reply.ok or _is_already_known(message):
                 continue
-            if _is_nonce_too_low(reply.error_message or ""):
+            if _is_nonce_too_low(message):
                 requeue.append(item_id)
             else:
-                retry.append(item_id)
-                report.errors.append(reply.error_message or "")
+                retry.append((item_id, message))
+                report.errors.append(message)
         if retry or requeue:
             self._after_send_errors(retry, requeue, report)
 
-    def _after_send_errors(self, retry: list[int], requeue: list[int], report: TickReport) -> None:
+    def _after_send_errors(
+        self, retry: list[tuple[int, str]], requeue: list[int], report: TickReport
+    ) -> None:
         with session_scope(self.engine) as session:
-            for item_id in retry:
+            for item_id, message in retry:
                 item = session.get(RelayItem, item_id)
-                if item is None:
+                if item is None or item.status != RelayStatus.SUBMITTED:
+                    continue
+                item.attempts += 1
+                if _is_permanent(message) or item.attempts > self.config.max_send_errors:
+                    # The node keeps refusing this transaction: no resend will change that.
+                    reconcile.fail(
+                        session, item, "relay_rejected", f"the node refused it: {message}"
+                    )
+                    report.failed += 1
                     continue
                 delay = min(
                     self.config.backoff_base * 2 ** max(item.attempts - 1, 0),
@@ -382,7 +366,7 @@ class Relayer:
                 item.next_attempt_at = utcnow() + delay
                 session.add(item)
         # "nonce too low": the nonce was used. Either one of our attempts was mined (the
-        # next confirm() sees it) or another sender used the key: then none of ours can be
+        # next converge() sees it) or another sender used the key: then none of ours can be
         # mined any more, and the item is signed again with a fresh nonce.
         for item_id in requeue:
             if self._confirm_or_requeue(item_id):
@@ -399,43 +383,14 @@ class Relayer:
             if self._settle(session, item):
                 return item.status == RelayStatus.CONFIRMED
             if item.kind == RelayKind.RAW_TRANSACTION:
-                self._fail(session, item, "nonce_used", "the sender's nonce was used by another tx")
+                reconcile.fail(
+                    session, item, "nonce_used", "the sender's nonce was used by another tx"
+                )
                 return False
-            item.status = RelayStatus.QUEUED
-            item.tx_hash = None
-            item.relayer_nonce = None
-            session.add(item)
+            reconcile.requeue(session, item)
             return False
 
     # ------------------------------------------------------------------ confirming
-
-    def confirm(self, report: TickReport) -> None:
-        with session_scope(self.engine) as session:
-            submitted = self._submitted(session)
-            if not submitted:
-                return
-            attempts: dict[int | None, list[RelayAttempt]] = {item.id: [] for item in submitted}
-            rows = session.exec(
-                select(RelayAttempt).where(col(RelayAttempt.item_id).in_(list(attempts)))
-            ).all()
-            for attempt in rows:
-                attempts[attempt.item_id].append(attempt)
-            hashes = [a.tx_hash for item in submitted for a in attempts[item.id]]
-            replies = self.rpc.call([("eth_getTransactionReceipt", [h]) for h in hashes])
-            receipts = {
-                h: r.result for h, r in zip(hashes, replies, strict=True) if r.ok and r.result
-            }
-            for item in submitted:
-                mined = next(
-                    (receipts[a.tx_hash] for a in attempts[item.id] if a.tx_hash in receipts),
-                    None,
-                )
-                if mined is None:
-                    continue
-                if self._record_receipt(session, item, mined):
-                    report.confirmed += 1
-                else:
-                    report.failed += 1
 
     def _settle(self, session: Session, item: RelayItem) -> bool:
         """Record the receipt of any of the item's attempts; False when none is mined."""
@@ -443,31 +398,11 @@ class Relayer:
         replies = self.rpc.call([("eth_getTransactionReceipt", [a.tx_hash]) for a in attempts])
         for reply in replies:
             if reply.ok and reply.result:
-                self._record_receipt(session, item, reply.result)
+                reconcile.record_receipt(
+                    session, self.rpc, item, reply.result, head=None, depth=self.config.final_depth
+                )
                 return True
         return False
-
-    def _record_receipt(self, session: Session, item: RelayItem, receipt: dict[str, str]) -> bool:
-        item.tx_hash = receipt["transactionHash"]
-        item.block_number = int(receipt["blockNumber"], 16)
-        item.updated_at = utcnow()
-        item.next_attempt_at = None
-        if int(receipt["status"], 16) == 1:
-            item.status = RelayStatus.CONFIRMED
-            item.error_code = item.error = None
-            session.add(item)
-            return True
-        decoded = decode_revert(self._revert_data(receipt))
-        self._fail(session, item, decoded.code, decoded.message())
-        return False
-
-    def _revert_data(self, receipt: dict[str, str]) -> str | None:
-        """Replay a reverted transaction at its block's parent to get its revert data."""
-        tx = self.rpc.one("eth_getTransactionByHash", [receipt["transactionHash"]]).result or {}
-        parent = hex(int(receipt["blockNumber"], 16) - 1)
-        call = {"from": tx.get("from"), "to": tx.get("to"), "data": tx.get("input")}
-        reply = self.rpc.one("eth_call", [call, parent])
-        return reply.error_data
 
     # ------------------------------------------------------------------ stuck transactions
 
@@ -489,6 +424,7 @@ class Relayer:
                 elif (
                     item.kind != RelayKind.RAW_TRANSACTION
                     and now - latest.created_at >= self.config.stuck_after
+                    and self._bumps(session, item) < self.config.max_bumps
                 ):
                     bumped = self._bumped(item, latest)
                     session.add(bumped)
@@ -507,8 +443,10 @@ class Relayer:
         )
         max_fee = max(math.ceil(latest.max_fee_per_gas * GAS_BUMP), 2 * base_fee + priority)
         # Same call, same nonce, same gas limit: only the fees change.
-        return self._signed_attempt(
+        return signed_attempt(
+            self.account,
             item,
+            chain_id=self.chain_id,
             call=self._call_for(item),
             gas=latest.gas,
             nonce=latest.nonce,
@@ -518,12 +456,10 @@ class Relayer:
 
     # ------------------------------------------------------------------ helpers
 
-    def _fail(self, session: Session, item: RelayItem, code: str, message: str) -> None:
-        item.status = RelayStatus.FAILED
-        item.error_code = code
-        item.error = message
-        item.updated_at = utcnow()
-        session.add(item)
+    @staticmethod
+    def _bumps(session: Session, item: RelayItem) -> int:
+        count = session.exec(select(func.count()).where(RelayAttempt.item_id == item.id)).one()
+        return int(count) - 1
 
     def _submitted(self, session: Session) -> list[RelayItem]:
         return list(

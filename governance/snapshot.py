@@ -148,7 +148,11 @@ def _hex(raw: bytes) -> str:
 
 
 def read_snapshot(
-    w3: Web3, policy_address: str, *, block: int | Literal["latest"] = "latest"
+    w3: Web3,
+    policy_address: str,
+    *,
+    block: int | Literal["latest"] = "latest",
+    from_block: int = 0,
 ) -> PolicySnapshot:
     """Read the whole TrainingPolicy at one block.
 
@@ -162,7 +166,10 @@ def read_snapshot(
     policy_address : str
         The TrainingPolicy's address.
     block : int or "latest"
-        The block to read at.
+        The block to read at. The latest block is read from the contract's state; an
+        older one is rebuilt from the policy's events (no archive node needed).
+    from_block : int
+        Where to start looking for the policy's events (its deployment block, if known).
 
     Raises
     ------
@@ -177,9 +184,15 @@ def read_snapshot(
     """
     address = Web3.to_checksum_address(policy_address)
     try:
-        header = w3.eth.get_block(block)
+        header = w3.eth.get_block("latest")
     except (BlockNotFound, Web3Exception, ValueError) as exc:
         raise SnapshotUnavailable(address, str(block), "the block does not exist") from exc
+    if block != "latest" and block != header["number"]:
+        # An older block: rebuilt from the policy's events, since a node without archive
+        # state (and anvil without historical states) cannot run calls there.
+        from governance.policy_history import policy_at  # it builds on this module's models
+
+        return policy_at(w3, address, block=block, from_block=from_block)
     number, block_hash = header["number"], HexBytes(header["hash"])
     at = block_hash
     if len(w3.eth.get_code(address, block_identifier=at)) == 0:

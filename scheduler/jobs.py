@@ -66,6 +66,8 @@ class JobContext:
     keeper_key: str
     auditor_key: str | None = None
     confirmations: int = 0
+    finality_depth: int = 12
+    finality_seconds: float = 0.0
     keeper_enabled: bool = True
     report_retention_days: int = 90
     history_retention_days: int = 14
@@ -187,7 +189,11 @@ def _relay(runtime: _Runtime) -> Outcome:
             ctx.deployment,
             ctx.relayer_key,
             rpc_url=ctx.rpc_url,
-            config=ctx.relayer_config,
+            config=ctx.relayer_config
+            or RelayerConfig(
+                final_depth=ctx.finality_depth,
+                final_after=timedelta(seconds=ctx.finality_seconds),
+            ),
         )
     resent = ""
     if not runtime.relayer_started:
@@ -199,6 +205,11 @@ def _relay(runtime: _Runtime) -> Outcome:
         f"{resent}submitted {r.submitted}, confirmed {r.confirmed}, failed {r.failed}, "
         f"bumped {r.bumped}, deferred {r.deferred}"
     )
+    if r.vanished or r.requeued or r.gaps_filled:
+        detail += (
+            f"; vanished from the chain {r.vanished}, re-signed {r.requeued}, "
+            f"nonce gaps filled {r.gaps_filled}"
+        )
     if r.errors:
         return Outcome(JobStatus.FAILED, detail, f"{len(r.errors)} node errors: {r.errors[0]}")
     return Outcome(JobStatus.SUCCEEDED, detail)

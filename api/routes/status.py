@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -27,7 +27,7 @@ from api.schemas.status import (
 from core.errors import FairgovError
 from governance.contracts import bind
 from governance.indexer import index_cursor
-from governance.outbox import PENDING_STATUSES, RelayItem
+from governance.outbox import PENDING_STATUSES, RelayItem, stuck_items, utcnow
 from governance.snapshot import read_snapshot
 
 router = APIRouter(tags=["status"])
@@ -44,14 +44,21 @@ def _scheduler_heartbeat(ctx: ApiContext, session: Session) -> datetime | None:
         return None
 
 
+#: A relay item not on chain this long after it was accepted makes the service degraded.
+RELAY_STUCK_AFTER = timedelta(minutes=5)
+
+
 @router.get("/health", response_model=HealthPublic, responses=responses())
 def health(ctx: CtxDep, session: SessionDep) -> HealthPublic:
-    """Whether the chain node, the database and the scheduler are alive."""
+    """Whether the chain node, the database and the scheduler are alive, and whether
+    accepted messages reach the chain."""
+    reasons: list[str] = []
     try:
         block = int(ctx.rpc().one("eth_blockNumber", []).result, 16)
         chain = ChainHealth(status="ok", block=block)
     except (FairgovError, TypeError, ValueError):
         chain = ChainHealth(status="unreachable")
+        reasons.append("the chain node does not answer")
     indexed = queue = None
     try:
         session.exec(select(text("1"))).one()
@@ -63,18 +70,25 @@ def health(ctx: CtxDep, session: SessionDep) -> HealthPublic:
                 select(func.count()).where(RelayItem.status.in_(PENDING_STATUSES))  # type: ignore[attr-defined]
             ).one()
         )
+        stuck, oldest = stuck_items(session, accepted_before=utcnow() - RELAY_STUCK_AFTER)
+        if stuck:
+            reasons.append(
+                f"{stuck} relay items are not on chain {RELAY_STUCK_AFTER.seconds // 60} minutes "
+                f"after they were accepted (the oldest at {oldest:%Y-%m-%d %H:%M:%S} UTC)"
+            )
     except SQLAlchemyError:
         session.rollback()
         database = DatabaseHealth(status="error")
+        reasons.append("the database does not answer")
     beat = _scheduler_heartbeat(ctx, session) if database.status == "ok" else None
-    ok = chain.status == "ok" and database.status == "ok"
     return HealthPublic(
-        status="ok" if ok else "degraded",
+        status="degraded" if reasons else "ok",
         chain=chain,
         database=database,
         scheduler=SchedulerHealth(status="unknown" if beat is None else "ok", last_heartbeat=beat),
         index=IndexHealth(block=indexed),
         relay_queue=queue,
+        reasons=reasons,
     )
 
 

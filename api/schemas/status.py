@@ -32,7 +32,8 @@ class IndexHealth(BaseModel):
 
 
 class HealthPublic(BaseModel):
-    """The service's parts. ``status`` is ok when the chain and the database answer."""
+    """The service's parts. ``status`` is ok when the chain and the database answer and no
+    relay item is stuck; ``reasons`` says why it is degraded otherwise."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -44,6 +45,7 @@ class HealthPublic(BaseModel):
                     "scheduler": {"status": "unknown", "last_heartbeat": None},
                     "index": {"block": 1230},
                     "relay_queue": 0,
+                    "reasons": [],
                 }
             ]
         }
@@ -55,6 +57,9 @@ class HealthPublic(BaseModel):
     scheduler: SchedulerHealth
     index: IndexHealth
     relay_queue: int | None = Field(default=None, description="messages waiting to be relayed")
+    reasons: list[str] = Field(
+        default_factory=list, description="why the status is degraded, one line each"
+    )
 
 
 class AddressesPublic(BaseModel):

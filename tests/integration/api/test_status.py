@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import Session
 
+from api.routes.status import RELAY_STUCK_AFTER
 from governance import deploy
 from governance.actions import SetEvidenceRule, SetThreshold, encode
+from governance.outbox import RelayItem, RelayKind, RelayStatus, utcnow
 from tests.helpers import TEST_CONFIG, Governance, pass_and_execute_encoded
 from tests.integration.api.api_support import error_code, sync_index
 
@@ -21,6 +26,7 @@ def test_health_reports_chain_database_index_and_scheduler(
     assert before["index"] == {"block": None}
     assert before["scheduler"]["status"] in {"ok", "unknown"}
     assert before["relay_queue"] == 0
+    assert before["reasons"] == []
     sync_index(engine, gov.w3, deployment)
     assert client.get("/v1/health").json()["index"]["block"] == gov.w3.eth.block_number
 
@@ -30,6 +36,33 @@ def test_health_is_degraded_when_the_node_is_down(make_app):
         body = client.get("/v1/health").json()
     assert body["status"] == "degraded"
     assert body["chain"] == {"status": "unreachable", "block": None}
+    assert body["reasons"] == ["the chain node does not answer"]
+
+
+def test_health_is_degraded_with_a_reason_when_relay_items_are_stuck(
+    client: TestClient, engine: Engine
+):
+    accepted = utcnow() - RELAY_STUCK_AFTER - timedelta(seconds=30)
+    with Session(engine) as session:
+        session.add(
+            RelayItem(
+                kind=RelayKind.BALLOT,
+                dedupe_key="ballot:stuck",
+                chain_id=31337,
+                contract="0x" + "11" * 20,
+                signer="0x" + "22" * 20,
+                payload="{}",
+                status=RelayStatus.SUBMITTED,
+                created_at=accepted,
+                updated_at=accepted,
+            )
+        )
+        session.commit()
+    body = client.get("/v1/health").json()
+    assert body["status"] == "degraded"
+    assert body["chain"]["status"] == "ok"
+    (reason,) = body["reasons"]
+    assert reason.startswith("1 relay items are not on chain 5 minutes after they were accepted")
 
 
 def test_governance_shows_addresses_parameters_and_policy_version(

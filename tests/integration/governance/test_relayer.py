@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,41 @@ def test_a_relayer_killed_at_a_random_moment_loses_nothing_and_sends_nothing_twi
         if tx["from"] == relayer  # type: ignore[index]
     )
     assert sent == 200
+
+
+def test_a_transaction_the_node_keeps_refusing_fails_with_a_code(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    proposal_id = open_proposal(gov)
+    _queue_ballots(engine, gov, deployment, [HOLDER_KEYS[0]], proposal_id)
+    relayer_address = address_of(RELAYER_KEY)
+    gov.w3.provider.make_request("anvil_setBalance", [relayer_address, "0x0"])  # type: ignore[arg-type]
+    relayer = relayer_for(engine, gov.w3, deployment, max_send_errors=3, backoff_base=timedelta(0))
+    reports = [relayer.tick() for _ in range(6)]
+    (item,) = _items(engine)
+    assert item.status == RelayStatus.FAILED
+    assert item.error_code == "relay_rejected"
+    assert item.error is not None
+    assert "insufficient funds" in item.error.lower()
+    assert sum(r.failed for r in reports) == 1
+    assert reports[-1].errors == []  # given up: no more sends
+
+
+def test_fee_bumps_stop_at_max_bumps(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    proposal_id = open_proposal(gov)
+    _queue_ballots(engine, gov, deployment, [HOLDER_KEYS[3]], proposal_id)
+    relayer = relayer_for(engine, gov.w3, deployment, stuck_after=timedelta(0), max_bumps=2)
+    gov.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        bumps = [relayer.tick().bumped for _ in range(5)]
+    finally:
+        gov.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    assert bumps == [0, 1, 1, 0, 0]
+    gov.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    relayer.run_until_idle()
+    (item,) = _items(engine)
+    assert item.status == RelayStatus.CONFIRMED
+    with Session(engine) as session:
+        assert len(session.exec(select(RelayAttempt)).all()) == 3
