@@ -173,6 +173,7 @@ def folded_difference(
     *,
     low_tail: Level,
     high_tail: Level,
+    clip: bool = True,
 ) -> Bounds:
     """Interval for ``|p1 - p2|`` whose lower end errs at most ``2 * low_tail`` and upper end
     at most ``high_tail``.
@@ -180,9 +181,16 @@ def folded_difference(
     The lower end is the fold of Newcombe's interval with both tails at ``low_tail`` (at
     parity either tail can put it above 0, hence twice the tail); the upper end the fold of
     the one with both tails at ``high_tail`` (only the tail on the side of the true sign can
-    put it below ``|p1 - p2|``).
+    put it below ``|p1 - p2|``). With ``clip=False`` the lower end is its *reach*: the signed
+    end toward 0 seen from the estimate's side, negative when the sign is open (the folded
+    end is its positive part).
     """
-    low, _ = fold_difference(*newcombe_ends(p1, n1, p2, n2, low_tail=low_tail, high_tail=low_tail))
+    signed = newcombe_ends(p1, n1, p2, n2, low_tail=low_tail, high_tail=low_tail)
+    if clip:
+        low, _ = fold_difference(*signed)
+    else:
+        d = np.asarray(p1, dtype=np.float64) - np.asarray(p2, dtype=np.float64)
+        low = np.where(d >= 0, signed[0], -signed[1])
     _, high = fold_difference(
         *newcombe_ends(p1, n1, p2, n2, low_tail=high_tail, high_tail=high_tail)
     )
@@ -197,12 +205,27 @@ def folded_ratio(
     *,
     low_tail: Level,
     high_tail: Level,
+    clip: bool = True,
 ) -> Bounds:
     """Interval for ``min(p1/p2, p2/p1)`` whose lower end errs at most ``low_tail`` and upper
-    end at most ``2 * high_tail`` (the mirror of :func:`folded_difference`: parity is 1)."""
+    end at most ``2 * high_tail`` (the mirror of :func:`folded_difference`: parity is 1; with
+    ``clip=False`` the upper end is its reach, above 1 when the direction is open)."""
     low, _ = fold_ratio(*log_ratio_ends(p1, n1, p2, n2, low_tail=low_tail, high_tail=low_tail))
-    _, high = fold_ratio(*log_ratio_ends(p1, n1, p2, n2, low_tail=high_tail, high_tail=high_tail))
-    return low, high
+    signed = log_ratio_ends(p1, n1, p2, n2, low_tail=high_tail, high_tail=high_tail)
+    return low, ratio_reach(*signed, p1, p2) if not clip else fold_ratio(*signed)[1]
+
+
+def ratio_reach(
+    low: np.ndarray[Any, Any],
+    high: np.ndarray[Any, Any],
+    p1: np.ndarray[Any, Any],
+    p2: np.ndarray[Any, Any],
+) -> FloatArray:
+    """Upper end of ``min(r, 1/r)`` from ``[low, high]`` for ``r = p1/p2``, before the fold
+    clips it at 1: the signed end toward 1 seen from the estimate's side."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = np.asarray(p1, dtype=np.float64) <= np.asarray(p2, dtype=np.float64)
+        return np.asarray(np.where(below, high, 1.0 / low), dtype=np.float64)
 
 
 def fold_difference(low: np.ndarray[Any, Any], high: np.ndarray[Any, Any]) -> Bounds:

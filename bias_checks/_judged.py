@@ -42,6 +42,7 @@ from bias_checks._intervals import (
     folded_difference,
     folded_ratio,
     log_ratio_ends,
+    ratio_reach,
     wilson_ends,
 )
 
@@ -82,12 +83,17 @@ class Judged:
     component: IntArray | None
     n_judged: IntArray
     method: str
+    reach: FloatArray | None = None
+    """The safe end before the fold clips it at parity; NaN unless the entry is one comparison
+    of two rates."""
 
 
 def _empty(shape: tuple[int, int], method: str) -> Judged:
     nan = np.full(shape, np.nan)
     zero = np.zeros(shape, dtype=np.intp)
-    return Judged(nan, nan.copy(), nan.copy(), zero, zero.copy(), None, zero.copy(), method)
+    return Judged(
+        nan, nan.copy(), nan.copy(), zero, zero.copy(), None, zero.copy(), method, nan.copy()
+    )
 
 
 @dataclass(frozen=True)
@@ -118,27 +124,42 @@ def _folded(
     *,
     split: Split,
     comparisons: int,
-) -> tuple[FloatArray, FloatArray]:
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Folded ``(low, high)`` per comparison, and the safe end's reach before the fold."""
     safe = split.safe / comparisons
     if transform == "difference":
-        return folded_difference(p1, n1, p2, n2, low_tail=safe, high_tail=split.unsafe)
-    return folded_ratio(p1, n1, p2, n2, low_tail=split.unsafe, high_tail=safe)
+        reach, high = folded_difference(
+            p1, n1, p2, n2, low_tail=safe, high_tail=split.unsafe, clip=False
+        )
+        return np.maximum(reach, 0.0), high, reach
+    low, reach = folded_ratio(p1, n1, p2, n2, low_tail=split.unsafe, high_tail=safe, clip=False)
+    return low, np.minimum(reach, 1.0), reach
+
+
+def _single(reach: FloatArray) -> float:
+    """The reach of a disparity that is one comparison; NaN for an extreme over several (the
+    width of the comparison attaining it is not known, so no reach is claimed)."""
+    return float(reach[0]) if reach.size == 1 else np.nan
 
 
 def _between(
     p: FloatArray, n: FloatArray, members: IntArray, transform: Transform, split: Split
-) -> tuple[float, float, float, int, int]:
+) -> tuple[float, float, float, float, int, int]:
     pairs = np.array(list(combinations(range(members.size), 2)), dtype=np.intp)
     i, j = pairs[:, 0], pairs[:, 1]
     pm, nm = p[members], n[members]
     top, bottom = int(np.argmax(pm)), int(np.argmin(pm))
-    low, high = _folded(transform, pm[i], nm[i], pm[j], nm[j], split=split, comparisons=len(pairs))
+    low, high, reach = _folded(
+        transform, pm[i], nm[i], pm[j], nm[j], split=split, comparisons=len(pairs)
+    )
     if transform == "difference":
         value = float(pm[top] - pm[bottom])
-        return value, float(low.max()), float(high.max()), int(members[top]), int(members[bottom])
+        ends = float(low.max()), float(high.max()), _single(reach)
+        return value, *ends, int(members[top]), int(members[bottom])
     with np.errstate(divide="ignore", invalid="ignore"):
         value = float(pm[bottom] / pm[top])
-    return value, float(low.min()), float(high.min()), int(members[bottom]), int(members[top])
+    ends = float(low.min()), float(high.min()), _single(reach)
+    return value, *ends, int(members[bottom]), int(members[top])
 
 
 def _to_target(
@@ -149,7 +170,7 @@ def _to_target(
     target: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
     transform: Transform,
     split: Split,
-) -> tuple[float, float, float, int]:
+) -> tuple[float, float, float, float, int]:
     """Compare each member with a target: ``(p_target, n_target, share, p_point_target)``.
 
     ``share`` is zero for an independent target (a reference group); for the overall rate it
@@ -159,23 +180,28 @@ def _to_target(
     pm, nm = p[members], n[members]
     with np.errstate(divide="ignore", invalid="ignore"):
         if transform == "difference":
-            low, high = _folded(transform, pm, nm, p_t, n_t, split=split, comparisons=members.size)
+            low, high, reach = _folded(
+                transform, pm, nm, p_t, n_t, split=split, comparisons=members.size
+            )
             scale = np.clip(1.0 - share, 0.0, None)  # |p_g - p_all| = (1 - s_g)|p_g - p_rest|
-            low, high = low * scale, high * scale
+            low, high, reach = low * scale, high * scale, reach * scale
             gaps = np.abs(pm - point_t)
             worst = int(np.nanargmax(gaps))
-            return float(gaps[worst]), float(low.max()), float(high.max()), int(members[worst])
-        ends = []
+            ends = float(low.max()), float(high.max()), _single(reach)
+            return float(gaps[worst]), *ends, int(members[worst])
+        signed = []
         for tail in (split.unsafe, split.safe / members.size):
             r_low, r_high = log_ratio_ends(pm, nm, p_t, n_t, low_tail=tail, high_tail=tail)
             r_low = r_low / (share * r_low + 1 - share)
             r_high = np.where(np.isinf(r_high), 1 / share, r_high / (share * r_high + 1 - share))
-            ends.append(fold_ratio(r_low, r_high))
-        low, high = ends[0][0], ends[1][1]
+            signed.append((r_low, r_high))
+        low = fold_ratio(*signed[0])[0]
+        reach = ratio_reach(*signed[1], pm, point_t)
         ratios = pm / point_t
         ratios = np.where(ratios > 1, 1 / ratios, ratios)
     worst = int(np.nanargmin(ratios)) if not np.isnan(ratios).all() else 0
-    return float(ratios[worst]), float(low.min()), float(high.min()), int(members[worst])
+    ends = float(low.min()), float(np.minimum(reach, 1.0).min()), _single(reach)
+    return float(ratios[worst]), *ends, int(members[worst])
 
 
 def rate_disparity(
@@ -208,7 +234,9 @@ def rate_disparity(
                 continue
             row_p, row_n = p[label], n[label]
             if method == "between_groups":
-                value, low, high, first, second = _between(row_p, row_n, members, transform, split)
+                value, low, high, reach, first, second = _between(
+                    row_p, row_n, members, transform, split
+                )
             elif method == "to_overall":
                 rest = RateStats(
                     overall.num[label, c] - stats.num[label, members],
@@ -217,7 +245,7 @@ def rate_disparity(
                 )
                 share = stats.den[label, members] / overall.den[label, c]
                 target = (rest.p, rest.n_eff, share, overall.p[label, c])
-                value, low, high, first = _to_target(
+                value, low, high, reach, first = _to_target(
                     row_p, row_n, members, target=target, transform=transform, split=split
                 )
                 second = OVERALL
@@ -228,10 +256,12 @@ def rate_disparity(
                     continue
                 others = members[members != second]
                 target = (row_p[second], row_n[second], np.zeros(others.size), row_p[second])
-                value, low, high, first = _to_target(
+                value, low, high, reach, first = _to_target(
                     row_p, row_n, others, target=target, transform=transform, split=split
                 )
             out.value[label, c], out.low[label, c], out.high[label, c] = value, low, high
+            assert out.reach is not None
+            out.reach[label, c] = reach
             out.first[label, c], out.second[label, c] = first, second
     return out
 
@@ -242,11 +272,18 @@ def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg)
     The parts come from :func:`rate_disparity` with ``components=2``: each safe end at a
     quarter of the error, each unsafe end at half. ``worst_case`` is the larger difference
     (smaller ratio) of the parts: its safe end is breached if either part's is (a union), its
-    unsafe end only if the part attaining it breaches its own. ``mean`` averages the safe ends
-    (breached only if a part's is) and combines the unsafe ends by MOVER (Zou and Donner
-    2008, "Construction of confidence limits about effect measures", Stat. Med. 27,
-    1693-1702): ``v + sqrt(sum (u_c - v_c)**2)`` for the sum of the two independent parts (TPR
-    on positives, FPR on negatives), halved.
+    unsafe end only if the part attaining it breaches its own. ``mean`` combines the parts'
+    ends by MOVER for the sum of two independent estimates (TPR on positives, FPR on
+    negatives; Zou and Donner 2008, "Construction of confidence limits about effect measures",
+    Stat. Med. 27, 1693-1702): ``v_T + v_F +- sqrt(w_T**2 + w_F**2)``, halved, where ``w`` is
+    each part's distance from its value to its end. The unsafe end always does so. The safe
+    end does so only when each part is one comparison of two groups, with ``w`` measured to
+    the part's *reach* (its end before the fold clips it at parity, so that a part whose sign
+    is open still counts its full width); at parity it then errs with probability
+    ``1 - (1 - 2 * alpha / 4)**2 < alpha``, as a max - min does. An extreme over several
+    comparisons is not near-normal (the sum of two ranges exceeds MOVER's bound far more often
+    than ``alpha / 2``), so there the safe end is the mean of the parts' safe ends: it is
+    breached only if a part's is, a union over the two parts.
     """
     difference = transform == "difference"
     take_fpr = fpr.value > tpr.value if difference else fpr.value < tpr.value
@@ -256,14 +293,23 @@ def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg)
         low, high = pick(tpr.low, fpr.low), pick(tpr.high, fpr.high)
     else:
         value = (tpr.value + fpr.value) / 2
-        if difference:
-            low = (tpr.low + fpr.low) / 2
-            spread = np.hypot(tpr.high - tpr.value, fpr.high - fpr.value)
-            high = value + spread / 2
-        else:
-            high = (tpr.high + fpr.high) / 2
-            spread = np.hypot(tpr.value - tpr.low, fpr.value - fpr.low)
-            low = value - spread / 2
+        nan = np.full(value.shape, np.nan)
+        t_reach = nan if tpr.reach is None else tpr.reach
+        f_reach = nan if fpr.reach is None else fpr.reach
+        single = np.isfinite(t_reach) & np.isfinite(f_reach)
+        with np.errstate(invalid="ignore"):
+            if difference:
+                moved = np.maximum(
+                    value - np.hypot(tpr.value - t_reach, fpr.value - f_reach) / 2, 0
+                )
+                low = np.where(single, moved, (tpr.low + fpr.low) / 2)
+                high = value + np.hypot(tpr.high - tpr.value, fpr.high - fpr.value) / 2
+            else:
+                moved = np.minimum(
+                    value + np.hypot(t_reach - tpr.value, f_reach - fpr.value) / 2, 1
+                )
+                high = np.where(single, moved, (tpr.high + fpr.high) / 2)
+                low = value - np.hypot(tpr.value - tpr.low, fpr.value - fpr.low) / 2
     undefined = np.isnan(tpr.value) | np.isnan(fpr.value)
     nan = np.full(value.shape, np.nan)
     return Judged(

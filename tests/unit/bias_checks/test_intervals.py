@@ -144,3 +144,17 @@ def test_folded_ends_come_from_the_signed_interval_at_their_own_level(
     assert r_low[0] == pytest.approx(fold_ratio(*map(np.array, narrow))[0], rel=1e-12)
     assert r_high[0] == pytest.approx(fold_ratio(*map(np.array, wide))[1], rel=1e-12)
     assert r_high[0] >= fold_ratio(*map(np.array, narrow))[1]
+
+
+def test_the_reach_is_the_safe_end_before_the_fold() -> None:
+    p1, n1 = np.array([0.30, 0.50, 0.10]), np.array([100.0, 100.0, 100.0])
+    p2, n2 = np.array([0.35, 0.30, 0.45]), np.array([100.0, 100.0, 100.0])
+    reach, high = folded_difference(p1, n1, p2, n2, low_tail=0.01, high_tail=0.025, clip=False)
+    low, same_high = folded_difference(p1, n1, p2, n2, low_tail=0.01, high_tail=0.025)
+    np.testing.assert_allclose(low, np.maximum(reach, 0.0))
+    np.testing.assert_array_equal(high, same_high)
+    assert reach[0] < 0 < reach[1]  # the sign of the first difference is open
+    _, r_reach = folded_ratio(p1, n1, p2, n2, low_tail=0.025, high_tail=0.01, clip=False)
+    _, r_high = folded_ratio(p1, n1, p2, n2, low_tail=0.025, high_tail=0.01)
+    np.testing.assert_allclose(r_high, np.minimum(r_reach, 1.0))
+    assert r_reach[0] > 1 > r_reach[2]

@@ -241,3 +241,38 @@ def test_weights_enter_through_the_effective_size() -> None:
     one = rate_disparity(plain, _overall(plain), **args)  # type: ignore[arg-type]
     other = rate_disparity(weighted, _overall(weighted), **args)  # type: ignore[arg-type]
     assert (other.low[0, 0], other.high[0, 0]) == pytest.approx((one.low[0, 0], one.high[0, 0]))
+
+
+def test_two_group_equalized_odds_mean_combines_its_safe_ends_by_mover() -> None:
+    two = np.array([[True, True, False, False]])
+
+    def part(counts: np.ndarray) -> Judged:
+        stats = _stats(counts, SIZES)
+        return rate_disparity(
+            stats,
+            _overall(stats),
+            judged=two,
+            control_of=np.zeros(4, dtype=np.intp),
+            transform="difference",
+            method="between_groups",
+            references=None,
+            alpha=0.05,
+            components=2,
+        )
+
+    tpr, fpr = part(COUNTS), part(np.array([[5.0, 30.0, 1.0, 1.0]]))
+    mean = combine_components(tpr, fpr, "difference", "mean")
+    # Each part's reach is Newcombe's end toward 0 at 0.05 / 4 a tail (0.05 / 2 two-sided).
+    reaches = []
+    for counts in (COUNTS, np.array([[5.0, 30.0, 1.0, 1.0]])):
+        low, high = confint_proportions_2indep(
+            counts[0, 0], SIZES[0, 0], counts[0, 1], SIZES[0, 1], method="newcomb", alpha=0.025
+        )
+        d = counts[0, 0] / SIZES[0, 0] - counts[0, 1] / SIZES[0, 1]
+        reaches.append(low if d >= 0 else -high)
+    assert tpr.reach is not None
+    assert tpr.reach[0, 0] < 0 < fpr.low[0, 0]  # the TPR sign is open, the FPR one is not
+    assert tpr.reach[0, 0] == pytest.approx(reaches[0], abs=1e-12)
+    width = np.hypot(tpr.value[0, 0] - reaches[0], fpr.value[0, 0] - reaches[1])
+    assert mean.low[0, 0] == pytest.approx(max(mean.value[0, 0] - width / 2, 0.0), abs=1e-12)
+    assert mean.low[0, 0] > (tpr.low[0, 0] + fpr.low[0, 0]) / 2
