@@ -320,7 +320,7 @@ def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg)
         np.where(take_fpr, fpr.second, tpr.second),
         take_fpr.astype(np.intp),
         np.minimum(tpr.n_judged, fpr.n_judged),
-        f"{tpr.method}_bonferroni_over_components",
+        f"{tpr.method}_{'bonferroni' if agg == 'worst_case' else 'mover'}_over_components",
     )
 
 
