@@ -276,3 +276,32 @@ def test_two_group_equalized_odds_mean_combines_its_safe_ends_by_mover() -> None
     width = np.hypot(tpr.value[0, 0] - reaches[0], fpr.value[0, 0] - reaches[1])
     assert mean.low[0, 0] == pytest.approx(max(mean.value[0, 0] - width / 2, 0.0), abs=1e-12)
     assert mean.low[0, 0] > (tpr.low[0, 0] + fpr.low[0, 0]) / 2
+
+
+def test_to_overall_ratio_maps_the_rest_interval_and_adjusts_its_upper_end() -> None:
+    judged = _run("to_overall", "ratio")
+    total_c, total_n = COUNTS.sum(), SIZES.sum()
+    lows, highs = [], []
+    for g in range(4):
+        rest_c, rest_n = total_c - COUNTS[0, g], total_n - SIZES[0, g]
+        share = SIZES[0, g] / total_n
+        ends = []
+        for alpha in (0.05, 0.05 / 4):
+            low, high = confint_proportions_2indep(
+                COUNTS[0, g],
+                SIZES[0, g],
+                rest_c,
+                rest_n,
+                method="log-adjusted",
+                compare="ratio",
+                alpha=alpha,
+            )
+            mapped = [t / (share * t + 1 - share) for t in (low, high)]
+            ends.append(fold_ratio(np.array([mapped[0]]), np.array([mapped[1]])))
+        lows.append(ends[0][0][0])  # the end a PASS rests on: plain 0.05
+        highs.append(ends[1][1][0])  # the end a FAIL rests on: Bonferroni over 4 groups
+    assert judged.low[0, 0] == pytest.approx(min(lows), rel=1e-12)
+    assert judged.high[0, 0] == pytest.approx(min(highs), rel=1e-12)
+    p = COUNTS[0] / SIZES[0]
+    ratios = p / (total_c / total_n)
+    assert judged.value[0, 0] == pytest.approx(np.minimum(ratios, 1 / ratios).min())
