@@ -80,7 +80,9 @@ def _overall(stats: RateStats) -> RateStats:
     )
 
 
-def _ours(cells: Array, squares: Array, method: str, transform: str, alpha: float) -> Judged:
+def _ours(
+    cells: Array, squares: Array, method: str, transform: str, alpha: float, *, components: int = 1
+) -> Judged:
     stats = _rate(cells, squares, method.split(":", maxsplit=1)[0])
     groups = stats.num.shape[1]
     references = np.full((stats.num.shape[0], 1), groups - 1, dtype=np.intp)
@@ -93,6 +95,7 @@ def _ours(cells: Array, squares: Array, method: str, transform: str, alpha: floa
         method=method.split(":")[1],  # type: ignore[arg-type]
         references=references,
         alpha=alpha,
+        components=components,
     )
 
 
@@ -169,8 +172,12 @@ def run_cell(
         _ours(cells, squares, "selection_rate:to_reference", "difference", ALPHA),
         true["dpd_reference"],
     )
-    tpr = _ours(cells, squares, "true_positive_rate:between_groups", "difference", ALPHA / 2)
-    fpr = _ours(cells, squares, "false_positive_rate:between_groups", "difference", ALPHA / 2)
+    tpr = _ours(
+        cells, squares, "true_positive_rate:between_groups", "difference", ALPHA, components=2
+    )
+    fpr = _ours(
+        cells, squares, "false_positive_rate:between_groups", "difference", ALPHA, components=2
+    )
     eod = combine_components(tpr, fpr, "difference", "worst_case")
     out["eod"] = _covers(eod, true["eod"])
     out["eod_mean"] = _covers(combine_components(tpr, fpr, "difference", "mean"), true["eod_mean"])
@@ -183,9 +190,10 @@ def run_cell(
     return out
 
 
-def _grid(reps: int, n_boot: int) -> list[tuple[tuple[str, int, float, float], dict[str, float]]]:
+def _grid(
+    reps: int, n_boot: int, seed: int = 0
+) -> list[tuple[tuple[str, int, float, float], dict[str, float]]]:
     rows = []
-    seed = 0
     header = (
         f"{'k':>1} {'rows':>9} {'sigma':>5} {'gap':>4} | {'rate':>5} {'dpd':>5} {'dpr':>5} "
         f"{'ovr':>5} {'ref':>5} {'eod':>5} {'eodm':>5} | {'b.dpd':>5} | "
@@ -339,13 +347,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1000)
     parser.add_argument("--n-boot", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0, help="cell i uses seed + i")
     parser.add_argument("--e2e-reps", type=int, default=200)
     parser.add_argument("--time", action="store_true", help="time a 1e6-row audit")
     parser.add_argument("--baseline", default="/work/main", help="checkout to time against")
     parser.add_argument("--metricframe", action="store_true", help="also time MetricFrame")
     args = parser.parse_args()
     start = time.perf_counter()
-    rows = _grid(args.reps, args.n_boot)
+    rows = _grid(args.reps, args.n_boot, args.seed)
     _summary(rows)
     if args.e2e_reps:
         _end_to_end(args.e2e_reps)

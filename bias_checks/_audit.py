@@ -424,7 +424,7 @@ def audit_predictions(
         ("random_state", random_state),
         ("reference_group", reference),
         ("bootstrap", bootstrap),
-        ("ci_method", "closed_form_rates_bonferroni_percentile_bootstrap_otherwise"),
+        ("ci_method", "closed_form_rates_failing_end_bonferroni_percentile_bootstrap_otherwise"),
     )
     weights = encoded.sample_weight
     return AuditResult(

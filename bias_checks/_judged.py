@@ -2,12 +2,20 @@
 groups that can be judged.
 
 For a rate metric every interval is closed-form (see :mod:`bias_checks._intervals`) and holds
-*simultaneously* over the comparisons a number summarises, by Bonferroni's inequality: with
-``k`` judged groups, ``max - min`` and ``min / max`` are bounded through all ``k(k-1)/2``
-pairwise intervals at level ``alpha / (k(k-1)/2)``; ``to_overall`` and ``to_reference``
-through ``k`` (or ``k - 1``) comparisons at ``alpha / k``; the worst group of a base metric
-through ``k`` Wilson intervals at ``alpha / k``. If every pairwise interval covers its truth
-(probability at least ``1 - alpha``), the extreme over pairs is covered too.
+*simultaneously* over the comparisons a number summarises. Only one end needs the
+multiplicity adjustment. Take ``theta = max |d_ij|`` over ``m`` comparisons with folded
+intervals ``[lo_ij, hi_ij]`` and ``L = max lo_ij``, ``U = max hi_ij``: ``L > theta`` happens
+if *any* comparison has ``lo_ij > |d_ij|`` (a union, so each gets ``alpha / 2m``, Bonferroni),
+while ``U < theta`` needs the comparison attaining ``theta`` to have ``hi < |d*|`` (one
+comparison, ``alpha / 2`` with no adjustment). So the *safe* end, the one that says "at least
+this bad" and on which FAIL rests, is adjusted; the other end, on which PASS rests, is not.
+A fair model therefore FAILs with probability at most ``alpha`` (at parity both signs of every
+comparison count), a model beyond the bound PASSes with at most ``alpha / 2``, and power does
+not fall with the number of groups. Ratios (``min / max``: lower is worse) mirror it: the upper
+end is adjusted. ``m`` is ``k(k-1)/2`` pairs for ``between_groups``, ``k`` groups for
+``to_overall``, ``k - 1`` for ``to_reference`` and ``k`` Wilson limits for the worst group of
+a base rate. Equalized odds shares the safe half over its two parts too (see
+:func:`combine_components`).
 
 ``to_overall`` uses the identity ``p_g - p_all = (1 - s_g)(p_g - p_rest)``, where ``s_g`` is
 the group's (weighted) share of the rate's denominator and ``p_rest`` the rate over the other
@@ -30,11 +38,12 @@ import numpy as np
 from bias_checks._disparities import OVERALL, Agg, Method, Transform
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._intervals import (
-    fold_difference,
     fold_ratio,
-    log_ratio,
-    newcombe_difference,
-    wilson,
+    folded_difference,
+    folded_ratio,
+    log_ratio_ends,
+    ratio_reach,
+    wilson_ends,
 )
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -74,30 +83,83 @@ class Judged:
     component: IntArray | None
     n_judged: IntArray
     method: str
+    reach: FloatArray | None = None
+    """The safe end before the fold clips it at parity; NaN unless the entry is one comparison
+    of two rates."""
 
 
 def _empty(shape: tuple[int, int], method: str) -> Judged:
     nan = np.full(shape, np.nan)
     zero = np.zeros(shape, dtype=np.intp)
-    return Judged(nan, nan.copy(), nan.copy(), zero, zero.copy(), None, zero.copy(), method)
+    return Judged(
+        nan, nan.copy(), nan.copy(), zero, zero.copy(), None, zero.copy(), method, nan.copy()
+    )
+
+
+@dataclass(frozen=True)
+class Split:
+    """One-sided error of each end of a disparity's interval.
+
+    ``safe`` is the error of the end that says "at least this bad" (the lower end of a
+    difference, the upper end of a ratio), shared by Bonferroni over the comparisons a number
+    summarises; ``unsafe`` is the error of the other end, which no comparison but the one
+    attaining the disparity can breach, so it is never shared over comparisons.
+    """
+
+    safe: float
+    unsafe: float
+
+    @classmethod
+    def of(cls, alpha: float, components: int = 1) -> Split:
+        """Half of ``alpha`` to each end; the safe half shared by ``components`` too."""
+        return cls(alpha / 2 / components, alpha / 2)
+
+
+def _folded(
+    transform: Transform,
+    p1: FloatArray,
+    n1: FloatArray,
+    p2: FloatArray,
+    n2: FloatArray,
+    *,
+    split: Split,
+    comparisons: int,
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Folded ``(low, high)`` per comparison, and the safe end's reach before the fold."""
+    safe = split.safe / comparisons
+    if transform == "difference":
+        reach, high = folded_difference(
+            p1, n1, p2, n2, low_tail=safe, high_tail=split.unsafe, clip=False
+        )
+        return np.maximum(reach, 0.0), high, reach
+    low, reach = folded_ratio(p1, n1, p2, n2, low_tail=split.unsafe, high_tail=safe, clip=False)
+    return low, np.minimum(reach, 1.0), reach
+
+
+def _single(reach: FloatArray) -> float:
+    """The reach of a disparity that is one comparison; NaN for an extreme over several (the
+    width of the comparison attaining it is not known, so no reach is claimed)."""
+    return float(reach[0]) if reach.size == 1 else np.nan
 
 
 def _between(
-    p: FloatArray, n: FloatArray, members: IntArray, transform: Transform, alpha: float
-) -> tuple[float, float, float, int, int]:
+    p: FloatArray, n: FloatArray, members: IntArray, transform: Transform, split: Split
+) -> tuple[float, float, float, float, int, int]:
     pairs = np.array(list(combinations(range(members.size), 2)), dtype=np.intp)
     i, j = pairs[:, 0], pairs[:, 1]
-    a = alpha / len(pairs)
     pm, nm = p[members], n[members]
     top, bottom = int(np.argmax(pm)), int(np.argmin(pm))
+    low, high, reach = _folded(
+        transform, pm[i], nm[i], pm[j], nm[j], split=split, comparisons=len(pairs)
+    )
     if transform == "difference":
-        low, high = fold_difference(*newcombe_difference(pm[i], nm[i], pm[j], nm[j], a))
         value = float(pm[top] - pm[bottom])
-        return value, float(low.max()), float(high.max()), int(members[top]), int(members[bottom])
-    low, high = fold_ratio(*log_ratio(pm[i], nm[i], pm[j], nm[j], a))
+        ends = float(low.max()), float(high.max()), _single(reach)
+        return value, *ends, int(members[top]), int(members[bottom])
     with np.errstate(divide="ignore", invalid="ignore"):
         value = float(pm[bottom] / pm[top])
-    return value, float(low.min()), float(high.min()), int(members[bottom]), int(members[top])
+    ends = float(low.min()), float(high.min()), _single(reach)
+    return value, *ends, int(members[bottom]), int(members[top])
 
 
 def _to_target(
@@ -107,34 +169,39 @@ def _to_target(
     *,
     target: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
     transform: Transform,
-    alpha: float,
-) -> tuple[float, float, float, int]:
+    split: Split,
+) -> tuple[float, float, float, float, int]:
     """Compare each member with a target: ``(p_target, n_target, share, p_point_target)``.
 
     ``share`` is zero for an independent target (a reference group); for the overall rate it
     is the group's share and the target is the rest of the control level.
     """
     p_t, n_t, share, point_t = target
-    a = alpha / members.size
     pm, nm = p[members], n[members]
     with np.errstate(divide="ignore", invalid="ignore"):
         if transform == "difference":
-            low, high = newcombe_difference(pm, nm, p_t, n_t, a)
-            scale = 1.0 - share
-            low, high = fold_difference(
-                np.where(scale > 0, low * scale, 0.0), np.where(scale > 0, high * scale, 0.0)
+            low, high, reach = _folded(
+                transform, pm, nm, p_t, n_t, split=split, comparisons=members.size
             )
+            scale = np.clip(1.0 - share, 0.0, None)  # |p_g - p_all| = (1 - s_g)|p_g - p_rest|
+            low, high, reach = low * scale, high * scale, reach * scale
             gaps = np.abs(pm - point_t)
             worst = int(np.nanargmax(gaps))
-            return float(gaps[worst]), float(low.max()), float(high.max()), int(members[worst])
-        low, high = log_ratio(pm, nm, p_t, n_t, a)
-        low = low / (share * low + 1 - share)
-        high = np.where(np.isinf(high), 1 / share, high / (share * high + 1 - share))
-        low, high = fold_ratio(low, high)
+            ends = float(low.max()), float(high.max()), _single(reach)
+            return float(gaps[worst]), *ends, int(members[worst])
+        signed = []
+        for tail in (split.unsafe, split.safe / members.size):
+            r_low, r_high = log_ratio_ends(pm, nm, p_t, n_t, low_tail=tail, high_tail=tail)
+            r_low = r_low / (share * r_low + 1 - share)
+            r_high = np.where(np.isinf(r_high), 1 / share, r_high / (share * r_high + 1 - share))
+            signed.append((r_low, r_high))
+        low = fold_ratio(*signed[0])[0]
+        reach = ratio_reach(*signed[1], pm, point_t)
         ratios = pm / point_t
         ratios = np.where(ratios > 1, 1 / ratios, ratios)
     worst = int(np.nanargmin(ratios)) if not np.isnan(ratios).all() else 0
-    return float(ratios[worst]), float(low.min()), float(high.min()), int(members[worst])
+    ends = float(low.min()), float(np.minimum(reach, 1.0).min()), _single(reach)
+    return float(ratios[worst]), *ends, int(members[worst])
 
 
 def rate_disparity(
@@ -147,11 +214,15 @@ def rate_disparity(
     method: Method,
     references: IntArray | None,
     alpha: float,
+    components: int = 1,
 ) -> Judged:
     """Disparity of one rate over the judged groups, with simultaneous intervals.
 
-    ``alpha`` is the error allowed per entry (label and control level).
+    ``alpha`` is the error allowed per entry (label and control level); ``components`` the
+    number of rates the entry combines (2 for equalized odds), over which the safe end's
+    error is shared too.
     """
+    split = Split.of(alpha, components)
     n_labels, n_control = overall.num.shape
     out = _empty((n_labels, n_control), "newcombe" if transform == "difference" else "log_ratio")
     p, n = stats.p, stats.n_eff
@@ -163,7 +234,9 @@ def rate_disparity(
                 continue
             row_p, row_n = p[label], n[label]
             if method == "between_groups":
-                value, low, high, first, second = _between(row_p, row_n, members, transform, alpha)
+                value, low, high, reach, first, second = _between(
+                    row_p, row_n, members, transform, split
+                )
             elif method == "to_overall":
                 rest = RateStats(
                     overall.num[label, c] - stats.num[label, members],
@@ -172,8 +245,8 @@ def rate_disparity(
                 )
                 share = stats.den[label, members] / overall.den[label, c]
                 target = (rest.p, rest.n_eff, share, overall.p[label, c])
-                value, low, high, first = _to_target(
-                    row_p, row_n, members, target=target, transform=transform, alpha=alpha
+                value, low, high, reach, first = _to_target(
+                    row_p, row_n, members, target=target, transform=transform, split=split
                 )
                 second = OVERALL
             else:
@@ -183,26 +256,60 @@ def rate_disparity(
                     continue
                 others = members[members != second]
                 target = (row_p[second], row_n[second], np.zeros(others.size), row_p[second])
-                value, low, high, first = _to_target(
-                    row_p, row_n, others, target=target, transform=transform, alpha=alpha
+                value, low, high, reach, first = _to_target(
+                    row_p, row_n, others, target=target, transform=transform, split=split
                 )
             out.value[label, c], out.low[label, c], out.high[label, c] = value, low, high
+            assert out.reach is not None
+            out.reach[label, c] = reach
             out.first[label, c], out.second[label, c] = first, second
     return out
 
 
 def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg) -> Judged:
-    """Equalized odds from its TPR and FPR parts (each judged at half the error)."""
+    """Equalized odds from its TPR and FPR parts.
+
+    The parts come from :func:`rate_disparity` with ``components=2``: each safe end at a
+    quarter of the error, each unsafe end at half. ``worst_case`` is the larger difference
+    (smaller ratio) of the parts: its safe end is breached if either part's is (a union), its
+    unsafe end only if the part attaining it breaches its own. ``mean`` combines the parts'
+    ends by MOVER for the sum of two independent estimates (TPR on positives, FPR on
+    negatives; Zou and Donner 2008, "Construction of confidence limits about effect measures",
+    Stat. Med. 27, 1693-1702): ``v_T + v_F +- sqrt(w_T**2 + w_F**2)``, halved, where ``w`` is
+    each part's distance from its value to its end. The unsafe end always does so. The safe
+    end does so only when each part is one comparison of two groups, with ``w`` measured to
+    the part's *reach* (its end before the fold clips it at parity, so that a part whose sign
+    is open still counts its full width); at parity it then errs with probability
+    ``1 - (1 - 2 * alpha / 4)**2 < alpha``, as a max - min does. An extreme over several
+    comparisons is not near-normal (the sum of two ranges exceeds MOVER's bound far more often
+    than ``alpha / 2``), so there the safe end is the mean of the parts' safe ends: it is
+    breached only if a part's is, a union over the two parts.
+    """
     difference = transform == "difference"
+    take_fpr = fpr.value > tpr.value if difference else fpr.value < tpr.value
     if agg == "worst_case":
-        take_fpr = fpr.value > tpr.value if difference else fpr.value < tpr.value
         value = np.where(take_fpr, fpr.value, tpr.value)
         pick = np.fmax if difference else np.fmin
         low, high = pick(tpr.low, fpr.low), pick(tpr.high, fpr.high)
     else:
-        take_fpr = fpr.value > tpr.value if difference else fpr.value < tpr.value
         value = (tpr.value + fpr.value) / 2
-        low, high = (tpr.low + fpr.low) / 2, (tpr.high + fpr.high) / 2
+        nan = np.full(value.shape, np.nan)
+        t_reach = nan if tpr.reach is None else tpr.reach
+        f_reach = nan if fpr.reach is None else fpr.reach
+        single = np.isfinite(t_reach) & np.isfinite(f_reach)
+        with np.errstate(invalid="ignore"):
+            if difference:
+                moved = np.maximum(
+                    value - np.hypot(tpr.value - t_reach, fpr.value - f_reach) / 2, 0
+                )
+                low = np.where(single, moved, (tpr.low + fpr.low) / 2)
+                high = value + np.hypot(tpr.high - tpr.value, fpr.high - fpr.value) / 2
+            else:
+                moved = np.minimum(
+                    value + np.hypot(t_reach - tpr.value, f_reach - fpr.value) / 2, 1
+                )
+                high = np.where(single, moved, (tpr.high + fpr.high) / 2)
+                low = value - np.hypot(tpr.value - tpr.low, fpr.value - fpr.low) / 2
     undefined = np.isnan(tpr.value) | np.isnan(fpr.value)
     nan = np.full(value.shape, np.nan)
     return Judged(
@@ -213,14 +320,19 @@ def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg)
         np.where(take_fpr, fpr.second, tpr.second),
         take_fpr.astype(np.intp),
         np.minimum(tpr.n_judged, fpr.n_judged),
-        f"{tpr.method}_bonferroni_over_components",
+        f"{tpr.method}_{'bonferroni' if agg == 'worst_case' else 'mover'}_over_components",
     )
 
 
 def rate_extreme(
     stats: RateStats, *, judged: BoolArray, control_of: IntArray, upper: bool, alpha: float
 ) -> Judged:
-    """The worst judged group's rate (largest for an upper bound) with a simultaneous interval."""
+    """The worst judged group's rate (largest for an upper bound) with a simultaneous interval.
+
+    The safe end (lower for the largest rate, upper for the smallest) is breached if any
+    group's Wilson limit is, so it is shared over the ``k`` groups (``alpha / 2k`` each); the
+    other end only if the worst group's own limit is (``alpha / 2``).
+    """
     n_labels, n_control = judged.shape[0], int(control_of.max()) + 1
     out = _empty((n_labels, n_control), "wilson")
     p, n = stats.p, stats.n_eff
@@ -230,7 +342,9 @@ def rate_extreme(
             out.n_judged[label, c] = members.size
             if members.size == 0:
                 continue
-            low, high = wilson(p[label, members], n[label, members], alpha / members.size)
+            safe = alpha / 2 / members.size
+            tails = (safe, alpha / 2) if upper else (alpha / 2, safe)
+            low, high = wilson_ends(p[label, members], n[label, members], *tails)
             values = p[label, members]
             worst = int(np.argmax(values) if upper else np.argmin(values))
             reduce = np.max if upper else np.min

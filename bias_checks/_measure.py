@@ -145,7 +145,6 @@ def disparity_evidence(
     """The judged disparity (L, C) and the judged-group mask (L, G)."""
     assert info.transform is not None
     mask = judged_mask(table, info.bases, rule)
-    part_alpha = alpha / len(info.bases)
     parts = []
     for base in info.bases:
         if base in table.rates:
@@ -158,7 +157,8 @@ def disparity_evidence(
                     transform=info.transform,
                     method=method,
                     references=references_for(audit, table, base, method, mask),
-                    alpha=part_alpha,
+                    alpha=alpha,
+                    components=len(info.bases),
                 )
             )
         else:

@@ -25,8 +25,10 @@ class Interval:
     """A confidence interval ``[low, high]`` and how it was computed.
 
     ``method`` names the construction: ``wilson`` (a rate), ``newcombe`` or ``log_ratio``
-    (Bonferroni-simultaneous over the compared pairs), ``..._bonferroni_over_components``
-    (equalized odds), ``bootstrap`` (percentile, stratified) or ``exact`` (a count).
+    (simultaneous over the compared pairs: the end a FAIL rests on is Bonferroni-adjusted, the
+    other is not), ``..._bonferroni_over_components`` or ``..._mover_over_components``
+    (equalized odds, worst case or mean), ``bootstrap`` (percentile, stratified) or ``exact``
+    (a count).
     """
 
     low: float

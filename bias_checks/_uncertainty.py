@@ -87,15 +87,17 @@ def percentile_interval(
 
 
 def _signed_bounds(
-    first: FloatArray, second: FloatArray, ratio: bool, alpha: float
+    first: FloatArray, second: FloatArray, ratio: bool, *, safe: float, unsafe: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Percentile bounds (M,) of each comparison's signed difference or ratio, folded."""
+    """Percentile bounds (M,) of each comparison's signed difference or ratio, folded: the end
+    a FAIL rests on from the interval at level ``1 - safe``, the other at ``1 - unsafe``."""
     with np.errstate(divide="ignore", invalid="ignore"):
         signed = first / second if ratio else first - second
-    low, high = percentile_interval(signed, 1.0 - alpha)
+    wide = percentile_interval(signed, 1.0 - safe)
+    narrow = percentile_interval(signed, 1.0 - unsafe)
     if ratio:
-        return fold_ratio(low, high)
-    return fold_difference(low, high)
+        return fold_ratio(*narrow)[0], fold_ratio(*wide)[1]
+    return fold_difference(*wide)[0], fold_difference(*narrow)[1]
 
 
 def comparison_bounds(
@@ -113,9 +115,11 @@ def comparison_bounds(
 
     As for rates, each comparison the disparity summarises (every pair of judged groups, each
     group against the overall value or the reference) gets a percentile interval of its
-    *signed* difference or ratio at ``alpha / m`` (Bonferroni), folded to ``|d|`` or
-    ``min(r, 1/r)``; the disparity lies between the extreme ends. A percentile interval of
-    the folded statistic itself could never reach parity.
+    *signed* difference or ratio, folded to ``|d|`` or ``min(r, 1/r)``; the disparity lies
+    between the extreme ends. The end a FAIL rests on (lower for differences, upper for
+    ratios) comes from intervals at ``alpha / m`` (Bonferroni: any comparison can breach it),
+    the other from intervals at ``alpha`` (only the comparison attaining the disparity can).
+    A percentile interval of the folded statistic itself could never reach parity.
     """
     n_labels, n_control = overall.shape[1], overall.shape[2]
     low = np.full((n_labels, n_control), np.nan)
@@ -140,7 +144,9 @@ def comparison_bounds(
                 second = np.repeat(replicates[:, label, ref : ref + 1], others.size, axis=1)
             if members.size < 2 or first.shape[1] == 0:
                 continue
-            lows, highs = _signed_bounds(first, second, ratio, alpha / first.shape[1])
+            lows, highs = _signed_bounds(
+                first, second, ratio, safe=alpha / first.shape[1], unsafe=alpha
+            )
             pick = np.min if ratio else np.max
             low[label, c], high[label, c] = pick(lows), pick(highs)
     return low, high

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from itertools import combinations
 from typing import Any
 
 import numpy as np
 import pytest
+from statsmodels.stats.proportion import confint_proportions_2indep
 
 from bias_checks import (
     AuditResult,
@@ -266,22 +268,32 @@ def test_a_threshold_may_carry_its_own_evidence_rule() -> None:
     assert info.value.code == "metric_has_no_interval"
 
 
-def test_many_groups_widen_the_interval_to_hold_simultaneously() -> None:
-    rng = np.random.default_rng(8)
-    y_pred = rng.integers(0, 2, 4000)
-    two = rng.choice(["a", "b"], 4000)
-    four = rng.choice(["a", "b", "c", "d"], 4000)
-    thresholds = [Threshold("demographic_parity_difference", 0.1)]
-    (pair,) = audit_predictions(
-        y_pred, y_pred, sensitive_features=two, n_boot=0, thresholds=thresholds
+def test_many_groups_adjust_only_the_end_a_fail_rests_on() -> None:
+    positives = {"a": 60, "b": 70, "c": 80, "d": 100}  # of 200 rows each
+    y_pred = np.concatenate([np.repeat([1, 0], [c, 200 - c]) for c in positives.values()])
+    group = np.repeat(list(positives), 200)
+    (check,) = audit_predictions(
+        y_pred,
+        y_pred,
+        sensitive_features=group,
+        n_boot=0,
+        thresholds=[Threshold("demographic_parity_difference", 0.1)],
     ).checks
-    (many,) = audit_predictions(
-        y_pred, y_pred, sensitive_features=four, n_boot=0, thresholds=thresholds
-    ).checks
-    assert pair.ci is not None
-    assert many.ci is not None
-    # Six pairs at 0.05/6 each with a quarter of the rows: wider than one pair at 0.05.
-    assert many.ci.high - many.value > 1.4 * (pair.ci.high - pair.value)
+    assert check.ci is not None
+
+    def folded(alpha: float) -> list[tuple[float, float]]:
+        out = []
+        for i, j in combinations(positives.values(), 2):
+            low, high = confint_proportions_2indep(i, 200, j, 200, method="newcomb", alpha=alpha)
+            nearest = 0.0 if low <= 0 <= high else min(abs(low), abs(high))
+            out.append((nearest, max(abs(low), abs(high))))
+        return out
+
+    # FAIL rests on the lower end: a union over the six pairs, Bonferroni (0.05 / 6).
+    assert check.ci.low == pytest.approx(max(low for low, _ in folded(0.05 / 6)), abs=1e-12)
+    # PASS rests on the upper end: only the pair attaining max - min can breach it (0.05).
+    assert check.ci.high == pytest.approx(max(high for _, high in folded(0.05)), abs=1e-12)
+    assert check.ci.low < max(low for low, _ in folded(0.05))
 
 
 def test_reference_group_modes() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
@@ -9,9 +11,14 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from bias_checks._intervals import (
     fold_difference,
     fold_ratio,
+    folded_difference,
+    folded_ratio,
     log_ratio,
+    log_ratio_ends,
     newcombe_difference,
+    newcombe_ends,
     wilson,
+    wilson_ends,
 )
 
 CASES = [(0, 10), (1, 60), (7, 30), (15, 30), (30, 30), (412, 1000), (3, 5000), (1, 1)]
@@ -73,3 +80,81 @@ def test_fold_ratio_maps_onto_at_most_one() -> None:
     low, high = fold_ratio(np.array([0.8, 0.5, 1.25, 0.0]), np.array([1.1, 0.8, 2.0, np.inf]))
     np.testing.assert_allclose(low, [0.8, 0.5, 0.5, 0.0])
     np.testing.assert_allclose(high, [1.0, 0.8, 0.8, 1.0])
+
+
+TAILS = [(0.025, 0.025), (0.05 / 12, 0.025), (0.025, 0.05 / 12), (0.001, 0.1)]
+
+
+@pytest.mark.parametrize(("count", "nobs"), CASES)
+@pytest.mark.parametrize(("low_tail", "high_tail"), TAILS)
+def test_wilson_ends_are_statsmodels_at_each_ends_level(
+    count: int, nobs: int, low_tail: float, high_tail: float
+) -> None:
+    low, high = wilson_ends(np.array([count / nobs]), np.array([nobs]), low_tail, high_tail)
+    ref_low, _ = proportion_confint(count, nobs, alpha=2 * low_tail, method="wilson")
+    _, ref_high = proportion_confint(count, nobs, alpha=2 * high_tail, method="wilson")
+    np.testing.assert_allclose([low[0], high[0]], [ref_low, ref_high], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+@pytest.mark.parametrize("tails", TAILS)
+@pytest.mark.parametrize(
+    "kind", [(newcombe_ends, "newcomb", "diff"), (log_ratio_ends, "log-adjusted", "ratio")]
+)
+def test_two_sample_ends_are_statsmodels_at_each_ends_level(
+    first: tuple[int, int],
+    second: tuple[int, int],
+    tails: tuple[float, float],
+    kind: tuple[Any, str, str],
+) -> None:
+    (c1, n1), (c2, n2) = first, second
+    ours, method, compare = kind
+    low_tail, high_tail = tails
+    low, high = ours(
+        np.array([c1 / n1]),
+        np.array([n1]),
+        np.array([c2 / n2]),
+        np.array([n2]),
+        low_tail=low_tail,
+        high_tail=high_tail,
+    )
+    args = {"method": method, "compare": compare}
+    ref_low, _ = confint_proportions_2indep(c1, n1, c2, n2, alpha=2 * low_tail, **args)
+    _, ref_high = confint_proportions_2indep(c1, n1, c2, n2, alpha=2 * high_tail, **args)
+    np.testing.assert_allclose([low[0], high[0]], [ref_low, ref_high], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+def test_folded_ends_come_from_the_signed_interval_at_their_own_level(
+    first: tuple[int, int], second: tuple[int, int]
+) -> None:
+    (c1, n1), (c2, n2) = first, second
+    data = (np.array([c1 / n1]), np.array([n1]), np.array([c2 / n2]), np.array([n2]))
+    low, high = folded_difference(*data, low_tail=0.05 / 12, high_tail=0.025)
+    wide = confint_proportions_2indep(c1, n1, c2, n2, method="newcomb", alpha=0.05 / 6)
+    narrow = confint_proportions_2indep(c1, n1, c2, n2, method="newcomb", alpha=0.05)
+    assert low[0] == pytest.approx(fold_difference(*map(np.array, wide))[0], abs=1e-12)
+    assert high[0] == pytest.approx(fold_difference(*map(np.array, narrow))[1], abs=1e-12)
+    # The end a FAIL rests on is the wider one: lower for |d|, upper for the ratio.
+    assert low[0] <= fold_difference(*map(np.array, narrow))[0]
+    r_low, r_high = folded_ratio(*data, low_tail=0.025, high_tail=0.05 / 12)
+    args = {"method": "log-adjusted", "compare": "ratio"}
+    wide = confint_proportions_2indep(c1, n1, c2, n2, alpha=0.05 / 6, **args)
+    narrow = confint_proportions_2indep(c1, n1, c2, n2, alpha=0.05, **args)
+    assert r_low[0] == pytest.approx(fold_ratio(*map(np.array, narrow))[0], rel=1e-12)
+    assert r_high[0] == pytest.approx(fold_ratio(*map(np.array, wide))[1], rel=1e-12)
+    assert r_high[0] >= fold_ratio(*map(np.array, narrow))[1]
+
+
+def test_the_reach_is_the_safe_end_before_the_fold() -> None:
+    p1, n1 = np.array([0.30, 0.50, 0.10]), np.array([100.0, 100.0, 100.0])
+    p2, n2 = np.array([0.35, 0.30, 0.45]), np.array([100.0, 100.0, 100.0])
+    reach, high = folded_difference(p1, n1, p2, n2, low_tail=0.01, high_tail=0.025, clip=False)
+    low, same_high = folded_difference(p1, n1, p2, n2, low_tail=0.01, high_tail=0.025)
+    np.testing.assert_allclose(low, np.maximum(reach, 0.0))
+    np.testing.assert_array_equal(high, same_high)
+    assert reach[0] < 0 < reach[1]  # the sign of the first difference is open
+    _, r_reach = folded_ratio(p1, n1, p2, n2, low_tail=0.025, high_tail=0.01, clip=False)
+    _, r_high = folded_ratio(p1, n1, p2, n2, low_tail=0.025, high_tail=0.01)
+    np.testing.assert_allclose(r_high, np.minimum(r_reach, 1.0))
+    assert r_reach[0] > 1 > r_reach[2]

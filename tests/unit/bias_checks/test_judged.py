@@ -1,4 +1,9 @@
-"""Simultaneous intervals of disparities, each against statsmodels at the adjusted level."""
+"""Simultaneous intervals of disparities, each end against statsmodels at its own level.
+
+The end a FAIL rests on (lower for differences, upper for ratios) is Bonferroni-adjusted over
+the comparisons; the other end is at ``alpha / 2`` one-sided, i.e. the end of a plain
+two-sided interval at ``alpha``.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,13 @@ import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from bias_checks._intervals import fold_difference, fold_ratio
-from bias_checks._judged import RateStats, combine_components, rate_disparity, rate_extreme
+from bias_checks._judged import (
+    Judged,
+    RateStats,
+    combine_components,
+    rate_disparity,
+    rate_extreme,
+)
 
 COUNTS = np.array([[12.0, 30.0, 45.0, 20.0]])
 SIZES = np.array([[40.0, 60.0, 90.0, 50.0]])
@@ -59,13 +70,17 @@ def _pair_bounds(i: int, j: int, alpha: float, compare: str) -> tuple[float, flo
 
 
 @pytest.mark.parametrize(("transform", "compare"), [("difference", "diff"), ("ratio", "ratio")])
-def test_max_min_is_bonferroni_over_every_pair(transform: str, compare: str) -> None:
+def test_max_min_adjusts_its_safe_end_over_every_pair(transform: str, compare: str) -> None:
     judged = _run("between_groups", transform)
     pairs = list(combinations(range(4), 2))
-    bounds = [_pair_bounds(i, j, 0.05 / len(pairs), compare) for i, j in pairs]
-    pick = max if transform == "difference" else min
-    assert judged.low[0, 0] == pytest.approx(pick(b[0] for b in bounds), abs=1e-12)
-    assert judged.high[0, 0] == pytest.approx(pick(b[1] for b in bounds), abs=1e-12)
+    adjusted = [_pair_bounds(i, j, 0.05 / len(pairs), compare) for i, j in pairs]
+    plain = [_pair_bounds(i, j, 0.05, compare) for i, j in pairs]
+    if transform == "difference":
+        assert judged.low[0, 0] == pytest.approx(max(b[0] for b in adjusted), abs=1e-12)
+        assert judged.high[0, 0] == pytest.approx(max(b[1] for b in plain), abs=1e-12)
+    else:
+        assert judged.low[0, 0] == pytest.approx(min(b[0] for b in plain), abs=1e-12)
+        assert judged.high[0, 0] == pytest.approx(min(b[1] for b in adjusted), abs=1e-12)
     p = COUNTS[0] / SIZES[0]
     expected = p.max() - p.min() if transform == "difference" else p.min() / p.max()
     assert judged.value[0, 0] == pytest.approx(expected)
@@ -86,13 +101,15 @@ def test_to_overall_scales_the_group_against_the_rest() -> None:
     lows, highs = [], []
     for g in range(4):
         rest_c, rest_n = total_c - COUNTS[0, g], total_n - SIZES[0, g]
-        low, high = confint_proportions_2indep(
-            COUNTS[0, g], SIZES[0, g], rest_c, rest_n, method="newcomb", alpha=0.05 / 4
-        )
         scale = 1 - SIZES[0, g] / total_n
-        a, b = fold_difference(np.array([low * scale]), np.array([high * scale]))
-        lows.append(a[0])
-        highs.append(b[0])
+        ends = []
+        for alpha in (0.05 / 4, 0.05):
+            low, high = confint_proportions_2indep(
+                COUNTS[0, g], SIZES[0, g], rest_c, rest_n, method="newcomb", alpha=alpha
+            )
+            ends.append(fold_difference(np.array([low * scale]), np.array([high * scale])))
+        lows.append(ends[0][0][0])
+        highs.append(ends[1][1][0])
     assert judged.low[0, 0] == pytest.approx(max(lows), abs=1e-12)
     assert judged.high[0, 0] == pytest.approx(max(highs), abs=1e-12)
     p = COUNTS[0] / SIZES[0]
@@ -101,9 +118,10 @@ def test_to_overall_scales_the_group_against_the_rest() -> None:
 
 def test_to_reference_compares_every_other_group_with_the_reference() -> None:
     judged = _run("to_reference", "difference")
-    bounds = [_pair_bounds(g, 2, 0.05 / 3, "diff") for g in (0, 1, 3)]
-    assert judged.low[0, 0] == pytest.approx(max(b[0] for b in bounds), abs=1e-12)
-    assert judged.high[0, 0] == pytest.approx(max(b[1] for b in bounds), abs=1e-12)
+    adjusted = [_pair_bounds(g, 2, 0.05 / 3, "diff") for g in (0, 1, 3)]
+    plain = [_pair_bounds(g, 2, 0.05, "diff") for g in (0, 1, 3)]
+    assert judged.low[0, 0] == pytest.approx(max(b[0] for b in adjusted), abs=1e-12)
+    assert judged.high[0, 0] == pytest.approx(max(b[1] for b in plain), abs=1e-12)
     assert judged.second[0, 0] == 2
 
 
@@ -114,32 +132,97 @@ def test_a_reference_group_that_is_not_judged_leaves_nothing_to_judge() -> None:
     assert np.isnan(judged.high[0, 0])
 
 
-def test_equalized_odds_combines_the_ends_of_its_parts() -> None:
-    tpr = _run("between_groups", "difference", alpha=0.025)
-    fpr = _run("between_groups", "difference", alpha=0.025)
-    worst = combine_components(tpr, fpr, "difference", "worst_case")
-    mean = combine_components(tpr, fpr, "difference", "mean")
-    assert worst.high[0, 0] == tpr.high[0, 0]
-    assert mean.low[0, 0] == pytest.approx(tpr.low[0, 0])
-    assert worst.high[0, 0] > _run("between_groups", "difference").high[0, 0]
+OTHER = np.array([[5.0, 9.0, 30.0, 4.0]])  # a second rate (FPR) on other rows
 
 
-def test_the_worst_group_is_bounded_by_wilson_at_alpha_over_k() -> None:
+def _part(counts: np.ndarray, transform: str) -> Judged:
+    stats = _stats(counts, SIZES)
+    return rate_disparity(
+        stats,
+        _overall(stats),
+        judged=np.ones((1, 4), dtype=bool),
+        control_of=np.zeros(4, dtype=np.intp),
+        transform=transform,  # type: ignore[arg-type]
+        method="between_groups",
+        references=None,
+        alpha=0.05,
+        components=2,
+    )
+
+
+def _pair_bounds_of(counts: np.ndarray, alpha: float, compare: str) -> list[tuple[float, float]]:
+    method = "newcomb" if compare == "diff" else "log-adjusted"
+    fold = fold_difference if compare == "diff" else fold_ratio
+    out = []
+    for i, j in combinations(range(4), 2):
+        low, high = confint_proportions_2indep(
+            counts[0, i],
+            SIZES[0, i],
+            counts[0, j],
+            SIZES[0, j],
+            method=method,
+            compare=compare,
+            alpha=alpha,
+        )
+        a, b = fold(np.array([low]), np.array([high]))
+        out.append((float(a[0]), float(b[0])))
+    return out
+
+
+def test_equalized_odds_parts_share_only_their_safe_ends() -> None:
+    tpr = _part(COUNTS, "difference")
+    # Safe end: a union over two parts and six pairs (0.05 / 12 two-sided per pair).
+    safe = _pair_bounds_of(COUNTS, 0.05 / 12, "diff")
+    plain = _pair_bounds_of(COUNTS, 0.05, "diff")
+    assert tpr.low[0, 0] == pytest.approx(max(b[0] for b in safe), abs=1e-12)
+    assert tpr.high[0, 0] == pytest.approx(max(b[1] for b in plain), abs=1e-12)
+
+
+@pytest.mark.parametrize("transform", ["difference", "ratio"])
+def test_equalized_odds_combines_the_ends_of_its_parts(transform: str) -> None:
+    tpr, fpr = _part(COUNTS, transform), _part(OTHER, transform)
+    worst = combine_components(tpr, fpr, transform, "worst_case")  # type: ignore[arg-type]
+    mean = combine_components(tpr, fpr, transform, "mean")  # type: ignore[arg-type]
+    pick = max if transform == "difference" else min
+    assert worst.low[0, 0] == pick(tpr.low[0, 0], fpr.low[0, 0])
+    assert worst.high[0, 0] == pick(tpr.high[0, 0], fpr.high[0, 0])
+    v = (tpr.value[0, 0] + fpr.value[0, 0]) / 2
+    assert mean.value[0, 0] == pytest.approx(v)
+    if transform == "difference":
+        # Safe end: the mean of the parts' safe ends; other end: MOVER for the sum, halved.
+        assert mean.low[0, 0] == pytest.approx((tpr.low[0, 0] + fpr.low[0, 0]) / 2)
+        w = np.hypot(tpr.high[0, 0] - tpr.value[0, 0], fpr.high[0, 0] - fpr.value[0, 0])
+        assert mean.high[0, 0] == pytest.approx(v + w / 2)
+        assert mean.high[0, 0] < (tpr.high[0, 0] + fpr.high[0, 0]) / 2
+    else:
+        assert mean.high[0, 0] == pytest.approx((tpr.high[0, 0] + fpr.high[0, 0]) / 2)
+        w = np.hypot(tpr.value[0, 0] - tpr.low[0, 0], fpr.value[0, 0] - fpr.low[0, 0])
+        assert mean.low[0, 0] == pytest.approx(v - w / 2)
+        assert mean.low[0, 0] > (tpr.low[0, 0] + fpr.low[0, 0]) / 2
+
+
+@pytest.mark.parametrize("upper", [True, False])
+def test_the_worst_group_adjusts_its_safe_end_over_the_groups(upper: bool) -> None:
     stats = _stats(COUNTS, SIZES)
     judged = rate_extreme(
         stats,
         judged=np.ones((1, 4), dtype=bool),
         control_of=np.zeros(4, dtype=np.intp),
-        upper=True,
+        upper=upper,
         alpha=0.05,
     )
-    bounds = [
-        proportion_confint(COUNTS[0, g], SIZES[0, g], alpha=0.05 / 4, method="wilson")
-        for g in range(4)
-    ]
-    assert judged.low[0, 0] == pytest.approx(max(b[0] for b in bounds), abs=1e-12)
-    assert judged.high[0, 0] == pytest.approx(max(b[1] for b in bounds), abs=1e-12)
-    assert judged.first[0, 0] == int(np.argmax(COUNTS[0] / SIZES[0]))
+    adjusted, plain = (
+        [proportion_confint(COUNTS[0, g], SIZES[0, g], alpha=a, method="wilson") for g in range(4)]
+        for a in (0.05 / 4, 0.05)
+    )
+    if upper:  # the largest rate: at least max(lower ends) (a union), at most max(upper ends)
+        assert judged.low[0, 0] == pytest.approx(max(b[0] for b in adjusted), abs=1e-12)
+        assert judged.high[0, 0] == pytest.approx(max(b[1] for b in plain), abs=1e-12)
+        assert judged.first[0, 0] == int(np.argmax(COUNTS[0] / SIZES[0]))
+    else:
+        assert judged.low[0, 0] == pytest.approx(min(b[0] for b in plain), abs=1e-12)
+        assert judged.high[0, 0] == pytest.approx(min(b[1] for b in adjusted), abs=1e-12)
+        assert judged.first[0, 0] == int(np.argmin(COUNTS[0] / SIZES[0]))
 
 
 def test_weights_enter_through_the_effective_size() -> None:
@@ -158,3 +241,67 @@ def test_weights_enter_through_the_effective_size() -> None:
     one = rate_disparity(plain, _overall(plain), **args)  # type: ignore[arg-type]
     other = rate_disparity(weighted, _overall(weighted), **args)  # type: ignore[arg-type]
     assert (other.low[0, 0], other.high[0, 0]) == pytest.approx((one.low[0, 0], one.high[0, 0]))
+
+
+def test_two_group_equalized_odds_mean_combines_its_safe_ends_by_mover() -> None:
+    two = np.array([[True, True, False, False]])
+
+    def part(counts: np.ndarray) -> Judged:
+        stats = _stats(counts, SIZES)
+        return rate_disparity(
+            stats,
+            _overall(stats),
+            judged=two,
+            control_of=np.zeros(4, dtype=np.intp),
+            transform="difference",
+            method="between_groups",
+            references=None,
+            alpha=0.05,
+            components=2,
+        )
+
+    tpr, fpr = part(COUNTS), part(np.array([[5.0, 30.0, 1.0, 1.0]]))
+    mean = combine_components(tpr, fpr, "difference", "mean")
+    # Each part's reach is Newcombe's end toward 0 at 0.05 / 4 a tail (0.05 / 2 two-sided).
+    reaches = []
+    for counts in (COUNTS, np.array([[5.0, 30.0, 1.0, 1.0]])):
+        low, high = confint_proportions_2indep(
+            counts[0, 0], SIZES[0, 0], counts[0, 1], SIZES[0, 1], method="newcomb", alpha=0.025
+        )
+        d = counts[0, 0] / SIZES[0, 0] - counts[0, 1] / SIZES[0, 1]
+        reaches.append(low if d >= 0 else -high)
+    assert tpr.reach is not None
+    assert tpr.reach[0, 0] < 0 < fpr.low[0, 0]  # the TPR sign is open, the FPR one is not
+    assert tpr.reach[0, 0] == pytest.approx(reaches[0], abs=1e-12)
+    width = np.hypot(tpr.value[0, 0] - reaches[0], fpr.value[0, 0] - reaches[1])
+    assert mean.low[0, 0] == pytest.approx(max(mean.value[0, 0] - width / 2, 0.0), abs=1e-12)
+    assert mean.low[0, 0] > (tpr.low[0, 0] + fpr.low[0, 0]) / 2
+
+
+def test_to_overall_ratio_maps_the_rest_interval_and_adjusts_its_upper_end() -> None:
+    judged = _run("to_overall", "ratio")
+    total_c, total_n = COUNTS.sum(), SIZES.sum()
+    lows, highs = [], []
+    for g in range(4):
+        rest_c, rest_n = total_c - COUNTS[0, g], total_n - SIZES[0, g]
+        share = SIZES[0, g] / total_n
+        ends = []
+        for alpha in (0.05, 0.05 / 4):
+            low, high = confint_proportions_2indep(
+                COUNTS[0, g],
+                SIZES[0, g],
+                rest_c,
+                rest_n,
+                method="log-adjusted",
+                compare="ratio",
+                alpha=alpha,
+            )
+            mapped = [t / (share * t + 1 - share) for t in (low, high)]
+            ends.append(fold_ratio(np.array([mapped[0]]), np.array([mapped[1]])))
+        lows.append(ends[0][0][0])  # the end a PASS rests on: plain 0.05
+        highs.append(ends[1][1][0])  # the end a FAIL rests on: Bonferroni over 4 groups
+    assert judged.low[0, 0] == pytest.approx(min(lows), rel=1e-12)
+    assert judged.high[0, 0] == pytest.approx(min(highs), rel=1e-12)
+    p = COUNTS[0] / SIZES[0]
+    ratios = p / (total_c / total_n)
+    assert judged.value[0, 0] == pytest.approx(np.minimum(ratios, 1 / ratios).min())
