@@ -217,6 +217,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "unminable_transaction": 409,
     "gas_limit_too_low": 409,
     "gas_limit_above_block": 409,
+    "fees_not_minable": 409,
     "insufficient_funds": 409,
     "wrong_transaction_nonce": 409,
     "dataset_not_allowed": 409,

@@ -517,6 +517,27 @@ class GasLimitAboveBlock(UnminableTransaction):
         )
 
 
+class FeesNotMinable(UnminableTransaction):
+    """The signed fees can't be mined now: a priority fee above the fee cap, or a fee cap
+    below the next block's base fee."""
+
+    code: ClassVar[str] = "fees_not_minable"
+
+    def __init__(self, max_fee: int, priority_fee: int, base_fee: int) -> None:
+        problem = (
+            f"its priority fee {priority_fee} is above its fee cap {max_fee}"
+            if priority_fee > max_fee
+            else f"its fee cap {max_fee} is below the base fee {base_fee}"
+        )
+        super().__init__(
+            f"the transaction would never be mined: {problem} (wei per gas); "
+            "sign the prepared transaction's fees unchanged",
+            max_fee_per_gas=max_fee,
+            max_priority_fee_per_gas=priority_fee,
+            base_fee_per_gas=base_fee,
+        )
+
+
 class ProposalWouldRevert(GovernanceError):
     """The governor would reject the propose transaction."""
 

@@ -32,6 +32,7 @@ from governance.deploy import Deployment
 from governance.errors import (
     BelowProposalThreshold,
     EmptyProposal,
+    FeesNotMinable,
     GasLimitAboveBlock,
     GasLimitTooLow,
     InsufficientFunds,
@@ -91,6 +92,7 @@ class RawProposal(BaseModel):
     proposal_id: int
     gas: int = 0
     max_fee_per_gas: int = 0
+    max_priority_fee_per_gas: int = 0
     data: str = "0x"
 
     @property
@@ -236,6 +238,7 @@ class _SignedFields(NamedTuple):
     data: bytes
     gas: int
     max_fee_per_gas: int
+    max_priority_fee_per_gas: int
 
 
 def _parse_signed(raw: bytes) -> _SignedFields:
@@ -261,6 +264,7 @@ def _parse_signed(raw: bytes) -> _SignedFields:
         data=bytes(fields["data"]),
         gas=int(fields["gas"]),
         max_fee_per_gas=int(fields.get("maxFeePerGas", fields.get("gasPrice", 0))),
+        max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", fields.get("gasPrice", 0))),
     )
 
 
@@ -345,6 +349,7 @@ def inspect_raw_proposal(
         proposal_id=proposal_id,
         gas=signed.gas,
         max_fee_per_gas=signed.max_fee_per_gas,
+        max_priority_fee_per_gas=signed.max_priority_fee_per_gas,
         data="0x" + data.hex(),
     )
 
@@ -365,6 +370,9 @@ def check_minable(
         The gas limit is below what ``eth_estimateGas`` needs for the call now.
     GasLimitAboveBlock
         The gas limit is above the latest block's gas limit.
+    FeesNotMinable
+        The priority fee is above the fee cap, or the fee cap is below the pending block's
+        base fee (the node would reject it, or hold it until the base fee falls).
     ProposalWouldRevert
         The simulation reverts.
     InsufficientFunds
@@ -387,6 +395,10 @@ def check_minable(
     block_gas_limit = int(w3.eth.get_block("latest")["gasLimit"])
     if proposal.gas > block_gas_limit:
         raise GasLimitAboveBlock(proposal.gas, block_gas_limit)
+    base_fee = int(w3.eth.get_block("pending").get("baseFeePerGas", 0))
+    max_fee, priority_fee = proposal.max_fee_per_gas, proposal.max_priority_fee_per_gas
+    if priority_fee > max_fee or max_fee < base_fee:
+        raise FeesNotMinable(max_fee, priority_fee, base_fee)
     sender = Web3.to_checksum_address(proposal.proposer)
     balance = int(w3.eth.get_balance(sender, "pending"))
     if balance < proposal.max_cost + held_cost:

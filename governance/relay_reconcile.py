@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from governance.chain import max_fee_per_gas
 from governance.outbox import (
+    PENDING_STATUSES,
     RelayAttempt,
     RelayerAccount,
     RelayItem,
@@ -81,6 +82,32 @@ def read_facts(rpc: RpcBatch, address: str) -> ChainFacts:
 
 
 def fail(session: Session, item: RelayItem, code: str, message: str) -> None:
+    """Mark ``item`` failed. A failed proposer-signed transaction leaves its nonce unused, so
+    the same sender's later signed transactions that fairgov holds can never be mined: they
+    fail too (``earlier_transaction_failed``), and the sender's next nonce is free again."""
+    _mark_failed(session, item, code, message)
+    if item.kind != RelayKind.RAW_TRANSACTION or item.nonce is None:
+        return
+    later = session.exec(
+        select(RelayItem).where(
+            RelayItem.kind == RelayKind.RAW_TRANSACTION,
+            RelayItem.chain_id == item.chain_id,
+            RelayItem.signer == item.signer,
+            col(RelayItem.status).in_(PENDING_STATUSES),
+            col(RelayItem.nonce) > item.nonce,
+        )
+    ).all()
+    for other in later:
+        _mark_failed(
+            session,
+            other,
+            "earlier_transaction_failed",
+            f"the sender's transaction with nonce {item.nonce} failed ({code}), so this one "
+            f"(nonce {other.nonce}) can never be mined: prepare and sign it again",
+        )
+
+
+def _mark_failed(session: Session, item: RelayItem, code: str, message: str) -> None:
     item.status = RelayStatus.FAILED
     item.error_code = code
     item.error = message

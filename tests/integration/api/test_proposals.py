@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from governance import deploy
-from governance.outbox import RelayItem
+from governance import deploy, relay_reconcile
+from governance.outbox import RelayItem, RelayStatus
 from tests.helpers import HOLDER_KEYS, Governance, address_of
 from tests.integration.api.api_support import error_code, sync_index
 from tests.integration.governance.relay_support import relayer_for
@@ -168,6 +168,17 @@ def test_transactions_that_can_never_be_mined_are_refused_before_storing(
 ):
     key = HOLDER_KEYS[1]
     body = _prepare(client, address_of(key), "Bound demographic parity").json()
+    base_fee = int(gov.w3.eth.get_block("pending")["baseFeePerGas"])
+    assert base_fee > 0  # EIP-1559's base fee never decays to zero
+    fee_cases = [  # regression: both were accepted, then failed relay_rejected a minute later
+        {"maxFeePerGas": 10**9, "maxPriorityFeePerGas": 10**10},
+        {"maxFeePerGas": base_fee - 1, "maxPriorityFeePerGas": 0},
+    ]
+    for changes in fee_cases:
+        refused = client.post(
+            "/v1/proposals", json={"raw_transaction": _signed(body, key, **changes)}
+        )
+        assert (refused.status_code, error_code(refused)) == (409, "fees_not_minable"), changes
     cases = {
         "gas_limit_too_low": {"gas": 0},
         "gas_limit_above_block": {"gas": hex(gov.w3.eth.get_block("latest")["gasLimit"] + 1)},
@@ -225,6 +236,32 @@ def test_a_nonce_an_accepted_proposal_holds_is_refused_and_the_next_is_prepared(
     assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 2
     for body in (first, second):
         assert gov.governor.functions.proposalSnapshot(int(body["proposal_id"])).call() > 0
+
+
+def test_a_failed_proposer_transaction_fails_the_later_ones_and_frees_the_nonce(
+    client: TestClient, engine: Engine
+):
+    # Regression: when a held transaction failed, the sender's later held ones stayed
+    # `submitted` for ever behind the unused nonce, and prepare kept counting past them.
+    key = HOLDER_KEYS[0]
+    first = _prepare(client, address_of(key), "Fails at the node").json()
+    assert client.post("/v1/proposals", json={"raw_transaction": _signed(first, key)}).is_success
+    second = _prepare(client, address_of(key), "Stranded behind it").json()
+    assert client.post("/v1/proposals", json={"raw_transaction": _signed(second, key)}).is_success
+    nonce = int(first["rpc_transaction"]["nonce"], 16)
+    with Session(engine) as session:
+        held = session.exec(select(RelayItem).where(RelayItem.signer == address_of(key))).all()
+        earlier = next(i for i in held if i.nonce == nonce)
+        relay_reconcile.fail(session, earlier, "relay_rejected", "the node refused it")
+        session.commit()
+        rows = session.exec(select(RelayItem).where(RelayItem.signer == address_of(key))).all()
+        outcome = {(i.nonce, i.status, i.error_code) for i in rows}
+    assert outcome == {
+        (nonce, RelayStatus.FAILED, "relay_rejected"),
+        (nonce + 1, RelayStatus.FAILED, "earlier_transaction_failed"),
+    }
+    again = _prepare(client, address_of(key), "Signed again").json()
+    assert int(again["rpc_transaction"]["nonce"], 16) == nonce
 
 
 def test_a_proposal_the_proposer_sends_from_a_browser_wallet_is_indexed(
