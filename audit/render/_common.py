@@ -105,10 +105,27 @@ def bound_text(threshold: Mapping[str, Any]) -> str:
     return f"{word} {fmt(threshold['bound'])}"
 
 
+def percent(level: float) -> str:
+    """A confidence level as people write it: 0.95 -> "95%", 0.999 -> "99.9%"."""
+    return f"{level * 100:g}%"
+
+
 def ci_text(ci: Mapping[str, Any] | None) -> str:
     if ci is None:
         return "n/a"
     return f"{fmt(ci['low'])} to {fmt(ci['high'])}"
+
+
+def check_ci_text(check: Mapping[str, Any]) -> str:
+    """A check's interval with the confidence it was judged at (its own rule's, which a
+    per-metric rule can make differ from the audit's)."""
+    if check["ci"] is None:
+        return "n/a"
+    return f"{ci_text(check['ci'])} ({percent(check['evidence_rule']['confidence_level'])})"
+
+
+#: Header of the interval column: each cell names its own confidence level.
+INTERVAL_HEADER = "Interval (confidence)"
 
 
 def pair_text(pair: list[Mapping[str, Any]] | None) -> str:
@@ -174,11 +191,19 @@ def evidence_rule_text(data: Mapping[str, Any]) -> str:
         if rule["on_inconclusive"] == "block"
         else "approves the model with a warning"
     )
+    own = sorted(
+        {
+            f"{c['threshold']['metric']} at {percent(c['evidence_rule']['confidence_level'])}"
+            for c in data["audit"]["checks"]
+            if c["evidence_rule"] != rule
+        }
+    )
+    exceptions = f" (checks under their own voted rule: {', '.join(own)})" if own else ""
     return (
-        f"Evidence rule: every interval is at {rule['confidence_level']:.0%} confidence; a group "
-        f"is judged only with at least {rule['min_group_size']} rows and at least "
-        f"{rule['min_denominator']} rows in a rate's denominator; an INCONCLUSIVE verdict "
-        f"{action} at the gate."
+        f"Evidence rule: intervals are at {percent(rule['confidence_level'])} confidence"
+        f"{exceptions}; a group is judged only with at least {rule['min_group_size']} rows and "
+        f"at least {rule['min_denominator']} rows in a rate's denominator; an INCONCLUSIVE "
+        f"verdict {action} at the gate."
     )
 
 

@@ -7,16 +7,18 @@ from html import escape
 from typing import Any
 
 from audit.render._common import (
+    INTERVAL_HEADER,
     REASON_WORDS,
     VERDICT_COLOURS,
     VERDICT_TINTS,
     bound_text,
+    check_ci_text,
     check_words,
-    ci_text,
     fmt,
     group_rows,
     metric_series,
     pair_text,
+    percent,
     small_group_notes,
     verdict_sentence,
 )
@@ -91,14 +93,22 @@ def _checks(data: Mapping[str, Any]) -> str:
                 f'<td>{_e(check_words(t))}<br><span class="code">{_e(t["metric"])}</span></td>',
                 _td(bound_text(t)),
                 _td(fmt(c["value"]), num=True),
-                _td(ci_text(c["ci"]), num=True),
+                _td(check_ci_text(c), num=True),
                 f"<td>{_badge(c['verdict'])}</td>",
                 _td(pair_text(c["pair"])),
                 _td(REASON_WORDS.get(c["reason"], c["reason"])),
             ]
         )
     table = _table(
-        ["Check", "Bound", "Value", "95% interval", "Verdict", "Worst groups (size): value", "Why"],
+        [
+            "Check",
+            "Bound",
+            "Value",
+            INTERVAL_HEADER,
+            "Verdict",
+            "Worst groups (size): value",
+            "Why",
+        ],
         rows,
     )
     charts = "".join(f"<figure>{check_bar(c)}</figure>" for c in checks)
@@ -160,9 +170,10 @@ def _metric_charts(data: Mapping[str, Any]) -> str:
         if rest
         else ""
     )
+    level = percent(data["audit"]["evidence_rule"]["confidence_level"])
     return (
         "<h2>Measures by group</h2>"
-        '<p class="muted">Bars are the value in each group; the black whisker is its 95% '
+        f'<p class="muted">Bars are the value in each group; the black whisker is its {level} '
         "interval. Grey bars are groups too small to judge.</p>"
         f'<div class="charts">{first}</div>{more}'
     )

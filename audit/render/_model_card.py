@@ -6,10 +6,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from audit.render._common import (
+    INTERVAL_HEADER,
     REASON_WORDS,
     bound_text,
+    check_ci_text,
     check_words,
-    ci_text,
     fmt,
     group_rows,
     pair_text,
@@ -100,14 +101,23 @@ def render_model_card(report: Report) -> str:
     ]
     if checks:
         lines += _table(
-            ["Check", "Metric", "Bound", "Value", "95% interval", "Verdict", "Worst groups", "Why"],
+            [
+                "Check",
+                "Metric",
+                "Bound",
+                "Value",
+                INTERVAL_HEADER,
+                "Verdict",
+                "Worst groups",
+                "Why",
+            ],
             (
                 [
                     check_words(c["threshold"]),
                     c["threshold"]["metric"],
                     bound_text(c["threshold"]),
                     fmt(c["value"]),
-                    ci_text(c["ci"]),
+                    check_ci_text(c),
                     c["verdict"],
                     pair_text(c["pair"]),
                     REASON_WORDS.get(c["reason"], c["reason"]),

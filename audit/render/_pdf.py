@@ -13,15 +13,17 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from audit.render._common import (
+    INTERVAL_HEADER,
     REASON_WORDS,
     VERDICT_COLOURS,
     bound_text,
+    check_ci_text,
     check_words,
-    ci_text,
     fmt,
     group_rows,
     metric_series,
     pair_text,
+    percent,
     short_base,
     small_group_notes,
     verdict_sentence,
@@ -190,14 +192,14 @@ def _checks(pdf: _Doc, data: Mapping[str, Any]) -> None:
             f"{check_words(c['threshold'])}\n({c['threshold']['metric']})",
             bound_text(c["threshold"]),
             fmt(c["value"]),
-            ci_text(c["ci"]),
+            check_ci_text(c),
             c["verdict"],
             pair_text(c["pair"]) + "\n" + REASON_WORDS.get(c["reason"], c["reason"]),
         ]
         for c in checks
     ]
     pdf.rows(
-        ["Check", "Bound", "Value", "95% interval", "Verdict", "Worst groups; why"],
+        ["Check", "Bound", "Value", INTERVAL_HEADER, "Verdict", "Worst groups; why"],
         rows,
         (52, 18, 13, 24, 22, 51),
     )
@@ -231,7 +233,8 @@ def _group_charts(pdf: _Doc, data: Mapping[str, Any]) -> None:
     if not series:
         return
     pdf.heading("Measures by group")
-    pdf.para("Bars: value per group; black whisker: 95% interval; grey: too small to judge.")
+    level = percent(data["audit"]["evidence_rule"]["confidence_level"])
+    pdf.para(f"Bars: value per group; black whisker: {level} interval; grey: too small to judge.")
     for s in series:
         _bar_chart(pdf, f"{short_base(s.metric).capitalize()} by {' x '.join(s.grouping)}", s.bars)
 

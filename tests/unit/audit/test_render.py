@@ -21,7 +21,7 @@ from audit.render import (
 )
 from audit.render._pdf import latin1
 from audit.report import DatasetInfo, Report, build_report
-from bias_checks import Threshold, audit_predictions
+from bias_checks import EvidenceRule, Threshold, audit_predictions
 
 EVIL = "<script>alert('x')</script>"
 CHECKED = ("demographic_parity_difference", "equalized_odds_difference", "accuracy")
@@ -173,7 +173,7 @@ def test_render_all_leaves_old_files_when_rendering_fails(
 
 
 def test_every_rendering_states_the_evidence_rule_and_what_would_decide(report: Report):
-    rule = "Evidence rule: every interval is at 95% confidence"
+    rule = "Evidence rule: intervals are at 95% confidence; a group"
     inconclusive = [c for c in report.data["audit"]["checks"] if c["verdict"] == "INCONCLUSIVE"]
     assert inconclusive, "the fixture has an undecided check"
     needed = f"{inconclusive[0]['rows_needed']:,} rows in each group would decide it"
@@ -185,3 +185,46 @@ def test_every_rendering_states_the_evidence_rule_and_what_would_decide(report: 
     streams = re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S)
     text = b"".join(zlib.decompress(s.strip()) for s in streams if s.strip().startswith(b"x"))
     assert b"Evidence rule" in text
+
+
+def test_each_interval_names_the_confidence_it_was_judged_at():
+    # Regression: "95% interval" was hard-coded in the HTML, model card and PDF, so a voted
+    # 99% rule (or a per-metric override) was shown under the wrong level.
+    rng = np.random.default_rng(1)
+    n = 600
+    group = rng.choice(["a", "b"], n)
+    y, pred = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    audit = audit_predictions(
+        y,
+        pred,
+        sensitive_features={"group": group},
+        thresholds=[
+            Threshold("demographic_parity_difference", 0.2),
+            Threshold("equal_opportunity_difference", 0.2, evidence=EvidenceRule()),
+        ],
+        evidence=EvidenceRule(confidence_level=0.99),
+        n_boot=0,
+    )
+    report = build_report(
+        kind="predictions",
+        run_id="0x" + "ab" * 32,
+        audit=audit,
+        model=None,
+        dataset=DatasetInfo(
+            name="p.csv", content_hash="0x" + "12" * 32, rows=n, label="y",
+            sensitive_features=["group"],
+        ),
+        policy=None,
+        seeds={"bootstrap": 0},
+    )  # fmt: skip
+    checks = report.data["audit"]["checks"]
+    own = [f"{c['ci']['high']:.3f} (99%)" for c in checks[:1]]
+    own += [f"{c['ci']['high']:.3f} (95%)" for c in checks[1:]]
+    rule = "intervals are at 99% confidence (checks under their own voted rule: "
+    rule += "equal_opportunity_difference at 95%)"
+    for text in (render_html(report), render_model_card(report)):
+        assert "95% interval" not in text
+        assert rule in text
+        for cell in own:
+            assert cell in text
+    assert b"95% interval" not in _pdf_text(render_pdf(report)).encode()
