@@ -170,10 +170,12 @@ class InvalidParameterError(BiasChecksInputError):
 
 
 INVALID_CONFIDENCE_LEVEL = (
-    "The confidence level must lie strictly between 0.5 and 1 (for example 0.95)."
+    "The confidence level must lie strictly between 0.5 and 1 with at most six decimals "
+    "(for example 0.95)."
 )
 INVALID_MINIMUM_SIZE = (
-    "The minimum group size and minimum denominator must be whole numbers of at least 0."
+    "The minimum group size and minimum denominator must be whole numbers from 0 to "
+    "18446744073709551615 (2**64 - 1)."
 )
 METRIC_HAS_NO_INTERVAL = (
     "This metric has no confidence interval, so an evidence rule cannot apply to it; "

@@ -15,6 +15,11 @@ from typing import Any
 
 from bias_checks._errors import InvalidConfidenceLevelError, InvalidMinimumSizeError
 
+# The policy contract stores the level with six decimals and the sizes as uint64; a rule the
+# engine accepts must be one governance can vote, and the other way round.
+_SCALE = 1_000_000
+_MAX_SIZE = 2**64 - 1
+
 
 class OnInconclusive(enum.StrEnum):
     """What an INCONCLUSIVE verdict does to a model at the gate."""
@@ -61,11 +66,12 @@ class EvidenceRule:
             or not isinstance(level, (int, float))
             or not math.isfinite(level)
             or not 0.5 < level < 1.0
+            or abs(level * _SCALE - round(level * _SCALE)) > 1e-6
         ):
             raise InvalidConfidenceLevelError(value=repr(level))
         for name in ("min_group_size", "min_denominator"):
             size = getattr(self, name)
-            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= _MAX_SIZE:
                 raise InvalidMinimumSizeError(parameter=name, value=repr(size))
         object.__setattr__(self, "confidence_level", float(level))
         object.__setattr__(self, "on_inconclusive", OnInconclusive(self.on_inconclusive))

@@ -1,0 +1,40 @@
+"""The evidence rule: its bounds match what the policy contract can store."""
+
+from __future__ import annotations
+
+import pytest
+
+from bias_checks import (
+    EvidenceRule,
+    InvalidConfidenceLevelError,
+    InvalidMinimumSizeError,
+    OnInconclusive,
+)
+from bias_checks._errors import INVALID_CONFIDENCE_LEVEL, INVALID_MINIMUM_SIZE
+
+
+@pytest.mark.parametrize("level", [0.5, 1.0, 1.2, 0.0, float("nan"), True, "0.95", 0.9999999])
+def test_a_confidence_the_contract_cannot_store_is_refused(level: object) -> None:
+    with pytest.raises(InvalidConfidenceLevelError, match=INVALID_CONFIDENCE_LEVEL[:40]) as err:
+        EvidenceRule(confidence_level=level)  # type: ignore[arg-type]
+    assert err.value.code == "invalid_confidence_level"
+
+
+@pytest.mark.parametrize("size", [-1, 2**64, 1.5, True])
+@pytest.mark.parametrize("field", ["min_group_size", "min_denominator"])
+def test_a_size_the_contract_cannot_store_is_refused(field: str, size: object) -> None:
+    # Regression: 10**23 was accepted by the engine and the CLI although the policy stores
+    # a uint64, so the CLI printed INCONCLUSIVE instead of invalid_minimum_size.
+    with pytest.raises(InvalidMinimumSizeError, match=INVALID_MINIMUM_SIZE[:40]) as err:
+        EvidenceRule(**{field: size})  # type: ignore[arg-type]
+    assert err.value.code == "invalid_minimum_size"
+
+
+def test_the_extremes_the_contract_stores_are_accepted_and_round_trip() -> None:
+    rule = EvidenceRule(
+        confidence_level=0.999999,
+        min_group_size=2**64 - 1,
+        min_denominator=0,
+        on_inconclusive=OnInconclusive.APPROVE_WITH_WARNING,
+    )
+    assert EvidenceRule.from_dict(rule.to_dict()) == rule
