@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from bias_checks._disparities import AGGS, METHODS, Agg, Method
-from bias_checks._errors import InvalidThresholdError, MetricHasNoIntervalError
+from bias_checks._errors import BOUND_OUTSIDE_RANGE, InvalidThresholdError, MetricHasNoIntervalError
 from bias_checks._evidence import EvidenceRule
 from bias_checks.catalogue import BoundDirection, metric_info
 
@@ -117,6 +117,13 @@ class Threshold:
             raise InvalidThresholdError(metric=self.metric)
         if self.evidence is not None and not info.has_interval:
             raise MetricHasNoIntervalError(metric=self.metric)
+        low, high = info.value_range
+        if not low <= self.bound <= high:
+            raise InvalidThresholdError(
+                BOUND_OUTSIDE_RANGE.format(low=f"{low:g}", high=f"{high:g}"),
+                metric=self.metric,
+                bound=self.bound,
+            )
         object.__setattr__(self, "bound", float(self.bound))
 
     def to_dict(self) -> dict[str, Any]:

@@ -48,6 +48,10 @@ INVALID_THRESHOLD = (
     "A threshold needs a finite bound, direction 'upper' or 'lower', a known method and agg, "
     "and an EvidenceRule (or None) as evidence."
 )
+BOUND_OUTSIDE_RANGE = (
+    "The bound lies outside the values this metric can take ({low} to {high}), so the check "
+    "could never pass or never fail; choose a bound within that range."
+)
 UNKNOWN_REFERENCE_GROUP = (
     "The named reference group does not occur in the data; "
     "name one present value for every sensitive feature."

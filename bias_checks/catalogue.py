@@ -13,6 +13,7 @@ in 32 bytes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -64,6 +65,16 @@ class MetricInfo:
     bases: tuple[str, ...]
     transform: Transform | None
     description: str
+
+    @property
+    def value_range(self) -> tuple[float, float]:
+        """The values the metric can take: rates, their differences and every ratio lie in
+        [0, 1]; counts and regression errors (and their differences) in [0, inf)."""
+        if self.transform == "ratio":
+            return (0.0, 1.0)
+        if self.task == "regression" or self.bases[0] == "count":
+            return (0.0, math.inf)
+        return (0.0, 1.0)
 
     @property
     def has_interval(self) -> bool:

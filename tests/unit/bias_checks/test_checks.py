@@ -121,3 +121,27 @@ def test_overall_verdict_precedence() -> None:
     assert overall_verdict([Verdict.PASS, Verdict.PASS]) is Verdict.PASS
     assert overall_verdict([Verdict.PASS, Verdict.INCONCLUSIVE]) is Verdict.INCONCLUSIVE
     assert overall_verdict([Verdict.INCONCLUSIVE, Verdict.FAIL]) is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    ("metric", "bound"),
+    [
+        ("demographic_parity_difference", -0.1),
+        ("demographic_parity_ratio", 1.2),
+        ("accuracy", 1.5),
+        ("count", -1),
+        ("mae_difference", -0.5),
+    ],
+)
+def test_a_bound_outside_what_the_metric_can_take_is_refused(metric: str, bound: float) -> None:
+    # Regression: `demographic_parity_difference<=-0.1` was accepted and FAILed every model.
+    with pytest.raises(InvalidThresholdError, match="outside the values this metric can take"):
+        Threshold(metric, bound)
+
+
+@pytest.mark.parametrize(
+    ("metric", "bound"),
+    [("demographic_parity_difference", 0.0), ("equalized_odds_ratio", 1.0), ("count", 10**6)],
+)
+def test_bounds_at_the_edges_of_the_range_are_accepted(metric: str, bound: float) -> None:
+    assert Threshold(metric, bound).bound == bound
