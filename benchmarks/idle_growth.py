@@ -96,17 +96,10 @@ def old(anvil: Path, directory: Path, block_time: float) -> Iterator[Chain]:
     ]  # fmt: skip
     with (directory / "anvil.log").open("ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    node = localchain.LocalChain(process, url, port, 31337, state_file, directory / "anvil.log")
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                chain_client.connect(url, timeout=1)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        localchain.wait_until_ready(node, 30)
         yield Chain("old", process, url, state_file)
     finally:
         process.terminate()

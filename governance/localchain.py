@@ -149,14 +149,15 @@ def start(
         )
     chain = LocalChain(process, f"http://127.0.0.1:{port}", port, chain_id, state_file, log_file)
     try:
-        _wait_until_ready(chain, timeout)
+        wait_until_ready(chain, timeout)
     except BaseException:
         stop(chain)
         raise
     return chain
 
 
-def _wait_until_ready(chain: LocalChain, timeout: float) -> None:
+def wait_until_ready(chain: LocalChain, timeout: float) -> None:
+    """Return once anvil answers; :class:`AnvilStartFailed` if it exits or stays silent."""
     deadline = time.monotonic() + timeout
     payload = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
     while time.monotonic() < deadline:
