@@ -29,7 +29,7 @@ a chain or the network.
 """
 
 from bias_checks._audit import audit_predictions
-from bias_checks._canonical import canonical_json
+from core.canonical import canonical_json
 from bias_checks._checks import Threshold, Verdict, overall_verdict
 from bias_checks._errors import (
     BiasChecksError,

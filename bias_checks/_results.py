@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bias_checks._canonical import canonical_json, to_jsonable
+from core.canonical import canonical_json, to_jsonable
 from bias_checks._checks import Threshold, Verdict
 from bias_checks._evidence import EvidenceRule
 

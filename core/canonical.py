@@ -1,4 +1,8 @@
-"""Canonical JSON: the byte form that report hashes are computed over.
+"""Canonical JSON and its sha256: the one trust primitive behind every hash fairgov anchors.
+
+Reports, dataset manifests, policy snapshots, model specs and run ids are all hashed as
+``"0x" + sha256(canonical_json(document))`` (lower-case hex). ``docs/hashes.md`` shows how to
+recompute each by hand.
 
 Conventions
 -----------
@@ -16,12 +20,16 @@ Conventions
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from core.types import Hash32
 
 JsonValue = Any
 
@@ -66,3 +74,26 @@ def canonical_json(value: Any) -> bytes:
         ensure_ascii=False,
         allow_nan=False,
     ).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> Hash32:
+    """``"0x"`` + the lower-case hex sha256 of ``data``.
+
+    >>> sha256_hex(b"")[:10]
+    '0xe3b0c442'
+    """
+    return Hash32("0x" + hashlib.sha256(data).hexdigest())
+
+
+def canonical_hash(value: Any) -> Hash32:
+    """The hash of a document: :func:`sha256_hex` of its :func:`canonical_json` bytes."""
+    return sha256_hex(canonical_json(value))
+
+
+def file_sha256(path: Path, *, chunk: int = 1 << 20) -> Hash32:
+    """:func:`sha256_hex` of a file's bytes, read in chunks (files may exceed memory)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return Hash32("0x" + digest.hexdigest())
