@@ -33,7 +33,7 @@ from api.errors import NotAuthenticated, SiweNotConfigured, SiweRejected
 from api.siwe import SiweMessage, parse, recover
 from core.settings import LOCAL_CHAIN_IDS, Settings
 from governance.actions import AUDITOR_ROLE
-from governance.contracts import bind
+from governance.chain.contracts import bind
 
 #: Clock skew tolerated on "Issued At" lying in the future.
 ISSUED_AT_SKEW: Final = timedelta(minutes=5)

@@ -22,12 +22,12 @@ from web3 import Web3
 
 from api.limits import TokenBuckets
 from core.settings import Settings
-from governance.chainview import RpcChainView
-from governance.contracts import bind
-from governance.deploy import Deployment
-from governance.indexer import IndexedChainView
-from governance.outbox import RelayKind, confirmed_count
-from governance.rpc import RpcBatch
+from governance.chain.contracts import bind
+from governance.chain.deploy import Deployment
+from governance.chain.rpc import RpcBatch
+from governance.chain.view import RpcChainView
+from governance.index.indexer import IndexedChainView
+from governance.relay.outbox import RelayKind, confirmed_count
 
 #: Seconds a chain read may take before the node counts as down.
 NODE_TIMEOUT = 5.0

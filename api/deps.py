@@ -25,7 +25,7 @@ from api import auth
 from api.context import ApiContext
 from api.errors import Forbidden, NotAuthenticated
 from core.settings import LOCAL_CHAIN_IDS, Settings
-from governance.deploy import Deployment
+from governance.chain.deploy import Deployment
 
 
 async def get_ctx(request: Request) -> ApiContext:

@@ -20,11 +20,11 @@ from sqlmodel import Session
 
 from api.context import ApiContext
 from core.errors import FairgovError
-from governance import outbox
-from governance.ballots import Ballot, ChainView, Delegation
 from governance.errors import ChainUnreachable
-from governance.intake import submit_ballots, submit_delegation
-from governance.outbox import RelayItem, RelayKind
+from governance.intake.service import submit_ballots, submit_delegation
+from governance.messages.ballots import Ballot, ChainView, Delegation
+from governance.relay import outbox
+from governance.relay.outbox import RelayItem, RelayKind
 
 Source = Literal["chain", "index"]
 T = TypeVar("T")

@@ -40,9 +40,9 @@ from api.routes import (
 from core import db
 from core.errors import ConfigurationError
 from core.settings import Settings
-from governance import chain as chain_client
-from governance import deploy
-from governance.deploy import Deployment
+from governance.chain import deploy
+from governance.chain import node as chain_client
+from governance.chain.deploy import Deployment
 
 API_PREFIX: Final = "/v1"
 DESCRIPTION: Final = """

@@ -14,9 +14,9 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3Exception
 
 from audit.errors import AnchorConflict, AnchorRefused
-from governance.chain import Sender, call_data
-from governance.contracts import bind
-from governance.reverts import decode_revert
+from governance.chain.contracts import bind
+from governance.chain.node import Sender, call_data
+from governance.chain.reverts import decode_revert
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from bias_checks import (
     Verdict,
     audit_predictions,
 )
-from governance.snapshot import EvidenceRuleEntry, PolicySnapshot, evidence_rule_for
+from governance.policy.snapshot import EvidenceRuleEntry, PolicySnapshot, evidence_rule_for
 
 
 def evidence_rule(entry: EvidenceRuleEntry) -> EvidenceRule:

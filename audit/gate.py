@@ -27,7 +27,7 @@ from audit.training import parse_spec
 from bias_checks import OnInconclusive
 from core.db import session_scope
 from core.errors import FairgovError
-from governance.deploy import Deployment
+from governance.chain.deploy import Deployment
 
 if TYPE_CHECKING:
     from audit.runs import Progress

@@ -53,8 +53,8 @@ from audit.training import (
 from audit.verify import frozen_snapshot, verify_dataset
 from core.db import session_scope
 from core.errors import FairgovError
-from governance.deploy import Deployment
-from governance.snapshot import PolicySnapshot
+from governance.chain.deploy import Deployment
+from governance.policy.snapshot import PolicySnapshot
 
 #: ``progress(stage, step, total)``: called as each stage starts.
 Progress = Callable[[str, int, int], None]

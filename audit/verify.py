@@ -27,9 +27,9 @@ from audit.errors import (
 )
 from audit.manifest import DatasetManifest, file_sha256
 from audit.report import Report
-from governance import policy_history
-from governance.contracts import bind
-from governance.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
+from governance.chain.contracts import bind
+from governance.policy import history as policy_history
+from governance.policy.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
 
 
 def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> DatasetEntry:

@@ -56,9 +56,9 @@ from core import db  # noqa: E402
 from core.settings import DEV_PRIVATE_KEYS, Settings  # noqa: E402
 from governance import chain as chain_client  # noqa: E402
 from governance import deploy, localchain  # noqa: E402
-from governance.contracts import bind  # noqa: E402
-from governance.indexer import Indexer  # noqa: E402
-from governance.intake import governor_domain  # noqa: E402
+from governance.chain.contracts import bind  # noqa: E402
+from governance.index.indexer import Indexer  # noqa: E402
+from governance.intake.service import governor_domain  # noqa: E402
 from tests.helpers import TEST_CONFIG, Governance  # noqa: E402
 from tests.integration.governance.relay_support import open_proposal  # noqa: E402
 from tests.voters import make_voters, signed_ballot  # noqa: E402

@@ -33,9 +33,9 @@ from audit.runs import run_audit
 from audit.training import ModelSpec, predict, split, train
 from core import db
 from core.settings import DEV_PRIVATE_KEYS
-from governance import chain as chain_client
-from governance import deploy, localchain
 from governance.actions import SetMitigation, encode
+from governance.chain import deploy, localchain
+from governance.chain import node as chain_client
 from tests.helpers import TEST_CONFIG, Governance, pass_and_execute_encoded
 from tests.integration.audit.audit_support import dp_threshold
 

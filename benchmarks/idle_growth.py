@@ -33,8 +33,8 @@ from pathlib import Path
 from scipy import stats
 
 from core.settings import DEV_MNEMONIC, DEV_PRIVATE_KEYS
-from governance import chain as chain_client
-from governance import deploy, localchain
+from governance.chain import deploy, localchain
+from governance.chain import node as chain_client
 
 _DAY = 86_400
 _MB = 1_000_000

@@ -32,14 +32,14 @@ from web3 import Web3
 
 from core import db
 from core.settings import DEV_PRIVATE_KEYS
-from governance import chain as chain_client
-from governance import deploy, localchain
-from governance._log_decoder import FOLLOWED
-from governance.chain import Sender, call_data
-from governance.contracts import bind
-from governance.index_models import IndexEvent
-from governance.indexer import Indexer
-from governance.rpc import RpcBatch
+from governance.chain import deploy, localchain
+from governance.chain import node as chain_client
+from governance.chain.contracts import bind
+from governance.chain.node import Sender, call_data
+from governance.chain.rpc import RpcBatch
+from governance.index.indexer import Indexer
+from governance.index.log_decoder import FOLLOWED
+from governance.index.models import IndexEvent
 
 HOLDER_KEYS = DEV_PRIVATE_KEYS[1:5]
 _BATCH = 500

@@ -29,7 +29,6 @@ a chain or the network.
 """
 
 from bias_checks._audit import audit_predictions
-from core.canonical import canonical_json
 from bias_checks._checks import Threshold, Verdict, overall_verdict
 from bias_checks._errors import (
     BiasChecksError,
@@ -65,6 +64,7 @@ from bias_checks._results import (
     OverallMetric,
 )
 from bias_checks.catalogue import METRICS, MetricInfo, is_known_metric, metric_info
+from core.canonical import canonical_json
 
 __all__ = [
     "METRICS",

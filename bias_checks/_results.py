@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.canonical import canonical_json, to_jsonable
 from bias_checks._checks import Threshold, Verdict
 from bias_checks._evidence import EvidenceRule
+from core.canonical import canonical_json, to_jsonable
 
 SCHEMA_VERSION = "2"
 

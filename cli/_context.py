@@ -15,8 +15,8 @@ from cli._stack import RunningStack, find_stack
 from core import db
 from core.errors import ConfigurationError
 from core.settings import Settings
-from governance import chain as chain_client
-from governance import deploy
+from governance.chain import deploy
+from governance.chain import node as chain_client
 
 
 class NotDeployed(ConfigurationError):

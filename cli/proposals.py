@@ -16,10 +16,10 @@ from cli._context import Context, load_context
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from governance.actions import Action, describe
-from governance.ballots import PROPOSAL_STATES
-from governance.indexer import Indexer, get_proposal, list_proposals
-from governance.intake import submit_raw_proposal
-from governance.proposals import prepare_proposal
+from governance.index.indexer import Indexer, get_proposal, list_proposals
+from governance.intake.service import submit_raw_proposal
+from governance.messages.ballots import PROPOSAL_STATES
+from governance.messages.proposals import prepare_proposal
 
 console = Console(highlight=False, soft_wrap=True)
 _ACTIONS = TypeAdapter(list[Action])

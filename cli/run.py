@@ -24,8 +24,8 @@ from cli._context import migrated_engine
 from cli._errors import friendly_errors
 from core.errors import FairgovError
 from core.settings import Settings
-from governance import chain as chain_client
-from governance import deploy, localchain
+from governance.chain import deploy, localchain
+from governance.chain import node as chain_client
 from governance.errors import AnvilStartFailed, ChainDirBusy, PortInUse
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def _launcher(
 def _waiting_proposals(engine: Engine) -> Callable[[], bool]:
     from sqlmodel import Session
 
-    from governance.indexer import proposals_waiting
+    from governance.index.indexer import proposals_waiting
 
     def waiting() -> bool:
         with Session(engine) as session:

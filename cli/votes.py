@@ -15,12 +15,17 @@ from sqlmodel import Session
 from cli._context import load_context
 from cli._errors import friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
-from governance import outbox
-from governance.ballots import Ballot, Delegation, ballot_typed_data, delegation_typed_data
-from governance.chainview import RpcChainView
-from governance.intake import governor_domain, submit_ballot, submit_delegation, token_domain
-from governance.outbox import RelayItem, RelayKind
-from governance.relayer import Relayer
+from governance.chain.view import RpcChainView
+from governance.intake.service import (
+    governor_domain,
+    submit_ballot,
+    submit_delegation,
+    token_domain,
+)
+from governance.messages.ballots import Ballot, Delegation, ballot_typed_data, delegation_typed_data
+from governance.relay import outbox
+from governance.relay.outbox import RelayItem, RelayKind
+from governance.relay.relayer import Relayer
 
 console = Console(highlight=False, soft_wrap=True)
 

@@ -60,7 +60,9 @@ def to_address(value: str) -> Address:
     hashed = keccak(digits.encode("ascii")).hex()[:40]
     return Address(
         "0x"
-        + "".join(c.upper() if c > "9" and h >= "8" else c for c, h in zip(digits, hashed, strict=True))
+        + "".join(
+            c.upper() if c > "9" and h >= "8" else c for c, h in zip(digits, hashed, strict=True)
+        )
     )
 
 

@@ -22,14 +22,14 @@ from web3.contract import Contract
 from web3.exceptions import ContractLogicError, Web3RPCError
 from web3.types import TxParams
 
-from governance._index_apply import FINAL_STATES
-from governance._log_decoder import LogDecoder
-from governance.chain import Sender, call_data
-from governance.contracts import bind
-from governance.deploy import Deployment
+from governance.chain.contracts import bind
+from governance.chain.deploy import Deployment
+from governance.chain.node import Sender, call_data
+from governance.chain.reverts import decode_revert
 from governance.errors import IndexRpcFailed
-from governance.index_models import Proposal
-from governance.reverts import decode_revert
+from governance.index.apply import FINAL_STATES
+from governance.index.log_decoder import LogDecoder
+from governance.index.models import Proposal
 
 _SUCCEEDED, _QUEUED = 4, 5
 _GAS_MARGIN = 1.2

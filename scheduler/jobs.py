@@ -28,10 +28,10 @@ from web3 import Web3
 
 from core.db import session_scope
 from core.errors import FairgovError
-from governance.deploy import Deployment
-from governance.indexer import Indexer, latest_policy_version
+from governance.chain.deploy import Deployment
+from governance.index.indexer import Indexer, latest_policy_version
 from governance.keeper import Keeper
-from governance.relayer import Relayer, RelayerConfig
+from governance.relay.relayer import Relayer, RelayerConfig
 from scheduler import history
 from scheduler.db_models import JobStatus, utcnow
 
@@ -251,7 +251,7 @@ def _audit_all(runtime: _Runtime) -> Outcome:
     from audit.db_models import AuditRunRecord, RunStatus
     from audit.manifest import latest_manifest
     from audit.runs import run_audit
-    from governance.snapshot import allowed_dataset, read_snapshot
+    from governance.policy.snapshot import allowed_dataset, read_snapshot
 
     ctx = runtime.context
     if ctx.auditor_key is None:

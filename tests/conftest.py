@@ -13,8 +13,8 @@ from web3 import Web3
 
 from core import db
 from core.settings import DEV_PRIVATE_KEYS
-from governance import chain as chain_client
-from governance import deploy, localchain
+from governance.chain import deploy, localchain
+from governance.chain import node as chain_client
 from tests.helpers import TEST_CONFIG
 
 

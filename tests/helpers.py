@@ -9,9 +9,9 @@ from web3 import Web3
 from web3.contract import Contract
 
 from core.settings import DEV_PRIVATE_KEYS
-from governance import deploy
-from governance.chain import Sender, call_data
-from governance.contracts import bind
+from governance.chain import deploy
+from governance.chain.contracts import bind
+from governance.chain.node import Sender, call_data
 
 #: Fast governance parameters for tests on an automining chain.
 TEST_CONFIG = deploy.DeploymentConfig(

@@ -8,12 +8,18 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from web3 import Web3
 
-from governance import deploy
-from governance.ballots import Ballot, Delegation, Domain, ballot_typed_data, delegation_typed_data
-from governance.chain import Sender, call_data
-from governance.contracts import bind
-from governance.intake import governor_domain, token_domain
-from governance.rpc import RpcBatch
+from governance.chain import deploy
+from governance.chain.contracts import bind
+from governance.chain.node import Sender, call_data
+from governance.chain.rpc import RpcBatch
+from governance.intake.service import governor_domain, token_domain
+from governance.messages.ballots import (
+    Ballot,
+    Delegation,
+    Domain,
+    ballot_typed_data,
+    delegation_typed_data,
+)
 from tests.helpers import HOLDER_KEYS
 
 

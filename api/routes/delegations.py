@@ -13,9 +13,9 @@ from api.errors import responses
 from api.intake import accept_delegation, next_nonce
 from api.schemas.common import ADDRESS_PATTERN, RelayPublic
 from api.schemas.voting import DelegationCreate, TypedDataPublic
-from governance.ballots import Delegation, delegation_typed_data
-from governance.intake import token_domain
-from governance.outbox import RelayKind
+from governance.intake.service import token_domain
+from governance.messages.ballots import Delegation, delegation_typed_data
+from governance.relay.outbox import RelayKind
 
 router = APIRouter(prefix="/delegations", tags=["delegations"])
 

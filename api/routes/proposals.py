@@ -17,9 +17,9 @@ from api.schemas.proposals import (
     ProposalSubmit,
     ProposalSubmitted,
 )
-from governance.indexer import count_proposals, get_proposal, list_proposals
-from governance.intake import next_transaction_nonce, submit_raw_proposal
-from governance.proposals import prepare_proposal
+from governance.index.indexer import count_proposals, get_proposal, list_proposals
+from governance.intake.service import next_transaction_nonce, submit_raw_proposal
+from governance.messages.proposals import prepare_proposal
 
 router = APIRouter(prefix="/proposals", tags=["proposals"])
 

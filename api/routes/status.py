@@ -25,10 +25,10 @@ from api.schemas.status import (
     VotingParameters,
 )
 from core.errors import FairgovError
-from governance.contracts import bind
-from governance.indexer import index_cursor
-from governance.outbox import PENDING_STATUSES, RelayItem, stuck_items, utcnow
-from governance.snapshot import read_snapshot
+from governance.chain.contracts import bind
+from governance.index.indexer import index_cursor
+from governance.policy.snapshot import read_snapshot
+from governance.relay.outbox import PENDING_STATUSES, RelayItem, stuck_items, utcnow
 
 router = APIRouter(tags=["status"])
 

@@ -12,8 +12,8 @@ from api.deps import CtxDep, SessionDep
 from api.errors import responses
 from api.schemas.common import ADDRESS_PATTERN
 from api.schemas.voting import VotePublic, VoterPublic
-from governance.contracts import bind
-from governance.index_models import Vote
+from governance.chain.contracts import bind
+from governance.index.models import Vote
 
 router = APIRouter(prefix="/voters", tags=["voters"])
 

@@ -17,9 +17,9 @@ from api.errors import NotFound, responses
 from api.intake import BallotBatcher, next_nonce
 from api.schemas.common import ADDRESS_PATTERN, UINT_PATTERN, RelayPublic
 from api.schemas.voting import TypedDataPublic, VoteCreate
-from governance.ballots import Ballot, ballot_typed_data
-from governance.intake import governor_domain
-from governance.outbox import RelayItem, RelayKind
+from governance.intake.service import governor_domain
+from governance.messages.ballots import Ballot, ballot_typed_data
+from governance.relay.outbox import RelayItem, RelayKind
 
 router = APIRouter(tags=["voting"])
 

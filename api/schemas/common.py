@@ -8,7 +8,7 @@ from typing import Annotated, Any, Final
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from governance.outbox import RelayItem, RelayKind
+from governance.relay.outbox import RelayItem, RelayKind
 
 ADDRESS_PATTERN: Final = r"^0x[0-9a-fA-F]{40}$"
 HASH_PATTERN: Final = r"^0x[0-9a-fA-F]{64}$"

@@ -14,8 +14,8 @@ from api.schemas.common import (
     RelayPublic,
 )
 from governance.actions import Action, describe
-from governance.index_models import Proposal
-from governance.proposals import PreparedProposal, RawProposal
+from governance.index.models import Proposal
+from governance.messages.proposals import PreparedProposal, RawProposal
 
 _ACTIONS = TypeAdapter(list[Action])
 

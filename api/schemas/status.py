@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import EXAMPLE_ADDRESS
-from governance.snapshot import DatasetEntry, EvidenceRuleEntry, Mitigation, ThresholdEntry
+from governance.policy.snapshot import DatasetEntry, EvidenceRuleEntry, Mitigation, ThresholdEntry
 
 
 class ChainHealth(BaseModel):

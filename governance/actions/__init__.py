@@ -58,7 +58,7 @@ from governance.actions._values import (
     metric_to_bytes32,
     to_fixed,
 )
-from governance.deploy import Addresses
+from governance.chain.deploy import Addresses
 from governance.errors import GovernanceError
 
 __all__ = [

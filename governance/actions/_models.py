@@ -31,7 +31,7 @@ from governance.actions._values import (
     to_fixed,
     trim_decimal,
 )
-from governance.deploy import TOKEN_DECIMALS
+from governance.chain.deploy import TOKEN_DECIMALS
 from governance.errors import InvalidMitigation
 
 

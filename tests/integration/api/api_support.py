@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Engine
 from web3 import Web3
 
-from governance import deploy
-from governance.indexer import Indexer
+from governance.chain import deploy
+from governance.index.indexer import Indexer
 
 
 def sync_index(engine: Engine, w3: Web3, deployment: deploy.Deployment) -> None:

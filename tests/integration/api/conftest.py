@@ -14,7 +14,7 @@ from web3 import Web3
 
 from api.main import create_app
 from core.settings import Settings
-from governance import deploy
+from governance.chain import deploy
 from tests.helpers import Governance
 from tests.integration.audit.audit_support import AUDITOR_KEY
 

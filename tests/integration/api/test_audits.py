@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from audit.manifest import build_manifest
 from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
-from governance import deploy
+from governance.chain import deploy
 from tests.helpers import HOLDER_KEYS, Governance
 from tests.integration.api.api_support import error_code
 from tests.integration.api.siwe_support import bearer

@@ -6,8 +6,8 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from governance import deploy
-from governance.intake import token_domain
+from governance.chain import deploy
+from governance.intake.service import token_domain
 from tests.helpers import HOLDER_KEYS, Governance
 from tests.integration.api.api_support import error_code, sync_index
 from tests.integration.governance.relay_support import relayer_for

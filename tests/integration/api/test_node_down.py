@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from web3 import Web3
 
-from governance import deploy
-from governance.intake import governor_domain
+from governance.chain import deploy
+from governance.intake.service import governor_domain
 from tests.helpers import HOLDER_KEYS, Governance
 from tests.integration.api.api_support import error_code, sync_index
 from tests.integration.governance.relay_support import open_proposal, relayer_for

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine
 
 from api.main import create_app
-from governance import deploy
+from governance.chain import deploy
 from tests.helpers import Governance
 from tests.integration.api.api_support import error_code
 from tests.integration.api.conftest import api_settings

@@ -7,8 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from governance import deploy, relay_reconcile
-from governance.outbox import RelayItem, RelayStatus
+from governance.chain import deploy
+from governance.relay import reconcile as relay_reconcile
+from governance.relay.outbox import RelayItem, RelayStatus
 from tests.helpers import HOLDER_KEYS, Governance, address_of
 from tests.integration.api.api_support import error_code, sync_index
 from tests.integration.governance.relay_support import relayer_for

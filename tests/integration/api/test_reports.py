@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from audit.runs import run_audit
 from audit.training import ModelSpec
-from governance import deploy
+from governance.chain import deploy
 from tests.helpers import Governance
 from tests.integration.api.api_support import error_code
 from tests.integration.api.siwe_support import bearer

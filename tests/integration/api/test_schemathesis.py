@@ -29,7 +29,7 @@ from web3 import Web3
 
 from api.main import create_app
 from core import db
-from governance import deploy
+from governance.chain import deploy
 from tests.integration.api.conftest import api_settings
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]

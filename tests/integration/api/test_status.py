@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.routes.status import RELAY_STUCK_AFTER
-from governance import deploy
 from governance.actions import SetEvidenceRule, SetThreshold, encode
-from governance.outbox import RelayItem, RelayKind, RelayStatus, utcnow
+from governance.chain import deploy
+from governance.relay.outbox import RelayItem, RelayKind, RelayStatus, utcnow
 from tests.helpers import TEST_CONFIG, Governance, pass_and_execute_encoded
 from tests.integration.api.api_support import error_code, sync_index
 
@@ -140,7 +140,7 @@ def test_policy_at_a_future_block_is_404(client: TestClient, gov: Governance):
 
 
 def test_reads_that_need_the_node_answer_503_when_it_is_down(make_app, gov: Governance):
-    from governance import chain as chain_client
+    from governance.chain import node as chain_client
 
     dead = chain_client.Web3(chain_client.Web3.HTTPProvider("http://127.0.0.1:9"))
     with TestClient(make_app(w3=dead, rpc_url="http://127.0.0.1:9")) as client:

@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, func, select
 
-from governance import deploy
-from governance.intake import governor_domain
-from governance.outbox import RelayItem
+from governance.chain import deploy
+from governance.intake.service import governor_domain
+from governance.relay.outbox import RelayItem
 from tests.helpers import HOLDER_KEYS, Governance, mine
 from tests.integration.api.api_support import error_code
 from tests.integration.governance.relay_support import open_proposal, relayer_for

@@ -16,7 +16,7 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from governance import deploy
+from governance.chain import deploy
 from tests.helpers import HOLDER_KEYS, Governance, address_of
 from tests.integration.api.api_support import sync_index
 from tests.integration.api.test_proposals import THRESHOLD

@@ -6,7 +6,7 @@ from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from governance import deploy
+from governance.chain import deploy
 from tests.helpers import HOLDER_KEYS, Governance
 from tests.integration.api.api_support import sync_index
 from tests.integration.governance.relay_support import open_proposal, relayer_for

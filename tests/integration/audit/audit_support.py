@@ -13,7 +13,7 @@ from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from core.db import session_scope
 from core.settings import DEV_PRIVATE_KEYS
 from governance.actions import Action, SetMitigation, SetThreshold, encode
-from governance.deploy import Deployment
+from governance.chain.deploy import Deployment
 from tests.helpers import Governance, pass_and_execute_encoded
 
 AUDITOR_KEY = DEV_PRIVATE_KEYS[9]

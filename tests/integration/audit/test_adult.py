@@ -12,7 +12,7 @@ from audit.manifest import build_manifest, store_manifest
 from audit.runs import run_audit
 from audit.training import ModelSpec
 from core.db import session_scope
-from governance.deploy import Deployment
+from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import AUDITOR_KEY, dp_threshold, govern
 
 ADULT = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "adult.data"

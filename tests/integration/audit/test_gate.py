@@ -22,8 +22,8 @@ from audit.runs import run_audit
 from audit.training import ModelSpec
 from core.db import session_scope
 from governance.actions import SetEvidenceRule
-from governance.contracts import bind
-from governance.deploy import Deployment
+from governance.chain.contracts import bind
+from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import (
     AUDITOR_KEY,
     dp_threshold,

@@ -18,7 +18,7 @@ from audit.training import ModelSpec
 from audit.verify import verify_report
 from core.db import session_scope
 from governance.actions import RevokeDataset
-from governance.deploy import Deployment
+from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import (
     AUDITOR_KEY,
     DP,

@@ -17,8 +17,8 @@ from audit.manifest import build_manifest, store_manifest
 from audit.runs import run_audit
 from audit.training import ModelSpec
 from core.db import session_scope
-from governance.deploy import Deployment
-from governance.snapshot import read_snapshot
+from governance.chain.deploy import Deployment
+from governance.policy.snapshot import read_snapshot
 from tests.helpers import mine
 from tests.integration.audit.audit_support import (
     AUDITOR_KEY,

@@ -12,7 +12,7 @@ from audit.bundle import RENDERERS
 from audit.runs import AuditRun, run_audit
 from audit.training import ModelSpec
 from audit.verify import verify_report
-from governance.deploy import Deployment
+from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import AUDITOR_KEY, dp_threshold, govern, register_loans
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]

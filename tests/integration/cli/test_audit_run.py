@@ -12,7 +12,7 @@ from web3 import Web3
 from cli._context import migrated_engine
 from cli.main import app
 from core.settings import Settings
-from governance import deploy
+from governance.chain import deploy
 from tests.integration.audit.audit_support import dp_threshold, govern, mitigate, register_loans
 
 runner = CliRunner()

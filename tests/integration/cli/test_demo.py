@@ -16,7 +16,7 @@ import pytest
 from eth_account import Account
 
 from core.settings import DEV_PRIVATE_KEYS
-from governance import localchain
+from governance.chain import localchain
 from tests.integration.cli.run_support import FAIRGOV, ROOT, Running, fairgov_env
 
 #: Short governance so the whole story fits in well under three minutes with 1 s blocks.

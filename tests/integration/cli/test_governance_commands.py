@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from web3 import Web3
 
 from cli.main import app
-from governance import deploy
+from governance.chain import deploy
 from tests.helpers import HOLDER_KEYS, Governance, address_of, mine
 
 runner = CliRunner()

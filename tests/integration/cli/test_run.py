@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from governance import localchain
+from governance.chain import localchain
 from tests.integration.cli.run_support import FAIRGOV, ROOT, Running, fairgov_env
 
 
@@ -127,8 +127,8 @@ def test_run_refuses_a_data_directory_whose_policy_predates_evidence_rules(
     anvil_path: Path, tmp_path: Path
 ):
     from core.settings import DEV_PRIVATE_KEYS
-    from governance import chain as chain_client
-    from governance import deploy
+    from governance.chain import deploy
+    from governance.chain import node as chain_client
     from tests.helpers import TEST_CONFIG
     from tests.integration.governance.old_policy import deploy_old_policy
 

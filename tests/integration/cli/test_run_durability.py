@@ -20,8 +20,8 @@ import pytest
 from web3 import Web3
 
 from cli._demo_client import DemoClient
-from governance import chain as chain_client
-from governance import deploy, localchain
+from governance.chain import deploy, localchain
+from governance.chain import node as chain_client
 from governance.errors import ChainDirBusy
 from tests.helpers import Governance, address_of
 from tests.integration.cli.run_support import FAIRGOV, ROOT, Running, fairgov_env

@@ -12,7 +12,7 @@ from web3 import Web3
 
 from cli._stack import RunningStack, write_run_file
 from cli.main import app
-from governance import deploy
+from governance.chain import deploy
 
 runner = CliRunner()
 

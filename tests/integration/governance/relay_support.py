@@ -6,8 +6,8 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from core.settings import DEV_PRIVATE_KEYS
-from governance import deploy
-from governance.relayer import Relayer, RelayerConfig
+from governance.chain import deploy
+from governance.relay.relayer import Relayer, RelayerConfig
 from tests.helpers import HOLDER_KEYS, Governance, mine
 
 RELAYER_KEY = DEV_PRIVATE_KEYS[8]

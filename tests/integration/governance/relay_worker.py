@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from core import db
-from governance import chain as chain_client
-from governance import deploy
-from governance.relayer import Relayer, RelayerConfig
+from governance.chain import deploy
+from governance.chain import node as chain_client
+from governance.relay.relayer import Relayer, RelayerConfig
 from tests.integration.governance.relay_support import RELAYER_KEY
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from core.settings import DEV_PRIVATE_KEYS
-from governance import deploy
-from governance.indexer import Indexer
+from governance.chain import deploy
+from governance.index.indexer import Indexer
 from governance.keeper import Keeper
 from tests.helpers import (
     EXECUTED,

@@ -2,7 +2,7 @@
 
 from web3 import Web3
 
-from governance import deploy
+from governance.chain import deploy
 from tests.helpers import HOLDER_KEYS, Governance, address_of
 
 UPPER = 0

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Engine, Float, MetaData, Table, Unicode, select
 from sqlmodel import Session
 from web3 import Web3
 
-from governance import deploy
+from governance.chain import deploy
 from scheduler import history
 from scheduler.db_models import JOBSTORE_TABLE, JobRun
 from scheduler.service import SchedulerConfig, SchedulerService

@@ -17,10 +17,10 @@ from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion
 from audit.training import ModelSpec
 from core.db import session_scope
 from core.settings import DEV_PRIVATE_KEYS
-from governance import deploy
-from governance.chainview import RpcChainView
-from governance.indexer import get_proposal
-from governance.intake import governor_domain, submit_ballot
+from governance.chain import deploy
+from governance.chain.view import RpcChainView
+from governance.index.indexer import get_proposal
+from governance.intake.service import governor_domain, submit_ballot
 from scheduler import history, jobs
 from scheduler.db_models import JobRun, JobStatus, utcnow
 from scheduler.jobs import JobContext, run_job

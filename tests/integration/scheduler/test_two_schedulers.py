@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from governance import deploy
+from governance.chain import deploy
 from scheduler.db_models import JobRun
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -39,7 +39,7 @@ JOBS = ("sync_chain", "relay_outbox")
 def worker(database_url: str, rpc_url: str, deployment_file: str, lease: str, every: str) -> None:
     from core import db
     from core.settings import DEV_PRIVATE_KEYS
-    from governance import chain
+    from governance.chain import node as chain
     from scheduler.jobs import JobContext
     from scheduler.service import SchedulerConfig, SchedulerService
 

@@ -15,7 +15,7 @@ from audit.evidence import (
 )
 from audit.gate import decide
 from bias_checks import EvidenceRule, OnInconclusive
-from governance.snapshot import EvidenceRuleEntry, Mitigation, PolicySnapshot, ThresholdEntry
+from governance.policy.snapshot import EvidenceRuleEntry, Mitigation, PolicySnapshot, ThresholdEntry
 
 DP = "demographic_parity_difference"
 EO = "equalized_odds_difference"

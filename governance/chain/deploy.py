@@ -1,0 +1,269 @@
+"""Deploying the whole governance stack, once, and finding it again on restart.
+
+The stack is GovernanceToken, TimelockController, FairnessGovernor, TrainingPolicy and
+AuditRegistry. The governor is the timelock's only proposer, canceller and executor, and
+the deployer renounces the timelock's admin role, so after deployment only executed
+proposals change the policy or the auditor set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from pydantic import BaseModel, Field, ValidationError
+from web3 import Web3
+from web3.exceptions import Web3Exception
+from web3.types import Nonce
+from web3.utils.address import get_create_address
+
+from core.settings import DEV_PRIVATE_KEYS
+from core.types import HexAddress
+from governance.chain.contracts import ContractName, artifact, bind, factory
+from governance.chain.node import Sender, call_data
+from governance.errors import DeploymentConfigInvalid, DeploymentStale, PolicyLacksEvidenceRule
+
+TOKEN_DECIMALS = 18
+_ROLE_TX_GAS = 120_000
+_GAS_MARGIN = 1.25
+_DEFAULT_ADMIN_ROLE = b"\x00" * 32
+
+Progress = Callable[[str], None]
+
+
+def _dev_address(index: int) -> str:
+    return str(Account.from_key(DEV_PRIVATE_KEYS[index]).address)
+
+
+class Holder(BaseModel):
+    """An initial token holder and its supply in whole tokens."""
+
+    address: HexAddress
+    tokens: int = Field(gt=0)
+
+
+def _default_holders() -> list[Holder]:
+    supplies = (400_000, 300_000, 200_000, 100_000)
+    return [Holder(address=_dev_address(i + 1), tokens=s) for i, s in enumerate(supplies)]
+
+
+class DeploymentConfig(BaseModel):
+    """Parameters of a deployment. The defaults suit a local development chain."""
+
+    token_name: str = "Fairgov Governance Token"
+    token_symbol: str = "FAIR"
+    governor_name: str = "FairnessGovernor"
+    holders: list[Holder] = Field(default_factory=_default_holders, min_length=1)
+    voting_delay: int = Field(default=1, ge=0, description="blocks before voting starts")
+    voting_period: int = Field(default=30, ge=1, description="blocks the vote lasts")
+    proposal_threshold: int = Field(default=0, ge=0, description="whole tokens to propose")
+    quorum_percent: int = Field(default=4, ge=0, le=100)
+    vote_extension: int = Field(default=5, ge=0, description="late-quorum extension, blocks")
+    timelock_delay: int = Field(default=10, ge=0, description="seconds before execution")
+    auditors: list[HexAddress] = Field(default_factory=lambda: [_dev_address(9)])
+
+    @classmethod
+    def load(cls, path: Path | None) -> DeploymentConfig:
+        """The config in the JSON file at ``path``, or the defaults when ``path`` is None."""
+        if path is None:
+            return cls()
+        try:
+            return cls.model_validate_json(path.read_bytes())
+        except OSError as exc:
+            raise DeploymentConfigInvalid(path, exc.strerror or str(exc)) from exc
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "the file"
+            raise DeploymentConfigInvalid(path, f"{where}: {first['msg']}") from exc
+
+
+class Addresses(BaseModel):
+    token: HexAddress
+    timelock: HexAddress
+    governor: HexAddress
+    training_policy: HexAddress
+    audit_registry: HexAddress
+
+
+class Deployment(BaseModel):
+    """Where the stack lives: written to ``deployment.json`` in the data directory."""
+
+    chain_id: int
+    deployer: HexAddress
+    deploy_block: int
+    deploy_block_hash: str
+    addresses: Addresses
+    config: DeploymentConfig
+    compiler_version: str
+
+    def contract_addresses(self) -> dict[ContractName, str]:
+        a = self.addresses
+        return {
+            "GovernanceToken": a.token,
+            "TimelockController": a.timelock,
+            "FairnessGovernor": a.governor,
+            "TrainingPolicy": a.training_policy,
+            "AuditRegistry": a.audit_registry,
+        }
+
+
+def deploy(
+    w3: Web3, private_key: str, config: DeploymentConfig, *, progress: Progress | None = None
+) -> Deployment:
+    """Deploy the whole stack from ``config`` and hand the timelock to the governor.
+
+    All ten transactions are sent before any receipt is awaited, with addresses predicted
+    from the deployer's nonces, so the stack lands in as few blocks as the node allows.
+    """
+    say = progress or (lambda _: None)
+    sender = Sender.from_key(w3, private_key)
+    first_nonce = sender.nonce
+
+    def predicted(offset: int) -> str:
+        return str(get_create_address(sender.account.address, Nonce(first_nonce + offset)))
+
+    token, timelock, governor = predicted(0), predicted(1), predicted(2)
+    holders = [h.address for h in config.holders]
+    supplies = [h.tokens * 10**TOKEN_DECIMALS for h in config.holders]
+    constructors: list[tuple[ContractName, list[Any]]] = [
+        ("GovernanceToken", [config.token_name, config.token_symbol, holders, supplies]),
+        ("TimelockController", [config.timelock_delay, [], [], sender.address]),
+        (
+            "FairnessGovernor",
+            [
+                config.governor_name,
+                token,
+                timelock,
+                config.voting_delay,
+                config.voting_period,
+                config.proposal_threshold * 10**TOKEN_DECIMALS,
+                config.quorum_percent,
+                config.vote_extension,
+            ],
+        ),
+        ("TrainingPolicy", [timelock]),
+        ("AuditRegistry", [timelock, config.auditors]),
+    ]
+    receipts = []
+    for name, args in constructors:
+        if name == "FairnessGovernor":
+            # Its constructor reads the token's clock, so the token must be mined first.
+            receipts += sender.wait()
+        say(f"deploying {name}")
+        tx = factory(w3, name).constructor(*args).build_transaction({"from": sender.address})
+        # Estimated before earlier contracts are mined: the margin covers calls into them.
+        gas = int(tx["gas"] * _GAS_MARGIN)
+        sender.send(f"deploying {name}", {"data": tx["data"], "gas": gas})
+
+    # The timelock is not mined yet, so these calls cannot be estimated: fixed gas.
+    lock = bind(w3, "TimelockController", timelock)
+    for role in ("PROPOSER_ROLE", "CANCELLER_ROLE", "EXECUTOR_ROLE"):
+        grant = call_data(lock, "grantRole", [Web3.keccak(text=role), governor])
+        sender.send(f"granting {role} to the governor", grant | {"gas": _ROLE_TX_GAS})
+    renounce = call_data(lock, "renounceRole", [_DEFAULT_ADMIN_ROLE, sender.address])
+    sender.send("renouncing the timelock admin role", renounce | {"gas": _ROLE_TX_GAS})
+    say("waiting for confirmations")
+    receipts += sender.wait()
+    first = receipts[0]
+    addresses = Addresses(
+        token=token,
+        timelock=timelock,
+        governor=governor,
+        training_policy=predicted(3),
+        audit_registry=predicted(4),
+    )
+    for receipt, expected in zip(receipts, addresses.model_dump().values(), strict=False):
+        if receipt["contractAddress"] != expected:
+            raise RuntimeError("the deployer sent other transactions during the deployment")
+    return Deployment(
+        chain_id=sender.chain_id,
+        deployer=sender.address,
+        deploy_block=first["blockNumber"],
+        deploy_block_hash=first["blockHash"].to_0x_hex(),
+        addresses=addresses,
+        config=config,
+        compiler_version=artifact("FairnessGovernor").compiler_version,
+    )
+
+
+def save(deployment: Deployment, path: Path) -> None:
+    """Write ``deployment`` to ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(deployment.model_dump(mode="json"), indent=2) + "\n", "utf-8")
+    os.replace(tmp, path)
+
+
+def load(path: Path) -> Deployment | None:
+    """The deployment recorded at ``path``, or None when there is none."""
+    if not path.exists():
+        return None
+    try:
+        return Deployment.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        raise DeploymentStale(path, "the deployment", "-", "the file is not valid") from exc
+
+
+def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
+    """Raise :class:`DeploymentStale` unless the recorded stack is on the chain ``w3`` reaches."""
+    chain_id = w3.eth.chain_id
+    if chain_id != deployment.chain_id:
+        raise DeploymentStale(
+            path,
+            "the deployment",
+            "-",
+            f"it was made on chain {deployment.chain_id}, not {chain_id}",
+        )
+    for name, address in deployment.contract_addresses().items():
+        if len(w3.eth.get_code(Web3.to_checksum_address(address))) == 0:
+            raise DeploymentStale(path, name, address, "there is no code at that address")
+    a = deployment.addresses
+    wiring: list[tuple[ContractName, str, str]] = [
+        ("FairnessGovernor", a.governor, a.token),
+        ("TrainingPolicy", a.training_policy, a.timelock),
+    ]
+    for name, address, expected in wiring:
+        contract = bind(w3, name, address).functions
+        actual = contract.token() if name == "FairnessGovernor" else contract.owner()
+        if str(actual.call()).lower() != expected.lower():
+            raise DeploymentStale(path, name, address, "the contract there is another one")
+    check_policy_current(w3, a.training_policy, path)
+
+
+def check_policy_current(w3: Web3, policy_address: str, path: Path | None = None) -> None:
+    """Raise :class:`PolicyLacksEvidenceRule` if the TrainingPolicy predates evidence rules.
+
+    A policy deployed before evidence rules has no ``evidenceRules()``; no audit may run
+    under it, and its storage cannot gain the rule (the contract is not upgradeable).
+    """
+    policy = bind(w3, "TrainingPolicy", policy_address).functions
+    try:
+        policy.evidenceRules().call()
+    except Web3Exception as exc:
+        raise PolicyLacksEvidenceRule(policy_address, path) from exc
+
+
+def ensure_deployed(
+    w3: Web3,
+    private_key: str,
+    config: DeploymentConfig,
+    path: Path,
+    *,
+    progress: Progress | None = None,
+) -> tuple[Deployment, bool]:
+    """The deployment at ``path`` if its code is still on chain, else a fresh one.
+
+    Returns the deployment and whether it was deployed now. A recorded deployment whose
+    code is gone raises :class:`DeploymentStale`: fairgov never silently forgets a DAO.
+    """
+    existing = load(path)
+    if existing is not None:
+        check_on_chain(w3, existing, path)
+        return existing, False
+    deployment = deploy(w3, private_key, config, progress=progress)
+    save(deployment, path)
+    return deployment, True

@@ -1,0 +1,1 @@
+"""The chain index: governance events decoded into the database, safe against reorgs."""

@@ -1,0 +1,212 @@
+"""Fast decoding of the raw logs the indexer follows, straight from JSON-RPC hex strings.
+
+web3's ``process_log`` builds AttributeDicts and HexBytes for every log and is far too
+slow for an indexer. Here each event ABI is compiled once into a decoder keyed by
+(contract address, topic0): static words are sliced and converted directly, and only
+events with dynamic fields (strings, bytes, arrays) go through ``eth_abi``.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from eth_abi.abi import decode as abi_decode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
+
+from governance.chain.contracts import ContractName, artifact
+
+#: The events the indexer follows, per contract.
+FOLLOWED: Final[dict[ContractName, tuple[str, ...]]] = {
+    "FairnessGovernor": (
+        "ProposalCreated",
+        "VoteCast",
+        "VoteCastWithParams",
+        "ProposalQueued",
+        "ProposalExecuted",
+        "ProposalCanceled",
+        "ProposalExtended",
+    ),
+    "GovernanceToken": ("DelegateChanged", "DelegateVotesChanged"),
+    "TrainingPolicy": (
+        "DatasetAllowed",
+        "DatasetRevoked",
+        "ThresholdSet",
+        "ThresholdCleared",
+        "MitigationSet",
+        "EvidenceRuleSet",
+        "EvidenceRuleCleared",
+    ),
+    "AuditRegistry": ("AuditPublished", "RoleGranted", "RoleRevoked"),
+}
+
+
+@dataclass(slots=True)
+class LogEvent:
+    """One decoded event, with where it happened. ``args`` holds JSON-ready values.
+
+    Addresses are checksummed, ``bytes32``/``bytes`` are 0x hex and integers stay ints.
+    """
+
+    block_number: int
+    log_index: int
+    block_hash: str
+    tx_hash: str
+    contract: ContractName
+    name: str
+    args: dict[str, Any]
+
+
+_chain_order = operator.attrgetter("block_number", "log_index")
+
+
+@functools.cache
+def checksum(address: str) -> str:
+    """The checksummed form of a lowercase or mixed-case address (cached)."""
+    return str(to_checksum_address(address))
+
+
+def _json_value(abi_type: str, value: Any) -> Any:
+    if abi_type.endswith("[]"):
+        return [_json_value(abi_type[:-2], v) for v in value]
+    if abi_type == "address":
+        return checksum(value)
+    if abi_type.startswith("bytes"):
+        return "0x" + bytes(value).hex()
+    return value
+
+
+def _word_converter(abi_type: str) -> Callable[[str], Any]:
+    """Converts one 64-hex-digit word of a static type."""
+    if abi_type == "address":
+        return lambda word: checksum("0x" + word[24:])
+    if abi_type == "bool":
+        return lambda word: word[-1] != "0"
+    if abi_type.startswith("uint"):
+        return lambda word: int(word, 16)
+    if abi_type.startswith("int"):
+        bits = int(abi_type[3:] or 256)
+
+        def signed(word: str) -> int:
+            raw = int(word, 16) & ((1 << bits) - 1)
+            return raw - (1 << bits) if raw >> (bits - 1) else raw
+
+        return signed
+    if abi_type.startswith("bytes"):
+        size = int(abi_type[5:])
+        return lambda word: "0x" + word[: 2 * size]
+    raise ValueError(f"unsupported static type {abi_type}")
+
+
+def _is_static(abi_type: str) -> bool:
+    return not (abi_type in {"string", "bytes"} or abi_type.endswith("]"))
+
+
+@dataclass(frozen=True, slots=True)
+class _EventDecoder:
+    contract: ContractName
+    name: str
+    topic_fields: tuple[tuple[str, Callable[[str], Any]], ...]
+    data_names: tuple[str, ...]
+    data_types: tuple[str, ...]
+    data_converters: tuple[Callable[[str], Any], ...] | None  # None: dynamic, use eth_abi
+
+    def args(self, topics: list[str], data: str) -> dict[str, Any]:
+        args = {
+            name: convert(topic[2:])
+            for (name, convert), topic in zip(self.topic_fields, topics[1:], strict=True)
+        }
+        if self.data_converters is not None:
+            for i, (name, convert) in enumerate(
+                zip(self.data_names, self.data_converters, strict=True)
+            ):
+                args[name] = convert(data[2 + 64 * i : 66 + 64 * i])
+        elif self.data_names:
+            values = abi_decode(list(self.data_types), bytes.fromhex(data[2:]))
+            for name, abi_type, value in zip(self.data_names, self.data_types, values, strict=True):
+                args[name] = _json_value(abi_type, value)
+        return args
+
+
+def _compile(contract: ContractName, entry: dict[str, Any]) -> tuple[str, _EventDecoder]:
+    inputs = entry["inputs"]
+    signature = f"{entry['name']}({','.join(i['type'] for i in inputs)})"
+    topic0 = "0x" + keccak(text=signature).hex()
+    indexed = [i for i in inputs if i["indexed"]]
+    plain = [i for i in inputs if not i["indexed"]]
+    if not all(_is_static(i["type"]) for i in indexed):
+        raise ValueError(f"{signature}: indexed dynamic values cannot be decoded")
+    data_static = all(_is_static(i["type"]) for i in plain)
+    decoder = _EventDecoder(
+        contract=contract,
+        name=entry["name"],
+        topic_fields=tuple((i["name"], _word_converter(i["type"])) for i in indexed),
+        data_names=tuple(i["name"] for i in plain),
+        data_types=tuple(i["type"] for i in plain),
+        data_converters=(tuple(_word_converter(i["type"]) for i in plain) if data_static else None),
+    )
+    return topic0, decoder
+
+
+@functools.cache
+def _decoders_by_topic() -> dict[tuple[ContractName, str], _EventDecoder]:
+    table: dict[tuple[ContractName, str], _EventDecoder] = {}
+    for contract, names in FOLLOWED.items():
+        for entry in artifact(contract).abi:
+            if entry.get("type") == "event" and entry["name"] in names:
+                topic0, decoder = _compile(contract, entry)
+                table[(contract, topic0)] = decoder
+    return table
+
+
+class LogDecoder:
+    """Decodes raw ``eth_getLogs`` entries of one deployment's contracts."""
+
+    def __init__(self, addresses: dict[ContractName, str]) -> None:
+        by_topic = _decoders_by_topic()
+        self.addresses = {name: addresses[name].lower() for name in FOLLOWED}
+        self._decoders: dict[tuple[str, str], _EventDecoder] = {
+            (self.addresses[contract], topic0): decoder
+            for (contract, topic0), decoder in by_topic.items()
+        }
+        self.topics: list[str] = sorted({topic0 for _, topic0 in by_topic})
+
+    def log_filter(self, from_block: int, to_block: int) -> dict[str, Any]:
+        """The ``eth_getLogs`` filter for every followed event in ``[from_block, to_block]``."""
+        return {
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
+            "address": sorted(self.addresses.values()),
+            "topics": [self.topics],
+        }
+
+    def decode(self, logs: Iterable[dict[str, Any]]) -> list[LogEvent]:
+        """The followed events among ``logs`` (raw JSON-RPC log objects), in chain order."""
+        events = []
+        decoders = self._decoders
+        for log in logs:
+            if log.get("removed"):
+                continue
+            topics = log["topics"]
+            if not topics:
+                continue
+            decoder = decoders.get((log["address"].lower(), topics[0]))
+            if decoder is None:
+                continue
+            events.append(
+                LogEvent(
+                    block_number=int(log["blockNumber"], 16),
+                    log_index=int(log["logIndex"], 16),
+                    block_hash=log["blockHash"],
+                    tx_hash=log["transactionHash"],
+                    contract=decoder.contract,
+                    name=decoder.name,
+                    args=decoder.args(topics, log["data"]),
+                )
+            )
+        events.sort(key=_chain_order)
+        return events

@@ -1,0 +1,278 @@
+"""Accepting signed messages into the outbox: verify everything, then commit one row.
+
+Nothing is sent here, so a bad message costs no gas. A message that passes is committed
+and returned with its relay record; the relayer takes it from there.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+from web3 import Web3
+
+from core.errors import FairgovError
+from governance.chain.deploy import Deployment
+from governance.errors import BallotConflict, DelegationConflict, TransactionNonceMismatch
+from governance.messages.ballots import (
+    Ballot,
+    ChainView,
+    Delegation,
+    Domain,
+    same_vote,
+    verify_ballot_signature,
+    verify_ballot_state,
+    verify_delegation_signature,
+    verify_delegation_state,
+)
+from governance.messages.proposals import RawProposal, check_minable, inspect_raw_proposal
+from governance.relay import outbox
+from governance.relay.outbox import RelayItem, RelayKind
+
+
+def governor_domain(deployment: Deployment) -> Domain:
+    """The EIP-712 domain of ballots: the governor's name, version "1"."""
+    return Domain(
+        deployment.config.governor_name, deployment.chain_id, deployment.addresses.governor
+    )
+
+
+def token_domain(deployment: Deployment) -> Domain:
+    """The EIP-712 domain of delegations: the token's name, version "1"."""
+    return Domain(deployment.config.token_name, deployment.chain_id, deployment.addresses.token)
+
+
+def prefetched(chain: ChainView, pairs: list[tuple[int, str]]) -> ChainView:
+    """``chain`` with the state of these (proposal id, voter) ballots read in one go, if it
+    can do that (:class:`~governance.chainview.RpcChainView` can)."""
+    prefetch = getattr(chain, "for_ballots", None)
+    return prefetch(pairs) if prefetch is not None else chain
+
+
+def submit_ballot(
+    session: Session, ballot: Ballot, *, deployment: Deployment, chain: ChainView
+) -> tuple[RelayItem, bool]:
+    """Verify ``ballot`` and queue it for relaying.
+
+    Returns the relay record and whether it is new. On chain a voter votes once: a second
+    ballot by the same voter on the same proposal that casts the same vote (even with
+    another valid signature) returns the first one's record; one that casts another vote
+    raises :class:`~governance.errors.BallotConflict` with the first one's choice.
+    """
+    verify_ballot_signature(ballot, domain=governor_domain(deployment))
+    governor = deployment.addresses.governor
+    key = outbox.ballot_key(deployment.chain_id, governor, ballot.voter, ballot.proposal_id)
+    existing = outbox.find(session, key)
+    if existing is not None:
+        return _same_or_conflict(ballot, existing), False
+    pending = outbox.pending_nonces(
+        session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter, excluding=key
+    )
+    chain = prefetched(chain, [(ballot.proposal_id, ballot.voter)])
+    verify_ballot_state(ballot, chain=chain, pending_nonces=pending)
+    item = outbox.ballot_item(ballot, chain_id=deployment.chain_id, governor=governor)
+    stored, created = outbox.insert_once(session, item)
+    # Another writer may have stored a ballot of this voter meanwhile.
+    return (stored if created else _same_or_conflict(ballot, stored)), created
+
+
+def submit_delegation(
+    session: Session, delegation: Delegation, *, deployment: Deployment, chain: ChainView
+) -> tuple[RelayItem, bool]:
+    """Verify ``delegation`` and queue it for relaying; a duplicate returns the first record,
+    another delegation with the same nonce raises :class:`DelegationConflict`."""
+    verify_delegation_signature(delegation, domain=token_domain(deployment))
+    token = deployment.addresses.token
+    key = outbox.delegation_key(deployment.chain_id, token, delegation.delegator, delegation.nonce)
+    existing = outbox.find(session, key)
+    if existing is not None:
+        return _same_delegation_or_conflict(delegation, existing), False
+    pending = outbox.pending_nonces(
+        session,
+        kind=RelayKind.DELEGATION,
+        contract=token,
+        signer=delegation.delegator,
+        excluding=key,
+    )
+    verify_delegation_state(delegation, chain=chain, pending_nonces=pending)
+    item = outbox.delegation_item(delegation, chain_id=deployment.chain_id, token=token)
+    stored, created = outbox.insert_once(session, item)
+    return (stored if created else _same_delegation_or_conflict(delegation, stored)), created
+
+
+def _same_delegation_or_conflict(delegation: Delegation, existing: RelayItem) -> RelayItem:
+    """``existing`` if it delegates as ``delegation`` does; else :class:`DelegationConflict`."""
+    first = Delegation.model_validate_json(existing.payload)
+    if (first.delegatee, first.expiry) == (delegation.delegatee, delegation.expiry):
+        return existing
+    raise DelegationConflict(
+        delegation.delegator,
+        delegation.nonce,
+        delegatee=first.delegatee,
+        relay_id=existing.id,
+    )
+
+
+def submit_ballots(
+    session: Session, ballots: list[Ballot], *, deployment: Deployment, chain: ChainView
+) -> list[RelayItem | FairgovError]:
+    """Verify and queue many ballots with one database commit.
+
+    Returns, for each ballot in order, its relay record or the error that refused it.
+    The chain state of all of them is read up front when ``chain`` can prefetch.
+    """
+    chain = prefetched(chain, [(b.proposal_id, b.voter) for b in ballots])
+    domain = governor_domain(deployment)
+    governor = deployment.addresses.governor
+    keys = [
+        outbox.ballot_key(deployment.chain_id, governor, b.voter, b.proposal_id) for b in ballots
+    ]
+    existing = outbox.find_many(session, keys)
+    results: list[RelayItem | FairgovError] = []
+    new: dict[str, RelayItem] = {}
+    pending = outbox.pending_nonces_by_signer(
+        session,
+        kind=RelayKind.BALLOT,
+        contract=governor,
+        signers=[b.voter for b in ballots],
+        excluding=keys,
+    )
+    for ballot, key in zip(ballots, keys, strict=True):
+        try:
+            verify_ballot_signature(ballot, domain=domain)
+            known = existing.get(key) or new.get(key)
+            if known is not None:
+                results.append(_same_or_conflict(ballot, known))
+                continue
+            verify_ballot_state(ballot, chain=chain, pending_nonces=pending[ballot.voter])
+        except FairgovError as exc:
+            results.append(exc)
+            continue
+        pending[ballot.voter] += 1
+        item = outbox.ballot_item(ballot, chain_id=deployment.chain_id, governor=governor)
+        new[key] = item
+        results.append(item)
+    if new and not outbox.insert_all(session, list(new.values())):
+        # Another writer stored some of these meanwhile: fall back to one by one.
+        return [
+            r if isinstance(r, FairgovError) else _insert_one(session, ballot, r)
+            for ballot, r in zip(ballots, results, strict=True)
+        ]
+    return results
+
+
+def _insert_one(session: Session, ballot: Ballot, item: RelayItem) -> RelayItem | FairgovError:
+    stored, created = outbox.insert_once(session, _fresh(item))
+    try:
+        return stored if created else _same_or_conflict(ballot, stored)
+    except BallotConflict as exc:
+        return exc
+
+
+def _same_or_conflict(ballot: Ballot, existing: RelayItem) -> RelayItem:
+    """``existing`` if it casts the same vote as ``ballot``; else :class:`BallotConflict`."""
+    first = Ballot.model_validate_json(existing.payload)
+    if same_vote(first, ballot):
+        return existing
+    raise BallotConflict(
+        ballot.proposal_id,
+        ballot.voter,
+        support=first.support,
+        reason=first.reason,
+        relay_id=existing.id,
+    )
+
+
+def _fresh(item: RelayItem) -> RelayItem:
+    return RelayItem.model_validate(item.model_dump(exclude={"id"}))
+
+
+def held_proposals(
+    session: Session, w3: Web3, deployment: Deployment, sender: str
+) -> list[RawProposal]:
+    """``sender``'s signed transactions that fairgov accepted and has not seen mined."""
+    statement = select(RelayItem).where(
+        RelayItem.kind == RelayKind.RAW_TRANSACTION,
+        RelayItem.chain_id == deployment.chain_id,
+        RelayItem.signer == sender,
+        col(RelayItem.status).in_(outbox.PENDING_STATUSES),
+    )
+    return [
+        inspect_raw_proposal(
+            w3,
+            deployment,
+            bytes.fromhex(item.payload_dict()["raw_transaction"][2:]),
+            check_state=False,
+        )
+        for item in session.exec(statement).all()
+    ]
+
+
+def next_transaction_nonce(session: Session, w3: Web3, deployment: Deployment, sender: str) -> int:
+    """The nonce ``sender``'s next transaction must have: the chain's pending nonce, or the
+    one after the last of its transactions that fairgov holds."""
+    pending = int(w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
+    held = [p.nonce + 1 for p in held_proposals(session, w3, deployment, sender)]
+    return max([pending, *held])
+
+
+def submit_raw_proposal(
+    session: Session, raw_transaction: bytes, *, w3: Web3, deployment: Deployment
+) -> tuple[RelayItem, RawProposal]:
+    """Check that ``raw_transaction`` is a ``propose`` call to our governor that the chain
+    would mine, then queue it.
+
+    The proposer signed and pays for it; the relayer only broadcasts the bytes. Refused
+    before anything is stored: the wrong chain, a gas limit below a simulation's, a sender
+    who cannot pay the maximum cost, a nonce other than the next free one
+    (:func:`governance.proposals.check_minable`). A second submission of the same bytes
+    returns the first record.
+    """
+    proposal = inspect_raw_proposal(w3, deployment, raw_transaction)
+    key = outbox.raw_transaction_key(deployment.chain_id, proposal.tx_hash)
+    existing = outbox.find(session, key)
+    if existing is not None:
+        return existing, proposal
+    held = held_proposals(session, w3, deployment, proposal.proposer)
+    check_minable(
+        w3,
+        proposal,
+        held_nonces=[p.nonce for p in held],
+        held_cost=sum(p.max_cost for p in held),
+    )
+    item = outbox.raw_transaction_item(
+        raw_transaction,
+        chain_id=deployment.chain_id,
+        governor=deployment.addresses.governor,
+        sender=proposal.proposer,
+        tx_hash=proposal.tx_hash,
+        proposal_id=proposal.proposal_id,
+    )
+    item.nonce = proposal.nonce  # the sender's account nonce, shown on the relay record
+    stored, created = outbox.insert_once(session, item)
+    if created:
+        _keep_first_with_nonce(session, stored, proposal)
+    return stored, proposal
+
+
+def _keep_first_with_nonce(session: Session, stored: RelayItem, proposal: RawProposal) -> None:
+    """Undo ``stored`` if a concurrent submission stored another transaction of the same
+    sender and nonce first: only one of them could ever be mined."""
+    earlier = session.exec(
+        select(RelayItem.id).where(
+            RelayItem.kind == RelayKind.RAW_TRANSACTION,
+            RelayItem.chain_id == stored.chain_id,
+            RelayItem.signer == stored.signer,
+            RelayItem.nonce == stored.nonce,
+            col(RelayItem.status).in_(outbox.PENDING_STATUSES),
+            col(RelayItem.id) < stored.id,
+        )
+    ).first()
+    if earlier is None:
+        return
+    session.delete(stored)
+    session.commit()
+    raise TransactionNonceMismatch(
+        proposal.proposer,
+        proposal.nonce,
+        proposal.nonce + 1,
+        "another transaction that fairgov accepted already uses",
+    )

@@ -1,0 +1,416 @@
+"""Preparing proposals for a holder's wallet, and checking proposals that holders signed.
+
+fairgov never proposes on a holder's behalf with its own key: :func:`prepare_proposal`
+builds the unsigned ``propose`` transaction for the holder to sign, and
+:func:`inspect_raw_proposal` checks a signed one before the relayer sends it, so that bad
+input is refused before it spends anyone's gas.
+
+Descriptions end with OpenZeppelin's ``#proposer=0x…`` suffix: only that account can make
+the proposal, so nobody can front-run a holder's transaction and take the proposal over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_account import Account
+from eth_account._utils.legacy_transactions import Transaction as LegacyTransaction
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
+from eth_utils.abi import function_signature_to_4byte_selector
+from hexbytes import HexBytes
+from pydantic import BaseModel, ConfigDict
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from governance.actions import Action, decode, encode
+from governance.chain.contracts import bind
+from governance.chain.deploy import Deployment
+from governance.chain.reverts import decode_revert
+from governance.errors import (
+    BelowProposalThreshold,
+    EmptyProposal,
+    FeesNotMinable,
+    GasLimitAboveBlock,
+    GasLimitTooLow,
+    InsufficientFunds,
+    InvalidRawTransaction,
+    NotAProposeCall,
+    NotOurGovernor,
+    ProposalExists,
+    ProposalWouldRevert,
+    RestrictedProposer,
+    TransactionNonceMismatch,
+    WrongChain,
+)
+
+PROPOSE_SIGNATURE = "propose(address[],uint256[],bytes[],string)"
+PROPOSE_SELECTOR = bytes(function_signature_to_4byte_selector(PROPOSE_SIGNATURE))
+_PROPOSE_TYPES = ["address[]", "uint256[]", "bytes[]", "string"]
+_GAS_MARGIN = 1.25
+_PRIORITY_FEE_WEI = 10**9
+# OpenZeppelin's Governor._isValidDescriptionForProposer: the marker, then 0x and 40 hex
+# digits of either case, at the very end.
+_PROPOSER_SUFFIX = re.compile(r"#proposer=(0x[0-9a-fA-F]{40})\Z")
+
+
+class PreparedProposal(BaseModel):
+    """A proposal ready to sign: the unsigned transaction and what it will do."""
+
+    model_config = ConfigDict(frozen=True)
+
+    proposer: str
+    description: str
+    description_hash: str
+    actions: tuple[Action, ...]
+    targets: tuple[str, ...]
+    values: tuple[int, ...]
+    calldatas: tuple[str, ...]
+    proposal_id: int
+    transaction: dict[str, Any]
+
+
+class RawProposal(BaseModel):
+    """What a proposer-signed ``propose`` transaction will do; nothing has been sent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tx_hash: str
+    proposer: str
+    chain_id: int
+    nonce: int
+    governor: str
+    description: str
+    description_hash: str
+    actions: tuple[Action, ...]
+    targets: tuple[str, ...]
+    values: tuple[int, ...]
+    calldatas: tuple[str, ...]
+    proposal_id: int
+    gas: int = 0
+    max_fee_per_gas: int = 0
+    max_priority_fee_per_gas: int = 0
+    data: str = "0x"
+
+    @property
+    def max_cost(self) -> int:
+        """The most the transaction can cost its sender, in wei (``propose`` sends no value)."""
+        return self.gas * self.max_fee_per_gas
+
+
+def proposal_id_of(
+    targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes], description: str
+) -> int:
+    """The governor's id of a proposal, as ``Governor.hashProposal`` computes it."""
+    description_hash = Web3.keccak(text=description)
+    encoded = abi_encode(
+        ["address[]", "uint256[]", "bytes[]", "bytes32"],
+        [list(targets), list(values), list(calldatas), description_hash],
+    )
+    return int.from_bytes(Web3.keccak(encoded), "big")
+
+
+def with_proposer_suffix(description: str, proposer: str) -> str:
+    """``description`` ending with ``#proposer=<proposer>``, added unless already there.
+
+    Raises :class:`RestrictedProposer` when the description is reserved for someone else.
+    """
+    proposer = Web3.to_checksum_address(proposer)
+    named = _named_proposer(description)
+    if named is None:
+        return f"{description}#proposer={proposer}"
+    if named != proposer:
+        raise RestrictedProposer(proposer, named)
+    return description
+
+
+def _named_proposer(description: str) -> str | None:
+    match = _PROPOSER_SUFFIX.search(description)
+    return None if match is None else str(Web3.to_checksum_address(match.group(1)))
+
+
+def _check_can_propose(w3: Web3, deployment: Deployment, proposer: str, proposal_id: int) -> None:
+    a = deployment.addresses
+    governor = bind(w3, "FairnessGovernor", a.governor).functions
+    threshold = governor.proposalThreshold().call()
+    if threshold > 0:
+        # The governor counts votes at the block before the proposal's, that is the latest.
+        votes = bind(w3, "GovernanceToken", a.token).functions.getVotes(proposer).call()
+        if votes < threshold:
+            raise BelowProposalThreshold(proposer, votes, threshold)
+    if governor.proposalSnapshot(proposal_id).call() != 0:
+        raise ProposalExists(proposal_id, governor.state(proposal_id).call())
+
+
+def prepare_proposal(
+    w3: Web3,
+    deployment: Deployment,
+    *,
+    proposer: str,
+    actions: Sequence[Action],
+    description: str,
+    nonce: int | None = None,
+) -> PreparedProposal:
+    """Build the unsigned ``propose`` transaction for ``proposer`` to sign.
+
+    Parameters
+    ----------
+    w3 : Web3
+        A client of the deployment's chain.
+    deployment : Deployment
+        Where the governor and the policy contracts live.
+    proposer : str
+        The account that will sign and send the transaction.
+    actions : sequence of Action
+        What the proposal does.
+    description : str
+        The proposal's text; ``#proposer=<proposer>`` is appended.
+    nonce : int, optional
+        The transaction's nonce (default: the chain's pending nonce of ``proposer``); pass
+        :func:`governance.intake.next_transaction_nonce` to count what fairgov holds.
+
+    Returns
+    -------
+    PreparedProposal
+        The EIP-1559 transaction (nonce, gas with a margin, fees), the final description, the
+        calls and the id the proposal will have.
+
+    Raises
+    ------
+    EmptyProposal, BelowProposalThreshold, ProposalExists, RestrictedProposer,
+    ProposalWouldRevert
+
+    Examples
+    --------
+    >>> prepared = prepare_proposal(w3, deployment, proposer=holder, description="Bound DP",
+    ...     actions=[SetThreshold(metric="demographic_parity_difference", value="0.1",
+    ...                           direction="upper")])
+    >>> signed = Account.sign_transaction(prepared.transaction, holder_key)  # in the wallet
+    """
+    if not actions:
+        raise EmptyProposal
+    proposer = Web3.to_checksum_address(proposer)
+    description = with_proposer_suffix(description, proposer)
+    targets, values, calldatas = encode(actions, deployment.addresses)
+    proposal_id = proposal_id_of(targets, values, calldatas, description)
+    _check_can_propose(w3, deployment, proposer, proposal_id)
+
+    governor = bind(w3, "FairnessGovernor", deployment.addresses.governor)
+    data = governor.encode_abi("propose", args=[targets, values, calldatas, description])
+    call = {"from": proposer, "to": governor.address, "data": data, "value": 0}
+    try:
+        gas = w3.eth.estimate_gas(call)  # type: ignore[arg-type]
+    except ContractLogicError as exc:
+        revert = decode_revert(exc.data if isinstance(exc.data, str | bytes) else None)
+        raise ProposalWouldRevert(revert.message(), revert.code) from exc
+    base_fee = w3.eth.get_block("latest").get("baseFeePerGas", 0)
+    transaction = {
+        **call,
+        "type": 2,
+        "chainId": deployment.chain_id,
+        "nonce": w3.eth.get_transaction_count(proposer, "pending") if nonce is None else nonce,
+        "gas": int(gas * _GAS_MARGIN),
+        "maxPriorityFeePerGas": _PRIORITY_FEE_WEI,
+        "maxFeePerGas": 2 * base_fee + _PRIORITY_FEE_WEI,
+    }
+    return PreparedProposal(
+        proposer=proposer,
+        description=description,
+        description_hash=Web3.keccak(text=description).to_0x_hex(),
+        actions=tuple(actions),
+        targets=tuple(targets),
+        values=tuple(values),
+        calldatas=tuple("0x" + c.hex() for c in calldatas),
+        proposal_id=proposal_id,
+        transaction=transaction,
+    )
+
+
+class _SignedFields(NamedTuple):
+    sender: str
+    chain_id: int | None
+    to: str | None
+    value: int
+    nonce: int
+    data: bytes
+    gas: int
+    max_fee_per_gas: int
+    max_priority_fee_per_gas: int
+
+
+def _parse_signed(raw: bytes) -> _SignedFields:
+    """The fields of a signed transaction that the checks need, and its sender."""
+    try:
+        sender = str(Account.recover_transaction(raw))
+        if raw[0] <= 0x7F:
+            fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+            chain_id: int | None = fields["chainId"]
+        else:
+            fields = LegacyTransaction.from_bytes(raw).as_dict()
+            v = fields["v"]
+            chain_id = (v - 35) // 2 if v >= 35 else None
+    except Exception as exc:
+        raise InvalidRawTransaction(f"{type(exc).__name__}: {exc}") from exc
+    to = bytes(fields["to"])
+    return _SignedFields(
+        sender=sender,
+        chain_id=chain_id,
+        to=str(Web3.to_checksum_address(to)) if to else None,
+        value=int(fields["value"]),
+        nonce=int(fields["nonce"]),
+        data=bytes(fields["data"]),
+        gas=int(fields["gas"]),
+        max_fee_per_gas=int(fields.get("maxFeePerGas", fields.get("gasPrice", 0))),
+        max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", fields.get("gasPrice", 0))),
+    )
+
+
+def _decode_propose(data: bytes, value: int) -> tuple[list[str], list[int], list[bytes], str]:
+    selector = "0x" + data[:4].hex()
+    if data[:4] != PROPOSE_SELECTOR:
+        raise NotAProposeCall(selector, f"it calls function {selector}, not propose")
+    if value != 0:
+        raise NotAProposeCall(selector, f"it sends {value} wei, and propose takes none")
+    try:
+        targets, values, calldatas, description = abi_decode(_PROPOSE_TYPES, data[4:])
+    except Exception as exc:
+        raise NotAProposeCall(selector, "its arguments do not decode") from exc
+    if not len(targets) == len(values) == len(calldatas):
+        raise NotAProposeCall(selector, "it has different numbers of targets, values, calldatas")
+    if not targets:
+        raise EmptyProposal
+    return list(targets), list(values), list(calldatas), str(description)
+
+
+def inspect_raw_proposal(
+    w3: Web3, deployment: Deployment, raw_tx: bytes, *, check_state: bool = True
+) -> RawProposal:
+    """Check a proposer-signed ``propose`` transaction and say what it will do.
+
+    Nothing is sent. The relayer calls this before it broadcasts ``raw_tx``.
+
+    Parameters
+    ----------
+    w3 : Web3
+        A client of the deployment's chain.
+    deployment : Deployment
+        Our governor and contracts.
+    raw_tx : bytes
+        The signed transaction, as a wallet's ``eth_signTransaction`` returns it.
+    check_state : bool
+        Also check on chain that the proposer has enough votes and that the proposal does
+        not exist yet; pass False to only decode (for example once it was sent).
+
+    Raises
+    ------
+    InvalidRawTransaction, WrongChain, NotOurGovernor, NotAProposeCall, EmptyProposal,
+    RestrictedProposer, BelowProposalThreshold, ProposalExists
+
+    Examples
+    --------
+    >>> proposal = inspect_raw_proposal(w3, deployment, signed.raw_transaction)
+    >>> [describe(a) for a in proposal.actions]
+    ['Set threshold demographic_parity_difference <= 0.1']
+    """
+    raw = bytes(raw_tx)
+    if not raw:
+        raise InvalidRawTransaction("it is empty")
+    signed = _parse_signed(raw)
+    proposer, chain_id, to, value, nonce, data = signed[:6]
+    if chain_id is None:
+        raise InvalidRawTransaction("it has no chain id: sign it with EIP-155 or EIP-1559")
+    if chain_id != deployment.chain_id:
+        raise WrongChain(expected=deployment.chain_id, actual=chain_id)
+    governor = str(Web3.to_checksum_address(deployment.addresses.governor))
+    if to != governor:
+        raise NotOurGovernor(to, governor)
+    targets, values, calldatas, description = _decode_propose(data, value)
+    named = _named_proposer(description)
+    if named is not None and named != proposer:
+        raise RestrictedProposer(proposer, named)
+    proposal_id = proposal_id_of(targets, values, calldatas, description)
+    if check_state:
+        _check_can_propose(w3, deployment, proposer, proposal_id)
+    return RawProposal(
+        tx_hash=Web3.keccak(raw).to_0x_hex(),
+        proposer=proposer,
+        chain_id=chain_id,
+        nonce=nonce,
+        governor=governor,
+        description=description,
+        description_hash=Web3.keccak(text=description).to_0x_hex(),
+        actions=tuple(decode(targets, values, calldatas, deployment.addresses)),
+        targets=tuple(str(Web3.to_checksum_address(t)) for t in targets),
+        values=tuple(values),
+        calldatas=tuple("0x" + bytes(c).hex() for c in calldatas),
+        proposal_id=proposal_id,
+        gas=signed.gas,
+        max_fee_per_gas=signed.max_fee_per_gas,
+        max_priority_fee_per_gas=signed.max_priority_fee_per_gas,
+        data="0x" + data.hex(),
+    )
+
+
+def check_minable(
+    w3: Web3, proposal: RawProposal, *, held_nonces: Sequence[int] = (), held_cost: int = 0
+) -> None:
+    """Refuse a signed proposal that the chain would never mine as it is.
+
+    A transaction with too little gas, a sender who cannot pay, or a nonce that is used or
+    leaves a gap would sit in the outbox for ever. ``held_nonces`` and ``held_cost`` are the
+    nonces and the summed maximum cost of the sender's transactions that fairgov accepted
+    and has not yet seen mined.
+
+    Raises
+    ------
+    GasLimitTooLow
+        The gas limit is below what ``eth_estimateGas`` needs for the call now.
+    GasLimitAboveBlock
+        The gas limit is above the latest block's gas limit.
+    FeesNotMinable
+        The priority fee is above the fee cap, or the fee cap is below the pending block's
+        base fee (the node would reject it, or hold it until the base fee falls).
+    ProposalWouldRevert
+        The simulation reverts.
+    InsufficientFunds
+        The sender's balance is below the maximum cost of this and its held transactions.
+    TransactionNonceMismatch
+        The nonce is not the chain's pending nonce, or the one after the sender's held ones.
+
+    Examples
+    --------
+    >>> check_minable(w3, inspect_raw_proposal(w3, deployment, raw))  # doctest: +SKIP
+    """
+    call = {"from": proposal.proposer, "to": proposal.governor, "data": proposal.data, "value": 0}
+    try:
+        needed = int(w3.eth.estimate_gas(call, "pending"))  # type: ignore[arg-type]
+    except ContractLogicError as exc:
+        revert = decode_revert(exc.data if isinstance(exc.data, str | bytes) else None)
+        raise ProposalWouldRevert(revert.message(), revert.code) from exc
+    if proposal.gas < needed:
+        raise GasLimitTooLow(proposal.gas, needed)
+    block_gas_limit = int(w3.eth.get_block("latest")["gasLimit"])
+    if proposal.gas > block_gas_limit:
+        raise GasLimitAboveBlock(proposal.gas, block_gas_limit)
+    base_fee = int(w3.eth.get_block("pending").get("baseFeePerGas", 0))
+    max_fee, priority_fee = proposal.max_fee_per_gas, proposal.max_priority_fee_per_gas
+    if priority_fee > max_fee or max_fee < base_fee:
+        raise FeesNotMinable(max_fee, priority_fee, base_fee)
+    sender = Web3.to_checksum_address(proposal.proposer)
+    balance = int(w3.eth.get_balance(sender, "pending"))
+    if balance < proposal.max_cost + held_cost:
+        raise InsufficientFunds(proposal.proposer, balance, proposal.max_cost + held_cost)
+    pending = int(w3.eth.get_transaction_count(sender, "pending"))
+    expected = max([pending, *(n + 1 for n in held_nonces)])
+    if proposal.nonce == expected:
+        return
+    if proposal.nonce < pending:
+        problem = "the chain has already used"
+    elif proposal.nonce in held_nonces:
+        problem = "another transaction that fairgov accepted already uses"
+    else:
+        problem = "would leave a gap no transaction fills"
+    raise TransactionNonceMismatch(proposal.proposer, proposal.nonce, expected, problem)

@@ -1,0 +1,1 @@
+"""The voted TrainingPolicy: frozen, hashed snapshots and the policy at any past block."""

@@ -1,0 +1,257 @@
+"""Policy snapshots: the whole TrainingPolicy as it stood at one block, canonical and hashed.
+
+An audit run freezes the snapshot it started with, so a policy change voted during the run
+cannot change the rules it is judged by, and its report names the exact rules by hash.
+The evidence rule (confidence, minimum group size and denominator, what INCONCLUSIVE does
+at the gate) is part of the snapshot: schema 2 requires it, so no snapshot, and no audit
+frozen on one, can lack it. A policy contract that predates evidence rules cannot be read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Literal
+
+from hexbytes import HexBytes
+from pydantic import BaseModel, ConfigDict, Field
+from web3 import Web3
+from web3.exceptions import BlockNotFound, Web3Exception
+
+from governance.actions import (
+    ON_INCONCLUSIVE,
+    Direction,
+    OnInconclusive,
+    bytes32_to_text,
+    from_fixed,
+)
+from governance.chain.contracts import bind
+from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
+
+SNAPSHOT_SCHEMA_VERSION = 2
+_DIRECTIONS: tuple[Direction, ...] = ("upper", "lower")
+_DEFAULT_KEY = b"\0" * 32
+
+
+class DatasetEntry(BaseModel):
+    """One registered dataset, allowed or revoked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset_id: str
+    content_hash: str
+    manifest_hash: str
+    uri: str
+    allowed: bool
+
+
+class ThresholdEntry(BaseModel):
+    """The bound on one metric; ``value`` is a decimal string with six decimals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    value: str
+    direction: Direction
+
+    @property
+    def decimal(self) -> Decimal:
+        """``value`` as a :class:`~decimal.Decimal`."""
+        return Decimal(self.value)
+
+
+class EvidenceRuleEntry(BaseModel):
+    """How strong the evidence must be: the default rule (``metric`` None) or an override.
+
+    ``confidence_level`` is a decimal string with six decimals, like threshold values.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str | None = None
+    confidence_level: str
+    min_group_size: int
+    min_denominator: int
+    on_inconclusive: OnInconclusive
+
+
+class Mitigation(BaseModel):
+    """The bias mitigation strategy and its constraint (``""`` with ``none``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    strategy: str
+    constraint: str
+
+
+class PolicySnapshot(BaseModel):
+    """The TrainingPolicy at one block: datasets sorted by id, thresholds by metric name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[2] = 2
+    chain_id: int
+    policy: str
+    block_number: int
+    block_hash: str
+    policy_version: int
+    datasets: tuple[DatasetEntry, ...] = Field(default=())
+    thresholds: tuple[ThresholdEntry, ...] = Field(default=())
+    mitigation: Mitigation
+    evidence: EvidenceRuleEntry = Field(description="the default evidence rule")
+    evidence_overrides: tuple[EvidenceRuleEntry, ...] = Field(
+        default=(), description="metrics with their own rule, sorted by metric"
+    )
+
+    def canonical_json(self) -> bytes:
+        """The snapshot as canonical JSON: sorted keys, UTF-8, no whitespace, no floats."""
+        data = self.model_dump(mode="json")
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode("utf-8")
+
+    @property
+    def hash(self) -> str:
+        """sha256 of :meth:`canonical_json`, 0x-prefixed hex."""
+        return "0x" + hashlib.sha256(self.canonical_json()).hexdigest()
+
+
+def allowed_dataset(snapshot: PolicySnapshot, dataset_id: str) -> DatasetEntry | None:
+    """The dataset with ``dataset_id`` if the snapshot allows it, else None."""
+    wanted = dataset_id.lower()
+    for dataset in snapshot.datasets:
+        if dataset.dataset_id == wanted and dataset.allowed:
+            return dataset
+    return None
+
+
+def threshold_for(snapshot: PolicySnapshot, metric: str) -> ThresholdEntry | None:
+    """The threshold on ``metric`` in the snapshot, or None."""
+    return next((t for t in snapshot.thresholds if t.metric == metric), None)
+
+
+def evidence_rule_for(snapshot: PolicySnapshot, metric: str) -> EvidenceRuleEntry:
+    """The evidence rule that judges ``metric``: its override, else the default rule."""
+    return next((r for r in snapshot.evidence_overrides if r.metric == metric), snapshot.evidence)
+
+
+def _text(raw: bytes) -> str:
+    """A bytes32 name as text; names that are not ASCII show as hex, so nothing is hidden."""
+    try:
+        return bytes32_to_text(raw)
+    except ValueError:
+        return "0x" + raw.hex()
+
+
+def _hex(raw: bytes) -> str:
+    return "0x" + bytes(raw).hex()
+
+
+def read_snapshot(
+    w3: Web3,
+    policy_address: str,
+    *,
+    block: int | Literal["latest"] = "latest",
+    from_block: int = 0,
+) -> PolicySnapshot:
+    """Read the whole TrainingPolicy at one block.
+
+    ``"latest"`` is resolved to a concrete block first; every call then reads at that
+    block's hash, so the snapshot is consistent even while new blocks arrive.
+
+    Parameters
+    ----------
+    w3 : Web3
+        A client of the chain the policy lives on.
+    policy_address : str
+        The TrainingPolicy's address.
+    block : int or "latest"
+        The block to read at. The latest block is read from the contract's state; an
+        older one is rebuilt from the policy's events (no archive node needed).
+    from_block : int
+        Where to start looking for the policy's events (its deployment block, if known).
+
+    Raises
+    ------
+    SnapshotUnavailable
+        The block does not exist, or there is no TrainingPolicy at that address then.
+
+    Examples
+    --------
+    >>> snap = read_snapshot(w3, deployment.addresses.training_policy)
+    >>> snap.hash  # doctest: +SKIP
+    '0x3b1f…'
+    """
+    address = Web3.to_checksum_address(policy_address)
+    try:
+        header = w3.eth.get_block("latest")
+    except (BlockNotFound, Web3Exception, ValueError) as exc:
+        raise SnapshotUnavailable(address, str(block), "the block does not exist") from exc
+    if block != "latest" and block != header["number"]:
+        # An older block: rebuilt from the policy's events, since a node without archive
+        # state (and anvil without historical states) cannot run calls there.
+        from governance.policy.history import policy_at  # it builds on this module's models
+
+        return policy_at(w3, address, block=block, from_block=from_block)
+    number, block_hash = header["number"], HexBytes(header["hash"])
+    at = block_hash
+    if len(w3.eth.get_code(address, block_identifier=at)) == 0:
+        raise SnapshotUnavailable(address, str(number), "there is no contract at that address")
+    policy = bind(w3, "TrainingPolicy", address).functions
+    try:
+        version = policy.policyVersion().call(block_identifier=at)
+        datasets = []
+        for dataset_id in policy.datasetIds().call(block_identifier=at):
+            content, manifest, uri, allowed = policy.getDataset(dataset_id).call(
+                block_identifier=at
+            )
+            datasets.append(
+                DatasetEntry(
+                    dataset_id=_hex(dataset_id),
+                    content_hash=_hex(content),
+                    manifest_hash=_hex(manifest),
+                    uri=uri,
+                    allowed=allowed,
+                )
+            )
+        metrics, values, directions = policy.thresholds().call(block_identifier=at)
+        strategy, constraint = policy.mitigation().call(block_identifier=at)
+    except Web3Exception as exc:
+        raise SnapshotUnavailable(
+            address, str(number), f"it is not a TrainingPolicy ({exc})"
+        ) from exc
+    try:
+        rule_metrics, rules = policy.evidenceRules().call(block_identifier=at)
+    except Web3Exception as exc:
+        # Every other getter answered: this is a TrainingPolicy from before evidence rules.
+        raise PolicyLacksEvidenceRule(address) from exc
+    evidence = [
+        EvidenceRuleEntry(
+            metric=None if bytes(m) == _DEFAULT_KEY else _text(m),
+            confidence_level=str(from_fixed(confidence)),
+            min_group_size=min_group,
+            min_denominator=min_denominator,
+            on_inconclusive=ON_INCONCLUSIVE[when],
+        )
+        for m, (confidence, min_group, min_denominator, when) in zip(
+            rule_metrics, rules, strict=True
+        )
+    ]
+    if not evidence or evidence[0].metric is not None:
+        raise PolicyLacksEvidenceRule(address)
+    thresholds = [
+        ThresholdEntry(metric=_text(m), value=str(from_fixed(v)), direction=_DIRECTIONS[d])
+        for m, v, d in zip(metrics, values, directions, strict=True)
+    ]
+    return PolicySnapshot(
+        chain_id=w3.eth.chain_id,
+        policy=address,
+        block_number=number,
+        block_hash=_hex(block_hash),
+        policy_version=version,
+        datasets=tuple(sorted(datasets, key=lambda d: d.dataset_id)),
+        thresholds=tuple(sorted(thresholds, key=lambda t: t.metric)),
+        mitigation=Mitigation(strategy=_text(strategy), constraint=_text(constraint)),
+        evidence=evidence[0],
+        evidence_overrides=tuple(sorted(evidence[1:], key=lambda r: r.metric or "")),
+    )

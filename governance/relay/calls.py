@@ -1,0 +1,99 @@
+"""The transaction that relays an outbox item: its call, its gas limit, its signature."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from governance.chain.calldata import encode_call
+from governance.messages.ballots import Ballot, Delegation, split_signature
+from governance.relay.outbox import RelayAttempt, RelayItem, RelayKind
+
+#: Gas a relayed call may use: castVoteBySig and delegateBySig need about 100k, plus the
+#: reason string's storage-free but calldata-priced bytes. Only the gas used is paid.
+_BASE_GAS = 200_000
+_GAS_PER_CALLDATA_BYTE = 64
+
+
+def gas_limit(calldata: str) -> int:
+    """The gas limit of a relayed call with this (0x hex) calldata."""
+    return _BASE_GAS + _GAS_PER_CALLDATA_BYTE * (len(calldata) - 2) // 2
+
+
+def call_for(item: RelayItem, *, governor: str, token: str) -> dict[str, str]:
+    """The ``to`` and ``data`` of the transaction that relays a ballot or a delegation."""
+    payload = item.payload_dict()
+    if item.kind == RelayKind.BALLOT:
+        ballot = Ballot.model_validate(payload)
+        signature = ballot.signature_bytes()
+        if ballot.extended:
+            data = encode_call(
+                "castVoteWithReasonAndParamsBySig",
+                ("uint256", "uint8", "address", "string", "bytes", "bytes"),
+                [
+                    ballot.proposal_id,
+                    ballot.support,
+                    ballot.voter,
+                    ballot.reason or "",
+                    bytes.fromhex(ballot.params[2:]),
+                    signature,
+                ],
+            )
+        else:
+            data = encode_call(
+                "castVoteBySig",
+                ("uint256", "uint8", "address", "bytes"),
+                [ballot.proposal_id, ballot.support, ballot.voter, signature],
+            )
+        return {"to": governor, "data": data}
+    delegation = Delegation.model_validate(payload)
+    v, r, s = split_signature(delegation.signature_bytes())
+    data = encode_call(
+        "delegateBySig",
+        ("address", "uint256", "uint256", "uint8", "bytes32", "bytes32"),
+        [
+            delegation.delegatee,
+            delegation.nonce,
+            delegation.expiry,
+            v,
+            r.to_bytes(32, "big"),
+            s.to_bytes(32, "big"),
+        ],
+    )
+    return {"to": token, "data": data}
+
+
+def signed_attempt(
+    account: LocalAccount,
+    item: RelayItem,
+    *,
+    chain_id: int,
+    call: dict[str, str],
+    gas: int,
+    nonce: int,
+    max_fee: int,
+    priority: int,
+) -> RelayAttempt:
+    """Sign the item's transaction from ``account``; the attempt to store before sending."""
+    tx: dict[str, Any] = {
+        "type": 2,
+        "chainId": chain_id,
+        "nonce": nonce,
+        "to": call["to"],
+        "value": 0,
+        "data": call["data"],
+        "gas": gas,
+        "maxFeePerGas": max_fee,
+        "maxPriorityFeePerGas": priority,
+    }
+    signed = account.sign_transaction(tx)
+    return RelayAttempt(
+        item_id=item.id or 0,
+        tx_hash=signed.hash.to_0x_hex(),
+        raw_transaction=signed.raw_transaction.to_0x_hex(),
+        nonce=nonce,
+        gas=gas,
+        max_fee_per_gas=max_fee,
+        max_priority_fee_per_gas=priority,
+    )

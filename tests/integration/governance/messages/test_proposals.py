@@ -1,0 +1,311 @@
+"""Preparing, signing, checking and executing proposals against a real anvil chain."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from eth_account import Account
+from web3 import Web3
+
+from core.settings import DEV_PRIVATE_KEYS
+from governance.actions import (
+    Action,
+    AllowDataset,
+    ClearThreshold,
+    GrantAuditor,
+    RawCall,
+    RevokeAuditor,
+    RevokeDataset,
+    SetLateQuorumVoteExtension,
+    SetMitigation,
+    SetProposalThreshold,
+    SetThreshold,
+    SetVotingDelay,
+    SetVotingPeriod,
+    UpdateQuorumNumerator,
+    decode,
+    encode,
+)
+from governance.chain import deploy
+from governance.errors import (
+    BelowProposalThreshold,
+    EmptyProposal,
+    InvalidRawTransaction,
+    NotAProposeCall,
+    NotOurGovernor,
+    ProposalExists,
+    RestrictedProposer,
+    WrongChain,
+)
+from governance.messages.proposals import (
+    PreparedProposal,
+    inspect_raw_proposal,
+    prepare_proposal,
+    proposal_id_of,
+)
+from tests.helpers import (
+    HOLDER_KEYS,
+    PENDING,
+    Governance,
+    address_of,
+    pass_and_execute_encoded,
+)
+
+KEY = HOLDER_KEYS[0]
+PROPOSER = address_of(KEY)
+H1, H2, H3 = ("0x" + c * 32 for c in ("aa", "bb", "cc"))
+DP = "demographic_parity_difference"
+AUDITOR = address_of(DEV_PRIVATE_KEYS[9])  # the deployment's default auditor
+NEWCOMER = address_of(DEV_PRIVATE_KEYS[7])  # holds no tokens
+POLICY_ACTIONS = [
+    AllowDataset(dataset_id=H1, content_hash=H2, manifest_hash=H3, uri="file://loans.csv"),
+    SetThreshold(metric=DP, value=Decimal("0.1"), direction="upper"),
+    SetMitigation(strategy="exponentiated_gradient", constraint="error_rate_parity"),
+]
+
+
+def prepare(w3: Web3, deployment: deploy.Deployment, **kwargs: Any) -> PreparedProposal:
+    args: dict[str, Any] = {
+        "proposer": PROPOSER,
+        "actions": POLICY_ACTIONS,
+        "description": "Allow the loans data and bound demographic parity",
+    }
+    return prepare_proposal(w3, deployment, **(args | kwargs))
+
+
+def signed(tx: dict[str, Any], key: str = KEY, **changes: Any) -> bytes:
+    return bytes(Account.sign_transaction(tx | changes, key).raw_transaction)
+
+
+def test_a_prepared_proposal_signed_by_a_holder_lands_with_the_predicted_id(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    gov = Governance(w3, deployment)
+    prepared = prepare(w3, deployment)
+    assert prepared.description.endswith(f"#proposer={PROPOSER}")
+    assert prepared.transaction["to"] == gov.governor.address
+    assert prepared.transaction["chainId"] == deployment.chain_id
+    raw = signed(prepared.transaction)
+
+    checked = inspect_raw_proposal(w3, deployment, raw)
+    assert checked.proposal_id == prepared.proposal_id
+    assert checked.proposer == PROPOSER
+    assert list(checked.actions) == POLICY_ACTIONS
+
+    tx_hash = w3.eth.send_raw_transaction(raw)
+    assert tx_hash.to_0x_hex() == checked.tx_hash
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash)
+    assert receipt["status"] == 1
+    (created,) = gov.governor.events.ProposalCreated().process_receipt(receipt)
+    event = created["args"]
+    assert event["proposalId"] == prepared.proposal_id
+    assert event["proposer"] == PROPOSER
+    assert event["description"] == prepared.description
+    assert gov.governor.functions.state(prepared.proposal_id).call() == PENDING
+    on_chain_calls = (event["targets"], event["values"], event["calldatas"])
+    assert decode(*on_chain_calls, deployment.addresses) == POLICY_ACTIONS
+    description_hash = Web3.keccak(text=prepared.description)
+    assert (
+        gov.governor.functions.hashProposal(*on_chain_calls, description_hash).call()
+        == proposal_id_of(*on_chain_calls, prepared.description)
+        == prepared.proposal_id
+    )
+
+
+def test_an_executed_proposal_changes_what_its_actions_say(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    gov = Governance(w3, deployment)
+    gov.delegate_all_to_self()
+    loans = AllowDataset.for_dataset("loans-v1", H1, H2, "file://loans.csv")
+    actions: list[Action] = [
+        loans,
+        AllowDataset.for_dataset("old-v0", H2, H3, "file://old.csv"),
+        RevokeDataset(dataset_id=AllowDataset.for_dataset("old-v0", H2, H3, "x").dataset_id),
+        SetThreshold(metric=DP, value=Decimal("0.1"), direction="upper"),
+        SetThreshold(metric="equalized_odds_ratio", value=Decimal("0.8"), direction="lower"),
+        ClearThreshold(metric=DP),
+        SetMitigation(strategy="threshold_optimizer", constraint="equalized_odds"),
+        SetVotingDelay(blocks=3),
+        SetVotingPeriod(blocks=25),
+        SetProposalThreshold(tokens=1_000),
+        UpdateQuorumNumerator(percent=10),
+        SetLateQuorumVoteExtension(blocks=4),
+        GrantAuditor(account=NEWCOMER),
+        RevokeAuditor(account=AUDITOR),
+    ]
+    targets, values, calldatas = encode(actions, deployment.addresses)
+    assert decode(targets, values, calldatas, deployment.addresses)[3:] == actions[3:]
+    pass_and_execute_encoded(gov, targets, values, calldatas, "Everything at once")
+
+    policy = gov.policy.functions
+    assert policy.policyVersion().call() == 7  # seven policy actions
+    assert policy.isAllowed(bytes.fromhex(loans.dataset_id[2:])).call()
+    assert policy.allowedDatasetIds().call() == [bytes.fromhex(loans.dataset_id[2:])]
+    assert len(policy.datasetIds().call()) == 2
+    assert policy.thresholds().call() == [
+        [b"equalized_odds_ratio".ljust(32, b"\0")],
+        [800_000],
+        [1],
+    ]
+    assert policy.mitigation().call() == [
+        b"threshold_optimizer".ljust(32, b"\0"),
+        b"equalized_odds".ljust(32, b"\0"),
+    ]
+    governor = gov.governor.functions
+    assert governor.votingDelay().call() == 3
+    assert governor.votingPeriod().call() == 25
+    assert governor.proposalThreshold().call() == 1_000 * 10**18
+    assert governor.quorumNumerator().call() == 10
+    assert governor.lateQuorumVoteExtension().call() == 4
+    role = gov.registry.functions.AUDITOR_ROLE().call()
+    assert gov.registry.functions.hasRole(role, NEWCOMER).call()
+    assert not gov.registry.functions.hasRole(role, AUDITOR).call()
+
+
+def test_a_proposer_below_the_threshold_is_refused_before_signing(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    gov = Governance(isolated_chain, deployment)
+    gov.delegate_all_to_self()
+    raise_threshold = [SetProposalThreshold(tokens=1_000)]
+    pass_and_execute_encoded(gov, *encode(raise_threshold, deployment.addresses), "Threshold")
+
+    with pytest.raises(BelowProposalThreshold) as caught:
+        prepare(isolated_chain, deployment, proposer=NEWCOMER)
+    assert caught.value.code == "below_proposal_threshold"
+    assert caught.value.details == {
+        "proposer": NEWCOMER,
+        "votes": 0,
+        "threshold": 1_000 * 10**18,
+    }
+    # A holder with delegated votes may still propose.
+    assert prepare(isolated_chain, deployment).proposal_id > 0
+
+
+def test_the_same_proposal_twice_is_refused(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    prepared = prepare(w3, deployment)
+    raw = signed(prepared.transaction)
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
+
+    with pytest.raises(ProposalExists) as caught:
+        prepare(w3, deployment)
+    assert caught.value.details["proposal_id"] == str(prepared.proposal_id)
+    with pytest.raises(ProposalExists):
+        inspect_raw_proposal(w3, deployment, raw)
+    assert inspect_raw_proposal(w3, deployment, raw, check_state=False).proposal_id == (
+        prepared.proposal_id
+    )
+
+
+def test_a_proposal_needs_actions(isolated_chain: Web3, deployment: deploy.Deployment) -> None:
+    with pytest.raises(EmptyProposal):
+        prepare(isolated_chain, deployment, actions=[])
+
+
+def test_a_description_reserved_for_someone_else_is_refused(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    other = address_of(HOLDER_KEYS[1])
+    with pytest.raises(RestrictedProposer):
+        prepare(isolated_chain, deployment, description=f"Mine#proposer={other}")
+    # The proposer's own suffix, in any case, is kept as it is, not doubled.
+    own = f"Mine#proposer={PROPOSER.lower()}"
+    assert prepare(isolated_chain, deployment, description=own).description == own
+
+
+def test_a_signed_proposal_restricted_to_another_proposer_is_refused(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    tx = prepare(w3, deployment).transaction
+    thief = HOLDER_KEYS[1]
+    nonce = w3.eth.get_transaction_count(Web3.to_checksum_address(address_of(thief)))
+    raw = signed(tx, thief, **{"from": address_of(thief), "nonce": nonce})
+    with pytest.raises(RestrictedProposer):
+        inspect_raw_proposal(w3, deployment, raw)
+
+
+def test_a_transaction_to_another_address_is_not_our_governor(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    tx = prepare(isolated_chain, deployment).transaction
+    with pytest.raises(NotOurGovernor) as caught:
+        inspect_raw_proposal(isolated_chain, deployment, signed(tx, to=NEWCOMER))
+    assert caught.value.details["to"] == NEWCOMER
+
+
+def test_a_transaction_for_another_chain_is_refused(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    tx = prepare(isolated_chain, deployment).transaction
+    with pytest.raises(WrongChain) as caught:
+        inspect_raw_proposal(isolated_chain, deployment, signed(tx, chainId=1))
+    assert caught.value.details == {"expected": deployment.chain_id, "actual": 1}
+
+
+def test_a_token_transfer_is_not_a_proposal(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    gov = Governance(isolated_chain, deployment)
+    tx = prepare(isolated_chain, deployment).transaction
+    transfer = gov.token.encode_abi("transfer", args=[NEWCOMER, 10**18])
+    with pytest.raises(NotOurGovernor):
+        inspect_raw_proposal(
+            isolated_chain, deployment, signed(tx, to=gov.token.address, data=transfer)
+        )
+    # The same call sent to the governor is still not a propose call.
+    with pytest.raises(NotAProposeCall) as caught:
+        inspect_raw_proposal(isolated_chain, deployment, signed(tx, data=transfer))
+    assert caught.value.details["selector"] == transfer[:10]
+
+
+def test_a_propose_call_with_garbled_arguments_is_not_a_propose_call(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    tx = prepare(isolated_chain, deployment).transaction
+    with pytest.raises(NotAProposeCall, match="do not decode"):
+        inspect_raw_proposal(isolated_chain, deployment, signed(tx, data=tx["data"][:80]))
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x02garbage", b"\xf8\x01\x02"])
+def test_bytes_that_are_no_signed_transaction_are_refused(
+    isolated_chain: Web3, deployment: deploy.Deployment, raw: bytes
+) -> None:
+    with pytest.raises(InvalidRawTransaction):
+        inspect_raw_proposal(isolated_chain, deployment, raw)
+
+
+def test_a_legacy_eip155_transaction_is_understood(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    tx = prepare(isolated_chain, deployment).transaction
+    legacy = {k: v for k, v in tx.items() if k not in {"type", "maxFeePerGas"}}
+    legacy.pop("maxPriorityFeePerGas")
+    raw = signed(legacy, gasPrice=tx["maxFeePerGas"])
+    checked = inspect_raw_proposal(isolated_chain, deployment, raw)
+    assert checked.chain_id == deployment.chain_id
+    assert list(checked.actions) == POLICY_ACTIONS
+
+
+def test_raw_calls_survive_a_round_trip_through_the_chain(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    gov = Governance(w3, deployment)
+    ping = RawCall(target=gov.token.address, calldata=gov.token.encode_abi("decimals"))
+    prepared = prepare(w3, deployment, actions=[ping, *POLICY_ACTIONS])
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed(prepared.transaction))
+    )
+    (created,) = gov.governor.events.ProposalCreated().process_receipt(receipt)
+    args = created["args"]
+    decoded = decode(args["targets"], args["values"], args["calldatas"], deployment.addresses)
+    assert decoded == [ping, *POLICY_ACTIONS]

@@ -1,0 +1,87 @@
+"""Replaying TrainingPolicy events: order, every event kind, names that are not text."""
+
+from __future__ import annotations
+
+import pytest
+
+from governance.errors import PolicyLacksEvidenceRule
+from governance.policy.history import APPLY, PolicyChange, replay
+from governance.policy.snapshot import DatasetEntry, EvidenceRuleEntry, Mitigation, ThresholdEntry
+
+D1, C1, M1 = ("0x" + c * 32 for c in ("d1", "c1", "a1"))
+
+
+def _name(text: str) -> str:
+    return "0x" + text.encode().ljust(32, b"\0").hex()
+
+
+def _change(block: int, log: int, name: str, version: int, **args: object) -> PolicyChange:
+    return PolicyChange(block, log, name, {**args, "policyVersion": version})
+
+
+DEFAULT_RULE = "0x" + "00" * 32
+RULE = {"confidence": 950_000, "minGroupSize": 30, "minDenominator": 10, "onInconclusive": 0}
+
+CHANGES = [
+    _change(1, 0, "EvidenceRuleSet", 0, metric=DEFAULT_RULE, **RULE),
+    _change(
+        5, 0, "DatasetAllowed", 1, datasetId=D1, contentHash=C1, manifestHash=M1, uri="file://a"
+    ),
+    _change(5, 1, "ThresholdSet", 2, metric=_name("dp"), value=100_000, direction=0),
+    _change(9, 0, "ThresholdSet", 3, metric=_name("eo"), value=900_000, direction=1),
+    _change(9, 3, "DatasetRevoked", 4, datasetId=D1),
+    _change(12, 0, "ThresholdCleared", 5, metric=_name("dp")),
+    _change(
+        12, 1, "MitigationSet", 6, strategy=_name("threshold_optimizer"), constraint=_name("dp")
+    ),
+    _change(13, 0, "EvidenceRuleSet", 7, metric=_name("eo"), **{**RULE, "onInconclusive": 1}),
+    _change(13, 1, "EvidenceRuleSet", 8, metric=_name("dp"), **{**RULE, "confidence": 990_000}),
+    _change(14, 0, "EvidenceRuleCleared", 9, metric=_name("dp")),
+]
+
+
+def test_every_event_kind_is_applied_in_chain_order_whatever_the_input_order():
+    state = replay(reversed(CHANGES))
+    assert state.version == 9
+    assert state.datasets == {
+        D1: DatasetEntry(
+            dataset_id=D1, content_hash=C1, manifest_hash=M1, uri="file://a", allowed=False
+        )
+    }
+    assert state.thresholds == {
+        "eo": ThresholdEntry(metric="eo", value="0.900000", direction="lower")
+    }
+    assert state.mitigation == Mitigation(strategy="threshold_optimizer", constraint="dp")
+    assert state.evidence == {
+        None: EvidenceRuleEntry(
+            confidence_level="0.950000", min_group_size=30, min_denominator=10,
+            on_inconclusive="block",
+        ),
+        "eo": EvidenceRuleEntry(
+            metric="eo", confidence_level="0.950000", min_group_size=30, min_denominator=10,
+            on_inconclusive="approve_with_warning",
+        ),
+    }  # fmt: skip
+    assert set(APPLY) == {c.name for c in CHANGES}
+
+
+def test_a_policy_without_the_constructor_rule_is_refused_not_snapshotted():
+    # A TrainingPolicy from before evidence rules emits no EvidenceRuleSet: no audit may run
+    # under the policy its events rebuild.
+    state = replay(c for c in CHANGES if c.name != "EvidenceRuleSet")
+    with pytest.raises(PolicyLacksEvidenceRule):
+        state.snapshot(chain_id=1, policy="0x" + "11" * 20, block_number=1, block_hash="0x00")
+
+
+def test_a_prefix_of_the_events_is_the_policy_at_that_block():
+    state = replay(c for c in CHANGES if c.block_number <= 5)
+    assert state.version == 2
+    assert state.datasets[D1].allowed is True
+    assert [t.value for t in state.thresholds.values()] == ["0.100000"]
+    assert state.mitigation == Mitigation(strategy="none", constraint="")
+
+
+def test_a_name_that_is_not_text_shows_as_hex_like_the_state_read():
+    raw = "0x" + "ff" * 32
+    state = replay([_change(1, 0, "ThresholdSet", 1, metric=raw, value=1, direction=0)])
+    assert list(state.thresholds) == [raw]
