@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
-from tests.integration.governance.test_snapshot import DP, LOANS, OLD, execute
+from tests.integration.governance.policy.test_snapshot import DP, LOANS, OLD, execute
 from web3 import Web3
 
 from audit.verify import frozen_snapshot

@@ -17,7 +17,7 @@ import pytest
 from eth_account import Account
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from tests.integration.governance.test_indexer import dump
+from tests.integration.governance.index.test_indexer import dump
 from web3 import Web3
 
 from core.settings import DEV_PRIVATE_KEYS
