@@ -1,8 +1,8 @@
 """Turning errors into HTTP responses: one JSON shape, stable codes, no tracebacks.
 
 Every error body is ``{"error": {"code", "message", "details"}}``. Domain errors keep their
-own ``code``; :data:`STATUS_BY_CODE` decides the status. A code missing from the table gets
-the status of its nearest mapped ancestor class, so a new leaf error still answers sensibly.
+own ``code``; the status follows the error's ``category`` (:data:`STATUS_BY_CATEGORY`), save
+the few codes in :data:`STATUS_EXCEPTIONS`, so a new error class needs no entry here.
 This module is the only place that knows HTTP statuses.
 """
 
@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import ConfigurationError, FairgovError
+from core.errors import ConfigurationError, ErrorCategory, FairgovError
 
 log = logging.getLogger("fairgov.api")
 
@@ -38,6 +38,7 @@ class NotAuthenticated(ApiError):
     """No bearer token, or one that is unknown or expired."""
 
     code: ClassVar[str] = "not_authenticated"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
 
     def __init__(
         self, problem: str = "sign in first: GET /v1/auth/nonce, POST /v1/auth/login"
@@ -49,6 +50,7 @@ class SiweRejected(ApiError):
     """A Sign-In with Ethereum message that does not sign anyone in."""
 
     code: ClassVar[str] = "siwe_rejected"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
 
     def __init__(self, reason: str, problem: str) -> None:
         super().__init__(f"sign-in refused: {problem}", reason=reason)
@@ -71,6 +73,7 @@ class Forbidden(ApiError):
     """Signed in, but without the role the request needs."""
 
     code: ClassVar[str] = "forbidden"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
 
     def __init__(self, address: str, role: str) -> None:
         super().__init__(f"{address} is not an {role}: this needs the {role} role", role=role)
@@ -80,6 +83,7 @@ class NotFound(ApiError):
     """The addressed resource does not exist."""
 
     code: ClassVar[str] = "not_found"
+    category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
 
     def __init__(self, resource: str, key: str) -> None:
         super().__init__(f"there is no {resource} {key}", resource=resource, key=key)
@@ -89,6 +93,7 @@ class RateLimited(ApiError):
     """Too many requests from one client or for one voter."""
 
     code: ClassVar[str] = "rate_limited"
+    category: ClassVar[ErrorCategory] = ErrorCategory.UNAVAILABLE
 
     def __init__(self, scope: str, retry_after: int) -> None:
         super().__init__(
@@ -103,6 +108,7 @@ class StoredReportCorrupt(ApiError):
     """A stored report file is not what was written and anchored: a server-side fault."""
 
     code: ClassVar[str] = "report_corrupt"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INTERNAL
 
     def __init__(self, run_id: str, file: str, problem: str) -> None:
         super().__init__(
@@ -118,6 +124,7 @@ class BodyTooLarge(ApiError):
     """The request body exceeds the configured limit."""
 
     code: ClassVar[str] = "body_too_large"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"the request body is larger than {limit} bytes", limit=limit)
@@ -134,114 +141,49 @@ class BodyLimitExceeded(StarletteHTTPException):
         self.limit = limit
 
 
-#: The HTTP status of every stable error code.
-STATUS_BY_CODE: Final[dict[str, int]] = {
-    # generic roots
-    "fairgov_error": 400,
-    "governance_error": 400,
-    "audit_error": 400,
-    "api_error": 400,
-    "configuration_error": 500,
-    "siwe_not_configured": 500,
-    "not_deployed": 500,
-    # the HTTP layer
+#: The HTTP status of each kind of error.
+STATUS_BY_CATEGORY: Final[dict[ErrorCategory, int]] = {
+    ErrorCategory.INVALID: 422,
+    ErrorCategory.NOT_FOUND: 404,
+    ErrorCategory.CONFLICT: 409,
+    ErrorCategory.FORBIDDEN: 403,
+    ErrorCategory.UNAVAILABLE: 503,
+    ErrorCategory.CONFIGURATION: 500,
+    ErrorCategory.INTERNAL: 500,
+}
+
+#: The few codes (and their subclasses) whose status is not their category's.
+STATUS_EXCEPTIONS: Final[dict[str, int]] = {
+    # Not signed in at all: 401 asks for credentials; 403 is signed in without the role.
     "not_authenticated": 401,
     "siwe_rejected": 401,
-    "forbidden": 403,
-    "not_found": 404,
-    "rate_limited": 429,
-    "body_too_large": 413,
-    "audits_disabled": 503,
-    # the chain
-    "chain_unreachable": 503,
-    "index_rpc_failed": 503,
-    "anvil_not_found": 503,
-    "anvil_start_failed": 503,
-    "port_in_use": 503,
-    "chain_dir_busy": 503,
-    "deployment_stale": 503,
-    "policy_lacks_evidence_rule": 503,
-    "deployment_config_invalid": 500,
-    "index_deployment_mismatch": 503,
-    "transaction_failed": 502,
-    # signatures: the client sent something that does not verify
+    # What a wallet signed does not verify: a malformed request, not a value to correct.
     "signature_error": 400,
-    "invalid_signature": 400,
-    "signature_malleable": 400,
-    "signer_mismatch": 400,
-    "wrong_chain": 400,
-    "wrong_verifying_contract": 400,
-    "invalid_raw_transaction": 400,
-    "not_our_governor": 400,
-    "not_a_propose_call": 400,
-    "restricted_proposer": 400,
-    # well-formed but invalid values
-    "invalid_support": 422,
-    "unknown_metric": 422,
-    "invalid_metric_name": 422,
-    "invalid_threshold_value": 422,
-    "invalid_mitigation": 422,
-    "empty_proposal": 422,
-    "invalid_report": 422,
-    "report_not_canonical": 422,
-    "invalid_manifest": 422,
-    "invalid_model_spec": 422,
-    "invalid_threshold_spec": 422,
-    "unknown_metric_name": 422,
-    "missing_column": 422,
-    "invalid_predictions": 422,
-    "missing_values": 422,
-    "ambiguous_labels": 422,
-    "unsupported_file_format": 422,
-    "unreadable_file": 422,
-    "unsupported_mitigation": 422,
-    "invalid_confidence_level": 422,
-    "invalid_minimum_size": 422,
-    "metric_has_no_interval": 422,
-    # unknown things
-    "unknown_proposal": 404,
-    "snapshot_unavailable": 404,
-    "dataset_not_registered": 404,
-    "input_file_not_found": 404,
-    # valid, but the state of the world refuses it
-    "wrong_nonce": 409,
-    "proposal_not_active": 409,
-    "already_voted": 409,
-    "ballot_conflict": 409,
-    "delegation_conflict": 409,
-    "no_voting_power": 409,
-    "delegation_expired": 409,
-    "below_proposal_threshold": 409,
-    "proposal_exists": 409,
-    "proposal_would_revert": 409,
-    "unminable_transaction": 409,
-    "gas_limit_too_low": 409,
-    "gas_limit_above_block": 409,
-    "fees_not_minable": 409,
-    "insufficient_funds": 409,
-    "wrong_transaction_nonce": 409,
-    "dataset_not_allowed": 409,
-    "dataset_hash_mismatch": 409,
-    "manifest_mismatch": 409,
-    "anchor_refused": 409,
-    "anchor_conflict": 409,
-    "model_not_approved": 409,
-    # server-side files that are gone or bad
-    "report_corrupt": 500,
-    "dataset_file_missing": 500,
-    "model_file_missing": 500,
-    "model_hash_mismatch": 500,
-    "untrusted_model_type": 500,
+    # Refused for its size alone, before it is parsed (RFC 9110 Content Too Large).
+    "body_too_large": 413,
+    # Retry after the Retry-After header's seconds, not whenever a service is back.
+    "rate_limited": 429,
+    # The node answered, and the transaction reverted: a bad gateway, not an absent one.
+    "transaction_failed": 502,
 }
 
 
+def status_for_class(cls: type[FairgovError]) -> int:
+    """The HTTP status of errors of class ``cls``: the nearest declaration along its MRO
+    wins, an exception for the class's own code or the category it declares."""
+    for klass in cls.__mro__:
+        code = klass.__dict__.get("code")
+        if isinstance(code, str) and code in STATUS_EXCEPTIONS:
+            return STATUS_EXCEPTIONS[code]
+        category = klass.__dict__.get("category")
+        if isinstance(category, ErrorCategory):
+            return STATUS_BY_CATEGORY[category]
+    return STATUS_BY_CATEGORY[cls.category]
+
+
 def status_for(exc: FairgovError) -> int:
-    """The HTTP status of ``exc``: its code's, else its nearest mapped ancestor's."""
-    for cls in type(exc).__mro__:
-        code = getattr(cls, "code", None)
-        if isinstance(code, str) and code in STATUS_BY_CODE:
-            return STATUS_BY_CODE[code]
-    return 400
+    """The HTTP status of ``exc``."""
+    return status_for_class(type(exc))
 
 
 class ErrorBody(BaseModel):

@@ -18,6 +18,7 @@ from api.errors import ApiError
 from audit.db_models import AuditRunRecord
 from audit.runs import plan_run, run_audit
 from audit.training import ModelSpec
+from core.errors import ErrorCategory
 
 log = logging.getLogger("fairgov.api.audits")
 
@@ -26,6 +27,7 @@ class AuditsDisabled(ApiError):
     """The API has no auditor key, so it cannot anchor reports."""
 
     code = "audits_disabled"
+    category = ErrorCategory.UNAVAILABLE
 
     def __init__(self) -> None:
         super().__init__(

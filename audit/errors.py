@@ -1,10 +1,14 @@
-"""Errors of the audit package. Each carries its data and a stable ``code``."""
+"""Errors of the audit package. Each carries its data, a stable ``code`` and a ``category``.
+
+Server-side files that are gone or altered (a dataset or model file) are INTERNAL: the
+operator must restore them, the caller can do nothing.
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from core.errors import FairgovError
+from core.errors import ErrorCategory, FairgovError
 
 
 class AuditError(FairgovError):
@@ -17,6 +21,7 @@ class InvalidReport(AuditError):
     """Bytes or data that are not a fairgov audit report."""
 
     code: ClassVar[str] = "invalid_report"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"not a fairgov audit report: {problem}", problem=problem)
@@ -26,6 +31,7 @@ class ReportNotCanonical(AuditError):
     """A report file whose bytes are not the canonical JSON of its content."""
 
     code: ClassVar[str] = "report_not_canonical"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self) -> None:
         super().__init__(
@@ -38,6 +44,7 @@ class InputFileNotFound(AuditError):
     """The predictions file does not exist."""
 
     code: ClassVar[str] = "input_file_not_found"
+    category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
 
     def __init__(self, path: str) -> None:
         super().__init__(f"no such file: {path}", path=path)
@@ -47,6 +54,7 @@ class UnsupportedFileFormat(AuditError):
     """The predictions file is neither CSV nor parquet, or parquet support is missing."""
 
     code: ClassVar[str] = "unsupported_file_format"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, path: str, hint: str) -> None:
         super().__init__(f"cannot read {path}: {hint}", path=path, hint=hint)
@@ -56,6 +64,7 @@ class UnreadableFile(AuditError):
     """The predictions file exists but cannot be parsed."""
 
     code: ClassVar[str] = "unreadable_file"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"cannot parse {path} ({reason}): is it a CSV file?", path=path)
@@ -65,6 +74,7 @@ class MissingColumn(AuditError):
     """A column named on the command line is not in the file."""
 
     code: ClassVar[str] = "missing_column"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, column: str, option: str, available: list[str]) -> None:
         shown = ", ".join(available[:12]) + (", ..." if len(available) > 12 else "")
@@ -79,6 +89,7 @@ class InvalidThresholdSpec(AuditError):
     """A ``--threshold`` that is not ``METRIC<=VALUE`` or ``METRIC>=VALUE``."""
 
     code: ClassVar[str] = "invalid_threshold_spec"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, spec: str) -> None:
         super().__init__(
@@ -92,6 +103,7 @@ class UnknownMetricName(AuditError):
     """A ``--threshold`` names a metric that is not in the bias_checks catalogue."""
 
     code: ClassVar[str] = "unknown_metric_name"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, metric: str, suggestion: str | None) -> None:
         hint = f"did you mean {suggestion!r}?" if suggestion else "see docs/bias_checks.md"
@@ -104,6 +116,7 @@ class InvalidPredictions(AuditError):
     """The prediction column cannot be turned into labels (for example scores without cutoff)."""
 
     code: ClassVar[str] = "invalid_predictions"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, column: str, problem: str) -> None:
         super().__init__(f"prediction column {column!r}: {problem}", column=column)
@@ -113,6 +126,7 @@ class InvalidManifest(AuditError):
     """A dataset manifest that is malformed or names columns the file does not have."""
 
     code: ClassVar[str] = "invalid_manifest"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"invalid dataset manifest: {problem}", problem=problem)
@@ -122,6 +136,7 @@ class DatasetNotRegistered(AuditError):
     """No manifest is stored for a dataset name: register it first."""
 
     code: ClassVar[str] = "dataset_not_registered"
+    category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
 
     def __init__(self, name: str) -> None:
         super().__init__(
@@ -134,6 +149,7 @@ class DatasetFileMissing(AuditError):
     """The data file a manifest points to cannot be read."""
 
     code: ClassVar[str] = "dataset_file_missing"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INTERNAL
 
     def __init__(self, name: str, path: str) -> None:
         super().__init__(f"dataset {name!r}: cannot read its file {path}", name=name, path=path)
@@ -143,6 +159,7 @@ class DatasetNotAllowed(AuditError):
     """The policy does not allow the dataset (never allowed, or revoked)."""
 
     code: ClassVar[str] = "dataset_not_allowed"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
     def __init__(self, name: str, dataset_id: str, policy_version: int) -> None:
         super().__init__(
@@ -158,6 +175,7 @@ class DatasetHashMismatch(AuditError):
     """The data file's sha256 differs from the content hash the DAO allowed."""
 
     code: ClassVar[str] = "dataset_hash_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
     def __init__(self, name: str, expected: str, actual: str) -> None:
         super().__init__(
@@ -173,6 +191,7 @@ class ManifestMismatch(AuditError):
     """The stored manifest's hash differs from the manifest hash the DAO allowed."""
 
     code: ClassVar[str] = "manifest_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
     def __init__(self, name: str, expected: str, actual: str) -> None:
         super().__init__(
@@ -188,6 +207,7 @@ class InvalidModelSpec(AuditError):
     """A model spec that cannot be parsed or names an impossible configuration."""
 
     code: ClassVar[str] = "invalid_model_spec"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"invalid model spec: {problem}", problem=problem)
@@ -197,6 +217,7 @@ class UnsupportedMitigation(AuditError):
     """The policy's mitigation strategy or constraint is not one this pipeline knows."""
 
     code: ClassVar[str] = "unsupported_mitigation"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, strategy: str, constraint: str) -> None:
         super().__init__(
@@ -210,6 +231,7 @@ class ModelFileMissing(AuditError):
     """A model artifact file does not exist."""
 
     code: ClassVar[str] = "model_file_missing"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INTERNAL
 
     def __init__(self, path: str) -> None:
         super().__init__(f"no model file at {path}", path=path)
@@ -219,6 +241,7 @@ class ModelHashMismatch(AuditError):
     """A model file's sha256 differs from the hash it was recorded with: never load it."""
 
     code: ClassVar[str] = "model_hash_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INTERNAL
 
     def __init__(self, path: str, expected: str, actual: str) -> None:
         super().__init__(
@@ -233,6 +256,7 @@ class UntrustedModelType(AuditError):
     """A model file holds types outside the allow-list: loading it could run code."""
 
     code: ClassVar[str] = "untrusted_model_type"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INTERNAL
 
     def __init__(self, path: str, types: list[str]) -> None:
         super().__init__(
@@ -246,6 +270,7 @@ class AnchorRefused(AuditError):
     """Publishing to the AuditRegistry would revert (for example the key is not an auditor)."""
 
     code: ClassVar[str] = "anchor_refused"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
     def __init__(self, run_id: str, reason: str) -> None:
         super().__init__(
@@ -259,6 +284,7 @@ class AnchorConflict(AuditError):
     """The run id is already anchored with other values: the run is not reproducible."""
 
     code: ClassVar[str] = "anchor_conflict"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
     def __init__(self, run_id: str, field: str, anchored: str, ours: str) -> None:
         super().__init__(
@@ -274,6 +300,7 @@ class ModelNotApproved(AuditError):
     """Serving asked for a model that is not approved by a passing, anchored audit."""
 
     code: ClassVar[str] = "model_not_approved"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
     def __init__(self, model: str, status: str, reason: str) -> None:
         super().__init__(
@@ -288,6 +315,7 @@ class MissingValues(AuditError):
     """A column the audit needs has empty cells."""
 
     code: ClassVar[str] = "missing_values"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, column: str, count: int, first_row: int) -> None:
         super().__init__(
@@ -303,6 +331,7 @@ class AmbiguousLabels(AuditError):
     """The label column is not 0/1 (or -1/1) and no positive label was named."""
 
     code: ClassVar[str] = "ambiguous_labels"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, column: str, values: list[str], problem: str) -> None:
         shown = ", ".join(values[:8]) + (", ..." if len(values) > 8 else "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from core.errors import FairgovError
+from core.errors import ErrorCategory, FairgovError
 
 LENGTH_MISMATCH = (
     "Inputs have different lengths; y_true, y_pred, sample_weight and every feature "
@@ -70,6 +70,7 @@ class BiasChecksError(FairgovError):
     """Root of every error raised by :mod:`bias_checks`."""
 
     code: ClassVar[str] = "bias_checks_error"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
 
 class BiasChecksInputError(BiasChecksError, ValueError):
@@ -131,10 +132,40 @@ class PosLabelError(BiasChecksInputError):
     default_message: ClassVar[str] = POS_LABEL_NOT_PRESENT
 
 
-class UnknownMetricError(BiasChecksInputError):
-    """A metric name is not in the catalogue."""
+# Governance finds four of the engine's mistakes too, while it validates a typed policy action.
+# There the error must not be a ValueError (pydantic would turn it into a validation error),
+# so each of these codes is declared once, on a base that is not a ValueError. The engine's
+# error adds BiasChecksInputError (a ValueError), governance's adds GovernanceError; the base
+# comes first in both, so the code is the base's.
+
+
+class UnknownMetricMistake(BiasChecksError):
+    """A metric name is not in the catalogue (the code the engine and governance share)."""
 
     code: ClassVar[str] = "unknown_metric"
+
+
+class ConfidenceLevelMistake(BiasChecksError):
+    """A confidence level outside (0.5, 1) (the code the engine and governance share)."""
+
+    code: ClassVar[str] = "invalid_confidence_level"
+
+
+class MinimumSizeMistake(BiasChecksError):
+    """A minimum group size or denominator that is not a uint64 (shared code)."""
+
+    code: ClassVar[str] = "invalid_minimum_size"
+
+
+class NoIntervalMistake(BiasChecksError):
+    """An evidence rule for a metric without an interval (shared code)."""
+
+    code: ClassVar[str] = "metric_has_no_interval"
+
+
+class UnknownMetricError(UnknownMetricMistake, BiasChecksInputError):
+    """A metric name is not in the catalogue."""
+
     default_message: ClassVar[str] = UNKNOWN_METRIC
 
 
@@ -187,22 +218,19 @@ METRIC_HAS_NO_INTERVAL = (
 )
 
 
-class InvalidConfidenceLevelError(BiasChecksInputError):
+class InvalidConfidenceLevelError(ConfidenceLevelMistake, BiasChecksInputError):
     """An evidence rule's confidence level is outside (0.5, 1)."""
 
-    code: ClassVar[str] = "invalid_confidence_level"
     default_message: ClassVar[str] = INVALID_CONFIDENCE_LEVEL
 
 
-class InvalidMinimumSizeError(BiasChecksInputError):
+class InvalidMinimumSizeError(MinimumSizeMistake, BiasChecksInputError):
     """An evidence rule's minimum group size or denominator is negative or not whole."""
 
-    code: ClassVar[str] = "invalid_minimum_size"
     default_message: ClassVar[str] = INVALID_MINIMUM_SIZE
 
 
-class MetricHasNoIntervalError(BiasChecksInputError):
+class MetricHasNoIntervalError(NoIntervalMistake, BiasChecksInputError):
     """An evidence rule names a metric that has no confidence interval."""
 
-    code: ClassVar[str] = "metric_has_no_interval"
     default_message: ClassVar[str] = METRIC_HAS_NO_INTERVAL

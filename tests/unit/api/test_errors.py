@@ -1,0 +1,166 @@
+"""HTTP statuses of the error codes: derived from categories, frozen against the old table."""
+
+from __future__ import annotations
+
+from api.errors import status_for, status_for_class
+from governance.errors import ChainUnreachable, InvalidSignature, WrongNonce
+from tests.unit.core.error_classes import all_error_classes
+
+#: Every code's status before statuses were derived from categories (the table of
+#: STATUS_BY_CODE and its fallback to the nearest mapped ancestor, else 400).
+STATUS_BEFORE: dict[str, int] = {
+    "already_voted": 409,
+    "ambiguous_labels": 422,
+    "anchor_conflict": 409,
+    "anchor_refused": 409,
+    "anvil_not_found": 503,
+    "anvil_start_failed": 503,
+    "api_error": 400,
+    "audit_error": 400,
+    "audits_disabled": 503,
+    "ballot_conflict": 409,
+    "below_proposal_threshold": 409,
+    "bias_checks_error": 400,
+    "bias_checks_input_error": 400,
+    "body_too_large": 413,
+    "chain_dir_busy": 503,
+    "chain_unreachable": 503,
+    "configuration_error": 500,
+    "dataset_file_missing": 500,
+    "dataset_hash_mismatch": 409,
+    "dataset_not_allowed": 409,
+    "dataset_not_registered": 404,
+    "delegation_conflict": 409,
+    "delegation_expired": 409,
+    "deployment_config_invalid": 500,
+    "deployment_stale": 503,
+    "empty_input": 400,
+    "empty_proposal": 422,
+    "fees_not_minable": 409,
+    "fairgov_error": 400,
+    "forbidden": 403,
+    "gas_limit_above_block": 409,
+    "gas_limit_too_low": 409,
+    "governance_error": 400,
+    "index_deployment_mismatch": 503,
+    "index_rpc_failed": 503,
+    "input_file_not_found": 404,
+    "insufficient_funds": 409,
+    "invalid_confidence_level": 422,
+    "invalid_manifest": 422,
+    "invalid_metric_name": 422,
+    "invalid_minimum_size": 422,
+    "invalid_mitigation": 422,
+    "invalid_model_spec": 422,
+    "invalid_parameter": 400,
+    "invalid_pos_label": 400,
+    "invalid_predictions": 422,
+    "invalid_raw_transaction": 400,
+    "invalid_report": 422,
+    "invalid_sample_weight": 400,
+    "invalid_signature": 400,
+    "invalid_support": 422,
+    "invalid_threshold": 400,
+    "invalid_threshold_spec": 422,
+    "invalid_threshold_value": 422,
+    "key_unavailable": 500,
+    "length_mismatch": 400,
+    "manifest_mismatch": 409,
+    "metric_has_no_interval": 422,
+    "metric_not_applicable": 400,
+    "missing_column": 422,
+    "missing_values": 422,
+    "model_file_missing": 500,
+    "model_hash_mismatch": 500,
+    "model_not_approved": 409,
+    "nan_in_control_features": 400,
+    "nan_in_labels": 400,
+    "nan_in_sensitive_features": 400,
+    "no_running_stack": 500,
+    "no_voting_power": 409,
+    "non_binary_labels": 400,
+    "not_a_propose_call": 400,
+    "not_authenticated": 401,
+    "not_deployed": 500,
+    "not_found": 404,
+    "not_our_governor": 400,
+    "policy_lacks_evidence_rule": 503,
+    "port_in_use": 503,
+    "proposal_exists": 409,
+    "proposal_not_active": 409,
+    "proposal_would_revert": 409,
+    "rate_limited": 429,
+    "report_corrupt": 500,
+    "report_not_canonical": 422,
+    "restricted_proposer": 400,
+    "signature_error": 400,
+    "signature_malleable": 400,
+    "signer_mismatch": 400,
+    "siwe_not_configured": 500,
+    "siwe_rejected": 401,
+    "snapshot_unavailable": 404,
+    "stack_mismatch": 500,
+    "transaction_failed": 502,
+    "unknown_metric": 422,
+    "unknown_metric_name": 422,
+    "unknown_proposal": 404,
+    "unknown_reference_group": 400,
+    "unminable_transaction": 409,
+    "unreadable_file": 422,
+    "unsupported_file_format": 422,
+    "unsupported_mitigation": 422,
+    "untrusted_model_type": 500,
+    "wrong_chain": 400,
+    "wrong_nonce": 409,
+    "wrong_transaction_nonce": 409,
+    "wrong_verifying_contract": 400,
+}
+
+
+#: Roots that are never raised: 400 came from the old table's catch-all; as the root of
+#: leaves that each choose a category, they now carry FairgovError's INTERNAL (500).
+ABSTRACT_ROOTS = ("fairgov_error", "governance_error", "audit_error", "api_error")
+
+#: The engine's input errors had no entry and fell through to the root's 400. They are INVALID
+#: values like every other (422), as four of them already were. No route raises them: the API
+#: reaches bias_checks only inside background audit runs, which record the code in the run.
+ENGINE_INPUT = (
+    "bias_checks_error",
+    "bias_checks_input_error",
+    "empty_input",
+    "invalid_parameter",
+    "invalid_pos_label",
+    "invalid_sample_weight",
+    "invalid_threshold",
+    "length_mismatch",
+    "metric_not_applicable",
+    "nan_in_control_features",
+    "nan_in_labels",
+    "nan_in_sensitive_features",
+    "non_binary_labels",
+    "unknown_reference_group",
+)
+
+
+def test_every_code_keeps_its_status_but_the_deliberate_changes():
+    now = {cls.code: status_for_class(cls) for cls in all_error_classes()}
+    assert set(now) == set(STATUS_BEFORE)
+    changed = {
+        code: (STATUS_BEFORE[code], now[code]) for code in now if now[code] != STATUS_BEFORE[code]
+    }
+    assert changed == {
+        **{code: (400, 500) for code in ABSTRACT_ROOTS},
+        **{code: (400, 422) for code in ENGINE_INPUT},
+    }
+
+
+def test_the_nearest_declaration_decides():
+    # WrongNonce is a SignatureError (400) that declares CONFLICT itself.
+    assert status_for_class(WrongNonce) == 409
+    assert status_for_class(InvalidSignature) == 400
+
+    class NewLeaf(ChainUnreachable):
+        code = "brand_new"
+
+    assert status_for_class(NewLeaf) == 503
+    assert status_for(ChainUnreachable("http://x", "down")) == 503
