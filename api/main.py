@@ -1,9 +1,10 @@
 """The FastAPI application: collects the routers, installs errors and limits.
 
-:func:`create_app` takes everything ready-made (tests pass their own chain and database);
-:func:`app_from_settings` builds those parts from ``FAIRGOV_*`` settings for uvicorn::
+:func:`create_app` takes everything ready-made: the composition root (:mod:`cli.compose`)
+builds the parts from ``FAIRGOV_*`` settings, tests pass their own chain and database. For
+uvicorn::
 
-    uvicorn --factory api.main:app_from_settings
+    uvicorn --factory cli.compose:api_app
 """
 
 from __future__ import annotations
@@ -37,11 +38,7 @@ from api.routes import (
     voters,
     voting,
 )
-from core import db
-from core.errors import ConfigurationError
 from core.settings import Settings
-from governance.chain import deploy
-from governance.chain import node as chain_client
 from governance.chain.deploy import Deployment
 
 API_PREFIX: Final = "/v1"
@@ -151,39 +148,3 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-class NotDeployed(ConfigurationError):
-    """No deployment file: the stack was never started in this data directory."""
-
-    code = "not_deployed"
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(
-            f"no deployment in {settings.deployment_file}: start the stack with `fairgov run` "
-            "(or set FAIRGOV_DATA_DIR to the directory it uses)"
-        )
-
-
-def app_from_settings(settings: Settings | None = None) -> FastAPI:
-    """The API for ``settings`` (default: from the environment): migrates the database,
-    connects to the chain and checks the recorded deployment is on it."""
-    settings = settings or Settings()
-    deployment = deploy.load(settings.deployment_file)
-    if deployment is None:
-        raise NotDeployed(settings)
-    w3 = chain_client.connect(settings.chain_rpc_url)
-    deploy.check_on_chain(w3, deployment, settings.deployment_file)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = db.make_engine(settings.database)
-    db.upgrade(engine)
-    app = create_app(
-        settings=settings,
-        engine=engine,
-        w3=w3,
-        deployment=deployment,
-        rpc_url=settings.chain_rpc_url,
-        auditor_key=settings.auditor_private_key(deployment.chain_id),
-    )
-    freeze_heap()
-    return app

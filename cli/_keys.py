@@ -10,7 +10,7 @@ from typing import Annotated, ClassVar
 import typer
 from eth_account import Account
 
-from cli._context import Context, load_context
+from cli.compose import Context, load_context
 from core.errors import ConfigurationError
 from core.settings import DEV_PRIVATE_KEYS, LOCAL_CHAIN_IDS
 

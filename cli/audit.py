@@ -11,8 +11,8 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from cli._context import load_context
 from cli._errors import fail, friendly_errors
+from cli.compose import load_context
 
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from cli._context import migrated_engine
 from cli._errors import friendly_errors
+from cli.compose import migrated_engine
 from core.settings import Settings
 
 app = typer.Typer(help="The database schema.", no_args_is_help=True)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from cli._context import migrated_engine
 from cli._errors import friendly_errors
+from cli.compose import migrated_engine
 from core.db import session_scope
 from core.settings import Settings
 

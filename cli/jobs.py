@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from cli._context import migrated_engine
 from cli._errors import friendly_errors
+from cli.compose import migrated_engine
 from core.settings import Settings
 from scheduler import history
 

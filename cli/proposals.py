@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
-from cli._context import Context, load_context
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
+from cli.compose import Context, load_context
 from governance.actions import Action, describe
 from governance.index.indexer import Indexer, get_proposal, list_proposals
 from governance.intake.service import submit_raw_proposal

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
 import socket
 import threading
@@ -18,9 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import Engine
-from web3 import Web3
 
-from cli._context import migrated_engine
+from cli import compose
 from cli._errors import friendly_errors
 from core.errors import FairgovError
 from core.settings import Settings
@@ -77,22 +74,11 @@ def _api_port(settings: Settings) -> int:
 
 
 @contextlib.contextmanager
-def _serving_api(
-    settings: Settings, engine: Engine, w3: Web3, deployment: deploy.Deployment, rpc_url: str
-) -> Iterator[str]:
-    from api.main import create_app, freeze_heap
-    from scheduler import history
+def _serving_api(ctx: compose.Context) -> Iterator[str]:
+    from api.main import freeze_heap
 
-    app = create_app(
-        settings=settings,
-        engine=engine,
-        w3=w3,
-        deployment=deployment,
-        rpc_url=rpc_url,
-        auditor_key=settings.auditor_private_key(deployment.chain_id),
-        heartbeat=history.last_heartbeat,
-        job_history=lambda session, job, limit: history.recent(session, job=job, limit=limit),
-    )
+    settings = ctx.settings
+    app = compose.create_api(ctx, read_scheduler=True)
     freeze_heap()
     port = _api_port(settings)
     config = uvicorn.Config(
@@ -114,32 +100,14 @@ def _serving_api(
 
 
 @contextlib.contextmanager
-def _scheduling(
-    settings: Settings, engine: Engine, w3: Web3, deployment: deploy.Deployment, rpc_url: str
-) -> Iterator[SchedulerService | None]:
+def _scheduling(ctx: compose.Context) -> Iterator[SchedulerService | None]:
+    settings = ctx.settings
     if not settings.scheduler_enabled:
         yield None
         return
-    from scheduler.jobs import JobContext
     from scheduler.service import SchedulerConfig, SchedulerService
 
-    chain_id = deployment.chain_id
-    context = JobContext(
-        engine=engine,
-        w3=w3,
-        deployment=deployment,
-        rpc_url=rpc_url,
-        data_dir=settings.data_dir,
-        relayer_key=settings.relayer_private_key(chain_id),
-        keeper_key=settings.relayer_private_key(chain_id),
-        auditor_key=settings.auditor_private_key(chain_id),
-        confirmations=settings.confirmations,
-        finality_depth=settings.finality_depth,
-        # The embedded chain can lose its last unsaved second, however many blocks it held.
-        finality_seconds=localchain.DURABLE_AFTER_SECONDS if settings.rpc_url is None else 0.0,
-        keeper_enabled=settings.keeper_enabled,
-        report_retention_days=settings.report_retention_days,
-    )
+    context = compose.job_context(ctx, embedded_chain=settings.rpc_url is None)
     service = SchedulerService(context, SchedulerConfig.from_settings(settings))
     service.start()
     try:
@@ -148,11 +116,12 @@ def _scheduling(
         service.stop()
 
 
-def _write_run_file(settings: Settings, rpc_url: str, api_url: str) -> None:
-    record = {"rpc_url": rpc_url, "api_url": api_url, "pid": os.getpid()}
-    tmp = settings.run_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
-    os.replace(tmp, settings.run_file)
+def _write_run_file(ctx: compose.Context, api_url: str) -> None:
+    addresses = {str(name): a for name, a in ctx.deployment.contract_addresses().items()}
+    stack = compose.RunningStack(
+        ctx.rpc_url, api_url=api_url, chain_id=ctx.deployment.chain_id, addresses=addresses
+    )
+    compose.write_run_file(ctx.settings.run_file, stack)
 
 
 _STANDBY_WAIT_SECONDS = 60
@@ -194,27 +163,12 @@ def _waiting_proposals(engine: Engine) -> Callable[[], bool]:
     return waiting
 
 
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _holder_node(settings: Settings) -> str:
     """The RPC URL of the run that holds the chain lock, once it has written ``run.json``."""
     deadline = time.monotonic() + _STANDBY_WAIT_SECONDS
     while time.monotonic() < deadline:
-        try:
-            record = json.loads(settings.run_file.read_text("utf-8"))
-        except (OSError, ValueError):
-            record = {}
-        if not _alive(record.get("pid")):  # none yet, or left by a run that crashed
+        record = compose.read_run_file(settings.run_file) or {}
+        if not compose.process_alive(record.get("pid")):  # none yet, or left by a run that crashed
             time.sleep(0.5)
             continue
         rpc_url = str(record["rpc_url"])
@@ -297,7 +251,7 @@ def run() -> None:
     with contextlib.ExitStack() as stack:
         stopping = stack.enter_context(_stop_on_signals())
         with console.status("migrating the database"):
-            engine = migrated_engine(settings)
+            engine = compose.migrated_engine(settings)
         node: _Node | None = None
         if settings.rpc_url is None:
             node = _Node(settings, engine)
@@ -318,13 +272,14 @@ def run() -> None:
         console.print(_addresses_table(settings, rpc_url, deployment))
         verb = "deployed" if created else "reusing the deployment in"
         console.print(f"{verb} {settings.deployment_file}")
+        ctx = compose.Context(settings, deployment, w3, engine, rpc_url)
         with console.status("starting the API and the scheduler"):
-            api_url = stack.enter_context(_serving_api(settings, engine, w3, deployment, rpc_url))
-            scheduler = stack.enter_context(_scheduling(settings, engine, w3, deployment, rpc_url))
+            api_url = stack.enter_context(_serving_api(ctx))
+            scheduler = stack.enter_context(_scheduling(ctx))
         standby = node is not None and node.standby
         if not standby:
             stack.callback(settings.run_file.unlink, missing_ok=True)
-            _write_run_file(settings, rpc_url, api_url)
+            _write_run_file(ctx, api_url)
         console.print(f"API: {api_url}  (OpenAPI docs at {api_url}/docs)")
         if scheduler is None:
             console.print("scheduler: off (FAIRGOV_SCHEDULER_ENABLED=false)")
@@ -338,6 +293,6 @@ def run() -> None:
             if standby and node is not None and node.try_take_over():
                 standby = False
                 stack.callback(settings.run_file.unlink, missing_ok=True)
-                _write_run_file(settings, rpc_url, api_url)
+                _write_run_file(ctx, api_url)
                 console.print(f"took over the local chain at {rpc_url}")
         console.print("stopping")

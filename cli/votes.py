@@ -12,9 +12,9 @@ from eth_account.messages import encode_typed_data
 from rich.console import Console
 from sqlmodel import Session
 
-from cli._context import load_context
 from cli._errors import friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
+from cli.compose import load_context
 from governance.chain.view import RpcChainView
 from governance.intake.service import (
     governor_domain,

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 from web3 import Web3
 
-from cli._context import migrated_engine
+from cli.compose import migrated_engine
 from cli.main import app
 from core.settings import Settings
 from governance.chain import deploy

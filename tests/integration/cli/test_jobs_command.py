@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from cli._context import migrated_engine
+from cli.compose import migrated_engine
 from cli.main import app
 from core.settings import Settings
 from scheduler import history

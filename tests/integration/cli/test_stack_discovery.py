@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 from web3 import Web3
 
-from cli._stack import RunningStack, write_run_file
+from cli import compose
+from cli.compose import NoRunningStack, RunningStack, write_run_file
 from cli.main import app
 from governance.chain import deploy
 
@@ -67,3 +69,21 @@ def test_commands_use_the_node_that_run_json_names(
     write_run_file(data_dir / "run.json", RunningStack(url, pid=os.getpid(), addresses=dict(other)))
     line = _refusal("relay")
     assert "uses another FairnessGovernor" in line
+
+
+def test_the_uvicorn_factory_uses_the_node_that_run_json_names(
+    data_dir: Path, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    # It used to connect to FAIRGOV_RPC_URL's default, 127.0.0.1:8545, whatever ran there.
+    with pytest.raises(NoRunningStack):
+        compose.api_app()
+    url = isolated_chain.provider.endpoint_uri  # type: ignore[attr-defined]
+    stack = RunningStack(url, pid=os.getpid(), chain_id=deployment.chain_id)
+    write_run_file(data_dir / "run.json", stack)
+    app = compose.api_app()
+    try:
+        assert app.state.ctx.rpc_url == url
+        assert app.state.ctx.deployment == deployment
+    finally:
+        app.state.ctx.close()
+        gc.unfreeze()
