@@ -36,9 +36,15 @@ from governance.chain import deploy, localchain
 from governance.chain import node as chain_client
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from collections.abc import Sequence
+    from datetime import datetime
 
+    from fastapi import FastAPI
+    from sqlmodel import Session
+
+    from scheduler.db_models import JobRun
     from scheduler.jobs import JobContext
+    from scheduler.service import SchedulerService
 
 # FastAPI, the scheduler and the audit stack load inside the functions that need them: the
 # other `fairgov` commands should not wait for them.
@@ -242,13 +248,9 @@ def create_api(ctx: Context, *, read_scheduler: bool) -> FastAPI:
 
     readers: dict[str, Any] = {}
     if read_scheduler:
-        from scheduler import history
-
         readers = {
-            "heartbeat": history.last_heartbeat,
-            "job_history": lambda session, job, limit: history.recent(
-                session, job=job, limit=limit
-            ),
+            "heartbeat": last_heartbeat,
+            "job_history": lambda session, job, limit: recent_jobs(session, job=job, limit=limit),
         }
     return create_app(
         settings=ctx.settings,
@@ -261,14 +263,20 @@ def create_api(ctx: Context, *, read_scheduler: bool) -> FastAPI:
     )
 
 
-def api_app() -> FastAPI:
-    """The uvicorn factory: the API on the running stack of ``FAIRGOV_*`` settings (its
-    ``run.json``, or ``FAIRGOV_RPC_URL``), with the garbage collector's heap frozen."""
+def serving_api(ctx: Context, *, read_scheduler: bool) -> FastAPI:
+    """:func:`create_api`, then the garbage collector's heap frozen, as a server needs
+    (:func:`api.main.freeze_heap` says why)."""
     from api.main import freeze_heap
 
-    app = create_api(load_context(), read_scheduler=False)
+    app = create_api(ctx, read_scheduler=read_scheduler)
     freeze_heap()
     return app
+
+
+def api_app() -> FastAPI:
+    """The uvicorn factory: the API on the running stack of ``FAIRGOV_*`` settings (its
+    ``run.json``, or ``FAIRGOV_RPC_URL``)."""
+    return serving_api(load_context(), read_scheduler=False)
 
 
 def job_context(ctx: Context, *, embedded_chain: bool) -> JobContext:
@@ -292,3 +300,25 @@ def job_context(ctx: Context, *, embedded_chain: bool) -> JobContext:
         keeper_enabled=s.keeper_enabled,
         report_retention_days=s.report_retention_days,
     )
+
+
+def scheduler_service(ctx: Context, *, embedded_chain: bool) -> SchedulerService:
+    """The scheduler over :func:`job_context`, configured from ``FAIRGOV_*`` (not started)."""
+    from scheduler.service import SchedulerConfig, SchedulerService
+
+    config = SchedulerConfig.from_settings(ctx.settings)
+    return SchedulerService(job_context(ctx, embedded_chain=embedded_chain), config)
+
+
+def recent_jobs(session: Session, *, job: str | None, limit: int) -> Sequence[JobRun]:
+    """The scheduler's newest job runs (for ``fairgov jobs``), newest first."""
+    from scheduler import history
+
+    return history.recent(session, job=job, limit=limit)
+
+
+def last_heartbeat(session: Session) -> datetime | None:
+    """When the scheduler last said it was alive (for ``fairgov jobs``)."""
+    from scheduler import history
+
+    return history.last_heartbeat(session)

@@ -9,10 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
+from cli import compose
 from cli._errors import friendly_errors
-from cli.compose import migrated_engine
 from core.settings import Settings
-from scheduler import history
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -23,10 +22,10 @@ def jobs(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
 ) -> None:
     """Show the scheduler's newest job runs (sync, relay, keeper, audits, retention)."""
-    engine = migrated_engine(Settings())
+    engine = compose.migrated_engine(Settings())
     with Session(engine) as session:
-        runs = history.recent(session, job=job, limit=limit)
-        beat = history.last_heartbeat(session)
+        runs = compose.recent_jobs(session, job=job, limit=limit)
+        beat = compose.last_heartbeat(session)
     if not runs:
         console.print("no job has run yet" + (f" as {job}" if job else ""))
         return

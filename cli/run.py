@@ -9,7 +9,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import FrameType
-from typing import TYPE_CHECKING
 
 import uvicorn
 from rich.console import Console
@@ -24,12 +23,6 @@ from core.settings import Settings
 from governance.chain import deploy, localchain
 from governance.chain import node as chain_client
 from governance.errors import AnvilStartFailed, ChainDirBusy, PortInUse
-
-if TYPE_CHECKING:
-    from scheduler.service import SchedulerService
-
-# The API and the scheduler load inside `run`: they pull in FastAPI and the audit stack,
-# which the other `fairgov` commands should not wait for.
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -75,11 +68,8 @@ def _api_port(settings: Settings) -> int:
 
 @contextlib.contextmanager
 def _serving_api(ctx: compose.Context) -> Iterator[str]:
-    from api.main import freeze_heap
-
     settings = ctx.settings
-    app = compose.create_api(ctx, read_scheduler=True)
-    freeze_heap()
+    app = compose.serving_api(ctx, read_scheduler=True)
     port = _api_port(settings)
     config = uvicorn.Config(
         app, host=settings.api_host, port=port, log_level="warning", access_log=False
@@ -100,18 +90,16 @@ def _serving_api(ctx: compose.Context) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _scheduling(ctx: compose.Context) -> Iterator[SchedulerService | None]:
+def _scheduling(ctx: compose.Context) -> Iterator[bool]:
+    """Runs the scheduler while open, unless it is disabled; yields whether it runs."""
     settings = ctx.settings
     if not settings.scheduler_enabled:
-        yield None
+        yield False
         return
-    from scheduler.service import SchedulerConfig, SchedulerService
-
-    context = compose.job_context(ctx, embedded_chain=settings.rpc_url is None)
-    service = SchedulerService(context, SchedulerConfig.from_settings(settings))
+    service = compose.scheduler_service(ctx, embedded_chain=settings.rpc_url is None)
     service.start()
     try:
-        yield service
+        yield True
     finally:
         service.stop()
 
@@ -281,7 +269,7 @@ def run() -> None:
             stack.callback(settings.run_file.unlink, missing_ok=True)
             _write_run_file(ctx, api_url)
         console.print(f"API: {api_url}  (OpenAPI docs at {api_url}/docs)")
-        if scheduler is None:
+        if not scheduler:
             console.print("scheduler: off (FAIRGOV_SCHEDULER_ENABLED=false)")
         if standby:
             console.print(

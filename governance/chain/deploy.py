@@ -21,7 +21,7 @@ from web3.exceptions import Web3Exception
 from web3.types import Nonce
 from web3.utils.address import get_create_address
 
-from core.settings import DEV_PRIVATE_KEYS
+from core.devchain import DEV_PRIVATE_KEYS
 from core.types import HexAddress
 from governance.chain.contracts import ContractName, artifact, bind, factory
 from governance.chain.node import Sender, call_data

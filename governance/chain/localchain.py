@@ -32,7 +32,7 @@ from pathlib import Path
 
 import requests
 
-from core.settings import DEV_MNEMONIC
+from core.devchain import DEV_MNEMONIC
 from governance.errors import AnvilNotFound, AnvilStartFailed, PortInUse
 
 _log = logging.getLogger(__name__)
