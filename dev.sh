@@ -3,7 +3,9 @@
 # npm packages, the brownie environment) and skips what is already up to date.
 #
 #   ./dev.sh run        start the service on embedded defaults (the README's main job)
-#   ./dev.sh test       every test and lint: ruff, mypy, brownie tests, pytest (with artifact freshness)
+#   ./dev.sh check      the fast inner loop: ruff, mypy, lint-imports and the unit tests not marked slow
+#   ./dev.sh test       every test and lint: ruff, mypy, lint-imports, brownie tests, pytest
+#   ./dev.sh test ARGS  pytest ARGS only (e.g. ./dev.sh test tests/unit -x)
 #   ./dev.sh contracts  recompile the contracts and rewrite governance/abi/*.json
 #   ./dev.sh fairgov …  run any fairgov command inside the project's environment
 set -euo pipefail
@@ -125,19 +127,37 @@ ensure_chromium() {
   fi
 }
 
-run_tests() {
-  bootstrap
-  ensure_brownie
-  ensure_chromium
+lint() {
   step "ruff"
   "$VENV/bin/ruff" check "$ROOT"
   "$VENV/bin/ruff" format --check "$ROOT"
   step "mypy"
   (cd "$ROOT" && "$VENV/bin/mypy")
+  step "lint-imports (the layering rules in pyproject.toml)"
+  (cd "$ROOT" && "$VENV/bin/lint-imports" --cache-dir "$CACHE/import-linter")
+}
+
+run_check() {
+  bootstrap
+  lint
+  step "pytest tests/unit (not slow)"
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/unit -q -m "not slow" "$@")
+}
+
+run_tests() {
+  bootstrap
+  if [ $# -gt 0 ]; then
+    # Targeted: what the caller named, and nothing else.
+    (cd "$ROOT" && "$VENV/bin/python" -m pytest "$@")
+    return
+  fi
+  ensure_brownie
+  ensure_chromium
+  lint
   step "brownie contract tests on anvil"
   brownie test
   step "pytest"
-  (cd "$ROOT" && "$VENV/bin/python" -m pytest "$@")
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest)
 }
 
 main() {
@@ -148,6 +168,7 @@ main() {
     bootstrap
     exec "$VENV/bin/fairgov" run "$@"
     ;;
+  check) run_check "$@" ;;
   test) run_tests "$@" ;;
   contracts)
     check_prerequisites
@@ -164,7 +185,7 @@ main() {
     exec "$VENV/bin/fairgov" "$@"
     ;;
   *)
-    die "usage: ./dev.sh run | test [pytest args] | contracts | brownie ARGS | fairgov ARGS"
+    die "usage: ./dev.sh run | check | test [pytest args] | contracts | brownie ARGS | fairgov ARGS"
     ;;
   esac
 }

@@ -32,7 +32,7 @@ def _run_without(tmp_path: Path, missing: str, command: str) -> subprocess.Compl
     )
 
 
-@pytest.mark.parametrize("command", ["run", "test"])
+@pytest.mark.parametrize("command", ["run", "check", "test"])
 @pytest.mark.parametrize(
     ("missing", "message"),
     [("node", "node was not found"), ("npm", "npm was not found"), ("python3", "Python 3.11")],

@@ -55,6 +55,7 @@ def test_threshold_optimizer_predictions_equal_fairlearn(data: tuple) -> None:
     assert np.array_equal(predict(ours, s.x_test, s.a_test, random_state=3), expected)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings(
     # fairlearn 0.15's reductions use pandas patterns that pandas 3 deprecates.
     "ignore::pandas.errors.Pandas4Warning"

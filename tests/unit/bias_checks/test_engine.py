@@ -137,6 +137,7 @@ def _close(a: float, b: float) -> bool:
     return (np.isnan(a) and np.isnan(b)) or abs(a - b) <= TOL
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(binary_data())
 def test_base_metrics_by_group_and_overall_equal_metricframe(data: dict[str, Any]) -> None:
@@ -157,6 +158,7 @@ def test_base_metrics_by_group_and_overall_equal_metricframe(data: dict[str, Any
         assert counts[key if isinstance(key, tuple) else (key,)] == n
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(binary_data())
 def test_every_base_disparity_equals_metricframe_difference_and_ratio(data: dict[str, Any]) -> None:
@@ -173,6 +175,7 @@ def test_every_base_disparity_equals_metricframe_difference_and_ratio(data: dict
             assert _close(ratio.value, float(ratios[metric])), (metric, method)
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(binary_data())
 def test_named_fairness_metrics_equal_fairlearn_functions(data: dict[str, Any]) -> None:
@@ -208,6 +211,7 @@ def test_named_fairness_metrics_equal_fairlearn_functions(data: dict[str, Any]) 
             assert _close(entry.value, float(value)), (metric, agg, method, entry.value, value)
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(binary_data(two_features=False), st.lists(st.sampled_from("pq"), min_size=60, max_size=60))
 def test_control_features_match_metricframe_per_control_level(

@@ -31,6 +31,7 @@ def test_policy_errors_are_in_the_abi():
     assert {"TrainingPolicyUnknownDataset", "OwnableUnauthorizedAccount"} <= errors
 
 
+@pytest.mark.slow
 def test_committed_artifacts_equal_a_fresh_compile():
     node = shutil.which("node")
     if node is None:
