@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Annotated, NewType
+from typing import Annotated, Final, NewType
 
 from eth_hash.auto import keccak
 from pydantic import StringConstraints
@@ -23,11 +23,17 @@ ChainId = NewType("ChainId", int)
 #: A block number.
 BlockNumber = NewType("BlockNumber", int)
 
-#: Validation shape of a hex address in pydantic models.
-HexAddress = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
+#: ``0x`` and 40 hex digits, any case (what :func:`to_address` accepts).
+ADDRESS_PATTERN: Final = r"^0x[0-9a-fA-F]{40}$"
 
-#: Validation shape of a 32-byte hex value in pydantic models.
-HexHash32 = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
+#: ``0x`` and 64 hex digits, any case (what :func:`to_hash32` accepts).
+HASH32_PATTERN: Final = r"^0x[0-9a-fA-F]{64}$"
+
+#: Validation shape of a hex address in pydantic models (and in an OpenAPI schema).
+HexAddress = Annotated[str, StringConstraints(pattern=ADDRESS_PATTERN)]
+
+#: Validation shape of a 32-byte hex value in pydantic models (and in an OpenAPI schema).
+HexHash32 = Annotated[str, StringConstraints(pattern=HASH32_PATTERN)]
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")

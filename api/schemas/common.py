@@ -8,10 +8,9 @@ from typing import Annotated, Any, Final
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core import types
 from governance.relay.outbox import RelayItem, RelayKind
 
-ADDRESS_PATTERN: Final = r"^0x[0-9a-fA-F]{40}$"
-HASH_PATTERN: Final = r"^0x[0-9a-fA-F]{64}$"
 UINT_PATTERN: Final = r"^[0-9]{1,78}$"
 EXAMPLE_ADDRESS: Final = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 EXAMPLE_PROPOSAL_ID: Final = (
@@ -19,8 +18,11 @@ EXAMPLE_PROPOSAL_ID: Final = (
 )
 EXAMPLE_HASH: Final = "0x" + "5b" * 32
 
-Address = Annotated[str, StringConstraints(pattern=ADDRESS_PATTERN)]
-Hash32 = Annotated[str, StringConstraints(pattern=HASH_PATTERN)]
+# The API's names for the validated shapes of core.types (declared once, there).
+ADDRESS_PATTERN: Final = types.ADDRESS_PATTERN
+HASH_PATTERN: Final = types.HASH32_PATTERN
+Address = types.HexAddress
+Hash32 = types.HexHash32
 UintString = Annotated[str, StringConstraints(pattern=UINT_PATTERN)]
 
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
