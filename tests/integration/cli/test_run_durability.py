@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from cli._demo_client import DemoClient
+from cli.demo.client import DemoClient
 from governance.chain import deploy, localchain
 from governance.chain import node as chain_client
 from governance.errors import ChainDirBusy

@@ -1,152 +1,35 @@
-"""``fairgov demo``: the whole governed audit loop, driven over the HTTP API like a real client.
-
-A biased dataset is registered, the token holders delegate and vote to allow it with a
-fairness threshold, the audit FAILs, the holders vote a mitigation, the audit PASSes, and
-an auditor downloads the report and checks it against the chain. The demo signs everything
-locally with the development chain's well-known keys, so it runs only on a local chain.
-"""
+"""The demo's steps, one section each: register the dataset, delegate, a proposal's life (propose,
+vote, execute), audits, and verifying the report."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Final, TypeVar
 
-import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli._demo_client import ApiRefused, ApiUnreachable, DemoClient, Json, address_of
-from cli._errors import fail, friendly_errors
-from core.settings import DEV_PRIVATE_KEYS, LOCAL_CHAIN_IDS, Settings
-
-T = TypeVar("T")
-
-console = Console(highlight=False, soft_wrap=True)
-
-STEPS: Final = 9
-DATASET: Final = "loans-demo"
-MODEL: Final = "loans-demo-lr"
-METRIC: Final = "demographic_parity_difference"
-BOUND: Final = "0.1"
-EVIDENCE: Final = {
-    "confidence_level": "0.95",
-    "min_group_size": 30,
-    "min_denominator": 10,
-    "on_inconclusive": "block",
-}
-HOLDER_KEYS: Final = DEV_PRIVATE_KEYS[1:5]
-AUDITOR_KEY: Final = DEV_PRIVATE_KEYS[9]
-#: For, for, for, against: the first three holders outvote the fourth.
-VOTES: Final = ((1, "fairness must be measured"), (1, None), (1, None), (0, "too strict"))
-FINAL_FAILURES: Final = frozenset({"Defeated", "Canceled", "Expired"})
-_POLL_SECONDS: Final = 0.5
-_WEI: Final = 10**18
-_INTERRUPTED: Final = 130
-
-
-class DemoTimeout(Exception):
-    """A wait did not end within its bound."""
-
-    def __init__(self, what: str, seconds: float, hint: str) -> None:
-        super().__init__(f"{what} did not happen within {seconds:g} s: {hint}")
-
-
-@dataclass
-class Demo:
-    """One run of the story: the client, its bounds, and what it has learned so far."""
-
-    client: DemoClient
-    timeout: float
-    out_dir: Path
-    step: int = 0
-    operator_token: str = ""
-
-    def heading(self, title: str) -> None:
-        """Start the next numbered step of the story."""
-        self.step += 1
-        console.print()
-        console.rule(f"[bold]{self.step}/{STEPS}  {title}", align="left")
-
-    def wait(self, what: str, poll: Callable[[], tuple[T | None, str]], hint: str) -> T:
-        """Poll until ``poll`` returns a value, showing its status line; bounded by timeout."""
-        deadline = time.monotonic() + self.timeout
-        with _progress() as progress:
-            task = progress.add_task(what, total=None)
-            while True:
-                value, status = poll()
-                progress.update(task, description=f"{what}: {status}")
-                if value is not None:
-                    return value
-                if time.monotonic() > deadline:
-                    raise DemoTimeout(what, self.timeout, hint)
-                time.sleep(_POLL_SECONDS)
-
-
-def _progress() -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(bar_width=20),
-        TimeElapsedColumn(),
-        console=console,
-    )
-
-
-def _tokens(wei: str | int) -> str:
-    return f"{int(wei) // _WEI:,}"
-
-
-def _short(value: str) -> str:
-    return f"{value[:10]}…{value[-4:]}" if len(value) > 16 else value
-
-
-# -- setting the stage ----------------------------------------------------------------------
-
-
-def _default_url(settings: Settings) -> str:
-    try:
-        record = json.loads(settings.run_file.read_text("utf-8"))
-        return str(record["api_url"])
-    except (OSError, ValueError, KeyError, TypeError):
-        raise fail(
-            f"no running fairgov found ({settings.run_file} is missing or unreadable): "
-            "start one with `fairgov run`, or pass --url"
-        ) from None
-
-
-def _check_local_chain(client: DemoClient) -> Json:
-    governance = client.governance()
-    try:
-        chain_id = int(governance["chain_id"])
-    except (KeyError, TypeError, ValueError):
-        raise ApiUnreachable(client.base_url, "/v1/governance names no chain id") from None
-    if chain_id not in LOCAL_CHAIN_IDS:
-        raise fail(
-            f"the API at {client.base_url} is on chain {chain_id}: the demo signs with public "
-            "development keys and runs only on a local chain (31337 or 1337)"
-        )
-    return governance
-
-
-def _intro(client: DemoClient, governance: Json) -> None:
-    voting = governance["voting"]
-    console.print(
-        f"[bold]fairgov demo[/] against {client.base_url} (chain {governance['chain_id']})"
-    )
-    console.print(
-        f"governor {governance['addresses']['governor']}: voting delay {voting['voting_delay']} "
-        f"block(s), voting period {voting['voting_period']} blocks, quorum "
-        f"{voting['quorum_numerator']}%, timelock {voting['timelock_delay']} s"
-    )
-
+from cli._errors import fail
+from cli.demo.client import DemoClient, Json, address_of
+from cli.demo.stage import (
+    AUDITOR_KEY,
+    DATASET,
+    FINAL_FAILURES,
+    HOLDER_KEYS,
+    METRIC,
+    MODEL,
+    POLL_SECONDS,
+    VOTES,
+    Demo,
+    DemoTimeout,
+    console,
+    progress_bar,
+    short,
+    tokens,
+)
+from core.settings import DEV_PRIVATE_KEYS
 
 # -- 1. the dataset -------------------------------------------------------------------------
 
@@ -186,7 +69,7 @@ def register_dataset(demo: Demo) -> Json:
         json.loads(manifest.canonical_json()), demo.operator_token
     )
     stored = created["manifest"]
-    console.print(f"registered [bold]{DATASET}[/]: dataset id {_short(stored['dataset_id'])}")
+    console.print(f"registered [bold]{DATASET}[/]: dataset id {short(stored['dataset_id'])}")
     console.print(f"  content sha256 {stored['content_hash']}")
     console.print(f"  manifest hash  {stored['manifest_hash']}")
     allow: Json = created["allow_action"]
@@ -222,7 +105,7 @@ def delegate(demo: Demo) -> None:
     for column in ("holder", "tokens", "voting power"):
         table.add_column(column, justify="right" if column != "holder" else "left")
     for voter in voters:
-        table.add_row(voter["address"], _tokens(voter["balance"]), _tokens(voter["voting_power"]))
+        table.add_row(voter["address"], tokens(voter["balance"]), tokens(voter["voting_power"]))
     console.print(table)
 
 
@@ -236,7 +119,7 @@ def propose(demo: Demo, description: str, actions: list[Json]) -> str:
     submitted = demo.client.propose(proposer, stamped, actions)
     proposal_id = str(submitted["proposal_id"])
     console.print(f"{address_of(proposer)} signed the propose transaction; fairgov broadcasts it")
-    console.print(f"proposal [bold]{_short(proposal_id)}[/] (id {proposal_id})")
+    console.print(f"proposal [bold]{short(proposal_id)}[/] (id {proposal_id})")
     for summary in submitted["summaries"]:
         console.print(f"  • {escape(summary)}")
     return proposal_id
@@ -278,7 +161,7 @@ def vote(demo: Demo, proposal_id: str) -> None:
 
 def execute(demo: Demo, proposal_id: str) -> Json:
     """Follow the proposal through the vote's end, the keeper's queue and execution."""
-    with _progress() as progress:
+    with progress_bar() as progress:
         task = progress.add_task("voting", total=None)
         deadline = time.monotonic() + demo.timeout
         while True:
@@ -289,7 +172,7 @@ def execute(demo: Demo, proposal_id: str) -> Json:
             tallies = proposal["tallies"]
             line = (
                 f"{state}: block {block}, deadline {proposal['deadline']}, for "
-                f"{_tokens(tallies['for_votes'])} / against {_tokens(tallies['against_votes'])}"
+                f"{tokens(tallies['for_votes'])} / against {tokens(tallies['against_votes'])}"
             )
             start = int(proposal["snapshot"])
             progress.update(
@@ -308,7 +191,7 @@ def execute(demo: Demo, proposal_id: str) -> Json:
                     demo.timeout,
                     "is the keeper on (FAIRGOV_KEEPER_ENABLED) and the chain mining?",
                 )
-            time.sleep(_POLL_SECONDS)
+            time.sleep(POLL_SECONDS)
     _print_outcome(proposal)
     return proposal
 
@@ -316,9 +199,9 @@ def execute(demo: Demo, proposal_id: str) -> Json:
 def _print_outcome(proposal: Json) -> None:
     tallies = proposal["tallies"]
     console.print(
-        f"tally: [green]for {_tokens(tallies['for_votes'])}[/], [red]against "
-        f"{_tokens(tallies['against_votes'])}[/], abstain {_tokens(tallies['abstain_votes'])} "
-        f"(quorum {_tokens(proposal['quorum'] or 0)}, reached: {proposal['quorum_reached']})"
+        f"tally: [green]for {tokens(tallies['for_votes'])}[/], [red]against "
+        f"{tokens(tallies['against_votes'])}[/], abstain {tokens(tallies['abstain_votes'])} "
+        f"(quorum {tokens(proposal['quorum'] or 0)}, reached: {proposal['quorum_reached']})"
     )
     console.print(
         f"the keeper queued it in block {proposal['queued_block']} and executed it in block "
@@ -348,7 +231,7 @@ def audit(demo: Demo, expect: str) -> Json:
     )
     console.print(_evidence_line(policy))
     run_id = demo.client.start_audit(spec, demo.operator_token)
-    console.print(f"audit run {_short(run_id)} started (train {MODEL}, check, report, anchor)")
+    console.print(f"audit run {short(run_id)} started (train {MODEL}, check, report, anchor)")
 
     def finished() -> tuple[Json | None, str]:
         summary = demo.client.audit(run_id)
@@ -408,7 +291,7 @@ def _print_verdict(demo: Demo, summary: Json, expect: str) -> None:
         console.print(f"model gate: {gate['status']} ({escape(str(gate['reason']))})")
     console.print(
         f"report hash {summary['report_hash']} anchored in block {summary['anchor_block']} "
-        f"(tx {_short(str(summary['anchor_tx']))})"
+        f"(tx {short(str(summary['anchor_tx']))})"
     )
     if verdict != expect:
         console.print(f"[yellow]the story expected {expect} here[/]")
@@ -457,104 +340,3 @@ def verify_report(demo: Demo, summary: Json) -> Path:
     console.print(f"HTML report saved: {path.resolve().as_uri()}")
     console.print(f"  (API, auditors only: {demo.client.base_url}/v1/reports/{run_id}.html)")
     return path
-
-
-# -- the story --------------------------------------------------------------------------
-
-
-def _story(demo: Demo) -> None:
-    allow = register_dataset(demo)
-    delegate(demo)
-
-    demo.heading("Propose: allow the dataset and bound demographic parity")
-    actions: list[Json] = [
-        allow,
-        {"kind": "set_threshold", "metric": METRIC, "value": BOUND, "direction": "upper"},
-        # The evidence that bound is judged on is voted with it; INCONCLUSIVE blocks.
-        {"kind": "set_evidence_rule", "metric": METRIC, **EVIDENCE},
-    ]
-    if demo.client.policy()["mitigation"]["strategy"] != "none":
-        actions.append({"kind": "set_mitigation", "strategy": "none", "constraint": ""})
-    first = propose(demo, f"Allow {DATASET}; {METRIC} <= {BOUND}, 95% evidence", actions)
-
-    demo.heading("Holders sign and send their votes (EIP-712 ballots, gasless)")
-    vote(demo, first)
-    demo.heading("The keeper queues and executes the proposal")
-    execute(demo, first)
-
-    demo.heading("The audit runs on the allowed data")
-    failed = audit(demo, expect="FAIL")
-
-    demo.heading("Propose and pass a mitigation: ThresholdOptimizer(demographic_parity)")
-    mitigation = {
-        "kind": "set_mitigation",
-        "strategy": "threshold_optimizer",
-        "constraint": "demographic_parity",
-    }
-    second = pass_proposal(demo, "Mitigate bias with ThresholdOptimizer", [mitigation])
-
-    demo.heading("The audit runs again under the mitigation")
-    passed = audit(demo, expect="PASS")
-
-    demo.heading("An auditor downloads the report and verifies it against the chain")
-    html = verify_report(demo, passed)
-    _summary(demo, [first, second], [failed, passed], html)
-
-
-def _summary(demo: Demo, proposals: list[str], audits: list[Json], html: Path) -> None:
-    console.print()
-    console.rule("[bold]what happened", align="left")
-    for label, proposal_id in zip(("allow + threshold", "mitigation"), proposals, strict=True):
-        console.print(f"proposal ({label}): {proposal_id} [green]Executed[/]")
-    for label, summary in zip(("before", "after"), audits, strict=True):
-        console.print(
-            f"audit {label} mitigation: [bold]{summary['verdict']}[/] "
-            f"{demo.client.base_url}/v1/audits/{summary['run_id']}"
-        )
-    console.print(f"report: verified on chain, saved at {html.resolve().as_uri()}")
-
-
-@contextmanager
-def _one_line_failures(url: str) -> Iterator[None]:
-    try:
-        yield
-    except ApiUnreachable as exc:
-        raise fail(f"{exc}: start the stack with `fairgov run`, or check --url") from None
-    except ApiRefused as exc:
-        raise fail(f"the API refused a demo step: {exc}") from None
-    except DemoTimeout as exc:
-        raise fail(f"{exc} (or raise --timeout)") from None
-    except KeyboardInterrupt:
-        console.print("demo interrupted: what was already signed may still be relayed")
-        raise typer.Exit(_INTERRUPTED) from None
-
-
-@friendly_errors
-def demo(
-    url: Annotated[
-        str | None,
-        typer.Option(help="The fairgov API. Default: the one `fairgov run` recorded in run.json."),
-    ] = None,
-    timeout: Annotated[
-        float, typer.Option(min=1, help="Seconds each wait may take before the demo gives up.")
-    ] = 300.0,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            help="Where to write the dataset and the HTML report. Default: <data dir>/demo."
-        ),
-    ] = None,
-) -> None:
-    """Run the whole loop against a running local stack over its HTTP API: register a biased
-    dataset, vote to allow it, see the audit FAIL, vote a mitigation, see it PASS, and verify
-    the report against the chain."""
-    settings = Settings()
-    base_url = url or _default_url(settings)
-    out_dir = (out or settings.data_dir / "demo").expanduser().resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    with DemoClient(base_url) as client, _one_line_failures(base_url):
-        governance = _check_local_chain(client)
-        _intro(client, governance)
-        _story(Demo(client=client, timeout=timeout, out_dir=out_dir))
-    console.print(f"[bold green]demo complete[/] in {time.monotonic() - started:.0f} s")
