@@ -30,8 +30,8 @@ from sqlmodel import Session, select  # noqa: E402
 
 from core import db  # noqa: E402
 from core.settings import DEV_PRIVATE_KEYS  # noqa: E402
-from governance import chain as chain_client  # noqa: E402
-from governance import deploy, localchain  # noqa: E402
+from governance.chain import deploy, localchain  # noqa: E402
+from governance.chain import node as chain_client  # noqa: E402
 from governance.chain.view import RpcChainView  # noqa: E402
 from governance.intake.service import governor_domain, submit_ballot, submit_ballots  # noqa: E402
 from governance.relay.outbox import RelayItem, RelayStatus  # noqa: E402
