@@ -7,7 +7,8 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from governance.chain.calldata import encode_call
-from governance.messages.ballots import Ballot, Delegation, split_signature
+from governance.messages.ballots import Ballot, Delegation
+from governance.messages.eip712 import split_signature
 from governance.relay.outbox import RelayAttempt, RelayItem, RelayKind
 
 #: Gas a relayed call may use: castVoteBySig and delegateBySig need about 100k, plus the
