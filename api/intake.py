@@ -1,91 +1,24 @@
-"""Accepting signed ballots and delegations over HTTP, with or without the node.
+"""Ballots posted concurrently over HTTP, accepted in batches.
 
-Ballots that arrive together are verified and committed together
-(:func:`governance.intake.submit_ballots`: one chain read and one commit per batch rather
-than per ballot). When the node does not answer, the same checks run against the chain
-index (:meth:`ApiContext.indexed_view`); the ballot is committed to the outbox and the
-relayer sends it once the node is back, so nothing signed is lost. Nonces for the typed
-data follow the same rule.
+The rules live in :class:`governance.intake.IntakeService` (``ApiContext.intake``): one chain
+read and one commit per batch rather than per ballot, and the chain index standing in
+while the node is down. This module only gathers the requests of one event loop into
+batches and answers each of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from typing import Literal, TypeVar
 
 import anyio.to_thread
-from sqlmodel import Session
 
 from api.context import ApiContext
 from core.errors import FairgovError
-from governance.errors import ChainUnreachable
-from governance.intake.service import submit_ballots, submit_delegation
-from governance.messages.ballots import Ballot, ChainView, Delegation
-from governance.relay import outbox
-from governance.relay.outbox import RelayItem, RelayKind
+from governance.messages.ballots import Ballot
+from governance.relay.outbox import RelayItem
 
-Source = Literal["chain", "index"]
-T = TypeVar("T")
 _MAX_BATCH = 256
-
-
-def next_nonce(ctx: ApiContext, kind: RelayKind, account: str) -> tuple[int, Source]:
-    """The nonce ``account``'s next message of ``kind`` must carry, and where it came from.
-
-    That is the contract's nonce plus the account's messages accepted but not yet mined.
-    """
-    a = ctx.deployment.addresses
-    contract = a.governor if kind == RelayKind.BALLOT else a.token
-    with Session(ctx.engine) as session:
-        pending = outbox.pending_nonces(session, kind=kind, contract=contract, signer=account)
-    source: Source = "chain"
-    try:
-        view = ctx.live_view()
-        nonce = (
-            view.governor_nonce(account) if kind == RelayKind.BALLOT else view.token_nonce(account)
-        )
-        ctx.nonces.remember(kind, account, nonce, ctx.confirmed(kind, account))
-    except ChainUnreachable:
-        indexed = ctx.indexed_view()
-        nonce = (
-            indexed.governor_nonce(account)
-            if kind == RelayKind.BALLOT
-            else indexed.token_nonce(account)
-        )
-        source = "index"
-    return nonce + pending, source
-
-
-def _live_or_indexed(ctx: ApiContext, submit: Callable[[Session, ChainView], T]) -> T:
-    """``submit`` checked against the node, or against the index when the node is down."""
-    with Session(ctx.engine, expire_on_commit=False) as session:
-        try:
-            return submit(session, ctx.live_view())
-        except ChainUnreachable:
-            session.rollback()
-            return submit(session, ctx.indexed_view())
-
-
-def accept_delegation(ctx: ApiContext, delegation: Delegation) -> tuple[RelayItem, bool]:
-    """Verify and queue ``delegation``, against the index when the node is down."""
-    return _live_or_indexed(
-        ctx,
-        lambda session, chain: submit_delegation(
-            session, delegation, deployment=ctx.deployment, chain=chain
-        ),
-    )
-
-
-def accept_ballots(ctx: ApiContext, ballots: list[Ballot]) -> list[RelayItem | FairgovError]:
-    """Verify and queue ``ballots`` in one commit, against the index when the node is down."""
-    return _live_or_indexed(
-        ctx,
-        lambda session, chain: submit_ballots(
-            session, ballots, deployment=ctx.deployment, chain=chain
-        ),
-    )
 
 
 class BallotBatcher:
@@ -129,7 +62,7 @@ class BallotBatcher:
                 batch.append(queue.get_nowait())
             ballots = [ballot for ballot, _ in batch]
             try:
-                results = await anyio.to_thread.run_sync(accept_ballots, self.ctx, ballots)
+                results = await anyio.to_thread.run_sync(self.ctx.intake.accept_ballots, ballots)
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():

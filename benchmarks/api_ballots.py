@@ -54,8 +54,8 @@ from api.main import create_app, freeze_heap  # noqa: E402
 from benchmarks import _http_load as load  # noqa: E402
 from core import db  # noqa: E402
 from core.settings import DEV_PRIVATE_KEYS, Settings  # noqa: E402
-from governance import chain as chain_client  # noqa: E402
-from governance import deploy, localchain  # noqa: E402
+from governance.chain import deploy, localchain  # noqa: E402
+from governance.chain import node as chain_client  # noqa: E402
 from governance.chain.contracts import bind  # noqa: E402
 from governance.index.indexer import Indexer  # noqa: E402
 from governance.intake.service import governor_domain  # noqa: E402

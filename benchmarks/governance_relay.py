@@ -30,12 +30,13 @@ from sqlmodel import Session, select  # noqa: E402
 
 from core import db  # noqa: E402
 from core.settings import DEV_PRIVATE_KEYS  # noqa: E402
-from governance import chain as chain_client  # noqa: E402
-from governance import deploy, localchain  # noqa: E402
+from governance.chain import deploy, localchain  # noqa: E402
+from governance.chain import node as chain_client  # noqa: E402
 from governance.chain.view import RpcChainView  # noqa: E402
 from governance.intake.service import governor_domain, submit_ballot, submit_ballots  # noqa: E402
+from governance.relay.config import RelayerConfig  # noqa: E402
 from governance.relay.outbox import RelayItem, RelayStatus  # noqa: E402
-from governance.relay.relayer import Relayer, RelayerConfig  # noqa: E402
+from governance.relay.relayer import Relayer  # noqa: E402
 from tests.helpers import TEST_CONFIG, Governance, mine  # noqa: E402
 from tests.integration.governance.relay_support import RELAYER_KEY, open_proposal  # noqa: E402
 from tests.voters import make_voters, signed_ballot  # noqa: E402

@@ -17,7 +17,7 @@ from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_a
 from cli.compose import Context, load_context
 from governance.actions import Action, describe
 from governance.index.indexer import Indexer, get_proposal, list_proposals
-from governance.intake.service import submit_raw_proposal
+from governance.intake.service import next_transaction_nonce, submit_raw_proposal
 from governance.messages.ballots import PROPOSAL_STATES
 from governance.messages.proposals import prepare_proposal
 
@@ -53,8 +53,16 @@ def propose(
     ctx, key, proposer = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
+    with Session(ctx.engine) as session:
+        # As the API does: after the proposer's transactions that fairgov holds.
+        nonce = next_transaction_nonce(session, ctx.w3, ctx.deployment, proposer)
     prepared = prepare_proposal(
-        ctx.w3, ctx.deployment, proposer=proposer, actions=actions, description=description
+        ctx.w3,
+        ctx.deployment,
+        proposer=proposer,
+        actions=actions,
+        description=description,
+        nonce=nonce,
     )
     console.print(f"proposal {prepared.proposal_id}")
     for action in prepared.actions:

@@ -10,20 +10,14 @@ import typer
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from rich.console import Console
-from sqlmodel import Session
 
 from cli._errors import friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
-from cli.compose import load_context
-from governance.chain.view import RpcChainView
-from governance.intake.service import (
-    governor_domain,
-    submit_ballot,
-    submit_delegation,
-    token_domain,
-)
-from governance.messages.ballots import Ballot, Delegation, ballot_typed_data, delegation_typed_data
-from governance.relay import outbox
+from cli.compose import Context, load_context
+from core.types import Address, to_address
+from governance.intake import IntakeService, governor_domain, token_domain
+from governance.messages.ballots import Ballot, Delegation
+from governance.messages.eip712 import ballot_typed_data, delegation_typed_data
 from governance.relay.outbox import RelayItem, RelayKind
 from governance.relay.relayer import Relayer
 
@@ -50,6 +44,11 @@ def _show(item: RelayItem, created: bool) -> None:
     console.print("the relayer sends it; `fairgov relay` sends everything queued now")
 
 
+def _intake(ctx: Context) -> IntakeService:
+    """The same intake as the API's: the chain index stands in while the node is down."""
+    return IntakeService.for_node(ctx.engine, ctx.w3, ctx.deployment, rpc_url=ctx.rpc_url)
+
+
 @friendly_errors
 def vote(
     proposal_id: Annotated[str, typer.Argument(help="The proposal id (decimal).")],
@@ -64,28 +63,27 @@ def vote(
     ctx, key, voter = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
-    chain = RpcChainView.for_deployment(ctx.w3, ctx.deployment)
-    with Session(ctx.engine) as session:
-        pending = outbox.pending_nonces(
-            session, kind=RelayKind.BALLOT, contract=ctx.deployment.addresses.governor, signer=voter
-        )
-        nonce = chain.governor_nonce(voter) + pending
-        domain = governor_domain(ctx.deployment)
-        pid = _proposal_id(proposal_id)
-        support = SUPPORT[choice]
-        typed = ballot_typed_data(
-            domain, proposal_id=pid, support=support, voter=voter, nonce=nonce, reason=reason
-        )
-        ballot = Ballot(
-            proposal_id=pid,
-            support=support,
-            voter=voter,
-            nonce=nonce,
-            reason=reason,
-            signature=_sign(key, typed),
-        )
-        item, created = submit_ballot(session, ballot, deployment=ctx.deployment, chain=chain)
-    _show(item, created)
+    intake = _intake(ctx)
+    nonce, _ = intake.next_nonce(RelayKind.BALLOT, voter)
+    pid = _proposal_id(proposal_id)
+    support = SUPPORT[choice]
+    typed = ballot_typed_data(
+        governor_domain(ctx.deployment),
+        proposal_id=pid,
+        support=support,
+        voter=voter,
+        nonce=nonce,
+        reason=reason,
+    )
+    ballot = Ballot(
+        proposal_id=pid,
+        support=support,
+        voter=to_address(voter),
+        nonce=nonce,
+        reason=reason,
+        signature=_sign(key, typed),
+    )
+    _show(*intake.accept_ballot(ballot))
 
 
 @friendly_errors
@@ -103,31 +101,20 @@ def delegate(
     ctx, key, delegator = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
-    chain = RpcChainView.for_deployment(ctx.w3, ctx.deployment)
-    with Session(ctx.engine) as session:
-        pending = outbox.pending_nonces(
-            session,
-            kind=RelayKind.DELEGATION,
-            contract=ctx.deployment.addresses.token,
-            signer=delegator,
-        )
-        nonce = chain.token_nonce(delegator) + pending
-        expiry = chain.timestamp() + valid_for
-        domain = token_domain(ctx.deployment)
-        typed = delegation_typed_data(
-            domain, delegatee=_address(delegatee), nonce=nonce, expiry=expiry
-        )
-        delegation = Delegation(
-            delegator=delegator,
-            delegatee=_address(delegatee),
-            nonce=nonce,
-            expiry=expiry,
-            signature=_sign(key, typed),
-        )
-        item, created = submit_delegation(
-            session, delegation, deployment=ctx.deployment, chain=chain
-        )
-    _show(item, created)
+    intake = _intake(ctx)
+    nonce, _ = intake.next_nonce(RelayKind.DELEGATION, delegator)
+    expiry = intake.chain_time() + valid_for
+    typed = delegation_typed_data(
+        token_domain(ctx.deployment), delegatee=_address(delegatee), nonce=nonce, expiry=expiry
+    )
+    delegation = Delegation(
+        delegator=to_address(delegator),
+        delegatee=_address(delegatee),
+        nonce=nonce,
+        expiry=expiry,
+        signature=_sign(key, typed),
+    )
+    _show(*intake.accept_delegation(delegation))
 
 
 @friendly_errors
@@ -153,7 +140,8 @@ def _proposal_id(text: str) -> int:
         raise typer.BadParameter(f"{text!r} is not a proposal id") from None
 
 
-def _address(text: str) -> str:
-    if not (text.startswith("0x") and len(text) == 42):
-        raise typer.BadParameter(f"{text!r} is not an address (0x and 40 hex digits)")
-    return text
+def _address(text: str) -> Address:
+    try:
+        return to_address(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an address (0x and 40 hex digits)") from None

@@ -13,13 +13,8 @@ from governance.chain.contracts import bind
 from governance.chain.node import Sender, call_data
 from governance.chain.rpc import RpcBatch
 from governance.intake.service import governor_domain, token_domain
-from governance.messages.ballots import (
-    Ballot,
-    Delegation,
-    Domain,
-    ballot_typed_data,
-    delegation_typed_data,
-)
+from governance.messages.ballots import Ballot, Delegation
+from governance.messages.eip712 import Domain, ballot_typed_data, delegation_typed_data
 from tests.helpers import HOLDER_KEYS
 
 

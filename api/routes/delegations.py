@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio.to_thread
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Query, status
 
 from api.deps import CtxDep
 from api.errors import responses
-from api.intake import accept_delegation, next_nonce
 from api.schemas.common import ADDRESS_PATTERN, RelayPublic
 from api.schemas.voting import DelegationCreate, TypedDataPublic
-from governance.intake.service import token_domain
-from governance.messages.ballots import Delegation, delegation_typed_data
+from core.types import to_address
+from governance.intake import token_domain
+from governance.messages.ballots import Delegation
+from governance.messages.eip712 import delegation_typed_data
 from governance.relay.outbox import RelayKind
 
 router = APIRouter(prefix="/delegations", tags=["delegations"])
@@ -30,7 +30,7 @@ def delegation_typed(
     expiry: Annotated[int, Query(ge=0, lt=2**256, description="Unix time it stays valid to.")],
 ) -> TypedDataPublic:
     """The typed data to sign with ``eth_signTypedData_v4``, with the delegator's next nonce."""
-    nonce, source = next_nonce(ctx, RelayKind.DELEGATION, str(to_checksum_address(delegator)))
+    nonce, source = ctx.intake.next_nonce(RelayKind.DELEGATION, to_address(delegator))
     typed = delegation_typed_data(
         token_domain(ctx.deployment), delegatee=delegatee, nonce=nonce, expiry=expiry
     )
@@ -47,5 +47,5 @@ async def delegate(ctx: CtxDep, body: DelegationCreate) -> RelayPublic:
     """Accept a signed delegation and queue it for relaying (202); a repeat returns the first."""
     ctx.per_voter.check(body.delegator.lower(), "voter")
     delegation = Delegation(**body.model_dump())
-    item, _ = await anyio.to_thread.run_sync(accept_delegation, ctx, delegation)
+    item, _ = await anyio.to_thread.run_sync(ctx.intake.accept_delegation, delegation)
     return RelayPublic.of(item)

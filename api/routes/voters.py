@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from eth_utils.address import to_checksum_address
 from fastapi import APIRouter, Path
 from sqlmodel import col, select
 
@@ -12,6 +11,7 @@ from api.deps import CtxDep, SessionDep
 from api.errors import responses
 from api.schemas.common import ADDRESS_PATTERN
 from api.schemas.voting import VotePublic, VoterPublic
+from core.types import to_address
 from governance.chain.contracts import bind
 from governance.index.models import Vote
 
@@ -27,7 +27,7 @@ def read_voter(
     address: Annotated[str, Path(pattern=ADDRESS_PATTERN)],
 ) -> VoterPublic:
     """Balance, voting power and delegate now (from the node); votes cast (from the index)."""
-    account = str(to_checksum_address(address))
+    account = to_address(address)
     a = ctx.deployment.addresses
     token = bind(ctx.w3, "GovernanceToken", a.token).functions
     governor = bind(ctx.w3, "FairnessGovernor", a.governor).functions

@@ -14,11 +14,13 @@ from pydantic import StringConstraints
 from api.context import ApiContext
 from api.deps import CtxDep, SessionDep
 from api.errors import NotFound, responses
-from api.intake import BallotBatcher, next_nonce
+from api.intake import BallotBatcher
 from api.schemas.common import ADDRESS_PATTERN, UINT_PATTERN, RelayPublic
 from api.schemas.voting import TypedDataPublic, VoteCreate
-from governance.intake.service import governor_domain
-from governance.messages.ballots import Ballot, ballot_typed_data
+from core.types import to_address
+from governance.intake import governor_domain
+from governance.messages.ballots import Ballot
+from governance.messages.eip712 import ballot_typed_data
 from governance.relay.outbox import RelayItem, RelayKind
 
 router = APIRouter(tags=["voting"])
@@ -38,7 +40,7 @@ def ballot_typed(
     reason: Annotated[Reason | None, Query(description="Makes it an ExtendedBallot.")] = None,
 ) -> TypedDataPublic:
     """The typed data to sign with ``eth_signTypedData_v4``, with the voter's next nonce."""
-    nonce, source = next_nonce(ctx, RelayKind.BALLOT, _checksum(voter))
+    nonce, source = ctx.intake.next_nonce(RelayKind.BALLOT, to_address(voter))
     typed = ballot_typed_data(
         governor_domain(ctx.deployment),
         proposal_id=int(proposal_id),
@@ -82,9 +84,3 @@ def read_relay(
     if item is None:
         raise NotFound("relay item", str(relay_id))
     return RelayPublic.of(item)
-
-
-def _checksum(address: str) -> str:
-    from eth_utils.address import to_checksum_address
-
-    return str(to_checksum_address(address))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import EXAMPLE_ADDRESS, EXAMPLE_PROPOSAL_ID, Address
+from governance.intake import NonceSource
 
 SIGNATURE_PATTERN = r"^0x[0-9a-fA-F]{130}$"
 _EXAMPLE_SIGNATURE = "0x" + "ab" * 64 + "1b"
@@ -52,7 +53,7 @@ class TypedDataPublic(BaseModel):
 
     typed_data: dict[str, Any]
     nonce: int = Field(description="the contract nonce plus the signer's pending messages")
-    nonce_source: Literal["chain", "index"] = Field(
+    nonce_source: NonceSource = Field(
         description="index when the node was down and the nonce was estimated from the index"
     )
 

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
+from core.types import to_address
 from governance.actions._evidence import (
     ON_INCONCLUSIVE,
     ClearEvidenceRule,
@@ -52,7 +53,6 @@ from governance.actions._values import (
     Direction,
     Strategy,
     bytes32_to_text,
-    checksum,
     dataset_id_of,
     from_fixed,
     metric_to_bytes32,
@@ -125,7 +125,7 @@ def encode(
             values.append(action.value)
             calldatas.append(bytes.fromhex(action.calldata[2:]))
         else:
-            targets.append(checksum(getattr(addresses, action.contract)))
+            targets.append(to_address(getattr(addresses, action.contract)))
             values.append(0)
             calldatas.append(action.calldata())
     return targets, values, calldatas

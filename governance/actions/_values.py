@@ -13,6 +13,7 @@ from pydantic import AfterValidator, StringConstraints
 from web3 import Web3
 
 from bias_checks import is_known_metric
+from core.types import to_address
 from governance.errors import InvalidMetricName, InvalidThresholdValue, UnknownMetric
 
 FIXED_POINT_DECIMALS = 6
@@ -51,17 +52,13 @@ def _lower(value: str) -> str:
     return value.lower()
 
 
-def checksum(value: str) -> str:
-    return str(Web3.to_checksum_address(value))
-
-
 #: A 32-byte value as 0x-prefixed lowercase hex.
 Hash32Hex = Annotated[
     str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$"), AfterValidator(_lower)
 ]
 #: An address, checksummed.
 AddressHex = Annotated[
-    str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$"), AfterValidator(checksum)
+    str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$"), AfterValidator(to_address)
 ]
 #: Bytes as 0x-prefixed lowercase hex.
 BytesHex = Annotated[

@@ -64,7 +64,8 @@ def find_anvil(explicit: Path | None = None, *, search_from: Path | None = None)
         if explicit.is_file() and os.access(explicit, os.X_OK):
             return explicit
         raise AnvilNotFound()
-    roots = [search_from or Path.cwd(), Path(__file__).resolve().parent.parent]
+    # The checkout this package runs from: governance/chain/localchain.py -> the root.
+    roots = [search_from or Path.cwd(), Path(__file__).resolve().parents[2]]
     for root in roots:
         for candidate in sorted(root.glob("contracts/node_modules/@foundry-rs/anvil-*/bin/anvil")):
             if os.access(candidate, os.X_OK):

@@ -1,6 +1,6 @@
 """Governance state read from the node, for verifying ballots and delegations.
 
-Reads go out as raw JSON-RPC batches (:class:`~governance.rpc.RpcBatch`) with calldata
+Reads go out as raw JSON-RPC batches (:class:`~governance.chain.rpc.RpcBatch`) with calldata
 from :mod:`governance.chain.calldata`: web3.py's contract calls cost a round trip each plus a
 chain-id check, which would make intake a hundred times slower than the node.
 """
@@ -149,6 +149,10 @@ class PrefetchedChainView:
 
     def timestamp(self) -> int:
         return self.live.timestamp()
+
+    def for_ballots(self, pairs: list[tuple[int, str]]) -> PrefetchedChainView:
+        """A fresh read of these ballots' state."""
+        return self.live.for_ballots(pairs)
 
 
 def prefetch_ballot_state(live: RpcChainView, pairs: list[tuple[int, str]]) -> PrefetchedChainView:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from eth_abi.abi import decode as abi_decode
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
 
+from core.types import to_address
 from governance.chain.contracts import ContractName, artifact
 
 #: The events the indexer follows, per contract.
@@ -64,17 +64,11 @@ class LogEvent:
 _chain_order = operator.attrgetter("block_number", "log_index")
 
 
-@functools.cache
-def checksum(address: str) -> str:
-    """The checksummed form of a lowercase or mixed-case address (cached)."""
-    return str(to_checksum_address(address))
-
-
 def _json_value(abi_type: str, value: Any) -> Any:
     if abi_type.endswith("[]"):
         return [_json_value(abi_type[:-2], v) for v in value]
     if abi_type == "address":
-        return checksum(value)
+        return to_address(value)
     if abi_type.startswith("bytes"):
         return "0x" + bytes(value).hex()
     return value
@@ -83,7 +77,7 @@ def _json_value(abi_type: str, value: Any) -> Any:
 def _word_converter(abi_type: str) -> Callable[[str], Any]:
     """Converts one 64-hex-digit word of a static type."""
     if abi_type == "address":
-        return lambda word: checksum("0x" + word[24:])
+        return lambda word: to_address("0x" + word[24:])
     if abi_type == "bool":
         return lambda word: word[-1] != "0"
     if abi_type.startswith("uint"):

@@ -86,7 +86,7 @@ def index_cursor(session: Session) -> IndexCursor | None:
 
 @dataclass
 class IndexedChainView:
-    """A :class:`~governance.ballots.ChainView` answered from the index, for a node outage.
+    """A :class:`~governance.messages.ballots.ChainView` answered from the index, for a node outage.
 
     Proposal states, votes and voting power come from the index as of its cursor block.
     Signature nonces are not in any event, so they come from ``governor_nonce`` and
@@ -141,3 +141,7 @@ class IndexedChainView:
         with Session(self.engine) as session:
             c = index_cursor(session)
         return 0 if c is None else c.block_timestamp
+
+    def for_ballots(self, pairs: list[tuple[int, str]]) -> IndexedChainView:
+        """The index is local: nothing to read ahead."""
+        return self

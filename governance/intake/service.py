@@ -6,45 +6,42 @@ and returned with its relay record; the relayer takes it from there.
 
 from __future__ import annotations
 
+from typing import cast
+
+from eth_typing import ChecksumAddress
 from sqlmodel import Session, col, select
 from web3 import Web3
 
 from core.errors import FairgovError
+from core.types import to_address
 from governance.chain.deploy import Deployment
 from governance.errors import BallotConflict, DelegationConflict, TransactionNonceMismatch
+from governance.intake.kinds import BALLOT, DELEGATION, governor_domain, token_domain
 from governance.messages.ballots import (
     Ballot,
     ChainView,
     Delegation,
-    Domain,
     same_vote,
     verify_ballot_signature,
     verify_ballot_state,
     verify_delegation_signature,
     verify_delegation_state,
 )
-from governance.messages.proposals import RawProposal, check_minable, inspect_raw_proposal
+from governance.messages.proposals import RawProposal
+from governance.messages.signed_proposals import check_minable, inspect_raw_proposal
 from governance.relay import outbox
 from governance.relay.outbox import RelayItem, RelayKind
 
-
-def governor_domain(deployment: Deployment) -> Domain:
-    """The EIP-712 domain of ballots: the governor's name, version "1"."""
-    return Domain(
-        deployment.config.governor_name, deployment.chain_id, deployment.addresses.governor
-    )
-
-
-def token_domain(deployment: Deployment) -> Domain:
-    """The EIP-712 domain of delegations: the token's name, version "1"."""
-    return Domain(deployment.config.token_name, deployment.chain_id, deployment.addresses.token)
-
-
-def prefetched(chain: ChainView, pairs: list[tuple[int, str]]) -> ChainView:
-    """``chain`` with the state of these (proposal id, voter) ballots read in one go, if it
-    can do that (:class:`~governance.chainview.RpcChainView` can)."""
-    prefetch = getattr(chain, "for_ballots", None)
-    return prefetch(pairs) if prefetch is not None else chain
+__all__ = [
+    "governor_domain",
+    "held_proposals",
+    "next_transaction_nonce",
+    "submit_ballot",
+    "submit_ballots",
+    "submit_delegation",
+    "submit_raw_proposal",
+    "token_domain",
+]
 
 
 def submit_ballot(
@@ -57,7 +54,7 @@ def submit_ballot(
     another valid signature) returns the first one's record; one that casts another vote
     raises :class:`~governance.errors.BallotConflict` with the first one's choice.
     """
-    verify_ballot_signature(ballot, domain=governor_domain(deployment))
+    verify_ballot_signature(ballot, domain=BALLOT.domain(deployment))
     governor = deployment.addresses.governor
     key = outbox.ballot_key(deployment.chain_id, governor, ballot.voter, ballot.proposal_id)
     existing = outbox.find(session, key)
@@ -66,7 +63,7 @@ def submit_ballot(
     pending = outbox.pending_nonces(
         session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter, excluding=key
     )
-    chain = prefetched(chain, [(ballot.proposal_id, ballot.voter)])
+    chain = chain.for_ballots([(ballot.proposal_id, ballot.voter)])
     verify_ballot_state(ballot, chain=chain, pending_nonces=pending)
     item = outbox.ballot_item(ballot, chain_id=deployment.chain_id, governor=governor)
     stored, created = outbox.insert_once(session, item)
@@ -79,7 +76,7 @@ def submit_delegation(
 ) -> tuple[RelayItem, bool]:
     """Verify ``delegation`` and queue it for relaying; a duplicate returns the first record,
     another delegation with the same nonce raises :class:`DelegationConflict`."""
-    verify_delegation_signature(delegation, domain=token_domain(deployment))
+    verify_delegation_signature(delegation, domain=DELEGATION.domain(deployment))
     token = deployment.addresses.token
     key = outbox.delegation_key(deployment.chain_id, token, delegation.delegator, delegation.nonce)
     existing = outbox.find(session, key)
@@ -117,10 +114,10 @@ def submit_ballots(
     """Verify and queue many ballots with one database commit.
 
     Returns, for each ballot in order, its relay record or the error that refused it.
-    The chain state of all of them is read up front when ``chain`` can prefetch.
+    The chain state of all of them is read up front (:meth:`ChainView.for_ballots`).
     """
-    chain = prefetched(chain, [(b.proposal_id, b.voter) for b in ballots])
-    domain = governor_domain(deployment)
+    chain = chain.for_ballots([(b.proposal_id, b.voter) for b in ballots])
+    domain = BALLOT.domain(deployment)
     governor = deployment.addresses.governor
     keys = [
         outbox.ballot_key(deployment.chain_id, governor, b.voter, b.proposal_id) for b in ballots
@@ -209,7 +206,8 @@ def held_proposals(
 def next_transaction_nonce(session: Session, w3: Web3, deployment: Deployment, sender: str) -> int:
     """The nonce ``sender``'s next transaction must have: the chain's pending nonce, or the
     one after the last of its transactions that fairgov holds."""
-    pending = int(w3.eth.get_transaction_count(Web3.to_checksum_address(sender), "pending"))
+    account = cast(ChecksumAddress, to_address(sender))
+    pending = int(w3.eth.get_transaction_count(account, "pending"))
     held = [p.nonce + 1 for p in held_proposals(session, w3, deployment, sender)]
     return max([pending, *held])
 
@@ -223,8 +221,8 @@ def submit_raw_proposal(
     The proposer signed and pays for it; the relayer only broadcasts the bytes. Refused
     before anything is stored: the wrong chain, a gas limit below a simulation's, a sender
     who cannot pay the maximum cost, a nonce other than the next free one
-    (:func:`governance.proposals.check_minable`). A second submission of the same bytes
-    returns the first record.
+    (:func:`~governance.messages.signed_proposals.check_minable`). A second submission of
+    the same bytes returns the first record.
     """
     proposal = inspect_raw_proposal(w3, deployment, raw_transaction)
     key = outbox.raw_transaction_key(deployment.chain_id, proposal.tx_hash)

@@ -1,79 +1,44 @@
-"""Wallet-signed ballots and delegations (EIP-712, OpenZeppelin v5 types).
+"""Wallet-signed ballots and delegations, and the checks that keep bad ones off the chain.
 
-Holders sign in their own wallets with ``eth_signTypedData_v4``; the service relays the
-signature and pays the gas. Before anything is accepted, :func:`verify_ballot` and
-:func:`verify_delegation` check everything that could make the transaction revert, so bad
-input never costs gas. The checks that need chain state go through a :class:`ChainView`.
+Holders sign in their own wallets with ``eth_signTypedData_v4`` (the encoding is in
+:mod:`governance.messages.eip712`); the service relays the signature and pays the gas.
+Before anything is accepted, the ``verify_*_signature`` and ``verify_*_state`` functions
+check everything that could make the transaction revert, so bad input never costs gas. The
+checks that need chain state go through a :class:`ChainView`.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Final, Protocol
 
 from eth_abi.abi import encode as abi_encode
 from eth_hash.auto import keccak as keccak256
-from eth_keys.datatypes import Signature
-from eth_keys.exceptions import BadSignature
-from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
-from eth_utils.exceptions import ValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from core.types import Address, to_address
 from governance.errors import (
     AlreadyVoted,
     DelegationExpired,
-    InvalidSignature,
     InvalidSupport,
     NoVotingPower,
     ProposalNotActive,
-    SignatureMalleable,
     SignerMismatch,
     UnknownProposal,
     WrongChain,
     WrongNonce,
     WrongVerifyingContract,
 )
-
-SECP256K1_N: Final = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-DOMAIN_VERSION: Final = "1"
-
-DOMAIN_FIELDS: Final = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
-BALLOT_FIELDS: Final = [
-    {"name": "proposalId", "type": "uint256"},
-    {"name": "support", "type": "uint8"},
-    {"name": "voter", "type": "address"},
-    {"name": "nonce", "type": "uint256"},
-]
-EXTENDED_BALLOT_FIELDS: Final = [
-    *BALLOT_FIELDS,
-    {"name": "reason", "type": "string"},
-    {"name": "params", "type": "bytes"},
-]
-DELEGATION_FIELDS: Final = [
-    {"name": "delegatee", "type": "address"},
-    {"name": "nonce", "type": "uint256"},
-    {"name": "expiry", "type": "uint256"},
-]
-
-_DOMAIN_TYPEHASH: Final = keccak(
-    text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
-BALLOT_TYPEHASH: Final = keccak(
-    text="Ballot(uint256 proposalId,uint8 support,address voter,uint256 nonce)"
-)
-EXTENDED_BALLOT_TYPEHASH: Final = keccak(
-    text="ExtendedBallot(uint256 proposalId,uint8 support,address voter,uint256 nonce,"
-    "string reason,bytes params)"
-)
-DELEGATION_TYPEHASH: Final = keccak(
-    text="Delegation(address delegatee,uint256 nonce,uint256 expiry)"
+from governance.messages.eip712 import (
+    BALLOT_TYPEHASH,
+    DELEGATION_TYPEHASH,
+    EXTENDED_BALLOT_TYPEHASH,
+    Domain,
+    address_word,
+    digest,
+    recover_signer,
+    word,
 )
 
 #: GovernorCountingSimple's vote types.
@@ -93,66 +58,6 @@ PROPOSAL_STATES: Final = (
 ACTIVE: Final = 1
 
 
-@dataclass(frozen=True)
-class Domain:
-    """An EIP-712 domain: the governor's or the token's name, version "1"."""
-
-    name: str
-    chain_id: int
-    verifying_contract: str
-
-    def separator(self) -> bytes:
-        return _separator(self.name, self.chain_id, self.verifying_contract)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": DOMAIN_VERSION,
-            "chainId": self.chain_id,
-            "verifyingContract": to_checksum_address(self.verifying_contract),
-        }
-
-
-@functools.lru_cache(maxsize=64)
-def _separator(name: str, chain_id: int, verifying_contract: str) -> bytes:
-    return keccak(
-        abi_encode(
-            ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-            [
-                _DOMAIN_TYPEHASH,
-                keccak(text=name),
-                keccak(text=DOMAIN_VERSION),
-                chain_id,
-                verifying_contract,
-            ],
-        )
-    )
-
-
-@functools.lru_cache(maxsize=65_536)
-def checksum_address(address: str) -> str:
-    """The EIP-55 form of a ``0x`` + 40 hex digits address (which the caller validated).
-
-    eth-utils' ``to_checksum_address`` accepts many input types and checks them all, which
-    made it a tenth of the cost of accepting a ballot; voters come back, hence the cache.
-    """
-    digits = address[2:].lower()
-    hashed = keccak256(digits.encode("ascii")).hex()[:40]
-    return "0x" + "".join(
-        c.upper() if c > "9" and h >= "8" else c for c, h in zip(digits, hashed, strict=True)
-    )
-
-
-def _word(value: int) -> bytes:
-    """``value`` ABI-encoded as a uint (the caller checked its range)."""
-    return value.to_bytes(32, "big")
-
-
-def _address_word(address: str) -> bytes:
-    """A validated 0x address ABI-encoded."""
-    return bytes(12) + bytes.fromhex(address[2:])
-
-
 class _Signed(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -169,15 +74,15 @@ class Ballot(_Signed):
 
     proposal_id: int = Field(ge=0, lt=2**256)
     support: int
-    voter: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    voter: Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     nonce: int = Field(ge=0, lt=2**256)
     reason: str | None = None
     params: str = Field(default="0x", pattern=r"^0x([0-9a-fA-F]{2})*$")
 
     @field_validator("voter")
     @classmethod
-    def _checksum(cls, value: str) -> str:
-        return checksum_address(value)
+    def _checksum(cls, value: str) -> Address:
+        return to_address(value)
 
     @property
     def extended(self) -> bool:
@@ -202,10 +107,10 @@ class Ballot(_Signed):
         if 0 <= self.support < 256:  # every field is one static word: no need for eth-abi
             return keccak256(
                 BALLOT_TYPEHASH
-                + _word(self.proposal_id)
-                + _word(self.support)
-                + _address_word(self.voter)
-                + _word(self.nonce)
+                + word(self.proposal_id)
+                + word(self.support)
+                + address_word(self.voter)
+                + word(self.nonce)
             )
         return keccak(  # eth-abi refuses the out-of-range support
             abi_encode(
@@ -229,15 +134,15 @@ def same_vote(first: Ballot, second: Ballot) -> bool:
 class Delegation(_Signed):
     """A signed delegation of the delegator's votes to ``delegatee``."""
 
-    delegator: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
-    delegatee: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    delegator: Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    delegatee: Address = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     nonce: int = Field(ge=0, lt=2**256)
     expiry: int = Field(ge=0, lt=2**256)
 
     @field_validator("delegator", "delegatee")
     @classmethod
-    def _checksum(cls, value: str) -> str:
-        return checksum_address(value)
+    def _checksum(cls, value: str) -> Address:
+        return to_address(value)
 
     def struct_hash(self) -> bytes:
         return keccak(
@@ -246,84 +151,6 @@ class Delegation(_Signed):
                 [DELEGATION_TYPEHASH, self.delegatee, self.nonce, self.expiry],
             )
         )
-
-
-def digest(domain: Domain, struct_hash: bytes) -> bytes:
-    """The EIP-712 hash a wallet signs: keccak(0x1901 ‖ domainSeparator ‖ structHash)."""
-    return keccak256(b"\x19\x01" + domain.separator() + struct_hash)
-
-
-def ballot_typed_data(
-    domain: Domain,
-    *,
-    proposal_id: int,
-    support: int,
-    voter: str,
-    nonce: int,
-    reason: str | None = None,
-    params: str = "0x",
-) -> dict[str, Any]:
-    """Typed data for ``eth_signTypedData_v4``: a Ballot, or an ExtendedBallot with a reason.
-
-    ``proposalId`` is a decimal string: proposal ids exceed JavaScript's safe integers.
-    """
-    extended = reason is not None or params != "0x"
-    message: dict[str, Any] = {
-        "proposalId": str(proposal_id),
-        "support": support,
-        "voter": to_checksum_address(voter),
-        "nonce": str(nonce),
-    }
-    if extended:
-        message |= {"reason": reason or "", "params": params}
-    primary = "ExtendedBallot" if extended else "Ballot"
-    return {
-        "types": {
-            "EIP712Domain": DOMAIN_FIELDS,
-            primary: EXTENDED_BALLOT_FIELDS if extended else BALLOT_FIELDS,
-        },
-        "primaryType": primary,
-        "domain": domain.as_json(),
-        "message": message,
-    }
-
-
-def delegation_typed_data(
-    domain: Domain, *, delegatee: str, nonce: int, expiry: int
-) -> dict[str, Any]:
-    """Typed data for ``eth_signTypedData_v4``: a Delegation."""
-    return {
-        "types": {"EIP712Domain": DOMAIN_FIELDS, "Delegation": DELEGATION_FIELDS},
-        "primaryType": "Delegation",
-        "domain": domain.as_json(),
-        "message": {
-            "delegatee": to_checksum_address(delegatee),
-            "nonce": str(nonce),
-            "expiry": str(expiry),
-        },
-    }
-
-
-def split_signature(signature: bytes) -> tuple[int, int, int]:
-    """(v, r, s) of a 65-byte r‖s‖v signature, v in {27, 28}."""
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:64], "big")
-    v = signature[64]
-    return (v + 27 if v < 27 else v), r, s
-
-
-def recover_signer(message_digest: bytes, signature: bytes) -> str:
-    """The address that signed ``message_digest``. Refuses malformed and high-s signatures."""
-    v, r, s = split_signature(signature)
-    if v not in (27, 28) or not (0 < r < SECP256K1_N) or not (0 < s < SECP256K1_N):
-        raise InvalidSignature("v, r or s is out of range")
-    if s > SECP256K1_N // 2:
-        raise SignatureMalleable()
-    try:
-        key = Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(message_digest)
-    except (BadSignature, ValidationError) as exc:
-        raise InvalidSignature(str(exc)) from exc
-    return checksum_address("0x" + key.to_canonical_address().hex())
 
 
 @dataclass(frozen=True)
@@ -337,6 +164,11 @@ class ProposalView:
 
 class ChainView(Protocol):
     """Read access to governance state, from the node or from the index."""
+
+    def for_ballots(self, pairs: list[tuple[int, str]]) -> ChainView:
+        """This view, with what verifying these (proposal id, voter) ballots needs read in
+        as few round trips as it can (the node's view reads it in two batches)."""
+        ...
 
     @property
     def chain_id(self) -> int: ...

@@ -21,11 +21,12 @@ from typing import Any, Final
 from sqlmodel import Session, col, select
 from web3 import Web3
 
+from core.types import to_address
 from governance.actions import ON_INCONCLUSIVE, Direction, bytes32_to_text, from_fixed
 from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
 from governance.index.log_decoder import FOLLOWED, LogDecoder
 from governance.index.models import PolicyEvent
-from governance.policy.snapshot import (
+from governance.policy.models import (
     DatasetEntry,
     EvidenceRuleEntry,
     Mitigation,
@@ -36,7 +37,6 @@ from governance.policy.snapshot import (
 _ZERO_ADDRESS = "0x" + "00" * 20
 #: The contract's ``Direction`` enum, by value.
 _DIRECTIONS: Final[tuple[Direction, ...]] = ("upper", "lower")
-_NO_MITIGATION: Final = Mitigation(strategy="none", constraint="")
 _DEFAULT_RULE: Final = "0x" + "00" * 32
 
 
@@ -68,11 +68,11 @@ class PolicyState:
     ) -> PolicySnapshot:
         if None not in self.evidence:
             # No constructor event: a TrainingPolicy from before evidence rules.
-            raise PolicyLacksEvidenceRule(Web3.to_checksum_address(policy))
+            raise PolicyLacksEvidenceRule(to_address(policy))
         overrides = {k: v for k, v in self.evidence.items() if k is not None}
         return PolicySnapshot(
             chain_id=chain_id,
-            policy=Web3.to_checksum_address(policy),
+            policy=to_address(policy),
             block_number=block_number,
             block_hash=block_hash,
             policy_version=self.version,
@@ -213,7 +213,7 @@ def policy_at(w3: Web3, policy_address: str, *, block: int, from_block: int = 0)
     SnapshotUnavailable
         The block does not exist, or the policy was not deployed yet at it.
     """
-    address = Web3.to_checksum_address(policy_address)
+    address = to_address(policy_address)
     header = _header(w3, address, block)
     changes, first = changes_from_chain(w3, address, from_block=from_block, to_block=block)
     if first is None:

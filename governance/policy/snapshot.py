@@ -9,130 +9,41 @@ frozen on one, can lack it. A policy contract that predates evidence rules canno
 
 from __future__ import annotations
 
-import hashlib
-import json
-from decimal import Decimal
-from typing import Literal
+from typing import Literal, cast
 
+from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
-from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 from web3.exceptions import BlockNotFound, Web3Exception
 
-from governance.actions import (
-    ON_INCONCLUSIVE,
-    Direction,
-    OnInconclusive,
-    bytes32_to_text,
-    from_fixed,
-)
+from core.types import to_address
+from governance.actions import ON_INCONCLUSIVE, Direction, bytes32_to_text, from_fixed
 from governance.chain.contracts import bind
 from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
+from governance.policy.history import policy_at
+from governance.policy.models import (
+    DatasetEntry,
+    EvidenceRuleEntry,
+    Mitigation,
+    PolicySnapshot,
+    ThresholdEntry,
+    allowed_dataset,
+    evidence_rule_for,
+)
 
-SNAPSHOT_SCHEMA_VERSION = 2
+#: The models are defined in :mod:`governance.policy.models`; importers find them here too.
+__all__ = [
+    "DatasetEntry",
+    "EvidenceRuleEntry",
+    "Mitigation",
+    "PolicySnapshot",
+    "ThresholdEntry",
+    "allowed_dataset",
+    "evidence_rule_for",
+    "read_snapshot",
+]
 _DIRECTIONS: tuple[Direction, ...] = ("upper", "lower")
 _DEFAULT_KEY = b"\0" * 32
-
-
-class DatasetEntry(BaseModel):
-    """One registered dataset, allowed or revoked."""
-
-    model_config = ConfigDict(frozen=True)
-
-    dataset_id: str
-    content_hash: str
-    manifest_hash: str
-    uri: str
-    allowed: bool
-
-
-class ThresholdEntry(BaseModel):
-    """The bound on one metric; ``value`` is a decimal string with six decimals."""
-
-    model_config = ConfigDict(frozen=True)
-
-    metric: str
-    value: str
-    direction: Direction
-
-    @property
-    def decimal(self) -> Decimal:
-        """``value`` as a :class:`~decimal.Decimal`."""
-        return Decimal(self.value)
-
-
-class EvidenceRuleEntry(BaseModel):
-    """How strong the evidence must be: the default rule (``metric`` None) or an override.
-
-    ``confidence_level`` is a decimal string with six decimals, like threshold values.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    metric: str | None = None
-    confidence_level: str
-    min_group_size: int
-    min_denominator: int
-    on_inconclusive: OnInconclusive
-
-
-class Mitigation(BaseModel):
-    """The bias mitigation strategy and its constraint (``""`` with ``none``)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    strategy: str
-    constraint: str
-
-
-class PolicySnapshot(BaseModel):
-    """The TrainingPolicy at one block: datasets sorted by id, thresholds by metric name."""
-
-    model_config = ConfigDict(frozen=True)
-
-    schema_version: Literal[2] = 2
-    chain_id: int
-    policy: str
-    block_number: int
-    block_hash: str
-    policy_version: int
-    datasets: tuple[DatasetEntry, ...] = Field(default=())
-    thresholds: tuple[ThresholdEntry, ...] = Field(default=())
-    mitigation: Mitigation
-    evidence: EvidenceRuleEntry = Field(description="the default evidence rule")
-    evidence_overrides: tuple[EvidenceRuleEntry, ...] = Field(
-        default=(), description="metrics with their own rule, sorted by metric"
-    )
-
-    def canonical_json(self) -> bytes:
-        """The snapshot as canonical JSON: sorted keys, UTF-8, no whitespace, no floats."""
-        data = self.model_dump(mode="json")
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return text.encode("utf-8")
-
-    @property
-    def hash(self) -> str:
-        """sha256 of :meth:`canonical_json`, 0x-prefixed hex."""
-        return "0x" + hashlib.sha256(self.canonical_json()).hexdigest()
-
-
-def allowed_dataset(snapshot: PolicySnapshot, dataset_id: str) -> DatasetEntry | None:
-    """The dataset with ``dataset_id`` if the snapshot allows it, else None."""
-    wanted = dataset_id.lower()
-    for dataset in snapshot.datasets:
-        if dataset.dataset_id == wanted and dataset.allowed:
-            return dataset
-    return None
-
-
-def threshold_for(snapshot: PolicySnapshot, metric: str) -> ThresholdEntry | None:
-    """The threshold on ``metric`` in the snapshot, or None."""
-    return next((t for t in snapshot.thresholds if t.metric == metric), None)
-
-
-def evidence_rule_for(snapshot: PolicySnapshot, metric: str) -> EvidenceRuleEntry:
-    """The evidence rule that judges ``metric``: its override, else the default rule."""
-    return next((r for r in snapshot.evidence_overrides if r.metric == metric), snapshot.evidence)
 
 
 def _text(raw: bytes) -> str:
@@ -182,7 +93,7 @@ def read_snapshot(
     >>> snap.hash  # doctest: +SKIP
     '0x3b1f…'
     """
-    address = Web3.to_checksum_address(policy_address)
+    address = cast(ChecksumAddress, to_address(policy_address))
     try:
         header = w3.eth.get_block("latest")
     except (BlockNotFound, Web3Exception, ValueError) as exc:
@@ -190,8 +101,6 @@ def read_snapshot(
     if block != "latest" and block != header["number"]:
         # An older block: rebuilt from the policy's events, since a node without archive
         # state (and anvil without historical states) cannot run calls there.
-        from governance.policy.history import policy_at  # it builds on this module's models
-
         return policy_at(w3, address, block=block, from_block=from_block)
     number, block_hash = header["number"], HexBytes(header["hash"])
     at = block_hash

@@ -1,1 +1,11 @@
-"""The durable outbox and the relayer that takes its items to the chain exactly once."""
+"""Relaying: the durable outbox and the relayer that takes its items to the chain once.
+
+- :mod:`~governance.relay.outbox`: the outbox tables (items, signed attempts, the relayer's
+  nonce) and their queries.
+- :mod:`~governance.relay.relayer`: :class:`~governance.relay.relayer.Relayer`, one pass at
+  a time: converge, bump what is stuck, sign and send what is queued.
+- :mod:`~governance.relay.config`: the relayer's settings and a pass's report.
+- :mod:`~governance.relay.calls`: each item's call, gas limit, fees and signed transaction.
+- :mod:`~governance.relay.rejections`: what a node's refusal of a transaction means.
+- :mod:`~governance.relay.reconcile`: checking sent items against the chain until final.
+"""

@@ -1,19 +1,23 @@
-"""The transaction that relays an outbox item: its call, its gas limit, its signature."""
+"""The transaction that relays an outbox item: its call, gas limit, fees and signature."""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 
 from governance.chain.calldata import encode_call
-from governance.messages.ballots import Ballot, Delegation, split_signature
+from governance.messages.ballots import Ballot, Delegation
+from governance.messages.eip712 import split_signature
 from governance.relay.outbox import RelayAttempt, RelayItem, RelayKind
 
 #: Gas a relayed call may use: castVoteBySig and delegateBySig need about 100k, plus the
 #: reason string's storage-free but calldata-priced bytes. Only the gas used is paid.
 _BASE_GAS = 200_000
 _GAS_PER_CALLDATA_BYTE = 64
+#: Replacement fees rise by at least this factor (nodes require 10%).
+GAS_BUMP: Final = 1.125
 
 
 def gas_limit(calldata: str) -> int:
@@ -97,3 +101,11 @@ def signed_attempt(
         max_fee_per_gas=max_fee,
         max_priority_fee_per_gas=priority,
     )
+
+
+def bumped_fees(latest: RelayAttempt, *, base_fee: int, min_priority: int) -> tuple[int, int]:
+    """(max fee, priority fee) per gas for a replacement of ``latest`` at the same nonce:
+    each at least :data:`GAS_BUMP` times the last, and the cap enough for the base fee."""
+    priority = max(math.ceil(latest.max_priority_fee_per_gas * GAS_BUMP), min_priority)
+    max_fee = max(math.ceil(latest.max_fee_per_gas * GAS_BUMP), 2 * base_fee + priority)
+    return max_fee, priority

@@ -259,6 +259,54 @@ def pending_nonces(
     return int(session.exec(statement).one())
 
 
+def submitted_items(session: Session, *, chain_id: int) -> list[RelayItem]:
+    """The items sent and not yet seen mined on chain ``chain_id``, oldest first."""
+    statement = (
+        select(RelayItem)
+        .where(RelayItem.status == RelayStatus.SUBMITTED, RelayItem.chain_id == chain_id)
+        .order_by(col(RelayItem.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def signers_in_flight(session: Session) -> set[tuple[str, str, str]]:
+    """(kind, contract, signer) of every submitted item: their next message must wait."""
+    rows = session.exec(
+        select(RelayItem.kind, RelayItem.contract, RelayItem.signer).where(
+            RelayItem.status == RelayStatus.SUBMITTED
+        )
+    ).all()
+    return {(k, c, s) for k, c, s in rows}
+
+
+def latest_attempt(session: Session, item: RelayItem) -> RelayAttempt | None:
+    """The item's last signed transaction, if any."""
+    return session.exec(
+        select(RelayAttempt)
+        .where(RelayAttempt.item_id == item.id)
+        .order_by(col(RelayAttempt.id).desc())
+    ).first()
+
+
+def attempt_count(session: Session, item: RelayItem) -> int:
+    """How many transactions were signed for the item (the first plus its fee bumps)."""
+    return int(session.exec(select(func.count()).where(RelayAttempt.item_id == item.id)).one())
+
+
+def relayer_account(session: Session, *, chain_id: int, address: str) -> RelayerAccount:
+    """The relayer key's nonce row, created (with nonce 0) on first use."""
+    row = session.exec(
+        select(RelayerAccount).where(
+            RelayerAccount.chain_id == chain_id, RelayerAccount.address == address
+        )
+    ).first()
+    if row is None:
+        row = RelayerAccount(chain_id=chain_id, address=address, next_nonce=0)
+        session.add(row)
+        session.flush()
+    return row
+
+
 def insert_once(session: Session, item: RelayItem) -> tuple[RelayItem, bool]:
     """Commit ``item``, or return the row that already holds its dedupe key.
 

@@ -14,15 +14,12 @@ chain converge after a reorg or a chain restored from an older save.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import timedelta
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 from web3 import Web3
 
 from core.db import session_scope
@@ -31,8 +28,9 @@ from governance.chain.deploy import Deployment
 from governance.chain.node import max_fee_per_gas
 from governance.chain.reverts import decode_revert
 from governance.chain.rpc import RpcBatch
-from governance.relay import reconcile
-from governance.relay.calls import call_for, gas_limit, signed_attempt
+from governance.relay import outbox, reconcile
+from governance.relay.calls import bumped_fees, call_for, gas_limit, signed_attempt
+from governance.relay.config import RelayerConfig, TickReport
 from governance.relay.outbox import (
     RelayAttempt,
     RelayerAccount,
@@ -42,64 +40,11 @@ from governance.relay.outbox import (
     raw_attempt,
     utcnow,
 )
+from governance.relay.rejections import is_already_known, is_nonce_too_low, is_permanent
 
-#: Replacement fees rise by at least this factor (nodes require 10%).
-GAS_BUMP = 1.125
-
-
-@dataclass(frozen=True)
-class RelayerConfig:
-    """``final_depth``: blocks below the head at which a confirmation is final and no longer
-    checked; ``final_after``: how long after it was first seen, at least (a local chain
-    saved every second can lose that second's blocks, however many there were).
-    ``max_send_errors``: node rejections after which an item fails
-    (``relay_rejected``). ``max_bumps``: fee replacements of one item; past them its last
-    transaction waits (fees stop rising) and health reports it stuck."""
-
-    batch_size: int = 200
-    stuck_after: timedelta = timedelta(seconds=30)
-    priority_fee_wei: int = 10**9
-    backoff_base: timedelta = timedelta(seconds=1)
-    backoff_max: timedelta = timedelta(seconds=60)
-    final_depth: int = 12
-    final_after: timedelta = timedelta(0)
-    max_send_errors: int = 10
-    max_bumps: int = 10
-
-
-@dataclass
-class TickReport:
-    """What one relayer pass did."""
-
-    submitted: int = 0
-    confirmed: int = 0
-    failed: int = 0
-    rebroadcast: int = 0
-    bumped: int = 0
-    deferred: int = 0
-    vanished: int = 0
-    requeued: int = 0
-    gaps_filled: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
-def _is_already_known(message: str) -> bool:
-    text = message.lower()
-    return "already known" in text or "known transaction" in text or "already imported" in text
-
-
-def _is_nonce_too_low(message: str) -> bool:
-    text = message.lower()
-    return "nonce too low" in text or "nonce has already been used" in text
-
-
-#: Node rejections that no resend can cure: the transaction itself is invalid.
-_PERMANENT = ("intrinsic gas too low", "exceeds block gas limit", "oversized", "invalid chain id")
-
-
-def _is_permanent(message: str) -> bool:
-    text = message.lower()
-    return any(marker in text for marker in _PERMANENT)
+#: RelayerConfig and TickReport live in :mod:`governance.relay.config`; callers of the
+#: relayer find them here too.
+__all__ = ["Relayer", "RelayerConfig", "TickReport"]
 
 
 class Relayer:
@@ -183,7 +128,7 @@ class Relayer:
                 priority=self.config.priority_fee_wei,
             )
             for reply in self.rpc.call(fillers):
-                if not reply.ok and not _is_already_known(reply.error_message or ""):
+                if not reply.ok and not is_already_known(reply.error_message or ""):
                     report.errors.append(reply.error_message or "")
             report.gaps_filled += len(fillers)
         resend = found.resend
@@ -194,19 +139,7 @@ class Relayer:
         """Tick until nothing is queued or submitted (tests and benchmarks)."""
         total = TickReport()
         for _ in range(max_ticks):
-            report = self.tick()
-            for name in (
-                "submitted",
-                "confirmed",
-                "failed",
-                "bumped",
-                "deferred",
-                "vanished",
-                "requeued",
-                "gaps_filled",
-            ):
-                setattr(total, name, getattr(total, name) + getattr(report, name))
-            total.errors += report.errors
+            total.add(self.tick())
             with Session(self.engine) as session:
                 pending = session.exec(
                     select(RelayItem.id)
@@ -222,7 +155,7 @@ class Relayer:
     def submit_queued(self, report: TickReport) -> None:
         now = utcnow()
         with session_scope(self.engine) as session:
-            busy = self._signers_in_flight(session)
+            busy = outbox.signers_in_flight(session)
             queued = session.exec(
                 select(RelayItem)
                 .where(RelayItem.status == RelayStatus.QUEUED, RelayItem.chain_id == self.chain_id)
@@ -293,7 +226,7 @@ class Relayer:
             to_send.append((item.id, attempt))
             report.submitted += 1
         for item in raw_items:
-            attempt = self._latest_attempt(session, item) or raw_attempt(item)
+            attempt = outbox.latest_attempt(session, item) or raw_attempt(item)
             session.add(attempt)
             item.status = RelayStatus.SUBMITTED
             item.attempts += 1
@@ -333,9 +266,9 @@ class Relayer:
         requeue: list[int] = []
         for (item_id, _attempt), reply in zip(pairs, replies, strict=True):
             message = reply.error_message or ""
-            if reply.ok or _is_already_known(message):
+            if reply.ok or is_already_known(message):
                 continue
-            if _is_nonce_too_low(message):
+            if is_nonce_too_low(message):
                 requeue.append(item_id)
             else:
                 retry.append((item_id, message))
@@ -352,7 +285,7 @@ class Relayer:
                 if item is None or item.status != RelayStatus.SUBMITTED:
                     continue
                 item.attempts += 1
-                if _is_permanent(message) or item.attempts > self.config.max_send_errors:
+                if is_permanent(message) or item.attempts > self.config.max_send_errors:
                     # The node keeps refusing this transaction: no resend will change that.
                     reconcile.fail(
                         session, item, "relay_rejected", f"the node refused it: {message}"
@@ -412,8 +345,8 @@ class Relayer:
         now = utcnow()
         to_send: list[tuple[int | None, RelayAttempt | None]] = []
         with session_scope(self.engine) as session:
-            for item in self._submitted(session):
-                latest = self._latest_attempt(session, item)
+            for item in outbox.submitted_items(session, chain_id=self.chain_id):
+                latest = outbox.latest_attempt(session, item)
                 if latest is None:
                     continue
                 if item.next_attempt_at is not None and item.next_attempt_at <= now:
@@ -424,7 +357,7 @@ class Relayer:
                 elif (
                     item.kind != RelayKind.RAW_TRANSACTION
                     and now - latest.created_at >= self.config.stuck_after
-                    and self._bumps(session, item) < self.config.max_bumps
+                    and outbox.attempt_count(session, item) - 1 < self.config.max_bumps
                 ):
                     bumped = self._bumped(item, latest)
                     session.add(bumped)
@@ -437,11 +370,9 @@ class Relayer:
         self._broadcast(to_send, report)
 
     def _bumped(self, item: RelayItem, latest: RelayAttempt) -> RelayAttempt:
-        base_fee = self._base_fee()
-        priority = max(
-            math.ceil(latest.max_priority_fee_per_gas * GAS_BUMP), self.config.priority_fee_wei
+        max_fee, priority = bumped_fees(
+            latest, base_fee=self._base_fee(), min_priority=self.config.priority_fee_wei
         )
-        max_fee = max(math.ceil(latest.max_fee_per_gas * GAS_BUMP), 2 * base_fee + priority)
         # Same call, same nonce, same gas limit: only the fees change.
         return signed_attempt(
             self.account,
@@ -456,50 +387,8 @@ class Relayer:
 
     # ------------------------------------------------------------------ helpers
 
-    @staticmethod
-    def _bumps(session: Session, item: RelayItem) -> int:
-        count = session.exec(select(func.count()).where(RelayAttempt.item_id == item.id)).one()
-        return int(count) - 1
-
-    def _submitted(self, session: Session) -> list[RelayItem]:
-        return list(
-            session.exec(
-                select(RelayItem)
-                .where(
-                    RelayItem.status == RelayStatus.SUBMITTED, RelayItem.chain_id == self.chain_id
-                )
-                .order_by(col(RelayItem.id))
-            ).all()
-        )
-
-    def _signers_in_flight(self, session: Session) -> set[tuple[str, str, str]]:
-        rows = session.exec(
-            select(RelayItem.kind, RelayItem.contract, RelayItem.signer).where(
-                RelayItem.status == RelayStatus.SUBMITTED
-            )
-        ).all()
-        return {(k, c, s) for k, c, s in rows}
-
-    @staticmethod
-    def _latest_attempt(session: Session, item: RelayItem) -> RelayAttempt | None:
-        return session.exec(
-            select(RelayAttempt)
-            .where(RelayAttempt.item_id == item.id)
-            .order_by(col(RelayAttempt.id).desc())
-        ).first()
-
     def _account_row(self, session: Session) -> RelayerAccount:
-        row = session.exec(
-            select(RelayerAccount).where(
-                RelayerAccount.chain_id == self.chain_id,
-                RelayerAccount.address == self.account.address,
-            )
-        ).first()
-        if row is None:
-            row = RelayerAccount(chain_id=self.chain_id, address=self.account.address, next_nonce=0)
-            session.add(row)
-            session.flush()
-        return row
+        return outbox.relayer_account(session, chain_id=self.chain_id, address=self.account.address)
 
     def _base_fee(self) -> int:
         return self._latest_block()[0]

@@ -7,7 +7,8 @@ from web3 import Web3
 
 from core.settings import DEV_PRIVATE_KEYS
 from governance.chain import deploy
-from governance.relay.relayer import Relayer, RelayerConfig
+from governance.relay.config import RelayerConfig
+from governance.relay.relayer import Relayer
 from tests.helpers import HOLDER_KEYS, Governance, mine
 
 RELAYER_KEY = DEV_PRIVATE_KEYS[8]

@@ -9,7 +9,8 @@ from pathlib import Path
 from core import db
 from governance.chain import deploy
 from governance.chain import node as chain_client
-from governance.relay.relayer import Relayer, RelayerConfig
+from governance.relay.config import RelayerConfig
+from governance.relay.relayer import Relayer
 from tests.integration.governance.relay_support import RELAYER_KEY
 
 

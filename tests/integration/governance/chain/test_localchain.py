@@ -68,6 +68,14 @@ def test_missing_anvil_is_one_actionable_line(tmp_path: Path):
         localchain.find_anvil(tmp_path / "no-such-anvil")
 
 
+def test_the_checkouts_own_anvil_is_found_from_any_directory(tmp_path: Path):
+    """Run from elsewhere (a benchmark, ``fairgov run`` in a data directory), anvil is the
+    npm package's binary in the checkout the code runs from."""
+    root = Path(localchain.__file__).resolve().parents[2]
+    found = localchain.find_anvil(search_from=tmp_path)
+    assert found.is_relative_to(root / "contracts" / "node_modules")
+
+
 def test_an_anvil_that_exits_is_reported_with_its_log(tmp_path: Path):
     fake = tmp_path / "anvil"
     fake.write_text("#!/bin/sh\necho 'bad flag' >&2\nexit 3\n")

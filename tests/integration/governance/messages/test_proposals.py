@@ -1,15 +1,12 @@
-"""Preparing, signing, checking and executing proposals against a real anvil chain."""
+"""Preparing, signing and executing proposals against a real anvil chain."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from eth_account import Account
 from web3 import Web3
 
-from core.settings import DEV_PRIVATE_KEYS
 from governance.actions import (
     Action,
     AllowDataset,
@@ -32,19 +29,11 @@ from governance.chain import deploy
 from governance.errors import (
     BelowProposalThreshold,
     EmptyProposal,
-    InvalidRawTransaction,
-    NotAProposeCall,
-    NotOurGovernor,
     ProposalExists,
     RestrictedProposer,
-    WrongChain,
 )
-from governance.messages.proposals import (
-    PreparedProposal,
-    inspect_raw_proposal,
-    prepare_proposal,
-    proposal_id_of,
-)
+from governance.messages.proposals import proposal_id_of
+from governance.messages.signed_proposals import inspect_raw_proposal
 from tests.helpers import (
     HOLDER_KEYS,
     PENDING,
@@ -52,31 +41,18 @@ from tests.helpers import (
     address_of,
     pass_and_execute_encoded,
 )
-
-KEY = HOLDER_KEYS[0]
-PROPOSER = address_of(KEY)
-H1, H2, H3 = ("0x" + c * 32 for c in ("aa", "bb", "cc"))
-DP = "demographic_parity_difference"
-AUDITOR = address_of(DEV_PRIVATE_KEYS[9])  # the deployment's default auditor
-NEWCOMER = address_of(DEV_PRIVATE_KEYS[7])  # holds no tokens
-POLICY_ACTIONS = [
-    AllowDataset(dataset_id=H1, content_hash=H2, manifest_hash=H3, uri="file://loans.csv"),
-    SetThreshold(metric=DP, value=Decimal("0.1"), direction="upper"),
-    SetMitigation(strategy="exponentiated_gradient", constraint="error_rate_parity"),
-]
-
-
-def prepare(w3: Web3, deployment: deploy.Deployment, **kwargs: Any) -> PreparedProposal:
-    args: dict[str, Any] = {
-        "proposer": PROPOSER,
-        "actions": POLICY_ACTIONS,
-        "description": "Allow the loans data and bound demographic parity",
-    }
-    return prepare_proposal(w3, deployment, **(args | kwargs))
-
-
-def signed(tx: dict[str, Any], key: str = KEY, **changes: Any) -> bytes:
-    return bytes(Account.sign_transaction(tx | changes, key).raw_transaction)
+from tests.integration.governance.messages.proposal_support import (
+    AUDITOR,
+    DP,
+    H1,
+    H2,
+    H3,
+    NEWCOMER,
+    POLICY_ACTIONS,
+    PROPOSER,
+    prepare,
+    signed,
+)
 
 
 def test_a_prepared_proposal_signed_by_a_holder_lands_with_the_predicted_id(
@@ -219,80 +195,6 @@ def test_a_description_reserved_for_someone_else_is_refused(
     # The proposer's own suffix, in any case, is kept as it is, not doubled.
     own = f"Mine#proposer={PROPOSER.lower()}"
     assert prepare(isolated_chain, deployment, description=own).description == own
-
-
-def test_a_signed_proposal_restricted_to_another_proposer_is_refused(
-    isolated_chain: Web3, deployment: deploy.Deployment
-) -> None:
-    w3 = isolated_chain
-    tx = prepare(w3, deployment).transaction
-    thief = HOLDER_KEYS[1]
-    nonce = w3.eth.get_transaction_count(Web3.to_checksum_address(address_of(thief)))
-    raw = signed(tx, thief, **{"from": address_of(thief), "nonce": nonce})
-    with pytest.raises(RestrictedProposer):
-        inspect_raw_proposal(w3, deployment, raw)
-
-
-def test_a_transaction_to_another_address_is_not_our_governor(
-    isolated_chain: Web3, deployment: deploy.Deployment
-) -> None:
-    tx = prepare(isolated_chain, deployment).transaction
-    with pytest.raises(NotOurGovernor) as caught:
-        inspect_raw_proposal(isolated_chain, deployment, signed(tx, to=NEWCOMER))
-    assert caught.value.details["to"] == NEWCOMER
-
-
-def test_a_transaction_for_another_chain_is_refused(
-    isolated_chain: Web3, deployment: deploy.Deployment
-) -> None:
-    tx = prepare(isolated_chain, deployment).transaction
-    with pytest.raises(WrongChain) as caught:
-        inspect_raw_proposal(isolated_chain, deployment, signed(tx, chainId=1))
-    assert caught.value.details == {"expected": deployment.chain_id, "actual": 1}
-
-
-def test_a_token_transfer_is_not_a_proposal(
-    isolated_chain: Web3, deployment: deploy.Deployment
-) -> None:
-    gov = Governance(isolated_chain, deployment)
-    tx = prepare(isolated_chain, deployment).transaction
-    transfer = gov.token.encode_abi("transfer", args=[NEWCOMER, 10**18])
-    with pytest.raises(NotOurGovernor):
-        inspect_raw_proposal(
-            isolated_chain, deployment, signed(tx, to=gov.token.address, data=transfer)
-        )
-    # The same call sent to the governor is still not a propose call.
-    with pytest.raises(NotAProposeCall) as caught:
-        inspect_raw_proposal(isolated_chain, deployment, signed(tx, data=transfer))
-    assert caught.value.details["selector"] == transfer[:10]
-
-
-def test_a_propose_call_with_garbled_arguments_is_not_a_propose_call(
-    isolated_chain: Web3, deployment: deploy.Deployment
-) -> None:
-    tx = prepare(isolated_chain, deployment).transaction
-    with pytest.raises(NotAProposeCall, match="do not decode"):
-        inspect_raw_proposal(isolated_chain, deployment, signed(tx, data=tx["data"][:80]))
-
-
-@pytest.mark.parametrize("raw", [b"", b"\x02garbage", b"\xf8\x01\x02"])
-def test_bytes_that_are_no_signed_transaction_are_refused(
-    isolated_chain: Web3, deployment: deploy.Deployment, raw: bytes
-) -> None:
-    with pytest.raises(InvalidRawTransaction):
-        inspect_raw_proposal(isolated_chain, deployment, raw)
-
-
-def test_a_legacy_eip155_transaction_is_understood(
-    isolated_chain: Web3, deployment: deploy.Deployment
-) -> None:
-    tx = prepare(isolated_chain, deployment).transaction
-    legacy = {k: v for k, v in tx.items() if k not in {"type", "maxFeePerGas"}}
-    legacy.pop("maxPriorityFeePerGas")
-    raw = signed(legacy, gasPrice=tx["maxFeePerGas"])
-    checked = inspect_raw_proposal(isolated_chain, deployment, raw)
-    assert checked.chain_id == deployment.chain_id
-    assert list(checked.actions) == POLICY_ACTIONS
 
 
 def test_raw_calls_survive_a_round_trip_through_the_chain(

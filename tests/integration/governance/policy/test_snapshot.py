@@ -30,7 +30,6 @@ from governance.policy.snapshot import (
     allowed_dataset,
     evidence_rule_for,
     read_snapshot,
-    threshold_for,
 )
 from tests.helpers import Governance, pass_and_execute_encoded
 from tests.integration.governance.old_policy import deploy_old_policy
@@ -158,8 +157,6 @@ def test_an_earlier_snapshot_does_not_change_after_a_policy_change(
         allowed=True,
     )
     assert after.thresholds == (ThresholdEntry(metric=DP, value="0.100000", direction="upper"),)
-    assert threshold_for(after, DP) is not None
-    assert threshold_for(after, "accuracy_difference") is None
     assert after.mitigation == Mitigation(
         strategy="threshold_optimizer", constraint="demographic_parity"
     )

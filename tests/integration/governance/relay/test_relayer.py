@@ -22,8 +22,8 @@ from governance.chain.localchain import free_port
 from governance.chain.view import RpcChainView
 from governance.errors import ChainUnreachable
 from governance.intake.service import governor_domain, submit_ballot
+from governance.relay.calls import GAS_BUMP
 from governance.relay.outbox import RelayAttempt, RelayItem, RelayStatus
-from governance.relay.relayer import GAS_BUMP
 from tests.helpers import HOLDER_KEYS, TEST_CONFIG, Governance, address_of
 from tests.integration.governance.relay_support import RELAYER_KEY, open_proposal, relayer_for
 from tests.voters import make_voters, signed_ballot

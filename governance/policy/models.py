@@ -1,0 +1,112 @@
+"""The policy snapshot's shape: the whole TrainingPolicy at one block, and lookups in it.
+
+Read from the chain's state by :mod:`governance.policy.snapshot`, or rebuilt from events by
+:mod:`governance.policy.history`; both build these models, so neither imports the other's
+reader.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.canonical import canonical_json, sha256_hex
+from core.types import Hash32
+from governance.actions import Direction, OnInconclusive
+
+
+class DatasetEntry(BaseModel):
+    """One registered dataset, allowed or revoked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dataset_id: str
+    content_hash: str
+    manifest_hash: str
+    uri: str
+    allowed: bool
+
+
+class ThresholdEntry(BaseModel):
+    """The bound on one metric; ``value`` is a decimal string with six decimals."""
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str
+    value: str
+    direction: Direction
+
+    @property
+    def decimal(self) -> Decimal:
+        """``value`` as a :class:`~decimal.Decimal`."""
+        return Decimal(self.value)
+
+
+class EvidenceRuleEntry(BaseModel):
+    """How strong the evidence must be: the default rule (``metric`` None) or an override.
+
+    ``confidence_level`` is a decimal string with six decimals, like threshold values.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    metric: str | None = None
+    confidence_level: str
+    min_group_size: int
+    min_denominator: int
+    on_inconclusive: OnInconclusive
+
+
+class Mitigation(BaseModel):
+    """The bias mitigation strategy and its constraint (``""`` with ``none``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    strategy: str
+    constraint: str
+
+
+class PolicySnapshot(BaseModel):
+    """The TrainingPolicy at one block: datasets sorted by id, thresholds by metric name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[2] = 2
+    chain_id: int
+    policy: str
+    block_number: int
+    block_hash: str
+    policy_version: int
+    datasets: tuple[DatasetEntry, ...] = Field(default=())
+    thresholds: tuple[ThresholdEntry, ...] = Field(default=())
+    mitigation: Mitigation
+    evidence: EvidenceRuleEntry = Field(description="the default evidence rule")
+    evidence_overrides: tuple[EvidenceRuleEntry, ...] = Field(
+        default=(), description="metrics with their own rule, sorted by metric"
+    )
+
+    def canonical_json(self) -> bytes:
+        """The snapshot as canonical JSON (:func:`core.canonical.canonical_json`): sorted
+        keys, UTF-8, no whitespace; it holds no floats."""
+        return canonical_json(self.model_dump(mode="json"))
+
+    @property
+    def hash(self) -> Hash32:
+        """sha256 of :meth:`canonical_json`, 0x-prefixed hex."""
+        return sha256_hex(self.canonical_json())
+
+
+def allowed_dataset(snapshot: PolicySnapshot, dataset_id: str) -> DatasetEntry | None:
+    """The dataset with ``dataset_id`` if the snapshot allows it, else None."""
+    wanted = dataset_id.lower()
+    for dataset in snapshot.datasets:
+        if dataset.dataset_id == wanted and dataset.allowed:
+            return dataset
+    return None
+
+
+def evidence_rule_for(snapshot: PolicySnapshot, metric: str) -> EvidenceRuleEntry:
+    """The evidence rule that judges ``metric``: its override, else the default rule."""
+    return next((r for r in snapshot.evidence_overrides if r.metric == metric), snapshot.evidence)
