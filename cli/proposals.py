@@ -16,9 +16,9 @@ from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from cli.compose import Context, load_context
 from governance.actions import Action, describe
+from governance.chain.view import PROPOSAL_STATES
 from governance.index.indexer import Indexer, get_proposal, list_proposals
 from governance.intake.service import next_transaction_nonce, submit_raw_proposal
-from governance.messages.ballots import PROPOSAL_STATES
 from governance.messages.proposals import prepare_proposal
 
 console = Console(highlight=False, soft_wrap=True)

@@ -8,7 +8,7 @@ chain-id check, which would make intake a hundred times slower than the node.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Protocol
 
 from web3 import Web3
 from web3.contract import Contract
@@ -17,9 +17,53 @@ from governance.chain.calldata import encode_call
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.rpc import RpcBatch
-from governance.messages.ballots import ProposalView
 
 Call = tuple[str, list[Any]]
+
+#: IGovernor.ProposalState, in order.
+PROPOSAL_STATES: Final = (
+    "Pending",
+    "Active",
+    "Canceled",
+    "Defeated",
+    "Succeeded",
+    "Queued",
+    "Expired",
+    "Executed",
+)
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """What ballot verification needs to know about a proposal."""
+
+    state: int
+    snapshot: int
+    deadline: int
+
+
+class ChainView(Protocol):
+    """Read access to governance state, from the node or from the index."""
+
+    def for_ballots(self, pairs: list[tuple[int, str]]) -> ChainView:
+        """This view, with what verifying these (proposal id, voter) ballots needs read in
+        as few round trips as it can (the node's view reads it in two batches)."""
+        ...
+
+    @property
+    def chain_id(self) -> int: ...
+
+    def proposal(self, proposal_id: int) -> ProposalView | None: ...
+
+    def has_voted(self, proposal_id: int, voter: str) -> bool: ...
+
+    def votes_at(self, account: str, timepoint: int) -> int: ...
+
+    def governor_nonce(self, account: str) -> int: ...
+
+    def token_nonce(self, account: str) -> int: ...
+
+    def timestamp(self) -> int: ...
 
 
 #: The view functions read here, by name: their argument types.

@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from governance.chain.deploy import Deployment
+from governance.chain.view import PROPOSAL_STATES, ProposalView
 from governance.index.models import IndexCursor, PolicyEvent, Proposal, Vote, VotesCheckpoint
-from governance.messages.ballots import PROPOSAL_STATES, ProposalView
 from governance.relay.outbox import RelayKind, confirmed_count
 
 ProposalState = str

@@ -22,12 +22,12 @@ from web3 import Web3
 
 from core.errors import FairgovError
 from governance.chain.deploy import Deployment
-from governance.chain.view import RpcChainView
+from governance.chain.view import ChainView, RpcChainView
 from governance.errors import ChainUnreachable
 from governance.index.read import IndexedChainView
 from governance.intake.kinds import MESSAGE_KINDS
 from governance.intake.service import submit_ballot, submit_ballots, submit_delegation
-from governance.messages.ballots import Ballot, ChainView, Delegation
+from governance.messages.ballots import Ballot, Delegation
 from governance.relay import outbox
 from governance.relay.outbox import RelayItem, RelayKind
 

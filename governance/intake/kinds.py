@@ -15,7 +15,7 @@ from typing import Final
 
 from core.types import Address, to_address
 from governance.chain.deploy import Deployment
-from governance.messages.ballots import ChainView
+from governance.chain.view import ChainView
 from governance.messages.eip712 import Domain
 from governance.relay.outbox import RelayKind
 

@@ -15,11 +15,11 @@ from web3 import Web3
 from core.errors import FairgovError
 from core.types import to_address
 from governance.chain.deploy import Deployment
+from governance.chain.view import ChainView
 from governance.errors import BallotConflict, DelegationConflict, TransactionNonceMismatch
 from governance.intake.kinds import BALLOT, DELEGATION, governor_domain, token_domain
 from governance.messages.ballots import (
     Ballot,
-    ChainView,
     Delegation,
     same_vote,
     verify_ballot_signature,

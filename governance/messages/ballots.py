@@ -9,8 +9,7 @@ checks that need chain state go through a :class:`ChainView`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
 from eth_abi.abi import encode as abi_encode
 from eth_hash.auto import keccak as keccak256
@@ -18,6 +17,7 @@ from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.types import Address, to_address
+from governance.chain.view import PROPOSAL_STATES, ChainView
 from governance.errors import (
     AlreadyVoted,
     DelegationExpired,
@@ -44,17 +44,6 @@ from governance.messages.eip712 import (
 #: GovernorCountingSimple's vote types.
 SUPPORT_NAMES: Final = {0: "against", 1: "for", 2: "abstain"}
 
-#: IGovernor.ProposalState, in order.
-PROPOSAL_STATES: Final = (
-    "Pending",
-    "Active",
-    "Canceled",
-    "Defeated",
-    "Succeeded",
-    "Queued",
-    "Expired",
-    "Executed",
-)
 ACTIVE: Final = 1
 
 
@@ -151,39 +140,6 @@ class Delegation(_Signed):
                 [DELEGATION_TYPEHASH, self.delegatee, self.nonce, self.expiry],
             )
         )
-
-
-@dataclass(frozen=True)
-class ProposalView:
-    """What ballot verification needs to know about a proposal."""
-
-    state: int
-    snapshot: int
-    deadline: int
-
-
-class ChainView(Protocol):
-    """Read access to governance state, from the node or from the index."""
-
-    def for_ballots(self, pairs: list[tuple[int, str]]) -> ChainView:
-        """This view, with what verifying these (proposal id, voter) ballots needs read in
-        as few round trips as it can (the node's view reads it in two batches)."""
-        ...
-
-    @property
-    def chain_id(self) -> int: ...
-
-    def proposal(self, proposal_id: int) -> ProposalView | None: ...
-
-    def has_voted(self, proposal_id: int, voter: str) -> bool: ...
-
-    def votes_at(self, account: str, timepoint: int) -> int: ...
-
-    def governor_nonce(self, account: str) -> int: ...
-
-    def token_nonce(self, account: str) -> int: ...
-
-    def timestamp(self) -> int: ...
 
 
 def _check_domain(signed: _Signed, domain: Domain) -> None:
