@@ -2,13 +2,13 @@
 
 A report is built once from an :class:`~bias_checks.AuditResult` plus provenance (run id,
 model, dataset, policy snapshot, seeds, package versions). Its bytes are
-:func:`bias_checks.canonical_json` of :attr:`Report.data`; its hash is ``"0x" + sha256`` of
-those bytes. Nothing time-dependent goes in, so the same inputs give the same bytes and hash.
+:func:`core.canonical.canonical_json` of :attr:`Report.data`; its hash is
+:func:`core.canonical.sha256_hex` of those bytes. Nothing time-dependent goes in, so the same
+inputs give the same bytes and hash.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import platform
@@ -20,7 +20,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from audit.errors import InvalidReport, ReportNotCanonical
-from bias_checks import AuditResult, canonical_json
+from bias_checks import AuditResult
+from core.canonical import canonical_json, sha256_hex
 
 REPORT_SCHEMA_VERSION = "1"
 
@@ -187,7 +188,7 @@ class Report:
     @property
     def hash(self) -> str:
         """``"0x" + sha256`` of the canonical bytes: the ``reportHash`` anchored on chain."""
-        return "0x" + hashlib.sha256(self._bytes).hexdigest()
+        return sha256_hex(self._bytes)
 
     @property
     def verdict(self) -> str:

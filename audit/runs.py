@@ -15,7 +15,6 @@ report and no anchor pointing at missing files.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -38,7 +37,7 @@ from audit.errors import (
 )
 from audit.evidence import audit_under_policy, gate_rule
 from audit.gate import record_audit
-from audit.manifest import DatasetManifest, file_sha256, latest_manifest, load_frame
+from audit.manifest import DatasetManifest, latest_manifest, load_frame
 from audit.models import load_model, save_model
 from audit.render import render_all
 from audit.report import DatasetInfo, ModelInfo, PolicyInfo, Report, build_report
@@ -51,6 +50,7 @@ from audit.training import (
     train,
 )
 from audit.verify import frozen_snapshot, verify_dataset
+from core.canonical import canonical_hash, file_sha256
 from core.db import session_scope
 from core.errors import FairgovError
 from governance.chain.deploy import Deployment
@@ -91,12 +91,11 @@ def compute_run_id(
         "dataset_content_hash": content_hash,
         "policy_snapshot_hash": snapshot_hash,
         "seed": spec.seed,
-        "spec": json.loads(spec.canonical_json()),
+        "spec": spec.model_dump(mode="json"),
     }
     if model_hash is not None:
         inputs["reaudit_model_hash"] = model_hash
-    raw = json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    return "0x" + hashlib.sha256(raw).hexdigest()
+    return canonical_hash(inputs)
 
 
 def _write_report_dir(report: Report, directory: Path) -> Path:

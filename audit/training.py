@@ -36,6 +36,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from audit.errors import InvalidModelSpec, UnsupportedMitigation
 from audit.manifest import DatasetManifest
+from core.canonical import canonical_json
 
 MODEL_FORMAT = "fairgov-model/1"
 Estimator = Literal["logistic_regression", "hist_gradient_boosting"]
@@ -80,9 +81,9 @@ class ModelSpec(BaseModel):
         return data
 
     def canonical_json(self) -> bytes:
-        """Sorted keys, UTF-8, no whitespace: part of the run id."""
-        data = self.model_dump(mode="json")
-        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        """The spec as canonical JSON (:func:`core.canonical.canonical_json`: sorted keys,
+        UTF-8, no whitespace): part of the run id."""
+        return canonical_json(self.model_dump(mode="json"))
 
 
 def parse_spec(data: Any) -> ModelSpec:
