@@ -15,19 +15,35 @@ import platform
 import re
 from collections.abc import Iterable, Mapping
 from importlib import metadata
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from audit.db_models import RunKind
 from audit.errors import InvalidReport, ReportNotCanonical
-from bias_checks import AuditResult
+from audit.report_model import CheckView, DatasetInfo, ModelInfo, PolicyInfo, ReportModel
+from bias_checks import AuditResult, Verdict
 from core.canonical import canonical_json, sha256_hex
+
+__all__ = [
+    "REPORT_KINDS",
+    "REPORT_SCHEMA_VERSION",
+    "VERDICTS",
+    "DatasetInfo",
+    "ModelInfo",
+    "PolicyInfo",
+    "Report",
+    "Violation",
+    "build_report",
+    "default_environment",
+    "group_label",
+    "worst_violations",
+]
 
 REPORT_SCHEMA_VERSION = "1"
 
-ReportKind = Literal["training_run", "predictions"]
-REPORT_KINDS: tuple[str, ...] = ("training_run", "predictions")
-VERDICTS: tuple[str, ...] = ("PASS", "FAIL", "INCONCLUSIVE")
+REPORT_KINDS: tuple[str, ...] = tuple(RunKind)
+VERDICTS: tuple[str, ...] = tuple(Verdict)
 REPORT_KEYS = frozenset(
     {
         "schema_version",
@@ -59,47 +75,11 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class ModelInfo(_Frozen):
-    """The audited model: its name, skops file hash, estimator, mitigation and spec."""
-
-    name: str
-    hash: str | None = None
-    estimator: str | None = None
-    mitigation: str | None = None
-    spec: dict[str, Any] | None = None
-
-
-class DatasetInfo(_Frozen):
-    """The audited data: its content hash and, for registered datasets, id and manifest hash."""
-
-    name: str
-    dataset_id: str | None = None
-    content_hash: str
-    manifest_hash: str | None = None
-    rows: int
-    label: str
-    positive_label: str | None = None
-    sensitive_features: list[str]
-
-
-class PolicyInfo(_Frozen):
-    """The TrainingPolicy snapshot an audit run froze when it started."""
-
-    chain_id: int
-    policy_address: str
-    version: int
-    block_number: int
-    block_hash: str
-    snapshot_hash: str
-    mitigation_strategy: str
-    mitigation_constraint: str
-
-
 class Violation(_Frozen):
     """A failing or inconclusive check, with how far past its bound the value is."""
 
     metric: str
-    verdict: str
+    verdict: Verdict
     reason: str
     value: float
     bound: float
@@ -151,11 +131,12 @@ class Report:
     True
     """
 
-    __slots__ = ("_bytes",)
+    __slots__ = ("_bytes", "_model")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         _validate(data)
         self._bytes = canonical_json(data)
+        self._model: ReportModel | None = None
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Report:
@@ -186,18 +167,41 @@ class Report:
         return result
 
     @property
+    def model(self) -> ReportModel:
+        """The typed read view of the content (parsed once, on first use).
+
+        Raises
+        ------
+        InvalidReport
+            The content does not have the fields and types of a report of this version.
+        """
+        if self._model is None:
+            try:
+                self._model = ReportModel.from_data(self.data)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise InvalidReport(f"{where}: {first['msg']}") from None
+        return self._model
+
+    @property
     def hash(self) -> str:
         """``"0x" + sha256`` of the canonical bytes: the ``reportHash`` anchored on chain."""
         return sha256_hex(self._bytes)
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """``PASS``, ``FAIL`` or ``INCONCLUSIVE``."""
-        return str(self.data["verdict"])
+        return Verdict(self.data["verdict"])
 
     @property
     def run_id(self) -> str:
         return str(self.data["run_id"])
+
+    @property
+    def kind(self) -> RunKind:
+        """``training_run``, ``reaudit`` or ``predictions``."""
+        return RunKind(self.data["kind"])
 
     def canonical_bytes(self) -> bytes:
         """The canonical JSON bytes that :attr:`hash` is computed over."""
@@ -215,7 +219,7 @@ class Report:
         >>> [v.metric for v in report.worst_violations(1)]  # doctest: +SKIP
         ['demographic_parity_difference']
         """
-        return worst_violations(self.data, n)
+        return worst_violations(self.model, n)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Report) and other._bytes == self._bytes
@@ -255,39 +259,38 @@ def group_label(group: Mapping[str, Any] | None) -> str:
     return ", ".join(f"{name}={value}" for name, value in group.items())
 
 
-def _violation(check: Mapping[str, Any]) -> Violation:
-    threshold = check["threshold"]
-    value = _as_float(check["value"])
-    bound = float(threshold["bound"])
-    excess = value - bound if threshold["direction"] == "upper" else bound - value
+def _violation(check: CheckView) -> Violation:
+    threshold = check.threshold
+    value = _as_float(check.value)
+    bound = float(threshold.bound)
+    excess = value - bound if threshold.direction == "upper" else bound - value
     groups = [
-        {"group": group_label(side["group"]), "count": side["count"], "value": side["value"]}
-        for side in check.get("pair") or []
+        {"group": group_label(side.group), "count": side.count, "value": side.value}
+        for side in check.pair or []
     ]
     return Violation(
-        metric=threshold["metric"],
-        verdict=check["verdict"],
-        reason=check["reason"],
+        metric=threshold.metric,
+        verdict=check.verdict,
+        reason=check.reason,
         value=value,
         bound=bound,
-        direction=threshold["direction"],
+        direction=threshold.direction,
         excess=excess,
         groups=groups,
         unreliable=[
-            {"group": group_label(side["group"]), "count": side["count"]}
-            for side in check.get("unreliable_groups") or []
-            if isinstance(side, Mapping)
+            {"group": group_label(side.group), "count": side.count}
+            for side in check.unreliable_groups or []
         ],
-        rows_needed=check.get("rows_needed"),
+        rows_needed=check.rows_needed,
     )
 
 
-def worst_violations(data: Mapping[str, Any], n: int = 3) -> list[Violation]:
-    """The worst failing or inconclusive checks of report ``data`` (see :class:`Report`)."""
-    found = [_violation(c) for c in data["audit"]["checks"] if c["verdict"] != "PASS"]
+def worst_violations(report: ReportModel, n: int = 3) -> list[Violation]:
+    """The worst failing or inconclusive checks of ``report`` (see :class:`Report`)."""
+    found = [_violation(c) for c in report.audit.checks if c.verdict != Verdict.PASS]
     found.sort(
         key=lambda v: (
-            v.verdict != "FAIL",
+            v.verdict != Verdict.FAIL,
             math.isnan(v.excess),
             -v.excess if not math.isnan(v.excess) else 0.0,
         )
@@ -297,7 +300,7 @@ def worst_violations(data: Mapping[str, Any], n: int = 3) -> list[Violation]:
 
 def build_report(
     *,
-    kind: ReportKind,
+    kind: RunKind,
     run_id: str,
     audit: AuditResult,
     model: ModelInfo | None,
@@ -311,8 +314,9 @@ def build_report(
 
     Parameters
     ----------
-    kind : {"training_run", "predictions"}
-        A governed training run, or a third party's predictions.
+    kind : RunKind
+        A governed training run, a re-audit of an existing model, or a third party's
+        predictions.
     run_id : str
         ``0x`` followed by 64 lowercase hex digits.
     audit : AuditResult
@@ -332,7 +336,7 @@ def build_report(
 
     Examples
     --------
-    >>> report = build_report(kind="predictions", run_id="0x" + "ab" * 32,
+    >>> report = build_report(kind=RunKind.PREDICTIONS, run_id="0x" + "ab" * 32,
     ...     audit=result, model=None, dataset=dataset, policy=None,
     ...     seeds={"bootstrap": 0})  # doctest: +SKIP
     >>> report.hash.startswith("0x")  # doctest: +SKIP
@@ -344,7 +348,7 @@ def build_report(
     )
     data = {
         "schema_version": REPORT_SCHEMA_VERSION,
-        "kind": kind,
+        "kind": RunKind(kind),
         "run_id": run_id,
         "model": None if model is None else model.model_dump(),
         "dataset": dataset.model_dump(),
