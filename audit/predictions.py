@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.db_models import RunKind
 from audit.errors import (
     AmbiguousLabels,
     InputFileNotFound,
@@ -27,7 +28,8 @@ from audit.errors import (
     UnreadableFile,
     UnsupportedFileFormat,
 )
-from audit.report import DatasetInfo, Report, build_report
+from audit.report import Report, build_report
+from audit.report_model import DatasetInfo
 from bias_checks import (
     METRICS,
     EvidenceRule,
@@ -295,7 +297,7 @@ def audit_predictions_file(
         "random_state": random_state,
     }
     report = build_report(
-        kind="predictions",
+        kind=RunKind.PREDICTIONS,
         run_id=predictions_run_id(content_hash, options),
         audit=result,
         model=None,

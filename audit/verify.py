@@ -26,6 +26,7 @@ from audit.errors import (
 )
 from audit.manifest import DatasetManifest
 from audit.report import Report
+from bias_checks import Verdict
 from core.canonical import file_sha256, sha256_hex
 from governance.chain.contracts import bind
 from governance.policy import history as policy_history
@@ -227,7 +228,7 @@ def verify_report(
         return _with_status(found, "run_mismatch")
     if anchored_hash != report_hash:
         return _with_status(found, "hash_mismatch")
-    if (verdict == "PASS") != bool(passed):
+    if (verdict == Verdict.PASS) != bool(passed):
         return _with_status(found, "verdict_mismatch")
     if renderings is None:
         return found

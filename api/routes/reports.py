@@ -22,13 +22,13 @@ from sqlmodel import Session
 
 from api.deps import CtxDep, CurrentAuditor, SessionDep
 from api.errors import ErrorResponse, NotFound, StoredReportCorrupt, responses
-from api.runs import latest_attempt
 from api.schemas.audits import VerificationPublic
 from api.schemas.common import HASH_PATTERN
 from audit.bundle import RENDERERS, is_rendering
 from audit.db_models import AuditRunRecord
 from audit.errors import AuditError
 from audit.report import Report
+from audit.service import latest_attempt
 from audit.verify import verify_report
 from core.canonical import sha256_hex
 
