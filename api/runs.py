@@ -14,7 +14,7 @@ from pathlib import Path
 from api.context import ApiContext
 from api.errors import ApiError
 from audit.service import AuditEnv, plan_run, run_audit
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 
 log = logging.getLogger("fairgov.api.audits")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from audit.env import AuditEnv
 from audit.manifest import DatasetManifest, latest_manifest
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from audit.verify import frozen_snapshot
 from core.canonical import canonical_hash, file_sha256
 from core.db import session_scope

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from audit.manifest import DatasetManifest
 from audit.report_model import DatasetInfo, ModelInfo, PolicyInfo
-from audit.training import ModelArtifact, ModelSpec, describe_estimator
+from audit.spec import ModelSpec
+from audit.training import ModelArtifact, describe_estimator
 from governance.policy.snapshot import PolicySnapshot
 
 

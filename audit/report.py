@@ -10,18 +10,18 @@ inputs give the same bytes and hash.
 from __future__ import annotations
 
 import json
-import math
 import platform
 import re
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from audit.db_models import RunKind
 from audit.errors import InvalidReport, ReportNotCanonical
-from audit.report_model import CheckView, DatasetInfo, ModelInfo, PolicyInfo, ReportModel
+from audit.report_model import DatasetInfo, ModelInfo, PolicyInfo, ReportModel
+from audit.violations import Violation, group_label, worst_violations
 from bias_checks import AuditResult, Verdict
 from core.canonical import canonical_json, sha256_hex
 
@@ -71,25 +71,6 @@ ENVIRONMENT_PACKAGES: tuple[str, ...] = (
 _RUN_ID = re.compile(r"^0x[0-9a-f]{64}$")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Violation(_Frozen):
-    """A failing or inconclusive check, with how far past its bound the value is."""
-
-    metric: str
-    verdict: Verdict
-    reason: str
-    value: float
-    bound: float
-    direction: str
-    excess: float
-    groups: list[dict[str, Any]]
-    unreliable: list[dict[str, Any]] = []
-    rows_needed: int | None = None
-
-
 def default_environment() -> dict[str, str]:
     """Return the Python and package versions of this install (deterministic; no host data).
 
@@ -110,12 +91,6 @@ def default_environment() -> dict[str, str]:
 
 def _dedupe(messages: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(messages))
-
-
-def _as_float(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return {"Infinity": math.inf, "-Infinity": -math.inf}.get(str(value), math.nan)
 
 
 class Report:
@@ -250,52 +225,6 @@ def _validate(data: Mapping[str, Any]) -> None:
     audit = data["audit"]
     if not isinstance(audit, Mapping) or audit.get("verdict") != data["verdict"]:
         raise InvalidReport("the verdict differs from the audit's verdict")
-
-
-def group_label(group: Mapping[str, Any] | None) -> str:
-    """``"sex=F, race=B"`` for a group, ``"overall"`` for the whole population."""
-    if group is None:
-        return "overall"
-    return ", ".join(f"{name}={value}" for name, value in group.items())
-
-
-def _violation(check: CheckView) -> Violation:
-    threshold = check.threshold
-    value = _as_float(check.value)
-    bound = float(threshold.bound)
-    excess = value - bound if threshold.direction == "upper" else bound - value
-    groups = [
-        {"group": group_label(side.group), "count": side.count, "value": side.value}
-        for side in check.pair or []
-    ]
-    return Violation(
-        metric=threshold.metric,
-        verdict=check.verdict,
-        reason=check.reason,
-        value=value,
-        bound=bound,
-        direction=threshold.direction,
-        excess=excess,
-        groups=groups,
-        unreliable=[
-            {"group": group_label(side.group), "count": side.count}
-            for side in check.unreliable_groups or []
-        ],
-        rows_needed=check.rows_needed,
-    )
-
-
-def worst_violations(report: ReportModel, n: int = 3) -> list[Violation]:
-    """The worst failing or inconclusive checks of ``report`` (see :class:`Report`)."""
-    found = [_violation(c) for c in report.audit.checks if c.verdict != Verdict.PASS]
-    found.sort(
-        key=lambda v: (
-            v.verdict != Verdict.FAIL,
-            math.isnan(v.excess),
-            -v.excess if not math.isnan(v.excess) else 0.0,
-        )
-    )
-    return found[:n]
 
 
 def build_report(

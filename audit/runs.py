@@ -43,7 +43,8 @@ from audit.plan import RunPlan, plan_run
 from audit.provenance import dataset_info, model_info, policy_info
 from audit.render import render_all
 from audit.report import Report, build_report
-from audit.training import ModelArtifact, ModelSpec, predict, split, train
+from audit.spec import ModelSpec
+from audit.training import ModelArtifact, predict, split, train
 from audit.verify import verify_dataset
 from bias_checks import Verdict
 from core.db import session_scope

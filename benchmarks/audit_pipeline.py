@@ -31,7 +31,8 @@ from sklearn.metrics import accuracy_score
 from audit.env import AuditEnv
 from audit.manifest import build_manifest, load_frame, store_manifest
 from audit.runs import run_audit
-from audit.training import ModelSpec, predict, split, train
+from audit.spec import ModelSpec
+from audit.training import predict, split, train
 from core import db
 from core.settings import DEV_PRIVATE_KEYS
 from governance.actions import SetMitigation, encode

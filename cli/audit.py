@@ -189,7 +189,7 @@ def run(
     from audit.render import VERDICT_COLOURS
     from audit.runs import STAGES
     from audit.service import AuditEnv, run_audit
-    from audit.training import load_spec
+    from audit.spec import load_spec
 
     spec = load_spec(spec_file)
     ctx = load_context()

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from audit.env import AuditEnv
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.chain.deploy import Deployment
 from governance.relay.relayer import Relayer, RelayerConfig

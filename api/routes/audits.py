@@ -13,7 +13,7 @@ from api.schemas.audits import AuditAccepted, AuditPublic, AuditsPublic, CheckSu
 from api.schemas.common import HASH_PATTERN, Limit, Offset
 from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.service import latest_attempt, list_runs, stored_report
-from audit.training import ModelSpec, parse_spec
+from audit.spec import ModelSpec, parse_spec
 
 router = APIRouter(prefix="/audits", tags=["audits"])
 

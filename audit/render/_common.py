@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audit.report import Violation, group_label, worst_violations
 from audit.report_model import CheckView, GroupRefView, IntervalView, ReportModel, ThresholdView
+from audit.violations import Violation, group_label, worst_violations
 from bias_checks import OnInconclusive, Verdict, is_known_metric, metric_info
 
 VERDICT_COLOURS: dict[str, str] = {

@@ -7,7 +7,8 @@ import io
 from typing import Any
 
 from audit.render._common import num
-from audit.report import Report, group_label
+from audit.report import Report
+from audit.violations import group_label
 
 CSV_COLUMNS = (
     "grouping",

@@ -17,7 +17,7 @@ from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.manifest import latest_manifest
 from audit.runs import AuditRun, run_audit
-from audit.training import ModelSpec, parse_spec
+from audit.spec import ModelSpec, parse_spec
 from core.canonical import canonical_json
 from core.errors import FairgovError
 from governance.policy.snapshot import allowed_dataset, read_snapshot

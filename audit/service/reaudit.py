@@ -11,7 +11,7 @@ from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion
 from audit.env import AuditEnv
 from audit.gate import approved_versions, block
 from audit.runs import REFUSALS, Progress, reaudit_model
-from audit.training import ModelSpec, parse_spec
+from audit.spec import ModelSpec, parse_spec
 from core.db import session_scope
 from core.errors import FairgovError
 

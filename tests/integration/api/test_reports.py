@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from audit.service import run_audit
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from governance.chain import deploy
 from tests.helpers import Governance
 from tests.integration.api.api_support import error_code

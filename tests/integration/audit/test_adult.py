@@ -10,7 +10,7 @@ from web3 import Web3
 
 from audit.manifest import build_manifest, store_manifest
 from audit.service import run_audit
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import audit_env, dp_threshold, govern

@@ -21,7 +21,7 @@ from audit.gate import (
 from audit.render import render_html
 from audit.report import Report
 from audit.service import latest_attempt, reaudit_after_policy_change, run_audit
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.actions import SetEvidenceRule
 from governance.chain.contracts import bind

@@ -14,7 +14,7 @@ from audit.db_models import AuditRunRecord
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
 from audit.runs import AuditRun
 from audit.service import require_approved, run_audit
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from audit.verify import verify_report
 from core.db import session_scope
 from governance.actions import RevokeDataset

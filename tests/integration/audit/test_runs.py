@@ -15,7 +15,7 @@ from audit.db_models import AuditRunRecord
 from audit.errors import ManifestMismatch
 from audit.manifest import build_manifest, store_manifest
 from audit.service import run_audit
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.chain.deploy import Deployment
 from governance.policy.snapshot import read_snapshot

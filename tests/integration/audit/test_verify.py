@@ -11,7 +11,7 @@ from web3 import Web3
 from audit.bundle import RENDERERS
 from audit.runs import AuditRun
 from audit.service import run_audit
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from audit.verify import verify_report
 from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import (

@@ -16,7 +16,7 @@ from audit.manifest import DatasetManifest
 from audit.plan import compute_run_id
 from audit.report import Report, build_report
 from audit.report_model import DatasetInfo
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from bias_checks import EvidenceRule, OnInconclusive, Threshold, audit_predictions
 from core.canonical import canonical_hash, canonical_json, sha256_hex
 from governance.policy.snapshot import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from audit.service.due import _same_spec
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 
 
 def test_a_row_written_with_the_old_ascii_escaped_spec_still_matches() -> None:
