@@ -7,8 +7,9 @@ composition root) and call one function here:
 * what is due: :func:`due_for_audit`, :func:`audit_due`;
 * after a policy change: :func:`reaudit_after_policy_change`;
 * retention: :func:`delete_old_reports`, :func:`reports_to_keep`;
-* queries: :func:`list_runs`, :func:`latest_attempt`, :func:`stored_report`,
-  :func:`list_models`, :func:`get_model`, and the gate's :func:`require_approved`.
+* queries: :func:`list_manifests`, :func:`dataset_manifests`, :func:`list_runs`,
+  :func:`latest_attempt`, :func:`stored_report`, :func:`list_models`, :func:`get_model`,
+  and the gate's :func:`require_approved`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from audit.runs import AuditRun, Progress, run_audit
 from audit.service.due import DueAudits, DueOutcome, audit_due, due_for_audit, known_specs
 from audit.service.queries import (
     Page,
+    dataset_manifests,
     get_model,
     latest_attempt,
+    list_manifests,
     list_models,
     list_runs,
     stored_report,
@@ -40,11 +43,13 @@ __all__ = [
     "Retained",
     "RunPlan",
     "audit_due",
+    "dataset_manifests",
     "delete_old_reports",
     "due_for_audit",
     "get_model",
     "known_specs",
     "latest_attempt",
+    "list_manifests",
     "list_models",
     "list_runs",
     "plan_run",

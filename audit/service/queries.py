@@ -8,7 +8,13 @@ from typing import Generic, TypeVar
 
 from sqlmodel import Session, col, func, select
 
-from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunStatus
+from audit.db_models import (
+    AuditRunRecord,
+    DatasetManifestRecord,
+    ModelStatus,
+    ModelVersion,
+    RunStatus,
+)
 from audit.errors import AuditError
 from audit.report import Report
 
@@ -82,6 +88,31 @@ def list_models(
 def get_model(session: Session, model_id: int) -> ModelVersion | None:
     """One model version by its id."""
     return session.get(ModelVersion, model_id)
+
+
+def list_manifests(
+    session: Session, *, offset: int = 0, limit: int = 50
+) -> Page[DatasetManifestRecord]:
+    """Every registered dataset manifest, newest first."""
+    rows = session.exec(
+        select(DatasetManifestRecord)
+        .order_by(col(DatasetManifestRecord.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    count = session.exec(select(func.count()).select_from(DatasetManifestRecord)).one()
+    return Page(list(rows), int(count))
+
+
+def dataset_manifests(session: Session, dataset_id: str) -> list[DatasetManifestRecord]:
+    """The manifests of one dataset (by id, any case), newest first."""
+    return list(
+        session.exec(
+            select(DatasetManifestRecord)
+            .where(DatasetManifestRecord.dataset_id == dataset_id.lower())
+            .order_by(col(DatasetManifestRecord.id).desc())
+        ).all()
+    )
 
 
 def stored_report(row: AuditRunRecord) -> Report | None:
