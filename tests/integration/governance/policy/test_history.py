@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
+from tests.integration.governance.policy.test_snapshot import DP, LOANS, OLD, execute
 from web3 import Web3
 
 from audit.verify import frozen_snapshot
@@ -26,7 +27,6 @@ from governance.index.indexer import Indexer
 from governance.policy import history as policy_history
 from governance.policy.snapshot import PolicySnapshot, read_snapshot
 from tests.helpers import TEST_CONFIG, Governance
-from tests.integration.governance.policy.test_snapshot import DP, LOANS, OLD, execute
 
 pytestmark = pytest.mark.chain
 

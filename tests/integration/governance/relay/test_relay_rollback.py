@@ -17,6 +17,7 @@ import pytest
 from eth_account import Account
 from sqlalchemy import Engine
 from sqlmodel import Session, select
+from tests.integration.governance.index.test_indexer import dump
 from web3 import Web3
 
 from core.settings import DEV_PRIVATE_KEYS
@@ -31,7 +32,6 @@ from governance.messages.proposals import prepare_proposal
 from governance.relay.outbox import RelayerAccount, RelayItem, RelayStatus
 from governance.relay.relayer import Relayer
 from tests.helpers import HOLDER_KEYS, TEST_CONFIG, Governance, address_of
-from tests.integration.governance.index.test_indexer import dump
 from tests.integration.governance.relay_support import RELAYER_KEY, open_proposal, relayer_for
 from tests.voters import make_voters, signed_ballot
 
