@@ -226,6 +226,7 @@ STATUS_BY_CODE: Final[dict[str, int]] = {
     "anchor_refused": 409,
     "anchor_conflict": 409,
     "model_not_approved": 409,
+    "auditor_key_missing": 503,
     # server-side files that are gone or bad
     "report_corrupt": 500,
     "dataset_file_missing": 500,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.errors import FairgovError
+from core.errors import ErrorCategory, FairgovError
 
 
 class AuditError(FairgovError):
@@ -313,6 +313,7 @@ class AuditorKeyMissing(AuditError):
     """A run was started without a key holding ``AUDITOR_ROLE``: it could not be anchored."""
 
     code: ClassVar[str] = "auditor_key_missing"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFIGURATION
 
     def __init__(self) -> None:
         super().__init__(

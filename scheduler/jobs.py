@@ -14,7 +14,6 @@ from typing import Final
 
 from sqlmodel import Session
 
-from audit.service import audit_due, delete_old_reports, reaudit_after_policy_change
 from core.db import session_scope
 from governance.index.indexer import Indexer, latest_policy_version
 from governance.keeper import Keeper
@@ -119,7 +118,13 @@ def _keep(runtime: Runtime) -> Outcome:
 # ---------------------------------------------------------------------- audit jobs
 
 
+# The audit service loads scikit-learn, Fairlearn and the renderers. `fairgov jobs`, the API's
+# job history and `fairgov run` without audits import this module, so it loads on first use.
+
+
 def _audit_all(runtime: Runtime) -> Outcome:
+    from audit.service import audit_due
+
     ctx = runtime.context
     if ctx.auditor_key is None:
         return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
@@ -138,6 +143,8 @@ def _audit_all(runtime: Runtime) -> Outcome:
 
 
 def _reaudit(runtime: Runtime) -> Outcome:
+    from audit.service import reaudit_after_policy_change
+
     ctx = runtime.context
     try:
         with Session(ctx.engine) as session:
@@ -165,6 +172,8 @@ def _reaudit(runtime: Runtime) -> Outcome:
 def _retain(runtime: Runtime) -> Outcome:
     """Delete old reports nobody can ask about (:mod:`audit.service.retention`), and old
     history rows."""
+    from audit.service import delete_old_reports
+
     ctx = runtime.context
     now = utcnow()
     retained = delete_old_reports(

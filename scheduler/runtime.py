@@ -17,18 +17,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import Engine
 from web3 import Web3
 
 from audit.env import AuditEnv
-from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.chain.deploy import Deployment
 from governance.relay.relayer import Relayer, RelayerConfig
 from scheduler import history
 from scheduler.db_models import JobStatus
+
+if TYPE_CHECKING:  # a type only: audit.spec loads scikit-learn
+    from audit.spec import ModelSpec
 
 _log = logging.getLogger("scheduler.jobs")
 
