@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from audit.errors import AuditError, InvalidReport, ReportNotCanonical
-    from audit.gate import reaudit_after_policy_change
     from audit.predictions import PredictionsAudit, audit_predictions_file, parse_threshold
     from audit.render import render_all, render_csv, render_html, render_model_card, render_pdf
     from audit.report import (
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
         build_report,
         default_environment,
     )
+    from audit.service import reaudit_after_policy_change
 
 # The public names and the modules that define them. They load on first use: importing
 # one submodule (the CLI's `audit predictions`, say) must not pull in scikit-learn.
@@ -35,7 +35,7 @@ _HOME = {
     "AuditError": "audit.errors",
     "InvalidReport": "audit.errors",
     "ReportNotCanonical": "audit.errors",
-    "reaudit_after_policy_change": "audit.gate",
+    "reaudit_after_policy_change": "audit.service",
     "PredictionsAudit": "audit.predictions",
     "audit_predictions_file": "audit.predictions",
     "parse_threshold": "audit.predictions",

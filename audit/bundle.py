@@ -17,13 +17,13 @@ from the (still verified) JSON.
 from __future__ import annotations
 
 import functools
-import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from audit.render import render_csv, render_html, render_model_card, render_pdf
 from audit.report import Report
+from core.canonical import sha256_hex
 
 #: Each rendering's file name and how it is made from the report.
 RENDERERS: Final[Mapping[str, Callable[[Report], bytes]]] = {
@@ -50,10 +50,6 @@ class RenderingCheck:
         return self.status == "ok"
 
 
-def _sha256(body: bytes) -> str:
-    return "0x" + hashlib.sha256(body).hexdigest()
-
-
 def render(report: Report, name: str) -> bytes:
     """The bytes of rendering ``name`` (a key of :data:`RENDERERS`) of ``report``."""
     return RENDERERS[name](report)
@@ -61,7 +57,7 @@ def render(report: Report, name: str) -> bytes:
 
 def is_rendering(report: Report, name: str, body: bytes) -> bool:
     """Whether ``body`` is rendering ``name`` of ``report``, byte for byte."""
-    return _sha256(body) == expected_digests(report)[name]
+    return sha256_hex(body) == expected_digests(report)[name]
 
 
 @functools.lru_cache(maxsize=256)
@@ -72,7 +68,7 @@ def expected_digests(report: Report) -> Mapping[str, str]:
     report's bytes alone, so the digests of recently checked reports are remembered: a
     public verification endpoint must not re-render on every call.
     """
-    return {name: _sha256(render(report, name)) for name in RENDERERS}
+    return {name: sha256_hex(render(report, name)) for name in RENDERERS}
 
 
 def check_renderings(report: Report, files: Mapping[str, bytes | None]) -> list[RenderingCheck]:
@@ -103,7 +99,7 @@ def check_renderings(report: Report, files: Mapping[str, bytes | None]) -> list[
         if body is None:
             checks.append(RenderingCheck(name, "missing", None, expected))
             continue
-        actual = _sha256(body)
+        actual = sha256_hex(body)
         status: RenderingStatus = "ok" if actual == expected else "mismatch"
         checks.append(RenderingCheck(name, status, actual, expected))
     return checks

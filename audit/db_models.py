@@ -1,4 +1,9 @@
-"""Tables of the audit package: dataset manifests, audit runs and the model registry."""
+"""Tables of the audit package: dataset manifests, audit runs and the model registry.
+
+Status, kind and verdict columns are typed with their enums but stored as the plain strings
+the migrations created (``AutoString``); rows read back hold ``str`` values, which compare
+equal to the ``StrEnum`` members.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,26 @@ from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+from bias_checks import Verdict
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class RunKind(StrEnum):
+    """What a run audited; the same word in the run's row and in its report's ``kind``.
+
+    ``training_run`` trained the model and audited it; ``reaudit`` audited an existing model
+    file again under a newer policy (nothing trained); ``predictions`` audited a third
+    party's predictions file (no model, no policy, no row).
+    """
+
+    TRAINING_RUN = "training_run"
+    REAUDIT = "reaudit"
+    PREDICTIONS = "predictions"
 
 
 class RunStatus(StrEnum):
@@ -49,11 +70,11 @@ class AuditRunRecord(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(index=True, max_length=66)
-    kind: str = Field(default="training_run", max_length=20)
+    kind: RunKind = Field(default=RunKind.TRAINING_RUN, sa_type=AutoString(length=20))
     model_name: str = Field(index=True, max_length=200)
     dataset_name: str = Field(max_length=200)
     dataset_id: str = Field(max_length=66)
-    status: str = Field(default=RunStatus.QUEUED, index=True, max_length=12)
+    status: RunStatus = Field(default=RunStatus.QUEUED, index=True, sa_type=AutoString(length=12))
     error_code: str | None = Field(default=None, max_length=60)
     error: str | None = Field(default=None, sa_column=Column(Text))
     spec_json: str = Field(sa_column=Column(Text, nullable=False))
@@ -64,7 +85,7 @@ class AuditRunRecord(SQLModel, table=True):
     content_hash: str | None = Field(default=None, max_length=66)
     model_hash: str | None = Field(default=None, index=True, max_length=66)
     report_hash: str | None = Field(default=None, max_length=66)
-    verdict: str | None = Field(default=None, max_length=12)
+    verdict: Verdict | None = Field(default=None, sa_type=AutoString(length=12))
     report_dir: str | None = Field(default=None, sa_column=Column(Text))
     anchor_tx: str | None = Field(default=None, max_length=66)
     anchor_block: int | None = Field(default=None, sa_type=BigInteger)
@@ -82,7 +103,9 @@ class ModelVersion(SQLModel, table=True):
     name: str = Field(index=True, max_length=200)
     model_hash: str = Field(index=True, max_length=66)
     artifact_path: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default=ModelStatus.CANDIDATE, index=True, max_length=12)
+    status: ModelStatus = Field(
+        default=ModelStatus.CANDIDATE, index=True, sa_type=AutoString(length=12)
+    )
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     latest_run_id: str | None = Field(default=None, max_length=66)
     policy_version: int | None = Field(default=None, sa_type=BigInteger)

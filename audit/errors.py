@@ -336,3 +336,16 @@ class AmbiguousLabels(AuditError):
     def __init__(self, column: str, values: list[str], problem: str) -> None:
         shown = ", ".join(values[:8]) + (", ..." if len(values) > 8 else "")
         super().__init__(f"label column {column!r} has values {shown}: {problem}", column=column)
+
+
+class AuditorKeyMissing(AuditError):
+    """A run was started without a key holding ``AUDITOR_ROLE``: it could not be anchored."""
+
+    code: ClassVar[str] = "auditor_key_missing"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFIGURATION
+
+    def __init__(self) -> None:
+        super().__init__(
+            "no auditor key is configured: set FAIRGOV_AUDITOR_KEY to a key holding "
+            "AUDITOR_ROLE on the AuditRegistry to run audits"
+        )

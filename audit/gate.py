@@ -11,28 +11,13 @@ it uses a model.
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from web3 import Web3
 
-from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, utcnow
+from audit.db_models import ModelStatus, ModelVersion, utcnow
 from audit.errors import ModelNotApproved
-from audit.training import parse_spec
-from bias_checks import OnInconclusive
-from core.db import session_scope
-from core.errors import FairgovError
-from governance.chain.deploy import Deployment
+from bias_checks import OnInconclusive, Verdict
+from core.types import is_hash32
 
-if TYPE_CHECKING:
-    from audit.runs import Progress
-
-_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 NOT_ANCHORED_REASON = "the audit passed but its anchor is not confirmed on chain"
 UNKNOWN_MODEL_REASON = "no model with this name or hash is registered"
 INCONCLUSIVE_BLOCKED_REASON = (
@@ -46,7 +31,7 @@ INCONCLUSIVE_APPROVED_REASON = (
 
 
 def decide(
-    verdict: str,
+    verdict: Verdict,
     *,
     anchored: bool,
     on_inconclusive: OnInconclusive = OnInconclusive.BLOCK,
@@ -56,25 +41,25 @@ def decide(
 
     Examples
     --------
-    >>> decide("PASS", anchored=True)[0].value
+    >>> decide(Verdict.PASS, anchored=True)[0].value
     'approved'
-    >>> decide("PASS", anchored=False)[0].value
+    >>> decide(Verdict.PASS, anchored=False)[0].value
     'candidate'
-    >>> decide("INCONCLUSIVE", anchored=True)[0].value
+    >>> decide(Verdict.INCONCLUSIVE, anchored=True)[0].value
     'blocked'
-    >>> decide("INCONCLUSIVE", anchored=True,
+    >>> decide(Verdict.INCONCLUSIVE, anchored=True,
     ...        on_inconclusive=OnInconclusive.APPROVE_WITH_WARNING)[0].value
     'approved'
     """
-    if verdict == "FAIL":
+    if verdict == Verdict.FAIL:
         return ModelStatus.BLOCKED, "the audit failed its fairness thresholds"
-    if verdict == "INCONCLUSIVE":
+    if verdict == Verdict.INCONCLUSIVE:
         if on_inconclusive != OnInconclusive.APPROVE_WITH_WARNING:
             return ModelStatus.BLOCKED, INCONCLUSIVE_BLOCKED_REASON
         if not anchored:
             return ModelStatus.CANDIDATE, "the audit was INCONCLUSIVE; its anchor is not confirmed"
         return ModelStatus.APPROVED, INCONCLUSIVE_APPROVED_REASON
-    if verdict != "PASS":
+    if verdict != Verdict.PASS:
         return ModelStatus.CANDIDATE, f"the audit was {verdict}: the evidence cannot decide"
     if not anchored:
         return ModelStatus.CANDIDATE, NOT_ANCHORED_REASON
@@ -88,7 +73,7 @@ def record_audit(
     model_hash: str,
     artifact_path: str,
     run_id: str,
-    verdict: str,
+    verdict: Verdict,
     anchored: bool,
     policy_version: int,
     on_inconclusive: OnInconclusive = OnInconclusive.BLOCK,
@@ -101,7 +86,7 @@ def record_audit(
     Examples
     --------
     >>> version = record_audit(session, name="loans-lr", model_hash=h, artifact_path=p,
-    ...     run_id=r, verdict="PASS", anchored=True, policy_version=4)  # doctest: +SKIP
+    ...     run_id=r, verdict=Verdict.PASS, anchored=True, policy_version=4)  # doctest: +SKIP
     >>> version.status  # doctest: +SKIP
     'approved'
     """
@@ -134,7 +119,7 @@ def block(session: Session, version: ModelVersion, reason: str) -> ModelVersion:
 def find_versions(session: Session, model_hash_or_name: str) -> list[ModelVersion]:
     """The versions with this model hash, or of the model with this name, newest first."""
     query = select(ModelVersion)
-    if _HASH.match(model_hash_or_name):
+    if is_hash32(model_hash_or_name):
         query = query.where(ModelVersion.model_hash == model_hash_or_name.lower())
     else:
         query = query.where(ModelVersion.name == model_hash_or_name)
@@ -173,82 +158,3 @@ def require_approved(session: Session, model_hash_or_name: str) -> ModelVersion:
             return version
     latest = versions[0]
     raise ModelNotApproved(model_hash_or_name, latest.status, latest.reason)
-
-
-@dataclass(frozen=True)
-class Reaudit:
-    """What a re-audit decided for one previously approved model."""
-
-    model_name: str
-    model_hash: str
-    status: str
-    run_id: str | None
-    reason: str
-
-
-def reaudit_after_policy_change(
-    engine: Engine,
-    w3: Web3,
-    deployment: Deployment,
-    *,
-    data_dir: Path,
-    auditor_key: str,
-    progress: Progress | None = None,
-) -> list[Reaudit]:
-    """Re-audit every approved model under the current policy; demote those that fail.
-
-    Each model file is audited as it is (not retrained) on its own held-out split. A FAIL
-    blocks it, and so does a refused run (its dataset was revoked or changed). A run that
-    errors for another reason leaves the model's status alone and reports the error.
-
-    Examples
-    --------
-    >>> outcomes = reaudit_after_policy_change(engine, w3, deployment, data_dir=data_dir,
-    ...                                        auditor_key=key)  # doctest: +SKIP
-    >>> [o.status for o in outcomes]  # doctest: +SKIP
-    ['blocked']
-    """
-    from audit.runs import REFUSALS, reaudit_model
-
-    with session_scope(engine) as session:
-        work = []
-        for version in approved_versions(session):
-            run = session.exec(
-                select(AuditRunRecord)
-                .where(AuditRunRecord.run_id == version.latest_run_id)
-                .order_by(col(AuditRunRecord.id).desc())
-            ).first()
-            if run is not None:
-                work.append((version, parse_spec(json.loads(run.spec_json))))
-    outcomes = []
-    for version, spec in work:
-        try:
-            outcome = reaudit_model(
-                engine,
-                w3,
-                deployment,
-                version=version,
-                spec=spec,
-                data_dir=data_dir,
-                auditor_key=auditor_key,
-                progress=progress,
-            )
-        except REFUSALS as exc:
-            reason = f"re-audit refused: {exc.message}"
-            with session_scope(engine) as session:
-                current = session.get(ModelVersion, version.id)
-                assert current is not None
-                block(session, current, reason)
-            outcomes.append(Reaudit(spec.name, version.model_hash, "blocked", None, reason))
-            continue
-        except FairgovError as exc:
-            outcomes.append(
-                Reaudit(spec.name, version.model_hash, version.status, None, exc.message)
-            )
-            continue
-        outcomes.append(
-            Reaudit(
-                spec.name, outcome.model_hash, outcome.model_status, outcome.run_id, outcome.verdict
-            )
-        )
-    return outcomes

@@ -8,7 +8,6 @@ an ``allow_dataset`` proposal puts on chain next to the file's hash (``contentHa
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -20,27 +19,12 @@ from sqlmodel import Session, col, select
 
 from audit.db_models import DatasetManifestRecord
 from audit.errors import DatasetFileMissing, DatasetNotRegistered, InvalidManifest
+from core.canonical import canonical_json, file_sha256, sha256_hex
 from governance.actions import AllowDataset, dataset_id_of
 
 MANIFEST_SCHEMA_VERSION = 1
-_CHUNK = 1 << 20
 
 DatasetFormat = Literal["csv", "parquet"]
-
-
-def file_sha256(path: Path) -> str:
-    """``"0x" + sha256`` of the file's bytes.
-
-    Examples
-    --------
-    >>> file_sha256(Path("loans.csv"))  # doctest: +SKIP
-    '0x5b00…'
-    """
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return "0x" + digest.hexdigest()
 
 
 class DatasetManifest(BaseModel):
@@ -76,14 +60,12 @@ class DatasetManifest(BaseModel):
 
     def canonical_json(self) -> bytes:
         """Sorted keys, UTF-8, no insignificant whitespace: the bytes that are hashed."""
-        data = self.model_dump(mode="json")
-        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return text.encode("utf-8")
+        return canonical_json(self.model_dump(mode="json"))
 
     @property
     def hash(self) -> str:
         """The ``manifestHash``: ``"0x" + sha256`` of :meth:`canonical_json`."""
-        return "0x" + hashlib.sha256(self.canonical_json()).hexdigest()
+        return sha256_hex(self.canonical_json())
 
     @property
     def dataset_id(self) -> str:

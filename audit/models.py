@@ -7,7 +7,6 @@ differs from the one recorded, and a file holding any type outside :data:`TRUSTE
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -20,7 +19,7 @@ from typing import Any
 import skops.io as sio  # type: ignore[import-untyped]
 
 from audit.errors import ModelFileMissing, ModelHashMismatch, UntrustedModelType
-from audit.manifest import file_sha256
+from core.canonical import file_sha256, sha256_hex
 
 #: Types a fairgov model may hold beyond skops' defaults; everything else is refused.
 TRUSTED_TYPES: frozenset[str] = frozenset(
@@ -70,7 +69,7 @@ def save_model(model: Any, directory: Path) -> tuple[Path, str]:
     """
     directory.mkdir(parents=True, exist_ok=True)
     payload = _deterministic_zip(sio.dumps(model))
-    model_hash = "0x" + hashlib.sha256(payload).hexdigest()
+    model_hash = sha256_hex(payload)
     path = directory / f"{model_hash[2:]}.skops"
     handle, tmp = tempfile.mkstemp(dir=directory, prefix=".model-", suffix=".tmp")
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import importlib.util
 import math
 import os
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit.db_models import RunKind
 from audit.errors import (
     AmbiguousLabels,
     InputFileNotFound,
@@ -28,15 +28,16 @@ from audit.errors import (
     UnreadableFile,
     UnsupportedFileFormat,
 )
-from audit.report import DatasetInfo, Report, build_report
+from audit.report import Report, build_report
+from audit.report_model import DatasetInfo
 from bias_checks import (
     METRICS,
     EvidenceRule,
     OnInconclusive,
     Threshold,
     audit_predictions,
-    canonical_json,
 )
+from core.canonical import canonical_json, file_sha256, sha256_hex
 
 DEFAULT_THRESHOLDS = ("demographic_parity_difference<=0.1", "equalized_odds_difference<=0.1")
 DEFAULT_THRESHOLDS_WARNING = (
@@ -129,15 +130,6 @@ def parse_threshold(spec: str, *, evidence: EvidenceRule | None = None) -> Thres
     )
 
 
-def file_sha256(path: Path) -> str:
-    """``"0x"`` + the sha256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return "0x" + digest.hexdigest()
-
-
 def read_table(path: Path) -> pd.DataFrame:
     """Read a CSV (or TSV, or parquet when pyarrow is installed) file into a data frame."""
     if not path.is_file():
@@ -220,8 +212,7 @@ def _binary_predictions(
 
 def predictions_run_id(content_hash: str, options: dict[str, Any]) -> str:
     """``"0x"`` + sha256 of the file hash and the canonical options: same input, same id."""
-    digest = hashlib.sha256(content_hash.encode("ascii") + canonical_json(options))
-    return "0x" + digest.hexdigest()
+    return sha256_hex(content_hash.encode("ascii") + canonical_json(options))
 
 
 def audit_predictions_file(
@@ -306,7 +297,7 @@ def audit_predictions_file(
         "random_state": random_state,
     }
     report = build_report(
-        kind="predictions",
+        kind=RunKind.PREDICTIONS,
         run_id=predictions_run_id(content_hash, options),
         audit=result,
         model=None,

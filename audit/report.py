@@ -2,31 +2,48 @@
 
 A report is built once from an :class:`~bias_checks.AuditResult` plus provenance (run id,
 model, dataset, policy snapshot, seeds, package versions). Its bytes are
-:func:`bias_checks.canonical_json` of :attr:`Report.data`; its hash is ``"0x" + sha256`` of
-those bytes. Nothing time-dependent goes in, so the same inputs give the same bytes and hash.
+:func:`core.canonical.canonical_json` of :attr:`Report.data`; its hash is
+:func:`core.canonical.sha256_hex` of those bytes. Nothing time-dependent goes in, so the same
+inputs give the same bytes and hash.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
 import platform
 import re
 from collections.abc import Iterable, Mapping
 from importlib import metadata
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError
 
+from audit.db_models import RunKind
 from audit.errors import InvalidReport, ReportNotCanonical
-from bias_checks import AuditResult, canonical_json
+from audit.report_model import DatasetInfo, ModelInfo, PolicyInfo, ReportModel
+from audit.violations import Violation, group_label, worst_violations
+from bias_checks import AuditResult, Verdict
+from core.canonical import canonical_json, sha256_hex
+
+__all__ = [
+    "REPORT_KINDS",
+    "REPORT_SCHEMA_VERSION",
+    "VERDICTS",
+    "DatasetInfo",
+    "ModelInfo",
+    "PolicyInfo",
+    "Report",
+    "Violation",
+    "build_report",
+    "default_environment",
+    "group_label",
+    "worst_violations",
+]
 
 REPORT_SCHEMA_VERSION = "1"
 
-ReportKind = Literal["training_run", "predictions"]
-REPORT_KINDS: tuple[str, ...] = ("training_run", "predictions")
-VERDICTS: tuple[str, ...] = ("PASS", "FAIL", "INCONCLUSIVE")
+REPORT_KINDS: tuple[str, ...] = tuple(RunKind)
+VERDICTS: tuple[str, ...] = tuple(Verdict)
 REPORT_KEYS = frozenset(
     {
         "schema_version",
@@ -54,61 +71,6 @@ ENVIRONMENT_PACKAGES: tuple[str, ...] = (
 _RUN_ID = re.compile(r"^0x[0-9a-f]{64}$")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ModelInfo(_Frozen):
-    """The audited model: its name, skops file hash, estimator, mitigation and spec."""
-
-    name: str
-    hash: str | None = None
-    estimator: str | None = None
-    mitigation: str | None = None
-    spec: dict[str, Any] | None = None
-
-
-class DatasetInfo(_Frozen):
-    """The audited data: its content hash and, for registered datasets, id and manifest hash."""
-
-    name: str
-    dataset_id: str | None = None
-    content_hash: str
-    manifest_hash: str | None = None
-    rows: int
-    label: str
-    positive_label: str | None = None
-    sensitive_features: list[str]
-
-
-class PolicyInfo(_Frozen):
-    """The TrainingPolicy snapshot an audit run froze when it started."""
-
-    chain_id: int
-    policy_address: str
-    version: int
-    block_number: int
-    block_hash: str
-    snapshot_hash: str
-    mitigation_strategy: str
-    mitigation_constraint: str
-
-
-class Violation(_Frozen):
-    """A failing or inconclusive check, with how far past its bound the value is."""
-
-    metric: str
-    verdict: str
-    reason: str
-    value: float
-    bound: float
-    direction: str
-    excess: float
-    groups: list[dict[str, Any]]
-    unreliable: list[dict[str, Any]] = []
-    rows_needed: int | None = None
-
-
 def default_environment() -> dict[str, str]:
     """Return the Python and package versions of this install (deterministic; no host data).
 
@@ -131,12 +93,6 @@ def _dedupe(messages: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(messages))
 
 
-def _as_float(value: Any) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    return {"Infinity": math.inf, "-Infinity": -math.inf}.get(str(value), math.nan)
-
-
 class Report:
     """An audit report: canonical bytes, their hash, and the data they encode.
 
@@ -150,11 +106,12 @@ class Report:
     True
     """
 
-    __slots__ = ("_bytes",)
+    __slots__ = ("_bytes", "_model")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         _validate(data)
         self._bytes = canonical_json(data)
+        self._model: ReportModel | None = None
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Report:
@@ -185,18 +142,41 @@ class Report:
         return result
 
     @property
-    def hash(self) -> str:
-        """``"0x" + sha256`` of the canonical bytes: the ``reportHash`` anchored on chain."""
-        return "0x" + hashlib.sha256(self._bytes).hexdigest()
+    def model(self) -> ReportModel:
+        """The typed read view of the content (parsed once, on first use).
+
+        Raises
+        ------
+        InvalidReport
+            The content does not have the fields and types of a report of this version.
+        """
+        if self._model is None:
+            try:
+                self._model = ReportModel.from_data(self.data)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise InvalidReport(f"{where}: {first['msg']}") from None
+        return self._model
 
     @property
-    def verdict(self) -> str:
+    def hash(self) -> str:
+        """``"0x" + sha256`` of the canonical bytes: the ``reportHash`` anchored on chain."""
+        return sha256_hex(self._bytes)
+
+    @property
+    def verdict(self) -> Verdict:
         """``PASS``, ``FAIL`` or ``INCONCLUSIVE``."""
-        return str(self.data["verdict"])
+        return Verdict(self.data["verdict"])
 
     @property
     def run_id(self) -> str:
         return str(self.data["run_id"])
+
+    @property
+    def kind(self) -> RunKind:
+        """``training_run``, ``reaudit`` or ``predictions``."""
+        return RunKind(self.data["kind"])
 
     def canonical_bytes(self) -> bytes:
         """The canonical JSON bytes that :attr:`hash` is computed over."""
@@ -214,7 +194,7 @@ class Report:
         >>> [v.metric for v in report.worst_violations(1)]  # doctest: +SKIP
         ['demographic_parity_difference']
         """
-        return worst_violations(self.data, n)
+        return worst_violations(self.model, n)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Report) and other._bytes == self._bytes
@@ -247,56 +227,9 @@ def _validate(data: Mapping[str, Any]) -> None:
         raise InvalidReport("the verdict differs from the audit's verdict")
 
 
-def group_label(group: Mapping[str, Any] | None) -> str:
-    """``"sex=F, race=B"`` for a group, ``"overall"`` for the whole population."""
-    if group is None:
-        return "overall"
-    return ", ".join(f"{name}={value}" for name, value in group.items())
-
-
-def _violation(check: Mapping[str, Any]) -> Violation:
-    threshold = check["threshold"]
-    value = _as_float(check["value"])
-    bound = float(threshold["bound"])
-    excess = value - bound if threshold["direction"] == "upper" else bound - value
-    groups = [
-        {"group": group_label(side["group"]), "count": side["count"], "value": side["value"]}
-        for side in check.get("pair") or []
-    ]
-    return Violation(
-        metric=threshold["metric"],
-        verdict=check["verdict"],
-        reason=check["reason"],
-        value=value,
-        bound=bound,
-        direction=threshold["direction"],
-        excess=excess,
-        groups=groups,
-        unreliable=[
-            {"group": group_label(side["group"]), "count": side["count"]}
-            for side in check.get("unreliable_groups") or []
-            if isinstance(side, Mapping)
-        ],
-        rows_needed=check.get("rows_needed"),
-    )
-
-
-def worst_violations(data: Mapping[str, Any], n: int = 3) -> list[Violation]:
-    """The worst failing or inconclusive checks of report ``data`` (see :class:`Report`)."""
-    found = [_violation(c) for c in data["audit"]["checks"] if c["verdict"] != "PASS"]
-    found.sort(
-        key=lambda v: (
-            v.verdict != "FAIL",
-            math.isnan(v.excess),
-            -v.excess if not math.isnan(v.excess) else 0.0,
-        )
-    )
-    return found[:n]
-
-
 def build_report(
     *,
-    kind: ReportKind,
+    kind: RunKind,
     run_id: str,
     audit: AuditResult,
     model: ModelInfo | None,
@@ -310,8 +243,9 @@ def build_report(
 
     Parameters
     ----------
-    kind : {"training_run", "predictions"}
-        A governed training run, or a third party's predictions.
+    kind : RunKind
+        A governed training run, a re-audit of an existing model, or a third party's
+        predictions.
     run_id : str
         ``0x`` followed by 64 lowercase hex digits.
     audit : AuditResult
@@ -331,7 +265,7 @@ def build_report(
 
     Examples
     --------
-    >>> report = build_report(kind="predictions", run_id="0x" + "ab" * 32,
+    >>> report = build_report(kind=RunKind.PREDICTIONS, run_id="0x" + "ab" * 32,
     ...     audit=result, model=None, dataset=dataset, policy=None,
     ...     seeds={"bootstrap": 0})  # doctest: +SKIP
     >>> report.hash.startswith("0x")  # doctest: +SKIP
@@ -343,7 +277,7 @@ def build_report(
     )
     data = {
         "schema_version": REPORT_SCHEMA_VERSION,
-        "kind": kind,
+        "kind": RunKind(kind),
         "run_id": run_id,
         "model": None if model is None else model.model_dump(),
         "dataset": dataset.model_dump(),

@@ -3,9 +3,10 @@
 A run freezes the policy snapshot it starts with; a vote that lands mid-run changes
 nothing in it. The snapshot is read at the block where the current policy version took
 effect, so the same rules always give the same snapshot hash, whenever the run happens.
-The run id is ``"0x" + sha256`` of the spec, the dataset's content hash, that snapshot hash
-and the seed, and nothing time-dependent enters the report, so re-running the same inputs
-gives the same ``reportHash``.
+The run id is fixed by the spec, the dataset's content hash, that snapshot hash and the seed
+(:mod:`audit.plan`), and nothing time-dependent enters the report, so re-running the same
+inputs gives the same ``reportHash``. A re-audit's row and report both say ``reaudit``
+(:class:`~audit.db_models.RunKind`).
 
 A run's row moves ``queued`` → ``running`` → ``completed``, ``failed`` or ``refused``
 (the dataset did not verify; nothing was trained). The model file and the report directory
@@ -15,8 +16,6 @@ report and no anchor pointing at missing files.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -26,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from web3 import Web3
 
 from audit.anchor import Anchor, publish_audit
-from audit.db_models import AuditRunRecord, ModelVersion, RunStatus, utcnow
+from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunKind, RunStatus, utcnow
+from audit.env import AuditEnv
 from audit.errors import (
     DatasetFileMissing,
     DatasetHashMismatch,
@@ -38,22 +37,19 @@ from audit.errors import (
 )
 from audit.evidence import audit_under_policy, gate_rule
 from audit.gate import record_audit
-from audit.manifest import DatasetManifest, file_sha256, latest_manifest, load_frame
+from audit.manifest import DatasetManifest, load_frame
 from audit.models import load_model, save_model
+from audit.plan import RunPlan, plan_run
+from audit.provenance import dataset_info, model_info, policy_info
 from audit.render import render_all
-from audit.report import DatasetInfo, ModelInfo, PolicyInfo, Report, build_report
-from audit.training import (
-    ModelArtifact,
-    ModelSpec,
-    describe_estimator,
-    predict,
-    split,
-    train,
-)
-from audit.verify import frozen_snapshot, verify_dataset
+from audit.report import Report, build_report
+from audit.spec import ModelSpec
+from audit.training import ModelArtifact, predict, split, train
+from audit.verify import verify_dataset
+from bias_checks import Verdict
 from core.db import session_scope
 from core.errors import FairgovError
-from governance.chain.deploy import Deployment
+from core.types import Hash32
 from governance.policy.snapshot import PolicySnapshot
 
 #: ``progress(stage, step, total)``: called as each stage starts.
@@ -67,36 +63,15 @@ class AuditRun:
     """The outcome of a completed run."""
 
     run_id: str
+    kind: RunKind
     model_name: str
-    verdict: str
+    verdict: Verdict
     model_hash: str
     report_hash: str
     report_dir: Path
     policy_version: int
     anchor: Anchor
-    model_status: str
-
-
-def compute_run_id(
-    spec: ModelSpec, content_hash: str, snapshot_hash: str, *, model_hash: str | None = None
-) -> str:
-    """``"0x" + sha256`` of the run's inputs (and the model, for a re-audit).
-
-    Examples
-    --------
-    >>> compute_run_id(spec, content_hash, snapshot.hash)  # doctest: +SKIP
-    '0x…'
-    """
-    inputs: dict[str, Any] = {
-        "dataset_content_hash": content_hash,
-        "policy_snapshot_hash": snapshot_hash,
-        "seed": spec.seed,
-        "spec": json.loads(spec.canonical_json()),
-    }
-    if model_hash is not None:
-        inputs["reaudit_model_hash"] = model_hash
-    raw = json.dumps(inputs, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    return "0x" + hashlib.sha256(raw).hexdigest()
+    model_status: ModelStatus
 
 
 def _write_report_dir(report: Report, directory: Path) -> Path:
@@ -130,11 +105,8 @@ def _update(engine: Engine, row_id: int, **fields: Any) -> None:
 
 @dataclass
 class _Context:
-    engine: Engine
-    w3: Web3
-    deployment: Deployment
+    env: AuditEnv
     spec: ModelSpec
-    data_dir: Path
     auditor_key: str
     progress: Progress | None
     stage: int = 0
@@ -145,31 +117,15 @@ class _Context:
             self.progress(name, self.stage, len(STAGES))
 
 
-def run_audit(
-    engine: Engine,
-    w3: Web3,
-    deployment: Deployment,
-    *,
-    spec: ModelSpec,
-    data_dir: Path,
-    auditor_key: str,
-    progress: Progress | None = None,
-) -> AuditRun:
+def run_audit(env: AuditEnv, spec: ModelSpec, *, progress: Progress | None = None) -> AuditRun:
     """Train and audit ``spec`` under the current policy; anchor and gate the result.
 
     Parameters
     ----------
-    engine : Engine
-        The migrated database.
-    w3 : Web3
-    deployment : Deployment
-        The governance contracts.
+    env : AuditEnv
+        The database, chain, contracts, data directory and auditor key.
     spec : ModelSpec
         What to train; ``spec.dataset`` names a registered dataset.
-    data_dir : Path
-        Models go to ``models/<name>/``, reports to ``reports/<run_id>/``.
-    auditor_key : str
-        The private key holding ``AUDITOR_ROLE`` on the AuditRegistry.
     progress : callable, optional
         ``progress(stage, step, total)`` as each of :data:`STAGES` starts.
 
@@ -179,6 +135,8 @@ def run_audit(
 
     Raises
     ------
+    AuditorKeyMissing
+        ``env`` has no auditor key (nothing is recorded).
     DatasetNotRegistered
         No manifest is stored for ``spec.dataset`` (no run is recorded).
     DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
@@ -188,82 +146,50 @@ def run_audit(
 
     Examples
     --------
-    >>> run = run_audit(engine, w3, deployment, spec=spec, data_dir=data_dir,
-    ...                 auditor_key=key)  # doctest: +SKIP
+    >>> run = run_audit(env, spec)  # doctest: +SKIP
     >>> run.verdict, run.model_status  # doctest: +SKIP
     ('PASS', 'approved')
     """
-    ctx = _Context(engine, w3, deployment, spec, data_dir, auditor_key, progress)
+    ctx = _Context(env, spec, env.require_auditor_key(), progress)
     return _execute(ctx, existing=None)
 
 
 def reaudit_model(
-    engine: Engine,
-    w3: Web3,
-    deployment: Deployment,
-    *,
+    env: AuditEnv,
     version: ModelVersion,
     spec: ModelSpec,
-    data_dir: Path,
-    auditor_key: str,
+    *,
     progress: Progress | None = None,
 ) -> AuditRun:
     """Audit an existing model file again under the current policy (no retraining).
 
+    The run's row and its report say ``reaudit``; the run id also covers the model's hash.
+
     Examples
     --------
-    >>> run = reaudit_model(engine, w3, deployment, version=version, spec=spec,
-    ...                     data_dir=data_dir, auditor_key=key)  # doctest: +SKIP
+    >>> run = reaudit_model(env, version, spec)  # doctest: +SKIP
+    >>> run.kind  # doctest: +SKIP
+    'reaudit'
     """
-    ctx = _Context(engine, w3, deployment, spec, data_dir, auditor_key, progress)
+    ctx = _Context(env, spec, env.require_auditor_key(), progress)
     return _execute(ctx, existing=version)
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """What a run is fixed by before it starts: the frozen policy, the dataset and its id."""
-
-    snapshot: PolicySnapshot
-    manifest: DatasetManifest
-    content_hash: str
-    run_id: str
-
-
-def plan_run(
-    engine: Engine,
-    w3: Web3,
-    deployment: Deployment,
-    spec: ModelSpec,
-    *,
-    model_hash: str | None = None,
-) -> RunPlan:
-    """Freeze the policy and fix the run id of ``spec`` (and of ``model_hash``, for a
-    re-audit), as :func:`run_audit` will. The API answers with this id before the run."""
-    snapshot = frozen_snapshot(w3, deployment.addresses.training_policy)
-    with session_scope(engine) as session:
-        manifest = latest_manifest(session, spec.dataset)
-    try:
-        content_hash = file_sha256(manifest.local_path())
-    except OSError:
-        content_hash = manifest.sha256
-    run_id = compute_run_id(spec, content_hash, snapshot.hash, model_hash=model_hash)
-    return RunPlan(snapshot, manifest, content_hash, run_id)
 
 
 def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
     ctx.step("policy")
     model_hash = None if existing is None else existing.model_hash
-    plan = plan_run(ctx.engine, ctx.w3, ctx.deployment, ctx.spec, model_hash=model_hash)
+    plan: RunPlan = plan_run(ctx.env, ctx.spec, model_hash=model_hash)
     snapshot, manifest, content_hash, run_id = (
         plan.snapshot,
         plan.manifest,
         plan.content_hash,
         plan.run_id,
     )
-    with session_scope(ctx.engine) as session:
+    engine = ctx.env.engine
+    with session_scope(engine) as session:
         row = AuditRunRecord(
             run_id=run_id,
-            kind="training_run" if existing is None else "reaudit",
+            kind=_kind(existing),
             model_name=ctx.spec.name,
             dataset_name=manifest.name,
             dataset_id=manifest.dataset_id,
@@ -278,12 +204,12 @@ def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
         session.flush()
         assert row.id is not None
         row_id = row.id
-    _update(ctx.engine, row_id, status=RunStatus.RUNNING)
+    _update(engine, row_id, status=RunStatus.RUNNING)
     try:
         ctx.step("verify")
         verify_dataset(snapshot, manifest)
     except REFUSALS as exc:
-        _finish(ctx.engine, row_id, RunStatus.REFUSED, exc)
+        _finish(engine, row_id, RunStatus.REFUSED, exc)
         raise
     try:
         return _train_audit_anchor(
@@ -295,8 +221,12 @@ def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
             existing=existing,
         )
     except BaseException as exc:
-        _finish(ctx.engine, row_id, RunStatus.FAILED, exc)
+        _finish(engine, row_id, RunStatus.FAILED, exc)
         raise
+
+
+def _kind(existing: ModelVersion | None) -> RunKind:
+    return RunKind.TRAINING_RUN if existing is None else RunKind.REAUDIT
 
 
 def _finish(engine: Engine, row_id: int, status: RunStatus, exc: BaseException) -> None:
@@ -308,19 +238,19 @@ def _train_audit_anchor(
     ctx: _Context,
     *,
     row_id: int,
-    run_id: str,
+    run_id: Hash32,
     snapshot: PolicySnapshot,
     manifest: DatasetManifest,
     existing: ModelVersion | None,
 ) -> AuditRun:
-    spec = ctx.spec
+    spec, env = ctx.spec, ctx.env
     ctx.step("train")
     frame = load_frame(manifest)
     data = split(frame, manifest, spec)
     if existing is None:
         strategy, constraint = snapshot.mitigation.strategy, snapshot.mitigation.constraint
         model: ModelArtifact = train(spec, data, strategy=strategy, constraint=constraint)
-        model_path, model_hash = save_model(model, ctx.data_dir / "models" / spec.name)
+        model_path, model_hash = save_model(model, env.models_dir / spec.name)
     else:
         model_path, model_hash = Path(existing.artifact_path), existing.model_hash
         model = load_model(model_path, expected_hash=model_hash)
@@ -337,13 +267,14 @@ def _train_audit_anchor(
     )
     when_inconclusive, gate_warnings = gate_rule(snapshot, result)
     ctx.step("report")
+    kind = _kind(existing)
     report = build_report(
-        kind="training_run",
+        kind=kind,
         run_id=run_id,
         audit=result,
-        model=_model_info(spec, model, model_hash),
-        dataset=_dataset_info(manifest, len(frame)),
-        policy=_policy_info(snapshot),
+        model=model_info(spec, model, model_hash),
+        dataset=dataset_info(manifest, len(frame)),
+        policy=policy_info(snapshot),
         seeds={
             "split": spec.seed,
             "training": spec.seed,
@@ -352,9 +283,9 @@ def _train_audit_anchor(
         },
         warnings=gate_warnings,
     )
-    report_dir = _write_report_dir(report, ctx.data_dir / "reports" / run_id)
+    report_dir = _write_report_dir(report, env.reports_dir / run_id)
     _update(
-        ctx.engine,
+        env.engine,
         row_id,
         model_hash=model_hash,
         report_hash=report.hash,
@@ -363,18 +294,18 @@ def _train_audit_anchor(
     )
     ctx.step("anchor")
     anchor = publish_audit(
-        ctx.w3,
-        ctx.deployment.addresses.audit_registry,
+        env.w3,
+        env.deployment.addresses.audit_registry,
         ctx.auditor_key,
         run_id=run_id,
         model_hash=model_hash,
         dataset_id=manifest.dataset_id,
         report_hash=report.hash,
         policy_version=snapshot.policy_version,
-        passed=report.verdict == "PASS",
+        passed=report.verdict == Verdict.PASS,
     )
     ctx.step("gate")
-    with session_scope(ctx.engine) as session:
+    with session_scope(env.engine) as session:
         version = record_audit(
             session,
             name=spec.name,
@@ -386,7 +317,7 @@ def _train_audit_anchor(
             policy_version=snapshot.policy_version,
             on_inconclusive=when_inconclusive,
         )
-        status = version.status
+        status = ModelStatus(version.status)
         row = session.get(AuditRunRecord, row_id)
         assert row is not None
         row.status, row.finished_at = RunStatus.COMPLETED, utcnow()
@@ -394,6 +325,7 @@ def _train_audit_anchor(
         session.add(row)
     return AuditRun(
         run_id=run_id,
+        kind=kind,
         model_name=spec.name,
         verdict=report.verdict,
         model_hash=model_hash,
@@ -401,44 +333,5 @@ def _train_audit_anchor(
         report_dir=report_dir,
         policy_version=snapshot.policy_version,
         anchor=anchor,
-        model_status=str(status),
-    )
-
-
-def _model_info(spec: ModelSpec, model: ModelArtifact, model_hash: str) -> ModelInfo:
-    mitigation = (
-        model["kind"] if not model["constraint"] else (f"{model['kind']}({model['constraint']})")
-    )
-    return ModelInfo(
-        name=spec.name,
-        hash=model_hash,
-        estimator=describe_estimator(model),
-        mitigation=mitigation,
-        spec=json.loads(spec.canonical_json()),
-    )
-
-
-def _dataset_info(manifest: DatasetManifest, rows: int) -> DatasetInfo:
-    return DatasetInfo(
-        name=manifest.name,
-        dataset_id=manifest.dataset_id,
-        content_hash=manifest.sha256,
-        manifest_hash=manifest.hash,
-        rows=rows,
-        label=manifest.label,
-        positive_label=manifest.positive_label,
-        sensitive_features=list(manifest.sensitive_features),
-    )
-
-
-def _policy_info(snapshot: PolicySnapshot) -> PolicyInfo:
-    return PolicyInfo(
-        chain_id=snapshot.chain_id,
-        policy_address=snapshot.policy,
-        version=snapshot.policy_version,
-        block_number=snapshot.block_number,
-        block_hash=snapshot.block_hash,
-        snapshot_hash=snapshot.hash,
-        mitigation_strategy=snapshot.mitigation.strategy,
-        mitigation_constraint=snapshot.mitigation.constraint,
+        model_status=status,
     )

@@ -8,7 +8,6 @@ to the allowed ``contentHash``. After an audit, anyone holding a report can call
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -25,8 +24,10 @@ from audit.errors import (
     InvalidReport,
     ManifestMismatch,
 )
-from audit.manifest import DatasetManifest, file_sha256
+from audit.manifest import DatasetManifest
 from audit.report import Report
+from bias_checks import Verdict
+from core.canonical import file_sha256, sha256_hex
 from governance.chain.contracts import bind
 from governance.policy import history as policy_history
 from governance.policy.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
@@ -203,7 +204,7 @@ def verify_report(
     """
     named, verdict = _run_id_and_verdict(report_bytes)
     wanted = named if run_id is None else run_id.lower()
-    report_hash = "0x" + hashlib.sha256(report_bytes).hexdigest()
+    report_hash = sha256_hex(report_bytes)
     registry = bind(w3, "AuditRegistry", registry_address).functions
     try:
         audit = registry.getAudit(bytes.fromhex(wanted[2:])).call()
@@ -227,7 +228,7 @@ def verify_report(
         return _with_status(found, "run_mismatch")
     if anchored_hash != report_hash:
         return _with_status(found, "hash_mismatch")
-    if (verdict == "PASS") != bool(passed):
+    if (verdict == Verdict.PASS) != bool(passed):
         return _with_status(found, "verdict_mismatch")
     if renderings is None:
         return found

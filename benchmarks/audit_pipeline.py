@@ -28,9 +28,11 @@ from pathlib import Path
 from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, true_positive_rate
 from sklearn.metrics import accuracy_score
 
+from audit.env import AuditEnv
 from audit.manifest import build_manifest, load_frame, store_manifest
 from audit.runs import run_audit
-from audit.training import ModelSpec, predict, split, train
+from audit.spec import ModelSpec
+from audit.training import predict, split, train
 from core import db
 from core.settings import DEV_PRIVATE_KEYS
 from governance.actions import SetMitigation, encode
@@ -81,6 +83,13 @@ def main() -> None:
         deployment = deploy.deploy(w3, DEV_PRIVATE_KEYS[0], TEST_CONFIG)
         gov = Governance(w3, deployment)
         gov.delegate_all_to_self()
+        env = AuditEnv(
+            engine=engine,
+            w3=w3,
+            deployment=deployment,
+            data_dir=work / "data",
+            auditor_key=DEV_PRIVATE_KEYS[9],
+        )
 
         def govern(actions: list, description: str) -> None:  # type: ignore[type-arg]
             pass_and_execute_encoded(gov, *encode(actions, deployment.addresses), description)
@@ -97,8 +106,7 @@ def main() -> None:
 
             def ours(seeds: Iterator[int] = seeds) -> object:
                 s = spec.model_copy(update={"seed": next(seeds)})  # new run id each time
-                return run_audit(engine, w3, deployment, spec=s, data_dir=work / "data",
-                                 auditor_key=DEV_PRIVATE_KEYS[9])  # fmt: skip
+                return run_audit(env, s)
 
             def reference(strategy: str = strategy) -> object:
                 data = split(frame, manifest, spec)

@@ -1,24 +1,32 @@
-"""Assembling an audit's result objects: group sizes, metrics by group, overall metrics
-and warnings, from the computed tables of :class:`bias_checks._audit._Audit`."""
+"""Assembling an audit's result objects from its computed state
+(:class:`bias_checks._state._Audit`): group sizes, metrics by group, overall metrics,
+disparities, checks and warnings."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
-from bias_checks._engine import LABEL_FREE_METRICS
-from bias_checks._inputs import EncodedInput
+import numpy as np
+
+from bias_checks._checks import Measurement, Threshold, judge, rows_needed
+from bias_checks._disparities import Agg, Method
+from bias_checks._errors import InvalidParameterError
+from bias_checks._evidence import EvidenceRule
+from bias_checks._groups import GroupTable
+from bias_checks._judged import Judged
+from bias_checks._measure import DisparityRecord, base_evidence, disparity_evidence
 from bias_checks._results import (
     AuditWarning,
+    CheckResult,
     Disparity,
     GroupMetric,
     GroupSize,
-    Interval,
     OverallMetric,
 )
-
-if TYPE_CHECKING:
-    from bias_checks._audit import _Audit
+from bias_checks._state import _Audit, interval, labels_for
+from bias_checks.catalogue import METRICS, MetricInfo
 
 SMALL_GROUP_MESSAGE = (
     "Group has fewer rows than the evidence rule's min_group_size; its metrics are not judged."
@@ -32,26 +40,6 @@ NO_THRESHOLDS_MESSAGE = "No thresholds were given; the verdict PASS is vacuous."
 MISSING_COMBINATIONS_MESSAGE = (
     "Some combinations of sensitive feature values do not occur in the data."
 )
-
-
-def label_index(encoded: EncodedInput) -> list[int]:
-    if encoded.task == "binary":
-        return [encoded.classes.index(encoded.pos_label)]
-    return list(range(len(encoded.classes)))
-
-
-def labels_for(metric: str, encoded: EncodedInput) -> list[Any]:
-    if metric in LABEL_FREE_METRICS or encoded.task == "regression":
-        return [None]
-    if encoded.task == "binary":
-        return [encoded.pos_label]
-    return list(encoded.classes)
-
-
-def interval(low: float, high: float, method: str) -> Interval | None:
-    if math.isnan(low) or math.isnan(high):
-        return None
-    return Interval(float(low), float(high), method)
 
 
 def group_sizes(audit: _Audit) -> list[GroupSize]:
@@ -186,12 +174,13 @@ def audit_warnings(audit: _Audit, has_thresholds: bool) -> list[AuditWarning]:
     return out
 
 
-def disparity_results(audit: _Audit) -> list[Disparity]:
+def disparity_results(audit: _Audit, disparities: Sequence[DisparityRecord]) -> list[Disparity]:
     """Every disparity: Fairlearn's value and pair, and the judged value, interval and pair."""
     out = []
-    for record in audit.disparities:
+    for record in disparities:
         table, info = record.table, record.info
-        judged, mask = audit.evidence(
+        judged, mask = evidence(
+            audit,
             info,
             table,
             method=record.method,
@@ -242,3 +231,113 @@ def disparity_results(audit: _Audit) -> list[Disparity]:
                     )
                 )
     return out
+
+
+# ----- evidence ------------------------------------------------------------------------
+
+
+def _alpha(rule: EvidenceRule, entries: int) -> float:
+    """Error per entry: the check's error is shared by its labels and control levels."""
+    return (1.0 - rule.confidence_level) / max(entries, 1)
+
+
+def evidence(
+    audit: _Audit,
+    info: MetricInfo,
+    table: GroupTable,
+    *,
+    method: Method,
+    agg: Agg | None,
+    upper: bool,
+    rule: EvidenceRule,
+) -> tuple[Judged, np.ndarray[Any, Any]]:
+    """What a check or disparity of ``info`` on ``table`` is judged on, and the judged mask."""
+    entries = len(labels_for(info.bases[0], audit.encoded)) * table.grouping.n_control
+    alpha = _alpha(rule, entries)
+    if info.kind == "base":
+        return base_evidence(audit, info.name, table, upper=upper, rule=rule, alpha=alpha)
+    return disparity_evidence(audit, info, table, method=method, agg=agg, rule=rule, alpha=alpha)
+
+
+# ----- checks --------------------------------------------------------------------------
+
+
+def check_result(
+    audit: _Audit, threshold: Threshold, disparities: Sequence[DisparityRecord]
+) -> CheckResult:
+    """Judge ``threshold`` on the audit: its verdict, reason and the evidence behind it."""
+    info = METRICS[threshold.metric]
+    table = audit.table_for(threshold.features)
+    rule = threshold.evidence or audit.rule
+    upper = threshold.direction == "upper"
+    method: Method = threshold.method
+    agg: Agg | None = threshold.agg if len(info.bases) == 2 else None
+    judged, mask = evidence(audit, info, table, method=method, agg=agg, upper=upper, rule=rule)
+    needed = 1 if info.kind == "base" else 2
+    measurement = Measurement(
+        judged.value.ravel(),
+        judged.low.ravel(),
+        judged.high.ravel(),
+        (judged.n_judged >= needed).ravel(),
+    )
+    decision = judge(threshold, measurement)
+    label_row, control = divmod(decision.entry, table.grouping.n_control)
+    value = float(judged.value[label_row, control])
+    low, high = float(judged.low[label_row, control]), float(judged.high[label_row, control])
+    needed_rows = None
+    if decision.reason == "interval_straddles_bound":
+        members = audit.members(table, control)
+        judged_members = members[mask[label_row, members]]
+        smallest = int(table.counts[judged_members].min())
+        needed_rows = rows_needed(threshold, value, low, high, smallest)
+    labels = labels_for(info.bases[0], audit.encoded)
+    return CheckResult(
+        threshold=threshold,
+        verdict=decision.verdict,
+        reason=decision.reason,
+        value=value,
+        ci=interval(low, high, judged.method),
+        label=labels[label_row] if label_row < len(labels) else None,
+        control=table.control_keys[audit.members(table, control)[0]],
+        pair=audit.judged_pair(info, table, judged, label_row, control),
+        unreliable_groups=audit.unreliable_refs(info, table, mask, label_row, control),
+        value_all_groups=_value_all_groups(
+            audit,
+            disparities,
+            info=info,
+            table=table,
+            threshold=threshold,
+            label_row=label_row,
+            c=control,
+        ),
+        n_judged_groups=int(judged.n_judged[label_row, control]),
+        rows_needed=needed_rows,
+        evidence_rule=rule,
+    )
+
+
+def _value_all_groups(
+    audit: _Audit,
+    disparities: Sequence[DisparityRecord],
+    *,
+    info: MetricInfo,
+    table: GroupTable,
+    threshold: Threshold,
+    label_row: int,
+    c: int,
+) -> float:
+    if info.kind == "base":
+        block = table.values[info.name][label_row, audit.members(table, c)]
+        if np.isnan(block).all():
+            return math.nan
+        return float(np.nanmax(block) if threshold.direction == "upper" else np.nanmin(block))
+    agg = threshold.agg if len(info.bases) == 2 else None
+    for record in disparities:
+        if (
+            record.info is info
+            and record.method == threshold.method
+            and record.agg == agg
+            and record.table is table
+        ):
+            return float(record.point.value[label_row, c])
+    raise InvalidParameterError(metric=threshold.metric)

@@ -33,7 +33,7 @@ from bias_checks._uncertainty import comparison_bounds, percentile_interval
 from bias_checks.catalogue import METRICS, MetricInfo
 
 if TYPE_CHECKING:
-    from bias_checks._audit import _Audit
+    from bias_checks._state import _Audit
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 

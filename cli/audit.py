@@ -36,8 +36,8 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     from audit.render import REASON_WORDS, VERDICT_COLOURS, fmt, verdict_sentence
 
     report = outcome.report
-    data = report.data
-    verdict = data["verdict"]
+    data = report.model
+    verdict = data.verdict
     colour = VERDICT_COLOURS[verdict]
     console.print(
         Panel(verdict_sentence(data), title=f"[bold]{verdict}[/]", border_style=colour),
@@ -46,26 +46,26 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     if outcome.used_default_thresholds:
         defaults = ", ".join(f"{t.metric} <= {fmt(t.bound)}" for t in outcome.thresholds)
         console.print(f"No --threshold given, so the defaults were checked: {defaults}")
-    rule = data["audit"]["evidence_rule"]
+    rule = data.audit.evidence_rule
     console.print(
-        f"Evidence rule: {rule['confidence_level']:.0%} intervals; groups of at least "
-        f"{rule['min_group_size']} rows and {rule['min_denominator']} in a rate's denominator "
-        f"are judged; INCONCLUSIVE at a gate: {rule['on_inconclusive']}"
+        f"Evidence rule: {rule.confidence_level:.0%} intervals; groups of at least "
+        f"{rule.min_group_size} rows and {rule.min_denominator} in a rate's denominator "
+        f"are judged; INCONCLUSIVE at a gate: {rule.on_inconclusive}"
     )
     table = Table(title="Checks")
     for header in ("metric", "bound", "value", "interval", "verdict", "rows/group to decide"):
         table.add_column(header, overflow="fold")
-    for check in data["audit"]["checks"]:
-        threshold = check["threshold"]
-        ci = check["ci"]
-        level = check["evidence_rule"]["confidence_level"]
-        needed = check.get("rows_needed")
+    for check in data.audit.checks:
+        threshold = check.threshold
+        ci = check.ci
+        level = check.evidence_rule.confidence_level
+        needed = check.rows_needed
         table.add_row(
-            threshold["metric"],
-            ("<= " if threshold["direction"] == "upper" else ">= ") + fmt(threshold["bound"]),
-            fmt(check["value"]),
-            "n/a" if ci is None else f"{fmt(ci['low'])} to {fmt(ci['high'])} ({level:.0%})",
-            f"[{VERDICT_COLOURS[check['verdict']]}]{check['verdict']}[/]",
+            threshold.metric,
+            ("<= " if threshold.direction == "upper" else ">= ") + fmt(threshold.bound),
+            fmt(check.value),
+            "n/a" if ci is None else f"{fmt(ci.low)} to {fmt(ci.high)} ({level:.0%})",
+            f"[{VERDICT_COLOURS[check.verdict]}]{check.verdict}[/]",
             "" if needed is None else f"~{needed:,}",
         )
     console.print(table, soft_wrap=False)
@@ -187,8 +187,9 @@ def run(
     """Train, audit, report and anchor a model under the voted policy; the exit status is
     0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for input errors or a refused dataset."""
     from audit.render import VERDICT_COLOURS
-    from audit.runs import STAGES, run_audit
-    from audit.training import load_spec
+    from audit.runs import STAGES
+    from audit.service import AuditEnv, run_audit
+    from audit.spec import load_spec
 
     spec = load_spec(spec_file)
     ctx = load_context()
@@ -201,15 +202,14 @@ def run(
         def advance(stage: str, step: int, total: int) -> None:
             progress.update(task, description=stage, completed=step, total=total)
 
-        outcome = run_audit(
-            ctx.engine,
-            ctx.w3,
-            ctx.deployment,
-            spec=spec,
-            data_dir=ctx.settings.data_dir,
+        env = AuditEnv(
+            engine=ctx.engine,
+            w3=ctx.w3,
+            deployment=ctx.deployment,
+            data_dir=Path(ctx.settings.data_dir),
             auditor_key=key,
-            progress=advance,
         )
+        outcome = run_audit(env, spec, progress=advance)
         progress.update(task, description="done", completed=len(STAGES))
     colour = VERDICT_COLOURS.get(outcome.verdict, "white")
     console.print(

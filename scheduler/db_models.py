@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
 
 #: The table APScheduler's SQLAlchemyJobStore creates and owns (outside the migrations).
 JOBSTORE_TABLE = "scheduler_apscheduler_jobs"
@@ -46,7 +47,7 @@ class JobRun(SQLModel, table=True):
     job: str = Field(index=True, max_length=100)
     started_at: datetime = Field(default_factory=utcnow, index=True)
     finished_at: datetime | None = Field(default=None, index=True)
-    status: str = Field(default=JobStatus.RUNNING, max_length=12)
+    status: JobStatus = Field(default=JobStatus.RUNNING, sa_type=AutoString(length=12))
     error: str | None = Field(default=None, max_length=500)
     detail: str | None = Field(default=None, max_length=500)
     holder: str = Field(max_length=200)

@@ -2,45 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path as FilePath
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
-from sqlmodel import col, func, select
 
 from api.deps import CtxDep, CurrentOperator, SessionDep
 from api.errors import NotFound, responses
-from api.runs import latest_attempt, start_run
+from api.runs import start_run
 from api.schemas.audits import AuditAccepted, AuditPublic, AuditsPublic, CheckSummary
 from api.schemas.common import HASH_PATTERN, Limit, Offset
-from audit.db_models import AuditRunRecord
-from audit.errors import AuditError
-from audit.report import Report
-from audit.training import ModelSpec, parse_spec
+from audit.db_models import AuditRunRecord, RunKind, RunStatus
+from audit.service import latest_attempt, list_runs, stored_report
+from audit.spec import ModelSpec, parse_spec
 
 router = APIRouter(prefix="/audits", tags=["audits"])
 
 RunIdPath = Annotated[str, Path(pattern=HASH_PATTERN, description="The run id (0x + 64 hex).")]
-RunStatus = Literal["queued", "running", "completed", "failed", "refused"]
 
 
 def _checks(row: AuditRunRecord) -> list[CheckSummary] | None:
-    if row.report_dir is None:
+    report = stored_report(row)
+    if report is None:
         return None
-    try:
-        report = Report.from_bytes((FilePath(row.report_dir) / "report.json").read_bytes())
-    except (OSError, AuditError):
-        return None
-    return [
-        CheckSummary(
-            metric=c["threshold"]["metric"],
-            direction=c["threshold"]["direction"],
-            bound=c["threshold"].get("bound"),
-            value=c.get("value"),
-            verdict=c["verdict"],
-        )
-        for c in report.data["audit"]["checks"]
-    ]
+    return [CheckSummary.of(c) for c in report.model.audit.checks]
 
 
 @router.get("", response_model=AuditsPublic, responses=responses())
@@ -52,20 +36,8 @@ def read_audits(
     limit: Limit = 50,
 ) -> AuditsPublic:
     """Audit run attempts, newest first."""
-    query = select(AuditRunRecord)
-    counting = select(func.count()).select_from(AuditRunRecord)
-    if status is not None:
-        query = query.where(AuditRunRecord.status == status)
-        counting = counting.where(AuditRunRecord.status == status)
-    if model is not None:
-        query = query.where(AuditRunRecord.model_name == model)
-        counting = counting.where(AuditRunRecord.model_name == model)
-    rows = session.exec(
-        query.order_by(col(AuditRunRecord.id).desc()).offset(offset).limit(limit)
-    ).all()
-    return AuditsPublic(
-        data=[AuditPublic.of(r) for r in rows], count=int(session.exec(counting).one())
-    )
+    page = list_runs(session, status=status, model=model, offset=offset, limit=limit)
+    return AuditsPublic(data=[AuditPublic.of(r) for r in page.rows], count=page.count)
 
 
 @router.get("/{run_id}", response_model=AuditPublic, responses=responses(404))
@@ -77,7 +49,10 @@ def read_audit(ctx: CtxDep, session: SessionDep, run_id: RunIdPath) -> AuditPubl
         if model is None:
             raise NotFound("audit run", run_id)
         return AuditPublic(
-            run_id=run_id.lower(), kind="training_run", status="queued", model_name=model
+            run_id=run_id.lower(),
+            kind=RunKind.TRAINING_RUN,
+            status=RunStatus.QUEUED,
+            model_name=model,
         )
     return AuditPublic.of(row, _checks(row))
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
-from sqlmodel import col, func, select
 
 from api.deps import CurrentOperator, SessionDep
 from api.errors import NotFound, responses
 from api.schemas.audits import DatasetPublic, ManifestCreated, ManifestPublic, ManifestsPublic
 from api.schemas.common import HASH_PATTERN, Limit, Offset
-from audit.db_models import DatasetManifestRecord
 from audit.manifest import DatasetManifest, store_manifest
+from audit.service import dataset_manifests, list_manifests
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -20,14 +19,8 @@ router = APIRouter(prefix="/datasets", tags=["datasets"])
 @router.get("", response_model=ManifestsPublic, responses=responses())
 def read_datasets(session: SessionDep, offset: Offset = 0, limit: Limit = 50) -> ManifestsPublic:
     """Every registered manifest, newest first."""
-    rows = session.exec(
-        select(DatasetManifestRecord)
-        .order_by(col(DatasetManifestRecord.id).desc())
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    count = session.exec(select(func.count()).select_from(DatasetManifestRecord)).one()
-    return ManifestsPublic(data=[ManifestPublic.of(r) for r in rows], count=int(count))
+    page = list_manifests(session, offset=offset, limit=limit)
+    return ManifestsPublic(data=[ManifestPublic.of(r) for r in page.rows], count=page.count)
 
 
 @router.get("/{dataset_id}", response_model=DatasetPublic, responses=responses(404))
@@ -36,11 +29,7 @@ def read_dataset(
     dataset_id: Annotated[str, Path(pattern=HASH_PATTERN, description="keccak256 of the name")],
 ) -> DatasetPublic:
     """One dataset's manifests, newest first."""
-    rows = session.exec(
-        select(DatasetManifestRecord)
-        .where(DatasetManifestRecord.dataset_id == dataset_id.lower())
-        .order_by(col(DatasetManifestRecord.id).desc())
-    ).all()
+    rows = dataset_manifests(session, dataset_id)
     if not rows:
         raise NotFound("dataset", dataset_id)
     return DatasetPublic(

@@ -14,7 +14,6 @@ rendering of that report (:mod:`audit.bundle`). Anything else is a server-side f
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Final, Literal
 
@@ -23,14 +22,15 @@ from sqlmodel import Session
 
 from api.deps import CtxDep, CurrentAuditor, SessionDep
 from api.errors import ErrorResponse, NotFound, StoredReportCorrupt, responses
-from api.runs import latest_attempt
 from api.schemas.audits import VerificationPublic
 from api.schemas.common import HASH_PATTERN
 from audit.bundle import RENDERERS, is_rendering
 from audit.db_models import AuditRunRecord
 from audit.errors import AuditError
 from audit.report import Report
+from audit.service import latest_attempt
 from audit.verify import verify_report
+from core.canonical import sha256_hex
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -84,7 +84,7 @@ def _read_if_there(row: AuditRunRecord, name: str) -> bytes | None:
 def _stored_report(row: AuditRunRecord) -> Report:
     """The run's report.json, checked against the recorded hash and the run id."""
     body = _read(row, "report.json")
-    digest = "0x" + hashlib.sha256(body).hexdigest()
+    digest = sha256_hex(body)
     if row.report_hash is not None and digest != row.report_hash:
         raise StoredReportCorrupt(row.run_id, "report.json", f"it hashes to {digest}")
     try:
@@ -131,7 +131,7 @@ def download_report(
     row = _completed(session, run_id)
     name, media_type = FILES[fmt]
     body = _served(row, name)
-    etag = f'"0x{hashlib.sha256(body).hexdigest()}"'
+    etag = f'"{sha256_hex(body)}"'
     headers = {
         "ETag": etag,
         "Cache-Control": "private, no-cache",

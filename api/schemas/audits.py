@@ -9,8 +9,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import EXAMPLE_HASH
-from audit.db_models import AuditRunRecord, DatasetManifestRecord, ModelVersion
+from audit.db_models import (
+    AuditRunRecord,
+    DatasetManifestRecord,
+    ModelStatus,
+    ModelVersion,
+    RunKind,
+    RunStatus,
+)
+from audit.report_model import CheckView
 from audit.verify import Verification
+from bias_checks import Verdict
 
 
 class ManifestPublic(BaseModel):
@@ -68,7 +77,7 @@ class ModelPublic(BaseModel):
     id: int
     name: str
     model_hash: str
-    status: str = Field(description="candidate, approved or blocked")
+    status: ModelStatus = Field(description="candidate, approved or blocked")
     reason: str
     latest_run_id: str | None
     policy_version: int | None
@@ -82,7 +91,7 @@ class ModelPublic(BaseModel):
             id=row.id,
             name=row.name,
             model_hash=row.model_hash,
-            status=row.status,
+            status=ModelStatus(row.status),
             reason=row.reason,
             latest_run_id=row.latest_run_id,
             policy_version=row.policy_version,
@@ -100,10 +109,22 @@ class CheckSummary(BaseModel):
     """One fairness check of a report: the bound, the measured value and its verdict."""
 
     metric: str
-    direction: str
+    direction: Literal["upper", "lower"]
     bound: float | None
     value: float | None
-    verdict: str
+    verdict: Verdict
+
+    @classmethod
+    def of(cls, check: CheckView) -> CheckSummary:
+        return cls.model_validate(
+            {
+                "metric": check.threshold.metric,
+                "direction": check.threshold.direction,
+                "bound": check.threshold.bound,
+                "value": check.value,
+                "verdict": check.verdict,
+            }
+        )
 
 
 class AuditPublic(BaseModel):
@@ -140,12 +161,12 @@ class AuditPublic(BaseModel):
     )
 
     run_id: str
-    kind: str
-    status: str = Field(description="queued, running, completed, failed or refused")
+    kind: RunKind
+    status: RunStatus = Field(description="queued, running, completed, failed or refused")
     model_name: str
     dataset_name: str | None = None
     dataset_id: str | None = None
-    verdict: str | None = None
+    verdict: Verdict | None = None
     model_hash: str | None = None
     report_hash: str | None = None
     content_hash: str | None = None
@@ -164,12 +185,12 @@ class AuditPublic(BaseModel):
     def of(cls, row: AuditRunRecord, checks: list[CheckSummary] | None = None) -> AuditPublic:
         return cls(
             run_id=row.run_id,
-            kind=row.kind,
-            status=row.status,
+            kind=RunKind(row.kind),
+            status=RunStatus(row.status),
             model_name=row.model_name,
             dataset_name=row.dataset_name,
             dataset_id=row.dataset_id,
-            verdict=row.verdict,
+            verdict=None if row.verdict is None else Verdict(row.verdict),
             model_hash=row.model_hash,
             report_hash=row.report_hash,
             content_hash=row.content_hash,

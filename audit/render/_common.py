@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audit.report import Violation, group_label, worst_violations
-from bias_checks import is_known_metric, metric_info
+from audit.report_model import CheckView, GroupRefView, IntervalView, ReportModel, ThresholdView
+from audit.violations import Violation, group_label, worst_violations
+from bias_checks import OnInconclusive, Verdict, is_known_metric, metric_info
 
-VERDICT_COLOURS = {"PASS": "#1a7f37", "FAIL": "#c62828", "INCONCLUSIVE": "#b26a00"}
-VERDICT_TINTS = {"PASS": "#e6f4ea", "FAIL": "#fdecea", "INCONCLUSIVE": "#fff4e0"}
+VERDICT_COLOURS: dict[str, str] = {
+    Verdict.PASS: "#1a7f37",
+    Verdict.FAIL: "#c62828",
+    Verdict.INCONCLUSIVE: "#b26a00",
+}
+VERDICT_TINTS: dict[str, str] = {
+    Verdict.PASS: "#e6f4ea",
+    Verdict.FAIL: "#fdecea",
+    Verdict.INCONCLUSIVE: "#fff4e0",
+}
 
 _BASE_WORDS = {
     "count": "number of rows",
@@ -72,9 +81,9 @@ def plain_metric(metric: str, method: str = "between_groups", direction: str | N
     return f"smallest ratio of {bases} {where} (1 means equal)"
 
 
-def check_words(threshold: Mapping[str, Any]) -> str:
+def check_words(threshold: ThresholdView) -> str:
     """Plain words for what a threshold measures."""
-    return plain_metric(threshold["metric"], threshold["method"], threshold["direction"])
+    return plain_metric(threshold.metric, threshold.method, threshold.direction)
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -100,9 +109,9 @@ def num(value: Any) -> float:
     return {"Infinity": math.inf, "-Infinity": -math.inf}.get(str(value), math.nan)
 
 
-def bound_text(threshold: Mapping[str, Any]) -> str:
-    word = "at most" if threshold["direction"] == "upper" else "at least"
-    return f"{word} {fmt(threshold['bound'])}"
+def bound_text(threshold: ThresholdView) -> str:
+    word = "at most" if threshold.direction == "upper" else "at least"
+    return f"{word} {fmt(threshold.bound)}"
 
 
 def percent(level: float) -> str:
@@ -110,28 +119,28 @@ def percent(level: float) -> str:
     return f"{level * 100:g}%"
 
 
-def ci_text(ci: Mapping[str, Any] | None) -> str:
+def ci_text(ci: IntervalView | None) -> str:
     if ci is None:
         return "n/a"
-    return f"{fmt(ci['low'])} to {fmt(ci['high'])}"
+    return f"{fmt(ci.low)} to {fmt(ci.high)}"
 
 
-def check_ci_text(check: Mapping[str, Any]) -> str:
+def check_ci_text(check: CheckView) -> str:
     """A check's interval with the confidence it was judged at (its own rule's, which a
     per-metric rule can make differ from the audit's)."""
-    if check["ci"] is None:
+    if check.ci is None:
         return "n/a"
-    return f"{ci_text(check['ci'])} ({percent(check['evidence_rule']['confidence_level'])})"
+    return f"{ci_text(check.ci)} ({percent(float(check.evidence_rule.confidence_level))})"
 
 
 #: Header of the interval column: each cell names its own confidence level.
 INTERVAL_HEADER = "Interval (confidence)"
 
 
-def pair_text(pair: list[Mapping[str, Any]] | None) -> str:
+def pair_text(pair: Sequence[GroupRefView] | None) -> str:
     if not pair:
         return "n/a"
-    sides = [f"{group_label(s['group'])} (n={s['count']}): {fmt(s['value'])}" for s in pair]
+    sides = [f"{group_label(s.group)} (n={s.count}): {fmt(s.value)}" for s in pair]
     return " vs ".join(sides)
 
 
@@ -143,16 +152,16 @@ def violation_text(v: Violation) -> str:
     return f"{base}; groups {groups}" if groups else base
 
 
-def verdict_sentence(data: Mapping[str, Any]) -> str:
+def verdict_sentence(data: ReportModel) -> str:
     """One plain-English sentence explaining the verdict."""
-    checks = data["audit"]["checks"]
+    checks = data.audit.checks
     total = len(checks)
-    failed = sum(c["verdict"] == "FAIL" for c in checks)
-    unsure = sum(c["verdict"] == "INCONCLUSIVE" for c in checks)
-    verdict = data["verdict"]
+    failed = sum(c.verdict == Verdict.FAIL for c in checks)
+    unsure = sum(c.verdict == Verdict.INCONCLUSIVE for c in checks)
+    verdict = data.verdict
     if total == 0:
         return "No fairness checks were set, so nothing was tested; this PASS means nothing."
-    if verdict == "PASS":
+    if verdict == Verdict.PASS:
         return (
             f"All {total} fairness check{'s' if total > 1 else ''} passed: the whole "
             "confidence interval of every measured difference between groups is within its "
@@ -160,16 +169,16 @@ def verdict_sentence(data: Mapping[str, Any]) -> str:
         )
     worst = worst_violations(data, 1)[0]
     words = plain_metric(worst.metric, direction=worst.direction)
-    if verdict == "FAIL":
+    if verdict == Verdict.FAIL:
         return (
             f"{failed} of {total} fairness checks failed. The worst: the "
             f"{words} is {fmt(worst.value)}, but must be "
             f"{'at most' if worst.direction == 'upper' else 'at least'} {fmt(worst.bound)}."
         )
     needed = [
-        c["rows_needed"]
+        c.rows_needed
         for c in checks
-        if c["verdict"] == "INCONCLUSIVE" and c.get("rows_needed") is not None
+        if c.verdict == Verdict.INCONCLUSIVE and c.rows_needed is not None
     ]
     more = (
         f" About {max(needed):,} rows per group would decide them at the effects observed."
@@ -183,54 +192,50 @@ def verdict_sentence(data: Mapping[str, Any]) -> str:
     )
 
 
-def evidence_rule_text(data: Mapping[str, Any]) -> str:
+def evidence_rule_text(data: ReportModel) -> str:
     """The evidence rule the audit was judged under, in plain words."""
-    rule = data["audit"]["evidence_rule"]
+    rule = data.audit.evidence_rule
     action = (
         "blocks the model"
-        if rule["on_inconclusive"] == "block"
+        if rule.on_inconclusive == OnInconclusive.BLOCK
         else "approves the model with a warning"
     )
     own = sorted(
         {
-            f"{c['threshold']['metric']} at {percent(c['evidence_rule']['confidence_level'])}"
-            for c in data["audit"]["checks"]
-            if c["evidence_rule"] != rule
+            f"{c.threshold.metric} at {percent(float(c.evidence_rule.confidence_level))}"
+            for c in data.audit.checks
+            if c.evidence_rule != rule
         }
     )
     exceptions = f" (checks under their own voted rule: {', '.join(own)})" if own else ""
     return (
-        f"Evidence rule: intervals are at {percent(rule['confidence_level'])} confidence"
-        f"{exceptions}; a group is judged only with at least {rule['min_group_size']} rows and "
-        f"at least {rule['min_denominator']} rows in a rate's denominator; an INCONCLUSIVE "
+        f"Evidence rule: intervals are at {percent(float(rule.confidence_level))} confidence"
+        f"{exceptions}; a group is judged only with at least {rule.min_group_size} rows and "
+        f"at least {rule.min_denominator} rows in a rate's denominator; an INCONCLUSIVE "
         f"verdict {action} at the gate."
     )
 
 
-def small_group_notes(data: Mapping[str, Any]) -> list[str]:
+def small_group_notes(data: ReportModel) -> list[str]:
     """Plain-words notes: the evidence rule, what would decide each INCONCLUSIVE check, each
     small group and each undefined rate."""
     notes = [evidence_rule_text(data)]
-    for check in data["audit"]["checks"]:
-        if check["verdict"] == "INCONCLUSIVE" and check.get("rows_needed") is not None:
-            words = plain_metric(
-                check["threshold"]["metric"],
-                check["threshold"]["method"],
-                check["threshold"]["direction"],
-            )
+    for check in data.audit.checks:
+        if check.verdict == Verdict.INCONCLUSIVE and check.rows_needed is not None:
+            words = check_words(check.threshold)
             notes.append(
-                f"The {words} cannot be decided yet: about {check['rows_needed']:,} rows in "
+                f"The {words} cannot be decided yet: about {check.rows_needed:,} rows in "
                 "each group would decide it at the effect observed."
             )
-    for warning in data["audit"]["warnings"]:
-        details = warning.get("details", {})
+    for warning in data.audit.warnings:
+        details = warning.details
         group = details.get("group")
-        if warning["code"] == "small_group" and group is not None:
+        if warning.code == "small_group" and group is not None:
             notes.append(
                 f"Group {group_label(group)} has only {details.get('count')} rows (fewer than "
                 f"{details.get('min_group_size')}), so its numbers are too uncertain to judge."
             )
-        elif warning["code"] == "undefined_rate" and group is not None:
+        elif warning.code == "undefined_rate" and group is not None:
             metrics = details.get("metrics") or details.get("metric") or "a rate"
             if isinstance(metrics, list):
                 metrics = ", ".join(short_base(str(m)) for m in metrics)
@@ -251,9 +256,9 @@ class GroupRow:
     small: bool
 
 
-def group_rows(data: Mapping[str, Any]) -> list[GroupRow]:
-    audit = data["audit"]
-    pos = audit["pos_label"]
+def group_rows(data: ReportModel) -> list[GroupRow]:
+    audit = data.audit
+    pos = audit.pos_label
 
     def count_of(pairs: list[list[Any]]) -> int | None:
         if pos is None:
@@ -262,14 +267,14 @@ def group_rows(data: Mapping[str, Any]) -> list[GroupRow]:
 
     return [
         GroupRow(
-            grouping=" x ".join(g["grouping"]),
-            group=group_label({**(g["control"] or {}), **g["group"]}),
-            count=g["count"],
-            positives=count_of(g["true_label_counts"]),
-            predicted_positives=count_of(g["predicted_label_counts"]),
-            small=g["small"],
+            grouping=" x ".join(g.grouping),
+            group=group_label({**(g.control or {}), **g.group}),
+            count=g.count,
+            positives=count_of(g.true_label_counts),
+            predicted_positives=count_of(g.predicted_label_counts),
+            small=g.small,
         )
-        for g in audit["groups"]
+        for g in audit.groups
     ]
 
 
@@ -280,7 +285,7 @@ class Series:
     metric: str
     grouping: tuple[str, ...]
     label: Any
-    control: dict[str, Any]
+    control: dict[str, Any] | None
     bars: list[tuple[str, float, float, float, bool]]
 
     @property
@@ -293,23 +298,22 @@ class Series:
         return " ".join(parts)
 
 
-def metric_series(data: Mapping[str, Any], *, skip: tuple[str, ...] = ("count",)) -> list[Series]:
+def metric_series(data: ReportModel, *, skip: tuple[str, ...] = ("count",)) -> list[Series]:
     """Group the per-group metric entries into chart series, in report order."""
     series: dict[tuple[Any, ...], Series] = {}
-    for m in data["audit"]["metrics"]:
-        if m["metric"] in skip:
+    for m in data.audit.metrics:
+        if m.metric in skip:
             continue
-        key = (m["metric"], tuple(m["grouping"]), repr(m["label"]), repr(m["control"]))
+        key = (m.metric, tuple(m.grouping), repr(m.label), repr(m.control))
         if key not in series:
-            series[key] = Series(m["metric"], tuple(m["grouping"]), m["label"], m["control"], [])
-        ci = m["ci"] or {}
+            series[key] = Series(m.metric, tuple(m.grouping), m.label, m.control, [])
         series[key].bars.append(
             (
-                group_label(m["group"]),
-                num(m["value"]) if m["defined"] else math.nan,
-                num(ci.get("low")),
-                num(ci.get("high")),
-                not m["reliable"],
+                group_label(m.group),
+                num(m.value) if m.defined else math.nan,
+                num(None if m.ci is None else m.ci.low),
+                num(None if m.ci is None else m.ci.high),
+                not m.reliable,
             )
         )
     return list(series.values())

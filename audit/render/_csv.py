@@ -7,7 +7,8 @@ import io
 from typing import Any
 
 from audit.render._common import num
-from audit.report import Report, group_label
+from audit.report import Report
+from audit.violations import group_label
 
 CSV_COLUMNS = (
     "grouping",
@@ -48,32 +49,29 @@ def render_csv(report: Report) -> str:
     >>> rows[0]["metric"]  # doctest: +SKIP
     'count'
     """
-    data = report.data
+    data = report.model
     sizes = {
-        (tuple(g["grouping"]), repr(g["control"]), repr(g["group"])): (g["count"], g["small"])
-        for g in data["audit"]["groups"]
+        (tuple(g.grouping), repr(g.control), repr(g.group)): (g.count, g.small)
+        for g in data.audit.groups
     }
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for m in data["audit"]["metrics"]:
-        count, small = sizes.get(
-            (tuple(m["grouping"]), repr(m["control"]), repr(m["group"])), ("", False)
-        )
-        flags = [name for name, on in (("small", small), ("undefined", not m["defined"])) if on]
-        ci = m["ci"] or {}
+    for m in data.audit.metrics:
+        count, small = sizes.get((tuple(m.grouping), repr(m.control), repr(m.group)), ("", False))
+        flags = [name for name, on in (("small", small), ("undefined", not m.defined)) if on]
         writer.writerow(
             [
-                _text(" x ".join(m["grouping"])),
-                _text(group_label(m["group"])),
-                m["metric"],
-                _number(m["value"]),
-                _number(ci.get("low")),
-                _number(ci.get("high")),
+                _text(" x ".join(m.grouping)),
+                _text(group_label(m.group)),
+                m.metric,
+                _number(m.value),
+                _number(None if m.ci is None else m.ci.low),
+                _number(None if m.ci is None else m.ci.high),
                 count,
                 ";".join(flags),
-                "" if m["label"] is None else _text(str(m["label"])),
-                _text(group_label(m["control"])) if m["control"] else "",
+                "" if m.label is None else _text(str(m.label)),
+                _text(group_label(m.control)) if m.control else "",
             ]
         )
     return out.getvalue()

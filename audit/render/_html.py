@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from html import escape
 from typing import Any
 
+from audit.db_models import RunKind
 from audit.render._common import (
     INTERVAL_HEADER,
     REASON_WORDS,
@@ -24,6 +25,7 @@ from audit.render._common import (
 )
 from audit.render._svg import check_bar, group_bars
 from audit.report import Report
+from audit.report_model import ReportModel
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1d;
@@ -68,35 +70,36 @@ def _td(value: Any, *, num: bool = False) -> str:
     return f'<td class="num">{_e(value)}</td>' if num else f"<td>{_e(value)}</td>"
 
 
-def _banner(data: Mapping[str, Any]) -> str:
-    verdict = data["verdict"]
-    subject = (data.get("model") or {}).get("name") or data["dataset"]["name"]
-    what = "model" if data["kind"] == "training_run" else "predictions"
+def _banner(data: ReportModel) -> str:
+    verdict = data.verdict
+    subject = (data.model.name if data.model is not None else None) or data.dataset.name
+    # A re-audit audited a model too (one trained earlier), not a predictions file.
+    what = "predictions" if data.kind == RunKind.PREDICTIONS else "model"
     return (
         f'<header class="banner" style="background:{VERDICT_COLOURS[verdict]}">'
         f"<h1>Fairness audit: {_e(verdict)}</h1>"
         f"<p>{_e(verdict_sentence(data))}</p>"
         f'<p style="font-size:15px;opacity:.95">Audited {what}: {_e(subject)}; '
-        f"{_e(data['dataset']['rows'])} rows.</p></header>"
+        f"{_e(data.dataset.rows)} rows.</p></header>"
     )
 
 
-def _checks(data: Mapping[str, Any]) -> str:
-    checks = data["audit"]["checks"]
+def _checks(data: ReportModel) -> str:
+    checks = data.audit.checks
     if not checks:
         return "<h2>What was checked</h2><p>No fairness checks were set.</p>"
     rows = []
     for c in checks:
-        t = c["threshold"]
+        t = c.threshold
         rows.append(
             [
-                f'<td>{_e(check_words(t))}<br><span class="code">{_e(t["metric"])}</span></td>',
+                f'<td>{_e(check_words(t))}<br><span class="code">{_e(t.metric)}</span></td>',
                 _td(bound_text(t)),
-                _td(fmt(c["value"]), num=True),
+                _td(fmt(c.value), num=True),
                 _td(check_ci_text(c), num=True),
-                f"<td>{_badge(c['verdict'])}</td>",
-                _td(pair_text(c["pair"])),
-                _td(REASON_WORDS.get(c["reason"], c["reason"])),
+                f"<td>{_badge(c.verdict)}</td>",
+                _td(pair_text(c.pair)),
+                _td(REASON_WORDS.get(c.reason, c.reason)),
             ]
         )
     table = _table(
@@ -120,12 +123,10 @@ def _checks(data: Mapping[str, Any]) -> str:
     )
 
 
-def _warnings(data: Mapping[str, Any]) -> str:
+def _warnings(data: ReportModel) -> str:
     notes = small_group_notes(data)
-    explained = {
-        w["message"] for w in data["audit"]["warnings"] if w["code"] in _EXPLAINED_WARNINGS
-    }
-    others = [w for w in data["warnings"] if w not in explained]
+    explained = {w.message for w in data.audit.warnings if w.code in _EXPLAINED_WARNINGS}
+    others = [w for w in data.warnings if w not in explained]
     items = [*notes, *others]
     if not items:
         return ""
@@ -133,7 +134,7 @@ def _warnings(data: Mapping[str, Any]) -> str:
     return f"<h2>Warnings</h2>{body}"
 
 
-def _groups(data: Mapping[str, Any]) -> str:
+def _groups(data: ReportModel) -> str:
     rows = [
         [
             _td(r.grouping),
@@ -145,7 +146,7 @@ def _groups(data: Mapping[str, Any]) -> str:
         ]
         for r in group_rows(data)
     ]
-    min_size = data["audit"]["evidence_rule"]["min_group_size"]
+    min_size = data.audit.evidence_rule.min_group_size
     return (
         "<h2>Group sizes</h2>"
         f'<p class="muted">Groups with fewer than {_e(min_size)} rows are too small to judge.</p>'
@@ -155,9 +156,9 @@ def _groups(data: Mapping[str, Any]) -> str:
     )
 
 
-def _metric_charts(data: Mapping[str, Any]) -> str:
+def _metric_charts(data: ReportModel) -> str:
     series = metric_series(data)
-    main = tuple(data["audit"]["sensitive_features"])
+    main = tuple(data.audit.sensitive_features)
     first = "".join(
         f"<figure>{group_bars(s.title, s.bars)}</figure>" for s in series if s.grouping == main
     )
@@ -170,7 +171,7 @@ def _metric_charts(data: Mapping[str, Any]) -> str:
         if rest
         else ""
     )
-    level = percent(data["audit"]["evidence_rule"]["confidence_level"])
+    level = percent(float(data.audit.evidence_rule.confidence_level))
     return (
         "<h2>Measures by group</h2>"
         f'<p class="muted">Bars are the value in each group; the black whisker is its {level} '
@@ -186,8 +187,8 @@ def _dl(pairs: Iterable[tuple[str, Any]]) -> str:
     return f"<dl>{items}</dl>"
 
 
-def _provenance(data: Mapping[str, Any]) -> str:
-    ds = data["dataset"]
+def _provenance(data: ReportModel) -> str:
+    ds = data.dataset
     parts = [
         "<h2>Provenance</h2>",
         '<p class="muted">Identifiers to check this report against the data, the model and the '
@@ -196,34 +197,36 @@ def _provenance(data: Mapping[str, Any]) -> str:
         "chain.</p>",
         _dl(
             [
-                ("Report kind", data["kind"]),
-                ("Run id", data["run_id"]),
-                ("Dataset", ds["name"]),
-                ("Dataset id", ds["dataset_id"]),
-                ("Data file sha256", ds["content_hash"]),
-                ("Manifest hash", ds["manifest_hash"]),
-                ("Label column", ds["label"]),
-                ("Positive label", ds["positive_label"]),
-                ("Sensitive features", ", ".join(ds["sensitive_features"])),
+                ("Report kind", data.kind),
+                ("Run id", data.run_id),
+                ("Dataset", ds.name),
+                ("Dataset id", ds.dataset_id),
+                ("Data file sha256", ds.content_hash),
+                ("Manifest hash", ds.manifest_hash),
+                ("Label column", ds.label),
+                ("Positive label", ds.positive_label),
+                ("Sensitive features", ", ".join(ds.sensitive_features)),
             ]
         ),
     ]
-    model = data.get("model")
-    if model:
+    model = data.model
+    if model is not None:
         parts.append("<h3>Model</h3>")
-        parts.append(_dl([(k, model.get(k)) for k in ("name", "hash", "estimator", "mitigation")]))
-    policy = data.get("policy")
-    if policy:
+        parts.append(
+            _dl([(k, getattr(model, k)) for k in ("name", "hash", "estimator", "mitigation")])
+        )
+    policy = data.policy
+    if policy is not None:
         parts.append("<h3>Policy snapshot</h3>")
-        parts.append(_dl(sorted(policy.items())))
-    config = data["audit"]["config"]
+        parts.append(_dl(sorted(policy.model_dump().items())))
+    config = data.audit.config
     parts.append("<h3>Method, seeds and software</h3>")
     parts.append(
         _dl(
             [
                 *((f"audit {k}", v) for k, v in sorted(config.items())),
-                *((f"seed {k}", v) for k, v in sorted(data["seeds"].items())),
-                *sorted(data["environment"].items()),
+                *((f"seed {k}", v) for k, v in sorted(data.seeds.items())),
+                *sorted(data.environment.items()),
             ]
         )
     )
@@ -239,9 +242,9 @@ def render_html(report: Report) -> str:
     >>> "<svg" in html  # doctest: +SKIP
     True
     """
-    data = report.data
-    verdict = data["verdict"]
-    title = f"Fairness audit {verdict}: {data['dataset']['name']}"
+    data = report.model
+    verdict = data.verdict
+    title = f"Fairness audit {verdict}: {data.dataset.name}"
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from audit.render._common import (
@@ -18,6 +18,7 @@ from audit.render._common import (
     verdict_sentence,
 )
 from audit.report import Report
+from audit.report_model import ReportModel
 
 PLACEHOLDER = "> **PLACEHOLDER, to be written by the model owner:**"
 
@@ -35,9 +36,9 @@ def _table(headers: list[str], rows: Iterable[Iterable[Any]]) -> list[str]:
     return lines
 
 
-def _model_section(data: Mapping[str, Any]) -> list[str]:
-    model = data.get("model")
-    if not model:
+def _model_section(data: ReportModel) -> list[str]:
+    model = data.model
+    if model is None:
         return [
             "## Model details",
             "",
@@ -45,14 +46,14 @@ def _model_section(data: Mapping[str, Any]) -> list[str]:
         ]
     lines = ["## Model details", ""]
     lines += [
-        f"- **{k}**: {_md(model.get(k))}" for k in ("name", "hash", "estimator", "mitigation")
+        f"- **{k}**: {_md(getattr(model, k))}" for k in ("name", "hash", "estimator", "mitigation")
     ]
-    policy = data.get("policy")
-    if policy:
+    policy = data.policy
+    if policy is not None:
         lines.append(
-            f"- **Policy**: version {_md(policy['version'])} of {_md(policy['policy_address'])} "
-            f"on chain {_md(policy['chain_id'])}, block {_md(policy['block_number'])}, "
-            f"snapshot {_md(policy['snapshot_hash'])}"
+            f"- **Policy**: version {_md(policy.version)} of {_md(policy.policy_address)} "
+            f"on chain {_md(policy.chain_id)}, block {_md(policy.block_number)}, "
+            f"snapshot {_md(policy.snapshot_hash)}"
         )
     return lines
 
@@ -68,14 +69,14 @@ def render_model_card(report: Report) -> str:
     >>> card.startswith("# Model card")  # doctest: +SKIP
     True
     """
-    data = report.data
-    ds = data["dataset"]
-    title = (data.get("model") or {}).get("name") or ds["name"]
-    checks = data["audit"]["checks"]
+    data = report.model
+    ds = data.dataset
+    title = (data.model.name if data.model is not None else None) or ds.name
+    checks = data.audit.checks
     lines = [
         f"# Model card: {_md(title)}",
         "",
-        f"**Fairness verdict: {data['verdict']}.** {_md(verdict_sentence(data))}",
+        f"**Fairness verdict: {data.verdict}.** {_md(verdict_sentence(data))}",
         "",
     ]
     lines += _model_section(data)
@@ -88,15 +89,15 @@ def render_model_card(report: Report) -> str:
         "",
         "## Training and evaluation data",
         "",
-        f"- **Dataset**: {_md(ds['name'])} ({_md(ds['rows'])} rows)",
-        f"- **Data file sha256**: {_md(ds['content_hash'])}",
-        f"- **Manifest hash**: {_md(ds['manifest_hash'])}",
-        f"- **Label**: {_md(ds['label'])}, positive label {_md(ds['positive_label'])}",
-        f"- **Sensitive features**: {_md(', '.join(ds['sensitive_features']))}",
+        f"- **Dataset**: {_md(ds.name)} ({_md(ds.rows)} rows)",
+        f"- **Data file sha256**: {_md(ds.content_hash)}",
+        f"- **Manifest hash**: {_md(ds.manifest_hash)}",
+        f"- **Label**: {_md(ds.label)}, positive label {_md(ds.positive_label)}",
+        f"- **Sensitive features**: {_md(', '.join(ds.sensitive_features))}",
         "",
         "## Fairness evaluation",
         "",
-        f"Run id `{data['run_id']}`. The report hash is the sha256 of report.json.",
+        f"Run id `{data.run_id}`. The report hash is the sha256 of report.json.",
         "",
     ]
     if checks:
@@ -113,14 +114,14 @@ def render_model_card(report: Report) -> str:
             ],
             (
                 [
-                    check_words(c["threshold"]),
-                    c["threshold"]["metric"],
-                    bound_text(c["threshold"]),
-                    fmt(c["value"]),
+                    check_words(c.threshold),
+                    c.threshold.metric,
+                    bound_text(c.threshold),
+                    fmt(c.value),
                     check_ci_text(c),
-                    c["verdict"],
-                    pair_text(c["pair"]),
-                    REASON_WORDS.get(c["reason"], c["reason"]),
+                    c.verdict,
+                    pair_text(c.pair),
+                    REASON_WORDS.get(c.reason, c.reason),
                 ]
                 for c in checks
             ),
@@ -132,12 +133,12 @@ def render_model_card(report: Report) -> str:
         ["Grouping", "Group", "Rows", "Too small to judge"],
         ([r.grouping, r.group, r.count, "yes" if r.small else "no"] for r in group_rows(data)),
     )
-    caveats = [*small_group_notes(data), *data["warnings"]]
+    caveats = [*small_group_notes(data), *data.warnings]
     lines += ["", "## Caveats", ""]
     lines += [f"- {_md(c)}" for c in dict.fromkeys(caveats)] or ["- None recorded by the audit."]
     lines += [
         f"- Fairness is measured only for the groups recorded in "
-        f"{_md(', '.join(ds['sensitive_features']))}; other groups are not audited.",
+        f"{_md(', '.join(ds.sensitive_features))}; other groups are not audited.",
         "",
     ]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from audit.render._common import (
     verdict_sentence,
 )
 from audit.report import Report
+from audit.report_model import ReportModel
 from bias_checks import is_known_metric, metric_info
 
 # A fixed date keeps the PDF bytes a function of the report alone.
@@ -162,11 +163,11 @@ def _bar_chart(
     pdf.set_xy(pdf.l_margin, top + height)
 
 
-def _verdict_banner(pdf: _Doc, data: Mapping[str, Any]) -> None:
-    pdf.set_fill_color(*_rgb(VERDICT_COLOURS[data["verdict"]]))
+def _verdict_banner(pdf: _Doc, data: ReportModel) -> None:
+    pdf.set_fill_color(*_rgb(VERDICT_COLOURS[data.verdict]))
     pdf.set_text_color(255, 255, 255)
     pdf.set_font("Helvetica", "B", 20)
-    pdf.cell(0, 12, f"  Verdict: {data['verdict']}", fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 12, f"  Verdict: {data.verdict}", fill=True, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("Helvetica", size=10)
     pdf.multi_cell(
         0,
@@ -181,20 +182,20 @@ def _verdict_banner(pdf: _Doc, data: Mapping[str, Any]) -> None:
     pdf.set_text_color(0, 0, 0)
 
 
-def _checks(pdf: _Doc, data: Mapping[str, Any]) -> None:
+def _checks(pdf: _Doc, data: ReportModel) -> None:
     pdf.heading("What was checked")
-    checks = data["audit"]["checks"]
+    checks = data.audit.checks
     if not checks:
         pdf.para("No fairness checks were set.")
         return
     rows = [
         [
-            f"{check_words(c['threshold'])}\n({c['threshold']['metric']})",
-            bound_text(c["threshold"]),
-            fmt(c["value"]),
+            f"{check_words(c.threshold)}\n({c.threshold.metric})",
+            bound_text(c.threshold),
+            fmt(c.value),
             check_ci_text(c),
-            c["verdict"],
-            pair_text(c["pair"]) + "\n" + REASON_WORDS.get(c["reason"], c["reason"]),
+            c.verdict,
+            pair_text(c.pair) + "\n" + REASON_WORDS.get(c.reason, c.reason),
         ]
         for c in checks
     ]
@@ -204,65 +205,64 @@ def _checks(pdf: _Doc, data: Mapping[str, Any]) -> None:
         (52, 18, 13, 24, 22, 51),
     )
     for c in checks:
-        ci = c["ci"] or {}
-        value = c["value"] if isinstance(c["value"], (int, float)) else math.nan
+        value = c.value if isinstance(c.value, (int, float)) else math.nan
         _bar_chart(
             pdf,
-            f"{c['threshold']['metric']}: {c['verdict']}",
+            f"{c.threshold.metric}: {c.verdict}",
             [
                 (
                     "measured value",
                     float(value),
-                    float(ci.get("low", math.nan)),
-                    float(ci.get("high", math.nan)),
+                    math.nan if c.ci is None else float(c.ci.low),
+                    math.nan if c.ci is None else float(c.ci.high),
                     False,
                 )
             ],
-            bound=float(c["threshold"]["bound"]),
-            colour=VERDICT_COLOURS[c["verdict"]],
+            bound=float(c.threshold.bound),
+            colour=VERDICT_COLOURS[c.verdict],
         )
 
 
-def _group_charts(pdf: _Doc, data: Mapping[str, Any]) -> None:
+def _group_charts(pdf: _Doc, data: ReportModel) -> None:
     bases = {"selection_rate"}
-    for c in data["audit"]["checks"]:
-        if is_known_metric(c["threshold"]["metric"]):
-            bases.update(metric_info(c["threshold"]["metric"]).bases)
-    main = tuple(data["audit"]["sensitive_features"])
+    for c in data.audit.checks:
+        if is_known_metric(c.threshold.metric):
+            bases.update(metric_info(c.threshold.metric).bases)
+    main = tuple(data.audit.sensitive_features)
     series = [s for s in metric_series(data) if s.metric in bases and s.grouping == main]
     if not series:
         return
     pdf.heading("Measures by group")
-    level = percent(data["audit"]["evidence_rule"]["confidence_level"])
+    level = percent(float(data.audit.evidence_rule.confidence_level))
     pdf.para(f"Bars: value per group; black whisker: {level} interval; grey: too small to judge.")
     for s in series:
         _bar_chart(pdf, f"{short_base(s.metric).capitalize()} by {' x '.join(s.grouping)}", s.bars)
 
 
-def _provenance(pdf: _Doc, data: Mapping[str, Any]) -> None:
+def _provenance(pdf: _Doc, data: ReportModel) -> None:
     pdf.heading("Provenance")
     pdf.para(
         "The report hash is the sha256 of report.json (not printed inside it); compare it "
         "with the hash anchored on chain."
     )
-    ds = data["dataset"]
+    ds = data.dataset
     pairs: list[tuple[str, Any]] = [
-        ("Run id", data["run_id"]),
-        ("Dataset", ds["name"]),
-        ("Dataset id", ds["dataset_id"]),
-        ("Data file sha256", ds["content_hash"]),
-        ("Manifest hash", ds["manifest_hash"]),
+        ("Run id", data.run_id),
+        ("Dataset", ds.name),
+        ("Dataset id", ds.dataset_id),
+        ("Data file sha256", ds.content_hash),
+        ("Manifest hash", ds.manifest_hash),
     ]
-    model = data.get("model") or {}
+    model = {} if data.model is None else data.model.model_dump()
     pairs += [
         (f"Model {k}", model[k])
         for k in ("name", "hash", "estimator", "mitigation")
         if model.get(k)
     ]
-    policy = data.get("policy") or {}
+    policy = {} if data.policy is None else data.policy.model_dump()
     pairs += [(f"Policy {k.replace('_', ' ')}", v) for k, v in sorted(policy.items())]
-    pairs += [(f"Seed {k}", v) for k, v in sorted(data["seeds"].items())]
-    pairs += sorted(data["environment"].items())
+    pairs += [(f"Seed {k}", v) for k, v in sorted(data.seeds.items())]
+    pairs += sorted(data.environment.items())
     for key, value in pairs:
         pdf.set_font("Helvetica", "B", 8)
         pdf.cell(40, 4.6, latin1(key))
@@ -280,22 +280,23 @@ def render_pdf(report: Report) -> bytes:
     >>> render_pdf(report)[:5]  # doctest: +SKIP
     b'%PDF-'
     """
-    data = report.data
+    data = report.model
     pdf = _Doc(format="A4")
     pdf.set_creation_date(_PDF_DATE)
-    pdf.set_title(latin1(f"Fairness audit {data['verdict']}: {data['dataset']['name']}"))
+    pdf.set_title(latin1(f"Fairness audit {data.verdict}: {data.dataset.name}"))
     pdf.set_creator("fairgov")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=16)
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 18)
     pdf.cell(0, 10, "Fairness audit report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    subject = (data.get("model") or {}).get("name") or data["dataset"]["name"]
-    pdf.para(f"{subject}: {data['dataset']['rows']} rows, {data['kind'].replace('_', ' ')}", 10)
+    subject = (data.model.name if data.model is not None else None) or data.dataset.name
+    kind = str(data.kind).replace("_", " ")
+    pdf.para(f"{subject}: {data.dataset.rows} rows, {kind}", 10)
     pdf.ln(2)
     _verdict_banner(pdf, data)
     _checks(pdf, data)
-    notes = [*small_group_notes(data), *data["warnings"]]
+    notes = [*small_group_notes(data), *data.warnings]
     if notes:
         pdf.heading("Warnings")
         for note in dict.fromkeys(notes):

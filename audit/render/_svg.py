@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
-from typing import Any
 
 from audit.render._common import VERDICT_COLOURS, check_words, fmt, num
+from audit.report_model import CheckView
 
 BAR_COLOUR = "#3b6ea8"
 SMALL_COLOUR = "#9aa5b1"
@@ -93,18 +93,19 @@ def group_bars(title: str, bars: Sequence[Bar]) -> str:
     return _svg(height, title, body)
 
 
-def check_bar(check: Mapping[str, Any]) -> str:
+def check_bar(check: CheckView) -> str:
     """One check: the measured value as a bar coloured by verdict, the bound as a dashed line."""
-    threshold = check["threshold"]
-    value, bound = num(check["value"]), float(threshold["bound"])
-    ci = check.get("ci") or {}
-    low, high = num(ci.get("low")), num(ci.get("high"))
+    threshold = check.threshold
+    value, bound = num(check.value), float(threshold.bound)
+    ci = check.ci
+    low = num(None if ci is None else ci.low)
+    high = num(None if ci is None else ci.high)
     finite = [v for v in (value, bound, low, high) if not math.isnan(v) and not math.isinf(v)]
     scale = max([1.0, *finite]) * (1.0 if max([1.0, *finite]) == 1.0 else 1.15)
-    colour = VERDICT_COLOURS[check["verdict"]]
+    colour = VERDICT_COLOURS[check.verdict]
     height = TOP + ROW + 44
     y = TOP + 6
-    title = f"{check_words(threshold)}: {check['verdict']}"
+    title = f"{check_words(threshold)}: {check.verdict}"
     body = _axis(height, scale)
     body.append(f'<text x="{LABEL_WIDTH - 6}" y="{y + 15}" text-anchor="end">measured value</text>')
     if not math.isnan(value):
@@ -114,7 +115,7 @@ def check_bar(check: Mapping[str, Any]) -> str:
         )
     body.append(_whisker(low, high, y + ROW / 2, scale))
     bx = _x(bound, scale)
-    word = "max" if threshold["direction"] == "upper" else "min"
+    word = "max" if threshold.direction == "upper" else "min"
     body.append(
         f'<line x1="{bx:.1f}" y1="{y - 6}" x2="{bx:.1f}" y2="{y + ROW + 6}" stroke="#000" '
         f'stroke-width="2.5" stroke-dasharray="5,3"/>'

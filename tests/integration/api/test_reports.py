@@ -9,13 +9,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from audit.runs import run_audit
-from audit.training import ModelSpec
+from audit.service import run_audit
+from audit.spec import ModelSpec
 from governance.chain import deploy
 from tests.helpers import Governance
 from tests.integration.api.api_support import error_code
 from tests.integration.api.siwe_support import bearer
-from tests.integration.audit.audit_support import AUDITOR_KEY, dp_threshold, govern, register_loans
+from tests.integration.audit.audit_support import (
+    AUDITOR_KEY,
+    audit_env,
+    dp_threshold,
+    govern,
+    register_loans,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -25,12 +31,8 @@ def _runs(engine: Engine, gov: Governance, deployment: deploy.Deployment, tmp: P
     govern(gov.w3, deployment, [manifest.allow_action(), dp_threshold("0.1")], "allow loans")
     return [
         run_audit(
-            engine,
-            gov.w3,
-            deployment,
-            spec=ModelSpec(name=name, dataset="loans"),
-            data_dir=tmp / "data",
-            auditor_key=AUDITOR_KEY,
+            audit_env(engine, gov.w3, deployment, tmp / "data"),
+            ModelSpec(name=name, dataset="loans"),
         )
         for name in ("model-a", "model-b")
     ]

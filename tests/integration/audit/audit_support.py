@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from web3 import Web3
 
+from audit.env import AuditEnv
 from audit.manifest import DatasetManifest, build_manifest, store_manifest
 from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from core.db import session_scope
@@ -18,6 +19,13 @@ from tests.helpers import Governance, pass_and_execute_encoded
 
 AUDITOR_KEY = DEV_PRIVATE_KEYS[9]
 DP = "demographic_parity_difference"
+
+
+def audit_env(
+    engine: Engine, w3: Web3, deployment: Deployment, data_dir: Path, key: str | None = AUDITOR_KEY
+) -> AuditEnv:
+    """The audit environment of a test: its chain, database and data directory."""
+    return AuditEnv(engine=engine, w3=w3, deployment=deployment, data_dir=data_dir, auditor_key=key)
 
 
 def register_loans(engine: Engine, tmp_path: Path, name: str = "loans") -> DatasetManifest:

@@ -9,11 +9,11 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from audit.manifest import build_manifest, store_manifest
-from audit.runs import run_audit
-from audit.training import ModelSpec
+from audit.service import run_audit
+from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.chain.deploy import Deployment
-from tests.integration.audit.audit_support import AUDITOR_KEY, dp_threshold, govern
+from tests.integration.audit.audit_support import audit_env, dp_threshold, govern
 
 ADULT = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "adult.data"
 COLUMNS = [
@@ -46,12 +46,8 @@ def test_adult_runs_through_the_governed_pipeline(
         store_manifest(session, manifest)
     govern(isolated_chain, deployment, [manifest.allow_action(), dp_threshold("0.1")], "adult")
     run = run_audit(
-        engine,
-        isolated_chain,
-        deployment,
-        spec=ModelSpec(name="adult-lr", dataset="uci-adult", n_boot=50),
-        data_dir=tmp_path,
-        auditor_key=AUDITOR_KEY,
+        audit_env(engine, isolated_chain, deployment, tmp_path),
+        ModelSpec(name="adult-lr", dataset="uci-adult", n_boot=50),
     )
     assert run.verdict == "FAIL"  # men are selected far more often than women
     assert run.model_status == "blocked"

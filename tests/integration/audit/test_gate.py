@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from web3 import Web3
 
-from audit import reaudit_after_policy_change
+from audit.db_models import RunKind
 from audit.errors import ModelNotApproved
 from audit.gate import (
     INCONCLUSIVE_APPROVED_REASON,
@@ -18,14 +18,16 @@ from audit.gate import (
     record_audit,
     require_approved,
 )
-from audit.runs import run_audit
-from audit.training import ModelSpec
+from audit.render import render_html
+from audit.report import Report
+from audit.service import latest_attempt, reaudit_after_policy_change, run_audit
+from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.actions import SetEvidenceRule
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import (
-    AUDITOR_KEY,
+    audit_env,
     dp_threshold,
     govern,
     mitigate,
@@ -94,20 +96,27 @@ def test_reaudit_demotes_a_model_after_a_stricter_threshold_passes(
         "allow, mitigate",
     )
     spec = ModelSpec(name="loans-lr", dataset="loans", n_boot=50)
-    run = run_audit(
-        engine, isolated_chain, deployment, spec=spec, data_dir=tmp_path, auditor_key=AUDITOR_KEY
-    )
+    env = audit_env(engine, isolated_chain, deployment, tmp_path)
+    run = run_audit(env, spec)
     assert run.model_status == "approved"
 
     govern(isolated_chain, deployment, [dp_threshold("0.001")], "stricter parity")
-    (outcome,) = reaudit_after_policy_change(
-        engine, isolated_chain, deployment, data_dir=tmp_path, auditor_key=AUDITOR_KEY
-    )
+    (outcome,) = reaudit_after_policy_change(env)
     assert (outcome.model_hash, outcome.status) == (run.model_hash, "blocked")
     assert outcome.run_id is not None
     assert outcome.run_id != run.run_id
     with session_scope(engine) as session, pytest.raises(ModelNotApproved):
         require_approved(session, run.model_hash)
+    # The re-audit's row and its report say the same kind (the report used to say
+    # training_run although nothing was trained).
+    with session_scope(engine) as session:
+        row = latest_attempt(session, outcome.run_id)
+        assert row is not None
+        assert row.report_dir is not None
+        assert row.kind == RunKind.REAUDIT
+        report = Report.from_bytes((Path(row.report_dir) / "report.json").read_bytes())
+    assert report.kind == RunKind.REAUDIT
+    assert "Audited model: loans-lr" in render_html(report)
 
 
 # No group of the synthetic test split reaches this many rows, so no check can be decided.
@@ -120,7 +129,7 @@ def _inconclusive_run(
     manifest = register_loans(engine, tmp_path)
     govern(w3, deployment, [manifest.allow_action(), dp_threshold("0.1"), rule], "rule")
     spec = ModelSpec(name="loans-lr", dataset="loans", n_boot=20)
-    return run_audit(engine, w3, deployment, spec=spec, data_dir=tmp_path, auditor_key=AUDITOR_KEY)
+    return run_audit(audit_env(engine, w3, deployment, tmp_path), spec)
 
 
 @pytest.mark.chain

@@ -12,16 +12,16 @@ from web3 import Web3
 
 from audit.db_models import AuditRunRecord
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
-from audit.gate import require_approved
-from audit.runs import AuditRun, run_audit
-from audit.training import ModelSpec
+from audit.runs import AuditRun
+from audit.service import require_approved, run_audit
+from audit.spec import ModelSpec
 from audit.verify import verify_report
 from core.db import session_scope
 from governance.actions import RevokeDataset
 from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import (
-    AUDITOR_KEY,
     DP,
+    audit_env,
     dp_threshold,
     govern,
     mitigate,
@@ -48,9 +48,7 @@ def test_governed_pipeline_end_to_end(
     data_dir = tmp_path / "data"
 
     def run() -> AuditRun:
-        return run_audit(
-            engine, w3, deployment, spec=spec, data_dir=data_dir, auditor_key=AUDITOR_KEY
-        )
+        return run_audit(audit_env(engine, w3, deployment, data_dir), spec)
 
     unmitigated = run()
     assert unmitigated.verdict == "FAIL"

@@ -14,14 +14,14 @@ from audit.anchor import read_anchor
 from audit.db_models import AuditRunRecord
 from audit.errors import ManifestMismatch
 from audit.manifest import build_manifest, store_manifest
-from audit.runs import run_audit
-from audit.training import ModelSpec
+from audit.service import run_audit
+from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.chain.deploy import Deployment
 from governance.policy.snapshot import read_snapshot
 from tests.helpers import mine
 from tests.integration.audit.audit_support import (
-    AUDITOR_KEY,
+    audit_env,
     dp_threshold,
     govern,
     mitigate,
@@ -41,9 +41,7 @@ def allowed(isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_pa
 
 
 def _run(w3: Web3, deployment: Deployment, engine: Engine, data_dir: Path, **kw: object):  # type: ignore[no-untyped-def]
-    return run_audit(
-        engine, w3, deployment, spec=SPEC, data_dir=data_dir, auditor_key=AUDITOR_KEY, **kw
-    )
+    return run_audit(audit_env(engine, w3, deployment, data_dir), SPEC, **kw)
 
 
 def test_same_inputs_give_the_same_report_hash(

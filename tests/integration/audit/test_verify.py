@@ -9,11 +9,17 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from audit.bundle import RENDERERS
-from audit.runs import AuditRun, run_audit
-from audit.training import ModelSpec
+from audit.runs import AuditRun
+from audit.service import run_audit
+from audit.spec import ModelSpec
 from audit.verify import verify_report
 from governance.chain.deploy import Deployment
-from tests.integration.audit.audit_support import AUDITOR_KEY, dp_threshold, govern, register_loans
+from tests.integration.audit.audit_support import (
+    audit_env,
+    dp_threshold,
+    govern,
+    register_loans,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -30,12 +36,8 @@ def test_the_run_the_report_and_each_rendering_are_checked(
     govern(w3, deployment, [manifest.allow_action(), dp_threshold("0.1")], "allow loans")
     a, b = (
         run_audit(
-            engine,
-            w3,
-            deployment,
-            spec=ModelSpec(name=name, dataset="loans"),
-            data_dir=tmp_path / "data",
-            auditor_key=AUDITOR_KEY,
+            audit_env(engine, w3, deployment, tmp_path / "data"),
+            ModelSpec(name=name, dataset="loans"),
         )
         for name in ("model-a", "model-b")
     )

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from web3 import Web3
 
 from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion
-from audit.training import ModelSpec
+from audit.spec import ModelSpec
 from core.db import session_scope
 from core.settings import DEV_PRIVATE_KEYS
 from governance.chain import deploy

@@ -37,7 +37,7 @@ def test_a_modified_file_is_refused_before_loading(tmp_path: Path) -> None:
 def test_an_untrusted_type_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.skops"
     sio.dump({"x": Fraction(1, 3)}, path)
-    from audit.manifest import file_sha256
+    from core.canonical import file_sha256
 
     with pytest.raises(UntrustedModelType) as caught:
         load_model(path, expected_hash=file_sha256(path))

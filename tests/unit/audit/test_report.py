@@ -166,3 +166,11 @@ def test_inconclusive_checks_come_after_failures():
     verdicts = [v.verdict for v in _report(audit=audit).worst_violations()]
     assert verdicts == sorted(verdicts, key=lambda v: v != "FAIL")
     assert "INCONCLUSIVE" in verdicts
+
+
+def test_content_the_typed_model_cannot_read_is_an_invalid_report():
+    data = _report().data
+    data["audit"]["checks"][0]["threshold"]["direction"] = "sideways"
+    report = Report(data)  # the top level is still a report ...
+    with pytest.raises(InvalidReport, match=r"audit\.checks\.0\.threshold\.direction"):
+        report.model  # noqa: B018 - ... but its checks cannot be read

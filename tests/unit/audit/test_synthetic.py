@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audit.manifest import file_sha256
 from audit.synthetic import make_loans, write_loans_csv
+from core.canonical import file_sha256
 
 
 def test_same_seed_same_bytes_and_another_seed_other_bytes(tmp_path: Path) -> None:

@@ -1,0 +1,67 @@
+"""The environment every audit service function runs in, passed as one object.
+
+An :class:`AuditEnv` carries the database engine, the chain client and the deployed
+contracts, the data directory and the auditor key. The composition root (``fairgov run``,
+the API factory, the CLI) builds it once from settings; the audit package never reads
+settings itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine
+from web3 import Web3
+
+from audit.errors import AuditorKeyMissing
+from governance.chain.deploy import Deployment
+
+
+@dataclass(frozen=True)
+class AuditEnv:
+    """What audit runs, re-audits, retention and the run queries need.
+
+    Parameters
+    ----------
+    engine : Engine
+        The migrated database.
+    w3 : Web3
+        A client of the node the contracts are deployed on.
+    deployment : Deployment
+        The governance contracts (``TrainingPolicy``, ``AuditRegistry``, ...).
+    data_dir : Path
+        Models go to ``models/<name>/``, reports to ``reports/<run_id>/``.
+    auditor_key : str or None
+        The private key holding ``AUDITOR_ROLE`` on the AuditRegistry; without it nothing
+        can be anchored, so runs refuse to start (:class:`~audit.errors.AuditorKeyMissing`).
+
+    Examples
+    --------
+    >>> env = AuditEnv(engine=engine, w3=w3, deployment=deployment,
+    ...                data_dir=Path("data"), auditor_key=key)  # doctest: +SKIP
+    >>> run_audit(env, spec).verdict  # doctest: +SKIP
+    'PASS'
+    """
+
+    engine: Engine
+    w3: Web3
+    deployment: Deployment
+    data_dir: Path
+    auditor_key: str | None = None
+
+    @property
+    def reports_dir(self) -> Path:
+        """Where each run's report directory (``<run_id>/``) lives."""
+        return self.data_dir / "reports"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where each model's skops files (``<name>/<hash>.skops``) live."""
+        return self.data_dir / "models"
+
+    def require_auditor_key(self) -> str:
+        """The auditor key, or :class:`~audit.errors.AuditorKeyMissing`."""
+        if self.auditor_key is None:
+            raise AuditorKeyMissing
+        return self.auditor_key

@@ -1,0 +1,233 @@
+"""The typed read view of an audit report: what renderers, routes and the CLI read.
+
+A report's bytes are canonical JSON and their sha256 is anchored on chain, so the JSON stays
+the source of truth: :class:`ReportModel` is parsed from it (:meth:`ReportModel.parse`) and
+never written instead of it. Its fields keep each JSON value's exact type (an integer stays
+an integer, ``"NaN"`` stays a string), so :meth:`ReportModel.to_jsonable` gives back the same
+canonical bytes; a test proves that on stored fixture reports.
+
+The provenance blocks (:class:`ModelInfo`, :class:`DatasetInfo`, :class:`PolicyInfo`) are
+also what :func:`audit.report.build_report` takes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from audit.db_models import RunKind
+from bias_checks import OnInconclusive, Verdict
+
+#: A JSON number as the report writes it: an integer, a float, or ``"NaN"``/``"Infinity"``.
+Number = StrictInt | StrictFloat | StrictStr
+#: A group or control level: ``{feature: value}``.
+GroupKey = dict[str, Any]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelInfo(_View):
+    """The audited model: its name, skops file hash, estimator, mitigation and spec."""
+
+    name: str
+    hash: str | None = None
+    estimator: str | None = None
+    mitigation: str | None = None
+    spec: dict[str, Any] | None = None
+
+
+class DatasetInfo(_View):
+    """The audited data: its content hash and, for registered datasets, id and manifest hash."""
+
+    name: str
+    dataset_id: str | None = None
+    content_hash: str
+    manifest_hash: str | None = None
+    rows: StrictInt
+    label: str
+    positive_label: str | None = None
+    sensitive_features: list[str]
+
+
+class PolicyInfo(_View):
+    """The TrainingPolicy snapshot an audit run froze when it started."""
+
+    chain_id: StrictInt
+    policy_address: str
+    version: StrictInt
+    block_number: StrictInt
+    block_hash: str
+    snapshot_hash: str
+    mitigation_strategy: str
+    mitigation_constraint: str
+
+
+class IntervalView(_View):
+    low: Number
+    high: Number
+    method: str
+
+
+class EvidenceRuleView(_View):
+    confidence_level: Number
+    min_group_size: StrictInt
+    min_denominator: StrictInt
+    on_inconclusive: OnInconclusive
+
+
+class ThresholdView(_View):
+    metric: str
+    bound: Number
+    direction: Literal["upper", "lower"]
+    method: str = "between_groups"
+    agg: str | None = None
+    features: list[str] | None = None
+    evidence: EvidenceRuleView | None = None
+
+
+class GroupRefView(_View):
+    """One side of a compared pair: the group (None: everyone), its rows and its value."""
+
+    group: GroupKey | None
+    count: StrictInt
+    value: Number
+
+
+class CheckView(_View):
+    """One threshold and its three-way verdict, with the evidence it was judged on."""
+
+    threshold: ThresholdView
+    verdict: Verdict
+    reason: str
+    value: Number | None = None
+    ci: IntervalView | None = None
+    label: Any = None
+    control: GroupKey | None = None
+    pair: list[GroupRefView] | None = None
+    unreliable_groups: list[GroupRefView] | None = None
+    value_all_groups: Number | None = None
+    n_judged_groups: StrictInt | None = None
+    rows_needed: StrictInt | None = None
+    evidence_rule: EvidenceRuleView
+
+
+class DisparityView(_View):
+    metric: str
+    method: str
+    agg: str | None
+    grouping: list[str]
+    label: Any
+    control: GroupKey | None
+    value: Number
+    pair: list[GroupRefView]
+    judged_value: Number
+    ci: IntervalView | None
+    judged_pair: list[GroupRefView] | None
+    reference: GroupKey | None
+    unreliable_groups: list[GroupRefView]
+    judgeable: StrictBool
+
+
+class GroupSizeView(_View):
+    grouping: list[str]
+    control: GroupKey | None
+    group: GroupKey
+    count: StrictInt
+    weight: Number
+    true_label_counts: list[list[Any]]
+    predicted_label_counts: list[list[Any]]
+    small: StrictBool
+
+
+class GroupMetricView(_View):
+    metric: str
+    label: Any
+    grouping: list[str]
+    control: GroupKey | None
+    group: GroupKey
+    value: Number
+    ci: IntervalView | None
+    defined: StrictBool
+    reliable: StrictBool
+
+
+class OverallMetricView(_View):
+    metric: str
+    label: Any
+    control: GroupKey | None
+    value: Number
+    ci: IntervalView | None
+
+
+class WarningView(_View):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class CustomMetricView(_View):
+    metric: str
+    by_group: list[dict[str, Any]]
+    overall: list[dict[str, Any]]
+    disparities: list[dict[str, Any]]
+
+
+class AuditView(_View):
+    """What :func:`bias_checks.audit_predictions` found (its ``to_dict`` form)."""
+
+    schema_version: str
+    task: str
+    classes: list[Any]
+    pos_label: Any
+    n_rows: StrictInt
+    total_weight: Number
+    weighted: StrictBool
+    sensitive_features: list[str]
+    control_features: list[str]
+    config: dict[str, Any]
+    evidence_rule: EvidenceRuleView
+    groups: list[GroupSizeView]
+    overall: list[OverallMetricView]
+    metrics: list[GroupMetricView]
+    disparities: list[DisparityView]
+    checks: list[CheckView]
+    verdict: Verdict
+    warnings: list[WarningView]
+    custom_metrics: list[CustomMetricView] = []
+
+
+class ReportModel(_View):
+    """An audit report, typed.
+
+    Examples
+    --------
+    >>> model = report.model  # a Report's typed view  # doctest: +SKIP
+    >>> [c.threshold.metric for c in model.audit.checks]  # doctest: +SKIP
+    ['demographic_parity_difference']
+    >>> canonical_json(model.to_jsonable()) == report.canonical_bytes()  # doctest: +SKIP
+    True
+    """
+
+    schema_version: str
+    kind: RunKind
+    run_id: str
+    model: ModelInfo | None
+    dataset: DatasetInfo
+    policy: PolicyInfo | None
+    environment: dict[str, str]
+    seeds: dict[str, StrictInt]
+    audit: AuditView
+    verdict: Verdict
+    warnings: list[str]
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> ReportModel:
+        """Parse report content (the JSON object of report.json)."""
+        return cls.model_validate(data)
+
+    def to_jsonable(self) -> dict[str, Any]:
+        """The report content as plain JSON data, exactly as it was parsed."""
+        return self.model_dump(mode="python", exclude_unset=True)

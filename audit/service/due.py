@@ -1,0 +1,127 @@
+"""Which models are due for an audit, and auditing them.
+
+A model is due when its dataset is registered and allowed by the current policy, and its
+last completed training run was under another policy version, another data file or another
+spec. The specs come from the runs recorded here (the latest of each model) plus any the
+operator configured, which win by name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from audit.db_models import AuditRunRecord, RunKind, RunStatus
+from audit.env import AuditEnv
+from audit.manifest import latest_manifest
+from audit.runs import AuditRun, run_audit
+from audit.spec import ModelSpec, parse_spec
+from core.canonical import canonical_json
+from core.errors import FairgovError
+from governance.policy.snapshot import allowed_dataset, read_snapshot
+
+
+def known_specs(session: Session, extra: tuple[ModelSpec, ...] = ()) -> list[ModelSpec]:
+    """The latest spec of every model trained here, then ``extra`` (which wins by name)."""
+    rows = session.exec(
+        select(AuditRunRecord)
+        .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
+        .order_by(col(AuditRunRecord.id))
+    ).all()
+    specs: dict[str, ModelSpec] = {}
+    for row in rows:
+        try:
+            specs[row.model_name] = parse_spec(json.loads(row.spec_json))
+        except (FairgovError, ValueError):
+            continue  # a spec this version no longer accepts; its runs stay in history
+    for spec in extra:
+        specs[spec.name] = spec
+    return list(specs.values())
+
+
+def _same_spec(stored_json: str, spec: ModelSpec) -> bool:
+    # Re-canonicalised, so rows written before specs were UTF-8 (ASCII-escaped) still match.
+    return canonical_json(json.loads(stored_json)) == spec.canonical_json()
+
+
+@dataclass(frozen=True)
+class DueAudits:
+    """The specs due for an audit, and a one-line note for each one that is not."""
+
+    due: tuple[ModelSpec, ...]
+    notes: tuple[str, ...]
+
+
+def due_for_audit(env: AuditEnv, extra: tuple[ModelSpec, ...] = ()) -> DueAudits:
+    """Decide which known specs (see :func:`known_specs`) need an audit now.
+
+    Examples
+    --------
+    >>> [s.name for s in due_for_audit(env).due]  # doctest: +SKIP
+    ['loans-lr']
+    """
+    snapshot = read_snapshot(env.w3, env.deployment.addresses.training_policy)
+    due: list[ModelSpec] = []
+    notes: list[str] = []
+    with Session(env.engine) as session:
+        for spec in known_specs(session, extra):
+            try:
+                manifest = latest_manifest(session, spec.dataset)
+            except FairgovError:
+                notes.append(f"{spec.name}: dataset {spec.dataset!r} not registered")
+                continue
+            if allowed_dataset(snapshot, manifest.dataset_id) is None:
+                notes.append(f"{spec.name}: dataset {spec.dataset!r} not allowed")
+                continue
+            last = session.exec(
+                select(AuditRunRecord)
+                .where(AuditRunRecord.model_name == spec.name)
+                .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
+                .where(AuditRunRecord.status == RunStatus.COMPLETED)
+                .order_by(col(AuditRunRecord.id).desc())
+            ).first()
+            if (
+                last is not None
+                and last.policy_version == snapshot.policy_version
+                and last.content_hash == manifest.sha256
+                and _same_spec(last.spec_json, spec)
+            ):
+                notes.append(f"{spec.name}: up to date (policy version {last.policy_version})")
+                continue
+            due.append(spec)
+    return DueAudits(tuple(due), tuple(notes))
+
+
+@dataclass(frozen=True)
+class DueOutcome:
+    """What :func:`audit_due` did: the runs that completed and the specs that failed."""
+
+    plan: DueAudits
+    runs: tuple[AuditRun, ...]
+    failed: tuple[tuple[str, str], ...]
+    """``(model name, error code)`` of each run that raised."""
+
+
+def audit_due(env: AuditEnv, extra: tuple[ModelSpec, ...] = ()) -> DueOutcome:
+    """Audit every spec :func:`due_for_audit` finds due, one after another.
+
+    A run that fails with a :class:`~core.errors.FairgovError` is listed with its code and
+    the others still run.
+
+    Examples
+    --------
+    >>> outcome = audit_due(env)  # doctest: +SKIP
+    >>> [(r.model_name, r.verdict) for r in outcome.runs]  # doctest: +SKIP
+    [('loans-lr', 'PASS')]
+    """
+    plan = due_for_audit(env, extra)
+    runs: list[AuditRun] = []
+    failed: list[tuple[str, str]] = []
+    for spec in plan.due:
+        try:
+            runs.append(run_audit(env, spec))
+        except FairgovError as exc:
+            failed.append((spec.name, exc.code))
+    return DueOutcome(plan, tuple(runs), tuple(failed))

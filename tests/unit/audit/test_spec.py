@@ -1,0 +1,38 @@
+"""Model specs: validation, files, and the canonical bytes the run id covers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from audit.errors import InvalidModelSpec
+from audit.spec import ModelSpec, load_spec, parse_spec
+from core.canonical import canonical_json
+
+
+def test_bad_specs_are_refused_and_files_are_read(tmp_path: Path) -> None:
+    with pytest.raises(InvalidModelSpec, match="estimator"):
+        parse_spec({"name": "m", "dataset": "d", "estimator": "svm"})
+    with pytest.raises(InvalidModelSpec, match="hyperparameters"):
+        parse_spec({"name": "m", "dataset": "d", "hyperparameters": {"C": -1}})
+    path = tmp_path / "m.yaml"
+    path.write_text("name: m\ndataset: loans\nestimator: hist_gradient_boosting\nseed: 7\n")
+    assert load_spec(path).seed == 7
+
+
+@pytest.mark.parametrize("field", ["min_group_size", "min_denominator", "confidence_level"])
+def test_a_spec_cannot_choose_its_own_evidence_rule(field: str) -> None:
+    # Regression: ModelSpec.min_group_size was accepted and then silently ignored by
+    # governed runs, which judge under the voted evidence rule only.
+    with pytest.raises(InvalidModelSpec, match=f"{field} is voted policy"):
+        parse_spec({"name": "m", "dataset": "loans", field: 5})
+
+
+def test_a_spec_is_canonical_utf8_not_ascii_escaped() -> None:
+    # Regression: the docstring said UTF-8 but the bytes were ASCII-escaped (\u00e8).
+    spec = ModelSpec(name="modèle-crédit", dataset="prêts")
+    raw = spec.canonical_json()
+    assert "modèle-crédit".encode() in raw
+    assert b"\\u00e8" not in raw
+    assert raw == canonical_json(spec.model_dump(mode="json"))
