@@ -3,7 +3,6 @@ vote, execute), audits, and verifying the report."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from cli.demo.stage import (
     short,
     tokens,
 )
+from core.canonical import sha256_hex
 from core.settings import DEV_PRIVATE_KEYS
 
 # -- 1. the dataset -------------------------------------------------------------------------
@@ -311,7 +311,7 @@ def verify_report(demo: Demo, summary: Json) -> Path:
         )
     console.print(f"signed in as auditor {address_of(AUDITOR_KEY)}")
     response = demo.client.report(run_id, "json", token)
-    local = "0x" + hashlib.sha256(response.content).hexdigest()
+    local = sha256_hex(response.content)
     verification = demo.client.verification(run_id)
     compared = {
         "ETag": response.headers.get("etag", "").strip('"'),
