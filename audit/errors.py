@@ -342,7 +342,8 @@ class AuditorKeyMissing(AuditError):
     """A run was started without a key holding ``AUDITOR_ROLE``: it could not be anchored."""
 
     code: ClassVar[str] = "auditor_key_missing"
-    category: ClassVar[ErrorCategory] = ErrorCategory.CONFIGURATION
+    # Like audits_disabled: this service cannot run audits until an operator adds the key.
+    category: ClassVar[ErrorCategory] = ErrorCategory.UNAVAILABLE
 
     def __init__(self) -> None:
         super().__init__(

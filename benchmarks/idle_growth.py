@@ -3,9 +3,9 @@
 Starts three anvils side by side, each with the fairgov contracts deployed, and leaves them
 idle:
 
-* ours: the embedded chain as ``fairgov run`` starts it (:func:`governance.localchain.start`:
+* ours: the embedded chain as ``fairgov run`` starts it (:func:`governance.chain.localchain.start`:
   state saved every second, no historical states, ``--prune-history``; one block per
-  transaction, and timed blocks from :class:`~governance.localchain.ChainClock` only while
+  transaction, and timed blocks from :class:`~governance.chain.localchain.ChainClock` only while
   a proposal waits for them, so none here);
 * ours, 1-s blocks: the same flags with a block every second, as while a vote is open;
 * old: the flags fairgov used before (1-s blocks, state saved every 5 s with

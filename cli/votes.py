@@ -18,7 +18,8 @@ from core.types import Address, to_address
 from governance.intake import IntakeService, governor_domain, token_domain
 from governance.messages.ballots import Ballot, Delegation
 from governance.messages.eip712 import ballot_typed_data, delegation_typed_data
-from governance.relay.outbox import RelayItem, RelayKind
+from governance.messages.kinds import RelayKind
+from governance.relay.outbox import RelayItem
 from governance.relay.relayer import Relayer
 
 console = Console(highlight=False, soft_wrap=True)

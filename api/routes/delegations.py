@@ -15,7 +15,7 @@ from core.types import to_address
 from governance.intake import token_domain
 from governance.messages.ballots import Delegation
 from governance.messages.eip712 import delegation_typed_data
-from governance.relay.outbox import RelayKind
+from governance.messages.kinds import RelayKind
 
 router = APIRouter(prefix="/delegations", tags=["delegations"])
 

@@ -21,7 +21,8 @@ from core.types import to_address
 from governance.intake import governor_domain
 from governance.messages.ballots import Ballot
 from governance.messages.eip712 import ballot_typed_data
-from governance.relay.outbox import RelayItem, RelayKind
+from governance.messages.kinds import RelayKind
+from governance.relay.outbox import RelayItem
 
 router = APIRouter(tags=["voting"])
 

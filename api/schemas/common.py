@@ -9,7 +9,8 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core import types
-from governance.relay.outbox import RelayItem, RelayKind
+from governance.messages.kinds import RelayKind
+from governance.relay.outbox import RelayItem
 
 UINT_PATTERN: Final = r"^[0-9]{1,78}$"
 EXAMPLE_ADDRESS: Final = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

@@ -1,6 +1,6 @@
 """Renderings of an audit report: HTML, CSV, PDF and a Markdown model card.
 
-Every rendering is made from :attr:`audit.report.Report.data`; nothing flows back into the
+Every rendering is made from :attr:`audit.report.Report.model`; nothing flows back into the
 report, so its hash covers all that the renderings show.
 """
 

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, func, select
 from governance.chain.deploy import Deployment
 from governance.chain.view import PROPOSAL_STATES, ProposalView
 from governance.index.models import IndexCursor, PolicyEvent, Proposal, Vote, VotesCheckpoint
-from governance.relay.outbox import RelayKind, confirmed_count
+from governance.messages.kinds import BALLOT, DELEGATION, MessageKind
+from governance.relay.outbox import confirmed_count
 
 ProposalState = str
 
@@ -123,19 +124,20 @@ class IndexedChainView:
         with Session(self.engine) as session:
             return votes_at(session, account, timepoint)
 
-    def _relayed(self, kind: RelayKind, contract: str, account: str) -> int:
+    def _relayed(self, message: MessageKind, account: str) -> int:
+        contract = message.contract_address(self.deployment)
         with Session(self.engine) as session:
-            return confirmed_count(session, kind=kind, contract=contract, signer=account)
+            return confirmed_count(session, kind=message.kind, contract=contract, signer=account)
 
     def governor_nonce(self, account: str) -> int:
         if self.governor_nonce_source is not None:
             return self.governor_nonce_source(account)
-        return self._relayed(RelayKind.BALLOT, self.deployment.addresses.governor, account)
+        return self._relayed(BALLOT, account)
 
     def token_nonce(self, account: str) -> int:
         if self.token_nonce_source is not None:
             return self.token_nonce_source(account)
-        return self._relayed(RelayKind.DELEGATION, self.deployment.addresses.token, account)
+        return self._relayed(DELEGATION, account)
 
     def timestamp(self) -> int:
         with Session(self.engine) as session:

@@ -9,7 +9,7 @@
 """
 
 from governance.intake.accept import IntakeService, NonceCache, NonceSource
-from governance.intake.kinds import MESSAGE_KINDS, MessageKind, governor_domain, token_domain
+from governance.messages.kinds import MESSAGE_KINDS, MessageKind, governor_domain, token_domain
 
 __all__ = [
     "MESSAGE_KINDS",

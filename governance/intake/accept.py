@@ -25,11 +25,11 @@ from governance.chain.deploy import Deployment
 from governance.chain.view import ChainView, RpcChainView
 from governance.errors import ChainUnreachable
 from governance.index.read import IndexedChainView
-from governance.intake.kinds import MESSAGE_KINDS
 from governance.intake.service import submit_ballot, submit_ballots, submit_delegation
 from governance.messages.ballots import Ballot, Delegation
+from governance.messages.kinds import MESSAGE_KINDS, RelayKind
 from governance.relay import outbox
-from governance.relay.outbox import RelayItem, RelayKind
+from governance.relay.outbox import RelayItem
 
 #: Where a nonce came from: the node, or (the node being down) an estimate from the index.
 NonceSource = Literal["chain", "index"]

@@ -17,7 +17,6 @@ from core.types import to_address
 from governance.chain.deploy import Deployment
 from governance.chain.view import ChainView
 from governance.errors import BallotConflict, DelegationConflict, TransactionNonceMismatch
-from governance.intake.kinds import BALLOT, DELEGATION, governor_domain, token_domain
 from governance.messages.ballots import (
     Ballot,
     Delegation,
@@ -27,10 +26,11 @@ from governance.messages.ballots import (
     verify_delegation_signature,
     verify_delegation_state,
 )
+from governance.messages.kinds import BALLOT, DELEGATION, RelayKind, governor_domain, token_domain
 from governance.messages.proposals import RawProposal
 from governance.messages.signed_proposals import check_minable, inspect_raw_proposal
 from governance.relay import outbox
-from governance.relay.outbox import RelayItem, RelayKind
+from governance.relay.outbox import RelayItem
 
 __all__ = [
     "governor_domain",
@@ -55,13 +55,13 @@ def submit_ballot(
     raises :class:`~governance.errors.BallotConflict` with the first one's choice.
     """
     verify_ballot_signature(ballot, domain=BALLOT.domain(deployment))
-    governor = deployment.addresses.governor
+    governor = BALLOT.contract_address(deployment)
     key = outbox.ballot_key(deployment.chain_id, governor, ballot.voter, ballot.proposal_id)
     existing = outbox.find(session, key)
     if existing is not None:
         return _same_or_conflict(ballot, existing), False
     pending = outbox.pending_nonces(
-        session, kind=RelayKind.BALLOT, contract=governor, signer=ballot.voter, excluding=key
+        session, kind=BALLOT.kind, contract=governor, signer=ballot.voter, excluding=key
     )
     chain = chain.for_ballots([(ballot.proposal_id, ballot.voter)])
     verify_ballot_state(ballot, chain=chain, pending_nonces=pending)
@@ -77,14 +77,14 @@ def submit_delegation(
     """Verify ``delegation`` and queue it for relaying; a duplicate returns the first record,
     another delegation with the same nonce raises :class:`DelegationConflict`."""
     verify_delegation_signature(delegation, domain=DELEGATION.domain(deployment))
-    token = deployment.addresses.token
+    token = DELEGATION.contract_address(deployment)
     key = outbox.delegation_key(deployment.chain_id, token, delegation.delegator, delegation.nonce)
     existing = outbox.find(session, key)
     if existing is not None:
         return _same_delegation_or_conflict(delegation, existing), False
     pending = outbox.pending_nonces(
         session,
-        kind=RelayKind.DELEGATION,
+        kind=DELEGATION.kind,
         contract=token,
         signer=delegation.delegator,
         excluding=key,
@@ -118,7 +118,7 @@ def submit_ballots(
     """
     chain = chain.for_ballots([(b.proposal_id, b.voter) for b in ballots])
     domain = BALLOT.domain(deployment)
-    governor = deployment.addresses.governor
+    governor = BALLOT.contract_address(deployment)
     keys = [
         outbox.ballot_key(deployment.chain_id, governor, b.voter, b.proposal_id) for b in ballots
     ]

@@ -156,7 +156,7 @@ def prepare_proposal(
         The proposal's text; ``#proposer=<proposer>`` is appended.
     nonce : int, optional
         The transaction's nonce (default: the chain's pending nonce of ``proposer``); pass
-        :func:`governance.intake.next_transaction_nonce` to count what fairgov holds.
+        :func:`governance.intake.service.next_transaction_nonce` to count what fairgov holds.
 
     Returns
     -------

@@ -85,7 +85,7 @@ class PolicyState:
 
 
 def _hex_to_name(value: str) -> str:
-    """A bytes32 name as text, as :func:`~governance.snapshot.read_snapshot` shows it: names
+    """A bytes32 name as text, as :func:`~governance.policy.snapshot.read_snapshot` shows it: names
     that are not ASCII show as hex."""
     try:
         return bytes32_to_text(bytes.fromhex(value[2:]))

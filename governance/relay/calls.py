@@ -10,7 +10,8 @@ from eth_account.signers.local import LocalAccount
 from governance.chain.calldata import encode_call
 from governance.messages.ballots import Ballot, Delegation
 from governance.messages.eip712 import split_signature
-from governance.relay.outbox import RelayAttempt, RelayItem, RelayKind
+from governance.messages.kinds import RelayKind
+from governance.relay.outbox import RelayAttempt, RelayItem
 
 #: Gas a relayed call may use: castVoteBySig and delegateBySig need about 100k, plus the
 #: reason string's storage-free but calldata-priced bytes. Only the gas used is paid.

@@ -26,18 +26,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, func, select
+from sqlmodel.sql.sqltypes import AutoString
 
 from governance.messages.ballots import Ballot, Delegation
+from governance.messages.kinds import RelayKind
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class RelayKind(StrEnum):
-    BALLOT = "ballot"
-    DELEGATION = "delegation"
-    RAW_TRANSACTION = "raw_transaction"
 
 
 class RelayStatus(StrEnum):
@@ -64,7 +60,7 @@ class RelayItem(SQLModel, table=True):
     __table_args__ = (Index("ix_relay_item_status_final", "status", "final"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(index=True, max_length=20)
+    kind: RelayKind = Field(index=True, sa_type=AutoString(length=20))
     dedupe_key: str = Field(unique=True, max_length=200)
     chain_id: int = Field(sa_type=BigInteger)
     contract: str = Field(max_length=42, description="governor or token the message is for")
@@ -74,7 +70,9 @@ class RelayItem(SQLModel, table=True):
         default=None, sa_type=BigInteger, description="the signer's contract nonce"
     )
     payload: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default=RelayStatus.QUEUED, index=True, max_length=12)
+    status: RelayStatus = Field(
+        default=RelayStatus.QUEUED, index=True, sa_type=AutoString(length=12)
+    )
     tx_hash: str | None = Field(default=None, max_length=66)
     relayer_nonce: int | None = Field(default=None, sa_type=BigInteger)
     attempts: int = 0

@@ -30,12 +30,12 @@ from sqlmodel import Session, col, select
 from governance.chain.node import max_fee_per_gas
 from governance.chain.reverts import decode_revert
 from governance.chain.rpc import RpcBatch
+from governance.messages.kinds import RelayKind
 from governance.relay.outbox import (
     PENDING_STATUSES,
     RelayAttempt,
     RelayerAccount,
     RelayItem,
-    RelayKind,
     RelayStatus,
     raw_attempt,
     utcnow,

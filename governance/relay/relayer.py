@@ -28,6 +28,7 @@ from governance.chain.deploy import Deployment
 from governance.chain.node import max_fee_per_gas
 from governance.chain.reverts import decode_revert
 from governance.chain.rpc import RpcBatch
+from governance.messages.kinds import RelayKind
 from governance.relay import outbox, reconcile
 from governance.relay.calls import bumped_fees, call_for, gas_limit, signed_attempt
 from governance.relay.config import RelayerConfig, TickReport
@@ -35,7 +36,6 @@ from governance.relay.outbox import (
     RelayAttempt,
     RelayerAccount,
     RelayItem,
-    RelayKind,
     RelayStatus,
     raw_attempt,
     utcnow,

@@ -11,7 +11,8 @@ from sqlmodel import Session
 from api.routes.status import RELAY_STUCK_AFTER
 from governance.actions import SetEvidenceRule, SetThreshold, encode
 from governance.chain import deploy
-from governance.relay.outbox import RelayItem, RelayKind, RelayStatus, utcnow
+from governance.messages.kinds import RelayKind
+from governance.relay.outbox import RelayItem, RelayStatus, utcnow
 from tests.helpers import TEST_CONFIG, Governance, pass_and_execute_encoded
 from tests.integration.api.api_support import error_code, sync_index
 

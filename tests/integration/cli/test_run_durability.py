@@ -91,7 +91,9 @@ def test_killing_the_chain_mid_intake_loses_no_ballot(tmp_path: Path):
 
             def all_final() -> bool:
                 records = [client.relay(int(r["id"])) for r in relays]
-                assert not [r for r in records if r["status"] == "failed"], [(r["status"], r.get("error_code"), r.get("error")) for r in records]
+                assert not [r for r in records if r["status"] == "failed"], [
+                    (r["status"], r.get("error_code"), r.get("error")) for r in records
+                ]
                 return all(r["status"] == "confirmed" for r in records)
 
             _until("every ballot to be confirmed", all_final)

@@ -18,6 +18,7 @@ STATUS_BEFORE: dict[str, int] = {
     "api_error": 400,
     "audit_error": 400,
     "audits_disabled": 503,
+    "auditor_key_missing": 503,  # new in #13: AuditEnv refuses a run without the key
     "ballot_conflict": 409,
     "below_proposal_threshold": 409,
     "bias_checks_error": 400,

@@ -11,7 +11,7 @@ from governance.chain import deploy
 from governance.index.indexer import Indexer
 from governance.intake import MESSAGE_KINDS, IntakeService, governor_domain, token_domain
 from governance.messages.eip712 import Domain
-from governance.relay.outbox import RelayKind
+from governance.messages.kinds import RelayKind
 from tests.helpers import HOLDER_KEYS, Governance
 from tests.integration.governance.relay_support import open_proposal, relayer_for
 from tests.voters import signed_ballot, signed_delegation

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
@@ -17,7 +18,15 @@ from core.types import Address, to_address
 from governance.chain.deploy import Deployment
 from governance.chain.view import ChainView
 from governance.messages.eip712 import Domain
-from governance.relay.outbox import RelayKind
+
+
+class RelayKind(StrEnum):
+    """What an outbox item carries: a signed ballot, a signed delegation, or a holder's own
+    signed transaction (a proposal), which fairgov only forwards."""
+
+    BALLOT = "ballot"
+    DELEGATION = "delegation"
+    RAW_TRANSACTION = "raw_transaction"
 
 
 @dataclass(frozen=True)
