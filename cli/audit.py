@@ -188,12 +188,11 @@ def run(
     0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for input errors or a refused dataset."""
     from audit.render import VERDICT_COLOURS
     from audit.runs import STAGES
-    from audit.service import AuditEnv, run_audit
+    from audit.service import run_audit
     from audit.spec import load_spec
 
     spec = load_spec(spec_file)
     ctx = load_context()
-    key = ctx.settings.auditor_private_key(ctx.deployment.chain_id)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=console
     ) as progress:
@@ -202,14 +201,7 @@ def run(
         def advance(stage: str, step: int, total: int) -> None:
             progress.update(task, description=stage, completed=step, total=total)
 
-        env = AuditEnv(
-            engine=ctx.engine,
-            w3=ctx.w3,
-            deployment=ctx.deployment,
-            data_dir=Path(ctx.settings.data_dir),
-            auditor_key=key,
-        )
-        outcome = run_audit(env, spec, progress=advance)
+        outcome = run_audit(ctx.audit_env, spec, progress=advance)
         progress.update(task, description="done", completed=len(STAGES))
     colour = VERDICT_COLOURS.get(outcome.verdict, "white")
     console.print(

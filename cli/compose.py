@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from sqlalchemy import Engine
 from web3 import Web3
 
+from audit.env import AuditEnv
 from core import db
 from core.errors import ConfigurationError
 from core.settings import Settings
@@ -197,6 +198,17 @@ class Context:
     def auditor_key(self) -> str | None:
         """The key that anchors audit reports on this chain (None: audits cannot run)."""
         return self.settings.auditor_private_key(self.deployment.chain_id)
+
+    @property
+    def audit_env(self) -> AuditEnv:
+        """The audit service's environment, made of these parts."""
+        return AuditEnv(
+            engine=self.engine,
+            w3=self.w3,
+            deployment=self.deployment,
+            data_dir=Path(self.settings.data_dir),
+            auditor_key=self.auditor_key,
+        )
 
 
 def migrated_engine(settings: Settings) -> Engine:
