@@ -147,10 +147,6 @@ class _Audit:
         return np.flatnonzero(table.grouping.control_of == control)
 
     # ----- evidence ----------------------------------------------------------------------
-    def _alpha(self, rule: EvidenceRule, entries: int) -> float:
-        """Error per entry: the check's error is shared by its labels and control levels."""
-        return (1.0 - rule.confidence_level) / max(entries, 1)
-
     def evidence(
         self,
         info: MetricInfo,
@@ -162,10 +158,14 @@ class _Audit:
         rule: EvidenceRule,
     ) -> tuple[Judged, np.ndarray[Any, Any]]:
         entries = len(labels_for(info.bases[0], self.encoded)) * table.grouping.n_control
-        alpha = self._alpha(rule, entries)
+        alpha = 1.0 - rule.confidence_level  # shared over the entries on the FAIL end only
         if info.kind == "base":
-            return base_evidence(self, info.name, table, upper=upper, rule=rule, alpha=alpha)
-        return disparity_evidence(self, info, table, method=method, agg=agg, rule=rule, alpha=alpha)
+            return base_evidence(
+                self, info.name, table, upper=upper, rule=rule, alpha=alpha, entries=entries
+            )
+        return disparity_evidence(
+            self, info, table, method=method, agg=agg, rule=rule, alpha=alpha, entries=entries
+        )
 
     def group_ref(self, table: GroupTable, group: int, metric: str, label_row: int) -> GroupRef:
         if group == OVERALL:
