@@ -18,7 +18,10 @@ MetricFrame.
 Printed per cell: coverage of the group rates (Wilson), demographic parity difference and
 ratio (between groups), difference to overall and to the reference group, equalized odds
 (worst case and mean); bootstrap coverage of the same differences; FAIL rate when the gap is
-0, PASS rate when the gap is at least 0.15, INCONCLUSIVE rate. Nothing is asserted.
+0, PASS rate when the gap is at least 0.15, INCONCLUSIVE rate. The summary counts the cells
+outside 93-99 % per kind and on which end their misses fall, compares Kish's effective size
+with the sandwich variance on weighted cells, gives the power at 1,000 *effective* rows a
+group, and prints the least-favourable analysis of ``_least_favourable``. Nothing is asserted.
 
 Run: ``python benchmarks/coverage.py`` (about 5 minutes on 2 cores; ``--reps 200`` for a
 quick look; ``--time --baseline /work/main`` for the timing).
@@ -28,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -40,6 +42,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks._least_favourable import least_favourable_table
 from benchmarks._populations import Truth, simulate_cells, truth
+from benchmarks._timing import timing
 from bias_checks._intervals import wilson
 from bias_checks._judged import (
     Judged,
@@ -382,52 +385,6 @@ def _end_to_end(reps: int) -> None:
         )
 
 
-_TIMER = """
-import statistics, sys, time
-sys.path.insert(0, {root!r})
-from benchmarks.audit_engine import synthetic
-from bias_checks import audit_predictions
-data = synthetic({rows})
-times = []
-for _ in range({repeats}):
-    start = time.perf_counter()
-    audit_predictions(data["y_true"], data["y_pred"], sensitive_features=data["sensitive"],
-                      n_boot=1000, random_state=0)
-    times.append(time.perf_counter() - start)
-print(statistics.median(times))
-"""
-
-
-def _time_in(root: str, rows: int, repeats: int) -> float:
-    code = _TIMER.format(root=root, rows=rows, repeats=repeats)
-    env = {**os.environ, "PYTHONPATH": root}
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    return float(done.stdout.strip().splitlines()[-1])
-
-
-def _timing(baseline: str, rows: int, repeats: int, metricframe: bool) -> None:
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ours = _time_in(here, rows, repeats)
-    before = _time_in(baseline, rows, repeats)
-    print(f"\nTiming, {rows:,} rows, 10 groups, 1,000 bootstrap replicates, median of {repeats}:")
-    print(f"  ours (intervals, this tree)   {ours:8.3f} s")
-    print(f"  before ({baseline})  {before:8.3f} s   ours/before {ours / before:5.2f}x")
-    if metricframe:
-        from benchmarks.audit_engine import metricframe as run_metricframe
-        from benchmarks.audit_engine import synthetic
-
-        data = synthetic(rows)
-        start = time.perf_counter()
-        run_metricframe(data)
-        frame = time.perf_counter() - start
-        print(
-            f"  MetricFrame (no intervals)    {frame:8.3f} s   "
-            f"MetricFrame/ours {frame / ours:5.0f}x"
-        )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1000)
@@ -446,7 +403,7 @@ def main() -> None:
     if args.e2e_reps:
         _end_to_end(args.e2e_reps)
     if args.time:
-        _timing(args.baseline, 1_000_000, 3, args.metricframe)
+        timing(args.baseline, 1_000_000, 3, args.metricframe)
     print(f"\n({time.perf_counter() - start:.0f} s)")
 
 

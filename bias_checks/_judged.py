@@ -5,16 +5,18 @@ For a rate metric every interval is closed-form (see :mod:`bias_checks._interval
 *simultaneously* over the comparisons a number summarises. Only one end needs the
 multiplicity adjustment. Take ``theta = max |d_ij|`` over ``m`` comparisons with folded
 intervals ``[lo_ij, hi_ij]`` and ``L = max lo_ij``, ``U = max hi_ij``: ``L > theta`` happens
-if *any* comparison has ``lo_ij > |d_ij|`` (a union, so each gets ``alpha / 2m``, Bonferroni),
-while ``U < theta`` needs the comparison attaining ``theta`` to have ``hi < |d*|`` (one
-comparison, ``alpha / 2`` with no adjustment). So the *safe* end, the one that says "at least
-this bad" and on which FAIL rests, is adjusted; the other end, on which PASS rests, is not.
-A fair model therefore FAILs with probability at most ``alpha`` (at parity both signs of every
-comparison count), a model beyond the bound PASSes with at most ``alpha / 2``, and power does
-not fall with the number of groups. Ratios (``min / max``: lower is worse) mirror it: the upper
-end is adjusted. ``m`` is ``k(k-1)/2`` pairs for ``between_groups``, ``k`` groups for
-``to_overall``, ``k - 1`` for ``to_reference`` and ``k`` Wilson limits for the worst group of
-a base rate. Equalized odds shares the safe half over its two parts too (see
+if *any* comparison has ``lo_ij > |d_ij|`` (a union: each signed end sits at the one-sided
+tail of the simultaneous critical value of all ``m`` comparisons, see
+:mod:`bias_checks._simultaneous`; ``alpha / 2`` for one), while ``U < theta`` needs the
+comparison attaining ``theta`` to have ``hi < |d*|`` (one comparison, ``alpha / 2`` with no
+adjustment). So the *safe* end, the one that says "at least this bad" and on which FAIL
+rests, is adjusted; the other end, on which PASS rests, is not. A fair model therefore FAILs
+with probability at most ``alpha`` (at parity both signs of every comparison count), a model
+beyond the bound PASSes with at most ``alpha / 2``, and power does not fall with the number of
+groups. Ratios (``min / max``: lower is worse) mirror it: the upper end is adjusted. ``m`` is
+``k(k-1)/2`` pairs for ``between_groups`` (Tukey), ``k`` groups for ``to_overall``, ``k - 1``
+for ``to_reference`` (Dunnett) and ``k`` independent Wilson limits for the worst group of a
+base rate (Sidak). Equalized odds shares the safe half over its two parts too (see
 :func:`combine_components`).
 
 ``to_overall`` uses the identity ``p_g - p_all = (1 - s_g)(p_g - p_rest)``, where ``s_g`` is
