@@ -22,11 +22,12 @@ integral over the reference's estimate (Gauss-Hermite, 96 nodes; exact to ~1e-10
 ``c`` by Brent's method. Pairs and ``to_overall`` have no such form (scipy's
 ``multivariate_normal.cdf`` is Genz's randomised algorithm, needs a full-rank covariance,
 which ``k(k-1)/2`` pairs of ``k`` groups never have, and takes tens of milliseconds a call):
-there ``c`` is the ``1 - alpha`` quantile of ``max_k |Z_k|`` over 2**15 scrambled Sobol
+there ``c`` is the ``1 - alpha`` quantile of ``max_k |Z_k|`` over 2**14 scrambled Sobol
 points of the ``k`` group estimates with a fixed seed, so an audit is reproducible. The
-quantile's error is about ``sqrt(alpha (1 - alpha) / 2**15) / f(c)``: 0.01 in ``c`` at 95 %,
-or +-0.1 percentage points of simultaneous error (tested against scipy's
-``studentized_range`` and Genz's ``multivariate_normal.cdf``). Results are cached by sizes,
+quantile's error is about ``sqrt(alpha (1 - alpha) / 2**14) / f(c)``: against the
+studentized range it is within 0.008 in ``c`` at 95 % and 0.016 at 99 %, about 0.1 percentage
+point of simultaneous error (tested against scipy's ``studentized_range`` and Genz's
+``multivariate_normal.cdf``). Results are cached by sizes,
 so every metric on the same denominator reuses them.
 """
 
@@ -42,7 +43,7 @@ from scipy.stats import qmc
 
 Structure = Literal["pairs", "reference", "overall"]
 
-POINTS = 2**15
+POINTS = 2**14
 """Sobol points for the quantile of ``max |Z_k|`` where there is no closed form."""
 _SEED = 20080611
 _CELLS = 2**21
@@ -126,10 +127,12 @@ def _quantile_of_max(factor: np.ndarray[Any, Any], alpha: float) -> float:
     if factor.shape[0] == 1:
         return float(-ndtri(alpha / 2))
     draws = _normal_points(factor.shape[1])  # (groups, points): reduce along contiguous rows
+    weights = factor.astype(np.float32)  # single precision: twice as fast, c to ~1e-6
     chunk = max(1, _CELLS // factor.shape[0])
-    largest = np.empty(draws.shape[1])
+    largest = np.empty(draws.shape[1], dtype=np.float32)
     for start in range(0, draws.shape[1], chunk):
-        block = factor @ draws[:, start : start + chunk]
+        # einsum, not @: OpenBLAS takes ~20x longer on this short-and-wide shape.
+        block = np.einsum("mg,gn->mn", weights, draws[:, start : start + chunk])
         np.abs(block, out=block)
         block.max(axis=0, out=largest[start : start + chunk])
     rank = int(np.ceil((1 - alpha) * largest.size)) - 1
@@ -146,7 +149,9 @@ def _distinct_up_to_sign(factor: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 @lru_cache(maxsize=64)
 def _normal_points(dimension: int) -> np.ndarray[Any, Any]:
     points = qmc.Sobol(dimension, scramble=True, rng=np.random.default_rng(_SEED)).random(POINTS)
-    normal: np.ndarray[Any, Any] = np.ascontiguousarray(ndtri(np.clip(points, 1e-12, 1 - 1e-12)).T)
+    normal: np.ndarray[Any, Any] = np.ascontiguousarray(
+        ndtri(np.clip(points, 1e-12, 1 - 1e-12)).T, dtype=np.float32
+    )
     normal.setflags(write=False)
     return normal
 
