@@ -236,11 +236,6 @@ def disparity_results(audit: _Audit, disparities: Sequence[DisparityRecord]) -> 
 # ----- evidence ------------------------------------------------------------------------
 
 
-def _alpha(rule: EvidenceRule, entries: int) -> float:
-    """Error per entry: the check's error is shared by its labels and control levels."""
-    return (1.0 - rule.confidence_level) / max(entries, 1)
-
-
 def evidence(
     audit: _Audit,
     info: MetricInfo,
@@ -253,10 +248,14 @@ def evidence(
 ) -> tuple[Judged, np.ndarray[Any, Any]]:
     """What a check or disparity of ``info`` on ``table`` is judged on, and the judged mask."""
     entries = len(labels_for(info.bases[0], audit.encoded)) * table.grouping.n_control
-    alpha = _alpha(rule, entries)
+    alpha = 1.0 - rule.confidence_level  # shared over the entries on the FAIL end only
     if info.kind == "base":
-        return base_evidence(audit, info.name, table, upper=upper, rule=rule, alpha=alpha)
-    return disparity_evidence(audit, info, table, method=method, agg=agg, rule=rule, alpha=alpha)
+        return base_evidence(
+            audit, info.name, table, upper=upper, rule=rule, alpha=alpha, entries=entries
+        )
+    return disparity_evidence(
+        audit, info, table, method=method, agg=agg, rule=rule, alpha=alpha, entries=entries
+    )
 
 
 # ----- checks --------------------------------------------------------------------------

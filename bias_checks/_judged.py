@@ -5,16 +5,18 @@ For a rate metric every interval is closed-form (see :mod:`bias_checks._interval
 *simultaneously* over the comparisons a number summarises. Only one end needs the
 multiplicity adjustment. Take ``theta = max |d_ij|`` over ``m`` comparisons with folded
 intervals ``[lo_ij, hi_ij]`` and ``L = max lo_ij``, ``U = max hi_ij``: ``L > theta`` happens
-if *any* comparison has ``lo_ij > |d_ij|`` (a union, so each gets ``alpha / 2m``, Bonferroni),
-while ``U < theta`` needs the comparison attaining ``theta`` to have ``hi < |d*|`` (one
-comparison, ``alpha / 2`` with no adjustment). So the *safe* end, the one that says "at least
-this bad" and on which FAIL rests, is adjusted; the other end, on which PASS rests, is not.
-A fair model therefore FAILs with probability at most ``alpha`` (at parity both signs of every
-comparison count), a model beyond the bound PASSes with at most ``alpha / 2``, and power does
-not fall with the number of groups. Ratios (``min / max``: lower is worse) mirror it: the upper
-end is adjusted. ``m`` is ``k(k-1)/2`` pairs for ``between_groups``, ``k`` groups for
-``to_overall``, ``k - 1`` for ``to_reference`` and ``k`` Wilson limits for the worst group of
-a base rate. Equalized odds shares the safe half over its two parts too (see
+if *any* comparison has ``lo_ij > |d_ij|`` (a union: each signed end sits at the one-sided
+tail of the simultaneous critical value of all ``m`` comparisons, see
+:mod:`bias_checks._simultaneous`; ``alpha / 2`` for one), while ``U < theta`` needs the
+comparison attaining ``theta`` to have ``hi < |d*|`` (one comparison, ``alpha / 2`` with no
+adjustment). So the *safe* end, the one that says "at least this bad" and on which FAIL
+rests, is adjusted; the other end, on which PASS rests, is not. A fair model therefore FAILs
+with probability at most ``alpha`` (at parity both signs of every comparison count), a model
+beyond the bound PASSes with at most ``alpha / 2``, and power does not fall with the number of
+groups. Ratios (``min / max``: lower is worse) mirror it: the upper end is adjusted. ``m`` is
+``k(k-1)/2`` pairs for ``between_groups`` (Tukey), ``k`` groups for ``to_overall``, ``k - 1``
+for ``to_reference`` (Dunnett) and ``k`` independent Wilson limits for the worst group of a
+base rate (Sidak). Equalized odds shares the safe half over its two parts too (see
 :func:`combine_components`).
 
 ``to_overall`` uses the identity ``p_g - p_all = (1 - s_g)(p_g - p_rest)``, where ``s_g`` is
@@ -45,6 +47,7 @@ from bias_checks._intervals import (
     ratio_reach,
     wilson_ends,
 )
+from bias_checks._simultaneous import Structure, comparison_tail, sidak_tail
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
@@ -100,19 +103,41 @@ def _empty(shape: tuple[int, int], method: str) -> Judged:
 class Split:
     """One-sided error of each end of a disparity's interval.
 
-    ``safe`` is the error of the end that says "at least this bad" (the lower end of a
-    difference, the upper end of a ratio), shared by Bonferroni over the comparisons a number
-    summarises; ``unsafe`` is the error of the other end, which no comparison but the one
-    attaining the disparity can breach, so it is never shared over comparisons.
+    ``safe`` is the error of each sign of the end that says "at least this bad" (the lower
+    end of a difference, the upper end of a ratio), shared over the comparisons a number
+    summarises by their simultaneous critical value (:mod:`bias_checks._simultaneous`; at
+    parity both signs count, so ``2 * safe`` is what all comparisons together may err);
+    ``unsafe`` is the error of the other end, which no comparison but the one attaining the
+    disparity can breach, so it is never shared over comparisons, entries or components.
     """
 
     safe: float
     unsafe: float
 
     @classmethod
-    def of(cls, alpha: float, components: int = 1) -> Split:
-        """Half of ``alpha`` to each end; the safe half shared by ``components`` too."""
-        return cls(alpha / 2 / components, alpha / 2)
+    def of(cls, alpha: float, components: int = 1, entries: int = 1) -> Split:
+        """Half of ``alpha`` to each end; the safe half shared by ``components`` and by the
+        ``entries`` (labels, control levels) of a check, since any of them can FAIL it."""
+        return cls(alpha / 2 / components / max(entries, 1), alpha / 2)
+
+    def tail(
+        self,
+        structure: Structure,
+        sizes: FloatArray,
+        *,
+        reference: float = 0.0,
+        shares: FloatArray | None = None,
+        overall: float = 0.0,
+    ) -> float:
+        """One-sided tail of each comparison's safe end, simultaneous over the comparisons."""
+        return comparison_tail(
+            structure,
+            sizes,
+            alpha=2 * self.safe,
+            reference=reference,
+            shares=shares,
+            overall=overall,
+        )
 
 
 def _folded(
@@ -122,17 +147,15 @@ def _folded(
     p2: FloatArray,
     n2: FloatArray,
     *,
-    split: Split,
-    comparisons: int,
+    safe: float,
+    unsafe: float,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Folded ``(low, high)`` per comparison, and the safe end's reach before the fold."""
-    safe = split.safe / comparisons
+    """Folded ``(low, high)`` per comparison, and the safe end's reach before the fold;
+    ``safe`` is the one-sided tail of each sign of the safe end, ``unsafe`` of the other."""
     if transform == "difference":
-        reach, high = folded_difference(
-            p1, n1, p2, n2, low_tail=safe, high_tail=split.unsafe, clip=False
-        )
+        reach, high = folded_difference(p1, n1, p2, n2, low_tail=safe, high_tail=unsafe, clip=False)
         return np.maximum(reach, 0.0), high, reach
-    low, reach = folded_ratio(p1, n1, p2, n2, low_tail=split.unsafe, high_tail=safe, clip=False)
+    low, reach = folded_ratio(p1, n1, p2, n2, low_tail=unsafe, high_tail=safe, clip=False)
     return low, np.minimum(reach, 1.0), reach
 
 
@@ -149,8 +172,9 @@ def _between(
     i, j = pairs[:, 0], pairs[:, 1]
     pm, nm = p[members], n[members]
     top, bottom = int(np.argmax(pm)), int(np.argmin(pm))
+    safe = split.tail("pairs", nm)
     low, high, reach = _folded(
-        transform, pm[i], nm[i], pm[j], nm[j], split=split, comparisons=len(pairs)
+        transform, pm[i], nm[i], pm[j], nm[j], safe=safe, unsafe=split.unsafe
     )
     if transform == "difference":
         value = float(pm[top] - pm[bottom])
@@ -169,20 +193,20 @@ def _to_target(
     *,
     target: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
     transform: Transform,
-    split: Split,
+    safe: float,
+    unsafe: float,
 ) -> tuple[float, float, float, float, int]:
     """Compare each member with a target: ``(p_target, n_target, share, p_point_target)``.
 
     ``share`` is zero for an independent target (a reference group); for the overall rate it
-    is the group's share and the target is the rest of the control level.
+    is the group's share and the target is the rest of the control level. ``safe`` is the
+    simultaneous one-sided tail of each comparison's safe end, ``unsafe`` of the other end.
     """
     p_t, n_t, share, point_t = target
     pm, nm = p[members], n[members]
     with np.errstate(divide="ignore", invalid="ignore"):
         if transform == "difference":
-            low, high, reach = _folded(
-                transform, pm, nm, p_t, n_t, split=split, comparisons=members.size
-            )
+            low, high, reach = _folded(transform, pm, nm, p_t, n_t, safe=safe, unsafe=unsafe)
             scale = np.clip(1.0 - share, 0.0, None)  # |p_g - p_all| = (1 - s_g)|p_g - p_rest|
             low, high, reach = low * scale, high * scale, reach * scale
             gaps = np.abs(pm - point_t)
@@ -190,7 +214,7 @@ def _to_target(
             ends = float(low.max()), float(high.max()), _single(reach)
             return float(gaps[worst]), *ends, int(members[worst])
         signed = []
-        for tail in (split.unsafe, split.safe / members.size):
+        for tail in (unsafe, safe):
             r_low, r_high = log_ratio_ends(pm, nm, p_t, n_t, low_tail=tail, high_tail=tail)
             r_low = r_low / (share * r_low + 1 - share)
             r_high = np.where(np.isinf(r_high), 1 / share, r_high / (share * r_high + 1 - share))
@@ -215,14 +239,16 @@ def rate_disparity(
     references: IntArray | None,
     alpha: float,
     components: int = 1,
+    entries: int = 1,
 ) -> Judged:
     """Disparity of one rate over the judged groups, with simultaneous intervals.
 
-    ``alpha`` is the error allowed per entry (label and control level); ``components`` the
-    number of rates the entry combines (2 for equalized odds), over which the safe end's
-    error is shared too.
+    ``alpha`` is the error allowed for the check; its safe end is shared over the check's
+    ``entries`` (labels and control levels, any of which can FAIL it) and ``components`` (the
+    rates an entry combines, 2 for equalized odds); its other end is not (a PASS needs every
+    entry to PASS, so only an entry beyond the bound can wrongly PASS it).
     """
-    split = Split.of(alpha, components)
+    split = Split.of(alpha, components, entries)
     n_labels, n_control = overall.num.shape
     out = _empty((n_labels, n_control), "newcombe" if transform == "difference" else "log_ratio")
     p, n = stats.p, stats.n_eff
@@ -245,8 +271,20 @@ def rate_disparity(
                 )
                 share = stats.den[label, members] / overall.den[label, c]
                 target = (rest.p, rest.n_eff, share, overall.p[label, c])
+                safe = split.tail(
+                    "overall",
+                    row_n[members],
+                    shares=share,
+                    overall=float(overall.n_eff[label, c]),
+                )
                 value, low, high, reach, first = _to_target(
-                    row_p, row_n, members, target=target, transform=transform, split=split
+                    row_p,
+                    row_n,
+                    members,
+                    target=target,
+                    transform=transform,
+                    safe=safe,
+                    unsafe=split.unsafe,
                 )
                 second = OVERALL
             else:
@@ -256,8 +294,15 @@ def rate_disparity(
                     continue
                 others = members[members != second]
                 target = (row_p[second], row_n[second], np.zeros(others.size), row_p[second])
+                safe = split.tail("reference", row_n[others], reference=float(row_n[second]))
                 value, low, high, reach, first = _to_target(
-                    row_p, row_n, others, target=target, transform=transform, split=split
+                    row_p,
+                    row_n,
+                    others,
+                    target=target,
+                    transform=transform,
+                    safe=safe,
+                    unsafe=split.unsafe,
                 )
             out.value[label, c], out.low[label, c], out.high[label, c] = value, low, high
             assert out.reach is not None
@@ -325,13 +370,20 @@ def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg)
 
 
 def rate_extreme(
-    stats: RateStats, *, judged: BoolArray, control_of: IntArray, upper: bool, alpha: float
+    stats: RateStats,
+    *,
+    judged: BoolArray,
+    control_of: IntArray,
+    upper: bool,
+    alpha: float,
+    entries: int = 1,
 ) -> Judged:
     """The worst judged group's rate (largest for an upper bound) with a simultaneous interval.
 
     The safe end (lower for the largest rate, upper for the smallest) is breached if any
-    group's Wilson limit is, so it is shared over the ``k`` groups (``alpha / 2k`` each); the
-    other end only if the worst group's own limit is (``alpha / 2``).
+    group's one-sided Wilson limit is; the groups are independent, so each limit is at Sidak's
+    ``1 - (1 - alpha / 2)**(1/k)`` (``alpha / 2`` also shared over the check's ``entries``).
+    The other end is breached only if the worst group's own limit is (``alpha / 2``).
     """
     n_labels, n_control = judged.shape[0], int(control_of.max()) + 1
     out = _empty((n_labels, n_control), "wilson")
@@ -342,7 +394,7 @@ def rate_extreme(
             out.n_judged[label, c] = members.size
             if members.size == 0:
                 continue
-            safe = alpha / 2 / members.size
+            safe = sidak_tail(alpha / 2 / max(entries, 1), members.size)
             tails = (safe, alpha / 2) if upper else (alpha / 2, safe)
             low, high = wilson_ends(p[label, members], n[label, members], *tails)
             values = p[label, members]

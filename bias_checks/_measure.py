@@ -96,6 +96,7 @@ def _resampled(
     method: Method,
     transform: Any,
     alpha: float,
+    entries: int,
 ) -> Judged:
     """A disparity that is not of rates: bootstrap percentile, or exact for ``count``."""
     refs = references_for(audit, table, base, method, mask)
@@ -128,6 +129,7 @@ def _resampled(
         references=refs,
         ratio=transform == "ratio",
         alpha=alpha,
+        entries=entries,
     )
     return _from_comparison(point, low, high, n_judged, "bootstrap")
 
@@ -141,8 +143,13 @@ def disparity_evidence(
     agg: Agg | None,
     rule: EvidenceRule,
     alpha: float,
+    entries: int = 1,
 ) -> tuple[Judged, BoolArray]:
-    """The judged disparity (L, C) and the judged-group mask (L, G)."""
+    """The judged disparity (L, C) and the judged-group mask (L, G).
+
+    ``alpha`` is the check's error; the end a FAIL rests on is shared over its ``entries``
+    (labels and control levels), the other end is not.
+    """
     assert info.transform is not None
     mask = judged_mask(table, info.bases, rule)
     parts = []
@@ -159,12 +166,20 @@ def disparity_evidence(
                     references=references_for(audit, table, base, method, mask),
                     alpha=alpha,
                     components=len(info.bases),
+                    entries=entries,
                 )
             )
         else:
             parts.append(
                 _resampled(
-                    audit, table, base, mask, method=method, transform=info.transform, alpha=alpha
+                    audit,
+                    table,
+                    base,
+                    mask,
+                    method=method,
+                    transform=info.transform,
+                    alpha=alpha,
+                    entries=entries,
                 )
             )
     if len(parts) == 1:
@@ -173,15 +188,31 @@ def disparity_evidence(
 
 
 def base_evidence(
-    audit: _Audit, metric: str, table: GroupTable, *, upper: bool, rule: EvidenceRule, alpha: float
+    audit: _Audit,
+    metric: str,
+    table: GroupTable,
+    *,
+    upper: bool,
+    rule: EvidenceRule,
+    alpha: float,
+    entries: int = 1,
 ) -> tuple[Judged, BoolArray]:
-    """The worst judged group's value of a base metric (L, C), and the judged-group mask."""
+    """The worst judged group's value of a base metric (L, C), and the judged-group mask.
+
+    Rates share only the safe end of ``alpha`` over the ``entries``; the bootstrap percentile
+    interval of the worst group's statistic is one interval, at ``alpha / entries``.
+    """
     mask = judged_mask(table, (metric,), rule)
     control_of = table.grouping.control_of
     n_control = table.grouping.n_control
     if metric in table.rates:
         judged = rate_extreme(
-            table.rates[metric], judged=mask, control_of=control_of, upper=upper, alpha=alpha
+            table.rates[metric],
+            judged=mask,
+            control_of=control_of,
+            upper=upper,
+            alpha=alpha,
+            entries=entries,
         )
         return judged, mask
     reduce = np.fmax.reduce if upper else np.fmin.reduce
@@ -201,7 +232,9 @@ def base_evidence(
             low[:, c], high[:, c] = value[:, c], value[:, c]
         elif table.replicates is not None:
             reps = np.where(mask[:, members], table.replicates[metric][:, :, members], np.nan)
-            low[:, c], high[:, c] = percentile_interval(reduce(reps, axis=2), 1.0 - alpha)
+            low[:, c], high[:, c] = percentile_interval(
+                reduce(reps, axis=2), 1.0 - alpha / max(entries, 1)
+            )
     n_judged = _members_count(mask, control_of, n_control)
     method = "exact" if metric == "count" else "bootstrap"
     second = np.full(shape, OVERALL, dtype=np.intp)

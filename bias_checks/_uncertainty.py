@@ -110,6 +110,7 @@ def comparison_bounds(
     references: np.ndarray[Any, Any] | None,
     ratio: bool,
     alpha: float,
+    entries: int = 1,
 ) -> tuple[FloatArray, FloatArray]:
     """Simultaneous percentile interval (L, C) of a disparity of a metric that is not a rate.
 
@@ -117,8 +118,10 @@ def comparison_bounds(
     group against the overall value or the reference) gets a percentile interval of its
     *signed* difference or ratio, folded to ``|d|`` or ``min(r, 1/r)``; the disparity lies
     between the extreme ends. The end a FAIL rests on (lower for differences, upper for
-    ratios) comes from intervals at ``alpha / m`` (Bonferroni: any comparison can breach it),
-    the other from intervals at ``alpha`` (only the comparison attaining the disparity can).
+    ratios) comes from intervals at ``alpha / (m * entries)`` (Bonferroni: any comparison of
+    any entry of the check can breach it), the other from intervals at ``alpha`` (only the
+    comparison attaining the disparity can). Percentile intervals have no joint normal form to
+    compute an exact simultaneous value from, hence Bonferroni here.
     A percentile interval of the folded statistic itself could never reach parity.
     """
     n_labels, n_control = overall.shape[1], overall.shape[2]
@@ -145,7 +148,11 @@ def comparison_bounds(
             if members.size < 2 or first.shape[1] == 0:
                 continue
             lows, highs = _signed_bounds(
-                first, second, ratio, safe=alpha / first.shape[1], unsafe=alpha
+                first,
+                second,
+                ratio,
+                safe=alpha / first.shape[1] / max(entries, 1),
+                unsafe=alpha,
             )
             pick = np.min if ratio else np.max
             low[label, c], high[label, c] = pick(lows), pick(highs)

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy.stats import norm, studentized_range
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from bias_checks import (
@@ -289,8 +290,12 @@ def test_many_groups_adjust_only_the_end_a_fail_rests_on() -> None:
             out.append((nearest, max(abs(low), abs(high))))
         return out
 
-    # FAIL rests on the lower end: a union over the six pairs, Bonferroni (0.05 / 6).
-    assert check.ci.low == pytest.approx(max(low for low, _ in folded(0.05 / 6)), abs=1e-12)
+    # FAIL rests on the lower end: simultaneous over the six pairs. Equal sizes: Tukey's
+    # critical value, the studentized range of four means over sqrt(2).
+    tukey = float(studentized_range.ppf(0.95, 4, np.inf)) / np.sqrt(2)
+    simultaneous = max(low for low, _ in folded(2 * float(norm.sf(tukey))))
+    assert check.ci.low == pytest.approx(simultaneous, abs=2e-4)
+    assert check.ci.low > max(low for low, _ in folded(0.05 / 6))  # Bonferroni: too wide
     # PASS rests on the upper end: only the pair attaining max - min can breach it (0.05).
     assert check.ci.high == pytest.approx(max(high for _, high in folded(0.05)), abs=1e-12)
     assert check.ci.low < max(low for low, _ in folded(0.05))

@@ -1,8 +1,10 @@
 """Simultaneous intervals of disparities, each end against statsmodels at its own level.
 
-The end a FAIL rests on (lower for differences, upper for ratios) is Bonferroni-adjusted over
-the comparisons; the other end is at ``alpha / 2`` one-sided, i.e. the end of a plain
-two-sided interval at ``alpha``.
+The end a FAIL rests on (lower for differences, upper for ratios) is at the simultaneous
+critical value over the comparisons (its one-sided tail from :mod:`bias_checks._simultaneous`,
+itself tested against scipy in ``test_simultaneous``); the other end is at ``alpha / 2``
+one-sided, i.e. the end of a plain two-sided interval at ``alpha``. The sizes are large
+enough that the safe ends lie off parity, so a wrong level shows.
 """
 
 from __future__ import annotations
@@ -21,9 +23,15 @@ from bias_checks._judged import (
     rate_disparity,
     rate_extreme,
 )
+from bias_checks._simultaneous import comparison_tail, sidak_tail
 
-COUNTS = np.array([[12.0, 30.0, 45.0, 20.0]])
-SIZES = np.array([[40.0, 60.0, 90.0, 50.0]])
+COUNTS = np.array([[12.0, 30.0, 45.0, 20.0]]) * 5
+SIZES = np.array([[40.0, 60.0, 90.0, 50.0]]) * 5
+
+
+def _safe(structure: str, sizes: np.ndarray, alpha: float = 0.05, **kwargs: float) -> float:
+    """Two-sided level of a plain interval whose ends sit at the simultaneous tail."""
+    return 2 * comparison_tail(structure, sizes, alpha=alpha, **kwargs)  # type: ignore[arg-type]
 
 
 def _stats(counts: np.ndarray, sizes: np.ndarray) -> RateStats:
@@ -73,14 +81,16 @@ def _pair_bounds(i: int, j: int, alpha: float, compare: str) -> tuple[float, flo
 def test_max_min_adjusts_its_safe_end_over_every_pair(transform: str, compare: str) -> None:
     judged = _run("between_groups", transform)
     pairs = list(combinations(range(4), 2))
-    adjusted = [_pair_bounds(i, j, 0.05 / len(pairs), compare) for i, j in pairs]
+    adjusted = [_pair_bounds(i, j, _safe("pairs", SIZES[0]), compare) for i, j in pairs]
     plain = [_pair_bounds(i, j, 0.05, compare) for i, j in pairs]
     if transform == "difference":
         assert judged.low[0, 0] == pytest.approx(max(b[0] for b in adjusted), abs=1e-12)
         assert judged.high[0, 0] == pytest.approx(max(b[1] for b in plain), abs=1e-12)
+        assert 0 < judged.low[0, 0] < max(b[0] for b in plain)
     else:
         assert judged.low[0, 0] == pytest.approx(min(b[0] for b in plain), abs=1e-12)
         assert judged.high[0, 0] == pytest.approx(min(b[1] for b in adjusted), abs=1e-12)
+        assert 1 > judged.high[0, 0] > min(b[1] for b in plain)
     p = COUNTS[0] / SIZES[0]
     expected = p.max() - p.min() if transform == "difference" else p.min() / p.max()
     assert judged.value[0, 0] == pytest.approx(expected)
@@ -103,7 +113,8 @@ def test_to_overall_scales_the_group_against_the_rest() -> None:
         rest_c, rest_n = total_c - COUNTS[0, g], total_n - SIZES[0, g]
         scale = 1 - SIZES[0, g] / total_n
         ends = []
-        for alpha in (0.05 / 4, 0.05):
+        safe = _safe("overall", SIZES[0], shares=SIZES[0] / total_n, overall=total_n)
+        for alpha in (safe, 0.05):
             low, high = confint_proportions_2indep(
                 COUNTS[0, g], SIZES[0, g], rest_c, rest_n, method="newcomb", alpha=alpha
             )
@@ -112,17 +123,20 @@ def test_to_overall_scales_the_group_against_the_rest() -> None:
         highs.append(ends[1][1][0])
     assert judged.low[0, 0] == pytest.approx(max(lows), abs=1e-12)
     assert judged.high[0, 0] == pytest.approx(max(highs), abs=1e-12)
+    assert judged.low[0, 0] > 0
     p = COUNTS[0] / SIZES[0]
     assert judged.value[0, 0] == pytest.approx(np.abs(p - total_c / total_n).max())
 
 
 def test_to_reference_compares_every_other_group_with_the_reference() -> None:
     judged = _run("to_reference", "difference")
-    adjusted = [_pair_bounds(g, 2, 0.05 / 3, "diff") for g in (0, 1, 3)]
+    safe = _safe("reference", SIZES[0, [0, 1, 3]], reference=SIZES[0, 2])
+    adjusted = [_pair_bounds(g, 2, safe, "diff") for g in (0, 1, 3)]
     plain = [_pair_bounds(g, 2, 0.05, "diff") for g in (0, 1, 3)]
     assert judged.low[0, 0] == pytest.approx(max(b[0] for b in adjusted), abs=1e-12)
     assert judged.high[0, 0] == pytest.approx(max(b[1] for b in plain), abs=1e-12)
     assert judged.second[0, 0] == 2
+    assert judged.low[0, 0] > 0
 
 
 def test_a_reference_group_that_is_not_judged_leaves_nothing_to_judge() -> None:
@@ -171,8 +185,8 @@ def _pair_bounds_of(counts: np.ndarray, alpha: float, compare: str) -> list[tupl
 
 def test_equalized_odds_parts_share_only_their_safe_ends() -> None:
     tpr = _part(COUNTS, "difference")
-    # Safe end: a union over two parts and six pairs (0.05 / 12 two-sided per pair).
-    safe = _pair_bounds_of(COUNTS, 0.05 / 12, "diff")
+    # Safe end: simultaneous over six pairs at half the error (shared by the two parts).
+    safe = _pair_bounds_of(COUNTS, _safe("pairs", SIZES[0], alpha=0.025), "diff")
     plain = _pair_bounds_of(COUNTS, 0.05, "diff")
     assert tpr.low[0, 0] == pytest.approx(max(b[0] for b in safe), abs=1e-12)
     assert tpr.high[0, 0] == pytest.approx(max(b[1] for b in plain), abs=1e-12)
@@ -213,7 +227,7 @@ def test_the_worst_group_adjusts_its_safe_end_over_the_groups(upper: bool) -> No
     )
     adjusted, plain = (
         [proportion_confint(COUNTS[0, g], SIZES[0, g], alpha=a, method="wilson") for g in range(4)]
-        for a in (0.05 / 4, 0.05)
+        for a in (2 * sidak_tail(0.025, 4), 0.05)
     )
     if upper:  # the largest rate: at least max(lower ends) (a union), at most max(upper ends)
         assert judged.low[0, 0] == pytest.approx(max(b[0] for b in adjusted), abs=1e-12)
@@ -245,9 +259,10 @@ def test_weights_enter_through_the_effective_size() -> None:
 
 def test_two_group_equalized_odds_mean_combines_its_safe_ends_by_mover() -> None:
     two = np.array([[True, True, False, False]])
+    SMALL = SIZES / 5  # noqa: N806  (small enough that the TPR sign stays open)
 
     def part(counts: np.ndarray) -> Judged:
-        stats = _stats(counts, SIZES)
+        stats = _stats(counts, SMALL)
         return rate_disparity(
             stats,
             _overall(stats),
@@ -260,15 +275,15 @@ def test_two_group_equalized_odds_mean_combines_its_safe_ends_by_mover() -> None
             components=2,
         )
 
-    tpr, fpr = part(COUNTS), part(np.array([[5.0, 30.0, 1.0, 1.0]]))
+    tpr, fpr = part(COUNTS / 5), part(np.array([[5.0, 30.0, 1.0, 1.0]]))
     mean = combine_components(tpr, fpr, "difference", "mean")
     # Each part's reach is Newcombe's end toward 0 at 0.05 / 4 a tail (0.05 / 2 two-sided).
     reaches = []
-    for counts in (COUNTS, np.array([[5.0, 30.0, 1.0, 1.0]])):
+    for counts in (COUNTS / 5, np.array([[5.0, 30.0, 1.0, 1.0]])):
         low, high = confint_proportions_2indep(
-            counts[0, 0], SIZES[0, 0], counts[0, 1], SIZES[0, 1], method="newcomb", alpha=0.025
+            counts[0, 0], SMALL[0, 0], counts[0, 1], SMALL[0, 1], method="newcomb", alpha=0.025
         )
-        d = counts[0, 0] / SIZES[0, 0] - counts[0, 1] / SIZES[0, 1]
+        d = counts[0, 0] / SMALL[0, 0] - counts[0, 1] / SMALL[0, 1]
         reaches.append(low if d >= 0 else -high)
     assert tpr.reach is not None
     assert tpr.reach[0, 0] < 0 < fpr.low[0, 0]  # the TPR sign is open, the FPR one is not
@@ -286,7 +301,8 @@ def test_to_overall_ratio_maps_the_rest_interval_and_adjusts_its_upper_end() -> 
         rest_c, rest_n = total_c - COUNTS[0, g], total_n - SIZES[0, g]
         share = SIZES[0, g] / total_n
         ends = []
-        for alpha in (0.05, 0.05 / 4):
+        safe = _safe("overall", SIZES[0], shares=SIZES[0] / total_n, overall=total_n)
+        for alpha in (0.05, safe):
             low, high = confint_proportions_2indep(
                 COUNTS[0, g],
                 SIZES[0, g],
@@ -299,9 +315,38 @@ def test_to_overall_ratio_maps_the_rest_interval_and_adjusts_its_upper_end() -> 
             mapped = [t / (share * t + 1 - share) for t in (low, high)]
             ends.append(fold_ratio(np.array([mapped[0]]), np.array([mapped[1]])))
         lows.append(ends[0][0][0])  # the end a PASS rests on: plain 0.05
-        highs.append(ends[1][1][0])  # the end a FAIL rests on: Bonferroni over 4 groups
+        highs.append(ends[1][1][0])  # the end a FAIL rests on: simultaneous over 4 groups
     assert judged.low[0, 0] == pytest.approx(min(lows), rel=1e-12)
     assert judged.high[0, 0] == pytest.approx(min(highs), rel=1e-12)
     p = COUNTS[0] / SIZES[0]
     ratios = p / (total_c / total_n)
     assert judged.value[0, 0] == pytest.approx(np.minimum(ratios, 1 / ratios).min())
+
+
+def test_entries_share_only_the_end_a_fail_rests_on() -> None:
+    # Two control levels of two groups each: any level can FAIL the check, so the lower end
+    # is shared by the two entries; a PASS needs both, so the upper end is plain (regression:
+    # both ends used to be divided by the number of entries).
+    stats = _stats(COUNTS, SIZES)
+    control_of = np.array([0, 0, 1, 1], dtype=np.intp)
+    overall = RateStats(
+        np.array([[COUNTS[0, :2].sum(), COUNTS[0, 2:].sum()]]),
+        np.array([[SIZES[0, :2].sum(), SIZES[0, 2:].sum()]]),
+        np.array([[SIZES[0, :2].sum(), SIZES[0, 2:].sum()]]),
+    )
+    judged = rate_disparity(
+        stats,
+        overall,
+        judged=np.ones((1, 4), dtype=bool),
+        control_of=control_of,
+        transform="difference",
+        method="between_groups",
+        references=None,
+        alpha=0.05,
+        entries=2,
+    )
+    for level, (i, j) in enumerate(((0, 1), (2, 3))):
+        shared = _pair_bounds(i, j, 0.025, "diff")
+        plain = _pair_bounds(i, j, 0.05, "diff")
+        assert judged.low[0, level] == pytest.approx(shared[0], abs=1e-12)
+        assert judged.high[0, level] == pytest.approx(plain[1], abs=1e-12)
