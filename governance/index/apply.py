@@ -17,7 +17,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from governance.actions import decode
 from governance.chain.deploy import Addresses
-from governance.index.log_decoder import LogEvent
+from governance.index.log_decoder import FOLLOWED, LogEvent
 from governance.index.models import (
     AuditPublication,
     Delegate,
@@ -29,17 +29,8 @@ from governance.index.models import (
     VotesCheckpoint,
 )
 
-PROPOSAL_EVENTS: Final = frozenset(
-    {
-        "ProposalCreated",
-        "VoteCast",
-        "VoteCastWithParams",
-        "ProposalQueued",
-        "ProposalExecuted",
-        "ProposalCanceled",
-        "ProposalExtended",
-    }
-)
+#: The governor's events: each is about one proposal.
+PROPOSAL_EVENTS: Final = frozenset(FOLLOWED["FairnessGovernor"])
 POLICY_EVENTS: Final = frozenset(
     {
         "DatasetAllowed",
