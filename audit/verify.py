@@ -130,7 +130,7 @@ class Verification:
     run_id: str
     report_hash: str
     anchored_hash: str | None = None
-    verdict: str | None = None
+    verdict: Verdict | None = None
     anchored_passed: bool | None = None
     policy_version: int | None = None
     block_number: int | None = None
@@ -143,7 +143,9 @@ class Verification:
         return self.status == "verified"
 
 
-def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, str]:
+def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, Verdict | None]:
+    """The run id (lower case) and the verdict a report names; the verdict is None when it is
+    none of the three, which no anchored report has (so its hash cannot match)."""
     try:
         data = json.loads(report_bytes.decode("utf-8"))
         run_id, verdict = data["run_id"], data["verdict"]
@@ -156,7 +158,10 @@ def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, str]:
             raise ValueError(run_id)
     except ValueError:
         raise InvalidReport(f"run_id {run_id!r} is not 32 bytes of hex") from None
-    return run_id.lower(), verdict
+    try:
+        return run_id.lower(), Verdict(verdict)
+    except ValueError:
+        return run_id.lower(), None
 
 
 def verify_report(
