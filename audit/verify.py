@@ -28,6 +28,7 @@ from audit.manifest import DatasetManifest
 from audit.report import Report
 from bias_checks import Verdict
 from core.canonical import file_sha256, sha256_hex
+from core.types import hash32_of
 from governance.chain.contracts import bind
 from governance.policy import history as policy_history
 from governance.policy.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
@@ -217,7 +218,7 @@ def verify_report(
         status: VerificationStatus = "run_mismatch" if named != wanted else "not_anchored"
         return Verification(status, wanted, report_hash, verdict=verdict)
     _, _, anchored, policy_version, passed, auditor, block_number, _ = audit
-    anchored_hash = "0x" + bytes(anchored).hex()
+    anchored_hash = hash32_of(anchored)
     found = Verification(
         "verified",
         wanted,

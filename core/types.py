@@ -77,3 +77,18 @@ def to_hash32(value: str) -> Hash32:
     if not is_hash32(value):
         raise ValueError(f"not a 32-byte hex value (0x and 64 hex digits): {value!r}")
     return Hash32(value.lower())
+
+
+def hash32_of(data: bytes) -> Hash32:
+    """A 32-byte value (a chain ``bytes32``, a digest) as ``0x`` and 64 lower-case hex digits.
+
+    Raises ``ValueError`` for any other length, so a truncated or padded value never passes
+    as a hash.
+
+    >>> hash32_of(bytes(31) + b"\\xab")
+    '0x00000000000000000000000000000000000000000000000000000000000000ab'
+    """
+    raw = bytes(data)
+    if len(raw) != 32:
+        raise ValueError(f"not 32 bytes: {len(raw)} bytes")
+    return Hash32("0x" + raw.hex())
