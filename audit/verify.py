@@ -28,7 +28,7 @@ from audit.manifest import DatasetManifest
 from audit.report import Report
 from bias_checks import Verdict
 from core.canonical import file_sha256, sha256_hex
-from core.types import hash32_of
+from core.types import hash32_of, to_hash32
 from governance.chain.contracts import bind
 from governance.policy import history as policy_history
 from governance.policy.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
@@ -155,14 +155,13 @@ def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, Verdict | None]:
     if not isinstance(run_id, str) or not isinstance(verdict, str):
         raise InvalidReport("run_id and verdict must be strings")
     try:
-        if len(bytes.fromhex(run_id.removeprefix("0x"))) != 32:
-            raise ValueError(run_id)
+        named = to_hash32(run_id)
     except ValueError:
         raise InvalidReport(f"run_id {run_id!r} is not 32 bytes of hex") from None
     try:
-        return run_id.lower(), Verdict(verdict)
+        return named, Verdict(verdict)
     except ValueError:
-        return run_id.lower(), None
+        return named, None
 
 
 def verify_report(
