@@ -14,15 +14,6 @@ Address = NewType("Address", str)
 #: A 0x-prefixed, 64 hex digit, lowercase 32-byte value (hashes, ids).
 Hash32 = NewType("Hash32", str)
 
-#: A governor proposal id (uint256).
-ProposalId = NewType("ProposalId", int)
-
-#: A chain id (EIP-155).
-ChainId = NewType("ChainId", int)
-
-#: A block number.
-BlockNumber = NewType("BlockNumber", int)
-
 #: ``0x`` and 40 hex digits, any case (what :func:`to_address` accepts).
 ADDRESS_PATTERN: Final = r"^0x[0-9a-fA-F]{40}$"
 
