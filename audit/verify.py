@@ -28,7 +28,7 @@ from audit.manifest import DatasetManifest
 from audit.report import Report
 from bias_checks import Verdict
 from core.canonical import file_sha256, sha256_hex
-from core.types import hash32_of, to_hash32
+from core.types import hash32_of, to_address, to_hash32
 from governance.chain.contracts import bind
 from governance.policy import history as policy_history
 from governance.policy.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
@@ -227,7 +227,7 @@ def verify_report(
         anchored_passed=bool(passed),
         policy_version=int(policy_version),
         block_number=int(block_number),
-        auditor=str(Web3.to_checksum_address(auditor)),
+        auditor=to_address(auditor),
     )
     if named != wanted:
         return _with_status(found, "run_mismatch")

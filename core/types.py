@@ -6,10 +6,13 @@ import functools
 from typing import Annotated, Final, NewType
 
 from eth_hash.auto import keccak
+from eth_typing import ChecksumAddress, HexStr
+from eth_typing import HexAddress as EthHexAddress
 from pydantic import StringConstraints
 
-#: A checksummed 0x-prefixed Ethereum address.
-Address = NewType("Address", str)
+#: A checksummed 0x-prefixed Ethereum address; web3 takes it where it wants a
+#: ``ChecksumAddress``, without a cast.
+Address = NewType("Address", ChecksumAddress)
 
 #: A 0x-prefixed, 64 hex digit, lowercase 32-byte value (hashes, ids).
 Hash32 = NewType("Hash32", str)
@@ -55,12 +58,10 @@ def to_address(value: str) -> Address:
         raise ValueError(f"not an address (0x and 40 hex digits): {value!r}")
     digits = value[2:].lower()
     hashed = keccak(digits.encode("ascii")).hex()[:40]
-    return Address(
-        "0x"
-        + "".join(
-            c.upper() if c > "9" and h >= "8" else c for c, h in zip(digits, hashed, strict=True)
-        )
+    checksummed = "0x" + "".join(
+        c.upper() if c > "9" and h >= "8" else c for c, h in zip(digits, hashed, strict=True)
     )
+    return Address(ChecksumAddress(EthHexAddress(HexStr(checksummed))))
 
 
 def to_hash32(value: str) -> Hash32:

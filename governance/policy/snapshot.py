@@ -9,9 +9,8 @@ frozen on one, can lack it. A policy contract that predates evidence rules canno
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Literal
 
-from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BlockNotFound, Web3Exception
@@ -89,7 +88,7 @@ def read_snapshot(
     >>> snap.hash  # doctest: +SKIP
     '0x3b1f…'
     """
-    address = cast(ChecksumAddress, to_address(policy_address))
+    address = to_address(policy_address)
     try:
         header = w3.eth.get_block("latest")
     except (BlockNotFound, Web3Exception, ValueError) as exc:
