@@ -32,6 +32,7 @@ from api.db_models import AuthNonce, AuthSession
 from api.errors import NotAuthenticated, SiweNotConfigured, SiweRejected
 from api.siwe import SiweMessage, parse, recover
 from core.settings import LOCAL_CHAIN_IDS, Settings
+from core.types import to_address
 from governance.actions import AUDITOR_ROLE
 from governance.chain.contracts import bind
 
@@ -204,4 +205,4 @@ def on_list(address: str, allowed: list[str]) -> bool:
 def holds_auditor_role(w3: Web3, registry: str, address: str) -> bool:
     """Whether ``address`` holds ``AUDITOR_ROLE`` on the AuditRegistry now."""
     contract = bind(w3, "AuditRegistry", registry)
-    return bool(contract.functions.hasRole(AUDITOR_ROLE, Web3.to_checksum_address(address)).call())
+    return bool(contract.functions.hasRole(AUDITOR_ROLE, to_address(address)).call())

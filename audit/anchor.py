@@ -14,6 +14,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError, Web3Exception
 
 from audit.errors import AnchorConflict, AnchorRefused
+from core.types import hash32_of
 from governance.chain.contracts import bind
 from governance.chain.node import Sender, call_data
 from governance.chain.reverts import decode_revert
@@ -38,10 +39,6 @@ def _b32(value: str) -> bytes:
     return bytes.fromhex(value.removeprefix("0x"))
 
 
-def _hex(value: bytes) -> str:
-    return "0x" + bytes(value).hex()
-
-
 def read_anchor(w3: Web3, registry_address: str, run_id: str) -> Anchor | None:
     """The anchored audit of ``run_id``, or None when nothing was published for it.
 
@@ -58,9 +55,9 @@ def read_anchor(w3: Web3, registry_address: str, run_id: str) -> Anchor | None:
     ).call()
     return Anchor(
         run_id=run_id.lower(),
-        model_hash=_hex(model),
-        dataset_id=_hex(dataset),
-        report_hash=_hex(report),
+        model_hash=hash32_of(model),
+        dataset_id=hash32_of(dataset),
+        report_hash=hash32_of(report),
         policy_version=int(version),
         passed=bool(passed),
         auditor=str(auditor),
@@ -126,7 +123,7 @@ def publish_audit(
     if anchored is None:  # pragma: no cover - a mined publish is always readable
         raise AnchorRefused(run_id, "the publication is not readable after it was mined")
     _check_same(anchored, wanted)
-    return Anchor(**{**anchored.__dict__, "tx_hash": _hex(receipt["transactionHash"])})
+    return Anchor(**{**anchored.__dict__, "tx_hash": hash32_of(receipt["transactionHash"])})
 
 
 def _reason(exc: ContractLogicError) -> str:

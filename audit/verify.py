@@ -28,6 +28,7 @@ from audit.manifest import DatasetManifest
 from audit.report import Report
 from bias_checks import Verdict
 from core.canonical import file_sha256, sha256_hex
+from core.types import hash32_of, to_address, to_hash32
 from governance.chain.contracts import bind
 from governance.policy import history as policy_history
 from governance.policy.snapshot import DatasetEntry, PolicySnapshot, allowed_dataset, read_snapshot
@@ -130,7 +131,7 @@ class Verification:
     run_id: str
     report_hash: str
     anchored_hash: str | None = None
-    verdict: str | None = None
+    verdict: Verdict | None = None
     anchored_passed: bool | None = None
     policy_version: int | None = None
     block_number: int | None = None
@@ -143,7 +144,9 @@ class Verification:
         return self.status == "verified"
 
 
-def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, str]:
+def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, Verdict | None]:
+    """The run id (lower case) and the verdict a report names; the verdict is None when it is
+    none of the three, which no anchored report has (so its hash cannot match)."""
     try:
         data = json.loads(report_bytes.decode("utf-8"))
         run_id, verdict = data["run_id"], data["verdict"]
@@ -152,11 +155,13 @@ def _run_id_and_verdict(report_bytes: bytes) -> tuple[str, str]:
     if not isinstance(run_id, str) or not isinstance(verdict, str):
         raise InvalidReport("run_id and verdict must be strings")
     try:
-        if len(bytes.fromhex(run_id.removeprefix("0x"))) != 32:
-            raise ValueError(run_id)
+        named = to_hash32(run_id)
     except ValueError:
         raise InvalidReport(f"run_id {run_id!r} is not 32 bytes of hex") from None
-    return run_id.lower(), verdict
+    try:
+        return named, Verdict(verdict)
+    except ValueError:
+        return named, None
 
 
 def verify_report(
@@ -212,7 +217,7 @@ def verify_report(
         status: VerificationStatus = "run_mismatch" if named != wanted else "not_anchored"
         return Verification(status, wanted, report_hash, verdict=verdict)
     _, _, anchored, policy_version, passed, auditor, block_number, _ = audit
-    anchored_hash = "0x" + bytes(anchored).hex()
+    anchored_hash = hash32_of(anchored)
     found = Verification(
         "verified",
         wanted,
@@ -222,7 +227,7 @@ def verify_report(
         anchored_passed=bool(passed),
         policy_version=int(policy_version),
         block_number=int(block_number),
-        auditor=str(Web3.to_checksum_address(auditor)),
+        auditor=to_address(auditor),
     )
     if named != wanted:
         return _with_status(found, "run_mismatch")

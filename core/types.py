@@ -6,22 +6,16 @@ import functools
 from typing import Annotated, Final, NewType
 
 from eth_hash.auto import keccak
+from eth_typing import ChecksumAddress, HexStr
+from eth_typing import HexAddress as EthHexAddress
 from pydantic import StringConstraints
 
-#: A checksummed 0x-prefixed Ethereum address.
-Address = NewType("Address", str)
+#: A checksummed 0x-prefixed Ethereum address; web3 takes it where it wants a
+#: ``ChecksumAddress``, without a cast.
+Address = NewType("Address", ChecksumAddress)
 
 #: A 0x-prefixed, 64 hex digit, lowercase 32-byte value (hashes, ids).
 Hash32 = NewType("Hash32", str)
-
-#: A governor proposal id (uint256).
-ProposalId = NewType("ProposalId", int)
-
-#: A chain id (EIP-155).
-ChainId = NewType("ChainId", int)
-
-#: A block number.
-BlockNumber = NewType("BlockNumber", int)
 
 #: ``0x`` and 40 hex digits, any case (what :func:`to_address` accepts).
 ADDRESS_PATTERN: Final = r"^0x[0-9a-fA-F]{40}$"
@@ -64,12 +58,10 @@ def to_address(value: str) -> Address:
         raise ValueError(f"not an address (0x and 40 hex digits): {value!r}")
     digits = value[2:].lower()
     hashed = keccak(digits.encode("ascii")).hex()[:40]
-    return Address(
-        "0x"
-        + "".join(
-            c.upper() if c > "9" and h >= "8" else c for c, h in zip(digits, hashed, strict=True)
-        )
+    checksummed = "0x" + "".join(
+        c.upper() if c > "9" and h >= "8" else c for c, h in zip(digits, hashed, strict=True)
     )
+    return Address(ChecksumAddress(EthHexAddress(HexStr(checksummed))))
 
 
 def to_hash32(value: str) -> Hash32:
@@ -77,3 +69,18 @@ def to_hash32(value: str) -> Hash32:
     if not is_hash32(value):
         raise ValueError(f"not a 32-byte hex value (0x and 64 hex digits): {value!r}")
     return Hash32(value.lower())
+
+
+def hash32_of(data: bytes) -> Hash32:
+    """A 32-byte value (a chain ``bytes32``, a digest) as ``0x`` and 64 lower-case hex digits.
+
+    Raises ``ValueError`` for any other length, so a truncated or padded value never passes
+    as a hash.
+
+    >>> hash32_of(bytes(31) + b"\\xab")
+    '0x00000000000000000000000000000000000000000000000000000000000000ab'
+    """
+    raw = bytes(data)
+    if len(raw) != 32:
+        raise ValueError(f"not 32 bytes: {len(raw)} bytes")
+    return Hash32("0x" + raw.hex())

@@ -244,7 +244,7 @@ class VerificationPublic(BaseModel):
     run_id: str
     report_hash: str
     anchored_hash: str | None = None
-    verdict: str | None = None
+    verdict: Verdict | None = None
     anchored_passed: bool | None = None
     policy_version: int | None = None
     block_number: int | None = None

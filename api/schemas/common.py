@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core import types
 from governance.messages.kinds import RelayKind
-from governance.relay.outbox import RelayItem
+from governance.relay.outbox import RelayItem, RelayStatus
 
 UINT_PATTERN: Final = r"^[0-9]{1,78}$"
 EXAMPLE_ADDRESS: Final = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
@@ -58,8 +58,8 @@ class RelayPublic(BaseModel):
     )
 
     id: int
-    kind: str = Field(description="ballot, delegation or raw_transaction")
-    status: str = Field(description="queued, submitted, confirmed or failed")
+    kind: RelayKind
+    status: RelayStatus
     signer: str
     proposal_id: str | None = None
     nonce: int | None = None

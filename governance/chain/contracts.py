@@ -11,6 +11,8 @@ from typing import Any, Literal, get_args
 from web3 import Web3
 from web3.contract import Contract
 
+from core.types import to_address
+
 ContractName = Literal[
     "GovernanceToken", "FairnessGovernor", "TimelockController", "TrainingPolicy", "AuditRegistry"
 ]
@@ -46,7 +48,7 @@ def artifact(name: ContractName) -> Artifact:
 
 def bind(w3: Web3, name: ContractName, address: str) -> Contract:
     """A web3 contract object for the deployed ``name`` at ``address``."""
-    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=artifact(name).abi)
+    return w3.eth.contract(address=to_address(address), abi=artifact(name).abi)
 
 
 def factory(w3: Web3, name: ContractName) -> type[Contract]:

@@ -22,7 +22,7 @@ from web3.types import Nonce
 from web3.utils.address import get_create_address
 
 from core.devchain import DEV_PRIVATE_KEYS
-from core.types import HexAddress
+from core.types import HexAddress, to_address
 from governance.chain.contracts import ContractName, artifact, bind, factory
 from governance.chain.node import Sender, call_data
 from governance.errors import DeploymentConfigInvalid, DeploymentStale, PolicyLacksEvidenceRule
@@ -219,7 +219,7 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
             f"it was made on chain {deployment.chain_id}, not {chain_id}",
         )
     for name, address in deployment.contract_addresses().items():
-        if len(w3.eth.get_code(Web3.to_checksum_address(address))) == 0:
+        if len(w3.eth.get_code(to_address(address))) == 0:
             raise DeploymentStale(path, name, address, "there is no code at that address")
     a = deployment.addresses
     wiring: list[tuple[ContractName, str, str]] = [

@@ -17,7 +17,7 @@ from typing import Any, Final
 from eth_abi.abi import decode as abi_decode
 from eth_utils.crypto import keccak
 
-from core.types import to_address
+from core.types import hash32_of, to_address
 from governance.chain.contracts import ContractName, artifact
 
 #: The events the indexer follows, per contract.
@@ -69,6 +69,8 @@ def _json_value(abi_type: str, value: Any) -> Any:
         return [_json_value(abi_type[:-2], v) for v in value]
     if abi_type == "address":
         return to_address(value)
+    if abi_type == "bytes32":
+        return hash32_of(value)
     if abi_type.startswith("bytes"):
         return "0x" + bytes(value).hex()
     return value

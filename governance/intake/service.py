@@ -6,9 +6,6 @@ and returned with its relay record; the relayer takes it from there.
 
 from __future__ import annotations
 
-from typing import cast
-
-from eth_typing import ChecksumAddress
 from sqlmodel import Session, col, select
 from web3 import Web3
 
@@ -206,7 +203,7 @@ def held_proposals(
 def next_transaction_nonce(session: Session, w3: Web3, deployment: Deployment, sender: str) -> int:
     """The nonce ``sender``'s next transaction must have: the chain's pending nonce, or the
     one after the last of its transactions that fairgov holds."""
-    account = cast(ChecksumAddress, to_address(sender))
+    account = to_address(sender)
     pending = int(w3.eth.get_transaction_count(account, "pending"))
     held = [p.nonce + 1 for p in held_proposals(session, w3, deployment, sender)]
     return max([pending, *held])

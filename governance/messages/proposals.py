@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from eth_abi.abi import encode as abi_encode
-from eth_typing import ChecksumAddress
 from pydantic import BaseModel, ConfigDict
 from web3 import Web3
 from web3.exceptions import ContractLogicError
@@ -197,11 +196,7 @@ def prepare_proposal(
         **call,
         "type": 2,
         "chainId": deployment.chain_id,
-        "nonce": (
-            w3.eth.get_transaction_count(cast(ChecksumAddress, proposer), "pending")
-            if nonce is None
-            else nonce
-        ),
+        "nonce": (w3.eth.get_transaction_count(proposer, "pending") if nonce is None else nonce),
         "gas": int(gas * _GAS_MARGIN),
         "maxPriorityFeePerGas": _PRIORITY_FEE_WEI,
         "maxFeePerGas": 2 * base_fee + _PRIORITY_FEE_WEI,

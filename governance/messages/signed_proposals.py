@@ -8,13 +8,12 @@ at intake, so bad input never spends anyone's gas.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from eth_abi.abi import decode as abi_decode
 from eth_account import Account
 from eth_account._utils.legacy_transactions import Transaction as LegacyTransaction
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
-from eth_typing import ChecksumAddress
 from eth_utils.abi import function_signature_to_4byte_selector
 from hexbytes import HexBytes
 from web3 import Web3
@@ -220,7 +219,7 @@ def check_minable(
     max_fee, priority_fee = proposal.max_fee_per_gas, proposal.max_priority_fee_per_gas
     if priority_fee > max_fee or max_fee < base_fee:
         raise FeesNotMinable(max_fee, priority_fee, base_fee)
-    sender = cast(ChecksumAddress, to_address(proposal.proposer))
+    sender = to_address(proposal.proposer)
     balance = int(w3.eth.get_balance(sender, "pending"))
     if balance < proposal.max_cost + held_cost:
         raise InsufficientFunds(proposal.proposer, balance, proposal.max_cost + held_cost)

@@ -9,14 +9,13 @@ frozen on one, can lack it. A policy contract that predates evidence rules canno
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Literal
 
-from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BlockNotFound, Web3Exception
 
-from core.types import to_address
+from core.types import hash32_of, to_address
 from governance.actions import ON_INCONCLUSIVE, Direction, bytes32_to_text, from_fixed
 from governance.chain.contracts import bind
 from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
@@ -51,11 +50,7 @@ def _text(raw: bytes) -> str:
     try:
         return bytes32_to_text(raw)
     except ValueError:
-        return "0x" + raw.hex()
-
-
-def _hex(raw: bytes) -> str:
-    return "0x" + bytes(raw).hex()
+        return hash32_of(raw)
 
 
 def read_snapshot(
@@ -93,7 +88,7 @@ def read_snapshot(
     >>> snap.hash  # doctest: +SKIP
     '0x3b1f…'
     """
-    address = cast(ChecksumAddress, to_address(policy_address))
+    address = to_address(policy_address)
     try:
         header = w3.eth.get_block("latest")
     except (BlockNotFound, Web3Exception, ValueError) as exc:
@@ -116,9 +111,9 @@ def read_snapshot(
             )
             datasets.append(
                 DatasetEntry(
-                    dataset_id=_hex(dataset_id),
-                    content_hash=_hex(content),
-                    manifest_hash=_hex(manifest),
+                    dataset_id=hash32_of(dataset_id),
+                    content_hash=hash32_of(content),
+                    manifest_hash=hash32_of(manifest),
                     uri=uri,
                     allowed=allowed,
                 )
@@ -156,7 +151,7 @@ def read_snapshot(
         chain_id=w3.eth.chain_id,
         policy=address,
         block_number=number,
-        block_hash=_hex(block_hash),
+        block_hash=hash32_of(block_hash),
         policy_version=version,
         datasets=tuple(sorted(datasets, key=lambda d: d.dataset_id)),
         thresholds=tuple(sorted(thresholds, key=lambda t: t.metric)),

@@ -53,6 +53,14 @@ def test_the_run_the_report_and_each_rendering_are_checked(
     assert (swapped.status, swapped.run_id) == ("run_mismatch", a.run_id)
     assert verify_report(w3, registry, b_json, run_id=b.run_id).ok
 
+    # A report edited to a verdict that is none of the three is still looked up, and fails
+    # on its hash (its verdict shows as none).
+    edited = a_json.replace(f'"verdict":"{a.verdict}"'.encode(), b'"verdict":"MAYBE"')
+    assert edited != a_json
+    unknown = verify_report(w3, registry, edited)
+    assert (unknown.status, unknown.verdict) == ("hash_mismatch", None)
+    assert genuine.verdict == a.verdict
+
     html = (a.report_dir / "report.html").read_bytes()
     verdict = a.verdict.encode()
     forged = html.replace(verdict, b"PASS" if verdict != b"PASS" else b"FAIL")
