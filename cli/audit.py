@@ -11,16 +11,17 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from bias_checks import Verdict
 from cli._errors import fail, friendly_errors
 from cli.compose import load_context
 
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit
 
-# The audit modules load inside the commands: they pull in pandas, Fairlearn and
-# scikit-learn, which every other `fairgov` command would otherwise wait for.
+# The audit modules load inside the commands: they pull in Fairlearn and scikit-learn,
+# which every other `fairgov` command would otherwise wait for.
 
-EXIT_CODES = {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}
+EXIT_CODES = {Verdict.PASS: 0, Verdict.FAIL: 1, Verdict.INCONCLUSIVE: 3}
 
 app = typer.Typer(
     help="Fairness audits and their reports.", no_args_is_help=True, add_completion=False
