@@ -7,6 +7,7 @@ from typing import Any
 from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
 from core.settings import DEV_PRIVATE_KEYS
 from governance.chain import deploy
@@ -65,7 +66,7 @@ class Governance:
         receipt = self.send(
             HOLDER_KEYS[0], self.governor, "propose", targets, values, datas, description
         )
-        (created,) = self.governor.events.ProposalCreated().process_receipt(receipt)
+        (created,) = self.governor.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
         proposal_id: int = created["args"]["proposalId"]
         mine(self.w3, TEST_CONFIG.voting_delay + 1)
         assert self.governor.functions.state(proposal_id).call() == ACTIVE
@@ -97,7 +98,7 @@ def pass_and_execute_encoded(
     """Like :meth:`Governance.pass_and_execute`, for calls that are already encoded."""
     calls = (targets, values, calldatas)
     receipt = gov.send(proposer_key, gov.governor, "propose", *calls, description)
-    (created,) = gov.governor.events.ProposalCreated().process_receipt(receipt)
+    (created,) = gov.governor.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
     proposal_id: int = created["args"]["proposalId"]
     vote_queue_execute(gov, proposal_id, calls, description)
     return proposal_id

@@ -11,6 +11,7 @@ from brownie import (
     AuditRegistry,
     FairnessGovernor,
     GovernanceToken,
+    PolicyChangeClassifier,
     TimelockController,
     TrainingPolicy,
     accounts,
@@ -18,7 +19,9 @@ from brownie import (
 )
 from brownie.network.transaction import TransactionReceipt
 from dao import (
+    LOOSENING_VOTING_PERIOD,
     QUORUM_PERCENT,
+    SUPERMAJORITY,
     SUPPLY,
     TIMELOCK_DELAY,
     VOTE_EXTENSION,
@@ -90,6 +93,12 @@ def newcomers():
 
 
 @pytest.fixture(scope="module")
+def guardian():
+    """The fairness guardian: may cancel loosening proposals, and nothing else."""
+    return accounts[10]
+
+
+@pytest.fixture(scope="module")
 def outsider():
     """An account with no tokens and no role: a relayer, a keeper or an attacker."""
     return accounts[9]
@@ -112,8 +121,14 @@ def timelock(deployer):
 
 
 @pytest.fixture(scope="module")
-def governor(deployer, token, timelock):
+def classifier(deployer, policy, registry, timelock):
+    return PolicyChangeClassifier.deploy(policy, registry, timelock, {"from": deployer})
+
+
+@pytest.fixture(scope="module")
+def governor(deployer, token, timelock, classifier, guardian):
     """The governor is the timelock's only proposer, canceller and executor; nobody is admin."""
+    protection = (classifier, guardian, *SUPERMAJORITY, LOOSENING_VOTING_PERIOD)
     governor = FairnessGovernor.deploy(
         "FairnessGovernor",
         token,
@@ -123,6 +138,7 @@ def governor(deployer, token, timelock):
         0,
         QUORUM_PERCENT,
         VOTE_EXTENSION,
+        protection,
         {"from": deployer},
     )
     for role in (timelock.PROPOSER_ROLE(), timelock.CANCELLER_ROLE(), timelock.EXECUTOR_ROLE()):

@@ -11,7 +11,14 @@ const solc = require('solc');
 const CONTRACTS_DIR = path.resolve(__dirname, '..');
 const SRC_DIR = path.join(CONTRACTS_DIR, 'src');
 const OUT_DIR = path.resolve(CONTRACTS_DIR, '..', 'governance', 'abi');
-const EXPORTED = ['GovernanceToken', 'FairnessGovernor', 'TimelockController', 'TrainingPolicy', 'AuditRegistry'];
+const EXPORTED = [
+  'GovernanceToken',
+  'FairnessGovernor',
+  'TimelockController',
+  'TrainingPolicy',
+  'AuditRegistry',
+  'PolicyChangeClassifier',
+];
 const check = process.argv.includes('--check');
 
 const settings = JSON.parse(fs.readFileSync(path.join(__dirname, 'compiler-settings.json'), 'utf8'));

@@ -14,7 +14,12 @@ from web3.contract import Contract
 from core.types import to_address
 
 ContractName = Literal[
-    "GovernanceToken", "FairnessGovernor", "TimelockController", "TrainingPolicy", "AuditRegistry"
+    "GovernanceToken",
+    "FairnessGovernor",
+    "TimelockController",
+    "TrainingPolicy",
+    "AuditRegistry",
+    "PolicyChangeClassifier",
 ]
 CONTRACT_NAMES: tuple[ContractName, ...] = get_args(ContractName)
 

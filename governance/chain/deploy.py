@@ -1,9 +1,11 @@
 """Deploying the whole governance stack, once, and finding it again on restart.
 
-The stack is GovernanceToken, TimelockController, FairnessGovernor, TrainingPolicy and
-AuditRegistry. The governor is the timelock's only proposer, canceller and executor, and
-the deployer renounces the timelock's admin role, so after deployment only executed
-proposals change the policy or the auditor set.
+The stack is GovernanceToken, TimelockController, TrainingPolicy, AuditRegistry,
+PolicyChangeClassifier and FairnessGovernor. The governor is the timelock's only proposer,
+canceller and executor, and the deployer renounces the timelock's admin role, so after
+deployment only executed proposals change the policy or the auditor set. The classifier
+guards the policy, the registry and the timelock; the governor asks it which proposals
+loosen them (those need a supermajority and may be cancelled by the fairness guardian).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from web3 import Web3
 from web3.exceptions import Web3Exception
 from web3.types import Nonce
@@ -31,6 +33,7 @@ TOKEN_DECIMALS = 18
 _ROLE_TX_GAS = 120_000
 _GAS_MARGIN = 1.25
 _DEFAULT_ADMIN_ROLE = b"\x00" * 32
+_ZERO_ADDRESS = "0x" + "00" * 20
 
 Progress = Callable[[str], None]
 
@@ -51,6 +54,21 @@ def _default_holders() -> list[Holder]:
     return [Holder(address=_dev_address(i + 1), tokens=s) for i, s in enumerate(supplies)]
 
 
+class Supermajority(BaseModel):
+    """The share of FOR among FOR + AGAINST that a loosening proposal needs: in (1/2, 1]."""
+
+    numerator: int = Field(default=2, ge=1, lt=2**64)
+    denominator: int = Field(default=3, ge=1, lt=2**64)
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Supermajority:
+        if not (2 * self.numerator > self.denominator >= self.numerator):
+            raise ValueError(
+                f"{self.numerator}/{self.denominator} is not above one half and at most one"
+            )
+        return self
+
+
 class DeploymentConfig(BaseModel):
     """Parameters of a deployment. The defaults suit a local development chain."""
 
@@ -65,6 +83,14 @@ class DeploymentConfig(BaseModel):
     vote_extension: int = Field(default=5, ge=0, description="late-quorum extension, blocks")
     timelock_delay: int = Field(default=10, ge=0, description="seconds before execution")
     auditors: list[HexAddress] = Field(default_factory=lambda: [_dev_address(9)])
+    guardian: HexAddress | None = Field(
+        default_factory=lambda: _dev_address(6),
+        description="may cancel loosening proposals; null for no guardian",
+    )
+    supermajority: Supermajority = Field(default_factory=Supermajority)
+    loosening_voting_period: int = Field(
+        default=45, ge=1, lt=2**32, description="minimum vote length of loosening proposals, blocks"
+    )
 
     @classmethod
     def load(cls, path: Path | None) -> DeploymentConfig:
@@ -87,6 +113,7 @@ class Addresses(BaseModel):
     governor: HexAddress
     training_policy: HexAddress
     audit_registry: HexAddress
+    classifier: HexAddress
 
 
 class Deployment(BaseModel):
@@ -108,6 +135,7 @@ class Deployment(BaseModel):
             "FairnessGovernor": a.governor,
             "TrainingPolicy": a.training_policy,
             "AuditRegistry": a.audit_registry,
+            "PolicyChangeClassifier": a.classifier,
         }
 
 
@@ -116,8 +144,9 @@ def deploy(
 ) -> Deployment:
     """Deploy the whole stack from ``config`` and hand the timelock to the governor.
 
-    All ten transactions are sent before any receipt is awaited, with addresses predicted
-    from the deployer's nonces, so the stack lands in as few blocks as the node allows.
+    Transactions are sent without awaiting receipts (except before the governor's, whose
+    constructor reads the token and the classifier), with addresses predicted from the
+    deployer's nonces, so the stack lands in as few blocks as the node allows.
     """
     say = progress or (lambda _: None)
     sender = Sender.from_key(w3, private_key)
@@ -126,12 +155,23 @@ def deploy(
     def predicted(offset: int) -> str:
         return str(get_create_address(sender.account.address, Nonce(first_nonce + offset)))
 
-    token, timelock, governor = predicted(0), predicted(1), predicted(2)
+    token, timelock, policy, registry = (predicted(i) for i in range(4))
+    classifier, governor = predicted(4), predicted(5)
     holders = [h.address for h in config.holders]
     supplies = [h.tokens * 10**TOKEN_DECIMALS for h in config.holders]
+    protection = (
+        classifier,
+        config.guardian or _ZERO_ADDRESS,
+        config.supermajority.numerator,
+        config.supermajority.denominator,
+        config.loosening_voting_period,
+    )
     constructors: list[tuple[ContractName, list[Any]]] = [
         ("GovernanceToken", [config.token_name, config.token_symbol, holders, supplies]),
         ("TimelockController", [config.timelock_delay, [], [], sender.address]),
+        ("TrainingPolicy", [timelock]),
+        ("AuditRegistry", [timelock, config.auditors]),
+        ("PolicyChangeClassifier", [policy, registry, timelock]),
         (
             "FairnessGovernor",
             [
@@ -143,15 +183,14 @@ def deploy(
                 config.proposal_threshold * 10**TOKEN_DECIMALS,
                 config.quorum_percent,
                 config.vote_extension,
+                protection,
             ],
         ),
-        ("TrainingPolicy", [timelock]),
-        ("AuditRegistry", [timelock, config.auditors]),
     ]
     receipts = []
     for name, args in constructors:
         if name == "FairnessGovernor":
-            # Its constructor reads the token's clock, so the token must be mined first.
+            # Its constructor reads the token's clock and the classifier's code: mine them first.
             receipts += sender.wait()
         say(f"deploying {name}")
         tx = factory(w3, name).constructor(*args).build_transaction({"from": sender.address})
@@ -173,10 +212,12 @@ def deploy(
         token=token,
         timelock=timelock,
         governor=governor,
-        training_policy=predicted(3),
-        audit_registry=predicted(4),
+        training_policy=policy,
+        audit_registry=registry,
+        classifier=classifier,
     )
-    for receipt, expected in zip(receipts, addresses.model_dump().values(), strict=False):
+    in_order = (token, timelock, policy, registry, classifier, governor)
+    for receipt, expected in zip(receipts, in_order, strict=False):
         if receipt["contractAddress"] != expected:
             raise RuntimeError("the deployer sent other transactions during the deployment")
     return Deployment(
@@ -202,10 +243,14 @@ def load(path: Path) -> Deployment | None:
     """The deployment recorded at ``path``, or None when there is none."""
     if not path.exists():
         return None
+    raw = path.read_bytes()
     try:
-        return Deployment.model_validate_json(path.read_bytes())
+        return Deployment.model_validate_json(raw)
     except ValidationError as exc:
-        raise DeploymentStale(path, "the deployment", "-", "the file is not valid") from exc
+        reason = "the file is not valid"
+        if any(e["loc"] == ("addresses", "classifier") for e in exc.errors()):
+            reason = "it predates the protection of loosening proposals (no classifier)"
+        raise DeploymentStale(path, "the deployment", "-", reason) from exc
 
 
 def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:

@@ -28,6 +28,7 @@ ADDRESSES = Addresses(
     governor="0x" + "33" * 20,
     training_policy="0x" + "44" * 20,
     audit_registry="0x" + "55" * 20,
+    classifier="0x" + "66" * 20,
 )
 POLICY = Web3.to_checksum_address(ADDRESSES.training_policy)
 ELSEWHERE = Web3.to_checksum_address("0x" + "66" * 20)

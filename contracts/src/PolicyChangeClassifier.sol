@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IPolicyChangeClassifier} from "./interfaces/IPolicyChangeClassifier.sol";
+import {ITrainingPolicy} from "./interfaces/ITrainingPolicy.sol";
+import {TrainingPolicy} from "./TrainingPolicy.sol";
+
+/// @title PolicyChangeClassifier
+/// @notice Knows what "looser" means for fairgov's TrainingPolicy. A call is loosening when, against
+/// the policy as it stands, it would raise an upper bound, lower a lower bound, change a bound's
+/// direction, clear a threshold, switch mitigation off or away from the current strategy, weaken an
+/// evidence rule, change the governor, the timelock or the policy's owner, or grant or revoke a role on
+/// the AuditRegistry. Any call to those four contracts that is not recognised, or whose arguments are
+/// malformed, is loosening. Calls to other contracts cannot touch the policy and are not loosening.
+/// @dev Stateless; the addresses it guards are fixed at deployment.
+contract PolicyChangeClassifier is IPolicyChangeClassifier {
+    /// @notice The policy whose changes are classified.
+    TrainingPolicy public immutable policy;
+    /// @notice The audit registry (role changes are loosening).
+    address public immutable registry;
+    /// @notice The timelock that executes proposals (every call to it is loosening).
+    address public immutable timelock;
+
+    bytes32 private constant _NO_MITIGATION = bytes32("none");
+
+    /// @param policy_ The TrainingPolicy.
+    /// @param registry_ The AuditRegistry.
+    /// @param timelock_ The TimelockController.
+    constructor(TrainingPolicy policy_, address registry_, address timelock_) {
+        policy = policy_;
+        registry = registry_;
+        timelock = timelock_;
+    }
+
+    /// @inheritdoc IPolicyChangeClassifier
+    function classify(address governor, address[] calldata targets, bytes[] calldata calldatas)
+        external
+        view
+        returns (bool loosening, Change[] memory changes)
+    {
+        changes = new Change[](targets.length);
+        for (uint256 i = 0; i < targets.length && i < calldatas.length; ++i) {
+            changes[i] = classifyCall(governor, targets[i], calldatas[i]);
+            if (changes[i] != Change.None) loosening = true;
+        }
+    }
+
+    /// @notice Classifies one call against the policy as it stands now.
+    /// @param governor The governor (calls to it change the protection).
+    /// @param target The call's target.
+    /// @param data The call's data.
+    function classifyCall(address governor, address target, bytes calldata data) public view returns (Change) {
+        if (target == address(policy)) return _policyCall(data);
+        if (target == governor || target == timelock) return Change.ProtectionChanged;
+        if (target == registry) return _registryCall(data);
+        return Change.None;
+    }
+
+    function _registryCall(bytes calldata data) private pure returns (Change) {
+        if (data.length < 4) return Change.Unrecognised;
+        bytes4 selector = bytes4(data[:4]);
+        // grantRole(bytes32,address), revokeRole(bytes32,address), renounceRole(bytes32,address)
+        if (selector == 0x2f2ff15d || selector == 0xd547741f || selector == 0x36568abe) {
+            return Change.AuditorsChanged;
+        }
+        return Change.Unrecognised;
+    }
+
+    function _policyCall(bytes calldata data) private view returns (Change) {
+        if (data.length < 4) return Change.Unrecognised;
+        bytes4 selector = bytes4(data[:4]);
+        if (selector == TrainingPolicy.allowDataset.selector) return Change.None;
+        if (selector == TrainingPolicy.revokeDataset.selector) return _sized(data, 1, Change.None);
+        if (selector == TrainingPolicy.setThreshold.selector) return _threshold(data);
+        if (selector == TrainingPolicy.clearThreshold.selector) return _sized(data, 1, Change.ThresholdCleared);
+        if (selector == TrainingPolicy.setMitigation.selector) return _mitigation(data);
+        if (selector == TrainingPolicy.setEvidenceRule.selector) return _evidence(data);
+        if (selector == TrainingPolicy.clearEvidenceRule.selector) return _clearEvidence(data);
+        if (selector == 0xf2fde38b) return Change.ProtectionChanged; // transferOwnership(address)
+        return Change.Unrecognised;
+    }
+
+    /// @dev A call with static arguments must carry exactly `words` 32-byte words after the selector.
+    function _sized(bytes calldata data, uint256 words, Change ok) private pure returns (Change) {
+        return data.length == 4 + 32 * words ? ok : Change.Unrecognised;
+    }
+
+    function _word(bytes calldata data, uint256 index) private pure returns (uint256) {
+        return uint256(bytes32(data[4 + 32 * index:36 + 32 * index]));
+    }
+
+    function _threshold(bytes calldata data) private view returns (Change) {
+        if (data.length != 4 + 32 * 3) return Change.Unrecognised;
+        bytes32 metric = bytes32(_word(data, 0));
+        uint256 value = _word(data, 1);
+        uint256 direction = _word(data, 2);
+        if (direction > uint256(type(ITrainingPolicy.Direction).max)) return Change.Unrecognised;
+        if (!policy.hasThreshold(metric)) return Change.None; // a new bound only adds protection
+        ITrainingPolicy.Threshold memory current = policy.getThreshold(metric);
+        if (uint256(current.direction) != direction) return Change.ThresholdWeakened;
+        bool weaker = current.direction == ITrainingPolicy.Direction.Upper ? value > current.value : value < current.value;
+        return weaker ? Change.ThresholdWeakened : Change.None;
+    }
+
+    function _mitigation(bytes calldata data) private view returns (Change) {
+        if (data.length != 4 + 32 * 2) return Change.Unrecognised;
+        bytes32 strategy = bytes32(_word(data, 0));
+        bytes32 constraint = bytes32(_word(data, 1));
+        (bytes32 currentStrategy, bytes32 currentConstraint) = policy.mitigation();
+        if (currentStrategy == _NO_MITIGATION) return Change.None; // from none, anything adds protection
+        if (strategy == currentStrategy && constraint == currentConstraint) return Change.None;
+        return Change.MitigationWeakened;
+    }
+
+    function _evidence(bytes calldata data) private view returns (Change) {
+        if (data.length != 4 + 32 * 5) return Change.Unrecognised;
+        uint256 onInconclusive = _word(data, 4);
+        if (onInconclusive > uint256(type(ITrainingPolicy.OnInconclusive).max)) return Change.Unrecognised;
+        if (_word(data, 1) > type(uint64).max || _word(data, 2) > type(uint64).max || _word(data, 3) > type(uint64).max)
+        {
+            return Change.Unrecognised;
+        }
+        ITrainingPolicy.EvidenceRule memory proposed = ITrainingPolicy.EvidenceRule(
+            uint64(_word(data, 1)),
+            uint64(_word(data, 2)),
+            uint64(_word(data, 3)),
+            ITrainingPolicy.OnInconclusive(onInconclusive)
+        );
+        ITrainingPolicy.EvidenceRule memory current = policy.getEvidenceRule(bytes32(_word(data, 0)));
+        return weakens(current, proposed) ? Change.EvidenceWeakened : Change.None;
+    }
+
+    function _clearEvidence(bytes calldata data) private view returns (Change) {
+        if (data.length != 4 + 32) return Change.Unrecognised;
+        bytes32 metric = bytes32(_word(data, 0));
+        if (!policy.hasEvidenceRule(metric)) return Change.None; // reverts at execution anyway
+        ITrainingPolicy.EvidenceRule memory current = policy.getEvidenceRule(metric);
+        ITrainingPolicy.EvidenceRule memory fallback_ = policy.getEvidenceRule(policy.DEFAULT_EVIDENCE());
+        return weakens(current, fallback_) ? Change.EvidenceWeakened : Change.None;
+    }
+
+    /// @notice Whether replacing evidence rule `current` by `proposed` could approve a model that
+    /// `current` blocks.
+    /// @dev Under Block a model is approved only on PASS: a lower confidence makes PASS easier, and a
+    /// larger minimum group size or denominator leaves small groups unjudged. Under ApproveWithWarning a
+    /// model is approved unless it FAILs: a higher confidence makes FAIL harder, and any change to the
+    /// minimums changes which groups (and so how many comparisons) a FAIL is adjusted over. Moving from
+    /// Block to ApproveWithWarning is always loosening; the reverse is loosening only when it also
+    /// leaves groups unjudged, because a PASS at any confidence is never a FAIL at another.
+    /// @param current The rule in force.
+    /// @param proposed The rule that would replace it.
+    function weakens(ITrainingPolicy.EvidenceRule memory current, ITrainingPolicy.EvidenceRule memory proposed)
+        public
+        pure
+        returns (bool)
+    {
+        bool fewerGroups =
+            proposed.minGroupSize > current.minGroupSize || proposed.minDenominator > current.minDenominator;
+        bool blocksNow = current.onInconclusive == ITrainingPolicy.OnInconclusive.Block;
+        bool blocksAfter = proposed.onInconclusive == ITrainingPolicy.OnInconclusive.Block;
+        if (blocksNow && !blocksAfter) return true;
+        if (blocksNow) return fewerGroups || proposed.confidence < current.confidence;
+        if (blocksAfter) return fewerGroups;
+        return proposed.confidence > current.confidence || proposed.minGroupSize != current.minGroupSize
+            || proposed.minDenominator != current.minDenominator;
+    }
+}
