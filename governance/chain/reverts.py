@@ -24,6 +24,11 @@ _CODES = {
     "VotesExpiredSignature": "delegation_expired",
     "GovernorRestrictedProposer": "restricted_proposer",
     "GovernorInsufficientProposerVotes": "below_proposal_threshold",
+    "GovernorUnableToCancel": "not_guardian",
+    "FairnessGovernorNotLoosening": "proposal_not_loosening",
+    "FairnessGovernorInvalidSupermajority": "invalid_supermajority",
+    "FairnessGovernorInvalidLooseningPeriod": "invalid_loosening_period",
+    "FairnessGovernorLooseningWithoutSupermajority": "loosening_without_supermajority",
 }
 
 
