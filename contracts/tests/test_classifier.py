@@ -18,6 +18,7 @@ NONE = b32("none")
 TO, EG = b32("threshold_optimizer"), b32("exponentiated_gradient")
 DP, EO = b32("demographic_parity"), b32("equalized_odds")
 DEFAULT_RULE = (950_000, 30, 10, BLOCK)
+APPROVING = (900_000, 30, 10, APPROVE)
 LOANS = text_id("loans-2024")
 
 
@@ -37,7 +38,9 @@ def judge(lifecycle, governor, classifier, holders):
 
         calls = [classifier.classifyCall(governor, t, d) for t, d in actions]
         assert calls == list(changes)
-        for view in (governor.classify(targets, calldatas), classifier.classify(governor, targets, calldatas)):
+        views = [governor.classify(targets, calldatas)]
+        views.append(classifier.classify(governor, targets, calldatas))
+        for view in views:
             assert (view[0], list(view[1])) == (loosening, list(changes))
 
         proposal, tx = lifecycle.submit(actions, description)
@@ -119,16 +122,16 @@ EVIDENCE_CASES = {
     "block-larger-min-denominator": (DEFAULT_RULE, (950_000, 30, 11, BLOCK), True),
     "block-smaller-minimums": (DEFAULT_RULE, (950_000, 5, 1, BLOCK), False),
     "block-unchanged": (DEFAULT_RULE, DEFAULT_RULE, False),
-    "approve-higher-confidence": ((900_000, 30, 10, APPROVE), (900_001, 30, 10, APPROVE), True),
-    "approve-lower-confidence": ((900_000, 30, 10, APPROVE), (800_000, 30, 10, APPROVE), False),
-    "approve-smaller-min-group": ((900_000, 30, 10, APPROVE), (900_000, 29, 10, APPROVE), True),
-    "approve-larger-min-denominator": ((900_000, 30, 10, APPROVE), (900_000, 30, 11, APPROVE), True),
-    "approve-unchanged": ((900_000, 30, 10, APPROVE), (900_000, 30, 10, APPROVE), False),
-    "approve-to-block": ((900_000, 30, 10, APPROVE), (600_000, 30, 10, BLOCK), False),
-    "approve-to-block-smaller-minimums": ((900_000, 30, 10, APPROVE), (900_000, 1, 1, BLOCK), False),
-    "approve-to-block-larger-min-group": ((900_000, 30, 10, APPROVE), (990_000, 31, 10, BLOCK), True),
+    "approve-higher-confidence": (APPROVING, (900_001, 30, 10, APPROVE), True),
+    "approve-lower-confidence": (APPROVING, (800_000, 30, 10, APPROVE), False),
+    "approve-smaller-min-group": (APPROVING, (900_000, 29, 10, APPROVE), True),
+    "approve-larger-min-denominator": (APPROVING, (900_000, 30, 11, APPROVE), True),
+    "approve-unchanged": (APPROVING, (900_000, 30, 10, APPROVE), False),
+    "approve-to-block": (APPROVING, (600_000, 30, 10, BLOCK), False),
+    "approve-to-block-smaller-minimums": (APPROVING, (900_000, 1, 1, BLOCK), False),
+    "approve-to-block-larger-min-group": (APPROVING, (990_000, 31, 10, BLOCK), True),
     "approve-to-block-larger-min-denominator": (
-        (900_000, 30, 10, APPROVE),
+        APPROVING,
         (990_000, 30, 11, BLOCK),
         True,
     ),
