@@ -189,6 +189,10 @@ def read_many(calls):
 
 
 def mine_until(height):
-    """Mines empty blocks until the latest block is `height` (no-op if already past it)."""
+    """Mines empty blocks until the latest block is `height` (no-op if already past it).
+
+    One anvil_mine request rather than brownie's chain.mine, which sends one request per block
+    (0.1 s for the 30 blocks of a loosening vote, a third of a stateful test's step).
+    """
     if height > chain.height:
-        chain.mine(height - chain.height)
+        web3.provider.make_request("anvil_mine", [height - chain.height])
