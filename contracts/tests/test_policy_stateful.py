@@ -8,8 +8,8 @@ than brownie's chain.revert, which takes about a tenth of a second).
 
 from dataclasses import dataclass, field
 
-from brownie import TrainingPolicy, web3
-from dao import ZERO_HASH, b32, sha256_hex, text_id
+from brownie import TrainingPolicy
+from dao import ZERO_HASH, b32, read_many, sha256_hex, text_id
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -285,20 +285,6 @@ class PolicyMachine(RuleBasedStateMachine):
         assert [tuple(r) for r in rules] == [model.evidence[m] for m in expected_metrics]
         assert [tuple(r) for r in effective] == [model.effective_rule(m) for m in keys]
         assert list(has_rule) == [m != ZERO_HASH and m in model.evidence for m in keys]
-
-
-def read_many(calls):
-    """Runs view calls as one raw JSON-RPC batch: brownie and web3's formatting would cost
-    more than the calls themselves, every step."""
-    requests = [
-        ("eth_call", [{"to": method._address, "data": method.encode_input(*args)}, "latest"])
-        for method, *args in calls
-    ]
-    responses = web3.provider.make_batch_request(requests)
-    return [
-        method.decode_output(response["result"])
-        for (method, *_), response in zip(calls, responses, strict=True)
-    ]
 
 
 def test_policy_matches_its_model(policy_owner, outsider):
