@@ -146,6 +146,14 @@ class DemoClient:
                 return None
             raise
 
+    def protection(self) -> Json:
+        """``GET /v1/governance/protection``: guardian, supermajority, voting periods."""
+        return self._json("GET", "/v1/governance/protection")
+
+    def impact(self, actions: list[Json]) -> Json:
+        """``POST /v1/proposals/impact``: what a draft would do to every audited model."""
+        return self._json("POST", "/v1/proposals/impact", json={"actions": actions})
+
     def relay(self, relay_id: int) -> Json:
         """``GET /v1/relay/{id}``: where an accepted message is."""
         return self._json("GET", f"/v1/relay/{relay_id}")
@@ -220,6 +228,13 @@ class DemoClient:
             "signature": sign_typed(key, typed["typed_data"]),
         }
         return self._json("POST", f"/v1/proposals/{proposal_id}/votes", json=body)
+
+    def guardian_cancel(self, key: str, proposal_id: str) -> Json:
+        """Prepare the guardian's ``cancel`` transaction, sign it with ``key`` and submit it."""
+        path = f"/v1/proposals/{proposal_id}/guardian-cancel"
+        prepared = self._json("POST", f"{path}/prepare", json={"guardian": address_of(key)})
+        raw = sign_transaction(key, prepared["rpc_transaction"])
+        return self._json("POST", path, json={"raw_transaction": raw})
 
     def start_audit(self, spec: Json, token: str) -> str:
         """``POST /v1/audits`` (operator): start a run; returns its run id."""

@@ -14,6 +14,7 @@ import typer
 
 from cli._errors import fail, friendly_errors
 from cli.demo.client import ApiRefused, ApiUnreachable, DemoClient, Json
+from cli.demo.protection import guardian_cancels, majority_fails
 from cli.demo.stage import (
     BOUND,
     DATASET,
@@ -115,7 +116,11 @@ def _story(demo: Demo) -> None:
 
     demo.heading("An auditor downloads the report and verifies it against the chain")
     html = verify_report(demo, passed)
+    defeated = majority_fails(demo, failed)
+    canceled = guardian_cancels(demo)
     _summary(demo, [first, second], [failed, passed], html)
+    console.print(f"proposal (raise the bound, 60% for): {defeated} [red]Defeated[/]")
+    console.print(f"proposal (clear the bound): {canceled} [yellow]Canceled[/] by the guardian")
 
 
 def _summary(demo: Demo, proposals: list[str], audits: list[Json], html: Path) -> None:
@@ -164,7 +169,8 @@ def demo(
 ) -> None:
     """Run the whole loop against a running local stack over its HTTP API: register a biased
     dataset, vote to allow it, see the audit FAIL, vote a mitigation, see it PASS, and verify
-    the report against the chain."""
+    the report against the chain; then watch a 60% majority fail to loosen the bound (after
+    previewing which models it would let through) and the guardian cancel a second try."""
     settings = Settings()
     base_url = url or _default_url(settings)
     out_dir = (out or settings.data_dir / "demo").expanduser().resolve()

@@ -19,7 +19,9 @@ T = TypeVar("T")
 
 console = Console(highlight=False, soft_wrap=True)
 
-STEPS: Final = 9
+STEPS: Final = 11
+#: The dev account that the default deployment makes the fairness guardian.
+GUARDIAN_KEY: Final = DEV_PRIVATE_KEYS[6]
 DATASET: Final = "loans-demo"
 MODEL: Final = "loans-demo-lr"
 METRIC: Final = "demographic_parity_difference"
@@ -33,7 +35,21 @@ EVIDENCE: Final = {
 HOLDER_KEYS: Final = DEV_PRIVATE_KEYS[1:5]
 AUDITOR_KEY: Final = DEV_PRIVATE_KEYS[9]
 #: For, for, for, against: the first three holders outvote the fourth.
-VOTES: Final = ((1, "fairness must be measured"), (1, None), (1, None), (0, "too strict"))
+Votes = tuple[tuple[int, str | None], ...]
+#: Each holder's (support, reason), in HOLDER_KEYS order; the holders have 40/30/20/10 %.
+VOTES: Final[Votes] = (
+    (1, "fairness must be measured"),
+    (1, None),
+    (1, None),
+    (0, "too strict"),
+)
+#: 60 % for (40 + 20), 40 % against: a majority, short of two thirds.
+SIXTY_PERCENT: Final[Votes] = (
+    (1, "the bound costs us customers"),
+    (0, "it would let a biased model through"),
+    (1, None),
+    (0, None),
+)
 FINAL_FAILURES: Final = frozenset({"Defeated", "Canceled", "Expired"})
 POLL_SECONDS: Final = 0.5
 WEI: Final = 10**18

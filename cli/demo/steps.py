@@ -23,6 +23,7 @@ from cli.demo.stage import (
     VOTES,
     Demo,
     DemoTimeout,
+    Votes,
     console,
     progress_bar,
     short,
@@ -125,7 +126,7 @@ def propose(demo: Demo, description: str, actions: list[Json]) -> str:
     return proposal_id
 
 
-def vote(demo: Demo, proposal_id: str) -> None:
+def vote(demo: Demo, proposal_id: str, votes: Votes = VOTES) -> None:
     """Wait until voting opens, then each holder signs a ballot; wait until they are mined."""
 
     def active() -> tuple[Json | None, str]:
@@ -141,7 +142,7 @@ def vote(demo: Demo, proposal_id: str) -> None:
 
     demo.wait("opening the vote", active, "is the chain mining blocks and the scheduler syncing?")
     relays: list[Json] = []
-    for key, (support, reason) in zip(HOLDER_KEYS, VOTES, strict=True):
+    for key, (support, reason) in zip(HOLDER_KEYS, votes, strict=True):
         relay = demo.client.vote(key, proposal_id, support, reason)
         relays.append(relay)
         said = escape(f' ("{reason}")') if reason else ""
@@ -159,8 +160,8 @@ def vote(demo: Demo, proposal_id: str) -> None:
     demo.wait("relaying the ballots", mined, "is the scheduler running (relay_outbox)?")
 
 
-def execute(demo: Demo, proposal_id: str) -> Json:
-    """Follow the proposal through the vote's end, the keeper's queue and execution."""
+def follow(demo: Demo, proposal_id: str, *, until: str) -> Json:
+    """Follow the proposal's vote with a progress bar until it reaches state ``until``."""
     with progress_bar() as progress:
         task = progress.add_task("voting", total=None)
         deadline = time.monotonic() + demo.timeout
@@ -181,17 +182,24 @@ def execute(demo: Demo, proposal_id: str) -> Json:
                 total=max(1, int(proposal["deadline"]) - start),
                 completed=min(max(0, block - start), int(proposal["deadline"]) - start),
             )
-            if state == "Executed":
-                break
-            if state in FINAL_FAILURES:
-                raise fail(f"proposal {proposal_id} ended {state}: the holders did not pass it")
+            if state == until:
+                return proposal
+            if state in FINAL_FAILURES | {"Executed"}:
+                raise fail(
+                    f"proposal {proposal_id} ended {state}, where the story expected {until}"
+                )
             if time.monotonic() > deadline:
                 raise DemoTimeout(
-                    f"proposal {proposal_id} reaching Executed (it is {state})",
+                    f"proposal {proposal_id} reaching {until} (it is {state})",
                     demo.timeout,
                     "is the keeper on (FAIRGOV_KEEPER_ENABLED) and the chain mining?",
                 )
             time.sleep(POLL_SECONDS)
+
+
+def execute(demo: Demo, proposal_id: str) -> Json:
+    """Follow the proposal through the vote's end, the keeper's queue and execution."""
+    proposal = follow(demo, proposal_id, until="Executed")
     _print_outcome(proposal)
     return proposal
 
