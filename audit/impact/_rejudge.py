@@ -32,7 +32,7 @@ RULE_CHANGED = (
     "{groups}, denominators of {denominators}) than the stored audit used, so its interval "
     "must be recomputed from the data"
 )
-NO_EVIDENCE = "{metric}: the stored audit holds no interval for a {direction} bound on it"
+NO_EVIDENCE = "{metric}: the stored audit holds no interval for its {direction} bound"
 
 
 @dataclass(frozen=True)
