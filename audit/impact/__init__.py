@@ -27,7 +27,7 @@ from audit.impact._preview import (
     verdict_change,
 )
 from audit.impact._rejudge import Rejudged, rejudge
-from audit.impact._rules import CANCELLABLE_STATES, ChainRules, VetoWindow
+from audit.impact._rules import CANCELLABLE_STATES, ChainRules, VetoWindow, describe_rules
 
 __all__ = [
     "CANCELLABLE_STATES",
@@ -46,6 +46,7 @@ __all__ = [
     "VetoWindow",
     "apply_actions",
     "audited_models",
+    "describe_rules",
     "full_preview",
     "model_impact",
     "preview_draft",

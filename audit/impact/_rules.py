@@ -101,3 +101,32 @@ def proposal_rules(w3: Web3, addresses: Addresses, proposal: Proposal) -> ChainR
     return ChainRules(
         classification, bool(recorded), majority_needed(loosening, supermajority), veto
     )
+
+
+def describe_rules(rules: ChainRules) -> str:
+    """One line for voters: loosening or not (and why), the majority, the guardian's veto.
+
+    Examples
+    --------
+    >>> describe_rules(preview.rules)  # doctest: +SKIP
+    'loosening (threshold_weakened): needs at least 2/3 of the FOR and AGAINST votes; the
+    guardian 0x… may cancel it until it executes'
+    """
+    why = ", ".join(c.label for c in rules.classification.changes if c.label != "none")
+    share = rules.majority_needed
+    if rules.loosening:
+        head = f"loosening ({why})" if why else "loosening"
+        needs = f"needs at least {share.numerator}/{share.denominator} of the FOR and AGAINST votes"
+    else:
+        head = "not loosening"
+        needs = "needs more than half of the FOR and AGAINST votes"
+    veto = rules.veto
+    if veto.guardian is None:
+        cancel = "no guardian is set, so nobody can cancel it"
+    elif veto.guardian_may_cancel:
+        cancel = f"the guardian {veto.guardian} may cancel it until it executes"
+    elif rules.loosening:
+        cancel = "it can no longer be cancelled"
+    else:
+        cancel = "the guardian cannot cancel it"
+    return f"{head}: {needs}; {cancel}"
