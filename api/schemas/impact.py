@@ -15,6 +15,7 @@ from audit.impact import (
     ModelImpact,
     VerdictChange,
     describe_rules,
+    describe_veto_deadline,
 )
 from bias_checks import Verdict
 from governance.actions import Action
@@ -44,6 +45,10 @@ class RulesPublic(BaseModel):
     executable_at: int | None = Field(
         default=None, description="unix time it may execute (the veto ends), once queued"
     )
+    veto_deadline: str = Field(
+        description="one line, e.g. 'the vote ends at block 160; it may execute 60 s after "
+        "it is queued'"
+    )
 
     @classmethod
     def of(cls, rules: ChainRules) -> RulesPublic:
@@ -59,6 +64,7 @@ class RulesPublic(BaseModel):
             vote_ends_block=veto.vote_ends_block,
             timelock_delay=veto.timelock_delay,
             executable_at=veto.executable_at,
+            veto_deadline=describe_veto_deadline(veto),
         )
 
 
@@ -119,6 +125,8 @@ class ImpactPublic(BaseModel):
                         "vote_ends_block": 160,
                         "timelock_delay": 60,
                         "executable_at": None,
+                        "veto_deadline": "the vote ends at block 160; it may execute 60 s "
+                        "after it is queued",
                     },
                     "policy_version": 4,
                     "proposed_policy_version": 5,

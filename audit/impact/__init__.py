@@ -27,7 +27,13 @@ from audit.impact._preview import (
     verdict_change,
 )
 from audit.impact._rejudge import Rejudged, rejudge
-from audit.impact._rules import CANCELLABLE_STATES, ChainRules, VetoWindow, describe_rules
+from audit.impact._rules import (
+    CANCELLABLE_STATES,
+    ChainRules,
+    VetoWindow,
+    describe_rules,
+    describe_veto_deadline,
+)
 
 __all__ = [
     "CANCELLABLE_STATES",
@@ -47,6 +53,7 @@ __all__ = [
     "apply_actions",
     "audited_models",
     "describe_rules",
+    "describe_veto_deadline",
     "full_preview",
     "model_impact",
     "preview_draft",

@@ -27,7 +27,7 @@ from audit.manifest import latest_manifest
 from audit.models import load_model
 from audit.runs import REFUSALS, Progress, evaluate
 from audit.verify import verify_dataset
-from bias_checks import Verdict
+from bias_checks import CheckResult, Verdict
 from core.db import session_scope
 
 #: The steps of one model's preview audit, as the progress callback names them.
@@ -74,6 +74,17 @@ def _agrees(quick: ModelImpact | None, verdict: Verdict | None, retrained: bool)
     return quick.previewed_verdict == verdict
 
 
+def _reason(checks: Sequence[CheckResult], status: ModelStatus) -> str:
+    failing = [c.threshold.metric for c in checks if c.verdict == Verdict.FAIL]
+    if failing:
+        return "would fail " + ", ".join(failing)
+    undecided = [c.threshold.metric for c in checks if c.verdict == Verdict.INCONCLUSIVE]
+    if undecided:
+        outcome = "blocks" if status == ModelStatus.BLOCKED else "approves with a warning"
+        return f"{', '.join(undecided)} INCONCLUSIVE, which the proposed evidence rule {outcome}"
+    return "would pass every threshold of the proposed policy"
+
+
 def _audit_one(
     env: AuditEnv,
     model: AuditedModel,
@@ -114,9 +125,7 @@ def _audit_one(
         on_audit=lambda: step("audit", 2, len(FULL_STAGES)),
     )
     result = evaluation.result
-    status, reason = decide(
-        result.verdict, anchored=True, on_inconclusive=evaluation.on_inconclusive
-    )
+    status, _ = decide(result.verdict, anchored=True, on_inconclusive=evaluation.on_inconclusive)
     checks = tuple(
         CheckOutcome(
             metric=c.threshold.metric,
@@ -134,7 +143,7 @@ def _audit_one(
         verdict=result.verdict,
         status=status,
         change=verdict_change(current, result.verdict),
-        reason=reason,
+        reason=_reason(result.checks, status),
         checks=checks,
         agrees_with_quick=_agrees(quick, result.verdict, retrained),
     )

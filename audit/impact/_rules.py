@@ -130,3 +130,22 @@ def describe_rules(rules: ChainRules) -> str:
     else:
         cancel = "the guardian cannot cancel it"
     return f"{head}: {needs}; {cancel}"
+
+
+def describe_veto_deadline(veto: VetoWindow) -> str:
+    """When the vote ends and the earliest execution (the guardian's veto lasts until then).
+
+    Examples
+    --------
+    >>> describe_veto_deadline(preview.rules.veto)  # doctest: +SKIP
+    'the vote ends at block 160; it may execute 60 s after it is queued'
+    """
+    if veto.executable_at is not None:
+        return (
+            f"the vote ended at block {veto.vote_ends_block}; it may execute from unix time "
+            f"{veto.executable_at}"
+        )
+    return (
+        f"the vote ends at block {veto.vote_ends_block}; it may execute "
+        f"{veto.timelock_delay} s after it is queued"
+    )
