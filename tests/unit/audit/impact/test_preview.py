@@ -7,7 +7,7 @@ import pytest
 from audit.impact import VerdictChange, verdict_change
 from bias_checks import Verdict
 
-P, F, I = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
+P, F, U = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
 
 
 @pytest.mark.parametrize(
@@ -16,11 +16,11 @@ P, F, I = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
         (P, F, VerdictChange.PASS_TO_FAIL),
         (F, P, VerdictChange.FAIL_TO_PASS),
         (P, P, VerdictChange.UNCHANGED),
-        (I, I, VerdictChange.UNCHANGED),
-        (P, I, VerdictChange.TO_INCONCLUSIVE),
-        (F, I, VerdictChange.TO_INCONCLUSIVE),
-        (I, P, VerdictChange.FROM_INCONCLUSIVE),
-        (I, F, VerdictChange.FROM_INCONCLUSIVE),
+        (U, U, VerdictChange.UNCHANGED),
+        (P, U, VerdictChange.TO_INCONCLUSIVE),
+        (F, U, VerdictChange.TO_INCONCLUSIVE),
+        (U, P, VerdictChange.FROM_INCONCLUSIVE),
+        (U, F, VerdictChange.FROM_INCONCLUSIVE),
         (P, None, VerdictChange.UNKNOWN),
     ],
 )
