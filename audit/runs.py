@@ -46,7 +46,7 @@ from audit.report import Report, build_report
 from audit.spec import ModelSpec
 from audit.training import ModelArtifact, predict, split, train
 from audit.verify import verify_dataset
-from bias_checks import Verdict
+from bias_checks import AuditResult, OnInconclusive, Verdict
 from core.db import session_scope
 from core.errors import FairgovError
 from core.types import Hash32
@@ -234,6 +234,57 @@ def _finish(engine: Engine, row_id: int, status: RunStatus, exc: BaseException) 
     _update(engine, row_id, status=status, error_code=code, error=str(exc), finished_at=utcnow())
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A model audited under a snapshot, before anything is written, anchored or gated."""
+
+    model: ModelArtifact
+    rows: int
+    result: AuditResult
+    on_inconclusive: OnInconclusive
+    warnings: list[str]
+
+
+def evaluate(
+    spec: ModelSpec,
+    manifest: DatasetManifest,
+    snapshot: PolicySnapshot,
+    *,
+    model: ModelArtifact | None = None,
+    on_audit: Callable[[], None] | None = None,
+) -> Evaluation:
+    """Train ``spec`` with the snapshot's mitigation (or take ``model``) and audit it under the
+    snapshot's thresholds and evidence rules, on the spec's seeded held-out split.
+
+    The core of every run; it writes, anchors and gates nothing, so a preview of a proposed
+    policy (:mod:`audit.impact`) runs the very same steps as the run that follows the vote.
+
+    Examples
+    --------
+    >>> evaluate(spec, manifest, snapshot).result.verdict  # doctest: +SKIP
+    'PASS'
+    """
+    frame = load_frame(manifest)
+    data = split(frame, manifest, spec)
+    if model is None:
+        strategy, constraint = snapshot.mitigation.strategy, snapshot.mitigation.constraint
+        model = train(spec, data, strategy=strategy, constraint=constraint)
+    if on_audit is not None:
+        on_audit()
+    y_pred = predict(model, data.x_test, data.a_test, random_state=spec.seed)
+    # The voted evidence rule, frozen with the snapshot, decides group sizes and confidence.
+    result = audit_under_policy(
+        snapshot,
+        data.y_test,
+        y_pred,
+        sensitive_features=data.a_test,
+        n_boot=spec.n_boot,
+        random_state=spec.seed,
+    )
+    when_inconclusive, warnings = gate_rule(snapshot, result)
+    return Evaluation(model, len(frame), result, when_inconclusive, warnings)
+
+
 def _train_audit_anchor(
     ctx: _Context,
     *,
@@ -245,27 +296,20 @@ def _train_audit_anchor(
 ) -> AuditRun:
     spec, env = ctx.spec, ctx.env
     ctx.step("train")
-    frame = load_frame(manifest)
-    data = split(frame, manifest, spec)
     if existing is None:
-        strategy, constraint = snapshot.mitigation.strategy, snapshot.mitigation.constraint
-        model: ModelArtifact = train(spec, data, strategy=strategy, constraint=constraint)
-        model_path, model_hash = save_model(model, env.models_dir / spec.name)
+        evaluation = evaluate(spec, manifest, snapshot, on_audit=lambda: ctx.step("audit"))
+        model_path, model_hash = save_model(evaluation.model, env.models_dir / spec.name)
     else:
         model_path, model_hash = Path(existing.artifact_path), existing.model_hash
-        model = load_model(model_path, expected_hash=model_hash)
-    ctx.step("audit")
-    y_pred = predict(model, data.x_test, data.a_test, random_state=spec.seed)
-    # The voted evidence rule, frozen with the snapshot, decides group sizes and confidence.
-    result = audit_under_policy(
-        snapshot,
-        data.y_test,
-        y_pred,
-        sensitive_features=data.a_test,
-        n_boot=spec.n_boot,
-        random_state=spec.seed,
-    )
-    when_inconclusive, gate_warnings = gate_rule(snapshot, result)
+        evaluation = evaluate(
+            spec,
+            manifest,
+            snapshot,
+            model=load_model(model_path, expected_hash=model_hash),
+            on_audit=lambda: ctx.step("audit"),
+        )
+    model, result = evaluation.model, evaluation.result
+    when_inconclusive, gate_warnings = evaluation.on_inconclusive, evaluation.warnings
     ctx.step("report")
     kind = _kind(existing)
     report = build_report(
@@ -273,7 +317,7 @@ def _train_audit_anchor(
         run_id=run_id,
         audit=result,
         model=model_info(spec, model, model_hash),
-        dataset=dataset_info(manifest, len(frame)),
+        dataset=dataset_info(manifest, evaluation.rows),
         policy=policy_info(snapshot),
         seeds={
             "split": spec.seed,

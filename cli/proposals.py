@@ -1,16 +1,22 @@
-"""``fairgov propose``: draft a policy change, sign it with the proposer's key, relay it."""
+"""``fairgov propose``: draft a policy change, sign it with the proposer's key, relay it;
+``fairgov proposals``: list, show and preview the impact of proposals and drafts."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from eth_account import Account
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, SpinnerColumn, TextColumn
+from rich.progress import Progress as RichProgress
 from rich.table import Table
 from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from audit.impact import FullPreview, ImpactPreview
 
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
@@ -151,3 +157,100 @@ def show_command(proposal_id: Annotated[str, typer.Argument(help="The proposal i
 
 def _tokens(value: str) -> str:
     return f"{int(value) / 10**18:,.2f}"
+
+
+def _arrow(before: str | None, after: str | None) -> str:
+    before, after = before or "-", after or "?"
+    return before if before == after else f"{before} -> {after}"
+
+
+def _show_quick(preview: ImpactPreview) -> None:
+    from audit.impact import describe_rules, describe_veto_deadline
+
+    console.print(describe_rules(preview.rules))
+    console.print(describe_veto_deadline(preview.rules.veto))
+    for note in preview.proposed.unmodelled:
+        console.print(f"  not modelled: {note}")
+    if not preview.models:
+        console.print("no audited models to preview")
+        return
+    table = Table("model", "verdict", "gate", "change", "reason", box=None)
+    for m in preview.models:
+        table.add_row(
+            m.model_name,
+            _arrow(m.current_verdict, m.previewed_verdict),
+            _arrow(m.current_status, m.previewed_status),
+            m.change + (" (full preview needed)" if m.needs_full_preview else ""),
+            "; ".join(m.reasons),
+        )
+    console.print(table)
+
+
+def _show_full(full: FullPreview) -> None:
+    quick = {m.model_hash: m for m in full.quick.models}
+    table = Table("model", "quick", "full audit", "gate", "agrees", "reason", box=None)
+    for m in full.models:
+        before = quick.get(m.model_hash)
+        table.add_row(
+            m.model_name + (" (retrained)" if m.retrained else ""),
+            "?" if before is None else str(before.previewed_verdict or "?"),
+            str(m.verdict or "refused"),
+            _arrow(None if before is None else before.current_status, m.status),
+            {True: "yes", False: "NO", None: "-"}[m.agrees_with_quick],
+            m.reason,
+        )
+    console.print(table)
+
+
+@proposals_app.command("preview")
+@friendly_errors
+def preview_command(
+    proposal_id: Annotated[
+        str | None, typer.Argument(help="An indexed proposal's id (or give --actions).")
+    ] = None,
+    *,
+    actions_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--actions", help="A draft: JSON list of actions, as `fairgov propose` takes."
+        ),
+    ] = None,
+    full: Annotated[
+        bool, typer.Option(help="Also audit every model again under the proposed policy.")
+    ] = False,
+) -> None:
+    """What a proposal or a draft would do to every audited model, before the vote."""
+    from audit.impact import full_preview, preview_draft, preview_proposal
+
+    if (proposal_id is None) == (actions_file is None):
+        raise fail("give a proposal id or --actions FILE (a draft), not both and not neither")
+    if proposal_id is None:
+        assert actions_file is not None
+        actions = _read_actions(actions_file)
+        ctx = load_context()
+        preview = preview_draft(ctx.audit_env, actions)
+        console.print("[bold]draft[/]")
+    else:
+        ctx, session = _synced_session_context()
+        with session:
+            row = get_proposal(session, proposal_id)
+        if row is None:
+            raise fail(f"there is no proposal {proposal_id} in the index: check the id")
+        preview = preview_proposal(ctx.audit_env, row)
+        console.print(f"[bold]proposal {row.proposal_id}[/] ({row.state})")
+    for summary in preview.summaries:
+        console.print(f"  - {summary}")
+    _show_quick(preview)
+    if not full or not preview.models:
+        return
+    with RichProgress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=console
+    ) as progress:
+        task = progress.add_task("full preview", total=None)
+
+        def advance(stage: str, step: int, total: int) -> None:
+            progress.update(task, description=stage, completed=step, total=total)
+
+        outcome = full_preview(ctx.audit_env, preview, progress=advance)
+        progress.update(task, description="done", completed=progress.tasks[0].total or 0)
+    _show_full(outcome)

@@ -8,15 +8,17 @@ from fastapi import APIRouter, Path, Query, status
 
 from api.deps import CtxDep, SessionDep
 from api.errors import NotFound, responses
+from api.runs import audit_env
 from api.schemas.common import UINT_PATTERN, Limit, Offset, RelayPublic
+from api.schemas.impact import PreparedWithImpact
 from api.schemas.proposals import (
-    PreparedPublic,
     ProposalPrepare,
     ProposalPublic,
     ProposalsPublic,
     ProposalSubmit,
     ProposalSubmitted,
 )
+from audit.impact import preview_draft
 from governance.index.indexer import count_proposals, get_proposal, list_proposals
 from governance.intake.service import next_transaction_nonce, submit_raw_proposal
 from governance.messages.proposals import prepare_proposal
@@ -52,9 +54,13 @@ def read_proposal(session: SessionDep, proposal_id: ProposalIdPath) -> ProposalP
     return ProposalPublic.of(proposal)
 
 
-@router.post("/prepare", response_model=PreparedPublic, responses=responses(400, 409, 503))
-def prepare(ctx: CtxDep, session: SessionDep, body: ProposalPrepare) -> PreparedPublic:
+@router.post("/prepare", response_model=PreparedWithImpact, responses=responses(400, 409, 503))
+def prepare(ctx: CtxDep, session: SessionDep, body: ProposalPrepare) -> PreparedWithImpact:
     """Typed actions in, the unsigned ``propose`` transaction out, for the wallet to sign.
+
+    ``impact`` is the quick impact preview of the draft (as ``POST /v1/proposals/impact``):
+    each audited model's verdict now and under the policy after it, the chain's
+    classification, the majority needed and the guardian's veto window.
 
     ``transaction`` signs unchanged with ethers v6 (``wallet.signTransaction``) and viem
     (``account.signTransaction``); ``rpc_transaction`` is the EIP-1193 form for a browser
@@ -68,7 +74,7 @@ def prepare(ctx: CtxDep, session: SessionDep, body: ProposalPrepare) -> Prepared
         description=body.description,
         nonce=next_transaction_nonce(session, ctx.w3, ctx.deployment, body.proposer),
     )
-    return PreparedPublic.of(prepared)
+    return PreparedWithImpact.with_impact(prepared, preview_draft(audit_env(ctx), body.actions))
 
 
 @router.post(

@@ -9,6 +9,7 @@ from tests.unit.core.error_classes import all_error_classes
 #: Every code's status before statuses were derived from categories (the table of
 #: STATUS_BY_CODE and its fallback to the nearest mapped ancestor, else 400).
 STATUS_BEFORE: dict[str, int] = {
+    "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert
     "already_voted": 409,
     "ambiguous_labels": 422,
     "anchor_conflict": 409,

@@ -1,0 +1,241 @@
+"""The quick impact preview: what a draft or a proposal would do to every audited model,
+judged from the stored audit evidence, beside the chain's classification and veto window."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter
+from sqlmodel import Session, col, select
+
+from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunStatus
+from audit.env import AuditEnv
+from audit.evidence import on_inconclusive
+from audit.gate import decide
+from audit.impact._apply import ProposedPolicy, apply_actions
+from audit.impact._rejudge import rejudge
+from audit.impact._rules import ChainRules, draft_rules, proposal_rules
+from audit.report import Report
+from audit.service.queries import stored_report
+from audit.spec import ModelSpec, parse_spec
+from audit.verify import frozen_snapshot
+from bias_checks import Verdict
+from core.db import session_scope
+from governance.actions import Action, describe, encode
+from governance.errors import EmptyProposal
+from governance.index.models import Proposal
+from governance.policy.models import PolicySnapshot, allowed_dataset
+
+_ACTIONS = TypeAdapter(list[Action])
+
+REVOKED = (
+    "trained on dataset {dataset}, which the proposal revokes: its next audit would be "
+    "refused and the model blocked"
+)
+NOT_ALLOWED = (
+    "trained on dataset {dataset}, which the proposed policy does not allow: its next audit "
+    "would be refused and the model blocked"
+)
+CONTENT_CHANGED = (
+    "the proposal allows other content for dataset {dataset} than the model was audited on: "
+    "its next audit would be refused and the model blocked"
+)
+MITIGATION = (
+    "mitigation changes to {strategy}: the verdict shown is the current model file's (a "
+    "re-audit does not retrain); a model retrained with it may differ, which the full "
+    "preview shows"
+)
+
+
+class VerdictChange(enum.StrEnum):
+    """How a model's verdict moves under the proposed policy."""
+
+    PASS_TO_FAIL = "pass_to_fail"
+    FAIL_TO_PASS = "fail_to_pass"
+    UNCHANGED = "unchanged"
+    TO_INCONCLUSIVE = "to_inconclusive"
+    FROM_INCONCLUSIVE = "from_inconclusive"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+
+
+def verdict_change(current: Verdict | None, previewed: Verdict | None) -> VerdictChange:
+    """The move from ``current`` to ``previewed`` (None previewed: not decided)."""
+    if previewed is None:
+        return VerdictChange.UNKNOWN
+    if previewed == current:
+        return VerdictChange.UNCHANGED
+    if previewed == Verdict.INCONCLUSIVE:
+        return VerdictChange.TO_INCONCLUSIVE
+    if current == Verdict.INCONCLUSIVE or current is None:
+        return VerdictChange.FROM_INCONCLUSIVE
+    return VerdictChange.PASS_TO_FAIL if previewed == Verdict.FAIL else VerdictChange.FAIL_TO_PASS
+
+
+@dataclass(frozen=True)
+class AuditedModel:
+    """A model version, the run that last decided its status, and that run's report."""
+
+    version: ModelVersion
+    run: AuditRunRecord
+    report: Report
+
+    @property
+    def spec(self) -> ModelSpec:
+        return parse_spec(json.loads(self.run.spec_json))
+
+
+@dataclass(frozen=True)
+class ModelImpact:
+    """One audited model under the proposed policy, judged from its stored audit."""
+
+    model_name: str
+    model_hash: str
+    run_id: str
+    dataset_name: str
+    dataset_id: str
+    current_verdict: Verdict | None
+    current_status: ModelStatus
+    previewed_verdict: Verdict | None
+    previewed_status: ModelStatus | None
+    change: VerdictChange
+    needs_full_preview: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImpactPreview:
+    """What a draft or proposal would do: chain rules, the policy after it, every model."""
+
+    summaries: tuple[str, ...]
+    rules: ChainRules
+    current: PolicySnapshot
+    proposed: ProposedPolicy
+    models: tuple[ModelImpact, ...]
+
+    @property
+    def trained_on_revoked(self) -> tuple[str, ...]:
+        """The models trained on a dataset the proposal revokes."""
+        revoked = set(self.proposed.revoked)
+        return tuple(m.model_name for m in self.models if m.dataset_id in revoked)
+
+
+def audited_models(session: Session) -> list[AuditedModel]:
+    """Every model version whose latest run completed with a readable report, by name."""
+    out = []
+    versions = session.exec(select(ModelVersion).order_by(col(ModelVersion.name))).all()
+    for version in versions:
+        if version.latest_run_id is None:
+            continue
+        run = session.exec(
+            select(AuditRunRecord)
+            .where(
+                AuditRunRecord.run_id == version.latest_run_id,
+                AuditRunRecord.status == RunStatus.COMPLETED,
+            )
+            .order_by(col(AuditRunRecord.id).desc())
+        ).first()
+        report = None if run is None else stored_report(run)
+        if run is not None and report is not None:
+            out.append(AuditedModel(version, run, report))
+    return out
+
+
+def _refusal(model: AuditedModel, proposed: ProposedPolicy) -> str | None:
+    dataset_id = model.run.dataset_id.lower()
+    entry = allowed_dataset(proposed.snapshot, dataset_id)
+    name = model.run.dataset_name
+    if entry is None:
+        return (REVOKED if dataset_id in proposed.revoked else NOT_ALLOWED).format(dataset=name)
+    if model.run.content_hash is not None and entry.content_hash != model.run.content_hash:
+        return CONTENT_CHANGED.format(dataset=name)
+    return None
+
+
+def model_impact(
+    model: AuditedModel, current: PolicySnapshot, proposed: ProposedPolicy
+) -> ModelImpact:
+    """The quick preview of one model: refused, re-judged exactly, or left to the full one."""
+    run, version = model.run, model.version
+    current_verdict = None if run.verdict is None else Verdict(run.verdict)
+    reasons: list[str] = []
+    refusal = _refusal(model, proposed)
+    if refusal is not None:
+        verdict, status, change = None, ModelStatus.BLOCKED, VerdictChange.REFUSED
+        reasons.append(refusal)
+    else:
+        outcome = rejudge(model.report.model.audit, proposed.snapshot)
+        verdict, status = outcome.verdict, None
+        if verdict is not None:
+            when = on_inconclusive(proposed.snapshot, outcome.inconclusive)
+            status, _ = decide(verdict, anchored=True, on_inconclusive=when)
+        change = verdict_change(current_verdict, verdict)
+        reasons.extend(outcome.undecided)
+    retrain = proposed.mitigation_changed(current) and refusal is None
+    if retrain:
+        reasons.append(MITIGATION.format(strategy=proposed.snapshot.mitigation.strategy))
+    return ModelImpact(
+        model_name=version.name,
+        model_hash=version.model_hash,
+        run_id=run.run_id,
+        dataset_name=run.dataset_name,
+        dataset_id=run.dataset_id.lower(),
+        current_verdict=current_verdict,
+        current_status=ModelStatus(version.status),
+        previewed_verdict=verdict,
+        previewed_status=status,
+        change=change,
+        needs_full_preview=change == VerdictChange.UNKNOWN or retrain,
+        reasons=tuple(reasons),
+    )
+
+
+def _preview(env: AuditEnv, actions: Sequence[Action], rules: ChainRules) -> ImpactPreview:
+    current = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
+    proposed = apply_actions(current, actions)
+    with session_scope(env.engine) as session:
+        models = audited_models(session)
+        session.expunge_all()
+    impacts = tuple(model_impact(m, current, proposed) for m in models)
+    summaries = tuple(describe(a) for a in actions)
+    return ImpactPreview(summaries, rules, current, proposed, impacts)
+
+
+def preview_draft(env: AuditEnv, actions: Sequence[Action]) -> ImpactPreview:
+    """The quick preview of actions not yet proposed.
+
+    Raises
+    ------
+    EmptyProposal
+        No actions.
+    ActionNotApplicable
+        An action the current policy would refuse (its call would revert).
+
+    Examples
+    --------
+    >>> preview = preview_draft(env, [SetThreshold(metric="demographic_parity_difference",
+    ...     value=Decimal("0.3"), direction="upper")])  # doctest: +SKIP
+    >>> [(m.model_name, m.change) for m in preview.models]  # doctest: +SKIP
+    [('loans-lr', <VerdictChange.FAIL_TO_PASS: 'fail_to_pass'>)]
+    """
+    if not actions:
+        raise EmptyProposal
+    addresses = env.deployment.addresses
+    targets, _, calldatas = encode(actions, addresses)
+    return _preview(env, actions, draft_rules(env.w3, addresses, targets, calldatas))
+
+
+def preview_proposal(env: AuditEnv, proposal: Proposal) -> ImpactPreview:
+    """The quick preview of an indexed proposal, as if it executed on the current policy.
+
+    Examples
+    --------
+    >>> preview_proposal(env, proposal).rules.majority_needed  # doctest: +SKIP
+    Fraction(2, 3)
+    """
+    actions = _ACTIONS.validate_python(proposal.actions_list())
+    rules = proposal_rules(env.w3, env.deployment.addresses, proposal)
+    return _preview(env, actions, rules)
