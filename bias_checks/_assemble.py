@@ -25,6 +25,7 @@ from bias_checks._results import (
     GroupSize,
     OverallMetric,
 )
+from bias_checks._rounding import round_ends
 from bias_checks._state import _Audit, interval, labels_for
 from bias_checks.catalogue import METRICS, MetricInfo
 
@@ -273,16 +274,16 @@ def check_result(
     agg: Agg | None = threshold.agg if len(info.bases) == 2 else None
     judged, mask = evidence(audit, info, table, method=method, agg=agg, upper=upper, rule=rule)
     needed = 1 if info.kind == "base" else 2
+    lows, highs = judged.low, judged.high
+    if judged.method != "exact":  # judged on the ends the report shows
+        lows, highs = round_ends(lows, highs)
     measurement = Measurement(
-        judged.value.ravel(),
-        judged.low.ravel(),
-        judged.high.ravel(),
-        (judged.n_judged >= needed).ravel(),
+        judged.value.ravel(), lows.ravel(), highs.ravel(), (judged.n_judged >= needed).ravel()
     )
     decision = judge(threshold, measurement)
     label_row, control = divmod(decision.entry, table.grouping.n_control)
     value = float(judged.value[label_row, control])
-    low, high = float(judged.low[label_row, control]), float(judged.high[label_row, control])
+    low, high = float(lows[label_row, control]), float(highs[label_row, control])
     needed_rows = None
     if decision.reason == "interval_straddles_bound":
         members = audit.members(table, control)

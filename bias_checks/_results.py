@@ -28,7 +28,8 @@ class Interval:
     (simultaneous over the compared pairs: the end a FAIL rests on is Bonferroni-adjusted, the
     other is not), ``..._bonferroni_over_components`` or ``..._mover_over_components``
     (equalized odds, worst case or mean), ``bootstrap`` (percentile, stratified) or ``exact``
-    (a count).
+    (a count). Ends other than exact ones are rounded outward to 12 significant digits, so
+    they do not depend on the CPU (:mod:`bias_checks._rounding`).
     """
 
     low: float

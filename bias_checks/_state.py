@@ -31,6 +31,7 @@ from bias_checks._groups import GroupTable, ReferenceMode, build_table
 from bias_checks._inputs import EncodedInput
 from bias_checks._judged import Judged
 from bias_checks._results import GroupRef, Interval
+from bias_checks._rounding import round_down, round_up
 from bias_checks._uncertainty import bootstrap_classification, bootstrap_regression
 from bias_checks.catalogue import MetricInfo
 
@@ -50,9 +51,13 @@ def labels_for(metric: str, encoded: EncodedInput) -> list[Any]:
 
 
 def interval(low: float, high: float, method: str) -> Interval | None:
+    """The reported interval: ends rounded outward (see :mod:`bias_checks._rounding`) unless
+    exact, so the same audit gives the same report bytes on every CPU."""
     if math.isnan(low) or math.isnan(high):
         return None
-    return Interval(float(low), float(high), method)
+    if method == "exact":
+        return Interval(float(low), float(high), method)
+    return Interval(round_down(low), round_up(high), method)
 
 
 class _Audit:

@@ -13,11 +13,18 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+from scipy.optimize import brentq
 from scipy.special import ndtri
 from scipy.stats import multivariate_normal, studentized_range
 
 from bias_checks import _simultaneous
-from bias_checks._simultaneous import comparison_tail, dunnett_covered, sidak_tail
+from bias_checks._rounding import round_up
+from bias_checks._simultaneous import (
+    CRITICAL_DIGITS,
+    comparison_tail,
+    dunnett_covered,
+    sidak_tail,
+)
 
 
 def _c(tail: float) -> float:
@@ -100,3 +107,19 @@ def test_the_same_sizes_give_the_same_value_every_time() -> None:
     _simultaneous._pairs_tail.cache_clear()
     _simultaneous._normal_points.cache_clear()
     assert comparison_tail("pairs", sizes, alpha=0.05) == first
+
+
+def test_dunnett_critical_value_a_cpu_computes_a_few_ulps_off_gives_the_same_tail() -> None:
+    # The Dunnett integral's dot product runs on CPU-specific OpenBLAS kernels, and Brent's
+    # method then lands a few ulps apart on different machines: every such c gives the tail
+    # computed here.
+    sizes, reference = np.array([104.0, 103.0, 88.0, 93.0, 104.0]), 108.0
+    tail = comparison_tail("reference", sizes, reference=reference, alpha=0.05)
+    exact = brentq(lambda c: dunnett_covered(sizes, reference, c) - 0.95, 2.0, 3.0, xtol=1e-14)
+    for direction in (-np.inf, np.inf):
+        near = exact
+        for _ in range(3):
+            near = float(np.nextafter(near, direction))
+            assert _simultaneous._tail(round_up(near, CRITICAL_DIGITS)) == tail
+    assert _c(tail) >= exact - 1e-10  # rounded up: intervals never narrower
+    assert _c(tail) == pytest.approx(exact, abs=2e-9)
