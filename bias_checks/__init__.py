@@ -29,7 +29,7 @@ a chain or the network.
 """
 
 from bias_checks._audit import audit_predictions
-from bias_checks._checks import Threshold, Verdict, overall_verdict
+from bias_checks._checks import Judgement, Measurement, Threshold, Verdict, judge, overall_verdict
 from bias_checks._errors import (
     BiasChecksError,
     BiasChecksInputError,
@@ -91,7 +91,9 @@ __all__ = [
     "InvalidParameterError",
     "InvalidSampleWeightError",
     "InvalidThresholdError",
+    "Judgement",
     "LengthMismatchError",
+    "Measurement",
     "MetricHasNoIntervalError",
     "MetricInfo",
     "MetricNotApplicableError",
@@ -112,6 +114,7 @@ __all__ = [
     "audit_predictions",
     "canonical_json",
     "is_known_metric",
+    "judge",
     "metric_info",
     "overall_verdict",
 ]

@@ -20,11 +20,18 @@ import numpy as np
 
 from audit.evidence import evidence_rule, governed_thresholds
 from audit.report_model import AuditView, CheckView, DisparityView, EvidenceRuleView, Number
-from bias_checks import EvidenceRule, Threshold, Verdict, metric_info, overall_verdict
+from bias_checks import (
+    EvidenceRule,
+    Measurement,
+    Threshold,
+    Verdict,
+    judge,
+    metric_info,
+    overall_verdict,
+)
 
 # The three-way rule itself, so a preview judges exactly as the audit does (bias_checks
 # exports the verdicts but not this step; a public export would be the cleaner seam).
-from bias_checks._checks import Measurement, judge
 from governance.policy.models import PolicySnapshot
 
 RULE_CHANGED = (
