@@ -30,6 +30,7 @@ from api.routes import (
     auth,
     datasets,
     delegations,
+    guardian,
     jobs,
     models,
     proposals,
@@ -61,6 +62,7 @@ def _router() -> APIRouter:
     for module in (
         status,
         proposals,
+        guardian,
         voting,
         delegations,
         voters,

@@ -29,6 +29,8 @@ from governance.chain.deploy import Addresses
 
 ZERO_ADDRESS = "0x" + "00" * 20
 SIMPLE_MAJORITY = Fraction(1, 2)
+#: The states in which the guardian may cancel a loosening proposal: until it executes.
+GUARDIAN_CANCELLABLE_STATES: tuple[str, ...] = ("Pending", "Active", "Succeeded", "Queued")
 
 
 class Change(enum.IntEnum):
