@@ -68,6 +68,18 @@ class ProposalPublic(BaseModel):
                     "queued_block": None,
                     "executed_block": None,
                     "canceled_block": None,
+                    "protection": {
+                        "loosening": False,
+                        "changes": ["none"],
+                        "majority_needed": {"numerator": 1, "denominator": 2, "rule": "more_than"},
+                        "voting_ends_block": 150,
+                        "guardian": EXAMPLE_ADDRESS,
+                        "veto": {
+                            "cancellable_by_guardian": False,
+                            "until": "execution",
+                            "earliest_execution": {"after_block": 150, "eta": None},
+                        },
+                    },
                 }
             ]
         }
