@@ -277,3 +277,29 @@ def test_a_held_cancel_does_not_break_the_guardians_next_transaction(
     )
     assert proposal.status_code == 200, proposal.text
     assert proposal.json()["transaction"]["nonce"] == int(transaction["nonce"], 16) + 1
+
+
+def test_a_legacy_signed_cancel_is_relayed_too(
+    client: TestClient, engine: Engine, voters: Governance, deployment: deploy.Deployment
+):
+    # Regression: intake accepts EIP-155 (legacy) transactions, but the relayer parsed every
+    # held transaction as EIP-1559 and raised on the first tick.
+    loose, _ = propose(voters, [actions.ClearThreshold(metric=DP)], "Clear it")
+    sync_index(engine, voters.w3, deployment)
+    typed = prepare_cancel(client, loose).json()["rpc_transaction"]
+    legacy = {
+        "chainId": deployment.chain_id,
+        "nonce": int(typed["nonce"], 16),
+        "to": typed["to"],
+        "data": typed["data"],
+        "value": 0,
+        "gas": int(typed["gas"], 16),
+        "gasPrice": int(typed["maxFeePerGas"], 16),
+    }
+    raw = Account.sign_transaction(legacy, GUARDIAN_KEY).raw_transaction
+    assert raw[0] > 0x7F  # legacy RLP, no type byte
+    accepted = submit_cancel(client, loose, raw.to_0x_hex())
+    assert accepted.status_code == 202, accepted.text
+    assert relayer_for(engine, voters.w3, deployment).run_until_idle().confirmed == 1
+    sync_index(engine, voters.w3, deployment)
+    assert client.get(f"/v1/proposals/{loose}").json()["state"] == "Canceled"
