@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, database, datasets, demo, jobs, proposals, votes
+from cli import audit, database, datasets, demo, guardian, jobs, proposals, votes
 from cli.run import run
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.command(name="delegate")(votes.delegate)
 app.command(name="relay")(votes.relay)
 app.command(name="propose")(proposals.propose)
 app.add_typer(proposals.proposals_app, name="proposals")
+app.add_typer(guardian.app, name="guardian")
 app.add_typer(database.app, name="db")
 app.command(name="jobs")(jobs.jobs)
 app.add_typer(audit.app, name="audit")

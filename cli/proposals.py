@@ -21,11 +21,20 @@ if TYPE_CHECKING:
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from cli.compose import Context, load_context
-from governance.actions import Action, describe
+from governance.actions import (
+    Action,
+    SetGuardian,
+    SetLooseningVotingPeriod,
+    SetSupermajority,
+    describe,
+)
 from governance.chain.view import PROPOSAL_STATES
+from governance.index.apply import recorded_supermajority
 from governance.index.indexer import Indexer, get_proposal, list_proposals
+from governance.index.models import Proposal
 from governance.intake.service import next_transaction_nonce, submit_raw_proposal
 from governance.messages.proposals import prepare_proposal
+from governance.protection import majority_needed
 
 console = Console(highlight=False, soft_wrap=True)
 _ACTIONS = TypeAdapter(list[Action])
@@ -42,20 +51,51 @@ def _read_actions(path: Path) -> list[Action]:
         raise fail(f"{path}: action {where}: {first['msg']}") from None
 
 
+ACTION_SYNTAX = "supermajority=N/D, loosening-period=BLOCKS or guardian=ADDRESS|none"
+
+
+def parse_action(text: str) -> Action:
+    """One ``--action``: a protection setting in ``key=value`` form."""
+    key, _, value = text.partition("=")
+    key, value = key.strip().lower(), value.strip()
+    try:
+        if key == "supermajority":
+            numerator, _, denominator = value.partition("/")
+            fraction = {"numerator": numerator.strip(), "denominator": denominator.strip()}
+            return SetSupermajority.model_validate(fraction)
+        if key == "loosening-period":
+            return SetLooseningVotingPeriod.model_validate({"blocks": value})
+        if key == "guardian":
+            return SetGuardian(guardian=None if value.lower() == "none" else value)
+    except ValidationError as exc:
+        raise fail(f"--action {text}: {exc.errors()[0]['msg']}") from None
+    raise fail(f"unknown --action {text!r}: use {ACTION_SYNTAX}, or an actions file")
+
+
 @friendly_errors
 def propose(
     actions_file: Annotated[
-        Path, typer.Argument(help='JSON list of actions, e.g. [{"kind": "set_threshold", …}].')
-    ],
+        Path | None,
+        typer.Argument(help='JSON list of actions, e.g. [{"kind": "set_threshold", …}].'),
+    ] = None,
     *,
     description: Annotated[str, typer.Option(help="What the proposal does and why.")],
+    shorthand: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--action", help=f"A protection setting, after the file's actions: {ACTION_SYNTAX}."
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option(help="Show the decoded proposal; send nothing.")] = False,
     key_file: KeyFileOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
 ) -> None:
     """Propose policy actions. The proposer signs and pays for the transaction."""
-    actions = _read_actions(actions_file)
+    if actions_file is None and not shorthand:
+        raise fail(f"give an actions file, or --action {ACTION_SYNTAX}")
+    actions = [] if actions_file is None else _read_actions(actions_file)
+    actions += [parse_action(text) for text in shorthand or ()]
     ctx, key, proposer = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
@@ -113,7 +153,7 @@ def list_command(
     if not rows:
         console.print("no proposals" + (f" in state {state}" if state else ""))
         return
-    table = Table("id", "state", "for", "against", "abstain", "description", box=None)
+    table = Table("id", "state", "for", "against", "abstain", "needs", "description", box=None)
     for row in rows:
         table.add_row(
             row.proposal_id,
@@ -121,6 +161,7 @@ def list_command(
             _tokens(row.for_votes),
             _tokens(row.against_votes),
             _tokens(row.abstain_votes),
+            _needs(row),
             row.description.split("#proposer=")[0].strip()[:60],
         )
     console.print(table)
@@ -147,12 +188,36 @@ def show_command(proposal_id: Annotated[str, typer.Argument(help="The proposal i
         f"voting     blocks {row.snapshot + 1} to {row.deadline}"
         + (f" (extended from {row.vote_end})" if row.deadline != row.vote_end else "")
     )
+    console.print(f"protection {_protection(row)}")
     if row.eta:
         console.print(f"executable from unix time {row.eta}")
     console.print("actions:")
     for action in _ACTIONS.validate_python(row.actions_list()):
         console.print(f"  - {describe(action)}")
     console.print(f"description: {row.description}")
+
+
+def _needs(row: Proposal) -> str:
+    """The majority a proposal needs: ``>1/2``, or ``>=2/3 loosening``."""
+    if row.loosening is None:
+        return "?"
+    needed = majority_needed(row.loosening, recorded_supermajority(row))
+    if not row.loosening:
+        return f">{needed.numerator}/{needed.denominator}"
+    return f">={needed.numerator}/{needed.denominator} loosening"
+
+
+def _protection(row: Proposal) -> str:
+    if row.loosening is None:
+        return "not classified yet"
+    needed = majority_needed(row.loosening, recorded_supermajority(row))
+    fraction = f"{needed.numerator}/{needed.denominator} of FOR + AGAINST"
+    if not row.loosening:
+        return f"not loosening: needs more than {fraction}"
+    return (
+        f"loosening ({', '.join(row.changes_list())}): needs at least {fraction}; "
+        "the fairness guardian may cancel it until it executes"
+    )
 
 
 def _tokens(value: str) -> str:

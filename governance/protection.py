@@ -9,6 +9,7 @@ a voter is what the chain will enforce.
   or to see whether a pending proposal has become loosening).
 - :func:`read_protection`: the guardian, the supermajority and the voting periods.
 - :func:`majority_needed`: the share of FOR among FOR + AGAINST a proposal needs.
+- :func:`majority_reached`: whether votes reach it (``Governor._voteSucceeded``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from governance.chain.deploy import Addresses
 
 ZERO_ADDRESS = "0x" + "00" * 20
 SIMPLE_MAJORITY = Fraction(1, 2)
+#: The states in which the guardian may cancel a loosening proposal: until it executes.
+GUARDIAN_CANCELLABLE_STATES: tuple[str, ...] = ("Pending", "Active", "Succeeded", "Queued")
 
 
 class Change(enum.IntEnum):
@@ -97,6 +100,28 @@ def majority_needed(loosening: bool, supermajority: Fraction) -> Fraction:
     fraction (and at least one FOR vote).
     """
     return supermajority if loosening else SIMPLE_MAJORITY
+
+
+def majority_reached(
+    for_votes: int, against_votes: int, *, loosening: bool, supermajority: Fraction
+) -> bool:
+    """Whether the votes pass, as the governor's ``_voteSucceeded`` decides.
+
+    A loosening proposal needs at least ``supermajority`` of FOR + AGAINST and one FOR vote
+    (``supermajorityReached``); any other strictly more FOR than AGAINST.
+
+    Examples
+    --------
+    >>> majority_reached(60, 40, loosening=True, supermajority=Fraction(2, 3))
+    False
+    """
+    if not loosening:
+        return for_votes > against_votes
+    needed = supermajority
+    return (
+        for_votes > 0
+        and for_votes * needed.denominator >= (for_votes + against_votes) * needed.numerator
+    )
 
 
 def classify(

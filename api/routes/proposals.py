@@ -19,7 +19,12 @@ from api.schemas.proposals import (
     ProposalSubmitted,
 )
 from audit.impact import preview_draft
-from governance.index.indexer import count_proposals, get_proposal, list_proposals
+from governance.index.indexer import (
+    count_proposals,
+    get_proposal,
+    indexed_protection,
+    list_proposals,
+)
 from governance.intake.service import next_transaction_nonce, submit_raw_proposal
 from governance.messages.proposals import prepare_proposal
 
@@ -40,8 +45,10 @@ def read_proposals(
 ) -> ProposalsPublic:
     """Proposals, newest first, from the chain index (kept current by the scheduler)."""
     rows = list_proposals(session, state=state, offset=offset, limit=limit)
+    protection = indexed_protection(session)
     return ProposalsPublic(
-        data=[ProposalPublic.of(p) for p in rows], count=count_proposals(session, state=state)
+        data=[ProposalPublic.of(p, protection) for p in rows],
+        count=count_proposals(session, state=state),
     )
 
 
@@ -51,7 +58,7 @@ def read_proposal(session: SessionDep, proposal_id: ProposalIdPath) -> ProposalP
     proposal = get_proposal(session, int(proposal_id))
     if proposal is None:
         raise NotFound("proposal", proposal_id)
-    return ProposalPublic.of(proposal)
+    return ProposalPublic.of(proposal, indexed_protection(session))
 
 
 @router.post("/prepare", response_model=PreparedWithImpact, responses=responses(400, 409, 503))

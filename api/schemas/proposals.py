@@ -13,8 +13,10 @@ from api.schemas.common import (
     Address,
     RelayPublic,
 )
+from api.schemas.protection import ProposalProtection
 from governance.actions import Action, describe
 from governance.index.models import Proposal
+from governance.index.read import IndexedProtection
 from governance.messages.proposals import PreparedProposal, RawProposal
 
 _ACTIONS = TypeAdapter(list[Action])
@@ -66,6 +68,18 @@ class ProposalPublic(BaseModel):
                     "queued_block": None,
                     "executed_block": None,
                     "canceled_block": None,
+                    "protection": {
+                        "loosening": False,
+                        "changes": ["none"],
+                        "majority_needed": {"numerator": 1, "denominator": 2, "rule": "more_than"},
+                        "voting_ends_block": 150,
+                        "guardian": EXAMPLE_ADDRESS,
+                        "veto": {
+                            "cancellable_by_guardian": False,
+                            "until": "execution",
+                            "earliest_execution": {"after_block": 150, "eta": None},
+                        },
+                    },
                 }
             ]
         }
@@ -91,9 +105,14 @@ class ProposalPublic(BaseModel):
     queued_block: int | None = None
     executed_block: int | None = None
     canceled_block: int | None = None
+    protection: ProposalProtection | None = Field(
+        default=None,
+        description="how the governor classified it when made: loosening, the label of each "
+        "call, the majority needed and the guardian's veto window",
+    )
 
     @classmethod
-    def of(cls, p: Proposal) -> ProposalPublic:
+    def of(cls, p: Proposal, protection: IndexedProtection | None = None) -> ProposalPublic:
         actions = _ACTIONS.validate_python(p.actions_list())
         calls = p.calls_dict()
         reached = (
@@ -126,6 +145,7 @@ class ProposalPublic(BaseModel):
             queued_block=p.queued_block,
             executed_block=p.executed_block,
             canceled_block=p.canceled_block,
+            protection=ProposalProtection.of(p, protection),
         )
 
 

@@ -6,11 +6,12 @@ into actions, so the CLI, the API and the indexer show every proposal the same w
 that is not exactly one of ours (another target, another selector, a value, data that does
 not re-encode to the same bytes) decodes to :class:`RawCall`, never to a guess.
 
-Policy actions call the TrainingPolicy; the governor's own settings call the governor
-(through the timelock, as OpenZeppelin's ``onlyGovernance`` requires); auditor changes call
-the AuditRegistry. Metric names travel as ``bytes32`` (ASCII, zero padded), threshold values
-and evidence confidence levels as fixed point with six decimals (1e6 = 1.0), proposal
-thresholds in whole tokens. The default evidence rule's metric is ``bytes32(0)``.
+Policy actions call the TrainingPolicy; the governor's own settings, including the
+protection of loosening (supermajority, loosening voting period, guardian), call the
+governor (through the timelock, as OpenZeppelin's ``onlyGovernance`` requires); auditor
+changes call the AuditRegistry. Metric names travel as ``bytes32`` (ASCII, zero padded),
+threshold values and evidence confidence levels as fixed point with six decimals (1e6 = 1.0),
+proposal thresholds in whole tokens. The default evidence rule's metric is ``bytes32(0)``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ from governance.actions._models import (
     SetVotingDelay,
     SetVotingPeriod,
     UpdateQuorumNumerator,
+)
+from governance.actions._protection import (
+    SetGuardian,
+    SetLooseningVotingPeriod,
+    SetSupermajority,
+    is_supermajority,
 )
 from governance.actions._registry import BY_SELECTOR, Action
 from governance.actions._values import (
@@ -78,9 +85,12 @@ __all__ = [
     "RevokeAuditor",
     "RevokeDataset",
     "SetEvidenceRule",
+    "SetGuardian",
     "SetLateQuorumVoteExtension",
+    "SetLooseningVotingPeriod",
     "SetMitigation",
     "SetProposalThreshold",
+    "SetSupermajority",
     "SetThreshold",
     "SetVotingDelay",
     "SetVotingPeriod",
@@ -93,6 +103,7 @@ __all__ = [
     "describe",
     "encode",
     "from_fixed",
+    "is_supermajority",
     "metric_to_bytes32",
     "to_fixed",
 ]

@@ -23,6 +23,11 @@ from governance.actions._models import (
     SetVotingPeriod,
     UpdateQuorumNumerator,
 )
+from governance.actions._protection import (
+    SetGuardian,
+    SetLooseningVotingPeriod,
+    SetSupermajority,
+)
 from governance.actions._values import Contract
 
 Action = Annotated[
@@ -38,6 +43,9 @@ Action = Annotated[
     | SetProposalThreshold
     | UpdateQuorumNumerator
     | SetLateQuorumVoteExtension
+    | SetSupermajority
+    | SetLooseningVotingPeriod
+    | SetGuardian
     | GrantAuditor
     | RevokeAuditor
     | RawCall,
@@ -58,6 +66,9 @@ CALLS: tuple[type[KnownCall], ...] = (
     SetProposalThreshold,
     UpdateQuorumNumerator,
     SetLateQuorumVoteExtension,
+    SetSupermajority,
+    SetLooseningVotingPeriod,
+    SetGuardian,
     GrantAuditor,
     RevokeAuditor,
 )

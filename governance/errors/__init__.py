@@ -2,8 +2,9 @@
 ``category`` (what kind of mistake it is, which the API maps to an HTTP status).
 
 The classes live in private modules by topic: chain access (``_chain``), signed ballots and
-delegations (``_messages``), policy actions and snapshots (``_policy``) and proposals
-(``_proposals``). Import them from here: ``from governance.errors import WrongNonce``.
+delegations (``_messages``), policy actions and snapshots (``_policy``), proposals
+(``_proposals``) and the protection of loosening (``_protection``). Import them from here:
+``from governance.errors import WrongNonce``.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ from governance.errors._proposals import (
     TransactionNonceMismatch,
     UnminableTransaction,
 )
+from governance.errors._protection import (
+    InvalidLooseningPeriod,
+    InvalidSupermajority,
+    NotACancelCall,
+    NotGuardian,
+    ProposalNotCancellable,
+    ProposalNotLoosening,
+)
 
 __all__ = [
     "AlreadyVoted",
@@ -87,21 +96,27 @@ __all__ = [
     "IndexRpcFailed",
     "InsufficientFunds",
     "InvalidConfidenceLevel",
+    "InvalidLooseningPeriod",
     "InvalidMetricName",
     "InvalidMinimumSize",
     "InvalidMitigation",
     "InvalidRawTransaction",
     "InvalidSignature",
+    "InvalidSupermajority",
     "InvalidSupport",
     "InvalidThresholdValue",
     "MetricHasNoInterval",
     "NoVotingPower",
+    "NotACancelCall",
     "NotAProposeCall",
+    "NotGuardian",
     "NotOurGovernor",
     "PolicyLacksEvidenceRule",
     "PortInUse",
     "ProposalExists",
     "ProposalNotActive",
+    "ProposalNotCancellable",
+    "ProposalNotLoosening",
     "ProposalWouldRevert",
     "RestrictedProposer",
     "SignatureError",

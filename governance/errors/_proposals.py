@@ -192,7 +192,7 @@ class TransactionNonceMismatch(UnminableTransaction):
     def __init__(self, sender: str, nonce: int, expected: int, problem: str) -> None:
         super().__init__(
             f"{sender}'s transaction has nonce {nonce}, which {problem}; the next one must "
-            f"have nonce {expected}: prepare the proposal again and sign that",
+            f"have nonce {expected}: prepare the transaction again and sign that",
             sender=sender,
             nonce=nonce,
             expected=expected,

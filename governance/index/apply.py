@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from fractions import Fraction
 from typing import Any, Final
 
 from sqlalchemy import Table, delete
@@ -24,13 +25,19 @@ from governance.index.models import (
     IndexEvent,
     PolicyEvent,
     Proposal,
+    ProtectionEvent,
     RoleChange,
     Vote,
     VotesCheckpoint,
 )
+from governance.protection import Change, majority_reached
 
-#: The governor's events: each is about one proposal.
-PROPOSAL_EVENTS: Final = frozenset(FOLLOWED["FairnessGovernor"])
+#: The governor's events that change its protection of loosening, not one proposal.
+PROTECTION_EVENTS: Final = frozenset(
+    {"SupermajoritySet", "LooseningVotingPeriodSet", "ProposalGuardianSet"}
+)
+#: The governor's other events: each is about one proposal.
+PROPOSAL_EVENTS: Final = frozenset(FOLLOWED["FairnessGovernor"]) - PROTECTION_EVENTS
 POLICY_EVENTS: Final = frozenset(
     {
         "DatasetAllowed",
@@ -191,9 +198,18 @@ def apply_proposals(session: Session, events: Iterable[LogEvent], addresses: Add
             p.canceled_block = e.block_number
         elif e.name == "ProposalExtended":
             p.deadline = max(p.vote_end, e.args["extendedDeadline"])
+        elif e.name == "ProposalClassified":
+            _classify(p, e.args)
         session.add(p)
     _insert_rows(session, Vote, votes)
     session.flush()
+
+
+def _classify(p: Proposal, args: dict[str, Any]) -> None:
+    p.loosening = bool(args["loosening"])
+    p.changes = json.dumps([Change(code).label for code in args["changes"]])
+    p.supermajority_numerator = str(args["numerator"])
+    p.supermajority_denominator = str(args["denominator"])
 
 
 def _vote_row(e: LogEvent) -> dict[str, Any]:
@@ -239,8 +255,9 @@ def apply_delegates(session: Session, events: Iterable[LogEvent]) -> None:
 
 
 def apply_append_only(session: Session, events: Iterable[LogEvent]) -> None:
-    """Voting power checkpoints, policy changes, audit publications and role changes."""
-    checkpoints, policy, audits, roles = [], [], [], []
+    """Voting power checkpoints, policy and protection changes, audit publications and role
+    changes."""
+    checkpoints, policy, protection, audits, roles = [], [], [], [], []
     for e in events:
         a, where = e.args, {"block_number": e.block_number, "log_index": e.log_index}
         if e.name == "DelegateVotesChanged":
@@ -252,6 +269,15 @@ def apply_append_only(session: Session, events: Iterable[LogEvent]) -> None:
                     "name": e.name,
                     "subject": a.get("datasetId") or a.get("metric"),
                     "policy_version": a["policyVersion"],
+                    "args": json.dumps(a, separators=(",", ":")),
+                    "tx_hash": e.tx_hash,
+                }
+            )
+        elif e.name in PROTECTION_EVENTS:
+            protection.append(
+                {
+                    **where,
+                    "name": e.name,
                     "args": json.dumps(a, separators=(",", ":")),
                     "tx_hash": e.tx_hash,
                 }
@@ -284,6 +310,7 @@ def apply_append_only(session: Session, events: Iterable[LogEvent]) -> None:
     for model, rows in (
         (VotesCheckpoint, checkpoints),
         (PolicyEvent, policy),
+        (ProtectionEvent, protection),
         (AuditPublication, audits),
         (RoleChange, roles),
     ):
@@ -307,7 +334,14 @@ def delete_above(session: Session, block: int) -> tuple[set[str], set[str]]:
     gone = session.exec(select(IndexEvent).where(col(IndexEvent.block_number) > block)).all()
     proposal_ids = {e.proposal_id for e in gone if e.proposal_id is not None}
     delegators = {e.account for e in gone if e.name == "DelegateChanged" and e.account}
-    for model in (VotesCheckpoint, PolicyEvent, AuditPublication, RoleChange, IndexEvent):
+    for model in (
+        VotesCheckpoint,
+        PolicyEvent,
+        ProtectionEvent,
+        AuditPublication,
+        RoleChange,
+        IndexEvent,
+    ):
         session.execute(delete(_table(model)).where(_table(model).c.block_number > block))
     session.execute(delete(_table(Vote)).where(col(Vote.proposal_id).in_(proposal_ids)))
     session.execute(delete(_table(Proposal)).where(col(Proposal.proposal_id).in_(proposal_ids)))
@@ -336,6 +370,14 @@ def replay(
     apply_delegates(session, events)
 
 
+def recorded_supermajority(p: Proposal) -> Fraction:
+    """The supermajority ``p`` needs if loosening, as recorded when it was made (1/1 before
+    it is classified: a loosening proposal is never classified without it)."""
+    if p.supermajority_numerator is None or p.supermajority_denominator is None:
+        return Fraction(1)
+    return Fraction(int(p.supermajority_numerator), int(p.supermajority_denominator))
+
+
 def derive_state(p: Proposal, block: int) -> str:
     """``Governor.state`` of ``p`` in a call at block ``block`` (OpenZeppelin 5 rules)."""
     if p.executed_block is not None:
@@ -349,6 +391,8 @@ def derive_state(p: Proposal, block: int) -> str:
     for_votes, against = int(p.for_votes), int(p.against_votes)
     quorum = int(p.quorum) if p.quorum is not None else None
     reached = quorum is not None and quorum <= for_votes + int(p.abstain_votes)
-    if not reached or for_votes <= against:
+    if not reached or not majority_reached(
+        for_votes, against, loosening=bool(p.loosening), supermajority=recorded_supermajority(p)
+    ):
         return "Defeated"
     return "Succeeded" if p.eta is None else "Queued"

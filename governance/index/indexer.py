@@ -36,10 +36,12 @@ from governance.index.log_decoder import LogDecoder, LogEvent
 from governance.index.models import INDEX_TABLES, IndexBlock, IndexCursor, Proposal
 from governance.index.read import (
     IndexedChainView,
+    IndexedProtection,
     count_proposals,
     get_proposal,
     has_voted,
     index_cursor,
+    indexed_protection,
     latest_policy_version,
     list_proposals,
     proposals_waiting,
@@ -339,12 +341,14 @@ class Indexer:
 __all__ = [
     "KEEP_BLOCKS",
     "IndexedChainView",
+    "IndexedProtection",
     "Indexer",
     "SyncReport",
     "count_proposals",
     "get_proposal",
     "has_voted",
     "index_cursor",
+    "indexed_protection",
     "latest_policy_version",
     "list_proposals",
     "proposals_waiting",

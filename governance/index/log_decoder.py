@@ -30,6 +30,10 @@ FOLLOWED: Final[dict[ContractName, tuple[str, ...]]] = {
         "ProposalExecuted",
         "ProposalCanceled",
         "ProposalExtended",
+        "ProposalClassified",
+        "SupermajoritySet",
+        "LooseningVotingPeriodSet",
+        "ProposalGuardianSet",
     ),
     "GovernanceToken": ("DelegateChanged", "DelegateVotesChanged"),
     "TrainingPolicy": (

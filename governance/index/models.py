@@ -108,6 +108,18 @@ class Proposal(SQLModel, table=True):
     queued_block: int | None = Field(default=None, sa_type=BigInteger)
     executed_block: int | None = Field(default=None, sa_type=BigInteger)
     canceled_block: int | None = Field(default=None, sa_type=BigInteger)
+    loosening: bool | None = Field(
+        default=None, description="ProposalClassified: whether it loosens; None until classified"
+    )
+    changes: str | None = Field(
+        default=None,
+        sa_column=Column(Text, nullable=True),
+        description="JSON list of the classifier's label per call (governance.protection.Change)",
+    )
+    supermajority_numerator: str | None = Field(
+        default=None, max_length=20, description="uint64: the supermajority recorded when made"
+    )
+    supermajority_denominator: str | None = Field(default=None, max_length=20)
 
     def calls_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.calls)
@@ -115,6 +127,11 @@ class Proposal(SQLModel, table=True):
 
     def actions_list(self) -> list[dict[str, Any]]:
         data: list[dict[str, Any]] = json.loads(self.actions)
+        return data
+
+    def changes_list(self) -> list[str]:
+        """The classifier's label of each call (empty until the proposal is classified)."""
+        data: list[str] = [] if self.changes is None else json.loads(self.changes)
         return data
 
 
@@ -170,6 +187,23 @@ class PolicyEvent(SQLModel, table=True):
     tx_hash: str = Field(max_length=66)
 
 
+class ProtectionEvent(SQLModel, table=True):
+    """A change of the governor's protection of loosening: ``SupermajoritySet``,
+    ``LooseningVotingPeriodSet`` or ``ProposalGuardianSet`` (the constructor emits all three)."""
+
+    __tablename__ = "protection_event"
+
+    block_number: int = _key()
+    log_index: int = _key()
+    name: str = Field(max_length=32, index=True)
+    args: str = Field(sa_column=Column(Text, nullable=False))
+    tx_hash: str = Field(max_length=66)
+
+    def args_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.args)
+        return data
+
+
 class AuditPublication(SQLModel, table=True):
     """An audit report anchored in the AuditRegistry."""
 
@@ -208,6 +242,7 @@ INDEX_TABLES: tuple[type[SQLModel], ...] = (
     Delegate,
     VotesCheckpoint,
     PolicyEvent,
+    ProtectionEvent,
     AuditPublication,
     RoleChange,
     IndexEvent,

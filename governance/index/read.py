@@ -8,13 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from governance.chain.deploy import Deployment
 from governance.chain.view import PROPOSAL_STATES, ProposalView
-from governance.index.models import IndexCursor, PolicyEvent, Proposal, Vote, VotesCheckpoint
+from governance.index.models import (
+    IndexCursor,
+    PolicyEvent,
+    Proposal,
+    ProtectionEvent,
+    Vote,
+    VotesCheckpoint,
+)
 from governance.messages.kinds import BALLOT, DELEGATION, MessageKind
 from governance.relay.outbox import confirmed_count
 
@@ -78,6 +86,43 @@ def latest_policy_version(session: Session) -> int:
     """The TrainingPolicy's ``policyVersion`` after the last indexed change (0: none yet)."""
     version = session.exec(select(func.max(PolicyEvent.policy_version))).one()
     return 0 if version is None else int(version)
+
+
+@dataclass(frozen=True)
+class IndexedProtection:
+    """The governor's protection of loosening after the last indexed change."""
+
+    guardian: str | None
+    supermajority: Fraction
+    loosening_voting_period: int
+
+
+def _latest_protection_args(session: Session, name: str) -> dict[str, object] | None:
+    row = session.exec(
+        select(ProtectionEvent)
+        .where(ProtectionEvent.name == name)
+        .order_by(col(ProtectionEvent.block_number).desc(), col(ProtectionEvent.log_index).desc())
+        .limit(1)
+    ).first()
+    return None if row is None else row.args_dict()
+
+
+def indexed_protection(session: Session) -> IndexedProtection | None:
+    """The guardian, supermajority and loosening voting period as of the cursor block; None
+    before the deployment block (whose constructor sets all three) is indexed."""
+    guardian = _latest_protection_args(session, "ProposalGuardianSet")
+    fraction = _latest_protection_args(session, "SupermajoritySet")
+    period = _latest_protection_args(session, "LooseningVotingPeriodSet")
+    if guardian is None or fraction is None or period is None:
+        return None
+    address = str(guardian["newProposalGuardian"])
+    return IndexedProtection(
+        guardian=None if int(address, 16) == 0 else address,
+        supermajority=Fraction(
+            int(str(fraction["newNumerator"])), int(str(fraction["newDenominator"]))
+        ),
+        loosening_voting_period=int(str(period["newPeriod"])),
+    )
 
 
 def index_cursor(session: Session) -> IndexCursor | None:

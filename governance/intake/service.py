@@ -6,6 +6,8 @@ and returned with its relay record; the relayer takes it from there.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import Session, col, select
 from web3 import Web3
 
@@ -25,13 +27,15 @@ from governance.messages.ballots import (
 )
 from governance.messages.kinds import BALLOT, DELEGATION, RelayKind, governor_domain, token_domain
 from governance.messages.proposals import RawProposal
-from governance.messages.signed_proposals import check_minable, inspect_raw_proposal
+from governance.messages.signed_proposals import check_minable, inspect_raw_proposal, parse_signed
 from governance.relay import outbox
 from governance.relay.outbox import RelayItem
 
 __all__ = [
+    "HeldTransaction",
     "governor_domain",
-    "held_proposals",
+    "held_transactions",
+    "keep_first_with_nonce",
     "next_transaction_nonce",
     "submit_ballot",
     "submit_ballots",
@@ -179,25 +183,30 @@ def _fresh(item: RelayItem) -> RelayItem:
     return RelayItem.model_validate(item.model_dump(exclude={"id"}))
 
 
-def held_proposals(
-    session: Session, w3: Web3, deployment: Deployment, sender: str
-) -> list[RawProposal]:
-    """``sender``'s signed transactions that fairgov accepted and has not seen mined."""
+@dataclass(frozen=True)
+class HeldTransaction:
+    """A sender-signed transaction fairgov accepted and has not seen mined."""
+
+    nonce: int
+    max_cost: int
+
+
+def held_transactions(
+    session: Session, deployment: Deployment, sender: str
+) -> list[HeldTransaction]:
+    """``sender``'s signed transactions (proposals and guardian cancels) that fairgov accepted
+    and has not seen mined: the nonces they hold and what they may cost."""
     statement = select(RelayItem).where(
         RelayItem.kind == RelayKind.RAW_TRANSACTION,
         RelayItem.chain_id == deployment.chain_id,
         RelayItem.signer == sender,
         col(RelayItem.status).in_(outbox.PENDING_STATUSES),
     )
-    return [
-        inspect_raw_proposal(
-            w3,
-            deployment,
-            bytes.fromhex(item.payload_dict()["raw_transaction"][2:]),
-            check_state=False,
-        )
-        for item in session.exec(statement).all()
-    ]
+    held = []
+    for item in session.exec(statement).all():
+        signed = parse_signed(bytes.fromhex(item.payload_dict()["raw_transaction"][2:]))
+        held.append(HeldTransaction(signed.nonce, signed.gas * signed.max_fee_per_gas))
+    return held
 
 
 def next_transaction_nonce(session: Session, w3: Web3, deployment: Deployment, sender: str) -> int:
@@ -205,7 +214,7 @@ def next_transaction_nonce(session: Session, w3: Web3, deployment: Deployment, s
     one after the last of its transactions that fairgov holds."""
     account = to_address(sender)
     pending = int(w3.eth.get_transaction_count(account, "pending"))
-    held = [p.nonce + 1 for p in held_proposals(session, w3, deployment, sender)]
+    held = [t.nonce + 1 for t in held_transactions(session, deployment, account)]
     return max([pending, *held])
 
 
@@ -226,12 +235,12 @@ def submit_raw_proposal(
     existing = outbox.find(session, key)
     if existing is not None:
         return existing, proposal
-    held = held_proposals(session, w3, deployment, proposal.proposer)
+    held = held_transactions(session, deployment, proposal.proposer)
     check_minable(
         w3,
         proposal,
-        held_nonces=[p.nonce for p in held],
-        held_cost=sum(p.max_cost for p in held),
+        held_nonces=[t.nonce for t in held],
+        held_cost=sum(t.max_cost for t in held),
     )
     item = outbox.raw_transaction_item(
         raw_transaction,
@@ -244,11 +253,11 @@ def submit_raw_proposal(
     item.nonce = proposal.nonce  # the sender's account nonce, shown on the relay record
     stored, created = outbox.insert_once(session, item)
     if created:
-        _keep_first_with_nonce(session, stored, proposal)
+        keep_first_with_nonce(session, stored)
     return stored, proposal
 
 
-def _keep_first_with_nonce(session: Session, stored: RelayItem, proposal: RawProposal) -> None:
+def keep_first_with_nonce(session: Session, stored: RelayItem) -> None:
     """Undo ``stored`` if a concurrent submission stored another transaction of the same
     sender and nonce first: only one of them could ever be mined."""
     earlier = session.exec(
@@ -265,9 +274,7 @@ def _keep_first_with_nonce(session: Session, stored: RelayItem, proposal: RawPro
         return
     session.delete(stored)
     session.commit()
+    nonce = stored.nonce or 0
     raise TransactionNonceMismatch(
-        proposal.proposer,
-        proposal.nonce,
-        proposal.nonce + 1,
-        "another transaction that fairgov accepted already uses",
+        stored.signer, nonce, nonce + 1, "another transaction that fairgov accepted already uses"
     )

@@ -83,6 +83,11 @@ class RawProposal(BaseModel):
         """The most the transaction can cost its sender, in wei (``propose`` sends no value)."""
         return self.gas * self.max_fee_per_gas
 
+    @property
+    def sender(self) -> str:
+        """Who signed the transaction: the proposer."""
+        return self.proposer
+
 
 def proposal_id_of(
     targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes], description: str

@@ -8,7 +8,7 @@ at intake, so bad input never spends anyone's gas.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from eth_abi.abi import decode as abi_decode
 from eth_account import Account
@@ -49,7 +49,9 @@ PROPOSE_SELECTOR = bytes(function_signature_to_4byte_selector(PROPOSE_SIGNATURE)
 _PROPOSE_TYPES = ["address[]", "uint256[]", "bytes[]", "string"]
 
 
-class _SignedFields(NamedTuple):
+class SignedFields(NamedTuple):
+    """What a signed transaction carries, and who signed it."""
+
     sender: str
     chain_id: int | None
     to: str | None
@@ -61,7 +63,7 @@ class _SignedFields(NamedTuple):
     max_priority_fee_per_gas: int
 
 
-def _parse_signed(raw: bytes) -> _SignedFields:
+def parse_signed(raw: bytes) -> SignedFields:
     """The fields of a signed transaction that the checks need, and its sender."""
     try:
         sender = str(Account.recover_transaction(raw))
@@ -75,7 +77,7 @@ def _parse_signed(raw: bytes) -> _SignedFields:
     except Exception as exc:
         raise InvalidRawTransaction(f"{type(exc).__name__}: {exc}") from exc
     to = bytes(fields["to"])
-    return _SignedFields(
+    return SignedFields(
         sender=sender,
         chain_id=chain_id,
         to=to_address("0x" + to.hex()) if to else None,
@@ -138,7 +140,7 @@ def inspect_raw_proposal(
     raw = bytes(raw_tx)
     if not raw:
         raise InvalidRawTransaction("it is empty")
-    signed = _parse_signed(raw)
+    signed = parse_signed(raw)
     proposer, chain_id, to, value, nonce, data = signed[:6]
     if chain_id is None:
         raise InvalidRawTransaction("it has no chain id: sign it with EIP-155 or EIP-1559")
@@ -174,10 +176,36 @@ def inspect_raw_proposal(
     )
 
 
+class MinableTransaction(Protocol):
+    """A signed call to the governor, as :func:`check_minable` needs it."""
+
+    @property
+    def sender(self) -> str: ...
+    @property
+    def governor(self) -> str: ...
+    @property
+    def data(self) -> str: ...
+    @property
+    def gas(self) -> int: ...
+    @property
+    def max_fee_per_gas(self) -> int: ...
+    @property
+    def max_priority_fee_per_gas(self) -> int: ...
+    @property
+    def nonce(self) -> int: ...
+    @property
+    def max_cost(self) -> int: ...
+
+
 def check_minable(
-    w3: Web3, proposal: RawProposal, *, held_nonces: Sequence[int] = (), held_cost: int = 0
+    w3: Web3,
+    proposal: MinableTransaction,
+    *,
+    held_nonces: Sequence[int] = (),
+    held_cost: int = 0,
 ) -> None:
-    """Refuse a signed proposal that the chain would never mine as it is.
+    """Refuse a signed transaction (a proposal, or a guardian's cancel) that the chain would
+    never mine as it is.
 
     A transaction with too little gas, a sender who cannot pay, or a nonce that is used or
     leaves a gap would sit in the outbox for ever. ``held_nonces`` and ``held_cost`` are the
@@ -204,7 +232,7 @@ def check_minable(
     --------
     >>> check_minable(w3, inspect_raw_proposal(w3, deployment, raw))  # doctest: +SKIP
     """
-    call = {"from": proposal.proposer, "to": proposal.governor, "data": proposal.data, "value": 0}
+    call = {"from": proposal.sender, "to": proposal.governor, "data": proposal.data, "value": 0}
     try:
         needed = int(w3.eth.estimate_gas(call, "pending"))  # type: ignore[arg-type]
     except ContractLogicError as exc:
@@ -219,10 +247,10 @@ def check_minable(
     max_fee, priority_fee = proposal.max_fee_per_gas, proposal.max_priority_fee_per_gas
     if priority_fee > max_fee or max_fee < base_fee:
         raise FeesNotMinable(max_fee, priority_fee, base_fee)
-    sender = to_address(proposal.proposer)
+    sender = to_address(proposal.sender)
     balance = int(w3.eth.get_balance(sender, "pending"))
     if balance < proposal.max_cost + held_cost:
-        raise InsufficientFunds(proposal.proposer, balance, proposal.max_cost + held_cost)
+        raise InsufficientFunds(proposal.sender, balance, proposal.max_cost + held_cost)
     pending = int(w3.eth.get_transaction_count(sender, "pending"))
     expected = max([pending, *(n + 1 for n in held_nonces)])
     if proposal.nonce == expected:
@@ -233,4 +261,4 @@ def check_minable(
         problem = "another transaction that fairgov accepted already uses"
     else:
         problem = "would leave a gap no transaction fills"
-    raise TransactionNonceMismatch(proposal.proposer, proposal.nonce, expected, problem)
+    raise TransactionNonceMismatch(proposal.sender, proposal.nonce, expected, problem)

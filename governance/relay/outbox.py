@@ -30,6 +30,7 @@ from sqlmodel.sql.sqltypes import AutoString
 
 from governance.messages.ballots import Ballot, Delegation
 from governance.messages.kinds import RelayKind
+from governance.messages.signed_proposals import parse_signed
 
 
 def utcnow() -> datetime:
@@ -124,20 +125,18 @@ class RelayerAccount(SQLModel, table=True):
 
 
 def raw_attempt(item: RelayItem) -> RelayAttempt:
-    """The one attempt of a proposer-signed transaction: its own bytes and nonce."""
-    from eth_account.typed_transactions.typed_transaction import TypedTransaction
-    from hexbytes import HexBytes
-
+    """The one attempt of a sender-signed transaction: its own bytes and nonce. Legacy
+    (EIP-155) transactions too: intake accepts them, and their fee is ``gasPrice``."""
     raw = item.payload_dict()["raw_transaction"]
-    fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+    signed = parse_signed(bytes.fromhex(raw[2:]))
     return RelayAttempt(
         item_id=item.id or 0,
         tx_hash=item.tx_hash or "",
         raw_transaction=raw,
-        nonce=int(fields["nonce"]),
-        gas=int(fields["gas"]),
-        max_fee_per_gas=int(fields.get("maxFeePerGas", 0)),
-        max_priority_fee_per_gas=int(fields.get("maxPriorityFeePerGas", 0)),
+        nonce=signed.nonce,
+        gas=signed.gas,
+        max_fee_per_gas=signed.max_fee_per_gas,
+        max_priority_fee_per_gas=signed.max_priority_fee_per_gas,
     )
 
 

@@ -18,8 +18,8 @@ STATUS_BEFORE: dict[str, int] = {
     "anvil_start_failed": 503,
     "api_error": 400,
     "audit_error": 400,
-    "audits_disabled": 503,
     "auditor_key_missing": 503,  # new in #13: AuditEnv refuses a run without the key
+    "audits_disabled": 503,
     "ballot_conflict": 409,
     "below_proposal_threshold": 409,
     "bias_checks_error": 400,
@@ -38,8 +38,8 @@ STATUS_BEFORE: dict[str, int] = {
     "deployment_stale": 503,
     "empty_input": 400,
     "empty_proposal": 422,
-    "fees_not_minable": 409,
     "fairgov_error": 400,
+    "fees_not_minable": 409,
     "forbidden": 403,
     "gas_limit_above_block": 409,
     "gas_limit_too_low": 409,
@@ -49,6 +49,7 @@ STATUS_BEFORE: dict[str, int] = {
     "input_file_not_found": 404,
     "insufficient_funds": 409,
     "invalid_confidence_level": 422,
+    "invalid_loosening_period": 422,  # new in #14: the protection of loosening
     "invalid_manifest": 422,
     "invalid_metric_name": 422,
     "invalid_minimum_size": 422,
@@ -61,6 +62,7 @@ STATUS_BEFORE: dict[str, int] = {
     "invalid_report": 422,
     "invalid_sample_weight": 400,
     "invalid_signature": 400,
+    "invalid_supermajority": 422,  # new in #14: the protection of loosening
     "invalid_support": 422,
     "invalid_threshold": 400,
     "invalid_threshold_spec": 422,
@@ -81,15 +83,19 @@ STATUS_BEFORE: dict[str, int] = {
     "no_running_stack": 500,
     "no_voting_power": 409,
     "non_binary_labels": 400,
+    "not_a_cancel_call": 400,  # new in #14: the protection of loosening
     "not_a_propose_call": 400,
     "not_authenticated": 401,
     "not_deployed": 500,
     "not_found": 404,
+    "not_guardian": 403,  # new in #14: the protection of loosening
     "not_our_governor": 400,
     "policy_lacks_evidence_rule": 503,
     "port_in_use": 503,
     "proposal_exists": 409,
     "proposal_not_active": 409,
+    "proposal_not_cancellable": 409,  # new in #14: the protection of loosening
+    "proposal_not_loosening": 409,  # new in #14: the protection of loosening
     "proposal_would_revert": 409,
     "rate_limited": 429,
     "report_corrupt": 500,

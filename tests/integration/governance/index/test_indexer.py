@@ -103,7 +103,7 @@ def test_the_index_follows_a_proposal_through_its_whole_life(
 
     proposal_id, calls = propose(gov, "Allow d and bound demographic parity")
     report = indexer.sync()
-    assert report.events_by_name == {"ProposalCreated": 1}
+    assert report.events_by_name == {"ProposalCreated": 1, "ProposalClassified": 1}
     with Session(engine) as session:
         p = get_proposal(session, proposal_id)
         assert p is not None

@@ -72,6 +72,11 @@ action = st.one_of(
     st.builds(act.SetProposalThreshold, tokens=st.integers(min_value=0, max_value=10**30)),
     st.builds(act.UpdateQuorumNumerator, percent=st.integers(min_value=0, max_value=100)),
     st.builds(act.SetLateQuorumVoteExtension, blocks=uint48),
+    st.integers(min_value=1, max_value=2**64 - 1).flatmap(
+        lambda d: st.integers(min_value=d // 2 + 1, max_value=d).map(
+            lambda n: act.SetSupermajority(numerator=n, denominator=d))),
+    st.builds(act.SetLooseningVotingPeriod, blocks=st.integers(min_value=1, max_value=2**32 - 1)),
+    st.builds(act.SetGuardian, guardian=st.none() | address),
     st.builds(act.GrantAuditor, account=address),
     st.builds(act.RevokeAuditor, account=address),
     st.builds(act.RawCall, target=address, value=st.integers(min_value=0, max_value=2**256 - 1),
