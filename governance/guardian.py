@@ -129,18 +129,22 @@ def check_guardian_may_cancel(
     governor = bind(w3, "FairnessGovernor", deployment.addresses.governor).functions
     if governor.proposalSnapshot(proposal_id).call() == 0:
         raise UnknownProposal(proposal_id)
+    state = PROPOSAL_STATES[governor.state(proposal_id).call()]
+    # The governor's own order: a proposer may cancel its pending proposal, whatever it is;
+    # then only the guardian, only a loosening proposal, only before it is decided.
+    proposer = str(governor.proposalProposer(proposal_id).call())
+    if state == "Pending" and to_address(proposer) == to_address(sender):
+        return
     guardian = str(governor.proposalGuardian().call())
     if int(guardian, 16) == 0 or to_address(guardian) != to_address(sender):
         raise NotGuardian(to_address(sender), None if int(guardian, 16) == 0 else guardian)
-    state = PROPOSAL_STATES[governor.state(proposal_id).call()]
+    loosening_when_made = bool(governor.proposalClassification(proposal_id).call()[0])
+    if not loosening_when_made:
+        calldatas = [bytes.fromhex(c[2:]) for c in call.calldatas]
+        if not classify(w3, deployment.addresses, call.targets, calldatas).loosening:
+            raise ProposalNotLoosening(proposal_id)
     if state not in GUARDIAN_CANCELLABLE_STATES:
         raise ProposalNotCancellable(proposal_id, state)
-    loosening_when_made = bool(governor.proposalClassification(proposal_id).call()[0])
-    if loosening_when_made:
-        return
-    calldatas = [bytes.fromhex(c[2:]) for c in call.calldatas]
-    if not classify(w3, deployment.addresses, call.targets, calldatas).loosening:
-        raise ProposalNotLoosening(proposal_id)
 
 
 def _indexed_call(session: Session, proposal_id: int) -> CancelCall:

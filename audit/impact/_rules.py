@@ -84,7 +84,7 @@ def proposal_rules(w3: Web3, addresses: Addresses, proposal: Proposal) -> ChainR
     classification = classify(w3, addresses, calls["targets"], calldatas)
     protection = read_protection(w3, addresses)
     governor = bind(w3, "FairnessGovernor", addresses.governor)
-    recorded, numerator, denominator = governor.functions.proposalClassification(
+    recorded, numerator, denominator, _ = governor.functions.proposalClassification(
         int(proposal.proposal_id)
     ).call()
     supermajority = Fraction(numerator, denominator) if denominator else protection.supermajority

@@ -58,6 +58,7 @@ contract FairnessGovernor is
         bool loosening;
         uint64 supermajorityNumerator;
         uint64 supermajorityDenominator;
+        uint32 looseningVotingPeriod;
     }
 
     /// @notice A proposal was classified when it was made. `changes` has one entry per call
@@ -78,6 +79,11 @@ contract FairnessGovernor is
     error FairnessGovernorInvalidClassifier(address classifier);
     /// @notice The guardian may cancel only loosening proposals.
     error FairnessGovernorNotLoosening(uint256 proposalId);
+    /// @notice The proposal is loosening now, but its vote was shorter than a loosening vote must be
+    /// (it was not loosening when made; propose it again).
+    error FairnessGovernorLooseningVoteTooShort(uint256 proposalId, uint256 voteLength, uint256 required);
+    /// @notice Proposals may not be made, queued or executed from inside another proposal's execution.
+    error FairnessGovernorNestedGovernance();
     /// @notice The proposal is loosening now but did not reach the supermajority.
     error FairnessGovernorLooseningWithoutSupermajority(
         uint256 proposalId, uint256 forVotes, uint256 againstVotes, uint64 numerator, uint64 denominator
@@ -90,6 +96,7 @@ contract FairnessGovernor is
     mapping(uint256 proposalId => Classification) private _classifications;
     bool private transient _proposingLoosening;
     bool private transient _cancellingLoosening;
+    bool private transient _executing;
 
     /// @notice Wires the governor; every governance parameter comes from here.
     /// @param name_ Governor name, also the EIP-712 domain name of ballots.
@@ -205,12 +212,14 @@ contract FairnessGovernor is
         string memory description,
         address proposer
     ) internal override returns (uint256 proposalId) {
+        if (_executing) revert FairnessGovernorNestedGovernance();
         (bool loosening, IPolicyChangeClassifier.Change[] memory changes) =
             _classifier.classify(address(this), targets, calldatas);
         _proposingLoosening = loosening; // read by votingPeriod() while super._propose runs
         proposalId = super._propose(targets, values, calldatas, description, proposer);
         _proposingLoosening = false;
-        _classifications[proposalId] = Classification(loosening, _supermajorityNumerator, _supermajorityDenominator);
+        _classifications[proposalId] =
+            Classification(loosening, _supermajorityNumerator, _supermajorityDenominator, _looseningVotingPeriod);
         uint8[] memory codes = new uint8[](changes.length);
         for (uint256 i = 0; i < changes.length; ++i) {
             codes[i] = uint8(changes[i]);
@@ -229,18 +238,26 @@ contract FairnessGovernor is
         return super._voteSucceeded(proposalId);
     }
 
-    /// @dev Refuses to queue or execute a proposal that is loosening now without its supermajority.
+    /// @dev Refuses to queue or execute a proposal that is loosening now without its supermajority
+    /// or without a vote as long as a loosening one, and any queue or execute nested in another
+    /// proposal's execution (where the policy it would be judged against is half-changed).
     function _requireProtected(uint256 proposalId, address[] memory targets, bytes[] memory calldatas)
         private
         view
     {
+        if (_executing) revert FairnessGovernorNestedGovernance();
         (bool loosening,) = _classifier.classify(address(this), targets, calldatas);
-        if (loosening && !supermajorityReached(proposalId)) {
-            Classification memory c = _classifications[proposalId];
+        if (!loosening) return;
+        Classification memory c = _classifications[proposalId];
+        if (!supermajorityReached(proposalId)) {
             (uint256 against, uint256 forVotes,) = proposalVotes(proposalId);
             revert FairnessGovernorLooseningWithoutSupermajority(
                 proposalId, forVotes, against, c.supermajorityNumerator, c.supermajorityDenominator
             );
+        }
+        uint256 voteLength = proposalDeadline(proposalId) - proposalSnapshot(proposalId);
+        if (voteLength < c.looseningVotingPeriod) {
+            revert FairnessGovernorLooseningVoteTooShort(proposalId, voteLength, c.looseningVotingPeriod);
         }
     }
 
@@ -359,7 +376,9 @@ contract FairnessGovernor is
         bytes32 descriptionHash
     ) internal override(Governor, GovernorTimelockControl) {
         _requireProtected(proposalId, targets, calldatas);
+        _executing = true;
         super._executeOperations(proposalId, targets, values, calldatas, descriptionHash);
+        _executing = false;
     }
 
     function _cancel(

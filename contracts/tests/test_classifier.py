@@ -7,7 +7,16 @@ The policy as it stands is set by the timelock directly (it owns the policy).
 
 import pytest
 from brownie import accounts
-from dao import ZERO_ADDRESS, ZERO_HASH, Change, State, action, b32, text_id
+from dao import (
+    LOOSENING_VOTING_PERIOD,
+    ZERO_ADDRESS,
+    ZERO_HASH,
+    Change,
+    State,
+    action,
+    b32,
+    text_id,
+)
 
 DPD = b32("demographic_parity_difference")
 EOR = b32("equalized_odds_ratio")
@@ -47,7 +56,7 @@ def judge(lifecycle, governor, classifier, holders):
         event = tx.events["ProposalClassified"]
         assert event["proposalId"] == proposal.id
         assert (event["loosening"], list(event["changes"])) == (loosening, list(changes))
-        assert tuple(governor.proposalClassification(proposal.id)) == (loosening, 2, 3)
+        assert tuple(governor.proposalClassification(proposal.id)) == (loosening, 2, 3, LOOSENING_VOTING_PERIOD)
 
         lifecycle.start_voting(proposal)
         lifecycle.vote_split(proposal, for_=[holders[0], holders[2]], against=[holders[1]])

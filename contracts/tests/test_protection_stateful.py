@@ -64,6 +64,7 @@ class Tracked:
     loosening: bool  # when made
     supermajority: tuple  # recorded when made
     split: tuple
+    loosening_period: int  # recorded when made
     votes: dict = field(default_factory=lambda: dict.fromkeys(Vote, 0))
     voted: bool = False
     queued_at_wait: int | None = None
@@ -125,7 +126,14 @@ class ProtectionMachine(RuleBasedStateMachine):
         snapshot = tx.block_number + VOTING_DELAY
         assert tx.events["ProposalCreated"]["voteEnd"] == snapshot + period
         self.tracked.append(
-            Tracked(proposal, tuple(proposed), loosening, self.model.supermajority, split)
+            Tracked(
+                proposal,
+                tuple(proposed),
+                loosening,
+                self.model.supermajority,
+                split,
+                self.model.loosening_period,
+            )
         )
 
     @rule(data=st.data())
@@ -202,9 +210,21 @@ class ProtectionMachine(RuleBasedStateMachine):
         tracked.voted = True
 
     def refused(self, tracked):
-        """The error queue and execute give a proposal loosening now without its supermajority."""
-        if not self.loosening_now(tracked) or tracked.reached():
+        """The error queue and execute give a proposal loosening now without its supermajority,
+        or without a vote as long as a loosening one (it was not loosening when made)."""
+        if not self.loosening_now(tracked):
             return None
+        if tracked.reached():
+            proposal_id = tracked.proposal.id
+            length = self.governor.proposalDeadline(proposal_id) - self.governor.proposalSnapshot(
+                proposal_id
+            )
+            if length >= tracked.loosening_period:
+                return None
+            return (
+                "FairnessGovernorLooseningVoteTooShort(uint256,uint256,uint256)",
+                (proposal_id, length, tracked.loosening_period),
+            )
         numerator, denominator = tracked.supermajority
         return (
             "FairnessGovernorLooseningWithoutSupermajority(uint256,uint256,uint256,uint64,uint64)",

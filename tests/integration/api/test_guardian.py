@@ -26,7 +26,7 @@ from tests.helpers import (
 )
 from tests.integration.api.api_support import error_code, sync_index
 from tests.integration.governance.protection_support import description_hash as description_hash_of
-from tests.integration.governance.protection_support import propose
+from tests.integration.governance.protection_support import propose, vote_and_close
 from tests.integration.governance.relay_support import relayer_for
 
 GUARDIAN_KEY = DEV_PRIVATE_KEYS[6]
@@ -303,3 +303,24 @@ def test_a_legacy_signed_cancel_is_relayed_too(
     assert relayer_for(engine, voters.w3, deployment).run_until_idle().confirmed == 1
     sync_index(engine, voters.w3, deployment)
     assert client.get(f"/v1/proposals/{loose}").json()["state"] == "Canceled"
+
+
+def test_the_pre_checks_follow_the_governors_order(
+    client: TestClient, engine: Engine, voters: Governance, deployment: deploy.Deployment
+):
+    """Regression: a decided tightening proposal answered ``proposal_not_cancellable`` where
+    the governor reverts ``FairnessGovernorNotLoosening``; and the guardian's own pending
+    proposal, which the governor lets its proposer cancel, was refused as not loosening."""
+    decided, _ = propose(voters, [BOUND], "Tight, decided")
+    vote_and_close(voters, decided)
+    own, _ = propose(voters, [BOUND], "Tight, the guardian's own", key=GUARDIAN_KEY)
+    sync_index(engine, voters.w3, deployment)
+
+    late = prepare_cancel(client, decided)
+    assert (late.status_code, error_code(late)) == (409, "proposal_not_loosening")
+    mine_ok = prepare_cancel(client, own)
+    assert mine_ok.status_code == 200, mine_ok.text
+    accepted = submit_cancel(client, own, signed(mine_ok.json()["rpc_transaction"]))
+    assert accepted.status_code == 202, accepted.text
+    assert relayer_for(engine, voters.w3, deployment).run_until_idle().confirmed == 1
+    assert voters.governor.functions.state(own).call() == 2  # Canceled
