@@ -40,14 +40,9 @@ from governance.errors import (
     WrongChain,
 )
 from governance.index.read import get_proposal
-from governance.intake.service import (
-    held_transactions,
-    keep_first_with_nonce,
-    next_transaction_nonce,
-)
-from governance.messages.signed_proposals import check_minable, parse_signed
+from governance.intake.service import next_transaction_nonce, queue_signed_call
+from governance.messages.signed_proposals import parse_signed
 from governance.protection import GUARDIAN_CANCELLABLE_STATES, classify
-from governance.relay import outbox
 from governance.relay.outbox import RelayItem
 
 CANCEL_SIGNATURE = "cancel(address[],uint256[],bytes[],bytes32)"
@@ -308,30 +303,7 @@ def submit_guardian_cancel(
     broadcasts. Refused before anything is stored (see :func:`inspect_raw_cancel` and
     :func:`~governance.messages.signed_proposals.check_minable`)."""
     cancel = inspect_raw_cancel(w3, deployment, raw_transaction, proposal_id=proposal_id)
-    key = outbox.raw_transaction_key(deployment.chain_id, cancel.tx_hash)
-    existing = outbox.find(session, key)
-    if existing is not None:
-        return existing, cancel
-    held = held_transactions(session, deployment, cancel.sender)
-    check_minable(
-        w3,
-        cancel,
-        held_nonces=[t.nonce for t in held],
-        held_cost=sum(t.max_cost for t in held),
-    )
-    item = outbox.raw_transaction_item(
-        raw_transaction,
-        chain_id=deployment.chain_id,
-        governor=deployment.addresses.governor,
-        sender=cancel.sender,
-        tx_hash=cancel.tx_hash,
-        proposal_id=cancel.proposal_id,
-    )
-    item.nonce = cancel.nonce
-    stored, created = outbox.insert_once(session, item)
-    if created:
-        keep_first_with_nonce(session, stored)
-    return stored, cancel
+    return queue_signed_call(session, raw_transaction, cancel, w3=w3, deployment=deployment), cancel
 
 
 __all__ = [

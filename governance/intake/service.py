@@ -7,6 +7,7 @@ and returned with its relay record; the relayer takes it from there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 from web3 import Web3
@@ -27,7 +28,12 @@ from governance.messages.ballots import (
 )
 from governance.messages.kinds import BALLOT, DELEGATION, RelayKind, governor_domain, token_domain
 from governance.messages.proposals import RawProposal
-from governance.messages.signed_proposals import check_minable, inspect_raw_proposal, parse_signed
+from governance.messages.signed_proposals import (
+    MinableTransaction,
+    check_minable,
+    inspect_raw_proposal,
+    parse_signed,
+)
 from governance.relay import outbox
 from governance.relay.outbox import RelayItem
 
@@ -231,14 +237,43 @@ def submit_raw_proposal(
     the same bytes returns the first record.
     """
     proposal = inspect_raw_proposal(w3, deployment, raw_transaction)
-    key = outbox.raw_transaction_key(deployment.chain_id, proposal.tx_hash)
+    return queue_signed_call(
+        session, raw_transaction, proposal, w3=w3, deployment=deployment
+    ), proposal
+
+
+class QueueableCall(MinableTransaction, Protocol):
+    """An inspected signed call to the governor that fairgov may forward."""
+
+    @property
+    def tx_hash(self) -> str: ...
+    @property
+    def proposal_id(self) -> int: ...
+
+
+def queue_signed_call(
+    session: Session,
+    raw_transaction: bytes,
+    call: QueueableCall,
+    *,
+    w3: Web3,
+    deployment: Deployment,
+) -> RelayItem:
+    """Queue an inspected, sender-signed governor call for broadcast, once.
+
+    Refused before anything is stored when the chain would not mine it as it is
+    (:func:`~governance.messages.signed_proposals.check_minable`, counting what fairgov
+    already holds of the sender); a second submission of the same bytes returns the first
+    record; of two concurrent transactions with one nonce, only the first is kept.
+    """
+    key = outbox.raw_transaction_key(deployment.chain_id, call.tx_hash)
     existing = outbox.find(session, key)
     if existing is not None:
-        return existing, proposal
-    held = held_transactions(session, deployment, proposal.proposer)
+        return existing
+    held = held_transactions(session, deployment, call.sender)
     check_minable(
         w3,
-        proposal,
+        call,
         held_nonces=[t.nonce for t in held],
         held_cost=sum(t.max_cost for t in held),
     )
@@ -246,15 +281,15 @@ def submit_raw_proposal(
         raw_transaction,
         chain_id=deployment.chain_id,
         governor=deployment.addresses.governor,
-        sender=proposal.proposer,
-        tx_hash=proposal.tx_hash,
-        proposal_id=proposal.proposal_id,
+        sender=call.sender,
+        tx_hash=call.tx_hash,
+        proposal_id=call.proposal_id,
     )
-    item.nonce = proposal.nonce  # the sender's account nonce, shown on the relay record
+    item.nonce = call.nonce  # the sender's account nonce, shown on the relay record
     stored, created = outbox.insert_once(session, item)
     if created:
         keep_first_with_nonce(session, stored)
-    return stored, proposal
+    return stored
 
 
 def keep_first_with_nonce(session: Session, stored: RelayItem) -> None:
