@@ -95,6 +95,12 @@ def guardian_cancels(demo: Demo) -> str:
         )
     actions: list[Json] = [{"kind": "clear_threshold", "metric": METRIC}]
     proposal_id = propose(demo, f"Clear the {METRIC} bound", actions)
+
+    def indexed() -> tuple[Json | None, str]:
+        return demo.client.proposal(proposal_id), "waiting for the proposal to be mined and indexed"
+
+    shown = demo.wait("indexing the proposal", indexed, "is the scheduler syncing the chain?")
+    console.print(f"classification: {', '.join(shown['protection']['changes'])}; the guardian acts")
     relay = demo.client.guardian_cancel(GUARDIAN_KEY, proposal_id)
     console.print(
         f"guardian {guardian} signed cancel(); fairgov broadcasts it: relay #{relay['relay']['id']}"

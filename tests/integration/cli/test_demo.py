@@ -20,8 +20,14 @@ from governance.chain import localchain
 from tests.integration.cli.run_support import FAIRGOV, ROOT, Running, fairgov_env
 
 #: Short governance so the whole story fits in well under three minutes with 1 s blocks.
-FAST_GOVERNANCE = {"voting_delay": 1, "voting_period": 10, "timelock_delay": 2, "vote_extension": 1}
-DEMO_SECONDS = 180
+FAST_GOVERNANCE = {
+    "voting_delay": 1,
+    "voting_period": 10,
+    "loosening_voting_period": 15,
+    "timelock_delay": 2,
+    "vote_extension": 1,
+}
+DEMO_SECONDS = 240
 
 
 @pytest.fixture
@@ -71,8 +77,8 @@ def test_demo_tells_the_story_from_fail_to_a_verified_pass(stack: Path):
     assert result.returncode == 0, result.stdout + result.stderr
     story = result.stdout
     print(story)
-    for step in range(1, 10):
-        assert f"{step}/9 " in story
+    for step in range(1, 12):
+        assert f"{step}/11 " in story
     assert story.count("Executed") >= 2
     assert story.index("verdict: FAIL") < story.index("verdict: PASS")
     assert "model gate: blocked" in story
@@ -85,6 +91,12 @@ def test_demo_tells_the_story_from_fail_to_a_verified_pass(stack: Path):
     assert "model gate: approved" in story
     assert "report verified against AuditRegistry" in story
     assert "differs from" not in story
+    # A 60% majority cannot loosen the bound; the preview named the blocked model it would
+    # have let through; the guardian cancels the second attempt.
+    assert "loosening (threshold_weakened)" in story
+    assert "it would let through 1 blocked model(s)" in story
+    assert re.search(r"for [\d,]+ \(60% of the votes cast\).*needs 2/3: Defeated", story), story
+    assert "Canceled by the fairness guardian" in story
     saved = re.search(r"HTML report saved: (file://\S+)", story)
     assert saved is not None, story
     html = Path(unquote(urlparse(saved.group(1)).path))
