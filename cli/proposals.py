@@ -246,7 +246,7 @@ def _show_quick(preview: ImpactPreview) -> None:
             _arrow(m.current_verdict, m.previewed_verdict),
             _arrow(m.current_status, m.previewed_status),
             m.change + (" (full preview needed)" if m.needs_full_preview else ""),
-            "; ".join(m.reasons),
+            "; ".join((f"judged from {m.judged_from.replace('_', ' ')}", *m.reasons)),
         )
     console.print(table)
 

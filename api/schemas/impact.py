@@ -12,6 +12,7 @@ from audit.impact import (
     FullModelResult,
     FullPreview,
     ImpactPreview,
+    JudgedFrom,
     ModelImpact,
     VerdictChange,
     describe_rules,
@@ -73,18 +74,27 @@ class ModelImpactPublic(BaseModel):
 
     model_name: str
     model_hash: str
-    run_id: str = Field(description="the audit whose stored evidence was re-judged")
+    run_id: str = Field(description="the audit the model's current verdict comes from")
     dataset_name: str
     dataset_id: str
     current_verdict: Verdict | None
     current_status: ModelStatus
     previewed_verdict: Verdict | None = Field(
-        description="null when the stored evidence cannot decide it, or the audit is refused"
+        description="null when the audit is refused, or cannot be decided without the full "
+        "preview (retraining, or an audit that cannot be recomputed)"
     )
     previewed_status: ModelStatus | None
     change: VerdictChange
-    needs_full_preview: bool
+    needs_full_preview: bool = Field(
+        description="true only when retraining is needed (the mitigation changes) or the "
+        "audit cannot be recomputed (reasons say why)"
+    )
     reasons: list[str]
+    judged_from: JudgedFrom = Field(
+        description="stored_evidence: re-judged from the stored audit's intervals; recomputed: "
+        "the audit re-run from the stored model file and the verified dataset under the "
+        "proposed policy (an evidence rule changed), nothing anchored or gated"
+    )
 
     @classmethod
     def of(cls, m: ModelImpact) -> ModelImpactPublic:
@@ -101,11 +111,13 @@ class ModelImpactPublic(BaseModel):
             change=m.change,
             needs_full_preview=m.needs_full_preview,
             reasons=list(m.reasons),
+            judged_from=m.judged_from,
         )
 
 
 class ImpactPublic(BaseModel):
-    """The quick impact preview: judged from stored audit evidence, nothing re-run."""
+    """The quick impact preview: judged from stored audit evidence, or the audit recomputed
+    without retraining where an evidence rule changes; nothing written, anchored or gated."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -146,6 +158,7 @@ class ImpactPublic(BaseModel):
                             "change": "fail_to_pass",
                             "needs_full_preview": False,
                             "reasons": [],
+                            "judged_from": "stored_evidence",
                         }
                     ],
                 }

@@ -7,7 +7,9 @@ proposal, the majority it needs and how long the fairness guardian may cancel it
 - :func:`apply_actions`: the policy snapshot a proposal's actions would leave behind.
 - :func:`rejudge`: a stored audit's verdict under other thresholds, by bias_checks' own rule,
   wherever the report's intervals decide it exactly.
-- :func:`preview_draft`, :func:`preview_proposal`: the quick preview of every audited model.
+- :func:`preview_draft`, :func:`preview_proposal`: the quick preview of every audited model,
+  from its stored evidence, or its audit recomputed (no retraining) where a changed evidence
+  rule makes the stored intervals unusable.
 - :func:`full_preview`: the full preview audit, which re-runs each audit under the proposed
   policy (retraining if the mitigation changes) and anchors, records and gates nothing.
 """
@@ -16,8 +18,10 @@ from audit.impact._apply import ProposedPolicy, apply_actions
 from audit.impact._errors import ActionNotApplicable
 from audit.impact._full import FULL_STAGES, CheckOutcome, FullModelResult, FullPreview, full_preview
 from audit.impact._preview import (
+    RECOMPUTED,
     AuditedModel,
     ImpactPreview,
+    JudgedFrom,
     ModelImpact,
     VerdictChange,
     audited_models,
@@ -38,6 +42,7 @@ from audit.impact._rules import (
 __all__ = [
     "CANCELLABLE_STATES",
     "FULL_STAGES",
+    "RECOMPUTED",
     "ActionNotApplicable",
     "AuditedModel",
     "ChainRules",
@@ -45,6 +50,7 @@ __all__ = [
     "FullModelResult",
     "FullPreview",
     "ImpactPreview",
+    "JudgedFrom",
     "ModelImpact",
     "ProposedPolicy",
     "Rejudged",

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from audit.db_models import ModelStatus
 from audit.env import AuditEnv
-from audit.gate import decide
 from audit.impact._preview import (
     AuditedModel,
     ImpactPreview,
@@ -23,15 +21,13 @@ from audit.impact._preview import (
     audited_models,
     verdict_change,
 )
-from audit.manifest import latest_manifest
-from audit.models import load_model
-from audit.runs import REFUSALS, Progress, evaluate
-from audit.verify import verify_dataset
+from audit.impact._recompute import STAGES, recompute
+from audit.runs import REFUSALS, Progress
 from bias_checks import CheckResult, Verdict
 from core.db import session_scope
 
 #: The steps of one model's preview audit, as the progress callback names them.
-FULL_STAGES = ("verify", "train", "audit")
+FULL_STAGES = STAGES
 
 
 @dataclass(frozen=True)
@@ -91,16 +87,13 @@ def _audit_one(
     preview: ImpactPreview,
     step: Progress,
 ) -> FullModelResult:
-    spec, version = model.spec, model.version
+    version = model.version
     proposed = preview.proposed.snapshot
     quick = next((m for m in preview.models if m.model_hash == version.model_hash), None)
     current = None if model.run.verdict is None else Verdict(model.run.verdict)
     retrained = preview.proposed.mitigation_changed(preview.current)
-    step("verify", 0, len(FULL_STAGES))
-    with session_scope(env.engine) as session:
-        manifest = latest_manifest(session, spec.dataset)
     try:
-        verify_dataset(proposed, manifest)
+        recomputed = recompute(env, model.spec, version, proposed, retrain=retrained, step=step)
     except REFUSALS as exc:
         return FullModelResult(
             model_name=version.name,
@@ -113,19 +106,7 @@ def _audit_one(
             checks=(),
             agrees_with_quick=None if quick is None else quick.change == VerdictChange.REFUSED,
         )
-    step("train", 1, len(FULL_STAGES))
-    stored = None
-    if not retrained:
-        stored = load_model(Path(version.artifact_path), expected_hash=version.model_hash)
-    evaluation = evaluate(
-        spec,
-        manifest,
-        proposed,
-        model=stored,
-        on_audit=lambda: step("audit", 2, len(FULL_STAGES)),
-    )
-    result = evaluation.result
-    status, _ = decide(result.verdict, anchored=True, on_inconclusive=evaluation.on_inconclusive)
+    result, status = recomputed.evaluation.result, recomputed.status
     checks = tuple(
         CheckOutcome(
             metric=c.threshold.metric,

@@ -1,5 +1,13 @@
 """The quick impact preview: what a draft or a proposal would do to every audited model,
-judged from the stored audit evidence, beside the chain's classification and veto window."""
+beside the chain's classification and veto window.
+
+Each model is judged from its stored audit evidence wherever that decides the verdict exactly
+(:func:`audit.impact.rejudge`). Where it cannot (the proposal changes a metric's evidence
+rule, so the stored intervals no longer apply) and no retraining is needed, the audit is
+recomputed from the stored model file and the verified dataset, as the full preview does,
+writing, anchoring and gating nothing. Only a mitigation change (a model retrained with it
+may differ) or an audit that cannot be recomputed is left to the full preview.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +24,11 @@ from audit.env import AuditEnv
 from audit.evidence import on_inconclusive
 from audit.gate import decide
 from audit.impact._apply import ProposedPolicy, apply_actions
+from audit.impact._recompute import UNREADABLE_MODEL, recompute
 from audit.impact._rejudge import rejudge
 from audit.impact._rules import ChainRules, draft_rules, proposal_rules
 from audit.report import Report
+from audit.runs import REFUSALS
 from audit.service.queries import stored_report
 from audit.spec import ModelSpec, parse_spec
 from audit.verify import frozen_snapshot
@@ -48,6 +58,10 @@ MITIGATION = (
     "re-audit does not retrain); a model retrained with it may differ, which the full "
     "preview shows"
 )
+RECOMPUTED = (
+    "recomputed from the stored model file and the verified dataset under the proposed policy"
+)
+NOT_RECOMPUTED = "the audit cannot be recomputed: {message}"
 
 
 class VerdictChange(enum.StrEnum):
@@ -60,6 +74,13 @@ class VerdictChange(enum.StrEnum):
     FROM_INCONCLUSIVE = "from_inconclusive"
     REFUSED = "refused"
     UNKNOWN = "unknown"
+
+
+class JudgedFrom(enum.StrEnum):
+    """How the quick preview judged a model under the proposed policy."""
+
+    STORED_EVIDENCE = "stored_evidence"
+    RECOMPUTED = "recomputed"
 
 
 def verdict_change(current: Verdict | None, previewed: Verdict | None) -> VerdictChange:
@@ -90,7 +111,9 @@ class AuditedModel:
 
 @dataclass(frozen=True)
 class ModelImpact:
-    """One audited model under the proposed policy, judged from its stored audit."""
+    """One audited model under the proposed policy, judged from its stored audit or, where
+    that cannot decide and no retraining is needed, from its audit recomputed
+    (``judged_from``)."""
 
     model_name: str
     model_hash: str
@@ -104,6 +127,7 @@ class ModelImpact:
     change: VerdictChange
     needs_full_preview: bool
     reasons: tuple[str, ...]
+    judged_from: JudgedFrom
 
 
 @dataclass(frozen=True)
@@ -155,28 +179,51 @@ def _refusal(model: AuditedModel, proposed: ProposedPolicy) -> str | None:
     return None
 
 
+def _recomputed(
+    env: AuditEnv, model: AuditedModel, proposed: ProposedPolicy
+) -> tuple[Verdict, ModelStatus] | str:
+    try:
+        outcome = recompute(env, model.spec, model.version, proposed.snapshot, retrain=False)
+    except (*REFUSALS, *UNREADABLE_MODEL) as exc:
+        return NOT_RECOMPUTED.format(message=exc.message)
+    return outcome.evaluation.result.verdict, outcome.status
+
+
 def model_impact(
-    model: AuditedModel, current: PolicySnapshot, proposed: ProposedPolicy
+    env: AuditEnv, model: AuditedModel, current: PolicySnapshot, proposed: ProposedPolicy
 ) -> ModelImpact:
-    """The quick preview of one model: refused, re-judged exactly, or left to the full one."""
+    """The quick preview of one model: refused, re-judged exactly from its stored evidence,
+    recomputed when that cannot decide and no retraining is needed, or left to the full one."""
     run, version = model.run, model.version
     current_verdict = None if run.verdict is None else Verdict(run.verdict)
     reasons: list[str] = []
+    judged_from = JudgedFrom.STORED_EVIDENCE
     refusal = _refusal(model, proposed)
+    retrain = proposed.mitigation_changed(current) and refusal is None
+    verdict: Verdict | None
+    status: ModelStatus | None
     if refusal is not None:
-        verdict, status, change = None, ModelStatus.BLOCKED, VerdictChange.REFUSED
+        verdict, status = None, ModelStatus.BLOCKED
         reasons.append(refusal)
     else:
         outcome = rejudge(model.report.model.audit, proposed.snapshot)
         verdict, status = outcome.verdict, None
+        reasons.extend(outcome.undecided)
         if verdict is not None:
             when = on_inconclusive(proposed.snapshot, outcome.inconclusive)
             status, _ = decide(verdict, anchored=True, on_inconclusive=when)
-        change = verdict_change(current_verdict, verdict)
-        reasons.extend(outcome.undecided)
-    retrain = proposed.mitigation_changed(current) and refusal is None
+        elif not retrain:
+            recomputed = _recomputed(env, model, proposed)
+            if isinstance(recomputed, str):
+                reasons.append(recomputed)
+            else:
+                (verdict, status), judged_from = recomputed, JudgedFrom.RECOMPUTED
+                reasons.append(RECOMPUTED)
     if retrain:
         reasons.append(MITIGATION.format(strategy=proposed.snapshot.mitigation.strategy))
+    change = (
+        VerdictChange.REFUSED if refusal is not None else verdict_change(current_verdict, verdict)
+    )
     return ModelImpact(
         model_name=version.name,
         model_hash=version.model_hash,
@@ -190,6 +237,7 @@ def model_impact(
         change=change,
         needs_full_preview=change == VerdictChange.UNKNOWN or retrain,
         reasons=tuple(reasons),
+        judged_from=judged_from,
     )
 
 
@@ -199,13 +247,16 @@ def _preview(env: AuditEnv, actions: Sequence[Action], rules: ChainRules) -> Imp
     with session_scope(env.engine) as session:
         models = audited_models(session)
         session.expunge_all()
-    impacts = tuple(model_impact(m, current, proposed) for m in models)
+    impacts = tuple(model_impact(env, m, current, proposed) for m in models)
     summaries = tuple(describe(a) for a in actions)
     return ImpactPreview(summaries, rules, current, proposed, impacts)
 
 
 def preview_draft(env: AuditEnv, actions: Sequence[Action]) -> ImpactPreview:
     """The quick preview of actions not yet proposed.
+
+    Each model is judged from its stored evidence, or its audit recomputed where the proposal
+    changes an evidence rule (see :class:`ModelImpact` ``judged_from``).
 
     Raises
     ------

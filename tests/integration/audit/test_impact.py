@@ -16,10 +16,18 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from audit.db_models import ModelStatus
-from audit.impact import VerdictChange, full_preview, preview_draft
+from audit.impact import (
+    RECOMPUTED,
+    JudgedFrom,
+    VerdictChange,
+    audited_models,
+    full_preview,
+    preview_draft,
+)
 from audit.runs import run_audit
 from audit.service import reaudit_after_policy_change
 from bias_checks import Verdict
+from core.db import session_scope
 from governance.actions import Action, RevokeDataset, SetEvidenceRule, SetThreshold, dataset_id_of
 from governance.chain.deploy import Deployment
 from tests.integration.audit.audit_support import dp_threshold, govern, mitigate
@@ -33,6 +41,7 @@ from tests.integration.audit.impact_support import (
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 EO = "equalized_odds_difference"
 PASS, FAIL, INCONCLUSIVE = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
+UNKNOWN = VerdictChange.UNKNOWN
 APPROVED, BLOCKED = ModelStatus.APPROVED, ModelStatus.BLOCKED
 
 
@@ -72,6 +81,7 @@ def test_the_quick_preview_is_what_executing_and_reauditing_gives(
     preview = preview_draft(models.env, actions)
     assert {m.model_name: m.change for m in preview.models} == changes
     assert not any(m.needs_full_preview for m in preview.models)
+    assert {m.judged_from for m in preview.models} == {JudgedFrom.STORED_EVIDENCE}
     full = full_preview(models.env, preview)
 
     govern(isolated_chain, deployment, actions, label)
@@ -101,15 +111,17 @@ def test_a_revocation_names_the_models_trained_on_the_data_and_blocks_them(
     assert _outcomes(preview)[FAIR.name] == (None, BLOCKED)
 
 
-def test_a_new_evidence_rule_needs_the_full_preview_which_is_what_happens(
+def test_a_new_evidence_rule_is_recomputed_by_the_quick_preview_as_it_happens(
     isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
 ) -> None:
     models = two_audited_models(isolated_chain, deployment, engine, tmp_path)
     stricter = [SetEvidenceRule(confidence_level=Decimal("0.999"))]
     preview = preview_draft(models.env, stricter)
     for model in preview.models:
-        assert (model.change, model.needs_full_preview) == (VerdictChange.UNKNOWN, True)
+        assert (model.judged_from, model.needs_full_preview) == (JudgedFrom.RECOMPUTED, False)
+        assert model.change != VerdictChange.UNKNOWN
         assert "judged under another evidence rule (0.999 confidence" in model.reasons[0]
+        assert model.reasons[-1] == RECOMPUTED
     steps: list[tuple[str, int, int]] = []
     full = full_preview(models.env, preview, progress=lambda *s: steps.append(s))
     assert steps[0] == (f"{FAIR.name}: verify", 0, 6)
@@ -117,10 +129,31 @@ def test_a_new_evidence_rule_needs_the_full_preview_which_is_what_happens(
 
     govern(isolated_chain, deployment, stricter, "stricter evidence")
     real = reaudit_all(models.env)
-    assert {m.model_name: (m.verdict, m.status) for m in full.models} == {
-        name: (run.verdict, run.model_status) for name, run in real.items()
+    expected = {name: (run.verdict, run.model_status) for name, run in real.items()}
+    assert _outcomes(preview) == expected
+    assert {m.model_name: (m.verdict, m.status) for m in full.models} == expected
+    assert {m.agrees_with_quick for m in full.models} == {True}
+
+
+def test_without_the_model_files_only_the_evidence_rule_change_is_left_unknown(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    models = two_audited_models(isolated_chain, deployment, engine, tmp_path)
+    with session_scope(engine) as session:
+        paths = [Path(m.version.artifact_path) for m in audited_models(session)]
+    assert len(paths) == 2
+    for path in paths:
+        path.unlink()  # a recompute could not load them
+    threshold = preview_draft(models.env, [dp_threshold("0.35")])
+    assert {(m.judged_from, m.needs_full_preview) for m in threshold.models} == {
+        (JudgedFrom.STORED_EVIDENCE, False)
     }
-    assert {m.agrees_with_quick for m in full.models} == {None}
+    assert _outcomes(threshold) == {FAIR.name: (PASS, APPROVED), PLAIN.name: (PASS, APPROVED)}
+    rule = preview_draft(models.env, [SetEvidenceRule(confidence_level=Decimal("0.999"))])
+    for model in rule.models:
+        assert (model.judged_from, model.change) == (JudgedFrom.STORED_EVIDENCE, UNKNOWN)
+        assert model.needs_full_preview
+        assert model.reasons[-1].startswith("the audit cannot be recomputed: ")
 
 
 def test_a_mitigation_change_is_previewed_by_retraining(

@@ -1,0 +1,83 @@
+"""Recomputing one model's audit under a proposed policy, shared by both previews.
+
+The same steps as an audit run (:func:`audit.runs.evaluate`) on the same seeded split: the
+dataset is verified against the proposed policy, the stored model file is audited (or, when
+the mitigation changes, a model is retrained), and the gate rule gives the status the model
+would get. Nothing is written: no run row, no report, no anchor, no gate decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.db_models import ModelStatus, ModelVersion
+from audit.env import AuditEnv
+from audit.errors import ModelFileMissing, ModelHashMismatch, UntrustedModelType
+from audit.gate import decide
+from audit.manifest import latest_manifest
+from audit.models import load_model
+from audit.runs import Evaluation, Progress, evaluate
+from audit.spec import ModelSpec
+from audit.verify import verify_dataset
+from core.db import session_scope
+from governance.policy.models import PolicySnapshot
+
+#: The steps of one model's recomputation, as the progress callback names them.
+STAGES = ("verify", "train", "audit")
+
+#: Why a stored model file cannot be audited again.
+UNREADABLE_MODEL = (ModelFileMissing, ModelHashMismatch, UntrustedModelType)
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """A model audited again under a proposed snapshot, and the gate status it would get."""
+
+    evaluation: Evaluation
+    status: ModelStatus
+
+
+def recompute(
+    env: AuditEnv,
+    spec: ModelSpec,
+    version: ModelVersion,
+    snapshot: PolicySnapshot,
+    *,
+    retrain: bool,
+    step: Progress | None = None,
+) -> Recomputed:
+    """Audit ``version`` again under ``snapshot``: its stored file, or retrained if ``retrain``.
+
+    ``step(stage, index, total)`` is called as each of :data:`STAGES` starts.
+
+    Raises
+    ------
+    DatasetNotAllowed, ManifestMismatch, DatasetHashMismatch, DatasetFileMissing
+        The audit would be refused (:data:`audit.runs.REFUSALS`).
+    ModelFileMissing, ModelHashMismatch, UntrustedModelType
+        The stored model file cannot be loaded (only without ``retrain``).
+
+    Examples
+    --------
+    >>> recompute(env, spec, version, proposed, retrain=False).status  # doctest: +SKIP
+    <ModelStatus.APPROVED: 'approved'>
+    """
+
+    def at(stage: int) -> None:
+        if step is not None:
+            step(STAGES[stage], stage, len(STAGES))
+
+    at(0)
+    with session_scope(env.engine) as session:
+        manifest = latest_manifest(session, spec.dataset)
+    verify_dataset(snapshot, manifest)
+    at(1)
+    stored = None
+    if not retrain:
+        stored = load_model(Path(version.artifact_path), expected_hash=version.model_hash)
+    evaluation = evaluate(spec, manifest, snapshot, model=stored, on_audit=lambda: at(2))
+    status, _ = decide(
+        evaluation.result.verdict, anchored=True, on_inconclusive=evaluation.on_inconclusive
+    )
+    return Recomputed(evaluation, status)
