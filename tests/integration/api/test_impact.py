@@ -76,6 +76,13 @@ def test_prepare_and_proposal_previews_agree_with_the_executed_outcome(
         assert rules["vote_ends_block"] > gov.w3.eth.block_number
         draft = client.post("/v1/proposals/impact", json={"actions": [RAISE]}).json()
         assert draft["models"] == impact["models"]
+        assert {m["judged_from"] for m in impact["models"]} == {"stored_evidence"}
+        stricter = {"kind": "set_evidence_rule", "confidence_level": "0.999"}
+        recomputed = client.post("/v1/proposals/impact", json={"actions": [stricter]}).json()
+        assert {
+            (m["judged_from"], m["needs_full_preview"], m["change"] == "unknown")
+            for m in recomputed["models"]
+        } == {("recomputed", False, False)}
 
         actions = [dp_threshold("0.35")]
         calls = encode(actions, deployment.addresses)

@@ -71,7 +71,9 @@ def test_a_draft_preview_shows_each_model_and_the_rules(models: TwoModels, tmp_p
     assert _row(output, PLAIN.name).startswith(
         f"{PLAIN.name} FAIL -> PASS blocked -> approved fail_to_pass"
     )
-    assert _row(output, FAIR.name).startswith(f"{FAIR.name} PASS approved unchanged")
+    assert _row(output, FAIR.name).startswith(
+        f"{FAIR.name} PASS approved unchanged judged from stored evidence"
+    )
 
 
 def test_the_full_preview_runs_beside_the_quick_one(models: TwoModels, tmp_path: Path):
