@@ -7,8 +7,9 @@ re-audit of the same model on the same split computes, whatever the bound: the b
 enters the verdict. So the verdict under a new bound or direction comes from bias_checks' own
 three-way rule on the stored intervals. When the rule changes (another confidence or minimum
 size), the intervals themselves change, and the report cannot say how: that metric is left
-undecided, with the reason, for the full preview to settle. The report keeps each group's
-label and prediction totals but not its confusion counts, so intervals cannot be rebuilt.
+undecided, with the reason, and the quick preview recomputes the audit (``_recompute.py``).
+The report keeps each group's label and prediction totals but not its confusion counts, so
+intervals cannot be rebuilt.
 """
 
 from __future__ import annotations
