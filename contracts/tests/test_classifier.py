@@ -56,7 +56,12 @@ def judge(lifecycle, governor, classifier, holders):
         event = tx.events["ProposalClassified"]
         assert event["proposalId"] == proposal.id
         assert (event["loosening"], list(event["changes"])) == (loosening, list(changes))
-        assert tuple(governor.proposalClassification(proposal.id)) == (loosening, 2, 3, LOOSENING_VOTING_PERIOD)
+        assert tuple(governor.proposalClassification(proposal.id)) == (
+            loosening,
+            2,
+            3,
+            LOOSENING_VOTING_PERIOD,
+        )
 
         lifecycle.start_voting(proposal)
         lifecycle.vote_split(proposal, for_=[holders[0], holders[2]], against=[holders[1]])

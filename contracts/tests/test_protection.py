@@ -271,7 +271,12 @@ def test_a_new_supermajority_applies_only_to_later_proposals(
     lifecycle.execute(stricter)
     after, tx = lifecycle.submit([action(policy.clearThreshold, DPD)], "Loosen under 3/4")
 
-    assert tuple(governor.proposalClassification(before.id)) == (True, 2, 3, LOOSENING_VOTING_PERIOD)
+    assert tuple(governor.proposalClassification(before.id)) == (
+        True,
+        2,
+        3,
+        LOOSENING_VOTING_PERIOD,
+    )
     assert tuple(governor.proposalClassification(after.id)) == (True, 3, 4, LOOSENING_VOTING_PERIOD)
     event = tx.events["ProposalClassified"]
     assert (event["numerator"], event["denominator"]) == (3, 4)
@@ -314,7 +319,12 @@ def race(lifecycle, governor, policy, as_timelock, holders, kind, second_for):
     a = lifecycle.propose([action(getattr(policy, first[0]), *first[1:])], "A tightens")
     b = lifecycle.propose([action(getattr(policy, second[0]), *second[1:])], "B tightens too")
     for proposal in (a, b):
-        assert tuple(governor.proposalClassification(proposal.id)) == (False, 2, 3, LOOSENING_VOTING_PERIOD)
+        assert tuple(governor.proposalClassification(proposal.id)) == (
+            False,
+            2,
+            3,
+            LOOSENING_VOTING_PERIOD,
+        )
     lifecycle.start_voting(b)
     lifecycle.vote_split(a, for_=[holders[0], holders[2]], against=[holders[1]])
     lifecycle.vote_split(b, for_=second_for, against=[h for h in holders if h not in second_for])
@@ -439,7 +449,7 @@ def test_no_proposal_can_be_made_queued_or_executed_from_inside_an_execution(
         call = "0x" + forwarder[2:] + governor.address[2:] + nested[2:]
         outer = lifecycle.propose([(forwarder, call)], f"Outer, nested {name}")
         # A call to another contract: not loosening, so a simple majority would do.
-        assert tuple(governor.proposalClassification(outer.id))[0] is False
+        assert governor.proposalClassification(outer.id)["loosening"] is False
         outers[name] = outer
     everything = [to_queue, to_execute, *outers.values()]
     lifecycle.start_voting(to_queue)
