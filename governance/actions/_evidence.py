@@ -22,6 +22,7 @@ from governance.actions._values import (
     from_fixed,
     metric_to_bytes32,
     trim_decimal,
+    whole_number,
 )
 from governance.errors import InvalidConfidenceLevel, InvalidMinimumSize, MetricHasNoInterval
 
@@ -71,22 +72,9 @@ def _has_interval(metric: str) -> str:
     return metric
 
 
-def _whole(value: Any) -> int | None:
-    """``value`` as a whole number if it is one (JSON may carry 50.0 or "50"), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
 def _size(parameter: str) -> BeforeValidator:
     def check(value: Any) -> int:
-        whole = _whole(value)
+        whole = whole_number(value)
         if whole is None or not 0 <= whole <= UINT64_MAX:
             raise InvalidMinimumSize(parameter, value)
         return whole

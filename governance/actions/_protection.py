@@ -15,23 +15,10 @@ from pydantic import BeforeValidator, model_validator
 
 from governance.actions._evidence import UINT64_MAX
 from governance.actions._models import KnownCall, _GovernorSetting
-from governance.actions._values import UINT32_MAX, AddressHex, Contract
+from governance.actions._values import UINT32_MAX, AddressHex, Contract, whole_number
 from governance.errors import InvalidLooseningPeriod, InvalidSupermajority
 
 ZERO_ADDRESS = "0x" + "00" * 20
-
-
-def _whole(value: Any) -> int | None:
-    """``value`` as a whole number if it is one (JSON may carry 60.0 or "60"), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
 
 
 def is_supermajority(numerator: int, denominator: int) -> bool:
@@ -55,7 +42,7 @@ class SetSupermajority(KnownCall):
         if not isinstance(data, dict):
             return data
         raw_numerator, raw_denominator = data.get("numerator"), data.get("denominator")
-        numerator, denominator = _whole(raw_numerator), _whole(raw_denominator)
+        numerator, denominator = whole_number(raw_numerator), whole_number(raw_denominator)
         if numerator is None or denominator is None or not is_supermajority(numerator, denominator):
             raise InvalidSupermajority(raw_numerator, raw_denominator)
         return {**data, "numerator": numerator, "denominator": denominator}
@@ -76,7 +63,7 @@ class SetSupermajority(KnownCall):
 
 
 def _period(value: Any) -> int:
-    blocks = _whole(value)
+    blocks = whole_number(value)
     if blocks is None or not 1 <= blocks <= UINT32_MAX:
         raise InvalidLooseningPeriod(value)
     return blocks

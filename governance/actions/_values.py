@@ -7,7 +7,7 @@ with six decimals (1e6 = 1.0).
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, StringConstraints
 from web3 import Web3
@@ -131,3 +131,19 @@ def trim_decimal(value: Decimal) -> str:
 def dataset_id_of(name: str) -> str:
     """The TrainingPolicy id of the dataset called ``name``: keccak256 of its UTF-8 bytes."""
     return "0x" + Web3.keccak(text=name).hex()
+
+
+def whole_number(value: Any) -> int | None:
+    """``value`` as a whole number if it is one (JSON may carry 60.0, "60" or "-5"), else None.
+
+    Callers check the range themselves, so a negative number gets its own message.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
