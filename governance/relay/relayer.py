@@ -14,6 +14,7 @@ chain converge after a reorg or a chain restored from an older save.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from eth_account import Account
@@ -45,6 +46,11 @@ from governance.relay.rejections import is_already_known, is_nonce_too_low, is_p
 #: RelayerConfig and TickReport live in :mod:`governance.relay.config`; callers of the
 #: relayer find them here too.
 __all__ = ["Relayer", "RelayerConfig", "TickReport"]
+
+#: A node may report a nonce as used a moment before the receipt of the transaction that used
+#: it can be read (anvil does, under load): how long, and how often, to look again for it.
+_RECEIPT_GRACE_SECONDS = 2.0
+_RECEIPT_POLL_SECONDS = 0.1
 
 
 class Relayer:
@@ -316,6 +322,12 @@ class Relayer:
             if self._settle(session, item):
                 return item.status == RelayStatus.CONFIRMED
             if item.kind == RelayKind.RAW_TRANSACTION:
+                # The sender signed this nonce; only a receipt tells whether it was ours.
+                deadline = time.monotonic() + _RECEIPT_GRACE_SECONDS
+                while time.monotonic() < deadline:
+                    time.sleep(_RECEIPT_POLL_SECONDS)
+                    if self._settle(session, item):
+                        return item.status == RelayStatus.CONFIRMED
                 reconcile.fail(
                     session, item, "nonce_used", "the sender's nonce was used by another tx"
                 )

@@ -234,7 +234,10 @@ def test_a_nonce_an_accepted_proposal_holds_is_refused_and_the_next_is_prepared(
     )
     queued = client.post("/v1/proposals", json={"raw_transaction": _signed(second, key)})
     assert queued.status_code == 202, queued.text
-    assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 2
+    report = relayer_for(engine, gov.w3, deployment).run_until_idle()
+    with Session(engine) as session:
+        items = [(i.status, i.error_code, i.error) for i in session.exec(select(RelayItem)).all()]
+    assert report.confirmed == 2, items
     for body in (first, second):
         assert gov.governor.functions.proposalSnapshot(int(body["proposal_id"])).call() > 0
 
