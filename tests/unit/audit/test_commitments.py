@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import hashlib
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +12,7 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import audit.commitments
 from audit.commitments import (
     SALTS_MAGIC,
     build_commitments,
@@ -177,3 +179,8 @@ def test_unreadable_csv_is_refused(tmp_path: Path):
     empty.write_text("")
     with pytest.raises(UnreadableFile):
         list(read_records(empty))
+
+
+def test_the_examples_in_the_docstrings_hold():
+    result = doctest.testmod(audit.commitments)
+    assert (result.failed, result.attempted >= 6) == (0, True)
