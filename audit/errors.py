@@ -350,3 +350,66 @@ class AuditorKeyMissing(AuditError):
             "no auditor key is configured: set FAIRGOV_AUDITOR_KEY to a key holding "
             "AUDITOR_ROLE on the AuditRegistry to run audits"
         )
+
+
+class RecordNotInDataset(AuditError):
+    """A record with its salt does not prove into the committed root (#15)."""
+
+    code: ClassVar[str] = "record_not_in_dataset"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, index: int, root: str) -> None:
+        super().__init__(
+            f"record {index} with this salt and proof is not in the dataset committed as "
+            f"{root}: check the record bytes, the salt and the proof",
+            index=index,
+            root=root,
+        )
+
+
+class SaltsMismatch(AuditError):
+    """A salts file whose number of salts is not the number of records."""
+
+    code: ClassVar[str] = "salts_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, salts: int, records: int) -> None:
+        super().__init__(
+            f"{salts} salts for {records} records: use the salts file written for this data file",
+            salts=salts,
+            records=records,
+        )
+
+
+class InvalidSalts(AuditError):
+    """A salt that is not 32 bytes, or a salts file that is not one."""
+
+    code: ClassVar[str] = "invalid_salts"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"invalid salts: {problem}", problem=problem)
+
+
+class RecordIndexOutOfRange(AuditError):
+    """A proof asked for a record the dataset does not have."""
+
+    code: ClassVar[str] = "record_index_out_of_range"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, index: int, records: int) -> None:
+        super().__init__(
+            f"no record {index}: the dataset has {records} records (0 to {records - 1})",
+            index=index,
+            records=records,
+        )
+
+
+class NoRecords(AuditError):
+    """A dataset with no records has nothing to commit to."""
+
+    code: ClassVar[str] = "no_records"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self) -> None:
+        super().__init__("the data file has no records: there is nothing to commit to")

@@ -60,6 +60,7 @@ STATUS_BEFORE: dict[str, int] = {
     "invalid_predictions": 422,
     "invalid_raw_transaction": 400,
     "invalid_report": 422,
+    "invalid_salts": 422,  # new in #15: a salt not 32 bytes or a bad salts file
     "invalid_sample_weight": 400,
     "invalid_signature": 400,
     "invalid_supermajority": 422,  # new in #14: the protection of loosening
@@ -80,6 +81,7 @@ STATUS_BEFORE: dict[str, int] = {
     "nan_in_control_features": 400,
     "nan_in_labels": 400,
     "nan_in_sensitive_features": 400,
+    "no_records": 422,  # new in #15: nothing to commit to
     "no_running_stack": 500,
     "no_voting_power": 409,
     "non_binary_labels": 400,
@@ -98,9 +100,12 @@ STATUS_BEFORE: dict[str, int] = {
     "proposal_not_loosening": 409,  # new in #14: the protection of loosening
     "proposal_would_revert": 409,
     "rate_limited": 429,
+    "record_index_out_of_range": 422,  # new in #15
+    "record_not_in_dataset": 422,  # new in #15: a record proof that does not verify
     "report_corrupt": 500,
     "report_not_canonical": 422,
     "restricted_proposer": 400,
+    "salts_mismatch": 422,  # new in #15: salts file and data file disagree
     "signature_error": 400,
     "signature_malleable": 400,
     "signer_mismatch": 400,

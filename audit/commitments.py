@@ -1,0 +1,263 @@
+"""Salted per-record commitments of a dataset, in OpenZeppelin's StandardMerkleTree encoding (#15).
+
+A data provider commits to every record of a data file without publishing any of them:
+
+- **record bytes**: the canonical JSON (:func:`core.canonical.canonical_json`) of the row as
+  ``{column: field}``, with the header's column names and the fields as the text written in the
+  CSV (no type conversion), e.g. ``b'{"age":"41","sex":"F"}'``. A record owner who knows their
+  row's values and the column names can rebuild these bytes; quoting and line endings of the
+  file do not matter (:func:`encode_record`).
+- **leaf**: the pair ``(salt, sha256(record bytes))``, both ``bytes32``, hashed as OpenZeppelin's
+  StandardMerkleTree does: ``keccak256(keccak256(abi.encode(salt, recordHash))))``. The double
+  hash is what ``MerkleProof.verify`` expects on chain (no second-preimage by an inner node),
+  and ``abi.encode`` of two ``bytes32`` is their 64-byte concatenation.
+- **salt**: 32 random bytes per record from :mod:`secrets`. Without it a leaf (and so the root)
+  cannot be matched against guessed records, even low-entropy ones: the commitment hides the
+  record. The provider keeps the salts (:func:`write_salts`); they are never published.
+- **root**: the StandardMerkleTree root over all leaves (leaves sorted by hash, as OZ's
+  ``StandardMerkleTree.of``), which the provider publishes.
+
+An :class:`InclusionProof` shows one record with its salt is in the committed set; the prover
+reveals that record and salt to the verifier (a commitment, not a zero-knowledge proof).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from murky_tree.standard import StandardMerkleTree
+
+from audit.errors import (
+    InputFileNotFound,
+    InvalidSalts,
+    NoRecords,
+    RecordIndexOutOfRange,
+    RecordNotInDataset,
+    SaltsMismatch,
+    UnreadableFile,
+)
+from core.canonical import canonical_json
+from core.types import Hash32, to_hash32
+
+#: OZ StandardMerkleTree leaf encoding: (salt, sha256 of the record bytes).
+LEAF_ENCODING: Final = ["bytes32", "bytes32"]
+SALT_BYTES: Final = 32
+#: First line of a salts file; the salts follow as 32-byte blocks in record order.
+SALTS_MAGIC: Final = b"fairgov-salts-v1\n"
+
+#: Called with the number of records read so far.
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Commitments:
+    """The salted commitments of one dataset: what the provider keeps and the root it publishes.
+
+    ``salts`` and ``record_hashes`` are in record order; ``tree`` is the OZ-compatible tree.
+    """
+
+    root: Hash32
+    salts: tuple[bytes, ...]
+    record_hashes: tuple[bytes, ...]
+    tree: StandardMerkleTree[tuple[bytes, bytes]]
+
+    @property
+    def count(self) -> int:
+        """The number of records (leaves)."""
+        return len(self.salts)
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """That record ``index`` (salt ``salt``, hash ``record_hash``) is a leaf under ``root``.
+
+    ``path`` holds the sibling hashes from the leaf up, as ``MerkleProof.verify`` takes them.
+    """
+
+    index: int
+    salt: bytes
+    record_hash: bytes
+    path: tuple[Hash32, ...]
+    root: Hash32
+
+
+def encode_record(row: Mapping[str, str]) -> bytes:
+    """The committed bytes of one record: canonical JSON of ``{column: field}``.
+
+    Examples
+    --------
+    >>> encode_record({"sex": "F", "age": "41"})
+    b'{"age":"41","sex":"F"}'
+    """
+    return canonical_json(dict(row))
+
+
+def record_hash(record: bytes) -> bytes:
+    """sha256 of a record's bytes (the second value of its leaf)."""
+    return hashlib.sha256(record).digest()
+
+
+def new_salts(count: int) -> list[bytes]:
+    """``count`` salts of 32 random bytes each, from :mod:`secrets`."""
+    return [secrets.token_bytes(SALT_BYTES) for _ in range(count)]
+
+
+def read_records(
+    path: Path, *, on_progress: Progress | None = None, every: int = 100_000
+) -> Iterator[bytes]:
+    """The record bytes (:func:`encode_record`) of each data row of a CSV file, streamed.
+
+    ``on_progress`` is called with the count every ``every`` rows and once at the end.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "d.csv"
+    >>> _ = p.write_text("age,sex\\n41,F\\n")
+    >>> list(read_records(p))
+    [b'{"age":"41","sex":"F"}']
+    """
+    if not path.is_file():
+        raise InputFileNotFound(str(path))
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise UnreadableFile(str(path), "empty file, no header")
+            count = 0
+            for fields in reader:
+                if len(fields) != len(header):
+                    raise UnreadableFile(
+                        str(path),
+                        f"row {count + 1} has {len(fields)} fields, the header {len(header)}",
+                    )
+                yield encode_record(dict(zip(header, fields, strict=True)))
+                count += 1
+                if on_progress is not None and count % every == 0:
+                    on_progress(count)
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise UnreadableFile(str(path), str(error)) from error
+    if on_progress is not None:
+        on_progress(count)
+
+
+def build_commitments(
+    records: Iterable[bytes], *, salts: Sequence[bytes] | None = None
+) -> Commitments:
+    """Salt and hash every record and build the Merkle tree of their leaves.
+
+    Parameters
+    ----------
+    records
+        Record bytes in order (:func:`read_records`, or :func:`encode_record` of each row).
+    salts
+        One 32-byte salt per record, to rebuild the same commitments; fresh random salts
+        when omitted (the provider must then keep ``Commitments.salts``).
+
+    Examples
+    --------
+    >>> c = build_commitments([b"a", b"b"], salts=[bytes(32), bytes([1]) * 32])
+    >>> c.count, c.root[:10]
+    (2, '0x5e71c0da')
+    """
+    hashes = [record_hash(record) for record in records]
+    if salts is None:
+        salts = new_salts(len(hashes))
+    elif len(salts) != len(hashes):
+        raise SaltsMismatch(len(salts), len(hashes))
+    for salt in salts:
+        _check_salt(salt)
+    if not hashes:
+        raise NoRecords()
+    leaves = [(bytes(salt), digest) for salt, digest in zip(salts, hashes, strict=True)]
+    tree: StandardMerkleTree[tuple[bytes, bytes]] = StandardMerkleTree.of(leaves, LEAF_ENCODING)
+    return Commitments(
+        root=to_hash32(tree.root), salts=tuple(salts), record_hashes=tuple(hashes), tree=tree
+    )
+
+
+def prove(commitments: Commitments, index: int) -> InclusionProof:
+    """The inclusion proof of record ``index``.
+
+    Examples
+    --------
+    >>> c = build_commitments([b"a", b"b", b"c"])
+    >>> p = prove(c, 1)
+    >>> verify(p, b"b", c.salts[1], c.root)
+    True
+    """
+    if not 0 <= index < commitments.count:
+        raise RecordIndexOutOfRange(index, commitments.count)
+    path = tuple(to_hash32(step) for step in commitments.tree.get_proof(index))
+    return InclusionProof(
+        index=index,
+        salt=commitments.salts[index],
+        record_hash=commitments.record_hashes[index],
+        path=path,
+        root=commitments.root,
+    )
+
+
+def verify(proof: InclusionProof, record: bytes, salt: bytes, root: str) -> bool:
+    """Whether ``record`` with ``salt`` is a leaf under ``root`` along ``proof.path``.
+
+    Only ``proof.path`` is trusted from the proof: the leaf is recomputed from ``record`` and
+    ``salt``, and ``root`` is the one the verifier holds (e.g. read from the chain).
+
+    Examples
+    --------
+    >>> c = build_commitments([b"a", b"b"])
+    >>> verify(prove(c, 0), b"x", c.salts[0], c.root)
+    False
+    """
+    if len(salt) != SALT_BYTES:
+        return False
+    leaf = (bytes(salt), record_hash(record))
+    return bool(StandardMerkleTree.verify(root, LEAF_ENCODING, leaf, list(proof.path)))
+
+
+def require_inclusion(proof: InclusionProof, record: bytes, salt: bytes, root: str) -> None:
+    """:func:`verify`, raising :class:`~audit.errors.RecordNotInDataset` when it fails."""
+    if not verify(proof, record, salt, root):
+        raise RecordNotInDataset(proof.index, root)
+
+
+def write_salts(path: Path, salts: Sequence[bytes]) -> None:
+    """Write the salts file: :data:`SALTS_MAGIC` then each 32-byte salt, in record order.
+
+    The file is as sensitive as the data it salts; it is the provider's, never published.
+    """
+    for salt in salts:
+        _check_salt(salt)
+    with path.open("wb") as handle:
+        handle.write(SALTS_MAGIC)
+        for salt in salts:
+            handle.write(salt)
+
+
+def read_salts(path: Path, *, records: int | None = None) -> list[bytes]:
+    """The salts of a file from :func:`write_salts`; ``records`` checks their number."""
+    if not path.is_file():
+        raise InputFileNotFound(str(path))
+    data = path.read_bytes()
+    if not data.startswith(SALTS_MAGIC):
+        raise InvalidSalts(f"{path} is not a fairgov salts file")
+    body = memoryview(data)[len(SALTS_MAGIC) :]
+    if len(body) % SALT_BYTES:
+        raise InvalidSalts(f"{path} is truncated ({len(body)} bytes is not whole salts)")
+    salts = [bytes(body[i : i + SALT_BYTES]) for i in range(0, len(body), SALT_BYTES)]
+    if records is not None and len(salts) != records:
+        raise SaltsMismatch(len(salts), records)
+    return salts
+
+
+def _check_salt(salt: bytes) -> None:
+    if not isinstance(salt, bytes) or len(salt) != SALT_BYTES:
+        raise InvalidSalts(f"a salt must be {SALT_BYTES} bytes, got {salt!r:.40}")
