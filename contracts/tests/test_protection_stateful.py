@@ -274,6 +274,11 @@ class ProtectionMachine(RuleBasedStateMachine):
         tracked = data.draw(st.sampled_from(self.tracked))
         proposal = tracked.proposal
         state = self.governor.state(proposal.id)
+        if state == State.ACTIVE and self.governor.proposalDeadline(proposal.id) <= chain.height:
+            # A view reads the latest block; the cancel runs in the next, where this vote is
+            # over. Let it end first, so the state read is the one the cancel sees.
+            mine_until(chain.height + 1)
+            state = self.governor.state(proposal.id)
 
         def call():
             targets, values, calldatas, description_hash = proposal.args()
