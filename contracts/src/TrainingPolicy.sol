@@ -2,6 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ITrainingPolicy} from "./interfaces/ITrainingPolicy.sol";
 
 /// @title TrainingPolicy
@@ -11,8 +13,20 @@ import {ITrainingPolicy} from "./interfaces/ITrainingPolicy.sol";
 /// The evidence rule says how sure an audit must be: the confidence of its intervals, the minimum
 /// group size and rate denominator, and whether an INCONCLUSIVE verdict blocks a model or approves
 /// it with a warning. A default rule (metric bytes32(0)) always exists; metrics may override it.
+/// Datasets come with consent: the DAO can allow only what a provider offered in an EIP-712 signature
+/// (from an EOA, or a contract wallet through EIP-1271), and the provider can withdraw it at any time
+/// without a vote.
 /// @dev Thresholds and confidence levels are fixed point with six decimals (1e6 = 1.0).
-contract TrainingPolicy is ITrainingPolicy, Ownable {
+contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
+    /// @notice The EIP-712 type of a dataset offer.
+    bytes32 public constant OFFER_TYPEHASH = keccak256(
+        "DatasetOffer(bytes32 datasetId,bytes32 contentHash,bytes32 manifestHash,bytes32 recordsRoot,string uri,"
+        "string licence,bytes32 termsHash,address provider,uint64 issuedAt,uint64 deadline)"
+    );
+    /// @notice The EIP-712 type of a provider's withdrawal of consent.
+    bytes32 public constant WITHDRAWAL_TYPEHASH =
+        keccak256("DatasetWithdrawal(bytes32 datasetId,address provider,uint64 issuedAt)");
+
     /// @notice Strategy value meaning "no mitigation".
     bytes32 public constant NO_MITIGATION = bytes32("none");
 
@@ -20,6 +34,7 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
 
     mapping(bytes32 datasetId => Dataset) private _datasets;
     bytes32[] private _datasetIds;
+    mapping(bytes32 datasetId => mapping(address provider => uint64)) private _withdrawnAt;
 
     mapping(bytes32 metric => Threshold) private _thresholds;
     bytes32[] private _metrics;
@@ -38,31 +53,85 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
 
     /// @param owner_ The timelock that executes the DAO's decisions.
     /// @dev Starts with the default evidence rule 0.95 / 30 / 10 / Block, so no policy lacks one.
-    constructor(address owner_) Ownable(owner_) {
+    constructor(address owner_) Ownable(owner_) EIP712("fairgov TrainingPolicy", "1") {
         _storeEvidence(DEFAULT_EVIDENCE, EvidenceRule(950_000, 30, 10, OnInconclusive.Block), _policyVersion);
     }
 
     // ---------------------------------------------------------------- changes (owner only)
 
-    /// @notice Allows a dataset, or updates the hashes and URI of one already registered.
-    /// @param datasetId keccak256 of the dataset name.
-    /// @param contentHash sha256 of the data file's bytes.
-    /// @param manifestHash sha256 of the canonical manifest JSON.
-    /// @param uri Where the data can be fetched.
-    function allowDataset(bytes32 datasetId, bytes32 contentHash, bytes32 manifestHash, string calldata uri)
-        external
-        onlyOwner
-    {
-        if (datasetId == bytes32(0) || contentHash == bytes32(0) || manifestHash == bytes32(0)) {
-            revert TrainingPolicyZeroHash();
-        }
+    /// @notice Allows a dataset its provider offered, or updates a registered one to a newer offer.
+    /// @param offer The provider's offer: hashes, records root, URI, licence and terms, validity.
+    /// @param signature The provider's EIP-712 signature of `offer` (65-byte ECDSA, or whatever the
+    /// provider's contract wallet accepts through EIP-1271).
+    function allowDataset(DatasetOffer calldata offer, bytes calldata signature) external onlyOwner {
+        bytes32 datasetId = offer.datasetId;
+        if (
+            datasetId == bytes32(0) || offer.contentHash == bytes32(0) || offer.manifestHash == bytes32(0)
+                || offer.recordsRoot == bytes32(0)
+        ) revert TrainingPolicyZeroHash();
+        if (block.timestamp > offer.deadline) revert TrainingPolicyOfferExpired(datasetId, offer.deadline);
         Dataset storage dataset = _datasets[datasetId];
-        if (dataset.contentHash == bytes32(0)) _datasetIds.push(datasetId);
-        dataset.contentHash = contentHash;
-        dataset.manifestHash = manifestHash;
-        dataset.uri = uri;
+        bool registered = dataset.contentHash != bytes32(0);
+        if (registered && dataset.provider != offer.provider) {
+            revert TrainingPolicyNotProvider(datasetId, offer.provider);
+        }
+        if (registered && offer.issuedAt <= dataset.consentedAt) {
+            revert TrainingPolicyStaleOffer(datasetId, offer.issuedAt, dataset.consentedAt);
+        }
+        uint64 withdrawnAt = _withdrawnAt[datasetId][offer.provider];
+        if (offer.issuedAt <= withdrawnAt) revert TrainingPolicyConsentWithdrawn(datasetId, offer.issuedAt, withdrawnAt);
+        if (!SignatureChecker.isValidSignatureNow(offer.provider, hashOffer(offer), signature)) {
+            revert TrainingPolicyInvalidOfferSignature(datasetId, offer.provider);
+        }
+        if (!registered) _datasetIds.push(datasetId);
+        dataset.contentHash = offer.contentHash;
+        dataset.manifestHash = offer.manifestHash;
+        dataset.recordsRoot = offer.recordsRoot;
+        dataset.termsHash = offer.termsHash;
+        dataset.provider = offer.provider;
+        dataset.consentedAt = offer.issuedAt;
         dataset.allowed = true;
-        emit DatasetAllowed(datasetId, contentHash, manifestHash, uri, _bump());
+        dataset.uri = offer.uri;
+        dataset.licence = offer.licence;
+        emit DatasetAllowed(datasetId, offer.provider, offer, _bump());
+    }
+
+    // ---------------------------------------------------------------- withdrawal (the provider, no vote)
+
+    /// @notice The caller withdraws consent to `datasetId` as of now: the dataset is no longer allowed if
+    /// the caller is its provider, and no offer the caller issued until now can allow it again.
+    /// @param datasetId The dataset to withdraw (registered to the caller, or not registered at all).
+    function withdrawDataset(bytes32 datasetId) external {
+        _withdraw(datasetId, msg.sender, uint64(block.timestamp));
+    }
+
+    /// @notice Withdraws consent on the provider's behalf with their EIP-712 signature (gasless for them).
+    /// @param datasetId The dataset to withdraw.
+    /// @param provider The provider who signed.
+    /// @param issuedAt When the provider signed; offers issued up to then lose their force.
+    /// @param signature The provider's signature of the DatasetWithdrawal message.
+    function withdrawDatasetBySig(bytes32 datasetId, address provider, uint64 issuedAt, bytes calldata signature)
+        external
+    {
+        bytes32 digest =
+            _hashTypedDataV4(keccak256(abi.encode(WITHDRAWAL_TYPEHASH, datasetId, provider, issuedAt)));
+        if (!SignatureChecker.isValidSignatureNow(provider, digest, signature)) {
+            revert TrainingPolicyInvalidWithdrawalSignature(datasetId, provider);
+        }
+        _withdraw(datasetId, provider, issuedAt);
+    }
+
+    function _withdraw(bytes32 datasetId, address provider, uint64 issuedAt) private {
+        Dataset storage dataset = _datasets[datasetId];
+        if (dataset.contentHash != bytes32(0) && dataset.provider != provider) {
+            revert TrainingPolicyNotProvider(datasetId, provider);
+        }
+        uint64 last = _withdrawnAt[datasetId][provider];
+        if (issuedAt <= last) revert TrainingPolicyStaleWithdrawal(datasetId, issuedAt, last);
+        _withdrawnAt[datasetId][provider] = issuedAt;
+        bool revoked = dataset.allowed && dataset.consentedAt < issuedAt;
+        if (revoked) dataset.allowed = false;
+        emit DatasetWithdrawn(datasetId, provider, issuedAt, revoked, _bump());
     }
 
     /// @notice Revokes an allowed dataset; its record stays for audit history.
@@ -169,6 +238,34 @@ contract TrainingPolicy is ITrainingPolicy, Ownable {
         Dataset memory dataset = _datasets[datasetId];
         if (dataset.contentHash == bytes32(0)) revert TrainingPolicyUnknownDataset(datasetId);
         return dataset;
+    }
+
+    /// @notice The EIP-712 digest a provider signs to make `offer`.
+    /// @param offer The offer.
+    function hashOffer(DatasetOffer calldata offer) public view returns (bytes32) {
+        // Two encodings of static words concatenate to one; split so the stack stays shallow.
+        bytes memory head = abi.encode(
+            OFFER_TYPEHASH,
+            offer.datasetId,
+            offer.contentHash,
+            offer.manifestHash,
+            offer.recordsRoot,
+            keccak256(bytes(offer.uri))
+        );
+        bytes memory tail = abi.encode(
+            keccak256(bytes(offer.licence)), offer.termsHash, offer.provider, offer.issuedAt, offer.deadline
+        );
+        return _hashTypedDataV4(keccak256(bytes.concat(head, tail)));
+    }
+
+    /// @notice The EIP-712 digest a provider signs to withdraw consent as of `issuedAt`.
+    function hashWithdrawal(bytes32 datasetId, address provider, uint64 issuedAt) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(WITHDRAWAL_TYPEHASH, datasetId, provider, issuedAt)));
+    }
+
+    /// @notice The time of the provider's latest withdrawal of `datasetId` (0: never).
+    function withdrawnAt(bytes32 datasetId, address provider) external view returns (uint64) {
+        return _withdrawnAt[datasetId][provider];
     }
 
     /// @notice Whether a dataset may currently be used for training.

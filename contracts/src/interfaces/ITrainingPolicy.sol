@@ -16,11 +16,35 @@ interface ITrainingPolicy {
         ApproveWithWarning
     }
 
+    /// @notice A registered dataset: the offer its provider signed, and whether it may train models.
     struct Dataset {
         bytes32 contentHash;
         bytes32 manifestHash;
-        string uri;
+        bytes32 recordsRoot;
+        bytes32 termsHash;
+        address provider;
+        uint64 consentedAt;
         bool allowed;
+        string uri;
+        string licence;
+    }
+
+    /// @notice What a data provider signs (EIP-712) to offer a dataset for training.
+    /// @dev `recordsRoot` is the OpenZeppelin StandardMerkleTree root over the salted per-record
+    /// commitments. `termsHash` is sha256 of the terms text. `issuedAt` is the provider's own clock:
+    /// an offer counts only if it is newer than the dataset's current consent and than every
+    /// withdrawal by the provider. `deadline` is the last timestamp at which the offer can be accepted.
+    struct DatasetOffer {
+        bytes32 datasetId;
+        bytes32 contentHash;
+        bytes32 manifestHash;
+        bytes32 recordsRoot;
+        string uri;
+        string licence;
+        bytes32 termsHash;
+        address provider;
+        uint64 issuedAt;
+        uint64 deadline;
     }
 
     struct Threshold {
@@ -37,8 +61,14 @@ interface ITrainingPolicy {
         OnInconclusive onInconclusive;
     }
 
+    /// @notice The DAO accepted a provider's signed offer: the dataset may train models.
     event DatasetAllowed(
-        bytes32 indexed datasetId, bytes32 contentHash, bytes32 manifestHash, string uri, uint256 policyVersion
+        bytes32 indexed datasetId, address indexed provider, DatasetOffer offer, uint256 policyVersion
+    );
+    /// @notice The provider withdrew consent as of `issuedAt`. `revoked`: the dataset was allowed under
+    /// an older consent and no longer is.
+    event DatasetWithdrawn(
+        bytes32 indexed datasetId, address indexed provider, uint64 issuedAt, bool revoked, uint256 policyVersion
     );
     event DatasetRevoked(bytes32 indexed datasetId, uint256 policyVersion);
     event ThresholdSet(bytes32 indexed metric, uint256 value, Direction direction, uint256 policyVersion);
@@ -60,7 +90,21 @@ interface ITrainingPolicy {
     error TrainingPolicyUnknownDataset(bytes32 datasetId);
     /// @notice The dataset is registered but currently revoked.
     error TrainingPolicyDatasetNotAllowed(bytes32 datasetId);
-    /// @notice A dataset id, content hash or manifest hash is zero.
+    /// @notice The offer's signature is not the provider's (EOA or EIP-1271 contract wallet).
+    error TrainingPolicyInvalidOfferSignature(bytes32 datasetId, address provider);
+    /// @notice The withdrawal's signature is not the provider's.
+    error TrainingPolicyInvalidWithdrawalSignature(bytes32 datasetId, address provider);
+    /// @notice The offer's deadline has passed.
+    error TrainingPolicyOfferExpired(bytes32 datasetId, uint64 deadline);
+    /// @notice The dataset is registered to another provider.
+    error TrainingPolicyNotProvider(bytes32 datasetId, address account);
+    /// @notice The offer is not newer than the dataset's current consent (a replay or a downgrade).
+    error TrainingPolicyStaleOffer(bytes32 datasetId, uint64 issuedAt, uint64 consentedAt);
+    /// @notice The provider withdrew consent after this offer was issued.
+    error TrainingPolicyConsentWithdrawn(bytes32 datasetId, uint64 issuedAt, uint64 withdrawnAt);
+    /// @notice The withdrawal is not newer than the provider's last one (a replay).
+    error TrainingPolicyStaleWithdrawal(bytes32 datasetId, uint64 issuedAt, uint64 withdrawnAt);
+    /// @notice A dataset id, content hash, manifest hash or records root is zero.
     error TrainingPolicyZeroHash();
     /// @notice A metric name is the zero bytes32.
     error TrainingPolicyEmptyMetric();
