@@ -66,9 +66,7 @@ def register_dataset(demo: Demo) -> Json:
         description="synthetic loan approvals with injected bias against group B",
         salts_path=demo.out_dir / f"{DATASET}.salts",
     )
-    console.print(
-        f"committed every record with a salt: records root {short(manifest.records_root)}"
-    )
+    console.print(f"committed every record with a salt: records root {manifest.records_root}")
     key, demo.operator_token = _find_operator(demo.client)
     console.print(f"signed in with Ethereum (EIP-4361) as operator {address_of(key)}")
     created = demo.client.register_dataset(
