@@ -77,6 +77,13 @@ def test_every_rewards_action_decodes_back_to_itself() -> None:
     assert ACTIONS.validate_python(as_json) == actions
 
 
+def test_funding_without_an_address_goes_to_the_deployments_rewards() -> None:
+    (action,) = ACTIONS.validate_python([{"kind": "fund_rewards", "tokens": 3}])
+    calls = act.encode([action], ADDRESSES)
+    assert calls == act.encode([act.FundRewards.of(ADDRESSES, 3)], ADDRESSES)
+    assert act.decode(*calls, ADDRESSES) == [act.FundRewards(rewards=REWARDS, tokens=3)]
+
+
 def test_a_treasury_transfer_to_anyone_else_is_a_raw_call_not_funding() -> None:
     data = selector("transfer(address,uint256)") + abi_encode(
         ["address", "uint256"], [STRANGER, 5 * UNIT]
