@@ -192,7 +192,12 @@ class PolicyMachine(RuleBasedStateMachine):
                 dataset_id, address, issued_at, signature, {"from": self.stranger}
             )
 
+        # The promise on its own, not the model's prediction: a dataset's provider sending its
+        # own withdrawal always can, and always revokes the dataset if it is allowed.
+        accepted, was_allowed = self.model.datasets.get(dataset_id, (None, False))
+        enforced = not by_signature and accepted is not None and accepted.provider == address
         error = self.model.withdrawal_error(dataset_id, address, issued_at)
+        assert not (enforced and was_allowed and error is not None)
         if error is not None:
             assert_custom_error(call, error[0], *error[1])
             return
@@ -200,6 +205,7 @@ class PolicyMachine(RuleBasedStateMachine):
         revoked = self.model.withdraw(dataset_id, address, issued_at)
         self.model.version += revoked
         event = tx.events["DatasetWithdrawn"]
+        assert event["revoked"] or not (enforced and was_allowed)
         assert list(event.values()) == [
             dataset_id,
             address,
