@@ -203,6 +203,22 @@ class ManifestMismatch(AuditError):
         )
 
 
+class DatasetSchemaMismatch(AuditError):
+    """A spec's datasets do not share a schema (label, positive label, features)."""
+
+    code: ClassVar[str] = "dataset_schema_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, first: str, other: str, field: str) -> None:
+        super().__init__(
+            f"datasets {first!r} and {other!r} differ in {field}: a spec may only combine "
+            "datasets with the same label, positive label, sensitive features and features",
+            first=first,
+            other=other,
+            field=field,
+        )
+
+
 class InvalidModelSpec(AuditError):
     """A model spec that cannot be parsed or names an impossible configuration."""
 
