@@ -55,6 +55,8 @@ KEEPER_OFF: Final = "the keeper is switched off"
 
 
 def _sync(runtime: Runtime) -> Outcome:
+    from audit.gate import enforce_withdrawals
+
     ctx = runtime.context
     report = Indexer(ctx.engine, ctx.w3, ctx.deployment, confirmations=ctx.confirmations).sync()
     detail = (
@@ -62,6 +64,11 @@ def _sync(runtime: Runtime) -> Outcome:
         if report.to_block is None
         else f"indexed blocks {report.from_block}-{report.to_block}: {report.events} events"
     )
+    # The gate learns of a withdrawal on the sync that indexed it, not at the next audit.
+    with session_scope(ctx.engine) as session:
+        blocked = [f"{v.name} {v.model_hash[:10]}" for v in enforce_withdrawals(session)]
+    if blocked:
+        detail += f"; blocked, trained on withdrawn data: {', '.join(blocked)}"
     with Session(ctx.engine) as session:
         latest = latest_policy_version(session)
         reaudited = int(history.get_mark(session, POLICY_MARK) or 0)
@@ -143,7 +150,7 @@ def _audit_all(runtime: Runtime) -> Outcome:
 
 
 def _reaudit(runtime: Runtime) -> Outcome:
-    from audit.service import reaudit_after_policy_change
+    from audit.service import reaudit_after_policy_change, retrain_after_withdrawal
 
     ctx = runtime.context
     try:
@@ -157,10 +164,19 @@ def _reaudit(runtime: Runtime) -> Outcome:
         else:
             results = reaudit_after_policy_change(ctx.audit)
             summary = ", ".join(f"{r.model_name} {r.status}" for r in results)
-            outcome = Outcome(
-                JobStatus.SUCCEEDED,
-                f"policy version {latest}: "
-                + (f"re-audited {len(results)}: {summary}" if results else "no approved models"),
+            detail = f"policy version {latest}: " + (
+                f"re-audited {len(results)}: {summary}" if results else "no approved models"
+            )
+            retrained = retrain_after_withdrawal(ctx.audit)
+            if retrained:
+                detail += "; after a withdrawal: " + ", ".join(
+                    f"{r.model_name} {r.status} ({r.reason})" for r in retrained
+                )
+            failed = [r for r in retrained if r.error_code is not None]
+            outcome = (
+                Outcome(JobStatus.FAILED, detail, f"{len(failed)} retrainings failed")
+                if failed
+                else Outcome(JobStatus.SUCCEEDED, detail)
             )
         with session_scope(ctx.engine) as session:
             history.set_mark(session, POLICY_MARK, str(latest))
@@ -192,7 +208,8 @@ def _retain(runtime: Runtime) -> Outcome:
 
 
 def sync_chain() -> None:
-    """Index new chain events; request a re-audit when the policy version rose."""
+    """Index new chain events; block the models trained on data withdrawn since; request a
+    re-audit when the policy version rose."""
     run("sync_chain", _sync)
 
 
@@ -212,7 +229,8 @@ def audit_all() -> None:
 
 
 def audit_on_policy_change() -> None:
-    """Re-audit the approved models once per new policy version."""
+    """Re-audit the approved models once per new policy version, and retrain the models a
+    withdrawal blocked on their remaining datasets."""
     run("audit_on_policy_change", _reaudit)
 
 
