@@ -77,6 +77,30 @@ class DatasetInfo(_View):
     sensitive_features: list[str]
     datasets: list[DatasetPart] | None = None
 
+    @property
+    def parts(self) -> list[DatasetPart]:
+        """Each registered dataset the model trained on, in order: ``datasets``, or this
+        block itself for one (none for a predictions audit, which names no registered one).
+
+        Examples
+        --------
+        >>> [(p.dataset_id, p.rows) for p in report.model.dataset.parts]  # doctest: +SKIP
+        [('0x…', 3000), ('0x…', 3000)]
+        """
+        if self.datasets is not None:
+            return list(self.datasets)
+        if self.dataset_id is None or self.manifest_hash is None:
+            return []
+        return [
+            DatasetPart(
+                name=self.name,
+                dataset_id=self.dataset_id,
+                content_hash=self.content_hash,
+                manifest_hash=self.manifest_hash,
+                rows=self.rows,
+            )
+        ]
+
     @model_serializer(mode="wrap")
     def _omit_absent_parts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)

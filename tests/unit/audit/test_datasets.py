@@ -72,6 +72,9 @@ def test_one_dataset_gives_the_dataset_block_it_always_did() -> None:
         "positive_label": "1",
         "sensitive_features": ["sex"],
     }
+    assert [(p.name, p.dataset_id, p.rows) for p in info.parts] == [("loans-a", A.dataset_id, 120)]
+    unregistered = info.model_copy(update={"dataset_id": None, "manifest_hash": None})
+    assert unregistered.parts == []
 
 
 def test_several_datasets_are_each_listed_and_the_report_round_trips() -> None:
@@ -82,6 +85,7 @@ def test_several_datasets_are_each_listed_and_the_report_round_trips() -> None:
     assert info.dataset_id == combined((A.dataset_id, B.dataset_id))
     assert info.content_hash == combined((A.sha256, B.sha256))
     assert info.datasets is not None
+    assert info.parts == info.datasets
     assert [
         (p.name, p.dataset_id, p.content_hash, p.manifest_hash, p.rows) for p in info.datasets
     ] == [
