@@ -22,6 +22,13 @@ from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
 from core.types import to_address
+from governance.actions._consent import (
+    POLICY_DOMAIN_NAME,
+    DatasetOffer,
+    DatasetWithdrawal,
+    policy_domain,
+    typed_digest,
+)
 from governance.actions._evidence import (
     ON_INCONCLUSIVE,
     ClearEvidenceRule,
@@ -73,11 +80,14 @@ __all__ = [
     "CONSTRAINTS",
     "FIXED_POINT_DECIMALS",
     "ON_INCONCLUSIVE",
+    "POLICY_DOMAIN_NAME",
     "Action",
     "AllowDataset",
     "ClearEvidenceRule",
     "ClearThreshold",
     "Contract",
+    "DatasetOffer",
+    "DatasetWithdrawal",
     "Direction",
     "GrantAuditor",
     "OnInconclusive",
@@ -105,7 +115,9 @@ __all__ = [
     "from_fixed",
     "is_supermajority",
     "metric_to_bytes32",
+    "policy_domain",
     "to_fixed",
+    "typed_digest",
 ]
 
 
