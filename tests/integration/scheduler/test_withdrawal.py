@@ -23,19 +23,17 @@ from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from audit.verify import verify_report
 from core.canonical import canonical_json
 from core.db import session_scope
-from core.settings import DEV_PRIVATE_KEYS
 from governance.chain.deploy import Deployment
 from scheduler import jobs
 from scheduler.db_models import JobStatus
 from scheduler.jobs import run_job
-from tests.helpers import Governance, address_of
+from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, Governance, address_of, signed_offer
 from tests.integration.audit.audit_support import govern, mitigate
-from tests.integration.audit.withdraw_support import allow_offered
 from tests.integration.scheduler.test_jobs import make_context, runs
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
-PROVIDER_A, PROVIDER_B = DEV_PRIVATE_KEYS[5], DEV_PRIVATE_KEYS[7]
+PROVIDER_A, PROVIDER_B = PROVIDER_KEY, SECOND_PROVIDER_KEY
 
 
 @pytest.fixture
@@ -54,6 +52,7 @@ def provided(engine: Engine, data_dir: Path, name: str, seed: int, key: str) -> 
         sensitive_features=list(SENSITIVE),
         provider=address_of(key),
         licence="CC0-1.0",
+        salts_path=data_dir / f"{name}.salts",
     )
     with session_scope(engine) as session:
         store_manifest(session, manifest)
@@ -89,8 +88,8 @@ def allow_two_providers(
     a = provided(engine, data_dir, "loans-a", 1, PROVIDER_A)
     b = provided(engine, data_dir, "loans-b", 2, PROVIDER_B)
     offers = [
-        allow_offered(gov.w3, deployment, a, PROVIDER_A),
-        allow_offered(gov.w3, deployment, b, PROVIDER_B),
+        signed_offer(gov.w3, deployment, a, PROVIDER_A),
+        signed_offer(gov.w3, deployment, b, PROVIDER_B),
     ]
     govern(gov.w3, deployment, [*offers, mitigate()], "allow two providers' loans")
     return a
