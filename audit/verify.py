@@ -54,7 +54,8 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
     Raises
     ------
     DatasetNotAllowed
-        The policy never allowed the dataset, or revoked it.
+        The policy never allowed the dataset, revoked it, or its provider withdrew it (the
+        message says which).
     ManifestMismatch
         The manifest does not hash to the allowed ``manifestHash``.
     DatasetFileMissing
@@ -70,7 +71,11 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
     """
     entry = allowed_dataset(snapshot, manifest.dataset_id)
     if entry is None:
-        raise DatasetNotAllowed(manifest.name, manifest.dataset_id, snapshot.policy_version)
+        known = (d for d in snapshot.datasets if d.dataset_id == manifest.dataset_id)
+        withdrawn = any(d.withdrawn for d in known)
+        raise DatasetNotAllowed(
+            manifest.name, manifest.dataset_id, snapshot.policy_version, withdrawn=withdrawn
+        )
     if manifest.hash != entry.manifest_hash:
         raise ManifestMismatch(manifest.name, entry.manifest_hash, manifest.hash)
     path = manifest.local_path()

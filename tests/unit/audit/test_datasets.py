@@ -6,13 +6,15 @@ from __future__ import annotations
 import pytest
 
 from audit.db_models import RunKind
-from audit.errors import DatasetSchemaMismatch
+from audit.errors import DatasetNotAllowed, DatasetSchemaMismatch
 from audit.manifest import DatasetManifest
 from audit.plan import combined
 from audit.provenance import dataset_info
 from audit.report import Report, RetrainingInfo, build_report
 from audit.report_model import WithdrawalInfo
-from audit.verify import SCHEMA_FIELDS, check_same_schema
+from audit.verify import SCHEMA_FIELDS, check_same_schema, verify_datasets
+from bias_checks import OnInconclusive
+from governance.policy.snapshot import DatasetEntry, EvidenceRuleEntry, Mitigation, PolicySnapshot
 from tests.unit.audit.test_report import POLICY, _audit
 
 RUN_ID = "0x" + "cd" * 32
@@ -138,3 +140,46 @@ def test_a_retrained_model_s_report_names_the_withdrawal_and_the_run_it_replaces
     assert retrained.hash != plain.hash
     assert Report.from_bytes(retrained.canonical_bytes()).model.retraining == retraining
     assert Report.from_bytes(plain.canonical_bytes()).model.retraining is None
+
+
+def _snapshot(*, allowed: bool, withdrawn: bool) -> PolicySnapshot:
+    entry = DatasetEntry(
+        dataset_id=A.dataset_id,
+        content_hash=A.sha256,
+        manifest_hash=A.hash,
+        records_root="0x" + "ab" * 32,
+        uri=A.uri,
+        licence="CC0-1.0",
+        terms_hash="0x" + "00" * 32,
+        provider="0x" + "ee" * 20,
+        consented_at=5,
+        allowed=allowed,
+        withdrawn=withdrawn,
+    )
+    return PolicySnapshot(
+        chain_id=31337,
+        policy="0x" + "22" * 20,
+        block_number=9,
+        block_hash="0x" + "33" * 32,
+        policy_version=7,
+        datasets=(entry,),
+        mitigation=Mitigation(strategy="none", constraint=""),
+        evidence=EvidenceRuleEntry(
+            confidence_level="0.950000",
+            min_group_size=30,
+            min_denominator=10,
+            on_inconclusive=OnInconclusive.BLOCK,
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("withdrawn", "hint"),
+    [(True, "its provider withdrew it"), (False, "propose an allow_dataset action first")],
+)
+def test_a_withdrawn_dataset_is_refused_saying_so(withdrawn: bool, hint: str) -> None:
+    with pytest.raises(DatasetNotAllowed) as raised:
+        verify_datasets(_snapshot(allowed=False, withdrawn=withdrawn), [A])
+    assert raised.value.code == "dataset_not_allowed"
+    assert raised.value.details["withdrawn"] is withdrawn
+    assert hint in raised.value.message
