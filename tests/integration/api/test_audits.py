@@ -66,7 +66,7 @@ def test_register_govern_audit_download_and_verify(
         operator_headers = bearer(client, OPERATOR_KEY)
         created = client.post("/v1/datasets", json=body, headers=operator_headers)
         assert created.status_code == 201, created.text
-        assert created.json()["allow_action"]["kind"] == "allow_dataset"
+        assert created.json()["manifest"]["manifest_hash"] == manifest.hash
         assert client.get("/v1/datasets").json()["count"] == 1
         dataset = client.get(f"/v1/datasets/{manifest.dataset_id}").json()
         assert dataset["manifests"][0]["manifest_hash"] == manifest.hash
