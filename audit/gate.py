@@ -23,6 +23,7 @@ import json
 from typing import Final
 
 from pydantic import ValidationError
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunKind, RunStatus, utcnow
@@ -158,6 +159,42 @@ def trained_on(run: AuditRunRecord) -> dict[str, str]:
     return {dataset_id_of(name): name for name in names}
 
 
+def _consent_lost(session: Session, dataset_ids: list[str] | None = None) -> list[PolicyEvent]:
+    """The indexed withdrawals and revocations (of ``dataset_ids``, or of any), in chain order."""
+    query = select(PolicyEvent).where(col(PolicyEvent.name).in_(_CONSENT_LOST))
+    if dataset_ids is not None:
+        query = query.where(col(PolicyEvent.subject).in_(dataset_ids))
+    order = (col(PolicyEvent.block_number), col(PolicyEvent.log_index))
+    return list(session.exec(query.order_by(*order)).all())
+
+
+def _withdrawals(run: AuditRunRecord, events: list[PolicyEvent]) -> list[WithdrawalInfo]:
+    datasets = trained_on(run)
+    found: dict[str, WithdrawalInfo] = {}
+    for event in events:
+        subject = event.subject
+        if (
+            subject not in datasets
+            or subject in found
+            or event.policy_version <= run.policy_version
+        ):
+            continue
+        args = json.loads(event.args)
+        by_provider = event.name == "DatasetWithdrawn"
+        if by_provider and not args.get("revoked"):
+            continue  # it withdrew an offer that was not in force
+        found[subject] = WithdrawalInfo(
+            dataset=datasets[subject],
+            dataset_id=subject,
+            by="provider" if by_provider else "vote",
+            provider=args.get("provider") if by_provider else None,
+            block_number=event.block_number,
+            policy_version=event.policy_version,
+            tx_hash=event.tx_hash,
+        )
+    return list(found.values())
+
+
 def withdrawals_since(session: Session, run: AuditRunRecord) -> list[WithdrawalInfo]:
     """The indexed withdrawals and revocations of ``run``'s datasets after the policy version
     it trained under: the first of each dataset, in chain order.
@@ -167,31 +204,7 @@ def withdrawals_since(session: Session, run: AuditRunRecord) -> list[WithdrawalI
     >>> [w.dataset for w in withdrawals_since(session, run)]  # doctest: +SKIP
     ['loans-b']
     """
-    datasets = trained_on(run)
-    events = session.exec(
-        select(PolicyEvent)
-        .where(col(PolicyEvent.subject).in_(list(datasets)))
-        .where(col(PolicyEvent.name).in_(_CONSENT_LOST))
-        .where(PolicyEvent.policy_version > run.policy_version)
-        .order_by(col(PolicyEvent.block_number), col(PolicyEvent.log_index))
-    ).all()
-    found: dict[str, WithdrawalInfo] = {}
-    for event in events:
-        args = json.loads(event.args)
-        by_provider = event.name == "DatasetWithdrawn"
-        if (by_provider and not args.get("revoked")) or event.subject in found:
-            continue
-        assert event.subject is not None
-        found[event.subject] = WithdrawalInfo(
-            dataset=datasets[event.subject],
-            dataset_id=event.subject,
-            by="provider" if by_provider else "vote",
-            provider=args.get("provider") if by_provider else None,
-            block_number=event.block_number,
-            policy_version=event.policy_version,
-            tx_hash=event.tx_hash,
-        )
-    return list(found.values())
+    return _withdrawals(run, _consent_lost(session, list(trained_on(run))))
 
 
 def withdrawal_reason(withdrawn: list[WithdrawalInfo], *, remaining: int) -> str:
@@ -214,11 +227,9 @@ def withdrawal_reason(withdrawn: list[WithdrawalInfo], *, remaining: int) -> str
     return f"trained on withdrawn data: {'; '.join(parts)}; {tail}"
 
 
-def _block_if_withdrawn(session: Session, version: ModelVersion) -> bool:
-    run = training_run(session, version)
-    if run is None:
-        return False
-    withdrawn = withdrawals_since(session, run)
+def _block_if(
+    session: Session, version: ModelVersion, run: AuditRunRecord, withdrawn: list[WithdrawalInfo]
+) -> bool:
     if not withdrawn:
         return False
     remaining = len(trained_on(run)) - len(withdrawn)
@@ -226,11 +237,17 @@ def _block_if_withdrawn(session: Session, version: ModelVersion) -> bool:
     return True
 
 
+def _block_if_withdrawn(session: Session, version: ModelVersion) -> bool:
+    run = training_run(session, version)
+    return run is not None and _block_if(session, version, run, withdrawals_since(session, run))
+
+
 def enforce_withdrawals(session: Session) -> list[ModelVersion]:
     """Block every approved or candidate version trained on a dataset whose consent was
     withdrawn (or revoked by a vote) since; return the versions it blocked.
 
-    Idempotent: blocked versions are left as they are. The scheduler calls it on every sync.
+    Idempotent: blocked versions are left as they are. The scheduler calls it on every
+    sync, so it reads the events once and the open versions with their training runs once.
 
     Examples
     --------
@@ -238,12 +255,27 @@ def enforce_withdrawals(session: Session) -> list[ModelVersion]:
     ...     [v.name for v in enforce_withdrawals(session)]
     ['loans-lr']
     """
-    open_versions = session.exec(
-        select(ModelVersion)
+    events = _consent_lost(session)
+    if not events:
+        return []
+    rows = session.exec(
+        select(ModelVersion, AuditRunRecord)
+        .join(
+            AuditRunRecord,
+            and_(
+                col(AuditRunRecord.model_name) == col(ModelVersion.name),
+                col(AuditRunRecord.model_hash) == col(ModelVersion.model_hash),
+            ),
+        )
         .where(ModelVersion.status != ModelStatus.BLOCKED)
-        .order_by(col(ModelVersion.id))
+        .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
+        .where(AuditRunRecord.status == RunStatus.COMPLETED)
+        .order_by(col(ModelVersion.id), col(AuditRunRecord.id))
     ).all()
-    return [v for v in open_versions if _block_if_withdrawn(session, v)]
+    first: dict[int | None, tuple[ModelVersion, AuditRunRecord]] = {}
+    for version, run in rows:
+        first.setdefault(version.id, (version, run))
+    return [v for v, run in first.values() if _block_if(session, v, run, _withdrawals(run, events))]
 
 
 def find_versions(session: Session, model_hash_or_name: str) -> list[ModelVersion]:
