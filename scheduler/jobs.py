@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlmodel import Session
 
@@ -50,6 +50,9 @@ __all__ = [
 POLICY_MARK: Final = "policy_version_reaudited"
 NO_AUDITOR_KEY: Final = "no auditor key is configured: audits are switched off"
 KEEPER_OFF: Final = "the keeper is switched off"
+
+if TYPE_CHECKING:  # a type only: the audit service loads on first use (below)
+    from audit.service import Retraining
 
 # ---------------------------------------------------------------------- chain jobs
 
@@ -129,22 +132,33 @@ def _keep(runtime: Runtime) -> Outcome:
 # job history and `fairgov run` without audits import this module, so it loads on first use.
 
 
+def _retrained(results: list[Retraining]) -> str:
+    return ", ".join(f"{r.model_name} {r.status} ({r.reason})" for r in results)
+
+
 def _audit_all(runtime: Runtime) -> Outcome:
-    from audit.service import audit_due
+    from audit.service import audit_due, retrain_after_withdrawal
 
     ctx = runtime.context
     if ctx.auditor_key is None:
         return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
+    # A retraining after a withdrawal that failed in audit_on_policy_change is tried again.
+    retried = [
+        r for r in retrain_after_withdrawal(ctx.audit) if r.run_id or r.error_code is not None
+    ]
     outcome = audit_due(ctx.audit, ctx.model_specs)
     notes = list(outcome.plan.notes)
-    if not outcome.plan.due:
+    if retried:
+        notes.insert(0, f"after a withdrawal: {_retrained(retried)}")
+    if not outcome.plan.due and not retried:
         reason = "; ".join(notes) if notes else "no model specs registered"
         return Outcome(JobStatus.SKIPPED, f"nothing to audit: {reason}")
     done = [f"{r.model_name} {r.verdict} ({r.model_status})" for r in outcome.runs]
     failed = [f"{name}: {code}" for name, code in outcome.failed]
+    failed += [f"{r.model_name}: {r.error_code}" for r in retried if r.error_code is not None]
     detail = "; ".join(done + failed + notes)
     if failed:
-        due = len(outcome.plan.due)
+        due = len(outcome.plan.due) + len(retried)
         return Outcome(JobStatus.FAILED, detail, f"{len(failed)} of {due} audits failed")
     return Outcome(JobStatus.SUCCEEDED, detail)
 
@@ -169,9 +183,7 @@ def _reaudit(runtime: Runtime) -> Outcome:
             )
             retrained = retrain_after_withdrawal(ctx.audit)
             if retrained:
-                detail += "; after a withdrawal: " + ", ".join(
-                    f"{r.model_name} {r.status} ({r.reason})" for r in retrained
-                )
+                detail += f"; after a withdrawal: {_retrained(retrained)}"
             failed = [r for r in retrained if r.error_code is not None]
             outcome = (
                 Outcome(JobStatus.FAILED, detail, f"{len(failed)} retrainings failed")

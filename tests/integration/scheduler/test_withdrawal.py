@@ -202,3 +202,35 @@ def test_a_withdrawal_blocks_at_the_next_sync_and_the_job_retrains_on_what_remai
     assert [(r.model_name, r.status, r.run_id) for r in again] == [
         ("loans-a-only", ModelStatus.BLOCKED, None)
     ]
+
+
+def test_a_retraining_that_failed_is_tried_again_by_audit_all(
+    gov: Governance, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    a = allow_two_providers(gov, deployment, engine, tmp_path)
+    both = ModelSpec(name="loans-both", datasets=("loans-a", "loans-b"), n_boot=20)
+    ctx = make_context(engine, gov.w3, deployment, tmp_path, model_specs=(both,))
+    data_b, away = tmp_path / "loans-b.csv", tmp_path / "loans-b.away"
+    with jobs.installed(ctx, holder="test"):
+        run_job("sync_chain")
+        run_job("audit_on_policy_change")
+        run_job("audit_all")
+        gov.send(PROVIDER_A, gov.policy, "withdrawDataset", bytes.fromhex(a.dataset_id[2:]))
+        run_job("sync_chain")
+        data_b.rename(away)  # the operator lost the remaining file: the retraining fails
+        run_job("audit_on_policy_change")
+        failed = runs(engine, "audit_on_policy_change")[-1]
+        assert (failed.status, failed.error) == (JobStatus.FAILED, "1 retrainings failed")
+        assert "loans-both blocked (dataset 'loans-b': cannot read its file" in failed.detail
+        assert len(versions(engine, "loans-both")) == 1
+
+        away.rename(data_b)
+        run_job("audit_all")
+        retried = runs(engine, "audit_all")[-1]
+        assert retried.status == JobStatus.SUCCEEDED
+        assert "after a withdrawal: loans-both approved (retrained on loans-b: PASS)" in (
+            retried.detail
+        )
+        assert "loans-both: dataset 'loans-a' not allowed" in retried.detail
+    old, new = versions(engine, "loans-both")
+    assert (old.status, new.status) == (ModelStatus.BLOCKED, ModelStatus.APPROVED)
