@@ -32,7 +32,7 @@ from governance.actions._values import (
     to_fixed,
     trim_decimal,
 )
-from governance.chain.deploy import TOKEN_DECIMALS
+from governance.chain.deploy import TOKEN_DECIMALS, Addresses
 from governance.errors import InvalidMitigation
 
 
@@ -60,6 +60,14 @@ class KnownCall(BaseModel):
     @abstractmethod
     def from_args(cls, args: tuple[Any, ...]) -> Self:
         """The action from decoded call arguments (raises ValueError if they do not fit)."""
+
+    def fits(self, addresses: Addresses) -> bool:
+        """Whether the decoded call means this action in ``addresses``' deployment."""
+        return True
+
+    def bound(self, addresses: Addresses) -> Self:
+        """This action with what it leaves to the deployment (an address) filled in."""
+        return self
 
     def calldata(self) -> bytes:
         """The calldata of this action's call."""

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 /// @title IProviderRewards
 /// @notice Events, errors, types and functions of the data providers' rewards: the DAO funds the
 /// contract from its treasury, fairgov posts one Merkle root of (provider, amount) per approved model
@@ -48,6 +50,8 @@ interface IProviderRewards {
     error RewardsRunAlreadyPosted(bytes32 runId);
     /// @notice The contract's unreserved balance cannot cover the epoch's total.
     error RewardsInsufficientFunds(uint256 total, uint256 available);
+    /// @notice An epoch's total is above the voted reward per epoch (a wrong or compromised poster).
+    error RewardsTotalAboveRewardPerEpoch(uint256 total, uint256 rewardPerEpoch);
     /// @notice Only the guardian or the DAO may cancel a root.
     error RewardsNotCanceller(address account);
     /// @notice The challenge window of the epoch is over (cancel) or not over yet (claim).
@@ -62,7 +66,8 @@ interface IProviderRewards {
     /// @notice The claim's signature is not the account's, or its deadline passed.
     error RewardsInvalidClaimSignature(uint256 epoch, address account);
     error RewardsClaimExpired(uint256 epoch, uint256 deadline);
-    /// @notice A challenge window of zero would leave no time to cancel a wrong root.
+    /// @notice A challenge window of zero would leave no time to cancel a wrong root; one above
+    /// 2**32 - 1 seconds is refused too.
     error RewardsInvalidChallengeWindow(uint64 window);
 
     /// @notice Posts the root of an approved model's reward split. Poster role only.
@@ -113,4 +118,8 @@ interface IProviderRewards {
     function guardian() external view returns (address);
     /// @notice Tokens held and not reserved for an uncancelled epoch's unclaimed amounts.
     function available() external view returns (uint256);
+    /// @notice Tokens reserved for the unclaimed amounts of uncancelled epochs.
+    function reserved() external view returns (uint256);
+    /// @notice The reward token (the governance token).
+    function token() external view returns (IERC20);
 }
