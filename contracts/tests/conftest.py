@@ -14,7 +14,6 @@ from brownie import (
     PolicyChangeClassifier,
     ProviderRewards,
     ProviderWallet,
-    RewardsTestWallet,
     TimelockController,
     TrainingPolicy,
     accounts,
@@ -235,7 +234,7 @@ def rewards(deployer, token, treasury, governor, guardian, auditor, lifecycle):
 @pytest.fixture(scope="module")
 def wallet(deployer):
     """A provider that is a contract wallet (EIP-1271), owned by an off-chain key."""
-    return RewardsTestWallet.deploy(WALLET_OWNER.address, {"from": deployer})
+    return ProviderWallet.deploy(WALLET_OWNER.address, {"from": deployer})
 
 
 @pytest.fixture(scope="module")
