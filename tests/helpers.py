@@ -25,8 +25,8 @@ TEST_CONFIG = deploy.DeploymentConfig(
 #: Private keys of the holders in TEST_CONFIG (development accounts 1 to 4).
 HOLDER_KEYS = DEV_PRIVATE_KEYS[1:5]
 
-#: Data providers: development accounts 8 and 7 (they hold no tokens).
-PROVIDER_KEY = DEV_PRIVATE_KEYS[8]
+#: Data providers: development accounts 5 and 7 (no tokens; 8 is the relayer, 9 the auditor).
+PROVIDER_KEY = DEV_PRIVATE_KEYS[5]
 SECOND_PROVIDER_KEY = DEV_PRIVATE_KEYS[7]
 #: How long a test offer stays valid.
 OFFER_LIFETIME = 30 * 24 * 3600
