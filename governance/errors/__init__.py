@@ -3,7 +3,8 @@
 
 The classes live in private modules by topic: chain access (``_chain``), signed ballots and
 delegations (``_messages``), policy actions and snapshots (``_policy``), proposals
-(``_proposals``) and the protection of loosening (``_protection``). Import them from here:
+(``_proposals``), the protection of loosening (``_protection``) and the providers'
+rewards (``_rewards``). Import them from here:
 ``from governance.errors import WrongNonce``.
 """
 
@@ -74,6 +75,23 @@ from governance.errors._protection import (
     ProposalNotCancellable,
     ProposalNotLoosening,
 )
+from governance.errors._rewards import (
+    CallWouldRevert,
+    ChallengeWindowOpen,
+    ClaimExpired,
+    InvalidContribution,
+    InvalidRewardProof,
+    NoContributions,
+    NotInStatement,
+    RewardAlreadyClaimed,
+    RewardEpochCancelled,
+    RewardPostConflict,
+    RewardPostRefused,
+    RewardsNotDeployed,
+    StatementDoesNotRecompute,
+    StatementHashMismatch,
+    UnknownEpoch,
+)
 
 __all__ = [
     "AlreadyVoted",
@@ -81,8 +99,11 @@ __all__ = [
     "AnvilStartFailed",
     "BallotConflict",
     "BelowProposalThreshold",
+    "CallWouldRevert",
     "ChainDirBusy",
     "ChainUnreachable",
+    "ChallengeWindowOpen",
+    "ClaimExpired",
     "DelegationConflict",
     "DelegationExpired",
     "DeploymentConfigInvalid",
@@ -96,20 +117,24 @@ __all__ = [
     "IndexRpcFailed",
     "InsufficientFunds",
     "InvalidConfidenceLevel",
+    "InvalidContribution",
     "InvalidLooseningPeriod",
     "InvalidMetricName",
     "InvalidMinimumSize",
     "InvalidMitigation",
     "InvalidRawTransaction",
+    "InvalidRewardProof",
     "InvalidSignature",
     "InvalidSupermajority",
     "InvalidSupport",
     "InvalidThresholdValue",
     "MetricHasNoInterval",
+    "NoContributions",
     "NoVotingPower",
     "NotACancelCall",
     "NotAProposeCall",
     "NotGuardian",
+    "NotInStatement",
     "NotOurGovernor",
     "PolicyLacksEvidenceRule",
     "PortInUse",
@@ -119,12 +144,20 @@ __all__ = [
     "ProposalNotLoosening",
     "ProposalWouldRevert",
     "RestrictedProposer",
+    "RewardAlreadyClaimed",
+    "RewardEpochCancelled",
+    "RewardPostConflict",
+    "RewardPostRefused",
+    "RewardsNotDeployed",
     "SignatureError",
     "SignatureMalleable",
     "SignerMismatch",
     "SnapshotUnavailable",
+    "StatementDoesNotRecompute",
+    "StatementHashMismatch",
     "TransactionFailed",
     "TransactionNonceMismatch",
+    "UnknownEpoch",
     "UnknownMetric",
     "UnknownProposal",
     "UnminableTransaction",
