@@ -18,6 +18,7 @@ const EXPORTED = [
   'TrainingPolicy',
   'AuditRegistry',
   'PolicyChangeClassifier',
+  'ProviderRewards',
 ];
 const check = process.argv.includes('--check');
 

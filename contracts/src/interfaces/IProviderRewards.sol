@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+
 /// @title IProviderRewards
 /// @notice Events, errors, types and functions of the data providers' rewards: the DAO funds the
 /// contract from its treasury, fairgov posts one Merkle root of (provider, amount) per approved model
@@ -48,6 +50,8 @@ interface IProviderRewards {
     error RewardsRunAlreadyPosted(bytes32 runId);
     /// @notice The contract's unreserved balance cannot cover the epoch's total.
     error RewardsInsufficientFunds(uint256 total, uint256 available);
+    /// @notice An epoch's total is above the voted reward per epoch (a wrong or compromised poster).
+    error RewardsTotalAboveRewardPerEpoch(uint256 total, uint256 rewardPerEpoch);
     /// @notice Only the guardian or the DAO may cancel a root.
     error RewardsNotCanceller(address account);
     /// @notice The challenge window of the epoch is over (cancel) or not over yet (claim).
@@ -113,4 +117,8 @@ interface IProviderRewards {
     function guardian() external view returns (address);
     /// @notice Tokens held and not reserved for an uncancelled epoch's unclaimed amounts.
     function available() external view returns (uint256);
+    /// @notice Tokens reserved for the unclaimed amounts of uncancelled epochs.
+    function reserved() external view returns (uint256);
+    /// @notice The reward token (the governance token).
+    function token() external view returns (IERC20);
 }
