@@ -9,9 +9,11 @@ not re-encode to the same bytes) decodes to :class:`RawCall`, never to a guess.
 Policy actions call the TrainingPolicy; the governor's own settings, including the
 protection of loosening (supermajority, loosening voting period, guardian), call the
 governor (through the timelock, as OpenZeppelin's ``onlyGovernance`` requires); auditor
-changes call the AuditRegistry. Metric names travel as ``bytes32`` (ASCII, zero padded),
-threshold values and evidence confidence levels as fixed point with six decimals (1e6 = 1.0),
-proposal thresholds in whole tokens. The default evidence rule's metric is ``bytes32(0)``.
+changes call the AuditRegistry; the providers' rewards are funded by a token transfer from
+the treasury (the timelock) and their settings call ProviderRewards. Metric names travel as
+``bytes32`` (ASCII, zero padded), threshold values and evidence confidence levels as fixed
+point with six decimals (1e6 = 1.0), proposal thresholds and token amounts in whole tokens.
+The default evidence rule's metric is ``bytes32(0)``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ from governance.actions._protection import (
     is_supermajority,
 )
 from governance.actions._registry import BY_SELECTOR, Action
+from governance.actions._rewards import (
+    CancelRewardsRoot,
+    FundRewards,
+    SetRewardPerEpoch,
+    SetRewardsChallengeWindow,
+    SetSplitRule,
+)
 from governance.actions._values import (
     AUDITOR_ROLE,
     CONSTRAINTS,
@@ -75,10 +84,12 @@ __all__ = [
     "ON_INCONCLUSIVE",
     "Action",
     "AllowDataset",
+    "CancelRewardsRoot",
     "ClearEvidenceRule",
     "ClearThreshold",
     "Contract",
     "Direction",
+    "FundRewards",
     "GrantAuditor",
     "OnInconclusive",
     "RawCall",
@@ -90,6 +101,9 @@ __all__ = [
     "SetLooseningVotingPeriod",
     "SetMitigation",
     "SetProposalThreshold",
+    "SetRewardPerEpoch",
+    "SetRewardsChallengeWindow",
+    "SetSplitRule",
     "SetSupermajority",
     "SetThreshold",
     "SetVotingDelay",
@@ -120,7 +134,8 @@ def encode(
         What the proposal does, in order.
     addresses : Addresses
         The deployment's contracts: policy actions go to the TrainingPolicy, governor settings
-        to the governor (which the timelock calls), auditor changes to the AuditRegistry.
+        to the governor (which the timelock calls), auditor changes to the AuditRegistry,
+        rewards funding to the token and rewards settings to ProviderRewards.
 
     Examples
     --------
@@ -142,7 +157,9 @@ def encode(
     return targets, values, calldatas
 
 
-def _decode_call(contract: Contract | None, value: int, data: bytes) -> KnownCall | None:
+def _decode_call(
+    contract: Contract | None, value: int, data: bytes, addresses: Addresses
+) -> KnownCall | None:
     if contract is None or value != 0:
         return None
     cls = BY_SELECTOR.get((contract, data[:4]))
@@ -153,7 +170,7 @@ def _decode_call(contract: Contract | None, value: int, data: bytes) -> KnownCal
     except (DecodingError, ValueError, IndexError, GovernanceError):
         return None
     # Only calldata that is exactly what we would send shows as a typed action.
-    return action if action.calldata() == data else None
+    return action if action.calldata() == data and action.fits(addresses) else None
 
 
 def decode(
@@ -171,12 +188,12 @@ def decode(
     """
     by_address: dict[str, Contract] = {
         getattr(addresses, name).lower(): name
-        for name in ("training_policy", "governor", "audit_registry")
+        for name in ("training_policy", "governor", "audit_registry", "token", "rewards")
     }
     actions: list[Action] = []
     for target, value, data in zip(targets, values, calldatas, strict=True):
         raw = bytes(data)
-        action = _decode_call(by_address.get(target.lower()), value, raw)
+        action = _decode_call(by_address.get(target.lower()), value, raw, addresses)
         if action is None:
             actions.append(RawCall(target=target, value=value, calldata="0x" + raw.hex()))
         else:

@@ -31,7 +31,7 @@ from governance.actions._values import (
     to_fixed,
     trim_decimal,
 )
-from governance.chain.deploy import TOKEN_DECIMALS
+from governance.chain.deploy import TOKEN_DECIMALS, Addresses
 from governance.errors import InvalidMitigation
 
 
@@ -59,6 +59,10 @@ class KnownCall(BaseModel):
     @abstractmethod
     def from_args(cls, args: tuple[Any, ...]) -> Self:
         """The action from decoded call arguments (raises ValueError if they do not fit)."""
+
+    def fits(self, addresses: Addresses) -> bool:
+        """Whether the decoded call means this action in ``addresses``' deployment."""
+        return True
 
     def calldata(self) -> bytes:
         """The calldata of this action's call."""

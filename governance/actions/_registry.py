@@ -28,6 +28,13 @@ from governance.actions._protection import (
     SetLooseningVotingPeriod,
     SetSupermajority,
 )
+from governance.actions._rewards import (
+    CancelRewardsRoot,
+    FundRewards,
+    SetRewardPerEpoch,
+    SetRewardsChallengeWindow,
+    SetSplitRule,
+)
 from governance.actions._values import Contract
 
 Action = Annotated[
@@ -48,6 +55,11 @@ Action = Annotated[
     | SetGuardian
     | GrantAuditor
     | RevokeAuditor
+    | FundRewards
+    | SetSplitRule
+    | SetRewardPerEpoch
+    | SetRewardsChallengeWindow
+    | CancelRewardsRoot
     | RawCall,
     Field(discriminator="kind"),
 ]
@@ -71,6 +83,11 @@ CALLS: tuple[type[KnownCall], ...] = (
     SetGuardian,
     GrantAuditor,
     RevokeAuditor,
+    FundRewards,
+    SetSplitRule,
+    SetRewardPerEpoch,
+    SetRewardsChallengeWindow,
+    CancelRewardsRoot,
 )
 BY_SELECTOR: dict[tuple[Contract, bytes], type[KnownCall]] = {
     (c.contract, c.selector()): c for c in CALLS

@@ -45,7 +45,7 @@ CONSTRAINTS: dict[str, tuple[str, ...]] = {
         "error_rate_parity",
     ),
 }
-Contract = Literal["training_policy", "governor", "audit_registry"]
+Contract = Literal["training_policy", "governor", "audit_registry", "token", "rewards"]
 
 
 def _lower(value: str) -> str:

@@ -20,6 +20,7 @@ ContractName = Literal[
     "TrainingPolicy",
     "AuditRegistry",
     "PolicyChangeClassifier",
+    "ProviderRewards",
 ]
 CONTRACT_NAMES: tuple[ContractName, ...] = get_args(ContractName)
 

@@ -1,11 +1,14 @@
 """Deploying the whole governance stack, once, and finding it again on restart.
 
 The stack is GovernanceToken, TimelockController, TrainingPolicy, AuditRegistry,
-PolicyChangeClassifier and FairnessGovernor. The governor is the timelock's only proposer,
-canceller and executor, and the deployer renounces the timelock's admin role, so after
-deployment only executed proposals change the policy or the auditor set. The classifier
-guards the policy, the registry and the timelock; the governor asks it which proposals
-loosen them (those need a supermajority and may be cancelled by the fairness guardian).
+PolicyChangeClassifier, FairnessGovernor and ProviderRewards. The governor is the timelock's
+only proposer, canceller and executor, and the deployer renounces the timelock's admin role,
+so after deployment only executed proposals change the policy or the auditor set. The
+classifier guards the policy, the registry and the timelock; the governor asks it which
+proposals loosen them (those need a supermajority and may be cancelled by the fairness
+guardian). The timelock is the DAO's treasury: it receives ``treasury_tokens`` at deployment,
+and a proposal funds the providers' rewards from it. ProviderRewards is administered by the
+timelock; the auditors post its roots and the guardian may cancel them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from eth_account import Account
 from pydantic import BaseModel, Field, ValidationError, model_validator
@@ -34,6 +37,10 @@ _ROLE_TX_GAS = 120_000
 _GAS_MARGIN = 1.25
 _DEFAULT_ADMIN_ROLE = b"\x00" * 32
 _ZERO_ADDRESS = "0x" + "00" * 20
+
+SplitRule = Literal["rows", "leave_one_out"]
+#: The split rules in the order of ProviderRewards' Solidity enum.
+SPLIT_RULES: tuple[SplitRule, ...] = ("rows", "leave_one_out")
 
 Progress = Callable[[str], None]
 
@@ -91,6 +98,16 @@ class DeploymentConfig(BaseModel):
     loosening_voting_period: int = Field(
         default=45, ge=1, lt=2**32, description="minimum vote length of loosening proposals, blocks"
     )
+    treasury_tokens: int = Field(
+        default=100_000, ge=0, description="whole tokens minted to the timelock, the treasury"
+    )
+    rewards_challenge_window: int = Field(
+        default=60, ge=1, lt=2**64, description="seconds a rewards root may be cancelled"
+    )
+    rewards_split_rule: SplitRule = "rows"
+    reward_per_epoch: int = Field(
+        default=1_000, ge=0, description="whole tokens an approved model's providers share"
+    )
 
     @classmethod
     def load(cls, path: Path | None) -> DeploymentConfig:
@@ -114,6 +131,7 @@ class Addresses(BaseModel):
     training_policy: HexAddress
     audit_registry: HexAddress
     classifier: HexAddress
+    rewards: HexAddress
 
 
 class Deployment(BaseModel):
@@ -136,6 +154,7 @@ class Deployment(BaseModel):
             "TrainingPolicy": a.training_policy,
             "AuditRegistry": a.audit_registry,
             "PolicyChangeClassifier": a.classifier,
+            "ProviderRewards": a.rewards,
         }
 
 
@@ -156,9 +175,12 @@ def deploy(
         return str(get_create_address(sender.account.address, Nonce(first_nonce + offset)))
 
     token, timelock, policy, registry = (predicted(i) for i in range(4))
-    classifier, governor = predicted(4), predicted(5)
+    classifier, governor, rewards = predicted(4), predicted(5), predicted(6)
     holders = [h.address for h in config.holders]
     supplies = [h.tokens * 10**TOKEN_DECIMALS for h in config.holders]
+    if config.treasury_tokens:
+        holders.append(timelock)
+        supplies.append(config.treasury_tokens * 10**TOKEN_DECIMALS)
     protection = (
         classifier,
         config.guardian or _ZERO_ADDRESS,
@@ -184,6 +206,18 @@ def deploy(
                 config.quorum_percent,
                 config.vote_extension,
                 protection,
+            ],
+        ),
+        (
+            "ProviderRewards",
+            [
+                timelock,
+                token,
+                config.guardian or _ZERO_ADDRESS,
+                config.auditors,
+                config.rewards_challenge_window,
+                SPLIT_RULES.index(config.rewards_split_rule),
+                config.reward_per_epoch * 10**TOKEN_DECIMALS,
             ],
         ),
     ]
@@ -215,8 +249,9 @@ def deploy(
         training_policy=policy,
         audit_registry=registry,
         classifier=classifier,
+        rewards=rewards,
     )
-    in_order = (token, timelock, policy, registry, classifier, governor)
+    in_order = (token, timelock, policy, registry, classifier, governor, rewards)
     for receipt, expected in zip(receipts, in_order, strict=False):
         if receipt["contractAddress"] != expected:
             raise RuntimeError("the deployer sent other transactions during the deployment")
@@ -247,9 +282,12 @@ def load(path: Path) -> Deployment | None:
     try:
         return Deployment.model_validate_json(raw)
     except ValidationError as exc:
+        missing = {e["loc"] for e in exc.errors() if e["type"] == "missing"}
         reason = "the file is not valid"
-        if any(e["loc"] == ("addresses", "classifier") for e in exc.errors()):
+        if ("addresses", "classifier") in missing:
             reason = "it predates the protection of loosening proposals (no classifier)"
+        elif ("addresses", "rewards") in missing:
+            reason = "it predates the providers' rewards (no ProviderRewards)"
         raise DeploymentStale(path, "the deployment", "-", reason) from exc
 
 
@@ -267,14 +305,14 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
         if len(w3.eth.get_code(to_address(address))) == 0:
             raise DeploymentStale(path, name, address, "there is no code at that address")
     a = deployment.addresses
-    wiring: list[tuple[ContractName, str, str]] = [
-        ("FairnessGovernor", a.governor, a.token),
-        ("TrainingPolicy", a.training_policy, a.timelock),
+    wiring: list[tuple[ContractName, str, str, str]] = [
+        ("FairnessGovernor", a.governor, "token", a.token),
+        ("TrainingPolicy", a.training_policy, "owner", a.timelock),
+        ("ProviderRewards", a.rewards, "token", a.token),
     ]
-    for name, address, expected in wiring:
-        contract = bind(w3, name, address).functions
-        actual = contract.token() if name == "FairnessGovernor" else contract.owner()
-        if str(actual.call()).lower() != expected.lower():
+    for name, address, getter, expected in wiring:
+        actual = bind(w3, name, address).functions[getter]().call()
+        if str(actual).lower() != expected.lower():
             raise DeploymentStale(path, name, address, "the contract there is another one")
     check_policy_current(w3, a.training_policy, path)
 

@@ -47,7 +47,9 @@ def test_deployment_applies_the_config(w3: Web3, deployment: deploy.Deployment):
     assert governor.functions.name().call() == TEST_CONFIG.governor_name
     for holder in TEST_CONFIG.holders:
         assert token.functions.balanceOf(holder.address).call() == holder.tokens * 10**18
-    total = sum(h.tokens for h in TEST_CONFIG.holders) * 10**18
+    treasury = TEST_CONFIG.treasury_tokens * 10**18
+    assert token.functions.balanceOf(deployment.addresses.timelock).call() == treasury
+    total = sum(h.tokens for h in TEST_CONFIG.holders) * 10**18 + treasury
     assert token.functions.totalSupply().call() == total
 
 

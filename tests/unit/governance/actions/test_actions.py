@@ -29,6 +29,7 @@ ADDRESSES = Addresses(
     training_policy="0x" + "44" * 20,
     audit_registry="0x" + "55" * 20,
     classifier="0x" + "66" * 20,
+    rewards="0x" + "77" * 20,
 )
 POLICY = Web3.to_checksum_address(ADDRESSES.training_policy)
 ELSEWHERE = Web3.to_checksum_address("0x" + "66" * 20)

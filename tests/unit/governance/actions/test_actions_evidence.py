@@ -21,6 +21,7 @@ ADDRESSES = Addresses(
     training_policy="0x" + "44" * 20,
     audit_registry="0x" + "55" * 20,
     classifier="0x" + "66" * 20,
+    rewards="0x" + "77" * 20,
 )
 DP = "demographic_parity_difference"
 SET_SELECTOR = "0x" + act.SetEvidenceRule.selector().hex()

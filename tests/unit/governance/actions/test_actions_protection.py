@@ -20,6 +20,7 @@ ADDRESSES = Addresses(
     training_policy="0x" + "44" * 20,
     audit_registry="0x" + "55" * 20,
     classifier="0x" + "66" * 20,
+    rewards="0x" + "77" * 20,
 )
 GOVERNOR = Web3.to_checksum_address(ADDRESSES.governor)
 GUARDIAN = Web3.to_checksum_address("0x" + "ab" * 20)
