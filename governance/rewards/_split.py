@@ -9,12 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from fractions import Fraction
-from typing import Final
 
+from governance.chain.deploy import SPLIT_RULES
 from governance.errors import InvalidContribution
-
-#: OpenZeppelin-style order of the on-chain enum ``IProviderRewards.SplitRule``.
-ON_CHAIN_ORDER: Final = ("rows", "leave_one_out")
 
 
 class SplitRule(StrEnum):
@@ -26,7 +23,7 @@ class SplitRule(StrEnum):
     @classmethod
     def from_chain(cls, value: int) -> SplitRule:
         """The rule of the contract's ``splitRule()``."""
-        return cls(ON_CHAIN_ORDER[value])
+        return cls(SPLIT_RULES[value])
 
 
 def largest_remainder(total: int, weights: Mapping[str, Fraction]) -> dict[str, int]:
