@@ -7,8 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from governance.errors import InvalidContribution
-from governance.rewards import SplitRule, largest_remainder, loo_values
-from governance.rewards import split_by_rows, split_leave_one_out
+from governance.rewards import (
+    SplitRule,
+    largest_remainder,
+    loo_values,
+    split_by_rows,
+    split_leave_one_out,
+)
 from governance.rewards._split import rows_by_provider
 
 TOKEN = 10**18
@@ -27,7 +32,9 @@ def test_dust_goes_to_the_largest_remainders_then_the_lower_address():
         "0xb": 33,
     }
     # 10 split 1:2:3:4 over 10 parts is exact
-    assert largest_remainder(10, {k: Fraction(v) for k, v in zip("abcd", (1, 2, 3, 4))}) == {
+    assert largest_remainder(
+        10, {k: Fraction(v) for k, v in zip("abcd", (1, 2, 3, 4), strict=True)}
+    ) == {
         "a": 1,
         "b": 2,
         "c": 3,
