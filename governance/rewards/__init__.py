@@ -10,6 +10,24 @@ Training the leave-one-out models is the audit package's (``audit.rewards``).
 
 from __future__ import annotations
 
+from governance.rewards._chain import (
+    EpochState,
+    Posted,
+    RewardParams,
+    epoch_of_run,
+    has_claimed,
+    post_root,
+    read_epoch,
+    read_params,
+)
+from governance.rewards._claims import (
+    REWARDS_DOMAIN_NAME,
+    SignedClaim,
+    check_claim,
+    claim_typed_data,
+    rewards_domain,
+)
+from governance.rewards._intake import accept_claim, claim_key, queued_claim
 from governance.rewards._split import (
     SplitRule,
     largest_remainder,
@@ -41,23 +59,39 @@ from governance.rewards._tree import (
 
 __all__ = [
     "LEAF_ENCODING",
+    "REWARDS_DOMAIN_NAME",
     "SCHEMA_VERSION",
     "Allocation",
     "Contribution",
     "EpochContext",
+    "EpochState",
     "LeaveOneOut",
+    "Posted",
     "ProviderUtility",
+    "RewardParams",
     "RewardStatement",
+    "SignedClaim",
     "SplitRule",
     "UtilityDefinition",
+    "accept_claim",
     "build_statement",
     "build_tree",
+    "check_claim",
+    "claim_key",
+    "claim_typed_data",
+    "epoch_of_run",
+    "has_claimed",
     "largest_remainder",
     "loo_values",
     "parse_statement",
+    "post_root",
+    "queued_claim",
+    "read_epoch",
+    "read_params",
     "recompute",
     "reward_proof",
     "reward_root",
+    "rewards_domain",
     "split_by_rows",
     "split_leave_one_out",
     "verify_reward_proof",
