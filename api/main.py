@@ -36,6 +36,7 @@ from api.routes import (
     models,
     proposals,
     reports,
+    rewards,
     status,
     voters,
     voting,
@@ -72,6 +73,7 @@ def _router() -> APIRouter:
         models,
         audits,
         reports,
+        rewards,
         jobs,
         auth,
     ):
