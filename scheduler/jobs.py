@@ -129,17 +129,36 @@ def _audit_all(runtime: Runtime) -> Outcome:
     if ctx.auditor_key is None:
         return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
     outcome = audit_due(ctx.audit, ctx.model_specs)
+    rewards = _post_rewards(runtime)
     notes = list(outcome.plan.notes)
     if not outcome.plan.due:
         reason = "; ".join(notes) if notes else "no model specs registered"
+        if rewards:
+            return Outcome(JobStatus.SUCCEEDED, f"nothing to audit: {reason}; {rewards}")
         return Outcome(JobStatus.SKIPPED, f"nothing to audit: {reason}")
     done = [f"{r.model_name} {r.verdict} ({r.model_status})" for r in outcome.runs]
     failed = [f"{name}: {code}" for name, code in outcome.failed]
-    detail = "; ".join(done + failed + notes)
+    detail = "; ".join(done + failed + notes + ([rewards] if rewards else []))
     if failed:
         due = len(outcome.plan.due)
         return Outcome(JobStatus.FAILED, detail, f"{len(failed)} of {due} audits failed")
     return Outcome(JobStatus.SUCCEEDED, detail)
+
+
+def _post_rewards(runtime: Runtime) -> str:
+    """The rewards step after the audits: post the reward root of every approved run not yet
+    posted (and finish any post a crash interrupted); a summary, empty when nothing was due."""
+    from audit.rewards.service import post_due_rewards
+
+    outcome = post_due_rewards(runtime.context.audit)
+    posted = [f"{run[:10]}… epoch {epoch}" for run, epoch in outcome.posted]
+    failed = [f"{run[:10]}… {code}" for run, code in outcome.failed]
+    if not posted and not failed:
+        return ""
+    return "rewards: " + ", ".join(
+        ([f"posted {', '.join(posted)}"] if posted else [])
+        + ([f"not posted {', '.join(failed)}"] if failed else [])
+    )
 
 
 def _reaudit(runtime: Runtime) -> Outcome:
