@@ -229,24 +229,45 @@ def store_statement(session: Session, statement: RewardStatement) -> RewardState
 
 def post_run(env: AuditEnv, run: AuditRunRecord, *, lam: float = DEFAULT_LAMBDA) -> int:
     """Build (once), store and post the reward root of one approved run; its epoch."""
-    key = env.require_auditor_key()
     rewards = env.deployment.addresses.rewards
     with session_scope(env.engine) as session:
         record = stored_statement(session, rewards, run.run_id)
+        if record is not None:
+            statement = parse_statement(record.statement_json.encode())
+        else:
+            statement = build_for_run(env, session, run, lam=lam)
+    return post_statement(env, statement)
+
+
+def post_statement(env: AuditEnv, statement: RewardStatement) -> int:
+    """Store ``statement`` (unless its run has one), post its root from the auditor key, and
+    record the epoch; the epoch's number. Posting the same run again reads the epoch back.
+
+    Raises
+    ------
+    RewardPostRefused, RewardPostConflict
+        Nothing was posted (the error is recorded on the stored statement).
+    """
+    key = env.require_auditor_key()
+    rewards = env.deployment.addresses.rewards
+    run_id = statement.context.run_id
+    with session_scope(env.engine) as session:
+        record = stored_statement(session, rewards, run_id)
         if record is None:
-            record = store_statement(session, build_for_run(env, session, run, lam=lam))
-        statement = parse_statement(record.statement_json.encode())
+            store_statement(session, statement)
+        else:
+            statement = parse_statement(record.statement_json.encode())
     try:
         posted = post_root(env.w3, rewards, key, statement)
     except FairgovError as exc:
         with session_scope(env.engine) as session:
-            row = stored_statement(session, rewards, run.run_id)
+            row = stored_statement(session, rewards, run_id)
             if row is not None:
                 row.error_code, row.error = exc.code, exc.message
                 session.add(row)
         raise
     with session_scope(env.engine) as session:
-        row = stored_statement(session, rewards, run.run_id)
+        row = stored_statement(session, rewards, run_id)
         assert row is not None
         row.status = StatementStatus.POSTED
         row.epoch = posted.epoch.number
