@@ -153,7 +153,7 @@ def encode(
         else:
             targets.append(to_address(getattr(addresses, action.contract)))
             values.append(0)
-            calldatas.append(action.calldata())
+            calldatas.append(action.bound(addresses).calldata())
     return targets, values, calldatas
 
 

@@ -64,6 +64,10 @@ class KnownCall(BaseModel):
         """Whether the decoded call means this action in ``addresses``' deployment."""
         return True
 
+    def bound(self, addresses: Addresses) -> Self:
+        """This action with what it leaves to the deployment (an address) filled in."""
+        return self
+
     def calldata(self) -> bytes:
         """The calldata of this action's call."""
         return self.selector() + abi_encode(self.abi_types(), list(self.args()))

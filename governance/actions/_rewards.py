@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field
 
+from core.types import to_address
 from governance.actions._evidence import UINT64_MAX
 from governance.actions._models import KnownCall
 from governance.actions._values import UINT256_MAX, AddressHex, Contract
@@ -30,11 +31,14 @@ def _whole_tokens(units: int) -> int:
 
 
 class FundRewards(KnownCall):
-    """Move whole tokens from the treasury (the timelock) to the ProviderRewards contract."""
+    """Move whole tokens from the treasury (the timelock) to the ProviderRewards contract.
+
+    ``rewards`` may be left out: :func:`~governance.actions.encode` fills in the deployment's.
+    """
 
     kind: Literal["fund_rewards"] = "fund_rewards"
-    rewards: AddressHex
     tokens: int = Field(ge=1, le=_MAX_TOKENS)
+    rewards: AddressHex | None = None
 
     contract: ClassVar[Contract] = "token"
     signature: ClassVar[str] = "transfer(address,uint256)"
@@ -45,6 +49,8 @@ class FundRewards(KnownCall):
         return cls(rewards=addresses.rewards, tokens=tokens)
 
     def args(self) -> tuple[Any, ...]:
+        if self.rewards is None:
+            raise ValueError("bind the action to a deployment before encoding it")
         return (self.rewards, self.tokens * _UNIT)
 
     @classmethod
@@ -53,7 +59,12 @@ class FundRewards(KnownCall):
         return cls(rewards=recipient, tokens=_whole_tokens(units))
 
     def fits(self, addresses: Addresses) -> bool:
-        return self.rewards.lower() == addresses.rewards.lower()
+        return self.rewards is not None and self.rewards.lower() == addresses.rewards.lower()
+
+    def bound(self, addresses: Addresses) -> Self:
+        if self.rewards is not None:
+            return self
+        return self.model_copy(update={"rewards": to_address(addresses.rewards)})
 
     def summary(self) -> str:
         return f"Fund the providers' rewards with {self.tokens} tokens from the treasury"
