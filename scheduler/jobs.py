@@ -128,8 +128,10 @@ def _audit_all(runtime: Runtime) -> Outcome:
     ctx = runtime.context
     if ctx.auditor_key is None:
         return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
-    outcome = audit_due(ctx.audit, ctx.model_specs)
-    rewards = _post_rewards(runtime)
+    try:
+        outcome = audit_due(ctx.audit, ctx.model_specs)
+    finally:  # runs already approved are paid even when this pass's audits fail
+        rewards = _post_rewards(runtime)
     notes = list(outcome.plan.notes)
     if not outcome.plan.due:
         reason = "; ".join(notes) if notes else "no model specs registered"
