@@ -44,7 +44,7 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
     /// @param token_ The reward token (the governance token).
     /// @param guardian_ May cancel a root during its challenge window; zero for none.
     /// @param posters Accounts that may post roots from the start.
-    /// @param challengeWindow_ Seconds after posting during which a root may be cancelled; not zero.
+    /// @param challengeWindow_ Seconds after posting during which a root may be cancelled: 1 to 2**32 - 1.
     /// @param splitRule_ How an epoch's reward is split among providers.
     /// @param rewardPerEpoch_ The most an epoch may pay in total, in the token's smallest unit.
     constructor(
@@ -194,7 +194,8 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
     }
 
     function _setChallengeWindow(uint64 window) private {
-        if (window == 0) revert RewardsInvalidChallengeWindow(window);
+        // At most 2**32 - 1 seconds (136 years), so postedAt + window never overflows a uint64.
+        if (window == 0 || window > type(uint32).max) revert RewardsInvalidChallengeWindow(window);
         _challengeWindow = window;
         emit ChallengeWindowSet(window);
     }

@@ -570,12 +570,17 @@ def test_only_the_dao_changes_the_settings(rewards, guardian, auditor, holders):
             )
 
 
-def test_a_zero_challenge_window_is_refused(rewards, impersonate, treasury, deployer, token):
-    assert_custom_error(
-        lambda: rewards.setChallengeWindow(0, {"from": impersonate(treasury)}),
-        "RewardsInvalidChallengeWindow(uint64)",
-        0,
-    )
+def test_a_zero_or_overflowing_challenge_window_is_refused(
+    rewards, impersonate, treasury, deployer, token
+):
+    dao = {"from": impersonate(treasury)}
+    for window in (0, 2**32, 2**64 - 1):
+        assert_custom_error(
+            lambda window=window: rewards.setChallengeWindow(window, dao),
+            "RewardsInvalidChallengeWindow(uint64)",
+            window,
+        )
+    rewards.setChallengeWindow(2**32 - 1, dao)
     assert_custom_error(
         lambda: ProviderRewards.deploy(
             treasury, token, ZERO_ADDRESS, [], 0, ROWS, 1, {"from": deployer}

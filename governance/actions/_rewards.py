@@ -15,9 +15,8 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import Field
 
 from core.types import to_address
-from governance.actions._evidence import UINT64_MAX
 from governance.actions._models import KnownCall
-from governance.actions._values import UINT256_MAX, AddressHex, Contract
+from governance.actions._values import UINT32_MAX, UINT256_MAX, AddressHex, Contract
 from governance.chain.deploy import SPLIT_RULES, TOKEN_DECIMALS, Addresses, SplitRule
 
 _UNIT: int = 10**TOKEN_DECIMALS
@@ -115,7 +114,7 @@ class SetRewardsChallengeWindow(KnownCall):
     """Seconds after a rewards root is posted during which it may be cancelled."""
 
     kind: Literal["set_rewards_challenge_window"] = "set_rewards_challenge_window"
-    seconds: int = Field(ge=1, le=UINT64_MAX)
+    seconds: int = Field(ge=1, le=UINT32_MAX)
 
     contract: ClassVar[Contract] = "rewards"
     signature: ClassVar[str] = "setChallengeWindow(uint64)"

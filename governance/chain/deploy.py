@@ -102,7 +102,7 @@ class DeploymentConfig(BaseModel):
         default=100_000, ge=0, description="whole tokens minted to the timelock, the treasury"
     )
     rewards_challenge_window: int = Field(
-        default=60, ge=1, lt=2**64, description="seconds a rewards root may be cancelled"
+        default=60, ge=1, lt=2**32, description="seconds a rewards root may be cancelled"
     )
     rewards_split_rule: SplitRule = "rows"
     reward_per_epoch: int = Field(

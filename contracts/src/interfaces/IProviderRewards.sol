@@ -66,7 +66,8 @@ interface IProviderRewards {
     /// @notice The claim's signature is not the account's, or its deadline passed.
     error RewardsInvalidClaimSignature(uint256 epoch, address account);
     error RewardsClaimExpired(uint256 epoch, uint256 deadline);
-    /// @notice A challenge window of zero would leave no time to cancel a wrong root.
+    /// @notice A challenge window of zero would leave no time to cancel a wrong root; one above
+    /// 2**32 - 1 seconds is refused too.
     error RewardsInvalidChallengeWindow(uint64 window);
 
     /// @notice Posts the root of an approved model's reward split. Poster role only.

@@ -120,7 +120,7 @@ def test_an_unknown_split_rule_index_is_a_raw_call() -> None:
         {"kind": "set_split_rule", "rule": "shapley"},
         {"kind": "set_reward_per_epoch", "tokens": -1},
         {"kind": "set_rewards_challenge_window", "seconds": 0},
-        {"kind": "set_rewards_challenge_window", "seconds": 2**64},
+        {"kind": "set_rewards_challenge_window", "seconds": 2**32},
         {"kind": "cancel_rewards_root", "epoch": 0},
     ],
 )
