@@ -109,11 +109,17 @@ def new_salts(count: int) -> list[bytes]:
 
 
 def read_records(
-    path: Path, *, on_progress: Progress | None = None, every: int = 100_000
+    path: Path,
+    *,
+    columns: Sequence[str] | None = None,
+    on_progress: Progress | None = None,
+    every: int = 100_000,
 ) -> Iterator[bytes]:
     """The record bytes (:func:`encode_record`) of each data row of a CSV file, streamed.
 
-    ``on_progress`` is called with the count every ``every`` rows and once at the end.
+    ``columns`` names the columns of a file without a header row (as a manifest's
+    ``columns``); otherwise the first row is the header. ``on_progress`` is called with the
+    count every ``every`` rows and once at the end.
 
     Examples
     --------
@@ -128,7 +134,7 @@ def read_records(
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         try:
-            header = next(reader, None)
+            header = list(columns) if columns is not None else next(reader, None)
             if header is None:
                 raise UnreadableFile(str(path), "empty file, no header")
             count = 0

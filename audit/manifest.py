@@ -2,8 +2,10 @@
 
 A manifest names the file (``uri``), pins its bytes (``sha256``) and says how to read it:
 the label column and its positive value, the sensitive features and the model's features.
-Its canonical JSON (sorted keys, UTF-8, no whitespace) hashes to the ``manifestHash`` that
-an ``allow_dataset`` proposal puts on chain next to the file's hash (``contentHash``).
+``records_root`` commits to every record with a salt the provider keeps
+(:mod:`audit.commitments`). Its canonical JSON (sorted keys, UTF-8, no whitespace) hashes to
+the ``manifestHash`` that the provider's signed offer, carried by an ``allow_dataset``
+proposal, puts on chain next to the file's hash (``contentHash``) and the records root.
 """
 
 from __future__ import annotations
@@ -17,10 +19,19 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session, col, select
 
+from audit.commitments import build_commitments, read_records, read_salts, write_salts
 from audit.db_models import DatasetManifestRecord
-from audit.errors import DatasetFileMissing, DatasetNotRegistered, InvalidManifest
+from audit.errors import (
+    DatasetFileMissing,
+    DatasetNotRegistered,
+    InvalidManifest,
+    ManifestLacksRecordsRoot,
+    ProviderMismatch,
+    RecordsRootMismatch,
+)
 from core.canonical import canonical_json, file_sha256, sha256_hex
-from governance.actions import AllowDataset, dataset_id_of
+from core.types import to_address
+from governance.actions import DatasetOffer, dataset_id_of
 
 MANIFEST_SCHEMA_VERSION = 1
 
@@ -46,6 +57,11 @@ class DatasetManifest(BaseModel):
     provider: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
     licence: str = ""
     description: str = ""
+    records_root: str | None = Field(
+        default=None,
+        pattern=r"^0x[0-9a-f]{64}$",
+        description="StandardMerkleTree root of the salted record commitments",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DatasetManifest:
@@ -59,8 +75,14 @@ class DatasetManifest(BaseModel):
         return self
 
     def canonical_json(self) -> bytes:
-        """Sorted keys, UTF-8, no insignificant whitespace: the bytes that are hashed."""
-        return canonical_json(self.model_dump(mode="json"))
+        """Sorted keys, UTF-8, no insignificant whitespace: the bytes that are hashed.
+
+        A manifest without a records root leaves the key out, so manifests written before
+        commitments existed keep their hashes."""
+        data = self.model_dump(mode="json")
+        if data["records_root"] is None:
+            del data["records_root"]
+        return canonical_json(data)
 
     @property
     def hash(self) -> str:
@@ -81,9 +103,32 @@ class DatasetManifest(BaseModel):
             return Path(self.uri)
         raise InvalidManifest(f"uri {self.uri!r}: only local files (file://) can be read")
 
-    def allow_action(self) -> AllowDataset:
-        """The ``allow_dataset`` action that asks the DAO to allow exactly this manifest."""
-        return AllowDataset.for_dataset(self.name, self.sha256, self.hash, self.uri)
+    def offer(
+        self, *, provider: str, issued_at: int, deadline: int, terms_hash: str | None = None
+    ) -> DatasetOffer:
+        """The offer of exactly this manifest that ``provider`` signs for the DAO to allow.
+
+        Raises
+        ------
+        ManifestLacksRecordsRoot, ProviderMismatch
+        """
+        if self.records_root is None:
+            raise ManifestLacksRecordsRoot(self.name)
+        provider = to_address(provider)
+        if self.provider is not None and to_address(self.provider) != provider:
+            raise ProviderMismatch(self.name, to_address(self.provider), provider)
+        return DatasetOffer(
+            dataset_id=self.dataset_id,
+            content_hash=self.sha256,
+            manifest_hash=self.hash,
+            records_root=self.records_root,
+            uri=self.uri,
+            licence=self.licence,
+            terms_hash=terms_hash or "0x" + "0" * 64,
+            provider=provider,
+            issued_at=issued_at,
+            deadline=deadline,
+        )
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> DatasetManifest:
@@ -115,12 +160,15 @@ def build_manifest(
     description: str = "",
     provider: str | None = None,
     columns: tuple[str, ...] | list[str] | None = None,
+    salts_path: Path | None = None,
 ) -> DatasetManifest:
     """The manifest of the data file at ``path``, with its sha256 computed.
 
     The file is referenced by its absolute ``file://`` URI. ``features`` defaults to every
     column that is neither the label nor a sensitive feature. ``columns`` names the columns
-    of a CSV file that has no header row.
+    of a CSV file that has no header row. With ``salts_path``, every record is committed
+    with a fresh salt (:mod:`audit.commitments`), the salts are written there for the
+    provider to keep, and the manifest carries the records root.
 
     Raises
     ------
@@ -130,8 +178,8 @@ def build_manifest(
     --------
     >>> m = build_manifest(Path("loans.csv"), name="loans", label="approved",
     ...                    positive_label="1", sensitive_features=["group"])  # doctest: +SKIP
-    >>> m.allow_action().kind  # doctest: +SKIP
-    'allow_dataset'
+    >>> m.dataset_id  # doctest: +SKIP
+    '0x…'
     """
     path = path.resolve()
     fmt: DatasetFormat = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
@@ -146,6 +194,13 @@ def build_manifest(
         raise InvalidManifest(f"columns {missing} are not in {path.name} (it has {available})")
     if features is None:
         features = [c for c in available if c != label and c not in sensitive_features]
+    records_root = None
+    if salts_path is not None:
+        if fmt != "csv":
+            raise InvalidManifest("record commitments are built for CSV files only")
+        commitments = build_commitments(read_records(path, columns=columns))
+        write_salts(salts_path, commitments.salts)
+        records_root = commitments.root
     data: dict[str, Any] = {
         "name": name,
         "version": version,
@@ -160,8 +215,26 @@ def build_manifest(
         "provider": provider,
         "licence": licence,
         "description": description,
+        "records_root": records_root,
     }
     return DatasetManifest.from_json(json.dumps(data))
+
+
+def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
+    """Refuse a manifest whose file's records, with the provider's salts, do not commit to
+    its records root (before anyone signs or spends gas on it).
+
+    Raises
+    ------
+    ManifestLacksRecordsRoot, RecordsRootMismatch, SaltsMismatch, InvalidSalts
+    """
+    if manifest.records_root is None:
+        raise ManifestLacksRecordsRoot(manifest.name)
+    salts = read_salts(salts_path)
+    records = read_records(manifest.local_path(), columns=manifest.columns)
+    root = build_commitments(records, salts=salts).root
+    if root != manifest.records_root:
+        raise RecordsRootMismatch(manifest.name, manifest.records_root, root)
 
 
 def load_frame(manifest: DatasetManifest) -> pd.DataFrame:

@@ -38,7 +38,7 @@ from core.settings import DEV_PRIVATE_KEYS
 from governance.actions import SetMitigation, encode
 from governance.chain import deploy, localchain
 from governance.chain import node as chain_client
-from tests.helpers import TEST_CONFIG, Governance, pass_and_execute_encoded
+from tests.helpers import TEST_CONFIG, Governance, pass_and_execute_encoded, signed_offer
 from tests.integration.audit.audit_support import dp_threshold
 
 ADULT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "adult.data"
@@ -72,6 +72,7 @@ def main() -> None:
         ADULT.resolve(), name="uci-adult", label="income", positive_label=">50K",
         sensitive_features=["sex"], columns=COLUMNS,
         features=[c for c in COLUMNS if c not in ("income", "sex", "race", "fnlwgt")],
+        salts_path=work / "adult.salts",
     )  # fmt: skip
     engine = db.make_engine(f"sqlite:///{work / 'fairgov.db'}")
     db.upgrade(engine)
@@ -94,7 +95,7 @@ def main() -> None:
         def govern(actions: list, description: str) -> None:  # type: ignore[type-arg]
             pass_and_execute_encoded(gov, *encode(actions, deployment.addresses), description)
 
-        govern([manifest.allow_action(), dp_threshold("0.1")], "allow adult")
+        govern([signed_offer(w3, deployment, manifest), dp_threshold("0.1")], "allow adult")
         frame = load_frame(manifest)
         spec = ModelSpec(name="adult-lr", dataset="uci-adult", n_boot=200)
         rows: list[tuple[str, float, float]] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -57,11 +56,18 @@ def register(
         list[str] | None, typer.Option(help="Column names of a CSV file without a header.")
     ] = None,
     provider: Annotated[str | None, typer.Option(help="Provider's address (optional).")] = None,
+    salts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Commit every record with a fresh salt and write the salts here (the "
+            "provider keeps them). Required for the dataset to be offered."
+        ),
+    ] = None,
 ) -> None:
-    """Hash FILE, store its manifest and print the allow_dataset action to propose.
+    """Hash FILE, commit its records (with --salts) and store its manifest.
 
-    The JSON printed on stdout is a list of actions: save it and pass it to
-    ``fairgov propose``.
+    The manifest is printed on stdout (canonical JSON). Its provider then signs an offer
+    of it: ``fairgov provider offer MANIFEST --salts SALTS``.
     """
     from audit.manifest import build_manifest, store_manifest
 
@@ -78,6 +84,7 @@ def register(
         description=description,
         provider=provider,
         columns=_split(columns) or None,
+        salts_path=salts,
     )
     engine = migrated_engine(settings)
     with session_scope(engine) as session:
@@ -87,4 +94,8 @@ def register(
         f"registered {manifest.name} {manifest.version}: content hash {manifest.sha256}, "
         f"manifest hash {manifest.hash} (manifest at {stored})"
     )
-    typer.echo(json.dumps([manifest.allow_action().model_dump(mode="json")], indent=2))
+    if manifest.records_root is None:
+        err_console.print("no record commitments (--salts): this manifest cannot be offered")
+    else:
+        err_console.print(f"records root {manifest.records_root}; keep the salts file {salts}")
+    typer.echo(manifest.canonical_json().decode("utf-8"))

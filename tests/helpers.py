@@ -9,10 +9,13 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from audit.manifest import DatasetManifest
 from core.settings import DEV_PRIVATE_KEYS
+from governance.actions import AllowDataset, DatasetOffer
 from governance.chain import deploy
 from governance.chain.contracts import bind
 from governance.chain.node import Sender, call_data
+from governance.consent import sign_offer
 
 #: Fast governance parameters for tests on an automining chain.
 TEST_CONFIG = deploy.DeploymentConfig(
@@ -21,6 +24,12 @@ TEST_CONFIG = deploy.DeploymentConfig(
 
 #: Private keys of the holders in TEST_CONFIG (development accounts 1 to 4).
 HOLDER_KEYS = DEV_PRIVATE_KEYS[1:5]
+
+#: Data providers: development accounts 8 and 7 (they hold no tokens).
+PROVIDER_KEY = DEV_PRIVATE_KEYS[8]
+SECOND_PROVIDER_KEY = DEV_PRIVATE_KEYS[7]
+#: How long a test offer stays valid.
+OFFER_LIFETIME = 30 * 24 * 3600
 
 PENDING, ACTIVE, CANCELED, DEFEATED, SUCCEEDED, QUEUED, EXPIRED, EXECUTED = range(8)
 
@@ -36,6 +45,48 @@ def advance_time(w3: Web3, seconds: int) -> None:
 
 def address_of(private_key: str) -> str:
     return str(Account.from_key(private_key).address)
+
+
+def issue_time(w3: Web3) -> int:
+    """An ``issuedAt`` for a new offer or withdrawal: the latest block's time (the policy
+    refuses offers dated after the block that accepts them)."""
+    return int(w3.eth.get_block("latest")["timestamp"])
+
+
+def signed_offer(
+    w3: Web3, deployment: deploy.Deployment, manifest: DatasetManifest, key: str = PROVIDER_KEY
+) -> AllowDataset:
+    """The ``allow_dataset`` action for ``manifest``, offered and signed by ``key``."""
+    issued_at = issue_time(w3)
+    offer = manifest.offer(
+        provider=address_of(key), issued_at=issued_at, deadline=issued_at + OFFER_LIFETIME
+    )
+    return sign_offer(offer, key, deployment, name=manifest.name)
+
+
+def allow_raw(  # noqa: PLR0917 (test shorthand: the hashes in their on-chain order)
+    w3: Web3,
+    deployment: deploy.Deployment,
+    name: str,
+    content_hash: str,
+    manifest_hash: str,
+    uri: str,
+    key: str = PROVIDER_KEY,
+) -> AllowDataset:
+    """An ``allow_dataset`` action for bare hashes (no file), signed by the provider ``key``;
+    its records root is a fixed non-zero value."""
+    issued_at = issue_time(w3)
+    offer = DatasetOffer.for_name(
+        name,
+        content_hash=content_hash,
+        manifest_hash=manifest_hash,
+        records_root="0x" + "ab" * 32,
+        uri=uri,
+        provider=address_of(key),
+        issued_at=issued_at,
+        deadline=issued_at + OFFER_LIFETIME,
+    )
+    return sign_offer(offer, key, deployment, name=name)
 
 
 class Governance:

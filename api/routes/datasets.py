@@ -48,10 +48,8 @@ def read_dataset(
 def register_dataset(
     session: SessionDep, _operator: CurrentOperator, body: DatasetManifest
 ) -> ManifestCreated:
-    """Register a manifest (operators only); the same manifest twice is stored once."""
+    """Register a manifest (operators only); the same manifest twice is stored once. Its
+    provider then signs an offer of it (``POST /v1/providers/offers/prepare``)."""
     record = store_manifest(session, body)
     session.commit()
-    return ManifestCreated(
-        manifest=ManifestPublic.of(record),
-        allow_action=body.allow_action().model_dump(mode="json"),
-    )
+    return ManifestCreated(manifest=ManifestPublic.of(record))

@@ -63,10 +63,10 @@ class DatasetPublic(BaseModel):
 
 
 class ManifestCreated(BaseModel):
-    """The stored manifest, and the ``allow_dataset`` action to propose for it."""
+    """The stored manifest. Its provider signs an offer of it next
+    (``POST /v1/providers/offers/prepare``): only an offer can be allowed."""
 
     manifest: ManifestPublic
-    allow_action: dict[str, Any]
 
 
 class ModelPublic(BaseModel):

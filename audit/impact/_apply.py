@@ -101,13 +101,7 @@ class _Policy:
         elif isinstance(action, RevokeDataset):
             return self._revoke(action.dataset_id.lower())
         elif isinstance(action, AllowDataset):
-            self.datasets[action.dataset_id.lower()] = DatasetEntry(
-                dataset_id=action.dataset_id.lower(),
-                content_hash=action.content_hash.lower(),
-                manifest_hash=action.manifest_hash.lower(),
-                uri=action.uri,
-                allowed=True,
-            )
+            self.datasets[action.dataset_id] = DatasetEntry.from_offer(action.offer)
         return None
 
     def _revoke(self, dataset_id: str) -> str | None:

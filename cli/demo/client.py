@@ -193,8 +193,20 @@ class DemoClient:
     # -- writes ---------------------------------------------------------------------------
 
     def register_dataset(self, manifest: Json, token: str) -> Json:
-        """``POST /v1/datasets`` (operator): the stored manifest and its allow action."""
+        """``POST /v1/datasets`` (operator): the stored manifest."""
         return self._json("POST", "/v1/datasets", json=manifest, token=token)
+
+    def offer(self, key: str, manifest_hash: str, name: str) -> Json:
+        """The provider ``key`` signs an offer of a registered manifest in its wallet; the
+        checked ``allow_dataset`` action comes back."""
+        body = {"manifest_hash": manifest_hash, "provider": address_of(key)}
+        prepared = self._json("POST", "/v1/providers/offers/prepare", json=body)
+        signed = {
+            "message": prepared["message"],
+            "signature": sign_typed(key, prepared["typed_data"]),
+            "name": name,
+        }
+        return self._json("POST", "/v1/providers/offers", json=signed)
 
     def delegate(self, key: str, delegatee: str, expiry: int) -> Json:
         """Sign a gasless delegation with ``key`` and post it; returns the relay record."""

@@ -22,6 +22,8 @@ console = Console(highlight=False, soft_wrap=True)
 STEPS: Final = 11
 #: The dev account that the default deployment makes the fairness guardian.
 GUARDIAN_KEY: Final = DEV_PRIVATE_KEYS[6]
+#: The data provider who offers the demo's dataset.
+PROVIDER_KEY: Final = DEV_PRIVATE_KEYS[8]
 DATASET: Final = "loans-demo"
 MODEL: Final = "loans-demo-lr"
 METRIC: Final = "demographic_parity_difference"

@@ -20,6 +20,7 @@ from cli.demo.stage import (
     METRIC,
     MODEL,
     POLL_SECONDS,
+    PROVIDER_KEY,
     VOTES,
     Demo,
     DemoTimeout,
@@ -63,7 +64,9 @@ def register_dataset(demo: Demo) -> Json:
         sensitive_features=list(SENSITIVE),
         licence="CC0-1.0",
         description="synthetic loan approvals with injected bias against group B",
+        salts_path=demo.out_dir / f"{DATASET}.salts",
     )
+    console.print(f"committed every record with a salt: records root {manifest.records_root}")
     key, demo.operator_token = _find_operator(demo.client)
     console.print(f"signed in with Ethereum (EIP-4361) as operator {address_of(key)}")
     created = demo.client.register_dataset(
@@ -73,7 +76,12 @@ def register_dataset(demo: Demo) -> Json:
     console.print(f"registered [bold]{DATASET}[/]: dataset id {short(stored['dataset_id'])}")
     console.print(f"  content sha256 {stored['content_hash']}")
     console.print(f"  manifest hash  {stored['manifest_hash']}")
-    allow: Json = created["allow_action"]
+    accepted = demo.client.offer(PROVIDER_KEY, stored["manifest_hash"], DATASET)
+    console.print(
+        f"its provider {address_of(PROVIDER_KEY)} signed an offer (EIP-712) in their wallet; "
+        "the policy contract checked it"
+    )
+    allow: Json = accepted["action"]
     return allow
 
 

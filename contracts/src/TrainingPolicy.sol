@@ -70,6 +70,9 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
                 || offer.recordsRoot == bytes32(0)
         ) revert TrainingPolicyZeroHash();
         if (block.timestamp > offer.deadline) revert TrainingPolicyOfferExpired(datasetId, offer.deadline);
+        // Consent in force is never dated after now, so the provider's withdrawal (dated now or
+        // later) always reaches it.
+        if (offer.issuedAt > block.timestamp) revert TrainingPolicyOfferNotYetValid(datasetId, offer.issuedAt);
         Dataset storage dataset = _datasets[datasetId];
         bool registered = dataset.contentHash != bytes32(0);
         if (registered && dataset.provider != offer.provider) {
@@ -129,7 +132,8 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
         uint64 last = _withdrawnAt[datasetId][provider];
         if (issuedAt <= last) revert TrainingPolicyStaleWithdrawal(datasetId, issuedAt, last);
         _withdrawnAt[datasetId][provider] = issuedAt;
-        bool revoked = dataset.allowed && dataset.consentedAt < issuedAt;
+        // At the same second a withdrawal beats an offer: consent must be strictly newer.
+        bool revoked = dataset.allowed && dataset.consentedAt <= issuedAt;
         if (revoked) dataset.allowed = false;
         emit DatasetWithdrawn(datasetId, provider, issuedAt, revoked, _bump());
     }

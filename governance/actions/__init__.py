@@ -24,6 +24,13 @@ from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
 
 from core.types import to_address
+from governance.actions._consent import (
+    POLICY_DOMAIN_NAME,
+    DatasetOffer,
+    DatasetWithdrawal,
+    policy_domain,
+    typed_digest,
+)
 from governance.actions._evidence import (
     ON_INCONCLUSIVE,
     ClearEvidenceRule,
@@ -82,12 +89,15 @@ __all__ = [
     "CONSTRAINTS",
     "FIXED_POINT_DECIMALS",
     "ON_INCONCLUSIVE",
+    "POLICY_DOMAIN_NAME",
     "Action",
     "AllowDataset",
     "CancelRewardsRoot",
     "ClearEvidenceRule",
     "ClearThreshold",
     "Contract",
+    "DatasetOffer",
+    "DatasetWithdrawal",
     "Direction",
     "FundRewards",
     "GrantAuditor",
@@ -119,7 +129,9 @@ __all__ = [
     "from_fixed",
     "is_supermajority",
     "metric_to_bytes32",
+    "policy_domain",
     "to_fixed",
+    "typed_digest",
 ]
 
 

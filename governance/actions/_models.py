@@ -9,6 +9,7 @@ from eth_abi.abi import encode as abi_encode
 from eth_utils.abi import function_signature_to_4byte_selector
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from governance.actions._consent import OFFER_ABI_TYPE, DatasetOffer
 from governance.actions._values import (
     AUDITOR_ROLE,
     CONSTRAINTS,
@@ -78,57 +79,72 @@ class KnownCall(BaseModel):
 
 
 class AllowDataset(KnownCall):
-    """Allow a dataset for training, or update the hashes and URI of a registered one."""
+    """Allow a dataset its provider offered, or move a registered one to a newer offer.
+
+    The action carries the provider's signed :class:`DatasetOffer`; the policy contract
+    refuses it unless the signature is the provider's (EOA or EIP-1271).
+    """
 
     kind: Literal["allow_dataset"] = "allow_dataset"
-    dataset_id: Hash32Hex
-    content_hash: Hash32Hex
-    manifest_hash: Hash32Hex
-    uri: str
+    offer: DatasetOffer
+    provider_signature: BytesHex = Field(
+        description="the provider's EIP-712 signature of the offer (65 bytes from an EOA, "
+        "whatever its EIP-1271 wallet accepts from a contract)"
+    )
     name: str | None = None
 
     contract: ClassVar[Contract] = "training_policy"
-    signature: ClassVar[str] = "allowDataset(bytes32,bytes32,bytes32,string)"
+    signature: ClassVar[str] = f"allowDataset({OFFER_ABI_TYPE},bytes)"
 
     @model_validator(mode="after")
     def _check(self) -> Self:
-        zero = "0x" + "0" * 64
-        if zero in (self.dataset_id, self.content_hash, self.manifest_hash):
-            raise ValueError("dataset id, content hash and manifest hash must not be zero")
-        if self.name is not None and dataset_id_of(self.name) != self.dataset_id:
+        if self.name is not None and dataset_id_of(self.name) != self.offer.dataset_id:
             raise ValueError(f"dataset_id is not keccak256 of the name {self.name!r}")
+        if len(self.provider_signature) <= 2:
+            raise ValueError("the offer has no signature")
         return self
 
     @classmethod
-    def for_dataset(cls, name: str, content_hash: str, manifest_hash: str, uri: str) -> Self:
-        """The action allowing the dataset called ``name`` (its id is ``keccak256(name)``)."""
-        return cls(
-            dataset_id=dataset_id_of(name),
-            content_hash=content_hash,
-            manifest_hash=manifest_hash,
-            uri=uri,
-            name=name,
-        )
+    def abi_types(cls) -> list[str]:
+        return [OFFER_ABI_TYPE, "bytes"]
+
+    @property
+    def dataset_id(self) -> str:
+        return self.offer.dataset_id
+
+    @property
+    def content_hash(self) -> str:
+        return self.offer.content_hash
+
+    @property
+    def manifest_hash(self) -> str:
+        return self.offer.manifest_hash
+
+    @property
+    def uri(self) -> str:
+        return self.offer.uri
+
+    @property
+    def provider(self) -> str:
+        return self.offer.provider
 
     def args(self) -> tuple[Any, ...]:
-        hashes = (self.dataset_id, self.content_hash, self.manifest_hash)
-        return (*(bytes.fromhex(h[2:]) for h in hashes), self.uri)
+        return (self.offer.abi_tuple(), bytes.fromhex(self.provider_signature[2:]))
 
     @classmethod
     def from_args(cls, args: tuple[Any, ...]) -> Self:
-        dataset_id, content, manifest, uri = args
+        offer, signature = args
         return cls(
-            dataset_id="0x" + dataset_id.hex(),
-            content_hash="0x" + content.hex(),
-            manifest_hash="0x" + manifest.hex(),
-            uri=uri,
+            offer=DatasetOffer.from_abi(offer), provider_signature="0x" + bytes(signature).hex()
         )
 
     def summary(self) -> str:
         label = f"{self.name} ({self.dataset_id})" if self.name else self.dataset_id
+        offer = self.offer
         return (
-            f"Allow dataset {label} with content hash {self.content_hash}, "
-            f"manifest hash {self.manifest_hash}, uri {self.uri}"
+            f"Allow dataset {label} offered by {offer.provider} with content hash "
+            f"{offer.content_hash}, manifest hash {offer.manifest_hash}, records root "
+            f"{offer.records_root}, licence {offer.licence or '(none)'}, uri {offer.uri}"
         )
 
 

@@ -315,6 +315,11 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
         if str(actual).lower() != expected.lower():
             raise DeploymentStale(path, name, address, "the contract there is another one")
     check_policy_current(w3, a.training_policy, path)
+    try:
+        bind(w3, "TrainingPolicy", a.training_policy).functions.OFFER_TYPEHASH().call()
+    except Web3Exception as exc:
+        reason = "it predates providers' consent (datasets without signed offers)"
+        raise DeploymentStale(path, "TrainingPolicy", a.training_policy, reason) from exc
 
 
 def check_policy_current(w3: Web3, policy_address: str, path: Path | None = None) -> None:

@@ -38,17 +38,8 @@ PROTECTION_EVENTS: Final = frozenset(
 )
 #: The governor's other events: each is about one proposal.
 PROPOSAL_EVENTS: Final = frozenset(FOLLOWED["FairnessGovernor"]) - PROTECTION_EVENTS
-POLICY_EVENTS: Final = frozenset(
-    {
-        "DatasetAllowed",
-        "DatasetRevoked",
-        "ThresholdSet",
-        "ThresholdCleared",
-        "MitigationSet",
-        "EvidenceRuleSet",
-        "EvidenceRuleCleared",
-    }
-)
+#: Every TrainingPolicy event the indexer follows changes the policy.
+POLICY_EVENTS: Final = frozenset(FOLLOWED["TrainingPolicy"])
 #: States a proposal never leaves while the chain only grows.
 FINAL_STATES: Final = ("Executed", "Canceled", "Defeated")
 _TALLY_COLUMNS: Final = {0: "against_votes", 1: "for_votes", 2: "abstain_votes"}

@@ -39,6 +39,7 @@ FOLLOWED: Final[dict[ContractName, tuple[str, ...]]] = {
     "TrainingPolicy": (
         "DatasetAllowed",
         "DatasetRevoked",
+        "DatasetWithdrawn",
         "ThresholdSet",
         "ThresholdCleared",
         "MitigationSet",
@@ -66,6 +67,22 @@ class LogEvent:
 
 
 _chain_order = operator.attrgetter("block_number", "log_index")
+
+
+def _abi_type(entry: dict[str, Any]) -> str:
+    """The canonical ABI type of an event input: a struct is ``(t1,t2,…)``."""
+    if entry["type"].startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in entry["components"])
+        return f"({inner}){entry['type'][len('tuple') :]}"
+    return str(entry["type"])
+
+
+def _json_struct(entry: dict[str, Any], value: Any) -> Any:
+    """A decoded struct as a dict by field name, its fields JSON-ready."""
+    return {
+        c["name"]: (_json_struct(c, v) if c["type"] == "tuple" else _json_value(_abi_type(c), v))
+        for c, v in zip(entry["components"], value, strict=True)
+    }
 
 
 def _json_value(abi_type: str, value: Any) -> Any:
@@ -103,7 +120,8 @@ def _word_converter(abi_type: str) -> Callable[[str], Any]:
 
 
 def _is_static(abi_type: str) -> bool:
-    return not (abi_type in {"string", "bytes"} or abi_type.endswith("]"))
+    # Structs are decoded by eth_abi (static ones too: they are rare in events).
+    return not (abi_type in {"string", "bytes"} or abi_type.endswith("]") or "(" in abi_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +132,7 @@ class _EventDecoder:
     data_names: tuple[str, ...]
     data_types: tuple[str, ...]
     data_converters: tuple[Callable[[str], Any], ...] | None  # None: dynamic, use eth_abi
+    data_entries: tuple[dict[str, Any], ...] = ()  # the ABI inputs, for structs
 
     def args(self, topics: list[str], data: str) -> dict[str, Any]:
         args = {
@@ -127,27 +146,33 @@ class _EventDecoder:
                 args[name] = convert(data[2 + 64 * i : 66 + 64 * i])
         elif self.data_names:
             values = abi_decode(list(self.data_types), bytes.fromhex(data[2:]))
-            for name, abi_type, value in zip(self.data_names, self.data_types, values, strict=True):
-                args[name] = _json_value(abi_type, value)
+            decoded = zip(self.data_entries, self.data_types, values, strict=True)
+            for entry, abi_type, value in decoded:
+                args[entry["name"]] = (
+                    _json_struct(entry, value)
+                    if entry["type"] == "tuple"
+                    else _json_value(abi_type, value)
+                )
         return args
 
 
 def _compile(contract: ContractName, entry: dict[str, Any]) -> tuple[str, _EventDecoder]:
     inputs = entry["inputs"]
-    signature = f"{entry['name']}({','.join(i['type'] for i in inputs)})"
+    signature = f"{entry['name']}({','.join(_abi_type(i) for i in inputs)})"
     topic0 = "0x" + keccak(text=signature).hex()
     indexed = [i for i in inputs if i["indexed"]]
     plain = [i for i in inputs if not i["indexed"]]
     if not all(_is_static(i["type"]) for i in indexed):
         raise ValueError(f"{signature}: indexed dynamic values cannot be decoded")
-    data_static = all(_is_static(i["type"]) for i in plain)
+    data_static = all(_is_static(_abi_type(i)) for i in plain)
     decoder = _EventDecoder(
         contract=contract,
         name=entry["name"],
         topic_fields=tuple((i["name"], _word_converter(i["type"])) for i in indexed),
         data_names=tuple(i["name"] for i in plain),
-        data_types=tuple(i["type"] for i in plain),
+        data_types=tuple(_abi_type(i) for i in plain),
         data_converters=(tuple(_word_converter(i["type"]) for i in plain) if data_static else None),
+        data_entries=tuple(plain),
     )
     return topic0, decoder
 

@@ -25,6 +25,7 @@ from governance.actions import Action, encode
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.reverts import decode_revert
+from governance.consent import check_offers
 from governance.errors import (
     BelowProposalThreshold,
     EmptyProposal,
@@ -171,7 +172,8 @@ def prepare_proposal(
     Raises
     ------
     EmptyProposal, BelowProposalThreshold, ProposalExists, RestrictedProposer,
-    ProposalWouldRevert
+    ProposalWouldRevert, and for an ``allow_dataset`` action whose offer the policy would
+    refuse now, the consent errors of :func:`governance.consent.check_offer`
 
     Examples
     --------
@@ -187,6 +189,7 @@ def prepare_proposal(
     targets, values, calldatas = encode(actions, deployment.addresses)
     proposal_id = proposal_id_of(targets, values, calldatas, description)
     check_can_propose(w3, deployment, proposer, proposal_id)
+    check_offers(w3, deployment, actions)
 
     governor = bind(w3, "FairnessGovernor", deployment.addresses.governor)
     data = governor.encode_abi("propose", args=[targets, values, calldatas, description])

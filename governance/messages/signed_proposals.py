@@ -23,6 +23,7 @@ from core.types import to_address
 from governance.actions import decode
 from governance.chain.deploy import Deployment
 from governance.chain.reverts import decode_revert
+from governance.consent import check_offers
 from governance.errors import (
     EmptyProposal,
     FeesNotMinable,
@@ -129,7 +130,8 @@ def inspect_raw_proposal(
     Raises
     ------
     InvalidRawTransaction, WrongChain, NotOurGovernor, NotAProposeCall, EmptyProposal,
-    RestrictedProposer, BelowProposalThreshold, ProposalExists
+    RestrictedProposer, BelowProposalThreshold, ProposalExists, and the consent errors of
+    an ``allow_dataset`` offer the policy would refuse now
 
     Examples
     --------
@@ -154,8 +156,10 @@ def inspect_raw_proposal(
     if named is not None and named != proposer:
         raise RestrictedProposer(proposer, named)
     proposal_id = proposal_id_of(targets, values, calldatas, description)
+    actions = tuple(decode(targets, values, calldatas, deployment.addresses))
     if check_state:
         check_can_propose(w3, deployment, proposer, proposal_id)
+        check_offers(w3, deployment, actions)
     return RawProposal(
         tx_hash=Web3.keccak(raw).to_0x_hex(),
         proposer=proposer,
@@ -164,7 +168,7 @@ def inspect_raw_proposal(
         governor=governor,
         description=description,
         description_hash=Web3.keccak(text=description).to_0x_hex(),
-        actions=tuple(decode(targets, values, calldatas, deployment.addresses)),
+        actions=actions,
         targets=tuple(to_address(t) for t in targets),
         values=tuple(values),
         calldatas=tuple("0x" + bytes(c).hex() for c in calldatas),

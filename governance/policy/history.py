@@ -22,7 +22,13 @@ from sqlmodel import Session, col, select
 from web3 import Web3
 
 from core.types import to_address
-from governance.actions import ON_INCONCLUSIVE, Direction, bytes32_to_text, from_fixed
+from governance.actions import (
+    ON_INCONCLUSIVE,
+    DatasetOffer,
+    Direction,
+    bytes32_to_text,
+    from_fixed,
+)
 from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
 from governance.index.log_decoder import FOLLOWED, LogDecoder
 from governance.index.models import PolicyEvent
@@ -94,19 +100,21 @@ def _hex_to_name(value: str) -> str:
 
 
 def _dataset_allowed(state: PolicyState, a: dict[str, Any]) -> None:
-    dataset_id = a["datasetId"].lower()
-    state.datasets[dataset_id] = DatasetEntry(
-        dataset_id=dataset_id,
-        content_hash=a["contentHash"].lower(),
-        manifest_hash=a["manifestHash"].lower(),
-        uri=a["uri"],
-        allowed=True,
-    )
+    entry = DatasetEntry.from_offer(DatasetOffer.from_message(a["offer"]))
+    state.datasets[entry.dataset_id] = entry
 
 
 def _dataset_revoked(state: PolicyState, a: dict[str, Any]) -> None:
     dataset_id = a["datasetId"].lower()
     state.datasets[dataset_id] = state.datasets[dataset_id].model_copy(update={"allowed": False})
+
+
+def _dataset_withdrawn(state: PolicyState, a: dict[str, Any]) -> None:
+    entry = state.datasets.get(a["datasetId"].lower())
+    if entry is None or int(a["issuedAt"]) < entry.consented_at:
+        return  # an unregistered id, or a withdrawal older than the consent in force
+    withdrawn = entry.model_copy(update={"allowed": False, "withdrawn": True})
+    state.datasets[entry.dataset_id] = withdrawn
 
 
 def _threshold_set(state: PolicyState, a: dict[str, Any]) -> None:
@@ -149,6 +157,7 @@ def _evidence_rule_cleared(state: PolicyState, a: dict[str, Any]) -> None:
 APPLY: Final[dict[str, Callable[[PolicyState, dict[str, Any]], None]]] = {
     "DatasetAllowed": _dataset_allowed,
     "DatasetRevoked": _dataset_revoked,
+    "DatasetWithdrawn": _dataset_withdrawn,
     "ThresholdSet": _threshold_set,
     "ThresholdCleared": _threshold_cleared,
     "MitigationSet": _mitigation_set,

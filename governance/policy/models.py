@@ -14,19 +14,46 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.canonical import canonical_json, sha256_hex
 from core.types import Hash32
-from governance.actions import Direction, OnInconclusive
+from governance.actions import DatasetOffer, Direction, OnInconclusive
 
 
 class DatasetEntry(BaseModel):
-    """One registered dataset, allowed or revoked."""
+    """One registered dataset, allowed or not, with its provider's consent.
+
+    ``consented_at`` is the ``issuedAt`` of the offer the DAO accepted. ``withdrawn`` is true
+    when the provider withdrew consent after it (``allowed`` is then false); a dataset the DAO
+    revoked by vote is not allowed but not withdrawn.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     dataset_id: str
     content_hash: str
     manifest_hash: str
+    records_root: str
     uri: str
+    licence: str
+    terms_hash: str
+    provider: str
+    consented_at: int
     allowed: bool
+    withdrawn: bool = False
+
+    @classmethod
+    def from_offer(cls, offer: DatasetOffer) -> DatasetEntry:
+        """The entry of a dataset just allowed under ``offer``."""
+        return cls(
+            dataset_id=offer.dataset_id,
+            content_hash=offer.content_hash,
+            manifest_hash=offer.manifest_hash,
+            records_root=offer.records_root,
+            uri=offer.uri,
+            licence=offer.licence,
+            terms_hash=offer.terms_hash,
+            provider=offer.provider,
+            consented_at=offer.issued_at,
+            allowed=True,
+        )
 
 
 class ThresholdEntry(BaseModel):
@@ -73,7 +100,7 @@ class PolicySnapshot(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    schema_version: Literal[2] = 2
+    schema_version: Literal[3] = 3
     chain_id: int
     policy: str
     block_number: int

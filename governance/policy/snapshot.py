@@ -3,7 +3,7 @@
 An audit run freezes the snapshot it started with, so a policy change voted during the run
 cannot change the rules it is judged by, and its report names the exact rules by hash.
 The evidence rule (confidence, minimum group size and denominator, what INCONCLUSIVE does
-at the gate) is part of the snapshot: schema 2 requires it, so no snapshot, and no audit
+at the gate) is part of the snapshot: schemas 2 and later require it, so no snapshot, and no audit
 frozen on one, can lack it. A policy contract that predates evidence rules cannot be read.
 """
 
@@ -106,16 +106,24 @@ def read_snapshot(
         version = policy.policyVersion().call(block_identifier=at)
         datasets = []
         for dataset_id in policy.datasetIds().call(block_identifier=at):
-            content, manifest, uri, allowed = policy.getDataset(dataset_id).call(
-                block_identifier=at
+            (content, manifest, root, terms, provider, consented_at, allowed, uri, licence) = (
+                policy.getDataset(dataset_id).call(block_identifier=at)
             )
+            withdrawn_at = policy.withdrawnAt(dataset_id, provider).call(block_identifier=at)
             datasets.append(
                 DatasetEntry(
                     dataset_id=hash32_of(dataset_id),
                     content_hash=hash32_of(content),
                     manifest_hash=hash32_of(manifest),
+                    records_root=hash32_of(root),
                     uri=uri,
+                    licence=licence,
+                    terms_hash=hash32_of(terms),
+                    provider=to_address(provider),
+                    consented_at=consented_at,
                     allowed=allowed,
+                    # At the same second a withdrawal beats the offer, as on chain.
+                    withdrawn=withdrawn_at != 0 and withdrawn_at >= consented_at,
                 )
             )
         metrics, values, directions = policy.thresholds().call(block_identifier=at)

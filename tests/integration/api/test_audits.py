@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from audit.manifest import build_manifest
 from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from governance.chain import deploy
-from tests.helpers import HOLDER_KEYS, Governance
+from tests.helpers import HOLDER_KEYS, Governance, signed_offer
 from tests.integration.api.api_support import error_code
 from tests.integration.api.siwe_support import bearer
 from tests.integration.audit.audit_support import AUDITOR_KEY, dp_threshold, govern, mitigate
@@ -54,6 +54,7 @@ def test_register_govern_audit_download_and_verify(
         label=LABEL,
         positive_label=POSITIVE_LABEL,
         sensitive_features=list(SENSITIVE),
+        salts_path=tmp_path / "loans.salts",
     )
     body = json.loads(manifest.canonical_json())
     with TestClient(app) as client:
@@ -65,7 +66,7 @@ def test_register_govern_audit_download_and_verify(
         operator_headers = bearer(client, OPERATOR_KEY)
         created = client.post("/v1/datasets", json=body, headers=operator_headers)
         assert created.status_code == 201, created.text
-        assert created.json()["allow_action"]["kind"] == "allow_dataset"
+        assert created.json()["manifest"]["manifest_hash"] == manifest.hash
         assert client.get("/v1/datasets").json()["count"] == 1
         dataset = client.get(f"/v1/datasets/{manifest.dataset_id}").json()
         assert dataset["manifests"][0]["manifest_hash"] == manifest.hash
@@ -76,7 +77,12 @@ def test_register_govern_audit_download_and_verify(
             "/v1/audits", json={**SPEC, "dataset": "nope"}, headers=operator_headers
         )
         assert (unknown.status_code, error_code(unknown)) == (404, "dataset_not_registered")
-        govern(gov.w3, deployment, [manifest.allow_action(), dp_threshold("0.1"), mitigate()], "x")
+        govern(
+            gov.w3,
+            deployment,
+            [signed_offer(gov.w3, deployment, manifest), dp_threshold("0.1"), mitigate()],
+            "x",
+        )
 
         accepted = client.post("/v1/audits", json=SPEC, headers=operator_headers)
         assert accepted.status_code == 202, accepted.text

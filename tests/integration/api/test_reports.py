@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from audit.service import run_audit
 from audit.spec import ModelSpec
 from governance.chain import deploy
-from tests.helpers import Governance
+from tests.helpers import Governance, signed_offer
 from tests.integration.api.api_support import error_code
 from tests.integration.api.siwe_support import bearer
 from tests.integration.audit.audit_support import (
@@ -28,7 +28,12 @@ pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 def _runs(engine: Engine, gov: Governance, deployment: deploy.Deployment, tmp: Path):
     manifest = register_loans(engine, tmp)
-    govern(gov.w3, deployment, [manifest.allow_action(), dp_threshold("0.1")], "allow loans")
+    govern(
+        gov.w3,
+        deployment,
+        [signed_offer(gov.w3, deployment, manifest), dp_threshold("0.1")],
+        "allow loans",
+    )
     return [
         run_audit(
             audit_env(engine, gov.w3, deployment, tmp / "data"),

@@ -39,6 +39,7 @@ def register_loans(engine: Engine, tmp_path: Path, name: str = "loans") -> Datas
         sensitive_features=list(SENSITIVE),
         licence="CC0-1.0",
         description="synthetic loan approvals with injected bias against group B",
+        salts_path=tmp_path / f"{name}.salts",
     )
     with session_scope(engine) as session:
         store_manifest(session, manifest)

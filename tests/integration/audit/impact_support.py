@@ -16,6 +16,7 @@ from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.actions import SetMitigation
 from governance.chain.deploy import Deployment
+from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import (
     audit_env,
     dp_threshold,
@@ -42,7 +43,12 @@ def two_audited_models(
     """``loans-fair`` trained with threshold_optimizer and ``loans-plain`` without mitigation,
     both audited under demographic parity <= 0.1."""
     manifest = register_loans(engine, data_dir)
-    govern(w3, deployment, [manifest.allow_action(), dp_threshold("0.1"), mitigate()], "setup")
+    govern(
+        w3,
+        deployment,
+        [signed_offer(w3, deployment, manifest), dp_threshold("0.1"), mitigate()],
+        "setup",
+    )
     env = audit_env(engine, w3, deployment, data_dir)
     fair = run_audit(env, FAIR)
     govern(w3, deployment, [SetMitigation(strategy="none")], "no mitigation")

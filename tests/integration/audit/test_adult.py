@@ -13,6 +13,7 @@ from audit.service import run_audit
 from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.chain.deploy import Deployment
+from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import audit_env, dp_threshold, govern
 
 ADULT = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "adult.data"
@@ -41,10 +42,16 @@ def test_adult_runs_through_the_governed_pipeline(
         features=[c for c in COLUMNS if c not in ("income", "sex", "race", "fnlwgt")],
         columns=COLUMNS,
         licence="CC-BY-4.0",
+        salts_path=tmp_path / "adult.salts",
     )
     with session_scope(engine) as session:
         store_manifest(session, manifest)
-    govern(isolated_chain, deployment, [manifest.allow_action(), dp_threshold("0.1")], "adult")
+    govern(
+        isolated_chain,
+        deployment,
+        [signed_offer(isolated_chain, deployment, manifest), dp_threshold("0.1")],
+        "adult",
+    )
     run = run_audit(
         audit_env(engine, isolated_chain, deployment, tmp_path),
         ModelSpec(name="adult-lr", dataset="uci-adult", n_boot=50),

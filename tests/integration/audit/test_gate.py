@@ -26,6 +26,7 @@ from core.db import session_scope
 from governance.actions import SetEvidenceRule
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
+from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import (
     audit_env,
     dp_threshold,
@@ -92,7 +93,7 @@ def test_reaudit_demotes_a_model_after_a_stricter_threshold_passes(
     govern(
         isolated_chain,
         deployment,
-        [manifest.allow_action(), dp_threshold("0.1"), mitigate()],
+        [signed_offer(isolated_chain, deployment, manifest), dp_threshold("0.1"), mitigate()],
         "allow, mitigate",
     )
     spec = ModelSpec(name="loans-lr", dataset="loans", n_boot=50)
@@ -127,7 +128,9 @@ def _inconclusive_run(
     w3: Web3, deployment: Deployment, engine: Engine, tmp_path: Path, rule: SetEvidenceRule
 ):
     manifest = register_loans(engine, tmp_path)
-    govern(w3, deployment, [manifest.allow_action(), dp_threshold("0.1"), rule], "rule")
+    govern(
+        w3, deployment, [signed_offer(w3, deployment, manifest), dp_threshold("0.1"), rule], "rule"
+    )
     spec = ModelSpec(name="loans-lr", dataset="loans", n_boot=20)
     return run_audit(audit_env(engine, w3, deployment, tmp_path), spec)
 

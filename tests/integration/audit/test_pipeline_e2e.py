@@ -19,6 +19,7 @@ from audit.verify import verify_report
 from core.db import session_scope
 from governance.actions import RevokeDataset
 from governance.chain.deploy import Deployment
+from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import (
     DP,
     audit_env,
@@ -43,7 +44,12 @@ def test_governed_pipeline_end_to_end(
     w3 = isolated_chain
     registry = deployment.addresses.audit_registry
     manifest = register_loans(engine, tmp_path)
-    govern(w3, deployment, [manifest.allow_action(), dp_threshold("0.1")], "allow loans, dp<=0.1")
+    govern(
+        w3,
+        deployment,
+        [signed_offer(w3, deployment, manifest), dp_threshold("0.1")],
+        "allow loans, dp<=0.1",
+    )
     spec = ModelSpec(name="loans-lr", dataset="loans")
     data_dir = tmp_path / "data"
 

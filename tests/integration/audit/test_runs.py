@@ -19,7 +19,7 @@ from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.chain.deploy import Deployment
 from governance.policy.snapshot import read_snapshot
-from tests.helpers import mine
+from tests.helpers import mine, signed_offer
 from tests.integration.audit.audit_support import (
     audit_env,
     dp_threshold,
@@ -35,7 +35,7 @@ SPEC = ModelSpec(name="loans-lr", dataset="loans", n_boot=50)
 @pytest.fixture
 def allowed(isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path) -> Web3:
     manifest = register_loans(engine, tmp_path)
-    actions = [manifest.allow_action(), dp_threshold("0.1"), mitigate()]
+    actions = [signed_offer(isolated_chain, deployment, manifest), dp_threshold("0.1"), mitigate()]
     govern(isolated_chain, deployment, actions, "allow loans with mitigation")
     return isolated_chain
 
@@ -85,6 +85,7 @@ def test_a_manifest_that_differs_from_the_allowed_one_is_refused(
         positive_label="1",
         sensitive_features=["group"],
         description="the same file, described differently",
+        salts_path=tmp_path / "changed.salts",
     )
     with session_scope(engine) as session:
         store_manifest(session, changed)

@@ -14,6 +14,7 @@ from audit.service import run_audit
 from audit.spec import ModelSpec
 from audit.verify import verify_report
 from governance.chain.deploy import Deployment
+from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import (
     audit_env,
     dp_threshold,
@@ -33,7 +34,9 @@ def test_the_run_the_report_and_each_rendering_are_checked(
 ) -> None:
     w3, registry = isolated_chain, deployment.addresses.audit_registry
     manifest = register_loans(engine, tmp_path)
-    govern(w3, deployment, [manifest.allow_action(), dp_threshold("0.1")], "allow loans")
+    govern(
+        w3, deployment, [signed_offer(w3, deployment, manifest), dp_threshold("0.1")], "allow loans"
+    )
     a, b = (
         run_audit(
             audit_env(engine, w3, deployment, tmp_path / "data"),

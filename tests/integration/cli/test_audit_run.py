@@ -13,6 +13,7 @@ from cli.compose import migrated_engine
 from cli.main import app
 from core.settings import Settings
 from governance.chain import deploy
+from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import dp_threshold, govern, mitigate, register_loans
 
 runner = CliRunner()
@@ -36,7 +37,12 @@ def test_audit_run_fails_then_passes_once_mitigation_is_voted(
     data_dir: Path, isolated_chain: Web3, deployment: deploy.Deployment
 ):
     manifest = register_loans(migrated_engine(Settings()), data_dir)
-    govern(isolated_chain, deployment, [manifest.allow_action(), dp_threshold("0.1")], "allow")
+    govern(
+        isolated_chain,
+        deployment,
+        [signed_offer(isolated_chain, deployment, manifest), dp_threshold("0.1")],
+        "allow",
+    )
     spec = data_dir / "spec.json"
     spec.write_text(json.dumps({"name": "loans-lr", "dataset": "loans", "seed": 0}))
 

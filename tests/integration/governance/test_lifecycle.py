@@ -3,7 +3,7 @@
 from web3 import Web3
 
 from governance.chain import deploy
-from tests.helpers import HOLDER_KEYS, Governance, address_of
+from tests.helpers import HOLDER_KEYS, PROVIDER_KEY, Governance, address_of, allow_raw
 
 UPPER = 0
 
@@ -17,9 +17,13 @@ def test_a_passed_proposal_changes_the_training_policy(
     content_hash = bytes.fromhex("aa" * 32)
     manifest_hash = bytes.fromhex("bb" * 32)
     metric = b"demographic_parity_difference".ljust(32, b"\0")
+    allow = allow_raw(
+        isolated_chain, deployment, "loans-v1", "0x" + "aa" * 32, "0x" + "bb" * 32, "file://l.csv"
+    )
+    signature = bytes.fromhex(allow.provider_signature[2:])
     gov.pass_and_execute(
         [
-            (gov.policy, "allowDataset", [dataset_id, content_hash, manifest_hash, "file://l.csv"]),
+            (gov.policy, "allowDataset", [allow.offer.abi_tuple(), signature]),
             (gov.policy, "setThreshold", [metric, 100_000, UPPER]),
         ],
         "Allow loans-v1 and bound demographic parity at 0.1",
@@ -27,8 +31,11 @@ def test_a_passed_proposal_changes_the_training_policy(
     policy = gov.policy.functions
     assert policy.policyVersion().call() == 2
     assert policy.isAllowed(dataset_id).call()
-    content, manifest, uri, allowed = policy.getDataset(dataset_id).call()
+    content, manifest, root, _terms, provider, _at, allowed, uri, _licence = policy.getDataset(
+        dataset_id
+    ).call()
     assert (content, manifest, uri, allowed) == (content_hash, manifest_hash, "file://l.csv", True)
+    assert (provider, root) == (address_of(PROVIDER_KEY), bytes.fromhex("ab" * 32))
     assert policy.thresholds().call() == [[metric], [100_000], [UPPER]]
 
 

@@ -34,6 +34,7 @@ from tests.helpers import (
     address_of,
     advance_time,
     mine,
+    signed_offer,
 )
 from tests.integration.audit.audit_support import (
     AUDITOR_KEY,
@@ -208,7 +209,12 @@ def test_audit_all_audits_each_model_once_per_policy_version(
     gov: Governance, context: JobContext, tmp_path: Path
 ) -> None:
     manifest = register_loans(context.engine, tmp_path)
-    govern(gov.w3, context.deployment, [manifest.allow_action(), mitigate()], "allow loans")
+    govern(
+        gov.w3,
+        context.deployment,
+        [signed_offer(gov.w3, context.deployment, manifest), mitigate()],
+        "allow loans",
+    )
     spec = ModelSpec(name="loans-lr", dataset="loans", n_boot=20)
     ctx = make_context(context.engine, gov.w3, context.deployment, tmp_path, model_specs=(spec,))
     with jobs.installed(ctx, holder="test"):

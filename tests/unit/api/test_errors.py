@@ -9,6 +9,22 @@ from tests.unit.core.error_classes import all_error_classes
 #: Every code's status before statuses were derived from categories (the table of
 #: STATUS_BY_CODE and its fallback to the nearest mapped ancestor, else 400).
 STATUS_BEFORE: dict[str, int] = {
+    # #15: a data provider's consent and record commitments.
+    "consent_error": 422,
+    "invalid_offer": 422,
+    "dataset_not_in_policy": 404,
+    "consent_refused": 422,
+    "consent_withdrawn": 409,
+    "manifest_lacks_records_root": 422,
+    "not_dataset_provider": 403,
+    "offer_expired": 422,
+    "offer_not_yet_valid": 422,
+    "offer_signature_invalid": 403,
+    "offer_stale": 409,
+    "provider_mismatch": 422,
+    "records_root_mismatch": 422,
+    "withdrawal_signature_invalid": 403,
+    "withdrawal_stale": 409,
     "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert
     "already_voted": 409,
     "ambiguous_labels": 422,

@@ -30,6 +30,7 @@ def manifest(tmp_path: Path) -> DatasetManifest:
         positive_label="1",
         sensitive_features=["group"],
         licence="CC0-1.0",
+        salts_path=tmp_path / "loans.salts",
     )
 
 
@@ -47,8 +48,10 @@ def test_canonical_json_is_sorted_compact_utf8_and_hashed(manifest: DatasetManif
 def test_features_default_to_all_but_label_and_sensitive(manifest: DatasetManifest) -> None:
     assert manifest.features == ("income", "debt_ratio", "credit_years", "employment", "region")
     assert manifest.dataset_id == dataset_id_of("loans")
-    action = manifest.allow_action()
-    assert (action.content_hash, action.manifest_hash) == (manifest.sha256, manifest.hash)
+    assert manifest.records_root is not None
+    offer = manifest.offer(provider="0x" + "11" * 20, issued_at=5, deadline=9)
+    assert (offer.content_hash, offer.manifest_hash) == (manifest.sha256, manifest.hash)
+    assert (offer.records_root, offer.dataset_id) == (manifest.records_root, manifest.dataset_id)
 
 
 def test_unknown_columns_are_refused(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from tests.helpers import (
     Governance,
     address_of,
     advance_time,
+    allow_raw,
     mine,
     pass_and_execute_encoded,
 )
@@ -74,15 +75,17 @@ def assert_matches_chain(engine: Engine, gov: Governance) -> None:
                 assert votes_at(session, holder, block) == expected
 
 
+H_AA, H_BB = "0x" + "aa" * 32, "0x" + "bb" * 32
+
+
 def propose(gov: Governance, description: str, key: str = HOLDER_KEYS[0]) -> tuple[int, Any]:
     metric = b"demographic_parity_difference".ljust(32, b"\0")
-    dataset = Web3.keccak(text=description)
-    calls = [
-        (gov.policy, "allowDataset", [dataset, b"\xaa" * 32, b"\xbb" * 32, "file://d.csv"]),
-        (gov.policy, "setThreshold", [metric, 100_000, UPPER]),
+    allow = allow_raw(gov.w3, gov.deployment, description, H_AA, H_BB, "file://d.csv")
+    targets = [gov.policy.address, gov.policy.address]
+    datas = [
+        "0x" + allow.calldata().hex(),
+        gov.policy.encode_abi("setThreshold", args=[metric, 100_000, UPPER]),
     ]
-    targets = [c.address for c, _, _ in calls]
-    datas = [c.encode_abi(f, args=a) for c, f, a in calls]
     receipt = gov.send(key, gov.governor, "propose", targets, [0, 0], datas, description)
     (created,) = gov.governor.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
     return created["args"]["proposalId"], (targets, [0, 0], datas)

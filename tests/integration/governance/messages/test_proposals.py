@@ -10,7 +10,6 @@ from web3.logs import DISCARD
 
 from governance.actions import (
     Action,
-    AllowDataset,
     ClearThreshold,
     GrantAuditor,
     RawCall,
@@ -38,8 +37,10 @@ from governance.messages.signed_proposals import inspect_raw_proposal
 from tests.helpers import (
     HOLDER_KEYS,
     PENDING,
+    SECOND_PROVIDER_KEY,
     Governance,
     address_of,
+    allow_raw,
     pass_and_execute_encoded,
 )
 from tests.integration.governance.messages.proposal_support import (
@@ -49,8 +50,8 @@ from tests.integration.governance.messages.proposal_support import (
     H2,
     H3,
     NEWCOMER,
-    POLICY_ACTIONS,
     PROPOSER,
+    policy_actions,
     prepare,
     signed,
 )
@@ -70,7 +71,7 @@ def test_a_prepared_proposal_signed_by_a_holder_lands_with_the_predicted_id(
     checked = inspect_raw_proposal(w3, deployment, raw)
     assert checked.proposal_id == prepared.proposal_id
     assert checked.proposer == PROPOSER
-    assert list(checked.actions) == POLICY_ACTIONS
+    assert list(checked.actions) == policy_actions(deployment)
 
     tx_hash = w3.eth.send_raw_transaction(raw)
     assert tx_hash.to_0x_hex() == checked.tx_hash
@@ -83,7 +84,7 @@ def test_a_prepared_proposal_signed_by_a_holder_lands_with_the_predicted_id(
     assert event["description"] == prepared.description
     assert gov.governor.functions.state(prepared.proposal_id).call() == PENDING
     on_chain_calls = (event["targets"], event["values"], event["calldatas"])
-    assert decode(*on_chain_calls, deployment.addresses) == POLICY_ACTIONS
+    assert decode(*on_chain_calls, deployment.addresses) == policy_actions(deployment)
     description_hash = Web3.keccak(text=prepared.description)
     assert (
         gov.governor.functions.hashProposal(*on_chain_calls, description_hash).call()
@@ -98,11 +99,12 @@ def test_an_executed_proposal_changes_what_its_actions_say(
     w3 = isolated_chain
     gov = Governance(w3, deployment)
     gov.delegate_all_to_self()
-    loans = AllowDataset.for_dataset("loans-v1", H1, H2, "file://loans.csv")
+    loans = allow_raw(w3, deployment, "loans-v1", H1, H2, "file://loans.csv")
+    old = allow_raw(w3, deployment, "old-v0", H2, H3, "file://old.csv", SECOND_PROVIDER_KEY)
     actions: list[Action] = [
         loans,
-        AllowDataset.for_dataset("old-v0", H2, H3, "file://old.csv"),
-        RevokeDataset(dataset_id=AllowDataset.for_dataset("old-v0", H2, H3, "x").dataset_id),
+        old,
+        RevokeDataset(dataset_id=old.dataset_id),
         SetThreshold(metric=DP, value=Decimal("0.1"), direction="upper"),
         SetThreshold(metric="equalized_odds_ratio", value=Decimal("0.8"), direction="lower"),
         ClearThreshold(metric=DP),
@@ -116,7 +118,12 @@ def test_an_executed_proposal_changes_what_its_actions_say(
         RevokeAuditor(account=AUDITOR),
     ]
     targets, values, calldatas = encode(actions, deployment.addresses)
-    assert decode(targets, values, calldatas, deployment.addresses)[3:] == actions[3:]
+    decoded = decode(targets, values, calldatas, deployment.addresses)
+    assert decoded[:2] == [
+        loans.model_copy(update={"name": None}),
+        old.model_copy(update={"name": None}),
+    ]
+    assert decoded[2:] == actions[2:]
     pass_and_execute_encoded(gov, targets, values, calldatas, "Everything at once")
 
     policy = gov.policy.functions
@@ -204,11 +211,11 @@ def test_raw_calls_survive_a_round_trip_through_the_chain(
     w3 = isolated_chain
     gov = Governance(w3, deployment)
     ping = RawCall(target=gov.token.address, calldata=gov.token.encode_abi("decimals"))
-    prepared = prepare(w3, deployment, actions=[ping, *POLICY_ACTIONS])
+    prepared = prepare(w3, deployment, actions=[ping, *policy_actions(deployment)])
     receipt = w3.eth.wait_for_transaction_receipt(
         w3.eth.send_raw_transaction(signed(prepared.transaction))
     )
     (created,) = gov.governor.events.ProposalCreated().process_receipt(receipt, errors=DISCARD)
     args = created["args"]
     decoded = decode(args["targets"], args["values"], args["calldatas"], deployment.addresses)
-    assert decoded == [ping, *POLICY_ACTIONS]
+    assert decoded == [ping, *policy_actions(deployment)]

@@ -17,7 +17,7 @@ from governance.messages.signed_proposals import inspect_raw_proposal
 from tests.helpers import HOLDER_KEYS, Governance, address_of
 from tests.integration.governance.messages.proposal_support import (
     NEWCOMER,
-    POLICY_ACTIONS,
+    policy_actions,
     prepare,
     signed,
 )
@@ -94,4 +94,4 @@ def test_a_legacy_eip155_transaction_is_understood(
     raw = signed(legacy, gasPrice=tx["maxFeePerGas"])
     checked = inspect_raw_proposal(isolated_chain, deployment, raw)
     assert checked.chain_id == deployment.chain_id
-    assert list(checked.actions) == POLICY_ACTIONS
+    assert list(checked.actions) == policy_actions(deployment)

@@ -13,6 +13,7 @@ from web3 import Web3
 from audit.verify import frozen_snapshot
 from core.settings import DEV_PRIVATE_KEYS
 from governance.actions import (
+    Action,
     ClearEvidenceRule,
     ClearThreshold,
     RevokeDataset,
@@ -22,11 +23,12 @@ from governance.actions import (
 )
 from governance.chain import deploy, localchain
 from governance.chain import node as chain_client
+from governance.consent import withdraw_directly
 from governance.index.indexer import Indexer
 from governance.policy import history as policy_history
 from governance.policy.snapshot import PolicySnapshot, read_snapshot
-from tests.helpers import TEST_CONFIG, Governance
-from tests.integration.governance.policy.test_snapshot import DP, LOANS, OLD, execute
+from tests.helpers import PROVIDER_KEY, TEST_CONFIG, Governance
+from tests.integration.governance.policy.test_snapshot import DP, execute, loans, old
 
 pytestmark = pytest.mark.chain
 
@@ -34,12 +36,15 @@ EO = "equalized_odds_difference"
 
 
 def _change_everything(gov: Governance, deployment: deploy.Deployment) -> list[PolicySnapshot]:
-    """Five proposals that use every policy event; the state read right after each."""
-    policy = deployment.addresses.training_policy
-    steps = [
-        [LOANS, SetThreshold(metric=DP, value=Decimal("0.2"), direction="upper")],
-        [OLD, SetThreshold(metric=EO, value=Decimal("0.9"), direction="lower")],
-        [RevokeDataset(dataset_id=LOANS.dataset_id), ClearThreshold(metric=DP)],
+    """Seven proposals and a provider's withdrawal that use every policy event; the state
+    read right after each."""
+    w3, policy = gov.w3, deployment.addresses.training_policy
+    allow_loans, allow_old = loans(w3, deployment), old(w3, deployment)
+    steps: list[list[Action] | str] = [
+        [allow_loans, SetThreshold(metric=DP, value=Decimal("0.2"), direction="upper")],
+        [allow_old, SetThreshold(metric=EO, value=Decimal("0.9"), direction="lower")],
+        allow_old.dataset_id,  # its provider withdraws it, no vote
+        [RevokeDataset(dataset_id=allow_loans.dataset_id), ClearThreshold(metric=DP)],
         [SetMitigation(strategy="threshold_optimizer", constraint="demographic_parity")],
         [SetThreshold(metric=EO, value=Decimal("0.85"), direction="upper")],
         [
@@ -49,10 +54,13 @@ def _change_everything(gov: Governance, deployment: deploy.Deployment) -> list[P
         ],
         [ClearEvidenceRule(metric=DP)],
     ]
-    seen = [read_snapshot(gov.w3, policy)]
-    for actions in steps:
-        execute(gov, deployment, *actions)
-        seen.append(read_snapshot(gov.w3, policy))
+    seen = [read_snapshot(w3, policy)]
+    for step in steps:
+        if isinstance(step, str):
+            withdraw_directly(w3, deployment, PROVIDER_KEY, step)
+        else:
+            execute(gov, deployment, *step)
+        seen.append(read_snapshot(w3, policy))
     return seen
 
 
@@ -63,7 +71,10 @@ def test_events_rebuild_the_state_read_at_every_past_block(
     gov.delegate_all_to_self()
     seen = _change_everything(gov, deployment)
     policy = deployment.addresses.training_policy
-    assert [s.policy_version for s in seen] == [0, 2, 4, 6, 7, 8, 11, 12]
+    assert [s.policy_version for s in seen] == [0, 2, 4, 5, 7, 8, 9, 12, 13]
+    assert [d.dataset_id for d in seen[3].datasets if d.withdrawn] == [
+        old(isolated_chain, deployment).dataset_id
+    ]
     assert [len(s.evidence_overrides) for s in seen[-3:]] == [0, 2, 1]
     for state in seen:
         rebuilt = policy_history.policy_at(isolated_chain, policy, block=state.block_number)
@@ -97,7 +108,7 @@ def test_the_frozen_snapshot_names_the_block_of_its_version(
     gov = Governance(isolated_chain, deployment)
     gov.delegate_all_to_self()
     policy = deployment.addresses.training_policy
-    execute(gov, deployment, LOANS)
+    execute(gov, deployment, loans(isolated_chain, deployment))
     changed_at = isolated_chain.eth.block_number  # the execute transaction's block
     gov.delegate_all_to_self()  # more blocks, no policy change
     frozen = frozen_snapshot(isolated_chain, policy)
@@ -119,9 +130,10 @@ def test_old_policy_is_read_after_a_restart_that_kept_no_old_state(
         gov = Governance(w3, deployment)
         gov.delegate_all_to_self()
         policy = deployment.addresses.training_policy
-        execute(gov, deployment, LOANS)
+        allow_loans = loans(w3, deployment)
+        execute(gov, deployment, allow_loans)
         before = read_snapshot(w3, policy)
-        execute(gov, deployment, RevokeDataset(dataset_id=LOANS.dataset_id))
+        execute(gov, deployment, RevokeDataset(dataset_id=allow_loans.dataset_id))
         after = read_snapshot(w3, policy)
     with localchain.running(anvil=anvil_path, chain_dir=chain_dir) as node:
         w3 = chain_client.connect(node.rpc_url)

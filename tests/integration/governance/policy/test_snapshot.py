@@ -20,6 +20,7 @@ from governance.actions import (
     encode,
 )
 from governance.chain import deploy
+from governance.consent import withdraw_directly
 from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
 from governance.policy.snapshot import (
     DatasetEntry,
@@ -31,7 +32,14 @@ from governance.policy.snapshot import (
     evidence_rule_for,
     read_snapshot,
 )
-from tests.helpers import Governance, pass_and_execute_encoded
+from tests.helpers import (
+    PROVIDER_KEY,
+    Governance,
+    address_of,
+    allow_raw,
+    mine,
+    pass_and_execute_encoded,
+)
 from tests.integration.governance.old_policy import deploy_old_policy
 
 DEFAULT_RULE = EvidenceRuleEntry(
@@ -40,8 +48,14 @@ DEFAULT_RULE = EvidenceRuleEntry(
 
 H1, H2, H3 = ("0x" + c * 32 for c in ("aa", "bb", "cc"))
 DP = "demographic_parity_difference"
-LOANS = AllowDataset.for_dataset("loans-v1", H1, H2, "file://loans.csv")
-OLD = AllowDataset.for_dataset("old-v0", H2, H3, "file://old.csv")
+
+
+def loans(w3: Web3, deployment: deploy.Deployment) -> AllowDataset:
+    return allow_raw(w3, deployment, "loans-v1", H1, H2, "file://loans.csv")
+
+
+def old(w3: Web3, deployment: deploy.Deployment) -> AllowDataset:
+    return allow_raw(w3, deployment, "old-v0", H2, H3, "file://old.csv")
 
 
 def execute(gov: Governance, deployment: deploy.Deployment, *actions: Action) -> None:
@@ -125,14 +139,16 @@ def test_an_earlier_snapshot_does_not_change_after_a_policy_change(
     gov = Governance(w3, deployment)
     gov.delegate_all_to_self()
     policy = deployment.addresses.training_policy
-    execute(gov, deployment, LOANS)
+    allow_loans = loans(w3, deployment)
+    execute(gov, deployment, allow_loans)
     before = read_snapshot(w3, policy)
 
+    allow_old = old(w3, deployment)
     execute(
         gov,
         deployment,
-        OLD,
-        RevokeDataset(dataset_id=LOANS.dataset_id),
+        allow_old,
+        RevokeDataset(dataset_id=allow_loans.dataset_id),
         SetThreshold(metric=DP, value=Decimal("0.1"), direction="upper"),
         SetMitigation(strategy="threshold_optimizer", constraint="demographic_parity"),
     )
@@ -142,24 +158,54 @@ def test_an_earlier_snapshot_does_not_change_after_a_policy_change(
     assert again.canonical_json() == before.canonical_json()
     assert again.hash == before.hash
     assert before.policy_version == 1
-    assert [d.dataset_id for d in before.datasets] == [LOANS.dataset_id]
-    assert allowed_dataset(before, LOANS.dataset_id) is not None
+    assert [d.dataset_id for d in before.datasets] == [allow_loans.dataset_id]
+    assert allowed_dataset(before, allow_loans.dataset_id) is not None
 
     assert after.hash != before.hash
     assert after.policy_version == 5
-    assert [d.dataset_id for d in after.datasets] == sorted([LOANS.dataset_id, OLD.dataset_id])
-    assert allowed_dataset(after, LOANS.dataset_id) is None  # revoked, but still listed
-    assert allowed_dataset(after, OLD.dataset_id) == DatasetEntry(
-        dataset_id=OLD.dataset_id,
+    assert [d.dataset_id for d in after.datasets] == sorted(
+        [allow_loans.dataset_id, allow_old.dataset_id]
+    )
+    assert allowed_dataset(after, allow_loans.dataset_id) is None  # revoked, but still listed
+    assert allowed_dataset(after, allow_old.dataset_id) == DatasetEntry(
+        dataset_id=allow_old.dataset_id,
         content_hash=H2,
         manifest_hash=H3,
+        records_root="0x" + "ab" * 32,
         uri="file://old.csv",
+        licence="",
+        terms_hash="0x" + "00" * 32,
+        provider=address_of(PROVIDER_KEY),
+        consented_at=allow_old.offer.issued_at,
         allowed=True,
     )
     assert after.thresholds == (ThresholdEntry(metric=DP, value="0.100000", direction="upper"),)
     assert after.mitigation == Mitigation(
         strategy="threshold_optimizer", constraint="demographic_parity"
     )
+
+
+def test_a_withdrawal_reads_the_same_from_state_and_from_events(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    w3 = isolated_chain
+    gov = Governance(w3, deployment)
+    gov.delegate_all_to_self()
+    policy = deployment.addresses.training_policy
+    allowed = loans(w3, deployment)
+    execute(gov, deployment, allowed)
+    withdraw_directly(w3, deployment, PROVIDER_KEY, allowed.dataset_id)
+    mine(w3)  # the snapshot of the withdrawal's block is rebuilt from events
+    withdrawn_block = w3.eth.block_number - 1
+
+    from_state = read_snapshot(w3, policy)
+    from_events = read_snapshot(w3, policy, block=withdrawn_block)
+    (entry,) = from_state.datasets
+    assert (entry.allowed, entry.withdrawn) == (False, True)
+    assert entry.provider == address_of(PROVIDER_KEY)
+    assert from_events.datasets == from_state.datasets
+    assert from_state.policy_version == from_events.policy_version == 2
+    assert allowed_dataset(from_state, allowed.dataset_id) is None
 
 
 def test_a_snapshot_reads_the_same_twice(
@@ -192,7 +238,16 @@ def test_canonical_json_is_byte_stable() -> None:
         policy_version=3,
         datasets=(
             DatasetEntry(
-                dataset_id=H3, content_hash=H1, manifest_hash=H2, uri="file://ü.csv", allowed=True
+                dataset_id=H3,
+                content_hash=H1,
+                manifest_hash=H2,
+                records_root=H1,
+                uri="file://ü.csv",
+                licence="CC0-1.0",
+                terms_hash=H2,
+                provider="0x" + "55" * 20,
+                consented_at=7,
+                allowed=True,
             ),
         ),
         thresholds=(ThresholdEntry(metric=DP, value="0.100000", direction="upper"),),
@@ -209,12 +264,14 @@ def test_canonical_json_is_byte_stable() -> None:
 
     expected = (
         '{"block_hash":"' + H1 + '","block_number":12,"chain_id":31337,'
-        '"datasets":[{"allowed":true,"content_hash":"' + H1 + '","dataset_id":"' + H3 + '",'
-        '"manifest_hash":"' + H2 + '","uri":"file://ü.csv"}],'
+        '"datasets":[{"allowed":true,"consented_at":7,"content_hash":"' + H1 + '",'
+        '"dataset_id":"' + H3 + '","licence":"CC0-1.0","manifest_hash":"' + H2 + '",'
+        '"provider":"0x' + "55" * 20 + '","records_root":"' + H1 + '",'
+        '"terms_hash":"' + H2 + '","uri":"file://ü.csv","withdrawn":false}],'
         '"evidence":' + rule("null") + ","
         '"evidence_overrides":[' + rule(f'"{DP}"') + "],"
         '"mitigation":{"constraint":"","strategy":"none"},'
-        '"policy":"0x' + "44" * 20 + '","policy_version":3,"schema_version":2,'
+        '"policy":"0x' + "44" * 20 + '","policy_version":3,"schema_version":3,'
         '"thresholds":[{"direction":"upper","metric":"' + DP + '","value":"0.100000"}]}'
     ).encode()
     assert snap.canonical_json() == expected

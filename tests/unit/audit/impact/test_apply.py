@@ -11,6 +11,7 @@ from governance.actions import (
     AllowDataset,
     ClearEvidenceRule,
     ClearThreshold,
+    DatasetOffer,
     GrantAuditor,
     RawCall,
     RevokeDataset,
@@ -32,6 +33,7 @@ DP = "demographic_parity_difference"
 EO = "equalized_odds_difference"
 LOANS = dataset_id_of("loans")
 HASH = "0x" + "ab" * 32
+PROVIDER = "0x" + "77" * 20
 
 
 def _snapshot() -> PolicySnapshot:
@@ -43,7 +45,16 @@ def _snapshot() -> PolicySnapshot:
         policy_version=4,
         datasets=(
             DatasetEntry(
-                dataset_id=LOANS, content_hash=HASH, manifest_hash=HASH, uri="file:x", allowed=True
+                dataset_id=LOANS,
+                content_hash=HASH,
+                manifest_hash=HASH,
+                records_root=HASH,
+                uri="file:x",
+                licence="",
+                terms_hash=HASH,
+                provider=PROVIDER,
+                consented_at=1,
+                allowed=True,
             ),
         ),
         thresholds=(ThresholdEntry(metric=DP, value="0.100000", direction="upper"),),
@@ -109,7 +120,17 @@ def test_revoking_and_allowing_datasets():
     revoked = apply_actions(_snapshot(), [RevokeDataset(dataset_id=LOANS)])
     assert revoked.revoked == (LOANS,)
     assert [d.allowed for d in revoked.snapshot.datasets] == [False]
-    other = AllowDataset.for_dataset("other", HASH, HASH, "file:y")
+    offer = DatasetOffer.for_name(
+        "other",
+        content_hash=HASH,
+        manifest_hash=HASH,
+        records_root=HASH,
+        uri="file:y",
+        provider=PROVIDER,
+        issued_at=2,
+        deadline=3,
+    )
+    other = AllowDataset(offer=offer, provider_signature="0x" + "11" * 65)
     allowed = apply_actions(revoked.snapshot, [other])
     assert {d.dataset_id: d.allowed for d in allowed.snapshot.datasets} == {
         LOANS: False,

@@ -56,9 +56,25 @@ confidence = st.integers(min_value=500_001, max_value=999_999).map(act.from_fixe
 uint64 = st.integers(min_value=0, max_value=2**64 - 1)
 calldata = st.binary(max_size=80).map(lambda b: "0x" + b.hex())
 
+offer = st.tuples(uint64, uint64).flatmap(
+    lambda times: st.builds(
+        act.DatasetOffer,
+        dataset_id=hash32,
+        content_hash=hash32,
+        manifest_hash=hash32,
+        records_root=hash32,
+        uri=st.text(),
+        licence=st.text(max_size=20),
+        terms_hash=hash32,
+        provider=address,
+        issued_at=st.just(min(times)),
+        deadline=st.just(max(times)),
+    )
+)
+signature = st.binary(min_size=1, max_size=200).map(lambda b: "0x" + b.hex())
+
 action = st.one_of(
-    st.builds(act.AllowDataset, dataset_id=hash32, content_hash=hash32, manifest_hash=hash32,
-              uri=st.text(), name=st.none()),
+    st.builds(act.AllowDataset, offer=offer, provider_signature=signature, name=st.none()),
     st.builds(act.RevokeDataset, dataset_id=hash32),
     st.builds(act.SetThreshold, metric=metric, value=fixed,
               direction=st.sampled_from(["upper", "lower"])),
@@ -138,8 +154,21 @@ def test_proposal_threshold_goes_on_chain_in_token_units() -> None:
     assert int.from_bytes(data[4:], "big") == 1_000 * 10**18
 
 
-def test_for_dataset_derives_the_id_from_the_name() -> None:
-    allow = act.AllowDataset.for_dataset("loans-v1", H1, H2, "file://loans.csv")
+def _offer(name: str = "loans-v1", **changes: Any) -> act.DatasetOffer:
+    fields: dict[str, Any] = {
+        "content_hash": H1,
+        "manifest_hash": H2,
+        "records_root": H1,
+        "uri": "file://loans.csv",
+        "provider": "0x" + "77" * 20,
+        "issued_at": 10,
+        "deadline": 20,
+    }
+    return act.DatasetOffer.for_name(name, **(fields | changes))
+
+
+def test_an_offer_derives_the_id_from_the_name() -> None:
+    allow = act.AllowDataset(offer=_offer(), provider_signature="0x" + "12" * 65, name="loans-v1")
     assert allow.dataset_id == Web3.keccak(text="loans-v1").to_0x_hex()
     # The name is not on chain: decoding gives the same call without it.
     (decoded,) = roundtrip([allow])
@@ -148,7 +177,25 @@ def test_for_dataset_derives_the_id_from_the_name() -> None:
 
 def test_a_name_must_match_the_dataset_id() -> None:
     with pytest.raises(ValidationError, match="keccak256"):
-        act.AllowDataset(dataset_id=H1, content_hash=H1, manifest_hash=H2, uri="x", name="loans")
+        act.AllowDataset(offer=_offer("other"), provider_signature="0x12", name="loans")
+
+
+def test_an_offer_needs_a_signature_and_non_zero_hashes_and_ordered_times() -> None:
+    with pytest.raises(ValidationError, match="no signature"):
+        act.AllowDataset(offer=_offer(), provider_signature="0x")
+    with pytest.raises(ValidationError, match="must not be zero"):
+        _offer(records_root="0x" + "00" * 32)
+    with pytest.raises(ValidationError, match="deadline"):
+        _offer(issued_at=30)
+
+
+def test_an_offer_survives_its_eip712_message() -> None:
+    offer = _offer(licence="CC-BY-4.0")
+    assert act.DatasetOffer.from_message(offer.message()) == offer
+    typed = offer.typed_data(31337, POLICY)
+    assert typed["domain"]["name"] == act.POLICY_DOMAIN_NAME
+    assert len(offer.digest(31337, POLICY)) == 32
+    assert offer.digest(31337, POLICY) != offer.digest(1, POLICY)
 
 
 def test_hashes_are_normalised_to_lowercase() -> None:
@@ -322,8 +369,7 @@ def test_every_allowed_constraint_is_one_fairlearn_accepts() -> None:
         lambda: act.UpdateQuorumNumerator(percent=101),
         lambda: act.SetVotingDelay(blocks=2**48),
         lambda: act.SetProposalThreshold(tokens=-1),
-        lambda: act.AllowDataset(dataset_id="0x" + "0" * 64, content_hash=H1, manifest_hash=H2,
-                               uri="x"),
+        lambda: _offer(content_hash="0x" + "0" * 64),
         lambda: act.GrantAuditor(account="0x1234"),
     ],
 )  # fmt: skip
@@ -368,8 +414,8 @@ def test_describe(action: act.Action, summary: str) -> None:
 
 
 def test_describe_names_a_dataset_when_the_name_is_known() -> None:
-    allow = act.AllowDataset.for_dataset("loans-v1", H1, H2, "file://loans.csv")
-    assert act.describe(allow).startswith(f"Allow dataset loans-v1 ({allow.dataset_id})")
+    allow = act.AllowDataset(offer=_offer(), provider_signature="0x12", name="loans-v1")
+    assert act.describe(allow).startswith(f"Allow dataset loans-v1 ({allow.dataset_id}) offered")
 
 
 def test_a_known_call_must_say_how_to_encode_decode_and_summarise_itself():

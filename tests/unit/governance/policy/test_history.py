@@ -9,6 +9,19 @@ from governance.policy.history import APPLY, PolicyChange, replay
 from governance.policy.snapshot import DatasetEntry, EvidenceRuleEntry, Mitigation, ThresholdEntry
 
 D1, C1, M1 = ("0x" + c * 32 for c in ("d1", "c1", "a1"))
+P1 = "0x" + "99" * 20
+OFFER = {
+    "datasetId": D1,
+    "contentHash": C1,
+    "manifestHash": M1,
+    "recordsRoot": C1,
+    "uri": "file://a",
+    "licence": "CC0-1.0",
+    "termsHash": M1,
+    "provider": P1,
+    "issuedAt": 100,
+    "deadline": 200,
+}
 
 
 def _name(text: str) -> str:
@@ -24,12 +37,11 @@ RULE = {"confidence": 950_000, "minGroupSize": 30, "minDenominator": 10, "onInco
 
 CHANGES = [
     _change(1, 0, "EvidenceRuleSet", 0, metric=DEFAULT_RULE, **RULE),
-    _change(
-        5, 0, "DatasetAllowed", 1, datasetId=D1, contentHash=C1, manifestHash=M1, uri="file://a"
-    ),
+    _change(5, 0, "DatasetAllowed", 1, datasetId=D1, provider=P1, offer=OFFER),
     _change(5, 1, "ThresholdSet", 2, metric=_name("dp"), value=100_000, direction=0),
     _change(9, 0, "ThresholdSet", 3, metric=_name("eo"), value=900_000, direction=1),
     _change(9, 3, "DatasetRevoked", 4, datasetId=D1),
+    _change(9, 4, "DatasetWithdrawn", 4, datasetId=D1, provider=P1, issuedAt=99),  # older
     _change(12, 0, "ThresholdCleared", 5, metric=_name("dp")),
     _change(
         12, 1, "MitigationSet", 6, strategy=_name("threshold_optimizer"), constraint=_name("dp")
@@ -45,7 +57,16 @@ def test_every_event_kind_is_applied_in_chain_order_whatever_the_input_order():
     assert state.version == 9
     assert state.datasets == {
         D1: DatasetEntry(
-            dataset_id=D1, content_hash=C1, manifest_hash=M1, uri="file://a", allowed=False
+            dataset_id=D1,
+            content_hash=C1,
+            manifest_hash=M1,
+            records_root=C1,
+            uri="file://a",
+            licence="CC0-1.0",
+            terms_hash=M1,
+            provider="0x" + "99" * 20,
+            consented_at=100,
+            allowed=False,
         )
     }
     assert state.thresholds == {
@@ -85,3 +106,16 @@ def test_a_name_that_is_not_text_shows_as_hex_like_the_state_read():
     raw = "0x" + "ff" * 32
     state = replay([_change(1, 0, "ThresholdSet", 1, metric=raw, value=1, direction=0)])
     assert list(state.thresholds) == [raw]
+
+
+def test_a_withdrawal_counts_only_when_newer_than_the_consent_in_force():
+    allowed = _change(5, 0, "DatasetAllowed", 1, datasetId=D1, provider=P1, offer=OFFER)
+    older = _change(6, 0, "DatasetWithdrawn", 2, datasetId=D1, provider=P1, issuedAt=99)
+    same = _change(7, 0, "DatasetWithdrawn", 3, datasetId=D1, provider=P1, issuedAt=100)
+    unknown = _change(7, 1, "DatasetWithdrawn", 4, datasetId=C1, provider=P1, issuedAt=500)
+    base = [CHANGES[0], allowed]
+
+    assert replay([*base, older]).datasets[D1].allowed is True
+    entry = replay([*base, older, same, unknown]).datasets[D1]
+    assert (entry.allowed, entry.withdrawn) == (False, True)
+    assert C1 not in replay([*base, unknown]).datasets

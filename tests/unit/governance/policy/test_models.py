@@ -22,6 +22,11 @@ SNAPSHOT = PolicySnapshot(
             content_hash="0x" + "02" * 32,
             manifest_hash="0x" + "03" * 32,
             uri="file://données/ü.csv",
+            records_root="0x" + "04" * 32,
+            licence="CC0-1.0",
+            terms_hash="0x" + "05" * 32,
+            provider="0x" + "06" * 20,
+            consented_at=1_700_000_000,
             allowed=True,
         ),
     ),
@@ -45,9 +50,10 @@ SNAPSHOT = PolicySnapshot(
 
 
 def test_the_snapshot_hash_is_the_one_frozen_audits_name():
-    """Computed with the snapshot's own json + sha256 code before it moved to
-    core.canonical: reports name snapshots by this hash, so it must not change."""
-    assert SNAPSHOT.hash == "0x7d7d31ff66120481359f13874c4d4c4636170547654bf9d78fa6b0ef4c49b428"
+    """Reports name snapshots by this hash, so it must not move by accident. Schema 3 (#15:
+    each dataset carries its provider's consent) changed it deliberately from
+    0x7d7d31ff66120481359f13874c4d4c4636170547654bf9d78fa6b0ef4c49b428."""
+    assert SNAPSHOT.hash == "0xbbc104953211ee956015ce0759df8ae8b04d5d3278bb8e8ac72d0ff743028ae2"
 
 
 def test_the_snapshot_is_utf8_json_without_whitespace_and_its_hash_is_the_bytes_sha256():

@@ -1,0 +1,137 @@
+"""A record owner's check: my record is in dataset D, and D trained these models (#15).
+
+The owner holds their record's fields, the salt the provider gave them and the Merkle proof.
+The root is never taken from the owner or the provider: it is the records root the provider
+signed into their offer and the DAO accepted, read from the chain's policy. The models come
+from fairgov's audit runs whose report names D in its provenance.
+
+This is a commitment check, not a zero-knowledge proof: whoever verifies learns the record
+and its salt. What stays hidden is every other record of the dataset (see docs/commitments.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from audit.commitments import SALT_BYTES, InclusionProof, encode_record, record_hash, verify
+from audit.db_models import AuditRunRecord
+from audit.errors import DatasetNotInPolicy, InvalidSalts, RecordNotInDataset
+from core.types import Hash32, hash32_of, to_hash32
+from governance.policy.models import DatasetEntry, PolicySnapshot
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """An audited model trained on the dataset, with the run that audited it."""
+
+    model_name: str
+    model_hash: str
+    run_id: str
+    report_hash: str | None
+    verdict: str | None
+    anchored: bool
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """A verified inclusion: the dataset as the chain records it, and what it trained."""
+
+    dataset: DatasetEntry
+    record_hash: Hash32
+    models: tuple[TrainedModel, ...]
+
+
+def _dataset(snapshot: PolicySnapshot, dataset_id: str) -> DatasetEntry:
+    wanted = dataset_id.lower()
+    for entry in snapshot.datasets:
+        if entry.dataset_id == wanted:
+            return entry
+    raise DatasetNotInPolicy(wanted)
+
+
+def models_trained_on(session: Session, dataset_id: str) -> list[TrainedModel]:
+    """Every model an audit run trained on ``dataset_id``, newest first."""
+    runs = session.exec(
+        select(AuditRunRecord)
+        .where(AuditRunRecord.dataset_id == dataset_id.lower())
+        .where(col(AuditRunRecord.model_hash).is_not(None))
+        .order_by(col(AuditRunRecord.id).desc())
+    ).all()
+    seen: set[str] = set()
+    models = []
+    for run in runs:
+        if run.run_id in seen or run.model_hash is None:
+            continue
+        seen.add(run.run_id)
+        models.append(
+            TrainedModel(
+                model_name=run.model_name,
+                model_hash=run.model_hash,
+                run_id=run.run_id,
+                report_hash=run.report_hash,
+                verdict=None if run.verdict is None else str(run.verdict),
+                anchored=run.anchor_tx is not None,
+            )
+        )
+    return models
+
+
+def check_inclusion(
+    session: Session,
+    snapshot: PolicySnapshot,
+    *,
+    dataset_id: str,
+    record: Mapping[str, str],
+    salt: bytes,
+    proof: Sequence[str],
+) -> Inclusion:
+    """Verify that ``record`` with ``salt`` is committed under the dataset's on-chain root.
+
+    Parameters
+    ----------
+    session
+        The service database (for the models trained on the dataset).
+    snapshot
+        The policy as the chain has it; its dataset entry holds the records root.
+    dataset_id
+        The dataset's id (keccak256 of its name).
+    record
+        The record as ``{column: field}``, the fields as written in the data file.
+    salt
+        The record's 32-byte salt, from the provider.
+    proof
+        The sibling hashes from the leaf up (0x hex), from the provider.
+
+    Raises
+    ------
+    DatasetNotInPolicy, InvalidSalts, RecordNotInDataset
+
+    Examples
+    --------
+    >>> inclusion = check_inclusion(session, snapshot, dataset_id=d, record={"age": "41"},
+    ...                             salt=salt, proof=path)  # doctest: +SKIP
+    >>> [m.model_name for m in inclusion.models]  # doctest: +SKIP
+    ['loans-lr']
+    """
+    entry = _dataset(snapshot, dataset_id)
+    if len(salt) != SALT_BYTES:
+        raise InvalidSalts(f"a salt must be {SALT_BYTES} bytes, got {len(salt)}")
+    data = encode_record(record)
+    try:
+        path = tuple(to_hash32(step) for step in proof)
+    except ValueError:
+        raise RecordNotInDataset(None, entry.records_root) from None
+    digest = record_hash(data)
+    claimed = InclusionProof(
+        index=-1, salt=salt, record_hash=digest, path=path, root=to_hash32(entry.records_root)
+    )
+    if not verify(claimed, data, salt, entry.records_root):
+        raise RecordNotInDataset(None, entry.records_root)
+    return Inclusion(
+        dataset=entry,
+        record_hash=hash32_of(digest),
+        models=tuple(models_trained_on(session, entry.dataset_id)),
+    )

@@ -1,0 +1,160 @@
+"""A data provider's consent, checked before any gas is spent: offers and withdrawals.
+
+The TrainingPolicy is the judge. Rather than re-implement its rules (a valid EOA or EIP-1271
+signature, the deadline, who the provider is, newer than the consent in force and than the
+provider's last withdrawal), every check here asks the contract itself with an ``eth_call``:
+an offer as the timelock would execute it, a withdrawal as the relayer would send it. A
+refusal becomes the matching :mod:`governance.errors` consent error, the code the contract's
+revert would carry later.
+
+Examples
+--------
+>>> offer = DatasetOffer.for_name("loans", content_hash=..., manifest_hash=..., ...)
+>>> action = sign_offer(offer, provider_key, deployment, name="loans")
+>>> check_offers(w3, deployment, [action])  # raises OfferSignatureInvalid, OfferExpired, ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eth_abi.abi import encode as abi_encode
+from eth_account import Account
+from eth_utils.abi import function_signature_to_4byte_selector
+from web3 import Web3
+from web3.exceptions import ContractLogicError
+
+from core.types import to_address
+from governance.actions import AllowDataset, DatasetOffer, DatasetWithdrawal
+from governance.chain.deploy import Deployment
+from governance.chain.reverts import decode_revert
+from governance.errors import CONSENT_ERRORS, ConsentRefused
+
+_WITHDRAW_BY_SIG = "withdrawDatasetBySig(bytes32,address,uint64,bytes)"
+_WITHDRAW = "withdrawDataset(bytes32)"
+
+
+def _sign(typed_data: dict[str, Any], key: str | bytes) -> str:
+    signed = Account.sign_typed_data(key, full_message=typed_data)
+    return "0x" + bytes(signed.signature).hex()
+
+
+def offer_typed_data(offer: DatasetOffer, deployment: Deployment) -> dict[str, Any]:
+    """The typed data the provider's wallet signs to make ``offer`` in ``deployment``."""
+    return offer.typed_data(deployment.chain_id, deployment.addresses.training_policy)
+
+
+def withdrawal_typed_data(withdrawal: DatasetWithdrawal, deployment: Deployment) -> dict[str, Any]:
+    """The typed data the provider's wallet signs to withdraw consent."""
+    return withdrawal.typed_data(deployment.chain_id, deployment.addresses.training_policy)
+
+
+def sign_offer(
+    offer: DatasetOffer, key: str | bytes, deployment: Deployment, *, name: str | None = None
+) -> AllowDataset:
+    """The ``allow_dataset`` action carrying ``offer`` signed with the provider's ``key``."""
+    signature = _sign(offer_typed_data(offer, deployment), key)
+    return AllowDataset(offer=offer, provider_signature=signature, name=name)
+
+
+def sign_withdrawal(withdrawal: DatasetWithdrawal, key: str | bytes, deployment: Deployment) -> str:
+    """The provider's signature (0x hex) of ``withdrawal``."""
+    return _sign(withdrawal_typed_data(withdrawal, deployment), key)
+
+
+def _refusal(exc: ContractLogicError) -> Exception:
+    revert = decode_revert(exc.data if isinstance(exc.data, str | bytes) else None)
+    error = CONSENT_ERRORS.get(revert.name)
+    if error is None or not revert.args:
+        return ConsentRefused(revert.message(), revert.code)
+    args = [
+        "0x" + a.hex() if isinstance(a, bytes) else to_address(a) if _is_address(a) else a
+        for a in revert.args
+    ]
+    return error(*args)
+
+
+def _is_address(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("0x") and len(value) == 42
+
+
+def _simulate(w3: Web3, sender: str, to: str, data: bytes) -> None:
+    try:
+        w3.eth.call({"from": to_address(sender), "to": to_address(to), "data": data})
+    except ContractLogicError as exc:
+        raise _refusal(exc) from exc
+
+
+def check_offer(w3: Web3, deployment: Deployment, action: AllowDataset) -> None:
+    """Refuse an offer the policy would refuse if the DAO executed it now.
+
+    Raises
+    ------
+    OfferSignatureInvalid, OfferExpired, NotDatasetProvider, OfferStale, ConsentWithdrawn
+    """
+    a = deployment.addresses
+    _simulate(w3, a.timelock, a.training_policy, action.calldata())
+
+
+def check_offers(w3: Web3, deployment: Deployment, actions: Sequence[object]) -> None:
+    """:func:`check_offer` for every ``allow_dataset`` action among ``actions``."""
+    for action in actions:
+        if isinstance(action, AllowDataset):
+            check_offer(w3, deployment, action)
+
+
+def withdrawal_calldata(withdrawal: DatasetWithdrawal, signature: str) -> bytes:
+    """The calldata of ``withdrawDatasetBySig`` for a signed withdrawal (anyone may send it)."""
+    args = [
+        bytes.fromhex(withdrawal.dataset_id[2:]),
+        withdrawal.provider,
+        withdrawal.issued_at,
+        bytes.fromhex(signature.removeprefix("0x")),
+    ]
+    types = ["bytes32", "address", "uint64", "bytes"]
+    return bytes(function_signature_to_4byte_selector(_WITHDRAW_BY_SIG)) + abi_encode(types, args)
+
+
+def check_withdrawal(
+    w3: Web3, deployment: Deployment, withdrawal: DatasetWithdrawal, signature: str, *, sender: str
+) -> bytes:
+    """Refuse a signed withdrawal the policy would refuse from ``sender``; its calldata if not.
+
+    Raises
+    ------
+    WithdrawalSignatureInvalid, NotDatasetProvider, WithdrawalStale
+    """
+    data = withdrawal_calldata(withdrawal, signature)
+    _simulate(w3, sender, deployment.addresses.training_policy, data)
+    return data
+
+
+def withdraw_directly(w3: Web3, deployment: Deployment, key: str | bytes, dataset_id: str) -> str:
+    """The provider withdraws ``dataset_id`` with a transaction from their own ``key`` (they
+    pay the gas); checked first, so a refused withdrawal spends nothing. Its hash, once mined.
+
+    Raises
+    ------
+    NotDatasetProvider, WithdrawalStale
+    """
+    account = Account.from_key(key)
+    data = bytes(function_signature_to_4byte_selector(_WITHDRAW)) + abi_encode(
+        ["bytes32"], [bytes.fromhex(dataset_id.removeprefix("0x"))]
+    )
+    policy = deployment.addresses.training_policy
+    _simulate(w3, account.address, policy, data)
+    tx = {
+        "from": account.address,
+        "to": to_address(policy),
+        "data": data,
+        "chainId": deployment.chain_id,
+        "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+    }
+    gas = w3.eth.estimate_gas(tx)  # type: ignore[arg-type]
+    base_fee = w3.eth.get_block("latest").get("baseFeePerGas", 0)
+    tx |= {"gas": gas * 5 // 4, "maxFeePerGas": 2 * base_fee + 10**9, "maxPriorityFeePerGas": 10**9}
+    signed = account.sign_transaction(tx)
+    tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+    w3.eth.wait_for_transaction_receipt(tx_hash)
+    return tx_hash.to_0x_hex()

@@ -1,0 +1,178 @@
+"""Errors of a data provider's consent: offers, withdrawals, and who the provider is.
+
+Each mirrors one TrainingPolicy custom error, so the check made before any gas is spent and
+the contract's own refusal carry the same code (:data:`CONSENT_ERRORS`).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Final
+
+from core.errors import ErrorCategory
+from governance.errors._base import GovernanceError
+
+
+class ConsentError(GovernanceError):
+    """Root of the refusals of an offer or a withdrawal."""
+
+    code: ClassVar[str] = "consent_error"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+
+class InvalidOffer(ConsentError):
+    """An offer message that is not a DatasetOffer (missing fields, bad hashes, zero root)."""
+
+    code: ClassVar[str] = "invalid_offer"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"the offer is malformed: {problem}; send the message /prepare returned, unchanged",
+            problem=problem,
+        )
+
+
+class OfferSignatureInvalid(ConsentError):
+    """The offer was not signed by its provider (TrainingPolicyInvalidOfferSignature)."""
+
+    code: ClassVar[str] = "offer_signature_invalid"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
+
+    def __init__(self, dataset_id: str, provider: str) -> None:
+        super().__init__(
+            f"the offer of dataset {dataset_id} is not signed by its provider {provider}: "
+            "the provider must sign the offer's typed data in their own wallet",
+            dataset_id=dataset_id,
+            provider=provider,
+        )
+
+
+class WithdrawalSignatureInvalid(ConsentError):
+    """The withdrawal was not signed by the provider (TrainingPolicyInvalidWithdrawalSignature)."""
+
+    code: ClassVar[str] = "withdrawal_signature_invalid"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
+
+    def __init__(self, dataset_id: str, provider: str) -> None:
+        super().__init__(
+            f"the withdrawal of dataset {dataset_id} is not signed by {provider}: the provider "
+            "must sign the withdrawal's typed data in their own wallet",
+            dataset_id=dataset_id,
+            provider=provider,
+        )
+
+
+class OfferExpired(ConsentError):
+    """The offer's deadline has passed (TrainingPolicyOfferExpired)."""
+
+    code: ClassVar[str] = "offer_expired"
+
+    def __init__(self, dataset_id: str, deadline: int) -> None:
+        super().__init__(
+            f"the offer of dataset {dataset_id} expired at {deadline} (unix time): ask the "
+            "provider for a new offer with a later deadline",
+            dataset_id=dataset_id,
+            deadline=deadline,
+        )
+
+
+class OfferNotYetValid(ConsentError):
+    """The offer is dated after the chain's time (TrainingPolicyOfferNotYetValid)."""
+
+    code: ClassVar[str] = "offer_not_yet_valid"
+
+    def __init__(self, dataset_id: str, issued_at: int) -> None:
+        super().__init__(
+            f"the offer of dataset {dataset_id} is dated {issued_at} (unix time), after the "
+            "chain's latest block: date it no later than now and sign it again",
+            dataset_id=dataset_id,
+            issued_at=issued_at,
+        )
+
+
+class NotDatasetProvider(ConsentError):
+    """The account is not the dataset's recorded provider (TrainingPolicyNotProvider)."""
+
+    code: ClassVar[str] = "not_dataset_provider"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
+
+    def __init__(self, dataset_id: str, account: str) -> None:
+        super().__init__(
+            f"{account} is not the provider of dataset {dataset_id}: only the provider "
+            "recorded on chain may offer a new version of it or withdraw it",
+            dataset_id=dataset_id,
+            account=account,
+        )
+
+
+class OfferStale(ConsentError):
+    """The offer is not newer than the consent in force (TrainingPolicyStaleOffer)."""
+
+    code: ClassVar[str] = "offer_stale"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, dataset_id: str, issued_at: int, consented_at: int) -> None:
+        super().__init__(
+            f"the offer of dataset {dataset_id} was issued at {issued_at}, not after the consent "
+            f"in force ({consented_at}): a replayed or older offer cannot replace a newer one",
+            dataset_id=dataset_id,
+            issued_at=issued_at,
+            consented_at=consented_at,
+        )
+
+
+class ConsentWithdrawn(ConsentError):
+    """The provider withdrew consent after the offer was issued (TrainingPolicyConsentWithdrawn)."""
+
+    code: ClassVar[str] = "consent_withdrawn"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, dataset_id: str, issued_at: int, withdrawn_at: int) -> None:
+        super().__init__(
+            f"the provider withdrew dataset {dataset_id} at {withdrawn_at}, after this offer was "
+            f"issued ({issued_at}): only a newer offer from the provider can allow it again",
+            dataset_id=dataset_id,
+            issued_at=issued_at,
+            withdrawn_at=withdrawn_at,
+        )
+
+
+class WithdrawalStale(ConsentError):
+    """The withdrawal is not newer than the provider's last (TrainingPolicyStaleWithdrawal)."""
+
+    code: ClassVar[str] = "withdrawal_stale"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, dataset_id: str, issued_at: int, withdrawn_at: int) -> None:
+        super().__init__(
+            f"the withdrawal of dataset {dataset_id} issued at {issued_at} is not newer than the "
+            f"provider's last one ({withdrawn_at}): it is already in force",
+            dataset_id=dataset_id,
+            issued_at=issued_at,
+            withdrawn_at=withdrawn_at,
+        )
+
+
+class ConsentRefused(ConsentError):
+    """The policy contract refused an offer or a withdrawal for another reason."""
+
+    code: ClassVar[str] = "consent_refused"
+
+    def __init__(self, reason: str, revert_code: str) -> None:
+        super().__init__(
+            f"the TrainingPolicy would refuse this: {reason}",
+            reason=reason,
+            revert_code=revert_code,
+        )
+
+
+#: The consent error of each TrainingPolicy custom error; arguments in the same order.
+CONSENT_ERRORS: Final[dict[str, type[ConsentError]]] = {
+    "TrainingPolicyInvalidOfferSignature": OfferSignatureInvalid,
+    "TrainingPolicyInvalidWithdrawalSignature": WithdrawalSignatureInvalid,
+    "TrainingPolicyOfferExpired": OfferExpired,
+    "TrainingPolicyOfferNotYetValid": OfferNotYetValid,
+    "TrainingPolicyNotProvider": NotDatasetProvider,
+    "TrainingPolicyStaleOffer": OfferStale,
+    "TrainingPolicyConsentWithdrawn": ConsentWithdrawn,
+    "TrainingPolicyStaleWithdrawal": WithdrawalStale,
+}

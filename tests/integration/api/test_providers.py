@@ -1,0 +1,267 @@
+"""Data providers through the API: an offer signed in ethers and viem, refusals before gas,
+a withdrawal that outlives an old offer, and a record owner's inclusion check."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from web3 import Web3
+
+from audit.commitments import build_commitments, prove, read_records, read_salts
+from audit.manifest import DatasetManifest, build_manifest, store_manifest
+from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
+from core.db import session_scope
+from governance.actions import AllowDataset, DatasetOffer, encode
+from governance.chain import deploy
+from governance.consent import sign_offer, withdraw_directly
+from governance.errors import NotDatasetProvider
+from governance.policy.snapshot import read_snapshot
+from tests.helpers import (
+    HOLDER_KEYS,
+    OFFER_LIFETIME,
+    PROVIDER_KEY,
+    Governance,
+    address_of,
+    advance_time,
+    issue_time,
+    pass_and_execute_encoded,
+)
+from tests.integration.api.api_support import error_code
+from tests.integration.api.test_wallet_libraries import node_signer  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.chain
+
+PROVIDER = address_of(PROVIDER_KEY)
+STRANGER_KEY = HOLDER_KEYS[3]
+
+
+@pytest.fixture
+def committed(engine: Engine, tmp_path: Path) -> tuple[DatasetManifest, Path]:
+    """A synthetic dataset committed record by record, its manifest stored; and its salts."""
+    salts = tmp_path / "loans.salts"
+    manifest = build_manifest(
+        write_loans_csv(tmp_path / "loans.csv", 300),
+        name="loans",
+        label=LABEL,
+        positive_label=POSITIVE_LABEL,
+        sensitive_features=list(SENSITIVE),
+        licence="CC-BY-4.0",
+        provider=PROVIDER,
+        salts_path=salts,
+    )
+    with session_scope(engine) as session:
+        store_manifest(session, manifest)
+    return manifest, salts
+
+
+def _sign_in_node(signer: Path, key: str, typed: dict) -> dict[str, str]:
+    done = subprocess.run(
+        ["node", str(signer.with_name("sign_typed.mjs"))],
+        input=json.dumps({"key": key, "typed_data": typed}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    signed: dict[str, str] = json.loads(done.stdout)
+    return signed
+
+
+def _execute(gov: Governance, deployment: deploy.Deployment, action: AllowDataset) -> None:
+    gov.delegate_all_to_self()
+    pass_and_execute_encoded(gov, *encode([action], deployment.addresses), "allow the offer")
+
+
+def test_an_offer_signed_in_ethers_and_viem_is_checked_and_allows_the_dataset(
+    node_signer: Path,  # noqa: F811
+    client: TestClient,
+    gov: Governance,
+    deployment: deploy.Deployment,
+    committed: tuple[DatasetManifest, Path],
+) -> None:
+    manifest, _salts = committed
+    prepared = client.post(
+        "/v1/providers/offers/prepare",
+        json={"manifest_hash": manifest.hash, "provider": PROVIDER, "valid_days": 7},
+    )
+    assert prepared.status_code == 200, prepared.text
+    typed = prepared.json()["typed_data"]
+    signed = _sign_in_node(node_signer, PROVIDER_KEY, typed)
+    reference = Account.sign_typed_data(PROVIDER_KEY, full_message=typed).signature.to_0x_hex()
+    assert signed["ethers"] == signed["viem"] == reference
+
+    body = {"message": prepared.json()["message"], "signature": signed["viem"], "name": "loans"}
+    accepted = client.post("/v1/providers/offers", json=body)
+    assert accepted.status_code == 200, accepted.text
+    action = AllowDataset.model_validate(accepted.json()["action"])
+    assert action.offer.records_root == manifest.records_root
+    assert "offered by " + PROVIDER in accepted.json()["summary"]
+    policy = gov.policy.functions
+    assert policy.hashOffer(action.offer.abi_tuple()).call() == action.offer.digest(
+        deployment.chain_id, deployment.addresses.training_policy
+    )
+
+    _execute(gov, deployment, action)
+    (entry,) = read_snapshot(gov.w3, deployment.addresses.training_policy).datasets
+    assert (entry.provider, entry.records_root, entry.licence) == (
+        PROVIDER,
+        manifest.records_root,
+        "CC-BY-4.0",
+    )
+    assert entry.allowed
+    assert not entry.withdrawn
+
+
+def test_offers_the_policy_would_refuse_are_refused_before_any_gas(
+    client: TestClient,
+    gov: Governance,
+    deployment: deploy.Deployment,
+    committed: tuple[DatasetManifest, Path],
+) -> None:
+    manifest, _salts = committed
+    w3 = gov.w3
+    now = issue_time(w3)
+
+    def offer(**changes: int) -> DatasetOffer:
+        fields = {"issued_at": now, "deadline": now + OFFER_LIFETIME} | changes
+        return manifest.offer(provider=PROVIDER, **fields)
+
+    def submit(made: DatasetOffer, key: str = PROVIDER_KEY) -> tuple[int, str]:
+        action = sign_offer(made, key, deployment)
+        body = {"message": made.message(), "signature": action.provider_signature}
+        response = client.post("/v1/providers/offers", json=body)
+        return response.status_code, error_code(response) if response.status_code >= 400 else ""
+
+    nonces = {k: w3.eth.get_transaction_count(address_of(k)) for k in (PROVIDER_KEY, STRANGER_KEY)}
+    assert submit(offer(), STRANGER_KEY) == (403, "offer_signature_invalid")
+    tampered = offer().message() | {"uri": "file:///elsewhere.csv"}
+    signature = sign_offer(offer(), PROVIDER_KEY, deployment).provider_signature
+    refused = client.post(
+        "/v1/providers/offers", json={"message": tampered, "signature": signature}
+    )
+    assert (refused.status_code, error_code(refused)) == (403, "offer_signature_invalid")
+    assert submit(offer(issued_at=now + 3600, deadline=now + 7200)) == (422, "offer_not_yet_valid")
+    short = offer(deadline=now + 60)
+    advance_time(w3, 120)
+    assert submit(short) == (422, "offer_expired")
+    missing = client.post("/v1/providers/offers", json={"message": {}, "signature": "0x12"})
+    assert (missing.status_code, error_code(missing)) == (422, "invalid_offer")
+    # Nothing was sent by anyone: refusals come from eth_call, not transactions.
+    assert nonces == {
+        k: w3.eth.get_transaction_count(address_of(k)) for k in (PROVIDER_KEY, STRANGER_KEY)
+    }
+    assert gov.policy.functions.policyVersion().call() == 0
+
+
+def test_a_withdrawal_outlives_every_offer_issued_before_it(
+    client: TestClient,
+    gov: Governance,
+    deployment: deploy.Deployment,
+    committed: tuple[DatasetManifest, Path],
+) -> None:
+    manifest, _salts = committed
+    w3 = gov.w3
+    now = issue_time(w3)
+    old = sign_offer(
+        manifest.offer(provider=PROVIDER, issued_at=now, deadline=now + OFFER_LIFETIME),
+        PROVIDER_KEY,
+        deployment,
+    )
+    _execute(gov, deployment, old)
+    advance_time(w3, 5)
+    issued = issue_time(w3)  # a newer offer, signed but not yet proposed
+    pending = sign_offer(
+        manifest.offer(provider=PROVIDER, issued_at=issued, deadline=issued + OFFER_LIFETIME),
+        PROVIDER_KEY,
+        deployment,
+    )
+    advance_time(w3, 5)
+    withdraw_directly(w3, deployment, PROVIDER_KEY, manifest.dataset_id)
+    (entry,) = read_snapshot(w3, deployment.addresses.training_policy).datasets
+    assert (entry.allowed, entry.withdrawn) == (False, True)
+
+    body = {"message": pending.offer.message(), "signature": pending.provider_signature}
+    refused = client.post("/v1/providers/offers", json=body)
+    assert (refused.status_code, error_code(refused)) == (409, "consent_withdrawn")
+    body = {"message": old.offer.message(), "signature": old.provider_signature}
+    replayed = client.post("/v1/providers/offers", json=body)
+    assert (replayed.status_code, error_code(replayed)) == (409, "offer_stale")
+    prepared = client.post(
+        "/v1/proposals/prepare",
+        json={
+            "proposer": address_of(HOLDER_KEYS[0]),
+            "description": "allow it again without asking",
+            "actions": [pending.model_dump(mode="json")],
+        },
+    )
+    assert (prepared.status_code, error_code(prepared)) == (409, "consent_withdrawn")
+    # Nobody else may offer the provider's manifest, nor withdraw the provider's dataset.
+    stranger = client.post(
+        "/v1/providers/offers/prepare",
+        json={"manifest_hash": manifest.hash, "provider": address_of(STRANGER_KEY)},
+    )
+    assert (stranger.status_code, error_code(stranger)) == (422, "provider_mismatch")
+    nonce = w3.eth.get_transaction_count(address_of(STRANGER_KEY))
+    with pytest.raises(NotDatasetProvider):
+        withdraw_directly(w3, deployment, STRANGER_KEY, manifest.dataset_id)
+    assert w3.eth.get_transaction_count(address_of(STRANGER_KEY)) == nonce
+
+
+def test_a_record_owner_checks_inclusion_against_the_root_on_chain(
+    client: TestClient,
+    gov: Governance,
+    deployment: deploy.Deployment,
+    committed: tuple[DatasetManifest, Path],
+) -> None:
+    manifest, salts = committed
+    w3 = gov.w3
+    now = issue_time(w3)
+    offer = manifest.offer(provider=PROVIDER, issued_at=now, deadline=now + OFFER_LIFETIME)
+    _execute(gov, deployment, sign_offer(offer, PROVIDER_KEY, deployment))
+    records = list(read_records(manifest.local_path()))
+    commitments = build_commitments(records, salts=read_salts(salts))
+    proof = prove(commitments, 17)
+    claim = {
+        "record": json.loads(records[17]),
+        "salt": "0x" + proof.salt.hex(),
+        "proof": list(proof.path),
+    }
+    url = f"/v1/datasets/{manifest.dataset_id}/inclusion"
+
+    included = client.post(url, json=claim)
+    assert included.status_code == 200, included.text
+    answer = included.json()
+    assert (answer["included"], answer["records_root"], answer["provider"]) == (
+        True,
+        manifest.records_root,
+        PROVIDER,
+    )
+    assert answer["models"] == []  # nothing trained on it yet
+    assert "not a zero-knowledge proof" in answer["note"]
+
+    changed = {**claim, "record": {**claim["record"], LABEL: "2"}}
+    wrong_salt = {**claim, "salt": "0x" + "00" * 32}
+    other_row = {**claim, "record": json.loads(records[18])}
+    for bad in (changed, wrong_salt, other_row):
+        refused = client.post(url, json=bad)
+        assert (refused.status_code, error_code(refused)) == (422, "record_not_in_dataset")
+    unknown = client.post(f"/v1/datasets/0x{'12' * 32}/inclusion", json=claim)
+    assert (unknown.status_code, error_code(unknown)) == (404, "dataset_not_in_policy")
+
+
+def test_offer_digests_match_the_contracts(
+    isolated_chain: Web3, deployment: deploy.Deployment
+) -> None:
+    from governance.actions import DatasetWithdrawal
+
+    policy = Governance(isolated_chain, deployment).policy.functions
+    where = (deployment.chain_id, deployment.addresses.training_policy)
+    withdrawal = DatasetWithdrawal(dataset_id="0x" + "ab" * 32, provider=PROVIDER, issued_at=9)
+    onchain = policy.hashWithdrawal(bytes.fromhex("ab" * 32), PROVIDER, 9).call()
+    assert onchain == withdrawal.digest(*where)
