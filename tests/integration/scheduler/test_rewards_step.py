@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session
 from web3 import Web3
 
 from governance.chain import deploy
 from governance.chain.contracts import bind
-from scheduler import jobs
+from scheduler import history, jobs
+from scheduler.db_models import JobStatus
 from scheduler.jobs import run_job
 from tests.integration.audit.rewards.service_support import approved_run, offer_dataset
 from tests.integration.governance.rewards.rewards_support import ALICE_KEY, fund
@@ -27,10 +29,15 @@ def test_audit_all_posts_the_reward_of_an_approved_run(
     run = approved_run(engine, w3, deployment, tmp_path, offer_dataset(w3, deployment, ALICE_KEY))
     rewards = bind(w3, "ProviderRewards", deployment.addresses.rewards).functions
     with jobs.installed(make_context(engine, w3, deployment, tmp_path), holder="test"):
-        # This pass's audits may fail (main's snapshot reader predates the offer's 9-field
-        # getDataset); the runs already approved are posted all the same.
         run_job("audit_all")
         epoch = rewards.epochOfRun(bytes.fromhex(run.run_id[2:])).call()
         assert epoch > 0
         run_job("audit_all")
     assert rewards.epochCount().call() == epoch  # the second pass posted nothing
+    with Session(engine) as session:
+        first, second = reversed(history.recent(session, job="audit_all"))
+    assert first.status == JobStatus.SUCCEEDED
+    assert first.detail is not None
+    assert first.detail.endswith(f"; rewards: posted {run.run_id[:10]}… epoch {epoch}")
+    assert second.detail is not None
+    assert "rewards" not in second.detail

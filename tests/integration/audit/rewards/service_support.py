@@ -7,7 +7,6 @@ import json
 import secrets
 from pathlib import Path
 
-from eth_account import Account
 from sqlalchemy import Engine
 from web3 import Web3
 
@@ -17,35 +16,22 @@ from audit.report import Report
 from bias_checks import Verdict
 from core.db import session_scope
 from governance.chain import deploy
-from governance.chain.contracts import bind
-from tests.helpers import Governance, pass_and_execute_encoded
-from tests.integration.audit.audit_support import AUDITOR_KEY
+from tests.helpers import allow_raw
+from tests.integration.audit.audit_support import AUDITOR_KEY, govern
 
 FIXTURE = (
     Path(__file__).parents[3] / "unit" / "audit" / "fixtures" / "training_pass" / "report.json"
 )
 
 
-def _b32() -> bytes:
-    return secrets.token_bytes(32)
-
-
 def offer_dataset(w3: Web3, deployment: deploy.Deployment, provider_key: str) -> str:
-    """Allow a dataset by proposal with its provider's signed offer; its id."""
-    policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy)
-    now = int(w3.eth.get_block("latest")["timestamp"])
-    dataset_id = _b32()
-    offer = (
-        dataset_id, _b32(), _b32(), _b32(), "file:loans.csv", "CC0-1.0", _b32(),
-        Account.from_key(provider_key).address, now, now + 86_400,
-    )  # fmt: skip
-    digest = policy.functions.hashOffer(offer).call()
-    signature = Account.unsafe_sign_hash(digest, provider_key).signature
-    data = policy.encode_abi("allowDataset", args=[offer, bytes(signature)])
-    gov = Governance(w3, deployment)
-    gov.delegate_all_to_self()
-    pass_and_execute_encoded(gov, [policy.address], [0], [data], f"allow {dataset_id.hex()}")
-    return "0x" + dataset_id.hex()
+    """Allow a new dataset by proposal with its provider's signed offer; its id."""
+    name = f"loans-{secrets.token_hex(4)}"
+    action = allow_raw(
+        w3, deployment, name, "0x" + "12" * 32, "0x" + "34" * 32, "file:loans.csv", provider_key
+    )
+    govern(w3, deployment, [action], f"allow {name}")
+    return action.offer.dataset_id
 
 
 def approved_run(
