@@ -11,6 +11,7 @@ the run's epoch back instead of posting again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,7 +139,7 @@ def _valuation(
         policy.mitigation_constraint if policy else "",
     )
     return leave_one_out(
-        parse_spec(run.spec_json),
+        parse_spec(json.loads(run.spec_json)),
         manifest,
         {p: pd.concat(parts, ignore_index=True) for p, parts in frames.items()},
         mitigation=mitigation,
