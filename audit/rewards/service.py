@@ -24,7 +24,7 @@ from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.manifest import load_frame, manifest_by_hash
 from audit.report import Report
-from audit.report_model import DatasetInfo, ReportModel
+from audit.report_model import ReportModel
 from audit.rewards.db_models import (
     RewardAllocationRecord,
     RewardStatementRecord,
@@ -88,9 +88,24 @@ def due_runs(session: Session, rewards: str) -> list[AuditRunRecord]:
     return list(unique.values())
 
 
-def _datasets(report: ReportModel) -> list[DatasetInfo]:
-    """The datasets that trained the run's model (one per run until multi-dataset specs)."""
-    return [report.dataset]
+@dataclass(frozen=True)
+class _Trained:
+    """One registered dataset the run's model trained on."""
+
+    dataset_id: str
+    manifest_hash: str | None
+    rows: int
+
+
+def _datasets(report: ReportModel) -> list[_Trained]:
+    """The registered datasets that trained the run's model: each part of a multi-dataset
+    report (``dataset.datasets``, from multi-dataset specs), or its one dataset."""
+    parts = getattr(report.dataset, "datasets", None) or [report.dataset]
+    return [
+        _Trained(part.dataset_id, part.manifest_hash, part.rows)
+        for part in parts
+        if part.dataset_id is not None
+    ]
 
 
 def _provider(env: AuditEnv, dataset_id: str) -> str | None:
@@ -104,8 +119,6 @@ def contributions(env: AuditEnv, report: ReportModel) -> list[Contribution]:
     """(dataset id, provider, rows) of each dataset with a provider recorded on chain."""
     found = []
     for dataset in _datasets(report):
-        if dataset.dataset_id is None:
-            continue
         provider = _provider(env, dataset.dataset_id)
         if provider is not None:
             found.append(
