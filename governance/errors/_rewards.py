@@ -11,19 +11,6 @@ from core.errors import ErrorCategory
 from governance.errors._base import GovernanceError
 
 
-class RewardsNotDeployed(GovernanceError):
-    """The deployment has no ProviderRewards contract."""
-
-    code: ClassVar[str] = "rewards_not_deployed"
-    category: ClassVar[ErrorCategory] = ErrorCategory.CONFIGURATION
-
-    def __init__(self) -> None:
-        super().__init__(
-            "this deployment has no ProviderRewards contract: redeploy with `fairgov db` and "
-            "`fairgov run` on a version that deploys it"
-        )
-
-
 class NoContributions(GovernanceError):
     """A split needs at least one contribution with rows."""
 

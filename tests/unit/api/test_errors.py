@@ -132,7 +132,6 @@ STATUS_BEFORE: dict[str, int] = {
     "reward_post_refused": 409,  # new in #15: providers' rewards
     "reward_unknown_epoch": 404,  # new in #15: providers' rewards
     "reward_window_open": 409,  # new in #15: providers' rewards
-    "rewards_not_deployed": 500,  # new in #15: providers' rewards
     "salts_mismatch": 422,  # new in #15: salts file and data file disagree
     "signature_error": 400,
     "signature_malleable": 400,
