@@ -103,7 +103,7 @@ def claim_typed(
     "/epochs/{epoch}/claims",
     response_model=RelayPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(400, 404, 409, 503),
+    responses=responses(400, 404, 409, 413, 503),
 )
 def claim(ctx: CtxDep, session: SessionDep, epoch: EpochPath, body: ClaimCreate) -> RelayPublic:
     """Accept a signed claim and queue ``claimBySig`` for the relayer (202). Refused before

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
-from api.schemas.common import EXAMPLE_ADDRESS, EXAMPLE_HASH, Address, UintString
+from api.schemas.common import (
+    EXAMPLE_ADDRESS,
+    EXAMPLE_HASH,
+    HASH_PATTERN,
+    Address,
+    UintString,
+)
 from api.schemas.voting import SIGNATURE_PATTERN
 from audit.rewards.claims import ClaimInputs, ProviderReward, RewardStatus
+
+Hash = Annotated[str, StringConstraints(pattern=HASH_PATTERN)]
 
 
 class RewardPublic(BaseModel):
@@ -90,8 +98,15 @@ class ClaimCreate(BaseModel):
     account: Address
     amount: UintString
     deadline: int = Field(ge=0, lt=2**64)
-    proof: list[str] = Field(max_length=64)
+    proof: list[Hash] = Field(max_length=64)
     signature: str = Field(pattern=SIGNATURE_PATTERN, description="65-byte r‖s‖v")
+
+    @field_validator("amount")
+    @classmethod
+    def _uint256(cls, value: str) -> str:
+        if int(value) >= 2**256:
+            raise ValueError("the amount does not fit a uint256")
+        return value
 
     def proof_steps(self) -> tuple[str, ...]:
         return tuple(self.proof)
