@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from audit.anchor import read_anchor
@@ -265,12 +266,16 @@ def post_statement(env: AuditEnv, statement: RewardStatement) -> int:
     key = env.require_auditor_key()
     rewards = env.deployment.addresses.rewards
     run_id = statement.context.run_id
-    with session_scope(env.engine) as session:
+    try:
+        with session_scope(env.engine) as session:
+            if stored_statement(session, rewards, run_id) is None:
+                store_statement(session, statement)
+    except IntegrityError:
+        pass  # another process stored this run's statement first: that one is posted
+    with Session(env.engine) as session:
         record = stored_statement(session, rewards, run_id)
-        if record is None:
-            store_statement(session, statement)
-        else:
-            statement = parse_statement(record.statement_json.encode())
+        assert record is not None
+        statement = parse_statement(record.statement_json.encode())
     try:
         posted = post_root(env.w3, rewards, key, statement)
     except FairgovError as exc:
