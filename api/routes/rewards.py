@@ -79,14 +79,15 @@ def claim_typed(
     epoch: EpochPath,
     account: Account,
     deadline: Annotated[
-        int | None, Query(ge=0, lt=2**64, description="unix time; default an hour from now")
+        int | None,
+        Query(ge=0, lt=2**64, description="unix time; default an hour after the latest block"),
     ] = None,
 ) -> ClaimTypedDataPublic:
     """The Claim typed data to sign with ``eth_signTypedData_v4``, with the amount and proof."""
     rewards = ctx.deployment.addresses.rewards
     inputs = claim_inputs(session, ctx.w3, rewards, epoch, account)
-    if deadline is None:
-        deadline = int(ctx.clock()) + CLAIM_VALIDITY_SECONDS
+    if deadline is None:  # the chain's clock decides expiry, not ours
+        deadline = int(ctx.w3.eth.get_block("latest")["timestamp"]) + CLAIM_VALIDITY_SECONDS
     typed = claim_typed_data(
         rewards_domain(ctx.deployment.chain_id, rewards),
         epoch=epoch,
