@@ -4,8 +4,11 @@ the served Claim in their wallet and posts it; the service relays it and pays th
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
 from pathlib import Path
 
+import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from fastapi.testclient import TestClient
@@ -17,6 +20,7 @@ from governance.chain.contracts import bind
 from governance.rewards import read_epoch
 from tests.helpers import TEST_CONFIG, Governance, advance_time
 from tests.integration.api.api_support import error_code
+from tests.integration.api.test_wallet_libraries import node_signer  # noqa: F401 (fixture)
 from tests.integration.governance.relay_support import relayer_for
 from tests.integration.governance.rewards.rewards_support import (
     ALICE,
@@ -111,3 +115,42 @@ def test_unknown_epochs_and_strangers_are_not_found(
     response = client.get(f"/v1/rewards/epochs/{epoch}/proof", params={"account": stranger})
     assert (response.status_code, error_code(response)) == (404, "reward_not_in_statement")
     assert client.get("/v1/rewards", params={"provider": stranger}).json()["count"] == 0
+
+
+@pytest.fixture
+def claimable(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment, tmp_path: Path
+) -> int:
+    """A posted epoch whose challenge window is over."""
+    fund(gov.w3, deployment)
+    epoch = post(engine, gov.w3, deployment, tmp_path, rows_statement(deployment))
+    advance_time(gov.w3, TEST_CONFIG.rewards_challenge_window + 1)
+    return epoch
+
+
+def test_a_claim_signed_in_ethers_and_viem_is_accepted(
+    node_signer: Path,  # noqa: F811
+    client: TestClient,
+    claimable: int,
+):
+    epoch = claimable
+    served = client.get(f"/v1/rewards/epochs/{epoch}/claim", params={"account": BOB}).json()
+    done = subprocess.run(
+        ["node", str(node_signer.with_name("sign_typed.mjs"))],
+        input=json.dumps({"key": BOB_KEY, "typed_data": served["typed_data"]}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    signed = json.loads(done.stdout)
+    assert signed["ethers"] == signed["viem"] == _signed(served["typed_data"], BOB_KEY)
+    body = {
+        "account": BOB,
+        "amount": served["amount"],
+        "deadline": served["deadline"],
+        "proof": served["proof"],
+        "signature": signed["viem"],
+    }
+    accepted = client.post(f"/v1/rewards/epochs/{epoch}/claims", json=body)
+    assert accepted.status_code == 202, accepted.text
