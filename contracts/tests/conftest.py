@@ -12,6 +12,8 @@ from brownie import (
     FairnessGovernor,
     GovernanceToken,
     PolicyChangeClassifier,
+    ProviderRewards,
+    RewardsTestWallet,
     TimelockController,
     TrainingPolicy,
     accounts,
@@ -24,10 +26,24 @@ from dao import (
     SUPERMAJORITY,
     SUPPLY,
     TIMELOCK_DELAY,
+    TOKEN,
     VOTE_EXTENSION,
     VOTING_DELAY,
     VOTING_PERIOD,
     Lifecycle,
+    action,
+)
+from reward_tree import RewardTree
+from rewards_support import (
+    ALICE,
+    BOB,
+    CHALLENGE_WINDOW,
+    FUNDING,
+    PROVIDER_AMOUNTS,
+    REWARD_PER_EPOCH,
+    ROWS,
+    TREASURY,
+    WALLET_OWNER,
 )
 from web3.exceptions import TransactionNotFound
 
@@ -187,3 +203,46 @@ def impersonate():
         return accounts.at(str(address), force=True)
 
     return at
+
+
+@pytest.fixture(scope="module")
+def treasury(token, holders, timelock):
+    """The timelock holds tokens, as a deployment's treasury_tokens give it."""
+    token.transfer(timelock, TREASURY, {"from": holders[0]})
+    return timelock
+
+
+@pytest.fixture(scope="module")
+def rewards(deployer, token, treasury, governor, guardian, auditor, lifecycle):
+    """A ProviderRewards the DAO administers, funded from the treasury by a real proposal."""
+    rewards = ProviderRewards.deploy(
+        treasury,
+        token,
+        guardian,
+        [auditor],
+        CHALLENGE_WINDOW,
+        ROWS,
+        REWARD_PER_EPOCH,
+        {"from": deployer},
+    )
+    lifecycle.pass_and_execute([action(token.transfer, rewards, FUNDING)], "Fund the rewards")
+    return rewards
+
+
+@pytest.fixture(scope="module")
+def wallet(deployer):
+    """A provider that is a contract wallet (EIP-1271), owned by an off-chain key."""
+    return RewardsTestWallet.deploy(WALLET_OWNER.address, {"from": deployer})
+
+
+@pytest.fixture(scope="module")
+def providers(newcomers, wallet):
+    """Two providers that send their own claims, two that only sign, and a contract wallet."""
+    return [newcomers[0], newcomers[1], ALICE, BOB, wallet]
+
+
+@pytest.fixture(scope="module")
+def tree(providers):
+    """The rewards tree of the providers and their amounts."""
+    pairs = zip(providers, PROVIDER_AMOUNTS, strict=True)
+    return RewardTree([(p.address, amount * TOKEN) for p, amount in pairs])
