@@ -156,18 +156,27 @@ class DatasetFileMissing(AuditError):
 
 
 class DatasetNotAllowed(AuditError):
-    """The policy does not allow the dataset (never allowed, or revoked)."""
+    """The policy does not allow the dataset (never allowed, revoked, or withdrawn by its
+    provider)."""
 
     code: ClassVar[str] = "dataset_not_allowed"
     category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
-    def __init__(self, name: str, dataset_id: str, policy_version: int) -> None:
+    def __init__(
+        self, name: str, dataset_id: str, policy_version: int, *, withdrawn: bool = False
+    ) -> None:
+        hint = (
+            "its provider withdrew it; train on other datasets or ask the provider for a new offer"
+            if withdrawn
+            else "propose an allow_dataset action first"
+        )
         super().__init__(
             f"dataset {name!r} ({dataset_id}) is not allowed by policy version "
-            f"{policy_version}: propose an allow_dataset action first",
+            f"{policy_version}: {hint}",
             name=name,
             dataset_id=dataset_id,
             policy_version=policy_version,
+            withdrawn=withdrawn,
         )
 
 
@@ -200,6 +209,22 @@ class ManifestMismatch(AuditError):
             name=name,
             expected=expected,
             actual=actual,
+        )
+
+
+class DatasetSchemaMismatch(AuditError):
+    """A spec's datasets do not share a schema (label, positive label, features)."""
+
+    code: ClassVar[str] = "dataset_schema_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, first: str, other: str, field: str) -> None:
+        super().__init__(
+            f"datasets {first!r} and {other!r} differ in {field}: a spec may only combine "
+            "datasets with the same label, positive label, sensitive features and features",
+            first=first,
+            other=other,
+            field=field,
         )
 
 

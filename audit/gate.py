@@ -7,16 +7,33 @@ refused). An INCONCLUSIVE verdict does what the voted evidence rule says: ``bloc
 default) blocks the model; ``approve_with_warning`` approves it once anchored, with the
 warning in its reason and in the report. Serving code calls :func:`require_approved` before
 it uses a model.
+
+Consent is part of the gate. From the first block the indexer has seen in which a provider
+withdrew a dataset (``DatasetWithdrawn`` that revoked it) or a vote revoked it
+(``DatasetRevoked``), every model version trained on that dataset is blocked:
+:func:`enforce_withdrawals` demotes them when the scheduler syncs, and
+:func:`require_approved` checks the index itself, so no sync path can miss one. A blocked
+version stays blocked; a retraining on the remaining datasets makes a new version
+(:mod:`audit.service.withdrawals`).
 """
 
 from __future__ import annotations
 
+import json
+from typing import Final
+
+from pydantic import ValidationError
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
-from audit.db_models import ModelStatus, ModelVersion, utcnow
+from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunKind, RunStatus, utcnow
 from audit.errors import ModelNotApproved
+from audit.report_model import WithdrawalInfo
+from audit.spec import ModelSpec
 from bias_checks import OnInconclusive, Verdict
 from core.types import is_hash32
+from governance.actions import dataset_id_of
+from governance.index.models import PolicyEvent
 
 NOT_ANCHORED_REASON = "the audit passed but its anchor is not confirmed on chain"
 UNKNOWN_MODEL_REASON = "no model with this name or hash is registered"
@@ -24,6 +41,11 @@ INCONCLUSIVE_BLOCKED_REASON = (
     "the audit was INCONCLUSIVE and the voted evidence rule blocks such models: "
     "audit it on more rows per group to decide it"
 )
+WITHDRAWN_BY_PROVIDER: Final = "withdrawn by its provider"
+REVOKED_BY_VOTE: Final = "revoked by a vote"
+NOTHING_LEFT_TO_RETRAIN: Final = "no allowed dataset of its spec remains: it stays blocked"
+#: The policy events that take a dataset's consent away (a withdrawal only if it ``revoked``).
+_CONSENT_LOST: Final = ("DatasetWithdrawn", "DatasetRevoked")
 INCONCLUSIVE_APPROVED_REASON = (
     "approved with a warning: the audit was INCONCLUSIVE and the voted evidence rule "
     "approves such models with a warning; anchored on chain"
@@ -116,6 +138,146 @@ def block(session: Session, version: ModelVersion, reason: str) -> ModelVersion:
     return version
 
 
+def training_run(session: Session, version: ModelVersion) -> AuditRunRecord | None:
+    """The completed training run that made ``version``'s model file."""
+    return session.exec(
+        select(AuditRunRecord)
+        .where(AuditRunRecord.model_name == version.name)
+        .where(AuditRunRecord.model_hash == version.model_hash)
+        .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
+        .where(AuditRunRecord.status == RunStatus.COMPLETED)
+        .order_by(col(AuditRunRecord.id))
+    ).first()
+
+
+def trained_on(run: AuditRunRecord) -> dict[str, str]:
+    """The datasets a training run used, ``{dataset id: name}`` in the spec's order."""
+    try:
+        names = ModelSpec.model_validate(json.loads(run.spec_json)).dataset_names
+    except (ValidationError, ValueError):
+        return {run.dataset_id: run.dataset_name}  # a spec this version no longer reads
+    return {dataset_id_of(name): name for name in names}
+
+
+def _consent_lost(session: Session, dataset_ids: list[str] | None = None) -> list[PolicyEvent]:
+    """The indexed withdrawals and revocations (of ``dataset_ids``, or of any), in chain order."""
+    query = select(PolicyEvent).where(col(PolicyEvent.name).in_(_CONSENT_LOST))
+    if dataset_ids is not None:
+        query = query.where(col(PolicyEvent.subject).in_(dataset_ids))
+    order = (col(PolicyEvent.block_number), col(PolicyEvent.log_index))
+    return list(session.exec(query.order_by(*order)).all())
+
+
+def _withdrawals(run: AuditRunRecord, events: list[PolicyEvent]) -> list[WithdrawalInfo]:
+    datasets = trained_on(run)
+    found: dict[str, WithdrawalInfo] = {}
+    for event in events:
+        subject = event.subject
+        if (
+            subject not in datasets
+            or subject in found
+            or event.policy_version <= run.policy_version
+        ):
+            continue
+        args = json.loads(event.args)
+        by_provider = event.name == "DatasetWithdrawn"
+        if by_provider and not args.get("revoked"):
+            continue  # it withdrew an offer that was not in force
+        found[subject] = WithdrawalInfo(
+            dataset=datasets[subject],
+            dataset_id=subject,
+            by="provider" if by_provider else "vote",
+            provider=args.get("provider") if by_provider else None,
+            block_number=event.block_number,
+            policy_version=event.policy_version,
+            tx_hash=event.tx_hash,
+        )
+    return list(found.values())
+
+
+def withdrawals_since(session: Session, run: AuditRunRecord) -> list[WithdrawalInfo]:
+    """The indexed withdrawals and revocations of ``run``'s datasets after the policy version
+    it trained under: the first of each dataset, in chain order.
+
+    Examples
+    --------
+    >>> [w.dataset for w in withdrawals_since(session, run)]  # doctest: +SKIP
+    ['loans-b']
+    """
+    return _withdrawals(run, _consent_lost(session, list(trained_on(run))))
+
+
+def withdrawal_reason(withdrawn: list[WithdrawalInfo], *, remaining: int) -> str:
+    """The gate's reason for a version trained on ``withdrawn`` data, ``remaining`` datasets
+    of its spec left to retrain on.
+
+    Examples
+    --------
+    >>> withdrawal_reason([w], remaining=0)  # doctest: +SKIP
+    "dataset 'loans-b' (0x…) withdrawn by its provider 0x… at block 41 (policy version 9); …"
+    """
+    parts = []
+    for w in withdrawn:
+        who = f"{WITHDRAWN_BY_PROVIDER} {w.provider}" if w.by == "provider" else REVOKED_BY_VOTE
+        parts.append(
+            f"dataset {w.dataset!r} ({w.dataset_id}) {who} at block {w.block_number} "
+            f"(policy version {w.policy_version})"
+        )
+    tail = NOTHING_LEFT_TO_RETRAIN if remaining == 0 else "to be retrained on the rest"
+    return f"trained on withdrawn data: {'; '.join(parts)}; {tail}"
+
+
+def _block_if(
+    session: Session, version: ModelVersion, run: AuditRunRecord, withdrawn: list[WithdrawalInfo]
+) -> bool:
+    if not withdrawn:
+        return False
+    remaining = len(trained_on(run)) - len(withdrawn)
+    block(session, version, withdrawal_reason(withdrawn, remaining=remaining))
+    return True
+
+
+def _block_if_withdrawn(session: Session, version: ModelVersion) -> bool:
+    run = training_run(session, version)
+    return run is not None and _block_if(session, version, run, withdrawals_since(session, run))
+
+
+def enforce_withdrawals(session: Session) -> list[ModelVersion]:
+    """Block every approved or candidate version trained on a dataset whose consent was
+    withdrawn (or revoked by a vote) since; return the versions it blocked.
+
+    Idempotent: blocked versions are left as they are. The scheduler calls it on every
+    sync, so it reads the events once and the open versions with their training runs once.
+
+    Examples
+    --------
+    >>> with session_scope(engine) as session:  # doctest: +SKIP
+    ...     [v.name for v in enforce_withdrawals(session)]
+    ['loans-lr']
+    """
+    events = _consent_lost(session)
+    if not events:
+        return []
+    rows = session.exec(
+        select(ModelVersion, AuditRunRecord)
+        .join(
+            AuditRunRecord,
+            and_(
+                col(AuditRunRecord.model_name) == col(ModelVersion.name),
+                col(AuditRunRecord.model_hash) == col(ModelVersion.model_hash),
+            ),
+        )
+        .where(ModelVersion.status != ModelStatus.BLOCKED)
+        .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
+        .where(AuditRunRecord.status == RunStatus.COMPLETED)
+        .order_by(col(ModelVersion.id), col(AuditRunRecord.id))
+    ).all()
+    first: dict[int | None, tuple[ModelVersion, AuditRunRecord]] = {}
+    for version, run in rows:
+        first.setdefault(version.id, (version, run))
+    return [v for v, run in first.values() if _block_if(session, v, run, _withdrawals(run, events))]
+
+
 def find_versions(session: Session, model_hash_or_name: str) -> list[ModelVersion]:
     """The versions with this model hash, or of the model with this name, newest first."""
     query = select(ModelVersion)
@@ -136,7 +298,9 @@ def approved_versions(session: Session) -> list[ModelVersion]:
 def require_approved(session: Session, model_hash_or_name: str) -> ModelVersion:
     """The approved model version serving code may use, or :class:`ModelNotApproved`.
 
-    Given a name, the most recently approved version of that model is returned.
+    Given a name, the most recently approved version of that model is returned. An approved
+    version trained on data withdrawn since (as far as the index has seen) is blocked here
+    and refused, even before :func:`enforce_withdrawals` ran.
 
     Raises
     ------
@@ -154,7 +318,7 @@ def require_approved(session: Session, model_hash_or_name: str) -> ModelVersion:
     if not versions:
         raise ModelNotApproved(model_hash_or_name, "unknown", UNKNOWN_MODEL_REASON)
     for version in versions:
-        if version.status == ModelStatus.APPROVED:
+        if version.status == ModelStatus.APPROVED and not _block_if_withdrawn(session, version):
             return version
     latest = versions[0]
     raise ModelNotApproved(model_hash_or_name, latest.status, latest.reason)

@@ -3,7 +3,8 @@
 The owner holds their record's fields, the salt the provider gave them and the Merkle proof.
 The root is never taken from the owner or the provider: it is the records root the provider
 signed into their offer and the DAO accepted, read from the chain's policy. The models come
-from fairgov's audit runs whose report names D in its provenance.
+from fairgov's audit runs whose report names D in its provenance (``model.dataset.parts``:
+one dataset, or each of several).
 
 This is a commitment check, not a zero-knowledge proof: whoever verifies learns the record
 and its salt. What stays hidden is every other record of the dataset (see docs/commitments.md).
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, select
 from audit.commitments import SALT_BYTES, InclusionProof, encode_record, record_hash, verify
 from audit.db_models import AuditRunRecord
 from audit.errors import DatasetNotInPolicy, InvalidSalts, RecordNotInDataset
+from audit.service.queries import stored_report
 from core.types import Hash32, hash32_of, to_hash32
 from governance.policy.models import DatasetEntry, PolicySnapshot
 
@@ -52,18 +54,27 @@ def _dataset(snapshot: PolicySnapshot, dataset_id: str) -> DatasetEntry:
     raise DatasetNotInPolicy(wanted)
 
 
+def _trained_on(run: AuditRunRecord, dataset_id: str) -> bool:
+    """Whether the run's report names ``dataset_id`` among the datasets it trained on."""
+    report = stored_report(run)
+    if report is None:  # no readable report: the run row names its one dataset
+        return run.dataset_id == dataset_id
+    return any(part.dataset_id == dataset_id for part in report.model.dataset.parts)
+
+
 def models_trained_on(session: Session, dataset_id: str) -> list[TrainedModel]:
-    """Every model an audit run trained on ``dataset_id``, newest first."""
+    """Every model an audit run trained on ``dataset_id``, newest first, from the
+    provenance of each run's report (a model may have trained on several datasets)."""
+    wanted = dataset_id.lower()
     runs = session.exec(
         select(AuditRunRecord)
-        .where(AuditRunRecord.dataset_id == dataset_id.lower())
         .where(col(AuditRunRecord.model_hash).is_not(None))
         .order_by(col(AuditRunRecord.id).desc())
     ).all()
     seen: set[str] = set()
     models = []
     for run in runs:
-        if run.run_id in seen or run.model_hash is None:
+        if run.run_id in seen or run.model_hash is None or not _trained_on(run, wanted):
             continue
         seen.add(run.run_id)
         models.append(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from audit.manifest import DatasetManifest
-from audit.report_model import DatasetInfo, ModelInfo, PolicyInfo
+from audit.plan import NAME_JOINER, combined
+from audit.report_model import DatasetInfo, DatasetPart, ModelInfo, PolicyInfo
 from audit.spec import ModelSpec
 from audit.training import ModelArtifact, describe_estimator
 from governance.policy.snapshot import PolicySnapshot
@@ -23,17 +26,31 @@ def model_info(spec: ModelSpec, model: ModelArtifact, model_hash: str) -> ModelI
     )
 
 
-def dataset_info(manifest: DatasetManifest, rows: int) -> DatasetInfo:
-    """The dataset block: id, content and manifest hashes, rows, label and sensitive features."""
+def dataset_info(manifests: Sequence[DatasetManifest], rows: Sequence[int]) -> DatasetInfo:
+    """The dataset block: id, content and manifest hashes, rows, label and sensitive features;
+    with several datasets, each one's too (``rows[i]`` rows of ``manifests[i]``)."""
+    first = manifests[0]
+    parts = [
+        DatasetPart(
+            name=m.name,
+            dataset_id=m.dataset_id,
+            content_hash=m.sha256,
+            manifest_hash=m.hash,
+            rows=n,
+        )
+        for m, n in zip(manifests, rows, strict=True)
+    ]
+    several = len(parts) > 1
     return DatasetInfo(
-        name=manifest.name,
-        dataset_id=manifest.dataset_id,
-        content_hash=manifest.sha256,
-        manifest_hash=manifest.hash,
-        rows=rows,
-        label=manifest.label,
-        positive_label=manifest.positive_label,
-        sensitive_features=list(manifest.sensitive_features),
+        name=NAME_JOINER.join(p.name for p in parts),
+        dataset_id=combined(tuple(p.dataset_id for p in parts)),
+        content_hash=combined(tuple(p.content_hash for p in parts)),
+        manifest_hash=None if several else first.hash,
+        rows=sum(rows),
+        label=first.label,
+        positive_label=first.positive_label,
+        sensitive_features=list(first.sensitive_features),
+        datasets=parts if several else None,
     )
 
 

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from audit.db_models import RunKind
 from audit.errors import InvalidReport, ReportNotCanonical
-from audit.report_model import DatasetInfo, ModelInfo, PolicyInfo, ReportModel
+from audit.report_model import DatasetInfo, ModelInfo, PolicyInfo, ReportModel, RetrainingInfo
 from audit.violations import Violation, group_label, worst_violations
 from bias_checks import AuditResult, Verdict
 from core.canonical import canonical_json, sha256_hex
@@ -33,6 +33,7 @@ __all__ = [
     "ModelInfo",
     "PolicyInfo",
     "Report",
+    "RetrainingInfo",
     "Violation",
     "build_report",
     "default_environment",
@@ -59,6 +60,8 @@ REPORT_KEYS = frozenset(
         "warnings",
     }
 )
+#: Keys only some reports have: ``retraining`` (a model retrained after a withdrawal).
+OPTIONAL_REPORT_KEYS = frozenset({"retraining"})
 ENVIRONMENT_PACKAGES: tuple[str, ...] = (
     "fairgov",
     "numpy",
@@ -208,7 +211,7 @@ class Report:
 
 def _validate(data: Mapping[str, Any]) -> None:
     missing = REPORT_KEYS - set(data)
-    extra = set(data) - REPORT_KEYS
+    extra = set(data) - REPORT_KEYS - OPTIONAL_REPORT_KEYS
     if missing or extra:
         raise InvalidReport(f"missing keys {sorted(missing)}, unexpected keys {sorted(extra)}")
     if data["schema_version"] != REPORT_SCHEMA_VERSION:
@@ -238,6 +241,7 @@ def build_report(
     seeds: Mapping[str, int],
     environment: Mapping[str, str] | None = None,
     warnings: Iterable[str] = (),
+    retraining: RetrainingInfo | None = None,
 ) -> Report:
     """Build the canonical audit report of one audit.
 
@@ -258,6 +262,9 @@ def build_report(
         Package versions; defaults to :func:`default_environment`. No timestamps or hosts.
     warnings : iterable of str, default ()
         Extra warnings, appended after the audit's own (duplicates dropped, order kept).
+    retraining : RetrainingInfo, optional
+        For a model retrained after a withdrawal: the withdrawals and the run it replaces
+        (the ``retraining`` key is absent otherwise).
 
     Returns
     -------
@@ -288,4 +295,6 @@ def build_report(
         "verdict": audit_data["verdict"],
         "warnings": all_warnings,
     }
+    if retraining is not None:
+        data["retraining"] = retraining.model_dump()
     return Report(data)

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_serializer,
+)
 
 from audit.db_models import RunKind
 from bias_checks import OnInconclusive, Verdict
@@ -39,8 +48,24 @@ class ModelInfo(_View):
     spec: dict[str, Any] | None = None
 
 
+class DatasetPart(_View):
+    """One of several datasets a model trained on, in the spec's order."""
+
+    name: str
+    dataset_id: str
+    content_hash: str
+    manifest_hash: str
+    rows: StrictInt
+
+
 class DatasetInfo(_View):
-    """The audited data: its content hash and, for registered datasets, id and manifest hash."""
+    """The audited data: its content hash and, for registered datasets, id and manifest hash.
+
+    When a spec names several datasets, ``datasets`` lists each one; ``name`` joins their
+    names, ``dataset_id`` and ``content_hash`` are :func:`audit.plan.combined` of theirs,
+    ``manifest_hash`` is None and ``rows`` is the total. ``datasets`` is absent otherwise,
+    so single-dataset reports are unchanged.
+    """
 
     name: str
     dataset_id: str | None = None
@@ -50,6 +75,61 @@ class DatasetInfo(_View):
     label: str
     positive_label: str | None = None
     sensitive_features: list[str]
+    datasets: list[DatasetPart] | None = None
+
+    @property
+    def parts(self) -> list[DatasetPart]:
+        """Each registered dataset the model trained on, in order: ``datasets``, or this
+        block itself for one (none for a predictions audit, which names no registered one).
+
+        Examples
+        --------
+        >>> [(p.dataset_id, p.rows) for p in report.model.dataset.parts]  # doctest: +SKIP
+        [('0x…', 3000), ('0x…', 3000)]
+        """
+        if self.datasets is not None:
+            return list(self.datasets)
+        if self.dataset_id is None or self.manifest_hash is None:
+            return []
+        return [
+            DatasetPart(
+                name=self.name,
+                dataset_id=self.dataset_id,
+                content_hash=self.content_hash,
+                manifest_hash=self.manifest_hash,
+                rows=self.rows,
+            )
+        ]
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_parts(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("datasets") is None:
+            data.pop("datasets", None)
+        return data
+
+
+class WithdrawalInfo(_View):
+    """A dataset a model trained on that lost its consent: withdrawn by its provider on
+    chain, or revoked by a vote, at one block and policy version."""
+
+    dataset: str
+    dataset_id: str
+    by: Literal["provider", "vote"]
+    provider: str | None
+    block_number: StrictInt
+    policy_version: StrictInt
+    tx_hash: str
+
+
+class RetrainingInfo(_View):
+    """Why a training run exists: it replaces a model trained on data since withdrawn, and
+    trains on the datasets that remain (``remaining``, in the spec's order)."""
+
+    replaces_run_id: str
+    replaces_model_hash: str
+    withdrawn: list[WithdrawalInfo]
+    remaining: list[str]
 
 
 class PolicyInfo(_View):
@@ -222,6 +302,7 @@ class ReportModel(_View):
     audit: AuditView
     verdict: Verdict
     warnings: list[str]
+    retraining: RetrainingInfo | None = None
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ReportModel:

@@ -3,10 +3,12 @@
 A run freezes the policy snapshot it starts with; a vote that lands mid-run changes
 nothing in it. The snapshot is read at the block where the current policy version took
 effect, so the same rules always give the same snapshot hash, whenever the run happens.
-The run id is fixed by the spec, the dataset's content hash, that snapshot hash and the seed
-(:mod:`audit.plan`), and nothing time-dependent enters the report, so re-running the same
-inputs gives the same ``reportHash``. A re-audit's row and report both say ``reaudit``
-(:class:`~audit.db_models.RunKind`).
+The run id is fixed by the spec, the datasets' content hashes, that snapshot hash and the
+seed (:mod:`audit.plan`), and nothing time-dependent enters the report, so re-running the
+same inputs gives the same ``reportHash``. A re-audit's row and report both say ``reaudit``
+(:class:`~audit.db_models.RunKind`). A spec naming several datasets trains on their rows
+concatenated in the spec's order; a retraining after a withdrawal records, in its report,
+what was withdrawn and which run it replaces.
 
 A run's row moves ``queued`` → ``running`` → ``completed``, ``failed`` or ``refused``
 (the dataset did not verify; nothing was trained). The model file and the report directory
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Engine
 
 from audit.anchor import Anchor, publish_audit
@@ -42,14 +45,13 @@ from audit.models import load_model, save_model
 from audit.plan import RunPlan, plan_run
 from audit.provenance import dataset_info, model_info, policy_info
 from audit.render import render_all
-from audit.report import Report, build_report
+from audit.report import Report, RetrainingInfo, build_report
 from audit.spec import ModelSpec
 from audit.training import ModelArtifact, predict, split, train
-from audit.verify import verify_dataset
+from audit.verify import verify_datasets
 from bias_checks import AuditResult, OnInconclusive, Verdict
 from core.db import session_scope
 from core.errors import FairgovError
-from core.types import Hash32
 from governance.policy.snapshot import PolicySnapshot
 
 #: ``progress(stage, step, total)``: called as each stage starts.
@@ -109,6 +111,7 @@ class _Context:
     spec: ModelSpec
     auditor_key: str
     progress: Progress | None
+    retraining: RetrainingInfo | None = None
     stage: int = 0
 
     def step(self, name: str) -> None:
@@ -117,7 +120,13 @@ class _Context:
             self.progress(name, self.stage, len(STAGES))
 
 
-def run_audit(env: AuditEnv, spec: ModelSpec, *, progress: Progress | None = None) -> AuditRun:
+def run_audit(
+    env: AuditEnv,
+    spec: ModelSpec,
+    *,
+    progress: Progress | None = None,
+    retraining: RetrainingInfo | None = None,
+) -> AuditRun:
     """Train and audit ``spec`` under the current policy; anchor and gate the result.
 
     Parameters
@@ -125,9 +134,13 @@ def run_audit(env: AuditEnv, spec: ModelSpec, *, progress: Progress | None = Non
     env : AuditEnv
         The database, chain, contracts, data directory and auditor key.
     spec : ModelSpec
-        What to train; ``spec.dataset`` names a registered dataset.
+        What to train; ``spec.dataset_names`` name registered datasets.
     progress : callable, optional
         ``progress(stage, step, total)`` as each of :data:`STAGES` starts.
+    retraining : RetrainingInfo, optional
+        This run retrains a model blocked by a withdrawal (see
+        :mod:`audit.service.withdrawals`); the report records it and the run id covers the
+        run it replaces.
 
     Returns
     -------
@@ -138,7 +151,9 @@ def run_audit(env: AuditEnv, spec: ModelSpec, *, progress: Progress | None = Non
     AuditorKeyMissing
         ``env`` has no auditor key (nothing is recorded).
     DatasetNotRegistered
-        No manifest is stored for ``spec.dataset`` (no run is recorded).
+        No manifest is stored for a dataset of the spec (no run is recorded).
+    DatasetSchemaMismatch
+        The spec's datasets differ in schema (no run is recorded).
     DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
         Verification failed: the run is recorded as ``refused`` and nothing is trained.
     AnchorRefused, AnchorConflict
@@ -150,7 +165,7 @@ def run_audit(env: AuditEnv, spec: ModelSpec, *, progress: Progress | None = Non
     >>> run.verdict, run.model_status  # doctest: +SKIP
     ('PASS', 'approved')
     """
-    ctx = _Context(env, spec, env.require_auditor_key(), progress)
+    ctx = _Context(env, spec, env.require_auditor_key(), progress, retraining)
     return _execute(ctx, existing=None)
 
 
@@ -178,27 +193,23 @@ def reaudit_model(
 def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
     ctx.step("policy")
     model_hash = None if existing is None else existing.model_hash
-    plan: RunPlan = plan_run(ctx.env, ctx.spec, model_hash=model_hash)
-    snapshot, manifest, content_hash, run_id = (
-        plan.snapshot,
-        plan.manifest,
-        plan.content_hash,
-        plan.run_id,
-    )
+    replaces = None if ctx.retraining is None else ctx.retraining.replaces_run_id
+    plan: RunPlan = plan_run(ctx.env, ctx.spec, model_hash=model_hash, replaces=replaces)
+    snapshot, run_id = plan.snapshot, plan.run_id
     engine = ctx.env.engine
     with session_scope(engine) as session:
         row = AuditRunRecord(
             run_id=run_id,
             kind=_kind(existing),
             model_name=ctx.spec.name,
-            dataset_name=manifest.name,
-            dataset_id=manifest.dataset_id,
+            dataset_name=plan.dataset_name,
+            dataset_id=plan.dataset_id,
             spec_json=ctx.spec.canonical_json().decode("utf-8"),
             chain_id=snapshot.chain_id,
             policy_version=snapshot.policy_version,
             policy_block=snapshot.block_number,
             policy_snapshot_hash=snapshot.hash,
-            content_hash=content_hash,
+            content_hash=plan.content_hash,
         )
         session.add(row)
         session.flush()
@@ -207,7 +218,7 @@ def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
     _update(engine, row_id, status=RunStatus.RUNNING)
     try:
         ctx.step("verify")
-        verify_dataset(snapshot, manifest)
+        verify_datasets(snapshot, plan.manifests)
     except REFUSALS as exc:
         _finish(engine, row_id, RunStatus.REFUSED, exc)
         raise
@@ -215,9 +226,7 @@ def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
         return _train_audit_anchor(
             ctx,
             row_id=row_id,
-            run_id=run_id,
-            snapshot=snapshot,
-            manifest=manifest,
+            plan=plan,
             existing=existing,
         )
     except BaseException as exc:
@@ -239,7 +248,8 @@ class Evaluation:
     """A model audited under a snapshot, before anything is written, anchored or gated."""
 
     model: ModelArtifact
-    rows: int
+    rows: tuple[int, ...]
+    """The rows of each dataset, in the spec's order."""
     result: AuditResult
     on_inconclusive: OnInconclusive
     warnings: list[str]
@@ -247,25 +257,28 @@ class Evaluation:
 
 def evaluate(
     spec: ModelSpec,
-    manifest: DatasetManifest,
+    manifests: tuple[DatasetManifest, ...],
     snapshot: PolicySnapshot,
     *,
     model: ModelArtifact | None = None,
     on_audit: Callable[[], None] | None = None,
 ) -> Evaluation:
     """Train ``spec`` with the snapshot's mitigation (or take ``model``) and audit it under the
-    snapshot's thresholds and evidence rules, on the spec's seeded held-out split.
+    snapshot's thresholds and evidence rules, on the spec's seeded held-out split of the
+    datasets' rows, concatenated in order (their schemas agree: :func:`~audit.verify.
+    check_same_schema`).
 
     The core of every run; it writes, anchors and gates nothing, so a preview of a proposed
     policy (:mod:`audit.impact`) runs the very same steps as the run that follows the vote.
 
     Examples
     --------
-    >>> evaluate(spec, manifest, snapshot).result.verdict  # doctest: +SKIP
+    >>> evaluate(spec, (manifest,), snapshot).result.verdict  # doctest: +SKIP
     'PASS'
     """
-    frame = load_frame(manifest)
-    data = split(frame, manifest, spec)
+    frames = [load_frame(m) for m in manifests]
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    data = split(frame, manifests[0], spec)
     if model is None:
         strategy, constraint = snapshot.mitigation.strategy, snapshot.mitigation.constraint
         model = train(spec, data, strategy=strategy, constraint=constraint)
@@ -282,28 +295,27 @@ def evaluate(
         random_state=spec.seed,
     )
     when_inconclusive, warnings = gate_rule(snapshot, result)
-    return Evaluation(model, len(frame), result, when_inconclusive, warnings)
+    return Evaluation(model, tuple(len(f) for f in frames), result, when_inconclusive, warnings)
 
 
 def _train_audit_anchor(
     ctx: _Context,
     *,
     row_id: int,
-    run_id: Hash32,
-    snapshot: PolicySnapshot,
-    manifest: DatasetManifest,
+    plan: RunPlan,
     existing: ModelVersion | None,
 ) -> AuditRun:
     spec, env = ctx.spec, ctx.env
+    snapshot, manifests, run_id = plan.snapshot, plan.manifests, plan.run_id
     ctx.step("train")
     if existing is None:
-        evaluation = evaluate(spec, manifest, snapshot, on_audit=lambda: ctx.step("audit"))
+        evaluation = evaluate(spec, manifests, snapshot, on_audit=lambda: ctx.step("audit"))
         model_path, model_hash = save_model(evaluation.model, env.models_dir / spec.name)
     else:
         model_path, model_hash = Path(existing.artifact_path), existing.model_hash
         evaluation = evaluate(
             spec,
-            manifest,
+            manifests,
             snapshot,
             model=load_model(model_path, expected_hash=model_hash),
             on_audit=lambda: ctx.step("audit"),
@@ -317,7 +329,7 @@ def _train_audit_anchor(
         run_id=run_id,
         audit=result,
         model=model_info(spec, model, model_hash),
-        dataset=dataset_info(manifest, evaluation.rows),
+        dataset=dataset_info(manifests, evaluation.rows),
         policy=policy_info(snapshot),
         seeds={
             "split": spec.seed,
@@ -326,6 +338,7 @@ def _train_audit_anchor(
             "bootstrap": spec.seed,
         },
         warnings=gate_warnings,
+        retraining=ctx.retraining,
     )
     report_dir = _write_report_dir(report, env.reports_dir / run_id)
     _update(
@@ -343,7 +356,7 @@ def _train_audit_anchor(
         ctx.auditor_key,
         run_id=run_id,
         model_hash=model_hash,
-        dataset_id=manifest.dataset_id,
+        dataset_id=plan.dataset_id,
         report_hash=report.hash,
         policy_version=snapshot.policy_version,
         passed=report.verdict == Verdict.PASS,

@@ -1,47 +1,73 @@
-"""The model spec: what to train (name, dataset, estimator, hyperparameters, split, seed).
+"""The model spec: what to train (name, datasets, estimator, hyperparameters, split, seed).
 
 A spec is validated once (:func:`parse_spec`, which also builds its estimator so bad
 hyperparameters fail before any run starts) and hashed as canonical JSON into the run id.
+
+A spec trains on one dataset (``dataset: loans``) or on several with the same schema
+(``datasets: [loans-a, loans-b]``), concatenated in the order named. One dataset is always
+written as ``dataset``, even when given as a one-item ``datasets`` list, so a single-dataset
+spec keeps the canonical JSON (and the run ids) it had before specs could name several.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sklearn.base import ClassifierMixin
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from audit.errors import InvalidModelSpec
 from core.canonical import canonical_json
 
+if TYPE_CHECKING:  # scikit-learn loads only when an estimator is built (the gate reads specs)
+    from sklearn.base import ClassifierMixin
+
 Estimator = Literal["logistic_regression", "hist_gradient_boosting"]
-_ESTIMATORS: dict[str, Any] = {
-    "logistic_regression": (LogisticRegression, {"max_iter": 1000}),
-    "hist_gradient_boosting": (HistGradientBoostingClassifier, {}),
+_ESTIMATORS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "logistic_regression": ("sklearn.linear_model", "LogisticRegression", {"max_iter": 1000}),
+    "hist_gradient_boosting": ("sklearn.ensemble", "HistGradientBoostingClassifier", {}),
 }
+DatasetName = Annotated[str, Field(min_length=1, max_length=200)]
+MAX_DATASETS = 32
 
 #: Evidence settings a spec may not choose: a governed run takes them from the voted rule.
 _VOTED_FIELDS = frozenset({"min_group_size", "min_denominator", "confidence_level"})
 
 
 class ModelSpec(BaseModel):
-    """What to train: the model's name, the dataset, the estimator and how to split.
+    """What to train: the model's name, its datasets, the estimator and how to split.
+
+    Exactly one of ``dataset`` (one dataset) and ``datasets`` (two or more, same schema,
+    concatenated in this order) is set; :attr:`dataset_names` gives them either way.
 
     Examples
     --------
     >>> ModelSpec(name="loans-lr", dataset="loans").estimator
     'logistic_regression'
+    >>> ModelSpec(name="loans-lr", datasets=["loans-a", "loans-b"]).dataset_names
+    ('loans-a', 'loans-b')
+    >>> ModelSpec(name="loans-lr", datasets=["loans"]).dataset
+    'loans'
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    dataset: str = Field(min_length=1, max_length=200)
+    dataset: DatasetName | None = None
+    datasets: tuple[DatasetName, ...] | None = Field(
+        default=None, min_length=2, max_length=MAX_DATASETS
+    )
     estimator: Estimator = "logistic_regression"
     hyperparameters: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     test_size: float = Field(default=0.25, gt=0.0, lt=1.0)
@@ -55,7 +81,35 @@ class ModelSpec(BaseModel):
         if isinstance(data, dict):
             for key in _VOTED_FIELDS.intersection(data):
                 raise ValueError(f"{key} is voted policy (the evidence rule), not part of a spec")
+            many = data.get("datasets")
+            if isinstance(many, list | tuple) and len(many) == 1 and data.get("dataset") is None:
+                data = {k: v for k, v in data.items() if k != "datasets"} | {"dataset": many[0]}
         return data
+
+    @model_validator(mode="after")
+    def _one_way_to_name_datasets(self) -> ModelSpec:
+        if (self.dataset is None) == (self.datasets is None):
+            raise ValueError("name the training data with either `dataset` or `datasets`")
+        if self.datasets is not None and len(set(self.datasets)) != len(self.datasets):
+            raise ValueError("`datasets` names a dataset twice")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_the_unused_form(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k not in ("dataset", "datasets") or v is not None}
+
+    @property
+    def dataset_names(self) -> tuple[str, ...]:
+        """The datasets to train on, in order (one for a ``dataset`` spec)."""
+        return self.datasets if self.datasets is not None else (str(self.dataset),)
+
+    def on_datasets(self, names: tuple[str, ...]) -> ModelSpec:
+        """This spec trained on ``names`` instead (one name gives a ``dataset`` spec)."""
+        data = self.model_dump(mode="json")
+        data.pop("dataset", None)
+        data.pop("datasets", None)
+        return ModelSpec.model_validate(data | {"datasets": list(names)})
 
     def canonical_json(self) -> bytes:
         """The spec as canonical JSON (:func:`core.canonical.canonical_json`: sorted keys,
@@ -101,7 +155,8 @@ def load_spec(path: Path) -> ModelSpec:
 
 def make_estimator(spec: ModelSpec) -> ClassifierMixin:
     """The unfitted estimator of ``spec``, seeded when it has randomness."""
-    cls, defaults = _ESTIMATORS[spec.estimator]
+    module, class_name, defaults = _ESTIMATORS[spec.estimator]
+    cls = getattr(importlib.import_module(module), class_name)
     params = {**defaults, **spec.hyperparameters}
     if "random_state" in cls().get_params():
         params.setdefault("random_state", spec.seed)

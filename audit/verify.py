@@ -2,14 +2,15 @@
 
 Before training, :func:`verify_dataset` checks a dataset against the frozen policy snapshot:
 the DAO must allow it, the manifest must hash to the allowed ``manifestHash`` and the file
-to the allowed ``contentHash``. After an audit, anyone holding a report can call
+to the allowed ``contentHash``; :func:`verify_datasets` does so for each dataset of a spec,
+after :func:`check_same_schema`. After an audit, anyone holding a report can call
 :func:`verify_report` to check it against the ``AuditRegistry``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -21,6 +22,7 @@ from audit.errors import (
     DatasetFileMissing,
     DatasetHashMismatch,
     DatasetNotAllowed,
+    DatasetSchemaMismatch,
     InvalidReport,
     ManifestMismatch,
 )
@@ -52,7 +54,8 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
     Raises
     ------
     DatasetNotAllowed
-        The policy never allowed the dataset, or revoked it.
+        The policy never allowed the dataset, revoked it, or its provider withdrew it (the
+        message says which).
     ManifestMismatch
         The manifest does not hash to the allowed ``manifestHash``.
     DatasetFileMissing
@@ -68,7 +71,11 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
     """
     entry = allowed_dataset(snapshot, manifest.dataset_id)
     if entry is None:
-        raise DatasetNotAllowed(manifest.name, manifest.dataset_id, snapshot.policy_version)
+        known = (d for d in snapshot.datasets if d.dataset_id == manifest.dataset_id)
+        withdrawn = any(d.withdrawn for d in known)
+        raise DatasetNotAllowed(
+            manifest.name, manifest.dataset_id, snapshot.policy_version, withdrawn=withdrawn
+        )
     if manifest.hash != entry.manifest_hash:
         raise ManifestMismatch(manifest.name, entry.manifest_hash, manifest.hash)
     path = manifest.local_path()
@@ -79,6 +86,44 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
     if actual != entry.content_hash:
         raise DatasetHashMismatch(manifest.name, entry.content_hash, actual)
     return entry
+
+
+#: What datasets trained together must agree on, in the order they are compared.
+SCHEMA_FIELDS = ("label", "positive_label", "sensitive_features", "features")
+
+
+def check_same_schema(manifests: Sequence[DatasetManifest]) -> None:
+    """Check that ``manifests`` can be concatenated: each has the first one's
+    :data:`SCHEMA_FIELDS`.
+
+    Raises
+    ------
+    DatasetSchemaMismatch
+        Names the first dataset that differs and the first field it differs in.
+
+    Examples
+    --------
+    >>> check_same_schema([loans_a, loans_b])  # doctest: +SKIP
+    """
+    first = manifests[0]
+    for other in manifests[1:]:
+        for field in SCHEMA_FIELDS:
+            if getattr(other, field) != getattr(first, field):
+                raise DatasetSchemaMismatch(first.name, other.name, field)
+
+
+def verify_datasets(
+    snapshot: PolicySnapshot, manifests: Sequence[DatasetManifest]
+) -> tuple[DatasetEntry, ...]:
+    """:func:`check_same_schema`, then :func:`verify_dataset` for each manifest, in order.
+
+    Examples
+    --------
+    >>> [e.dataset_id for e in verify_datasets(snapshot, manifests)]  # doctest: +SKIP
+    ['0x…', '0x…']
+    """
+    check_same_schema(manifests)
+    return tuple(verify_dataset(snapshot, manifest) for manifest in manifests)
 
 
 def frozen_snapshot(w3: Web3, policy_address: str) -> PolicySnapshot:

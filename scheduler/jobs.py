@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from sqlmodel import Session
 
@@ -51,10 +51,15 @@ POLICY_MARK: Final = "policy_version_reaudited"
 NO_AUDITOR_KEY: Final = "no auditor key is configured: audits are switched off"
 KEEPER_OFF: Final = "the keeper is switched off"
 
+if TYPE_CHECKING:  # a type only: the audit service loads on first use (below)
+    from audit.service import Retraining
+
 # ---------------------------------------------------------------------- chain jobs
 
 
 def _sync(runtime: Runtime) -> Outcome:
+    from audit.gate import enforce_withdrawals
+
     ctx = runtime.context
     report = Indexer(ctx.engine, ctx.w3, ctx.deployment, confirmations=ctx.confirmations).sync()
     detail = (
@@ -62,6 +67,11 @@ def _sync(runtime: Runtime) -> Outcome:
         if report.to_block is None
         else f"indexed blocks {report.from_block}-{report.to_block}: {report.events} events"
     )
+    # The gate learns of a withdrawal on the sync that indexed it, not at the next audit.
+    with session_scope(ctx.engine) as session:
+        blocked = [f"{v.name} {v.model_hash[:10]}" for v in enforce_withdrawals(session)]
+    if blocked:
+        detail += f"; blocked, trained on withdrawn data: {', '.join(blocked)}"
     with Session(ctx.engine) as session:
         latest = latest_policy_version(session)
         reaudited = int(history.get_mark(session, POLICY_MARK) or 0)
@@ -122,27 +132,38 @@ def _keep(runtime: Runtime) -> Outcome:
 # job history and `fairgov run` without audits import this module, so it loads on first use.
 
 
+def _retrained(results: list[Retraining]) -> str:
+    return ", ".join(f"{r.model_name} {r.status} ({r.reason})" for r in results)
+
+
 def _audit_all(runtime: Runtime) -> Outcome:
-    from audit.service import audit_due
+    from audit.service import audit_due, retrain_after_withdrawal
 
     ctx = runtime.context
     if ctx.auditor_key is None:
         return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
     try:
+        # A retraining after a withdrawal that failed in audit_on_policy_change is tried again.
+        retried = [
+            r for r in retrain_after_withdrawal(ctx.audit) if r.run_id or r.error_code is not None
+        ]
         outcome = audit_due(ctx.audit, ctx.model_specs)
     finally:  # runs already approved are paid even when this pass's audits fail
         rewards = _post_rewards(runtime)
     notes = list(outcome.plan.notes)
-    if not outcome.plan.due:
+    if retried:
+        notes.insert(0, f"after a withdrawal: {_retrained(retried)}")
+    if not outcome.plan.due and not retried:
         reason = "; ".join(notes) if notes else "no model specs registered"
         if rewards:
             return Outcome(JobStatus.SUCCEEDED, f"nothing to audit: {reason}; {rewards}")
         return Outcome(JobStatus.SKIPPED, f"nothing to audit: {reason}")
     done = [f"{r.model_name} {r.verdict} ({r.model_status})" for r in outcome.runs]
     failed = [f"{name}: {code}" for name, code in outcome.failed]
+    failed += [f"{r.model_name}: {r.error_code}" for r in retried if r.error_code is not None]
     detail = "; ".join(done + failed + notes + ([rewards] if rewards else []))
     if failed:
-        due = len(outcome.plan.due)
+        due = len(outcome.plan.due) + len(retried)
         return Outcome(JobStatus.FAILED, detail, f"{len(failed)} of {due} audits failed")
     return Outcome(JobStatus.SUCCEEDED, detail)
 
@@ -164,7 +185,7 @@ def _post_rewards(runtime: Runtime) -> str:
 
 
 def _reaudit(runtime: Runtime) -> Outcome:
-    from audit.service import reaudit_after_policy_change
+    from audit.service import reaudit_after_policy_change, retrain_after_withdrawal
 
     ctx = runtime.context
     try:
@@ -178,10 +199,17 @@ def _reaudit(runtime: Runtime) -> Outcome:
         else:
             results = reaudit_after_policy_change(ctx.audit)
             summary = ", ".join(f"{r.model_name} {r.status}" for r in results)
-            outcome = Outcome(
-                JobStatus.SUCCEEDED,
-                f"policy version {latest}: "
-                + (f"re-audited {len(results)}: {summary}" if results else "no approved models"),
+            detail = f"policy version {latest}: " + (
+                f"re-audited {len(results)}: {summary}" if results else "no approved models"
+            )
+            retrained = retrain_after_withdrawal(ctx.audit)
+            if retrained:
+                detail += f"; after a withdrawal: {_retrained(retrained)}"
+            failed = [r for r in retrained if r.error_code is not None]
+            outcome = (
+                Outcome(JobStatus.FAILED, detail, f"{len(failed)} retrainings failed")
+                if failed
+                else Outcome(JobStatus.SUCCEEDED, detail)
             )
         with session_scope(ctx.engine) as session:
             history.set_mark(session, POLICY_MARK, str(latest))
@@ -213,7 +241,8 @@ def _retain(runtime: Runtime) -> Outcome:
 
 
 def sync_chain() -> None:
-    """Index new chain events; request a re-audit when the policy version rose."""
+    """Index new chain events; block the models trained on data withdrawn since; request a
+    re-audit when the policy version rose."""
     run("sync_chain", _sync)
 
 
@@ -233,7 +262,8 @@ def audit_all() -> None:
 
 
 def audit_on_policy_change() -> None:
-    """Re-audit the approved models once per new policy version."""
+    """Re-audit the approved models once per new policy version, and retrain the models a
+    withdrawal blocked on their remaining datasets."""
     run("audit_on_policy_change", _reaudit)
 
 

@@ -29,7 +29,7 @@ from governance.relay.relayer import Relayer, RelayerConfig
 from scheduler import history
 from scheduler.db_models import JobStatus
 
-if TYPE_CHECKING:  # a type only: audit.spec loads scikit-learn
+if TYPE_CHECKING:  # a type only
     from audit.spec import ModelSpec
 
 _log = logging.getLogger("scheduler.jobs")

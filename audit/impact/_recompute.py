@@ -15,11 +15,11 @@ from audit.db_models import ModelStatus, ModelVersion
 from audit.env import AuditEnv
 from audit.errors import ModelFileMissing, ModelHashMismatch, UntrustedModelType
 from audit.gate import decide
-from audit.manifest import latest_manifest
 from audit.models import load_model
+from audit.plan import spec_manifests
 from audit.runs import Evaluation, Progress, evaluate
 from audit.spec import ModelSpec
-from audit.verify import verify_dataset
+from audit.verify import verify_datasets
 from core.db import session_scope
 from governance.policy.models import PolicySnapshot
 
@@ -70,13 +70,13 @@ def recompute(
 
     at(0)
     with session_scope(env.engine) as session:
-        manifest = latest_manifest(session, spec.dataset)
-    verify_dataset(snapshot, manifest)
+        manifests = spec_manifests(session, spec)
+    verify_datasets(snapshot, manifests)
     at(1)
     stored = None
     if not retrain:
         stored = load_model(Path(version.artifact_path), expected_hash=version.model_hash)
-    evaluation = evaluate(spec, manifest, snapshot, model=stored, on_audit=lambda: at(2))
+    evaluation = evaluate(spec, manifests, snapshot, model=stored, on_audit=lambda: at(2))
     status, _ = decide(
         evaluation.result.verdict, anchored=True, on_inconclusive=evaluation.on_inconclusive
     )

@@ -1,7 +1,7 @@
 """Which models are due for an audit, and auditing them.
 
-A model is due when its dataset is registered and allowed by the current policy, and its
-last completed training run was under another policy version, another data file or another
+A model is due when its datasets are registered and allowed by the current policy, and its
+last completed training run was under another policy version, other data files or another
 spec. The specs come from the runs recorded here (the latest of each model) plus any the
 operator configured, which win by name.
 """
@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
-from audit.manifest import latest_manifest
+from audit.errors import DatasetNotRegistered
+from audit.plan import combined, spec_manifests
 from audit.runs import AuditRun, run_audit
 from audit.spec import ModelSpec, parse_spec
 from core.canonical import canonical_json
@@ -68,12 +69,13 @@ def due_for_audit(env: AuditEnv, extra: tuple[ModelSpec, ...] = ()) -> DueAudits
     with Session(env.engine) as session:
         for spec in known_specs(session, extra):
             try:
-                manifest = latest_manifest(session, spec.dataset)
-            except FairgovError:
-                notes.append(f"{spec.name}: dataset {spec.dataset!r} not registered")
+                manifests = spec_manifests(session, spec)
+            except DatasetNotRegistered as exc:
+                notes.append(f"{spec.name}: dataset {exc.details['name']!r} not registered")
                 continue
-            if allowed_dataset(snapshot, manifest.dataset_id) is None:
-                notes.append(f"{spec.name}: dataset {spec.dataset!r} not allowed")
+            refused = [m.name for m in manifests if allowed_dataset(snapshot, m.dataset_id) is None]
+            if refused:
+                notes.append(f"{spec.name}: dataset {', '.join(map(repr, refused))} not allowed")
                 continue
             last = session.exec(
                 select(AuditRunRecord)
@@ -85,7 +87,7 @@ def due_for_audit(env: AuditEnv, extra: tuple[ModelSpec, ...] = ()) -> DueAudits
             if (
                 last is not None
                 and last.policy_version == snapshot.policy_version
-                and last.content_hash == manifest.sha256
+                and last.content_hash == combined(tuple(m.sha256 for m in manifests))
                 and _same_spec(last.spec_json, spec)
             ):
                 notes.append(f"{spec.name}: up to date (policy version {last.policy_version})")

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion
 from audit.env import AuditEnv
-from audit.gate import approved_versions, block
+from audit.gate import approved_versions, block, enforce_withdrawals
 from audit.runs import REFUSALS, Progress, reaudit_model
 from audit.spec import ModelSpec, parse_spec
 from core.db import session_scope
@@ -29,6 +29,7 @@ class Reaudit:
 
 def _approved_with_specs(env: AuditEnv) -> list[tuple[ModelVersion, ModelSpec]]:
     with session_scope(env.engine) as session:
+        enforce_withdrawals(session)  # a model trained on withdrawn data is not re-audited
         work = []
         for version in approved_versions(session):
             run = session.exec(

@@ -70,9 +70,8 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
                 || offer.recordsRoot == bytes32(0)
         ) revert TrainingPolicyZeroHash();
         if (block.timestamp > offer.deadline) revert TrainingPolicyOfferExpired(datasetId, offer.deadline);
-        // Consent in force is never dated after now, so the provider's withdrawal (dated now or
-        // later) always reaches it.
-        if (offer.issuedAt > block.timestamp) revert TrainingPolicyOfferNotYetValid(datasetId, offer.issuedAt);
+        // A consent dated after now would outlive a direct withdrawal (dated now) until its date passed.
+        if (offer.issuedAt > block.timestamp) revert TrainingPolicyOfferFromTheFuture(datasetId, offer.issuedAt);
         Dataset storage dataset = _datasets[datasetId];
         bool registered = dataset.contentHash != bytes32(0);
         if (registered && dataset.provider != offer.provider) {
@@ -103,6 +102,7 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
 
     /// @notice The caller withdraws consent to `datasetId` as of now: the dataset is no longer allowed if
     /// the caller is its provider, and no offer the caller issued until now can allow it again.
+    /// @dev policyVersion rises only when the withdrawal revokes an allowed dataset.
     /// @param datasetId The dataset to withdraw (registered to the caller, or not registered at all).
     function withdrawDataset(bytes32 datasetId) external {
         _withdraw(datasetId, msg.sender, uint64(block.timestamp));
@@ -132,10 +132,16 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
         uint64 last = _withdrawnAt[datasetId][provider];
         if (issuedAt <= last) revert TrainingPolicyStaleWithdrawal(datasetId, issuedAt, last);
         _withdrawnAt[datasetId][provider] = issuedAt;
-        // At the same second a withdrawal beats an offer: consent must be strictly newer.
+        // A tie goes to the withdrawal, as in allowDataset: the outcome must not depend on which lands first.
         bool revoked = dataset.allowed && dataset.consentedAt <= issuedAt;
-        if (revoked) dataset.allowed = false;
-        emit DatasetWithdrawn(datasetId, provider, issuedAt, revoked, _bump());
+        if (!revoked) {
+            // Nothing training may use has changed, so the version stays: anyone may withdraw an
+            // unregistered id, and every new version makes fairgov re-audit every approved model.
+            emit DatasetWithdrawn(datasetId, provider, issuedAt, false, _policyVersion);
+            return;
+        }
+        dataset.allowed = false;
+        emit DatasetWithdrawn(datasetId, provider, issuedAt, true, _bump());
     }
 
     /// @notice Revokes an allowed dataset; its record stays for audit history.

@@ -13,6 +13,7 @@ from brownie import (
     GovernanceToken,
     PolicyChangeClassifier,
     ProviderRewards,
+    ProviderWallet,
     RewardsTestWallet,
     TimelockController,
     TrainingPolicy,
@@ -20,6 +21,7 @@ from brownie import (
     web3,
 )
 from brownie.network.transaction import TransactionReceipt
+from consent import Provider
 from dao import (
     LOOSENING_VOTING_PERIOD,
     QUORUM_PERCENT,
@@ -45,6 +47,7 @@ from rewards_support import (
     TREASURY,
     WALLET_OWNER,
 )
+from signing import Signer
 from web3.exceptions import TransactionNotFound
 
 
@@ -246,3 +249,36 @@ def tree(providers):
     """The rewards tree of the providers and their amounts."""
     pairs = zip(providers, PROVIDER_AMOUNTS, strict=True)
     return RewardTree([(p.address, amount * TOKEN) for p, amount in pairs])
+
+
+@pytest.fixture(scope="module")
+def eoa_provider(impersonate):
+    """A data provider whose key is its address."""
+    signer = Signer.named("provider")
+    return Provider(signer, impersonate(signer.address))
+
+
+@pytest.fixture(scope="module")
+def wallet_provider(deployer, impersonate):
+    """A data provider that is an EIP-1271 contract wallet owned by a key."""
+    signer = Signer.named("wallet owner")
+    wallet = ProviderWallet.deploy(signer.address, {"from": deployer})
+    return Provider(signer, impersonate(signer.address), wallet)
+
+
+@pytest.fixture(params=["eoa", "contract wallet"])
+def provider(request, eoa_provider, wallet_provider):
+    """Each consent rule holds for an EOA provider and for an EIP-1271 wallet alike."""
+    return {"eoa": eoa_provider, "contract wallet": wallet_provider}[request.param]
+
+
+@pytest.fixture
+def allow_as(standalone_policy, policy_owner):
+    """allowDataset(offer, signature) by the standalone policy's owner; the signature defaults
+    to the provider's own."""
+
+    def allow(provider, offer, signature=None):
+        signature = provider.sign(standalone_policy, offer) if signature is None else signature
+        return standalone_policy.allowDataset(offer.args(), signature, {"from": policy_owner})
+
+    return allow

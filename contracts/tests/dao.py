@@ -1,11 +1,14 @@
-"""The DAO's parameters and a driver that takes a proposal through its whole life."""
+"""The DAO's parameters, a driver that takes a proposal through its whole life, and the signed
+dataset offers that proposals carry."""
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from enum import IntEnum
 
 from brownie import chain, web3
 from eth_utils import keccak
+from signing import DATASET_OFFER, sign_offer
 
 VOTING_DELAY = 2  # blocks
 VOTING_PERIOD = 20  # blocks
@@ -56,6 +59,8 @@ class Change(IntEnum):
     UNRECOGNISED = 7
 
 
+OFFER_VALIDITY = 30 * 24 * 3600  # seconds: an offer outlives a proposal's vote and the timelock
+
 # bytes32 values are written as 0x-prefixed hex strings: brownie compares its return values
 # with those, not with raw bytes. Structs and tuples it returns are compared after `tuple()`
 # or `.dict()`: brownie 1.22's own comparison raises TypeError on their str and int fields.
@@ -83,6 +88,79 @@ def state_bitmap(*states):
 def action(method, *args):
     """One call of a proposal: (target, calldata) for a brownie contract method."""
     return method._address, method.encode_input(*args)
+
+
+def latest_time():
+    """The latest block's timestamp: an offer issued then is accepted by any later block."""
+    return web3.eth.get_block("latest")["timestamp"]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A provider's DatasetOffer, field for field (ITrainingPolicy.DatasetOffer)."""
+
+    dataset_id: str
+    content_hash: str
+    manifest_hash: str
+    records_root: str
+    uri: str
+    licence: str
+    terms_hash: str
+    provider: str
+    issued_at: int
+    deadline: int
+
+    def args(self):
+        """The struct as brownie encodes it: a tuple in field order."""
+        return dataclasses.astuple(self)
+
+    def message(self):
+        """The struct as the EIP-712 message its provider signs."""
+        names = [field["name"] for field in DATASET_OFFER]
+        return dict(zip(names, self.args(), strict=True))
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def record(self, *, allowed=True):
+        """What getDataset returns once the DAO accepted this offer."""
+        return {
+            "contentHash": self.content_hash,
+            "manifestHash": self.manifest_hash,
+            "recordsRoot": self.records_root,
+            "termsHash": self.terms_hash,
+            "provider": self.provider,
+            "consentedAt": self.issued_at,
+            "allowed": allowed,
+            "uri": self.uri,
+            "licence": self.licence,
+        }
+
+
+def offer(name, provider, *, issued_at=None, version=1, **changes):
+    """An offer of dataset `name` (its id is keccak256(name)) by `provider`, issued at the latest
+    block's time unless `issued_at` says otherwise. `version` varies the hashes."""
+    issued_at = latest_time() if issued_at is None else issued_at
+    made = Offer(
+        dataset_id=text_id(name),
+        content_hash=sha256_hex(f"{name}.csv v{version}".encode()),
+        manifest_hash=sha256_hex(f'{{"name":"{name}","version":{version}}}'.encode()),
+        records_root="0x" + keccak(text=f"{name} records v{version}").hex(),
+        uri=f"ipfs://{name}/v{version}",
+        licence="CC-BY-4.0",
+        terms_hash=sha256_hex(b"fairgov data terms v1"),
+        provider=str(provider),
+        issued_at=issued_at,
+        deadline=issued_at + OFFER_VALIDITY,
+    )
+    return made.replace(**changes)
+
+
+def signed_offer(signer, policy, name, *, provider=None, **changes):
+    """An offer of `name` by `provider` (default: the signer's own address) and the signer's
+    signature of it: the two arguments of allowDataset."""
+    made = offer(name, provider or signer.address, **changes)
+    return made, sign_offer(signer, policy, made)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""EIP-712 signatures made off chain, the way a wallet signs ballots and delegations."""
+"""EIP-712 signatures made off chain, the way a wallet signs ballots, delegations, dataset offers
+and withdrawals of consent."""
 
 from dataclasses import dataclass
 
@@ -30,6 +31,25 @@ DELEGATION = [
     {"name": "expiry", "type": "uint256"},
 ]
 
+DATASET_OFFER = [
+    {"name": "datasetId", "type": "bytes32"},
+    {"name": "contentHash", "type": "bytes32"},
+    {"name": "manifestHash", "type": "bytes32"},
+    {"name": "recordsRoot", "type": "bytes32"},
+    {"name": "uri", "type": "string"},
+    {"name": "licence", "type": "string"},
+    {"name": "termsHash", "type": "bytes32"},
+    {"name": "provider", "type": "address"},
+    {"name": "issuedAt", "type": "uint64"},
+    {"name": "deadline", "type": "uint64"},
+]
+DATASET_WITHDRAWAL = [
+    {"name": "datasetId", "type": "bytes32"},
+    {"name": "provider", "type": "address"},
+    {"name": "issuedAt", "type": "uint64"},
+]
+POLICY_NAME = "fairgov TrainingPolicy"
+
 
 @dataclass(frozen=True)
 class Signer:
@@ -46,13 +66,13 @@ class Signer:
         return Account.from_key(self.key).address
 
 
-def domain(contract, *, chain_id=None):
-    """The EIP-712 domain fairgov's contracts use: their name() with version "1"."""
+def domain(contract, *, chain_id=None, name=None, verifying_contract=None):
+    """The EIP-712 domain fairgov's contracts use: their name() (or `name`) with version "1"."""
     return {
-        "name": contract.name(),
+        "name": contract.name() if name is None else name,
         "version": "1",
         "chainId": chain.id if chain_id is None else chain_id,
-        "verifyingContract": contract.address,
+        "verifyingContract": str(verifying_contract or contract.address),
     }
 
 
@@ -123,3 +143,32 @@ def flip_byte(signature, index):
     tampered = bytearray(signature)
     tampered[index] ^= 0xFF
     return bytes(tampered)
+
+
+def sign_offer(signer, policy, offer, *, chain_id=None, verifying_contract=None):
+    """A `DatasetOffer` signature (r ‖ s ‖ v) by `signer`, for allowDataset.
+
+    `offer` is a dao.Offer; its provider may be a contract wallet the signer's key controls.
+    """
+    message = typed_message(
+        domain(policy, chain_id=chain_id, name=POLICY_NAME, verifying_contract=verifying_contract),
+        "DatasetOffer",
+        DATASET_OFFER,
+        offer.message(),
+    )
+    return bytes(Account.sign_message(message, signer.key).signature)
+
+
+def sign_withdrawal(signer, policy, dataset_id, *, issued_at, provider=None, chain_id=None):
+    """A `DatasetWithdrawal` signature, for withdrawDatasetBySig."""
+    message = typed_message(
+        domain(policy, chain_id=chain_id, name=POLICY_NAME),
+        "DatasetWithdrawal",
+        DATASET_WITHDRAWAL,
+        {
+            "datasetId": dataset_id,
+            "provider": str(provider or signer.address),
+            "issuedAt": issued_at,
+        },
+    )
+    return bytes(Account.sign_message(message, signer.key).signature)

@@ -15,6 +15,7 @@ from dao import (
     State,
     action,
     b32,
+    offer,
     text_id,
 )
 
@@ -390,7 +391,7 @@ def test_calls_that_cannot_weaken_the_policy_are_not_loosening(
         "token-totalSupply": action(token.totalSupply),
         "token-transfer": action(token.transfer, holders[0], 0),
         "plain-account": (outsider.address, "0xdeadbeef"),
-        "allowDataset": action(policy.allowDataset, LOANS, LOANS, LOANS, "ipfs://loans"),
+        "allowDataset": action(policy.allowDataset, offer("loans-2024", outsider).args(), b""),
         "revoke": action(policy.revokeDataset, LOANS),
     }[case]
 

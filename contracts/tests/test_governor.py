@@ -8,18 +8,23 @@ from dao import (
     State,
     action,
     b32,
-    sha256_hex,
+    signed_offer,
     state_bitmap,
     text_id,
 )
 from reverts import assert_custom_error
+from signing import Signer
 
 LOANS = text_id("loans-2024")
-LOANS_CONTENT = sha256_hex(b"loans.csv bytes")
-LOANS_MANIFEST = sha256_hex(b'{"name":"loans-2024"}')
-LOANS_URI = "ipfs://bafyloans"
+PROVIDER = Signer.named("provider")
 DPD = b32("demographic_parity_difference")
 UPPER, LOWER = 0, 1
+
+
+def allow_loans(policy):
+    """The call that allows loans-2024 with its provider's signed offer, and the offer."""
+    offer, signature = signed_offer(PROVIDER, policy, "loans-2024")
+    return action(policy.allowDataset, offer.args(), signature), offer
 
 
 def test_a_proposal_walks_through_every_state(lifecycle, governor, token, holders, outsider):
@@ -46,9 +51,10 @@ def test_a_proposal_walks_through_every_state(lifecycle, governor, token, holder
 
 
 def test_an_executed_proposal_changes_the_policy_and_bumps_its_version(lifecycle, policy):
+    allow, offer = allow_loans(policy)
     _, tx = lifecycle.pass_and_execute(
         [
-            action(policy.allowDataset, LOANS, LOANS_CONTENT, LOANS_MANIFEST, LOANS_URI),
+            allow,
             action(policy.setThreshold, DPD, 100_000, UPPER),
             action(policy.setMitigation, b32("threshold_optimizer"), b32("demographic_parity")),
         ],
@@ -56,12 +62,8 @@ def test_an_executed_proposal_changes_the_policy_and_bumps_its_version(lifecycle
     )
 
     allowed = tx.events["DatasetAllowed"]
-    assert (allowed["datasetId"], allowed["contentHash"], allowed["manifestHash"]) == (
-        LOANS,
-        LOANS_CONTENT,
-        LOANS_MANIFEST,
-    )
-    assert (allowed["uri"], allowed["policyVersion"]) == (LOANS_URI, 1)
+    assert (allowed["datasetId"], allowed["provider"]) == (LOANS, PROVIDER.address)
+    assert (tuple(allowed["offer"]), allowed["policyVersion"]) == (offer.args(), 1)
     threshold = tx.events["ThresholdSet"]
     assert (threshold["metric"], threshold["value"], threshold["direction"]) == (
         DPD,
@@ -75,12 +77,7 @@ def test_an_executed_proposal_changes_the_policy_and_bumps_its_version(lifecycle
     assert mitigation["policyVersion"] == 3
 
     assert policy.policyVersion() == 3
-    assert policy.getDataset(LOANS).dict() == {
-        "contentHash": LOANS_CONTENT,
-        "manifestHash": LOANS_MANIFEST,
-        "uri": LOANS_URI,
-        "allowed": True,
-    }
+    assert policy.getDataset(LOANS).dict() == offer.record()
     assert policy.allowedDatasetIds() == [LOANS]
     assert tuple(policy.getThreshold(DPD)) == (100_000, UPPER)
     assert tuple(policy.mitigation()) == (b32("threshold_optimizer"), b32("demographic_parity"))
@@ -89,7 +86,7 @@ def test_an_executed_proposal_changes_the_policy_and_bumps_its_version(lifecycle
 def test_a_later_proposal_revokes_and_clears(lifecycle, policy):
     lifecycle.pass_and_execute(
         [
-            action(policy.allowDataset, LOANS, LOANS_CONTENT, LOANS_MANIFEST, LOANS_URI),
+            allow_loans(policy)[0],
             action(policy.setThreshold, DPD, 800_000, LOWER),
         ],
         "Allow loans, floor DPD",
@@ -150,11 +147,13 @@ def test_a_proposal_executes_only_once(lifecycle, governor, policy):
 
 
 POLICY_CHANGES = {
-    "allowDataset": (LOANS, LOANS_CONTENT, LOANS_MANIFEST, LOANS_URI),
-    "revokeDataset": (LOANS,),
-    "setThreshold": (DPD, 100_000, UPPER),
-    "clearThreshold": (DPD,),
-    "setMitigation": (b32("exponentiated_gradient"), b32("equalized_odds")),
+    "allowDataset": lambda policy: allow_loans(policy)[0],
+    "revokeDataset": lambda policy: action(policy.revokeDataset, LOANS),
+    "setThreshold": lambda policy: action(policy.setThreshold, DPD, 100_000, UPPER),
+    "clearThreshold": lambda policy: action(policy.clearThreshold, DPD),
+    "setMitigation": lambda policy: action(
+        policy.setMitigation, b32("exponentiated_gradient"), b32("equalized_odds")
+    ),
 }
 
 
@@ -165,8 +164,10 @@ def test_only_the_timelock_changes_the_policy(
 ):
     sender = {"holder": holders[0], "deployer": deployer, "governor": impersonate(governor)}[caller]
 
+    _, calldata = POLICY_CHANGES[change](policy)
+
     assert_custom_error(
-        lambda: getattr(policy, change)(*POLICY_CHANGES[change], {"from": sender}),
+        lambda: sender.transfer(policy, 0, data=calldata),
         "OwnableUnauthorizedAccount(address)",
         sender.address,
     )

@@ -1,21 +1,34 @@
-"""TrainingPolicy's rules and errors, on a copy owned by a plain account (no governance)."""
+"""TrainingPolicy's rules and errors, on a copy owned by a plain account (no governance).
+
+Consent and withdrawal have their own module, test_consent.py.
+"""
 
 import pytest
-from dao import ZERO_HASH, b32, sha256_hex, text_id
+from dao import ZERO_HASH, b32, latest_time, signed_offer, text_id
 from reverts import assert_custom_error
+from signing import Signer
 
-LOANS = text_id("loans-2024")
-CREDIT = text_id("credit-2024")
-CONTENT = sha256_hex(b"loans.csv bytes")
-MANIFEST = sha256_hex(b'{"name":"loans-2024"}')
 DPD = b32("demographic_parity_difference")
 EOD = b32("equalized_odds_difference")
 UPPER, LOWER = 0, 1
+PROVIDER = Signer.named("provider")
 
 
 @pytest.fixture
 def owner(policy_owner):
     return {"from": policy_owner}
+
+
+@pytest.fixture
+def allow(standalone_policy, owner):
+    """Allows dataset `name` with its provider's signed offer; returns the offer."""
+
+    def allow(name, **changes):
+        offer, signature = signed_offer(PROVIDER, standalone_policy, name, **changes)
+        standalone_policy.allowDataset(offer.args(), signature, owner)
+        return offer
+
+    return allow
 
 
 def test_a_new_policy_is_empty_and_unmitigated(standalone_policy):
@@ -27,69 +40,64 @@ def test_a_new_policy_is_empty_and_unmitigated(standalone_policy):
     assert standalone_policy.NO_MITIGATION() == b32("none")
 
 
-@pytest.mark.parametrize("zero", ["datasetId", "contentHash", "manifestHash"])
+@pytest.mark.parametrize("zero", ["dataset_id", "content_hash", "manifest_hash", "records_root"])
 def test_allowing_a_dataset_needs_every_hash(standalone_policy, owner, zero):
-    args = {"datasetId": LOANS, "contentHash": CONTENT, "manifestHash": MANIFEST}
-    args[zero] = ZERO_HASH
+    offer, signature = signed_offer(PROVIDER, standalone_policy, "loans", **{zero: ZERO_HASH})
 
     assert_custom_error(
-        lambda: standalone_policy.allowDataset(*args.values(), "ipfs://loans", owner),
+        lambda: standalone_policy.allowDataset(offer.args(), signature, owner),
         "TrainingPolicyZeroHash()",
     )
     assert standalone_policy.datasetIds() == []
 
 
-def test_reallowing_a_dataset_updates_it_in_place(standalone_policy, owner):
-    standalone_policy.allowDataset(LOANS, CONTENT, MANIFEST, "ipfs://v1", owner)
-    standalone_policy.revokeDataset(LOANS, owner)
-    new_content = sha256_hex(b"loans.csv, corrected")
+def test_reallowing_a_dataset_updates_it_in_place(standalone_policy, owner, allow):
+    first = allow("loans", issued_at=latest_time() - 10)
+    standalone_policy.revokeDataset(first.dataset_id, owner)
+    offer, signature = signed_offer(PROVIDER, standalone_policy, "loans", version=2)
 
-    tx = standalone_policy.allowDataset(LOANS, new_content, MANIFEST, "ipfs://v2", owner)
+    tx = standalone_policy.allowDataset(offer.args(), signature, owner)
 
     assert tx.events["DatasetAllowed"]["policyVersion"] == 3
-    assert standalone_policy.datasetIds() == [LOANS]
-    assert standalone_policy.getDataset(LOANS).dict() == {
-        "contentHash": new_content,
-        "manifestHash": MANIFEST,
-        "uri": "ipfs://v2",
-        "allowed": True,
-    }
+    assert standalone_policy.datasetIds() == [offer.dataset_id]
+    assert offer.content_hash != first.content_hash
+    assert standalone_policy.getDataset(offer.dataset_id).dict() == offer.record()
 
 
-def test_revoking_keeps_the_record_for_audit_history(standalone_policy, owner):
-    standalone_policy.allowDataset(LOANS, CONTENT, MANIFEST, "ipfs://loans", owner)
-    standalone_policy.allowDataset(CREDIT, CONTENT, MANIFEST, "ipfs://credit", owner)
+def test_revoking_keeps_the_record_for_audit_history(standalone_policy, owner, allow):
+    loans = allow("loans")
+    credit = allow("credit")
 
-    tx = standalone_policy.revokeDataset(LOANS, owner)
+    tx = standalone_policy.revokeDataset(loans.dataset_id, owner)
 
-    assert list(tx.events["DatasetRevoked"].values()) == [LOANS, 3]
-    assert not standalone_policy.isAllowed(LOANS)
-    assert standalone_policy.getDataset(LOANS)["allowed"] is False
-    assert standalone_policy.getDataset(LOANS)["contentHash"] == CONTENT
-    assert standalone_policy.datasetIds() == [LOANS, CREDIT]
-    assert standalone_policy.allowedDatasetIds() == [CREDIT]
+    assert list(tx.events["DatasetRevoked"].values()) == [loans.dataset_id, 3]
+    assert not standalone_policy.isAllowed(loans.dataset_id)
+    assert standalone_policy.getDataset(loans.dataset_id).dict() == loans.record(allowed=False)
+    assert standalone_policy.datasetIds() == [loans.dataset_id, credit.dataset_id]
+    assert standalone_policy.allowedDatasetIds() == [credit.dataset_id]
 
 
 def test_an_unknown_dataset_cannot_be_revoked_or_read(standalone_policy, owner):
+    loans = text_id("loans")
     assert_custom_error(
-        lambda: standalone_policy.revokeDataset(LOANS, owner),
+        lambda: standalone_policy.revokeDataset(loans, owner),
         "TrainingPolicyUnknownDataset(bytes32)",
-        LOANS,
+        loans,
     )
     assert_custom_error(
-        lambda: standalone_policy.getDataset(LOANS), "TrainingPolicyUnknownDataset(bytes32)", LOANS
+        lambda: standalone_policy.getDataset(loans), "TrainingPolicyUnknownDataset(bytes32)", loans
     )
-    assert not standalone_policy.isAllowed(LOANS)
+    assert not standalone_policy.isAllowed(loans)
 
 
-def test_a_dataset_is_revoked_once(standalone_policy, owner):
-    standalone_policy.allowDataset(LOANS, CONTENT, MANIFEST, "ipfs://loans", owner)
-    standalone_policy.revokeDataset(LOANS, owner)
+def test_a_dataset_is_revoked_once(standalone_policy, owner, allow):
+    loans = allow("loans").dataset_id
+    standalone_policy.revokeDataset(loans, owner)
 
     assert_custom_error(
-        lambda: standalone_policy.revokeDataset(LOANS, owner),
+        lambda: standalone_policy.revokeDataset(loans, owner),
         "TrainingPolicyDatasetNotAllowed(bytes32)",
-        LOANS,
+        loans,
     )
     assert standalone_policy.policyVersion() == 2
 

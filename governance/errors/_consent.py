@@ -76,7 +76,7 @@ class OfferExpired(ConsentError):
 
 
 class OfferNotYetValid(ConsentError):
-    """The offer is dated after the chain's time (TrainingPolicyOfferNotYetValid)."""
+    """The offer is dated after the chain's time (TrainingPolicyOfferFromTheFuture)."""
 
     code: ClassVar[str] = "offer_not_yet_valid"
 
@@ -170,7 +170,7 @@ CONSENT_ERRORS: Final[dict[str, type[ConsentError]]] = {
     "TrainingPolicyInvalidOfferSignature": OfferSignatureInvalid,
     "TrainingPolicyInvalidWithdrawalSignature": WithdrawalSignatureInvalid,
     "TrainingPolicyOfferExpired": OfferExpired,
-    "TrainingPolicyOfferNotYetValid": OfferNotYetValid,
+    "TrainingPolicyOfferFromTheFuture": OfferNotYetValid,
     "TrainingPolicyNotProvider": NotDatasetProvider,
     "TrainingPolicyStaleOffer": OfferStale,
     "TrainingPolicyConsentWithdrawn": ConsentWithdrawn,

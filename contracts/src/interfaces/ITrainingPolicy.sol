@@ -31,10 +31,10 @@ interface ITrainingPolicy {
 
     /// @notice What a data provider signs (EIP-712) to offer a dataset for training.
     /// @dev `recordsRoot` is the OpenZeppelin StandardMerkleTree root over the salted per-record
-    /// commitments. `termsHash` is sha256 of the terms text. `issuedAt` is when the provider signed:
-    /// an offer counts only if it is not in the future and is newer than the dataset's current consent
-    /// and than every withdrawal by the provider. `deadline` is the last timestamp at which the offer
-    /// can be accepted.
+    /// commitments. `termsHash` is sha256 of the terms text. `issuedAt` is the provider's own clock:
+    /// an offer counts only if it is newer than the dataset's current consent and than every
+    /// withdrawal by the provider, and not dated after the block that accepts it. `deadline` is the
+    /// last timestamp at which the offer can be accepted.
     struct DatasetOffer {
         bytes32 datasetId;
         bytes32 contentHash;
@@ -67,7 +67,8 @@ interface ITrainingPolicy {
         bytes32 indexed datasetId, address indexed provider, DatasetOffer offer, uint256 policyVersion
     );
     /// @notice The provider withdrew consent as of `issuedAt`. `revoked`: the dataset was allowed under
-    /// a consent not newer than `issuedAt` and no longer is.
+    /// a consent not newer than the withdrawal and no longer is; only then does `policyVersion` rise
+    /// (otherwise it is the current version, unchanged).
     event DatasetWithdrawn(
         bytes32 indexed datasetId, address indexed provider, uint64 issuedAt, bool revoked, uint256 policyVersion
     );
@@ -97,8 +98,8 @@ interface ITrainingPolicy {
     error TrainingPolicyInvalidWithdrawalSignature(bytes32 datasetId, address provider);
     /// @notice The offer's deadline has passed.
     error TrainingPolicyOfferExpired(bytes32 datasetId, uint64 deadline);
-    /// @notice The offer is dated after the current block: it cannot be accepted yet.
-    error TrainingPolicyOfferNotYetValid(bytes32 datasetId, uint64 issuedAt);
+    /// @notice The offer is dated after the current block: it can be accepted once its date has passed.
+    error TrainingPolicyOfferFromTheFuture(bytes32 datasetId, uint64 issuedAt);
     /// @notice The dataset is registered to another provider.
     error TrainingPolicyNotProvider(bytes32 datasetId, address account);
     /// @notice The offer is not newer than the dataset's current consent (a replay or a downgrade).

@@ -48,6 +48,7 @@ STATUS_BEFORE: dict[str, int] = {
     "dataset_hash_mismatch": 409,
     "dataset_not_allowed": 409,
     "dataset_not_registered": 404,
+    "dataset_schema_mismatch": 422,  # new in #15: a spec combining datasets of two schemas
     "delegation_conflict": 409,
     "delegation_expired": 409,
     "deployment_config_invalid": 500,

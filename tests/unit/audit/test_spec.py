@@ -36,3 +36,39 @@ def test_a_spec_is_canonical_utf8_not_ascii_escaped() -> None:
     assert "modèle-crédit".encode() in raw
     assert b"\\u00e8" not in raw
     assert raw == canonical_json(spec.model_dump(mode="json"))
+
+
+def test_a_spec_may_name_several_datasets_in_order() -> None:
+    spec = parse_spec({"name": "m", "datasets": ["loans-b", "loans-a"]})
+    assert spec.dataset_names == ("loans-b", "loans-a")
+    assert spec.dataset is None
+    assert b'"datasets":["loans-b","loans-a"]' in spec.canonical_json()
+    assert b'"dataset"' not in spec.canonical_json().replace(b'"datasets"', b"")
+
+
+def test_one_dataset_is_always_written_as_dataset() -> None:
+    # A one-item list is the old spelling, so it keeps the old canonical bytes and run ids.
+    old = parse_spec({"name": "m", "dataset": "loans"})
+    listed = parse_spec({"name": "m", "datasets": ["loans"]})
+    assert listed == old
+    assert listed.canonical_json() == old.canonical_json()
+    assert b"datasets" not in old.canonical_json()
+    assert parse_spec({"name": "m", "datasets": ["a", "b"]}).on_datasets(("b",)) == (
+        parse_spec({"name": "m", "dataset": "b"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"name": "m"}, "either `dataset` or `datasets`"),
+        ({"name": "m", "dataset": "a", "datasets": ["a", "b"]}, "either `dataset` or `datasets`"),
+        ({"name": "m", "datasets": ["a", "a"]}, "names a dataset twice"),
+        ({"name": "m", "datasets": []}, "at least 2 items"),
+    ],
+    ids=["none", "both", "twice", "empty"],
+)
+def test_the_datasets_are_named_once_and_one_way(data: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidModelSpec, match=message) as raised:
+        parse_spec(data)
+    assert raised.value.code == "invalid_model_spec"
