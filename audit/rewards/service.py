@@ -25,7 +25,7 @@ from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.manifest import load_frame, manifest_by_hash
 from audit.report import Report
-from audit.report_model import ReportModel
+from audit.report_model import DatasetPart, ReportModel
 from audit.rewards.db_models import (
     RewardAllocationRecord,
     RewardStatementRecord,
@@ -89,24 +89,10 @@ def due_runs(session: Session, rewards: str) -> list[AuditRunRecord]:
     return list(unique.values())
 
 
-@dataclass(frozen=True)
-class _Trained:
-    """One registered dataset the run's model trained on."""
-
-    dataset_id: str
-    manifest_hash: str | None
-    rows: int
-
-
-def _datasets(report: ReportModel) -> list[_Trained]:
-    """The registered datasets that trained the run's model: each part of a multi-dataset
-    report (``dataset.datasets``, from multi-dataset specs), or its one dataset."""
-    parts = getattr(report.dataset, "datasets", None) or [report.dataset]
-    return [
-        _Trained(part.dataset_id, part.manifest_hash, part.rows)
-        for part in parts
-        if part.dataset_id is not None
-    ]
+def _datasets(report: ReportModel) -> list[DatasetPart]:
+    """The registered datasets that trained the run's model (several for a multi-dataset
+    spec)."""
+    return report.dataset.parts
 
 
 def _provider(env: AuditEnv, dataset_id: str) -> str | None:
@@ -140,7 +126,7 @@ def _valuation(
     frames: dict[str, list[pd.DataFrame]] = {}
     manifest = None
     for dataset in _datasets(report):
-        manifest = manifest_by_hash(session, dataset.manifest_hash or "")
+        manifest = manifest_by_hash(session, dataset.manifest_hash)
         owner = next((c.provider for c in found if c.dataset_id == dataset.dataset_id), None)
         if manifest is None or owner is None:
             continue

@@ -29,7 +29,14 @@ from tests.integration.audit.audit_support import (
     register_loans,
 )
 from tests.integration.governance.relay_support import relayer_for
-from tests.integration.governance.rewards.rewards_support import ALICE, ALICE_KEY, TOKEN, sign_claim
+from tests.integration.governance.rewards.rewards_support import (
+    ALICE,
+    ALICE_KEY,
+    BOB,
+    BOB_KEY,
+    TOKEN,
+    sign_claim,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 SPEC = ModelSpec(name="loans-lr", dataset="loans", n_boot=50)
@@ -78,3 +85,34 @@ def test_an_approved_model_pays_its_provider(
         accept_claim(session, w3, rpc, claim, rewards=rewards)
     relayer_for(engine, w3, deployment).run_until_idle()
     assert token.balanceOf(ALICE).call() == before + TEST_CONFIG.reward_per_epoch * TOKEN
+
+
+def test_a_model_trained_on_two_providers_datasets_pays_both(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+):
+    w3, rewards = isolated_chain, deployment.addresses.rewards
+    first = register_loans(engine, tmp_path, "loans-a")
+    second = register_loans(engine, tmp_path, "loans-b")
+    actions = [
+        signed_offer(w3, deployment, first, key=ALICE_KEY),
+        signed_offer(w3, deployment, second, key=BOB_KEY),
+        dp_threshold("0.1"),
+        mitigate(),
+        act.FundRewards(tokens=2_500),
+        act.SetSplitRule(rule="leave_one_out"),
+    ]
+    govern(w3, deployment, actions, "two providers, LOO")
+    env = audit_env(engine, w3, deployment, tmp_path)
+    spec = ModelSpec(name="loans-two", datasets=("loans-a", "loans-b"), n_boot=50)
+    assert run_audit(env, spec).verdict == "PASS"
+
+    outcome = post_due_rewards(env)
+    assert outcome.failed == []
+    ((_, epoch),) = outcome.posted
+    with Session(engine) as session:
+        statement = verified_statement(session, w3, rewards, epoch)
+    assert {(c.provider, c.rows) for c in statement.contributions} == {(ALICE, 4000), (BOB, 4000)}
+    assert statement.leave_one_out is not None
+    assert {u.provider for u in statement.leave_one_out.without} == {ALICE, BOB}
+    assert statement.total == TEST_CONFIG.reward_per_epoch * TOKEN
+    assert recompute(statement) == statement
