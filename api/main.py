@@ -37,6 +37,7 @@ from api.routes import (
     proposals,
     providers,
     reports,
+    rewards,
     status,
     voters,
     voting,
@@ -74,6 +75,7 @@ def _router() -> APIRouter:
         models,
         audits,
         reports,
+        rewards,
         jobs,
         auth,
     ):

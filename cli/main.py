@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from cli import audit, database, datasets, demo, guardian, jobs, proposals, provider, votes
+from cli import (
+    audit,
+    database,
+    datasets,
+    demo,
+    guardian,
+    jobs,
+    proposals,
+    provider,
+    rewards,
+    votes,
+)
 from cli.run import run
 
 app = typer.Typer(
@@ -26,6 +37,7 @@ app.command(name="jobs")(jobs.jobs)
 app.add_typer(audit.app, name="audit")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(provider.app, name="provider")
+app.add_typer(rewards.app, name="rewards")
 app.command(name="demo")(demo.demo)
 
 

@@ -142,25 +142,49 @@ def _audit_all(runtime: Runtime) -> Outcome:
     ctx = runtime.context
     if ctx.auditor_key is None:
         return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
-    # A retraining after a withdrawal that failed in audit_on_policy_change is tried again.
-    retried = [
-        r for r in retrain_after_withdrawal(ctx.audit) if r.run_id or r.error_code is not None
-    ]
-    outcome = audit_due(ctx.audit, ctx.model_specs)
+    try:
+        # A retraining after a withdrawal that failed in audit_on_policy_change is tried again.
+        retried = [
+            r for r in retrain_after_withdrawal(ctx.audit) if r.run_id or r.error_code is not None
+        ]
+        outcome = audit_due(ctx.audit, ctx.model_specs)
+    finally:  # runs already approved are paid even when this pass's audits fail
+        rewards, paid = _post_rewards(runtime)
     notes = list(outcome.plan.notes)
     if retried:
         notes.insert(0, f"after a withdrawal: {_retrained(retried)}")
     if not outcome.plan.due and not retried:
         reason = "; ".join(notes) if notes else "no model specs registered"
+        if rewards:  # a post refused again (say, not funded yet) is news, not work done
+            status = JobStatus.SUCCEEDED if paid else JobStatus.SKIPPED
+            return Outcome(status, f"nothing to audit: {reason}; {rewards}")
         return Outcome(JobStatus.SKIPPED, f"nothing to audit: {reason}")
     done = [f"{r.model_name} {r.verdict} ({r.model_status})" for r in outcome.runs]
     failed = [f"{name}: {code}" for name, code in outcome.failed]
     failed += [f"{r.model_name}: {r.error_code}" for r in retried if r.error_code is not None]
-    detail = "; ".join(done + failed + notes)
+    detail = "; ".join(done + failed + notes + ([rewards] if rewards else []))
     if failed:
         due = len(outcome.plan.due) + len(retried)
         return Outcome(JobStatus.FAILED, detail, f"{len(failed)} of {due} audits failed")
     return Outcome(JobStatus.SUCCEEDED, detail)
+
+
+def _post_rewards(runtime: Runtime) -> tuple[str, bool]:
+    """The rewards step after the audits: post the reward root of every approved run not yet
+    posted (and finish any post a crash interrupted); a summary, empty when nothing was due,
+    and whether anything was posted."""
+    from audit.rewards.service import post_due_rewards
+
+    outcome = post_due_rewards(runtime.context.audit)
+    posted = [f"{run[:10]}… epoch {epoch}" for run, epoch in outcome.posted]
+    failed = [f"{run[:10]}… {code}" for run, code in outcome.failed]
+    if not posted and not failed:
+        return "", False
+    summary = "rewards: " + ", ".join(
+        ([f"posted {', '.join(posted)}"] if posted else [])
+        + ([f"not posted {', '.join(failed)}"] if failed else [])
+    )
+    return summary, bool(posted)
 
 
 def _reaudit(runtime: Runtime) -> Outcome:

@@ -3,7 +3,8 @@
 
 The classes live in private modules by topic: chain access (``_chain``), signed ballots and
 delegations (``_messages``), policy actions and snapshots (``_policy``), proposals
-(``_proposals``) and the protection of loosening (``_protection``). Import them from here:
+(``_proposals``), the protection of loosening (``_protection``) and the providers'
+rewards (``_rewards``). Import them from here:
 ``from governance.errors import WrongNonce``.
 """
 
@@ -88,6 +89,22 @@ from governance.errors._protection import (
     ProposalNotCancellable,
     ProposalNotLoosening,
 )
+from governance.errors._rewards import (
+    CallWouldRevert,
+    ChallengeWindowOpen,
+    ClaimExpired,
+    InvalidContribution,
+    InvalidRewardProof,
+    NoContributions,
+    NotInStatement,
+    RewardAlreadyClaimed,
+    RewardEpochCancelled,
+    RewardPostConflict,
+    RewardPostRefused,
+    StatementDoesNotRecompute,
+    StatementHashMismatch,
+    UnknownEpoch,
+)
 
 __all__ = [
     "CONSENT_ERRORS",
@@ -96,8 +113,11 @@ __all__ = [
     "AnvilStartFailed",
     "BallotConflict",
     "BelowProposalThreshold",
+    "CallWouldRevert",
     "ChainDirBusy",
     "ChainUnreachable",
+    "ChallengeWindowOpen",
+    "ClaimExpired",
     "ConsentError",
     "ConsentRefused",
     "ConsentWithdrawn",
@@ -114,22 +134,26 @@ __all__ = [
     "IndexRpcFailed",
     "InsufficientFunds",
     "InvalidConfidenceLevel",
+    "InvalidContribution",
     "InvalidLooseningPeriod",
     "InvalidMetricName",
     "InvalidMinimumSize",
     "InvalidMitigation",
     "InvalidOffer",
     "InvalidRawTransaction",
+    "InvalidRewardProof",
     "InvalidSignature",
     "InvalidSupermajority",
     "InvalidSupport",
     "InvalidThresholdValue",
     "MetricHasNoInterval",
+    "NoContributions",
     "NoVotingPower",
     "NotACancelCall",
     "NotAProposeCall",
     "NotDatasetProvider",
     "NotGuardian",
+    "NotInStatement",
     "NotOurGovernor",
     "OfferExpired",
     "OfferNotYetValid",
@@ -143,12 +167,19 @@ __all__ = [
     "ProposalNotLoosening",
     "ProposalWouldRevert",
     "RestrictedProposer",
+    "RewardAlreadyClaimed",
+    "RewardEpochCancelled",
+    "RewardPostConflict",
+    "RewardPostRefused",
     "SignatureError",
     "SignatureMalleable",
     "SignerMismatch",
     "SnapshotUnavailable",
+    "StatementDoesNotRecompute",
+    "StatementHashMismatch",
     "TransactionFailed",
     "TransactionNonceMismatch",
+    "UnknownEpoch",
     "UnknownMetric",
     "UnknownProposal",
     "UnminableTransaction",

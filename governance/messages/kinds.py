@@ -21,12 +21,15 @@ from governance.messages.eip712 import Domain
 
 
 class RelayKind(StrEnum):
-    """What an outbox item carries: a signed ballot, a signed delegation, or a holder's own
-    signed transaction (a proposal), which fairgov only forwards."""
+    """What an outbox item carries: a signed ballot, a signed delegation, a holder's own
+    signed transaction (a proposal), which fairgov only forwards, or a verified signed call:
+    a contract call that carries its signer's signature (a gasless reward claim), which the
+    relayer sends from its key as ``{to, data}``."""
 
     BALLOT = "ballot"
     DELEGATION = "delegation"
     RAW_TRANSACTION = "raw_transaction"
+    SIGNED_CALL = "signed_call"
 
 
 @dataclass(frozen=True)

@@ -8,4 +8,6 @@
 - :mod:`~governance.relay.calls`: each item's call, gas limit, fees and signed transaction.
 - :mod:`~governance.relay.rejections`: what a node's refusal of a transaction means.
 - :mod:`~governance.relay.reconcile`: checking sent items against the chain until final.
+- :mod:`~governance.relay.signed_calls`: accepting a verified signed call (a gasless reward
+  claim) after simulating it.
 """

@@ -27,8 +27,11 @@ def gas_limit(calldata: str) -> int:
 
 
 def call_for(item: RelayItem, *, governor: str, token: str) -> dict[str, str]:
-    """The ``to`` and ``data`` of the transaction that relays a ballot or a delegation."""
+    """The ``to`` and ``data`` of the transaction that relays a ballot, a delegation or a
+    signed call (which carries both, checked and simulated at intake)."""
     payload = item.payload_dict()
+    if item.kind == RelayKind.SIGNED_CALL:
+        return {"to": payload["to"], "data": payload["data"]}
     if item.kind == RelayKind.BALLOT:
         ballot = Ballot.model_validate(payload)
         signature = ballot.signature_bytes()

@@ -1,4 +1,5 @@
-"""The durable relay outbox: every accepted ballot, delegation and raw transaction.
+"""The durable relay outbox: every accepted ballot, delegation, raw transaction and signed
+call.
 
 A message is accepted by committing one row. From then on it is never lost: the relayer
 works from these rows only, and every transaction it signs is stored before it is sent.
@@ -150,6 +151,12 @@ def delegation_key(chain_id: int, token: str, delegator: str, nonce: int) -> str
 
 def raw_transaction_key(chain_id: int, tx_hash: str) -> str:
     return f"raw_transaction:{chain_id}:{tx_hash.lower()}"
+
+
+def signed_call_key(chain_id: int, to: str, key: str) -> str:
+    """A signed call's dedupe key: its contract and a key its kind chooses (a claim's is the
+    epoch and the account, so an account has one claim per epoch in the outbox)."""
+    return f"signed_call:{chain_id}:{to.lower()}:{key}"
 
 
 def find(session: Session, dedupe_key: str) -> RelayItem | None:
@@ -374,3 +381,23 @@ def raw_transaction_item(
         payload=json.dumps({"raw_transaction": "0x" + raw.hex()}),
         tx_hash=tx_hash,
     )
+
+
+def signed_call_item(
+    *, chain_id: int, to: str, data: str, signer: str, label: str, key: str
+) -> RelayItem:
+    """An outbox item for a verified signed call: ``to`` and ``data`` as the relayer sends
+    them; ``signer`` is the account whose signature the call carries."""
+    return _new_item(
+        kind=RelayKind.SIGNED_CALL,
+        dedupe_key=signed_call_key(chain_id, to, key),
+        chain_id=chain_id,
+        contract=to.lower(),
+        signer=signer,
+        payload=signed_call_payload(to=to, data=data, label=label),
+    )
+
+
+def signed_call_payload(*, to: str, data: str, label: str) -> str:
+    """What a signed call's item stores: the call as the relayer sends it, and a label."""
+    return json.dumps({"to": to, "data": data, "label": label})

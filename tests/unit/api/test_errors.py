@@ -122,14 +122,28 @@ STATUS_BEFORE: dict[str, int] = {
     "report_corrupt": 500,
     "report_not_canonical": 422,
     "restricted_proposer": 400,
+    "reward_already_claimed": 409,  # new in #15: providers' rewards
+    "reward_claim_expired": 422,  # new in #15: providers' rewards
+    "reward_epoch_cancelled": 409,  # new in #15: providers' rewards
+    "reward_invalid_contribution": 422,  # new in #15: providers' rewards
+    "reward_invalid_proof": 422,  # new in #15: providers' rewards
+    "reward_no_contributions": 422,  # new in #15: providers' rewards
+    "reward_not_in_statement": 404,  # new in #15: providers' rewards
+    "reward_post_conflict": 409,  # new in #15: providers' rewards
+    "reward_post_refused": 409,  # new in #15: providers' rewards
+    "reward_unknown_epoch": 404,  # new in #15: providers' rewards
+    "reward_window_open": 409,  # new in #15: providers' rewards
     "salts_mismatch": 422,  # new in #15: salts file and data file disagree
     "signature_error": 400,
     "signature_malleable": 400,
+    "signed_call_would_revert": 422,  # new in #15: providers' rewards
     "signer_mismatch": 400,
     "siwe_not_configured": 500,
     "siwe_rejected": 401,
     "snapshot_unavailable": 404,
     "stack_mismatch": 500,
+    "statement_hash_mismatch": 409,  # new in #15: providers' rewards
+    "statement_not_recomputable": 409,  # new in #15: providers' rewards
     "transaction_failed": 502,
     "unknown_metric": 422,
     "unknown_metric_name": 422,

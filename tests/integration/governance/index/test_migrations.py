@@ -9,6 +9,7 @@ from sqlmodel import SQLModel
 
 import api.db_models
 import audit.db_models
+import audit.rewards.db_models
 import governance.index.models
 import governance.relay.outbox
 import scheduler.db_models
@@ -17,6 +18,7 @@ import scheduler.db_models
 TABLE_MODULES = (
     api.db_models,
     audit.db_models,
+    audit.rewards.db_models,
     governance.index.models,
     governance.relay.outbox,
     scheduler.db_models,

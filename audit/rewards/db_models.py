@@ -1,0 +1,67 @@
+"""Tables of the providers' rewards: each approved run's statement, and its allocations.
+
+A statement row is written (``built``) before its root is posted, and marked ``posted`` with
+its epoch once the chain holds it, so a crash between the two is found again and finished
+from the chain (``epochOfRun``), never posted twice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class StatementStatus(StrEnum):
+    BUILT = "built"
+    POSTED = "posted"
+
+
+class RewardStatementRecord(SQLModel, table=True):
+    """One run's reward statement (canonical JSON) and where its root is."""
+
+    __tablename__ = "reward_statement"
+    __table_args__ = (UniqueConstraint("rewards_contract", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rewards_contract: str = Field(max_length=42)
+    run_id: str = Field(index=True, max_length=66)
+    model_name: str = Field(max_length=200)
+    chain_id: int = Field(sa_type=BigInteger)
+    statement_hash: str = Field(max_length=66)
+    root: str = Field(max_length=66)
+    total: str = Field(max_length=80, description="base units, decimal")
+    statement_json: str = Field(sa_column=Column(Text, nullable=False))
+    status: StatementStatus = Field(
+        default=StatementStatus.BUILT, index=True, sa_type=AutoString(length=12)
+    )
+    epoch: int | None = Field(default=None, index=True, sa_type=BigInteger)
+    post_tx: str | None = Field(default=None, max_length=66)
+    challenge_ends: int | None = Field(default=None, sa_type=BigInteger)
+    error_code: str | None = Field(default=None, max_length=60)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    posted_at: datetime | None = None
+
+
+class RewardAllocationRecord(SQLModel, table=True):
+    """One provider's amount in a statement (the statement's leaves, for listing by provider)."""
+
+    __tablename__ = "reward_allocation"
+    __table_args__ = (UniqueConstraint("statement_id", "provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    statement_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("reward_statement.id", ondelete="CASCADE"), nullable=False
+        )
+    )
+    provider: str = Field(index=True, max_length=42, description="lower-case address")
+    amount: str = Field(max_length=80, description="base units, decimal")
