@@ -94,23 +94,50 @@ def offer_command(
 def withdraw_command(
     dataset: Annotated[str, typer.Argument(help="The dataset's name or id.")],
     *,
+    gasless: Annotated[
+        bool,
+        typer.Option(help="Sign only; fairgov's relayer sends it and pays (the stack relays it)."),
+    ] = False,
     key_file: KeyFileOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
 ) -> None:
-    """Withdraw consent to a dataset now, without a vote (the provider sends and pays).
+    """Withdraw consent to a dataset now, without a vote: the provider sends and pays, or
+    with --gasless signs and fairgov relays.
 
     Every model trained on it is blocked from the next block fairgov's index sees, and the
     scheduler retrains each one on its remaining datasets.
     """
-    from governance.consent import withdraw_directly
+    from governance.actions import DatasetWithdrawal
+    from governance.chain.rpc import RpcBatch
+    from governance.consent import sign_withdrawal, withdraw_directly
+    from governance.intake.withdrawals import accept_withdrawal
 
     ctx, key, provider = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
     dataset_id = _dataset_id(dataset)
-    tx_hash = withdraw_directly(ctx.w3, ctx.deployment, key, dataset_id)
-    console.print(f"{provider} withdrew {dataset} ({dataset_id}) in transaction {tx_hash}")
+    if not gasless:
+        tx_hash = withdraw_directly(ctx.w3, ctx.deployment, key, dataset_id)
+        console.print(f"{provider} withdrew {dataset} ({dataset_id}) in transaction {tx_hash}")
+        return
+    now = int(ctx.w3.eth.get_block("latest")["timestamp"])
+    withdrawal = DatasetWithdrawal(dataset_id=dataset_id, provider=provider, issued_at=now)
+    signature = sign_withdrawal(withdrawal, key, ctx.deployment)
+    with session_scope(ctx.engine) as session:
+        item = accept_withdrawal(
+            session,
+            ctx.w3,
+            RpcBatch(ctx.rpc_url),
+            ctx.deployment,
+            withdrawal=withdrawal,
+            signature=signature,
+        )
+        relay_id, status = item.id, item.status
+    console.print(
+        f"{provider} signed the withdrawal of {dataset} ({dataset_id}): relay #{relay_id} "
+        f"{status}; `fairgov relay` or the running stack sends it"
+    )
 
 
 @app.command("prove")
