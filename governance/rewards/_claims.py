@@ -18,6 +18,7 @@ from eth_utils.crypto import keccak
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.types import Address, to_address
+from governance.actions import DOMAIN_FIELDS
 from governance.chain.calldata import encode_call
 from governance.errors import (
     ChallengeWindowOpen,
@@ -27,7 +28,7 @@ from governance.errors import (
     RewardEpochCancelled,
     SignerMismatch,
 )
-from governance.messages.eip712 import DOMAIN_FIELDS, Domain, digest, recover_signer
+from governance.messages.eip712 import Domain, digest, recover_signer
 from governance.rewards._chain import EpochState
 from governance.rewards._tree import verify_reward_proof
 
