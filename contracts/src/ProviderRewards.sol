@@ -7,12 +7,13 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {IAuditRegistry} from "./interfaces/IAuditRegistry.sol";
 import {IProviderRewards} from "./interfaces/IProviderRewards.sol";
 
 /// @title ProviderRewards
 /// @notice Pays data providers their share of each approved model's reward. The DAO funds the contract
 /// from its treasury (the timelock transfers tokens to it); fairgov's auditor posts one Merkle root of
-/// (provider, amount) per approved audit run, reserving its total; the guardian or the DAO may cancel
+/// (provider, amount) per audit run the AuditRegistry holds as passed, reserving its total; the guardian or the DAO may cancel
 /// the root during its challenge window; after it, each provider claims once, directly or through a
 /// relayer with an EIP-712 signature. Payment always goes to the provider, never to the sender.
 /// @dev The timelock holds DEFAULT_ADMIN_ROLE: it grants POSTER_ROLE, sets the split rule, the reward
@@ -29,6 +30,8 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
 
     /// @inheritdoc IProviderRewards
     IERC20 public immutable token;
+    /// @inheritdoc IProviderRewards
+    IAuditRegistry public immutable registry;
 
     Epoch[] private _epochs; // epoch n is _epochs[n - 1]
     mapping(bytes32 runId => uint256) private _epochOfRun;
@@ -42,6 +45,7 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
 
     /// @param admin The timelock: setters, roles, and cancelling roots.
     /// @param token_ The reward token (the governance token).
+    /// @param registry_ The AuditRegistry: a root may be posted only for a run it holds as passed.
     /// @param guardian_ May cancel a root during its challenge window; zero for none.
     /// @param posters Accounts that may post roots from the start.
     /// @param challengeWindow_ Seconds after posting during which a root may be cancelled: 1 to 2**32 - 1.
@@ -50,6 +54,7 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
     constructor(
         address admin,
         IERC20 token_,
+        IAuditRegistry registry_,
         address guardian_,
         address[] memory posters,
         uint64 challengeWindow_,
@@ -57,6 +62,7 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
         uint256 rewardPerEpoch_
     ) EIP712("fairgov ProviderRewards", "1") {
         token = token_;
+        registry = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         for (uint256 i = 0; i < posters.length; ++i) {
             _grantRole(POSTER_ROLE, posters[i]);
@@ -76,7 +82,9 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
         returns (uint256 number)
     {
         if (runId == bytes32(0) || root == bytes32(0) || statementHash == bytes32(0)) revert RewardsZeroHash();
-        if (_epochOfRun[runId] != 0) revert RewardsRunAlreadyPosted(runId);
+        uint256 previous = _epochOfRun[runId];
+        if (previous != 0 && !_epochs[previous - 1].cancelled) revert RewardsRunAlreadyPosted(runId);
+        if (!_approved(runId)) revert RewardsRunNotApproved(runId);
         if (total > _rewardPerEpoch) revert RewardsTotalAboveRewardPerEpoch(total, _rewardPerEpoch);
         uint256 free = available();
         if (total > free) revert RewardsInsufficientFunds(total, free);
@@ -97,6 +105,15 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
         _epochOfRun[runId] = number;
         _reserved += total;
         emit RootPosted(number, runId, root, statementHash, total, challengeEnds);
+    }
+
+    /// @dev A run the registry never published reverts there (AuditRegistryUnknownRun): not approved.
+    function _approved(bytes32 runId) private view returns (bool) {
+        try registry.getAudit(runId) returns (IAuditRegistry.Audit memory audit) {
+            return audit.passed;
+        } catch {
+            return false;
+        }
     }
 
     /// @inheritdoc IProviderRewards
@@ -218,7 +235,7 @@ contract ProviderRewards is IProviderRewards, AccessControl, EIP712 {
     }
 
     /// @inheritdoc IProviderRewards
-    /// @dev Zero when the run has no epoch.
+    /// @dev Zero when the run has no epoch; after a cancel and a corrected root, the corrected epoch.
     function epochOfRun(bytes32 runId) external view returns (uint256) {
         return _epochOfRun[runId];
     }

@@ -35,6 +35,7 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
     mapping(bytes32 datasetId => Dataset) private _datasets;
     bytes32[] private _datasetIds;
     mapping(bytes32 datasetId => mapping(address provider => uint64)) private _withdrawnAt;
+    mapping(bytes32 contentHash => bytes32 datasetId) private _datasetOfContent; // first id, kept forever
 
     mapping(bytes32 metric => Threshold) private _thresholds;
     bytes32[] private _metrics;
@@ -72,6 +73,11 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
         if (block.timestamp > offer.deadline) revert TrainingPolicyOfferExpired(datasetId, offer.deadline);
         // A consent dated after now would outlive a direct withdrawal (dated now) until its date passed.
         if (offer.issuedAt > block.timestamp) revert TrainingPolicyOfferFromTheFuture(datasetId, offer.issuedAt);
+        if (offer.issuedAt == 0) revert TrainingPolicyOfferNotDated(datasetId);
+        bytes32 owningId = _datasetOfContent[offer.contentHash];
+        if (owningId != bytes32(0) && owningId != datasetId) {
+            revert TrainingPolicyContentRegistered(offer.contentHash, owningId);
+        }
         Dataset storage dataset = _datasets[datasetId];
         bool registered = dataset.contentHash != bytes32(0);
         if (registered && dataset.provider != offer.provider) {
@@ -86,6 +92,7 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
             revert TrainingPolicyInvalidOfferSignature(datasetId, offer.provider);
         }
         if (!registered) _datasetIds.push(datasetId);
+        if (owningId == bytes32(0)) _datasetOfContent[offer.contentHash] = datasetId;
         dataset.contentHash = offer.contentHash;
         dataset.manifestHash = offer.manifestHash;
         dataset.recordsRoot = offer.recordsRoot;
@@ -276,6 +283,12 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
     /// @notice The time of the provider's latest withdrawal of `datasetId` (0: never).
     function withdrawnAt(bytes32 datasetId, address provider) external view returns (uint64) {
         return _withdrawnAt[datasetId][provider];
+    }
+
+    /// @notice The dataset id a file's content hash was first allowed under; zero if none. A content
+    /// hash stays with that id for good, withdrawn or revoked, so only that id may offer it again.
+    function datasetOfContent(bytes32 contentHash) external view returns (bytes32) {
+        return _datasetOfContent[contentHash];
     }
 
     /// @notice Whether a dataset may currently be used for training.

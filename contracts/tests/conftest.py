@@ -37,6 +37,7 @@ from dao import (
 from reward_tree import RewardTree
 from rewards_support import (
     ALICE,
+    APPROVED_RUNS,
     BOB,
     CHALLENGE_WINDOW,
     FUNDING,
@@ -45,6 +46,7 @@ from rewards_support import (
     ROWS,
     TREASURY,
     WALLET_OWNER,
+    publish_audit,
 )
 from signing import Signer
 from web3.exceptions import TransactionNotFound
@@ -215,11 +217,13 @@ def treasury(token, holders, timelock):
 
 
 @pytest.fixture(scope="module")
-def rewards(deployer, token, treasury, governor, guardian, auditor, lifecycle):
-    """A ProviderRewards the DAO administers, funded from the treasury by a real proposal."""
+def rewards(deployer, token, treasury, governor, guardian, auditor, registry, lifecycle):
+    """A ProviderRewards the DAO administers, funded from the treasury by a real proposal; the
+    registry holds a PASS audit for run(1) .. run(APPROVED_RUNS), so those runs may be posted."""
     rewards = ProviderRewards.deploy(
         treasury,
         token,
+        registry,
         guardian,
         [auditor],
         CHALLENGE_WINDOW,
@@ -228,6 +232,8 @@ def rewards(deployer, token, treasury, governor, guardian, auditor, lifecycle):
         {"from": deployer},
     )
     lifecycle.pass_and_execute([action(token.transfer, rewards, FUNDING)], "Fund the rewards")
+    for n in range(1, APPROVED_RUNS + 1):
+        publish_audit(registry, auditor, n)
     return rewards
 
 

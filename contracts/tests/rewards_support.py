@@ -21,6 +21,7 @@ CLAIM = [
 ALICE, BOB = Signer.named("rewards alice"), Signer.named("rewards bob")
 WALLET_OWNER = Signer.named("rewards wallet owner")
 PROVIDER_AMOUNTS = (400, 250, 150, 120, 80)  # whole tokens, in the order of the providers fixture
+APPROVED_RUNS = 6  # run(1) .. run(6) have a PASS audit in the registry (the rewards fixture)
 
 
 def run(n):
@@ -29,6 +30,12 @@ def run(n):
 
 def statement(n):
     return sha256_hex(f"reward statement {n}".encode())
+
+
+def publish_audit(registry, auditor, n, *, passed=True):
+    """The auditor anchors audit run ``n`` in the AuditRegistry: PASS unless ``passed`` is False."""
+    model, report = sha256_hex(f"model {n}".encode()), sha256_hex(f"report {n}".encode())
+    return registry.publish(run(n), model, text_id("loans"), report, 1, passed, {"from": auditor})
 
 
 def amount_of(tree, account):

@@ -6,6 +6,7 @@ from brownie import ProviderRewards
 from dao import TOKEN, ZERO_ADDRESS, ZERO_HASH, action
 from reverts import assert_custom_error
 from rewards_support import (
+    APPROVED_RUNS,
     CHALLENGE_WINDOW,
     FUNDING,
     LEAVE_ONE_OUT,
@@ -14,6 +15,7 @@ from rewards_support import (
     TREASURY,
     after_window,
     post,
+    publish_audit,
     run,
     statement,
 )
@@ -100,6 +102,32 @@ def test_a_run_posts_one_epoch(rewards, auditor, tree):
         lambda: post(rewards, auditor, tree), "RewardsRunAlreadyPosted(bytes32)", run(1)
     )
     assert rewards.epochCount() == 1
+
+
+def test_only_a_run_the_registry_holds_as_passed_is_posted(rewards, auditor, registry, tree):
+    """A stolen or buggy poster key cannot open epochs for made-up runs, nor for a failed model."""
+    never_audited, failed = APPROVED_RUNS + 1, APPROVED_RUNS + 2
+    publish_audit(registry, auditor, failed, passed=False)
+    for n in (never_audited, failed):
+        assert_custom_error(
+            lambda n=n: post(rewards, auditor, tree, n), "RewardsRunNotApproved(bytes32)", run(n)
+        )
+    assert rewards.epochCount() == 0
+    assert rewards.reserved() == 0
+    assert rewards.registry() == registry
+
+
+def test_a_cancelled_run_may_post_its_corrected_root(rewards, auditor, tree, guardian):
+    post(rewards, auditor, tree)
+    rewards.cancelRoot(1, {"from": guardian})
+    corrected = rewards.postRoot(run(1), statement(9), statement(10), tree.total, {"from": auditor})
+    assert corrected.return_value == 2
+    assert rewards.epochOfRun(run(1)) == 2
+    assert rewards.epoch(2)["root"] == statement(9)
+    assert rewards.reserved() == tree.total
+    assert_custom_error(
+        lambda: post(rewards, auditor, tree), "RewardsRunAlreadyPosted(bytes32)", run(1)
+    )
 
 
 def test_a_total_above_the_reward_per_epoch_is_refused(rewards, auditor, tree):
@@ -238,7 +266,7 @@ def test_only_the_dao_changes_the_settings(rewards, guardian, auditor, holders):
 
 
 def test_a_zero_or_overflowing_challenge_window_is_refused(
-    rewards, impersonate, treasury, deployer, token
+    rewards, impersonate, treasury, deployer, token, registry
 ):
     dao = {"from": impersonate(treasury)}
     for window in (0, 2**32, 2**64 - 1):
@@ -250,7 +278,7 @@ def test_a_zero_or_overflowing_challenge_window_is_refused(
     rewards.setChallengeWindow(2**32 - 1, dao)
     assert_custom_error(
         lambda: ProviderRewards.deploy(
-            treasury, token, ZERO_ADDRESS, [], 0, ROWS, 1, {"from": deployer}
+            treasury, token, registry, ZERO_ADDRESS, [], 0, ROWS, 1, {"from": deployer}
         ),
         "RewardsInvalidChallengeWindow(uint64)",
         0,

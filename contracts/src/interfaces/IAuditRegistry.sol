@@ -33,4 +33,9 @@ interface IAuditRegistry {
     error AuditRegistryUnknownModel(bytes32 modelHash);
     /// @notice A run id, model hash, dataset id or report hash is zero.
     error AuditRegistryZeroHash();
+
+    /// @notice The audit published for a run; reverts when none was.
+    function getAudit(bytes32 runId) external view returns (Audit memory);
+    /// @notice Whether a report was published for a run.
+    function isPublished(bytes32 runId) external view returns (bool);
 }

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IAuditRegistry} from "./IAuditRegistry.sol";
 
 /// @title IProviderRewards
 /// @notice Events, errors, types and functions of the data providers' rewards: the DAO funds the
@@ -46,8 +47,10 @@ interface IProviderRewards {
     error RewardsUnknownEpoch(uint256 epoch);
     /// @notice A root, statement hash or run id is zero.
     error RewardsZeroHash();
-    /// @notice A run already has an epoch.
+    /// @notice A run already has an epoch that was not cancelled.
     error RewardsRunAlreadyPosted(bytes32 runId);
+    /// @notice The AuditRegistry holds no passing audit for the run: only an approved model is paid.
+    error RewardsRunNotApproved(bytes32 runId);
     /// @notice The contract's unreserved balance cannot cover the epoch's total.
     error RewardsInsufficientFunds(uint256 total, uint256 available);
     /// @notice An epoch's total is above the voted reward per epoch (a wrong or compromised poster).
@@ -70,7 +73,9 @@ interface IProviderRewards {
     /// 2**32 - 1 seconds is refused too.
     error RewardsInvalidChallengeWindow(uint64 window);
 
-    /// @notice Posts the root of an approved model's reward split. Poster role only.
+    /// @notice Posts the root of an approved model's reward split. Poster role only. The run must be
+    /// anchored in the AuditRegistry as passed, and have no epoch unless that epoch was cancelled (a
+    /// corrected root of the same run).
     /// @param runId The audit run that approved the model (anchored in the AuditRegistry).
     /// @param root The StandardMerkleTree root of (provider, amount).
     /// @param statementHash sha256 of the reward statement's canonical JSON.
@@ -110,6 +115,7 @@ interface IProviderRewards {
 
     function epoch(uint256 number) external view returns (Epoch memory);
     function epochCount() external view returns (uint256);
+    /// @notice The run's latest epoch (a cancelled one when its corrected root was not posted); zero for none.
     function epochOfRun(bytes32 runId) external view returns (uint256);
     function claimed(uint256 epoch, address account) external view returns (bool);
     function splitRule() external view returns (SplitRule);
@@ -122,4 +128,6 @@ interface IProviderRewards {
     function reserved() external view returns (uint256);
     /// @notice The reward token (the governance token).
     function token() external view returns (IERC20);
+    /// @notice The AuditRegistry whose passing audits alone may be paid.
+    function registry() external view returns (IAuditRegistry);
 }

@@ -100,6 +100,11 @@ interface ITrainingPolicy {
     error TrainingPolicyOfferExpired(bytes32 datasetId, uint64 deadline);
     /// @notice The offer is dated after the current block: it can be accepted once its date has passed.
     error TrainingPolicyOfferFromTheFuture(bytes32 datasetId, uint64 issuedAt);
+    /// @notice The offer's issuedAt is zero: it carries no date to weigh against withdrawals.
+    error TrainingPolicyOfferNotDated(bytes32 datasetId);
+    /// @notice The file (its content hash) is registered under another dataset id: a withdrawn or
+    /// allowed file cannot come back under a new id.
+    error TrainingPolicyContentRegistered(bytes32 contentHash, bytes32 datasetId);
     /// @notice The dataset is registered to another provider.
     error TrainingPolicyNotProvider(bytes32 datasetId, address account);
     /// @notice The offer is not newer than the dataset's current consent (a replay or a downgrade).
