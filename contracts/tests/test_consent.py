@@ -171,6 +171,47 @@ def test_an_offer_dated_after_its_block_is_refused_until_that_date(policy, allow
     assert not policy.isAllowed(made.dataset_id)
 
 
+def test_an_offer_dated_zero_is_refused_as_not_dated(policy, allow, eoa_provider):
+    """Regression: an offer with issuedAt 0 (a wallet that left the field empty) failed as
+    ConsentWithdrawn(id, 0, 0), for a dataset never withdrawn."""
+    made = offer("loans", eoa_provider.address, issued_at=0).replace(deadline=latest_time() + DAY)
+    assert_custom_error(
+        lambda: allow(eoa_provider, made), "TrainingPolicyOfferNotDated(bytes32)", made.dataset_id
+    )
+
+
+def test_a_withdrawn_file_cannot_come_back_under_another_id(
+    policy, allow, eoa_provider, impersonate
+):
+    """Regression: a copier offered the withdrawn "loans" (same content, manifest and records
+    root) as "loans-mirror" from their own key, and the policy allowed it. A content hash stays
+    with the id it was first allowed under; only that id may offer the file again."""
+    original = offer("loans", eoa_provider.address, issued_at=latest_time() - 60)
+    allow(eoa_provider, original)
+    eoa_provider.withdraw(policy, original.dataset_id)
+    copier_key = Signer.named("copier")
+    copier = Provider(copier_key, impersonate(copier_key.address))
+    mirror = offer("loans-mirror", copier.address).replace(
+        content_hash=original.content_hash,
+        manifest_hash=original.manifest_hash,
+        records_root=original.records_root,
+    )
+
+    assert_custom_error(
+        lambda: allow(copier, mirror),
+        "TrainingPolicyContentRegistered(bytes32,bytes32)",
+        original.content_hash,
+        original.dataset_id,
+    )
+    assert policy.datasetOfContent(original.content_hash) == original.dataset_id
+    assert policy.datasetOfContent(mirror.manifest_hash) == ZERO_HASH
+    assert policy.allowedDatasetIds() == []
+    chain.sleep(1)
+    chain.mine()
+    allow(eoa_provider, offer("loans", eoa_provider.address))  # under its own id it may
+    assert policy.allowedDatasetIds() == [original.dataset_id]
+
+
 def test_a_registered_dataset_stays_with_its_provider(policy, allow, eoa_provider, wallet_provider):
     """First come, first served: once the DAO allowed one provider's offer of an id, nobody
     else's offer of that id counts, even one they signed themselves."""
