@@ -213,6 +213,7 @@ def deploy(
             [
                 timelock,
                 token,
+                registry,
                 config.guardian or _ZERO_ADDRESS,
                 config.auditors,
                 config.rewards_challenge_window,
@@ -309,16 +310,27 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
         ("FairnessGovernor", a.governor, "token", a.token),
         ("TrainingPolicy", a.training_policy, "owner", a.timelock),
         ("ProviderRewards", a.rewards, "token", a.token),
+        ("ProviderRewards", a.rewards, "registry", a.audit_registry),
     ]
     for name, address, getter, expected in wiring:
-        actual = bind(w3, name, address).functions[getter]().call()
+        try:
+            actual = bind(w3, name, address).functions[getter]().call()
+        except Web3Exception as exc:
+            reason = f"it has no {getter}() (an older version of the contract)"
+            raise DeploymentStale(path, name, address, reason) from exc
         if str(actual).lower() != expected.lower():
             raise DeploymentStale(path, name, address, "the contract there is another one")
     check_policy_current(w3, a.training_policy, path)
+    policy = bind(w3, "TrainingPolicy", a.training_policy).functions
     try:
-        bind(w3, "TrainingPolicy", a.training_policy).functions.OFFER_TYPEHASH().call()
+        policy.OFFER_TYPEHASH().call()
     except Web3Exception as exc:
         reason = "it predates providers' consent (datasets without signed offers)"
+        raise DeploymentStale(path, "TrainingPolicy", a.training_policy, reason) from exc
+    try:
+        policy.datasetOfContent(b"\0" * 32).call()
+    except Web3Exception as exc:
+        reason = "it predates the content index (a withdrawn file could return under a new id)"
         raise DeploymentStale(path, "TrainingPolicy", a.training_policy, reason) from exc
 
 

@@ -12,7 +12,7 @@ from eth_abi.exceptions import DecodingError
 from eth_utils.crypto import keccak
 
 from governance.chain.contracts import CONTRACT_NAMES, artifact
-from governance.errors import CONSENT_ERRORS
+from governance.errors import CONSENT_ERRORS, RewardRunNotApproved
 
 #: OpenZeppelin and fairgov custom errors that mean the same as an intake error code.
 _CODES = {
@@ -30,6 +30,7 @@ _CODES = {
     "FairnessGovernorInvalidSupermajority": "invalid_supermajority",
     "FairnessGovernorInvalidLooseningPeriod": "invalid_loosening_period",
     "FairnessGovernorLooseningWithoutSupermajority": "loosening_without_supermajority",
+    "RewardsRunNotApproved": RewardRunNotApproved.code,
     **{name: error.code for name, error in CONSENT_ERRORS.items()},
 }
 

@@ -102,6 +102,35 @@ class OfferNotYetValid(ConsentError):
         )
 
 
+class OfferNotDated(ConsentError):
+    """The offer's issuedAt is zero (TrainingPolicyOfferNotDated)."""
+
+    code: ClassVar[str] = "offer_not_dated"
+
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__(
+            f"the offer of dataset {dataset_id} is dated 0: set issuedAt to the time the "
+            "provider signs (unix seconds) and sign it again",
+            dataset_id=dataset_id,
+        )
+
+
+class ContentRegistered(ConsentError):
+    """The file is registered under another dataset id (TrainingPolicyContentRegistered)."""
+
+    code: ClassVar[str] = "content_registered"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, content_hash: str, dataset_id: str) -> None:
+        super().__init__(
+            f"a file with content hash {content_hash} is registered as dataset {dataset_id}: "
+            "the same bytes cannot be offered under another id; offer it as that dataset, by "
+            "its provider",
+            content_hash=content_hash,
+            dataset_id=dataset_id,
+        )
+
+
 class NotDatasetProvider(ConsentError):
     """The account is not the dataset's recorded provider (TrainingPolicyNotProvider)."""
 
@@ -184,6 +213,8 @@ CONSENT_ERRORS: Final[dict[str, type[ConsentError]]] = {
     "TrainingPolicyInvalidWithdrawalSignature": WithdrawalSignatureInvalid,
     "TrainingPolicyOfferExpired": OfferExpired,
     "TrainingPolicyOfferFromTheFuture": OfferNotYetValid,
+    "TrainingPolicyOfferNotDated": OfferNotDated,
+    "TrainingPolicyContentRegistered": ContentRegistered,
     "TrainingPolicyNotProvider": NotDatasetProvider,
     "TrainingPolicyStaleOffer": OfferStale,
     "TrainingPolicyConsentWithdrawn": ConsentWithdrawn,

@@ -201,6 +201,20 @@ class RewardPostRefused(GovernanceError):
         )
 
 
+class RewardRunNotApproved(GovernanceError):
+    """The AuditRegistry holds no passing audit for the run (RewardsRunNotApproved)."""
+
+    code: ClassVar[str] = "reward_run_not_approved"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(
+            f"run {run_id} has no passing audit in the AuditRegistry: only an approved model's "
+            "run is paid; anchor its PASS report before posting its reward root",
+            run_id=run_id,
+        )
+
+
 class RewardPostConflict(GovernanceError):
     """The run's epoch on chain holds another root or statement hash than ours."""
 

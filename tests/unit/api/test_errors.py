@@ -16,9 +16,11 @@ STATUS_BEFORE: dict[str, int] = {
     "dataset_not_in_policy": 404,
     "consent_refused": 422,
     "consent_withdrawn": 409,
+    "content_registered": 409,  # new in #15 review: a file offered under a second dataset id
     "manifest_lacks_records_root": 422,
     "not_dataset_provider": 403,
     "offer_expired": 422,
+    "offer_not_dated": 422,  # new in #15 review: an offer with issuedAt 0
     "offer_not_yet_valid": 422,
     "offer_signature_invalid": 403,
     "offer_stale": 409,
@@ -132,6 +134,7 @@ STATUS_BEFORE: dict[str, int] = {
     "reward_not_in_statement": 404,  # new in #15: providers' rewards
     "reward_post_conflict": 409,  # new in #15: providers' rewards
     "reward_post_refused": 409,  # new in #15: providers' rewards
+    "reward_run_not_approved": 409,  # new in #15 review: a root for a run with no PASS audit
     "reward_unknown_epoch": 404,  # new in #15: providers' rewards
     "reward_window_open": 409,  # new in #15: providers' rewards
     "salts_mismatch": 422,  # new in #15: salts file and data file disagree

@@ -23,6 +23,7 @@ def test_rewards_are_administered_by_the_timelock_and_posted_by_the_auditors(
     assert poster == Web3.keccak(text="POSTER_ROLE")
     assert all(rewards.hasRole(poster, auditor).call() for auditor in TEST_CONFIG.auditors)
     assert rewards.token().call() == a.token
+    assert rewards.registry().call() == a.audit_registry
     assert rewards.guardian().call() == TEST_CONFIG.guardian
     assert rewards.challengeWindow().call() == TEST_CONFIG.rewards_challenge_window
     assert rewards.splitRule().call() == deploy.SPLIT_RULES.index(TEST_CONFIG.rewards_split_rule)
@@ -88,4 +89,20 @@ def test_a_deployment_file_without_rewards_is_stale(tmp_path: Path, deployment: 
     with pytest.raises(DeploymentStale, match="predates the providers' rewards") as info:
         deploy.load(path)
     assert f"delete {path}" in str(info.value)
+    assert info.value.code == "deployment_stale"
+
+
+def test_rewards_that_do_not_check_the_registry_are_stale(
+    w3: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """A ProviderRewards from before roots needed a PASS audit has no ``registry()``: posting
+    through it would pay runs never audited, so the deployment is refused, not used."""
+    a = deployment.addresses
+    older = deployment.model_copy(
+        update={
+            "addresses": a.model_copy(update={"rewards": a.governor})
+        }  # has token(), no registry()
+    )
+    with pytest.raises(DeploymentStale, match=r"no registry\(\)") as info:
+        deploy.check_on_chain(w3, older, tmp_path / "deployment.json")
     assert info.value.code == "deployment_stale"
