@@ -10,6 +10,7 @@ from eth_account.messages import encode_typed_data
 from sqlalchemy import Engine
 from web3 import Web3
 
+from audit.anchor import publish_audit
 from audit.rewards.service import post_statement
 from core.settings import DEV_PRIVATE_KEYS
 from governance import actions as act
@@ -26,7 +27,7 @@ from governance.rewards import (
     rewards_domain,
 )
 from tests.helpers import Governance, address_of, pass_and_execute_encoded
-from tests.integration.audit.audit_support import audit_env
+from tests.integration.audit.audit_support import AUDITOR_KEY, audit_env
 
 TOKEN = 10**18
 ALICE_KEY, BOB_KEY = DEV_PRIVATE_KEYS[2], DEV_PRIVATE_KEYS[3]
@@ -67,6 +68,22 @@ def rows_statement(
     )
 
 
+def approve(w3: Web3, deployment: deploy.Deployment, statement: RewardStatement) -> None:
+    """The auditor anchors ``statement``'s run in the AuditRegistry as passed."""
+    context = statement.context
+    publish_audit(
+        w3,
+        deployment.addresses.audit_registry,
+        AUDITOR_KEY,
+        run_id=context.run_id,
+        model_hash=context.model_hash,
+        dataset_id=statement.contributions[0].dataset_id,
+        report_hash=context.report_hash,
+        policy_version=context.policy_version,
+        passed=True,
+    )
+
+
 def post(
     engine: Engine,
     w3: Web3,
@@ -74,7 +91,9 @@ def post(
     tmp_path: Path,
     statement: RewardStatement,
 ) -> int:
-    """Post ``statement`` as the service does (stored first, from the auditor key)."""
+    """Post ``statement`` as the service does (stored first, from the auditor key), once its
+    run is anchored as passed (ProviderRewards pays approved runs only)."""
+    approve(w3, deployment, statement)
     return post_statement(audit_env(engine, w3, deployment, tmp_path), statement)
 
 

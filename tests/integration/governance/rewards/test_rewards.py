@@ -22,6 +22,7 @@ from governance.errors import (
     RewardAlreadyClaimed,
     RewardEpochCancelled,
     RewardPostConflict,
+    RewardPostRefused,
     SignerMismatch,
     StatementHashMismatch,
 )
@@ -37,6 +38,7 @@ from tests.integration.governance.rewards.rewards_support import (
     BOB_KEY,
     GUARDIAN_KEY,
     TOKEN,
+    approve,
     fund,
     post,
     rows_statement,
@@ -158,3 +160,24 @@ def test_a_root_the_guardian_cancels_pays_nothing(
         with pytest.raises(RewardEpochCancelled):
             accept_claim(session, w3, _rpc(w3), claim, rewards=rewards)
         assert provider_rewards(session, w3, rewards, BOB)[0].status == RewardStatus.CANCELLED
+
+
+def test_a_poster_key_takes_at_most_one_epochs_reward(
+    isolated_chain: Web3, deployment: deploy.Deployment
+):
+    """Regression (review of #15): ``postRoot`` took any fresh run id, so a stolen or buggy
+    poster key opened three epochs for made-up runs and reserved 2,400 of 2,500 tokens. Only a
+    run the AuditRegistry holds as passed is posted now, and only once."""
+    w3, rewards = isolated_chain, deployment.addresses.rewards
+    contract = bind(w3, "ProviderRewards", rewards).functions
+    fund(w3, deployment, tokens=2_500)
+    for _ in range(3):  # made-up run ids, none anchored in the AuditRegistry
+        made_up = rows_statement(deployment, reward=800 * TOKEN)
+        with pytest.raises(RewardPostRefused, match="RewardsRunNotApproved"):
+            post_root(w3, rewards, AUDITOR_KEY, made_up)
+    assert (contract.epochCount().call(), contract.reserved().call()) == (0, 0)
+
+    approved = rows_statement(deployment, reward=800 * TOKEN)
+    approve(w3, deployment, approved)
+    assert post_root(w3, rewards, AUDITOR_KEY, approved).epoch.number == 1
+    assert contract.reserved().call() == 800 * TOKEN
