@@ -28,9 +28,12 @@ def audit_env(
     return AuditEnv(engine=engine, w3=w3, deployment=deployment, data_dir=data_dir, auditor_key=key)
 
 
-def register_loans(engine: Engine, tmp_path: Path, name: str = "loans") -> DatasetManifest:
-    """Write the synthetic loans CSV and store its manifest."""
-    csv = write_loans_csv(tmp_path / f"{name}.csv")
+def register_loans(
+    engine: Engine, tmp_path: Path, name: str = "loans", *, seed: int = 0
+) -> DatasetManifest:
+    """Write the synthetic loans CSV and store its manifest. Two datasets a policy allows
+    together need two seeds: the policy refuses one file's bytes under a second id."""
+    csv = write_loans_csv(tmp_path / f"{name}.csv", seed=seed)
     manifest = build_manifest(
         csv,
         name=name,

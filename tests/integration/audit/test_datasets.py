@@ -86,7 +86,7 @@ def test_a_record_owner_sees_every_model_its_dataset_trained_even_with_others(
     isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
 ) -> None:
     a = register_loans(engine, tmp_path, "loans-a")
-    b = register_loans(engine, tmp_path / "b", "loans-b")
+    b = register_loans(engine, tmp_path / "b", "loans-b", seed=1)
     govern(
         isolated_chain,
         deployment,

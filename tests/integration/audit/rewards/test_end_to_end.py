@@ -92,7 +92,7 @@ def test_a_model_trained_on_two_providers_datasets_pays_both(
 ):
     w3, rewards = isolated_chain, deployment.addresses.rewards
     first = register_loans(engine, tmp_path, "loans-a")
-    second = register_loans(engine, tmp_path, "loans-b")
+    second = register_loans(engine, tmp_path, "loans-b", seed=1)
     actions = [
         signed_offer(w3, deployment, first, key=ALICE_KEY),
         signed_offer(w3, deployment, second, key=BOB_KEY),
