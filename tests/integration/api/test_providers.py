@@ -17,7 +17,7 @@ from audit.commitments import build_commitments, prove, read_records, read_salts
 from audit.manifest import DatasetManifest, build_manifest, store_manifest
 from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from core.db import session_scope
-from governance.actions import AllowDataset, DatasetOffer, encode
+from governance.actions import AllowDataset, DatasetOffer, dataset_id_of, encode
 from governance.chain import deploy
 from governance.consent import sign_offer, withdraw_directly
 from governance.errors import NotDatasetProvider
@@ -212,6 +212,44 @@ def test_a_withdrawal_outlives_every_offer_issued_before_it(
     with pytest.raises(NotDatasetProvider):
         withdraw_directly(w3, deployment, STRANGER_KEY, manifest.dataset_id)
     assert w3.eth.get_transaction_count(address_of(STRANGER_KEY)) == nonce
+
+
+def test_a_withdrawn_file_offered_under_another_id_or_undated_is_refused(
+    client: TestClient,
+    gov: Governance,
+    deployment: deploy.Deployment,
+    committed: tuple[DatasetManifest, Path],
+) -> None:
+    """Regression (review of #15): a copier offered the withdrawn file's exact bytes as
+    "loans-mirror" from their own key and the policy accepted it; and an offer dated 0 was
+    called ``consent_withdrawn``."""
+    manifest, _salts = committed
+    w3 = gov.w3
+    now = issue_time(w3)
+    original = manifest.offer(provider=PROVIDER, issued_at=now, deadline=now + OFFER_LIFETIME)
+    _execute(gov, deployment, sign_offer(original, PROVIDER_KEY, deployment))
+    advance_time(w3, 5)
+    withdraw_directly(w3, deployment, PROVIDER_KEY, manifest.dataset_id)
+
+    def submit(made: DatasetOffer, key: str) -> tuple[int, str]:
+        signature = sign_offer(made, key, deployment).provider_signature
+        body = {"message": made.message(), "signature": signature}
+        response = client.post("/v1/providers/offers", json=body)
+        return response.status_code, error_code(response)
+
+    issued = issue_time(w3)
+    mirror = original.model_copy(
+        update={
+            "dataset_id": dataset_id_of("loans-mirror"),
+            "provider": address_of(STRANGER_KEY),
+            "issued_at": issued,
+            "deadline": issued + OFFER_LIFETIME,
+        }
+    )
+    assert submit(mirror, STRANGER_KEY) == (409, "content_registered")
+    undated = original.model_copy(update={"dataset_id": dataset_id_of("loans-2"), "issued_at": 0})
+    assert submit(undated, PROVIDER_KEY) == (422, "offer_not_dated")  # not "consent_withdrawn"
+    assert gov.policy.functions.allowedDatasetIds().call() == []
 
 
 def test_a_record_owner_checks_inclusion_against_the_root_on_chain(
