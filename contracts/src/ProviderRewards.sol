@@ -13,9 +13,10 @@ import {IProviderRewards} from "./interfaces/IProviderRewards.sol";
 /// @title ProviderRewards
 /// @notice Pays data providers their share of each approved model's reward. The DAO funds the contract
 /// from its treasury (the timelock transfers tokens to it); fairgov's auditor posts one Merkle root of
-/// (provider, amount) per audit run the AuditRegistry holds as passed, reserving its total; the guardian or the DAO may cancel
-/// the root during its challenge window; after it, each provider claims once, directly or through a
-/// relayer with an EIP-712 signature. Payment always goes to the provider, never to the sender.
+/// (provider, amount) per audit run the AuditRegistry holds as passed, reserving its total; the
+/// guardian or the DAO may cancel the root during its challenge window (the run may then post a
+/// corrected root); after it, each provider claims once, directly or through a relayer with an EIP-712
+/// signature. Payment always goes to the provider, never to the sender.
 /// @dev The timelock holds DEFAULT_ADMIN_ROLE: it grants POSTER_ROLE, sets the split rule, the reward
 /// per epoch, the challenge window and the guardian, and may cancel roots. Tokens sent here without a
 /// root stay available for later epochs.

@@ -2,7 +2,8 @@
 pragma solidity ^0.8.24;
 
 /// @title IAuditRegistry
-/// @notice Events, errors and types of the on-chain fingerprints of fairgov's bias reports.
+/// @notice Events, errors, types and the views other contracts read (ProviderRewards pays only a run
+/// published as passed) of the on-chain fingerprints of fairgov's bias reports.
 interface IAuditRegistry {
     struct Audit {
         bytes32 modelHash;
