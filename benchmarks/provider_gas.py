@@ -1,12 +1,13 @@
 """Gas of the data providers' calls, against a bare ERC20 transfer of the governance token.
 
 Measured on one anvil with the whole stack deployed: allowing a dataset with its provider's
-signed offer (the call the timelock makes when a proposal executes, sent here from the
-timelock through anvil's impersonation, so the figure is the call's own gas), withdrawing
-consent directly and by signature, posting a rewards root (for a run the AuditRegistry holds
-as passed, which postRoot reads), and claiming it directly and by signature. Every call is one real transaction with real signatures; gas is exact, so one run
-is enough. The reference is a transfer of the GovernanceToken to an address that holds none,
-which is what a claim pays out; the rewards tree holds 1,024 providers (proofs of 10 hashes).
+signed offer (the call the timelock makes when a proposal executes, sent here from the timelock
+through anvil's impersonation, so the figure is the call's own gas), withdrawing consent
+directly and by signature, posting a rewards root (for a run the AuditRegistry holds as passed,
+which postRoot reads), and claiming it directly and by signature. Every call is one real
+transaction with real signatures; gas is exact, so one run is enough. The reference is a
+transfer of the GovernanceToken to an address that holds none, which is what a claim pays out;
+the rewards tree holds 1,024 providers (proofs of 10 hashes).
 
 Usage: .venv/bin/python benchmarks/provider_gas.py
 Prints gas per call, the transfer's gas and their ratio; nothing is asserted.
