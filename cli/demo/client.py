@@ -166,6 +166,10 @@ class DemoClient:
         """``GET /v1/models``: model versions and their gate status."""
         return self._json("GET", "/v1/models", params={"limit": 200})
 
+    def rewards(self, provider: str) -> Json:
+        """``GET /v1/rewards?provider=``: the provider's epochs, amounts and statuses."""
+        return self._json("GET", "/v1/rewards", params={"provider": provider})
+
     def verification(self, run_id: str) -> Json:
         """``GET /v1/reports/{run_id}/verification``: the report against its anchor."""
         return self._json("GET", f"/v1/reports/{run_id}/verification")
@@ -207,6 +211,29 @@ class DemoClient:
             "name": name,
         }
         return self._json("POST", "/v1/providers/offers", json=signed)
+
+    def withdraw(self, key: str, dataset_id: str) -> Json:
+        """The provider ``key`` signs a withdrawal of ``dataset_id`` in their wallet and posts
+        it; returns the relay record (the relayer pays the gas)."""
+        params = {"dataset_id": dataset_id, "provider": address_of(key)}
+        typed = self._json("GET", "/v1/providers/withdrawals/typed-data", params=params)
+        body = {"message": typed["message"], "signature": sign_typed(key, typed["typed_data"])}
+        return self._json("POST", "/v1/providers/withdrawals", json=body)
+
+    def claim(self, key: str, epoch: int) -> Json:
+        """The provider ``key`` signs their claim of ``epoch`` in their wallet and posts it;
+        returns the relay record (the relayer pays the gas)."""
+        account = address_of(key)
+        path = f"/v1/rewards/epochs/{epoch}"
+        typed = self._json("GET", f"{path}/claim", params={"account": account})
+        body = {
+            "account": account,
+            "amount": typed["amount"],
+            "deadline": typed["deadline"],
+            "proof": typed["proof"],
+            "signature": sign_typed(key, typed["typed_data"]),
+        }
+        return self._json("POST", f"{path}/claims", json=body)
 
     def delegate(self, key: str, delegatee: str, expiry: int) -> Json:
         """Sign a gasless delegation with ``key`` and post it; returns the relay record."""

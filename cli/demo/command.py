@@ -15,12 +15,23 @@ import typer
 from cli._errors import fail, friendly_errors
 from cli.demo.client import ApiRefused, ApiUnreachable, DemoClient, Json
 from cli.demo.protection import guardian_cancels, majority_fails
+from cli.demo.providers import (
+    claim,
+    fund_rewards,
+    offer_second,
+    pooled_audit,
+    retrained,
+    reward,
+    withdraw,
+)
 from cli.demo.stage import (
     BOUND,
     DATASET,
     EVIDENCE,
     INTERRUPTED,
     METRIC,
+    POOLED_MODEL,
+    SECOND_DATASET,
     Demo,
     DemoTimeout,
     console,
@@ -82,18 +93,26 @@ def _intro(client: DemoClient, governance: Json) -> None:
 
 def _story(demo: Demo) -> None:
     allow = register_dataset(demo)
+    allow_second = offer_second(demo)
     delegate(demo)
 
-    demo.heading("Propose: allow the dataset and bound demographic parity")
+    demo.heading("Propose: allow the datasets, fund the rewards, bound demographic parity")
     actions: list[Json] = [
         allow,
+        allow_second,
+        fund_rewards(),
         {"kind": "set_threshold", "metric": METRIC, "value": BOUND, "direction": "upper"},
         # The evidence that bound is judged on is voted with it; INCONCLUSIVE blocks.
         {"kind": "set_evidence_rule", "metric": METRIC, **EVIDENCE},
     ]
     if demo.client.policy()["mitigation"]["strategy"] != "none":
         actions.append({"kind": "set_mitigation", "strategy": "none", "constraint": ""})
-    first = propose(demo, f"Allow {DATASET}; {METRIC} <= {BOUND}, 95% evidence", actions)
+    first = propose(
+        demo,
+        f"Allow {DATASET} and {SECOND_DATASET}; fund the providers' rewards; "
+        f"{METRIC} <= {BOUND}, 95% evidence",
+        actions,
+    )
 
     demo.heading("Holders sign and send their votes (EIP-712 ballots, gasless)")
     vote(demo, first)
@@ -118,9 +137,21 @@ def _story(demo: Demo) -> None:
     html = verify_report(demo, passed)
     defeated = majority_fails(demo, failed)
     canceled = guardian_cancels(demo)
+
+    pooled = pooled_audit(demo)
+    rewards = reward(demo, pooled)
+    claim(demo, rewards)
+    blocked = withdraw(demo, pooled)
+    again = retrained(demo, blocked)
+
     _summary(demo, [first, second], [failed, passed], html)
     console.print(f"proposal (raise the bound, 60% for): {defeated} [red]Defeated[/]")
     console.print(f"proposal (clear the bound): {canceled} [yellow]Canceled[/] by the guardian")
+    console.print(
+        f"{POOLED_MODEL} on both datasets: PASS, epoch {rewards[0]['epoch']} claimed by both "
+        f"providers; blocked by the withdrawal of {DATASET}; retrained on {SECOND_DATASET}: "
+        f"[bold]{again['verdict']}[/] {demo.client.base_url}/v1/audits/{again['run_id']}"
+    )
 
 
 def _summary(demo: Demo, proposals: list[str], audits: list[Json], html: Path) -> None:
@@ -170,7 +201,10 @@ def demo(
     """Run the whole loop against a running local stack over its HTTP API: register a biased
     dataset, vote to allow it, see the audit FAIL, vote a mitigation, see it PASS, and verify
     the report against the chain; then watch a 60% majority fail to loosen the bound (after
-    previewing which models it would let through) and the guardian cancel a second try."""
+    previewing which models it would let through) and the guardian cancel a second try.
+    Finally a model trained on two providers' datasets passes, both providers claim its reward
+    gaslessly, and one withdraws their dataset: the model is blocked, then retrained on the
+    other."""
     settings = Settings()
     base_url = url or _default_url(settings)
     out_dir = (out or settings.data_dir / "demo").expanduser().resolve()
