@@ -16,6 +16,7 @@ from rich.console import Console
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from cli.compose import load_context
+from cli.rewards import claim, list_rewards
 from core.db import session_scope
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -94,23 +95,49 @@ def offer_command(
 def withdraw_command(
     dataset: Annotated[str, typer.Argument(help="The dataset's name or id.")],
     *,
+    gasless: Annotated[
+        bool,
+        typer.Option(help="Sign only; fairgov's relayer sends it and pays (the stack relays it)."),
+    ] = False,
     key_file: KeyFileOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
 ) -> None:
-    """Withdraw consent to a dataset now, without a vote (the provider sends and pays).
+    """Withdraw consent to a dataset now, without a vote.
 
-    Every model trained on it is blocked from the next block fairgov's index sees, and the
+    The provider sends and pays, or with --gasless signs and fairgov relays. Every model trained on it is blocked from the next block fairgov's index sees, and the
     scheduler retrains each one on its remaining datasets.
     """
-    from governance.consent import withdraw_directly
+    from governance.actions import DatasetWithdrawal
+    from governance.chain.rpc import RpcBatch
+    from governance.consent import sign_withdrawal, withdraw_directly
+    from governance.intake.withdrawals import accept_withdrawal
 
     ctx, key, provider = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
     dataset_id = _dataset_id(dataset)
-    tx_hash = withdraw_directly(ctx.w3, ctx.deployment, key, dataset_id)
-    console.print(f"{provider} withdrew {dataset} ({dataset_id}) in transaction {tx_hash}")
+    if not gasless:
+        tx_hash = withdraw_directly(ctx.w3, ctx.deployment, key, dataset_id)
+        console.print(f"{provider} withdrew {dataset} ({dataset_id}) in transaction {tx_hash}")
+        return
+    now = int(ctx.w3.eth.get_block("latest")["timestamp"])
+    withdrawal = DatasetWithdrawal(dataset_id=dataset_id, provider=provider, issued_at=now)
+    signature = sign_withdrawal(withdrawal, key, ctx.deployment)
+    with session_scope(ctx.engine) as session:
+        item = accept_withdrawal(
+            session,
+            ctx.w3,
+            RpcBatch(ctx.rpc_url),
+            ctx.deployment,
+            withdrawal=withdrawal,
+            signature=signature,
+        )
+        relay_id, status = item.id, item.status
+    console.print(
+        f"{provider} signed the withdrawal of {dataset} ({dataset_id}): relay #{relay_id} "
+        f"{status}; `fairgov relay` or the running stack sends it"
+    )
 
 
 @app.command("prove")
@@ -121,8 +148,10 @@ def prove_command(
     salts: SaltsOption,
     row: Annotated[int, typer.Option(min=0, help="The record's row in the file, from 0.")],
 ) -> None:
-    """Print the inclusion proof of one record (its fields, salt and Merkle path) as JSON,
-    for the record's owner. It reveals that record and its salt, nothing else."""
+    """Print one record's inclusion proof as JSON, for the record's owner.
+
+    The proof is the record's fields, its salt and its Merkle path: it reveals that record
+    and its salt, nothing else."""
     from audit.commitments import build_commitments, prove, read_records, read_salts
 
     manifest = _manifest(manifest_file)
@@ -150,8 +179,9 @@ def prove_command(
 def check_command(
     proof_file: Annotated[Path, typer.Argument(help="A proof from `fairgov provider prove`.")],
 ) -> None:
-    """Check an inclusion proof against the records root on chain; list the audited models
-    the dataset trained."""
+    """Check an inclusion proof against the records root on chain.
+
+    Also lists the audited models the dataset trained."""
     from audit.inclusion import check_inclusion
     from governance.policy.snapshot import read_snapshot
 
@@ -189,3 +219,8 @@ def check_command(
         console.print(
             f"  trained {m.model_name} {m.model_hash} in run {m.run_id}: {verdict}{anchored}"
         )
+
+
+# A provider's rewards are the rewards group's commands, under the provider's name too.
+app.command("rewards", help="A provider's rewards: epochs, amounts, status.")(list_rewards)
+app.command("claim", help="Claim an epoch's reward without gas (fairgov relays it).")(claim)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query, status
 from pydantic import ValidationError
 
 from api.deps import CtxDep, SessionDep
 from api.errors import NotFound, responses
-from api.schemas.common import HASH_PATTERN
+from api.schemas.common import ADDRESS_PATTERN, HASH_PATTERN, RelayPublic
 from api.schemas.providers import (
     InclusionCheck,
     InclusionPublic,
@@ -17,12 +17,15 @@ from api.schemas.providers import (
     OfferPrepare,
     OfferPrepared,
     OfferSubmit,
+    WithdrawalPrepared,
+    WithdrawalSubmit,
 )
 from audit.inclusion import check_inclusion
 from audit.manifest import manifest_by_hash
-from governance.actions import AllowDataset, DatasetOffer, describe
-from governance.consent import check_offer, offer_typed_data
-from governance.errors import InvalidOffer
+from governance.actions import AllowDataset, DatasetOffer, DatasetWithdrawal, describe
+from governance.consent import check_offer, offer_typed_data, withdrawal_typed_data
+from governance.errors import InvalidOffer, InvalidWithdrawal
+from governance.intake.withdrawals import accept_withdrawal
 from governance.policy.snapshot import read_snapshot
 
 router = APIRouter(tags=["providers"])
@@ -76,6 +79,66 @@ def submit_offer(ctx: CtxDep, body: OfferSubmit) -> OfferAccepted:
         raise InvalidOffer(first) from None
     check_offer(ctx.w3, ctx.deployment, action)
     return OfferAccepted(action=action.model_dump(mode="json"), summary=describe(action))
+
+
+@router.get(
+    "/providers/withdrawals/typed-data",
+    response_model=WithdrawalPrepared,
+    responses=responses(503),
+)
+def withdrawal_typed(
+    ctx: CtxDep,
+    dataset_id: Annotated[str, Query(pattern=HASH_PATTERN, description="the dataset's id")],
+    provider: Annotated[str, Query(pattern=ADDRESS_PATTERN, description="its provider")],
+) -> WithdrawalPrepared:
+    """The typed data of a withdrawal of consent, dated at the latest block, for the
+    provider's wallet (``eth_signTypedData_v4``)."""
+    now = int(ctx.w3.eth.get_block("latest")["timestamp"])
+    withdrawal = DatasetWithdrawal(dataset_id=dataset_id, provider=provider, issued_at=now)
+    return WithdrawalPrepared(
+        typed_data=withdrawal_typed_data(withdrawal, ctx.deployment),
+        message=withdrawal.message(),
+    )
+
+
+@router.post(
+    "/providers/withdrawals",
+    response_model=RelayPublic,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(403, 409, 413, 503),
+)
+def submit_withdrawal(ctx: CtxDep, session: SessionDep, body: WithdrawalSubmit) -> RelayPublic:
+    """Accept a provider's signed withdrawal and queue ``withdrawDatasetBySig`` for the
+    relayer, which pays the gas (202). Every model trained on the dataset is blocked from the
+    block fairgov's index sees it in.
+
+    Refused before anything is stored or sent, with the policy's own reasons:
+    ``withdrawal_signature_invalid`` (403) when the provider did not sign it,
+    ``not_dataset_provider`` (403) for someone else's dataset, ``withdrawal_stale`` (409)
+    when it is not newer than the provider's last withdrawal (a replay).
+    """
+    try:
+        message = body.message
+        withdrawal = DatasetWithdrawal(
+            dataset_id=message["datasetId"],
+            provider=message["provider"],
+            issued_at=int(message["issuedAt"]),
+        )
+    except KeyError as exc:
+        raise InvalidWithdrawal(f"it lacks {exc}") from None
+    except (ValueError, ValidationError) as exc:
+        first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise InvalidWithdrawal(first) from None
+    ctx.per_voter.check(withdrawal.provider.lower(), "provider")
+    item = accept_withdrawal(
+        session,
+        ctx.w3,
+        ctx.rpc(),
+        ctx.deployment,
+        withdrawal=withdrawal,
+        signature=body.signature.lower(),
+    )
+    return RelayPublic.of(item)
 
 
 @router.post(

@@ -43,6 +43,20 @@ class OfferAccepted(BaseModel):
     summary: str
 
 
+class WithdrawalPrepared(BaseModel):
+    """A withdrawal's typed data, dated at the latest block, for the provider's wallet."""
+
+    typed_data: dict[str, Any]
+    message: dict[str, Any] = Field(description="the withdrawal; POST it back with the signature")
+
+
+class WithdrawalSubmit(BaseModel):
+    """A signed withdrawal: the message from the typed-data route and the signature."""
+
+    message: dict[str, Any]
+    signature: str = Field(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=4098)
+
+
 class InclusionCheck(BaseModel):
     """A record owner's claim: their record, its salt and the proof from the provider."""
 

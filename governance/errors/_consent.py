@@ -31,6 +31,19 @@ class InvalidOffer(ConsentError):
         )
 
 
+class InvalidWithdrawal(ConsentError):
+    """A withdrawal message that is not a DatasetWithdrawal."""
+
+    code: ClassVar[str] = "invalid_withdrawal"
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"the withdrawal is malformed: {problem}; send the message the typed-data route "
+            "returned, unchanged",
+            problem=problem,
+        )
+
+
 class OfferSignatureInvalid(ConsentError):
     """The offer was not signed by its provider (TrainingPolicyInvalidOfferSignature)."""
 

@@ -34,6 +34,7 @@ from tests.helpers import (
 )
 from tests.integration.api.api_support import error_code
 from tests.integration.api.test_wallet_libraries import node_signer  # noqa: F401 (fixture)
+from tests.integration.governance.relay_support import relayer_for
 
 pytestmark = pytest.mark.chain
 
@@ -265,3 +266,51 @@ def test_offer_digests_match_the_contracts(
     withdrawal = DatasetWithdrawal(dataset_id="0x" + "ab" * 32, provider=PROVIDER, issued_at=9)
     onchain = policy.hashWithdrawal(bytes.fromhex("ab" * 32), PROVIDER, 9).call()
     assert onchain == withdrawal.digest(*where)
+
+
+def test_a_provider_withdraws_through_the_api_without_gas(
+    node_signer: Path,  # noqa: F811
+    client: TestClient,
+    engine: Engine,
+    gov: Governance,
+    committed: tuple[DatasetManifest, Path],
+) -> None:
+    manifest, _salts = committed
+    w3, deployment = gov.w3, gov.deployment
+    now = issue_time(w3)
+    offer = manifest.offer(provider=PROVIDER, issued_at=now, deadline=now + OFFER_LIFETIME)
+    _execute(gov, deployment, sign_offer(offer, PROVIDER_KEY, deployment))
+    advance_time(w3, 2)
+    params = {"dataset_id": manifest.dataset_id, "provider": PROVIDER}
+    prepared = client.get("/v1/providers/withdrawals/typed-data", params=params)
+    assert prepared.status_code == 200, prepared.text
+    typed, message = prepared.json()["typed_data"], prepared.json()["message"]
+    signed = _sign_in_node(node_signer, PROVIDER_KEY, typed)
+    assert signed["ethers"] == signed["viem"]
+
+    # Refused before anything is stored: another key's signature, another's dataset.
+    stranger = Account.sign_typed_data(STRANGER_KEY, full_message=typed).signature.to_0x_hex()
+    forged = client.post(
+        "/v1/providers/withdrawals", json={"message": message, "signature": stranger}
+    )
+    assert (forged.status_code, error_code(forged)) == (403, "withdrawal_signature_invalid")
+    theirs = {**message, "provider": address_of(STRANGER_KEY)}
+    typed_theirs = {**typed, "message": theirs}
+    own = Account.sign_typed_data(STRANGER_KEY, full_message=typed_theirs).signature.to_0x_hex()
+    foreign = client.post("/v1/providers/withdrawals", json={"message": theirs, "signature": own})
+    assert (foreign.status_code, error_code(foreign)) == (403, "not_dataset_provider")
+    malformed = client.post("/v1/providers/withdrawals", json={"message": {}, "signature": own})
+    assert (malformed.status_code, error_code(malformed)) == (422, "invalid_withdrawal")
+    provider_nonce = w3.eth.get_transaction_count(PROVIDER)
+
+    body = {"message": message, "signature": signed["viem"]}
+    accepted = client.post("/v1/providers/withdrawals", json=body)
+    assert accepted.status_code == 202, accepted.text
+    assert client.post("/v1/providers/withdrawals", json=body).json()["id"] == accepted.json()["id"]
+    relayer_for(engine, w3, deployment).run_until_idle()
+
+    (entry,) = read_snapshot(w3, deployment.addresses.training_policy).datasets
+    assert (entry.allowed, entry.withdrawn) == (False, True)
+    assert w3.eth.get_transaction_count(PROVIDER) == provider_nonce  # the provider paid nothing
+    replayed = client.post("/v1/providers/withdrawals", json=body)
+    assert (replayed.status_code, error_code(replayed)) == (409, "withdrawal_stale")

@@ -12,6 +12,7 @@ STATUS_BEFORE: dict[str, int] = {
     # #15: a data provider's consent and record commitments.
     "consent_error": 422,
     "invalid_offer": 422,
+    "invalid_withdrawal": 422,
     "dataset_not_in_policy": 404,
     "consent_refused": 422,
     "consent_withdrawn": 409,
