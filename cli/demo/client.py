@@ -38,6 +38,26 @@ class ApiRefused(Exception):
         super().__init__(f"{method} {path} answered {status} {code}: {message}")
 
 
+class NodeRefused(Exception):
+    """The local chain's node did not answer a JSON-RPC call, or refused it."""
+
+    def __init__(self, rpc_url: str, method: str, problem: str) -> None:
+        super().__init__(f"the local chain at {rpc_url} did not do {method} ({problem})")
+
+
+def node_call(rpc_url: str, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC call to the local chain's node (anvil); its result."""
+    payload = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    try:
+        answer = httpx.post(rpc_url, json=payload, timeout=_REQUEST_SECONDS).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise NodeRefused(rpc_url, method, type(exc).__name__) from None
+    if not isinstance(answer, dict) or "result" not in answer:
+        error = answer.get("error") if isinstance(answer, dict) else answer
+        raise NodeRefused(rpc_url, method, str(error))
+    return answer["result"]
+
+
 def address_of(key: str) -> str:
     """The EIP-55 address of a private key."""
     return str(Account.from_key(key).address)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from cli._errors import fail, friendly_errors
-from cli.demo.client import ApiRefused, ApiUnreachable, DemoClient, Json
+from cli.demo.client import ApiRefused, ApiUnreachable, DemoClient, Json, NodeRefused
 from cli.demo.protection import guardian_cancels, majority_fails
 from cli.demo.providers import (
     claim,
@@ -51,15 +51,17 @@ from core.settings import LOCAL_CHAIN_IDS, Settings
 # -- setting the stage ----------------------------------------------------------------------
 
 
-def _default_url(settings: Settings) -> str:
+def _run_record(settings: Settings) -> Json:
     try:
         record = json.loads(settings.run_file.read_text("utf-8"))
-        return str(record["api_url"])
+        str(record["api_url"])
     except (OSError, ValueError, KeyError, TypeError):
         raise fail(
             f"no running fairgov found ({settings.run_file} is missing or unreadable): "
             "start one with `fairgov run`, or pass --url"
         ) from None
+    found: Json = record
+    return found
 
 
 def _check_local_chain(client: DemoClient) -> Json:
@@ -175,6 +177,8 @@ def _one_line_failures(url: str) -> Iterator[None]:
         raise fail(f"{exc}: start the stack with `fairgov run`, or check --url") from None
     except ApiRefused as exc:
         raise fail(f"the API refused a demo step: {exc}") from None
+    except NodeRefused as exc:
+        raise fail(f"{exc}: is `fairgov run` still running, or check --rpc-url") from None
     except DemoTimeout as exc:
         raise fail(f"{exc} (or raise --timeout)") from None
     except KeyboardInterrupt:
@@ -191,6 +195,13 @@ def demo(
     timeout: Annotated[
         float, typer.Option(min=1, help="Seconds each wait may take before the demo gives up.")
     ] = 300.0,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The local chain's JSON-RPC URL, to move its clock past the rewards' "
+            "challenge window. Default: the one `fairgov run` recorded in run.json."
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -206,12 +217,14 @@ def demo(
     gaslessly, and one withdraws their dataset: the model is blocked, then retrained on the
     other."""
     settings = Settings()
-    base_url = url or _default_url(settings)
+    record = _run_record(settings) if url is None else {}
+    base_url = url or str(record["api_url"])
+    rpc_url = rpc_url or record.get("rpc_url")
     out_dir = (out or settings.data_dir / "demo").expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with DemoClient(base_url) as client, _one_line_failures(base_url):
         governance = _check_local_chain(client)
         _intro(client, governance)
-        _story(Demo(client=client, timeout=timeout, out_dir=out_dir))
+        _story(Demo(client=client, timeout=timeout, out_dir=out_dir, rpc_url=rpc_url))
     console.print(f"[bold green]demo complete[/] in {time.monotonic() - started:.0f} s")

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from cli._errors import fail
-from cli.demo.client import Json, address_of
+from cli.demo.client import Json, address_of, node_call
 from cli.demo.stage import (
     AUDITOR_KEY,
     DATASET,
@@ -66,7 +66,9 @@ def pooled_audit(demo: Demo) -> Json:
     """Train and audit one model on both providers' datasets; it must PASS to be rewarded."""
     demo.heading("A model trained on both providers' datasets")
     spec = {"name": POOLED_MODEL, "datasets": [DATASET, SECOND_DATASET], "n_boot": 100}
-    console.print(f"spec {POOLED_MODEL}: datasets [{DATASET}, {SECOND_DATASET}] (8,000 rows)")
+    console.print(
+        escape(f"spec {POOLED_MODEL}: datasets [{DATASET}, {SECOND_DATASET}] (8,000 rows)")
+    )
     summary = audit(demo, expect="PASS", spec=spec)
     if summary["verdict"] != "PASS":
         raise fail(f"{POOLED_MODEL} did not pass ({summary['verdict']}): nobody is rewarded")
@@ -106,9 +108,10 @@ def reward(demo: Demo, run: Json) -> list[Json]:
         console.print(f"  {address_of(key)}: {amount(row['amount'])} tokens (split by rows)")
     when = datetime.fromtimestamp(ends, UTC).strftime("%H:%M:%S UTC")
     console.print(
-        f"the challenge window ends at chain time {ends} ({when}); until then the guardian "
-        "may cancel the root. The demo waits it out (the chain's clock, no shortcut)."
+        f"its challenge window ends at chain time {ends} ({when}); until then the guardian "
+        "may cancel the root, and nobody can claim"
     )
+    _pass_the_window(demo, ends)
 
     def claimable() -> tuple[list[Json] | None, str]:
         found = [_reward_of(demo, key, run_id) for key in PROVIDER_KEYS]
@@ -116,11 +119,36 @@ def reward(demo: Demo, run: Json) -> list[Json]:
         if "cancelled" in statuses:
             raise fail(f"reward epoch {epoch} was cancelled during its challenge window")
         done = [r for r in found if r is not None and r["status"] == "claimable"]
-        left = max(0, ends - int(datetime.now(UTC).timestamp()))
-        status = f"{', '.join(sorted(set(statuses)))}; about {left} s left"
+        status = f"{', '.join(sorted(set(statuses)))}; chain time {_chain_time(demo)}"
         return (done if len(done) == len(found) else None), status
 
     return demo.wait("the challenge window", claimable, "is the chain mining blocks?")
+
+
+def _chain_time(demo: Demo) -> int:
+    assert demo.rpc_url is not None  # _pass_the_window checked it
+    latest = node_call(demo.rpc_url, "eth_getBlockByNumber", ["latest", False])
+    return int(str(latest["timestamp"]), 16)
+
+
+def _pass_the_window(demo: Demo, ends: int) -> None:
+    """Move the local chain's clock past ``ends``: between transactions the development
+    chain mines no blocks, so its time would not reach the end of the window by itself."""
+    if demo.rpc_url is None:
+        raise fail(
+            "the demo needs the local chain's JSON-RPC URL to move its clock past the "
+            "challenge window: pass --rpc-url (run.json records it)"
+        )
+    seconds = ends - _chain_time(demo)
+    if seconds <= 0:
+        return
+    node_call(demo.rpc_url, "evm_increaseTime", [seconds])
+    node_call(demo.rpc_url, "evm_mine", [])
+    console.print(
+        f"[yellow]a local chain mines only when something happens: the demo moves its clock "
+        f"{seconds} s forward (anvil evm_increaseTime, then evm_mine). On a public chain the "
+        "window simply passes.[/]"
+    )
 
 
 def claim(demo: Demo, rewards: list[Json]) -> None:

@@ -81,6 +81,8 @@ class Demo:
     out_dir: Path
     step: int = 0
     operator_token: str = ""
+    #: The local chain's JSON-RPC URL (from run.json or --rpc-url), to move its clock.
+    rpc_url: str | None = None
     #: Each registered dataset's id, by name.
     dataset_ids: dict[str, str] = field(default_factory=dict)
 

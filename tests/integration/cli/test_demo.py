@@ -26,8 +26,6 @@ FAST_GOVERNANCE = {
     "loosening_voting_period": 15,
     "timelock_delay": 2,
     "vote_extension": 1,
-    # The demo waits out the providers' reward challenge window on the chain's clock.
-    "rewards_challenge_window": 5,
 }
 DEMO_SECONDS = 480
 
@@ -104,9 +102,10 @@ def test_demo_tells_the_story_from_fail_to_a_verified_pass(stack: Path):
     # Two providers, a model on both datasets, its reward claimed by each, a withdrawal that
     # blocks it and the retraining on the other dataset, whose report names the withdrawal.
     assert story.count("signed an offer (EIP-712)") == 2
-    assert "Move 5000 tokens" in story or "5,000" in story, story
+    assert "Fund the providers' rewards with 5000 tokens from the treasury" in story
     assert story.count("verdict: PASS") >= 2
     assert re.search(r"epoch \d+ posted to ProviderRewards", story), story
+    assert "(anvil evm_increaseTime, then evm_mine)" in story
     assert len(re.findall(r"\+\d[\d,]*\.\d\d", story)) == 2, story
     assert "blocked at the gate" in story
     assert "its report records the withdrawal: loans-demo withdrawn by provider" in story
