@@ -159,7 +159,7 @@ def _story(demo: Demo) -> None:
 def _summary(demo: Demo, proposals: list[str], audits: list[Json], html: Path) -> None:
     console.print()
     console.rule("[bold]what happened", align="left")
-    for label, proposal_id in zip(("allow + threshold", "mitigation"), proposals, strict=True):
+    for label, proposal_id in zip(("allow, fund, bound", "mitigation"), proposals, strict=True):
         console.print(f"proposal ({label}): {proposal_id} [green]Executed[/]")
     for label, summary in zip(("before", "after"), audits, strict=True):
         console.print(
