@@ -182,6 +182,10 @@ class DemoClient:
         """``GET /v1/audits/{run_id}``: the run's summary."""
         return self._json("GET", f"/v1/audits/{run_id}")
 
+    def audits(self, model: str) -> Json:
+        """``GET /v1/audits?model=``: the model's audit runs, newest first."""
+        return self._json("GET", "/v1/audits", params={"model": model})
+
     def models(self) -> Json:
         """``GET /v1/models``: model versions and their gate status."""
         return self._json("GET", "/v1/models", params={"limit": 200})

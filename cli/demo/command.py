@@ -143,8 +143,8 @@ def _story(demo: Demo) -> None:
     pooled = pooled_audit(demo)
     rewards = reward(demo, pooled)
     claim(demo, rewards)
-    blocked = withdraw(demo, pooled)
-    again = retrained(demo, blocked)
+    withdraw(demo, pooled)
+    again = retrained(demo, pooled)
 
     _summary(demo, [first, second], [failed, passed], html)
     console.print(f"proposal (raise the bound, 60% for): {defeated} [red]Defeated[/]")

@@ -216,38 +216,45 @@ def withdraw(demo: Demo, run: Json) -> Json:
     return version
 
 
-def retrained(demo: Demo, blocked: Json) -> Json:
-    """Wait for the scheduler's retraining on the remaining dataset; show its report."""
+def retrained(demo: Demo, run: Json) -> Json:
+    """Wait for the scheduler's retraining of ``run``'s model on the remaining dataset: the
+    run whose report says it replaces ``run``. Show its verdict, gate and the withdrawal."""
     demo.heading(f"The scheduler retrains {POOLED_MODEL} on {SECOND_DATASET} alone")
+    token = demo.client.login(AUDITOR_KEY)
+    checked: set[str] = {str(run["run_id"])}
 
-    def approved() -> tuple[Json | None, str]:
-        versions = demo.client.models()["data"]
-        newer = [m for m in versions if m["name"] == POOLED_MODEL and m["id"] > blocked["id"]]
-        if not newer or newer[-1]["latest_run_id"] is None:
-            return None, "waiting for audit_on_policy_change to train a new version"
-        summary = demo.client.audit(str(newer[-1]["latest_run_id"]))
-        if summary["status"] in {"failed", "refused"}:
-            raise fail(f"the retraining of {POOLED_MODEL} {summary['status']}: {summary['error']}")
-        done = summary["status"] == "completed" and summary["anchor_block"] is not None
-        return (
-            summary if done else None
-        ), f"new version: run {short(summary['run_id'])} {summary['status']}"
+    def replacement() -> tuple[tuple[Json, Json] | None, str]:
+        for summary in demo.client.audits(POOLED_MODEL)["data"]:
+            run_id = str(summary["run_id"])
+            if run_id in checked:
+                continue
+            if summary["status"] in {"queued", "running"}:
+                return None, f"run {short(run_id)} {summary['status']}"
+            if summary["status"] == "completed" and summary["anchor_block"] is None:
+                return None, f"run {short(run_id)} anchoring"
+            checked.add(run_id)
+            if summary["status"] != "completed":
+                continue
+            report = demo.client.report(run_id, "json", token).json()
+            retraining = report.get("retraining") or {}
+            if retraining.get("replaces_run_id") == run["run_id"]:
+                return (summary, retraining), f"run {short(run_id)} completed"
+        return None, "waiting for audit_on_policy_change to train a new version"
 
-    summary = demo.wait(
-        "the retraining", approved, "is the scheduler running (audit_on_policy_change)?"
+    summary, retraining = demo.wait(
+        "the retraining", replacement, "is the scheduler running (audit_on_policy_change)?"
     )
-    run_id = str(summary["run_id"])
-    gate = next(m for m in demo.client.models()["data"] if m["latest_run_id"] == run_id)
+    versions = demo.client.models()["data"]
+    gate = next(
+        m
+        for m in versions
+        if m["name"] == POOLED_MODEL and m["model_hash"] == summary["model_hash"]
+    )
     colour = "green" if gate["status"] == "approved" else "red"
     console.print(
-        f"run {short(run_id)}: verdict [bold]{summary['verdict']}[/], model gate "
-        f"[bold {colour}]{gate['status']}[/] ({escape(str(gate['reason']))})"
+        f"run {short(str(summary['run_id']))}: verdict [bold]{summary['verdict']}[/], model "
+        f"gate [bold {colour}]{gate['status']}[/] ({escape(str(gate['reason']))})"
     )
-    token = demo.client.login(AUDITOR_KEY)
-    report = demo.client.report(run_id, "json", token).json()
-    retraining = report.get("retraining")
-    if not retraining:
-        raise fail(f"the report of run {run_id} does not record the withdrawal it follows")
     for withdrawn in retraining["withdrawn"]:
         console.print(
             f"its report records the withdrawal: {withdrawn['dataset']} withdrawn by "
