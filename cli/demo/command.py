@@ -30,7 +30,6 @@ from cli.demo.stage import (
     EVIDENCE,
     INTERRUPTED,
     METRIC,
-    POOLED_MODEL,
     SECOND_DATASET,
     Demo,
     DemoTimeout,
@@ -150,9 +149,10 @@ def _story(demo: Demo) -> None:
     console.print(f"proposal (raise the bound, 60% for): {defeated} [red]Defeated[/]")
     console.print(f"proposal (clear the bound): {canceled} [yellow]Canceled[/] by the guardian")
     console.print(
-        f"{POOLED_MODEL} on both datasets: PASS, epoch {rewards[0]['epoch']} claimed by both "
-        f"providers; blocked by the withdrawal of {DATASET}; retrained on {SECOND_DATASET}: "
-        f"[bold]{again['verdict']}[/] {demo.client.base_url}/v1/audits/{again['run_id']}"
+        f"{pooled['model_name']} on both datasets: PASS, epoch {rewards[0]['epoch']} claimed "
+        f"by both providers; blocked by the withdrawal of {DATASET}; retrained on "
+        f"{SECOND_DATASET}: [bold]{again['verdict']}[/] "
+        f"{demo.client.base_url}/v1/audits/{again['run_id']}"
     )
 
 

@@ -4,6 +4,7 @@ their dataset, which blocks the model until the scheduler retrains it on what re
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from rich.markup import escape
@@ -65,13 +66,14 @@ def fund_rewards() -> Json:
 def pooled_audit(demo: Demo) -> Json:
     """Train and audit one model on both providers' datasets; it must PASS to be rewarded."""
     demo.heading("A model trained on both providers' datasets")
-    spec = {"name": POOLED_MODEL, "datasets": [DATASET, SECOND_DATASET], "n_boot": 100}
-    console.print(
-        escape(f"spec {POOLED_MODEL}: datasets [{DATASET}, {SECOND_DATASET}] (8,000 rows)")
-    )
+    # A new name each time: on a stack that ran the demo before, the model of that name
+    # already has a version on the remaining dataset, and would not be retrained.
+    name = f"{POOLED_MODEL}-{time.strftime('%H%M%S')}"
+    spec = {"name": name, "datasets": [DATASET, SECOND_DATASET], "n_boot": 100}
+    console.print(escape(f"spec {name}: datasets [{DATASET}, {SECOND_DATASET}] (8,000 rows)"))
     summary = audit(demo, expect="PASS", spec=spec)
     if summary["verdict"] != "PASS":
-        raise fail(f"{POOLED_MODEL} did not pass ({summary['verdict']}): nobody is rewarded")
+        raise fail(f"{name} did not pass ({summary['verdict']}): nobody is rewarded")
     return summary
 
 
@@ -184,16 +186,15 @@ def claim(demo: Demo, rewards: list[Json]) -> None:
 # -- 15 and 16. withdrawal and retraining -------------------------------------------------
 
 
-def _pooled_version(demo: Demo, model_hash: str) -> Json | None:
+def _version(demo: Demo, name: str, model_hash: str) -> Json | None:
     versions = demo.client.models()["data"]
-    return next(
-        (m for m in versions if m["name"] == POOLED_MODEL and m["model_hash"] == model_hash), None
-    )
+    return next((m for m in versions if m["name"] == name and m["model_hash"] == model_hash), None)
 
 
 def withdraw(demo: Demo, run: Json) -> Json:
     """The first provider withdraws their dataset by signature; the model is blocked."""
     demo.heading(f"The first provider withdraws {DATASET} (EIP-712, gasless)")
+    name = str(run["model_name"])
     provider = address_of(PROVIDER_KEY)
     relay = demo.client.withdraw(PROVIDER_KEY, demo.dataset_ids[DATASET])
     console.print(
@@ -202,15 +203,15 @@ def withdraw(demo: Demo, run: Json) -> Json:
     wait_relayed(demo, [relay], "withdrawal")
 
     def blocked() -> tuple[Json | None, str]:
-        version = _pooled_version(demo, str(run["model_hash"]))
+        version = _version(demo, name, str(run["model_hash"]))
         status = "not listed" if version is None else str(version["status"])
-        return (version if status == "blocked" else None), f"{POOLED_MODEL} {status}"
+        return (version if status == "blocked" else None), f"{name} {status}"
 
     version = demo.wait(
         "the next sync blocking the model", blocked, "is the scheduler running (sync_chain)?"
     )
     console.print(
-        f"GET /v1/models: {POOLED_MODEL} {short(str(run['model_hash']))} "
+        f"GET /v1/models: {name} {short(str(run['model_hash']))} "
         f"[bold red]blocked[/] at the gate ({escape(str(version['reason']))})"
     )
     return version
@@ -219,12 +220,13 @@ def withdraw(demo: Demo, run: Json) -> Json:
 def retrained(demo: Demo, run: Json) -> Json:
     """Wait for the scheduler's retraining of ``run``'s model on the remaining dataset: the
     run whose report says it replaces ``run``. Show its verdict, gate and the withdrawal."""
-    demo.heading(f"The scheduler retrains {POOLED_MODEL} on {SECOND_DATASET} alone")
+    name = str(run["model_name"])
+    demo.heading(f"The scheduler retrains {name} on {SECOND_DATASET} alone")
     token = demo.client.login(AUDITOR_KEY)
     checked: set[str] = {str(run["run_id"])}
 
     def replacement() -> tuple[tuple[Json, Json] | None, str]:
-        for summary in demo.client.audits(POOLED_MODEL)["data"]:
+        for summary in demo.client.audits(name)["data"]:
             run_id = str(summary["run_id"])
             if run_id in checked:
                 continue
@@ -246,9 +248,7 @@ def retrained(demo: Demo, run: Json) -> Json:
     )
     versions = demo.client.models()["data"]
     gate = next(
-        m
-        for m in versions
-        if m["name"] == POOLED_MODEL and m["model_hash"] == summary["model_hash"]
+        m for m in versions if m["name"] == name and m["model_hash"] == summary["model_hash"]
     )
     colour = "green" if gate["status"] == "approved" else "red"
     console.print(
