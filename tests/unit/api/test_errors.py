@@ -19,6 +19,7 @@ STATUS_BEFORE: dict[str, int] = {
     "manifest_lacks_records_root": 422,
     "not_dataset_provider": 403,
     "offer_expired": 422,
+    "offer_expires_before_execution": 422,
     "offer_not_yet_valid": 422,
     "offer_signature_invalid": 403,
     "offer_stale": 409,
