@@ -112,14 +112,12 @@ def candidate_runs(session: Session, rewards: str) -> list[AuditRunRecord]:
 
 def trained_datasets(run: AuditRunRecord) -> set[str]:
     """The ids of the datasets ``run`` trained on: its report's parts (what its statement pays
-    and leave-one-out loads), and the run's own dataset."""
-    found = {run.dataset_id.lower()}
-    if run.report_dir is not None:
-        path = Path(run.report_dir) / "report.json"
-        if path.is_file():
-            report = Report.from_bytes(path.read_bytes()).model
-            found |= {part.dataset_id.lower() for part in report.dataset.parts}
-    return found
+    and leave-one-out loads); the run's own dataset when the report is gone."""
+    path = Path(run.report_dir or ".") / "report.json"
+    if run.report_dir is None or not path.is_file():
+        return {run.dataset_id.lower()}
+    report = Report.from_bytes(path.read_bytes()).model
+    return {part.dataset_id.lower() for part in report.dataset.parts}
 
 
 def approved_now(session: Session, run: AuditRunRecord, snapshot: PolicySnapshot) -> bool:
