@@ -93,6 +93,7 @@ from governance.errors._protection import (
 from governance.errors._rewards import (
     CallWouldRevert,
     ChallengeWindowOpen,
+    ClaimDeadlineTooSoon,
     ClaimExpired,
     InvalidContribution,
     InvalidRewardProof,
@@ -118,6 +119,7 @@ __all__ = [
     "ChainDirBusy",
     "ChainUnreachable",
     "ChallengeWindowOpen",
+    "ClaimDeadlineTooSoon",
     "ClaimExpired",
     "ConsentError",
     "ConsentRefused",

@@ -172,6 +172,22 @@ class ClaimExpired(GovernanceError):
         )
 
 
+class ClaimDeadlineTooSoon(GovernanceError):
+    """The signed claim's deadline leaves the relayer too little time to get it mined."""
+
+    code: ClassVar[str] = "reward_claim_deadline_too_soon"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, *, epoch: int, deadline: int, earliest: int) -> None:
+        super().__init__(
+            f"the claim of epoch {epoch} has deadline {deadline}, too soon for the relayer to "
+            f"get it mined: sign again with a deadline of at least {earliest} (unix time)",
+            epoch=epoch,
+            deadline=deadline,
+            earliest=earliest,
+        )
+
+
 class CallWouldRevert(GovernanceError):
     """A signed call to relay fails when simulated: relaying it would only burn gas."""
 

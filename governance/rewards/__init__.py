@@ -21,6 +21,7 @@ from governance.rewards._chain import (
     read_params,
 )
 from governance.rewards._claims import (
+    CLAIM_DEADLINE_MARGIN,
     REWARDS_DOMAIN_NAME,
     SignedClaim,
     check_claim,
@@ -58,6 +59,7 @@ from governance.rewards._tree import (
 )
 
 __all__ = [
+    "CLAIM_DEADLINE_MARGIN",
     "LEAF_ENCODING",
     "REWARDS_DOMAIN_NAME",
     "SCHEMA_VERSION",

@@ -22,6 +22,7 @@ from governance.actions import DOMAIN_FIELDS
 from governance.chain.calldata import encode_call
 from governance.errors import (
     ChallengeWindowOpen,
+    ClaimDeadlineTooSoon,
     ClaimExpired,
     InvalidRewardProof,
     RewardAlreadyClaimed,
@@ -34,6 +35,9 @@ from governance.rewards._tree import verify_reward_proof
 
 #: The EIP-712 domain name of ProviderRewards (its constructor's ``EIP712(name, "1")``).
 REWARDS_DOMAIN_NAME: Final = "fairgov ProviderRewards"
+#: The least time, in seconds, a claim's deadline must leave after the latest block: the
+#: relayer's transaction is mined in a later block (ten 12-second blocks).
+CLAIM_DEADLINE_MARGIN: Final = 120
 CLAIM_FIELDS: Final = [
     {"name": "epoch", "type": "uint256"},
     {"name": "account", "type": "address"},
@@ -132,7 +136,9 @@ def check_claim(
     """Refuse a claim the contract would refuse, in the order a provider can fix it.
 
     ``epoch`` is the chain's state of the claimed epoch, ``now`` the latest block's time,
-    ``claimed`` whether the account claimed it already (on chain or queued).
+    ``claimed`` whether the account claimed it already (on chain or queued). A deadline less
+    than :data:`CLAIM_DEADLINE_MARGIN` seconds after ``now`` is refused too: the relayer's
+    transaction lands in a later block, where it would revert at the relayer's expense.
     """
     recovered = claim.signer(domain)
     if recovered != claim.account:
@@ -145,5 +151,9 @@ def check_claim(
         raise RewardAlreadyClaimed(epoch=epoch.number, account=claim.account)
     if claim.deadline < now:
         raise ClaimExpired(epoch=epoch.number, deadline=claim.deadline)
+    if claim.deadline < now + CLAIM_DEADLINE_MARGIN:
+        raise ClaimDeadlineTooSoon(
+            epoch=epoch.number, deadline=claim.deadline, earliest=now + CLAIM_DEADLINE_MARGIN
+        )
     if not verify_reward_proof(epoch.root, claim.account, claim.amount, claim.proof):
         raise InvalidRewardProof(epoch=epoch.number, account=claim.account, amount=claim.amount)

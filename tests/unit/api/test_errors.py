@@ -124,6 +124,7 @@ STATUS_BEFORE: dict[str, int] = {
     "report_not_canonical": 422,
     "restricted_proposer": 400,
     "reward_already_claimed": 409,  # new in #15: providers' rewards
+    "reward_claim_deadline_too_soon": 422,  # new in #15: a deadline the relayer cannot meet
     "reward_claim_expired": 422,  # new in #15: providers' rewards
     "reward_epoch_cancelled": 409,  # new in #15: providers' rewards
     "reward_invalid_contribution": 422,  # new in #15: providers' rewards

@@ -6,6 +6,7 @@ from eth_account.messages import encode_typed_data
 
 from governance.errors import (
     ChallengeWindowOpen,
+    ClaimDeadlineTooSoon,
     ClaimExpired,
     InvalidRewardProof,
     RewardAlreadyClaimed,
@@ -69,6 +70,7 @@ def test_a_claim_for_another_address_is_a_signer_mismatch():
         ({}, 159, False, ChallengeWindowOpen, "reward_window_open"),
         ({}, 200, True, RewardAlreadyClaimed, "reward_already_claimed"),
         ({}, 1000, False, ClaimExpired, "reward_claim_expired"),
+        ({}, 880, False, ClaimDeadlineTooSoon, "reward_claim_deadline_too_soon"),
     ],
 )
 def test_each_state_the_contract_refuses_is_refused_first(change, now, claimed, error, code):
