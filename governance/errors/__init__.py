@@ -106,6 +106,7 @@ from governance.errors._rewards import (
     StatementDoesNotRecompute,
     StatementHashMismatch,
     UnknownEpoch,
+    WalletRefusedClaim,
 )
 
 __all__ = [
@@ -187,6 +188,7 @@ __all__ = [
     "UnknownMetric",
     "UnknownProposal",
     "UnminableTransaction",
+    "WalletRefusedClaim",
     "WithdrawalSignatureInvalid",
     "WithdrawalStale",
     "WrongChain",

@@ -188,6 +188,20 @@ class ClaimDeadlineTooSoon(GovernanceError):
         )
 
 
+class WalletRefusedClaim(GovernanceError):
+    """A contract wallet's ``isValidSignature`` does not accept the claim's signature."""
+
+    code: ClassVar[str] = "reward_wallet_refused_signature"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, *, account: str) -> None:
+        super().__init__(
+            f"the contract wallet {account} does not accept this signature (EIP-1271 "
+            "isValidSignature): sign the claim's typed data as the wallet requires",
+            account=account,
+        )
+
+
 class CallWouldRevert(GovernanceError):
     """A signed call to relay fails when simulated: relaying it would only burn gas."""
 
