@@ -12,7 +12,8 @@ A run is due when all of these hold:
 - the gate approves its model now (:func:`audit.gate.require_approved`), and every dataset it
   trained on (its report's parts) is still allowed by TrainingPolicy at the latest block (a
   withdrawal or a revocation the index has not seen yet counts too), so leave-one-out never
-  loads a withdrawn dataset's file.
+  loads a withdrawn dataset's file. A run whose root the chain already holds, though the service
+  stopped before recording it, is finished whatever the gate says now: that pays nothing new.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from audit.rewards.db_models import RewardStatementRecord, StatementStatus
 from bias_checks import Verdict
 from governance.errors import UnknownEpoch
 from governance.policy.models import PolicySnapshot, allowed_dataset
-from governance.rewards import read_epoch
+from governance.rewards import epoch_of_run, read_epoch
 
 #: A model file: (model name, model hash).
 ModelFile = tuple[str, str]
@@ -134,6 +135,19 @@ def approved_now(session: Session, run: AuditRunRecord, snapshot: PolicySnapshot
     return all(allowed_dataset(snapshot, d) is not None for d in trained_datasets(run))
 
 
+def _posted_before_a_crash(session: Session, w3: Web3, rewards: str, run: AuditRunRecord) -> bool:
+    """Whether ``run`` has a stored statement whose root the chain holds though the row does not
+    say so (the service stopped between the post and recording it): finishing that is no new
+    payment, whatever the gate says now."""
+    stored = session.exec(
+        select(RewardStatementRecord.id).where(
+            RewardStatementRecord.rewards_contract == rewards.lower(),
+            RewardStatementRecord.run_id == run.run_id,
+        )
+    ).first()
+    return stored is not None and epoch_of_run(w3, rewards, run.run_id) != 0
+
+
 def due_runs(
     session: Session, w3: Web3, rewards: str, snapshot: PolicySnapshot
 ) -> list[AuditRunRecord]:
@@ -142,7 +156,11 @@ def due_runs(
     due = []
     for run in candidate_runs(session, rewards):
         model_file = (run.model_name, run.model_hash or "")
-        if model_file in paid or not approved_now(session, run, snapshot):
+        if model_file in paid:
+            continue
+        if not approved_now(session, run, snapshot) and not _posted_before_a_crash(
+            session, w3, rewards, run
+        ):
             continue
         paid.add(model_file)  # of several runs of one file, only the first is paid
         due.append(run)

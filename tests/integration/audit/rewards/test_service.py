@@ -80,6 +80,29 @@ def test_a_post_a_crash_interrupted_is_finished_from_the_chain(
         assert (row.status, row.epoch) == (StatementStatus.POSTED, epoch)
 
 
+def test_a_post_a_crash_interrupted_is_recorded_though_the_data_was_withdrawn_since(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """The root is on chain (the provider can claim it); recording it pays nothing new, so a
+    withdrawal after the post does not leave the row unrecorded."""
+    w3, rewards = isolated_chain, deployment.addresses.rewards
+    fund(w3, deployment)
+    dataset_id = offer_dataset(w3, deployment, ALICE_KEY)
+    run = approved_run(engine, w3, deployment, tmp_path, dataset_id)
+    env = audit_env(engine, w3, deployment, tmp_path)
+    with session_scope(engine) as session:
+        statement = build_for_run(env, session, run)
+        store_statement(session, statement)
+    epoch = post_root(w3, rewards, AUDITOR_KEY, statement).epoch.number
+    withdraw_directly(w3, deployment, ALICE_KEY, dataset_id)
+
+    assert post_due_rewards(env).posted == [(run.run_id, epoch)]
+    with Session(engine) as session:
+        row = stored_statement(session, rewards, run.run_id)
+        assert row is not None
+        assert (row.status, row.epoch) == (StatementStatus.POSTED, epoch)
+
+
 def test_an_unfunded_contract_refuses_the_post_without_gas(
     engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
 ):
