@@ -94,6 +94,7 @@ from governance.errors._protection import (
 from governance.errors._rewards import (
     CallWouldRevert,
     ChallengeWindowOpen,
+    ClaimDeadlineTooSoon,
     ClaimExpired,
     InvalidContribution,
     InvalidRewardProof,
@@ -106,6 +107,7 @@ from governance.errors._rewards import (
     StatementDoesNotRecompute,
     StatementHashMismatch,
     UnknownEpoch,
+    WalletRefusedClaim,
 )
 
 __all__ = [
@@ -119,6 +121,7 @@ __all__ = [
     "ChainDirBusy",
     "ChainUnreachable",
     "ChallengeWindowOpen",
+    "ClaimDeadlineTooSoon",
     "ClaimExpired",
     "ConsentError",
     "ConsentRefused",
@@ -187,6 +190,7 @@ __all__ = [
     "UnknownMetric",
     "UnknownProposal",
     "UnminableTransaction",
+    "WalletRefusedClaim",
     "WithdrawalSignatureInvalid",
     "WithdrawalStale",
     "WrongChain",
