@@ -105,8 +105,9 @@ def withdraw_command(
 ) -> None:
     """Withdraw consent to a dataset now, without a vote.
 
-    The provider sends and pays, or with --gasless signs and fairgov relays. Every model trained on it is blocked from the next block fairgov's index sees, and the
-    scheduler retrains each one on its remaining datasets.
+    The provider sends and pays, or with --gasless signs and fairgov relays. Every model
+    trained on it is blocked from the next block fairgov's index sees, and the scheduler
+    retrains each one on its remaining datasets.
     """
     from governance.actions import DatasetWithdrawal
     from governance.chain.rpc import RpcBatch

@@ -28,7 +28,7 @@ def _proposal_preview(ctx: ApiContext, session: Session, proposal_id: str) -> Im
     return preview_proposal(audit_env(ctx), proposal)
 
 
-@router.post("/impact", response_model=ImpactPublic, responses=responses(409, 503))
+@router.post("/impact", response_model=ImpactPublic, responses=responses(409, 413, 503))
 def draft_impact(ctx: CtxDep, body: DraftImpact) -> ImpactPublic:
     """The quick impact preview of a draft: each audited model's verdict now and under the
     policy after the draft, judged from stored audit evidence; the chain's classification,
@@ -48,7 +48,7 @@ def proposal_impact(ctx: CtxDep, session: SessionDep, proposal_id: ProposalIdPat
 
 
 @router.post(
-    "/impact/full", response_model=FullImpactPublic, responses=responses(401, 403, 409, 503)
+    "/impact/full", response_model=FullImpactPublic, responses=responses(401, 403, 409, 413, 503)
 )
 def draft_full_impact(
     ctx: CtxDep, _operator: CurrentOperator, body: DraftImpact

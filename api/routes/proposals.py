@@ -61,7 +61,9 @@ def read_proposal(session: SessionDep, proposal_id: ProposalIdPath) -> ProposalP
     return ProposalPublic.of(proposal, indexed_protection(session))
 
 
-@router.post("/prepare", response_model=PreparedWithImpact, responses=responses(400, 409, 503))
+@router.post(
+    "/prepare", response_model=PreparedWithImpact, responses=responses(400, 403, 409, 413, 503)
+)
 def prepare(ctx: CtxDep, session: SessionDep, body: ProposalPrepare) -> PreparedWithImpact:
     """Typed actions in, the unsigned ``propose`` transaction out, for the wallet to sign.
 
@@ -88,7 +90,7 @@ def prepare(ctx: CtxDep, session: SessionDep, body: ProposalPrepare) -> Prepared
     "",
     response_model=ProposalSubmitted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(400, 409, 413, 503),
+    responses=responses(400, 403, 409, 413, 503),
 )
 def submit(ctx: CtxDep, session: SessionDep, body: ProposalSubmit) -> ProposalSubmitted:
     """Accept a signed ``propose`` transaction and queue it for broadcast (202).

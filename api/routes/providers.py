@@ -34,7 +34,7 @@ _DAY = 24 * 3600
 
 
 @router.post(
-    "/providers/offers/prepare", response_model=OfferPrepared, responses=responses(404, 503)
+    "/providers/offers/prepare", response_model=OfferPrepared, responses=responses(404, 413, 503)
 )
 def prepare_offer(ctx: CtxDep, session: SessionDep, body: OfferPrepare) -> OfferPrepared:
     """The typed data of an offer of a registered manifest, dated at the chain's latest block.
@@ -57,7 +57,9 @@ def prepare_offer(ctx: CtxDep, session: SessionDep, body: OfferPrepare) -> Offer
     )
 
 
-@router.post("/providers/offers", response_model=OfferAccepted, responses=responses(403, 409, 503))
+@router.post(
+    "/providers/offers", response_model=OfferAccepted, responses=responses(403, 409, 413, 503)
+)
 def submit_offer(ctx: CtxDep, body: OfferSubmit) -> OfferAccepted:
     """Check a signed offer with the policy contract itself and return its ``allow_dataset``
     action. Nothing is stored or sent: put the action in a proposal.
@@ -144,7 +146,7 @@ def submit_withdrawal(ctx: CtxDep, session: SessionDep, body: WithdrawalSubmit) 
 @router.post(
     "/datasets/{dataset_id}/inclusion",
     response_model=InclusionPublic,
-    responses=responses(404, 503),
+    responses=responses(404, 413, 503),
 )
 def inclusion(
     ctx: CtxDep,

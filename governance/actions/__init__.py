@@ -25,6 +25,7 @@ from eth_abi.exceptions import DecodingError
 
 from core.types import to_address
 from governance.actions._consent import (
+    DOMAIN_FIELDS,
     POLICY_DOMAIN_NAME,
     DatasetOffer,
     DatasetWithdrawal,
@@ -87,6 +88,7 @@ from governance.errors import GovernanceError
 __all__ = [
     "AUDITOR_ROLE",
     "CONSTRAINTS",
+    "DOMAIN_FIELDS",
     "FIXED_POINT_DECIMALS",
     "ON_INCONCLUSIVE",
     "POLICY_DOMAIN_NAME",

@@ -20,7 +20,8 @@ UINT64_MAX: Final = 2**64 - 1
 POLICY_DOMAIN_NAME: Final = "fairgov TrainingPolicy"
 _ZERO: Final = "0x" + "0" * 64
 
-_DOMAIN_FIELDS: Final = [
+#: The EIP712Domain type of every fairgov contract (name, version, chainId, verifyingContract).
+DOMAIN_FIELDS: Final = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
     {"name": "chainId", "type": "uint256"},
@@ -63,7 +64,7 @@ def _typed(
     primary: str, fields: list[dict[str, str]], domain: dict[str, Any], message: dict[str, Any]
 ) -> dict[str, Any]:
     return {
-        "types": {"EIP712Domain": _DOMAIN_FIELDS, primary: fields},
+        "types": {"EIP712Domain": DOMAIN_FIELDS, primary: fields},
         "primaryType": primary,
         "domain": domain,
         "message": message,

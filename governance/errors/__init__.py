@@ -32,6 +32,7 @@ from governance.errors._consent import (
     InvalidWithdrawal,
     NotDatasetProvider,
     OfferExpired,
+    OfferExpiresBeforeExecution,
     OfferNotYetValid,
     OfferSignatureInvalid,
     OfferStale,
@@ -93,6 +94,7 @@ from governance.errors._protection import (
 from governance.errors._rewards import (
     CallWouldRevert,
     ChallengeWindowOpen,
+    ClaimDeadlineTooSoon,
     ClaimExpired,
     InvalidContribution,
     InvalidRewardProof,
@@ -105,6 +107,7 @@ from governance.errors._rewards import (
     StatementDoesNotRecompute,
     StatementHashMismatch,
     UnknownEpoch,
+    WalletRefusedClaim,
 )
 
 __all__ = [
@@ -118,6 +121,7 @@ __all__ = [
     "ChainDirBusy",
     "ChainUnreachable",
     "ChallengeWindowOpen",
+    "ClaimDeadlineTooSoon",
     "ClaimExpired",
     "ConsentError",
     "ConsentRefused",
@@ -158,6 +162,7 @@ __all__ = [
     "NotInStatement",
     "NotOurGovernor",
     "OfferExpired",
+    "OfferExpiresBeforeExecution",
     "OfferNotYetValid",
     "OfferSignatureInvalid",
     "OfferStale",
@@ -185,6 +190,7 @@ __all__ = [
     "UnknownMetric",
     "UnknownProposal",
     "UnminableTransaction",
+    "WalletRefusedClaim",
     "WithdrawalSignatureInvalid",
     "WithdrawalStale",
     "WrongChain",

@@ -19,17 +19,12 @@ from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
 from core.types import Address, to_address
+from governance.actions import DOMAIN_FIELDS
 from governance.errors import InvalidSignature, SignatureMalleable
 
 SECP256K1_N: Final = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 DOMAIN_VERSION: Final = "1"
 
-DOMAIN_FIELDS: Final = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 BALLOT_FIELDS: Final = [
     {"name": "proposalId", "type": "uint256"},
     {"name": "support", "type": "uint8"},

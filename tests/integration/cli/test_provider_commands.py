@@ -1,0 +1,105 @@
+"""``fairgov provider``: commit and offer a dataset, prove and check a record, withdraw it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+from web3 import Web3
+
+from audit.manifest import DatasetManifest
+from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
+from cli.main import app
+from governance.actions import AllowDataset
+from governance.chain import deploy
+from governance.policy.snapshot import read_snapshot
+from tests.helpers import PROVIDER_KEY, address_of, advance_time
+from tests.integration.audit.audit_support import govern
+
+runner = CliRunner()
+pytestmark = pytest.mark.chain
+PROVIDER_ACCOUNT = "5"  # tests.helpers.PROVIDER_KEY
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def stack(
+    isolated_chain: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    deploy.save(deployment, tmp_path / "deployment.json")
+    monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FAIRGOV_RPC_URL", isolated_chain.provider.endpoint_uri)  # type: ignore[attr-defined]
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path
+
+
+def test_a_provider_offers_proves_and_withdraws_from_the_command_line(
+    isolated_chain: Web3, deployment: deploy.Deployment, stack: Path
+) -> None:
+    w3 = isolated_chain
+    csv = write_loans_csv(stack / "loans.csv", 200)
+    salts = stack / "loans.salts"
+    code, output = _run(
+        "datasets", "register", str(csv), "--label", LABEL, "--positive", POSITIVE_LABEL,
+        "--sensitive", ",".join(SENSITIVE), "--salts", str(salts),
+    )  # fmt: skip
+    assert code == 0, output
+    manifest_text = output[output.index("{") :].strip()
+    manifest = DatasetManifest.from_json(manifest_text)
+    assert manifest.records_root is not None
+    manifest_file = stack / "loans.manifest.json"
+    manifest_file.write_text(manifest_text)
+
+    # Wrong salts never reach a signature; the right ones give a checked action.
+    other_salts = stack / "other.salts"
+    other_salts.write_bytes(salts.read_bytes()[:-32] + bytes(32))
+    code, output = _run(
+        "provider", "offer", str(manifest_file), "--salts", str(other_salts),
+        "--dev-account", PROVIDER_ACCOUNT,
+    )  # fmt: skip
+    assert code == 2
+    assert "records root" in output
+    code, output = _run(
+        "provider", "offer", str(manifest_file), "--salts", str(salts),
+        "--dev-account", PROVIDER_ACCOUNT,
+    )  # fmt: skip
+    assert code == 0, output
+    (action,) = json.loads(output[output.index("[") :])
+    allow = AllowDataset.model_validate(action)
+    assert allow.offer.provider == address_of(PROVIDER_KEY)
+    govern(w3, deployment, [allow], "allow loans")
+
+    code, output = _run(
+        "provider", "prove", str(manifest_file), "--salts", str(salts), "--row", "7"
+    )
+    assert code == 0, output
+    proof_file = stack / "proof.json"
+    proof_file.write_text(output)
+    code, output = _run("provider", "check", str(proof_file))
+    assert code == 0, output
+    assert "the record is in dataset" in output
+    assert "not a zero-knowledge proof" in output
+    claim = json.loads(proof_file.read_text())
+    claim["record"][LABEL] = "2" if claim["record"][LABEL] != "2" else "3"
+    proof_file.write_text(json.dumps(claim))
+    code, output = _run("provider", "check", str(proof_file))
+    assert code == 2
+    assert "not in the dataset" in output
+
+    code, output = _run("provider", "withdraw", "loans", "--dev-account", "3")
+    assert code == 2
+    assert "is not the provider of dataset" in output
+    advance_time(w3, 2)
+    code, output = _run("provider", "withdraw", "loans", "--dev-account", PROVIDER_ACCOUNT)
+    assert code == 0, output
+    (entry,) = read_snapshot(w3, deployment.addresses.training_policy).datasets
+    assert (entry.allowed, entry.withdrawn) == (False, True)
