@@ -117,3 +117,25 @@ def test_leave_one_out_never_trains_on_data_whose_consent_was_withdrawn(
         loo = parse_statement(row.statement_json.encode()).leave_one_out
         valued += [u.provider for u in loo.without] if loo is not None else []
     assert address_of(PROVIDER_KEY) not in valued, "loans-a was trained on after withdrawal"
+
+
+def test_post_rewards_pays_an_approved_run_between_audit_passes(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """A run started through the API or the CLI is paid on the next ``post_rewards``, without
+    waiting for the nightly ``audit_all``; with nothing due the job says so."""
+    w3 = isolated_chain
+    fund(w3, deployment)
+    rewards = bind(w3, "ProviderRewards", deployment.addresses.rewards).functions
+    with jobs.installed(make_context(engine, w3, deployment, tmp_path), holder="test"):
+        run_job("post_rewards")
+        allowed = offer_dataset(w3, deployment, ALICE_KEY)
+        run = approved_run(engine, w3, deployment, tmp_path, allowed)
+        run_job("post_rewards")
+    assert rewards.epochOfRun(bytes.fromhex(run.run_id[2:])).call() > 0
+    with Session(engine) as session:
+        idle, posted = reversed(history.recent(session, job="post_rewards"))
+    assert (idle.status, idle.detail) == (JobStatus.SKIPPED, "no approved run is due a reward")
+    assert posted.status == JobStatus.SUCCEEDED
+    assert posted.detail is not None
+    assert posted.detail.startswith(f"rewards: posted {run.run_id[:10]}")
