@@ -99,7 +99,7 @@ def reward(demo: Demo, run: Json) -> list[Json]:
     rewards = demo.wait(
         "the scheduler's audit_all posting the reward root",
         posted,
-        "does the scheduler's audit_all run often enough (FAIRGOV_AUDIT_CRON='* * * * *')?",
+        "is the scheduler running (post_rewards), and is the rewards contract funded?",
     )
     epoch = int(rewards[0]["epoch"])
     ends = int(rewards[0]["challenge_ends"])
