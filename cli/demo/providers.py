@@ -97,7 +97,7 @@ def reward(demo: Demo, run: Json) -> list[Json]:
         return done, f"{len(ready)}/{len(found)} providers have a reward for run {short(run_id)}"
 
     rewards = demo.wait(
-        "the scheduler's audit_all posting the reward root",
+        "the scheduler posting the reward root",
         posted,
         "is the scheduler running (post_rewards), and is the rewards contract funded?",
     )
