@@ -139,6 +139,8 @@ def read_records(
                 raise UnreadableFile(str(path), "empty file, no header")
             count = 0
             for fields in reader:
+                if not fields:
+                    continue  # a blank line is no record (pandas skips them too)
                 if len(fields) != len(header):
                     raise UnreadableFile(
                         str(path),

@@ -12,9 +12,10 @@ Consent is part of the gate. From the first block the indexer has seen in which 
 withdrew a dataset (``DatasetWithdrawn`` that revoked it) or a vote revoked it
 (``DatasetRevoked``), every model version trained on that dataset is blocked:
 :func:`enforce_withdrawals` demotes them when the scheduler syncs, and
-:func:`require_approved` checks the index itself, so no sync path can miss one. A blocked
-version stays blocked; a retraining on the remaining datasets makes a new version
-(:mod:`audit.service.withdrawals`).
+:func:`require_approved` checks the index itself, so no sync path can miss one. A version stays
+blocked until a retraining on the remaining datasets makes a new version
+(:mod:`audit.service.withdrawals`), unless a reorganisation drops the withdrawal from the
+index: the block is derived from the index, and the version gets its audit's status back.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ INCONCLUSIVE_BLOCKED_REASON = (
 WITHDRAWN_BY_PROVIDER: Final = "withdrawn by its provider"
 REVOKED_BY_VOTE: Final = "revoked by a vote"
 NOTHING_LEFT_TO_RETRAIN: Final = "no allowed dataset of its spec remains: it stays blocked"
+#: How a reason for a block by a withdrawal (or revocation) begins.
+WITHDRAWN_DATA: Final = "trained on withdrawn data"
+WITHDRAWAL_UNDONE: Final = "the withdrawal that blocked it is no longer on the chain"
 #: The policy events that take a dataset's consent away (a withdrawal only if it ``revoked``).
 _CONSENT_LOST: Final = ("DatasetWithdrawn", "DatasetRevoked")
 INCONCLUSIVE_APPROVED_REASON = (
@@ -139,15 +143,56 @@ def block(session: Session, version: ModelVersion, reason: str) -> ModelVersion:
 
 
 def training_run(session: Session, version: ModelVersion) -> AuditRunRecord | None:
-    """The completed training run that made ``version``'s model file."""
+    """The newest completed training run that made ``version``'s model file.
+
+    A seeded training can make the same file again (a retraining after a withdrawal, a
+    re-audit under a new policy): the newest run is the one whose datasets and policy
+    version the file's consent now rests on.
+    """
     return session.exec(
         select(AuditRunRecord)
         .where(AuditRunRecord.model_name == version.name)
         .where(AuditRunRecord.model_hash == version.model_hash)
         .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
         .where(AuditRunRecord.status == RunStatus.COMPLETED)
-        .order_by(col(AuditRunRecord.id))
+        .order_by(col(AuditRunRecord.id).desc())
     ).first()
+
+
+def _made_by(session: Session, *, open_only: bool) -> list[tuple[ModelVersion, AuditRunRecord]]:
+    """Each version (only those not blocked, if ``open_only``) with every completed training
+    run that made its file, in run order."""
+    query = (
+        select(ModelVersion, AuditRunRecord)
+        .join(
+            AuditRunRecord,
+            and_(
+                col(AuditRunRecord.model_name) == col(ModelVersion.name),
+                col(AuditRunRecord.model_hash) == col(ModelVersion.model_hash),
+            ),
+        )
+        .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
+        .where(AuditRunRecord.status == RunStatus.COMPLETED)
+    )
+    if open_only:
+        query = query.where(ModelVersion.status != ModelStatus.BLOCKED)
+    return list(session.exec(query.order_by(col(AuditRunRecord.id))).all())
+
+
+def current_versions(session: Session) -> list[tuple[ModelVersion, AuditRunRecord]]:
+    """Each model's current version, the one its newest completed training run made, with
+    that run. Not the newest row: a training that makes a file the model had before
+    updates that older row.
+
+    Examples
+    --------
+    >>> [(v.name, v.status) for v, _ in current_versions(session)]  # doctest: +SKIP
+    [('loans-lr', 'approved')]
+    """
+    current: dict[str, tuple[ModelVersion, AuditRunRecord]] = {}
+    for version, run in _made_by(session, open_only=False):
+        current[version.name] = (version, run)
+    return list(current.values())
 
 
 def trained_on(run: AuditRunRecord) -> dict[str, str]:
@@ -224,7 +269,7 @@ def withdrawal_reason(withdrawn: list[WithdrawalInfo], *, remaining: int) -> str
             f"(policy version {w.policy_version})"
         )
     tail = NOTHING_LEFT_TO_RETRAIN if remaining == 0 else "to be retrained on the rest"
-    return f"trained on withdrawn data: {'; '.join(parts)}; {tail}"
+    return f"{WITHDRAWN_DATA}: {'; '.join(parts)}; {tail}"
 
 
 def _block_if(
@@ -246,8 +291,10 @@ def enforce_withdrawals(session: Session) -> list[ModelVersion]:
     """Block every approved or candidate version trained on a dataset whose consent was
     withdrawn (or revoked by a vote) since; return the versions it blocked.
 
-    Idempotent: blocked versions are left as they are. The scheduler calls it on every
-    sync, so it reads the events once and the open versions with their training runs once.
+    A version blocked only for withdrawals the index no longer holds (a reorganisation
+    dropped them) gets its audit's status back first. Idempotent otherwise: blocked versions
+    are left as they are. The scheduler calls it on every sync, so it reads the events once
+    and the open versions with their training runs once.
 
     Examples
     --------
@@ -256,26 +303,43 @@ def enforce_withdrawals(session: Session) -> list[ModelVersion]:
     ['loans-lr']
     """
     events = _consent_lost(session)
+    _reinstate(session, events)
     if not events:
         return []
-    rows = session.exec(
-        select(ModelVersion, AuditRunRecord)
-        .join(
-            AuditRunRecord,
-            and_(
-                col(AuditRunRecord.model_name) == col(ModelVersion.name),
-                col(AuditRunRecord.model_hash) == col(ModelVersion.model_hash),
-            ),
-        )
-        .where(ModelVersion.status != ModelStatus.BLOCKED)
-        .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
-        .where(AuditRunRecord.status == RunStatus.COMPLETED)
-        .order_by(col(ModelVersion.id), col(AuditRunRecord.id))
+    newest: dict[int | None, tuple[ModelVersion, AuditRunRecord]] = {}
+    for version, run in _made_by(session, open_only=True):
+        newest[version.id] = (version, run)
+    return [
+        v for v, run in newest.values() if _block_if(session, v, run, _withdrawals(run, events))
+    ]
+
+
+def _reinstate(session: Session, events: list[PolicyEvent]) -> None:
+    """Give back its audit's status to each version blocked for withdrawals the index no
+    longer holds (a reorganisation dropped them): the block is derived from the index.
+
+    Such a version was approved or a candidate when it was blocked, so its audit passed, or
+    was INCONCLUSIVE under a rule that approves with a warning.
+    """
+    blocked = session.exec(
+        select(ModelVersion)
+        .where(ModelVersion.status == ModelStatus.BLOCKED)
+        .where(col(ModelVersion.reason).startswith(WITHDRAWN_DATA))
     ).all()
-    first: dict[int | None, tuple[ModelVersion, AuditRunRecord]] = {}
-    for version, run in rows:
-        first.setdefault(version.id, (version, run))
-    return [v for v, run in first.values() if _block_if(session, v, run, _withdrawals(run, events))]
+    for version in blocked:
+        run = training_run(session, version)
+        if run is None or run.verdict is None or _withdrawals(run, events):
+            continue
+        status, reason = decide(
+            run.verdict,
+            anchored=run.anchor_tx is not None,
+            on_inconclusive=OnInconclusive.APPROVE_WITH_WARNING,
+        )
+        version.status = status
+        version.reason = f"run {run.run_id}: {reason}; {WITHDRAWAL_UNDONE}"
+        # updated_at stays the block's time: a retraining made since remains the newer version
+        session.add(version)
+    session.flush()
 
 
 def find_versions(session: Session, model_hash_or_name: str) -> list[ModelVersion]:

@@ -4,7 +4,10 @@ The owner holds their record's fields, the salt the provider gave them and the M
 The root is never taken from the owner or the provider: it is the records root the provider
 signed into their offer and the DAO accepted, read from the chain's policy. The models come
 from fairgov's audit runs whose report names D in its provenance (``model.dataset.parts``:
-one dataset, or each of several).
+one dataset, or each of several) with the content and manifest hashes of the version the
+proof verifies under. The chain holds only each dataset's current offer, so that is the
+current version: a model trained on an earlier version of D is not listed, since the record
+may have been added after it trained (the check cannot tell an older version's records).
 
 This is a commitment check, not a zero-knowledge proof: whoever verifies learns the record
 and its salt. What stays hidden is every other record of the dataset (see docs/commitments.md).
@@ -54,18 +57,24 @@ def _dataset(snapshot: PolicySnapshot, dataset_id: str) -> DatasetEntry:
     raise DatasetNotInPolicy(wanted)
 
 
-def _trained_on(run: AuditRunRecord, dataset_id: str) -> bool:
-    """Whether the run's report names ``dataset_id`` among the datasets it trained on."""
+def _trained_on(run: AuditRunRecord, entry: DatasetEntry) -> bool:
+    """Whether the run's report names ``entry``'s dataset, in the version ``entry`` holds
+    (its content and manifest hashes), among the datasets it trained on."""
     report = stored_report(run)
     if report is None:  # no readable report: the run row names its one dataset
-        return run.dataset_id == dataset_id
-    return any(part.dataset_id == dataset_id for part in report.model.dataset.parts)
+        return run.dataset_id == entry.dataset_id and run.content_hash == entry.content_hash
+    return any(
+        part.dataset_id == entry.dataset_id
+        and part.content_hash == entry.content_hash
+        and part.manifest_hash == entry.manifest_hash
+        for part in report.model.dataset.parts
+    )
 
 
-def models_trained_on(session: Session, dataset_id: str) -> list[TrainedModel]:
-    """Every model an audit run trained on ``dataset_id``, newest first, from the
-    provenance of each run's report (a model may have trained on several datasets)."""
-    wanted = dataset_id.lower()
+def models_trained_on(session: Session, entry: DatasetEntry) -> list[TrainedModel]:
+    """Every model an audit run trained on the version of the dataset ``entry`` holds,
+    newest first, from the provenance of each run's report (a model may have trained on
+    several datasets). Runs on another version of the dataset are left out."""
     runs = session.exec(
         select(AuditRunRecord)
         .where(col(AuditRunRecord.model_hash).is_not(None))
@@ -74,7 +83,7 @@ def models_trained_on(session: Session, dataset_id: str) -> list[TrainedModel]:
     seen: set[str] = set()
     models = []
     for run in runs:
-        if run.run_id in seen or run.model_hash is None or not _trained_on(run, wanted):
+        if run.run_id in seen or run.model_hash is None or not _trained_on(run, entry):
             continue
         seen.add(run.run_id)
         models.append(
@@ -144,5 +153,5 @@ def check_inclusion(
     return Inclusion(
         dataset=entry,
         record_hash=hash32_of(digest),
-        models=tuple(models_trained_on(session, entry.dataset_id)),
+        models=tuple(models_trained_on(session, entry)),
     )

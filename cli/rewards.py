@@ -18,6 +18,7 @@ from cli.compose import load_context
 from core.types import to_address
 from governance.chain.rpc import RpcBatch
 from governance.rewards import (
+    CLAIM_DEADLINE_MARGIN,
     SignedClaim,
     accept_claim,
     claim_typed_data,
@@ -131,7 +132,8 @@ def claim(
     epoch: Annotated[int, typer.Argument(min=1, help="The epoch to claim.")],
     *,
     valid_for: Annotated[
-        int, typer.Option(min=60, help="Seconds the signed claim stays valid.")
+        int,
+        typer.Option(min=CLAIM_DEADLINE_MARGIN, help="Seconds the signed claim stays valid."),
     ] = 3600,
     key_file: KeyFileOption = None,
     keystore: KeystoreOption = None,

@@ -5,7 +5,9 @@ signature, the deadline, who the provider is, newer than the consent in force an
 provider's last withdrawal), every check here asks the contract itself with an ``eth_call``:
 an offer as the timelock would execute it, a withdrawal as the relayer would send it. A
 refusal becomes the matching :mod:`governance.errors` consent error, the code the contract's
-revert would carry later.
+revert would carry later. One rule is not the contract's: an offer must still be valid
+when a proposal made now could first execute it (:func:`earliest_execution`), or every
+vote on it is spent on an execution that must revert.
 
 Examples
 --------
@@ -17,7 +19,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from eth_abi.abi import encode as abi_encode
 from eth_account import Account
@@ -26,10 +28,17 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from core.types import to_address
-from governance.actions import AllowDataset, DatasetOffer, DatasetWithdrawal
+from governance.actions import Action, AllowDataset, DatasetOffer, DatasetWithdrawal, encode
+from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.reverts import decode_revert
-from governance.errors import CONSENT_ERRORS, ConsentRefused
+from governance.errors import CONSENT_ERRORS, ConsentRefused, OfferExpiresBeforeExecution
+from governance.protection import classify, read_protection
+
+#: The block time assumed to turn the governor's block counts into seconds: Ethereum's 12 s
+#: slot. A faster chain only makes the real wait shorter, so no offer that could be executed
+#: on Ethereum is refused.
+SECONDS_PER_BLOCK: Final = 12
 
 _WITHDRAW_BY_SIG = "withdrawDatasetBySig(bytes32,address,uint64,bytes)"
 _WITHDRAW = "withdrawDataset(bytes32)"
@@ -86,22 +95,53 @@ def _simulate(w3: Web3, sender: str, to: str, data: bytes) -> None:
         raise _refusal(exc) from exc
 
 
-def check_offer(w3: Web3, deployment: Deployment, action: AllowDataset) -> None:
-    """Refuse an offer the policy would refuse if the DAO executed it now.
+def earliest_execution(w3: Web3, deployment: Deployment, *, loosening: bool = False) -> int:
+    """The earliest unix time a proposal made in the next block could execute: its voting
+    delay and voting period (the loosening one if ``loosening``) in blocks of
+    :data:`SECONDS_PER_BLOCK`, then the timelock's delay, all read from the chain.
+
+    Examples
+    --------
+    >>> earliest_execution(w3, deployment) - w3.eth.get_block("latest")["timestamp"]
+    382
+    """
+    a = deployment.addresses
+    protection = read_protection(w3, a)
+    voting_delay = int(bind(w3, "FairnessGovernor", a.governor).functions.votingDelay().call())
+    blocks = 1 + voting_delay + protection.voting_period_for(loosening)
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    return now + blocks * SECONDS_PER_BLOCK + protection.timelock_delay
+
+
+def check_offer(
+    w3: Web3, deployment: Deployment, action: AllowDataset, *, loosening: bool = False
+) -> None:
+    """Refuse an offer the policy would refuse if the DAO executed it now, or that expires
+    before a proposal made now (loosening the policy, if ``loosening``) could execute it.
 
     Raises
     ------
-    OfferSignatureInvalid, OfferExpired, NotDatasetProvider, OfferStale, ConsentWithdrawn
+    OfferSignatureInvalid, OfferExpired, NotDatasetProvider, OfferStale, ConsentWithdrawn,
+    OfferExpiresBeforeExecution
     """
     a = deployment.addresses
     _simulate(w3, a.timelock, a.training_policy, action.calldata())
+    earliest = earliest_execution(w3, deployment, loosening=loosening)
+    offer = action.offer
+    if offer.deadline < earliest:
+        raise OfferExpiresBeforeExecution(offer.dataset_id, offer.deadline, earliest=earliest)
 
 
-def check_offers(w3: Web3, deployment: Deployment, actions: Sequence[object]) -> None:
-    """:func:`check_offer` for every ``allow_dataset`` action among ``actions``."""
-    for action in actions:
-        if isinstance(action, AllowDataset):
-            check_offer(w3, deployment, action)
+def check_offers(w3: Web3, deployment: Deployment, actions: Sequence[Action]) -> None:
+    """:func:`check_offer` for every ``allow_dataset`` action among ``actions``, one
+    proposal's: a proposal that loosens the policy votes for the longer period."""
+    offers = [action for action in actions if isinstance(action, AllowDataset)]
+    if not offers:
+        return
+    targets, _, calldatas = encode(actions, deployment.addresses)
+    loosening = classify(w3, deployment.addresses, targets, calldatas).loosening
+    for action in offers:
+        check_offer(w3, deployment, action, loosening=loosening)
 
 
 def withdrawal_calldata(withdrawal: DatasetWithdrawal, signature: str) -> bytes:

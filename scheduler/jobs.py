@@ -187,6 +187,17 @@ def _post_rewards(runtime: Runtime) -> tuple[str, bool]:
     return summary, bool(posted)
 
 
+def _post(runtime: Runtime) -> Outcome:
+    """Post the reward root of every approved run not yet posted, between audit passes (a
+    run the API or the CLI started is paid without waiting for the nightly ``audit_all``)."""
+    if runtime.context.auditor_key is None:
+        return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
+    rewards, paid = _post_rewards(runtime)
+    if not rewards:
+        return Outcome(JobStatus.SKIPPED, "no approved run is due a reward")
+    return Outcome(JobStatus.SUCCEEDED if paid else JobStatus.SKIPPED, rewards)
+
+
 def _reaudit(runtime: Runtime) -> Outcome:
     from audit.service import reaudit_after_policy_change, retrain_after_withdrawal
 
@@ -264,6 +275,11 @@ def audit_all() -> None:
     run("audit_all", _audit_all)
 
 
+def post_rewards() -> None:
+    """Post the reward roots of approved runs not yet posted."""
+    run("post_rewards", _post)
+
+
 def audit_on_policy_change() -> None:
     """Re-audit the approved models once per new policy version, and retrain the models a
     withdrawal blocked on their remaining datasets."""
@@ -281,6 +297,7 @@ JOBS: Final[dict[str, Callable[[], None]]] = {
     "relay_outbox": relay_outbox,
     "keeper": keeper,
     "audit_all": audit_all,
+    "post_rewards": post_rewards,
     "audit_on_policy_change": audit_on_policy_change,
     "retention": retention,
 }

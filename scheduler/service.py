@@ -44,6 +44,8 @@ _log = logging.getLogger(__name__)
 
 #: The one-off job that ``sync_chain`` adds when the policy version rises.
 POLICY_AUDIT_JOB: Final = "audit_on_policy_change"
+#: How often reward roots are posted (at least the sync interval).
+_REWARDS_SECONDS: Final = 30.0
 RETENTION_CRON: Final = "30 4 * * *"
 
 
@@ -113,6 +115,14 @@ def planned_jobs(config: SchedulerConfig) -> list[PlannedJob]:
         PlannedJob("relay_outbox", every, grace),
         PlannedJob("keeper", every, grace),
         PlannedJob("audit_all", audit_trigger, None),
+        # Reward roots between audit passes; a few chain reads per posted epoch each time.
+        PlannedJob(
+            "post_rewards",
+            IntervalTrigger(
+                seconds=max(_REWARDS_SECONDS, config.sync_interval_seconds), timezone=UTC
+            ),
+            grace,
+        ),
         PlannedJob("retention", _cron(config.retention_cron, "retention_cron"), None),
     ]
     if not config.keeper_enabled:

@@ -13,8 +13,8 @@ from api.schemas.common import (
     Address,
     UintString,
 )
-from api.schemas.voting import SIGNATURE_PATTERN
 from audit.rewards.claims import ClaimInputs, ProviderReward, RewardStatus
+from governance.rewards import CLAIM_SIGNATURE_PATTERN
 
 Hash = Annotated[str, StringConstraints(pattern=HASH_PATTERN)]
 
@@ -99,7 +99,11 @@ class ClaimCreate(BaseModel):
     amount: UintString
     deadline: int = Field(ge=0, lt=2**64)
     proof: list[Hash] = Field(max_length=64)
-    signature: str = Field(pattern=SIGNATURE_PATTERN, description="65-byte r‖s‖v")
+    signature: str = Field(
+        pattern=CLAIM_SIGNATURE_PATTERN,
+        description="65-byte r‖s‖v from a key; what an EIP-1271 wallet accepts (at most 1,024 "
+        "bytes) from a contract",
+    )
 
     @field_validator("amount")
     @classmethod

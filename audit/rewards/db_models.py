@@ -2,7 +2,8 @@
 
 A statement row is written (``built``) before its root is posted, and marked ``posted`` with
 its epoch once the chain holds it, so a crash between the two is found again and finished
-from the chain (``epochOfRun``), never posted twice.
+from the chain (``epochOfRun``), never posted twice. A ``posted`` row whose epoch a reorg
+dropped goes back to ``built`` (:mod:`audit.rewards.due`); one row per (contract, epoch).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ class RewardStatementRecord(SQLModel, table=True):
     """One run's reward statement (canonical JSON) and where its root is."""
 
     __tablename__ = "reward_statement"
-    __table_args__ = (UniqueConstraint("rewards_contract", "run_id"),)
+    __table_args__ = (
+        UniqueConstraint("rewards_contract", "run_id"),
+        UniqueConstraint("rewards_contract", "epoch", name="uq_reward_statement_contract_epoch"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     rewards_contract: str = Field(max_length=42)

@@ -1,12 +1,14 @@
 """The rewards service: build, store and post the reward statement of every approved run.
 
-A run is due when it trained a model whose audit PASSed and is anchored, and no root of it is
-posted to this deployment's ProviderRewards. For each, :func:`post_due_rewards` builds the
-statement (reading the voted split rule and reward from the contract, each dataset's provider
-from TrainingPolicy, and, under leave-one-out, training one model per provider), stores it
-before anything is sent, and posts its root from the auditor key (which holds POSTER_ROLE).
-A crash after the post is finished from the chain on the next pass: :func:`post_root` reads
-the run's epoch back instead of posting again.
+Which runs are due is :mod:`audit.rewards.due` (one epoch per model file, only models the
+gate approves now and whose datasets are all still allowed, posted rows checked against the
+chain). For each, :func:`post_due_rewards` builds the statement (reading the voted split rule
+and reward from the contract, each dataset's provider from TrainingPolicy, and, under
+leave-one-out, training one model per provider), stores it before anything is sent, and posts
+its root from the auditor key (which holds POSTER_ROLE). A crash after the post is finished
+from the chain on the next pass: :func:`post_root` reads the run's epoch back instead of
+posting again. A stored statement never posted is rebuilt when the contract's split rule or
+reward per epoch changed since it was built.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from audit.anchor import read_anchor
-from audit.db_models import AuditRunRecord, RunKind, RunStatus
+from audit.db_models import AuditRunRecord
 from audit.env import AuditEnv
 from audit.manifest import load_frame, manifest_by_hash
 from audit.report import Report
@@ -32,21 +34,24 @@ from audit.rewards.db_models import (
     StatementStatus,
     utcnow,
 )
+from audit.rewards.due import due_runs
 from audit.rewards.valuation import DEFAULT_LAMBDA, Mitigation, leave_one_out
 from audit.spec import parse_spec
-from bias_checks import Verdict
 from core.db import session_scope
 from core.errors import FairgovError
 from core.types import to_address
 from governance.chain.contracts import bind
 from governance.errors import RewardPostRefused
+from governance.policy.snapshot import read_snapshot
 from governance.rewards import (
     Contribution,
     EpochContext,
     LeaveOneOut,
+    RewardParams,
     RewardStatement,
     SplitRule,
     build_statement,
+    epoch_of_run,
     parse_statement,
     post_root,
     read_params,
@@ -64,29 +69,6 @@ class RewardsOutcome:
 
     posted: list[tuple[str, int]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
-
-
-def due_runs(session: Session, rewards: str) -> list[AuditRunRecord]:
-    """Completed training runs that PASSed and are anchored, without a posted root here."""
-    posted = select(RewardStatementRecord.run_id).where(
-        RewardStatementRecord.rewards_contract == rewards.lower(),
-        RewardStatementRecord.status == StatementStatus.POSTED,
-    )
-    rows = session.exec(
-        select(AuditRunRecord)
-        .where(
-            AuditRunRecord.status == RunStatus.COMPLETED,
-            AuditRunRecord.kind == RunKind.TRAINING_RUN,
-            AuditRunRecord.verdict == Verdict.PASS,
-            col(AuditRunRecord.anchor_tx).is_not(None),
-            col(AuditRunRecord.run_id).not_in(posted),
-        )
-        .order_by(col(AuditRunRecord.id))
-    ).all()
-    unique: dict[str, AuditRunRecord] = {}
-    for row in rows:
-        unique.setdefault(row.run_id, row)
-    return list(unique.values())
 
 
 def _datasets(report: ReportModel) -> list[DatasetPart]:
@@ -228,14 +210,42 @@ def store_statement(session: Session, statement: RewardStatement) -> RewardState
     return record
 
 
+def _outdated(statement: RewardStatement, params: RewardParams) -> bool:
+    return (statement.split_rule, statement.reward) != (params.split_rule, params.reward_per_epoch)
+
+
+def drop_statement(session: Session, record: RewardStatementRecord) -> None:
+    """Delete a stored statement that was never posted, and its allocations."""
+    allocations = select(RewardAllocationRecord).where(
+        RewardAllocationRecord.statement_id == record.id
+    )
+    for allocation in session.exec(allocations).all():
+        session.delete(allocation)
+    session.delete(record)
+    session.flush()
+
+
 def post_run(env: AuditEnv, run: AuditRunRecord, *, lam: float = DEFAULT_LAMBDA) -> int:
-    """Build (once), store and post the reward root of one approved run; its epoch."""
+    """Build (once), store and post the reward root of one approved run; its epoch.
+
+    A stored statement is reused unless it was never posted and the contract's split rule or
+    reward per epoch changed since it was built (a vote while the service was down): then it
+    is rebuilt under the parameters in force.
+    """
     rewards = env.deployment.addresses.rewards
     with session_scope(env.engine) as session:
         record = stored_statement(session, rewards, run.run_id)
-        if record is not None:
-            statement = parse_statement(record.statement_json.encode())
-        else:
+        statement = None if record is None else parse_statement(record.statement_json.encode())
+        if (
+            record is not None
+            and statement is not None
+            and record.status == StatementStatus.BUILT
+            and _outdated(statement, read_params(env.w3, rewards))
+            and not epoch_of_run(env.w3, rewards, run.run_id)
+        ):
+            drop_statement(session, record)
+            statement = None
+        if statement is None:
             statement = build_for_run(env, session, run, lam=lam)
     return post_statement(env, statement)
 
@@ -295,8 +305,9 @@ def post_due_rewards(
     [('0x…', 1)]
     """
     outcome = RewardsOutcome()
+    snapshot = read_snapshot(env.w3, env.deployment.addresses.training_policy)
     with session_scope(env.engine) as session:
-        runs = due_runs(session, env.deployment.addresses.rewards)
+        runs = due_runs(session, env.w3, env.deployment.addresses.rewards, snapshot)
     for run in runs:
         if progress is not None:
             progress(run.run_id, f"posting the reward of {run.model_name}")

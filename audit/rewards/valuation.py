@@ -7,11 +7,13 @@ training rows hold one label (or none) gives a constant model predicting that la
 negative label when empty). ``value_i = max(0, u(all) - u(all without i))``.
 
 Why leave-one-out and not a Shapley value: it needs one model per provider (n + 1 fits)
-where exact Shapley needs 2^n and Monte Carlo estimates need hundreds, and with few providers
-per model it ranks them as Shapley does unless two providers' data are near duplicates (then
-both get little). pyDVL 0.10 implements both, but requires numpy < 2 (we run numpy 2), cvxpy
-and matplotlib, so the few lines here implement LOO on our own training code; its utility
-is the same "score a model trained on a subset" contract, so switching is local.
+where exact Shapley needs 2^n and Monte Carlo estimates need hundreds. It is not a Shapley
+value nor an approximation of one: it is winner-take-all on test-split noise (exchangeable
+providers can split 100/0), near-duplicate data all get little, and a verbatim copy of a
+provider's rows can out-earn the original (docs/rewards.md). pyDVL 0.10 implements both, but
+requires numpy < 2 (we run numpy 2), cvxpy and matplotlib, so the few lines here implement LOO
+on our own training code; its utility is the same "score a model trained on a subset"
+contract, so switching is local.
 """
 
 from __future__ import annotations

@@ -14,15 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion
+from audit.db_models import ModelStatus
 from audit.env import AuditEnv
 from audit.gate import (
     NOTHING_LEFT_TO_RETRAIN,
+    current_versions,
     enforce_withdrawals,
     trained_on,
-    training_run,
     withdrawals_since,
 )
 from audit.report_model import RetrainingInfo
@@ -55,21 +55,10 @@ class _Blocked:
     retraining: RetrainingInfo
 
 
-def _latest_versions(session: Session) -> list[ModelVersion]:
-    """The newest version of each model name."""
-    newest: dict[str, ModelVersion] = {}
-    for version in session.exec(select(ModelVersion).order_by(col(ModelVersion.id))).all():
-        newest[version.name] = version
-    return list(newest.values())
-
-
 def _blocked_by_withdrawal(session: Session) -> list[_Blocked]:
     work = []
-    for version in _latest_versions(session):
+    for version, run in current_versions(session):
         if version.status != ModelStatus.BLOCKED:
-            continue
-        run: AuditRunRecord | None = training_run(session, version)
-        if run is None:
             continue
         withdrawn = withdrawals_since(session, run)
         if not withdrawn:
@@ -93,11 +82,12 @@ def _blocked_by_withdrawal(session: Session) -> list[_Blocked]:
 def retrain_after_withdrawal(
     env: AuditEnv, *, progress: Progress | None = None
 ) -> list[Retraining]:
-    """Block what withdrawals affect, then retrain each model whose newest version a
+    """Block what withdrawals affect, then retrain each model whose current version a
     withdrawal blocked on the datasets that remain, and audit it (see the module docstring).
 
-    Idempotent: a model retrained once has a newer version and is left alone; a retraining
-    that raised is tried again on the next call.
+    Idempotent: a model retrained once has a newer training run, whose version (new, or an
+    earlier one the retraining made again) is the model's current one, and is left alone; a
+    retraining that raised is tried again on the next call.
 
     Examples
     --------

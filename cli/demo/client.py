@@ -38,6 +38,26 @@ class ApiRefused(Exception):
         super().__init__(f"{method} {path} answered {status} {code}: {message}")
 
 
+class NodeRefused(Exception):
+    """The local chain's node did not answer a JSON-RPC call, or refused it."""
+
+    def __init__(self, rpc_url: str, method: str, problem: str) -> None:
+        super().__init__(f"the local chain at {rpc_url} did not do {method} ({problem})")
+
+
+def node_call(rpc_url: str, method: str, params: list[Any]) -> Any:
+    """One JSON-RPC call to the local chain's node (anvil); its result."""
+    payload = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    try:
+        answer = httpx.post(rpc_url, json=payload, timeout=_REQUEST_SECONDS).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise NodeRefused(rpc_url, method, type(exc).__name__) from None
+    if not isinstance(answer, dict) or "result" not in answer:
+        error = answer.get("error") if isinstance(answer, dict) else answer
+        raise NodeRefused(rpc_url, method, str(error))
+    return answer["result"]
+
+
 def address_of(key: str) -> str:
     """The EIP-55 address of a private key."""
     return str(Account.from_key(key).address)
@@ -162,9 +182,17 @@ class DemoClient:
         """``GET /v1/audits/{run_id}``: the run's summary."""
         return self._json("GET", f"/v1/audits/{run_id}")
 
+    def audits(self, model: str) -> Json:
+        """``GET /v1/audits?model=``: the model's audit runs, newest first."""
+        return self._json("GET", "/v1/audits", params={"model": model})
+
     def models(self) -> Json:
         """``GET /v1/models``: model versions and their gate status."""
         return self._json("GET", "/v1/models", params={"limit": 200})
+
+    def rewards(self, provider: str) -> Json:
+        """``GET /v1/rewards?provider=``: the provider's epochs, amounts and statuses."""
+        return self._json("GET", "/v1/rewards", params={"provider": provider})
 
     def verification(self, run_id: str) -> Json:
         """``GET /v1/reports/{run_id}/verification``: the report against its anchor."""
@@ -207,6 +235,29 @@ class DemoClient:
             "name": name,
         }
         return self._json("POST", "/v1/providers/offers", json=signed)
+
+    def withdraw(self, key: str, dataset_id: str) -> Json:
+        """The provider ``key`` signs a withdrawal of ``dataset_id`` in their wallet and posts
+        it; returns the relay record (the relayer pays the gas)."""
+        params = {"dataset_id": dataset_id, "provider": address_of(key)}
+        typed = self._json("GET", "/v1/providers/withdrawals/typed-data", params=params)
+        body = {"message": typed["message"], "signature": sign_typed(key, typed["typed_data"])}
+        return self._json("POST", "/v1/providers/withdrawals", json=body)
+
+    def claim(self, key: str, epoch: int) -> Json:
+        """The provider ``key`` signs their claim of ``epoch`` in their wallet and posts it;
+        returns the relay record (the relayer pays the gas)."""
+        account = address_of(key)
+        path = f"/v1/rewards/epochs/{epoch}"
+        typed = self._json("GET", f"{path}/claim", params={"account": account})
+        body = {
+            "account": account,
+            "amount": typed["amount"],
+            "deadline": typed["deadline"],
+            "proof": typed["proof"],
+            "signature": sign_typed(key, typed["typed_data"]),
+        }
+        return self._json("POST", f"{path}/claims", json=body)
 
     def delegate(self, key: str, delegatee: str, expiry: int) -> Json:
         """Sign a gasless delegation with ``key`` and post it; returns the relay record."""

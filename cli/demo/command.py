@@ -13,14 +13,24 @@ from typing import Annotated
 import typer
 
 from cli._errors import fail, friendly_errors
-from cli.demo.client import ApiRefused, ApiUnreachable, DemoClient, Json
+from cli.demo.client import ApiRefused, ApiUnreachable, DemoClient, Json, NodeRefused
 from cli.demo.protection import guardian_cancels, majority_fails
+from cli.demo.providers import (
+    claim,
+    fund_rewards,
+    offer_second,
+    pooled_audit,
+    retrained,
+    reward,
+    withdraw,
+)
 from cli.demo.stage import (
     BOUND,
     DATASET,
     EVIDENCE,
     INTERRUPTED,
     METRIC,
+    SECOND_DATASET,
     Demo,
     DemoTimeout,
     console,
@@ -40,15 +50,17 @@ from core.settings import LOCAL_CHAIN_IDS, Settings
 # -- setting the stage ----------------------------------------------------------------------
 
 
-def _default_url(settings: Settings) -> str:
+def _run_record(settings: Settings) -> Json:
     try:
         record = json.loads(settings.run_file.read_text("utf-8"))
-        return str(record["api_url"])
+        str(record["api_url"])
     except (OSError, ValueError, KeyError, TypeError):
         raise fail(
             f"no running fairgov found ({settings.run_file} is missing or unreadable): "
             "start one with `fairgov run`, or pass --url"
         ) from None
+    found: Json = record
+    return found
 
 
 def _check_local_chain(client: DemoClient) -> Json:
@@ -82,18 +94,26 @@ def _intro(client: DemoClient, governance: Json) -> None:
 
 def _story(demo: Demo) -> None:
     allow = register_dataset(demo)
+    allow_second = offer_second(demo)
     delegate(demo)
 
-    demo.heading("Propose: allow the dataset and bound demographic parity")
+    demo.heading("Propose: allow the datasets, fund the rewards, bound demographic parity")
     actions: list[Json] = [
         allow,
+        allow_second,
+        fund_rewards(),
         {"kind": "set_threshold", "metric": METRIC, "value": BOUND, "direction": "upper"},
         # The evidence that bound is judged on is voted with it; INCONCLUSIVE blocks.
         {"kind": "set_evidence_rule", "metric": METRIC, **EVIDENCE},
     ]
     if demo.client.policy()["mitigation"]["strategy"] != "none":
         actions.append({"kind": "set_mitigation", "strategy": "none", "constraint": ""})
-    first = propose(demo, f"Allow {DATASET}; {METRIC} <= {BOUND}, 95% evidence", actions)
+    first = propose(
+        demo,
+        f"Allow {DATASET} and {SECOND_DATASET}; fund the providers' rewards; "
+        f"{METRIC} <= {BOUND}, 95% evidence",
+        actions,
+    )
 
     demo.heading("Holders sign and send their votes (EIP-712 ballots, gasless)")
     vote(demo, first)
@@ -118,15 +138,28 @@ def _story(demo: Demo) -> None:
     html = verify_report(demo, passed)
     defeated = majority_fails(demo, failed)
     canceled = guardian_cancels(demo)
+
+    pooled = pooled_audit(demo)
+    rewards = reward(demo, pooled)
+    claim(demo, rewards)
+    withdraw(demo, pooled)
+    again = retrained(demo, pooled)
+
     _summary(demo, [first, second], [failed, passed], html)
     console.print(f"proposal (raise the bound, 60% for): {defeated} [red]Defeated[/]")
     console.print(f"proposal (clear the bound): {canceled} [yellow]Canceled[/] by the guardian")
+    console.print(
+        f"{pooled['model_name']} on both datasets: PASS, epoch {rewards[0]['epoch']} claimed "
+        f"by both providers; blocked by the withdrawal of {DATASET}; retrained on "
+        f"{SECOND_DATASET}: [bold]{again['verdict']}[/] "
+        f"{demo.client.base_url}/v1/audits/{again['run_id']}"
+    )
 
 
 def _summary(demo: Demo, proposals: list[str], audits: list[Json], html: Path) -> None:
     console.print()
     console.rule("[bold]what happened", align="left")
-    for label, proposal_id in zip(("allow + threshold", "mitigation"), proposals, strict=True):
+    for label, proposal_id in zip(("allow, fund, bound", "mitigation"), proposals, strict=True):
         console.print(f"proposal ({label}): {proposal_id} [green]Executed[/]")
     for label, summary in zip(("before", "after"), audits, strict=True):
         console.print(
@@ -144,6 +177,8 @@ def _one_line_failures(url: str) -> Iterator[None]:
         raise fail(f"{exc}: start the stack with `fairgov run`, or check --url") from None
     except ApiRefused as exc:
         raise fail(f"the API refused a demo step: {exc}") from None
+    except NodeRefused as exc:
+        raise fail(f"{exc}: is `fairgov run` still running, or check --rpc-url") from None
     except DemoTimeout as exc:
         raise fail(f"{exc} (or raise --timeout)") from None
     except KeyboardInterrupt:
@@ -160,6 +195,13 @@ def demo(
     timeout: Annotated[
         float, typer.Option(min=1, help="Seconds each wait may take before the demo gives up.")
     ] = 300.0,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The local chain's JSON-RPC URL, to move its clock past the rewards' "
+            "challenge window. Default: the one `fairgov run` recorded in run.json."
+        ),
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -170,14 +212,19 @@ def demo(
     """Run the whole loop against a running local stack over its HTTP API: register a biased
     dataset, vote to allow it, see the audit FAIL, vote a mitigation, see it PASS, and verify
     the report against the chain; then watch a 60% majority fail to loosen the bound (after
-    previewing which models it would let through) and the guardian cancel a second try."""
+    previewing which models it would let through) and the guardian cancel a second try.
+    Finally a model trained on two providers' datasets passes, both providers claim its reward
+    gaslessly, and one withdraws their dataset: the model is blocked, then retrained on the
+    other."""
     settings = Settings()
-    base_url = url or _default_url(settings)
+    record = _run_record(settings) if url is None else {}
+    base_url = url or str(record["api_url"])
+    rpc_url = rpc_url or record.get("rpc_url")
     out_dir = (out or settings.data_dir / "demo").expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with DemoClient(base_url) as client, _one_line_failures(base_url):
         governance = _check_local_chain(client)
         _intro(client, governance)
-        _story(Demo(client=client, timeout=timeout, out_dir=out_dir))
+        _story(Demo(client=client, timeout=timeout, out_dir=out_dir, rpc_url=rpc_url))
     console.print(f"[bold green]demo complete[/] in {time.monotonic() - started:.0f} s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -19,13 +19,22 @@ T = TypeVar("T")
 
 console = Console(highlight=False, soft_wrap=True)
 
-STEPS: Final = 11
+STEPS: Final = 16
 #: The dev account that the default deployment makes the fairness guardian.
 GUARDIAN_KEY: Final = DEV_PRIVATE_KEYS[6]
 #: The data provider who offers the demo's dataset.
 PROVIDER_KEY: Final = DEV_PRIVATE_KEYS[5]
 DATASET: Final = "loans-demo"
 MODEL: Final = "loans-demo-lr"
+#: The second provider, their dataset (same schema, another seed) and the model on both.
+SECOND_PROVIDER_KEY: Final = DEV_PRIVATE_KEYS[7]
+SECOND_DATASET: Final = "loans-demo-2"
+#: Seed 3's rows, alone and under the mitigation, PASS at 95% (seed 1's are INCONCLUSIVE), so
+#: the retraining after the withdrawal is approved. Runs are deterministic.
+SECOND_SEED: Final = 3
+POOLED_MODEL: Final = "loans-demo-pooled-lr"
+#: Whole tokens the first proposal moves from the treasury to the providers' rewards.
+REWARD_FUNDING: Final = 5000
 METRIC: Final = "demographic_parity_difference"
 BOUND: Final = "0.1"
 EVIDENCE: Final = {
@@ -74,6 +83,10 @@ class Demo:
     out_dir: Path
     step: int = 0
     operator_token: str = ""
+    #: The local chain's JSON-RPC URL (from run.json or --rpc-url), to move its clock.
+    rpc_url: str | None = None
+    #: Each registered dataset's id, by name.
+    dataset_ids: dict[str, str] = field(default_factory=dict)
 
     def heading(self, title: str) -> None:
         """Start the next numbered step of the story."""

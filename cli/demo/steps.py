@@ -48,37 +48,48 @@ def _find_operator(client: DemoClient) -> tuple[str, str]:
 
 
 def register_dataset(demo: Demo) -> Json:
-    """Write the biased synthetic dataset, sign in as an operator and register its manifest."""
-    from audit.manifest import build_manifest
-    from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
+    """Write the biased synthetic dataset, sign in as an operator and register its manifest;
+    its provider offers it. Returns the checked ``allow_dataset`` action."""
+    from audit.synthetic import write_loans_csv
 
-    demo.heading("Register a biased loan dataset")
+    demo.heading("Register biased loan datasets; their providers offer them")
     csv = write_loans_csv(demo.out_dir / f"{DATASET}.csv")
     console.print(f"wrote 4,000 synthetic loan applications to {csv}")
     console.print("  group B's historical approvals were pushed down by 0.4 (the injected bias)")
+    key, demo.operator_token = _find_operator(demo.client)
+    console.print(f"signed in with Ethereum (EIP-4361) as operator {address_of(key)}")
+    bias = "synthetic loan approvals with injected bias against group B"
+    return offer_dataset(demo, csv, DATASET, PROVIDER_KEY, bias)
+
+
+def offer_dataset(demo: Demo, csv: Path, name: str, provider_key: str, description: str) -> Json:
+    """Commit every record of ``csv``, register its manifest as the signed-in operator, and
+    have ``provider_key`` sign an offer of it; returns the checked ``allow_dataset`` action."""
+    from audit.manifest import build_manifest
+    from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE
+
     manifest = build_manifest(
         csv,
-        name=DATASET,
+        name=name,
         label=LABEL,
         positive_label=POSITIVE_LABEL,
         sensitive_features=list(SENSITIVE),
         licence="CC0-1.0",
-        description="synthetic loan approvals with injected bias against group B",
-        salts_path=demo.out_dir / f"{DATASET}.salts",
+        description=description,
+        salts_path=demo.out_dir / f"{name}.salts",
     )
     console.print(f"committed every record with a salt: records root {manifest.records_root}")
-    key, demo.operator_token = _find_operator(demo.client)
-    console.print(f"signed in with Ethereum (EIP-4361) as operator {address_of(key)}")
     created = demo.client.register_dataset(
         json.loads(manifest.canonical_json()), demo.operator_token
     )
     stored = created["manifest"]
-    console.print(f"registered [bold]{DATASET}[/]: dataset id {short(stored['dataset_id'])}")
+    demo.dataset_ids[name] = str(stored["dataset_id"])
+    console.print(f"registered [bold]{name}[/]: dataset id {short(stored['dataset_id'])}")
     console.print(f"  content sha256 {stored['content_hash']}")
     console.print(f"  manifest hash  {stored['manifest_hash']}")
-    accepted = demo.client.offer(PROVIDER_KEY, stored["manifest_hash"], DATASET)
+    accepted = demo.client.offer(provider_key, stored["manifest_hash"], name)
     console.print(
-        f"its provider {address_of(PROVIDER_KEY)} signed an offer (EIP-712) in their wallet; "
+        f"its provider {address_of(provider_key)} signed an offer (EIP-712) in their wallet; "
         "the policy contract checked it"
     )
     allow: Json = accepted["action"]
@@ -157,15 +168,21 @@ def vote(demo: Demo, proposal_id: str, votes: Votes = VOTES) -> None:
         label = "[green]for[/]" if support == 1 else "[red]against[/]"
         console.print(f"{address_of(key)} votes {label}{said}: signed ballot, relay #{relay['id']}")
 
+    wait_relayed(demo, relays, "ballots")
+
+
+def wait_relayed(demo: Demo, relays: list[Json], what: str) -> None:
+    """Wait until the relayer has every one of ``relays`` confirmed on chain."""
+
     def mined() -> tuple[bool | None, str]:
         records = [demo.client.relay(int(r["id"])) for r in relays]
         failed = [r for r in records if r["status"] == "failed"]
         if failed:
-            raise fail(f"ballot relay #{failed[0]['id']} failed: {failed[0]['error']}")
+            raise fail(f"{what} relay #{failed[0]['id']} failed: {failed[0]['error']}")
         done = sum(r["status"] == "confirmed" for r in records)
-        return (True if done == len(records) else None), f"{done}/{len(records)} ballots on chain"
+        return (True if done == len(records) else None), f"{done}/{len(records)} {what} on chain"
 
-    demo.wait("relaying the ballots", mined, "is the scheduler running (relay_outbox)?")
+    demo.wait(f"relaying the {what}", mined, "is the scheduler running (relay_outbox)?")
 
 
 def follow(demo: Demo, proposal_id: str, *, until: str) -> Json:
@@ -236,9 +253,10 @@ def pass_proposal(demo: Demo, description: str, actions: list[Json]) -> str:
 # -- 6 and 8: audits ----------------------------------------------------------------------
 
 
-def audit(demo: Demo, expect: str) -> Json:
-    """Start an audit of the model over HTTP and follow it to its verdict."""
-    spec = {"name": MODEL, "dataset": DATASET, "n_boot": 100}
+def audit(demo: Demo, expect: str, spec: Json | None = None) -> Json:
+    """Start an audit of ``spec`` (default: the demo's model on its dataset) over HTTP and
+    follow it to its verdict."""
+    spec = spec or {"name": MODEL, "dataset": DATASET, "n_boot": 100}
     policy = demo.client.policy()
     mitigation = policy["mitigation"]
     console.print(
@@ -247,7 +265,9 @@ def audit(demo: Demo, expect: str) -> Json:
     )
     console.print(_evidence_line(policy))
     run_id = demo.client.start_audit(spec, demo.operator_token)
-    console.print(f"audit run {short(run_id)} started (train {MODEL}, check, report, anchor)")
+    console.print(
+        f"audit run {short(run_id)} started (train {spec['name']}, check, report, anchor)"
+    )
 
     def finished() -> tuple[Json | None, str]:
         summary = demo.client.audit(run_id)

@@ -33,6 +33,7 @@ from governance.errors._consent import (
     InvalidWithdrawal,
     NotDatasetProvider,
     OfferExpired,
+    OfferExpiresBeforeExecution,
     OfferNotDated,
     OfferNotYetValid,
     OfferSignatureInvalid,
@@ -95,6 +96,7 @@ from governance.errors._protection import (
 from governance.errors._rewards import (
     CallWouldRevert,
     ChallengeWindowOpen,
+    ClaimDeadlineTooSoon,
     ClaimExpired,
     InvalidContribution,
     InvalidRewardProof,
@@ -108,6 +110,7 @@ from governance.errors._rewards import (
     StatementDoesNotRecompute,
     StatementHashMismatch,
     UnknownEpoch,
+    WalletRefusedClaim,
 )
 
 __all__ = [
@@ -121,6 +124,7 @@ __all__ = [
     "ChainDirBusy",
     "ChainUnreachable",
     "ChallengeWindowOpen",
+    "ClaimDeadlineTooSoon",
     "ClaimExpired",
     "ConsentError",
     "ConsentRefused",
@@ -162,6 +166,7 @@ __all__ = [
     "NotInStatement",
     "NotOurGovernor",
     "OfferExpired",
+    "OfferExpiresBeforeExecution",
     "OfferNotDated",
     "OfferNotYetValid",
     "OfferSignatureInvalid",
@@ -191,6 +196,7 @@ __all__ = [
     "UnknownMetric",
     "UnknownProposal",
     "UnminableTransaction",
+    "WalletRefusedClaim",
     "WithdrawalSignatureInvalid",
     "WithdrawalStale",
     "WrongChain",

@@ -88,6 +88,23 @@ class OfferExpired(ConsentError):
         )
 
 
+class OfferExpiresBeforeExecution(OfferExpired):
+    """The offer's deadline comes before a proposal made now could execute it."""
+
+    code: ClassVar[str] = "offer_expires_before_execution"
+
+    def __init__(self, dataset_id: str, deadline: int, *, earliest: int) -> None:
+        ConsentError.__init__(
+            self,
+            f"the offer of dataset {dataset_id} expires at {deadline} (unix time), before a "
+            f"proposal made now could execute it (about {earliest}): ask the provider for a "
+            "new offer with a later deadline",
+            dataset_id=dataset_id,
+            deadline=deadline,
+            earliest=earliest,
+        )
+
+
 class OfferNotYetValid(ConsentError):
     """The offer is dated after the chain's time (TrainingPolicyOfferFromTheFuture)."""
 

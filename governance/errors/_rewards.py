@@ -172,6 +172,36 @@ class ClaimExpired(GovernanceError):
         )
 
 
+class ClaimDeadlineTooSoon(GovernanceError):
+    """The signed claim's deadline leaves the relayer too little time to get it mined."""
+
+    code: ClassVar[str] = "reward_claim_deadline_too_soon"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, *, epoch: int, deadline: int, earliest: int) -> None:
+        super().__init__(
+            f"the claim of epoch {epoch} has deadline {deadline}, too soon for the relayer to "
+            f"get it mined: sign again with a deadline of at least {earliest} (unix time)",
+            epoch=epoch,
+            deadline=deadline,
+            earliest=earliest,
+        )
+
+
+class WalletRefusedClaim(GovernanceError):
+    """A contract wallet's ``isValidSignature`` does not accept the claim's signature."""
+
+    code: ClassVar[str] = "reward_wallet_refused_signature"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, *, account: str) -> None:
+        super().__init__(
+            f"the contract wallet {account} does not accept this signature (EIP-1271 "
+            "isValidSignature): sign the claim's typed data as the wallet requires",
+            account=account,
+        )
+
+
 class CallWouldRevert(GovernanceError):
     """A signed call to relay fails when simulated: relaying it would only burn gas."""
 

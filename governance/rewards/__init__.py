@@ -21,6 +21,8 @@ from governance.rewards._chain import (
     read_params,
 )
 from governance.rewards._claims import (
+    CLAIM_DEADLINE_MARGIN,
+    CLAIM_SIGNATURE_PATTERN,
     REWARDS_DOMAIN_NAME,
     SignedClaim,
     check_claim,
@@ -58,6 +60,8 @@ from governance.rewards._tree import (
 )
 
 __all__ = [
+    "CLAIM_DEADLINE_MARGIN",
+    "CLAIM_SIGNATURE_PATTERN",
     "LEAF_ENCODING",
     "REWARDS_DOMAIN_NAME",
     "SCHEMA_VERSION",

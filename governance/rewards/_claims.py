@@ -22,11 +22,13 @@ from governance.actions import DOMAIN_FIELDS
 from governance.chain.calldata import encode_call
 from governance.errors import (
     ChallengeWindowOpen,
+    ClaimDeadlineTooSoon,
     ClaimExpired,
     InvalidRewardProof,
     RewardAlreadyClaimed,
     RewardEpochCancelled,
     SignerMismatch,
+    WalletRefusedClaim,
 )
 from governance.messages.eip712 import Domain, digest, recover_signer
 from governance.rewards._chain import EpochState
@@ -34,6 +36,14 @@ from governance.rewards._tree import verify_reward_proof
 
 #: The EIP-712 domain name of ProviderRewards (its constructor's ``EIP712(name, "1")``).
 REWARDS_DOMAIN_NAME: Final = "fairgov ProviderRewards"
+#: The least time, in seconds, a claim's deadline must leave after the latest block: the
+#: relayer's transaction is mined in a later block (ten 12-second blocks).
+CLAIM_DEADLINE_MARGIN: Final = 120
+#: The longest signature accepted (an EIP-1271 wallet's may be longer than 65 bytes, e.g. a
+#: multisig's several signatures).
+MAX_SIGNATURE_BYTES: Final = 1024
+#: A claim's signature: 65 bytes from a key, up to :data:`MAX_SIGNATURE_BYTES` for a wallet.
+CLAIM_SIGNATURE_PATTERN: Final = rf"^0x(?:[0-9a-fA-F]{{2}}){{65,{MAX_SIGNATURE_BYTES}}}$"
 CLAIM_FIELDS: Final = [
     {"name": "epoch", "type": "uint256"},
     {"name": "account", "type": "address"},
@@ -77,7 +87,10 @@ class SignedClaim(BaseModel):
     amount: int = Field(ge=0, lt=2**256)
     deadline: int = Field(ge=0, lt=2**256)
     proof: tuple[str, ...] = Field(max_length=64)
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="65-byte r‖s‖v")
+    signature: str = Field(
+        pattern=CLAIM_SIGNATURE_PATTERN,
+        description="65-byte r‖s‖v from a key; what its EIP-1271 wallet accepts from a contract",
+    )
 
     @field_validator("account")
     @classmethod
@@ -101,9 +114,13 @@ class SignedClaim(BaseModel):
             )
         )
 
+    def digest(self, domain: Domain) -> bytes:
+        """The EIP-712 digest this claim's signature is over, in ``domain``."""
+        return digest(domain, self.struct_hash())
+
     def signer(self, domain: Domain) -> Address:
-        """The address that signed this claim in ``domain``."""
-        return recover_signer(digest(domain, self.struct_hash()), bytes.fromhex(self.signature[2:]))
+        """The address that signed this claim in ``domain`` (a key's 65-byte signature)."""
+        return recover_signer(self.digest(domain), bytes.fromhex(self.signature[2:]))
 
     def calldata(self) -> str:
         """``claimBySig(epoch, account, amount, proof, deadline, signature)``."""
@@ -128,15 +145,25 @@ def check_claim(
     epoch: EpochState,
     now: int,
     claimed: bool,
+    wallet_accepts: bool | None = None,
 ) -> None:
     """Refuse a claim the contract would refuse, in the order a provider can fix it.
 
+    As the contract's SignatureChecker does, an account without code must have signed with
+    its key (``wallet_accepts`` None); for a contract account, ``wallet_accepts`` is what its
+    EIP-1271 ``isValidSignature`` answered (``wallet_accepts_claim`` in the intake).
+
     ``epoch`` is the chain's state of the claimed epoch, ``now`` the latest block's time,
-    ``claimed`` whether the account claimed it already (on chain or queued).
+    ``claimed`` whether the account claimed it already (on chain or queued). A deadline less
+    than :data:`CLAIM_DEADLINE_MARGIN` seconds after ``now`` is refused too: the relayer's
+    transaction lands in a later block, where it would revert at the relayer's expense.
     """
-    recovered = claim.signer(domain)
-    if recovered != claim.account:
-        raise SignerMismatch(claimed=claim.account, recovered=recovered)
+    if wallet_accepts is None:
+        recovered = claim.signer(domain)
+        if recovered != claim.account:
+            raise SignerMismatch(claimed=claim.account, recovered=recovered)
+    elif not wallet_accepts:
+        raise WalletRefusedClaim(account=claim.account)
     if epoch.cancelled:
         raise RewardEpochCancelled(epoch.number)
     if now < epoch.challenge_ends:
@@ -145,5 +172,9 @@ def check_claim(
         raise RewardAlreadyClaimed(epoch=epoch.number, account=claim.account)
     if claim.deadline < now:
         raise ClaimExpired(epoch=epoch.number, deadline=claim.deadline)
+    if claim.deadline < now + CLAIM_DEADLINE_MARGIN:
+        raise ClaimDeadlineTooSoon(
+            epoch=epoch.number, deadline=claim.deadline, earliest=now + CLAIM_DEADLINE_MARGIN
+        )
     if not verify_reward_proof(epoch.root, claim.account, claim.amount, claim.proof):
         raise InvalidRewardProof(epoch=epoch.number, account=claim.account, amount=claim.amount)

@@ -1,16 +1,24 @@
 """Accepting a gasless claim: checked against the chain, simulated, then queued for the relayer.
 
 Nothing is queued, and so no gas is spent, unless the claim passes :func:`check_claim` and its
-``claimBySig`` call succeeds in a simulation. An account has one claim per epoch in the
-outbox: a second one is ``reward_already_claimed``.
+``claimBySig`` call succeeds in a simulation. A contract account's signature is checked with
+its EIP-1271 ``isValidSignature`` by ``eth_call``, as the contract's SignatureChecker does. An
+account has one claim per epoch in the outbox: a second one is ``reward_already_claimed``.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
+from eth_typing import HexStr
 from sqlmodel import Session
 from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3Exception
+from web3.types import TxParams
 
+from governance.chain.calldata import encode_call
 from governance.chain.rpc import RpcBatch
+from governance.messages.eip712 import Domain
 from governance.relay import outbox
 from governance.relay.outbox import RelayItem, RelayStatus
 from governance.relay.signed_calls import SignedCall, accept_signed_call
@@ -35,6 +43,30 @@ def queued_claim(
     return item
 
 
+#: What EIP-1271 ``isValidSignature(bytes32,bytes)`` returns for a signature it accepts (its
+#: selector).
+_ERC1271_MAGIC: Final = bytes.fromhex("1626ba7e")
+
+
+def wallet_accepts_claim(w3: Web3, claim: SignedClaim, domain: Domain) -> bool | None:
+    """None when ``claim.account`` has no code (a key must have signed); else whether the
+    contract's EIP-1271 ``isValidSignature`` accepts the claim's signature, asked by
+    ``eth_call`` (as the contract's SignatureChecker will)."""
+    if not w3.eth.get_code(w3.to_checksum_address(claim.account)):
+        return None
+    data = encode_call(
+        "isValidSignature",
+        ("bytes32", "bytes"),
+        [claim.digest(domain), bytes.fromhex(claim.signature[2:])],
+    )
+    try:
+        call: TxParams = {"to": w3.to_checksum_address(claim.account), "data": HexStr(data)}
+        answer = bytes(w3.eth.call(call))
+    except (ContractLogicError, Web3Exception):
+        return False
+    return len(answer) >= 32 and answer[:4] == _ERC1271_MAGIC and not any(answer[4:32])
+
+
 def accept_claim(
     session: Session,
     w3: Web3,
@@ -50,8 +82,8 @@ def accept_claim(
     Raises
     ------
     governance.errors.UnknownEpoch, SignerMismatch, RewardEpochCancelled,
-    ChallengeWindowOpen, RewardAlreadyClaimed, ClaimExpired, InvalidRewardProof,
-    CallWouldRevert
+    ChallengeWindowOpen, RewardAlreadyClaimed, ClaimExpired, ClaimDeadlineTooSoon,
+    InvalidRewardProof, WalletRefusedClaim, CallWouldRevert
         The claim cannot succeed; nothing was queued.
     """
     chain_id = int(w3.eth.chain_id)
@@ -63,8 +95,14 @@ def accept_claim(
         )
         is not None
     )
+    domain = rewards_domain(chain_id, rewards)
     check_claim(
-        claim, domain=rewards_domain(chain_id, rewards), epoch=epoch, now=now, claimed=claimed
+        claim,
+        domain=domain,
+        epoch=epoch,
+        now=now,
+        claimed=claimed,
+        wallet_accepts=wallet_accepts_claim(w3, claim, domain),
     )
     call = SignedCall(
         to=w3.to_checksum_address(rewards),

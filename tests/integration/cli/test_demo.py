@@ -27,7 +27,7 @@ FAST_GOVERNANCE = {
     "timelock_delay": 2,
     "vote_extension": 1,
 }
-DEMO_SECONDS = 240
+DEMO_SECONDS = 480
 
 
 @pytest.fixture
@@ -40,6 +40,8 @@ def stack(tmp_path: Path) -> Iterator[Path]:
         data_dir,
         FAIRGOV_DEPLOY_CONFIG=str(config),
         FAIRGOV_OPERATORS=Account.from_key(DEV_PRIVATE_KEYS[0]).address,
+        # audit_all posts the providers' reward roots; every minute, not at 03:00.
+        FAIRGOV_AUDIT_CRON="* * * * *",
     )
     try:
         running.wait_for("press Ctrl-C to stop", timeout=90)
@@ -77,8 +79,8 @@ def test_demo_tells_the_story_from_fail_to_a_verified_pass(stack: Path):
     assert result.returncode == 0, result.stdout + result.stderr
     story = result.stdout
     print(story)
-    for step in range(1, 12):
-        assert f"{step}/11 " in story
+    for step in range(1, 17):
+        assert f"{step}/16 " in story
     assert story.count("Executed") >= 2
     assert story.index("verdict: FAIL") < story.index("verdict: PASS")
     assert "model gate: blocked" in story
@@ -97,6 +99,18 @@ def test_demo_tells_the_story_from_fail_to_a_verified_pass(stack: Path):
     assert "it would let through 1 blocked model(s)" in story
     assert re.search(r"for [\d,]+ \(60% of the votes cast\).*needs 2/3: Defeated", story), story
     assert "Canceled by the fairness guardian" in story
+    # Two providers, a model on both datasets, its reward claimed by each, a withdrawal that
+    # blocks it and the retraining on the other dataset, whose report names the withdrawal.
+    assert story.count("signed an offer (EIP-712)") == 2
+    assert "Fund the providers' rewards with 5000 tokens from the treasury" in story
+    assert story.count("verdict: PASS") >= 2
+    assert re.search(r"epoch \d+ posted to ProviderRewards", story), story
+    assert "(anvil evm_increaseTime, then evm_mine)" in story
+    assert len(re.findall(r"\+\d[\d,]*\.\d\d", story)) == 2, story
+    assert "blocked at the gate" in story
+    assert "its report records the withdrawal: loans-demo withdrawn by provider" in story
+    assert "trained on loans-demo-2" in story
+    assert "model gate approved" in story
     saved = re.search(r"HTML report saved: (file://\S+)", story)
     assert saved is not None, story
     html = Path(unquote(urlparse(saved.group(1)).path))

@@ -1,4 +1,6 @@
-"""The rewards step of ``audit_all``: after the audits, every approved run's root is posted."""
+"""The rewards step of ``audit_all``: after the audits, every approved run's root is posted;
+a retraining that reproduces the same model file is not paid again, and a run whose provider
+withdrew a dataset before the rewards step is not paid (nor valued by leave-one-out)."""
 
 from __future__ import annotations
 
@@ -6,17 +8,28 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from web3 import Web3
 
+from audit.rewards.db_models import RewardStatementRecord
+from audit.rewards.service import post_due_rewards
+from audit.service import audit_due
+from audit.spec import ModelSpec
+from core.db import session_scope
+from governance.actions import SetSplitRule
 from governance.chain import deploy
 from governance.chain.contracts import bind
+from governance.chain.deploy import Deployment
+from governance.rewards import parse_statement
 from scheduler import history, jobs
 from scheduler.db_models import JobStatus
 from scheduler.jobs import run_job
+from tests.helpers import PROVIDER_KEY, Governance, address_of
+from tests.integration.audit.audit_support import dp_threshold, govern
 from tests.integration.audit.rewards.service_support import approved_run, offer_dataset
 from tests.integration.governance.rewards.rewards_support import ALICE_KEY, fund
 from tests.integration.scheduler.test_jobs import make_context
+from tests.integration.scheduler.test_withdrawal import allow_two_providers, versions
 
 pytestmark = pytest.mark.chain
 
@@ -41,3 +54,88 @@ def test_audit_all_posts_the_reward_of_an_approved_run(
     assert first.detail.endswith(f"; rewards: posted {run.run_id[:10]}… epoch {epoch}")
     assert second.detail is not None
     assert "rewards" not in second.detail
+
+
+@pytest.fixture
+def gov(isolated_chain: Web3, deployment: Deployment) -> Governance:
+    return Governance(isolated_chain, deployment)
+
+
+@pytest.mark.slow
+def test_an_unrelated_policy_change_does_not_pay_for_the_same_model_again(
+    gov: Governance, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    """End to end through the scheduler: the DAO sets a threshold the model meets anyway.
+    ``due_for_audit`` retrains every model whose last run was under another policy version,
+    the seeded training reproduces the same model file, it passes, and ``audit_all`` posts a
+    second epoch: the treasury pays ``rewardPerEpoch`` again for the same model, on every
+    policy change, for every model."""
+    fund(gov.w3, deployment)
+    allow_two_providers(gov, deployment, engine, tmp_path)
+    both = ModelSpec(name="m", datasets=("loans-a", "loans-b"), n_boot=20)
+    ctx = make_context(engine, gov.w3, deployment, tmp_path, model_specs=(both,))
+    rewards = bind(gov.w3, "ProviderRewards", deployment.addresses.rewards).functions
+    with jobs.installed(ctx, holder="test"):
+        run_job("sync_chain")
+        run_job("audit_all")
+        assert rewards.epochCount().call() == 1
+        govern(gov.w3, deployment, [dp_threshold("0.99")], "a bound every model meets")
+        run_job("sync_chain")
+        run_job("audit_all")
+
+    hashes = {v.model_hash for v in versions(engine, "m")}
+    assert len(hashes) == 1, "the retraining made another model file"
+    assert rewards.epochCount().call() == 1, "the same model file was paid for twice"
+
+
+@pytest.mark.slow
+def test_leave_one_out_never_trains_on_data_whose_consent_was_withdrawn(
+    gov: Governance, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    """Under the leave-one-out rule the rewards step trains n + 1 models on the providers'
+    files. The model was audited; then provider A withdraws loans-a; then the rewards step
+    runs (the next audit_all pass). It posts the run anyway and, to value A, trains models
+    on loans-a's rows after A withdrew: a withdrawn dataset trains again."""
+    fund(gov.w3, deployment)
+    a = allow_two_providers(gov, deployment, engine, tmp_path)
+    govern(gov.w3, deployment, [SetSplitRule(rule="leave_one_out")], "value the data")
+    both = ModelSpec(name="m", datasets=("loans-a", "loans-b"), n_boot=20)
+    ctx = make_context(engine, gov.w3, deployment, tmp_path, model_specs=(both,))
+    with jobs.installed(ctx, holder="test"):
+        run_job("sync_chain")
+        outcome = audit_due(ctx.audit, (both,))  # the audits of an audit_all pass
+        assert [r.verdict for r in outcome.runs] == ["PASS"]
+        gov.send(PROVIDER_KEY, gov.policy, "withdrawDataset", bytes.fromhex(a.dataset_id[2:]))
+        run_job("sync_chain")
+
+        post_due_rewards(ctx.audit)  # the rewards step of the same pass
+
+    with session_scope(engine) as session:
+        stored = session.exec(select(RewardStatementRecord)).all()
+    valued = []
+    for row in stored:
+        loo = parse_statement(row.statement_json.encode()).leave_one_out
+        valued += [u.provider for u in loo.without] if loo is not None else []
+    assert address_of(PROVIDER_KEY) not in valued, "loans-a was trained on after withdrawal"
+
+
+def test_post_rewards_pays_an_approved_run_between_audit_passes(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """A run started through the API or the CLI is paid on the next ``post_rewards``, without
+    waiting for the nightly ``audit_all``; with nothing due the job says so."""
+    w3 = isolated_chain
+    fund(w3, deployment)
+    rewards = bind(w3, "ProviderRewards", deployment.addresses.rewards).functions
+    with jobs.installed(make_context(engine, w3, deployment, tmp_path), holder="test"):
+        run_job("post_rewards")
+        allowed = offer_dataset(w3, deployment, ALICE_KEY)
+        run = approved_run(engine, w3, deployment, tmp_path, allowed)
+        run_job("post_rewards")
+    assert rewards.epochOfRun(bytes.fromhex(run.run_id[2:])).call() > 0
+    with Session(engine) as session:
+        idle, posted = reversed(history.recent(session, job="post_rewards"))
+    assert (idle.status, idle.detail) == (JobStatus.SKIPPED, "no approved run is due a reward")
+    assert posted.status == JobStatus.SUCCEEDED
+    assert posted.detail is not None
+    assert posted.detail.startswith(f"rewards: posted {run.run_id[:10]}")

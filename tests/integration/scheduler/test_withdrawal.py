@@ -24,6 +24,7 @@ from audit.verify import verify_report
 from core.canonical import canonical_json
 from core.db import session_scope
 from governance.chain.deploy import Deployment
+from governance.index.models import PolicyEvent
 from scheduler import jobs
 from scheduler.db_models import JobStatus
 from scheduler.jobs import run_job
@@ -234,3 +235,63 @@ def test_a_retraining_that_failed_is_tried_again_by_audit_all(
         assert "loans-both: dataset 'loans-a' not allowed" in retried.detail
     old, new = versions(engine, "loans-both")
     assert (old.status, new.status) == (ModelStatus.BLOCKED, ModelStatus.APPROVED)
+
+
+def test_a_retraining_that_reproduces_an_earlier_model_is_not_repeated(
+    gov: Governance, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    a = allow_two_providers(gov, deployment, engine, tmp_path)
+    """The model was first trained on loans-b alone, then on both; loans-a is withdrawn and
+    the retraining on loans-b makes the first file again, which updates the older row. The
+    blocked row stays the newest, yet the model counts as retrained: no second training,
+    audit and anchor transaction on the next pass."""
+    alone = ModelSpec(name="m", datasets=("loans-b",), n_boot=20)
+    both = ModelSpec(name="m", datasets=("loans-a", "loans-b"), n_boot=20)
+    for spec in (alone, both):
+        ctx = make_context(engine, gov.w3, deployment, tmp_path, model_specs=(spec,))
+        with jobs.installed(ctx, holder="test"):
+            run_job("sync_chain")
+            run_job("audit_all")
+    first, second = versions(engine, "m")
+    assert (first.status, second.status) == (ModelStatus.APPROVED, ModelStatus.APPROVED)
+
+    gov.send(PROVIDER_KEY, gov.policy, "withdrawDataset", bytes.fromhex(a.dataset_id[2:]))
+    with jobs.installed(ctx, holder="test"):
+        run_job("sync_chain")
+    retrained = retrain_after_withdrawal(ctx.audit)
+    assert [r.status for r in retrained] == [ModelStatus.APPROVED]
+    assert versions(engine, "m")[-1].model_hash == second.model_hash  # still the newest row
+
+    again = retrain_after_withdrawal(ctx.audit)
+
+    assert [r.run_id for r in again if r.run_id is not None] == [], f"retrained again: {again}"
+
+
+def test_a_withdrawal_a_reorg_dropped_stops_blocking_the_model(
+    gov: Governance, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    """The withdrawal is indexed (the model is blocked), then the chain rolls back past it:
+    the indexer undoes the event, and the version gets its approval back at the same sync."""
+    a = allow_two_providers(gov, deployment, engine, tmp_path)
+    both = ModelSpec(name="m", datasets=("loans-a", "loans-b"), n_boot=20)
+    ctx = make_context(engine, gov.w3, deployment, tmp_path, model_specs=(both,))
+    with jobs.installed(ctx, holder="test"):
+        run_job("sync_chain")
+        run_job("audit_all")
+        (trained,) = versions(engine, "m")
+        assert trained.status == ModelStatus.APPROVED
+        before = gov.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+        gov.send(PROVIDER_KEY, gov.policy, "withdrawDataset", bytes.fromhex(a.dataset_id[2:]))
+        run_job("sync_chain")
+        assert versions(engine, "m")[0].status == ModelStatus.BLOCKED
+
+        gov.w3.provider.make_request("evm_revert", [before])  # type: ignore[arg-type]
+        for _ in range(3):
+            gov.w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+        assert gov.policy.functions.isAllowed(bytes.fromhex(a.dataset_id[2:])).call()
+        run_job("sync_chain")
+
+    with session_scope(engine) as session:
+        names = session.exec(select(PolicyEvent.name)).all()
+        assert "DatasetWithdrawn" not in names  # the index undid the dropped withdrawal
+        assert require_approved(session, "m").model_hash == trained.model_hash

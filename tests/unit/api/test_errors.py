@@ -20,6 +20,7 @@ STATUS_BEFORE: dict[str, int] = {
     "manifest_lacks_records_root": 422,
     "not_dataset_provider": 403,
     "offer_expired": 422,
+    "offer_expires_before_execution": 422,
     "offer_not_dated": 422,  # new in #15 review: an offer with issuedAt 0
     "offer_not_yet_valid": 422,
     "offer_signature_invalid": 403,
@@ -126,6 +127,7 @@ STATUS_BEFORE: dict[str, int] = {
     "report_not_canonical": 422,
     "restricted_proposer": 400,
     "reward_already_claimed": 409,  # new in #15: providers' rewards
+    "reward_claim_deadline_too_soon": 422,  # new in #15: a deadline the relayer cannot meet
     "reward_claim_expired": 422,  # new in #15: providers' rewards
     "reward_epoch_cancelled": 409,  # new in #15: providers' rewards
     "reward_invalid_contribution": 422,  # new in #15: providers' rewards
@@ -136,6 +138,7 @@ STATUS_BEFORE: dict[str, int] = {
     "reward_post_refused": 409,  # new in #15: providers' rewards
     "reward_run_not_approved": 409,  # new in #15 review: a root for a run with no PASS audit
     "reward_unknown_epoch": 404,  # new in #15: providers' rewards
+    "reward_wallet_refused_signature": 422,  # new in #15: an EIP-1271 wallet refused a claim
     "reward_window_open": 409,  # new in #15: providers' rewards
     "salts_mismatch": 422,  # new in #15: salts file and data file disagree
     "signature_error": 400,

@@ -184,3 +184,15 @@ def test_unreadable_csv_is_refused(tmp_path: Path):
 def test_the_examples_in_the_docstrings_hold():
     result = doctest.testmod(audit.commitments)
     assert (result.failed, result.attempted >= 6) == (0, True)
+
+
+def test_blank_lines_are_no_records_as_for_pandas(tmp_path: Path) -> None:
+    """UCI Adult's file ends with an empty line; pandas skips it, so the records must too
+    (the commitments count the rows a model trains on)."""
+    path = tmp_path / "adult.data"
+    path.write_text("39, State-gov, <=50K\n50, Private, >50K\n\n")
+    records = list(read_records(path, columns=["age", "workclass", "income"]))
+    assert records == [
+        b'{"age":"39","income":" <=50K","workclass":" State-gov"}',
+        b'{"age":"50","income":" >50K","workclass":" Private"}',
+    ]

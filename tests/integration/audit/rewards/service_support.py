@@ -1,5 +1,6 @@
 """An approved audit run for the rewards tests: a dataset its provider offered on chain, a
-report over it, and that report's PASS anchored in the AuditRegistry."""
+report over it, that report's PASS anchored in the AuditRegistry, and its model version
+approved by the gate."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from web3 import Web3
 
 from audit.anchor import publish_audit
 from audit.db_models import AuditRunRecord, RunStatus
+from audit.gate import record_audit
 from audit.report import Report
 from bias_checks import Verdict
 from core.db import session_scope
@@ -77,4 +79,14 @@ def approved_run(
     )
     with session_scope(engine) as session:
         session.add(row)
+        record_audit(
+            session,
+            name=row.model_name,
+            model_hash=model_hash,
+            artifact_path=str(directory / "model.skops"),
+            run_id=run_id,
+            verdict=Verdict.PASS,
+            anchored=True,
+            policy_version=policy["version"],
+        )
     return row

@@ -1,5 +1,6 @@
 """The whole rewards path on a real anvil: post once, the window, gasless claims relayed once,
-every bad claim refused before any gas, and a root the guardian cancels."""
+every bad claim refused before any gas (a deadline the relayer cannot meet too), and a root
+the guardian cancels."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from web3 import Web3
 from audit.rewards.claims import RewardStatus, provider_rewards, verified_statement
 from audit.rewards.service import stored_statement
 from core.db import session_scope
+from core.errors import FairgovError
 from governance.chain import deploy
 from governance.chain.contracts import bind
 from governance.chain.rpc import RpcBatch
@@ -160,6 +162,50 @@ def test_a_root_the_guardian_cancels_pays_nothing(
         with pytest.raises(RewardEpochCancelled):
             accept_claim(session, w3, _rpc(w3), claim, rewards=rewards)
         assert provider_rewards(session, w3, rewards, BOB)[0].status == RewardStatus.CANCELLED
+
+
+def test_a_claim_whose_deadline_is_the_latest_block_costs_the_relayer_nothing(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """``check_claim`` refuses ``deadline < now`` (the latest block's time) and the
+    simulation runs against the latest block, but the relayer's transaction lands in a later
+    block, where ``block.timestamp > deadline`` reverts ``RewardsClaimExpired``. A provider
+    can repeat it (a failed item's key is queued again once a new call simulates), each time
+    at the relayer's expense."""
+    w3, rewards = isolated_chain, deployment.addresses.rewards
+    fund(w3, deployment)
+    statement = rows_statement(deployment)
+    epoch = post(engine, w3, deployment, tmp_path, statement)
+    advance_time(w3, TEST_CONFIG.rewards_challenge_window + 1)
+    now = int(w3.eth.get_block("latest")["timestamp"])
+    claim = sign_claim(deployment, statement, epoch, key=ALICE_KEY, account=ALICE, deadline=now)
+    relayer = relayer_for(engine, w3, deployment)
+    sent_before = w3.eth.get_transaction_count(relayer.account.address)
+    spent_before = w3.eth.get_balance(relayer.account.address)
+
+    accepted = True
+    try:
+        with session_scope(engine) as session:
+            accept_claim(
+                session,
+                w3,
+                RpcBatch(w3.provider.endpoint_uri),  # type: ignore[attr-defined]
+                claim,
+                rewards=rewards,
+            )
+    except FairgovError:  # refused before any gas: the secure outcome
+        accepted = False
+    # The relayer's transaction is mined a block time after the latest block, as on any
+    # chain with 12-second blocks (anvil mines it at once otherwise).
+    w3.provider.make_request("evm_setNextBlockTimestamp", [now + 12])  # type: ignore[arg-type]
+    relayer.run_until_idle()
+
+    paid = bind(w3, "ProviderRewards", rewards).functions.claimed(epoch, ALICE).call()
+    sent = w3.eth.get_transaction_count(relayer.account.address) - sent_before
+    assert paid or sent == 0, (
+        f"accepted={accepted}: the relayer sent {sent} transaction(s) that paid nothing, "
+        f"{spent_before - w3.eth.get_balance(relayer.account.address)} wei of gas"
+    )
 
 
 def test_a_poster_key_takes_at_most_one_epochs_reward(
