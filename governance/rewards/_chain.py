@@ -17,7 +17,12 @@ from core.types import hash32_of
 from governance.chain.contracts import bind
 from governance.chain.node import Sender, call_data
 from governance.chain.reverts import decode_revert
-from governance.errors import RewardPostConflict, RewardPostRefused, UnknownEpoch
+from governance.errors import (
+    RewardPostConflict,
+    RewardPostRefused,
+    RewardRunNotApproved,
+    UnknownEpoch,
+)
 from governance.rewards._split import SplitRule
 from governance.rewards._statement import RewardStatement
 
@@ -112,6 +117,8 @@ def post_root(w3: Web3, rewards: str, poster_key: str, statement: RewardStatemen
 
     Raises
     ------
+    RewardRunNotApproved
+        The AuditRegistry holds no passing audit for the run; nothing was sent.
     RewardPostRefused
         The post would revert (no POSTER_ROLE, not enough funds, above the reward per
         epoch); nothing was sent.
@@ -134,7 +141,10 @@ def post_root(w3: Web3, rewards: str, poster_key: str, statement: RewardStatemen
         if epoch_of_run(w3, rewards, run_id):  # another poster was a moment faster
             return post_root(w3, rewards, poster_key, statement)
         data = exc.data if isinstance(exc.data, (str, bytes)) else None
-        reason = decode_revert(data).message() if data else str(exc.message or exc)
+        revert = decode_revert(data) if data else None
+        if revert is not None and revert.name == "RewardsRunNotApproved":
+            raise RewardRunNotApproved(run_id) from None
+        reason = revert.message() if revert is not None else str(exc.message or exc)
         raise RewardPostRefused(run_id, reason) from None
     except Web3Exception as exc:
         raise RewardPostRefused(run_id, str(exc)) from None
