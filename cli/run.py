@@ -113,6 +113,8 @@ def _write_run_file(ctx: compose.Context, api_url: str) -> None:
 
 
 _STANDBY_WAIT_SECONDS = 60
+#: How long past a reward window's end (wall clock) the chain keeps mining: a block lands after it.
+_WINDOW_MARGIN_SECONDS = 5
 
 
 def _warn(line: str) -> None:
@@ -139,14 +141,20 @@ def _launcher(
     return launch
 
 
-def _waiting_proposals(engine: Engine) -> Callable[[], bool]:
+def _waiting_for_blocks(engine: Engine) -> Callable[[], bool]:
+    """Whether anything needs the chain's clock to move: a proposal in its vote or timelock,
+    or a reward epoch in its challenge window (chain time must pass its end, a few blocks'
+    worth of margin past the wall clock's, before anyone can claim)."""
     from sqlmodel import Session
 
+    from audit.rewards.db_models import open_windows
     from governance.index.indexer import proposals_waiting
 
     def waiting() -> bool:
         with Session(engine) as session:
-            return proposals_waiting(session) > 0
+            if proposals_waiting(session) > 0:
+                return True
+            return open_windows(session, time.time() - _WINDOW_MARGIN_SECONDS) > 0
 
     return waiting
 
@@ -204,7 +212,7 @@ class _Node:
             self.clock = localchain.ChainClock(
                 self.rpc_url,
                 block_time=self.settings.anvil_block_time,
-                waiting=_waiting_proposals(self.engine),
+                waiting=_waiting_for_blocks(self.engine),
             )
             self.clock.start()
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Integer, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, func, select
 from sqlmodel.sql.sqltypes import AutoString
 
 
@@ -69,3 +69,15 @@ class RewardAllocationRecord(SQLModel, table=True):
     )
     provider: str = Field(index=True, max_length=42, description="lower-case address")
     amount: str = Field(max_length=80, description="base units, decimal")
+
+
+def open_windows(session: Session, now: float) -> int:
+    """How many posted reward epochs are still in their challenge window at ``now`` (unix
+    seconds): a chain that mines only on demand must keep mining until their windows end, or
+    nobody could ever claim on an idle development chain."""
+    statement = (
+        select(func.count())
+        .where(RewardStatementRecord.status == StatementStatus.POSTED)
+        .where(col(RewardStatementRecord.challenge_ends) > int(now))
+    )
+    return int(session.exec(statement).one())
