@@ -77,15 +77,8 @@ def _refusal(exc: ContractLogicError) -> Exception:
     error = CONSENT_ERRORS.get(revert.name)
     if error is None or not revert.args:
         return ConsentRefused(revert.message(), revert.code)
-    args = [
-        "0x" + a.hex() if isinstance(a, bytes) else to_address(a) if _is_address(a) else a
-        for a in revert.args
-    ]
-    return error(*args)
-
-
-def _is_address(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("0x") and len(value) == 42
+    # eth_abi gives addresses checksummed already; only bytes32 need hex.
+    return error(*("0x" + a.hex() if isinstance(a, bytes) else a for a in revert.args))
 
 
 def _simulate(w3: Web3, sender: str, to: str, data: bytes) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import ValidationError
@@ -31,6 +32,19 @@ from governance.policy.snapshot import read_snapshot
 router = APIRouter(tags=["providers"])
 
 _DAY = 24 * 3600
+_T = TypeVar("_T")
+
+
+def _parse(build: Callable[[], _T], invalid: type[InvalidOffer | InvalidWithdrawal]) -> _T:
+    """A signed message's model from the wallet's JSON, or ``invalid`` with the first problem."""
+    try:
+        return build()
+    except KeyError as exc:
+        raise invalid(f"it lacks {exc}") from None
+    except ValidationError as exc:
+        raise invalid(exc.errors()[0]["msg"]) from None
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
 
 
 @router.post(
@@ -69,16 +83,14 @@ def submit_offer(ctx: CtxDep, body: OfferSubmit) -> OfferAccepted:
     (403), ``offer_expired`` and ``offer_not_yet_valid`` (422), ``offer_stale`` and
     ``consent_withdrawn`` (409).
     """
-    try:
-        offer = DatasetOffer.from_message(body.message)
-        action = AllowDataset(
-            offer=offer, provider_signature=body.signature.lower(), name=body.name
-        )
-    except KeyError as exc:
-        raise InvalidOffer(f"it lacks {exc}") from None
-    except (ValueError, ValidationError) as exc:
-        first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise InvalidOffer(first) from None
+    action = _parse(
+        lambda: AllowDataset(
+            offer=DatasetOffer.from_message(body.message),
+            provider_signature=body.signature.lower(),
+            name=body.name,
+        ),
+        InvalidOffer,
+    )
     check_offer(ctx.w3, ctx.deployment, action)
     return OfferAccepted(action=action.model_dump(mode="json"), summary=describe(action))
 
@@ -119,18 +131,7 @@ def submit_withdrawal(ctx: CtxDep, session: SessionDep, body: WithdrawalSubmit) 
     ``not_dataset_provider`` (403) for someone else's dataset, ``withdrawal_stale`` (409)
     when it is not newer than the provider's last withdrawal (a replay).
     """
-    try:
-        message = body.message
-        withdrawal = DatasetWithdrawal(
-            dataset_id=message["datasetId"],
-            provider=message["provider"],
-            issued_at=int(message["issuedAt"]),
-        )
-    except KeyError as exc:
-        raise InvalidWithdrawal(f"it lacks {exc}") from None
-    except (ValueError, ValidationError) as exc:
-        first = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise InvalidWithdrawal(first) from None
+    withdrawal = _parse(lambda: DatasetWithdrawal.from_message(body.message), InvalidWithdrawal)
     ctx.per_voter.check(withdrawal.provider.lower(), "provider")
     item = accept_withdrawal(
         session,

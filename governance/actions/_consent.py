@@ -195,6 +195,15 @@ class DatasetWithdrawal(BaseModel):
     provider: AddressHex
     issued_at: int = Timestamp
 
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> Self:
+        """The withdrawal from its EIP-712 message."""
+        return cls(
+            dataset_id=message["datasetId"],
+            provider=message["provider"],
+            issued_at=int(message["issuedAt"]),
+        )
+
     def message(self) -> dict[str, Any]:
         return {
             "datasetId": self.dataset_id,
