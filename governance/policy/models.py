@@ -8,6 +8,7 @@ reader.
 from __future__ import annotations
 
 from decimal import Decimal
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,6 +94,37 @@ class Mitigation(BaseModel):
 
     strategy: str
     constraint: str
+
+
+class Aggregation(StrEnum):
+    """How a federated run combines the nodes' model updates: one of Flower's strategies.
+
+    The Solidity enum has the same order.
+    """
+
+    FEDAVG = "fedavg"
+    FEDMEDIAN = "fedmedian"
+    FEDTRIMMEDAVG = "fedtrimmedavg"
+    KRUM = "krum"
+
+
+class FederationPolicy(BaseModel):
+    """The voted rules of federated training and auditing (#16).
+
+    ``trim_beta`` is FedTrimmedAvg's fraction cut from each end (a decimal string with six
+    decimals, in (0, 0.5)); ``krum_f`` is the number of malicious nodes Krum tolerates;
+    ``epsilon`` is the differential-privacy budget each node spends on its audit counts
+    (a decimal string with six decimals; None means no noise); ``min_nodes`` is the fewest
+    accepted nodes a run may proceed with.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    aggregation: Aggregation = Aggregation.FEDAVG
+    trim_beta: str = "0.200000"
+    krum_f: int = 0
+    epsilon: str | None = None
+    min_nodes: int = 2
 
 
 class PolicySnapshot(BaseModel):

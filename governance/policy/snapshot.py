@@ -21,8 +21,10 @@ from governance.chain.contracts import bind
 from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
 from governance.policy.history import policy_at
 from governance.policy.models import (
+    Aggregation,
     DatasetEntry,
     EvidenceRuleEntry,
+    FederationPolicy,
     Mitigation,
     PolicySnapshot,
     ThresholdEntry,
@@ -32,8 +34,10 @@ from governance.policy.models import (
 
 #: The models are defined in :mod:`governance.policy.models`; importers find them here too.
 __all__ = [
+    "Aggregation",
     "DatasetEntry",
     "EvidenceRuleEntry",
+    "FederationPolicy",
     "Mitigation",
     "PolicySnapshot",
     "ThresholdEntry",
