@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
 from audit.env import AuditEnv
-from audit.errors import DatasetNotAllowed
+from audit.errors import DatasetNotAllowed, InvalidModelSpec
 from audit.evidence import evidence_rule, gate_rule, governed_thresholds
 from audit.federated import learning
 from audit.federated.errors import TooFewNodes
@@ -40,7 +40,7 @@ from audit.report_model import (
     RoundInfo,
 )
 from audit.runs import AuditRun, Publication, publish_run
-from audit.spec import ModelSpec
+from audit.spec import ModelSpec, read_spec_file
 from audit.verify import frozen_snapshot
 from bias_checks import GroupCounts, audit_counts
 from core.canonical import canonical_hash, canonical_json
@@ -87,6 +87,16 @@ class FederatedSpec(BaseModel):
     def model_spec(self) -> ModelSpec:
         """The spec as the model block of a report shows it."""
         return ModelSpec(name=self.name, dataset=self.name, seed=self.seed, n_boot=self.n_boot)
+
+
+def load_federated_spec(path: Path) -> FederatedSpec:
+    """A :class:`FederatedSpec` from a YAML or JSON file; InvalidModelSpec if bad."""
+    try:
+        return FederatedSpec.model_validate(read_spec_file(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "spec"
+        raise InvalidModelSpec(f"{where}: {first['msg']}") from None
 
 
 def _allowed(snapshot: PolicySnapshot, spec: FederatedSpec) -> tuple[str, ...]:
