@@ -245,7 +245,7 @@ def federated(
         spec,
         superlink=superlink,
         work_dir=directory,
-        say=lambda line: console.print(line),
+        say=console.print,
         timeout=timeout,
     )
     colour = VERDICT_COLOURS.get(outcome.verdict, "white")
