@@ -20,6 +20,7 @@ from governance.actions import (
     DatasetOffer,
     Direction,
     OnInconclusive,
+    SetFederationPolicy,
     from_fixed,
 )
 
@@ -160,6 +161,11 @@ class FederationPolicy(BaseModel):
             epsilon=None if epsilon == 0 else str(from_fixed(epsilon)),
             min_nodes=min_nodes,
         )
+
+    @classmethod
+    def from_action(cls, action: SetFederationPolicy) -> FederationPolicy:
+        """The policy ``action`` stores once it executes."""
+        return cls.from_chain(*action.args()[0])
 
     @property
     def trim_beta_value(self) -> Decimal:
