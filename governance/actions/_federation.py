@@ -10,14 +10,21 @@ refused here first, with its own code, so a bad proposal never spends gas.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BeforeValidator, model_validator
 
 from governance.actions._models import KnownCall
-from governance.actions._values import UINT32_MAX, Contract, from_fixed, trim_decimal, whole_number
+from governance.actions._values import (
+    UINT32_MAX,
+    Contract,
+    fixed_units,
+    from_fixed,
+    trim_decimal,
+    whole_number,
+)
 from governance.errors import (
     GovernanceError,
     InvalidAggregation,
@@ -28,7 +35,7 @@ from governance.errors import (
 )
 
 _SCALE = 10**6
-_UINT64_MAX = 2**64 - 1
+_MAX = Decimal(2**64 - 1) / _SCALE  # exact: 20 significant digits
 FEDERATION_ABI_TYPE = "(uint8,uint64,uint32,uint64,uint32)"
 
 
@@ -87,13 +94,12 @@ def _scaled(value: Any, error: Callable[[object, str], GovernanceError]) -> int:
         raise error(value, "it is not a finite number")
     if number < 0:
         raise error(value, "it is negative")
-    with localcontext(prec=100):
-        scaled = number * _SCALE
-    if scaled != scaled.to_integral_value():
-        raise error(value, "it has more than six decimals")
-    if scaled > _UINT64_MAX:
+    if number > _MAX:
         raise error(value, "it is too large")
-    return int(scaled)
+    units = fixed_units(number)
+    if units is None:
+        raise error(value, "it has more than six decimals")
+    return units
 
 
 def trim_beta_to_fixed(value: Any) -> int:

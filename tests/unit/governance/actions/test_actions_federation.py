@@ -171,3 +171,24 @@ def test_a_call_the_contract_would_refuse_decodes_as_a_raw_call(words: tuple[int
 )
 def test_summaries_say_what_a_voter_decides(fields: dict[str, Any], summary: str) -> None:
     assert act.describe(_parse(**fields)) == summary
+
+
+@pytest.mark.parametrize(
+    ("build", "error"),
+    [
+        (lambda v: act.SetFederationPolicy(aggregation="fedavg", epsilon=v), InvalidEpsilon),
+        (lambda v: act.SetFederationPolicy(aggregation="fedavg", trim_beta=v), InvalidTrimBeta),
+        (lambda v: act.SetEvidenceRule(confidence_level=v), GovernanceError),
+        (
+            lambda v: act.SetThreshold(metric="accuracy", value=v, direction="lower"),
+            GovernanceError,
+        ),
+    ],
+)
+@pytest.mark.parametrize("extreme", ["1e999999999", "1e-999999999"])
+def test_extreme_exponents_are_refused_not_overflowed_or_rounded_to_zero(
+    build: Any, error: type[GovernanceError], extreme: str
+) -> None:
+    # Scaling them by 1e6 raised decimal.Overflow (a 500 in the API) or underflowed to 0.
+    with pytest.raises(error):
+        build(extreme)
