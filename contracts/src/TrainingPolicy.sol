@@ -17,7 +17,7 @@ import {ITrainingPolicy} from "./interfaces/ITrainingPolicy.sol";
 /// (from an EOA, or a contract wallet through EIP-1271), and the provider can withdraw it at any time
 /// without a vote. The federation policy says how federated runs aggregate model updates, how much
 /// privacy budget each node spends on its audit counts, and how few nodes a run may proceed with.
-/// @dev Thresholds and confidence levels are fixed point with six decimals (1e6 = 1.0).
+/// @dev Thresholds, confidence levels, the trim beta and epsilon are fixed point with six decimals (1e6 = 1.0).
 contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
     /// @notice The EIP-712 type of a dataset offer.
     bytes32 public constant OFFER_TYPEHASH = keccak256(
