@@ -16,7 +16,7 @@ baseline where FedAvg does not. Nothing is asserted.
 
 Data: the generated loans (``audit.synthetic``), and UCI Adult from ``../shared/data``
 (or ``--adult``), skipped with a message when absent.
-Run: ``python benchmarks/federated_poisoning.py [--nodes 5] [--rounds 20]``.
+Run: ``python benchmarks/federated_poisoning.py [--nodes 5] [--rounds 20] [--split by-group]``.
 """
 
 from __future__ import annotations
@@ -78,25 +78,36 @@ class Node:
     y: np.ndarray[Any, Any]
 
 
-def shard(name: str, frame: pd.DataFrame, nodes: int, *, seed: int, **columns: Any) -> Dataset:
-    """Shuffle ``frame``, keep a quarter for the test, cut the rest into ``nodes`` shards."""
+def shard(
+    name: str, frame: pd.DataFrame, nodes: int, *, seed: int, split: str, **columns: Any
+) -> Dataset:
+    """Shuffle ``frame``, keep a quarter for the test, cut the rest into ``nodes`` shards.
+
+    ``split="by-group"`` sorts the training rows by the sensitive feature first, so that
+    most nodes hold a single group (not identically distributed, as real providers are).
+    """
     shuffled = frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
     cut = len(shuffled) // 4
-    shards = np.array_split(np.arange(cut, len(shuffled)), nodes)
-    return Dataset(name, [shuffled.iloc[rows] for rows in shards], shuffled.iloc[:cut], **columns)
+    train = shuffled.iloc[cut:]
+    if split == "by-group":
+        train = train.sort_values(columns["sensitive"], kind="stable")
+        name = f"{name}, nodes split by {columns['sensitive']}"
+    shards = np.array_split(np.arange(len(train)), nodes)
+    return Dataset(name, [train.iloc[rows] for rows in shards], shuffled.iloc[:cut], **columns)
 
 
-def loans(nodes: int, rows: int, seed: int) -> Dataset:
+def loans(nodes: int, rows: int, seed: int, split: str = "iid") -> Dataset:
     frame = make_loans(rows, seed=seed)
     columns = {"inputs": list(FEATURES), "label": LABEL, "positive": 1, "sensitive": "group"}
-    return shard(f"loans ({rows:,} rows)", frame, nodes, seed=seed, **columns)
+    return shard(f"loans ({rows:,} rows)", frame, nodes, seed=seed, split=split, **columns)
 
 
-def adult(path: Path, nodes: int, seed: int) -> Dataset:
+def adult(path: Path, nodes: int, seed: int, split: str = "iid") -> Dataset:
     frame = pd.read_csv(path, header=None, names=ADULT_COLUMNS, skipinitialspace=True)
     inputs = [c for c in ADULT_COLUMNS if c not in ("income", "sex", "race", "fnlwgt")]
     columns = {"inputs": inputs, "label": "income", "positive": ">50K", "sensitive": "sex"}
-    return shard(f"UCI Adult ({len(frame):,} rows)", frame, nodes, seed=seed, **columns)
+    name = f"UCI Adult ({len(frame):,} rows)"
+    return shard(name, frame, nodes, seed=seed, split=split, **columns)
 
 
 def labels(data: Dataset, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
@@ -175,7 +186,7 @@ def evaluate(data: Dataset, x_test: np.ndarray[Any, Any], params: Params) -> Out
     return Outcome(float(np.mean(y_pred == y_true)), float(audit.checks[0].value))
 
 
-def strategies(nodes: int, beta: float) -> dict[str, Callable[[], Strategy]]:
+def strategies(beta: float) -> dict[str, Callable[[], Strategy]]:
     return {
         "FedAvg": FedAvg,
         "FedMedian": FedMedian,
@@ -205,7 +216,7 @@ def run(data: Dataset, args: argparse.Namespace) -> None:
         f"{'strategy':<20}{'attack':<12}{'accuracy %':>11}{'baseline':>10}{'Δ points':>10}"
         f"{'DPD':>9}{'baseline':>10}{'Δ points':>10}"
     )
-    for name, make in strategies(len(nodes), args.beta).items():
+    for name, make in strategies(args.beta).items():
         for attack in Attack:
             params = federate(make(), nodes, attacker=0, attack=attack, **options)
             got = evaluate(data, x_test, params)
@@ -234,11 +245,12 @@ def main() -> None:
     parser.add_argument("--beta", type=float, default=0.2, help="FedTrimmedAvg's cut")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--adult", type=Path, default=ADULT)
+    parser.add_argument("--split", choices=["iid", "by-group"], default="iid")
     args = parser.parse_args()
     play_the_server_app()
-    run(loans(args.nodes, args.rows, args.seed), args)
+    run(loans(args.nodes, args.rows, args.seed, args.split), args)
     if args.adult.exists():
-        run(adult(args.adult, args.nodes, args.seed), args)
+        run(adult(args.adult, args.nodes, args.seed, args.split), args)
     else:
         print(f"\nUCI Adult skipped: {args.adult} is absent (it is never committed)")
     print("\ntarget: a robust strategy within 2 points of the baseline where FedAvg is not")

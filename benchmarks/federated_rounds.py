@@ -8,7 +8,7 @@ nodes' summaries. Both are scored on the same held-out rows.
 
 Prints, for each number of lbfgs iterations per round, the first round whose accuracy is
 within 1 point of the pooled model's, the accuracy then, and after the last round.
-Nothing is asserted. Run: ``python benchmarks/federated_rounds.py [--nodes 10]``.
+Nothing is asserted. Run: ``python benchmarks/federated_rounds.py [--nodes 10] [--split by-group]``.
 """
 
 from __future__ import annotations
@@ -94,11 +94,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, nargs="+", default=[1, 5, 20])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--adult", type=Path, default=ADULT)
+    parser.add_argument("--split", choices=["iid", "by-group"], default="iid")
     args = parser.parse_args()
     play_the_server_app()
-    run(loans(args.nodes, args.rows, args.seed), args)
+    run(loans(args.nodes, args.rows, args.seed, args.split), args)
     if args.adult.exists():
-        run(adult(args.adult, args.nodes, args.seed), args)
+        run(adult(args.adult, args.nodes, args.seed, args.split), args)
     else:
         print(f"\nUCI Adult skipped: {args.adult} is absent (it is never committed)")
 
