@@ -7,25 +7,32 @@ run cannot proceed.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from audit.errors import AuditError
 from core.errors import ErrorCategory
 
+if TYPE_CHECKING:
+    from audit.federated.outcome import NodeRefusal
+
 
 class TooFewNodes(AuditError):
-    """Fewer nodes were accepted than the voted minimum."""
+    """Fewer nodes were accepted than the voted minimum; ``refusals`` names the others."""
 
     code: ClassVar[str] = "too_few_nodes"
     category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
-    def __init__(self, accepted: int, min_nodes: int) -> None:
+    def __init__(
+        self, accepted: int, min_nodes: int, refusals: tuple[NodeRefusal, ...] = ()
+    ) -> None:
+        named = "; ".join(f"node {r.node_id} ({r.dataset_id}): {r.code}" for r in refusals)
         super().__init__(
             f"only {accepted} node(s) were accepted and the policy needs at least {min_nodes}: "
-            "start more provider nodes, or fix the refused ones listed in the run's log",
+            "start more provider nodes, or fix the refused ones" + (f" ({named})" if named else ""),
             accepted=accepted,
             min_nodes=min_nodes,
         )
+        self.refusals = refusals
 
 
 class NodeNotProvider(AuditError):

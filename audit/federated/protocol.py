@@ -16,9 +16,10 @@ A node refuses by replying with a Flower :class:`~flwr.app.Error` whose reason i
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from eth_account import Account
@@ -29,6 +30,7 @@ from flwr.supercore.inflatable.inflatable_object import get_all_nested_objects
 from audit.federated.errors import InvalidNodeReply
 from core.canonical import canonical_json
 from core.errors import FairgovError
+from governance.policy.models import FederationPolicy
 
 
 class Action(StrEnum):
@@ -208,3 +210,69 @@ class Admission:
         if any(not isinstance(v, str) for k, v in fields.items() if k not in ints):
             raise InvalidNodeReply("the admission's text fields are not text")
         return cls(**fields)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What one federated run is asked to do; the driver submits it as the run config.
+
+    ``rpc_url`` and ``policy_address`` locate the TrainingPolicy the server checks
+    admissions against; ``expected_nodes`` is how many nodes the server waits for (at most
+    ``wait_seconds``) before it asks for admissions; ``reply_timeout`` bounds every
+    exchange. ``outcome`` and ``superlink`` are filled in by the driver.
+    """
+
+    policy: FederationPolicy
+    schema: Schema
+    rpc_url: str
+    policy_address: str
+    expected_nodes: int
+    rounds: int = 3
+    epochs: int = 5
+    c: float = 1.0
+    wait_seconds: float = 30.0
+    reply_timeout: float = 120.0
+    outcome: Path = Path("outcome.json")
+    superlink: str = ""
+
+    def to_run_config(self) -> dict[str, str | int | float]:
+        """The values for ``flwr run --run-config`` (keys of the app's pyproject)."""
+        return {
+            "outcome": str(self.outcome),
+            "policy": self.policy.model_dump_json(),
+            "schema": json.dumps(asdict(self.schema)),
+            "rounds": self.rounds,
+            "epochs": self.epochs,
+            "c": self.c,
+            "expected-nodes": self.expected_nodes,
+            "wait-seconds": self.wait_seconds,
+            "reply-timeout": self.reply_timeout,
+            "rpc-url": self.rpc_url,
+            "policy-address": self.policy_address,
+            "superlink": self.superlink,
+        }
+
+    @classmethod
+    def from_run_config(cls, config: Mapping[str, Any]) -> RunPlan:
+        schema = json.loads(str(config["schema"]))
+        return cls(
+            outcome=Path(str(config["outcome"])),
+            policy=FederationPolicy.model_validate_json(str(config["policy"])),
+            schema=Schema(
+                label=str(schema["label"]),
+                positive_label=str(schema["positive_label"]),
+                inputs=tuple(schema["inputs"]),
+                sensitive=tuple(schema["sensitive"]),
+                test_size=float(schema["test_size"]),
+                seed=int(schema["seed"]),
+            ),
+            rounds=int(config["rounds"]),
+            epochs=int(config["epochs"]),
+            c=float(config["c"]),
+            expected_nodes=int(config["expected-nodes"]),
+            wait_seconds=float(config["wait-seconds"]),
+            reply_timeout=float(config["reply-timeout"]),
+            rpc_url=str(config["rpc-url"]),
+            policy_address=str(config["policy-address"]),
+            superlink=str(config["superlink"]),
+        )

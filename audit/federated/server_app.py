@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
@@ -42,58 +40,15 @@ from audit.federated.protocol import (
     SCHEMA,
     Action,
     Admission,
-    Schema,
+    RunPlan,
 )
 from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy
 from core.errors import FairgovError
 from governance.chain.node import connect
-from governance.policy.models import FederationPolicy, PolicySnapshot, allowed_dataset
+from governance.policy.models import PolicySnapshot, allowed_dataset
 from governance.policy.snapshot import read_snapshot
 
 app = ServerApp()
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    """The run config the driver submits (``flwr run --run-config``)."""
-
-    outcome: Path
-    policy: FederationPolicy
-    schema: Schema
-    rounds: int
-    epochs: int
-    c: float
-    expected_nodes: int
-    wait_seconds: float
-    reply_timeout: float
-    rpc_url: str
-    policy_address: str
-    superlink: str
-
-    @classmethod
-    def from_run_config(cls, config: dict[str, Any]) -> RunPlan:
-        schema = json.loads(str(config["schema"]))
-        return cls(
-            outcome=Path(str(config["outcome"])),
-            policy=FederationPolicy.model_validate_json(str(config["policy"])),
-            schema=Schema(
-                label=schema["label"],
-                positive_label=schema["positive_label"],
-                inputs=tuple(schema["inputs"]),
-                sensitive=tuple(schema["sensitive"]),
-                test_size=float(schema["test_size"]),
-                seed=int(schema["seed"]),
-            ),
-            rounds=int(config["rounds"]),
-            epochs=int(config["epochs"]),
-            c=float(config["c"]),
-            expected_nodes=int(config["expected-nodes"]),
-            wait_seconds=float(config["wait-seconds"]),
-            reply_timeout=float(config["reply-timeout"]),
-            rpc_url=str(config["rpc-url"]),
-            policy_address=str(config["policy-address"]),
-            superlink=str(config["superlink"]),
-        )
 
 
 def _say(line: str) -> None:

@@ -16,7 +16,7 @@ from typing import TypedDict
 
 import numpy as np
 from flwr.app import ArrayRecord, Message, MessageType, RecordDict
-from flwr.common import Run
+from flwr.supercore.run import Run
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Krum, Strategy
 
