@@ -16,9 +16,9 @@ from typing import TypedDict
 
 import numpy as np
 from flwr.app import ArrayRecord, Message, MessageType, RecordDict
-from flwr.supercore.run import Run
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Krum, Strategy
+from flwr.supercore.run import Run
 
 from audit.federated.errors import InvalidNodeReply, NodeDroppedOut, TooFewNodes
 from audit.federated.outcome import NodeRefusal

@@ -24,7 +24,7 @@ from audit.federated.processes import free_port, run_federated, superlink, super
 from audit.federated.protocol import RunPlan, Schema
 from audit.synthetic import make_loans
 from core.canonical import sha256_hex
-from governance.actions import dataset_id_of
+from governance.actions import Action, dataset_id_of
 from governance.chain import deploy, localchain
 from governance.policy.models import FederationPolicy
 from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, allow_raw
@@ -66,7 +66,7 @@ def federation(
         path = work / f"{name}.csv"
         make_loans(300, seed=i + 1).to_csv(path, index=False)
         files.append(path)
-    offers = [
+    offers: list[Action] = [
         allow_raw(
             w3,
             deployment,
@@ -104,7 +104,7 @@ def _plan(federation: Federation, min_nodes: int) -> RunPlan:
         rpc_url=federation.rpc_url,
         policy_address=federation.policy,
         expected_nodes=len(NAMES),
-        rounds=2,
+        rounds=1,
         epochs=5,
     )
 
@@ -125,12 +125,12 @@ def test_the_run_admits_exactly_the_intact_datasets(federation: Federation) -> N
     assert refused.dataset_id == dataset_id_of(NAMES[3])
     assert refused.code == DatasetHashMismatch.code
     accepted = {n.node_id for n in outcome.nodes}
-    assert [set(r.node_ids) for r in outcome.rounds] == [accepted, accepted]
+    assert [set(r.node_ids) for r in outcome.rounds] == [accepted]
     assert all(n.train_rows + n.heldout_rows == 300 for n in outcome.nodes)
     assert all(n.bytes_sent > 0 for n in outcome.nodes)
     held_out = sum(sum(c.values()) for n in outcome.nodes for c in n.counts.groups.values())
     assert held_out == sum(n.heldout_rows for n in outcome.nodes)
-    assert any("round 2" in line for line in lines)
+    assert any("round 1: 3 node(s) aggregated" in line for line in lines)
     assert any(f"node {refused.node_id}" in line for line in lines)
 
 
