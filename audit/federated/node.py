@@ -8,6 +8,7 @@ so what it trains on is exactly what it checked against the voted content hash.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -57,10 +58,14 @@ class NodeConfig:
             policy=str(values["policy"]),
         )
 
+    def to_node_config_values(self) -> tuple[str, ...]:
+        """The values of :attr:`KEYS`, in order."""
+        return (str(self.data), self.dataset_id, str(self.key_file), self.rpc_url, self.policy)
+
     def to_node_config(self) -> str:
         """The ``--node-config`` string of ``flower-supernode`` (TOML values)."""
-        values = (self.data, self.dataset_id, self.key_file, self.rpc_url, self.policy)
-        return " ".join(f'{k}="{v}"' for k, v in zip(self.KEYS, values, strict=True))
+        values = self.to_node_config_values()
+        return " ".join(f"{k}={json.dumps(v)}" for k, v in zip(self.KEYS, values, strict=True))
 
     def private_key(self) -> str:
         try:

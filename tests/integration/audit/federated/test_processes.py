@@ -21,7 +21,7 @@ from audit.federated.errors import TooFewNodes
 from audit.federated.node import NodeConfig
 from audit.federated.outcome import FederatedOutcome
 from audit.federated.processes import free_port, run_federated, superlink, supernode
-from audit.federated.protocol import RunPlan, Schema
+from audit.federated.protocol import RunPlan
 from audit.synthetic import make_loans
 from core.canonical import sha256_hex
 from governance.actions import Action, dataset_id_of
@@ -29,15 +29,10 @@ from governance.chain import deploy, localchain
 from governance.policy.models import FederationPolicy
 from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, allow_raw
 from tests.integration.audit.audit_support import govern
+from tests.integration.audit.federated.federated_support import LOANS
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
-SCHEMA = Schema(
-    label="approved",
-    positive_label="1",
-    inputs=("income", "debt_ratio", "credit_years"),
-    sensitive=("group",),
-)
 NAMES = ("clinic-a", "clinic-b", "bank-c", "tampered-d")
 KEYS = (PROVIDER_KEY, PROVIDER_KEY, SECOND_PROVIDER_KEY, SECOND_PROVIDER_KEY)
 
@@ -100,7 +95,7 @@ def federation(
 def _plan(federation: Federation, min_nodes: int) -> RunPlan:
     return RunPlan(
         policy=FederationPolicy(min_nodes=min_nodes),
-        schema=SCHEMA,
+        schema=LOANS,
         rpc_url=federation.rpc_url,
         policy_address=federation.policy,
         expected_nodes=len(NAMES),
