@@ -55,7 +55,7 @@ class Node:
     data: Path
 
     def context(self, **overrides: str) -> Context:
-        values = dict(
+        values: dict[str, bool | float | int | str] = dict(
             zip(NodeConfig.KEYS, self.config.to_node_config_values(), strict=True), **overrides
         )
         return Context(run_id=1, node_id=7, node_config=values, state=RecordDict(), run_config={})
@@ -66,7 +66,7 @@ def task_identity() -> Iterator[None]:
     """The identity Flower gives an app process; messages cannot be built without it."""
     TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 1, 1
     yield
-    TaskIdentity._run_id = TaskIdentity._node_id = TaskIdentity._task_id = None
+    TaskIdentity._run_id = TaskIdentity._node_id = TaskIdentity._task_id = None  # type: ignore[assignment]
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_a_round_returns_parameters_and_a_row_count_only(node: Node) -> None:
     assert not reply.has_error()
     assert set(reply.content.keys()) == {ARRAYS, METRICS}
     assert dict(reply.content[METRICS]) == {NUM_EXAMPLES: admission.train_rows}
-    shapes = [a.shape for a in reply.content[ARRAYS].to_numpy_ndarrays()]
+    shapes = [a.shape for a in reply.content.array_records[ARRAYS].to_numpy_ndarrays()]
     assert shapes == [(1, len(LOANS.inputs)), (1,)]
 
 
