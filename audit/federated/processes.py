@@ -127,12 +127,34 @@ def _wait_listening(flower: FlowerProcess, host: str, port: int, timeout: float)
     )
 
 
-def superlink_command(*, host: str, port: int, state_dir: Path) -> list[str]:
-    """``flower-superlink`` on ``host:port``, insecure (put TLS in front of it, or pass
-    Flower's ``--ssl-*`` options, on a network you do not control)."""
+@dataclass(frozen=True)
+class ServerCertificates:
+    """The SuperLink's TLS files (PEM): the CA certificate, its own certificate and key."""
+
+    ca_certfile: Path
+    certfile: Path
+    keyfile: Path
+
+    def arguments(self) -> list[str]:
+        return [
+            "--ssl-ca-certfile",
+            str(self.ca_certfile),
+            "--ssl-certfile",
+            str(self.certfile),
+            "--ssl-keyfile",
+            str(self.keyfile),
+        ]
+
+
+def superlink_command(
+    *, host: str, port: int, state_dir: Path, certificates: ServerCertificates | None = None
+) -> list[str]:
+    """``flower-superlink`` on ``host:port``: with TLS when ``certificates`` are given,
+    else insecure (loopback, or a network you control)."""
+    security = certificates.arguments() if certificates else ["--insecure"]
     return [
         executable("flower-superlink"),
-        "--insecure",
+        *security,
         "--host",
         host,
         "--port",
@@ -145,24 +167,36 @@ def superlink_command(*, host: str, port: int, state_dir: Path) -> list[str]:
 
 @contextmanager
 def superlink(
-    *, host: str = "127.0.0.1", port: int, state_dir: Path, timeout: float = 60.0
+    *,
+    host: str = "127.0.0.1",
+    port: int,
+    state_dir: Path,
+    certificates: ServerCertificates | None = None,
+    timeout: float = 60.0,
 ) -> Iterator[FlowerProcess]:
     """Run a SuperLink until the block ends."""
-    command = superlink_command(host=host, port=port, state_dir=state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    command = superlink_command(
+        host=host, port=port, state_dir=state_dir, certificates=certificates
+    )
     flower = _start("SuperLink", command, state_dir / "superlink.log")
     try:
-        _wait_listening(flower, host, port, timeout)
+        _wait_listening(flower, "127.0.0.1" if host == "0.0.0.0" else host, port, timeout)
         yield flower
     finally:
         flower.stop()
 
 
-def supernode_command(config: NodeConfig, *, superlink: str, port: int) -> list[str]:
+def supernode_command(
+    config: NodeConfig, *, superlink: str, port: int, root_certificates: Path | None = None
+) -> list[str]:
     """``flower-supernode`` connected to ``superlink`` running fairgov's ClientApp with
-    ``config``; ``port`` is the node's own local API (one per node on a machine)."""
+    ``config``; ``port`` is the node's own local API (one per node on a machine). With
+    ``root_certificates`` (the SuperLink's CA, PEM) the connection uses TLS."""
+    security = ["--root-certificates", str(root_certificates)] if root_certificates else []
     return [
         executable("flower-supernode"),
-        "--insecure",
+        *(security or ["--insecure"]),
         "--superlink",
         superlink,
         "--host",
