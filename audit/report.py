@@ -20,7 +20,14 @@ from pydantic import ValidationError
 
 from audit.db_models import RunKind
 from audit.errors import InvalidReport, ReportNotCanonical
-from audit.report_model import DatasetInfo, ModelInfo, PolicyInfo, ReportModel, RetrainingInfo
+from audit.report_model import (
+    DatasetInfo,
+    FederationInfo,
+    ModelInfo,
+    PolicyInfo,
+    ReportModel,
+    RetrainingInfo,
+)
 from audit.violations import Violation, group_label, worst_violations
 from bias_checks import AuditResult, Verdict
 from core.canonical import canonical_json, sha256_hex
@@ -30,6 +37,7 @@ __all__ = [
     "REPORT_SCHEMA_VERSION",
     "VERDICTS",
     "DatasetInfo",
+    "FederationInfo",
     "ModelInfo",
     "PolicyInfo",
     "Report",
@@ -60,8 +68,9 @@ REPORT_KEYS = frozenset(
         "warnings",
     }
 )
-#: Keys only some reports have: ``retraining`` (a model retrained after a withdrawal).
-OPTIONAL_REPORT_KEYS = frozenset({"retraining"})
+#: Keys only some reports have: ``retraining`` (a model retrained after a withdrawal) and
+#: ``federation`` (a model trained and audited where the data lives, #16).
+OPTIONAL_REPORT_KEYS = frozenset({"retraining", "federation"})
 ENVIRONMENT_PACKAGES: tuple[str, ...] = (
     "fairgov",
     "numpy",
@@ -242,6 +251,7 @@ def build_report(
     environment: Mapping[str, str] | None = None,
     warnings: Iterable[str] = (),
     retraining: RetrainingInfo | None = None,
+    federation: FederationInfo | None = None,
 ) -> Report:
     """Build the canonical audit report of one audit.
 
@@ -265,6 +275,8 @@ def build_report(
     retraining : RetrainingInfo, optional
         For a model retrained after a withdrawal: the withdrawals and the run it replaces
         (the ``retraining`` key is absent otherwise).
+    federation : FederationInfo, optional
+        For a federated run: strategy, privacy budget, nodes, refusals and rounds.
 
     Returns
     -------
@@ -297,4 +309,6 @@ def build_report(
     }
     if retraining is not None:
         data["retraining"] = retraining.model_dump()
+    if federation is not None:
+        data["federation"] = federation.model_dump()
     return Report(data)

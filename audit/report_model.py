@@ -132,6 +132,49 @@ class RetrainingInfo(_View):
     remaining: list[str]
 
 
+class FederatedNodeInfo(_View):
+    """A node whose model updates and counts a federated run used (#16)."""
+
+    node_id: StrictInt
+    provider: str
+    dataset_id: str
+    content_hash: str
+    train_rows: StrictInt
+    heldout_rows: StrictInt
+    bytes_sent: StrictInt
+
+
+class NodeRefusalInfo(_View):
+    """A node a federated run left out, with the code and reason."""
+
+    node_id: StrictInt
+    dataset_id: str | None
+    code: str
+    message: str
+
+
+class RoundInfo(_View):
+    """One training round: the nodes whose updates the voted strategy aggregated."""
+
+    round: StrictInt
+    node_ids: list[StrictInt]
+
+
+class FederationInfo(_View):
+    """How a federated run trained and audited: the voted strategy and privacy budget, the
+    nodes whose counts the audit sums (exactly these), those refused, and each round.
+    ``epsilon`` None means the counts are exact, and so is the audit."""
+
+    aggregation: str
+    trim_beta: str
+    krum_f: StrictInt
+    epsilon: str | None
+    min_nodes: StrictInt
+    nodes: list[FederatedNodeInfo]
+    refused: list[NodeRefusalInfo]
+    rounds: list[RoundInfo]
+
+
 class PolicyInfo(_View):
     """The TrainingPolicy snapshot an audit run froze when it started."""
 
@@ -303,6 +346,7 @@ class ReportModel(_View):
     verdict: Verdict
     warnings: list[str]
     retraining: RetrainingInfo | None = None
+    federation: FederationInfo | None = None
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ReportModel:

@@ -340,6 +340,46 @@ def _train_audit_anchor(
         warnings=gate_warnings,
         retraining=ctx.retraining,
     )
+    return publish_run(
+        env,
+        ctx.auditor_key,
+        Publication(
+            row_id=row_id,
+            kind=kind,
+            model_name=spec.name,
+            report=report,
+            model_path=model_path,
+            model_hash=model_hash,
+            dataset_id=plan.dataset_id,
+            snapshot=snapshot,
+            on_inconclusive=when_inconclusive,
+        ),
+        step=ctx.step,
+    )
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A built report and its stored model, ready to be written, anchored and gated."""
+
+    row_id: int
+    kind: RunKind
+    model_name: str
+    report: Report
+    model_path: Path
+    model_hash: str
+    dataset_id: str
+    snapshot: PolicySnapshot
+    on_inconclusive: OnInconclusive
+
+
+def publish_run(
+    env: AuditEnv, auditor_key: str, done: Publication, *, step: Callable[[str], None]
+) -> AuditRun:
+    """Write the report directory, anchor the report's hash and gate the model: the last
+    steps of every governed run, central or federated. ``step`` announces each stage."""
+    report, snapshot, row_id = done.report, done.snapshot, done.row_id
+    run_id, model_hash, kind = report.run_id, done.model_hash, done.kind
     report_dir = _write_report_dir(report, env.reports_dir / run_id)
     _update(
         env.engine,
@@ -349,30 +389,30 @@ def _train_audit_anchor(
         verdict=report.verdict,
         report_dir=str(report_dir),
     )
-    ctx.step("anchor")
+    step("anchor")
     anchor = publish_audit(
         env.w3,
         env.deployment.addresses.audit_registry,
-        ctx.auditor_key,
+        auditor_key,
         run_id=run_id,
         model_hash=model_hash,
-        dataset_id=plan.dataset_id,
+        dataset_id=done.dataset_id,
         report_hash=report.hash,
         policy_version=snapshot.policy_version,
         passed=report.verdict == Verdict.PASS,
     )
-    ctx.step("gate")
+    step("gate")
     with session_scope(env.engine) as session:
         version = record_audit(
             session,
-            name=spec.name,
+            name=done.model_name,
             model_hash=model_hash,
-            artifact_path=str(model_path),
+            artifact_path=str(done.model_path),
             run_id=run_id,
             verdict=report.verdict,
             anchored=True,
             policy_version=snapshot.policy_version,
-            on_inconclusive=when_inconclusive,
+            on_inconclusive=done.on_inconclusive,
         )
         status = ModelStatus(version.status)
         row = session.get(AuditRunRecord, row_id)
@@ -383,7 +423,7 @@ def _train_audit_anchor(
     return AuditRun(
         run_id=run_id,
         kind=kind,
-        model_name=spec.name,
+        model_name=done.model_name,
         verdict=report.verdict,
         model_hash=model_hash,
         report_hash=report.hash,

@@ -125,6 +125,11 @@ def parse_spec(data: Any) -> ModelSpec:
     >>> parse_spec({"name": "m", "dataset": "loans", "seed": 3}).seed
     3
     """
+    if isinstance(data, dict) and data.get("federated") is True:
+        raise InvalidModelSpec(
+            "this spec is federated (federated: true): run it with "
+            "`fairgov audit federated SPEC --superlink HOST:PORT`"
+        )
     try:
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
@@ -143,14 +148,18 @@ def load_spec(path: Path) -> ModelSpec:
     >>> load_spec(Path("model.yaml")).name  # doctest: +SKIP
     'loans-lr'
     """
+    return parse_spec(read_spec_file(path))
+
+
+def read_spec_file(path: Path) -> Any:
+    """The parsed YAML (``.yaml``/``.yml``) or JSON of a spec file; InvalidModelSpec if not."""
     try:
         text = path.read_text("utf-8")
-        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+        return yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
     except OSError as exc:
         raise InvalidModelSpec(f"cannot read {path}: {exc.strerror}") from None
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise InvalidModelSpec(f"{path} is not valid YAML or JSON ({exc})") from None
-    return parse_spec(data)
 
 
 def make_estimator(spec: ModelSpec) -> ClassifierMixin:

@@ -28,8 +28,14 @@ Only numpy, pandas, scipy and fairlearn are used at run time; nothing here touch
 a chain or the network.
 """
 
-from bias_checks._audit import audit_predictions
+from bias_checks._audit import audit_counts, audit_predictions
 from bias_checks._checks import Judgement, Measurement, Threshold, Verdict, judge, overall_verdict
+from bias_checks._counts import (
+    GroupCounts,
+    IncompatibleCountsError,
+    InvalidCountsError,
+    group_counts,
+)
 from bias_checks._errors import (
     BiasChecksError,
     BiasChecksInputError,
@@ -82,11 +88,14 @@ __all__ = [
     "Disparity",
     "EmptyInputError",
     "EvidenceRule",
+    "GroupCounts",
     "GroupMetric",
     "GroupRef",
     "GroupSize",
+    "IncompatibleCountsError",
     "Interval",
     "InvalidConfidenceLevelError",
+    "InvalidCountsError",
     "InvalidMinimumSizeError",
     "InvalidParameterError",
     "InvalidSampleWeightError",
@@ -111,8 +120,10 @@ __all__ = [
     "UnknownMetricMistake",
     "UnknownReferenceGroupError",
     "Verdict",
+    "audit_counts",
     "audit_predictions",
     "canonical_json",
+    "group_counts",
     "is_known_metric",
     "judge",
     "metric_info",

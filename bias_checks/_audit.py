@@ -19,6 +19,7 @@ from bias_checks._assemble import (
     overall_metrics,
 )
 from bias_checks._checks import Threshold, overall_verdict
+from bias_checks._counts import GroupCounts, counted_input
 from bias_checks._errors import (
     InvalidParameterError,
     InvalidThresholdError,
@@ -164,13 +165,32 @@ def audit_predictions(
         random_state=random_state,
         reference_group=reference_group,
     )
-    disparities = fairlearn_disparities(audit)
-    checks = [check_result(audit, t, disparities) for t in thresholds]
     custom: tuple[CustomMetricResult, ...] = ()
     if custom_metrics:
         custom = custom_metric_results(
             custom_metrics, y_true, y_score if y_score is not None else y_pred, encoded
         )
+    weights = encoded.sample_weight
+    return _result(
+        audit,
+        thresholds,
+        custom=custom,
+        total_weight=float(encoded.n_rows if weights is None else weights.sum()),
+        weighted=weights is not None,
+    )
+
+
+def _result(
+    audit: _Audit,
+    thresholds: tuple[Threshold, ...],
+    *,
+    custom: tuple[CustomMetricResult, ...],
+    total_weight: float,
+    weighted: bool,
+) -> AuditResult:
+    encoded, n_boot, reference_group = audit.encoded, audit.n_boot, audit.reference_mode
+    disparities = fairlearn_disparities(audit)
+    checks = [check_result(audit, t, disparities) for t in thresholds]
     reference = reference_group if isinstance(reference_group, str) else dict(reference_group)
     bootstrap = (
         "none"
@@ -179,19 +199,18 @@ def audit_predictions(
     )
     config = (
         ("n_boot", n_boot),
-        ("random_state", random_state),
+        ("random_state", audit.random_state),
         ("reference_group", reference),
         ("bootstrap", bootstrap),
         ("ci_method", "closed_form_rates_failing_end_bonferroni_percentile_bootstrap_otherwise"),
     )
-    weights = encoded.sample_weight
     return AuditResult(
         task=encoded.task,
         classes=encoded.classes,
         pos_label=encoded.pos_label,
         n_rows=encoded.n_rows,
-        total_weight=float(encoded.n_rows if weights is None else weights.sum()),
-        weighted=weights is not None,
+        total_weight=total_weight,
+        weighted=weighted,
         sensitive_features=tuple(f.name for f in encoded.sensitive),
         control_features=tuple(f.name for f in encoded.control),
         config=config,
@@ -202,6 +221,56 @@ def audit_predictions(
         checks=tuple(checks),
         verdict=overall_verdict([c.verdict for c in checks]),
         warnings=tuple(audit_warnings(audit, bool(thresholds))),
-        evidence_rule=rule,
+        evidence_rule=audit.rule,
         custom_metrics=tuple(custom),
+    )
+
+
+def audit_counts(
+    counts: GroupCounts,
+    *,
+    thresholds: Sequence[Threshold] = (),
+    evidence: EvidenceRule | None = None,
+    reference_group: ReferenceMode = "majority",
+    n_boot: int = 1000,
+    random_state: int | None = 0,
+) -> AuditResult:
+    """Audit from per-group confusion counts (:func:`bias_checks.group_counts`), summed
+    over any number of parties with :meth:`GroupCounts.combine`.
+
+    Equals :func:`audit_predictions` on the pooled rows with the same settings: every
+    number, interval and verdict, and (unweighted) the same canonical bytes. Counts that
+    carry noise (``noise_variance``) get rate intervals widened by that variance; negative
+    noisy cells are set to zero first. Custom metrics need rows and are not available.
+
+    Examples
+    --------
+    >>> from bias_checks import GroupCounts, audit_counts, group_counts
+    >>> a = group_counts([1, 0, 1], [1, 0, 0], sensitive_features=["x", "x", "y"])
+    >>> b = group_counts([1, 0, 1], [1, 1, 1], sensitive_features=["x", "y", "y"])
+    >>> result = audit_counts(GroupCounts.combine([a, b]), n_boot=0)
+    >>> result.n_rows
+    6
+    """
+    thresholds = tuple(thresholds)
+    rule = EvidenceRule() if evidence is None else evidence
+    _check_parameters(n_boot=n_boot, evidence=rule, thresholds=thresholds)
+    if not isinstance(counts, GroupCounts):
+        raise InvalidParameterError(parameter="counts", value=type(counts).__name__)
+    encoded, index, stats = counted_input(counts)
+    _check_thresholds(thresholds, encoded)
+    audit = _Audit(
+        encoded,
+        rule=rule,
+        n_boot=n_boot,
+        random_state=random_state,
+        reference_group=reference_group,
+        counted=(index, stats),
+    )
+    return _result(
+        audit,
+        thresholds,
+        custom=(),
+        total_weight=float(stats.weights.sum()),
+        weighted=counts.weighted,
     )

@@ -109,6 +109,8 @@ class CellStats:
     weights: np.ndarray[Any, Any]
     weights_sq: np.ndarray[Any, Any] | None
     moments: np.ndarray[Any, Any] | None
+    noise_variance: np.ndarray[Any, Any] | None = None
+    """Classification only: variance of noise added to each count cell, shape (G, K, K)."""
 
 
 def classification_cells(encoded: EncodedInput, index: GroupIndex) -> CellStats:

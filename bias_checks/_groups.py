@@ -151,7 +151,13 @@ def build_table(
             squares = grouping.aggregate(stats.weights_sq, axis=0)
         sums = rate_parts(weights, label_index)
         sq = rate_parts(np.asarray(squares, dtype=np.float64), label_index)
-        rates = {m: RateStats(num, den, sq[m][1]) for m, (num, den) in sums.items()}
+        noise: dict[str, tuple[FloatArray, FloatArray]] = {}
+        if stats.noise_variance is not None:
+            noise = rate_parts(grouping.aggregate(stats.noise_variance, axis=0), label_index)
+        rates = {
+            m: RateStats(num, den, sq[m][1], *noise.get(m, (None, None)))
+            for m, (num, den) in sums.items()
+        }
     defined, all_classes = _defined(
         values,
         counts_cells=counts_cells,

@@ -59,6 +59,10 @@ class RateStats:
     num: FloatArray
     den: FloatArray
     den_sq: FloatArray
+    noise_num: FloatArray | None = None
+    """Variance of the noise added to the numerator's cells (differential privacy)."""
+    noise_den: FloatArray | None = None
+    """Variance of the noise added to all of the denominator's cells."""
 
     @property
     def p(self) -> FloatArray:
@@ -68,10 +72,53 @@ class RateStats:
 
     @property
     def n_eff(self) -> FloatArray:
-        """Kish effective size ``(sum w)**2 / sum w**2`` (the row count without weights)."""
+        """Kish effective size ``(sum w)**2 / sum w**2`` (the row count without weights),
+        shrunk by noise on the counts so that ``p(1-p)/n_eff`` is the whole variance."""
         out = np.zeros(self.den.shape)
         np.divide(self.den**2, self.den_sq, out=out, where=self.den_sq > 0)
-        return out
+        if self.noise_num is None or self.noise_den is None:
+            return out
+        return noisy_effective_size(
+            self.num, self.den, out, self.noise_num, self.noise_den - self.noise_num
+        )
+
+    def minus(self, other: RateStats, index: Any, label: int, control: int) -> RateStats:
+        """The rate over the rows of entry ``(label, control)`` outside ``other[label, index]``."""
+
+        def rest(total: FloatArray | None, part: FloatArray | None) -> FloatArray | None:
+            if total is None or part is None:
+                return None
+            return np.asarray(total[label, control] - part[label, index], dtype=np.float64)
+
+        return RateStats(
+            self.num[label, control] - other.num[label, index],
+            self.den[label, control] - other.den[label, index],
+            self.den_sq[label, control] - other.den_sq[label, index],
+            rest(self.noise_num, other.noise_num),
+            rest(self.noise_den, other.noise_den),
+        )
+
+
+def noisy_effective_size(
+    num: FloatArray, den: FloatArray, n_eff: FloatArray, var_num: FloatArray, var_rest: FloatArray
+) -> FloatArray:
+    """The size whose binomial variance equals sampling variance plus noise variance.
+
+    With noise of variance ``var_num`` on the numerator cells and ``var_rest`` on the other
+    denominator cells, the delta method gives ``Var(p) = p(1-p)/n + (var_num (1-p)**2 +
+    var_rest p**2) / den**2``. ``p`` is shrunk towards 1/2 (two successes and two failures
+    added, as Agresti and Coull do) so that an observed 0 or 1 still carries the noise.
+    """
+    p = (np.clip(num, 0, None) + 2.0) / (np.clip(den, 0, None) + 4.0)
+    base = p * (1 - p)
+    sampling = np.full(den.shape, np.inf)
+    np.divide(base, n_eff, out=sampling, where=n_eff > 0)
+    noise = np.full(den.shape, np.inf)
+    np.divide(var_num * (1 - p) ** 2 + var_rest * p**2, den**2, out=noise, where=den > 0)
+    out = np.zeros(den.shape)
+    total = sampling + noise
+    np.divide(base, total, out=out, where=np.isfinite(total) & (total > 0))
+    return out
 
 
 @dataclass(frozen=True)
@@ -264,11 +311,7 @@ def rate_disparity(
                     row_p, row_n, members, transform, split
                 )
             elif method == "to_overall":
-                rest = RateStats(
-                    overall.num[label, c] - stats.num[label, members],
-                    overall.den[label, c] - stats.den[label, members],
-                    overall.den_sq[label, c] - stats.den_sq[label, members],
-                )
+                rest = overall.minus(stats, members, label, c)
                 share = stats.den[label, members] / overall.den[label, c]
                 target = (rest.p, rest.n_eff, share, overall.p[label, c])
                 safe = split.tail(

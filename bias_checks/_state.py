@@ -19,6 +19,7 @@ from bias_checks._engine import (
     CLASSIFICATION_METRICS,
     LABEL_FREE_METRICS,
     REGRESSION_METRICS,
+    CellStats,
     GroupIndex,
     build_group_index,
     classification_cells,
@@ -69,20 +70,28 @@ class _Audit:
         n_boot: int,
         random_state: int | None,
         reference_group: ReferenceMode,
+        counted: tuple[GroupIndex, CellStats] | None = None,
     ) -> None:
+        """``counted`` gives the group index and cells already summed (an audit from
+        counts); otherwise they are computed from ``encoded``'s rows."""
         self.encoded = encoded
         self.n_control = len(encoded.control)
         self.rule = rule
         self.min_group_size = rule.min_group_size
         self.n_boot = n_boot
+        self.random_state = random_state
         self.reference_mode = reference_group
-        self.index: GroupIndex = build_group_index(encoded.control + encoded.sensitive)
+        self.index: GroupIndex = (
+            build_group_index(encoded.control + encoded.sensitive)
+            if counted is None
+            else counted[0]
+        )
         self.classification = encoded.task != "regression"
         self.metric_names = CLASSIFICATION_METRICS if self.classification else REGRESSION_METRICS
         self.label_index = label_index(encoded) if self.classification else [0]
         rng = np.random.default_rng(random_state)
         if self.classification:
-            stats = classification_cells(encoded, self.index)
+            stats = classification_cells(encoded, self.index) if counted is None else counted[1]
             replicates = None
             if n_boot:
                 replicates = bootstrap_classification(
@@ -90,7 +99,7 @@ class _Audit:
                     stats.weights,
                     n_boot=n_boot,
                     rng=rng,
-                    weighted=encoded.sample_weight is not None,
+                    weighted=stats.weights_sq is not None,
                 )
             present = stats.counts.sum(axis=(0, 2)) > 0
             if encoded.task == "binary":

@@ -74,12 +74,24 @@ def bootstrap_regression(
 def percentile_interval(
     replicates: FloatArray, confidence_level: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Percentile interval over axis 0; NaN where any replicate is NaN."""
+    """Percentile interval over axis 0; NaN where any replicate is NaN.
+
+    Replicates may be infinite (a ratio whose denominator a replicate drew as zero); where
+    the interpolated quantile falls between two infinities it is that infinity, not the NaN
+    (and RuntimeWarning) that ``inf - inf`` gives.
+    """
     alpha = (1.0 - confidence_level) / 2
     flat = replicates.reshape(replicates.shape[0], -1)
     undefined = np.isnan(flat).any(axis=0)
     filled = np.where(undefined, 0.0, flat)
-    low, high = np.quantile(filled, [alpha, 1 - alpha], axis=0)
+    with np.errstate(invalid="ignore"):
+        low, high = np.quantile(filled, [alpha, 1 - alpha], axis=0)
+    for end, q in ((low, alpha), (high, 1 - alpha)):
+        between_infinities = np.isnan(end) & ~undefined
+        if between_infinities.any():
+            end[between_infinities] = np.quantile(
+                filled[:, between_infinities], q, axis=0, method="nearest"
+            )
     low[undefined] = np.nan
     high[undefined] = np.nan
     shape = replicates.shape[1:]

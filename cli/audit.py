@@ -214,3 +214,47 @@ def run(
     )
     console.print(f"reports in {outcome.report_dir}")
     raise typer.Exit(EXIT_CODES.get(outcome.verdict, 2))
+
+
+@app.command("federated")
+@friendly_errors
+def federated(
+    spec_file: Annotated[
+        Path,
+        typer.Argument(help="Federated spec (YAML or JSON) with federated: true and dataset ids"),
+    ],
+    superlink: Annotated[
+        str, typer.Option(help="The Flower SuperLink the providers' nodes are connected to")
+    ] = "127.0.0.1:9093",
+    work_dir: Annotated[
+        Path | None, typer.Option(help="Where Flower's run files go (default: data dir)")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds the whole run may take")] = 1800.0,
+) -> None:
+    """Train where the data lives, audit the nodes' summed counts under the voted policy,
+    anchor the report and gate the model; exit status as for ``fairgov audit run``."""
+    from audit.federated.governed import load_federated_spec, run_federated_audit
+    from audit.render import VERDICT_COLOURS
+
+    spec = load_federated_spec(spec_file)
+    ctx = load_context()
+    env = ctx.audit_env
+    directory = work_dir if work_dir is not None else env.data_dir / "federated" / spec.name
+    outcome = run_federated_audit(
+        env,
+        spec,
+        superlink=superlink,
+        work_dir=directory,
+        say=console.print,
+        timeout=timeout,
+    )
+    colour = VERDICT_COLOURS.get(outcome.verdict, "white")
+    console.print(
+        f"[bold {colour}]{outcome.verdict}[/]  model {outcome.model_name}: {outcome.model_status}"
+    )
+    console.print(f"run {outcome.run_id}")
+    console.print(
+        f"report hash {outcome.report_hash} (anchored under policy v{outcome.policy_version})"
+    )
+    console.print(f"reports in {outcome.report_dir}")
+    raise typer.Exit(EXIT_CODES.get(outcome.verdict, 2))

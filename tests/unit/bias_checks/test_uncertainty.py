@@ -94,3 +94,14 @@ def test_comparison_bounds_fold_the_signed_percentile_interval() -> None:
     assert low3[0, 0] == pytest.approx(np.quantile(far, 0.05 / 3 / 2), abs=1e-12)
     assert high3[0, 0] == pytest.approx(np.quantile(far, 1 - 0.05 / 2), abs=1e-12)
     assert high3[0, 0] > high[0, 0]
+
+
+def test_percentile_interval_between_infinite_replicates_is_infinite_without_warning() -> None:
+    # Regression: a bootstrap ratio whose denominator drew zero in most replicates made
+    # np.quantile compute inf - inf, a RuntimeWarning and a NaN end (found by the #16
+    # federated-counts property test on 40-row populations).
+    replicates = np.array([[0.5, 1.0], [np.inf, 2.0], [np.inf, 3.0], [np.inf, 4.0]])
+    low, high = percentile_interval(replicates, 0.5)
+    assert high[0] == np.inf
+    assert np.isfinite(low[0]) or low[0] == np.inf
+    assert 1.0 <= low[1] <= high[1] <= 4.0

@@ -1,0 +1,310 @@
+"""A governed federated run: train where the data lives, audit from summed counts, anchor, gate.
+
+The model spec says ``federated: true`` and names the allowed datasets (by id), each held
+by a provider's node. The run freezes the policy like a central run; every dataset must be
+allowed by it before anything starts (no node is contacted, no gas is spent otherwise).
+Flower trains with the voted strategy (:mod:`audit.federated.processes`); each node sends
+its held-out rows' per-group confusion counts (noised at the voted epsilon, if any), and
+the audit is :func:`bias_checks.audit_counts` on their sum under the voted thresholds and
+evidence rules. Without noise it equals the audit of the pooled held-out rows. The report
+gets a ``federation`` block (strategy, epsilon, nodes and their datasets and rows, refused
+nodes with codes, rounds), and is anchored and gated like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
+from audit.env import AuditEnv
+from audit.errors import DatasetNotAllowed, InvalidModelSpec
+from audit.evidence import evidence_rule, gate_rule, governed_thresholds
+from audit.federated import learning
+from audit.federated.errors import TooFewNodes
+from audit.federated.outcome import FederatedOutcome
+from audit.federated.processes import FlowerProcess, run_federated
+from audit.federated.protocol import RunPlan, Schema
+from audit.models import save_model
+from audit.plan import combined
+from audit.provenance import model_info, policy_info
+from audit.report import build_report
+from audit.report_model import (
+    DatasetInfo,
+    FederatedNodeInfo,
+    FederationInfo,
+    NodeRefusalInfo,
+    RoundInfo,
+)
+from audit.runs import AuditRun, Publication, publish_run
+from audit.spec import ModelSpec, read_spec_file
+from audit.verify import frozen_snapshot
+from bias_checks import GroupCounts, audit_counts
+from core.canonical import canonical_hash, canonical_json
+from core.db import session_scope
+from core.errors import FairgovError
+from governance.policy.models import PolicySnapshot, allowed_dataset
+
+#: ``progress(line)``: one line per stage and per Flower step.
+Say = Callable[[str], None]
+_STAGE_LINES = {
+    "anchor": "anchor: sending the report hash to the AuditRegistry",
+    "gate": "gate: recording the verdict for the model's hash",
+}
+
+
+class FederatedSpec(BaseModel):
+    """What a federated run trains: logistic regression over the named datasets' nodes."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    federated: Literal[True]
+    datasets: tuple[str, ...] = Field(min_length=1, description="allowed dataset ids")
+    label: str
+    positive_label: str = "1"
+    features: tuple[str, ...] = Field(min_length=1)
+    sensitive_features: tuple[str, ...] = Field(min_length=1)
+    test_size: float = Field(default=0.25, gt=0.0, lt=1.0)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    rounds: int = Field(default=5, ge=1, le=1000)
+    epochs: int = Field(default=5, ge=1, le=1000)
+    n_boot: int = Field(default=200, ge=0, le=10_000)
+
+    def schema_(self) -> Schema:
+        return Schema(
+            label=self.label,
+            positive_label=self.positive_label,
+            inputs=self.features,
+            sensitive=self.sensitive_features,
+            test_size=self.test_size,
+            seed=self.seed,
+        )
+
+    def model_spec(self) -> ModelSpec:
+        """The spec as the model block of a report shows it."""
+        return ModelSpec(name=self.name, dataset=self.name, seed=self.seed, n_boot=self.n_boot)
+
+
+def load_federated_spec(path: Path) -> FederatedSpec:
+    """A :class:`FederatedSpec` from a YAML or JSON file; InvalidModelSpec if bad."""
+    try:
+        return FederatedSpec.model_validate(read_spec_file(path))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "spec"
+        raise InvalidModelSpec(f"{where}: {first['msg']}") from None
+
+
+def _allowed(snapshot: PolicySnapshot, spec: FederatedSpec) -> tuple[str, ...]:
+    hashes = []
+    for dataset_id in spec.datasets:
+        entry = allowed_dataset(snapshot, dataset_id)
+        if entry is None:
+            raise DatasetNotAllowed(dataset_id, dataset_id, snapshot.policy_version)
+        hashes.append(entry.content_hash)
+    return tuple(hashes)
+
+
+def federated_run_id(spec: FederatedSpec, content_hashes: Sequence[str], snapshot: str) -> str:
+    """The canonical hash of the spec, the voted content hashes and the snapshot."""
+    return canonical_hash(
+        {
+            "federated_spec": spec.model_dump(mode="json"),
+            "dataset_content_hashes": list(content_hashes),
+            "policy_snapshot_hash": snapshot,
+        }
+    )
+
+
+def federation_info(outcome: FederatedOutcome) -> FederationInfo:
+    policy = outcome.policy
+    return FederationInfo(
+        aggregation=str(policy.aggregation),
+        trim_beta=policy.trim_beta,
+        krum_f=policy.krum_f,
+        epsilon=policy.epsilon,
+        min_nodes=policy.min_nodes,
+        nodes=[
+            FederatedNodeInfo(
+                node_id=n.node_id,
+                provider=n.provider,
+                dataset_id=n.dataset_id,
+                content_hash=n.content_hash,
+                train_rows=n.train_rows,
+                heldout_rows=n.heldout_rows,
+                bytes_sent=n.bytes_sent,
+            )
+            for n in sorted(outcome.nodes, key=lambda n: n.dataset_id)
+        ],
+        refused=[
+            NodeRefusalInfo(
+                node_id=r.node_id, dataset_id=r.dataset_id, code=r.code, message=r.message
+            )
+            for r in sorted(outcome.refusals, key=lambda r: (r.dataset_id or "", r.code))
+        ],
+        rounds=[RoundInfo(round=r.round, node_ids=sorted(r.node_ids)) for r in outcome.rounds],
+    )
+
+
+def run_federated_audit(
+    env: AuditEnv,
+    spec: FederatedSpec,
+    *,
+    superlink: str,
+    work_dir: Path,
+    say: Say = print,
+    watch: Sequence[FlowerProcess] = (),
+    timeout: float = 600.0,
+    rpc_url: str | None = None,
+) -> AuditRun:
+    """Train ``spec`` on its datasets' nodes, audit the summed counts, anchor and gate.
+
+    ``rpc_url`` is the chain endpoint the server checks admissions against (by default,
+    the one ``env.w3`` talks to).
+
+    Raises
+    ------
+    DatasetNotAllowed
+        A dataset of the spec is not allowed by the policy (nothing recorded or started).
+    TooFewNodes
+        Fewer nodes than the voted minimum were accepted: the run is recorded ``refused``.
+    FederatedRunFailed
+        Flower failed: the run is recorded ``failed``.
+    """
+    auditor_key = env.require_auditor_key()
+    say("policy: freezing the voted policy")
+    snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
+    hashes = _allowed(snapshot, spec)
+    run_id = federated_run_id(spec, hashes, snapshot.hash)
+    dataset_id = combined(tuple(d.lower() for d in spec.datasets))
+    with session_scope(env.engine) as session:
+        row = AuditRunRecord(
+            run_id=run_id,
+            kind=RunKind.TRAINING_RUN,
+            model_name=spec.name,
+            dataset_name=spec.name,
+            dataset_id=dataset_id,
+            spec_json=canonical_json(spec.model_dump(mode="json")).decode(),
+            chain_id=snapshot.chain_id,
+            policy_version=snapshot.policy_version,
+            policy_block=snapshot.block_number,
+            policy_snapshot_hash=snapshot.hash,
+            content_hash=combined(hashes),
+            status=RunStatus.RUNNING,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        row_id = row.id
+    try:
+        say(f"train: {spec.rounds} rounds of {snapshot.federation.aggregation} over the nodes")
+        plan = RunPlan(
+            policy=snapshot.federation,
+            schema=spec.schema_(),
+            rpc_url=rpc_url or str(getattr(env.w3.provider, "endpoint_uri", "")),
+            policy_address=env.deployment.addresses.training_policy,
+            expected_nodes=len(spec.datasets),
+            rounds=spec.rounds,
+            epochs=spec.epochs,
+        )
+        outcome = run_federated(
+            plan, superlink=superlink, work_dir=work_dir, progress=say, watch=watch, timeout=timeout
+        )
+        return _audit_and_publish(
+            env,
+            auditor_key,
+            spec=spec,
+            snapshot=snapshot,
+            outcome=outcome,
+            row_id=row_id,
+            say=say,
+        )
+    except TooFewNodes as exc:
+        _finish(env, row_id, RunStatus.REFUSED, exc)
+        raise
+    except BaseException as exc:
+        _finish(env, row_id, RunStatus.FAILED, exc)
+        raise
+
+
+def _finish(env: AuditEnv, row_id: int, status: RunStatus, exc: BaseException) -> None:
+    code = exc.code if isinstance(exc, FairgovError) else type(exc).__name__
+    with session_scope(env.engine) as session:
+        row = session.get(AuditRunRecord, row_id)
+        assert row is not None
+        row.status, row.error_code, row.error = status, code, str(exc)
+        row.finished_at = utcnow()
+        session.add(row)
+
+
+def _audit_and_publish(
+    env: AuditEnv,
+    auditor_key: str,
+    *,
+    spec: FederatedSpec,
+    snapshot: PolicySnapshot,
+    outcome: FederatedOutcome,
+    row_id: int,
+    say: Say,
+) -> AuditRun:
+    say(f"audit: summing the counts of {len(outcome.nodes)} nodes")
+    counts = GroupCounts.combine([n.counts for n in outcome.nodes])
+    result = audit_counts(
+        counts,
+        thresholds=governed_thresholds(snapshot),
+        evidence=evidence_rule(snapshot.evidence),
+        n_boot=spec.n_boot,
+        random_state=spec.seed,
+    )
+    when_inconclusive, warnings = gate_rule(snapshot, result)
+    summary = learning.FrameSummary.model_validate(outcome.preprocessor)
+    model = learning.to_model_artifact(
+        list(outcome.params),
+        learning.global_preprocessor(summary),
+        inputs=spec.features,
+        sensitive=spec.sensitive_features,
+        seed=spec.seed,
+    )
+    model_path, model_hash = save_model(model, env.models_dir / spec.name)
+    say("report: building and rendering the report")
+    nodes = sorted(outcome.nodes, key=lambda n: n.dataset_id)
+    ids = tuple(n.dataset_id for n in nodes)
+    report = build_report(
+        kind=RunKind.TRAINING_RUN,
+        run_id=federated_run_id(spec, _allowed(snapshot, spec), snapshot.hash),
+        audit=result,
+        model=model_info(spec.model_spec(), model, model_hash),
+        dataset=DatasetInfo(
+            name=spec.name,
+            dataset_id=combined(ids) if ids else None,
+            content_hash=combined(tuple(n.content_hash for n in nodes)) if nodes else "",
+            rows=sum(n.train_rows + n.heldout_rows for n in nodes),
+            label=spec.label,
+            positive_label=spec.positive_label,
+            sensitive_features=list(spec.sensitive_features),
+        ),
+        policy=policy_info(snapshot),
+        seeds={"split": spec.seed, "training": spec.seed, "bootstrap": spec.seed},
+        warnings=warnings,
+        federation=federation_info(outcome),
+    )
+    return publish_run(
+        env,
+        auditor_key,
+        Publication(
+            row_id=row_id,
+            kind=RunKind.TRAINING_RUN,
+            model_name=spec.name,
+            report=report,
+            model_path=model_path,
+            model_hash=model_hash,
+            dataset_id=combined(tuple(d.lower() for d in spec.datasets)),
+            snapshot=snapshot,
+            on_inconclusive=when_inconclusive,
+        ),
+        step=lambda stage: say(_STAGE_LINES[stage]),
+    )

@@ -1,0 +1,477 @@
+"""Federated logistic regression: mergeable column summaries, the global preprocessor, updates.
+
+A node never sends rows. It sends a :class:`FrameSummary` of its training frame (per numeric
+column: count, sum, sum of squares and missing count; per categorical column: the count of
+each level and the missing count). Summaries add up, so :func:`combine` of every node's
+summary describes the pooled frame, and :func:`global_preprocessor` builds from it the
+scikit-learn ``ColumnTransformer`` that :func:`audit.training.make_preprocessor` would have
+fitted on the pooled frame: one-hot in sorted level order, mean imputation, standard
+scaling.
+
+The model is scikit-learn's :class:`~sklearn.linear_model.LogisticRegression`, its
+parameters a ``list`` of numpy arrays ``[coef, intercept]`` (Flower's ``ArrayRecord``
+shape). :func:`local_fit` warm-starts the same estimator the central pipeline trains
+(lbfgs, L2 penalty), rather than ``SGDClassifier``: a node then optimises the pooled
+objective restricted to its rows, with no learning-rate schedule to tune, and the final
+model is a ``LogisticRegression`` that :mod:`audit.models` already trusts and hashes.
+:func:`to_model_artifact` turns the final parameters and preprocessor into a model that
+:func:`audit.training.predict`, :func:`audit.models.save_model` and the gate accept.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+# The scaler's own rule for a constant column (scale 1, not 0); private, but re-deriving it
+# by hand could drift from the pooled fit this module must equal.
+from sklearn.preprocessing._data import _handle_zeros_in_scale, _is_constant_feature
+
+from audit.errors import AuditError
+from audit.training import MODEL_FORMAT, ModelArtifact, make_preprocessor
+from core.errors import ErrorCategory
+
+Params = list[np.ndarray[Any, Any]]
+"""Logistic-regression parameters: ``[coef of shape (1, n_inputs), intercept of shape (1,)]``."""
+
+SCALE_FACTOR = 10.0
+"""How much the ``scale`` attack multiplies its node's update (params - global params)."""
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class InvalidNodeSummary(AuditError):
+    """A node's column summary is malformed or disagrees with the other nodes' columns."""
+
+    code: ClassVar[str] = "invalid_node_summary"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"rejected a node's column summary: {problem}; the node must hold the dataset's "
+            "columns with the manifest's types",
+            problem=problem,
+        )
+
+
+class InvalidNodeUpdate(AuditError):
+    """A node's model parameters have the wrong shape or are not finite numbers."""
+
+    code: ClassVar[str] = "invalid_node_update"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"rejected a node's model update: {problem}; the node must run fairgov's client "
+            "app of the same model version",
+            problem=problem,
+        )
+
+
+class NodeLacksBothClasses(AuditError):
+    """A node's training rows hold a single label, so logistic regression cannot fit them."""
+
+    code: ClassVar[str] = "node_lacks_both_classes"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, label: int) -> None:
+        super().__init__(
+            f"every training row of this node has label {label}; a node needs rows of both "
+            "labels to train (leave it out of training, or give it more rows)",
+            label=label,
+        )
+
+
+class NumericSummary(BaseModel):
+    """Count, sum and sum of squares of a numeric column's values, and its missing count."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["numeric"] = "numeric"
+    count: Count
+    total: float = Field(allow_inf_nan=False)
+    squares: float = Field(ge=0.0, allow_inf_nan=False)
+    missing: Count
+
+
+class CategoricalSummary(BaseModel):
+    """How many rows hold each level of a categorical column, and how many hold none."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["categorical"] = "categorical"
+    levels: dict[str, Count]
+    missing: Count
+
+
+ColumnSummary = Annotated[NumericSummary | CategoricalSummary, Field(discriminator="kind")]
+
+
+class FrameSummary(BaseModel):
+    """A node's mergeable summary of its training frame, columns in the frame's order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    rows: Count
+    columns: list[tuple[str, ColumnSummary]]
+
+    def to_json(self) -> str:
+        """The summary as JSON; floats are written so that :meth:`from_json` reads them back
+        bit for bit."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> FrameSummary:
+        """Read a summary a node sent.
+
+        Raises
+        ------
+        InvalidNodeSummary
+            The JSON is not a well-formed summary.
+        """
+        try:
+            summary = cls.model_validate_json(text)
+        except ValidationError as exc:
+            raise InvalidNodeSummary(_first_problem(exc)) from None
+        _check_rows(summary)
+        return summary
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "summary"
+    return f"{where}: {error['msg']}"
+
+
+def _check_rows(summary: FrameSummary) -> None:
+    for name, column in summary.columns:
+        held = column.missing + (
+            column.count if isinstance(column, NumericSummary) else sum(column.levels.values())
+        )
+        if held != summary.rows:
+            raise InvalidNodeSummary(f"column {name!r} covers {held} rows of {summary.rows}")
+
+
+def _is_numeric(series: pd.Series[Any]) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(series))
+
+
+def summarize(frame: pd.DataFrame) -> FrameSummary:
+    """Summarise a node's training inputs; numeric columns are those
+    :func:`audit.training.make_preprocessor` scales.
+
+    Examples
+    --------
+    >>> from audit.synthetic import make_loans
+    >>> summary = summarize(make_loans(50)[["income", "region"]])
+    >>> summary.rows, summary.columns[1][1].missing
+    (50, 0)
+    """
+    columns: list[tuple[str, NumericSummary | CategoricalSummary]] = []
+    for name in frame.columns:
+        series = frame[name]
+        missing = int(series.isna().sum())
+        if _is_numeric(series):
+            values = series.dropna().to_numpy(dtype=np.float64)
+            column: NumericSummary | CategoricalSummary = NumericSummary(
+                count=len(values),
+                total=math.fsum(values),
+                squares=math.fsum(values * values),
+                missing=missing,
+            )
+        else:
+            counts = series.dropna().astype(str).value_counts()
+            levels = {str(level): int(n) for level, n in sorted(counts.items())}
+            column = CategoricalSummary(levels=levels, missing=missing)
+        columns.append((str(name), column))
+    return FrameSummary(rows=len(frame), columns=columns)
+
+
+def _merge(name: str, parts: Sequence[NumericSummary | CategoricalSummary]) -> ColumnSummary:
+    kinds = {part.kind for part in parts}
+    if len(kinds) > 1:
+        raise InvalidNodeSummary(f"column {name!r} is numeric on some nodes only")
+    missing = sum(part.missing for part in parts)
+    if isinstance(parts[0], NumericSummary):
+        numeric = [p for p in parts if isinstance(p, NumericSummary)]
+        return NumericSummary(
+            count=sum(p.count for p in numeric),
+            total=math.fsum(p.total for p in numeric),
+            squares=math.fsum(p.squares for p in numeric),
+            missing=missing,
+        )
+    levels: dict[str, int] = {}
+    for part in parts:
+        if isinstance(part, CategoricalSummary):
+            for level, n in part.levels.items():
+                levels[level] = levels.get(level, 0) + n
+    return CategoricalSummary(levels=dict(sorted(levels.items())), missing=missing)
+
+
+def combine(parts: Iterable[FrameSummary]) -> FrameSummary:
+    """The summary of the pooled frame: the sum of the nodes' summaries.
+
+    Raises
+    ------
+    InvalidNodeSummary
+        No summaries, or nodes that disagree on the columns, their order or their types.
+
+    Examples
+    --------
+    >>> from audit.synthetic import make_loans
+    >>> frame = make_loans(60)[["income", "region"]]
+    >>> combine([summarize(frame[:20]), summarize(frame[20:])]) == summarize(frame)
+    True
+    """
+    parts = list(parts)
+    if not parts:
+        raise InvalidNodeSummary("no node sent a summary")
+    names = [name for name, _ in parts[0].columns]
+    for part in parts[1:]:
+        if [name for name, _ in part.columns] != names:
+            raise InvalidNodeSummary(f"columns {[n for n, _ in part.columns]} instead of {names}")
+    columns = [
+        (name, _merge(name, [part.columns[i][1] for part in parts])) for i, name in enumerate(names)
+    ]
+    return FrameSummary(rows=sum(part.rows for part in parts), columns=columns)
+
+
+def _skeleton(summary: FrameSummary) -> pd.DataFrame:
+    """A few rows holding every categorical level (and a missing value where the pool has
+    one), so that fitting ``make_preprocessor`` on them gives the pooled column layout."""
+    height = 1
+    for _, column in summary.columns:
+        if isinstance(column, CategoricalSummary):
+            height = max(height, len(column.levels) + (column.missing > 0))
+    data: dict[str, Any] = {}
+    for name, column in summary.columns:
+        if isinstance(column, NumericSummary):
+            data[name] = np.zeros(height, dtype=np.float64)
+        else:
+            values: list[Any] = list(column.levels) + ([np.nan] if column.missing else [])
+            data[name] = np.array(values + values[:1] * (height - len(values)), dtype=object)
+    return pd.DataFrame(data)
+
+
+def global_preprocessor(summary: FrameSummary) -> ColumnTransformer:
+    """The fitted preprocessor that ``make_preprocessor(pooled).fit(pooled)`` would give.
+
+    The one-hot layout comes from fitting scikit-learn on a skeleton holding every level;
+    the imputation means and the scaler's mean and variance come from the pooled sums
+    (variance ``(Σx² - (Σx)²/n) / rows``: imputed rows sit at the mean, adding nothing).
+
+    Raises
+    ------
+    InvalidNodeSummary
+        The pool has no rows, or a numeric column without a single value.
+
+    Examples
+    --------
+    >>> from audit.synthetic import make_loans
+    >>> frame = make_loans(80)[["income", "employment"]]
+    >>> pre = global_preprocessor(combine([summarize(frame[:30]), summarize(frame[30:])]))
+    >>> pre.transform(frame).shape
+    (80, 4)
+    """
+    if summary.rows == 0:
+        raise InvalidNodeSummary("the nodes hold no rows")
+    _check_rows(summary)
+    skeleton = _skeleton(summary)
+    preprocessor = make_preprocessor(skeleton).fit(skeleton)
+    numeric = [(n, c) for n, c in summary.columns if isinstance(c, NumericSummary)]
+    if not numeric:
+        return preprocessor
+    empty = [name for name, column in numeric if column.count == 0]
+    if empty:
+        raise InvalidNodeSummary(f"numeric column {empty[0]!r} has no value on any node")
+    count = np.array([column.count for _, column in numeric], dtype=np.float64)
+    mean = np.array([column.total for _, column in numeric]) / count
+    spread = np.array([c.squares - c.total * c.total / c.count for _, c in numeric])
+    variance = np.maximum(spread, 0.0) / summary.rows
+    steps = preprocessor.named_transformers_["numeric"].named_steps
+    steps["impute"].statistics_ = mean
+    scaler = steps["scale"]
+    scaler.mean_ = mean
+    scaler.var_ = variance
+    scaler.n_samples_seen_ = summary.rows
+    constant = _is_constant_feature(variance, mean, summary.rows)
+    scaler.scale_ = _handle_zeros_in_scale(np.sqrt(variance), copy=False, constant_mask=constant)
+    return preprocessor
+
+
+def initial_params(n_inputs: int) -> Params:
+    """Zero coefficients and intercept for ``n_inputs`` transformed inputs."""
+    return [np.zeros((1, n_inputs)), np.zeros(1)]
+
+
+def check_params(params: Sequence[Any], n_inputs: int) -> Params:
+    """``params`` as float arrays of the model's shapes.
+
+    Raises
+    ------
+    InvalidNodeUpdate
+        Not two arrays of shapes ``(1, n_inputs)`` and ``(1,)``, or a value not finite.
+    """
+    if len(params) != 2:
+        raise InvalidNodeUpdate(f"{len(params)} arrays instead of 2 (coef, intercept)")
+    arrays = [np.asarray(array, dtype=np.float64) for array in params]
+    shapes = [array.shape for array in arrays]
+    if shapes != [(1, n_inputs), (1,)]:
+        raise InvalidNodeUpdate(f"shapes {shapes} instead of {[(1, n_inputs), (1,)]}")
+    if not all(np.isfinite(array).all() for array in arrays):
+        raise InvalidNodeUpdate("a parameter is not a finite number")
+    return arrays
+
+
+def _estimator(params: Params, *, c: float = 1.0, seed: int = 0) -> LogisticRegression:
+    coef, intercept = check_params(params, np.shape(params[0])[-1])
+    model = LogisticRegression(C=c, max_iter=1000, random_state=seed)
+    model.classes_ = np.array([0, 1])
+    model.coef_ = coef.copy()
+    model.intercept_ = intercept.copy()
+    model.n_features_in_ = coef.shape[1]
+    return model
+
+
+def local_fit(
+    params: Params,
+    x: np.ndarray[Any, Any],
+    y: np.ndarray[Any, Any],
+    *,
+    epochs: int,
+    seed: int,
+    c: float = 1.0,
+) -> Params:
+    """Train ``params`` on a node's transformed rows for ``epochs`` lbfgs iterations.
+
+    Parameters
+    ----------
+    params : list of ndarray
+        The global parameters to start from.
+    x, y : ndarray
+        The node's preprocessed inputs and 0/1 labels.
+    epochs : int
+        lbfgs iterations (``max_iter``); stopping before convergence is expected.
+    seed : int
+        ``random_state`` of the estimator (lbfgs itself draws nothing).
+    c : float, default 1.0
+        Inverse L2 strength. ``C * rows_pooled / rows_node`` gives every node the pooled
+        model's regularisation per row.
+
+    Raises
+    ------
+    NodeLacksBothClasses
+        Every label of ``y`` is the same.
+
+    Examples
+    --------
+    >>> x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> coef, _ = local_fit(initial_params(1), x, np.array([0, 0, 1, 1]), epochs=5, seed=0)
+    >>> bool(coef[0, 0] > 0)
+    True
+    """
+    labels = np.unique(y)
+    if len(labels) < 2:
+        raise NodeLacksBothClasses(int(labels[0]) if len(labels) else 0)
+    model = _estimator(params, c=c, seed=seed)
+    model.set_params(max_iter=epochs, warm_start=True)
+    with warnings.catch_warnings():
+        # A few iterations per round stop short of convergence on purpose.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x, y)
+    return [model.coef_.copy(), model.intercept_.copy()]
+
+
+def predict_proba(params: Params, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Class probabilities of shape ``(n, 2)``, as ``LogisticRegression.predict_proba``."""
+    probabilities: np.ndarray[Any, Any] = _estimator(params).predict_proba(x)
+    return probabilities
+
+
+def predict(params: Params, x: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """0/1 predictions, as ``LogisticRegression.predict``."""
+    predictions: np.ndarray[Any, Any] = _estimator(params).predict(x).astype(np.int64)
+    return predictions
+
+
+class Attack(StrEnum):
+    """What a poisoning node does, for tests and benchmarks."""
+
+    NONE = "none"
+    LABEL_FLIP = "label_flip"
+    """Train on ``1 - y``."""
+    SCALE = "scale"
+    """Send ``global + SCALE_FACTOR * (params - global)``."""
+
+
+def attacked_fit(
+    attack: Attack,
+    params: Params,
+    x: np.ndarray[Any, Any],
+    y: np.ndarray[Any, Any],
+    *,
+    epochs: int,
+    seed: int,
+    c: float = 1.0,
+) -> Params:
+    """:func:`local_fit` as an attacking node runs it.
+
+    Examples
+    --------
+    >>> x, y = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1])
+    >>> coef, _ = attacked_fit(Attack.LABEL_FLIP, initial_params(1), x, y, epochs=5, seed=0)
+    >>> bool(coef[0, 0] < 0)
+    True
+    """
+    labels = 1 - y if attack is Attack.LABEL_FLIP else y
+    fitted = local_fit(params, x, labels, epochs=epochs, seed=seed, c=c)
+    if attack is Attack.SCALE:
+        return [g + SCALE_FACTOR * (p - g) for g, p in zip(params, fitted, strict=True)]
+    return fitted
+
+
+def to_model_artifact(
+    params: Params,
+    preprocessor: ColumnTransformer,
+    *,
+    inputs: Sequence[str],
+    sensitive: Sequence[str],
+    seed: int,
+    c: float = 1.0,
+) -> ModelArtifact:
+    """The federated model as a fairgov model artifact (kind ``none``: no mitigation).
+
+    Its pipeline is the fitted ``preprocessor`` and a ``LogisticRegression`` holding
+    ``params``, so :func:`audit.training.predict` runs it, and
+    :func:`audit.models.save_model` stores and hashes it, like a centrally trained model.
+
+    Raises
+    ------
+    InvalidNodeUpdate
+        ``params`` do not fit the preprocessor's outputs.
+
+    Examples
+    --------
+    >>> model = to_model_artifact(params, pre, inputs=["income"], sensitive=["group"],
+    ...                           seed=0)  # doctest: +SKIP
+    """
+    width = len(preprocessor.get_feature_names_out())
+    estimator = _estimator(check_params(params, width), c=c, seed=seed)
+    pipeline = Pipeline([("preprocess", preprocessor), ("estimator", estimator)])
+    return {
+        "format": MODEL_FORMAT,
+        "kind": "none",
+        "constraint": "",
+        "inputs": list(inputs),
+        "sensitive": list(sensitive),
+        "seed": seed,
+        "pipeline": pipeline,
+    }
