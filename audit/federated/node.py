@@ -22,11 +22,11 @@ from numpy.typing import NDArray
 from sklearn.model_selection import train_test_split
 
 from audit.errors import DatasetFileMissing, DatasetHashMismatch, DatasetNotAllowed, UnreadableFile
-from audit.federated import _standin as learning
-from audit.federated._standin import GroupCounts, add_noise, group_counts
+from audit.federated import learning
 from audit.federated.errors import InvalidNodeConfig, NodeNotProvider
+from audit.federated.privacy import add_noise
 from audit.federated.protocol import Admission, Schema
-from audit.training import group_keys
+from bias_checks import GroupCounts, group_counts
 from core.canonical import sha256_hex
 from governance.chain.node import connect
 from governance.policy.models import DatasetEntry, PolicySnapshot, allowed_dataset
@@ -114,7 +114,7 @@ class NodeData:
     y_train: NDArray[Any]
     x_test: pd.DataFrame
     y_test: NDArray[Any]
-    groups_test: NDArray[Any]
+    a_test: pd.DataFrame
 
 
 def load_checked(config: NodeConfig, schema: Schema) -> NodeData:
@@ -130,16 +130,16 @@ def load_checked(config: NodeConfig, schema: Schema) -> NodeData:
     y = (frame[schema.label].astype(str).str.strip() == schema.positive_label).to_numpy(
         dtype=np.int64
     )
-    groups = group_keys(frame[list(schema.sensitive)])
-    x_tr, x_te, y_tr, y_te, _, g_te = train_test_split(
+    sensitive = frame[list(schema.sensitive)].astype(str)
+    x_tr, x_te, y_tr, y_te, _, a_te = train_test_split(
         frame[list(schema.inputs)],
         y,
-        groups,
+        sensitive,
         test_size=schema.test_size,
         random_state=schema.seed,
         stratify=y,
     )
-    return NodeData(entry, x_tr, np.asarray(y_tr), x_te, np.asarray(y_te), np.asarray(g_te))
+    return NodeData(entry, x_tr, np.asarray(y_tr), x_te, np.asarray(y_te), a_te)
 
 
 def _parse(path: Path, content: bytes) -> pd.DataFrame:
@@ -186,7 +186,10 @@ def audit_counts(
     budget ``epsilon`` (a decimal string) when the policy sets one."""
     pooled = learning.FrameSummary.from_json(summary)
     x = learning.global_preprocessor(pooled).transform(data.x_test)
-    counts = group_counts(data.y_test, learning.predict(params, x), data.groups_test)
+    y_pred = learning.predict(params, x)
+    counts = group_counts(
+        data.y_test, y_pred, sensitive_features=data.a_test, classes=(0, 1), pos_label=1
+    )
     if epsilon is None:
         return counts
-    return add_noise(counts, float(Decimal(epsilon)))
+    return add_noise(counts, Decimal(epsilon))

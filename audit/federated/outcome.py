@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from audit.federated._standin import GroupCounts
+from bias_checks import GroupCounts
 from governance.policy.models import FederationPolicy
 
 
@@ -42,7 +42,7 @@ class NodeOutcome:
             "train_rows": self.train_rows,
             "heldout_rows": self.heldout_rows,
             "bytes_sent": self.bytes_sent,
-            "counts": json.loads(self.counts.to_json()),
+            "counts": self.counts.to_dict(),
         }
 
     @classmethod
@@ -55,7 +55,7 @@ class NodeOutcome:
             train_rows=int(data["train_rows"]),
             heldout_rows=int(data["heldout_rows"]),
             bytes_sent=int(data["bytes_sent"]),
-            counts=GroupCounts.from_json(json.dumps(data["counts"]).encode()),
+            counts=GroupCounts.from_dict(data["counts"]),
         )
 
 

@@ -23,8 +23,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
-from audit.federated import _standin as learning
-from audit.federated._standin import GroupCounts, InvalidCountsError
+from audit.federated import learning
 from audit.federated.errors import (
     DuplicateDataset,
     InvalidNodeReply,
@@ -43,6 +42,7 @@ from audit.federated.protocol import (
     RunPlan,
 )
 from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy
+from bias_checks import GroupCounts, InvalidCountsError
 from core.errors import FairgovError
 from governance.chain.node import connect
 from governance.policy.models import PolicySnapshot, allowed_dataset

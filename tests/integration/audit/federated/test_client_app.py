@@ -18,8 +18,7 @@ from flwr.supercore.task_identity import TaskIdentity
 from web3 import Web3
 
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
-from audit.federated import _standin as learning
-from audit.federated._standin import GroupCounts
+from audit.federated import learning
 from audit.federated.client_app import app
 from audit.federated.errors import NodeNotProvider
 from audit.federated.node import NodeConfig
@@ -37,6 +36,7 @@ from audit.federated.protocol import (
     wire_size,
 )
 from audit.synthetic import make_loans
+from bias_checks import GroupCounts
 from core.canonical import sha256_hex
 from governance.actions import dataset_id_of
 from governance.chain import deploy, localchain
@@ -148,7 +148,8 @@ def test_the_audit_returns_counts_of_the_held_out_rows_only(node: Node) -> None:
     assert set(reply.content.keys()) == {COUNTS}
     assert set(reply.content[COUNTS].keys()) == {"json"}
     counts = GroupCounts.from_json(reply.content[COUNTS]["json"])  # type: ignore[arg-type]
-    assert sum(sum(c.values()) for c in counts.groups.values()) == admission.heldout_rows
+    assert counts.n_rows == admission.heldout_rows
+    assert counts.sensitive == LOANS.sensitive
 
 
 def test_an_altered_file_is_refused_with_the_pipelines_code(node: Node) -> None:

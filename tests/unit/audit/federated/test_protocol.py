@@ -9,7 +9,7 @@ from eth_account import Account
 from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
-from audit.federated import _standin as learning
+from audit.federated import learning
 from audit.federated.errors import InvalidNodeReply, NodeNotProvider
 from audit.federated.protocol import (
     ARRAYS,
