@@ -68,6 +68,7 @@ def train(message: Message, context: Context) -> Message:
     def answer() -> RecordDict:
         data = _checked(message, context, CONFIG)
         config = message.content.config_records[CONFIG]
+        attack = node.NodeConfig.from_node_config(context.node_config).attack
         params = node.train(
             data,
             str(config["summary"]),
@@ -75,6 +76,7 @@ def train(message: Message, context: Context) -> Message:
             epochs=int(config["epochs"]),  # type: ignore[arg-type]
             c=float(config["c"]),  # type: ignore[arg-type]
             seed=int(config["seed"]),  # type: ignore[arg-type]
+            attack=attack,
         )
         return RecordDict(
             {

@@ -42,6 +42,8 @@ class NodeConfig:
     key_file: Path
     rpc_url: str
     policy: str
+    attack: learning.Attack = learning.Attack.NONE
+    """A poisoning node, for tests and benchmarks only (node config ``attack``)."""
 
     KEYS = ("data-file", "dataset-id", "key-file", "rpc-url", "policy")
 
@@ -50,7 +52,12 @@ class NodeConfig:
         missing = [k for k in cls.KEYS if not str(values.get(k, "")).strip()]
         if missing:
             raise InvalidNodeConfig(f"no {', '.join(missing)} in the node config")
+        try:
+            attack = learning.Attack(str(values.get("attack", learning.Attack.NONE)))
+        except ValueError:
+            raise InvalidNodeConfig(f"unknown attack {values['attack']!r}") from None
         return cls(
+            attack=attack,
             data=Path(str(values["data-file"])),
             dataset_id=str(values["dataset-id"]).lower(),
             key_file=Path(str(values["key-file"])),
@@ -64,8 +71,10 @@ class NodeConfig:
 
     def to_node_config(self) -> str:
         """The ``--node-config`` string of ``flower-supernode`` (TOML values)."""
-        values = self.to_node_config_values()
-        return " ".join(f"{k}={json.dumps(v)}" for k, v in zip(self.KEYS, values, strict=True))
+        pairs = list(zip(self.KEYS, self.to_node_config_values(), strict=True))
+        if self.attack is not learning.Attack.NONE:
+            pairs.append(("attack", self.attack.value))
+        return " ".join(f"{k}={json.dumps(v)}" for k, v in pairs)
 
     def private_key(self) -> str:
         try:
@@ -166,7 +175,14 @@ def admission(config: NodeConfig, data: NodeData, nonce: str) -> Admission:
 
 
 def train(
-    data: NodeData, summary: str, params: list[NDArray[Any]], *, epochs: int, c: float, seed: int
+    data: NodeData,
+    summary: str,
+    params: list[NDArray[Any]],
+    *,
+    epochs: int,
+    c: float,
+    seed: int,
+    attack: learning.Attack = learning.Attack.NONE,
 ) -> list[NDArray[Any]]:
     """One round of local training from the global ``params``.
 
@@ -176,7 +192,9 @@ def train(
     pooled = learning.FrameSummary.from_json(summary)
     x = learning.global_preprocessor(pooled).transform(data.x_train)
     local_c = c * pooled.rows / max(len(data.x_train), 1)
-    return learning.local_fit(params, x, data.y_train, epochs=epochs, seed=seed, c=local_c)
+    return learning.attacked_fit(
+        attack, params, x, data.y_train, epochs=epochs, seed=seed, c=local_c
+    )
 
 
 def audit_counts(

@@ -148,6 +148,8 @@ def collect_counts(
     grid: AdmittedGrid, plan: RunPlan, final: ArrayRecord, summary: str, ledger: Ledger
 ) -> dict[int, GroupCounts]:
     """Ask the remaining nodes for their held-out counts under the final model."""
+    for node_id in grid.vanished():
+        ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut("training"))
     nodes = grid.active()
     content = RecordDict({ARRAYS: final, CONFIG: _audit_config(plan, summary)})
     messages = [Message(content, dst_node_id=n, message_type=Action.AUDIT) for n in nodes]
@@ -157,15 +159,15 @@ def collect_counts(
         node_id = reply.metadata.src_node_id
         ledger.count(reply)
         if reply.has_error():
-            ledger.refuse_reply(node_id, None, reply)
+            ledger.refuse_reply(node_id, grid.dataset_of(node_id), reply)
             continue
         try:
             counts[node_id] = _counts_of(reply.content)
         except (InvalidNodeReply, InvalidCountsError) as exc:
-            ledger.refuse(node_id, None, exc)
+            ledger.refuse(node_id, grid.dataset_of(node_id), exc)
     for node_id in nodes:
         if node_id not in counts and node_id not in ledger.refusals:
-            ledger.refuse(node_id, None, NodeDroppedOut("audit"))
+            ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut("audit"))
     return counts
 
 

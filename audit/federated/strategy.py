@@ -120,6 +120,15 @@ class AdmittedGrid(Grid):
         online = set(self._grid.get_node_ids())
         return [n for n in self._admitted if n in online and n not in self._ledger.refusals]
 
+    def dataset_of(self, node_id: int) -> str | None:
+        """The dataset the node was admitted with."""
+        return self._admitted.get(node_id)
+
+    def vanished(self) -> list[int]:
+        """Admitted nodes that disconnected without being refused."""
+        online = set(self._grid.get_node_ids())
+        return [n for n in self._admitted if n not in online and n not in self._ledger.refusals]
+
     def get_node_ids(self) -> Iterable[int]:
         nodes = self.active()
         if len(nodes) < self._min_nodes:

@@ -184,3 +184,15 @@ def test_another_providers_key_and_an_unknown_dataset_are_refused(
         DatasetNotAllowed.code,
         unknown,
     )
+
+
+def test_a_poisoning_test_node_scales_its_update(node: Node) -> None:
+    admission = _admit(node)
+    sent = ArrayRecord(learning.initial_params(len(LOANS.inputs)))
+    content = RecordDict({ARRAYS: sent, CONFIG: _round_config(admission.summary)})
+    honest, scaled = (
+        _ask(node, Action.TRAIN, content, **extra).content.array_records[ARRAYS]
+        for extra in ({}, {"attack": "scale"})
+    )
+    for h, s in zip(honest.to_numpy_ndarrays(), scaled.to_numpy_ndarrays(), strict=True):
+        np.testing.assert_allclose(s, learning.SCALE_FACTOR * h)
