@@ -25,9 +25,10 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from flwr.app import ConfigRecord, Error, Message, RecordDict
+from flwr.common.constant import ErrorCode
 from flwr.supercore.inflatable.inflatable_object import get_all_nested_objects
 
-from audit.federated.errors import InvalidNodeReply
+from audit.federated.errors import InvalidNodeReply, NodeDroppedOut
 from core.canonical import canonical_json
 from core.errors import FairgovError
 from governance.policy.models import FederationPolicy
@@ -78,8 +79,9 @@ class Refusal:
 
 
 def parse_refusal(message: Message) -> Refusal:
-    """The refusal in an error reply; a crash in the ClientApp is ``node_error`` with the
-    first line of Flower's reason."""
+    """The refusal in an error reply. Flower's own errors become ``node_dropped_out`` (the
+    SuperLink answers for a node that went away) or ``node_error`` (a crash in the
+    ClientApp), with the first line of Flower's reason."""
     reason = (message.error.reason or "").strip()
     if message.error.code == REFUSAL:
         try:
@@ -93,7 +95,8 @@ def parse_refusal(message: Message) -> Refusal:
         except (ValueError, KeyError, TypeError):
             pass
     first = reason.splitlines()[0] if reason else f"Flower error {message.error.code}"
-    return Refusal(NODE_ERROR, first[:300], None)
+    gone = message.error.code in (ErrorCode.NODE_UNAVAILABLE, ErrorCode.REPLY_MESSAGE_UNAVAILABLE)
+    return Refusal(NodeDroppedOut.code if gone else NODE_ERROR, first[:300], None)
 
 
 def wire_size(content: RecordDict) -> int:

@@ -41,7 +41,7 @@ from audit.federated.protocol import (
     Admission,
     RunPlan,
 )
-from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy
+from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy, by_sender
 from bias_checks import GroupCounts, InvalidCountsError
 from core.errors import FairgovError
 from governance.chain.node import connect
@@ -107,9 +107,9 @@ def admit(
     snapshot = read_snapshot(connect(plan.rpc_url), plan.policy_address)
     accepted: dict[int, tuple[Admission, learning.FrameSummary]] = {}
     holders: dict[str, int] = {}
-    for reply in replies:
-        node_id = reply.metadata.src_node_id
-        ledger.count(reply)
+    answers = by_sender(messages, replies)
+    for node_id, reply in answers:
+        ledger.count(node_id, reply)
         if reply.has_error():
             ledger.refuse_reply(node_id, None, reply)
             continue
@@ -125,7 +125,7 @@ def admit(
             continue
         holders[admission.dataset_id] = node_id
         accepted[node_id] = (admission, summary)
-    answered = {r.metadata.src_node_id for r in replies}
+    answered = {node_id for node_id, _ in answers}
     for node_id in nodes:
         if node_id not in answered:
             ledger.refuse(node_id, None, NodeDroppedOut("admission"))
@@ -155,9 +155,8 @@ def collect_counts(
     messages = [Message(content, dst_node_id=n, message_type=Action.AUDIT) for n in nodes]
     replies = list(grid.send_and_receive(messages, timeout=plan.reply_timeout))
     counts: dict[int, GroupCounts] = {}
-    for reply in replies:
-        node_id = reply.metadata.src_node_id
-        ledger.count(reply)
+    for node_id, reply in by_sender(messages, replies):
+        ledger.count(node_id, reply)
         if reply.has_error():
             ledger.refuse_reply(node_id, grid.dataset_of(node_id), reply)
             continue

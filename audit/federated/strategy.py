@@ -9,7 +9,7 @@ whose updates each round aggregated are recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypedDict
@@ -80,6 +80,16 @@ def check_update(sent: ArrayRecord, reply: RecordDict) -> None:
         raise InvalidNodeReply("the update's metrics must be its positive row count only")
 
 
+def by_sender(sent: Sequence[Message], replies: Iterable[Message]) -> list[tuple[int, Message]]:
+    """Each reply with the node it answers for. The SuperLink itself answers for a node
+    that stopped sending heartbeats, so the sender is the addressee of the message the
+    reply answers, not the reply's source."""
+    addressee = {m.metadata.message_id: m.metadata.dst_node_id for m in sent}
+    return [
+        (addressee.get(r.metadata.reply_to_message_id, r.metadata.src_node_id), r) for r in replies
+    ]
+
+
 @dataclass
 class Ledger:
     """What the server learned about nodes while the run went on."""
@@ -98,8 +108,7 @@ class Ledger:
             node_id, NodeRefusal(node_id, named, refusal.code, refusal.message)
         )
 
-    def count(self, reply: Message) -> None:
-        node_id = reply.metadata.src_node_id
+    def count(self, node_id: int, reply: Message) -> None:
         size = 0 if reply.has_error() else wire_size(reply.content)
         self.bytes_sent[node_id] = self.bytes_sent.get(node_id, 0) + size
 
@@ -170,11 +179,11 @@ class AdmittedGrid(Grid):
     def _checked_train(self, sent: list[Message], replies: list[Message]) -> list[Message]:
         arrays = sent[0].content.array_records[ARRAYS]
         server_round = int(sent[0].content.config_records["config"]["server-round"])  # type: ignore[arg-type]
-        kept: list[Message] = []
-        for reply in replies:
-            node_id = reply.metadata.src_node_id
+        kept: list[tuple[int, Message]] = []
+        answers = by_sender(sent, replies)
+        for node_id, reply in answers:
             dataset_id = self._admitted.get(node_id)
-            self._ledger.count(reply)
+            self._ledger.count(node_id, reply)
             if reply.has_error():
                 self._ledger.refuse_reply(node_id, dataset_id, reply)
                 continue
@@ -183,17 +192,17 @@ class AdmittedGrid(Grid):
             except InvalidNodeReply as exc:
                 self._ledger.refuse(node_id, dataset_id, exc)
                 continue
-            kept.append(reply)
-        answered = {r.metadata.src_node_id for r in replies}
+            kept.append((node_id, reply))
+        answered = {node_id for node_id, _ in answers}
         for message in sent:
             node_id = message.metadata.dst_node_id
             if node_id not in answered:
                 dropped = NodeDroppedOut(f"training round {server_round}")
                 self._ledger.refuse(node_id, self._admitted.get(node_id), dropped)
-        self._ledger.rounds[server_round] = tuple(r.metadata.src_node_id for r in kept)
+        self._ledger.rounds[server_round] = tuple(node_id for node_id, _ in kept)
         print(
             f"fairgov: round {server_round}: {len(kept)} node(s) aggregated, "
             f"{len(self._ledger.refusals)} refused so far",
             flush=True,
         )
-        return kept
+        return [reply for _, reply in kept]

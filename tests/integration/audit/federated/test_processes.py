@@ -10,17 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from web3 import Web3
 
 from audit.errors import DatasetHashMismatch
-from audit.federated.errors import TooFewNodes
+from audit.federated.errors import NodeDroppedOut, TooFewNodes
 from audit.federated.node import NodeConfig
 from audit.federated.outcome import FederatedOutcome
-from audit.federated.processes import free_port, run_federated, superlink, supernode
+from audit.federated.processes import (
+    FlowerProcess,
+    free_port,
+    run_federated,
+    superlink,
+    supernode,
+)
 from audit.federated.protocol import RunPlan
 from audit.synthetic import make_loans
 from core.canonical import sha256_hex
@@ -43,6 +49,7 @@ class Federation:
     rpc_url: str
     policy: str
     work: Path
+    nodes: dict[str, FlowerProcess]
 
 
 @pytest.fixture(scope="module")
@@ -79,16 +86,17 @@ def federation(
     policy = deployment.addresses.training_policy
     port = free_port()
     address = f"127.0.0.1:{port}"
+    nodes: dict[str, FlowerProcess] = {}
     with ExitStack() as stack:
         stack.enter_context(superlink(port=port, state_dir=work / "superlink"))
         for name, path, key in zip(NAMES, files, KEYS, strict=True):
             key_file = work / f"{name}.key"
             key_file.write_text(key)
             config = NodeConfig(path, dataset_id_of(name), key_file, local_chain.rpc_url, policy)
-            stack.enter_context(
+            nodes[name] = stack.enter_context(
                 supernode(config, superlink=address, port=free_port(), log=work / f"{name}.log")
             )
-        yield Federation(address, local_chain.rpc_url, policy, work)
+        yield Federation(address, local_chain.rpc_url, policy, work, nodes)
     w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
 
 
@@ -139,3 +147,32 @@ def test_the_run_stops_below_the_voted_minimum(federation: Federation) -> None:
         )
     assert stopped.value.code == "too_few_nodes"
     assert [r.code for r in stopped.value.refusals] == [DatasetHashMismatch.code]
+
+
+def test_a_node_that_drops_out_mid_run_is_left_out_of_the_audit(federation: Federation) -> None:
+    """Runs last: it stops one node for good."""
+    leaving = federation.nodes[NAMES[1]]
+
+    def progress(line: str) -> None:
+        if line.startswith("round 1:"):
+            leaving.stop()
+
+    plan = replace(_plan(federation, 2), rounds=3, reply_timeout=60.0)
+    outcome = run_federated(
+        plan,
+        superlink=federation.address,
+        work_dir=federation.work / "run-drop",
+        timeout=240,
+        progress=progress,
+    )
+    stayed = {dataset_id_of(NAMES[0]), dataset_id_of(NAMES[2])}
+    assert {n.dataset_id for n in outcome.nodes} == stayed
+    codes = {r.dataset_id: r.code for r in outcome.refusals}
+    assert codes == {
+        dataset_id_of(NAMES[1]): NodeDroppedOut.code,
+        dataset_id_of(NAMES[3]): DatasetHashMismatch.code,
+    }
+    assert len(outcome.rounds[0].node_ids) == 3
+    kept = {n.node_id for n in outcome.nodes}
+    assert set(outcome.rounds[-1].node_ids) == kept
+    assert outcome.total_counts().n_rows == sum(n.heldout_rows for n in outcome.nodes)
