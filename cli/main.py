@@ -9,6 +9,7 @@ from cli import (
     database,
     datasets,
     demo,
+    federated,
     guardian,
     jobs,
     proposals,
@@ -37,6 +38,7 @@ app.command(name="jobs")(jobs.jobs)
 app.add_typer(audit.app, name="audit")
 app.add_typer(datasets.app, name="datasets")
 app.add_typer(provider.app, name="provider")
+app.add_typer(federated.app, name="federated")
 app.add_typer(rewards.app, name="rewards")
 app.command(name="demo")(demo.demo)
 

@@ -1,7 +1,8 @@
 """``fairgov provider``: a data provider's consent and a record owner's inclusion proof.
 
 Offer a committed dataset with a signature, withdraw it without a vote, hand a record owner
-the proof that their record is in it, and check such a proof against the chain.
+the proof that their record is in it, check such a proof against the chain, and serve the
+dataset to federated runs as a Flower SuperNode (``serve``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from eth_account import Account
 from rich.console import Console
 
 from cli._errors import fail, friendly_errors
@@ -225,3 +227,91 @@ def check_command(
 # A provider's rewards are the rewards group's commands, under the provider's name too.
 app.command("rewards", help="A provider's rewards: epochs, amounts, status.")(list_rewards)
 app.command("claim", help="Claim an epoch's reward without gas (fairgov relays it).")(claim)
+
+
+@app.command("serve")
+@friendly_errors
+def serve_command(
+    *,
+    data: Annotated[Path, typer.Option(help="The dataset's file, as registered (its bytes).")],
+    dataset_id: Annotated[
+        str, typer.Option(help="The dataset's name or its bytes32 id (0x…, 66 characters).")
+    ],
+    superlink: Annotated[
+        str, typer.Option(help="HOST:PORT of the SuperLink fairgov's operator runs.")
+    ],
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(help="The chain node to read the policy from (default: the local stack)."),
+    ] = None,
+    policy: Annotated[
+        str | None,
+        typer.Option(help="TrainingPolicy address (default: the local stack's deployment)."),
+    ] = None,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="This node's local Flower API port.")
+    ] = 9094,
+    root_certificates: Annotated[
+        Path | None,
+        typer.Option(help="The SuperLink's CA certificate (PEM), for TLS; omit on loopback."),
+    ] = None,
+    key_file: KeyFileOption = None,
+    keystore: KeystoreOption = None,
+    dev_account: DevAccountOption = None,
+) -> None:
+    """Run a Flower SuperNode with fairgov's client app over your file, until Ctrl-C.
+
+    Before every admission, round and audit the node re-reads the policy on chain and
+    checks that the dataset is allowed, that it was offered with this key, and that the
+    file's sha256 is the voted content hash. Only model updates, a column summary and
+    per-group counts leave this machine; rows, features and labels never do.
+    """
+    import subprocess
+    import tempfile
+
+    from audit.federated.node import NodeConfig, check_dataset
+    from audit.federated.processes import flower_env, supernode_command
+    from cli._keys import load_key
+    from governance.chain.node import connect
+    from governance.policy.snapshot import read_snapshot
+
+    rpc_url, policy = _chain_of(rpc_url, policy)
+    w3 = connect(rpc_url)
+    key = load_key(
+        key_file=key_file, keystore=keystore, dev_account=dev_account, chain_id=w3.eth.chain_id
+    )
+    try:
+        content = data.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read the data file {data}: {exc.strerror}") from exc
+    ident = _dataset_id(dataset_id)
+    provider = str(Account.from_key(key).address)
+    entry = check_dataset(read_snapshot(w3, policy), ident, content, provider)
+    console.print(f"dataset {ident} is allowed and its file matches {entry.content_hash}")
+    with tempfile.TemporaryDirectory(prefix="fairgov-node-") as private:
+        key_path = key_file.resolve() if key_file else _private_key_file(Path(private), key)
+        config = NodeConfig(data.resolve(), ident, key_path, rpc_url, policy)
+        command = supernode_command(
+            config, superlink=superlink, port=port, root_certificates=root_certificates
+        )
+        console.print(f"serving as {provider} through the SuperLink at {superlink}; Ctrl-C stops")
+        try:
+            code = subprocess.run(command, env=flower_env(), check=False).returncode
+        except KeyboardInterrupt:
+            return
+    if code not in (0, -2, 130):
+        raise fail(f"the SuperNode exited with code {code}: see its output above")
+
+
+def _chain_of(rpc_url: str | None, policy: str | None) -> tuple[str, str]:
+    if rpc_url is not None and policy is not None:
+        return rpc_url, policy
+    ctx = load_context()
+    return rpc_url or ctx.rpc_url, policy or ctx.deployment.addresses.training_policy
+
+
+def _private_key_file(directory: Path, key: str) -> Path:
+    path = directory / "provider.key"
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return path

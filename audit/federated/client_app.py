@@ -1,0 +1,107 @@
+"""fairgov's Flower ClientApp: what a provider's SuperNode runs for each message.
+
+Before every exchange (admission, each training round, the audit) the node re-reads the
+policy on chain and re-checks its file (:func:`audit.federated.node.load_checked`). A
+refusal is a Flower error carrying only the error's code and one-line message. Replies hold
+only a signed admission with a column summary, model parameters with a row count, or
+per-group confusion counts: never rows, features or labels.
+
+Started by ``flower-supernode`` (see ``fairgov provider serve``) with the node config
+``data-file``, ``dataset-id``, ``key-file``, ``rpc-url`` and ``policy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from audit.federated import node
+from audit.federated.protocol import (
+    ARRAYS,
+    CONFIG,
+    COUNTS,
+    METRICS,
+    NUM_EXAMPLES,
+    SCHEMA,
+    Schema,
+    refusal_error,
+)
+from core.errors import FairgovError
+
+app = ClientApp()
+
+
+def _reply(message: Message, context: Context, answer: Callable[[], RecordDict]) -> Message:
+    try:
+        return Message(answer(), reply_to=message)
+    except FairgovError as exc:
+        dataset_id = context.node_config.get("dataset-id")
+        named = str(dataset_id).lower() if dataset_id else None
+        return Message(refusal_error(exc, named), reply_to=message)
+
+
+def _checked(message: Message, context: Context, key: str) -> node.NodeData:
+    config = node.NodeConfig.from_node_config(context.node_config)
+    schema = Schema.from_config(message.content.config_records[key])
+    return node.load_checked(config, schema)
+
+
+@app.query("admission")
+def admission(message: Message, context: Context) -> Message:
+    """Check the dataset and answer with a signed :class:`~audit.federated.protocol.Admission`."""
+
+    def answer() -> RecordDict:
+        config = node.NodeConfig.from_node_config(context.node_config)
+        data = _checked(message, context, SCHEMA)
+        nonce = str(message.content.config_records[SCHEMA]["nonce"])
+        return node.admission(config, data, nonce).to_record()
+
+    return _reply(message, context, answer)
+
+
+@app.train()
+def train(message: Message, context: Context) -> Message:
+    """One round: re-check the dataset, train from the global parameters, send them back."""
+
+    def answer() -> RecordDict:
+        data = _checked(message, context, CONFIG)
+        config = message.content.config_records[CONFIG]
+        attack = node.NodeConfig.from_node_config(context.node_config).attack
+        params = node.train(
+            data,
+            str(config["summary"]),
+            message.content.array_records[ARRAYS].to_numpy_ndarrays(),
+            epochs=int(config["epochs"]),  # type: ignore[arg-type]
+            c=float(config["c"]),  # type: ignore[arg-type]
+            seed=int(config["seed"]),  # type: ignore[arg-type]
+            attack=attack,
+        )
+        return RecordDict(
+            {
+                ARRAYS: ArrayRecord(params),
+                METRICS: MetricRecord({NUM_EXAMPLES: len(data.x_train)}),
+            }
+        )
+
+    return _reply(message, context, answer)
+
+
+@app.query("audit")
+def audit(message: Message, context: Context) -> Message:
+    """Re-check the dataset and send the final model's per-group counts on held-out rows."""
+
+    def answer() -> RecordDict:
+        data = _checked(message, context, CONFIG)
+        config = message.content.config_records[CONFIG]
+        epsilon = str(config["epsilon"]) or None
+        counts = node.audit_counts(
+            data,
+            str(config["summary"]),
+            message.content.array_records[ARRAYS].to_numpy_ndarrays(),
+            epsilon=epsilon,
+        )
+        return RecordDict({COUNTS: ConfigRecord({"json": counts.to_json()})})
+
+    return _reply(message, context, answer)

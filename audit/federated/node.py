@@ -1,0 +1,213 @@
+"""A provider node's side of a federated run, without Flower: its settings, the policy
+check it runs before every exchange, its rows, and what it computes from them.
+
+The node reads its file once per exchange, hashes those bytes, and parses the same bytes,
+so what it trains on is exactly what it checked against the voted content hash.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from eth_account import Account
+from numpy.typing import NDArray
+from sklearn.model_selection import train_test_split
+
+from audit.errors import DatasetFileMissing, DatasetHashMismatch, DatasetNotAllowed, UnreadableFile
+from audit.federated import learning
+from audit.federated.errors import InvalidNodeConfig, NodeNotProvider
+from audit.federated.privacy import add_noise
+from audit.federated.protocol import Admission, Schema
+from bias_checks import GroupCounts, group_counts
+from core.canonical import sha256_hex
+from governance.chain.node import connect
+from governance.policy.models import DatasetEntry, PolicySnapshot, allowed_dataset
+from governance.policy.snapshot import read_snapshot
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """What a provider starts its node with (Flower's ``--node-config``)."""
+
+    data: Path
+    dataset_id: str
+    key_file: Path
+    rpc_url: str
+    policy: str
+    attack: learning.Attack = learning.Attack.NONE
+    """A poisoning node, for tests and benchmarks only (node config ``attack``)."""
+
+    KEYS = ("data-file", "dataset-id", "key-file", "rpc-url", "policy")
+
+    @classmethod
+    def from_node_config(cls, values: Mapping[str, Any]) -> NodeConfig:
+        missing = [k for k in cls.KEYS if not str(values.get(k, "")).strip()]
+        if missing:
+            raise InvalidNodeConfig(f"no {', '.join(missing)} in the node config")
+        try:
+            attack = learning.Attack(str(values.get("attack", learning.Attack.NONE)))
+        except ValueError:
+            raise InvalidNodeConfig(f"unknown attack {values['attack']!r}") from None
+        return cls(
+            attack=attack,
+            data=Path(str(values["data-file"])),
+            dataset_id=str(values["dataset-id"]).lower(),
+            key_file=Path(str(values["key-file"])),
+            rpc_url=str(values["rpc-url"]),
+            policy=str(values["policy"]),
+        )
+
+    def to_node_config_values(self) -> tuple[str, ...]:
+        """The values of :attr:`KEYS`, in order."""
+        return (str(self.data), self.dataset_id, str(self.key_file), self.rpc_url, self.policy)
+
+    def to_node_config(self) -> str:
+        """The ``--node-config`` string of ``flower-supernode`` (TOML values)."""
+        pairs = list(zip(self.KEYS, self.to_node_config_values(), strict=True))
+        if self.attack is not learning.Attack.NONE:
+            pairs.append(("attack", self.attack.value))
+        return " ".join(f"{k}={json.dumps(v)}" for k, v in pairs)
+
+    def private_key(self) -> str:
+        try:
+            key = self.key_file.read_text().strip().removeprefix("0x")
+        except OSError as exc:
+            raise InvalidNodeConfig(f"cannot read the key file {self.key_file}") from exc
+        if len(key) != 64 or any(c not in "0123456789abcdefABCDEF" for c in key):
+            raise InvalidNodeConfig(f"{self.key_file} does not hold a 32-byte hex private key")
+        return "0x" + key
+
+    def provider(self) -> str:
+        return str(Account.from_key(self.private_key()).address)
+
+
+def check_dataset(
+    snapshot: PolicySnapshot, dataset_id: str, content: bytes, provider: str
+) -> DatasetEntry:
+    """The central pipeline's checks, for a node's file: allowed (not revoked, not
+    withdrawn), offered by this node's provider, and byte for byte the voted content.
+
+    Raises
+    ------
+    DatasetNotAllowed, NodeNotProvider, DatasetHashMismatch
+    """
+    entry = allowed_dataset(snapshot, dataset_id)
+    if entry is None:
+        known = (d for d in snapshot.datasets if d.dataset_id == dataset_id.lower())
+        withdrawn = any(d.withdrawn for d in known)
+        raise DatasetNotAllowed(
+            dataset_id, dataset_id, snapshot.policy_version, withdrawn=withdrawn
+        )
+    if entry.provider.lower() != provider.lower():
+        raise NodeNotProvider(dataset_id, entry.provider, provider)
+    actual = sha256_hex(content)
+    if actual != entry.content_hash:
+        raise DatasetHashMismatch(dataset_id, entry.content_hash, actual)
+    return entry
+
+
+@dataclass(frozen=True)
+class NodeData:
+    """A node's rows split into training and held-out rows (never sent anywhere)."""
+
+    entry: DatasetEntry
+    x_train: pd.DataFrame
+    y_train: NDArray[Any]
+    x_test: pd.DataFrame
+    y_test: NDArray[Any]
+    a_test: pd.DataFrame
+
+
+def load_checked(config: NodeConfig, schema: Schema) -> NodeData:
+    """Read the policy on chain, check the node's file against it, and split its rows as
+    :func:`audit.training.split` does (stratified on the label, seeded)."""
+    try:
+        content = config.data.read_bytes()
+    except OSError:
+        raise DatasetFileMissing(config.dataset_id, str(config.data)) from None
+    snapshot = read_snapshot(connect(config.rpc_url), config.policy)
+    entry = check_dataset(snapshot, config.dataset_id, content, config.provider())
+    frame = _parse(config.data, content)
+    y = (frame[schema.label].astype(str).str.strip() == schema.positive_label).to_numpy(
+        dtype=np.int64
+    )
+    sensitive = frame[list(schema.sensitive)].astype(str)
+    x_tr, x_te, y_tr, y_te, _, a_te = train_test_split(
+        frame[list(schema.inputs)],
+        y,
+        sensitive,
+        test_size=schema.test_size,
+        random_state=schema.seed,
+        stratify=y,
+    )
+    return NodeData(entry, x_tr, np.asarray(y_tr), x_te, np.asarray(y_te), a_te)
+
+
+def _parse(path: Path, content: bytes) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.BytesIO(content), sep="\t" if path.suffix == ".tsv" else ",", skipinitialspace=True
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise UnreadableFile(str(path), str(exc).splitlines()[0]) from None
+
+
+def admission(config: NodeConfig, data: NodeData, nonce: str) -> Admission:
+    """The node's signed answer to the admission query: counts and a column summary."""
+    unsigned = Admission(
+        provider=config.provider(),
+        dataset_id=data.entry.dataset_id,
+        content_hash=data.entry.content_hash,
+        train_rows=len(data.x_train),
+        heldout_rows=len(data.x_test),
+        summary=learning.summarize(data.x_train).to_json(),
+        nonce=nonce,
+    )
+    return unsigned.sign(config.private_key())
+
+
+def train(
+    data: NodeData,
+    summary: str,
+    params: list[NDArray[Any]],
+    *,
+    epochs: int,
+    c: float,
+    seed: int,
+    attack: learning.Attack = learning.Attack.NONE,
+) -> list[NDArray[Any]]:
+    """One round of local training from the global ``params``.
+
+    ``c`` is scaled by pooled rows over this node's rows, so every node regularises as the
+    pooled model does per row.
+    """
+    pooled = learning.FrameSummary.from_json(summary)
+    x = learning.global_preprocessor(pooled).transform(data.x_train)
+    local_c = c * pooled.rows / max(len(data.x_train), 1)
+    return learning.attacked_fit(
+        attack, params, x, data.y_train, epochs=epochs, seed=seed, c=local_c
+    )
+
+
+def audit_counts(
+    data: NodeData, summary: str, params: list[NDArray[Any]], *, epsilon: str | None
+) -> GroupCounts:
+    """Per-group confusion counts of the final model on the held-out rows, noised with
+    budget ``epsilon`` (a decimal string) when the policy sets one."""
+    pooled = learning.FrameSummary.from_json(summary)
+    x = learning.global_preprocessor(pooled).transform(data.x_test)
+    y_pred = learning.predict(params, x)
+    counts = group_counts(
+        data.y_test, y_pred, sensitive_features=data.a_test, classes=(0, 1), pos_label=1
+    )
+    if epsilon is None:
+        return counts
+    return add_noise(counts, Decimal(epsilon))

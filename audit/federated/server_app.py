@@ -1,0 +1,261 @@
+"""fairgov's Flower ServerApp: admit nodes, train with the voted strategy, collect counts.
+
+1. Wait for the expected nodes, then ask each for its admission. An admission is accepted
+   when its provider signature, dataset, content hash and nonce agree with the policy on
+   chain (read here too, so a node cannot speak for a provider it is not).
+2. Stop with ``too_few_nodes`` unless at least the voted ``min_nodes`` were accepted.
+3. Train with Flower's strategy for the voted aggregation, over the admitted nodes only
+   (:class:`~audit.federated.strategy.AdmittedGrid`).
+4. Ask the remaining nodes for their per-group counts on held-out rows; a malformed reply
+   is refused with its code, a node that does not answer is left out.
+5. Write the :class:`~audit.federated.outcome.FederatedOutcome` JSON where the run config
+   says (``outcome``), or an error document with the code that stopped the run.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
+from flwr.serverapp import Grid, ServerApp
+
+from audit.errors import DatasetHashMismatch, DatasetNotAllowed
+from audit.federated import learning
+from audit.federated.errors import (
+    DuplicateDataset,
+    InvalidNodeReply,
+    NodeDroppedOut,
+    NodeNotProvider,
+    TooFewNodes,
+)
+from audit.federated.outcome import FederatedOutcome, NodeOutcome, RoundRecord
+from audit.federated.protocol import (
+    ARRAYS,
+    CONFIG,
+    COUNTS,
+    SCHEMA,
+    Action,
+    Admission,
+    RunPlan,
+)
+from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy, by_sender
+from bias_checks import GroupCounts, InvalidCountsError
+from core.errors import FairgovError
+from governance.chain.node import connect
+from governance.policy.models import PolicySnapshot, allowed_dataset
+from governance.policy.snapshot import read_snapshot
+
+app = ServerApp()
+
+
+def _say(line: str) -> None:
+    # Streamed to the driver by `flwr run --stream`; one line per step.
+    print(f"fairgov: {line}", flush=True)
+
+
+def verify_admission(
+    admission: Admission, snapshot: PolicySnapshot, nonce: str
+) -> learning.FrameSummary:
+    """Check a node's admission against the policy; return its column summary.
+
+    Raises
+    ------
+    InvalidNodeReply, DatasetNotAllowed, NodeNotProvider, DatasetHashMismatch
+    """
+    if admission.nonce != nonce:
+        raise InvalidNodeReply("the admission answers another run's challenge")
+    signer = admission.signer()
+    entry = allowed_dataset(snapshot, admission.dataset_id)
+    if entry is None:
+        raise DatasetNotAllowed(admission.dataset_id, admission.dataset_id, snapshot.policy_version)
+    if signer.lower() != entry.provider.lower() or signer.lower() != admission.provider.lower():
+        raise NodeNotProvider(admission.dataset_id, entry.provider, signer)
+    if admission.content_hash != entry.content_hash:
+        raise DatasetHashMismatch(admission.dataset_id, entry.content_hash, admission.content_hash)
+    try:
+        return learning.FrameSummary.from_json(admission.summary)
+    except ValueError as exc:
+        raise InvalidNodeReply(f"the column summary is malformed ({exc})") from None
+
+
+def _wait_for_nodes(grid: Grid, plan: RunPlan) -> list[int]:
+    deadline = time.monotonic() + plan.wait_seconds
+    while len(nodes := sorted(grid.get_node_ids())) < plan.expected_nodes:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    _say(f"{len(nodes)} node(s) connected")
+    return nodes
+
+
+def admit(
+    grid: Grid, plan: RunPlan, ledger: Ledger
+) -> dict[int, tuple[Admission, learning.FrameSummary]]:
+    """Ask every connected node for its admission and keep those the policy accepts."""
+    nodes = _wait_for_nodes(grid, plan)
+    nonce = "0x" + secrets.token_hex(32)
+    query = plan.schema.to_config()
+    query["nonce"] = nonce
+    messages = [
+        Message(RecordDict({SCHEMA: query}), dst_node_id=n, message_type=Action.ADMISSION)
+        for n in nodes
+    ]
+    replies = list(grid.send_and_receive(messages, timeout=plan.reply_timeout))
+    snapshot = read_snapshot(connect(plan.rpc_url), plan.policy_address)
+    accepted: dict[int, tuple[Admission, learning.FrameSummary]] = {}
+    holders: dict[str, int] = {}
+    answers = by_sender(messages, replies)
+    for node_id, reply in answers:
+        ledger.count(node_id, reply)
+        if reply.has_error():
+            ledger.refuse_reply(node_id, None, reply)
+            continue
+        dataset_id: str | None = None
+        try:
+            admission = Admission.from_record(reply.content)
+            dataset_id = admission.dataset_id
+            summary = verify_admission(admission, snapshot, nonce)
+            if dataset_id in holders:
+                raise DuplicateDataset(dataset_id, holders[dataset_id])
+        except FairgovError as exc:
+            ledger.refuse(node_id, dataset_id, exc)
+            continue
+        holders[admission.dataset_id] = node_id
+        accepted[node_id] = (admission, summary)
+    answered = {node_id for node_id, _ in answers}
+    for node_id in nodes:
+        if node_id not in answered:
+            ledger.refuse(node_id, None, NodeDroppedOut("admission"))
+    for refusal in ledger.refusals.values():
+        _say(f"node {refusal.node_id} ({refusal.dataset_id}) refused: {refusal.code}")
+    _say(f"{len(accepted)} node(s) accepted")
+    if len(accepted) < plan.policy.min_nodes:
+        raise TooFewNodes(len(accepted), plan.policy.min_nodes)
+    return accepted
+
+
+def _audit_config(plan: RunPlan, summary: str) -> ConfigRecord:
+    config = plan.schema.to_config()
+    config["summary"] = summary
+    config["epsilon"] = plan.policy.epsilon or ""
+    return config
+
+
+def collect_counts(
+    grid: AdmittedGrid, plan: RunPlan, final: ArrayRecord, summary: str, ledger: Ledger
+) -> dict[int, GroupCounts]:
+    """Ask the remaining nodes for their held-out counts under the final model."""
+    for node_id in grid.vanished():
+        ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut("training"))
+    nodes = grid.active()
+    content = RecordDict({ARRAYS: final, CONFIG: _audit_config(plan, summary)})
+    messages = [Message(content, dst_node_id=n, message_type=Action.AUDIT) for n in nodes]
+    replies = list(grid.send_and_receive(messages, timeout=plan.reply_timeout))
+    counts: dict[int, GroupCounts] = {}
+    for node_id, reply in by_sender(messages, replies):
+        ledger.count(node_id, reply)
+        if reply.has_error():
+            ledger.refuse_reply(node_id, grid.dataset_of(node_id), reply)
+            continue
+        try:
+            counts[node_id] = _counts_of(reply.content)
+        except (InvalidNodeReply, InvalidCountsError) as exc:
+            ledger.refuse(node_id, grid.dataset_of(node_id), exc)
+    for node_id in nodes:
+        if node_id not in counts and node_id not in ledger.refusals:
+            ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut("audit"))
+    return counts
+
+
+def _counts_of(content: RecordDict) -> GroupCounts:
+    if set(content.keys()) != {COUNTS} or set(content.config_records[COUNTS]) != {"json"}:
+        raise InvalidNodeReply("an audit reply must hold the counts record only")
+    raw = content.config_records[COUNTS]["json"]
+    if not isinstance(raw, bytes):
+        raise InvalidNodeReply("the counts are not bytes")
+    return GroupCounts.from_json(raw)
+
+
+def coordinate(grid: Grid, plan: RunPlan, ledger: Ledger) -> FederatedOutcome:
+    """Admission, training and the audit of one run; see the module docstring."""
+    accepted = admit(grid, plan, ledger)
+    pooled = learning.combine(summary for _, summary in accepted.values())
+    n_inputs = len(learning.global_preprocessor(pooled).get_feature_names_out())
+    admitted = AdmittedGrid(
+        grid,
+        {n: adm.dataset_id for n, (adm, _) in accepted.items()},
+        ledger,
+        min_nodes=plan.policy.min_nodes,
+    )
+    train_config = plan.schema.to_config()
+    train_config["summary"] = pooled.to_json()
+    train_config["epochs"] = plan.epochs
+    train_config["c"] = plan.c
+    result = build_strategy(plan.policy).start(
+        grid=admitted,
+        initial_arrays=ArrayRecord(learning.initial_params(n_inputs)),
+        num_rounds=plan.rounds,
+        timeout=plan.reply_timeout,
+        train_config=train_config,
+    )
+    counts = collect_counts(admitted, plan, result.arrays, pooled.to_json(), ledger)
+    nodes = tuple(
+        NodeOutcome(
+            node_id=n,
+            provider=adm.provider,
+            dataset_id=adm.dataset_id,
+            content_hash=adm.content_hash,
+            train_rows=adm.train_rows,
+            heldout_rows=adm.heldout_rows,
+            bytes_sent=ledger.bytes_sent.get(n, 0),
+            counts=counts[n],
+        )
+        for n, (adm, _) in sorted(accepted.items())
+        if n in counts and n not in ledger.refusals
+    )
+    if len(nodes) < plan.policy.min_nodes:
+        raise TooFewNodes(len(nodes), plan.policy.min_nodes)
+    rounds = tuple(
+        RoundRecord(r, ids, _scalars(result.train_metrics_clientapp.get(r)))
+        for r, ids in sorted(ledger.rounds.items())
+    )
+    _say(f"audit counts from {len(nodes)} node(s)")
+    return FederatedOutcome(
+        params=tuple(result.arrays.to_numpy_ndarrays()),
+        preprocessor=json.loads(pooled.to_json()),
+        nodes=nodes,
+        refusals=tuple(ledger.refusals[n] for n in sorted(ledger.refusals)),
+        rounds=rounds,
+        policy=plan.policy,
+        superlink=plan.superlink,
+    )
+
+
+def _scalars(metrics: Any) -> dict[str, float]:
+    if metrics is None:
+        return {}
+    return {str(k): float(v) for k, v in dict(metrics).items() if isinstance(v, int | float)}
+
+
+def error_document(exc: FairgovError, ledger: Ledger) -> bytes:
+    """What the ServerApp writes instead of an outcome when the run stops."""
+    refusals = [ledger.refusals[n].to_dict() for n in sorted(ledger.refusals)]
+    error = {"code": exc.code, "message": exc.message, "details": exc.details}
+    return json.dumps({"error": error, "refusals": refusals}, sort_keys=True, default=str).encode()
+
+
+@app.main()
+def main(grid: Grid, context: Context) -> None:
+    """Run one federated training and audit, and write its outcome."""
+    plan = RunPlan.from_run_config(dict(context.run_config))
+    ledger = Ledger()
+    try:
+        document = coordinate(grid, plan, ledger).to_json()
+    except FairgovError as exc:
+        _say(f"stopped: {exc.code}: {exc.message}")
+        document = error_document(exc, ledger)
+    plan.outcome.parent.mkdir(parents=True, exist_ok=True)
+    plan.outcome.write_bytes(document)

@@ -1,0 +1,208 @@
+"""The voted Flower strategy, and the grid that keeps it to the admitted nodes.
+
+:func:`build_strategy` maps the on-chain :class:`~governance.policy.models.FederationPolicy`
+to one of Flower's own strategies; fairgov aggregates nothing by hand. :class:`AdmittedGrid`
+wraps the ServerApp's grid: the strategy samples only admitted nodes that have not been
+refused since, every training reply is checked before the strategy sees it, and the nodes
+whose updates each round aggregated are recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypedDict
+
+import numpy as np
+from flwr.app import ArrayRecord, Message, MessageType, RecordDict
+from flwr.serverapp import Grid
+from flwr.serverapp.strategy import FedAvg, FedMedian, FedTrimmedAvg, Krum, Strategy
+from flwr.supercore.run import Run
+
+from audit.federated.errors import InvalidNodeReply, NodeDroppedOut, TooFewNodes
+from audit.federated.outcome import NodeRefusal
+from audit.federated.protocol import ARRAYS, METRICS, NUM_EXAMPLES, parse_refusal, wire_size
+from core.errors import FairgovError
+from governance.policy.models import Aggregation, FederationPolicy
+
+
+class _Sampling(TypedDict):
+    fraction_train: float
+    fraction_evaluate: float
+    min_train_nodes: int
+    min_available_nodes: int
+
+
+def build_strategy(policy: FederationPolicy) -> Strategy:
+    """Flower's strategy for the voted aggregation: every remaining admitted node trains
+    each round, and a round needs at least ``policy.min_nodes`` of them.
+
+    Examples
+    --------
+    >>> build_strategy(FederationPolicy(aggregation="krum", krum_f=1)).num_malicious_nodes
+    1
+    """
+    common = _Sampling(
+        fraction_train=1.0,
+        fraction_evaluate=0.0,
+        min_train_nodes=policy.min_nodes,
+        min_available_nodes=policy.min_nodes,
+    )
+    match policy.aggregation:
+        case Aggregation.FEDAVG:
+            return FedAvg(**common)
+        case Aggregation.FEDMEDIAN:
+            return FedMedian(**common)
+        case Aggregation.FEDTRIMMEDAVG:
+            return FedTrimmedAvg(beta=float(Decimal(policy.trim_beta)), **common)
+        case Aggregation.KRUM:
+            return Krum(num_malicious_nodes=policy.krum_f, **common)
+
+
+def check_update(sent: ArrayRecord, reply: RecordDict) -> None:
+    """Raise :class:`InvalidNodeReply` unless ``reply`` is one update of ``sent``'s shape:
+    the same arrays, finite, and a positive integer row count."""
+    if set(reply.array_records) != {ARRAYS} or set(reply.metric_records) != {METRICS}:
+        raise InvalidNodeReply("an update must hold exactly the arrays and metrics records")
+    if set(reply.config_records):
+        raise InvalidNodeReply("an update must not hold config records")
+    arrays = reply.array_records[ARRAYS]
+    if list(arrays.keys()) != list(sent.keys()):
+        raise InvalidNodeReply("the update's arrays are not the model's")
+    for new, old in zip(arrays.to_numpy_ndarrays(), sent.to_numpy_ndarrays(), strict=True):
+        if new.shape != old.shape or not np.issubdtype(new.dtype, np.floating):
+            raise InvalidNodeReply(f"an array of shape {new.shape} instead of {old.shape}")
+        if not np.isfinite(new).all():
+            raise InvalidNodeReply("the update holds a value that is not a finite number")
+    rows = reply.metric_records[METRICS].get(NUM_EXAMPLES)
+    if set(reply.metric_records[METRICS]) != {NUM_EXAMPLES} or type(rows) is not int or rows < 1:
+        raise InvalidNodeReply("the update's metrics must be its positive row count only")
+
+
+def by_sender(sent: Sequence[Message], replies: Iterable[Message]) -> list[tuple[int, Message]]:
+    """Each reply with the node it answers for. The SuperLink itself answers for a node
+    that stopped sending heartbeats, so the sender is the addressee of the message the
+    reply answers, not the reply's source."""
+    addressee = {m.metadata.message_id: m.metadata.dst_node_id for m in sent}
+    return [
+        (addressee.get(r.metadata.reply_to_message_id, r.metadata.src_node_id), r) for r in replies
+    ]
+
+
+@dataclass
+class Ledger:
+    """What the server learned about nodes while the run went on."""
+
+    refusals: dict[int, NodeRefusal] = field(default_factory=dict)
+    bytes_sent: dict[int, int] = field(default_factory=dict)
+    rounds: dict[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def refuse(self, node_id: int, dataset_id: str | None, exc: FairgovError) -> None:
+        self.refusals.setdefault(node_id, NodeRefusal(node_id, dataset_id, exc.code, exc.message))
+
+    def refuse_reply(self, node_id: int, dataset_id: str | None, reply: Message) -> None:
+        refusal = parse_refusal(reply)
+        named = dataset_id or refusal.dataset_id
+        self.refusals.setdefault(
+            node_id, NodeRefusal(node_id, named, refusal.code, refusal.message)
+        )
+
+    def count(self, node_id: int, reply: Message) -> None:
+        size = 0 if reply.has_error() else wire_size(reply.content)
+        self.bytes_sent[node_id] = self.bytes_sent.get(node_id, 0) + size
+
+
+class AdmittedGrid(Grid):
+    """The ServerApp's grid, narrowed to the admitted nodes not refused since."""
+
+    def __init__(
+        self, grid: Grid, admitted: dict[int, str], ledger: Ledger, *, min_nodes: int
+    ) -> None:
+        self._grid = grid
+        self._admitted = admitted
+        self._ledger = ledger
+        self._min_nodes = min_nodes
+
+    def active(self) -> list[int]:
+        """Admitted nodes that are neither refused nor disconnected."""
+        online = set(self._grid.get_node_ids())
+        return [n for n in self._admitted if n in online and n not in self._ledger.refusals]
+
+    def dataset_of(self, node_id: int) -> str | None:
+        """The dataset the node was admitted with."""
+        return self._admitted.get(node_id)
+
+    def vanished(self) -> list[int]:
+        """Admitted nodes that disconnected without being refused."""
+        online = set(self._grid.get_node_ids())
+        return [n for n in self._admitted if n not in online and n not in self._ledger.refusals]
+
+    def get_node_ids(self) -> Iterable[int]:
+        nodes = self.active()
+        if len(nodes) < self._min_nodes:
+            raise TooFewNodes(len(nodes), self._min_nodes)
+        return nodes
+
+    def set_run(self, run: Run) -> None:
+        self._grid.set_run(run)
+
+    @property
+    def run(self) -> Run:
+        return self._grid.run
+
+    def create_message(
+        self,
+        content: RecordDict,
+        message_type: str,
+        dst_node_id: int,
+        group_id: str,
+        ttl: float | None = None,
+    ) -> Message:
+        return self._grid.create_message(content, message_type, dst_node_id, group_id, ttl)
+
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        return self._grid.push_messages(messages)
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        return self._grid.pull_messages(message_ids)
+
+    def send_and_receive(
+        self, messages: Iterable[Message], *, timeout: float | None = None
+    ) -> Iterable[Message]:
+        sent = list(messages)
+        replies = list(self._grid.send_and_receive(sent, timeout=timeout))
+        if not sent or sent[0].metadata.message_type != MessageType.TRAIN:
+            return replies
+        return self._checked_train(sent, replies)
+
+    def _checked_train(self, sent: list[Message], replies: list[Message]) -> list[Message]:
+        arrays = sent[0].content.array_records[ARRAYS]
+        server_round = int(sent[0].content.config_records["config"]["server-round"])  # type: ignore[arg-type]
+        kept: list[tuple[int, Message]] = []
+        answers = by_sender(sent, replies)
+        for node_id, reply in answers:
+            dataset_id = self._admitted.get(node_id)
+            self._ledger.count(node_id, reply)
+            if reply.has_error():
+                self._ledger.refuse_reply(node_id, dataset_id, reply)
+                continue
+            try:
+                check_update(arrays, reply.content)
+            except InvalidNodeReply as exc:
+                self._ledger.refuse(node_id, dataset_id, exc)
+                continue
+            kept.append((node_id, reply))
+        answered = {node_id for node_id, _ in answers}
+        for message in sent:
+            node_id = message.metadata.dst_node_id
+            if node_id not in answered:
+                dropped = NodeDroppedOut(f"training round {server_round}")
+                self._ledger.refuse(node_id, self._admitted.get(node_id), dropped)
+        self._ledger.rounds[server_round] = tuple(node_id for node_id, _ in kept)
+        print(
+            f"fairgov: round {server_round}: {len(kept)} node(s) aggregated, "
+            f"{len(self._ledger.refusals)} refused so far",
+            flush=True,
+        )
+        return [reply for _, reply in kept]

@@ -1,0 +1,198 @@
+"""fairgov's ClientApp, called in process against anvil: what each reply carries, and the
+refusals a node sends instead (with the central pipeline's codes).
+
+Only a signed admission with a column summary, model parameters with a row count, and
+per-group counts may leave a node: these tests pin the records and keys of every reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pytest
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
+from flwr.supercore.task_identity import TaskIdentity
+from web3 import Web3
+
+from audit.errors import DatasetHashMismatch, DatasetNotAllowed
+from audit.federated import learning
+from audit.federated.client_app import app
+from audit.federated.errors import NodeNotProvider
+from audit.federated.node import NodeConfig
+from audit.federated.protocol import (
+    ADMISSION,
+    ARRAYS,
+    CONFIG,
+    COUNTS,
+    METRICS,
+    NUM_EXAMPLES,
+    SCHEMA,
+    Action,
+    Admission,
+    parse_refusal,
+    wire_size,
+)
+from audit.synthetic import make_loans
+from bias_checks import GroupCounts
+from core.canonical import sha256_hex
+from governance.actions import dataset_id_of
+from governance.chain import deploy, localchain
+from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, address_of, allow_raw
+from tests.integration.audit.audit_support import govern
+from tests.integration.audit.federated.federated_support import LOANS
+
+pytestmark = pytest.mark.chain
+
+ROWS = 400
+
+
+@dataclass(frozen=True)
+class Node:
+    config: NodeConfig
+    data: Path
+
+    def context(self, **overrides: str) -> Context:
+        values: dict[str, bool | float | int | str] = dict(
+            zip(NodeConfig.KEYS, self.config.to_node_config_values(), strict=True), **overrides
+        )
+        return Context(run_id=1, node_id=7, node_config=values, state=RecordDict(), run_config={})
+
+
+@pytest.fixture(autouse=True)
+def task_identity() -> Iterator[None]:
+    """The identity Flower gives an app process; messages cannot be built without it."""
+    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 1, 1
+    yield
+    TaskIdentity._run_id = TaskIdentity._node_id = TaskIdentity._task_id = None  # type: ignore[assignment]
+
+
+@pytest.fixture
+def node(
+    isolated_chain: Web3,
+    deployment: deploy.Deployment,
+    local_chain: localchain.LocalChain,
+    tmp_path: Path,
+) -> Node:
+    data = tmp_path / "clinic.csv"
+    make_loans(ROWS, seed=3).to_csv(data, index=False)
+    offer = allow_raw(
+        isolated_chain,
+        deployment,
+        "clinic",
+        sha256_hex(data.read_bytes()),
+        "0x" + "cd" * 32,
+        "file://clinic.csv",
+    )
+    govern(isolated_chain, deployment, [offer], "allow the clinic's dataset")
+    key = tmp_path / "provider.key"
+    key.write_text(PROVIDER_KEY)
+    policy = deployment.addresses.training_policy
+    config = NodeConfig(data, dataset_id_of("clinic"), key, local_chain.rpc_url, policy)
+    return Node(config, data)
+
+
+def _ask(node: Node, action: Action, content: RecordDict, **overrides: str) -> Message:
+    message = Message(content, dst_node_id=7, message_type=action)
+    return app(message, node.context(**overrides))
+
+
+def _admission_query() -> RecordDict:
+    query = LOANS.to_config()
+    query["nonce"] = "0x" + "11" * 32
+    return RecordDict({SCHEMA: query})
+
+
+def _admit(node: Node) -> Admission:
+    reply = _ask(node, Action.ADMISSION, _admission_query())
+    assert not reply.has_error()
+    return Admission.from_record(reply.content)
+
+
+def _round_config(summary: str) -> ConfigRecord:
+    config = LOANS.to_config()
+    config.update({"summary": summary, "epochs": 5, "c": 1.0, "epsilon": "", "server-round": 1})
+    return config
+
+
+def test_the_admission_is_signed_and_holds_counts_and_a_summary_only(node: Node) -> None:
+    reply = _ask(node, Action.ADMISSION, _admission_query())
+    assert set(reply.content.keys()) == {ADMISSION}
+    assert set(reply.content[ADMISSION].keys()) == {f.name for f in fields(Admission)}
+    admission = Admission.from_record(reply.content)
+    assert admission.signer() == address_of(PROVIDER_KEY)
+    assert admission.train_rows + admission.heldout_rows == ROWS
+    assert learning.FrameSummary.from_json(admission.summary).rows == admission.train_rows
+    assert wire_size(reply.content) < node.data.stat().st_size / 4
+
+
+def test_a_round_returns_parameters_and_a_row_count_only(node: Node) -> None:
+    admission = _admit(node)
+    sent = ArrayRecord(learning.initial_params(len(LOANS.inputs)))
+    content = RecordDict({ARRAYS: sent, CONFIG: _round_config(admission.summary)})
+    reply = _ask(node, Action.TRAIN, content)
+    assert not reply.has_error()
+    assert set(reply.content.keys()) == {ARRAYS, METRICS}
+    assert dict(reply.content[METRICS]) == {NUM_EXAMPLES: admission.train_rows}
+    shapes = [a.shape for a in reply.content.array_records[ARRAYS].to_numpy_ndarrays()]
+    assert shapes == [(1, len(LOANS.inputs)), (1,)]
+
+
+def test_the_audit_returns_counts_of_the_held_out_rows_only(node: Node) -> None:
+    admission = _admit(node)
+    params = [np.array([[1.0, -1.0, 0.5]]), np.array([0.1])]
+    content = RecordDict({ARRAYS: ArrayRecord(params), CONFIG: _round_config(admission.summary)})
+    reply = _ask(node, Action.AUDIT, content)
+    assert set(reply.content.keys()) == {COUNTS}
+    assert set(reply.content[COUNTS].keys()) == {"json"}
+    counts = GroupCounts.from_json(reply.content[COUNTS]["json"])  # type: ignore[arg-type]
+    assert counts.n_rows == admission.heldout_rows
+    assert counts.sensitive == LOANS.sensitive
+
+
+def test_an_altered_file_is_refused_with_the_pipelines_code(node: Node) -> None:
+    with node.data.open("a") as data:
+        data.write("1.0,0.1,3,salaried,north,A,1\n")
+    reply = _ask(node, Action.ADMISSION, _admission_query())
+    refusal = parse_refusal(reply)
+    assert (refusal.code, refusal.dataset_id) == (DatasetHashMismatch.code, dataset_id_of("clinic"))
+    assert sha256_hex(node.data.read_bytes()) in refusal.message
+
+
+def test_a_node_refuses_before_every_round_not_only_at_admission(node: Node) -> None:
+    admission = _admit(node)
+    with node.data.open("a") as data:
+        data.write("1.0,0.1,3,salaried,north,A,1\n")
+    sent = ArrayRecord(learning.initial_params(len(LOANS.inputs)))
+    content = RecordDict({ARRAYS: sent, CONFIG: _round_config(admission.summary)})
+    reply = _ask(node, Action.TRAIN, content)
+    assert parse_refusal(reply).code == DatasetHashMismatch.code
+
+
+def test_another_providers_key_and_an_unknown_dataset_are_refused(
+    node: Node, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.key"
+    other.write_text(SECOND_PROVIDER_KEY)
+    reply = _ask(node, Action.ADMISSION, _admission_query(), **{"key-file": str(other)})
+    assert parse_refusal(reply).code == NodeNotProvider.code
+    unknown = dataset_id_of("never-offered")
+    reply = _ask(node, Action.ADMISSION, _admission_query(), **{"dataset-id": unknown})
+    assert (parse_refusal(reply).code, parse_refusal(reply).dataset_id) == (
+        DatasetNotAllowed.code,
+        unknown,
+    )
+
+
+def test_a_poisoning_test_node_scales_its_update(node: Node) -> None:
+    admission = _admit(node)
+    sent = ArrayRecord(learning.initial_params(len(LOANS.inputs)))
+    content = RecordDict({ARRAYS: sent, CONFIG: _round_config(admission.summary)})
+    honest, scaled = (
+        _ask(node, Action.TRAIN, content, **extra).content.array_records[ARRAYS]
+        for extra in ({}, {"attack": "scale"})
+    )
+    for h, s in zip(honest.to_numpy_ndarrays(), scaled.to_numpy_ndarrays(), strict=True):
+        np.testing.assert_allclose(s, learning.SCALE_FACTOR * h)

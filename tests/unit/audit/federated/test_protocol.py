@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from eth_account import Account
+from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
+
+from audit.errors import DatasetHashMismatch, DatasetNotAllowed
+from audit.federated import learning
+from audit.federated.errors import InvalidNodeReply, NodeNotProvider
+from audit.federated.protocol import (
+    ARRAYS,
+    METRICS,
+    NUM_EXAMPLES,
+    Admission,
+    RunPlan,
+    Schema,
+)
+from audit.federated.server_app import verify_admission
+from audit.federated.strategy import build_strategy, check_update
+from governance.policy.models import (
+    Aggregation,
+    DatasetEntry,
+    EvidenceRuleEntry,
+    FederationPolicy,
+    Mitigation,
+    PolicySnapshot,
+)
+
+KEY = "0x" + "42" * 32
+PROVIDER = str(Account.from_key(KEY).address)
+DATASET = "0x" + "d1" * 32
+CONTENT = "0x" + "c1" * 32
+NONCE = "0x" + "99" * 32
+SCHEMA = Schema("approved", "1", ("income", "debt"), ("group",), 0.25, 3)
+
+
+def _snapshot(*, allowed: bool = True, provider: str = PROVIDER) -> PolicySnapshot:
+    entry = DatasetEntry(
+        dataset_id=DATASET,
+        content_hash=CONTENT,
+        manifest_hash="0x" + "00" * 32,
+        records_root="0x" + "ab" * 32,
+        uri="file://d.csv",
+        licence="",
+        terms_hash="0x" + "00" * 32,
+        provider=provider,
+        consented_at=1,
+        allowed=allowed,
+    )
+    return PolicySnapshot(
+        chain_id=31337,
+        policy="0x" + "01" * 20,
+        block_number=1,
+        block_hash="0x" + "02" * 32,
+        policy_version=1,
+        datasets=(entry,),
+        mitigation=Mitigation(strategy="none", constraint=""),
+        evidence=EvidenceRuleEntry(
+            confidence_level="0.950000",
+            min_group_size=1,
+            min_denominator=1,
+            on_inconclusive="block",
+        ),
+    )
+
+
+def _admission(**changes: str | int) -> Admission:
+    summary = learning.summarize(pd.DataFrame({"income": [1.0, 2.0], "debt": [0.1, 0.2]}))
+    unsigned = Admission(PROVIDER, DATASET, CONTENT, 2, 1, summary.to_json(), NONCE)
+    return replace(unsigned, **changes).sign(KEY)  # type: ignore[arg-type]
+
+
+def test_an_admission_signed_by_the_registered_provider_is_accepted() -> None:
+    summary = verify_admission(_admission(), _snapshot(), NONCE)
+    assert summary.rows == 2
+
+
+def test_a_changed_admission_no_longer_recovers_the_provider() -> None:
+    forged = replace(_admission(), train_rows=2000)
+    with pytest.raises(NodeNotProvider):
+        verify_admission(forged, _snapshot(), NONCE)
+
+
+@pytest.mark.parametrize(
+    ("admission", "snapshot", "error"),
+    [
+        (_admission(), _snapshot(allowed=False), DatasetNotAllowed),
+        (_admission(), _snapshot(provider="0x" + "77" * 20), NodeNotProvider),
+        (_admission(content_hash="0x" + "c2" * 32), _snapshot(), DatasetHashMismatch),
+        (_admission(nonce="0x" + "98" * 32), _snapshot(), InvalidNodeReply),
+    ],
+)
+def test_admissions_the_policy_does_not_back_are_refused(
+    admission: Admission, snapshot: PolicySnapshot, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        verify_admission(admission, snapshot, NONCE)
+
+
+def test_an_admission_record_round_trips_and_rejects_bad_fields() -> None:
+    admission = _admission()
+    assert Admission.from_record(admission.to_record()) == admission
+    broken = admission.to_record()
+    broken.config_records["admission"]["train_rows"] = "many"
+    with pytest.raises(InvalidNodeReply):
+        Admission.from_record(broken)
+    with pytest.raises(InvalidNodeReply):
+        Admission.from_record(RecordDict({"other": ConfigRecord({"x": 1})}))
+
+
+def test_the_run_plan_round_trips_through_the_run_config() -> None:
+    plan = RunPlan(
+        policy=FederationPolicy(aggregation=Aggregation.FEDTRIMMEDAVG, epsilon="1.000000"),
+        schema=SCHEMA,
+        rpc_url="http://127.0.0.1:8545",
+        policy_address="0x" + "01" * 20,
+        expected_nodes=3,
+    )
+    assert RunPlan.from_run_config(plan.to_run_config()) == plan
+
+
+@pytest.mark.parametrize(
+    ("policy", "name", "attribute", "value"),
+    [
+        (FederationPolicy(), "FedAvg", "min_train_nodes", 2),
+        (
+            FederationPolicy(aggregation=Aggregation.FEDMEDIAN, min_nodes=3),
+            "FedMedian",
+            "min_available_nodes",
+            3,
+        ),
+        (
+            FederationPolicy(aggregation=Aggregation.FEDTRIMMEDAVG, trim_beta="0.100000"),
+            "FedTrimmedAvg",
+            "beta",
+            0.1,
+        ),
+        (
+            FederationPolicy(aggregation=Aggregation.KRUM, krum_f=1),
+            "Krum",
+            "num_malicious_nodes",
+            1,
+        ),
+    ],
+)
+def test_the_voted_aggregation_picks_flowers_strategy(
+    policy: FederationPolicy, name: str, attribute: str, value: float
+) -> None:
+    strategy = build_strategy(policy)
+    assert type(strategy).__name__ == name
+    assert getattr(strategy, attribute) == value
+    assert strategy.fraction_evaluate == 0.0  # type: ignore[attr-defined]
+
+
+def _update(arrays: list[np.ndarray], rows: object = 10) -> RecordDict:
+    return RecordDict({ARRAYS: ArrayRecord(arrays), METRICS: MetricRecord({NUM_EXAMPLES: rows})})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        _update([np.zeros((1, 3))]),
+        _update([np.zeros((1, 4)), np.zeros(1)]),
+        _update([np.array([[np.nan, 0.0, 0.0]]), np.zeros(1)]),
+        _update([np.zeros((1, 3)), np.zeros(1)], rows=0),
+        RecordDict({ARRAYS: ArrayRecord([np.zeros((1, 3)), np.zeros(1)])}),
+    ],
+)
+def test_malformed_updates_are_rejected_before_aggregation(reply: RecordDict) -> None:
+    sent = ArrayRecord([np.zeros((1, 3)), np.zeros(1)])
+    check_update(sent, _update([np.ones((1, 3)), np.ones(1)]))
+    with pytest.raises(InvalidNodeReply):
+        check_update(sent, reply)
