@@ -1,0 +1,177 @@
+"""A governed federated run end to end: real SuperLink and SuperNodes, anvil, anchor, gate.
+
+Three providers' datasets are allowed on chain with a voted bound on demographic parity;
+``run_federated_audit`` trains over their nodes, audits the summed counts and anchors the
+report. The report's audit must equal ``audit_predictions`` on the pooled held-out rows of
+the three files scored by the stored model: the exactness the federated audit promises.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+from web3 import Web3
+
+from audit.db_models import AuditRunRecord, RunStatus
+from audit.errors import DatasetNotAllowed
+from audit.evidence import audit_under_policy
+from audit.federated.governed import FederatedSpec, run_federated_audit
+from audit.federated.node import NodeConfig, load_checked
+from audit.federated.processes import free_port, superlink, supernode
+from audit.models import load_model
+from audit.report import Report
+from audit.synthetic import make_loans
+from audit.training import predict
+from audit.verify import frozen_snapshot
+from core.canonical import canonical_json, sha256_hex
+from core.db import session_scope
+from governance.actions import dataset_id_of
+from governance.chain import deploy, localchain
+from governance.chain.contracts import bind
+from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, allow_raw
+from tests.integration.audit.audit_support import audit_env, dp_threshold, govern
+from tests.integration.audit.federated.federated_support import LOANS
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+NAMES = ("hospital-a", "hospital-b", "bank-c")
+KEYS = (PROVIDER_KEY, SECOND_PROVIDER_KEY, SECOND_PROVIDER_KEY)
+
+
+@dataclass(frozen=True)
+class Federation:
+    address: str
+    configs: tuple[NodeConfig, ...]
+    work: Path
+
+
+@pytest.fixture(scope="module")
+def federation(
+    w3: Web3,
+    deployment: deploy.Deployment,
+    local_chain: localchain.LocalChain,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Federation]:
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    work = tmp_path_factory.mktemp("governed")
+    files = []
+    for i, name in enumerate(NAMES):
+        path = work / f"{name}.csv"
+        make_loans(400, seed=10 + i).to_csv(path, index=False)
+        files.append(path)
+    actions = [
+        allow_raw(w3, deployment, name, sha256_hex(p.read_bytes()), "0x" + "cd" * 32, p.name, key)
+        for name, p, key in zip(NAMES, files, KEYS, strict=True)
+    ]
+    govern(w3, deployment, [*actions, dp_threshold("0.3")], "allow three nodes, bound DP")
+    policy = deployment.addresses.training_policy
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    configs = []
+    with ExitStack() as stack:
+        stack.enter_context(superlink(port=port, state_dir=work / "superlink"))
+        for name, path, key in zip(NAMES, files, KEYS, strict=True):
+            key_file = work / f"{name}.key"
+            key_file.write_text(key)
+            config = NodeConfig(path, dataset_id_of(name), key_file, local_chain.rpc_url, policy)
+            configs.append(config)
+            stack.enter_context(
+                supernode(config, superlink=address, port=free_port(), log=work / f"{name}.log")
+            )
+        yield Federation(address, tuple(configs), work)
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+
+
+def _spec(**overrides: object) -> FederatedSpec:
+    fields: dict[str, object] = {
+        "name": "federated-loans",
+        "federated": True,
+        "datasets": [dataset_id_of(n) for n in NAMES],
+        "label": LOANS.label,
+        "positive_label": LOANS.positive_label,
+        "features": list(LOANS.inputs),
+        "sensitive_features": list(LOANS.sensitive),
+        "rounds": 2,
+        "epochs": 5,
+        "n_boot": 100,
+    }
+    return FederatedSpec.model_validate(fields | overrides)
+
+
+def test_a_governed_federated_run_is_anchored_and_equals_the_pooled_audit(
+    federation: Federation,
+    engine: Engine,
+    w3: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+) -> None:
+    env = audit_env(engine, w3, deployment, tmp_path / "data")
+    lines: list[str] = []
+    run = run_federated_audit(
+        env,
+        _spec(),
+        superlink=federation.address,
+        work_dir=tmp_path / "flower",
+        say=lines.append,
+        timeout=300,
+    )
+    report = Report.from_bytes((run.report_dir / "report.json").read_bytes())
+    assert report.hash == run.report_hash
+    # Anchored: the registry holds the report's hash under the run id.
+    registry = bind(w3, "AuditRegistry", deployment.addresses.audit_registry)
+    _, _, report_hash, *_ = registry.functions.getAudit(bytes.fromhex(run.run_id[2:])).call()
+    assert "0x" + report_hash.hex() == run.report_hash
+    federation_block = report.data["federation"]
+    assert {n["dataset_id"] for n in federation_block["nodes"]} == {dataset_id_of(n) for n in NAMES}
+    assert federation_block["refused"] == []
+    assert federation_block["aggregation"] == "fedavg"
+    assert federation_block["epsilon"] is None
+    assert [r["round"] for r in federation_block["rounds"]] == [1, 2]
+
+    # Pooled: every node's held-out rows, scored by the stored model, audited centrally.
+    with session_scope(engine) as session:
+        row = session.exec(select(AuditRunRecord).where(AuditRunRecord.run_id == run.run_id)).one()
+        assert row.status == RunStatus.COMPLETED
+    model_files = list((tmp_path / "data" / "models" / "federated-loans").glob("*.skops"))
+    (model_file,) = model_files
+    model = load_model(model_file, expected_hash=run.model_hash)
+    parts = [load_checked(c, LOANS) for c in federation.configs]
+    x_test = pd.concat([p.x_test for p in parts], ignore_index=True)
+    a_test = pd.concat([p.a_test for p in parts], ignore_index=True)
+    y_test = np.concatenate([p.y_test for p in parts])
+    y_pred = predict(model, x_test, a_test, random_state=0)
+    snapshot = frozen_snapshot(w3, deployment.addresses.training_policy)
+    pooled = audit_under_policy(
+        snapshot, y_test, y_pred, sensitive_features=a_test, n_boot=100, random_state=0
+    )
+    assert canonical_json(json.loads(pooled.to_canonical_json())) == canonical_json(
+        report.data["audit"]
+    )
+    assert any(line.startswith("anchor:") for line in lines)
+
+
+def test_a_dataset_the_policy_does_not_allow_starts_nothing(
+    federation: Federation,
+    engine: Engine,
+    w3: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+) -> None:
+    env = audit_env(engine, w3, deployment, tmp_path / "data")
+    spec = _spec(datasets=[dataset_id_of(NAMES[0]), dataset_id_of("never-offered")])
+    with pytest.raises(DatasetNotAllowed):
+        run_federated_audit(
+            env, spec, superlink=federation.address, work_dir=tmp_path / "flower", timeout=60
+        )
+    with session_scope(engine) as session:
+        assert session.exec(select(AuditRunRecord)).all() == []
+    assert not (tmp_path / "flower").exists()
