@@ -10,32 +10,7 @@ from tests.unit.core.error_classes import all_error_classes
 #: STATUS_BY_CODE and its fallback to the nearest mapped ancestor, else 400).
 STATUS_BEFORE: dict[str, int] = {
     # #16: the federation policy (and a TrainingPolicy deployed before it).
-    "invalid_aggregation": 422,
-    "invalid_epsilon": 422,
-    "invalid_krum_f": 422,
-    "invalid_min_nodes": 422,
-    "invalid_trim_beta": 422,
-    "policy_lacks_federation_policy": 503,
     # #15: a data provider's consent and record commitments.
-    "consent_error": 422,
-    "invalid_offer": 422,
-    "invalid_withdrawal": 422,
-    "dataset_not_in_policy": 404,
-    "consent_refused": 422,
-    "consent_withdrawn": 409,
-    "content_registered": 409,  # new in #15 review: a file offered under a second dataset id
-    "manifest_lacks_records_root": 422,
-    "not_dataset_provider": 403,
-    "offer_expired": 422,
-    "offer_expires_before_execution": 422,
-    "offer_not_dated": 422,  # new in #15 review: an offer with issuedAt 0
-    "offer_not_yet_valid": 422,
-    "offer_signature_invalid": 403,
-    "offer_stale": 409,
-    "provider_mismatch": 422,
-    "records_root_mismatch": 422,
-    "withdrawal_signature_invalid": 403,
-    "withdrawal_stale": 409,
     "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert
     "already_voted": 409,
     "ambiguous_labels": 422,
@@ -55,34 +30,53 @@ STATUS_BEFORE: dict[str, int] = {
     "chain_dir_busy": 503,
     "chain_unreachable": 503,
     "configuration_error": 500,
+    "consent_error": 422,
+    "consent_refused": 422,
+    "consent_withdrawn": 409,
+    "content_registered": 409,  # new in #15 review: a file offered under a second dataset id
     "dataset_file_missing": 500,
     "dataset_hash_mismatch": 409,
     "dataset_not_allowed": 409,
+    "dataset_not_in_policy": 404,
     "dataset_not_registered": 404,
     "dataset_schema_mismatch": 422,  # new in #15: a spec combining datasets of two schemas
     "delegation_conflict": 409,
     "delegation_expired": 409,
     "deployment_config_invalid": 500,
     "deployment_stale": 503,
+    "duplicate_dataset": 409,  # new in #16: federated runs
     "empty_input": 400,
     "empty_proposal": 422,
     "fairgov_error": 400,
+    "federated_run_failed": 503,  # new in #16: federated runs
     "fees_not_minable": 409,
     "forbidden": 403,
     "gas_limit_above_block": 409,
     "gas_limit_too_low": 409,
     "governance_error": 400,
+    "incompatible_counts": 422,  # new in #16: federated runs
     "index_deployment_mismatch": 503,
     "index_rpc_failed": 503,
     "input_file_not_found": 404,
     "insufficient_funds": 409,
+    "invalid_aggregation": 422,
     "invalid_confidence_level": 422,
+    "invalid_counts": 422,  # new in #16: federated runs
+    "invalid_epsilon": 422,
+    "invalid_krum_f": 422,
     "invalid_loosening_period": 422,  # new in #14: the protection of loosening
     "invalid_manifest": 422,
     "invalid_metric_name": 422,
+    "invalid_min_nodes": 422,
     "invalid_minimum_size": 422,
     "invalid_mitigation": 422,
     "invalid_model_spec": 422,
+    "invalid_node_config": 500,  # new in #16: federated runs
+    "invalid_node_histogram": 422,  # new in #16: federated runs
+    "invalid_node_reply": 422,  # new in #16: federated runs
+    "invalid_node_summary": 422,  # new in #16: federated runs
+    "invalid_node_update": 422,  # new in #16: federated runs
+    "invalid_offer": 422,
     "invalid_parameter": 400,
     "invalid_pos_label": 400,
     "invalid_predictions": 422,
@@ -96,8 +90,11 @@ STATUS_BEFORE: dict[str, int] = {
     "invalid_threshold": 400,
     "invalid_threshold_spec": 422,
     "invalid_threshold_value": 422,
+    "invalid_trim_beta": 422,
+    "invalid_withdrawal": 422,
     "key_unavailable": 500,
     "length_mismatch": 400,
+    "manifest_lacks_records_root": 422,
     "manifest_mismatch": 409,
     "metric_has_no_interval": 422,
     "metric_not_applicable": 400,
@@ -112,24 +109,38 @@ STATUS_BEFORE: dict[str, int] = {
     "no_records": 422,  # new in #15: nothing to commit to
     "no_running_stack": 500,
     "no_voting_power": 409,
+    "node_dropped_out": 503,  # new in #16: federated runs
+    "node_lacks_both_classes": 422,  # new in #16: federated runs
+    "node_not_provider": 403,  # new in #16: federated runs
     "non_binary_labels": 400,
     "not_a_cancel_call": 400,  # new in #14: the protection of loosening
     "not_a_propose_call": 400,
     "not_authenticated": 401,
+    "not_dataset_provider": 403,
     "not_deployed": 500,
     "not_found": 404,
     "not_guardian": 403,  # new in #14: the protection of loosening
     "not_our_governor": 400,
+    "offer_expired": 422,
+    "offer_expires_before_execution": 422,
+    "offer_not_dated": 422,  # new in #15 review: an offer with issuedAt 0
+    "offer_not_yet_valid": 422,
+    "offer_signature_invalid": 403,
+    "offer_stale": 409,
     "policy_lacks_evidence_rule": 503,
+    "policy_lacks_federation_policy": 503,
     "port_in_use": 503,
+    "privacy_not_applicable": 422,  # new in #16: federated runs
     "proposal_exists": 409,
     "proposal_not_active": 409,
     "proposal_not_cancellable": 409,  # new in #14: the protection of loosening
     "proposal_not_loosening": 409,  # new in #14: the protection of loosening
     "proposal_would_revert": 409,
+    "provider_mismatch": 422,
     "rate_limited": 429,
     "record_index_out_of_range": 422,  # new in #15
     "record_not_in_dataset": 422,  # new in #15: a record proof that does not verify
+    "records_root_mismatch": 422,
     "report_corrupt": 500,
     "report_not_canonical": 422,
     "restricted_proposer": 400,
@@ -158,6 +169,7 @@ STATUS_BEFORE: dict[str, int] = {
     "stack_mismatch": 500,
     "statement_hash_mismatch": 409,  # new in #15: providers' rewards
     "statement_not_recomputable": 409,  # new in #15: providers' rewards
+    "too_few_nodes": 409,  # new in #16: federated runs
     "transaction_failed": 502,
     "unknown_metric": 422,
     "unknown_metric_name": 422,
@@ -168,6 +180,8 @@ STATUS_BEFORE: dict[str, int] = {
     "unsupported_file_format": 422,
     "unsupported_mitigation": 422,
     "untrusted_model_type": 500,
+    "withdrawal_signature_invalid": 403,
+    "withdrawal_stale": 409,
     "wrong_chain": 400,
     "wrong_nonce": 409,
     "wrong_transaction_nonce": 409,
