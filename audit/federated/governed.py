@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
 from audit.env import AuditEnv
-from audit.errors import DatasetNotAllowed, InvalidModelSpec
+from audit.errors import DatasetNotAllowed, InvalidModelSpec, UnsupportedMitigation
 from audit.evidence import evidence_rule, gate_rule, governed_thresholds
 from audit.federated import learning
 from audit.federated.errors import TooFewNodes
@@ -109,6 +109,18 @@ def _allowed(snapshot: PolicySnapshot, spec: FederatedSpec) -> tuple[str, ...]:
     return tuple(hashes)
 
 
+#: The voted mitigations a federated run can apply.
+FEDERATED_MITIGATIONS = frozenset({"none"})
+
+
+def _check_mitigation(snapshot: PolicySnapshot) -> None:
+    """A voted mitigation the federated pipeline cannot apply refuses the run before it
+    starts: training without it would ignore the vote."""
+    mitigation = snapshot.mitigation
+    if mitigation.strategy not in FEDERATED_MITIGATIONS:
+        raise UnsupportedMitigation(mitigation.strategy, mitigation.constraint)
+
+
 def federated_run_id(spec: FederatedSpec, content_hashes: Sequence[str], snapshot: str) -> str:
     """The canonical hash of the spec, the voted content hashes and the snapshot."""
     return canonical_hash(
@@ -170,6 +182,8 @@ def run_federated_audit(
     ------
     DatasetNotAllowed
         A dataset of the spec is not allowed by the policy (nothing recorded or started).
+    UnsupportedMitigation
+        The voted mitigation cannot be applied to a federated run (nothing started).
     TooFewNodes
         Fewer nodes than the voted minimum were accepted: the run is recorded ``refused``.
     FederatedRunFailed
@@ -179,6 +193,7 @@ def run_federated_audit(
     say("policy: freezing the voted policy")
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     hashes = _allowed(snapshot, spec)
+    _check_mitigation(snapshot)
     run_id = federated_run_id(spec, hashes, snapshot.hash)
     dataset_id = combined(tuple(d.lower() for d in spec.datasets))
     with session_scope(env.engine) as session:
