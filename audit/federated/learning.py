@@ -28,7 +28,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -123,6 +123,16 @@ class FrameSummary(BaseModel):
     rows: Count
     columns: list[tuple[str, ColumnSummary]]
 
+    @model_validator(mode="after")
+    def _columns_cover_the_rows(self) -> FrameSummary:
+        for name, column in self.columns:
+            held = column.missing + (
+                column.count if isinstance(column, NumericSummary) else sum(column.levels.values())
+            )
+            if held != self.rows:
+                raise ValueError(f"column {name!r} covers {held} rows of {self.rows}")
+        return self
+
     def to_json(self) -> str:
         """The summary as JSON; floats are written so that :meth:`from_json` reads them back
         bit for bit."""
@@ -138,26 +148,11 @@ class FrameSummary(BaseModel):
             The JSON is not a well-formed summary.
         """
         try:
-            summary = cls.model_validate_json(text)
+            return cls.model_validate_json(text)
         except ValidationError as exc:
-            raise InvalidNodeSummary(_first_problem(exc)) from None
-        _check_rows(summary)
-        return summary
-
-
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "summary"
-    return f"{where}: {error['msg']}"
-
-
-def _check_rows(summary: FrameSummary) -> None:
-    for name, column in summary.columns:
-        held = column.missing + (
-            column.count if isinstance(column, NumericSummary) else sum(column.levels.values())
-        )
-        if held != summary.rows:
-            raise InvalidNodeSummary(f"column {name!r} covers {held} rows of {summary.rows}")
+            error = exc.errors()[0]
+            where = ".".join(str(part) for part in error["loc"]) or "summary"
+            raise InvalidNodeSummary(f"{where}: {error['msg']}") from None
 
 
 def _is_numeric(series: pd.Series[Any]) -> bool:
@@ -283,7 +278,6 @@ def global_preprocessor(summary: FrameSummary) -> ColumnTransformer:
     """
     if summary.rows == 0:
         raise InvalidNodeSummary("the nodes hold no rows")
-    _check_rows(summary)
     skeleton = _skeleton(summary)
     preprocessor = make_preprocessor(skeleton).fit(skeleton)
     numeric = [(n, c) for n, c in summary.columns if isinstance(c, NumericSummary)]
@@ -453,15 +447,12 @@ def to_model_artifact(
     ``params``, so :func:`audit.training.predict` runs it, and
     :func:`audit.models.save_model` stores and hashes it, like a centrally trained model.
 
+    Add the voted ThresholdOptimizer with :func:`audit.federated.mitigation.with_thresholds`.
+
     Raises
     ------
     InvalidNodeUpdate
         ``params`` do not fit the preprocessor's outputs.
-
-    Examples
-    --------
-    >>> model = to_model_artifact(params, pre, inputs=["income"], sensitive=["group"],
-    ...                           seed=0)  # doctest: +SKIP
     """
     width = len(preprocessor.get_feature_names_out())
     estimator = _estimator(check_params(params, width), c=c, seed=seed)
