@@ -30,7 +30,7 @@ from sqlmodel import Session, col, select
 from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunKind, RunStatus, utcnow
 from audit.errors import ModelNotApproved
 from audit.report_model import WithdrawalInfo
-from audit.spec import ModelSpec
+from audit.spec import FederatedSpec, ModelSpec, is_federated
 from bias_checks import OnInconclusive, Verdict
 from core.types import is_hash32
 from governance.actions import dataset_id_of
@@ -198,7 +198,10 @@ def current_versions(session: Session) -> list[tuple[ModelVersion, AuditRunRecor
 def trained_on(run: AuditRunRecord) -> dict[str, str]:
     """The datasets a training run used, ``{dataset id: name}`` in the spec's order."""
     try:
-        names = ModelSpec.model_validate(json.loads(run.spec_json)).dataset_names
+        data = json.loads(run.spec_json)
+        if is_federated(data):  # federated specs name dataset ids (#16)
+            return {d: d for d in FederatedSpec.model_validate(data).dataset_ids}
+        names = ModelSpec.model_validate(data).dataset_names
     except (ValidationError, ValueError):
         return {run.dataset_id: run.dataset_name}  # a spec this version no longer reads
     return {dataset_id_of(name): name for name in names}

@@ -117,6 +117,51 @@ class ModelSpec(BaseModel):
         return canonical_json(self.model_dump(mode="json"))
 
 
+class FederatedSpec(BaseModel):
+    """A federated model (#16): logistic regression trained where the data lives, on the
+    nodes holding the named allowed datasets (by id); see :mod:`audit.federated.governed`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    federated: Literal[True]
+    datasets: tuple[str, ...] = Field(
+        min_length=1, max_length=MAX_DATASETS, description="allowed dataset ids"
+    )
+    label: str
+    positive_label: str = "1"
+    features: tuple[str, ...] = Field(min_length=1)
+    sensitive_features: tuple[str, ...] = Field(min_length=1)
+    test_size: float = Field(default=0.25, gt=0.0, lt=1.0)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    rounds: int = Field(default=5, ge=1, le=1000)
+    epochs: int = Field(default=5, ge=1, le=1000)
+    n_boot: int = Field(default=200, ge=0, le=10_000)
+
+    @property
+    def dataset_ids(self) -> tuple[str, ...]:
+        return tuple(d.lower() for d in self.datasets)
+
+    def model_spec(self) -> ModelSpec:
+        """The spec as a report's model block shows it (its name, seed and replicates)."""
+        return ModelSpec(name=self.name, dataset=self.name, seed=self.seed, n_boot=self.n_boot)
+
+
+def is_federated(data: Any) -> bool:
+    """Whether parsed spec data (or a stored spec's JSON object) is a federated spec."""
+    return isinstance(data, dict) and data.get("federated") is True
+
+
+def parse_federated_spec(data: Any) -> FederatedSpec:
+    """A :class:`FederatedSpec` from parsed YAML or JSON; :class:`InvalidModelSpec` if bad."""
+    try:
+        return FederatedSpec.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "spec"
+        raise InvalidModelSpec(f"{where}: {first['msg']}") from None
+
+
 def parse_spec(data: Any) -> ModelSpec:
     """A :class:`ModelSpec` from parsed YAML or JSON; :class:`InvalidModelSpec` if bad.
 
@@ -125,7 +170,7 @@ def parse_spec(data: Any) -> ModelSpec:
     >>> parse_spec({"name": "m", "dataset": "loans", "seed": 3}).seed
     3
     """
-    if isinstance(data, dict) and data.get("federated") is True:
+    if is_federated(data):
         raise InvalidModelSpec(
             "this spec is federated (federated: true): run it with "
             "`fairgov audit federated SPEC --superlink HOST:PORT`"

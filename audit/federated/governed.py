@@ -15,13 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
 from audit.env import AuditEnv
-from audit.errors import DatasetNotAllowed, InvalidModelSpec, UnsupportedMitigation
+from audit.errors import DatasetNotAllowed, UnsupportedMitigation
 from audit.evidence import evidence_rule, gate_rule, governed_thresholds
 from audit.federated import learning
 from audit.federated.errors import TooFewNodes
@@ -40,7 +37,7 @@ from audit.report_model import (
     RoundInfo,
 )
 from audit.runs import AuditRun, Publication, publish_run
-from audit.spec import ModelSpec, read_spec_file
+from audit.spec import FederatedSpec, parse_federated_spec, read_spec_file
 from audit.verify import frozen_snapshot
 from bias_checks import GroupCounts, audit_counts
 from core.canonical import canonical_hash, canonical_json
@@ -56,52 +53,26 @@ _STAGE_LINES = {
 }
 
 
-class FederatedSpec(BaseModel):
-    """What a federated run trains: logistic regression over the named datasets' nodes."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(min_length=1, max_length=200)
-    federated: Literal[True]
-    datasets: tuple[str, ...] = Field(min_length=1, description="allowed dataset ids")
-    label: str
-    positive_label: str = "1"
-    features: tuple[str, ...] = Field(min_length=1)
-    sensitive_features: tuple[str, ...] = Field(min_length=1)
-    test_size: float = Field(default=0.25, gt=0.0, lt=1.0)
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
-    rounds: int = Field(default=5, ge=1, le=1000)
-    epochs: int = Field(default=5, ge=1, le=1000)
-    n_boot: int = Field(default=200, ge=0, le=10_000)
-
-    def schema_(self) -> Schema:
-        return Schema(
-            label=self.label,
-            positive_label=self.positive_label,
-            inputs=self.features,
-            sensitive=self.sensitive_features,
-            test_size=self.test_size,
-            seed=self.seed,
-        )
-
-    def model_spec(self) -> ModelSpec:
-        """The spec as the model block of a report shows it."""
-        return ModelSpec(name=self.name, dataset=self.name, seed=self.seed, n_boot=self.n_boot)
+def schema_of(spec: FederatedSpec) -> Schema:
+    """The columns the nodes read and how they split, from the spec."""
+    return Schema(
+        label=spec.label,
+        positive_label=spec.positive_label,
+        inputs=spec.features,
+        sensitive=spec.sensitive_features,
+        test_size=spec.test_size,
+        seed=spec.seed,
+    )
 
 
 def load_federated_spec(path: Path) -> FederatedSpec:
-    """A :class:`FederatedSpec` from a YAML or JSON file; InvalidModelSpec if bad."""
-    try:
-        return FederatedSpec.model_validate(read_spec_file(path))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "spec"
-        raise InvalidModelSpec(f"{where}: {first['msg']}") from None
+    """A :class:`~audit.spec.FederatedSpec` from a YAML or JSON file; InvalidModelSpec if bad."""
+    return parse_federated_spec(read_spec_file(path))
 
 
 def _allowed(snapshot: PolicySnapshot, spec: FederatedSpec) -> tuple[str, ...]:
     hashes = []
-    for dataset_id in spec.datasets:
+    for dataset_id in spec.dataset_ids:
         entry = allowed_dataset(snapshot, dataset_id)
         if entry is None:
             raise DatasetNotAllowed(dataset_id, dataset_id, snapshot.policy_version)
@@ -195,7 +166,7 @@ def run_federated_audit(
     hashes = _allowed(snapshot, spec)
     _check_mitigation(snapshot)
     run_id = federated_run_id(spec, hashes, snapshot.hash)
-    dataset_id = combined(tuple(d.lower() for d in spec.datasets))
+    dataset_id = combined(spec.dataset_ids)
     with session_scope(env.engine) as session:
         row = AuditRunRecord(
             run_id=run_id,
@@ -219,7 +190,7 @@ def run_federated_audit(
         say(f"train: {spec.rounds} rounds of {snapshot.federation.aggregation} over the nodes")
         plan = RunPlan(
             policy=snapshot.federation,
-            schema=spec.schema_(),
+            schema=schema_of(spec),
             rpc_url=rpc_url or str(getattr(env.w3.provider, "endpoint_uri", "")),
             policy_address=env.deployment.addresses.training_policy,
             expected_nodes=len(spec.datasets),
@@ -317,7 +288,7 @@ def _audit_and_publish(
             report=report,
             model_path=model_path,
             model_hash=model_hash,
-            dataset_id=combined(tuple(d.lower() for d in spec.datasets)),
+            dataset_id=combined(spec.dataset_ids),
             snapshot=snapshot,
             on_inconclusive=when_inconclusive,
         ),

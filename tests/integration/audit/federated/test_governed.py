@@ -24,11 +24,12 @@ from web3 import Web3
 from audit.db_models import AuditRunRecord, RunStatus
 from audit.errors import DatasetNotAllowed
 from audit.evidence import audit_under_policy
-from audit.federated.governed import FederatedSpec, run_federated_audit
+from audit.federated.governed import run_federated_audit
 from audit.federated.node import NodeConfig, load_checked
 from audit.federated.processes import free_port, superlink, supernode
 from audit.models import load_model
 from audit.report import Report
+from audit.spec import FederatedSpec
 from audit.synthetic import make_loans
 from audit.training import predict
 from audit.verify import frozen_snapshot
