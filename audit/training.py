@@ -130,6 +130,13 @@ def _threshold_optimizer(pipeline: Pipeline, data: Split, constraint: str, seed:
         estimator=pipeline, constraints=constraint, prefit=True, predict_method="predict_proba"
     )
     optimizer.fit(data.x_train, data.y_train, sensitive_features=group_keys(data.a_train))
+    return thresholds_of(optimizer)
+
+
+def thresholds_of(optimizer: Any) -> dict[str, list[Any]]:
+    """What a fitted Fairlearn ``ThresholdOptimizer`` learned, per group, as :func:`predict`
+    applies it: ``[p0, operator0, threshold0, p1, operator1, threshold1, p_ignore,
+    prediction_constant]``."""
     thresholds = {}
     for group, bunch in optimizer.interpolated_thresholder_.interpolation_dict.items():
         thresholds[str(group)] = [

@@ -44,6 +44,7 @@ class Change(enum.IntEnum):
     PROTECTION_CHANGED = 5
     AUDITORS_CHANGED = 6
     UNRECOGNISED = 7
+    FEDERATION_WEAKENED = 8
 
     @property
     def label(self) -> str:
@@ -60,6 +61,7 @@ ChangeLabel = Literal[
     "protection_changed",
     "auditors_changed",
     "unrecognised",
+    "federation_weakened",
 ]
 
 

@@ -8,7 +8,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import EXAMPLE_ADDRESS
-from governance.policy.snapshot import DatasetEntry, EvidenceRuleEntry, Mitigation, ThresholdEntry
+from governance.policy.snapshot import (
+    DatasetEntry,
+    EvidenceRuleEntry,
+    FederationPolicy,
+    Mitigation,
+    ThresholdEntry,
+)
 
 
 class ChainHealth(BaseModel):
@@ -156,6 +162,13 @@ class PolicyPublic(BaseModel):
                         "on_inconclusive": "block",
                     },
                     "evidence_overrides": [],
+                    "federation": {
+                        "aggregation": "fedavg",
+                        "trim_beta": "0.200000",
+                        "krum_f": 0,
+                        "epsilon": None,
+                        "min_nodes": 2,
+                    },
                 }
             ]
         }
@@ -176,4 +189,8 @@ class PolicyPublic(BaseModel):
     )
     evidence_overrides: list[EvidenceRuleEntry] = Field(
         description="metrics judged by their own evidence rule, sorted by metric"
+    )
+    federation: FederationPolicy = Field(
+        description="federated runs: the aggregation strategy (and its beta or f), the "
+        "privacy budget epsilon of each node's audit counts (null: no noise), the fewest nodes"
     )

@@ -20,6 +20,7 @@ from governance.actions import (
     ClearThreshold,
     RevokeDataset,
     SetEvidenceRule,
+    SetFederationPolicy,
     SetMitigation,
     SetThreshold,
     confidence_to_fixed,
@@ -30,6 +31,7 @@ from governance.actions import (
 from governance.policy.models import (
     DatasetEntry,
     EvidenceRuleEntry,
+    FederationPolicy,
     Mitigation,
     PolicySnapshot,
     ThresholdEntry,
@@ -79,6 +81,7 @@ class _Policy:
         self.overrides = {r.metric: r for r in snapshot.evidence_overrides}
         self.evidence = snapshot.evidence
         self.mitigation = snapshot.mitigation
+        self.federation = snapshot.federation
         self.revoked: list[str] = []
 
     def apply(self, action: Action) -> str | None:
@@ -102,6 +105,9 @@ class _Policy:
             return self._revoke(action.dataset_id.lower())
         elif isinstance(action, AllowDataset):
             self.datasets[action.dataset_id] = DatasetEntry.from_offer(action.offer)
+        elif isinstance(action, SetFederationPolicy):
+            # Central audits do not read it; the snapshot (and its version) still change.
+            self.federation = FederationPolicy.from_action(action)
         return None
 
     def _revoke(self, dataset_id: str) -> str | None:
@@ -123,6 +129,7 @@ _POLICY_ACTIONS = (
     ClearEvidenceRule,
     RevokeDataset,
     AllowDataset,
+    SetFederationPolicy,
 )
 
 
@@ -165,6 +172,7 @@ def apply_actions(snapshot: PolicySnapshot, actions: Sequence[Action]) -> Propos
             "evidence_overrides": tuple(
                 sorted(policy.overrides.values(), key=lambda r: r.metric or "")
             ),
+            "federation": policy.federation,
         }
     )
     return ProposedPolicy(proposed, tuple(unmodelled), tuple(policy.revoked))

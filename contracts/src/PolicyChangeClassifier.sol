@@ -9,7 +9,7 @@ import {TrainingPolicy} from "./TrainingPolicy.sol";
 /// @notice Knows what "looser" means for fairgov's TrainingPolicy. A call is loosening when, against
 /// the policy as it stands, it would raise an upper bound, lower a lower bound, change a bound's
 /// direction, clear a threshold, switch mitigation off or away from the current strategy, weaken an
-/// evidence rule, change the governor, the timelock or the policy's owner, or grant or revoke a role on
+/// evidence rule, weaken the federation policy, change the governor, the timelock or the policy's owner, or grant or revoke a role on
 /// the AuditRegistry. Any call to those four contracts that is not recognised, or whose arguments are
 /// malformed, is loosening. Calls to other contracts cannot touch the policy and are not loosening.
 /// @dev Stateless; the addresses it guards are fixed at deployment.
@@ -76,6 +76,7 @@ contract PolicyChangeClassifier is IPolicyChangeClassifier {
         if (selector == TrainingPolicy.setMitigation.selector) return _mitigation(data);
         if (selector == TrainingPolicy.setEvidenceRule.selector) return _evidence(data);
         if (selector == TrainingPolicy.clearEvidenceRule.selector) return _clearEvidence(data);
+        if (selector == TrainingPolicy.setFederationPolicy.selector) return _federation(data);
         if (selector == 0xf2fde38b) return Change.ProtectionChanged; // transferOwnership(address)
         return Change.Unrecognised;
     }
@@ -137,6 +138,60 @@ contract PolicyChangeClassifier is IPolicyChangeClassifier {
         ITrainingPolicy.EvidenceRule memory current = policy.getEvidenceRule(metric);
         ITrainingPolicy.EvidenceRule memory fallback_ = policy.getEvidenceRule(policy.DEFAULT_EVIDENCE());
         return weakens(current, fallback_) ? Change.EvidenceWeakened : Change.None;
+    }
+
+    function _federation(bytes calldata data) private view returns (Change) {
+        if (data.length != 4 + 32 * 5) return Change.Unrecognised;
+        if (
+            _word(data, 0) > uint256(type(ITrainingPolicy.Aggregation).max) || _word(data, 1) > type(uint64).max
+                || _word(data, 2) > type(uint32).max || _word(data, 3) > type(uint64).max
+                || _word(data, 4) > type(uint32).max
+        ) return Change.Unrecognised;
+        ITrainingPolicy.FederationPolicy memory proposed = ITrainingPolicy.FederationPolicy(
+            ITrainingPolicy.Aggregation(_word(data, 0)),
+            uint64(_word(data, 1)),
+            uint32(_word(data, 2)),
+            uint64(_word(data, 3)),
+            uint32(_word(data, 4))
+        );
+        bool weaker = weakensFederation(policy.federationPolicy(), proposed, _approvesInconclusive());
+        return weaker ? Change.FederationWeakened : Change.None;
+    }
+
+    /// @dev Whether any evidence rule in force (the default or an override) approves an INCONCLUSIVE model.
+    function _approvesInconclusive() private view returns (bool) {
+        (, ITrainingPolicy.EvidenceRule[] memory rules) = policy.evidenceRules();
+        for (uint256 i = 0; i < rules.length; ++i) {
+            if (rules[i].onInconclusive == ITrainingPolicy.OnInconclusive.ApproveWithWarning) return true;
+        }
+        return false;
+    }
+
+    /// @notice Whether replacing federation policy `current` by `proposed` weakens the protection of the
+    /// people in the data: their privacy, the audit's evidence, or the model's defence against poisoning.
+    /// @dev Loosening: fewer nodes; a higher epsilon or noise switched off (less privacy); more noise
+    /// (a lower epsilon, or noise switched on) while some evidence rule approves INCONCLUSIVE models,
+    /// because noise widens the intervals and a FAIL comes harder; any change of strategy away from a
+    /// robust one (FedMedian, FedTrimmedAvg, Krum), as with mitigation; a lower beta under FedTrimmedAvg
+    /// or a lower f under Krum. From FedAvg, any strategy is tighter.
+    /// @param current The policy in force.
+    /// @param proposed The policy that would replace it.
+    /// @param approvesInconclusive Whether any evidence rule in force approves INCONCLUSIVE models.
+    function weakensFederation(
+        ITrainingPolicy.FederationPolicy memory current,
+        ITrainingPolicy.FederationPolicy memory proposed,
+        bool approvesInconclusive
+    ) public pure returns (bool) {
+        if (proposed.minNodes < current.minNodes) return true;
+        bool lessPrivate = current.epsilon != 0 && (proposed.epsilon == 0 || proposed.epsilon > current.epsilon);
+        bool noisier = proposed.epsilon != 0 && (current.epsilon == 0 || proposed.epsilon < current.epsilon);
+        if (lessPrivate || (noisier && approvesInconclusive)) return true;
+        ITrainingPolicy.Aggregation strategy = current.aggregation;
+        if (strategy == ITrainingPolicy.Aggregation.FedAvg) return false;
+        if (proposed.aggregation != strategy) return true;
+        if (strategy == ITrainingPolicy.Aggregation.FedTrimmedAvg) return proposed.trimBeta < current.trimBeta;
+        if (strategy == ITrainingPolicy.Aggregation.Krum) return proposed.krumF < current.krumF;
+        return false;
     }
 
     /// @notice Whether replacing evidence rule `current` by `proposed` could approve a model that

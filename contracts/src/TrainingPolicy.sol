@@ -15,8 +15,9 @@ import {ITrainingPolicy} from "./interfaces/ITrainingPolicy.sol";
 /// it with a warning. A default rule (metric bytes32(0)) always exists; metrics may override it.
 /// Datasets come with consent: the DAO can allow only what a provider offered in an EIP-712 signature
 /// (from an EOA, or a contract wallet through EIP-1271), and the provider can withdraw it at any time
-/// without a vote.
-/// @dev Thresholds and confidence levels are fixed point with six decimals (1e6 = 1.0).
+/// without a vote. The federation policy says how federated runs aggregate model updates, how much
+/// privacy budget each node spends on its audit counts, and how few nodes a run may proceed with.
+/// @dev Thresholds, confidence levels, the trim beta and epsilon are fixed point with six decimals (1e6 = 1.0).
 contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
     /// @notice The EIP-712 type of a dataset offer.
     bytes32 public constant OFFER_TYPEHASH = keccak256(
@@ -52,10 +53,14 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
     bytes32[] private _evidenceMetrics; // overrides only; the default is always present
     mapping(bytes32 metric => uint256) private _evidencePosition; // index + 1; 0 means absent
 
+    FederationPolicy private _federation;
+
     /// @param owner_ The timelock that executes the DAO's decisions.
-    /// @dev Starts with the default evidence rule 0.95 / 30 / 10 / Block, so no policy lacks one.
+    /// @dev Starts with the default evidence rule 0.95 / 30 / 10 / Block and the default federation
+    /// policy (FedAvg, beta 0.2, f 0, no noise, 2 nodes), so no policy lacks either.
     constructor(address owner_) Ownable(owner_) EIP712("fairgov TrainingPolicy", "1") {
         _storeEvidence(DEFAULT_EVIDENCE, EvidenceRule(950_000, 30, 10, OnInconclusive.Block), _policyVersion);
+        _storeFederation(FederationPolicy(Aggregation.FedAvg, 200_000, 0, 0, 2), _policyVersion);
     }
 
     // ---------------------------------------------------------------- changes (owner only)
@@ -237,6 +242,22 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
         emit EvidenceRuleCleared(metric, _bump());
     }
 
+    /// @notice Sets the federation policy: the aggregation strategy, its parameter, the privacy budget
+    /// and the minimum number of nodes of every federated run.
+    /// @param policy_ trimBeta strictly between 0 and 0.5e6 (kept with every strategy, read by
+    /// FedTrimmedAvg); krumF 0 unless Krum; epsilon 0 for no noise; minNodes at least 1, and at least
+    /// 2 * krumF + 3 with Krum (Krum's guarantee needs n > 2f + 2).
+    function setFederationPolicy(FederationPolicy calldata policy_) external onlyOwner {
+        if (policy_.trimBeta == 0 || policy_.trimBeta >= _ONE / 2) {
+            revert TrainingPolicyInvalidTrimBeta(policy_.trimBeta);
+        }
+        bool krum = policy_.aggregation == Aggregation.Krum;
+        if (!krum && policy_.krumF != 0) revert TrainingPolicyUnusedKrumF(policy_.aggregation, policy_.krumF);
+        uint256 needed = krum ? 2 * uint256(policy_.krumF) + 3 : 1;
+        if (policy_.minNodes < needed) revert TrainingPolicyTooFewNodes(policy_.minNodes, needed);
+        _storeFederation(policy_, _bump());
+    }
+
     /// @notice Always reverts: a policy without an owner could never change again.
     function renounceOwnership() public view override onlyOwner {
         revert TrainingPolicyCannotRenounceOwnership();
@@ -372,6 +393,18 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
             metrics[i] = _evidenceMetrics[i - 1];
             rules[i] = _evidence[metrics[i]];
         }
+    }
+
+    /// @notice The rules of federated training and auditing.
+    function federationPolicy() external view returns (FederationPolicy memory) {
+        return _federation;
+    }
+
+    function _storeFederation(FederationPolicy memory policy_, uint256 version) private {
+        _federation = policy_;
+        emit FederationPolicySet(
+            policy_.aggregation, policy_.trimBeta, policy_.krumF, policy_.epsilon, policy_.minNodes, version
+        );
     }
 
     function _storeEvidence(bytes32 metric, EvidenceRule memory rule, uint256 version) private {

@@ -57,6 +57,7 @@ class Change(IntEnum):
     PROTECTION_CHANGED = 5
     AUDITORS_CHANGED = 6
     UNRECOGNISED = 7
+    FEDERATION_WEAKENED = 8
 
 
 OFFER_VALIDITY = 30 * 24 * 3600  # seconds: an offer outlives a proposal's vote and the timelock

@@ -7,6 +7,8 @@ from dao import ZERO_HASH, b32
 
 NONE = b32("none")
 DEFAULT_RULE = (950_000, 30, 10, 0)
+DEFAULT_FEDERATION = (0, 200_000, 0, 0, 2)  # FedAvg, beta 0.2, f 0, no noise, 2 nodes
+KRUM = 3
 
 
 @dataclass
@@ -21,6 +23,20 @@ class Model:
     mitigation: tuple = (NONE, ZERO_HASH)
     evidence_metrics: list = field(default_factory=list)  # overrides, swap-and-pop order
     evidence: dict = field(default_factory=lambda: {ZERO_HASH: DEFAULT_RULE})
+    federation: tuple = DEFAULT_FEDERATION
+
+    @staticmethod
+    def federation_error(federation):
+        """The error setFederationPolicy(federation) raises, in the contract's order (#16)."""
+        aggregation, beta, krum_f, _, min_nodes = federation
+        if not 0 < beta < 500_000:
+            return "TrainingPolicyInvalidTrimBeta(uint64)", (beta,)
+        if aggregation != KRUM and krum_f != 0:
+            return "TrainingPolicyUnusedKrumF(uint8,uint32)", (aggregation, krum_f)
+        needed = 2 * krum_f + 3 if aggregation == KRUM else 1
+        if min_nodes < needed:
+            return "TrainingPolicyTooFewNodes(uint32,uint256)", (min_nodes, needed)
+        return None
 
     def clear(self, metric):
         position = self.metrics.index(metric)

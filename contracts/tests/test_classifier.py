@@ -6,13 +6,10 @@ The policy as it stands is set by the timelock directly (it owns the policy).
 """
 
 import pytest
-from brownie import accounts
 from dao import (
-    LOOSENING_VOTING_PERIOD,
     ZERO_ADDRESS,
     ZERO_HASH,
     Change,
-    State,
     action,
     b32,
     offer,
@@ -30,47 +27,6 @@ DP, EO = b32("demographic_parity"), b32("equalized_odds")
 DEFAULT_RULE = (950_000, 30, 10, BLOCK)
 APPROVING = (900_000, 30, 10, APPROVE)
 LOANS = text_id("loans-2024")
-
-
-@pytest.fixture(scope="module")
-def as_timelock(timelock):
-    return {"from": accounts.at(str(timelock), force=True)}
-
-
-@pytest.fixture(scope="module")
-def judge(lifecycle, governor, classifier, holders):
-    """Asserts how `actions` are classified, then votes them 65/35 and asserts the outcome."""
-
-    def check(actions, changes, description="loosening case"):
-        targets = [target for target, _ in actions]
-        calldatas = [calldata for _, calldata in actions]
-        loosening = any(change != Change.NONE for change in changes)
-
-        calls = [classifier.classifyCall(governor, t, d) for t, d in actions]
-        assert calls == list(changes)
-        views = [governor.classify(targets, calldatas)]
-        views.append(classifier.classify(governor, targets, calldatas))
-        for view in views:
-            assert (view[0], list(view[1])) == (loosening, list(changes))
-
-        proposal, tx = lifecycle.submit(actions, description)
-        event = tx.events["ProposalClassified"]
-        assert event["proposalId"] == proposal.id
-        assert (event["loosening"], list(event["changes"])) == (loosening, list(changes))
-        assert tuple(governor.proposalClassification(proposal.id)) == (
-            loosening,
-            2,
-            3,
-            LOOSENING_VOTING_PERIOD,
-        )
-
-        lifecycle.start_voting(proposal)
-        lifecycle.vote_split(proposal, for_=[holders[0], holders[2]], against=[holders[1]])
-        lifecycle.end_voting(proposal)
-        assert governor.state(proposal.id) == (State.DEFEATED if loosening else State.SUCCEEDED)
-        return proposal
-
-    return check
 
 
 # ---------------------------------------------------------------- thresholds

@@ -65,6 +65,14 @@ evidence_metrics = st.sampled_from([ZERO_HASH, *METRICS[:2], COUNT])
 confidences = st.sampled_from([500_000, 500_001, 900_000, 950_000, 999_999, 1_000_000, 0])
 sizes = st.integers(min_value=0, max_value=2**64 - 1)
 on_inconclusive = st.integers(min_value=0, max_value=1)
+# A federation policy (#16): each part mostly valid, with both ends of its range and beyond.
+federations = st.tuples(
+    st.integers(min_value=0, max_value=3),
+    st.sampled_from([0, 1, 200_000, 499_999, 500_000, 2**64 - 1]),
+    st.sampled_from([0, 0, 1, 2, 2**32 - 1]),
+    st.sampled_from([0, 1, 1_000_000, 2**64 - 1]),
+    st.sampled_from([0, 1, 2, 4, 5, 7, 2**32 - 1]),
+)
 
 
 class PolicyMachine(RuleBasedStateMachine):
@@ -318,6 +326,18 @@ class PolicyMachine(RuleBasedStateMachine):
             self.changed(call(), "EvidenceRuleCleared")
             self.model.clear_evidence(metric)
 
+    @rule(federation=federations)
+    def set_federation_policy(self, federation):
+        def call():
+            return self.policy.setFederationPolicy(federation, self.owner)
+
+        error = self.model.federation_error(federation)
+        if error is not None:
+            assert_custom_error(call, error[0], *error[1])
+            return
+        self.changed(call(), "FederationPolicySet")
+        self.model.federation = federation
+
     @rule(metric=metrics, value=values)
     def stranger_changes(self, metric, value):
         assert_custom_error(
@@ -341,6 +361,7 @@ class PolicyMachine(RuleBasedStateMachine):
         known_metrics = [m for m in METRICS if m in model.thresholds]
         calls = [
             (p.policyVersion,),
+            (p.federationPolicy,),
             (p.mitigation,),
             (p.datasetIds,),
             (p.allowedDatasetIds,),
@@ -350,14 +371,14 @@ class PolicyMachine(RuleBasedStateMachine):
             *[(p.hasThreshold, m) for m in METRICS],
             *[(p.getThreshold, m) for m in known_metrics],
         ]
-        version, mitigation, ids, allowed_ids, (metrics_, values_, directions_), *rest = read_many(
-            calls
-        )
+        version, federation, mitigation, ids, allowed_ids, thresholds, *rest = read_many(calls)
+        metrics_, values_, directions_ = thresholds
         is_allowed, rest = rest[: len(DATASETS)], rest[len(DATASETS) :]
         records, rest = rest[: len(known_datasets)], rest[len(known_datasets) :]
         has_threshold, threshold_records = rest[: len(METRICS)], rest[len(METRICS) :]
 
         assert version == model.version
+        assert tuple(federation) == model.federation
         assert tuple(mitigation) == model.mitigation
 
         assert list(ids) == list(model.datasets)

@@ -13,7 +13,8 @@ changes call the AuditRegistry; the providers' rewards are funded by a token tra
 the treasury (the timelock) and their settings call ProviderRewards. Metric names travel as
 ``bytes32`` (ASCII, zero padded), threshold values and evidence confidence levels as fixed
 point with six decimals (1e6 = 1.0), proposal thresholds and token amounts in whole tokens.
-The default evidence rule's metric is ``bytes32(0)``.
+The default evidence rule's metric is ``bytes32(0)``. The federation policy's beta and privacy
+budget are fixed point too (an epsilon of 0 on chain means no noise).
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ from governance.actions._evidence import (
     OnInconclusive,
     SetEvidenceRule,
     confidence_to_fixed,
+)
+from governance.actions._federation import (
+    AGGREGATIONS,
+    Aggregation,
+    SetFederationPolicy,
+    epsilon_to_fixed,
+    krum_nodes_needed,
+    trim_beta_to_fixed,
 )
 from governance.actions._models import (
     AllowDataset,
@@ -86,6 +95,7 @@ from governance.chain.deploy import Addresses
 from governance.errors import GovernanceError
 
 __all__ = [
+    "AGGREGATIONS",
     "AUDITOR_ROLE",
     "CONSTRAINTS",
     "DOMAIN_FIELDS",
@@ -93,6 +103,7 @@ __all__ = [
     "ON_INCONCLUSIVE",
     "POLICY_DOMAIN_NAME",
     "Action",
+    "Aggregation",
     "AllowDataset",
     "CancelRewardsRoot",
     "ClearEvidenceRule",
@@ -108,6 +119,7 @@ __all__ = [
     "RevokeAuditor",
     "RevokeDataset",
     "SetEvidenceRule",
+    "SetFederationPolicy",
     "SetGuardian",
     "SetLateQuorumVoteExtension",
     "SetLooseningVotingPeriod",
@@ -128,11 +140,14 @@ __all__ = [
     "decode",
     "describe",
     "encode",
+    "epsilon_to_fixed",
     "from_fixed",
     "is_supermajority",
+    "krum_nodes_needed",
     "metric_to_bytes32",
     "policy_domain",
     "to_fixed",
+    "trim_beta_to_fixed",
     "typed_digest",
 ]
 

@@ -8,7 +8,7 @@ point with six decimals, like threshold values.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -19,6 +19,7 @@ from governance.actions._values import (
     Contract,
     MetricName,
     bytes32_to_text,
+    fixed_units,
     from_fixed,
     metric_to_bytes32,
     trim_decimal,
@@ -27,7 +28,6 @@ from governance.actions._values import (
 from governance.errors import InvalidConfidenceLevel, InvalidMinimumSize, MetricHasNoInterval
 
 UINT64_MAX = 2**64 - 1
-_SCALE = 10**6
 _DEFAULT_KEY = b"\0" * 32
 
 OnInconclusive = Literal["block", "approve_with_warning"]
@@ -40,13 +40,12 @@ def confidence_to_fixed(value: Decimal) -> int:
     it lies strictly between 0.5 and 1 with at most six decimals."""
     if not value.is_finite():
         raise InvalidConfidenceLevel(str(value), "it is not a finite number")
-    with localcontext(prec=100):
-        scaled = value * _SCALE
-    if scaled != scaled.to_integral_value():
-        raise InvalidConfidenceLevel(str(value), "it has more than six decimals")
-    if not _SCALE // 2 < scaled < _SCALE:
+    if not Decimal("0.5") < value < 1:
         raise InvalidConfidenceLevel(str(value), "it is not strictly between 0.5 and 1")
-    return int(scaled)
+    units = fixed_units(value)
+    if units is None:
+        raise InvalidConfidenceLevel(str(value), "it has more than six decimals")
+    return units
 
 
 def _decimal(value: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from governance.actions._evidence import ClearEvidenceRule, SetEvidenceRule
+from governance.actions._federation import SetFederationPolicy
 from governance.actions._models import (
     AllowDataset,
     ClearThreshold,
@@ -45,6 +46,7 @@ Action = Annotated[
     | SetMitigation
     | SetEvidenceRule
     | ClearEvidenceRule
+    | SetFederationPolicy
     | SetVotingDelay
     | SetVotingPeriod
     | SetProposalThreshold
@@ -73,6 +75,7 @@ CALLS: tuple[type[KnownCall], ...] = (
     SetMitigation,
     SetEvidenceRule,
     ClearEvidenceRule,
+    SetFederationPolicy,
     SetVotingDelay,
     SetVotingPeriod,
     SetProposalThreshold,

@@ -22,6 +22,9 @@ UINT256_MAX = 2**256 - 1
 UINT48_MAX = 2**48 - 1
 UINT32_MAX = 2**32 - 1
 AUDITOR_ROLE = Web3.keccak(text="AUDITOR_ROLE")
+_STEP = Decimal(1).scaleb(-FIXED_POINT_DECIMALS)
+with localcontext(prec=100):
+    _MAX_THRESHOLD = Decimal(UINT256_MAX) / _SCALE
 
 Direction = Literal["upper", "lower"]
 DIRECTIONS: tuple[Direction, ...] = ("upper", "lower")  # the Solidity enum's order
@@ -86,19 +89,31 @@ def bytes32_to_text(raw: bytes) -> str:
     return text.decode("ascii")
 
 
+def fixed_units(value: Decimal) -> int | None:
+    """``value`` in units of 1e-6 if it has at most six decimals, else None.
+
+    The caller bounds ``value`` first (below 1e90): scaling an unbounded Decimal overflows
+    the context (``decimal.Overflow``) or underflows a tiny one to zero.
+    """
+    with localcontext(prec=100):
+        quantized = value.quantize(_STEP)
+        if quantized != value:
+            return None
+        return int(quantized * _SCALE)
+
+
 def to_fixed(value: Decimal) -> int:
     """``value`` in fixed point with six decimals; :class:`InvalidThresholdValue` if impossible."""
     if not value.is_finite():
         raise InvalidThresholdValue(str(value), "it is not a finite number")
     if value < 0:
         raise InvalidThresholdValue(str(value), "it is negative")
-    with localcontext(prec=100):
-        scaled = value * _SCALE
-    if scaled != scaled.to_integral_value():
-        raise InvalidThresholdValue(str(value), "it has more than six decimals")
-    if scaled > UINT256_MAX:
+    if value > _MAX_THRESHOLD:
         raise InvalidThresholdValue(str(value), "it is too large")
-    return int(scaled)
+    units = fixed_units(value)
+    if units is None:
+        raise InvalidThresholdValue(str(value), "it has more than six decimals")
+    return units
 
 
 def from_fixed(units: int) -> Decimal:

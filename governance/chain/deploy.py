@@ -30,7 +30,12 @@ from core.devchain import DEV_PRIVATE_KEYS
 from core.types import HexAddress, to_address
 from governance.chain.contracts import ContractName, artifact, bind, factory
 from governance.chain.node import Sender, call_data
-from governance.errors import DeploymentConfigInvalid, DeploymentStale, PolicyLacksEvidenceRule
+from governance.errors import (
+    DeploymentConfigInvalid,
+    DeploymentStale,
+    PolicyLacksEvidenceRule,
+    PolicyLacksFederationPolicy,
+)
 
 TOKEN_DECIMALS = 18
 _ROLE_TX_GAS = 120_000
@@ -335,16 +340,22 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
 
 
 def check_policy_current(w3: Web3, policy_address: str, path: Path | None = None) -> None:
-    """Raise :class:`PolicyLacksEvidenceRule` if the TrainingPolicy predates evidence rules.
+    """Raise :class:`PolicyLacksEvidenceRule` if the TrainingPolicy predates evidence rules,
+    :class:`PolicyLacksFederationPolicy` if it predates the federation policy.
 
-    A policy deployed before evidence rules has no ``evidenceRules()``; no audit may run
-    under it, and its storage cannot gain the rule (the contract is not upgradeable).
+    A policy deployed before evidence rules has no ``evidenceRules()``, one deployed before
+    the federation policy no ``federationPolicy()``; its snapshot cannot be read, so no audit
+    may run under it, and its storage cannot gain them (the contract is not upgradeable).
     """
     policy = bind(w3, "TrainingPolicy", policy_address).functions
     try:
         policy.evidenceRules().call()
     except Web3Exception as exc:
         raise PolicyLacksEvidenceRule(policy_address, path) from exc
+    try:
+        policy.federationPolicy().call()
+    except Web3Exception as exc:
+        raise PolicyLacksFederationPolicy(policy_address, path) from exc
 
 
 def ensure_deployed(

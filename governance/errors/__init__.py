@@ -2,7 +2,8 @@
 ``category`` (what kind of mistake it is, which the API maps to an HTTP status).
 
 The classes live in private modules by topic: chain access (``_chain``), signed ballots and
-delegations (``_messages``), policy actions and snapshots (``_policy``), proposals
+delegations (``_messages``), policy actions and snapshots (``_policy``), the federation
+policy (``_federation``), proposals
 (``_proposals``), the protection of loosening (``_protection``) and the providers'
 rewards (``_rewards``). Import them from here:
 ``from governance.errors import WrongNonce``.
@@ -40,6 +41,14 @@ from governance.errors._consent import (
     OfferStale,
     WithdrawalSignatureInvalid,
     WithdrawalStale,
+)
+from governance.errors._federation import (
+    InvalidAggregation,
+    InvalidEpsilon,
+    InvalidKrumF,
+    InvalidMinNodes,
+    InvalidTrimBeta,
+    PolicyLacksFederationPolicy,
 )
 from governance.errors._messages import (
     AlreadyVoted,
@@ -142,10 +151,14 @@ __all__ = [
     "IndexDeploymentMismatch",
     "IndexRpcFailed",
     "InsufficientFunds",
+    "InvalidAggregation",
     "InvalidConfidenceLevel",
     "InvalidContribution",
+    "InvalidEpsilon",
+    "InvalidKrumF",
     "InvalidLooseningPeriod",
     "InvalidMetricName",
+    "InvalidMinNodes",
     "InvalidMinimumSize",
     "InvalidMitigation",
     "InvalidOffer",
@@ -155,6 +168,7 @@ __all__ = [
     "InvalidSupermajority",
     "InvalidSupport",
     "InvalidThresholdValue",
+    "InvalidTrimBeta",
     "InvalidWithdrawal",
     "MetricHasNoInterval",
     "NoContributions",
@@ -172,6 +186,7 @@ __all__ = [
     "OfferSignatureInvalid",
     "OfferStale",
     "PolicyLacksEvidenceRule",
+    "PolicyLacksFederationPolicy",
     "PortInUse",
     "ProposalExists",
     "ProposalNotActive",

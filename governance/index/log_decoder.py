@@ -45,6 +45,7 @@ FOLLOWED: Final[dict[ContractName, tuple[str, ...]]] = {
         "MitigationSet",
         "EvidenceRuleSet",
         "EvidenceRuleCleared",
+        "FederationPolicySet",
     ),
     "AuditRegistry": ("AuditPublished", "RoleGranted", "RoleRevoked"),
 }

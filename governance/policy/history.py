@@ -29,12 +29,17 @@ from governance.actions import (
     bytes32_to_text,
     from_fixed,
 )
-from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
+from governance.errors import (
+    PolicyLacksEvidenceRule,
+    PolicyLacksFederationPolicy,
+    SnapshotUnavailable,
+)
 from governance.index.log_decoder import FOLLOWED, LogDecoder
 from governance.index.models import PolicyEvent
 from governance.policy.models import (
     DatasetEntry,
     EvidenceRuleEntry,
+    FederationPolicy,
     Mitigation,
     PolicySnapshot,
     ThresholdEntry,
@@ -68,6 +73,8 @@ class PolicyState:
     )
     #: Evidence rules by metric; ``None`` is the default rule, set by the constructor's event.
     evidence: dict[str | None, EvidenceRuleEntry] = field(default_factory=dict)
+    #: Set by the constructor's event; None only for a TrainingPolicy from before it.
+    federation: FederationPolicy | None = None
 
     def snapshot(
         self, *, chain_id: int, policy: str, block_number: int, block_hash: str
@@ -75,6 +82,8 @@ class PolicyState:
         if None not in self.evidence:
             # No constructor event: a TrainingPolicy from before evidence rules.
             raise PolicyLacksEvidenceRule(to_address(policy))
+        if self.federation is None:
+            raise PolicyLacksFederationPolicy(to_address(policy))
         overrides = {k: v for k, v in self.evidence.items() if k is not None}
         return PolicySnapshot(
             chain_id=chain_id,
@@ -87,6 +96,7 @@ class PolicyState:
             mitigation=self.mitigation,
             evidence=self.evidence[None],
             evidence_overrides=tuple(overrides[k] for k in sorted(overrides)),
+            federation=self.federation,
         )
 
 
@@ -153,6 +163,16 @@ def _evidence_rule_cleared(state: PolicyState, a: dict[str, Any]) -> None:
     state.evidence.pop(_rule_key(a), None)
 
 
+def _federation_policy_set(state: PolicyState, a: dict[str, Any]) -> None:
+    state.federation = FederationPolicy.from_chain(
+        int(a["aggregation"]),
+        int(a["trimBeta"]),
+        int(a["krumF"]),
+        int(a["epsilon"]),
+        int(a["minNodes"]),
+    )
+
+
 #: What each TrainingPolicy event does to the policy, by event name.
 APPLY: Final[dict[str, Callable[[PolicyState, dict[str, Any]], None]]] = {
     "DatasetAllowed": _dataset_allowed,
@@ -163,6 +183,7 @@ APPLY: Final[dict[str, Callable[[PolicyState, dict[str, Any]], None]]] = {
     "MitigationSet": _mitigation_set,
     "EvidenceRuleSet": _evidence_rule_set,
     "EvidenceRuleCleared": _evidence_rule_cleared,
+    "FederationPolicySet": _federation_policy_set,
 }
 
 

@@ -8,14 +8,33 @@ reader.
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from core.canonical import canonical_json, sha256_hex
 from core.types import Hash32
-from governance.actions import DatasetOffer, Direction, OnInconclusive
+from governance.actions import (
+    AGGREGATIONS,
+    Aggregation,
+    DatasetOffer,
+    Direction,
+    OnInconclusive,
+    SetFederationPolicy,
+    from_fixed,
+)
+
+__all__ = [
+    "Aggregation",
+    "DatasetEntry",
+    "EvidenceRuleEntry",
+    "FederationPolicy",
+    "Mitigation",
+    "PolicySnapshot",
+    "ThresholdEntry",
+    "allowed_dataset",
+    "evidence_rule_for",
+]
 
 
 class DatasetEntry(BaseModel):
@@ -96,43 +115,79 @@ class Mitigation(BaseModel):
     constraint: str
 
 
-class Aggregation(StrEnum):
-    """How a federated run combines the nodes' model updates: one of Flower's strategies.
-
-    The Solidity enum has the same order.
-    """
-
-    FEDAVG = "fedavg"
-    FEDMEDIAN = "fedmedian"
-    FEDTRIMMEDAVG = "fedtrimmedavg"
-    KRUM = "krum"
-
-
 class FederationPolicy(BaseModel):
     """The voted rules of federated training and auditing (#16).
 
+    ``aggregation`` is the Flower strategy that combines the nodes' model updates.
     ``trim_beta`` is FedTrimmedAvg's fraction cut from each end (a decimal string with six
-    decimals, in (0, 0.5)); ``krum_f`` is the number of malicious nodes Krum tolerates;
-    ``epsilon`` is the differential-privacy budget each node spends on its audit counts
-    (a decimal string with six decimals; None means no noise); ``min_nodes`` is the fewest
-    accepted nodes a run may proceed with.
+    decimals, in (0, 0.5); kept with every strategy, read only by FedTrimmedAvg); ``krum_f`` is
+    the number of poisoned updates Krum tolerates (0 with any other strategy); ``epsilon`` is
+    the differential-privacy budget each node spends on its audit counts (a decimal string with
+    six decimals; None means no noise); ``min_nodes`` is the fewest accepted nodes a run may
+    proceed with (Krum needs at least ``2 * krum_f + 3``). The defaults are the contract's.
     """
 
     model_config = ConfigDict(frozen=True)
 
     aggregation: Aggregation = Aggregation.FEDAVG
     trim_beta: str = "0.200000"
-    krum_f: int = 0
+    krum_f: int = Field(default=0, ge=0)
     epsilon: str | None = None
-    min_nodes: int = 2
+    min_nodes: int = Field(default=2, ge=1)
+
+    @field_validator("trim_beta")
+    @classmethod
+    def _beta(cls, value: str) -> str:
+        if not Decimal(0) < Decimal(value) < Decimal("0.5"):
+            raise ValueError(f"trim_beta {value} is not strictly between 0 and 0.5")
+        return value
+
+    @field_validator("epsilon")
+    @classmethod
+    def _epsilon(cls, value: str | None) -> str | None:
+        if value is not None and not Decimal(value) > 0:
+            raise ValueError(f"epsilon {value} is not positive (None means no noise)")
+        return value
+
+    @classmethod
+    def from_chain(
+        cls, aggregation: int, trim_beta: int, krum_f: int, epsilon: int, min_nodes: int
+    ) -> FederationPolicy:
+        """From the contract's ``FederationPolicy`` (getter or event): fixed point, 0 = no noise."""
+        return cls(
+            aggregation=AGGREGATIONS[aggregation],
+            trim_beta=str(from_fixed(trim_beta)),
+            krum_f=krum_f,
+            epsilon=None if epsilon == 0 else str(from_fixed(epsilon)),
+            min_nodes=min_nodes,
+        )
+
+    @classmethod
+    def from_action(cls, action: SetFederationPolicy) -> FederationPolicy:
+        """The policy ``action`` stores once it executes."""
+        return cls.from_chain(*action.args()[0])
+
+    @property
+    def trim_beta_value(self) -> Decimal:
+        """``trim_beta`` as a :class:`~decimal.Decimal`."""
+        return Decimal(self.trim_beta)
+
+    @property
+    def epsilon_value(self) -> Decimal | None:
+        """``epsilon`` as a :class:`~decimal.Decimal`; None: counts travel without noise."""
+        return None if self.epsilon is None else Decimal(self.epsilon)
 
 
 class PolicySnapshot(BaseModel):
-    """The TrainingPolicy at one block: datasets sorted by id, thresholds by metric name."""
+    """The TrainingPolicy at one block: datasets sorted by id, thresholds by metric name.
+
+    Schema 4 added ``federation`` (#16); schema 3 each dataset's consent, schema 2 the
+    evidence rules.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    schema_version: Literal[3] = 3
+    schema_version: Literal[4] = 4
     chain_id: int
     policy: str
     block_number: int
@@ -144,6 +199,11 @@ class PolicySnapshot(BaseModel):
     evidence: EvidenceRuleEntry = Field(description="the default evidence rule")
     evidence_overrides: tuple[EvidenceRuleEntry, ...] = Field(
         default=(), description="metrics with their own rule, sorted by metric"
+    )
+    federation: FederationPolicy = Field(
+        default_factory=FederationPolicy,
+        description="how federated runs aggregate, their privacy budget and fewest nodes "
+        "(readers always take it from the chain; the default is the contract's)",
     )
 
     def canonical_json(self) -> bytes:

@@ -5,6 +5,8 @@ cannot change the rules it is judged by, and its report names the exact rules by
 The evidence rule (confidence, minimum group size and denominator, what INCONCLUSIVE does
 at the gate) is part of the snapshot: schemas 2 and later require it, so no snapshot, and no audit
 frozen on one, can lack it. A policy contract that predates evidence rules cannot be read.
+Schema 4 adds the federation policy (aggregation strategy, privacy budget, fewest nodes); a
+policy contract that predates it cannot be read either.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from web3.exceptions import BlockNotFound, Web3Exception
 from core.types import hash32_of, to_address
 from governance.actions import ON_INCONCLUSIVE, Direction, bytes32_to_text, from_fixed
 from governance.chain.contracts import bind
-from governance.errors import PolicyLacksEvidenceRule, SnapshotUnavailable
+from governance.errors import (
+    PolicyLacksEvidenceRule,
+    PolicyLacksFederationPolicy,
+    SnapshotUnavailable,
+)
 from governance.policy.history import policy_at
 from governance.policy.models import (
     Aggregation,
@@ -155,6 +161,13 @@ def read_snapshot(
     ]
     if not evidence or evidence[0].metric is not None:
         raise PolicyLacksEvidenceRule(address)
+    try:
+        federation = FederationPolicy.from_chain(
+            *policy.federationPolicy().call(block_identifier=at)
+        )
+    except Web3Exception as exc:
+        # Evidence rules answered: a TrainingPolicy from before the federation policy.
+        raise PolicyLacksFederationPolicy(address) from exc
     thresholds = [
         ThresholdEntry(metric=_text(m), value=str(from_fixed(v)), direction=_DIRECTIONS[d])
         for m, v, d in zip(metrics, values, directions, strict=True)
@@ -170,4 +183,5 @@ def read_snapshot(
         mitigation=Mitigation(strategy=_text(strategy), constraint=_text(constraint)),
         evidence=evidence[0],
         evidence_overrides=tuple(sorted(evidence[1:], key=lambda r: r.metric or "")),
+        federation=federation,
     )

@@ -8,6 +8,7 @@ pragma solidity ^0.8.24;
 /// pass on a simple majority).
 interface IPolicyChangeClassifier {
     /// @notice Why one call is, or is not, loosening. Anything but `None` is loosening.
+    /// @dev New reasons are appended, so the codes of deployed classifiers keep their meaning.
     enum Change {
         None,
         ThresholdWeakened,
@@ -16,7 +17,8 @@ interface IPolicyChangeClassifier {
         EvidenceWeakened,
         ProtectionChanged,
         AuditorsChanged,
-        Unrecognised
+        Unrecognised,
+        FederationWeakened
     }
 
     /// @notice Classifies each call of a proposal against the policy as it stands now.

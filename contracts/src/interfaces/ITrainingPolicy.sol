@@ -16,6 +16,15 @@ interface ITrainingPolicy {
         ApproveWithWarning
     }
 
+    /// @notice How a federated run combines the nodes' model updates (Flower's strategies of the
+    /// same names). FedMedian, FedTrimmedAvg and Krum are robust to poisoned updates; FedAvg is not.
+    enum Aggregation {
+        FedAvg,
+        FedMedian,
+        FedTrimmedAvg,
+        Krum
+    }
+
     /// @notice A registered dataset: the offer its provider signed, and whether it may train models.
     struct Dataset {
         bytes32 contentHash;
@@ -62,6 +71,20 @@ interface ITrainingPolicy {
         OnInconclusive onInconclusive;
     }
 
+    /// @notice The voted rules of federated training and auditing.
+    /// @dev `trimBeta` (FedTrimmedAvg's fraction cut from each end, strictly between 0 and 0.5e6) and
+    /// `epsilon` (the differential-privacy budget each node spends on its audit counts; 0 = no noise)
+    /// are fixed point with six decimals. `krumF` is the number of poisoned updates Krum tolerates (0
+    /// with any other strategy). `minNodes` is the fewest accepted nodes a run may proceed with; Krum
+    /// needs at least 2 * krumF + 3.
+    struct FederationPolicy {
+        Aggregation aggregation;
+        uint64 trimBeta;
+        uint32 krumF;
+        uint64 epsilon;
+        uint32 minNodes;
+    }
+
     /// @notice The DAO accepted a provider's signed offer: the dataset may train models.
     event DatasetAllowed(
         bytes32 indexed datasetId, address indexed provider, DatasetOffer offer, uint256 policyVersion
@@ -87,6 +110,11 @@ interface ITrainingPolicy {
     );
     /// @notice The override of `metric` was removed; the default rule applies to it again.
     event EvidenceRuleCleared(bytes32 indexed metric, uint256 policyVersion);
+
+    /// @notice The federation policy was set (the constructor sets the default).
+    event FederationPolicySet(
+        Aggregation aggregation, uint64 trimBeta, uint32 krumF, uint64 epsilon, uint32 minNodes, uint256 policyVersion
+    );
 
     /// @notice The dataset id has never been registered.
     error TrainingPolicyUnknownDataset(bytes32 datasetId);
@@ -131,6 +159,12 @@ interface ITrainingPolicy {
     error TrainingPolicyUnknownEvidenceRule(bytes32 metric);
     /// @notice The default evidence rule can be replaced but never removed.
     error TrainingPolicyCannotClearDefaultEvidenceRule();
+    /// @notice FedTrimmedAvg's beta is not strictly between 0 and 0.5 (fixed point, six decimals).
+    error TrainingPolicyInvalidTrimBeta(uint64 trimBeta);
+    /// @notice krumF is not 0 with a strategy other than Krum, where nothing would read it.
+    error TrainingPolicyUnusedKrumF(Aggregation aggregation, uint32 krumF);
+    /// @notice A federated run needs at least one node, and Krum at least 2 * krumF + 3.
+    error TrainingPolicyTooFewNodes(uint32 minNodes, uint256 needed);
     /// @notice Renouncing ownership would freeze the policy forever; the DAO may only transfer it.
     error TrainingPolicyCannotRenounceOwnership();
 }

@@ -124,6 +124,31 @@ def test_evidence_rules_that_cannot_be_enacted_are_refused_with_the_engines_code
     ]
 
 
+def test_federation_policies_that_cannot_be_enacted_are_refused_with_their_codes(
+    client: TestClient, gov: Governance
+):
+    proposer = address_of(HOLDER_KEYS[0])
+    policy = {"kind": "set_federation_policy", "aggregation": "krum", "krum_f": 1, "min_nodes": 5}
+    cases = [
+        ({**policy, "aggregation": "bulyan"}, "invalid_aggregation"),
+        ({**policy, "trim_beta": 0.5}, "invalid_trim_beta"),
+        ({**policy, "aggregation": "fedavg"}, "invalid_krum_f"),
+        ({**policy, "epsilon": -1}, "invalid_epsilon"),
+        ({**policy, "min_nodes": 4}, "invalid_min_nodes"),
+    ]  # fmt: skip
+    for action, code in cases:
+        response = _prepare(client, proposer, f"federation {code}", actions=[action])
+        assert (response.status_code, error_code(response)) == (422, code), action
+        assert "\n" not in response.json()["error"]["message"]
+
+    good = _prepare(client, proposer, "federation ok", actions=[{**policy, "epsilon": "0.5"}])
+    assert good.status_code == 200, good.text
+    assert good.json()["summaries"] == [
+        "Set the federation policy: Krum (f 1), audit counts with noise at epsilon 0.5 per "
+        "node, at least 5 nodes"
+    ]
+
+
 def test_submitted_transactions_that_are_not_our_proposals_are_refused(
     client: TestClient, gov: Governance, deployment: deploy.Deployment
 ):

@@ -132,6 +132,41 @@ def test_an_evidence_rule_proposal_shows_what_it_does(stack: Governance, tmp_pat
     assert "Set the default evidence rule: 0.9 confidence, groups of at least 30 rows" in output
 
 
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        ({"aggregation": "bulyan"}, "strategy 'bulyan' is unknown"),
+        ({"aggregation": "fedtrimmedavg", "trim_beta": "0.6"}, "trim_beta 0.6 is invalid"),
+        ({"aggregation": "fedmedian", "krum_f": 2}, "krum_f 2 is invalid"),
+        ({"aggregation": "fedavg", "epsilon": "-1"}, "epsilon -1 is invalid"),
+        ({"aggregation": "krum", "krum_f": 1, "min_nodes": 4}, "2 * krum_f + 3 = 5"),
+    ],
+)
+def test_a_federation_policy_that_cannot_be_enacted_is_one_line_and_proposes_nothing(
+    stack: Governance, tmp_path: Path, action: dict[str, object], message: str
+):
+    actions = tmp_path / "actions.json"
+    actions.write_text(json.dumps([{"kind": "set_federation_policy", **action}]))
+    result = runner.invoke(
+        app, ["propose", str(actions), "--description", "x", "--dev-account", "1"]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert stack.governor.events.ProposalCreated().get_logs(from_block=0) == []
+
+
+def test_a_federation_policy_proposal_shows_what_it_does(stack: Governance, tmp_path: Path):
+    actions = tmp_path / "actions.json"
+    policy = {"kind": "set_federation_policy", "aggregation": "fedmedian", "epsilon": "1"}
+    actions.write_text(json.dumps([policy]))
+    output = _ok("propose", str(actions), "--description", "x", "--dev-account", "1", "--dry-run")
+    assert (
+        "Set the federation policy: FedMedian, audit counts with noise at epsilon 1 per node, "
+        "at least 2 nodes" in output
+    )
+
+
 def test_commands_need_a_deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path))
     result = runner.invoke(app, ["relay"])

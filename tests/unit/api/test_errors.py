@@ -9,6 +9,13 @@ from tests.unit.core.error_classes import all_error_classes
 #: Every code's status before statuses were derived from categories (the table of
 #: STATUS_BY_CODE and its fallback to the nearest mapped ancestor, else 400).
 STATUS_BEFORE: dict[str, int] = {
+    # #16: the federation policy (and a TrainingPolicy deployed before it).
+    "invalid_aggregation": 422,
+    "invalid_epsilon": 422,
+    "invalid_krum_f": 422,
+    "invalid_min_nodes": 422,
+    "invalid_trim_beta": 422,
+    "policy_lacks_federation_policy": 503,
     # #15: a data provider's consent and record commitments.
     "consent_error": 422,
     "invalid_offer": 422,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import get_args
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from governance.protection import Change, majority_needed, majority_reached
+from governance.protection import Change, ChangeLabel, majority_needed, majority_reached
 
 votes = st.integers(min_value=0, max_value=10**30)
 uint64 = st.integers(min_value=1, max_value=2**64 - 1)
@@ -54,4 +55,6 @@ def test_change_labels_are_the_classifier_enum_in_order() -> None:
         "protection_changed",
         "auditors_changed",
         "unrecognised",
+        "federation_weakened",
     ]
+    assert list(get_args(ChangeLabel)) == [c.label for c in Change]

@@ -270,8 +270,10 @@ def test_canonical_json_is_byte_stable() -> None:
         '"terms_hash":"' + H2 + '","uri":"file://ü.csv","withdrawn":false}],'
         '"evidence":' + rule("null") + ","
         '"evidence_overrides":[' + rule(f'"{DP}"') + "],"
+        '"federation":{"aggregation":"fedavg","epsilon":null,"krum_f":0,"min_nodes":2,'
+        '"trim_beta":"0.200000"},'
         '"mitigation":{"constraint":"","strategy":"none"},'
-        '"policy":"0x' + "44" * 20 + '","policy_version":3,"schema_version":3,'
+        '"policy":"0x' + "44" * 20 + '","policy_version":3,"schema_version":4,'
         '"thresholds":[{"direction":"upper","metric":"' + DP + '","value":"0.100000"}]}'
     ).encode()
     assert snap.canonical_json() == expected

@@ -16,14 +16,17 @@ from governance.actions import (
     RawCall,
     RevokeDataset,
     SetEvidenceRule,
+    SetFederationPolicy,
     SetMitigation,
     SetThreshold,
     SetVotingPeriod,
     dataset_id_of,
 )
 from governance.policy.models import (
+    Aggregation,
     DatasetEntry,
     EvidenceRuleEntry,
+    FederationPolicy,
     Mitigation,
     PolicySnapshot,
     ThresholdEntry,
@@ -160,6 +163,17 @@ def test_evidence_rules_and_mitigation():
     assert not apply_actions(current, [SetMitigation(strategy="none")]).mitigation_changed(current)
     cleared = apply_actions(snap, [ClearEvidenceRule(metric=DP)]).snapshot
     assert cleared.evidence_overrides == ()
+
+
+def test_a_federation_policy_change_is_modelled_and_counts_as_a_version():
+    krum = SetFederationPolicy(aggregation="krum", krum_f=1, epsilon="0.5", min_nodes=5)
+    proposed = apply_actions(_snapshot(), [krum])
+    assert proposed.unmodelled == ()
+    assert proposed.snapshot.policy_version == _snapshot().policy_version + 1
+    assert proposed.snapshot.federation == FederationPolicy(
+        aggregation=Aggregation.KRUM, krum_f=1, epsilon="0.500000", min_nodes=5
+    )
+    assert not proposed.mitigation_changed(_snapshot())
 
 
 def test_calls_outside_the_fairness_policy_are_named_not_modelled():

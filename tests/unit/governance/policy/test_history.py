@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from governance.errors import PolicyLacksEvidenceRule
+from governance.errors import PolicyLacksEvidenceRule, PolicyLacksFederationPolicy
 from governance.policy.history import APPLY, PolicyChange, replay
-from governance.policy.snapshot import DatasetEntry, EvidenceRuleEntry, Mitigation, ThresholdEntry
+from governance.policy.snapshot import (
+    Aggregation,
+    DatasetEntry,
+    EvidenceRuleEntry,
+    FederationPolicy,
+    Mitigation,
+    ThresholdEntry,
+)
 
 D1, C1, M1 = ("0x" + c * 32 for c in ("d1", "c1", "a1"))
 P1 = "0x" + "99" * 20
@@ -34,9 +41,11 @@ def _change(block: int, log: int, name: str, version: int, **args: object) -> Po
 
 DEFAULT_RULE = "0x" + "00" * 32
 RULE = {"confidence": 950_000, "minGroupSize": 30, "minDenominator": 10, "onInconclusive": 0}
+FEDERATION = {"aggregation": 0, "trimBeta": 200_000, "krumF": 0, "epsilon": 0, "minNodes": 2}
 
 CHANGES = [
     _change(1, 0, "EvidenceRuleSet", 0, metric=DEFAULT_RULE, **RULE),
+    _change(1, 1, "FederationPolicySet", 0, **FEDERATION),
     _change(5, 0, "DatasetAllowed", 1, datasetId=D1, provider=P1, offer=OFFER),
     _change(5, 1, "ThresholdSet", 2, metric=_name("dp"), value=100_000, direction=0),
     _change(9, 0, "ThresholdSet", 3, metric=_name("eo"), value=900_000, direction=1),
@@ -49,12 +58,16 @@ CHANGES = [
     _change(13, 0, "EvidenceRuleSet", 7, metric=_name("eo"), **{**RULE, "onInconclusive": 1}),
     _change(13, 1, "EvidenceRuleSet", 8, metric=_name("dp"), **{**RULE, "confidence": 990_000}),
     _change(14, 0, "EvidenceRuleCleared", 9, metric=_name("dp")),
-]
+    _change(
+        15, 0, "FederationPolicySet", 10,
+        **{**FEDERATION, "aggregation": 3, "krumF": 1, "epsilon": 2_500_000, "minNodes": 5},
+    ),
+]  # fmt: skip
 
 
 def test_every_event_kind_is_applied_in_chain_order_whatever_the_input_order():
     state = replay(reversed(CHANGES))
-    assert state.version == 9
+    assert state.version == 10
     assert state.datasets == {
         D1: DatasetEntry(
             dataset_id=D1,
@@ -83,6 +96,9 @@ def test_every_event_kind_is_applied_in_chain_order_whatever_the_input_order():
             on_inconclusive="approve_with_warning",
         ),
     }  # fmt: skip
+    assert state.federation == FederationPolicy(
+        aggregation=Aggregation.KRUM, krum_f=1, epsilon="2.500000", min_nodes=5
+    )
     assert set(APPLY) == {c.name for c in CHANGES}
 
 
@@ -94,9 +110,17 @@ def test_a_policy_without_the_constructor_rule_is_refused_not_snapshotted():
         state.snapshot(chain_id=1, policy="0x" + "11" * 20, block_number=1, block_hash="0x00")
 
 
+def test_a_policy_without_the_constructor_federation_policy_is_refused_not_snapshotted():
+    # A TrainingPolicy from before the federation policy emits no FederationPolicySet.
+    state = replay(c for c in CHANGES if c.name != "FederationPolicySet")
+    with pytest.raises(PolicyLacksFederationPolicy, match="predates the federation policy"):
+        state.snapshot(chain_id=1, policy="0x" + "11" * 20, block_number=1, block_hash="0x00")
+
+
 def test_a_prefix_of_the_events_is_the_policy_at_that_block():
     state = replay(c for c in CHANGES if c.block_number <= 5)
     assert state.version == 2
+    assert state.federation == FederationPolicy()
     assert state.datasets[D1].allowed is True
     assert [t.value for t in state.thresholds.values()] == ["0.100000"]
     assert state.mitigation == Mitigation(strategy="none", constraint="")
