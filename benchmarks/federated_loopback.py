@@ -22,6 +22,8 @@ Nothing is asserted. Run:
 from __future__ import annotations
 
 import argparse
+import atexit
+import shutil
 import tempfile
 import time
 from contextlib import ExitStack
@@ -80,6 +82,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fairgov-loopback-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)
     names = [f"provider-{i}" for i in range(args.nodes)]
     with localchain.running(
         anvil=localchain.find_anvil(), chain_dir=work / "chain", persist=False
