@@ -29,7 +29,7 @@ def superlink_command(
     host: Annotated[
         str, typer.Option(help="Address to listen on (0.0.0.0 for nodes on other machines).")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="The SuperLink's port.")] = 9091,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The SuperLink's port.")] = 9093,
     state_dir: Annotated[
         Path, typer.Option(help="Where the SuperLink keeps its database and log.")
     ] = Path(".fairgov/superlink"),

@@ -8,8 +8,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 import uvicorn
 from rich.console import Console
 from rich.markup import escape
@@ -23,6 +26,9 @@ from core.settings import Settings
 from governance.chain import deploy, localchain
 from governance.chain import node as chain_client
 from governance.errors import AnvilStartFailed, ChainDirBusy, PortInUse
+
+if TYPE_CHECKING:
+    from audit.federated.processes import FlowerProcess
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -236,8 +242,35 @@ class _Node:
         self.lock.release()
 
 
+def _hosting_superlink(
+    stack: contextlib.ExitStack, settings: Settings, host: str, port: int
+) -> FlowerProcess:
+    from audit.federated.processes import superlink
+
+    state_dir = Path(settings.data_dir) / "superlink"
+    with console.status("starting the Flower SuperLink"):
+        link = stack.enter_context(superlink(host=host, port=port, state_dir=state_dir))
+    console.print(
+        f"Flower SuperLink: {host}:{port} (insecure; providers join with `fairgov provider serve`)"
+    )
+    return link
+
+
 @friendly_errors
-def run() -> None:
+def run(
+    superlink_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Also host the Flower SuperLink for federated runs on this port "
+            "(`fairgov federated superlink` runs one on its own).",
+        ),
+    ] = None,
+    superlink_host: Annotated[
+        str, typer.Option(help="Where the SuperLink listens (0.0.0.0: nodes on other machines).")
+    ] = "127.0.0.1",
+) -> None:
     """Start the local chain (unless FAIRGOV_RPC_URL is set), deploy the contracts once,
     migrate the database, then serve the API and run the scheduler until Ctrl-C.
 
@@ -277,6 +310,9 @@ def run() -> None:
             stack.callback(settings.run_file.unlink, missing_ok=True)
             _write_run_file(ctx, api_url)
         console.print(f"API: {api_url}  (OpenAPI docs at {api_url}/docs)")
+        link = None
+        if superlink_port is not None:
+            link = _hosting_superlink(stack, settings, superlink_host, superlink_port)
         if not scheduler:
             console.print("scheduler: off (FAIRGOV_SCHEDULER_ENABLED=false)")
         if standby:
@@ -286,6 +322,9 @@ def run() -> None:
             )
         console.print("fairgov is running: press Ctrl-C to stop.")
         while not stopping.wait(0.5):
+            if link is not None and link.process.poll() is not None:
+                _warn(f"the Flower SuperLink stopped: {link.last_line()}")
+                link = None
             if standby and node is not None and node.try_take_over():
                 standby = False
                 stack.callback(settings.run_file.unlink, missing_ok=True)

@@ -266,7 +266,7 @@ def run_federated(
 
     Examples
     --------
-    >>> outcome = run_federated(plan, superlink="127.0.0.1:9091", work_dir=tmp)  # doctest: +SKIP
+    >>> outcome = run_federated(plan, superlink="127.0.0.1:9093", work_dir=tmp)  # doctest: +SKIP
     >>> [n.dataset_id for n in outcome.nodes]  # doctest: +SKIP
     """
     work_dir.mkdir(parents=True, exist_ok=True)

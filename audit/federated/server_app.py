@@ -161,7 +161,7 @@ def collect_counts(
             ledger.refuse_reply(node_id, grid.dataset_of(node_id), reply)
             continue
         try:
-            counts[node_id] = _counts_of(reply.content)
+            counts[node_id] = read_counts(reply.content)
         except (InvalidNodeReply, InvalidCountsError) as exc:
             ledger.refuse(node_id, grid.dataset_of(node_id), exc)
     for node_id in nodes:
@@ -170,7 +170,13 @@ def collect_counts(
     return counts
 
 
-def _counts_of(content: RecordDict) -> GroupCounts:
+def read_counts(content: RecordDict) -> GroupCounts:
+    """A node's audit reply as counts: exactly one ``counts`` record holding JSON bytes.
+
+    Raises
+    ------
+    InvalidNodeReply, InvalidCountsError
+    """
     if set(content.keys()) != {COUNTS} or set(content.config_records[COUNTS]) != {"json"}:
         raise InvalidNodeReply("an audit reply must hold the counts record only")
     raw = content.config_records[COUNTS]["json"]

@@ -19,8 +19,9 @@ from audit.federated.protocol import (
     RunPlan,
     Schema,
 )
-from audit.federated.server_app import verify_admission
+from audit.federated.server_app import read_counts, verify_admission
 from audit.federated.strategy import build_strategy, check_update
+from bias_checks import InvalidCountsError, group_counts
 from governance.policy.models import (
     Aggregation,
     DatasetEntry,
@@ -175,3 +176,20 @@ def test_malformed_updates_are_rejected_before_aggregation(reply: RecordDict) ->
     check_update(sent, _update([np.ones((1, 3)), np.ones(1)]))
     with pytest.raises(InvalidNodeReply):
         check_update(sent, reply)
+
+
+def _counts_reply(**records: ConfigRecord) -> RecordDict:
+    return RecordDict(dict(records))
+
+
+def test_counts_replies_are_read_only_in_their_one_shape() -> None:
+    counts = group_counts([1, 0, 1], [1, 1, 0], sensitive_features=["a", "b", "b"], pos_label=1)
+    good = ConfigRecord({"json": counts.to_json()})
+    assert read_counts(_counts_reply(counts=good)).to_json() == counts.to_json()
+    with pytest.raises(InvalidNodeReply):
+        read_counts(_counts_reply(counts=good, extra=ConfigRecord({"rows": "1,2"})))
+    with pytest.raises(InvalidNodeReply):
+        read_counts(_counts_reply(counts=ConfigRecord({"json": counts.to_json().decode()})))
+    with pytest.raises(InvalidCountsError) as caught:
+        read_counts(_counts_reply(counts=ConfigRecord({"json": b'{"counts": "many"}'})))
+    assert caught.value.code == "invalid_counts"
