@@ -17,6 +17,7 @@ from cli.compose import load_context
 
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit
+    from audit.runs import AuditRun
 
 # The audit modules load inside the commands: they pull in Fairlearn and scikit-learn,
 # which every other `fairgov` command would otherwise wait for.
@@ -178,6 +179,22 @@ def predictions(
     raise typer.Exit(EXIT_CODES[outcome.report.verdict])
 
 
+def _finish_run(outcome: AuditRun) -> None:
+    """Print a governed run's verdict, run id, report hash and directory; exit with its code."""
+    from audit.render import VERDICT_COLOURS
+
+    colour = VERDICT_COLOURS.get(outcome.verdict, "white")
+    console.print(
+        f"[bold {colour}]{outcome.verdict}[/]  model {outcome.model_name}: {outcome.model_status}"
+    )
+    console.print(f"run {outcome.run_id}")
+    console.print(
+        f"report hash {outcome.report_hash} (anchored under policy v{outcome.policy_version})"
+    )
+    console.print(f"reports in {outcome.report_dir}")
+    raise typer.Exit(EXIT_CODES.get(outcome.verdict, 2))
+
+
 @app.command("run")
 @friendly_errors
 def run(
@@ -187,7 +204,6 @@ def run(
 ) -> None:
     """Train, audit, report and anchor a model under the voted policy; the exit status is
     0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for input errors or a refused dataset."""
-    from audit.render import VERDICT_COLOURS
     from audit.runs import STAGES
     from audit.service import run_audit
     from audit.spec import load_spec
@@ -204,16 +220,7 @@ def run(
 
         outcome = run_audit(ctx.audit_env, spec, progress=advance)
         progress.update(task, description="done", completed=len(STAGES))
-    colour = VERDICT_COLOURS.get(outcome.verdict, "white")
-    console.print(
-        f"[bold {colour}]{outcome.verdict}[/]  model {outcome.model_name}: {outcome.model_status}"
-    )
-    console.print(f"run {outcome.run_id}")
-    console.print(
-        f"report hash {outcome.report_hash} (anchored under policy v{outcome.policy_version})"
-    )
-    console.print(f"reports in {outcome.report_dir}")
-    raise typer.Exit(EXIT_CODES.get(outcome.verdict, 2))
+    _finish_run(outcome)
 
 
 @app.command("federated")
@@ -234,7 +241,6 @@ def federated(
     """Train where the data lives, audit the nodes' summed counts under the voted policy,
     anchor the report and gate the model; exit status as for ``fairgov audit run``."""
     from audit.federated.governed import load_federated_spec, run_federated_audit
-    from audit.render import VERDICT_COLOURS
 
     spec = load_federated_spec(spec_file)
     ctx = load_context()
@@ -248,13 +254,4 @@ def federated(
         say=console.print,
         timeout=timeout,
     )
-    colour = VERDICT_COLOURS.get(outcome.verdict, "white")
-    console.print(
-        f"[bold {colour}]{outcome.verdict}[/]  model {outcome.model_name}: {outcome.model_status}"
-    )
-    console.print(f"run {outcome.run_id}")
-    console.print(
-        f"report hash {outcome.report_hash} (anchored under policy v{outcome.policy_version})"
-    )
-    console.print(f"reports in {outcome.report_dir}")
-    raise typer.Exit(EXIT_CODES.get(outcome.verdict, 2))
+    _finish_run(outcome)

@@ -64,3 +64,36 @@ def test_a_bad_spec_is_one_line(data_dir: Path):
     result = runner.invoke(app, ["audit", "run", str(spec)])
     assert result.exit_code == 2
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_audit_federated_refuses_bad_specs_in_one_line_before_any_node_is_asked(
+    data_dir: Path, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    spec = data_dir / "federated.json"
+    spec.write_text(json.dumps({"name": "fed", "federated": True, "datasets": []}))
+    bad = runner.invoke(app, ["audit", "federated", str(spec)])
+    assert bad.exit_code == 2, bad.output
+    assert "datasets" in bad.output
+    assert "Traceback" not in bad.output
+    assert len(bad.output.strip().splitlines()) == 1
+
+    spec.write_text(
+        json.dumps(
+            {
+                "name": "fed",
+                "federated": True,
+                "datasets": ["0x" + "12" * 32],
+                "label": "approved",
+                "features": ["income"],
+                "sensitive_features": ["group"],
+            }
+        )
+    )
+    refused = runner.invoke(app, ["audit", "federated", str(spec), "--superlink", "127.0.0.1:1"])
+    assert refused.exit_code == 2, refused.output
+    assert "not allowed" in refused.output
+    assert "Traceback" not in refused.output
+
+    central = runner.invoke(app, ["audit", "run", str(spec)])
+    assert central.exit_code == 2, central.output
+    assert "fairgov audit federated" in central.output
