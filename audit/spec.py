@@ -23,12 +23,14 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
 
 from audit.errors import InvalidModelSpec
 from core.canonical import canonical_json
+from governance.actions import dataset_id_of
 
 if TYPE_CHECKING:  # scikit-learn loads only when an estimator is built (the gate reads specs)
     from sklearn.base import ClassifierMixin
@@ -126,7 +128,7 @@ class FederatedSpec(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     federated: Literal[True]
     datasets: tuple[str, ...] = Field(
-        min_length=1, max_length=MAX_DATASETS, description="allowed dataset ids"
+        min_length=1, max_length=MAX_DATASETS, description="allowed dataset ids or names"
     )
     label: str
     positive_label: str = "1"
@@ -138,13 +140,28 @@ class FederatedSpec(BaseModel):
     epochs: int = Field(default=5, ge=1, le=1000)
     n_boot: int = Field(default=200, ge=0, le=10_000)
 
+    @field_validator("datasets")
+    @classmethod
+    def _distinct_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        ids = [_as_dataset_id(d) for d in value]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a dataset is named twice; each dataset is held by one node")
+        return value
+
     @property
     def dataset_ids(self) -> tuple[str, ...]:
-        return tuple(d.lower() for d in self.datasets)
+        """The dataset ids: ``0x`` ids as given (lower case), names as their policy ids."""
+        return tuple(_as_dataset_id(d) for d in self.datasets)
 
     def model_spec(self) -> ModelSpec:
         """The spec as a report's model block shows it (its name, seed and replicates)."""
         return ModelSpec(name=self.name, dataset=self.name, seed=self.seed, n_boot=self.n_boot)
+
+
+def _as_dataset_id(value: str) -> str:
+    if value.startswith("0x") and len(value) == 66:
+        return value.lower()
+    return dataset_id_of(value)
 
 
 def is_federated(data: Any) -> bool:

@@ -75,7 +75,10 @@ def _allowed(snapshot: PolicySnapshot, spec: FederatedSpec) -> tuple[str, ...]:
     for dataset_id in spec.dataset_ids:
         entry = allowed_dataset(snapshot, dataset_id)
         if entry is None:
-            raise DatasetNotAllowed(dataset_id, dataset_id, snapshot.policy_version)
+            withdrawn = any(d.withdrawn for d in snapshot.datasets if d.dataset_id == dataset_id)
+            raise DatasetNotAllowed(
+                dataset_id, dataset_id, snapshot.policy_version, withdrawn=withdrawn
+            )
         hashes.append(entry.content_hash)
     return tuple(hashes)
 

@@ -21,6 +21,7 @@ model is a ``LogisticRegression`` that :mod:`audit.models` already trusts and ha
 from __future__ import annotations
 
 import math
+import statistics
 import warnings
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
@@ -211,8 +212,27 @@ def _merge(name: str, parts: Sequence[NumericSummary | CategoricalSummary]) -> C
     return CategoricalSummary(levels=dict(sorted(levels.items())), missing=missing)
 
 
-def combine(parts: Iterable[FrameSummary]) -> FrameSummary:
+def _robust_numeric(parts: Sequence[NumericSummary], missing: int) -> NumericSummary:
+    """A numeric summary with the pooled count but the median of the nodes' means and of
+    their variances, so one node's made-up sums cannot rescale the column for everyone."""
+    seen = [p for p in parts if p.count > 0]
+    count = sum(p.count for p in seen)
+    if not seen:
+        return NumericSummary(count=0, total=0.0, squares=0.0, missing=missing)
+    means = [p.total / p.count for p in seen]
+    variances = [max(p.squares / p.count - m * m, 0.0) for p, m in zip(seen, means, strict=True)]
+    mean, variance = statistics.median(means), statistics.median(variances)
+    return NumericSummary(
+        count=count, total=count * mean, squares=count * (variance + mean * mean), missing=missing
+    )
+
+
+def combine(parts: Iterable[FrameSummary], *, robust: bool = False) -> FrameSummary:
     """The summary of the pooled frame: the sum of the nodes' summaries.
+
+    With ``robust`` (the voted strategy resists poisoned updates, so the preprocessing must
+    too), each numeric column takes the median of the nodes' means and variances instead of
+    the pooled ones; categorical levels are still the union.
 
     Raises
     ------
@@ -236,6 +256,12 @@ def combine(parts: Iterable[FrameSummary]) -> FrameSummary:
     columns = [
         (name, _merge(name, [part.columns[i][1] for part in parts])) for i, name in enumerate(names)
     ]
+    if robust:
+        for i, (name, column) in enumerate(columns):
+            if isinstance(column, NumericSummary):
+                numeric = [p.columns[i][1] for p in parts]
+                kept = [c for c in numeric if isinstance(c, NumericSummary)]
+                columns[i] = (name, _robust_numeric(kept, column.missing))
     return FrameSummary(rows=sum(part.rows for part in parts), columns=columns)
 
 

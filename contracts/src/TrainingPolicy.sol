@@ -253,7 +253,13 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
         }
         bool krum = policy_.aggregation == Aggregation.Krum;
         if (!krum && policy_.krumF != 0) revert TrainingPolicyUnusedKrumF(policy_.aggregation, policy_.krumF);
+        // With fewer nodes a robust strategy is a plain average: the median of two is their
+        // mean, and FedTrimmedAvg cuts floor(beta * n) nodes from each end.
         uint256 needed = krum ? 2 * uint256(policy_.krumF) + 3 : 1;
+        if (policy_.aggregation == Aggregation.FedMedian) needed = 3;
+        if (policy_.aggregation == Aggregation.FedTrimmedAvg) {
+            needed = (_ONE + policy_.trimBeta - 1) / policy_.trimBeta;
+        }
         if (policy_.minNodes < needed) revert TrainingPolicyTooFewNodes(policy_.minNodes, needed);
         _storeFederation(policy_, _bump());
     }

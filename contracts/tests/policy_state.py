@@ -8,7 +8,7 @@ from dao import ZERO_HASH, b32
 NONE = b32("none")
 DEFAULT_RULE = (950_000, 30, 10, 0)
 DEFAULT_FEDERATION = (0, 200_000, 0, 0, 2)  # FedAvg, beta 0.2, f 0, no noise, 2 nodes
-KRUM = 3
+FEDMEDIAN, FEDTRIMMEDAVG, KRUM = 1, 2, 3
 
 
 @dataclass
@@ -34,6 +34,10 @@ class Model:
         if aggregation != KRUM and krum_f != 0:
             return "TrainingPolicyUnusedKrumF(uint8,uint32)", (aggregation, krum_f)
         needed = 2 * krum_f + 3 if aggregation == KRUM else 1
+        if aggregation == FEDMEDIAN:
+            needed = 3  # the median of two is their mean
+        if aggregation == FEDTRIMMEDAVG:
+            needed = -(-1_000_000 // beta)  # cuts floor(beta * n) from each end: at least one
         if min_nodes < needed:
             return "TrainingPolicyTooFewNodes(uint32,uint256)", (min_nodes, needed)
         return None

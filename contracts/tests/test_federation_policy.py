@@ -104,6 +104,23 @@ def test_krum_needs_more_than_twice_f_plus_two_nodes(standalone_policy, owner, k
     )
 
 
+@pytest.mark.parametrize(
+    ("aggregation", "beta", "min_nodes", "needed"),
+    [(FEDMEDIAN, 200_000, 2, 3), (FEDTRIMMEDAVG, 200_000, 4, 5), (FEDTRIMMEDAVG, 300_000, 3, 4)],
+)
+def test_a_robust_strategy_needs_the_nodes_it_cuts_from(
+    standalone_policy, owner, aggregation, beta, min_nodes, needed
+):
+    assert_custom_error(
+        lambda: standalone_policy.setFederationPolicy((aggregation, beta, 0, 0, min_nodes), owner),
+        "TrainingPolicyTooFewNodes(uint32,uint256)",
+        min_nodes,
+        needed,
+    )
+    standalone_policy.setFederationPolicy((aggregation, beta, 0, 0, needed), owner)
+    assert standalone_policy.federationPolicy()[4] == needed
+
+
 def test_an_unknown_strategy_does_not_decode(standalone_policy, owner):
     from brownie.exceptions import VirtualMachineError
 

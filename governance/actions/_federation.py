@@ -71,6 +71,20 @@ def krum_nodes_needed(krum_f: int) -> int:
     return 2 * krum_f + 3
 
 
+def nodes_needed(aggregation: Aggregation, *, trim_beta: Decimal, krum_f: int) -> int:
+    """The fewest nodes with which the strategy resists anything: Krum 2f + 3; FedMedian 3
+    (the median of two is their mean); FedTrimmedAvg enough that it cuts at least one node
+    from each end (Flower cuts int(beta * n)); FedAvg 1."""
+    if aggregation is Aggregation.KRUM:
+        return krum_nodes_needed(krum_f)
+    if aggregation is Aggregation.FEDMEDIAN:
+        return 3
+    if aggregation is Aggregation.FEDTRIMMEDAVG:
+        scaled = int(trim_beta * 10**6)
+        return -(-(10**6) // scaled) if scaled > 0 else 1
+    return 1
+
+
 def _aggregation(value: Any) -> Aggregation:
     if isinstance(value, Aggregation):
         return value
@@ -169,6 +183,13 @@ class SetFederationPolicy(KnownCall):
                 self.min_nodes,
                 f"krum with krum_f {self.krum_f} needs at least 2 * krum_f + 3 = "
                 f"{krum_nodes_needed(self.krum_f)} nodes",
+            )
+        needed = nodes_needed(self.aggregation, trim_beta=self.trim_beta, krum_f=self.krum_f)
+        if self.min_nodes < needed:
+            raise InvalidMinNodes(
+                self.min_nodes,
+                f"{self.aggregation} needs at least {needed} nodes to resist a poisoned "
+                "update (with fewer it is a plain average)",
             )
         return self
 

@@ -158,7 +158,12 @@ def test_a_federation_policy_that_cannot_be_enacted_is_one_line_and_proposes_not
 
 def test_a_federation_policy_proposal_shows_what_it_does(stack: Governance, tmp_path: Path):
     actions = tmp_path / "actions.json"
-    policy = {"kind": "set_federation_policy", "aggregation": "fedmedian", "epsilon": "1"}
+    policy = {
+        "kind": "set_federation_policy",
+        "aggregation": "fedmedian",
+        "epsilon": "1",
+        "min_nodes": 3,
+    }
     actions.write_text(json.dumps([policy]))
     output = _ok("propose", str(actions), "--description", "x", "--dev-account", "1", "--dry-run")
     assert (

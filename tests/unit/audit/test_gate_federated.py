@@ -120,3 +120,14 @@ def test_spec_readers_skip_federated_specs(engine: Engine) -> None:
         assert [s.name for s in known_specs(session)] == ["central"]
     with pytest.raises(InvalidModelSpec, match="fairgov audit federated"):
         parse_spec(federated_spec().model_dump(mode="json"))
+
+
+def test_a_federated_spec_names_each_dataset_once_by_id_or_name() -> None:
+    # Regression (#16 review): a spec naming one dataset twice made the server wait for a
+    # node that could never be admitted.
+    spec = federated_spec()
+    by_name = FederatedSpec.model_validate(spec.model_dump() | {"datasets": list(NODES)})
+    assert by_name.dataset_ids == spec.dataset_ids
+    for twice in ([NODES[0], NODES[0]], [NODES[0], dataset_id_of(NODES[0])]):
+        with pytest.raises(ValueError, match="named twice"):
+            FederatedSpec.model_validate(spec.model_dump() | {"datasets": twice})

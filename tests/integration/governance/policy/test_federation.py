@@ -26,7 +26,7 @@ pytestmark = pytest.mark.chain
 
 OLD_POLICY = Path(__file__).parents[1] / "data" / "TrainingPolicy-before-federation.json"
 KRUM = SetFederationPolicy(aggregation="krum", krum_f=1, epsilon=Decimal("0.5"), min_nodes=5)
-TRIMMED = SetFederationPolicy(aggregation="fedtrimmedavg", trim_beta=Decimal("0.1"), min_nodes=3)
+TRIMMED = SetFederationPolicy(aggregation="fedtrimmedavg", trim_beta=Decimal("0.34"), min_nodes=3)
 
 
 def test_a_fresh_policy_has_the_default_federation_policy(
@@ -56,7 +56,7 @@ def test_a_voted_federation_policy_reads_back_from_state_events_and_index(
     )
     assert krum.federation.epsilon_value == Decimal("0.5")
     assert trimmed.federation == FederationPolicy(
-        aggregation=Aggregation.FEDTRIMMEDAVG, trim_beta="0.100000", min_nodes=3
+        aggregation=Aggregation.FEDTRIMMEDAVG, trim_beta="0.340000", min_nodes=3
     )
     assert [s.policy_version for s in (before, krum, trimmed)] == [0, 2, 3]
     assert len({before.hash, krum.hash, trimmed.hash}) == 3

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
+from audit.federated import learning
 from audit.federated.learning import (
     SCALE_FACTOR,
     Attack,
@@ -257,3 +258,34 @@ def test_params_that_do_not_fit_the_preprocessor_are_refused() -> None:
     pre = global_preprocessor(summarize(frame))
     with pytest.raises(InvalidNodeUpdate, match="shapes"):
         to_model_artifact(initial_params(3), pre, inputs=list(FEATURES), sensitive=[], seed=0)
+
+
+def test_a_robust_combine_keeps_one_nodes_summary_from_rescaling_a_column() -> None:
+    # Regression (#16 review): the global preprocessor was the plain sum of every node's
+    # self-reported summary, so one node claiming an income mean of 1e9 flattened income
+    # for every node whatever robust strategy was voted.
+    from audit.synthetic import make_loans
+
+    inputs = ["income", "debt_ratio", "credit_years"]
+    frames = [make_loans(500, seed=s)[inputs] for s in range(4)]
+    honest = [learning.summarize(f) for f in frames]
+    hostile = honest[0].model_dump()
+    for name, column in hostile["columns"]:
+        if name == "income":
+            column["total"] = column["count"] * 1e9
+            column["squares"] = column["count"] * 1e18
+    poisoned = [*honest[1:], learning.FrameSummary.model_validate(hostile)]
+
+    def spread(parts: list[learning.FrameSummary], *, robust: bool) -> float:
+        pre = learning.global_preprocessor(learning.combine(parts, robust=robust))
+        return float(np.std(np.asarray(pre.transform(frames[1]))[:, 0]))
+
+    assert spread(poisoned, robust=False) < 0.01  # the plain sum is what FedAvg gets
+    assert 0.5 < spread(poisoned, robust=True) < 2.0
+    assert 0.5 < spread(honest, robust=True) < 2.0
+    # Honest nodes from one population: the robust statistics are close to the pooled ones.
+    pooled = learning.global_preprocessor(learning.combine(honest)).transform(frames[1])
+    robust = learning.global_preprocessor(learning.combine(honest, robust=True)).transform(
+        frames[1]
+    )
+    assert np.allclose(np.asarray(pooled), np.asarray(robust), atol=0.1)

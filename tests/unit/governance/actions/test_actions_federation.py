@@ -70,17 +70,17 @@ def test_the_defaults_are_the_contracts_and_the_snapshots() -> None:
 
 @pytest.mark.parametrize("none", [None, 0, "0", "0.0", "none", "off"])
 def test_no_noise_is_none_and_zero_on_chain(none: object) -> None:
-    action = _parse(aggregation="fedmedian", epsilon=none)
+    action = _parse(aggregation="fedmedian", epsilon=none, min_nodes=3)
     assert isinstance(action, act.SetFederationPolicy)
     assert action.epsilon is None
     assert action.args()[0][3] == 0
 
 
 def test_values_parse_from_json_like_the_api_sends_them() -> None:
-    action = _parse(aggregation="FedTrimmedAvg", trim_beta=0.1, epsilon="1", min_nodes=4.0)
+    action = _parse(aggregation="FedTrimmedAvg", trim_beta=0.25, epsilon="1", min_nodes=4.0)
     assert isinstance(action, act.SetFederationPolicy)
     assert action.aggregation is act.Aggregation.FEDTRIMMEDAVG
-    assert (action.trim_beta, action.epsilon) == (Decimal("0.100000"), Decimal("1.000000"))
+    assert (action.trim_beta, action.epsilon) == (Decimal("0.250000"), Decimal("1.000000"))
     assert action.min_nodes == 4
     assert ADAPTER.validate_json(ADAPTER.dump_json([action])) == [action]
 
@@ -128,6 +128,25 @@ def test_values_the_contract_would_refuse_are_refused_first_with_their_code(
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("fields", "needed"),
+    [
+        ({"aggregation": "fedmedian", "min_nodes": 2}, 3),
+        ({"aggregation": "fedtrimmedavg", "trim_beta": "0.2", "min_nodes": 4}, 5),
+        ({"aggregation": "fedtrimmedavg", "trim_beta": "0.3", "min_nodes": 3}, 4),
+        ({"aggregation": "fedtrimmedavg", "trim_beta": "0.000001", "min_nodes": 999_999}, 10**6),
+    ],
+)
+def test_a_robust_strategy_needs_the_nodes_it_cuts_from(
+    fields: dict[str, Any], needed: int
+) -> None:
+    # Regression (#16 review): FedTrimmedAvg(0.2) with 3 nodes cut nothing and FedMedian of
+    # two nodes is their mean, yet both were accepted as "robust".
+    with pytest.raises(InvalidMinNodes, match=f"at least {needed} nodes"):
+        _parse(**fields)
+    assert _parse(**(fields | {"min_nodes": needed})).min_nodes == needed
+
+
 def test_krum_with_f_zero_needs_three_nodes() -> None:
     assert act.SetFederationPolicy(aggregation="krum", min_nodes=3).krum_f == 0
     with pytest.raises(InvalidMinNodes):
@@ -159,8 +178,8 @@ def test_a_call_the_contract_would_refuse_decodes_as_a_raw_call(words: tuple[int
             "Set the federation policy: FedAvg, audit counts without noise, at least 2 nodes",
         ),
         (
-            {"aggregation": "fedtrimmedavg", "trim_beta": "0.1", "epsilon": "0.5", "min_nodes": 4},
-            "Set the federation policy: FedTrimmedAvg (beta 0.1), audit counts with noise at "
+            {"aggregation": "fedtrimmedavg", "trim_beta": "0.25", "epsilon": "0.5", "min_nodes": 4},
+            "Set the federation policy: FedTrimmedAvg (beta 0.25), audit counts with noise at "
             "epsilon 0.5 per node, at least 4 nodes",
         ),
         (
