@@ -1,10 +1,11 @@
 """fairgov's Flower ClientApp: what a provider's SuperNode runs for each message.
 
-Before every exchange (admission, each training round, the audit) the node re-reads the
+Before every exchange (admission, each training round, the histogram, the audit) the node
+re-reads the
 policy on chain and re-checks its file (:func:`audit.federated.node.load_checked`). A
 refusal is a Flower error carrying only the error's code and one-line message. Replies hold
-only a signed admission with a column summary, model parameters with a row count, or
-per-group confusion counts: never rows, features or labels.
+only a signed admission with a column summary, model parameters with a row count, a
+per-group score histogram, or per-group confusion counts: never rows, features or labels.
 
 Started by ``flower-supernode`` (see ``fairgov provider serve``) with the node config
 ``data-file``, ``dataset-id``, ``key-file``, ``rpc-url`` and ``policy``.
@@ -12,6 +13,7 @@ Started by ``flower-supernode`` (see ``fairgov provider serve``) with the node c
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
@@ -22,6 +24,7 @@ from audit.federated.protocol import (
     ARRAYS,
     CONFIG,
     COUNTS,
+    HISTOGRAM,
     METRICS,
     NUM_EXAMPLES,
     SCHEMA,
@@ -88,19 +91,42 @@ def train(message: Message, context: Context) -> Message:
     return _reply(message, context, answer)
 
 
+@app.query("histogram")
+def histogram(message: Message, context: Context) -> Message:
+    """Re-check the dataset and send the final model's score histogram of training rows."""
+
+    def answer() -> RecordDict:
+        data = _checked(message, context, CONFIG)
+        config = message.content.config_records[CONFIG]
+        scores = node.score_histogram(
+            data,
+            str(config["summary"]),
+            message.content.array_records[ARRAYS].to_numpy_ndarrays(),
+            bins=int(config["bins"]),  # type: ignore[arg-type]
+        )
+        return RecordDict({HISTOGRAM: ConfigRecord({"json": scores.to_json()})})
+
+    return _reply(message, context, answer)
+
+
 @app.query("audit")
 def audit(message: Message, context: Context) -> Message:
-    """Re-check the dataset and send the final model's per-group counts on held-out rows."""
+    """Re-check the dataset and send the final model's per-group counts on held-out rows,
+    predicted with the fitted thresholds when the server sends them."""
 
     def answer() -> RecordDict:
         data = _checked(message, context, CONFIG)
         config = message.content.config_records[CONFIG]
         epsilon = str(config["epsilon"]) or None
+        fitted = str(config.get("thresholds", "")) or None
         counts = node.audit_counts(
             data,
             str(config["summary"]),
             message.content.array_records[ARRAYS].to_numpy_ndarrays(),
             epsilon=epsilon,
+            thresholds=None if fitted is None else json.loads(fitted),
+            constraint=str(config.get("constraint", "")),
+            seed=int(config["seed"]),  # type: ignore[arg-type]
         )
         return RecordDict({COUNTS: ConfigRecord({"json": counts.to_json()})})
 

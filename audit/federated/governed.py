@@ -6,7 +6,10 @@ allowed by it before anything starts (no node is contacted, no gas is spent othe
 Flower trains with the voted strategy (:mod:`audit.federated.processes`); each node sends
 its held-out rows' per-group confusion counts (noised at the voted epsilon, if any), and
 the audit is :func:`bias_checks.audit_counts` on their sum under the voted thresholds and
-evidence rules. Without noise it equals the audit of the pooled held-out rows. The report
+evidence rules. Without noise it equals the audit of the pooled held-out rows. A voted
+ThresholdOptimizer is fitted from the nodes' summed score histograms, applied by the nodes
+in the audit, and stored in the model (:func:`audit.federated.mitigation.with_thresholds`),
+so the gated model is the one audited; ExponentiatedGradient is refused. The report
 gets a ``federation`` block (strategy, epsilon, nodes and their datasets and rows, refused
 nodes with codes, rounds), and is anchored and gated like any other.
 """
@@ -21,10 +24,11 @@ from audit.env import AuditEnv
 from audit.errors import DatasetNotAllowed, UnsupportedMitigation
 from audit.evidence import evidence_rule, gate_rule, governed_thresholds
 from audit.federated import learning
-from audit.federated.errors import TooFewNodes
+from audit.federated.errors import FederatedRunFailed, TooFewNodes
+from audit.federated.mitigation import CONSTRAINTS, with_thresholds
 from audit.federated.outcome import FederatedOutcome
 from audit.federated.processes import FlowerProcess, run_federated
-from audit.federated.protocol import RunPlan, Schema
+from audit.federated.protocol import THRESHOLD_OPTIMIZER, RunPlan, Schema
 from audit.models import save_model
 from audit.plan import combined
 from audit.provenance import model_info, policy_info
@@ -38,6 +42,7 @@ from audit.report_model import (
 )
 from audit.runs import AuditRun, Publication, publish_run
 from audit.spec import FederatedSpec, parse_federated_spec, read_spec_file
+from audit.training import ModelArtifact
 from audit.verify import frozen_snapshot
 from bias_checks import GroupCounts, audit_counts
 from core.canonical import canonical_hash, canonical_json
@@ -83,15 +88,25 @@ def _allowed(snapshot: PolicySnapshot, spec: FederatedSpec) -> tuple[str, ...]:
     return tuple(hashes)
 
 
-#: The voted mitigations a federated run can apply.
-FEDERATED_MITIGATIONS = frozenset({"none"})
+#: The voted mitigations a federated run can apply. ExponentiatedGradient is not one: it
+#: retrains the model many times over all the rows, a federated training run per step.
+FEDERATED_MITIGATIONS = frozenset({"none", THRESHOLD_OPTIMIZER})
 
 
-def _check_mitigation(snapshot: PolicySnapshot) -> None:
+def check_mitigation(snapshot: PolicySnapshot) -> None:
     """A voted mitigation the federated pipeline cannot apply refuses the run before it
-    starts: training without it would ignore the vote."""
+    starts: training without it would ignore the vote.
+
+    Raises
+    ------
+    UnsupportedMitigation
+        ExponentiatedGradient, an unknown strategy, or a constraint ThresholdOptimizer
+        does not support.
+    """
     mitigation = snapshot.mitigation
-    if mitigation.strategy not in FEDERATED_MITIGATIONS:
+    if mitigation.strategy not in FEDERATED_MITIGATIONS or (
+        mitigation.strategy == THRESHOLD_OPTIMIZER and mitigation.constraint not in CONSTRAINTS
+    ):
         raise UnsupportedMitigation(mitigation.strategy, mitigation.constraint)
 
 
@@ -167,7 +182,7 @@ def run_federated_audit(
     say("policy: freezing the voted policy")
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     hashes = _allowed(snapshot, spec)
-    _check_mitigation(snapshot)
+    check_mitigation(snapshot)
     run_id = federated_run_id(spec, hashes, snapshot.hash)
     dataset_id = combined(spec.dataset_ids)
     with session_scope(env.engine) as session:
@@ -199,6 +214,8 @@ def run_federated_audit(
             expected_nodes=len(spec.datasets),
             rounds=spec.rounds,
             epochs=spec.epochs,
+            mitigation=snapshot.mitigation.strategy,
+            constraint=snapshot.mitigation.constraint,
         )
         outcome = run_federated(
             plan, superlink=superlink, work_dir=work_dir, progress=say, watch=watch, timeout=timeout
@@ -230,6 +247,37 @@ def _finish(env: AuditEnv, row_id: int, status: RunStatus, exc: BaseException) -
         session.add(row)
 
 
+def federated_model(
+    spec: FederatedSpec, snapshot: PolicySnapshot, outcome: FederatedOutcome
+) -> ModelArtifact:
+    """The model artifact the run stores, hashes and gates: the final parameters behind the
+    global preprocessor, with the voted ThresholdOptimizer refitted from the pooled histogram.
+
+    Raises
+    ------
+    FederatedRunFailed
+        The policy voted ThresholdOptimizer but the outcome holds no fitted thresholds, or
+        the refit differs from the thresholds the nodes applied in the audit.
+    """
+    summary = learning.FrameSummary.model_validate(outcome.preprocessor)
+    model = learning.to_model_artifact(
+        list(outcome.params),
+        learning.global_preprocessor(summary),
+        inputs=spec.features,
+        sensitive=spec.sensitive_features,
+        seed=spec.seed,
+    )
+    if snapshot.mitigation.strategy != THRESHOLD_OPTIMIZER:
+        return model
+    fitted = outcome.mitigation
+    if fitted is None or fitted.constraint != snapshot.mitigation.constraint:
+        raise FederatedRunFailed("the run did not fit the voted ThresholdOptimizer")
+    mitigated = with_thresholds(model, fitted.pooled, constraint=fitted.constraint)
+    if mitigated["thresholds"] != dict(fitted.thresholds):
+        raise FederatedRunFailed("the thresholds the nodes applied differ from a refit")
+    return mitigated
+
+
 def _audit_and_publish(
     env: AuditEnv,
     auditor_key: str,
@@ -250,14 +298,7 @@ def _audit_and_publish(
         random_state=spec.seed,
     )
     when_inconclusive, warnings = gate_rule(snapshot, result)
-    summary = learning.FrameSummary.model_validate(outcome.preprocessor)
-    model = learning.to_model_artifact(
-        list(outcome.params),
-        learning.global_preprocessor(summary),
-        inputs=spec.features,
-        sensitive=spec.sensitive_features,
-        seed=spec.seed,
-    )
+    model = federated_model(spec, snapshot, outcome)
     model_path, model_hash = save_model(model, env.models_dir / spec.name)
     say("report: building and rendering the report")
     nodes = sorted(outcome.nodes, key=lambda n: n.dataset_id)

@@ -228,9 +228,12 @@ def with_thresholds(
     >>> mitigated = with_thresholds(model, combine(parts),
     ...                             constraint="demographic_parity")  # doctest: +SKIP
     """
-    return {
-        **model,
-        "kind": "threshold_optimizer",
-        "constraint": constraint,
-        "thresholds": thresholds(pooled, constraint=constraint),
-    }
+    return thresholded(model, thresholds(pooled, constraint=constraint), constraint=constraint)
+
+
+def thresholded(
+    model: ModelArtifact, fitted: dict[str, list[Any]], *, constraint: str
+) -> ModelArtifact:
+    """``model`` applying the per-group ``fitted`` thresholds (:func:`thresholds`), as
+    :func:`audit.training.train` stores a centrally mitigated one."""
+    return {**model, "kind": "threshold_optimizer", "constraint": constraint, "thresholds": fitted}

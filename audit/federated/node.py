@@ -24,8 +24,11 @@ from sklearn.model_selection import train_test_split
 from audit.errors import DatasetFileMissing, DatasetHashMismatch, DatasetNotAllowed, UnreadableFile
 from audit.federated import learning
 from audit.federated.errors import InvalidNodeConfig, NodeNotProvider
+from audit.federated.mitigation import ScoreHistogram, histogram, thresholded
 from audit.federated.privacy import add_noise
 from audit.federated.protocol import Admission, Schema
+from audit.training import group_keys
+from audit.training import predict as predict_model
 from bias_checks import GroupCounts, group_counts
 from core.canonical import sha256_hex
 from governance.chain.node import connect
@@ -121,6 +124,7 @@ class NodeData:
     entry: DatasetEntry
     x_train: pd.DataFrame
     y_train: NDArray[Any]
+    a_train: pd.DataFrame
     x_test: pd.DataFrame
     y_test: NDArray[Any]
     a_test: pd.DataFrame
@@ -140,7 +144,7 @@ def load_checked(config: NodeConfig, schema: Schema) -> NodeData:
         dtype=np.int64
     )
     sensitive = frame[list(schema.sensitive)].astype(str)
-    x_tr, x_te, y_tr, y_te, _, a_te = train_test_split(
+    x_tr, x_te, y_tr, y_te, a_tr, a_te = train_test_split(
         frame[list(schema.inputs)],
         y,
         sensitive,
@@ -148,7 +152,7 @@ def load_checked(config: NodeConfig, schema: Schema) -> NodeData:
         random_state=schema.seed,
         stratify=y,
     )
-    return NodeData(entry, x_tr, np.asarray(y_tr), x_te, np.asarray(y_te), a_te)
+    return NodeData(entry, x_tr, np.asarray(y_tr), a_tr, x_te, np.asarray(y_te), a_te)
 
 
 def _parse(path: Path, content: bytes) -> pd.DataFrame:
@@ -197,14 +201,61 @@ def train(
     )
 
 
-def audit_counts(
-    data: NodeData, summary: str, params: list[NDArray[Any]], *, epsilon: str | None
-) -> GroupCounts:
-    """Per-group confusion counts of the final model on the held-out rows, noised with
-    budget ``epsilon`` (a decimal string) when the policy sets one."""
+def score_histogram(
+    data: NodeData, summary: str, params: list[NDArray[Any]], *, bins: int
+) -> ScoreHistogram:
+    """Per group and label, how many training rows the final model scores at each point of
+    the grid: what the server fits the voted ThresholdOptimizer from (the central pipeline
+    fits it on the training rows too)."""
     pooled = learning.FrameSummary.from_json(summary)
-    x = learning.global_preprocessor(pooled).transform(data.x_test)
-    y_pred = learning.predict(params, x)
+    x = learning.global_preprocessor(pooled).transform(data.x_train)
+    scores = learning.predict_proba(params, x)[:, 1]
+    return histogram(scores, data.y_train, group_keys(data.a_train), bins=bins)
+
+
+def audit_predictions(
+    data: NodeData,
+    summary: str,
+    params: list[NDArray[Any]],
+    *,
+    thresholds: Mapping[str, list[Any]] | None = None,
+    constraint: str = "",
+    seed: int = 0,
+) -> NDArray[Any]:
+    """The final model's 0/1 predictions of the held-out rows. With ``thresholds`` (the
+    fitted ThresholdOptimizer) they are :func:`audit.training.predict` of the model the
+    report stores, its randomised mixing drawn from ``seed`` over this node's rows."""
+    pooled = learning.FrameSummary.from_json(summary)
+    preprocessor = learning.global_preprocessor(pooled)
+    if thresholds is None:
+        return learning.predict(params, preprocessor.transform(data.x_test))
+    model = learning.to_model_artifact(
+        params,
+        preprocessor,
+        inputs=list(data.x_test.columns),
+        sensitive=list(data.a_test.columns),
+        seed=seed,
+    )
+    mitigated = thresholded(model, dict(thresholds), constraint=constraint)
+    return predict_model(mitigated, data.x_test, data.a_test, random_state=seed)
+
+
+def audit_counts(
+    data: NodeData,
+    summary: str,
+    params: list[NDArray[Any]],
+    *,
+    epsilon: str | None,
+    thresholds: Mapping[str, list[Any]] | None = None,
+    constraint: str = "",
+    seed: int = 0,
+) -> GroupCounts:
+    """Per-group confusion counts of the final model (thresholded, if ``thresholds``; see
+    :func:`audit_predictions`) on the held-out rows, noised with budget ``epsilon`` (a
+    decimal string) when the policy sets one."""
+    y_pred = audit_predictions(
+        data, summary, params, thresholds=thresholds, constraint=constraint, seed=seed
+    )
     counts = group_counts(
         data.y_test, y_pred, sensitive_features=data.a_test, classes=(0, 1), pos_label=1
     )

@@ -3,7 +3,8 @@
 The ServerApp writes a :class:`FederatedOutcome` as JSON where the driver asked; the driver
 reads it back with :meth:`FederatedOutcome.from_json` and the lead's report is built from
 it. Nothing here holds a record of any node's data: only ids, hashes, row counts, bytes
-sent, per-group confusion counts and the final model.
+sent, per-group confusion counts, the final model and, when the voted mitigation is
+ThresholdOptimizer, the pooled score histogram and the thresholds fitted from it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from audit.federated.mitigation import ScoreHistogram
 from bias_checks import GroupCounts
 from governance.policy.models import FederationPolicy
 
@@ -115,6 +117,37 @@ class RoundRecord:
         )
 
 
+@dataclass(frozen=True)
+class FittedThresholds:
+    """The voted ThresholdOptimizer as the run fitted it: its ``constraint``, the ``pooled``
+    score histogram of the nodes' training rows, and the per-group ``thresholds`` fitted
+    from it (:func:`audit.federated.mitigation.thresholds`), which the nodes applied in
+    the audit."""
+
+    constraint: str
+    pooled: ScoreHistogram
+    thresholds: Mapping[str, list[Any]]
+
+    @property
+    def bins(self) -> int:
+        return self.pooled.bins
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "constraint": self.constraint,
+            "pooled": self.pooled.model_dump(mode="json"),
+            "thresholds": {g: list(t) for g, t in self.thresholds.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FittedThresholds:
+        return cls(
+            constraint=str(data["constraint"]),
+            pooled=ScoreHistogram.model_validate(data["pooled"]),
+            thresholds={str(g): list(t) for g, t in data["thresholds"].items()},
+        )
+
+
 def _array_to_dict(array: NDArray[Any]) -> dict[str, Any]:
     # Python's float repr round-trips exactly, so the JSON keeps every bit of float64.
     return {
@@ -137,7 +170,8 @@ class FederatedOutcome:
     built from the nodes' column summaries; ``nodes`` are the accepted nodes whose counts
     the audit sums (exactly these, no other); ``refusals`` the nodes left out and why;
     ``rounds`` the training history; ``policy`` the FederationPolicy the run obeyed;
-    ``superlink`` the address of the SuperLink that ran it.
+    ``superlink`` the address of the SuperLink that ran it; ``mitigation`` the fitted
+    ThresholdOptimizer, when the policy voted it (None otherwise).
     """
 
     params: tuple[NDArray[Any], ...]
@@ -147,6 +181,7 @@ class FederatedOutcome:
     rounds: tuple[RoundRecord, ...]
     policy: FederationPolicy
     superlink: str
+    mitigation: FittedThresholds | None = None
 
     def total_counts(self) -> GroupCounts:
         """The sum of the accepted nodes' counts: what the federated audit is computed from."""
@@ -162,6 +197,7 @@ class FederatedOutcome:
             "rounds": [r.to_dict() for r in self.rounds],
             "policy": self.policy.model_dump(mode="json"),
             "superlink": self.superlink,
+            "mitigation": None if self.mitigation is None else self.mitigation.to_dict(),
         }
         return json.dumps(data, sort_keys=True).encode()
 
@@ -169,6 +205,7 @@ class FederatedOutcome:
     def from_json(cls, raw: bytes | str) -> FederatedOutcome:
         """Read an outcome written by :meth:`to_json`."""
         data = json.loads(raw)
+        mitigation = data.get("mitigation")
         return cls(
             params=tuple(_array_from_dict(p) for p in data["params"]),
             preprocessor=data["preprocessor"],
@@ -177,6 +214,7 @@ class FederatedOutcome:
             rounds=tuple(RoundRecord.from_dict(r) for r in data["rounds"]),
             policy=FederationPolicy.model_validate(data["policy"]),
             superlink=str(data["superlink"]),
+            mitigation=None if mitigation is None else FittedThresholds.from_dict(mitigation),
         )
 
 

@@ -1,13 +1,17 @@
 """The messages fairgov's ServerApp and ClientApp exchange, and what each may carry.
 
-Three exchanges, in order:
+Three exchanges, in order (four when the voted mitigation is ThresholdOptimizer):
 
 1. ``query.admission``: the server sends the model schema and a fresh nonce; the node checks
    its dataset against the policy on chain and replies with an :class:`Admission` (dataset
    id, content hash, row counts, a column summary), signed EIP-191 by the provider's key.
 2. ``train`` (Flower's default train action), once per round: global parameters in, the
    node's parameters and its training row count out.
-3. ``query.audit``: the final parameters in, the node's per-group confusion counts out.
+3. ``query.histogram``, only when the voted mitigation is ``threshold_optimizer``: the final
+   parameters in, the node's per-group score histogram of its training rows out
+   (:class:`~audit.federated.mitigation.ScoreHistogram`).
+4. ``query.audit``: the final parameters (and the fitted thresholds, if any) in, the node's
+   per-group confusion counts out.
 
 A node refuses by replying with a Flower :class:`~flwr.app.Error` whose reason is
 ``"<code>: <one-line message>"`` (see :func:`refusal_error`); nothing else leaves it.
@@ -39,6 +43,7 @@ class Action(StrEnum):
 
     ADMISSION = "query.admission"
     TRAIN = "train"
+    HISTOGRAM = "query.histogram"
     AUDIT = "query.audit"
 
 
@@ -50,14 +55,19 @@ NODE_ERROR = "node_error"
 ADMISSION_PREAMBLE = "fairgov federated admission\n"
 
 # Record keys.
-SCHEMA, ADMISSION, ARRAYS, METRICS, CONFIG, COUNTS = (
+SCHEMA, ADMISSION, ARRAYS, METRICS, CONFIG, COUNTS, HISTOGRAM = (
     "schema",
     "admission",
     "arrays",
     "metrics",
     "config",
     "counts",
+    "histogram",
 )
+#: The voted mitigation a federated run applies from score histograms.
+THRESHOLD_OPTIMIZER = "threshold_optimizer"
+#: Grid steps of the score histograms: ``2 * (bins + 1)`` counts per group.
+DEFAULT_BINS = 1000
 #: The MetricRecord key Flower's strategies weight updates by.
 NUM_EXAMPLES = "num-examples"
 
@@ -222,7 +232,9 @@ class RunPlan:
     ``rpc_url`` and ``policy_address`` locate the TrainingPolicy the server checks
     admissions against; ``expected_nodes`` is how many nodes the server waits for (at most
     ``wait_seconds``) before it asks for admissions; ``reply_timeout`` bounds every
-    exchange. ``outcome`` and ``superlink`` are filled in by the driver.
+    exchange. ``mitigation`` and ``constraint`` are the snapshot's voted mitigation; with
+    ``threshold_optimizer`` the nodes send score histograms on a grid of ``bins`` steps
+    before the audit. ``outcome`` and ``superlink`` are filled in by the driver.
     """
 
     policy: FederationPolicy
@@ -235,8 +247,16 @@ class RunPlan:
     c: float = 1.0
     wait_seconds: float = 30.0
     reply_timeout: float = 120.0
+    mitigation: str = "none"
+    constraint: str = ""
+    bins: int = DEFAULT_BINS
     outcome: Path = Path("outcome.json")
     superlink: str = ""
+
+    @property
+    def thresholded(self) -> bool:
+        """Whether the run fits the voted ThresholdOptimizer from score histograms."""
+        return self.mitigation == THRESHOLD_OPTIMIZER
 
     def to_run_config(self) -> dict[str, str | int | float]:
         """The values for ``flwr run --run-config`` (keys of the app's pyproject)."""
@@ -253,6 +273,9 @@ class RunPlan:
             "rpc-url": self.rpc_url,
             "policy-address": self.policy_address,
             "superlink": self.superlink,
+            "mitigation": self.mitigation,
+            "constraint": self.constraint,
+            "bins": self.bins,
         }
 
     @classmethod
@@ -278,4 +301,7 @@ class RunPlan:
             rpc_url=str(config["rpc-url"]),
             policy_address=str(config["policy-address"]),
             superlink=str(config["superlink"]),
+            mitigation=str(config.get("mitigation", "none")),
+            constraint=str(config.get("constraint", "")),
+            bins=int(config.get("bins", DEFAULT_BINS)),
         )

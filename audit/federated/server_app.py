@@ -6,9 +6,13 @@
 2. Stop with ``too_few_nodes`` unless at least the voted ``min_nodes`` were accepted.
 3. Train with Flower's strategy for the voted aggregation, over the admitted nodes only
    (:class:`~audit.federated.strategy.AdmittedGrid`).
-4. Ask the remaining nodes for their per-group counts on held-out rows; a malformed reply
-   is refused with its code, a node that does not answer is left out.
-5. Write the :class:`~audit.federated.outcome.FederatedOutcome` JSON where the run config
+4. When the voted mitigation is ThresholdOptimizer, ask the remaining nodes for the score
+   histograms of their training rows under the final model, sum them and fit Fairlearn's
+   ThresholdOptimizer on the sum (:mod:`audit.federated.mitigation`).
+5. Ask the remaining nodes for their per-group counts on held-out rows (predicted with the
+   fitted thresholds, if any); a malformed reply is refused with its code, a node that does
+   not answer is left out.
+6. Write the :class:`~audit.federated.outcome.FederatedOutcome` JSON where the run config
    says (``outcome``), or an error document with the code that stopped the run.
 """
 
@@ -17,13 +21,14 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
-from audit.federated import learning
+from audit.federated import learning, mitigation
 from audit.federated.errors import (
     DuplicateDataset,
     InvalidNodeReply,
@@ -31,11 +36,13 @@ from audit.federated.errors import (
     NodeNotProvider,
     TooFewNodes,
 )
-from audit.federated.outcome import FederatedOutcome, NodeOutcome, RoundRecord
+from audit.federated.mitigation import InvalidNodeHistogram, ScoreHistogram
+from audit.federated.outcome import FederatedOutcome, FittedThresholds, NodeOutcome, RoundRecord
 from audit.federated.protocol import (
     ARRAYS,
     CONFIG,
     COUNTS,
+    HISTOGRAM,
     SCHEMA,
     Action,
     Admission,
@@ -49,6 +56,7 @@ from governance.policy.models import PolicySnapshot, allowed_dataset
 from governance.policy.snapshot import read_snapshot
 
 app = ServerApp()
+_Reply = TypeVar("_Reply")
 
 
 def _say(line: str) -> None:
@@ -137,37 +145,124 @@ def admit(
     return accepted
 
 
-def _audit_config(plan: RunPlan, summary: str) -> ConfigRecord:
+def _final_config(plan: RunPlan, summary: str) -> ConfigRecord:
     config = plan.schema.to_config()
     config["summary"] = summary
-    config["epsilon"] = plan.policy.epsilon or ""
     return config
 
 
-def collect_counts(
-    grid: AdmittedGrid, plan: RunPlan, final: ArrayRecord, summary: str, ledger: Ledger
-) -> dict[int, GroupCounts]:
-    """Ask the remaining nodes for their held-out counts under the final model."""
+def _collect(
+    grid: AdmittedGrid,
+    plan: RunPlan,
+    ledger: Ledger,
+    *,
+    action: Action,
+    content: RecordDict,
+    read: Callable[[RecordDict], _Reply],
+    errors: tuple[type[FairgovError], ...],
+    after: str,
+) -> dict[int, _Reply]:
+    """Send ``content`` to the remaining nodes and read each reply; a node whose reply is
+    an error, unreadable (one of ``errors``) or missing is refused, and so is one that
+    disconnected during the ``after`` stage."""
+    stage = action.value.removeprefix("query.")
     for node_id in grid.vanished():
-        ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut("training"))
+        ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut(after))
     nodes = grid.active()
-    content = RecordDict({ARRAYS: final, CONFIG: _audit_config(plan, summary)})
-    messages = [Message(content, dst_node_id=n, message_type=Action.AUDIT) for n in nodes]
+    messages = [Message(content, dst_node_id=n, message_type=action) for n in nodes]
     replies = list(grid.send_and_receive(messages, timeout=plan.reply_timeout))
-    counts: dict[int, GroupCounts] = {}
+    answers: dict[int, _Reply] = {}
     for node_id, reply in by_sender(messages, replies):
         ledger.count(node_id, reply)
         if reply.has_error():
             ledger.refuse_reply(node_id, grid.dataset_of(node_id), reply)
             continue
         try:
-            counts[node_id] = read_counts(reply.content)
-        except (InvalidNodeReply, InvalidCountsError) as exc:
+            answers[node_id] = read(reply.content)
+        except errors as exc:
             ledger.refuse(node_id, grid.dataset_of(node_id), exc)
     for node_id in nodes:
-        if node_id not in counts and node_id not in ledger.refusals:
-            ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut("audit"))
-    return counts
+        if node_id not in answers and node_id not in ledger.refusals:
+            ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut(stage))
+    return answers
+
+
+def fit_thresholds(
+    grid: AdmittedGrid, plan: RunPlan, final: ArrayRecord, summary: str, ledger: Ledger
+) -> FittedThresholds:
+    """Ask the remaining nodes for their score histograms under the final model, sum them
+    and fit the voted ThresholdOptimizer on the sum.
+
+    Raises
+    ------
+    TooFewNodes
+        Fewer valid histograms than the voted minimum of nodes.
+    """
+    config = _final_config(plan, summary)
+    config["bins"] = plan.bins
+    histograms = _collect(
+        grid,
+        plan,
+        ledger,
+        action=Action.HISTOGRAM,
+        content=RecordDict({ARRAYS: final, CONFIG: config}),
+        read=lambda content: read_histogram(content, bins=plan.bins),
+        errors=(InvalidNodeReply, InvalidNodeHistogram),
+        after="training",
+    )
+    if len(histograms) < plan.policy.min_nodes:
+        raise TooFewNodes(len(histograms), plan.policy.min_nodes)
+    pooled = mitigation.combine(histograms[n] for n in sorted(histograms))
+    fitted = mitigation.thresholds(pooled, constraint=plan.constraint)
+    _say(f"thresholds fitted from the histograms of {len(histograms)} node(s)")
+    return FittedThresholds(plan.constraint, pooled, fitted)
+
+
+def read_histogram(content: RecordDict, *, bins: int) -> ScoreHistogram:
+    """A node's histogram reply: exactly one ``histogram`` record holding JSON text, on the
+    grid of ``bins`` steps the server asked for.
+
+    Raises
+    ------
+    InvalidNodeReply, InvalidNodeHistogram
+    """
+    if set(content.keys()) != {HISTOGRAM} or set(content.config_records[HISTOGRAM]) != {"json"}:
+        raise InvalidNodeReply("a histogram reply must hold the histogram record only")
+    raw = content.config_records[HISTOGRAM]["json"]
+    if not isinstance(raw, str):
+        raise InvalidNodeReply("the histogram is not text")
+    histogram = ScoreHistogram.from_json(raw)
+    if histogram.bins != bins:
+        raise InvalidNodeHistogram(f"a grid of {histogram.bins} steps, not {bins}")
+    return histogram
+
+
+def collect_counts(
+    grid: AdmittedGrid,
+    plan: RunPlan,
+    final: ArrayRecord,
+    summary: str,
+    ledger: Ledger,
+    *,
+    fitted: FittedThresholds | None = None,
+) -> dict[int, GroupCounts]:
+    """Ask the remaining nodes for their held-out counts under the final model (and the
+    ``fitted`` thresholds, if any)."""
+    config = _final_config(plan, summary)
+    config["epsilon"] = plan.policy.epsilon or ""
+    if fitted is not None:
+        config["thresholds"] = json.dumps(dict(fitted.thresholds), sort_keys=True)
+        config["constraint"] = fitted.constraint
+    return _collect(
+        grid,
+        plan,
+        ledger,
+        action=Action.AUDIT,
+        content=RecordDict({ARRAYS: final, CONFIG: config}),
+        read=read_counts,
+        errors=(InvalidNodeReply, InvalidCountsError),
+        after="training" if fitted is None else "histogram",
+    )
 
 
 def read_counts(content: RecordDict) -> GroupCounts:
@@ -207,7 +302,12 @@ def coordinate(grid: Grid, plan: RunPlan, ledger: Ledger) -> FederatedOutcome:
         timeout=plan.reply_timeout,
         train_config=train_config,
     )
-    counts = collect_counts(admitted, plan, result.arrays, pooled.to_json(), ledger)
+    fitted = (
+        fit_thresholds(admitted, plan, result.arrays, pooled.to_json(), ledger)
+        if plan.thresholded
+        else None
+    )
+    counts = collect_counts(admitted, plan, result.arrays, pooled.to_json(), ledger, fitted=fitted)
     nodes = tuple(
         NodeOutcome(
             node_id=n,
@@ -237,6 +337,7 @@ def coordinate(grid: Grid, plan: RunPlan, ledger: Ledger) -> FederatedOutcome:
         rounds=rounds,
         policy=plan.policy,
         superlink=plan.superlink,
+        mitigation=fitted,
     )
 
 

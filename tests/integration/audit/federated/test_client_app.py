@@ -1,12 +1,14 @@
 """fairgov's ClientApp, called in process against anvil: what each reply carries, and the
 refusals a node sends instead (with the central pipeline's codes).
 
-Only a signed admission with a column summary, model parameters with a row count, and
-per-group counts may leave a node: these tests pin the records and keys of every reply.
+Only a signed admission with a column summary, model parameters with a row count, a
+per-group score histogram, and per-group counts may leave a node: these tests pin the
+records and keys of every reply.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -21,12 +23,14 @@ from audit.errors import DatasetHashMismatch, DatasetNotAllowed
 from audit.federated import learning
 from audit.federated.client_app import app
 from audit.federated.errors import NodeNotProvider
-from audit.federated.node import NodeConfig
+from audit.federated.mitigation import ScoreHistogram, thresholds, with_thresholds
+from audit.federated.node import NodeConfig, load_checked
 from audit.federated.protocol import (
     ADMISSION,
     ARRAYS,
     CONFIG,
     COUNTS,
+    HISTOGRAM,
     METRICS,
     NUM_EXAMPLES,
     SCHEMA,
@@ -36,7 +40,8 @@ from audit.federated.protocol import (
     wire_size,
 )
 from audit.synthetic import make_loans
-from bias_checks import GroupCounts
+from audit.training import predict
+from bias_checks import GroupCounts, group_counts
 from core.canonical import sha256_hex
 from governance.actions import dataset_id_of
 from governance.chain import deploy, localchain
@@ -150,6 +155,53 @@ def test_the_audit_returns_counts_of_the_held_out_rows_only(node: Node) -> None:
     counts = GroupCounts.from_json(reply.content[COUNTS]["json"])  # type: ignore[arg-type]
     assert counts.n_rows == admission.heldout_rows
     assert counts.sensitive == LOANS.sensitive
+
+
+def test_the_histogram_holds_the_training_rows_scores_only_and_the_audit_applies_thresholds(
+    node: Node,
+) -> None:
+    admission = _admit(node)
+    params = [np.array([[1.0, -1.0, 0.5]]), np.array([0.1])]
+    config = _round_config(admission.summary)
+    config["bins"] = 50
+    reply = _ask(node, Action.HISTOGRAM, RecordDict({ARRAYS: ArrayRecord(params), CONFIG: config}))
+    assert set(reply.content.keys()) == {HISTOGRAM}
+    assert set(reply.content[HISTOGRAM].keys()) == {"json"}
+    scores = ScoreHistogram.from_json(reply.content[HISTOGRAM]["json"])  # type: ignore[arg-type]
+    assert scores.bins == 50
+    assert sum(sum(sum(c) for c in per) for per in scores.counts.values()) == admission.train_rows
+    assert wire_size(reply.content) < node.data.stat().st_size / 4
+
+    # The audit with the thresholds fitted from it: the counts of what the stored model predicts.
+    fitted = thresholds(scores, constraint="demographic_parity")
+    config.update({"thresholds": json.dumps(fitted), "constraint": "demographic_parity"})
+    reply = _ask(node, Action.AUDIT, RecordDict({ARRAYS: ArrayRecord(params), CONFIG: config}))
+    assert set(reply.content.keys()) == {COUNTS}
+    counts = GroupCounts.from_json(reply.content[COUNTS]["json"])  # type: ignore[arg-type]
+    summary = learning.FrameSummary.from_json(admission.summary)
+    model = with_thresholds(
+        learning.to_model_artifact(
+            params,
+            learning.global_preprocessor(summary),
+            inputs=LOANS.inputs,
+            sensitive=LOANS.sensitive,
+            seed=LOANS.seed,
+        ),
+        scores,
+        constraint="demographic_parity",
+    )
+    data = load_checked(node.config, LOANS)
+    y_pred = predict(model, data.x_test, data.a_test, random_state=LOANS.seed)
+    expected = group_counts(
+        data.y_test, y_pred, sensitive_features=data.a_test, classes=(0, 1), pos_label=1
+    )
+    assert counts.to_json() == expected.to_json()
+    unmitigated = _ask(
+        node,
+        Action.AUDIT,
+        RecordDict({ARRAYS: ArrayRecord(params), CONFIG: _round_config(admission.summary)}),
+    )
+    assert unmitigated.content[COUNTS]["json"] != counts.to_json()
 
 
 def test_an_altered_file_is_refused_with_the_pipelines_code(node: Node) -> None:

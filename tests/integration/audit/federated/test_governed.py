@@ -4,6 +4,8 @@ Three providers' datasets are allowed on chain with a voted bound on demographic
 ``run_federated_audit`` trains over their nodes, audits the summed counts and anchors the
 report. The report's audit must equal ``audit_predictions`` on the pooled held-out rows of
 the three files scored by the stored model: the exactness the federated audit promises.
+With ThresholdOptimizer voted, it must equal the audit of the pooled held-out rows with
+the predictions each node made (the stored model's, its random draws seeded per node).
 """
 
 from __future__ import annotations
@@ -29,17 +31,19 @@ from audit.federated.node import NodeConfig, load_checked
 from audit.federated.processes import free_port, superlink, supernode
 from audit.models import load_model
 from audit.report import Report
+from audit.runs import AuditRun
 from audit.spec import FederatedSpec
 from audit.synthetic import make_loans
 from audit.training import predict
 from audit.verify import frozen_snapshot
+from bias_checks import Verdict
 from core.canonical import canonical_json, sha256_hex
 from core.db import session_scope
 from governance.actions import dataset_id_of
 from governance.chain import deploy, localchain
 from governance.chain.contracts import bind
 from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, allow_raw
-from tests.integration.audit.audit_support import audit_env, dp_threshold, govern
+from tests.integration.audit.audit_support import audit_env, dp_threshold, govern, mitigate
 from tests.integration.audit.federated.federated_support import LOANS
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -139,25 +143,51 @@ def test_a_governed_federated_run_is_anchored_and_equals_the_pooled_audit(
     assert [r["round"] for r in federation_block["rounds"]] == [1, 2]
 
     # Pooled: every node's held-out rows, scored by the stored model, audited centrally.
+    assert _pooled_audit(
+        federation,
+        run,
+        engine=engine,
+        w3=w3,
+        deployment=deployment,
+        tmp_path=tmp_path,
+        per_node=False,
+    ) == canonical_json(report.data["audit"])
+    assert any(line.startswith("anchor:") for line in lines)
+
+
+def _pooled_audit(
+    federation: Federation,
+    run: AuditRun,
+    *,
+    engine: Engine,
+    w3: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+    per_node: bool,
+) -> bytes:
+    """The central audit of the nodes' pooled held-out rows scored by the stored model:
+    drawn over the pooled rows, or (``per_node``) over each node's rows as the nodes do."""
     with session_scope(engine) as session:
         row = session.exec(select(AuditRunRecord).where(AuditRunRecord.run_id == run.run_id)).one()
         assert row.status == RunStatus.COMPLETED
-    model_files = list((tmp_path / "data" / "models" / "federated-loans").glob("*.skops"))
-    (model_file,) = model_files
+        assert row.verdict == run.verdict
+    (model_file,) = list((tmp_path / "data" / "models" / "federated-loans").glob("*.skops"))
     model = load_model(model_file, expected_hash=run.model_hash)
     parts = [load_checked(c, LOANS) for c in federation.configs]
     x_test = pd.concat([p.x_test for p in parts], ignore_index=True)
     a_test = pd.concat([p.a_test for p in parts], ignore_index=True)
     y_test = np.concatenate([p.y_test for p in parts])
-    y_pred = predict(model, x_test, a_test, random_state=0)
+    if per_node:
+        y_pred = np.concatenate(
+            [predict(model, p.x_test, p.a_test, random_state=LOANS.seed) for p in parts]
+        )
+    else:
+        y_pred = predict(model, x_test, a_test, random_state=LOANS.seed)
     snapshot = frozen_snapshot(w3, deployment.addresses.training_policy)
     pooled = audit_under_policy(
         snapshot, y_test, y_pred, sensitive_features=a_test, n_boot=100, random_state=0
     )
-    assert canonical_json(json.loads(pooled.to_canonical_json())) == canonical_json(
-        report.data["audit"]
-    )
-    assert any(line.startswith("anchor:") for line in lines)
+    return canonical_json(json.loads(pooled.to_canonical_json()))
 
 
 def test_a_dataset_the_policy_does_not_allow_starts_nothing(
@@ -176,3 +206,58 @@ def test_a_dataset_the_policy_does_not_allow_starts_nothing(
     with session_scope(engine) as session:
         assert session.exec(select(AuditRunRecord)).all() == []
     assert not (tmp_path / "flower").exists()
+
+
+@pytest.fixture
+def threshold_optimizer_voted(w3: Web3, deployment: deploy.Deployment) -> Iterator[None]:
+    """ThresholdOptimizer voted for one test; the chain is reverted after it."""
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    govern(w3, deployment, [mitigate("threshold_optimizer")], "mitigate with ThresholdOptimizer")
+    yield
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+
+
+# One process-level run: the database backend is not what this test is about.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+@pytest.mark.usefixtures("threshold_optimizer_voted")
+def test_a_voted_threshold_optimizer_is_fitted_applied_stored_and_gated(
+    federation: Federation,
+    engine: Engine,
+    w3: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+) -> None:
+    env = audit_env(engine, w3, deployment, tmp_path / "data")
+    lines: list[str] = []
+    run = run_federated_audit(
+        env,
+        _spec(),
+        superlink=federation.address,
+        work_dir=tmp_path / "flower",
+        say=lines.append,
+        timeout=300,
+    )
+    report = Report.from_bytes((run.report_dir / "report.json").read_bytes())
+    assert report.data["model"]["mitigation"] == "threshold_optimizer(demographic_parity)"
+    assert any("thresholds fitted from the histograms of 3 node(s)" in line for line in lines)
+    # The verdict is recorded on chain for the stored model, which applies the thresholds.
+    registry = bind(w3, "AuditRegistry", deployment.addresses.audit_registry)
+    model_hash, _, report_hash, _, passed, *_ = registry.functions.getAudit(
+        bytes.fromhex(run.run_id[2:])
+    ).call()
+    assert ("0x" + model_hash.hex(), "0x" + report_hash.hex()) == (run.model_hash, run.report_hash)
+    assert passed == (run.verdict == Verdict.PASS)
+    latest_run, _ = registry.functions.latestVerdict(bytes.fromhex(run.model_hash[2:])).call()
+    assert "0x" + latest_run.hex() == run.run_id
+    (model_file,) = list((tmp_path / "data" / "models" / "federated-loans").glob("*.skops"))
+    assert load_model(model_file, expected_hash=run.model_hash)["kind"] == "threshold_optimizer"
+    # Exact: the pooled held-out rows with the predictions the nodes made.
+    assert _pooled_audit(
+        federation,
+        run,
+        engine=engine,
+        w3=w3,
+        deployment=deployment,
+        tmp_path=tmp_path,
+        per_node=True,
+    ) == canonical_json(report.data["audit"])

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from audit.federated.outcome import FederatedOutcome, NodeOutcome, NodeRefusal, RoundRecord
+from audit.federated.mitigation import histogram, thresholds
+from audit.federated.outcome import (
+    FederatedOutcome,
+    FittedThresholds,
+    NodeOutcome,
+    NodeRefusal,
+    RoundRecord,
+)
 from bias_checks import group_counts
 from governance.policy.models import Aggregation, FederationPolicy
 
@@ -49,3 +58,19 @@ def test_json_round_trip_keeps_every_bit() -> None:
 def test_total_counts_sums_only_listed_nodes() -> None:
     outcome = _outcome()
     assert outcome.total_counts().to_json() == outcome.nodes[0].counts.to_json()
+
+
+def test_fitted_thresholds_round_trip_exactly() -> None:
+    rng = np.random.default_rng(4)
+    groups = rng.choice(np.array(["a", "b"], dtype=object), 300)
+    y = rng.integers(0, 2, 300)
+    pooled = histogram(np.clip(0.3 * y + 0.7 * rng.random(300), 0, 1), y, groups, bins=40)
+    fitted = FittedThresholds(
+        "demographic_parity", pooled, thresholds(pooled, constraint="demographic_parity")
+    )
+    outcome = replace(_outcome(), mitigation=fitted)
+    back = FederatedOutcome.from_json(outcome.to_json())
+    assert back.mitigation == fitted
+    assert back.mitigation is not None
+    assert back.mitigation.bins == 40
+    assert FederatedOutcome.from_json(_outcome().to_json()).mitigation is None

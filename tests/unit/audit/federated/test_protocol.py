@@ -11,15 +11,18 @@ from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
 from audit.federated import learning
 from audit.federated.errors import InvalidNodeReply, NodeNotProvider
+from audit.federated.mitigation import InvalidNodeHistogram, histogram
 from audit.federated.protocol import (
     ARRAYS,
+    DEFAULT_BINS,
     METRICS,
     NUM_EXAMPLES,
+    Action,
     Admission,
     RunPlan,
     Schema,
 )
-from audit.federated.server_app import read_counts, verify_admission
+from audit.federated.server_app import read_counts, read_histogram, verify_admission
 from audit.federated.strategy import build_strategy, check_update
 from bias_checks import InvalidCountsError, group_counts
 from governance.policy.models import (
@@ -122,6 +125,32 @@ def test_the_run_plan_round_trips_through_the_run_config() -> None:
         expected_nodes=3,
     )
     assert RunPlan.from_run_config(plan.to_run_config()) == plan
+    voted = replace(plan, mitigation="threshold_optimizer", constraint="equalized_odds", bins=50)
+    assert RunPlan.from_run_config(voted.to_run_config()) == voted
+    assert voted.thresholded
+    assert not plan.thresholded
+
+
+def test_a_run_config_without_the_mitigation_keys_applies_none() -> None:
+    plan = RunPlan(
+        policy=FederationPolicy(),
+        schema=SCHEMA,
+        rpc_url="http://127.0.0.1:8545",
+        policy_address="0x" + "01" * 20,
+        expected_nodes=2,
+    )
+    older = {
+        k: v
+        for k, v in plan.to_run_config().items()
+        if k not in {"mitigation", "constraint", "bins"}
+    }
+    read = RunPlan.from_run_config(older)
+    assert (read.mitigation, read.constraint, read.bins) == ("none", "", DEFAULT_BINS)
+    assert not read.thresholded
+
+
+def test_the_histogram_action_is_a_query_flower_routes_to_the_client_app() -> None:
+    assert Action.HISTOGRAM.value == "query.histogram"
 
 
 @pytest.mark.parametrize(
@@ -193,3 +222,28 @@ def test_counts_replies_are_read_only_in_their_one_shape() -> None:
     with pytest.raises(InvalidCountsError) as caught:
         read_counts(_counts_reply(counts=ConfigRecord({"json": b'{"counts": "many"}'})))
     assert caught.value.code == "invalid_counts"
+
+
+def _histogram_reply(**records: ConfigRecord) -> RecordDict:
+    return RecordDict(dict(records))
+
+
+def test_histogram_replies_are_read_only_in_their_one_shape_and_grid() -> None:
+    scores = histogram(
+        np.array([0.1, 0.5, 0.9]), np.array([0, 1, 1]), np.array(["a", "b", "b"]), bins=10
+    )
+    good = ConfigRecord({"json": scores.to_json()})
+    assert read_histogram(_histogram_reply(histogram=good), bins=10) == scores
+    extra = ConfigRecord({"json": "{}"})
+    with pytest.raises(InvalidNodeReply):
+        read_histogram(_histogram_reply(histogram=good, counts=extra), bins=10)
+    as_bytes = ConfigRecord({"json": scores.to_json().encode()})
+    with pytest.raises(InvalidNodeReply):
+        read_histogram(_histogram_reply(histogram=as_bytes), bins=10)
+    with pytest.raises(InvalidNodeHistogram, match="grid of 10 steps, not 20"):
+        read_histogram(_histogram_reply(histogram=good), bins=20)
+    negative = scores.to_json().replace('"counts":{"a":[[0,1', '"counts":{"a":[[0,-1')
+    assert negative != scores.to_json()
+    with pytest.raises(InvalidNodeHistogram) as caught:
+        read_histogram(_histogram_reply(histogram=ConfigRecord({"json": negative})), bins=10)
+    assert caught.value.code == "invalid_node_histogram"
