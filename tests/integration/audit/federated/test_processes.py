@@ -106,7 +106,7 @@ def _plan(federation: Federation, min_nodes: int) -> RunPlan:
         schema=LOANS,
         rpc_url=federation.rpc_url,
         policy_address=federation.policy,
-        expected_nodes=len(NAMES),
+        dataset_ids=tuple(dataset_id_of(name) for name in NAMES),
         rounds=1,
         epochs=5,
     )
