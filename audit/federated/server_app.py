@@ -103,8 +103,8 @@ def admit(
         asked.update(new)
         if new:
             _admit_batch(grid, plan, ledger, new, nonce=nonce, accepted=accepted)
-        settled = {adm.dataset_id for adm, _ in accepted.values()}
-        settled |= {r.dataset_id for r in ledger.refusals.values() if r.dataset_id}
+        settled = {adm.dataset_id.lower() for adm, _ in accepted.values()}
+        settled |= {r.dataset_id.lower() for r in ledger.refusals.values() if r.dataset_id}
         if set(plan.dataset_ids) <= settled or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -227,10 +227,11 @@ _SETTINGS = ("binary", (0, 1), 1)
 
 def check_counts(counts: GroupCounts, plan: RunPlan, heldout_rows: int) -> GroupCounts:
     """``counts`` if they are what an honest node sends in this run: the run's task,
-    classes, positive label and sensitive columns, unweighted; without a voted epsilon,
-    exact counts of exactly ``heldout_rows`` rows (the node's signed admission); with one,
-    every cell's noise variance is the voted epsilon's and the total lies within
-    :data:`NOISE_SIGMAS` standard deviations of its noise from ``heldout_rows``.
+    classes, positive label and sensitive columns, unweighted, no more groups than rows;
+    without a voted epsilon, exact counts of exactly ``heldout_rows`` rows (the node's
+    signed admission); with one, every cell's noise variance is the voted epsilon's, no
+    cell lies :data:`NOISE_SIGMAS` noise standard deviations below zero, and the total
+    lies within that many standard deviations of the total's noise from ``heldout_rows``.
 
     Raises
     ------
@@ -239,6 +240,8 @@ def check_counts(counts: GroupCounts, plan: RunPlan, heldout_rows: int) -> Group
     settings = (*_SETTINGS, tuple(plan.schema.sensitive), ())
     if json.dumps(counts.settings()) != json.dumps(settings) or counts.weighted:
         raise _invalid("the counts are not of this run's classes, label and sensitive columns")
+    if len(counts.keys) > heldout_rows:
+        raise _invalid(f"{len(counts.keys)} groups among {heldout_rows} admitted rows")
     epsilon = plan.policy.epsilon_value
     if epsilon is None:
         if counts.noise_variance is not None:

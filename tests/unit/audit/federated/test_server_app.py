@@ -131,3 +131,10 @@ def test_a_noisy_cell_far_below_zero_is_refused() -> None:
     cells[0, 1, 1] += 1000  # the total is unchanged
     with pytest.raises(InvalidCountsError, match="below zero"):
         check_counts(_forged(noisy, counts=cells.tolist()), _plan("0.500000"), ROWS)
+
+
+def test_more_groups_than_admitted_rows_are_refused() -> None:
+    """Made-up groups would widen the noise bound on the total with every cell they add."""
+    noisy = add_noise(_honest(), 0.5)
+    with pytest.raises(InvalidCountsError, match="groups"):
+        check_counts(noisy, _plan("0.500000"), len(noisy.keys) - 1)
