@@ -118,7 +118,7 @@ def test_the_run_admits_exactly_the_intact_datasets(federation: Federation) -> N
         _plan(federation, 3),
         superlink=federation.address,
         work_dir=federation.work / "run-ok",
-        timeout=120,
+        timeout=240,
         progress=lines.append,
     )
     assert isinstance(outcome, FederatedOutcome)
@@ -142,7 +142,7 @@ def test_the_run_stops_below_the_voted_minimum(federation: Federation) -> None:
             _plan(federation, 4),
             superlink=federation.address,
             work_dir=federation.work / "run-short",
-            timeout=120,
+            timeout=240,
             progress=lambda _: None,
         )
     assert stopped.value.code == "too_few_nodes"
@@ -160,7 +160,7 @@ def test_a_node_holding_a_dataset_the_spec_does_not_name_is_refused(
         plan,
         superlink=federation.address,
         work_dir=federation.work / "run-spec",
-        timeout=120,
+        timeout=240,
         progress=lambda _: None,
     )
     assert {n.dataset_id for n in outcome.nodes} == {named[0], named[1]}
