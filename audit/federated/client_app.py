@@ -13,13 +13,17 @@ Started by ``flower-supernode`` (see ``fairgov provider serve``) with the node c
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
+from decimal import Decimal
 
+import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from audit.federated import node
+from audit.federated.errors import EpsilonMismatch, PrivacyBudgetSpent
 from audit.federated.protocol import (
     ARRAYS,
     CONFIG,
@@ -32,6 +36,8 @@ from audit.federated.protocol import (
     refusal_error,
 )
 from core.errors import FairgovError
+from governance.chain.node import connect
+from governance.policy.snapshot import read_snapshot
 
 app = ClientApp()
 
@@ -112,13 +118,21 @@ def histogram(message: Message, context: Context) -> Message:
 @app.query("audit")
 def audit(message: Message, context: Context) -> Message:
     """Re-check the dataset and send the final model's per-group counts on held-out rows,
-    predicted with the fitted thresholds when the server sends them."""
+    predicted with the fitted thresholds when the server sends them, and noised at the
+    epsilon the policy on chain votes (never one the server picks), once per run: a
+    repeated query gets the same noisy counts, another query is refused."""
 
     def answer() -> RecordDict:
         data = _checked(message, context, CONFIG)
         config = message.content.config_records[CONFIG]
-        epsilon = str(config["epsilon"]) or None
+        epsilon = voted_epsilon(context, str(config.get("epsilon", "")) or None)
         fitted = str(config.get("thresholds", "")) or None
+        question = _question(message)
+        spent = context.state.config_records.get(AUDIT_SPENT)
+        if epsilon is not None and spent is not None:
+            if spent["question"] != question:
+                raise PrivacyBudgetSpent()
+            return RecordDict({COUNTS: ConfigRecord({"json": spent["json"]})})
         counts = node.audit_counts(
             data,
             str(config["summary"]),
@@ -128,6 +142,42 @@ def audit(message: Message, context: Context) -> Message:
             constraint=str(config.get("constraint", "")),
             seed=int(config["seed"]),  # type: ignore[arg-type]
         )
+        if epsilon is not None:
+            context.state[AUDIT_SPENT] = ConfigRecord(
+                {"question": question, "json": counts.to_json()}
+            )
         return RecordDict({COUNTS: ConfigRecord({"json": counts.to_json()})})
 
     return _reply(message, context, answer)
+
+
+#: The node's per-run record of the noisy counts it sent (``context.state``).
+AUDIT_SPENT = "fairgov-audit-spent"
+
+
+def voted_epsilon(context: Context, asked: str | None) -> str | None:
+    """The epsilon the policy on chain votes now; :class:`EpsilonMismatch` if the server
+    asked for another (the server relays the epsilon it froze, so they agree unless the
+    policy changed mid-run or the server lies)."""
+    config = node.NodeConfig.from_node_config(context.node_config)
+    voted = read_snapshot(connect(config.rpc_url), config.policy).federation.epsilon
+    try:
+        same = (asked is None and voted is None) or (
+            asked is not None and voted is not None and Decimal(asked) == Decimal(voted)
+        )
+    except ArithmeticError:
+        same = False
+    if not same:
+        raise EpsilonMismatch(asked, voted)
+    return voted
+
+
+def _question(message: Message) -> str:
+    """A digest of an audit query: the model's arrays and the config it came with."""
+    digest = hashlib.sha256()
+    for array in message.content.array_records[ARRAYS].to_numpy_ndarrays():
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    config = message.content.config_records[CONFIG]
+    digest.update(repr(sorted(config.items())).encode())
+    return digest.hexdigest()

@@ -108,3 +108,47 @@ class DuplicateDataset(AuditError):
             dataset_id=dataset_id,
             first_node=first_node,
         )
+
+
+class EpsilonMismatch(AuditError):
+    """The server asked for audit counts at an epsilon the policy on chain does not vote."""
+
+    code: ClassVar[str] = "epsilon_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, asked: str | None, voted: str | None) -> None:
+        super().__init__(
+            f"the server asked for counts at epsilon {asked or 'none'} but the policy votes "
+            f"{voted or 'none'}: the node noises at the voted epsilon only; restart the run "
+            "under the current policy",
+            asked=asked,
+            voted=voted,
+        )
+
+
+class PrivacyBudgetSpent(AuditError):
+    """The node already spent this run's epsilon on other audit counts."""
+
+    code: ClassVar[str] = "privacy_budget_spent"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self) -> None:
+        super().__init__(
+            "this node already answered another audit query in this run and spends epsilon "
+            "once per run; start a new run for a new audit"
+        )
+
+
+class DatasetNotInSpec(AuditError):
+    """A node offered an allowed dataset that the run's spec does not name."""
+
+    code: ClassVar[str] = "dataset_not_in_spec"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, dataset_id: str, named: tuple[str, ...]) -> None:
+        super().__init__(
+            f"dataset {dataset_id} is not one the run's spec names ({', '.join(named)}); "
+            "stop this node or add its dataset to the spec",
+            dataset_id=dataset_id,
+            named=list(named),
+        )

@@ -211,7 +211,7 @@ def run_federated_audit(
             schema=schema_of(spec),
             rpc_url=rpc_url or str(getattr(env.w3.provider, "endpoint_uri", "")),
             policy_address=env.deployment.addresses.training_policy,
-            expected_nodes=len(spec.datasets),
+            dataset_ids=spec.dataset_ids,
             rounds=spec.rounds,
             epochs=spec.epochs,
             mitigation=snapshot.mitigation.strategy,

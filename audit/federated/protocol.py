@@ -230,8 +230,9 @@ class RunPlan:
     """What one federated run is asked to do; the driver submits it as the run config.
 
     ``rpc_url`` and ``policy_address`` locate the TrainingPolicy the server checks
-    admissions against; ``expected_nodes`` is how many nodes the server waits for (at most
-    ``wait_seconds``) before it asks for admissions; ``reply_timeout`` bounds every
+    admissions against; ``dataset_ids`` are the spec's datasets: the server admits only
+    nodes holding one of them, and asks nodes for admissions as they connect until each
+    is held or refused (at most ``wait_seconds``); ``reply_timeout`` bounds every
     exchange. ``mitigation`` and ``constraint`` are the snapshot's voted mitigation; with
     ``threshold_optimizer`` the nodes send score histograms on a grid of ``bins`` steps
     before the audit. ``outcome`` and ``superlink`` are filled in by the driver.
@@ -241,7 +242,7 @@ class RunPlan:
     schema: Schema
     rpc_url: str
     policy_address: str
-    expected_nodes: int
+    dataset_ids: tuple[str, ...]
     rounds: int = 3
     epochs: int = 5
     c: float = 1.0
@@ -267,7 +268,7 @@ class RunPlan:
             "rounds": self.rounds,
             "epochs": self.epochs,
             "c": self.c,
-            "expected-nodes": self.expected_nodes,
+            "dataset-ids": json.dumps(list(self.dataset_ids)),
             "wait-seconds": self.wait_seconds,
             "reply-timeout": self.reply_timeout,
             "rpc-url": self.rpc_url,
@@ -295,7 +296,7 @@ class RunPlan:
             rounds=int(config["rounds"]),
             epochs=int(config["epochs"]),
             c=float(config["c"]),
-            expected_nodes=int(config["expected-nodes"]),
+            dataset_ids=tuple(str(d).lower() for d in json.loads(str(config["dataset-ids"]))),
             wait_seconds=float(config["wait-seconds"]),
             reply_timeout=float(config["reply-timeout"]),
             rpc_url=str(config["rpc-url"]),

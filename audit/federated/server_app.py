@@ -1,8 +1,9 @@
 """fairgov's Flower ServerApp: admit nodes, train with the voted strategy, collect counts.
 
-1. Wait for the expected nodes, then ask each for its admission. An admission is accepted
-   when its provider signature, dataset, content hash and nonce agree with the policy on
-   chain (read here too, so a node cannot speak for a provider it is not).
+1. Ask nodes for their admission as they connect, until every dataset of the spec is held
+   or refused. An admission is accepted when its provider signature, dataset, content hash
+   and nonce agree with the policy on chain (read here too, so a node cannot speak for a
+   provider it is not) and its dataset is one the spec names.
 2. Stop with ``too_few_nodes`` unless at least the voted ``min_nodes`` were accepted.
 3. Train with Flower's strategy for the voted aggregation, over the admitted nodes only
    (:class:`~audit.federated.strategy.AdmittedGrid`).
@@ -10,8 +11,8 @@
    histograms of their training rows under the final model, sum them and fit Fairlearn's
    ThresholdOptimizer on the sum (:mod:`audit.federated.mitigation`).
 5. Ask the remaining nodes for their per-group counts on held-out rows (predicted with the
-   fitted thresholds, if any); a malformed reply is refused with its code, a node that does
-   not answer is left out.
+   fitted thresholds, if any); a malformed reply, or counts that do not fit the run and the
+   node's admission, are refused with their code; a node that does not answer is left out.
 6. Write the :class:`~audit.federated.outcome.FederatedOutcome` JSON where the run config
    says (``outcome``), or an error document with the code that stopped the run.
 """
@@ -19,17 +20,20 @@
 from __future__ import annotations
 
 import json
+import math
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
 from audit.federated import learning, mitigation
 from audit.federated.errors import (
+    DatasetNotInSpec,
     DuplicateDataset,
     InvalidNodeReply,
     NodeDroppedOut,
@@ -38,6 +42,7 @@ from audit.federated.errors import (
 )
 from audit.federated.mitigation import InvalidNodeHistogram, ScoreHistogram
 from audit.federated.outcome import FederatedOutcome, FittedThresholds, NodeOutcome, RoundRecord
+from audit.federated.privacy import discrete_laplace_variance
 from audit.federated.protocol import (
     ARRAYS,
     CONFIG,
@@ -52,7 +57,7 @@ from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy, by_se
 from bias_checks import GroupCounts, InvalidCountsError
 from core.errors import FairgovError
 from governance.chain.node import connect
-from governance.policy.models import PolicySnapshot, allowed_dataset
+from governance.policy.models import Aggregation, PolicySnapshot, allowed_dataset
 from governance.policy.snapshot import read_snapshot
 
 app = ServerApp()
@@ -89,22 +94,44 @@ def verify_admission(
         raise InvalidNodeReply(f"the column summary is malformed ({exc})") from None
 
 
-def _wait_for_nodes(grid: Grid, plan: RunPlan) -> list[int]:
-    deadline = time.monotonic() + plan.wait_seconds
-    while len(nodes := sorted(grid.get_node_ids())) < plan.expected_nodes:
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    _say(f"{len(nodes)} node(s) connected")
-    return nodes
-
-
 def admit(
     grid: Grid, plan: RunPlan, ledger: Ledger
 ) -> dict[int, tuple[Admission, learning.FrameSummary]]:
-    """Ask every connected node for its admission and keep those the policy accepts."""
-    nodes = _wait_for_nodes(grid, plan)
+    """Ask nodes for their admission as they connect, and keep those the policy accepts
+    for one of the spec's datasets; stop when every dataset of the spec is held or
+    refused, or after ``plan.wait_seconds``."""
     nonce = "0x" + secrets.token_hex(32)
+    accepted: dict[int, tuple[Admission, learning.FrameSummary]] = {}
+    asked: set[int] = set()
+    deadline = time.monotonic() + plan.wait_seconds
+    while True:
+        new = [n for n in sorted(grid.get_node_ids()) if n not in asked]
+        asked.update(new)
+        if new:
+            _admit_batch(grid, plan, ledger, new, nonce=nonce, accepted=accepted)
+        settled = {adm.dataset_id.lower() for adm, _ in accepted.values()}
+        settled |= {r.dataset_id.lower() for r in ledger.refusals.values() if r.dataset_id}
+        if set(plan.dataset_ids) <= settled or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    _say(f"{len(asked)} node(s) connected")
+    for refusal in ledger.refusals.values():
+        _say(f"node {refusal.node_id} ({refusal.dataset_id}) refused: {refusal.code}")
+    _say(f"{len(accepted)} node(s) accepted")
+    if len(accepted) < plan.policy.min_nodes:
+        raise TooFewNodes(len(accepted), plan.policy.min_nodes)
+    return accepted
+
+
+def _admit_batch(
+    grid: Grid,
+    plan: RunPlan,
+    ledger: Ledger,
+    nodes: list[int],
+    *,
+    nonce: str,
+    accepted: dict[int, tuple[Admission, learning.FrameSummary]],
+) -> None:
     query = plan.schema.to_config()
     query["nonce"] = nonce
     messages = [
@@ -113,8 +140,7 @@ def admit(
     ]
     replies = list(grid.send_and_receive(messages, timeout=plan.reply_timeout))
     snapshot = read_snapshot(connect(plan.rpc_url), plan.policy_address)
-    accepted: dict[int, tuple[Admission, learning.FrameSummary]] = {}
-    holders: dict[str, int] = {}
+    holders = {adm.dataset_id: n for n, (adm, _) in accepted.items()}
     answers = by_sender(messages, replies)
     for node_id, reply in answers:
         ledger.count(node_id, reply)
@@ -126,6 +152,8 @@ def admit(
             admission = Admission.from_record(reply.content)
             dataset_id = admission.dataset_id
             summary = verify_admission(admission, snapshot, nonce)
+            if dataset_id.lower() not in plan.dataset_ids:
+                raise DatasetNotInSpec(dataset_id, plan.dataset_ids)
             if dataset_id in holders:
                 raise DuplicateDataset(dataset_id, holders[dataset_id])
         except FairgovError as exc:
@@ -137,12 +165,6 @@ def admit(
     for node_id in nodes:
         if node_id not in answered:
             ledger.refuse(node_id, None, NodeDroppedOut("admission"))
-    for refusal in ledger.refusals.values():
-        _say(f"node {refusal.node_id} ({refusal.dataset_id}) refused: {refusal.code}")
-    _say(f"{len(accepted)} node(s) accepted")
-    if len(accepted) < plan.policy.min_nodes:
-        raise TooFewNodes(len(accepted), plan.policy.min_nodes)
-    return accepted
 
 
 def _final_config(plan: RunPlan, summary: str) -> ConfigRecord:
@@ -244,16 +266,18 @@ def collect_counts(
     summary: str,
     ledger: Ledger,
     *,
+    heldout_rows: Mapping[int, int],
     fitted: FittedThresholds | None = None,
 ) -> dict[int, GroupCounts]:
     """Ask the remaining nodes for their held-out counts under the final model (and the
-    ``fitted`` thresholds, if any)."""
+    ``fitted`` thresholds, if any); counts that do not fit the run or the node's admitted
+    ``heldout_rows`` are refused (:func:`check_counts`)."""
     config = _final_config(plan, summary)
     config["epsilon"] = plan.policy.epsilon or ""
     if fitted is not None:
         config["thresholds"] = json.dumps(dict(fitted.thresholds), sort_keys=True)
         config["constraint"] = fitted.constraint
-    return _collect(
+    counts = _collect(
         grid,
         plan,
         ledger,
@@ -263,6 +287,70 @@ def collect_counts(
         errors=(InvalidNodeReply, InvalidCountsError),
         after="training" if fitted is None else "histogram",
     )
+    return _vetted(counts, plan, heldout_rows, grid, ledger)
+
+
+def _vetted(
+    counts: dict[int, GroupCounts],
+    plan: RunPlan,
+    heldout_rows: Mapping[int, int],
+    grid: AdmittedGrid,
+    ledger: Ledger,
+) -> dict[int, GroupCounts]:
+    kept: dict[int, GroupCounts] = {}
+    for node_id, node_counts in counts.items():
+        try:
+            kept[node_id] = check_counts(node_counts, plan, heldout_rows.get(node_id, -1))
+        except InvalidCountsError as exc:
+            ledger.refuse(node_id, grid.dataset_of(node_id), exc)
+    return kept
+
+
+#: How far a node's noisy counts may lie from its admitted rows, in noise standard
+#: deviations (a node whose honest noise strays this far is a 1e-15 event).
+NOISE_SIGMAS = 8.0
+#: What :func:`audit.federated.node.audit_counts` counts: the settings every node shares.
+_SETTINGS = ("binary", (0, 1), 1)
+
+
+def check_counts(counts: GroupCounts, plan: RunPlan, heldout_rows: int) -> GroupCounts:
+    """``counts`` if they are what an honest node sends in this run: the run's task,
+    classes, positive label and sensitive columns, unweighted, no more groups than rows;
+    without a voted epsilon, exact counts of exactly ``heldout_rows`` rows (the node's
+    signed admission); with one, every cell's noise variance is the voted epsilon's, no
+    cell lies :data:`NOISE_SIGMAS` noise standard deviations below zero, and the total
+    lies within that many standard deviations of the total's noise from ``heldout_rows``.
+
+    Raises
+    ------
+    InvalidCountsError
+    """
+    settings = (*_SETTINGS, tuple(plan.schema.sensitive), ())
+    if json.dumps(counts.settings()) != json.dumps(settings) or counts.weighted:
+        raise _invalid("the counts are not of this run's classes, label and sensitive columns")
+    if len(counts.keys) > heldout_rows:
+        raise _invalid(f"{len(counts.keys)} groups among {heldout_rows} admitted rows")
+    epsilon = plan.policy.epsilon_value
+    if epsilon is None:
+        if counts.noise_variance is not None:
+            raise _invalid("the policy votes no noise, yet the counts claim noise")
+        if (counts.counts < 0).any() or counts.n_rows != heldout_rows:
+            raise _invalid(f"{counts.n_rows} rows counted, {heldout_rows} admitted")
+        return counts
+    variance = discrete_laplace_variance(1.0 / float(epsilon))
+    claimed = counts.noise_variance
+    if claimed is None or not np.allclose(claimed, variance, rtol=1e-9, atol=0.0):
+        raise _invalid(f"the noise variance is not the voted epsilon {epsilon}'s")
+    spread = NOISE_SIGMAS * math.sqrt(variance)
+    if (counts.counts < -spread).any():
+        raise _invalid("a cell lies further below zero than the noise allows")
+    if abs(counts.n_rows - heldout_rows) > spread * math.sqrt(counts.counts.size):
+        raise _invalid(f"{counts.n_rows} rows counted, {heldout_rows} admitted")
+    return counts
+
+
+def _invalid(problem: str) -> InvalidCountsError:
+    return InvalidCountsError(f"the node's counts were refused: {problem}", reason=problem)
 
 
 def read_counts(content: RecordDict) -> GroupCounts:
@@ -283,13 +371,19 @@ def read_counts(content: RecordDict) -> GroupCounts:
 def coordinate(grid: Grid, plan: RunPlan, ledger: Ledger) -> FederatedOutcome:
     """Admission, training and the audit of one run; see the module docstring."""
     accepted = admit(grid, plan, ledger)
-    pooled = learning.combine(summary for _, summary in accepted.values())
+    # A robust strategy gets robust preprocessing too: one node's made-up column sums
+    # must not rescale a column for everyone (FedAvg keeps the exact pooled statistics).
+    pooled = learning.combine(
+        (summary for _, summary in accepted.values()),
+        robust=plan.policy.aggregation is not Aggregation.FEDAVG,
+    )
     n_inputs = len(learning.global_preprocessor(pooled).get_feature_names_out())
     admitted = AdmittedGrid(
         grid,
         {n: adm.dataset_id for n, (adm, _) in accepted.items()},
         ledger,
         min_nodes=plan.policy.min_nodes,
+        train_rows={n: adm.train_rows for n, (adm, _) in accepted.items()},
     )
     train_config = plan.schema.to_config()
     train_config["summary"] = pooled.to_json()
@@ -307,7 +401,16 @@ def coordinate(grid: Grid, plan: RunPlan, ledger: Ledger) -> FederatedOutcome:
         if plan.thresholded
         else None
     )
-    counts = collect_counts(admitted, plan, result.arrays, pooled.to_json(), ledger, fitted=fitted)
+    heldout = {n: adm.heldout_rows for n, (adm, _) in accepted.items()}
+    counts = collect_counts(
+        admitted,
+        plan,
+        result.arrays,
+        pooled.to_json(),
+        ledger,
+        heldout_rows=heldout,
+        fitted=fitted,
+    )
     nodes = tuple(
         NodeOutcome(
             node_id=n,

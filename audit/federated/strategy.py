@@ -9,7 +9,7 @@ whose updates each round aggregated are recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypedDict
@@ -60,9 +60,10 @@ def build_strategy(policy: FederationPolicy) -> Strategy:
             return Krum(num_malicious_nodes=policy.krum_f, **common)
 
 
-def check_update(sent: ArrayRecord, reply: RecordDict) -> None:
+def check_update(sent: ArrayRecord, reply: RecordDict, *, train_rows: int) -> None:
     """Raise :class:`InvalidNodeReply` unless ``reply`` is one update of ``sent``'s shape:
-    the same arrays, finite, and a positive integer row count."""
+    the same arrays, finite, and the row count the node's signed admission declared
+    (``train_rows``): the strategies weight updates by it."""
     if set(reply.array_records) != {ARRAYS} or set(reply.metric_records) != {METRICS}:
         raise InvalidNodeReply("an update must hold exactly the arrays and metrics records")
     if set(reply.config_records):
@@ -78,6 +79,10 @@ def check_update(sent: ArrayRecord, reply: RecordDict) -> None:
     rows = reply.metric_records[METRICS].get(NUM_EXAMPLES)
     if set(reply.metric_records[METRICS]) != {NUM_EXAMPLES} or type(rows) is not int or rows < 1:
         raise InvalidNodeReply("the update's metrics must be its positive row count only")
+    if rows != train_rows:
+        raise InvalidNodeReply(
+            f"the update claims {rows} training rows, the admission declared {train_rows}"
+        )
 
 
 def by_sender(sent: Sequence[Message], replies: Iterable[Message]) -> list[tuple[int, Message]]:
@@ -117,10 +122,17 @@ class AdmittedGrid(Grid):
     """The ServerApp's grid, narrowed to the admitted nodes not refused since."""
 
     def __init__(
-        self, grid: Grid, admitted: dict[int, str], ledger: Ledger, *, min_nodes: int
+        self,
+        grid: Grid,
+        admitted: dict[int, str],
+        ledger: Ledger,
+        *,
+        min_nodes: int,
+        train_rows: Mapping[int, int],
     ) -> None:
         self._grid = grid
         self._admitted = admitted
+        self._train_rows = dict(train_rows)
         self._ledger = ledger
         self._min_nodes = min_nodes
 
@@ -188,7 +200,7 @@ class AdmittedGrid(Grid):
                 self._ledger.refuse_reply(node_id, dataset_id, reply)
                 continue
             try:
-                check_update(arrays, reply.content)
+                check_update(arrays, reply.content, train_rows=self._train_rows.get(node_id, -1))
             except InvalidNodeReply as exc:
                 self._ledger.refuse(node_id, dataset_id, exc)
                 continue

@@ -38,6 +38,7 @@ STATUS_BEFORE: dict[str, int] = {
     "dataset_hash_mismatch": 409,
     "dataset_not_allowed": 409,
     "dataset_not_in_policy": 404,
+    "dataset_not_in_spec": 409,  # new in #16: federated runs
     "dataset_not_registered": 404,
     "dataset_schema_mismatch": 422,  # new in #15: a spec combining datasets of two schemas
     "delegation_conflict": 409,
@@ -47,6 +48,7 @@ STATUS_BEFORE: dict[str, int] = {
     "duplicate_dataset": 409,  # new in #16: federated runs
     "empty_input": 400,
     "empty_proposal": 422,
+    "epsilon_mismatch": 409,  # new in #16: federated runs
     "fairgov_error": 400,
     "federated_run_failed": 503,  # new in #16: federated runs
     "fees_not_minable": 409,
@@ -130,6 +132,7 @@ STATUS_BEFORE: dict[str, int] = {
     "policy_lacks_evidence_rule": 503,
     "policy_lacks_federation_policy": 503,
     "port_in_use": 503,
+    "privacy_budget_spent": 409,  # new in #16: federated runs
     "privacy_not_applicable": 422,  # new in #16: federated runs
     "proposal_exists": 409,
     "proposal_not_active": 409,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +23,10 @@ from web3 import Web3
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
 from audit.federated import learning
 from audit.federated.client_app import app
-from audit.federated.errors import NodeNotProvider
+from audit.federated.errors import EpsilonMismatch, NodeNotProvider, PrivacyBudgetSpent
 from audit.federated.mitigation import ScoreHistogram, thresholds, with_thresholds
 from audit.federated.node import NodeConfig, load_checked
+from audit.federated.privacy import discrete_laplace_variance
 from audit.federated.protocol import (
     ADMISSION,
     ARRAYS,
@@ -43,7 +45,7 @@ from audit.synthetic import make_loans
 from audit.training import predict
 from bias_checks import GroupCounts, group_counts
 from core.canonical import sha256_hex
-from governance.actions import dataset_id_of
+from governance.actions import Aggregation, SetFederationPolicy, dataset_id_of
 from governance.chain import deploy, localchain
 from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, address_of, allow_raw
 from tests.integration.audit.audit_support import govern
@@ -52,6 +54,7 @@ from tests.integration.audit.federated.federated_support import LOANS
 pytestmark = pytest.mark.chain
 
 ROWS = 400
+EPSILON = "0.500000"
 
 
 @dataclass(frozen=True)
@@ -248,3 +251,55 @@ def test_a_poisoning_test_node_scales_its_update(node: Node) -> None:
     )
     for h, s in zip(honest.to_numpy_ndarrays(), scaled.to_numpy_ndarrays(), strict=True):
         np.testing.assert_allclose(s, learning.SCALE_FACTOR * h)
+
+
+@pytest.fixture
+def noisy(node: Node, isolated_chain: Web3, deployment: deploy.Deployment) -> Node:
+    """The same node once the policy votes epsilon 0.5 for the audit counts."""
+    vote = SetFederationPolicy(aggregation=Aggregation.FEDAVG, epsilon=Decimal(EPSILON))
+    govern(isolated_chain, deployment, [vote], "audit counts with noise")
+    return node
+
+
+def _audit_query(node: Node, epsilon: str, weight: float = 1.0) -> RecordDict:
+    config = _round_config(_admit(node).summary)
+    config["epsilon"] = epsilon
+    params = [np.array([[weight, -1.0, 0.5]]), np.array([0.1])]
+    return RecordDict({ARRAYS: ArrayRecord(params), CONFIG: config})
+
+
+@pytest.mark.parametrize("asked", ["", "1000000", "0.4"])
+def test_a_node_noises_only_at_the_voted_epsilon_whatever_the_server_asks(
+    noisy: Node, asked: str
+) -> None:
+    """Finding 1 of the #16 review: the node takes epsilon from the policy it just read on
+    chain; a server asking for none (exact counts) or a huge one (no noise) is refused."""
+    reply = _ask(noisy, Action.AUDIT, _audit_query(noisy, asked))
+    assert parse_refusal(reply).code == EpsilonMismatch.code
+    reply = _ask(noisy, Action.AUDIT, _audit_query(noisy, EPSILON))
+    counts = GroupCounts.from_json(reply.content[COUNTS]["json"])  # type: ignore[arg-type]
+    assert counts.noise_variance is not None
+    np.testing.assert_allclose(counts.noise_variance, discrete_laplace_variance(1 / 0.5))
+
+
+def test_a_node_without_a_voted_epsilon_refuses_to_be_told_one(node: Node) -> None:
+    reply = _ask(node, Action.AUDIT, _audit_query(node, EPSILON))
+    assert parse_refusal(reply).code == EpsilonMismatch.code
+
+
+def test_a_node_spends_its_epsilon_once_per_run(noisy: Node) -> None:
+    """Finding 2 of the #16 review: Flower keeps one Context per run on the node. The same
+    audit query again gets the same noisy counts (nothing to average); another query in
+    the run is refused; a new run draws fresh noise."""
+    run = noisy.context()
+    query = _audit_query(noisy, EPSILON)
+    first, again = (
+        app(Message(query, dst_node_id=7, message_type=Action.AUDIT), run) for _ in range(2)
+    )
+    raw = [r.content[COUNTS]["json"] for r in (first, again)]
+    assert raw[0] == raw[1]
+    other = _audit_query(noisy, EPSILON, weight=2.0)
+    refused = app(Message(other, dst_node_id=7, message_type=Action.AUDIT), run)
+    assert parse_refusal(refused).code == PrivacyBudgetSpent.code
+    fresh = app(Message(query, dst_node_id=7, message_type=Action.AUDIT), noisy.context())
+    assert fresh.content[COUNTS]["json"] != raw[0]

@@ -17,7 +17,7 @@ import pytest
 from web3 import Web3
 
 from audit.errors import DatasetHashMismatch
-from audit.federated.errors import NodeDroppedOut, TooFewNodes
+from audit.federated.errors import DatasetNotInSpec, NodeDroppedOut, TooFewNodes
 from audit.federated.node import NodeConfig
 from audit.federated.outcome import FederatedOutcome
 from audit.federated.processes import (
@@ -106,7 +106,7 @@ def _plan(federation: Federation, min_nodes: int) -> RunPlan:
         schema=LOANS,
         rpc_url=federation.rpc_url,
         policy_address=federation.policy,
-        expected_nodes=len(NAMES),
+        dataset_ids=tuple(dataset_id_of(name) for name in NAMES),
         rounds=1,
         epochs=5,
     )
@@ -118,7 +118,7 @@ def test_the_run_admits_exactly_the_intact_datasets(federation: Federation) -> N
         _plan(federation, 3),
         superlink=federation.address,
         work_dir=federation.work / "run-ok",
-        timeout=120,
+        timeout=240,
         progress=lines.append,
     )
     assert isinstance(outcome, FederatedOutcome)
@@ -142,11 +142,35 @@ def test_the_run_stops_below_the_voted_minimum(federation: Federation) -> None:
             _plan(federation, 4),
             superlink=federation.address,
             work_dir=federation.work / "run-short",
-            timeout=120,
+            timeout=240,
             progress=lambda _: None,
         )
     assert stopped.value.code == "too_few_nodes"
     assert [r.code for r in stopped.value.refusals] == [DatasetHashMismatch.code]
+
+
+def test_a_node_holding_a_dataset_the_spec_does_not_name_is_refused(
+    federation: Federation,
+) -> None:
+    """Finding 7 of the #16 review: clinic-b's dataset is allowed by the policy, but this
+    run's spec does not name it; the server refuses its node and never trains with it."""
+    named = tuple(dataset_id_of(n) for n in (NAMES[0], NAMES[2], NAMES[3]))
+    plan = replace(_plan(federation, 2), dataset_ids=named)
+    outcome = run_federated(
+        plan,
+        superlink=federation.address,
+        work_dir=federation.work / "run-spec",
+        timeout=240,
+        progress=lambda _: None,
+    )
+    assert {n.dataset_id for n in outcome.nodes} == {named[0], named[1]}
+    codes = {r.dataset_id: r.code for r in outcome.refusals}
+    assert codes == {
+        dataset_id_of(NAMES[1]): DatasetNotInSpec.code,
+        dataset_id_of(NAMES[3]): DatasetHashMismatch.code,
+    }
+    left_out = {r.node_id for r in outcome.refusals}
+    assert all(left_out.isdisjoint(r.node_ids) for r in outcome.rounds)
 
 
 def test_a_node_that_drops_out_mid_run_is_left_out_of_the_audit(federation: Federation) -> None:

@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 from eth_account import Account
 from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
+from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
 from audit.federated import learning
 from audit.federated.errors import InvalidNodeReply, NodeNotProvider
+from audit.federated.governed import schema_of
 from audit.federated.mitigation import InvalidNodeHistogram, histogram
 from audit.federated.protocol import (
     ARRAYS,
@@ -24,6 +26,7 @@ from audit.federated.protocol import (
 )
 from audit.federated.server_app import read_counts, read_histogram, verify_admission
 from audit.federated.strategy import build_strategy, check_update
+from audit.spec import FederatedSpec
 from bias_checks import InvalidCountsError, group_counts
 from governance.policy.models import (
     Aggregation,
@@ -122,7 +125,7 @@ def test_the_run_plan_round_trips_through_the_run_config() -> None:
         schema=SCHEMA,
         rpc_url="http://127.0.0.1:8545",
         policy_address="0x" + "01" * 20,
-        expected_nodes=3,
+        dataset_ids=(DATASET, "0x" + "d2" * 32),
     )
     assert RunPlan.from_run_config(plan.to_run_config()) == plan
     voted = replace(plan, mitigation="threshold_optimizer", constraint="equalized_odds", bins=50)
@@ -151,6 +154,28 @@ def test_a_run_config_without_the_mitigation_keys_applies_none() -> None:
 
 def test_the_histogram_action_is_a_query_flower_routes_to_the_client_app() -> None:
     assert Action.HISTOGRAM.value == "query.histogram"
+
+
+def test_the_run_plan_names_the_specs_datasets_for_the_server() -> None:
+    """Finding 7 of the #16 review: the server refuses nodes holding other datasets, so the
+    run config it reads must name the spec's datasets (ids read back in lower case)."""
+    spec = FederatedSpec(
+        name="loans",
+        federated=True,
+        datasets=("0x" + "AA" * 32, "0x" + "bb" * 32),
+        label="approved",
+        features=("income",),
+        sensitive_features=("group",),
+    )
+    plan = RunPlan(
+        policy=FederationPolicy(),
+        schema=schema_of(spec),
+        rpc_url="http://127.0.0.1:8545",
+        policy_address="0x" + "00" * 20,
+        dataset_ids=spec.dataset_ids,
+    )
+    read = RunPlan.from_run_config(plan.to_run_config())
+    assert read.dataset_ids == ("0x" + "aa" * 32, "0x" + "bb" * 32)
 
 
 @pytest.mark.parametrize(
@@ -202,9 +227,25 @@ def _update(arrays: list[np.ndarray], rows: object = 10) -> RecordDict:
 )
 def test_malformed_updates_are_rejected_before_aggregation(reply: RecordDict) -> None:
     sent = ArrayRecord([np.zeros((1, 3)), np.zeros(1)])
-    check_update(sent, _update([np.ones((1, 3)), np.ones(1)]))
+    check_update(sent, _update([np.ones((1, 3)), np.ones(1)]), train_rows=10)
     with pytest.raises(InvalidNodeReply):
-        check_update(sent, reply)
+        check_update(sent, reply, train_rows=10)
+
+
+def test_an_update_claiming_other_row_counts_than_its_admission_is_refused() -> None:
+    """Finding 6 of the #16 review: num-examples weights FedAvg, so a node admitted with 300
+    training rows that claims 10**15 would own the global model."""
+    sent = ArrayRecord([np.zeros((1, 3)), np.zeros(1)])
+    liar = _update([np.full((1, 3), 50.0), np.array([50.0])], rows=10**15)
+    honest = [_update([np.ones((1, 3)), np.ones(1)], rows=300) for _ in range(3)]
+    global_ = aggregate_arrayrecords([*honest, liar], NUM_EXAMPLES).to_numpy_ndarrays()
+    assert np.allclose(global_[0], 50.0, rtol=1e-9)  # what it would do unchecked
+    for update in honest:
+        check_update(sent, update, train_rows=300)
+    with pytest.raises(InvalidNodeReply, match="300"):
+        check_update(sent, liar, train_rows=300)
+    with pytest.raises(InvalidNodeReply):
+        check_update(sent, honest[0], train_rows=299)
 
 
 def _counts_reply(**records: ConfigRecord) -> RecordDict:
