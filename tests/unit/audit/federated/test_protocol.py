@@ -140,7 +140,7 @@ def test_a_run_config_without_the_mitigation_keys_applies_none() -> None:
         schema=SCHEMA,
         rpc_url="http://127.0.0.1:8545",
         policy_address="0x" + "01" * 20,
-        expected_nodes=2,
+        dataset_ids=("0x" + "ab" * 32,),
     )
     older = {
         k: v
