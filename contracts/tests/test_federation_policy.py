@@ -32,8 +32,8 @@ def test_the_constructor_announces_the_default(policy_owner):
     "federation",
     [
         (FEDMEDIAN, 200_000, 0, 1_000_000, 3),
-        (FEDTRIMMEDAVG, 100_000, 0, 0, 5),
-        (FEDTRIMMEDAVG, 499_999, 0, 500_000, 1),
+        (FEDTRIMMEDAVG, 100_000, 0, 0, 10),
+        (FEDTRIMMEDAVG, 499_999, 0, 500_000, 3),
         (KRUM, 200_000, 2, 2_500_000, 7),
         (KRUM, 200_000, 0, 0, 3),
     ],
@@ -48,7 +48,7 @@ def test_the_owner_sets_the_federation_policy(standalone_policy, owner, federati
 
 
 def test_every_change_raises_the_version(standalone_policy, owner):
-    standalone_policy.setFederationPolicy((FEDMEDIAN, 200_000, 0, 0, 2), owner)
+    standalone_policy.setFederationPolicy((FEDMEDIAN, 200_000, 0, 0, 3), owner)
     tx = standalone_policy.setFederationPolicy(DEFAULT, owner)
 
     assert tx.events["FederationPolicySet"]["policyVersion"] == 2
