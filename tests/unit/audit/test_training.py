@@ -95,7 +95,7 @@ def test_one_missing_label_is_refused_not_every_positive_read_as_negative(
     frame = make_loans(300, seed=6).astype({"approved": float})
     frame.loc[4, "approved"] = np.nan
     m = _loans_file(tmp_path / "blank.csv", frame)
-    with pytest.raises(MissingValues, match="'approved' has 1 empty value.*data row 5") as caught:
+    with pytest.raises(MissingValues, match=r"'approved' has 1 empty value.*data row 5") as caught:
         split(load_frame(m), m, SPEC)
     assert caught.value.code == "missing_values"
 
