@@ -168,8 +168,18 @@ def load_checked(config: NodeConfig, schema: Schema) -> NodeData:
     return split_rows(entry, read_rows(config.data, content, schema), schema)
 
 
-def split_rows(entry: DatasetEntry, frame: pd.DataFrame, schema: Schema) -> NodeData:
-    """Split ``frame`` as :func:`audit.training.split` does (stratified on the label, seeded),
+@dataclass(frozen=True)
+class Rows:
+    """A node's file read twice: as pandas parses it (the model inputs), and with the label
+    and sensitive columns as text exactly as written (pandas makes a column with an empty
+    cell float, and writes its ``1`` as ``"1.0"``)."""
+
+    parsed: pd.DataFrame
+    text: pd.DataFrame
+
+
+def split_rows(entry: DatasetEntry, rows: Rows, schema: Schema) -> NodeData:
+    """Split ``rows`` as :func:`audit.training.split` does (stratified on the label, seeded),
     with labels and groups read as the central pipeline reads them
     (:func:`audit.training.binary_labels`, :func:`audit.training.sensitive_groups`).
 
@@ -183,16 +193,16 @@ def split_rows(entry: DatasetEntry, frame: pd.DataFrame, schema: Schema) -> Node
         A label has fewer than :data:`MIN_ROWS_PER_CLASS` rows.
     """
     for column, role in _columns(schema):
-        if column not in frame.columns:
-            raise MissingColumn(column, role, [str(c) for c in frame.columns])
-    y = binary_labels(frame[schema.label], schema.positive_label)
-    for label, rows in enumerate(np.bincount(y, minlength=2).tolist()):
-        if rows < MIN_ROWS_PER_CLASS:
-            raise TooFewRowsPerClass(schema.label, label, rows)
+        if column not in rows.parsed.columns:
+            raise MissingColumn(column, role, [str(c) for c in rows.parsed.columns])
+    y = binary_labels(rows.text[schema.label], schema.positive_label)
+    for label, count in enumerate(np.bincount(y, minlength=2).tolist()):
+        if count < MIN_ROWS_PER_CLASS:
+            raise TooFewRowsPerClass(schema.label, label, count)
     x_tr, x_te, y_tr, y_te, _, a_te = train_test_split(
-        frame[list(schema.inputs)],
+        rows.parsed[list(schema.inputs)],
         y,
-        sensitive_groups(frame[list(schema.sensitive)]),
+        sensitive_groups(rows.text[list(schema.sensitive)]),
         test_size=schema.test_size,
         random_state=schema.seed,
         stratify=y,
@@ -209,19 +219,22 @@ def _columns(schema: Schema) -> list[tuple[str, str]]:
     ]
 
 
-def read_rows(path: Path, content: bytes, schema: Schema) -> pd.DataFrame:
-    """The file's rows; label and sensitive columns as text, exactly as written (pandas
-    would make a column with an empty cell float, and its ``1`` the text ``"1.0"``)."""
-    as_text = dict.fromkeys((schema.label, *schema.sensitive), str)
+def read_rows(path: Path, content: bytes, schema: Schema) -> Rows:
+    """The file's rows (:class:`Rows`)."""
+    as_text = {schema.label, *schema.sensitive}
+    sep = "\t" if path.suffix == ".tsv" else ","
     try:
-        return pd.read_csv(
+        parsed = pd.read_csv(io.BytesIO(content), sep=sep, skipinitialspace=True)
+        text = pd.read_csv(
             io.BytesIO(content),
-            sep="\t" if path.suffix == ".tsv" else ",",
+            sep=sep,
             skipinitialspace=True,
-            dtype=as_text,
+            dtype=str,
+            usecols=lambda column: column in as_text,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UnreadableFile(str(path), str(exc).splitlines()[0]) from None
+    return Rows(parsed, text)
 
 
 def admission(config: NodeConfig, data: NodeData, nonce: str) -> Admission:

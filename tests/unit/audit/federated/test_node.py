@@ -116,3 +116,17 @@ def test_two_rows_of_a_label_are_enough() -> None:
     data = _rows(frame)
     assert int(data.y_train.sum()) == 1
     assert int(data.y_test.sum()) == 1
+
+
+def test_a_sensitive_column_the_model_reads_stays_numeric_for_the_model() -> None:
+    """Groups are text; the same column as a model input keeps pandas' numeric type, as in
+    the central pipeline (a scaled number, not a one-hot category)."""
+    schema = Schema(
+        label="approved",
+        positive_label="1",
+        inputs=(*LOANS.inputs, "group"),
+        sensitive=("group",),
+    )
+    data = _rows(_int_groups(3), schema)
+    assert pd.api.types.is_integer_dtype(data.x_train["group"])
+    assert set(data.a_test["group"]) == {"1", "2"}
