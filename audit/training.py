@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -28,13 +29,16 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from audit.errors import UnsupportedMitigation
+from audit.errors import MissingValues, UnsupportedMitigation
 from audit.manifest import DatasetManifest
 from audit.spec import ModelSpec, make_estimator
 
 MODEL_FORMAT = "fairgov-model/1"
 ModelArtifact = dict[str, Any]
 _GROUP_SEPARATOR = "|"
+#: The group of rows whose sensitive value is missing (pandas' text for a missing value).
+MISSING_GROUP = "nan"
+_LONGEST_NUMBER = 40
 
 
 def model_inputs(spec: ModelSpec, manifest: DatasetManifest) -> list[str]:
@@ -75,10 +79,62 @@ class Split:
     a_test: pd.DataFrame
 
 
+def category_text(value: object) -> str:
+    """The text of a label or group value, the same whether its column was read as text or
+    parsed as numbers: a number is written in its shortest form, so a whole number is ``"1"``
+    whether the file says ``1``, ``1.0`` or pandas made the column float. A missing value
+    is :data:`MISSING_GROUP`; any other text is kept as it is.
+
+    Examples
+    --------
+    >>> [category_text(v) for v in (1, 1.0, "1.0", "2.50", " A", float("nan"))]
+    ['1', '1', '1', '2.5', ' A', 'nan']
+    """
+    if value is None or (isinstance(value, float | np.floating) and np.isnan(value)):
+        return MISSING_GROUP
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    text = str(value)
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return text
+    if not number.is_finite() or abs(number.adjusted()) > _LONGEST_NUMBER:
+        return text
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
+def sensitive_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """The sensitive columns as group names (:func:`category_text`); a missing value is the
+    group :data:`MISSING_GROUP`, audited like any other rather than dropped."""
+    columns = {name: frame[name].map(category_text) for name in frame.columns}
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def binary_labels(column: pd.Series[Any], positive_label: str) -> np.ndarray[Any, Any]:
+    """``column`` as 0/1: 1 where its text (:func:`category_text`, stripped) is the positive
+    label's.
+
+    Raises
+    ------
+    MissingValues
+        A label is empty: it is neither positive nor negative, so the rows are refused.
+    """
+    missing = column.isna().to_numpy() | (column.astype(str).str.strip() == "").to_numpy()
+    if missing.any():
+        raise MissingValues(
+            str(column.name), int(missing.sum()), int(np.flatnonzero(missing)[0]) + 1
+        )
+    text = column.map(category_text).str.strip()
+    return (text == category_text(positive_label).strip()).to_numpy(dtype=np.int64)
+
+
 def labels(frame: pd.DataFrame, manifest: DatasetManifest) -> np.ndarray[Any, Any]:
-    """The label column as 0/1, 1 where it equals the manifest's positive label."""
-    column = frame[manifest.label].astype(str).str.strip()
-    return (column == manifest.positive_label).to_numpy(dtype=np.int64)
+    """The label column as 0/1, 1 where it equals the manifest's positive label
+    (:func:`binary_labels`)."""
+    return binary_labels(frame[manifest.label], manifest.positive_label)
 
 
 def split(frame: pd.DataFrame, manifest: DatasetManifest, spec: ModelSpec) -> Split:
@@ -92,7 +148,7 @@ def split(frame: pd.DataFrame, manifest: DatasetManifest, spec: ModelSpec) -> Sp
     """
     y = labels(frame, manifest)
     x = frame[model_inputs(spec, manifest)]
-    a = frame[list(manifest.sensitive_features)].astype(str)
+    a = sensitive_groups(frame[list(manifest.sensitive_features)])
     x_tr, x_te, y_tr, y_te, a_tr, a_te = train_test_split(
         x, y, a, test_size=spec.test_size, random_state=spec.seed, stratify=y
     )

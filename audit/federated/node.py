@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -21,16 +21,24 @@ from eth_account import Account
 from numpy.typing import NDArray
 from sklearn.model_selection import train_test_split
 
-from audit.errors import DatasetFileMissing, DatasetHashMismatch, DatasetNotAllowed, UnreadableFile
+from audit.errors import (
+    AuditError,
+    DatasetFileMissing,
+    DatasetHashMismatch,
+    DatasetNotAllowed,
+    MissingColumn,
+    UnreadableFile,
+)
 from audit.federated import learning
 from audit.federated.errors import InvalidNodeConfig, NodeNotProvider
 from audit.federated.mitigation import ScoreHistogram, histogram, thresholded
 from audit.federated.privacy import add_noise
 from audit.federated.protocol import Admission, Schema
-from audit.training import group_keys
+from audit.training import binary_labels, group_keys, sensitive_groups
 from audit.training import predict as predict_model
 from bias_checks import GroupCounts, group_counts
 from core.canonical import sha256_hex
+from core.errors import ErrorCategory
 from governance.chain.node import connect
 from governance.policy.models import DatasetEntry, PolicySnapshot, allowed_dataset
 from governance.policy.snapshot import read_snapshot
@@ -130,24 +138,74 @@ class NodeData:
     a_test: pd.DataFrame
 
 
+#: A stratified split puts at least one row of each label on each side.
+MIN_ROWS_PER_CLASS = 2
+
+
+class TooFewRowsPerClass(AuditError):
+    """A label has fewer rows than a stratified train/held-out split needs."""
+
+    code: ClassVar[str] = "too_few_rows_per_class"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, column: str, label: int, rows: int) -> None:
+        super().__init__(
+            f"only {rows} row(s) have label {label} in column {column!r}, and a stratified "
+            f"split needs at least {MIN_ROWS_PER_CLASS} of each label: add rows of that label, "
+            "or leave this dataset out of the run",
+            column=column,
+            label=label,
+            rows=rows,
+        )
+
+
 def load_checked(config: NodeConfig, schema: Schema) -> NodeData:
-    """Read the policy on chain, check the node's file against it, and split its rows as
-    :func:`audit.training.split` does (stratified on the label, seeded)."""
+    """Read the policy on chain, check the node's file against it, and split its rows
+    (:func:`split_rows`)."""
     try:
         content = config.data.read_bytes()
     except OSError:
         raise DatasetFileMissing(config.dataset_id, str(config.data)) from None
     snapshot = read_snapshot(connect(config.rpc_url), config.policy)
     entry = check_dataset(snapshot, config.dataset_id, content, config.provider())
-    frame = _parse(config.data, content)
-    y = (frame[schema.label].astype(str).str.strip() == schema.positive_label).to_numpy(
-        dtype=np.int64
-    )
-    sensitive = frame[list(schema.sensitive)].astype(str)
+    return split_rows(entry, read_rows(config.data, content, schema), schema)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A node's file read twice: as pandas parses it (the model inputs), and with the label
+    and sensitive columns as text exactly as written (pandas makes a column with an empty
+    cell float, and writes its ``1`` as ``"1.0"``)."""
+
+    parsed: pd.DataFrame
+    text: pd.DataFrame
+
+
+def split_rows(entry: DatasetEntry, rows: Rows, schema: Schema) -> NodeData:
+    """Split ``rows`` as :func:`audit.training.split` does (stratified on the label, seeded),
+    with labels and groups read as the central pipeline reads them
+    (:func:`audit.training.binary_labels`, :func:`audit.training.sensitive_groups`).
+
+    Raises
+    ------
+    MissingColumn
+        The schema names a column the file lacks.
+    MissingValues
+        A label is empty.
+    TooFewRowsPerClass
+        A label has fewer than :data:`MIN_ROWS_PER_CLASS` rows.
+    """
+    for column, role in _columns(schema):
+        if column not in rows.parsed.columns:
+            raise MissingColumn(column, role, [str(c) for c in rows.parsed.columns])
+    y = binary_labels(rows.text[schema.label], schema.positive_label)
+    for label, count in enumerate(np.bincount(y, minlength=2).tolist()):
+        if count < MIN_ROWS_PER_CLASS:
+            raise TooFewRowsPerClass(schema.label, label, count)
     x_tr, x_te, y_tr, y_te, a_tr, a_te = train_test_split(
-        frame[list(schema.inputs)],
+        rows.parsed[list(schema.inputs)],
         y,
-        sensitive,
+        sensitive_groups(rows.text[list(schema.sensitive)]),
         test_size=schema.test_size,
         random_state=schema.seed,
         stratify=y,
@@ -155,13 +213,31 @@ def load_checked(config: NodeConfig, schema: Schema) -> NodeData:
     return NodeData(entry, x_tr, np.asarray(y_tr), a_tr, x_te, np.asarray(y_te), a_te)
 
 
-def _parse(path: Path, content: bytes) -> pd.DataFrame:
+def _columns(schema: Schema) -> list[tuple[str, str]]:
+    """Each column the schema names, with its role in the run's schema."""
+    return [
+        (schema.label, "the run's label"),
+        *((c, "the run's sensitive features") for c in schema.sensitive),
+        *((c, "the run's model inputs") for c in schema.inputs),
+    ]
+
+
+def read_rows(path: Path, content: bytes, schema: Schema) -> Rows:
+    """The file's rows (:class:`Rows`)."""
+    as_text = {schema.label, *schema.sensitive}
+    sep = "\t" if path.suffix == ".tsv" else ","
     try:
-        return pd.read_csv(
-            io.BytesIO(content), sep="\t" if path.suffix == ".tsv" else ",", skipinitialspace=True
+        parsed = pd.read_csv(io.BytesIO(content), sep=sep, skipinitialspace=True)
+        text = pd.read_csv(
+            io.BytesIO(content),
+            sep=sep,
+            skipinitialspace=True,
+            dtype=str,
+            usecols=lambda column: column in as_text,
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise UnreadableFile(str(path), str(exc).splitlines()[0]) from None
+    return Rows(parsed, text)
 
 
 def admission(config: NodeConfig, data: NodeData, nonce: str) -> Admission:

@@ -173,6 +173,7 @@ STATUS_BEFORE: dict[str, int] = {
     "statement_hash_mismatch": 409,  # new in #15: providers' rewards
     "statement_not_recomputable": 409,  # new in #15: providers' rewards
     "too_few_nodes": 409,  # new in #16: federated runs
+    "too_few_rows_per_class": 422,  # new in #16 review: a node label with under 2 rows
     "transaction_failed": 502,
     "unknown_metric": 422,
     "unknown_metric_name": 422,
