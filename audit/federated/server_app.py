@@ -20,13 +20,11 @@
 from __future__ import annotations
 
 import json
-import math
 import secrets
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
@@ -40,19 +38,17 @@ from audit.federated.errors import (
     NodeNotProvider,
     TooFewNodes,
 )
-from audit.federated.mitigation import InvalidNodeHistogram, ScoreHistogram
+from audit.federated.mitigation import InvalidNodeHistogram
 from audit.federated.outcome import FederatedOutcome, FittedThresholds, NodeOutcome, RoundRecord
-from audit.federated.privacy import discrete_laplace_variance
 from audit.federated.protocol import (
     ARRAYS,
     CONFIG,
-    COUNTS,
-    HISTOGRAM,
     SCHEMA,
     Action,
     Admission,
     RunPlan,
 )
+from audit.federated.replies import check_counts, read_counts, read_histogram
 from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy, by_sender
 from bias_checks import GroupCounts, InvalidCountsError
 from core.errors import FairgovError
@@ -240,25 +236,6 @@ def fit_thresholds(
     return FittedThresholds(plan.constraint, pooled, fitted)
 
 
-def read_histogram(content: RecordDict, *, bins: int) -> ScoreHistogram:
-    """A node's histogram reply: exactly one ``histogram`` record holding JSON text, on the
-    grid of ``bins`` steps the server asked for.
-
-    Raises
-    ------
-    InvalidNodeReply, InvalidNodeHistogram
-    """
-    if set(content.keys()) != {HISTOGRAM} or set(content.config_records[HISTOGRAM]) != {"json"}:
-        raise InvalidNodeReply("a histogram reply must hold the histogram record only")
-    raw = content.config_records[HISTOGRAM]["json"]
-    if not isinstance(raw, str):
-        raise InvalidNodeReply("the histogram is not text")
-    histogram = ScoreHistogram.from_json(raw)
-    if histogram.bins != bins:
-        raise InvalidNodeHistogram(f"a grid of {histogram.bins} steps, not {bins}")
-    return histogram
-
-
 def collect_counts(
     grid: AdmittedGrid,
     plan: RunPlan,
@@ -304,68 +281,6 @@ def _vetted(
         except InvalidCountsError as exc:
             ledger.refuse(node_id, grid.dataset_of(node_id), exc)
     return kept
-
-
-#: How far a node's noisy counts may lie from its admitted rows, in noise standard
-#: deviations (a node whose honest noise strays this far is a 1e-15 event).
-NOISE_SIGMAS = 8.0
-#: What :func:`audit.federated.node.audit_counts` counts: the settings every node shares.
-_SETTINGS = ("binary", (0, 1), 1)
-
-
-def check_counts(counts: GroupCounts, plan: RunPlan, heldout_rows: int) -> GroupCounts:
-    """``counts`` if they are what an honest node sends in this run: the run's task,
-    classes, positive label and sensitive columns, unweighted, no more groups than rows;
-    without a voted epsilon, exact counts of exactly ``heldout_rows`` rows (the node's
-    signed admission); with one, every cell's noise variance is the voted epsilon's, no
-    cell lies :data:`NOISE_SIGMAS` noise standard deviations below zero, and the total
-    lies within that many standard deviations of the total's noise from ``heldout_rows``.
-
-    Raises
-    ------
-    InvalidCountsError
-    """
-    settings = (*_SETTINGS, tuple(plan.schema.sensitive), ())
-    if json.dumps(counts.settings()) != json.dumps(settings) or counts.weighted:
-        raise _invalid("the counts are not of this run's classes, label and sensitive columns")
-    if len(counts.keys) > heldout_rows:
-        raise _invalid(f"{len(counts.keys)} groups among {heldout_rows} admitted rows")
-    epsilon = plan.policy.epsilon_value
-    if epsilon is None:
-        if counts.noise_variance is not None:
-            raise _invalid("the policy votes no noise, yet the counts claim noise")
-        if (counts.counts < 0).any() or counts.n_rows != heldout_rows:
-            raise _invalid(f"{counts.n_rows} rows counted, {heldout_rows} admitted")
-        return counts
-    variance = discrete_laplace_variance(1.0 / float(epsilon))
-    claimed = counts.noise_variance
-    if claimed is None or not np.allclose(claimed, variance, rtol=1e-9, atol=0.0):
-        raise _invalid(f"the noise variance is not the voted epsilon {epsilon}'s")
-    spread = NOISE_SIGMAS * math.sqrt(variance)
-    if (counts.counts < -spread).any():
-        raise _invalid("a cell lies further below zero than the noise allows")
-    if abs(counts.n_rows - heldout_rows) > spread * math.sqrt(counts.counts.size):
-        raise _invalid(f"{counts.n_rows} rows counted, {heldout_rows} admitted")
-    return counts
-
-
-def _invalid(problem: str) -> InvalidCountsError:
-    return InvalidCountsError(f"the node's counts were refused: {problem}", reason=problem)
-
-
-def read_counts(content: RecordDict) -> GroupCounts:
-    """A node's audit reply as counts: exactly one ``counts`` record holding JSON bytes.
-
-    Raises
-    ------
-    InvalidNodeReply, InvalidCountsError
-    """
-    if set(content.keys()) != {COUNTS} or set(content.config_records[COUNTS]) != {"json"}:
-        raise InvalidNodeReply("an audit reply must hold the counts record only")
-    raw = content.config_records[COUNTS]["json"]
-    if not isinstance(raw, bytes):
-        raise InvalidNodeReply("the counts are not bytes")
-    return GroupCounts.from_json(raw)
 
 
 def coordinate(grid: Grid, plan: RunPlan, ledger: Ledger) -> FederatedOutcome:

@@ -24,7 +24,8 @@ from audit.federated.protocol import (
     RunPlan,
     Schema,
 )
-from audit.federated.server_app import read_counts, read_histogram, verify_admission
+from audit.federated.replies import read_counts, read_histogram
+from audit.federated.server_app import verify_admission
 from audit.federated.strategy import build_strategy, check_update
 from audit.spec import FederatedSpec
 from bias_checks import InvalidCountsError, group_counts

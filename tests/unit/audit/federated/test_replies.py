@@ -17,7 +17,7 @@ import pytest
 
 from audit.federated.privacy import add_noise, discrete_laplace_variance
 from audit.federated.protocol import RunPlan, Schema
-from audit.federated.server_app import NOISE_SIGMAS, check_counts
+from audit.federated.replies import NOISE_SIGMAS, check_counts
 from bias_checks import GroupCounts, InvalidCountsError, group_counts
 from governance.policy.models import FederationPolicy
 
