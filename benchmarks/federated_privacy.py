@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(
         f"worst FAIL rate of a fair model: {fair_fail:.1f} %; worst PASS rate at gap "
-        f"{BOUND + 0.05}: {unfair_pass:.1f} %"
+        f"{BOUND + 0.05:.2f}: {unfair_pass:.1f} %"
     )
 
 
