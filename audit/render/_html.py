@@ -233,6 +233,58 @@ def _provenance(data: ReportModel) -> str:
     return "".join(parts)
 
 
+def _federation(data: ReportModel) -> str:
+    """Where the data lived (#16): the voted strategy and privacy budget, the nodes whose
+    counts the audit sums, the nodes refused and the rounds; empty for a central run."""
+    fed = data.federation
+    if fed is None:
+        return ""
+    noise = "none: the counts are exact" if fed.epsilon is None else f"epsilon {fed.epsilon}"
+    nodes = _table(
+        ["Provider", "Dataset id", "Data sha256", "Training rows", "Held-out rows", "Bytes sent"],
+        (
+            [
+                _td(n.provider),
+                _td(n.dataset_id),
+                _td(n.content_hash),
+                _td(n.train_rows, num=True),
+                _td(n.heldout_rows, num=True),
+                _td(n.bytes_sent, num=True),
+            ]
+            for n in fed.nodes
+        ),
+    )
+    refused = (
+        _table(
+            ["Node", "Dataset id", "Code", "Reason"],
+            (
+                [_td(r.node_id), _td(r.dataset_id or "n/a"), _td(r.code), _td(r.message)]
+                for r in fed.refused
+            ),
+        )
+        if fed.refused
+        else "<p>No node was refused.</p>"
+    )
+    return (
+        "<h2>Where the data lived</h2>"
+        '<p class="muted">Trained and audited where the data lives: each node sent model '
+        "updates and per-group counts, never rows. The audit is computed from the sum of the "
+        "counts of exactly the nodes listed here.</p>"
+        + _dl(
+            [
+                ("Aggregation", fed.aggregation),
+                ("Privacy noise on the counts", noise),
+                ("Fewest nodes allowed", fed.min_nodes),
+                ("Training rounds", len(fed.rounds)),
+            ]
+        )
+        + "<h3>Nodes whose counts were summed</h3>"
+        + nodes
+        + "<h3>Nodes refused</h3>"
+        + refused
+    )
+
+
 def render_html(report: Report) -> str:
     """Render a report as one self-contained HTML page (inline CSS and SVG, no scripts).
 
@@ -252,5 +304,5 @@ def render_html(report: Report) -> str:
         f"body{{background:linear-gradient({VERDICT_TINTS[verdict]},#fff 260px)}}</style>"
         f"</head><body>{_banner(data)}<main>"
         f"{_checks(data)}{_warnings(data)}{_groups(data)}{_metric_charts(data)}"
-        f"{_provenance(data)}</main></body></html>\n"
+        f"{_federation(data)}{_provenance(data)}</main></body></html>\n"
     )

@@ -58,6 +58,18 @@ def _model_section(data: ReportModel) -> list[str]:
     return lines
 
 
+def _federated_lines(data: ReportModel) -> list[str]:
+    fed = data.federation
+    if fed is None:
+        return []
+    noise = "exact counts" if fed.epsilon is None else f"noise at epsilon {fed.epsilon}"
+    return [
+        f"- **Federated**: {_md(fed.aggregation)} over {len(fed.nodes)} nodes, "
+        f"{len(fed.rounds)} rounds, {noise}; {len(fed.refused)} node(s) refused. "
+        "No rows left their owners: each node sent model updates and per-group counts."
+    ]
+
+
 def render_model_card(report: Report) -> str:
     """Render a Markdown model card: details, intended use, data, fairness evaluation, caveats.
 
@@ -94,6 +106,7 @@ def render_model_card(report: Report) -> str:
         f"- **Manifest hash**: {_md(ds.manifest_hash)}",
         f"- **Label**: {_md(ds.label)}, positive label {_md(ds.positive_label)}",
         f"- **Sensitive features**: {_md(', '.join(ds.sensitive_features))}",
+        *_federated_lines(data),
         "",
         "## Fairness evaluation",
         "",

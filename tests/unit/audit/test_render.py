@@ -228,3 +228,59 @@ def test_each_interval_names_the_confidence_it_was_judged_at():
         for cell in own:
             assert cell in text
     assert b"95% interval" not in _pdf_text(render_pdf(report)).encode()
+
+
+def test_a_federated_report_says_where_the_data_lived(report: Report):
+    from audit.report_model import (
+        FederatedNodeInfo,
+        FederationInfo,
+        NodeRefusalInfo,
+        RoundInfo,
+    )
+
+    federation = FederationInfo(
+        aggregation="fedmedian",
+        trim_beta="0.200000",
+        krum_f=0,
+        epsilon="0.500000",
+        min_nodes=3,
+        nodes=[
+            FederatedNodeInfo(
+                node_id=7,
+                provider="0x" + "ab" * 20,
+                dataset_id="0x" + "01" * 32,
+                content_hash="0x" + "02" * 32,
+                train_rows=225,
+                heldout_rows=75,
+                bytes_sent=4015,
+            )
+        ],
+        refused=[
+            NodeRefusalInfo(
+                node_id=9, dataset_id="0x" + "03" * 32, code="dataset_hash_mismatch", message=EVIL
+            )
+        ],
+        rounds=[RoundInfo(round=1, node_ids=[7])],
+    )
+    federated = build_report(
+        kind="training_run",
+        run_id=report.run_id,
+        audit=audit_predictions(
+            [0, 1, 1, 0], [0, 1, 0, 0], sensitive_features=["a", "a", "b", "b"]
+        ),
+        model=None,
+        dataset=report.model.dataset,
+        policy=None,
+        seeds={"bootstrap": 0},
+        federation=federation,
+    )
+    assert federated.data["federation"]["nodes"][0]["bytes_sent"] == 4015
+    html = render_html(federated)
+    assert "Where the data lived" in html
+    assert "fedmedian" in html
+    assert "epsilon 0.500000" in html
+    assert "dataset_hash_mismatch" in html
+    assert EVIL not in html  # the node's reason is escaped like every other value
+    assert "Where the data lived" not in render_html(report)
+    card = render_model_card(federated)
+    assert "**Federated**: fedmedian over 1 nodes, 1 rounds, noise at epsilon 0.500000" in card
