@@ -220,7 +220,7 @@ def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
         ctx.step("verify")
         verify_datasets(snapshot, plan.manifests)
     except REFUSALS as exc:
-        _finish(engine, row_id, RunStatus.REFUSED, exc)
+        finish_run(engine, row_id, RunStatus.REFUSED, exc)
         raise
     try:
         return _train_audit_anchor(
@@ -230,7 +230,7 @@ def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
             existing=existing,
         )
     except BaseException as exc:
-        _finish(engine, row_id, RunStatus.FAILED, exc)
+        finish_run(engine, row_id, RunStatus.FAILED, exc)
         raise
 
 
@@ -238,7 +238,8 @@ def _kind(existing: ModelVersion | None) -> RunKind:
     return RunKind.TRAINING_RUN if existing is None else RunKind.REAUDIT
 
 
-def _finish(engine: Engine, row_id: int, status: RunStatus, exc: BaseException) -> None:
+def finish_run(engine: Engine, row_id: int, status: RunStatus, exc: BaseException) -> None:
+    """Record that the run in row ``row_id`` ended ``status`` because of ``exc``."""
     code = exc.code if isinstance(exc, FairgovError) else type(exc).__name__
     _update(engine, row_id, status=status, error_code=code, error=str(exc), finished_at=utcnow())
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
+from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.errors import DatasetNotAllowed, UnsupportedMitigation
 from audit.evidence import evidence_rule, gate_rule, governed_thresholds
@@ -40,14 +40,13 @@ from audit.report_model import (
     NodeRefusalInfo,
     RoundInfo,
 )
-from audit.runs import AuditRun, Publication, publish_run
+from audit.runs import AuditRun, Publication, finish_run, publish_run
 from audit.spec import FederatedSpec, parse_federated_spec, read_spec_file
 from audit.training import ModelArtifact
 from audit.verify import frozen_snapshot
 from bias_checks import GroupCounts, audit_counts
 from core.canonical import canonical_hash, canonical_json
 from core.db import session_scope
-from core.errors import FairgovError
 from governance.policy.models import PolicySnapshot, allowed_dataset
 
 #: ``progress(line)``: one line per stage and per Flower step.
@@ -230,21 +229,11 @@ def run_federated_audit(
             say=say,
         )
     except TooFewNodes as exc:
-        _finish(env, row_id, RunStatus.REFUSED, exc)
+        finish_run(env.engine, row_id, RunStatus.REFUSED, exc)
         raise
     except BaseException as exc:
-        _finish(env, row_id, RunStatus.FAILED, exc)
+        finish_run(env.engine, row_id, RunStatus.FAILED, exc)
         raise
-
-
-def _finish(env: AuditEnv, row_id: int, status: RunStatus, exc: BaseException) -> None:
-    code = exc.code if isinstance(exc, FairgovError) else type(exc).__name__
-    with session_scope(env.engine) as session:
-        row = session.get(AuditRunRecord, row_id)
-        assert row is not None
-        row.status, row.error_code, row.error = status, code, str(exc)
-        row.finished_at = utcnow()
-        session.add(row)
 
 
 def federated_model(
