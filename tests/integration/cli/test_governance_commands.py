@@ -168,7 +168,7 @@ def test_a_federation_policy_proposal_shows_what_it_does(stack: Governance, tmp_
     output = _ok("propose", str(actions), "--description", "x", "--dev-account", "1", "--dry-run")
     assert (
         "Set the federation policy: FedMedian, audit counts with noise at epsilon 1 per node, "
-        "at least 2 nodes" in output
+        "at least 3 nodes" in output
     )
 
 

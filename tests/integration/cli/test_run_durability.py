@@ -79,6 +79,12 @@ def test_killing_the_chain_mid_intake_loses_no_ballot(tmp_path: Path):
         assert deployment is not None
         keys = make_voters(w3, deployment, VOTERS)
         proposal_id = open_proposal(Governance(w3, deployment))
+        opened = time.time()
+        (state,) = data_dir.rglob("state.json")
+        # The kill below loses the last second of blocks by design (no state dump); the
+        # proposal itself must be older than that, or its ballots have nothing to count on
+        # (on a loaded machine the proposal could fall into the lost second).
+        _until("a state dump holding the proposal", lambda: state.stat().st_mtime > opened + 0.1)
         with DemoClient(urls["api_url"]) as client:
             _until("the proposal to be indexed", lambda: _active(client, proposal_id))
             first, rest = keys[: VOTERS // 2], keys[VOTERS // 2 :]
