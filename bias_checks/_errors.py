@@ -64,6 +64,14 @@ DUPLICATE_FEATURE_NAME = (
     "and at least one sensitive feature is needed."
 )
 REGRESSION_TARGETS_NOT_NUMERIC = "Regression needs numeric y_true and y_pred."
+MISSING_COLUMN = (
+    "A column the audit needs is not in the data; name one of the columns it has "
+    "(the label, the prediction or score, and every sensitive and control feature)."
+)
+SCORES_WITHOUT_CUTOFF = (
+    "The predictions are scores or probabilities, not labels; pass cutoff=X (a score >= X "
+    "is a positive prediction), or task='regression' for numeric targets."
+)
 
 
 class BiasChecksError(FairgovError):
@@ -130,6 +138,20 @@ class PosLabelError(BiasChecksInputError):
 
     code: ClassVar[str] = "invalid_pos_label"
     default_message: ClassVar[str] = POS_LABEL_NOT_PRESENT
+
+
+class MissingColumnError(BiasChecksInputError):
+    """A column named for the audit is not in the frame."""
+
+    code: ClassVar[str] = "missing_column"
+    default_message: ClassVar[str] = MISSING_COLUMN
+
+
+class ScoresWithoutCutoffError(BiasChecksInputError):
+    """Scores or probabilities were passed as predicted labels without a cutoff."""
+
+    code: ClassVar[str] = "scores_need_cutoff"
+    default_message: ClassVar[str] = SCORES_WITHOUT_CUTOFF
 
 
 # Governance finds four of the engine's mistakes too, while it validates a typed policy action.
