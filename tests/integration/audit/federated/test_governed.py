@@ -112,6 +112,9 @@ def _spec(**overrides: object) -> FederatedSpec:
     return FederatedSpec.model_validate(fields | overrides)
 
 
+# The run's database writes are the central runs' (publish_run, finish_run), which are tested on
+# PostgreSQL too; the Flower processes make this test long, so it runs on SQLite only.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_a_governed_federated_run_is_anchored_and_equals_the_pooled_audit(
     federation: Federation,
     engine: Engine,
