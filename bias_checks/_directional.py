@@ -2,7 +2,8 @@
 
 AIF360 compares an unprivileged group with the privileged one without folding:
 ``statistical_parity_difference = SR(g) - SR(ref)``, ``disparate_impact = SR(g) / SR(ref)``
-(not clipped to 1) and ``average_odds_difference = ((FPR(g) - FPR(ref)) + (TPR(g) -
+(not clipped to 1; undefined when the reference selects nobody, where AIF360 returns 0 with a
+warning) and ``average_odds_difference = ((FPR(g) - FPR(ref)) + (TPR(g) -
 TPR(ref))) / 2``. With several unprivileged groups the disparity is the *smallest* of the
 per-group values: the group the model disadvantages most against the reference (a negative
 difference or a ratio below 1 means fewer favourable outcomes than the reference gets). The
@@ -41,8 +42,9 @@ BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 def _signed(info: MetricInfo, values: list[FloatArray], g: Any, ref: int) -> FloatArray:
     """The directional value of groups ``g`` against ``ref`` (one label row per array)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        if info.transform == "ratio":
-            return np.asarray(values[0][g] / values[0][ref], dtype=np.float64)
+        if info.transform == "ratio":  # undefined (NaN) when the reference selects nobody
+            ref_value = values[0][ref] if values[0][ref] > 0 else np.nan
+            return np.asarray(values[0][g] / ref_value, dtype=np.float64)
         gaps = [v[g] - v[ref] for v in values]
         return np.asarray(sum(gaps) / len(gaps), dtype=np.float64)
 
