@@ -261,12 +261,17 @@ class DisparityRecord:
     references: np.ndarray[Any, Any] | None
 
 
-def fairlearn_disparities(audit: _Audit) -> list[DisparityRecord]:
-    """Fairlearn's value and pair of every catalogue disparity, over every group."""
+def fairlearn_disparities(audit: _Audit, *, directional: bool = False) -> list[DisparityRecord]:
+    """Fairlearn's value and pair of every catalogue disparity, over every group.
+
+    The directional metrics (``MetricInfo.signed``) are included only with ``directional``:
+    when the audit names a reference group or checks one of them, so an audit that does
+    neither gives the same report bytes as before they existed.
+    """
     task = "classification" if audit.classification else "regression"
     records = []
     for info in METRICS.values():
-        if info.kind != "disparity" or info.task != task:
+        if info.kind != "disparity" or info.task != task or (info.signed and not directional):
             continue
         for table in audit.tables:
             for method in METHODS:
