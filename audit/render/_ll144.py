@@ -45,40 +45,63 @@ def _note(row: ImpactRowView, table: LL144View) -> str:
     return ""
 
 
+LL144_HEADERS = ("Category", "Applicants", "Selected", "{rate}", "Impact ratio", "Note")
+
+
+def ll144_intro(table: LL144View) -> str:
+    """One paragraph on what the table shows (plain text)."""
+    rate = f"{table.rate_kind} rate"
+    share = fmt(100 * num(table.min_share), 1)
+    return (
+        f"{table.applicants} applicants. The impact ratio is a category's {rate} over the "
+        f"highest {rate} among the categories of the same feature or intersection "
+        f"(6 RCNY 5-301). Categories under {share}% of the data are reported but excluded "
+        "from the ratios."
+    )
+
+
+def ll144_tables(table: LL144View) -> list[tuple[str, list[list[str]]]]:
+    """``(grouping title, rows)`` per feature and intersection, in the table's order; each
+    row as text in the order of :data:`LL144_HEADERS`."""
+    out: list[tuple[str, list[list[str]]]] = []
+    for row in table.rows:
+        title = " x ".join(row.grouping)
+        if not out or out[-1][0] != title:
+            out.append((title, []))
+        out[-1][1].append(
+            [
+                group_label(row.category),
+                str(row.applicants),
+                str(row.selected),
+                _percent(row.rate),
+                fmt(row.impact_ratio, 2),
+                _note(row, table),
+            ]
+        )
+    return out
+
+
+def ll144_headers(table: LL144View) -> list[str]:
+    rate = "Scoring rate" if table.rate_kind == "scoring" else "Selection rate"
+    return [h.format(rate=rate) for h in LL144_HEADERS]
+
+
 def ll144_section(data: ReportModel) -> str:
     """The LL144 summary as HTML; empty when the report has no LL144 table."""
     table = data.ll144
     if table is None:
         return ""
-    rate = "Scoring rate" if table.rate_kind == "scoring" else "Selection rate"
-    headers = ("Category", "Applicants", "Selected", rate, "Impact ratio", "Note")
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    head = "".join(f"<th>{escape(h)}</th>" for h in ll144_headers(table))
     parts = [
         "<h2>NYC Local Law 144 summary</h2>",
-        f'<p class="muted">{table.applicants} applicants. The impact ratio is a category\'s '
-        f"{rate.lower()} over the highest {rate.lower()} among the categories of the same "
-        "feature or intersection (6 RCNY &sect; 5-301). Categories under "
-        f"{fmt(100 * num(table.min_share), 1)}% of the data are reported but excluded from "
-        "the ratios.</p>",
+        f'<p class="muted">{escape(ll144_intro(table))}</p>',
     ]
-    groupings: list[list[str]] = []
-    for row in table.rows:
-        if row.grouping not in groupings:
-            groupings.append(row.grouping)
-    for grouping in groupings:
+    for title, rows in ll144_tables(table):
         body = "".join(
-            "<tr>"
-            + _cell(group_label(row.category))
-            + _cell(row.applicants, numeric=True)
-            + _cell(row.selected, numeric=True)
-            + _cell(_percent(row.rate), numeric=True)
-            + _cell(fmt(row.impact_ratio, 2), numeric=True)
-            + _cell(_note(row, table))
-            + "</tr>"
-            for row in table.rows
-            if row.grouping == grouping
+            "<tr>" + "".join(_cell(v, numeric=0 < i < 5) for i, v in enumerate(row)) + "</tr>"
+            for row in rows
         )
-        parts.append(f"<h3>{escape(' x '.join(grouping))}</h3>")
+        parts.append(f"<h3>{escape(title)}</h3>")
         parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
     return "".join(parts)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,7 @@ import pandas as pd
 import pytest
 
 from audit.predictions import PredictionsAudit, audit_predictions_file
-from audit.render import LL144_FILE, REPORT_FILES, render_all, render_html
+from audit.render import LL144_FILE, REPORT_FILES, render_all, render_html, render_pdf
 from audit.report import Report
 
 EVIL = "<b>=1+1</b>"
@@ -113,3 +115,21 @@ def test_four_fifths_preset_has_no_table_and_a_distinct_run(
     plain = _audit(predictions, None)
     assert plain.used_default_thresholds
     assert plain.report.model.ll144 is None
+
+
+def _pdf_text(pdf: bytes) -> str:
+    chunks = []
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            chunks.append(zlib.decompress(stream).decode("latin-1"))
+        except zlib.error:
+            chunks.append(stream.decode("latin-1"))
+    return "".join(chunks)
+
+
+def test_pdf_has_the_table_only_with_the_preset(predictions: Path, ll144: PredictionsAudit) -> None:
+    text = _pdf_text(render_pdf(ll144.report))
+    assert "NYC Local Law 144 summary" in text
+    assert "Impact ratio" in text
+    plain = _pdf_text(render_pdf(_audit(predictions, "four_fifths").report))
+    assert "Local Law 144" not in plain
