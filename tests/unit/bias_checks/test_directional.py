@@ -101,6 +101,7 @@ def _data(seed: int, n: int, rates: tuple[float, ...]) -> tuple[Any, Any, Any]:
     return y, p.astype(int), a
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
