@@ -34,8 +34,12 @@ from bias_checks import (
     METRICS,
     EvidenceRule,
     OnInconclusive,
+    Preset,
     Threshold,
     audit_predictions,
+    group_counts,
+    impact_ratio_table,
+    preset_thresholds,
 )
 from core.canonical import canonical_json, file_sha256, sha256_hex
 
@@ -227,6 +231,7 @@ def audit_predictions_file(
     evidence: EvidenceRule | None = None,
     n_boot: int = 1000,
     random_state: int = 0,
+    preset: Preset | None = None,
 ) -> PredictionsAudit:
     """Audit the predictions in a CSV or parquet file and build the report.
 
@@ -250,6 +255,10 @@ def audit_predictions_file(
         The audit's evidence rule (``EvidenceRule()`` by default); recorded in the report.
     n_boot, random_state : int
         Passed to :func:`bias_checks.audit_predictions`.
+    preset : {"four_fifths", "ll144"}, optional
+        Adds ``disparate_impact >= 0.8`` against the highest-selection-rate group (on the
+        intersections and on each feature), instead of the default thresholds; ``ll144`` also
+        adds the NYC Local Law 144 impact ratio table to the report.
 
     Returns
     -------
@@ -263,11 +272,13 @@ def audit_predictions_file(
     'PASS'
     """
     rule = evidence or EvidenceRule()
-    specs = tuple(thresholds) or DEFAULT_THRESHOLDS
+    specs = tuple(thresholds) or (() if preset else DEFAULT_THRESHOLDS)
     parsed = tuple(parse_threshold(s, evidence=rule) for s in specs)
+    sensitive = list(dict.fromkeys(sensitive))
+    if preset is not None:
+        parsed += preset_thresholds(preset, sensitive)
     file = Path(path)
     frame = read_table(file)
-    sensitive = list(dict.fromkeys(sensitive))
     y_true = _binary_truth(_column(frame, label, "--label"), label, positive)
     y_pred = _binary_predictions(
         _column(frame, prediction, "--prediction"), prediction, positive, cutoff
@@ -283,6 +294,7 @@ def audit_predictions_file(
         evidence=rule,
         n_boot=n_boot,
         random_state=random_state,
+        reference_group="best" if preset else "majority",
     )
     content_hash = file_sha256(file)
     options = {
@@ -295,6 +307,7 @@ def audit_predictions_file(
         "evidence": rule.to_dict(),
         "n_boot": n_boot,
         "random_state": random_state,
+        **({"preset": preset} if preset else {}),
     }
     report = build_report(
         kind=RunKind.PREDICTIONS,
@@ -311,6 +324,9 @@ def audit_predictions_file(
         ),
         policy=None,
         seeds={"bootstrap": random_state},
-        warnings=() if thresholds else (DEFAULT_THRESHOLDS_WARNING,),
+        warnings=() if thresholds or preset else (DEFAULT_THRESHOLDS_WARNING,),
     )
-    return PredictionsAudit(report, parsed, not thresholds)
+    if preset == "ll144":
+        counts = group_counts(y_true, y_pred, sensitive_features=groups, classes=(0, 1))
+        report = Report({**report.data, "ll144": impact_ratio_table(counts).to_dict()})
+    return PredictionsAudit(report, parsed, not thresholds and preset is None)

@@ -68,9 +68,10 @@ REPORT_KEYS = frozenset(
         "warnings",
     }
 )
-#: Keys only some reports have: ``retraining`` (a model retrained after a withdrawal) and
-#: ``federation`` (a model trained and audited where the data lives, #16).
-OPTIONAL_REPORT_KEYS = frozenset({"retraining", "federation"})
+#: Keys only some reports have: ``retraining`` (a model retrained after a withdrawal),
+#: ``federation`` (a model trained and audited where the data lives, #16) and ``ll144`` (the
+#: NYC Local Law 144 impact ratio table of the ``ll144`` preset, #17).
+OPTIONAL_REPORT_KEYS = frozenset({"retraining", "federation", "ll144"})
 ENVIRONMENT_PACKAGES: tuple[str, ...] = (
     "fairgov",
     "numpy",

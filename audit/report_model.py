@@ -322,6 +322,27 @@ class AuditView(_View):
     custom_metrics: list[CustomMetricView] = []
 
 
+class ImpactRowView(_View):
+    """One category of an LL144 table (see :class:`bias_checks.ImpactRow`)."""
+
+    grouping: list[str]
+    category: GroupKey
+    applicants: StrictInt
+    selected: StrictInt
+    rate: Number
+    impact_ratio: Number | None
+    excluded: StrictBool
+
+
+class LL144View(_View):
+    """The NYC Local Law 144 summary table of the ``ll144`` preset."""
+
+    rate_kind: Literal["selection", "scoring"]
+    applicants: StrictInt
+    min_share: Number
+    rows: list[ImpactRowView]
+
+
 class ReportModel(_View):
     """An audit report, typed.
 
@@ -347,6 +368,7 @@ class ReportModel(_View):
     warnings: list[str]
     retraining: RetrainingInfo | None = None
     federation: FederationInfo | None = None
+    ll144: LL144View | None = None
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> ReportModel:

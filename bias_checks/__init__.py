@@ -63,6 +63,17 @@ from bias_checks._errors import (
     UnknownReferenceGroupError,
 )
 from bias_checks._evidence import EvidenceRule, OnInconclusive
+from bias_checks._ll144 import (
+    FOUR_FIFTHS,
+    PRESETS,
+    ImpactRow,
+    ImpactTable,
+    LL144InputError,
+    Preset,
+    impact_ratio_table,
+    preset_thresholds,
+    scoring_rate_table,
+)
 from bias_checks._results import (
     AuditResult,
     AuditWarning,
@@ -79,7 +90,9 @@ from bias_checks.catalogue import METRICS, MetricInfo, is_known_metric, metric_i
 from core.canonical import canonical_json
 
 __all__ = [
+    "FOUR_FIFTHS",
     "METRICS",
+    "PRESETS",
     "AuditResult",
     "AuditWarning",
     "BiasChecksError",
@@ -94,6 +107,8 @@ __all__ = [
     "GroupMetric",
     "GroupRef",
     "GroupSize",
+    "ImpactRow",
+    "ImpactTable",
     "IncompatibleCountsError",
     "Interval",
     "InvalidConfidenceLevelError",
@@ -103,6 +118,7 @@ __all__ = [
     "InvalidSampleWeightError",
     "InvalidThresholdError",
     "Judgement",
+    "LL144InputError",
     "LengthMismatchError",
     "Measurement",
     "MetricHasNoIntervalError",
@@ -118,6 +134,7 @@ __all__ = [
     "OnInconclusive",
     "OverallMetric",
     "PosLabelError",
+    "Preset",
     "ScoresWithoutCutoffError",
     "Threshold",
     "UnknownMetricError",
@@ -128,8 +145,11 @@ __all__ = [
     "audit_predictions",
     "canonical_json",
     "group_counts",
+    "impact_ratio_table",
     "is_known_metric",
     "judge",
     "metric_info",
     "overall_verdict",
+    "preset_thresholds",
+    "scoring_rate_table",
 ]

@@ -271,7 +271,7 @@ def check_result(
     rule = threshold.evidence or audit.rule
     upper = threshold.direction == "upper"
     method: Method = threshold.method
-    agg: Agg | None = threshold.agg if len(info.bases) == 2 else None
+    agg: Agg | None = threshold.agg if len(info.bases) == 2 and not info.signed else None
     judged, mask = evidence(audit, info, table, method=method, agg=agg, upper=upper, rule=rule)
     needed = 1 if info.kind == "base" else 2
     lows, highs = judged.low, judged.high
@@ -331,7 +331,7 @@ def _value_all_groups(
         if np.isnan(block).all():
             return math.nan
         return float(np.nanmax(block) if threshold.direction == "upper" else np.nanmin(block))
-    agg = threshold.agg if len(info.bases) == 2 else None
+    agg = threshold.agg if len(info.bases) == 2 and not info.signed else None
     for record in disparities:
         if (
             record.info is info

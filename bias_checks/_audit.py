@@ -189,7 +189,10 @@ def _result(
     weighted: bool,
 ) -> AuditResult:
     encoded, n_boot, reference_group = audit.encoded, audit.n_boot, audit.reference_mode
-    disparities = fairlearn_disparities(audit)
+    directional = audit.reference_mode != "majority" or any(
+        METRICS[t.metric].signed for t in thresholds
+    )
+    disparities = fairlearn_disparities(audit, directional=directional)
     checks = [check_result(audit, t, disparities) for t in thresholds]
     reference = reference_group if isinstance(reference_group, str) else dict(reference_group)
     bootstrap = (

@@ -66,7 +66,8 @@ class Threshold:
     direction : {"upper", "lower"}, optional
         Defaults to the catalogue's sensible direction for the metric.
     method : {"between_groups", "to_overall", "to_reference"}, default "between_groups"
-        How a disparity compares groups (ignored for base metrics).
+        How a disparity compares groups (ignored for base metrics; a directional metric,
+        ``MetricInfo.signed``, always compares with the reference group: ``to_reference``).
     agg : {"worst_case", "mean"}, default "worst_case"
         How equalized odds combines its TPR and FPR parts (ignored otherwise).
     features : tuple of str, optional
@@ -104,6 +105,8 @@ class Threshold:
             object.__setattr__(self, "direction", info.bound)
         if self.features is not None:
             object.__setattr__(self, "features", tuple(self.features))
+        if info.signed:
+            object.__setattr__(self, "method", "to_reference")
         valid = (
             isinstance(self.bound, (int, float))
             and not isinstance(self.bound, bool)

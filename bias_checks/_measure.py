@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bias_checks._directional import directional_judged, directional_point
 from bias_checks._disparities import (
     AGGS,
     METHODS,
@@ -152,6 +153,13 @@ def disparity_evidence(
     """
     assert info.transform is not None
     mask = judged_mask(table, info.bases, rule)
+    if info.signed:
+        refs = references_for(audit, table, info.bases[0], "to_reference", mask)
+        assert refs is not None
+        judged = directional_judged(
+            table, info, judged=mask, references=refs, alpha=alpha, entries=entries
+        )
+        return judged, mask
     parts = []
     for base in info.bases:
         if base in table.rates:
@@ -253,12 +261,17 @@ class DisparityRecord:
     references: np.ndarray[Any, Any] | None
 
 
-def fairlearn_disparities(audit: _Audit) -> list[DisparityRecord]:
-    """Fairlearn's value and pair of every catalogue disparity, over every group."""
+def fairlearn_disparities(audit: _Audit, *, directional: bool = False) -> list[DisparityRecord]:
+    """Fairlearn's value and pair of every catalogue disparity, over every group.
+
+    The directional metrics (``MetricInfo.signed``) are included only with ``directional``:
+    when the audit names a reference group or checks one of them, so an audit that does
+    neither gives the same report bytes as before they existed.
+    """
     task = "classification" if audit.classification else "regression"
     records = []
     for info in METRICS.values():
-        if info.kind != "disparity" or info.task != task:
+        if info.kind != "disparity" or info.task != task or (info.signed and not directional):
             continue
         for table in audit.tables:
             for method in METHODS:
@@ -270,6 +283,13 @@ def _disparity(
     audit: _Audit, info: MetricInfo, table: GroupTable, method: Method
 ) -> list[DisparityRecord]:
     assert info.transform is not None
+    if info.signed:  # directional: always against the reference group
+        if method != "to_reference":
+            return []
+        refs = references_for(audit, table, info.bases[0], method)
+        assert refs is not None
+        point = directional_point(table, info, refs)
+        return [DisparityRecord(info, method, None, table, point, refs)]
     transform: Transform = info.transform
     references = None
     parts = []

@@ -52,6 +52,11 @@ class MetricInfo:
         How a disparity compares groups; ``None`` for base metrics.
     description : str
         One sentence for humans.
+    signed : bool
+        Whether a disparity is *directional*: a signed difference (can be negative) or an
+        unclipped ratio (can exceed 1) of each group against the reference (privileged) group,
+        as AIF360 defines them; the worst case is the smallest value. ``False`` for Fairlearn's
+        folded disparities.
     has_interval : bool
         Whether the metric is an estimate with a confidence interval. ``count`` and its
         disparities (``count_difference``, ``count_ratio``) are not: they are exact, so an
@@ -65,11 +70,15 @@ class MetricInfo:
     bases: tuple[str, ...]
     transform: Transform | None
     description: str
+    signed: bool = False
 
     @property
     def value_range(self) -> tuple[float, float]:
         """The values the metric can take: rates, their differences and every ratio lie in
-        [0, 1]; counts and regression errors (and their differences) in [0, inf)."""
+        [0, 1]; counts and regression errors (and their differences) in [0, inf); signed
+        differences of rates in [-1, 1] and unclipped ratios in [0, inf)."""
+        if self.signed:
+            return (0.0, math.inf) if self.transform == "ratio" else (-1.0, 1.0)
         if self.transform == "ratio":
             return (0.0, 1.0)
         if self.task == "regression" or self.bases[0] == "count":
@@ -181,7 +190,41 @@ def _build() -> dict[str, MetricInfo]:
                 transform,
                 f"The {transform} of {name} between groups.",
             )
+    metrics.update(_directional_metrics())
     return metrics
+
+
+def _directional_metrics() -> dict[str, MetricInfo]:
+    """AIF360's directional metrics: every group against the reference (privileged) group,
+    signed or unclipped, the worst case being the smallest value (a lower bound)."""
+    entries: tuple[tuple[str, tuple[str, ...], Transform, str], ...] = (
+        (
+            "statistical_parity_difference",
+            ("selection_rate",),
+            "difference",
+            "Selection rate minus the reference group's (AIF360); worst: the most negative.",
+        ),
+        (
+            "disparate_impact",
+            ("selection_rate",),
+            "ratio",
+            "Selection rate over the reference group's, not clipped to 1 (AIF360; the "
+            "four-fifths rule is disparate_impact >= 0.8); worst: the smallest.",
+        ),
+        (
+            "average_odds_difference",
+            ("true_positive_rate", "false_positive_rate"),
+            "difference",
+            "Mean of the FPR and TPR differences to the reference group (AIF360); worst: "
+            "the most negative.",
+        ),
+    )
+    return {
+        name: MetricInfo(
+            name, "disparity", "lower", "classification", bases, transform, text, signed=True
+        )
+        for name, bases, transform, text in entries
+    }
 
 
 METRICS: Mapping[str, MetricInfo] = MappingProxyType(_build())

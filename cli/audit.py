@@ -18,6 +18,7 @@ from cli.compose import load_context
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit
     from audit.runs import AuditRun
+    from bias_checks import Preset
 
 # The audit modules load inside the commands: they pull in Fairlearn and scikit-learn,
 # which every other `fairgov` command would otherwise wait for.
@@ -138,6 +139,13 @@ def predictions(
         int, typer.Option(help="Bootstrap replicates (balanced accuracy only).", min=0)
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="four_fifths: check disparate_impact >= 0.8 against the most selected group; "
+            "ll144: that, plus the NYC Local Law 144 impact ratio table (HTML and ll144.csv)."
+        ),
+    ] = None,
 ) -> None:
     """Audit a third party's predictions for fairness and write the report files.
 
@@ -150,6 +158,13 @@ def predictions(
     columns = _split(sensitive)
     if not columns:
         raise fail("--sensitive needs at least one column name")
+    presets: dict[str | None, Preset | None] = {
+        None: None,
+        "four_fifths": "four_fifths",
+        "ll144": "ll144",
+    }
+    if preset not in presets:
+        raise fail("--preset must be 'four_fifths' or 'll144'")
     if on_inconclusive not in {o.value for o in OnInconclusive}:
         raise fail("--on-inconclusive must be 'block' or 'approve_with_warning'")
     try:
@@ -171,6 +186,7 @@ def predictions(
                 evidence=rule,
                 n_boot=n_boot,
                 random_state=seed,
+                preset=presets[preset],
             )
     except BiasChecksInputError as exc:
         raise fail(f"{exc.message} [{exc.code}]") from None

@@ -83,7 +83,7 @@ def _compared_groups(audit: AuditView, entry: DisparityView) -> int:
 
 def _from_disparities(audit: AuditView, threshold: Threshold) -> Measurement | None:
     info = metric_info(threshold.metric)
-    agg = threshold.agg if len(info.bases) == 2 else None
+    agg = threshold.agg if len(info.bases) == 2 and not info.signed else None
     entries = [
         d
         for d in audit.disparities

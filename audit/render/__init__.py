@@ -14,13 +14,17 @@ from pathlib import Path
 from audit.render._common import REASON_WORDS, VERDICT_COLOURS, fmt, verdict_sentence
 from audit.render._csv import render_csv
 from audit.render._html import render_html
+from audit.render._ll144 import render_ll144_csv
 from audit.render._model_card import render_model_card
 from audit.render._pdf import render_pdf
 from audit.report import Report
 
 REPORT_FILES = ("report.html", "report.csv", "report.pdf", "model-card.md", "report.json")
+LL144_FILE = "ll144.csv"
+"""Written beside the report files when the report has an LL144 table (the ``ll144`` preset)."""
 
 __all__ = [
+    "LL144_FILE",
     "REASON_WORDS",
     "REPORT_FILES",
     "VERDICT_COLOURS",
@@ -35,13 +39,17 @@ __all__ = [
 
 
 def _contents(report: Report) -> dict[str, bytes]:
-    return {
+    contents = {
         "report.html": render_html(report).encode("utf-8"),
         "report.csv": render_csv(report).encode("utf-8"),
         "report.pdf": render_pdf(report),
         "model-card.md": render_model_card(report).encode("utf-8"),
-        "report.json": report.canonical_bytes(),
     }
+    ll144 = render_ll144_csv(report.model)
+    if ll144 is not None:
+        contents[LL144_FILE] = ll144.encode("utf-8")
+    contents["report.json"] = report.canonical_bytes()
+    return contents
 
 
 def render_all(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
@@ -54,7 +62,8 @@ def render_all(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, Pat
     Returns
     -------
     dict of str to Path
-        ``{"report.json": Path(...), "report.html": ..., ...}``.
+        ``{"report.json": Path(...), "report.html": ..., ...}``; with an LL144 table also
+        ``"ll144.csv"``.
 
     Examples
     --------
@@ -73,8 +82,8 @@ def render_all(report: Report, out_dir: str | os.PathLike[str]) -> dict[str, Pat
                 handle.flush()
                 os.fsync(handle.fileno())
         target.mkdir(exist_ok=True)
-        for name in REPORT_FILES:
+        for name in contents:  # report.json last
             os.replace(staging / name, target / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return {name: target / name for name in REPORT_FILES}
+    return {name: target / name for name in contents}

@@ -75,6 +75,11 @@ def plain_metric(metric: str, method: str = "between_groups", direction: str | N
         extreme = {"lower": "lowest", "upper": "highest"}.get(direction or info.bound, "")
         return f"{extreme} group " + _BASE_WORDS.get(metric, short_base(metric))
     bases = " or ".join(short_base(b) for b in info.bases)
+    if info.signed:  # directional: a group against the reference group, the lowest wins
+        if info.transform == "ratio":
+            return f"lowest ratio of {bases} of a group to the reference group (1 means equal)"
+        mean = "mean " if len(info.bases) > 1 else ""
+        return f"lowest {mean}signed gap in {bases}, a group minus the reference group"
     where = _METHOD_WORDS.get(method, method)
     if info.transform == "difference":
         return f"largest gap in {bases} {where}"

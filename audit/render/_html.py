@@ -23,6 +23,7 @@ from audit.render._common import (
     small_group_notes,
     verdict_sentence,
 )
+from audit.render._ll144 import ll144_section
 from audit.render._svg import check_bar, group_bars
 from audit.report import Report
 from audit.report_model import ReportModel
@@ -303,6 +304,7 @@ def render_html(report: Report) -> str:
         f"<title>{_e(title)}</title><style>{_CSS}"
         f"body{{background:linear-gradient({VERDICT_TINTS[verdict]},#fff 260px)}}</style>"
         f"</head><body>{_banner(data)}<main>"
-        f"{_checks(data)}{_warnings(data)}{_groups(data)}{_metric_charts(data)}"
+        f"{_checks(data)}{_warnings(data)}{ll144_section(data)}{_groups(data)}"
+        f"{_metric_charts(data)}"
         f"{_federation(data)}{_provenance(data)}</main></body></html>\n"
     )

@@ -28,6 +28,7 @@ from audit.render._common import (
     small_group_notes,
     verdict_sentence,
 )
+from audit.render._ll144 import ll144_headers, ll144_intro, ll144_tables
 from audit.report import Report
 from audit.report_model import ReportModel
 from bias_checks import is_known_metric, metric_info
@@ -223,6 +224,17 @@ def _checks(pdf: _Doc, data: ReportModel) -> None:
         )
 
 
+def _ll144(pdf: _Doc, data: ReportModel) -> None:
+    """The NYC Local Law 144 table of the ``ll144`` preset; nothing without one."""
+    if data.ll144 is None:
+        return
+    pdf.heading("NYC Local Law 144 summary")
+    pdf.para(ll144_intro(data.ll144))
+    for title, rows in ll144_tables(data.ll144):
+        pdf.para(title.capitalize())
+        pdf.rows(ll144_headers(data.ll144), rows, (55, 20, 18, 22, 20, 45))
+
+
 def _group_charts(pdf: _Doc, data: ReportModel) -> None:
     bases = {"selection_rate"}
     for c in data.audit.checks:
@@ -310,6 +322,7 @@ def render_pdf(report: Report) -> bytes:
         ],
         (35, 70, 20, 30, 25),
     )
+    _ll144(pdf, data)
     _group_charts(pdf, data)
     _provenance(pdf, data)
     return bytes(pdf.output())

@@ -26,6 +26,12 @@ _STEP = Decimal(1).scaleb(-FIXED_POINT_DECIMALS)
 with localcontext(prec=100):
     _MAX_THRESHOLD = Decimal(UINT256_MAX) / _SCALE
 
+NEGATIVE_THRESHOLD_PROBLEM = (
+    "it is negative, and on-chain thresholds are unsigned fixed point; bound a signed "
+    "difference by its ratio instead, for example disparate_impact >= 0.8 rather than "
+    "statistical_parity_difference >= -0.2"
+)
+
 Direction = Literal["upper", "lower"]
 DIRECTIONS: tuple[Direction, ...] = ("upper", "lower")  # the Solidity enum's order
 Strategy = Literal["none", "threshold_optimizer", "exponentiated_gradient"]
@@ -107,7 +113,7 @@ def to_fixed(value: Decimal) -> int:
     if not value.is_finite():
         raise InvalidThresholdValue(str(value), "it is not a finite number")
     if value < 0:
-        raise InvalidThresholdValue(str(value), "it is negative")
+        raise InvalidThresholdValue(str(value), NEGATIVE_THRESHOLD_PROBLEM)
     if value > _MAX_THRESHOLD:
         raise InvalidThresholdValue(str(value), "it is too large")
     units = fixed_units(value)
