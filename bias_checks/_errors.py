@@ -143,7 +143,7 @@ class PosLabelError(BiasChecksInputError):
 class MissingColumnError(BiasChecksInputError):
     """A column named for the audit is not in the frame."""
 
-    code: ClassVar[str] = "missing_column"
+    code: ClassVar[str] = "column_not_in_frame"
     default_message: ClassVar[str] = MISSING_COLUMN
 
 
