@@ -21,6 +21,9 @@ from bias_checks._assemble import (
 from bias_checks._checks import Threshold, overall_verdict
 from bias_checks._counts import GroupCounts, counted_input
 from bias_checks._errors import (
+    SCORE_METRIC_NEEDS_SCORES,
+    SCORE_METRIC_WEIGHTED,
+    SCORES_OUTSIDE_UNIT_INTERVAL,
     InvalidParameterError,
     InvalidThresholdError,
     MetricNotApplicableError,
@@ -51,11 +54,23 @@ def _check_thresholds(thresholds: Sequence[Threshold], encoded: EncodedInput) ->
     for threshold in thresholds:
         if METRICS[threshold.metric].task != task:
             raise MetricNotApplicableError(metric=threshold.metric, task=encoded.task)
+        if METRICS[threshold.metric].needs_scores:
+            _check_scores_for(threshold.metric, encoded)
         features = threshold.features
         if features is not None and not (
             sorted(features) == sorted(names) or (len(features) == 1 and features[0] in names)
         ):
             raise InvalidParameterError(parameter="features", value=list(features))
+
+
+def _check_scores_for(metric: str, encoded: EncodedInput) -> None:
+    scores = encoded.y_score
+    if scores is None:
+        raise MetricNotApplicableError(SCORE_METRIC_NEEDS_SCORES, metric=metric)
+    if encoded.sample_weight is not None:
+        raise MetricNotApplicableError(SCORE_METRIC_WEIGHTED, metric=metric)
+    if METRICS[metric].bases[0] != "roc_auc" and (scores.min() < 0 or scores.max() > 1):
+        raise InvalidParameterError(SCORES_OUTSIDE_UNIT_INTERVAL, metric=metric)
 
 
 def audit_predictions(
@@ -74,6 +89,7 @@ def audit_predictions(
     random_state: int | None = 0,
     custom_metrics: Mapping[str, Callable[..., float]] | None = None,
     y_score: Any | None = None,
+    cutoff: float | None = None,
 ) -> AuditResult:
     """Audit predictions for fairness: metrics by group, disparities, CIs, checks, verdict.
 
@@ -99,8 +115,10 @@ def audit_predictions(
     sample_weight : array-like of shape (n,), optional
         Non-negative weights. ``count`` stays unweighted, as in Fairlearn.
     task : {"auto", "binary", "multiclass", "regression"}, default "auto"
-        ``auto`` picks regression for non-integral float targets, else binary for at most
-        two labels and multiclass (one-vs-rest rates) otherwise.
+        ``auto`` picks regression for non-integral float ``y_true``, else binary for at most
+        two labels and multiclass (one-vs-rest rates) otherwise. Non-integral float
+        ``y_pred`` with label ``y_true`` are scores: pass ``cutoff`` (else
+        ``ScoresWithoutCutoffError``).
     pos_label : scalar, optional
         The positive label of a binary task; by default 1 if the labels are within
         {0, 1} or {-1, 1}.
@@ -114,10 +132,16 @@ def audit_predictions(
     random_state : int or None, default 0
         Seed of the bootstrap; the same seed gives identical results.
     custom_metrics : mapping of str to callable, optional
-        Extra metrics computed by Fairlearn's MetricFrame (for example ``roc_auc_score``),
-        called as ``f(y_true, y_score_or_pred[, sample_weight=...])``. No CIs; not checkable.
+        Extra metrics computed by Fairlearn's MetricFrame, called as
+        ``f(y_true, y_score_or_pred[, sample_weight=...])``. No CIs; not checkable. A group
+        where a metric fails (one class only, say) is kept, undefined (NaN) with the reason.
     y_score : array-like of shape (n,), optional
-        Scores passed to ``custom_metrics`` instead of ``y_pred``.
+        Scores of the positive class (binary tasks): feed the score metrics ``roc_auc``
+        (any real scores), ``brier_score`` and ``calibration_error`` (probabilities in
+        [0, 1]), the cutoff sweep, and ``custom_metrics`` instead of ``y_pred``.
+    cutoff : float, optional
+        ``y_pred`` holds scores: the predicted label is ``pos_label`` where the score is at
+        least ``cutoff``, the other class elsewhere; ``y_score`` defaults to these scores.
 
     Returns
     -------
@@ -156,6 +180,8 @@ def audit_predictions(
         sample_weight=sample_weight,
         task=task,
         pos_label=pos_label,
+        y_score=y_score,
+        cutoff=cutoff,
     )
     _check_thresholds(thresholds, encoded)
     audit = _Audit(

@@ -260,6 +260,8 @@ def fairlearn_disparities(audit: _Audit) -> list[DisparityRecord]:
     for info in METRICS.values():
         if info.kind != "disparity" or info.task != task:
             continue
+        if info.needs_scores and not audit.has_scores:
+            continue
         for table in audit.tables:
             for method in METHODS:
                 records += _disparity(audit, info, table, method)

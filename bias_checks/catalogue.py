@@ -52,6 +52,10 @@ class MetricInfo:
         How a disparity compares groups; ``None`` for base metrics.
     description : str
         One sentence for humans.
+    needs_scores : bool
+        Whether the metric is computed from scores or probabilities (``y_score``, or
+        ``y_pred`` with a ``cutoff``) rather than from predicted labels: ``roc_auc``,
+        ``brier_score``, ``calibration_error`` and their disparities.
     has_interval : bool
         Whether the metric is an estimate with a confidence interval. ``count`` and its
         disparities (``count_difference``, ``count_ratio``) are not: they are exact, so an
@@ -65,6 +69,10 @@ class MetricInfo:
     bases: tuple[str, ...]
     transform: Transform | None
     description: str
+
+    @property
+    def needs_scores(self) -> bool:
+        return self.bases[0] in SCORE_METRICS
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -118,6 +126,26 @@ _CLASSIFICATION_BASES: tuple[tuple[str, BoundDirection, str], ...] = (
         "Mean recall over the classes present, as sklearn balanced_accuracy_score.",
     ),
 )
+
+_SCORE_BASES: tuple[tuple[str, BoundDirection, str], ...] = (
+    (
+        "roc_auc",
+        "lower",
+        "Area under the ROC curve of the scores in the group, as sklearn roc_auc_score.",
+    ),
+    (
+        "brier_score",
+        "upper",
+        "Mean squared difference of probability and label, as sklearn brier_score_loss.",
+    ),
+    (
+        "calibration_error",
+        "upper",
+        "Calibration in the large: |mean probability - share of positives| in the group.",
+    ),
+)
+SCORE_METRICS: frozenset[str] = frozenset(name for name, _b, _d in _SCORE_BASES)
+"""Base metrics computed from scores, not from predicted labels."""
 
 _REGRESSION_BASES: tuple[tuple[str, str, BoundDirection, str], ...] = (
     ("mean_absolute_error", "mae", "upper", "Weighted mean absolute error in the group."),
@@ -181,7 +209,25 @@ def _build() -> dict[str, MetricInfo]:
                 transform,
                 f"The {transform} of {name} between groups.",
             )
+    _score_metrics(metrics)
     return metrics
+
+
+def _score_metrics(metrics: dict[str, MetricInfo]) -> None:
+    """Add the metrics of scores and probabilities (binary tasks only)."""
+    for name, bound, description in _SCORE_BASES:
+        metrics[name] = MetricInfo(
+            name, "base", bound, "classification", (name,), None, description
+        )
+        for transform in _TRANSFORMS:
+            full = f"{name}_{transform}"
+            metrics[full] = _disparity(
+                full,
+                "classification",
+                (name,),
+                transform,
+                f"The {transform} of {name} between groups (or to overall/reference).",
+            )
 
 
 METRICS: Mapping[str, MetricInfo] = MappingProxyType(_build())
