@@ -75,6 +75,7 @@ from bias_checks._results import (
     Interval,
     OverallMetric,
 )
+from bias_checks._score_sweep import CutoffSweep, GroupSweep, cutoff_sweep
 from bias_checks.catalogue import METRICS, MetricInfo, is_known_metric, metric_info
 from core.canonical import canonical_json
 
@@ -87,12 +88,14 @@ __all__ = [
     "CheckResult",
     "ConfidenceLevelMistake",
     "CustomMetricResult",
+    "CutoffSweep",
     "Disparity",
     "EmptyInputError",
     "EvidenceRule",
     "GroupCounts",
     "GroupMetric",
     "GroupRef",
+    "GroupSweep",
     "GroupSize",
     "IncompatibleCountsError",
     "Interval",
@@ -127,6 +130,7 @@ __all__ = [
     "audit_counts",
     "audit_predictions",
     "canonical_json",
+    "cutoff_sweep",
     "group_counts",
     "is_known_metric",
     "judge",

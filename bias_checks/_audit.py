@@ -34,6 +34,7 @@ from bias_checks._groups import ReferenceMode
 from bias_checks._inputs import EncodedInput, TaskMode, encode_input
 from bias_checks._measure import fairlearn_disparities
 from bias_checks._results import AuditResult, CustomMetricResult
+from bias_checks._score_sweep import CutoffSweep, sweep_encoded
 from bias_checks._state import _Audit
 from bias_checks.catalogue import METRICS
 
@@ -249,7 +250,19 @@ def _result(
         warnings=tuple(audit_warnings(audit, bool(thresholds))),
         evidence_rule=audit.rule,
         custom_metrics=tuple(custom),
+        cutoff_sweep=_sweep(audit),
     )
+
+
+def _sweep(audit: _Audit) -> CutoffSweep | None:
+    """The cutoff sweep over the intersectional groups (within control levels)."""
+    if audit.encoded.y_score is None:
+        return None
+    table = audit.tables[0]
+    keys = [c + g for c, g in zip(table.control_keys, table.group_keys, strict=True)]
+    names = tuple(f.name for f in audit.encoded.control) + table.grouping.features
+    row_group = table.grouping.members[audit.index.row_group]
+    return sweep_encoded(audit.encoded, row_group, keys, names)
 
 
 def audit_counts(

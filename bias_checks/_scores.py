@@ -24,10 +24,12 @@ from typing import Any
 
 import numpy as np
 from scipy import stats as sps
+from scipy.special import expit
 
 from bias_checks._inputs import FloatArray, IntArray
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+Bounds = tuple[FloatArray, FloatArray]
 SCORE_CI_METHODS = {"roc_auc": "delong", "brier_score": "t", "calibration_error": "t"}
 
 
@@ -174,20 +176,28 @@ def t_quantile(tail: Any, n: Any) -> FloatArray:
 def group_interval(scores: GroupScores, metric: str, tail: Any) -> tuple[FloatArray, FloatArray]:
     """Each group's interval (G,), each end erring with probability ``tail`` (one-sided)."""
     if metric == "roc_auc":
-        auc = np.clip(scores.roc_auc, 1e-12, 1 - 1e-12)
+        # A separated group (AUC 0 or 1) is centred half a pair inwards, as its variance.
+        pairs = np.maximum(scores.n_pos * scores.n_neg, 1).astype(np.float64)
+        auc = np.clip(scores.roc_auc, 0.5 / pairs, 1 - 0.5 / pairs)
         with np.errstate(divide="ignore", invalid="ignore"):
             logit = np.log(auc / (1 - auc))
             half = -sps.norm.ppf(tail) * scores.roc_auc_se / (auc * (1 - auc))
-        low, high = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
+            low = np.fmin(expit(logit - half), scores.roc_auc)
+            high = np.fmax(expit(logit + half), scores.roc_auc)
         return np.asarray(low), np.asarray(high)
     q = t_quantile(tail, scores.n)
     if metric == "brier_score":
         half = q * scores.brier_score_se
         return np.clip(scores.brier_score - half, 0, 1), np.clip(scores.brier_score + half, 0, 1)
     signed, se = scores.calibration_signed, scores.calibration_se
+    with np.errstate(invalid="ignore"):
+        return _folded(signed, se, q, t_quantile(np.asarray(tail) / 2, scores.n))
+
+
+def _folded(signed: FloatArray, se: FloatArray, q: FloatArray, q_wide: FloatArray) -> Bounds:
     # The folded lower end errs when the signed interval misses on either side (at |d| = 0),
     # so its signed ends sit at tail / 2; the upper end errs only beyond the far end.
-    wide = t_quantile(np.asarray(tail) / 2, scores.n) * se
+    wide = q_wide * se
     straddles = (signed - wide <= 0) & (signed + wide >= 0)
     folded_low = np.where(straddles, 0.0, np.abs(signed) - wide)
     return np.asarray(folded_low), np.minimum(np.abs(signed) + q * se, 1.0)
