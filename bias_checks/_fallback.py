@@ -59,29 +59,25 @@ class _Guarded:
         return self.reason(*args, **kwargs)[0]
 
 
-def _undefined_reasons(
-    guarded: _Guarded,
-    y_true: np.ndarray[Any, Any],
-    y_metric: np.ndarray[Any, Any],
-    weights: np.ndarray[Any, Any] | None,
-    frame: pd.DataFrame,
-    names: list[str],
-    key_values: tuple[Any, ...],
-) -> str:
-    rows = np.ones(len(frame), dtype=bool)
-    for name, value in zip(names, key_values, strict=True):
-        rows &= (frame[name] == value).to_numpy()
-    kwargs = {} if weights is None else {"sample_weight": weights[rows]}
-    reason = guarded.reason(y_true[rows], y_metric[rows], **kwargs)[1]
-    return reason or "the metric returned NaN"
-
-
-def _count(frame: pd.DataFrame, names: list[str], index_value: Any) -> int:
+def _rows(frame: pd.DataFrame, names: list[str], index_value: Any) -> np.ndarray[Any, Any]:
     values = index_value if isinstance(index_value, tuple) else (index_value,)
     rows = np.ones(len(frame), dtype=bool)
     for name, value in zip(names, values, strict=True):
         rows &= (frame[name] == value).to_numpy()
-    return int(rows.sum())
+    return rows
+
+
+def _reason(
+    guarded: _Guarded,
+    rows: np.ndarray[Any, Any],
+    *,
+    y_true: np.ndarray[Any, Any],
+    y_metric: np.ndarray[Any, Any],
+    weights: np.ndarray[Any, Any] | None,
+) -> str:
+    kwargs = {} if weights is None else {"sample_weight": weights[rows]}
+    reason = guarded.reason(y_true[rows], y_metric[rows], **kwargs)[1]
+    return reason or "the metric returned NaN"
 
 
 def custom_metric_results(
@@ -120,20 +116,17 @@ def custom_metric_results(
         for index_value, value in by_group.items():
             key = _as_key(names, index_value)
             control_key, group_key = key[: len(control_names)], key[len(control_names) :]
-            count = _count(rows_frame, names, index_value)
-            if count == 0:  # a combination MetricFrame lists but the data lack
+            members = _rows(rows_frame, names, index_value)
+            if not members.any():  # a combination MetricFrame lists but the data lack
                 continue
             rows.append((control_key, group_key, _scalar(value)))
             if math.isnan(_scalar(value)):
-                values = tuple(v for _n, v in key)
-                reason = _undefined_reasons(
+                reason = _reason(
                     guarded[name],
-                    truth,
-                    metric_input,
-                    encoded.sample_weight,
-                    rows_frame,
-                    names,
-                    values,
+                    members,
+                    y_true=truth,
+                    y_metric=metric_input,
+                    weights=encoded.sample_weight,
                 )
                 undefined.append((control_key, group_key, reason))
         if control is None:

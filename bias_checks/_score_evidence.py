@@ -37,7 +37,9 @@ from bias_checks.catalogue import MetricInfo
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 
-def score_mask(table: GroupTable, scores: GroupScores, metric: str, rule: EvidenceRule) -> BoolArray:
+def score_mask(
+    table: GroupTable, scores: GroupScores, metric: str, rule: EvidenceRule
+) -> BoolArray:
     """Groups (1, G) whose ``metric`` may be judged: ``min_group_size`` rows, the metric and
     its standard error defined, and ``min_denominator`` rows of each class for AUC."""
     value = scores.value(metric)
@@ -81,7 +83,8 @@ def score_base_evidence(
         if members.size == 0:
             continue
         safe = sidak_tail(alpha / 2 / max(entries, 1), members.size)
-        wide, narrow = group_interval(scores, metric, safe), group_interval(scores, metric, alpha / 2)
+        wide = group_interval(scores, metric, safe)
+        narrow = group_interval(scores, metric, alpha / 2)
         if upper:
             pick = members[int(np.argmax(values[members]))]
             low[0, c], high[0, c] = wide[0][members].max(), narrow[1][members].max()
@@ -194,7 +197,5 @@ def score_disparity_evidence(
             lows, highs = fold_difference(*wide)[0], fold_difference(*narrow)[1]
             low[0, c], high[0, c] = np.max(lows), np.max(highs)
     method_name = SCORE_CI_METHODS[metric]
-    judged = Judged(
-        point.value, low, high, point.first, point.second, None, n_judged, method_name
-    )
+    judged = Judged(point.value, low, high, point.first, point.second, None, n_judged, method_name)
     return judged, mask

@@ -78,7 +78,10 @@ def _share_at_or_above(sorted_scores: FloatArray, cutoffs: FloatArray) -> FloatA
 
 
 def sweep_encoded(
-    encoded: EncodedInput, row_group: IntArray, keys: Sequence[GroupKey], grouping: tuple[str, ...],
+    encoded: EncodedInput,
+    row_group: IntArray,
+    keys: Sequence[GroupKey],
+    grouping: tuple[str, ...],
     cutoffs: Sequence[float] | None = None,
 ) -> CutoffSweep:
     """The sweep of already encoded input over the groups ``row_group`` indexes."""
