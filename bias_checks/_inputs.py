@@ -317,6 +317,8 @@ def _labels_from_cutoff(
     if _has_missing(yt):
         raise NanInLabelsError()
     labels = [_python_scalar(v) for v in _unique_labels(yt, yt[:0])]
+    if len(labels) > 2:
+        raise NonBinaryLabelsError(CUTOFF_NEEDS_BINARY, labels=[repr(c) for c in labels])
     positive = _python_scalar(_resolve_pos_label(labels, pos_label))
     others = [c for c in labels if c != positive]
     if len(others) > 1:
