@@ -125,7 +125,10 @@ def _signed_ends(
     v1, v2 = s1.value(metric)[i1], s2.value(metric)[i2]
     e1, e2 = getattr(s1, name)[i1], getattr(s2, name)[i2]
     if metric == "roc_auc":
-        q = t_quantile(tail, np.inf)
+        smaller = np.minimum(
+            np.minimum(s1.n_pos[i1], s1.n_neg[i1]), np.minimum(s2.n_pos[i2], s2.n_neg[i2])
+        )
+        q = t_quantile(tail, smaller)
     else:
         q = t_quantile(tail, np.minimum(s1.n[i1], s2.n[i2]))
     with np.errstate(divide="ignore", invalid="ignore"):

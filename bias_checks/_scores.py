@@ -8,8 +8,10 @@ Each group's estimate comes with its standard error, from which
   2014, "fast DeLong"). No maintained library computes per-group DeLong variances (sklearn
   and statsmodels have none), hence this implementation, tested against the ``O(n^2)``
   placement-value definition. The group's interval is on the logit scale, which keeps it in
-  (0, 1) and holds coverage near 1 (Pepe 2003, 5.2).
-* ``brier_score``: the mean of ``(s - y)**2``; a t interval of that bounded mean.
+  (0, 1) and holds coverage near 1 (Pepe 2003, 5.2), with Student's t quantile on
+  ``min(positives, negatives) - 1`` degrees of freedom: the normal quantile covered 93.5 %
+  at 12 positives a group, DeLong's variance being estimated from that many placements.
+* ``brier_score``: the mean of ``(s - y)**2``; a t interval of that mean on the log scale.
 * ``calibration_error``: calibration in the large, ``|mean(s) - mean(y)|``. Its signed
   version is a plain mean of ``s - y`` with an unbiased estimate and a t interval; folding
   that interval gives a valid interval for the absolute value, which reaches 0 when the data
@@ -181,14 +183,20 @@ def group_interval(scores: GroupScores, metric: str, tail: Any) -> tuple[FloatAr
         auc = np.clip(scores.roc_auc, 0.5 / pairs, 1 - 0.5 / pairs)
         with np.errstate(divide="ignore", invalid="ignore"):
             logit = np.log(auc / (1 - auc))
-            half = -sps.norm.ppf(tail) * scores.roc_auc_se / (auc * (1 - auc))
+            q_auc = t_quantile(tail, np.minimum(scores.n_pos, scores.n_neg))
+            half = q_auc * scores.roc_auc_se / (auc * (1 - auc))
             low = np.fmin(expit(logit - half), scores.roc_auc)
             high = np.fmax(expit(logit + half), scores.roc_auc)
         return np.asarray(low), np.asarray(high)
     q = t_quantile(tail, scores.n)
     if metric == "brier_score":
-        half = q * scores.brier_score_se
-        return np.clip(scores.brier_score - half, 0, 1), np.clip(scores.brier_score + half, 0, 1)
+        # On the log scale: squared errors are skewed to the right, and the t interval of
+        # their mean covered 93.3 % at 50 rows (log scale 94.8 %; benchmarks/coverage_scores).
+        brier = scores.brier_score
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.exp(q * scores.brier_score_se / brier)
+        low = np.where(brier > 0, brier / factor, 0.0)
+        return np.asarray(low), np.asarray(np.clip(brier * factor, 0, 1))
     signed, se = scores.calibration_signed, scores.calibration_se
     with np.errstate(invalid="ignore"):
         return _folded(signed, se, q, t_quantile(np.asarray(tail) / 2, scores.n))
