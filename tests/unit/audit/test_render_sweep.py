@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
-from audit.render import render_html
+from audit.render import render_all, render_csv, render_html
 from audit.report import DatasetInfo, Report, build_report
 from bias_checks import audit_predictions
 
@@ -65,3 +66,11 @@ def test_report_with_scores_draws_a_line_per_group_for_each_rate() -> None:
 def test_report_without_scores_has_no_sweep() -> None:
     html = render_html(_report(with_scores=False))
     assert "Rates across cutoffs" not in html
+
+
+def test_every_rendering_takes_a_report_with_scores(tmp_path: Path) -> None:
+    report = _report(with_scores=True)
+    written = render_all(report, tmp_path / "out")
+    assert {"report.html", "report.pdf", "report.json"} <= set(written)
+    assert all(path.stat().st_size > 0 for path in written.values())
+    assert "roc_auc" in render_csv(report)
