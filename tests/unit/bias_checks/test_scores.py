@@ -260,3 +260,50 @@ def test_results_without_scores_keep_their_bytes_shape() -> None:
     data = result.to_dict()
     assert "cutoff_sweep" not in data
     assert not any(m["metric"] in SCORE_BASES for m in data["metrics"])
+
+
+def test_score_disparities_with_control_and_two_features() -> None:
+    rng = np.random.default_rng(9)
+    n = 1200
+    y = (rng.random(n) < 0.4).astype(int)
+    score = np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0, 1)
+    sensitive = {"sex": rng.choice(["f", "m"], n), "age": rng.choice(["young", "old"], n)}
+    region = rng.choice(["north", "south"], n)
+    result = audit_predictions(
+        y,
+        score,
+        sensitive_features=sensitive,
+        control_features={"region": region},
+        cutoff=0.5,
+        n_boot=0,
+        reference_group={"sex": "m", "age": "old"},
+        thresholds=[
+            Threshold("roc_auc_ratio", 0.5, method="to_reference"),
+            Threshold("calibration_error", 0.5, features=["sex"]),
+        ],
+    )
+    names = {d.metric for d in result.disparities}
+    for base in SCORE_BASES:
+        assert {f"{base}_difference", f"{base}_ratio"} <= names
+    entries = [
+        d
+        for d in result.disparities
+        if d.metric == "roc_auc_difference"
+        and d.method == "between_groups"
+        and d.grouping == ("sex", "age")
+    ]
+    assert len(entries) == 2  # one per control level
+    for d in entries:
+        rows = region == d.control[0][1]
+        aucs = [
+            roc_auc_score(
+                y[rows & (sensitive["sex"] == s) & (sensitive["age"] == a)],
+                score[rows & (sensitive["sex"] == s) & (sensitive["age"] == a)],
+            )
+            for s in ("f", "m")
+            for a in ("old", "young")
+        ]
+        assert d.value == pytest.approx(max(aucs) - min(aucs))
+        assert d.ci is not None
+        assert d.ci.low <= d.judged_value <= d.ci.high
+    assert [c.verdict for c in result.checks] == [Verdict.PASS, Verdict.PASS]
