@@ -31,9 +31,10 @@ from bias_checks._errors import (
 from bias_checks._evidence import EvidenceRule
 from bias_checks._fallback import custom_metric_results
 from bias_checks._groups import ReferenceMode
-from bias_checks._inputs import EncodedInput, TaskMode, encode_input
+from bias_checks._inputs import EncodedInput, TaskMode, _to_1d, encode_input
 from bias_checks._measure import fairlearn_disparities
 from bias_checks._results import AuditResult, CustomMetricResult
+from bias_checks._score_cutoffs import row_cutoffs
 from bias_checks._score_sweep import CutoffSweep, sweep_encoded
 from bias_checks._state import _Audit
 from bias_checks.catalogue import METRICS
@@ -90,7 +91,7 @@ def audit_predictions(
     random_state: int | None = 0,
     custom_metrics: Mapping[str, Callable[..., float]] | None = None,
     y_score: Any | None = None,
-    cutoff: float | None = None,
+    cutoff: float | Mapping[Any, float] | None = None,
 ) -> AuditResult:
     """Audit predictions for fairness: metrics by group, disparities, CIs, checks, verdict.
 
@@ -140,9 +141,11 @@ def audit_predictions(
         Scores of the positive class (binary tasks): feed the score metrics ``roc_auc``
         (any real scores), ``brier_score`` and ``calibration_error`` (probabilities in
         [0, 1]), the cutoff sweep, and ``custom_metrics`` instead of ``y_pred``.
-    cutoff : float, optional
+    cutoff : float or mapping of group value to float, optional
         ``y_pred`` holds scores: the predicted label is ``pos_label`` where the score is at
         least ``cutoff``, the other class elsewhere; ``y_score`` defaults to these scores.
+        A mapping gives each group its own cutoff (keys are values of the sensitive feature,
+        or tuples of values in feature order with several); the report records it.
 
     Returns
     -------
@@ -173,6 +176,11 @@ def audit_predictions(
     thresholds = tuple(thresholds)
     rule = EvidenceRule() if evidence is None else evidence
     _check_parameters(n_boot=n_boot, evidence=rule, thresholds=thresholds)
+    row_cutoff: Any = cutoff
+    recorded: Any = cutoff
+    if isinstance(cutoff, Mapping):
+        row_cutoff, used = row_cutoffs(cutoff, sensitive_features, len(_to_1d(y_pred)))
+        recorded = [{"group": dict(group), "cutoff": value} for group, value in used]
     encoded = encode_input(
         y_true,
         y_pred,
@@ -182,7 +190,7 @@ def audit_predictions(
         task=task,
         pos_label=pos_label,
         y_score=y_score,
-        cutoff=cutoff,
+        cutoff=row_cutoff,
     )
     _check_thresholds(thresholds, encoded)
     audit = _Audit(
@@ -204,6 +212,7 @@ def audit_predictions(
         custom=custom,
         total_weight=float(encoded.n_rows if weights is None else weights.sum()),
         weighted=weights is not None,
+        cutoff=recorded,
     )
 
 
@@ -214,6 +223,7 @@ def _result(
     custom: tuple[CustomMetricResult, ...],
     total_weight: float,
     weighted: bool,
+    cutoff: Any = None,
 ) -> AuditResult:
     encoded, n_boot, reference_group = audit.encoded, audit.n_boot, audit.reference_mode
     disparities = fairlearn_disparities(audit)
@@ -224,13 +234,15 @@ def _result(
         if n_boot == 0
         else ("stratified_multinomial_cells" if audit.classification else "stratified_normal_sums")
     )
-    config = (
+    config: tuple[tuple[str, Any], ...] = (
         ("n_boot", n_boot),
         ("random_state", audit.random_state),
         ("reference_group", reference),
         ("bootstrap", bootstrap),
         ("ci_method", "closed_form_rates_failing_end_bonferroni_percentile_bootstrap_otherwise"),
     )
+    if cutoff is not None:  # only audits of scores record it: earlier reports keep their bytes
+        config = (*config, ("cutoff", cutoff))
     return AuditResult(
         task=encoded.task,
         classes=encoded.classes,

@@ -75,6 +75,10 @@ SCORES_WITHOUT_CUTOFF = (
 
 INVALID_SCORES = "y_score (or y_pred with a cutoff) must hold finite numbers, one per row."
 INVALID_CUTOFF = "cutoff must be a finite number; a score >= cutoff is a positive prediction."
+CUTOFF_MISSING_GROUP = (
+    "A group has no cutoff; per-group cutoffs need one for every group value (a tuple of "
+    "values, in feature order, with several sensitive features)."
+)
 CUTOFF_NEEDS_BINARY = (
     "A cutoff turns scores into binary labels; y_true needs at most two label values, and "
     "task must be 'auto' or 'binary'."

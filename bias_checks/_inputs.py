@@ -203,7 +203,7 @@ def encode_input(
     task: TaskMode,
     pos_label: Hashable | None,
     y_score: Any | None = None,
-    cutoff: float | None = None,
+    cutoff: float | FloatArray | None = None,
 ) -> EncodedInput:
     """Validate and encode the inputs of an audit; raise a specific error on bad input.
 
@@ -303,13 +303,19 @@ def _scores(values: Any, n_rows: int) -> FloatArray:
 def _labels_from_cutoff(
     yt: np.ndarray[Any, Any],
     yp: np.ndarray[Any, Any],
-    cutoff: float,
+    cutoff: float | FloatArray,
     task: TaskMode,
     pos_label: Hashable | None,
 ) -> tuple[FloatArray, np.ndarray[Any, Any], TaskMode, Hashable]:
-    """Scores in ``yp`` become labels: ``pos_label`` at or above ``cutoff``, the other class
-    below; returns the scores, the labels, the task (binary) and the positive label."""
-    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not np.isfinite(cutoff):
+    """Scores in ``yp`` become labels: ``pos_label`` at or above ``cutoff`` (one number, or
+    one per row), the other class below; returns the scores, the labels, the task (binary)
+    and the positive label."""
+    if isinstance(cutoff, np.ndarray):
+        if cutoff.shape != yp.shape or not np.isfinite(cutoff).all():
+            raise InvalidParameterError(INVALID_CUTOFF)
+    elif (
+        isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not np.isfinite(cutoff)
+    ):
         raise InvalidParameterError(INVALID_CUTOFF, cutoff=repr(cutoff))
     if task not in ("auto", "binary"):
         raise InvalidParameterError(CUTOFF_NEEDS_BINARY, task=task)
