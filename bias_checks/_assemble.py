@@ -48,6 +48,10 @@ BOOTSTRAP_DISABLED_MESSAGE = (
     "n_boot=0: no bootstrap intervals; checks on balanced accuracy and regression errors "
     "are inconclusive (rates keep their closed-form intervals)."
 )
+SCORES_WEIGHTED_MESSAGE = (
+    "Score metrics and the cutoff sweep do not take sample_weight yet; they are left out of "
+    "this weighted audit."
+)
 NO_THRESHOLDS_MESSAGE = "No thresholds were given; the verdict PASS is vacuous."
 MISSING_COMBINATIONS_MESSAGE = (
     "Some combinations of sensitive feature values do not occur in the data."
@@ -187,6 +191,8 @@ def audit_warnings(audit: _Audit, has_thresholds: bool) -> list[AuditWarning]:
         )
     if audit.n_boot == 0:
         out.append(AuditWarning("bootstrap_disabled", BOOTSTRAP_DISABLED_MESSAGE))
+    if audit.encoded.y_score is not None and audit.encoded.sample_weight is not None:
+        out.append(AuditWarning("scores_unweighted", SCORES_WEIGHTED_MESSAGE))
     if not has_thresholds:
         out.append(AuditWarning("no_thresholds", NO_THRESHOLDS_MESSAGE))
     return out

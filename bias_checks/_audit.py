@@ -268,7 +268,7 @@ def _result(
 
 def _sweep(audit: _Audit) -> CutoffSweep | None:
     """The cutoff sweep over the intersectional groups (within control levels)."""
-    if audit.encoded.y_score is None:
+    if audit.encoded.y_score is None or audit.encoded.sample_weight is not None:
         return None
     table = audit.tables[0]
     keys = [c + g for c, g in zip(table.control_keys, table.group_keys, strict=True)]

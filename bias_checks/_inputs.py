@@ -218,7 +218,7 @@ def encode_input(
     scores = None
     if cutoff is not None:
         scores, yp, task, pos_label = _labels_from_cutoff(yt, yp, cutoff, task, pos_label)
-    if y_score is not None:
+    if y_score is not None and np.ndim(y_score) == 1:  # 2-D scores serve custom metrics only
         scores = _scores(y_score, len(yt))
     if len(yt) != len(yp):
         raise LengthMismatchError(y_true=len(yt), y_pred=len(yp))

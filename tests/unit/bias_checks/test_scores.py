@@ -334,3 +334,28 @@ def test_per_group_cutoffs() -> None:
     single = audit_predictions(y, score, sensitive_features=two, cutoff=0.5, n_boot=0)
     mapped = audit_predictions(y, score, sensitive_features=two, cutoff=keyed, n_boot=0)
     assert mapped.to_dict()["metrics"] == single.to_dict()["metrics"]
+
+
+def test_weighted_audit_with_scores_leaves_them_out_and_says_so() -> None:
+    y, score, group = _population(200, 10)
+    result = audit_predictions(
+        y, score, sensitive_features=group, cutoff=0.5, sample_weight=np.full(200, 2.0), n_boot=0
+    )
+    assert result.cutoff_sweep is None
+    assert not any(m.metric in SCORE_BASES for m in result.metrics)
+    assert "scores_unweighted" in [w.code for w in result.warnings]
+
+
+def test_two_dimensional_scores_still_serve_custom_metrics() -> None:
+    y = np.array([0, 1, 2, 0, 1, 2])
+    proba = np.eye(3)[[0, 1, 2, 0, 2, 2]] * 0.8 + 0.2 / 3
+    result = audit_predictions(
+        y,
+        proba.argmax(axis=1),
+        sensitive_features=list("aaabbb"),
+        n_boot=0,
+        y_score=proba,
+        custom_metrics={"auc": lambda t, p: roc_auc_score(t, p, multi_class="ovr")},
+    )
+    assert result.task == "multiclass"
+    assert result.custom_metrics[0].overall[0][1] > 0.5
