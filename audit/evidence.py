@@ -68,8 +68,13 @@ def audit_under_policy(
     sensitive_features: Any,
     n_boot: int,
     random_state: int,
+    y_score: Any | None = None,
 ) -> AuditResult:
     """Audit predictions against the snapshot's thresholds under its evidence rules.
+
+    ``y_score`` (the model's positive-class scores) lets voted thresholds on the score
+    metrics (``roc_auc_difference``, ``brier_score``, ...) be judged; without it a voted
+    threshold on one raises ``MetricNotApplicableError``.
 
     Examples
     --------
@@ -85,6 +90,7 @@ def audit_under_policy(
         n_boot=n_boot,
         random_state=random_state,
         evidence=evidence_rule(snapshot.evidence),
+        y_score=y_score,
     )
 
 

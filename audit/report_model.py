@@ -326,6 +326,23 @@ class CustomMetricView(_View):
     by_group: list[dict[str, Any]]
     overall: list[dict[str, Any]]
     disparities: list[dict[str, Any]]
+    undefined: list[dict[str, Any]] = []
+
+
+class GroupSweepView(_View):
+    group: GroupKey
+    count: StrictInt
+    selection_rate: list[Number]
+    true_positive_rate: list[Number]
+    false_positive_rate: list[Number]
+
+
+class CutoffSweepView(_View):
+    """Each group's rates across cutoffs on the scores (``bias_checks.CutoffSweep``)."""
+
+    grouping: list[str]
+    cutoffs: list[Number]
+    groups: list[GroupSweepView]
 
 
 class AuditView(_View):
@@ -350,6 +367,7 @@ class AuditView(_View):
     verdict: Verdict
     warnings: list[WarningView]
     custom_metrics: list[CustomMetricView] = []
+    cutoff_sweep: CutoffSweepView | None = None
 
 
 class ImpactRowView(_View):

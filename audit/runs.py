@@ -47,7 +47,7 @@ from audit.provenance import dataset_info, model_info, policy_info
 from audit.render import render_all
 from audit.report import Report, RetrainingInfo, build_report
 from audit.spec import ModelSpec
-from audit.training import ModelArtifact, predict, split, train
+from audit.training import ModelArtifact, model_scores, predict, split, train
 from audit.verify import verify_datasets
 from bias_checks import AuditResult, OnInconclusive, Verdict
 from core.db import session_scope
@@ -294,6 +294,7 @@ def evaluate(
         sensitive_features=data.a_test,
         n_boot=spec.n_boot,
         random_state=spec.seed,
+        y_score=model_scores(model, data.x_test),
     )
     when_inconclusive, warnings = gate_rule(snapshot, result)
     return Evaluation(model, tuple(len(f) for f in frames), result, when_inconclusive, warnings)

@@ -294,6 +294,34 @@ def positive_probability(model: ModelArtifact, x: pd.DataFrame, sensitive: pd.Da
     return probability
 
 
+def model_scores(model: ModelArtifact, x: pd.DataFrame) -> np.ndarray[Any, Any] | None:
+    """The model's positive-class probability for each row, for the score metrics.
+
+    Without mitigation and with ThresholdOptimizer it is the fitted pipeline's
+    ``predict_proba`` (for ThresholdOptimizer the underlying estimator's score, before the
+    per-group thresholds: the mitigated model's own output is a randomized 0/1); with
+    ExponentiatedGradient the weighted mean of its predictors' probabilities. ``None`` when
+    an estimator has no ``predict_proba``.
+
+    Examples
+    --------
+    >>> model_scores(model, data.x_test)[:2]  # doctest: +SKIP
+    array([0.12, 0.87])
+    """
+    if model["kind"] == "exponentiated_gradient":
+        if not all(hasattr(p, "predict_proba") for p in model["predictors"]):
+            return None
+        xt = model["preprocessor"].transform(x[model["inputs"]])
+        total = np.zeros(len(x))
+        for weight, predictor in zip(model["weights"], model["predictors"], strict=True):
+            total = total + weight * predictor.predict_proba(xt)[:, 1]
+        return np.asarray(total / max(float(np.sum(model["weights"])), 1e-300))
+    pipeline = model["pipeline"]
+    if not hasattr(pipeline, "predict_proba"):
+        return None
+    return np.asarray(pipeline.predict_proba(x[model["inputs"]])[:, 1], dtype=np.float64)
+
+
 def predict(
     model: ModelArtifact, x: pd.DataFrame, sensitive: pd.DataFrame, *, random_state: int
 ) -> np.ndarray[Any, Any]:

@@ -86,6 +86,7 @@ from bias_checks._results import (
     Interval,
     OverallMetric,
 )
+from bias_checks._score_sweep import CutoffSweep, GroupSweep, cutoff_sweep
 from bias_checks.catalogue import METRICS, MetricInfo, is_known_metric, metric_info
 from core.canonical import canonical_json
 
@@ -100,6 +101,7 @@ __all__ = [
     "CheckResult",
     "ConfidenceLevelMistake",
     "CustomMetricResult",
+    "CutoffSweep",
     "Disparity",
     "EmptyInputError",
     "EvidenceRule",
@@ -107,6 +109,7 @@ __all__ = [
     "GroupMetric",
     "GroupRef",
     "GroupSize",
+    "GroupSweep",
     "ImpactRow",
     "ImpactTable",
     "IncompatibleCountsError",
@@ -144,6 +147,7 @@ __all__ = [
     "audit_counts",
     "audit_predictions",
     "canonical_json",
+    "cutoff_sweep",
     "group_counts",
     "impact_ratio_table",
     "is_known_metric",

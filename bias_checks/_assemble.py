@@ -16,7 +16,12 @@ from bias_checks._errors import InvalidParameterError
 from bias_checks._evidence import EvidenceRule
 from bias_checks._groups import GroupTable
 from bias_checks._judged import Judged
-from bias_checks._measure import DisparityRecord, base_evidence, disparity_evidence
+from bias_checks._measure import (
+    DisparityRecord,
+    base_evidence,
+    disparity_evidence,
+    references_for,
+)
 from bias_checks._results import (
     AuditWarning,
     CheckResult,
@@ -26,6 +31,12 @@ from bias_checks._results import (
     OverallMetric,
 )
 from bias_checks._rounding import round_ends
+from bias_checks._score_evidence import (
+    score_base_evidence,
+    score_disparity_evidence,
+    score_mask,
+)
+from bias_checks._scores import SCORE_CI_METHODS
 from bias_checks._state import _Audit, interval, labels_for
 from bias_checks.catalogue import METRICS, MetricInfo
 
@@ -36,6 +47,10 @@ UNDEFINED_RATE_MESSAGE = "Group has no rows in a rate's denominator; that rate i
 BOOTSTRAP_DISABLED_MESSAGE = (
     "n_boot=0: no bootstrap intervals; checks on balanced accuracy and regression errors "
     "are inconclusive (rates keep their closed-form intervals)."
+)
+SCORES_WEIGHTED_MESSAGE = (
+    "Score metrics and the cutoff sweep do not take sample_weight yet; they are left out of "
+    "this weighted audit."
 )
 NO_THRESHOLDS_MESSAGE = "No thresholds were given; the verdict PASS is vacuous."
 MISSING_COMBINATIONS_MESSAGE = (
@@ -85,7 +100,7 @@ def group_metrics(audit: _Audit) -> list[GroupMetric]:
                         ci = interval(
                             table.ci[metric][0][row, g],
                             table.ci[metric][1][row, g],
-                            "wilson" if metric in table.rates else "bootstrap",
+                            _ci_method(table, metric),
                         )
                     out.append(
                         GroupMetric(
@@ -103,6 +118,12 @@ def group_metrics(audit: _Audit) -> list[GroupMetric]:
     return out
 
 
+def _ci_method(table: GroupTable, metric: str) -> str:
+    if metric in SCORE_CI_METHODS:
+        return SCORE_CI_METHODS[metric]
+    return "wilson" if metric in table.rates else "bootstrap"
+
+
 def overall_metrics(audit: _Audit) -> list[OverallMetric]:
     out = []
     table = audit.overall
@@ -114,7 +135,7 @@ def overall_metrics(audit: _Audit) -> list[OverallMetric]:
                     ci = interval(
                         table.ci[metric][0][row, c],
                         table.ci[metric][1][row, c],
-                        "wilson" if metric in table.rates else "bootstrap",
+                        _ci_method(table, metric),
                     )
                 out.append(
                     OverallMetric(metric, label, key, float(table.values[metric][row, c]), ci)
@@ -170,6 +191,8 @@ def audit_warnings(audit: _Audit, has_thresholds: bool) -> list[AuditWarning]:
         )
     if audit.n_boot == 0:
         out.append(AuditWarning("bootstrap_disabled", BOOTSTRAP_DISABLED_MESSAGE))
+    if audit.encoded.y_score is not None and audit.encoded.sample_weight is not None:
+        out.append(AuditWarning("scores_unweighted", SCORES_WEIGHTED_MESSAGE))
     if not has_thresholds:
         out.append(AuditWarning("no_thresholds", NO_THRESHOLDS_MESSAGE))
     return out
@@ -250,6 +273,24 @@ def evidence(
     """What a check or disparity of ``info`` on ``table`` is judged on, and the judged mask."""
     entries = len(labels_for(info.bases[0], audit.encoded)) * table.grouping.n_control
     alpha = 1.0 - rule.confidence_level  # shared over the entries on the FAIL end only
+    if info.needs_scores:
+        scores = audit.scores_of(table)
+        if info.kind == "base":
+            return score_base_evidence(
+                info.name, table, scores, upper=upper, rule=rule, alpha=alpha, entries=entries
+            )
+        mask = score_mask(table, scores, info.bases[0], rule)
+        return score_disparity_evidence(
+            info,
+            table,
+            scores,
+            audit.scores_of(audit.overall),
+            method=method,
+            references=references_for(audit, table, info.bases[0], method, mask),
+            rule=rule,
+            alpha=alpha,
+            entries=entries,
+        )
     if info.kind == "base":
         return base_evidence(
             audit, info.name, table, upper=upper, rule=rule, alpha=alpha, entries=entries

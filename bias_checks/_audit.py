@@ -21,6 +21,9 @@ from bias_checks._assemble import (
 from bias_checks._checks import Threshold, overall_verdict
 from bias_checks._counts import GroupCounts, counted_input
 from bias_checks._errors import (
+    SCORE_METRIC_NEEDS_SCORES,
+    SCORE_METRIC_WEIGHTED,
+    SCORES_OUTSIDE_UNIT_INTERVAL,
     InvalidParameterError,
     InvalidThresholdError,
     MetricNotApplicableError,
@@ -28,9 +31,11 @@ from bias_checks._errors import (
 from bias_checks._evidence import EvidenceRule
 from bias_checks._fallback import custom_metric_results
 from bias_checks._groups import ReferenceMode
-from bias_checks._inputs import EncodedInput, TaskMode, encode_input
+from bias_checks._inputs import EncodedInput, TaskMode, _to_1d, encode_input
 from bias_checks._measure import fairlearn_disparities
 from bias_checks._results import AuditResult, CustomMetricResult
+from bias_checks._score_cutoffs import row_cutoffs
+from bias_checks._score_sweep import CutoffSweep, sweep_encoded
 from bias_checks._state import _Audit
 from bias_checks.catalogue import METRICS
 
@@ -51,11 +56,23 @@ def _check_thresholds(thresholds: Sequence[Threshold], encoded: EncodedInput) ->
     for threshold in thresholds:
         if METRICS[threshold.metric].task != task:
             raise MetricNotApplicableError(metric=threshold.metric, task=encoded.task)
+        if METRICS[threshold.metric].needs_scores:
+            _check_scores_for(threshold.metric, encoded)
         features = threshold.features
         if features is not None and not (
             sorted(features) == sorted(names) or (len(features) == 1 and features[0] in names)
         ):
             raise InvalidParameterError(parameter="features", value=list(features))
+
+
+def _check_scores_for(metric: str, encoded: EncodedInput) -> None:
+    scores = encoded.y_score
+    if scores is None:
+        raise MetricNotApplicableError(SCORE_METRIC_NEEDS_SCORES, metric=metric)
+    if encoded.sample_weight is not None:
+        raise MetricNotApplicableError(SCORE_METRIC_WEIGHTED, metric=metric)
+    if METRICS[metric].bases[0] != "roc_auc" and (scores.min() < 0 or scores.max() > 1):
+        raise InvalidParameterError(SCORES_OUTSIDE_UNIT_INTERVAL, metric=metric)
 
 
 def audit_predictions(
@@ -74,6 +91,7 @@ def audit_predictions(
     random_state: int | None = 0,
     custom_metrics: Mapping[str, Callable[..., float]] | None = None,
     y_score: Any | None = None,
+    cutoff: float | Mapping[Any, float] | None = None,
 ) -> AuditResult:
     """Audit predictions for fairness: metrics by group, disparities, CIs, checks, verdict.
 
@@ -99,8 +117,10 @@ def audit_predictions(
     sample_weight : array-like of shape (n,), optional
         Non-negative weights. ``count`` stays unweighted, as in Fairlearn.
     task : {"auto", "binary", "multiclass", "regression"}, default "auto"
-        ``auto`` picks regression for non-integral float targets, else binary for at most
-        two labels and multiclass (one-vs-rest rates) otherwise.
+        ``auto`` picks regression for non-integral float ``y_true``, else binary for at most
+        two labels and multiclass (one-vs-rest rates) otherwise. Non-integral float
+        ``y_pred`` with label ``y_true`` are scores: pass ``cutoff`` (else
+        ``ScoresWithoutCutoffError``).
     pos_label : scalar, optional
         The positive label of a binary task; by default 1 if the labels are within
         {0, 1} or {-1, 1}.
@@ -114,10 +134,18 @@ def audit_predictions(
     random_state : int or None, default 0
         Seed of the bootstrap; the same seed gives identical results.
     custom_metrics : mapping of str to callable, optional
-        Extra metrics computed by Fairlearn's MetricFrame (for example ``roc_auc_score``),
-        called as ``f(y_true, y_score_or_pred[, sample_weight=...])``. No CIs; not checkable.
+        Extra metrics computed by Fairlearn's MetricFrame, called as
+        ``f(y_true, y_score_or_pred[, sample_weight=...])``. No CIs; not checkable. A group
+        where a metric fails (one class only, say) is kept, undefined (NaN) with the reason.
     y_score : array-like of shape (n,), optional
-        Scores passed to ``custom_metrics`` instead of ``y_pred``.
+        Scores of the positive class (binary tasks): feed the score metrics ``roc_auc``
+        (any real scores), ``brier_score`` and ``calibration_error`` (probabilities in
+        [0, 1]), the cutoff sweep, and ``custom_metrics`` instead of ``y_pred``.
+    cutoff : float or mapping of group value to float, optional
+        ``y_pred`` holds scores: the predicted label is ``pos_label`` where the score is at
+        least ``cutoff``, the other class elsewhere; ``y_score`` defaults to these scores.
+        A mapping gives each group its own cutoff (keys are values of the sensitive feature,
+        or tuples of values in feature order with several); the report records it.
 
     Returns
     -------
@@ -148,6 +176,11 @@ def audit_predictions(
     thresholds = tuple(thresholds)
     rule = EvidenceRule() if evidence is None else evidence
     _check_parameters(n_boot=n_boot, evidence=rule, thresholds=thresholds)
+    row_cutoff: Any = cutoff
+    recorded: Any = cutoff
+    if isinstance(cutoff, Mapping):
+        row_cutoff, used = row_cutoffs(cutoff, sensitive_features, len(_to_1d(y_pred)))
+        recorded = [{"group": dict(group), "cutoff": value} for group, value in used]
     encoded = encode_input(
         y_true,
         y_pred,
@@ -156,6 +189,8 @@ def audit_predictions(
         sample_weight=sample_weight,
         task=task,
         pos_label=pos_label,
+        y_score=y_score,
+        cutoff=row_cutoff,
     )
     _check_thresholds(thresholds, encoded)
     audit = _Audit(
@@ -177,6 +212,7 @@ def audit_predictions(
         custom=custom,
         total_weight=float(encoded.n_rows if weights is None else weights.sum()),
         weighted=weights is not None,
+        cutoff=recorded,
     )
 
 
@@ -187,6 +223,7 @@ def _result(
     custom: tuple[CustomMetricResult, ...],
     total_weight: float,
     weighted: bool,
+    cutoff: Any = None,
 ) -> AuditResult:
     encoded, n_boot, reference_group = audit.encoded, audit.n_boot, audit.reference_mode
     directional = audit.reference_mode != "majority" or any(
@@ -200,13 +237,15 @@ def _result(
         if n_boot == 0
         else ("stratified_multinomial_cells" if audit.classification else "stratified_normal_sums")
     )
-    config = (
+    config: tuple[tuple[str, Any], ...] = (
         ("n_boot", n_boot),
         ("random_state", audit.random_state),
         ("reference_group", reference),
         ("bootstrap", bootstrap),
         ("ci_method", "closed_form_rates_failing_end_bonferroni_percentile_bootstrap_otherwise"),
     )
+    if cutoff is not None:  # only audits of scores record it: earlier reports keep their bytes
+        config = (*config, ("cutoff", cutoff))
     return AuditResult(
         task=encoded.task,
         classes=encoded.classes,
@@ -226,7 +265,19 @@ def _result(
         warnings=tuple(audit_warnings(audit, bool(thresholds))),
         evidence_rule=audit.rule,
         custom_metrics=tuple(custom),
+        cutoff_sweep=_sweep(audit),
     )
+
+
+def _sweep(audit: _Audit) -> CutoffSweep | None:
+    """The cutoff sweep over the intersectional groups (within control levels)."""
+    if audit.encoded.y_score is None or audit.encoded.sample_weight is not None:
+        return None
+    table = audit.tables[0]
+    keys = [c + g for c, g in zip(table.control_keys, table.group_keys, strict=True)]
+    names = tuple(f.name for f in audit.encoded.control) + table.grouping.features
+    row_group = table.grouping.members[audit.index.row_group]
+    return sweep_encoded(audit.encoded, row_group, keys, names)
 
 
 def audit_counts(

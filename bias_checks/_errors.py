@@ -73,6 +73,29 @@ SCORES_WITHOUT_CUTOFF = (
     "is a positive prediction), or task='regression' for numeric targets."
 )
 
+INVALID_SCORES = "y_score (or y_pred with a cutoff) must hold finite numbers, one per row."
+INVALID_CUTOFF = "cutoff must be a finite number; a score >= cutoff is a positive prediction."
+CUTOFF_MISSING_GROUP = (
+    "A group has no cutoff; per-group cutoffs need one for every group value (a tuple of "
+    "values, in feature order, with several sensitive features)."
+)
+CUTOFF_NEEDS_BINARY = (
+    "A cutoff turns scores into binary labels; y_true needs at most two label values, and "
+    "task must be 'auto' or 'binary'."
+)
+SCORE_METRIC_NEEDS_SCORES = (
+    "This metric is computed from scores; pass y_score=... (positive-class scores), or the "
+    "scores as y_pred with cutoff=X, for a binary task."
+)
+SCORES_OUTSIDE_UNIT_INTERVAL = (
+    "brier_score and calibration_error need probabilities in [0, 1]; pass probabilities as "
+    "y_score, or threshold roc_auc, which takes any real scores."
+)
+SCORE_METRIC_WEIGHTED = (
+    "Score metrics (roc_auc, brier_score, calibration_error) do not support sample_weight "
+    "yet; drop sample_weight or threshold a label metric."
+)
+
 
 class BiasChecksError(FairgovError):
     """Root of every error raised by :mod:`bias_checks`."""

@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 
 from bias_checks._errors import (
+    CUTOFF_NEEDS_BINARY,
     DUPLICATE_FEATURE_NAME,
+    INVALID_CUTOFF,
+    INVALID_SCORES,
     POS_LABEL_REQUIRED,
     REGRESSION_TARGETS_NOT_NUMERIC,
     EmptyInputError,
@@ -22,6 +25,7 @@ from bias_checks._errors import (
     NanInSensitiveFeaturesError,
     NonBinaryLabelsError,
     PosLabelError,
+    ScoresWithoutCutoffError,
 )
 
 TaskMode = Literal["auto", "binary", "multiclass", "regression"]
@@ -53,6 +57,8 @@ class EncodedInput:
     sample_weight: FloatArray | None
     sensitive: tuple[Feature, ...]
     control: tuple[Feature, ...]
+    y_score: FloatArray | None = None
+    """Scores of the positive class (binary tasks), for the score metrics."""
 
 
 def _to_1d(values: Any) -> np.ndarray[Any, Any]:
@@ -162,8 +168,10 @@ def _resolve_task(
 ) -> ResolvedTask:
     if task != "auto":
         return task
-    if _is_regression_target(y_true) or _is_regression_target(y_pred):
+    if _is_regression_target(y_true):
         return "regression"
+    if _is_regression_target(y_pred):
+        raise ScoresWithoutCutoffError()
     return "binary" if n_classes <= 2 else "multiclass"
 
 
@@ -194,12 +202,24 @@ def encode_input(
     sample_weight: Any | None,
     task: TaskMode,
     pos_label: Hashable | None,
+    y_score: Any | None = None,
+    cutoff: float | FloatArray | None = None,
 ) -> EncodedInput:
-    """Validate and encode the inputs of an audit; raise a specific error on bad input."""
+    """Validate and encode the inputs of an audit; raise a specific error on bad input.
+
+    With ``cutoff``, ``y_pred`` holds scores: the predicted label is ``pos_label`` where the
+    score is at least ``cutoff`` and the other class elsewhere, and the scores (unless
+    ``y_score`` is given) feed the score metrics.
+    """
     if task not in ("auto", "binary", "multiclass", "regression"):
         raise InvalidParameterError(parameter="task", value=repr(task))
     yt = _to_1d(y_true)
     yp = _to_1d(y_pred)
+    scores = None
+    if cutoff is not None:
+        scores, yp, task, pos_label = _labels_from_cutoff(yt, yp, cutoff, task, pos_label)
+    if y_score is not None and np.ndim(y_score) == 1:  # 2-D scores serve custom metrics only
+        scores = _scores(y_score, len(yt))
     if len(yt) != len(yp):
         raise LengthMismatchError(y_true=len(yt), y_pred=len(yp))
     n_rows = len(yt)
@@ -227,9 +247,9 @@ def encode_input(
     if len(set(names)) != len(names) or not sensitive:
         raise InvalidParameterError(DUPLICATE_FEATURE_NAME, features=names)
 
-    if task == "regression" or (
-        task == "auto" and (_is_regression_target(yt) or _is_regression_target(yp))
-    ):
+    if task == "auto" and _is_regression_target(yp) and not _is_regression_target(yt):
+        raise ScoresWithoutCutoffError()
+    if task == "regression" or (task == "auto" and _is_regression_target(yt)):
         if yt.dtype.kind not in "biuf" or yp.dtype.kind not in "biuf":
             raise InvalidParameterError(REGRESSION_TARGETS_NOT_NUMERIC)
         return EncodedInput(
@@ -264,4 +284,55 @@ def encode_input(
         weights,
         sensitive,
         control,
+        scores if resolved == "binary" else None,
     )
+
+
+def _scores(values: Any, n_rows: int) -> FloatArray:
+    array = _to_1d(values)
+    if len(array) != n_rows:
+        raise LengthMismatchError(y_true=n_rows, y_score=len(array))
+    if array.dtype.kind not in "biuf":
+        raise InvalidParameterError(INVALID_SCORES, dtype=str(array.dtype))
+    scores = array.astype(np.float64)
+    if not np.isfinite(scores).all():
+        raise InvalidParameterError(INVALID_SCORES)
+    return scores
+
+
+def _labels_from_cutoff(
+    yt: np.ndarray[Any, Any],
+    yp: np.ndarray[Any, Any],
+    cutoff: float | FloatArray,
+    task: TaskMode,
+    pos_label: Hashable | None,
+) -> tuple[FloatArray, np.ndarray[Any, Any], TaskMode, Hashable]:
+    """Scores in ``yp`` become labels: ``pos_label`` at or above ``cutoff`` (one number, or
+    one per row), the other class below; returns the scores, the labels, the task (binary)
+    and the positive label."""
+    if isinstance(cutoff, np.ndarray):
+        if cutoff.shape != yp.shape or not np.isfinite(cutoff).all():
+            raise InvalidParameterError(INVALID_CUTOFF)
+    elif (
+        isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not np.isfinite(cutoff)
+    ):
+        raise InvalidParameterError(INVALID_CUTOFF, cutoff=repr(cutoff))
+    if task not in ("auto", "binary"):
+        raise InvalidParameterError(CUTOFF_NEEDS_BINARY, task=task)
+    scores = _scores(yp, len(yt))
+    if _has_missing(yt):
+        raise NanInLabelsError()
+    labels = [_python_scalar(v) for v in _unique_labels(yt, yt[:0])]
+    if len(labels) > 2:
+        raise NonBinaryLabelsError(CUTOFF_NEEDS_BINARY, labels=[repr(c) for c in labels])
+    positive = _python_scalar(_resolve_pos_label(labels, pos_label))
+    others = [c for c in labels if c != positive]
+    if len(others) > 1:
+        raise NonBinaryLabelsError(labels=[repr(c) for c in labels])
+    if not others:
+        if positive not in (0, 1, -1):
+            raise NonBinaryLabelsError(CUTOFF_NEEDS_BINARY, labels=[repr(c) for c in labels])
+        others = [0 if positive in (1, -1) else 1]
+    values = np.empty(2, dtype=yt.dtype if yt.dtype.kind in "biuf" else object)
+    values[0], values[1] = others[0], positive
+    return scores, values[(scores >= cutoff).astype(np.intp)], "binary", positive

@@ -273,6 +273,8 @@ def fairlearn_disparities(audit: _Audit, *, directional: bool = False) -> list[D
     for info in METRICS.values():
         if info.kind != "disparity" or info.task != task or (info.signed and not directional):
             continue
+        if info.needs_scores and not audit.has_scores:
+            continue
         for table in audit.tables:
             for method in METHODS:
                 records += _disparity(audit, info, table, method)

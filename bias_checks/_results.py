@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bias_checks._checks import Threshold, Verdict
 from bias_checks._evidence import EvidenceRule
 from core.canonical import canonical_json, to_jsonable
+
+if TYPE_CHECKING:
+    from bias_checks._score_sweep import CutoffSweep
 
 SCHEMA_VERSION = "2"
 
@@ -248,9 +251,11 @@ class CustomMetricResult:
     by_group: tuple[tuple[GroupKey, GroupKey, float], ...]
     overall: tuple[tuple[GroupKey, float], ...]
     disparities: tuple[tuple[str, str, GroupKey, float], ...]
+    undefined: tuple[tuple[GroupKey, GroupKey, str], ...] = ()
+    """Groups where the metric is undefined (value NaN), with the reason."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "metric": self.metric,
             "by_group": [
                 {"control": _key(c), "group": _key(g), "value": v} for c, g, v in self.by_group
@@ -261,6 +266,11 @@ class CustomMetricResult:
                 for t, m, c, v in self.disparities
             ],
         }
+        if self.undefined:
+            data["undefined"] = [
+                {"control": _key(c), "group": _key(g), "reason": r} for c, g, r in self.undefined
+            ]
+        return data
 
 
 @dataclass(frozen=True)
@@ -288,6 +298,8 @@ class AuditResult:
     warnings: tuple[AuditWarning, ...]
     evidence_rule: EvidenceRule
     custom_metrics: tuple[CustomMetricResult, ...] = ()
+    cutoff_sweep: CutoffSweep | None = None
+    """Each group's rates across cutoffs, when the audit had scores."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return plain, JSON-ready data (canonical conventions applied)."""
@@ -312,6 +324,8 @@ class AuditResult:
             "warnings": [w.to_dict() for w in self.warnings],
             "custom_metrics": [c.to_dict() for c in self.custom_metrics],
         }
+        if self.cutoff_sweep is not None:  # absent without scores: older report bytes hold
+            data["cutoff_sweep"] = self.cutoff_sweep.to_dict()
         result: dict[str, Any] = to_jsonable(data)
         return result
 

@@ -33,8 +33,9 @@ from bias_checks._inputs import EncodedInput
 from bias_checks._judged import Judged
 from bias_checks._results import GroupRef, Interval
 from bias_checks._rounding import round_down, round_up
+from bias_checks._scores import GroupScores, group_interval, group_scores
 from bias_checks._uncertainty import bootstrap_classification, bootstrap_regression
-from bias_checks.catalogue import MetricInfo
+from bias_checks.catalogue import SCORE_METRICS, MetricInfo
 
 
 def label_index(encoded: EncodedInput) -> list[int]:
@@ -133,6 +134,36 @@ class _Audit:
 
         self.overall = table([])
         self.tables = [table(columns) for columns in column_sets]
+        self.scores: list[tuple[GroupTable, GroupScores]] = []
+        if encoded.y_score is not None and encoded.sample_weight is None and counted is None:
+            self._add_scores(encoded.y_score)
+
+    # ----- score metrics ----------------------------------------------------------------
+    def _add_scores(self, y_score: np.ndarray[Any, Any]) -> None:
+        """Score metrics of every table, stored beside its label metrics."""
+        positive = self.encoded.y_true == self.label_index[0]
+        alpha = 1.0 - self.rule.confidence_level
+        for table in [self.overall, *self.tables]:
+            row_group = table.grouping.members[self.index.row_group]
+            scores = group_scores(positive, y_score, row_group, table.grouping.n_groups)
+            for metric in sorted(SCORE_METRICS):
+                value = scores.value(metric)[None, :]
+                table.values[metric] = value
+                table.defined[metric] = np.isfinite(value)
+                table.reliable[metric] = np.isfinite(value) & (
+                    table.counts >= self.rule.min_group_size
+                )
+                low, high = group_interval(scores, metric, alpha / 2)
+                table.ci[metric] = (low[None, :], high[None, :])
+            self.scores.append((table, scores))
+        self.metric_names = (*self.metric_names, *sorted(SCORE_METRICS))
+
+    @property
+    def has_scores(self) -> bool:
+        return bool(self.scores)
+
+    def scores_of(self, table: GroupTable) -> GroupScores:
+        return next(scores for known, scores in self.scores if known is table)
 
     # ----- groupings -------------------------------------------------------------------
     def table_for(self, features: Sequence[str] | None) -> GroupTable:

@@ -57,6 +57,10 @@ class MetricInfo:
         unclipped ratio (can exceed 1) of each group against the reference (privileged) group,
         as AIF360 defines them; the worst case is the smallest value. ``False`` for Fairlearn's
         folded disparities.
+    needs_scores : bool
+        Whether the metric is computed from scores or probabilities (``y_score``, or
+        ``y_pred`` with a ``cutoff``) rather than from predicted labels: ``roc_auc``,
+        ``brier_score``, ``calibration_error`` and their disparities.
     has_interval : bool
         Whether the metric is an estimate with a confidence interval. ``count`` and its
         disparities (``count_difference``, ``count_ratio``) are not: they are exact, so an
@@ -71,6 +75,10 @@ class MetricInfo:
     transform: Transform | None
     description: str
     signed: bool = False
+
+    @property
+    def needs_scores(self) -> bool:
+        return self.bases[0] in SCORE_METRICS
 
     @property
     def value_range(self) -> tuple[float, float]:
@@ -127,6 +135,26 @@ _CLASSIFICATION_BASES: tuple[tuple[str, BoundDirection, str], ...] = (
         "Mean recall over the classes present, as sklearn balanced_accuracy_score.",
     ),
 )
+
+_SCORE_BASES: tuple[tuple[str, BoundDirection, str], ...] = (
+    (
+        "roc_auc",
+        "lower",
+        "Area under the ROC curve of the scores in the group, as sklearn roc_auc_score.",
+    ),
+    (
+        "brier_score",
+        "upper",
+        "Mean squared difference of probability and label, as sklearn brier_score_loss.",
+    ),
+    (
+        "calibration_error",
+        "upper",
+        "Calibration in the large: |mean probability - share of positives| in the group.",
+    ),
+)
+SCORE_METRICS: frozenset[str] = frozenset(name for name, _b, _d in _SCORE_BASES)
+"""Base metrics computed from scores, not from predicted labels."""
 
 _REGRESSION_BASES: tuple[tuple[str, str, BoundDirection, str], ...] = (
     ("mean_absolute_error", "mae", "upper", "Weighted mean absolute error in the group."),
@@ -191,6 +219,7 @@ def _build() -> dict[str, MetricInfo]:
                 f"The {transform} of {name} between groups.",
             )
     metrics.update(_directional_metrics())
+    _score_metrics(metrics)
     return metrics
 
 
@@ -225,6 +254,23 @@ def _directional_metrics() -> dict[str, MetricInfo]:
         )
         for name, bases, transform, text in entries
     }
+
+
+def _score_metrics(metrics: dict[str, MetricInfo]) -> None:
+    """Add the metrics of scores and probabilities (binary tasks only)."""
+    for name, bound, description in _SCORE_BASES:
+        metrics[name] = MetricInfo(
+            name, "base", bound, "classification", (name,), None, description
+        )
+        for transform in _TRANSFORMS:
+            full = f"{name}_{transform}"
+            metrics[full] = _disparity(
+                full,
+                "classification",
+                (name,),
+                transform,
+                f"The {transform} of {name} between groups (or to overall/reference).",
+            )
 
 
 METRICS: Mapping[str, MetricInfo] = MappingProxyType(_build())

@@ -35,6 +35,9 @@ _BASE_WORDS = {
     "balanced_accuracy": "balanced accuracy",
     "mean_absolute_error": "mean absolute error",
     "root_mean_squared_error": "root mean squared error",
+    "roc_auc": "ROC AUC (how well the scores rank positives above negatives)",
+    "brier_score": "Brier score (mean squared error of the probabilities)",
+    "calibration_error": "calibration error (mean probability minus share of positives)",
 }
 _SHORT_BASE = {
     "selection_rate": "selection rate",
@@ -45,6 +48,7 @@ _SHORT_BASE = {
     "false_discovery_rate": "false discovery rate",
     "mean_absolute_error": "mean absolute error",
     "root_mean_squared_error": "root mean squared error",
+    "brier_score": "Brier score",
 }
 _METHOD_WORDS = {
     "between_groups": "between any two groups",

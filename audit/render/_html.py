@@ -25,6 +25,7 @@ from audit.render._common import (
 )
 from audit.render._ll144 import ll144_section
 from audit.render._svg import check_bar, group_bars
+from audit.render._sweep import sweep_charts
 from audit.report import Report
 from audit.report_model import ExternalModelInfo, ReportModel
 
@@ -181,6 +182,18 @@ def _metric_charts(data: ReportModel) -> str:
     )
 
 
+def _cutoff_sweep(data: ReportModel) -> str:
+    sweep = data.audit.cutoff_sweep
+    if sweep is None:
+        return ""
+    return (
+        "<h2>Rates across cutoffs</h2>"
+        '<p class="muted">Each line is one group: the share it would select, and its true and '
+        "false positive rates, if a score at or above the cutoff were a positive prediction.</p>"
+        f'<div class="charts">{sweep_charts(sweep)}</div>'
+    )
+
+
 def _dl(pairs: Iterable[tuple[str, Any]]) -> str:
     items = "".join(
         f'<dt>{_e(k)}</dt><dd class="code">{_e("n/a" if v is None else v)}</dd>' for k, v in pairs
@@ -307,7 +320,7 @@ def render_html(report: Report) -> str:
         f"body{{background:linear-gradient({VERDICT_TINTS[verdict]},#fff 260px)}}</style>"
         f"</head><body>{_banner(data)}<main>"
         f"{_checks(data)}{_warnings(data)}{ll144_section(data)}{_groups(data)}"
-        f"{_metric_charts(data)}"
+        f"{_metric_charts(data)}{_cutoff_sweep(data)}"
         f"{_federation(data)}{_provenance(data)}</main></body></html>\n"
     )
 
