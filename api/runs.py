@@ -41,6 +41,7 @@ def audit_env(ctx: ApiContext) -> AuditEnv:
         deployment=ctx.deployment,
         data_dir=Path(ctx.settings.data_dir),
         auditor_key=ctx.auditor_key,
+        estimator_modules=tuple(ctx.settings.estimator_modules),
     )
 
 

@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated addresses that may register datasets and start audits.",
     )
+    estimator_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Python modules (or packages) whose scikit-learn "
+        "classifiers a model spec may name as module:Class, e.g. "
+        "sklearn.ensemble,sklearn.tree; model files may then hold types under them. "
+        "Empty (the default): only logistic_regression and hist_gradient_boosting.",
+    )
     api_session_ttl: int = Field(default=3600, ge=60, description="API session lifetime, s.")
     api_nonce_ttl: int = Field(default=600, ge=10, description="SIWE nonce lifetime, seconds.")
     api_max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body.")
@@ -138,7 +145,7 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("auditors", "operators", mode="before")
+    @field_validator("auditors", "operators", "estimator_modules", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -65,5 +65,5 @@ def read_audit(ctx: CtxDep, session: SessionDep, run_id: RunIdPath) -> AuditPubl
 )
 def start_audit(ctx: CtxDep, _operator: CurrentOperator, body: ModelSpec) -> AuditAccepted:
     """Train and audit a model under the current policy, in the background (operators)."""
-    spec = parse_spec(body.model_dump())
+    spec = parse_spec(body.model_dump(), estimator_modules=ctx.settings.estimator_modules)
     return AuditAccepted(run_id=start_run(ctx, spec))

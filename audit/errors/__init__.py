@@ -34,6 +34,13 @@ from audit.errors._base import (
     UnsupportedMitigation,
     UntrustedModelType,
 )
+from audit.errors._estimators import (
+    ESTIMATOR_MODULES_SETTING,
+    EstimatorNotAllowed,
+    EstimatorNotClassifier,
+    EstimatorNotFound,
+    ModelTypesNotAllowed,
+)
 from audit.errors._records import (
     DatasetNotInPolicy,
     InvalidSalts,
@@ -47,6 +54,7 @@ from audit.errors._records import (
 )
 
 __all__ = [
+    "ESTIMATOR_MODULES_SETTING",
     "AmbiguousLabels",
     "AnchorConflict",
     "AnchorRefused",
@@ -58,6 +66,9 @@ __all__ = [
     "DatasetNotInPolicy",
     "DatasetNotRegistered",
     "DatasetSchemaMismatch",
+    "EstimatorNotAllowed",
+    "EstimatorNotClassifier",
+    "EstimatorNotFound",
     "InputFileNotFound",
     "InvalidManifest",
     "InvalidModelSpec",
@@ -72,6 +83,7 @@ __all__ = [
     "ModelFileMissing",
     "ModelHashMismatch",
     "ModelNotApproved",
+    "ModelTypesNotAllowed",
     "NoRecords",
     "ProviderMismatch",
     "RecordIndexOutOfRange",
