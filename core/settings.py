@@ -112,6 +112,11 @@ class Settings(BaseSettings):
     api_session_ttl: int = Field(default=3600, ge=60, description="API session lifetime, s.")
     api_nonce_ttl: int = Field(default=600, ge=10, description="SIWE nonce lifetime, seconds.")
     api_max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body.")
+    api_max_upload_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Largest uploaded file (a predictions file or an ONNX model), bytes.",
+    )
     api_ip_rate: float = Field(default=100.0, gt=0, description="Requests/s per client IP.")
     api_ip_burst: int = Field(default=200, ge=1, description="Burst of requests per client IP.")
     api_voter_rate: float = Field(
