@@ -26,12 +26,14 @@ class RunKind(StrEnum):
 
     ``training_run`` trained the model and audited it; ``reaudit`` audited an existing model
     file again under a newer policy (nothing trained); ``predictions`` audited a third
-    party's predictions file (no model, no policy, no row).
+    party's predictions file (no model, no policy, no row); ``external`` scored a registered
+    ONNX model, trained elsewhere, on voted data (:mod:`audit.external`).
     """
 
     TRAINING_RUN = "training_run"
     REAUDIT = "reaudit"
     PREDICTIONS = "predictions"
+    EXTERNAL = "external"
 
 
 class RunStatus(StrEnum):
@@ -111,3 +113,19 @@ class ModelVersion(SQLModel, table=True):
     policy_version: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ExternalModelRecord(SQLModel, table=True):
+    """A registered external (ONNX) model file: its name, hash, stored path and signature."""
+
+    __tablename__ = "external_model"
+    __table_args__ = (UniqueConstraint("name", "model_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=200)
+    model_hash: str = Field(index=True, max_length=66)
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    size: int = Field(sa_type=BigInteger)
+    signature_json: str = Field(sa_column=Column(Text, nullable=False))
+    producer: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)

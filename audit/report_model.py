@@ -38,14 +38,44 @@ class _View(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ExternalModelInfo(_View):
+    """What fairgov verified, and could not, about an external model it scored (#17).
+
+    ``kind`` is ``external_onnx``; ``producer`` is the exporter the file names (unverified);
+    ``inputs`` are the columns the model was given, in order; ``output`` how its scores were
+    read; ``predictions`` whether its label output or ``cutoff`` made the predictions.
+    """
+
+    kind: Literal["external_onnx"] = "external_onnx"
+    producer: str
+    signature: str
+    opsets: dict[str, StrictInt]
+    inputs: list[str]
+    output: str
+    predictions: str
+    cutoff: Number | None = None
+    scored_rows: StrictInt
+    verified: list[str]
+    not_verified: list[str]
+
+
 class ModelInfo(_View):
-    """The audited model: its name, skops file hash, estimator, mitigation and spec."""
+    """The audited model: its name, skops file hash, estimator, mitigation and spec; for an
+    external model, also what was verified about it (``external``, absent otherwise)."""
 
     name: str
     hash: str | None = None
     estimator: str | None = None
     mitigation: str | None = None
     spec: dict[str, Any] | None = None
+    external: ExternalModelInfo | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_external(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("external") is None:
+            data.pop("external", None)
+        return data
 
 
 class DatasetPart(_View):

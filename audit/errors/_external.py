@@ -1,0 +1,114 @@
+"""Errors of external models: ONNX files registered and audited by fairgov (#17)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from audit.errors._base import AuditError
+from core.errors import ErrorCategory
+
+
+class InvalidOnnxModel(AuditError):
+    """The bytes are not a valid ONNX model (they do not parse, or onnx.checker refuses them)."""
+
+    code: ClassVar[str] = "invalid_onnx_model"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(
+            f"{name} is not a valid ONNX model ({problem}): export it again with skl2onnx, "
+            "onnxmltools or torch.onnx.export",
+            name=name,
+            problem=problem,
+        )
+
+
+class OnnxModelTooLarge(AuditError):
+    """The ONNX file is larger than the operator's size limit."""
+
+    code: ClassVar[str] = "onnx_model_too_large"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"{name} has {size:,} bytes, more than the limit of {limit:,}: register a smaller "
+            "model or ask the operator to raise the limit",
+            name=name,
+            size=size,
+            limit=limit,
+        )
+
+
+class CustomOperatorDomain(AuditError):
+    """The model uses operators outside the standard ONNX domains: they would run foreign code."""
+
+    code: ClassVar[str] = "custom_operator_domain"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, domains: list[str]) -> None:
+        super().__init__(
+            f"{name} uses operators of the domain(s) {', '.join(domains)}; only the standard "
+            "domains ai.onnx and ai.onnx.ml are run: export the model without custom operators",
+            name=name,
+            domains=domains,
+        )
+
+
+class UnexpectedOnnxSignature(AuditError):
+    """The model's inputs or outputs are not one of the shapes fairgov can feed and read."""
+
+    code: ClassVar[str] = "unexpected_onnx_signature"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, expected: str, found: str) -> None:
+        super().__init__(
+            f"{name}: expected {expected}, but the file has {found}",
+            name=name,
+            expected=expected,
+            found=found,
+        )
+
+
+class OnnxOutputKindMissing(AuditError):
+    """The model has one float output and no label: the spec must say what it holds."""
+
+    code: ClassVar[str] = "onnx_output_kind_missing"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, output: str) -> None:
+        super().__init__(
+            f"{name} has one float output ({output}) and no label output: say what it holds "
+            "with 'output: probability' or 'output: logit' in the spec",
+            name=name,
+            output=output,
+        )
+
+
+class ModelNotRegistered(AuditError):
+    """An external audit named a model hash that was never registered under that name."""
+
+    code: ClassVar[str] = "model_not_registered"
+    category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
+
+    def __init__(self, name: str, model_hash: str) -> None:
+        super().__init__(
+            f"no model {name} with hash {model_hash} is registered: register it with "
+            f"fairgov models register FILE.onnx --name {name}",
+            name=name,
+            model_hash=model_hash,
+        )
+
+
+class ExternalModelFailed(AuditError):
+    """onnxruntime could not score the dataset with the model."""
+
+    code: ClassVar[str] = "external_model_failed"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(
+            f"onnxruntime could not run {name} ({problem}): check that the file runs in "
+            "onnxruntime on the CPU and that its inputs match the dataset's columns",
+            name=name,
+            problem=problem,
+        )

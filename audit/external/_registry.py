@@ -1,0 +1,191 @@
+"""The registry of external models: ONNX files stored by hash, with their signature.
+
+:func:`register_onnx` checks a file (:func:`~audit.external._signature.inspect_onnx`), writes
+it atomically to ``<data_dir>/external/<name>/<sha256>.onnx`` and records a row; the same
+name and bytes again return the same registration. :func:`registered_model` finds one by name
+and hash for an audit, and :func:`read_model_bytes` reads its file back, hash checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from audit.db_models import ExternalModelRecord
+from audit.env import AuditEnv
+from audit.errors import InvalidModelSpec, ModelFileMissing, ModelHashMismatch, ModelNotRegistered
+from audit.external._signature import (
+    MAX_ONNX_BYTES,
+    Signature,
+    parse_onnx,
+    producer_of,
+    signature_of,
+)
+from core.canonical import sha256_hex
+from core.db import session_scope
+
+#: A model name is also a directory name: letters, digits, ``.``, ``_`` and ``-``.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+
+
+@dataclass(frozen=True)
+class ExternalModel:
+    """A registered ONNX model: its name, ``modelHash`` (``"0x"`` + sha256 of the file),
+    stored file, size, signature and the exporter the file names (not verified)."""
+
+    name: str
+    model_hash: str
+    path: Path
+    size: int
+    signature: Signature
+    producer: str
+
+    @classmethod
+    def from_record(cls, row: ExternalModelRecord) -> ExternalModel:
+        return cls(
+            name=row.name,
+            model_hash=row.model_hash,
+            path=Path(row.path),
+            size=row.size,
+            signature=Signature.model_validate_json(row.signature_json),
+            producer=row.producer,
+        )
+
+
+def external_dir(env: AuditEnv) -> Path:
+    """Where registered ONNX files live: ``<data_dir>/external/<name>/<sha256>.onnx``."""
+    return env.data_dir / "external"
+
+
+def _check_name(name: str) -> None:
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise InvalidModelSpec(
+            f"model name {name!r}: use 1 to 200 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+
+
+def _write_atomically(directory: Path, filename: str, data: bytes) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / filename
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".onnx-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def register_onnx(
+    env: AuditEnv, *, name: str, data: bytes, max_bytes: int = MAX_ONNX_BYTES
+) -> ExternalModel:
+    """Check an ONNX file, store it by hash and record it under ``name``.
+
+    Parameters
+    ----------
+    env : AuditEnv
+        The database and data directory (the chain is not used).
+    name : str
+        The model's name: 1 to 200 letters, digits, ``.``, ``_`` or ``-``.
+    data : bytes
+        The ONNX file's bytes.
+    max_bytes : int, default :data:`~audit.external._signature.MAX_ONNX_BYTES`
+        The largest file accepted.
+
+    Returns
+    -------
+    ExternalModel
+        The registration; the same one again for the same name and bytes.
+
+    Raises
+    ------
+    InvalidModelSpec
+        The name cannot be a model name.
+    OnnxModelTooLarge, InvalidOnnxModel, CustomOperatorDomain, UnexpectedOnnxSignature
+        The file is refused; nothing is stored.
+
+    Examples
+    --------
+    >>> data = Path("m.onnx").read_bytes()  # doctest: +SKIP
+    >>> model = register_onnx(env, name="loans-xgb", data=data)  # doctest: +SKIP
+    >>> model.model_hash  # doctest: +SKIP
+    '0x…'
+    """
+    _check_name(name)
+    proto = parse_onnx(name, data, max_bytes=max_bytes)
+    signature = signature_of(name, proto)
+    model_hash = sha256_hex(data)
+    with session_scope(env.engine) as session:
+        existing = _find(session, name, model_hash)
+        if existing is not None and Path(existing.path).is_file():
+            return ExternalModel.from_record(existing)
+        path = _write_atomically(external_dir(env) / name, f"{model_hash[2:]}.onnx", data)
+        row = existing or ExternalModelRecord(
+            name=name,
+            model_hash=model_hash,
+            path=str(path),
+            size=len(data),
+            signature_json=signature.model_dump_json(),
+            producer=producer_of(proto),
+        )
+        row.path = str(path)
+        session.add(row)
+        session.flush()
+        return ExternalModel.from_record(row)
+
+
+def _find(session: Session, name: str, model_hash: str) -> ExternalModelRecord | None:
+    return session.exec(
+        select(ExternalModelRecord)
+        .where(ExternalModelRecord.name == name)
+        .where(ExternalModelRecord.model_hash == model_hash.lower())
+    ).first()
+
+
+def registered_model(session: Session, name: str, model_hash: str) -> ExternalModel:
+    """The registration of ``model_hash`` under ``name``.
+
+    Raises
+    ------
+    ModelNotRegistered
+    """
+    row = _find(session, name, model_hash)
+    if row is None:
+        raise ModelNotRegistered(name, model_hash)
+    return ExternalModel.from_record(row)
+
+
+def list_external_models(session: Session, name: str | None = None) -> list[ExternalModel]:
+    """Every registration (of ``name``, if given), oldest first."""
+    query = select(ExternalModelRecord)
+    if name is not None:
+        query = query.where(ExternalModelRecord.name == name)
+    rows = session.exec(query.order_by(col(ExternalModelRecord.id))).all()
+    return [ExternalModel.from_record(r) for r in rows]
+
+
+def read_model_bytes(model: ExternalModel) -> bytes:
+    """The stored file's bytes, after checking they still hash to ``model.model_hash``.
+
+    Raises
+    ------
+    ModelFileMissing, ModelHashMismatch
+    """
+    try:
+        data = model.path.read_bytes()
+    except OSError:
+        raise ModelFileMissing(str(model.path)) from None
+    actual = sha256_hex(data)
+    if actual != model.model_hash:
+        raise ModelHashMismatch(str(model.path), model.model_hash, actual)
+    return data

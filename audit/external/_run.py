@@ -1,0 +1,297 @@
+"""A governed external audit: a registered ONNX model scored on voted data, anchored, gated.
+
+Like a central run (:mod:`audit.runs`) it freezes the policy, records its row, verifies
+the dataset against the chain by hash (refusing exactly as a central run refuses), audits
+under the voted thresholds and evidence rules, and publishes with
+:func:`audit.runs.publish_run`. Instead of training, it scores the registered file with
+onnxruntime. Its run id covers the spec, the dataset's content hash, the snapshot's hash
+and the model's hash; its row and report say ``external``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from audit.db_models import AuditRunRecord, RunKind, RunStatus
+from audit.env import AuditEnv
+from audit.evidence import audit_under_policy, gate_rule
+from audit.external._provenance import external_model_info
+from audit.external._registry import ExternalModel, read_model_bytes, registered_model
+from audit.external._scoring import Scores, score_frame, session
+from audit.external._spec import ExternalAuditSpec
+from audit.manifest import DatasetManifest, latest_manifest, load_frame
+from audit.provenance import dataset_info, policy_info
+from audit.report import build_report
+from audit.runs import REFUSALS, AuditRun, Publication, finish_run, publish_run
+from audit.training import labels, sensitive_groups
+from audit.verify import frozen_snapshot, verify_datasets
+from bias_checks import AuditResult
+from core.canonical import canonical_hash, file_sha256
+from core.db import session_scope
+from core.types import Hash32
+from governance.policy.snapshot import PolicySnapshot
+
+#: ``progress(stage, step, total)``: called as each stage starts.
+Progress = Callable[[str, int, int], None]
+STAGES = ("policy", "verify", "score", "audit", "report", "anchor", "gate")
+
+
+def external_run_id(
+    spec: ExternalAuditSpec, content_hash: str, snapshot_hash: str, model_hash: str
+) -> Hash32:
+    """The canonical hash of the spec, the dataset's content hash, the snapshot's hash and
+    the model's hash."""
+    return canonical_hash(
+        {
+            "external_spec": spec.model_dump(mode="json") | {"model_hash": model_hash},
+            "dataset_content_hash": content_hash,
+            "policy_snapshot_hash": snapshot_hash,
+            "model_hash": model_hash,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    snapshot: PolicySnapshot
+    manifest: DatasetManifest
+    content_hash: str
+    model: ExternalModel
+    run_id: Hash32
+
+
+def _plan(env: AuditEnv, spec: ExternalAuditSpec) -> _Plan:
+    model_hash = spec.model_hash.lower()
+    with session_scope(env.engine) as session:
+        model = registered_model(session, spec.name, model_hash)
+        manifest = latest_manifest(session, spec.dataset)
+    snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
+    try:
+        content_hash: str = file_sha256(manifest.local_path())
+    except OSError:
+        content_hash = manifest.sha256
+    run_id = external_run_id(spec, content_hash, snapshot.hash, model_hash)
+    return _Plan(snapshot, manifest, content_hash, model, run_id)
+
+
+def run_external_audit(
+    env: AuditEnv, spec: ExternalAuditSpec, *, progress: Progress | None = None
+) -> AuditRun:
+    """Score a registered ONNX model on a voted dataset, audit it under the voted policy,
+    anchor the report and approve or block the model's hash.
+
+    Parameters
+    ----------
+    env : AuditEnv
+        The database, chain, contracts, data directory and auditor key.
+    spec : ExternalAuditSpec
+        The registered model (name and hash), the dataset and how to read the model.
+    progress : callable, optional
+        ``progress(stage, step, total)`` as each of :data:`STAGES` starts.
+
+    Returns
+    -------
+    AuditRun
+        ``kind`` is ``external``; ``model_hash`` is the ONNX file's hash.
+
+    Raises
+    ------
+    AuditorKeyMissing, ModelNotRegistered, DatasetNotRegistered
+        Nothing is recorded.
+    DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
+        Verification failed: the run is recorded ``refused`` and nothing is scored.
+    UnexpectedOnnxSignature, OnnxOutputKindMissing, ExternalModelFailed, AnchorRefused
+        The run is recorded ``failed``; the model's gate status does not change.
+
+    Examples
+    --------
+    >>> run = run_external_audit(env, ExternalAuditSpec(name="loans-xgb",
+    ...     model_hash=model.model_hash, dataset="loans"))  # doctest: +SKIP
+    >>> run.verdict, run.model_status  # doctest: +SKIP
+    ('PASS', 'approved')
+    """
+    auditor_key = env.require_auditor_key()
+
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name, STAGES.index(name), len(STAGES))
+
+    step("policy")
+    plan = _plan(env, spec)
+    row_id = _record(env, spec, plan)
+    try:
+        step("verify")
+        verify_datasets(plan.snapshot, (plan.manifest,))
+    except REFUSALS as exc:
+        finish_run(env.engine, row_id, RunStatus.REFUSED, exc)
+        raise
+    try:
+        return _score_audit_publish(env, auditor_key, spec, plan=plan, row_id=row_id, step=step)
+    except BaseException as exc:
+        finish_run(env.engine, row_id, RunStatus.FAILED, exc)
+        raise
+
+
+def _record(env: AuditEnv, spec: ExternalAuditSpec, plan: _Plan) -> int:
+    snapshot = plan.snapshot
+    with session_scope(env.engine) as session:
+        row = AuditRunRecord(
+            run_id=plan.run_id,
+            kind=RunKind.EXTERNAL,
+            model_name=spec.name,
+            dataset_name=plan.manifest.name,
+            dataset_id=plan.manifest.dataset_id,
+            spec_json=spec.canonical_json().decode("utf-8"),
+            chain_id=snapshot.chain_id,
+            policy_version=snapshot.policy_version,
+            policy_block=snapshot.block_number,
+            policy_snapshot_hash=snapshot.hash,
+            content_hash=plan.content_hash,
+            model_hash=plan.model.model_hash,
+            status=RunStatus.RUNNING,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
+
+
+@dataclass(frozen=True)
+class ScoredRows:
+    """The rows scored, their binary labels and groups, and what the model said."""
+
+    y_true: np.ndarray[Any, Any]
+    groups: pd.DataFrame
+    scores: Scores
+    inputs: tuple[str, ...]
+    dataset_rows: int
+
+
+def model_inputs(
+    spec: ExternalAuditSpec, model: ExternalModel, manifest: DatasetManifest
+) -> tuple[str, ...]:
+    """The columns the model is given: by input name, or ``spec.inputs`` (default: the
+    manifest's features) in order for a single tensor."""
+    if model.signature.layout == "columns":
+        return tuple(v.name for v in model.signature.inputs)
+    return spec.inputs if spec.inputs is not None else tuple(manifest.features)
+
+
+def heldout(
+    frame: pd.DataFrame, manifest: DatasetManifest, spec: ExternalAuditSpec
+) -> pd.DataFrame:
+    """Every row, or (with ``spec.test_size``) the seeded label-stratified held-out rows: the
+    same rows :func:`audit.training.split` holds out with that test size and seed."""
+    if spec.test_size is None:
+        return frame
+    y = labels(frame, manifest)
+    _, test = train_test_split(
+        np.arange(len(frame)), test_size=spec.test_size, random_state=spec.seed, stratify=y
+    )
+    rows: pd.DataFrame = frame.iloc[test]
+    return rows
+
+
+def score_dataset(
+    spec: ExternalAuditSpec, model: ExternalModel, data: bytes, manifest: DatasetManifest
+) -> ScoredRows:
+    """Load the dataset, take the rows to score and score them with onnxruntime."""
+    frame = load_frame(manifest)
+    rows = heldout(frame, manifest, spec)
+    inputs = model_inputs(spec, model, manifest)
+    scores = score_frame(
+        spec.name,
+        session(spec.name, data),
+        model.signature,
+        rows,
+        inputs=inputs,
+        positive_label=manifest.positive_label,
+        output=spec.output,
+        cutoff=spec.cutoff,
+    )
+    groups = sensitive_groups(rows[list(manifest.sensitive_features)])
+    return ScoredRows(labels(rows, manifest), groups, scores, inputs, len(frame))
+
+
+def audit_scores(
+    snapshot: PolicySnapshot, scored: ScoredRows, *, n_boot: int, seed: int
+) -> AuditResult:
+    """:func:`audit.evidence.audit_under_policy` on the predictions, with the probabilities
+    as ``y_score`` where that keyword exists."""
+    extra: dict[str, Any] = {}
+    if (
+        scored.scores.probability is not None
+        and "y_score" in inspect.signature(audit_under_policy).parameters
+    ):
+        extra["y_score"] = scored.scores.probability
+    return audit_under_policy(
+        snapshot,
+        scored.y_true,
+        scored.scores.positive,
+        sensitive_features=scored.groups,
+        n_boot=n_boot,
+        random_state=seed,
+        **extra,
+    )
+
+
+def _score_audit_publish(
+    env: AuditEnv,
+    auditor_key: str,
+    spec: ExternalAuditSpec,
+    *,
+    plan: _Plan,
+    row_id: int,
+    step: Callable[[str], None],
+) -> AuditRun:
+    snapshot, manifest, model = plan.snapshot, plan.manifest, plan.model
+    step("score")
+    data = read_model_bytes(model)
+    scored = score_dataset(spec, model, data, manifest)
+    step("audit")
+    result = audit_scores(snapshot, scored, n_boot=spec.n_boot, seed=spec.seed)
+    when_inconclusive, warnings = gate_rule(snapshot, result)
+    step("report")
+    report = build_report(
+        kind=RunKind.EXTERNAL,
+        run_id=plan.run_id,
+        audit=result,
+        model=external_model_info(spec, model, scored, snapshot),
+        dataset=dataset_info((manifest,), (scored.dataset_rows,)),
+        policy=policy_info(snapshot),
+        seeds={"split": spec.seed, "bootstrap": spec.seed},
+        warnings=[*warnings, *_mitigation_warning(snapshot)],
+    )
+    return publish_run(
+        env,
+        auditor_key,
+        Publication(
+            row_id=row_id,
+            kind=RunKind.EXTERNAL,
+            model_name=spec.name,
+            report=report,
+            model_path=model.path,
+            model_hash=model.model_hash,
+            dataset_id=manifest.dataset_id,
+            snapshot=snapshot,
+            on_inconclusive=when_inconclusive,
+        ),
+        step=step,
+    )
+
+
+def _mitigation_warning(snapshot: PolicySnapshot) -> list[str]:
+    strategy = snapshot.mitigation.strategy
+    if strategy in ("", "none"):
+        return []
+    return [
+        f"the voted mitigation ({strategy}) was not applied: fairgov did not train this "
+        "external model, it audited the model as submitted"
+    ]

@@ -1,0 +1,206 @@
+"""Scoring a registered ONNX model with onnxruntime (CPU), without running anyone's code.
+
+The graph holds only standard operators (:mod:`audit.external._signature`), so onnxruntime's
+own kernels are all that runs. :func:`score_frame` feeds the dataset's columns as the
+signature says and reads back the predicted labels and the positive class's probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import onnxruntime as ort
+import pandas as pd
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+from audit.errors import ExternalModelFailed, OnnxOutputKindMissing, UnexpectedOnnxSignature
+from audit.external._signature import OnnxValue, Signature
+from audit.training import category_text
+
+OutputKind = Literal["probability", "logit"]
+#: What onnxruntime raises (its exceptions derive from Exception, not RuntimeError).
+ORT_ERRORS: tuple[type[Exception], ...] = (
+    ort_state.Fail,
+    ort_state.InvalidArgument,
+    ort_state.InvalidGraph,
+    ort_state.RuntimeException,
+    ort_state.NotImplemented,
+    RuntimeError,
+    ValueError,
+)
+_DTYPES = {"float": np.float32, "double": np.float64, "int64": np.int64}
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What the model said about each scored row: the positive class's probability (None if
+    the model gives labels only) and whether it predicted the positive class."""
+
+    probability: np.ndarray[Any, Any] | None
+    positive: np.ndarray[Any, Any]
+    source: Literal["label_output", "cutoff"]
+
+
+def session(name: str, data: bytes, *, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime session on the CPU provider only.
+
+    Raises
+    ------
+    ExternalModelFailed
+        onnxruntime cannot load the graph.
+    """
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+    except ORT_ERRORS as exc:
+        raise ExternalModelFailed(name, _first_line(exc)) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+def _column_feed(name: str, value: OnnxValue, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
+    if value.name not in frame.columns:
+        raise UnexpectedOnnxSignature(
+            name,
+            "one input per dataset column, named like the column",
+            f"input {value.name!r}, which the dataset has no column for",
+        )
+    column = frame[value.name]
+    if value.element == "string":
+        text = ["" if pd.isna(v) else str(v) for v in column]
+        return np.array(text, dtype=object).reshape(-1, 1)
+    try:
+        return column.to_numpy(dtype=_DTYPES[value.element]).reshape(-1, 1)
+    except (TypeError, ValueError):
+        raise UnexpectedOnnxSignature(
+            name, f"numbers in column {value.name!r} ({value.element})", "text or missing values"
+        ) from None
+
+
+def _tensor_feed(
+    name: str, value: OnnxValue, frame: pd.DataFrame, inputs: tuple[str, ...]
+) -> np.ndarray[Any, Any]:
+    width = value.shape[1]
+    if isinstance(width, int) and width != len(inputs):
+        raise UnexpectedOnnxSignature(
+            name,
+            f"a float tensor [N, {len(inputs)}] (one column per input: {', '.join(inputs)})",
+            value.describe(),
+        )
+    text = [c for c in inputs if not pd.api.types.is_numeric_dtype(frame[c])]
+    if text:
+        raise UnexpectedOnnxSignature(
+            name,
+            "numeric columns for its float tensor input",
+            f"text column(s) {', '.join(text)}: encode them in the graph (a ColumnTransformer)",
+        )
+    dtype = _DTYPES["double" if value.element == "double" else "float"]
+    return frame[list(inputs)].to_numpy(dtype=dtype)
+
+
+def feeds(
+    name: str, signature: Signature, frame: pd.DataFrame, *, inputs: tuple[str, ...]
+) -> dict[str, np.ndarray[Any, Any]]:
+    """The arrays onnxruntime is given: per column by name, or ``inputs`` in order as one
+    tensor."""
+    if signature.layout == "tensor":
+        value = signature.inputs[0]
+        return {value.name: _tensor_feed(name, value, frame, inputs)}
+    return {v.name: _column_feed(name, v, frame) for v in signature.inputs}
+
+
+def _is_positive(values: np.ndarray[Any, Any], positive_label: str) -> np.ndarray[Any, Any]:
+    wanted = {category_text(positive_label).strip(), "1"}
+    return np.array([category_text(v).strip() in wanted for v in values.ravel()], dtype=np.int64)
+
+
+def _positive_key(keys: list[Any], positive_label: str) -> Any:
+    wanted = category_text(positive_label).strip()
+    for key in keys:
+        if category_text(key).strip() == wanted:
+            return key
+    for key in keys:
+        if category_text(key).strip() == "1":
+            return key
+    raise UnexpectedOnnxSignature(
+        "the model",
+        f"a probability for the positive class {positive_label!r} (or 1)",
+        f"classes {', '.join(map(str, keys))}",
+    )
+
+
+def _probability(
+    raw: Any, signature: Signature, kind: OutputKind, positive_label: str
+) -> np.ndarray[Any, Any]:
+    if signature.score_form == "zipmap":
+        rows = list(raw)
+        if not rows:
+            return np.zeros(0)
+        key = _positive_key(list(rows[0]), positive_label)
+        return np.array([row[key] for row in rows], dtype=np.float64)
+    values = np.asarray(raw, dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] not in (1, 2):
+        raise UnexpectedOnnxSignature(
+            "the model", "scores of shape [N, 1] or [N, 2]", f"shape {list(values.shape)}"
+        )
+    if kind == "probability":
+        return values[:, -1]
+    if values.shape[1] == 1:
+        return 1.0 / (1.0 + np.exp(-values[:, 0]))
+    shifted = values - values.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    positive: np.ndarray[Any, Any] = exp[:, 1] / exp.sum(axis=1)
+    return positive
+
+
+def score_frame(
+    name: str,
+    model: ort.InferenceSession,
+    signature: Signature,
+    frame: pd.DataFrame,
+    *,
+    inputs: tuple[str, ...],
+    positive_label: str,
+    output: OutputKind | None = None,
+    cutoff: float | None = None,
+) -> Scores:
+    """Run the model over ``frame`` and read the labels and positive-class probabilities.
+
+    With a label output and no ``cutoff``, the model's own labels are the predictions;
+    otherwise a row is positive when its probability is at least ``cutoff`` (0.5 by
+    default). A model with one float output and no label output needs ``output``.
+
+    Raises
+    ------
+    OnnxOutputKindMissing, UnexpectedOnnxSignature, ExternalModelFailed
+    """
+    if signature.label_output is None and output is None:
+        raise OnnxOutputKindMissing(name, str(signature.score_output))
+    if signature.score_output is None and cutoff is not None:
+        raise UnexpectedOnnxSignature(
+            name, "probabilities to apply the spec's cutoff to", "a label output only"
+        )
+    kind: OutputKind = "probability" if signature.label_output is not None else output  # type: ignore[assignment]
+    wanted = [o for o in (signature.label_output, signature.score_output) if o is not None]
+    try:
+        results = model.run(wanted, feeds(name, signature, frame, inputs=inputs))
+    except ORT_ERRORS as exc:
+        raise ExternalModelFailed(name, _first_line(exc)) from None
+    out = dict(zip(wanted, results, strict=True))
+    probability = None
+    if signature.score_output is not None:
+        probability = _probability(out[signature.score_output], signature, kind, positive_label)
+    if signature.label_output is not None and cutoff is None:
+        labels = np.asarray(out[signature.label_output])
+        return Scores(probability, _is_positive(labels, positive_label), "label_output")
+    assert probability is not None
+    bound = 0.5 if cutoff is None else cutoff
+    return Scores(probability, (probability >= bound).astype(np.int64), "cutoff")
