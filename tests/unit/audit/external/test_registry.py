@@ -1,0 +1,78 @@
+"""Registered ONNX files are stored by hash, atomically, once per name and bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+from web3 import Web3
+
+from audit.db_models import ExternalModelRecord
+from audit.env import AuditEnv
+from audit.errors import (
+    CustomOperatorDomain,
+    InvalidModelSpec,
+    ModelHashMismatch,
+    ModelNotRegistered,
+)
+from audit.external import read_model_bytes, register_onnx, registered_model
+from core.canonical import sha256_hex
+from core.db import session_scope
+from governance.chain.deploy import Deployment
+from tests.unit.audit.external import onnx_models as models
+
+
+@pytest.fixture
+def env(engine: Engine, tmp_path: Path) -> AuditEnv:
+    deployment = Deployment.__new__(Deployment)  # registering needs no chain
+    return AuditEnv(engine=engine, w3=Web3(), deployment=deployment, data_dir=tmp_path)
+
+
+def _rows(engine: Engine) -> list[ExternalModelRecord]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(ExternalModelRecord)).all())
+
+
+def test_a_model_is_stored_under_its_hash_and_recorded_once(env: AuditEnv) -> None:
+    data = models.torch_like_mlp().data
+    first = register_onnx(env, name="mlp", data=data)
+    assert first.model_hash == sha256_hex(data)
+    assert first.path == env.data_dir / "external" / "mlp" / f"{first.model_hash[2:]}.onnx"
+    assert first.path.read_bytes() == data
+    assert first.producer == "pytorch 2.5.0"
+    again = register_onnx(env, name="mlp", data=data)
+    assert again == first
+    assert len(_rows(env.engine)) == 1
+    with session_scope(env.engine) as session:
+        assert (
+            registered_model(session, "mlp", first.model_hash.upper().replace("0X", "0x")) == first
+        )
+    assert [p.name for p in first.path.parent.iterdir()] == [first.path.name]  # no temp files
+
+
+def test_an_unregistered_hash_says_how_to_register(env: AuditEnv) -> None:
+    with session_scope(env.engine) as session, pytest.raises(ModelNotRegistered) as caught:
+        registered_model(session, "mlp", "0x" + "ab" * 32)
+    assert caught.value.code == "model_not_registered"
+    assert "register it with fairgov models register FILE.onnx --name mlp" in caught.value.message
+
+
+def test_a_refused_file_leaves_nothing_behind(env: AuditEnv) -> None:
+    with pytest.raises(CustomOperatorDomain):
+        register_onnx(env, name="secret", data=models.custom_domain())
+    assert _rows(env.engine) == []
+    assert not (env.data_dir / "external").exists()
+
+
+def test_a_name_that_cannot_be_a_directory_is_refused(env: AuditEnv) -> None:
+    with pytest.raises(InvalidModelSpec):
+        register_onnx(env, name="../escape", data=models.torch_like_mlp().data)
+
+
+def test_a_stored_file_changed_on_disk_is_refused_before_scoring(env: AuditEnv) -> None:
+    model = register_onnx(env, name="mlp", data=models.torch_like_mlp().data)
+    model.path.write_bytes(models.torch_like_mlp(seed=1).data)
+    with pytest.raises(ModelHashMismatch):
+        read_model_bytes(model)
