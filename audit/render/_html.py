@@ -25,7 +25,7 @@ from audit.render._common import (
 )
 from audit.render._svg import check_bar, group_bars
 from audit.report import Report
-from audit.report_model import ReportModel
+from audit.report_model import ExternalModelInfo, ReportModel
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d1d1d;
@@ -215,6 +215,8 @@ def _provenance(data: ReportModel) -> str:
         parts.append(
             _dl([(k, getattr(model, k)) for k in ("name", "hash", "estimator", "mitigation")])
         )
+        if model.external is not None:
+            parts.append(_external_html(model.external))
     policy = data.policy
     if policy is not None:
         parts.append("<h3>Policy snapshot</h3>")
@@ -305,4 +307,28 @@ def render_html(report: Report) -> str:
         f"</head><body>{_banner(data)}<main>"
         f"{_checks(data)}{_warnings(data)}{_groups(data)}{_metric_charts(data)}"
         f"{_federation(data)}{_provenance(data)}</main></body></html>\n"
+    )
+
+
+def _external_html(info: ExternalModelInfo) -> str:
+    """What fairgov verified about an external model, and what it could not (#17)."""
+    verified = "".join(f"<li>{_e(v)}</li>" for v in info.verified)
+    unverified = "".join(f"<li>{_e(v)}</li>" for v in info.not_verified)
+    return (
+        '<p class="muted">An external ONNX model: fairgov did not train this model. It scored '
+        "the file with onnxruntime on the voted data and audited those predictions; it cannot "
+        "vouch for how or on what the model was trained.</p>"
+        + _dl(
+            [
+                ("exporter (as the file states)", info.producer),
+                ("signature", info.signature),
+                ("inputs given", ", ".join(info.inputs)),
+                ("scores read", info.output),
+                ("predictions from", info.predictions),
+                ("cutoff", info.cutoff),
+                ("rows scored", info.scored_rows),
+            ]
+        )
+        + f"<h4>Verified by fairgov</h4><ul>{verified}</ul>"
+        + f"<h4>Not verified</h4><ul>{unverified}</ul>"
     )

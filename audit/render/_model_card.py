@@ -48,6 +48,17 @@ def _model_section(data: ReportModel) -> list[str]:
     lines += [
         f"- **{k}**: {_md(getattr(model, k))}" for k in ("name", "hash", "estimator", "mitigation")
     ]
+    external = model.external
+    if external is not None:
+        lines += [
+            "",
+            "An external ONNX model: fairgov did not train this model. It scored the file "
+            "with onnxruntime on the voted data; it cannot vouch for how or on what the model "
+            "was trained.",
+            "",
+            *(f"- verified: {_md(v)}" for v in external.verified),
+            *(f"- not verified: {_md(v)}" for v in external.not_verified),
+        ]
     policy = data.policy
     if policy is not None:
         lines.append(
