@@ -102,6 +102,22 @@ async def receive_upload(chunks: AsyncIterator[bytes], path: Path, *, limit: int
     return size
 
 
+async def read_upload(chunks: AsyncIterator[bytes], *, limit: int) -> bytes:
+    """The body ``chunks`` in memory (for files a library reads as bytes).
+
+    Raises
+    ------
+    BodyTooLarge
+        More than ``limit`` bytes arrived.
+    """
+    data = bytearray()
+    async for chunk in chunks:
+        if len(data) + len(chunk) > limit:
+            raise BodyTooLarge(limit)
+        data += chunk
+    return bytes(data)
+
+
 def upload_dir(data_dir: Path) -> Path:
     """A fresh private directory for one upload, under ``<data_dir>/uploads``."""
     root = data_dir / "uploads"

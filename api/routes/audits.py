@@ -14,11 +14,12 @@ from api.auth import SignedIn, holds_auditor_role, on_list
 from api.context import ApiContext
 from api.deps import CtxDep, CurrentOperator, CurrentUser, SessionDep
 from api.errors import ErrorResponse, NotFound, responses
-from api.runs import start_run
+from api.runs import start_external_run, start_run
 from api.schemas.audits import AuditAccepted, AuditPublic, AuditsPublic, CheckSummary
 from api.schemas.common import HASH_PATTERN, Limit, Offset
 from api.schemas.predictions import PredictionsAuditPublic, PredictionsOptions
 from audit.db_models import AuditRunRecord, RunKind, RunStatus
+from audit.external import ExternalAuditSpec
 from audit.service import latest_attempt, list_runs, stored_report
 from audit.spec import ModelSpec, parse_spec
 from core.canonical import sha256_hex
@@ -206,3 +207,18 @@ def start_audit(ctx: CtxDep, _operator: CurrentOperator, body: ModelSpec) -> Aud
     """Train and audit a model under the current policy, in the background (operators)."""
     spec = parse_spec(body.model_dump(), estimator_modules=ctx.settings.estimator_modules)
     return AuditAccepted(run_id=start_run(ctx, spec))
+
+
+@router.post(
+    "/external",
+    response_model=AuditAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=responses(401, 403, 404, 503),
+)
+def start_external_audit(
+    ctx: CtxDep, _operator: CurrentOperator, body: ExternalAuditSpec
+) -> AuditAccepted:
+    """Audit a registered ONNX model on a voted dataset, in the background (operators):
+    scored with onnxruntime, audited under the voted policy, anchored and gated. 404
+    ``model_not_registered`` when the name and hash are not a registration."""
+    return AuditAccepted(run_id=start_external_run(ctx, body))

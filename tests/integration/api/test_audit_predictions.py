@@ -21,7 +21,8 @@ from tests.integration.api.conftest import MakeApp
 from tests.integration.api.siwe_support import bearer
 from tests.integration.audit.audit_support import AUDITOR_KEY
 
-pytestmark = [pytest.mark.chain]
+# The database only holds the sessions here, so SQLite alone is enough.
+pytestmark = [pytest.mark.chain, pytest.mark.parametrize("engine", ["sqlite"], indirect=True)]
 URL = "/v1/audits/predictions"
 UPLOADER, OTHER = DEV_PRIVATE_KEYS[3], DEV_PRIVATE_KEYS[4]
 OPTIONS = {
