@@ -255,3 +255,31 @@ def federated(
         timeout=timeout,
     )
     _finish_run(outcome)
+
+
+@app.command("external")
+@friendly_errors
+def external(
+    spec_file: Annotated[
+        Path,
+        typer.Argument(help="External audit spec (YAML or JSON): name, model_hash, dataset…"),
+    ],
+) -> None:
+    """Score a registered ONNX model on a voted dataset with onnxruntime, audit it under the
+    voted policy, anchor the report and gate the model's hash; exit status as for
+    ``fairgov audit run``."""
+    from audit.external import STAGES, load_external_spec, run_external_audit
+
+    spec = load_external_spec(spec_file)
+    ctx = load_context()
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=console
+    ) as progress:
+        task = progress.add_task("starting", total=len(STAGES))
+
+        def advance(stage: str, step: int, total: int) -> None:
+            progress.update(task, description=stage, completed=step, total=total)
+
+        outcome = run_external_audit(ctx.audit_env, spec, progress=advance)
+        progress.update(task, description="done", completed=len(STAGES))
+    _finish_run(outcome)

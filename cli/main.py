@@ -12,6 +12,7 @@ from cli import (
     federated,
     guardian,
     jobs,
+    models,
     proposals,
     provider,
     rewards,
@@ -37,6 +38,7 @@ app.add_typer(database.app, name="db")
 app.command(name="jobs")(jobs.jobs)
 app.add_typer(audit.app, name="audit")
 app.add_typer(datasets.app, name="datasets")
+app.add_typer(models.app, name="models")
 app.add_typer(provider.app, name="provider")
 app.add_typer(federated.app, name="federated")
 app.add_typer(rewards.app, name="rewards")

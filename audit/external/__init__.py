@@ -25,6 +25,7 @@ from audit.external._registry import (
     read_model_bytes,
     register_onnx,
     registered_model,
+    store_onnx,
 )
 from audit.external._run import STAGES, external_run_id, run_external_audit
 from audit.external._scoring import Scores, score_frame, session
@@ -57,4 +58,5 @@ __all__ = [
     "run_external_audit",
     "score_frame",
     "session",
+    "store_onnx",
 ]

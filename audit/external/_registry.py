@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from audit.db_models import ExternalModelRecord
@@ -57,9 +59,8 @@ class ExternalModel:
         )
 
 
-def external_dir(env: AuditEnv) -> Path:
-    """Where registered ONNX files live: ``<data_dir>/external/<name>/<sha256>.onnx``."""
-    return env.data_dir / "external"
+#: Registered ONNX files live in ``<data_dir>/external/<name>/<sha256>.onnx``.
+EXTERNAL_DIR = "external"
 
 
 def _check_name(name: str) -> None:
@@ -121,22 +122,64 @@ def register_onnx(
     >>> model.model_hash  # doctest: +SKIP
     '0x…'
     """
+    return store_onnx(env.engine, env.data_dir, name=name, data=data, max_bytes=max_bytes)
+
+
+def store_onnx(
+    engine: Engine, data_dir: Path, *, name: str, data: bytes, max_bytes: int = MAX_ONNX_BYTES
+) -> ExternalModel:
+    """:func:`register_onnx` with only what it needs: the database and the data directory
+    (registering needs no chain, like registering a dataset).
+
+    Examples
+    --------
+    >>> store_onnx(engine, Path("data"), name="loans-xgb", data=data).path  # doctest: +SKIP
+    PosixPath('data/external/loans-xgb/….onnx')
+    """
     _check_name(name)
     proto = parse_onnx(name, data, max_bytes=max_bytes)
     signature = signature_of(name, proto)
     model_hash = sha256_hex(data)
-    with session_scope(env.engine) as session:
+    try:
+        return _record(
+            engine,
+            data_dir / EXTERNAL_DIR / name,
+            name=name,
+            model_hash=model_hash,
+            data=data,
+            producer=producer_of(proto),
+            signature=signature,
+        )
+    except IntegrityError:  # registered by a concurrent call meanwhile: the same registration
+        with session_scope(engine) as session:
+            row = _find(session, name, model_hash)
+            if row is None:
+                raise
+            return ExternalModel.from_record(row)
+
+
+def _record(
+    engine: Engine,
+    directory: Path,
+    *,
+    name: str,
+    model_hash: str,
+    data: bytes,
+    producer: str,
+    signature: Signature,
+) -> ExternalModel:
+    with session_scope(engine) as session:
         existing = _find(session, name, model_hash)
         if existing is not None and Path(existing.path).is_file():
             return ExternalModel.from_record(existing)
-        path = _write_atomically(external_dir(env) / name, f"{model_hash[2:]}.onnx", data)
+        path = _write_atomically(directory, f"{model_hash[2:]}.onnx", data)
         row = existing or ExternalModelRecord(
             name=name,
             model_hash=model_hash,
             path=str(path),
             size=len(data),
             signature_json=signature.model_dump_json(),
-            producer=producer_of(proto),
+            producer=producer,
         )
         row.path = str(path)
         session.add(row)

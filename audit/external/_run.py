@@ -21,6 +21,7 @@ from sklearn.model_selection import train_test_split
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
+from audit.errors import OnnxOutputKindMissing, UnexpectedOnnxSignature
 from audit.evidence import audit_under_policy, gate_rule
 from audit.external._provenance import external_model_info
 from audit.external._registry import ExternalModel, read_model_bytes, registered_model
@@ -72,6 +73,7 @@ def _plan(env: AuditEnv, spec: ExternalAuditSpec) -> _Plan:
     with session_scope(env.engine) as session:
         model = registered_model(session, spec.name, model_hash)
         manifest = latest_manifest(session, spec.dataset)
+    check_readable(spec, model)
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     try:
         content_hash: str = file_sha256(manifest.local_path())
@@ -79,6 +81,25 @@ def _plan(env: AuditEnv, spec: ExternalAuditSpec) -> _Plan:
         content_hash = manifest.sha256
     run_id = external_run_id(spec, content_hash, snapshot.hash, model_hash)
     return _Plan(snapshot, manifest, content_hash, model, run_id)
+
+
+def check_readable(spec: ExternalAuditSpec, model: ExternalModel) -> None:
+    """Refuse, before anything is recorded, a spec that cannot read the model's outputs.
+
+    Raises
+    ------
+    OnnxOutputKindMissing
+        One float output, no label output, and no ``output`` in the spec.
+    UnexpectedOnnxSignature
+        A ``cutoff`` for a model that gives labels only.
+    """
+    signature = model.signature
+    if signature.label_output is None and spec.output is None:
+        raise OnnxOutputKindMissing(spec.name, str(signature.score_output))
+    if signature.score_output is None and spec.cutoff is not None:
+        raise UnexpectedOnnxSignature(
+            spec.name, "probabilities to apply the spec's cutoff to", "a label output only"
+        )
 
 
 def run_external_audit(
@@ -103,7 +124,7 @@ def run_external_audit(
 
     Raises
     ------
-    AuditorKeyMissing, ModelNotRegistered, DatasetNotRegistered
+    AuditorKeyMissing, ModelNotRegistered, DatasetNotRegistered, OnnxOutputKindMissing
         Nothing is recorded.
     DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
         Verification failed: the run is recorded ``refused`` and nothing is scored.
