@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from audit.external._registry import ExternalModel
+from audit.external._scoring import ScoredRows
 from audit.external._spec import ExternalAuditSpec
 from audit.report_model import ExternalModelInfo, ModelInfo
 from governance.policy.snapshot import PolicySnapshot
-
-if TYPE_CHECKING:
-    from audit.external._run import ScoredRows
 
 #: What fairgov could not check about a model it did not train; the report says so.
 NOT_VERIFIED = (

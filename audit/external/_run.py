@@ -25,7 +25,7 @@ from audit.errors import OnnxOutputKindMissing, UnexpectedOnnxSignature
 from audit.evidence import audit_under_policy, gate_rule
 from audit.external._provenance import external_model_info
 from audit.external._registry import ExternalModel, read_model_bytes, registered_model
-from audit.external._scoring import Scores, score_frame, session
+from audit.external._scoring import ScoredRows, score_frame, session
 from audit.external._spec import ExternalAuditSpec
 from audit.manifest import DatasetManifest, latest_manifest, load_frame
 from audit.provenance import dataset_info, policy_info
@@ -182,17 +182,6 @@ def _record(env: AuditEnv, spec: ExternalAuditSpec, plan: _Plan) -> int:
         session.flush()
         assert row.id is not None
         return row.id
-
-
-@dataclass(frozen=True)
-class ScoredRows:
-    """The rows scored, their binary labels and groups, and what the model said."""
-
-    y_true: np.ndarray[Any, Any]
-    groups: pd.DataFrame
-    scores: Scores
-    inputs: tuple[str, ...]
-    dataset_rows: int
 
 
 def model_inputs(

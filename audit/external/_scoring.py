@@ -43,6 +43,17 @@ class Scores:
     source: Literal["label_output", "cutoff"]
 
 
+@dataclass(frozen=True)
+class ScoredRows:
+    """The rows scored, their binary labels and groups, and what the model said."""
+
+    y_true: np.ndarray[Any, Any]
+    groups: pd.DataFrame
+    scores: Scores
+    inputs: tuple[str, ...]
+    dataset_rows: int
+
+
 def session(name: str, data: bytes, *, threads: int = 1) -> ort.InferenceSession:
     """An onnxruntime session on the CPU provider only.
 
