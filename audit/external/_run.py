@@ -21,11 +21,11 @@ from sklearn.model_selection import train_test_split
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
-from audit.errors import OnnxOutputKindMissing, UnexpectedOnnxSignature
+from audit.errors import InvalidModelSpec, OnnxOutputKindMissing, UnexpectedOnnxSignature
 from audit.evidence import audit_under_policy, gate_rule
 from audit.external._provenance import external_model_info
 from audit.external._registry import ExternalModel, read_model_bytes, registered_model
-from audit.external._scoring import ScoredRows, score_frame, session
+from audit.external._scoring import ScoredRows, column_for, score_frame, session
 from audit.external._spec import ExternalAuditSpec
 from audit.manifest import DatasetManifest, latest_manifest, load_frame
 from audit.provenance import dataset_info, policy_info
@@ -74,6 +74,7 @@ def _plan(env: AuditEnv, spec: ExternalAuditSpec) -> _Plan:
         model = registered_model(session, spec.name, model_hash)
         manifest = latest_manifest(session, spec.dataset)
     check_readable(spec, model)
+    model_inputs(spec, model, manifest)  # refused here, before a run is recorded
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     try:
         content_hash: str = file_sha256(manifest.local_path())
@@ -188,10 +189,39 @@ def model_inputs(
     spec: ExternalAuditSpec, model: ExternalModel, manifest: DatasetManifest
 ) -> tuple[str, ...]:
     """The columns the model is given: by input name, or ``spec.inputs`` (default: the
-    manifest's features) in order for a single tensor."""
+    manifest's features) in order for a single tensor.
+
+    Raises
+    ------
+    UnexpectedOnnxSignature
+        An input names no feature or sensitive column.
+    InvalidModelSpec
+        ``spec.inputs`` names a column that is not a feature or sensitive column.
+    """
+    allowed = readable_columns(manifest)
     if model.signature.layout == "columns":
-        return tuple(v.name for v in model.signature.inputs)
-    return spec.inputs if spec.inputs is not None else tuple(manifest.features)
+        return tuple(column_for(spec.name, v.name, allowed) for v in model.signature.inputs)
+    inputs = spec.inputs if spec.inputs is not None else tuple(manifest.features)
+    unknown = [c for c in inputs if c not in allowed]
+    if unknown:
+        raise InvalidModelSpec(
+            f"inputs: {', '.join(unknown)} is not a feature or sensitive column of dataset "
+            f"{manifest.name} (the label is never given to a model)"
+        )
+    width = model.signature.features
+    if width is not None and width != len(inputs):
+        raise UnexpectedOnnxSignature(
+            spec.name,
+            f"a float tensor [N, {len(inputs)}] (one column per input: {', '.join(inputs)})",
+            model.signature.inputs[0].describe(),
+        )
+    return inputs
+
+
+def readable_columns(manifest: DatasetManifest) -> tuple[str, ...]:
+    """The columns a model may be given: the features and the sensitive ones, never the
+    label."""
+    return tuple(dict.fromkeys((*manifest.features, *manifest.sensitive_features)))
 
 
 def heldout(
@@ -220,7 +250,7 @@ def score_dataset(
         spec.name,
         session(spec.name, data),
         model.signature,
-        rows,
+        rows[list(readable_columns(manifest))],
         inputs=inputs,
         positive_label=manifest.positive_label,
         output=spec.output,

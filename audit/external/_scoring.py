@@ -7,6 +7,8 @@ signature says and reads back the predicted labels and the positive class's prob
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -77,14 +79,36 @@ def _first_line(exc: Exception) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 
 
-def _column_feed(name: str, value: OnnxValue, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
-    if value.name not in frame.columns:
+def _identifier(column: str) -> str:
+    return re.sub(r"[^0-9A-Za-z_]", "_", column)
+
+
+def column_for(name: str, input_name: str, columns: Iterable[Any]) -> str:
+    """The dataset column an input is named after: the same name, or else the one column
+    whose name, with every character other than a letter, digit or ``_`` written ``_``, is
+    the input's (exporters such as skl2onnx write ``education-num`` as ``education_num``).
+
+    Raises
+    ------
+    UnexpectedOnnxSignature
+        No column, or several, match the input.
+    """
+    names = [str(c) for c in columns]
+    if input_name in names:
+        return input_name
+    matches = [c for c in names if _identifier(c) == input_name]
+    if len(matches) != 1:
+        which = "no column" if not matches else f"several columns ({', '.join(matches)})"
         raise UnexpectedOnnxSignature(
             name,
             "one input per dataset column, named like the column",
-            f"input {value.name!r}, which the dataset has no column for",
+            f"input {input_name!r}, for which the dataset has {which}",
         )
-    column = frame[value.name]
+    return matches[0]
+
+
+def _column_feed(name: str, value: OnnxValue, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
+    column = frame[column_for(name, value.name, frame.columns)]
     if value.element == "string":
         text = ["" if pd.isna(v) else str(v) for v in column]
         return np.array(text, dtype=object).reshape(-1, 1)

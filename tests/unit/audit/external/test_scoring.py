@@ -9,6 +9,7 @@ import pytest
 
 from audit.errors import OnnxOutputKindMissing, UnexpectedOnnxSignature
 from audit.external import inspect_onnx, score_frame, session
+from audit.external._scoring import column_for
 from tests.unit.audit.external import onnx_models as models
 from tests.unit.audit.external.onnx_models import NUMERIC, Exported
 
@@ -78,7 +79,16 @@ def test_a_column_the_dataset_lacks_is_an_unexpected_signature(train, fresh) -> 
     exported = models.sklearn_pipeline(*train)
     with pytest.raises(UnexpectedOnnxSignature) as caught:
         _score(exported, fresh.drop(columns=["region"]))
-    assert "input 'region', which the dataset has no column for" in caught.value.message
+    assert "input 'region', for which the dataset has no column" in caught.value.message
+
+
+def test_inputs_renamed_by_the_exporter_find_their_column() -> None:
+    columns = ["education-num", "age", "hours per week"]
+    assert column_for("m", "education_num", columns) == "education-num"
+    assert column_for("m", "hours_per_week", columns) == "hours per week"
+    assert column_for("m", "age", columns) == "age"
+    with pytest.raises(UnexpectedOnnxSignature, match="several columns"):
+        column_for("m", "a_b", ["a-b", "a b"])
 
 
 def test_a_tensor_of_another_width_than_the_inputs_is_an_unexpected_signature(train, fresh) -> None:
