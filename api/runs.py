@@ -20,6 +20,7 @@ from audit.external import (
     registered_model,
     run_external_audit,
 )
+from audit.external._run import check_readable, model_inputs
 from audit.manifest import latest_manifest
 from audit.service import AuditEnv, plan_run, run_audit
 from audit.spec import ModelSpec
@@ -67,17 +68,23 @@ def start_run(ctx: ApiContext, spec: ModelSpec) -> str:
 
 def external_plan_id(env: AuditEnv, spec: ExternalAuditSpec) -> str:
     """The run id :func:`audit.external.run_external_audit` will give ``spec`` now: that of
-    the registered model, the dataset's content and the current policy snapshot.
+    the registered model, the dataset's content and the current policy snapshot, after the
+    checks that run makes before it records anything (the same steps; ``audit.external``
+    exports no planning function yet, so they are taken from its run module).
 
     Raises
     ------
     ModelNotRegistered, DatasetNotRegistered
         Nothing to audit (nothing is queued).
+    OnnxOutputKindMissing, UnexpectedOnnxSignature, InvalidModelSpec
+        The spec cannot feed or read the model (nothing is queued).
     """
     model_hash = spec.model_hash.lower()
     with session_scope(env.engine) as session:
-        registered_model(session, spec.name, model_hash)
+        model = registered_model(session, spec.name, model_hash)
         manifest = latest_manifest(session, spec.dataset)
+    check_readable(spec, model)
+    model_inputs(spec, model, manifest)
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     try:
         content_hash: str = file_sha256(manifest.local_path())

@@ -79,6 +79,10 @@ def test_an_onnx_model_is_registered_audited_anchored_and_verified_over_http(
             "/v1/audits/external", json={**spec, "model_hash": "0x" + "ab" * 32}, headers=auth
         )
         assert (unknown.status_code, error_code(unknown)) == (404, "model_not_registered")
+        unfed = client.post(
+            "/v1/audits/external", json={**spec, "inputs": ["approved"]}, headers=auth
+        )
+        assert (unfed.status_code, error_code(unfed)) == (422, "invalid_model_spec")
         accepted = client.post("/v1/audits/external", json=spec, headers=auth)
         assert accepted.status_code == 202, accepted.text
         run_id = accepted.json()["run_id"]

@@ -9,6 +9,12 @@ from tests.unit.core.error_classes import all_error_classes
 #: Every code's status before statuses were derived from categories (the table of
 #: STATUS_BY_CODE and its fallback to the nearest mapped ancestor, else 400).
 STATUS_BEFORE: dict[str, int] = {
+    # #17 (api17): estimators named module:Class, and empty uploads.
+    "empty_upload": 422,
+    "estimator_not_allowed": 403,
+    "estimator_not_classifier": 422,
+    "estimator_not_found": 422,
+    "model_types_not_allowed": 500,
     # #16: the federation policy (and a TrainingPolicy deployed before it).
     # #15: a data provider's consent and record commitments.
     "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert
