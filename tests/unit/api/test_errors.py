@@ -15,6 +15,14 @@ STATUS_BEFORE: dict[str, int] = {
     "estimator_not_classifier": 422,
     "estimator_not_found": 422,
     "model_types_not_allowed": 500,
+    # #17 (onnx17, cherry-picked here): external ONNX models.
+    "custom_operator_domain": 422,
+    "external_model_failed": 422,
+    "invalid_onnx_model": 422,
+    "model_not_registered": 404,
+    "onnx_model_too_large": 422,
+    "onnx_output_kind_missing": 422,
+    "unexpected_onnx_signature": 422,
     # #16: the federation policy (and a TrainingPolicy deployed before it).
     # #15: a data provider's consent and record commitments.
     "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert
