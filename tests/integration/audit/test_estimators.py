@@ -48,6 +48,8 @@ def _rows(engine: Engine) -> list[AuditRunRecord]:
         return list(session.exec(select(AuditRunRecord)).all())
 
 
+# The run's database writes are every central run's, tested on PostgreSQL by test_runs.py.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_an_allowed_forest_is_trained_audited_anchored_and_reloaded(
     isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
 ) -> None:
