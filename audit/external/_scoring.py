@@ -110,8 +110,8 @@ def column_for(name: str, input_name: str, columns: Iterable[Any]) -> str:
 def _column_feed(name: str, value: OnnxValue, frame: pd.DataFrame) -> np.ndarray[Any, Any]:
     column = frame[column_for(name, value.name, frame.columns)]
     if value.element == "string":
-        text = ["" if pd.isna(v) else str(v) for v in column]
-        return np.array(text, dtype=object).reshape(-1, 1)
+        text = column.astype(object).where(column.notna(), "").astype(str)
+        return text.to_numpy(dtype=object).reshape(-1, 1)
     try:
         return column.to_numpy(dtype=_DTYPES[value.element]).reshape(-1, 1)
     except (TypeError, ValueError):
@@ -154,7 +154,9 @@ def feeds(
 
 def _is_positive(values: np.ndarray[Any, Any], positive_label: str) -> np.ndarray[Any, Any]:
     wanted = {category_text(positive_label).strip(), "1"}
-    return np.array([category_text(v).strip() in wanted for v in values.ravel()], dtype=np.int64)
+    distinct, index = np.unique(values.ravel(), return_inverse=True)
+    positive = np.array([category_text(v).strip() in wanted for v in distinct], dtype=np.int64)
+    return positive[index]
 
 
 def _positive_key(keys: list[Any], positive_label: str) -> Any:
