@@ -118,7 +118,11 @@ def test_a_dataset_whose_bytes_changed_after_the_vote_is_refused(
     path.write_bytes(path.read_bytes().replace(b",B,", b",A,", 50))
     block = env.w3.eth.block_number
     spec = ExternalAuditSpec(
-        name="mlp", model_hash=model.model_hash, dataset="loans", output="logit"
+        name="mlp",
+        model_hash=model.model_hash,
+        dataset="loans",
+        output="logit",
+        inputs=models.NUMERIC,
     )
     with pytest.raises(DatasetHashMismatch):
         run_external_audit(env, spec)
