@@ -18,7 +18,11 @@ NOT_VERIFIED = (
 
 def verified(spec: ExternalAuditSpec, model: ExternalModel, scored: ScoredRows) -> list[str]:
     """The facts a reader of the report can rely on: each one was checked by fairgov."""
-    rows = "every row" if spec.test_size is None else f"the seeded held-out split ({spec.seed})"
+    rows = (
+        "every row"
+        if spec.test_size is None
+        else f"the held-out split (test_size {spec.test_size}, seed {spec.seed})"
+    )
     return [
         "the scoring data's sha256 equals the content hash the DAO allowed on chain",
         f"the model file's sha256 is {model.model_hash}",

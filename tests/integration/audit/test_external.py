@@ -53,16 +53,15 @@ def test_a_fair_model_is_approved_and_a_biased_one_blocked(
     biased = register_onnx(env, name="loans-pipe", data=models.sklearn_pipeline(*team_data).data)
     stages: list[str] = []
 
+    fair_spec = ExternalAuditSpec(
+        name="loans-xgb",
+        model_hash=fair.model_hash,
+        dataset="loans",
+        inputs=models.NUMERIC,
+        n_boot=0,
+    )
     passed = run_external_audit(
-        env,
-        ExternalAuditSpec(
-            name="loans-xgb",
-            model_hash=fair.model_hash,
-            dataset="loans",
-            inputs=models.NUMERIC,
-            n_boot=0,
-        ),
-        progress=lambda stage, step, total: stages.append(stage),
+        env, fair_spec, progress=lambda stage, step, total: stages.append(stage)
     )
     assert stages == ["policy", "verify", "score", "audit", "report", "anchor", "gate"]
     assert (passed.verdict, passed.model_status) == (Verdict.PASS, ModelStatus.APPROVED)
@@ -85,6 +84,8 @@ def test_a_fair_model_is_approved_and_a_biased_one_blocked(
     assert any("how the model was trained" in v for v in external["not_verified"])
     html = (passed.report_dir / "report.html").read_text("utf-8")
     assert "fairgov did not train this model" in html
+    again = run_external_audit(env, fair_spec)  # the same inputs: the same run and report
+    assert (again.run_id, again.report_hash) == (passed.run_id, passed.report_hash)
 
     blocked = run_external_audit(
         env, ExternalAuditSpec(name="loans-pipe", model_hash=biased.model_hash, dataset="loans")
