@@ -200,7 +200,13 @@ def model_inputs(
     """
     allowed = readable_columns(manifest)
     if model.signature.layout == "columns":
-        return tuple(column_for(spec.name, v.name, allowed) for v in model.signature.inputs)
+        named = tuple(column_for(spec.name, v.name, allowed) for v in model.signature.inputs)
+        if spec.inputs is not None and spec.inputs != named:
+            raise InvalidModelSpec(
+                f"inputs: this model takes one input per column, by name ({', '.join(named)}); "
+                "leave inputs out of the spec"
+            )
+        return named
     inputs = spec.inputs if spec.inputs is not None else tuple(manifest.features)
     unknown = [c for c in inputs if c not in allowed]
     if unknown:

@@ -98,6 +98,9 @@ def test_a_fair_model_is_approved_and_a_biased_one_blocked(
     assert {(r.kind, r.status) for r in _runs(env)} == {(RunKind.EXTERNAL, RunStatus.COMPLETED)}
 
 
+# Refusals write nothing or one row through finish_run (tested on PostgreSQL by the central
+# runs); the approve/block test above covers the external_model table on both databases.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_an_unregistered_hash_is_refused_before_anything_is_recorded(
     voted: tuple[AuditEnv, DatasetManifest],
 ) -> None:
@@ -110,6 +113,9 @@ def test_an_unregistered_hash_is_refused_before_anything_is_recorded(
     assert env.w3.eth.block_number == block  # no gas spent
 
 
+# Refusals write nothing or one row through finish_run (tested on PostgreSQL by the central
+# runs); the approve/block test above covers the external_model table on both databases.
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
 def test_a_dataset_whose_bytes_changed_after_the_vote_is_refused(
     voted: tuple[AuditEnv, DatasetManifest],
 ) -> None:

@@ -48,6 +48,8 @@ def test_a_per_column_model_is_given_the_columns_it_names(manifest: DatasetManif
     train = models.loans(300)
     model = _model(models.sklearn_pipeline(*train).data)
     assert model_inputs(_spec(), model, manifest) == FEATURES
+    with pytest.raises(InvalidModelSpec, match="leave inputs out of the spec"):
+        model_inputs(_spec(inputs=("income",)), model, manifest)
 
 
 def test_the_label_is_never_an_input(manifest: DatasetManifest) -> None:
