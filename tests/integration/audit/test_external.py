@@ -84,6 +84,8 @@ def test_a_fair_model_is_approved_and_a_biased_one_blocked(
     assert any("how the model was trained" in v for v in external["not_verified"])
     html = (passed.report_dir / "report.html").read_text("utf-8")
     assert "fairgov did not train this model" in html
+    card = (passed.report_dir / "model-card.md").read_text("utf-8")
+    assert "- not verified: how the model was trained, and on which data" in card
     again = run_external_audit(env, fair_spec)  # the same inputs: the same run and report
     assert (again.run_id, again.report_hash) == (passed.run_id, passed.report_hash)
 
