@@ -6,7 +6,8 @@ at ``rate`` tokens per second; a request takes one, and without one it gets 429 
 ``Retry-After``. The limits protect one process; behind several processes each has its own.
 
 Bodies larger than the limit get 413: a declared ``Content-Length`` is checked before the
-body is read, and a streamed body is counted as it arrives.
+body is read, and a streamed body is counted as it arrives. File uploads (``POST`` to the
+``upload_paths``) have their own, larger limit (``FAIRGOV_API_MAX_UPLOAD_BYTES``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,10 +82,25 @@ class TokenBuckets:
 class LimitsMiddleware:
     """Per-IP rate limit and body size limit, as plain ASGI middleware."""
 
-    def __init__(self, app: ASGIApp, *, per_ip: TokenBuckets, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        per_ip: TokenBuckets,
+        max_body_bytes: int,
+        upload_paths: Collection[str] = (),
+        max_upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.per_ip = per_ip
         self.max_body_bytes = max_body_bytes
+        self.upload_paths = frozenset(upload_paths)
+        self.max_upload_bytes = max_body_bytes if max_upload_bytes is None else max_upload_bytes
+
+    def _limit(self, scope: Scope) -> int:
+        if scope.get("method") == "POST" and scope.get("path") in self.upload_paths:
+            return self.max_upload_bytes
+        return self.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,16 +113,16 @@ class LimitsMiddleware:
             response = fairgov_error_response(RateLimited("client IP", max(1, math.ceil(wait))))
             await response(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
-            await fairgov_error_response(BodyTooLarge(self.max_body_bytes))(scope, receive, send)
+        if declared is not None and declared > limit:
+            await fairgov_error_response(BodyTooLarge(limit))(scope, receive, send)
             return
-        await self._call_counting(scope, receive, send)
+        await self._call_counting(scope, receive, send, limit)
 
-    async def _call_counting(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _call_counting(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         received = 0
         started = False
-        limit = self.max_body_bytes
 
         async def counted_receive() -> Message:
             nonlocal received

@@ -42,6 +42,7 @@ from api.routes import (
     voters,
     voting,
 )
+from api.uploads import UPLOAD_PATHS
 from core.settings import Settings
 from governance.chain.deploy import Deployment
 
@@ -142,6 +143,8 @@ def create_app(
         LimitsMiddleware,
         per_ip=TokenBuckets(settings.api_ip_rate, settings.api_ip_burst),
         max_body_bytes=settings.api_max_body_bytes,
+        upload_paths=[API_PREFIX + path for path in UPLOAD_PATHS],
+        max_upload_bytes=settings.api_max_upload_bytes,
     )
     app.include_router(_router())
     return app

@@ -35,6 +35,10 @@ class AuditEnv:
     auditor_key : str or None
         The private key holding ``AUDITOR_ROLE`` on the AuditRegistry; without it nothing
         can be anchored, so runs refuse to start (:class:`~audit.errors.AuditorKeyMissing`).
+    estimator_modules : tuple of str
+        The operator's allow-list of modules whose scikit-learn classifiers a spec may name as
+        ``module:Class`` (``FAIRGOV_ESTIMATOR_MODULES``); model files may hold types under
+        them. Empty: only the built-in estimators.
 
     Examples
     --------
@@ -49,6 +53,7 @@ class AuditEnv:
     deployment: Deployment
     data_dir: Path
     auditor_key: str | None = None
+    estimator_modules: tuple[str, ...] = ()
 
     @property
     def reports_dir(self) -> Path:

@@ -3,22 +3,33 @@
 A model file's sha256 is its ``modelHash``. :func:`load_model` refuses a file whose hash
 differs from the one recorded, and a file holding any type outside :data:`TRUSTED_TYPES`
 (skops reports them without running any code), so a modified file cannot run code.
+
+A model trained with an allow-listed ``module:Class`` estimator (:mod:`audit.spec`) also
+holds that module's types; :func:`load_model` trusts exactly the types whose import path lies
+under one of the allow-listed modules (``trusted_modules``), and nothing else.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import skops.io as sio  # type: ignore[import-untyped]
 
-from audit.errors import ModelFileMissing, ModelHashMismatch, UntrustedModelType
+from audit.errors import (
+    ModelFileMissing,
+    ModelHashMismatch,
+    ModelTypesNotAllowed,
+    UntrustedModelType,
+)
 from core.canonical import file_sha256, sha256_hex
 
 #: Types a fairgov model may hold beyond skops' defaults; everything else is refused.
@@ -124,8 +135,47 @@ def _deterministic_zip(payload: bytes) -> bytes:
     return out.getvalue()
 
 
-def load_model(path: Path, *, expected_hash: str) -> Any:
+def trusted_types(types: Collection[str], trusted_modules: Collection[str] = ()) -> set[str]:
+    """Which of ``types`` (skops' dotted type names) a model may hold: :data:`TRUSTED_TYPES`,
+    and the types under one of ``trusted_modules`` (a module or a package above it).
+
+    Examples
+    --------
+    >>> sorted(trusted_types(["sklearn.tree._tree.Tree", "fractions.Fraction"], ["sklearn.tree"]))
+    ['sklearn.tree._tree.Tree']
+    """
+    prefixes = tuple(m + "." for m in trusted_modules)
+    return {t for t in types if t in TRUSTED_TYPES or t.startswith(prefixes)}
+
+
+def check_model_types(path: Path, *, trusted_modules: Collection[str] = ()) -> None:
+    """Refuse a freshly saved model that :func:`load_model` would not load again.
+
+    Raises
+    ------
+    ModelTypesNotAllowed
+        The file holds types outside :data:`TRUSTED_TYPES` and ``trusted_modules``; the
+        error names their modules, for the operator's allow-list.
+    """
+    found = set(sio.get_untrusted_types(file=path))
+    untrusted = sorted(found - trusted_types(found, trusted_modules))
+    if untrusted:
+        modules = sorted({_public_module(t) for t in untrusted})
+        raise ModelTypesNotAllowed(untrusted, modules)
+
+
+def _public_module(type_name: str) -> str:
+    """The public module above a type: ``sklearn.tree`` for ``sklearn.tree._tree.Tree``."""
+    parts = type_name.split(".")[:-1]
+    public = list(itertools.takewhile(lambda part: not part.startswith("_"), parts))
+    return ".".join(public or parts[:1])
+
+
+def load_model(path: Path, *, expected_hash: str, trusted_modules: Collection[str] = ()) -> Any:
     """Load a skops model after checking its hash and the types it holds.
+
+    ``trusted_modules`` is the operator's estimator allow-list (``FAIRGOV_ESTIMATOR_MODULES``):
+    types under those modules are trusted besides :data:`TRUSTED_TYPES`.
 
     Raises
     ------
@@ -134,7 +184,7 @@ def load_model(path: Path, *, expected_hash: str) -> Any:
     ModelHashMismatch
         The file's sha256 differs from ``expected_hash``.
     UntrustedModelType
-        The file holds a type outside :data:`TRUSTED_TYPES`.
+        The file holds a type outside :data:`TRUSTED_TYPES` and ``trusted_modules``.
 
     Examples
     --------
@@ -146,7 +196,9 @@ def load_model(path: Path, *, expected_hash: str) -> Any:
         raise ModelFileMissing(str(path)) from None
     if actual != expected_hash.lower():
         raise ModelHashMismatch(str(path), expected_hash, actual)
-    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - TRUSTED_TYPES)
+    found = set(sio.get_untrusted_types(file=path))
+    trusted = trusted_types(found, trusted_modules)
+    untrusted = sorted(found - trusted)
     if untrusted:
         raise UntrustedModelType(str(path), untrusted)
-    return sio.load(path, trusted=sorted(TRUSTED_TYPES))
+    return sio.load(path, trusted=sorted(trusted | TRUSTED_TYPES))

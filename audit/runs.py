@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,12 @@ from audit.errors import (
 from audit.evidence import audit_under_policy, gate_rule
 from audit.gate import record_audit
 from audit.manifest import DatasetManifest, load_frame
-from audit.models import load_model, save_model
+from audit.models import check_model_types, load_model, save_model
 from audit.plan import RunPlan, plan_run
 from audit.provenance import dataset_info, model_info, policy_info
 from audit.render import render_all
 from audit.report import Report, RetrainingInfo, build_report
-from audit.spec import ModelSpec
+from audit.spec import ModelSpec, make_estimator
 from audit.training import ModelArtifact, model_scores, predict, split, train
 from audit.verify import verify_datasets
 from bias_checks import AuditResult, OnInconclusive, Verdict
@@ -150,6 +150,9 @@ def run_audit(
     ------
     AuditorKeyMissing
         ``env`` has no auditor key (nothing is recorded).
+    EstimatorNotAllowed, InvalidModelSpec
+        The spec's estimator is outside ``env.estimator_modules`` or refuses its
+        hyperparameters (nothing is recorded).
     DatasetNotRegistered
         No manifest is stored for a dataset of the spec (no run is recorded).
     DatasetSchemaMismatch
@@ -166,6 +169,7 @@ def run_audit(
     ('PASS', 'approved')
     """
     ctx = _Context(env, spec, env.require_auditor_key(), progress, retraining)
+    make_estimator(spec, estimator_modules=env.estimator_modules)
     return _execute(ctx, existing=None)
 
 
@@ -263,6 +267,7 @@ def evaluate(
     *,
     model: ModelArtifact | None = None,
     on_audit: Callable[[], None] | None = None,
+    estimator_modules: Collection[str] = (),
 ) -> Evaluation:
     """Train ``spec`` with the snapshot's mitigation (or take ``model``) and audit it under the
     snapshot's thresholds and evidence rules, on the spec's seeded held-out split of the
@@ -282,7 +287,13 @@ def evaluate(
     data = split(frame, manifests[0], spec)
     if model is None:
         strategy, constraint = snapshot.mitigation.strategy, snapshot.mitigation.constraint
-        model = train(spec, data, strategy=strategy, constraint=constraint)
+        model = train(
+            spec,
+            data,
+            strategy=strategy,
+            constraint=constraint,
+            estimator_modules=estimator_modules,
+        )
     if on_audit is not None:
         on_audit()
     y_pred = predict(model, data.x_test, data.a_test, random_state=spec.seed)
@@ -311,15 +322,24 @@ def _train_audit_anchor(
     snapshot, manifests, run_id = plan.snapshot, plan.manifests, plan.run_id
     ctx.step("train")
     if existing is None:
-        evaluation = evaluate(spec, manifests, snapshot, on_audit=lambda: ctx.step("audit"))
+        evaluation = evaluate(
+            spec,
+            manifests,
+            snapshot,
+            on_audit=lambda: ctx.step("audit"),
+            estimator_modules=env.estimator_modules,
+        )
         model_path, model_hash = save_model(evaluation.model, env.models_dir / spec.name)
+        check_model_types(model_path, trusted_modules=env.estimator_modules)
     else:
         model_path, model_hash = Path(existing.artifact_path), existing.model_hash
         evaluation = evaluate(
             spec,
             manifests,
             snapshot,
-            model=load_model(model_path, expected_hash=model_hash),
+            model=load_model(
+                model_path, expected_hash=model_hash, trusted_modules=env.estimator_modules
+            ),
             on_audit=lambda: ctx.step("audit"),
         )
     model, result = evaluation.model, evaluation.result

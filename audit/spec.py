@@ -3,6 +3,13 @@
 A spec is validated once (:func:`parse_spec`, which also builds its estimator so bad
 hyperparameters fail before any run starts) and hashed as canonical JSON into the run id.
 
+The estimator is one of the two built-ins (``logistic_regression``,
+``hist_gradient_boosting``) or any scikit-learn classifier named by import path,
+``module:Class`` (``sklearn.ensemble:RandomForestClassifier``). A named estimator is imported
+only when its module is in the operator's allow-list of modules (``estimator_modules``: the
+module itself or a package above it), which the caller passes in; otherwise
+:class:`~audit.errors.EstimatorNotAllowed`, before anything is imported.
+
 A spec trains on one dataset (``dataset: loans``) or on several with the same schema
 (``datasets: [loans-a, loans-b]``), concatenated in the order named. One dataset is always
 written as ``dataset``, even when given as a one-item ``datasets`` list, so a single-dataset
@@ -13,6 +20,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -28,14 +37,31 @@ from pydantic import (
     model_validator,
 )
 
-from audit.errors import InvalidModelSpec
+from audit.errors import (
+    EstimatorNotAllowed,
+    EstimatorNotClassifier,
+    EstimatorNotFound,
+    InvalidModelSpec,
+)
 from core.canonical import canonical_json
 from governance.actions import dataset_id_of
 
 if TYPE_CHECKING:  # scikit-learn loads only when an estimator is built (the gate reads specs)
     from sklearn.base import ClassifierMixin
 
-Estimator = Literal["logistic_regression", "hist_gradient_boosting"]
+BuiltinEstimator = Literal["logistic_regression", "hist_gradient_boosting"]
+#: A built-in estimator's name, or ``module:Class`` of an allow-listed scikit-learn classifier.
+Estimator = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^(logistic_regression|hist_gradient_boosting|"
+        r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*)$",
+        description="logistic_regression, hist_gradient_boosting, or module:Class of a "
+        "scikit-learn classifier whose module the operator allows",
+    ),
+]
 _ESTIMATORS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "logistic_regression": ("sklearn.linear_model", "LogisticRegression", {"max_iter": 1000}),
     "hist_gradient_boosting": ("sklearn.ensemble", "HistGradientBoostingClassifier", {}),
@@ -179,8 +205,22 @@ def parse_federated_spec(data: Any) -> FederatedSpec:
         raise InvalidModelSpec(f"{where}: {first['msg']}") from None
 
 
-def parse_spec(data: Any) -> ModelSpec:
+def parse_spec(data: Any, *, estimator_modules: Collection[str] | None = None) -> ModelSpec:
     """A :class:`ModelSpec` from parsed YAML or JSON; :class:`InvalidModelSpec` if bad.
+
+    The estimator is built, so bad hyperparameters fail here. A ``module:Class`` estimator is
+    built only when ``estimator_modules`` (the operator's allow-list) is given: a new spec is
+    parsed with it; a stored spec, read again without it, is checked by the run that uses it
+    (:func:`make_estimator` with the run environment's allow-list).
+
+    Raises
+    ------
+    InvalidModelSpec
+        The spec is malformed, or its hyperparameters are refused by the estimator.
+    EstimatorNotAllowed
+        The estimator's module is not in ``estimator_modules``.
+    EstimatorNotFound, EstimatorNotClassifier
+        The allowed ``module:Class`` does not import, or is not a classifier.
 
     Examples
     --------
@@ -198,19 +238,20 @@ def parse_spec(data: Any) -> ModelSpec:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "spec"
         raise InvalidModelSpec(f"{where}: {first['msg']}") from None
-    make_estimator(spec)
+    if estimator_modules is not None or spec.estimator in _ESTIMATORS:
+        make_estimator(spec, estimator_modules=estimator_modules or ())
     return spec
 
 
-def load_spec(path: Path) -> ModelSpec:
-    """Read a model spec from a YAML (``.yaml``/``.yml``) or JSON file.
+def load_spec(path: Path, *, estimator_modules: Collection[str] | None = None) -> ModelSpec:
+    """Read a model spec from a YAML (``.yaml``/``.yml``) or JSON file (see :func:`parse_spec`).
 
     Examples
     --------
     >>> load_spec(Path("model.yaml")).name  # doctest: +SKIP
     'loans-lr'
     """
-    return parse_spec(read_spec_file(path))
+    return parse_spec(read_spec_file(path), estimator_modules=estimator_modules)
 
 
 def read_spec_file(path: Path) -> Any:
@@ -224,16 +265,95 @@ def read_spec_file(path: Path) -> Any:
         raise InvalidModelSpec(f"{path} is not valid YAML or JSON ({exc})") from None
 
 
-def make_estimator(spec: ModelSpec) -> ClassifierMixin:
-    """The unfitted estimator of ``spec``, seeded when it has randomness."""
-    module, class_name, defaults = _ESTIMATORS[spec.estimator]
-    cls = getattr(importlib.import_module(module), class_name)
-    params = {**defaults, **spec.hyperparameters}
-    if "random_state" in cls().get_params():
-        params.setdefault("random_state", spec.seed)
+def estimator_module(estimator: str) -> str | None:
+    """The module of a ``module:Class`` estimator; None for a built-in.
+
+    Examples
+    --------
+    >>> estimator_module("sklearn.ensemble:RandomForestClassifier")
+    'sklearn.ensemble'
+    >>> estimator_module("logistic_regression") is None
+    True
+    """
+    return None if estimator in _ESTIMATORS else estimator.partition(":")[0]
+
+
+def module_allowed(module: str, estimator_modules: Collection[str]) -> bool:
+    """Whether ``module`` is one of ``estimator_modules`` or inside a package among them.
+
+    Examples
+    --------
+    >>> module_allowed("sklearn.ensemble", ["sklearn"]), module_allowed("sklearnx", ["sklearn"])
+    (True, False)
+    """
+    return any(module == m or module.startswith(m + ".") for m in estimator_modules)
+
+
+_CLASS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def estimator_class(estimator: str, *, estimator_modules: Collection[str]) -> type[Any]:
+    """The class of ``estimator`` (a built-in name or an allowed ``module:Class``).
+
+    The allow-list is checked before the module is imported.
+
+    Raises
+    ------
+    EstimatorNotAllowed
+        The module is not in ``estimator_modules``.
+    EstimatorNotFound
+        The module does not import or lacks the class.
+    EstimatorNotClassifier
+        The class is not a scikit-learn classifier with ``predict_proba``.
+
+    Examples
+    --------
+    >>> estimator_class("sklearn.ensemble:RandomForestClassifier",
+    ...                 estimator_modules=["sklearn.ensemble"]).__name__
+    'RandomForestClassifier'
+    """
+    if estimator in _ESTIMATORS:
+        module, class_name, _ = _ESTIMATORS[estimator]
+        cls: type[Any] = getattr(importlib.import_module(module), class_name)
+        return cls
+    module, _, class_name = estimator.partition(":")
+    if not _CLASS_NAME.match(class_name):
+        raise InvalidModelSpec(f"estimator: {estimator} is not module:Class")
+    if not module_allowed(module, estimator_modules):
+        raise EstimatorNotAllowed(estimator, module)
     try:
+        found = getattr(importlib.import_module(module), class_name)
+    except ImportError as exc:
+        raise EstimatorNotFound(estimator, f"no module {exc.name or module}") from None
+    except AttributeError:
+        raise EstimatorNotFound(estimator, f"{module} has no {class_name}") from None
+    from sklearn.base import ClassifierMixin
+
+    if not (
+        isinstance(found, type)
+        and issubclass(found, ClassifierMixin)
+        and hasattr(found, "predict_proba")
+    ):
+        raise EstimatorNotClassifier(estimator)
+    return found
+
+
+def make_estimator(spec: ModelSpec, *, estimator_modules: Collection[str] = ()) -> ClassifierMixin:
+    """The unfitted estimator of ``spec``, seeded when it has randomness.
+
+    ``estimator_modules`` is the operator's allow-list for a ``module:Class`` estimator
+    (:func:`estimator_class`); the built-ins need none.
+    """
+    cls = estimator_class(spec.estimator, estimator_modules=estimator_modules)
+    defaults = _ESTIMATORS[spec.estimator][2] if spec.estimator in _ESTIMATORS else {}
+    params = {**defaults, **spec.hyperparameters}
+    try:
+        if "random_state" in cls().get_params():
+            params.setdefault("random_state", spec.seed)
         estimator: ClassifierMixin = cls(**params)
-        estimator._validate_params()
+        validate = getattr(estimator, "_validate_params", None)
+        if validate is not None:
+            validate()
     except (TypeError, ValueError) as exc:
         raise InvalidModelSpec(f"hyperparameters for {spec.estimator}: {exc}") from None
     return estimator

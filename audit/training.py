@@ -16,6 +16,7 @@ applies it exactly as Fairlearn does, with a seeded random state.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -209,7 +210,12 @@ def thresholds_of(optimizer: Any) -> dict[str, list[Any]]:
 
 
 def train(
-    spec: ModelSpec, data: Split, *, strategy: str = "none", constraint: str = ""
+    spec: ModelSpec,
+    data: Split,
+    *,
+    strategy: str = "none",
+    constraint: str = "",
+    estimator_modules: Collection[str] = (),
 ) -> ModelArtifact:
     """Fit the pipeline of ``spec`` with the policy's mitigation.
 
@@ -221,6 +227,9 @@ def train(
         The on-chain mitigation strategy.
     constraint : str
         The on-chain constraint name (``demographic_parity``, ``equalized_odds``, ...).
+    estimator_modules : collection of str
+        The operator's allow-list for a ``module:Class`` estimator
+        (:func:`audit.spec.make_estimator`).
 
     Returns
     -------
@@ -245,7 +254,10 @@ def train(
         from fairlearn.reductions import ExponentiatedGradient
 
         x_train = preprocessor.fit_transform(data.x_train)
-        mitigator = ExponentiatedGradient(make_estimator(spec), constraints=_moment(constraint))
+        mitigator = ExponentiatedGradient(
+            make_estimator(spec, estimator_modules=estimator_modules),
+            constraints=_moment(constraint),
+        )
         with warnings.catch_warnings():
             # fairlearn 0.15's reductions use pandas patterns that pandas 3 deprecates.
             warnings.filterwarnings("ignore", category=Pandas4Warning, module=r"fairlearn\.")
@@ -258,7 +270,8 @@ def train(
             "predictors": [mitigator.predictors_[i] for i in kept],
             "weights": np.array([float(weights[i]) for i in kept]),
         }
-    pipeline = Pipeline([("preprocess", preprocessor), ("estimator", make_estimator(spec))])
+    estimator = make_estimator(spec, estimator_modules=estimator_modules)
+    pipeline = Pipeline([("preprocess", preprocessor), ("estimator", estimator)])
     pipeline.fit(data.x_train, data.y_train)
     if strategy == "none":
         return {**base, "pipeline": pipeline}

@@ -208,6 +208,7 @@ class Context:
             deployment=self.deployment,
             data_dir=Path(self.settings.data_dir),
             auditor_key=self.auditor_key,
+            estimator_modules=tuple(self.settings.estimator_modules),
         )
 
 
@@ -311,6 +312,7 @@ def job_context(ctx: Context, *, embedded_chain: bool) -> JobContext:
         finality_seconds=localchain.DURABLE_AFTER_SECONDS if embedded_chain else 0.0,
         keeper_enabled=s.keeper_enabled,
         report_retention_days=s.report_retention_days,
+        estimator_modules=tuple(s.estimator_modules),
     )
 
 

@@ -102,9 +102,21 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated addresses that may register datasets and start audits.",
     )
+    estimator_modules: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated Python modules (or packages) whose scikit-learn "
+        "classifiers a model spec may name as module:Class, e.g. "
+        "sklearn.ensemble,sklearn.tree; model files may then hold types under them. "
+        "Empty (the default): only logistic_regression and hist_gradient_boosting.",
+    )
     api_session_ttl: int = Field(default=3600, ge=60, description="API session lifetime, s.")
     api_nonce_ttl: int = Field(default=600, ge=10, description="SIWE nonce lifetime, seconds.")
     api_max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body.")
+    api_max_upload_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        description="Largest uploaded file (a predictions file or an ONNX model), bytes.",
+    )
     api_ip_rate: float = Field(default=100.0, gt=0, description="Requests/s per client IP.")
     api_ip_burst: int = Field(default=200, ge=1, description="Burst of requests per client IP.")
     api_voter_rate: float = Field(
@@ -138,7 +150,7 @@ class Settings(BaseSettings):
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
 
-    @field_validator("auditors", "operators", mode="before")
+    @field_validator("auditors", "operators", "estimator_modules", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

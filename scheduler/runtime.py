@@ -62,6 +62,7 @@ class JobContext:
     report_retention_days: int = 90
     history_retention_days: int = 14
     model_specs: tuple[ModelSpec, ...] = ()
+    estimator_modules: tuple[str, ...] = ()
     relayer_config: RelayerConfig | None = None
 
     @functools.cached_property
@@ -73,6 +74,7 @@ class JobContext:
             deployment=self.deployment,
             data_dir=Path(self.data_dir),
             auditor_key=self.auditor_key,
+            estimator_modules=self.estimator_modules,
         )
 
 

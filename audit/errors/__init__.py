@@ -34,6 +34,13 @@ from audit.errors._base import (
     UnsupportedMitigation,
     UntrustedModelType,
 )
+from audit.errors._estimators import (
+    ESTIMATOR_MODULES_SETTING,
+    EstimatorNotAllowed,
+    EstimatorNotClassifier,
+    EstimatorNotFound,
+    ModelTypesNotAllowed,
+)
 from audit.errors._external import (
     CustomOperatorDomain,
     ExternalModelFailed,
@@ -56,6 +63,7 @@ from audit.errors._records import (
 )
 
 __all__ = [
+    "ESTIMATOR_MODULES_SETTING",
     "AmbiguousLabels",
     "AnchorConflict",
     "AnchorRefused",
@@ -68,6 +76,9 @@ __all__ = [
     "DatasetNotInPolicy",
     "DatasetNotRegistered",
     "DatasetSchemaMismatch",
+    "EstimatorNotAllowed",
+    "EstimatorNotClassifier",
+    "EstimatorNotFound",
     "ExternalModelFailed",
     "InputFileNotFound",
     "InvalidManifest",
@@ -85,6 +96,7 @@ __all__ = [
     "ModelHashMismatch",
     "ModelNotApproved",
     "ModelNotRegistered",
+    "ModelTypesNotAllowed",
     "NoRecords",
     "OnnxModelTooLarge",
     "OnnxOutputKindMissing",

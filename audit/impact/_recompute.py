@@ -75,8 +75,19 @@ def recompute(
     at(1)
     stored = None
     if not retrain:
-        stored = load_model(Path(version.artifact_path), expected_hash=version.model_hash)
-    evaluation = evaluate(spec, manifests, snapshot, model=stored, on_audit=lambda: at(2))
+        stored = load_model(
+            Path(version.artifact_path),
+            expected_hash=version.model_hash,
+            trusted_modules=env.estimator_modules,
+        )
+    evaluation = evaluate(
+        spec,
+        manifests,
+        snapshot,
+        model=stored,
+        on_audit=lambda: at(2),
+        estimator_modules=env.estimator_modules,
+    )
     status, _ = decide(
         evaluation.result.verdict, anchored=True, on_inconclusive=evaluation.on_inconclusive
     )

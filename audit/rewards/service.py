@@ -104,6 +104,8 @@ def _valuation(
     report: ReportModel,
     found: list[Contribution],
     lam: float,
+    *,
+    estimator_modules: tuple[str, ...],
 ) -> LeaveOneOut:
     frames: dict[str, list[pd.DataFrame]] = {}
     manifest = None
@@ -126,6 +128,7 @@ def _valuation(
         {p: pd.concat(parts, ignore_index=True) for p, parts in frames.items()},
         mitigation=mitigation,
         lam=lam,
+        estimator_modules=estimator_modules,
     )
 
 
@@ -153,7 +156,7 @@ def build_for_run(
     found = contributions(env, report)
     loo = None
     if params.split_rule == SplitRule.LEAVE_ONE_OUT and found:
-        loo = _valuation(session, run, report, found, lam)
+        loo = _valuation(session, run, report, found, lam, estimator_modules=env.estimator_modules)
     context = EpochContext(
         chain_id=run.chain_id,
         rewards_contract=to_address(rewards),

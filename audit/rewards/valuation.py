@@ -18,7 +18,7 @@ contract, so switching is local.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -70,7 +70,13 @@ def utility(y_true: Any, y_pred: Any, sensitive: pd.DataFrame, *, lam: float) ->
 
 
 def _subset_utility(
-    spec: ModelSpec, data: Split, keep: Any, mitigation: Mitigation, *, lam: float
+    spec: ModelSpec,
+    data: Split,
+    keep: Any,
+    mitigation: Mitigation,
+    *,
+    lam: float,
+    estimator_modules: Collection[str],
 ) -> float:
     y_train = data.y_train[keep]
     labels = np.unique(y_train)
@@ -81,7 +87,13 @@ def _subset_utility(
         subset = Split(
             data.x_train[keep], data.x_test, y_train, data.y_test, data.a_train[keep], data.a_test
         )
-        model = train(spec, subset, strategy=mitigation.strategy, constraint=mitigation.constraint)
+        model = train(
+            spec,
+            subset,
+            strategy=mitigation.strategy,
+            constraint=mitigation.constraint,
+            estimator_modules=estimator_modules,
+        )
         y_pred = predict(model, data.x_test, data.a_test, random_state=spec.seed)
     return utility(data.y_test, y_pred, data.a_test, lam=lam)
 
@@ -93,6 +105,7 @@ def leave_one_out(
     *,
     mitigation: Mitigation = Mitigation(),
     lam: float = DEFAULT_LAMBDA,
+    estimator_modules: Collection[str] = (),
 ) -> LeaveOneOut:
     """The utilities of the reward statement's leave-one-out rule.
 
@@ -106,6 +119,8 @@ def leave_one_out(
         The voted mitigation the run trained with.
     lam
         The weight of the fairness term.
+    estimator_modules
+        The operator's allow-list, for a spec naming its estimator ``module:Class``.
 
     Examples
     --------
@@ -122,7 +137,12 @@ def leave_one_out(
         ProviderUtility(
             provider=to_address(provider),
             utility_without=_subset_utility(
-                spec, data, owners != provider.lower(), mitigation, lam=lam
+                spec,
+                data,
+                owners != provider.lower(),
+                mitigation,
+                lam=lam,
+                estimator_modules=estimator_modules,
             ),
         )
         for provider in sorted(frames, key=str.lower)
@@ -131,6 +151,8 @@ def leave_one_out(
         definition=UtilityDefinition(
             fairness_metric=FAIRNESS_METRIC, lam=lam, evaluation=EVALUATION, seed=spec.seed
         ),
-        utility_all=_subset_utility(spec, data, everyone, mitigation, lam=lam),
+        utility_all=_subset_utility(
+            spec, data, everyone, mitigation, lam=lam, estimator_modules=estimator_modules
+        ),
         without=without,
     )

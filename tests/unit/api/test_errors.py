@@ -9,6 +9,20 @@ from tests.unit.core.error_classes import all_error_classes
 #: Every code's status before statuses were derived from categories (the table of
 #: STATUS_BY_CODE and its fallback to the nearest mapped ancestor, else 400).
 STATUS_BEFORE: dict[str, int] = {
+    # #17 (api17): estimators named module:Class, and empty uploads.
+    "empty_upload": 422,
+    "estimator_not_allowed": 403,
+    "estimator_not_classifier": 422,
+    "estimator_not_found": 422,
+    "model_types_not_allowed": 500,
+    # #17 (onnx17, cherry-picked here): external ONNX models.
+    "custom_operator_domain": 422,
+    "external_model_failed": 422,
+    "invalid_onnx_model": 422,
+    "model_not_registered": 404,
+    "onnx_model_too_large": 422,
+    "onnx_output_kind_missing": 422,
+    "unexpected_onnx_signature": 422,
     # #16: the federation policy (and a TrainingPolicy deployed before it).
     # #15: a data provider's consent and record commitments.
     "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert
@@ -92,6 +106,10 @@ STATUS_BEFORE: dict[str, int] = {
     "invalid_threshold": 400,
     "invalid_threshold_spec": 422,
     "invalid_threshold_value": 422,
+    # #17: the engine's new input errors (the frame engine, the explicit task, LL144).
+    "column_not_in_frame": 422,
+    "scores_need_cutoff": 422,
+    "ll144_needs_binary": 422,
     "invalid_trim_beta": 422,
     "invalid_withdrawal": 422,
     "key_unavailable": 500,

@@ -6,8 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from audit.errors import InvalidModelSpec
-from audit.spec import ModelSpec, load_spec, parse_spec
+from audit.errors import (
+    EstimatorNotAllowed,
+    EstimatorNotClassifier,
+    EstimatorNotFound,
+    InvalidModelSpec,
+)
+from audit.spec import ModelSpec, load_spec, make_estimator, parse_spec
 from core.canonical import canonical_json
 
 
@@ -72,3 +77,56 @@ def test_the_datasets_are_named_once_and_one_way(data: dict[str, object], messag
     with pytest.raises(InvalidModelSpec, match=message) as raised:
         parse_spec(data)
     assert raised.value.code == "invalid_model_spec"
+
+
+RF = "sklearn.ensemble:RandomForestClassifier"
+
+
+def test_an_estimator_by_import_path_needs_its_module_allowed() -> None:
+    with pytest.raises(EstimatorNotAllowed) as caught:
+        parse_spec({"name": "m", "dataset": "d", "estimator": RF}, estimator_modules=[])
+    assert caught.value.code == "estimator_not_allowed"
+    assert "FAIRGOV_ESTIMATOR_MODULES" in str(caught.value)
+    assert "sklearn.ensemble" in str(caught.value)
+    with pytest.raises(EstimatorNotAllowed):  # a sibling name is not a sub-module
+        parse_spec(
+            {"name": "m", "dataset": "d", "estimator": RF}, estimator_modules=["sklearn.ens"]
+        )
+    for allowed in (["sklearn.ensemble"], ["sklearn"]):
+        spec = parse_spec(
+            {"name": "m", "dataset": "d", "estimator": RF, "seed": 4},
+            estimator_modules=allowed,
+        )
+        built = make_estimator(spec, estimator_modules=allowed)
+        assert type(built).__name__ == "RandomForestClassifier"
+        assert built.get_params()["random_state"] == 4
+
+
+def test_a_stored_spec_parses_without_importing_and_the_run_checks_it() -> None:
+    spec = parse_spec({"name": "m", "dataset": "d", "estimator": "no_such_pkg.sub:Model"})
+    assert spec.estimator == "no_such_pkg.sub:Model"
+    with pytest.raises(EstimatorNotAllowed):
+        make_estimator(spec)
+
+
+def test_a_named_estimator_is_refused_unless_it_is_a_classifier_that_loads() -> None:
+    allowed = ["sklearn", "no_such_pkg"]
+    cases = {
+        "sklearn.linear_model:LinearRegression": EstimatorNotClassifier,
+        "sklearn.svm:LinearSVC": EstimatorNotClassifier,  # a classifier without predict_proba
+        "sklearn.ensemble:NoSuchForest": EstimatorNotFound,
+        "no_such_pkg.sub:Model": EstimatorNotFound,
+    }
+    for estimator, error in cases.items():
+        with pytest.raises(error):
+            parse_spec(
+                {"name": "m", "dataset": "d", "estimator": estimator}, estimator_modules=allowed
+            )
+    with pytest.raises(InvalidModelSpec, match="hyperparameters"):
+        parse_spec(
+            {"name": "m", "dataset": "d", "estimator": RF, "hyperparameters": {"n_estimators": 0}},
+            estimator_modules=allowed,
+        )
+    for bad in ("sklearn.ensemble", "os:system()", "a b:C", ":C"):
+        with pytest.raises(InvalidModelSpec, match="estimator"):
+            parse_spec({"name": "m", "dataset": "d", "estimator": bad}, estimator_modules=allowed)

@@ -57,3 +57,11 @@ def test_an_own_key_works_anywhere():
 )
 def test_local_means_on_this_machine(url: str | None, local: bool):
     assert Settings(rpc_url=url).local is local
+
+
+def test_estimator_modules_are_comma_separated_and_empty_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    assert Settings().estimator_modules == []
+    monkeypatch.setenv("FAIRGOV_ESTIMATOR_MODULES", " sklearn.ensemble, sklearn.tree ,")
+    assert Settings().estimator_modules == ["sklearn.ensemble", "sklearn.tree"]

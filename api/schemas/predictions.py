@@ -1,0 +1,115 @@
+"""Audits of uploaded predictions: the options (query parameters) and the outcome."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.schemas.audits import CheckSummary
+from api.schemas.common import EXAMPLE_HASH
+from bias_checks import EvidenceRule, OnInconclusive, Verdict
+
+Column = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PredictionsOptions(BaseModel):
+    """The options of ``fairgov audit predictions``, as query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: Column = Field(description="Column with the true outcome.")
+    prediction: Column = Field(
+        description="Column with the predicted label, or a score with `cutoff`."
+    )
+    sensitive: list[Column] = Field(
+        min_length=1,
+        max_length=20,
+        description="Sensitive feature column(s); repeat the parameter or separate by commas.",
+    )
+    positive: str | None = Field(
+        default=None, max_length=200, description="The positive outcome, unless labels are 0/1."
+    )
+    cutoff: float | None = Field(
+        default=None, allow_inf_nan=False, description="Scores >= this are positive."
+    )
+    threshold: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="A bound, METRIC<=VALUE or METRIC>=VALUE, optionally with its own "
+        "evidence rule ('METRIC<=VALUE,confidence=0.99'); repeatable. None: the defaults.",
+    )
+    confidence: float = Field(
+        default=0.95, gt=0.5, lt=1.0, description="Evidence rule: confidence of every interval."
+    )
+    min_group_size: int = Field(
+        default=30, ge=1, le=10**9, description="Evidence rule: smaller groups are not judged."
+    )
+    min_denominator: int = Field(
+        default=10, ge=1, le=10**9, description="Evidence rule: fewest rows in a denominator."
+    )
+    on_inconclusive: OnInconclusive = Field(
+        default=OnInconclusive.BLOCK, description="Evidence rule: what INCONCLUSIVE does."
+    )
+    n_boot: int = Field(default=1000, ge=0, le=10_000, description="Bootstrap replicates.")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the bootstrap.")
+    filename: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="The file's name, for the report; its suffix (.csv, .tsv, .parquet) "
+        "gives the format. Default: predictions + the Content-Type's suffix.",
+    )
+
+    @field_validator("sensitive", mode="after")
+    @classmethod
+    def _comma_separated(cls, value: list[str]) -> list[str]:
+        parts = [p.strip() for v in value for p in v.split(",") if p.strip()]
+        if not parts:
+            raise ValueError("name at least one sensitive column")
+        return list(dict.fromkeys(parts))
+
+    def evidence(self) -> EvidenceRule:
+        """The audit's evidence rule."""
+        return EvidenceRule(
+            confidence_level=self.confidence,
+            min_group_size=self.min_group_size,
+            min_denominator=self.min_denominator,
+            on_inconclusive=self.on_inconclusive,
+        )
+
+
+class PredictionsAuditPublic(BaseModel):
+    """The outcome of an audit of uploaded predictions, and where its report files are."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": EXAMPLE_HASH,
+                    "report_hash": EXAMPLE_HASH,
+                    "verdict": "FAIL",
+                    "checks": [
+                        {
+                            "metric": "demographic_parity_difference",
+                            "direction": "upper",
+                            "bound": 0.1,
+                            "value": 0.21,
+                            "verdict": "FAIL",
+                        }
+                    ],
+                    "used_default_thresholds": True,
+                    "warnings": [],
+                    "files": {"json": f"/v1/audits/predictions/{EXAMPLE_HASH}.json"},
+                }
+            ]
+        }
+    )
+
+    run_id: str = Field(description="Fixed by the file's sha256 and the options.")
+    report_hash: str = Field(description="sha256 of report.json; it names the report's files.")
+    verdict: Verdict
+    checks: list[CheckSummary]
+    used_default_thresholds: bool
+    warnings: list[str]
+    files: dict[str, str] = Field(description="Download path of each report file, by format.")

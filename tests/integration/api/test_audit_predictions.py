@@ -1,0 +1,144 @@
+"""``POST /v1/audits/predictions``: the CLI's predictions audit over HTTP, its report files
+for the uploader and auditors, and its one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import API_PREFIX
+from api.uploads import UPLOAD_PATHS
+from audit.predictions import audit_predictions_file
+from bias_checks import EvidenceRule
+from core.canonical import sha256_hex
+from core.settings import DEV_PRIVATE_KEYS
+from tests.integration.api.api_support import error_code
+from tests.integration.api.conftest import MakeApp
+from tests.integration.api.siwe_support import bearer
+from tests.integration.audit.audit_support import AUDITOR_KEY
+
+# The database only holds the sessions here, so SQLite alone is enough.
+pytestmark = [pytest.mark.chain, pytest.mark.parametrize("engine", ["sqlite"], indirect=True)]
+URL = "/v1/audits/predictions"
+UPLOADER, OTHER = DEV_PRIVATE_KEYS[3], DEV_PRIVATE_KEYS[4]
+OPTIONS = {
+    "label": "y",
+    "prediction": "score",
+    "sensitive": "sex,race",
+    "cutoff": 0.5,
+    "threshold": ["demographic_parity_difference<=0.1", "selection_rate>=0.2,confidence=0.9"],
+    "min_group_size": 20,
+    "n_boot": 50,
+    "seed": 7,
+    "filename": "preds.csv",
+}
+
+
+def _frame(n: int = 1200) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    sex = rng.choice(["f", "m"], n)
+    race = rng.choice(["a", "b", "c"], n)
+    score = np.clip(rng.random(n) + np.where(sex == "m", 0.15, -0.05), 0, 1)
+    y = (rng.random(n) < score).astype(int)
+    return pd.DataFrame({"y": y, "score": score.round(4), "sex": sex, "race": race})
+
+
+def test_an_upload_is_audited_as_the_cli_audits_the_file(
+    client: TestClient, tmp_path: Path
+) -> None:
+    assert f"{API_PREFIX}{UPLOAD_PATHS[0]}" == URL
+    csv = tmp_path / "preds.csv"
+    _frame().to_csv(csv, index=False)
+    expected = audit_predictions_file(
+        csv,
+        label="y",
+        prediction="score",
+        sensitive=["sex", "race"],
+        cutoff=0.5,
+        thresholds=OPTIONS["threshold"],  # type: ignore[arg-type]
+        evidence=EvidenceRule(min_group_size=20),
+        n_boot=50,
+        random_state=7,
+    ).report
+    uploader = bearer(client, UPLOADER)
+    response = client.post(
+        URL,
+        params=OPTIONS,
+        content=csv.read_bytes(),
+        headers={**uploader, "Content-Type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["report_hash"], body["run_id"]) == (expected.hash, expected.run_id)
+    assert body["verdict"] == expected.verdict
+    assert [c["metric"] for c in body["checks"]] == [
+        "demographic_parity_difference",
+        "selection_rate",
+    ]
+    assert body["used_default_thresholds"] is False
+
+    # The uploader and auditors download the files; report.json hashes to report_hash.
+    report = client.get(body["files"]["json"], headers=uploader)
+    assert report.status_code == 200
+    assert sha256_hex(report.content) == expected.hash == report.headers["X-Fairgov-Report-Hash"]
+    assert client.get(body["files"]["pdf"], headers=uploader).content.startswith(b"%PDF")
+    auditor = bearer(client, AUDITOR_KEY)
+    assert client.get(body["files"]["html"], headers=auditor).status_code == 200
+    other = client.get(body["files"]["json"], headers=bearer(client, OTHER))
+    assert (other.status_code, error_code(other)) == (404, "not_found")
+    assert client.get(body["files"]["json"]).status_code == 401
+
+    # The same predictions as Parquet: the same checks and verdict (another file, another id).
+    parquet = tmp_path / "preds.parquet"
+    _frame().to_parquet(parquet)
+    as_parquet = client.post(
+        URL,
+        params={k: v for k, v in OPTIONS.items() if k != "filename"},
+        content=parquet.read_bytes(),
+        headers={**uploader, "Content-Type": "application/vnd.apache.parquet"},
+    )
+    assert as_parquet.status_code == 200, as_parquet.text
+    assert as_parquet.json()["checks"] == body["checks"]
+
+    # A stored file that is not the report is never served.
+    stored = tmp_path / "predictions" / expected.hash[2:] / "report.json"
+    stored.write_bytes(stored.read_bytes().replace(b'"verdict":"', b'"verdict":"X', 1))
+    corrupt = client.get(body["files"]["json"], headers=uploader)
+    assert (corrupt.status_code, error_code(corrupt)) == (500, "report_corrupt")
+    assert not list((tmp_path / "uploads").iterdir())  # uploads are not kept
+
+
+def test_bad_uploads_get_one_line_errors(make_app: MakeApp, tmp_path: Path) -> None:
+    data = _frame(200).to_csv(index=False).encode()
+    assert len(data) > 2048
+    with TestClient(make_app(api_max_upload_bytes=2048)) as client:
+        user = bearer(client, UPLOADER)
+        csv = {**user, "Content-Type": "text/csv"}
+
+        def post(content: bytes, **params: object):  # type: ignore[no-untyped-def]
+            return client.post(URL, params={**OPTIONS, **params}, content=content, headers=csv)
+
+        cases = {
+            "missing_column": post(data[:2000], label="outcome"),
+            "invalid_predictions": client.post(
+                URL,
+                params={k: v for k, v in OPTIONS.items() if k != "cutoff"},
+                content=data[:2000],
+                headers=csv,
+            ),
+            "empty_upload": post(b""),
+            "body_too_large": post(data),
+            "invalid_request": post(data[:2000], sensitive=""),
+        }
+        for code, response in cases.items():
+            status = 413 if code == "body_too_large" else 422
+            assert (response.status_code, error_code(response)) == (status, code), response.text
+            assert "\n" not in response.json()["error"]["message"]
+        unsigned = client.post(URL, params=OPTIONS, content=data[:2000])
+        assert (unsigned.status_code, error_code(unsigned)) == (401, "not_authenticated")
+        # the ordinary body limit still holds elsewhere
+        assert client.post("/v1/auth/login", content=b"x" * 70_000).status_code == 413
