@@ -188,11 +188,32 @@ def _line(case: str, rows: int, seconds: float, extra: str = "") -> None:
     print(f"{case:<38} {rows:>14,} {seconds:>9.2f} {rows / seconds:>14,.0f} {extra}", flush=True)
 
 
+def local_runs(folder: Path, *, memory_rows: int, mf_rows: int, big: int, repeats: int) -> None:
+    reference = in_memory(memory_rows, repeats)
+    _line(f"reference: audit_predictions ({repeats}x)", memory_rows, reference)
+    reference_rate = memory_rows / reference
+    frame_seconds = metricframe(mf_rows)
+    _line("reference: MetricFrame, no CIs (1x)", mf_rows, frame_seconds)
+    frame_rate = mf_rows / frame_seconds
+
+    for engine in ("polars", "duckdb"):
+        measured = in_child(engine, folder, repeats)
+        rate = big / measured["seconds"]
+        _line(
+            f"ours: {engine} scan ({repeats}x)",
+            big,
+            measured["seconds"],
+            f"peak RSS {measured['peak_mib']:,.0f} MiB; rows/s vs audit_predictions "
+            f"{rate / reference_rate:.1f}x, vs MetricFrame {rate / frame_rate:.0f}x",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="every size divided by 100")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--only-dask", action="store_true", help="skip the references and scans")
     args = parser.parse_args()
     scale = 100 if args.quick else 1
     big, memory_rows, mf_rows = 100_000_000 // scale, 10_000_000 // scale, 1_000_000 // scale
@@ -204,22 +225,9 @@ def main() -> None:
         write_parquet(folder, big, chunk_rows)
         _line("(writing the Parquet folder, Polars)", big, time.perf_counter() - start)
 
-        reference = in_memory(memory_rows, args.repeats)
-        _line(f"reference: audit_predictions ({args.repeats}x)", memory_rows, reference)
-        reference_rate = memory_rows / reference
-        frame_seconds = metricframe(mf_rows)
-        _line("reference: MetricFrame, no CIs (1x)", mf_rows, frame_seconds)
-        frame_rate = mf_rows / frame_seconds
-
-        for engine in ("polars", "duckdb"):
-            measured = in_child(engine, folder, args.repeats)
-            rate = big / measured["seconds"]
-            _line(
-                f"ours: {engine} scan ({args.repeats}x)",
-                big,
-                measured["seconds"],
-                f"peak RSS {measured['peak_mib']:,.0f} MiB; rows/s vs audit_predictions "
-                f"{rate / reference_rate:.1f}x, vs MetricFrame {rate / frame_rate:.0f}x",
+        if not args.only_dask:
+            local_runs(
+                folder, memory_rows=memory_rows, mf_rows=mf_rows, big=big, repeats=args.repeats
             )
         if not args.skip_dask:
             dask_runs(
