@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bias_checks import (
+    BiasChecksInputError,
     EmptyInputError,
     EvidenceRule,
     InvalidParameterError,
@@ -467,3 +468,16 @@ def test_a_feature_named_like_a_count_column_is_refused() -> None:
     rows = pd.DataFrame({"y": [1, 0], "pred": [1, 1], "n": ["a", "b"]})
     with pytest.raises(InvalidParameterError):
         frame_counts(rows, y_true="y", y_pred="pred", sensitive_features=["n"])
+
+
+def test_a_text_score_with_a_cutoff_is_refused() -> None:
+    rows = pl.DataFrame({"y": [1, 0], "score": ["high", "low"], "g": ["a", "b"]})
+    with pytest.raises(InvalidParameterError) as caught:
+        frame_counts(rows, y_true="y", y_pred="score", cutoff=0.5, sensitive_features=["g"])
+    assert caught.value.details == {"column": "score"}
+
+
+def test_labels_outside_the_declared_classes_are_refused() -> None:
+    rows = pd.DataFrame({"y": [0, 1, 2], "pred": [0, 1, 1], "g": ["a", "b", "a"]})
+    with pytest.raises(BiasChecksInputError, match="outside `classes`"):
+        frame_counts(rows, y_true="y", y_pred="pred", sensitive_features=["g"], classes=(0, 1))
