@@ -64,7 +64,8 @@ from bias_checks._errors import (
     UnknownReferenceGroupError,
 )
 from bias_checks._evidence import EvidenceRule, OnInconclusive
-from bias_checks._frames import audit_frame, counts_from_cells, frame_cells, frame_counts
+from bias_checks._frame_cells import frame_cells
+from bias_checks._frames import audit_frame, counts_from_cells, frame_counts
 from bias_checks._results import (
     AuditResult,
     AuditWarning,

@@ -47,7 +47,7 @@ from bias_checks import (
     group_counts,
 )
 from bias_checks._errors import MISSING_COLUMN, SCORES_WITHOUT_CUTOFF
-from bias_checks._frames import _cells
+from bias_checks._frame_cells import _cells
 
 THRESHOLDS = (
     Threshold("demographic_parity_difference", 0.1),
