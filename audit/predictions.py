@@ -1,43 +1,51 @@
-"""Audit a third party's predictions file: read, binarise, check, and build the report."""
+"""Audit a third party's predictions where they live: count, binarise, check, build the report."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import difflib
-import importlib.util
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
 from audit.db_models import RunKind
 from audit.errors import (
     AmbiguousLabels,
-    InputFileNotFound,
     InvalidPredictions,
     InvalidThresholdSpec,
-    MissingColumn,
     MissingValues,
     UnknownMetricName,
-    UnreadableFile,
-    UnsupportedFileFormat,
 )
 from audit.report import Report, build_report
 from audit.report_model import DatasetInfo
+from audit.sources import (
+    DEFAULT_DASK_TIMEOUT,
+    OpenedSource,
+    any_true,
+    count_cells,
+    first_null_row,
+    open_source,
+    require_columns,
+    resolve_source,
+)
 from bias_checks import (
     METRICS,
     EvidenceRule,
+    GroupCounts,
     OnInconclusive,
     Threshold,
-    audit_predictions,
+    audit_counts,
+    group_counts,
 )
-from core.canonical import canonical_json, file_sha256, sha256_hex
+from core.canonical import canonical_json, sha256_hex
 
 DEFAULT_THRESHOLDS = ("demographic_parity_difference<=0.1", "equalized_odds_difference<=0.1")
 DEFAULT_THRESHOLDS_WARNING = (
@@ -53,7 +61,8 @@ _RULE_KEYS = {
     "min_denominator": "min_denominator",
     "on_inconclusive": "on_inconclusive",
 }
-_PARQUET = (".parquet", ".pq")
+#: The name, in the cells table, of ``prediction >= cutoff``.
+_AT_CUTOFF = "__fairgov_at_or_above_cutoff"
 
 
 @dataclass(frozen=True)
@@ -130,34 +139,6 @@ def parse_threshold(spec: str, *, evidence: EvidenceRule | None = None) -> Thres
     )
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV (or TSV, or parquet when pyarrow is installed) file into a data frame."""
-    if not path.is_file():
-        raise InputFileNotFound(str(path))
-    suffix = path.suffix.lower()
-    if suffix in _PARQUET:
-        if importlib.util.find_spec("pyarrow") is None:
-            raise UnsupportedFileFormat(
-                str(path), "parquet needs pyarrow (pip install pyarrow); or export it to CSV"
-            )
-        return pd.read_parquet(path)
-    try:
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UnreadableFile(str(path), reason) from None
-
-
-def _column(frame: pd.DataFrame, name: str, option: str) -> pd.Series[Any]:
-    if name not in frame.columns:
-        raise MissingColumn(name, option, [str(c) for c in frame.columns])
-    column = frame[name]
-    missing = column.isna().to_numpy()
-    if missing.any():
-        raise MissingValues(name, int(missing.sum()), int(np.flatnonzero(missing)[0]) + 1)
-    return column
-
-
 def _values(column: pd.Series[Any]) -> list[str]:
     return sorted({str(v) for v in column.unique()})
 
@@ -215,6 +196,86 @@ def predictions_run_id(content_hash: str, options: dict[str, Any]) -> str:
     return sha256_hex(content_hash.encode("ascii") + canonical_json(options))
 
 
+def _prediction_expressions(
+    opened: OpenedSource, name: str, cutoff: float | None
+) -> dict[str, nw.Expr]:
+    """``prediction >= cutoff`` to count on, or none; scores without a cutoff are refused
+    here, before a column of distinct scores is grouped on."""
+    dtype = opened.frame.collect_schema()[name]
+    numeric = dtype.is_numeric()
+    if cutoff is not None:
+        if not numeric:
+            raise InvalidPredictions(name, "--cutoff needs numeric scores in this column")
+        return {_AT_CUTOFF: nw.col(name) >= cutoff}
+    if dtype.is_float() and any_true(opened, nw.col(name).round(0) != nw.col(name)):
+        raise InvalidPredictions(
+            name, "it holds scores, not labels: pass --cutoff X (score >= X is positive)"
+        )
+    return {}
+
+
+def _check_complete(opened: OpenedSource, cells: pd.DataFrame, columns: dict[str, str]) -> None:
+    """:class:`MissingValues` for the first column (in ``columns``: cells name -> file name)
+    with an empty value."""
+    for cell_column, name in columns.items():
+        empty = cells[cell_column].isna().to_numpy()
+        if empty.any():
+            count = int(cells["n"].to_numpy()[empty].sum())
+            raise MissingValues(name, count, first_null_row(opened, name))
+
+
+def _counts(cells: pd.DataFrame, y_true: Any, y_pred: Any, sensitive: Sequence[str]) -> GroupCounts:
+    """The group counts of the rows the cells stand for (each cell ``n`` times).
+
+    ``group_counts`` on the cells themselves gives the groups and classes exactly as the
+    row-level engine names them; the counts are then those cells weighted by their ``n``.
+    """
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    shape = group_counts(
+        y_true,
+        y_pred,
+        sensitive_features={name: cells[name].to_numpy() for name in sensitive},
+        pos_label=1,
+    )
+    group = {key: i for i, key in enumerate(shape.keys)}
+    klass = {label: i for i, label in enumerate(shape.classes)}
+    keys = zip(*(cells[name].tolist() for name in sensitive), strict=True)
+    rows = np.fromiter((group[tuple(key)] for key in keys), dtype=np.intp, count=len(cells))
+    true_codes = np.fromiter((klass[v] for v in y_true.tolist()), dtype=np.intp)
+    pred_codes = np.fromiter((klass[v] for v in y_pred.tolist()), dtype=np.intp)
+    counts = np.zeros_like(shape.counts)
+    np.add.at(counts, (rows, true_codes, pred_codes), cells["n"].to_numpy(dtype=np.int64))
+    return dataclasses.replace(shape, counts=counts)
+
+
+def _count_predictions(
+    opened: OpenedSource,
+    *,
+    label: str,
+    prediction: str,
+    sensitive: Sequence[str],
+    positive: str | None,
+    cutoff: float | None,
+) -> GroupCounts:
+    derived = _prediction_expressions(opened, prediction, cutoff)
+    cells = count_cells(
+        opened, [label, *([] if derived else [prediction]), *sensitive], derived=derived
+    )
+    predicted = _AT_CUTOFF if derived else prediction
+    _check_complete(
+        opened,
+        cells,
+        {label: label, predicted: prediction, **{name: name for name in sensitive}},
+    )
+    y_true = _binary_truth(cells[label], label, positive)
+    if derived:
+        y_pred = cells[_AT_CUTOFF].to_numpy(dtype=bool).astype(int)
+    else:
+        y_pred = _binary_predictions(cells[prediction], prediction, positive, None)
+    return _counts(cells, y_true, y_pred, sensitive)
+
+
 def audit_predictions_file(
     path: str | os.PathLike[str],
     *,
@@ -227,13 +288,21 @@ def audit_predictions_file(
     evidence: EvidenceRule | None = None,
     n_boot: int = 1000,
     random_state: int = 0,
+    dask: str | None = None,
+    dask_timeout: float = DEFAULT_DASK_TIMEOUT,
+    progress: Callable[[str], None] | None = None,
 ) -> PredictionsAudit:
-    """Audit the predictions in a CSV or parquet file and build the report.
+    """Audit the predictions in CSV or Parquet files and build the report.
+
+    The rows are counted where they are (Polars' streaming engine here, or a Dask cluster):
+    only the distinct combinations of label, prediction and sensitive values, with their
+    counts, come back, so the files may be larger than memory.
 
     Parameters
     ----------
     path : path-like
-        CSV (``.tsv`` is tab-separated) or parquet (needs pyarrow).
+        A CSV (``.tsv`` is tab-separated) or Parquet file, a folder of them, or a glob such
+        as ``data/year=*/part-*.parquet`` (see :func:`audit.sources.resolve_source`).
     label, prediction : str
         The true-label column, and the predicted-label or score column.
     sensitive : sequence of str
@@ -249,42 +318,51 @@ def audit_predictions_file(
     evidence : EvidenceRule, optional
         The audit's evidence rule (``EvidenceRule()`` by default); recorded in the report.
     n_boot, random_state : int
-        Passed to :func:`bias_checks.audit_predictions`.
+        Passed to :func:`bias_checks.audit_counts`.
+    dask : str, optional
+        Count on the Dask scheduler at this address, or ``"local"`` for a local cluster.
+    dask_timeout : float
+        Seconds the scheduler has to answer (:class:`audit.errors.DaskUnreachable`).
+    progress : callable, optional
+        Called with a line saying what is being done (and on which engine).
 
     Returns
     -------
     PredictionsAudit
+        Its report's dataset hash is the file's sha256, or for several files the sha256 of
+        the canonical JSON list of their sorted ``[relative path, sha256]`` pairs.
 
     Examples
     --------
-    >>> result = audit_predictions_file("preds.csv", label="y", prediction="y_hat",
+    >>> result = audit_predictions_file("preds/*.parquet", label="y", prediction="y_hat",
     ...     sensitive=["sex"])  # doctest: +SKIP
     >>> result.report.verdict  # doctest: +SKIP
     'PASS'
     """
+    say = progress or (lambda _line: None)
     rule = evidence or EvidenceRule()
     specs = tuple(thresholds) or DEFAULT_THRESHOLDS
     parsed = tuple(parse_threshold(s, evidence=rule) for s in specs)
-    file = Path(path)
-    frame = read_table(file)
     sensitive = list(dict.fromkeys(sensitive))
-    y_true = _binary_truth(_column(frame, label, "--label"), label, positive)
-    y_pred = _binary_predictions(
-        _column(frame, prediction, "--prediction"), prediction, positive, cutoff
+    source = resolve_source(os.fspath(path))
+    wanted = {label: "--label", prediction: "--prediction"}
+    require_columns(source, wanted | {n: "--sensitive" for n in sensitive if n not in wanted})
+    with open_source(source, dask=dask, timeout=dask_timeout) as opened:
+        say(f"Counting rows by group with {opened.describe()}...")
+        counts = _count_predictions(
+            opened,
+            label=label,
+            prediction=prediction,
+            sensitive=sensitive,
+            positive=positive,
+            cutoff=cutoff,
+        )
+    say("Auditing: metrics by group and their intervals...")
+    result = audit_counts(
+        counts, thresholds=parsed, evidence=rule, n_boot=n_boot, random_state=random_state
     )
-    groups = {name: _column(frame, name, "--sensitive").to_numpy() for name in sensitive}
-    result = audit_predictions(
-        y_true,
-        y_pred,
-        sensitive_features=groups,
-        thresholds=parsed,
-        task="binary",
-        pos_label=1,
-        evidence=rule,
-        n_boot=n_boot,
-        random_state=random_state,
-    )
-    content_hash = file_sha256(file)
+    say("Hashing the data files...")
+    content_hash = source.content_hash()
     options = {
         "label": label,
         "prediction": prediction,
@@ -302,9 +380,9 @@ def audit_predictions_file(
         audit=result,
         model=None,
         dataset=DatasetInfo(
-            name=file.name,
+            name=source.name,
             content_hash=content_hash,
-            rows=len(frame),
+            rows=counts.n_rows,
             label=label,
             positive_label="1" if positive is None else positive,
             sensitive_features=sensitive,

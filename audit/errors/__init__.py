@@ -45,6 +45,12 @@ from audit.errors._records import (
     RecordsRootMismatch,
     SaltsMismatch,
 )
+from audit.errors._sources import (
+    DaskUnreachable,
+    InvalidDaskAddress,
+    NoDataFiles,
+    UnreadableData,
+)
 
 __all__ = [
     "AmbiguousLabels",
@@ -52,6 +58,7 @@ __all__ = [
     "AnchorRefused",
     "AuditError",
     "AuditorKeyMissing",
+    "DaskUnreachable",
     "DatasetFileMissing",
     "DatasetHashMismatch",
     "DatasetNotAllowed",
@@ -59,6 +66,7 @@ __all__ = [
     "DatasetNotRegistered",
     "DatasetSchemaMismatch",
     "InputFileNotFound",
+    "InvalidDaskAddress",
     "InvalidManifest",
     "InvalidModelSpec",
     "InvalidPredictions",
@@ -72,6 +80,7 @@ __all__ = [
     "ModelFileMissing",
     "ModelHashMismatch",
     "ModelNotApproved",
+    "NoDataFiles",
     "NoRecords",
     "ProviderMismatch",
     "RecordIndexOutOfRange",
@@ -80,6 +89,7 @@ __all__ = [
     "ReportNotCanonical",
     "SaltsMismatch",
     "UnknownMetricName",
+    "UnreadableData",
     "UnreadableFile",
     "UnsupportedFileFormat",
     "UnsupportedMitigation",
