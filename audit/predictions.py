@@ -72,6 +72,8 @@ class PredictionsAudit:
     report: Report
     thresholds: tuple[Threshold, ...]
     used_default_thresholds: bool
+    counted_with: str = ""
+    """Where the rows were counted: engine, files and (with Dask) partitions."""
 
 
 def _rule_override(spec: str, text: str, base: EvidenceRule) -> EvidenceRule | None:
@@ -348,7 +350,8 @@ def audit_predictions_file(
     wanted = {label: "--label", prediction: "--prediction"}
     require_columns(source, wanted | {n: "--sensitive" for n in sensitive if n not in wanted})
     with open_source(source, dask=dask, timeout=dask_timeout) as opened:
-        say(f"Counting rows by group with {opened.describe()}...")
+        counted_with = opened.describe()
+        say(f"Counting rows by group with {counted_with}...")
         counts = _count_predictions(
             opened,
             label=label,
@@ -391,4 +394,4 @@ def audit_predictions_file(
         seeds={"bootstrap": random_state},
         warnings=() if thresholds else (DEFAULT_THRESHOLDS_WARNING,),
     )
-    return PredictionsAudit(report, parsed, not thresholds)
+    return PredictionsAudit(report, parsed, not thresholds, counted_with)

@@ -84,6 +84,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         if v.unreliable:
             left_out = ", ".join(f"{g['group']} (n={g['count']})" for g in v.unreliable)
             console.print(f"    not judged (too few rows, or the rate undefined): {left_out}")
+    console.print(f"{report.model.dataset.rows:,} rows counted with {outcome.counted_with}")
     console.print(f"report hash: {report.hash}")
     console.print(f"files in {paths['report.json'].parent}:")
     for path in paths.values():

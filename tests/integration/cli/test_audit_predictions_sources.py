@@ -141,6 +141,11 @@ def test_a_local_dask_cluster_gives_the_same_audit_on_hive_partitions(data: Path
     assert code in (0, 1, 3), output
     dask_code, dask_output, on_dask = _run(hive, tmp_path / "dask", *extra, "--dask", "local")
     assert dask_code == code, dask_output
+    assert "3,000 rows counted with Polars (streaming), 4 files" in output
+    assert (
+        "3,000 rows counted with Dask LocalCluster (2 workers), 4 files in 4 partitions"
+        in dask_output
+    )
     assert on_dask["audit"] == here["audit"]
     assert on_dask["dataset"] == here["dataset"]
     regions = {g["group"].get("region") for g in here["audit"]["groups"]}
