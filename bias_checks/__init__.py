@@ -24,8 +24,9 @@ Results are immutable dataclasses; :meth:`AuditResult.to_canonical_json` gives t
 report hashes are computed over (sorted keys, UTF-8, no whitespace, shortest round-trip
 floats, non-finite floats as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``).
 
-Only numpy, pandas, scipy and fairlearn are used at run time; nothing here touches a database,
-a chain or the network.
+Only numpy, pandas, scipy and fairlearn are used at run time, plus narwhals for the dataframe
+engines (:func:`audit_frame`: the group counts are computed by the frame's own library, which
+narwhals imports); nothing here touches a database, a chain or the network.
 """
 
 from bias_checks._audit import audit_counts, audit_predictions
@@ -63,6 +64,7 @@ from bias_checks._errors import (
     UnknownReferenceGroupError,
 )
 from bias_checks._evidence import EvidenceRule, OnInconclusive
+from bias_checks._frames import audit_frame, counts_from_cells, frame_cells, frame_counts
 from bias_checks._results import (
     AuditResult,
     AuditWarning,
@@ -125,8 +127,12 @@ __all__ = [
     "UnknownReferenceGroupError",
     "Verdict",
     "audit_counts",
+    "audit_frame",
     "audit_predictions",
     "canonical_json",
+    "counts_from_cells",
+    "frame_cells",
+    "frame_counts",
     "group_counts",
     "is_known_metric",
     "judge",

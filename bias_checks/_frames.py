@@ -1,0 +1,555 @@
+"""Group counts computed where the data lives: one counting pass over any dataframe library.
+
+Per-group confusion counts are sums, and sums distribute. :func:`frame_cells` asks the
+frame's own engine (pandas, Polars, PyArrow, DuckDB, Dask, PySpark, through narwhals) for one
+``group_by(features + labels).agg(len, sum(w), sum(w * w))``; only that small table, one row
+per distinct combination, comes back to Python. :func:`counts_from_cells` turns it into
+:class:`~bias_checks.GroupCounts` with the same label, class and positive-label rules as
+:func:`~bias_checks.audit_predictions`, so :func:`audit_frame` equals the in-memory audit of
+the same rows.
+
+Bad input is found in the same pass: a null or non-finite value in a grouped column comes
+back as its own key, bad weights as a short count of non-null weights or a negative minimum.
+A float prediction holding scores (non-integral values) is folded into one sentinel key
+before grouping, so it cannot blow the table up to one row per score. Missing columns are
+found from the schema alone, before any data is read.
+
+narwhals imports the backends; this module never does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import narwhals as nw
+import numpy as np
+import pandas as pd
+
+from bias_checks._audit import audit_counts
+from bias_checks._checks import Threshold
+from bias_checks._counts import GroupCounts, _sort_levels, _with_classes
+from bias_checks._engine import build_group_index
+from bias_checks._errors import (
+    BiasChecksInputError,
+    InvalidParameterError,
+    InvalidSampleWeightError,
+    MissingColumnError,
+    NanInLabelsError,
+    NonBinaryLabelsError,
+    PosLabelError,
+    ScoresWithoutCutoffError,
+)
+from bias_checks._evidence import EvidenceRule
+from bias_checks._groups import ReferenceMode
+from bias_checks._inputs import (
+    EncodedInput,
+    Label,
+    TaskMode,
+    _python_scalar,
+    _resolve_pos_label,
+    _unique_labels,
+    encode_input,
+)
+from bias_checks._results import AuditResult
+
+NOT_A_FRAME = (
+    "The data is not a dataframe; pass a pandas, Polars, PyArrow, DuckDB, Dask or PySpark "
+    "frame (or a narwhals frame)."
+)
+RESERVED_NAME = (
+    "A grouped column is named like one of the count columns (n, w, w2); rename it first."
+)
+LABELS_NOT_CLASSES = (
+    "The labels include values outside `classes`; list every label value in classes."
+)
+NUMERIC_TARGETS = (
+    "y_true holds non-integral numbers; frame audits are for class labels, so pass labels "
+    "(regression needs audit_predictions on the rows)."
+)
+SCORE_NOT_NUMERIC = "The score column must be numeric to compare it with the cutoff."
+OTHER_CLASS_UNKNOWN = (
+    "With a cutoff only one class occurs in y_true, so the negative class is unknown; pass "
+    "classes=(negative, positive)."
+)
+#: Non-integral values of a float label column all become this one key before grouping.
+_NON_INTEGRAL = 0.5
+_W2 = "__fairgov_w2"
+_W_COUNT = "__fairgov_w_count"
+_W_MIN = "__fairgov_w_min"
+_COUNT_COLUMNS = ("n", "w", "w2")
+
+
+@contextmanager
+def _quiet_dask() -> Iterator[None]:
+    # narwhals 2.2x announces that its Dask backend moves to the optional `narwhals-dask`
+    # package; the built-in backend is what runs here, so the notice is noise to our users.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Dask support is moving out of Narwhals", category=FutureWarning
+        )
+        yield
+
+
+def _lazy(frame: Any) -> nw.LazyFrame[Any]:
+    try:
+        native = nw.from_native(frame)
+    except TypeError:
+        raise InvalidParameterError(NOT_A_FRAME, type=type(frame).__name__) from None
+    if isinstance(native, nw.DataFrame):
+        return native.lazy()
+    if isinstance(native, nw.LazyFrame):
+        return native
+    raise InvalidParameterError(NOT_A_FRAME, type=type(frame).__name__)
+
+
+def _check_columns(schema: nw.Schema, needed: Sequence[str]) -> None:
+    present = list(schema.names())
+    for name in needed:
+        if name not in schema:
+            raise MissingColumnError(column=name, columns=present)
+
+
+def _integral_or_sentinel(name: str) -> nw.Expr:
+    column = nw.col(name)
+    keep = column.is_null() | column.is_nan() | (column == column.round(0))
+    return nw.when(keep).then(column).otherwise(nw.lit(_NON_INTEGRAL)).alias(name)
+
+
+def _cells(
+    frame: Any,
+    *,
+    columns: Sequence[str],
+    score: str | None,
+    cutoff: float | None,
+    weight: str | None,
+    labels: Sequence[str] = (),
+) -> pd.DataFrame:
+    """:func:`frame_cells`, folding non-integral values of the float ``labels`` columns."""
+    keys = list(dict.fromkeys([*columns, *([score] if score is not None else [])]))
+    if set(keys) & set(_COUNT_COLUMNS):
+        raise InvalidParameterError(RESERVED_NAME, columns=sorted(set(keys) & {"n", "w", "w2"}))
+    with _quiet_dask():
+        lazy = _lazy(frame)
+        schema = lazy.collect_schema()
+        _check_columns(schema, [*keys, *([weight] if weight is not None else [])])
+        derived: list[nw.Expr] = [
+            _integral_or_sentinel(name)
+            for name in dict.fromkeys(labels)
+            if name in keys and name != score and schema[name].is_float()
+        ]
+        if score is not None and cutoff is not None:
+            if not schema[score].is_numeric():
+                raise InvalidParameterError(SCORE_NOT_NUMERIC, column=score)
+            value = nw.col(score)
+            valid = value.is_finite() if schema[score].is_float() else ~value.is_null()
+            derived.append(nw.when(valid).then(value >= cutoff).alias(score))
+        aggregations = [nw.len().alias("n")]
+        if weight is not None:
+            derived.append((nw.col(weight) * nw.col(weight)).alias(_W2))
+            aggregations += [
+                nw.col(weight).sum().alias("w"),
+                nw.col(_W2).sum().alias("w2"),
+                nw.col(weight).count().alias(_W_COUNT),
+                nw.col(weight).min().alias(_W_MIN),
+            ]
+        if derived:
+            lazy = lazy.with_columns(*derived)
+        table = lazy.group_by(keys).agg(*aggregations).collect().to_pandas()
+    if weight is not None:
+        _check_weights(table)
+        table = table.drop(columns=[_W_COUNT, _W_MIN])
+    return table.reset_index(drop=True)
+
+
+def _check_weights(table: pd.DataFrame) -> None:
+    count = table[_W_COUNT].to_numpy(dtype=np.float64)
+    sums = table[["w", "w2"]].to_numpy(dtype=np.float64, na_value=np.nan)
+    minimum = table[_W_MIN].to_numpy(dtype=np.float64, na_value=np.nan)
+    if (
+        (count != table["n"].to_numpy(dtype=np.float64)).any()
+        or not np.isfinite(sums).all()
+        or (minimum < 0).any()
+        or not sums[:, 0].sum() > 0
+    ):
+        raise InvalidSampleWeightError()
+
+
+def frame_cells(
+    frame: Any,
+    *,
+    columns: Sequence[str],
+    score: str | None = None,
+    cutoff: float | None = None,
+    weight: str | None = None,
+) -> pd.DataFrame:
+    """Count the rows of each distinct combination of ``columns``, inside the frame's engine.
+
+    Parameters
+    ----------
+    frame : dataframe
+        Anything narwhals accepts: pandas, Polars DataFrame or LazyFrame, PyArrow Table,
+        DuckDB relation, Dask DataFrame, PySpark DataFrame, or a narwhals frame. Lazy frames
+        stay lazy until the one collect of the result.
+    columns : sequence of str
+        The columns to group by.
+    score : str, optional
+        A numeric score column. With ``cutoff`` it is replaced (before grouping) by the
+        boolean ``score >= cutoff``, null where the score is missing or not finite; without a
+        cutoff it is grouped as it is.
+    cutoff : float, optional
+        The cutoff applied to ``score``.
+    weight : str, optional
+        A weight column: adds ``w`` (sum of weights) and ``w2`` (sum of squared weights).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per combination present: the grouped columns (a missing value is its own
+        combination), ``n`` (rows) and, with ``weight``, ``w`` and ``w2``.
+
+    Raises
+    ------
+    MissingColumnError
+        A named column is not in the frame's schema (found before any data is read).
+    InvalidSampleWeightError
+        A weight is missing, negative or not finite, or the weights sum to zero.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"sex": ["F", "M", "F"], "y": [1, 0, 1], "p": [0.9, 0.2, 0.4]})
+    >>> cells = frame_cells(rows, columns=["sex", "y"], score="p", cutoff=0.5)
+    >>> sorted(cells.itertuples(index=False, name=None))
+    [('F', 1, False, 1), ('F', 1, True, 1), ('M', 0, False, 1)]
+    """
+    return _cells(frame, columns=columns, score=score, cutoff=cutoff, weight=weight)
+
+
+def _column(cells: pd.DataFrame, name: str) -> np.ndarray[Any, Any]:
+    return cells[name].to_numpy()
+
+
+def counts_from_cells(
+    cells: pd.DataFrame,
+    *,
+    y_true: str,
+    y_pred: str,
+    sensitive_features: Sequence[str],
+    control_features: Sequence[str] = (),
+    classes: Sequence[Hashable] | None = None,
+    pos_label: Hashable | None = None,
+    weighted: bool,
+) -> GroupCounts:
+    """Build :class:`~bias_checks.GroupCounts` from the table of :func:`frame_cells`.
+
+    Classes, the task and the positive label are resolved exactly as
+    :func:`~bias_checks.audit_predictions` (and :func:`~bias_checks.group_counts` when
+    ``classes`` is given) resolves them on the rows the table counts.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        Columns ``y_true``, ``y_pred``, every feature, ``n`` and, if ``weighted``, ``w`` and
+        ``w2``.
+    y_true, y_pred : str
+        The label columns.
+    sensitive_features, control_features : sequence of str
+        The feature columns.
+    classes : sequence, optional
+        Every label value (so that parties counting separately agree); by default the labels
+        that occur.
+    pos_label : scalar, optional
+        The positive label of a binary task.
+    weighted : bool
+        Whether the table has ``w`` and ``w2``.
+
+    Returns
+    -------
+    GroupCounts
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cells = pd.DataFrame({"y": [1, 0], "p": [1, 1], "sex": ["F", "M"], "n": [3, 2]})
+    >>> counts = counts_from_cells(cells, y_true="y", y_pred="p", sensitive_features=["sex"],
+    ...                            weighted=False)
+    >>> counts.keys, counts.counts.tolist()
+    ((('F',), ('M',)), [[[0, 0], [0, 3]], [[0, 2], [0, 0]]])
+    """
+    sensitive = list(sensitive_features)
+    control = list(control_features)
+    found = _unique_labels(_column(cells, y_true), _column(cells, y_pred)) if len(cells) else []
+    if classes is not None and not set(found) <= set(classes):
+        raise BiasChecksInputError(
+            LABELS_NOT_CLASSES,
+            classes=[repr(c) for c in classes],
+            found=[repr(c) for c in found],
+        )
+    encoded = _encode(
+        cells,
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive=sensitive,
+        control=control,
+        classes=classes,
+        pos_label=pos_label,
+    )
+    features = encoded.control + encoded.sensitive
+    index = build_group_index(features)
+    k = len(encoded.classes)
+    at = (index.row_group, encoded.y_true, encoded.y_pred)
+    counts = np.zeros((index.n_groups, k, k), dtype=np.int64)
+    np.add.at(counts, at, cells["n"].to_numpy(dtype=np.int64))
+    weights = weights_sq = None
+    if weighted:
+        weights = np.zeros(counts.shape)
+        weights_sq = np.zeros(counts.shape)
+        np.add.at(weights, at, cells["w"].to_numpy(dtype=np.float64))
+        np.add.at(weights_sq, at, cells["w2"].to_numpy(dtype=np.float64))
+    keys = tuple(
+        tuple(f.levels[int(code)] for f, code in zip(features, row, strict=True))
+        for row in index.keys
+    )
+    return GroupCounts(
+        "binary" if encoded.task == "binary" else "multiclass",
+        encoded.classes,
+        encoded.pos_label,
+        tuple(sensitive),
+        tuple(control),
+        keys,
+        counts,
+        weights,
+        weights_sq,
+    )
+
+
+def _encode(
+    cells: pd.DataFrame,
+    *,
+    y_true: str,
+    y_pred: str,
+    sensitive: list[str],
+    control: list[str],
+    classes: Sequence[Hashable] | None,
+    pos_label: Hashable | None,
+) -> EncodedInput:
+    task: TaskMode = "auto"
+    if classes is not None:
+        task = "binary" if len(classes) <= 2 else "multiclass"
+    encoded = encode_input(
+        _column(cells, y_true),
+        _column(cells, y_pred),
+        sensitive_features={name: _column(cells, name) for name in sensitive},
+        control_features={name: _column(cells, name) for name in control} if control else None,
+        sample_weight=None,
+        task=task,
+        pos_label=pos_label,
+    )
+    if encoded.task == "regression":
+        raise ScoresWithoutCutoffError(column=y_pred)
+    if classes is not None:
+        encoded = _with_classes(encoded, tuple(classes), pos_label)
+    return encoded
+
+
+def _other_class(
+    true_labels: list[Label], classes: Sequence[Hashable] | None, pos_label: Hashable | None
+) -> tuple[Label, Label]:
+    """The positive and the negative class of a binary task scored with a cutoff."""
+    candidates = list(classes) if classes is not None else list(true_labels)
+    if len(candidates) > 2:
+        raise NonBinaryLabelsError(labels=[repr(c) for c in candidates])
+    positive = _python_scalar(_resolve_pos_label(_sort_levels(candidates), pos_label))
+    others = [c for c in candidates if c != positive]
+    if others:
+        return positive, _python_scalar(others[0])
+    if not candidates or positive not in (0, 1, -1) or isinstance(positive, float):
+        raise PosLabelError(OTHER_CLASS_UNKNOWN, labels=[repr(c) for c in candidates])
+    return positive, 0 if positive != 0 else 1
+
+
+def _predictions_from_cutoff(
+    cells: pd.DataFrame,
+    *,
+    y_true: str,
+    y_pred: str,
+    classes: Sequence[Hashable] | None,
+    pos_label: Hashable | None,
+) -> pd.DataFrame:
+    truth = _column(cells, y_true)
+    above = cells[y_pred].tolist()
+    if pd.isna(truth).any() or any(pd.isna(value) for value in above):
+        raise NanInLabelsError()
+    positive, negative = _other_class(_unique_labels(truth, truth), classes, pos_label)
+    labels = np.empty(len(above), dtype=object)
+    labels[:] = [positive if value else negative for value in above]
+    return cells.assign(**{y_pred: labels})
+
+
+def frame_counts(
+    frame: Any,
+    *,
+    y_true: str,
+    y_pred: str,
+    sensitive_features: Sequence[str],
+    control_features: Sequence[str] = (),
+    sample_weight: str | None = None,
+    classes: Sequence[Hashable] | None = None,
+    pos_label: Hashable | None = None,
+    cutoff: float | None = None,
+) -> GroupCounts:
+    """Per-group confusion counts of the rows of a dataframe, counted by its own engine.
+
+    Parameters
+    ----------
+    frame : dataframe
+        Any frame :func:`frame_cells` accepts.
+    y_true : str
+        The true-label column.
+    y_pred : str
+        The predicted-label column; with ``cutoff``, a score column (the prediction is
+        ``pos_label`` where ``score >= cutoff``, else the other class; the task is binary).
+    sensitive_features, control_features : sequence of str
+        The feature columns.
+    sample_weight : str, optional
+        A weight column.
+    classes, pos_label
+        As in :func:`counts_from_cells`.
+    cutoff : float, optional
+        The score cutoff.
+
+    Returns
+    -------
+    GroupCounts
+
+    Raises
+    ------
+    MissingColumnError
+        A named column is not in the frame (found from the schema, before reading data).
+    ScoresWithoutCutoffError
+        ``y_pred`` holds non-integral numbers and no cutoff was given.
+    NanInLabelsError, NanInSensitiveFeaturesError, NanInControlFeaturesError
+        A needed column holds a missing value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"y": [1, 0, 1], "p": [1, 1, 0], "sex": ["F", "M", "F"]})
+    >>> frame_counts(rows, y_true="y", y_pred="p", sensitive_features=["sex"]).n_rows
+    3
+    """
+    sensitive = list(sensitive_features)
+    control = list(control_features)
+    grouped = [*control, *sensitive, y_true]
+    cells = _cells(
+        frame,
+        columns=grouped if cutoff is not None else [*grouped, y_pred],
+        score=y_pred if cutoff is not None else None,
+        cutoff=cutoff,
+        weight=sample_weight,
+        labels=(y_true, y_pred),
+    )
+    _check_integral(cells, y_true, None if cutoff is not None else y_pred)
+    if cutoff is not None:
+        cells = _predictions_from_cutoff(
+            cells, y_true=y_true, y_pred=y_pred, classes=classes, pos_label=pos_label
+        )
+    return counts_from_cells(
+        cells,
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=sensitive,
+        control_features=control,
+        classes=classes,
+        pos_label=pos_label,
+        weighted=sample_weight is not None,
+    )
+
+
+def _check_integral(cells: pd.DataFrame, y_true: str, y_pred: str | None) -> None:
+    checks = [(y_true, _targets_error)]
+    if y_pred is not None:
+        checks.insert(0, (y_pred, _scores_error))
+    for name, error in checks:
+        values = cells[name]
+        if values.dtype.kind == "f":
+            finite = values[np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan))]
+            if (finite != np.round(finite)).any():
+                raise error(name)
+
+
+def _scores_error(name: str) -> BiasChecksInputError:
+    return ScoresWithoutCutoffError(column=name)
+
+
+def _targets_error(name: str) -> BiasChecksInputError:
+    return BiasChecksInputError(NUMERIC_TARGETS, column=name)
+
+
+def audit_frame(
+    frame: Any,
+    *,
+    y_true: str,
+    y_pred: str,
+    sensitive_features: Sequence[str],
+    control_features: Sequence[str] = (),
+    sample_weight: str | None = None,
+    classes: Sequence[Hashable] | None = None,
+    pos_label: Hashable | None = None,
+    cutoff: float | None = None,
+    thresholds: Sequence[Threshold] = (),
+    evidence: EvidenceRule | None = None,
+    reference_group: ReferenceMode = "majority",
+    n_boot: int = 1000,
+    random_state: int | None = 0,
+) -> AuditResult:
+    """Audit the predictions in a dataframe, counting where the data lives.
+
+    Equals :func:`~bias_checks.audit_predictions` on the same rows (byte-equal canonical
+    JSON unweighted, 1e-9 weighted): the frame's engine computes the per-group confusion
+    counts and :func:`~bias_checks.audit_counts` audits them.
+
+    Parameters
+    ----------
+    frame, y_true, y_pred, sensitive_features, control_features, sample_weight, classes,
+    pos_label, cutoff
+        As in :func:`frame_counts`.
+    thresholds, evidence, reference_group, n_boot, random_state
+        As in :func:`~bias_checks.audit_predictions`.
+
+    Returns
+    -------
+    AuditResult
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> rows = pl.LazyFrame({"y": [1, 0, 1, 0], "score": [0.8, 0.6, 0.3, 0.1],
+    ...                      "sex": ["F", "F", "M", "M"]})
+    >>> result = audit_frame(rows, y_true="y", y_pred="score", sensitive_features=["sex"],
+    ...                      cutoff=0.5, n_boot=0)
+    >>> result.disparity("demographic_parity_difference")[0].value
+    1.0
+    """
+    counts = frame_counts(
+        frame,
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive_features=sensitive_features,
+        control_features=control_features,
+        sample_weight=sample_weight,
+        classes=classes,
+        pos_label=pos_label,
+        cutoff=cutoff,
+    )
+    return audit_counts(
+        counts,
+        thresholds=thresholds,
+        evidence=evidence,
+        reference_group=reference_group,
+        n_boot=n_boot,
+        random_state=random_state,
+    )
