@@ -34,6 +34,7 @@ from bias_checks._counts import GroupCounts, _sort_levels, _with_classes
 from bias_checks._engine import build_group_index
 from bias_checks._errors import (
     BiasChecksInputError,
+    EmptyInputError,
     InvalidParameterError,
     InvalidSampleWeightError,
     MissingColumnError,
@@ -158,6 +159,8 @@ def _cells(
         if derived:
             lazy = lazy.with_columns(*derived)
         table = lazy.group_by(keys).agg(*aggregations).collect().to_pandas()
+    if table.empty:
+        raise EmptyInputError()
     if weight is not None:
         _check_weights(table)
         table = table.drop(columns=[_W_COUNT, _W_MIN])
@@ -214,6 +217,8 @@ def frame_cells(
     ------
     MissingColumnError
         A named column is not in the frame's schema (found before any data is read).
+    EmptyInputError
+        The frame has no rows.
     InvalidSampleWeightError
         A weight is missing, negative or not finite, or the weights sum to zero.
 

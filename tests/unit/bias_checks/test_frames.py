@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bias_checks import (
+    EmptyInputError,
     EvidenceRule,
     InvalidParameterError,
     InvalidSampleWeightError,
@@ -444,6 +445,17 @@ def test_integral_float_predictions_are_labels() -> None:
         json.loads(result.to_canonical_json())["groups"]
         == json.loads(expected.to_canonical_json())["groups"]
     )
+
+
+@pytest.mark.parametrize("cutoff", [None, 0.5])
+def test_a_frame_without_rows_is_refused(cutoff: float | None) -> None:
+    rows = pl.DataFrame(
+        {"y": [], "pred": [], "g": []}, schema={"y": pl.Int8, "pred": pl.Float64, "g": pl.String}
+    )
+    with pytest.raises(EmptyInputError):
+        frame_counts(
+            rows.lazy(), y_true="y", y_pred="pred", sensitive_features=["g"], cutoff=cutoff
+        )
 
 
 def test_something_that_is_not_a_frame_is_refused() -> None:
