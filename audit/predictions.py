@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import difflib
 import math
 import os
@@ -43,7 +42,7 @@ from bias_checks import (
     OnInconclusive,
     Threshold,
     audit_counts,
-    group_counts,
+    counts_from_cells,
 )
 from core.canonical import canonical_json, sha256_hex
 
@@ -61,8 +60,9 @@ _RULE_KEYS = {
     "min_denominator": "min_denominator",
     "on_inconclusive": "on_inconclusive",
 }
-#: The name, in the cells table, of ``prediction >= cutoff``.
-_AT_CUTOFF = "__fairgov_at_or_above_cutoff"
+# The binarised labels' columns in the cells table (apart from any column of the file).
+_Y_TRUE = "__fairgov_y_true"
+_Y_PRED = "__fairgov_y_pred"
 
 
 @dataclass(frozen=True)
@@ -198,57 +198,26 @@ def predictions_run_id(content_hash: str, options: dict[str, Any]) -> str:
     return sha256_hex(content_hash.encode("ascii") + canonical_json(options))
 
 
-def _prediction_expressions(
-    opened: OpenedSource, name: str, cutoff: float | None
-) -> dict[str, nw.Expr]:
-    """``prediction >= cutoff`` to count on, or none; scores without a cutoff are refused
-    here, before a column of distinct scores is grouped on."""
+def _check_scores(opened: OpenedSource, name: str, cutoff: float | None) -> None:
+    """Scores need a cutoff (refused before a column of distinct scores is grouped on), and a
+    cutoff needs scores."""
     dtype = opened.frame.collect_schema()[name]
-    numeric = dtype.is_numeric()
     if cutoff is not None:
-        if not numeric:
+        if not dtype.is_numeric():
             raise InvalidPredictions(name, "--cutoff needs numeric scores in this column")
-        return {_AT_CUTOFF: nw.col(name) >= cutoff}
-    if dtype.is_float() and any_true(opened, nw.col(name).round(0) != nw.col(name)):
+    elif dtype.is_float() and any_true(opened, nw.col(name).round(0) != nw.col(name)):
         raise InvalidPredictions(
             name, "it holds scores, not labels: pass --cutoff X (score >= X is positive)"
         )
-    return {}
 
 
-def _check_complete(opened: OpenedSource, cells: pd.DataFrame, columns: dict[str, str]) -> None:
-    """:class:`MissingValues` for the first column (in ``columns``: cells name -> file name)
-    with an empty value."""
-    for cell_column, name in columns.items():
-        empty = cells[cell_column].isna().to_numpy()
+def _check_complete(opened: OpenedSource, cells: pd.DataFrame, columns: Sequence[str]) -> None:
+    """:class:`MissingValues` for the first of ``columns`` with an empty value."""
+    for name in columns:
+        empty = cells[name].isna().to_numpy()
         if empty.any():
             count = int(cells["n"].to_numpy()[empty].sum())
             raise MissingValues(name, count, first_null_row(opened, name))
-
-
-def _counts(cells: pd.DataFrame, y_true: Any, y_pred: Any, sensitive: Sequence[str]) -> GroupCounts:
-    """The group counts of the rows the cells stand for (each cell ``n`` times).
-
-    ``group_counts`` on the cells themselves gives the groups and classes exactly as the
-    row-level engine names them; the counts are then those cells weighted by their ``n``.
-    """
-    y_true = np.asarray(y_true)
-    y_pred = np.asarray(y_pred)
-    shape = group_counts(
-        y_true,
-        y_pred,
-        sensitive_features={name: cells[name].to_numpy() for name in sensitive},
-        pos_label=1,
-    )
-    group = {key: i for i, key in enumerate(shape.keys)}
-    klass = {label: i for i, label in enumerate(shape.classes)}
-    keys = zip(*(cells[name].tolist() for name in sensitive), strict=True)
-    rows = np.fromiter((group[tuple(key)] for key in keys), dtype=np.intp, count=len(cells))
-    true_codes = np.fromiter((klass[v] for v in y_true.tolist()), dtype=np.intp)
-    pred_codes = np.fromiter((klass[v] for v in y_pred.tolist()), dtype=np.intp)
-    counts = np.zeros_like(shape.counts)
-    np.add.at(counts, (rows, true_codes, pred_codes), cells["n"].to_numpy(dtype=np.int64))
-    return dataclasses.replace(shape, counts=counts)
 
 
 def _count_predictions(
@@ -260,22 +229,26 @@ def _count_predictions(
     positive: str | None,
     cutoff: float | None,
 ) -> GroupCounts:
-    derived = _prediction_expressions(opened, prediction, cutoff)
-    cells = count_cells(
-        opened, [label, *([] if derived else [prediction]), *sensitive], derived=derived
-    )
-    predicted = _AT_CUTOFF if derived else prediction
-    _check_complete(
-        opened,
-        cells,
-        {label: label, predicted: prediction, **{name: name for name in sensitive}},
-    )
-    y_true = _binary_truth(cells[label], label, positive)
-    if derived:
-        y_pred = cells[_AT_CUTOFF].to_numpy(dtype=bool).astype(int)
+    """Count the cells where the data is, then apply the label rules to that small table."""
+    _check_scores(opened, prediction, cutoff)
+    grouped = [label, *([] if cutoff is not None else [prediction]), *sensitive]
+    score = prediction if cutoff is not None else None
+    cells = count_cells(opened, grouped, score=score, cutoff=cutoff)
+    _check_complete(opened, cells, list(dict.fromkeys([label, prediction, *sensitive])))
+    table = cells[[*dict.fromkeys(sensitive), "n"]].copy()
+    table[_Y_TRUE] = _binary_truth(cells[label], label, positive)
+    if cutoff is not None:
+        table[_Y_PRED] = cells[prediction].to_numpy(dtype=bool).astype(int)
     else:
-        y_pred = _binary_predictions(cells[prediction], prediction, positive, None)
-    return _counts(cells, y_true, y_pred, sensitive)
+        table[_Y_PRED] = _binary_predictions(cells[prediction], prediction, positive, None)
+    return counts_from_cells(
+        table,
+        y_true=_Y_TRUE,
+        y_pred=_Y_PRED,
+        sensitive_features=sensitive,
+        pos_label=1,
+        weighted=False,
+    )
 
 
 def audit_predictions_file(

@@ -11,7 +11,8 @@ are the text in the path (on every engine, so results do not depend on the engin
 collected with its streaming engine) on this machine, or ``dask.dataframe`` on a Dask cluster
 (an address, or ``"local"`` for a :class:`distributed.LocalCluster` closed afterwards). Only
 small tables come back: the distinct combinations of the audited columns with their row
-counts (:func:`count_cells`), so the data may be far larger than memory.
+counts (:func:`count_cells`, which is :func:`bias_checks.frame_cells`), so the data may be
+far larger than memory.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from audit.errors import (
     UnreadableData,
     UnsupportedFileFormat,
 )
+from bias_checks import BiasChecksError, frame_cells
 from core.canonical import canonical_json, file_sha256, sha256_hex
 from core.types import Hash32
 
@@ -307,19 +309,24 @@ def _collect(opened: OpenedSource, frame: nw.LazyFrame[Any]) -> pd.DataFrame:
 
 
 def count_cells(
-    opened: OpenedSource, columns: Sequence[str], *, derived: Mapping[str, nw.Expr] | None = None
+    opened: OpenedSource,
+    columns: Sequence[str],
+    *,
+    score: str | None = None,
+    cutoff: float | None = None,
 ) -> pd.DataFrame:
-    """The distinct combinations of ``columns`` (and of ``derived`` expressions, by name) with
-    their row count ``n``; computed where the data is, only this small table returned.
+    """:func:`bias_checks.frame_cells` of the opened source: the distinct combinations of
+    ``columns`` (and of ``score >= cutoff``, in the column ``score``) with their row count
+    ``n``, computed where the data is; a file that cannot be parsed is one line.
 
-    Null values are kept as their own combination (NaN or None in the result).
+    A null value is its own combination (NaN or None in the result).
     """
-    frame = opened.frame
-    if derived:
-        frame = frame.with_columns(**derived)
-    keys = list(dict.fromkeys([*columns, *(derived or {})]))
-    cells = frame.group_by(keys, drop_null_keys=False).agg(nw.len().alias("n"))
-    return _collect(opened, cells)
+    try:
+        return frame_cells(opened.frame, columns=columns, score=score, cutoff=cutoff)
+    except BiasChecksError:
+        raise
+    except _READ_ERRORS as exc:
+        raise _unreadable(opened.source, exc) from None
 
 
 def any_true(opened: OpenedSource, expression: nw.Expr) -> bool:
@@ -329,12 +336,18 @@ def any_true(opened: OpenedSource, expression: nw.Expr) -> bool:
 
 
 def first_null_row(opened: OpenedSource, column: str) -> int:
-    """The 1-based row (in file order) of ``column``'s first null value; 0 if it has none."""
+    """The 1-based row (in file order) of ``column``'s first null (or NaN) value; 0 if none."""
     if opened.partitions is None:
         native = opened.frame.to_native()
+        value = pl.col(column)
+        empty = (
+            value.is_null() | value.is_nan()
+            if native.collect_schema()[column].is_float()
+            else value.is_null()
+        )
         found = (
             native.with_row_index("row")
-            .filter(pl.col(column).is_null())
+            .filter(empty)
             .select(pl.col("row").min())
             .collect(engine="streaming")
         )

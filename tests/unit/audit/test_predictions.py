@@ -135,3 +135,18 @@ def test_progress_names_the_engine_and_the_files(tmp_path: Path):
         tmp_path, label="y", prediction="pred", sensitive=["sex"], n_boot=0, progress=lines.append
     )
     assert lines[0] == "Counting rows by group with Polars (streaming), 2 files..."
+
+
+def test_a_nan_score_in_parquet_is_an_empty_value_on_its_row(tmp_path: Path):
+    frame = _rows(20, 9)
+    frame.loc[7, "score"] = np.nan
+    frame.to_parquet(tmp_path / "preds.parquet")
+    with pytest.raises(MissingValues) as caught:
+        audit_predictions_file(
+            tmp_path / "preds.parquet",
+            label="y",
+            prediction="score",
+            cutoff=0.5,
+            sensitive=["sex"],
+        )
+    assert "has 1 empty value(s), the first on data row 8" in caught.value.message
