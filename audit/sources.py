@@ -55,6 +55,12 @@ LOCAL_DASK = "local"
 DEFAULT_DASK_TIMEOUT = 5.0
 UNSUPPORTED_SUFFIX = "name a .csv, .tsv, .parquet or .pq file (or export the data to one)"
 MIXED_FORMATS = "it holds files of more than one format ({found}): name one with a glob"
+#: The texts pandas' ``read_csv`` (and so Dask's) reads as missing; Polars is given the same
+#: list, so a label written ``NA`` is an empty value on every engine, as it always was.
+CSV_NULL_VALUES = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _HIVE_SEGMENT = re.compile(r"^([^=/]+)=([^/]*)$")
 _DASK_NARWHALS_WARNING = "Dask support is moving out of Narwhals"
@@ -181,7 +187,12 @@ def _scan(source: DataSource) -> pl.LazyFrame:
             )
         return pl.scan_parquet(files, hive_partitioning=False)
     separator = "\t" if source.format == "tsv" else ","
-    return pl.scan_csv(files, separator=separator, infer_schema_length=10_000)
+    return pl.scan_csv(
+        files,
+        separator=separator,
+        infer_schema_length=10_000,
+        null_values=list(CSV_NULL_VALUES),
+    )
 
 
 def _unreadable(source: DataSource, exc: Exception) -> UnreadableData:

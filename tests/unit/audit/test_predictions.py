@@ -150,3 +150,12 @@ def test_a_nan_score_in_parquet_is_an_empty_value_on_its_row(tmp_path: Path):
             sensitive=["sex"],
         )
     assert "has 1 empty value(s), the first on data row 8" in caught.value.message
+
+
+def test_a_label_written_na_is_an_empty_value_as_pandas_read_it(tmp_path: Path):
+    path = tmp_path / "preds.csv"
+    path.write_text("sex,outcome,pred\nf,approved,1\nm,NA,0\nf,denied,0\n")
+    with pytest.raises(MissingValues, match=r"'outcome' has 1 empty value.*data row 2"):
+        audit_predictions_file(
+            path, label="outcome", positive="approved", prediction="pred", sensitive=["sex"]
+        )
