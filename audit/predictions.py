@@ -31,6 +31,7 @@ from audit.sources import (
     any_true,
     count_cells,
     first_null_row,
+    first_values,
     open_source,
     require_columns,
     resolve_source,
@@ -211,6 +212,17 @@ def _check_scores(opened: OpenedSource, name: str, cutoff: float | None) -> None
         )
 
 
+def _check_label(opened: OpenedSource, name: str) -> None:
+    """Refuse non-integral numbers as labels before grouping on them (one row per value)."""
+    if opened.frame.collect_schema()[name].is_float() and any_true(
+        opened, nw.col(name).round(0) != nw.col(name)
+    ):
+        sample = first_values(opened, name, 9)
+        raise AmbiguousLabels(
+            name, _values(sample), "these are numbers, not class labels: pass a label column"
+        )
+
+
 def _check_complete(opened: OpenedSource, cells: pd.DataFrame, columns: Sequence[str]) -> None:
     """:class:`MissingValues` for the first of ``columns`` with an empty value."""
     for name in columns:
@@ -230,6 +242,7 @@ def _count_predictions(
     cutoff: float | None,
 ) -> GroupCounts:
     """Count the cells where the data is, then apply the label rules to that small table."""
+    _check_label(opened, label)
     _check_scores(opened, prediction, cutoff)
     grouped = [label, *([] if cutoff is not None else [prediction]), *sensitive]
     score = prediction if cutoff is not None else None

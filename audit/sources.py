@@ -346,6 +346,13 @@ def any_true(opened: OpenedSource, expression: nw.Expr) -> bool:
     return bool(result["any"].iloc[0])
 
 
+def first_values(opened: OpenedSource, column: str, count: int) -> pd.Series[Any]:
+    """Up to ``count`` distinct values of ``column`` among its first 10,000 rows (for a
+    message)."""
+    head = _collect(opened, opened.frame.select(column).head(10_000))
+    return head[column].drop_duplicates().head(count)
+
+
 def first_null_row(opened: OpenedSource, column: str) -> int:
     """The 1-based row (in file order) of ``column``'s first null (or NaN) value; 0 if none."""
     if opened.partitions is None:

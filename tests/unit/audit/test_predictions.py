@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.errors import InvalidPredictions, MissingColumn, MissingValues
+from audit.errors import AmbiguousLabels, InvalidPredictions, MissingColumn, MissingValues
 from audit.predictions import audit_predictions_file, parse_threshold
 from bias_checks import EvidenceRule, audit_predictions
 
@@ -158,4 +158,15 @@ def test_a_label_written_na_is_an_empty_value_as_pandas_read_it(tmp_path: Path):
     with pytest.raises(MissingValues, match=r"'outcome' has 1 empty value.*data row 2"):
         audit_predictions_file(
             path, label="outcome", positive="approved", prediction="pred", sensitive=["sex"]
+        )
+
+
+def test_a_numeric_target_is_refused_before_it_is_grouped_on(tmp_path: Path):
+    frame = _rows(100, 10).assign(income=np.linspace(0.5, 99.5, 100))
+    frame.to_parquet(tmp_path / "preds.parquet")
+    with pytest.raises(
+        AmbiguousLabels, match=r"'income' has values 0\.5, 1\.5, .*not class labels"
+    ):
+        audit_predictions_file(
+            tmp_path / "preds.parquet", label="income", prediction="pred", sensitive=["sex"]
         )
