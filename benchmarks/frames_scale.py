@@ -7,7 +7,8 @@ Synthetic binary predictions (``y_true``, ``y_pred`` int8) with two sensitive fe
   1e7-row chunk at a time, so the rows never sit in memory together), audited with
   ``audit_frame`` over ``pl.scan_parquet`` and over a DuckDB relation; each in a fresh child
   process that reports the median wall time of the audit and its own peak RSS
-  (``resource.getrusage``: the whole process, interpreter and engine buffers included);
+  (``VmHWM``: the whole process, interpreter and engine buffers included; ``ru_maxrss``
+  would include the pages of the parent it was forked from);
 * references in the same run: ``audit_predictions`` on numpy arrays of 1e7 rows (what the
   in-memory engine can hold) and Fairlearn's MetricFrame on 1e6 rows (no intervals);
 * a Dask ``LocalCluster`` with two worker processes: the Parquet folder at 1e7 and 1e8 rows,
@@ -42,7 +43,7 @@ CHUNK = 10_000_000
 THRESHOLDS = (("demographic_parity_difference", 0.1), ("equalized_odds_difference", 0.1))
 
 _CHILD = """
-import json, resource, statistics, sys, time
+import json, statistics, sys, time
 sys.path.insert(0, {root!r})
 from benchmarks.frames_scale import local_frame, run_audit
 times = []
@@ -51,7 +52,9 @@ for _ in range({repeats}):
     start = time.perf_counter()
     result = run_audit(frame)
     times.append(time.perf_counter() - start)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process's own peak RSS (ru_maxrss would also count the forking parent's pages)
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+peak = int(status["VmHWM"].split()[0]) / 1024
 print(json.dumps({{"seconds": statistics.median(times), "peak_mib": peak,
                    "rows": result.n_rows, "verdict": result.verdict.value}}))
 """
