@@ -262,7 +262,7 @@ def _dask_client(address: str, timeout: float) -> Iterator[tuple[str, int]]:
             LocalCluster(  # type: ignore[no-untyped-call]
                 n_workers=2, threads_per_worker=1, dashboard_address=None
             ) as cluster,
-            Client(cluster, timeout=timeout) as client,  # type: ignore[no-untyped-call]
+            Client(cluster) as client,  # type: ignore[no-untyped-call]
         ):
             yield "Dask LocalCluster", len(client.scheduler_info()["workers"])
         return
