@@ -101,7 +101,8 @@ class DataSource:
         if self.single:
             return self.files[0].name
         count = len(self.files)
-        return f"{self.spec} ({count} files; content hash of their sorted path+sha256 list)"
+        files = f"{count} file{'s' * (count != 1)}"
+        return f"{self.spec} ({files}; content hash of their sorted path+sha256 list)"
 
 
 def _data_format(path: Path) -> DataFormat:
