@@ -152,11 +152,11 @@ def resolve_source(spec: str | Path) -> DataSource:
     """
     text = str(spec)
     path = Path(text)
+    if path.is_file():  # before globbing: a file may be named "preds[1].csv"
+        return DataSource(text, path.parent, (path,), _data_format(path), single=True)
     if _GLOB_CHARS.search(text):
         root, pattern = _glob_root(text)
         found = [p for p in root.glob(pattern) if p.is_file() and _visible(p, root)]
-    elif path.is_file():
-        return DataSource(text, path.parent, (path,), _data_format(path), single=True)
     elif path.is_dir():
         root = path
         found = [

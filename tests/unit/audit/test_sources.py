@@ -234,3 +234,12 @@ def test_a_dask_option_that_is_not_an_address_is_refused(tmp_path: Path):
         open_source(resolve_source(tmp_path / "a.csv"), dask="my-cluster"),
     ):
         pass
+
+
+def test_a_file_whose_name_looks_like_a_glob_is_that_file(tmp_path: Path):
+    path = tmp_path / "preds[1].csv"
+    _rows(10, 0).to_csv(path, index=False)
+    (tmp_path / "preds1.csv").write_text("sex,y,pred\nmale,1,1\n")
+    source = resolve_source(path)
+    assert source.single
+    assert source.files == (path,)
