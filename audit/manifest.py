@@ -141,9 +141,17 @@ class DatasetManifest(BaseModel):
             raise InvalidManifest(f"{where}: {first['msg']}") from None
 
 
+def _parquet_columns(path: Path) -> list[str]:
+    """The columns of a Parquet file, from its footer alone (pandas' stored index left out)."""
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    return [str(c) for c in names if not str(c).startswith("__index_level_")]
+
+
 def _header(path: Path, fmt: DatasetFormat) -> list[str]:
     if fmt == "parquet":
-        return [str(c) for c in pd.read_parquet(path).columns]
+        return _parquet_columns(path)
     return [str(c) for c in pd.read_csv(path, nrows=0, skipinitialspace=True).columns]
 
 
@@ -249,6 +257,9 @@ def load_frame(manifest: DatasetManifest) -> pd.DataFrame:
     wanted = list(dict.fromkeys([*manifest.features, *manifest.sensitive_features, manifest.label]))
     try:
         if manifest.format == "parquet":
+            absent = [c for c in wanted if c not in _parquet_columns(path)]
+            if absent:
+                raise InvalidManifest(f"columns {absent} are not in {path.name}")
             frame = pd.read_parquet(path, columns=wanted)
         elif manifest.columns:
             frame = pd.read_csv(

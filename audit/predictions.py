@@ -1,47 +1,54 @@
-"""Audit a third party's predictions file: read, binarise, check, and build the report."""
+"""Audit a third party's predictions where they live: count, binarise, check, build the report."""
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import importlib.util
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
 from audit.db_models import RunKind
 from audit.errors import (
     AmbiguousLabels,
-    InputFileNotFound,
     InvalidPredictions,
     InvalidThresholdSpec,
-    MissingColumn,
     MissingValues,
     UnknownMetricName,
-    UnreadableFile,
-    UnsupportedFileFormat,
 )
 from audit.report import Report, build_report
 from audit.report_model import DatasetInfo
+from audit.sources import (
+    DEFAULT_DASK_TIMEOUT,
+    OpenedSource,
+    any_true,
+    count_cells,
+    first_null_row,
+    first_values,
+    open_source,
+    require_columns,
+    resolve_source,
+)
 from bias_checks import (
     METRICS,
     EvidenceRule,
+    GroupCounts,
     OnInconclusive,
     Preset,
     Threshold,
-    audit_predictions,
-    group_counts,
+    audit_counts,
+    counts_from_cells,
     impact_ratio_table,
     preset_thresholds,
 )
-from core.canonical import canonical_json, file_sha256, sha256_hex
+from core.canonical import canonical_json, sha256_hex
 
 DEFAULT_THRESHOLDS = ("demographic_parity_difference<=0.1", "equalized_odds_difference<=0.1")
 DEFAULT_THRESHOLDS_WARNING = (
@@ -57,7 +64,9 @@ _RULE_KEYS = {
     "min_denominator": "min_denominator",
     "on_inconclusive": "on_inconclusive",
 }
-_PARQUET = (".parquet", ".pq")
+# The binarised labels' columns in the cells table (apart from any column of the file).
+_Y_TRUE = "__fairgov_y_true"
+_Y_PRED = "__fairgov_y_pred"
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class PredictionsAudit:
     report: Report
     thresholds: tuple[Threshold, ...]
     used_default_thresholds: bool
+    counted_with: str = ""
+    """Where the rows were counted: engine, files and (with Dask) partitions."""
 
 
 def _rule_override(spec: str, text: str, base: EvidenceRule) -> EvidenceRule | None:
@@ -134,34 +145,6 @@ def parse_threshold(spec: str, *, evidence: EvidenceRule | None = None) -> Thres
     )
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a CSV (or TSV, or parquet when pyarrow is installed) file into a data frame."""
-    if not path.is_file():
-        raise InputFileNotFound(str(path))
-    suffix = path.suffix.lower()
-    if suffix in _PARQUET:
-        if importlib.util.find_spec("pyarrow") is None:
-            raise UnsupportedFileFormat(
-                str(path), "parquet needs pyarrow (pip install pyarrow); or export it to CSV"
-            )
-        return pd.read_parquet(path)
-    try:
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UnreadableFile(str(path), reason) from None
-
-
-def _column(frame: pd.DataFrame, name: str, option: str) -> pd.Series[Any]:
-    if name not in frame.columns:
-        raise MissingColumn(name, option, [str(c) for c in frame.columns])
-    column = frame[name]
-    missing = column.isna().to_numpy()
-    if missing.any():
-        raise MissingValues(name, int(missing.sum()), int(np.flatnonzero(missing)[0]) + 1)
-    return column
-
-
 def _values(column: pd.Series[Any]) -> list[str]:
     return sorted({str(v) for v in column.unique()})
 
@@ -219,6 +202,71 @@ def predictions_run_id(content_hash: str, options: dict[str, Any]) -> str:
     return sha256_hex(content_hash.encode("ascii") + canonical_json(options))
 
 
+def _check_scores(opened: OpenedSource, name: str, cutoff: float | None) -> None:
+    """Scores need a cutoff (refused before a column of distinct scores is grouped on), and a
+    cutoff needs scores."""
+    dtype = opened.frame.collect_schema()[name]
+    if cutoff is not None:
+        if not dtype.is_numeric():
+            raise InvalidPredictions(name, "--cutoff needs numeric scores in this column")
+    elif dtype.is_float() and any_true(opened, nw.col(name).round(0) != nw.col(name)):
+        raise InvalidPredictions(
+            name, "it holds scores, not labels: pass --cutoff X (score >= X is positive)"
+        )
+
+
+def _check_label(opened: OpenedSource, name: str) -> None:
+    """Refuse non-integral numbers as labels before grouping on them (one row per value)."""
+    if opened.frame.collect_schema()[name].is_float() and any_true(
+        opened, nw.col(name).round(0) != nw.col(name)
+    ):
+        sample = first_values(opened, name, 9)
+        raise AmbiguousLabels(
+            name, _values(sample), "these are numbers, not class labels: pass a label column"
+        )
+
+
+def _check_complete(opened: OpenedSource, cells: pd.DataFrame, columns: Sequence[str]) -> None:
+    """:class:`MissingValues` for the first of ``columns`` with an empty value."""
+    for name in columns:
+        empty = cells[name].isna().to_numpy()
+        if empty.any():
+            count = int(cells["n"].to_numpy()[empty].sum())
+            raise MissingValues(name, count, first_null_row(opened, name))
+
+
+def _count_predictions(
+    opened: OpenedSource,
+    *,
+    label: str,
+    prediction: str,
+    sensitive: Sequence[str],
+    positive: str | None,
+    cutoff: float | None,
+) -> GroupCounts:
+    """Count the cells where the data is, then apply the label rules to that small table."""
+    _check_label(opened, label)
+    _check_scores(opened, prediction, cutoff)
+    grouped = [label, *([] if cutoff is not None else [prediction]), *sensitive]
+    score = prediction if cutoff is not None else None
+    cells = count_cells(opened, grouped, score=score, cutoff=cutoff)
+    _check_complete(opened, cells, list(dict.fromkeys([label, prediction, *sensitive])))
+    table = cells[[*dict.fromkeys(sensitive), "n"]].copy()
+    table[_Y_TRUE] = _binary_truth(cells[label], label, positive)
+    if cutoff is not None:
+        table[_Y_PRED] = cells[prediction].to_numpy(dtype=bool).astype(int)
+    else:
+        table[_Y_PRED] = _binary_predictions(cells[prediction], prediction, positive, None)
+    return counts_from_cells(
+        table,
+        y_true=_Y_TRUE,
+        y_pred=_Y_PRED,
+        sensitive_features=sensitive,
+        pos_label=1,
+        weighted=False,
+    )
+
+
 def audit_predictions_file(
     path: str | os.PathLike[str],
     *,
@@ -232,13 +280,21 @@ def audit_predictions_file(
     n_boot: int = 1000,
     random_state: int = 0,
     preset: Preset | None = None,
+    dask: str | None = None,
+    dask_timeout: float = DEFAULT_DASK_TIMEOUT,
+    progress: Callable[[str], None] | None = None,
 ) -> PredictionsAudit:
-    """Audit the predictions in a CSV or parquet file and build the report.
+    """Audit the predictions in CSV or Parquet files and build the report.
+
+    The rows are counted where they are (Polars' streaming engine here, or a Dask cluster):
+    only the distinct combinations of label, prediction and sensitive values, with their
+    counts, come back, so the files may be larger than memory.
 
     Parameters
     ----------
     path : path-like
-        CSV (``.tsv`` is tab-separated) or parquet (needs pyarrow).
+        A CSV (``.tsv`` is tab-separated) or Parquet file, a folder of them, or a glob such
+        as ``data/year=*/part-*.parquet`` (see :func:`audit.sources.resolve_source`).
     label, prediction : str
         The true-label column, and the predicted-label or score column.
     sensitive : sequence of str
@@ -254,49 +310,63 @@ def audit_predictions_file(
     evidence : EvidenceRule, optional
         The audit's evidence rule (``EvidenceRule()`` by default); recorded in the report.
     n_boot, random_state : int
-        Passed to :func:`bias_checks.audit_predictions`.
+        Passed to :func:`bias_checks.audit_counts`.
     preset : {"four_fifths", "ll144"}, optional
         Adds ``disparate_impact >= 0.8`` against the highest-selection-rate group (on the
         intersections and on each feature), instead of the default thresholds; ``ll144`` also
         adds the NYC Local Law 144 impact ratio table to the report.
+    dask : str, optional
+        Count on the Dask scheduler at this address, or ``"local"`` for a local cluster.
+    dask_timeout : float
+        Seconds the scheduler has to answer (:class:`audit.errors.DaskUnreachable`).
+    progress : callable, optional
+        Called with a line saying what is being done (and on which engine).
 
     Returns
     -------
     PredictionsAudit
+        Its report's dataset hash is the file's sha256, or for several files the sha256 of
+        the canonical JSON list of their sorted ``[relative path, sha256]`` pairs.
 
     Examples
     --------
-    >>> result = audit_predictions_file("preds.csv", label="y", prediction="y_hat",
+    >>> result = audit_predictions_file("preds/*.parquet", label="y", prediction="y_hat",
     ...     sensitive=["sex"])  # doctest: +SKIP
     >>> result.report.verdict  # doctest: +SKIP
     'PASS'
     """
+    say = progress or (lambda _line: None)
     rule = evidence or EvidenceRule()
     specs = tuple(thresholds) or (() if preset else DEFAULT_THRESHOLDS)
     parsed = tuple(parse_threshold(s, evidence=rule) for s in specs)
     sensitive = list(dict.fromkeys(sensitive))
     if preset is not None:
         parsed += preset_thresholds(preset, sensitive)
-    file = Path(path)
-    frame = read_table(file)
-    y_true = _binary_truth(_column(frame, label, "--label"), label, positive)
-    y_pred = _binary_predictions(
-        _column(frame, prediction, "--prediction"), prediction, positive, cutoff
-    )
-    groups = {name: _column(frame, name, "--sensitive").to_numpy() for name in sensitive}
-    result = audit_predictions(
-        y_true,
-        y_pred,
-        sensitive_features=groups,
+    source = resolve_source(os.fspath(path))
+    wanted = {label: "--label", prediction: "--prediction"}
+    require_columns(source, wanted | {n: "--sensitive" for n in sensitive if n not in wanted})
+    with open_source(source, dask=dask, timeout=dask_timeout) as opened:
+        counted_with = opened.describe()
+        say(f"Counting rows by group with {counted_with}...")
+        counts = _count_predictions(
+            opened,
+            label=label,
+            prediction=prediction,
+            sensitive=sensitive,
+            positive=positive,
+            cutoff=cutoff,
+        )
+    say("Auditing: metrics by group and their intervals...")
+    result = audit_counts(
+        counts,
         thresholds=parsed,
-        task="binary",
-        pos_label=1,
         evidence=rule,
         n_boot=n_boot,
         random_state=random_state,
         reference_group="best" if preset else "majority",
     )
-    content_hash = file_sha256(file)
+    say("Hashing the data files...")
+    content_hash = source.content_hash()
     options = {
         "label": label,
         "prediction": prediction,
@@ -315,9 +385,9 @@ def audit_predictions_file(
         audit=result,
         model=None,
         dataset=DatasetInfo(
-            name=file.name,
+            name=source.name,
             content_hash=content_hash,
-            rows=len(frame),
+            rows=counts.n_rows,
             label=label,
             positive_label="1" if positive is None else positive,
             sensitive_features=sensitive,
@@ -327,6 +397,5 @@ def audit_predictions_file(
         warnings=() if thresholds or preset else (DEFAULT_THRESHOLDS_WARNING,),
     )
     if preset == "ll144":
-        counts = group_counts(y_true, y_pred, sensitive_features=groups, classes=(0, 1))
         report = Report({**report.data, "ll144": impact_ratio_table(counts).to_dict()})
-    return PredictionsAudit(report, parsed, not thresholds and preset is None)
+    return PredictionsAudit(report, parsed, not thresholds and preset is None, counted_with)

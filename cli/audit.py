@@ -85,6 +85,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         if v.unreliable:
             left_out = ", ".join(f"{g['group']} (n={g['count']})" for g in v.unreliable)
             console.print(f"    not judged (too few rows, or the rate undefined): {left_out}")
+    console.print(f"{report.model.dataset.rows:,} rows counted with {outcome.counted_with}")
     console.print(f"report hash: {report.hash}")
     console.print(f"files in {paths['report.json'].parent}:")
     for path in paths.values():
@@ -94,7 +95,14 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
 @app.command("predictions")
 @friendly_errors
 def predictions(
-    file: Annotated[Path, typer.Argument(help="CSV file (or parquet, with pyarrow installed).")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="CSV, TSV or Parquet: a file, a folder of files, or a quoted glob "
+            "('data/year=*/part-*.parquet'; Hive partition folders become columns).",
+            metavar="PATH|DIR|GLOB",
+        ),
+    ],
     *,
     label: Annotated[str, typer.Option(help="Column with the true outcome.")],
     prediction: Annotated[
@@ -146,8 +154,22 @@ def predictions(
             "ll144: that, plus the NYC Local Law 144 impact ratio table (HTML and ll144.csv)."
         ),
     ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            help="Count on a Dask cluster: its scheduler (tcp://HOST:8786), or 'local' to "
+            "start two local workers. Default: Polars' streaming engine on this machine.",
+            metavar="ADDRESS|local",
+        ),
+    ] = None,
+    dask_timeout: Annotated[
+        float, typer.Option(help="Seconds the Dask scheduler has to answer.", min=0.1)
+    ] = 5.0,
 ) -> None:
     """Audit a third party's predictions for fairness and write the report files.
+
+    The rows are counted where they are (lazily, out of core; on a Dask cluster with
+    --dask), so the files may be larger than memory.
 
     Exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for usage or input errors.
     """
@@ -174,9 +196,9 @@ def predictions(
             min_denominator=min_denominator,
             on_inconclusive=OnInconclusive(on_inconclusive),
         )
-        with console.status("Auditing: metrics by group and their intervals..."):
+        with console.status("Reading the schema...") as status:
             outcome = audit_predictions_file(
-                file,
+                source,
                 label=label,
                 prediction=prediction,
                 sensitive=columns,
@@ -187,6 +209,9 @@ def predictions(
                 n_boot=n_boot,
                 random_state=seed,
                 preset=presets[preset],
+                dask=dask,
+                dask_timeout=dask_timeout,
+                progress=status.update,
             )
     except BiasChecksInputError as exc:
         raise fail(f"{exc.message} [{exc.code}]") from None

@@ -61,6 +61,12 @@ from audit.errors._records import (
     RecordsRootMismatch,
     SaltsMismatch,
 )
+from audit.errors._sources import (
+    DaskUnreachable,
+    InvalidDaskAddress,
+    NoDataFiles,
+    UnreadableData,
+)
 
 __all__ = [
     "ESTIMATOR_MODULES_SETTING",
@@ -70,6 +76,7 @@ __all__ = [
     "AuditError",
     "AuditorKeyMissing",
     "CustomOperatorDomain",
+    "DaskUnreachable",
     "DatasetFileMissing",
     "DatasetHashMismatch",
     "DatasetNotAllowed",
@@ -81,6 +88,7 @@ __all__ = [
     "EstimatorNotFound",
     "ExternalModelFailed",
     "InputFileNotFound",
+    "InvalidDaskAddress",
     "InvalidManifest",
     "InvalidModelSpec",
     "InvalidOnnxModel",
@@ -97,6 +105,7 @@ __all__ = [
     "ModelNotApproved",
     "ModelNotRegistered",
     "ModelTypesNotAllowed",
+    "NoDataFiles",
     "NoRecords",
     "OnnxModelTooLarge",
     "OnnxOutputKindMissing",
@@ -108,6 +117,7 @@ __all__ = [
     "SaltsMismatch",
     "UnexpectedOnnxSignature",
     "UnknownMetricName",
+    "UnreadableData",
     "UnreadableFile",
     "UnsupportedFileFormat",
     "UnsupportedMitigation",

@@ -1,0 +1,385 @@
+"""Predictions where they live: CSV, TSV and Parquet files, folders and globs, read lazily.
+
+A *source* is what a user names on the command line: one file, a folder (every data file under
+it, skipping names that start with ``.`` or ``_`` such as Spark's ``_SUCCESS``), or a glob
+(``data/*.parquet``, ``data/year=*/part-*.parquet``). :func:`resolve_source` turns it into a
+sorted list of files of one format; nothing is read yet. Path segments ``key=value`` between the
+source's root and a Parquet file are Hive partitions: ``key`` becomes a column whose values
+are the text in the path (on every engine, so results do not depend on the engine).
+
+:func:`open_source` opens the files as a lazy frame: Polars (``scan_parquet``/``scan_csv``,
+collected with its streaming engine) on this machine, or ``dask.dataframe`` on a Dask cluster
+(an address, or ``"local"`` for a :class:`distributed.LocalCluster` closed afterwards). Only
+small tables come back: the distinct combinations of the audited columns with their row
+counts (:func:`count_cells`, which is :func:`bias_checks.frame_cells`), so the data may be
+far larger than memory.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import narwhals as nw
+import pandas as pd
+import polars as pl
+
+from audit.errors import (
+    DaskUnreachable,
+    InputFileNotFound,
+    InvalidDaskAddress,
+    MissingColumn,
+    NoDataFiles,
+    UnreadableData,
+    UnsupportedFileFormat,
+)
+from bias_checks import BiasChecksError, frame_cells
+from core.canonical import canonical_json, file_sha256, sha256_hex
+from core.types import Hash32
+
+DataFormat = Literal["csv", "tsv", "parquet"]
+SUFFIXES: Mapping[str, DataFormat] = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+KIND_NAMES: Mapping[DataFormat, str] = {"csv": "CSV", "tsv": "TSV", "parquet": "Parquet"}
+LOCAL_DASK = "local"
+#: Seconds a Dask scheduler has to answer before :class:`DaskUnreachable`.
+DEFAULT_DASK_TIMEOUT = 5.0
+UNSUPPORTED_SUFFIX = "name a .csv, .tsv, .parquet or .pq file (or export the data to one)"
+MIXED_FORMATS = "it holds files of more than one format ({found}): name one with a glob"
+#: The texts pandas' ``read_csv`` (and so Dask's) reads as missing; Polars is given the same
+#: list, so a label written ``NA`` is an empty value on every engine, as it always was.
+CSV_NULL_VALUES = (
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+    "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+)  # fmt: skip
+_GLOB_CHARS = re.compile(r"[*?\[]")
+_HIVE_SEGMENT = re.compile(r"^([^=/]+)=([^/]*)$")
+_DASK_NARWHALS_WARNING = "Dask support is moving out of Narwhals"
+# Read errors of the engines: Polars' own, Arrow's (ValueError/OSError subclasses) and the
+# parse errors pandas raises inside Dask's CSV reader.
+_READ_ERRORS = (pl.exceptions.PolarsError, OSError, ValueError)
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """The files a source names, sorted, all of one format; nothing read yet."""
+
+    spec: str
+    root: Path
+    files: tuple[Path, ...]
+    format: DataFormat
+    hive: tuple[str, ...] = ()
+    single: bool = False
+
+    def relative_paths(self) -> list[str]:
+        """Each file's path below :attr:`root`, with ``/`` separators."""
+        return [path.relative_to(self.root).as_posix() for path in self.files]
+
+    def content_hash(self) -> Hash32:
+        """sha256 of the file's bytes for one file; for several, sha256 of the canonical JSON
+        list of ``[relative path, file sha256]`` pairs sorted by path."""
+        if self.single:
+            return file_sha256(self.files[0])
+        pairs = [
+            [rel, file_sha256(path)]
+            for rel, path in zip(self.relative_paths(), self.files, strict=True)
+        ]
+        return sha256_hex(canonical_json(sorted(pairs)))
+
+    @property
+    def name(self) -> str:
+        """The dataset name in a report: the file name, or the source with its file count."""
+        if self.single:
+            return self.files[0].name
+        count = len(self.files)
+        files = f"{count} file{'s' * (count != 1)}"
+        return f"{self.spec} ({files}; content hash of their sorted path+sha256 list)"
+
+
+def _data_format(path: Path) -> DataFormat:
+    kind = SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise UnsupportedFileFormat(str(path), UNSUPPORTED_SUFFIX)
+    return kind
+
+
+def _visible(path: Path, root: Path) -> bool:
+    return not any(part.startswith((".", "_")) for part in path.relative_to(root).parts)
+
+
+def _glob_root(spec: str) -> tuple[Path, str]:
+    parts = Path(spec).parts
+    fixed = [p for p in parts[: next(i for i, p in enumerate(parts) if _GLOB_CHARS.search(p))]]
+    root = Path(*fixed) if fixed else Path()
+    return root, Path(*parts[len(fixed) :]).as_posix()
+
+
+def _hive_keys(files: Sequence[Path], root: Path) -> tuple[str, ...]:
+    keys: dict[str, None] = {}
+    for path in files:
+        for part in path.relative_to(root).parts[:-1]:
+            match = _HIVE_SEGMENT.match(part)
+            if match:
+                keys[match.group(1)] = None
+    return tuple(keys)
+
+
+def resolve_source(spec: str | Path) -> DataSource:
+    """The files that ``spec`` (a file, a folder or a glob) names.
+
+    Raises
+    ------
+    InputFileNotFound
+        ``spec`` is neither a glob nor an existing file or folder.
+    NoDataFiles
+        The folder or glob holds no CSV, TSV or Parquet file.
+    UnsupportedFileFormat
+        A file with another suffix, or a folder or glob mixing formats.
+
+    Examples
+    --------
+    >>> resolve_source("data/year=*/part-*.parquet").hive  # doctest: +SKIP
+    ('year',)
+    """
+    text = str(spec)
+    path = Path(text)
+    if path.is_file():  # before globbing: a file may be named "preds[1].csv"
+        return DataSource(text, path.parent, (path,), _data_format(path), single=True)
+    if _GLOB_CHARS.search(text):
+        root, pattern = _glob_root(text)
+        found = [p for p in root.glob(pattern) if p.is_file() and _visible(p, root)]
+    elif path.is_dir():
+        root = path
+        found = [
+            p
+            for p in path.rglob("*")
+            if p.is_file() and _visible(p, root) and p.suffix.lower() in SUFFIXES
+        ]
+    else:
+        raise InputFileNotFound(text)
+    files = sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    if not files:
+        raise NoDataFiles(text)
+    kinds = sorted({_data_format(p) for p in files})
+    if len(kinds) > 1:
+        raise UnsupportedFileFormat(text, MIXED_FORMATS.format(found=", ".join(kinds)))
+    kind = kinds[0]
+    hive = _hive_keys(files, root) if kind == "parquet" else ()
+    return DataSource(text, root, tuple(files), kind, hive)
+
+
+def _scan(source: DataSource) -> pl.LazyFrame:
+    files = [str(p) for p in source.files]
+    if source.format == "parquet":
+        if source.hive:
+            return pl.scan_parquet(
+                files,
+                hive_partitioning=True,
+                hive_schema=dict.fromkeys(source.hive, pl.String),
+            )
+        return pl.scan_parquet(files, hive_partitioning=False)
+    separator = "\t" if source.format == "tsv" else ","
+    return pl.scan_csv(
+        files,
+        separator=separator,
+        infer_schema_length=10_000,
+        null_values=list(CSV_NULL_VALUES),
+    )
+
+
+def _unreadable(source: DataSource, exc: Exception) -> UnreadableData:
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    where = source.files[0] if source.single else source.spec
+    return UnreadableData(str(where), KIND_NAMES[source.format], reason[:200])
+
+
+def schema_columns(source: DataSource) -> list[str]:
+    """The column names, from Parquet footers or the CSV header alone (no data is read)."""
+    try:
+        return list(_scan(source).collect_schema().names())
+    except _READ_ERRORS as exc:
+        raise _unreadable(source, exc) from None
+
+
+def require_columns(source: DataSource, wanted: Mapping[str, str]) -> list[str]:
+    """Check that every column in ``wanted`` (name -> the option that named it) exists.
+
+    Raises
+    ------
+    MissingColumn
+        The first column that is not in the schema, with the columns that are.
+    """
+    available = schema_columns(source)
+    for column, option in wanted.items():
+        if column not in available:
+            raise MissingColumn(column, option, available)
+    return available
+
+
+@dataclass(frozen=True)
+class OpenedSource:
+    """A source opened as a lazy frame, and where it is computed."""
+
+    source: DataSource
+    frame: nw.LazyFrame[Any]
+    engine: str
+    partitions: int | None = None
+
+    def describe(self) -> str:
+        """``Polars (streaming), 3 files`` or ``Dask at tcp://...: 2 workers, 40 partitions``."""
+        files = f"{len(self.source.files)} file{'s' * (len(self.source.files) != 1)}"
+        if self.partitions is None:
+            return f"{self.engine}, {files}"
+        return f"{self.engine}, {files} in {self.partitions} partitions"
+
+
+def _dask_frame(source: DataSource) -> Any:
+    import dask.dataframe as dd
+
+    files = [str(p) for p in source.files]
+    if source.format != "parquet":
+        return dd.read_csv(files, sep="\t" if source.format == "tsv" else ",")
+    if not source.hive:
+        return dd.read_parquet(files)
+    frame = dd.read_parquet(files, dataset={"partitioning": "hive"})
+    return frame.astype(dict.fromkeys(source.hive, "string"))
+
+
+@contextmanager
+def _dask_client(address: str, timeout: float) -> Iterator[tuple[str, int]]:
+    from distributed import Client, LocalCluster
+
+    if address == LOCAL_DASK:
+        with (
+            LocalCluster(  # type: ignore[no-untyped-call]
+                n_workers=2, threads_per_worker=1, dashboard_address=None
+            ) as cluster,
+            Client(cluster) as client,  # type: ignore[no-untyped-call]
+        ):
+            yield "Dask LocalCluster", len(client.scheduler_info()["workers"])
+        return
+    if not address.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://", "ucx://")):
+        raise InvalidDaskAddress(address)
+    try:
+        client = Client(address, timeout=timeout)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError):
+        raise DaskUnreachable(address, timeout) from None
+    with client:
+        yield f"Dask at {address}", len(client.scheduler_info()["workers"])
+
+
+@contextmanager
+def open_source(
+    source: DataSource, *, dask: str | None = None, timeout: float = DEFAULT_DASK_TIMEOUT
+) -> Iterator[OpenedSource]:
+    """Open ``source`` lazily: with Polars, or on a Dask cluster while the context is open.
+
+    Parameters
+    ----------
+    source : DataSource
+    dask : str, optional
+        A scheduler address (``tcp://host:8786``) or ``"local"`` (a LocalCluster of two
+        workers, closed on exit); None computes with Polars' streaming engine here.
+    timeout : float
+        Seconds the scheduler has to answer.
+
+    Raises
+    ------
+    DaskUnreachable
+        No scheduler answered at ``dask`` within ``timeout``.
+    """
+    if dask is None:
+        yield OpenedSource(source, nw.from_native(_scan(source)), "Polars (streaming)")
+        return
+    with _dask_client(dask, timeout) as (where, workers), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_DASK_NARWHALS_WARNING, category=FutureWarning)
+        native = _dask_frame(source)
+        engine = f"{where} ({workers} worker{'s' * (workers != 1)})"
+        yield OpenedSource(source, nw.from_native(native), engine, native.npartitions)
+
+
+def _collect(opened: OpenedSource, frame: nw.LazyFrame[Any]) -> pd.DataFrame:
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=_DASK_NARWHALS_WARNING, category=FutureWarning
+            )
+            if opened.partitions is None:
+                return frame.collect(engine="streaming").to_pandas()
+            return frame.collect().to_pandas()
+    except _READ_ERRORS as exc:
+        raise _unreadable(opened.source, exc) from None
+
+
+def count_cells(
+    opened: OpenedSource,
+    columns: Sequence[str],
+    *,
+    score: str | None = None,
+    cutoff: float | None = None,
+) -> pd.DataFrame:
+    """:func:`bias_checks.frame_cells` of the opened source: the distinct combinations of
+    ``columns`` (and of ``score >= cutoff``, in the column ``score``) with their row count
+    ``n``, computed where the data is; a file that cannot be parsed is one line.
+
+    A null value is its own combination (NaN or None in the result).
+    """
+    try:
+        return frame_cells(opened.frame, columns=columns, score=score, cutoff=cutoff)
+    except BiasChecksError:
+        raise
+    except _READ_ERRORS as exc:
+        raise _unreadable(opened.source, exc) from None
+
+
+def any_true(opened: OpenedSource, expression: nw.Expr) -> bool:
+    """Whether ``expression`` (a boolean column expression) holds on some row."""
+    result = _collect(opened, opened.frame.select(expression.any().alias("any")))
+    return bool(result["any"].iloc[0])
+
+
+def first_values(opened: OpenedSource, column: str, count: int) -> pd.Series[Any]:
+    """Up to ``count`` distinct values of ``column`` among its first 10,000 rows (for a
+    message)."""
+    head = _collect(opened, opened.frame.select(column).head(10_000))
+    return head[column].drop_duplicates().head(count)
+
+
+def first_null_row(opened: OpenedSource, column: str) -> int:
+    """The 1-based row (in file order) of ``column``'s first null (or NaN) value; 0 if none."""
+    if opened.partitions is None:
+        native = opened.frame.to_native()
+        value = pl.col(column)
+        empty = (
+            value.is_null() | value.is_nan()
+            if native.collect_schema()[column].is_float()
+            else value.is_null()
+        )
+        found = (
+            native.with_row_index("row")
+            .filter(empty)
+            .select(pl.col("row").min())
+            .collect(engine="streaming")
+        )
+        value = found.item()
+        return 0 if value is None else int(value) + 1
+    series = opened.frame.to_native()[column]
+    lengths = series.map_partitions(len).compute().tolist()
+    firsts = series.map_partitions(
+        lambda part: int(part.isna().to_numpy().argmax()) if part.isna().any() else -1
+    ).compute()
+    offset: int = 0
+    for length, first in zip(lengths, firsts.tolist(), strict=True):
+        if first >= 0:
+            return int(offset + first) + 1
+        offset += int(length)
+    return 0

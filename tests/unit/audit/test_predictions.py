@@ -1,0 +1,172 @@
+"""``audit_predictions_file`` counts where the data is and equals the row-level engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audit.errors import AmbiguousLabels, InvalidPredictions, MissingColumn, MissingValues
+from audit.predictions import audit_predictions_file, parse_threshold
+from bias_checks import EvidenceRule, audit_predictions
+
+THRESHOLDS = (
+    "demographic_parity_difference<=0.1",
+    "equalized_odds_ratio>=0.8",
+    "balanced_accuracy_difference<=0.1",
+)
+
+
+def _rows(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sex = rng.choice(["female", "male"], n)
+    race = rng.choice(["A", "B", "C"], n, p=[0.6, 0.3, 0.1])
+    y = rng.integers(0, 2, n)
+    score = np.clip(0.4 * y + 0.3 + rng.normal(0, 0.2, n) + (sex == "male") * 0.05, 0, 1)
+    return pd.DataFrame(
+        {
+            "sex": sex,
+            "race": race,
+            "y": y,
+            "outcome": np.where(y == 1, "approved", "denied"),
+            "pred": (score >= 0.5).astype(int),
+            "score": score.round(6),
+        }
+    )
+
+
+def _audit_section(path: Path | str, **options: Any) -> dict[str, Any]:
+    outcome = audit_predictions_file(path, thresholds=THRESHOLDS, n_boot=50, **options)
+    return json.loads(outcome.report.canonical_bytes())["audit"]  # type: ignore[no-any-return]
+
+
+def _row_engine(frame: pd.DataFrame, y_true: Any, y_pred: Any, sensitive: list[str]) -> Any:
+    rule = EvidenceRule()
+    result = audit_predictions(
+        np.asarray(y_true),
+        np.asarray(y_pred),
+        sensitive_features={name: frame[name].to_numpy() for name in sensitive},
+        thresholds=[parse_threshold(t, evidence=rule) for t in THRESHOLDS],
+        task="binary",
+        pos_label=1,
+        evidence=rule,
+        n_boot=50,
+        random_state=0,
+    )
+    return json.loads(result.to_canonical_json())
+
+
+def test_labels_from_a_parquet_file_equal_the_row_level_audit(tmp_path: Path):
+    frame = _rows(3000, 1)
+    frame.to_parquet(tmp_path / "preds.parquet")
+    ours = _audit_section(
+        tmp_path / "preds.parquet", label="y", prediction="pred", sensitive=["sex", "race"]
+    )
+    assert ours == _row_engine(frame, frame["y"], frame["pred"], ["sex", "race"])
+
+
+def test_scores_with_a_cutoff_and_text_labels_equal_the_row_level_audit(tmp_path: Path):
+    frame = _rows(3000, 2)
+    for i, start in enumerate(range(0, 3000, 1000)):
+        frame.iloc[start : start + 1000].to_csv(tmp_path / f"part-{i}.csv", index=False)
+    ours = _audit_section(
+        tmp_path,
+        label="outcome",
+        positive="approved",
+        prediction="score",
+        cutoff=0.5,
+        sensitive=["race"],
+    )
+    y_true = (frame["outcome"] == "approved").astype(int)
+    y_pred = (frame["score"] >= 0.5).astype(int)
+    assert ours == _row_engine(frame, y_true, y_pred, ["race"])
+
+
+def test_the_report_counts_every_row_of_every_file(tmp_path: Path):
+    frame = _rows(1000, 3)
+    frame.iloc[:400].to_parquet(tmp_path / "a.parquet")
+    frame.iloc[400:].to_parquet(tmp_path / "b.parquet")
+    outcome = audit_predictions_file(
+        f"{tmp_path}/*.parquet", label="y", prediction="pred", sensitive=["sex"], n_boot=0
+    )
+    dataset = outcome.report.model.dataset
+    assert dataset.rows == 1000
+    assert dataset.name.startswith(f"{tmp_path}/*.parquet (2 files;")
+
+
+def test_scores_without_a_cutoff_say_to_pass_one(tmp_path: Path):
+    _rows(200, 4).to_parquet(tmp_path / "preds.parquet")
+    with pytest.raises(InvalidPredictions, match="pass --cutoff X"):
+        audit_predictions_file(
+            tmp_path / "preds.parquet", label="y", prediction="score", sensitive=["sex"]
+        )
+
+
+def test_a_sensitive_column_missing_from_the_schema_is_named(tmp_path: Path):
+    _rows(50, 5).to_parquet(tmp_path / "preds.parquet")
+    with pytest.raises(MissingColumn, match=r"'age' \(from --sensitive\)"):
+        audit_predictions_file(
+            tmp_path / "preds.parquet", label="y", prediction="pred", sensitive=["sex", "age"]
+        )
+
+
+def test_an_empty_score_is_reported_on_its_row(tmp_path: Path):
+    frame = _rows(20, 6)
+    frame.loc[12, "score"] = np.nan
+    frame.to_csv(tmp_path / "preds.csv", index=False)
+    with pytest.raises(MissingValues) as caught:
+        audit_predictions_file(
+            tmp_path / "preds.csv", label="y", prediction="score", cutoff=0.5, sensitive=["sex"]
+        )
+    assert caught.value.message.startswith(
+        "column 'score' has 1 empty value(s), the first on data row 13"
+    )
+
+
+def test_progress_names_the_engine_and_the_files(tmp_path: Path):
+    _rows(50, 7).to_csv(tmp_path / "a.csv", index=False)
+    _rows(50, 8).to_csv(tmp_path / "b.csv", index=False)
+    lines: list[str] = []
+    audit_predictions_file(
+        tmp_path, label="y", prediction="pred", sensitive=["sex"], n_boot=0, progress=lines.append
+    )
+    assert lines[0] == "Counting rows by group with Polars (streaming), 2 files..."
+
+
+def test_a_nan_score_in_parquet_is_an_empty_value_on_its_row(tmp_path: Path):
+    frame = _rows(20, 9)
+    frame.loc[7, "score"] = np.nan
+    frame.to_parquet(tmp_path / "preds.parquet")
+    with pytest.raises(MissingValues) as caught:
+        audit_predictions_file(
+            tmp_path / "preds.parquet",
+            label="y",
+            prediction="score",
+            cutoff=0.5,
+            sensitive=["sex"],
+        )
+    assert "has 1 empty value(s), the first on data row 8" in caught.value.message
+
+
+def test_a_label_written_na_is_an_empty_value_as_pandas_read_it(tmp_path: Path):
+    path = tmp_path / "preds.csv"
+    path.write_text("sex,outcome,pred\nf,approved,1\nm,NA,0\nf,denied,0\n")
+    with pytest.raises(MissingValues, match=r"'outcome' has 1 empty value.*data row 2"):
+        audit_predictions_file(
+            path, label="outcome", positive="approved", prediction="pred", sensitive=["sex"]
+        )
+
+
+def test_a_numeric_target_is_refused_before_it_is_grouped_on(tmp_path: Path):
+    frame = _rows(100, 10).assign(income=np.linspace(0.5, 99.5, 100))
+    frame.to_parquet(tmp_path / "preds.parquet")
+    with pytest.raises(
+        AmbiguousLabels, match=r"'income' has values 0\.5, 1\.5, .*not class labels"
+    ):
+        audit_predictions_file(
+            tmp_path / "preds.parquet", label="income", prediction="pred", sensitive=["sex"]
+        )

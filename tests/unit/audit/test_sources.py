@@ -1,0 +1,245 @@
+"""Reading predictions where they live: files, folders, globs, Hive partitions, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from audit.errors import (
+    DaskUnreachable,
+    InputFileNotFound,
+    InvalidDaskAddress,
+    MissingColumn,
+    NoDataFiles,
+    UnreadableData,
+    UnsupportedFileFormat,
+)
+from audit.sources import (
+    count_cells,
+    first_null_row,
+    open_source,
+    require_columns,
+    resolve_source,
+)
+
+
+def _rows(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "sex": rng.choice(["female", "male"], n),
+            "y": rng.integers(0, 2, n),
+            "pred": rng.integers(0, 2, n),
+        }
+    )
+
+
+def _sha(path: Path) -> str:
+    return "0x" + hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _expected_cells(frame: pd.DataFrame, columns: list[str]) -> dict[tuple[object, ...], int]:
+    return {tuple(k): int(v) for k, v in frame.groupby(columns).size().items()}
+
+
+def _cells(spec: str | Path, columns: list[str]) -> dict[tuple[object, ...], int]:
+    with open_source(resolve_source(spec)) as opened:
+        cells = count_cells(opened, columns)
+    return {tuple(row[:-1]): int(row[-1]) for row in cells[[*columns, "n"]].itertuples(index=False)}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet", ".pq"])
+def test_one_file_of_each_format_is_counted_exactly(tmp_path: Path, suffix: str):
+    frame = _rows(500, 1)
+    path = tmp_path / f"preds{suffix}"
+    if suffix in (".parquet", ".pq"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, sep="\t" if suffix == ".tsv" else ",", index=False)
+    source = resolve_source(path)
+    assert source.single
+    assert source.files == (path,)
+    assert source.content_hash() == _sha(path)
+    assert source.name == path.name
+    assert _cells(path, ["sex", "y", "pred"]) == _expected_cells(frame, ["sex", "y", "pred"])
+
+
+def test_a_folder_reads_every_data_file_and_hashes_their_sorted_list(tmp_path: Path):
+    parts = [_rows(200, seed) for seed in range(3)]
+    folder = tmp_path / "preds"
+    (folder / "nested").mkdir(parents=True)
+    paths = [folder / "b.parquet", folder / "a.parquet", folder / "nested" / "c.parquet"]
+    for part, path in zip(parts, paths, strict=True):
+        part.to_parquet(path)
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".hidden.parquet").write_bytes(b"not parquet")
+    (folder / "README.txt").write_text("ignored: not a data file")
+
+    source = resolve_source(folder)
+    assert source.relative_paths() == ["a.parquet", "b.parquet", "nested/c.parquet"]
+    listing = sorted([p.relative_to(folder).as_posix(), _sha(p)] for p in paths)
+    canonical = json.dumps(listing, separators=(",", ":"), sort_keys=True).encode()
+    assert source.content_hash() == "0x" + hashlib.sha256(canonical).hexdigest()
+    assert "3 files" in source.name
+    everything = pd.concat(parts)
+    assert _cells(folder, ["sex", "y"]) == _expected_cells(everything, ["sex", "y"])
+
+
+def test_the_folder_hash_changes_with_a_file_name_or_its_bytes(tmp_path: Path):
+    folder = tmp_path / "preds"
+    folder.mkdir()
+    _rows(50, 1).to_csv(folder / "a.csv", index=False)
+    _rows(50, 2).to_csv(folder / "b.csv", index=False)
+    first = resolve_source(folder).content_hash()
+    (folder / "b.csv").rename(folder / "c.csv")
+    renamed = resolve_source(folder).content_hash()
+    _rows(50, 3).to_csv(folder / "c.csv", index=False)
+    assert len({first, renamed, resolve_source(folder).content_hash()}) == 3
+
+
+def test_a_glob_names_only_the_files_it_matches(tmp_path: Path):
+    parts = [_rows(100, seed) for seed in range(3)]
+    for i, part in enumerate(parts):
+        part.to_csv(tmp_path / f"day-{i}.csv", index=False)
+    (tmp_path / "other.csv").write_text("sex,y,pred\nmale,1,1\n")
+    source = resolve_source(f"{tmp_path}/day-*.csv")
+    assert source.root == tmp_path
+    assert source.relative_paths() == ["day-0.csv", "day-1.csv", "day-2.csv"]
+    expected = _expected_cells(pd.concat(parts), ["sex", "pred"])
+    assert _cells(f"{tmp_path}/day-*.csv", ["sex", "pred"]) == expected
+
+
+def test_hive_partition_folders_become_text_columns(tmp_path: Path):
+    frames = {}
+    for year in ("2024", "2025"):
+        for region in ("eu", "us"):
+            part = _rows(80, int(year) + len(region))
+            folder = tmp_path / f"year={year}" / f"region={region}"
+            folder.mkdir(parents=True)
+            part.to_parquet(folder / "part-0.parquet")
+            frames[year, region] = part.assign(year=year, region=region)
+    source = resolve_source(f"{tmp_path}/year=*/region=*/part-*.parquet")
+    assert source.hive == ("year", "region")
+    assert "year" in require_columns(source, {"year": "--sensitive"})
+    expected = _expected_cells(pd.concat(frames.values()), ["year", "region", "y"])
+    assert _cells(f"{tmp_path}/year=*/region=*/part-*.parquet", ["year", "region", "y"]) == (
+        expected
+    )
+    assert all(isinstance(k[0], str) for k in _cells(tmp_path, ["year"]))
+
+
+def test_a_missing_column_is_found_from_the_parquet_footer_alone(tmp_path: Path):
+    path = tmp_path / "big.parquet"
+    rng = np.random.default_rng(0)
+    pl.DataFrame({"score": rng.random(200_000), "y": rng.integers(0, 2, 200_000)}).write_parquet(
+        path, compression="zstd", statistics=False
+    )
+    data = bytearray(path.read_bytes())
+    footer = int.from_bytes(data[-8:-4], "little")
+    end = len(data) - 8 - footer
+    data[4:end] = bytes(end - 4)  # ruin every data page; the footer (the schema) is intact
+    path.write_bytes(bytes(data))
+    with pytest.raises(pl.exceptions.PolarsError):
+        pl.read_parquet(path)  # reading the data would fail ...
+
+    source = resolve_source(path)
+    with pytest.raises(MissingColumn) as caught:  # ... so this read the schema only
+        require_columns(source, {"y": "--label", "sex": "--sensitive"})
+    assert caught.value.message == (
+        "column 'sex' (from --sensitive) is not in the file; columns are: score, y"
+    )
+
+
+def test_a_column_missing_from_a_csv_header_lists_the_header(tmp_path: Path):
+    path = tmp_path / "preds.csv"
+    path.write_text("sex,y,pred\nmale,1,0\n")
+    with pytest.raises(MissingColumn, match=r"'label' \(from --label\).*sex, y, pred"):
+        require_columns(resolve_source(path), {"label": "--label"})
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        ("preds.xlsx", UnsupportedFileFormat, "name a .csv, .tsv, .parquet or .pq file"),
+        ("nothing-*.parquet", NoDataFiles, "no data files match"),
+        ("empty", NoDataFiles, "no data files match"),
+        ("mixed", UnsupportedFileFormat, "more than one format (csv, parquet)"),
+        ("absent.csv", InputFileNotFound, "no such file"),
+    ],
+)
+def test_sources_that_name_no_readable_data_say_what_to_do(
+    tmp_path: Path, name: str, error: type[Exception], message: str
+):
+    (tmp_path / "preds.xlsx").write_bytes(b"PK")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no data here")
+    (tmp_path / "mixed").mkdir()
+    _rows(5, 0).to_csv(tmp_path / "mixed" / "a.csv", index=False)
+    _rows(5, 0).to_parquet(tmp_path / "mixed" / "b.parquet")
+    with pytest.raises(error) as caught:
+        resolve_source(tmp_path / name)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_corrupt_parquet_file_is_one_line_not_a_traceback(tmp_path: Path):
+    path = tmp_path / "x.parquet"
+    path.write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(UnreadableData, match=r"cannot read .*x\.parquet as Parquet"):
+        require_columns(resolve_source(path), {"y": "--label"})
+
+
+def test_the_first_empty_value_is_found_by_its_row_across_files(tmp_path: Path):
+    (tmp_path / "a.csv").write_text("sex,y\nf,1\nm,0\n")
+    (tmp_path / "b.csv").write_text("sex,y\nf,1\nm,\nf,\n")
+    with open_source(resolve_source(tmp_path)) as opened:
+        assert first_null_row(opened, "y") == 4
+        assert first_null_row(opened, "sex") == 0
+        cells = count_cells(opened, ["y"])
+    assert int(cells.loc[cells["y"].isna(), "n"].sum()) == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_dask_scheduler_that_does_not_answer_is_one_line(tmp_path: Path):
+    _rows(5, 0).to_csv(tmp_path / "a.csv", index=False)
+    address = f"tcp://127.0.0.1:{_closed_port()}"
+    with (
+        pytest.raises(DaskUnreachable) as caught,
+        open_source(resolve_source(tmp_path / "a.csv"), dask=address, timeout=0.5),
+    ):
+        pass
+    assert caught.value.code == "dask_unreachable"
+    assert caught.value.message == (
+        f"No Dask scheduler answered at {address} within 0.5 s; start one (dask scheduler) "
+        "or pass --dask local"
+    )
+
+
+def test_a_dask_option_that_is_not_an_address_is_refused(tmp_path: Path):
+    _rows(5, 0).to_csv(tmp_path / "a.csv", index=False)
+    with (
+        pytest.raises(InvalidDaskAddress, match="tcp://"),
+        open_source(resolve_source(tmp_path / "a.csv"), dask="my-cluster"),
+    ):
+        pass
+
+
+def test_a_file_whose_name_looks_like_a_glob_is_that_file(tmp_path: Path):
+    path = tmp_path / "preds[1].csv"
+    _rows(10, 0).to_csv(path, index=False)
+    (tmp_path / "preds1.csv").write_text("sex,y,pred\nmale,1,1\n")
+    source = resolve_source(path)
+    assert source.single
+    assert source.files == (path,)
