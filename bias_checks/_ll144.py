@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from itertools import combinations
 from typing import Any, Literal
 
@@ -189,7 +190,10 @@ def _grouping_rows(
     min_share: float,
 ) -> list[ImpactRow]:
     keys = sorted(tally, key=repr)
-    excluded = {k: tally[k][0] < min_share * total for k in keys}
+    # Exact: min_share as the decimal the user wrote (0.07 is 7/100, not 0.07000000000000001),
+    # so a category at exactly the share is kept.
+    share = Fraction(str(min_share))
+    excluded = {k: tally[k][0] < share * total for k in keys}
     rates = {k: tally[k][1] / tally[k][0] if tally[k][0] else float("nan") for k in keys}
     included = [rates[k] for k in keys if not excluded[k] and not np.isnan(rates[k])]
     highest = max(included, default=0.0)

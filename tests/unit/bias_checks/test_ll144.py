@@ -159,3 +159,17 @@ def test_presets() -> None:
     assert [t.features for t in both] == [None, ("sex",), ("race",)]
     with pytest.raises(BiasChecksInputError):
         preset_thresholds("eeoc")
+
+
+def test_a_category_at_exactly_min_share_is_not_excluded() -> None:
+    """Regression (#17 review): 7 of 100 rows at min_share=0.07 was excluded because
+    0.07 * 100 is 7.000000000000001 in floating point; the share is compared exactly."""
+    n, small = 100, 7
+    sex = np.array(["x"] * small + ["f"] * 50 + ["m"] * (n - 50 - small))
+    y = np.ones(n, dtype=int)
+    pred = np.tile([1, 0], n // 2)
+    counts = group_counts(y, pred, sensitive_features={"sex": sex})
+    table = impact_ratio_table(counts, min_share=0.07)
+    row = next(r for r in table.rows if r.category == (("sex", "x"),))
+    assert row.applicants == small
+    assert not row.excluded
