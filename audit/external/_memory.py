@@ -8,7 +8,9 @@ session option ``session.use_env_allocators = 1``. A tensor that would take the 
 the limit fails in onnxruntime (``BFCArena``: "Available memory of … is smaller than
 requested bytes of …") before anything is allocated, which :func:`audit.external.session`
 and :func:`audit.external.score_frame` turn into
-:class:`~audit.errors.OnnxMemoryLimitExceeded`.
+:class:`~audit.errors.OnnxMemoryLimitExceeded`. onnxruntime's constant folding, which would
+run a graph's constant parts (``ConstantOfShape`` of a constant shape) while loading it and
+outside the arena, is disabled for these sessions.
 
 The limit is :data:`MAX_SCORING_MEMORY` bytes unless the environment variable
 ``FAIRGOV_ONNX_MAX_MEMORY`` gives another, read once when the first session is created
