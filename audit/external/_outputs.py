@@ -55,7 +55,7 @@ def check_rows(name: str, output: str, count: int, rows: int) -> None:
         )
 
 
-def _positive_key(keys: list[Any], positive_label: str) -> Any:
+def _positive_key(name: str, keys: list[Any], positive_label: str) -> Any:
     wanted = category_text(positive_label).strip()
     for key in keys:
         if category_text(key).strip() == wanted:
@@ -64,7 +64,7 @@ def _positive_key(keys: list[Any], positive_label: str) -> Any:
         if category_text(key).strip() == "1":
             return key
     raise UnexpectedOnnxSignature(
-        "the model",
+        name,
         f"a probability for the positive class {positive_label!r} (or 1)",
         f"classes {', '.join(map(str, keys))}",
     )
@@ -90,7 +90,7 @@ def _zipmap(
     values = np.fromiter(
         chain.from_iterable(map(dict.values, maps)), np.float64, count=len(maps) * len(keys)
     ).reshape(len(maps), len(keys))
-    last = keys.index(_positive_key(keys, positive_label))
+    last = keys.index(_positive_key(name, keys, positive_label))
     order = [i for i in range(len(keys)) if i != last] + [last]
     return values[:, order]
 
