@@ -42,10 +42,13 @@ from audit.errors._estimators import (
     ModelTypesNotAllowed,
 )
 from audit.errors._external import (
+    ONNX_MEMORY_SETTING,
     CustomOperatorDomain,
     ExternalModelFailed,
     InvalidOnnxModel,
+    InvalidOnnxOutput,
     ModelNotRegistered,
+    OnnxMemoryLimitExceeded,
     OnnxModelTooLarge,
     OnnxOutputKindMissing,
     UnexpectedOnnxSignature,
@@ -70,6 +73,7 @@ from audit.errors._sources import (
 
 __all__ = [
     "ESTIMATOR_MODULES_SETTING",
+    "ONNX_MEMORY_SETTING",
     "AmbiguousLabels",
     "AnchorConflict",
     "AnchorRefused",
@@ -92,6 +96,7 @@ __all__ = [
     "InvalidManifest",
     "InvalidModelSpec",
     "InvalidOnnxModel",
+    "InvalidOnnxOutput",
     "InvalidPredictions",
     "InvalidReport",
     "InvalidSalts",
@@ -107,6 +112,7 @@ __all__ = [
     "ModelTypesNotAllowed",
     "NoDataFiles",
     "NoRecords",
+    "OnnxMemoryLimitExceeded",
     "OnnxModelTooLarge",
     "OnnxOutputKindMissing",
     "ProviderMismatch",

@@ -112,3 +112,34 @@ class ExternalModelFailed(AuditError):
             name=name,
             problem=problem,
         )
+
+
+class InvalidOnnxOutput(AuditError):
+    """The model ran but what it returned cannot be audited: a row count that differs from
+    the rows given, probabilities that are NaN or outside [0, 1], or a label output that
+    contradicts its own probabilities."""
+
+    code: ClassVar[str] = "invalid_onnx_output"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, problem: str, fix: str) -> None:
+        super().__init__(f"{name} returned {problem}: {fix}", name=name, problem=problem, fix=fix)
+
+
+#: The environment variable that sets :data:`audit.external.MAX_SCORING_MEMORY` (bytes).
+ONNX_MEMORY_SETTING = "FAIRGOV_ONNX_MAX_MEMORY"
+
+
+class OnnxMemoryLimitExceeded(AuditError):
+    """Scoring the model asked onnxruntime for more memory than the operator's limit."""
+
+    code: ClassVar[str] = "onnx_memory_limit_exceeded"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, limit: int) -> None:
+        super().__init__(
+            f"{name} needed more than the scoring memory limit of {limit:,} bytes: export a "
+            f"model whose tensors fit, or ask the operator to raise {ONNX_MEMORY_SETTING}",
+            name=name,
+            limit=limit,
+        )

@@ -19,6 +19,7 @@ Examples
 'approved'
 """
 
+from audit.external._memory import MAX_SCORING_MEMORY, memory_limit
 from audit.external._registry import (
     ExternalModel,
     list_external_models,
@@ -40,6 +41,7 @@ from audit.external._spec import ExternalAuditSpec, load_external_spec, parse_ex
 
 __all__ = [
     "MAX_ONNX_BYTES",
+    "MAX_SCORING_MEMORY",
     "STAGES",
     "STANDARD_DOMAINS",
     "ExternalAuditSpec",
@@ -51,6 +53,7 @@ __all__ = [
     "inspect_onnx",
     "list_external_models",
     "load_external_spec",
+    "memory_limit",
     "parse_external_spec",
     "read_model_bytes",
     "register_onnx",

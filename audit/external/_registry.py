@@ -2,7 +2,8 @@
 
 :func:`register_onnx` checks a file (:func:`~audit.external._signature.inspect_onnx`), writes
 it atomically to ``<data_dir>/external/<name>/<sha256>.onnx`` and records a row; the same
-name and bytes again return the same registration. :func:`registered_model` finds one by name
+name and bytes again return the same registration (and rewrite the stored file if it
+went missing or was altered). :func:`registered_model` finds one by name
 and hash for an audit, and :func:`read_model_bytes` reads its file back, hash checked.
 """
 
@@ -106,7 +107,8 @@ def register_onnx(
     Returns
     -------
     ExternalModel
-        The registration; the same one again for the same name and bytes.
+        The registration; the same one again for the same name and bytes, whose stored
+        file is written again if it is missing or no longer hashes to ``model_hash``.
 
     Raises
     ------
@@ -170,8 +172,9 @@ def _record(
 ) -> ExternalModel:
     with session_scope(engine) as session:
         existing = _find(session, name, model_hash)
-        if existing is not None and Path(existing.path).is_file():
+        if existing is not None and _holds(Path(existing.path), model_hash):
             return ExternalModel.from_record(existing)
+        # not stored yet, or the stored file is gone or altered: the same bytes repair it
         path = _write_atomically(directory, f"{model_hash[2:]}.onnx", data)
         row = existing or ExternalModelRecord(
             name=name,
@@ -185,6 +188,13 @@ def _record(
         session.add(row)
         session.flush()
         return ExternalModel.from_record(row)
+
+
+def _holds(path: Path, model_hash: str) -> bool:
+    try:
+        return sha256_hex(path.read_bytes()) == model_hash
+    except OSError:
+        return False
 
 
 def _find(session: Session, name: str, model_hash: str) -> ExternalModelRecord | None:

@@ -17,11 +17,16 @@ import onnxruntime as ort
 import pandas as pd
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
-from audit.errors import ExternalModelFailed, OnnxOutputKindMissing, UnexpectedOnnxSignature
+from audit.errors import (
+    ExternalModelFailed,
+    OnnxMemoryLimitExceeded,
+    OnnxOutputKindMissing,
+    UnexpectedOnnxSignature,
+)
+from audit.external._memory import memory_limit, use_limited_memory
+from audit.external._outputs import OutputKind, read_labels, read_probabilities
 from audit.external._signature import OnnxValue, Signature
-from audit.training import category_text
 
-OutputKind = Literal["probability", "logit"]
 #: What onnxruntime raises (its exceptions derive from Exception, not RuntimeError).
 ORT_ERRORS: tuple[type[Exception], ...] = (
     ort_state.Fail,
@@ -57,21 +62,39 @@ class ScoredRows:
 
 
 def session(name: str, data: bytes, *, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime session on the CPU provider only.
+    """An onnxruntime session on the CPU provider only, its tensors allocated from the
+    process's arena capped at :func:`audit.external.memory_limit` bytes.
 
     Raises
     ------
     ExternalModelFailed
         onnxruntime cannot load the graph.
+    OnnxMemoryLimitExceeded
+        Loading it needs more memory than the limit.
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    use_limited_memory(options)
     try:
-        return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(
+            data,
+            sess_options=options,
+            providers=["CPUExecutionProvider"],
+            # folding runs the graph's constant parts at load, outside the capped arena
+            disabled_optimizers=["ConstantFolding"],
+        )
     except ORT_ERRORS as exc:
-        raise ExternalModelFailed(name, _first_line(exc)) from None
+        raise scoring_error(name, exc) from None
+
+
+def scoring_error(name: str, exc: Exception) -> ExternalModelFailed | OnnxMemoryLimitExceeded:
+    """The one-line error of an onnxruntime failure: the memory limit, or what it said."""
+    text = str(exc)
+    if "bfc_arena" in text or "Failed to allocate memory" in text:
+        return OnnxMemoryLimitExceeded(name, memory_limit())
+    return ExternalModelFailed(name, _first_line(exc))
 
 
 def _first_line(exc: Exception) -> str:
@@ -152,52 +175,6 @@ def feeds(
     return {v.name: _column_feed(name, v, frame) for v in signature.inputs}
 
 
-def _is_positive(values: np.ndarray[Any, Any], positive_label: str) -> np.ndarray[Any, Any]:
-    wanted = {category_text(positive_label).strip(), "1"}
-    distinct, index = np.unique(values.ravel(), return_inverse=True)
-    positive = np.array([category_text(v).strip() in wanted for v in distinct], dtype=np.int64)
-    return positive[index]
-
-
-def _positive_key(keys: list[Any], positive_label: str) -> Any:
-    wanted = category_text(positive_label).strip()
-    for key in keys:
-        if category_text(key).strip() == wanted:
-            return key
-    for key in keys:
-        if category_text(key).strip() == "1":
-            return key
-    raise UnexpectedOnnxSignature(
-        "the model",
-        f"a probability for the positive class {positive_label!r} (or 1)",
-        f"classes {', '.join(map(str, keys))}",
-    )
-
-
-def _probability(
-    raw: Any, signature: Signature, kind: OutputKind, positive_label: str
-) -> np.ndarray[Any, Any]:
-    if signature.score_form == "zipmap":
-        rows = list(raw)
-        if not rows:
-            return np.zeros(0)
-        key = _positive_key(list(rows[0]), positive_label)
-        return np.array([row[key] for row in rows], dtype=np.float64)
-    values = np.asarray(raw, dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] not in (1, 2):
-        raise UnexpectedOnnxSignature(
-            "the model", "scores of shape [N, 1] or [N, 2]", f"shape {list(values.shape)}"
-        )
-    if kind == "probability":
-        return values[:, -1]
-    if values.shape[1] == 1:
-        return 1.0 / (1.0 + np.exp(-values[:, 0]))
-    shifted = values - values.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    positive: np.ndarray[Any, Any] = exp[:, 1] / exp.sum(axis=1)
-    return positive
-
-
 def score_frame(
     name: str,
     model: ort.InferenceSession,
@@ -218,6 +195,11 @@ def score_frame(
     Raises
     ------
     OnnxOutputKindMissing, UnexpectedOnnxSignature, ExternalModelFailed
+    OnnxMemoryLimitExceeded
+        The graph asked for more memory than :func:`audit.external.memory_limit`.
+    InvalidOnnxOutput
+        An output without one row per row of ``frame``, probabilities that are NaN or
+        outside [0, 1], or labels that contradict the probabilities.
     """
     if signature.label_output is None and output is None:
         raise OnnxOutputKindMissing(name, str(signature.score_output))
@@ -230,14 +212,26 @@ def score_frame(
     try:
         results = model.run(wanted, feeds(name, signature, frame, inputs=inputs))
     except ORT_ERRORS as exc:
-        raise ExternalModelFailed(name, _first_line(exc)) from None
+        raise scoring_error(name, exc) from None
     out = dict(zip(wanted, results, strict=True))
-    probability = None
+    rows = len(frame)
+    read = None
     if signature.score_output is not None:
-        probability = _probability(out[signature.score_output], signature, kind, positive_label)
+        read = read_probabilities(
+            name,
+            out[signature.score_output],
+            signature,
+            kind,
+            rows=rows,
+            positive_label=positive_label,
+        )
+    probability = None if read is None else read.positive
     if signature.label_output is not None and cutoff is None:
-        labels = np.asarray(out[signature.label_output])
-        return Scores(probability, _is_positive(labels, positive_label), "label_output")
+        label = signature.label_output
+        positive = read_labels(
+            name, out[label], label, read, rows=rows, positive_label=positive_label
+        )
+        return Scores(probability, positive, "label_output")
     assert probability is not None
     bound = 0.5 if cutoff is None else cutoff
     return Scores(probability, (probability >= bound).astype(np.int64), "cutoff")

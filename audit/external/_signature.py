@@ -150,13 +150,42 @@ def _check_domains(name: str, model: onnx.ModelProto) -> None:
         raise CustomOperatorDomain(name, custom)
 
 
+def _tensors(model: onnx.ModelProto) -> Iterator[onnx.TensorProto]:
+    """Every tensor the file holds: initializers (dense and sparse), and the tensor
+    attributes of every node (``Constant``, ``ConstantOfShape``…), in every subgraph and
+    function."""
+    graphs = list(_graphs(model.graph))
+    for function in model.functions:
+        for node in function.node:
+            for attribute in node.attribute:
+                if attribute.type == onnx.AttributeProto.GRAPH:
+                    graphs.extend(_graphs(attribute.g))
+                for sub in attribute.graphs:
+                    graphs.extend(_graphs(sub))
+    nodes = [n for g in graphs for n in g.node] + [n for f in model.functions for n in f.node]
+    for graph in graphs:
+        yield from graph.initializer
+        for sparse in graph.sparse_initializer:
+            yield from (sparse.values, sparse.indices)
+    for node in nodes:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("sparse_tensor"):
+                yield from (attribute.sparse_tensor.values, attribute.sparse_tensor.indices)
+            for sparse in attribute.sparse_tensors:
+                yield from (sparse.values, sparse.indices)
+
+
 def _check_no_external_data(name: str, model: onnx.ModelProto) -> None:
-    for graph in _graphs(model.graph):
-        for tensor in graph.initializer:
-            if tensor.data_location == onnx.TensorProto.EXTERNAL:
-                raise InvalidOnnxModel(
-                    name, f"tensor {tensor.name} is stored in an external file; save it inside"
-                )
+    for tensor in _tensors(model):
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+            raise InvalidOnnxModel(
+                name,
+                f"tensor {tensor.name or '(unnamed)'} is stored in an external file; save it "
+                "inside",
+            )
 
 
 def _is_column(value: OnnxValue) -> bool:
@@ -228,13 +257,13 @@ def parse_onnx(name: str, data: bytes, *, max_bytes: int = MAX_ONNX_BYTES) -> on
         raise InvalidOnnxModel(name, f"the bytes do not parse: {exc}") from None
     if not model.graph.node and not model.graph.output:
         raise InvalidOnnxModel(name, "the bytes hold no graph")
+    _check_no_external_data(name, model)  # before the checker, which would open the file
     try:
         onnx.checker.check_model(model)
     except (onnx.checker.ValidationError, RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InvalidOnnxModel(name, f"onnx.checker: {first}") from None
     _check_domains(name, model)
-    _check_no_external_data(name, model)
     return model
 
 

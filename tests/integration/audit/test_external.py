@@ -14,7 +14,12 @@ from web3 import Web3
 from audit.anchor import read_anchor
 from audit.db_models import AuditRunRecord, ModelStatus, RunKind, RunStatus
 from audit.env import AuditEnv
-from audit.errors import DatasetHashMismatch, ModelNotApproved, ModelNotRegistered
+from audit.errors import (
+    DatasetHashMismatch,
+    InvalidOnnxOutput,
+    ModelNotApproved,
+    ModelNotRegistered,
+)
 from audit.external import ExternalAuditSpec, register_onnx, run_external_audit
 from audit.gate import require_approved
 from audit.manifest import DatasetManifest
@@ -139,3 +144,28 @@ def test_a_dataset_whose_bytes_changed_after_the_vote_is_refused(
     assert (row.status, row.error_code) == (RunStatus.REFUSED, "dataset_hash_mismatch")
     assert env.w3.eth.block_number == block
     assert read_anchor(env.w3, env.deployment.addresses.audit_registry, row.run_id) is None
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_scores_that_are_not_probabilities_fail_the_run_before_any_gas_is_spent(
+    voted: tuple[AuditEnv, DatasetManifest],
+) -> None:
+    """Review of #17: a model's outputs are checked while scoring, before the anchor."""
+    env, _ = voted
+    model = register_onnx(env, name="mlp", data=models.torch_like_mlp().data)
+    block = env.w3.eth.block_number
+    spec = ExternalAuditSpec(
+        name="mlp",
+        model_hash=model.model_hash,
+        dataset="loans",
+        output="probability",  # the file gives logits
+        inputs=models.NUMERIC,
+    )
+    with pytest.raises(InvalidOnnxOutput, match="say 'output: logit' in the spec"):
+        run_external_audit(env, spec)
+    (row,) = _runs(env)
+    assert (row.status, row.error_code) == (RunStatus.FAILED, "invalid_onnx_output")
+    assert env.w3.eth.block_number == block  # no gas spent
+    assert read_anchor(env.w3, env.deployment.addresses.audit_registry, row.run_id) is None
+    with session_scope(env.engine) as session, pytest.raises(ModelNotApproved):
+        require_approved(session, model.model_hash)

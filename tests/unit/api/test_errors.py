@@ -23,6 +23,9 @@ STATUS_BEFORE: dict[str, int] = {
     "onnx_model_too_large": 422,
     "onnx_output_kind_missing": 422,
     "unexpected_onnx_signature": 422,
+    # #17 review (fixonnx17): outputs that cannot be audited, and the scoring memory cap.
+    "invalid_onnx_output": 422,
+    "onnx_memory_limit_exceeded": 422,
     # #16: the federation policy (and a TrainingPolicy deployed before it).
     # #15: a data provider's consent and record commitments.
     "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert

@@ -76,3 +76,17 @@ def test_a_stored_file_changed_on_disk_is_refused_before_scoring(env: AuditEnv) 
     model.path.write_bytes(models.torch_like_mlp(seed=1).data)
     with pytest.raises(ModelHashMismatch):
         read_model_bytes(model)
+
+
+def test_registering_the_same_bytes_again_repairs_a_swapped_file(env: AuditEnv) -> None:
+    """Review of #17 (hole 13): the same bytes again returned the old registration without
+    looking at the stored file, so a file swapped on disk stayed unusable."""
+    data = models.torch_like_mlp().data
+    model = register_onnx(env, name="mlp", data=data)
+    model.path.write_bytes(models.torch_like_mlp(seed=1).data)  # swapped on disk
+    with pytest.raises(ModelHashMismatch):
+        read_model_bytes(model)
+    again = register_onnx(env, name="mlp", data=data)
+    assert again == model
+    assert read_model_bytes(again) == data
+    assert len(_rows(env.engine)) == 1

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
+import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from audit.errors import (
     CustomOperatorDomain,
@@ -81,3 +86,51 @@ def test_files_over_the_size_limit_are_refused_before_parsing() -> None:
     with pytest.raises(OnnxModelTooLarge) as caught:
         inspect_onnx("big", models.torch_like_mlp().data, max_bytes=100)
     assert caught.value.code == "onnx_model_too_large"
+
+
+def _external(tensor_name: str) -> onnx.TensorProto:
+    """A [1, 1] float tensor whose data would be read from ``secret.bin`` next to the file."""
+    tensor = numpy_helper.from_array(np.ones((1, 1), np.float32), tensor_name)
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    entry = tensor.external_data.add()
+    entry.key, entry.value = "location", "secret.bin"
+    return tensor
+
+
+def _graph_with_external(where: str) -> bytes:
+    initializers = [numpy_helper.from_array(np.zeros((3, 1), np.float32), "w")]
+    nodes = [helper.make_node("MatMul", ["input", "w"], ["s"])]
+    if where == "initializer":
+        initializers.append(_external("c"))
+    else:
+        nodes.append(helper.make_node("Constant", [], ["c"], value=_external("c")))
+    nodes.append(helper.make_node("Add", ["s", "c"], ["output"]))
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 1])],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    data: bytes = model.SerializeToString()
+    return data
+
+
+@pytest.mark.parametrize("where", ["initializer", "constant_node"])
+def test_a_tensor_stored_in_an_external_file_is_refused(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review of #17 (hole 12): only initializers were checked, and only after onnx.checker,
+    which looks for the file in the server's working directory; a Constant node's tensor
+    passed and failed at audit time instead."""
+    monkeypatch.chdir(tmp_path)
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.full(1, 42.0, np.float32).tobytes())
+    with pytest.raises(InvalidOnnxModel) as caught:
+        inspect_onnx("m", _graph_with_external(where))
+    assert caught.value.code == "invalid_onnx_model"
+    assert "tensor c is stored in an external file" in caught.value.message
+    assert "\n" not in caught.value.message
