@@ -113,6 +113,10 @@ STATUS_BEFORE: dict[str, int] = {
     "column_not_in_frame": 422,
     "scores_need_cutoff": 422,
     "ll144_needs_binary": 422,
+    # #17: predictions read from files, folders and globs, locally or on a Dask cluster.
+    "no_data_files": 404,
+    "invalid_dask_address": 422,
+    "dask_unreachable": 503,
     "invalid_trim_beta": 422,
     "invalid_withdrawal": 422,
     "key_unavailable": 500,
