@@ -23,12 +23,16 @@ class NoDataFiles(InputFileNotFound):
 
 
 class UnreadableData(UnreadableFile):
-    """A data file that its suffix says is Parquet (or CSV) but that cannot be parsed."""
+    """A data file that its suffix says is Parquet (or CSV) but that cannot be parsed.
 
-    def __init__(self, path: str, kind: str, reason: str) -> None:
-        AuditError.__init__(
-            self, f"cannot read {path} as {kind} ({reason}): is it a {kind} file?", path=path
-        )
+    ``reason`` is the reader's own words; ``advice``, when fairgov knows what the file is
+    instead (Parquet bytes named ``.csv``, UTF-16 text, a ZIP archive), replaces the
+    question at the end of the message.
+    """
+
+    def __init__(self, path: str, kind: str, reason: str, advice: str | None = None) -> None:
+        ending = advice or f"is it a {kind} file?"
+        AuditError.__init__(self, f"cannot read {path} as {kind} ({reason}): {ending}", path=path)
 
 
 class DaskUnreachable(AuditError):
