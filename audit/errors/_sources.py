@@ -32,7 +32,21 @@ class UnreadableData(UnreadableFile):
 
     def __init__(self, path: str, kind: str, reason: str, advice: str | None = None) -> None:
         ending = advice or f"is it a {kind} file?"
-        AuditError.__init__(self, f"cannot read {path} as {kind} ({reason}): {ending}", path=path)
+        AuditError.__init__(
+            self,
+            f"cannot read {path} as {kind} ({reason}): {ending}",
+            path=path,
+            kind=kind,
+            reason=reason,
+            advice=advice,
+        )
+
+    def named(self, name: str) -> UnreadableData:
+        """The same error with the file called ``name`` (an upload's name, not the path it
+        was saved under on the server)."""
+        path = str(self.details["path"])
+        reason = str(self.details["reason"]).replace(path, name)
+        return UnreadableData(name, self.details["kind"], reason, self.details["advice"])
 
 
 class DaskUnreachable(AuditError):
