@@ -61,6 +61,16 @@ CSV_NULL_VALUES = (
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
     "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 )  # fmt: skip
+PARQUET_MAGIC = b"PAR1"
+#: First bytes that say a file named .csv/.tsv is not text, with what to do about it.
+_NOT_TEXT: tuple[tuple[bytes, str, str], ...] = (
+    (PARQUET_MAGIC, "it is a Parquet file", "name it .parquet"),
+    (b"\xff\xfe", "it is UTF-16 text", "save it as UTF-8"),
+    (b"\xfe\xff", "it is UTF-16 text", "save it as UTF-8"),
+    (b"\x1f\x8b", "it is gzip-compressed", "decompress it first"),
+    (b"PK\x03\x04", "it is a ZIP archive (an Excel workbook?)", "export the sheet as CSV"),
+)
+_SNIFF_BYTES = 4096
 _GLOB_CHARS = re.compile(r"[*?\[]")
 _HIVE_SEGMENT = re.compile(r"^([^=/]+)=([^/]*)$")
 _DASK_NARWHALS_WARNING = "Dask support is moving out of Narwhals"
@@ -196,14 +206,66 @@ def _scan(source: DataSource) -> pl.LazyFrame:
     )
 
 
+def _reason(exc: Exception) -> str:
+    """The reader's own line: the first of the message, or the one after Dask's
+    ``Original Message:`` (Dask wraps pandas' parse errors in a line of its own)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("Original Message:"):
+            return line.removeprefix("Original Message:").strip()[:200]
+    return (lines or [type(exc).__name__])[0][:200]
+
+
 def _unreadable(source: DataSource, exc: Exception) -> UnreadableData:
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     where = source.files[0] if source.single else source.spec
-    return UnreadableData(str(where), KIND_NAMES[source.format], reason[:200])
+    return UnreadableData(str(where), KIND_NAMES[source.format], _reason(exc))
+
+
+def _what_it_is(head: bytes, kind: DataFormat) -> tuple[str, str] | None:
+    """What the first bytes of a file say it is, when that is not ``kind``: (what, advice)."""
+    if kind == "parquet":
+        if head.startswith(PARQUET_MAGIC) or not head:
+            return None  # the reader says what is wrong with a damaged Parquet file
+        if head.startswith(b"\x1f\x8b"):
+            return "it is gzip-compressed", "decompress it, or write the data as Parquet"
+        if head.isascii() and b"\0" not in head:
+            return "it is text, not Parquet", "if it is CSV, name it .csv"
+        return "it does not start with the Parquet magic bytes PAR1", "is it a Parquet file?"
+    for magic, what, advice in _NOT_TEXT:
+        if head.startswith(magic):
+            return what, advice
+    if b"\0" in head.split(b"\n", 1)[0]:
+        return "its first line holds NUL bytes, so it is not text", "export it as UTF-8 CSV"
+    return None
+
+
+def check_contents(source: DataSource) -> None:
+    """Refuse a file whose first bytes say it is not of its suffix's format (Parquet bytes
+    named ``.csv``, UTF-16 text, a gzip or ZIP archive), with what to do; the readers'
+    messages (or column names of binary garbage) would not say it.
+
+    Raises
+    ------
+    UnreadableData
+        The first such file.
+    """
+    for path in source.files:
+        try:
+            with path.open("rb") as stream:
+                head = stream.read(_SNIFF_BYTES)
+        except OSError as exc:
+            raise UnreadableData(
+                str(path), KIND_NAMES[source.format], exc.strerror or type(exc).__name__
+            ) from None
+        found = _what_it_is(head, source.format)
+        if found is not None:
+            raise UnreadableData(str(path), KIND_NAMES[source.format], *found)
 
 
 def schema_columns(source: DataSource) -> list[str]:
-    """The column names, from Parquet footers or the CSV header alone (no data is read)."""
+    """The column names, from Parquet footers or the CSV header alone (no data is read);
+    first :func:`check_contents`."""
+    check_contents(source)
     try:
         return list(_scan(source).collect_schema().names())
     except _READ_ERRORS as exc:
@@ -221,7 +283,8 @@ def require_columns(source: DataSource, wanted: Mapping[str, str]) -> list[str]:
     available = schema_columns(source)
     for column, option in wanted.items():
         if column not in available:
-            raise MissingColumn(column, option, available)
+            shown = [name if name.isprintable() else repr(name) for name in available]
+            raise MissingColumn(column, option, shown)
     return available
 
 
@@ -302,7 +365,10 @@ def open_source(
         return
     with _dask_client(dask, timeout) as (where, workers), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_DASK_NARWHALS_WARNING, category=FutureWarning)
-        native = _dask_frame(source)
+        try:  # Dask reads the first CSV block here, to infer the columns' types
+            native = _dask_frame(source)
+        except _READ_ERRORS as exc:
+            raise _unreadable(source, exc) from None
         engine = f"{where} ({workers} worker{'s' * (workers != 1)})"
         yield OpenedSource(source, nw.from_native(native), engine, native.npartitions)
 

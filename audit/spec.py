@@ -68,6 +68,23 @@ _ESTIMATORS: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 DatasetName = Annotated[str, Field(min_length=1, max_length=200)]
 MAX_DATASETS = 32
+#: The most rounds (trees, iterations) a hyperparameter of these names may ask for: training
+#: runs on a shared server, so a billion trees is refused before a run starts. The names
+#: cover scikit-learn and the XGBoost, LightGBM and CatBoost aliases.
+ROUND_CAPS: dict[str, int] = {
+    "n_estimators": 2_000,
+    "iterations": 2_000,
+    "num_iterations": 2_000,
+    "num_boost_round": 2_000,
+    "max_iter": 10_000,
+    "n_iter": 10_000,
+}
+#: Hyperparameters that set how many threads or processes train; only 1 (or None, which
+#: scikit-learn reads as 1) is allowed, and an estimator from outside scikit-learn that has
+#: ``n_jobs`` gets ``n_jobs=1`` (XGBoost and LightGBM read None as every core).
+THREAD_PARAMETERS = frozenset(
+    {"n_jobs", "nthread", "nthreads", "n_threads", "num_threads", "num_thread", "thread_count"}
+)
 
 #: Evidence settings a spec may not choose: a governed run takes them from the voted rule.
 _VOTED_FIELDS = frozenset({"min_group_size", "min_denominator", "confidence_level"})
@@ -338,22 +355,53 @@ def estimator_class(estimator: str, *, estimator_modules: Collection[str]) -> ty
     return found
 
 
+def _check_resources(spec: ModelSpec) -> None:
+    """Refuse hyperparameters that would take the shared server: rounds above
+    :data:`ROUND_CAPS`, more than one thread (:data:`THREAD_PARAMETERS`)."""
+    for key, value in spec.hyperparameters.items():
+        if key in THREAD_PARAMETERS and value not in (None, 1):
+            raise InvalidModelSpec(
+                f"hyperparameters for {spec.estimator}: {key}={value!r} is not allowed: "
+                "training uses one thread here; remove it or set it to 1"
+            )
+        cap = ROUND_CAPS.get(key)
+        if (
+            cap is not None
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and value > cap
+        ):
+            raise InvalidModelSpec(
+                f"hyperparameters for {spec.estimator}: {key}={value!r} is above this "
+                f"server's cap of {cap:,}; set {key} to {cap:,} or less"
+            )
+
+
 def make_estimator(spec: ModelSpec, *, estimator_modules: Collection[str] = ()) -> ClassifierMixin:
-    """The unfitted estimator of ``spec``, seeded when it has randomness.
+    """The unfitted estimator of ``spec``, seeded when it has randomness, on one thread.
 
     ``estimator_modules`` is the operator's allow-list for a ``module:Class`` estimator
     (:func:`estimator_class`); the built-ins need none.
+
+    Raises
+    ------
+    InvalidModelSpec
+        The estimator refuses the hyperparameters, or they ask for more rounds than
+        :data:`ROUND_CAPS` or more than one thread (:data:`THREAD_PARAMETERS`).
     """
     cls = estimator_class(spec.estimator, estimator_modules=estimator_modules)
     defaults = _ESTIMATORS[spec.estimator][2] if spec.estimator in _ESTIMATORS else {}
+    _check_resources(spec)
     params = {**defaults, **spec.hyperparameters}
     try:
-        if "random_state" in cls().get_params():
+        own = cls().get_params()
+        if "random_state" in own:
             params.setdefault("random_state", spec.seed)
+        if "n_jobs" in own and not cls.__module__.startswith("sklearn."):
+            params.setdefault("n_jobs", 1)  # XGBoost and LightGBM read None as every core
         estimator: ClassifierMixin = cls(**params)
-        validate = getattr(estimator, "_validate_params", None)
-        if validate is not None:
-            validate()
+        if hasattr(estimator, "_parameter_constraints"):  # XGBoost and LightGBM have none
+            estimator._validate_params()
     except (TypeError, ValueError) as exc:
         raise InvalidModelSpec(f"hyperparameters for {spec.estimator}: {exc}") from None
     return estimator

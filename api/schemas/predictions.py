@@ -11,6 +11,9 @@ from api.schemas.common import EXAMPLE_HASH
 from bias_checks import EvidenceRule, OnInconclusive, Verdict
 
 Column = Annotated[str, Field(min_length=1, max_length=200)]
+#: The most bootstrap replicates an upload may ask for: the default of
+#: ``fairgov audit predictions`` (which has no cap: it runs on the user's own machine).
+MAX_N_BOOT = 1000
 
 
 class PredictionsOptions(BaseModel):
@@ -51,7 +54,13 @@ class PredictionsOptions(BaseModel):
     on_inconclusive: OnInconclusive = Field(
         default=OnInconclusive.BLOCK, description="Evidence rule: what INCONCLUSIVE does."
     )
-    n_boot: int = Field(default=1000, ge=0, le=10_000, description="Bootstrap replicates.")
+    n_boot: int = Field(
+        default=MAX_N_BOOT,
+        ge=0,
+        le=MAX_N_BOOT,
+        description="Bootstrap replicates; at most the CLI's default (any signed-in user may "
+        "upload, and the bootstrap runs in the API process).",
+    )
     seed: int = Field(default=0, ge=0, le=2**32 - 1, description="Seed of the bootstrap.")
     filename: str | None = Field(
         default=None,

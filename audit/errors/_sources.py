@@ -23,12 +23,30 @@ class NoDataFiles(InputFileNotFound):
 
 
 class UnreadableData(UnreadableFile):
-    """A data file that its suffix says is Parquet (or CSV) but that cannot be parsed."""
+    """A data file that its suffix says is Parquet (or CSV) but that cannot be parsed.
 
-    def __init__(self, path: str, kind: str, reason: str) -> None:
+    ``reason`` is the reader's own words; ``advice``, when fairgov knows what the file is
+    instead (Parquet bytes named ``.csv``, UTF-16 text, a ZIP archive), replaces the
+    question at the end of the message.
+    """
+
+    def __init__(self, path: str, kind: str, reason: str, advice: str | None = None) -> None:
+        ending = advice or f"is it a {kind} file?"
         AuditError.__init__(
-            self, f"cannot read {path} as {kind} ({reason}): is it a {kind} file?", path=path
+            self,
+            f"cannot read {path} as {kind} ({reason}): {ending}",
+            path=path,
+            kind=kind,
+            reason=reason,
+            advice=advice,
         )
+
+    def named(self, name: str) -> UnreadableData:
+        """The same error with the file called ``name`` (an upload's name, not the path it
+        was saved under on the server)."""
+        path = str(self.details["path"])
+        reason = str(self.details["reason"]).replace(path, name)
+        return UnreadableData(name, self.details["kind"], reason, self.details["advice"])
 
 
 class DaskUnreachable(AuditError):

@@ -3,6 +3,7 @@ for the uploader and auditors, and its one-line errors."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +143,42 @@ def test_bad_uploads_get_one_line_errors(make_app: MakeApp, tmp_path: Path) -> N
         assert (unsigned.status_code, error_code(unsigned)) == (401, "not_authenticated")
         # the ordinary body limit still holds elsewhere
         assert client.post("/v1/auth/login", content=b"x" * 70_000).status_code == 413
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def test_a_malformed_upload_or_too_many_replicates_is_one_clear_4xx_line(
+    client: TestClient,
+) -> None:
+    """Review of #17 (hole 9): a body that is not the format its type or name says was a 500;
+    n_boot up to 10,000 ran in the API process for any signed-in user."""
+    frame = _frame(200)
+    csv, parquet = frame.to_csv(index=False).encode(), _parquet(frame)
+    user = bearer(client, UPLOADER)
+    as_parquet = {**user, "Content-Type": "application/vnd.apache.parquet"}
+    as_csv = {**user, "Content-Type": "text/csv"}
+    cases = [
+        ("truncated", as_parquet, parquet[:-100], {}, "must end with PAR1"),
+        ("csv-as-parquet", as_parquet, csv, {}, "it is text, not Parquet"),
+        ("name", as_csv, csv, {"filename": "x.parquet"}, "if it is CSV, name it .csv"),
+        ("parquet-as-csv", as_csv, parquet, {}, "it is a Parquet file): name it .parquet"),
+        ("utf-16", as_csv, csv.decode().encode("utf-16"), {}, "save it as UTF-8"),
+        ("bad quote", as_csv, b'y,score,sex,race\n1,0.5,"f\n', {}, "as CSV ("),
+    ]
+    for name, headers, body, params, message in cases:
+        options = {k: v for k, v in OPTIONS.items() if k != "filename"} | params
+        response = client.post(URL, params=options, content=body, headers=headers)
+        assert (response.status_code, error_code(response)) == (422, "unreadable_file"), name
+        text = response.json()["error"]["message"]
+        assert message in text, (name, text)
+        suffix = ".csv" if headers is as_csv else ".parquet"
+        expected = params.get("filename") or f"predictions{suffix}"
+        assert text.startswith(f"cannot read {expected} as "), text  # not the server's path
+        assert "\n" not in text
+    too_many = client.post(URL, params={**OPTIONS, "n_boot": 1001}, content=csv, headers=as_csv)
+    assert (too_many.status_code, error_code(too_many)) == (422, "invalid_request")
+    assert "1000" in too_many.json()["error"]["message"]

@@ -150,3 +150,32 @@ def test_a_local_dask_cluster_gives_the_same_audit_on_hive_partitions(data: Path
     assert on_dask["dataset"] == here["dataset"]
     regions = {g["group"].get("region") for g in here["audit"]["groups"]}
     assert {"north", "south"} <= regions
+
+
+@pytest.mark.parametrize(
+    ("name", "damage", "says"),
+    [
+        ("t.parquet", "truncated", "(parquet: File out of specification: The file must end"),
+        ("c.parquet", "csv", "as Parquet (it is text, not Parquet): if it is CSV, name it .csv"),
+        ("p.csv", "parquet", "as CSV (it is a Parquet file): name it .parquet"),
+    ],
+)
+def test_a_broken_data_file_exits_2_with_one_line(
+    data: Path, tmp_path: Path, name: str, damage: str, says: str
+):
+    """Review of #17 (hole 10): never a traceback for a file that is not its format."""
+    parquet = (data / "all.parquet").read_bytes()
+    body = {
+        "truncated": parquet[:-100],
+        "csv": b"y,score,sex,race\n1,0.5,f,A\n",
+        "parquet": parquet,
+    }[damage]
+    path = tmp_path / name
+    path.write_bytes(body)
+    code, output, _ = _run(str(path), tmp_path / "out")
+    assert code == 2, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith(f"fairgov: cannot read {path} as "), output
+    assert says in lines[0]
+    assert not (tmp_path / "out").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.errors import AmbiguousLabels, InvalidPredictions, MissingColumn, MissingValues
+from audit.errors import (
+    AmbiguousLabels,
+    InvalidPredictions,
+    MissingColumn,
+    MissingValues,
+    UnreadableData,
+)
 from audit.predictions import audit_predictions_file, parse_threshold
 from bias_checks import EvidenceRule, audit_predictions
 
@@ -170,3 +177,21 @@ def test_a_numeric_target_is_refused_before_it_is_grouped_on(tmp_path: Path):
         audit_predictions_file(
             tmp_path / "preds.parquet", label="income", prediction="pred", sensitive=["sex"]
         )
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not_parquet"])
+def test_a_broken_parquet_file_is_one_clear_line(tmp_path: Path, damage: str) -> None:
+    """Review of #17 (hole 10): a file named .parquet that is not valid Parquet."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"y": rng.integers(0, 2, 50), "p": rng.integers(0, 2, 50)})
+    frame["sex"] = rng.choice(["f", "m"], 50)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    data = buffer.getvalue()[:-100] if damage == "truncated" else frame.to_csv().encode()
+    path = tmp_path / "preds.parquet"
+    path.write_bytes(data)
+    with pytest.raises(UnreadableData) as caught:
+        audit_predictions_file(path, label="y", prediction="p", sensitive=["sex"], n_boot=0)
+    assert caught.value.code == "unreadable_file"
+    assert caught.value.message.startswith(f"cannot read {path} as Parquet (")
+    assert "\n" not in caught.value.message

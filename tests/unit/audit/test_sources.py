@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -243,3 +245,70 @@ def test_a_file_whose_name_looks_like_a_glob_is_that_file(tmp_path: Path):
     source = resolve_source(path)
     assert source.single
     assert source.files == (path,)
+
+
+def _parquet_bytes() -> bytes:
+    buffer = io.BytesIO()
+    _rows(50, 3).to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _count(path: Path, dask: str | None = None) -> pd.DataFrame:
+    source = resolve_source(path)
+    require_columns(source, {"y": "--label", "pred": "--prediction", "sex": "--sensitive"})
+    with open_source(source, dask=dask) as opened:
+        return count_cells(opened, ["y", "pred", "sex"])
+
+
+def _csv_bytes() -> bytes:
+    return _rows(50, 3).to_csv(index=False).encode()
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "message"),
+    [
+        # Review of #17 (hole 10): a truncated Parquet file, CSV bytes named .parquet.
+        ("t.parquet", lambda: _parquet_bytes()[:-100], "must end with PAR1"),
+        ("c.parquet", _csv_bytes, r"\(it is text, not Parquet\): if it is CSV, name it \.csv$"),
+        ("g.parquet", lambda: bytes(range(256)), "does not start with the Parquet magic"),
+        ("e.parquet", lambda: b"", "as Parquet"),
+        ("p.csv", _parquet_bytes, r"\(it is a Parquet file\): name it \.parquet$"),
+        ("p.tsv", _parquet_bytes, r"as TSV \(it is a Parquet file\)"),
+        ("u.csv", lambda: _csv_bytes().decode().encode("utf-16"), "UTF-16 text.*save it as UTF-8"),
+        ("z.csv", lambda: b"\x1f\x8b\x08\x00" + bytes(20), "gzip-compressed"),
+        ("x.csv", lambda: b"PK\x03\x04" + bytes(20), "ZIP archive"),
+        ("n.csv", lambda: b"y\0,pred,sex\n1,1,f\n", "NUL bytes"),
+        ("q.csv", lambda: b'y,pred,sex\n1,1,"f\n0,1,m\n', "as CSV"),
+        ("l.csv", lambda: "y,pred,sex\n1,1,f\xe9\n".encode("latin-1"), "utf-8"),
+    ],
+)
+def test_a_file_that_is_not_its_suffix_format_is_one_line_before_any_reading(
+    tmp_path: Path, name: str, body: Callable[[], bytes], message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(body())
+    with pytest.raises(UnreadableData, match=message) as caught:
+        _count(path)
+    assert caught.value.code == "unreadable_file"
+    assert "\n" not in caught.value.message
+    assert str(path) in caught.value.message
+
+
+def test_column_names_that_are_not_printable_are_shown_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b'"a\nb",y\n1,1\n')
+    with pytest.raises(MissingColumn) as caught:
+        require_columns(resolve_source(path), {"pred": "--prediction"})
+    assert "'a\\nb'" in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+@pytest.mark.slow
+def test_a_broken_csv_on_a_dask_cluster_is_one_line(tmp_path: Path) -> None:
+    """Dask reads the first block when it opens the files, and wraps pandas' parse errors in
+    a line of its own: the message is still the parser's line."""
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"y,pred,sex\n1,1,f\n0,1\n1,0,m,extra\n")
+    with pytest.raises(UnreadableData, match="Expected 3 fields in line 4") as caught:
+        _count(path, dask="local")
+    assert "\n" not in caught.value.message

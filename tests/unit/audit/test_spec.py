@@ -130,3 +130,39 @@ def test_a_named_estimator_is_refused_unless_it_is_a_classifier_that_loads() -> 
     for bad in ("sklearn.ensemble", "os:system()", "a b:C", ":C"):
         with pytest.raises(InvalidModelSpec, match="estimator"):
             parse_spec({"name": "m", "dataset": "d", "estimator": bad}, estimator_modules=allowed)
+
+
+@pytest.mark.parametrize(
+    ("estimator", "hyperparameters", "message"),
+    [
+        (RF, {"n_estimators": 10**9}, "n_estimators=1000000000 is above"),
+        ("sklearn.ensemble:HistGradientBoostingClassifier", {"max_iter": 10**9}, "max_iter="),
+        (RF, {"n_jobs": -1}, "n_jobs=-1 is not allowed"),
+        ("lightgbm:LGBMClassifier", {"num_threads": 8}, "num_threads=8 is not allowed"),
+        ("hist_gradient_boosting", {"max_iter": 10_001}, "cap of 10,000"),
+    ],
+)
+def test_resource_exhausting_hyperparameters_are_refused(
+    estimator: str, hyperparameters: dict[str, int], message: str
+) -> None:
+    """Review of #17 (hole 8): a billion trees or every core passed parse_spec."""
+    spec = {"name": "m", "dataset": "d", "estimator": estimator, "hyperparameters": hyperparameters}
+    with pytest.raises(InvalidModelSpec, match=message) as caught:
+        parse_spec(spec, estimator_modules=["sklearn", "lightgbm"])
+    assert "\n" not in caught.value.message
+
+
+def test_hyperparameters_at_the_caps_and_one_thread_are_accepted() -> None:
+    spec = parse_spec(
+        {"name": "m", "dataset": "d", "estimator": RF,
+         "hyperparameters": {"n_estimators": 2_000, "n_jobs": 1}},
+        estimator_modules=["sklearn"],
+    )  # fmt: skip
+    assert make_estimator(spec, estimator_modules=["sklearn"]).get_params()["n_estimators"] == 2000
+
+
+@pytest.mark.parametrize("estimator", ["xgboost:XGBClassifier", "lightgbm:LGBMClassifier"])
+def test_an_estimator_that_reads_none_as_every_core_gets_one_thread(estimator: str) -> None:
+    spec = parse_spec({"name": "m", "dataset": "d", "estimator": estimator})
+    built = make_estimator(spec, estimator_modules=[estimator.partition(":")[0]])
+    assert built.get_params()["n_jobs"] == 1
