@@ -35,7 +35,7 @@ from audit.errors import (
     InvalidDaskAddress,
     MissingColumn,
     NoDataFiles,
-    UnreadableData,
+    UnreadableFile,
     UnsupportedFileFormat,
 )
 from bias_checks import BiasChecksError, frame_cells
@@ -216,9 +216,9 @@ def _reason(exc: Exception) -> str:
     return (lines or [type(exc).__name__])[0][:200]
 
 
-def _unreadable(source: DataSource, exc: Exception) -> UnreadableData:
+def _unreadable(source: DataSource, exc: Exception) -> UnreadableFile:
     where = source.files[0] if source.single else source.spec
-    return UnreadableData(str(where), KIND_NAMES[source.format], _reason(exc))
+    return UnreadableFile(str(where), _reason(exc), kind=KIND_NAMES[source.format])
 
 
 def _what_it_is(head: bytes, kind: DataFormat) -> tuple[str, str] | None:
@@ -246,7 +246,7 @@ def check_contents(source: DataSource) -> None:
 
     Raises
     ------
-    UnreadableData
+    UnreadableFile
         The first such file.
     """
     for path in source.files:
@@ -254,12 +254,13 @@ def check_contents(source: DataSource) -> None:
             with path.open("rb") as stream:
                 head = stream.read(_SNIFF_BYTES)
         except OSError as exc:
-            raise UnreadableData(
-                str(path), KIND_NAMES[source.format], exc.strerror or type(exc).__name__
+            raise UnreadableFile(
+                str(path), exc.strerror or type(exc).__name__, kind=KIND_NAMES[source.format]
             ) from None
         found = _what_it_is(head, source.format)
         if found is not None:
-            raise UnreadableData(str(path), KIND_NAMES[source.format], *found)
+            what, advice = found
+            raise UnreadableFile(str(path), what, kind=KIND_NAMES[source.format], advice=advice)
 
 
 def schema_columns(source: DataSource) -> list[str]:

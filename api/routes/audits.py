@@ -19,7 +19,7 @@ from api.schemas.audits import AuditAccepted, AuditPublic, AuditsPublic, CheckSu
 from api.schemas.common import HASH_PATTERN, Limit, Offset
 from api.schemas.predictions import PredictionsAuditPublic, PredictionsOptions
 from audit.db_models import AuditRunRecord, RunKind, RunStatus
-from audit.errors import UnreadableData
+from audit.errors import UnreadableFile
 from audit.external import ExternalAuditSpec
 from audit.service import latest_attempt, list_runs, stored_report
 from audit.spec import ModelSpec, parse_spec
@@ -130,7 +130,7 @@ async def audit_uploaded_predictions(
         )
         try:
             outcome = await anyio.to_thread.run_sync(audit)
-        except UnreadableData as exc:  # name the upload, not where the server saved it
+        except UnreadableFile as exc:  # name the upload, not where the server saved it
             raise exc.named(name) from None
         report = outcome.report
         store = partial(uploads.store_predictions_report, data_dir, report, owner=user.address)

@@ -68,7 +68,6 @@ from audit.errors._sources import (
     DaskUnreachable,
     InvalidDaskAddress,
     NoDataFiles,
-    UnreadableData,
 )
 
 __all__ = [
@@ -123,7 +122,6 @@ __all__ = [
     "SaltsMismatch",
     "UnexpectedOnnxSignature",
     "UnknownMetricName",
-    "UnreadableData",
     "UnreadableFile",
     "UnsupportedFileFormat",
     "UnsupportedMitigation",

@@ -66,8 +66,27 @@ class UnreadableFile(AuditError):
     code: ClassVar[str] = "unreadable_file"
     category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"cannot parse {path} ({reason}): is it a CSV file?", path=path)
+    def __init__(
+        self, path: str, reason: str, *, kind: str | None = None, advice: str | None = None
+    ) -> None:
+        """``kind`` names the format the file's suffix promised (the message then says so);
+        ``advice``, when fairgov knows what the file is instead (Parquet bytes named
+        ``.csv``, UTF-16 text, a ZIP archive), replaces the question at the end."""
+        if kind is None:
+            message = f"cannot parse {path} ({reason}): {advice or 'is it a CSV file?'}"
+        else:
+            message = (
+                f"cannot read {path} as {kind} ({reason}): {advice or f'is it a {kind} file?'}"
+            )
+        super().__init__(message, path=path, kind=kind, reason=reason, advice=advice)
+
+    def named(self, name: str) -> UnreadableFile:
+        """The same error with the file called ``name`` (an upload's name, not the path it
+        was saved under on the server)."""
+        path = str(self.details["path"])
+        reason = str(self.details["reason"]).replace(path, name)
+        kind, advice = self.details["kind"], self.details["advice"]
+        return UnreadableFile(name, reason, kind=kind, advice=advice)
 
 
 class MissingColumn(AuditError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from audit.errors._base import AuditError, InputFileNotFound, UnreadableFile
+from audit.errors._base import AuditError, InputFileNotFound
 from core.errors import ErrorCategory
 
 
@@ -20,33 +20,6 @@ class NoDataFiles(InputFileNotFound):
             "them, or a glob such as 'data/*.parquet'",
             path=spec,
         )
-
-
-class UnreadableData(UnreadableFile):
-    """A data file that its suffix says is Parquet (or CSV) but that cannot be parsed.
-
-    ``reason`` is the reader's own words; ``advice``, when fairgov knows what the file is
-    instead (Parquet bytes named ``.csv``, UTF-16 text, a ZIP archive), replaces the
-    question at the end of the message.
-    """
-
-    def __init__(self, path: str, kind: str, reason: str, advice: str | None = None) -> None:
-        ending = advice or f"is it a {kind} file?"
-        AuditError.__init__(
-            self,
-            f"cannot read {path} as {kind} ({reason}): {ending}",
-            path=path,
-            kind=kind,
-            reason=reason,
-            advice=advice,
-        )
-
-    def named(self, name: str) -> UnreadableData:
-        """The same error with the file called ``name`` (an upload's name, not the path it
-        was saved under on the server)."""
-        path = str(self.details["path"])
-        reason = str(self.details["reason"]).replace(path, name)
-        return UnreadableData(name, self.details["kind"], reason, self.details["advice"])
 
 
 class DaskUnreachable(AuditError):

@@ -16,7 +16,7 @@ from audit.errors import (
     InvalidPredictions,
     MissingColumn,
     MissingValues,
-    UnreadableData,
+    UnreadableFile,
 )
 from audit.predictions import audit_predictions_file, parse_threshold
 from bias_checks import EvidenceRule, audit_predictions
@@ -190,7 +190,7 @@ def test_a_broken_parquet_file_is_one_clear_line(tmp_path: Path, damage: str) ->
     data = buffer.getvalue()[:-100] if damage == "truncated" else frame.to_csv().encode()
     path = tmp_path / "preds.parquet"
     path.write_bytes(data)
-    with pytest.raises(UnreadableData) as caught:
+    with pytest.raises(UnreadableFile) as caught:
         audit_predictions_file(path, label="y", prediction="p", sensitive=["sex"], n_boot=0)
     assert caught.value.code == "unreadable_file"
     assert caught.value.message.startswith(f"cannot read {path} as Parquet (")

@@ -20,7 +20,7 @@ from audit.errors import (
     InvalidDaskAddress,
     MissingColumn,
     NoDataFiles,
-    UnreadableData,
+    UnreadableFile,
     UnsupportedFileFormat,
 )
 from audit.sources import (
@@ -194,7 +194,7 @@ def test_sources_that_name_no_readable_data_say_what_to_do(
 def test_a_corrupt_parquet_file_is_one_line_not_a_traceback(tmp_path: Path):
     path = tmp_path / "x.parquet"
     path.write_bytes(b"PAR1 this is not parquet")
-    with pytest.raises(UnreadableData, match=r"cannot read .*x\.parquet as Parquet"):
+    with pytest.raises(UnreadableFile, match=r"cannot read .*x\.parquet as Parquet"):
         require_columns(resolve_source(path), {"y": "--label"})
 
 
@@ -287,7 +287,7 @@ def test_a_file_that_is_not_its_suffix_format_is_one_line_before_any_reading(
 ) -> None:
     path = tmp_path / name
     path.write_bytes(body())
-    with pytest.raises(UnreadableData, match=message) as caught:
+    with pytest.raises(UnreadableFile, match=message) as caught:
         _count(path)
     assert caught.value.code == "unreadable_file"
     assert "\n" not in caught.value.message
@@ -309,6 +309,6 @@ def test_a_broken_csv_on_a_dask_cluster_is_one_line(tmp_path: Path) -> None:
     a line of its own: the message is still the parser's line."""
     path = tmp_path / "r.csv"
     path.write_bytes(b"y,pred,sex\n1,1,f\n0,1\n1,0,m,extra\n")
-    with pytest.raises(UnreadableData, match="Expected 3 fields in line 4") as caught:
+    with pytest.raises(UnreadableFile, match="Expected 3 fields in line 4") as caught:
         _count(path, dask="local")
     assert "\n" not in caught.value.message
