@@ -30,7 +30,7 @@ from bias_checks._groups import GroupTable
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._intervals import fold_difference, fold_ratio
 from bias_checks._judged import Judged
-from bias_checks._scores import SCORE_CI_METHODS, GroupScores, group_interval, t_quantile
+from bias_checks._scores import SCORE_CI_METHODS, GroupScores, group_interval
 from bias_checks._simultaneous import sidak_tail
 from bias_checks.catalogue import MetricInfo
 
@@ -121,23 +121,27 @@ def _signed_ends(
             return lo1 - hi2, hi1 - lo2
         with np.errstate(divide="ignore", invalid="ignore"):
             return lo1 / hi2, np.where(lo2 > 0, hi1 / lo2, np.inf)
-    name = "roc_auc_se" if metric == "roc_auc" else "brier_score_se"
     v1, v2 = s1.value(metric)[i1], s2.value(metric)[i2]
-    e1, e2 = getattr(s1, name)[i1], getattr(s2, name)[i2]
-    if metric == "roc_auc":
-        smaller = np.minimum(
-            np.minimum(s1.n_pos[i1], s1.n_neg[i1]), np.minimum(s2.n_pos[i2], s2.n_neg[i2])
-        )
-        q = t_quantile(tail, smaller)
-    else:
-        q = t_quantile(tail, np.minimum(s1.n[i1], s2.n[i2]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if not ratio:
-            half = q * np.sqrt(e1**2 + e2**2)
-            return v1 - v2 - half, v1 - v2 + half
-        log_ratio = np.log(v1 / v2)
-        half = q * np.sqrt((e1 / v1) ** 2 + (e2 / v2) ** 2)
-        return np.exp(log_ratio - half), np.exp(log_ratio + half)
+    ends1 = (end[i1] for end in group_interval(s1, metric, tail))
+    ends2 = (end[i2] for end in group_interval(s2, metric, tail))
+    return _mover(ratio, (v1, *ends1), (v2, *ends2))
+
+
+def _mover(
+    ratio: bool, one: tuple[FloatArray, FloatArray, FloatArray], two: tuple[FloatArray, ...]
+) -> tuple[FloatArray, FloatArray]:
+    """Zou and Donner's (2008) MOVER interval of ``v1 - v2`` (of ``log v1 - log v2`` for a
+    ratio) from each group's own interval ``(value, low, high)`` at the same tail."""
+    (v1, l1, u1), (v2, l2, u2) = one, two
+    if ratio:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v1, l1, u1, v2, l2, u2 = (np.log(x) for x in (v1, l1, u1, v2, l2, u2))
+    d = v1 - v2
+    low = d - np.sqrt((v1 - l1) ** 2 + (u2 - v2) ** 2)
+    high = d + np.sqrt((u1 - v1) ** 2 + (v2 - l2) ** 2)
+    if ratio:
+        return np.exp(low), np.exp(high)
+    return low, high
 
 
 def score_disparity_evidence(
