@@ -122,13 +122,14 @@ def _signed_ends(
         with np.errstate(divide="ignore", invalid="ignore"):
             return lo1 / hi2, np.where(lo2 > 0, hi1 / lo2, np.inf)
     v1, v2 = s1.value(metric)[i1], s2.value(metric)[i2]
-    ends1 = (end[i1] for end in group_interval(s1, metric, tail))
-    ends2 = (end[i2] for end in group_interval(s2, metric, tail))
-    return _mover(ratio, (v1, *ends1), (v2, *ends2))
+    (l1, u1), (l2, u2) = group_interval(s1, metric, tail), group_interval(s2, metric, tail)
+    return _mover(ratio, (v1, l1[i1], u1[i1]), (v2, l2[i2], u2[i2]))
 
 
 def _mover(
-    ratio: bool, one: tuple[FloatArray, FloatArray, FloatArray], two: tuple[FloatArray, ...]
+    ratio: bool,
+    one: tuple[FloatArray, FloatArray, FloatArray],
+    two: tuple[FloatArray, FloatArray, FloatArray],
 ) -> tuple[FloatArray, FloatArray]:
     """Zou and Donner's (2008) MOVER interval of ``v1 - v2`` (of ``log v1 - log v2`` for a
     ratio) from each group's own interval ``(value, low, high)`` at the same tail."""
