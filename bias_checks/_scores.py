@@ -11,7 +11,12 @@ Each group's estimate comes with its standard error, from which
   (0, 1) and holds coverage near 1 (Pepe 2003, 5.2), with Student's t quantile on
   ``min(positives, negatives) - 1`` degrees of freedom: the normal quantile covered 93.5 %
   at 12 positives a group, DeLong's variance being estimated from that many placements.
-* ``brier_score``: the mean of ``(s - y)**2``; a t interval of that mean on the log scale.
+  With a rare class and AUC near 1 that variance is often far too small (84 % at 15
+  positives, AUC 0.983; review of #17), so the interval is the union of that one and
+  Newcombe's (2006) Method 5 score interval (``delong_newcombe``), which holds there.
+  No maintained Python library has Newcombe's intervals, hence the bisection here.
+* ``brier_score``: the mean of ``(s - y)**2``; the union of two t intervals of that mean,
+  on the log scale and by Hall's (1992) transformation for skewness (``t_log_hall``).
 * ``calibration_error``: calibration in the large, ``|mean(s) - mean(y)|``. Its signed
   version is a plain mean of ``s - y`` with an unbiased estimate and a t interval; folding
   that interval gives a valid interval for the absolute value, which reaches 0 when the data
@@ -32,7 +37,11 @@ from bias_checks._inputs import FloatArray, IntArray
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 Bounds = tuple[FloatArray, FloatArray]
-SCORE_CI_METHODS = {"roc_auc": "delong", "brier_score": "t", "calibration_error": "t"}
+SCORE_CI_METHODS = {
+    "roc_auc": "delong_newcombe",
+    "brier_score": "t_log_hall",
+    "calibration_error": "t",
+}
 
 
 @dataclass(frozen=True)
