@@ -19,6 +19,12 @@ Brier score, the Wald interval of ``|d|`` unfolded for calibration; for the diff
 unadjusted Wald interval of the max - min pair (what one would get from per-group standard
 errors without simultaneity). Nothing is asserted.
 
+Review cells (review of #17), judged groups only (>= 10 of each class): one group's AUC with
+1.5 % positives in 1,000 rows (AUC 0.983) and two groups' AUC difference and ratio there
+(AUC 0.993 and 0.962); one group's Brier score at 40 rows, half positives, AUC 0.993 and
+0.9998. Reference: the DeLong logit interval alone (the engine's AUC interval before the
+review) and, for the Brier score, the log-scale t interval alone.
+
 Run: ``python benchmarks/coverage_scores.py`` (``--reps 200`` for a quick look).
 """
 
@@ -40,7 +46,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bias_checks._evidence import EvidenceRule
 from bias_checks._score_evidence import score_disparity_evidence
-from bias_checks._scores import group_interval, group_scores, hanley_mcneil_variance
+from bias_checks._scores import (
+    _delong_logit,
+    group_interval,
+    group_scores,
+    hanley_mcneil_variance,
+    t_quantile,
+)
 from bias_checks.catalogue import METRICS
 
 ALPHA = 0.05
@@ -172,10 +184,99 @@ def run_cell(k: int, n: int, scenario: str, reps: int, seed: int) -> dict[str, f
     return {key: 100 * float(np.mean(v)) for key, v in hits.items()}
 
 
+def _review_draw(
+    rng: np.random.Generator, n: int, pi: float, mus: tuple[float, ...], a: float
+) -> tuple[Array, Array, Array] | None:
+    k = len(mus)
+    group = np.repeat(np.arange(k), n)
+    y = rng.random(n * k) < pi
+    positives = np.bincount(group, weights=y, minlength=k)
+    if min(positives.min(), (n - positives).min()) < 10:
+        return None  # not judged under the default evidence rule
+    return y, expit(a + rng.standard_normal(n * k) + np.array(mus)[group] * y), group
+
+
+def _review_group(metric: str, n: int, pi: float, mu: float, a: float, *, reps: int) -> str:
+    rng = np.random.default_rng(17)
+    true = truth(mu, a, pi)[metric]
+    ours, ref = [], []
+    for _ in range(reps):
+        drawn = _review_draw(rng, n, pi, (mu,), a)
+        if drawn is None:
+            continue
+        scores = group_scores(drawn[0], drawn[1], drawn[2], 1)
+        low, high = group_interval(scores, metric, ALPHA / 2)
+        ours.append(low[0] <= true <= high[0])
+        if metric == "roc_auc":
+            rlow, rhigh = _delong_logit(scores, ALPHA / 2)
+        else:
+            factor = np.exp(
+                t_quantile(ALPHA / 2, scores.n) * scores.brier_score_se / scores.brier_score
+            )
+            rlow, rhigh = scores.brier_score / factor, scores.brier_score * factor
+        ref.append(rlow[0] <= true <= rhigh[0])
+    return f"{100 * np.mean(ours):>8.1f}{100 * np.mean(ref):>8.1f}{len(ours):>8d}"
+
+
+def _review_disparity(metric: str, reps: int) -> str:
+    n, pi, mus = 1000, 0.015, (3.5, 2.5)
+    true = sps.norm.cdf(np.array(mus) / np.sqrt(2))
+    target = true.max() - true.min() if metric.endswith("difference") else true.min() / true.max()
+    rng = np.random.default_rng(5)
+    hits = []
+    for _ in range(reps):
+        drawn = _review_draw(rng, n, pi, mus, -5.0)
+        if drawn is None:
+            continue
+        y, score, group = drawn
+        judged, _mask = score_disparity_evidence(
+            METRICS[metric],
+            _table(2, n),
+            group_scores(y, score, group, 2),
+            group_scores(y, score, np.zeros(group.size, dtype=np.intp), 1),
+            method="between_groups",
+            references=None,
+            rule=RULE,
+            alpha=ALPHA,
+        )
+        hits.append(judged.low[0, 0] <= target <= judged.high[0, 0])
+    return f"{100 * np.mean(hits):>8.1f}{'':>8}{len(hits):>8d}"
+
+
+def review_cells(reps: int) -> None:
+    print(f"Review cells: coverage (%) of 95 % intervals, {reps} replications a cell")
+    print(f"{'cell':<44}{'ours':>8}{'ref':>8}{'judged':>8}")
+    rows = [
+        (
+            "roc_auc group n=1000 pi=.015 AUC .983",
+            lambda: _review_group("roc_auc", 1000, 0.015, 3.0, -5.0, reps=reps),
+        ),
+        (
+            "roc_auc_difference n=1000 pi=.015",
+            lambda: _review_disparity("roc_auc_difference", reps),
+        ),
+        ("roc_auc_ratio n=1000 pi=.015", lambda: _review_disparity("roc_auc_ratio", reps)),
+        (
+            "brier_score group n=40 pi=.5 AUC .993",
+            lambda: _review_group("brier_score", 40, 0.5, 3.5, -1.75, reps=reps),
+        ),
+        (
+            "brier_score group n=40 pi=.5 AUC .9998",
+            lambda: _review_group("brier_score", 40, 0.5, 5.0, -2.5, reps=reps),
+        ),
+    ]
+    for label, cell in rows:
+        print(f"{label:<44}{cell()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=1000)
+    parser.add_argument("--review-only", action="store_true", help="only the review cells")
     args = parser.parse_args()
+    review_cells(args.reps)
+    if args.review_only:
+        return
     columns = [
         ("AUC grp", "roc_auc group"),
         ("HM grp", "roc_auc group ref"),

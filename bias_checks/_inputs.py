@@ -163,6 +163,20 @@ def _is_regression_target(array: np.ndarray[Any, Any]) -> bool:
     return array.dtype.kind == "f" and not bool(np.all(np.mod(array, 1) == 0))
 
 
+def _holds_scores(array: np.ndarray[Any, Any]) -> bool:
+    """Whether labels look like scores: float values that are not all whole numbers, also
+    when they sit in an object or text column (a CSV read as text, JSON, a stray value),
+    which would otherwise become a multiclass audit with one class per distinct score."""
+    if array.dtype.kind not in "OSU":
+        return _is_regression_target(array)
+    distinct = pd.Series(pd.unique(array.ravel()))
+    if distinct.map(lambda v: isinstance(v, (bool, np.bool_))).any():
+        return False
+    numbers = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=np.float64)
+    finite = numbers[np.isfinite(numbers)]
+    return bool(finite.size and (finite != np.round(finite)).any())
+
+
 def _resolve_task(
     task: TaskMode, y_true: np.ndarray[Any, Any], y_pred: np.ndarray[Any, Any], n_classes: int
 ) -> ResolvedTask:
@@ -170,7 +184,7 @@ def _resolve_task(
         return task
     if _is_regression_target(y_true):
         return "regression"
-    if _is_regression_target(y_pred):
+    if _holds_scores(y_pred):
         raise ScoresWithoutCutoffError()
     return "binary" if n_classes <= 2 else "multiclass"
 
@@ -247,7 +261,7 @@ def encode_input(
     if len(set(names)) != len(names) or not sensitive:
         raise InvalidParameterError(DUPLICATE_FEATURE_NAME, features=names)
 
-    if task == "auto" and _is_regression_target(yp) and not _is_regression_target(yt):
+    if task == "auto" and _holds_scores(yp) and not _is_regression_target(yt):
         raise ScoresWithoutCutoffError()
     if task == "regression" or (task == "auto" and _is_regression_target(yt)):
         if yt.dtype.kind not in "biuf" or yp.dtype.kind not in "biuf":

@@ -5,13 +5,13 @@ shared over the comparisons a number summarises, the other end stays at ``alpha 
 
 * Worst group: each judged group's interval (:func:`bias_checks._scores.group_interval`),
   the FAIL end one-sided at Sidak's tail over the ``k`` independent groups.
-* Disparities: each comparison's *signed* difference (or ratio, on the log scale) gets a
-  normal interval whose variance is the sum of the two groups' (independent groups; DeLong
-  for AUC, the t interval's for the Brier score), folded to ``|d|`` or ``min(r, 1/r)``; the
-  FAIL end at Bonferroni's ``alpha / (2 m)`` over the ``m`` comparisons (no joint normal
-  form to calibrate a single-step value on, as for the bootstrap metrics), the other at
-  ``alpha / 2``; the disparity lies between the extreme ends. ``to_overall`` adds the
-  overall estimate's variance as if independent: the group is part of the overall rows, so
+* Disparities: each comparison's *signed* difference (or ratio, on the log scale) gets
+  Zou & Donner's (2008) MOVER interval from the two groups' own intervals at the same tail
+  (the summed-variance normal interval covered 87 % for AUC with 1.5 % positives; review of
+  #17), folded to ``|d|`` or ``min(r, 1/r)``; the FAIL end at Bonferroni's
+  ``alpha / (2 m)`` over the ``m`` comparisons, the other at
+  ``alpha / 2``; the disparity lies between the extreme ends. ``to_overall`` takes the
+  overall estimate's interval as if independent: the group is part of the overall rows, so
   the covariance is positive and the interval errs on the wide side.
 * ``calibration_error`` is ``|d|`` and not smooth at 0, so comparisons of it use the box of
   the two groups' folded intervals (each end at half the comparison's tail): valid whatever
@@ -30,7 +30,7 @@ from bias_checks._groups import GroupTable
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._intervals import fold_difference, fold_ratio
 from bias_checks._judged import Judged
-from bias_checks._scores import SCORE_CI_METHODS, GroupScores, group_interval, t_quantile
+from bias_checks._scores import SCORE_CI_METHODS, GroupScores, group_interval
 from bias_checks._simultaneous import sidak_tail
 from bias_checks.catalogue import MetricInfo
 
@@ -121,23 +121,28 @@ def _signed_ends(
             return lo1 - hi2, hi1 - lo2
         with np.errstate(divide="ignore", invalid="ignore"):
             return lo1 / hi2, np.where(lo2 > 0, hi1 / lo2, np.inf)
-    name = "roc_auc_se" if metric == "roc_auc" else "brier_score_se"
     v1, v2 = s1.value(metric)[i1], s2.value(metric)[i2]
-    e1, e2 = getattr(s1, name)[i1], getattr(s2, name)[i2]
-    if metric == "roc_auc":
-        smaller = np.minimum(
-            np.minimum(s1.n_pos[i1], s1.n_neg[i1]), np.minimum(s2.n_pos[i2], s2.n_neg[i2])
-        )
-        q = t_quantile(tail, smaller)
-    else:
-        q = t_quantile(tail, np.minimum(s1.n[i1], s2.n[i2]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if not ratio:
-            half = q * np.sqrt(e1**2 + e2**2)
-            return v1 - v2 - half, v1 - v2 + half
-        log_ratio = np.log(v1 / v2)
-        half = q * np.sqrt((e1 / v1) ** 2 + (e2 / v2) ** 2)
-        return np.exp(log_ratio - half), np.exp(log_ratio + half)
+    (l1, u1), (l2, u2) = group_interval(s1, metric, tail), group_interval(s2, metric, tail)
+    return _mover(ratio, (v1, l1[i1], u1[i1]), (v2, l2[i2], u2[i2]))
+
+
+def _mover(
+    ratio: bool,
+    one: tuple[FloatArray, FloatArray, FloatArray],
+    two: tuple[FloatArray, FloatArray, FloatArray],
+) -> tuple[FloatArray, FloatArray]:
+    """Zou and Donner's (2008) MOVER interval of ``v1 - v2`` (of ``log v1 - log v2`` for a
+    ratio) from each group's own interval ``(value, low, high)`` at the same tail."""
+    (v1, l1, u1), (v2, l2, u2) = one, two
+    if ratio:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v1, l1, u1, v2, l2, u2 = (np.log(x) for x in (v1, l1, u1, v2, l2, u2))
+    d = v1 - v2
+    low = d - np.sqrt((v1 - l1) ** 2 + (u2 - v2) ** 2)
+    high = d + np.sqrt((u1 - v1) ** 2 + (v2 - l2) ** 2)
+    if ratio:
+        return np.exp(low), np.exp(high)
+    return low, high
 
 
 def score_disparity_evidence(

@@ -73,7 +73,7 @@ def test_a_voted_auc_threshold_is_judged_with_the_models_scores(data: Split) -> 
     assert check.threshold.metric == "roc_auc_difference"
     assert check.verdict == Verdict.PASS  # any gap is at most 1
     assert check.ci is not None
-    assert check.ci.method == "delong"
+    assert check.ci.method == "delong_newcombe"
     with pytest.raises(MetricNotApplicableError):
         audit_under_policy(
             policy, data.y_test, y_pred, sensitive_features=data.a_test, n_boot=0, random_state=0

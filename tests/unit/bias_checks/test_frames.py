@@ -480,3 +480,17 @@ def test_labels_outside_the_declared_classes_are_refused() -> None:
     rows = pd.DataFrame({"y": [0, 1, 2], "pred": [0, 1, 1], "g": ["a", "b", "a"]})
     with pytest.raises(BiasChecksInputError, match="outside `classes`"):
         frame_counts(rows, y_true="y", y_pred="pred", sensitive_features=["g"], classes=(0, 1))
+
+
+def test_probabilities_in_a_text_column_are_refused() -> None:
+    # Review of #17 (hole 3): a score column read as text was a multiclass audit.
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame(
+        {
+            "y": rng.integers(0, 2, 200),
+            "score": rng.random(200).astype(str),
+            "g": rng.choice(["a", "b"], 200),
+        }
+    )
+    with pytest.raises(ScoresWithoutCutoffError):
+        audit_frame(rows, y_true="y", y_pred="score", sensitive_features=["g"])

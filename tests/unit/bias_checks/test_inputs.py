@@ -24,6 +24,7 @@ from bias_checks import (
     NanInSensitiveFeaturesError,
     NonBinaryLabelsError,
     PosLabelError,
+    ScoresWithoutCutoffError,
     Threshold,
     UnknownMetricError,
     UnknownReferenceGroupError,
@@ -206,3 +207,31 @@ def test_a_bad_evidence_rule_raises_a_specific_error(
         make()
     assert caught.value.code == code
     assert str(caught.value) == error.default_message
+
+
+@pytest.mark.parametrize("form", ["object", "str"])
+def test_probabilities_in_an_object_or_text_column_need_a_cutoff(form: str) -> None:
+    # Review of #17 (hole 3): these became a multiclass audit, one class per distinct score.
+    rng = np.random.default_rng(0)
+    n = 20
+    scores = rng.random(n)
+    y_pred = scores.astype(object) if form == "object" else scores.astype(str)
+    with pytest.raises(ScoresWithoutCutoffError):
+        audit_predictions(
+            rng.integers(0, 2, n), y_pred, sensitive_features={"g": rng.choice(["a", "b"], n)}
+        )
+
+
+@pytest.mark.parametrize(
+    "y_pred", [["1", "0"] * 5, ["yes", "no"] * 5, [1.0, 0.0] * 5, ["2.0", "b"] * 5]
+)
+def test_whole_numbers_or_words_in_a_text_column_stay_labels(y_pred: list[object]) -> None:
+    y_pred_array = np.asarray(y_pred, dtype=object)
+    result = audit_predictions(
+        y_pred_array.copy(),
+        y_pred_array,
+        sensitive_features={"g": ["a", "b"] * 5},
+        n_boot=0,
+        pos_label=y_pred_array[0],
+    )
+    assert result is not None

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.special import expit
+from scipy.stats import norm
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from bias_checks import (
@@ -30,7 +32,13 @@ from bias_checks._errors import (
     SCORE_METRIC_WEIGHTED,
     SCORES_OUTSIDE_UNIT_INTERVAL,
 )
-from bias_checks._scores import delong, group_interval, group_scores, hanley_mcneil_variance
+from bias_checks._scores import (
+    delong,
+    group_interval,
+    group_scores,
+    hanley_mcneil_variance,
+    newcombe_score_interval,
+)
 
 SCORE_BASES = ("roc_auc", "brier_score", "calibration_error")
 
@@ -359,3 +367,61 @@ def test_two_dimensional_scores_still_serve_custom_metrics() -> None:
     )
     assert result.task == "multiclass"
     assert result.custom_metrics[0].overall[0][1] > 0.5
+
+
+def _binormal_coverage(
+    metric: str, n: int, pi: float, mu: float, a: float, *, reps: int
+) -> tuple[float, int]:
+    """Coverage of one group's 95 % interval over judged replications (>= 10 of each
+    class): negatives' latent N(0, 1), positives' N(mu, 1), probability expit(a + latent)."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
+    weights = weights / weights.sum()
+    s1, s0 = expit(a + mu + nodes), expit(a + nodes)
+    true = {
+        "roc_auc": float(norm.cdf(mu / np.sqrt(2))),
+        "brier_score": float(pi * (weights @ (1 - s1) ** 2) + (1 - pi) * (weights @ s0**2)),
+    }[metric]
+    rng = np.random.default_rng(17)
+    group = np.zeros(n, dtype=np.intp)
+    hits = []
+    for _ in range(reps):
+        y = rng.random(n) < pi
+        if min(y.sum(), n - y.sum()) < 10:
+            continue
+        scores = expit(a + rng.normal(size=n) + mu * y)
+        low, high = group_interval(group_scores(y, scores, group, 1), metric, 0.025)
+        hits.append(bool(low[0] <= true <= high[0]))
+    return float(np.mean(hits)), len(hits)
+
+
+@pytest.mark.parametrize(
+    ("metric", "cell", "reps"),
+    [
+        # Review of #17, hole 1: rare positives, AUC 0.983; the DeLong logit interval
+        # alone covered 84 %.
+        pytest.param("roc_auc", (1000, 0.015, 3.0, -5.0), 300, id="auc-rare-positives"),
+        # Hole 11: 40 rows, AUC 0.993; the log-scale t interval alone covered 92.1 %.
+        pytest.param("brier_score", (40, 0.5, 3.5, -1.75), 2000, id="brier-small-separated"),
+    ],
+)
+def test_score_intervals_hold_95_percent_coverage(
+    metric: str, cell: tuple[int, float, float, float], reps: int
+) -> None:
+    coverage, judged = _binormal_coverage(metric, *cell, reps=reps)
+    assert judged >= reps // 2
+    floor = 0.95 - 3 * np.sqrt(0.95 * 0.05 / judged)
+    assert coverage >= floor, f"{metric}: {coverage:.3f} over {judged} judged groups"
+
+
+@pytest.mark.parametrize(("auc", "m", "n"), [(0.9, 20, 20), (0.983, 15, 985), (1.0, 10, 40)])
+def test_newcombe_interval_solves_its_score_equation(auc: float, m: int, n: int) -> None:
+    low, high = newcombe_score_interval(np.array([auc]), m, n, 0.025)
+    z2, star = norm.isf(0.025) ** 2, (m + n) / 2 - 1
+
+    def excess(theta: float) -> float:
+        spread = 1 + star * ((1 - theta) / (2 - theta) + theta / (1 + theta))
+        return float((auc - theta) ** 2 - z2 * theta * (1 - theta) * spread / (m * n))
+
+    assert 0 < low[0] < auc <= high[0] <= 1
+    assert abs(excess(float(low[0]))) < 1e-9
+    assert high[0] == 1.0 or abs(excess(float(high[0]))) < 1e-9
