@@ -64,6 +64,24 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
 _NPY = re.compile(r"^\d+\.npy$")
 
 
+def write_atomically(directory: Path, filename: str, data: bytes) -> Path:
+    """Write ``data`` to ``directory/filename`` through a synced temporary file and one
+    rename, so a crash leaves the old file or the new one, never half of one."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / filename
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".model-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def save_model(model: Any, directory: Path) -> tuple[Path, str]:
     """Write ``model`` with skops to ``<directory>/<sha256>.skops``, atomically.
 
@@ -78,20 +96,9 @@ def save_model(model: Any, directory: Path) -> tuple[Path, str]:
     >>> path.name == model_hash[2:] + ".skops"  # doctest: +SKIP
     True
     """
-    directory.mkdir(parents=True, exist_ok=True)
     payload = _deterministic_zip(sio.dumps(model))
     model_hash = sha256_hex(payload)
-    path = directory / f"{model_hash[2:]}.skops"
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".model-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    path = write_atomically(directory, f"{model_hash[2:]}.skops", payload)
     return path, model_hash
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -236,6 +237,23 @@ def _finish_run(outcome: AuditRun) -> None:
     raise typer.Exit(EXIT_CODES.get(outcome.verdict, 2))
 
 
+def _with_stages(
+    stages: tuple[str, ...], start: Callable[[Callable[[str, int, int], None]], AuditRun]
+) -> AuditRun:
+    """Run ``start(advance)`` under a progress bar over ``stages``; return its outcome."""
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=console
+    ) as progress:
+        task = progress.add_task("starting", total=len(stages))
+
+        def advance(stage: str, step: int, total: int) -> None:
+            progress.update(task, description=stage, completed=step, total=total)
+
+        outcome = start(advance)
+        progress.update(task, description="done", completed=len(stages))
+    return outcome
+
+
 @app.command("run")
 @friendly_errors
 def run(
@@ -251,17 +269,9 @@ def run(
 
     spec = load_spec(spec_file)
     ctx = load_context()
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=console
-    ) as progress:
-        task = progress.add_task("starting", total=len(STAGES))
-
-        def advance(stage: str, step: int, total: int) -> None:
-            progress.update(task, description=stage, completed=step, total=total)
-
-        outcome = run_audit(ctx.audit_env, spec, progress=advance)
-        progress.update(task, description="done", completed=len(STAGES))
-    _finish_run(outcome)
+    _finish_run(
+        _with_stages(STAGES, lambda advance: run_audit(ctx.audit_env, spec, progress=advance))
+    )
 
 
 @app.command("federated")
@@ -313,14 +323,8 @@ def external(
 
     spec = load_external_spec(spec_file)
     ctx = load_context()
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), console=console
-    ) as progress:
-        task = progress.add_task("starting", total=len(STAGES))
-
-        def advance(stage: str, step: int, total: int) -> None:
-            progress.update(task, description=stage, completed=step, total=total)
-
-        outcome = run_external_audit(ctx.audit_env, spec, progress=advance)
-        progress.update(task, description="done", completed=len(STAGES))
-    _finish_run(outcome)
+    _finish_run(
+        _with_stages(
+            STAGES, lambda advance: run_external_audit(ctx.audit_env, spec, progress=advance)
+        )
+    )

@@ -9,9 +9,7 @@ and hash for an audit, and :func:`read_model_bytes` reads its file back, hash ch
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from audit.external._signature import (
     producer_of,
     signature_of,
 )
+from audit.models import write_atomically
 from core.canonical import sha256_hex
 from core.db import session_scope
 
@@ -70,22 +69,6 @@ def _check_name(name: str) -> None:
             f"model name {name!r}: use 1 to 200 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
-
-
-def _write_atomically(directory: Path, filename: str, data: bytes) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / filename
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".onnx-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def register_onnx(
@@ -175,7 +158,7 @@ def _record(
         if existing is not None and _holds(Path(existing.path), model_hash):
             return ExternalModel.from_record(existing)
         # not stored yet, or the stored file is gone or altered: the same bytes repair it
-        path = _write_atomically(directory, f"{model_hash[2:]}.onnx", data)
+        path = write_atomically(directory, f"{model_hash[2:]}.onnx", data)
         row = existing or ExternalModelRecord(
             name=name,
             model_hash=model_hash,
