@@ -155,6 +155,16 @@ def predictions(
             "ll144: that, plus the NYC Local Law 144 impact ratio table (HTML and ll144.csv)."
         ),
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The reference (privileged) group of directional metrics and the preset: "
+            "FEATURE=VALUE[,FEATURE=VALUE...] naming one value of every sensitive column, "
+            "'best' (the best group of each metric) or 'majority' (the largest group). "
+            "Default: best with --preset, else majority.",
+            metavar="FEATURE=VALUE,...|best|majority",
+        ),
+    ] = None,
     dask: Annotated[
         str | None,
         typer.Option(
@@ -174,7 +184,7 @@ def predictions(
 
     Exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for usage or input errors.
     """
-    from audit.predictions import audit_predictions_file
+    from audit.predictions import audit_predictions_file, parse_reference
     from audit.render import render_all
     from bias_checks import BiasChecksInputError, EvidenceRule, OnInconclusive
 
@@ -191,6 +201,7 @@ def predictions(
     if on_inconclusive not in {o.value for o in OnInconclusive}:
         raise fail("--on-inconclusive must be 'block' or 'approve_with_warning'")
     try:
+        named = None if reference is None else parse_reference(reference)
         rule = EvidenceRule(
             confidence_level=confidence,
             min_group_size=min_group_size,
@@ -210,6 +221,7 @@ def predictions(
                 n_boot=n_boot,
                 random_state=seed,
                 preset=presets[preset],
+                reference=named,
                 dask=dask,
                 dask_timeout=dask_timeout,
                 progress=status.update,
