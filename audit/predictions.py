@@ -392,9 +392,9 @@ def audit_predictions_file(
     n_boot, random_state : int
         Passed to :func:`bias_checks.audit_counts`.
     preset : {"four_fifths", "ll144"}, optional
-        Adds ``disparate_impact >= 0.8`` against the highest-selection-rate group (on the
-        intersections and on each feature), instead of the default thresholds; ``ll144`` also
-        adds the NYC Local Law 144 impact ratio table to the report.
+        Adds ``disparate_impact >= 0.8`` against the highest-selection-rate group, or the
+        ``reference`` (on the intersections and on each feature), instead of the default
+        thresholds; ``ll144`` also adds the NYC Local Law 144 impact ratio table to the report.
     reference : "best", "majority" or mapping of str to str, optional
         The reference (privileged) group of the directional metrics (and the preset): the
         group with the best value of each metric, the largest group, or one value (as text,

@@ -219,3 +219,4 @@ def test_a_named_reference_group_is_audited_as_the_cli_audits_it(
     malformed = post("sex")
     assert (malformed.status_code, error_code(malformed)) == (422, "invalid_request")
     assert "FEATURE=VALUE" in malformed.json()["error"]["message"]
+    assert "\n" not in malformed.json()["error"]["message"]
