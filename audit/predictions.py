@@ -7,9 +7,9 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
 import narwhals as nw
 import numpy as np
@@ -23,6 +23,7 @@ from audit.errors import (
     MissingValues,
     UnknownMetricName,
 )
+from audit.reference import Reference, resolve_reference
 from audit.report import Report, build_report
 from audit.report_model import DatasetInfo
 from audit.sources import (
@@ -40,11 +41,9 @@ from bias_checks import (
     METRICS,
     EvidenceRule,
     GroupCounts,
-    InvalidParameterError,
     OnInconclusive,
     Preset,
     Threshold,
-    UnknownReferenceGroupError,
     audit_counts,
     counts_from_cells,
     impact_ratio_table,
@@ -66,8 +65,6 @@ _RULE_KEYS = {
     "min_denominator": "min_denominator",
     "on_inconclusive": "on_inconclusive",
 }
-#: ``"best"`` / ``"majority"`` (per metric), or one value (as text) per sensitive feature.
-Reference: TypeAlias = Literal["best", "majority"] | Mapping[str, str]
 # The binarised labels' columns in the cells table (apart from any column of the file).
 _Y_TRUE = "__fairgov_y_true"
 _Y_PRED = "__fairgov_y_pred"
@@ -147,81 +144,6 @@ def parse_threshold(spec: str, *, evidence: EvidenceRule | None = None) -> Thres
     return Threshold(
         metric, bound, direction="upper" if operator == "<=" else "lower", evidence=rule
     )
-
-
-def parse_reference(text: str) -> Reference:
-    """Parse ``best``, ``majority`` or ``FEATURE=VALUE[,FEATURE=VALUE...]``.
-
-    Raises
-    ------
-    InvalidParameterError
-        The text has none of these forms, or names a feature twice.
-
-    Examples
-    --------
-    >>> parse_reference("best")
-    'best'
-    >>> parse_reference("sex=male, race=A")
-    {'sex': 'male', 'race': 'A'}
-    """
-    word = text.strip()
-    if word in ("best", "majority"):
-        return "best" if word == "best" else "majority"
-    named: dict[str, str] = {}
-    for part in word.split(","):
-        feature, equals, value = (p.strip() for p in part.partition("="))
-        if not (feature and equals and value) or feature in named:
-            raise InvalidParameterError(
-                f"The reference group {text!r} is not 'best', 'majority' or "
-                "FEATURE=VALUE[,FEATURE=VALUE...] with each sensitive feature once.",
-                parameter="reference",
-            )
-        named[feature] = value
-    return named
-
-
-def _reference_group(
-    reference: Reference, counts: GroupCounts
-) -> Literal["best", "majority"] | dict[str, Any]:
-    """The named group as the data's own values (``1`` for the text ``"1"``), for the engine.
-
-    Raises :class:`bias_checks.UnknownReferenceGroupError` when it names a feature that is
-    not sensitive, misses one, or names a value (or a combination) that does not occur.
-    """
-    if isinstance(reference, str):
-        return reference
-    features = counts.sensitive
-    unknown = sorted(set(reference) - set(features))
-    missing = [f for f in features if f not in reference]
-    if unknown or missing:
-        raise UnknownReferenceGroupError(
-            f"The reference group must name one value for each sensitive feature "
-            f"({', '.join(features)}); "
-            + (f"{', '.join(unknown)} is not one" if unknown else f"{missing[0]} has none")
-            + ".",
-            feature=(unknown or missing)[0],
-        )
-    start = len(counts.control)
-    resolved: dict[str, Any] = {}
-    for i, feature in enumerate(features):
-        levels = sorted({key[start + i] for key in counts.keys}, key=str)
-        match = [level for level in levels if str(level) == reference[feature]]
-        if not match:
-            shown = ", ".join(str(level) for level in levels[:8])
-            raise UnknownReferenceGroupError(
-                f"The reference group {feature}={reference[feature]} does not occur: column "
-                f"{feature!r} holds {shown}{', ...' if len(levels) > 8 else ''}.",
-                feature=feature,
-            )
-        resolved[feature] = match[0]
-    wanted = tuple(resolved[f] for f in features)
-    if not any(tuple(key[start:]) == wanted for key in counts.keys):
-        named = ", ".join(f"{f}={reference[f]}" for f in features)
-        raise UnknownReferenceGroupError(
-            f"The reference group {named} has no rows; name a combination that occurs.",
-            feature=features[0],
-        )
-    return resolved
 
 
 def _values(column: pd.Series[Any]) -> list[str]:
@@ -398,9 +320,9 @@ def audit_predictions_file(
     reference : "best", "majority" or mapping of str to str, optional
         The reference (privileged) group of the directional metrics (and the preset): the
         group with the best value of each metric, the largest group, or one value (as text,
-        see :func:`parse_reference`) of every sensitive feature. Default: ``"best"`` with a
-        preset, else ``"majority"``. Recorded in the report and, unless it is the default,
-        in the run id.
+        see :func:`audit.reference.parse_reference`) of every sensitive feature. Default:
+        ``"best"`` with a preset, else ``"majority"``. Recorded in the report and, unless it
+        is the default, in the run id.
     dask : str, optional
         Count on the Dask scheduler at this address, or ``"local"`` for a local cluster.
     dask_timeout : float
@@ -443,7 +365,7 @@ def audit_predictions_file(
             cutoff=cutoff,
         )
     default: Literal["best", "majority"] = "best" if preset else "majority"
-    reference_group = _reference_group(default if reference is None else reference, counts)
+    reference_group = resolve_reference(default if reference is None else reference, counts)
     say("Auditing: metrics by group and their intervals...")
     result = audit_counts(
         counts,

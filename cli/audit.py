@@ -184,7 +184,8 @@ def predictions(
 
     Exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for usage or input errors.
     """
-    from audit.predictions import audit_predictions_file, parse_reference
+    from audit.predictions import audit_predictions_file
+    from audit.reference import parse_reference
     from audit.render import render_all
     from bias_checks import BiasChecksInputError, EvidenceRule, OnInconclusive
 

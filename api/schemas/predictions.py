@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.audits import CheckSummary
 from api.schemas.common import EXAMPLE_HASH
+from audit.reference import Reference, parse_reference
 from bias_checks import EvidenceRule, OnInconclusive, Verdict
-
-if TYPE_CHECKING:
-    from audit.predictions import Reference
-
-# audit.predictions loads inside the methods: it pulls in Polars, which the API's start
-# would otherwise wait for (the route loads it lazily too).
 
 Column = Annotated[str, Field(min_length=1, max_length=200)]
 #: The most bootstrap replicates an upload may ask for: the default of
@@ -97,16 +92,12 @@ class PredictionsOptions(BaseModel):
     @field_validator("reference", mode="after")
     @classmethod
     def _reference_form(cls, value: str | None) -> str | None:
-        from audit.predictions import parse_reference
-
         if value is not None:
             parse_reference(value)  # its InvalidParameterError is a ValueError: a 422
         return value
 
     def reference_group(self) -> Reference | None:
         """The reference group, parsed (None: the default)."""
-        from audit.predictions import parse_reference
-
         return None if self.reference is None else parse_reference(self.reference)
 
     def evidence(self) -> EvidenceRule:

@@ -18,10 +18,9 @@ from audit.errors import (
     MissingValues,
     UnreadableFile,
 )
-from audit.predictions import audit_predictions_file, parse_reference, parse_threshold
+from audit.predictions import audit_predictions_file, parse_threshold
 from bias_checks import (
     EvidenceRule,
-    InvalidParameterError,
     UnknownReferenceGroupError,
     audit_predictions,
 )
@@ -207,27 +206,6 @@ SIGNED = ("statistical_parity_difference>=-0.1", "disparate_impact>=0.8")
 
 def _check_values(outcome: Any) -> list[float]:
     return [c.value for c in outcome.report.model.audit.checks]
-
-
-@pytest.mark.parametrize(
-    ("text", "parsed"),
-    [
-        ("best", "best"),
-        (" majority ", "majority"),
-        ("sex=male", {"sex": "male"}),
-        ("sex = male, race=A", {"sex": "male", "race": "A"}),
-        ("band=18-25=young", {"band": "18-25=young"}),
-    ],
-)
-def test_a_reference_is_a_word_or_one_value_per_feature(text: str, parsed: Any) -> None:
-    assert parse_reference(text) == parsed
-
-
-@pytest.mark.parametrize("text", ["", "worst", "sex", "sex=", "=male", "sex=a,sex=b", "sex=a,"])
-def test_a_malformed_reference_is_one_line_naming_the_forms(text: str) -> None:
-    with pytest.raises(InvalidParameterError, match="FEATURE=VALUE") as caught:
-        parse_reference(text)
-    assert caught.value.code == "invalid_parameter"
 
 
 def test_a_named_reference_equals_the_row_level_audit_and_enters_the_run_id(tmp_path: Path):
