@@ -292,6 +292,7 @@ def test_a_named_reference_group_replaces_the_most_selected_one(data: Path, tmp_
         )
     )
     assert code == 0, output
+    assert "Reference group of directional checks: sex=female" in output
     best = json.loads((tmp_path / "best" / "report.json").read_bytes())
     named = json.loads((tmp_path / "named" / "report.json").read_bytes())
     assert dict(best["audit"]["config"])["reference_group"] == "best"
