@@ -9,7 +9,7 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import narwhals as nw
 import numpy as np
@@ -23,6 +23,7 @@ from audit.errors import (
     MissingValues,
     UnknownMetricName,
 )
+from audit.reference import Reference, resolve_reference
 from audit.report import Report, build_report
 from audit.report_model import DatasetInfo
 from audit.sources import (
@@ -280,6 +281,7 @@ def audit_predictions_file(
     n_boot: int = 1000,
     random_state: int = 0,
     preset: Preset | None = None,
+    reference: Reference | None = None,
     dask: str | None = None,
     dask_timeout: float = DEFAULT_DASK_TIMEOUT,
     progress: Callable[[str], None] | None = None,
@@ -312,9 +314,15 @@ def audit_predictions_file(
     n_boot, random_state : int
         Passed to :func:`bias_checks.audit_counts`.
     preset : {"four_fifths", "ll144"}, optional
-        Adds ``disparate_impact >= 0.8`` against the highest-selection-rate group (on the
-        intersections and on each feature), instead of the default thresholds; ``ll144`` also
-        adds the NYC Local Law 144 impact ratio table to the report.
+        Adds ``disparate_impact >= 0.8`` against the highest-selection-rate group, or the
+        ``reference`` (on the intersections and on each feature), instead of the default
+        thresholds; ``ll144`` also adds the NYC Local Law 144 impact ratio table to the report.
+    reference : "best", "majority" or mapping of str to str, optional
+        The reference (privileged) group of the directional metrics (and the preset): the
+        group with the best value of each metric, the largest group, or one value (as text,
+        see :func:`audit.reference.parse_reference`) of every sensitive feature. Default:
+        ``"best"`` with a preset, else ``"majority"``. Recorded in the report and, unless it
+        is the default, in the run id.
     dask : str, optional
         Count on the Dask scheduler at this address, or ``"local"`` for a local cluster.
     dask_timeout : float
@@ -356,6 +364,8 @@ def audit_predictions_file(
             positive=positive,
             cutoff=cutoff,
         )
+    default: Literal["best", "majority"] = "best" if preset else "majority"
+    reference_group = resolve_reference(default if reference is None else reference, counts)
     say("Auditing: metrics by group and their intervals...")
     result = audit_counts(
         counts,
@@ -363,7 +373,7 @@ def audit_predictions_file(
         evidence=rule,
         n_boot=n_boot,
         random_state=random_state,
-        reference_group="best" if preset else "majority",
+        reference_group=reference_group,
     )
     say("Hashing the data files...")
     content_hash = source.content_hash()
@@ -378,6 +388,8 @@ def audit_predictions_file(
         "n_boot": n_boot,
         "random_state": random_state,
         **({"preset": preset} if preset else {}),
+        # the default is left out: runs from before --reference keep their ids
+        **({"reference_group": reference_group} if reference_group != default else {}),
     }
     report = build_report(
         kind=RunKind.PREDICTIONS,

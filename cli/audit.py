@@ -18,6 +18,7 @@ from cli.compose import load_context
 
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit
+    from audit.report_model import ReportModel
     from audit.runs import AuditRun
     from bias_checks import Preset
 
@@ -36,8 +37,18 @@ def _split(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def _reference_words(data: ReportModel) -> str:
+    reference = data.audit.config.get("reference_group")
+    if isinstance(reference, dict):
+        return ", ".join(f"{feature}={value}" for feature, value in reference.items())
+    return {"best": "the best group of each metric", "majority": "the largest group"}.get(
+        str(reference), str(reference)
+    )
+
+
 def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     from audit.render import REASON_WORDS, VERDICT_COLOURS, fmt, verdict_sentence
+    from bias_checks import METRICS
 
     report = outcome.report
     data = report.model
@@ -73,6 +84,8 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
             "" if needed is None else f"~{needed:,}",
         )
     console.print(table, soft_wrap=False)
+    if any(METRICS[c.threshold.metric].signed for c in data.audit.checks):
+        console.print(f"Reference group of directional checks: {_reference_words(data)}")
     violations = report.worst_violations()
     if violations:
         console.print("Worst:")
@@ -155,6 +168,16 @@ def predictions(
             "ll144: that, plus the NYC Local Law 144 impact ratio table (HTML and ll144.csv)."
         ),
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The reference (privileged) group of directional metrics and the preset: "
+            "FEATURE=VALUE[,FEATURE=VALUE...] naming one value of every sensitive column, "
+            "'best' (the best group of each metric) or 'majority' (the largest group). "
+            "Default: best with --preset, else majority.",
+            metavar="FEATURE=VALUE,...|best|majority",
+        ),
+    ] = None,
     dask: Annotated[
         str | None,
         typer.Option(
@@ -175,6 +198,7 @@ def predictions(
     Exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for usage or input errors.
     """
     from audit.predictions import audit_predictions_file
+    from audit.reference import parse_reference
     from audit.render import render_all
     from bias_checks import BiasChecksInputError, EvidenceRule, OnInconclusive
 
@@ -191,6 +215,7 @@ def predictions(
     if on_inconclusive not in {o.value for o in OnInconclusive}:
         raise fail("--on-inconclusive must be 'block' or 'approve_with_warning'")
     try:
+        named = None if reference is None else parse_reference(reference)
         rule = EvidenceRule(
             confidence_level=confidence,
             min_group_size=min_group_size,
@@ -210,6 +235,7 @@ def predictions(
                 n_boot=n_boot,
                 random_state=seed,
                 preset=presets[preset],
+                reference=named,
                 dask=dask,
                 dask_timeout=dask_timeout,
                 progress=status.update,

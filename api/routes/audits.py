@@ -127,6 +127,7 @@ async def audit_uploaded_predictions(
             evidence=options.evidence(),
             n_boot=options.n_boot,
             random_state=options.seed,
+            reference=options.reference_group(),
         )
         try:
             outcome = await anyio.to_thread.run_sync(audit)

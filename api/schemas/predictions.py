@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.audits import CheckSummary
 from api.schemas.common import EXAMPLE_HASH
+from audit.reference import Reference, parse_reference
 from bias_checks import EvidenceRule, OnInconclusive, Verdict
 
 Column = Annotated[str, Field(min_length=1, max_length=200)]
@@ -41,6 +42,16 @@ class PredictionsOptions(BaseModel):
         max_length=50,
         description="A bound, METRIC<=VALUE or METRIC>=VALUE, optionally with its own "
         "evidence rule ('METRIC<=VALUE,confidence=0.99'); repeatable. None: the defaults.",
+    )
+    reference: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="The reference (privileged) group of directional metrics: "
+        "FEATURE=VALUE[,FEATURE=VALUE...] naming one value of every sensitive column, 'best' "
+        "(the best group of each metric) or 'majority' (the largest group, the default). "
+        "A value that does not occur: 422 `unknown_reference_group`.",
+        examples=["sex=male,race=A"],
     )
     confidence: float = Field(
         default=0.95, gt=0.5, lt=1.0, description="Evidence rule: confidence of every interval."
@@ -77,6 +88,17 @@ class PredictionsOptions(BaseModel):
         if not parts:
             raise ValueError("name at least one sensitive column")
         return list(dict.fromkeys(parts))
+
+    @field_validator("reference", mode="after")
+    @classmethod
+    def _reference_form(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_reference(value)  # its InvalidParameterError is a ValueError: a 422
+        return value
+
+    def reference_group(self) -> Reference | None:
+        """The reference group, parsed (None: the default)."""
+        return None if self.reference is None else parse_reference(self.reference)
 
     def evidence(self) -> EvidenceRule:
         """The audit's evidence rule."""

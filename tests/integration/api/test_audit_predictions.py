@@ -182,3 +182,41 @@ def test_a_malformed_upload_or_too_many_replicates_is_one_clear_4xx_line(
     too_many = client.post(URL, params={**OPTIONS, "n_boot": 1001}, content=csv, headers=as_csv)
     assert (too_many.status_code, error_code(too_many)) == (422, "invalid_request")
     assert "1000" in too_many.json()["error"]["message"]
+
+
+def test_a_named_reference_group_is_audited_as_the_cli_audits_it(
+    client: TestClient, tmp_path: Path
+) -> None:
+    csv = tmp_path / "preds.csv"
+    _frame().to_csv(csv, index=False)
+    options = {**OPTIONS, "threshold": ["statistical_parity_difference>=-0.1"], "n_boot": 0}
+    expected = audit_predictions_file(
+        csv,
+        label="y",
+        prediction="score",
+        sensitive=["sex", "race"],
+        cutoff=0.5,
+        thresholds=options["threshold"],  # type: ignore[arg-type]
+        evidence=EvidenceRule(min_group_size=20),
+        n_boot=0,
+        random_state=7,
+        reference={"sex": "f", "race": "b"},
+    ).report
+    user = {**bearer(client, UPLOADER), "Content-Type": "text/csv"}
+
+    def post(reference: str):  # type: ignore[no-untyped-def]
+        params = {**options, "reference": reference}
+        return client.post(URL, params=params, content=csv.read_bytes(), headers=user)
+
+    named = post("sex=f, race=b")
+    assert named.status_code == 200, named.text
+    assert (named.json()["report_hash"], named.json()["run_id"]) == (expected.hash, expected.run_id)
+    assert dict(expected.data["audit"]["config"])["reference_group"] == {"sex": "f", "race": "b"}
+    assert post("majority").json()["run_id"] != expected.run_id
+    unknown = post("sex=x,race=b")
+    assert (unknown.status_code, error_code(unknown)) == (422, "unknown_reference_group")
+    assert "sex=x does not occur: column 'sex' holds f, m" in unknown.json()["error"]["message"]
+    malformed = post("sex")
+    assert (malformed.status_code, error_code(malformed)) == (422, "invalid_request")
+    assert "FEATURE=VALUE" in malformed.json()["error"]["message"]
+    assert "\n" not in malformed.json()["error"]["message"]

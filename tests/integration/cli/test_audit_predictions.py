@@ -274,3 +274,48 @@ def test_usage_errors_exit_2_with_one_line(
     assert message in lines[0]
     assert "Traceback" not in output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_named_reference_group_replaces_the_most_selected_one(data: Path, tmp_path: Path):
+    """The men are favoured: against them (the preset's "best") the women fail the four-fifths
+    rule; against the women, named with --reference, nobody is disadvantaged."""
+    code, output = _run(*_base(data / "biased.csv", tmp_path / "best", "--preset", "four_fifths"))
+    assert code == 1, output
+    code, output = _run(
+        *_base(
+            data / "biased.csv",
+            tmp_path / "named",
+            "--preset",
+            "four_fifths",
+            "--reference",
+            "sex=female",
+        )
+    )
+    assert code == 0, output
+    assert "Reference group of directional checks: sex=female" in output
+    best = json.loads((tmp_path / "best" / "report.json").read_bytes())
+    named = json.loads((tmp_path / "named" / "report.json").read_bytes())
+    assert dict(best["audit"]["config"])["reference_group"] == "best"
+    assert dict(named["audit"]["config"])["reference_group"] == {"sex": "female"}
+    assert named["run_id"] != best["run_id"]
+
+
+@pytest.mark.parametrize(
+    ("reference", "code_name", "message"),
+    [
+        ("sex=other", "unknown_reference_group", "sex=other does not occur"),
+        ("race=A", "unknown_reference_group", "race is not one"),
+        ("sex", "invalid_parameter", "FEATURE=VALUE"),
+    ],
+)
+def test_a_bad_reference_exits_2_with_one_line_and_its_code(
+    data: Path, tmp_path: Path, reference: str, code_name: str, message: str
+):
+    code, output = _run(*_base(data / "biased.csv", tmp_path / "out", "--reference", reference))
+    assert code == 2, output
+    lines = output.strip().splitlines()
+    assert len(lines) == 1, output
+    assert lines[0].startswith("fairgov: ")
+    assert message in lines[0]
+    assert f"[{code_name}]" in lines[0]
+    assert not (tmp_path / "out").exists()

@@ -19,7 +19,11 @@ from audit.errors import (
     UnreadableFile,
 )
 from audit.predictions import audit_predictions_file, parse_threshold
-from bias_checks import EvidenceRule, audit_predictions
+from bias_checks import (
+    EvidenceRule,
+    UnknownReferenceGroupError,
+    audit_predictions,
+)
 
 THRESHOLDS = (
     "demographic_parity_difference<=0.1",
@@ -195,3 +199,105 @@ def test_a_broken_parquet_file_is_one_clear_line(tmp_path: Path, damage: str) ->
     assert caught.value.code == "unreadable_file"
     assert caught.value.message.startswith(f"cannot read {path} as Parquet (")
     assert "\n" not in caught.value.message
+
+
+SIGNED = ("statistical_parity_difference>=-0.1", "disparate_impact>=0.8")
+
+
+def _check_values(outcome: Any) -> list[float]:
+    return [c.value for c in outcome.report.model.audit.checks]
+
+
+def test_a_named_reference_equals_the_row_level_audit_and_enters_the_run_id(tmp_path: Path):
+    frame = _rows(3000, 11)
+    frame.to_parquet(tmp_path / "preds.parquet")
+    options: dict[str, Any] = {
+        "label": "y",
+        "prediction": "pred",
+        "sensitive": ["sex", "race"],
+        "thresholds": SIGNED,
+        "n_boot": 0,
+    }
+    named = audit_predictions_file(
+        tmp_path / "preds.parquet", reference={"sex": "female", "race": "C"}, **options
+    )
+    rule = EvidenceRule()
+    expected = audit_predictions(
+        frame["y"].to_numpy(),
+        frame["pred"].to_numpy(),
+        sensitive_features={name: frame[name].to_numpy() for name in ["sex", "race"]},
+        thresholds=[parse_threshold(t, evidence=rule) for t in SIGNED],
+        task="binary",
+        pos_label=1,
+        evidence=rule,
+        n_boot=0,
+        random_state=0,
+        reference_group={"sex": "female", "race": "C"},
+    )
+    report = json.loads(named.report.canonical_bytes())
+    assert report["audit"] == json.loads(expected.to_canonical_json())
+    assert dict(report["audit"]["config"])["reference_group"] == {"sex": "female", "race": "C"}
+    default = audit_predictions_file(tmp_path / "preds.parquet", **options)
+    majority = audit_predictions_file(tmp_path / "preds.parquet", reference="majority", **options)
+    best = audit_predictions_file(tmp_path / "preds.parquet", reference="best", **options)
+    assert majority.report.run_id == default.report.run_id  # the default: same run
+    assert len({default.report.run_id, named.report.run_id, best.report.run_id}) == 3
+    assert _check_values(named) != _check_values(default)
+
+
+def test_a_reference_value_is_matched_as_text_to_a_numeric_column(tmp_path: Path):
+    frame = _rows(2000, 12).assign(band=lambda f: np.where(f["race"] == "A", 1, 2))
+    frame.to_csv(tmp_path / "preds.csv", index=False)
+    outcome = audit_predictions_file(
+        tmp_path / "preds.csv",
+        label="y",
+        prediction="pred",
+        sensitive=["band"],
+        thresholds=SIGNED,
+        n_boot=0,
+        reference={"band": "2"},
+    )
+    config = dict(json.loads(outcome.report.canonical_bytes())["audit"]["config"])
+    assert config["reference_group"] == {"band": 2}
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        (
+            {"sex": "other", "race": "A"},
+            r"sex=other does not occur: column 'sex' holds female, male",
+        ),
+        ({"sex": "male"}, r"one value for each sensitive feature \(sex, race\); race has none"),
+        ({"sex": "male", "race": "A", "age": "30"}, r"age is not one"),
+        ({"sex": "male", "race": "D"}, r"race=D does not occur"),
+    ],
+)
+def test_a_reference_group_not_in_the_data_is_one_clear_line(
+    tmp_path: Path, reference: dict[str, str], message: str
+) -> None:
+    _rows(300, 13).to_parquet(tmp_path / "preds.parquet")
+    with pytest.raises(UnknownReferenceGroupError, match=message) as caught:
+        audit_predictions_file(
+            tmp_path / "preds.parquet",
+            label="y",
+            prediction="pred",
+            sensitive=["sex", "race"],
+            thresholds=SIGNED,
+            reference=reference,
+        )
+    assert caught.value.code == "unknown_reference_group"
+
+
+def test_a_reference_combination_without_rows_is_refused(tmp_path: Path):
+    frame = _rows(300, 14)
+    frame = frame[~((frame["sex"] == "male") & (frame["race"] == "C"))]
+    frame.to_parquet(tmp_path / "preds.parquet")
+    with pytest.raises(UnknownReferenceGroupError, match="sex=male, race=C has no rows"):
+        audit_predictions_file(
+            tmp_path / "preds.parquet",
+            label="y",
+            prediction="pred",
+            sensitive=["sex", "race"],
+            reference={"sex": "male", "race": "C"},
+        )
