@@ -54,6 +54,7 @@ def audit_env(ctx: ApiContext) -> AuditEnv:
         data_dir=Path(ctx.settings.data_dir),
         auditor_key=ctx.auditor_key,
         estimator_modules=tuple(ctx.settings.estimator_modules),
+        onnx_max_memory=ctx.settings.onnx_max_memory,
     )
 
 

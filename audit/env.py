@@ -39,6 +39,10 @@ class AuditEnv:
         The operator's allow-list of modules whose scikit-learn classifiers a spec may name as
         ``module:Class`` (``FAIRGOV_ESTIMATOR_MODULES``); model files may hold types under
         them. Empty: only the built-in estimators.
+    onnx_max_memory : int
+        The cap in bytes on onnxruntime's arena while external (ONNX) models are scored
+        (``FAIRGOV_ONNX_MAX_MEMORY``, at least 1 MiB); the process's first scoring session
+        fixes it. Default 4 GiB (:data:`audit.external.MAX_SCORING_MEMORY`).
 
     Examples
     --------
@@ -54,6 +58,7 @@ class AuditEnv:
     data_dir: Path
     auditor_key: str | None = None
     estimator_modules: tuple[str, ...] = ()
+    onnx_max_memory: int = 4 * 1024**3
 
     @property
     def reports_dir(self) -> Path:

@@ -7,8 +7,11 @@ that small table, one row per distinct combination, comes back to Python.
 Bad input is found in the same pass: a null or non-finite value in a grouped column comes
 back as its own key, bad weights as a short count of non-null weights or a negative minimum.
 A float label column holding non-integral values (scores) is folded into one sentinel key
-before grouping, so it cannot blow the table up to one row per score. Missing columns are
-found from the schema alone, before any data is read.
+before grouping, so it cannot blow the table up to one row per score. A text label column
+holding scores (a CSV read as text) is found before grouping too: the engine returns at most a
+few of its values that are written as numbers with a fraction or an exponent, and these are
+judged by the in-memory rule. Missing columns are found from the schema alone, before any
+data is read.
 
 narwhals imports the backends; this module never does, and it is the only one that imports
 narwhals.
@@ -30,7 +33,9 @@ from bias_checks._errors import (
     InvalidParameterError,
     InvalidSampleWeightError,
     MissingColumnError,
+    ScoresWithoutCutoffError,
 )
+from bias_checks._inputs import _holds_scores
 
 NOT_A_FRAME = (
     "The data is not a dataframe; pass a pandas, Polars, PyArrow, DuckDB, Dask or PySpark "
@@ -46,6 +51,12 @@ _W2 = "__fairgov_w2"
 _W_COUNT = "__fairgov_w_count"
 _W_MIN = "__fairgov_w_min"
 _COUNT_COLUMNS = ("n", "w", "w2")
+#: Text written as a decimal number (a fraction and an exponent are optional) ...
+_NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
+#: ... that is not plainly whole ("2", "2.", "2.00"): a candidate score.
+_WHOLE = r"^\s*[+-]?\d+\.?0*\s*$"
+#: How many candidate values of a text label column the engine returns at most.
+_TEXT_SAMPLE = 1000
 
 
 @contextmanager
@@ -84,6 +95,31 @@ def _integral_or_sentinel(name: str) -> nw.Expr:
     return nw.when(keep).then(column).otherwise(nw.lit(_NON_INTEGRAL)).alias(name)
 
 
+def _refuse_text_scores(lazy: nw.LazyFrame[Any], name: str) -> None:
+    """Raise :class:`ScoresWithoutCutoffError` if the text column ``name`` holds scores.
+
+    The engine filters the values written as non-whole numbers ("0.73", "1e-3") and returns
+    at most :data:`_TEXT_SAMPLE` of them (a scan that stops early on lazy engines), so
+    grouping never starts on a column with one key per score. They are judged by the
+    in-memory rule (:func:`bias_checks._inputs._holds_scores`), so "yes", "1" and "2.0" stay
+    labels. Should every returned candidate be whole ("1e3"), the full rule still runs on
+    the grouped table.
+    """
+    column = nw.col(name)
+    candidate = column.str.contains(_NUMBER) & ~column.str.contains(_WHOLE)
+    sample = (
+        lazy.select(column)
+        .filter(~column.is_null())
+        .filter(candidate)
+        .head(_TEXT_SAMPLE)
+        .collect()
+        .get_column(name)
+        .to_numpy()
+    )
+    if sample.size and _holds_scores(sample.astype(object)):
+        raise ScoresWithoutCutoffError(column=name)
+
+
 def _cells(
     frame: Any,
     *,
@@ -92,8 +128,13 @@ def _cells(
     cutoff: float | None,
     weight: str | None,
     labels: Sequence[str] = (),
+    predictions: str | None = None,
 ) -> pd.DataFrame:
-    """:func:`frame_cells`, folding non-integral values of the float ``labels`` columns."""
+    """:func:`frame_cells`, folding non-integral values of the float ``labels`` columns.
+
+    A text ``predictions`` column among the grouped ones that holds scores is refused
+    (:class:`ScoresWithoutCutoffError`) before grouping.
+    """
     keys = list(dict.fromkeys([*columns, *([score] if score is not None else [])]))
     if set(keys) & set(_COUNT_COLUMNS):
         raise InvalidParameterError(RESERVED_NAME, columns=sorted(set(keys) & {"n", "w", "w2"}))
@@ -101,6 +142,8 @@ def _cells(
         lazy = _lazy(frame)
         schema = lazy.collect_schema()
         _check_columns(schema, [*keys, *([weight] if weight is not None else [])])
+        if predictions in keys and predictions != score and schema[predictions] == nw.String:
+            _refuse_text_scores(lazy, predictions)
         derived: list[nw.Expr] = [
             _integral_or_sentinel(name)
             for name in dict.fromkeys(labels)

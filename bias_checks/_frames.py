@@ -277,6 +277,7 @@ def frame_counts(
         cutoff=cutoff,
         weight=sample_weight,
         labels=(y_true, y_pred),
+        predictions=y_pred if cutoff is None else None,
     )
     _check_integral(cells, y_true, None if cutoff is not None else y_pred)
     if cutoff is not None:

@@ -209,6 +209,7 @@ class Context:
             data_dir=Path(self.settings.data_dir),
             auditor_key=self.auditor_key,
             estimator_modules=tuple(self.settings.estimator_modules),
+            onnx_max_memory=self.settings.onnx_max_memory,
         )
 
 
@@ -313,6 +314,7 @@ def job_context(ctx: Context, *, embedded_chain: bool) -> JobContext:
         keeper_enabled=s.keeper_enabled,
         report_retention_days=s.report_retention_days,
         estimator_modules=tuple(s.estimator_modules),
+        onnx_max_memory=s.onnx_max_memory,
     )
 
 

@@ -16,8 +16,21 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.devchain import DEV_MNEMONIC, DEV_PRIVATE_KEYS, LOCAL_CHAIN_IDS
 from core.errors import ConfigurationError
 
+#: The default cap on onnxruntime's memory arena while ONNX models are scored (4 GiB).
+ONNX_MAX_MEMORY_DEFAULT = 4 * 1024**3
+#: The smallest cap accepted (1 MiB).
+ONNX_MAX_MEMORY_MINIMUM = 1024**2
+
 # The development accounts are re-exported: adapters and tests read them with the settings.
-__all__ = ["DEV_MNEMONIC", "DEV_PRIVATE_KEYS", "LOCAL_CHAIN_IDS", "Settings", "default_data_dir"]
+__all__ = [
+    "DEV_MNEMONIC",
+    "DEV_PRIVATE_KEYS",
+    "LOCAL_CHAIN_IDS",
+    "ONNX_MAX_MEMORY_DEFAULT",
+    "ONNX_MAX_MEMORY_MINIMUM",
+    "Settings",
+    "default_data_dir",
+]
 
 
 def default_data_dir() -> Path:
@@ -109,6 +122,12 @@ class Settings(BaseSettings):
         "sklearn.ensemble,sklearn.tree; model files may then hold types under them. "
         "Empty (the default): only logistic_regression and hist_gradient_boosting.",
     )
+    onnx_max_memory: int = Field(
+        default=ONNX_MAX_MEMORY_DEFAULT,
+        description="Cap in bytes on onnxruntime's memory arena while an external (ONNX) "
+        "model is scored, per process (at least 1048576); a graph asking for more fails "
+        "with onnx_memory_limit_exceeded. Default 4 GiB.",
+    )
     api_session_ttl: int = Field(default=3600, ge=60, description="API session lifetime, s.")
     api_nonce_ttl: int = Field(default=600, ge=10, description="SIWE nonce lifetime, seconds.")
     api_max_body_bytes: int = Field(default=65536, ge=1024, description="Largest request body.")
@@ -156,6 +175,24 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("onnx_max_memory", mode="before")
+    @classmethod
+    def _memory_in_bytes(cls, value: object) -> object:
+        # A ConfigurationError, not a ValueError: one line with the variable and what to give.
+        text = str(value).strip()
+        if not text:
+            return ONNX_MAX_MEMORY_DEFAULT
+        try:
+            limit = int(text)
+        except ValueError:
+            limit = 0
+        if limit < ONNX_MAX_MEMORY_MINIMUM:
+            raise ConfigurationError(
+                f"FAIRGOV_ONNX_MAX_MEMORY={text!r}: give the scoring memory limit in bytes, "
+                f"at least {ONNX_MAX_MEMORY_MINIMUM:,}"
+            )
+        return limit
 
     @model_validator(mode="after")
     def _no_development_key_on_a_real_chain(self) -> Settings:

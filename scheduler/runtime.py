@@ -63,6 +63,7 @@ class JobContext:
     history_retention_days: int = 14
     model_specs: tuple[ModelSpec, ...] = ()
     estimator_modules: tuple[str, ...] = ()
+    onnx_max_memory: int = 4 * 1024**3
     relayer_config: RelayerConfig | None = None
 
     @functools.cached_property
@@ -75,6 +76,7 @@ class JobContext:
             data_dir=Path(self.data_dir),
             auditor_key=self.auditor_key,
             estimator_modules=self.estimator_modules,
+            onnx_max_memory=self.onnx_max_memory,
         )
 
 

@@ -12,68 +12,46 @@ and :func:`audit.external.score_frame` turn into
 run a graph's constant parts (``ConstantOfShape`` of a constant shape) while loading it and
 outside the arena, is disabled for these sessions.
 
-The limit is :data:`MAX_SCORING_MEMORY` bytes unless the environment variable
-``FAIRGOV_ONNX_MAX_MEMORY`` gives another, read once when the first session is created
-(the arena is the process's: it cannot change afterwards).
+The limit is the one the first session of the process asks for (the arena is the
+process's: it cannot change afterwards): :attr:`audit.env.AuditEnv.onnx_max_memory`, which
+the composition root takes from the ``FAIRGOV_ONNX_MAX_MEMORY`` setting
+(:class:`core.settings.Settings`, validated there), :data:`MAX_SCORING_MEMORY` by default.
+This package never reads the environment.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 
 import onnxruntime as ort
 
-from audit.errors import ONNX_MEMORY_SETTING
-from core.errors import ConfigurationError
-
 #: The default cap on onnxruntime's arena while scoring (4 GiB).
 MAX_SCORING_MEMORY = 4 * 1024**3
-_MINIMUM = 1024**2
 
 _lock = threading.Lock()
 #: The limit registered with onnxruntime in this process, once a session was created.
 _registered: dict[str, int] = {}
 
 
-def _configured() -> int:
-    text = os.environ.get(ONNX_MEMORY_SETTING, "").strip()
-    if not text:
-        return MAX_SCORING_MEMORY
-    try:
-        limit = int(text)
-    except ValueError:
-        limit = 0
-    if limit < _MINIMUM:
-        raise ConfigurationError(
-            f"{ONNX_MEMORY_SETTING}={text!r}: give the scoring memory limit in bytes, at "
-            f"least {_MINIMUM:,}"
-        )
-    return limit
-
-
 def memory_limit() -> int:
-    """The arena's limit in bytes: the one registered, else the one configured.
-
-    Raises
-    ------
-    ConfigurationError
-        ``FAIRGOV_ONNX_MAX_MEMORY`` is not a whole number of bytes of at least 1 MiB.
-    """
-    return _registered.get("limit") or _configured()
+    """The arena's limit in bytes: the one registered, else :data:`MAX_SCORING_MEMORY`."""
+    return _registered.get("limit", MAX_SCORING_MEMORY)
 
 
-def use_limited_memory(options: ort.SessionOptions) -> None:
+def use_limited_memory(options: ort.SessionOptions, limit: int = MAX_SCORING_MEMORY) -> None:
     """Make a session allocate from the process's capped arena, registering it first.
 
-    Raises
-    ------
-    ConfigurationError
-        ``FAIRGOV_ONNX_MAX_MEMORY`` is not a whole number of bytes of at least 1 MiB.
+    Parameters
+    ----------
+    options : onnxruntime.SessionOptions
+        The options of the session about to be created.
+    limit : int
+        The arena's cap in bytes, if this is the process's first session; afterwards the
+        registered cap stays (onnxruntime cannot change it) and :func:`memory_limit` says
+        which it is.
     """
     with _lock:
         if "limit" not in _registered:
-            limit = _configured()
             info = ort.OrtMemoryInfo(
                 "Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT
             )

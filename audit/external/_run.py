@@ -23,6 +23,7 @@ from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.errors import InvalidModelSpec, OnnxOutputKindMissing, UnexpectedOnnxSignature
 from audit.evidence import audit_under_policy, gate_rule
+from audit.external._memory import MAX_SCORING_MEMORY
 from audit.external._provenance import external_model_info
 from audit.external._registry import ExternalModel, read_model_bytes, registered_model
 from audit.external._scoring import ScoredRows, column_for, score_frame, session
@@ -246,15 +247,21 @@ def heldout(
 
 
 def score_dataset(
-    spec: ExternalAuditSpec, model: ExternalModel, data: bytes, manifest: DatasetManifest
+    spec: ExternalAuditSpec,
+    model: ExternalModel,
+    data: bytes,
+    manifest: DatasetManifest,
+    *,
+    max_memory: int = MAX_SCORING_MEMORY,
 ) -> ScoredRows:
-    """Load the dataset, take the rows to score and score them with onnxruntime."""
+    """Load the dataset, take the rows to score and score them with onnxruntime (its arena
+    capped at ``max_memory`` bytes, :attr:`audit.env.AuditEnv.onnx_max_memory`)."""
     frame = load_frame(manifest)
     rows = heldout(frame, manifest, spec)
     inputs = model_inputs(spec, model, manifest)
     scores = score_frame(
         spec.name,
-        session(spec.name, data),
+        session(spec.name, data, max_memory=max_memory),
         model.signature,
         rows[list(readable_columns(manifest))],
         inputs=inputs,
@@ -300,7 +307,7 @@ def _score_audit_publish(
     snapshot, manifest, model = plan.snapshot, plan.manifest, plan.model
     step("score")
     data = read_model_bytes(model)
-    scored = score_dataset(spec, model, data, manifest)
+    scored = score_dataset(spec, model, data, manifest, max_memory=env.onnx_max_memory)
     step("audit")
     result = audit_scores(snapshot, scored, n_boot=spec.n_boot, seed=spec.seed)
     when_inconclusive, warnings = gate_rule(snapshot, result)

@@ -23,7 +23,7 @@ from audit.errors import (
     OnnxOutputKindMissing,
     UnexpectedOnnxSignature,
 )
-from audit.external._memory import memory_limit, use_limited_memory
+from audit.external._memory import MAX_SCORING_MEMORY, memory_limit, use_limited_memory
 from audit.external._outputs import OutputKind, read_labels, read_probabilities
 from audit.external._signature import OnnxValue, Signature
 
@@ -61,9 +61,14 @@ class ScoredRows:
     dataset_rows: int
 
 
-def session(name: str, data: bytes, *, threads: int = 1) -> ort.InferenceSession:
+def session(
+    name: str, data: bytes, *, threads: int = 1, max_memory: int = MAX_SCORING_MEMORY
+) -> ort.InferenceSession:
     """An onnxruntime session on the CPU provider only, its tensors allocated from the
     process's arena capped at :func:`audit.external.memory_limit` bytes.
+
+    ``max_memory`` (bytes; :attr:`audit.env.AuditEnv.onnx_max_memory`) sets that cap when
+    this is the process's first session; the cap cannot change afterwards.
 
     Raises
     ------
@@ -76,7 +81,7 @@ def session(name: str, data: bytes, *, threads: int = 1) -> ort.InferenceSession
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    use_limited_memory(options)
+    use_limited_memory(options, max_memory)
     try:
         return ort.InferenceSession(
             data,

@@ -494,3 +494,86 @@ def test_probabilities_in_a_text_column_are_refused() -> None:
     )
     with pytest.raises(ScoresWithoutCutoffError):
         audit_frame(rows, y_true="y", y_pred="score", sensitive_features=["g"])
+
+
+# ----- text predictions: scores refused before grouping, labels kept ------------------------
+TEXT_BACKENDS = ["pandas", "polars_lazy", "duckdb_arrow"]
+
+
+def _text_rows(values: list[str], n: int = 120) -> pd.DataFrame:
+    rng = np.random.default_rng(len(values))
+    return pd.DataFrame(
+        {
+            "y": rng.choice(values, n),
+            "pred": rng.choice(values, n),
+            "g": rng.choice(["a", "b"], n),
+        }
+    )
+
+
+@pytest.mark.parametrize("backend", TEXT_BACKENDS)
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["yes", "no"],
+        ["1", "0"],
+        ["2.0", "1.0"],
+        [" 2 ", "1.00"],
+        ["1.5e1", "2"],
+        ["nan", "1"],
+        ["0.25", "1"],
+        ["1e-3", "0"],
+        ["+.5", "1"],
+    ],
+)
+def test_text_predictions_follow_the_in_memory_rule(backend: str, values: list[str]) -> None:
+    """Whole numbers and words are labels, a non-whole number makes the column scores."""
+    rows = _text_rows(values)
+    options: dict[str, Any] = {"pos_label": values[0], "n_boot": 0}
+    try:
+        expected = audit_predictions(
+            rows["y"].to_numpy(),
+            rows["pred"].to_numpy(),
+            sensitive_features={"g": rows["g"].to_numpy()},
+            **options,
+        ).to_canonical_json()
+    except ScoresWithoutCutoffError:
+        expected = "scores_need_cutoff"
+    try:
+        result = audit_frame(
+            BACKENDS[backend](rows), y_true="y", y_pred="pred", sensitive_features=["g"], **options
+        ).to_canonical_json()
+    except ScoresWithoutCutoffError as caught:
+        result = caught.code
+    assert result == expected
+    assert (result == "scores_need_cutoff") == (values[0] in {"0.25", "1e-3", "+.5"})
+
+
+def _poisoned_polars(rows: pd.DataFrame) -> Any:
+    return (
+        pl.from_pandas(rows)
+        .lazy()
+        .with_columns(pl.col("g").map_batches(_never_read, return_dtype=pl.String))
+    )
+
+
+def _poisoned_duckdb(rows: pd.DataFrame) -> Any:
+    # DuckDB's error() fails the query if the feature column is ever computed.
+    table = pa.Table.from_pandas(rows.drop(columns=["g"]), preserve_index=False)
+    relation = duckdb.from_arrow(table)
+    return relation.project("y, pred, error('the rows were grouped') AS g")
+
+
+@pytest.mark.parametrize("make", [_poisoned_polars, _poisoned_duckdb])
+def test_text_scores_are_refused_before_the_rows_are_grouped(
+    make: Callable[[pd.DataFrame], Any],
+) -> None:
+    """Only the prediction column is read: the grouped feature column never is."""
+    rng = np.random.default_rng(4)
+    rows = _text_rows(["0", "1"], n=20_000).assign(pred=rng.random(20_000).astype(str))
+    with pytest.raises(ScoresWithoutCutoffError) as caught:
+        audit_frame(make(rows), y_true="y", y_pred="pred", sensitive_features=["g"])
+    assert caught.value.details == {"column": "pred"}
+    labels = rows.assign(pred=rows["y"])
+    with pytest.raises(Exception, match=r"the rows were grouped|data was read"):
+        audit_frame(make(labels), y_true="y", y_pred="pred", sensitive_features=["g"])

@@ -65,3 +65,32 @@ def test_estimator_modules_are_comma_separated_and_empty_by_default(
     assert Settings().estimator_modules == []
     monkeypatch.setenv("FAIRGOV_ESTIMATOR_MODULES", " sklearn.ensemble, sklearn.tree ,")
     assert Settings().estimator_modules == ["sklearn.ensemble", "sklearn.tree"]
+
+
+def test_the_onnx_memory_limit_defaults_to_4_gib_everywhere(monkeypatch: pytest.MonkeyPatch):
+    from audit.env import AuditEnv
+    from audit.external import MAX_SCORING_MEMORY
+    from scheduler.runtime import JobContext
+
+    monkeypatch.delenv("FAIRGOV_ONNX_MAX_MEMORY", raising=False)
+    assert Settings().onnx_max_memory == MAX_SCORING_MEMORY == 4 * 1024**3
+    for holder in (AuditEnv, JobContext):
+        assert holder.__dataclass_fields__["onnx_max_memory"].default == MAX_SCORING_MEMORY
+    monkeypatch.setenv("FAIRGOV_ONNX_MAX_MEMORY", " ")
+    assert Settings().onnx_max_memory == MAX_SCORING_MEMORY
+    monkeypatch.setenv("FAIRGOV_ONNX_MAX_MEMORY", "16777216")
+    assert Settings().onnx_max_memory == 16 * 1024**2
+
+
+@pytest.mark.parametrize("bad", ["lots", "1000", "-5", "1.5e9"])
+def test_a_nonsense_onnx_memory_limit_is_one_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, bad: str
+):
+    monkeypatch.setenv("FAIRGOV_ONNX_MAX_MEMORY", bad)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings()
+    assert caught.value.code == "configuration_error"
+    assert caught.value.message == (
+        f"FAIRGOV_ONNX_MAX_MEMORY={bad!r}: give the scoring memory limit in bytes, "
+        "at least 1,048,576"
+    )

@@ -1,8 +1,10 @@
 """A graph that allocates a huge tensor at run time is refused by onnxruntime's capped arena.
 
 The arena is the process's (registered once), so each case runs in a fresh interpreter
-with a small ``FAIRGOV_ONNX_MAX_MEMORY``: the tensors asked for are a few hundred MB at
-most, so even without the cap the machine would not run out of memory.
+with a small ``FAIRGOV_ONNX_MAX_MEMORY``, read by :class:`core.settings.Settings` and passed
+to the scoring session as the composition root passes it (``AuditEnv.onnx_max_memory``):
+the tensors asked for are a few hundred MB at most, so even without the cap the machine
+would not run out of memory.
 """
 
 from __future__ import annotations
@@ -15,12 +17,17 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from audit.errors import ONNX_MEMORY_SETTING
-from audit.external._memory import MAX_SCORING_MEMORY, _configured
-from core.errors import ConfigurationError
+from audit.external._memory import (
+    MAX_SCORING_MEMORY,
+    _registered,
+    memory_limit,
+    use_limited_memory,
+)
 
 ROOT = Path(__file__).resolve().parents[4]
 LIMIT = 16 * 1024**2
@@ -31,11 +38,14 @@ import json, sys
 import numpy as np, pandas as pd
 from audit.external import inspect_onnx, memory_limit, score_frame, session
 from core.errors import FairgovError
+from core.settings import Settings
+limit = Settings().onnx_max_memory
 frame = pd.DataFrame(np.ones((50, 3)), columns=["a", "b", "c"])
 for path in sys.argv[1:]:
     data = open(path, "rb").read()
     try:
-        scores = score_frame("big", session("big", data), inspect_onnx("big", data), frame,
+        model = session("big", data, max_memory=limit)
+        scores = score_frame("big", model, inspect_onnx("big", data), frame,
                              inputs=("a", "b", "c"), positive_label="1", output="logit")
         print(json.dumps({"rows": len(scores.positive), "limit": memory_limit()}))
     except FairgovError as exc:
@@ -114,14 +124,11 @@ def test_the_same_graph_under_the_limit_scores(outcomes: list[dict[str, object]]
     assert outcomes[1] == {"rows": 50, "limit": LIMIT}
 
 
-def test_the_limit_defaults_to_4_gib_and_refuses_nonsense(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv(ONNX_MEMORY_SETTING, raising=False)
-    assert _configured() == MAX_SCORING_MEMORY == 4 * 1024**3
-    for bad in ("lots", "1000"):
-        monkeypatch.setenv(ONNX_MEMORY_SETTING, bad)
-        with pytest.raises(ConfigurationError) as caught:
-            _configured()
-        assert caught.value.code == "configuration_error"
-        assert "at least 1,048,576" in caught.value.message
+def test_the_first_session_fixes_the_process_limit() -> None:
+    """Later sessions cannot change onnxruntime's arena; the limit reported stays the first."""
+    limit = _registered.get("limit")
+    if limit is None:
+        use_limited_memory(ort.SessionOptions())
+        limit = MAX_SCORING_MEMORY
+    use_limited_memory(ort.SessionOptions(), limit // 2)
+    assert memory_limit() == limit
