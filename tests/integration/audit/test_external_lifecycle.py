@@ -1,0 +1,91 @@
+"""External (ONNX) models across policy changes, on a real chain: re-audited by fairgov
+after a vote, skipped by the due audits and withdrawal retraining (fairgov cannot train
+them)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+from web3 import Web3
+
+from audit.db_models import AuditRunRecord, ModelStatus, RunKind, RunStatus
+from audit.env import AuditEnv
+from audit.errors import ModelNotApproved
+from audit.external import ExternalAuditSpec, register_onnx, run_external_audit
+from audit.gate import require_approved
+from audit.service import reaudit_after_policy_change, run_audit
+from audit.spec import ModelSpec
+from bias_checks import Verdict
+from core.db import session_scope
+from governance.chain.deploy import Deployment
+from tests.helpers import signed_offer
+from tests.integration.audit.audit_support import (
+    audit_env,
+    dp_threshold,
+    govern,
+    mitigate,
+    register_loans,
+)
+from tests.unit.audit.external import onnx_models as models
+
+pytestmark = [
+    pytest.mark.chain,
+    pytest.mark.slow,
+    pytest.mark.parametrize("engine", ["sqlite"], indirect=True),
+]
+
+
+@pytest.fixture
+def approved(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> tuple[AuditEnv, ExternalAuditSpec]:
+    """loans allowed with a loose dp <= 0.5 (and mitigation, for the central model); a
+    central model and an external one (a pipeline biased enough to fail dp <= 0.1), both
+    approved."""
+    manifest = register_loans(engine, tmp_path)
+    actions = [signed_offer(isolated_chain, deployment, manifest), dp_threshold("0.5"), mitigate()]
+    govern(isolated_chain, deployment, actions, "allow loans, dp <= 0.5, mitigate")
+    env = audit_env(engine, isolated_chain, deployment, tmp_path / "data")
+    central = run_audit(env, ModelSpec(name="loans-lr", dataset="loans", n_boot=0))
+    assert central.model_status == ModelStatus.APPROVED
+    onnx = models.sklearn_pipeline(*models.loans(3000, seed=7)).data
+    model = register_onnx(env, name="loans-pipe", data=onnx)
+    spec = ExternalAuditSpec(name="loans-pipe", model_hash=model.model_hash, dataset="loans")
+    external = run_external_audit(env, spec)
+    assert (external.verdict, external.model_status) == (Verdict.PASS, ModelStatus.APPROVED)
+    return env, spec
+
+
+def _runs(env: AuditEnv, name: str) -> list[AuditRunRecord]:
+    with session_scope(env.engine) as session:
+        query = select(AuditRunRecord).where(AuditRunRecord.model_name == name)
+        return list(session.exec(query).all())
+
+
+def test_a_tighter_threshold_reaudits_and_blocks_an_approved_external_model(
+    approved: tuple[AuditEnv, ExternalAuditSpec],
+) -> None:
+    env, spec = approved
+    govern(env.w3, env.deployment, [dp_threshold("0.1")], "stricter parity")
+    outcomes = {o.model_name: o for o in reaudit_after_policy_change(env)}
+    assert set(outcomes) == {"loans-lr", "loans-pipe"}
+    central = outcomes["loans-lr"]  # the central model's re-audit still ran, and passed
+    assert (central.status, central.reason) == (ModelStatus.APPROVED, Verdict.PASS)
+    assert central.run_id is not None
+    external = outcomes["loans-pipe"]
+    assert (external.status, external.reason) == (ModelStatus.BLOCKED, Verdict.FAIL)
+    assert external.model_hash == spec.model_hash
+    (reaudit,) = [r for r in _runs(env, "loans-pipe") if r.kind == RunKind.REAUDIT]
+    assert (reaudit.run_id, reaudit.status) == (external.run_id, RunStatus.COMPLETED)
+    assert json.loads(reaudit.spec_json)["model_hash"] == spec.model_hash
+    assert reaudit.model_hash == spec.model_hash
+    assert reaudit.report_dir is not None
+    report = json.loads((Path(reaudit.report_dir) / "report.json").read_bytes())
+    assert report["kind"] == "reaudit"
+    assert report["model"]["external"]["kind"] == "external_onnx"
+    with session_scope(env.engine) as session, pytest.raises(ModelNotApproved):
+        require_approved(session, spec.model_hash)
