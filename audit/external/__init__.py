@@ -28,7 +28,13 @@ from audit.external._registry import (
     registered_model,
     store_onnx,
 )
-from audit.external._run import STAGES, external_run_id, reaudit_external, run_external_audit
+from audit.external._run import (
+    STAGES,
+    audit_again,
+    external_run_id,
+    reaudit_external,
+    run_external_audit,
+)
 from audit.external._scoring import Scores, score_frame, session
 from audit.external._signature import (
     MAX_ONNX_BYTES,
@@ -54,6 +60,7 @@ __all__ = [
     "OnnxValue",
     "Scores",
     "Signature",
+    "audit_again",
     "external_run_id",
     "inspect_onnx",
     "is_external_spec",

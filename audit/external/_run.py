@@ -194,6 +194,43 @@ def _run(
         raise
 
 
+def audit_again(
+    env: AuditEnv,
+    spec: ExternalAuditSpec,
+    snapshot: PolicySnapshot,
+    *,
+    on_score: Callable[[], None] | None = None,
+) -> AuditResult:
+    """Score a registered model with its stored spec and audit it under ``snapshot`` (a
+    proposed policy), writing, anchoring and gating nothing: the impact previews' view of
+    the re-audit a vote would cause. ``on_score`` is called once the dataset is verified.
+
+    Raises
+    ------
+    ModelNotRegistered, DatasetNotRegistered
+        The model or dataset is no longer registered here.
+    DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
+        The re-audit would be refused (:data:`audit.runs.REFUSALS`).
+    ModelFileMissing, ModelHashMismatch, UnexpectedOnnxSignature, OnnxOutputKindMissing,
+    InvalidOnnxOutput, ExternalModelFailed, OnnxMemoryLimitExceeded
+        The stored file cannot be scored.
+
+    Examples
+    --------
+    >>> audit_again(env, spec, proposed.snapshot).verdict  # doctest: +SKIP
+    <Verdict.FAIL: 'FAIL'>
+    """
+    with session_scope(env.engine) as session:
+        model = registered_model(session, spec.name, spec.model_hash.lower())
+        manifest = latest_manifest(session, spec.dataset)
+    check_readable(spec, model)
+    verify_datasets(snapshot, (manifest,))
+    if on_score is not None:
+        on_score()
+    scored = score_dataset(spec, model, read_model_bytes(model), manifest)
+    return audit_scores(snapshot, scored, n_boot=spec.n_boot, seed=spec.seed)
+
+
 def _record(env: AuditEnv, spec: ExternalAuditSpec, plan: _Plan) -> int:
     snapshot = plan.snapshot
     with session_scope(env.engine) as session:

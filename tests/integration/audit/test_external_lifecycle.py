@@ -5,6 +5,7 @@ them)."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,12 @@ from audit.env import AuditEnv
 from audit.errors import ModelNotApproved
 from audit.external import ExternalAuditSpec, register_onnx, run_external_audit
 from audit.gate import require_approved
+from audit.impact import JudgedFrom, VerdictChange, full_preview, preview_draft
 from audit.service import reaudit_after_policy_change, run_audit
 from audit.spec import ModelSpec
 from bias_checks import Verdict
 from core.db import session_scope
+from governance.actions import SetEvidenceRule
 from governance.chain.deploy import Deployment
 from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import (
@@ -89,3 +92,37 @@ def test_a_tighter_threshold_reaudits_and_blocks_an_approved_external_model(
     assert report["model"]["external"]["kind"] == "external_onnx"
     with session_scope(env.engine) as session, pytest.raises(ModelNotApproved):
         require_approved(session, spec.model_hash)
+
+
+def test_the_impact_preview_rescores_an_external_model_and_never_retrains_it(
+    approved: tuple[AuditEnv, ExternalAuditSpec],
+) -> None:
+    env, _ = approved
+    # A new evidence rule: the stored intervals no longer apply, so the audit is recomputed;
+    # a new mitigation: the central model would be retrained, the external one cannot be.
+    draft = [
+        SetEvidenceRule(confidence_level=Decimal("0.99")),
+        dp_threshold("0.1"),
+        mitigate("exponentiated_gradient"),
+    ]
+    preview = preview_draft(env, draft)
+    impacts = {m.model_name: m for m in preview.models}
+    assert set(impacts) == {"loans-lr", "loans-pipe"}
+    assert impacts["loans-lr"].needs_full_preview  # retrained with the new mitigation
+    external = impacts["loans-pipe"]
+    assert (external.judged_from, external.needs_full_preview) == (JudgedFrom.RECOMPUTED, False)
+    assert (external.previewed_verdict, external.previewed_status) == (
+        Verdict.FAIL,
+        ModelStatus.BLOCKED,
+    )
+    assert external.change == VerdictChange.PASS_TO_FAIL
+    assert any("not applied to this external model" in r for r in external.reasons)
+    (full,) = full_preview(env, preview, models=["loans-pipe"]).models
+    assert (full.retrained, full.verdict, full.agrees_with_quick) == (False, Verdict.FAIL, True)
+
+    govern(env.w3, env.deployment, draft, "stricter rule, parity and mitigation")
+    outcomes = {o.model_name: o for o in reaudit_after_policy_change(env)}
+    assert (outcomes["loans-pipe"].status, outcomes["loans-pipe"].reason) == (
+        ModelStatus.BLOCKED,
+        Verdict.FAIL,
+    )
