@@ -19,11 +19,11 @@ from audit.errors import ModelNotApproved
 from audit.external import ExternalAuditSpec, register_onnx, run_external_audit
 from audit.gate import require_approved
 from audit.impact import JudgedFrom, VerdictChange, full_preview, preview_draft
-from audit.service import reaudit_after_policy_change, run_audit
+from audit.service import due_for_audit, reaudit_after_policy_change, run_audit
 from audit.spec import ModelSpec
 from bias_checks import Verdict
 from core.db import session_scope
-from governance.actions import SetEvidenceRule
+from governance.actions import RevokeDataset, SetEvidenceRule, dataset_id_of
 from governance.chain.deploy import Deployment
 from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import (
@@ -126,3 +126,25 @@ def test_the_impact_preview_rescores_an_external_model_and_never_retrains_it(
         ModelStatus.BLOCKED,
         Verdict.FAIL,
     )
+
+
+def test_a_revoked_dataset_blocks_an_external_model_at_its_reaudit_and_it_is_never_due(
+    approved: tuple[AuditEnv, ExternalAuditSpec],
+) -> None:
+    env, spec = approved
+    plan = due_for_audit(env)
+    assert plan.due == ()  # the central model is up to date; the external one is never due
+    assert [n for n in plan.notes if n.startswith("loans-pipe")] == []
+
+    revoke = RevokeDataset(dataset_id=dataset_id_of("loans"))
+    govern(env.w3, env.deployment, [revoke], "revoke loans")
+    outcomes = {o.model_name: o for o in reaudit_after_policy_change(env)}
+    external = outcomes["loans-pipe"]
+    assert (external.status, external.run_id) == (ModelStatus.BLOCKED, None)
+    assert external.reason.startswith("re-audit refused: ")
+    assert outcomes["loans-lr"].status == ModelStatus.BLOCKED  # refused the same way
+    (refused,) = [r for r in _runs(env, "loans-pipe") if r.kind == RunKind.REAUDIT]
+    assert refused.status == RunStatus.REFUSED
+    assert json.loads(refused.spec_json) == json.loads(spec.canonical_json())
+    with session_scope(env.engine) as session, pytest.raises(ModelNotApproved):
+        require_approved(session, spec.model_hash)
