@@ -28,7 +28,13 @@ from audit.external._registry import (
     registered_model,
     store_onnx,
 )
-from audit.external._run import STAGES, external_run_id, run_external_audit
+from audit.external._run import (
+    STAGES,
+    audit_again,
+    external_run_id,
+    reaudit_external,
+    run_external_audit,
+)
 from audit.external._scoring import Scores, score_frame, session
 from audit.external._signature import (
     MAX_ONNX_BYTES,
@@ -37,7 +43,12 @@ from audit.external._signature import (
     Signature,
     inspect_onnx,
 )
-from audit.external._spec import ExternalAuditSpec, load_external_spec, parse_external_spec
+from audit.external._spec import (
+    ExternalAuditSpec,
+    is_external_spec,
+    load_external_spec,
+    parse_external_spec,
+)
 
 __all__ = [
     "MAX_ONNX_BYTES",
@@ -49,13 +60,16 @@ __all__ = [
     "OnnxValue",
     "Scores",
     "Signature",
+    "audit_again",
     "external_run_id",
     "inspect_onnx",
+    "is_external_spec",
     "list_external_models",
     "load_external_spec",
     "memory_limit",
     "parse_external_spec",
     "read_model_bytes",
+    "reaudit_external",
     "register_onnx",
     "registered_model",
     "run_external_audit",

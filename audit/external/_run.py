@@ -46,18 +46,25 @@ STAGES = ("policy", "verify", "score", "audit", "report", "anchor", "gate")
 
 
 def external_run_id(
-    spec: ExternalAuditSpec, content_hash: str, snapshot_hash: str, model_hash: str
+    spec: ExternalAuditSpec,
+    content_hash: str,
+    snapshot_hash: str,
+    model_hash: str,
+    *,
+    kind: RunKind = RunKind.EXTERNAL,
 ) -> Hash32:
     """The canonical hash of the spec, the dataset's content hash, the snapshot's hash and
-    the model's hash."""
-    return canonical_hash(
-        {
-            "external_spec": spec.model_dump(mode="json") | {"model_hash": model_hash},
-            "dataset_content_hash": content_hash,
-            "policy_snapshot_hash": snapshot_hash,
-            "model_hash": model_hash,
-        }
-    )
+    the model's hash; a re-audit's (``kind`` ``reaudit``) also covers its kind, so it never
+    takes the id of the external run it follows."""
+    data: dict[str, Any] = {
+        "external_spec": spec.model_dump(mode="json") | {"model_hash": model_hash},
+        "dataset_content_hash": content_hash,
+        "policy_snapshot_hash": snapshot_hash,
+        "model_hash": model_hash,
+    }
+    if kind != RunKind.EXTERNAL:
+        data["kind"] = kind.value
+    return canonical_hash(data)
 
 
 @dataclass(frozen=True)
@@ -67,9 +74,10 @@ class _Plan:
     content_hash: str
     model: ExternalModel
     run_id: Hash32
+    kind: RunKind
 
 
-def _plan(env: AuditEnv, spec: ExternalAuditSpec) -> _Plan:
+def _plan(env: AuditEnv, spec: ExternalAuditSpec, kind: RunKind) -> _Plan:
     model_hash = spec.model_hash.lower()
     with session_scope(env.engine) as session:
         model = registered_model(session, spec.name, model_hash)
@@ -81,8 +89,8 @@ def _plan(env: AuditEnv, spec: ExternalAuditSpec) -> _Plan:
         content_hash: str = file_sha256(manifest.local_path())
     except OSError:
         content_hash = manifest.sha256
-    run_id = external_run_id(spec, content_hash, snapshot.hash, model_hash)
-    return _Plan(snapshot, manifest, content_hash, model, run_id)
+    run_id = external_run_id(spec, content_hash, snapshot.hash, model_hash, kind=kind)
+    return _Plan(snapshot, manifest, content_hash, model, run_id, kind)
 
 
 def check_readable(spec: ExternalAuditSpec, model: ExternalModel) -> None:
@@ -140,6 +148,31 @@ def run_external_audit(
     >>> run.verdict, run.model_status  # doctest: +SKIP
     ('PASS', 'approved')
     """
+    return _run(env, spec, RunKind.EXTERNAL, progress)
+
+
+def reaudit_external(
+    env: AuditEnv, spec: ExternalAuditSpec, *, progress: Progress | None = None
+) -> AuditRun:
+    """Audit an approved external model again under the current policy, with its stored
+    spec: fairgov holds the registered file and the voted dataset, so it needs no one.
+
+    Everything is as in :func:`run_external_audit` (the same refusals, scoring, report,
+    anchor and gate: a FAIL blocks the model) except that the run's row and report say
+    ``reaudit``, as a central model's re-audit does, and its run id also covers that kind.
+
+    Examples
+    --------
+    >>> run = reaudit_external(env, spec)  # doctest: +SKIP
+    >>> run.kind, run.model_status  # doctest: +SKIP
+    ('reaudit', 'blocked')
+    """
+    return _run(env, spec, RunKind.REAUDIT, progress)
+
+
+def _run(
+    env: AuditEnv, spec: ExternalAuditSpec, kind: RunKind, progress: Progress | None
+) -> AuditRun:
     auditor_key = env.require_auditor_key()
 
     def step(name: str) -> None:
@@ -147,7 +180,7 @@ def run_external_audit(
             progress(name, STAGES.index(name), len(STAGES))
 
     step("policy")
-    plan = _plan(env, spec)
+    plan = _plan(env, spec, kind)
     row_id = _record(env, spec, plan)
     try:
         step("verify")
@@ -162,12 +195,49 @@ def run_external_audit(
         raise
 
 
+def audit_again(
+    env: AuditEnv,
+    spec: ExternalAuditSpec,
+    snapshot: PolicySnapshot,
+    *,
+    on_score: Callable[[], None] | None = None,
+) -> AuditResult:
+    """Score a registered model with its stored spec and audit it under ``snapshot`` (a
+    proposed policy), writing, anchoring and gating nothing: the impact previews' view of
+    the re-audit a vote would cause. ``on_score`` is called once the dataset is verified.
+
+    Raises
+    ------
+    ModelNotRegistered, DatasetNotRegistered
+        The model or dataset is no longer registered here.
+    DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
+        The re-audit would be refused (:data:`audit.runs.REFUSALS`).
+    ModelFileMissing, ModelHashMismatch, UnexpectedOnnxSignature, OnnxOutputKindMissing,
+    InvalidOnnxOutput, ExternalModelFailed, OnnxMemoryLimitExceeded
+        The stored file cannot be scored.
+
+    Examples
+    --------
+    >>> audit_again(env, spec, proposed.snapshot).verdict  # doctest: +SKIP
+    <Verdict.FAIL: 'FAIL'>
+    """
+    with session_scope(env.engine) as session:
+        model = registered_model(session, spec.name, spec.model_hash.lower())
+        manifest = latest_manifest(session, spec.dataset)
+    check_readable(spec, model)
+    verify_datasets(snapshot, (manifest,))
+    if on_score is not None:
+        on_score()
+    scored = score_dataset(spec, model, read_model_bytes(model), manifest)
+    return audit_scores(snapshot, scored, n_boot=spec.n_boot, seed=spec.seed)
+
+
 def _record(env: AuditEnv, spec: ExternalAuditSpec, plan: _Plan) -> int:
     snapshot = plan.snapshot
     with session_scope(env.engine) as session:
         row = AuditRunRecord(
             run_id=plan.run_id,
-            kind=RunKind.EXTERNAL,
+            kind=plan.kind,
             model_name=spec.name,
             dataset_name=plan.manifest.name,
             dataset_id=plan.manifest.dataset_id,
@@ -313,7 +383,7 @@ def _score_audit_publish(
     when_inconclusive, warnings = gate_rule(snapshot, result)
     step("report")
     report = build_report(
-        kind=RunKind.EXTERNAL,
+        kind=plan.kind,
         run_id=plan.run_id,
         audit=result,
         model=external_model_info(spec, model, scored, snapshot),
@@ -327,7 +397,7 @@ def _score_audit_publish(
         auditor_key,
         Publication(
             row_id=row_id,
-            kind=RunKind.EXTERNAL,
+            kind=plan.kind,
             model_name=spec.name,
             report=report,
             model_path=model.path,

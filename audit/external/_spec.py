@@ -49,6 +49,13 @@ class ExternalAuditSpec(BaseModel):
         return canonical_json(data)
 
 
+def is_external_spec(data: Any) -> bool:
+    """Whether parsed spec data (or a stored run's spec JSON object) is an
+    :class:`ExternalAuditSpec`: it names the registered file's ``model_hash``, which a
+    central or federated spec never does."""
+    return isinstance(data, dict) and "model_hash" in data and data.get("federated") is not True
+
+
 def parse_external_spec(data: Any) -> ExternalAuditSpec:
     """An :class:`ExternalAuditSpec` from parsed YAML or JSON; :class:`InvalidModelSpec` if bad."""
     try:

@@ -91,7 +91,7 @@ def _audit_one(
     proposed = preview.proposed.snapshot
     quick = next((m for m in preview.models if m.model_hash == version.model_hash), None)
     current = None if model.run.verdict is None else Verdict(model.run.verdict)
-    retrained = preview.proposed.mitigation_changed(preview.current)
+    retrained = preview.proposed.mitigation_changed(preview.current) and not model.external
     try:
         recomputed = recompute(env, model.spec, version, proposed, retrain=retrained, step=step)
     except REFUSALS as exc:
@@ -106,7 +106,7 @@ def _audit_one(
             checks=(),
             agrees_with_quick=None if quick is None else quick.change == VerdictChange.REFUSED,
         )
-    result, status = recomputed.evaluation.result, recomputed.status
+    result, status = recomputed.result, recomputed.status
     checks = tuple(
         CheckOutcome(
             metric=c.threshold.metric,

@@ -6,7 +6,9 @@ Each model is judged from its stored audit evidence wherever that decides the ve
 rule, so the stored intervals no longer apply) and no retraining is needed, the audit is
 recomputed from the stored model file and the verified dataset, as the full preview does,
 writing, anchoring and gating nothing. Only a mitigation change (a model retrained with it
-may differ) or an audit that cannot be recomputed is left to the full preview.
+may differ) or an audit that cannot be recomputed is left to the full preview. External
+(ONNX) models are included: their audit is recomputed by scoring the registered file again,
+and a mitigation change does not touch them (fairgov cannot retrain them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlmodel import Session, col, select
 from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunStatus
 from audit.env import AuditEnv
 from audit.evidence import on_inconclusive
+from audit.external import ExternalAuditSpec, is_external_spec, parse_external_spec
 from audit.gate import decide
 from audit.impact._apply import ProposedPolicy, apply_actions
 from audit.impact._recompute import UNREADABLE_MODEL, recompute
@@ -62,6 +65,10 @@ RECOMPUTED = (
     "recomputed from the stored model file and the verified dataset under the proposed policy"
 )
 NOT_RECOMPUTED = "the audit cannot be recomputed: {message}"
+EXTERNAL_MITIGATION = (
+    "mitigation changes to {strategy}: not applied to this external model (fairgov did not "
+    "train it and cannot retrain it); its re-audit scores the registered file as it is"
+)
 
 
 class VerdictChange(enum.StrEnum):
@@ -105,8 +112,15 @@ class AuditedModel:
     report: Report
 
     @property
-    def spec(self) -> ModelSpec:
-        return parse_spec(json.loads(self.run.spec_json))
+    def external(self) -> bool:
+        """Whether the run audited an external (ONNX) model: fairgov cannot retrain it."""
+        return is_external_spec(json.loads(self.run.spec_json))
+
+    @property
+    def spec(self) -> ModelSpec | ExternalAuditSpec:
+        """The run's stored spec; InvalidModelSpec if this version no longer reads it."""
+        data = json.loads(self.run.spec_json)
+        return parse_external_spec(data) if is_external_spec(data) else parse_spec(data)
 
 
 @dataclass(frozen=True)
@@ -186,7 +200,7 @@ def _recomputed(
         outcome = recompute(env, model.spec, model.version, proposed.snapshot, retrain=False)
     except (*REFUSALS, *UNREADABLE_MODEL) as exc:
         return NOT_RECOMPUTED.format(message=exc.message)
-    return outcome.evaluation.result.verdict, outcome.status
+    return outcome.result.verdict, outcome.status
 
 
 def model_impact(
@@ -199,7 +213,8 @@ def model_impact(
     reasons: list[str] = []
     judged_from = JudgedFrom.STORED_EVIDENCE
     refusal = _refusal(model, proposed)
-    retrain = proposed.mitigation_changed(current) and refusal is None
+    mitigation_changed = proposed.mitigation_changed(current) and refusal is None
+    retrain = mitigation_changed and not model.external
     verdict: Verdict | None
     status: ModelStatus | None
     if refusal is not None:
@@ -219,8 +234,9 @@ def model_impact(
             else:
                 (verdict, status), judged_from = recomputed, JudgedFrom.RECOMPUTED
                 reasons.append(RECOMPUTED)
-    if retrain:
-        reasons.append(MITIGATION.format(strategy=proposed.snapshot.mitigation.strategy))
+    if mitigation_changed:
+        note = MITIGATION if retrain else EXTERNAL_MITIGATION
+        reasons.append(note.format(strategy=proposed.snapshot.mitigation.strategy))
     change = (
         VerdictChange.REFUSED if refusal is not None else verdict_change(current_verdict, verdict)
     )

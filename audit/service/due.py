@@ -2,8 +2,10 @@
 
 A model is due when its datasets are registered and allowed by the current policy, and its
 last completed training run was under another policy version, other data files or another
-spec. The specs come from the runs recorded here (the latest of each model) plus any the
-operator configured, which win by name.
+spec. The specs come from the training runs recorded here (the latest of each model) plus
+any the operator configured, which win by name. External (ONNX) models are never due:
+fairgov did not train them and cannot (their runs are ``external`` or ``reaudit``, never
+``training_run``); a policy change re-audits them (:mod:`audit.service.reaudit`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ from governance.policy.snapshot import allowed_dataset, read_snapshot
 
 
 def known_specs(session: Session, extra: tuple[ModelSpec, ...] = ()) -> list[ModelSpec]:
-    """The latest spec of every model trained here, then ``extra`` (which wins by name)."""
+    """The latest spec of every model trained here, then ``extra`` (which wins by name).
+
+    Only training runs are read: an external model's spec (an ``ExternalAuditSpec``) is
+    never among them, so it is never retrained by a due audit.
+    """
     rows = session.exec(
         select(AuditRunRecord)
         .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)

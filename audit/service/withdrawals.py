@@ -7,6 +7,11 @@ datasets its spec names that were not withdrawn, in the spec's order, and audits
 run and, once it passes, a new approved version. Its report's ``retraining`` block names
 each withdrawal (dataset, provider or vote, block, policy version, transaction) and the run
 it replaces. A model none of whose datasets remains stays blocked, and says so.
+
+External (ONNX) models are left alone: fairgov did not train them and cannot retrain them
+(:func:`audit.gate.current_versions` reads training runs only). A withdrawal changes the
+policy version, so the re-audit that follows it (:mod:`audit.service.reaudit`) is refused
+on the withdrawn data and blocks them.
 """
 
 from __future__ import annotations
