@@ -14,19 +14,9 @@ from pathlib import Path
 
 from api.context import ApiContext
 from api.errors import ApiError
-from audit.external import (
-    ExternalAuditSpec,
-    external_run_id,
-    registered_model,
-    run_external_audit,
-)
-from audit.external._run import check_readable, model_inputs
-from audit.manifest import latest_manifest
+from audit.external import ExternalAuditSpec, plan_external_run, run_external_audit
 from audit.service import AuditEnv, plan_run, run_audit
 from audit.spec import ModelSpec
-from audit.verify import frozen_snapshot
-from core.canonical import file_sha256
-from core.db import session_scope
 from core.errors import ErrorCategory
 
 log = logging.getLogger("fairgov.api.audits")
@@ -67,39 +57,12 @@ def start_run(ctx: ApiContext, spec: ModelSpec) -> str:
     return _submit(ctx, run_id, spec.name, lambda: run_audit(env, spec))
 
 
-def external_plan_id(env: AuditEnv, spec: ExternalAuditSpec) -> str:
-    """The run id :func:`audit.external.run_external_audit` will give ``spec`` now: that of
-    the registered model, the dataset's content and the current policy snapshot, after the
-    checks that run makes before it records anything (the same steps; ``audit.external``
-    exports no planning function yet, so they are taken from its run module).
-
-    Raises
-    ------
-    ModelNotRegistered, DatasetNotRegistered
-        Nothing to audit (nothing is queued).
-    OnnxOutputKindMissing, UnexpectedOnnxSignature, InvalidModelSpec
-        The spec cannot feed or read the model (nothing is queued).
-    """
-    model_hash = spec.model_hash.lower()
-    with session_scope(env.engine) as session:
-        model = registered_model(session, spec.name, model_hash)
-        manifest = latest_manifest(session, spec.dataset)
-    check_readable(spec, model)
-    model_inputs(spec, model, manifest)
-    snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
-    try:
-        content_hash: str = file_sha256(manifest.local_path())
-    except OSError:
-        content_hash = manifest.sha256
-    return external_run_id(spec, content_hash, snapshot.hash, model_hash)
-
-
 def start_external_run(ctx: ApiContext, spec: ExternalAuditSpec) -> str:
     """Queue an external audit of ``spec`` on the audit worker; returns its run id."""
     if ctx.auditor_key is None:
         raise AuditsDisabled
     env = audit_env(ctx)
-    run_id = external_plan_id(env, spec)
+    run_id = plan_external_run(env, spec)
     return _submit(ctx, run_id, spec.name, lambda: run_external_audit(env, spec))
 
 

@@ -32,6 +32,7 @@ from audit.external._run import (
     STAGES,
     audit_again,
     external_run_id,
+    plan_external_run,
     reaudit_external,
     run_external_audit,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "load_external_spec",
     "memory_limit",
     "parse_external_spec",
+    "plan_external_run",
     "read_model_bytes",
     "reaudit_external",
     "register_onnx",

@@ -93,6 +93,20 @@ def _plan(env: AuditEnv, spec: ExternalAuditSpec, kind: RunKind) -> _Plan:
     return _Plan(snapshot, manifest, content_hash, model, run_id, kind)
 
 
+def plan_external_run(env: AuditEnv, spec: ExternalAuditSpec) -> Hash32:
+    """The run id :func:`run_external_audit` will give ``spec`` now, after the checks it makes
+    before it records anything; lets an adapter answer with the id before the run starts.
+
+    Raises
+    ------
+    ModelNotRegistered, DatasetNotRegistered
+        Nothing to audit.
+    OnnxOutputKindMissing, UnexpectedOnnxSignature, InvalidModelSpec
+        The spec cannot feed or read the model.
+    """
+    return _plan(env, spec, RunKind.EXTERNAL).run_id
+
+
 def check_readable(spec: ExternalAuditSpec, model: ExternalModel) -> None:
     """Refuse, before anything is recorded, a spec that cannot read the model's outputs.
 

@@ -25,12 +25,14 @@ CSV_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _text(value: str) -> str:
+def csv_text(value: str) -> str:
+    """A text cell that a spreadsheet shows as text, never runs as a formula."""
     # A group name like "=HYPERLINK(...)" must not run as a formula in a spreadsheet.
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def _number(value: Any) -> str:
+def csv_number(value: Any) -> str:
+    """A number cell: shortest round-trip float, NaN and Infinity spelled out; empty for None."""
     if value is None:
         return ""
     return repr(num(value)).replace("nan", "NaN").replace("inf", "Infinity")
@@ -62,16 +64,16 @@ def render_csv(report: Report) -> str:
         flags = [name for name, on in (("small", small), ("undefined", not m.defined)) if on]
         writer.writerow(
             [
-                _text(" x ".join(m.grouping)),
-                _text(group_label(m.group)),
+                csv_text(" x ".join(m.grouping)),
+                csv_text(group_label(m.group)),
                 m.metric,
-                _number(m.value),
-                _number(None if m.ci is None else m.ci.low),
-                _number(None if m.ci is None else m.ci.high),
+                csv_number(m.value),
+                csv_number(None if m.ci is None else m.ci.low),
+                csv_number(None if m.ci is None else m.ci.high),
                 count,
                 ";".join(flags),
-                "" if m.label is None else _text(str(m.label)),
-                _text(group_label(m.control)) if m.control else "",
+                "" if m.label is None else csv_text(str(m.label)),
+                csv_text(group_label(m.control)) if m.control else "",
             ]
         )
     return out.getvalue()

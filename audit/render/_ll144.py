@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from audit.render._common import fmt, num
+from audit.render._csv import csv_number, csv_text
 from audit.report_model import ImpactRowView, LL144View, ReportModel
 from audit.violations import group_label
 
@@ -24,7 +25,6 @@ LL144_CSV_COLUMNS = (
     "impact_ratio",
     "excluded",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: Any, *, numeric: bool = False) -> str:
@@ -106,17 +106,6 @@ def ll144_section(data: ReportModel) -> str:
     return "".join(parts)
 
 
-def _text(value: str) -> str:
-    # A category like "=HYPERLINK(...)" must not run as a formula in a spreadsheet.
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _number(value: Any) -> str:
-    if value is None:
-        return ""
-    return repr(num(value)).replace("nan", "NaN").replace("inf", "Infinity")
-
-
 def render_ll144_csv(data: ReportModel) -> str | None:
     """The LL144 table as CSV (one row per category), or ``None`` without an LL144 table."""
     table = data.ll144
@@ -128,12 +117,12 @@ def render_ll144_csv(data: ReportModel) -> str | None:
     for row in table.rows:
         writer.writerow(
             [
-                _text(" x ".join(row.grouping)),
-                _text(group_label(row.category)),
+                csv_text(" x ".join(row.grouping)),
+                csv_text(group_label(row.category)),
                 row.applicants,
                 row.selected,
-                _number(row.rate),
-                _number(row.impact_ratio),
+                csv_number(row.rate),
+                csv_number(row.impact_ratio),
                 "yes" if row.excluded else "no",
             ]
         )

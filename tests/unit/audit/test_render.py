@@ -102,10 +102,10 @@ def test_csv_has_one_row_per_group_and_metric(report: Report):
 
 
 def test_csv_neutralises_spreadsheet_formulas():
-    from audit.render._csv import _text
+    from audit.render._csv import csv_text
 
-    assert _text("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert _text("plain") == "plain"
+    assert csv_text("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_text("plain") == "plain"
 
 
 def _pdf_text(pdf: bytes) -> str:
