@@ -16,6 +16,7 @@ from governance.chain import deploy
 from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import dp_threshold, govern, register_loans
 from tests.unit.audit.external import onnx_models as models
+from tests.unit.audit.external.torch_models import torch_mlp
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 runner = CliRunner()
@@ -35,7 +36,7 @@ def data_dir(
     return tmp_path
 
 
-def test_register_then_audit_a_torch_style_model(
+def test_register_then_audit_a_pytorch_model(
     data_dir: Path, isolated_chain: Web3, deployment: deploy.Deployment
 ) -> None:
     manifest = register_loans(migrated_engine(Settings()), data_dir)
@@ -46,10 +47,10 @@ def test_register_then_audit_a_torch_style_model(
         "allow",
     )
     onnx_file = data_dir / "mlp.onnx"
-    onnx_file.write_bytes(models.torch_like_mlp().data)
+    onnx_file.write_bytes(torch_mlp(*models.loans(600, seed=1), dynamo=True).data)
     registered = runner.invoke(app, ["models", "register", str(onnx_file), "--name", "mlp"])
     assert registered.exit_code == 0, registered.output
-    assert "exporter   pytorch 2.5.0" in registered.output
+    assert "exporter   pytorch 2.13.0" in registered.output
     assert "'output: probability' or 'output: logit'" in registered.output
     model_hash = next(
         line.split()[-1] for line in registered.output.splitlines() if "model hash" in line
