@@ -382,6 +382,14 @@ class ImpactRowView(_View):
     excluded: StrictBool
 
 
+class UnknownCountView(_View):
+    """Applicants left out of one LL144 grouping: a feature's value is an unknown category."""
+
+    grouping: list[str]
+    applicants: StrictInt
+    selected: StrictInt
+
+
 class LL144View(_View):
     """The NYC Local Law 144 summary table of the ``ll144`` preset."""
 
@@ -389,6 +397,7 @@ class LL144View(_View):
     applicants: StrictInt
     min_share: Number
     rows: list[ImpactRowView]
+    unknown: list[UnknownCountView] = []
 
 
 class ReportModel(_View):

@@ -8,6 +8,10 @@ ratio, the category's rate over the highest rate among the categories of the sam
 (or intersection). § 5-301(d) lets the auditor exclude a category under 2 % of the audited
 data from the impact ratios; its counts and rate are still reported. Here such a category is
 always excluded from the ratios (it neither gets one nor can be the highest) and marked so.
+§ 5-301(b) also asks for the number of individuals not included in the calculations because
+they fall within an unknown category: a row whose value of a feature is an unknown category
+(``"unknown"`` by default, matched without regard to case; encode missing values as it) is
+left out of that feature's table and of every intersection with it, and counted apart.
 
 Everything is computed from :class:`bias_checks.GroupCounts`, so the table comes out of any
 engine that counts (pandas, a dataframe backend, a federation of parties). Rows are
@@ -36,6 +40,8 @@ LL144_NEEDS_BINARY = (
     "or pass scores to scoring_rate_table."
 )
 INVALID_MIN_SHARE = "min_share must be a number from 0 to 1 (the law's is 0.02)."
+UNKNOWN_CATEGORIES = ("unknown",)
+"""The category names (compared case-insensitively) that mean "unknown" in an LL144 table."""
 GroupKey = tuple[tuple[str, Any], ...]
 Preset = Literal["four_fifths", "ll144"]
 FOUR_FIFTHS = Threshold("disparate_impact", 0.8)
@@ -85,13 +91,33 @@ class ImpactRow:
 
 
 @dataclass(frozen=True)
+class UnknownCount:
+    """The applicants of one grouping left out because a feature's value is unknown."""
+
+    grouping: tuple[str, ...]
+    applicants: int
+    selected: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "grouping": list(self.grouping),
+            "applicants": self.applicants,
+            "selected": self.selected,
+        }
+
+
+@dataclass(frozen=True)
 class ImpactTable:
-    """The LL144 summary table: every category of every feature and intersection."""
+    """The LL144 summary table: every category of every feature and intersection.
+
+    ``unknown`` holds, per grouping that has any, the applicants left out of it because
+    their value of one of its features is an unknown category."""
 
     rate_kind: RateKind
     applicants: int
     min_share: float
     rows: tuple[ImpactRow, ...]
+    unknown: tuple[UnknownCount, ...] = ()
 
     def lowest_ratio(self) -> float | None:
         """The smallest impact ratio over all included categories (``None`` if none)."""
@@ -99,12 +125,15 @@ class ImpactTable:
         return min(ratios) if ratios else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "rate_kind": self.rate_kind,
             "applicants": self.applicants,
             "min_share": self.min_share,
             "rows": [r.to_dict() for r in self.rows],
         }
+        if self.unknown:  # left out otherwise, so tables without unknowns keep their bytes
+            data["unknown"] = [u.to_dict() for u in self.unknown]
+        return data
 
 
 def preset_thresholds(preset: str, features: Sequence[str] = ()) -> tuple[Threshold, ...]:
@@ -132,7 +161,11 @@ def _groupings(features: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 def impact_ratio_table(
-    counts: GroupCounts, *, min_share: float = MIN_SHARE, rate_kind: RateKind = "selection"
+    counts: GroupCounts,
+    *,
+    min_share: float = MIN_SHARE,
+    rate_kind: RateKind = "selection",
+    unknown: Sequence[str] = UNKNOWN_CATEGORIES,
 ) -> ImpactTable:
     """LL144 impact ratios of every category and intersection, from group counts.
 
@@ -146,6 +179,10 @@ def impact_ratio_table(
         from the impact ratios (6 RCNY § 5-301(d)).
     rate_kind : {"selection", "scoring"}, default "selection"
         What the rate is called in the report (``scoring`` for the share above the median).
+    unknown : sequence of str, default ("unknown",)
+        Category names, compared case-insensitively with each value's text, that mean the
+        value is unknown: such rows are left out of the groupings with that feature and
+        counted in :attr:`ImpactTable.unknown` (6 RCNY § 5-301(b)). ``()`` keeps every value.
 
     Returns
     -------
@@ -171,16 +208,23 @@ def impact_ratio_table(
     applicants = counts.counts.sum(axis=(1, 2))
     selected = counts.counts[:, :, positive].sum(axis=1)
     total = int(applicants.sum())
+    unknown_names = {name.casefold() for name in unknown}
     rows: list[ImpactRow] = []
+    left_out: list[UnknownCount] = []
     for grouping in _groupings(counts.sensitive):
         columns = [n_control + counts.sensitive.index(name) for name in grouping]
         tally: dict[tuple[Hashable, ...], list[int]] = {}
+        missing = [0, 0]
         for key, n, s in zip(counts.keys, applicants, selected, strict=True):
-            entry = tally.setdefault(tuple(key[c] for c in columns), [0, 0])
+            values = tuple(key[c] for c in columns)
+            is_unknown = any(str(v).casefold() in unknown_names for v in values)
+            entry = missing if is_unknown else tally.setdefault(values, [0, 0])
             entry[0] += int(n)
             entry[1] += int(s)
         rows += _grouping_rows(grouping, tally, total, min_share)
-    return ImpactTable(rate_kind, total, float(min_share), tuple(rows))
+        if missing[0]:
+            left_out.append(UnknownCount(grouping, missing[0], missing[1]))
+    return ImpactTable(rate_kind, total, float(min_share), tuple(rows), tuple(left_out))
 
 
 def _grouping_rows(
@@ -212,7 +256,11 @@ def _grouping_rows(
 
 
 def scoring_rate_table(
-    scores: Any, *, sensitive_features: Any, min_share: float = MIN_SHARE
+    scores: Any,
+    *,
+    sensitive_features: Any,
+    min_share: float = MIN_SHARE,
+    unknown: Sequence[str] = UNKNOWN_CATEGORIES,
 ) -> ImpactTable:
     """LL144 impact ratios of a tool that scores: the scoring rate is the share of a category
     scoring above the median score of the full sample (6 RCNY § 5-301(c)).
@@ -224,6 +272,9 @@ def scoring_rate_table(
     sensitive_features : mapping of str to array-like, or DataFrame
         As for :func:`bias_checks.group_counts`.
     min_share : float, default 0.02
+    unknown : sequence of str, default ("unknown",)
+        As for :func:`impact_ratio_table`. The median is that of every applicant's score,
+        unknown categories included.
 
     Returns
     -------
@@ -245,4 +296,4 @@ def scoring_rate_table(
     counts = group_counts(
         above, above, sensitive_features=sensitive_features, classes=(0, 1), pos_label=1
     )
-    return impact_ratio_table(counts, min_share=min_share, rate_kind="scoring")
+    return impact_ratio_table(counts, min_share=min_share, rate_kind="scoring", unknown=unknown)

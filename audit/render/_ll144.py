@@ -1,7 +1,8 @@
 """The NYC Local Law 144 summary table of a report made with the ``ll144`` preset, as an
 HTML section and as CSV: per category of each sensitive feature and per intersection, the
 applicants, the selected, the selection (or scoring) rate and the impact ratio; categories
-under the exclusion share are listed with their counts and marked excluded."""
+under the exclusion share are listed with their counts and marked excluded, and the applicants
+whose category is unknown get a last row of their own, outside the ratios."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from audit.render._common import fmt, num
 from audit.render._csv import csv_number, csv_text
-from audit.report_model import ImpactRowView, LL144View, ReportModel
+from audit.report_model import ImpactRowView, LL144View, ReportModel, UnknownCountView
 from audit.violations import group_label
 
 LL144_CSV_COLUMNS = (
@@ -46,18 +47,32 @@ def _note(row: ImpactRowView, table: LL144View) -> str:
 
 
 LL144_HEADERS = ("Category", "Applicants", "Selected", "{rate}", "Impact ratio", "Note")
+UNKNOWN_LABEL = "unknown category"
+UNKNOWN_NOTE = "not included in the calculations (6 RCNY 5-301(b))"
+
+
+def _unknown_of(table: LL144View, grouping: list[str]) -> UnknownCountView | None:
+    return next((u for u in table.unknown if u.grouping == grouping), None)
 
 
 def ll144_intro(table: LL144View) -> str:
     """One paragraph on what the table shows (plain text)."""
     rate = f"{table.rate_kind} rate"
     share = fmt(100 * num(table.min_share), 1)
-    return (
+    text = (
         f"{table.applicants} applicants. The impact ratio is a category's {rate} over the "
         f"highest {rate} among the categories of the same feature or intersection "
         f"(6 RCNY 5-301). Categories under {share}% of the data are reported but excluded "
         "from the ratios."
     )
+    singles = [u for u in table.unknown if len(u.grouping) == 1]
+    if singles:
+        named = ", ".join(f"{u.applicants} of unknown {u.grouping[0]}" for u in singles)
+        text += (
+            f" Applicants in an unknown category are not included in the calculations of "
+            f"that feature or its intersections: {named}."
+        )
+    return text
 
 
 def ll144_tables(table: LL144View) -> list[tuple[str, list[list[str]]]]:
@@ -78,6 +93,19 @@ def ll144_tables(table: LL144View) -> list[tuple[str, list[list[str]]]]:
                 _note(row, table),
             ]
         )
+    for title, rows in out:
+        left_out = _unknown_of(table, title.split(" x "))
+        if left_out is not None:
+            rows.append(
+                [
+                    UNKNOWN_LABEL,
+                    str(left_out.applicants),
+                    str(left_out.selected),
+                    "",
+                    "",
+                    UNKNOWN_NOTE,
+                ]
+            )
     return out
 
 
@@ -124,6 +152,18 @@ def render_ll144_csv(data: ReportModel) -> str | None:
                 csv_number(row.rate),
                 csv_number(row.impact_ratio),
                 "yes" if row.excluded else "no",
+            ]
+        )
+    for left_out in table.unknown:
+        writer.writerow(
+            [
+                csv_text(" x ".join(left_out.grouping)),
+                UNKNOWN_LABEL,
+                left_out.applicants,
+                left_out.selected,
+                "",
+                "",
+                "unknown",
             ]
         )
     return out.getvalue()

@@ -133,3 +133,27 @@ def test_pdf_has_the_table_only_with_the_preset(predictions: Path, ll144: Predic
     assert "Impact ratio" in text
     plain = _pdf_text(render_pdf(_audit(predictions, "four_fifths").report))
     assert "Local Law 144" not in plain
+
+
+def test_unknown_categories_are_reported_in_every_rendering(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    n = 2000
+    sex = rng.choice(["F", "M", "Unknown"], n, p=[0.45, 0.45, 0.1])
+    p = (rng.random(n) < 0.4).astype(int)
+    path = tmp_path / "preds.csv"
+    pd.DataFrame({"y": p, "p": p, "sex": sex}).to_csv(path, index=False)
+    audit = audit_predictions_file(
+        path, label="y", prediction="p", sensitive=["sex"], n_boot=0, preset="ll144"
+    )
+    table = audit.report.model.ll144
+    assert table is not None
+    assert [r.category for r in table.rows] == [{"sex": "F"}, {"sex": "M"}]
+    unknown = int((sex == "Unknown").sum())
+    assert [(u.grouping, u.applicants) for u in table.unknown] == [(["sex"], unknown)]
+    html = render_html(audit.report)
+    assert f"{unknown} of unknown sex" in html
+    assert "unknown category" in html
+    paths = render_all(audit.report, tmp_path / "out")
+    rows = list(csv.reader(io.StringIO(paths[LL144_FILE].read_text())))
+    assert rows[-1][:4] == ["sex", "unknown category", str(unknown), str(p[sex == "Unknown"].sum())]
+    assert rows[-1][-1] == "unknown"

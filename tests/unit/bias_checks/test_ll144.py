@@ -173,3 +173,42 @@ def test_a_category_at_exactly_min_share_is_not_excluded() -> None:
     row = next(r for r in table.rows if r.category == (("sex", "x"),))
     assert row.applicants == small
     assert not row.excluded
+
+
+def test_unknown_categories_are_counted_apart_and_left_out_of_the_ratios() -> None:
+    # 6 RCNY § 5-301(b): the number assessed but not included because their category is
+    # unknown is reported; they are in no category's count and can never be the highest rate.
+    sex = np.array(["F"] * 100 + ["M"] * 100 + ["Unknown"] * 30 + ["F"] * 10)
+    race = np.array(["a"] * 200 + ["b"] * 30 + ["UNKNOWN"] * 10)
+    selected = np.array([1] * 40 + [0] * 60 + [1] * 50 + [0] * 50 + [1] * 30 + [1] * 10)
+    counts = group_counts(selected, selected, sensitive_features={"sex": sex, "race": race})
+    table = impact_ratio_table(counts, min_share=0.0)
+    by = {(r.grouping, tuple(v for _, v in r.category)): r for r in table.rows}
+    assert set(by) == {
+        (("sex",), ("F",)),
+        (("sex",), ("M",)),
+        (("race",), ("a",)),
+        (("race",), ("b",)),
+        (("sex", "race"), ("F", "a")),
+        (("sex", "race"), ("M", "a")),
+    }
+    # Unknown sex (30 rows, all selected) would be the highest rate; it is not a category.
+    assert by[(("sex",), ("F",))].applicants == 110  # the 10 F of unknown race still count
+    assert by[(("sex",), ("F",))].selected == 50
+    assert by[(("sex",), ("M",))].impact_ratio == 1.0
+    assert by[(("sex",), ("F",))].impact_ratio == pytest.approx((50 / 110) / 0.5)
+    assert by[(("sex", "race"), ("F", "a"))].applicants == 100
+    left_out = {u.grouping: (u.applicants, u.selected) for u in table.unknown}
+    assert left_out == {("sex",): (30, 30), ("race",): (10, 10), ("sex", "race"): (40, 40)}
+    assert table.applicants == 240
+    assert table.to_dict()["unknown"][0] == {"grouping": ["sex"], "applicants": 30, "selected": 30}
+    kept = impact_ratio_table(counts, min_share=0.0, unknown=())
+    assert kept.unknown == ()
+    assert "unknown" not in kept.to_dict()
+    assert any(dict(r.category).get("sex") == "Unknown" for r in kept.rows)
+
+
+def test_a_table_without_unknowns_keeps_its_dictionary() -> None:
+    table = _table({"a": 50, "b": 50}, {"a": 10, "b": 20}, 0.0)
+    assert table.unknown == ()
+    assert set(table.to_dict()) == {"rate_kind", "applicants", "min_share", "rows"}
