@@ -20,7 +20,15 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import Session, col, select
 
 from audit.commitments import build_commitments, read_records, read_salts, write_salts
@@ -80,9 +88,17 @@ class DatasetManifest(BaseModel):
             missing = sorted(wanted - set(self.columns))
             if missing:
                 raise ValueError(f"columns {missing} are not among the declared columns")
-        if self.reference_group is not None:
-            _check_reference_group(self.reference_group, self.sensitive_features)
         return self
+
+    @field_validator("reference_group")
+    @classmethod
+    def _names_each_sensitive_feature(
+        cls, group: dict[str, str] | None, info: ValidationInfo
+    ) -> dict[str, str] | None:
+        sensitive = info.data.get("sensitive_features")
+        if group is not None and sensitive is not None:
+            _check_reference_group(group, sensitive)
+        return group
 
     def canonical_json(self) -> bytes:
         """Sorted keys, UTF-8, no insignificant whitespace: the bytes that are hashed.
@@ -149,7 +165,8 @@ class DatasetManifest(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "manifest"
-            raise InvalidManifest(f"{where}: {first['msg']}") from None
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise InvalidManifest(f"{where}: {message}") from None
 
 
 REFERENCE_GROUP_FEATURES = (
