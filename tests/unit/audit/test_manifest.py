@@ -147,7 +147,8 @@ def test_build_manifest_takes_the_privileged_group(tmp_path: Path) -> None:
         csv, sensitive_features=["group"], reference_group={"group": "B"}, **options
     )
     assert named.reference_group == {"group": "B"}
-    assert named.hash != plain.hash and named.sha256 == plain.sha256
+    assert named.hash != plain.hash
+    assert named.sha256 == plain.sha256
     with pytest.raises(InvalidManifest, match="region is not one"):
         build_manifest(
             csv, sensitive_features=["group"], reference_group={"region": "north"}, **options
