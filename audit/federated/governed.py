@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from sqlalchemy import Engine
+
 from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.errors import DatasetNotAllowed, DatasetSchemaMismatch, UnsupportedMitigation
@@ -85,7 +87,7 @@ REFERENCE_NOT_SENSITIVE = (
 
 
 def voted_reference(
-    env: AuditEnv, snapshot: PolicySnapshot, spec: FederatedSpec
+    engine: Engine, snapshot: PolicySnapshot, spec: FederatedSpec
 ) -> Mapping[str, str] | None:
     """The privileged group the manifests of the spec's datasets name: the manifests stored
     here whose hash is the ``manifestHash`` the policy allows (the nodes hold the data, so a
@@ -99,7 +101,7 @@ def voted_reference(
         The group does not name exactly the spec's sensitive features.
     """
     found: list[DatasetManifest] = []
-    with session_scope(env.engine) as session:
+    with session_scope(engine) as session:
         for dataset_id in spec.dataset_ids:
             entry = allowed_dataset(snapshot, dataset_id)
             manifest = None if entry is None else manifest_by_hash(session, entry.manifest_hash)
@@ -233,7 +235,7 @@ def run_federated_audit(
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     hashes = _allowed(snapshot, spec)
     check_mitigation(snapshot)
-    reference = voted_reference(env, snapshot, spec)
+    reference = voted_reference(env.engine, snapshot, spec)
     run_id = federated_run_id(spec, hashes, snapshot.hash)
     dataset_id = combined(spec.dataset_ids)
     with session_scope(env.engine) as session:
