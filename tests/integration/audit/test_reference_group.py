@@ -21,6 +21,7 @@ from web3 import Web3
 from audit.anchor import read_anchor
 from audit.db_models import AuditRunRecord, ModelVersion
 from audit.env import AuditEnv
+from audit.external import ExternalAuditSpec, register_onnx, run_external_audit
 from audit.impact import JudgedFrom, full_preview, preview_draft
 from audit.manifest import DatasetManifest, build_manifest, latest_manifest, store_manifest
 from audit.models import load_model
@@ -35,6 +36,7 @@ from governance.actions import Action, SetEvidenceRule, SetThreshold
 from governance.chain.deploy import Deployment
 from tests.helpers import signed_offer
 from tests.integration.audit.audit_support import audit_env, govern
+from tests.unit.audit.external import onnx_models as models
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 DI = "disparate_impact"
@@ -215,3 +217,24 @@ def test_voting_a_manifest_that_names_the_privileged_group_is_previewed_and_appl
     again = reaudit_model(env, version, SPEC)
     assert again.verdict == Verdict.FAIL
     assert (quick.previewed_verdict, quick.previewed_status) == (again.verdict, again.model_status)
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_an_external_model_is_judged_against_the_voted_privileged_group(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    env = _govern_loans(isolated_chain, deployment, engine, tmp_path, privileged="A")
+    biased = models.sklearn_pipeline(*models.loans(3000, seed=7)).data
+    registered = register_onnx(env, name="loans-pipe", data=biased)
+    spec = ExternalAuditSpec(name="loans-pipe", model_hash=registered.model_hash, dataset="loans")
+    run = run_external_audit(env, spec)
+    report = Report.from_bytes((run.report_dir / "report.json").read_bytes())
+    assert report.data["audit"]["config"]["reference_group"] == {"group": "A"}
+    rates = {
+        m["group"]["group"]: float(m["value"])
+        for m in report.data["audit"]["metrics"]
+        if m["metric"] == "selection_rate" and m["grouping"] == ["group"]
+    }
+    check = _check(report)
+    assert float(check["value"]) == pytest.approx(rates["B"] / rates["A"])  # type: ignore[arg-type]
+    assert "group=A" in (run.report_dir / "report.html").read_text()
