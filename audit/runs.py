@@ -277,13 +277,8 @@ def evaluate(
     The core of every run; it writes, anchors and gates nothing, so a preview of a proposed
     policy (:mod:`audit.impact`) runs the very same steps as the run that follows the vote.
     The directional metrics compare with the manifests' voted privileged group
-    (``reference_group``, the same in every manifest), checked against the held-out rows
-    before anything is trained.
-
-    Raises
-    ------
-    bias_checks.UnknownReferenceGroupError
-        The voted privileged group has no held-out rows (nothing is trained).
+    (``reference_group``); one without held-out rows raises
+    ``bias_checks.UnknownReferenceGroupError`` before anything is trained.
 
     Examples
     --------
