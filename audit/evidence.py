@@ -3,14 +3,19 @@
 A governed run never chooses its own evidence rule: the confidence level, the minimum group
 size and denominator, and what an INCONCLUSIVE verdict does at the gate all come from the
 snapshot the run froze. A metric with its own rule on chain is judged by that rule; every
-other metric by the default rule.
+other metric by the default rule. The directional metrics (``disparate_impact``, ...)
+compare every group with the privileged group the voted dataset manifest names
+(``reference_group``), or with the largest group when it names none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
+import pandas as pd
+
+from audit.reference import resolve_reference_in
 from bias_checks import (
     AuditResult,
     EvidenceRule,
@@ -69,12 +74,20 @@ def audit_under_policy(
     n_boot: int,
     random_state: int,
     y_score: Any | None = None,
+    reference_group: Mapping[str, str] | None = None,
 ) -> AuditResult:
     """Audit predictions against the snapshot's thresholds under its evidence rules.
 
     ``y_score`` (the model's positive-class scores) lets voted thresholds on the score
     metrics (``roc_auc_difference``, ``brier_score``, ...) be judged; without it a voted
-    threshold on one raises ``MetricNotApplicableError``.
+    threshold on one raises ``MetricNotApplicableError``. ``reference_group`` is the voted
+    manifest's privileged group (one value, as text, per column of ``sensitive_features``);
+    None compares with the largest group.
+
+    Raises
+    ------
+    bias_checks.UnknownReferenceGroupError
+        ``reference_group`` does not occur in ``sensitive_features`` (nothing is audited).
 
     Examples
     --------
@@ -91,7 +104,35 @@ def audit_under_policy(
         random_state=random_state,
         evidence=evidence_rule(snapshot.evidence),
         y_score=y_score,
+        reference_group=governed_reference(reference_group, sensitive_features),
     )
+
+
+def governed_reference(
+    reference_group: Mapping[str, str] | None, sensitive_features: Any
+) -> Literal["majority"] | dict[str, Any]:
+    """The engine's ``reference_group`` for a governed audit of rows grouped by
+    ``sensitive_features``: the manifest's group, checked to occur, or ``"majority"``.
+
+    Raises
+    ------
+    bias_checks.UnknownReferenceGroupError
+        The group misses a sensitive feature, names another, or has no rows.
+
+    Examples
+    --------
+    >>> governed_reference({"sex": "F"}, pd.DataFrame({"sex": ["F", "M"]}))
+    {'sex': 'F'}
+    >>> governed_reference(None, pd.DataFrame({"sex": ["F", "M"]}))
+    'majority'
+    """
+    if reference_group is None:
+        return "majority"
+    frame = pd.DataFrame(sensitive_features)
+    groups = frame.drop_duplicates().itertuples(index=False, name=None)
+    resolved = resolve_reference_in(dict(reference_group), [str(c) for c in frame.columns], groups)
+    assert not isinstance(resolved, str)
+    return resolved
 
 
 def inconclusive_metrics(result: AuditResult) -> list[str]:

@@ -6,17 +6,29 @@ the label column and its positive value, the sensitive features and the model's 
 (:mod:`audit.commitments`). Its canonical JSON (sorted keys, UTF-8, no whitespace) hashes to
 the ``manifestHash`` that the provider's signed offer, carried by an ``allow_dataset``
 proposal, puts on chain next to the file's hash (``contentHash``) and the records root.
+``reference_group`` names the privileged group (one value per sensitive feature, as AIF360
+declares it on the dataset): governed runs compare every group with it in the directional
+metrics (``disparate_impact``, ...), so the DAO votes which group that is.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import Session, col, select
 
 from audit.commitments import build_commitments, read_records, read_salts, write_salts
@@ -62,6 +74,10 @@ class DatasetManifest(BaseModel):
         pattern=r"^0x[0-9a-f]{64}$",
         description="StandardMerkleTree root of the salted record commitments",
     )
+    reference_group: dict[str, str] | None = Field(
+        default=None,
+        description="The privileged group: one value (as text) per sensitive feature",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DatasetManifest:
@@ -74,14 +90,25 @@ class DatasetManifest(BaseModel):
                 raise ValueError(f"columns {missing} are not among the declared columns")
         return self
 
+    @field_validator("reference_group")
+    @classmethod
+    def _names_each_sensitive_feature(
+        cls, group: dict[str, str] | None, info: ValidationInfo
+    ) -> dict[str, str] | None:
+        sensitive = info.data.get("sensitive_features")
+        if group is not None and sensitive is not None:
+            _check_reference_group(group, sensitive)
+        return group
+
     def canonical_json(self) -> bytes:
         """Sorted keys, UTF-8, no insignificant whitespace: the bytes that are hashed.
 
-        A manifest without a records root leaves the key out, so manifests written before
-        commitments existed keep their hashes."""
+        A manifest without a records root or a reference group leaves the key out, so
+        manifests written before these existed keep their hashes."""
         data = self.model_dump(mode="json")
-        if data["records_root"] is None:
-            del data["records_root"]
+        for optional in ("records_root", "reference_group"):
+            if data[optional] is None:
+                del data[optional]
         return canonical_json(data)
 
     @property
@@ -138,7 +165,30 @@ class DatasetManifest(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "manifest"
-            raise InvalidManifest(f"{where}: {first['msg']}") from None
+            message = str(first["msg"]).removeprefix("Value error, ")
+            raise InvalidManifest(f"{where}: {message}") from None
+
+
+REFERENCE_GROUP_FEATURES = (
+    "the reference group must name one value for each sensitive feature ({features}); {problem}"
+)
+
+
+def _check_reference_group(group: dict[str, str], sensitive: tuple[str, ...]) -> None:
+    unknown = [f for f in group if f not in sensitive]
+    missing = [f for f in sensitive if f not in group]
+    empty = [f for f in sensitive if f in group and not group[f].strip()]
+    if unknown or missing or empty:
+        problem = (
+            f"{unknown[0]} is not one"
+            if unknown
+            else f"{missing[0]} has none"
+            if missing
+            else f"{empty[0]} is empty"
+        )
+        raise ValueError(
+            REFERENCE_GROUP_FEATURES.format(features=", ".join(sensitive), problem=problem)
+        )
 
 
 def _parquet_columns(path: Path) -> list[str]:
@@ -169,6 +219,7 @@ def build_manifest(
     provider: str | None = None,
     columns: tuple[str, ...] | list[str] | None = None,
     salts_path: Path | None = None,
+    reference_group: Mapping[str, str] | None = None,
 ) -> DatasetManifest:
     """The manifest of the data file at ``path``, with its sha256 computed.
 
@@ -176,7 +227,9 @@ def build_manifest(
     column that is neither the label nor a sensitive feature. ``columns`` names the columns
     of a CSV file that has no header row. With ``salts_path``, every record is committed
     with a fresh salt (:mod:`audit.commitments`), the salts are written there for the
-    provider to keep, and the manifest carries the records root.
+    provider to keep, and the manifest carries the records root. ``reference_group`` names
+    the privileged group, one value (as text) per sensitive feature (see
+    :func:`audit.reference.parse_reference`); governed runs compare every group with it.
 
     Raises
     ------
@@ -224,6 +277,7 @@ def build_manifest(
         "licence": licence,
         "description": description,
         "records_root": records_root,
+        "reference_group": None if reference_group is None else dict(reference_group),
     }
     return DatasetManifest.from_json(json.dumps(data))
 

@@ -5,7 +5,7 @@ Light on purpose (no Polars): the API validates its ``reference`` query paramete
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 from bias_checks import GroupCounts, InvalidParameterError, UnknownReferenceGroupError
@@ -53,9 +53,31 @@ def resolve_reference(
     Raises :class:`bias_checks.UnknownReferenceGroupError` when it names a feature that is
     not sensitive, misses one, or names a value (or a combination) that does not occur.
     """
+    start = len(counts.control)
+    return resolve_reference_in(
+        reference, counts.sensitive, [tuple(key[start:]) for key in counts.keys]
+    )
+
+
+def resolve_reference_in(
+    reference: Reference, features: Sequence[str], groups: Iterable[tuple[Any, ...]]
+) -> Literal["best", "majority"] | dict[str, Any]:
+    """:func:`resolve_reference` against the ``groups`` that occur (one value per feature of
+    ``features``, in order), such as the distinct rows of a governed run's held-out groups.
+
+    Raises
+    ------
+    bias_checks.UnknownReferenceGroupError
+        The reference misses a feature, names another, or names a group that does not occur.
+
+    Examples
+    --------
+    >>> resolve_reference_in({"sex": "1"}, ["sex"], [(0,), (1,)])
+    {'sex': 1}
+    """
     if isinstance(reference, str):
         return reference
-    features = counts.sensitive
+    occurring = {tuple(group) for group in groups}
     unknown = sorted(set(reference) - set(features))
     missing = [f for f in features if f not in reference]
     if unknown or missing:
@@ -66,10 +88,9 @@ def resolve_reference(
             + ".",
             feature=(unknown or missing)[0],
         )
-    start = len(counts.control)
     resolved: dict[str, Any] = {}
     for i, feature in enumerate(features):
-        levels = sorted({key[start + i] for key in counts.keys}, key=str)
+        levels = sorted({group[i] for group in occurring}, key=str)
         match = [level for level in levels if str(level) == reference[feature]]
         if not match:
             shown = ", ".join(str(level) for level in levels[:8])
@@ -79,8 +100,7 @@ def resolve_reference(
                 feature=feature,
             )
         resolved[feature] = match[0]
-    wanted = tuple(resolved[f] for f in features)
-    if not any(tuple(key[start:]) == wanted for key in counts.keys):
+    if tuple(resolved[f] for f in features) not in occurring:
         named = ", ".join(f"{f}={reference[f]}" for f in features)
         raise UnknownReferenceGroupError(
             f"The reference group {named} has no rows; name a combination that occurs.",

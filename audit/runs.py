@@ -38,7 +38,7 @@ from audit.errors import (
     DatasetNotAllowed,
     ManifestMismatch,
 )
-from audit.evidence import audit_under_policy, gate_rule
+from audit.evidence import audit_under_policy, gate_rule, governed_reference
 from audit.gate import record_audit
 from audit.manifest import DatasetManifest, load_frame
 from audit.models import check_model_types, load_model, save_model
@@ -276,6 +276,9 @@ def evaluate(
 
     The core of every run; it writes, anchors and gates nothing, so a preview of a proposed
     policy (:mod:`audit.impact`) runs the very same steps as the run that follows the vote.
+    The directional metrics compare with the manifests' voted privileged group
+    (``reference_group``); one without held-out rows raises
+    ``bias_checks.UnknownReferenceGroupError`` before anything is trained.
 
     Examples
     --------
@@ -285,6 +288,8 @@ def evaluate(
     frames = [load_frame(m) for m in manifests]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     data = split(frame, manifests[0], spec)
+    reference = manifests[0].reference_group
+    governed_reference(reference, data.a_test)  # refused here, before any training
     if model is None:
         strategy, constraint = snapshot.mitigation.strategy, snapshot.mitigation.constraint
         model = train(
@@ -306,6 +311,7 @@ def evaluate(
         n_boot=spec.n_boot,
         random_state=spec.seed,
         y_score=model_scores(model, data.x_test),
+        reference_group=reference,
     )
     when_inconclusive, warnings = gate_rule(snapshot, result)
     return Evaluation(model, tuple(len(f) for f in frames), result, when_inconclusive, warnings)

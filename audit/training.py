@@ -31,7 +31,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from audit.errors import MissingValues, UnsupportedMitigation
-from audit.manifest import DatasetManifest
+from audit.evidence import governed_reference
+from audit.manifest import DatasetManifest, load_frame
 from audit.spec import ModelSpec, make_estimator
 
 MODEL_FORMAT = "fairgov-model/1"
@@ -154,6 +155,24 @@ def split(frame: pd.DataFrame, manifest: DatasetManifest, spec: ModelSpec) -> Sp
         x, y, a, test_size=spec.test_size, random_state=spec.seed, stratify=y
     )
     return Split(x_tr, x_te, np.asarray(y_tr), np.asarray(y_te), a_tr, a_te)
+
+
+def check_reference_group(manifest: DatasetManifest) -> None:
+    """Check that the manifest's privileged group has rows in its file, its groups read as a
+    governed run reads them (:func:`sensitive_groups`), before anyone votes on it.
+
+    Raises
+    ------
+    bias_checks.UnknownReferenceGroupError
+        The group does not occur (the message lists the values that do).
+
+    Examples
+    --------
+    >>> check_reference_group(manifest)  # doctest: +SKIP
+    """
+    if manifest.reference_group is not None:
+        groups = sensitive_groups(load_frame(manifest)[list(manifest.sensitive_features)])
+        governed_reference(manifest.reference_group, groups)
 
 
 def group_keys(sensitive: pd.DataFrame) -> np.ndarray[Any, Any]:

@@ -88,8 +88,9 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
     return entry
 
 
-#: What datasets trained together must agree on, in the order they are compared.
-SCHEMA_FIELDS = ("label", "positive_label", "sensitive_features", "features")
+#: What datasets trained together must agree on, in the order they are compared: their
+#: audit compares every group with one reference (privileged) group.
+SCHEMA_FIELDS = ("label", "positive_label", "sensitive_features", "features", "reference_group")
 
 
 def check_same_schema(manifests: Sequence[DatasetManifest]) -> None:

@@ -18,7 +18,6 @@ from cli.compose import load_context
 
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit
-    from audit.report_model import ReportModel
     from audit.runs import AuditRun
     from bias_checks import Preset
 
@@ -37,17 +36,14 @@ def _split(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _reference_words(data: ReportModel) -> str:
-    reference = data.audit.config.get("reference_group")
-    if isinstance(reference, dict):
-        return ", ".join(f"{feature}={value}" for feature, value in reference.items())
-    return {"best": "the best group of each metric", "majority": "the largest group"}.get(
-        str(reference), str(reference)
-    )
-
-
 def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
-    from audit.render import REASON_WORDS, VERDICT_COLOURS, fmt, verdict_sentence
+    from audit.render import (
+        REASON_WORDS,
+        VERDICT_COLOURS,
+        fmt,
+        reference_words,
+        verdict_sentence,
+    )
     from bias_checks import METRICS
 
     report = outcome.report
@@ -85,7 +81,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         )
     console.print(table, soft_wrap=False)
     if any(METRICS[c.threshold.metric].signed for c in data.audit.checks):
-        console.print(f"Reference group of directional checks: {_reference_words(data)}")
+        console.print(f"Reference group of directional checks: {reference_words(data)}")
     violations = report.worst_violations()
     if violations:
         console.print("Worst:")

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Datasets and their manifests.", no_args_is_help=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
+#: ``--reference`` of a manifest names a group: the words of ``fairgov audit predictions``
+#: choose one per audit, which a vote on the dataset cannot fix.
+REFERENCE_NOT_A_GROUP = (
+    "--reference {text!r}: a manifest names the privileged group itself, as "
+    "FEATURE=VALUE[,FEATURE=VALUE...] with one value per sensitive feature (e.g. sex=Male)."
+)
+
 
 def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
@@ -63,6 +70,15 @@ def register(
             "provider keeps them). Required for the dataset to be offered."
         ),
     ] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            help="The privileged group, voted with the manifest: governed audits compare "
+            "every group with it in disparate_impact and the other directional metrics. "
+            "FEATURE=VALUE[,FEATURE=VALUE...], one value per sensitive feature "
+            "(default: none, the largest group)."
+        ),
+    ] = None,
 ) -> None:
     """Hash FILE, commit its records (with --salts) and store its manifest.
 
@@ -70,7 +86,15 @@ def register(
     of it: ``fairgov provider offer MANIFEST --salts SALTS``.
     """
     from audit.manifest import build_manifest, store_manifest
+    from audit.reference import parse_reference
+    from audit.training import check_reference_group
+    from bias_checks import InvalidParameterError
 
+    named = None if reference is None else parse_reference(reference)
+    if isinstance(named, str):
+        raise InvalidParameterError(
+            REFERENCE_NOT_A_GROUP.format(text=reference), parameter="reference"
+        )
     settings = Settings()
     manifest = build_manifest(
         file,
@@ -85,7 +109,9 @@ def register(
         provider=provider,
         columns=_split(columns) or None,
         salts_path=salts,
+        reference_group=named,
     )
+    check_reference_group(manifest)
     engine = migrated_engine(settings)
     with session_scope(engine) as session:
         store_manifest(session, manifest)
@@ -98,4 +124,7 @@ def register(
         err_console.print("no record commitments (--salts): this manifest cannot be offered")
     else:
         err_console.print(f"records root {manifest.records_root}; keep the salts file {salts}")
+    if manifest.reference_group is not None:
+        named_group = ", ".join(f"{k}={v}" for k, v in manifest.reference_group.items())
+        err_console.print(f"privileged group of directional metrics: {named_group}")
     typer.echo(manifest.canonical_json().decode("utf-8"))

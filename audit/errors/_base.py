@@ -232,7 +232,8 @@ class ManifestMismatch(AuditError):
 
 
 class DatasetSchemaMismatch(AuditError):
-    """A spec's datasets do not share a schema (label, positive label, features)."""
+    """A spec's datasets do not share a schema (label, positive label, features) or
+    reference (privileged) group."""
 
     code: ClassVar[str] = "dataset_schema_mismatch"
     category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
@@ -240,7 +241,8 @@ class DatasetSchemaMismatch(AuditError):
     def __init__(self, first: str, other: str, field: str) -> None:
         super().__init__(
             f"datasets {first!r} and {other!r} differ in {field}: a spec may only combine "
-            "datasets with the same label, positive label, sensitive features and features",
+            "datasets with the same label, positive label, sensitive features, features and "
+            "reference group",
             first=first,
             other=other,
             field=field,

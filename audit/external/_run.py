@@ -11,7 +11,7 @@ and the model's hash; its row and report say ``external``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -243,7 +243,13 @@ def audit_again(
     if on_score is not None:
         on_score()
     scored = score_dataset(spec, model, read_model_bytes(model), manifest)
-    return audit_scores(snapshot, scored, n_boot=spec.n_boot, seed=spec.seed)
+    return audit_scores(
+        snapshot,
+        scored,
+        n_boot=spec.n_boot,
+        seed=spec.seed,
+        reference_group=manifest.reference_group,
+    )
 
 
 def _record(env: AuditEnv, spec: ExternalAuditSpec, plan: _Plan) -> int:
@@ -358,10 +364,16 @@ def score_dataset(
 
 
 def audit_scores(
-    snapshot: PolicySnapshot, scored: ScoredRows, *, n_boot: int, seed: int
+    snapshot: PolicySnapshot,
+    scored: ScoredRows,
+    *,
+    n_boot: int,
+    seed: int,
+    reference_group: Mapping[str, str] | None = None,
 ) -> AuditResult:
     """:func:`audit.evidence.audit_under_policy` on the predictions, with the probabilities
-    as ``y_score`` where that keyword exists."""
+    as ``y_score`` where that keyword exists, against the manifest's voted privileged group
+    (``reference_group``; None: the largest group)."""
     extra: dict[str, Any] = {}
     if (
         scored.scores.probability is not None
@@ -375,6 +387,7 @@ def audit_scores(
         sensitive_features=scored.groups,
         n_boot=n_boot,
         random_state=seed,
+        reference_group=reference_group,
         **extra,
     )
 
@@ -393,7 +406,13 @@ def _score_audit_publish(
     data = read_model_bytes(model)
     scored = score_dataset(spec, model, data, manifest, max_memory=env.onnx_max_memory)
     step("audit")
-    result = audit_scores(snapshot, scored, n_boot=spec.n_boot, seed=spec.seed)
+    result = audit_scores(
+        snapshot,
+        scored,
+        n_boot=spec.n_boot,
+        seed=spec.seed,
+        reference_group=manifest.reference_group,
+    )
     when_inconclusive, warnings = gate_rule(snapshot, result)
     step("report")
     report = build_report(

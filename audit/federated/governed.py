@@ -6,7 +6,9 @@ allowed by it before anything starts (no node is contacted, no gas is spent othe
 Flower trains with the voted strategy (:mod:`audit.federated.processes`); each node sends
 its held-out rows' per-group confusion counts (noised at the voted epsilon, if any), and
 the audit is :func:`bias_checks.audit_counts` on their sum under the voted thresholds and
-evidence rules. Without noise it equals the audit of the pooled held-out rows. A voted
+evidence rules, against the privileged group the datasets' voted manifests name (those
+stored here, found by the ``manifestHash`` the policy allows; they must agree), else the
+largest group. Without noise it equals the audit of the pooled held-out rows. A voted
 ThresholdOptimizer is fitted from the nodes' summed score histograms, applied by the nodes
 in the audit, and stored in the model (:func:`audit.federated.mitigation.with_thresholds`),
 so the gated model is the one audited; ExponentiatedGradient is refused. The report
@@ -16,12 +18,14 @@ nodes with codes, rounds), and is anchored and gated like any other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
-from audit.errors import DatasetNotAllowed, UnsupportedMitigation
+from audit.errors import DatasetNotAllowed, DatasetSchemaMismatch, UnsupportedMitigation
 from audit.evidence import evidence_rule, gate_rule, governed_thresholds
 from audit.federated import learning
 from audit.federated.errors import FederatedRunFailed, TooFewNodes
@@ -29,9 +33,11 @@ from audit.federated.mitigation import CONSTRAINTS, with_thresholds
 from audit.federated.outcome import FederatedOutcome
 from audit.federated.processes import FlowerProcess, run_federated
 from audit.federated.protocol import THRESHOLD_OPTIMIZER, RunPlan, Schema
+from audit.manifest import DatasetManifest, manifest_by_hash
 from audit.models import save_model
 from audit.plan import combined
 from audit.provenance import model_info, policy_info
+from audit.reference import resolve_reference
 from audit.report import build_report
 from audit.report_model import (
     DatasetInfo,
@@ -44,7 +50,7 @@ from audit.runs import AuditRun, Publication, finish_run, publish_run
 from audit.spec import FederatedSpec, parse_federated_spec, read_spec_file
 from audit.training import ModelArtifact
 from audit.verify import frozen_snapshot
-from bias_checks import GroupCounts, audit_counts
+from bias_checks import GroupCounts, UnknownReferenceGroupError, audit_counts
 from core.canonical import canonical_hash, canonical_json
 from core.db import session_scope
 from governance.policy.models import PolicySnapshot, allowed_dataset
@@ -72,6 +78,49 @@ def schema_of(spec: FederatedSpec) -> Schema:
 def load_federated_spec(path: Path) -> FederatedSpec:
     """A :class:`~audit.spec.FederatedSpec` from a YAML or JSON file; InvalidModelSpec if bad."""
     return parse_federated_spec(read_spec_file(path))
+
+
+REFERENCE_NOT_SENSITIVE = (
+    "The voted privileged group of dataset {dataset} names {named}, but the spec's sensitive "
+    "features are {features}: audit the sensitive features its manifest declares."
+)
+
+
+def voted_reference(
+    engine: Engine, snapshot: PolicySnapshot, spec: FederatedSpec
+) -> Mapping[str, str] | None:
+    """The privileged group the manifests of the spec's datasets name: the manifests stored
+    here whose hash is the ``manifestHash`` the policy allows (the nodes hold the data, so a
+    manifest may be absent). None if none names one.
+
+    Raises
+    ------
+    DatasetSchemaMismatch
+        Two stored manifests name different groups (or one names none).
+    UnknownReferenceGroupError
+        The group does not name exactly the spec's sensitive features.
+    """
+    found: list[DatasetManifest] = []
+    with session_scope(engine) as session:
+        for dataset_id in spec.dataset_ids:
+            entry = allowed_dataset(snapshot, dataset_id)
+            manifest = None if entry is None else manifest_by_hash(session, entry.manifest_hash)
+            if manifest is not None:
+                found.append(manifest)
+    for other in found[1:]:
+        if other.reference_group != found[0].reference_group:
+            raise DatasetSchemaMismatch(found[0].name, other.name, "reference_group")
+    reference = found[0].reference_group if found else None
+    if reference is not None and set(reference) != set(spec.sensitive_features):
+        raise UnknownReferenceGroupError(
+            REFERENCE_NOT_SENSITIVE.format(
+                dataset=found[0].name,
+                named=", ".join(f"{k}={v}" for k, v in reference.items()),
+                features=", ".join(spec.sensitive_features),
+            ),
+            feature=sorted(set(reference) ^ set(spec.sensitive_features))[0],
+        )
+    return reference
 
 
 def _allowed(snapshot: PolicySnapshot, spec: FederatedSpec) -> tuple[str, ...]:
@@ -170,6 +219,10 @@ def run_federated_audit(
     ------
     DatasetNotAllowed
         A dataset of the spec is not allowed by the policy (nothing recorded or started).
+    DatasetSchemaMismatch, UnknownReferenceGroupError
+        The voted manifests name different privileged groups, or one the spec does not
+        audit (:func:`voted_reference`; nothing recorded or started); or the group has no
+        held-out rows (the run is recorded ``failed``, nothing is anchored).
     UnsupportedMitigation
         The voted mitigation cannot be applied to a federated run (nothing started).
     TooFewNodes
@@ -182,6 +235,7 @@ def run_federated_audit(
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     hashes = _allowed(snapshot, spec)
     check_mitigation(snapshot)
+    reference = voted_reference(env.engine, snapshot, spec)
     run_id = federated_run_id(spec, hashes, snapshot.hash)
     dataset_id = combined(spec.dataset_ids)
     with session_scope(env.engine) as session:
@@ -227,6 +281,7 @@ def run_federated_audit(
             outcome=outcome,
             row_id=row_id,
             say=say,
+            reference=reference,
         )
     except TooFewNodes as exc:
         finish_run(env.engine, row_id, RunStatus.REFUSED, exc)
@@ -276,6 +331,7 @@ def _audit_and_publish(
     outcome: FederatedOutcome,
     row_id: int,
     say: Say,
+    reference: Mapping[str, str] | None,
 ) -> AuditRun:
     say(f"audit: summing the counts of {len(outcome.nodes)} nodes")
     counts = GroupCounts.combine([n.counts for n in outcome.nodes])
@@ -285,6 +341,7 @@ def _audit_and_publish(
         evidence=evidence_rule(snapshot.evidence),
         n_boot=spec.n_boot,
         random_state=spec.seed,
+        reference_group=resolve_reference("majority" if reference is None else reference, counts),
     )
     when_inconclusive, warnings = gate_rule(snapshot, result)
     model = federated_model(spec, snapshot, outcome)

@@ -64,6 +64,10 @@ MITIGATION = (
 RECOMPUTED = (
     "recomputed from the stored model file and the verified dataset under the proposed policy"
 )
+MANIFEST_CHANGED = (
+    "the proposal allows another manifest for dataset {dataset} (its privileged group may "
+    "differ), so the stored audit cannot be re-judged"
+)
 NOT_RECOMPUTED = "the audit cannot be recomputed: {message}"
 EXTERNAL_MITIGATION = (
     "mitigation changes to {strategy}: not applied to this external model (fairgov did not "
@@ -193,6 +197,16 @@ def _refusal(model: AuditedModel, proposed: ProposedPolicy) -> str | None:
     return None
 
 
+def _manifest_changed(
+    model: AuditedModel, current: PolicySnapshot, proposed: ProposedPolicy
+) -> bool:
+    """Whether the proposal allows the model's dataset with another manifest: the manifest
+    names the privileged group the directional metrics compare with."""
+    dataset_id = model.run.dataset_id.lower()
+    now, then = allowed_dataset(current, dataset_id), allowed_dataset(proposed.snapshot, dataset_id)
+    return now is not None and then is not None and now.manifest_hash != then.manifest_hash
+
+
 def _recomputed(
     env: AuditEnv, model: AuditedModel, proposed: ProposedPolicy
 ) -> tuple[Verdict, ModelStatus] | str:
@@ -224,6 +238,9 @@ def model_impact(
         outcome = rejudge(model.report.model.audit, proposed.snapshot)
         verdict, status = outcome.verdict, None
         reasons.extend(outcome.undecided)
+        if _manifest_changed(model, current, proposed):
+            verdict = None
+            reasons.append(MANIFEST_CHANGED.format(dataset=run.dataset_name))
         if verdict is not None:
             when = on_inconclusive(proposed.snapshot, outcome.inconclusive)
             status, _ = decide(verdict, anchored=True, on_inconclusive=when)

@@ -11,7 +11,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from audit.render._common import REASON_WORDS, VERDICT_COLOURS, fmt, verdict_sentence
+from audit.render._common import (
+    REASON_WORDS,
+    VERDICT_COLOURS,
+    fmt,
+    reference_sentence,
+    reference_words,
+    verdict_sentence,
+)
 from audit.render._csv import render_csv
 from audit.render._html import render_html
 from audit.render._ll144 import render_ll144_csv
@@ -29,6 +36,8 @@ __all__ = [
     "REPORT_FILES",
     "VERDICT_COLOURS",
     "fmt",
+    "reference_sentence",
+    "reference_words",
     "render_all",
     "render_csv",
     "render_html",

@@ -161,6 +161,29 @@ def violation_text(v: Violation) -> str:
     return f"{base}; groups {groups}" if groups else base
 
 
+_REFERENCE_MODES = {"best": "the best group of each metric", "majority": "the largest group"}
+
+
+def reference_words(data: ReportModel) -> str:
+    """The audit's reference group in words: ``sex=Male, race=White``, or what it was chosen as."""
+    reference = data.audit.config.get("reference_group")
+    if isinstance(reference, dict):
+        return ", ".join(f"{feature}={value}" for feature, value in reference.items())
+    return _REFERENCE_MODES.get(str(reference), str(reference))
+
+
+def reference_sentence(data: ReportModel) -> str | None:
+    """The privileged group a governed audit compared with, named by the voted dataset
+    manifest; None otherwise (so every earlier report renders byte for byte as before)."""
+    if data.policy is None or not isinstance(data.audit.config.get("reference_group"), dict):
+        return None
+    return (
+        "Directional measures (disparate impact, statistical parity difference, average odds "
+        "difference and every comparison with a reference group) compare each group with the "
+        f"privileged group the voted dataset manifest names: {reference_words(data)}."
+    )
+
+
 def verdict_sentence(data: ReportModel) -> str:
     """One plain-English sentence explaining the verdict."""
     checks = data.audit.checks

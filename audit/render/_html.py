@@ -20,6 +20,7 @@ from audit.render._common import (
     metric_series,
     pair_text,
     percent,
+    reference_sentence,
     small_group_notes,
     verdict_sentence,
 )
@@ -117,11 +118,13 @@ def _checks(data: ReportModel) -> str:
         rows,
     )
     charts = "".join(f"<figure>{check_bar(c)}</figure>" for c in checks)
+    reference = reference_sentence(data)
     return (
         "<h2>What was checked</h2>"
         '<p class="muted">Each check compares groups on one measure and has a bound that the '
         "audit requires. The interval shows how much the value could move by chance.</p>"
-        f'{table}<div class="charts">{charts}</div>'
+        + ("" if reference is None else f"<p>{_e(reference)}</p>")
+        + f'{table}<div class="charts">{charts}</div>'
     )
 
 

@@ -14,6 +14,7 @@ from audit.render._common import (
     fmt,
     group_rows,
     pair_text,
+    reference_sentence,
     small_group_notes,
     verdict_sentence,
 )
@@ -124,6 +125,9 @@ def render_model_card(report: Report) -> str:
         f"Run id `{data.run_id}`. The report hash is the sha256 of report.json.",
         "",
     ]
+    reference = reference_sentence(data)
+    if reference is not None:
+        lines += [_md(reference), ""]
     if checks:
         lines += _table(
             [

@@ -24,6 +24,7 @@ from audit.render._common import (
     metric_series,
     pair_text,
     percent,
+    reference_sentence,
     short_base,
     small_group_notes,
     verdict_sentence,
@@ -189,6 +190,9 @@ def _checks(pdf: _Doc, data: ReportModel) -> None:
     if not checks:
         pdf.para("No fairness checks were set.")
         return
+    reference = reference_sentence(data)
+    if reference is not None:
+        pdf.para(latin1(reference))
     rows = [
         [
             f"{check_words(c.threshold)}\n({c.threshold.metric})",

@@ -48,6 +48,7 @@ def test_datasets_with_one_schema_combine_whatever_their_files() -> None:
         ("sensitive_features", ("race",)),
         ("features", ("income",)),
         ("features", ("age", "income")),  # the same columns in another order: another schema
+        ("reference_group", {"sex": "male"}),  # one declares a privileged group, one does not
     ],
 )
 def test_datasets_that_differ_in_schema_are_refused_with_the_field(
@@ -59,7 +60,16 @@ def test_datasets_that_differ_in_schema_are_refused_with_the_field(
     assert raised.value.code == "dataset_schema_mismatch"
     assert raised.value.details == {"first": "loans-a", "other": "loans-z", "field": field}
     assert field in SCHEMA_FIELDS
-    assert "same label, positive label, sensitive features and features" in raised.value.message
+    assert "same label, positive label, sensitive features, features and reference group" in (
+        raised.value.message
+    )
+
+
+def test_datasets_naming_different_privileged_groups_are_refused() -> None:
+    male, female = (manifest(n, reference_group={"sex": v}) for n, v in (("m", "M"), ("f", "F")))
+    check_same_schema([male, manifest("m2", reference_group={"sex": "M"})])
+    with pytest.raises(DatasetSchemaMismatch, match="differ in reference_group"):
+        check_same_schema([male, female])
 
 
 def test_one_dataset_gives_the_dataset_block_it_always_did() -> None:

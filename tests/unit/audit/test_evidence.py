@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from audit.db_models import ModelStatus
@@ -14,7 +15,7 @@ from audit.evidence import (
     on_inconclusive,
 )
 from audit.gate import decide
-from bias_checks import EvidenceRule, OnInconclusive
+from bias_checks import EvidenceRule, OnInconclusive, UnknownReferenceGroupError, audit_predictions
 from governance.policy.snapshot import EvidenceRuleEntry, Mitigation, PolicySnapshot, ThresholdEntry
 
 DP = "demographic_parity_difference"
@@ -121,3 +122,64 @@ def test_the_voted_minimum_group_size_reaches_the_engine() -> None:
     assert all(len(c.unreliable_groups) == 2 for c in small.checks)
     judged = _audit(snapshot(rule(size=100)), 200)
     assert all(len(c.unreliable_groups) == 0 for c in judged.checks)
+
+
+def _privileged_minority() -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Group L (600 rows, selection rate 0.5) and the smaller group P (300 rows, rate 0.8)."""
+    rng = np.random.default_rng(3)
+    sex = np.repeat(["L", "P"], [600, 300])
+    y_pred = np.concatenate(
+        [rng.permutation([1] * 300 + [0] * 300), rng.permutation([1] * 240 + [0] * 60)]
+    )
+    y_true = rng.integers(0, 2, sex.size)
+    return y_true, y_pred, pd.DataFrame({"sex": sex})
+
+
+def _four_fifths() -> PolicySnapshot:
+    four_fifths = ThresholdEntry(metric="disparate_impact", value="0.800000", direction="lower")
+    return snapshot(rule()).model_copy(update={"thresholds": (four_fifths,)})
+
+
+def test_the_voted_privileged_group_is_the_engines_reference_group() -> None:
+    y_true, y_pred, groups = _privileged_minority()
+    snap = _four_fifths()
+    governed = audit_under_policy(
+        snap, y_true, y_pred, sensitive_features=groups, n_boot=0, random_state=0,
+        reference_group={"sex": "P"},
+    )  # fmt: skip
+    direct = audit_predictions(
+        y_true, y_pred, sensitive_features=groups, thresholds=governed_thresholds(snap),
+        evidence=evidence_rule(snap.evidence), pos_label=1, n_boot=0, random_state=0,
+        reference_group={"sex": "P"},
+    )  # fmt: skip
+    assert governed.to_canonical_json() == direct.to_canonical_json()
+    assert dict(governed.config)["reference_group"] == {"sex": "P"}
+    # 0.5 / 0.8 against the privileged group fails; against the largest group, 0.8 / 0.5 passes
+    assert governed.checks[0].value == pytest.approx(0.625)
+    assert governed.verdict == "FAIL"
+    largest = audit_under_policy(
+        snap, y_true, y_pred, sensitive_features=groups, n_boot=0, random_state=0
+    )
+    assert dict(largest.config)["reference_group"] == "majority"
+    assert largest.checks[0].value == pytest.approx(1.6)
+    assert largest.verdict == "PASS"
+
+
+@pytest.mark.parametrize(
+    ("group", "message"),
+    [
+        ({"sex": "Q"}, "The reference group sex=Q does not occur: column 'sex' holds L, P."),
+        ({"race": "W"}, "each sensitive feature (sex); race is not one."),
+    ],
+)
+def test_a_privileged_group_without_rows_is_refused_before_auditing(
+    group: dict[str, str], message: str
+) -> None:
+    y_true, y_pred, groups = _privileged_minority()
+    with pytest.raises(UnknownReferenceGroupError) as raised:
+        audit_under_policy(
+            _four_fifths(), y_true, y_pred, sensitive_features=groups, n_boot=0,
+            random_state=0, reference_group=group,
+        )  # fmt: skip
+    assert message in raised.value.message
+    assert raised.value.code == "unknown_reference_group"

@@ -107,6 +107,25 @@ def test_a_manifest_is_byte_stable(manifest: DatasetManifest) -> None:
     assert manifest.hash == sha256_hex(manifest.canonical_json())
 
 
+@st.composite
+def named_manifests(draw: st.DrawFn) -> DatasetManifest:
+    """A manifest naming a privileged group: one non-blank value per sensitive feature."""
+    manifest = draw(manifests)
+    features = manifest.sensitive_features
+    values = draw(st.lists(text.filter(str.strip), min_size=len(features), max_size=len(features)))
+    group = dict(zip(features, values, strict=True))
+    return DatasetManifest.model_validate(manifest.model_dump() | {"reference_group": group})
+
+
+@FAST
+@given(named_manifests())
+def test_a_manifest_naming_its_privileged_group_is_byte_stable(manifest: DatasetManifest) -> None:
+    _stable(manifest.canonical_json(), DatasetManifest.from_json, DatasetManifest.canonical_json)
+    unnamed = manifest.model_copy(update={"reference_group": None})
+    assert manifest.hash != unnamed.hash
+    assert "reference_group" not in json.loads(unnamed.canonical_json())
+
+
 decimals = st.integers(min_value=0, max_value=10**6).map(lambda v: f"{v / 1e6:.6f}")
 rules = st.builds(
     EvidenceRuleEntry,

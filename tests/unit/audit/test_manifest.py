@@ -90,3 +90,66 @@ def test_store_is_idempotent_and_latest_wins(engine: Engine, manifest: DatasetMa
         assert latest_manifest(session, "loans").version == "2"
         with pytest.raises(DatasetNotRegistered):
             latest_manifest(session, "other")
+
+
+#: A manifest as fairgov wrote it before ``reference_group`` existed.
+OLD_MANIFEST = (
+    b'{"columns":null,"description":"","features":["income"],"format":"csv","label":"approved",'
+    b'"licence":"","name":"loans","positive_label":"1","provider":null,"schema_version":1,'
+    b'"sensitive_features":["sex","race"],"sha256":"0x' + b"ab" * 32 + b'","uri":"file:///l.csv",'
+    b'"version":"1"}'
+)
+
+
+def test_a_manifest_without_a_privileged_group_keeps_its_bytes_and_hash() -> None:
+    manifest = DatasetManifest.from_json(OLD_MANIFEST)
+    assert manifest.reference_group is None
+    assert manifest.canonical_json() == OLD_MANIFEST
+    assert manifest.hash == "0x" + hashlib.sha256(OLD_MANIFEST).hexdigest()
+
+
+def test_a_privileged_group_is_hashed_with_the_manifest() -> None:
+    data = json.loads(OLD_MANIFEST) | {"reference_group": {"race": "W", "sex": "M"}}
+    manifest = DatasetManifest.model_validate(data)
+    assert json.loads(manifest.canonical_json())["reference_group"] == {"race": "W", "sex": "M"}
+    assert manifest.hash != DatasetManifest.from_json(OLD_MANIFEST).hash
+    assert DatasetManifest.from_json(manifest.canonical_json()) == manifest
+    other = DatasetManifest.model_validate(data | {"reference_group": {"race": "B", "sex": "M"}})
+    assert other.hash != manifest.hash
+
+
+@pytest.mark.parametrize(
+    ("group", "problem"),
+    [
+        ({"sex": "M"}, "race has none"),
+        ({"sex": "M", "race": "W", "age": "old"}, "age is not one"),
+        ({"sex": "M", "race": " "}, "race is empty"),
+        ({}, "sex has none"),
+    ],
+)
+def test_a_privileged_group_names_exactly_one_value_per_sensitive_feature(
+    group: dict[str, str], problem: str
+) -> None:
+    raw = json.dumps(json.loads(OLD_MANIFEST) | {"reference_group": group})
+    with pytest.raises(InvalidManifest) as raised:
+        DatasetManifest.from_json(raw)
+    assert str(raised.value) == (
+        "invalid dataset manifest: reference_group: the reference group must name one value "
+        f"for each sensitive feature (sex, race); {problem}"
+    )
+
+
+def test_build_manifest_takes_the_privileged_group(tmp_path: Path) -> None:
+    csv = write_loans_csv(tmp_path / "loans.csv", 50)
+    options = {"name": "loans", "label": "approved", "positive_label": "1"}
+    plain = build_manifest(csv, sensitive_features=["group"], **options)
+    named = build_manifest(
+        csv, sensitive_features=["group"], reference_group={"group": "B"}, **options
+    )
+    assert named.reference_group == {"group": "B"}
+    assert named.hash != plain.hash
+    assert named.sha256 == plain.sha256
+    with pytest.raises(InvalidManifest, match="region is not one"):
+        build_manifest(
+            csv, sensitive_features=["group"], reference_group={"region": "north"}, **options
+        )

@@ -22,6 +22,7 @@ from audit.render import (
 from audit.render._pdf import latin1
 from audit.report import DatasetInfo, Report, build_report
 from bias_checks import EvidenceRule, Threshold, audit_predictions
+from tests.unit.audit.test_report import POLICY
 
 EVIL = "<script>alert('x')</script>"
 CHECKED = ("demographic_parity_difference", "equalized_odds_difference", "accuracy")
@@ -284,3 +285,44 @@ def test_a_federated_report_says_where_the_data_lived(report: Report):
     assert "Where the data lived" not in render_html(report)
     card = render_model_card(federated)
     assert "**Federated**: fedmedian over 1 nodes, 1 rounds, noise at epsilon 0.500000" in card
+
+
+def _governed(reference: object) -> Report:
+    rng = np.random.default_rng(2)
+    group = rng.choice(["a", "b"], 400)
+    pred = np.where(group == "b", rng.random(400) < 0.7, rng.random(400) < 0.4).astype(int)
+    audit = audit_predictions(
+        rng.integers(0, 2, 400),
+        pred,
+        sensitive_features={"group": group},
+        thresholds=[Threshold("disparate_impact", 0.8, direction="lower")],
+        reference_group=reference,  # type: ignore[arg-type]
+        n_boot=0,
+    )
+    return build_report(
+        kind="training_run",
+        run_id="0x" + "ab" * 32,
+        audit=audit,
+        model=None,
+        dataset=DatasetInfo(
+            name="loans",
+            content_hash="0x" + "12" * 32,
+            rows=400,
+            label="y",
+            sensitive_features=["group"],
+        ),
+        policy=POLICY,
+        seeds={"bootstrap": 0},
+    )
+
+
+def test_a_governed_report_names_the_voted_privileged_group_in_every_rendering() -> None:
+    named = _governed({"group": "b"})
+    sentence = "privileged group the voted dataset manifest names: group=b."
+    assert sentence in render_html(named)
+    assert sentence in render_model_card(named)
+    assert "Directional measures" in _pdf_text(render_pdf(named))
+    largest = _governed("majority")  # no named group: rendered as before, no sentence
+    assert "voted dataset manifest" not in render_html(largest)
+    assert "voted dataset manifest" not in render_model_card(largest)
+    assert "Directional measures" not in _pdf_text(render_pdf(largest))

@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from audit.evidence import audit_under_policy
 from audit.federated.governed import run_federated_audit
 from audit.federated.node import NodeConfig, load_checked
 from audit.federated.processes import free_port, superlink, supernode
+from audit.manifest import DatasetManifest, build_manifest, store_manifest
 from audit.models import load_model
 from audit.report import Report
 from audit.runs import AuditRun
@@ -39,7 +41,7 @@ from audit.verify import frozen_snapshot
 from bias_checks import Verdict
 from core.canonical import canonical_json, sha256_hex
 from core.db import session_scope
-from governance.actions import dataset_id_of
+from governance.actions import SetThreshold, dataset_id_of
 from governance.chain import deploy, localchain
 from governance.chain.contracts import bind
 from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, allow_raw
@@ -167,6 +169,7 @@ def _pooled_audit(
     deployment: deploy.Deployment,
     tmp_path: Path,
     per_node: bool,
+    reference: dict[str, str] | None = None,
 ) -> bytes:
     """The central audit of the nodes' pooled held-out rows scored by the stored model:
     drawn over the pooled rows, or (``per_node``) over each node's rows as the nodes do."""
@@ -188,7 +191,13 @@ def _pooled_audit(
         y_pred = predict(model, x_test, a_test, random_state=LOANS.seed)
     snapshot = frozen_snapshot(w3, deployment.addresses.training_policy)
     pooled = audit_under_policy(
-        snapshot, y_test, y_pred, sensitive_features=a_test, n_boot=100, random_state=0
+        snapshot,
+        y_test,
+        y_pred,
+        sensitive_features=a_test,
+        n_boot=100,
+        random_state=0,
+        reference_group=reference,
     )
     return canonical_json(json.loads(pooled.to_canonical_json()))
 
@@ -263,4 +272,66 @@ def test_a_voted_threshold_optimizer_is_fitted_applied_stored_and_gated(
         deployment=deployment,
         tmp_path=tmp_path,
         per_node=True,
+    ) == canonical_json(report.data["audit"])
+
+
+@pytest.fixture
+def privileged_group_voted(
+    federation: Federation, w3: Web3, deployment: deploy.Deployment
+) -> Iterator[list[DatasetManifest]]:
+    """The three datasets allowed again with manifests naming group A as privileged; the
+    chain is reverted after the test."""
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    manifests = [
+        build_manifest(
+            config.data,
+            name=name,
+            label=LOANS.label,
+            positive_label=LOANS.positive_label,
+            sensitive_features=list(LOANS.sensitive),
+            reference_group={"group": "A"},
+        )
+        for name, config in zip(NAMES, federation.configs, strict=True)
+    ]
+    actions = [
+        allow_raw(w3, deployment, m.name, m.sha256, m.hash, m.uri, key)
+        for m, key in zip(manifests, KEYS, strict=True)
+    ]
+    govern(w3, deployment, [*actions, SetThreshold(metric="disparate_impact",
+        value=Decimal("0.8"), direction="lower")], "name the privileged group")  # fmt: skip
+    yield manifests
+    w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_the_summed_counts_are_judged_against_the_voted_privileged_group(  # noqa: PLR0917 (fixtures)
+    federation: Federation,
+    privileged_group_voted: list[DatasetManifest],
+    engine: Engine,
+    w3: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+) -> None:
+    with session_scope(engine) as session:
+        for manifest in privileged_group_voted:
+            store_manifest(session, manifest)
+    env = audit_env(engine, w3, deployment, tmp_path / "data")
+    run = run_federated_audit(
+        env, _spec(), superlink=federation.address, work_dir=tmp_path / "flower", timeout=300
+    )
+    report = Report.from_bytes((run.report_dir / "report.json").read_bytes())
+    assert report.data["audit"]["config"]["reference_group"] == {"group": "A"}
+    assert [c["threshold"]["metric"] for c in report.data["audit"]["checks"]] == [
+        "demographic_parity_difference",
+        "disparate_impact",
+    ]
+    assert _pooled_audit(
+        federation,
+        run,
+        engine=engine,
+        w3=w3,
+        deployment=deployment,
+        tmp_path=tmp_path,
+        per_node=False,
+        reference={"group": "A"},
     ) == canonical_json(report.data["audit"])

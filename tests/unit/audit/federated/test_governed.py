@@ -8,17 +8,21 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import Engine
 
-from audit.errors import UnsupportedMitigation
+from audit.errors import DatasetSchemaMismatch, UnsupportedMitigation
 from audit.federated import learning
 from audit.federated.errors import FederatedRunFailed
-from audit.federated.governed import check_mitigation, federated_model
+from audit.federated.governed import check_mitigation, federated_model, voted_reference
 from audit.federated.mitigation import combine, thresholds
 from audit.federated.node import NodeData, audit_predictions, score_histogram
 from audit.federated.outcome import FederatedOutcome, FittedThresholds
+from audit.manifest import DatasetManifest, store_manifest
 from audit.spec import FederatedSpec
 from audit.synthetic import make_loans
 from audit.training import predict
+from bias_checks import UnknownReferenceGroupError
+from core.db import session_scope
 from governance.policy.models import (
     DatasetEntry,
     EvidenceRuleEntry,
@@ -181,3 +185,78 @@ def test_a_model_without_the_voted_thresholds_or_with_other_ones_is_not_stored()
     tampered = replace(outcome, mitigation=replace(outcome.mitigation, thresholds=shifted))
     with pytest.raises(FederatedRunFailed, match="differ from a refit"):
         federated_model(_spec(), voted, tampered)
+
+
+def _allowing(*manifests: DatasetManifest) -> PolicySnapshot:
+    entries = tuple(
+        DatasetEntry(
+            dataset_id=m.dataset_id,
+            content_hash=m.sha256,
+            manifest_hash=m.hash,
+            records_root="0x" + "ab" * 32,
+            uri=m.uri,
+            licence="",
+            terms_hash="0x" + "00" * 32,
+            provider="0x" + "11" * 20,
+            consented_at=1,
+            allowed=True,
+        )
+        for m in manifests
+    )
+    return _snapshot().model_copy(update={"datasets": entries})
+
+
+def _manifest(name: str, reference: dict[str, str] | None) -> DatasetManifest:
+    return DatasetManifest(
+        name=name,
+        uri=f"file:///{name}.csv",
+        sha256="0x" + name.encode().hex().ljust(64, "0")[:64],
+        label="approved",
+        positive_label="1",
+        sensitive_features=SENSITIVE,
+        features=INPUTS,
+        reference_group=reference,
+    )
+
+
+def _federated(*names: str, sensitive: tuple[str, ...] = SENSITIVE) -> FederatedSpec:
+    return FederatedSpec.model_validate({
+        "name": "fed", "federated": True, "datasets": list(names), "label": "approved",
+        "features": list(INPUTS), "sensitive_features": list(sensitive),
+    })  # fmt: skip
+
+
+def test_a_federated_run_takes_the_privileged_group_of_the_voted_manifests_stored_here(
+    engine: Engine,
+) -> None:
+    a, b = _manifest("node-a", {"group": "A"}), _manifest("node-b", {"group": "A"})
+    unstored = _manifest("node-c", None)  # held by its node only: says nothing here
+    with session_scope(engine) as session:
+        store_manifest(session, a)
+        store_manifest(session, b)
+    snapshot = _allowing(a, b, unstored)
+    spec = _federated("node-a", "node-b", "node-c")
+    assert voted_reference(engine, snapshot, spec) == {"group": "A"}
+    assert voted_reference(engine, _allowing(unstored), _federated("node-c")) is None
+    # A stored manifest other than the voted one (another hash) is not read.
+    other = _manifest("node-a", {"group": "B"})
+    with session_scope(engine) as session:
+        store_manifest(session, other)
+    assert voted_reference(engine, snapshot, _federated("node-a")) == {"group": "A"}
+
+
+def test_voted_manifests_that_disagree_or_name_other_features_start_nothing(
+    engine: Engine,
+) -> None:
+    a, b = _manifest("node-a", {"group": "A"}), _manifest("node-b", {"group": "B"})
+    with session_scope(engine) as session:
+        store_manifest(session, a)
+        store_manifest(session, b)
+    with pytest.raises(DatasetSchemaMismatch, match="differ in reference_group"):
+        voted_reference(engine, _allowing(a, b), _federated("node-a", "node-b"))
+    with pytest.raises(UnknownReferenceGroupError) as raised:
+        voted_reference(engine, _allowing(a), _federated("node-a", sensitive=("region",)))
+    assert raised.value.message == (
+        "The voted privileged group of dataset node-a names group=A, but the spec's sensitive "
+        "features are region: audit the sensitive features its manifest declares."
+    )

@@ -1,0 +1,47 @@
+"""``POST /v1/datasets`` with a privileged group: stored and hashed with the manifest, or
+refused in one line when it does not name each sensitive feature once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+
+from audit.manifest import build_manifest
+from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
+from tests.helpers import HOLDER_KEYS
+from tests.integration.api.api_support import error_code
+from tests.integration.api.siwe_support import bearer
+
+pytestmark = pytest.mark.chain
+
+OPERATOR_KEY = HOLDER_KEYS[3]
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_manifest_names_its_privileged_group_over_http(make_app, tmp_path: Path) -> None:
+    app = make_app(operators=[Account.from_key(OPERATOR_KEY).address])
+    manifest = build_manifest(
+        write_loans_csv(tmp_path / "loans.csv", 200),
+        name="loans",
+        label=LABEL,
+        positive_label=POSITIVE_LABEL,
+        sensitive_features=list(SENSITIVE),
+        reference_group={"group": "A"},
+    )
+    body = json.loads(manifest.canonical_json())
+    with TestClient(app) as client:
+        operator = bearer(client, OPERATOR_KEY)
+        created = client.post("/v1/datasets", json=body, headers=operator)
+        assert created.status_code == 201, created.text
+        assert created.json()["manifest"]["manifest_hash"] == manifest.hash
+        wrong = client.post(
+            "/v1/datasets", json={**body, "reference_group": {"sex": "M"}}, headers=operator
+        )
+        assert (wrong.status_code, error_code(wrong)) == (422, "invalid_request")
+        message = wrong.json()["error"]["message"]
+        assert "the reference group must name one value for each sensitive feature" in message
+        assert "\n" not in message

@@ -1,0 +1,62 @@
+"""``fairgov datasets register --reference``: the privileged group the manifest declares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from audit.manifest import DatasetManifest
+from audit.synthetic import LABEL, POSITIVE_LABEL, write_loans_csv
+from cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "200")
+    return write_loans_csv(tmp_path / "loans.csv", 200)
+
+
+def _register(csv: Path, *extra: str) -> tuple[int, str]:
+    result = runner.invoke(
+        app,
+        ["datasets", "register", str(csv), "--label", LABEL, "--positive", POSITIVE_LABEL,
+         "--sensitive", "group", *extra],
+    )  # fmt: skip
+    return result.exit_code, result.output
+
+
+def test_the_privileged_group_enters_the_manifest_and_its_hash(data: Path) -> None:
+    code, output = _register(data, "--reference", "group=B")
+    assert code == 0, output
+    manifest = DatasetManifest.from_json(output[output.index("{") :].strip())
+    assert manifest.reference_group == {"group": "B"}
+    assert "privileged group of directional metrics: group=B" in output
+    code, output = _register(data, "--name", "plain")
+    plain = DatasetManifest.from_json(output[output.index("{") :].strip())
+    assert plain.reference_group is None
+    assert b"reference_group" not in plain.canonical_json()
+
+
+@pytest.mark.parametrize(
+    ("reference", "message"),
+    [
+        ("group=Z", "The reference group group=Z does not occur: column 'group' holds A, B"),
+        ("sex=male", "sex is not one"),
+        ("best", "a manifest names the privileged group itself"),
+        ("group", "FEATURE=VALUE"),
+    ],
+)
+def test_a_privileged_group_that_cannot_be_audited_is_one_line(
+    data: Path, reference: str, message: str
+) -> None:
+    code, output = _register(data, "--reference", reference)
+    assert code != 0
+    assert message in output
+    assert "Traceback" not in output
+    assert len(output.strip().splitlines()) == 1
+    assert not list((data.parent / "datasets").glob("**/*.json"))
