@@ -45,6 +45,7 @@ def audit_env(ctx: ApiContext) -> AuditEnv:
         auditor_key=ctx.auditor_key,
         estimator_modules=tuple(ctx.settings.estimator_modules),
         onnx_max_memory=ctx.settings.onnx_max_memory,
+        onnx_max_seconds=ctx.settings.onnx_max_seconds,
     )
 
 
