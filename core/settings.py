@@ -147,6 +147,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest uploaded file (a predictions file or an ONNX model), bytes.",
     )
+    api_max_concurrent_audits: int = Field(
+        default=2,
+        ge=1,
+        description="Uploaded predictions files audited at once per API process; more "
+        "get 503 audits_busy with Retry-After.",
+    )
     api_ip_rate: float = Field(default=100.0, gt=0, description="Requests/s per client IP.")
     api_ip_burst: int = Field(default=200, ge=1, description="Burst of requests per client IP.")
     api_voter_rate: float = Field(

@@ -78,7 +78,7 @@ def score_sandboxed(
     positive_label: str,
     output: OutputKind | None = None,
     cutoff: float | None = None,
-    limits: ScoringLimits = ScoringLimits(),  # noqa: B008 - frozen, immutable
+    limits: ScoringLimits = ScoringLimits(),
 ) -> Scores:
     """:func:`audit.external.score_frame` of the model file ``data``, run in a child
     process within ``limits``.

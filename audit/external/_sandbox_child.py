@@ -118,7 +118,7 @@ def main(folder: Path) -> int:
         result = _score(folder, request)
     except MemoryError as exc:
         result = {"ok": False, "error": "memory", "message": str(exc) or "MemoryError"}
-    except Exception as exc:  # noqa: BLE001 - every failure of the graph is reported
+    except Exception as exc:
         result = _failure(exc)
     (folder / "result.json").write_text(json.dumps(result))
     return 0

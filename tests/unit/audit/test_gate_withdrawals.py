@@ -228,7 +228,8 @@ def test_the_gate_refuses_an_external_model_before_any_sync_and_a_reorg_reinstat
     with session_scope(engine) as session:
         assert enforce_withdrawals(session) == []
         version = require_approved(session, "ext")
-        assert version.reason is not None and version.reason.endswith(WITHDRAWAL_UNDONE)
+        assert version.reason is not None
+        assert version.reason.endswith(WITHDRAWAL_UNDONE)
 
 
 def test_a_central_reaudit_is_not_taken_for_an_external_audit(engine: Engine) -> None:
@@ -254,4 +255,5 @@ def test_a_central_reaudit_is_not_taken_for_an_external_audit(engine: Engine) ->
         withdrawn(session, "loans-a", 5)
     with session_scope(engine) as session:
         (blocked,) = enforce_withdrawals(session)
-    assert blocked.reason is not None and blocked.reason.startswith(WITHDRAWN_DATA)
+    assert blocked.reason is not None
+    assert blocked.reason.startswith(WITHDRAWN_DATA)

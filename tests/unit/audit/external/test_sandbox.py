@@ -42,7 +42,11 @@ def fresh() -> pd.DataFrame:
 
 @pytest.mark.parametrize(
     ("export", "zipmap"),
-    [(models.sklearn_pipeline, True), (models.sklearn_pipeline, False), (models.xgboost_tensor, None)],
+    [
+        (models.sklearn_pipeline, True),
+        (models.sklearn_pipeline, False),
+        (models.xgboost_tensor, None),
+    ],
     ids=["pipeline-zipmap", "pipeline-tensor", "xgboost"],
 )
 def test_the_child_scores_what_the_parent_would(train, fresh, export, zipmap) -> None:  # type: ignore[no-untyped-def]
@@ -54,7 +58,8 @@ def test_the_child_scores_what_the_parent_would(train, fresh, export, zipmap) ->
         "m", session("m", exported.data), sig, fresh, inputs=inputs, positive_label="1"
     )
     there = score_sandboxed("m", exported.data, sig, fresh, inputs=inputs, positive_label="1")
-    assert there.probability is not None and here.probability is not None
+    assert there.probability is not None
+    assert here.probability is not None
     np.testing.assert_array_equal(there.probability, here.probability)
     np.testing.assert_array_equal(there.positive, here.positive)
     assert there.source == here.source == "label_output"
