@@ -14,6 +14,7 @@ variable of fairgov's.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -138,6 +139,8 @@ def run_sandboxed(
             "outputs": wanted,
             "arena_bytes": limits.max_memory if arena else None,
             "address_space": address_budget(limits.max_memory),
+            # one thread: CPU time never outruns the wall clock, this only stops an orphan
+            "cpu_seconds": math.ceil(limits.max_seconds) + 5,
         }
         (folder / "request.json").write_text(json.dumps(request))
         _run_child(name, folder, limits)
@@ -170,11 +173,13 @@ def _run_child(name: str, folder: Path, limits: ScoringLimits) -> None:
 
 def _death(
     name: str, code: int, stderr: str, limits: ScoringLimits
-) -> OnnxScoringOutOfMemory | ExternalModelFailed:
+) -> OnnxScoringOutOfMemory | OnnxScoringTimeout | ExternalModelFailed:
     """The error of a child that ended without a result: killed (the kernel's OOM killer
     sends SIGKILL) or crashed on an allocation is out of memory; anything else failed."""
     if code == -signal.SIGKILL or any(hint in stderr for hint in _MEMORY_HINTS):
         return OnnxScoringOutOfMemory(name, address_budget(limits.max_memory))
+    if code == -signal.SIGXCPU:
+        return OnnxScoringTimeout(name, limits.max_seconds)
     how = f"signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     last = f": {lines[-1].strip()[:200]}" if lines else ""

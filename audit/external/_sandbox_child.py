@@ -7,7 +7,8 @@ pickled), the outputs to read and the limits; the child writes the outputs as ``
 ``FOLDER/result.json`` (``{"ok": true, ...}`` or ``{"ok": false, "error": ..., "message":
 ...}``). Whatever the graph does, it cannot take more address space than the limit: the
 kernel refuses the allocation (``RLIMIT_AS``), and the parent kills the child at its
-deadline.
+deadline; should the parent die first, the kernel stops the child once it has used that
+much CPU time (``RLIMIT_CPU``), so no orphan runs on.
 """
 
 from __future__ import annotations
@@ -88,6 +89,9 @@ def _save(folder: Path, index: int, name: str, value: Any) -> dict[str, Any]:
 
 
 def _score(folder: Path, request: dict[str, Any]) -> dict[str, Any]:
+    if request.get("cpu_seconds") is not None:
+        cpu = int(request["cpu_seconds"])
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     feeds = {}
     for name, file, text in request["inputs"]:
         array = np.load(folder / file, allow_pickle=False)

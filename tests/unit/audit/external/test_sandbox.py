@@ -3,6 +3,12 @@ huge tensor or loops for ever is stopped with a one-line error, the parent unhar
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,6 +29,7 @@ from audit.external import (
     session,
 )
 from audit.external._sandbox import run_sandboxed
+from audit.external import _sandbox_child
 from tests.unit.audit.external import onnx_models as models
 from tests.unit.audit.external.onnx_models import NUMERIC, Exported
 
@@ -146,3 +153,27 @@ def test_a_loop_of_a_trillion_trips_is_stopped_at_the_time_limit() -> None:
         limits=ScoringLimits(max_seconds=60),
     )
     assert len(scores.positive) == 50
+
+
+def test_an_orphaned_child_stops_at_its_cpu_limit(tmp_path: Path) -> None:
+    """Should the parent die, nobody kills the child at the deadline: the kernel stops it
+    once it has used its CPU seconds (the parent sets them a little above its limit)."""
+    (tmp_path / "model.onnx").write_bytes(models.looping(10**12))
+    np.save(tmp_path / "in0.npy", np.ones((50, 3), np.float32), allow_pickle=False)
+    request = {
+        "model": "model.onnx",
+        "inputs": [["input", "in0.npy", False]],
+        "outputs": ["output"],
+        "arena_bytes": SMALL,
+        "address_space": address_budget(SMALL),
+        "cpu_seconds": 1,
+    }
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    child = subprocess.run(
+        [sys.executable, "-I", _sandbox_child.__file__, str(tmp_path)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGXCPU
+    assert not (tmp_path / "result.json").exists()
