@@ -22,6 +22,7 @@ from audit.errors import (
 )
 from audit.external import (
     ScoringLimits,
+    _sandbox_child,
     address_budget,
     inspect_onnx,
     score_frame,
@@ -29,7 +30,6 @@ from audit.external import (
     session,
 )
 from audit.external._sandbox import run_sandboxed
-from audit.external import _sandbox_child
 from tests.unit.audit.external import onnx_models as models
 from tests.unit.audit.external.onnx_models import NUMERIC, Exported
 
