@@ -25,7 +25,7 @@ from audit.errors import InvalidModelSpec, OnnxOutputKindMissing, UnexpectedOnnx
 from audit.evidence import audit_under_policy, gate_rule
 from audit.external._provenance import external_model_info
 from audit.external._registry import ExternalModel, read_model_bytes, registered_model
-from audit.external._sandbox import ScoringLimits, score_sandboxed
+from audit.external._sandbox import Scorer, ScoringLimits, score_sandboxed
 from audit.external._scoring import ScoredRows, column_for
 from audit.external._spec import ExternalAuditSpec
 from audit.manifest import DatasetManifest, latest_manifest, load_frame
@@ -344,21 +344,27 @@ def score_dataset(
     limits: ScoringLimits = ScoringLimits(),  # noqa: B008 - frozen, immutable
 ) -> ScoredRows:
     """Load the dataset, take the rows to score and score them with onnxruntime in a child
-    process within ``limits`` (:func:`audit.external.score_sandboxed`)."""
-    frame = load_frame(manifest)
-    rows = heldout(frame, manifest, spec)
-    inputs = model_inputs(spec, model, manifest)
-    scores = score_sandboxed(
-        spec.name,
-        data,
-        model.signature,
-        rows[list(readable_columns(manifest))],
-        inputs=inputs,
-        positive_label=manifest.positive_label,
-        output=spec.output,
-        cutoff=spec.cutoff,
-        limits=limits,
-    )
+    process within ``limits`` (:func:`audit.external.score_sandboxed`), started first so
+    that it imports onnxruntime while the dataset loads."""
+    scorer = Scorer()
+    try:
+        frame = load_frame(manifest)
+        rows = heldout(frame, manifest, spec)
+        inputs = model_inputs(spec, model, manifest)
+        scores = score_sandboxed(
+            spec.name,
+            data,
+            model.signature,
+            rows[list(readable_columns(manifest))],
+            inputs=inputs,
+            positive_label=manifest.positive_label,
+            output=spec.output,
+            cutoff=spec.cutoff,
+            limits=limits,
+            scorer=scorer,
+        )
+    finally:
+        scorer.close()
     groups = sensitive_groups(rows[list(manifest.sensitive_features)])
     return ScoredRows(labels(rows, manifest), groups, scores, inputs, len(frame))
 

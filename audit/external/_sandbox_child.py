@@ -1,7 +1,9 @@
 """The scoring child: runs one ONNX graph on one batch under an address-space limit.
 
-Started by :mod:`audit.external._sandbox` as ``python -I _sandbox_child.py FOLDER``, so it
-imports nothing of fairgov (only the standard library, numpy and onnxruntime) and reads no
+Started by :mod:`audit.external._sandbox` as ``python -I _sandbox_child.py -`` (it then
+reads ``FOLDER`` from standard input, so it can import onnxruntime while the parent still
+prepares the request) or ``python -I _sandbox_child.py FOLDER``, so it imports nothing of
+fairgov (only the standard library, numpy and onnxruntime) and reads no
 setting. ``FOLDER/request.json`` names the model file, the input arrays (``.npy``, never
 pickled), the outputs to read and the limits; the child writes the outputs as ``.npy`` and
 ``FOLDER/result.json`` (``{"ok": true, ...}`` or ``{"ok": false, "error": ..., "message":
@@ -129,4 +131,6 @@ def main(folder: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    given = sys.argv[1]
+    folder = sys.stdin.readline().strip() if given == "-" else given
+    sys.exit(main(Path(folder)) if folder else 1)
