@@ -20,7 +20,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from web3 import Web3
 
-from api.limits import TokenBuckets
+from api.limits import Slots, TokenBuckets
+from audit.db_models import RunKind
 from core.settings import Settings
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
@@ -46,14 +47,18 @@ class ApiContext:
     job_history: Callable[[Session, str | None, int], Sequence[Any]] | None = None
     clock: Callable[[], float] = time.time
     per_voter: TokenBuckets = field(init=False)
+    #: The uploads being audited in this process (``FAIRGOV_API_MAX_CONCURRENT_AUDITS``).
+    audit_slots: Slots = field(init=False)
     intake: IntakeService = field(init=False)
     audits: ThreadPoolExecutor = field(init=False)
-    accepted_audits: dict[str, str] = field(default_factory=dict)
+    #: Runs accepted and not yet recorded: run id -> (model name, kind of run).
+    accepted_audits: dict[str, tuple[str, RunKind]] = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         s = self.settings
         self.per_voter = TokenBuckets(s.api_voter_rate, s.api_voter_burst)
+        self.audit_slots = Slots(s.api_max_concurrent_audits)
         self.audits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fairgov-audit")
         self.intake = IntakeService(self.engine, self.deployment, live_view=self.live_view)
 

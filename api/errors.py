@@ -104,6 +104,22 @@ class RateLimited(ApiError):
         self.retry_after = retry_after
 
 
+class AuditsBusy(ApiError):
+    """Every slot for auditing uploads in this process is taken."""
+
+    code: ClassVar[str] = "audits_busy"
+    category: ClassVar[ErrorCategory] = ErrorCategory.UNAVAILABLE
+
+    def __init__(self, running: int, retry_after: int) -> None:
+        super().__init__(
+            f"the server is already auditing {running} uploads, its limit: retry in "
+            f"{retry_after} s (operators: FAIRGOV_API_MAX_CONCURRENT_AUDITS)",
+            running=running,
+            retry_after=retry_after,
+        )
+        self.retry_after = retry_after
+
+
 class StoredReportCorrupt(ApiError):
     """A stored report file is not what was written and anchored: a server-side fault."""
 
@@ -208,7 +224,7 @@ def error_response(
     """A JSON response in the API's error shape."""
     body = {"error": {"code": code, "message": message, "details": details or {}}}
     headers = {}
-    if status == 429 and details and "retry_after" in details:
+    if status in (429, 503) and details and "retry_after" in details:
         headers["Retry-After"] = str(details["retry_after"])
     return JSONResponse(body, status_code=status, headers=headers)
 

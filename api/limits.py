@@ -26,6 +26,34 @@ Clock = Callable[[], float]
 _MAX_KEYS = 100_000
 
 
+class Slots:
+    """At most ``size`` holders at a time, never waiting: :meth:`take` says whether one was
+    free (the caller answers "busy" when not), :meth:`give_back` frees it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._held = 0
+        self._lock = threading.Lock()
+
+    @property
+    def in_use(self) -> int:
+        """How many slots are held now."""
+        return self._held
+
+    def take(self) -> bool:
+        """Take a free slot: True, or False when all ``size`` are held."""
+        with self._lock:
+            if self._held >= self.size:
+                return False
+            self._held += 1
+            return True
+
+    def give_back(self) -> None:
+        """Free a slot taken with :meth:`take`."""
+        with self._lock:
+            self._held -= 1
+
+
 @dataclass
 class _Bucket:
     tokens: float

@@ -13,6 +13,7 @@ import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI
@@ -42,7 +43,7 @@ from api.routes import (
     voters,
     voting,
 )
-from api.uploads import UPLOAD_PATHS
+from api.uploads import UPLOAD_PATHS, sweep_uploads
 from core.settings import Settings
 from governance.chain.deploy import Deployment
 
@@ -126,6 +127,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        sweep_uploads(Path(settings.data_dir))  # what a crash mid-upload left behind
         yield
         await batcher.stop()
         ctx.close()

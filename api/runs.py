@@ -14,6 +14,7 @@ from pathlib import Path
 
 from api.context import ApiContext
 from api.errors import ApiError
+from audit.db_models import RunKind
 from audit.external import ExternalAuditSpec, plan_external_run, run_external_audit
 from audit.service import AuditEnv, plan_run, run_audit
 from audit.spec import ModelSpec
@@ -45,6 +46,7 @@ def audit_env(ctx: ApiContext) -> AuditEnv:
         auditor_key=ctx.auditor_key,
         estimator_modules=tuple(ctx.settings.estimator_modules),
         onnx_max_memory=ctx.settings.onnx_max_memory,
+        onnx_max_seconds=ctx.settings.onnx_max_seconds,
     )
 
 
@@ -54,7 +56,7 @@ def start_run(ctx: ApiContext, spec: ModelSpec) -> str:
         raise AuditsDisabled
     env = audit_env(ctx)
     run_id = plan_run(env, spec).run_id
-    return _submit(ctx, run_id, spec.name, lambda: run_audit(env, spec))
+    return _submit(ctx, run_id, spec.name, RunKind.TRAINING_RUN, lambda: run_audit(env, spec))
 
 
 def start_external_run(ctx: ApiContext, spec: ExternalAuditSpec) -> str:
@@ -63,11 +65,13 @@ def start_external_run(ctx: ApiContext, spec: ExternalAuditSpec) -> str:
         raise AuditsDisabled
     env = audit_env(ctx)
     run_id = plan_external_run(env, spec)
-    return _submit(ctx, run_id, spec.name, lambda: run_external_audit(env, spec))
+    return _submit(ctx, run_id, spec.name, RunKind.EXTERNAL, lambda: run_external_audit(env, spec))
 
 
-def _submit(ctx: ApiContext, run_id: str, name: str, run: Callable[[], object]) -> str:
-    ctx.accepted_audits[run_id] = name
+def _submit(
+    ctx: ApiContext, run_id: str, name: str, kind: RunKind, run: Callable[[], object]
+) -> str:
+    ctx.accepted_audits[run_id] = (name, kind)
 
     def work() -> None:
         try:

@@ -11,12 +11,21 @@ and anchoring every upload would spend the auditor's gas on anyone's file. Its f
 stored by report hash (``<data_dir>/predictions/<hash>/``), so each download is checked
 against the hash in its URL, the one the upload's response gave; only the callers who
 uploaded it, and auditors, may read it.
+
+An upload is saved while it is audited in its own folder under ``<data_dir>/uploads``, named
+after the process (``p<pid>-…``) and removed when the request ends. A process that crashed
+mid-request leaves its folder behind: :func:`sweep_uploads`, run when the app starts, removes
+the folders of processes that no longer run, and any older than a day.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import ClassVar, Final
@@ -48,6 +57,12 @@ TABLE_TYPES: Final[dict[str, str]] = {
 }
 #: The routes (under ``/v1``) whose body is an uploaded file, with the upload body limit.
 UPLOAD_PATHS: Final = ("/audits/predictions", "/models/external")
+#: The one folder, under the data directory, that holds uploads while they are audited.
+UPLOADS_FOLDER: Final = "uploads"
+#: An upload folder older than this (seconds) is stale whatever process made it.
+STALE_AFTER: Final = 24 * 3600.0
+_OWNER = re.compile(r"p(\d+)-")
+log = logging.getLogger("fairgov.api.uploads")
 
 
 class EmptyUpload(ApiError):
@@ -119,10 +134,55 @@ async def read_upload(chunks: AsyncIterator[bytes], *, limit: int) -> bytes:
 
 
 def upload_dir(data_dir: Path) -> Path:
-    """A fresh private directory for one upload, under ``<data_dir>/uploads``."""
-    root = data_dir / "uploads"
+    """A fresh private directory for one upload, under ``<data_dir>/uploads``, named after
+    this process (``p<pid>-…``) so that :func:`sweep_uploads` knows whose it is."""
+    root = data_dir / UPLOADS_FOLDER
     root.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(dir=root))
+    return Path(tempfile.mkdtemp(dir=root, prefix=f"p{os.getpid()}-"))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it runs
+        return True
+    return True
+
+
+def _stale(folder: Path, now: float) -> bool:
+    try:
+        if now - folder.stat().st_mtime > STALE_AFTER:
+            return True
+    except OSError:
+        return False
+    owner = _OWNER.match(folder.name)
+    return owner is not None and not _running(int(owner.group(1)))
+
+
+def sweep_uploads(data_dir: Path, *, now: float | None = None) -> list[str]:
+    """Remove the upload folders a crashed process left under ``<data_dir>/uploads``: those
+    of a process that no longer runs, and any older than :data:`STALE_AFTER`. Folders of
+    running processes (another worker's uploads in flight) stay. Returns the names removed.
+
+    Examples
+    --------
+    >>> sweep_uploads(Path("data"))  # doctest: +SKIP
+    ['p4242-k2j3h1x0']
+    """
+    root = data_dir / UPLOADS_FOLDER
+    if not root.is_dir():
+        return []
+    when = time.time() if now is None else now
+    removed = []
+    for folder in sorted(root.iterdir()):
+        if folder.is_dir() and _stale(folder, when):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    if removed:
+        log.info("removed %d upload folder(s) left by stopped processes", len(removed))
+    return removed
 
 
 def discard(directory: Path) -> None:

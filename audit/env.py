@@ -41,8 +41,14 @@ class AuditEnv:
         them. Empty: only the built-in estimators.
     onnx_max_memory : int
         The cap in bytes on onnxruntime's arena while external (ONNX) models are scored
-        (``FAIRGOV_ONNX_MAX_MEMORY``, at least 1 MiB); the process's first scoring session
-        fixes it. Default 4 GiB (:data:`audit.external.MAX_SCORING_MEMORY`).
+        (``FAIRGOV_ONNX_MAX_MEMORY``, at least 1 MiB); each audit scores in its own child
+        process, whose address space may grow by twice this plus 256 MiB
+        (:func:`audit.external.address_budget`). Default 4 GiB
+        (:data:`audit.external.MAX_SCORING_MEMORY`).
+    onnx_max_seconds : float
+        The wall-clock limit on scoring one dataset (``FAIRGOV_ONNX_MAX_SECONDS``); the
+        scoring process is killed after it. Default 600
+        (:data:`audit.external.MAX_SCORING_SECONDS`).
 
     Examples
     --------
@@ -59,6 +65,7 @@ class AuditEnv:
     auditor_key: str | None = None
     estimator_modules: tuple[str, ...] = ()
     onnx_max_memory: int = 4 * 1024**3
+    onnx_max_seconds: float = 600.0
 
     @property
     def reports_dir(self) -> Path:

@@ -16,6 +16,11 @@ withdrew a dataset (``DatasetWithdrawn`` that revoked it) or a vote revoked it
 blocked until a retraining on the remaining datasets makes a new version
 (:mod:`audit.service.withdrawals`), unless a reorganisation drops the withdrawal from the
 index: the block is derived from the index, and the version gets its audit's status back.
+
+An external (ONNX) model's approval rests on the audit that scored it on a voted dataset
+(:mod:`audit.external`): from that dataset's withdrawal or revocation its version is blocked
+the same way, until a re-audit on an allowed dataset (``fairgov audit external SPEC``,
+``POST /v1/audits/external``) approves it again; fairgov cannot retrain it.
 """
 
 from __future__ import annotations
@@ -47,9 +52,18 @@ REVOKED_BY_VOTE: Final = "revoked by a vote"
 NOTHING_LEFT_TO_RETRAIN: Final = "no allowed dataset of its spec remains: it stays blocked"
 #: How a reason for a block by a withdrawal (or revocation) begins.
 WITHDRAWN_DATA: Final = "trained on withdrawn data"
+#: How the reason begins for an external model whose audit scored withdrawn data.
+WITHDRAWN_AUDIT_DATA: Final = "its audit data was withdrawn"
+#: How an external model blocked by a withdrawal gets approved again.
+REAUDIT_ELSEWHERE: Final = (
+    "re-audit it on an allowed dataset (`fairgov audit external SPEC` or "
+    "POST /v1/audits/external) to lift the block"
+)
 WITHDRAWAL_UNDONE: Final = "the withdrawal that blocked it is no longer on the chain"
 #: The policy events that take a dataset's consent away (a withdrawal only if it ``revoked``).
 _CONSENT_LOST: Final = ("DatasetWithdrawn", "DatasetRevoked")
+#: The kinds of run that audit an external model's file (a re-audit only with its spec).
+_EXTERNAL_KINDS: Final = (RunKind.EXTERNAL, RunKind.REAUDIT)
 INCONCLUSIVE_APPROVED_REASON = (
     "approved with a warning: the audit was INCONCLUSIVE and the voted evidence rule "
     "approves such models with a warning; anchored on chain"
@@ -159,9 +173,40 @@ def training_run(session: Session, version: ModelVersion) -> AuditRunRecord | No
     ).first()
 
 
-def _made_by(session: Session, *, open_only: bool) -> list[tuple[ModelVersion, AuditRunRecord]]:
-    """Each version (only those not blocked, if ``open_only``) with every completed training
-    run that made its file, in run order."""
+def is_external_run(run: AuditRunRecord) -> bool:
+    """Whether ``run`` audited an external (ONNX) model: its kind says so, or it is a
+    re-audit of one (its stored spec names the registered file's ``model_hash``)."""
+    if run.kind == RunKind.EXTERNAL:
+        return True
+    if run.kind != RunKind.REAUDIT:
+        return False
+    try:
+        data = json.loads(run.spec_json)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and "model_hash" in data and data.get("federated") is not True
+
+
+def consent_run(session: Session, version: ModelVersion) -> AuditRunRecord | None:
+    """The run whose datasets ``version``'s approval rests on: its newest training run, or
+    for an external model the newest completed audit that scored its file."""
+    run = training_run(session, version)
+    if run is not None:
+        return run
+    audits = _made_by(session, open_only=False, kinds=_EXTERNAL_KINDS, of=version)
+    return audits[-1][1] if audits else None
+
+
+def _made_by(
+    session: Session,
+    *,
+    open_only: bool,
+    kinds: tuple[RunKind, ...] = (RunKind.TRAINING_RUN,),
+    of: ModelVersion | None = None,
+) -> list[tuple[ModelVersion, AuditRunRecord]]:
+    """Each version (only those not blocked, if ``open_only``; only ``of``, if given) with
+    every completed run of ``kinds`` that made its file (for external kinds: that audited an
+    external model's file), in run order."""
     query = (
         select(ModelVersion, AuditRunRecord)
         .join(
@@ -171,12 +216,17 @@ def _made_by(session: Session, *, open_only: bool) -> list[tuple[ModelVersion, A
                 col(AuditRunRecord.model_hash) == col(ModelVersion.model_hash),
             ),
         )
-        .where(AuditRunRecord.kind == RunKind.TRAINING_RUN)
+        .where(col(AuditRunRecord.kind).in_(kinds))
         .where(AuditRunRecord.status == RunStatus.COMPLETED)
     )
     if open_only:
         query = query.where(ModelVersion.status != ModelStatus.BLOCKED)
-    return list(session.exec(query.order_by(col(AuditRunRecord.id))).all())
+    if of is not None:
+        query = query.where(ModelVersion.id == of.id)
+    rows = session.exec(query.order_by(col(AuditRunRecord.id))).all()
+    if RunKind.TRAINING_RUN in kinds:
+        return list(rows)
+    return [(v, run) for v, run in rows if is_external_run(run)]
 
 
 def current_versions(session: Session) -> list[tuple[ModelVersion, AuditRunRecord]]:
@@ -255,9 +305,12 @@ def withdrawals_since(session: Session, run: AuditRunRecord) -> list[WithdrawalI
     return _withdrawals(run, _consent_lost(session, list(trained_on(run))))
 
 
-def withdrawal_reason(withdrawn: list[WithdrawalInfo], *, remaining: int) -> str:
+def withdrawal_reason(
+    withdrawn: list[WithdrawalInfo], *, remaining: int, external: bool = False
+) -> str:
     """The gate's reason for a version trained on ``withdrawn`` data, ``remaining`` datasets
-    of its spec left to retrain on.
+    of its spec left to retrain on; for an ``external`` model, audited on that data, how a
+    re-audit lifts the block.
 
     Examples
     --------
@@ -271,6 +324,8 @@ def withdrawal_reason(withdrawn: list[WithdrawalInfo], *, remaining: int) -> str
             f"dataset {w.dataset!r} ({w.dataset_id}) {who} at block {w.block_number} "
             f"(policy version {w.policy_version})"
         )
+    if external:
+        return f"{WITHDRAWN_AUDIT_DATA}: {'; '.join(parts)}; {REAUDIT_ELSEWHERE}"
     tail = NOTHING_LEFT_TO_RETRAIN if remaining == 0 else "to be retrained on the rest"
     return f"{WITHDRAWN_DATA}: {'; '.join(parts)}; {tail}"
 
@@ -281,18 +336,20 @@ def _block_if(
     if not withdrawn:
         return False
     remaining = len(trained_on(run)) - len(withdrawn)
-    block(session, version, withdrawal_reason(withdrawn, remaining=remaining))
+    reason = withdrawal_reason(withdrawn, remaining=remaining, external=is_external_run(run))
+    block(session, version, reason)
     return True
 
 
 def _block_if_withdrawn(session: Session, version: ModelVersion) -> bool:
-    run = training_run(session, version)
+    run = consent_run(session, version)
     return run is not None and _block_if(session, version, run, withdrawals_since(session, run))
 
 
 def enforce_withdrawals(session: Session) -> list[ModelVersion]:
     """Block every approved or candidate version trained on a dataset whose consent was
-    withdrawn (or revoked by a vote) since; return the versions it blocked.
+    withdrawn (or revoked by a vote) since, and every external model version whose newest
+    audit scored such a dataset; return the versions it blocked.
 
     A version blocked only for withdrawals the index no longer holds (a reorganisation
     dropped them) gets its audit's status back first. Idempotent otherwise: blocked versions
@@ -310,7 +367,9 @@ def enforce_withdrawals(session: Session) -> list[ModelVersion]:
     if not events:
         return []
     newest: dict[int | None, tuple[ModelVersion, AuditRunRecord]] = {}
-    for version, run in _made_by(session, open_only=True):
+    for version, run in _made_by(session, open_only=True, kinds=_EXTERNAL_KINDS):
+        newest[version.id] = (version, run)
+    for version, run in _made_by(session, open_only=True):  # a training run comes first
         newest[version.id] = (version, run)
     return [
         v for v, run in newest.values() if _block_if(session, v, run, _withdrawals(run, events))
@@ -327,10 +386,13 @@ def _reinstate(session: Session, events: list[PolicyEvent]) -> None:
     blocked = session.exec(
         select(ModelVersion)
         .where(ModelVersion.status == ModelStatus.BLOCKED)
-        .where(col(ModelVersion.reason).startswith(WITHDRAWN_DATA))
+        .where(
+            col(ModelVersion.reason).startswith(WITHDRAWN_DATA)
+            | col(ModelVersion.reason).startswith(WITHDRAWN_AUDIT_DATA)
+        )
     ).all()
     for version in blocked:
-        run = training_run(session, version)
+        run = consent_run(session, version)
         if run is None or run.verdict is None or _withdrawals(run, events):
             continue
         status, reason = decide(

@@ -11,6 +11,9 @@ holds out). It prints, in the same run:
   report, anchor and gate (medians over ``--repeats`` audits);
 * scoring: onnxruntime on the held-out rows against the same Pipeline's native
   ``predict_proba`` (ratio), and the largest difference between their probabilities;
+* scoring as audits do it, in a child process under the memory and time limits
+  (``score_sandboxed``), against the same scoring in process (``score_frame`` on a session
+  made each time, as audits did before the sandbox): what the sandbox costs;
 * the whole external audit against a native governed ``run_audit`` (training included) on
   the same data and split.
 
@@ -40,6 +43,7 @@ from audit.external import (
     register_onnx,
     run_external_audit,
     score_frame,
+    score_sandboxed,
     session,
 )
 from audit.external._run import heldout
@@ -196,6 +200,29 @@ def main() -> None:  # noqa: PLR0915  (one benchmark, read top to bottom)
             positive_label=">50K",
         )
 
+    def in_process() -> Any:  # before the sandbox: a session per audit, in the process
+        return score_frame(
+            "adult-onnx",
+            session("adult-onnx", onnx_bytes),
+            signature,
+            rows,
+            inputs=tuple(FEATURES),
+            positive_label=">50K",
+        )
+
+    def sandboxed() -> Any:
+        return score_sandboxed(
+            "adult-onnx",
+            onnx_bytes,
+            signature,
+            rows,
+            inputs=tuple(FEATURES),
+            positive_label=">50K",
+        )
+
+    in_process_s = _median(in_process, args.repeats)
+    sandboxed_s = _median(sandboxed, args.repeats)
+    same = np.array_equal(sandboxed().probability, in_process().probability)
     onnx_s = _median(onnx_scores, args.repeats)
     native_s = _median(lambda: pipe.predict_proba(x), args.repeats)
     diff = np.max(np.abs(onnx_scores().probability - pipe.predict_proba(x)[:, 1]))
@@ -217,10 +244,13 @@ def main() -> None:  # noqa: PLR0915  (one benchmark, read top to bottom)
         f"{'scoring: onnxruntime vs predict_proba':<40}{onnx_s:>10.3f}{native_s:>15.3f}"
         f"{onnx_s / native_s:>8.2f}"
     )
+    label = "scoring: sandboxed child vs in process"
+    print(f"{label:<40}{sandboxed_s:>10.3f}{in_process_s:>15.3f}{sandboxed_s / in_process_s:>8.2f}")
     ext = statistics.median(totals)
     label = "external audit vs native run_audit"
     print(f"{label:<40}{ext:>10.3f}{native_run_s:>15.3f}{ext / native_run_s:>8.2f}")
     print(f"largest |p_onnx - p_sklearn| on the held-out rows: {diff:.2e}")
+    print(f"sandboxed probabilities identical to in-process ones: {same}")
 
 
 if __name__ == "__main__":

@@ -210,6 +210,7 @@ class Context:
             auditor_key=self.auditor_key,
             estimator_modules=tuple(self.settings.estimator_modules),
             onnx_max_memory=self.settings.onnx_max_memory,
+            onnx_max_seconds=self.settings.onnx_max_seconds,
         )
 
 
@@ -315,6 +316,7 @@ def job_context(ctx: Context, *, embedded_chain: bool) -> JobContext:
         report_retention_days=s.report_retention_days,
         estimator_modules=tuple(s.estimator_modules),
         onnx_max_memory=s.onnx_max_memory,
+        onnx_max_seconds=s.onnx_max_seconds,
     )
 
 

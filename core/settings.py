@@ -20,6 +20,8 @@ from core.errors import ConfigurationError
 ONNX_MAX_MEMORY_DEFAULT = 4 * 1024**3
 #: The smallest cap accepted (1 MiB).
 ONNX_MAX_MEMORY_MINIMUM = 1024**2
+#: The default wall-clock limit on scoring one dataset with an ONNX model (seconds).
+ONNX_MAX_SECONDS_DEFAULT = 600.0
 
 # The development accounts are re-exported: adapters and tests read them with the settings.
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "LOCAL_CHAIN_IDS",
     "ONNX_MAX_MEMORY_DEFAULT",
     "ONNX_MAX_MEMORY_MINIMUM",
+    "ONNX_MAX_SECONDS_DEFAULT",
     "Settings",
     "default_data_dir",
 ]
@@ -126,7 +129,15 @@ class Settings(BaseSettings):
         default=ONNX_MAX_MEMORY_DEFAULT,
         description="Cap in bytes on onnxruntime's memory arena while an external (ONNX) "
         "model is scored, per process (at least 1048576); a graph asking for more fails "
-        "with onnx_memory_limit_exceeded. Default 4 GiB.",
+        "with onnx_memory_limit_exceeded. Each audit scores in a child process whose "
+        "address space may grow by twice this plus 256 MiB (onnx_scoring_out_of_memory "
+        "beyond). Default 4 GiB.",
+    )
+    onnx_max_seconds: float = Field(
+        default=ONNX_MAX_SECONDS_DEFAULT,
+        description="Wall-clock limit in seconds on scoring one dataset with an external "
+        "(ONNX) model; the scoring process is killed after it and the run fails with "
+        "onnx_scoring_timeout. Default 600.",
     )
     api_session_ttl: int = Field(default=3600, ge=60, description="API session lifetime, s.")
     api_nonce_ttl: int = Field(default=600, ge=10, description="SIWE nonce lifetime, seconds.")
@@ -135,6 +146,12 @@ class Settings(BaseSettings):
         default=256 * 1024 * 1024,
         ge=1024,
         description="Largest uploaded file (a predictions file or an ONNX model), bytes.",
+    )
+    api_max_concurrent_audits: int = Field(
+        default=2,
+        ge=1,
+        description="Uploaded predictions files audited at once per API process; more "
+        "get 503 audits_busy with Retry-After.",
     )
     api_ip_rate: float = Field(default=100.0, gt=0, description="Requests/s per client IP.")
     api_ip_burst: int = Field(default=200, ge=1, description="Burst of requests per client IP.")
@@ -193,6 +210,23 @@ class Settings(BaseSettings):
                 f"at least {ONNX_MAX_MEMORY_MINIMUM:,}"
             )
         return limit
+
+    @field_validator("onnx_max_seconds", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        text = str(value).strip()
+        if not text:
+            return ONNX_MAX_SECONDS_DEFAULT
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = 0.0
+        if not 0 < seconds < float("inf"):
+            raise ConfigurationError(
+                f"FAIRGOV_ONNX_MAX_SECONDS={text!r}: give the scoring time limit in seconds, "
+                "a number above 0"
+            )
+        return seconds
 
     @model_validator(mode="after")
     def _no_development_key_on_a_real_chain(self) -> Settings:

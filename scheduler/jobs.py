@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # a type only: the audit service loads on first use (below)
 
 
 def _sync(runtime: Runtime) -> Outcome:
-    from audit.gate import enforce_withdrawals
+    from audit.gate import WITHDRAWN_AUDIT_DATA, enforce_withdrawals
 
     ctx = runtime.context
     report = Indexer(ctx.engine, ctx.w3, ctx.deployment, confirmations=ctx.confirmations).sync()
@@ -69,9 +69,15 @@ def _sync(runtime: Runtime) -> Outcome:
     )
     # The gate learns of a withdrawal on the sync that indexed it, not at the next audit.
     with session_scope(ctx.engine) as session:
-        blocked = [f"{v.name} {v.model_hash[:10]}" for v in enforce_withdrawals(session)]
-    if blocked:
-        detail += f"; blocked, trained on withdrawn data: {', '.join(blocked)}"
+        versions = enforce_withdrawals(session)
+        audited = {v.id for v in versions if (v.reason or "").startswith(WITHDRAWN_AUDIT_DATA)}
+        names = {v.id: f"{v.name} {v.model_hash[:10]}" for v in versions}
+    trained = [name for key, name in names.items() if key not in audited]
+    external = [name for key, name in names.items() if key in audited]
+    if trained:
+        detail += f"; blocked, trained on withdrawn data: {', '.join(trained)}"
+    if external:
+        detail += f"; blocked, audited on withdrawn data: {', '.join(external)}"
     with Session(ctx.engine) as session:
         latest = latest_policy_version(session)
         reaudited = int(history.get_mark(session, POLICY_MARK) or 0)

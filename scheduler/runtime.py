@@ -64,6 +64,7 @@ class JobContext:
     model_specs: tuple[ModelSpec, ...] = ()
     estimator_modules: tuple[str, ...] = ()
     onnx_max_memory: int = 4 * 1024**3
+    onnx_max_seconds: float = 600.0
     relayer_config: RelayerConfig | None = None
 
     @functools.cached_property
@@ -77,6 +78,7 @@ class JobContext:
             auditor_key=self.auditor_key,
             estimator_modules=self.estimator_modules,
             onnx_max_memory=self.onnx_max_memory,
+            onnx_max_seconds=self.onnx_max_seconds,
         )
 
 

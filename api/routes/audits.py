@@ -13,12 +13,12 @@ from api import uploads
 from api.auth import SignedIn, holds_auditor_role, on_list
 from api.context import ApiContext
 from api.deps import CtxDep, CurrentOperator, CurrentUser, SessionDep
-from api.errors import ErrorResponse, NotFound, responses
+from api.errors import AuditsBusy, ErrorResponse, NotFound, responses
 from api.runs import start_external_run, start_run
 from api.schemas.audits import AuditAccepted, AuditPublic, AuditsPublic, CheckSummary
 from api.schemas.common import HASH_PATTERN, Limit, Offset
 from api.schemas.predictions import PredictionsAuditPublic, PredictionsOptions
-from audit.db_models import AuditRunRecord, RunKind, RunStatus
+from audit.db_models import AuditRunRecord, RunStatus
 from audit.errors import UnreadableFile
 from audit.external import ExternalAuditSpec
 from audit.service import latest_attempt, list_runs, stored_report
@@ -26,6 +26,8 @@ from audit.spec import ModelSpec, parse_spec
 from core.canonical import sha256_hex
 
 router = APIRouter(prefix="/audits", tags=["audits"])
+#: The seconds a client told ``audits_busy`` waits before it uploads again.
+BUSY_RETRY_AFTER: Final = 5
 
 RunIdPath = Annotated[str, Path(pattern=HASH_PATTERN, description="The run id (0x + 64 hex).")]
 ReportHashPath = Annotated[
@@ -88,7 +90,7 @@ def read_audits(
 @router.post(
     "/predictions",
     response_model=PredictionsAuditPublic,
-    responses=responses(401, 413),
+    responses=responses(401, 413, 503),
     openapi_extra=_TABLE_BODY,
 )
 async def audit_uploaded_predictions(
@@ -100,7 +102,21 @@ async def audit_uploaded_predictions(
     """Audit an uploaded predictions file, as ``fairgov audit predictions`` does (signed-in
     users). The body is the file; the options are query parameters. The report files are
     kept by report hash for the uploader and auditors: ``GET /v1/audits/predictions/{hash}.json``.
+    At most ``FAIRGOV_API_MAX_CONCURRENT_AUDITS`` uploads are audited at once per process;
+    beyond, 503 ``audits_busy`` with ``Retry-After``, before the body is read.
     """
+    slots = ctx.audit_slots
+    if not slots.take():
+        raise AuditsBusy(slots.size, BUSY_RETRY_AFTER)
+    try:
+        return await _audit_upload(request, ctx, user, options)
+    finally:
+        slots.give_back()
+
+
+async def _audit_upload(
+    request: Request, ctx: ApiContext, user: SignedIn, options: PredictionsOptions
+) -> PredictionsAuditPublic:
     from audit.predictions import audit_predictions_file
 
     name = uploads.upload_name(
@@ -190,14 +206,12 @@ def read_audit(ctx: CtxDep, session: SessionDep, run_id: RunIdPath) -> AuditPubl
     """A run's latest attempt: status, verdict, hashes, anchor and check summary."""
     row = latest_attempt(session, run_id)
     if row is None:
-        model = ctx.accepted_audits.get(run_id.lower())
-        if model is None:
+        accepted = ctx.accepted_audits.get(run_id.lower())
+        if accepted is None:
             raise NotFound("audit run", run_id)
+        model, kind = accepted
         return AuditPublic(
-            run_id=run_id.lower(),
-            kind=RunKind.TRAINING_RUN,
-            status=RunStatus.QUEUED,
-            model_name=model,
+            run_id=run_id.lower(), kind=kind, status=RunStatus.QUEUED, model_name=model
         )
     return AuditPublic.of(row, _checks(row))
 

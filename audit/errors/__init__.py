@@ -43,6 +43,7 @@ from audit.errors._estimators import (
 )
 from audit.errors._external import (
     ONNX_MEMORY_SETTING,
+    ONNX_SECONDS_SETTING,
     CustomOperatorDomain,
     ExternalModelFailed,
     InvalidOnnxModel,
@@ -51,6 +52,8 @@ from audit.errors._external import (
     OnnxMemoryLimitExceeded,
     OnnxModelTooLarge,
     OnnxOutputKindMissing,
+    OnnxScoringOutOfMemory,
+    OnnxScoringTimeout,
     UnexpectedOnnxSignature,
 )
 from audit.errors._records import (
@@ -73,6 +76,7 @@ from audit.errors._sources import (
 __all__ = [
     "ESTIMATOR_MODULES_SETTING",
     "ONNX_MEMORY_SETTING",
+    "ONNX_SECONDS_SETTING",
     "AmbiguousLabels",
     "AnchorConflict",
     "AnchorRefused",
@@ -114,6 +118,8 @@ __all__ = [
     "OnnxMemoryLimitExceeded",
     "OnnxModelTooLarge",
     "OnnxOutputKindMissing",
+    "OnnxScoringOutOfMemory",
+    "OnnxScoringTimeout",
     "ProviderMismatch",
     "RecordIndexOutOfRange",
     "RecordNotInDataset",

@@ -143,3 +143,40 @@ class OnnxMemoryLimitExceeded(AuditError):
             name=name,
             limit=limit,
         )
+
+
+#: The environment variable that sets :data:`audit.external.MAX_SCORING_SECONDS`.
+ONNX_SECONDS_SETTING = "FAIRGOV_ONNX_MAX_SECONDS"
+
+
+class OnnxScoringOutOfMemory(AuditError):
+    """The scoring process ran out of the address space it may use (``budget`` bytes
+    beyond its start), outside what onnxruntime's arena accounts for, or was killed."""
+
+    code: ClassVar[str] = "onnx_scoring_out_of_memory"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, budget: int) -> None:
+        super().__init__(
+            f"{name} ran out of memory while scoring (its process may grow by {budget:,} "
+            "bytes) and was stopped: export a model whose tensors fit, or ask the operator "
+            f"to raise {ONNX_MEMORY_SETTING}",
+            name=name,
+            budget=budget,
+        )
+
+
+class OnnxScoringTimeout(AuditError):
+    """Scoring the model took longer than the operator's time limit; it was stopped."""
+
+    code: ClassVar[str] = "onnx_scoring_timeout"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, seconds: float) -> None:
+        super().__init__(
+            f"{name} was still scoring after {seconds:g} s, the scoring time limit, and was "
+            "stopped: export a model that scores the dataset faster, or ask the operator to "
+            f"raise {ONNX_SECONDS_SETTING}",
+            name=name,
+            seconds=seconds,
+        )

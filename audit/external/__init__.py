@@ -4,8 +4,9 @@ A team registers a model exported to ONNX (skl2onnx, onnxmltools, torch.onnx) wi
 :func:`register_onnx`: the file must pass ``onnx.checker``, use only the standard operator
 domains (``ai.onnx``, ``ai.onnx.ml``: a custom operator would mean running foreign code),
 stay under a size limit and have a signature fairgov can feed and read (:class:`Signature`;
-see ``docs/external_models.md``). :func:`run_external_audit` then scores it with onnxruntime
-on a dataset the DAO allowed, verified on chain by hash, audits the predictions under the
+see ``docs/external_models.md``). :func:`run_external_audit` then scores it with onnxruntime,
+in a child process under a memory and a time limit (:func:`score_sandboxed`), on a dataset
+the DAO allowed, verified on chain by hash, audits the predictions under the
 voted policy, anchors the report and approves or blocks the file's hash at the gate. The
 report says what fairgov verified (the scoring data, the file, the inputs) and what it
 could not (how the model was trained).
@@ -36,6 +37,12 @@ from audit.external._run import (
     reaudit_external,
     run_external_audit,
 )
+from audit.external._sandbox import (
+    MAX_SCORING_SECONDS,
+    ScoringLimits,
+    address_budget,
+    score_sandboxed,
+)
 from audit.external._scoring import Scores, score_frame, session
 from audit.external._signature import (
     MAX_ONNX_BYTES,
@@ -54,13 +61,16 @@ from audit.external._spec import (
 __all__ = [
     "MAX_ONNX_BYTES",
     "MAX_SCORING_MEMORY",
+    "MAX_SCORING_SECONDS",
     "STAGES",
     "STANDARD_DOMAINS",
     "ExternalAuditSpec",
     "ExternalModel",
     "OnnxValue",
     "Scores",
+    "ScoringLimits",
     "Signature",
+    "address_budget",
     "audit_again",
     "external_run_id",
     "inspect_onnx",
@@ -76,6 +86,7 @@ __all__ = [
     "registered_model",
     "run_external_audit",
     "score_frame",
+    "score_sandboxed",
     "session",
     "store_onnx",
 ]

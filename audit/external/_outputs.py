@@ -70,6 +70,17 @@ def _positive_key(name: str, keys: list[Any], positive_label: str) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class ZipMapRows:
+    """A ZipMap output as the scoring process sends it back: the classes in the maps'
+    order and a [N, classes] matrix of their values (``ragged`` when the maps had different
+    classes, which cannot be audited)."""
+
+    keys: list[Any]
+    values: np.ndarray[Any, Any]
+    ragged: bool = False
+
+
 def _zipmap(
     name: str, output: str, raw: Any, rows: int, positive_label: str
 ) -> np.ndarray[Any, Any]:
@@ -77,19 +88,26 @@ def _zipmap(
 
     ZipMap writes every row's map with the model's classes in one order (its
     ``classlabels``): the values are read in that order, in one pass (a Python loop per row
-    and class is ten times slower on 100,000 rows)."""
-    maps = list(raw)
-    check_rows(name, output, len(maps), rows)
-    if not maps:
-        return np.zeros((0, 2))
-    keys = list(maps[0])
-    if any(len(row) != len(keys) for row in maps):
+    and class is ten times slower on 100,000 rows); or a :class:`ZipMapRows`."""
+    if isinstance(raw, ZipMapRows):
+        keys, values = raw.keys, raw.values
+        ragged, count = raw.ragged, (0 if raw.ragged else len(values))
+    else:
+        maps = list(raw)
+        check_rows(name, output, len(maps), rows)
+        keys = list(maps[0]) if maps else []
+        ragged, count = any(len(row) != len(keys) for row in maps), len(maps)
+    if ragged:
         raise InvalidOnnxOutput(
             name, f"maps of different classes in output {output}", _PROBABILITY_FIX
         )
-    values = np.fromiter(
-        chain.from_iterable(map(dict.values, maps)), np.float64, count=len(maps) * len(keys)
-    ).reshape(len(maps), len(keys))
+    check_rows(name, output, count, rows)
+    if count == 0:
+        return np.zeros((0, 2))
+    if not isinstance(raw, ZipMapRows):
+        values = np.fromiter(
+            chain.from_iterable(map(dict.values, maps)), np.float64, count=count * len(keys)
+        ).reshape(count, len(keys))
     last = keys.index(_positive_key(name, keys, positive_label))
     order = [i for i in range(len(keys)) if i != last] + [last]
     return values[:, order]

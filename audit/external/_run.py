@@ -23,10 +23,10 @@ from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.errors import InvalidModelSpec, OnnxOutputKindMissing, UnexpectedOnnxSignature
 from audit.evidence import audit_under_policy, gate_rule
-from audit.external._memory import MAX_SCORING_MEMORY
 from audit.external._provenance import external_model_info
 from audit.external._registry import ExternalModel, read_model_bytes, registered_model
-from audit.external._scoring import ScoredRows, column_for, score_frame, session
+from audit.external._sandbox import Scorer, ScoringLimits, score_sandboxed
+from audit.external._scoring import ScoredRows, column_for
 from audit.external._spec import ExternalAuditSpec
 from audit.manifest import DatasetManifest, latest_manifest, load_frame
 from audit.provenance import dataset_info, policy_info
@@ -154,6 +154,9 @@ def run_external_audit(
         Verification failed: the run is recorded ``refused`` and nothing is scored.
     UnexpectedOnnxSignature, OnnxOutputKindMissing, ExternalModelFailed, AnchorRefused
         The run is recorded ``failed``; the model's gate status does not change.
+    OnnxMemoryLimitExceeded, OnnxScoringOutOfMemory, OnnxScoringTimeout
+        The scoring process hit its memory or time limit and was stopped: the run is
+        recorded ``failed``, nothing is anchored and the gate status does not change.
 
     Examples
     --------
@@ -227,7 +230,8 @@ def audit_again(
     DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
         The re-audit would be refused (:data:`audit.runs.REFUSALS`).
     ModelFileMissing, ModelHashMismatch, UnexpectedOnnxSignature, OnnxOutputKindMissing,
-    InvalidOnnxOutput, ExternalModelFailed, OnnxMemoryLimitExceeded
+    InvalidOnnxOutput, ExternalModelFailed, OnnxMemoryLimitExceeded, OnnxScoringOutOfMemory,
+    OnnxScoringTimeout
         The stored file cannot be scored.
 
     Examples
@@ -242,7 +246,8 @@ def audit_again(
     verify_datasets(snapshot, (manifest,))
     if on_score is not None:
         on_score()
-    scored = score_dataset(spec, model, read_model_bytes(model), manifest)
+    limits = ScoringLimits(env.onnx_max_memory, env.onnx_max_seconds)
+    scored = score_dataset(spec, model, read_model_bytes(model), manifest, limits=limits)
     return audit_scores(
         snapshot,
         scored,
@@ -342,23 +347,30 @@ def score_dataset(
     data: bytes,
     manifest: DatasetManifest,
     *,
-    max_memory: int = MAX_SCORING_MEMORY,
+    limits: ScoringLimits = ScoringLimits(),  # noqa: B008 - frozen, immutable
 ) -> ScoredRows:
-    """Load the dataset, take the rows to score and score them with onnxruntime (its arena
-    capped at ``max_memory`` bytes, :attr:`audit.env.AuditEnv.onnx_max_memory`)."""
-    frame = load_frame(manifest)
-    rows = heldout(frame, manifest, spec)
-    inputs = model_inputs(spec, model, manifest)
-    scores = score_frame(
-        spec.name,
-        session(spec.name, data, max_memory=max_memory),
-        model.signature,
-        rows[list(readable_columns(manifest))],
-        inputs=inputs,
-        positive_label=manifest.positive_label,
-        output=spec.output,
-        cutoff=spec.cutoff,
-    )
+    """Load the dataset, take the rows to score and score them with onnxruntime in a child
+    process within ``limits`` (:func:`audit.external.score_sandboxed`), started first so
+    that it imports onnxruntime while the dataset loads."""
+    scorer = Scorer()
+    try:
+        frame = load_frame(manifest)
+        rows = heldout(frame, manifest, spec)
+        inputs = model_inputs(spec, model, manifest)
+        scores = score_sandboxed(
+            spec.name,
+            data,
+            model.signature,
+            rows[list(readable_columns(manifest))],
+            inputs=inputs,
+            positive_label=manifest.positive_label,
+            output=spec.output,
+            cutoff=spec.cutoff,
+            limits=limits,
+            scorer=scorer,
+        )
+    finally:
+        scorer.close()
     groups = sensitive_groups(rows[list(manifest.sensitive_features)])
     return ScoredRows(labels(rows, manifest), groups, scores, inputs, len(frame))
 
@@ -404,7 +416,8 @@ def _score_audit_publish(
     snapshot, manifest, model = plan.snapshot, plan.manifest, plan.model
     step("score")
     data = read_model_bytes(model)
-    scored = score_dataset(spec, model, data, manifest, max_memory=env.onnx_max_memory)
+    limits = ScoringLimits(env.onnx_max_memory, env.onnx_max_seconds)
+    scored = score_dataset(spec, model, data, manifest, limits=limits)
     step("audit")
     result = audit_scores(
         snapshot,

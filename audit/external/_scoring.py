@@ -180,6 +180,30 @@ def feeds(
     return {v.name: _column_feed(name, v, frame) for v in signature.inputs}
 
 
+def output_kind(
+    name: str, signature: Signature, output: OutputKind | None, cutoff: float | None
+) -> OutputKind:
+    """How to read the score output: its probabilities, or the spec's ``output`` for a model
+    with one float output and no label output.
+
+    Raises
+    ------
+    OnnxOutputKindMissing, UnexpectedOnnxSignature
+    """
+    if signature.label_output is None and output is None:
+        raise OnnxOutputKindMissing(name, str(signature.score_output))
+    if signature.score_output is None and cutoff is not None:
+        raise UnexpectedOnnxSignature(
+            name, "probabilities to apply the spec's cutoff to", "a label output only"
+        )
+    return "probability" if signature.label_output is not None or output is None else output
+
+
+def wanted_outputs(signature: Signature) -> list[str]:
+    """The outputs read: the label output and the score output, those the model has."""
+    return [o for o in (signature.label_output, signature.score_output) if o is not None]
+
+
 def score_frame(
     name: str,
     model: ort.InferenceSession,
@@ -191,7 +215,9 @@ def score_frame(
     output: OutputKind | None = None,
     cutoff: float | None = None,
 ) -> Scores:
-    """Run the model over ``frame`` and read the labels and positive-class probabilities.
+    """Run the model over ``frame`` in this process and read the labels and positive-class
+    probabilities (:func:`audit.external.score_sandboxed` does the same in a child process
+    under a memory and a time limit: audits use that).
 
     With a label output and no ``cutoff``, the model's own labels are the predictions;
     otherwise a row is positive when its probability is at least ``cutoff`` (0.5 by
@@ -206,20 +232,34 @@ def score_frame(
         An output without one row per row of ``frame``, probabilities that are NaN or
         outside [0, 1], or labels that contradict the probabilities.
     """
-    if signature.label_output is None and output is None:
-        raise OnnxOutputKindMissing(name, str(signature.score_output))
-    if signature.score_output is None and cutoff is not None:
-        raise UnexpectedOnnxSignature(
-            name, "probabilities to apply the spec's cutoff to", "a label output only"
-        )
-    kind: OutputKind = "probability" if signature.label_output is not None else output  # type: ignore[assignment]
-    wanted = [o for o in (signature.label_output, signature.score_output) if o is not None]
+    kind = output_kind(name, signature, output, cutoff)
+    wanted = wanted_outputs(signature)
     try:
         results = model.run(wanted, feeds(name, signature, frame, inputs=inputs))
     except ORT_ERRORS as exc:
         raise scoring_error(name, exc) from None
     out = dict(zip(wanted, results, strict=True))
-    rows = len(frame)
+    return read_scores(
+        name, out, signature, kind, rows=len(frame), positive_label=positive_label, cutoff=cutoff
+    )
+
+
+def read_scores(
+    name: str,
+    out: dict[str, Any],
+    signature: Signature,
+    kind: OutputKind,
+    *,
+    rows: int,
+    positive_label: str,
+    cutoff: float | None,
+) -> Scores:
+    """The :class:`Scores` of the outputs a run returned (by output name).
+
+    Raises
+    ------
+    InvalidOnnxOutput, UnexpectedOnnxSignature
+    """
     read = None
     if signature.score_output is not None:
         read = read_probabilities(

@@ -4,11 +4,22 @@ for the uploader and auditors, and its one-line errors."""
 from __future__ import annotations
 
 import io
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlencode
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.main import API_PREFIX
@@ -220,3 +231,83 @@ def test_a_named_reference_group_is_audited_as_the_cli_audits_it(
     assert (malformed.status_code, error_code(malformed)) == (422, "invalid_request")
     assert "FEATURE=VALUE" in malformed.json()["error"]["message"]
     assert "\n" not in malformed.json()["error"]["message"]
+
+
+def _serve(app: FastAPI) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """The app behind a real uvicorn on a free port, in a thread (its lifespan runs)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", ws="none")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    return server, thread, port
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_uploads_beyond_the_concurrency_limit_get_503_and_stale_folders_are_swept(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    """Real concurrent requests on a real server, limit 1: while one upload is in flight (its
+    body still arriving) another gets 503 audits_busy with Retry-After, and once it is done
+    the next is audited. The folder a crashed process left in uploads/ is gone at start-up."""
+    crashed = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                             capture_output=True, text=True, check=True)  # fmt: skip
+    left = tmp_path / "uploads" / f"p{crashed.stdout.strip()}-crashed"
+    left.mkdir(parents=True)
+    (left / "preds.csv").write_bytes(b"y,score\n")
+    app = make_app(api_max_concurrent_audits=1)
+    user = bearer(TestClient(app), UPLOADER)
+    body = _frame().to_csv(index=False).encode()
+    query = urlencode(OPTIONS, doseq=True)
+    server, thread, port = _serve(app)
+    try:
+        assert not left.exists()  # swept when the app started
+        slow = socket.create_connection(("127.0.0.1", port), timeout=60)
+        head = (
+            f"POST {URL}?{query} HTTP/1.1\r\nHost: testserver\r\n"
+            f"Authorization: {user['Authorization']}\r\nContent-Type: text/csv\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        slow.sendall(head.encode() + body[:1000])  # the rest of the body is still to come
+        slots = app.state.ctx.audit_slots
+        _wait_for(lambda: slots.in_use == 1)
+        base = f"http://127.0.0.1:{port}"
+        headers = {**user, "Content-Type": "text/csv", "Host": "testserver"}
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+            busy = client.post(URL, params=OPTIONS, content=body)
+            assert (busy.status_code, error_code(busy)) == (503, "audits_busy"), busy.text
+            assert busy.headers["Retry-After"] == "5"
+            assert busy.json()["error"]["message"] == (
+                "the server is already auditing 1 uploads, its limit: retry in 5 s "
+                "(operators: FAIRGOV_API_MAX_CONCURRENT_AUDITS)"
+            )
+            slow.sendall(body[1000:])
+            answer = b""
+            while chunk := slow.recv(65536):
+                answer += chunk
+            slow.close()
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:300]
+            assert slots.in_use == 0
+            again = client.post(URL, params=OPTIONS, content=body)
+            assert again.status_code == 200, again.text
+            assert (
+                again.json()["report_hash"]
+                == json.loads(answer.split(b"\r\n\r\n", 1)[1])["report_hash"]
+            )
+        assert list((tmp_path / "uploads").iterdir()) == []
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

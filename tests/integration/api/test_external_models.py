@@ -3,6 +3,7 @@ and audited over HTTP, governed like the CLI's external audit (operators only)."
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -83,9 +84,18 @@ def test_an_onnx_model_is_registered_audited_anchored_and_verified_over_http(
             "/v1/audits/external", json={**spec, "inputs": ["approved"]}, headers=auth
         )
         assert (unfed.status_code, error_code(unfed)) == (422, "invalid_model_spec")
+        worker_busy = threading.Event()  # the audit worker runs one job: queue behind it
+        client.app.state.ctx.audits.submit(worker_busy.wait)  # type: ignore[attr-defined]
         accepted = client.post("/v1/audits/external", json=spec, headers=auth)
         assert accepted.status_code == 202, accepted.text
         run_id = accepted.json()["run_id"]
+        queued = client.get(f"/v1/audits/{run_id}").json()  # regression: it said training_run
+        assert (queued["status"], queued["kind"], queued["model_name"]) == (
+            "queued",
+            "external",
+            "loans-xgb",
+        )
+        worker_busy.set()
         run = _finished(client, run_id)
         assert (run["status"], run["kind"], run["verdict"]) == ("completed", "external", "PASS")
         assert run["model_hash"] == model["model_hash"]
@@ -96,3 +106,49 @@ def test_an_onnx_model_is_registered_audited_anchored_and_verified_over_http(
         headers = bearer(client, OPERATOR_KEY)
         large = client.post(url, params={"name": "big"}, content=onnx, headers=headers)
         assert (large.status_code, error_code(large)) == (413, "body_too_large")
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_model_that_scores_past_the_time_limit_is_a_failed_run_with_one_line(
+    make_app: MakeApp,
+    gov: Governance,
+    deployment: deploy.Deployment,
+    engine: Engine,
+    tmp_path: Path,
+) -> None:
+    """A Loop of 10^12 trips, under FAIRGOV_ONNX_MAX_SECONDS=1.5: the scoring process is
+    killed, the run is recorded failed with the code, and nothing is approved or anchored."""
+    manifest = register_loans(engine, tmp_path)
+    govern(gov.w3, deployment, [signed_offer(gov.w3, deployment, manifest)], "allow loans")
+    operator = Account.from_key(OPERATOR_KEY).address
+    with TestClient(make_app(operators=[operator], onnx_max_seconds=1.5)) as client:
+        auth = bearer(client, OPERATOR_KEY)
+        headers = {**auth, "Content-Type": "application/octet-stream"}
+        created = client.post(
+            "/v1/models/external",
+            params={"name": "spinner"},
+            content=models.looping(10**12),
+            headers=headers,
+        )
+        assert created.status_code == 201, created.text
+        spec = {
+            "name": "spinner",
+            "model_hash": created.json()["model_hash"],
+            "dataset": "loans",
+            "inputs": list(models.NUMERIC),
+            "output": "logit",
+            "n_boot": 0,
+        }
+        accepted = client.post("/v1/audits/external", json=spec, headers=auth)
+        assert accepted.status_code == 202, accepted.text
+        run = _finished(client, accepted.json()["run_id"])
+        assert (run["status"], run["error_code"]) == ("failed", "onnx_scoring_timeout")
+        assert run["error"] == (
+            "spinner was still scoring after 1.5 s, the scoring time limit, and was stopped: "
+            "export a model that scores the dataset faster, or ask the operator to raise "
+            "FAIRGOV_ONNX_MAX_SECONDS"
+        )
+        assert run["verdict"] is None
+        assert run["anchor_tx"] is None
+        models_now = client.get("/v1/models").json()["data"]
+        assert [m for m in models_now if m["name"] == "spinner"] == []

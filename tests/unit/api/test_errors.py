@@ -26,6 +26,11 @@ STATUS_BEFORE: dict[str, int] = {
     # #17 review (fixonnx17): outputs that cannot be audited, and the scoring memory cap.
     "invalid_onnx_output": 422,
     "onnx_memory_limit_exceeded": 422,
+    # #17 gap 5 (extgate18): the scoring process's address space and time limits.
+    "onnx_scoring_out_of_memory": 422,
+    "onnx_scoring_timeout": 422,
+    # ... and the bound on uploads audited at once by one API process.
+    "audits_busy": 503,
     # #16: the federation policy (and a TrainingPolicy deployed before it).
     # #15: a data provider's consent and record commitments.
     "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert

@@ -8,18 +8,25 @@ from itertools import count
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunStatus
+from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunKind, RunStatus
 from audit.errors import ModelNotApproved
+from audit.external import ExternalAuditSpec
 from audit.gate import (
     NOTHING_LEFT_TO_RETRAIN,
+    REAUDIT_ELSEWHERE,
+    WITHDRAWAL_UNDONE,
+    WITHDRAWN_AUDIT_DATA,
     WITHDRAWN_BY_PROVIDER,
+    WITHDRAWN_DATA,
     enforce_withdrawals,
+    record_audit,
     require_approved,
     withdrawals_since,
 )
 from audit.spec import ModelSpec
+from bias_checks import Verdict
 from core.db import session_scope
 from governance.actions import dataset_id_of
 from governance.index.models import PolicyEvent
@@ -140,3 +147,113 @@ def test_only_withdrawals_after_training_that_revoked_count(engine: Engine) -> N
     assert [(w.dataset, w.by, w.provider, w.policy_version) for w in found] == [
         ("loans-a", "provider", PROVIDER, 8)
     ]
+
+
+def audited_external(
+    session: Session, name: str, dataset: str, *, policy_version: int, model_hash: str
+) -> None:
+    """A completed external audit of a registered ONNX file on ``dataset``, and its approved
+    version (created, or approved again, as the gate records an audit)."""
+    spec = ExternalAuditSpec(name=name, model_hash=model_hash, dataset=dataset)
+    run_id = "0x" + f"{next(_blocks):064x}"
+    session.add(
+        AuditRunRecord(
+            run_id=run_id,
+            kind=RunKind.EXTERNAL,
+            model_name=name,
+            dataset_name=dataset,
+            dataset_id=dataset_id_of(dataset),
+            status=RunStatus.COMPLETED,
+            spec_json=spec.canonical_json().decode(),
+            chain_id=31337,
+            policy_version=policy_version,
+            policy_block=1,
+            policy_snapshot_hash="0x" + "00" * 32,
+            model_hash=model_hash,
+            verdict=Verdict.PASS,
+            anchor_tx="0x" + "11" * 32,
+        )
+    )
+    session.flush()
+    record_audit(
+        session,
+        name=name,
+        model_hash=model_hash,
+        artifact_path="/m.onnx",
+        run_id=run_id,
+        verdict=Verdict.PASS,
+        anchored=True,
+        policy_version=policy_version,
+    )
+
+
+ONNX_HASH = "0x" + "cd" * 32
+
+
+def test_a_withdrawal_blocks_an_external_model_audited_on_it_until_a_reaudit_elsewhere(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        audited_external(session, "ext", "loans-a", policy_version=4, model_hash=ONNX_HASH)
+        trained(session, "only-b", ModelSpec(name="only-b", dataset="loans-b"), policy_version=4)
+        withdrawn(session, "loans-a", 5)
+    with session_scope(engine) as session:
+        blocked = {v.name: v.reason for v in enforce_withdrawals(session)}
+    assert set(blocked) == {"ext"}
+    assert blocked["ext"].startswith(f"{WITHDRAWN_AUDIT_DATA}: dataset 'loans-a'")
+    assert blocked["ext"].endswith(REAUDIT_ELSEWHERE)
+    assert "fairgov audit external SPEC" in blocked["ext"]
+    with session_scope(engine) as session:
+        with pytest.raises(ModelNotApproved, match="its audit data was withdrawn"):
+            require_approved(session, ONNX_HASH)
+        # a re-audit on an allowed dataset approves the same file again, and it stays so
+        audited_external(session, "ext", "loans-b", policy_version=6, model_hash=ONNX_HASH)
+    with session_scope(engine) as session:
+        assert enforce_withdrawals(session) == []
+        assert require_approved(session, "ext").model_hash == ONNX_HASH
+
+
+def test_the_gate_refuses_an_external_model_before_any_sync_and_a_reorg_reinstates_it(
+    engine: Engine,
+) -> None:
+    with session_scope(engine) as session:
+        audited_external(session, "ext", "loans-a", policy_version=4, model_hash=ONNX_HASH)
+        policy_event(session, "DatasetRevoked", "loans-a", 5)
+    with session_scope(engine) as session, pytest.raises(ModelNotApproved) as raised:
+        require_approved(session, "ext")
+    assert raised.value.message.count("revoked by a vote at block") == 1
+    with session_scope(engine) as session:  # a reorganisation drops the revocation
+        for event in session.exec(select(PolicyEvent)).all():
+            session.delete(event)
+    with session_scope(engine) as session:
+        assert enforce_withdrawals(session) == []
+        version = require_approved(session, "ext")
+        assert version.reason is not None
+        assert version.reason.endswith(WITHDRAWAL_UNDONE)
+
+
+def test_a_central_reaudit_is_not_taken_for_an_external_audit(engine: Engine) -> None:
+    spec = ModelSpec(name="m", dataset="loans-a")
+    with session_scope(engine) as session:
+        model_hash = trained(session, "m", spec, policy_version=4)
+        session.add(
+            AuditRunRecord(
+                run_id="0x" + "ee" * 32,
+                kind=RunKind.REAUDIT,
+                model_name="m",
+                dataset_name="loans-a",
+                dataset_id=dataset_id_of("loans-a"),
+                status=RunStatus.COMPLETED,
+                spec_json=spec.canonical_json().decode(),
+                chain_id=31337,
+                policy_version=9,
+                policy_block=1,
+                policy_snapshot_hash="0x" + "00" * 32,
+                model_hash=model_hash,
+            )
+        )
+        withdrawn(session, "loans-a", 5)
+    with session_scope(engine) as session:
+        (blocked,) = enforce_withdrawals(session)
+    assert blocked.reason is not None
+    assert blocked.reason.startswith(WITHDRAWN_DATA)

@@ -32,3 +32,17 @@ def test_the_onnx_memory_setting_reaches_every_audit_environment(tmp_path: Path)
         engine=None, w3=None, deployment=deployment, settings=settings, auditor_key=None
     )
     assert audit_env(api).onnx_max_memory == 16 * 1024**2
+
+
+def test_the_onnx_time_setting_reaches_every_audit_environment(tmp_path: Path) -> None:
+    from api.runs import audit_env
+
+    settings = Settings(data_dir=tmp_path, onnx_max_seconds="12.5")  # type: ignore[arg-type]
+    deployment: Any = SimpleNamespace(chain_id=31337)
+    ctx = Context(settings=settings, deployment=deployment, w3=None, engine=None, rpc_url="")  # type: ignore[arg-type]
+    assert ctx.audit_env.onnx_max_seconds == 12.5
+    assert job_context(ctx, embedded_chain=False).audit.onnx_max_seconds == 12.5
+    api: Any = SimpleNamespace(
+        engine=None, w3=None, deployment=deployment, settings=settings, auditor_key=None
+    )
+    assert audit_env(api).onnx_max_seconds == 12.5

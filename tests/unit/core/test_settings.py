@@ -94,3 +94,37 @@ def test_a_nonsense_onnx_memory_limit_is_one_configuration_error(
         f"FAIRGOV_ONNX_MAX_MEMORY={bad!r}: give the scoring memory limit in bytes, "
         "at least 1,048,576"
     )
+
+
+def test_the_onnx_time_limit_defaults_to_600_s_everywhere(monkeypatch: pytest.MonkeyPatch):
+    from audit.env import AuditEnv
+    from audit.external import MAX_SCORING_SECONDS
+    from scheduler.runtime import JobContext
+
+    monkeypatch.delenv("FAIRGOV_ONNX_MAX_SECONDS", raising=False)
+    assert Settings().onnx_max_seconds == MAX_SCORING_SECONDS == 600.0
+    for holder in (AuditEnv, JobContext):
+        assert holder.__dataclass_fields__["onnx_max_seconds"].default == MAX_SCORING_SECONDS
+    monkeypatch.setenv("FAIRGOV_ONNX_MAX_SECONDS", "2.5")
+    assert Settings().onnx_max_seconds == 2.5
+
+
+@pytest.mark.parametrize("bad", ["forever", "0", "-1", "inf", "nan"])
+def test_a_nonsense_onnx_time_limit_is_one_configuration_error(
+    monkeypatch: pytest.MonkeyPatch, bad: str
+):
+    monkeypatch.setenv("FAIRGOV_ONNX_MAX_SECONDS", bad)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings()
+    assert caught.value.message == (
+        f"FAIRGOV_ONNX_MAX_SECONDS={bad!r}: give the scoring time limit in seconds, "
+        "a number above 0"
+    )
+
+
+def test_uploads_audited_at_once_default_to_two(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("FAIRGOV_API_MAX_CONCURRENT_AUDITS", raising=False)
+    assert Settings().api_max_concurrent_audits == 2
+    monkeypatch.setenv("FAIRGOV_API_MAX_CONCURRENT_AUDITS", "0")
+    with pytest.raises(ValueError, match="api_max_concurrent_audits"):
+        Settings()

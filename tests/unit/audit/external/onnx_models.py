@@ -207,3 +207,72 @@ def regression_graph() -> bytes:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model.SerializeToString()
+
+
+def _hostile(nodes: list[Any], initializers: list[Any]) -> bytes:
+    """A graph on a float [batch, 3] ``input`` with a float [batch, 1] ``output``, that
+    passes ``onnx.checker`` and uses standard operators only."""
+    graph = helper.make_graph(
+        nodes,
+        "hostile",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 1])],
+        initializer=[numpy_helper.from_array(np.ones((3, 1), np.float32), "w"), *initializers],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    data: bytes = model.SerializeToString()
+    return data
+
+
+def allocating(elements: int) -> bytes:
+    """output = input @ w + sum(ConstantOfShape([elements]) of 0.0): a float tensor of
+    ``elements`` values (4 bytes each) allocated at run time, by a file of a few hundred
+    bytes."""
+    return _hostile(
+        [
+            helper.make_node(
+                "ConstantOfShape",
+                ["shape"],
+                ["big"],
+                value=helper.make_tensor("v", TensorProto.FLOAT, [1], [0.0]),
+            ),
+            helper.make_node("ReduceSum", ["big"], ["total"], keepdims=1),
+            helper.make_node("MatMul", ["input", "w"], ["s"]),
+            helper.make_node("Add", ["s", "total"], ["output"]),
+        ],
+        [numpy_helper.from_array(np.array([elements], np.int64), "shape")],
+    )
+
+
+def looping(trips: int) -> bytes:
+    """output = input @ w, then a ``Loop`` of ``trips`` iterations that each add 0: about a
+    microsecond an iteration, so 10¹² trips run for days."""
+    body = helper.make_graph(
+        [
+            helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+            helper.make_node("Add", ["acc_in", "zero"], ["acc_out"]),
+        ],
+        "body",
+        [
+            helper.make_tensor_value_info("i", TensorProto.INT64, []),
+            helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, ["batch", 1]),
+        ],
+        [
+            helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, ["batch", 1]),
+        ],
+        initializer=[numpy_helper.from_array(np.array(0.0, np.float32), "zero")],
+    )
+    return _hostile(
+        [
+            helper.make_node("MatMul", ["input", "w"], ["s"]),
+            helper.make_node("Loop", ["trips", "cond", "s"], ["output"], body=body),
+        ],
+        [
+            numpy_helper.from_array(np.array(trips, np.int64), "trips"),
+            numpy_helper.from_array(np.array(True), "cond"),
+        ],
+    )

@@ -1,5 +1,5 @@
 """Retraining after a withdrawal leaves external (ONNX) models alone: fairgov did not train
-them and cannot retrain them (their re-audit, refused on the withdrawn data, blocks them)."""
+them and cannot retrain them. The gate blocks them until a re-audit on an allowed dataset."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from audit.db_models import ModelStatus, ModelVersion
 from audit.env import AuditEnv
-from audit.gate import NOTHING_LEFT_TO_RETRAIN
+from audit.gate import NOTHING_LEFT_TO_RETRAIN, REAUDIT_ELSEWHERE, WITHDRAWN_AUDIT_DATA
 from audit.service import retrain_after_withdrawal
 from audit.spec import ModelSpec
 from core.db import session_scope
@@ -35,4 +35,8 @@ def test_a_withdrawal_retrains_central_models_only(engine: Engine, tmp_path: Pat
     with session_scope(engine) as session:
         versions = {v.name: v for v in session.exec(select(ModelVersion)).all()}
     assert versions["pipe"].model_hash == spec.model_hash
-    assert versions["pipe"].status == ModelStatus.APPROVED  # left to its re-audit
+    assert versions["pipe"].status == ModelStatus.BLOCKED  # by the gate, not retrained
+    reason = versions["pipe"].reason
+    assert reason is not None
+    assert reason.startswith(WITHDRAWN_AUDIT_DATA)
+    assert reason.endswith(REAUDIT_ELSEWHERE)
