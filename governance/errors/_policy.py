@@ -67,15 +67,16 @@ class ThresholdOutOfRange(GovernanceError):
         never_met = (direction == "upper" and float(value) < low) or (
             direction == "lower" and float(value) > high
         )
-        outcome = "no model could ever meet it" if never_met else "no model could ever fail it"
+        outcome = "meet" if never_met else "fail"
         hint = (
-            "; only directional metrics such as statistical_parity_difference take negative bounds"
+            " (only directional metrics such as statistical_parity_difference go below 0)"
             if float(value) < 0 <= low
             else ""
         )
         super().__init__(
-            f"the threshold {metric} {operator} {value} is out of range, {outcome}: {metric} "
-            f"takes values from {low:g} to {high:g}, so propose a bound within that range{hint}",
+            f"the threshold {metric} {operator} {value} is out of range: {metric} takes values "
+            f"from {low:g} to {high:g}, so no model could ever {outcome} it; propose a bound in "
+            f"that range{hint}",
             metric=metric,
             value=value,
             direction=direction,

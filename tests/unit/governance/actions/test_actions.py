@@ -384,9 +384,9 @@ def test_a_bound_outside_the_metric_values_is_refused_with_its_code(
     with pytest.raises(ThresholdOutOfRange, match=re.escape(outcome)) as caught:
         act.SetThreshold(metric=name, value=Decimal(value), direction=direction)
     assert caught.value.code == "threshold_out_of_range"
-    assert "propose a bound within that range" in str(caught.value)
+    assert "propose a bound in that range" in str(caught.value)
     assert "\n" not in str(caught.value)
-    negative_hint = "only directional metrics such as statistical_parity_difference"
+    negative_hint = "only directional metrics such as statistical_parity_difference go below 0"
     assert (negative_hint in str(caught.value)) == (
         Decimal(value) < 0 and METRICS[name].value_range[0] >= 0
     )
