@@ -27,10 +27,11 @@ _CHANGE_STYLE = {"fail_to_pass": "bold red", "pass_to_fail": "green"}
 
 
 def looser_bound(failed_audit: Json) -> str:
-    """A bound on the demo's metric loose enough that the failed model would pass."""
+    """A bound on the demo's metric loose enough that the failed model would pass, within
+    the metric's values (a bound above 1 would be refused as out of range)."""
     check = next(c for c in failed_audit["checks"] or [] if c["metric"] == METRIC)
     value = float(check["value"])
-    return str(Decimal(math.ceil((value + 0.15) * 20)) / 20)
+    return str(min(Decimal(math.ceil((value + 0.15) * 20)) / 20, Decimal(1)))
 
 
 def _raise_bound(bound: str) -> list[Json]:

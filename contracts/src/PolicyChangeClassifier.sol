@@ -93,14 +93,24 @@ contract PolicyChangeClassifier is IPolicyChangeClassifier {
     function _threshold(bytes calldata data) private view returns (Change) {
         if (data.length != 4 + 32 * 3) return Change.Unrecognised;
         bytes32 metric = bytes32(_word(data, 0));
-        uint256 value = _word(data, 1);
+        // Every word is a valid int256 (two's complement), so the bound needs no range check;
+        // it must be compared signed: as uint256, -0.2 would look larger than -0.1.
+        int256 value = int256(_word(data, 1));
         uint256 direction = _word(data, 2);
         if (direction > uint256(type(ITrainingPolicy.Direction).max)) return Change.Unrecognised;
         if (!policy.hasThreshold(metric)) return Change.None; // a new bound only adds protection
         ITrainingPolicy.Threshold memory current = policy.getThreshold(metric);
         if (uint256(current.direction) != direction) return Change.ThresholdWeakened;
-        bool weaker = current.direction == ITrainingPolicy.Direction.Upper ? value > current.value : value < current.value;
-        return weaker ? Change.ThresholdWeakened : Change.None;
+        return weakensThreshold(current, value) ? Change.ThresholdWeakened : Change.None;
+    }
+
+    /// @notice Whether moving the bound of threshold `current` to `value`, in the same direction, lets
+    /// more models pass: raising an upper bound or lowering a lower one, compared as signed numbers
+    /// (lowering a lower bound from -0.1e6 to -0.2e6 is loosening).
+    /// @param current The threshold in force.
+    /// @param value The proposed bound, signed fixed point with six decimals.
+    function weakensThreshold(ITrainingPolicy.Threshold memory current, int256 value) public pure returns (bool) {
+        return current.direction == ITrainingPolicy.Direction.Upper ? value > current.value : value < current.value;
     }
 
     function _mitigation(bytes calldata data) private view returns (Change) {

@@ -18,6 +18,8 @@ import {ITrainingPolicy} from "./interfaces/ITrainingPolicy.sol";
 /// without a vote. The federation policy says how federated runs aggregate model updates, how much
 /// privacy budget each node spends on its audit counts, and how few nodes a run may proceed with.
 /// @dev Thresholds, confidence levels, the trim beta and epsilon are fixed point with six decimals (1e6 = 1.0).
+/// Threshold values are signed (int256), so a directional metric can be bounded below zero; every
+/// other fixed-point field is unsigned.
 contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
     /// @notice The EIP-712 type of a dataset offer.
     bytes32 public constant OFFER_TYPEHASH = keccak256(
@@ -27,6 +29,10 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
     /// @notice The EIP-712 type of a provider's withdrawal of consent.
     bytes32 public constant WITHDRAWAL_TYPEHASH =
         keccak256("DatasetWithdrawal(bytes32 datasetId,address provider,uint64 issuedAt)");
+
+    /// @notice Threshold values are signed fixed point (int256). A TrainingPolicy without this constant
+    /// predates signed thresholds: it stores them as uint256, so its data directory must be redeployed.
+    bool public constant SIGNED_THRESHOLDS = true;
 
     /// @notice Strategy value meaning "no mitigation".
     bytes32 public constant NO_MITIGATION = bytes32("none");
@@ -168,9 +174,9 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
 
     /// @notice Sets (or replaces) the bound every model must meet on a fairness metric.
     /// @param metric The metric's catalogue name as bytes32 (for example "demographic_parity_difference").
-    /// @param value The bound, fixed point with six decimals.
+    /// @param value The bound, signed fixed point with six decimals (-100000 is -0.1).
     /// @param direction Upper: the metric must be <= value. Lower: it must be >= value.
-    function setThreshold(bytes32 metric, uint256 value, Direction direction) external onlyOwner {
+    function setThreshold(bytes32 metric, int256 value, Direction direction) external onlyOwner {
         if (metric == bytes32(0)) revert TrainingPolicyEmptyMetric();
         if (_metricPosition[metric] == 0) {
             _metrics.push(metric);
@@ -355,15 +361,15 @@ contract TrainingPolicy is ITrainingPolicy, Ownable, EIP712 {
         return _metricPosition[metric] != 0;
     }
 
-    /// @notice Every metric that has a threshold, with its value and direction.
+    /// @notice Every metric that has a threshold, with its value (signed fixed point) and direction.
     function thresholds()
         external
         view
-        returns (bytes32[] memory metrics, uint256[] memory values, Direction[] memory directions)
+        returns (bytes32[] memory metrics, int256[] memory values, Direction[] memory directions)
     {
         uint256 n = _metrics.length;
         metrics = _metrics;
-        values = new uint256[](n);
+        values = new int256[](n);
         directions = new Direction[](n);
         for (uint256 i = 0; i < n; ++i) {
             Threshold memory t = _thresholds[_metrics[i]];

@@ -10,6 +10,7 @@ from dao import LOOSENING_VOTING_PERIOD, ZERO_HASH, Vote, b32
 from hypothesis import strategies as st
 
 DPD, EOR = b32("demographic_parity_difference"), b32("equalized_odds_ratio")
+SPD = b32("statistical_parity_difference")  # directional: its bounds are negative
 UPPER, LOWER = 0, 1
 BLOCK, APPROVE = 0, 1
 NONE = b32("none")
@@ -23,12 +24,22 @@ DEFAULT_RULE = (950_000, 30, 10, BLOCK)
 DPD_CAP = (100_000, UPPER)  # in force when each example starts, so DPD proposals race
 GOVERNANCE = {"setSupermajority", "setLooseningVotingPeriod"}
 
+SPD_FLOOR = (-100_000, LOWER)  # in force when each example starts: SPD >= -0.1
 # Few, close values, so proposals often touch the same metric and race.
-thresholds = st.tuples(
-    st.just("setThreshold"),
-    st.sampled_from([DPD, DPD, DPD, EOR]),
-    st.sampled_from([50_000, 70_000, 80_000, 90_000, 150_000]),
-    st.sampled_from([UPPER, UPPER, UPPER, LOWER]),
+thresholds = st.one_of(
+    st.tuples(
+        st.just("setThreshold"),
+        st.sampled_from([DPD, DPD, DPD, EOR]),
+        st.sampled_from([50_000, 70_000, 80_000, 90_000, 150_000]),
+        st.sampled_from([UPPER, UPPER, UPPER, LOWER]),
+    ),
+    # Signed bounds either side of zero, where an unsigned comparison would get them wrong.
+    st.tuples(
+        st.just("setThreshold"),
+        st.just(SPD),
+        st.sampled_from([-200_000, -150_000, -100_000, -50_000, 0, 50_000]),
+        st.sampled_from([LOWER, LOWER, LOWER, UPPER]),
+    ),
 )
 evidence_rules = st.tuples(
     st.just("setEvidenceRule"),
@@ -79,6 +90,7 @@ splits = st.sampled_from(
 # Changes that race: each is tightening against some policies and loosening against others.
 RIVALS = [
     [("setThreshold", DPD, value, UPPER) for value in (50_000, 60_000, 70_000, 80_000, 90_000)],
+    [("setThreshold", SPD, value, LOWER) for value in (-200_000, -150_000, -50_000, -20_000)],
     [
         ("setEvidenceRule", ZERO_HASH, confidence, group, 10, BLOCK)
         for confidence in (950_000, 970_000, 990_000)
@@ -110,7 +122,8 @@ def weakens(current, proposed):
 class Model:
     """The policy and protection the chain should hold."""
 
-    thresholds: dict = field(default_factory=lambda: {DPD: DPD_CAP})  # metric -> (value, direction)
+    # metric -> (value, direction)
+    thresholds: dict = field(default_factory=lambda: {DPD: DPD_CAP, SPD: SPD_FLOOR})
     mitigation: tuple = MITIGATIONS[0]
     evidence: dict = field(default_factory=lambda: {ZERO_HASH: DEFAULT_RULE})
     supermajority: tuple = (2, 3)

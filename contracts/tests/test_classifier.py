@@ -19,6 +19,8 @@ from dao import (
 DPD = b32("demographic_parity_difference")
 EOR = b32("equalized_odds_ratio")
 SR = b32("selection_rate")
+SPD = b32("statistical_parity_difference")  # directional: a negative lower bound
+AOD = b32("average_odds_difference")
 UPPER, LOWER = 0, 1
 BLOCK, APPROVE = 0, 1
 NONE = b32("none")
@@ -42,6 +44,13 @@ THRESHOLD_CASES = {
     "equal-upper-bound": ((DPD, 100_000, UPPER), Change.NONE),
     "equal-lower-bound": ((EOR, 800_000, LOWER), Change.NONE),
     "higher-lower-bound": ((EOR, 900_000, LOWER), Change.NONE),
+    # Signed bounds (SPD >= -0.1, AOD <= -0.05 in force): compared as int256, not as words.
+    "negative-lower-bound-lowered": ((SPD, -200_000, LOWER), Change.THRESHOLD_WEAKENED),
+    "negative-lower-bound-minus-one": ((SPD, -100_001, LOWER), Change.THRESHOLD_WEAKENED),
+    "negative-lower-bound-raised": ((SPD, -50_000, LOWER), Change.NONE),
+    "negative-lower-bound-to-positive": ((SPD, 100_000, LOWER), Change.NONE),
+    "negative-upper-bound-raised-past-zero": ((AOD, 50_000, UPPER), Change.THRESHOLD_WEAKENED),
+    "negative-upper-bound-lowered": ((AOD, -60_000, UPPER), Change.NONE),
 }
 
 
@@ -49,9 +58,33 @@ THRESHOLD_CASES = {
 def test_threshold_changes(judge, policy, as_timelock, case):
     policy.setThreshold(DPD, 100_000, UPPER, as_timelock)
     policy.setThreshold(EOR, 800_000, LOWER, as_timelock)
+    policy.setThreshold(SPD, -100_000, LOWER, as_timelock)
+    policy.setThreshold(AOD, -50_000, UPPER, as_timelock)
     args, change = THRESHOLD_CASES[case]
 
     judge([action(policy.setThreshold, *args)], [change])
+
+
+INT256_MIN, INT256_MAX = -(2**255), 2**255 - 1
+
+
+@pytest.mark.parametrize(
+    ("current", "proposed", "weakens"),
+    [
+        ((-100_000, LOWER), -200_000, True),
+        ((-100_000, LOWER), -99_999, False),
+        ((0, LOWER), -1, True),
+        ((-1, LOWER), INT256_MAX, False),
+        ((INT256_MAX, LOWER), INT256_MIN, True),
+        ((INT256_MIN, LOWER), INT256_MIN, False),
+        ((-1, UPPER), 0, True),
+        ((INT256_MIN, UPPER), INT256_MAX, True),
+        ((1, UPPER), -1, False),
+        ((INT256_MAX, UPPER), INT256_MIN, False),
+    ],
+)
+def test_weakens_threshold_compares_signed_bounds(classifier, current, proposed, weakens):
+    assert classifier.weakensThreshold(current, proposed) is weakens
 
 
 def test_clearing_a_threshold_is_loosening(judge, policy, as_timelock):

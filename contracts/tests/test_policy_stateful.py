@@ -54,7 +54,11 @@ withdrawers = st.sampled_from([None, None, None, 0, 1, 2])
 rare = st.sampled_from([False] * 7 + [True])
 waits = st.sampled_from([1, 2, 50, 200])
 metrics = st.sampled_from([*METRICS, ZERO_HASH])
-values = st.integers(min_value=0, max_value=2 * 10**6)
+# Signed fixed point: directional metrics take negative bounds; the int256 ends must round-trip.
+values = st.one_of(
+    st.integers(min_value=-2 * 10**6, max_value=2 * 10**6),
+    st.sampled_from([-(2**255), -1, 2**255 - 1]),
+)
 directions = st.integers(min_value=0, max_value=1)
 strategies = st.sampled_from(STRATEGIES)
 constraints = st.sampled_from([*CONSTRAINTS, ZERO_HASH])

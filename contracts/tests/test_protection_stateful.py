@@ -45,6 +45,8 @@ from policy_model import (
     DPD_CAP,
     GOVERNANCE,
     RIVALS,
+    SPD,
+    SPD_FLOOR,
     Model,
     proposals,
     splits,
@@ -334,7 +336,9 @@ class ProtectionMachine(RuleBasedStateMachine):
 
 
 def test_loosening_never_executes_without_a_supermajority(lifecycle, policy, timelock, guardian):
-    policy.setThreshold(DPD, *DPD_CAP, {"from": accounts.at(str(timelock), force=True)})
+    as_timelock = {"from": accounts.at(str(timelock), force=True)}
+    policy.setThreshold(DPD, *DPD_CAP, as_timelock)
+    policy.setThreshold(SPD, *SPD_FLOOR, as_timelock)
     chain.snapshot()  # where every example starts
     run_state_machine_as_test(
         lambda: ProtectionMachine(lifecycle, policy, guardian),

@@ -124,6 +124,18 @@ def test_setting_a_threshold_again_replaces_it(standalone_policy, owner):
     ]
 
 
+@pytest.mark.parametrize("value", [-100_000, -1, -(2**255), 2**255 - 1])
+def test_a_threshold_value_is_signed(standalone_policy, owner, value):
+    spd = b32("statistical_parity_difference")
+    assert standalone_policy.SIGNED_THRESHOLDS()
+
+    tx = standalone_policy.setThreshold(spd, value, LOWER, owner)
+
+    assert list(tx.events["ThresholdSet"].values()) == [spd, value, LOWER, 1]
+    assert tuple(standalone_policy.getThreshold(spd)) == (value, LOWER)
+    assert [list(column) for column in standalone_policy.thresholds()] == [[spd], [value], [LOWER]]
+
+
 def test_clearing_a_threshold_keeps_the_others_enumerable(standalone_policy, owner):
     for metric, value in [(DPD, 100_000), (EOD, 200_000), (b32("accuracy"), 700_000)]:
         standalone_policy.setThreshold(metric, value, UPPER, owner)

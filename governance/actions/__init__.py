@@ -12,7 +12,8 @@ governor (through the timelock, as OpenZeppelin's ``onlyGovernance`` requires); 
 changes call the AuditRegistry; the providers' rewards are funded by a token transfer from
 the treasury (the timelock) and their settings call ProviderRewards. Metric names travel as
 ``bytes32`` (ASCII, zero padded), threshold values and evidence confidence levels as fixed
-point with six decimals (1e6 = 1.0), proposal thresholds and token amounts in whole tokens.
+point with six decimals (1e6 = 1.0; threshold values are signed, ``int256``, so directional
+metrics take negative bounds), proposal thresholds and token amounts in whole tokens.
 The default evidence rule's metric is ``bytes32(0)``. The federation policy's beta and privacy
 budget are fixed point too (an epsilon of 0 on chain means no noise).
 """

@@ -26,6 +26,7 @@ from governance.actions._values import (
     Strategy,
     ThresholdValue,
     bytes32_to_text,
+    check_bound,
     dataset_id_of,
     from_fixed,
     metric_to_bytes32,
@@ -169,7 +170,12 @@ class RevokeDataset(KnownCall):
 
 
 class SetThreshold(KnownCall):
-    """Bound a catalogue metric: ``upper`` means metric <= value, ``lower`` metric >= value."""
+    """Bound a catalogue metric: ``upper`` means metric <= value, ``lower`` metric >= value.
+
+    The value is signed: directional metrics take negative bounds
+    (``statistical_parity_difference >= -0.1``). A bound outside the values the metric can
+    take raises :class:`ThresholdOutOfRange` before anything is proposed.
+    """
 
     kind: Literal["set_threshold"] = "set_threshold"
     metric: MetricName
@@ -177,7 +183,12 @@ class SetThreshold(KnownCall):
     direction: Direction
 
     contract: ClassVar[Contract] = "training_policy"
-    signature: ClassVar[str] = "setThreshold(bytes32,uint256,uint8)"
+    signature: ClassVar[str] = "setThreshold(bytes32,int256,uint8)"
+
+    @model_validator(mode="after")
+    def _in_range(self) -> Self:
+        check_bound(self.metric, self.value, self.direction)
+        return self
 
     def args(self) -> tuple[Any, ...]:
         direction = DIRECTIONS.index(self.direction)

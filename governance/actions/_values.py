@@ -1,7 +1,8 @@
 """Value shapes of policy actions and their on-chain encodings.
 
-Metric names travel as ``bytes32`` (ASCII, zero padded), threshold values as fixed point
-with six decimals (1e6 = 1.0).
+Metric names travel as ``bytes32`` (ASCII, zero padded), threshold values as signed
+fixed point with six decimals (``int256``, 1e6 = 1.0): directional metrics take negative
+bounds, within the values each metric can take.
 """
 
 from __future__ import annotations
@@ -12,25 +13,26 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, StringConstraints
 from web3 import Web3
 
-from bias_checks import is_known_metric
+from bias_checks import METRICS, is_known_metric
 from core.types import to_address
-from governance.errors import InvalidMetricName, InvalidThresholdValue, UnknownMetric
+from governance.errors import (
+    InvalidMetricName,
+    InvalidThresholdValue,
+    ThresholdOutOfRange,
+    UnknownMetric,
+)
 
 FIXED_POINT_DECIMALS = 6
 _SCALE = 10**FIXED_POINT_DECIMALS
 UINT256_MAX = 2**256 - 1
+INT256_MIN, INT256_MAX = -(2**255), 2**255 - 1
 UINT48_MAX = 2**48 - 1
 UINT32_MAX = 2**32 - 1
 AUDITOR_ROLE = Web3.keccak(text="AUDITOR_ROLE")
 _STEP = Decimal(1).scaleb(-FIXED_POINT_DECIMALS)
 with localcontext(prec=100):
-    _MAX_THRESHOLD = Decimal(UINT256_MAX) / _SCALE
-
-NEGATIVE_THRESHOLD_PROBLEM = (
-    "it is negative, and on-chain thresholds are unsigned fixed point; bound a signed "
-    "difference by its ratio instead, for example disparate_impact >= 0.8 rather than "
-    "statistical_parity_difference >= -0.2"
-)
+    _MAX_THRESHOLD = Decimal(INT256_MAX) / _SCALE
+    _MIN_THRESHOLD = Decimal(INT256_MIN) / _SCALE
 
 Direction = Literal["upper", "lower"]
 DIRECTIONS: tuple[Direction, ...] = ("upper", "lower")  # the Solidity enum's order
@@ -109,13 +111,17 @@ def fixed_units(value: Decimal) -> int | None:
 
 
 def to_fixed(value: Decimal) -> int:
-    """``value`` in fixed point with six decimals; :class:`InvalidThresholdValue` if impossible."""
+    """``value`` in signed fixed point with six decimals (an ``int256``).
+
+    Raises :class:`InvalidThresholdValue` if it is not finite, has more than six decimals
+    or does not fit.
+    """
     if not value.is_finite():
         raise InvalidThresholdValue(str(value), "it is not a finite number")
-    if value < 0:
-        raise InvalidThresholdValue(str(value), NEGATIVE_THRESHOLD_PROBLEM)
     if value > _MAX_THRESHOLD:
         raise InvalidThresholdValue(str(value), "it is too large")
+    if value < _MIN_THRESHOLD:
+        raise InvalidThresholdValue(str(value), "it is too small")
     units = fixed_units(value)
     if units is None:
         raise InvalidThresholdValue(str(value), "it has more than six decimals")
@@ -141,6 +147,16 @@ def _metric(metric: str) -> str:
 
 
 MetricName = Annotated[str, AfterValidator(_metric)]
+
+
+def check_bound(metric: str, value: Decimal, direction: Direction) -> None:
+    """Raise :class:`ThresholdOutOfRange` unless ``value`` lies within the values ``metric``
+    can take (the catalogue's ``value_range``: negative only for directional metrics)."""
+    low, high = METRICS[metric].value_range
+    if not low <= value <= high:
+        raise ThresholdOutOfRange(metric, trim_decimal(value), direction, low, high)
+
+
 ThresholdValue = Annotated[Decimal, AfterValidator(_threshold_value)]
 
 

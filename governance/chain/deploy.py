@@ -337,6 +337,11 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
     except Web3Exception as exc:
         reason = "it predates the content index (a withdrawn file could return under a new id)"
         raise DeploymentStale(path, "TrainingPolicy", a.training_policy, reason) from exc
+    try:
+        policy.SIGNED_THRESHOLDS().call()
+    except Web3Exception as exc:
+        reason = "it predates signed thresholds (it cannot store a bound below zero)"
+        raise DeploymentStale(path, "TrainingPolicy", a.training_policy, reason) from exc
 
 
 def check_policy_current(w3: Web3, policy_address: str, path: Path | None = None) -> None:

@@ -76,6 +76,7 @@ from governance.errors._policy import (
     MetricHasNoInterval,
     PolicyLacksEvidenceRule,
     SnapshotUnavailable,
+    ThresholdOutOfRange,
     UnknownMetric,
 )
 from governance.errors._proposals import (
@@ -205,6 +206,7 @@ __all__ = [
     "SnapshotUnavailable",
     "StatementDoesNotRecompute",
     "StatementHashMismatch",
+    "ThresholdOutOfRange",
     "TransactionFailed",
     "TransactionNonceMismatch",
     "UnknownEpoch",

@@ -41,7 +41,7 @@ class InvalidMetricName(GovernanceError):
 
 
 class InvalidThresholdValue(GovernanceError):
-    """A threshold value is not a non-negative number with at most six decimals."""
+    """A threshold value is not a finite number with at most six decimals that fits int256."""
 
     code: ClassVar[str] = "invalid_threshold_value"
     category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
@@ -49,6 +49,39 @@ class InvalidThresholdValue(GovernanceError):
     def __init__(self, value: str, problem: str) -> None:
         super().__init__(
             f"the threshold value {value} is invalid: {problem}", value=value, problem=problem
+        )
+
+
+class ThresholdOutOfRange(GovernanceError):
+    """A threshold's bound lies outside the values its metric can take.
+
+    Such a bound could never be met (``demographic_parity_difference <= -0.1``) or never
+    fail, and the engine refuses it, so every governed audit under it would stop.
+    """
+
+    code: ClassVar[str] = "threshold_out_of_range"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, metric: str, value: str, direction: str, low: float, high: float) -> None:
+        operator = "<=" if direction == "upper" else ">="
+        never_met = (direction == "upper" and float(value) < low) or (
+            direction == "lower" and float(value) > high
+        )
+        outcome = "meet" if never_met else "fail"
+        hint = (
+            " (only directional metrics such as statistical_parity_difference go below 0)"
+            if float(value) < 0 <= low
+            else ""
+        )
+        super().__init__(
+            f"the threshold {metric} {operator} {value} is out of range: {metric} takes values "
+            f"from {low:g} to {high:g}, so no model could ever {outcome} it; propose a bound in "
+            f"that range{hint}",
+            metric=metric,
+            value=value,
+            direction=direction,
+            low=low,
+            high=high,
         )
 
 

@@ -57,8 +57,11 @@ interface ITrainingPolicy {
         uint64 deadline;
     }
 
+    /// @notice A bound on one fairness metric.
+    /// @dev `value` is signed fixed point with six decimals (1e6 = 1.0): directional metrics such as
+    /// statistical_parity_difference take negative bounds (for example >= -0.1e6).
     struct Threshold {
-        uint256 value;
+        int256 value;
         Direction direction;
     }
 
@@ -96,7 +99,8 @@ interface ITrainingPolicy {
         bytes32 indexed datasetId, address indexed provider, uint64 issuedAt, bool revoked, uint256 policyVersion
     );
     event DatasetRevoked(bytes32 indexed datasetId, uint256 policyVersion);
-    event ThresholdSet(bytes32 indexed metric, uint256 value, Direction direction, uint256 policyVersion);
+    /// @notice The bound on `metric` was set; `value` is signed fixed point with six decimals.
+    event ThresholdSet(bytes32 indexed metric, int256 value, Direction direction, uint256 policyVersion);
     event ThresholdCleared(bytes32 indexed metric, uint256 policyVersion);
     event MitigationSet(bytes32 strategy, bytes32 constraint, uint256 policyVersion);
     /// @notice The evidence rule of `metric` (bytes32(0): the default rule) was set.

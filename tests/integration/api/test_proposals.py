@@ -124,6 +124,27 @@ def test_evidence_rules_that_cannot_be_enacted_are_refused_with_the_engines_code
     ]
 
 
+def test_signed_thresholds_are_prepared_and_out_of_range_ones_refused(
+    client: TestClient, gov: Governance
+):
+    proposer = address_of(HOLDER_KEYS[0])
+    signed = {**THRESHOLD, "metric": "statistical_parity_difference", "direction": "lower"}
+    cases = [
+        ({**THRESHOLD, "value": "-0.1"}, "threshold_out_of_range"),
+        ({**THRESHOLD, "value": 1.5}, "threshold_out_of_range"),
+        ({**signed, "value": "-1.5"}, "threshold_out_of_range"),
+        ({**signed, "value": "-0.1000001"}, "invalid_threshold_value"),
+    ]
+    for action, code in cases:
+        response = _prepare(client, proposer, f"threshold {code}", actions=[action])
+        assert (response.status_code, error_code(response)) == (422, code), action
+        assert "\n" not in response.json()["error"]["message"]
+
+    good = _prepare(client, proposer, "signed ok", actions=[{**signed, "value": -0.1}])
+    assert good.status_code == 200, good.text
+    assert good.json()["summaries"] == ["Set threshold statistical_parity_difference >= -0.1"]
+
+
 def test_federation_policies_that_cannot_be_enacted_are_refused_with_their_codes(
     client: TestClient, gov: Governance
 ):

@@ -40,6 +40,7 @@ from tests.integration.audit.impact_support import (
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 EO = "equalized_odds_difference"
+SPD = "statistical_parity_difference"
 PASS, FAIL, INCONCLUSIVE = Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE
 UNKNOWN = VerdictChange.UNKNOWN
 APPROVED, BLOCKED = ModelStatus.APPROVED, ModelStatus.BLOCKED
@@ -91,6 +92,48 @@ def test_the_quick_preview_is_what_executing_and_reauditing_gives(
     assert _outcomes(preview) == expected
     assert {m.model_name: (m.verdict, m.status) for m in full.models} == expected
     assert all(m.agrees_with_quick for m in full.models)
+
+
+def _spd_floor(bound: str) -> SetThreshold:
+    return SetThreshold(metric=SPD, value=Decimal(bound), direction="lower")
+
+
+#: A signed bound the stored evidence does not hold (it keeps the folded disparities), so the
+#: quick preview recomputes it from the stored predictions.
+SIGNED_DRAFTS: list[tuple[str, list[Action], dict[str, VerdictChange]]] = [
+    (
+        "raise the parity bound but floor the signed difference at -0.1",
+        [dp_threshold("0.35"), _spd_floor("-0.1")],
+        {FAIR.name: VerdictChange.UNCHANGED, PLAIN.name: VerdictChange.UNCHANGED},
+    ),
+    (
+        "raise the parity bound and floor the signed difference at -0.35",
+        [dp_threshold("0.35"), _spd_floor("-0.35")],
+        {FAIR.name: VerdictChange.UNCHANGED, PLAIN.name: VerdictChange.FAIL_TO_PASS},
+    ),
+]
+
+
+@pytest.mark.parametrize("draft", SIGNED_DRAFTS, ids=[d[0] for d in SIGNED_DRAFTS])
+def test_a_signed_bound_is_previewed_as_executing_and_reauditing_judges_it(
+    isolated_chain: Web3,
+    deployment: Deployment,
+    engine: Engine,
+    tmp_path: Path,
+    draft: tuple[str, list[Action], dict[str, VerdictChange]],
+) -> None:
+    label, actions, changes = draft
+    models = two_audited_models(isolated_chain, deployment, engine, tmp_path)
+    preview = preview_draft(models.env, actions)
+    assert {m.model_name: m.change for m in preview.models} == changes
+    full = full_preview(models.env, preview)
+
+    govern(isolated_chain, deployment, actions, label)
+    real = reaudit_all(models.env)
+
+    expected = {name: (run.verdict, run.model_status) for name, run in real.items()}
+    assert _outcomes(preview) == expected
+    assert {m.model_name: (m.verdict, m.status) for m in full.models} == expected
 
 
 def test_a_revocation_names_the_models_trained_on_the_data_and_blocks_them(

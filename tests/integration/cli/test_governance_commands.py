@@ -172,6 +172,35 @@ def test_a_federation_policy_proposal_shows_what_it_does(stack: Governance, tmp_
     )
 
 
+def test_a_threshold_out_of_its_metric_range_is_one_line_and_proposes_nothing(
+    stack: Governance, tmp_path: Path
+):
+    actions = tmp_path / "actions.json"
+    bound = {"kind": "set_threshold", "metric": "demographic_parity_difference", "value": "-0.1"}
+    actions.write_text(json.dumps([{**bound, "direction": "upper"}]))
+    result = runner.invoke(
+        app, ["propose", str(actions), "--description", "x", "--dev-account", "1"]
+    )
+    assert result.exit_code == 2
+    assert "demographic_parity_difference <= -0.1 is out of range" in result.output
+    assert "no model could ever meet it" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert stack.governor.events.ProposalCreated().get_logs(from_block=0) == []
+
+
+def test_a_signed_threshold_proposal_shows_its_negative_bound(stack: Governance, tmp_path: Path):
+    actions = tmp_path / "actions.json"
+    floor = {
+        "kind": "set_threshold",
+        "metric": "statistical_parity_difference",
+        "value": "-0.1",
+        "direction": "lower",
+    }
+    actions.write_text(json.dumps([floor]))
+    output = _ok("propose", str(actions), "--description", "x", "--dev-account", "1", "--dry-run")
+    assert "Set threshold statistical_parity_difference >= -0.1" in output
+
+
 def test_commands_need_a_deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path))
     result = runner.invoke(app, ["relay"])

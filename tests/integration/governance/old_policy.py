@@ -1,7 +1,9 @@
-"""A TrainingPolicy as deployed before evidence rules, for tests of old data directories.
+"""TrainingPolicy contracts as deployed by older fairgov, for tests of old data directories.
 
-``data/TrainingPolicy-before-evidence.json`` is the committed artifact of that contract
-(fairgov 6a9b94c): real bytecode, no ``evidenceRules()``.
+``data/TrainingPolicy-before-evidence.json`` is the committed artifact of the contract
+before evidence rules (fairgov 6a9b94c): real bytecode, no ``evidenceRules()``.
+``data/TrainingPolicy-before-signed-thresholds.json`` is the one before signed thresholds
+(fairgov 788a81d): uint256 threshold values, no ``SIGNED_THRESHOLDS``.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from pathlib import Path
 from web3 import Web3
 
 ARTIFACT = Path(__file__).parent / "data" / "TrainingPolicy-before-evidence.json"
+UNSIGNED_ARTIFACT = Path(__file__).parent / "data" / "TrainingPolicy-before-signed-thresholds.json"
 
 
-def deploy_old_policy(w3: Web3, owner: str) -> str:
-    """Deploy the pre-evidence TrainingPolicy owned by ``owner``; its address."""
-    old = json.loads(ARTIFACT.read_text("utf-8"))
+def deploy_old_policy(w3: Web3, owner: str, artifact: Path = ARTIFACT) -> str:
+    """Deploy the old TrainingPolicy of ``artifact`` (pre-evidence by default) owned by
+    ``owner``; its address."""
+    old = json.loads(artifact.read_text("utf-8"))
     contract = w3.eth.contract(abi=old["abi"], bytecode=old["bytecode"])
     tx = contract.constructor(owner).transact({"from": w3.eth.accounts[0]})
     return str(w3.eth.wait_for_transaction_receipt(tx)["contractAddress"])

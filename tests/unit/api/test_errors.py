@@ -114,6 +114,7 @@ STATUS_BEFORE: dict[str, int] = {
     "invalid_threshold": 400,
     "invalid_threshold_spec": 422,
     "invalid_threshold_value": 422,
+    "threshold_out_of_range": 422,  # #17 gap 3: a bound outside its metric's values
     # #17: the engine's new input errors (the frame engine, the explicit task, LL144).
     "column_not_in_frame": 422,
     "scores_need_cutoff": 422,

@@ -8,7 +8,6 @@ rows of that group and the privileged one; fairgov's value is the smallest of th
 from __future__ import annotations
 
 import logging
-import re
 import warnings
 from decimal import Decimal
 from typing import Any
@@ -28,8 +27,7 @@ from bias_checks import (
     audit_predictions,
 )
 from governance.actions import SetThreshold
-from governance.actions._values import NEGATIVE_THRESHOLD_PROBLEM
-from governance.errors import InvalidThresholdValue
+from governance.errors import ThresholdOutOfRange
 
 DIRECTIONAL = ("statistical_parity_difference", "disparate_impact", "average_odds_difference")
 
@@ -248,13 +246,12 @@ def test_value_ranges_allow_signed_and_unclipped_bounds() -> None:
         Threshold("disparate_impact", -0.1)
 
 
-def test_a_negative_bound_cannot_be_proposed_on_chain() -> None:
-    with pytest.raises(
-        InvalidThresholdValue, match=re.escape(NEGATIVE_THRESHOLD_PROBLEM)
-    ) as caught:
-        SetThreshold(
-            metric="statistical_parity_difference", value=Decimal("-0.1"), direction="lower"
-        )
-    assert caught.value.code == "invalid_threshold_value"
-    ok = SetThreshold(metric="disparate_impact", value=Decimal("0.8"), direction="lower")
-    assert ok.summary() == "Set threshold disparate_impact >= 0.8"
+def test_a_negative_bound_on_a_directional_metric_can_be_proposed_on_chain() -> None:
+    voted = SetThreshold(
+        metric="statistical_parity_difference", value=Decimal("-0.1"), direction="lower"
+    )
+    assert Threshold(voted.metric, float(voted.value), direction=voted.direction).bound == -0.1
+    assert voted.summary() == "Set threshold statistical_parity_difference >= -0.1"
+    with pytest.raises(ThresholdOutOfRange) as caught:
+        SetThreshold(metric="disparate_impact", value=Decimal("-0.1"), direction="lower")
+    assert caught.value.code == "threshold_out_of_range"

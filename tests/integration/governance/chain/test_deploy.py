@@ -15,7 +15,7 @@ from governance.errors import (
     PolicyLacksEvidenceRule,
 )
 from tests.helpers import TEST_CONFIG
-from tests.integration.governance.old_policy import deploy_old_policy
+from tests.integration.governance.old_policy import UNSIGNED_ARTIFACT, deploy_old_policy
 
 
 def test_deployment_wires_the_timelock_to_the_governor_only(
@@ -90,6 +90,23 @@ def test_a_deployment_whose_policy_predates_evidence_rules_is_refused(
     assert f"move {path} aside" in str(info.value)
     assert info.value.code == "policy_lacks_evidence_rule"
     deploy.check_policy_current(isolated_chain, deployment.addresses.training_policy)
+
+
+def test_a_deployment_whose_policy_predates_signed_thresholds_is_refused(
+    isolated_chain: Web3, tmp_path: Path, deployment: deploy.Deployment
+):
+    old_policy = deploy_old_policy(
+        isolated_chain, deployment.addresses.timelock, artifact=UNSIGNED_ARTIFACT
+    )
+    addresses = deployment.addresses.model_copy(update={"training_policy": old_policy})
+    path = tmp_path / "deployment.json"
+    deploy.save(deployment.model_copy(update={"addresses": addresses}), path)
+
+    with pytest.raises(DeploymentStale, match="predates signed thresholds") as info:
+        deploy.ensure_deployed(isolated_chain, DEV_PRIVATE_KEYS[0], TEST_CONFIG, path)
+    assert f"delete {path} to deploy anew" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert info.value.code == "deployment_stale"
 
 
 def test_a_deployment_from_another_chain_is_refused(w3: Web3, tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from governance.errors import (
     InvalidMetricName,
     InvalidMitigation,
     InvalidThresholdValue,
+    ThresholdOutOfRange,
     UnknownMetric,
 )
 
@@ -46,7 +48,25 @@ def roundtrip(actions: list[act.Action]) -> list[act.Action]:
 hash32 = st.binary(min_size=32, max_size=32).filter(any).map(lambda b: "0x" + b.hex())
 address = st.binary(min_size=20, max_size=20).map(Web3.to_checksum_address)
 metric = st.sampled_from(sorted(METRICS))
-fixed = st.integers(min_value=0, max_value=2**256 - 1).map(act.from_fixed)
+
+
+def _in_range(name: str) -> st.SearchStrategy[Decimal]:
+    """Signed fixed-point bounds within the values ``name`` can take (int256 where unbounded)."""
+    low, high = METRICS[name].value_range
+    units = (
+        st.integers(min_value=int(low * 10**6), max_value=int(high * 10**6))
+        if high != float("inf")
+        else st.integers(min_value=int(low * 10**6), max_value=2**255 - 1)
+    )
+    return units.map(act.from_fixed)
+
+
+threshold = metric.flatmap(
+    lambda name: st.builds(
+        act.SetThreshold, metric=st.just(name), value=_in_range(name),
+        direction=st.sampled_from(["upper", "lower"]),
+    )
+)  # fmt: skip
 uint48 = st.integers(min_value=0, max_value=2**48 - 1)
 mitigation = st.sampled_from(
     [(s, c) for s, constraints in act.CONSTRAINTS.items() for c in constraints]
@@ -76,8 +96,7 @@ signature = st.binary(min_size=1, max_size=200).map(lambda b: "0x" + b.hex())
 action = st.one_of(
     st.builds(act.AllowDataset, offer=offer, provider_signature=signature, name=st.none()),
     st.builds(act.RevokeDataset, dataset_id=hash32),
-    st.builds(act.SetThreshold, metric=metric, value=fixed,
-              direction=st.sampled_from(["upper", "lower"])),
+    threshold,
     st.builds(act.ClearThreshold, metric=metric),
     mitigation.map(lambda sc: act.SetMitigation(strategy=sc[0], constraint=sc[1])),  # type: ignore[arg-type]
     st.builds(act.SetEvidenceRule, metric=st.none() | interval_metric,
@@ -241,9 +260,9 @@ def test_calldata_that_does_not_reencode_exactly_decodes_as_a_raw_call(mutate: A
 
 
 def test_a_threshold_on_an_unknown_metric_decodes_as_a_raw_call() -> None:
-    selector = Web3.keccak(text="setThreshold(bytes32,uint256,uint8)")[:4]
+    selector = Web3.keccak(text="setThreshold(bytes32,int256,uint8)")[:4]
     data = selector + abi_encode(
-        ["bytes32", "uint256", "uint8"], [b"made_up_metric".ljust(32, b"\0"), 1, 0]
+        ["bytes32", "int256", "uint8"], [b"made_up_metric".ljust(32, b"\0"), 1, 0]
     )
     (decoded,) = act.decode([POLICY], [0], [data], ADDRESSES)
     assert isinstance(decoded, act.RawCall)
@@ -308,10 +327,12 @@ def test_fixed_point_conversion(value: str, units: int) -> None:
     ("value", "problem"),
     [
         ("0.0000001", "more than six decimals"),
-        ("-0.1", "negative"),
+        ("-0.0000001", "more than six decimals"),
         ("NaN", "finite"),
         ("Infinity", "finite"),
-        (str(2**256), "too large"),
+        ("-Infinity", "finite"),
+        (str(2**255), "too large"),
+        (str(-(2**255)), "too small"),
     ],
 )
 def test_values_that_do_not_fit_fixed_point_are_refused(value: str, problem: str) -> None:
@@ -319,11 +340,72 @@ def test_values_that_do_not_fit_fixed_point_are_refused(value: str, problem: str
         act.to_fixed(Decimal(value))
 
 
-@pytest.mark.parametrize("value", ["0.1000001", "-0.1"])
+@pytest.mark.parametrize("value", ["0.1000001", "-0.1000001"])
 def test_thresholds_that_do_not_fit_are_refused_with_their_code(value: str) -> None:
     with pytest.raises(InvalidThresholdValue) as caught:
-        act.SetThreshold(metric=DP, value=Decimal(value), direction="upper")
+        act.SetThreshold(metric="statistical_parity_difference", value=Decimal(value),
+                         direction="lower")  # fmt: skip
     assert caught.value.code == "invalid_threshold_value"
+
+
+@pytest.mark.parametrize(
+    ("value", "units"),
+    [("-0.1", -100_000), ("-1", -1_000_000), ("-0.000001", -1), ("-12.5", -12_500_000)],
+)
+def test_negative_values_are_signed_fixed_point(value: str, units: int) -> None:
+    assert act.to_fixed(Decimal(value)) == units
+    assert act.from_fixed(units) == Decimal(value)
+
+
+@pytest.mark.parametrize("name", ["statistical_parity_difference", "average_odds_difference"])
+def test_a_directional_metric_takes_a_negative_bound_encoded_as_int256(name: str) -> None:
+    bound = act.SetThreshold(metric=name, value=Decimal("-0.1"), direction="lower")
+    (_, _, (data,)) = act.encode([bound], ADDRESSES)
+    assert data[:4] == Web3.keccak(text="setThreshold(bytes32,int256,uint8)")[:4]
+    assert data[36:68] == (2**256 - 100_000).to_bytes(32, "big")  # two's complement
+    assert roundtrip([bound]) == [bound]
+    assert act.describe(bound) == f"Set threshold {name} >= -0.1"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "direction", "outcome"),
+    [
+        (DP, "-0.1", "upper", "no model could ever meet it"),
+        (DP, "-0.1", "lower", "no model could ever fail it"),
+        ("disparate_impact", "-0.2", "lower", "no model could ever fail it"),
+        ("statistical_parity_difference", "-1.1", "lower", "no model could ever fail it"),
+        ("average_odds_difference", "1.5", "lower", "no model could ever meet it"),
+        ("accuracy", "1.01", "upper", "no model could ever fail it"),
+    ],
+)
+def test_a_bound_outside_the_metric_values_is_refused_with_its_code(
+    name: str, value: str, direction: str, outcome: str
+) -> None:
+    with pytest.raises(ThresholdOutOfRange, match=re.escape(outcome)) as caught:
+        act.SetThreshold(metric=name, value=Decimal(value), direction=direction)
+    assert caught.value.code == "threshold_out_of_range"
+    assert "propose a bound in that range" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    negative_hint = "only directional metrics such as statistical_parity_difference go below 0"
+    assert (negative_hint in str(caught.value)) == (
+        Decimal(value) < 0 and METRICS[name].value_range[0] >= 0
+    )
+
+
+def test_the_range_edges_are_bounds() -> None:
+    for name, edge in [(DP, "0"), (DP, "1"), ("statistical_parity_difference", "-1")]:
+        assert act.SetThreshold(metric=name, value=Decimal(edge), direction="upper").value == (
+            Decimal(edge)
+        )
+
+
+def test_an_out_of_range_threshold_made_elsewhere_decodes_as_a_raw_call() -> None:
+    selector = Web3.keccak(text="setThreshold(bytes32,int256,uint8)")[:4]
+    data = selector + abi_encode(
+        ["bytes32", "int256", "uint8"], [DP.encode().ljust(32, b"\0"), -100_000, 0]
+    )
+    (decoded,) = act.decode([POLICY], [0], [data], ADDRESSES)
+    assert isinstance(decoded, act.RawCall)
 
 
 def test_trailing_zeros_are_not_extra_decimals() -> None:
@@ -389,8 +471,16 @@ def test_settings_the_contracts_would_refuse_are_refused(build: Any) -> None:
             "Set threshold demographic_parity_difference <= 0.1",
         ),
         (
-            act.SetThreshold(metric="equalized_odds_ratio", value=Decimal(2), direction="lower"),
-            "Set threshold equalized_odds_ratio >= 2",
+            act.SetThreshold(
+                metric="equalized_odds_ratio", value=Decimal("0.8"), direction="lower"
+            ),
+            "Set threshold equalized_odds_ratio >= 0.8",
+        ),
+        (
+            act.SetThreshold(
+                metric="statistical_parity_difference", value=Decimal("-0.1"), direction="lower"
+            ),
+            "Set threshold statistical_parity_difference >= -0.1",
         ),
         (act.ClearThreshold(metric=DP), "Clear threshold demographic_parity_difference"),
         (act.SetMitigation(strategy="none"), "Set mitigation none"),

@@ -126,6 +126,16 @@ def test_a_prefix_of_the_events_is_the_policy_at_that_block():
     assert state.mitigation == Mitigation(strategy="none", constraint="")
 
 
+def test_a_signed_threshold_replays_as_its_negative_decimal():
+    spd = _name("statistical_parity_difference")
+    state = replay([_change(3, 0, "ThresholdSet", 1, metric=spd, value=-100_000, direction=1)])
+    assert state.thresholds == {
+        "statistical_parity_difference": ThresholdEntry(
+            metric="statistical_parity_difference", value="-0.100000", direction="lower"
+        )
+    }
+
+
 def test_a_name_that_is_not_text_shows_as_hex_like_the_state_read():
     raw = "0x" + "ff" * 32
     state = replay([_change(1, 0, "ThresholdSet", 1, metric=raw, value=1, direction=0)])
