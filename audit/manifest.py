@@ -20,6 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlmodel import Session, col, select
 
 from audit.commitments import build_commitments, read_records, read_salts, write_salts
+from audit.dataset_files import (
+    describe_files,
+    files_content_hash,
+    open_files,
+    parquet_columns,
+    read_files,
+    several_files,
+)
 from audit.db_models import DatasetManifestRecord
 from audit.errors import (
     DatasetFileMissing,
@@ -30,12 +38,16 @@ from audit.errors import (
     RecordsRootMismatch,
 )
 from core.canonical import canonical_json, file_sha256, sha256_hex
-from core.types import to_address
+from core.types import Hash32, to_address
 from governance.actions import DatasetOffer, dataset_id_of
 
 MANIFEST_SCHEMA_VERSION = 1
 
 DatasetFormat = Literal["csv", "parquet"]
+COMMITMENTS_NEED_ONE_FILE = (
+    "record commitments are built for one CSV file, not a folder or glob: register the "
+    "data as one CSV file to commit its records"
+)
 
 
 class DatasetManifest(BaseModel):
@@ -141,22 +153,14 @@ class DatasetManifest(BaseModel):
             raise InvalidManifest(f"{where}: {first['msg']}") from None
 
 
-def _parquet_columns(path: Path) -> list[str]:
-    """The columns of a Parquet file, from its footer alone (pandas' stored index left out)."""
-    import pyarrow.parquet as pq
-
-    names = pq.read_schema(path).names
-    return [str(c) for c in names if not str(c).startswith("__index_level_")]
-
-
 def _header(path: Path, fmt: DatasetFormat) -> list[str]:
     if fmt == "parquet":
-        return _parquet_columns(path)
+        return parquet_columns(path)
     return [str(c) for c in pd.read_csv(path, nrows=0, skipinitialspace=True).columns]
 
 
 def build_manifest(
-    path: Path,
+    path: Path | str,
     *,
     name: str,
     label: str,
@@ -172,15 +176,20 @@ def build_manifest(
 ) -> DatasetManifest:
     """The manifest of the data file at ``path``, with its sha256 computed.
 
-    The file is referenced by its absolute ``file://`` URI. ``features`` defaults to every
-    column that is neither the label nor a sensitive feature. ``columns`` names the columns
-    of a CSV file that has no header row. With ``salts_path``, every record is committed
-    with a fresh salt (:mod:`audit.commitments`), the salts are written there for the
-    provider to keep, and the manifest carries the records root.
+    The file is referenced by its absolute ``file://`` URI. ``path`` may also be a folder or
+    a glob of Parquet (or CSV) files (:mod:`audit.dataset_files`): the URI then names it and
+    ``sha256`` is the hash of its sorted ``[path, file sha256]`` list. ``features`` defaults
+    to every column that is neither the label nor a sensitive feature. ``columns`` names the
+    columns of a CSV file that has no header row. With ``salts_path``, every record is
+    committed with a fresh salt (:mod:`audit.commitments`), the salts are written there for
+    the provider to keep, and the manifest carries the records root (one CSV file only).
 
     Raises
     ------
     DatasetFileMissing, InvalidManifest
+    NoDataFiles, UnsupportedFileFormat, UnreadableFile
+        A folder or glob holds no data file, files of two formats, or a file not of its
+        suffix's format.
 
     Examples
     --------
@@ -189,13 +198,21 @@ def build_manifest(
     >>> m.dataset_id  # doctest: +SKIP
     '0x…'
     """
-    path = path.resolve()
-    fmt: DatasetFormat = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
-    try:
-        sha = file_sha256(path)
-        available = list(columns) if columns else _header(path, fmt)
-    except OSError:
-        raise DatasetFileMissing(name, str(path)) from None
+    path = Path(path).resolve()
+    several = describe_files(path, columns=columns)
+    fmt: DatasetFormat
+    if several is not None:
+        if salts_path is not None:
+            raise InvalidManifest(COMMITMENTS_NEED_ONE_FILE)
+        uri, fmt, sha, available = several.uri, several.format, several.sha256, several.columns
+    else:
+        uri = path.as_uri()
+        fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+        try:
+            sha = file_sha256(path)
+            available = list(columns) if columns else _header(path, fmt)
+        except OSError:
+            raise DatasetFileMissing(name, str(path)) from None
     named = [label, *sensitive_features, *(features or ())]
     missing = [c for c in named if c not in available]
     if missing:
@@ -212,7 +229,7 @@ def build_manifest(
     data: dict[str, Any] = {
         "name": name,
         "version": version,
-        "uri": path.as_uri(),
+        "uri": uri,
         "format": fmt,
         "sha256": sha,
         "label": label,
@@ -245,19 +262,49 @@ def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
         raise RecordsRootMismatch(manifest.name, manifest.records_root, root)
 
 
+def manifest_content_hash(manifest: DatasetManifest) -> Hash32:
+    """The content hash of the manifest's data as it is now, to compare with the voted one:
+    its file's sha256, or for a folder or glob the hash of its sorted ``[path, file sha256]``
+    list (:func:`audit.dataset_files.files_content_hash`).
+
+    Raises
+    ------
+    DatasetFileMissing
+        The file, or every file of the folder or glob, is gone.
+
+    Examples
+    --------
+    >>> manifest_content_hash(manifest) == manifest.sha256  # doctest: +SKIP
+    True
+    """
+    spec = several_files(manifest.uri)
+    if spec is not None:
+        return files_content_hash(spec, name=manifest.name)
+    path = manifest.local_path()
+    try:
+        return file_sha256(path)
+    except OSError:
+        raise DatasetFileMissing(manifest.name, str(path)) from None
+
+
 def load_frame(manifest: DatasetManifest) -> pd.DataFrame:
-    """Read the manifest's file with its declared columns (label, sensitive, features).
+    """Read the manifest's file (or the files of its folder or glob, in their sorted order)
+    with its declared columns (label, sensitive, features).
 
     Examples
     --------
     >>> load_frame(manifest).shape  # doctest: +SKIP
     (4000, 7)
     """
-    path = manifest.local_path()
     wanted = list(dict.fromkeys([*manifest.features, *manifest.sensitive_features, manifest.label]))
+    spec = several_files(manifest.uri)
+    if spec is not None:
+        source = open_files(spec, name=manifest.name)
+        return read_files(source, wanted, columns=manifest.columns, name=manifest.name)
+    path = manifest.local_path()
     try:
         if manifest.format == "parquet":
-            absent = [c for c in wanted if c not in _parquet_columns(path)]
+            absent = [c for c in wanted if c not in parquet_columns(path)]
             if absent:
                 raise InvalidManifest(f"columns {absent} are not in {path.name}")
             frame = pd.read_parquet(path, columns=wanted)
