@@ -1,0 +1,71 @@
+"""``fairgov datasets register`` on a folder and a glob of Parquet files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from audit.manifest import DatasetManifest
+from audit.sources import resolve_source
+from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
+from cli.main import app
+
+runner = CliRunner()
+OPTIONS = ("--label", LABEL, "--positive", POSITIVE_LABEL, "--sensitive", ",".join(SENSITIVE))
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("FAIRGOV_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COLUMNS", "200")
+    rows = pd.read_csv(write_loans_csv(tmp_path / "loans.csv", 300), skipinitialspace=True)
+    folder = tmp_path / "loans-2024"
+    folder.mkdir()
+    rows.iloc[:100].to_parquet(folder / "part-0.parquet")
+    rows.iloc[100:].to_parquet(folder / "part-1.parquet")
+    return folder
+
+
+def _register(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["datasets", "register", *args, *OPTIONS])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_folder_and_a_glob_register_under_the_folder_name_with_their_files_hash(
+    folder: Path,
+) -> None:
+    code, out, err = _register(str(folder))
+    assert code == 0, err
+    by_folder = DatasetManifest.from_json(out)
+    assert (by_folder.name, by_folder.uri) == ("loans-2024", folder.as_uri() + "/")
+    assert by_folder.sha256 == resolve_source(folder).content_hash()
+    assert f"content hash {by_folder.sha256}" in err
+    saved = folder.parent / "data" / "datasets" / "loans-2024" / f"{by_folder.hash[2:]}.json"
+    assert saved.read_bytes() == by_folder.canonical_json()
+
+    code, out, err = _register(str(folder / "part-*.parquet"), "--version", "2")
+    assert code == 0, err
+    by_glob = DatasetManifest.from_json(out)
+    assert (by_glob.name, by_glob.uri) == ("loans-2024", folder.as_uri() + "/part-*.parquet")
+    assert by_glob.sha256 == by_folder.sha256
+
+
+def test_commitments_of_a_folder_are_refused_in_one_line(folder: Path) -> None:
+    code, out, err = _register(str(folder), "--salts", str(folder.parent / "loans.salts"))
+    assert code == 2
+    assert out == ""
+    assert "record commitments are built for one CSV file" in err
+    assert "Traceback" not in err
+    assert not (folder.parent / "loans.salts").exists()
+
+
+def test_an_empty_folder_says_what_to_name(folder: Path) -> None:
+    empty = folder.parent / "empty"
+    empty.mkdir()
+    code, _, err = _register(str(empty))
+    assert code != 0
+    assert "no data files match" in err
+    assert len(err.strip().splitlines()) == 1
