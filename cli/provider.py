@@ -156,8 +156,11 @@ def prove_command(
     The proof is the record's fields, its salt and its Merkle path: it reveals that record
     and its salt, nothing else."""
     from audit.commitments import build_commitments, prove, read_records, read_salts
+    from audit.errors import ManifestLacksRecordsRoot
 
     manifest = _manifest(manifest_file)
+    if manifest.records_root is None:  # no records were committed (a folder's never are)
+        raise ManifestLacksRecordsRoot(manifest.name)
     records = list(read_records(manifest.local_path(), columns=manifest.columns))
     commitments = build_commitments(records, salts=read_salts(salts, records=len(records)))
     if commitments.root != manifest.records_root:

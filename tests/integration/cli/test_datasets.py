@@ -69,3 +69,19 @@ def test_an_empty_folder_says_what_to_name(folder: Path) -> None:
     assert code != 0
     assert "no data files match" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_folder_manifest_has_no_records_to_prove_or_offer(folder: Path) -> None:
+    code, out, err = _register(str(folder))
+    assert code == 0, err
+    manifest_file = folder.parent / "loans.manifest.json"
+    manifest_file.write_text(out)
+    salts = folder.parent / "loans.salts"
+    salts.write_text("")
+    for command in (["prove", "--row", "0"], ["offer", "--dev-account", "5"]):
+        result = runner.invoke(
+            app, ["provider", command[0], str(manifest_file), "--salts", str(salts), *command[1:]]
+        )
+        assert result.exit_code == 2, result.output
+        assert "has no records root" in result.stderr
+        assert "Traceback" not in result.stderr
