@@ -87,8 +87,10 @@ class InclusionProof:
     root: Hash32
 
 
-def encode_record(row: Mapping[str, str]) -> bytes:
+def encode_record(row: Mapping[str, str | None]) -> bytes:
     """The committed bytes of one record: canonical JSON of ``{column: field}``.
+
+    A field is text; a Parquet null is ``None`` (JSON ``null``, :mod:`audit.parquet_records`).
 
     Examples
     --------

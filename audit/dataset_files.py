@@ -17,7 +17,7 @@ is a column whose values are the text in the path.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -25,7 +25,9 @@ from urllib.parse import quote, unquote, urlparse
 
 import pandas as pd
 
+from audit.commitments import Progress, read_records
 from audit.errors import DatasetFileMissing, InputFileNotFound, InvalidManifest, UnreadableFile
+from audit.parquet_records import parquet_records
 from audit.sources import (
     KIND_NAMES,
     DataSource,
@@ -238,3 +240,43 @@ def read_files(
         except OSError:
             raise DatasetFileMissing(name, str(path)) from None
     return pd.concat(frames, ignore_index=True)
+
+
+def files_records(
+    source: DataSource,
+    *,
+    columns: Sequence[str] | None = None,
+    on_progress: Progress | None = None,
+    every: int = 100_000,
+) -> Iterator[bytes]:
+    """The record bytes of every file of ``source``, file after file in its sorted order (the
+    order :func:`read_files` loads them in), so record ``i`` is the ``i``-th row of the
+    dataset. A CSV file's records are :func:`audit.commitments.read_records`'s, a Parquet
+    file's :func:`audit.parquet_records.parquet_records`' with its Hive partition values.
+    ``on_progress`` is called with the count so far every ``every`` rows and once at the end.
+
+    Raises
+    ------
+    InvalidManifest, UnreadableFile, UncommittableColumn
+
+    Examples
+    --------
+    >>> source = resolve_source("/data/loans/")  # doctest: +SKIP
+    >>> next(files_records(source))  # doctest: +SKIP
+    b'{"age":"41","approved":"1","group":"A"}'
+    """
+    if source.format == "tsv":
+        raise InvalidManifest(NOT_CSV_OR_PARQUET.format(spec=source.spec, kind="TSV"))
+    count = 0
+    for path, relative in zip(source.files, source.relative_paths(), strict=True):
+        if source.format == "parquet":
+            records = parquet_records(path, partition=_hive_values(relative))
+        else:
+            records = read_records(path, columns=columns)
+        for record in records:
+            yield record
+            count += 1
+            if on_progress is not None and count % every == 0:
+                on_progress(count)
+    if on_progress is not None:
+        on_progress(count)

@@ -11,6 +11,7 @@ proposal, puts on chain next to the file's hash (``contentHash``) and the record
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
@@ -19,10 +20,11 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session, col, select
 
-from audit.commitments import build_commitments, read_records, read_salts, write_salts
+from audit.commitments import Progress, build_commitments, read_records, read_salts, write_salts
 from audit.dataset_files import (
     describe_files,
     files_content_hash,
+    files_records,
     open_files,
     parquet_columns,
     read_files,
@@ -37,6 +39,7 @@ from audit.errors import (
     ProviderMismatch,
     RecordsRootMismatch,
 )
+from audit.parquet_records import parquet_records
 from core.canonical import canonical_json, file_sha256, sha256_hex
 from core.types import Hash32, to_address
 from governance.actions import DatasetOffer, dataset_id_of
@@ -44,10 +47,6 @@ from governance.actions import DatasetOffer, dataset_id_of
 MANIFEST_SCHEMA_VERSION = 1
 
 DatasetFormat = Literal["csv", "parquet"]
-COMMITMENTS_NEED_ONE_FILE = (
-    "record commitments are built for one CSV file, not a folder or glob: register the "
-    "data as one CSV file to commit its records"
-)
 
 
 class DatasetManifest(BaseModel):
@@ -180,13 +179,17 @@ def build_manifest(
     a glob of Parquet (or CSV) files (:mod:`audit.dataset_files`): the URI then names it and
     ``sha256`` is the hash of its sorted ``[path, file sha256]`` list. ``features`` defaults
     to every column that is neither the label nor a sensitive feature. ``columns`` names the
-    columns of a CSV file that has no header row. With ``salts_path``, every record is
-    committed with a fresh salt (:mod:`audit.commitments`), the salts are written there for
-    the provider to keep, and the manifest carries the records root (one CSV file only).
+    columns of a CSV file that has no header row. With ``salts_path``, every record
+    (:func:`manifest_records`: a CSV or Parquet file's rows, or those of every file of a
+    folder or glob in its sorted order) is committed with a fresh salt
+    (:mod:`audit.commitments`), the salts are written there for the provider to keep, and
+    the manifest carries the records root.
 
     Raises
     ------
     DatasetFileMissing, InvalidManifest
+    UncommittableColumn
+        With ``salts_path``: a Parquet column of a type with no stable text form.
     NoDataFiles, UnsupportedFileFormat, UnreadableFile
         A folder or glob holds no data file, files of two formats, or a file not of its
         suffix's format.
@@ -202,8 +205,6 @@ def build_manifest(
     several = describe_files(path, columns=columns)
     fmt: DatasetFormat
     if several is not None:
-        if salts_path is not None:
-            raise InvalidManifest(COMMITMENTS_NEED_ONE_FILE)
         uri, fmt, sha, available = several.uri, several.format, several.sha256, several.columns
     else:
         uri = path.as_uri()
@@ -219,13 +220,6 @@ def build_manifest(
         raise InvalidManifest(f"columns {missing} are not in {path.name} (it has {available})")
     if features is None:
         features = [c for c in available if c != label and c not in sensitive_features]
-    records_root = None
-    if salts_path is not None:
-        if fmt != "csv":
-            raise InvalidManifest("record commitments are built for CSV files only")
-        commitments = build_commitments(read_records(path, columns=columns))
-        write_salts(salts_path, commitments.salts)
-        records_root = commitments.root
     data: dict[str, Any] = {
         "name": name,
         "version": version,
@@ -240,14 +234,47 @@ def build_manifest(
         "provider": provider,
         "licence": licence,
         "description": description,
-        "records_root": records_root,
+        "records_root": None,
     }
-    return DatasetManifest.from_json(json.dumps(data))
+    manifest = DatasetManifest.from_json(json.dumps(data))
+    if salts_path is None:
+        return manifest
+    commitments = build_commitments(manifest_records(manifest))
+    write_salts(salts_path, commitments.salts)
+    return DatasetManifest.from_json(json.dumps({**data, "records_root": commitments.root}))
+
+
+def manifest_records(
+    manifest: DatasetManifest, *, on_progress: Progress | None = None
+) -> Iterator[bytes]:
+    """The record bytes the manifest's records root commits to, in record order, streamed:
+    each row of its CSV file (:func:`audit.commitments.read_records`) or Parquet file
+    (:func:`audit.parquet_records.parquet_records`), or of every file of its folder or glob
+    in their sorted order, the indexes running on across files
+    (:func:`audit.dataset_files.files_records`).
+
+    Raises
+    ------
+    DatasetFileMissing, InputFileNotFound, UnreadableFile, UncommittableColumn
+
+    Examples
+    --------
+    >>> next(manifest_records(manifest))  # doctest: +SKIP
+    b'{"age":"41","approved":"1","group":"A"}'
+    """
+    spec = several_files(manifest.uri)
+    if spec is not None:
+        source = open_files(spec, name=manifest.name)
+        return files_records(source, columns=manifest.columns, on_progress=on_progress)
+    path = manifest.local_path()
+    if manifest.format == "parquet":
+        return parquet_records(path, on_progress=on_progress)
+    return read_records(path, columns=manifest.columns, on_progress=on_progress)
 
 
 def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
-    """Refuse a manifest whose file's records, with the provider's salts, do not commit to
-    its records root (before anyone signs or spends gas on it).
+    """Refuse a manifest whose records (:func:`manifest_records`), with the provider's
+    salts, do not commit to its records root (before anyone signs or spends gas on it).
 
     Raises
     ------
@@ -256,8 +283,7 @@ def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
     if manifest.records_root is None:
         raise ManifestLacksRecordsRoot(manifest.name)
     salts = read_salts(salts_path)
-    records = read_records(manifest.local_path(), columns=manifest.columns)
-    root = build_commitments(records, salts=salts).root
+    root = build_commitments(manifest_records(manifest), salts=salts).root
     if root != manifest.records_root:
         raise RecordsRootMismatch(manifest.name, manifest.records_root, root)
 

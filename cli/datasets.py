@@ -83,8 +83,8 @@ def register(
     """Hash FILE, commit its records (with --salts) and store its manifest.
 
     FILE may be a folder or a glob of Parquet (or CSV) files: its content hash then covers
-    the sorted list of its files and their sha256 (docs/hashes.md). Record commitments, and
-    so provider offers, need one CSV file.
+    the sorted list of its files and their sha256 (docs/hashes.md). With --salts the records
+    of every file are committed, in that sorted order (docs/commitments.md).
 
     The manifest is printed on stdout (canonical JSON). Its provider then signs an offer
     of it: ``fairgov provider offer MANIFEST --salts SALTS``.

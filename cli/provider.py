@@ -149,19 +149,28 @@ def prove_command(
     manifest_file: ManifestArgument,
     *,
     salts: SaltsOption,
-    row: Annotated[int, typer.Option(min=0, help="The record's row in the file, from 0.")],
+    row: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="The record's row, from 0; in a folder or glob, counted on across its "
+            "files in their sorted order.",
+        ),
+    ],
 ) -> None:
     """Print one record's inclusion proof as JSON, for the record's owner.
 
     The proof is the record's fields, its salt and its Merkle path: it reveals that record
     and its salt, nothing else."""
-    from audit.commitments import build_commitments, prove, read_records, read_salts
+    from audit.commitments import build_commitments, prove, read_salts
     from audit.errors import ManifestLacksRecordsRoot
+    from audit.manifest import manifest_records
 
     manifest = _manifest(manifest_file)
-    if manifest.records_root is None:  # no records were committed (a folder's never are)
+    if manifest.records_root is None:  # registered without --salts: nothing was committed
         raise ManifestLacksRecordsRoot(manifest.name)
-    records = list(read_records(manifest.local_path(), columns=manifest.columns))
+    with console.status("reading the records"):
+        records = list(manifest_records(manifest))
     commitments = build_commitments(records, salts=read_salts(salts, records=len(records)))
     if commitments.root != manifest.records_root:
         raise fail("the salts do not rebuild the manifest's records root: wrong salts file?")

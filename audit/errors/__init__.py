@@ -63,6 +63,7 @@ from audit.errors._records import (
     RecordNotInDataset,
     RecordsRootMismatch,
     SaltsMismatch,
+    UncommittableColumn,
 )
 from audit.errors._sources import (
     DaskUnreachable,
@@ -120,6 +121,7 @@ __all__ = [
     "RecordsRootMismatch",
     "ReportNotCanonical",
     "SaltsMismatch",
+    "UncommittableColumn",
     "UnexpectedOnnxSignature",
     "UnknownMetricName",
     "UnreadableFile",
