@@ -17,13 +17,11 @@ from audit.errors import (
     DatasetFileMissing,
     DatasetHashMismatch,
     InvalidManifest,
-    ManifestLacksRecordsRoot,
     NoDataFiles,
     UnreadableFile,
     UnsupportedFileFormat,
 )
 from audit.manifest import (
-    COMMITMENTS_NEED_ONE_FILE,
     DatasetManifest,
     build_manifest,
     load_frame,
@@ -288,13 +286,3 @@ def test_empty_mixed_tsv_and_misnamed_sources_are_one_line_errors(tmp_path: Path
     (text / "a.parquet").write_text("approved,group\n1,A\n")
     with pytest.raises(UnreadableFile, match=r"name it \.csv"):
         _manifest(text)
-
-
-def test_record_commitments_and_offers_still_need_one_csv_file(folder: Path, tmp_path: Path):
-    salts = tmp_path / "loans.salts"
-    with pytest.raises(InvalidManifest) as raised:
-        _manifest(folder, salts_path=salts)
-    assert str(raised.value).endswith(COMMITMENTS_NEED_ONE_FILE)
-    assert not salts.exists()
-    with pytest.raises(ManifestLacksRecordsRoot):
-        _manifest(folder).offer(provider="0x" + "11" * 20, issued_at=1, deadline=2)
