@@ -63,7 +63,7 @@ class ManifestLacksRecordsRoot(AuditError):
     def __init__(self, dataset: str) -> None:
         super().__init__(
             f"the manifest of dataset {dataset} has no records root: build the record "
-            "commitments first (fairgov provider commit)",
+            "commitments first (fairgov datasets register --salts)",
             dataset=dataset,
         )
 
