@@ -8,6 +8,7 @@ dataset to federated runs as a Flower SuperNode (``serve``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -169,9 +170,10 @@ def prove_command(
     manifest = _manifest(manifest_file)
     if manifest.records_root is None:  # registered without --salts: nothing was committed
         raise ManifestLacksRecordsRoot(manifest.name)
+    kept: list[bytes] = []
     with console.status("reading the records"):
-        records = list(manifest_records(manifest))
-    commitments = build_commitments(records, salts=read_salts(salts, records=len(records)))
+        records = _keeping(manifest_records(manifest), row, kept)
+        commitments = build_commitments(records, salts=read_salts(salts))
     if commitments.root != manifest.records_root:
         raise fail("the salts do not rebuild the manifest's records root: wrong salts file?")
     proof = prove(commitments, row)
@@ -180,13 +182,21 @@ def prove_command(
             {
                 "dataset_id": manifest.dataset_id,
                 "records_root": proof.root,
-                "record": json.loads(records[row]),
+                "record": json.loads(kept[0]),
                 "salt": "0x" + proof.salt.hex(),
                 "proof": list(proof.path),
             },
             indent=2,
         )
     )
+
+
+def _keeping(records: Iterator[bytes], row: int, kept: list[bytes]) -> Iterator[bytes]:
+    """``records`` passed on as they stream, record ``row`` also appended to ``kept``."""
+    for index, record in enumerate(records):
+        if index == row:
+            kept.append(record)
+        yield record
 
 
 @app.command("check")
