@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -121,8 +121,10 @@ def parquet_records(
         for batch in handle.iter_batches(batch_size=BATCH_ROWS, columns=names):
             texts = [column_texts(batch.column(i)) for i in range(len(names))]
             for values in zip(*texts, strict=True):
-                row: dict[str, Any] = dict(zip(names, values, strict=True))
-                yield encode_record({**row, **extra})
+                row: dict[str, str | None] = dict(zip(names, values, strict=True))
+                if extra:
+                    row.update(extra)
+                yield encode_record(row)
                 count += 1
                 if on_progress is not None and count % every == 0:
                     on_progress(count)
