@@ -23,7 +23,7 @@ from audit.manifest import build_manifest, store_manifest
 from audit.parquet_records import parquet_records
 from audit.service import plan_run, run_audit
 from audit.spec import ModelSpec
-from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
+from audit.synthetic import FEATURES, LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from audit.verify import verify_report
 from cli.main import app
 from core.db import session_scope
@@ -58,6 +58,8 @@ def test_a_parquet_folder_is_offered_voted_trained_on_and_a_record_proved(
     monkeypatch.setenv("FAIRGOV_RPC_URL", w3.provider.endpoint_uri)  # type: ignore[attr-defined]
     monkeypatch.setenv("COLUMNS", "200")
     rows = pd.read_csv(write_loans_csv(tmp_path / "loans.csv"), skipinitialspace=True)
+    # A column the model does not use, null in odd rows: committed as JSON null.
+    rows["note"] = ["checked" if i % 2 == 0 else None for i in range(len(rows))]
     folder = tmp_path / "loans"
     folder.mkdir()
     for i in range(4):
@@ -69,6 +71,7 @@ def test_a_parquet_folder_is_offered_voted_trained_on_and_a_record_proved(
         label=LABEL,
         positive_label=POSITIVE_LABEL,
         sensitive_features=list(SENSITIVE),
+        features=list(FEATURES),
         salts_path=salts,
     )
     with session_scope(engine) as session:
@@ -96,6 +99,7 @@ def test_a_parquet_folder_is_offered_voted_trained_on_and_a_record_proved(
     out = _cli("provider", "prove", str(manifest_file), "--salts", str(salts), "--row", "2345")
     claim = json.loads(out)
     assert claim["record"] == json.loads(list(parquet_records(folder / "part-2.parquet"))[345])
+    assert claim["record"]["note"] is None  # row 2345 is odd
     # `fairgov provider check` of that proof, on this test's database (SQLite or PostgreSQL).
     snapshot = read_snapshot(w3, deployment.addresses.training_policy)
     with session_scope(engine) as session:
