@@ -9,7 +9,8 @@ pa.string())``), so a record's owner can rebuild it from their values with pyarr
   shortest mode, as Arrow formats floats), plain for ``1e-6 <= |x| < 1e10`` and with an
   exponent otherwise: ``0.1`` → ``"0.1"``, ``1e-7`` → ``"1e-7"``, ``1e21`` → ``"1e+21"``,
   ``100.0`` → ``"100"``, ``-0.0`` → ``"-0"``, NaN → ``"nan"``, infinity → ``"inf"``; a
-  32-bit float's shortest digits are those of the 32-bit value (``"0.33333334"``);
+  32-bit float's shortest digits are those of the 32-bit value (``"0.33333334"``), a
+  16-bit float's digits those of the double it equals;
 - booleans: ``"true"``, ``"false"``;
 - strings: as stored (UTF-8, unnormalised); a dictionary (pandas categorical) column: its
   values' text, so dictionary encoding does not change a record;

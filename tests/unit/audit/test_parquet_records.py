@@ -59,6 +59,7 @@ def test_csv_records_and_roots_keep_their_bytes(tmp_path: Path) -> None:
         (pa.array([math.nan, math.inf, -math.inf, 1 / 3]),
          ["nan", "inf", "-inf", "0.3333333333333333"]),
         (pa.array([1 / 3, 0.1], pa.float32()), ["0.33333334", "0.1"]),
+        (pa.array(np.array([0.1, 1.5], np.float16)), ["0.0999755859375", "1.5"]),
         (pa.array([2**63 - 1, -(2**63)], pa.int64()),
          ["9223372036854775807", "-9223372036854775808"]),
         (pa.array([2**64 - 1], pa.uint64()), ["18446744073709551615"]),
