@@ -6,7 +6,8 @@ A data provider commits to every record of a data file without publishing any of
   ``{column: field}``, with the header's column names and the fields as the text written in the
   CSV (no type conversion), e.g. ``b'{"age":"41","sex":"F"}'``. A record owner who knows their
   row's values and the column names can rebuild these bytes; quoting and line endings of the
-  file do not matter (:func:`encode_record`).
+  file do not matter (:func:`encode_record`). A Parquet row's fields are the text Arrow
+  casts its typed values to, a null being ``None`` (:mod:`audit.parquet_records`).
 - **leaf**: the pair ``(salt, sha256(record bytes))``, both ``bytes32``, hashed as OpenZeppelin's
   StandardMerkleTree does: ``keccak256(keccak256(abi.encode(salt, recordHash))))``. The double
   hash is what ``MerkleProof.verify`` expects on chain (no second-preimage by an inner node),
@@ -87,8 +88,10 @@ class InclusionProof:
     root: Hash32
 
 
-def encode_record(row: Mapping[str, str]) -> bytes:
+def encode_record(row: Mapping[str, str | None]) -> bytes:
     """The committed bytes of one record: canonical JSON of ``{column: field}``.
+
+    A field is text; a Parquet null is ``None`` (JSON ``null``, :mod:`audit.parquet_records`).
 
     Examples
     --------

@@ -104,7 +104,7 @@ def check_inclusion(
     snapshot: PolicySnapshot,
     *,
     dataset_id: str,
-    record: Mapping[str, str],
+    record: Mapping[str, str | None],
     salt: bytes,
     proof: Sequence[str],
 ) -> Inclusion:
@@ -119,7 +119,8 @@ def check_inclusion(
     dataset_id
         The dataset's id (keccak256 of its name).
     record
-        The record as ``{column: field}``, the fields as written in the data file.
+        The record as ``{column: field}``, the fields as written in the data file (a
+        Parquet value's text, None for a null: :mod:`audit.parquet_records`).
     salt
         The record's 32-byte salt, from the provider.
     proof

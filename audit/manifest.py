@@ -14,7 +14,7 @@ metrics (``disparate_impact``, ...), so the DAO votes which group that is.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
@@ -31,7 +31,16 @@ from pydantic import (
 )
 from sqlmodel import Session, col, select
 
-from audit.commitments import build_commitments, read_records, read_salts, write_salts
+from audit.commitments import Progress, build_commitments, read_records, read_salts, write_salts
+from audit.dataset_files import (
+    describe_files,
+    files_content_hash,
+    files_records,
+    open_files,
+    parquet_columns,
+    read_files,
+    several_files,
+)
 from audit.db_models import DatasetManifestRecord
 from audit.errors import (
     DatasetFileMissing,
@@ -41,8 +50,9 @@ from audit.errors import (
     ProviderMismatch,
     RecordsRootMismatch,
 )
+from audit.parquet_records import parquet_records
 from core.canonical import canonical_json, file_sha256, sha256_hex
-from core.types import to_address
+from core.types import Hash32, to_address
 from governance.actions import DatasetOffer, dataset_id_of
 
 MANIFEST_SCHEMA_VERSION = 1
@@ -191,22 +201,14 @@ def _check_reference_group(group: dict[str, str], sensitive: tuple[str, ...]) ->
         )
 
 
-def _parquet_columns(path: Path) -> list[str]:
-    """The columns of a Parquet file, from its footer alone (pandas' stored index left out)."""
-    import pyarrow.parquet as pq
-
-    names = pq.read_schema(path).names
-    return [str(c) for c in names if not str(c).startswith("__index_level_")]
-
-
 def _header(path: Path, fmt: DatasetFormat) -> list[str]:
     if fmt == "parquet":
-        return _parquet_columns(path)
+        return parquet_columns(path)
     return [str(c) for c in pd.read_csv(path, nrows=0, skipinitialspace=True).columns]
 
 
 def build_manifest(
-    path: Path,
+    path: Path | str,
     *,
     name: str,
     label: str,
@@ -223,17 +225,26 @@ def build_manifest(
 ) -> DatasetManifest:
     """The manifest of the data file at ``path``, with its sha256 computed.
 
-    The file is referenced by its absolute ``file://`` URI. ``features`` defaults to every
-    column that is neither the label nor a sensitive feature. ``columns`` names the columns
-    of a CSV file that has no header row. With ``salts_path``, every record is committed
-    with a fresh salt (:mod:`audit.commitments`), the salts are written there for the
-    provider to keep, and the manifest carries the records root. ``reference_group`` names
-    the privileged group, one value (as text) per sensitive feature (see
-    :func:`audit.reference.parse_reference`); governed runs compare every group with it.
+    The file is referenced by its absolute ``file://`` URI. ``path`` may also be a folder or
+    a glob of Parquet (or CSV) files (:mod:`audit.dataset_files`): the URI then names it and
+    ``sha256`` is the hash of its sorted ``[path, file sha256]`` list. ``features`` defaults
+    to every column that is neither the label nor a sensitive feature. ``columns`` names the
+    columns of a CSV file that has no header row. With ``salts_path``, every record
+    (:func:`manifest_records`: a CSV or Parquet file's rows, or those of every file of a
+    folder or glob in its sorted order) is committed with a fresh salt
+    (:mod:`audit.commitments`), the salts are written there for the provider to keep, and
+    the manifest carries the records root. ``reference_group`` names the privileged group,
+    one value (as text) per sensitive feature (see :func:`audit.reference.parse_reference`);
+    governed runs compare every group with it.
 
     Raises
     ------
     DatasetFileMissing, InvalidManifest
+    UncommittableColumn
+        With ``salts_path``: a Parquet column of a type with no stable text form.
+    NoDataFiles, UnsupportedFileFormat, UnreadableFile
+        A folder or glob holds no data file, files of two formats, or a file not of its
+        suffix's format.
 
     Examples
     --------
@@ -242,30 +253,29 @@ def build_manifest(
     >>> m.dataset_id  # doctest: +SKIP
     '0x…'
     """
-    path = path.resolve()
-    fmt: DatasetFormat = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
-    try:
-        sha = file_sha256(path)
-        available = list(columns) if columns else _header(path, fmt)
-    except OSError:
-        raise DatasetFileMissing(name, str(path)) from None
+    path = Path(path).resolve()
+    several = describe_files(path, columns=columns)
+    fmt: DatasetFormat
+    if several is not None:
+        uri, fmt, sha, available = several.uri, several.format, several.sha256, several.columns
+    else:
+        uri = path.as_uri()
+        fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
+        try:
+            sha = file_sha256(path)
+            available = list(columns) if columns else _header(path, fmt)
+        except OSError:
+            raise DatasetFileMissing(name, str(path)) from None
     named = [label, *sensitive_features, *(features or ())]
     missing = [c for c in named if c not in available]
     if missing:
         raise InvalidManifest(f"columns {missing} are not in {path.name} (it has {available})")
     if features is None:
         features = [c for c in available if c != label and c not in sensitive_features]
-    records_root = None
-    if salts_path is not None:
-        if fmt != "csv":
-            raise InvalidManifest("record commitments are built for CSV files only")
-        commitments = build_commitments(read_records(path, columns=columns))
-        write_salts(salts_path, commitments.salts)
-        records_root = commitments.root
     data: dict[str, Any] = {
         "name": name,
         "version": version,
-        "uri": path.as_uri(),
+        "uri": uri,
         "format": fmt,
         "sha256": sha,
         "label": label,
@@ -276,15 +286,48 @@ def build_manifest(
         "provider": provider,
         "licence": licence,
         "description": description,
-        "records_root": records_root,
+        "records_root": None,
         "reference_group": None if reference_group is None else dict(reference_group),
     }
-    return DatasetManifest.from_json(json.dumps(data))
+    manifest = DatasetManifest.from_json(json.dumps(data))
+    if salts_path is None:
+        return manifest
+    commitments = build_commitments(manifest_records(manifest))
+    write_salts(salts_path, commitments.salts)
+    return DatasetManifest.from_json(json.dumps({**data, "records_root": commitments.root}))
+
+
+def manifest_records(
+    manifest: DatasetManifest, *, on_progress: Progress | None = None
+) -> Iterator[bytes]:
+    """The record bytes the manifest's records root commits to, in record order, streamed:
+    each row of its CSV file (:func:`audit.commitments.read_records`) or Parquet file
+    (:func:`audit.parquet_records.parquet_records`), or of every file of its folder or glob
+    in their sorted order, the indexes running on across files
+    (:func:`audit.dataset_files.files_records`).
+
+    Raises
+    ------
+    DatasetFileMissing, InputFileNotFound, UnreadableFile, UncommittableColumn
+
+    Examples
+    --------
+    >>> next(manifest_records(manifest))  # doctest: +SKIP
+    b'{"age":"41","approved":"1","group":"A"}'
+    """
+    spec = several_files(manifest.uri)
+    if spec is not None:
+        source = open_files(spec, name=manifest.name)
+        return files_records(source, columns=manifest.columns, on_progress=on_progress)
+    path = manifest.local_path()
+    if manifest.format == "parquet":
+        return parquet_records(path, on_progress=on_progress)
+    return read_records(path, columns=manifest.columns, on_progress=on_progress)
 
 
 def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
-    """Refuse a manifest whose file's records, with the provider's salts, do not commit to
-    its records root (before anyone signs or spends gas on it).
+    """Refuse a manifest whose records (:func:`manifest_records`), with the provider's
+    salts, do not commit to its records root (before anyone signs or spends gas on it).
 
     Raises
     ------
@@ -293,25 +336,54 @@ def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
     if manifest.records_root is None:
         raise ManifestLacksRecordsRoot(manifest.name)
     salts = read_salts(salts_path)
-    records = read_records(manifest.local_path(), columns=manifest.columns)
-    root = build_commitments(records, salts=salts).root
+    root = build_commitments(manifest_records(manifest), salts=salts).root
     if root != manifest.records_root:
         raise RecordsRootMismatch(manifest.name, manifest.records_root, root)
 
 
+def manifest_content_hash(manifest: DatasetManifest) -> Hash32:
+    """The content hash of the manifest's data as it is now, to compare with the voted one:
+    its file's sha256, or for a folder or glob the hash of its sorted ``[path, file sha256]``
+    list (:func:`audit.dataset_files.files_content_hash`).
+
+    Raises
+    ------
+    DatasetFileMissing
+        The file, or every file of the folder or glob, is gone.
+
+    Examples
+    --------
+    >>> manifest_content_hash(manifest) == manifest.sha256  # doctest: +SKIP
+    True
+    """
+    spec = several_files(manifest.uri)
+    if spec is not None:
+        return files_content_hash(spec, name=manifest.name)
+    path = manifest.local_path()
+    try:
+        return file_sha256(path)
+    except OSError:
+        raise DatasetFileMissing(manifest.name, str(path)) from None
+
+
 def load_frame(manifest: DatasetManifest) -> pd.DataFrame:
-    """Read the manifest's file with its declared columns (label, sensitive, features).
+    """Read the manifest's file (or the files of its folder or glob, in their sorted order)
+    with its declared columns (label, sensitive, features).
 
     Examples
     --------
     >>> load_frame(manifest).shape  # doctest: +SKIP
     (4000, 7)
     """
-    path = manifest.local_path()
     wanted = list(dict.fromkeys([*manifest.features, *manifest.sensitive_features, manifest.label]))
+    spec = several_files(manifest.uri)
+    if spec is not None:
+        source = open_files(spec, name=manifest.name)
+        return read_files(source, wanted, columns=manifest.columns, name=manifest.name)
+    path = manifest.local_path()
     try:
         if manifest.format == "parquet":
-            absent = [c for c in wanted if c not in _parquet_columns(path)]
+            absent = [c for c in wanted if c not in parquet_columns(path)]
             if absent:
                 raise InvalidManifest(f"columns {absent} are not in {path.name}")
             frame = pd.read_parquet(path, columns=wanted)

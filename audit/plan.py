@@ -16,10 +16,11 @@ from typing import Any
 from sqlmodel import Session
 
 from audit.env import AuditEnv
-from audit.manifest import DatasetManifest, latest_manifest
+from audit.errors import DatasetFileMissing
+from audit.manifest import DatasetManifest, latest_manifest, manifest_content_hash
 from audit.spec import ModelSpec
 from audit.verify import check_same_schema, frozen_snapshot
-from core.canonical import canonical_hash, file_sha256
+from core.canonical import canonical_hash
 from core.db import session_scope
 from core.types import Hash32
 from governance.policy.snapshot import PolicySnapshot
@@ -82,10 +83,18 @@ def spec_manifests(session: Session, spec: ModelSpec) -> tuple[DatasetManifest, 
     return tuple(latest_manifest(session, name) for name in spec.dataset_names)
 
 
-def _content_hash(manifest: DatasetManifest) -> str:
+def current_content_hash(manifest: DatasetManifest) -> str:
+    """:func:`audit.manifest.manifest_content_hash`, or the manifest's own ``sha256`` when its
+    data cannot be read (the run's verification then refuses it: ``dataset_file_missing``).
+
+    Examples
+    --------
+    >>> current_content_hash(manifest) == manifest.sha256  # doctest: +SKIP
+    True
+    """
     try:
-        return file_sha256(manifest.local_path())
-    except OSError:
+        return manifest_content_hash(manifest)
+    except DatasetFileMissing:
         return manifest.sha256
 
 
@@ -144,6 +153,6 @@ def plan_run(
     with session_scope(env.engine) as session:
         manifests = spec_manifests(session, spec)
     check_same_schema(manifests)
-    hashes = tuple(_content_hash(m) for m in manifests)
+    hashes = tuple(current_content_hash(m) for m in manifests)
     run_id = compute_run_id(spec, hashes, snapshot.hash, model_hash=model_hash, replaces=replaces)
     return RunPlan(snapshot, manifests, hashes, run_id)

@@ -97,13 +97,7 @@ class DataSource:
     def content_hash(self) -> Hash32:
         """sha256 of the file's bytes for one file; for several, sha256 of the canonical JSON
         list of ``[relative path, file sha256]`` pairs sorted by path."""
-        if self.single:
-            return file_sha256(self.files[0])
-        pairs = [
-            [rel, file_sha256(path)]
-            for rel, path in zip(self.relative_paths(), self.files, strict=True)
-        ]
-        return sha256_hex(canonical_json(sorted(pairs)))
+        return file_sha256(self.files[0]) if self.single else files_hash(self.root, self.files)
 
     @property
     def name(self) -> str:
@@ -143,6 +137,28 @@ def _hive_keys(files: Sequence[Path], root: Path) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def files_hash(root: Path, files: Sequence[Path]) -> Hash32:
+    """sha256 of the canonical JSON list of ``[path below root, file sha256]``, sorted."""
+    pairs = [[path.relative_to(root).as_posix(), file_sha256(path)] for path in files]
+    return sha256_hex(canonical_json(sorted(pairs)))
+
+
+def find_files(spec: str) -> tuple[Path, tuple[Path, ...]]:
+    """The root and the files (sorted by path below it) of a folder or glob ``spec``, of any
+    format and perhaps none; :class:`InputFileNotFound` if it is neither."""
+    path = Path(spec)
+    if _GLOB_CHARS.search(spec):
+        root, pattern = _glob_root(spec)
+        found = [p for p in root.glob(pattern) if p.is_file() and _visible(p, root)]
+    elif path.is_dir():
+        root = path
+        found = [p for p in path.rglob("*") if p.is_file() and _visible(p, root)]
+        found = [p for p in found if p.suffix.lower() in SUFFIXES]
+    else:
+        raise InputFileNotFound(spec)
+    return root, tuple(sorted(found, key=lambda p: p.relative_to(root).as_posix()))
+
+
 def resolve_source(spec: str | Path) -> DataSource:
     """The files that ``spec`` (a file, a folder or a glob) names.
 
@@ -164,19 +180,7 @@ def resolve_source(spec: str | Path) -> DataSource:
     path = Path(text)
     if path.is_file():  # before globbing: a file may be named "preds[1].csv"
         return DataSource(text, path.parent, (path,), _data_format(path), single=True)
-    if _GLOB_CHARS.search(text):
-        root, pattern = _glob_root(text)
-        found = [p for p in root.glob(pattern) if p.is_file() and _visible(p, root)]
-    elif path.is_dir():
-        root = path
-        found = [
-            p
-            for p in path.rglob("*")
-            if p.is_file() and _visible(p, root) and p.suffix.lower() in SUFFIXES
-        ]
-    else:
-        raise InputFileNotFound(text)
-    files = sorted(found, key=lambda p: p.relative_to(root).as_posix())
+    root, files = find_files(text)
     if not files:
         raise NoDataFiles(text)
     kinds = sorted({_data_format(p) for p in files})

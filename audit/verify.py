@@ -19,17 +19,16 @@ from web3.exceptions import ContractLogicError
 
 from audit.bundle import RenderingCheck, check_renderings
 from audit.errors import (
-    DatasetFileMissing,
     DatasetHashMismatch,
     DatasetNotAllowed,
     DatasetSchemaMismatch,
     InvalidReport,
     ManifestMismatch,
 )
-from audit.manifest import DatasetManifest
+from audit.manifest import DatasetManifest, manifest_content_hash
 from audit.report import Report
 from bias_checks import Verdict
-from core.canonical import file_sha256, sha256_hex
+from core.canonical import sha256_hex
 from core.types import hash32_of, to_address, to_hash32
 from governance.chain.contracts import bind
 from governance.policy import history as policy_history
@@ -59,9 +58,10 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
     ManifestMismatch
         The manifest does not hash to the allowed ``manifestHash``.
     DatasetFileMissing
-        The data file cannot be read.
+        The data file (or every file of the folder or glob) cannot be read.
     DatasetHashMismatch
-        The file does not hash to the allowed ``contentHash``.
+        The file, or the folder's or glob's list of files and their hashes, does not hash
+        to the allowed ``contentHash``: a file changed, or was added or removed.
 
     Examples
     --------
@@ -78,11 +78,7 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
         )
     if manifest.hash != entry.manifest_hash:
         raise ManifestMismatch(manifest.name, entry.manifest_hash, manifest.hash)
-    path = manifest.local_path()
-    try:
-        actual = file_sha256(path)
-    except OSError:
-        raise DatasetFileMissing(manifest.name, str(path)) from None
+    actual = manifest_content_hash(manifest)
     if actual != entry.content_hash:
         raise DatasetHashMismatch(manifest.name, entry.content_hash, actual)
     return entry

@@ -41,17 +41,33 @@ def _save_manifest_file(data_dir: Path, manifest: DatasetManifest) -> Path:
     return path
 
 
+def _default_name(file: Path) -> str:
+    """The file's (or folder's) stem; for a glob, the folder before its first wildcard."""
+    parts = file.parts
+    wild = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[")), None)
+    return file.stem if wild is None else Path(*parts[:wild]).resolve().name
+
+
 @app.command()
 @friendly_errors
 def register(
-    file: Annotated[Path, typer.Argument(help="The data file (CSV or parquet).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The data file (CSV or Parquet), or a folder or quoted glob of them "
+            "('data/part-*.parquet')."
+        ),
+    ],
     *,
     label: Annotated[str, typer.Option(help="The label column.")],
     positive: Annotated[str, typer.Option(help="The label value that counts as positive.")],
     sensitive: Annotated[
         list[str], typer.Option(help="Sensitive feature column(s); repeat or comma-separate.")
     ],
-    name: Annotated[str | None, typer.Option(help="Dataset name (default: file stem).")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="Dataset name (default: the file's stem, or the folder's name)."),
+    ] = None,
     version: Annotated[str, typer.Option(help="Dataset version.")] = "1",
     licence: Annotated[str, typer.Option(help="Licence of the data.")] = "",
     description: Annotated[str, typer.Option(help="What the data is.")] = "",
@@ -82,6 +98,10 @@ def register(
 ) -> None:
     """Hash FILE, commit its records (with --salts) and store its manifest.
 
+    FILE may be a folder or a glob of Parquet (or CSV) files: its content hash then covers
+    the sorted list of its files and their sha256 (docs/hashes.md). With --salts the records
+    of every file are committed, in that sorted order (docs/commitments.md).
+
     The manifest is printed on stdout (canonical JSON). Its provider then signs an offer
     of it: ``fairgov provider offer MANIFEST --salts SALTS``.
     """
@@ -98,7 +118,7 @@ def register(
     settings = Settings()
     manifest = build_manifest(
         file,
-        name=name or file.stem,
+        name=name or _default_name(file),
         label=label,
         positive_label=positive,
         sensitive_features=_split(sensitive),

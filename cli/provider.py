@@ -8,6 +8,7 @@ dataset to federated runs as a Flower SuperNode (``serve``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -149,17 +150,30 @@ def prove_command(
     manifest_file: ManifestArgument,
     *,
     salts: SaltsOption,
-    row: Annotated[int, typer.Option(min=0, help="The record's row in the file, from 0.")],
+    row: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="The record's row, from 0; in a folder or glob, counted on across its "
+            "files in their sorted order.",
+        ),
+    ],
 ) -> None:
     """Print one record's inclusion proof as JSON, for the record's owner.
 
     The proof is the record's fields, its salt and its Merkle path: it reveals that record
     and its salt, nothing else."""
-    from audit.commitments import build_commitments, prove, read_records, read_salts
+    from audit.commitments import build_commitments, prove, read_salts
+    from audit.errors import ManifestLacksRecordsRoot
+    from audit.manifest import manifest_records
 
     manifest = _manifest(manifest_file)
-    records = list(read_records(manifest.local_path(), columns=manifest.columns))
-    commitments = build_commitments(records, salts=read_salts(salts, records=len(records)))
+    if manifest.records_root is None:  # registered without --salts: nothing was committed
+        raise ManifestLacksRecordsRoot(manifest.name)
+    kept: list[bytes] = []
+    with console.status("reading the records"):
+        records = _keeping(manifest_records(manifest), row, kept)
+        commitments = build_commitments(records, salts=read_salts(salts))
     if commitments.root != manifest.records_root:
         raise fail("the salts do not rebuild the manifest's records root: wrong salts file?")
     proof = prove(commitments, row)
@@ -168,13 +182,21 @@ def prove_command(
             {
                 "dataset_id": manifest.dataset_id,
                 "records_root": proof.root,
-                "record": json.loads(records[row]),
+                "record": json.loads(kept[0]),
                 "salt": "0x" + proof.salt.hex(),
                 "proof": list(proof.path),
             },
             indent=2,
         )
     )
+
+
+def _keeping(records: Iterator[bytes], row: int, kept: list[bytes]) -> Iterator[bytes]:
+    """``records`` passed on as they stream, record ``row`` also appended to ``kept``."""
+    for index, record in enumerate(records):
+        if index == row:
+            kept.append(record)
+        yield record
 
 
 @app.command("check")

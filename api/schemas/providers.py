@@ -60,7 +60,9 @@ class WithdrawalSubmit(BaseModel):
 class InclusionCheck(BaseModel):
     """A record owner's claim: their record, its salt and the proof from the provider."""
 
-    record: dict[str, str] = Field(description="the record's fields as in the data file")
+    record: dict[str, str | None] = Field(
+        description="the record's fields as in the data file (null: a Parquet null)"
+    )
     salt: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$")
     proof: list[str] = Field(max_length=64, description="sibling hashes from the leaf up")
 

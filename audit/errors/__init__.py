@@ -66,6 +66,7 @@ from audit.errors._records import (
     RecordNotInDataset,
     RecordsRootMismatch,
     SaltsMismatch,
+    UncommittableColumn,
 )
 from audit.errors._sources import (
     DaskUnreachable,
@@ -126,6 +127,7 @@ __all__ = [
     "RecordsRootMismatch",
     "ReportNotCanonical",
     "SaltsMismatch",
+    "UncommittableColumn",
     "UnexpectedOnnxSignature",
     "UnknownMetricName",
     "UnreadableFile",

@@ -63,7 +63,7 @@ class ManifestLacksRecordsRoot(AuditError):
     def __init__(self, dataset: str) -> None:
         super().__init__(
             f"the manifest of dataset {dataset} has no records root: build the record "
-            "commitments first (fairgov provider commit)",
+            "commitments first (fairgov datasets register --salts)",
             dataset=dataset,
         )
 
@@ -130,3 +130,19 @@ class NoRecords(AuditError):
 
     def __init__(self) -> None:
         super().__init__("the data file has no records: there is nothing to commit to")
+
+
+class UncommittableColumn(AuditError):
+    """A Parquet column whose type has no stable text form, so its records cannot be committed."""
+
+    code: ClassVar[str] = "uncommittable_column"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, path: str, column: str, type_name: str) -> None:
+        super().__init__(
+            f"column {column!r} of {path} is {type_name}, which has no stable text form to "
+            "commit: drop the column or store it as strings, then register again",
+            path=path,
+            column=column,
+            type_name=type_name,
+        )

@@ -29,13 +29,14 @@ from audit.external._sandbox import Scorer, ScoringLimits, score_sandboxed
 from audit.external._scoring import ScoredRows, column_for
 from audit.external._spec import ExternalAuditSpec
 from audit.manifest import DatasetManifest, latest_manifest, load_frame
+from audit.plan import current_content_hash
 from audit.provenance import dataset_info, policy_info
 from audit.report import build_report
 from audit.runs import REFUSALS, AuditRun, Publication, finish_run, publish_run
 from audit.training import labels, sensitive_groups
 from audit.verify import frozen_snapshot, verify_datasets
 from bias_checks import AuditResult
-from core.canonical import canonical_hash, file_sha256
+from core.canonical import canonical_hash
 from core.db import session_scope
 from core.types import Hash32
 from governance.policy.snapshot import PolicySnapshot
@@ -85,10 +86,7 @@ def _plan(env: AuditEnv, spec: ExternalAuditSpec, kind: RunKind) -> _Plan:
     check_readable(spec, model)
     model_inputs(spec, model, manifest)  # refused here, before a run is recorded
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
-    try:
-        content_hash: str = file_sha256(manifest.local_path())
-    except OSError:
-        content_hash = manifest.sha256
+    content_hash = current_content_hash(manifest)
     run_id = external_run_id(spec, content_hash, snapshot.hash, model_hash, kind=kind)
     return _Plan(snapshot, manifest, content_hash, model, run_id, kind)
 

@@ -206,6 +206,7 @@ STATUS_BEFORE: dict[str, int] = {
     "too_few_nodes": 409,  # new in #16: federated runs
     "too_few_rows_per_class": 422,  # new in #16 review: a node label with under 2 rows
     "transaction_failed": 502,
+    "uncommittable_column": 422,  # new in #17: a Parquet column with no stable text form
     "unknown_metric": 422,
     "unknown_metric_name": 422,
     "unknown_proposal": 404,

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from audit.errors import DatasetNotRegistered, InvalidManifest
+from audit.errors import DatasetFileMissing, DatasetNotRegistered, InvalidManifest
 from audit.manifest import (
     DatasetManifest,
     build_manifest,
     latest_manifest,
     load_frame,
+    manifest_content_hash,
     store_manifest,
 )
 from audit.synthetic import write_loans_csv
@@ -153,3 +154,40 @@ def test_build_manifest_takes_the_privileged_group(tmp_path: Path) -> None:
         build_manifest(
             csv, sensitive_features=["group"], reference_group={"region": "north"}, **options
         )
+
+
+#: A one-file manifest as fairgov wrote it before folders and globs; its hash is pinned.
+PINNED_JSON = (
+    b'{"columns":null,"description":"","features":["income"],"format":"csv",'
+    b'"label":"approved","licence":"","name":"loans","positive_label":"1","provider":null,'
+    b'"schema_version":1,"sensitive_features":["group"],"sha256":"0x' + b"ab" * 32 + b'",'
+    b'"uri":"file:///data/loans.csv","version":"1"}'
+)
+PINNED_HASH = "0xf74e3b7889f879d7f7f63c44168db6173bfa7c2f69ac38f967ad295d4aaabc50"
+
+
+def test_a_one_file_manifest_keeps_its_canonical_json_and_hash() -> None:
+    manifest = DatasetManifest.from_json(PINNED_JSON)
+    assert manifest.canonical_json() == PINNED_JSON
+    assert manifest.hash == PINNED_HASH
+
+
+def test_one_file_named_with_glob_characters_is_still_one_file(tmp_path: Path) -> None:
+    """Its URI escapes ``[`` and ``]`` as always, so it is never read as a glob; the bytes
+    are those fairgov wrote for it before folders and globs (checked against that code)."""
+    path = tmp_path / "loans [v1].csv"
+    path.write_text("income,group,approved\n1.5,A,1\n2.0,B,0\n")
+    manifest = build_manifest(
+        path, name="loans", label="approved", positive_label="1", sensitive_features=["group"]
+    )
+    sha = "0x7161425a07f09c0f7bc5f60ffa5f95932ce9138d3d69fb0e4f4d5e3363179b79"
+    expected = PINNED_JSON.replace(b"0x" + b"ab" * 32, sha.encode()).replace(
+        b"file:///data/loans.csv", path.as_uri().encode()
+    )
+    assert path.as_uri().endswith("/loans%20%5Bv1%5D.csv")
+    assert manifest.canonical_json() == expected
+    assert manifest_content_hash(manifest) == manifest.sha256 == sha
+    assert load_frame(manifest)["group"].tolist() == ["A", "B"]
+    path.unlink()
+    with pytest.raises(DatasetFileMissing, match=r"loans \[v1\]\.csv"):
+        manifest_content_hash(manifest)

@@ -25,6 +25,8 @@ from audit.errors import (
 )
 from audit.sources import (
     count_cells,
+    files_hash,
+    find_files,
     first_null_row,
     open_source,
     require_columns,
@@ -92,6 +94,25 @@ def test_a_folder_reads_every_data_file_and_hashes_their_sorted_list(tmp_path: P
     assert "3 files" in source.name
     everything = pd.concat(parts)
     assert _cells(folder, ["sex", "y"]) == _expected_cells(everything, ["sex", "y"])
+
+
+def test_find_files_lists_a_mixed_folder_that_resolve_source_refuses(tmp_path: Path):
+    """A governed dataset's folder is rehashed with find_files, so a file of another format
+    added after the vote changes its hash instead of failing the listing."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    _rows(20, 1).to_parquet(folder / "b.parquet")
+    _rows(20, 2).to_csv(folder / "a.csv", index=False)
+    (folder / "notes.txt").write_text("not data")
+    root, files = find_files(str(folder))
+    assert (root, [p.name for p in files]) == (folder, ["a.csv", "b.parquet"])
+    with pytest.raises(UnsupportedFileFormat):
+        resolve_source(folder)
+    (folder / "a.csv").unlink()
+    assert files_hash(folder, find_files(str(folder))[1]) == resolve_source(folder).content_hash()
+    with pytest.raises(InputFileNotFound):
+        find_files(str(tmp_path / "absent"))
+    assert find_files(str(tmp_path / "absent-*.parquet"))[1] == ()
 
 
 def test_the_folder_hash_changes_with_a_file_name_or_its_bytes(tmp_path: Path):
