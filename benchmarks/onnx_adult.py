@@ -46,7 +46,7 @@ from audit.external import (
     score_sandboxed,
     session,
 )
-from audit.external._run import heldout
+from audit.external._scored import heldout
 from audit.manifest import DatasetManifest, build_manifest, load_frame, store_manifest
 from audit.runs import run_audit
 from audit.spec import ModelSpec

@@ -8,7 +8,8 @@ import pytest
 
 from audit.errors import InvalidModelSpec, OnnxOutputKindMissing, UnexpectedOnnxSignature
 from audit.external import ExternalAuditSpec, ExternalModel, inspect_onnx
-from audit.external._run import check_readable, heldout, model_inputs
+from audit.external._run import check_readable
+from audit.external._scored import heldout, model_inputs
 from audit.manifest import DatasetManifest, build_manifest, load_frame
 from audit.spec import ModelSpec
 from audit.synthetic import FEATURES, LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
