@@ -18,19 +18,13 @@ report and no anchor pointing at missing files.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine
 
-from audit.anchor import Anchor, publish_audit
-from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunKind, RunStatus, utcnow
+from audit.db_models import AuditRunRecord, ModelVersion, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.errors import (
     DatasetFileMissing,
@@ -39,70 +33,23 @@ from audit.errors import (
     ManifestMismatch,
 )
 from audit.evidence import audit_under_policy, gate_rule, governed_reference
-from audit.gate import record_audit
 from audit.manifest import DatasetManifest, load_frame
 from audit.models import check_model_types, load_model, save_model
 from audit.plan import RunPlan, plan_run
 from audit.provenance import dataset_info, model_info, policy_info
-from audit.render import render_all
-from audit.report import Report, RetrainingInfo, build_report
+from audit.publish import AuditRun, Publication, finish_run, publish_run, update_row
+from audit.report import RetrainingInfo, build_report
 from audit.spec import ModelSpec, make_estimator
 from audit.training import ModelArtifact, model_scores, predict, split, train
 from audit.verify import verify_datasets
-from bias_checks import AuditResult, OnInconclusive, Verdict
+from bias_checks import AuditResult, OnInconclusive
 from core.db import session_scope
-from core.errors import FairgovError
 from governance.policy.snapshot import PolicySnapshot
 
 #: ``progress(stage, step, total)``: called as each stage starts.
 Progress = Callable[[str, int, int], None]
 STAGES = ("policy", "verify", "train", "audit", "report", "anchor", "gate")
 REFUSALS = (DatasetNotAllowed, ManifestMismatch, DatasetHashMismatch, DatasetFileMissing)
-
-
-@dataclass(frozen=True)
-class AuditRun:
-    """The outcome of a completed run."""
-
-    run_id: str
-    kind: RunKind
-    model_name: str
-    verdict: Verdict
-    model_hash: str
-    report_hash: str
-    report_dir: Path
-    policy_version: int
-    anchor: Anchor
-    model_status: ModelStatus
-
-
-def _write_report_dir(report: Report, directory: Path) -> Path:
-    """Render into a staging directory, then rename it into place in one step."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
-    try:
-        render_all(report, staging / "report")
-        if directory.exists():
-            old = staging / "old"
-            os.replace(directory, old)
-        os.replace(staging / "report", directory)
-        fd = os.open(directory.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return directory
-
-
-def _update(engine: Engine, row_id: int, **fields: Any) -> None:
-    with session_scope(engine) as session:
-        row = session.get(AuditRunRecord, row_id)
-        assert row is not None
-        for name, value in fields.items():
-            setattr(row, name, value)
-        session.add(row)
 
 
 @dataclass
@@ -219,7 +166,7 @@ def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
         session.flush()
         assert row.id is not None
         row_id = row.id
-    _update(engine, row_id, status=RunStatus.RUNNING)
+    update_row(engine, row_id, status=RunStatus.RUNNING)
     try:
         ctx.step("verify")
         verify_datasets(snapshot, plan.manifests)
@@ -240,12 +187,6 @@ def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
 
 def _kind(existing: ModelVersion | None) -> RunKind:
     return RunKind.TRAINING_RUN if existing is None else RunKind.REAUDIT
-
-
-def finish_run(engine: Engine, row_id: int, status: RunStatus, exc: BaseException) -> None:
-    """Record that the run in row ``row_id`` ended ``status`` because of ``exc``."""
-    code = exc.code if isinstance(exc, FairgovError) else type(exc).__name__
-    _update(engine, row_id, status=status, error_code=code, error=str(exc), finished_at=utcnow())
 
 
 @dataclass(frozen=True)
@@ -383,80 +324,4 @@ def _train_audit_anchor(
             on_inconclusive=when_inconclusive,
         ),
         step=ctx.step,
-    )
-
-
-@dataclass(frozen=True)
-class Publication:
-    """A built report and its stored model, ready to be written, anchored and gated."""
-
-    row_id: int
-    kind: RunKind
-    model_name: str
-    report: Report
-    model_path: Path
-    model_hash: str
-    dataset_id: str
-    snapshot: PolicySnapshot
-    on_inconclusive: OnInconclusive
-
-
-def publish_run(
-    env: AuditEnv, auditor_key: str, done: Publication, *, step: Callable[[str], None]
-) -> AuditRun:
-    """Write the report directory, anchor the report's hash and gate the model: the last
-    steps of every governed run, central or federated. ``step`` announces each stage."""
-    report, snapshot, row_id = done.report, done.snapshot, done.row_id
-    run_id, model_hash, kind = report.run_id, done.model_hash, done.kind
-    report_dir = _write_report_dir(report, env.reports_dir / run_id)
-    _update(
-        env.engine,
-        row_id,
-        model_hash=model_hash,
-        report_hash=report.hash,
-        verdict=report.verdict,
-        report_dir=str(report_dir),
-    )
-    step("anchor")
-    anchor = publish_audit(
-        env.w3,
-        env.deployment.addresses.audit_registry,
-        auditor_key,
-        run_id=run_id,
-        model_hash=model_hash,
-        dataset_id=done.dataset_id,
-        report_hash=report.hash,
-        policy_version=snapshot.policy_version,
-        passed=report.verdict == Verdict.PASS,
-    )
-    step("gate")
-    with session_scope(env.engine) as session:
-        version = record_audit(
-            session,
-            name=done.model_name,
-            model_hash=model_hash,
-            artifact_path=str(done.model_path),
-            run_id=run_id,
-            verdict=report.verdict,
-            anchored=True,
-            policy_version=snapshot.policy_version,
-            on_inconclusive=done.on_inconclusive,
-        )
-        status = ModelStatus(version.status)
-        row = session.get(AuditRunRecord, row_id)
-        assert row is not None
-        row.status, row.finished_at = RunStatus.COMPLETED, utcnow()
-        row.anchor_tx, row.anchor_block = anchor.tx_hash, anchor.block_number
-        session.add(row)
-    return AuditRun(
-        run_id=run_id,
-        kind=kind,
-        model_name=done.model_name,
-        verdict=report.verdict,
-        model_hash=model_hash,
-        report_hash=report.hash,
-        report_dir=report_dir,
-        policy_version=snapshot.policy_version,
-        anchor=anchor,
-        model_status=status,
     )

@@ -18,7 +18,7 @@ from cli.compose import load_context
 
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit
-    from audit.runs import AuditRun
+    from audit.publish import AuditRun
     from bias_checks import Preset
 
 # The audit modules load inside the commands: they pull in Fairlearn and scikit-learn,

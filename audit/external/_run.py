@@ -3,7 +3,7 @@
 Like a central run (:mod:`audit.runs`) it freezes the policy, records its row, verifies
 the dataset against the chain by hash (refusing exactly as a central run refuses), audits
 under the voted thresholds and evidence rules, and publishes with
-:func:`audit.runs.publish_run`. Instead of training, it scores the registered file with
+:func:`audit.publish.publish_run`. Instead of training, it scores the registered file with
 onnxruntime. Its run id covers the spec, the dataset's content hash, the snapshot's hash
 and the model's hash; its row and report say ``external``.
 """
@@ -30,8 +30,9 @@ from audit.external._spec import ExternalAuditSpec
 from audit.manifest import DatasetManifest, latest_manifest
 from audit.plan import current_content_hash
 from audit.provenance import dataset_info, policy_info
+from audit.publish import AuditRun, Publication, finish_run, publish_run
 from audit.report import build_report
-from audit.runs import REFUSALS, AuditRun, Publication, finish_run, publish_run
+from audit.runs import REFUSALS
 from audit.verify import frozen_snapshot, verify_datasets
 from bias_checks import AuditResult
 from core.canonical import canonical_hash

@@ -37,6 +37,7 @@ from audit.manifest import DatasetManifest, manifest_by_hash
 from audit.models import save_model
 from audit.plan import combined
 from audit.provenance import model_info, policy_info
+from audit.publish import AuditRun, Publication, finish_run, publish_run
 from audit.reference import resolve_reference
 from audit.report import build_report
 from audit.report_model import (
@@ -46,7 +47,6 @@ from audit.report_model import (
     NodeRefusalInfo,
     RoundInfo,
 )
-from audit.runs import AuditRun, Publication, finish_run, publish_run
 from audit.spec import FederatedSpec, parse_federated_spec, read_spec_file
 from audit.training import ModelArtifact
 from audit.verify import frozen_snapshot

@@ -19,7 +19,8 @@ from __future__ import annotations
 from audit.env import AuditEnv
 from audit.gate import enforce_withdrawals, require_approved
 from audit.plan import RunPlan, plan_run
-from audit.runs import AuditRun, Progress, run_audit
+from audit.publish import AuditRun
+from audit.runs import Progress, run_audit
 from audit.service.due import DueAudits, DueOutcome, audit_due, due_for_audit, known_specs
 from audit.service.queries import (
     Page,

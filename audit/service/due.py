@@ -19,7 +19,8 @@ from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.errors import DatasetNotRegistered
 from audit.plan import combined, spec_manifests
-from audit.runs import AuditRun, run_audit
+from audit.publish import AuditRun
+from audit.runs import run_audit
 from audit.spec import ModelSpec, parse_spec
 from core.canonical import canonical_json
 from core.errors import FairgovError

@@ -18,7 +18,8 @@ from audit.external import (
     reaudit_external,
 )
 from audit.gate import approved_versions, block, enforce_withdrawals
-from audit.runs import REFUSALS, AuditRun, Progress, reaudit_model
+from audit.publish import AuditRun
+from audit.runs import REFUSALS, Progress, reaudit_model
 from audit.spec import ModelSpec, is_federated, parse_spec
 from core.db import session_scope
 from core.errors import FairgovError

@@ -11,7 +11,8 @@ from web3 import Web3
 
 from audit.db_models import ModelVersion
 from audit.env import AuditEnv
-from audit.runs import AuditRun, reaudit_model, run_audit
+from audit.publish import AuditRun
+from audit.runs import reaudit_model, run_audit
 from audit.spec import ModelSpec
 from core.db import session_scope
 from governance.actions import SetMitigation

@@ -12,7 +12,7 @@ from web3 import Web3
 
 from audit.db_models import AuditRunRecord
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
-from audit.runs import AuditRun
+from audit.publish import AuditRun
 from audit.service import require_approved, run_audit
 from audit.spec import ModelSpec
 from audit.verify import verify_report

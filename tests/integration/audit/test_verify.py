@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from audit.bundle import RENDERERS
-from audit.runs import AuditRun
+from audit.publish import AuditRun
 from audit.service import run_audit
 from audit.spec import ModelSpec
 from audit.verify import verify_report

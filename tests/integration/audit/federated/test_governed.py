@@ -32,8 +32,8 @@ from audit.federated.node import NodeConfig, load_checked
 from audit.federated.processes import free_port, superlink, supernode
 from audit.manifest import DatasetManifest, build_manifest, store_manifest
 from audit.models import load_model
+from audit.publish import AuditRun
 from audit.report import Report
-from audit.runs import AuditRun
 from audit.spec import FederatedSpec
 from audit.synthetic import make_loans
 from audit.training import predict
