@@ -50,6 +50,13 @@ _NON_INTEGRAL = 0.5
 _W2 = "__fairgov_w2"
 _W_COUNT = "__fairgov_w_count"
 _W_MIN = "__fairgov_w_min"
+#: Score statistics per cell (see :mod:`bias_checks._scores_counted`): finite scores, the
+#: extremes, and the sums of ``s - y`` and of ``e**k`` (``e = (s - y)**2``) for y = 0 and 1.
+SCORE_OK = "__fairgov_s_ok"
+SCORE_MIN = "__fairgov_s_min"
+SCORE_MAX = "__fairgov_s_max"
+_SCORE_COPY = "__fairgov_s"
+SCORE_SUMS = tuple(f"__fairgov_{name}{y}" for y in (0, 1) for name in ("d", "e1", "e2", "e3"))
 _COUNT_COLUMNS = ("n", "w", "w2")
 #: Text written as a decimal number (a fraction and an exponent are optional) ...
 _NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
@@ -129,11 +136,14 @@ def _cells(
     weight: str | None,
     labels: Sequence[str] = (),
     predictions: str | None = None,
+    score_sums: str | None = None,
 ) -> pd.DataFrame:
     """:func:`frame_cells`, folding non-integral values of the float ``labels`` columns.
 
     A text ``predictions`` column among the grouped ones that holds scores is refused
-    (:class:`ScoresWithoutCutoffError`) before grouping.
+    (:class:`ScoresWithoutCutoffError`) before grouping. ``score_sums`` names a numeric
+    score column whose statistics (:data:`SCORE_OK`, :data:`SCORE_MIN`, :data:`SCORE_MAX`,
+    :data:`SCORE_SUMS`) are summed per cell in the same pass.
     """
     keys = list(dict.fromkeys([*columns, *([score] if score is not None else [])]))
     if set(keys) & set(_COUNT_COLUMNS):
@@ -141,7 +151,8 @@ def _cells(
     with _quiet_dask():
         lazy = _lazy(frame)
         schema = lazy.collect_schema()
-        _check_columns(schema, [*keys, *([weight] if weight is not None else [])])
+        extra = [name for name in (weight, score_sums) if name is not None]
+        _check_columns(schema, [*keys, *extra])
         if predictions in keys and predictions != score and schema[predictions] == nw.String:
             _refuse_text_scores(lazy, predictions)
         derived: list[nw.Expr] = [
@@ -156,6 +167,14 @@ def _cells(
             valid = value.is_finite() if schema[score].is_float() else ~value.is_null()
             derived.append(nw.when(valid).then(value >= cutoff).alias(score))
         aggregations = [nw.len().alias("n")]
+        if score_sums is not None:
+            if not schema[score_sums].is_numeric():
+                raise InvalidParameterError(SCORE_NOT_NUMERIC, column=score_sums)
+            derived_scores, sums = _score_statistics(
+                score_sums, is_float=schema[score_sums].is_float()
+            )
+            derived += derived_scores
+            aggregations += sums
         if weight is not None:
             derived.append((nw.col(weight) * nw.col(weight)).alias(_W2))
             aggregations += [
@@ -174,6 +193,24 @@ def _cells(
         _check_weights(table)
         table = table.drop(columns=[_W_COUNT, _W_MIN])
     return table.reset_index(drop=True)
+
+
+def _score_statistics(name: str, *, is_float: bool) -> tuple[list[nw.Expr], list[nw.Expr]]:
+    """Derived columns and their per-cell aggregations for :data:`SCORE_SUMS`."""
+    s = nw.col(name).cast(nw.Float64)
+    finite = s.is_finite() if is_float else ~s.is_null()
+    squared = {0: s * s, 1: (1 - s) * (1 - s)}
+    columns = [
+        nw.when(finite).then(nw.lit(1)).otherwise(nw.lit(0)).alias(SCORE_OK),
+        s.alias(_SCORE_COPY),  # the score column itself may become ``score >= cutoff``
+    ]
+    for y in (0, 1):
+        d, e1, e2, e3 = SCORE_SUMS[4 * y : 4 * y + 4]
+        e = squared[y]
+        columns += [(s - y).alias(d), e.alias(e1), (e * e).alias(e2), (e * e * e).alias(e3)]
+    sums = [nw.col(column).sum().alias(column) for column in (SCORE_OK, *SCORE_SUMS)]
+    sums += [nw.col(_SCORE_COPY).min().alias(SCORE_MIN), nw.col(_SCORE_COPY).max().alias(SCORE_MAX)]
+    return columns, sums
 
 
 def _collect_options(lazy: nw.LazyFrame[Any]) -> dict[str, Any]:

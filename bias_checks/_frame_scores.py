@@ -1,0 +1,82 @@
+"""Score statistics of a frame's groups from the two small tables its engine returns.
+
+:func:`counted_scores` turns the per-cell score sums (:data:`~bias_checks._frame_cells.
+SCORE_SUMS`, from the counting pass) and the distinct-score table (group, label, score,
+rows) into :class:`~bias_checks._scores_counted.ScoreCounts`, keyed like the frame's
+:class:`~bias_checks.GroupCounts`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bias_checks._counts import GroupCounts
+from bias_checks._errors import INVALID_SCORES, InvalidParameterError, NanInLabelsError
+from bias_checks._frame_cells import SCORE_MAX, SCORE_MIN, SCORE_OK, SCORE_SUMS
+from bias_checks._inputs import IntArray, _python_scalar
+from bias_checks._scores_counted import SUM_FIELDS, ScoreCounts
+
+
+def _check_scores_finite(cells: pd.DataFrame) -> None:
+    """Every scored row has a finite score (the in-memory rule), else one line."""
+    finite = cells[SCORE_OK].to_numpy(dtype=np.float64, na_value=0.0)
+    if (finite != cells["n"].to_numpy(dtype=np.float64)).any():
+        raise InvalidParameterError(INVALID_SCORES)
+
+
+def _groups(table: pd.DataFrame, counts: GroupCounts) -> IntArray:
+    """Each row's position in ``counts.keys``, from its feature values."""
+    lookup = {key: g for g, key in enumerate(counts.keys)}
+    names = [*counts.control, *counts.sensitive]
+    columns = [table[name].tolist() for name in names]
+    return np.asarray(
+        [lookup[tuple(_python_scalar(v) for v in row)] for row in zip(*columns, strict=True)],
+        dtype=np.intp,
+    ).reshape(len(table))
+
+
+def _positive(table: pd.DataFrame, y_true: str, counts: GroupCounts) -> np.ndarray[Any, Any]:
+    return np.asarray([_python_scalar(v) == counts.pos_label for v in table[y_true]], dtype=bool)
+
+
+def counted_scores(
+    cells: pd.DataFrame,
+    table: pd.DataFrame,
+    counts: GroupCounts,
+    *,
+    y_true: str,
+    y_score: str,
+    cutoff: float | None,
+) -> ScoreCounts:
+    """:class:`ScoreCounts` from the counting pass's ``cells`` (with the score sums) and the
+    distinct-score ``table`` (features, ``y_true``, ``y_score``, ``n``)."""
+    group = _groups(cells, counts)
+    positive = _positive(cells, y_true, counts)
+    zero, one = SCORE_SUMS[:4], SCORE_SUMS[4:]
+    picked = np.where(
+        positive[:, None],
+        cells[list(one)].to_numpy(dtype=np.float64),
+        cells[list(zero)].to_numpy(dtype=np.float64),
+    )
+    n = cells["n"].to_numpy(dtype=np.float64)
+    sums = np.zeros((len(counts.keys), len(SUM_FIELDS)))
+    np.add.at(sums, group, np.column_stack([n, picked]))
+    n_pos = np.bincount(group, weights=np.where(positive, n, 0), minlength=len(counts.keys))
+    score = table[y_score].to_numpy(dtype=np.float64, na_value=np.nan)
+    if pd.isna(table[y_true]).any():
+        raise NanInLabelsError()
+    return ScoreCounts(
+        counts.keys,
+        sums,
+        n_pos.astype(np.intp),
+        _groups(table, counts),
+        _positive(table, y_true, counts),
+        score,
+        table["n"].to_numpy(dtype=np.int64),
+        float(cells[SCORE_MIN].min()),
+        float(cells[SCORE_MAX].max()),
+        cutoff,
+    )
