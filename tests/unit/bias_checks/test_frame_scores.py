@@ -245,7 +245,8 @@ def test_a_group_with_one_class_has_an_undefined_auc_and_stays_listed() -> None:
     aucs = {m.group: m for m in result.group_metrics("roc_auc")}
     assert len(aucs) == 3
     one_class = aucs[(("band", 2),)]
-    assert math.isnan(one_class.value) and one_class.ci is None
+    assert math.isnan(one_class.value)
+    assert one_class.ci is None
     assert all(not math.isnan(m.value) for key, m in aucs.items() if key != (("band", 2),))
     _same_to_1e_9(result, expected)
 
