@@ -66,6 +66,7 @@ from bias_checks._errors import (
 from bias_checks._evidence import EvidenceRule, OnInconclusive
 from bias_checks._frame_audit import audit_frame
 from bias_checks._frame_cells import frame_cells
+from bias_checks._frame_scores import score_counts_from_cells
 from bias_checks._frames import counts_from_cells, frame_counts, frame_scores
 from bias_checks._ll144 import (
     FOUR_FIFTHS,
@@ -167,5 +168,6 @@ __all__ = [
     "overall_verdict",
     "preset_thresholds",
     "score_counts",
+    "score_counts_from_cells",
     "scoring_rate_table",
 ]

@@ -239,6 +239,7 @@ def frame_cells(
     score: str | None = None,
     cutoff: float | None = None,
     weight: str | None = None,
+    score_sums: str | None = None,
 ) -> pd.DataFrame:
     """Count the rows of each distinct combination of ``columns``, inside the frame's engine.
 
@@ -258,6 +259,10 @@ def frame_cells(
         The cutoff applied to ``score``.
     weight : str, optional
         A weight column: adds ``w`` (sum of weights) and ``w2`` (sum of squared weights).
+    score_sums : str, optional
+        A numeric score column whose per-cell statistics are summed in the same pass (the
+        columns :data:`SCORE_OK`, :data:`SCORE_MIN`, :data:`SCORE_MAX` and
+        :data:`SCORE_SUMS`; see :func:`bias_checks.score_counts_from_cells`).
 
     Returns
     -------
@@ -282,4 +287,6 @@ def frame_cells(
     >>> sorted(cells.itertuples(index=False, name=None))
     [('F', 1, False, 1), ('F', 1, True, 1), ('M', 0, False, 1)]
     """
-    return _cells(frame, columns=columns, score=score, cutoff=cutoff, weight=weight)
+    return _cells(
+        frame, columns=columns, score=score, cutoff=cutoff, weight=weight, score_sums=score_sums
+    )

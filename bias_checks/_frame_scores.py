@@ -42,7 +42,7 @@ def _positive(table: pd.DataFrame, y_true: str, counts: GroupCounts) -> np.ndarr
     return np.asarray([_python_scalar(v) == counts.pos_label for v in table[y_true]], dtype=bool)
 
 
-def counted_scores(
+def score_counts_from_cells(
     cells: pd.DataFrame,
     table: pd.DataFrame,
     counts: GroupCounts,
@@ -51,8 +51,46 @@ def counted_scores(
     y_score: str,
     cutoff: float | None,
 ) -> ScoreCounts:
-    """:class:`ScoreCounts` from the counting pass's ``cells`` (with the score sums) and the
-    distinct-score ``table`` (features, ``y_true``, ``y_score``, ``n``)."""
+    """:class:`~bias_checks.ScoreCounts` from two tables of :func:`~bias_checks.frame_cells`.
+
+    Parameters
+    ----------
+    cells : pandas.DataFrame
+        The counting pass, grouped by the features and ``y_true`` (and more), with
+        ``score_sums=``.
+    table : pandas.DataFrame
+        The distinct scores: grouped by the features, ``y_true`` and ``y_score``.
+    counts : GroupCounts
+        The counts built from ``cells`` (their keys and positive label are used).
+    y_true, y_score : str
+        The label and score columns.
+    cutoff : float or None
+        Recorded in the result.
+
+    Returns
+    -------
+    ScoreCounts
+
+    Raises
+    ------
+    InvalidParameterError
+        A score is missing or not finite.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from bias_checks import frame_cells, counts_from_cells
+    >>> rows = pd.DataFrame({"y": [1, 0, 1], "s": [0.9, 0.3, 0.3], "g": ["a", "a", "a"]})
+    >>> cells = frame_cells(rows, columns=["g", "y"], score_sums="s").assign(p=[0, 1])
+    >>> counts = counts_from_cells(cells, y_true="y", y_pred="p", sensitive_features=["g"],
+    ...                            weighted=False)
+    >>> table = frame_cells(rows, columns=["g", "y", "s"])
+    >>> scores = score_counts_from_cells(cells, table, counts, y_true="y", y_score="s",
+    ...                                  cutoff=None)
+    >>> scores.n_pos.tolist(), scores.table_score.size
+    ([2], 3)
+    """
+    _check_scores_finite(cells)
     group = _groups(cells, counts)
     positive = _positive(cells, y_true, counts)
     zero, one = SCORE_SUMS[:4], SCORE_SUMS[4:]

@@ -26,7 +26,7 @@ from bias_checks._errors import (
     ScoresWithoutCutoffError,
 )
 from bias_checks._frame_cells import SCORE_MAX, SCORE_MIN, _cells
-from bias_checks._frame_scores import _check_scores_finite, counted_scores
+from bias_checks._frame_scores import _check_scores_finite, score_counts_from_cells
 from bias_checks._inputs import (
     EncodedInput,
     Label,
@@ -403,7 +403,7 @@ def _counted(
         weight=None,
         labels=(y_true,),
     )
-    return counts, counted_scores(
+    return counts, score_counts_from_cells(
         cells, table, counts, y_true=y_true, y_score=y_score, cutoff=cutoff
     )
 

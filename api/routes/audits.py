@@ -124,6 +124,7 @@ async def audit_uploaded_predictions(
             positive=options.positive,
             thresholds=options.threshold,
             cutoff=options.cutoff,
+            score=options.score,
             evidence=options.evidence(),
             n_boot=options.n_boot,
             random_state=options.seed,
