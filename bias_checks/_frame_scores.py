@@ -31,15 +31,22 @@ def _groups(table: pd.DataFrame, counts: GroupCounts) -> IntArray:
     """Each row's position in ``counts.keys``, from its feature values."""
     lookup = {key: g for g, key in enumerate(counts.keys)}
     names = [*counts.control, *counts.sensitive]
-    columns = [table[name].tolist() for name in names]
-    return np.asarray(
-        [lookup[tuple(_python_scalar(v) for v in row)] for row in zip(*columns, strict=True)],
-        dtype=np.intp,
-    ).reshape(len(table))
+    combined = np.zeros(len(table), dtype=np.int64)
+    for name in names:  # one integer per combination of values, without a Python row loop
+        codes, levels = pd.factorize(table[name])
+        combined = combined * max(len(levels), 1) + codes
+    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    columns = [table[name].to_numpy()[first] for name in names]
+    found = [
+        lookup[tuple(_python_scalar(column[i]) for column in columns)] for i in range(first.size)
+    ]
+    return np.asarray(found, dtype=np.intp)[inverse].reshape(len(table))
 
 
 def _positive(table: pd.DataFrame, y_true: str, counts: GroupCounts) -> np.ndarray[Any, Any]:
-    return np.asarray([_python_scalar(v) == counts.pos_label for v in table[y_true]], dtype=bool)
+    codes, values = pd.factorize(table[y_true])
+    found = np.asarray([_python_scalar(v) == counts.pos_label for v in values], dtype=bool)
+    return found[codes].reshape(len(table))
 
 
 def score_counts_from_cells(

@@ -133,10 +133,11 @@ def _auc_from_table(
 ) -> tuple[FloatArray, FloatArray]:
     """AUC and DeLong's variance per group from the distinct scores; NaN where a class is
     missing (the variance also with one row of a class)."""
-    group = group_of[counted.table_group]
-    score = counted.table_score
-    order = np.lexsort((score, group))
-    group, score = group[order], score[order]
+    by_score = np.argsort(counted.table_score, kind="stable")
+    # by group, then score: two stable sorts (the integer one is a radix sort); np.lexsort
+    # took four times as long on a million rows
+    order = by_score[np.argsort(group_of[counted.table_group][by_score], kind="stable")]
+    group, score = group_of[counted.table_group][order], counted.table_score[order]
     count = counted.table_count[order].astype(np.float64)
     positive = counted.table_positive[order]
     starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1]) | (score[1:] != score[:-1])])
