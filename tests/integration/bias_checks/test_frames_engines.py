@@ -152,3 +152,34 @@ def _numbers(value: Any) -> list[float]:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return []
     return [float(value)]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+def test_pyspark_scores_equal_the_in_memory_audit(spark: Any) -> None:
+    rows = _part(7, 1_500).assign(score=lambda f: f["score"].round(2))
+    records = [(int(r.y), float(r.score), str(r.sex), int(r.band)) for r in rows.itertuples()]
+    frame = spark.createDataFrame(records, "y tinyint, score double, sex string, band bigint")
+    result = audit_frame(
+        frame,
+        y_true="y",
+        y_pred="score",
+        y_score="score",
+        cutoff=0.5,
+        sensitive_features=["sex"],
+        thresholds=SCORE_THRESHOLDS,
+        evidence=LENIENT,
+        n_boot=0,
+    )
+    expected = audit_predictions(
+        rows["y"].to_numpy(),
+        rows["score"].to_numpy(),
+        cutoff=0.5,
+        sensitive_features={"sex": rows["sex"].to_numpy()},
+        thresholds=SCORE_THRESHOLDS,
+        evidence=LENIENT,
+        n_boot=0,
+    )
+    ours, theirs = json.loads(result.to_canonical_json()), json.loads(expected.to_canonical_json())
+    assert [c["verdict"] for c in ours["checks"]] == [c["verdict"] for c in theirs["checks"]]
+    assert np.allclose(_numbers(ours), _numbers(theirs), rtol=1e-9, atol=1e-9, equal_nan=True)
