@@ -40,6 +40,10 @@ from bias_checks._scores_counted import ScoreCounts, counted_sweep
 from bias_checks._state import _Audit
 from bias_checks.catalogue import METRICS
 
+SCORES_NOT_OF_COUNTS = (
+    "scores must be the ScoreCounts of the same rows as counts (frame_scores returns both)."
+)
+
 
 def _check_parameters(*, n_boot: int, evidence: Any, thresholds: Sequence[Threshold]) -> None:
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
@@ -292,6 +296,18 @@ def _sweep(audit: _Audit) -> CutoffSweep | None:
     return sweep_encoded(audit.encoded, row_group, keys, names)
 
 
+def _scores_match(scores: Any, counts: GroupCounts) -> bool:
+    """Whether ``scores`` are of the rows ``counts`` counts: the same groups and sizes."""
+    if not isinstance(scores, ScoreCounts):
+        return False
+    rows = dict(zip(counts.keys, counts.counts.sum(axis=(1, 2)).tolist(), strict=True))
+    if not set(scores.keys) <= set(rows):
+        return False
+    return scores.weighted or all(
+        rows[key] == int(n) for key, n in zip(scores.keys, scores.sums[:, 0], strict=True)
+    )
+
+
 def audit_counts(
     counts: GroupCounts,
     *,
@@ -327,10 +343,8 @@ def audit_counts(
     _check_parameters(n_boot=n_boot, evidence=rule, thresholds=thresholds)
     if not isinstance(counts, GroupCounts):
         raise InvalidParameterError(parameter="counts", value=type(counts).__name__)
-    if scores is not None and (
-        not isinstance(scores, ScoreCounts) or not set(scores.keys) <= set(counts.keys)
-    ):
-        raise InvalidParameterError(parameter="scores", value=type(scores).__name__)
+    if scores is not None and not _scores_match(scores, counts):
+        raise InvalidParameterError(SCORES_NOT_OF_COUNTS, parameter="scores")
     encoded, index, stats = counted_input(counts)
     _check_thresholds(thresholds, encoded, scores)
     audit = _Audit(

@@ -50,13 +50,11 @@ _NON_INTEGRAL = 0.5
 _W2 = "__fairgov_w2"
 _W_COUNT = "__fairgov_w_count"
 _W_MIN = "__fairgov_w_min"
-#: Score statistics per cell (see :mod:`bias_checks._scores_counted`): finite scores, the
-#: extremes, and the sums of ``s - y`` and of ``e**k`` (``e = (s - y)**2``) for y = 0 and 1.
+#: Score checks per cell (see :mod:`bias_checks._frame_scores`): finite scores, extremes.
 SCORE_OK = "__fairgov_s_ok"
 SCORE_MIN = "__fairgov_s_min"
 SCORE_MAX = "__fairgov_s_max"
 _SCORE_COPY = "__fairgov_s"
-SCORE_SUMS = tuple(f"__fairgov_{name}{y}" for y in (0, 1) for name in ("d", "e1", "e2", "e3"))
 _COUNT_COLUMNS = ("n", "w", "w2")
 #: Text written as a decimal number (a fraction and an exponent are optional) ...
 _NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
@@ -142,8 +140,8 @@ def _cells(
 
     A text ``predictions`` column among the grouped ones that holds scores is refused
     (:class:`ScoresWithoutCutoffError`) before grouping. ``score_sums`` names a numeric
-    score column whose statistics (:data:`SCORE_OK`, :data:`SCORE_MIN`, :data:`SCORE_MAX`,
-    :data:`SCORE_SUMS`) are summed per cell in the same pass.
+    score column whose count of finite values (:data:`SCORE_OK`) and extremes
+    (:data:`SCORE_MIN`, :data:`SCORE_MAX`) are found per cell in the same pass.
     """
     keys = list(dict.fromkeys([*columns, *([score] if score is not None else [])]))
     if set(keys) & set(_COUNT_COLUMNS):
@@ -196,19 +194,20 @@ def _cells(
 
 
 def _score_statistics(name: str, *, is_float: bool) -> tuple[list[nw.Expr], list[nw.Expr]]:
-    """Derived columns and their per-cell aggregations for :data:`SCORE_SUMS`."""
+    """Derived columns and their per-cell aggregations: finite scores and extremes.
+
+    Float sums of the scores are not taken here: an engine adds in an order that changes
+    from run to run (Polars' streaming engine, Dask's partitions), and an anchored report's
+    bytes must not. Brier score and calibration come from the distinct-score table, summed
+    in one order (:func:`bias_checks.score_counts`).
+    """
     s = nw.col(name).cast(nw.Float64)
     finite = s.is_finite() if is_float else ~s.is_null()
-    squared = {0: s * s, 1: (1 - s) * (1 - s)}
     columns = [
         nw.when(finite).then(nw.lit(1)).otherwise(nw.lit(0)).alias(SCORE_OK),
         s.alias(_SCORE_COPY),  # the score column itself may become ``score >= cutoff``
     ]
-    for y in (0, 1):
-        d, e1, e2, e3 = SCORE_SUMS[4 * y : 4 * y + 4]
-        e = squared[y]
-        columns += [(s - y).alias(d), e.alias(e1), (e * e).alias(e2), (e * e * e).alias(e3)]
-    sums = [nw.col(column).sum().alias(column) for column in (SCORE_OK, *SCORE_SUMS)]
+    sums = [nw.col(SCORE_OK).sum().alias(SCORE_OK)]
     sums += [nw.col(_SCORE_COPY).min().alias(SCORE_MIN), nw.col(_SCORE_COPY).max().alias(SCORE_MAX)]
     return columns, sums
 
@@ -260,9 +259,9 @@ def frame_cells(
     weight : str, optional
         A weight column: adds ``w`` (sum of weights) and ``w2`` (sum of squared weights).
     score_sums : str, optional
-        A numeric score column whose per-cell statistics are summed in the same pass (the
-        columns :data:`SCORE_OK`, :data:`SCORE_MIN`, :data:`SCORE_MAX` and
-        :data:`SCORE_SUMS`; see :func:`bias_checks.score_counts_from_cells`).
+        A numeric score column checked per cell in the same pass: its count of finite
+        values (:data:`SCORE_OK`) and extremes (:data:`SCORE_MIN`, :data:`SCORE_MAX`); see
+        :func:`bias_checks.score_counts_from_cells`.
 
     Returns
     -------

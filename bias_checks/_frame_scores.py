@@ -1,7 +1,7 @@
 """Score statistics of a frame's groups from the two small tables its engine returns.
 
-:func:`counted_scores` turns the per-cell score sums (:data:`~bias_checks._frame_cells.
-SCORE_SUMS`, from the counting pass) and the distinct-score table (group, label, score,
+:func:`score_counts_from_cells` checks the scores with the counting pass's per-cell count of
+finite scores and their extremes, and turns the distinct-score table (group, label, score,
 rows) into :class:`~bias_checks._scores_counted.ScoreCounts`, keyed like the frame's
 :class:`~bias_checks.GroupCounts`.
 """
@@ -15,9 +15,9 @@ import pandas as pd
 
 from bias_checks._counts import GroupCounts
 from bias_checks._errors import INVALID_SCORES, InvalidParameterError, NanInLabelsError
-from bias_checks._frame_cells import SCORE_MAX, SCORE_MIN, SCORE_OK, SCORE_SUMS
+from bias_checks._frame_cells import SCORE_OK
 from bias_checks._inputs import IntArray, _python_scalar
-from bias_checks._scores_counted import SUM_FIELDS, ScoreCounts
+from bias_checks._scores_counted import ScoreCounts, score_counts
 
 
 def _check_scores_finite(cells: pd.DataFrame) -> None:
@@ -98,30 +98,16 @@ def score_counts_from_cells(
     ([2], 3)
     """
     _check_scores_finite(cells)
-    group = _groups(cells, counts)
-    positive = _positive(cells, y_true, counts)
-    zero, one = SCORE_SUMS[:4], SCORE_SUMS[4:]
-    picked = np.where(
-        positive[:, None],
-        cells[list(one)].to_numpy(dtype=np.float64),
-        cells[list(zero)].to_numpy(dtype=np.float64),
-    )
-    n = cells["n"].to_numpy(dtype=np.float64)
-    sums = np.zeros((len(counts.keys), len(SUM_FIELDS)))
-    np.add.at(sums, group, np.column_stack([n, picked]))
-    n_pos = np.bincount(group, weights=np.where(positive, n, 0), minlength=len(counts.keys))
-    score = table[y_score].to_numpy(dtype=np.float64, na_value=np.nan)
     if pd.isna(table[y_true]).any():
         raise NanInLabelsError()
-    return ScoreCounts(
+    counted = score_counts(
         counts.keys,
-        sums,
-        n_pos.astype(np.intp),
-        _groups(table, counts),
-        _positive(table, y_true, counts),
-        score,
-        table["n"].to_numpy(dtype=np.int64),
-        float(cells[SCORE_MIN].min()),
-        float(cells[SCORE_MAX].max()),
-        cutoff,
+        group=_groups(table, counts),
+        positive=_positive(table, y_true, counts),
+        score=table[y_score].to_numpy(dtype=np.float64, na_value=np.nan),
+        count=table["n"].to_numpy(dtype=np.int64),
+        cutoff=cutoff,
     )
+    if int(counted.sums[:, 0].sum()) != int(cells["n"].sum()):
+        raise InvalidParameterError(INVALID_SCORES)
+    return counted

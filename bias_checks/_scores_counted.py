@@ -1,19 +1,20 @@
 """Score metrics from statistics summed where the data lives: no row comes back to Python.
 
-A frame audit (:func:`bias_checks.audit_frame`) cannot hold every score in memory, so its
-engine returns two small tables (see :mod:`bias_checks._frame_cells`):
+A frame audit (:func:`bias_checks.audit_frame`) does not hold the rows in memory. Its engine
+returns, per group and label, the distinct scores with their row counts
+(:mod:`bias_checks._frame_scores`); its size is the number of distinct scores a group holds,
+up to one row per scored row for continuous scores. From it, in one fixed order:
 
-* per cell of features and label, power sums of the squared error ``e = (s - y)**2`` for
-  both ways the label can be coded (``y = 0``: ``e = s**2``; ``y = 1``: ``e = (1 - s)**2``,
-  summed directly, so nothing cancels): ``sum s``, ``sum e``, ``sum e**2``, ``sum e**3``.
-  These are everything :func:`bias_checks._scores.group_scores` uses for the Brier score
-  (mean, standard error and skewness of ``e``) and calibration in the large (mean and
-  standard error of ``d = s - y``, whose square is ``e``), and sums add up over cells;
-* per group and label, the distinct scores with their row counts. Each positive's DeLong
-  placement (the share of its group's negatives below it, ties one half) is a cumulative
-  count over that table, so the AUC and DeLong's variance are exact (fast DeLong on
-  midranks gives the same numbers). Its size is the number of distinct scores a group
-  holds: up to one row per scored row for continuous scores.
+* power sums of the squared error ``e = (s - y)**2`` (``e = s**2`` or ``(1 - s)**2``,
+  computed directly, so nothing cancels): ``sum(s - y)``, ``sum e``, ``sum e**2``,
+  ``sum e**3``. These are everything :func:`bias_checks._scores.group_scores` uses for the
+  Brier score (mean, standard error and skewness of ``e``) and calibration in the large
+  (mean and standard error of ``d = s - y``, whose square is ``e``), and they add up over
+  groups. They are not summed by the engine: its float sums change with the order it adds
+  in (Polars streaming, Dask partitions), and so would an anchored report's hash;
+* each positive's DeLong placement (the share of its group's negatives below it, ties one
+  half) is a cumulative count, so the AUC and DeLong's variance are exact (fast DeLong on
+  midranks gives the same numbers).
 
 :func:`counted_group_scores` gives the same :class:`~bias_checks._scores.GroupScores` as
 the in-memory engine (to float rounding: sums in the engine's order), and
@@ -210,6 +211,11 @@ def score_counts(
     pos = np.asarray(positive, dtype=bool)
     s = np.asarray(score, dtype=np.float64)
     c = np.asarray(count, dtype=np.int64)
+    # One order whatever order the engine returned the rows in, so the float sums (and the
+    # report's bytes) are the same on every run and every partitioning.
+    by_score = np.argsort(s, kind="stable")
+    order = by_score[np.argsort(2 * g[by_score] + pos[by_score], kind="stable")]
+    g, pos, s, c = g[order], pos[order], s[order], c[order]
     e = np.where(pos, (1 - s) ** 2, s**2)
     columns = (c, c * (s - pos), c * e, c * e**2, c * e**3)
     sums = np.zeros((len(keys), len(SUM_FIELDS)))

@@ -35,6 +35,7 @@ from bias_checks import (
     audit_predictions,
     frame_scores,
 )
+from bias_checks._audit import SCORES_NOT_OF_COUNTS
 from bias_checks._errors import (
     INVALID_SCORES,
     SCORE_METRIC_WEIGHTED,
@@ -420,3 +421,45 @@ def test_random_scores_audit_alike_on_three_backends(
             n_boot=0,
         )
         _same_to_1e_9(result, expected)
+
+
+def test_scores_of_other_rows_are_refused() -> None:
+    rows = _rows(10, 300)
+    options: dict[str, Any] = {
+        "y_true": "y",
+        "y_pred": "pred",
+        "y_score": "score",
+        "sensitive_features": ["sex"],
+    }
+    counts, _ = frame_scores(rows, **options)
+    _, other = frame_scores(rows.iloc[:200], **options)
+    with pytest.raises(InvalidParameterError) as caught:
+        audit_counts(counts, scores=other)
+    assert caught.value.args[0] == SCORES_NOT_OF_COUNTS
+
+
+def test_the_report_bytes_do_not_depend_on_the_engine_or_its_partitions() -> None:
+    # Regression: float sums taken by the engine changed with Polars' streaming order (two
+    # different results in six runs of one frame), and so would an anchored report's hash.
+    rows = _rows(11, 20_000)
+    frames = [
+        pl.from_pandas(rows).lazy(),
+        pl.from_pandas(rows).lazy(),
+        pl.from_pandas(rows).lazy(),
+        dd.from_pandas(rows, npartitions=2),
+        dd.from_pandas(rows, npartitions=7),
+        rows.sample(frac=1.0, random_state=3),
+    ]
+    reports = {
+        audit_frame(
+            frame,
+            y_true="y",
+            y_pred="pred",
+            y_score="score",
+            sensitive_features=["sex", "band"],
+            thresholds=SCORE_THRESHOLDS,
+            n_boot=0,
+        ).to_canonical_json()
+        for frame in frames
+    }
+    assert len(reports) == 1
