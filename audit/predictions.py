@@ -250,8 +250,8 @@ def _count_predictions(
 ) -> tuple[GroupCounts, ScoreCounts | None]:
     """Count the cells where the data is, then apply the label rules to that small table.
 
-    With ``score``, the same pass sums the score statistics and a second one counts each
-    group's distinct scores (:func:`bias_checks.score_counts_from_cells`).
+    With ``score``, the same pass checks the scores and a second one counts each group's
+    distinct scores (:func:`bias_checks.score_counts_from_cells`).
     """
     _check_label(opened, label)
     _check_scores(opened, prediction, cutoff)

@@ -295,10 +295,10 @@ def frame_scores(
     """:func:`frame_counts` plus the score statistics of ``y_score``, computed by the
     frame's engine (see :mod:`bias_checks._scores_counted`).
 
-    The Brier score and calibration sums come from the same group-by as the counts; the AUC
-    needs a second one, over the distinct scores of each group and class (its result has
-    one row per distinct score of a group: that is the memory this costs). No score comes
-    back otherwise.
+    The counting group-by also checks the scores (finite, their extremes); a second one
+    returns the distinct scores of each group and class with their counts (one row per
+    distinct score of a group: that is the memory this costs), from which the AUC, Brier
+    score and calibration are computed exactly, in one order.
 
     Parameters
     ----------
