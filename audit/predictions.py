@@ -43,11 +43,13 @@ from bias_checks import (
     GroupCounts,
     OnInconclusive,
     Preset,
+    ScoreCounts,
     Threshold,
     audit_counts,
     counts_from_cells,
     impact_ratio_table,
     preset_thresholds,
+    score_counts_from_cells,
 )
 from core.canonical import canonical_json, sha256_hex
 
@@ -244,21 +246,31 @@ def _count_predictions(
     sensitive: Sequence[str],
     positive: str | None,
     cutoff: float | None,
-) -> GroupCounts:
-    """Count the cells where the data is, then apply the label rules to that small table."""
+    score: str | None = None,
+) -> tuple[GroupCounts, ScoreCounts | None]:
+    """Count the cells where the data is, then apply the label rules to that small table.
+
+    With ``score``, the same pass checks the scores and a second one counts each group's
+    distinct scores (:func:`bias_checks.score_counts_from_cells`).
+    """
     _check_label(opened, label)
     _check_scores(opened, prediction, cutoff)
     grouped = [label, *([] if cutoff is not None else [prediction]), *sensitive]
-    score = prediction if cutoff is not None else None
-    cells = count_cells(opened, grouped, score=score, cutoff=cutoff)
+    cells = count_cells(
+        opened,
+        grouped,
+        score=prediction if cutoff is not None else None,
+        cutoff=cutoff,
+        score_sums=score,
+    )
     _check_complete(opened, cells, list(dict.fromkeys([label, prediction, *sensitive])))
-    table = cells[[*dict.fromkeys(sensitive), "n"]].copy()
+    table = cells.drop(columns=list(dict.fromkeys([label, prediction]))).copy()
     table[_Y_TRUE] = _binary_truth(cells[label], label, positive)
     if cutoff is not None:
         table[_Y_PRED] = cells[prediction].to_numpy(dtype=bool).astype(int)
     else:
         table[_Y_PRED] = _binary_predictions(cells[prediction], prediction, positive, None)
-    return counts_from_cells(
+    counts = counts_from_cells(
         table,
         y_true=_Y_TRUE,
         y_pred=_Y_PRED,
@@ -266,6 +278,15 @@ def _count_predictions(
         pos_label=1,
         weighted=False,
     )
+    if score is None:
+        return counts, None
+    scored = count_cells(opened, list(dict.fromkeys([label, *sensitive, score])))
+    _check_complete(opened, scored, [score])
+    scored[_Y_TRUE] = _binary_truth(scored[label], label, positive)
+    scores = score_counts_from_cells(
+        table, scored, counts, y_true=_Y_TRUE, y_score=score, cutoff=cutoff
+    )
+    return counts, scores
 
 
 def audit_predictions_file(
@@ -277,6 +298,7 @@ def audit_predictions_file(
     positive: str | None = None,
     thresholds: Sequence[str] = (),
     cutoff: float | None = None,
+    score: str | None = None,
     evidence: EvidenceRule | None = None,
     n_boot: int = 1000,
     random_state: int = 0,
@@ -309,6 +331,12 @@ def audit_predictions_file(
         that check (see :func:`parse_threshold`); none means :data:`DEFAULT_THRESHOLDS`.
     cutoff : float, optional
         Treat ``prediction`` as scores: ``score >= cutoff`` is a positive prediction.
+    score : str, optional
+        A column of positive-class scores (with ``cutoff`` usually ``prediction`` itself):
+        adds ROC AUC, Brier score and calibration error by group, their disparities and the
+        cutoff sweep, so thresholds on them can be judged. Summed where the rows are; the
+        AUC needs each group's distinct scores, counted by a second pass (that table is
+        what it costs in memory). Recorded in the run id only when given.
     evidence : EvidenceRule, optional
         The audit's evidence rule (``EvidenceRule()`` by default); recorded in the report.
     n_boot, random_state : int
@@ -352,17 +380,20 @@ def audit_predictions_file(
         parsed += preset_thresholds(preset, sensitive)
     source = resolve_source(os.fspath(path))
     wanted = {label: "--label", prediction: "--prediction"}
+    if score is not None and score not in wanted:
+        wanted[score] = "--score"
     require_columns(source, wanted | {n: "--sensitive" for n in sensitive if n not in wanted})
     with open_source(source, dask=dask, timeout=dask_timeout) as opened:
         counted_with = opened.describe()
         say(f"Counting rows by group with {counted_with}...")
-        counts = _count_predictions(
+        counts, scores = _count_predictions(
             opened,
             label=label,
             prediction=prediction,
             sensitive=sensitive,
             positive=positive,
             cutoff=cutoff,
+            score=score,
         )
     default: Literal["best", "majority"] = "best" if preset else "majority"
     reference_group = resolve_reference(default if reference is None else reference, counts)
@@ -374,6 +405,7 @@ def audit_predictions_file(
         n_boot=n_boot,
         random_state=random_state,
         reference_group=reference_group,
+        scores=scores,
     )
     say("Hashing the data files...")
     content_hash = source.content_hash()
@@ -388,6 +420,7 @@ def audit_predictions_file(
         "n_boot": n_boot,
         "random_state": random_state,
         **({"preset": preset} if preset else {}),
+        **({"score": score} if score is not None else {}),  # earlier runs keep their ids
         # the default is left out: runs from before --reference keep their ids
         **({"reference_group": reference_group} if reference_group != default else {}),
     }

@@ -397,15 +397,19 @@ def count_cells(
     *,
     score: str | None = None,
     cutoff: float | None = None,
+    score_sums: str | None = None,
 ) -> pd.DataFrame:
     """:func:`bias_checks.frame_cells` of the opened source: the distinct combinations of
     ``columns`` (and of ``score >= cutoff``, in the column ``score``) with their row count
     ``n``, computed where the data is; a file that cannot be parsed is one line.
 
-    A null value is its own combination (NaN or None in the result).
+    A null value is its own combination (NaN or None in the result). ``score_sums`` adds the
+    per-cell score statistics of that column (see :func:`bias_checks.frame_cells`).
     """
     try:
-        return frame_cells(opened.frame, columns=columns, score=score, cutoff=cutoff)
+        return frame_cells(
+            opened.frame, columns=columns, score=score, cutoff=cutoff, score_sums=score_sums
+        )
     except BiasChecksError:
         raise
     except _READ_ERRORS as exc:

@@ -64,8 +64,10 @@ from bias_checks._errors import (
     UnknownReferenceGroupError,
 )
 from bias_checks._evidence import EvidenceRule, OnInconclusive
+from bias_checks._frame_audit import audit_frame
 from bias_checks._frame_cells import frame_cells
-from bias_checks._frames import audit_frame, counts_from_cells, frame_counts
+from bias_checks._frame_scores import score_counts_from_cells
+from bias_checks._frames import counts_from_cells, frame_counts, frame_scores
 from bias_checks._ll144 import (
     FOUR_FIFTHS,
     PRESETS,
@@ -91,6 +93,7 @@ from bias_checks._results import (
     OverallMetric,
 )
 from bias_checks._score_sweep import CutoffSweep, GroupSweep, cutoff_sweep
+from bias_checks._scores_counted import ScoreCounts, score_counts
 from bias_checks.catalogue import METRICS, MetricInfo, is_known_metric, metric_info
 from core.canonical import canonical_json
 
@@ -142,6 +145,7 @@ __all__ = [
     "OverallMetric",
     "PosLabelError",
     "Preset",
+    "ScoreCounts",
     "ScoresWithoutCutoffError",
     "Threshold",
     "UnknownCount",
@@ -157,6 +161,7 @@ __all__ = [
     "cutoff_sweep",
     "frame_cells",
     "frame_counts",
+    "frame_scores",
     "group_counts",
     "impact_ratio_table",
     "is_known_metric",
@@ -164,5 +169,7 @@ __all__ = [
     "metric_info",
     "overall_verdict",
     "preset_thresholds",
+    "score_counts",
+    "score_counts_from_cells",
     "scoring_rate_table",
 ]

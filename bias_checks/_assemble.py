@@ -191,7 +191,7 @@ def audit_warnings(audit: _Audit, has_thresholds: bool) -> list[AuditWarning]:
         )
     if audit.n_boot == 0:
         out.append(AuditWarning("bootstrap_disabled", BOOTSTRAP_DISABLED_MESSAGE))
-    if audit.encoded.y_score is not None and audit.encoded.sample_weight is not None:
+    if audit.weighted_scores:
         out.append(AuditWarning("scores_unweighted", SCORES_WEIGHTED_MESSAGE))
     if not has_thresholds:
         out.append(AuditWarning("no_thresholds", NO_THRESHOLDS_MESSAGE))

@@ -36,8 +36,13 @@ from bias_checks._measure import fairlearn_disparities
 from bias_checks._results import AuditResult, CustomMetricResult
 from bias_checks._score_cutoffs import row_cutoffs
 from bias_checks._score_sweep import CutoffSweep, sweep_encoded
+from bias_checks._scores_counted import ScoreCounts, counted_sweep
 from bias_checks._state import _Audit
 from bias_checks.catalogue import METRICS
+
+SCORES_NOT_OF_COUNTS = (
+    "scores must be the ScoreCounts of the same rows as counts (frame_scores returns both)."
+)
 
 
 def _check_parameters(*, n_boot: int, evidence: Any, thresholds: Sequence[Threshold]) -> None:
@@ -50,14 +55,16 @@ def _check_parameters(*, n_boot: int, evidence: Any, thresholds: Sequence[Thresh
             raise InvalidThresholdError(threshold=repr(threshold))
 
 
-def _check_thresholds(thresholds: Sequence[Threshold], encoded: EncodedInput) -> None:
+def _check_thresholds(
+    thresholds: Sequence[Threshold], encoded: EncodedInput, scores: ScoreCounts | None = None
+) -> None:
     task = "regression" if encoded.task == "regression" else "classification"
     names = [f.name for f in encoded.sensitive]
     for threshold in thresholds:
         if METRICS[threshold.metric].task != task:
             raise MetricNotApplicableError(metric=threshold.metric, task=encoded.task)
         if METRICS[threshold.metric].needs_scores:
-            _check_scores_for(threshold.metric, encoded)
+            _check_scores_for(threshold.metric, encoded, scores)
         features = threshold.features
         if features is not None and not (
             sorted(features) == sorted(names) or (len(features) == 1 and features[0] in names)
@@ -65,13 +72,18 @@ def _check_thresholds(thresholds: Sequence[Threshold], encoded: EncodedInput) ->
             raise InvalidParameterError(parameter="features", value=list(features))
 
 
-def _check_scores_for(metric: str, encoded: EncodedInput) -> None:
+def _check_scores_for(metric: str, encoded: EncodedInput, counted: ScoreCounts | None) -> None:
     scores = encoded.y_score
-    if scores is None:
+    if scores is None and counted is None:
         raise MetricNotApplicableError(SCORE_METRIC_NEEDS_SCORES, metric=metric)
-    if encoded.sample_weight is not None:
+    if encoded.sample_weight is not None or (counted is not None and counted.weighted):
         raise MetricNotApplicableError(SCORE_METRIC_WEIGHTED, metric=metric)
-    if METRICS[metric].bases[0] != "roc_auc" and (scores.min() < 0 or scores.max() > 1):
+    if scores is not None:
+        low, high = float(scores.min()), float(scores.max())
+    else:
+        assert counted is not None
+        low, high = counted.minimum, counted.maximum
+    if METRICS[metric].bases[0] != "roc_auc" and (low < 0 or high > 1):
         raise InvalidParameterError(SCORES_OUTSIDE_UNIT_INTERVAL, metric=metric)
 
 
@@ -271,13 +283,29 @@ def _result(
 
 def _sweep(audit: _Audit) -> CutoffSweep | None:
     """The cutoff sweep over the intersectional groups (within control levels)."""
-    if audit.encoded.y_score is None or audit.encoded.sample_weight is not None:
-        return None
     table = audit.tables[0]
     keys = [c + g for c, g in zip(table.control_keys, table.group_keys, strict=True)]
     names = tuple(f.name for f in audit.encoded.control) + table.grouping.features
+    counted = audit.counted_scores
+    if counted is not None and not counted.weighted:
+        group_of = table.grouping.members[audit.counted_index_groups(counted)]
+        return counted_sweep(counted, group_of, keys, names)
+    if audit.encoded.y_score is None or audit.encoded.sample_weight is not None:
+        return None
     row_group = table.grouping.members[audit.index.row_group]
     return sweep_encoded(audit.encoded, row_group, keys, names)
+
+
+def _scores_match(scores: Any, counts: GroupCounts) -> bool:
+    """Whether ``scores`` are of the rows ``counts`` counts: the same groups and sizes."""
+    if not isinstance(scores, ScoreCounts):
+        return False
+    rows = dict(zip(counts.keys, counts.counts.sum(axis=(1, 2)).tolist(), strict=True))
+    if not set(scores.keys) <= set(rows):
+        return False
+    return scores.weighted or all(
+        rows[key] == int(n) for key, n in zip(scores.keys, scores.sums[:, 0], strict=True)
+    )
 
 
 def audit_counts(
@@ -288,6 +316,7 @@ def audit_counts(
     reference_group: ReferenceMode = "majority",
     n_boot: int = 1000,
     random_state: int | None = 0,
+    scores: ScoreCounts | None = None,
 ) -> AuditResult:
     """Audit from per-group confusion counts (:func:`bias_checks.group_counts`), summed
     over any number of parties with :meth:`GroupCounts.combine`.
@@ -296,6 +325,9 @@ def audit_counts(
     number, interval and verdict, and (unweighted) the same canonical bytes. Counts that
     carry noise (``noise_variance``) get rate intervals widened by that variance; negative
     noisy cells are set to zero first. Custom metrics need rows and are not available.
+    ``scores`` (:class:`~bias_checks.ScoreCounts`, from :func:`bias_checks.frame_scores`)
+    adds the score metrics (``roc_auc``, ``brier_score``, ``calibration_error``), their
+    disparities and the cutoff sweep, equal to the in-memory audit with ``y_score`` to 1e-9.
 
     Examples
     --------
@@ -311,8 +343,10 @@ def audit_counts(
     _check_parameters(n_boot=n_boot, evidence=rule, thresholds=thresholds)
     if not isinstance(counts, GroupCounts):
         raise InvalidParameterError(parameter="counts", value=type(counts).__name__)
+    if scores is not None and not _scores_match(scores, counts):
+        raise InvalidParameterError(SCORES_NOT_OF_COUNTS, parameter="scores")
     encoded, index, stats = counted_input(counts)
-    _check_thresholds(thresholds, encoded)
+    _check_thresholds(thresholds, encoded, scores)
     audit = _Audit(
         encoded,
         rule=rule,
@@ -320,6 +354,7 @@ def audit_counts(
         random_state=random_state,
         reference_group=reference_group,
         counted=(index, stats),
+        counted_scores=scores,
     )
     return _result(
         audit,
@@ -327,4 +362,5 @@ def audit_counts(
         custom=(),
         total_weight=float(stats.weights.sum()),
         weighted=counts.weighted,
+        cutoff=None if scores is None else scores.cutoff,
     )

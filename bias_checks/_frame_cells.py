@@ -50,6 +50,11 @@ _NON_INTEGRAL = 0.5
 _W2 = "__fairgov_w2"
 _W_COUNT = "__fairgov_w_count"
 _W_MIN = "__fairgov_w_min"
+#: Score checks per cell (see :mod:`bias_checks._frame_scores`): finite scores, extremes.
+SCORE_OK = "__fairgov_s_ok"
+SCORE_MIN = "__fairgov_s_min"
+SCORE_MAX = "__fairgov_s_max"
+_SCORE_COPY = "__fairgov_s"
 _COUNT_COLUMNS = ("n", "w", "w2")
 #: Text written as a decimal number (a fraction and an exponent are optional) ...
 _NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
@@ -129,11 +134,14 @@ def _cells(
     weight: str | None,
     labels: Sequence[str] = (),
     predictions: str | None = None,
+    score_sums: str | None = None,
 ) -> pd.DataFrame:
     """:func:`frame_cells`, folding non-integral values of the float ``labels`` columns.
 
     A text ``predictions`` column among the grouped ones that holds scores is refused
-    (:class:`ScoresWithoutCutoffError`) before grouping.
+    (:class:`ScoresWithoutCutoffError`) before grouping. ``score_sums`` names a numeric
+    score column whose count of finite values (:data:`SCORE_OK`) and extremes
+    (:data:`SCORE_MIN`, :data:`SCORE_MAX`) are found per cell in the same pass.
     """
     keys = list(dict.fromkeys([*columns, *([score] if score is not None else [])]))
     if set(keys) & set(_COUNT_COLUMNS):
@@ -141,7 +149,8 @@ def _cells(
     with _quiet_dask():
         lazy = _lazy(frame)
         schema = lazy.collect_schema()
-        _check_columns(schema, [*keys, *([weight] if weight is not None else [])])
+        extra = [name for name in (weight, score_sums) if name is not None]
+        _check_columns(schema, [*keys, *extra])
         if predictions in keys and predictions != score and schema[predictions] == nw.String:
             _refuse_text_scores(lazy, predictions)
         derived: list[nw.Expr] = [
@@ -156,6 +165,14 @@ def _cells(
             valid = value.is_finite() if schema[score].is_float() else ~value.is_null()
             derived.append(nw.when(valid).then(value >= cutoff).alias(score))
         aggregations = [nw.len().alias("n")]
+        if score_sums is not None:
+            if not schema[score_sums].is_numeric():
+                raise InvalidParameterError(SCORE_NOT_NUMERIC, column=score_sums)
+            derived_scores, sums = _score_statistics(
+                score_sums, is_float=schema[score_sums].is_float()
+            )
+            derived += derived_scores
+            aggregations += sums
         if weight is not None:
             derived.append((nw.col(weight) * nw.col(weight)).alias(_W2))
             aggregations += [
@@ -174,6 +191,25 @@ def _cells(
         _check_weights(table)
         table = table.drop(columns=[_W_COUNT, _W_MIN])
     return table.reset_index(drop=True)
+
+
+def _score_statistics(name: str, *, is_float: bool) -> tuple[list[nw.Expr], list[nw.Expr]]:
+    """Derived columns and their per-cell aggregations: finite scores and extremes.
+
+    Float sums of the scores are not taken here: an engine adds in an order that changes
+    from run to run (Polars' streaming engine, Dask's partitions), and an anchored report's
+    bytes must not. Brier score and calibration come from the distinct-score table, summed
+    in one order (:func:`bias_checks.score_counts`).
+    """
+    s = nw.col(name).cast(nw.Float64)
+    finite = s.is_finite() if is_float else ~s.is_null()
+    columns = [
+        nw.when(finite).then(nw.lit(1)).otherwise(nw.lit(0)).alias(SCORE_OK),
+        s.alias(_SCORE_COPY),  # the score column itself may become ``score >= cutoff``
+    ]
+    sums = [nw.col(SCORE_OK).sum().alias(SCORE_OK)]
+    sums += [nw.col(_SCORE_COPY).min().alias(SCORE_MIN), nw.col(_SCORE_COPY).max().alias(SCORE_MAX)]
+    return columns, sums
 
 
 def _collect_options(lazy: nw.LazyFrame[Any]) -> dict[str, Any]:
@@ -202,6 +238,7 @@ def frame_cells(
     score: str | None = None,
     cutoff: float | None = None,
     weight: str | None = None,
+    score_sums: str | None = None,
 ) -> pd.DataFrame:
     """Count the rows of each distinct combination of ``columns``, inside the frame's engine.
 
@@ -221,6 +258,10 @@ def frame_cells(
         The cutoff applied to ``score``.
     weight : str, optional
         A weight column: adds ``w`` (sum of weights) and ``w2`` (sum of squared weights).
+    score_sums : str, optional
+        A numeric score column checked per cell in the same pass: its count of finite
+        values (:data:`SCORE_OK`) and extremes (:data:`SCORE_MIN`, :data:`SCORE_MAX`); see
+        :func:`bias_checks.score_counts_from_cells`.
 
     Returns
     -------
@@ -245,4 +286,6 @@ def frame_cells(
     >>> sorted(cells.itertuples(index=False, name=None))
     [('F', 1, False, 1), ('F', 1, True, 1), ('M', 0, False, 1)]
     """
-    return _cells(frame, columns=columns, score=score, cutoff=cutoff, weight=weight)
+    return _cells(
+        frame, columns=columns, score=score, cutoff=cutoff, weight=weight, score_sums=score_sums
+    )

@@ -16,8 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bias_checks._audit import audit_counts
-from bias_checks._checks import Threshold
 from bias_checks._counts import GroupCounts, _sort_levels, _with_classes
 from bias_checks._engine import build_group_index
 from bias_checks._errors import (
@@ -27,9 +25,8 @@ from bias_checks._errors import (
     PosLabelError,
     ScoresWithoutCutoffError,
 )
-from bias_checks._evidence import EvidenceRule
-from bias_checks._frame_cells import _cells
-from bias_checks._groups import ReferenceMode
+from bias_checks._frame_cells import SCORE_MAX, SCORE_MIN, _cells
+from bias_checks._frame_scores import _check_scores_finite, score_counts_from_cells
 from bias_checks._inputs import (
     EncodedInput,
     Label,
@@ -39,7 +36,7 @@ from bias_checks._inputs import (
     _unique_labels,
     encode_input,
 )
-from bias_checks._results import AuditResult
+from bias_checks._scores_counted import ScoreCounts
 
 LABELS_NOT_CLASSES = (
     "The labels include values outside `classes`; list every label value in classes."
@@ -267,8 +264,99 @@ def frame_counts(
     >>> frame_counts(rows, y_true="y", y_pred="p", sensitive_features=["sex"]).n_rows
     3
     """
-    sensitive = list(sensitive_features)
-    control = list(control_features)
+    counts, _ = _counted(
+        frame,
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive=list(sensitive_features),
+        control=list(control_features),
+        sample_weight=sample_weight,
+        classes=classes,
+        pos_label=pos_label,
+        cutoff=cutoff,
+        y_score=None,
+    )
+    return counts
+
+
+def frame_scores(
+    frame: Any,
+    *,
+    y_true: str,
+    y_pred: str,
+    y_score: str | None,
+    sensitive_features: Sequence[str],
+    control_features: Sequence[str] = (),
+    sample_weight: str | None = None,
+    classes: Sequence[Hashable] | None = None,
+    pos_label: Hashable | None = None,
+    cutoff: float | None = None,
+) -> tuple[GroupCounts, ScoreCounts | None]:
+    """:func:`frame_counts` plus the score statistics of ``y_score``, computed by the
+    frame's engine (see :mod:`bias_checks._scores_counted`).
+
+    The counting group-by also checks the scores (finite, their extremes); a second one
+    returns the distinct scores of each group and class with their counts (one row per
+    distinct score of a group: that is the memory this costs), from which the AUC, Brier
+    score and calibration are computed exactly, in one order.
+
+    Parameters
+    ----------
+    frame, y_true, y_pred, sensitive_features, control_features, sample_weight, classes,
+    pos_label, cutoff
+        As in :func:`frame_counts`.
+    y_score : str or None
+        A numeric column of positive-class scores (with ``cutoff`` it may be ``y_pred``);
+        None gives ``(frame_counts(...), None)``.
+
+    Returns
+    -------
+    (GroupCounts, ScoreCounts or None)
+        None unless the task is binary (as the in-memory audit, which drops other scores).
+        With ``sample_weight`` the score statistics are not computed (score metrics take no
+        weights): the :class:`ScoreCounts` only marks the audit as weighted.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``y_score`` is not numeric or holds a missing or non-finite value.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"y": [1, 0, 1, 0], "s": [0.9, 0.4, 0.4, 0.1], "g": list("aabb")})
+    >>> counts, scores = frame_scores(rows, y_true="y", y_pred="s", y_score="s", cutoff=0.5,
+    ...                               sensitive_features=["g"])
+    >>> scores.n_pos.tolist(), scores.table_score.size
+    ([1, 1], 4)
+    """
+    return _counted(
+        frame,
+        y_true=y_true,
+        y_pred=y_pred,
+        sensitive=list(sensitive_features),
+        control=list(control_features),
+        sample_weight=sample_weight,
+        classes=classes,
+        pos_label=pos_label,
+        cutoff=cutoff,
+        y_score=y_score,
+    )
+
+
+def _counted(
+    frame: Any,
+    *,
+    y_true: str,
+    y_pred: str,
+    sensitive: list[str],
+    control: list[str],
+    sample_weight: str | None,
+    classes: Sequence[Hashable] | None,
+    pos_label: Hashable | None,
+    cutoff: float | None,
+    y_score: str | None,
+) -> tuple[GroupCounts, ScoreCounts | None]:
     grouped = [*control, *sensitive, y_true]
     cells = _cells(
         frame,
@@ -278,13 +366,14 @@ def frame_counts(
         weight=sample_weight,
         labels=(y_true, y_pred),
         predictions=y_pred if cutoff is None else None,
+        score_sums=y_score,
     )
     _check_integral(cells, y_true, None if cutoff is not None else y_pred)
     if cutoff is not None:
         cells = _predictions_from_cutoff(
             cells, y_true=y_true, y_pred=y_pred, classes=classes, pos_label=pos_label
         )
-    return counts_from_cells(
+    counts = counts_from_cells(
         cells,
         y_true=y_true,
         y_pred=y_pred,
@@ -293,6 +382,29 @@ def frame_counts(
         classes=classes,
         pos_label=pos_label,
         weighted=sample_weight is not None,
+    )
+    if y_score is None or counts.task != "binary":
+        return counts, None
+    _check_scores_finite(cells)
+    if sample_weight is not None:
+        empty = np.zeros(0)
+        minimum, maximum = (float(cells[c].min()) for c in (SCORE_MIN, SCORE_MAX))
+        no_table = (empty.astype(np.intp), empty.astype(bool), empty, empty.astype(np.int64))
+        sums = np.zeros((len(counts.keys), 5))
+        n_pos = np.zeros(len(counts.keys), dtype=np.intp)
+        return counts, ScoreCounts(
+            counts.keys, sums, n_pos, *no_table, minimum, maximum, cutoff, weighted=True
+        )
+    table = _cells(
+        frame,
+        columns=[*grouped, y_score],
+        score=None,
+        cutoff=None,
+        weight=None,
+        labels=(y_true,),
+    )
+    return counts, score_counts_from_cells(
+        cells, table, counts, y_true=y_true, y_score=y_score, cutoff=cutoff
     )
 
 
@@ -314,69 +426,3 @@ def _scores_error(name: str) -> BiasChecksInputError:
 
 def _targets_error(name: str) -> BiasChecksInputError:
     return BiasChecksInputError(NUMERIC_TARGETS, column=name)
-
-
-def audit_frame(
-    frame: Any,
-    *,
-    y_true: str,
-    y_pred: str,
-    sensitive_features: Sequence[str],
-    control_features: Sequence[str] = (),
-    sample_weight: str | None = None,
-    classes: Sequence[Hashable] | None = None,
-    pos_label: Hashable | None = None,
-    cutoff: float | None = None,
-    thresholds: Sequence[Threshold] = (),
-    evidence: EvidenceRule | None = None,
-    reference_group: ReferenceMode = "majority",
-    n_boot: int = 1000,
-    random_state: int | None = 0,
-) -> AuditResult:
-    """Audit the predictions in a dataframe, counting where the data lives.
-
-    Equals :func:`~bias_checks.audit_predictions` on the same rows (byte-equal canonical
-    JSON unweighted, 1e-9 weighted): the frame's engine computes the per-group confusion
-    counts and :func:`~bias_checks.audit_counts` audits them.
-
-    Parameters
-    ----------
-    frame, y_true, y_pred, sensitive_features, control_features, sample_weight, classes,
-    pos_label, cutoff
-        As in :func:`frame_counts`.
-    thresholds, evidence, reference_group, n_boot, random_state
-        As in :func:`~bias_checks.audit_predictions`.
-
-    Returns
-    -------
-    AuditResult
-
-    Examples
-    --------
-    >>> import polars as pl
-    >>> rows = pl.LazyFrame({"y": [1, 0, 1, 0], "score": [0.8, 0.6, 0.3, 0.1],
-    ...                      "sex": ["F", "F", "M", "M"]})
-    >>> result = audit_frame(rows, y_true="y", y_pred="score", sensitive_features=["sex"],
-    ...                      cutoff=0.5, n_boot=0)
-    >>> result.disparity("demographic_parity_difference")[0].value
-    1.0
-    """
-    counts = frame_counts(
-        frame,
-        y_true=y_true,
-        y_pred=y_pred,
-        sensitive_features=sensitive_features,
-        control_features=control_features,
-        sample_weight=sample_weight,
-        classes=classes,
-        pos_label=pos_label,
-        cutoff=cutoff,
-    )
-    return audit_counts(
-        counts,
-        thresholds=thresholds,
-        evidence=evidence,
-        reference_group=reference_group,
-        n_boot=n_boot,
-        random_state=random_state,
-    )

@@ -137,12 +137,17 @@ def _mover(
     if ratio:
         with np.errstate(divide="ignore", invalid="ignore"):
             v1, l1, u1, v2, l2, u2 = (np.log(x) for x in (v1, l1, u1, v2, l2, u2))
-    d = v1 - v2
-    low = d - np.sqrt((v1 - l1) ** 2 + (u2 - v2) ** 2)
-    high = d + np.sqrt((u1 - v1) ** 2 + (v2 - l2) ** 2)
-    if ratio:
-        return np.exp(low), np.exp(high)
-    return low, high
+    with np.errstate(invalid="ignore"):
+        d = v1 - v2
+        low = d - np.sqrt((v1 - l1) ** 2 + (u2 - v2) ** 2)
+        high = d + np.sqrt((u1 - v1) ** 2 + (v2 - l2) ** 2)
+        if not ratio:
+            return low, high
+        # A value of 0 (a Brier score or calibration error of 0) is -inf on the log scale,
+        # where MOVER is undefined: the box of the two intervals is valid and conservative.
+        low = np.where(np.isnan(low), l1 - u2, low)
+        high = np.where(np.isnan(high), u1 - l2, high)
+    return np.exp(low), np.exp(high)
 
 
 def score_disparity_evidence(

@@ -34,6 +34,7 @@ from bias_checks._judged import Judged
 from bias_checks._results import GroupRef, Interval
 from bias_checks._rounding import round_down, round_up
 from bias_checks._scores import GroupScores, group_interval, group_scores
+from bias_checks._scores_counted import ScoreCounts, counted_group_scores, index_groups
 from bias_checks._uncertainty import bootstrap_classification, bootstrap_regression
 from bias_checks.catalogue import SCORE_METRICS, MetricInfo
 
@@ -72,9 +73,11 @@ class _Audit:
         random_state: int | None,
         reference_group: ReferenceMode,
         counted: tuple[GroupIndex, CellStats] | None = None,
+        counted_scores: ScoreCounts | None = None,
     ) -> None:
         """``counted`` gives the group index and cells already summed (an audit from
-        counts); otherwise they are computed from ``encoded``'s rows."""
+        counts); otherwise they are computed from ``encoded``'s rows. ``counted_scores``
+        gives the score statistics of such an audit (:mod:`bias_checks._scores_counted`)."""
         self.encoded = encoded
         self.n_control = len(encoded.control)
         self.rule = rule
@@ -135,28 +138,53 @@ class _Audit:
         self.overall = table([])
         self.tables = [table(columns) for columns in column_sets]
         self.scores: list[tuple[GroupTable, GroupScores]] = []
+        self.counted_scores = counted_scores
+        #: Scores given with weights: score metrics are omitted (and refused in checks).
+        self.weighted_scores = (
+            encoded.y_score is not None and encoded.sample_weight is not None
+        ) or (counted_scores is not None and counted_scores.weighted)
         if encoded.y_score is not None and encoded.sample_weight is None and counted is None:
             self._add_scores(encoded.y_score)
+        elif counted_scores is not None and not counted_scores.weighted:
+            self._add_counted_scores(counted_scores)
 
     # ----- score metrics ----------------------------------------------------------------
     def _add_scores(self, y_score: np.ndarray[Any, Any]) -> None:
         """Score metrics of every table, stored beside its label metrics."""
         positive = self.encoded.y_true == self.label_index[0]
-        alpha = 1.0 - self.rule.confidence_level
         for table in [self.overall, *self.tables]:
             row_group = table.grouping.members[self.index.row_group]
             scores = group_scores(positive, y_score, row_group, table.grouping.n_groups)
-            for metric in sorted(SCORE_METRICS):
-                value = scores.value(metric)[None, :]
-                table.values[metric] = value
-                table.defined[metric] = np.isfinite(value)
-                table.reliable[metric] = np.isfinite(value) & (
-                    table.counts >= self.rule.min_group_size
-                )
-                low, high = group_interval(scores, metric, alpha / 2)
-                table.ci[metric] = (low[None, :], high[None, :])
-            self.scores.append((table, scores))
+            self._store_scores(table, scores)
         self.metric_names = (*self.metric_names, *sorted(SCORE_METRICS))
+
+    def counted_index_groups(self, counted: ScoreCounts) -> np.ndarray[Any, Any]:
+        """The group index row of each of ``counted``'s groups."""
+        features = self.index.features
+        lookup = {
+            tuple(f.levels[int(c)] for f, c in zip(features, row, strict=True)): g
+            for g, row in enumerate(self.index.keys)
+        }
+        return index_groups(lookup, counted.keys)
+
+    def _add_counted_scores(self, counted: ScoreCounts) -> None:
+        base = self.counted_index_groups(counted)
+        for table in [self.overall, *self.tables]:
+            group_of = table.grouping.members[base]
+            scores = counted_group_scores(counted, group_of, table.grouping.n_groups)
+            self._store_scores(table, scores)
+        self.metric_names = (*self.metric_names, *sorted(SCORE_METRICS))
+
+    def _store_scores(self, table: GroupTable, scores: GroupScores) -> None:
+        alpha = 1.0 - self.rule.confidence_level
+        for metric in sorted(SCORE_METRICS):
+            value = scores.value(metric)[None, :]
+            table.values[metric] = value
+            table.defined[metric] = np.isfinite(value)
+            table.reliable[metric] = np.isfinite(value) & (table.counts >= self.rule.min_group_size)
+            low, high = group_interval(scores, metric, alpha / 2)
+            table.ci[metric] = (low[None, :], high[None, :])
+        self.scores.append((table, scores))
 
     @property
     def has_scores(self) -> bool:

@@ -134,6 +134,13 @@ def predictions(
     cutoff: Annotated[
         float | None, typer.Option(help="Scores >= this are positive predictions.")
     ] = None,
+    score: Annotated[
+        str | None,
+        typer.Option(
+            help="Column of positive-class scores (often the --prediction column with "
+            "--cutoff): adds roc_auc, brier_score and calibration_error by group."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Directory for the report files.")] = Path(
         "fairgov-report"
     ),
@@ -227,6 +234,7 @@ def predictions(
                 positive=positive,
                 thresholds=threshold or (),
                 cutoff=cutoff,
+                score=score,
                 evidence=rule,
                 n_boot=n_boot,
                 random_state=seed,

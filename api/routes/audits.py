@@ -140,6 +140,7 @@ async def _audit_upload(
             positive=options.positive,
             thresholds=options.threshold,
             cutoff=options.cutoff,
+            score=options.score,
             evidence=options.evidence(),
             n_boot=options.n_boot,
             random_state=options.seed,

@@ -37,6 +37,11 @@ class PredictionsOptions(BaseModel):
     cutoff: float | None = Field(
         default=None, allow_inf_nan=False, description="Scores >= this are positive."
     )
+    score: Column | None = Field(
+        default=None,
+        description="Column of positive-class scores: adds roc_auc, brier_score and "
+        "calibration_error by group.",
+    )
     threshold: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
         default_factory=list,
         max_length=50,

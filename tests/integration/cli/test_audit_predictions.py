@@ -193,6 +193,20 @@ def test_scores_with_a_cutoff_and_named_positive(data: Path, tmp_path: Path):
     assert report["audit"]["checks"][0]["threshold"]["direction"] == "lower"
 
 
+def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Path):
+    out = tmp_path / "out"
+    args = ["--threshold", "roc_auc>=0.9", "--threshold", "brier_score<=0.2"]
+    code, output = _run(*_base(data / "fair.csv", out, "--score", "score", *args))
+    assert code == 0, output
+    report = json.loads((out / "report.json").read_bytes())
+    checks = report["audit"]["checks"]
+    assert [c["threshold"]["metric"] for c in checks] == ["roc_auc", "brier_score"]
+    assert [c["verdict"] for c in checks] == ["PASS", "PASS"]
+    code, output = _run(*_base(data / "fair.csv", out, "--score", "sex", *args))
+    assert code == 2, output
+    assert "score column must be numeric" in output
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -301,3 +301,86 @@ def test_a_reference_combination_without_rows_is_refused(tmp_path: Path):
             sensitive=["sex", "race"],
             reference={"sex": "male", "race": "C"},
         )
+
+
+SCORE_THRESHOLDS = ("roc_auc>=0.7", "roc_auc_difference<=0.1", "brier_score<=0.25")
+
+
+def _scored_row_engine(frame: pd.DataFrame, y_true: Any, cutoff: float) -> dict[str, Any]:
+    rule = EvidenceRule()
+    result = audit_predictions(
+        np.asarray(y_true),
+        frame["score"].to_numpy(),
+        cutoff=cutoff,
+        sensitive_features={"race": frame["race"].to_numpy()},
+        thresholds=[parse_threshold(t, evidence=rule) for t in SCORE_THRESHOLDS],
+        evidence=rule,
+        n_boot=50,
+        random_state=0,
+    )
+    return json.loads(result.to_canonical_json())  # type: ignore[no-any-return]
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, dict):
+        return [x for k in sorted(value) for x in _numbers(value[k])]
+    if isinstance(value, list):
+        return [x for item in value for x in _numbers(item)]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return []
+    return [float(value)]
+
+
+def _assert_same_to_1e_9(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
+    assert [c["verdict"] for c in ours["checks"]] == [c["verdict"] for c in theirs["checks"]]
+    x, y = _numbers(ours), _numbers(theirs)
+    assert len(x) == len(y)
+    assert np.allclose(x, y, rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+@pytest.mark.parametrize("dask", [None, pytest.param("local", marks=pytest.mark.slow)])
+def test_score_metrics_of_a_csv_folder_equal_the_row_level_audit(
+    tmp_path: Path, dask: str | None
+) -> None:
+    frame = _rows(3000, 4)
+    for i, start in enumerate(range(0, 3000, 1000)):
+        frame.iloc[start : start + 1000].to_csv(tmp_path / f"part-{i}.csv", index=False)
+    outcome = audit_predictions_file(
+        tmp_path,
+        label="outcome",
+        positive="approved",
+        prediction="score",
+        cutoff=0.5,
+        score="score",
+        sensitive=["race"],
+        thresholds=SCORE_THRESHOLDS,
+        n_boot=50,
+        dask=dask,
+    )
+    ours = json.loads(outcome.report.canonical_bytes())["audit"]
+    assert {m["metric"] for m in ours["metrics"]} >= {"roc_auc", "brier_score"}
+    assert "cutoff_sweep" in ours
+    y_true = (frame["outcome"] == "approved").astype(int)
+    _assert_same_to_1e_9(ours, _scored_row_engine(frame, y_true, 0.5))
+
+
+def test_a_score_column_enters_the_run_id_only_when_given(tmp_path: Path) -> None:
+    frame = _rows(500, 5)
+    frame.to_parquet(tmp_path / "preds.parquet")
+    options: dict[str, Any] = {"label": "y", "prediction": "pred", "sensitive": ["sex"]}
+    plain = audit_predictions_file(tmp_path / "preds.parquet", n_boot=0, **options)
+    scored = audit_predictions_file(tmp_path / "preds.parquet", n_boot=0, score="score", **options)
+    assert "roc_auc" not in plain.report.canonical_bytes().decode()
+    assert plain.report.run_id != scored.report.run_id
+
+
+def test_an_empty_score_is_reported_on_its_row_with_score(tmp_path: Path) -> None:
+    frame = _rows(40, 6)
+    frame["score"] = frame["score"].astype(object)
+    frame.loc[7, "score"] = None
+    frame.to_csv(tmp_path / "preds.csv", index=False)
+    with pytest.raises(MissingValues, match="score") as caught:
+        audit_predictions_file(
+            tmp_path / "preds.csv", label="y", prediction="pred", score="score", sensitive=["sex"]
+        )
+    assert "\n" not in caught.value.message

@@ -53,3 +53,28 @@ def test_auc_disparity_intervals_hold_95_percent_with_rare_positives(metric: str
     assert judged >= 200
     floor = 0.95 - 3 * np.sqrt(0.95 * 0.05 / judged)
     assert coverage >= floor, f"{metric}: {coverage:.3f} over {judged} judged pairs"
+
+
+@pytest.mark.parametrize("metric", ["brier_score_ratio", "calibration_error_ratio"])
+def test_a_ratio_with_a_perfect_group_has_an_interval_not_a_warning(metric: str) -> None:
+    # Regression: a group with Brier score 0 (scores equal to the labels) is -inf on the log
+    # scale; MOVER subtracted -inf from -inf, warned and gave no interval. The box of the two
+    # groups' intervals is used there.
+    from bias_checks import Threshold, audit_predictions
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    scores = rng.random(200)
+    scores[:100] = y[:100]
+    result = audit_predictions(
+        y,
+        (scores >= 0.5).astype(int),
+        sensitive_features=np.repeat(["a", "b"], 100),
+        y_score=scores,
+        thresholds=(Threshold(metric, 0.5),),
+        evidence=EvidenceRule(min_group_size=1, min_denominator=1),
+        n_boot=0,
+    )
+    interval = result.disparity(metric)[0].ci
+    assert interval is not None
+    assert interval.low <= result.disparity(metric)[0].value <= interval.high
