@@ -145,6 +145,26 @@ run_check() {
   (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/unit -q -m "not slow" "$@")
 }
 
+# Run COMMAND… in the background, its output in LOG, in a process group of its own so that an
+# early exit of this script (a lint failure, Ctrl-C) stops it and everything it started.
+start_background() {
+  local log="$1"
+  shift
+  set -m
+  "$@" >"$log" 2>&1 &
+  BACKGROUND_PID=$!
+  set +m
+  trap 'kill -TERM -- "-$BACKGROUND_PID" 2>/dev/null || true' EXIT
+}
+
+# Wait for the command start_background started; its exit status.
+finish_background() {
+  local status=0
+  wait "$BACKGROUND_PID" || status=$?
+  trap - EXIT
+  return "$status"
+}
+
 run_tests() {
   bootstrap
   if [ $# -gt 0 ]; then
@@ -160,17 +180,12 @@ run_tests() {
   local brownie_log brownie_status=0 pytest_status=0
   brownie_log="$(mktemp -t fairgov-brownie.XXXXXX)"
   step "brownie contract tests on anvil: started in the background (output after pytest)"
-  set -m # its own process group, so that an early exit stops brownie and its anvil too
-  brownie test >"$brownie_log" 2>&1 &
-  BROWNIE_PID=$!
-  set +m
-  trap 'kill -TERM -- "-$BROWNIE_PID" 2>/dev/null || true' EXIT
+  start_background "$brownie_log" brownie test
   lint
-  step "pytest on every core (pytest-xdist; whole files stay on one worker)"
+  step "pytest on every core (pytest-xdist; each test file stays on one worker)"
   (cd "$ROOT" && "$VENV/bin/python" -m pytest -n auto --dist loadfile) || pytest_status=$?
   step "brownie contract tests on anvil: their output"
-  wait "$BROWNIE_PID" || brownie_status=$?
-  trap - EXIT
+  finish_background || brownie_status=$?
   cat "$brownie_log"
   rm -f "$brownie_log"
   if [ "$brownie_status" -ne 0 ]; then
@@ -214,4 +229,7 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced (by the tests of this script), it only defines its functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
+fi
