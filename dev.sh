@@ -183,7 +183,7 @@ run_tests() {
   start_background "$brownie_log" brownie test
   lint
   step "pytest on every core (pytest-xdist; each test file stays on one worker)"
-  (cd "$ROOT" && "$VENV/bin/python" -m pytest -n auto --dist loadfile) || pytest_status=$?
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest -n logical --dist loadfile) || pytest_status=$?
   step "brownie contract tests on anvil: their output"
   finish_background || brownie_status=$?
   cat "$brownie_log"

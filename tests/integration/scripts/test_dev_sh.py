@@ -80,7 +80,7 @@ def test_the_full_run_passes_when_pytest_and_brownie_pass(tmp_path: Path):
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert out.index("lint-ran") < out.index("pytest-ran") < out.index("brownie-passed")
-    assert "pytest-ran -m pytest -n auto --dist loadfile" in out
+    assert "pytest-ran -m pytest -n logical --dist loadfile" in out
     assert "failed" not in result.stderr
 
 
