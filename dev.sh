@@ -4,7 +4,8 @@
 #
 #   ./dev.sh run        start the service on embedded defaults (the README's main job)
 #   ./dev.sh check      the fast inner loop: ruff, mypy, lint-imports and the unit tests not marked slow
-#   ./dev.sh test       every test and lint: ruff, mypy, lint-imports, brownie tests, pytest
+#   ./dev.sh test       every test and lint: ruff, mypy, lint-imports, pytest on every core,
+#                       and the brownie tests alongside them
 #   ./dev.sh test ARGS  pytest ARGS only (e.g. ./dev.sh test tests/unit -x)
 #   ./dev.sh contracts  recompile the contracts and rewrite governance/abi/*.json
 #   ./dev.sh fairgov …  run any fairgov command inside the project's environment
@@ -144,6 +145,26 @@ run_check() {
   (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/unit -q -m "not slow" "$@")
 }
 
+# Run COMMAND… in the background, its output in LOG, in a process group of its own so that an
+# early exit of this script (a lint failure, Ctrl-C) stops it and everything it started.
+start_background() {
+  local log="$1"
+  shift
+  set -m
+  "$@" >"$log" 2>&1 &
+  BACKGROUND_PID=$!
+  set +m
+  trap 'kill -TERM -- "-$BACKGROUND_PID" 2>/dev/null || true' EXIT
+}
+
+# Wait for the command start_background started; its exit status.
+finish_background() {
+  local status=0
+  wait "$BACKGROUND_PID" || status=$?
+  trap - EXIT
+  return "$status"
+}
+
 run_tests() {
   bootstrap
   if [ $# -gt 0 ]; then
@@ -153,11 +174,29 @@ run_tests() {
   fi
   ensure_brownie
   ensure_chromium
+  # The brownie contract tests run on their own anvil, in the background, while lint and
+  # pytest run: mypy uses one core, and many pytest tests wait on anvil, uvicorn or Flower
+  # processes, so the cores have room for them. Their output is shown once both are done.
+  local brownie_log brownie_status=0 pytest_status=0
+  brownie_log="$(mktemp -t fairgov-brownie.XXXXXX)"
+  step "brownie contract tests on anvil: started in the background (output after pytest)"
+  start_background "$brownie_log" brownie test
   lint
-  step "brownie contract tests on anvil"
-  brownie test
-  step "pytest"
-  (cd "$ROOT" && "$VENV/bin/python" -m pytest)
+  step "pytest on every core (pytest-xdist; each test file stays on one worker)"
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest -n logical --dist loadfile) || pytest_status=$?
+  step "brownie contract tests on anvil: their output"
+  finish_background || brownie_status=$?
+  cat "$brownie_log"
+  rm -f "$brownie_log"
+  if [ "$brownie_status" -ne 0 ]; then
+    printf 'fairgov: the brownie contract tests failed (exit %s); their output is above\n' \
+      "$brownie_status" >&2
+  fi
+  if [ "$pytest_status" -ne 0 ]; then
+    printf 'fairgov: pytest failed (exit %s)\n' "$pytest_status" >&2
+    return "$pytest_status"
+  fi
+  return "$brownie_status"
 }
 
 main() {
@@ -190,4 +229,7 @@ main() {
   esac
 }
 
-main "$@"
+# Sourced (by the tests of this script), it only defines its functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  main "$@"
+fi

@@ -17,6 +17,13 @@ from governance.chain import deploy, localchain
 from governance.chain import node as chain_client
 from tests.helpers import TEST_CONFIG
 
+# GNU readline, which the pytest process loads, exports COLUMNS=80 and LINES=24 to every
+# process it starts, so pytest-xdist's workers start with them. The CLI's module-level Rich
+# consoles would then fix their width at 80 when imported, and the CLI tests that set COLUMNS
+# would read tables cut at 80 columns. The suite starts without a terminal size, whoever runs it.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 
 @pytest.fixture(scope="session")
 def anvil_path() -> Path:
