@@ -97,3 +97,27 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     db.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+#: Files whose tests start real process trees (Flower federations, the demo's whole loop) or
+#: run long property searches. They go first, so that with whole files per worker
+#: (``--dist loadfile``) the slowest files never start last and leave one core idle.
+SLOW_FILES_FIRST = (
+    "tests/integration/audit/federated/test_processes.py",
+    "tests/integration/audit/federated/test_governed.py",
+    "tests/integration/cli/federated/test_run_superlink.py",
+    "tests/integration/cli/test_demo.py",
+    "tests/integration/api/test_schemathesis.py",
+    "tests/integration/bias_checks/test_frames_engines.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run :data:`SLOW_FILES_FIRST` first, in that order; everything else keeps its order."""
+    rank = {path: i for i, path in enumerate(SLOW_FILES_FIRST)}
+
+    def key(item: pytest.Item) -> int:
+        relative = item.nodeid.split("::", 1)[0]
+        return rank.get(relative, len(rank))
+
+    items.sort(key=key)  # stable: each file keeps its own order
