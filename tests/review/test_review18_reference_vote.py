@@ -53,9 +53,7 @@ def test_swapping_the_voted_privileged_group_is_loosening(
     assert women.sha256 == men.sha256
     assert women.hash != men.hash
 
-    floor = actions.SetThreshold(
-        metric="disparate_impact", value=Decimal("0.8"), direction="lower"
-    )
+    floor = actions.SetThreshold(metric="disparate_impact", value=Decimal("0.8"), direction="lower")
     first = signed_offer(isolated_chain, deployment, men)
     pass_and_execute_encoded(
         gov, *actions.encode([first, floor], deployment.addresses), "Allow, men privileged"
