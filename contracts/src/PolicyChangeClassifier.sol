@@ -22,6 +22,10 @@ contract PolicyChangeClassifier is IPolicyChangeClassifier {
     /// @notice The timelock that executes proposals (every call to it is loosening).
     address public immutable timelock;
 
+    /// @notice Re-allowing a registered dataset with another manifest is loosening (ManifestReplaced).
+    /// A classifier without this constant calls every allowDataset None, so its deployment is redeployed.
+    bool public constant JUDGES_MANIFESTS = true;
+
     bytes32 private constant _NO_MITIGATION = bytes32("none");
 
     /// @param policy_ The TrainingPolicy.
