@@ -45,6 +45,7 @@ class Change(enum.IntEnum):
     AUDITORS_CHANGED = 6
     UNRECOGNISED = 7
     FEDERATION_WEAKENED = 8
+    MANIFEST_REPLACED = 9
 
     @property
     def label(self) -> str:
@@ -62,6 +63,7 @@ ChangeLabel = Literal[
     "auditors_changed",
     "unrecognised",
     "federation_weakened",
+    "manifest_replaced",
 ]
 
 

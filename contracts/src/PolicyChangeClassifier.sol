@@ -9,8 +9,9 @@ import {TrainingPolicy} from "./TrainingPolicy.sol";
 /// @notice Knows what "looser" means for fairgov's TrainingPolicy. A call is loosening when, against
 /// the policy as it stands, it would raise an upper bound, lower a lower bound, change a bound's
 /// direction, clear a threshold, switch mitigation off or away from the current strategy, weaken an
-/// evidence rule, weaken the federation policy, change the governor, the timelock or the policy's owner, or grant or revoke a role on
-/// the AuditRegistry. Any call to those four contracts that is not recognised, or whose arguments are
+/// evidence rule, weaken the federation policy, replace a registered dataset's manifest (and so the
+/// reference group its directional metrics compare with), change the governor, the timelock or the
+/// policy's owner, or grant or revoke a role on the AuditRegistry. Any call to those four contracts that is not recognised, or whose arguments are
 /// malformed, is loosening. Calls to other contracts cannot touch the policy and are not loosening.
 /// @dev Stateless; the addresses it guards are fixed at deployment.
 contract PolicyChangeClassifier is IPolicyChangeClassifier {
@@ -20,6 +21,10 @@ contract PolicyChangeClassifier is IPolicyChangeClassifier {
     address public immutable registry;
     /// @notice The timelock that executes proposals (every call to it is loosening).
     address public immutable timelock;
+
+    /// @notice Re-allowing a registered dataset with another manifest is loosening (ManifestReplaced).
+    /// A classifier without this constant calls every allowDataset None, so its deployment is redeployed.
+    bool public constant JUDGES_MANIFESTS = true;
 
     bytes32 private constant _NO_MITIGATION = bytes32("none");
 
@@ -69,7 +74,7 @@ contract PolicyChangeClassifier is IPolicyChangeClassifier {
     function _policyCall(bytes calldata data) private view returns (Change) {
         if (data.length < 4) return Change.Unrecognised;
         bytes4 selector = bytes4(data[:4]);
-        if (selector == TrainingPolicy.allowDataset.selector) return Change.None;
+        if (selector == TrainingPolicy.allowDataset.selector) return _allowDataset(data);
         if (selector == TrainingPolicy.revokeDataset.selector) return _sized(data, 1, Change.None);
         if (selector == TrainingPolicy.setThreshold.selector) return _threshold(data);
         if (selector == TrainingPolicy.clearThreshold.selector) return _sized(data, 1, Change.ThresholdCleared);
@@ -88,6 +93,26 @@ contract PolicyChangeClassifier is IPolicyChangeClassifier {
 
     function _word(bytes calldata data, uint256 index) private pure returns (uint256) {
         return uint256(bytes32(data[4 + 32 * index:36 + 32 * index]));
+    }
+
+    /// @dev allowDataset(DatasetOffer offer, bytes signature). The offer is a dynamic tuple (it holds
+    /// strings), so the first argument word is its offset; its first three words are datasetId,
+    /// contentHash and manifestHash. Read where the ABI decoder reads them, so the classifier judges
+    /// the offer the policy would store. A registered dataset (allowed, revoked or withdrawn) offered
+    /// with another manifest is loosening: the manifest names the reference group the directional
+    /// metrics compare with, so swapping it can turn a FAIL into a PASS like a weaker bound. Judging
+    /// revoked datasets too closes the two-step route (revoke, then re-allow with another group).
+    function _allowDataset(bytes calldata data) private view returns (Change) {
+        if (data.length < 4 + 32 * 5) return Change.Unrecognised;
+        uint256 offset = _word(data, 0);
+        if (offset > data.length - 4 - 32 * 3) return Change.Unrecognised;
+        bytes32 datasetId = bytes32(data[4 + offset:36 + offset]);
+        bytes32 manifestHash = bytes32(data[68 + offset:100 + offset]);
+        try policy.getDataset(datasetId) returns (ITrainingPolicy.Dataset memory current) {
+            return current.manifestHash == manifestHash ? Change.None : Change.ManifestReplaced;
+        } catch {
+            return Change.None; // a dataset never registered: allowing it adds no looser rule
+        }
     }
 
     function _threshold(bytes calldata data) private view returns (Change) {

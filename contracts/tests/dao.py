@@ -58,6 +58,7 @@ class Change(IntEnum):
     AUDITORS_CHANGED = 6
     UNRECOGNISED = 7
     FEDERATION_WEAKENED = 8
+    MANIFEST_REPLACED = 9
 
 
 OFFER_VALIDITY = 30 * 24 * 3600  # seconds: an offer outlives a proposal's vote and the timelock

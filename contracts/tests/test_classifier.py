@@ -6,6 +6,7 @@ The policy as it stands is set by the timelock directly (it owns the policy).
 """
 
 import pytest
+from brownie import chain
 from dao import (
     ZERO_ADDRESS,
     ZERO_HASH,
@@ -13,6 +14,7 @@ from dao import (
     action,
     b32,
     offer,
+    sha256_hex,
     text_id,
 )
 
@@ -281,6 +283,85 @@ def test_every_change_to_the_protection_is_loosening(
     judge([call], [change])
 
 
+# ---------------------------------------------------------------- datasets
+
+# A registered dataset offered with another manifest is loosening: the manifest names the
+# reference group the directional metrics compare with (review #18). Against loans v1 allowed.
+DATASET_CASES = {
+    "same-manifest": ({}, "allowed", Change.NONE),
+    "same-manifest-new-uri": ({"uri": "ipfs://loans/mirror"}, "allowed", Change.NONE),
+    "another-manifest": (
+        {"manifest_hash": sha256_hex(b"women")},
+        "allowed",
+        Change.MANIFEST_REPLACED,
+    ),
+    "new-version": ({"version": 2}, "allowed", Change.MANIFEST_REPLACED),
+    "revoked-another-manifest": (
+        {"manifest_hash": sha256_hex(b"women")},
+        "revoked",
+        Change.MANIFEST_REPLACED,
+    ),
+    "withdrawn-another-manifest": (
+        {"manifest_hash": sha256_hex(b"women")},
+        "withdrawn",
+        Change.MANIFEST_REPLACED,
+    ),
+    "revoked-same-manifest": ({}, "revoked", Change.NONE),
+}
+
+
+@pytest.mark.parametrize("case", DATASET_CASES)
+def test_a_registered_dataset_with_another_manifest_is_loosening(
+    judge, policy, eoa_provider, as_timelock, case
+):
+    changes, state, change = DATASET_CASES[case]
+    first = offer("loans", eoa_provider.address)
+    policy.allowDataset(first.args(), eoa_provider.sign(policy, first), as_timelock)
+    if state == "revoked":
+        policy.revokeDataset(first.dataset_id, as_timelock)
+    if state == "withdrawn":
+        eoa_provider.withdraw(policy, first.dataset_id)
+    chain.sleep(1)
+    version = changes.pop("version", 1)
+    made = offer("loans", eoa_provider.address, version=version, **changes)
+    if version == 1:
+        assert made.content_hash == first.content_hash
+
+    judge([action(policy.allowDataset, made.args(), eoa_provider.sign(policy, made))], [change])
+
+
+def test_a_first_allow_is_not_loosening_whatever_its_manifest(
+    judge, policy, eoa_provider, as_timelock
+):
+    loans = offer("loans", eoa_provider.address)
+    policy.allowDataset(loans.args(), eoa_provider.sign(policy, loans), as_timelock)
+    other = offer("other", eoa_provider.address, manifest_hash=loans.manifest_hash)
+
+    judge(
+        [action(policy.allowDataset, other.args(), eoa_provider.sign(policy, other))], [Change.NONE]
+    )
+
+
+def test_the_offer_is_read_where_the_decoder_reads_it(
+    classifier, governor, policy, eoa_provider, as_timelock
+):
+    """The offer's head may sit anywhere the offset points; the classifier follows it."""
+    first = offer("loans", eoa_provider.address)
+    policy.allowDataset(first.args(), eoa_provider.sign(policy, first), as_timelock)
+    swapped = first.replace(manifest_hash=sha256_hex(b"women"))
+    data = policy.allowDataset.encode_input(swapped.args(), b"")
+    args = data[10:]
+    # Move the offer one word later: offset + 32, and a padding word before it.
+    offset = int(args[:64], 16)
+    moved = word(offset + 32) + args[64 : 2 * offset] + word(0) + args[2 * offset :]
+    # The signature offset is relative to the same start, and it follows the offer: shift it too.
+    signature_offset = int(args[64:128], 16)
+    moved = moved[:64] + word(signature_offset + 32) + moved[128:]
+    calldata = data[:10] + moved
+
+    assert classifier.classifyCall(governor, policy.address, calldata) == Change.MANIFEST_REPLACED
+
+
 # ---------------------------------------------------------------- unknown and unrelated calls
 
 
@@ -335,6 +416,15 @@ def malformed_calls(policy, registry):
         "registry-unknown-selector": (registry.address, "0xdeadbeef"),
         "registry-short": (registry.address, "0x2f2ff1"),
         "registry-publish": (registry.address, selector(registry.publish)),
+        "allowDataset-selector-only": (policy.address, policy.allowDataset.signature),
+        "allowDataset-too-short": (
+            policy.address,
+            policy.allowDataset.encode_input(offer("x", ZERO_ADDRESS).args(), b"")[: 10 + 64 * 4],
+        ),
+        "allowDataset-offset-past-the-end": (
+            policy.address,
+            policy.allowDataset.signature + word(2**255) + word(64) + word(0) * 3,
+        ),
     }
 
 
@@ -356,6 +446,9 @@ MALFORMED_CASES = [
     "registry-unknown-selector",
     "registry-short",
     "registry-publish",
+    "allowDataset-selector-only",
+    "allowDataset-too-short",
+    "allowDataset-offset-past-the-end",
 ]
 
 

@@ -342,6 +342,11 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
     except Web3Exception as exc:
         reason = "it predates signed thresholds (it cannot store a bound below zero)"
         raise DeploymentStale(path, "TrainingPolicy", a.training_policy, reason) from exc
+    try:
+        bind(w3, "PolicyChangeClassifier", a.classifier).functions.JUDGES_MANIFESTS().call()
+    except Web3Exception as exc:
+        reason = "it predates manifest swaps being loosening (a simple majority could swap a group)"
+        raise DeploymentStale(path, "PolicyChangeClassifier", a.classifier, reason) from exc
 
 
 def check_policy_current(w3: Web3, policy_address: str, path: Path | None = None) -> None:

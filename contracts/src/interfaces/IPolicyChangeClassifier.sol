@@ -18,7 +18,8 @@ interface IPolicyChangeClassifier {
         ProtectionChanged,
         AuditorsChanged,
         Unrecognised,
-        FederationWeakened
+        FederationWeakened,
+        ManifestReplaced
     }
 
     /// @notice Classifies each call of a proposal against the policy as it stands now.

@@ -4,6 +4,9 @@
 before evidence rules (fairgov 6a9b94c): real bytecode, no ``evidenceRules()``.
 ``data/TrainingPolicy-before-signed-thresholds.json`` is the one before signed thresholds
 (fairgov 788a81d): uint256 threshold values, no ``SIGNED_THRESHOLDS``.
+``data/PolicyChangeClassifier-before-manifest-replaced.json`` is the classifier before
+``ManifestReplaced`` (fairgov 8d5a85c): every ``allowDataset`` is ``none``, no
+``JUDGES_MANIFESTS``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from web3 import Web3
 
 ARTIFACT = Path(__file__).parent / "data" / "TrainingPolicy-before-evidence.json"
 UNSIGNED_ARTIFACT = Path(__file__).parent / "data" / "TrainingPolicy-before-signed-thresholds.json"
+CLASSIFIER_ARTIFACT = (
+    Path(__file__).parent / "data" / "PolicyChangeClassifier-before-manifest-replaced.json"
+)
 
 
 def deploy_old_policy(w3: Web3, owner: str, artifact: Path = ARTIFACT) -> str:
@@ -23,4 +29,13 @@ def deploy_old_policy(w3: Web3, owner: str, artifact: Path = ARTIFACT) -> str:
     old = json.loads(artifact.read_text("utf-8"))
     contract = w3.eth.contract(abi=old["abi"], bytecode=old["bytecode"])
     tx = contract.constructor(owner).transact({"from": w3.eth.accounts[0]})
+    return str(w3.eth.wait_for_transaction_receipt(tx)["contractAddress"])
+
+
+def deploy_old_classifier(w3: Web3, policy: str, registry: str, timelock: str) -> str:
+    """Deploy the classifier from before ``ManifestReplaced`` guarding these contracts; its
+    address."""
+    old = json.loads(CLASSIFIER_ARTIFACT.read_text("utf-8"))
+    contract = w3.eth.contract(abi=old["abi"], bytecode=old["bytecode"])
+    tx = contract.constructor(policy, registry, timelock).transact({"from": w3.eth.accounts[0]})
     return str(w3.eth.wait_for_transaction_receipt(tx)["contractAddress"])

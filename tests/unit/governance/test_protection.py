@@ -56,5 +56,6 @@ def test_change_labels_are_the_classifier_enum_in_order() -> None:
         "auditors_changed",
         "unrecognised",
         "federation_weakened",
+        "manifest_replaced",
     ]
     assert list(get_args(ChangeLabel)) == [c.label for c in Change]

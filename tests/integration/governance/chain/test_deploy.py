@@ -15,7 +15,11 @@ from governance.errors import (
     PolicyLacksEvidenceRule,
 )
 from tests.helpers import TEST_CONFIG
-from tests.integration.governance.old_policy import UNSIGNED_ARTIFACT, deploy_old_policy
+from tests.integration.governance.old_policy import (
+    UNSIGNED_ARTIFACT,
+    deploy_old_classifier,
+    deploy_old_policy,
+)
 
 
 def test_deployment_wires_the_timelock_to_the_governor_only(
@@ -103,6 +107,22 @@ def test_a_deployment_whose_policy_predates_signed_thresholds_is_refused(
     deploy.save(deployment.model_copy(update={"addresses": addresses}), path)
 
     with pytest.raises(DeploymentStale, match="predates signed thresholds") as info:
+        deploy.ensure_deployed(isolated_chain, DEV_PRIVATE_KEYS[0], TEST_CONFIG, path)
+    assert f"delete {path} to deploy anew" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert info.value.code == "deployment_stale"
+
+
+def test_a_deployment_whose_classifier_predates_manifest_swaps_is_refused(
+    isolated_chain: Web3, tmp_path: Path, deployment: deploy.Deployment
+):
+    a = deployment.addresses
+    old = deploy_old_classifier(isolated_chain, a.training_policy, a.audit_registry, a.timelock)
+    addresses = a.model_copy(update={"classifier": old})
+    path = tmp_path / "deployment.json"
+    deploy.save(deployment.model_copy(update={"addresses": addresses}), path)
+
+    with pytest.raises(DeploymentStale, match="predates manifest swaps being loosening") as info:
         deploy.ensure_deployed(isolated_chain, DEV_PRIVATE_KEYS[0], TEST_CONFIG, path)
     assert f"delete {path} to deploy anew" in str(info.value)
     assert "\n" not in str(info.value)
