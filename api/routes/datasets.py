@@ -12,6 +12,7 @@ from api.schemas.audits import DatasetPublic, ManifestCreated, ManifestPublic, M
 from api.schemas.common import HASH_PATTERN, Limit, Offset
 from audit.manifest import DatasetManifest, store_manifest
 from audit.service import dataset_manifests, list_manifests
+from audit.training import check_reference_group
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -49,7 +50,10 @@ def register_dataset(
     session: SessionDep, _operator: CurrentOperator, body: DatasetManifest
 ) -> ManifestCreated:
     """Register a manifest (operators only); the same manifest twice is stored once. Its
-    provider then signs an offer of it (``POST /v1/providers/offers/prepare``)."""
+    provider then signs an offer of it (``POST /v1/providers/offers/prepare``). A privileged
+    group that has no rows in the file is refused (422 ``unknown_reference_group``), as
+    ``fairgov datasets register`` refuses it, before anyone votes on it."""
+    check_reference_group(body)
     record = store_manifest(session, body)
     session.commit()
     return ManifestCreated(manifest=ManifestPublic.of(record))
