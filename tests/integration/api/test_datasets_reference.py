@@ -69,3 +69,28 @@ def test_a_privileged_group_without_rows_is_refused_over_http(make_app, tmp_path
         assert created.status_code == 422, created.text
         assert error_code(created) == "unknown_reference_group"
         assert client.get("/v1/datasets").json()["count"] == 0
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_manifest_whose_data_is_held_elsewhere_is_stored_unchecked(
+    make_app, tmp_path: Path
+) -> None:
+    """A federated coordinator stores the voted manifests of data its nodes hold."""
+    app = make_app(operators=[Account.from_key(OPERATOR_KEY).address])
+    data = write_loans_csv(tmp_path / "loans.csv", 200)
+    manifest = build_manifest(
+        data,
+        name="loans",
+        label=LABEL,
+        positive_label=POSITIVE_LABEL,
+        sensitive_features=list(SENSITIVE),
+        reference_group={"group": "A"},
+    )
+    data.unlink()  # on a node, not here
+    with TestClient(app) as client:
+        operator = bearer(client, OPERATOR_KEY)
+        created = client.post(
+            "/v1/datasets", json=json.loads(manifest.canonical_json()), headers=operator
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["manifest"]["manifest_hash"] == manifest.hash
