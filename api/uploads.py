@@ -15,7 +15,8 @@ uploaded it, and auditors, may read it.
 An upload is saved while it is audited in its own folder under ``<data_dir>/uploads``, named
 after the process (``p<pid>-…``) and removed when the request ends. A process that crashed
 mid-request leaves its folder behind: :func:`sweep_uploads`, run when the app starts, removes
-the folders of processes that no longer run, and any older than a day.
+the folders of processes that no longer run or had this process's pid (a restarted container
+gets the same one), and any older than a day.
 """
 
 from __future__ import annotations
@@ -158,13 +159,20 @@ def _stale(folder: Path, now: float) -> bool:
     except OSError:
         return False
     owner = _OWNER.match(folder.name)
-    return owner is not None and not _running(int(owner.group(1)))
+    if owner is None:
+        return False
+    pid = int(owner.group(1))
+    # Before serving, no upload of this process is in flight: a folder with its pid is a
+    # crashed predecessor's (a restarted container runs with the same pid).
+    return pid == os.getpid() or not _running(pid)
 
 
 def sweep_uploads(data_dir: Path, *, now: float | None = None) -> list[str]:
     """Remove the upload folders a crashed process left under ``<data_dir>/uploads``: those
-    of a process that no longer runs, and any older than :data:`STALE_AFTER`. Folders of
-    running processes (another worker's uploads in flight) stay. Returns the names removed.
+    of a process that no longer runs or has this process's pid, and any older than
+    :data:`STALE_AFTER`. Folders of other running processes (another worker's uploads in
+    flight) stay. Run it when the app starts, before it serves: this process's own folders
+    are then a crashed predecessor's with the same pid. Returns the names removed.
 
     Examples
     --------

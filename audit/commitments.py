@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import secrets
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -243,14 +245,22 @@ def require_inclusion(proof: InclusionProof, record: bytes, salt: bytes, root: s
 def write_salts(path: Path, salts: Sequence[bytes]) -> None:
     """Write the salts file: :data:`SALTS_MAGIC` then each 32-byte salt, in record order.
 
-    The file is as sensitive as the data it salts; it is the provider's, never published.
+    The file is as sensitive as the data it salts; it is the provider's, never published
+    (written readable by its owner only). It is written to a temporary file renamed over
+    ``path``, so a failure leaves an existing salts file whole.
     """
     for salt in salts:
         _check_salt(salt)
-    with path.open("wb") as handle:
-        handle.write(SALTS_MAGIC)
-        for salt in salts:
-            handle.write(salt)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(SALTS_MAGIC)
+            for salt in salts:
+                out.write(salt)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def read_salts(path: Path, *, records: int | None = None) -> list[bytes]:

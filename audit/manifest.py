@@ -290,11 +290,24 @@ def build_manifest(
         "reference_group": None if reference_group is None else dict(reference_group),
     }
     manifest = DatasetManifest.from_json(json.dumps(data))
-    if salts_path is None:
-        return manifest
+    return manifest if salts_path is None else commit_records(manifest, salts_path)
+
+
+def commit_records(manifest: DatasetManifest, salts_path: Path) -> DatasetManifest:
+    """``manifest`` with the records root of its records committed with fresh salts, which
+    are written to ``salts_path`` (atomically: a failure leaves an existing file whole).
+    Check the manifest first: the salts of a manifest already offered would be replaced.
+
+    Examples
+    --------
+    >>> commit_records(manifest, Path("loans.salts")).records_root  # doctest: +SKIP
+    '0x…'
+    """
     commitments = build_commitments(manifest_records(manifest))
     write_salts(salts_path, commitments.salts)
-    return DatasetManifest.from_json(json.dumps({**data, "records_root": commitments.root}))
+    return DatasetManifest.model_validate({
+        **manifest.model_dump(), "records_root": commitments.root
+    })  # fmt: skip
 
 
 def manifest_records(

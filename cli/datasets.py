@@ -105,7 +105,7 @@ def register(
     The manifest is printed on stdout (canonical JSON). Its provider then signs an offer
     of it: ``fairgov provider offer MANIFEST --salts SALTS``.
     """
-    from audit.manifest import build_manifest, store_manifest
+    from audit.manifest import build_manifest, commit_records, store_manifest
     from audit.reference import parse_reference
     from audit.training import check_reference_group
     from bias_checks import InvalidParameterError
@@ -128,10 +128,11 @@ def register(
         description=description,
         provider=provider,
         columns=_split(columns) or None,
-        salts_path=salts,
         reference_group=named,
     )
-    check_reference_group(manifest)
+    check_reference_group(manifest)  # before the salts: a refusal must not replace them
+    if salts is not None:
+        manifest = commit_records(manifest, salts)
     engine = migrated_engine(settings)
     with session_scope(engine) as session:
         store_manifest(session, manifest)

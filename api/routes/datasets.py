@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
@@ -10,8 +11,10 @@ from api.deps import CurrentOperator, SessionDep
 from api.errors import NotFound, responses
 from api.schemas.audits import DatasetPublic, ManifestCreated, ManifestPublic, ManifestsPublic
 from api.schemas.common import HASH_PATTERN, Limit, Offset
+from audit.errors import DatasetFileMissing
 from audit.manifest import DatasetManifest, store_manifest
 from audit.service import dataset_manifests, list_manifests
+from audit.training import check_reference_group
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -49,7 +52,12 @@ def register_dataset(
     session: SessionDep, _operator: CurrentOperator, body: DatasetManifest
 ) -> ManifestCreated:
     """Register a manifest (operators only); the same manifest twice is stored once. Its
-    provider then signs an offer of it (``POST /v1/providers/offers/prepare``)."""
+    provider then signs an offer of it (``POST /v1/providers/offers/prepare``). A privileged
+    group that has no rows in the file is refused (422 ``unknown_reference_group``), as
+    ``fairgov datasets register`` refuses it, before anyone votes on it."""
+    # Data held elsewhere (a federated node's) cannot be read here: a run checks the group.
+    with suppress(DatasetFileMissing):
+        check_reference_group(body)
     record = store_manifest(session, body)
     session.commit()
     return ManifestCreated(manifest=ManifestPublic.of(record))

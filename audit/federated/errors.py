@@ -152,3 +152,20 @@ class DatasetNotInSpec(AuditError):
             dataset_id=dataset_id,
             named=list(named),
         )
+
+
+class VotedManifestNotStored(AuditError):
+    """The manifest a dataset was allowed with (its ``manifestHash``) is not stored here, so
+    the privileged group it may name is unknown: the run cannot choose one itself."""
+
+    code: ClassVar[str] = "voted_manifest_not_stored"
+    category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
+
+    def __init__(self, dataset_id: str, manifest_hash: str) -> None:
+        super().__init__(
+            f"dataset {dataset_id}: the manifest the DAO allowed ({manifest_hash}) is not "
+            "stored here; register it (POST /v1/datasets with its JSON, or fairgov datasets "
+            "register) before the federated run",
+            dataset_id=dataset_id,
+            manifest_hash=manifest_hash,
+        )

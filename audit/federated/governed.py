@@ -6,9 +6,9 @@ allowed by it before anything starts (no node is contacted, no gas is spent othe
 Flower trains with the voted strategy (:mod:`audit.federated.processes`); each node sends
 its held-out rows' per-group confusion counts (noised at the voted epsilon, if any), and
 the audit is :func:`bias_checks.audit_counts` on their sum under the voted thresholds and
-evidence rules, against the privileged group the datasets' voted manifests name (those
-stored here, found by the ``manifestHash`` the policy allows; they must agree), else the
-largest group. Without noise it equals the audit of the pooled held-out rows. A voted
+evidence rules, against the privileged group the datasets' voted manifests name (found
+here by the ``manifestHash`` the policy allows: each must be stored, and they must agree),
+else the largest group. Without noise it equals the audit of the pooled held-out rows. A voted
 ThresholdOptimizer is fitted from the nodes' summed score histograms, applied by the nodes
 in the audit, and stored in the model (:func:`audit.federated.mitigation.with_thresholds`),
 so the gated model is the one audited; ExponentiatedGradient is refused. The report
@@ -28,7 +28,7 @@ from audit.env import AuditEnv
 from audit.errors import DatasetNotAllowed, DatasetSchemaMismatch, UnsupportedMitigation
 from audit.evidence import evidence_rule, gate_rule, governed_thresholds
 from audit.federated import learning
-from audit.federated.errors import FederatedRunFailed, TooFewNodes
+from audit.federated.errors import FederatedRunFailed, TooFewNodes, VotedManifestNotStored
 from audit.federated.mitigation import CONSTRAINTS, with_thresholds
 from audit.federated.outcome import FederatedOutcome
 from audit.federated.processes import FlowerProcess, run_federated
@@ -89,14 +89,16 @@ REFERENCE_NOT_SENSITIVE = (
 def voted_reference(
     engine: Engine, snapshot: PolicySnapshot, spec: FederatedSpec
 ) -> Mapping[str, str] | None:
-    """The privileged group the manifests of the spec's datasets name: the manifests stored
-    here whose hash is the ``manifestHash`` the policy allows (the nodes hold the data, so a
-    manifest may be absent). None if none names one.
+    """The privileged group the voted manifests of the spec's datasets name: those stored
+    here whose hash is the ``manifestHash`` the policy allows. None if none names one. Every
+    one must be stored: an absent one might name a group, which the run cannot guess.
 
     Raises
     ------
+    VotedManifestNotStored
+        A dataset's voted manifest is not stored here.
     DatasetSchemaMismatch
-        Two stored manifests name different groups (or one names none).
+        Two voted manifests name different groups (or one names none).
     UnknownReferenceGroupError
         The group does not name exactly the spec's sensitive features.
     """
@@ -104,9 +106,12 @@ def voted_reference(
     with session_scope(engine) as session:
         for dataset_id in spec.dataset_ids:
             entry = allowed_dataset(snapshot, dataset_id)
-            manifest = None if entry is None else manifest_by_hash(session, entry.manifest_hash)
-            if manifest is not None:
-                found.append(manifest)
+            if entry is None:
+                continue
+            manifest = manifest_by_hash(session, entry.manifest_hash)
+            if manifest is None:
+                raise VotedManifestNotStored(dataset_id, entry.manifest_hash)
+            found.append(manifest)
     for other in found[1:]:
         if other.reference_group != found[0].reference_group:
             raise DatasetSchemaMismatch(found[0].name, other.name, "reference_group")
@@ -219,6 +224,8 @@ def run_federated_audit(
     ------
     DatasetNotAllowed
         A dataset of the spec is not allowed by the policy (nothing recorded or started).
+    VotedManifestNotStored
+        A dataset's voted manifest is not stored here (nothing recorded or started).
     DatasetSchemaMismatch, UnknownReferenceGroupError
         The voted manifests name different privileged groups, or one the spec does not
         audit (:func:`voted_reference`; nothing recorded or started); or the group has no

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunStatus
@@ -30,6 +31,7 @@ from audit.impact._apply import ProposedPolicy, apply_actions
 from audit.impact._recompute import UNREADABLE_MODEL, recompute
 from audit.impact._rejudge import rejudge
 from audit.impact._rules import ChainRules, draft_rules, proposal_rules
+from audit.manifest import manifest_by_hash
 from audit.report import Report
 from audit.runs import REFUSALS
 from audit.service.queries import stored_report
@@ -65,8 +67,8 @@ RECOMPUTED = (
     "recomputed from the stored model file and the verified dataset under the proposed policy"
 )
 MANIFEST_CHANGED = (
-    "the proposal allows another manifest for dataset {dataset} (its privileged group may "
-    "differ), so the stored audit cannot be re-judged"
+    "the proposal allows another manifest for dataset {dataset} than the stored audit's (its "
+    "privileged group may differ), so the stored audit cannot be re-judged"
 )
 NOT_RECOMPUTED = "the audit cannot be recomputed: {message}"
 EXTERNAL_MITIGATION = (
@@ -198,13 +200,25 @@ def _refusal(model: AuditedModel, proposed: ProposedPolicy) -> str | None:
 
 
 def _manifest_changed(
-    model: AuditedModel, current: PolicySnapshot, proposed: ProposedPolicy
+    engine: Engine, model: AuditedModel, current: PolicySnapshot, proposed: ProposedPolicy
 ) -> bool:
-    """Whether the proposal allows the model's dataset with another manifest: the manifest
-    names the privileged group the directional metrics compare with."""
+    """Whether the proposal allows the model's dataset with another manifest than now, or
+    with one whose privileged group (which the directional metrics compare with) is not the
+    one the stored audit used: a manifest voted after the audit may name another."""
     dataset_id = model.run.dataset_id.lower()
     now, then = allowed_dataset(current, dataset_id), allowed_dataset(proposed.snapshot, dataset_id)
-    return now is not None and then is not None and now.manifest_hash != then.manifest_hash
+    if then is None:
+        return False
+    if now is not None and now.manifest_hash != then.manifest_hash:
+        return True
+    with session_scope(engine) as session:
+        manifest = manifest_by_hash(session, then.manifest_hash)
+    if manifest is None:
+        return False
+    used = model.report.model.audit.config.get("reference_group", "majority")
+    if isinstance(used, str):
+        return used != "majority" or manifest.reference_group is not None
+    return {k: str(v) for k, v in used.items()} != manifest.reference_group
 
 
 def _recomputed(
@@ -238,7 +252,7 @@ def model_impact(
         outcome = rejudge(model.report.model.audit, proposed.snapshot)
         verdict, status = outcome.verdict, None
         reasons.extend(outcome.undecided)
-        if _manifest_changed(model, current, proposed):
+        if _manifest_changed(env.engine, model, current, proposed):
             verdict = None
             reasons.append(MANIFEST_CHANGED.format(dataset=run.dataset_name))
         if verdict is not None:

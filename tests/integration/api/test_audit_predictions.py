@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.main import API_PREFIX
-from api.uploads import UPLOAD_PATHS
+from api.uploads import UPLOAD_PATHS, UPLOADS_FOLDER
 from audit.predictions import audit_predictions_file
 from bias_checks import EvidenceRule
 from core.canonical import sha256_hex
@@ -311,3 +312,16 @@ def test_uploads_beyond_the_concurrency_limit_get_503_and_stale_folders_are_swep
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def test_start_up_removes_the_uploads_a_crashed_process_with_this_pid_left(
+    make_app: MakeApp, tmp_path: Path
+) -> None:
+    """Review #18: a restarted container runs the API with the same pid, so the folder of the
+    crashed incarnation is named after the new process; the start-up sweep removes it."""
+    crashed = tmp_path / UPLOADS_FOLDER / f"p{os.getpid()}-crashed"
+    crashed.mkdir(parents=True)
+    (crashed / "predictions.csv").write_bytes(b"x" * 1024)
+    with TestClient(make_app()):  # the lifespan sweeps before serving
+        pass
+    assert not crashed.exists(), "a restarted API with the same pid keeps the crashed upload"

@@ -1,5 +1,6 @@
 """``POST /v1/datasets`` with a privileged group: stored and hashed with the manifest, or
-refused in one line when it does not name each sensitive feature once."""
+refused in one line when it does not name each sensitive feature once, or names a group
+that has no rows in the file."""
 
 from __future__ import annotations
 
@@ -45,3 +46,51 @@ def test_a_manifest_names_its_privileged_group_over_http(make_app, tmp_path: Pat
         message = wrong.json()["error"]["message"]
         assert "the reference group must name one value for each sensitive feature" in message
         assert "\n" not in message
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_privileged_group_without_rows_is_refused_over_http(make_app, tmp_path: Path) -> None:
+    """Review #18: the API stored a group the CLI refuses; every governed run on the voted
+    manifest then failed with ``unknown_reference_group``."""
+    app = make_app(operators=[Account.from_key(OPERATOR_KEY).address])
+    manifest = build_manifest(
+        write_loans_csv(tmp_path / "loans.csv", 200),
+        name="loans",
+        label=LABEL,
+        positive_label=POSITIVE_LABEL,
+        sensitive_features=list(SENSITIVE),
+        reference_group={"group": "Z"},  # the file's groups are A and B
+    )
+    with TestClient(app) as client:
+        operator = bearer(client, OPERATOR_KEY)
+        created = client.post(
+            "/v1/datasets", json=json.loads(manifest.canonical_json()), headers=operator
+        )
+        assert created.status_code == 422, created.text
+        assert error_code(created) == "unknown_reference_group"
+        assert client.get("/v1/datasets").json()["count"] == 0
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_manifest_whose_data_is_held_elsewhere_is_stored_unchecked(
+    make_app, tmp_path: Path
+) -> None:
+    """A federated coordinator stores the voted manifests of data its nodes hold."""
+    app = make_app(operators=[Account.from_key(OPERATOR_KEY).address])
+    data = write_loans_csv(tmp_path / "loans.csv", 200)
+    manifest = build_manifest(
+        data,
+        name="loans",
+        label=LABEL,
+        positive_label=POSITIVE_LABEL,
+        sensitive_features=list(SENSITIVE),
+        reference_group={"group": "A"},
+    )
+    data.unlink()  # on a node, not here
+    with TestClient(app) as client:
+        operator = bearer(client, OPERATOR_KEY)
+        created = client.post(
+            "/v1/datasets", json=json.loads(manifest.canonical_json()), headers=operator
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["manifest"]["manifest_hash"] == manifest.hash

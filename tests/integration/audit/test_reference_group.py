@@ -238,3 +238,29 @@ def test_an_external_model_is_judged_against_the_voted_privileged_group(
     check = _check(report)
     assert float(check["value"]) == pytest.approx(rates["B"] / rates["A"])  # type: ignore[arg-type]
     assert "group=A" in (run.report_dir / "report.html").read_text()
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_preview_never_rejudges_an_audit_made_against_another_privileged_group(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    """Review #18: the manifest voted after the audit names group A, the stored audit compared
+    with the largest group (B). A draft that leaves the manifest alone must not re-judge that
+    evidence as if it were A's: the preview compared the proposal with the current policy."""
+    env = _govern_loans(isolated_chain, deployment, engine, tmp_path, privileged=None)
+    assert run_audit(env, SPEC).verdict == Verdict.PASS  # against B
+    named = _register(engine, tmp_path, "A")
+    govern(isolated_chain, deployment, [signed_offer(isolated_chain, deployment, named)], "A")
+    draft = [SetThreshold(metric="demographic_parity_difference", value=Decimal("0.99"),
+        direction="upper")]  # fmt: skip
+    (quick,) = preview_draft(env, draft).models
+    assert quick.reasons[0].startswith("the proposal allows another manifest for dataset loans")
+    assert quick.judged_from == JudgedFrom.RECOMPUTED
+
+    govern(isolated_chain, deployment, draft, "bound demographic parity")
+    with session_scope(engine) as session:
+        version = session.exec(select(ModelVersion)).one()
+        session.expunge(version)
+    again = reaudit_model(env, version, SPEC)
+    assert again.verdict == Verdict.FAIL  # the four-fifths rule, against A
+    assert (quick.previewed_verdict, quick.previewed_status) == (again.verdict, again.model_status)

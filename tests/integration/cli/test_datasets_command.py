@@ -1,4 +1,5 @@
-"""``fairgov datasets register --reference``: the privileged group the manifest declares."""
+"""``fairgov datasets register --reference``: the privileged group the manifest declares; a
+refused one leaves the provider's salts file alone."""
 
 from __future__ import annotations
 
@@ -60,3 +61,18 @@ def test_a_privileged_group_that_cannot_be_audited_is_one_line(
     assert "Traceback" not in output
     assert len(output.strip().splitlines()) == 1
     assert not list((data.parent / "datasets").glob("**/*.json"))
+
+
+@pytest.mark.parametrize("reference", ["group=Z", "sex=male"])
+def test_a_refused_privileged_group_leaves_the_salts_file_alone(data: Path, reference: str) -> None:
+    """Review #18: a refused ``--reference`` rewrote the salts of the manifest already
+    offered (its records root on chain): none of its records could be proved any more."""
+    salts = data.parent / "loans.salts"
+    code, output = _register(data, "--salts", str(salts))
+    assert code == 0, output
+    kept = salts.read_bytes()
+
+    code, output = _register(data, "--salts", str(salts), "--reference", reference)
+    assert code != 0
+    assert len(output.strip().splitlines()) == 1  # the one-line refusal
+    assert salts.read_bytes() == kept, "the refused register rewrote the provider's salts"

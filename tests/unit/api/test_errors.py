@@ -216,6 +216,7 @@ STATUS_BEFORE: dict[str, int] = {
     "unsupported_file_format": 422,
     "unsupported_mitigation": 422,
     "untrusted_model_type": 500,
+    "voted_manifest_not_stored": 404,  # new in #18 review: a federated run's voted manifest
     "withdrawal_signature_invalid": 403,
     "withdrawal_stale": 409,
     "wrong_chain": 400,

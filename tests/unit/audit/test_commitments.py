@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import hashlib
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -155,6 +156,31 @@ def test_salts_file_round_trip_rebuilds_the_root(tmp_path: Path):
     path.write_bytes(b"\x00" * 64)
     with pytest.raises(InvalidSalts, match="not a fairgov salts file"):
         read_salts(path)
+
+
+class _DiskFullOnWrite(list[bytes]):
+    """Salts whose second pass (the write, after the check) fails after one salt."""
+
+    passes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.passes += 1
+        for i, salt in enumerate(list.__iter__(self)):
+            if self.passes > 1 and i == 1:
+                raise OSError("No space left on device")
+            yield salt
+
+
+def test_a_failed_salts_write_leaves_the_existing_file_whole(tmp_path: Path):
+    """Review #18: the provider's salts file was truncated before it was rewritten."""
+    path = tmp_path / "salts.bin"
+    write_salts(path, build_commitments(RECORDS).salts)
+    kept = path.read_bytes()
+    with pytest.raises(OSError, match="No space left"):
+        write_salts(path, _DiskFullOnWrite(build_commitments(RECORDS).salts))
+    assert path.read_bytes() == kept
+    assert [p.name for p in tmp_path.iterdir()] == ["salts.bin"]
+    assert path.stat().st_mode & 0o077 == 0  # the provider's secret: owner only
 
 
 def test_csv_records_are_canonical_json_of_the_row_and_stream_with_progress(tmp_path: Path):

@@ -39,7 +39,7 @@ from audit.synthetic import make_loans
 from audit.training import predict
 from audit.verify import frozen_snapshot
 from bias_checks import Verdict
-from core.canonical import canonical_json, sha256_hex
+from core.canonical import canonical_json
 from core.db import session_scope
 from governance.actions import SetThreshold, dataset_id_of
 from governance.chain import deploy, localchain
@@ -59,6 +59,13 @@ class Federation:
     address: str
     configs: tuple[NodeConfig, ...]
     work: Path
+    manifests: tuple[DatasetManifest, ...]  # voted, naming no privileged group
+
+    def register(self, engine: Engine) -> None:
+        """Store the voted manifests in the coordinator's database, as a run requires."""
+        with session_scope(engine) as session:
+            for manifest in self.manifests:
+                store_manifest(session, manifest)
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +82,19 @@ def federation(
         path = work / f"{name}.csv"
         make_loans(400, seed=10 + i).to_csv(path, index=False)
         files.append(path)
+    manifests = tuple(
+        build_manifest(
+            path,
+            name=name,
+            label=LOANS.label,
+            positive_label=LOANS.positive_label,
+            sensitive_features=list(LOANS.sensitive),
+        )
+        for name, path in zip(NAMES, files, strict=True)
+    )
     actions = [
-        allow_raw(w3, deployment, name, sha256_hex(p.read_bytes()), "0x" + "cd" * 32, p.name, key)
-        for name, p, key in zip(NAMES, files, KEYS, strict=True)
+        allow_raw(w3, deployment, m.name, m.sha256, m.hash, m.uri, key)
+        for m, key in zip(manifests, KEYS, strict=True)
     ]
     govern(w3, deployment, [*actions, dp_threshold("0.3")], "allow three nodes, bound DP")
     policy = deployment.addresses.training_policy
@@ -94,7 +111,7 @@ def federation(
             stack.enter_context(
                 supernode(config, superlink=address, port=free_port(), log=work / f"{name}.log")
             )
-        yield Federation(address, tuple(configs), work)
+        yield Federation(address, tuple(configs), work, manifests)
     w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
 
 
@@ -124,6 +141,7 @@ def test_a_governed_federated_run_is_anchored_and_equals_the_pooled_audit(
     deployment: deploy.Deployment,
     tmp_path: Path,
 ) -> None:
+    federation.register(engine)
     env = audit_env(engine, w3, deployment, tmp_path / "data")
     lines: list[str] = []
     run = run_federated_audit(
@@ -239,6 +257,7 @@ def test_a_voted_threshold_optimizer_is_fitted_applied_stored_and_gated(
     deployment: deploy.Deployment,
     tmp_path: Path,
 ) -> None:
+    federation.register(engine)
     env = audit_env(engine, w3, deployment, tmp_path / "data")
     lines: list[str] = []
     run = run_federated_audit(

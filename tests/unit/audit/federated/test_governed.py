@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from audit.errors import DatasetSchemaMismatch, UnsupportedMitigation
 from audit.federated import learning
-from audit.federated.errors import FederatedRunFailed
+from audit.federated.errors import FederatedRunFailed, VotedManifestNotStored
 from audit.federated.governed import check_mitigation, federated_model, voted_reference
 from audit.federated.mitigation import combine, thresholds
 from audit.federated.node import NodeData, audit_predictions, score_histogram
@@ -230,14 +230,15 @@ def test_a_federated_run_takes_the_privileged_group_of_the_voted_manifests_store
     engine: Engine,
 ) -> None:
     a, b = _manifest("node-a", {"group": "A"}), _manifest("node-b", {"group": "A"})
-    unstored = _manifest("node-c", None)  # held by its node only: says nothing here
+    plain = _manifest("node-c", None)
     with session_scope(engine) as session:
         store_manifest(session, a)
         store_manifest(session, b)
-    snapshot = _allowing(a, b, unstored)
-    spec = _federated("node-a", "node-b", "node-c")
+        store_manifest(session, plain)
+    assert voted_reference(engine, _allowing(plain), _federated("node-c")) is None
+    snapshot = _allowing(a, b)
+    spec = _federated("node-a", "node-b")
     assert voted_reference(engine, snapshot, spec) == {"group": "A"}
-    assert voted_reference(engine, _allowing(unstored), _federated("node-c")) is None
     # A stored manifest other than the voted one (another hash) is not read.
     other = _manifest("node-a", {"group": "B"})
     with session_scope(engine) as session:
@@ -260,3 +261,24 @@ def test_voted_manifests_that_disagree_or_name_other_features_start_nothing(
         "The voted privileged group of dataset node-a names group=A, but the spec's sensitive "
         "features are region: audit the sensitive features its manifest declares."
     )
+
+
+def test_an_unstored_voted_manifest_naming_a_group_is_not_replaced_by_the_largest_group(
+    engine: Engine,
+) -> None:
+    """Review #18: the operator chose the verdicts off chain by storing, or not, a manifest."""
+    voted = _manifest("node-c", {"group": "B"})  # on chain by hash; never stored here
+    with pytest.raises(VotedManifestNotStored, match="register it"):
+        voted_reference(engine, _allowing(voted), _federated("node-c"))
+
+
+def test_an_unstored_voted_manifest_naming_another_group_is_not_outvoted_by_stored_ones(
+    engine: Engine,
+) -> None:
+    a = _manifest("node-a", {"group": "A"})
+    c = _manifest("node-c", {"group": "B"})  # voted, held by its node, not stored here
+    with session_scope(engine) as session:
+        store_manifest(session, a)
+    with pytest.raises(VotedManifestNotStored) as refused:
+        voted_reference(engine, _allowing(a, c), _federated("node-a", "node-c"))
+    assert refused.value.details["manifest_hash"] == c.hash
