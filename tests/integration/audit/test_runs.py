@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from web3 import Web3
 
-import audit.runs
+import audit.publish
 from audit.anchor import read_anchor
 from audit.db_models import AuditRunRecord
 from audit.errors import ManifestMismatch
@@ -104,7 +104,7 @@ def test_a_crash_before_anchoring_leaves_no_report_and_no_anchor(
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("power cut while rendering")
 
-    monkeypatch.setattr(audit.runs, "render_all", crash)
+    monkeypatch.setattr(audit.publish, "render_all", crash)
     with pytest.raises(RuntimeError):
         _run(allowed, deployment, engine, tmp_path)
     assert [p.name for p in (tmp_path / "reports").iterdir()] == []
