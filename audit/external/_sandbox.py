@@ -7,8 +7,10 @@ with a huge trip count). So an audit scores in a child process
 arena capped at ``max_memory`` bytes, its whole address space allowed to grow by
 :func:`address_budget` bytes beyond its start (``RLIMIT_AS``: the kernel refuses anything
 more), and killed at ``max_seconds``. Inputs and outputs cross as ``.npy`` files in a
-private temporary folder, never pickled; the child reads no setting and no environment
-variable of fairgov's.
+private temporary folder, never pickled; the child reads no setting of fairgov's and gets
+only the few environment variables it needs (:func:`child_environment`), so a key or a
+database URL in the service's environment never reaches the process that runs a stranger's
+graph.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -149,6 +152,24 @@ def run_sandboxed(
         return _read_result(name, folder, limits)
 
 
+#: The variables a scoring child keeps from its parent's environment: where to find programs
+#: and temporary space, and the locale. Everything else (keys, database URLs, settings) stays out.
+CHILD_ENV_KEEP = ("PATH", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE")
+
+
+def child_environment(parent: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a scoring child: :data:`CHILD_ENV_KEEP` from ``parent``, and one
+    thread for OpenMP and OpenBLAS.
+
+    Examples
+    --------
+    >>> child_environment({"PATH": "/bin", "FAIRGOV_AUDITOR_KEY": "0x..."})["PATH"]
+    '/bin'
+    """
+    env = {key: parent[key] for key in CHILD_ENV_KEEP if key in parent}
+    return {**env, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 class Scorer:
     """A scoring child process, started ahead: it imports onnxruntime (about half a second)
     while the parent loads the dataset, then waits for the folder of its one request on
@@ -165,7 +186,7 @@ class Scorer:
     """
 
     def __init__(self) -> None:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+        env = child_environment(os.environ)
         self.process = subprocess.Popen(
             [sys.executable, "-I", str(_CHILD), "-"],
             stdin=subprocess.PIPE,

@@ -29,7 +29,7 @@ from audit.external import (
     score_sandboxed,
     session,
 )
-from audit.external._sandbox import run_sandboxed
+from audit.external._sandbox import CHILD_ENV_KEEP, Scorer, run_sandboxed
 from tests.unit.audit.external import onnx_models as models
 from tests.unit.audit.external.onnx_models import NUMERIC, Exported
 
@@ -177,3 +177,19 @@ def test_an_orphaned_child_stops_at_its_cpu_limit(tmp_path: Path) -> None:
     )
     assert child.returncode == -signal.SIGXCPU
     assert not (tmp_path / "result.json").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_the_child_gets_no_key_or_setting_of_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAIRGOV_AUDITOR_KEY", "0x" + "ab" * 32)
+    monkeypatch.setenv("FAIRGOV_DATABASE_URL", "postgresql://user:secret@db/fairgov")
+    scorer = Scorer()
+    try:
+        environ = Path(f"/proc/{scorer.process.pid}/environ").read_bytes().split(b"\0")
+    finally:
+        scorer.close()
+    names = {entry.split(b"=", 1)[0] for entry in environ if entry}
+    assert not any(name.startswith(b"FAIRGOV_") for name in names)
+    assert b"OMP_NUM_THREADS=1" in environ
+    allowed = {*CHILD_ENV_KEEP, "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"}
+    assert names <= {k.encode() for k in allowed}
