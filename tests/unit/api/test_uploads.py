@@ -26,10 +26,13 @@ def _dead_pid() -> int:
 @pytest.fixture
 def other_worker() -> Iterator[int]:
     """The pid of another running process (a second API worker)."""
-    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    # It blocks on its standard input until the test ends and kills it: no timer to outlast.
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
     yield process.pid
     process.kill()
-    process.wait()
+    process.communicate()
 
 
 def test_a_stopped_process_s_and_day_old_folders_go_a_running_one_s_stay(

@@ -12,7 +12,6 @@ from tests.unit.audit.external import onnx_models as models
 from tests.unit.audit.external.onnx_models import NUMERIC
 from tests.unit.audit.external.torch_models import torch_mlp
 
-pytest.importorskip("torch")
 pytestmark = pytest.mark.slow  # torch's import and the dynamo export take seconds
 
 
