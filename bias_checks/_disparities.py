@@ -37,12 +37,31 @@ class Comparison:
     component: IntArray | None = None
 
 
+TIE = 1e-12
+"""Values this close (relative) are a tie: the first group in the grouping's order wins, so
+that sums added in another order (another dataframe engine) name the same group."""
+
+
 def _nan_argmax(x: np.ndarray[Any, Any]) -> IntArray:
-    return np.asarray(np.where(np.isnan(x), -np.inf, x).argmax(axis=-1), dtype=np.intp)
+    filled = np.where(np.isnan(x), -np.inf, x)
+    top = filled.max(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        near = filled >= top - TIE * np.maximum(1.0, np.abs(top))
+    return np.asarray(near.argmax(axis=-1), dtype=np.intp)
 
 
 def _nan_argmin(x: np.ndarray[Any, Any]) -> IntArray:
-    return np.asarray(np.where(np.isnan(x), np.inf, x).argmin(axis=-1), dtype=np.intp)
+    return _nan_argmax(-np.asarray(x, dtype=np.float64))
+
+
+def first_max(x: np.ndarray[Any, Any]) -> int:
+    """Index of the largest value of a 1-D array (NaN skipped), the first of near ties."""
+    return int(_nan_argmax(np.asarray(x, dtype=np.float64)))
+
+
+def first_min(x: np.ndarray[Any, Any]) -> int:
+    """Index of the smallest value of a 1-D array (NaN skipped), the first of near ties."""
+    return int(_nan_argmin(np.asarray(x, dtype=np.float64)))
 
 
 def _ratio_at_most_one(ratio: np.ndarray[Any, Any]) -> FloatArray:

@@ -37,7 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from bias_checks._disparities import OVERALL, Agg, Method, Transform
+from bias_checks._belt import BeltStructure, fail_end
+from bias_checks._belt import table as belt_table
+from bias_checks._disparities import OVERALL, Agg, Method, Transform, first_max, first_min
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._intervals import (
     fold_ratio,
@@ -167,6 +169,11 @@ class Split:
         ``entries`` (labels, control levels) of a check, since any of them can FAIL it."""
         return cls(alpha / 2 / components / max(entries, 1), alpha / 2)
 
+    @property
+    def share(self) -> float:
+        """How many ways the safe end's error is shared (components times entries)."""
+        return self.unsafe / self.safe
+
     def tail(
         self,
         structure: Structure,
@@ -218,19 +225,72 @@ def _between(
     pairs = np.array(list(combinations(range(members.size), 2)), dtype=np.intp)
     i, j = pairs[:, 0], pairs[:, 1]
     pm, nm = p[members], n[members]
-    top, bottom = int(np.argmax(pm)), int(np.argmin(pm))
+    top, bottom = first_max(pm), first_min(pm)
     safe = split.tail("pairs", nm)
     low, high, reach = _folded(
         transform, pm[i], nm[i], pm[j], nm[j], safe=safe, unsafe=split.unsafe
     )
+    belt = _belt_end(transform, "pairs", (pm[i], nm[i], pm[j], nm[j]), pm=pm, nm=nm, split=split)
     if transform == "difference":
         value = float(pm[top] - pm[bottom])
-        ends = float(low.max()), float(high.max()), _single(reach)
+        ends = _or(belt, float(low.max())), float(high.max()), _single(reach)
         return value, *ends, int(members[top]), int(members[bottom])
     with np.errstate(divide="ignore", invalid="ignore"):
         value = float(pm[bottom] / pm[top])
-    ends = float(low.min()), float(high.min()), _single(reach)
+    ends = float(low.min()), _or(belt, float(high.min())), _single(reach)
     return value, *ends, int(members[bottom]), int(members[top])
+
+
+def _or(belt: float | None, parity: float) -> float:
+    return parity if belt is None or np.isnan(parity) else belt
+
+
+def _belt_end(
+    transform: Transform,
+    structure: BeltStructure,
+    compared: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
+    *,
+    pm: FloatArray,
+    nm: FloatArray,
+    split: Split,
+    reference: float = 0.0,
+) -> float | None:
+    """The FAIL end from the Neyman belt (:mod:`bias_checks._belt`), or None where it does not
+    apply (too many groups, a rate of 0 or 1 over all compared groups, an empty group)."""
+    _, n1, _, n2 = compared
+    sizes = nm if structure == "pairs" else n1
+    if not (np.all(nm > 0) and np.all(np.isfinite(pm))):
+        return None
+    tab = belt_table(structure, sizes, reference)
+    if tab is None:
+        return None
+    pooled = float((pm * nm).sum() / nm.sum())
+    if not 0.0 < pooled < 1.0:
+        return None
+    v = pooled * (1 - pooled) if transform == "difference" else (1 - pooled) / pooled
+    largest = float(np.max(sizes) if structure == "pairs" else max(np.max(sizes), reference))
+    pass_se = np.sqrt(v * (1 / n1 + 1 / n2))
+    a1, b1, a2, b2 = (x[:, None] for x in compared)
+
+    def lows(tails: FloatArray) -> FloatArray:
+        t = tails[None, :]
+        if transform == "difference":
+            low, _ = folded_difference(a1, b1, a2, b2, low_tail=t, high_tail=t)
+            return low
+        _, high = folded_ratio(a1, b1, a2, b2, low_tail=t, high_tail=t)
+        with np.errstate(divide="ignore"):
+            return np.asarray(-np.log(high), dtype=np.float64)
+
+    end = fail_end(
+        tab,
+        lows,
+        unit=float(np.sqrt(v / largest)),
+        pass_se=pass_se,
+        alpha=2 * split.unsafe,
+        share=split.share,
+        unsafe=split.unsafe,
+    )
+    return end if transform == "difference" else float(np.exp(-end))
 
 
 def _to_target(
@@ -257,7 +317,7 @@ def _to_target(
             scale = np.clip(1.0 - share, 0.0, None)  # |p_g - p_all| = (1 - s_g)|p_g - p_rest|
             low, high, reach = low * scale, high * scale, reach * scale
             gaps = np.abs(pm - point_t)
-            worst = int(np.nanargmax(gaps))
+            worst = first_max(gaps)
             ends = float(low.max()), float(high.max()), _single(reach)
             return float(gaps[worst]), *ends, int(members[worst])
         signed = []
@@ -270,7 +330,7 @@ def _to_target(
         reach = ratio_reach(*signed[1], pm, point_t)
         ratios = pm / point_t
         ratios = np.where(ratios > 1, 1 / ratios, ratios)
-    worst = int(np.nanargmin(ratios)) if not np.isnan(ratios).all() else 0
+    worst = first_min(ratios)
     ends = float(low.min()), float(np.minimum(reach, 1.0).min()), _single(reach)
     return float(ratios[worst]), *ends, int(members[worst])
 
@@ -347,6 +407,24 @@ def rate_disparity(
                     safe=safe,
                     unsafe=split.unsafe,
                 )
+                po, no = row_p[others], row_n[others]
+                ref_p, ref_n = (
+                    np.full(others.size, row_p[second]),
+                    np.full(others.size, row_n[second]),
+                )
+                belt = _belt_end(
+                    transform,
+                    "reference",
+                    (po, no, ref_p, ref_n),
+                    pm=row_p[members],
+                    nm=row_n[members],
+                    split=split,
+                    reference=float(row_n[second]),
+                )
+                if transform == "difference":
+                    low = _or(belt, low)
+                else:
+                    high = _or(belt, high)
             out.value[label, c], out.low[label, c], out.high[label, c] = value, low, high
             assert out.reach is not None
             out.reach[label, c] = reach

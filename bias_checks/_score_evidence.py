@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bias_checks._disparities import OVERALL, Method, compare
+from bias_checks._disparities import OVERALL, Method, compare, first_max, first_min
 from bias_checks._evidence import EvidenceRule
 from bias_checks._groups import GroupTable
 from bias_checks._inputs import FloatArray, IntArray
@@ -86,10 +86,10 @@ def score_base_evidence(
         wide = group_interval(scores, metric, safe)
         narrow = group_interval(scores, metric, alpha / 2)
         if upper:
-            pick = members[int(np.argmax(values[members]))]
+            pick = members[first_max(values[members])]
             low[0, c], high[0, c] = wide[0][members].max(), narrow[1][members].max()
         else:
-            pick = members[int(np.argmin(values[members]))]
+            pick = members[first_min(values[members])]
             low[0, c], high[0, c] = narrow[0][members].min(), wide[1][members].min()
         first[0, c], value[0, c] = pick, values[pick]
     judged = Judged(

@@ -145,3 +145,14 @@ def test_a_bound_outside_what_the_metric_can_take_is_refused(metric: str, bound:
 )
 def test_bounds_at_the_edges_of_the_range_are_accepted(metric: str, bound: float) -> None:
     assert Threshold(metric, bound).bound == bound
+
+
+def test_a_value_on_its_bound_up_to_rounding_needs_no_size() -> None:
+    # Regression: an AUC of 0.6000000000000001 (another engine's summation order) against a
+    # bound of 0.6 asked for 8.8e32 rows while 0.6 itself asked for none.
+    threshold = Threshold("roc_auc_difference", 0.6)
+    assert rows_needed(threshold, 0.6000000000000001, 0.0, 0.8, 30) is None
+    assert rows_needed(threshold, 0.6, 0.0, 0.8, 30) is None
+    assert rows_needed(threshold, 0.61, 0.0, 0.8, 30) is not None
+    # ... and a size that is a whole number but for the last bits is that number.
+    assert rows_needed(Threshold("demographic_parity_difference", 0.1), 0.05, 0.0, 0.15, 28) == 112

@@ -1,0 +1,130 @@
+"""The Neyman belt of the FAIL end (bias_checks._belt) against independent references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import studentized_range
+
+from bias_checks._belt import LEVELS, Table, pass_error, table
+from bias_checks._disparities import first_max, first_min
+from bias_checks._judged import RateStats, rate_disparity
+from bias_checks._simultaneous import comparison_tail
+from tests.unit.bias_checks.belt_reference import two_group_fail_end
+
+
+def _c(tab: Table, budget: float) -> np.ndarray:
+    return tab.at(np.full(tab.delta.size, budget))
+
+
+def test_at_parity_the_critical_value_is_tukeys() -> None:
+    tab = table("pairs", np.full(4, 250.0))
+    assert tab is not None
+    tukey = float(studentized_range.ppf(0.95, 4, np.inf)) / np.sqrt(2)
+    assert _c(tab, 0.05)[0] == pytest.approx(tukey, abs=0.02)
+
+
+def test_against_a_reference_at_parity_the_critical_value_is_dunnetts() -> None:
+    sizes, reference = np.array([80.0, 120.0, 200.0]), 150.0
+    tab = table("reference", sizes, reference)
+    assert tab is not None
+    from scipy.special import ndtri
+
+    dunnett = -ndtri(comparison_tail("reference", sizes, reference=reference, alpha=0.05))
+    assert _c(tab, 0.05)[0] == pytest.approx(dunnett, abs=0.02)
+
+
+def test_far_from_parity_it_is_the_one_sided_value_of_two_clusters() -> None:
+    # Four equal groups, two at each end: four pairs attain theta, one-sided. An independent
+    # Monte Carlo of max over those pairs of (e_j - e_i) / sqrt(2).
+    tab = table("pairs", np.full(4, 100.0))
+    assert tab is not None
+    e = np.random.default_rng(7).standard_normal((400_000, 4))
+    cross = np.stack([e[:, j] - e[:, i] for i in (0, 1) for j in (2, 3)], axis=1) / np.sqrt(2)
+    expected = float(np.quantile(cross.max(axis=1), 0.975))
+    assert _c(tab, 0.025)[-1] == pytest.approx(expected, abs=0.03)
+    # ... and smaller than the parity value, which is what narrows the FAIL end there.
+    assert _c(tab, 0.025)[-1] < _c(tab, 0.025)[0] - 0.2
+
+
+def test_two_groups_have_the_closed_form() -> None:
+    tab = table("pairs", np.array([100.0, 100.0]))
+    assert tab is not None
+    c = _c(tab, 0.05)
+    se = np.sqrt(2.0)
+    from scipy.stats import norm
+
+    got = norm.sf(c) + norm.sf(c + 2 * tab.delta / se)
+    np.testing.assert_allclose(got, 0.05, atol=1e-6)  # budgets interpolated on 480 levels
+
+
+def test_the_pass_ends_error_is_zero_while_its_width_exceeds_theta() -> None:
+    se = np.array([0.05])
+    miss = pass_error(np.array([0.0, 0.05, 1.95 * 0.05, 0.5]), se, 0.025)
+    assert miss[0] == miss[1] == 0.0 == miss[2]
+    assert miss[3] == pytest.approx(0.025, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("c1", "n1", "c2", "n2"),
+    [(60, 200, 70, 200), (12, 40, 30, 60), (5, 30, 25, 30), (50, 50, 0, 60)],
+)
+def test_the_engines_fail_end_matches_the_exact_belt_for_two_groups(
+    c1: float, n1: float, c2: float, n2: float
+) -> None:
+    stats = RateStats(np.array([[c1, c2]]), np.array([[n1, n2]]), np.array([[n1, n2]]))
+    overall = RateStats(np.array([[c1 + c2]]), np.array([[n1 + n2]]), np.array([[n1 + n2]]))
+    judged = rate_disparity(
+        stats,
+        overall,
+        judged=np.ones((1, 2), dtype=bool),
+        control_of=np.zeros(2, dtype=np.intp),
+        transform="difference",
+        method="between_groups",
+        references=None,
+        alpha=0.05,
+    )
+    exact = two_group_fail_end(c1, n1, c2, n2)
+    se = np.sqrt(0.25 * (1 / n1 + 1 / n2))
+    assert exact - 0.05 * se <= judged.low[0, 0] <= exact + 1e-4 * se
+
+
+def test_the_fail_end_keeps_its_error_at_the_least_favourable_configuration() -> None:
+    # Four groups of 150 rows, two at 0.40 and two at 0.52 (theta = 0.12, where the PASS end
+    # can also err): the FAIL end lies above theta in at most its share of 5 %.
+    rng = np.random.default_rng(11)
+    reps, n = 3000, 150.0
+    rates = np.array([0.40, 0.40, 0.52, 0.52])
+    counts = rng.binomial(int(n), rates, size=(reps, 4)).astype(np.float64)
+    sizes = np.full((reps, 4), n)
+    stats = RateStats(counts, sizes, sizes.copy())
+    overall = RateStats(
+        counts.sum(1, keepdims=True), sizes.sum(1, keepdims=True), sizes.sum(1, keepdims=True)
+    )
+    judged = rate_disparity(
+        stats,
+        overall,
+        judged=np.ones((reps, 4), dtype=bool),
+        control_of=np.zeros(4, dtype=np.intp),
+        transform="difference",
+        method="between_groups",
+        references=None,
+        alpha=0.05,
+    )
+    fail_end_errs = float(np.mean(judged.low[:, 0] > 0.12))
+    pass_end_errs = float(np.mean(judged.high[:, 0] < 0.12))
+    # Three standard errors of 3,000 audits above the nominal 5 % in all.
+    assert fail_end_errs + pass_end_errs <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / reps)
+    assert fail_end_errs > 0.005  # and it is not the old, parity-calibrated end
+
+
+def test_near_ties_name_the_first_group_whatever_the_summation_order() -> None:
+    # Regression: two groups of equal size are equally far from the overall value; the last
+    # bits of a sum decided which one a dataframe engine named.
+    a = 0.3255508671114561
+    assert first_max(np.array([a, a * (1 + 4e-16)])) == 0
+    assert first_max(np.array([a * (1 + 4e-16), a])) == 0
+    assert first_min(np.array([a, a * (1 - 4e-16)])) == 0
+    assert first_max(np.array([np.nan, 0.2, 0.1])) == 1
+    assert first_max(np.array([0.1, 0.2 + 1e-9])) == 1
+    assert LEVELS[0] < 1e-4
