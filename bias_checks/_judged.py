@@ -257,11 +257,11 @@ def _belt_end(
 ) -> float | None:
     """The FAIL end from the Neyman belt (:mod:`bias_checks._belt`), or None where it does not
     apply (too many groups, a rate of 0 or 1 over all compared groups, an empty group)."""
-    _, n1, _, n2 = compared
+    n1 = compared[1]
     sizes = nm if structure == "pairs" else n1
     if not (np.all(nm > 0) and np.all(np.isfinite(pm))):
         return None
-    tab = belt_table(structure, sizes, reference)
+    tab = belt_table(structure, sizes, reference, alpha=2 * split.unsafe, share=split.share)
     if tab is None:
         return None
     pooled = float((pm * nm).sum() / nm.sum())
@@ -269,7 +269,6 @@ def _belt_end(
         return None
     v = pooled * (1 - pooled) if transform == "difference" else (1 - pooled) / pooled
     largest = float(np.max(sizes) if structure == "pairs" else max(np.max(sizes), reference))
-    pass_se = np.sqrt(v * (1 / n1 + 1 / n2))
     a1, b1, a2, b2 = (x[:, None] for x in compared)
 
     def lows(tails: FloatArray) -> FloatArray:
@@ -281,15 +280,7 @@ def _belt_end(
         with np.errstate(divide="ignore"):
             return np.asarray(-np.log(high), dtype=np.float64)
 
-    end = fail_end(
-        tab,
-        lows,
-        unit=float(np.sqrt(v / largest)),
-        pass_se=pass_se,
-        alpha=2 * split.unsafe,
-        share=split.share,
-        unsafe=split.unsafe,
-    )
+    end = fail_end(tab, lows, unit=float(np.sqrt(v / largest)))
     return end if transform == "difference" else float(np.exp(-end))
 
 

@@ -110,7 +110,7 @@ def test_two_groups_use_newcombe_ends_and_the_folded_normal_belt() -> None:
     assert judged.high[0, 0] == pytest.approx(high, abs=1e-12)
     exact = two_group_fail_end(COUNTS[0, 0], SIZES[0, 0], COUNTS[0, 1], SIZES[0, 1])
     se = np.sqrt(0.25 * (1 / SIZES[0, 0] + 1 / SIZES[0, 1]))
-    assert exact - 0.05 * se <= judged.low[0, 0] <= exact + 1e-4 * se
+    assert exact - 0.05 * se <= judged.low[0, 0] <= exact + 1e-9
     assert judged.n_judged[0, 0] == 2
 
 
@@ -149,7 +149,7 @@ def test_to_reference_compares_every_other_group_with_the_reference() -> None:
     # largest of 40 simulated quantiles, a few thousandths of a standard error).
     assert max(b[0] for b in bonferroni) - 1e-3 <= judged.low[0, 0]
     assert judged.low[0, 0] <= max(b[0] for b in one_sided)
-    assert judged.low[0, 0] == pytest.approx(max(b[0] for b in parity), abs=0.01)
+    assert judged.low[0, 0] > max(b[0] for b in parity)  # far from parity: narrower
     assert judged.high[0, 0] == pytest.approx(max(b[1] for b in plain), abs=1e-12)
     assert judged.second[0, 0] == 2
     assert judged.low[0, 0] > 0
@@ -369,6 +369,6 @@ def test_entries_share_only_the_end_a_fail_rests_on() -> None:
         exact = two_group_fail_end(COUNTS[0, i], SIZES[0, i], COUNTS[0, j], SIZES[0, j], share=2)
         alone = two_group_fail_end(COUNTS[0, i], SIZES[0, i], COUNTS[0, j], SIZES[0, j])
         se = np.sqrt(0.25 * (1 / SIZES[0, i] + 1 / SIZES[0, j]))
-        assert exact - 0.05 * se <= judged.low[0, level] <= exact + 1e-4 * se
+        assert exact - 0.05 * se <= judged.low[0, level] <= exact + 1e-9
         assert exact < alone
         assert judged.high[0, level] == pytest.approx(plain[1], abs=1e-12)
