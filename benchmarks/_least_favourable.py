@@ -1,71 +1,58 @@
-"""How far any valid calibration of the max - min interval's FAIL end can go on this grid.
+"""Coverage at the configurations that are worst for each end of the belt (issue 11).
 
-The benchmark's four-group truth is evenly spaced (``0, gap/3, 2 gap/3, gap``). A valid lower
-end ``L`` for ``theta = max - min`` must keep ``P(L > theta) <= a`` at *every* configuration,
-including the least favourable one with the same ``theta``: two clusters
-(``0, theta, 0, theta``), where four pairs attain ``theta`` at once instead of one. In the
-normal model of the grid (group estimates ``N(mu_g, p (1 - p) / n)``, ``p = 0.4``) this prints,
-per size and gap, the error of the FAIL end at the evenly spaced truth for
-
-* ``parity c``: the fixed simultaneous critical value of all six pairs at parity (what
-  fairgov uses; exact at gap 0);
-* ``LF c, a/2``: the smallest critical value of ``T = max_ij (|D_ij| - theta) / se_ij`` that
-  is valid at every two-point and mid configuration with range ``theta`` at ``a = 2.5 %``, the
-  share of the error this end has when the other end can also miss (far from parity);
-* ``LF c, a``: the same at ``a = 5 %``, the whole error, which is only valid where the other
-  end cannot miss (its width exceeds the gap, near parity);
-
-and ``select``: how often a two-step / moment-selection procedure could drop any pair from
-the critical value (a pair whose upper end does not reach ``L``, so it cannot attain the
-maximum). The truth covers ``1 - error`` on this end plus the other end's misses.
+The grid's truth spreads four groups evenly (``0, gap/3, 2 gap/3, gap``). The FAIL end's
+critical value (``bias_checks._belt``) is calibrated where each end errs most: two clusters
+``gap`` apart (``0, 0, gap, gap``: four pairs attain the gap at once, the FAIL end's worst) and
+the middle groups half-way (``0, gap/2, gap/2, gap``: nothing but the extreme pair comes near
+the gap, the PASS end's worst). This prints coverage of max - min, min / max and the
+difference to the reference (the last group) at both, unweighted, so that a reader can see the
+interval is valid there too and not only at the evenly spread truth.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
-from scipy.stats import studentized_range
 
-P = 0.4
-K = 4
+from benchmarks._populations import FPR0, TPR0, Truth, simulate_cells
 
-
-def _statistic(mu: np.ndarray[Any, Any], sd: float, theta: float, z: Any) -> Any:
-    i, j = np.triu_indices(K, 1)
-    x = mu + sd * z
-    return np.max((np.abs(x[:, i] - x[:, j]) - theta) / (sd * np.sqrt(2)), axis=1)
+CONFIGS = {"two clusters": (0.0, 0.0, 1.0, 1.0), "half-way": (0.0, 0.5, 0.5, 1.0)}
 
 
-def least_favourable_table(draws: int = 100_000, seed: int = 1) -> None:
-    z = np.random.default_rng(seed).standard_normal((draws, K))
-    parity = float(studentized_range.ppf(0.95, K, np.inf)) / np.sqrt(2)
+def least_favourable_table(reps: int, judge: Any, true_values: Any, seed: int = 5000) -> None:
+    """``judge(cells, squares, method, transform)`` gives a Judged per replication;
+    ``true_values(truth)`` the true disparities."""
     print(
-        "\nFAIL-end error of max - min at the evenly spaced truth (normal model, 4 groups,"
-        " 95 %):\n  rows   gap | parity c  err | LF c a/2  err | LF c a  err | select"
+        "\nCoverage at the belt's least-favourable configurations (4 groups, unweighted, 95 %):\n"
+        "  config        rows   gap |  dpd   dpr   ref | dpd misses FAIL end / PASS end"
     )
-    i, j = np.triu_indices(K, 1)
-    for n in (30, 100, 1000):
-        sd = np.sqrt(P * (1 - P) / n)
-        for gap in (0.05, 0.10, 0.15, 0.20):
-            even = gap * np.arange(K) / (K - 1)
-            configs = [
-                gap * np.array([0, *bits, 1.0]) for bits in itertools.product([0, 1], repeat=2)
-            ]
-            configs.append(gap * np.array([0, 0.5, 0.5, 1.0]))
-            worst = [
-                max(float(np.quantile(_statistic(mu, sd, gap, z), q)) for mu in configs)
-                for q in (0.975, 0.95)
-            ]
-            t_even = _statistic(even, sd, gap, z)
-            x = even + sd * z
-            d = np.abs(x[:, i] - x[:, j])
-            low = np.max(d - parity * sd * np.sqrt(2), axis=1)
-            high = d + 1.96 * sd * np.sqrt(2)
-            select = float(np.mean((high < low[:, None]).any(axis=1)))
-            print(
-                f"  {n:>4} {gap:5.2f} |   {parity:5.2f} {100 * np.mean(t_even > parity):5.2f}% |"
-                f"   {worst[0]:5.2f} {100 * np.mean(t_even > worst[0]):5.2f}% |"
-                f" {worst[1]:5.2f} {100 * np.mean(t_even > worst[1]):5.2f}% | {100 * select:5.1f}%"
-            )
+    kinds = (
+        ("dpd", "between_groups", "difference"),
+        ("dpr", "between_groups", "ratio"),
+        ("dpd_reference", "to_reference", "difference"),
+    )
+    for name, shape in CONFIGS.items():
+        for n in (30, 100, 1000):
+            for gap in (0.05, 0.10, 0.20):
+                seed += 1
+                mu = gap * np.asarray(shape)
+                t = Truth(TPR0 + mu, FPR0 + mu, (n,) * 4)
+                rng = np.random.default_rng(seed)
+                cells, squares, _ = simulate_cells(t, reps=reps, sigma=0.0, rng=rng)
+                truth = true_values(t)
+                out = []
+                for kind, method, transform in kinds:
+                    judged = judge(cells, squares, f"selection_rate:{method}", transform)
+                    low, high = judged.low[:, 0], judged.high[:, 0]
+                    value = truth[kind]
+                    above, below = low > value + 1e-12, high < value - 1e-12
+                    out.append(float(np.mean(~above & ~below)))
+                    if kind == "dpd":
+                        misses = (float(np.mean(above)), float(np.mean(below)))
+                print(
+                    f"  {name:<12} {n:>5} {gap:5.2f} | "
+                    + " ".join(f"{100 * c:5.1f}" for c in out)
+                    + f" | {100 * misses[0]:4.1f}% / {100 * misses[1]:4.1f}%",
+                    flush=True,
+                )

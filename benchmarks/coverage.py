@@ -21,7 +21,8 @@ ratio (between groups), difference to overall and to the reference group, equali
 0, PASS rate when the gap is at least 0.15, INCONCLUSIVE rate. The summary counts the cells
 outside 93-99 % per kind and on which end their misses fall, compares Kish's effective size
 with the sandwich variance on weighted cells, gives the power at 1,000 *effective* rows a
-group, and prints the least-favourable analysis of ``_least_favourable``. Nothing is asserted.
+group, and prints coverage at the belt's least-favourable configurations
+(``_least_favourable``). Nothing is asserted.
 
 Run: ``python benchmarks/coverage.py`` (about 5 minutes on 2 cores; ``--reps 200`` for a
 quick look; ``--time --baseline /work/main`` for the timing).
@@ -399,7 +400,7 @@ def main() -> None:
     rows = _grid(args.reps, args.n_boot, args.seed)
     _summary(rows)
     _effective_power(args.reps, args.seed + 1000)
-    least_favourable_table()
+    least_favourable_table(args.reps, lambda c, q, m, t: _ours(c, q, m, t, ALPHA), _true_values)
     if args.e2e_reps:
         _end_to_end(args.e2e_reps)
     if args.time:

@@ -1,7 +1,7 @@
 """The end a FAIL rests on, calibrated at the disparity it tests (a Neyman belt).
 
 A disparity ``theta = max_m |d_m|`` over comparisons ``m`` (pairs of groups, or each group
-against a reference) has a confidence set ``{theta : no test at theta rejects}``. Its lower
+against a reference) has the confidence set ``{theta : no test at theta rejects}``. Its lower
 end ``L`` (the FAIL end of a difference; of ``-log`` of a ratio) is the smallest ``theta``
 that the test "some comparison is further from parity than ``theta``" does not reject::
 
@@ -9,36 +9,29 @@ that the test "some comparison is further from parity than ``theta``" does not r
 
 where ``lo_m(c)`` is comparison ``m``'s folded lower limit at the one-sided tail ``Phi(-c)``
 (Newcombe's for a difference, the adjusted log limit for a ratio). The interval errs when
-this test rejects the true ``theta`` (the FAIL end lies above the truth) or when the PASS end
-lies below it, so the two ends may share ``alpha`` differently at every ``theta`` as long as
-the errors add up to at most ``alpha`` there (Neyman 1937; for a single ``|mu|`` this is the
-folded-normal belt). The PASS end keeps ``alpha / 2`` and no multiplicity adjustment (only
-the comparison attaining ``theta`` can breach it). It can only err when its width is below
-``theta``: at most ``pi(theta) = max_m [Phi(-z) - Phi(z - 2 theta / se_m)]^+`` in the normal
-model (``z`` its critical value). The FAIL end gets the rest, ``alpha - pi(theta)``: near
-parity all of ``alpha``, far from it ``alpha / 2``, as before.
+this test rejects the true ``theta`` or when the PASS end (``alpha / 2``, unadjusted, as
+before) lies below it, so the ends may share ``alpha`` differently at every ``theta`` and at
+every configuration of the true rates, as long as the two errors add up to at most ``alpha``
+there (Neyman 1937; for one ``|mu|`` this is the folded-normal belt).
 
-``c(theta)`` is the critical value that holds at ``theta`` whatever the groups' rates are,
-the least-favourable configuration (Lehmann and Romano, *Testing Statistical Hypotheses*,
-ch. 3): the ``1 - budget`` quantile of ``T = max_m (|D_m| - theta) / se_m`` taken at the worst
-configuration with disparity ``theta``. For pairs the candidates are every split of the groups
-into two clusters ``theta`` apart (the most pairs attain ``theta``; groups between the
-clusters only add slack); against a reference every assignment of the others to
-``-theta``, the reference's rate or ``+theta``. At ``theta = 0`` this is the simultaneous
-critical value at parity of :mod:`bias_checks._simultaneous` (Tukey's, Dunnett's); far from
-parity it is a one-sided value over the comparisons that can attain ``theta`` at once, which
-is smaller: the interval is no longer conservative where one pair attains the gap.
+``c(theta)`` is the smallest value with ``share * P(T > c) + P(PASS end below theta) <=
+alpha`` at each configuration checked, ``T = max_m (|D_m| - theta) / se_m`` in the normal model
+of the groups' (effective) sizes. Configurations (in units of ``theta``): for pairs every
+split of the groups into two clusters ``theta`` apart (the most comparisons attain ``theta``:
+the FAIL end's worst case) and groups half-way between (no comparison but the extreme pair
+comes near ``theta``: the PASS end's worst case); against a reference every assignment of the
+others to ``-theta``, the reference's rate or ``+theta``. At ``theta = 0`` ``c`` is the parity
+value of :mod:`bias_checks._simultaneous` (Tukey's, Dunnett's); away from parity it is smaller,
+and the interval is no longer conservative where one pair attains the gap.
 
-``T`` is simulated on the same scrambled Sobol points as :mod:`bias_checks._simultaneous`
-(fixed seed: an audit is reproducible) for a grid of ``theta`` (in units of the comparisons'
-standard errors) and of budgets, once per shape of the sizes: sizes enter only relative to the
-largest, rounded to ``2**(1/8)``, and in sorted order. ``theta`` between grid points takes the
-larger critical value of its two neighbours, so the computed ``L`` does not exceed the belt's
-by more than the interpolation between budgets (480 levels, ``c`` to about ``1e-5``).
-A single comparison (two groups) has the closed form ``Phi(-c) + Phi(-c - 2 theta / se) =
-budget``. Beyond ``MAX_WORK`` configurations times comparisons (six or more groups for pairs,
-six or more against a reference) the parity value is used at every ``theta``: valid, and as
-conservative as before.
+Two groups have the closed form ``Phi(-c) + Phi(-c - 2 r) = alpha - pi`` with ``r = theta /
+se`` and ``pi = max(0, Phi(-z) - Phi(z - 2 r))``. More groups are simulated on the scrambled
+Sobol points of :mod:`bias_checks._simultaneous` (fixed seed: an audit is reproducible) at a
+grid of ``theta``, once per shape of the sizes (relative to the largest, rounded to
+``2**(1/8)``, sorted). Up to ``MAX_JOINT`` configurations times comparisons both ends are
+simulated together; up to ``MAX_WORK`` the FAIL end alone at the two-cluster splits with
+``pi`` of the most precise comparison for the PASS end (valid, less sharp); beyond, the parity
+value at every ``theta``. Between grid values the larger neighbouring ``c`` is used.
 """
 
 from __future__ import annotations
