@@ -201,13 +201,21 @@ def _table(
     budget = (alpha - pass_error(delta, se, alpha / 2)) / share
     if rows.shape[0] == 1:
         return Table(delta, _single(delta / se[0], budget))
-    joint = _configurations(structure, k, joint=True)
-    if joint.shape[0] * rows.shape[0] <= MAX_JOINT:
-        return Table(delta, shape.joint(joint, delta, alpha, share))
-    split = _configurations(structure, k, joint=False)
-    if split.shape[0] * rows.shape[0] > MAX_WORK:
+    if _count(structure, k, joint=True) * rows.shape[0] <= MAX_JOINT:
+        configs = _configurations(structure, k, joint=True)
+        return Table(delta, shape.joint(configs, delta, alpha, share))
+    if _count(structure, k, joint=False) * rows.shape[0] > MAX_WORK:
         return None
-    return Table(delta, shape.separate(split, delta, budget))
+    return Table(delta, shape.separate(_configurations(structure, k, joint=False), delta, budget))
+
+
+def _count(structure: BeltStructure, k: int, *, joint: bool) -> int:
+    """How many configurations :func:`_configurations` gives, without listing them."""
+    if structure == "reference":
+        return (3 ** (k - 1) - 1) // 2
+    if joint:
+        return (3**k - 2 * 2**k + 1) // 2
+    return 2 ** (k - 1) - 1
 
 
 def _single(ratio: FloatArray, budget: FloatArray) -> FloatArray:

@@ -7,7 +7,7 @@ import pytest
 from scipy.special import ndtri
 from scipy.stats import norm, studentized_range
 
-from bias_checks._belt import Table, pass_error, table
+from bias_checks._belt import Table, _configurations, _count, pass_error, table
 from bias_checks._disparities import first_max, first_min
 from bias_checks._judged import RateStats, rate_disparity
 from bias_checks._simultaneous import comparison_tail
@@ -129,3 +129,16 @@ def test_near_ties_name_the_first_group_whatever_the_summation_order() -> None:
     assert first_min(np.array([a, a * (1 - 4e-16)])) == 0
     assert first_max(np.array([np.nan, 0.2, 0.1])) == 1
     assert first_max(np.array([0.1, 0.2 + 1e-9])) == 1
+
+
+@pytest.mark.parametrize("structure", ["pairs", "reference"])
+def test_configurations_are_counted_without_listing_them(structure: str) -> None:
+    for k in range(2, 7):
+        for joint in (True, False):
+            listed = _configurations(structure, k, joint)  # type: ignore[arg-type]
+            assert _count(structure, k, joint=joint) == listed.shape[0]  # type: ignore[arg-type]
+            assert len({tuple(row) for row in listed}) == listed.shape[0]
+
+
+def test_many_groups_fall_back_to_the_parity_value_at_once() -> None:
+    assert table("pairs", np.full(12, 1000.0), alpha=0.05) is None
