@@ -9,9 +9,25 @@ from scipy.stats import norm, studentized_range
 
 from bias_checks._belt import Table, _configurations, _count, pass_error, table
 from bias_checks._disparities import first_max, first_min
-from bias_checks._judged import RateStats, rate_disparity
+from bias_checks._judged import Judged, RateStats, rate_disparity
 from bias_checks._simultaneous import comparison_tail
 from tests.unit.bias_checks.belt_reference import two_group_fail_end
+
+
+def _judge(counts: np.ndarray, sizes: np.ndarray) -> Judged:
+    """max - min of one rate over unweighted groups, one replication a row."""
+    stats = RateStats(counts, sizes, sizes.copy())
+    total = (counts.sum(1, keepdims=True), sizes.sum(1, keepdims=True))
+    return rate_disparity(
+        stats,
+        RateStats(total[0], total[1], total[1].copy()),
+        judged=np.ones(counts.shape, dtype=bool),
+        control_of=np.zeros(counts.shape[1], dtype=np.intp),
+        transform="difference",
+        method="between_groups",
+        references=None,
+        alpha=0.05,
+    )
 
 
 def _c(tab: Table | None) -> np.ndarray:
@@ -74,18 +90,7 @@ def test_the_pass_ends_error_is_zero_while_its_width_exceeds_theta() -> None:
 def test_the_engines_fail_end_matches_the_exact_belt_for_two_groups(
     c1: float, n1: float, c2: float, n2: float
 ) -> None:
-    stats = RateStats(np.array([[c1, c2]]), np.array([[n1, n2]]), np.array([[n1, n2]]))
-    overall = RateStats(np.array([[c1 + c2]]), np.array([[n1 + n2]]), np.array([[n1 + n2]]))
-    judged = rate_disparity(
-        stats,
-        overall,
-        judged=np.ones((1, 2), dtype=bool),
-        control_of=np.zeros(2, dtype=np.intp),
-        transform="difference",
-        method="between_groups",
-        references=None,
-        alpha=0.05,
-    )
+    judged = _judge(np.array([[c1, c2]], dtype=float), np.array([[n1, n2]], dtype=float))
     exact = two_group_fail_end(c1, n1, c2, n2)
     se = np.sqrt(0.25 * (1 / n1 + 1 / n2))
     assert exact - 0.05 * se <= judged.low[0, 0] <= exact + 1e-9
@@ -98,21 +103,7 @@ def test_the_fail_end_keeps_its_error_at_the_least_favourable_configuration() ->
     reps, n = 3000, 150.0
     rates = np.array([0.40, 0.40, 0.52, 0.52])
     counts = rng.binomial(int(n), rates, size=(reps, 4)).astype(np.float64)
-    sizes = np.full((reps, 4), n)
-    stats = RateStats(counts, sizes, sizes.copy())
-    overall = RateStats(
-        counts.sum(1, keepdims=True), sizes.sum(1, keepdims=True), sizes.sum(1, keepdims=True)
-    )
-    judged = rate_disparity(
-        stats,
-        overall,
-        judged=np.ones((reps, 4), dtype=bool),
-        control_of=np.zeros(4, dtype=np.intp),
-        transform="difference",
-        method="between_groups",
-        references=None,
-        alpha=0.05,
-    )
+    judged = _judge(counts, np.full((reps, 4), n))
     fail_end_errs = float(np.mean(judged.low[:, 0] > 0.12))
     pass_end_errs = float(np.mean(judged.high[:, 0] < 0.12))
     # Three standard errors of 3,000 audits above the nominal 5 % in all.
@@ -153,22 +144,7 @@ def test_a_group_with_few_events_keeps_the_parity_value(monkeypatch: pytest.Monk
     sizes = np.array([[5000.0, 5000.0, 5000.0, 40.0]])
 
     def run() -> float:
-        stats = RateStats(counts, sizes, sizes.copy())
-        overall = RateStats(
-            counts.sum(1, keepdims=True), sizes.sum(1, keepdims=True), sizes.sum(1, keepdims=True)
-        )
-        return float(
-            rate_disparity(
-                stats,
-                overall,
-                judged=np.ones((1, 4), dtype=bool),
-                control_of=np.zeros(4, dtype=np.intp),
-                transform="difference",
-                method="between_groups",
-                references=None,
-                alpha=0.05,
-            ).low[0, 0]
-        )
+        return float(_judge(counts, sizes).low[0, 0])
 
     guarded = run()
     monkeypatch.setattr(judged_module, "BELT_MIN_EVENTS", 0)
