@@ -44,11 +44,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks._least_favourable import least_favourable_table
 from benchmarks._populations import Truth, simulate_cells, truth
 from benchmarks._timing import timing
+from bias_checks._components import combine_components
 from bias_checks._intervals import wilson
 from bias_checks._judged import (
     Judged,
     RateStats,
-    combine_components,
     rate_disparity,
 )
 

@@ -17,7 +17,7 @@ groups. Ratios (``min / max``: lower is worse) mirror it: the upper end is adjus
 ``k(k-1)/2`` pairs for ``between_groups`` (Tukey), ``k`` groups for ``to_overall``, ``k - 1``
 for ``to_reference`` (Dunnett) and ``k`` independent Wilson limits for the worst group of a
 base rate (Sidak). Equalized odds shares the safe half over its two parts too (see
-:func:`combine_components`).
+:func:`bias_checks._components.combine_components`).
 
 ``to_overall`` uses the identity ``p_g - p_all = (1 - s_g)(p_g - p_rest)``, where ``s_g`` is
 the group's (weighted) share of the rate's denominator and ``p_rest`` the rate over the other
@@ -37,9 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from bias_checks._belt import BeltStructure, fail_end
-from bias_checks._belt import table as belt_table
-from bias_checks._disparities import OVERALL, Agg, Method, Transform, first_max, first_min
+from bias_checks._belt import belt_end
+from bias_checks._disparities import OVERALL, Method, Transform, first_max, first_min
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._intervals import (
     fold_ratio,
@@ -52,12 +51,6 @@ from bias_checks._intervals import (
 from bias_checks._simultaneous import Structure, comparison_tail, sidak_tail
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
-
-BELT_MIN_EVENTS = 10
-"""Fewest events and non-events (effective) every compared group needs for the belt's
-critical value: it leans on the normal approximation of each comparison, which a group with a
-handful of events breaks (an independent review found the FAIL end of a ratio erring 11.6 %
-with 0.6 expected events in a group of 40); below it, the parity value."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +229,10 @@ def _between(
     low, high, reach = _folded(
         transform, pm[i], nm[i], pm[j], nm[j], safe=safe, unsafe=split.unsafe
     )
-    belt = _belt_end(transform, "pairs", (pm[i], nm[i], pm[j], nm[j]), pm=pm, nm=nm, split=split)
+    compared = (pm[i], nm[i], pm[j], nm[j])
+    belt = belt_end(
+        transform, "pairs", compared, pm=pm, nm=nm, alpha=2 * split.unsafe, share=split.share
+    )
     if transform == "difference":
         value = float(pm[top] - pm[bottom])
         ends = _or(belt, float(low.max())), float(high.max()), _single(reach)
@@ -249,48 +245,6 @@ def _between(
 
 def _or(belt: float | None, parity: float) -> float:
     return parity if belt is None or np.isnan(parity) else belt
-
-
-def _belt_end(
-    transform: Transform,
-    structure: BeltStructure,
-    compared: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
-    *,
-    pm: FloatArray,
-    nm: FloatArray,
-    split: Split,
-    reference: float = 0.0,
-) -> float | None:
-    """The FAIL end from the Neyman belt (:mod:`bias_checks._belt`), or None where it does not
-    apply (too many groups, an empty group, a compared group with fewer than
-    ``BELT_MIN_EVENTS`` events or non-events)."""
-    n1 = compared[1]
-    sizes = nm if structure == "pairs" else n1
-    if not (np.all(nm > 0) and np.all(np.isfinite(pm))):
-        return None
-    if np.any(np.minimum(pm, 1 - pm) * nm < BELT_MIN_EVENTS):
-        return None
-    tab = belt_table(structure, sizes, reference, alpha=2 * split.unsafe, share=split.share)
-    if tab is None:
-        return None
-    pooled = float((pm * nm).sum() / nm.sum())
-    if not 0.0 < pooled < 1.0:
-        return None
-    v = pooled * (1 - pooled) if transform == "difference" else (1 - pooled) / pooled
-    largest = float(np.max(sizes) if structure == "pairs" else max(np.max(sizes), reference))
-    a1, b1, a2, b2 = (x[:, None] for x in compared)
-
-    def lows(tails: FloatArray) -> FloatArray:
-        t = tails[None, :]
-        if transform == "difference":
-            low, _ = folded_difference(a1, b1, a2, b2, low_tail=t, high_tail=t)
-            return low
-        _, high = folded_ratio(a1, b1, a2, b2, low_tail=t, high_tail=t)
-        with np.errstate(divide="ignore"):
-            return np.asarray(-np.log(high), dtype=np.float64)
-
-    end = fail_end(tab, lows, unit=float(np.sqrt(v / largest)))
-    return end if transform == "difference" else float(np.exp(-end))
 
 
 def _to_target(
@@ -412,13 +366,14 @@ def rate_disparity(
                     np.full(others.size, row_p[second]),
                     np.full(others.size, row_n[second]),
                 )
-                belt = _belt_end(
+                belt = belt_end(
                     transform,
                     "reference",
                     (po, no, ref_p, ref_n),
                     pm=row_p[members],
                     nm=row_n[members],
-                    split=split,
+                    alpha=2 * split.unsafe,
+                    share=split.share,
                     reference=float(row_n[second]),
                 )
                 if transform == "difference":
@@ -430,64 +385,6 @@ def rate_disparity(
             out.reach[label, c] = reach
             out.first[label, c], out.second[label, c] = first, second
     return out
-
-
-def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg) -> Judged:
-    """Equalized odds from its TPR and FPR parts.
-
-    The parts come from :func:`rate_disparity` with ``components=2``: each safe end at a
-    quarter of the error, each unsafe end at half. ``worst_case`` is the larger difference
-    (smaller ratio) of the parts: its safe end is breached if either part's is (a union), its
-    unsafe end only if the part attaining it breaches its own. ``mean`` combines the parts'
-    ends by MOVER for the sum of two independent estimates (TPR on positives, FPR on
-    negatives; Zou and Donner 2008, "Construction of confidence limits about effect measures",
-    Stat. Med. 27, 1693-1702): ``v_T + v_F +- sqrt(w_T**2 + w_F**2)``, halved, where ``w`` is
-    each part's distance from its value to its end. The unsafe end always does so. The safe
-    end does so only when each part is one comparison of two groups, with ``w`` measured to
-    the part's *reach* (its end before the fold clips it at parity, so that a part whose sign
-    is open still counts its full width); at parity it then errs with probability
-    ``1 - (1 - 2 * alpha / 4)**2 < alpha``, as a max - min does. An extreme over several
-    comparisons is not near-normal (the sum of two ranges exceeds MOVER's bound far more often
-    than ``alpha / 2``), so there the safe end is the mean of the parts' safe ends: it is
-    breached only if a part's is, a union over the two parts.
-    """
-    difference = transform == "difference"
-    take_fpr = fpr.value > tpr.value if difference else fpr.value < tpr.value
-    if agg == "worst_case":
-        value = np.where(take_fpr, fpr.value, tpr.value)
-        pick = np.fmax if difference else np.fmin
-        low, high = pick(tpr.low, fpr.low), pick(tpr.high, fpr.high)
-    else:
-        value = (tpr.value + fpr.value) / 2
-        nan = np.full(value.shape, np.nan)
-        t_reach = nan if tpr.reach is None else tpr.reach
-        f_reach = nan if fpr.reach is None else fpr.reach
-        single = np.isfinite(t_reach) & np.isfinite(f_reach)
-        with np.errstate(invalid="ignore"):
-            if difference:
-                moved = np.maximum(
-                    value - np.hypot(tpr.value - t_reach, fpr.value - f_reach) / 2, 0
-                )
-                low = np.where(single, moved, (tpr.low + fpr.low) / 2)
-                high = value + np.hypot(tpr.high - tpr.value, fpr.high - fpr.value) / 2
-            else:
-                moved = np.minimum(
-                    value + np.hypot(t_reach - tpr.value, f_reach - fpr.value) / 2, 1
-                )
-                high = np.where(single, moved, (tpr.high + fpr.high) / 2)
-                low = value - np.hypot(tpr.value - tpr.low, fpr.value - fpr.low) / 2
-    undefined = np.isnan(tpr.value) | np.isnan(fpr.value)
-    nan = np.full(value.shape, np.nan)
-    return Judged(
-        np.where(undefined, nan, value),
-        np.where(undefined, nan, low),
-        np.where(undefined, nan, high),
-        np.where(take_fpr, fpr.first, tpr.first),
-        np.where(take_fpr, fpr.second, tpr.second),
-        take_fpr.astype(np.intp),
-        np.minimum(tpr.n_judged, fpr.n_judged),
-        f"{tpr.method}_{'bonferroni' if agg == 'worst_case' else 'mover'}_over_components",
-    )
 
 
 def rate_extreme(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bias_checks._components import combine_components
 from bias_checks._directional import directional_judged, directional_point
 from bias_checks._disparities import (
     AGGS,
@@ -29,7 +30,7 @@ from bias_checks._disparities import (
 from bias_checks._evidence import EvidenceRule
 from bias_checks._groups import GroupTable, reference_groups, reliable_for
 from bias_checks._inputs import FloatArray, IntArray
-from bias_checks._judged import Judged, combine_components, rate_disparity, rate_extreme
+from bias_checks._judged import Judged, rate_disparity, rate_extreme
 from bias_checks._uncertainty import comparison_bounds, percentile_interval
 from bias_checks.catalogue import METRICS, MetricInfo
 

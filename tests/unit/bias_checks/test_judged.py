@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from bias_checks._components import combine_components
 from bias_checks._intervals import fold_difference, fold_ratio
 from bias_checks._judged import (
     Judged,
     RateStats,
-    combine_components,
     rate_disparity,
     rate_extreme,
 )
