@@ -299,16 +299,14 @@ def belt_end(
     ``BELT_MIN_EVENTS`` events or non-events)."""
     n1 = compared[1]
     sizes = nm if structure == "pairs" else n1
-    if not (np.all(nm > 0) and np.all(np.isfinite(pm))):
+    if not np.all(np.isfinite(pm)):
         return None
     if np.any(np.minimum(pm, 1 - pm) * nm < BELT_MIN_EVENTS):
         return None
     tab = table(structure, sizes, reference, alpha=alpha, share=share)
     if tab is None:
         return None
-    pooled = float((pm * nm).sum() / nm.sum())
-    if not 0.0 < pooled < 1.0:
-        return None
+    pooled = float((pm * nm).sum() / nm.sum())  # in (0, 1): every group has events and non-events
     v = pooled * (1 - pooled) if transform == "difference" else (1 - pooled) / pooled
     largest = float(np.max(sizes) if structure == "pairs" else max(np.max(sizes), reference))
     a1, b1, a2, b2 = (x[:, None] for x in compared)

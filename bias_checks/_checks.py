@@ -18,6 +18,7 @@ import numpy as np
 from bias_checks._disparities import AGGS, METHODS, Agg, Method
 from bias_checks._errors import BOUND_OUTSIDE_RANGE, InvalidThresholdError, MetricHasNoIntervalError
 from bias_checks._evidence import EvidenceRule
+from bias_checks._rounding import SAME
 from bias_checks.catalogue import BoundDirection, metric_info
 
 
@@ -201,11 +202,6 @@ def judge(threshold: Threshold, measurement: Measurement) -> Judgement:
     raise AssertionError("a threshold has at least one entry")
 
 
-ON_THE_BOUND = 1e-12
-"""A value this close (relative) to its bound sits on it: rounding in the last bits of a sum
-(another dataframe engine) must not turn "no size decides it" into an absurd size."""
-
-
 def rows_needed(
     threshold: Threshold, value: float, low: float, high: float, smallest: int
 ) -> int | None:
@@ -220,11 +216,11 @@ def rows_needed(
     if math.isnan(value) or math.isnan(low) or math.isnan(high) or smallest <= 0:
         return None
     distance = abs(value - threshold.bound)
-    if distance <= ON_THE_BOUND * max(1.0, abs(threshold.bound)):
+    if distance <= SAME * max(1.0, abs(threshold.bound)):  # on the bound but for rounding
         return None
     upper = threshold.direction == "upper"
     within = value <= threshold.bound if upper else value >= threshold.bound
     half = (high - value) if within == upper else (value - low)
     factor = (max(half, 0.0) / distance) ** 2
     needed = smallest * factor
-    return max(math.ceil(needed * (1 - ON_THE_BOUND)), smallest + 1)  # 112.00000000000001 is 112
+    return max(math.ceil(needed * (1 - SAME)), smallest + 1)  # 112.00000000000001 is 112

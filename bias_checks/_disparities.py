@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 
 from bias_checks._inputs import FloatArray, IntArray
+from bias_checks._rounding import SAME
 
 Method = Literal["between_groups", "to_overall", "to_reference"]
 Agg = Literal["worst_case", "mean"]
@@ -37,16 +38,11 @@ class Comparison:
     component: IntArray | None = None
 
 
-TIE = 1e-12
-"""Values this close (relative) are a tie: the first group in the grouping's order wins, so
-that sums added in another order (another dataframe engine) name the same group."""
-
-
 def _nan_argmax(x: np.ndarray[Any, Any]) -> IntArray:
     filled = np.where(np.isnan(x), -np.inf, x)
     top = filled.max(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore"):
-        near = filled >= top - TIE * np.maximum(1.0, np.abs(top))
+        near = filled >= top - SAME * np.maximum(1.0, np.abs(top))  # first of near ties
     return np.asarray(near.argmax(axis=-1), dtype=np.intp)
 
 

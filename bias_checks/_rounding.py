@@ -25,6 +25,11 @@ import numpy as np
 END_DIGITS = 12
 """Significant digits of every reported interval end (except exact ones)."""
 
+SAME = 1e-12
+"""Relative difference below which two computed values are the same value: sums added in
+another order (another dataframe engine) differ in their last bits, and must not name another
+group, nor turn a value on its bound into one beside it."""
+
 
 def round_down(x: float, digits: int = END_DIGITS) -> float:
     """The largest float at most ``x`` that is a decimal of ``digits`` significant digits."""
