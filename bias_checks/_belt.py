@@ -45,6 +45,7 @@ from typing import Literal
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from bias_checks._disparities import Transform
 from bias_checks._inputs import FloatArray
 from bias_checks._intervals import folded_difference, folded_ratio
 from bias_checks._simultaneous import _normal_points
@@ -276,15 +277,18 @@ def fail_end(tab: Table, lows: Callable[[FloatArray], FloatArray], *, unit: floa
     return float(np.clip(r, theta[i - 1], theta[i]))
 
 
-BELT_MIN_EVENTS = 10
+BELT_MIN_EVENTS: dict[Transform, float] = {"ratio": 10.0, "difference": 0.0}
 """Fewest events and non-events (effective) every compared group needs for the belt's
-critical value: it leans on the normal approximation of each comparison, which a group with a
-handful of events breaks (an independent review found the FAIL end of a ratio erring 11.6 %
-with 0.6 expected events in a group of 40); below it, the parity value."""
+critical value. For a ratio 10: the adjusted log ratio leans on the normal approximation of each
+comparison, which a group with a handful of events breaks (an independent review found the
+FAIL end of a ratio erring 11.6 % with 0.6 expected events in a group of 40); below it, the
+parity value. A difference needs none, only a pooled rate strictly between 0 and 1:
+Newcombe's limits keep the belt's FAIL end within its error down to a few events a group, and
+a guard of 10 there only made the interval conservative (``benchmarks/belt_small_counts.py``)."""
 
 
 def belt_end(
-    transform: Literal["difference", "ratio"],
+    transform: Transform,
     structure: BeltStructure,
     compared: tuple[FloatArray, FloatArray, FloatArray, FloatArray],
     *,
@@ -295,18 +299,20 @@ def belt_end(
     reference: float = 0.0,
 ) -> float | None:
     """The FAIL end of a disparity of rates from the belt, or None where it does not
-    apply (too many groups, an empty group, a compared group with fewer than
-    ``BELT_MIN_EVENTS`` events or non-events)."""
+    apply (too many groups, no events or no non-events at all, a ratio with a compared group
+    with fewer than ``BELT_MIN_EVENTS`` events or non-events)."""
     n1 = compared[1]
     sizes = nm if structure == "pairs" else n1
     if not np.all(np.isfinite(pm)):
         return None
-    if np.any(np.minimum(pm, 1 - pm) * nm < BELT_MIN_EVENTS):
+    if np.any(np.minimum(pm, 1 - pm) * nm < BELT_MIN_EVENTS[transform]):
+        return None
+    pooled = float((pm * nm).sum() / nm.sum()) if nm.sum() > 0 else np.nan
+    if not 0 < pooled < 1:
         return None
     tab = table(structure, sizes, reference, alpha=alpha, share=share)
     if tab is None:
         return None
-    pooled = float((pm * nm).sum() / nm.sum())  # in (0, 1): every group has events and non-events
     v = pooled * (1 - pooled) if transform == "difference" else (1 - pooled) / pooled
     largest = float(np.max(sizes) if structure == "pairs" else max(np.max(sizes), reference))
     a1, b1, a2, b2 = (x[:, None] for x in compared)
