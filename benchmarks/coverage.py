@@ -44,7 +44,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks._least_favourable import least_favourable_table
 from benchmarks._populations import Truth, simulate_cells, truth
 from benchmarks._timing import timing
-from bias_checks._components import combine_components
+from bias_checks._components import combine_components, joint_fail_end
 from bias_checks._intervals import wilson
 from bias_checks._judged import (
     Judged,
@@ -215,7 +215,15 @@ def run_cell(
     fpr = _ours(
         cells, squares, "false_positive_rate:between_groups", "difference", ALPHA, components=2
     )
-    eod = combine_components(tpr, fpr, "difference", "worst_case")
+    joint = joint_fail_end(
+        _rate(cells, squares, "true_positive_rate"),
+        _rate(cells, squares, "false_positive_rate"),
+        judged=np.ones(cells.shape[:2], dtype=bool),
+        control_of=np.zeros(cells.shape[1], dtype=np.intp),
+        transform="difference",
+        alpha=ALPHA,
+    )
+    eod = combine_components(tpr, fpr, "difference", "worst_case", joint=joint)
     _covers(out, "eod", eod, true["eod"])
     _covers(out, "eod_mean", combine_components(tpr, fpr, "difference", "mean"), true["eod_mean"])
     out["pass"], out["fail"], out["inconclusive"] = _verdicts(dpd.low[:, 0], dpd.high[:, 0])

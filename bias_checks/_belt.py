@@ -54,8 +54,9 @@ BeltStructure = Literal["pairs", "reference"]
 
 POINTS = 2**13
 """Sobol points per configuration and ``theta``."""
-MAX_JOINT = 200
-"""Largest configurations x comparisons for which both ends are simulated together."""
+MAX_JOINT = 300
+"""Largest configurations x comparisons for which both ends are simulated together (up to
+five groups against a reference, four groups' pairs, three groups' equalized odds)."""
 MAX_WORK = 200
 """Largest configurations x comparisons simulated at all; beyond it the parity value."""
 _MULTIPLES = np.array(
@@ -85,17 +86,28 @@ def table(
     *,
     alpha: float,
     share: float = 1.0,
+    parts: int = 1,
 ) -> Table | None:
     """The belt's table for these (effective) sizes, or None when it would be too costly.
 
     For ``reference`` the first size is the reference group's, the rest the compared groups'.
     ``alpha`` is the interval's error (the PASS end's is ``alpha / 2``); ``share`` divides the
-    FAIL end's among the entries and components of a check.
+    FAIL end's among the entries and components of a check. With ``parts`` (pairs only) the
+    sizes are the precisions ``n_g / v`` of each part's groups in turn, and the disparity is
+    the largest over every part's pairs (equalized odds' worst case).
     """
     n = np.asarray(sizes, dtype=np.float64)
     if structure == "reference":
         n = np.concatenate([[reference], n])
-    if n.size == 2:  # the closed form: exact sizes
+    if parts > 1:
+        relative = _key(n)
+        k = n.size // parts
+        key = tuple(
+            x
+            for part in sorted(tuple(sorted(relative[i * k : (i + 1) * k])) for i in range(parts))
+            for x in part
+        )
+    elif n.size == 2:  # the closed form: exact sizes
         key = tuple(float(x) for x in n / n.max())
     elif structure == "reference":
         key = _key(n)
@@ -104,11 +116,16 @@ def table(
         key = tuple(sorted(_key(n)))
     if min(key) <= 0:
         return None
-    return _table(structure, key, round(float(alpha), 12), round(float(share), 9))
+    return _table(structure, key, round(float(alpha), 12), round(float(share), 9), parts)
 
 
-def _configurations(structure: BeltStructure, k: int, joint: bool) -> FloatArray:
-    """True rates ``(C, k)`` in units of ``theta`` at which the ends are calibrated.
+def _configurations(structure: BeltStructure, k: int, joint: bool, parts: int = 1) -> FloatArray:
+    """True rates ``(C, parts * k)`` in units of ``theta`` at which the ends are calibrated.
+
+    With several parts (equalized odds' TPR and FPR, independent), every combination of each
+    part at one of its configurations or at parity, but not all at parity: the FAIL end errs
+    most where every part attains ``theta``, the PASS end where one does and the others are
+    far below it.
 
     Pairs: every split into two clusters ``theta`` apart (where the FAIL end errs most) and,
     with ``joint``, groups also half-way (where the PASS end errs most: the groups between
@@ -116,6 +133,11 @@ def _configurations(structure: BeltStructure, k: int, joint: bool) -> FloatArray
     (the first group): every other group at ``-theta``, the reference's rate or ``+theta``.
     Mirror images are left out.
     """
+    if parts > 1:
+        one = _configurations(structure, k, joint)
+        options = np.concatenate([one, np.zeros((1, k))])
+        picks = [c for c in product(range(options.shape[0]), repeat=parts) if min(c) < one.shape[0]]
+        return np.asarray([np.concatenate([options[i] for i in c]) for c in picks])
     if structure == "pairs":
         values = (0.0, 0.5, 1.0) if joint else (0.0, 1.0)
         seen: set[tuple[float, ...]] = set()
@@ -197,6 +219,35 @@ class _Shape:
         return out
 
 
+def _independent(
+    se: FloatArray, shifts: FloatArray, delta: FloatArray, alpha: float, share: float
+) -> FloatArray:
+    """``c`` for independent comparisons (one a part), each end's errors in closed form.
+
+    At configuration ``C`` comparison ``m`` has ``|d_m| = theta * shifts[C, m]``; its folded
+    estimate stays within ``x`` with probability ``Phi((x - mu) / se) - Phi((-x - mu) / se)``,
+    so the FAIL end errs with ``1 - prod_m P(|D_m| <= theta + c se_m)`` and the PASS end with
+    ``prod_m P(|D_m| < theta - z se_m)``.
+    """
+    z = float(-ndtri(alpha / 2))
+    theta = delta[:, None, None]
+    mu = theta * shifts[None, :, :]
+    sd = se[None, None, :]
+
+    def within(x: FloatArray) -> FloatArray:
+        out: FloatArray = np.where(x > 0, ndtr((x - mu) / sd) - ndtr((-x - mu) / sd), 0.0)
+        return out
+
+    below = within(theta - z * sd).prod(axis=2)
+    low, high = np.zeros(delta.size), np.full(delta.size, 10.0)
+    for _ in range(60):
+        mid = (low + high) / 2
+        fail = 1 - within(theta + mid[:, None, None] * sd).prod(axis=2)
+        over = (share * fail + below).max(axis=1) > alpha
+        low, high = np.where(over, mid, low), np.where(over, high, mid)
+    return high
+
+
 def _order(values: FloatArray, rank: int) -> float:
     """The ``rank``-th smallest value (a partition, not a sort: linear time)."""
     return float(np.partition(values, rank)[rank])
@@ -204,10 +255,16 @@ def _order(values: FloatArray, rank: int) -> float:
 
 @lru_cache(maxsize=512)
 def _table(
-    structure: BeltStructure, relative: tuple[float, ...], alpha: float, share: float
+    structure: BeltStructure,
+    relative: tuple[float, ...],
+    alpha: float,
+    share: float,
+    parts: int = 1,
 ) -> Table | None:
-    k = len(relative)
+    k = len(relative) // parts
     rows = _rows(structure, k)
+    if parts > 1:
+        rows = np.asarray(np.kron(np.eye(parts), rows), dtype=np.float64)
     sd = 1.0 / np.sqrt(np.asarray(relative))
     shape = _Shape(rows, sd, np.sqrt((rows * rows) @ (sd * sd)))
     se = shape.se
@@ -215,21 +272,27 @@ def _table(
     budget = (alpha - pass_error(delta, se, alpha / 2)) / share
     if rows.shape[0] == 1:
         return Table(delta, _single(delta / se[0], budget))
-    if _count(structure, k, joint=True) * rows.shape[0] <= MAX_JOINT:
-        configs = _configurations(structure, k, joint=True)
+    if rows.shape[0] == parts:  # one comparison a part: independent, in closed form
+        shifts = np.abs(_configurations(structure, k, joint=True, parts=parts) @ rows.T)
+        return Table(delta, _independent(se, shifts, delta, alpha, share))
+    if _count(structure, k, joint=True, parts=parts) * rows.shape[0] <= MAX_JOINT:
+        configs = _configurations(structure, k, joint=True, parts=parts)
         return Table(delta, shape.joint(configs, delta, alpha, share))
-    if _count(structure, k, joint=False) * rows.shape[0] > MAX_WORK:
+    if _count(structure, k, joint=False, parts=parts) * rows.shape[0] > MAX_WORK:
         return None
-    return Table(delta, shape.separate(_configurations(structure, k, joint=False), delta, budget))
+    configs = _configurations(structure, k, joint=False, parts=parts)
+    return Table(delta, shape.separate(configs, delta, budget))
 
 
-def _count(structure: BeltStructure, k: int, *, joint: bool) -> int:
+def _count(structure: BeltStructure, k: int, *, joint: bool, parts: int = 1) -> int:
     """How many configurations :func:`_configurations` gives, without listing them."""
     if structure == "reference":
-        return int(3 ** (k - 1) - 1) // 2
-    if joint:
-        return int(3**k - 2 * 2**k + 1) // 2
-    return int(2 ** (k - 1)) - 1
+        one = int(3 ** (k - 1) - 1) // 2
+    elif joint:
+        one = int(3**k - 2 * 2**k + 1) // 2
+    else:
+        one = int(2 ** (k - 1)) - 1
+    return one if parts == 1 else (one + 1) ** parts - 1
 
 
 def _single(ratio: FloatArray, budget: FloatArray) -> FloatArray:
@@ -287,6 +350,39 @@ Newcombe's limits keep the belt's FAIL end within its error down to a few events
 a guard of 10 there only made the interval conservative (``benchmarks/belt_small_counts.py``)."""
 
 
+def _lows(
+    transform: Transform, compared: tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+) -> Callable[[FloatArray], FloatArray]:
+    """Each comparison's folded lower limit ``(M, D)`` at one-sided tails ``(D,)`` (``-log`` of
+    the ratio's upper limit for ratios)."""
+    a1, b1, a2, b2 = (x[:, None] for x in compared)
+
+    def lows(tails: FloatArray) -> FloatArray:
+        t = tails[None, :]
+        if transform == "difference":
+            low, _ = folded_difference(a1, b1, a2, b2, low_tail=t, high_tail=t)
+            return low
+        _, high = folded_ratio(a1, b1, a2, b2, low_tail=t, high_tail=t)
+        with np.errstate(divide="ignore"):
+            return np.asarray(-np.log(high), dtype=np.float64)
+
+    return lows
+
+
+def _variance(transform: Transform, pm: FloatArray, nm: FloatArray) -> float | None:
+    """The variance of one row at the pooled rate (of its log for ratios), or None where the
+    belt does not apply (an undefined rate, no events or no non-events at all, a ratio with a
+    compared group below ``BELT_MIN_EVENTS``)."""
+    if not np.all(np.isfinite(pm)):
+        return None
+    if np.any(np.minimum(pm, 1 - pm) * nm < BELT_MIN_EVENTS[transform]):
+        return None
+    pooled = float((pm * nm).sum() / nm.sum()) if nm.sum() > 0 else np.nan
+    if not 0 < pooled < 1:
+        return None
+    return pooled * (1 - pooled) if transform == "difference" else (1 - pooled) / pooled
+
+
 def belt_end(
     transform: Transform,
     structure: BeltStructure,
@@ -299,32 +395,51 @@ def belt_end(
     reference: float = 0.0,
 ) -> float | None:
     """The FAIL end of a disparity of rates from the belt, or None where it does not
-    apply (too many groups, no events or no non-events at all, a ratio with a compared group
-    with fewer than ``BELT_MIN_EVENTS`` events or non-events)."""
-    n1 = compared[1]
-    sizes = nm if structure == "pairs" else n1
-    if not np.all(np.isfinite(pm)):
+    apply (too many groups, see :func:`_variance`)."""
+    v = _variance(transform, pm, nm)
+    if v is None:
         return None
-    if np.any(np.minimum(pm, 1 - pm) * nm < BELT_MIN_EVENTS[transform]):
-        return None
-    pooled = float((pm * nm).sum() / nm.sum()) if nm.sum() > 0 else np.nan
-    if not 0 < pooled < 1:
-        return None
+    sizes = nm if structure == "pairs" else compared[1]
     tab = table(structure, sizes, reference, alpha=alpha, share=share)
     if tab is None:
         return None
-    v = pooled * (1 - pooled) if transform == "difference" else (1 - pooled) / pooled
     largest = float(np.max(sizes) if structure == "pairs" else max(np.max(sizes), reference))
-    a1, b1, a2, b2 = (x[:, None] for x in compared)
+    end = fail_end(tab, _lows(transform, compared), unit=float(np.sqrt(v / largest)))
+    return end if transform == "difference" else float(np.exp(-end))
 
-    def lows(tails: FloatArray) -> FloatArray:
-        t = tails[None, :]
-        if transform == "difference":
-            low, _ = folded_difference(a1, b1, a2, b2, low_tail=t, high_tail=t)
-            return low
-        _, high = folded_ratio(a1, b1, a2, b2, low_tail=t, high_tail=t)
-        with np.errstate(divide="ignore"):
-            return np.asarray(-np.log(high), dtype=np.float64)
 
-    end = fail_end(tab, lows, unit=float(np.sqrt(v / largest)))
+def parts_end(
+    transform: Transform,
+    parts: tuple[tuple[FloatArray, FloatArray], ...],
+    *,
+    alpha: float,
+    share: float,
+) -> float | None:
+    """The FAIL end of the largest pairwise disparity over independent parts (equalized odds'
+    worst case: TPR on the positives, FPR on the negatives), each part ``(rates, sizes)`` of
+    the same groups, from one belt over every part's pairs; None where it does not apply.
+
+    Calibrating the parts together instead of giving each half of the FAIL end's error (a
+    union) matters where each part has few pairs: far from parity, where every part attains
+    ``theta``, the PASS end cannot err, so two groups need ``1.97`` instead of ``2.24``.
+    From four groups on the union is as sharp (and the joint table too costly): None.
+    """
+    k = parts[0][0].size
+    i, j = np.triu_indices(k, 1)
+    precisions, lows = [], []
+    for pm, nm in parts:
+        v = _variance(transform, pm, nm)
+        if v is None:
+            return None
+        precisions.append(nm / v)
+        lows.append(_lows(transform, (pm[i], nm[i], pm[j], nm[j])))
+    precision = np.concatenate(precisions)
+    tab = table("pairs", precision, alpha=alpha, share=share, parts=len(parts))
+    if tab is None:
+        return None
+
+    def every(tails: FloatArray) -> FloatArray:
+        return np.concatenate([low(tails) for low in lows])
+
+    end = fail_end(tab, every, unit=float(1 / np.sqrt(precision.max())))
     return end if transform == "difference" else float(np.exp(-end))

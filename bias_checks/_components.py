@@ -4,11 +4,49 @@ from __future__ import annotations
 
 import numpy as np
 
+from bias_checks._belt import parts_end
 from bias_checks._disparities import Agg, Transform
-from bias_checks._judged import Judged
+from bias_checks._inputs import FloatArray, IntArray
+from bias_checks._judged import BoolArray, Judged, RateStats, Split
 
 
-def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg) -> Judged:
+def joint_fail_end(
+    tpr: RateStats,
+    fpr: RateStats,
+    *,
+    judged: BoolArray,
+    control_of: IntArray,
+    transform: Transform,
+    alpha: float,
+    entries: int = 1,
+) -> FloatArray:
+    """The worst case's FAIL end (L, C) over both parts' pairs from one belt
+    (:func:`bias_checks._belt.parts_end`); NaN where the belt does not apply, and the union of
+    the parts' ends is kept. Its error is shared over the check's ``entries`` only: the two
+    parts are calibrated together, not given half each."""
+    n_labels, n_control = judged.shape[0], int(control_of.max()) + 1
+    out = np.full((n_labels, n_control), np.nan)
+    split = Split.of(alpha, 1, entries)
+    for label in range(n_labels):
+        for c in range(n_control):
+            members = np.flatnonzero((control_of == c) & judged[label])
+            if members.size < 2:
+                continue
+            parts = tuple((s.p[label, members], s.n_eff[label, members]) for s in (tpr, fpr))
+            end = parts_end(transform, parts, alpha=2 * split.unsafe, share=split.share)
+            if end is not None:
+                out[label, c] = end
+    return out
+
+
+def combine_components(
+    tpr: Judged,
+    fpr: Judged,
+    transform: Transform,
+    agg: Agg,
+    *,
+    joint: FloatArray | None = None,
+) -> Judged:
     """Equalized odds from its TPR and FPR parts.
 
     The parts come from :func:`rate_disparity` with ``components=2``: each safe end at a
@@ -33,6 +71,12 @@ def combine_components(tpr: Judged, fpr: Judged, transform: Transform, agg: Agg)
         value = np.where(take_fpr, fpr.value, tpr.value)
         pick = np.fmax if difference else np.fmin
         low, high = pick(tpr.low, fpr.low), pick(tpr.high, fpr.high)
+        if joint is not None:
+            belted = np.isfinite(joint) & np.isfinite(low) & np.isfinite(high)
+            if difference:
+                low = np.where(belted, joint, low)
+            else:
+                high = np.where(belted, joint, high)
     else:
         value = (tpr.value + fpr.value) / 2
         nan = np.full(value.shape, np.nan)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bias_checks._components import combine_components
+from bias_checks._components import combine_components, joint_fail_end
 from bias_checks._directional import directional_judged, directional_point
 from bias_checks._disparities import (
     AGGS,
@@ -193,7 +193,20 @@ def disparity_evidence(
             )
     if len(parts) == 1:
         return parts[0], mask
-    return combine_components(parts[0], parts[1], info.transform, agg or "worst_case"), mask
+    joint = None
+    if method == "between_groups" and all(base in table.rates for base in info.bases):
+        joint = joint_fail_end(
+            *(table.rates[base] for base in info.bases),
+            judged=mask,
+            control_of=table.grouping.control_of,
+            transform=info.transform,
+            alpha=alpha,
+            entries=entries,
+        )
+    combined = combine_components(
+        parts[0], parts[1], info.transform, agg or "worst_case", joint=joint
+    )
+    return combined, mask
 
 
 def base_evidence(
