@@ -32,6 +32,10 @@ grid of ``theta``, once per shape of the sizes (relative to the largest, rounded
 simulated together; up to ``MAX_WORK`` the FAIL end alone at the two-cluster splits with
 ``pi`` of the most precise comparison for the PASS end (valid, less sharp); beyond, the parity
 value at every ``theta``. Between grid values the larger neighbouring ``c`` is used.
+
+Equalized odds' worst case is the largest disparity over two independent parts' pairs (TPR on
+the positives, FPR on the negatives): :func:`parts_end` calibrates both parts together, each at
+one of its configurations or at parity (two groups: independent comparisons, in closed form).
 """
 
 from __future__ import annotations
