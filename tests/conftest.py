@@ -152,17 +152,31 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-#: Files whose tests start real process trees (Flower federations, the demo's whole loop) or
-#: run long property searches. They go first, so that with whole files per worker
-#: (``--dist loadfile``) the slowest files never start last and leave one core idle.
+#: The slowest files, slowest first, as ``--durations`` measures them (``./dev.sh test``
+#: prints the 25 slowest tests): real process trees (Flower federations, ``fairgov run``,
+#: the demo's whole loop, JVMs) and long property searches. They go first, so that with whole
+#: files per worker (``--dist loadfile``) no slow file starts last and leaves a core idle.
 SLOW_FILES_FIRST = (
-    "tests/integration/audit/federated/test_processes.py",
     "tests/integration/audit/federated/test_governed.py",
-    "tests/integration/cli/federated/test_run_superlink.py",
+    "tests/integration/audit/federated/test_processes.py",
     "tests/integration/cli/test_demo.py",
-    "tests/integration/api/test_schemathesis.py",
+    "tests/integration/cli/test_run.py",
     "tests/integration/bias_checks/test_frames_engines.py",
+    "tests/integration/audit/test_impact.py",
+    "tests/integration/api/test_schemathesis.py",
+    "tests/integration/cli/test_run_durability.py",
+    "tests/integration/governance/relay/test_relayer.py",
+    "tests/unit/bias_checks/test_engine.py",
+    "tests/integration/scheduler/test_withdrawal.py",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hand files to the xdist workers in collection order, which puts
+    :data:`SLOW_FILES_FIRST` first: by default xdist reorders them by their number of tests,
+    which sent the federated files (three or four tests each) near the end."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
