@@ -152,15 +152,18 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-#: The slowest files, slowest first, as ``--durations`` measures them (``./dev.sh test``
-#: prints the 25 slowest tests): real process trees (Flower federations, ``fairgov run``,
-#: the demo's whole loop, JVMs) and long property searches. They go first, so that with whole
-#: files per worker (``--dist loadfile``) no slow file starts last and leaves a core idle.
+#: The slowest files, as ``--durations`` measures them (``./dev.sh test`` prints the 25
+#: slowest tests): real process trees (Flower federations, ``fairgov run``, the demo's whole
+#: loop, JVMs) and long property searches. They go first, so that with whole files per
+#: worker (``--dist loadfile``) no slow file starts last and leaves a core idle. Slowest
+#: first, except that the two federated files are kept apart: started together, one on each
+#: worker, their nodes' processes fought for the two cores (test_governed.py took 40 s
+#: longer, test_processes.py 90 s).
 SLOW_FILES_FIRST = (
     "tests/integration/audit/federated/test_governed.py",
-    "tests/integration/audit/federated/test_processes.py",
     "tests/integration/cli/test_demo.py",
     "tests/integration/cli/test_run.py",
+    "tests/integration/audit/federated/test_processes.py",
     "tests/integration/bias_checks/test_frames_engines.py",
     "tests/integration/audit/test_impact.py",
     "tests/integration/api/test_schemathesis.py",
