@@ -183,7 +183,9 @@ run_tests() {
   start_background "$brownie_log" brownie test
   lint
   step "pytest on every core (pytest-xdist; each test file stays on one worker)"
-  (cd "$ROOT" && "$VENV/bin/python" -m pytest -n logical --dist loadfile) || pytest_status=$?
+  # The 25 slowest tests are listed at the end: the ones to look at when the run grows.
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest -n logical --dist loadfile --durations=25) ||
+    pytest_status=$?
   step "brownie contract tests on anvil: their output"
   finish_background || brownie_status=$?
   cat "$brownie_log"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -67,49 +69,117 @@ POSTGRES_URL = os.environ.get("FAIRGOV_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(scope="session")
-def postgres_test_url() -> Iterator[str]:
+def postgres_admin() -> Iterator[Engine]:
+    """An engine on the server's maintenance database, to create and drop databases."""
+    assert POSTGRES_URL is not None
+    admin = db.make_engine(POSTGRES_URL).execution_options(isolation_level="AUTOCOMMIT")
+    yield admin
+    admin.dispose()
+
+
+def _admin(admin: Engine, *statements: str) -> None:
+    with admin.connect() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def _on_server(database: str) -> str:
+    assert POSTGRES_URL is not None
+    return make_url(POSTGRES_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_test_url(postgres_admin: Engine) -> Iterator[str]:
     """A database of this test session's own on the server, dropped at the end, so that
     concurrent test runs never share tables."""
-    assert POSTGRES_URL is not None
     name = f"fairgov_test_{os.getpid()}"
-    admin = db.make_engine(POSTGRES_URL)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    _admin(postgres_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield _on_server(name)
+    _admin(postgres_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_admin: Engine) -> Iterator[str]:
+    """The name of a database migrated once for the session; each test's database is
+    created from it, which takes a fraction of the time of running every migration."""
+    name = f"fairgov_template_{os.getpid()}"
+    _admin(
+        postgres_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}"
+    )
+    template = db.make_engine(_on_server(name))
+    db.upgrade(template)
+    template.dispose()  # CREATE DATABASE … TEMPLATE needs it without connections
+    yield name
+    _admin(postgres_admin, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated once for the session; each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("migrated") / "fairgov.db"
+    template = db.make_engine(f"sqlite:///{path}")
+    db.upgrade(template)
+    template.dispose()
+    return path
+
+
+def _copy_sqlite(source: Path, target: Path) -> None:
+    # The backup API copies the database whatever is left in its write-ahead log.
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated, empty database: SQLite always, PostgreSQL too when the server answers."""
+    """A migrated, empty database: SQLite always, PostgreSQL too when the server answers.
+
+    Both are copies of a database migrated once per session, so every test starts from the
+    same state the migrations give, whatever the test before it left behind."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'fairgov.db'}"
+        path = tmp_path / "fairgov.db"
+        _copy_sqlite(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgres_test_url")
+        _admin(
+            request.getfixturevalue("postgres_admin"),
+            f"DROP DATABASE IF EXISTS {make_url(url).database} WITH (FORCE)",
+            f"CREATE DATABASE {make_url(url).database} "
+            f"TEMPLATE {request.getfixturevalue('postgres_template')}",
+        )
     engine = db.make_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-    db.upgrade(engine)
     yield engine
     engine.dispose()
 
 
-#: Files whose tests start real process trees (Flower federations, the demo's whole loop) or
-#: run long property searches. They go first, so that with whole files per worker
-#: (``--dist loadfile``) the slowest files never start last and leave one core idle.
+#: The slowest files, as ``--durations`` measures them (``./dev.sh test`` prints the 25
+#: slowest tests): real process trees (Flower federations, ``fairgov run``, the demo's whole
+#: loop, JVMs) and long property searches. They go first, so that with whole files per
+#: worker (``--dist loadfile``) no slow file starts last and leaves a core idle. Slowest
+#: first, except that the two federated files are kept apart: started together, one on each
+#: worker, their nodes' processes fought for the two cores (test_governed.py took 40 s
+#: longer, test_processes.py 90 s).
 SLOW_FILES_FIRST = (
-    "tests/integration/audit/federated/test_processes.py",
     "tests/integration/audit/federated/test_governed.py",
-    "tests/integration/cli/federated/test_run_superlink.py",
     "tests/integration/cli/test_demo.py",
-    "tests/integration/api/test_schemathesis.py",
+    "tests/integration/cli/test_run.py",
+    "tests/integration/audit/federated/test_processes.py",
     "tests/integration/bias_checks/test_frames_engines.py",
+    "tests/integration/audit/test_impact.py",
+    "tests/integration/api/test_schemathesis.py",
+    "tests/integration/cli/test_run_durability.py",
+    "tests/integration/governance/relay/test_relayer.py",
+    "tests/unit/bias_checks/test_engine.py",
+    "tests/integration/scheduler/test_withdrawal.py",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hand files to the xdist workers in collection order, which puts
+    :data:`SLOW_FILES_FIRST` first: by default xdist reorders them by their number of tests,
+    which sent the federated files (three or four tests each) near the end."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

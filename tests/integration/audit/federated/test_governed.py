@@ -124,6 +124,8 @@ def _spec(**overrides: object) -> FederatedSpec:
         "positive_label": LOANS.positive_label,
         "features": list(LOANS.inputs),
         "sensitive_features": list(LOANS.sensitive),
+        # Every round costs seconds (each node starts a ClientApp process per message): the
+        # tests of what follows training (thresholds, privileged group) ask for one.
         "rounds": 2,
         "epochs": 5,
         "n_boot": 100,
@@ -262,7 +264,7 @@ def test_a_voted_threshold_optimizer_is_fitted_applied_stored_and_gated(
     lines: list[str] = []
     run = run_federated_audit(
         env,
-        _spec(),
+        _spec(rounds=1),
         superlink=federation.address,
         work_dir=tmp_path / "flower",
         say=lines.append,
@@ -336,7 +338,11 @@ def test_the_summed_counts_are_judged_against_the_voted_privileged_group(  # noq
             store_manifest(session, manifest)
     env = audit_env(engine, w3, deployment, tmp_path / "data")
     run = run_federated_audit(
-        env, _spec(), superlink=federation.address, work_dir=tmp_path / "flower", timeout=300
+        env,
+        _spec(rounds=1),
+        superlink=federation.address,
+        work_dir=tmp_path / "flower",
+        timeout=300,
     )
     report = Report.from_bytes((run.report_dir / "report.json").read_bytes())
     assert report.data["audit"]["config"]["reference_group"] == {"group": "A"}
