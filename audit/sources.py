@@ -328,8 +328,10 @@ def _dask_client(address: str, timeout: float) -> Iterator[tuple[str, int]]:
 
     if address == LOCAL_DASK:
         with (
+            # The scheduler's HTTP server starts even without a dashboard, on 8787 unless told
+            # otherwise: ":0" takes a free port, so two local clusters never collide.
             LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=2, threads_per_worker=1, dashboard_address=None
+                n_workers=2, threads_per_worker=1, dashboard_address=":0"
             ) as cluster,
             Client(cluster) as client,  # type: ignore[no-untyped-call]
         ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -325,6 +326,21 @@ def test_column_names_that_are_not_printable_are_shown_escaped(tmp_path: Path) -
 
 
 @pytest.mark.slow
+def test_a_local_dask_cluster_does_not_need_port_8787(tmp_path: Path) -> None:
+    # Regression: with dashboard_address=None the scheduler's HTTP server still took 8787, so
+    # a second local cluster (another audit, another test worker) warned and, under warnings
+    # as errors, failed to start.
+    path = tmp_path / "r.csv"
+    path.write_bytes(b"y,pred,sex\n1,1,f\n0,1,m\n")
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        with contextlib.suppress(OSError):  # already held by someone else: the same collision
+            held.bind(("", 8787))
+            held.listen()
+        counts = _count(path, dask="local")
+    assert len(counts) > 0
+
+
 def test_a_broken_csv_on_a_dask_cluster_is_one_line(tmp_path: Path) -> None:
     """Dask reads the first block when it opens the files, and wraps pandas' parse errors in
     a line of its own: the message is still the parser's line."""
