@@ -194,7 +194,8 @@ def disparity_evidence(
     if len(parts) == 1:
         return parts[0], mask
     joint = None
-    if method == "between_groups" and all(base in table.rates for base in info.bases):
+    worst = (agg or "worst_case") == "worst_case"  # only the worst case uses the joint end
+    if worst and method == "between_groups" and all(base in table.rates for base in info.bases):
         joint = joint_fail_end(
             *(table.rates[base] for base in info.bases),
             judged=mask,
