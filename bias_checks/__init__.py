@@ -13,12 +13,12 @@ derived from per-group weighted confusion counts computed in one pass.
 
 A :class:`Threshold` bounds one catalogue metric; an :class:`EvidenceRule` says at what
 confidence, and on which groups (enough rows, and enough rows in each rate's own denominator),
-it is judged. Rates get closed-form intervals (Wilson; Newcombe for differences; adjusted log
-for ratios) that hold simultaneously over the groups a disparity compares; other metrics get a
-stratified bootstrap. Each threshold gets a :class:`Verdict`: PASS when the whole interval lies
-within the bound, FAIL when it lies wholly beyond, INCONCLUSIVE otherwise, with the rows per
-group that would decide it. The evidence shown is the evidence judged; a group that cannot be
-judged is listed with its size and never counted as showing no disparity.
+it is judged. Rates get closed-form intervals (Wilson; Newcombe for differences; Miettinen-
+Nurminen score for ratios) that hold simultaneously over the groups a disparity compares; other
+metrics get a stratified bootstrap. Each threshold gets a :class:`Verdict`: PASS when the whole
+interval lies within the bound, FAIL when it lies wholly beyond, INCONCLUSIVE otherwise, with
+the rows per group that would decide it. The evidence shown is the evidence judged; a group
+that cannot be judged is listed with its size and never counted as showing no disparity.
 
 Results are immutable dataclasses; :meth:`AuditResult.to_canonical_json` gives the bytes that
 report hashes are computed over (sorted keys, UTF-8, no whitespace, shortest round-trip

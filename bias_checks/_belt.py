@@ -8,9 +8,9 @@ that the test "some comparison is further from parity than ``theta``" does not r
     reject theta  <=>  max_m lo_m(c(theta)) > theta
 
 where ``lo_m(c)`` is comparison ``m``'s folded lower limit at the one-sided tail ``Phi(-c)``
-(Newcombe's for a difference, the adjusted log limit for a ratio). The interval errs when
-this test rejects the true ``theta`` or when the PASS end (``alpha / 2``, unadjusted, as
-before) lies below it, so the ends may share ``alpha`` differently at every ``theta`` and at
+(Newcombe's for a difference, Miettinen and Nurminen's score limit for a ratio). The interval
+errs when this test rejects the true ``theta`` or when the PASS end (``alpha / 2``, unadjusted,
+as before) lies below it, so the ends may share ``alpha`` differently at every ``theta`` and at
 every configuration of the true rates, as long as the two errors add up to at most ``alpha``
 there (Neyman 1937; for one ``|mu|`` this is the folded-normal belt).
 

@@ -32,7 +32,7 @@ import numpy as np
 from bias_checks._disparities import Comparison
 from bias_checks._groups import GroupTable
 from bias_checks._inputs import FloatArray, IntArray
-from bias_checks._intervals import log_ratio_ends, newcombe_ends
+from bias_checks._intervals import newcombe_ends, score_ratio_ends
 from bias_checks._judged import Judged, RateStats, Split
 from bias_checks.catalogue import MetricInfo
 
@@ -96,7 +96,7 @@ def _limits(
     for base in info.bases:
         r = table.rates[base]
         p, n = r.p[label], r.n_eff[label]
-        ends = log_ratio_ends if info.transform == "ratio" else newcombe_ends
+        ends = score_ratio_ends if info.transform == "ratio" else newcombe_ends
         parts.append(
             (
                 p[others] - p[ref],
@@ -141,7 +141,7 @@ def directional_judged(
     n_labels, n_control = references.shape
     control_of = table.grouping.control_of
     nan = np.full((n_labels, n_control), np.nan)
-    method = "log_ratio" if info.transform == "ratio" else "newcombe"
+    method = "score_ratio" if info.transform == "ratio" else "newcombe"
     out = Judged(
         nan.copy(),
         nan.copy(),

@@ -13,9 +13,9 @@ proportion ``p(1-p)/n_eff`` matches the design's. A size of zero gives NaN.
   ``statsmodels.stats.proportion.proportion_confint(method="wilson")``.
 * :func:`newcombe_difference` — Newcombe's hybrid score interval for ``p1 - p2`` (Newcombe
   1998, method 10), as ``confint_proportions_2indep(method="newcomb", compare="diff")``.
-* :func:`log_ratio` — the adjusted log interval for ``p1 / p2`` (0.5 added to counts and
-  sizes; Pettigrew, Gart and Thomas 1986), as ``confint_proportions_2indep(
-  method="log-adjusted", compare="ratio")``; it stays finite when a count is zero.
+* :func:`score_ratio` — Miettinen and Nurminen's score interval for ``p1 / p2``, as
+  ``confint_proportions_2indep(method="score", compare="ratio")`` (whose default includes
+  their ``N / (N - 1)`` correction); 0 or infinite at an end where a count is zero.
 * :func:`folded_difference` and :func:`folded_ratio` give intervals for ``|p1 - p2|`` and
   ``min(p1/p2, p2/p1)`` whose two ends have different error levels.
 * :func:`fold_difference` and :func:`fold_ratio` turn an interval for a signed difference
@@ -123,7 +123,33 @@ def newcombe_difference(
     return newcombe_ends(p1, n1, p2, n2, low_tail=half, high_tail=half)
 
 
-def log_ratio_ends(
+def _score_statistic(
+    ratio: FloatArray, x1: FloatArray, n1: FloatArray, x2: FloatArray, n2: FloatArray
+) -> FloatArray:
+    """Miettinen and Nurminen's score statistic for ``p1 / p2 = ratio``: ``p1 - ratio p2`` over
+    its standard error at the rates restricted to the hypothesis (their maximum likelihood
+    estimates, the smaller root of a quadratic), times the small-sample factor ``N / (N - 1)``."""
+    total = n1 + n2
+    b = n1 * ratio + x1 + n2 + x2 * ratio  # minus the quadratic's linear coefficient
+    c = x1 + x2
+    root = np.sqrt(np.clip(b * b - 4 * total * ratio * c, 0.0, None))
+    q2 = np.zeros(np.shape(b))
+    np.divide(2 * c, b + root, out=q2, where=b + root > 0)  # the smaller root, stably
+    q1 = np.clip(q2 * ratio, 0.0, 1.0)
+    factor = np.full(np.shape(total), np.inf)
+    np.divide(total, total - 1, out=factor, where=total > 1)
+    var = (q1 * (1 - q1) / n1 + ratio * ratio * q2 * (1 - q2) / n2) * factor
+    numerator = x1 / n1 - ratio * x2 / n2
+    out = np.zeros(np.shape(var))
+    np.divide(numerator, np.sqrt(var), out=out, where=var > 0)
+    return out
+
+
+_LOG_RANGE = 40.0
+"""Limits are searched for between ``exp(-40)`` and ``exp(40)``; beyond, 0 and infinity."""
+
+
+def score_ratio_ends(
     p1: np.ndarray[Any, Any],
     n1: np.ndarray[Any, Any],
     p2: np.ndarray[Any, Any],
@@ -132,37 +158,97 @@ def log_ratio_ends(
     low_tail: Level,
     high_tail: Level,
 ) -> Bounds:
-    """Adjusted log limits for the ratio ``p1 / p2`` with one-sided errors per end.
+    """Score limits for the ratio ``p1 / p2`` with one-sided errors per end.
 
-    0.5 is added to counts and sizes: Pettigrew, H. M., Gart, J. J. and Thomas, D. G. (1986).
-    The bias and higher cumulants of the logarithm of a binomial variate. Biometrika 73,
-    425-435; recommended for the ratio in Fagerland, Lydersen and Laake (2015), Stat. Methods
-    Med. Res. 24, 224-254.
+    The interval inverts Miettinen and Nurminen's score test (Miettinen, O. and Nurminen, M.
+    (1985). Comparative analysis of two rates. Stat. Med. 4, 213-226): the lower end is the
+    ratio at which the statistic equals ``z(low_tail)``, the upper the one at which it equals
+    ``-z(high_tail)``. It keeps its coverage with few events, where the adjusted log interval
+    does not (Fagerland, Lydersen and Laake (2015), Stat. Methods Med. Res. 24, 224-254). No
+    library vectorises it (statsmodels solves Nam's quartic one pair at a time, with
+    ``np.roots``), so the statistic, decreasing in the ratio, is solved on the log scale for
+    every comparison and both ends at once (:func:`_invert`). A zero ``p1`` gives a lower end
+    of 0, a zero ``p2`` an infinite upper end.
     """
-    n1 = np.asarray(n1, dtype=np.float64)
-    n2 = np.asarray(n2, dtype=np.float64)
+    p1, n1, p2, n2, low_z, high_z = np.broadcast_arrays(
+        *(
+            np.asarray(x, dtype=np.float64)
+            for x in (p1, n1, p2, n2, z_tail(low_tail), z_tail(high_tail))
+        )
+    )
     valid = (n1 > 0) & (n2 > 0) & np.isfinite(p1) & np.isfinite(p2)
-    c1 = np.where(valid, p1 * n1, 0.0) + 0.5
-    c2 = np.where(valid, p2 * n2, 0.0) + 0.5
-    m1, m2 = n1 + 0.5, n2 + 0.5
-    with np.errstate(divide="ignore", invalid="ignore"):
-        centre = np.log((c1 / m1) / (c2 / m2))
-        se = np.sqrt(1 / c1 - 1 / m1 + 1 / c2 - 1 / m2)
-        low = np.exp(centre - z_tail(low_tail) * se)
-        high = np.exp(centre + z_tail(high_tail) * se)
-    return np.where(valid, low, np.nan), np.where(valid, high, np.nan)
+    x1 = np.where(valid, p1 * n1, 0.0)
+    x2 = np.where(valid, p2 * n2, 0.0)
+    m1, m2 = np.where(valid, n1, 1.0), np.where(valid, n2, 1.0)
+    a1, b1, a2, b2 = (np.tile(x.ravel(), 2) for x in (x1, m1, x2, m2))
+    ends = _invert(a1, b1, a2, b2, np.concatenate([low_z.ravel(), -high_z.ravel()]))  # both
+    low_end, high_end = (end.reshape(valid.shape) for end in np.split(ends, 2))
+    return np.where(valid, low_end, np.nan), np.where(valid, high_end, np.nan)
 
 
-def log_ratio(
+def _invert(
+    x1: FloatArray, n1: FloatArray, x2: FloatArray, n2: FloatArray, target: FloatArray
+) -> FloatArray:
+    """The ratio at which the score statistic equals ``target``: 0 or infinity where it does
+    not within ``exp(+-40)``.
+
+    The search starts from a bracket of one unit of log ratio on either side of the adjusted
+    log limit (Wald on the log scale, 0.5 added to counts), widened to the whole range where
+    it does not bracket, and narrows it by the Illinois variant of regula falsi (superlinear,
+    and never leaves the bracket). Elements it has not pinned to ``1e-12`` by then (a rate of
+    exactly 1 makes the statistic flat in places) are bisected.
+    """
+
+    def f(t: FloatArray, at: Any = ...) -> FloatArray:
+        stat = _score_statistic(np.exp(t), x1[at], n1[at], x2[at], n2[at])
+        return np.asarray(stat - target[at], dtype=np.float64)
+
+    c1, c2, s1, s2 = x1 + 0.5, x2 + 0.5, n1 + 0.5, n2 + 0.5
+    guess = np.log((c1 / s1) / (c2 / s2)) - target * np.sqrt(1 / c1 - 1 / s1 + 1 / c2 - 1 / s2)
+    guess = np.clip(guess, 1 - _LOG_RANGE, _LOG_RANGE - 1)
+    edges = np.full(guess.shape, _LOG_RANGE)
+    f_low, f_high, f_min, f_max = np.split(
+        f(np.concatenate([guess - 1, guess + 1, -edges, edges]), np.tile(np.arange(guess.size), 4)),
+        4,
+    )
+    below, above = f_low <= 0, f_high > 0  # the root lies below, or above, the first bracket
+    a = np.where(below, -edges, np.where(above, guess + 1, guess - 1))
+    fa = np.where(below, f_min, np.where(above, f_high, f_low))
+    b = np.where(below, guess - 1, np.where(above, edges, guess + 1))
+    fb = np.where(below, f_low, np.where(above, f_max, f_high))
+    none = (f_min <= 0) | (f_max > 0)  # no root in range: held still, set to 0 or inf below
+    a, b, fa, fb = (np.where(none, 0.0, x) for x in (a, b, fa, fb))
+    for _ in range(14):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(fb != fa, b - fb * (b - a) / (fb - fa), b)
+        fc = f(c)
+        flip = fc * fb < 0
+        a, fa = np.where(flip, b, a), np.where(flip, fb, fa / 2)
+        b, fb = c, fc
+    slow = np.flatnonzero((np.abs(b - a) > 1e-12) & (fb != 0))
+    if slow.size:
+        lo, hi = np.minimum(a[slow], b[slow]), np.maximum(a[slow], b[slow])
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            up = f(mid, slow) > 0
+            lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
+        b[slow] = (lo + hi) / 2
+    out = np.exp(b)
+    out[f_min <= 0] = 0.0
+    out[f_max > 0] = np.inf
+    return out
+
+
+def score_ratio(
     p1: np.ndarray[Any, Any],
     n1: np.ndarray[Any, Any],
     p2: np.ndarray[Any, Any],
     n2: np.ndarray[Any, Any],
     alpha: Level,
 ) -> Bounds:
-    """Adjusted log interval for the ratio ``p1 / p2`` (two-sided)."""
+    """Miettinen and Nurminen's score interval for the ratio ``p1 / p2`` (two-sided)."""
     half = np.asarray(alpha, dtype=np.float64) / 2
-    return log_ratio_ends(p1, n1, p2, n2, low_tail=half, high_tail=half)
+    return score_ratio_ends(p1, n1, p2, n2, low_tail=half, high_tail=half)
 
 
 def folded_difference(
@@ -210,8 +296,8 @@ def folded_ratio(
     """Interval for ``min(p1/p2, p2/p1)`` whose lower end errs at most ``low_tail`` and upper
     end at most ``2 * high_tail`` (the mirror of :func:`folded_difference`: parity is 1; with
     ``clip=False`` the upper end is its reach, above 1 when the direction is open)."""
-    low, _ = fold_ratio(*log_ratio_ends(p1, n1, p2, n2, low_tail=low_tail, high_tail=low_tail))
-    signed = log_ratio_ends(p1, n1, p2, n2, low_tail=high_tail, high_tail=high_tail)
+    low, _ = fold_ratio(*score_ratio_ends(p1, n1, p2, n2, low_tail=low_tail, high_tail=low_tail))
+    signed = score_ratio_ends(p1, n1, p2, n2, low_tail=high_tail, high_tail=high_tail)
     return low, ratio_reach(*signed, p1, p2) if not clip else fold_ratio(*signed)[1]
 
 

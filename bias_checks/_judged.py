@@ -44,8 +44,8 @@ from bias_checks._intervals import (
     fold_ratio,
     folded_difference,
     folded_ratio,
-    log_ratio_ends,
     ratio_reach,
+    score_ratio_ends,
     wilson_ends,
 )
 from bias_checks._simultaneous import Structure, comparison_tail, sidak_tail
@@ -276,7 +276,7 @@ def _to_target(
             return float(gaps[worst]), *ends, int(members[worst])
         signed = []
         for tail in (unsafe, safe):
-            r_low, r_high = log_ratio_ends(pm, nm, p_t, n_t, low_tail=tail, high_tail=tail)
+            r_low, r_high = score_ratio_ends(pm, nm, p_t, n_t, low_tail=tail, high_tail=tail)
             r_low = r_low / (share * r_low + 1 - share)
             r_high = np.where(np.isinf(r_high), 1 / share, r_high / (share * r_high + 1 - share))
             signed.append((r_low, r_high))
@@ -311,7 +311,7 @@ def rate_disparity(
     """
     split = Split.of(alpha, components, entries)
     n_labels, n_control = overall.num.shape
-    out = _empty((n_labels, n_control), "newcombe" if transform == "difference" else "log_ratio")
+    out = _empty((n_labels, n_control), "newcombe" if transform == "difference" else "score_ratio")
     p, n = stats.p, stats.n_eff
     for label in range(n_labels):
         for c in range(n_control):

@@ -27,7 +27,7 @@ def _key(key: GroupKey | None) -> dict[str, Any] | None:
 class Interval:
     """A confidence interval ``[low, high]`` and how it was computed.
 
-    ``method`` names the construction: ``wilson`` (a rate), ``newcombe`` or ``log_ratio``
+    ``method`` names the construction: ``wilson`` (a rate), ``newcombe`` or ``score_ratio``
     (simultaneous over the compared pairs: the end a FAIL rests on is Bonferroni-adjusted, the
     other is not), ``..._bonferroni_over_components`` or ``..._mover_over_components``
     (equalized odds, worst case or mean), ``bootstrap`` (percentile, stratified) or ``exact``

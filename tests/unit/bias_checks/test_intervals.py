@@ -6,17 +6,22 @@ from typing import Any
 
 import numpy as np
 import pytest
-from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+from scipy.stats import norm
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    score_test_proportions_2indep,
+)
 
 from bias_checks._intervals import (
     fold_difference,
     fold_ratio,
     folded_difference,
     folded_ratio,
-    log_ratio,
-    log_ratio_ends,
     newcombe_difference,
     newcombe_ends,
+    score_ratio,
+    score_ratio_ends,
     wilson,
     wilson_ends,
 )
@@ -57,17 +62,61 @@ def test_newcombe_equals_statsmodels(
 
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 @pytest.mark.parametrize("alpha", [0.05, 0.0125])
-def test_log_ratio_equals_statsmodels(
+def test_score_ratio_equals_statsmodels(
     first: tuple[int, int], second: tuple[int, int], alpha: float
 ) -> None:
     (c1, n1), (c2, n2) = first, second
-    low, high = log_ratio(
+    low, high = score_ratio(
         np.array([c1 / n1]), np.array([n1]), np.array([c2 / n2]), np.array([n2]), alpha
     )
-    ref = confint_proportions_2indep(
-        c1, n1, c2, n2, method="log-adjusted", compare="ratio", alpha=alpha
+    np.testing.assert_allclose(
+        [low[0], high[0]], _score_reference(c1, n1, c2, n2, alpha), rtol=1e-9
     )
-    np.testing.assert_allclose([low[0], high[0]], ref, rtol=1e-12)
+
+
+def _score_reference(c1: int, n1: int, c2: int, n2: int, alpha: float) -> tuple[float, float]:
+    """statsmodels' Miettinen-Nurminen interval; with no events anywhere it returns NaN where
+    the data exclude no ratio at all, ``[0, inf]``."""
+    if c1 == c2 == 0:
+        return 0.0, np.inf
+    low, high = confint_proportions_2indep(
+        c1, n1, c2, n2, method="score", compare="ratio", alpha=alpha
+    )
+    return float(low), float(high)
+
+
+@pytest.mark.parametrize(
+    ("c1", "n1", "c2", "n2"), [(3, 40, 250, 5000), (0, 40, 9, 70), (2.6, 37.4, 11.2, 52.9)]
+)
+@pytest.mark.parametrize("z", [1.96, 2.5])
+def test_score_ratio_ends_are_where_statsmodels_score_test_equals_z(
+    c1: float, n1: float, c2: float, n2: float, z: float
+) -> None:
+    tail = float(norm.sf(z))
+    low, high = score_ratio_ends(
+        np.array([c1 / n1]),
+        np.array([n1]),
+        np.array([c2 / n2]),
+        np.array([n2]),
+        low_tail=tail,
+        high_tail=tail,
+    )
+    for end, sign in ((low[0], 1), (high[0], -1)):
+        if end == 0:  # no events in the first group: no ratio is too small
+            assert c1 == 0
+            continue
+        stat = score_test_proportions_2indep(c1, n1, c2, n2, value=end, compare="ratio").statistic
+        assert stat == pytest.approx(sign * z, abs=1e-7)
+
+
+def test_score_ratio_has_no_upper_end_without_events_in_the_second_group() -> None:
+    low, high = score_ratio(
+        np.array([5 / 30]), np.array([30.0]), np.array([0.0]), np.array([40.0]), 0.05
+    )
+    assert high[0] == np.inf
+    with np.errstate(divide="ignore"):  # statsmodels divides by zero for the infinite end
+        ref_low, _ = confint_proportions_2indep(5, 30, 0, 40, method="score", compare="ratio")
+    assert low[0] == pytest.approx(ref_low)
 
 
 def test_fold_difference_reaches_zero_only_when_the_sign_is_open() -> None:
@@ -99,7 +148,7 @@ def test_wilson_ends_are_statsmodels_at_each_ends_level(
 @pytest.mark.parametrize(("first", "second"), PAIRS)
 @pytest.mark.parametrize("tails", TAILS)
 @pytest.mark.parametrize(
-    "kind", [(newcombe_ends, "newcomb", "diff"), (log_ratio_ends, "log-adjusted", "ratio")]
+    "kind", [(newcombe_ends, "newcomb", "diff"), (score_ratio_ends, "score", "ratio")]
 )
 def test_two_sample_ends_are_statsmodels_at_each_ends_level(
     first: tuple[int, int],
@@ -118,6 +167,11 @@ def test_two_sample_ends_are_statsmodels_at_each_ends_level(
         low_tail=low_tail,
         high_tail=high_tail,
     )
+    if compare == "ratio":
+        ref_low = _score_reference(c1, n1, c2, n2, 2 * low_tail)[0]
+        ref_high = _score_reference(c1, n1, c2, n2, 2 * high_tail)[1]
+        np.testing.assert_allclose([low[0], high[0]], [ref_low, ref_high], rtol=1e-9, atol=1e-12)
+        return
     args = {"method": method, "compare": compare}
     ref_low, _ = confint_proportions_2indep(c1, n1, c2, n2, alpha=2 * low_tail, **args)
     _, ref_high = confint_proportions_2indep(c1, n1, c2, n2, alpha=2 * high_tail, **args)
@@ -138,11 +192,10 @@ def test_folded_ends_come_from_the_signed_interval_at_their_own_level(
     # The end a FAIL rests on is the wider one: lower for |d|, upper for the ratio.
     assert low[0] <= fold_difference(*map(np.array, narrow))[0]
     r_low, r_high = folded_ratio(*data, low_tail=0.025, high_tail=0.05 / 12)
-    args = {"method": "log-adjusted", "compare": "ratio"}
-    wide = confint_proportions_2indep(c1, n1, c2, n2, alpha=0.05 / 6, **args)
-    narrow = confint_proportions_2indep(c1, n1, c2, n2, alpha=0.05, **args)
-    assert r_low[0] == pytest.approx(fold_ratio(*map(np.array, narrow))[0], rel=1e-12)
-    assert r_high[0] == pytest.approx(fold_ratio(*map(np.array, wide))[1], rel=1e-12)
+    wide = _score_reference(c1, n1, c2, n2, 0.05 / 6)
+    narrow = _score_reference(c1, n1, c2, n2, 0.05)
+    assert r_low[0] == pytest.approx(fold_ratio(*map(np.array, narrow))[0], rel=1e-9)
+    assert r_high[0] == pytest.approx(fold_ratio(*map(np.array, wide))[1], rel=1e-9)
     assert r_high[0] >= fold_ratio(*map(np.array, narrow))[1]
 
 
