@@ -346,10 +346,11 @@ def fail_end(tab: Table, lows: Callable[[FloatArray], FloatArray], *, unit: floa
 
 BELT_MIN_EVENTS: dict[Transform, float] = {"ratio": 10.0, "difference": 0.0}
 """Fewest events and non-events (effective) every compared group needs for the belt's
-critical value. For a ratio 10: the adjusted log ratio leans on the normal approximation of each
-comparison, which a group with a handful of events breaks (an independent review found the
-FAIL end of a ratio erring 11.6 % with 0.6 expected events in a group of 40); below it, the
-parity value. A difference needs none, only a pooled rate strictly between 0 and 1:
+critical value. For a ratio 10: the belt's normal model of the log ratio fails a group with a
+handful of events (an independent review found the FAIL end of a ratio erring 11.6 % with 0.6
+expected events in a group of 40, with the adjusted log limits used then); below it, the parity
+value. With the score limits a ratio still needs it: without it the FAIL end erred up to 5.8 %
+in groups of 20-30 rows (``belt_small_counts.py --transform ratio``). A difference needs none, only a pooled rate strictly between 0 and 1:
 Newcombe's limits keep the belt's FAIL end within its error down to a few events a group, and
 a guard of 10 there only made the interval conservative (``benchmarks/belt_small_counts.py``)."""
 
