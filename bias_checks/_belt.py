@@ -351,8 +351,9 @@ handful of events (an independent review found the FAIL end of a ratio erring 11
 expected events in a group of 40, with the adjusted log limits used then); below it, the parity
 value. With the score limits a ratio still needs it: without it the FAIL end erred up to 5.8 %
 in groups of 20-30 rows (``belt_small_counts.py --transform ratio``). A difference needs none,
-only a pooled rate strictly between 0 and 1: Newcombe's limits keep the belt's FAIL end within its error down to a few events a group, and
-a guard of 10 there only made the interval conservative (``benchmarks/belt_small_counts.py``)."""
+only a pooled rate strictly between 0 and 1: Newcombe's limits keep the belt's FAIL end within
+its error down to a few events a group, and a guard of 10 there only made the interval
+conservative (``benchmarks/belt_small_counts.py``)."""
 
 
 def _lows(
