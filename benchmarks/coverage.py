@@ -25,8 +25,8 @@ group, and prints coverage at the belt's least-favourable configurations
 (``_least_favourable``). Nothing is asserted.
 
 Run: ``python benchmarks/coverage.py`` (about 45 minutes on 2 cores; ``--reps 200`` for a
-quick look; ``--groups 2`` and ``--groups 4`` split the grid over two processes with the
-same data; ``--time --baseline /work/main`` for the timing).
+quick look; ``--groups 2``, ``--groups 4`` and ``--sizes 30/30,100/100`` split the grid over
+processes with the same data; ``--time --baseline /work/main`` for the timing).
 """
 
 from __future__ import annotations
@@ -242,7 +242,11 @@ def run_cell(
 
 
 def _grid(
-    reps: int, n_boot: int, seed: int = 0, only: int | None = None
+    reps: int,
+    n_boot: int,
+    seed: int = 0,
+    only: int | None = None,
+    sizes: tuple[str, ...] = tuple(SIZES),
 ) -> list[tuple[tuple[str, int, float, float], dict[str, float]]]:
     rows = []
     header = (
@@ -257,7 +261,7 @@ def _grid(
             for sigma in SIGMAS:
                 for gap in GAPS:
                     seed += 1
-                    if only is not None and groups != only:
+                    if (only is not None and groups != only) or size not in sizes:
                         continue  # the seeds still count, so a cell's data do not change
                     r = run_cell(size, groups, gap, sigma, reps=reps, n_boot=n_boot, seed=seed)
                     rows.append(((size, groups, sigma, gap), r))
@@ -405,13 +409,16 @@ def main() -> None:
     parser.add_argument(
         "--groups", type=int, choices=(2, 4), help="only the cells with this many groups"
     )
+    parser.add_argument(
+        "--sizes", default=",".join(SIZES), help="only these rows per group, comma-separated"
+    )
     parser.add_argument("--e2e-reps", type=int, default=200)
     parser.add_argument("--time", action="store_true", help="time a 1e6-row audit")
     parser.add_argument("--baseline", default="/work/main", help="checkout to time against")
     parser.add_argument("--metricframe", action="store_true", help="also time MetricFrame")
     args = parser.parse_args()
     start = time.perf_counter()
-    rows = _grid(args.reps, args.n_boot, args.seed, args.groups)
+    rows = _grid(args.reps, args.n_boot, args.seed, args.groups, tuple(args.sizes.split(",")))
     _summary(rows)
     _effective_power(args.reps, args.seed + 1000)
     least_favourable_table(args.reps, lambda c, q, m, t: _ours(c, q, m, t, ALPHA), _true_values)
