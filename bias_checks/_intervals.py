@@ -130,18 +130,25 @@ def _score_statistic(
     its standard error at the rates restricted to the hypothesis (their maximum likelihood
     estimates, the smaller root of a quadratic), times the small-sample factor ``N / (N - 1)``."""
     total = n1 + n2
-    b = n1 * ratio + x1 + n2 + x2 * ratio  # minus the quadratic's linear coefficient
     c = x1 + x2
-    root = np.sqrt(np.clip(b * b - 4 * total * ratio * c, 0.0, None))
+    # The quadratic N r q**2 - b q + c = 0 with b = r A + B, A = n1 + x2, B = x1 + n2; its
+    # discriminant b**2 - 4 N r c equals (r A - B)**2 + 4 r (n1 - x1)(n2 - x2), a sum of two
+    # non-negative terms, which keeps its precision where the first form cancels (r near 1
+    # with every row of a group an event).
+    first, second = ratio * (n1 + x2), x1 + n2
+    b = first + second
+    root = np.sqrt((first - second) ** 2 + 4 * ratio * np.clip((n1 - x1) * (n2 - x2), 0.0, None))
     q2 = np.zeros(np.shape(b))
     np.divide(2 * c, b + root, out=q2, where=b + root > 0)  # the smaller root, stably
+    q2 = np.clip(q2, 0.0, np.minimum(1.0, 1.0 / ratio))  # against the last rounding
     q1 = np.clip(q2 * ratio, 0.0, 1.0)
-    factor = np.full(np.shape(total), np.inf)
+    factor = np.ones(np.shape(total))
     np.divide(total, total - 1, out=factor, where=total > 1)
     var = (q1 * (1 - q1) / n1 + ratio * ratio * q2 * (1 - q2) / n2) * factor
+    var = np.where(total > 1, var, np.inf)  # one row in all: no ratio can be rejected
     numerator = x1 / n1 - ratio * x2 / n2
     out = np.zeros(np.shape(var))
-    np.divide(numerator, np.sqrt(var), out=out, where=var > 0)
+    np.divide(numerator, np.sqrt(np.clip(var, 0.0, None)), out=out, where=var > 0)
     return out
 
 
@@ -225,6 +232,8 @@ def _invert(
         flip = fc * fb < 0
         a, fa = np.where(flip, b, a), np.where(flip, fb, fa / 2)
         b, fb = c, fc
+        if np.all((np.abs(b - a) <= 1e-12) | (fb == 0)):
+            break
     slow = np.flatnonzero((np.abs(b - a) > 1e-12) & (fb != 0))
     if slow.size:
         lo, hi = np.minimum(a[slow], b[slow]), np.maximum(a[slow], b[slow])

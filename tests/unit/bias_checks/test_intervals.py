@@ -211,3 +211,25 @@ def test_the_reach_is_the_safe_end_before_the_fold() -> None:
     _, r_high = folded_ratio(p1, n1, p2, n2, low_tail=0.025, high_tail=0.01)
     np.testing.assert_allclose(r_high, np.minimum(r_reach, 1.0))
     assert r_reach[0] > 1 > r_reach[2]
+
+
+@pytest.mark.parametrize(("n1", "n2"), [(1e6, 1.0), (1e6, 40.0), (97127.0, 10.0), (30.0, 30.0)])
+@pytest.mark.parametrize("tail", [0.25, 0.025, 0.01, 1e-3, 1e-8])
+def test_score_ratio_of_two_rates_of_one_has_its_closed_form(
+    n1: float, n2: float, tail: float
+) -> None:
+    """Regression: with every row of both groups an event, the restricted rates are ``r`` and
+    1, and the lower end solves ``(1 - r) / r = z**2 N / (n1 (N - 1))``. The quadratic's
+    discriminant in its textbook form cancels there: a large first group got lower ends off by
+    1e-5, not monotone in the tail, and a RuntimeWarning from a negative variance."""
+    low, high = score_ratio_ends(
+        np.array([1.0]),
+        np.array([n1]),
+        np.array([1.0]),
+        np.array([n2]),
+        low_tail=tail,
+        high_tail=tail,
+    )
+    z, total = float(norm.isf(tail)), n1 + n2
+    assert low[0] == pytest.approx(1 / (1 + z * z * total / (n1 * (total - 1))), rel=1e-9)
+    assert high[0] > 1
