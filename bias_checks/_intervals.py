@@ -177,20 +177,32 @@ def score_ratio_ends(
     every comparison and both ends at once (:func:`_invert`). A zero ``p1`` gives a lower end
     of 0, a zero ``p2`` an infinite upper end.
     """
-    p1, n1, p2, n2, low_z, high_z = np.broadcast_arrays(
-        *(
-            np.asarray(x, dtype=np.float64)
-            for x in (p1, n1, p2, n2, z_tail(low_tail), z_tail(high_tail))
-        )
+    low, high = _score_limits(p1, n1, p2, n2, z_tail(low_tail), -z_tail(high_tail))
+    return low, high
+
+
+def _score_limits(
+    p1: np.ndarray[Any, Any],
+    n1: np.ndarray[Any, Any],
+    p2: np.ndarray[Any, Any],
+    n2: np.ndarray[Any, Any],
+    *targets: FloatArray,
+) -> list[FloatArray]:
+    """The ratios at which the score statistic equals each of ``targets`` (a lower end at
+    ``+z``, an upper end at ``-z``), all found in one search; NaN where a size is not positive
+    or a rate undefined."""
+    p1, n1, p2, n2, *levels = np.broadcast_arrays(
+        *(np.asarray(x, dtype=np.float64) for x in (p1, n1, p2, n2, *targets))
     )
     valid = (n1 > 0) & (n2 > 0) & np.isfinite(p1) & np.isfinite(p2)
     x1 = np.where(valid, p1 * n1, 0.0)
     x2 = np.where(valid, p2 * n2, 0.0)
     m1, m2 = np.where(valid, n1, 1.0), np.where(valid, n2, 1.0)
-    a1, b1, a2, b2 = (np.tile(x.ravel(), 2) for x in (x1, m1, x2, m2))
-    ends = _invert(a1, b1, a2, b2, np.concatenate([low_z.ravel(), -high_z.ravel()]))  # both
-    low_end, high_end = (end.reshape(valid.shape) for end in np.split(ends, 2))
-    return np.where(valid, low_end, np.nan), np.where(valid, high_end, np.nan)
+    a1, b1, a2, b2 = (np.tile(x.ravel(), len(levels)) for x in (x1, m1, x2, m2))
+    ends = _invert(a1, b1, a2, b2, np.concatenate([level.ravel() for level in levels]))
+    return [
+        np.where(valid, end.reshape(valid.shape), np.nan) for end in np.split(ends, len(levels))
+    ]
 
 
 def _invert(
@@ -305,9 +317,10 @@ def folded_ratio(
     """Interval for ``min(p1/p2, p2/p1)`` whose lower end errs at most ``low_tail`` and upper
     end at most ``2 * high_tail`` (the mirror of :func:`folded_difference`: parity is 1; with
     ``clip=False`` the upper end is its reach, above 1 when the direction is open)."""
-    low, _ = fold_ratio(*score_ratio_ends(p1, n1, p2, n2, low_tail=low_tail, high_tail=low_tail))
-    signed = score_ratio_ends(p1, n1, p2, n2, low_tail=high_tail, high_tail=high_tail)
-    return low, ratio_reach(*signed, p1, p2) if not clip else fold_ratio(*signed)[1]
+    low_z, high_z = z_tail(low_tail), z_tail(high_tail)
+    a, b, c, d = _score_limits(p1, n1, p2, n2, low_z, -low_z, high_z, -high_z)  # one search
+    low, _ = fold_ratio(a, b)
+    return low, ratio_reach(c, d, p1, p2) if not clip else fold_ratio(c, d)[1]
 
 
 def ratio_reach(
