@@ -6,11 +6,15 @@ the same audit with the belt switched off (the parity critical values it replace
 same run. Three checks (demographic parity difference and ratio, equalized odds); median of
 the audits after the first.
 
-Run: ``python benchmarks/belt_timing.py`` (about a minute).
+``--baseline DIR`` also times the same audit in another checkout (e.g. a ``git archive`` of an
+earlier commit), in the same run.
+
+Run: ``python benchmarks/belt_timing.py [--baseline DIR]`` (about a minute).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -40,8 +44,10 @@ print(times[0], statistics.median(times[1:]))
 """
 
 
-def _run(parity: bool) -> tuple[float, float]:
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(parity: bool, root: str = HERE) -> tuple[float, float]:
     code = _CODE.format(root=root, parity=parity)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     first, warm = (float(x) for x in done.stdout.split())
@@ -49,6 +55,9 @@ def _run(parity: bool) -> tuple[float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="also time the same audit in this checkout")
+    args = parser.parse_args()
     ours, parity = _run(False), _run(True)
     print("1e6 rows, 4 groups, 3 checks, 1,000 bootstrap replicates (fresh process each):")
     for label, i in (("first audit", 0), ("later audits (median of 3)", 1)):
@@ -56,6 +65,13 @@ def main() -> None:
             f"  {label:<27} belt {ours[i]:6.3f} s   parity, same run {parity[i]:6.3f} s   "
             f"ratio {ours[i] / parity[i]:5.2f}x"
         )
+    if args.baseline:
+        before = _run(False, args.baseline)
+        for label, i in (("first audit", 0), ("later audits (median of 3)", 1)):
+            print(
+                f"  {label:<27} this tree {ours[i]:6.3f} s   {args.baseline} {before[i]:6.3f} s"
+                f"   ratio {ours[i] / before[i]:5.2f}x"
+            )
 
 
 if __name__ == "__main__":
