@@ -27,6 +27,7 @@ proportion ``p(1-p)/n_eff`` matches the design's. A size of zero gives NaN.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -124,32 +125,41 @@ def newcombe_difference(
 
 
 def _score_statistic(
-    ratio: FloatArray, x1: FloatArray, n1: FloatArray, x2: FloatArray, n2: FloatArray
-) -> FloatArray:
-    """Miettinen and Nurminen's score statistic for ``p1 / p2 = ratio``: ``p1 - ratio p2`` over
-    its standard error at the rates restricted to the hypothesis (their maximum likelihood
-    estimates, the smaller root of a quadratic), times the small-sample factor ``N / (N - 1)``."""
-    total = n1 + n2
-    c = x1 + x2
-    # The quadratic N r q**2 - b q + c = 0 with b = r A + B, A = n1 + x2, B = x1 + n2; its
-    # discriminant b**2 - 4 N r c equals (r A - B)**2 + 4 r (n1 - x1)(n2 - x2), a sum of two
-    # non-negative terms, which keeps its precision where the first form cancels (r near 1
-    # with every row of a group an event).
-    first, second = ratio * (n1 + x2), x1 + n2
-    b = first + second
-    root = np.sqrt((first - second) ** 2 + 4 * ratio * np.clip((n1 - x1) * (n2 - x2), 0.0, None))
-    q2 = np.zeros(np.shape(b))
-    np.divide(2 * c, b + root, out=q2, where=b + root > 0)  # the smaller root, stably
-    q2 = np.clip(q2, 0.0, np.minimum(1.0, 1.0 / ratio))  # against the last rounding
-    q1 = np.clip(q2 * ratio, 0.0, 1.0)
+    x1: FloatArray, n1: FloatArray, x2: FloatArray, n2: FloatArray
+) -> Callable[[FloatArray, Any], FloatArray]:
+    """Miettinen and Nurminen's score statistic for ``p1 / p2 = ratio``, as a function of the
+    ratio and of which elements to take: ``p1 - ratio p2`` over its standard error at the rates
+    restricted to the hypothesis (their maximum likelihood estimates, the smaller root of a
+    quadratic), times the small-sample factor ``N / (N - 1)``. What does not depend on the
+    ratio is computed once.
+
+    The quadratic is ``N r q**2 - b q + c = 0`` with ``b = r A + B``, ``A = n1 + x2``,
+    ``B = x1 + n2``; its discriminant ``b**2 - 4 N r c`` equals ``(r A - B)**2 + 4 r (n1 -
+    x1)(n2 - x2)``, a sum of two non-negative terms, which keeps its precision where the first
+    form cancels (``r`` near 1 with every row of a group an event).
+    """
+    total, count = n1 + n2, x1 + x2
+    first, second = n1 + x2, x1 + n2
+    cross = 4 * np.clip((n1 - x1) * (n2 - x2), 0.0, None)
     factor = np.ones(np.shape(total))
     np.divide(total, total - 1, out=factor, where=total > 1)
-    var = (q1 * (1 - q1) / n1 + ratio * ratio * q2 * (1 - q2) / n2) * factor
-    var = np.where(total > 1, var, np.inf)  # one row in all: no ratio can be rejected
-    numerator = x1 / n1 - ratio * x2 / n2
-    out = np.zeros(np.shape(var))
-    np.divide(numerator, np.sqrt(np.clip(var, 0.0, None)), out=out, where=var > 0)
-    return out
+    one_row = total <= 1  # one row in all: no ratio can be rejected
+    p1, p2 = x1 / n1, x2 / n2
+
+    def statistic(ratio: FloatArray, at: Any = ...) -> FloatArray:
+        b = ratio * first[at] + second[at]
+        root = np.sqrt((ratio * first[at] - second[at]) ** 2 + ratio * cross[at])
+        q2 = np.zeros(np.shape(b))
+        np.divide(2 * count[at], b + root, out=q2, where=b + root > 0)  # the smaller root
+        q2 = np.clip(q2, 0.0, np.minimum(1.0, 1.0 / ratio))  # against the last rounding
+        q1 = np.minimum(q2 * ratio, 1.0)
+        var = (q1 * (1 - q1) / n1[at] + ratio * ratio * q2 * (1 - q2) / n2[at]) * factor[at]
+        var[one_row[at]] = np.inf
+        out = np.zeros(np.shape(var))
+        np.divide(p1[at] - ratio * p2[at], np.sqrt(var), out=out, where=var > 0)
+        return out
+
+    return statistic
 
 
 _LOG_RANGE = 40.0
@@ -214,13 +224,14 @@ def _invert(
     The search starts from a bracket of one unit of log ratio on either side of the adjusted
     log limit (Wald on the log scale, 0.5 added to counts), widened to the whole range where
     it does not bracket, and narrows it by the Illinois variant of regula falsi (superlinear,
-    and never leaves the bracket). Elements it has not pinned to ``1e-12`` by then (a rate of
-    exactly 1 makes the statistic flat in places) are bisected.
+    and never leaves the bracket) until its steps fall below ``1e-13``. Elements it has not
+    pinned by then (a rate of exactly 1 makes the statistic flat in places) are bisected.
     """
 
+    statistic = _score_statistic(x1, n1, x2, n2)
+
     def f(t: FloatArray, at: Any = ...) -> FloatArray:
-        stat = _score_statistic(np.exp(t), x1[at], n1[at], x2[at], n2[at])
-        return np.asarray(stat - target[at], dtype=np.float64)
+        return np.asarray(statistic(np.exp(t), at) - target[at], dtype=np.float64)
 
     c1, c2, s1, s2 = x1 + 0.5, x2 + 0.5, n1 + 0.5, n2 + 0.5
     guess = np.log((c1 / s1) / (c2 / s2)) - target * np.sqrt(1 / c1 - 1 / s1 + 1 / c2 - 1 / s2)
@@ -237,16 +248,18 @@ def _invert(
     fb = np.where(below, f_low, np.where(above, f_max, f_high))
     none = (f_min <= 0) | (f_max > 0)  # no root in range: held still, set to 0 or inf below
     a, b, fa, fb = (np.where(none, 0.0, x) for x in (a, b, fa, fb))
+    step = np.full(b.shape, np.inf)
     for _ in range(14):
         with np.errstate(divide="ignore", invalid="ignore"):
             c = np.where(fb != fa, b - fb * (b - a) / (fb - fa), b)
         fc = f(c)
         flip = fc * fb < 0
+        step = np.abs(c - b)
         a, fa = np.where(flip, b, a), np.where(flip, fb, fa / 2)
         b, fb = c, fc
-        if np.all((np.abs(b - a) <= 1e-12) | (fb == 0)):
+        if np.all((step <= 1e-13) | (fb == 0)):
             break
-    slow = np.flatnonzero((np.abs(b - a) > 1e-12) & (fb != 0))
+    slow = np.flatnonzero((step > 1e-13) & (np.abs(b - a) > 1e-12) & (fb != 0))
     if slow.size:
         lo, hi = np.minimum(a[slow], b[slow]), np.maximum(a[slow], b[slow])
         for _ in range(60):
