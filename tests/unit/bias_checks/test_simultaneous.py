@@ -123,3 +123,19 @@ def test_dunnett_critical_value_a_cpu_computes_a_few_ulps_off_gives_the_same_tai
             assert _simultaneous._tail(round_up(near, CRITICAL_DIGITS)) == tail
     assert _c(tail) >= exact - 1e-10  # rounded up: intervals never narrower
     assert _c(tail) == pytest.approx(exact, abs=2e-9)
+
+
+def test_hundreds_of_groups_take_sidaks_bound_instead_of_a_correlation_matrix() -> None:
+    """Regression: 400 groups' 79,800 pairs asked for a 47 GiB matrix (MemoryError through
+    audit_predictions). Beyond MAX_SIMULATED comparisons the value is Sidak's, valid for any
+    correlation; studentized range (equal sizes) shows it is the conservative side."""
+    k, alpha = 400, 0.05
+    m = k * (k - 1) // 2
+    tail = comparison_tail("pairs", np.full(k, 250.0), alpha=alpha)
+    assert tail == pytest.approx((1 - (1 - alpha) ** (1 / m)) / 2, rel=1e-9)
+    tukey = float(studentized_range.ppf(1 - alpha, k, np.inf)) / np.sqrt(2)
+    assert tukey <= _c(tail) <= tukey + 0.3
+    # Just below the limit it is still simulated, and sharper than Sidak's.
+    below = comparison_tail("pairs", np.full(63, 250.0), alpha=alpha)
+    assert _simultaneous.MAX_SIMULATED >= 63 * 62 // 2
+    assert _c(below) < _c((1 - (1 - alpha) ** (1 / (63 * 31))) / 2)
