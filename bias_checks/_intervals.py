@@ -191,6 +191,20 @@ def score_ratio_ends(
     return low, high
 
 
+def score_ratio_at(
+    p1: np.ndarray[Any, Any],
+    n1: np.ndarray[Any, Any],
+    p2: np.ndarray[Any, Any],
+    n2: np.ndarray[Any, Any],
+    tails: tuple[Level, ...],
+) -> list[Bounds]:
+    """Score limits for ``p1 / p2`` with both ends at each one-sided tail of ``tails``, all
+    found in one search (each call of :func:`score_ratio_ends` is one search)."""
+    zs = [z_tail(tail) for tail in tails]
+    ends = _score_limits(p1, n1, p2, n2, *(x for z in zs for x in (z, -z)))
+    return [(ends[2 * i], ends[2 * i + 1]) for i in range(len(zs))]
+
+
 def _score_limits(
     p1: np.ndarray[Any, Any],
     n1: np.ndarray[Any, Any],
@@ -330,8 +344,7 @@ def folded_ratio(
     """Interval for ``min(p1/p2, p2/p1)`` whose lower end errs at most ``low_tail`` and upper
     end at most ``2 * high_tail`` (the mirror of :func:`folded_difference`: parity is 1; with
     ``clip=False`` the upper end is its reach, above 1 when the direction is open)."""
-    low_z, high_z = z_tail(low_tail), z_tail(high_tail)
-    a, b, c, d = _score_limits(p1, n1, p2, n2, low_z, -low_z, high_z, -high_z)  # one search
+    (a, b), (c, d) = score_ratio_at(p1, n1, p2, n2, (low_tail, high_tail))
     low, _ = fold_ratio(a, b)
     return low, ratio_reach(c, d, p1, p2) if not clip else fold_ratio(c, d)[1]
 

@@ -45,7 +45,7 @@ from bias_checks._intervals import (
     folded_difference,
     folded_ratio,
     ratio_reach,
-    score_ratio_ends,
+    score_ratio_at,
     wilson_ends,
 )
 from bias_checks._simultaneous import Structure, comparison_tail, sidak_tail
@@ -275,10 +275,11 @@ def _to_target(
             ends = float(low.max()), float(high.max()), _single(reach)
             return float(gaps[worst]), *ends, int(members[worst])
         signed = []
-        for tail in (unsafe, safe):
-            r_low, r_high = score_ratio_ends(pm, nm, p_t, n_t, low_tail=tail, high_tail=tail)
-            r_low = r_low / (share * r_low + 1 - share)
-            r_high = np.where(np.isinf(r_high), 1 / share, r_high / (share * r_high + 1 - share))
+        for rest_low, rest_high in score_ratio_at(pm, nm, p_t, n_t, (unsafe, safe)):
+            r_low = rest_low / (share * rest_low + 1 - share)
+            r_high = np.where(
+                np.isinf(rest_high), 1 / share, rest_high / (share * rest_high + 1 - share)
+            )
             signed.append((r_low, r_high))
         low = fold_ratio(*signed[0])[0]
         reach = ratio_reach(*signed[1], pm, point_t)
