@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from bias_checks._belt import belt_end
+from bias_checks._belt_overall import overall_end
 from bias_checks._disparities import OVERALL, Method, Transform, first_max, first_min
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._intervals import (
@@ -344,6 +345,16 @@ def rate_disparity(
                     safe=safe,
                     unsafe=split.unsafe,
                 )
+                if transform == "difference":
+                    belt = overall_end(
+                        (row_p[members], row_n[members]),
+                        (rest.p, rest.n_eff),
+                        share,
+                        float(overall.n_eff[label, c]),
+                        alpha=2 * split.unsafe,
+                        share=split.share,
+                    )
+                    low = _or(belt, low)
                 second = OVERALL
             else:
                 assert references is not None

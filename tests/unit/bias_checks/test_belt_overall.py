@@ -1,0 +1,87 @@
+"""The belt of ``to_overall``'s FAIL end (bias_checks._belt_overall) against independent
+references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.special import ndtri
+
+from bias_checks._belt import Table, _key
+from bias_checks._belt_overall import _table, overall_end
+from bias_checks._judged import Judged, RateStats, rate_disparity
+from bias_checks._simultaneous import comparison_tail
+
+
+def _tab(sizes: np.ndarray, alpha: float = 0.05) -> np.ndarray:
+    key = tuple(sorted(zip(_key(sizes), _key(sizes / sizes.sum()), strict=True)))
+    tab: Table | None = _table(key, alpha, 1.0)
+    assert tab is not None
+    return tab.critical
+
+
+def _judge(counts: np.ndarray, sizes: np.ndarray) -> Judged:
+    """Each group against the overall rate, unweighted, one replication a row."""
+    stats = RateStats(counts, sizes, sizes.copy())
+    total = (counts.sum(1, keepdims=True), sizes.sum(1, keepdims=True))
+    return rate_disparity(
+        stats,
+        RateStats(total[0], total[1], total[1].copy()),
+        judged=np.ones(counts.shape, dtype=bool),
+        control_of=np.zeros(counts.shape[1], dtype=np.intp),
+        transform="difference",
+        method="to_overall",
+        references=None,
+        alpha=0.05,
+    )
+
+
+@pytest.mark.parametrize("sizes", [[100.0, 100, 100, 100], [50.0, 5000, 5000, 5000], [30.0, 70]])
+def test_at_parity_the_critical_value_is_the_simultaneous_one(sizes: list[float]) -> None:
+    n = np.array(sizes)
+    parity = -ndtri(comparison_tail("overall", n, alpha=0.05, shares=n / n.sum(), overall=n.sum()))
+    assert _tab(n)[0] == pytest.approx(parity, abs=0.02)
+
+
+def test_far_from_parity_it_is_the_one_sided_value_of_two_equal_clusters() -> None:
+    # Four equal groups, two at each end: every group is theta from the overall rate, each on
+    # its own side, and the PASS end (four groups at theta) cannot err there. An independent
+    # Monte Carlo of the largest signed, standardised deviation from the mean.
+    c = _tab(np.full(4, 100.0))
+    e = np.random.default_rng(3).standard_normal((400_000, 4))
+    deviation = (e - e.mean(axis=1, keepdims=True)) / np.sqrt(3 / 4)
+    signed = deviation * np.array([-1.0, -1.0, 1.0, 1.0])
+    expected = float(np.quantile(signed.max(axis=1), 0.95))
+    assert c[-1] == pytest.approx(expected, abs=0.03)
+    assert c[-1] < c[0] - 0.2
+
+
+def test_the_fail_end_keeps_its_error_at_the_least_favourable_configuration() -> None:
+    # Four groups of 150 rows, two at 0.40 and two at 0.52: every group is 0.06 from the
+    # overall rate. The FAIL and PASS ends together err in at most 5 % of audits.
+    rng = np.random.default_rng(5)
+    reps, n = 3000, 150.0
+    counts = rng.binomial(int(n), [0.40, 0.40, 0.52, 0.52], size=(reps, 4)).astype(np.float64)
+    judged = _judge(counts, np.full((reps, 4), n))
+    fail_end_errs = float(np.mean(judged.low[:, 0] > 0.06))
+    pass_end_errs = float(np.mean(judged.high[:, 0] < 0.06))
+    assert fail_end_errs + pass_end_errs <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / reps)
+    assert fail_end_errs > 0.035  # the parity value's end erred in 2.2 % of these audits
+
+
+def test_a_group_of_the_level_left_out_keeps_the_parity_value() -> None:
+    p, n = np.array([0.3, 0.5]), np.array([200.0, 200.0])
+    shares = np.array([0.4, 0.4])  # a fifth of the level is not compared
+    rest = (np.array([0.45, 0.35]), np.array([300.0, 300.0]))
+    assert overall_end((p, n), rest, shares, 500.0, alpha=0.05, share=1.0) is None
+    complete = overall_end(
+        (p, n), (p[::-1], n[::-1]), np.array([0.5, 0.5]), 400.0, alpha=0.05, share=1.0
+    )
+    assert complete is not None
+    assert complete > 0
+
+
+def test_more_groups_than_the_belt_simulates_keep_the_parity_value() -> None:
+    n = np.full(8, 100.0)
+    shares = n / n.sum()
+    assert _table(tuple(sorted(zip(_key(n), _key(shares), strict=True))), 0.05, 1.0) is None
