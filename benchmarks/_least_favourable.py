@@ -4,7 +4,9 @@ The grid's truth spreads four groups evenly (``0, gap/3, 2 gap/3, gap``). The FA
 critical value (``bias_checks._belt``) is calibrated where each end errs most: two clusters
 ``gap`` apart (``0, 0, gap, gap``: four pairs attain the gap at once, the FAIL end's worst) and
 the middle groups half-way (``0, gap/2, gap/2, gap``: nothing but the extreme pair comes near
-the gap, the PASS end's worst). This prints coverage of max - min, min / max and the
+the gap, the PASS end's worst). The same two are the worst for the difference to the overall
+rate (``bias_checks._belt_overall``): two clusters put every group ``gap / 2`` from it. This
+prints coverage of max - min, min / max, the difference to the overall rate and the
 difference to the reference (the last group) at both, unweighted, so that a reader can see the
 interval is valid there too and not only at the evenly spread truth.
 """
@@ -25,11 +27,12 @@ def least_favourable_table(reps: int, judge: Any, true_values: Any, seed: int = 
     ``true_values(truth)`` the true disparities."""
     print(
         "\nCoverage at the belt's least-favourable configurations (4 groups, unweighted, 95 %):\n"
-        "  config        rows   gap |  dpd   dpr   ref | dpd misses FAIL end / PASS end"
+        "  config        rows   gap |  dpd   dpr   ovr   ref | dpd misses FAIL end / PASS end"
     )
     kinds = (
         ("dpd", "between_groups", "difference"),
         ("dpr", "between_groups", "ratio"),
+        ("dpd_overall", "to_overall", "difference"),
         ("dpd_reference", "to_reference", "difference"),
     )
     for name, shape in CONFIGS.items():

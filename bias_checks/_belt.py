@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import product
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -171,6 +171,19 @@ def _rows(structure: BeltStructure, k: int) -> FloatArray:
     return rows
 
 
+def combine(weights: np.ndarray[Any, Any], columns: np.ndarray[Any, Any]) -> Any:
+    """``weights (A, k)`` times ``columns (k, ...)``, summed over ``k`` in a fixed order with
+    elementwise operations: the same bits on every CPU. A matrix product leaves the order and
+    the fused multiply-adds to the BLAS kernel the CPU gets, which moved a simulated critical
+    value, and so a FAIL end, in its last bits where the weights are not +-1 or 0
+    (``to_overall``); where they are, both give the same result."""
+    lead = (-1,) + (1,) * (columns.ndim - 1)
+    out = weights[:, 0].reshape(lead) * columns[0]
+    for j in range(1, weights.shape[1]):
+        out = out + weights[:, j].reshape(lead) * columns[j]
+    return out
+
+
 @dataclass(frozen=True)
 class _Shape:
     """Comparison rows ``(M, k)``, group sds ``(k,)`` and comparison sds ``(M,)``."""
@@ -185,13 +198,13 @@ class _Shape:
         faster; ``c`` to ~1e-6)."""
         draws = _normal_points(self.rows.shape[1])[:, :POINTS]
         rows, sd = self.rows.astype(np.float32), self.sd.astype(np.float32)
-        out: FloatArray = rows @ (draws * sd[:, None])
+        out: FloatArray = combine(rows, draws * sd[:, None])
         return out
 
     def errors(self, configs: FloatArray, theta: float, z: float) -> tuple[FloatArray, FloatArray]:
         """``T = max_m (|D_m| - theta) / se_m`` ``(C, N)`` per configuration, and how often the
         PASS end ``max_m |D_m| + z se_m`` lies below ``theta`` ``(C,)``."""
-        shift = (configs.astype(np.float32) @ self.rows.astype(np.float32).T)[:, :, None]
+        shift = combine(configs.astype(np.float32), self.rows.astype(np.float32).T)[:, :, None]
         d = np.abs(self.base[None, :, :] + np.float32(theta) * shift)
         se = self.se.astype(np.float32)[None, :, None]
         t = ((d - theta) / se).max(axis=1)
@@ -270,7 +283,7 @@ def _table(
     if parts > 1:
         rows = np.asarray(np.kron(np.eye(parts), rows), dtype=np.float64)
     sd = 1.0 / np.sqrt(np.asarray(relative))
-    shape = _Shape(rows, sd, np.sqrt((rows * rows) @ (sd * sd)))
+    shape = _Shape(rows, sd, np.sqrt(combine(rows * rows, sd * sd)))
     se = shape.se
     delta = np.unique(np.concatenate([se.min() * _MULTIPLES, se.max() * _MULTIPLES]))
     budget = (alpha - pass_error(delta, se, alpha / 2)) / share

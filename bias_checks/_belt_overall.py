@@ -10,9 +10,10 @@ with shares ``s_B`` and ``1 - s_B`` puts every group of the smaller one at ``the
 ``s_B = 1/2``, every group. At ``theta = 0`` ``c`` is the parity value of
 :func:`bias_checks._simultaneous._overall_tail`.
 
-The belt applies when every group of the control level is compared (the overall rate then
-has no part the belt does not model) and to differences only: the ratio to the overall rate
-keeps the parity value.
+Groups of the control level that are not compared (too small to judge) still move the
+overall rate: they enter as one more group, with their share and the variance they add to the
+overall rate, in every configuration but never compared. The belt applies to differences only:
+the ratio to the overall rate keeps the parity value.
 """
 
 from __future__ import annotations
@@ -31,47 +32,49 @@ from bias_checks._belt import (
     _key,
     _Shape,
     _variance,
+    combine,
     fail_end,
     pass_error,
 )
 from bias_checks._inputs import FloatArray
 from bias_checks._intervals import folded_difference
 
-_OUTSIDE = 1e-6
-"""Largest share of the overall rate's variance from groups not compared for the belt to
-apply."""
+_OUTSIDE = 1e-9
+"""Share of the overall rate's variance below which no group is left out of the comparisons."""
+
+Pair = tuple[float, float]
 
 
-def _rows(shares: FloatArray) -> FloatArray:
-    k = shares.size
-    out: FloatArray = np.eye(k) - shares[None, :]
-    return out
-
-
-def _scaled(configs: FloatArray, shares: FloatArray) -> FloatArray:
-    """Configurations in units of ``theta``: the furthest group from the weighted mean at 1."""
-    deviation = configs - (configs @ shares)[:, None]
+def _scaled(configs: FloatArray, shares: FloatArray, compared: int) -> FloatArray:
+    """Configurations in units of ``theta``: the compared group furthest from the weighted
+    mean at 1."""
+    deviation = configs[:, :compared] - combine(configs, shares)[:, None]
     out: FloatArray = configs / np.abs(deviation).max(axis=1, keepdims=True)
     return out
 
 
 @lru_cache(maxsize=512)
-def _table(key: tuple[tuple[float, float], ...], alpha: float, share: float) -> Table | None:
-    relative = np.array([size for size, _ in key])
-    shares = np.array([s for _, s in key])
+def _table(
+    key: tuple[Pair, ...], alpha: float, share: float, outside: Pair | None = None
+) -> Table | None:
+    """The belt for compared groups of ``(relative size, share)`` in ``key`` and, with
+    ``outside``, the rest of the control level as one group that is not compared."""
+    pairs = key if outside is None else (*key, outside)
+    relative = np.array([size for size, _ in pairs])
+    shares = np.array([s for _, s in pairs])
     shares = shares / shares.sum()
-    k = relative.size
-    rows = _rows(shares)
+    k, g = len(key), len(pairs)
+    rows = (np.eye(g) - shares[None, :])[:k]
     sd = 1.0 / np.sqrt(relative)
-    shape = _Shape(rows, sd, np.sqrt((rows * rows) @ (sd * sd)))
+    shape = _Shape(rows, sd, np.sqrt(combine(rows * rows, sd * sd)))
     se = shape.se
     delta = np.unique(np.concatenate([se.min() * _MULTIPLES, se.max() * _MULTIPLES]))
-    if _count("pairs", k, joint=True) * k <= MAX_JOINT:
-        configs = _scaled(_configurations("pairs", k, joint=True), shares)
+    if _count("pairs", g, joint=True) * k <= MAX_JOINT:
+        configs = _scaled(_configurations("pairs", g, joint=True), shares, k)
         return Table(delta, shape.joint(configs, delta, alpha, share))
-    if _count("pairs", k, joint=False) * k > MAX_WORK:
+    if _count("pairs", g, joint=False) * k > MAX_WORK:
         return None
-    configs = _scaled(_configurations("pairs", k, joint=False), shares)
+    configs = _scaled(_configurations("pairs", g, joint=False), shares, k)
     budget = (alpha - pass_error(delta, se, alpha / 2)) / share
     return Table(delta, shape.separate(configs, delta, budget))
 
@@ -88,23 +91,28 @@ def overall_end(
     """The FAIL end of ``max_g |p_g - p_all|`` over the compared groups ``rates = (p, n)``,
     each against the rest of its control level ``rest = (p, n)`` with ``shares`` of the
     denominator and ``overall`` the level's effective size; None where the belt does not
-    apply (a group of the level not compared, too many groups, see
-    :func:`bias_checks._belt._variance`)."""
+    apply (too many groups, see :func:`bias_checks._belt._variance`)."""
     pm, nm = rates
     if pm.size < 2 or not np.all(nm > 0) or overall <= 0:
-        return None
-    outside = 1 / overall - float((shares * shares / nm).sum())
-    if abs(outside) > _OUTSIDE / overall:
         return None
     v = _variance("difference", pm, nm)
     if v is None:
         return None
-    relative = _key(nm)
-    share_key = _key(shares)
-    key = tuple(sorted(zip(relative, share_key, strict=True)))
-    if min(min(pair) for pair in key) <= 0:
+    sizes, parts = nm, shares
+    outside = 1 / overall - float((shares * shares / nm).sum())  # Var of the rest's part
+    left = 1.0 - float(shares.sum())
+    if outside > _OUTSIDE / overall:
+        if left <= 0:
+            return None
+        sizes, parts = np.append(nm, left * left / outside), np.append(shares, left)
+    elif outside < -_OUTSIDE / overall:
+        return None  # sizes that do not add up (noise added to the counts): the parity value
+    relative, share_key = _key(sizes), _key(parts)
+    if min(*relative, *share_key) <= 0:
         return None
-    tab = _table(key, round(float(alpha), 12), round(float(share), 9))
+    compared = tuple(sorted(zip(relative[: pm.size], share_key[: pm.size], strict=True)))
+    rest_of = (relative[-1], share_key[-1]) if sizes.size > pm.size else None
+    tab = _table(compared, round(float(alpha), 12), round(float(share), 9), rest_of)
     if tab is None:
         return None
     p_rest, n_rest = rest
@@ -116,4 +124,4 @@ def overall_end(
         low, _ = folded_difference(a1, b1, a2, b2, low_tail=t, high_tail=t)
         return np.asarray(low * scale, dtype=np.float64)
 
-    return fail_end(tab, lows, unit=float(np.sqrt(v / nm.max())))
+    return fail_end(tab, lows, unit=float(np.sqrt(v / sizes.max())))
