@@ -30,13 +30,13 @@ from bias_checks._belt import (
     _configurations,
     _count,
     _key,
+    _lows,
     _Shape,
     _variance,
     combine,
     fail_end,
 )
 from bias_checks._inputs import FloatArray
-from bias_checks._intervals import folded_difference
 
 MAX_OVERALL = 450
 """Largest configurations x comparisons simulated (five groups in all, counting those left out
@@ -66,17 +66,17 @@ def _table(
     """The belt for compared groups of ``(relative size, share)`` in ``key`` and, with
     ``outside``, the rest of the control level as one group that is not compared."""
     pairs = key if outside is None else (*key, outside)
+    k, g = len(key), len(pairs)
+    if _count("pairs", g, joint=True) * k > MAX_OVERALL:
+        return None
     relative = np.array([size for size, _ in pairs])
     shares = np.array([s for _, s in pairs])
     shares = shares / shares.sum()
-    k, g = len(key), len(pairs)
     rows = (np.eye(g) - shares[None, :])[:k]
     sd = 1.0 / np.sqrt(relative)
     shape = _Shape(rows, sd, np.sqrt(combine(rows * rows, sd * sd)))
     se = shape.se
     delta = np.unique(np.concatenate([se.min() * _MULTIPLES, se.max() * _MULTIPLES]))
-    if _count("pairs", g, joint=True) * k > MAX_OVERALL:
-        return None
     configs = _scaled(_configurations("pairs", g, joint=True), shares, k)
     return Table(delta, shape.joint(configs, delta, alpha, share))
 
@@ -117,13 +117,10 @@ def overall_end(
     tab = _table(compared, round(float(alpha), 12), round(float(share), 9), rest_of)
     if tab is None:
         return None
-    p_rest, n_rest = rest
-    scale = np.clip(1.0 - shares, 0.0, None)[:, None]
-    a1, b1, a2, b2 = (x[:, None] for x in (pm, nm, p_rest, n_rest))
+    against_rest = _lows("difference", (pm, nm, *rest))
+    scale = np.clip(1.0 - shares, 0.0, None)[:, None]  # |p_g - p_all| = (1 - s_g)|p_g - p_rest|
 
     def lows(tails: FloatArray) -> FloatArray:
-        t = tails[None, :]
-        low, _ = folded_difference(a1, b1, a2, b2, low_tail=t, high_tail=t)
-        return np.asarray(low * scale, dtype=np.float64)
+        return np.asarray(against_rest(tails) * scale, dtype=np.float64)
 
     return fail_end(tab, lows, unit=float(np.sqrt(v / sizes.max())))
