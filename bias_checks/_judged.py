@@ -345,7 +345,9 @@ def rate_disparity(
                     safe=safe,
                     unsafe=split.unsafe,
                 )
-                if transform == "difference":
+                if transform == "difference" and low > 0:
+                    # At parity the belt's c is the parity value: an end that already reaches 0
+                    # stays there, and the belt's table is not built for it.
                     belt = overall_end(
                         (row_p[members], row_n[members]),
                         (rest.p, rest.n_eff),
