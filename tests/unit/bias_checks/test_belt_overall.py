@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 from scipy.special import ndtri
 
-from bias_checks._belt import Table, _key
-from bias_checks._belt_overall import _table, overall_end
+from bias_checks._belt import Table, _configurations, _key
+from bias_checks._belt_overall import SHARE_STEPS, _scaled, _table, overall_end
 from bias_checks._judged import Judged, RateStats, rate_disparity
 from bias_checks._simultaneous import comparison_tail
 
 
 def _tab(sizes: np.ndarray, alpha: float = 0.05) -> np.ndarray:
-    key = tuple(sorted(zip(_key(sizes), _key(sizes / sizes.sum()), strict=True)))
+    key = tuple(sorted(zip(_key(sizes), _key(sizes / sizes.sum(), SHARE_STEPS), strict=True)))
     tab: Table | None = _table(key, alpha, 1.0)
     assert tab is not None
     return tab.critical
@@ -130,3 +130,29 @@ def test_five_groups_with_one_at_the_overall_rate_keep_the_error() -> None:
 def test_six_groups_keep_the_parity_value() -> None:
     n = np.full(6, 100.0)
     assert _table(tuple(sorted(zip(_key(n), _key(n / n.sum()), strict=True))), 0.05, 1.0) is None
+
+
+def test_rounded_shares_keep_every_group_at_theta_where_the_shares_allow_it() -> None:
+    # Regression: shares (0.5, 0.3, 0.2) split into {0.5} and {0.3, 0.2} put every group at
+    # theta from the overall rate. Rounded to 2**(1/8) in the key, the table placed one
+    # cluster at 0.980 theta, and far from parity the FAIL end erred 5.5-5.6 %.
+    shares = np.array([0.5, 0.3, 0.2])
+    rounded = np.array(_key(shares, SHARE_STEPS))
+    rounded /= rounded.sum()
+    configs = _scaled(_configurations("pairs", 3, joint=True), rounded, 3)
+    deviation = np.abs(configs - (configs @ rounded)[:, None])
+    assert deviation.min(axis=1).max() > 0.995
+
+
+@pytest.mark.slow  # 20,000 audits: 10-20 s
+def test_unequal_shares_far_from_parity_keep_the_error() -> None:
+    # The case above through the engine, 8 sds from parity (0.0283 from the overall rate):
+    # with shares rounded to 2**(1/8) the two ends erred 5.62 % of these audits, now 4.96 %.
+    rng = np.random.default_rng(1)
+    reps, sizes = 20_000, np.array([50_000, 30_000, 20_000])
+    t = 8 * np.sqrt(0.25 / 20_000)
+    rates = 0.5 + np.array([t, -t, -t])
+    counts = rng.binomial(sizes, rates, size=(reps, 3)).astype(np.float64)
+    judged = _judge(counts, np.tile(sizes.astype(np.float64), (reps, 1)))
+    errs = float(np.mean(judged.low[:, 0] > t + 1e-12) + np.mean(judged.high[:, 0] < t - 1e-12))
+    assert errs <= 0.05 + 2.5 * np.sqrt(0.05 * 0.95 / reps)
