@@ -186,6 +186,24 @@ def combine(weights: np.ndarray[Any, Any], columns: np.ndarray[Any, Any]) -> Any
 
 
 @dataclass(frozen=True)
+class _Work:
+    """Buffers for :meth:`_Shape.errors`, reused over a table's ``theta`` grid."""
+
+    shift: np.ndarray[Any, Any]
+    d: np.ndarray[Any, Any]
+    pass_end: np.ndarray[Any, Any]
+
+    @classmethod
+    def of(cls, configs: int, base: tuple[int, ...]) -> _Work:
+        m, n = base
+        return cls(
+            np.empty((configs, m, 1), dtype=np.float32),
+            np.empty((configs, m, n), dtype=np.float32),
+            np.empty((configs, m, n), dtype=np.float32),
+        )
+
+
+@dataclass(frozen=True)
 class _Shape:
     """Comparison rows ``(M, k)``, group sds ``(k,)`` and comparison sds ``(M,)``."""
 
@@ -202,15 +220,25 @@ class _Shape:
         out: FloatArray = combine(rows, draws * sd[:, None])
         return out
 
-    def errors(self, configs: FloatArray, theta: float, z: float) -> tuple[FloatArray, FloatArray]:
+    def errors(
+        self, configs: FloatArray, theta: float, z: float, work: _Work | None = None
+    ) -> tuple[FloatArray, FloatArray]:
         """``T = max_m (|D_m| - theta) / se_m`` ``(C, N)`` per configuration, and how often the
         PASS end ``max_m |D_m| + z se_m`` lies below ``theta`` ``(C,)``."""
         shift = combine(configs.astype(np.float32), self.rows.astype(np.float32).T)[:, :, None]
-        d = np.abs(self.base[None, :, :] + np.float32(theta) * shift)
+        work = work or _Work.of(shift.shape[0], self.base.shape)
+        # In place in ``work``: the same operations in the same order as out-of-place ones
+        # (the same bits), without allocating (C, M, N) temporaries at every step and theta.
+        d, pass_end = work.d, work.pass_end
+        np.multiply(np.float32(theta), shift, out=work.shift)
+        np.add(self.base[None, :, :], work.shift, out=d)
+        np.abs(d, out=d)
         se = self.se.astype(np.float32)[None, :, None]
-        t = ((d - theta) / se).max(axis=1)
-        below = ((d + z * se).max(axis=1) < theta).mean(axis=1)
-        return t, below
+        np.add(d, np.float32(z) * se, out=pass_end)
+        below = (pass_end.max(axis=1) < theta).mean(axis=1)
+        np.subtract(d, np.float32(theta), out=d)
+        np.divide(d, se, out=d)
+        return d.max(axis=1), below
 
     def joint(
         self, configs: FloatArray, delta: FloatArray, alpha: float, share: float
@@ -219,8 +247,9 @@ class _Shape:
         configuration: the two ends' errors added where they occur together."""
         z = float(-ndtri(alpha / 2))
         out = np.empty(delta.size)
+        work = _Work.of(configs.shape[0], self.base.shape)
         for d, theta in enumerate(delta):
-            t, below = self.errors(configs, float(theta), z)
+            t, below = self.errors(configs, float(theta), z, work)
             allowed = np.clip((alpha - below) / share, 1.0 / POINTS, None)
             ranks = np.clip(np.ceil((1 - allowed) * POINTS).astype(np.intp) - 1, 0, POINTS - 1)
             out[d] = max(_order(row, int(rank)) for row, rank in zip(t, ranks, strict=True))
@@ -229,8 +258,9 @@ class _Shape:
     def separate(self, configs: FloatArray, delta: FloatArray, budget: FloatArray) -> FloatArray:
         """``c`` at the FAIL end's budget, each end at its own worst configuration."""
         out = np.empty(delta.size)
+        work = _Work.of(configs.shape[0], self.base.shape)
         for d, theta in enumerate(delta):
-            t, _ = self.errors(configs, float(theta), 0.0)
+            t, _ = self.errors(configs, float(theta), 0.0, work)
             rank = int(np.ceil((1 - max(float(budget[d]), 1.0 / POINTS)) * POINTS)) - 1
             rank = min(max(rank, 0), POINTS - 1)
             out[d] = max(_order(row, rank) for row in t)
