@@ -31,7 +31,9 @@ percentile bootstrap of the judged groups' statistic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from itertools import combinations
 from typing import Any
 
@@ -231,21 +233,36 @@ def _between(
         transform, pm[i], nm[i], pm[j], nm[j], safe=safe, unsafe=split.unsafe
     )
     compared = (pm[i], nm[i], pm[j], nm[j])
-    belt = belt_end(
-        transform, "pairs", compared, pm=pm, nm=nm, alpha=2 * split.unsafe, share=split.share
+    belt = partial(
+        belt_end,
+        transform,
+        "pairs",
+        compared,
+        pm=pm,
+        nm=nm,
+        alpha=2 * split.unsafe,
+        share=split.share,
     )
+
     if transform == "difference":
         value = float(pm[top] - pm[bottom])
-        ends = _or(belt, float(low.max())), float(high.max()), _single(reach)
+        ends = _belted(float(low.max()), transform, belt), float(high.max()), _single(reach)
         return value, *ends, int(members[top]), int(members[bottom])
     with np.errstate(divide="ignore", invalid="ignore"):
         value = float(pm[bottom] / pm[top])
-    ends = float(low.min()), _or(belt, float(high.min())), _single(reach)
+    ends = float(low.min()), _belted(float(high.min()), transform, belt), _single(reach)
     return value, *ends, int(members[bottom]), int(members[top])
 
 
-def _or(belt: float | None, parity: float) -> float:
-    return parity if belt is None or np.isnan(parity) else belt
+def _belted(parity: float, transform: Transform, belt: Callable[[], float | None]) -> float:
+    """The FAIL end from the belt, or ``parity`` (the parity value's end) where the belt does
+    not apply. At parity the belt's critical value is the parity value, so where that end
+    already reaches parity (0 for a difference, 1 for a ratio) the belt's would too: its
+    table is then not built (most fair audits; a table costs 0.03-0.1 s a shape of sizes)."""
+    if np.isnan(parity) or (parity <= 0.0 if transform == "difference" else parity >= 1.0):
+        return parity
+    end = belt()
+    return parity if end is None else end
 
 
 def _to_target(
@@ -345,18 +362,20 @@ def rate_disparity(
                     safe=safe,
                     unsafe=split.unsafe,
                 )
-                if transform == "difference" and low > 0:
-                    # At parity the belt's c is the parity value: an end that already reaches 0
-                    # stays there, and the belt's table is not built for it.
-                    belt = overall_end(
-                        (row_p[members], row_n[members]),
-                        (rest.p, rest.n_eff),
-                        share,
-                        float(overall.n_eff[label, c]),
-                        alpha=2 * split.unsafe,
-                        share=split.share,
+                if transform == "difference":  # the ratio keeps the parity value
+                    low = _belted(
+                        low,
+                        transform,
+                        partial(
+                            overall_end,
+                            (row_p[members], row_n[members]),
+                            (rest.p, rest.n_eff),
+                            share,
+                            float(overall.n_eff[label, c]),
+                            alpha=2 * split.unsafe,
+                            share=split.share,
+                        ),
                     )
-                    low = _or(belt, low)
                 second = OVERALL
             else:
                 assert references is not None
@@ -380,7 +399,8 @@ def rate_disparity(
                     np.full(others.size, row_p[second]),
                     np.full(others.size, row_n[second]),
                 )
-                belt = belt_end(
+                belt = partial(
+                    belt_end,
                     transform,
                     "reference",
                     (po, no, ref_p, ref_n),
@@ -391,9 +411,9 @@ def rate_disparity(
                     reference=float(row_n[second]),
                 )
                 if transform == "difference":
-                    low = _or(belt, low)
+                    low = _belted(low, transform, belt)
                 else:
-                    high = _or(belt, high)
+                    high = _belted(high, transform, belt)
             out.value[label, c], out.low[label, c], out.high[label, c] = value, low, high
             assert out.reach is not None
             out.reach[label, c] = reach

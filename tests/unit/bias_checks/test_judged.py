@@ -16,6 +16,8 @@ import pytest
 from scipy.stats import binom
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from bias_checks import _belt as belt
+from bias_checks import _belt_overall as belt_overall
 from bias_checks._components import combine_components
 from bias_checks._intervals import fold_difference, fold_ratio
 from bias_checks._judged import (
@@ -404,3 +406,41 @@ def test_a_ratio_with_a_few_events_beside_thousands_fails_a_fair_model_rarely() 
         errs.append(judged.high[0, 0] < 1)
     error = float(binom.pmf(events, 40, 0.05)[np.array(errs)].sum())
     assert error < 0.025
+
+
+@pytest.mark.parametrize("transform", ["difference", "ratio"])
+@pytest.mark.parametrize("method", ["between_groups", "to_overall", "to_reference"])
+def test_an_end_at_parity_builds_no_belt_table(method: str, transform: str) -> None:
+    # Equal rates in four groups of sizes no other test uses: the parity value's FAIL end
+    # already reaches parity, so the belt's (whose critical value at parity is the parity
+    # value) would too, and its table is not built.
+    sizes = np.array([[311.0, 377.0, 419.0, 523.0]])
+    stats = _stats(np.round(sizes * 0.4), sizes)
+    before = (belt._table.cache_info().misses, belt_overall._table.cache_info().misses)
+    out = rate_disparity(
+        stats,
+        _overall(stats),
+        judged=np.ones((1, 4), dtype=bool),
+        control_of=np.zeros(4, dtype=np.intp),
+        transform=transform,  # type: ignore[arg-type]
+        method=method,  # type: ignore[arg-type]
+        references=np.array([[2]]),
+        alpha=0.05,
+    )
+    assert (out.low if transform == "difference" else out.high)[0, 0] == (
+        0.0 if transform == "difference" else 1.0
+    )
+    assert (belt._table.cache_info().misses, belt_overall._table.cache_info().misses) == before
+    if method == "between_groups":  # the belt itself agrees
+        p, n = stats.p[0], stats.n_eff[0]
+        i, j = np.triu_indices(4, 1)
+        end = belt.belt_end(
+            transform,  # type: ignore[arg-type]
+            "pairs",
+            (p[i], n[i], p[j], n[j]),
+            pm=p,
+            nm=n,
+            alpha=0.05,
+            share=1.0,
+        )
+        assert end == (0.0 if transform == "difference" else 1.0)
