@@ -83,9 +83,7 @@ def main() -> None:
         for multiple in THETAS:
             theta = multiple * unit
             c_u, c_now, c_new = _ends(shape, configs, theta)
-            family = max(
-                float(np.mean(_t(draws, rows, se, c, theta) < -c_u)) for c in configs
-            )
+            family = max(float(np.mean(_t(draws, rows, se, c, theta) < -c_u)) for c in configs)
             placements = []
             for _ in range(200):
                 mean = np.concatenate([[0.0, 1.0], rng.random(k - 2)])
