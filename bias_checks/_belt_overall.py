@@ -45,13 +45,21 @@ with groups half-way as well as the two-cluster splits: five equal groups at ``(
 +theta, -theta, -theta, 0)`` put four of them at ``theta`` from the overall rate, which no
 two-cluster split does, and with the splits alone the FAIL end erred 6.7-7.7 % there (an
 independent review, 2,000 audits a setting)."""
-SHARE_STEPS = 64
-"""Values an octave to which the groups' shares are rounded in a table's key (sizes: 8, as
-every belt). The configurations are placed with the shares, so a rounded share moves them:
-with ``2**(1/8)`` steps the split of shares (0.5, 0.3, 0.2) into {0.5} and {0.3, 0.2}, which
-puts every group at ``theta``, left one cluster 2 % short of it in the table, and the FAIL end
-erred 5.5-5.6 % at 8-12 sds from parity (20,000 audits; 4.7-4.9 % where the shares round
-exactly). At ``2**(1/64)`` a cluster is at most 1.1 % off."""
+
+
+def _share_key(shares: FloatArray) -> tuple[float, ...]:
+    """The shares relative to the largest, exactly (sizes are rounded to ``2**(1/8)``, as in
+    every belt). The configurations are placed with the shares, so a rounded share moves them,
+    and the error grows with the distance from parity in sds of the largest groups: rounded to
+    ``2**(1/8)`` the split of (0.5, 0.3, 0.2) into {0.5} and {0.3, 0.2}, which puts every group
+    at ``theta``, sat 2 % short of it in the table and the FAIL end erred 5.5-5.6 % of 20,000
+    audits at 8-12 sds; rounded to ``2**(1/64)`` a review still found 5.4 % for (0.2459, 0.2541
+    | 0.2636, 0.1954, 0.041) at 8 sds of its smallest group. Exact shares cost a table for
+    every pattern of shares, which unweighted audits of the same data reuse."""
+    relative = np.asarray(shares, dtype=np.float64) / float(np.max(shares))
+    return tuple(float(x) for x in relative)
+
+
 _OUTSIDE = 1e-9
 """Share of the overall rate's variance below which no group is left out of the comparisons."""
 
@@ -116,7 +124,7 @@ def overall_end(
         sizes, parts = np.append(nm, left * left / outside), np.append(shares, left)
     elif outside < -_OUTSIDE / overall:
         return None  # sizes that do not add up (noise added to the counts): the parity value
-    relative, share_key = _key(sizes), _key(parts, SHARE_STEPS)
+    relative, share_key = _key(sizes), _share_key(parts)
     if min(*relative, *share_key) <= 0:
         return None
     compared = tuple(sorted(zip(relative[: pm.size], share_key[: pm.size], strict=True)))
