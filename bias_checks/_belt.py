@@ -78,10 +78,10 @@ class Table:
     critical: FloatArray
 
 
-def _key(sizes: FloatArray, steps: int = 8) -> tuple[float, ...]:
-    """Sizes relative to the largest, rounded to ``steps`` values an octave (``2**(1/steps)``)."""
+def _key(sizes: FloatArray) -> tuple[float, ...]:
+    """Sizes relative to the largest, rounded to ``2**(1/8)``."""
     relative = np.asarray(sizes, dtype=np.float64) / float(np.max(sizes))
-    return tuple(float(x) for x in 2.0 ** (np.round(np.log2(relative) * steps) / steps))
+    return tuple(float(x) for x in 2.0 ** (np.round(np.log2(relative) * 8) / 8))
 
 
 def table(

@@ -232,18 +232,10 @@ def _between(
     low, high, reach = _folded(
         transform, pm[i], nm[i], pm[j], nm[j], safe=safe, unsafe=split.unsafe
     )
-    compared = (pm[i], nm[i], pm[j], nm[j])
+    error = {"alpha": 2 * split.unsafe, "share": split.share}
     belt = partial(
-        belt_end,
-        transform,
-        "pairs",
-        compared,
-        pm=pm,
-        nm=nm,
-        alpha=2 * split.unsafe,
-        share=split.share,
+        belt_end, transform, "pairs", (pm[i], nm[i], pm[j], nm[j]), pm=pm, nm=nm, **error
     )
-
     if transform == "difference":
         value = float(pm[top] - pm[bottom])
         ends = _belted(float(low.max()), transform, belt), float(high.max()), _single(reach)
