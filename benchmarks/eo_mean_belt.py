@@ -32,7 +32,8 @@ from scipy.special import ndtri
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bias_checks._belt import _MULTIPLES, POINTS, Table, fail_end
+from bias_checks._belt import _MULTIPLES, fail_end
+from bias_checks._belt_table import POINTS, Table
 from bias_checks._components import combine_components
 from bias_checks._inputs import FloatArray
 from bias_checks._intervals import folded_difference
@@ -77,7 +78,7 @@ def _table(ratio: float, alpha: float, share: float) -> Table:
     # The smallest c with P(c* > c) <= budget: the ceil((1 - budget) P)-th smallest c*.
     rank = np.clip(np.ceil((1 - budget) * POINTS).astype(np.intp) - 1, 0, POINTS - 1)
     critical = np.take_along_axis(ordered, rank[:, :, None], axis=2)[:, :, 0].max(axis=1)
-    return Table(delta, np.clip(critical, 0.0, None))
+    return Table.known(delta, np.clip(critical, 0.0, None))
 
 
 def mean_end(

@@ -33,7 +33,8 @@ from scipy.special import ndtri
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bias_checks._belt import POINTS, _configurations, _rows, _Shape, combine
+from bias_checks._belt import _configurations, _rows
+from bias_checks._belt_table import POINTS, _Shape, combine
 
 ALPHA = 0.05
 Z = float(-ndtri(ALPHA / 2))

@@ -26,12 +26,13 @@ and the interval is no longer conservative where one pair attains the gap.
 
 Two groups have the closed form ``Phi(-c) + Phi(-c - 2 r) = alpha - pi`` with ``r = theta /
 se`` and ``pi = max(0, Phi(-z) - Phi(z - 2 r))``. More groups are simulated on the scrambled
-Sobol points of :mod:`bias_checks._simultaneous` (fixed seed: an audit is reproducible) at a
-grid of ``theta``, once per shape of the sizes (relative to the largest, rounded to
-``2**(1/8)``, sorted). Up to ``MAX_JOINT`` configurations times comparisons both ends are
-simulated together; up to ``MAX_WORK`` the FAIL end alone at the two-cluster splits with
-``pi`` of the most precise comparison for the PASS end (valid, less sharp); beyond, the parity
-value at every ``theta``. Between grid values the larger neighbouring ``c`` is used.
+Sobol points of :mod:`bias_checks._simultaneous` (fixed seed: an audit is reproducible) on a
+grid of ``theta`` per shape of the sizes (relative to the largest, rounded to ``2**(1/8)``,
+sorted), a grid value when the FAIL end's search first needs it (:mod:`bias_checks._belt_table`).
+Up to ``MAX_JOINT`` configurations times comparisons both ends are simulated together; up
+to ``MAX_WORK`` the FAIL end alone at the two-cluster splits with ``pi`` of the most precise
+comparison for the PASS end (valid, less sharp); beyond, the parity value at every ``theta``.
+Between grid values the larger neighbouring ``c`` is used.
 
 Equalized odds' worst case is the largest disparity over two independent parts' pairs (TPR on
 the positives, FPR on the negatives): :func:`parts_end` calibrates both parts together, each at
@@ -41,23 +42,20 @@ one of its configurations or at parity (two groups: independent comparisons, in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from itertools import product
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from bias_checks._belt_table import Table, _Shape, combine
 from bias_checks._disparities import Transform
 from bias_checks._inputs import FloatArray
 from bias_checks._intervals import folded_difference, folded_ratio
-from bias_checks._simultaneous import _normal_points
 
 BeltStructure = Literal["pairs", "reference"]
 
-POINTS = 2**13
-"""Sobol points per configuration and ``theta``."""
 MAX_JOINT = 300
 """Largest configurations x comparisons for which both ends are simulated together (up to
 five groups against a reference, four groups' pairs, three groups' equalized odds)."""
@@ -67,15 +65,6 @@ _MULTIPLES = np.array(
     [0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1, 1.25, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8.0]
 )
 """``theta`` grid in multiples of the smallest and of the largest comparison's sd."""
-
-
-@dataclass(frozen=True)
-class Table:
-    """The FAIL end's critical value ``c`` ``(D,)`` at ``theta = delta / sqrt(n_max)`` (per
-    unit of variance) for one shape of sizes, ``alpha`` and share."""
-
-    delta: FloatArray
-    critical: FloatArray
 
 
 def _key(sizes: FloatArray) -> tuple[float, ...]:
@@ -172,101 +161,6 @@ def _rows(structure: BeltStructure, k: int) -> FloatArray:
     return rows
 
 
-def combine(weights: np.ndarray[Any, Any], columns: np.ndarray[Any, Any]) -> Any:
-    """``weights (A, k)`` times ``columns (k, ...)``, summed over ``k`` in a fixed order with
-    elementwise operations: the same bits on every CPU. A matrix product leaves the order and
-    the fused multiply-adds to the BLAS kernel the CPU gets, which moved a simulated critical
-    value, and so a FAIL end, in its last bits where the weights are not +-1 or 0
-    (``to_overall``); where they are, both give the same result."""
-    lead = (-1,) + (1,) * (columns.ndim - 1)
-    out = weights[:, 0].reshape(lead) * columns[0]
-    for j in range(1, weights.shape[1]):
-        out = out + weights[:, j].reshape(lead) * columns[j]
-    return out
-
-
-@dataclass(frozen=True)
-class _Work:
-    """Buffers for :meth:`_Shape.errors`, reused over a table's ``theta`` grid."""
-
-    shift: np.ndarray[Any, Any]
-    d: np.ndarray[Any, Any]
-    pass_end: np.ndarray[Any, Any]
-
-    @classmethod
-    def of(cls, configs: int, base: tuple[int, ...]) -> _Work:
-        m, n = base
-        return cls(
-            np.empty((configs, m, 1), dtype=np.float32),
-            np.empty((configs, m, n), dtype=np.float32),
-            np.empty((configs, m, n), dtype=np.float32),
-        )
-
-
-@dataclass(frozen=True)
-class _Shape:
-    """Comparison rows ``(M, k)``, group sds ``(k,)`` and comparison sds ``(M,)``."""
-
-    rows: FloatArray
-    sd: FloatArray
-    se: FloatArray
-
-    @cached_property
-    def base(self) -> FloatArray:
-        """The comparisons' errors ``(M, N)`` on the Sobol points, in single precision (~2x
-        faster; ``c`` to ~1e-6)."""
-        draws = _normal_points(self.rows.shape[1])[:, :POINTS]
-        rows, sd = self.rows.astype(np.float32), self.sd.astype(np.float32)
-        out: FloatArray = combine(rows, draws * sd[:, None])
-        return out
-
-    def errors(
-        self, configs: FloatArray, theta: float, z: float, work: _Work | None = None
-    ) -> tuple[FloatArray, FloatArray]:
-        """``T = max_m (|D_m| - theta) / se_m`` ``(C, N)`` per configuration, and how often the
-        PASS end ``max_m |D_m| + z se_m`` lies below ``theta`` ``(C,)``."""
-        shift = combine(configs.astype(np.float32), self.rows.astype(np.float32).T)[:, :, None]
-        work = work or _Work.of(shift.shape[0], self.base.shape)
-        # In place in ``work``: the same operations in the same order as out-of-place ones
-        # (the same bits), without allocating (C, M, N) temporaries at every step and theta.
-        d, pass_end = work.d, work.pass_end
-        np.multiply(np.float32(theta), shift, out=work.shift)
-        np.add(self.base[None, :, :], work.shift, out=d)
-        np.abs(d, out=d)
-        se = self.se.astype(np.float32)[None, :, None]
-        np.add(d, np.float32(z) * se, out=pass_end)
-        below = (pass_end.max(axis=1) < theta).mean(axis=1)
-        np.subtract(d, np.float32(theta), out=d)
-        np.divide(d, se, out=d)
-        return d.max(axis=1), below
-
-    def joint(
-        self, configs: FloatArray, delta: FloatArray, alpha: float, share: float
-    ) -> FloatArray:
-        """Smallest ``c`` with ``share * P(T > c) + P(PASS end below theta) <= alpha`` at every
-        configuration: the two ends' errors added where they occur together."""
-        z = float(-ndtri(alpha / 2))
-        out = np.empty(delta.size)
-        work = _Work.of(configs.shape[0], self.base.shape)
-        for d, theta in enumerate(delta):
-            t, below = self.errors(configs, float(theta), z, work)
-            allowed = np.clip((alpha - below) / share, 1.0 / POINTS, None)
-            ranks = np.clip(np.ceil((1 - allowed) * POINTS).astype(np.intp) - 1, 0, POINTS - 1)
-            out[d] = max(_order(row, int(rank)) for row, rank in zip(t, ranks, strict=True))
-        return out
-
-    def separate(self, configs: FloatArray, delta: FloatArray, budget: FloatArray) -> FloatArray:
-        """``c`` at the FAIL end's budget, each end at its own worst configuration."""
-        out = np.empty(delta.size)
-        work = _Work.of(configs.shape[0], self.base.shape)
-        for d, theta in enumerate(delta):
-            t, _ = self.errors(configs, float(theta), 0.0, work)
-            rank = int(np.ceil((1 - max(float(budget[d]), 1.0 / POINTS)) * POINTS)) - 1
-            rank = min(max(rank, 0), POINTS - 1)
-            out[d] = max(_order(row, rank) for row in t)
-        return out
-
-
 def _independent(
     se: FloatArray, shifts: FloatArray, delta: FloatArray, alpha: float, share: float
 ) -> FloatArray:
@@ -296,11 +190,6 @@ def _independent(
     return high
 
 
-def _order(values: FloatArray, rank: int) -> float:
-    """The ``rank``-th smallest value (a partition, not a sort: linear time)."""
-    return float(np.partition(values, rank)[rank])
-
-
 @lru_cache(maxsize=512)
 def _table(
     structure: BeltStructure,
@@ -319,17 +208,26 @@ def _table(
     delta = np.unique(np.concatenate([se.min() * _MULTIPLES, se.max() * _MULTIPLES]))
     budget = (alpha - pass_error(delta, se, alpha / 2)) / share
     if rows.shape[0] == 1:
-        return Table(delta, _single(delta / se[0], budget))
+        return Table.known(delta, _single(delta / se[0], budget))
     if rows.shape[0] == parts:  # one comparison a part: independent, in closed form
         shifts = np.abs(_configurations(structure, k, joint=True, parts=parts) @ rows.T)
-        return Table(delta, _independent(se, shifts, delta, alpha, share))
+        return Table.known(delta, _independent(se, shifts, delta, alpha, share))
+    largest = float(delta[-1])
     if _count(structure, k, joint=True, parts=parts) * rows.shape[0] <= MAX_JOINT:
         configs = _configurations(structure, k, joint=True, parts=parts)
-        return Table(delta, shape.joint(configs, delta, alpha, share))
+        return Table(
+            delta,
+            lambda i: shape.joint_at(configs, float(delta[i]), alpha, share),
+            lambda: shape.ceiling(configs, largest),
+        )
     if _count(structure, k, joint=False, parts=parts) * rows.shape[0] > MAX_WORK:
         return None
     configs = _configurations(structure, k, joint=False, parts=parts)
-    return Table(delta, shape.separate(configs, delta, budget))
+    return Table(
+        delta,
+        lambda i: shape.separate_at(configs, float(delta[i]), float(budget[i])),
+        lambda: shape.ceiling(configs, largest),
+    )
 
 
 def _count(structure: BeltStructure, k: int, *, joint: bool, parts: int = 1) -> int:
@@ -368,24 +266,36 @@ def pass_error(theta: FloatArray, se: FloatArray, unsafe: float) -> FloatArray:
 
 
 def fail_end(tab: Table, lows: Callable[[FloatArray], FloatArray], *, unit: float) -> float:
-    """The belt's FAIL end ``L``: the smallest ``theta`` whose test does not reject.
+    """The belt's FAIL end ``L``: the smallest ``theta`` on the grid whose test does not reject,
+    refined between it and the grid value before.
 
     ``lows(tails)`` gives every comparison's folded lower limit ``(M, D)`` at one-sided tails
     ``(D,)``, in the disparity's units (``-log`` for ratios); ``unit`` is ``theta`` per grid
-    ``delta`` (``sqrt(v / n_max)`` with ``v`` the variance of one row).
+    ``delta`` (``sqrt(v / n_max)`` with ``v`` the variance of one row). A lower limit only
+    falls as ``c`` grows, so every ``theta`` below the largest lower limit at the table's
+    ceiling is rejected whatever its ``c``: the search starts above them and computes ``c``
+    only where the test is in doubt.
     """
     theta = tab.delta * unit
-    c = tab.critical
-    reached = np.asarray(lows(ndtr(-c)), dtype=np.float64).max(axis=0)
-    accepted = reached <= theta
-    if accepted[0]:
+    last = theta.size - 1
+
+    def reached(c: list[float]) -> FloatArray:
+        out: FloatArray = np.asarray(lows(ndtr(-np.array(c))), dtype=np.float64).max(axis=0)
+        return out
+
+    # The bound and both ends of the grid in one call: they settle most audits.
+    floor, *ends = reached([tab.ceiling, tab.at(0), tab.at(last)])
+    known = dict(zip((0, last), ends, strict=True))
+    start = int(np.searchsorted(theta, floor, side="left")) if np.isfinite(floor) else 0
+    for i in range(start, theta.size):
+        if (known[i] if i in known else reached([tab.at(i)])[0]) <= theta[i]:
+            break
+    else:
+        return float(known[last])
+    if i == 0:
         return 0.0
-    if not accepted.any():
-        return float(reached[-1])
-    i = int(np.argmax(accepted))
-    c_star = float(max(c[i - 1], c[i]))
-    r = float(np.asarray(lows(np.array([ndtr(-c_star)])), dtype=np.float64).max())
-    return float(np.clip(r, theta[i - 1], theta[i]))
+    c_star = max(tab.at(i - 1), tab.at(i))
+    return float(np.clip(reached([c_star])[0], theta[i - 1], theta[i]))
 
 
 BELT_MIN_EVENTS: dict[Transform, float] = {"ratio": 10.0, "difference": 0.0}

@@ -24,18 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from bias_checks._belt import (
-    _MULTIPLES,
-    Table,
-    _configurations,
-    _count,
-    _key,
-    _lows,
-    _Shape,
-    _variance,
-    combine,
-    fail_end,
-)
+from bias_checks._belt import _MULTIPLES, _configurations, _count, _key, _lows, _variance, fail_end
+from bias_checks._belt_table import Table, _Shape, combine
 from bias_checks._inputs import FloatArray
 
 MAX_OVERALL = 450
@@ -93,7 +83,11 @@ def _table(
     se = shape.se
     delta = np.unique(np.concatenate([se.min() * _MULTIPLES, se.max() * _MULTIPLES]))
     configs = _scaled(_configurations("pairs", g, joint=True), shares, k)
-    return Table(delta, shape.joint(configs, delta, alpha, share))
+    return Table(
+        delta,
+        lambda i: shape.joint_at(configs, float(delta[i]), alpha, share),
+        lambda: shape.ceiling(configs, float(delta[-1])),
+    )
 
 
 def overall_end(

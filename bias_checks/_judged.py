@@ -250,7 +250,7 @@ def _belted(parity: float, transform: Transform, belt: Callable[[], float | None
     """The FAIL end from the belt, or ``parity`` (the parity value's end) where the belt does
     not apply. At parity the belt's critical value is the parity value, so where that end
     already reaches parity (0 for a difference, 1 for a ratio) the belt's would too: its
-    table is then not built (most fair audits; a table costs 0.03-0.1 s a shape of sizes)."""
+    table is then not built (most fair audits)."""
     if np.isnan(parity) or (parity <= 0.0 if transform == "difference" else parity >= 1.0):
         return parity
     end = belt()
