@@ -78,24 +78,6 @@ class Table:
 
 
 @dataclass(frozen=True)
-class _Work:
-    """Buffers for :meth:`_Shape.errors`."""
-
-    shift: np.ndarray[Any, Any]
-    d: np.ndarray[Any, Any]
-    pass_end: np.ndarray[Any, Any]
-
-    @classmethod
-    def of(cls, configs: int, base: tuple[int, ...]) -> _Work:
-        m, n = base
-        return cls(
-            np.empty((configs, m, 1), dtype=np.float32),
-            np.empty((configs, m, n), dtype=np.float32),
-            np.empty((configs, m, n), dtype=np.float32),
-        )
-
-
-@dataclass(frozen=True)
 class _Shape:
     """Comparison rows ``(M, k)``, group sds ``(k,)`` and comparison sds ``(M,)``."""
 
@@ -127,12 +109,11 @@ class _Shape:
         """``T = max_m (|D_m| - theta) / se_m`` ``(C, N)`` per configuration, and how often the
         PASS end ``max_m |D_m| + z se_m`` lies below ``theta`` ``(C,)``."""
         shift = combine(configs.astype(np.float32), self.rows.astype(np.float32).T)[:, :, None]
-        work = _Work.of(shift.shape[0], self.base.shape)
-        # In place in ``work``: the same operations in the same order as out-of-place ones
-        # (the same bits), without allocating a (C, M, N) temporary at every step.
-        d, pass_end = work.d, work.pass_end
-        np.multiply(np.float32(theta), shift, out=work.shift)
-        np.add(self.base[None, :, :], work.shift, out=d)
+        # In place: the same operations in the same order as out-of-place ones (the same
+        # bits), with two (C, M, N) buffers instead of a temporary at every step.
+        d = np.empty((shift.shape[0], *self.base.shape), dtype=np.float32)
+        pass_end = np.empty_like(d)
+        np.add(self.base[None, :, :], np.float32(theta) * shift, out=d)
         np.abs(d, out=d)
         se = self.se.astype(np.float32)[None, :, None]
         np.add(d, np.float32(z) * se, out=pass_end)
