@@ -286,7 +286,10 @@ def fail_end(tab: Table, lows: Callable[[FloatArray], FloatArray], *, unit: floa
     # The bound and both ends of the grid in one call: they settle most audits.
     floor, *ends = reached([tab.ceiling, tab.at(0), tab.at(last)])
     known = dict(zip((0, last), ends, strict=True))
-    start = int(np.searchsorted(theta, floor, side="left")) if np.isfinite(floor) else 0
+    # A slack of 1e-12: a ratio's limits are solved for several tails at once, and their last
+    # bits depend on which tails share a call.
+    slack = 1e-12 * (1.0 + abs(floor))
+    start = int(np.searchsorted(theta, floor - slack, side="left")) if np.isfinite(floor) else 0
     for i in range(start, theta.size):
         if (known[i] if i in known else reached([tab.at(i)])[0]) <= theta[i]:
             break
