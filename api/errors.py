@@ -253,6 +253,12 @@ async def _on_fairgov_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    for error in exc.errors():
+        # A validator that calls the domain (an evidence rule, a reference group) raises the
+        # domain's own error, a ValueError that pydantic wraps: it keeps its code.
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, FairgovError):
+            return fairgov_error_response(cause)
     problems = [
         {
             "where": ".".join(str(p) for p in error.get("loc", ())),

@@ -41,7 +41,6 @@ from bias_checks import (
     METRICS,
     EvidenceRule,
     GroupCounts,
-    OnInconclusive,
     Preset,
     ScoreCounts,
     Threshold,
@@ -83,27 +82,39 @@ class PredictionsAudit:
     """Where the rows were counted: engine, files and (with Dask) partitions."""
 
 
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_WHOLE = re.compile(r"[+-]?[0-9]{1,40}")
+_RULE_SYNTAX = (
+    "after METRIC<=VALUE give the check's own evidence rule as ,KEY=VALUE with KEY one of "
+    "confidence, min_group_size, min_denominator or on_inconclusive (block or "
+    "approve_with_warning), each at most once"
+)
+
+
 def _rule_override(spec: str, text: str, base: EvidenceRule) -> EvidenceRule | None:
     """``,confidence=0.99,min_group_size=50`` on top of ``base``; None when there is none."""
     pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
     if not pairs:
         return None
     fields: dict[str, Any] = base.to_dict()
+    seen: set[str] = set()
     for key, raw in pairs:
         name = _RULE_KEYS.get(key.strip())
         if name is None:
-            raise InvalidThresholdSpec(spec)
+            raise InvalidThresholdSpec(spec, f"unknown key {key.strip()!r}: {_RULE_SYNTAX}")
+        if name in seen:
+            raise InvalidThresholdSpec(spec, f"{key.strip()!r} is given twice: {_RULE_SYNTAX}")
+        seen.add(name)
         value = raw.strip()
-        try:
-            fields[name] = (
-                float(value)
-                if name == "confidence_level"
-                else int(value)
-                if name.startswith("min_")
-                else OnInconclusive(value)
-            )
-        except ValueError:
-            raise InvalidThresholdSpec(spec) from None
+        if name == "on_inconclusive":
+            fields[name] = value
+            continue
+        # ASCII only: float and int also read other scripts' digits and underscores.
+        number = _DECIMAL if name == "confidence_level" else _WHOLE
+        if not number.fullmatch(value):
+            kind = "a decimal number" if name == "confidence_level" else "a whole number"
+            raise InvalidThresholdSpec(spec, f"{key.strip()} must be {kind}, not {value!r}")
+        fields[name] = float(value) if name == "confidence_level" else int(value)
     return EvidenceRule.from_dict(fields)
 
 

@@ -202,6 +202,13 @@ class MinimumSizeMistake(BiasChecksError):
     code: ClassVar[str] = "invalid_minimum_size"
 
 
+class OnInconclusiveMistake(BiasChecksError):
+    """What INCONCLUSIVE does at the gate is neither block nor approve_with_warning (shared
+    code)."""
+
+    code: ClassVar[str] = "invalid_on_inconclusive"
+
+
 class NoIntervalMistake(BiasChecksError):
     """An evidence rule for a metric without an interval (shared code)."""
 
@@ -257,6 +264,10 @@ INVALID_MINIMUM_SIZE = (
     "The minimum group size and minimum denominator must be whole numbers from 0 to "
     "18446744073709551615 (2**64 - 1)."
 )
+INVALID_ON_INCONCLUSIVE = (
+    "What an INCONCLUSIVE verdict does at the gate must be 'block' (the safe default) or "
+    "'approve_with_warning'."
+)
 METRIC_HAS_NO_INTERVAL = (
     "This metric has no confidence interval, so an evidence rule cannot apply to it; "
     "bound it with a plain threshold instead."
@@ -273,6 +284,13 @@ class InvalidMinimumSizeError(MinimumSizeMistake, BiasChecksInputError):
     """An evidence rule's minimum group size or denominator is negative or not whole."""
 
     default_message: ClassVar[str] = INVALID_MINIMUM_SIZE
+
+
+class InvalidOnInconclusiveError(OnInconclusiveMistake, BiasChecksInputError):
+    """An evidence rule's ``on_inconclusive`` is neither ``block`` nor
+    ``approve_with_warning``."""
+
+    default_message: ClassVar[str] = INVALID_ON_INCONCLUSIVE
 
 
 class MetricHasNoIntervalError(NoIntervalMistake, BiasChecksInputError):

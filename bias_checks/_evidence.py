@@ -11,14 +11,33 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from bias_checks._errors import InvalidConfidenceLevelError, InvalidMinimumSizeError
+from bias_checks._errors import (
+    InvalidConfidenceLevelError,
+    InvalidMinimumSizeError,
+    InvalidOnInconclusiveError,
+)
 
 # The policy contract stores the level with six decimals and the sizes as uint64; a rule the
-# engine accepts must be one governance can vote, and the other way round.
-_SCALE = 1_000_000
+# engine accepts must be one governance can vote, and the other way round: governance reads a
+# level as the decimal its shortest text spells, so the engine does too.
+_SIX_DECIMALS = Decimal("0.000001")
 _MAX_SIZE = 2**64 - 1
+
+
+def _valid_level(level: object) -> bool:
+    if isinstance(level, bool) or not isinstance(level, (int, float)):
+        return False
+    try:
+        as_float = float(level)
+    except OverflowError:  # an int beyond a double
+        return False
+    if not math.isfinite(as_float) or not 0.5 < as_float < 1.0:
+        return False
+    exact = Decimal(repr(as_float))
+    return exact == exact.quantize(_SIX_DECIMALS)
 
 
 class OnInconclusive(enum.StrEnum):
@@ -61,20 +80,18 @@ class EvidenceRule:
 
     def __post_init__(self) -> None:
         level = self.confidence_level
-        if (
-            isinstance(level, bool)
-            or not isinstance(level, (int, float))
-            or not math.isfinite(level)
-            or not 0.5 < level < 1.0
-            or abs(level * _SCALE - round(level * _SCALE)) > 1e-6
-        ):
+        if not _valid_level(level):
             raise InvalidConfidenceLevelError(value=repr(level))
         for name in ("min_group_size", "min_denominator"):
             size = getattr(self, name)
             if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= _MAX_SIZE:
                 raise InvalidMinimumSizeError(parameter=name, value=repr(size))
+        try:
+            choice = OnInconclusive(self.on_inconclusive)
+        except (ValueError, TypeError):
+            raise InvalidOnInconclusiveError(value=repr(self.on_inconclusive)) from None
         object.__setattr__(self, "confidence_level", float(level))
-        object.__setattr__(self, "on_inconclusive", OnInconclusive(self.on_inconclusive))
+        object.__setattr__(self, "on_inconclusive", choice)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,5 +107,5 @@ class EvidenceRule:
             confidence_level=float(data["confidence_level"]),
             min_group_size=int(data["min_group_size"]),
             min_denominator=int(data["min_denominator"]),
-            on_inconclusive=OnInconclusive(data["on_inconclusive"]),
+            on_inconclusive=data["on_inconclusive"],
         )

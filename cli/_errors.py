@@ -28,6 +28,11 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(USAGE_EXIT)
 
 
+def coded(exc: FairgovError) -> str:
+    """The error's message with its stable code, as the API returns it: ``message [code]``."""
+    return f"{exc.message} [{exc.code}]"
+
+
 def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Report :class:`FairgovError` and bad settings as one actionable line."""
 
@@ -36,7 +41,7 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except FairgovError as exc:
-            raise fail(exc.message) from None
+            raise fail(coded(exc)) from None
         except ValidationError as exc:
             first = exc.errors()[0]
             name = "FAIRGOV_" + "_".join(str(p) for p in first["loc"]).upper()

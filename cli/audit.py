@@ -41,6 +41,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         REASON_WORDS,
         VERDICT_COLOURS,
         fmt,
+        percent,
         reference_words,
         verdict_sentence,
     )
@@ -59,7 +60,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         console.print(f"No --threshold given, so the defaults were checked: {defaults}")
     rule = data.audit.evidence_rule
     console.print(
-        f"Evidence rule: {rule.confidence_level:.0%} intervals; groups of at least "
+        f"Evidence rule: {percent(float(rule.confidence_level))} intervals; groups of at least "
         f"{rule.min_group_size} rows and {rule.min_denominator} in a rate's denominator "
         f"are judged; INCONCLUSIVE at a gate: {rule.on_inconclusive}"
     )
@@ -75,7 +76,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
             threshold.metric,
             ("<= " if threshold.direction == "upper" else ">= ") + fmt(threshold.bound),
             fmt(check.value),
-            "n/a" if ci is None else f"{fmt(ci.low)} to {fmt(ci.high)} ({level:.0%})",
+            "n/a" if ci is None else f"{fmt(ci.low)} to {fmt(ci.high)} ({percent(float(level))})",
             f"[{VERDICT_COLOURS[check.verdict]}]{check.verdict}[/]",
             "" if needed is None else f"~{needed:,}",
         )
@@ -203,7 +204,7 @@ def predictions(
     from audit.predictions import audit_predictions_file
     from audit.reference import parse_reference
     from audit.render import render_all
-    from bias_checks import BiasChecksInputError, EvidenceRule, OnInconclusive
+    from bias_checks import EvidenceRule
 
     columns = _split(sensitive)
     if not columns:
@@ -215,37 +216,34 @@ def predictions(
     }
     if preset not in presets:
         raise fail("--preset must be 'four_fifths' or 'll144'")
-    if on_inconclusive not in {o.value for o in OnInconclusive}:
-        raise fail("--on-inconclusive must be 'block' or 'approve_with_warning'")
-    try:
-        named = None if reference is None else parse_reference(reference)
-        rule = EvidenceRule(
-            confidence_level=confidence,
-            min_group_size=min_group_size,
-            min_denominator=min_denominator,
-            on_inconclusive=OnInconclusive(on_inconclusive),
+    named = None if reference is None else parse_reference(reference)
+    rule = EvidenceRule.from_dict(
+        {
+            "confidence_level": confidence,
+            "min_group_size": min_group_size,
+            "min_denominator": min_denominator,
+            "on_inconclusive": on_inconclusive,
+        }
+    )
+    with console.status("Reading the schema...") as status:
+        outcome = audit_predictions_file(
+            source,
+            label=label,
+            prediction=prediction,
+            sensitive=columns,
+            positive=positive,
+            thresholds=threshold or (),
+            cutoff=cutoff,
+            score=score,
+            evidence=rule,
+            n_boot=n_boot,
+            random_state=seed,
+            preset=presets[preset],
+            reference=named,
+            dask=dask,
+            dask_timeout=dask_timeout,
+            progress=status.update,
         )
-        with console.status("Reading the schema...") as status:
-            outcome = audit_predictions_file(
-                source,
-                label=label,
-                prediction=prediction,
-                sensitive=columns,
-                positive=positive,
-                thresholds=threshold or (),
-                cutoff=cutoff,
-                score=score,
-                evidence=rule,
-                n_boot=n_boot,
-                random_state=seed,
-                preset=presets[preset],
-                reference=named,
-                dask=dask,
-                dask_timeout=dask_timeout,
-                progress=status.update,
-            )
-    except BiasChecksInputError as exc:
-        raise fail(f"{exc.message} [{exc.code}]") from None
     paths = render_all(outcome.report, out)
     _show(outcome, paths)
     raise typer.Exit(EXIT_CODES[outcome.report.verdict])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,9 +19,10 @@ from sqlmodel import Session
 if TYPE_CHECKING:
     from audit.impact import FullPreview, ImpactPreview
 
-from cli._errors import fail, friendly_errors
+from cli._errors import coded, fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from cli.compose import Context, load_context
+from core.errors import FairgovError
 from governance.actions import (
     Action,
     SetGuardian,
@@ -38,17 +40,32 @@ from governance.protection import majority_needed
 
 console = Console(highlight=False, soft_wrap=True)
 _ACTIONS = TypeAdapter(list[Action])
+_ACTION: TypeAdapter[Action] = TypeAdapter(Action)
 
 
 def _read_actions(path: Path) -> list[Action]:
     try:
-        return _ACTIONS.validate_json(path.read_bytes())
+        raw = path.read_bytes()
     except OSError as exc:
         raise fail(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return _ACTIONS.validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise fail(f"{path}: action {where}: {first['msg']}") from None
+    except FairgovError as exc:  # a domain check inside a validator: name the action
+        raise fail(f"{path}: action {_failing(raw)}: {coded(exc)}") from None
+
+
+def _failing(raw: bytes) -> str:
+    """The index of the first action of ``raw`` (a JSON list) that does not validate."""
+    for index, item in enumerate(json.loads(raw)):
+        try:
+            _ACTION.validate_json(json.dumps(item))
+        except (ValidationError, FairgovError):
+            return str(index)
+    return "?"
 
 
 ACTION_SYNTAX = "supermajority=N/D, loosening-period=BLOCKS or guardian=ADDRESS|none"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.schemas.audits import CheckSummary
 from api.schemas.common import EXAMPLE_HASH
@@ -58,17 +58,27 @@ class PredictionsOptions(BaseModel):
         "A value that does not occur: 422 `unknown_reference_group`.",
         examples=["sex=male,race=A"],
     )
+    # The evidence rule's values are checked by the engine's EvidenceRule (below), so the API
+    # refuses what the CLI and governance refuse, with the same codes.
     confidence: float = Field(
-        default=0.95, gt=0.5, lt=1.0, description="Evidence rule: confidence of every interval."
+        default=0.95,
+        description="Evidence rule: confidence of every interval, strictly between 0.5 and 1 "
+        "with at most six decimals (else 422 `invalid_confidence_level`).",
     )
     min_group_size: int = Field(
-        default=30, ge=1, le=10**9, description="Evidence rule: smaller groups are not judged."
+        default=30,
+        description="Evidence rule: smaller groups are not judged; 0 to 2**64 - 1 "
+        "(else 422 `invalid_minimum_size`).",
     )
     min_denominator: int = Field(
-        default=10, ge=1, le=10**9, description="Evidence rule: fewest rows in a denominator."
+        default=10,
+        description="Evidence rule: fewest rows in a rate's denominator; 0 to 2**64 - 1.",
     )
-    on_inconclusive: OnInconclusive = Field(
-        default=OnInconclusive.BLOCK, description="Evidence rule: what INCONCLUSIVE does."
+    on_inconclusive: str = Field(
+        default=OnInconclusive.BLOCK.value,
+        description="Evidence rule: what INCONCLUSIVE does at the gate (else 422 "
+        "`invalid_on_inconclusive`).",
+        json_schema_extra={"enum": [o.value for o in OnInconclusive]},
     )
     n_boot: int = Field(
         default=MAX_N_BOOT,
@@ -101,17 +111,24 @@ class PredictionsOptions(BaseModel):
             parse_reference(value)  # its InvalidParameterError is a ValueError: a 422
         return value
 
+    @model_validator(mode="after")
+    def _evidence_rule(self) -> PredictionsOptions:
+        self.evidence()  # the engine's error, a ValueError: a 422 with its own code
+        return self
+
     def reference_group(self) -> Reference | None:
         """The reference group, parsed (None: the default)."""
         return None if self.reference is None else parse_reference(self.reference)
 
     def evidence(self) -> EvidenceRule:
         """The audit's evidence rule."""
-        return EvidenceRule(
-            confidence_level=self.confidence,
-            min_group_size=self.min_group_size,
-            min_denominator=self.min_denominator,
-            on_inconclusive=self.on_inconclusive,
+        return EvidenceRule.from_dict(
+            {
+                "confidence_level": self.confidence,
+                "min_group_size": self.min_group_size,
+                "min_denominator": self.min_denominator,
+                "on_inconclusive": self.on_inconclusive,
+            }
         )
 
 

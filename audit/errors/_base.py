@@ -110,12 +110,12 @@ class InvalidThresholdSpec(AuditError):
     code: ClassVar[str] = "invalid_threshold_spec"
     category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
-    def __init__(self, spec: str) -> None:
-        super().__init__(
-            f"bad threshold {spec!r}: write METRIC<=VALUE (upper bound) or METRIC>=VALUE "
-            "(lower bound), e.g. 'demographic_parity_difference<=0.1'",
-            spec=spec,
+    def __init__(self, spec: str, problem: str | None = None) -> None:
+        advice = problem or (
+            "write METRIC<=VALUE (upper bound) or METRIC>=VALUE (lower bound), e.g. "
+            "'demographic_parity_difference<=0.1'"
         )
+        super().__init__(f"bad threshold {spec!r}: {advice}", spec=spec, problem=advice)
 
 
 class UnknownMetricName(AuditError):

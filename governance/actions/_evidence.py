@@ -8,7 +8,8 @@ point with six decimals, like threshold values.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -25,7 +26,12 @@ from governance.actions._values import (
     trim_decimal,
     whole_number,
 )
-from governance.errors import InvalidConfidenceLevel, InvalidMinimumSize, MetricHasNoInterval
+from governance.errors import (
+    InvalidConfidenceLevel,
+    InvalidMinimumSize,
+    InvalidOnInconclusive,
+    MetricHasNoInterval,
+)
 
 UINT64_MAX = 2**64 - 1
 _DEFAULT_KEY = b"\0" * 32
@@ -48,14 +54,20 @@ def confidence_to_fixed(value: Decimal) -> int:
     return units
 
 
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?")
+"""A decimal number as text, ASCII only: ``Decimal`` also reads other scripts' digits and
+underscores, which no wallet shows as the number a voter thinks they sign."""
+
+
 def _decimal(value: Any) -> Any:
     if isinstance(value, bool):
         raise InvalidConfidenceLevel(str(value), "it is not a number")
-    if isinstance(value, str | int | float):
-        try:
-            value = Decimal(str(value))
-        except InvalidOperation as exc:
-            raise InvalidConfidenceLevel(repr(value), "it is not a number") from exc
+    if isinstance(value, int | float):
+        value = Decimal(str(value))
+    elif isinstance(value, str):
+        if not _DECIMAL.fullmatch(value.strip()):
+            raise InvalidConfidenceLevel(repr(value), "it is not a plain decimal number")
+        value = Decimal(value.strip())
     if isinstance(value, Decimal) and not value.is_finite():
         raise InvalidConfidenceLevel(str(value), "it is not a finite number")
     return value
@@ -79,6 +91,12 @@ def _size(parameter: str) -> BeforeValidator:
         return whole
 
     return BeforeValidator(check)
+
+
+def _on_inconclusive(value: Any) -> Any:
+    if not isinstance(value, str) or value not in ON_INCONCLUSIVE:
+        raise InvalidOnInconclusive(value)
+    return value
 
 
 ConfidenceLevel = Annotated[Decimal, BeforeValidator(_decimal), AfterValidator(_confidence)]
@@ -105,7 +123,7 @@ class SetEvidenceRule(KnownCall):
     confidence_level: ConfidenceLevel = Decimal("0.95")
     min_group_size: Annotated[int, _size("min_group_size")] = 30
     min_denominator: Annotated[int, _size("min_denominator")] = 10
-    on_inconclusive: OnInconclusive = "block"
+    on_inconclusive: Annotated[OnInconclusive, BeforeValidator(_on_inconclusive)] = "block"
 
     contract: ClassVar[Contract] = "training_policy"
     signature: ClassVar[str] = "setEvidenceRule(bytes32,uint64,uint64,uint64,uint8)"

@@ -7,6 +7,7 @@ bounds, within the values each metric can take.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, localcontext
 from typing import Annotated, Any, Literal
 
@@ -170,6 +171,11 @@ def dataset_id_of(name: str) -> str:
     return "0x" + Web3.keccak(text=name).hex()
 
 
+_WHOLE = re.compile(r"-?[0-9]{1,40}")
+"""A whole number as text: ASCII digits only (``int`` also reads other scripts' digits and
+underscores), and few enough that ``int`` never meets its 4,300-digit limit."""
+
+
 def whole_number(value: Any) -> int | None:
     """``value`` as a whole number if it is one (JSON may carry 60.0, "60" or "-5"), else None.
 
@@ -181,6 +187,6 @@ def whole_number(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
         return int(value)
     return None

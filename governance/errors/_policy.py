@@ -9,6 +9,7 @@ from bias_checks import (
     ConfidenceLevelMistake,
     MinimumSizeMistake,
     NoIntervalMistake,
+    OnInconclusiveMistake,
     UnknownMetricMistake,
 )
 from core.errors import ErrorCategory
@@ -85,10 +86,17 @@ class ThresholdOutOfRange(GovernanceError):
         )
 
 
+def _shown(value: object, limit: int = 40) -> str:
+    """``value`` as text for a one-line message, cut after ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 class InvalidConfidenceLevel(ConfidenceLevelMistake, GovernanceError):
     """An evidence rule's confidence level is not strictly between 0.5 and 1 (six decimals)."""
 
     def __init__(self, value: str, problem: str) -> None:
+        value = _shown(value)
         super().__init__(
             f"the confidence level {value} is invalid: {problem}; use a number strictly "
             "between 0.5 and 1 with at most six decimals, for example 0.95",
@@ -101,9 +109,22 @@ class InvalidMinimumSize(MinimumSizeMistake, GovernanceError):
     """An evidence rule's minimum group size or denominator is negative or too large."""
 
     def __init__(self, parameter: str, value: object) -> None:
+        value = _shown(repr(value))
         super().__init__(
-            f"{parameter} {value!r} is invalid: use a whole number from 0 to {2**64 - 1}",
+            f"{parameter} {value} is invalid: use a whole number from 0 to {2**64 - 1}",
             parameter=parameter,
+            value=value,
+        )
+
+
+class InvalidOnInconclusive(OnInconclusiveMistake, GovernanceError):
+    """An evidence rule's ``on_inconclusive`` is neither ``block`` nor ``approve_with_warning``."""
+
+    def __init__(self, value: object) -> None:
+        value = _shown(repr(value))
+        super().__init__(
+            f"on_inconclusive {value} is invalid: use 'block' (the safe default) or "
+            "'approve_with_warning'",
             value=value,
         )
 

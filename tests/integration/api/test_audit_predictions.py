@@ -196,6 +196,39 @@ def test_a_malformed_upload_or_too_many_replicates_is_one_clear_4xx_line(
     assert "1000" in too_many.json()["error"]["message"]
 
 
+def test_the_evidence_rule_is_refused_with_the_codes_the_cli_and_governance_give(
+    client: TestClient,
+) -> None:
+    """Review (session 15): the upload's own bounds answered invalid_request where the CLI and
+    governance answer invalid_confidence_level or invalid_minimum_size, refused a minimum of
+    0 that both accept, and let 0.9999999999999 through to the report."""
+    csv = _frame(200).to_csv(index=False).encode()
+    user = {**bearer(client, UPLOADER), "Content-Type": "text/csv"}
+
+    def post(**params: object):  # type: ignore[no-untyped-def]
+        return client.post(URL, params={**OPTIONS, **params}, content=csv, headers=user)
+
+    cases = [
+        ({"confidence": 0.5}, "invalid_confidence_level"),
+        ({"confidence": 1}, "invalid_confidence_level"),
+        ({"confidence": "nan"}, "invalid_confidence_level"),
+        ({"confidence": 0.9999999999999}, "invalid_confidence_level"),
+        ({"min_group_size": -1}, "invalid_minimum_size"),
+        ({"min_denominator": 2**64}, "invalid_minimum_size"),
+        ({"on_inconclusive": "warn"}, "invalid_on_inconclusive"),
+        (
+            {"threshold": "demographic_parity_difference<=0.1,confidence=0.5"},
+            "invalid_confidence_level",
+        ),
+    ]
+    for params, code in cases:
+        response = post(**params)
+        assert (response.status_code, error_code(response)) == (422, code), (params, response.text)
+        assert "\n" not in response.json()["error"]["message"]
+    accepted = post(min_group_size=0, min_denominator=0, n_boot=0)
+    assert accepted.status_code == 200, accepted.text
+
+
 def test_a_named_reference_group_is_audited_as_the_cli_audits_it(
     client: TestClient, tmp_path: Path
 ) -> None:
@@ -229,7 +262,7 @@ def test_a_named_reference_group_is_audited_as_the_cli_audits_it(
     assert (unknown.status_code, error_code(unknown)) == (422, "unknown_reference_group")
     assert "sex=x does not occur: column 'sex' holds f, m" in unknown.json()["error"]["message"]
     malformed = post("sex")
-    assert (malformed.status_code, error_code(malformed)) == (422, "invalid_request")
+    assert (malformed.status_code, error_code(malformed)) == (422, "invalid_parameter")
     assert "FEATURE=VALUE" in malformed.json()["error"]["message"]
     assert "\n" not in malformed.json()["error"]["message"]
 

@@ -112,12 +112,12 @@ def test_the_evidence_rule_is_stated_and_recorded(data: Path, tmp_path: Path):
             "--threshold",
             "demographic_parity_difference<=0.1",
             "--threshold",
-            "equalized_odds_difference<=0.1,confidence=0.99,min_denominator=50",
+            "equalized_odds_difference<=0.1,confidence=0.995,min_denominator=50",
         )
     )
     assert code == 0, output
     assert "Evidence rule: 90% intervals; groups of at least 100 rows" in output
-    assert "(99%)" in output
+    assert "(99.5%)" in output  # regression: shown as "(100%)"
     report = json.loads((out / "report.json").read_bytes())
     rule = report["audit"]["evidence_rule"]
     assert rule == {
@@ -128,7 +128,7 @@ def test_the_evidence_rule_is_stated_and_recorded(data: Path, tmp_path: Path):
     }
     first, second = report["audit"]["checks"]
     assert first["evidence_rule"] == rule
-    assert second["evidence_rule"] == {**rule, "confidence_level": 0.99, "min_denominator": 50}
+    assert second["evidence_rule"] == {**rule, "confidence_level": 0.995, "min_denominator": 50}
 
 
 @pytest.mark.parametrize(
@@ -247,6 +247,22 @@ def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Pat
             "did you mean 'demographic_parity_difference'",
         ),
         (
+            [
+                "{d}/fair.csv",
+                "--label",
+                "y",
+                "--prediction",
+                "pred",
+                "--sensitive",
+                "sex",
+                "--threshold",
+                "demographic_parity_difference<=0.1,confidence=0.9,confidence=0.99",
+            ],
+            "given twice: after METRIC<=VALUE give the check's own evidence rule as ,KEY=VALUE "
+            "with KEY one of confidence, min_group_size, min_denominator or on_inconclusive "
+            "(block or approve_with_warning), each at most once [invalid_threshold_spec]",
+        ),
+        (
             ["{d}/fair.csv", "--label", "y", "--prediction", "score", "--sensitive", "sex"],
             "pass --cutoff",
         ),
@@ -268,6 +284,7 @@ def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Pat
         "missing-column",
         "threshold-syntax",
         "unknown-metric",
+        "threshold-rule-twice",
         "scores",
         "non-binary-label",
         "nan-label",

@@ -101,7 +101,7 @@ def test_a_sensitive_column_the_parquet_schema_lacks_is_one_line(data: Path, tmp
     assert code == 2, output
     assert output.strip().splitlines() == [
         "fairgov: column 'age' (from --sensitive) is not in the file; columns are: "
-        "sex, race, y, score"
+        "sex, race, y, score [missing_column]"
     ]
     assert not (tmp_path / "out").exists()
 
@@ -128,7 +128,7 @@ def test_a_dask_cluster_that_does_not_answer_exits_2_with_one_line(data: Path, t
     assert code == 2, output
     assert output.strip().splitlines() == [
         f"fairgov: No Dask scheduler answered at {address} within 0.5 s; start one "
-        "(dask scheduler) or pass --dask local"
+        "(dask scheduler) or pass --dask local [dask_unreachable]"
     ]
     assert not (tmp_path / "out").exists()
 

@@ -93,6 +93,7 @@ STATUS_BEFORE: dict[str, int] = {
     "invalid_metric_name": 422,
     "invalid_min_nodes": 422,
     "invalid_minimum_size": 422,
+    "invalid_on_inconclusive": 422,
     "invalid_mitigation": 422,
     "invalid_model_spec": 422,
     "invalid_node_config": 500,  # new in #16: federated runs

@@ -14,6 +14,7 @@ import pytest
 from audit.errors import (
     AmbiguousLabels,
     InvalidPredictions,
+    InvalidThresholdSpec,
     MissingColumn,
     MissingValues,
     UnreadableFile,
@@ -21,6 +22,7 @@ from audit.errors import (
 from audit.predictions import audit_predictions_file, parse_threshold
 from bias_checks import (
     EvidenceRule,
+    InvalidOnInconclusiveError,
     UnknownReferenceGroupError,
     audit_predictions,
 )
@@ -384,3 +386,32 @@ def test_an_empty_score_is_reported_on_its_row_with_score(tmp_path: Path) -> Non
             tmp_path / "preds.csv", label="y", prediction="pred", score="score", sensitive=["sex"]
         )
     assert "\n" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        ("demographic_parity_difference<=0.1,confidence=0.9,confidence=0.99", "given twice"),
+        ("demographic_parity_difference<=0.1,foo=1", "unknown key 'foo': after METRIC<=VALUE"),
+        ("demographic_parity_difference<=0.1,min_group_size=\uff13\uff10", "a whole number"),
+        ("demographic_parity_difference<=0.1,confidence=0.9_5", "a decimal number"),
+        ("demographic_parity_difference<=0.1,confidence=\u0660.\u0669", "a decimal number"),
+    ],
+)
+def test_a_bad_evidence_rule_in_a_threshold_says_what_to_write(spec: str, problem: str) -> None:
+    # Regression (review, session 15): a key given twice was silently merged (the last won),
+    # other scripts' digits were read as numbers, and an unknown key got the METRIC<=VALUE
+    # advice without naming the keys.
+    with pytest.raises(InvalidThresholdSpec, match=problem) as err:
+        parse_threshold(spec)
+    assert err.value.code == "invalid_threshold_spec"
+
+
+def test_an_unknown_gate_choice_in_a_threshold_has_the_engines_code() -> None:
+    with pytest.raises(InvalidOnInconclusiveError):
+        parse_threshold("demographic_parity_difference<=0.1,on_inconclusive=warn")
+    rule = parse_threshold(
+        "demographic_parity_difference<=0.1,on_inconclusive=approve_with_warning"
+    )
+    assert rule.evidence is not None
+    assert rule.evidence.on_inconclusive.value == "approve_with_warning"

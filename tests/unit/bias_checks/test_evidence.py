@@ -8,6 +8,7 @@ from bias_checks import (
     EvidenceRule,
     InvalidConfidenceLevelError,
     InvalidMinimumSizeError,
+    InvalidOnInconclusiveError,
     OnInconclusive,
 )
 from bias_checks._errors import INVALID_CONFIDENCE_LEVEL, INVALID_MINIMUM_SIZE
@@ -38,3 +39,24 @@ def test_the_extremes_the_contract_stores_are_accepted_and_round_trip() -> None:
         on_inconclusive=OnInconclusive.APPROVE_WITH_WARNING,
     )
     assert EvidenceRule.from_dict(rule.to_dict()) == rule
+
+
+@pytest.mark.parametrize("level", [0.95 + 1e-12, 0.9999999999999, 0.1 + 0.2 + 0.3, 10**400])
+def test_a_confidence_governance_refuses_is_refused_by_the_engine_too(level: object) -> None:
+    # Regression (review, session 15): the engine allowed 1e-12 of slack on the six decimals
+    # and recorded 0.9500000000009999 in a report, a level no policy can vote; 10**400 raised
+    # OverflowError instead of the code.
+    with pytest.raises(InvalidConfidenceLevelError) as err:
+        EvidenceRule(confidence_level=level)  # type: ignore[arg-type]
+    assert err.value.code == "invalid_confidence_level"
+
+
+@pytest.mark.parametrize("choice", ["warn", "", None, ["block"], 1])
+def test_an_unknown_gate_choice_has_its_own_code(choice: object) -> None:
+    # Regression: a plain ValueError without a code.
+    with pytest.raises(InvalidOnInconclusiveError, match="block") as err:
+        EvidenceRule(on_inconclusive=choice)  # type: ignore[arg-type]
+    assert err.value.code == "invalid_on_inconclusive"
+    assert EvidenceRule(on_inconclusive="approve_with_warning").on_inconclusive == (  # type: ignore[arg-type]
+        OnInconclusive.APPROVE_WITH_WARNING
+    )

@@ -9,10 +9,20 @@ import pytest
 from eth_abi.abi import encode as abi_encode
 from pydantic import TypeAdapter
 
-from bias_checks import EvidenceRule, InvalidConfidenceLevelError, InvalidMinimumSizeError
+from bias_checks import (
+    EvidenceRule,
+    InvalidConfidenceLevelError,
+    InvalidMinimumSizeError,
+    InvalidOnInconclusiveError,
+)
 from governance import actions as act
 from governance.chain.deploy import Addresses
-from governance.errors import InvalidConfidenceLevel, InvalidMinimumSize, MetricHasNoInterval
+from governance.errors import (
+    InvalidConfidenceLevel,
+    InvalidMinimumSize,
+    InvalidOnInconclusive,
+    MetricHasNoInterval,
+)
 
 ADDRESSES = Addresses(
     token="0x" + "11" * 20,
@@ -156,3 +166,34 @@ def test_rules_parse_from_json_like_the_api_sends_them() -> None:
 )
 def test_describe(action: act.Action, summary: str) -> None:
     assert act.describe(action) == summary
+
+
+@pytest.mark.parametrize("level", ["\u0660.\u0669\u0665", "\uff10.\uff19\uff15", "0.9_5", "nan"])
+def test_a_confidence_in_other_digits_is_not_read_as_a_number(level: str) -> None:
+    # Regression (review, session 15): Decimal reads Arabic-Indic and full-width digits and
+    # underscores, so these were voted as 0.95.
+    with pytest.raises(InvalidConfidenceLevel, match="plain decimal") as caught:
+        act.SetEvidenceRule(confidence_level=level)
+    assert caught.value.code == "invalid_confidence_level"
+
+
+@pytest.mark.parametrize("size", ["9" * 5000, "\uff13\uff10", "3_0"])
+def test_a_minimum_in_other_digits_or_too_long_has_the_code(size: str) -> None:
+    # Regression: 5,000 digits gave Python's own "Exceeds the limit (4300 digits)" message
+    # as invalid_request; full-width digits were read as 30.
+    with pytest.raises(InvalidMinimumSize) as caught:
+        act.SetEvidenceRule.model_validate({"min_denominator": size})
+    assert caught.value.code == "invalid_minimum_size"
+    assert len(caught.value.message) < 200  # the value is cut in a one-line message
+
+
+@pytest.mark.parametrize("choice", ["warn", "BLOCK", 1, None])
+def test_an_unknown_gate_choice_has_the_engines_code(choice: object) -> None:
+    with pytest.raises(InvalidOnInconclusive) as caught:
+        act.SetEvidenceRule.model_validate({"on_inconclusive": choice})
+    with pytest.raises(InvalidOnInconclusiveError) as engine:
+        EvidenceRule(on_inconclusive=choice)  # type: ignore[arg-type]
+    assert caught.value.code == engine.value.code == "invalid_on_inconclusive"
+    assert act.SetEvidenceRule(on_inconclusive="approve_with_warning").on_inconclusive == (
+        "approve_with_warning"
+    )
