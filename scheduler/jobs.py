@@ -2,12 +2,15 @@
 
 Each job runs through :func:`scheduler.runtime.run`, which takes the installed
 :class:`~scheduler.runtime.JobContext` and records the run in the job history. Every job is
-idempotent: running it twice, or on another process after a takeover, does no harm. The
+idempotent: running it twice, or on another process after a takeover, does no harm; the jobs
+that audit, retrain or post rewards run one at a time (``_AUDITS``). The
 job store refers to them as ``"scheduler.jobs:<name>"``, so they stay in this module.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
@@ -133,6 +136,23 @@ def _keep(runtime: Runtime) -> Outcome:
 
 # ---------------------------------------------------------------------- audit jobs
 
+_AUDITS = threading.Lock()
+"""audit_all, audit_on_policy_change and post_rewards each retrain, anchor or post with the
+auditor's key; APScheduler runs different jobs in parallel threads (``max_instances`` is per
+job). Both audit jobs retrain the models a withdrawal blocked, so after a withdrawal they
+trained the same model at once: the second anchoring of the same run reverted and blocked the
+model the first had just approved (a loaded CI machine, session 15). One at a time, the
+second finds the model approved and does nothing."""
+
+
+def _one_at_a_time(work: Callable[[Runtime], Outcome]) -> Callable[[Runtime], Outcome]:
+    @functools.wraps(work)
+    def serialised(runtime: Runtime) -> Outcome:
+        with _AUDITS:
+            return work(runtime)
+
+    return serialised
+
 
 # The audit service loads scikit-learn, Fairlearn and the renderers. `fairgov jobs`, the API's
 # job history and `fairgov run` without audits import this module, so it loads on first use.
@@ -142,6 +162,7 @@ def _retrained(results: list[Retraining]) -> str:
     return ", ".join(f"{r.model_name} {r.status} ({r.reason})" for r in results)
 
 
+@_one_at_a_time
 def _audit_all(runtime: Runtime) -> Outcome:
     from audit.service import audit_due, retrain_after_withdrawal
 
@@ -193,6 +214,7 @@ def _post_rewards(runtime: Runtime) -> tuple[str, bool]:
     return summary, bool(posted)
 
 
+@_one_at_a_time
 def _post(runtime: Runtime) -> Outcome:
     """Post the reward root of every approved run not yet posted, between audit passes (a
     run the API or the CLI started is paid without waiting for the nightly ``audit_all``)."""
@@ -204,6 +226,7 @@ def _post(runtime: Runtime) -> Outcome:
     return Outcome(JobStatus.SUCCEEDED if paid else JobStatus.SKIPPED, rewards)
 
 
+@_one_at_a_time
 def _reaudit(runtime: Runtime) -> Outcome:
     from audit.service import reaudit_after_policy_change, retrain_after_withdrawal
 

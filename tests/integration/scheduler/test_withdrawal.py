@@ -5,6 +5,7 @@ on the datasets that remain. Real anvil, real provider keys, the real job functi
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion
+from audit.db_models import AuditRunRecord, ModelStatus, ModelVersion, RunStatus
 from audit.errors import ModelNotApproved
 from audit.gate import NOTHING_LEFT_TO_RETRAIN, require_approved
 from audit.manifest import DatasetManifest, build_manifest, store_manifest
@@ -235,6 +236,47 @@ def test_a_retraining_that_failed_is_tried_again_by_audit_all(
         assert "loans-both: dataset 'loans-a' not allowed" in retried.detail
     old, new = versions(engine, "loans-both")
     assert (old.status, new.status) == (ModelStatus.BLOCKED, ModelStatus.APPROVED)
+
+
+def test_both_audit_jobs_at_once_after_a_withdrawal_retrain_the_model_once(
+    gov: Governance, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    # Regression (CI, session 15): APScheduler ran audit_on_policy_change and audit_all in
+    # parallel threads; both retrained loans-both, the second anchoring of the same run
+    # reverted and blocked the model the first had just approved.
+    a = allow_two_providers(gov, deployment, engine, tmp_path)
+    both = ModelSpec(name="loans-both", datasets=("loans-a", "loans-b"), n_boot=20)
+    ctx = make_context(engine, gov.w3, deployment, tmp_path, model_specs=(both,))
+    with jobs.installed(ctx, holder="test"):
+        run_job("sync_chain")
+        run_job("audit_on_policy_change")
+        run_job("audit_all")
+        gov.send(PROVIDER_A, gov.policy, "withdrawDataset", bytes.fromhex(a.dataset_id[2:]))
+        run_job("sync_chain")
+        start = threading.Barrier(2)
+
+        def at_once(job: str) -> None:
+            start.wait()
+            run_job(job)
+
+        threads = [
+            threading.Thread(target=at_once, args=(job,))
+            for job in ("audit_on_policy_change", "audit_all")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    for job in ("audit_on_policy_change", "audit_all"):
+        last = runs(engine, job)[-1]
+        assert last.status != JobStatus.FAILED, (job, last.error, last.detail)
+    old, new = versions(engine, "loans-both")
+    assert (old.status, new.status) == (ModelStatus.BLOCKED, ModelStatus.APPROVED)
+    with Session(engine) as session:
+        failed = session.exec(
+            select(AuditRunRecord).where(AuditRunRecord.status == RunStatus.FAILED)
+        ).all()
+    assert failed == []
 
 
 def test_a_retraining_that_reproduces_an_earlier_model_is_not_repeated(
