@@ -51,6 +51,7 @@ from bias_checks import (
     score_counts_from_cells,
 )
 from core.canonical import canonical_json, sha256_hex
+from core.numbers import is_decimal_text, is_whole_text
 
 DEFAULT_THRESHOLDS = ("demographic_parity_difference<=0.1", "equalized_odds_difference<=0.1")
 DEFAULT_THRESHOLDS_WARNING = (
@@ -82,8 +83,6 @@ class PredictionsAudit:
     """Where the rows were counted: engine, files and (with Dask) partitions."""
 
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_WHOLE = re.compile(r"[+-]?[0-9]{1,40}")
 _RULE_SYNTAX = (
     "after METRIC<=VALUE give the check's own evidence rule as ,KEY=VALUE with KEY one of "
     "confidence, min_group_size, min_denominator or on_inconclusive (block or "
@@ -109,9 +108,8 @@ def _rule_override(spec: str, text: str, base: EvidenceRule) -> EvidenceRule | N
         if name == "on_inconclusive":
             fields[name] = value
             continue
-        # ASCII only: float and int also read other scripts' digits and underscores.
-        number = _DECIMAL if name == "confidence_level" else _WHOLE
-        if not number.fullmatch(value):
+        plain = is_decimal_text if name == "confidence_level" else is_whole_text
+        if not plain(value):
             kind = "a decimal number" if name == "confidence_level" else "a whole number"
             raise InvalidThresholdSpec(spec, f"{key.strip()} must be {kind}, not {value!r}")
         fields[name] = float(value) if name == "confidence_level" else int(value)

@@ -8,13 +8,13 @@ point with six decimals, like threshold values.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from bias_checks import is_known_metric, metric_info
+from core.numbers import is_decimal_text
 from governance.actions._models import KnownCall
 from governance.actions._values import (
     Contract,
@@ -54,18 +54,13 @@ def confidence_to_fixed(value: Decimal) -> int:
     return units
 
 
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?")
-"""A decimal number as text, ASCII only: ``Decimal`` also reads other scripts' digits and
-underscores, which no wallet shows as the number a voter thinks they sign."""
-
-
 def _decimal(value: Any) -> Any:
     if isinstance(value, bool):
         raise InvalidConfidenceLevel(str(value), "it is not a number")
     if isinstance(value, int | float):
         value = Decimal(str(value))
     elif isinstance(value, str):
-        if not _DECIMAL.fullmatch(value.strip()):
+        if not is_decimal_text(value):
             raise InvalidConfidenceLevel(repr(value), "it is not a plain decimal number")
         value = Decimal(value.strip())
     if isinstance(value, Decimal) and not value.is_finite():

@@ -7,7 +7,6 @@ bounds, within the values each metric can take.
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal, localcontext
 from typing import Annotated, Any, Literal
 
@@ -15,6 +14,7 @@ from pydantic import AfterValidator, StringConstraints
 from web3 import Web3
 
 from bias_checks import METRICS, is_known_metric
+from core.numbers import is_whole_text
 from core.types import to_address
 from governance.errors import (
     InvalidMetricName,
@@ -171,11 +171,6 @@ def dataset_id_of(name: str) -> str:
     return "0x" + Web3.keccak(text=name).hex()
 
 
-_WHOLE = re.compile(r"-?[0-9]{1,40}")
-"""A whole number as text: ASCII digits only (``int`` also reads other scripts' digits and
-underscores), and few enough that ``int`` never meets its 4,300-digit limit."""
-
-
 def whole_number(value: Any) -> int | None:
     """``value`` as a whole number if it is one (JSON may carry 60.0, "60" or "-5"), else None.
 
@@ -187,6 +182,6 @@ def whole_number(value: Any) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+    if isinstance(value, str) and is_whole_text(value):
         return int(value)
     return None
