@@ -52,7 +52,7 @@ from scipy.special import ndtr, ndtri
 from bias_checks._belt_table import Table, _Shape, combine
 from bias_checks._disparities import Transform
 from bias_checks._inputs import FloatArray
-from bias_checks._intervals import folded_difference, folded_ratio
+from bias_checks._intervals import fold_difference, folded_ratio, newcombe_ends
 
 BeltStructure = Literal["pairs", "reference"]
 
@@ -323,7 +323,7 @@ def _lows(
     def lows(tails: FloatArray) -> FloatArray:
         t = tails[None, :]
         if transform == "difference":
-            low, _ = folded_difference(a1, b1, a2, b2, low_tail=t, high_tail=t)
+            low, _ = fold_difference(*newcombe_ends(a1, b1, a2, b2, low_tail=t, high_tail=t))
             return low
         _, high = folded_ratio(a1, b1, a2, b2, low_tail=t, high_tail=t)
         with np.errstate(divide="ignore"):

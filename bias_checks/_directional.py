@@ -32,7 +32,7 @@ import numpy as np
 from bias_checks._disparities import Comparison
 from bias_checks._groups import GroupTable
 from bias_checks._inputs import FloatArray, IntArray
-from bias_checks._intervals import newcombe_ends, score_ratio_ends
+from bias_checks._intervals import newcombe_ends, outer_difference_ends, score_ratio_ends
 from bias_checks._judged import Judged, RateStats, Split
 from bias_checks.catalogue import MetricInfo
 
@@ -90,13 +90,17 @@ def _limits(
     *,
     low_tail: float,
     high_tail: float,
+    passing: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
-    """Per-group one-sided limits of the directional value against ``ref``."""
+    """Per-group one-sided limits of the directional value against ``ref``; a difference's
+    ``passing`` limits (the unadjusted end a PASS rests on) are the outer of Newcombe's and
+    the skewness-corrected score limits (:func:`outer_difference_ends`)."""
     parts = []
+    difference = outer_difference_ends if passing else newcombe_ends
     for base in info.bases:
         r = table.rates[base]
         p, n = r.p[label], r.n_eff[label]
-        ends = score_ratio_ends if info.transform == "ratio" else newcombe_ends
+        ends = score_ratio_ends if info.transform == "ratio" else difference
         parts.append(
             (
                 p[others] - p[ref],
@@ -165,7 +169,14 @@ def directional_judged(
             sizes = _sizes(info, table, label, members)
             safe = split.tail("reference", sizes[others], reference=float(sizes[ref]))
             low, _ = _limits(
-                info, table, label, others, ref, low_tail=split.unsafe, high_tail=split.unsafe
+                info,
+                table,
+                label,
+                others,
+                ref,
+                low_tail=split.unsafe,
+                high_tail=split.unsafe,
+                passing=True,
             )
             _, high = _limits(info, table, label, others, ref, low_tail=safe, high_tail=safe)
             values = _signed(info, [table.values[b][label] for b in info.bases], others, ref)

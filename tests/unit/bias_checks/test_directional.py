@@ -28,6 +28,7 @@ from bias_checks import (
 )
 from governance.actions import SetThreshold
 from governance.errors import ThresholdOutOfRange
+from tests.unit.bias_checks.scas_reference import pass_ends
 
 DIRECTIONAL = ("statistical_parity_difference", "disparate_impact", "average_odds_difference")
 
@@ -169,7 +170,8 @@ def test_four_fifths_check_fails_when_the_interval_is_below_the_bound() -> None:
     ],
 )
 def test_one_comparison_interval_equals_statsmodels(metric: str, method: str, compare: str) -> None:
-    """With one unprivileged group the simultaneous interval is the plain two-sided one."""
+    """With one unprivileged group the simultaneous interval is the plain two-sided one (for a
+    difference, the PASS end's the outer of it and SCAS's)."""
     from statsmodels.stats.proportion import confint_proportions_2indep
 
     y, p, a = _data(5, 3000, (0.5, 0.42))
@@ -185,6 +187,11 @@ def test_one_comparison_interval_equals_statsmodels(metric: str, method: str, co
     )
     ci = result.checks[0].ci
     assert ci is not None
+    if compare == "diff":  # the lower end, a PASS of a lower bound's, is the outer of
+        # Newcombe's and the skewness-corrected score limits
+        counts = (p[a == "g1"].sum(), (a == "g1").sum(), p[a == "g0"].sum(), (a == "g0").sum())
+        low = pass_ends(*(float(x) for x in counts), 0.025)[0]
+        assert low <= confint_proportions_2indep(*counts, method=method, compare=compare)[0]
     assert (ci.low, ci.high) == pytest.approx((low, high), abs=1e-9)
 
 

@@ -25,6 +25,7 @@ from bias_checks._intervals import (
     wilson,
     wilson_ends,
 )
+from tests.unit.bias_checks.scas_reference import folded_pass_end
 
 CASES = [(0, 10), (1, 60), (7, 30), (15, 30), (30, 30), (412, 1000), (3, 5000), (1, 1)]
 
@@ -188,7 +189,9 @@ def test_folded_ends_come_from_the_signed_interval_at_their_own_level(
     wide = confint_proportions_2indep(c1, n1, c2, n2, method="newcomb", alpha=0.05 / 6)
     narrow = confint_proportions_2indep(c1, n1, c2, n2, method="newcomb", alpha=0.05)
     assert low[0] == pytest.approx(fold_difference(*map(np.array, wide))[0], abs=1e-12)
-    assert high[0] == pytest.approx(fold_difference(*map(np.array, narrow))[1], abs=1e-12)
+    # the PASS end: the outer of Newcombe's and the skewness-corrected score limits
+    assert high[0] == pytest.approx(folded_pass_end(c1, n1, c2, n2, 0.025), abs=1e-9)
+    assert high[0] >= fold_difference(*map(np.array, narrow))[1] - 1e-12
     # The end a FAIL rests on is the wider one: lower for |d|, upper for the ratio.
     assert low[0] <= fold_difference(*map(np.array, narrow))[0]
     r_low, r_high = folded_ratio(*data, low_tail=0.025, high_tail=0.05 / 12)

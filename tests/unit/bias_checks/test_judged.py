@@ -28,6 +28,7 @@ from bias_checks._judged import (
 )
 from bias_checks._simultaneous import comparison_tail, sidak_tail
 from tests.unit.bias_checks.belt_reference import two_group_fail_end
+from tests.unit.bias_checks.scas_reference import folded_pass_end
 
 COUNTS = np.array([[12.0, 30.0, 45.0, 20.0]]) * 5
 SIZES = np.array([[40.0, 60.0, 90.0, 50.0]]) * 5
@@ -78,6 +79,9 @@ def _pair_bounds(i: int, j: int, alpha: float, compare: str) -> tuple[float, flo
     )
     fold = fold_difference if compare == "diff" else fold_ratio
     a, b = fold(np.array([low]), np.array([high]))
+    if compare == "diff":  # the PASS end: the outer of Newcombe's and SCAS's limits
+        args = (COUNTS[0, i], SIZES[0, i], COUNTS[0, j], SIZES[0, j])
+        return float(a[0]), folded_pass_end(*args, alpha / 2)
     return float(a[0]), float(b[0])
 
 
@@ -132,7 +136,7 @@ def test_to_overall_scales_the_group_against_the_rest() -> None:
             )
             ends.append(fold_difference(np.array([low * scale]), np.array([high * scale])))
         lows.append(ends[0][0][0])
-        highs.append(ends[1][1][0])
+        highs.append(scale * folded_pass_end(COUNTS[0, g], SIZES[0, g], rest_c, rest_n, 0.025))
         low, high = confint_proportions_2indep(
             COUNTS[0, g], SIZES[0, g], rest_c, rest_n, method="newcomb", alpha=0.1
         )
@@ -204,7 +208,11 @@ def _pair_bounds_of(counts: np.ndarray, alpha: float, compare: str) -> list[tupl
             alpha=alpha,
         )
         a, b = fold(np.array([low]), np.array([high]))
-        out.append((float(a[0]), float(b[0])))
+        if compare == "diff":  # the PASS end: the outer of Newcombe's and SCAS's limits
+            args = (counts[0, i], SIZES[0, i], counts[0, j], SIZES[0, j])
+            out.append((float(a[0]), folded_pass_end(*args, alpha / 2)))
+        else:
+            out.append((float(a[0]), float(b[0])))
     return out
 
 

@@ -1,0 +1,135 @@
+"""The skewness-corrected score limits of a difference, and the PASS end built on them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import binom, norm
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from bias_checks._intervals import folded_difference, newcombe_ends, outer_difference_ends
+from bias_checks._skewed_score import scas_difference_ends
+from tests.unit.bias_checks.scas_reference import corrected, scas_limits
+
+CASES = [  # (x1, n1, x2, n2): small and large, zero and full counts, fractional (weighted)
+    (1, 40, 424, 4000),
+    (0, 40, 424, 4000),
+    (12, 16, 1, 16),
+    (19, 29, 22, 30),
+    (5, 56, 0, 29),
+    (0, 971, 176, 263),
+    (30, 30, 0, 30),
+    (0, 25, 0, 25),
+    (487, 1155, 219, 257),
+    (2.6, 37.4, 310.2, 2890.7),
+    (3, 100, 111, 1000),
+    (499, 1000, 531, 1000),
+]
+
+
+def _ends(case: tuple[float, float, float, float], tail: float) -> tuple[float, float]:
+    x1, n1, x2, n2 = case
+    z = norm.isf(tail)
+    low, high = scas_difference_ends(
+        np.array([x1 / n1]), np.array([n1]), np.array([x2 / n2]), np.array([n2]), low_z=z, high_z=z
+    )
+    return float(low[0]), float(high[0])
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("tail", [0.025, 0.005])
+def test_limits_equal_an_independent_solution_of_laud_s_equation(
+    case: tuple[float, float, float, float], tail: float
+) -> None:
+    assert _ends(case, tail) == pytest.approx(scas_limits(*case, tail), abs=1e-9)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_limit_lies_on_its_outer_side_of_the_root(
+    case: tuple[float, float, float, float],
+) -> None:
+    low, high = _ends(case, 0.025)
+    z = norm.isf(0.025)
+    if low > -1:
+        assert corrected(*case, low) >= z - 1e-9
+    if high < 1:
+        assert corrected(*case, high) <= -z + 1e-9
+
+
+def test_with_many_events_the_limits_approach_newcombe_s() -> None:
+    # The skewness term vanishes as the counts grow; both are then near the Wald interval.
+    low, high = _ends((499, 1000, 531, 1000), 0.025)
+    ref = confint_proportions_2indep(499, 1000, 531, 1000, method="newcomb", compare="diff")
+    assert (low, high) == pytest.approx(ref, abs=5e-4)
+    assert (low, high) != pytest.approx(ref, abs=1e-6)
+
+
+def test_swapping_the_groups_mirrors_the_limits() -> None:
+    for x1, n1, x2, n2 in CASES:
+        low, high = _ends((x1, n1, x2, n2), 0.025)
+        s_low, s_high = _ends((x2, n2, x1, n1), 0.025)
+        assert (s_low, s_high) == pytest.approx((-high, -low), abs=1e-12)
+
+
+def test_a_size_of_zero_or_an_undefined_rate_gives_nan() -> None:
+    z = norm.isf(0.025)
+    low, high = scas_difference_ends(
+        np.array([0.5, np.nan, 0.5]),
+        np.array([0.0, 10.0, 10.0]),
+        np.array([0.5, 0.5, 0.5]),
+        np.array([10.0, 10.0, 10.0]),
+        low_z=z,
+        high_z=z,
+    )
+    assert np.isnan(low[:2]).all()
+    assert np.isnan(high[:2]).all()
+    assert np.isfinite(low[2])
+    assert np.isfinite(high[2])
+
+
+def test_the_pass_end_is_the_outer_of_newcombe_s_and_scas_s() -> None:
+    p1, n1 = np.array([1 / 40, 0.5, 12 / 16]), np.array([40.0, 100.0, 16.0])
+    p2, n2 = np.array([0.106, 0.4, 1 / 16]), np.array([4000.0, 100.0, 16.0])
+    low, high = outer_difference_ends(p1, n1, p2, n2, low_tail=0.025, high_tail=0.01)
+    n_low, n_high = newcombe_ends(p1, n1, p2, n2, low_tail=0.025, high_tail=0.01)
+    s_low, s_high = scas_difference_ends(
+        p1, n1, p2, n2, low_z=norm.isf(0.025), high_z=norm.isf(0.01)
+    )
+    assert np.array_equal(low, np.minimum(n_low, s_low))
+    assert np.array_equal(high, np.maximum(n_high, s_high))
+    # the first case is the one Newcombe's end alone gets wrong: SCAS's end is the outer one
+    assert s_low[0] < n_low[0]
+
+
+def _pass_error(n1: int, p1: float, n2: int, p2: float) -> float:
+    """P(the folded PASS end < |p1 - p2|), exactly, over both binomial counts."""
+    x1 = np.arange(n1 + 1)
+    x2 = np.arange(n2 + 1)
+    w1, w2 = binom.pmf(x1, n1, p1), binom.pmf(x2, n2, p2)
+    k1, k2 = w1 > 1e-12, w2 > 1e-12
+    a1, a2 = np.meshgrid(x1[k1] / n1, x2[k2] / n2, indexing="ij")
+    _, high = folded_difference(
+        a1,
+        np.full(a1.shape, float(n1)),
+        a2,
+        np.full(a2.shape, float(n2)),
+        low_tail=0.025,
+        high_tail=0.025,
+    )
+    return float((np.outer(w1[k1], w2[k2]) * (high < abs(p1 - p2))).sum())
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [  # Newcombe's end alone errs 6.30, 4.05, 3.12, 3.89 and 3.76 % here (session 15)
+        (40, 0.005, 4000, 0.106),
+        (40, 0.05, 4000, 0.20),
+        (30, 0.02, 3000, 0.13),
+        (100, 0.01, 1000, 0.111),
+        (200, 0.02, 4000, 0.12),
+    ],
+)
+def test_the_pass_end_keeps_its_one_sided_error_with_a_few_events_in_a_small_group(
+    setting: tuple[int, float, int, float],
+) -> None:
+    assert _pass_error(*setting) <= 0.025
