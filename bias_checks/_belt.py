@@ -52,7 +52,7 @@ from scipy.special import ndtr, ndtri
 from bias_checks._belt_table import Table, _Shape, combine
 from bias_checks._disparities import Transform
 from bias_checks._inputs import FloatArray
-from bias_checks._intervals import fold_difference, folded_ratio, newcombe_ends
+from bias_checks._intervals import fold_difference, fold_ratio, newcombe_ends, score_ratio_at
 
 BeltStructure = Literal["pairs", "reference"]
 
@@ -325,7 +325,8 @@ def _lows(
         if transform == "difference":
             low, _ = fold_difference(*newcombe_ends(a1, b1, a2, b2, low_tail=t, high_tail=t))
             return low
-        _, high = folded_ratio(a1, b1, a2, b2, low_tail=t, high_tail=t)
+        ((c, d),) = score_ratio_at(a1, b1, a2, b2, (t,))
+        _, high = fold_ratio(c, d)
         with np.errstate(divide="ignore"):
             return np.asarray(-np.log(high), dtype=np.float64)
 

@@ -34,9 +34,11 @@ import numpy as np
 from scipy.special import ndtri
 
 from bias_checks._inputs import FloatArray
-from bias_checks._skewed_score import scas_difference_ends
+from bias_checks._roots import falling_root
+from bias_checks._skewed_score import laud_corrected, scas_difference_ends
 
 Bounds = tuple[FloatArray, FloatArray]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 
 Level = float | np.ndarray[Any, Any]
@@ -148,7 +150,7 @@ def newcombe_difference(
 
 
 def _score_statistic(
-    x1: FloatArray, n1: FloatArray, x2: FloatArray, n2: FloatArray
+    x1: FloatArray, n1: FloatArray, x2: FloatArray, n2: FloatArray, skewed: BoolArray
 ) -> Callable[[FloatArray, Any], FloatArray]:
     """Miettinen and Nurminen's score statistic for ``p1 / p2 = ratio``, as a function of the
     ratio and of which elements to take: ``p1 - ratio p2`` over its standard error at the rates
@@ -159,7 +161,9 @@ def _score_statistic(
     The quadratic is ``N r q**2 - b q + c = 0`` with ``b = r A + B``, ``A = n1 + x2``,
     ``B = x1 + n2``; its discriminant ``b**2 - 4 N r c`` equals ``(r A - B)**2 + 4 r (n1 -
     x1)(n2 - x2)``, a sum of two non-negative terms, which keeps its precision where the first
-    form cancels (``r`` near 1 with every row of a group an event).
+    form cancels (``r`` near 1 with every row of a group an event). Where ``skewed``, the
+    statistic is Laud's (2017) skewness-corrected one (SCAS; :func:`laud_corrected`, with the
+    third moment ``q1(1-q1)(1-2q1)/n1**2 - r**3 q2(1-q2)(1-2q2)/n2**2``).
     """
     total, count = n1 + n2, x1 + x2
     first, second = n1 + x2, x1 + n2
@@ -180,7 +184,12 @@ def _score_statistic(
         var[one_row[at]] = np.inf
         out = np.zeros(np.shape(var))
         np.divide(p1[at] - ratio * p2[at], np.sqrt(var), out=out, where=var > 0)
-        return out
+        skew = skewed[at]
+        if not np.any(skew):
+            return out
+        third = q1 * (1 - q1) * (1 - 2 * q1) / n1[at] ** 2
+        third = third - ratio**3 * q2 * (1 - q2) * (1 - 2 * q2) / n2[at] ** 2
+        return np.where(skew & (var > 0), laud_corrected(out, third, var), out)
 
     return statistic
 
@@ -220,12 +229,28 @@ def score_ratio_at(
     p2: np.ndarray[Any, Any],
     n2: np.ndarray[Any, Any],
     tails: tuple[Level, ...],
+    *,
+    outer: tuple[bool, ...] = (),
 ) -> list[Bounds]:
     """Score limits for ``p1 / p2`` with both ends at each one-sided tail of ``tails``, all
-    found in one search (each call of :func:`score_ratio_ends` is one search)."""
+    found in one search (each call of :func:`score_ratio_ends` is one search). Where
+    ``outer`` marks a tail, its limits are the outer of Miettinen and Nurminen's and Laud's
+    skewness-corrected ones (SCAS): the ends a PASS rests on, as for differences
+    (:func:`outer_difference_ends`); each errs at most the smaller of the two's errors."""
     zs = [z_tail(tail) for tail in tails]
-    ends = _score_limits(p1, n1, p2, n2, *(x for z in zs for x in (z, -z)))
-    return [(ends[2 * i], ends[2 * i + 1]) for i in range(len(zs))]
+    marked = outer or (False,) * len(tails)
+    skewed_zs = [z for z, mark in zip(zs, marked, strict=True) if mark]
+    targets = [x for z in (*zs, *skewed_zs) for x in (z, -z)]
+    flags = (False,) * (2 * len(zs)) + (True,) * (2 * len(skewed_zs))
+    ends = _score_limits(p1, n1, p2, n2, *targets, skewed=flags)
+    out, extra = [], 2 * len(zs)
+    for i, mark in enumerate(marked):
+        low, high = ends[2 * i], ends[2 * i + 1]
+        if mark:
+            low, high = np.minimum(low, ends[extra]), np.maximum(high, ends[extra + 1])
+            extra += 2
+        out.append((low, high))
+    return out
 
 
 def _score_limits(
@@ -234,10 +259,12 @@ def _score_limits(
     p2: np.ndarray[Any, Any],
     n2: np.ndarray[Any, Any],
     *targets: FloatArray,
+    skewed: tuple[bool, ...] = (),
 ) -> list[FloatArray]:
     """The ratios at which the score statistic equals each of ``targets`` (a lower end at
     ``+z``, an upper end at ``-z``), all found in one search; NaN where a size is not positive
-    or a rate undefined."""
+    or a rate undefined. ``skewed`` marks the targets for Laud's corrected statistic (none by
+    default)."""
     p1, n1, p2, n2, *levels = np.broadcast_arrays(
         *(np.asarray(x, dtype=np.float64) for x in (p1, n1, p2, n2, *targets))
     )
@@ -246,26 +273,33 @@ def _score_limits(
     x2 = np.where(valid, p2 * n2, 0.0)
     m1, m2 = np.where(valid, n1, 1.0), np.where(valid, n2, 1.0)
     a1, b1, a2, b2 = (np.tile(x.ravel(), len(levels)) for x in (x1, m1, x2, m2))
-    ends = _invert(a1, b1, a2, b2, np.concatenate([level.ravel() for level in levels]))
+    flags = np.repeat(np.asarray(skewed or (False,) * len(levels), dtype=bool), x1.size)
+    target = np.concatenate([level.ravel() for level in levels])
+    ends = _invert(a1, b1, a2, b2, target=target, skewed=flags)
     return [
         np.where(valid, end.reshape(valid.shape), np.nan) for end in np.split(ends, len(levels))
     ]
 
 
 def _invert(
-    x1: FloatArray, n1: FloatArray, x2: FloatArray, n2: FloatArray, target: FloatArray
+    x1: FloatArray,
+    n1: FloatArray,
+    x2: FloatArray,
+    n2: FloatArray,
+    *,
+    target: FloatArray,
+    skewed: BoolArray,
 ) -> FloatArray:
     """The ratio at which the score statistic equals ``target``: 0 or infinity where it does
     not within ``exp(+-40)``.
 
-    The search starts from a bracket of one unit of log ratio on either side of the adjusted
-    log limit (Wald on the log scale, 0.5 added to counts), widened to the whole range where
-    it does not bracket, and narrows it by the Illinois variant of regula falsi (superlinear,
-    and never leaves the bracket) until its steps fall below ``1e-13``. Elements it has not
-    pinned by then (a rate of exactly 1 makes the statistic flat in places) are bisected.
+    The search (:func:`falling_root`) starts from a bracket of one unit of log ratio on either
+    side of the adjusted log limit (Wald on the log scale, 0.5 added to counts), widened to
+    the whole range where it does not bracket (a rate of exactly 1 makes the statistic flat in
+    places).
     """
 
-    statistic = _score_statistic(x1, n1, x2, n2)
+    statistic = _score_statistic(x1, n1, x2, n2, skewed)
 
     def f(t: FloatArray, at: Any = ...) -> FloatArray:
         return np.asarray(statistic(np.exp(t), at) - target[at], dtype=np.float64)
@@ -274,39 +308,10 @@ def _invert(
     guess = np.log((c1 / s1) / (c2 / s2)) - target * np.sqrt(1 / c1 - 1 / s1 + 1 / c2 - 1 / s2)
     guess = np.clip(guess, 1 - _LOG_RANGE, _LOG_RANGE - 1)
     edges = np.full(guess.shape, _LOG_RANGE)
-    f_low, f_high, f_min, f_max = np.split(
-        f(np.concatenate([guess - 1, guess + 1, -edges, edges]), np.tile(np.arange(guess.size), 4)),
-        4,
-    )
-    below, above = f_low <= 0, f_high > 0  # the root lies below, or above, the first bracket
-    a = np.where(below, -edges, np.where(above, guess + 1, guess - 1))
-    fa = np.where(below, f_min, np.where(above, f_high, f_low))
-    b = np.where(below, guess - 1, np.where(above, edges, guess + 1))
-    fb = np.where(below, f_low, np.where(above, f_max, f_high))
-    none = (f_min <= 0) | (f_max > 0)  # no root in range: held still, set to 0 or inf below
-    a, b, fa, fb = (np.where(none, 0.0, x) for x in (a, b, fa, fb))
-    step = np.full(b.shape, np.inf)
-    for _ in range(14):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(fb != fa, b - fb * (b - a) / (fb - fa), b)
-        fc = f(c)
-        flip = fc * fb < 0
-        step = np.abs(c - b)
-        a, fa = np.where(flip, b, a), np.where(flip, fb, fa / 2)
-        b, fb = c, fc
-        if np.all((step <= 1e-13) | (fb == 0)):
-            break
-    slow = np.flatnonzero((step > 1e-13) & (np.abs(b - a) > 1e-12) & (fb != 0))
-    if slow.size:
-        lo, hi = np.minimum(a[slow], b[slow]), np.maximum(a[slow], b[slow])
-        for _ in range(60):
-            mid = (lo + hi) / 2
-            up = f(mid, slow) > 0
-            lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
-        b[slow] = (lo + hi) / 2
+    b, none_below, none_above = falling_root(f, guess, 1.0, -edges, edges)
     out = np.exp(b)
-    out[f_min <= 0] = 0.0
-    out[f_max > 0] = np.inf
+    out[none_below] = 0.0
+    out[none_above] = np.inf
     return out
 
 
@@ -366,8 +371,9 @@ def folded_ratio(
 ) -> Bounds:
     """Interval for ``min(p1/p2, p2/p1)`` whose lower end errs at most ``low_tail`` and upper
     end at most ``2 * high_tail`` (the mirror of :func:`folded_difference`: parity is 1; with
-    ``clip=False`` the upper end is its reach, above 1 when the direction is open)."""
-    (a, b), (c, d) = score_ratio_at(p1, n1, p2, n2, (low_tail, high_tail))
+    ``clip=False`` the upper end is its reach, above 1 when the direction is open). The lower
+    end, on which a PASS rests, is the fold of the outer score limits (:func:`score_ratio_at`)."""
+    (a, b), (c, d) = score_ratio_at(p1, n1, p2, n2, (low_tail, high_tail), outer=(True, False))
     low, _ = fold_ratio(a, b)
     return low, ratio_reach(c, d, p1, p2) if not clip else fold_ratio(c, d)[1]
 

@@ -285,7 +285,9 @@ def _to_target(
             ends = float(low.max()), float(high.max()), _single(reach)
             return float(gaps[worst]), *ends, int(members[worst])
         signed = []
-        for rest_low, rest_high in score_ratio_at(pm, nm, p_t, n_t, (unsafe, safe)):
+        for rest_low, rest_high in score_ratio_at(
+            pm, nm, p_t, n_t, (unsafe, safe), outer=(True, False)
+        ):
             r_low = rest_low / (share * rest_low + 1 - share)
             r_high = np.where(
                 np.isinf(rest_high), 1 / share, rest_high / (share * rest_high + 1 - share)

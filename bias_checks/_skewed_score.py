@@ -18,8 +18,10 @@ these limits 1.9 %.
 No maintained Python library has these limits (the R package ``ratesci`` does); statsmodels'
 score interval for a difference is Miettinen and Nurminen's without the skewness term, and
 its constrained estimate has an open bug (statsmodels issue 10269). Hence this module: the
-limits are found by bisection on ``[-1, 1]``, where the corrected statistic falls as ``d``
-grows. Counts may be fractional (effective sizes of weighted data).
+limits are found on ``(-1, 1)``, where the corrected statistic falls as ``d`` grows, by the
+engine's vectorised root finder (:mod:`bias_checks._roots`). Counts may be fractional
+(effective sizes of weighted data). :func:`laud_corrected` also corrects the ratio's score
+statistic (:mod:`bias_checks._intervals`).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from bias_checks._inputs import FloatArray
+from bias_checks._roots import falling_root
 
-_STEPS = 56
-"""Bisection steps on ``[-1, 1]``: the bracket ends within ``2**-55`` of the limit."""
+_EDGE = 1e-12
+"""The search runs over ``[-1 + _EDGE, 1 - _EDGE]``, where the constrained rates are inside."""
 
 
 def _constrained(
@@ -69,13 +72,20 @@ def _excess(
     variance = (q1 * (1 - q1) / n1 + q2 * (1 - q2) / n2) * total / (total - 1)
     third = q1 * (1 - q1) * (1 - 2 * q1) / n1**2 - q2 * (1 - q2) * (1 - 2 * q2) / n2**2
     score = x1 / n1 - x2 / n2 - d
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         standard = np.where(score == 0, 0.0, score / np.sqrt(variance))
-        skew = np.where(third == 0, 0.0, third / (6 * variance**1.5))
-        # Laud's quadratic: the corrected statistic zeta solves zeta + skew (zeta**2 - 1) =
-        # standard; the root that tends to ``standard`` as the skew vanishes, written without
-        # cancellation. A negative discriminant (possible only far in a tail) gives the
-        # vertex ``-1 / (2 skew)``, as ``ratesci`` does.
+    return laud_corrected(standard, third, variance) - target
+
+
+def laud_corrected(standard: FloatArray, third: FloatArray, variance: FloatArray) -> FloatArray:
+    """Laud's skewness-corrected score statistic from the standardised score, the third
+    central moment of the score and its variance (at the constrained rates): the root
+    ``zeta`` of ``zeta + s (zeta**2 - 1) = standard``, ``s = third / (6 variance**1.5)``, that
+    tends to ``standard`` as ``s`` vanishes, written without cancellation. A negative
+    discriminant (possible only far in a tail) gives the vertex ``-1 / (2 s)``, as ``ratesci``
+    does."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        skew = np.where((third == 0) | ~np.isfinite(variance), 0.0, third / (6 * variance**1.5))
         discriminant = 1 + 4 * skew * (standard + skew)
         root = np.sqrt(np.maximum(0.0, discriminant))
         zeta = np.where(
@@ -83,7 +93,8 @@ def _excess(
             2 * (standard + skew) / (1 + root),
             -0.5 / np.where(skew == 0, 1, skew),
         )
-    return np.asarray(zeta - target, dtype=np.float64)
+        zeta = np.where(skew == 0, standard, zeta)  # exactly, infinite scores included
+    return np.asarray(zeta, dtype=np.float64)
 
 
 def scas_difference_ends(
@@ -97,23 +108,29 @@ def scas_difference_ends(
 ) -> tuple[FloatArray, FloatArray]:
     """SCAS limits of ``p1 - p2``: the lower at the one-sided normal quantile ``low_z``, the
     upper at ``high_z`` (each the ``z`` with ``P(Z > z)`` the end's error); NaN where a size
-    is not positive or a rate undefined. Each limit is the end of its final bracket on the
-    outer side, so it never lies inside the exact root."""
+    is not positive or a rate undefined; -1 or 1 where the data reach that end (a difference
+    of -1 or 1 observed)."""
     p1, n1, p2, n2, low_z, high_z = np.broadcast_arrays(
         *(np.asarray(x, dtype=np.float64) for x in (p1, n1, p2, n2, low_z, high_z))
     )
     valid = (n1 > 0) & (n2 > 0) & np.isfinite(p1) & np.isfinite(p2)
     m1, m2 = np.where(valid, n1, 1.0), np.where(valid, n2, 1.0)
-    x1 = np.where(valid, p1, 0.0) * m1
-    x2 = np.where(valid, p2, 0.0) * m2
-    shape = x1.shape
+    r1, r2 = np.where(valid, p1, 0.0), np.where(valid, p2, 0.0)
+    shape = r1.shape
     # Both limits in one search: the lower (statistic = +z) and the upper (= -z) side by side.
-    a1, b1, a2, b2 = (np.concatenate([x.ravel(), x.ravel()]) for x in (x1, m1, x2, m2))
+    a1, b1, a2, b2 = (np.concatenate([x.ravel(), x.ravel()]) for x in (r1 * m1, m1, r2 * m2, m2))
     target = np.concatenate([low_z.ravel(), -high_z.ravel()])
-    lo, hi = np.full(target.shape, -1.0), np.full(target.shape, 1.0)
-    for _ in range(_STEPS):
-        mid = (lo + hi) / 2
-        below = _excess(a1, b1, a2, b2, d=mid, target=target) > 0
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    low, high = lo[: lo.size // 2].reshape(shape), hi[hi.size // 2 :].reshape(shape)
+
+    def f(d: FloatArray, at: Any = ...) -> FloatArray:
+        return _excess(a1[at], b1[at], a2[at], b2[at], d=d, target=target[at])
+
+    # Start from the Wald limit with half an event added to each group, within 2 sds of it.
+    q1, q2 = (a1 + 0.5) / (b1 + 1), (a2 + 0.5) / (b2 + 1)
+    sd = np.sqrt(q1 * (1 - q1) / b1 + q2 * (1 - q2) / b2)
+    width = np.minimum(2 * sd + 1e-3, 0.25)
+    edge = np.full(target.shape, 1 - _EDGE)
+    guess = np.clip(a1 / b1 - a2 / b2 - target * sd, width - edge, edge - width)
+    root, none_below, none_above = falling_root(f, guess, width, -edge, edge)
+    root = np.where(none_below, -1.0, np.where(none_above, 1.0, root))
+    low, high = root[: root.size // 2].reshape(shape), root[root.size // 2 :].reshape(shape)
     return np.where(valid, low, np.nan), np.where(valid, high, np.nan)

@@ -28,7 +28,11 @@ from bias_checks._judged import (
 )
 from bias_checks._simultaneous import comparison_tail, sidak_tail
 from tests.unit.bias_checks.belt_reference import two_group_fail_end
-from tests.unit.bias_checks.scas_reference import folded_pass_end
+from tests.unit.bias_checks.scas_reference import (
+    folded_pass_end,
+    folded_ratio_pass_end,
+    ratio_pass_ends,
+)
 
 COUNTS = np.array([[12.0, 30.0, 45.0, 20.0]]) * 5
 SIZES = np.array([[40.0, 60.0, 90.0, 50.0]]) * 5
@@ -79,10 +83,12 @@ def _pair_bounds(i: int, j: int, alpha: float, compare: str) -> tuple[float, flo
     )
     fold = fold_difference if compare == "diff" else fold_ratio
     a, b = fold(np.array([low]), np.array([high]))
-    if compare == "diff":  # the PASS end: the outer of Newcombe's and SCAS's limits
-        args = (COUNTS[0, i], SIZES[0, i], COUNTS[0, j], SIZES[0, j])
+    # The PASS end (upper for |d|, lower for min / max): the outer of the score limits and
+    # the skewness-corrected ones (SCAS)
+    args = (COUNTS[0, i], SIZES[0, i], COUNTS[0, j], SIZES[0, j])
+    if compare == "diff":
         return float(a[0]), folded_pass_end(*args, alpha / 2)
-    return float(a[0]), float(b[0])
+    return folded_ratio_pass_end(*args, alpha / 2), float(b[0])
 
 
 @pytest.mark.parametrize(("transform", "compare"), [("difference", "diff"), ("ratio", "ratio")])
@@ -208,11 +214,11 @@ def _pair_bounds_of(counts: np.ndarray, alpha: float, compare: str) -> list[tupl
             alpha=alpha,
         )
         a, b = fold(np.array([low]), np.array([high]))
-        if compare == "diff":  # the PASS end: the outer of Newcombe's and SCAS's limits
-            args = (counts[0, i], SIZES[0, i], counts[0, j], SIZES[0, j])
+        args = (counts[0, i], SIZES[0, i], counts[0, j], SIZES[0, j])  # PASS end: as above
+        if compare == "diff":
             out.append((float(a[0]), folded_pass_end(*args, alpha / 2)))
         else:
-            out.append((float(a[0]), float(b[0])))
+            out.append((folded_ratio_pass_end(*args, alpha / 2), float(b[0])))
     return out
 
 
@@ -339,15 +345,13 @@ def test_to_overall_ratio_maps_the_rest_interval_and_adjusts_its_upper_end() -> 
         ends = []
         safe = _safe("overall", SIZES[0], shares=SIZES[0] / total_n, overall=total_n)
         for alpha in (0.05, safe):
-            low, high = confint_proportions_2indep(
-                COUNTS[0, g],
-                SIZES[0, g],
-                rest_c,
-                rest_n,
-                method="score",
-                compare="ratio",
-                alpha=alpha,
-            )
+            args = (COUNTS[0, g], SIZES[0, g], rest_c, rest_n)
+            if alpha == 0.05:  # the PASS end: the outer of the score and the SCAS limits
+                low, high = ratio_pass_ends(*args, 0.025)
+            else:
+                low, high = confint_proportions_2indep(
+                    *args, method="score", compare="ratio", alpha=alpha
+                )
             mapped = [t / (share * t + 1 - share) for t in (low, high)]
             ends.append(fold_ratio(np.array([mapped[0]]), np.array([mapped[1]])))
         lows.append(ends[0][0][0])  # the end a PASS rests on: plain 0.05
