@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import binom, norm
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from bias_checks._inputs import FloatArray
 from bias_checks._intervals import (
     _score_limits,
     folded_difference,
@@ -109,22 +110,22 @@ def test_the_pass_end_is_the_outer_of_newcombe_s_and_scas_s() -> None:
     assert s_low[0] < n_low[0]
 
 
-def _pass_error(n1: int, p1: float, n2: int, p2: float) -> float:
-    """P(the folded PASS end < |p1 - p2|), exactly, over both binomial counts."""
-    x1 = np.arange(n1 + 1)
-    x2 = np.arange(n2 + 1)
+def _exactly(n1: int, p1: float, n2: int, p2: float) -> tuple[FloatArray, ...]:
+    """Every pair of binomial counts with probability above 1e-12: the rates and sizes as the
+    engine takes them, and each pair's probability."""
+    x1, x2 = np.arange(n1 + 1), np.arange(n2 + 1)
     w1, w2 = binom.pmf(x1, n1, p1), binom.pmf(x2, n2, p2)
     k1, k2 = w1 > 1e-12, w2 > 1e-12
     a1, a2 = np.meshgrid(x1[k1] / n1, x2[k2] / n2, indexing="ij")
-    _, high = folded_difference(
-        a1,
-        np.full(a1.shape, float(n1)),
-        a2,
-        np.full(a2.shape, float(n2)),
-        low_tail=0.025,
-        high_tail=0.025,
-    )
-    return float((np.outer(w1[k1], w2[k2]) * (high < abs(p1 - p2))).sum())
+    sizes = np.full(a1.shape, float(n1)), np.full(a1.shape, float(n2))
+    return a1, sizes[0], a2, sizes[1], np.outer(w1[k1], w2[k2])
+
+
+def _pass_error(n1: int, p1: float, n2: int, p2: float) -> float:
+    """P(the folded PASS end < |p1 - p2|), exactly, over both binomial counts."""
+    *data, weight = _exactly(n1, p1, n2, p2)
+    _, high = folded_difference(*data, low_tail=0.025, high_tail=0.025)
+    return float((weight * (high < abs(p1 - p2))).sum())
 
 
 @pytest.mark.parametrize(
@@ -178,20 +179,9 @@ def test_a_ratio_s_outer_limits_are_the_outer_of_the_score_and_scas_limits() -> 
 
 def _ratio_pass_error(n1: int, p1: float, n2: int, p2: float) -> float:
     """P(the lower end of min(r, 1/r), on which a PASS rests, > the true one), exactly."""
-    x1, x2 = np.arange(n1 + 1), np.arange(n2 + 1)
-    w1, w2 = binom.pmf(x1, n1, p1), binom.pmf(x2, n2, p2)
-    k1, k2 = w1 > 1e-12, w2 > 1e-12
-    a1, a2 = np.meshgrid(x1[k1] / n1, x2[k2] / n2, indexing="ij")
-    low, _ = folded_ratio(
-        a1,
-        np.full(a1.shape, float(n1)),
-        a2,
-        np.full(a2.shape, float(n2)),
-        low_tail=0.025,
-        high_tail=0.025,
-    )
-    truth = min(p1 / p2, p2 / p1)
-    return float((np.outer(w1[k1], w2[k2]) * (low > truth)).sum())
+    *data, weight = _exactly(n1, p1, n2, p2)
+    low, _ = folded_ratio(*data, low_tail=0.025, high_tail=0.025)
+    return float((weight * (low > min(p1 / p2, p2 / p1))).sum())
 
 
 @pytest.mark.parametrize(
