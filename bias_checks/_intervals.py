@@ -308,7 +308,12 @@ def _invert(
     guess = np.log((c1 / s1) / (c2 / s2)) - target * np.sqrt(1 / c1 - 1 / s1 + 1 / c2 - 1 / s2)
     guess = np.clip(guess, 1 - _LOG_RANGE, _LOG_RANGE - 1)
     edges = np.full(guess.shape, _LOG_RANGE)
-    b, none_below, none_above = falling_root(f, guess, 1.0, -edges, edges)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        estimate = np.clip(np.log(x1 / n1) - np.log(x2 / n2), -edges, edges)
+    estimate = np.where(np.isnan(estimate), guess, estimate)
+    b, none_below, none_above = falling_root(
+        f, guess, 1.0, -edges, edges, recheck=skewed, estimate=estimate
+    )
     out = np.exp(b)
     out[none_below] = 0.0
     out[none_above] = np.inf

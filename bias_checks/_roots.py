@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from bias_checks._inputs import FloatArray
+from bias_checks._inputs import FloatArray, IntArray
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
@@ -28,6 +28,9 @@ def falling_root(
     width: float | FloatArray,
     low_edge: FloatArray,
     high_edge: FloatArray,
+    *,
+    recheck: BoolArray | None = None,
+    estimate: FloatArray | None = None,
 ) -> tuple[FloatArray, BoolArray, BoolArray]:
     """The root of each element of ``f`` between ``low_edge`` and ``high_edge``, and where
     there is none: ``(root, below, above)``, ``below`` where ``f`` is not positive even at
@@ -38,6 +41,13 @@ def falling_root(
     where it does not bracket, and narrows it by the Illinois variant of regula falsi
     (superlinear, and never leaves the bracket) until its steps fall below ``1e-13``. Elements
     it has not pinned by then (a statistic flat in places) are bisected.
+
+    ``recheck`` marks elements whose function need not fall all the way to the edges (the
+    skewness-corrected statistic turns back towards a finite value within a hair of them, an
+    independent review found). Where such an element seems to have no root, the search walks
+    from ``estimate`` (inside the range, where the statistic is 0) towards that edge, halving
+    the distance each step, and takes the first crossing it meets: the one nearest the
+    estimate.
     """
     n = guess.size
     f_low, f_high, f_min, f_max = np.split(
@@ -52,7 +62,14 @@ def falling_root(
     fa = np.where(below, f_min, np.where(above, f_high, f_low))
     b = np.where(below, guess - width, np.where(above, high_edge, guess + width))
     fb = np.where(below, f_low, np.where(above, f_max, f_high))
-    none = (f_min <= 0) | (f_max > 0)  # no root in range: held still, mapped by the caller
+    none_below, none_above = f_min <= 0, f_max > 0
+    if recheck is not None and estimate is not None:
+        for side, edge, nothing in ((True, low_edge, none_below), (False, high_edge, none_above)):
+            at, bracket = _walk(f, estimate, edge, recheck & nothing, positive=side)
+            nothing[at] = False
+            for whole, part in zip((a, fa, b, fb), bracket, strict=True):
+                whole[at] = part
+    none = none_below | none_above  # no root in range: held still, mapped by the caller
     a, b, fa, fb = (np.where(none, 0.0, x) for x in (a, b, fa, fb))
     step = np.full(b.shape, np.inf)
     for _ in range(14):
@@ -65,7 +82,9 @@ def falling_root(
         b, fb = c, fc
         if np.all((step <= 1e-13) | (fb == 0)):
             break
-    slow = np.flatnonzero((step > 1e-13) & (np.abs(b - a) > 1e-12) & (fb != 0))
+    with np.errstate(invalid="ignore"):
+        open_ = (np.abs(b - a) > 1e-12) & (fb != 0) & np.isfinite(fb) & ~none
+    slow = np.flatnonzero(open_ & ((step > 1e-13) | ~_crosses(f, b, open_)))
     if slow.size:
         lo, hi = np.minimum(a[slow], b[slow]), np.maximum(a[slow], b[slow])
         for _ in range(60):
@@ -73,4 +92,45 @@ def falling_root(
             up = f(mid, slow) > 0
             lo, hi = np.where(up, mid, lo), np.where(up, hi, mid)
         b[slow] = (lo + hi) / 2
-    return b, f_min <= 0, f_max > 0
+    return b, none_below, none_above
+
+
+def _crosses(f: Falling, x: FloatArray, which: BoolArray) -> BoolArray:
+    """Whether ``f`` changes sign within ``1e-12`` (relative) of ``x``, for the elements
+    ``which`` (True elsewhere): regula falsi's steps can shrink below its tolerance short of
+    a root where the function bends sharply (a bracket from :func:`_walk`)."""
+    at = np.flatnonzero(which)
+    out = np.ones(x.shape, dtype=bool)
+    if at.size:
+        delta = 1e-12 * np.maximum(1.0, np.abs(x[at]))
+        left, right = np.split(f(np.concatenate([x[at] - delta, x[at] + delta]), np.tile(at, 2)), 2)
+        out[at] = (left > 0) & (right <= 0)
+    return out
+
+
+def _walk(
+    f: Falling, estimate: FloatArray, edge: FloatArray, suspect: BoolArray, *, positive: bool
+) -> tuple[IntArray, tuple[FloatArray, FloatArray, FloatArray, FloatArray]]:
+    """For the ``suspect`` elements, step from ``estimate`` towards ``edge`` halving the
+    distance until ``f`` is positive (``positive``, a root below the estimate) or not
+    positive (a root above it). Returns the elements where it is and their brackets ``(a,
+    f(a), b, f(b))``, ``f(a) > 0 >= f(b)``: the last step and the point before it."""
+    at = np.flatnonzero(suspect)
+    inner = np.broadcast_to(estimate, suspect.shape)[at]
+    f_inner = f(inner, at)
+    found: list[tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+    for _ in range(60):
+        if at.size == 0:
+            break
+        x = (inner + edge[at]) / 2
+        fx = f(x, at)
+        crossed = fx > 0 if positive else fx <= 0
+        found.append((at[crossed], x[crossed], fx[crossed], inner[crossed], f_inner[crossed]))
+        at, inner, f_inner = at[~crossed], x[~crossed], fx[~crossed]
+    if not found:
+        empty = np.zeros(0)
+        return np.zeros(0, dtype=np.intp), (empty, empty, empty, empty)
+    where, outer, f_outer, last, f_last = (np.concatenate(c) for c in zip(*found, strict=True))
+    if positive:  # the root lies between the outer point (f > 0) and the last inner one
+        return where, (outer, f_outer, last, f_last)
+    return where, (last, f_last, outer, f_outer)

@@ -2,24 +2,24 @@
 
 Laud, P. J. (2017). Equal-tailed confidence intervals for comparison of rates.
 Pharmaceutical Statistics 16, 334-348 (developed from Gart and Nam 1990, Biometrics 46,
-637-643). A limit ``d`` of ``p1 - p2`` at the one-sided tail ``Phi(-z)`` solves
-
-    S(d) / sqrt(V(d)) = sign * z + mu3(d) / (6 V(d)**1.5) * (z**2 - 1)
-
-(``sign`` is +1 for the lower limit, -1 for the upper), where ``S(d) = p1 - p2 - d`` is the
-score, ``(q1, q2)`` the rates that maximise the likelihood under ``q1 - q2 = d`` (the
-Farrington-Manning cubic, solved in closed form), ``V(d) = (q1(1-q1)/n1 + q2(1-q2)/n2) N/(N-1)``
-its variance with Miettinen and Nurminen's correction (``N = n1 + n2``) and ``mu3(d) =
-q1(1-q1)(1-2q1)/n1**2 - q2(1-q2)(1-2q2)/n2**2`` its third central moment. The skewness term
-is what Newcombe's interval lacks: with one or two events in a small group beside a large one
-its upper end erred 6.3 % at a one-sided 2.5 % (``benchmarks/pass_end_small_counts.py``),
-these limits 1.9 %.
+637-643). A limit ``d`` of ``p1 - p2`` at the one-sided tail ``Phi(-z)`` is where the
+corrected statistic ``zeta(d)`` equals ``z`` (the lower limit) or ``-z`` (the upper);
+``zeta`` is the root of ``zeta + s (zeta**2 - 1) = S(d) / sqrt(V(d))``, ``s = mu3(d) / (6
+V(d)**1.5)``, that tends to the plain score statistic as ``s`` vanishes. ``S(d) = p1 - p2 -
+d`` is the score, ``(q1, q2)`` the rates that maximise the likelihood under ``q1 - q2 = d``
+(the Farrington-Manning cubic, solved in closed form), ``V(d) = (q1(1-q1)/n1 + q2(1-q2)/n2)
+N/(N-1)`` its variance with Miettinen and Nurminen's correction (``N = n1 + n2``) and
+``mu3(d) = q1(1-q1)(1-2q1)/n1**2 - q2(1-q2)(1-2q2)/n2**2`` its third central moment. The
+skewness term is what Newcombe's interval lacks: with one or two events in a small group
+beside a large one its upper end erred 6.3 % at a one-sided 2.5 %
+(``benchmarks/pass_end_small_counts.py``), these limits 1.9 %.
 
 No maintained Python library has these limits (the R package ``ratesci`` does); statsmodels'
 score interval for a difference is Miettinen and Nurminen's without the skewness term, and
 its constrained estimate has an open bug (statsmodels issue 10269). Hence this module: the
-limits are found on ``(-1, 1)``, where the corrected statistic falls as ``d`` grows, by the
-engine's vectorised root finder (:mod:`bias_checks._roots`). Counts may be fractional
+limits are found on ``(-1, 1)``, where the corrected statistic falls as ``d`` grows (but
+for a hair at either end, see :func:`laud_corrected`), by the engine's vectorised root
+finder (:mod:`bias_checks._roots`). Counts may be fractional
 (effective sizes of weighted data). :func:`laud_corrected` also corrects the ratio's score
 statistic (:mod:`bias_checks._intervals`).
 """
@@ -82,8 +82,10 @@ def laud_corrected(standard: FloatArray, third: FloatArray, variance: FloatArray
     central moment of the score and its variance (at the constrained rates): the root
     ``zeta`` of ``zeta + s (zeta**2 - 1) = standard``, ``s = third / (6 variance**1.5)``, that
     tends to ``standard`` as ``s`` vanishes, written without cancellation. A negative
-    discriminant (possible only far in a tail) gives the vertex ``-1 / (2 s)``, as ``ratesci``
-    does."""
+    discriminant, possible only far in a tail (at a limit it is ``(1 + 2 s z)**2``), gives the
+    vertex ``-1 / (2 s)``. Within a hair of ``d = -1`` or ``1`` with no events in a group, ``s``
+    and the score grow alike and ``zeta`` turns back towards a finite value; the search takes
+    the crossing nearest the estimate (:func:`bias_checks._roots.falling_root`)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         skew = np.where((third == 0) | ~np.isfinite(variance), 0.0, third / (6 * variance**1.5))
         discriminant = 1 + 4 * skew * (standard + skew)
@@ -130,7 +132,11 @@ def scas_difference_ends(
     width = np.minimum(2 * sd + 1e-3, 0.25)
     edge = np.full(target.shape, 1 - _EDGE)
     guess = np.clip(a1 / b1 - a2 / b2 - target * sd, width - edge, edge - width)
-    root, none_below, none_above = falling_root(f, guess, width, -edge, edge)
+    recheck = np.ones(target.shape, dtype=bool)
+    estimate = np.clip(a1 / b1 - a2 / b2, -edge, edge)
+    root, none_below, none_above = falling_root(
+        f, guess, width, -edge, edge, recheck=recheck, estimate=estimate
+    )
     root = np.where(none_below, -1.0, np.where(none_above, 1.0, root))
     low, high = root[: root.size // 2].reshape(shape), root[root.size // 2 :].reshape(shape)
     return np.where(valid, low, np.nan), np.where(valid, high, np.nan)

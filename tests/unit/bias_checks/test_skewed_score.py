@@ -33,6 +33,10 @@ CASES = [  # (x1, n1, x2, n2): small and large, zero and full counts, fractional
     (2.6, 37.4, 310.2, 2890.7),
     (3, 100, 111, 1000),
     (499, 1000, 531, 1000),
+    # no events in a group of a few rows: the corrected statistic turns back a hair from -1,
+    # and the lower limit used to be set to -1 (a review of session 16)
+    (0, 3.40418, 1079.68, 1292.15),
+    (0, 2, 9000, 10000),
 ]
 
 
@@ -50,7 +54,11 @@ def _ends(case: tuple[float, float, float, float], tail: float) -> tuple[float, 
 def test_limits_equal_an_independent_solution_of_laud_s_equation(
     case: tuple[float, float, float, float], tail: float
 ) -> None:
-    assert _ends(case, tail) == pytest.approx(scas_limits(*case, tail), abs=1e-9)
+    # With no events in a group of a few rows the constrained rate of that group is a
+    # difference of two nearly equal numbers near the limit, which both solutions then know
+    # to about 1e-9 only.
+    tolerance = 1e-8 if case[0] == 0 and case[1] < 5 else 1e-9
+    assert _ends(case, tail) == pytest.approx(scas_limits(*case, tail), abs=tolerance)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -77,7 +85,7 @@ def test_swapping_the_groups_mirrors_the_limits() -> None:
     for x1, n1, x2, n2 in CASES:
         low, high = _ends((x1, n1, x2, n2), 0.025)
         s_low, s_high = _ends((x2, n2, x1, n1), 0.025)
-        assert (s_low, s_high) == pytest.approx((-high, -low), abs=1e-12)
+        assert (s_low, s_high) == pytest.approx((-high, -low), abs=1e-9)
 
 
 def test_a_size_of_zero_or_an_undefined_rate_gives_nan() -> None:
