@@ -35,7 +35,7 @@ from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._intervals import (
     newcombe_ends,
     outer_difference_ends,
-    score_ratio_at,
+    outer_ratio_ends,
     score_ratio_ends,
 )
 from bias_checks._judged import Judged, RateStats, Split
@@ -102,7 +102,7 @@ def _limits(
     and the skewness-corrected score limits (:func:`outer_difference_ends`)."""
     parts = []
     if info.transform == "ratio":
-        ends = _outer_ratio_ends if passing else score_ratio_ends
+        ends = outer_ratio_ends if passing else score_ratio_ends
     else:
         ends = outer_difference_ends if passing else newcombe_ends
     for base in info.bases:
@@ -119,21 +119,6 @@ def _limits(
     (d1, l1, h1), (d2, l2, h2) = parts
     value = (d1 + d2) / 2
     return value - np.hypot(d1 - l1, d2 - l2) / 2, value + np.hypot(h1 - d1, h2 - d2) / 2
-
-
-def _outer_ratio_ends(
-    p1: FloatArray,
-    n1: FloatArray,
-    p2: FloatArray,
-    n2: FloatArray,
-    *,
-    low_tail: float,
-    high_tail: float,
-) -> tuple[FloatArray, FloatArray]:
-    """The outer of Miettinen and Nurminen's and the SCAS limits of a ratio, per end."""
-    ((low, _),) = score_ratio_at(p1, n1, p2, n2, (low_tail,), outer=(True,))
-    ((_, high),) = score_ratio_at(p1, n1, p2, n2, (high_tail,), outer=(True,))
-    return low, high
 
 
 def _sizes(info: MetricInfo, table: GroupTable, label: int, members: IntArray) -> FloatArray:

@@ -332,6 +332,21 @@ def score_ratio(
     return score_ratio_ends(p1, n1, p2, n2, low_tail=half, high_tail=half)
 
 
+def outer_ratio_ends(
+    p1: np.ndarray[Any, Any],
+    n1: np.ndarray[Any, Any],
+    p2: np.ndarray[Any, Any],
+    n2: np.ndarray[Any, Any],
+    *,
+    low_tail: Level,
+    high_tail: Level,
+) -> Bounds:
+    """Limits for ``p1 / p2`` that are, at each end, the outer of Miettinen and Nurminen's and
+    the SCAS limits (the ratio's :func:`outer_difference_ends`), in one search."""
+    (low, _), (_, high) = score_ratio_at(p1, n1, p2, n2, (low_tail, high_tail), outer=(True, True))
+    return low, high
+
+
 def folded_difference(
     p1: np.ndarray[Any, Any],
     n1: np.ndarray[Any, Any],

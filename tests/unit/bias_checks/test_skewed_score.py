@@ -15,6 +15,7 @@ from bias_checks._intervals import (
     folded_ratio,
     newcombe_ends,
     outer_difference_ends,
+    outer_ratio_ends,
     score_ratio_at,
 )
 from bias_checks._skewed_score import scas_difference_ends
@@ -200,3 +201,13 @@ def test_a_ratio_s_pass_end_keeps_its_one_sided_error_beside_a_large_group(
     setting: tuple[int, float, int, float],
 ) -> None:
     assert _ratio_pass_error(*setting) <= 0.025
+
+
+def test_a_ratio_s_outer_ends_take_each_end_at_its_own_tail() -> None:
+    p1, n1 = np.array([3 / 40, 0.5]), np.array([40.0, 100.0])
+    p2, n2 = np.array([0.05, 0.4]), np.array([5000.0, 100.0])
+    low, high = outer_ratio_ends(p1, n1, p2, n2, low_tail=0.025, high_tail=0.005)
+    ((at_low, _),) = score_ratio_at(p1, n1, p2, n2, (0.025,), outer=(True,))
+    ((_, at_high),) = score_ratio_at(p1, n1, p2, n2, (0.005,), outer=(True,))
+    assert low == pytest.approx(at_low, rel=1e-12)
+    assert high == pytest.approx(at_high, rel=1e-12)
