@@ -107,6 +107,12 @@ def fail(session: Session, item: RelayItem, code: str, message: str) -> None:
         )
 
 
+def fail_nonce_used(session: Session, item: RelayItem) -> None:
+    """Mark a proposer's transaction failed: the proposer's account used its nonce for
+    another transaction, so it can never be mined."""
+    fail(session, item, "nonce_used", "the sender's nonce was used by another transaction")
+
+
 def _mark_failed(session: Session, item: RelayItem, code: str, message: str) -> None:
     item.status = RelayStatus.FAILED
     item.error_code = code
@@ -225,6 +231,8 @@ def converge(
     """Check every live item against the chain and plan what to send (see the module doc)."""
     items = _live(session, chain_id)
     attempts = _attempts(session, items)
+    # A proposer's nonces, like the relayer's own (``facts``), are read before any receipt.
+    signers = _signer_nonces(rpc, items)
     hashes = [a.tx_hash for item in items for a in attempts[item.id]]
     replies = rpc.call([("eth_getTransactionReceipt", [h]) for h in hashes])
     receipts = {h: r.result for h, r in zip(hashes, replies, strict=True) if r.ok and r.result}
@@ -265,7 +273,7 @@ def converge(
             ours.add(latest.nonce)
             if resend_all or vanished or latest.nonce >= facts.pending_nonce:
                 found.resend.append((item.id or 0, latest))
-    _check_raw(session, rpc, raw, found, resend_all=resend_all)
+    _check_raw(session, signers, raw, found, resend_all=resend_all)
     top = max(ours, default=facts.mined_nonce - 1)
     found.gaps = [
         n for n in range(max(facts.mined_nonce, facts.pending_nonce), top) if n not in ours
@@ -276,34 +284,45 @@ def converge(
     return found
 
 
+def _signer_nonces(rpc: RpcBatch, items: Sequence[RelayItem]) -> dict[str, tuple[int, int]]:
+    """Each proposer's mined and pending nonce counts, for the proposer-signed items among
+    ``items``; a proposer the node did not answer for is left out."""
+    signers = sorted({i.signer for i in items if i.kind == RelayKind.RAW_TRANSACTION})
+    replies = rpc.call(
+        [
+            ("eth_getTransactionCount", [signer, tag])
+            for signer in signers
+            for tag in ("latest", "pending")
+        ]
+    )
+    counts: dict[str, tuple[int, int]] = {}
+    for index, signer in enumerate(signers):
+        mined, pending = replies[2 * index], replies[2 * index + 1]
+        if mined.ok and pending.ok:
+            counts[signer] = (int(mined.result, 16), int(pending.result, 16))
+    return counts
+
+
 def _check_raw(
     session: Session,
-    rpc: RpcBatch,
+    signers: dict[str, tuple[int, int]],
     raw: list[tuple[RelayItem, RelayAttempt, bool]],
     found: Convergence,
     *,
     resend_all: bool,
 ) -> None:
     """A proposer's own transaction: sent again while its nonce is free, failed once the
-    proposer's account used that nonce for something else."""
-    replies = rpc.call(
-        [
-            call
-            for item, _, _ in raw
-            for call in (
-                ("eth_getTransactionCount", [item.signer, "latest"]),
-                ("eth_getTransactionCount", [item.signer, "pending"]),
-            )
-        ]
-    )
-    for index, (item, attempt, vanished) in enumerate(raw):
-        mined, pending = replies[2 * index], replies[2 * index + 1]
-        if not (mined.ok and pending.ok):
+    proposer's account used that nonce for something else. The counts were read before the
+    receipts, so a transaction mined between the two reads is seen as mined, never as a
+    nonce taken by another transaction."""
+    for item, attempt, vanished in raw:
+        if item.signer not in signers:
             continue
-        if attempt.nonce < int(mined.result, 16):
-            fail(session, item, "nonce_used", "the sender's nonce was used by another transaction")
+        mined, pending = signers[item.signer]
+        if attempt.nonce < mined:
+            fail_nonce_used(session, item)
             found.failed += 1
-        elif resend_all or vanished or attempt.nonce >= int(pending.result, 16):
+        elif resend_all or vanished or attempt.nonce >= pending:
             found.resend.append((item.id or 0, attempt))
 
 

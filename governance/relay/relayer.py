@@ -328,9 +328,7 @@ class Relayer:
                     time.sleep(_RECEIPT_POLL_SECONDS)
                     if self._settle(session, item):
                         return item.status == RelayStatus.CONFIRMED
-                reconcile.fail(
-                    session, item, "nonce_used", "the sender's nonce was used by another tx"
-                )
+                reconcile.fail_nonce_used(session, item)
                 return False
             reconcile.requeue(session, item)
             return False

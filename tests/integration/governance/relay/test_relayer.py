@@ -10,18 +10,23 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eth_account import Account
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from web3 import Web3
 
 from core.settings import DEV_PRIVATE_KEYS
+from governance.actions import SetMitigation
 from governance.chain import deploy
 from governance.chain.localchain import free_port
+from governance.chain.rpc import RpcBatch, RpcReply
 from governance.chain.view import RpcChainView
 from governance.errors import ChainUnreachable
-from governance.intake.service import governor_domain, submit_ballot
+from governance.intake.service import governor_domain, submit_ballot, submit_raw_proposal
+from governance.messages.proposals import prepare_proposal
 from governance.relay.calls import GAS_BUMP
 from governance.relay.outbox import RelayAttempt, RelayItem, RelayStatus
 from tests.helpers import HOLDER_KEYS, TEST_CONFIG, Governance, address_of
@@ -237,3 +242,49 @@ def test_fee_bumps_stop_at_max_bumps(
     assert item.status == RelayStatus.CONFIRMED
     with Session(engine) as session:
         assert len(session.exec(select(RelayAttempt)).all()) == 3
+
+
+class _MinesAfterReceipts(RpcBatch):
+    """The real node, which mines its pool right after answering the first receipt batch:
+    the moment a block lands between a pass's reads."""
+
+    mined = False
+
+    def call(self, calls: list[tuple[str, list[Any]]]) -> list[RpcReply]:
+        replies = super().call(calls)
+        if not self.mined and any(m == "eth_getTransactionReceipt" for m, _ in calls):
+            self.mined = True
+            super().call([("evm_mine", [])])
+        return replies
+
+
+def test_a_proposal_mined_between_the_reads_of_a_pass_is_confirmed_not_failed(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    # Regression (CI, session 16): the proposer's nonce was read after the receipts, so a
+    # transaction mined in between was failed as `nonce_used` although it was mined.
+    gov.delegate_all_to_self()
+    key = HOLDER_KEYS[2]
+    prepared = prepare_proposal(
+        gov.w3,
+        deployment,
+        proposer=address_of(key),
+        actions=[SetMitigation(strategy="threshold_optimizer", constraint="demographic_parity")],
+        description="Mined between two reads",
+    )
+    raw = bytes(Account.sign_transaction(prepared.transaction, key).raw_transaction)
+    with Session(engine) as session:
+        submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
+    relayer = relayer_for(engine, gov.w3, deployment)
+    gov.w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        assert relayer.tick().submitted == 1  # in the pool, not mined
+        relayer.rpc = _MinesAfterReceipts(relayer.rpc.url)
+        assert relayer.tick().failed == 0
+    finally:
+        gov.w3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    assert relayer.rpc.mined
+    relayer.run_until_idle()
+    (item,) = _items(engine)
+    assert (item.status, item.error_code) == (RelayStatus.CONFIRMED, None)
+    assert gov.governor.functions.proposalSnapshot(prepared.proposal_id).call() > 0
