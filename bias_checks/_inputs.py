@@ -129,9 +129,9 @@ def encode_features(
     for name, values in _split_features(features, base_name):
         if len(values) != n_rows:
             raise LengthMismatchError(feature=name, length=len(values), expected=n_rows)
-        if _has_missing(values):
-            raise missing_error(feature=name)
         codes, levels = _factorize(values)
+        if (codes < 0).any():  # factorize codes exactly what pd.isna calls missing as -1
+            raise missing_error(feature=name)
         encoded.append(Feature(name, levels, codes))
     return tuple(encoded)
 

@@ -105,10 +105,8 @@ def newcombe_ends(
     ``low_tail``, the upper end ``u1, l2`` at ``high_tail`` (each end is a one-sided MOVER
     limit, Zou and Donner 2008, so the two levels are independent).
     """
-    l1, _ = wilson_ends(p1, n1, low_tail, low_tail)
-    _, u2 = wilson_ends(p2, n2, low_tail, low_tail)
-    _, u1 = wilson_ends(p1, n1, high_tail, high_tail)
-    l2, _ = wilson_ends(p2, n2, high_tail, high_tail)
+    l1, u1 = wilson_ends(p1, n1, low_tail, high_tail)
+    l2, u2 = wilson_ends(p2, n2, high_tail, low_tail)
     d = np.asarray(p1, dtype=np.float64) - np.asarray(p2, dtype=np.float64)
     low = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
     high = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)

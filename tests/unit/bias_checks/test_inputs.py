@@ -157,6 +157,19 @@ def test_bad_input_raises_a_specific_error(
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.parametrize(
+    "missing",
+    [pd.NaT, np.datetime64("NaT"), float("nan"), np.float32("nan"), pd.NA, None],
+    ids=repr,
+)
+def test_every_missing_marker_pandas_knows_is_refused_in_a_feature(missing: object) -> None:
+    # Missing values are found from the factorized codes (-1), not a separate pd.isna pass.
+    values = np.array(["F", missing, "M", "M"], dtype=object)
+    assert pd.isna(values).any()
+    with pytest.raises(NanInSensitiveFeaturesError):
+        audit(sensitive_features=values)
+
+
 def test_unknown_metric_name_in_a_threshold() -> None:
     with pytest.raises(UnknownMetricError) as caught:
         audit(thresholds=[Threshold("statistical_parity", 0.1)])
