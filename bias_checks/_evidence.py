@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+import numbers
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -84,8 +85,10 @@ class EvidenceRule:
             raise InvalidConfidenceLevelError(value=repr(level))
         for name in ("min_group_size", "min_denominator"):
             size = getattr(self, name)
-            if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= _MAX_SIZE:
+            whole = isinstance(size, numbers.Integral) and not isinstance(size, bool)
+            if not whole or not 0 <= int(size) <= _MAX_SIZE:
                 raise InvalidMinimumSizeError(parameter=name, value=repr(size))
+            object.__setattr__(self, name, int(size))  # a NumPy integer is a whole number too
         try:
             choice = OnInconclusive(self.on_inconclusive)
         except (ValueError, TypeError):

@@ -100,8 +100,12 @@ def reliable_for(table: GroupTable, metric: str, rule: EvidenceRule) -> BoolArra
 
     A group needs ``min_group_size`` rows and the metric defined; a rate also needs
     ``min_denominator`` (effective, with weights) rows in its denominator; balanced accuracy
-    needs every class that occurs in the data.
+    needs every class that occurs in the data. ``count`` is exact, not an estimate: every
+    group is judged, whatever its size (a group the rule left out would let ``count >= n``
+    PASS beside a group of fewer rows).
     """
+    if metric == "count":
+        return np.asarray(table.defined[metric], dtype=bool)
     ok = table.defined[metric] & (table.counts >= rule.min_group_size)
     if metric in table.rates:
         ok = ok & (table.rates[metric].n_eff >= max(rule.min_denominator, 1))

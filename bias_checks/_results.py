@@ -27,12 +27,15 @@ def _key(key: GroupKey | None) -> dict[str, Any] | None:
 class Interval:
     """A confidence interval ``[low, high]`` and how it was computed.
 
-    ``method`` names the construction: ``wilson`` (a rate), ``newcombe`` or ``score_ratio``
-    (simultaneous over the compared pairs: the end a FAIL rests on is Bonferroni-adjusted, the
-    other is not), ``..._bonferroni_over_components`` or ``..._mover_over_components``
+    ``method`` names the family of the construction: ``wilson`` (a rate), ``newcombe`` (a
+    difference) or ``score_ratio`` (a ratio), simultaneous over the compared pairs: the end a
+    FAIL rests on from the Neyman belt or the simultaneous critical value, the end a PASS
+    rests on the outer of that family's limit and the skewness-corrected score (SCAS) limit
+    at ``alpha / 2``; ``..._bonferroni_over_components`` or ``..._mover_over_components``
     (equalized odds, worst case or mean), ``bootstrap`` (percentile, stratified) or ``exact``
-    (a count). Ends other than exact ones are rounded outward to 12 significant digits, so
-    they do not depend on the CPU (:mod:`bias_checks._rounding`).
+    (a count). ``docs/bias_checks.md`` ("Intervals: which number uses which, and why") gives
+    each number's construction. Ends other than exact ones are rounded outward to 12
+    significant digits, so they do not depend on the CPU (:mod:`bias_checks._rounding`).
     """
 
     low: float

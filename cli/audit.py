@@ -41,6 +41,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         REASON_WORDS,
         VERDICT_COLOURS,
         fmt,
+        left_out_note,
         percent,
         reference_words,
         verdict_sentence,
@@ -81,6 +82,10 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
             "" if needed is None else f"~{needed:,}",
         )
     console.print(table, soft_wrap=False)
+    for check in data.audit.checks:  # a PASS too: it says nothing of the groups left out
+        note = left_out_note(check)
+        if note is not None:
+            console.print(note)
     if any(METRICS[c.threshold.metric].signed for c in data.audit.checks):
         console.print(f"Reference group of directional checks: {reference_words(data)}")
     violations = report.worst_violations()
@@ -93,9 +98,6 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         console.print(
             f"  {v.metric} = {fmt(v.value)}, bound {sign} {fmt(v.bound)}: {why}; {groups}"
         )
-        if v.unreliable:
-            left_out = ", ".join(f"{g['group']} (n={g['count']})" for g in v.unreliable)
-            console.print(f"    not judged (too few rows, or the rate undefined): {left_out}")
     console.print(f"{report.model.dataset.rows:,} rows counted with {outcome.counted_with}")
     console.print(f"report hash: {report.hash}")
     console.print(f"files in {paths['report.json'].parent}:")

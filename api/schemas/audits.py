@@ -105,24 +105,84 @@ class ModelsPublic(BaseModel):
     count: int
 
 
+class IntervalSummary(BaseModel):
+    """The confidence interval a verdict was judged on (null ends: not finite)."""
+
+    low: float | None
+    high: float | None
+    method: str = Field(description="How it was computed (docs/bias_checks.md).")
+    confidence_level: float
+
+
+class GroupSummary(BaseModel):
+    """A group as a check saw it: its feature values (null: the whole population), its rows
+    and its value of the metric."""
+
+    group: dict[str, Any] | None
+    count: int
+    value: float | None
+
+
+class EvidenceRuleSummary(BaseModel):
+    """The evidence rule a check was judged under."""
+
+    confidence_level: float
+    min_group_size: int
+    min_denominator: int
+    on_inconclusive: str
+
+
 class CheckSummary(BaseModel):
-    """One fairness check of a report: the bound, the measured value and its verdict."""
+    """One fairness check of a report: the bound, the measured value, its interval, the pair
+    of groups it rests on and its verdict: the evidence the verdict used, as the report's
+    renderings show it. Groups the check did not judge (too few rows, or the rate undefined)
+    are listed apart with their sizes."""
 
     metric: str
     direction: Literal["upper", "lower"]
     bound: float | None
+    method: str = Field(description="between_groups, to_overall or to_reference.")
+    agg: str | None = Field(description="worst_case or mean (equalized odds); else null.")
     value: float | None
+    ci: IntervalSummary | None
+    pair: list[GroupSummary] | None
     verdict: Verdict
+    reason: str
+    rows_needed: int | None = Field(
+        description="About how many rows per group would decide an INCONCLUSIVE check."
+    )
+    unreliable_groups: list[GroupSummary]
+    label: Any = Field(default=None, description="The class, in a multiclass audit.")
+    control: dict[str, Any] | None = Field(default=None, description="The control level.")
+    evidence_rule: EvidenceRuleSummary
 
     @classmethod
     def of(cls, check: CheckView) -> CheckSummary:
+        threshold, ci, rule = check.threshold, check.ci, check.evidence_rule
         return cls.model_validate(
             {
-                "metric": check.threshold.metric,
-                "direction": check.threshold.direction,
-                "bound": check.threshold.bound,
+                "metric": threshold.metric,
+                "direction": threshold.direction,
+                "bound": threshold.bound,
+                "method": threshold.method,
+                "agg": threshold.agg,
                 "value": check.value,
+                "ci": None
+                if ci is None
+                else {
+                    "low": ci.low,
+                    "high": ci.high,
+                    "method": ci.method,
+                    "confidence_level": rule.confidence_level,
+                },
+                "pair": None if check.pair is None else [g.model_dump() for g in check.pair],
                 "verdict": check.verdict,
+                "reason": check.reason,
+                "rows_needed": check.rows_needed,
+                "unreliable_groups": [g.model_dump() for g in check.unreliable_groups or []],
+                "label": check.label,
+                "control": check.control,
+                "evidence_rule": rule.model_dump(mode="json"),
             }
         )
 

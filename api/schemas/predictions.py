@@ -147,8 +147,33 @@ class PredictionsAuditPublic(BaseModel):
                             "metric": "demographic_parity_difference",
                             "direction": "upper",
                             "bound": 0.1,
+                            "method": "between_groups",
+                            "agg": "worst_case",
                             "value": 0.21,
+                            "ci": {
+                                "low": 0.12,
+                                "high": 0.3,
+                                "method": "newcombe",
+                                "confidence_level": 0.95,
+                            },
+                            "pair": [
+                                {"group": {"sex": "M"}, "count": 620, "value": 0.55},
+                                {"group": {"sex": "F"}, "count": 380, "value": 0.34},
+                            ],
                             "verdict": "FAIL",
+                            "reason": "exceeds_bound",
+                            "rows_needed": None,
+                            "unreliable_groups": [
+                                {"group": {"sex": "X"}, "count": 12, "value": 0.5}
+                            ],
+                            "label": 1,
+                            "control": {},
+                            "evidence_rule": {
+                                "confidence_level": 0.95,
+                                "min_group_size": 30,
+                                "min_denominator": 10,
+                                "on_inconclusive": "block",
+                            },
                         }
                     ],
                     "used_default_thresholds": True,

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audit.report_model import CheckView, GroupRefView, IntervalView, ReportModel, ThresholdView
+from audit.report_model import (
+    CheckView,
+    EvidenceRuleView,
+    GroupRefView,
+    IntervalView,
+    ReportModel,
+    ThresholdView,
+)
 from audit.violations import Violation, group_label, worst_violations
 from bias_checks import OnInconclusive, Verdict, is_known_metric, metric_info
 
@@ -142,6 +149,9 @@ def check_ci_text(check: CheckView) -> str:
     return f"{ci_text(check.ci)} ({percent(float(check.evidence_rule.confidence_level))})"
 
 
+#: Warnings the notes already explain with their group named (:func:`small_group_notes`).
+_EXPLAINED_WARNINGS = frozenset({"small_group", "undefined_rate"})
+
 #: Header of the interval column: each cell names its own confidence level.
 INTERVAL_HEADER = "Interval (confidence)"
 
@@ -194,10 +204,16 @@ def verdict_sentence(data: ReportModel) -> str:
     if total == 0:
         return "No fairness checks were set, so nothing was tested; this PASS means nothing."
     if verdict == Verdict.PASS:
+        left_out = any(c.unreliable_groups for c in checks)
         return (
             f"All {total} fairness check{'s' if total > 1 else ''} passed: the whole "
             "confidence interval of every measured difference between groups is within its "
             "bound."
+            + (
+                " Groups too small to judge were left out; each check names them."
+                if left_out
+                else ""
+            )
         )
     worst = worst_violations(data, 1)[0]
     words = plain_metric(worst.metric, direction=worst.direction)
@@ -232,20 +248,51 @@ def evidence_rule_text(data: ReportModel) -> str:
         if rule.on_inconclusive == OnInconclusive.BLOCK
         else "approves the model with a warning"
     )
-    own = sorted(
-        {
-            f"{c.threshold.metric} at {percent(float(c.evidence_rule.confidence_level))}"
-            for c in data.audit.checks
-            if c.evidence_rule != rule
-        }
-    )
-    exceptions = f" (checks under their own voted rule: {', '.join(own)})" if own else ""
+    own = sorted({_own_rule_words(c, rule) for c in data.audit.checks if c.evidence_rule != rule})
+    exceptions = f" (checks under their own voted rule: {'; '.join(own)})" if own else ""
     return (
         f"Evidence rule: intervals are at {percent(float(rule.confidence_level))} confidence"
         f"{exceptions}; a group is judged only with at least {rule.min_group_size} rows and "
         f"at least {rule.min_denominator} rows in a rate's denominator; an INCONCLUSIVE "
         f"verdict {action} at the gate."
     )
+
+
+def _own_rule_words(check: CheckView, audit_rule: EvidenceRuleView) -> str:
+    """What a check's own rule changes from the audit's: its level, and its minimums where
+    they differ (a larger minimum leaves groups out of that check alone)."""
+    rule = check.evidence_rule
+    words = [f"{check.threshold.metric} at {percent(float(rule.confidence_level))}"]
+    if rule.min_group_size != audit_rule.min_group_size:
+        words.append(f"groups of at least {rule.min_group_size} rows")
+    if rule.min_denominator != audit_rule.min_denominator:
+        words.append(f"at least {rule.min_denominator} rows in a rate's denominator")
+    return ", ".join(words)
+
+
+def left_out_note(check: CheckView) -> str | None:
+    """The groups a check did not judge, with their sizes and the minimums they missed;
+    None when it judged every group."""
+    groups = check.unreliable_groups or []
+    if not groups:
+        return None
+    rule = check.evidence_rule
+    named = "; ".join(f"{group_label(g.group)} (n={g.count})" for g in groups)
+    return (
+        f"The {check_words(check.threshold)} did not judge {named}: a group is judged with at "
+        f"least {rule.min_group_size} rows and {rule.min_denominator} in the rate's "
+        "denominator, and only where the rate is defined."
+    )
+
+
+def caveats(data: ReportModel) -> list[str]:
+    """Every note a rendering lists under its warnings, each once: :func:`small_group_notes`,
+    each check's left-out groups, and the audit's other warnings (the small-group and
+    undefined-rate ones are already in the notes, with their groups named)."""
+    explained = {w.message for w in data.audit.warnings if w.code in _EXPLAINED_WARNINGS}
+    left_out = [note for c in data.audit.checks if (note := left_out_note(c)) is not None]
+    others = [w for w in data.warnings if w not in explained]
+    return list(dict.fromkeys([*small_group_notes(data), *left_out, *others]))
 
 
 def small_group_notes(data: ReportModel) -> list[str]:

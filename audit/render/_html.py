@@ -13,6 +13,7 @@ from audit.render._common import (
     VERDICT_COLOURS,
     VERDICT_TINTS,
     bound_text,
+    caveats,
     check_ci_text,
     check_words,
     fmt,
@@ -21,7 +22,6 @@ from audit.render._common import (
     pair_text,
     percent,
     reference_sentence,
-    small_group_notes,
     verdict_sentence,
 )
 from audit.render._ll144 import ll144_section
@@ -50,9 +50,6 @@ td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 dl{display:grid;grid-template-columns:220px 1fr;gap:4px 12px;font-size:14px}
 dt{font-weight:bold}dd{margin:0}
 """
-
-
-_EXPLAINED_WARNINGS = frozenset({"small_group", "undefined_rate"})
 
 
 def _e(value: Any) -> str:
@@ -129,10 +126,7 @@ def _checks(data: ReportModel) -> str:
 
 
 def _warnings(data: ReportModel) -> str:
-    notes = small_group_notes(data)
-    explained = {w.message for w in data.audit.warnings if w.code in _EXPLAINED_WARNINGS}
-    others = [w for w in data.warnings if w not in explained]
-    items = [*notes, *others]
+    items = caveats(data)
     if not items:
         return ""
     body = "".join(f'<div class="note">{_e(item)}</div>' for item in items)

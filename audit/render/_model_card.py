@@ -9,13 +9,13 @@ from audit.render._common import (
     INTERVAL_HEADER,
     REASON_WORDS,
     bound_text,
+    caveats,
     check_ci_text,
     check_words,
     fmt,
     group_rows,
     pair_text,
     reference_sentence,
-    small_group_notes,
     verdict_sentence,
 )
 from audit.report import Report
@@ -161,9 +161,8 @@ def render_model_card(report: Report) -> str:
         ["Grouping", "Group", "Rows", "Too small to judge"],
         ([r.grouping, r.group, r.count, "yes" if r.small else "no"] for r in group_rows(data)),
     )
-    caveats = [*small_group_notes(data), *data.warnings]
     lines += ["", "## Caveats", ""]
-    lines += [f"- {_md(c)}" for c in dict.fromkeys(caveats)] or ["- None recorded by the audit."]
+    lines += [f"- {_md(c)}" for c in caveats(data)] or ["- None recorded by the audit."]
     lines += [
         f"- Fairness is measured only for the groups recorded in "
         f"{_md(', '.join(ds.sensitive_features))}; other groups are not audited.",

@@ -17,6 +17,7 @@ from audit.render._common import (
     REASON_WORDS,
     VERDICT_COLOURS,
     bound_text,
+    caveats,
     check_ci_text,
     check_words,
     fmt,
@@ -26,7 +27,6 @@ from audit.render._common import (
     percent,
     reference_sentence,
     short_base,
-    small_group_notes,
     verdict_sentence,
 )
 from audit.render._ll144 import ll144_headers, ll144_intro, ll144_tables
@@ -312,10 +312,10 @@ def render_pdf(report: Report) -> bytes:
     pdf.ln(2)
     _verdict_banner(pdf, data)
     _checks(pdf, data)
-    notes = [*small_group_notes(data), *data.warnings]
+    notes = caveats(data)
     if notes:
         pdf.heading("Warnings")
-        for note in dict.fromkeys(notes):
+        for note in notes:
             pdf.para(f"- {note}")
     pdf.heading("Group sizes")
     pdf.rows(

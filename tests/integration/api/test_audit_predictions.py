@@ -98,6 +98,20 @@ def test_an_upload_is_audited_as_the_cli_audits_the_file(
     report = client.get(body["files"]["json"], headers=uploader)
     assert report.status_code == 200
     assert sha256_hex(report.content) == expected.hash == report.headers["X-Fairgov-Report-Hash"]
+    # Regression (review, session 17): the answer gave only value and verdict. Each check now
+    # carries the evidence the verdict used, as report.json holds it.
+    for answered, stored in zip(body["checks"], report.json()["audit"]["checks"], strict=True):
+        level = stored["evidence_rule"]["confidence_level"]
+        assert answered["ci"] == {**stored["ci"], "confidence_level": level}
+        assert answered["pair"] == stored.get("pair")
+        assert answered["unreliable_groups"] == (stored.get("unreliable_groups") or [])
+        assert answered["rows_needed"] == stored.get("rows_needed")
+        assert (answered["reason"], answered["evidence_rule"]) == (
+            stored["reason"],
+            stored["evidence_rule"],
+        )
+    assert [c["evidence_rule"]["confidence_level"] for c in body["checks"]] == [0.95, 0.9]
+    assert body["checks"][0]["ci"]["low"] <= body["checks"][0]["value"]
     assert client.get(body["files"]["pdf"], headers=uploader).content.startswith(b"%PDF")
     auditor = bearer(client, AUDITOR_KEY)
     assert client.get(body["files"]["html"], headers=auditor).status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bias_checks import (
@@ -10,6 +11,9 @@ from bias_checks import (
     InvalidMinimumSizeError,
     InvalidOnInconclusiveError,
     OnInconclusive,
+    Threshold,
+    Verdict,
+    audit_predictions,
 )
 from bias_checks._errors import INVALID_CONFIDENCE_LEVEL, INVALID_MINIMUM_SIZE
 
@@ -60,3 +64,32 @@ def test_an_unknown_gate_choice_has_its_own_code(choice: object) -> None:
     assert EvidenceRule(on_inconclusive="approve_with_warning").on_inconclusive == (  # type: ignore[arg-type]
         OnInconclusive.APPROVE_WITH_WARNING
     )
+
+
+def test_a_numpy_whole_number_is_a_size() -> None:
+    # Regression (review, session 17): np.int64(30) was refused as not a whole number.
+    rule = EvidenceRule(min_group_size=np.int64(30), min_denominator=np.uint8(5))  # type: ignore[arg-type]
+    assert (rule.min_group_size, rule.min_denominator) == (30, 5)
+    assert type(rule.min_group_size) is int
+    with pytest.raises(InvalidMinimumSizeError):
+        EvidenceRule(min_group_size=np.bool_(True))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("min_group_size", [0, 30, 50, 10**6])
+def test_a_count_check_judges_every_group_whatever_the_rule(min_group_size: int) -> None:
+    # Regression (review, session 17): `count >= 25` PASSed with groups of 18 and 24 rows,
+    # because the rule's minimum size left them out of an exact count.
+    sizes = {"a": 18, "b": 24, "c": 200}
+    group = np.repeat(list(sizes), list(sizes.values()))
+    y = np.arange(group.size) % 2
+    result = audit_predictions(
+        y,
+        y,
+        sensitive_features=group,
+        thresholds=[Threshold("count", 25, direction="lower")],
+        evidence=EvidenceRule(min_group_size=min_group_size),
+        n_boot=0,
+    )
+    (check,) = result.checks
+    assert (check.verdict, check.value, check.unreliable_groups) == (Verdict.FAIL, 18.0, ())
+    assert check.n_judged_groups == 3
