@@ -12,18 +12,21 @@ ballot intake itself.
 
 from __future__ import annotations
 
+import typing
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from sqlmodel import Session
 from web3 import Web3
 
 from api import auth
 from api.context import ApiContext
-from api.errors import Forbidden, NotAuthenticated
+from api.errors import Forbidden, NotAuthenticated, RepeatedParameter
 from core.settings import LOCAL_CHAIN_IDS, Settings
 from governance.chain.deploy import Deployment
 
@@ -104,3 +107,16 @@ def operators(ctx: ApiContext) -> list[str]:
 
 CurrentAuditor = Annotated[auth.SignedIn, Depends(get_current_auditor)]
 CurrentOperator = Annotated[auth.SignedIn, Depends(get_current_operator)]
+
+
+def refuse_repeated(request: Request, model: type[BaseModel]) -> None:
+    """Refuse a query parameter of ``model`` given more than once unless it is a list."""
+    repeatable = {
+        name
+        for name, field in model.model_fields.items()
+        if typing.get_origin(field.annotation) is list
+    }
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    for name, times in counts.items():
+        if times > 1 and name in model.model_fields and name not in repeatable:
+            raise RepeatedParameter(name, times)

@@ -104,6 +104,21 @@ class RateLimited(ApiError):
         self.retry_after = retry_after
 
 
+class RepeatedParameter(ApiError):
+    """A query parameter that takes one value was given several: the framework would keep
+    the last without a word, so a client that sent two values would not know which counted."""
+
+    code: ClassVar[str] = "repeated_parameter"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, name: str, times: int) -> None:
+        super().__init__(
+            f"the query parameter {name!r} is given {times} times: give it once",
+            parameter=name,
+            times=times,
+        )
+
+
 class AuditsBusy(ApiError):
     """Every slot for auditing uploads in this process is taken."""
 

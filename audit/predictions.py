@@ -51,7 +51,7 @@ from bias_checks import (
     score_counts_from_cells,
 )
 from core.canonical import canonical_json, sha256_hex
-from core.numbers import is_decimal_text, is_whole_text
+from core.numbers import is_decimal_text
 
 DEFAULT_THRESHOLDS = ("demographic_parity_difference<=0.1", "equalized_odds_difference<=0.1")
 DEFAULT_THRESHOLDS_WARNING = (
@@ -91,29 +91,20 @@ _RULE_SYNTAX = (
 
 
 def _rule_override(spec: str, text: str, base: EvidenceRule) -> EvidenceRule | None:
-    """``,confidence=0.99,min_group_size=50`` on top of ``base``; None when there is none."""
+    """``,confidence=0.99,min_group_size=50`` on top of ``base``; None when there is none.
+    A value the rule refuses gets the engine's code (:meth:`EvidenceRule.from_text`)."""
     pairs = [part.split("=", 1) for part in text.split(",") if part.strip()]
     if not pairs:
         return None
-    fields: dict[str, Any] = base.to_dict()
-    seen: set[str] = set()
+    texts: dict[str, str] = {}
     for key, raw in pairs:
         name = _RULE_KEYS.get(key.strip())
         if name is None:
             raise InvalidThresholdSpec(spec, f"unknown key {key.strip()!r}: {_RULE_SYNTAX}")
-        if name in seen:
+        if name in texts:
             raise InvalidThresholdSpec(spec, f"{key.strip()!r} is given twice: {_RULE_SYNTAX}")
-        seen.add(name)
-        value = raw.strip()
-        if name == "on_inconclusive":
-            fields[name] = value
-            continue
-        plain = is_decimal_text if name == "confidence_level" else is_whole_text
-        if not plain(value):
-            kind = "a decimal number" if name == "confidence_level" else "a whole number"
-            raise InvalidThresholdSpec(spec, f"{key.strip()} must be {kind}, not {value!r}")
-        fields[name] = float(value) if name == "confidence_level" else int(value)
-    return EvidenceRule.from_dict(fields)
+        texts[name] = raw
+    return EvidenceRule.from_text(texts, base)
 
 
 def parse_threshold(spec: str, *, evidence: EvidenceRule | None = None) -> Threshold:
@@ -142,12 +133,10 @@ def parse_threshold(spec: str, *, evidence: EvidenceRule | None = None) -> Thres
     if match is None:
         raise InvalidThresholdSpec(spec)
     metric, operator, raw, rule_text = match.groups()
-    try:
-        bound = float(raw)
-    except ValueError:
-        raise InvalidThresholdSpec(spec) from None
-    if not math.isfinite(bound):
-        raise InvalidThresholdSpec(spec)
+    if not is_decimal_text(raw) or not math.isfinite(bound := float(raw)):
+        raise InvalidThresholdSpec(
+            spec, f"the bound {raw!r} must be a finite number in plain ASCII digits, e.g. 0.1"
+        )
     if metric not in METRICS:
         close = difflib.get_close_matches(metric, list(METRICS), n=1, cutoff=0.5)
         raise UnknownMetricName(metric, close[0] if close else None)

@@ -257,12 +257,12 @@ class InvalidParameterError(BiasChecksInputError):
 
 
 INVALID_CONFIDENCE_LEVEL = (
-    "The confidence level must lie strictly between 0.5 and 1 with at most six decimals "
-    "(for example 0.95)."
+    "The confidence level must lie strictly between 0.5 and 1 with at most six decimals, "
+    "written in ASCII digits (for example 0.95)."
 )
 INVALID_MINIMUM_SIZE = (
     "The minimum group size and minimum denominator must be whole numbers from 0 to "
-    "18446744073709551615 (2**64 - 1)."
+    "18446744073709551615 (2**64 - 1), written in ASCII digits."
 )
 INVALID_ON_INCONCLUSIVE = (
     "What an INCONCLUSIVE verdict does at the gate must be 'block' (the safe default) or "

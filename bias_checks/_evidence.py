@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -19,7 +20,9 @@ from bias_checks._errors import (
     InvalidConfidenceLevelError,
     InvalidMinimumSizeError,
     InvalidOnInconclusiveError,
+    InvalidParameterError,
 )
+from core.numbers import is_decimal_text, is_whole_text
 
 # The policy contract stores the level with six decimals and the sizes as uint64; a rule the
 # engine accepts must be one governance can vote, and the other way round: governance reads a
@@ -112,3 +115,34 @@ class EvidenceRule:
             min_denominator=int(data["min_denominator"]),
             on_inconclusive=data["on_inconclusive"],
         )
+
+    @classmethod
+    def from_text(cls, texts: Mapping[str, str], base: EvidenceRule | None = None) -> EvidenceRule:
+        """The rule that ``texts`` (a field name to the text a person typed: a CLI option, a
+        query parameter, a key of ``--threshold``) make of ``base`` (default: the default
+        rule). Numbers must be plain ASCII decimals (:mod:`core.numbers`): ``float`` and
+        ``int`` would also read other scripts' digits, underscores and ``30.0``. Every
+        surface that reads a rule from text reads it here, so each refuses alike, with the
+        engine's codes.
+
+        Raises
+        ------
+        InvalidConfidenceLevelError, InvalidMinimumSizeError, InvalidOnInconclusiveError
+            As :class:`EvidenceRule`, and for a number that is not plain text.
+        """
+        fields = (base or cls()).to_dict()
+        for name, text in texts.items():
+            value = text.strip()
+            if name == "confidence_level":
+                if not is_decimal_text(value):
+                    raise InvalidConfidenceLevelError(value=repr(text))
+                fields[name] = float(value)
+            elif name in ("min_group_size", "min_denominator"):
+                if not is_whole_text(value):
+                    raise InvalidMinimumSizeError(parameter=name, value=repr(text))
+                fields[name] = int(value)
+            elif name == "on_inconclusive":
+                fields[name] = value
+            else:
+                raise InvalidParameterError(parameter=name)
+        return cls.from_dict(fields)

@@ -96,7 +96,8 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         groups = " vs ".join(f"{g['group']} (n={g['count']})" for g in v.groups)
         why = REASON_WORDS.get(v.reason, v.reason)
         console.print(
-            f"  {v.metric} = {fmt(v.value)}, bound {sign} {fmt(v.bound)}: {why}; {groups}"
+            f"  {v.metric} = {fmt(v.value)}, bound {sign} {fmt(v.bound)}: {why}"
+            + (f"; {groups}" if groups else "")
         )
     console.print(f"{report.model.dataset.rows:,} rows counted with {outcome.counted_with}")
     console.print(f"report hash: {report.hash}")
@@ -147,16 +148,24 @@ def predictions(
     out: Annotated[Path, typer.Option(help="Directory for the report files.")] = Path(
         "fairgov-report"
     ),
+    # Read as text, as the API and --threshold read them (EvidenceRule.from_text): a bad
+    # value gets the engine's code in one line, not Click's usage box.
     confidence: Annotated[
-        float, typer.Option(help="Evidence rule: confidence of every interval, in (0.5, 1).")
-    ] = 0.95,
+        str,
+        typer.Option(
+            help="Evidence rule: confidence of every interval, in (0.5, 1).", metavar="LEVEL"
+        ),
+    ] = "0.95",
     min_group_size: Annotated[
-        int, typer.Option(help="Evidence rule: groups with fewer rows are not judged.")
-    ] = 30,
+        str,
+        typer.Option(help="Evidence rule: groups with fewer rows are not judged.", metavar="N"),
+    ] = "30",
     min_denominator: Annotated[
-        int,
-        typer.Option(help="Evidence rule: fewest rows in a rate's denominator to judge it."),
-    ] = 10,
+        str,
+        typer.Option(
+            help="Evidence rule: fewest rows in a rate's denominator to judge it.", metavar="N"
+        ),
+    ] = "10",
     on_inconclusive: Annotated[
         str,
         typer.Option(
@@ -219,7 +228,7 @@ def predictions(
     if preset not in presets:
         raise fail("--preset must be 'four_fifths' or 'll144'")
     named = None if reference is None else parse_reference(reference)
-    rule = EvidenceRule.from_dict(
+    rule = EvidenceRule.from_text(
         {
             "confidence_level": confidence,
             "min_group_size": min_group_size,

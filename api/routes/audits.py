@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from api import uploads
 from api.auth import SignedIn, holds_auditor_role, on_list
 from api.context import ApiContext
-from api.deps import CtxDep, CurrentOperator, CurrentUser, SessionDep
+from api.deps import CtxDep, CurrentOperator, CurrentUser, SessionDep, refuse_repeated
 from api.errors import AuditsBusy, ErrorResponse, NotFound, responses
 from api.runs import start_external_run, start_run
 from api.schemas.audits import AuditAccepted, AuditPublic, AuditsPublic, CheckSummary
@@ -105,6 +105,7 @@ async def audit_uploaded_predictions(
     At most ``FAIRGOV_API_MAX_CONCURRENT_AUDITS`` uploads are audited at once per process;
     beyond, 503 ``audits_busy`` with ``Retry-After``, before the body is read.
     """
+    refuse_repeated(request, PredictionsOptions)
     slots = ctx.audit_slots
     if not slots.take():
         raise AuditsBusy(slots.size, BUSY_RETRY_AFTER)

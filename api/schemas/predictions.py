@@ -60,19 +60,24 @@ class PredictionsOptions(BaseModel):
     )
     # The evidence rule's values are checked by the engine's EvidenceRule (below), so the API
     # refuses what the CLI and governance refuse, with the same codes.
-    confidence: float = Field(
-        default=0.95,
+    # Text, read by EvidenceRule.from_text as the CLI reads its options: plain ASCII digits
+    # only, so `0.9_5`, other scripts' digits and `30.0` are refused with the engine's codes.
+    confidence: str = Field(
+        default="0.95",
         description="Evidence rule: confidence of every interval, strictly between 0.5 and 1 "
-        "with at most six decimals (else 422 `invalid_confidence_level`).",
+        "with at most six decimals, in ASCII digits (else 422 `invalid_confidence_level`).",
+        examples=["0.95"],
     )
-    min_group_size: int = Field(
-        default=30,
-        description="Evidence rule: smaller groups are not judged; 0 to 2**64 - 1 "
-        "(else 422 `invalid_minimum_size`).",
+    min_group_size: str = Field(
+        default="30",
+        description="Evidence rule: smaller groups are not judged; a whole number from 0 to "
+        "2**64 - 1 in ASCII digits (else 422 `invalid_minimum_size`).",
+        examples=["30"],
     )
-    min_denominator: int = Field(
-        default=10,
-        description="Evidence rule: fewest rows in a rate's denominator; 0 to 2**64 - 1.",
+    min_denominator: str = Field(
+        default="10",
+        description="Evidence rule: fewest rows in a rate's denominator; as min_group_size.",
+        examples=["10"],
     )
     on_inconclusive: str = Field(
         default=OnInconclusive.BLOCK.value,
@@ -122,7 +127,7 @@ class PredictionsOptions(BaseModel):
 
     def evidence(self) -> EvidenceRule:
         """The audit's evidence rule."""
-        return EvidenceRule.from_dict(
+        return EvidenceRule.from_text(
             {
                 "confidence_level": self.confidence,
                 "min_group_size": self.min_group_size,

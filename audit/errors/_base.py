@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bias_checks import UnknownMetricMistake
 from core.errors import ErrorCategory, FairgovError
 
 
@@ -118,10 +119,10 @@ class InvalidThresholdSpec(AuditError):
         super().__init__(f"bad threshold {spec!r}: {advice}", spec=spec, problem=advice)
 
 
-class UnknownMetricName(AuditError):
-    """A ``--threshold`` names a metric that is not in the bias_checks catalogue."""
+class UnknownMetricName(UnknownMetricMistake, AuditError):
+    """A ``--threshold`` names a metric that is not in the bias_checks catalogue: the
+    engine's and governance's code (``unknown_metric``), with a close match named."""
 
-    code: ClassVar[str] = "unknown_metric_name"
     category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
     def __init__(self, metric: str, suggestion: str | None) -> None:

@@ -234,6 +234,14 @@ def test_the_evidence_rule_is_refused_with_the_codes_the_cli_and_governance_give
             {"threshold": "demographic_parity_difference<=0.1,confidence=0.5"},
             "invalid_confidence_level",
         ),
+        # Regression (review, session 17): read by int() and float(), these were accepted.
+        ({"confidence": "0.9_5"}, "invalid_confidence_level"),
+        ({"confidence": "95%"}, "invalid_confidence_level"),
+        ({"min_group_size": "3_0"}, "invalid_minimum_size"),
+        ({"min_group_size": "30.0"}, "invalid_minimum_size"),
+        ({"min_denominator": "\u0663\u0660"}, "invalid_minimum_size"),
+        ({"threshold": "demographic_parity_difference<=1_0"}, "invalid_threshold_spec"),
+        ({"threshold": "demographic_parity_diference<=0.1"}, "unknown_metric"),
     ]
     for params, code in cases:
         response = post(**params)
@@ -241,6 +249,13 @@ def test_the_evidence_rule_is_refused_with_the_codes_the_cli_and_governance_give
         assert "\n" not in response.json()["error"]["message"]
     accepted = post(min_group_size=0, min_denominator=0, n_boot=0)
     assert accepted.status_code == 200, accepted.text
+    # Regression (review, session 17): a repeated key was silently the last one.
+    query = [(k, v) for k, v in OPTIONS.items() if not isinstance(v, list)]
+    query += [("threshold", t) for t in OPTIONS["threshold"]]  # type: ignore[union-attr]
+    query += [("confidence", "0.9"), ("confidence", "0.99")]
+    twice = client.post(URL, params=query, content=csv, headers=user)
+    assert (twice.status_code, error_code(twice)) == (422, "repeated_parameter"), twice.text
+    assert twice.json()["error"]["details"] == {"parameter": "confidence", "times": 2}
 
 
 def test_a_named_reference_group_is_audited_as_the_cli_audits_it(

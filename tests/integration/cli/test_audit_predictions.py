@@ -140,6 +140,16 @@ def test_the_evidence_rule_is_stated_and_recorded(data: Path, tmp_path: Path):
         (["--min-denominator", "-3"], "invalid_minimum_size"),
         (["--threshold", "selection_rate>=0.1,confidence=1.5"], "invalid_confidence_level"),
         (["--threshold", "count>=30,confidence=0.9"], "metric_has_no_interval"),
+        # Regression (review, session 17): Click's usage box without a code, or accepted.
+        (["--confidence", "95%"], "invalid_confidence_level"),
+        (["--confidence", "0.9_5"], "invalid_confidence_level"),
+        (["--confidence", "\u0660.\u0669\u0665"], "invalid_confidence_level"),
+        (["--min-group-size", "1e3"], "invalid_minimum_size"),
+        (["--min-group-size", "3_0"], "invalid_minimum_size"),
+        (["--min-denominator", "\u0663\u0660"], "invalid_minimum_size"),
+        (["--threshold", "selection_rate>=0.1,confidence=95%"], "invalid_confidence_level"),
+        (["--threshold", "selection_rate>=1_0"], "invalid_threshold_spec"),
+        (["--threshold", "selection_rat>=0.1"], "unknown_metric"),
     ],
 )
 def test_a_bad_evidence_rule_exits_2_with_one_line_and_its_code(

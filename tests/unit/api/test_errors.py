@@ -31,6 +31,9 @@ STATUS_BEFORE: dict[str, int] = {
     "onnx_scoring_timeout": 422,
     # ... and the bound on uploads audited at once by one API process.
     "audits_busy": 503,
+    # #11 review (session 17): a single-valued query parameter given twice; the threshold
+    # parser's unknown_metric_name became the shared unknown_metric.
+    "repeated_parameter": 422,
     # #16: the federation policy (and a TrainingPolicy deployed before it).
     # #15: a data provider's consent and record commitments.
     "action_not_applicable": 409,  # new in #14: a previewed action the policy would revert
@@ -209,7 +212,6 @@ STATUS_BEFORE: dict[str, int] = {
     "transaction_failed": 502,
     "uncommittable_column": 422,  # new in #17: a Parquet column with no stable text form
     "unknown_metric": 422,
-    "unknown_metric_name": 422,
     "unknown_proposal": 404,
     "unknown_reference_group": 400,
     "unminable_transaction": 409,

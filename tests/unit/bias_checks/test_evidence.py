@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from bias_checks import (
+    BiasChecksInputError,
     EvidenceRule,
     InvalidConfidenceLevelError,
     InvalidMinimumSizeError,
@@ -93,3 +94,36 @@ def test_a_count_check_judges_every_group_whatever_the_rule(min_group_size: int)
     (check,) = result.checks
     assert (check.verdict, check.value, check.unreliable_groups) == (Verdict.FAIL, 18.0, ())
     assert check.n_judged_groups == 3
+
+
+@pytest.mark.parametrize(
+    ("texts", "code"),
+    [
+        ({"confidence_level": "0.9_5"}, "invalid_confidence_level"),
+        ({"confidence_level": "\u0660.\u0669\u0665"}, "invalid_confidence_level"),
+        ({"confidence_level": "95%"}, "invalid_confidence_level"),
+        ({"confidence_level": "1e999"}, "invalid_confidence_level"),
+        ({"min_group_size": "3_0"}, "invalid_minimum_size"),
+        ({"min_group_size": "30.0"}, "invalid_minimum_size"),
+        ({"min_denominator": "\uff13\uff10"}, "invalid_minimum_size"),
+        ({"min_denominator": "9" * 5000}, "invalid_minimum_size"),
+        ({"on_inconclusive": "warn"}, "invalid_on_inconclusive"),
+    ],
+)
+def test_a_rule_read_from_text_takes_plain_ascii_numbers_only(
+    texts: dict[str, str], code: str
+) -> None:
+    with pytest.raises(BiasChecksInputError) as err:
+        EvidenceRule.from_text(texts)
+    assert err.value.code == code
+
+
+def test_a_rule_read_from_text_keeps_what_it_does_not_name() -> None:
+    base = EvidenceRule(min_group_size=50, on_inconclusive=OnInconclusive.APPROVE_WITH_WARNING)
+    rule = EvidenceRule.from_text({"confidence_level": " 0.99 ", "min_denominator": "+0"}, base)
+    assert rule == EvidenceRule(
+        confidence_level=0.99,
+        min_group_size=50,
+        min_denominator=0,
+        on_inconclusive=OnInconclusive.APPROVE_WITH_WARNING,
+    )
