@@ -52,7 +52,12 @@ from scipy.special import ndtr, ndtri
 from bias_checks._belt_table import Table, _Shape, combine
 from bias_checks._disparities import Transform
 from bias_checks._inputs import FloatArray
-from bias_checks._intervals import fold_difference, fold_ratio, newcombe_ends, score_ratio_at
+from bias_checks._intervals import (
+    fold_difference,
+    fold_ratio,
+    outer_difference_ends,
+    score_ratio_at,
+)
 
 BeltStructure = Literal["pairs", "reference"]
 
@@ -308,9 +313,10 @@ handful of events (an independent review found the FAIL end of a ratio erring 11
 expected events in a group of 40, with the adjusted log limits used then); below it, the parity
 value. With the score limits a ratio still needs it: without it the FAIL end erred up to 5.8 %
 in groups of 20-30 rows (``belt_small_counts.py --transform ratio``). A difference needs none,
-only a pooled rate strictly between 0 and 1: Newcombe's limits keep the belt's FAIL end within
-its error down to a few events a group, and a guard of 10 there only made the interval
-conservative (``benchmarks/belt_small_counts.py``)."""
+only a pooled rate strictly between 0 and 1: its pairwise limits (the outer of Newcombe's and
+the SCAS limits since session 17, Newcombe's before) keep the belt's FAIL end within its error
+down to a few events a group, and a guard of 10 there only made the interval conservative
+(``benchmarks/belt_small_counts.py``, measured with Newcombe's limits)."""
 
 
 def _lows(
@@ -323,9 +329,10 @@ def _lows(
     def lows(tails: FloatArray) -> FloatArray:
         t = tails[None, :]
         if transform == "difference":
-            low, _ = fold_difference(*newcombe_ends(a1, b1, a2, b2, low_tail=t, high_tail=t))
+            signed = outer_difference_ends(a1, b1, a2, b2, low_tail=t, high_tail=t)
+            low, _ = fold_difference(*signed)
             return low
-        ((c, d),) = score_ratio_at(a1, b1, a2, b2, (t,))
+        ((c, d),) = score_ratio_at(a1, b1, a2, b2, (t,), outer=(True,))
         _, high = fold_ratio(c, d)
         with np.errstate(divide="ignore"):
             return np.asarray(-np.log(high), dtype=np.float64)

@@ -33,10 +33,8 @@ from bias_checks._disparities import Comparison
 from bias_checks._groups import GroupTable
 from bias_checks._inputs import FloatArray, IntArray
 from bias_checks._intervals import (
-    newcombe_ends,
     outer_difference_ends,
     outer_ratio_ends,
-    score_ratio_ends,
 )
 from bias_checks._judged import Judged, RateStats, Split
 from bias_checks.catalogue import MetricInfo
@@ -95,16 +93,12 @@ def _limits(
     *,
     low_tail: float,
     high_tail: float,
-    passing: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
-    """Per-group one-sided limits of the directional value against ``ref``; ``passing`` limits
-    (the unadjusted end a PASS rests on) are the outer of Newcombe's (a ratio's score limits)
-    and the skewness-corrected score limits (:func:`outer_difference_ends`)."""
+    """Per-group one-sided limits of the directional value against ``ref``: at each end the
+    outer of Newcombe's (a ratio's score limits) and the skewness-corrected score limits
+    (:func:`outer_difference_ends`), whose one-sided errors hold near 0 and 1."""
     parts = []
-    if info.transform == "ratio":
-        ends = outer_ratio_ends if passing else score_ratio_ends
-    else:
-        ends = outer_difference_ends if passing else newcombe_ends
+    ends = outer_ratio_ends if info.transform == "ratio" else outer_difference_ends
     for base in info.bases:
         r = table.rates[base]
         p, n = r.p[label], r.n_eff[label]
@@ -175,17 +169,9 @@ def directional_judged(
                 continue
             sizes = _sizes(info, table, label, members)
             safe = split.tail("reference", sizes[others], reference=float(sizes[ref]))
-            low, _ = _limits(
-                info,
-                table,
-                label,
-                others,
-                ref,
-                low_tail=split.unsafe,
-                high_tail=split.unsafe,
-                passing=True,
+            low, high = _limits(
+                info, table, label, others, ref, low_tail=split.unsafe, high_tail=safe
             )
-            _, high = _limits(info, table, label, others, ref, low_tail=safe, high_tail=safe)
             values = _signed(info, [table.values[b][label] for b in info.bases], others, ref)
             if np.isnan(values).all():  # a reference with no selections: no ratio
                 continue

@@ -358,22 +358,25 @@ def folded_difference(
     """Interval for ``|p1 - p2|`` whose lower end errs at most ``2 * low_tail`` and upper end
     at most ``high_tail``.
 
-    The lower end is the fold of Newcombe's interval with both tails at ``low_tail`` (at
-    parity either tail can put it above 0, hence twice the tail); the upper end the fold of
-    :func:`outer_difference_ends` with both tails at ``high_tail`` (only the tail on the side
-    of the true sign can put it below ``|p1 - p2|``). With ``clip=False`` the lower end is its
-    *reach*: the signed end toward 0 seen from the estimate's side, negative when the sign is
-    open (the folded end is its positive part).
+    Both ends fold :func:`outer_difference_ends` (the outer of Newcombe's and the SCAS
+    limits), found in one search: the lower end with both tails at ``low_tail`` (at parity
+    either tail can put it above 0, hence twice the tail), the upper end with both at
+    ``high_tail`` (only the tail on the side of the true sign can put it below ``|p1 -
+    p2|``). With ``clip=False`` the lower end is its *reach*: the signed end toward 0 seen
+    from the estimate's side, negative when the sign is open (the folded end is its positive
+    part).
     """
-    signed = newcombe_ends(p1, n1, p2, n2, low_tail=low_tail, high_tail=low_tail)
+    shape = np.broadcast_shapes(*(np.shape(x) for x in (p1, n1, p2, n2, low_tail, high_tail)))
+    tails = np.stack(
+        [np.broadcast_to(np.asarray(t, dtype=np.float64), shape) for t in (low_tail, high_tail)]
+    )
+    lows, highs = outer_difference_ends(p1, n1, p2, n2, low_tail=tails, high_tail=tails)
     if clip:
-        low, _ = fold_difference(*signed)
+        low, _ = fold_difference(lows[0], highs[0])
     else:
         d = np.asarray(p1, dtype=np.float64) - np.asarray(p2, dtype=np.float64)
-        low = np.where(d >= 0, signed[0], -signed[1])
-    _, high = fold_difference(
-        *outer_difference_ends(p1, n1, p2, n2, low_tail=high_tail, high_tail=high_tail)
-    )
+        low = np.where(d >= 0, lows[0], -highs[0])
+    _, high = fold_difference(lows[1], highs[1])
     return low, high
 
 
@@ -390,8 +393,9 @@ def folded_ratio(
     """Interval for ``min(p1/p2, p2/p1)`` whose lower end errs at most ``low_tail`` and upper
     end at most ``2 * high_tail`` (the mirror of :func:`folded_difference`: parity is 1; with
     ``clip=False`` the upper end is its reach, above 1 when the direction is open). The lower
-    end, on which a PASS rests, is the fold of the outer score limits (:func:`score_ratio_at`)."""
-    (a, b), (c, d) = score_ratio_at(p1, n1, p2, n2, (low_tail, high_tail), outer=(True, False))
+    end, on which a PASS rests, and the upper, on which a FAIL rests, fold the outer of the
+    score and SCAS limits (:func:`score_ratio_at`)."""
+    (a, b), (c, d) = score_ratio_at(p1, n1, p2, n2, (low_tail, high_tail), outer=(True, True))
     low, _ = fold_ratio(a, b)
     return low, ratio_reach(c, d, p1, p2) if not clip else fold_ratio(c, d)[1]
 

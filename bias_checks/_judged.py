@@ -286,7 +286,7 @@ def _to_target(
             return float(gaps[worst]), *ends, int(members[worst])
         signed = []
         for rest_low, rest_high in score_ratio_at(
-            pm, nm, p_t, n_t, (unsafe, safe), outer=(True, False)
+            pm, nm, p_t, n_t, (unsafe, safe), outer=(True, True)
         ):
             r_low = rest_low / (share * rest_low + 1 - share)
             r_high = np.where(

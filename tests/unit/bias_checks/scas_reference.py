@@ -70,8 +70,8 @@ def _root(x1: float, n1: float, x2: float, n2: float, target: float) -> float:
     return float(brentq(lambda d: corrected(x1, n1, x2, n2, d) - target, a, b, xtol=1e-14))
 
 
-def pass_ends(x1: float, n1: float, x2: float, n2: float, tail: float) -> tuple[float, float]:
-    """The signed limits a PASS rests on: the outer of Newcombe's and SCAS's at ``tail``."""
+def outer_ends(x1: float, n1: float, x2: float, n2: float, tail: float) -> tuple[float, float]:
+    """The signed limits of both ends: the outer of Newcombe's and SCAS's at ``tail``."""
     low, high = confint_proportions_2indep(
         x1, n1, x2, n2, method="newcomb", compare="diff", alpha=2 * tail
     )
@@ -80,8 +80,8 @@ def pass_ends(x1: float, n1: float, x2: float, n2: float, tail: float) -> tuple[
 
 
 def folded_pass_end(x1: float, n1: float, x2: float, n2: float, tail: float) -> float:
-    """Upper end of ``|p1 - p2|`` from :func:`pass_ends`."""
-    low, high = pass_ends(x1, n1, x2, n2, tail)
+    """Upper end of ``|p1 - p2|`` from :func:`outer_ends`."""
+    low, high = outer_ends(x1, n1, x2, n2, tail)
     return max(abs(low), abs(high))
 
 
@@ -139,8 +139,10 @@ def scas_ratio_limits(
     return root(z), root(-z)
 
 
-def ratio_pass_ends(x1: float, n1: float, x2: float, n2: float, tail: float) -> tuple[float, float]:
-    """The limits of ``p1 / p2`` a PASS rests on: the outer of statsmodels' Miettinen-Nurminen
+def ratio_outer_ends(
+    x1: float, n1: float, x2: float, n2: float, tail: float
+) -> tuple[float, float]:
+    """The limits of ``p1 / p2`` (both ends): the outer of statsmodels' Miettinen-Nurminen
     limits and the SCAS limits, each at ``tail`` (both counts not zero)."""
     low, high = confint_proportions_2indep(
         x1, n1, x2, n2, method="score", compare="ratio", alpha=2 * tail
@@ -150,10 +152,25 @@ def ratio_pass_ends(x1: float, n1: float, x2: float, n2: float, tail: float) -> 
 
 
 def folded_ratio_pass_end(x1: float, n1: float, x2: float, n2: float, tail: float) -> float:
-    """Lower end of ``min(p1/p2, p2/p1)`` from :func:`ratio_pass_ends`."""
+    """Lower end of ``min(p1/p2, p2/p1)`` from :func:`ratio_outer_ends`."""
     if x1 == x2 == 0:
         return 0.0
-    low, high = ratio_pass_ends(x1, n1, x2, n2, tail)
+    low, high = ratio_outer_ends(x1, n1, x2, n2, tail)
     if low <= 1 <= high:
         return min(low, 1 / high)
     return low if high < 1 else 1 / high
+
+
+def folded_fail_end(x1: float, n1: float, x2: float, n2: float, tail: float) -> float:
+    """Lower end of ``|p1 - p2|`` (the end a FAIL rests on) from :func:`outer_ends`."""
+    low, high = outer_ends(x1, n1, x2, n2, tail)
+    return 0.0 if low <= 0 <= high else min(abs(low), abs(high))
+
+
+def folded_ratio_fail_end(x1: float, n1: float, x2: float, n2: float, tail: float) -> float:
+    """Upper end of ``min(p1/p2, p2/p1)`` (the end a FAIL rests on) from
+    :func:`ratio_outer_ends`."""
+    low, high = ratio_outer_ends(x1, n1, x2, n2, tail)
+    if low <= 1 <= high:
+        return 1.0
+    return high if high < 1 else 1 / low

@@ -28,7 +28,7 @@ from bias_checks import (
 )
 from governance.actions import SetThreshold
 from governance.errors import ThresholdOutOfRange
-from tests.unit.bias_checks.scas_reference import pass_ends, ratio_pass_ends
+from tests.unit.bias_checks.scas_reference import outer_ends, ratio_outer_ends
 
 DIRECTIONAL = ("statistical_parity_difference", "disparate_impact", "average_odds_difference")
 
@@ -190,7 +190,7 @@ def test_one_comparison_interval_equals_statsmodels(metric: str, method: str, co
     # the lower end, a PASS of a lower bound's, is the outer of Newcombe's (the score
     # limits, for a ratio) and the skewness-corrected score limits
     counts = (p[a == "g1"].sum(), (a == "g1").sum(), p[a == "g0"].sum(), (a == "g0").sum())
-    outer = pass_ends if compare == "diff" else ratio_pass_ends
+    outer = outer_ends if compare == "diff" else ratio_outer_ends
     low = outer(*(float(x) for x in counts), 0.025)[0]
     assert low <= confint_proportions_2indep(*counts, method=method, compare=compare)[0]
     assert (ci.low, ci.high) == pytest.approx((low, high), abs=1e-9)

@@ -31,7 +31,8 @@ from tests.unit.bias_checks.belt_reference import two_group_fail_end
 from tests.unit.bias_checks.scas_reference import (
     folded_pass_end,
     folded_ratio_pass_end,
-    ratio_pass_ends,
+    outer_ends,
+    ratio_outer_ends,
 )
 
 COUNTS = np.array([[12.0, 30.0, 45.0, 20.0]]) * 5
@@ -71,16 +72,9 @@ def _run(method: str, transform: str, alpha: float = 0.05, judged: np.ndarray | 
 
 
 def _pair_bounds(i: int, j: int, alpha: float, compare: str) -> tuple[float, float]:
-    method = "newcomb" if compare == "diff" else "score"
-    low, high = confint_proportions_2indep(
-        COUNTS[0, i],
-        SIZES[0, i],
-        COUNTS[0, j],
-        SIZES[0, j],
-        method=method,
-        compare=compare,
-        alpha=alpha,
-    )
+    # Both ends: the outer of the score limits and the skewness-corrected ones (SCAS).
+    outer = outer_ends if compare == "diff" else ratio_outer_ends
+    low, high = outer(COUNTS[0, i], SIZES[0, i], COUNTS[0, j], SIZES[0, j], alpha / 2)
     fold = fold_difference if compare == "diff" else fold_ratio
     a, b = fold(np.array([low]), np.array([high]))
     # The PASS end (upper for |d|, lower for min / max): the outer of the score limits and
@@ -200,19 +194,11 @@ def _part(counts: np.ndarray, transform: str) -> Judged:
 
 
 def _pair_bounds_of(counts: np.ndarray, alpha: float, compare: str) -> list[tuple[float, float]]:
-    method = "newcomb" if compare == "diff" else "score"
+    outer = outer_ends if compare == "diff" else ratio_outer_ends
     fold = fold_difference if compare == "diff" else fold_ratio
     out = []
     for i, j in combinations(range(4), 2):
-        low, high = confint_proportions_2indep(
-            counts[0, i],
-            SIZES[0, i],
-            counts[0, j],
-            SIZES[0, j],
-            method=method,
-            compare=compare,
-            alpha=alpha,
-        )
+        low, high = outer(counts[0, i], SIZES[0, i], counts[0, j], SIZES[0, j], alpha / 2)
         a, b = fold(np.array([low]), np.array([high]))
         args = (counts[0, i], SIZES[0, i], counts[0, j], SIZES[0, j])  # PASS end: as above
         if compare == "diff":
@@ -319,12 +305,11 @@ def test_two_group_equalized_odds_mean_combines_its_safe_ends_by_mover() -> None
 
     tpr, fpr = part(COUNTS / 5), part(np.array([[5.0, 30.0, 1.0, 1.0]]))
     mean = combine_components(tpr, fpr, "difference", "mean")
-    # Each part's reach is Newcombe's end toward 0 at 0.05 / 4 a tail (0.05 / 2 two-sided).
+    # Each part's reach is its end toward 0 at 0.05 / 4 a tail: the outer of Newcombe's and
+    # the SCAS limits (since session 17).
     reaches = []
     for counts in (COUNTS / 5, np.array([[5.0, 30.0, 1.0, 1.0]])):
-        low, high = confint_proportions_2indep(
-            counts[0, 0], SMALL[0, 0], counts[0, 1], SMALL[0, 1], method="newcomb", alpha=0.025
-        )
+        low, high = outer_ends(counts[0, 0], SMALL[0, 0], counts[0, 1], SMALL[0, 1], 0.0125)
         d = counts[0, 0] / SMALL[0, 0] - counts[0, 1] / SMALL[0, 1]
         reaches.append(low if d >= 0 else -high)
     assert tpr.reach is not None
@@ -347,7 +332,7 @@ def test_to_overall_ratio_maps_the_rest_interval_and_adjusts_its_upper_end() -> 
         for alpha in (0.05, safe):
             args = (COUNTS[0, g], SIZES[0, g], rest_c, rest_n)
             if alpha == 0.05:  # the PASS end: the outer of the score and the SCAS limits
-                low, high = ratio_pass_ends(*args, 0.025)
+                low, high = ratio_outer_ends(*args, 0.025)
             else:
                 low, high = confint_proportions_2indep(
                     *args, method="score", compare="ratio", alpha=alpha

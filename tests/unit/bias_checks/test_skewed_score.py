@@ -211,3 +211,47 @@ def test_a_ratio_s_outer_ends_take_each_end_at_its_own_tail() -> None:
     ((_, at_high),) = score_ratio_at(p1, n1, p2, n2, (0.005,), outer=(True,))
     assert low == pytest.approx(at_low, rel=1e-12)
     assert high == pytest.approx(at_high, rel=1e-12)
+
+
+_FAIL_TAIL = float(norm.sf(2.6))  # a simultaneous FAIL end's one-sided tail (several groups)
+
+
+def _fail_error(n1: int, p1: float, n2: int, p2: float) -> float:
+    """P(the folded FAIL end > |p1 - p2|), exactly; documented as at most twice its tail."""
+    *data, weight = _exactly(n1, p1, n2, p2)
+    low, _ = folded_difference(*data, low_tail=_FAIL_TAIL, high_tail=0.025)
+    return float((weight * (low > abs(p1 - p2) + 1e-12)).sum())
+
+
+def _ratio_fail_error(n1: int, p1: float, n2: int, p2: float) -> float:
+    """P(the folded FAIL end of min(r, 1/r) < the true one), exactly."""
+    *data, weight = _exactly(n1, p1, n2, p2)
+    _, high = folded_ratio(*data, low_tail=0.025, high_tail=_FAIL_TAIL)
+    return float((weight * (high < min(p1 / p2, p2 / p1) - 1e-12)).sum())
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [  # Newcombe's end alone errs 2.71, 1.44, 1.92 and 1.04 % here, the outer 0.33-0.46 %
+        (20, 0.98, 1000, 0.98),
+        (20, 0.92, 1000, 0.92),
+        (40, 0.98, 1000, 0.98),
+        (50, 0.92, 2000, 0.97),
+    ],
+)
+def test_the_fail_end_keeps_its_error_with_few_non_events_in_a_small_group(
+    setting: tuple[int, float, int, float],
+) -> None:
+    # Regression (review, session 17): equalized odds covered 90.9 % at parity with rates
+    # near 1 and a group of 40 rows; Newcombe's one-sided errors there are several times
+    # their tail, the outer of Newcombe's and the SCAS limits keep it.
+    assert _fail_error(*setting) <= 2 * _FAIL_TAIL
+
+
+@pytest.mark.parametrize(  # the score limits alone err 2.71 and 1.10 %, the outer 0.36 and 0.40 %
+    "setting", [(20, 0.98, 1000, 0.98), (40, 0.92, 1000, 0.92)]
+)
+def test_a_ratio_s_fail_end_keeps_its_error_with_few_non_events_in_a_small_group(
+    setting: tuple[int, float, int, float],
+) -> None:
+    assert _ratio_fail_error(*setting) <= 2 * _FAIL_TAIL
