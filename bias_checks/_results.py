@@ -32,10 +32,11 @@ class Interval:
     FAIL rests on at the Neyman belt's or the simultaneous critical value, the end a PASS
     rests on at ``alpha / 2``, each comparison's limits the outer of that family's and the
     skewness-corrected score (SCAS) limits; ``..._bonferroni_over_components`` or
-    ``..._mover_over_components`` (equalized odds, worst case or mean), ``bootstrap`` (percentile, stratified) or ``exact``
-    (a count). ``docs/bias_checks.md`` ("Intervals: which number uses which, and why") gives
-    each number's construction. Ends other than exact ones are rounded outward to 12
-    significant digits, so they do not depend on the CPU (:mod:`bias_checks._rounding`).
+    ``..._mover_over_components`` (equalized odds, worst case or mean), ``bootstrap``
+    (percentile, stratified) or ``exact`` (a count). ``docs/bias_checks.md`` ("Intervals:
+    which number uses which, and why") gives each number's construction. Ends other than
+    exact ones are rounded outward to 12 significant digits, so they do not depend on the
+    CPU (:mod:`bias_checks._rounding`).
     """
 
     low: float
