@@ -63,10 +63,12 @@ def falling_root(
     b = np.where(below, guess - width, np.where(above, high_edge, guess + width))
     fb = np.where(below, f_low, np.where(above, f_max, f_high))
     none_below, none_above = f_min <= 0, f_max > 0
+    walked = np.zeros(n, dtype=bool)
     if recheck is not None and estimate is not None:
         for side, edge, nothing in ((True, low_edge, none_below), (False, high_edge, none_above)):
             at, bracket = _walk(f, estimate, edge, recheck & nothing, positive=side)
             nothing[at] = False
+            walked[at] = True
             for whole, part in zip((a, fa, b, fb), bracket, strict=True):
                 whole[at] = part
     none = none_below | none_above  # no root in range: held still, mapped by the caller
@@ -84,7 +86,8 @@ def falling_root(
             break
     with np.errstate(invalid="ignore"):
         open_ = (np.abs(b - a) > 1e-12) & (fb != 0) & np.isfinite(fb) & ~none
-    slow = np.flatnonzero(open_ & ((step > 1e-13) | ~_crosses(f, b, open_)))
+    # A bracket from the walk may bend sharply: there a tiny step is checked for a crossing.
+    slow = np.flatnonzero(open_ & ((step > 1e-13) | ~_crosses(f, b, open_ & walked)))
     if slow.size:
         lo, hi = np.minimum(a[slow], b[slow]), np.maximum(a[slow], b[slow])
         for _ in range(60):
