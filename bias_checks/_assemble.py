@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from bias_checks._batched import run_batched
 from bias_checks._checks import Measurement, Threshold, judge, rows_needed
 from bias_checks._disparities import Agg, Method
 from bias_checks._errors import InvalidParameterError
@@ -201,17 +203,23 @@ def audit_warnings(audit: _Audit, has_thresholds: bool) -> list[AuditWarning]:
 def disparity_results(audit: _Audit, disparities: Sequence[DisparityRecord]) -> list[Disparity]:
     """Every disparity: Fairlearn's value and pair, and the judged value, interval and pair."""
     out = []
-    for record in disparities:
+    found = run_batched(
+        [
+            partial(
+                evidence,
+                audit,
+                record.info,
+                record.table,
+                method=record.method,
+                agg=record.agg,
+                upper=record.info.bound == "upper",
+                rule=audit.rule,
+            )
+            for record in disparities
+        ]
+    )
+    for record, (judged, mask) in zip(disparities, found, strict=True):
         table, info = record.table, record.info
-        judged, mask = evidence(
-            audit,
-            info,
-            table,
-            method=record.method,
-            agg=record.agg,
-            upper=info.bound == "upper",
-            rule=audit.rule,
-        )
         assert record.point.first is not None
         assert record.point.second is not None
         for label_row, label in enumerate(labels_for(info.bases[0], audit.encoded)):

@@ -8,6 +8,7 @@ objects (:mod:`bias_checks._assemble`).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from bias_checks._assemble import (
@@ -18,6 +19,7 @@ from bias_checks._assemble import (
     group_sizes,
     overall_metrics,
 )
+from bias_checks._batched import remembering, run_batched
 from bias_checks._checks import Threshold, overall_verdict
 from bias_checks._counts import GroupCounts, counted_input
 from bias_checks._errors import (
@@ -45,9 +47,13 @@ SCORES_NOT_OF_COUNTS = (
 )
 
 
-def _check_parameters(*, n_boot: int, evidence: Any, thresholds: Sequence[Threshold]) -> None:
+def _check_parameters(
+    *, n_boot: int, evidence: Any, thresholds: Sequence[Threshold], reference_group: Any
+) -> None:
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
         raise InvalidParameterError(parameter="n_boot", value=repr(n_boot))
+    if not isinstance(reference_group, str | Mapping):  # a mode's name, or a group by feature
+        raise InvalidParameterError(parameter="reference_group", value=repr(reference_group))
     if not isinstance(evidence, EvidenceRule):
         raise InvalidParameterError(parameter="evidence", value=repr(evidence))
     for threshold in thresholds:
@@ -187,7 +193,9 @@ def audit_predictions(
     """
     thresholds = tuple(thresholds)
     rule = EvidenceRule() if evidence is None else evidence
-    _check_parameters(n_boot=n_boot, evidence=rule, thresholds=thresholds)
+    _check_parameters(
+        n_boot=n_boot, evidence=rule, thresholds=thresholds, reference_group=reference_group
+    )
     row_cutoff: Any = cutoff
     recorded: Any = cutoff
     if isinstance(cutoff, Mapping):
@@ -242,7 +250,9 @@ def _result(
         METRICS[t.metric].signed for t in thresholds
     )
     disparities = fairlearn_disparities(audit, directional=directional)
-    checks = [check_result(audit, t, disparities) for t in thresholds]
+    with remembering():
+        checks = run_batched([partial(check_result, audit, t, disparities) for t in thresholds])
+        judged = tuple(disparity_results(audit, disparities))
     reference = reference_group if isinstance(reference_group, str) else dict(reference_group)
     bootstrap = (
         "none"
@@ -271,7 +281,7 @@ def _result(
         groups=tuple(group_sizes(audit)),
         overall=tuple(overall_metrics(audit)),
         metrics=tuple(group_metrics(audit)),
-        disparities=tuple(disparity_results(audit, disparities)),
+        disparities=judged,
         checks=tuple(checks),
         verdict=overall_verdict([c.verdict for c in checks]),
         warnings=tuple(audit_warnings(audit, bool(thresholds))),
@@ -340,7 +350,9 @@ def audit_counts(
     """
     thresholds = tuple(thresholds)
     rule = EvidenceRule() if evidence is None else evidence
-    _check_parameters(n_boot=n_boot, evidence=rule, thresholds=thresholds)
+    _check_parameters(
+        n_boot=n_boot, evidence=rule, thresholds=thresholds, reference_group=reference_group
+    )
     if not isinstance(counts, GroupCounts):
         raise InvalidParameterError(parameter="counts", value=type(counts).__name__)
     if scores is not None and not _scores_match(scores, counts):

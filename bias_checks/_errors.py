@@ -43,7 +43,11 @@ METRIC_NOT_APPLICABLE = (
     "This metric does not apply to the audited task; classification metrics need "
     "class labels and regression metrics need numeric targets."
 )
-INVALID_SAMPLE_WEIGHT = "sample_weight must be finite and non-negative with a positive total."
+INVALID_SAMPLE_WEIGHT = (
+    "sample_weight must be finite and non-negative with a positive total, and its squares "
+    "must be finite and not all zero: divide very large or very small weights by their "
+    "largest (rates and intervals do not change)."
+)
 INVALID_THRESHOLD = (
     "A threshold needs a finite bound, direction 'upper' or 'lower', a known method and agg, "
     "and an EvidenceRule (or None) as evidence."
@@ -229,7 +233,8 @@ class MetricNotApplicableError(BiasChecksInputError):
 
 
 class InvalidSampleWeightError(BiasChecksInputError):
-    """Sample weights are negative, non-finite or sum to zero."""
+    """Sample weights are negative, non-finite or sum to zero, or their squares (Kish's
+    effective size) overflow or all underflow."""
 
     code: ClassVar[str] = "invalid_sample_weight"
     default_message: ClassVar[str] = INVALID_SAMPLE_WEIGHT
@@ -250,10 +255,25 @@ class UnknownReferenceGroupError(BiasChecksInputError):
 
 
 class InvalidParameterError(BiasChecksInputError):
-    """A parameter is outside its allowed values."""
+    """A parameter is outside its allowed values. Without a message of its own, the message
+    names the parameter (and the value given) where the details do."""
 
     code: ClassVar[str] = "invalid_parameter"
     default_message: ClassVar[str] = INVALID_PARAMETER
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        if message is None and "parameter" in details:
+            given = f" {details['value']}" if "value" in details else ""
+            message = invalid_parameter(str(details["parameter"]), given)
+        super().__init__(message, **details)
+
+
+def invalid_parameter(parameter: str, given: str = "") -> str:
+    """The message of an invalid ``parameter`` (``given``: the value, with a leading space)."""
+    return (
+        f"Invalid value{given} for {parameter}; see the docstring of audit_predictions for "
+        "allowed values."
+    )
 
 
 INVALID_CONFIDENCE_LEVEL = (

@@ -227,6 +227,7 @@ def _check_weights(table: pd.DataFrame) -> None:
         or not np.isfinite(sums).all()
         or (minimum < 0).any()
         or not sums[:, 0].sum() > 0
+        or not sums[:, 1].sum() > 0
     ):
         raise InvalidSampleWeightError()
 

@@ -148,6 +148,10 @@ def _encode_weights(sample_weight: Any, n_rows: int) -> FloatArray | None:
         raise InvalidSampleWeightError() from None
     if not np.isfinite(weights).all() or (weights < 0).any() or not weights.sum() > 0:
         raise InvalidSampleWeightError()
+    with np.errstate(over="ignore", under="ignore"):
+        squares = float(np.square(weights).sum())
+    if not (np.isfinite(squares) and squares > 0):  # Kish's effective size needs them
+        raise InvalidSampleWeightError()
     return weights
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtri
 
+from bias_checks._batched import remembered
 from bias_checks._inputs import FloatArray
 from bias_checks._roots import falling_root
 from bias_checks._skewed_score import laud_corrected, scas_difference_ends
@@ -113,6 +114,7 @@ def newcombe_ends(
     return np.clip(low, -1.0, 1.0), np.clip(high, -1.0, 1.0)
 
 
+@remembered
 def outer_difference_ends(
     p1: np.ndarray[Any, Any],
     n1: np.ndarray[Any, Any],
@@ -176,7 +178,7 @@ def _score_statistic(
         root = np.sqrt((ratio * first[at] - second[at]) ** 2 + ratio * cross[at])
         q2 = np.zeros(np.shape(b))
         np.divide(2 * count[at], b + root, out=q2, where=b + root > 0)  # the smaller root
-        q2 = np.clip(q2, 0.0, np.minimum(1.0, 1.0 / ratio))  # against the last rounding
+        q2 = np.minimum(np.maximum(q2, 0.0), np.minimum(1.0, 1.0 / ratio))  # the last rounding
         q1 = np.minimum(q2 * ratio, 1.0)
         var = (q1 * (1 - q1) / n1[at] + ratio * ratio * q2 * (1 - q2) / n2[at]) * factor[at]
         var[one_row[at]] = np.inf
@@ -251,6 +253,7 @@ def score_ratio_at(
     return out
 
 
+@remembered
 def _score_limits(
     p1: np.ndarray[Any, Any],
     n1: np.ndarray[Any, Any],
@@ -258,7 +261,7 @@ def _score_limits(
     n2: np.ndarray[Any, Any],
     *targets: FloatArray,
     skewed: tuple[bool, ...] = (),
-) -> list[FloatArray]:
+) -> tuple[FloatArray, ...]:
     """The ratios at which the score statistic equals each of ``targets`` (a lower end at
     ``+z``, an upper end at ``-z``), all found in one search; NaN where a size is not positive
     or a rate undefined. ``skewed`` marks the targets for Laud's corrected statistic (none by
@@ -274,9 +277,9 @@ def _score_limits(
     flags = np.repeat(np.asarray(skewed or (False,) * len(levels), dtype=bool), x1.size)
     target = np.concatenate([level.ravel() for level in levels])
     ends = _invert(a1, b1, a2, b2, target=target, skewed=flags)
-    return [
+    return tuple(
         np.where(valid, end.reshape(valid.shape), np.nan) for end in np.split(ends, len(levels))
-    ]
+    )
 
 
 def _invert(
@@ -291,10 +294,11 @@ def _invert(
     """The ratio at which the score statistic equals ``target``: 0 or infinity where it does
     not within ``exp(+-40)``.
 
-    The search (:func:`falling_root`) starts from a bracket of one unit of log ratio on either
-    side of the adjusted log limit (Wald on the log scale, 0.5 added to counts), widened to
-    the whole range where it does not bracket (a rate of exactly 1 makes the statistic flat in
-    places).
+    The search (:func:`falling_root`) starts from a bracket of two standard errors (at most
+    one unit) of log ratio on either side of the adjusted log limit (Wald on the log scale,
+    0.5 added to counts), widened to the edge on a side where it does not bracket (a rate of
+    exactly 1 makes the statistic flat in places). The narrow bracket takes about half the
+    steps of a unit-wide one with large groups.
     """
 
     statistic = _score_statistic(x1, n1, x2, n2, skewed)
@@ -303,14 +307,15 @@ def _invert(
         return np.asarray(statistic(np.exp(t), at) - target[at], dtype=np.float64)
 
     c1, c2, s1, s2 = x1 + 0.5, x2 + 0.5, n1 + 0.5, n2 + 0.5
-    guess = np.log((c1 / s1) / (c2 / s2)) - target * np.sqrt(1 / c1 - 1 / s1 + 1 / c2 - 1 / s2)
+    sd = np.sqrt(1 / c1 - 1 / s1 + 1 / c2 - 1 / s2)
+    guess = np.log((c1 / s1) / (c2 / s2)) - target * sd
     guess = np.clip(guess, 1 - _LOG_RANGE, _LOG_RANGE - 1)
     edges = np.full(guess.shape, _LOG_RANGE)
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate = np.clip(np.log(x1 / n1) - np.log(x2 / n2), -edges, edges)
     estimate = np.where(np.isnan(estimate), guess, estimate)
     b, none_below, none_above = falling_root(
-        f, guess, 1.0, -edges, edges, recheck=skewed, estimate=estimate
+        f, guess, np.minimum(2 * sd + 1e-3, 1.0), -edges, edges, recheck=skewed, estimate=estimate
     )
     out = np.exp(b)
     out[none_below] = 0.0

@@ -39,8 +39,11 @@ def falling_root(
 
     The search starts from the bracket ``guess -+ width``, widened to the edge on the side
     where it does not bracket, and narrows it by the Illinois variant of regula falsi
-    (superlinear, and never leaves the bracket) until its steps fall below ``1e-13``. Elements
-    it has not pinned by then (a statistic flat in places) are bisected.
+    (superlinear, and never leaves the bracket) until its steps fall below ``1e-13``, each
+    element on its own: an element stops at its own convergence, so its root does not depend
+    on which others are searched with it (:mod:`bias_checks._batched` searches many numbers'
+    limits together). Elements it has not pinned by then (a statistic flat in places) are
+    bisected.
 
     ``recheck`` marks elements whose function need not fall all the way to the edges (the
     skewness-corrected statistic turns back towards a finite value within a hair of them, an
@@ -74,15 +77,18 @@ def falling_root(
     none = none_below | none_above  # no root in range: held still, mapped by the caller
     a, b, fa, fb = (np.where(none, 0.0, x) for x in (a, b, fa, fb))
     step = np.full(b.shape, np.inf)
+    done = none.copy()  # each element stops at its own convergence: its root is its own
     for _ in range(14):
         with np.errstate(divide="ignore", invalid="ignore"):
             c = np.where(fb != fa, b - fb * (b - a) / (fb - fa), b)
         fc = f(c)
-        flip = fc * fb < 0
-        step = np.abs(c - b)
-        a, fa = np.where(flip, b, a), np.where(flip, fb, fa / 2)
-        b, fb = c, fc
-        if np.all((step <= 1e-13) | (fb == 0)):
+        move = ~done
+        flip = move & (fc * fb < 0)
+        step = np.where(move, np.abs(c - b), step)
+        a, fa = np.where(flip, b, a), np.where(flip, fb, np.where(move, fa / 2, fa))
+        b, fb = np.where(move, c, b), np.where(move, fc, fb)
+        done |= (step <= 1e-13) | (fb == 0)
+        if done.all():
             break
     with np.errstate(invalid="ignore"):
         open_ = (np.abs(b - a) > 1e-12) & (fb != 0) & np.isfinite(fb) & ~none
@@ -119,9 +125,9 @@ def _walk(
     positive (a root above it). Returns the elements where it is and their brackets ``(a,
     f(a), b, f(b))``, ``f(a) > 0 >= f(b)``: the last step and the point before it."""
     at = np.flatnonzero(suspect)
-    inner = np.broadcast_to(estimate, suspect.shape)[at]
-    f_inner = f(inner, at)
     found: list[tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]] = []
+    inner = np.broadcast_to(estimate, suspect.shape)[at]
+    f_inner = f(inner, at) if at.size else inner
     for _ in range(60):
         if at.size == 0:
             break

@@ -51,9 +51,9 @@ def _constrained(
     u = np.copysign(np.sqrt(np.maximum(0.0, (b / 3) ** 2 - c / 3)), v)
     with np.errstate(divide="ignore", invalid="ignore"):
         cosine = np.where(u == 0, 0.0, v / u**3)
-    w = (np.pi + np.arccos(np.clip(cosine, -1.0, 1.0))) / 3
-    q2 = np.clip(2 * u * np.cos(w) - b / 3, 0.0, 1.0)
-    return np.clip(q2 + d, 0.0, 1.0), q2
+    w = (np.pi + np.arccos(np.minimum(np.maximum(cosine, -1.0), 1.0))) / 3
+    q2 = np.minimum(np.maximum(2 * u * np.cos(w) - b / 3, 0.0), 1.0)
+    return np.minimum(np.maximum(q2 + d, 0.0), 1.0), q2
 
 
 def _excess(

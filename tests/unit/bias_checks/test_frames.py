@@ -397,7 +397,15 @@ def test_a_missing_score_with_a_cutoff_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "weights", [[1.0, None, 2.0], [1.0, -1.0, 2.0], [1.0, float("inf"), 2.0], [0.0, 0.0, 0.0]]
+    "weights",
+    [
+        [1.0, None, 2.0],
+        [1.0, -1.0, 2.0],
+        [1.0, float("inf"), 2.0],
+        [0.0, 0.0, 0.0],
+        [1e160, 1e160, 1e160],
+        [1e-170, 1e-170, 1e-170],
+    ],
 )
 def test_bad_weights_are_refused(weights: list[float | None]) -> None:
     rows = pl.DataFrame({"y": [1, 0, 1], "pred": [1, 0, 0], "g": ["a", "b", "a"], "w": weights})

@@ -120,6 +120,18 @@ def audit(**overrides: Any) -> Any:
             messages.INVALID_SAMPLE_WEIGHT,
             "invalid_sample_weight",
         ),
+        (  # squares overflow: every effective size would be undefined
+            {"sample_weight": [1e160, 1e160, 1e160, 1e160]},
+            InvalidSampleWeightError,
+            messages.INVALID_SAMPLE_WEIGHT,
+            "invalid_sample_weight",
+        ),
+        (  # squares all underflow to zero
+            {"sample_weight": [1e-170, 1e-170, 2e-170, 1e-170]},
+            InvalidSampleWeightError,
+            messages.INVALID_SAMPLE_WEIGHT,
+            "invalid_sample_weight",
+        ),
         (
             {"thresholds": [Threshold("mae_difference", 0.1)]},
             MetricNotApplicableError,
@@ -132,11 +144,22 @@ def audit(**overrides: Any) -> Any:
             messages.UNKNOWN_REFERENCE_GROUP,
             "unknown_reference_group",
         ),
-        ({"n_boot": -1}, InvalidParameterError, messages.INVALID_PARAMETER, "invalid_parameter"),
+        (
+            {"n_boot": -1},
+            InvalidParameterError,
+            messages.invalid_parameter("n_boot", " -1"),
+            "invalid_parameter",
+        ),
+        (
+            {"reference_group": 5},
+            InvalidParameterError,
+            messages.invalid_parameter("reference_group", " 5"),
+            "invalid_parameter",
+        ),
         (
             {"evidence": "strict"},
             InvalidParameterError,
-            messages.INVALID_PARAMETER,
+            messages.invalid_parameter("evidence", " 'strict'"),
             "invalid_parameter",
         ),
         (
@@ -155,6 +178,28 @@ def test_bad_input_raises_a_specific_error(
     assert str(caught.value) == message
     assert caught.value.code == code
     assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize("scale", [1e100, 1e-100])
+def test_weights_far_from_one_but_usable_give_the_same_verdicts_and_intervals(
+    scale: float,
+) -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    y, pred = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    group = rng.choice(["a", "b"], n)
+    weights = rng.lognormal(0.0, 0.5, n)
+    checks = [Threshold("demographic_parity_difference", 0.1)]
+
+    def evidence(w: Any) -> list[Any]:
+        result = audit_predictions(
+            y, pred, sensitive_features=group, sample_weight=w, n_boot=0, thresholds=checks
+        )
+        return [(c.verdict, c.value, c.ci.low, c.ci.high) for c in result.checks]
+
+    scaled, plain = evidence(weights * scale), evidence(weights)
+    assert [c[0] for c in scaled] == [c[0] for c in plain]
+    assert [c[1:] for c in scaled] == [pytest.approx(c[1:], rel=1e-9) for c in plain]
 
 
 @pytest.mark.parametrize(
