@@ -125,8 +125,9 @@ def remembered(function: Search) -> Search:
 
 def run_batched(tasks: Sequence[Callable[[], T]]) -> list[T]:
     """Each task's result, the tasks run side by side so that their :func:`remembered`
-    searches run together (see the module). A task's exception propagates, as if the tasks
-    had run one after another."""
+    searches run together (see the module). Errors are as if the tasks had run one after
+    another: the first task in order that fails raises its error (tasks after it are
+    dropped), and a search that fails raises in the task that asked for it."""
     driver = getcurrent()
     lets = []
     for task in tasks:
@@ -136,31 +137,54 @@ def run_batched(tasks: Sequence[Callable[[], T]]) -> list[T]:
         let.gr_context = context
         lets.append(let)
     results: list[Any] = [None] * len(tasks)
+    failed: tuple[int, BaseException] | None = None
     sends: dict[int, Any] = {i: None for i in range(len(tasks))}
     while sends:
         waiting: dict[int, _Request] = {}
         for i, answer in sends.items():
-            out = lets[i].switch() if answer is None else lets[i].switch(answer)
+            if failed is not None and i > failed[0]:
+                continue  # run one after another, this task would not have started
+            try:
+                if isinstance(answer, BaseException):
+                    out = lets[i].throw(answer)
+                else:
+                    out = lets[i].switch() if answer is None else lets[i].switch(answer)
+            except BaseException as error:  # re-raised below: the first in order
+                if failed is None or i < failed[0]:
+                    failed = (i, error)
+                continue
             if lets[i].dead:
                 results[i] = out
             else:
                 waiting[i] = out
+        if failed is not None:
+            waiting = {i: r for i, r in waiting.items() if i < failed[0]}
         sends = dict(zip(waiting, _solve(list(waiting.values())), strict=True))
+    if failed is not None:
+        raise failed[1]
     return results
 
 
-def _solve(requests: list[_Request]) -> list[tuple[FloatArray, ...]]:
+def _solve(requests: list[_Request]) -> list[tuple[FloatArray, ...] | BaseException]:
     """The answers to ``requests``, in order: one call per group of requests, and one per
-    distinct request within it."""
+    distinct request within it. Where a group's call fails, each of its requests runs alone,
+    and a request that fails alone gets its error (raised in the task that asked)."""
     distinct: dict[Any, _Request] = {}
     for request in requests:
         distinct.setdefault(request.key, request)
     groups: dict[Any, list[_Request]] = {}
     for request in distinct.values():
         groups.setdefault(request.group, []).append(request)
-    answers: dict[Any, tuple[FloatArray, ...]] = {}
+    answers: dict[Any, tuple[FloatArray, ...] | BaseException] = {}
     for members in groups.values():
-        answers.update(zip((r.key for r in members), _together(members), strict=True))
+        try:
+            answers.update(zip((r.key for r in members), _together(members), strict=True))
+        except Exception:  # each request alone: its own error to its task
+            for request in members:
+                try:
+                    answers[request.key] = request.run()
+                except Exception as error:
+                    answers[request.key] = error
     return [answers[request.key] for request in requests]
 
 

@@ -147,3 +147,45 @@ def test_a_batch_inside_a_task_runs_its_own_searches() -> None:
     outer: list[Any] = run_batched([inner, lambda: plus_one(np.full(3, 5.0))[0]])
     assert [a.tolist() for a in outer[0]] == [[2.0, 2.0], [1.0]]
     assert outer[1].tolist() == [6.0, 6.0, 6.0]
+
+
+def test_errors_are_those_of_running_the_tasks_one_after_another() -> None:
+    @remembered
+    def plus_one(x: np.ndarray) -> tuple[np.ndarray, ...]:
+        return (x + 1,)
+
+    started = []
+
+    def first() -> None:
+        plus_one(np.ones(2))  # pauses once, then fails: after the second task failed
+        raise KeyError("the first task's error")
+
+    def second() -> None:
+        raise ValueError("the second task's error")
+
+    def third() -> int:
+        started.append(3)
+        plus_one(np.ones(1))
+        started.append(4)
+        return 3
+
+    with pytest.raises(KeyError, match="first task"):
+        run_batched([first, second, third])
+    assert 4 not in started  # one after another, it would not have run at all
+
+
+def test_a_failing_search_raises_in_the_task_that_asked_for_it() -> None:
+    @remembered
+    def checked(x: np.ndarray) -> tuple[np.ndarray, ...]:
+        if (x < 0).any():
+            raise ValueError("negative")
+        return (np.sqrt(x),)
+
+    def careful(x: np.ndarray) -> str:
+        try:
+            return str(checked(x)[0].tolist())
+        except ValueError as error:
+            return f"refused: {error}"
+
+    out = run_batched([partial(careful, np.array([4.0])), partial(careful, np.array([-1.0]))])
+    assert out == ["[2.0]", "refused: negative"]
