@@ -64,8 +64,11 @@ def _is_array(value: Any) -> bool:
 
 
 def _key(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return (value.dtype.str, value.shape, value.tobytes())
+    """Numbers by their bits (so ``0.0`` and ``-0.0`` differ and a NaN equals itself), flags by
+    value."""
+    if _is_array(value):
+        bits = np.asarray(value)
+        return (bits.dtype.str, bits.shape, bits.tobytes())
     return (type(value).__name__, value)
 
 

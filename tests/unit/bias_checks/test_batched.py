@@ -109,6 +109,26 @@ def test_a_search_asked_twice_in_an_audit_runs_once_and_each_caller_owns_its_cop
     assert len(calls) == 3
 
 
+def test_scalars_are_remembered_by_their_bits_so_signed_zeros_differ() -> None:
+    calls = []
+
+    @remembered
+    def reciprocal(x: np.ndarray, by: float) -> tuple[np.ndarray, ...]:
+        calls.append(by)
+        with np.errstate(divide="ignore"):
+            return (x / by,)
+
+    x = np.ones(2)
+    with remembering():
+        (positive,) = reciprocal(x, 0.0)
+        (negative,) = reciprocal(x, -0.0)
+        reciprocal(x, float("nan"))
+        reciprocal(x, float("nan"))
+    assert np.all(positive == np.inf)
+    assert np.all(negative == -np.inf)
+    assert len(calls) == 3  # the second NaN is the first one's bits
+
+
 def test_requests_of_one_kind_run_as_one_call_split_back_by_shape() -> None:
     calls = []
 
