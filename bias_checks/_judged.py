@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from bias_checks._batched import run_batched
 from bias_checks._belt import belt_end
 from bias_checks._belt_overall import overall_end
 from bias_checks._disparities import OVERALL, Method, Transform, first_max, first_min
@@ -302,6 +303,12 @@ def _to_target(
     return float(ratios[worst]), *ends, int(members[worst])
 
 
+_Entry = tuple[float, float, float, float, int, int]
+"""One entry's value, low and high ends, reach, and the pair attaining the value."""
+_BATCH = 512
+"""Entries of :func:`rate_disparity` run side by side at most (each in a greenlet)."""
+
+
 def rate_disparity(
     stats: RateStats,
     overall: RateStats,
@@ -326,88 +333,102 @@ def rate_disparity(
     n_labels, n_control = overall.num.shape
     out = _empty((n_labels, n_control), "newcombe" if transform == "difference" else "score_ratio")
     p, n = stats.p, stats.n_eff
+
+    def entry(label: int, c: int, members: IntArray) -> _Entry | None:
+        row_p, row_n = p[label], n[label]
+        if method == "between_groups":
+            value, low, high, reach, first, second = _between(
+                row_p, row_n, members, transform, split
+            )
+        elif method == "to_overall":
+            rest = overall.minus(stats, members, label, c)
+            share = stats.den[label, members] / overall.den[label, c]
+            target = (rest.p, rest.n_eff, share, overall.p[label, c])
+            safe = split.tail(
+                "overall",
+                row_n[members],
+                shares=share,
+                overall=float(overall.n_eff[label, c]),
+            )
+            value, low, high, reach, first = _to_target(
+                row_p,
+                row_n,
+                members,
+                target=target,
+                transform=transform,
+                safe=safe,
+                unsafe=split.unsafe,
+            )
+            if transform == "difference":  # the ratio keeps the parity value
+                low = _belted(
+                    low,
+                    transform,
+                    partial(
+                        overall_end,
+                        (row_p[members], row_n[members]),
+                        (rest.p, rest.n_eff),
+                        share,
+                        float(overall.n_eff[label, c]),
+                        alpha=2 * split.unsafe,
+                        share=split.share,
+                    ),
+                )
+            second = OVERALL
+        else:
+            assert references is not None
+            second = int(references[label, c])
+            if not judged[label, second]:
+                return None
+            others = members[members != second]
+            target = (row_p[second], row_n[second], np.zeros(others.size), row_p[second])
+            safe = split.tail("reference", row_n[others], reference=float(row_n[second]))
+            value, low, high, reach, first = _to_target(
+                row_p,
+                row_n,
+                others,
+                target=target,
+                transform=transform,
+                safe=safe,
+                unsafe=split.unsafe,
+            )
+            po, no = row_p[others], row_n[others]
+            ref_p, ref_n = (
+                np.full(others.size, row_p[second]),
+                np.full(others.size, row_n[second]),
+            )
+            belt = partial(
+                belt_end,
+                transform,
+                "reference",
+                (po, no, ref_p, ref_n),
+                pm=row_p[members],
+                nm=row_n[members],
+                alpha=2 * split.unsafe,
+                share=split.share,
+                reference=float(row_n[second]),
+            )
+            if transform == "difference":
+                low = _belted(low, transform, belt)
+            else:
+                high = _belted(high, transform, belt)
+        return value, low, high, reach, first, second
+
+    todo = []
     for label in range(n_labels):
         for c in range(n_control):
             members = np.flatnonzero((control_of == c) & judged[label])
             out.n_judged[label, c] = members.size
-            if members.size < 2:
+            if members.size >= 2:
+                todo.append((label, c, members))
+    # Entries side by side, so that their limit searches run as one call (bias_checks._batched);
+    # a few hundred at a time bound the greenlets' memory.
+    for start in range(0, len(todo), _BATCH):
+        chunk = todo[start : start + _BATCH]
+        found = run_batched([partial(entry, *item) for item in chunk])
+        for (label, c, _), result in zip(chunk, found, strict=True):
+            if result is None:
                 continue
-            row_p, row_n = p[label], n[label]
-            if method == "between_groups":
-                value, low, high, reach, first, second = _between(
-                    row_p, row_n, members, transform, split
-                )
-            elif method == "to_overall":
-                rest = overall.minus(stats, members, label, c)
-                share = stats.den[label, members] / overall.den[label, c]
-                target = (rest.p, rest.n_eff, share, overall.p[label, c])
-                safe = split.tail(
-                    "overall",
-                    row_n[members],
-                    shares=share,
-                    overall=float(overall.n_eff[label, c]),
-                )
-                value, low, high, reach, first = _to_target(
-                    row_p,
-                    row_n,
-                    members,
-                    target=target,
-                    transform=transform,
-                    safe=safe,
-                    unsafe=split.unsafe,
-                )
-                if transform == "difference":  # the ratio keeps the parity value
-                    low = _belted(
-                        low,
-                        transform,
-                        partial(
-                            overall_end,
-                            (row_p[members], row_n[members]),
-                            (rest.p, rest.n_eff),
-                            share,
-                            float(overall.n_eff[label, c]),
-                            alpha=2 * split.unsafe,
-                            share=split.share,
-                        ),
-                    )
-                second = OVERALL
-            else:
-                assert references is not None
-                second = int(references[label, c])
-                if not judged[label, second]:
-                    continue
-                others = members[members != second]
-                target = (row_p[second], row_n[second], np.zeros(others.size), row_p[second])
-                safe = split.tail("reference", row_n[others], reference=float(row_n[second]))
-                value, low, high, reach, first = _to_target(
-                    row_p,
-                    row_n,
-                    others,
-                    target=target,
-                    transform=transform,
-                    safe=safe,
-                    unsafe=split.unsafe,
-                )
-                po, no = row_p[others], row_n[others]
-                ref_p, ref_n = (
-                    np.full(others.size, row_p[second]),
-                    np.full(others.size, row_n[second]),
-                )
-                belt = partial(
-                    belt_end,
-                    transform,
-                    "reference",
-                    (po, no, ref_p, ref_n),
-                    pm=row_p[members],
-                    nm=row_n[members],
-                    alpha=2 * split.unsafe,
-                    share=split.share,
-                    reference=float(row_n[second]),
-                )
-                if transform == "difference":
-                    low = _belted(low, transform, belt)
-                else:
-                    high = _belted(high, transform, belt)
+            value, low, high, reach, first, second = result
             out.value[label, c], out.low[label, c], out.high[label, c] = value, low, high
             assert out.reach is not None
             out.reach[label, c] = reach

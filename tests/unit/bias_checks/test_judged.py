@@ -18,6 +18,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 from bias_checks import _belt as belt
 from bias_checks import _belt_overall as belt_overall
+from bias_checks import _judged as judged_module
 from bias_checks._components import combine_components
 from bias_checks._intervals import fold_difference, fold_ratio
 from bias_checks._judged import (
@@ -443,3 +444,42 @@ def test_an_end_at_parity_builds_no_belt_table(method: str, transform: str) -> N
             share=1.0,
         )
         assert end == (0.0 if transform == "difference" else 1.0)
+
+
+@pytest.mark.parametrize("method", ["between_groups", "to_overall", "to_reference"])
+@pytest.mark.parametrize("transform", ["difference", "ratio"])
+def test_entries_judged_side_by_side_equal_each_entry_alone(
+    method: str, transform: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Many entries (labels) in small chunks: unjudged references, groups of a few rows, rates
+    # of 0 and 1. Run side by side (their searches batched) or one by one: the same bits.
+    rng = np.random.default_rng(len(method) + len(transform))
+    reps = 40
+    sizes = rng.integers(3, 300, size=(reps, 4)).astype(np.float64)
+    rates = rng.choice([0.0, 0.05, 0.5, 0.97, 1.0], size=(reps, 4))
+    counts = rng.binomial(sizes.astype(np.int64), rates).astype(np.float64)
+    judged = rng.random((reps, 4)) < 0.85
+
+    def run() -> list[np.ndarray]:
+        out = rate_disparity(
+            RateStats(counts, sizes, sizes.copy()),
+            RateStats(
+                counts.sum(1, keepdims=True),
+                sizes.sum(1, keepdims=True),
+                sizes.sum(1, keepdims=True),
+            ),
+            judged=judged,
+            control_of=np.zeros(4, dtype=np.intp),
+            transform=transform,  # type: ignore[arg-type]
+            method=method,  # type: ignore[arg-type]
+            references=np.full((reps, 1), 3, dtype=np.intp),
+            alpha=0.05,
+        )
+        assert out.reach is not None
+        return [out.value, out.low, out.high, out.reach, out.first, out.second, out.n_judged]
+
+    monkeypatch.setattr(judged_module, "_BATCH", 7)
+    together = run()
+    monkeypatch.setattr(judged_module, "run_batched", lambda tasks: [task() for task in tasks])
+    for a, b in zip(together, run(), strict=True):
+        assert np.array_equal(a, b, equal_nan=True)
