@@ -168,6 +168,15 @@ def run_batched(tasks: Sequence[Callable[[], T]]) -> list[T]:
     return results
 
 
+def run_entries(tasks: Sequence[Callable[[], T]]) -> list[T]:
+    """Each task's result: side by side (:func:`run_batched`) when no batch is running, one
+    after another inside one, whose searches then join the enclosing batch's (a batch inside a
+    task would run its own, and the enclosing batch would lose its numbers' company)."""
+    if _driver.get() is not None:
+        return [task() for task in tasks]
+    return run_batched(tasks)
+
+
 def _solve(requests: list[_Request]) -> list[tuple[FloatArray, ...] | BaseException]:
     """The answers to ``requests``, in order: one call per group of requests, and one per
     distinct request within it. Where a group's call fails, each of its requests runs alone,

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from bias_checks._batched import run_batched
+from bias_checks._batched import run_entries
 from bias_checks._belt import belt_end
 from bias_checks._belt_overall import overall_end
 from bias_checks._disparities import OVERALL, Method, Transform, first_max, first_min
@@ -420,11 +420,12 @@ def rate_disparity(
             out.n_judged[label, c] = members.size
             if members.size >= 2:
                 todo.append((label, c, members))
-    # Entries side by side, so that their limit searches run as one call (bias_checks._batched);
-    # a few hundred at a time bound the greenlets' memory.
+    # Entries side by side, so that their limit searches run as one call (bias_checks._batched;
+    # inside an audit's batch they join its searches instead); a few hundred at a time bound
+    # the greenlets' memory.
     for start in range(0, len(todo), _BATCH):
         chunk = todo[start : start + _BATCH]
-        found = run_batched([partial(entry, *item) for item in chunk])
+        found = run_entries([partial(entry, *item) for item in chunk])
         for (label, c, _), result in zip(chunk, found, strict=True):
             if result is None:
                 continue

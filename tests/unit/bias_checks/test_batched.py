@@ -11,7 +11,7 @@ import pytest
 
 import bias_checks._assemble as assemble
 from bias_checks import Threshold, audit_predictions
-from bias_checks._batched import remembered, remembering, run_batched
+from bias_checks._batched import remembered, remembering, run_batched, run_entries
 from bias_checks._intervals import outer_difference_ends, score_ratio_at
 
 
@@ -209,3 +209,22 @@ def test_a_failing_search_raises_in_the_task_that_asked_for_it() -> None:
 
     out = run_batched([partial(careful, np.array([4.0])), partial(careful, np.array([-1.0]))])
     assert out == ["[2.0]", "refused: negative"]
+
+
+def test_entries_join_an_enclosing_batch_and_run_side_by_side_outside_one() -> None:
+    calls = []
+
+    @remembered
+    def shifted(x: np.ndarray, *, by: float) -> tuple[np.ndarray, ...]:
+        calls.append(np.shape(x))
+        return (x + by,)
+
+    def number(k: int) -> list[tuple[np.ndarray, ...]]:
+        return run_entries([partial(shifted, np.full(2, 10.0 * k + i), by=1.0) for i in range(3)])
+
+    results = run_batched([partial(number, k) for k in range(4)])
+    assert calls == [(8,), (8,), (8,)]  # each step of the four numbers as one call
+    assert np.array_equal(results[3][2][0], np.full(2, 33.0))
+    calls.clear()
+    assert np.array_equal(number(1)[0][0], np.full(2, 11.0))
+    assert calls == [(6,)]  # no enclosing batch: the three entries side by side

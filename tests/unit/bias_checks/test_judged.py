@@ -480,6 +480,6 @@ def test_entries_judged_side_by_side_equal_each_entry_alone(
 
     monkeypatch.setattr(judged_module, "_BATCH", 7)
     together = run()
-    monkeypatch.setattr(judged_module, "run_batched", lambda tasks: [task() for task in tasks])
+    monkeypatch.setattr(judged_module, "run_entries", lambda tasks: [task() for task in tasks])
     for a, b in zip(together, run(), strict=True):
         assert np.array_equal(a, b, equal_nan=True)
