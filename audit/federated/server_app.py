@@ -49,7 +49,7 @@ from audit.federated.protocol import (
     RunPlan,
 )
 from audit.federated.replies import check_counts, read_counts, read_histogram
-from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy, by_sender
+from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy, by_sender, exchange
 from bias_checks import GroupCounts, InvalidCountsError
 from core.errors import FairgovError
 from governance.chain.node import connect
@@ -134,7 +134,7 @@ def _admit_batch(
         Message(RecordDict({SCHEMA: query}), dst_node_id=n, message_type=Action.ADMISSION)
         for n in nodes
     ]
-    replies = list(grid.send_and_receive(messages, timeout=plan.reply_timeout))
+    replies = exchange(grid, messages, timeout=plan.reply_timeout)
     snapshot = read_snapshot(connect(plan.rpc_url), plan.policy_address)
     holders = {adm.dataset_id: n for n, (adm, _) in accepted.items()}
     answers = by_sender(messages, replies)
@@ -188,7 +188,7 @@ def _collect(
         ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut(after))
     nodes = grid.active()
     messages = [Message(content, dst_node_id=n, message_type=action) for n in nodes]
-    replies = list(grid.send_and_receive(messages, timeout=plan.reply_timeout))
+    replies = exchange(grid, messages, timeout=plan.reply_timeout)
     answers: dict[int, _Reply] = {}
     for node_id, reply in by_sender(messages, replies):
         ledger.count(node_id, reply)
