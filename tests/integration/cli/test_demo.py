@@ -63,11 +63,11 @@ def _demo(data_dir: Path, *args: str, timeout: float = 60) -> subprocess.Complet
 
 
 def _assert_one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 2, result.stderr + result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("fairgov: ")
-    assert "Traceback" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
     return lines[0]
 
 
@@ -76,7 +76,7 @@ def test_demo_tells_the_story_from_fail_to_a_verified_pass(stack: Path):
     started = time.monotonic()
     result = _demo(stack, timeout=DEMO_SECONDS)  # the API URL comes from run.json
     print(f"fairgov demo took {time.monotonic() - started:.1f} s")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr + result.stdout
     story = result.stdout
     print(story)
     for step in range(1, 17):

@@ -152,7 +152,7 @@ def test_run_refuses_a_data_directory_whose_policy_predates_evidence_rules(
         timeout=60,
         check=False,
     )
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 2, result.stderr + result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert f"the TrainingPolicy {old} predates evidence rules" in lines[0]

@@ -77,7 +77,7 @@ run_tests
 
 def test_the_full_run_passes_when_pytest_and_brownie_pass(tmp_path: Path):
     result = _run_tests_with(tmp_path, pytest_exit=0, brownie="echo brownie-passed")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
     assert out.index("lint-ran") < out.index("pytest-ran") < out.index("brownie-passed")
     assert "pytest-ran -m pytest -n logical --dist loadfile" in out
@@ -98,7 +98,7 @@ def test_the_full_run_fails_when_either_fails(
     result = _run_tests_with(
         tmp_path, pytest_exit=pytest_exit, brownie=f"echo brownie-output; exit {brownie_exit}"
     )
-    assert result.returncode == expected, result.stdout + result.stderr
+    assert result.returncode == expected, result.stderr + result.stdout
     assert "brownie-output" in result.stdout  # the background output is shown even then
     for message in messages:
         assert message in result.stderr
@@ -111,7 +111,7 @@ def test_a_lint_failure_stops_the_background_brownie_run_and_what_it_started(tmp
     result = _run_tests_with(
         tmp_path, pytest_exit=0, brownie=brownie, lint=f"{wait_for_pid}; false"
     )
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == 1, result.stderr + result.stdout
     assert "pytest-ran" not in result.stdout
     sleeper = int(pid_file.read_text())
     deadline = time.monotonic() + 10

@@ -46,4 +46,4 @@ def test_committed_artifacts_equal_a_fresh_compile():
         timeout=300,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr + result.stdout
