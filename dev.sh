@@ -141,8 +141,8 @@ lint() {
 run_check() {
   bootstrap
   lint
-  step "pytest tests/unit (not slow)"
-  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/unit -q -m "not slow" "$@")
+  step "pytest tests/unit (not slow), on every core"
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/unit -q -m "not slow" -n logical "$@")
 }
 
 # Run COMMAND… in the background, its output in LOG, in a process group of its own so that an

@@ -100,6 +100,7 @@ def test_the_engines_fail_end_matches_the_exact_belt_for_two_groups(
     assert exact - 0.05 * se <= judged.low[0, 0] <= exact + 1e-9
 
 
+@pytest.mark.slow
 def test_the_fail_end_keeps_its_error_at_the_least_favourable_configuration() -> None:
     # Four groups of 150 rows, two at 0.40 and two at 0.52 (theta = 0.12, where the PASS end
     # can also err): the FAIL end lies above theta in at most its share of 5 %.

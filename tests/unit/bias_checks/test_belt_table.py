@@ -49,7 +49,11 @@ def _pairs(rates: FloatArray, sizes: FloatArray) -> Callable[[FloatArray], Float
 @pytest.mark.parametrize(
     "spread",
     # parity, inside the grid (a few sds), its far end, beyond it
-    [0.0, 0.02, 0.05, 0.08, 0.12, 0.2, 0.6],
+    [
+        0.0,
+        *(pytest.param(s, marks=pytest.mark.slow) for s in (0.02, 0.05, 0.08, 0.12, 0.2)),
+        0.6,
+    ],
 )
 def test_the_search_finds_the_end_the_whole_grid_gives(spread: float) -> None:
     sizes = np.array([60.0, 90.0, 150.0, 200.0])

@@ -74,6 +74,7 @@ def _counts(part: dict[str, Any], classes: tuple[int, ...] = (0, 1)) -> GroupCou
     return GroupCounts.from_json(counts.to_json())
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),

@@ -138,7 +138,11 @@ def _same_to_1e_9(ours: Any, theirs: Any) -> None:
     assert not bad
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "backend",
+    # pandas in the quick loop (`./dev.sh check`), every engine in the full suite
+    [b if b == "pandas" else pytest.param(b, marks=pytest.mark.slow) for b in BACKENDS],
+)
 def test_score_metrics_equal_the_in_memory_audit_to_1e_9(backend: str, tmp_path: Path) -> None:
     rows = _rows(1, 3_000, decimals=2)
     expected = _reference(
@@ -395,6 +399,7 @@ def _drawn_rows(draw: st.DrawFn) -> tuple[pd.DataFrame, list[str]]:
     return rows, draw(st.sampled_from([["colour"], ["age"], ["colour", "age"]]))
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_drawn_rows())
 def test_random_scores_audit_alike_on_three_backends(

@@ -136,7 +136,11 @@ def _same_to_1e_9(ours: Any, theirs: Any) -> None:
     assert all(math.isclose(p, q, rel_tol=1e-9, abs_tol=1e-9) for p, q in zip(x, y, strict=True))
 
 
-@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize(
+    "backend",
+    # pandas in the quick loop (`./dev.sh check`), every engine in the full suite
+    [b if b == "pandas" else pytest.param(b, marks=pytest.mark.slow) for b in sorted(BACKENDS)],
+)
 def test_every_backend_gives_the_in_memory_audit_byte_for_byte(backend: str) -> None:
     rows = _rows(1, 3_000)
     expected = _reference(
@@ -296,6 +300,7 @@ def _drawn_rows(draw: st.DrawFn) -> tuple[pd.DataFrame, list[str], list[str], bo
     return rows, sensitive, control, draw(st.booleans())
 
 
+@pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_drawn_rows())
 def test_random_rows_audit_alike_on_every_backend(
