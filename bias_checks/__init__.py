@@ -29,14 +29,8 @@ engines (:func:`audit_frame`: the group counts are computed by the frame's own l
 narwhals imports); nothing here touches a database, a chain or the network.
 """
 
-from bias_checks._audit import audit_counts, audit_predictions
-from bias_checks._checks import Judgement, Measurement, Threshold, Verdict, judge, overall_verdict
-from bias_checks._counts import (
-    GroupCounts,
-    IncompatibleCountsError,
-    InvalidCountsError,
-    group_counts,
-)
+from typing import TYPE_CHECKING, Any
+
 from bias_checks._errors import (
     BiasChecksError,
     BiasChecksInputError,
@@ -66,38 +60,120 @@ from bias_checks._errors import (
     UnknownReferenceGroupError,
 )
 from bias_checks._evidence import EvidenceRule, OnInconclusive
-from bias_checks._frame_audit import audit_frame
-from bias_checks._frame_cells import frame_cells
-from bias_checks._frame_scores import score_counts_from_cells
-from bias_checks._frames import counts_from_cells, frame_counts, frame_scores
-from bias_checks._ll144 import (
-    FOUR_FIFTHS,
-    PRESETS,
-    ImpactRow,
-    ImpactTable,
-    LL144InputError,
-    Preset,
-    UnknownCount,
-    impact_ratio_table,
-    preset_thresholds,
-    scoring_rate_table,
-)
-from bias_checks._results import (
-    AuditResult,
-    AuditWarning,
-    CheckResult,
-    CustomMetricResult,
-    Disparity,
-    GroupMetric,
-    GroupRef,
-    GroupSize,
-    Interval,
-    OverallMetric,
-)
-from bias_checks._score_sweep import CutoffSweep, GroupSweep, cutoff_sweep
-from bias_checks._scores_counted import ScoreCounts, score_counts
 from bias_checks.catalogue import METRICS, MetricInfo, is_known_metric, metric_info
 from core.canonical import canonical_json
+
+if TYPE_CHECKING:
+    from bias_checks._audit import audit_counts, audit_predictions
+    from bias_checks._checks import (
+        Judgement,
+        Measurement,
+        Threshold,
+        Verdict,
+        judge,
+        overall_verdict,
+    )
+    from bias_checks._counts import (
+        GroupCounts,
+        IncompatibleCountsError,
+        InvalidCountsError,
+        group_counts,
+    )
+    from bias_checks._frame_audit import audit_frame
+    from bias_checks._frame_cells import frame_cells
+    from bias_checks._frame_scores import score_counts_from_cells
+    from bias_checks._frames import counts_from_cells, frame_counts, frame_scores
+    from bias_checks._ll144 import (
+        FOUR_FIFTHS,
+        PRESETS,
+        ImpactRow,
+        ImpactTable,
+        LL144InputError,
+        Preset,
+        UnknownCount,
+        impact_ratio_table,
+        preset_thresholds,
+        scoring_rate_table,
+    )
+    from bias_checks._results import (
+        AuditResult,
+        AuditWarning,
+        CheckResult,
+        CustomMetricResult,
+        Disparity,
+        GroupMetric,
+        GroupRef,
+        GroupSize,
+        Interval,
+        OverallMetric,
+    )
+    from bias_checks._score_sweep import CutoffSweep, GroupSweep, cutoff_sweep
+    from bias_checks._scores_counted import ScoreCounts, score_counts
+
+#: The names whose modules import pandas, scipy or fairlearn, by module: imported on first use
+#: (PEP 562), so that a caller needing only the catalogue, the evidence rule or an error class
+#: (the CLI, the API's schemas, the governance encoder) does not pay 1.5 s of imports for them.
+_LAZY: dict[str, str] = {
+    "audit_counts": "bias_checks._audit",
+    "audit_predictions": "bias_checks._audit",
+    "Judgement": "bias_checks._checks",
+    "Measurement": "bias_checks._checks",
+    "Threshold": "bias_checks._checks",
+    "Verdict": "bias_checks._checks",
+    "judge": "bias_checks._checks",
+    "overall_verdict": "bias_checks._checks",
+    "GroupCounts": "bias_checks._counts",
+    "IncompatibleCountsError": "bias_checks._counts",
+    "InvalidCountsError": "bias_checks._counts",
+    "group_counts": "bias_checks._counts",
+    "audit_frame": "bias_checks._frame_audit",
+    "frame_cells": "bias_checks._frame_cells",
+    "score_counts_from_cells": "bias_checks._frame_scores",
+    "counts_from_cells": "bias_checks._frames",
+    "frame_counts": "bias_checks._frames",
+    "frame_scores": "bias_checks._frames",
+    "FOUR_FIFTHS": "bias_checks._ll144",
+    "PRESETS": "bias_checks._ll144",
+    "ImpactRow": "bias_checks._ll144",
+    "ImpactTable": "bias_checks._ll144",
+    "LL144InputError": "bias_checks._ll144",
+    "Preset": "bias_checks._ll144",
+    "UnknownCount": "bias_checks._ll144",
+    "impact_ratio_table": "bias_checks._ll144",
+    "preset_thresholds": "bias_checks._ll144",
+    "scoring_rate_table": "bias_checks._ll144",
+    "AuditResult": "bias_checks._results",
+    "AuditWarning": "bias_checks._results",
+    "CheckResult": "bias_checks._results",
+    "CustomMetricResult": "bias_checks._results",
+    "Disparity": "bias_checks._results",
+    "GroupMetric": "bias_checks._results",
+    "GroupRef": "bias_checks._results",
+    "GroupSize": "bias_checks._results",
+    "Interval": "bias_checks._results",
+    "OverallMetric": "bias_checks._results",
+    "CutoffSweep": "bias_checks._score_sweep",
+    "GroupSweep": "bias_checks._score_sweep",
+    "cutoff_sweep": "bias_checks._score_sweep",
+    "ScoreCounts": "bias_checks._scores_counted",
+    "score_counts": "bias_checks._scores_counted",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "FOUR_FIFTHS",
