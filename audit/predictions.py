@@ -23,6 +23,7 @@ from audit.errors import (
     MissingValues,
     UnknownMetricName,
 )
+from audit.prediction_options import check_options
 from audit.reference import Reference, resolve_reference
 from audit.report import Report, build_report
 from audit.report_model import DatasetInfo
@@ -198,6 +199,22 @@ def _binary_predictions(
     )
 
 
+def _check_positive_predictions(
+    labels: pd.Series[Any], predictions: pd.Series[Any], name: str, positive: str
+) -> None:
+    """With ``--positive``, predictions none of which equals it must use the labels' values
+    (say, a model that predicts "no" everywhere); 0/1 predictions beside "yes"/"no" labels
+    would otherwise all count as negative, and a biased model PASS."""
+    foreign = [v for v in _values(predictions) if not _positive_mask(labels, v).any()]
+    if foreign:
+        raise InvalidPredictions(
+            name,
+            f"no prediction equals --positive {positive!r}, and its values "
+            f"{', '.join(foreign[:8])} are not the labels' ({', '.join(_values(labels)[:8])}): "
+            "give the predictions the labels' values",
+        )
+
+
 def predictions_run_id(content_hash: str, options: dict[str, Any]) -> str:
     """``"0x"`` + sha256 of the file hash and the canonical options: same input, same id."""
     return sha256_hex(content_hash.encode("ascii") + canonical_json(options))
@@ -268,6 +285,8 @@ def _count_predictions(
         table[_Y_PRED] = cells[prediction].to_numpy(dtype=bool).astype(int)
     else:
         table[_Y_PRED] = _binary_predictions(cells[prediction], prediction, positive, None)
+        if positive is not None and not table[_Y_PRED].any():
+            _check_positive_predictions(cells[label], cells[prediction], prediction, positive)
     counts = counts_from_cells(
         table,
         y_true=_Y_TRUE,
@@ -370,10 +389,19 @@ def audit_predictions_file(
     'PASS'
     """
     say = progress or (lambda _line: None)
+    sensitive = list(dict.fromkeys(sensitive))
+    check_options(
+        label=label,
+        prediction=prediction,
+        sensitive=sensitive,
+        score=score,
+        cutoff=cutoff,
+        n_boot=n_boot,
+        random_state=random_state,
+    )
     rule = evidence or EvidenceRule()
     specs = tuple(thresholds) or (() if preset else DEFAULT_THRESHOLDS)
     parsed = tuple(parse_threshold(s, evidence=rule) for s in specs)
-    sensitive = list(dict.fromkeys(sensitive))
     if preset is not None:
         parsed += preset_thresholds(preset, sensitive)
     source = resolve_source(os.fspath(path))

@@ -199,14 +199,16 @@ def _scan(source: DataSource) -> pl.LazyFrame:
                 files,
                 hive_partitioning=True,
                 hive_schema=dict.fromkeys(source.hive, pl.String),
+                glob=False,
             )
-        return pl.scan_parquet(files, hive_partitioning=False)
+        return pl.scan_parquet(files, hive_partitioning=False, glob=False)
     separator = "\t" if source.format == "tsv" else ","
     return pl.scan_csv(
         files,
         separator=separator,
         infer_schema_length=10_000,
         null_values=list(CSV_NULL_VALUES),
+        glob=False,  # the files are resolved already; "preds[1].csv" is a name, not a glob
     )
 
 

@@ -278,6 +278,8 @@ def read_spec_file(path: Path) -> Any:
         return yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
     except OSError as exc:
         raise InvalidModelSpec(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidModelSpec(f"{path} is not UTF-8 text: save it as UTF-8") from None
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise InvalidModelSpec(f"{path} is not valid YAML or JSON ({exc})") from None
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
@@ -32,6 +33,14 @@ app = typer.Typer(
 console = Console(highlight=False, soft_wrap=True)
 
 
+def _text(value: object) -> str:
+    """``value`` as literal console text: control characters shown as escapes, rich markup
+    escaped (group names and paths come from the user's data: ``[/]`` or ``[bold]`` in a
+    group name crashed or vanished, an ESC sequence reached the terminal)."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    return escape(shown)
+
+
 def _split(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
@@ -53,7 +62,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     verdict = data.verdict
     colour = VERDICT_COLOURS[verdict]
     console.print(
-        Panel(verdict_sentence(data), title=f"[bold]{verdict}[/]", border_style=colour),
+        Panel(_text(verdict_sentence(data)), title=f"[bold]{verdict}[/]", border_style=colour),
         soft_wrap=False,
     )
     if outcome.used_default_thresholds:
@@ -85,25 +94,25 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     for check in data.audit.checks:  # a PASS too: it says nothing of the groups left out
         note = left_out_note(check)
         if note is not None:
-            console.print(note)
+            console.print(_text(note))
     if any(METRICS[c.threshold.metric].signed for c in data.audit.checks):
-        console.print(f"Reference group of directional checks: {reference_words(data)}")
+        console.print(f"Reference group of directional checks: {_text(reference_words(data))}")
     violations = report.worst_violations()
     if violations:
         console.print("Worst:")
     for v in violations:
         sign = "<=" if v.direction == "upper" else ">="
-        groups = " vs ".join(f"{g['group']} (n={g['count']})" for g in v.groups)
+        groups = " vs ".join(f"{_text(g['group'])} (n={g['count']})" for g in v.groups)
         why = REASON_WORDS.get(v.reason, v.reason)
         console.print(
             f"  {v.metric} = {fmt(v.value)}, bound {sign} {fmt(v.bound)}: {why}"
             + (f"; {groups}" if groups else "")
         )
-    console.print(f"{report.model.dataset.rows:,} rows counted with {outcome.counted_with}")
+    console.print(f"{report.model.dataset.rows:,} rows counted with {_text(outcome.counted_with)}")
     console.print(f"report hash: {report.hash}")
-    console.print(f"files in {paths['report.json'].parent}:")
+    console.print(f"files in {_text(paths['report.json'].parent)}:")
     for path in paths.values():
-        console.print(f"  {path}")
+        console.print(f"  {_text(path)}")
 
 
 @app.command("predictions")
@@ -220,6 +229,8 @@ def predictions(
     columns = _split(sensitive)
     if not columns:
         raise fail("--sensitive needs at least one column name")
+    if out.exists() and not out.is_dir():
+        raise fail(f"--out {out} is a file: name a directory for the report files")
     presets: dict[str | None, Preset | None] = {
         None: None,
         "four_fifths": "four_fifths",
@@ -255,7 +266,10 @@ def predictions(
             dask_timeout=dask_timeout,
             progress=status.update,
         )
-    paths = render_all(outcome.report, out)
+    try:
+        paths = render_all(outcome.report, out)
+    except OSError as exc:
+        raise fail(f"cannot write the report files to {out}: {exc.strerror or exc}") from None
     _show(outcome, paths)
     raise typer.Exit(EXIT_CODES[outcome.report.verdict])
 

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -212,9 +213,12 @@ def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Pat
     checks = report["audit"]["checks"]
     assert [c["threshold"]["metric"] for c in checks] == ["roc_auc", "brier_score"]
     assert [c["verdict"] for c in checks] == ["PASS", "PASS"]
-    code, output = _run(*_base(data / "fair.csv", out, "--score", "sex", *args))
+    code, output = _run(*_base(data / "fair.csv", out, "--score", "outcome", *args))
     assert code == 2, output
     assert "score column must be numeric" in output
+    code, output = _run(*_base(data / "fair.csv", out, "--score", "sex", *args))
+    assert code == 2, output
+    assert "'sex' is also the --score column" in output
 
 
 @pytest.mark.parametrize(
@@ -288,6 +292,52 @@ def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Pat
             ["{d}/x.parquet", "--label", "y", "--prediction", "pred", "--sensitive", "sex"],
             "parquet",
         ),
+        (
+            [
+                "{d}/fair.csv",
+                "--label",
+                "outcome",
+                "--prediction",
+                "pred",
+                "--sensitive",
+                "sex",
+                "--positive",
+                "approved",
+            ],
+            "no prediction equals --positive 'approved', and its values 0, 1 are not the labels'",
+        ),
+        (
+            [
+                "{d}/fair.csv",
+                "--label",
+                "y",
+                "--prediction",
+                "score",
+                "--sensitive",
+                "sex",
+                "--cutoff",
+                "nan",
+            ],
+            "--cutoff must be a finite number",
+        ),
+        (
+            ["{d}/fair.csv", "--label", "y", "--prediction", "pred", "--sensitive", "y"],
+            "--sensitive 'y' is also the --label column",
+        ),
+        (
+            [
+                "{d}/fair.csv",
+                "--label",
+                "y",
+                "--prediction",
+                "pred",
+                "--sensitive",
+                "sex",
+                "--seed",
+                "-5",
+            ],
+            "the bootstrap seed (--seed) must be 0 or more",
+        ),
     ],
     ids=[
         "missing-file",
@@ -299,6 +349,10 @@ def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Pat
         "non-binary-label",
         "nan-label",
         "parquet",
+        "positive-not-in-predictions",
+        "non-finite-cutoff",
+        "sensitive-is-label",
+        "negative-seed",
     ],
 )
 def test_usage_errors_exit_2_with_one_line(
@@ -360,3 +414,31 @@ def test_a_bad_reference_exits_2_with_one_line_and_its_code(
     assert message in lines[0]
     assert f"[{code_name}]" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_an_out_path_that_is_a_file_is_refused_before_the_audit(data: Path, tmp_path: Path):
+    taken = tmp_path / "taken"
+    taken.write_text("keep me")
+    code, output = _run(*_base(data / "fair.csv", taken))
+    assert code == 2, output
+    assert (
+        output.strip() == f"fairgov: --out {taken} is a file: name a directory for the report files"
+    )
+    assert taken.read_text() == "keep me"
+
+
+def test_group_names_and_paths_are_shown_as_written_never_as_markup(tmp_path: Path):
+    """``[/]`` in a group name crashed the summary with rich's MarkupError (exit 1, read as
+    FAIL) after the reports were written; ``[unknown]`` vanished; an ESC reached the terminal
+    (review, session 21)."""
+    frame = pd.read_csv(_write(tmp_path / "base.csv", 400, 0.3))
+    names = {"female": "[/]", "male": "[unknown]\x1b[31m"}
+    frame.assign(sex=frame["sex"].map(names)).to_csv(tmp_path / "marked.csv", index=False)
+    out = tmp_path / "rep[bold]x"
+    code, output = _run(*_base(tmp_path / "marked.csv", out))
+    assert code == 1, output  # the biased file FAILs, as with plain names
+    assert "Traceback" not in output
+    assert "sex=[/] (n=" in output
+    assert "sex=[unknown]\\x1b[31m (n=" in output
+    assert "\x1b" not in output
+    assert str(out / "report.json") in output

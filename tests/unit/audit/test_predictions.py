@@ -113,6 +113,52 @@ def test_the_report_counts_every_row_of_every_file(tmp_path: Path):
     assert dataset.name.startswith(f"{tmp_path}/*.parquet (2 files;")
 
 
+def test_predictions_without_the_positive_value_in_the_labels_values_are_refused(
+    tmp_path: Path,
+) -> None:
+    """Labels approved/denied, predictions 0/1 and --positive approved: every prediction
+    counted as negative and a biased model PASSed with a parity gap of 0 (review, session 21)."""
+    path = tmp_path / "preds.csv"
+    _rows(300, 8).to_csv(path, index=False)
+    with pytest.raises(InvalidPredictions, match="no prediction equals --positive 'approved'"):
+        audit_predictions_file(
+            path, label="outcome", prediction="pred", sensitive=["sex"], positive="approved"
+        )
+
+
+def test_a_model_that_never_predicts_the_positive_label_is_audited(tmp_path: Path) -> None:
+    frame = _rows(300, 8).assign(said="denied")
+    frame.to_csv(tmp_path / "preds.csv", index=False)
+    outcome = audit_predictions_file(
+        tmp_path / "preds.csv",
+        label="outcome",
+        prediction="said",
+        sensitive=["sex"],
+        positive="approved",
+        n_boot=50,
+    )
+    assert outcome.report.verdict in {"PASS", "FAIL", "INCONCLUSIVE"}
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"prediction": "score", "cutoff": float("nan")}, InvalidPredictions, "finite number"),
+        ({"prediction": "score", "cutoff": float("inf")}, InvalidPredictions, "finite number"),
+        ({"n_boot": 100_000_000}, BiasChecksInputError, "between 0 and 10,000"),
+        ({"random_state": -5}, BiasChecksInputError, "0 or more, not -5"),
+        ({"sensitive": ["y"]}, BiasChecksInputError, "'y' is also the --label column"),
+        ({"sensitive": ["sex", "pred"]}, BiasChecksInputError, "also the --prediction column"),
+    ],
+)
+def test_options_no_file_can_satisfy_are_refused_before_reading(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    arguments: dict[str, Any] = {"label": "y", "prediction": "pred", "sensitive": ["sex"]}
+    with pytest.raises(error, match=message):  # the file does not exist: never read
+        audit_predictions_file("absent.csv", **(arguments | options))
+
+
 def test_scores_without_a_cutoff_say_to_pass_one(tmp_path: Path):
     _rows(200, 4).to_parquet(tmp_path / "preds.parquet")
     with pytest.raises(InvalidPredictions, match="pass --cutoff X"):

@@ -267,6 +267,9 @@ def test_a_file_whose_name_looks_like_a_glob_is_that_file(tmp_path: Path):
     source = resolve_source(path)
     assert source.single
     assert source.files == (path,)
+    # and it is read as that file: Polars globbed the name again, found nothing and the audit
+    # said "cannot read preds[1].csv" (review, session 21)
+    assert int(_count(path)["n"].sum()) == 10
 
 
 def _parquet_bytes() -> bytes:

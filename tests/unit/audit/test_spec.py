@@ -16,6 +16,21 @@ from audit.spec import ModelSpec, load_spec, make_estimator, parse_spec
 from core.canonical import canonical_json
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("latin.yaml", b"name: caf\xe9\n", "is not UTF-8 text: save it as UTF-8"),
+    ],
+)
+def test_a_spec_file_that_is_not_utf8_text_is_one_error(
+    tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InvalidModelSpec, match=message):
+        load_spec(path)
+
+
 def test_bad_specs_are_refused_and_files_are_read(tmp_path: Path) -> None:
     with pytest.raises(InvalidModelSpec, match="estimator"):
         parse_spec({"name": "m", "dataset": "d", "estimator": "svm"})
