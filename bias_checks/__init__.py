@@ -29,7 +29,7 @@ engines (:func:`audit_frame`: the group counts are computed by the frame's own l
 narwhals imports); nothing here touches a database, a chain or the network.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bias_checks._errors import (
     BiasChecksError,
@@ -62,6 +62,7 @@ from bias_checks._errors import (
 from bias_checks._evidence import EvidenceRule, OnInconclusive
 from bias_checks.catalogue import METRICS, MetricInfo, is_known_metric, metric_info
 from core.canonical import canonical_json
+from core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from bias_checks._audit import audit_counts, audit_predictions
@@ -160,15 +161,7 @@ _LAZY: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:
