@@ -7,10 +7,8 @@ import math
 from collections.abc import Sequence
 
 from audit.errors import InvalidPredictions
+from audit.spec import MAX_N_BOOT
 from bias_checks import InvalidParameterError
-
-#: The most bootstrap replicates an audit of predictions takes, as a model spec's ``n_boot``.
-MAX_N_BOOT = 10_000
 
 
 def check_options(

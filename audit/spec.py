@@ -68,6 +68,8 @@ _ESTIMATORS: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 DatasetName = Annotated[str, Field(min_length=1, max_length=200)]
 MAX_DATASETS = 32
+#: The most bootstrap replicates an audit takes (a spec's ``n_boot``, ``--n-boot``).
+MAX_N_BOOT = 10_000
 #: The most rounds (trees, iterations) a hyperparameter of these names may ask for: training
 #: runs on a shared server, so a billion trees is refused before a run starts. The names
 #: cover scikit-learn and the XGBoost, LightGBM and CatBoost aliases.
@@ -118,7 +120,7 @@ class ModelSpec(BaseModel):
     test_size: float = Field(default=0.25, gt=0.0, lt=1.0)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     include_sensitive: bool = False
-    n_boot: int = Field(default=200, ge=0, le=10_000, description="bootstrap replicates")
+    n_boot: int = Field(default=200, ge=0, le=MAX_N_BOOT, description="bootstrap replicates")
 
     @model_validator(mode="before")
     @classmethod
@@ -181,7 +183,7 @@ class FederatedSpec(BaseModel):
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     rounds: int = Field(default=5, ge=1, le=1000)
     epochs: int = Field(default=5, ge=1, le=1000)
-    n_boot: int = Field(default=200, ge=0, le=10_000)
+    n_boot: int = Field(default=200, ge=0, le=MAX_N_BOOT)
 
     @field_validator("datasets")
     @classmethod

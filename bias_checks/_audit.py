@@ -7,6 +7,7 @@ objects (:mod:`bias_checks._assemble`).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -48,10 +49,22 @@ SCORES_NOT_OF_COUNTS = (
 
 
 def _check_parameters(
-    *, n_boot: int, evidence: Any, thresholds: Sequence[Threshold], reference_group: Any
+    *,
+    n_boot: int,
+    random_state: Any,
+    evidence: Any,
+    thresholds: Sequence[Threshold],
+    reference_group: Any,
 ) -> None:
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
         raise InvalidParameterError(parameter="n_boot", value=repr(n_boot))
+    # numpy refuses a negative seed with a bare ValueError deep in the bootstrap
+    if random_state is not None and (
+        isinstance(random_state, bool)
+        or not isinstance(random_state, numbers.Integral)
+        or random_state < 0
+    ):
+        raise InvalidParameterError(parameter="random_state", value=repr(random_state))
     if not isinstance(reference_group, str | Mapping):  # a mode's name, or a group by feature
         raise InvalidParameterError(parameter="reference_group", value=repr(reference_group))
     if not isinstance(evidence, EvidenceRule):
@@ -194,7 +207,11 @@ def audit_predictions(
     thresholds = tuple(thresholds)
     rule = EvidenceRule() if evidence is None else evidence
     _check_parameters(
-        n_boot=n_boot, evidence=rule, thresholds=thresholds, reference_group=reference_group
+        n_boot=n_boot,
+        random_state=random_state,
+        evidence=rule,
+        thresholds=thresholds,
+        reference_group=reference_group,
     )
     row_cutoff: Any = cutoff
     recorded: Any = cutoff
@@ -351,7 +368,11 @@ def audit_counts(
     thresholds = tuple(thresholds)
     rule = EvidenceRule() if evidence is None else evidence
     _check_parameters(
-        n_boot=n_boot, evidence=rule, thresholds=thresholds, reference_group=reference_group
+        n_boot=n_boot,
+        random_state=random_state,
+        evidence=rule,
+        thresholds=thresholds,
+        reference_group=reference_group,
     )
     if not isinstance(counts, GroupCounts):
         raise InvalidParameterError(parameter="counts", value=type(counts).__name__)

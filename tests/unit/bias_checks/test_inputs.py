@@ -150,6 +150,12 @@ def audit(**overrides: Any) -> Any:
             messages.invalid_parameter("n_boot", " -1"),
             "invalid_parameter",
         ),
+        (  # numpy's bare ValueError from the bootstrap before session 21
+            {"random_state": -5},
+            InvalidParameterError,
+            messages.invalid_parameter("random_state", " -5"),
+            "invalid_parameter",
+        ),
         (
             {"reference_group": 5},
             InvalidParameterError,
