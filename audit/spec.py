@@ -284,6 +284,8 @@ def read_spec_file(path: Path) -> Any:
         raise InvalidModelSpec(f"{path} is not UTF-8 text: save it as UTF-8") from None
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise InvalidModelSpec(f"{path} is not valid YAML or JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidModelSpec(f"{path} is nested too deeply to be a spec") from None
 
 
 def estimator_module(estimator: str) -> str | None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar
 
+import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from core.errors import FairgovError
 
@@ -21,11 +24,50 @@ USAGE_EXIT = 2
 err_console = Console(stderr=True, highlight=False)
 
 
-def fail(message: str) -> typer.Exit:
-    """Print ``message`` as one line (whatever a library put in it) and exit with status 2."""
+def say(message: str) -> None:
+    """Print ``message`` on stderr as one ``fairgov:`` line, whatever a library put in it."""
     one_line = " ".join(message.split())
     err_console.print(f"[bold red]fairgov:[/] {escape(one_line)}", soft_wrap=True)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``message`` as one line (whatever a library put in it) and exit with status 2."""
+    say(message)
     return typer.Exit(USAGE_EXIT)
+
+
+class OneLineUsage(TyperGroup):
+    """The root command group: Click's usage errors (a missing option, a value of the wrong
+    type, an unknown command) as one ``fairgov:`` line naming the ``--help`` to read, where
+    Typer draws a box of five lines or more. Exit statuses are Click's (2 for usage).
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            result = super().main(
+                args, prog_name, complete_var, False, windows_expand_args, **extra
+            )
+        except click.UsageError as exc:
+            path = exc.ctx.command_path if exc.ctx is not None else prog_name or "fairgov"
+            say(f"{exc.format_message()} (see '{path} --help')")
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            say(exc.format_message())
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            say("aborted")
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 def coded(exc: FairgovError) -> str:

@@ -68,7 +68,7 @@ def _from_key_file(path: Path) -> str:
 def _from_keystore(path: Path) -> str:
     try:
         keystore = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise KeyUnavailable(f"cannot read the keystore {path}: {exc}") from exc
     password = os.environ.get("FAIRGOV_KEYSTORE_PASSWORD")
     if password is None:

@@ -316,11 +316,12 @@ def run(
 ) -> None:
     """Train, audit, report and anchor a model under the voted policy; the exit status is
     0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for input errors or a refused dataset."""
-    from audit.runs import STAGES
-    from audit.service import run_audit
     from audit.spec import load_spec
 
-    spec = load_spec(spec_file)
+    spec = load_spec(spec_file)  # a bad spec is refused before the heavy imports below
+    from audit.runs import STAGES
+    from audit.service import run_audit
+
     ctx = load_context()
     _finish_run(
         _with_stages(STAGES, lambda advance: run_audit(ctx.audit_env, spec, progress=advance))

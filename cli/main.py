@@ -18,9 +18,12 @@ from cli import (
     rewards,
     votes,
 )
+from cli._errors import OneLineUsage
 from cli.run import run
 
 app = typer.Typer(
+    cls=OneLineUsage,
+    rich_markup_mode="markdown",
     name="fairgov",
     help="DAO governance and fairness audits for machine learning.",
     no_args_is_help=True,

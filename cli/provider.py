@@ -218,7 +218,7 @@ def check_command(
             bytes.fromhex(claim["salt"].removeprefix("0x")),
             claim["proof"],
         )
-    except (OSError, ValueError, KeyError, AttributeError) as exc:
+    except (OSError, ValueError, KeyError, AttributeError, RecursionError) as exc:
         raise fail(f"{proof_file} is not a proof from `fairgov provider prove` ({exc})") from exc
     ctx = load_context()
     snapshot = read_snapshot(ctx.w3, ctx.deployment.addresses.training_policy)

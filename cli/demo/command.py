@@ -205,7 +205,8 @@ def demo(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Where to write the dataset and the HTML report. Default: <data dir>/demo."
+            help="Where to write the dataset and the HTML report."
+            " Default: demo/ in the data directory (FAIRGOV_DATA_DIR)."
         ),
     ] = None,
 ) -> None:

@@ -31,6 +31,16 @@ def test_a_spec_file_that_is_not_utf8_text_is_one_error(
         load_spec(path)
 
 
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_spec_nested_100000_deep_is_one_error(tmp_path: Path, suffix: str) -> None:
+    # Regression: py_ecc had raised the recursion limit to 100,000, so the JSON decoder
+    # overflowed the C stack (SIGSEGV) and YAML took 66 s before a RecursionError traceback.
+    path = tmp_path / f"deep{suffix}"
+    path.write_text("[" * 100_000)
+    with pytest.raises(InvalidModelSpec, match="is nested too deeply to be a spec"):
+        load_spec(path)
+
+
 def test_bad_specs_are_refused_and_files_are_read(tmp_path: Path) -> None:
     with pytest.raises(InvalidModelSpec, match="estimator"):
         parse_spec({"name": "m", "dataset": "d", "estimator": "svm"})

@@ -1,0 +1,50 @@
+"""Click's usage errors reach the user as one ``fairgov:`` line naming the help to read."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app
+
+runner = CliRunner()
+
+CASES = [
+    (["reports"], "No such command 'reports'. (see 'fairgov --help')"),
+    (["audit", "verify"], "No such command 'verify'. (see 'fairgov audit --help')"),
+    (
+        ["audit", "predictions"],
+        "Missing argument 'PATH|DIR|GLOB'. (see 'fairgov audit predictions --help')",
+    ),
+    (
+        ["audit", "predictions", "p.csv", "--cutoff", "abc"],
+        "Invalid value for '--cutoff': 'abc' is not a valid float."
+        " (see 'fairgov audit predictions --help')",
+    ),
+    (["vote", "--nope"], "No such option '--nope'. (see 'fairgov vote --help')"),
+]
+
+
+@pytest.mark.parametrize(("args", "expected"), CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_a_usage_error_is_one_line_with_status_2(args: list[str], expected: str):
+    result = runner.invoke(app, args, prog_name="fairgov")
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0] == f"fairgov: {expected}"
+    assert "╭" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_help_is_still_the_full_help():
+    result = runner.invoke(app, ["audit", "predictions", "--help"], prog_name="fairgov")
+    assert result.exit_code == 0
+    assert "Usage: fairgov audit predictions" in result.stdout
+    assert "--cutoff" in result.stdout
+
+
+def test_no_arguments_still_show_the_help():
+    result = runner.invoke(app, [], prog_name="fairgov")
+    assert result.exit_code == 2
+    assert "Usage: fairgov" in result.stdout + result.stderr
+    assert "Commands" in result.stdout + result.stderr
