@@ -246,11 +246,13 @@ def _check_label(opened: OpenedSource, name: str) -> None:
 
 def _check_complete(opened: OpenedSource, cells: pd.DataFrame, columns: Sequence[str]) -> None:
     """:class:`MissingValues` for the first of ``columns`` with an empty value."""
+    schema = opened.frame.collect_schema()
     for name in columns:
         empty = cells[name].isna().to_numpy()
         if empty.any():
             count = int(cells["n"].to_numpy()[empty].sum())
-            raise MissingValues(name, count, first_null_row(opened, name))
+            first = first_null_row(opened, name)
+            raise MissingValues(name, count, first, numbers=schema[name].is_float())
 
 
 def _count_predictions(

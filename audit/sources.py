@@ -17,6 +17,7 @@ far larger than memory.
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import narwhals as nw
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -191,6 +193,10 @@ def resolve_source(spec: str | Path) -> DataSource:
     return DataSource(text, root, tuple(files), kind, hive)
 
 
+#: How many rows Polars reads to guess a CSV column's type (see :func:`_scan`).
+_INFER_ROWS = 10_000
+
+
 def _scan(source: DataSource) -> pl.LazyFrame:
     files = [str(p) for p in source.files]
     if source.format == "parquet":
@@ -206,7 +212,7 @@ def _scan(source: DataSource) -> pl.LazyFrame:
     return pl.scan_csv(
         files,
         separator=separator,
-        infer_schema_length=10_000,
+        infer_schema_length=_INFER_ROWS,
         null_values=list(CSV_NULL_VALUES),
         glob=False,  # the files are resolved already; "preds[1].csv" is a name, not a glob
     )
@@ -222,9 +228,41 @@ def _reason(exc: Exception) -> str:
     return (lines or [type(exc).__name__])[0][:200]
 
 
+#: What to do about the reader's complaints that are not "this is not a CSV/Parquet file":
+#: (pattern of the reader's line, advice with the pattern's groups).
+_ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"could not parse `(.*?)` as dtype `(\w+)` at column '(.*?)'"),
+        f"column '{{2}}' reads as {{1}} in its first {_INFER_ROWS:,} rows but holds `{{0}}` "
+        "further down: correct that value or make the column one type",
+    ),
+    (
+        re.compile(r"Mismatched dtypes found"),
+        "a column holds values of another type than in the first block Dask read: correct"
+        " them or make the column one type",
+    ),
+    (re.compile(r"invalid utf-8"), "save it as UTF-8 text"),
+    (
+        re.compile(r"data type mismatch for column ([^\s:]+)"),
+        "its files give column {0} different types: write them with one schema",
+    ),
+)
+
+
+def _advice(reason: str) -> str | None:
+    for pattern, advice in _ADVICE:
+        found = pattern.search(reason)
+        if found:
+            return advice.format(*found.groups())
+    return None
+
+
 def _unreadable(source: DataSource, exc: Exception) -> UnreadableFile:
     where = source.files[0] if source.single else source.spec
-    return UnreadableFile(str(where), _reason(exc), kind=KIND_NAMES[source.format])
+    reason = _reason(exc)
+    return UnreadableFile(
+        str(where), reason, kind=KIND_NAMES[source.format], advice=_advice(reason)
+    )
 
 
 def _what_it_is(head: bytes, kind: DataFormat) -> tuple[str, str] | None:
@@ -333,7 +371,12 @@ def _dask_client(address: str, timeout: float) -> Iterator[tuple[str, int]]:
             # The scheduler's HTTP server starts even without a dashboard, on 8787 unless told
             # otherwise: ":0" takes a free port, so two local clusters never collide.
             LocalCluster(  # type: ignore[no-untyped-call]
-                n_workers=2, threads_per_worker=1, dashboard_address=":0"
+                n_workers=2,
+                threads_per_worker=1,
+                dashboard_address=":0",
+                # A task that fails (a bad row) comes back as the exception, which is one
+                # line; the workers' own "Compute Failed" log would add twenty more.
+                silence_logs=logging.CRITICAL,
             ) as cluster,
             Client(cluster) as client,  # type: ignore[no-untyped-call]
         ):
@@ -434,15 +477,16 @@ def first_values(opened: OpenedSource, column: str, count: int) -> pd.Series[Any
 
 
 def first_null_row(opened: OpenedSource, column: str) -> int:
-    """The 1-based row (in file order) of ``column``'s first null (or NaN) value; 0 if none."""
+    """The 1-based row (in file order) of ``column``'s first empty value; 0 if none.
+
+    In a float column NaN and infinities count as empty too: a score of ``inf`` is no score
+    (:func:`bias_checks.frame_cells` makes it null), so the message must point at its row.
+    """
+    is_float = opened.frame.collect_schema()[column].is_float()
     if opened.partitions is None:
         native = opened.frame.to_native()
         value = pl.col(column)
-        empty = (
-            value.is_null() | value.is_nan()
-            if native.collect_schema()[column].is_float()
-            else value.is_null()
-        )
+        empty = (value.is_null() | ~value.is_finite()) if is_float else value.is_null()
         found = (
             native.with_row_index("row")
             .filter(empty)
@@ -452,10 +496,15 @@ def first_null_row(opened: OpenedSource, column: str) -> int:
         value = found.item()
         return 0 if value is None else int(value) + 1
     series = opened.frame.to_native()[column]
+
+    def _first(part: pd.Series[Any]) -> int:
+        empty = part.isna().to_numpy()
+        if is_float:
+            empty = empty | np.isinf(part.to_numpy(dtype=np.float64, na_value=np.nan))
+        return int(empty.argmax()) if empty.any() else -1
+
     lengths = series.map_partitions(len).compute().tolist()
-    firsts = series.map_partitions(
-        lambda part: int(part.isna().to_numpy().argmax()) if part.isna().any() else -1
-    ).compute()
+    firsts = series.map_partitions(_first).compute()
     offset: int = 0
     for length, first in zip(lengths, firsts.tolist(), strict=True):
         if first >= 0:

@@ -364,9 +364,10 @@ class MissingValues(AuditError):
     code: ClassVar[str] = "missing_values"
     category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
 
-    def __init__(self, column: str, count: int, first_row: int) -> None:
+    def __init__(self, column: str, count: int, first_row: int, *, numbers: bool = False) -> None:
+        what = "empty or infinite" if numbers else "empty"
         super().__init__(
-            f"column {column!r} has {count} empty value(s), the first on data row {first_row}: "
+            f"column {column!r} has {count} {what} value(s), the first on data row {first_row}: "
             "drop or fill those rows first",
             column=column,
             count=count,

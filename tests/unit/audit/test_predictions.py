@@ -184,7 +184,7 @@ def test_an_empty_score_is_reported_on_its_row(tmp_path: Path):
             tmp_path / "preds.csv", label="y", prediction="score", cutoff=0.5, sensitive=["sex"]
         )
     assert caught.value.message.startswith(
-        "column 'score' has 1 empty value(s), the first on data row 13"
+        "column 'score' has 1 empty or infinite value(s), the first on data row 13"
     )
 
 
@@ -210,7 +210,7 @@ def test_a_nan_score_in_parquet_is_an_empty_value_on_its_row(tmp_path: Path):
             cutoff=0.5,
             sensitive=["sex"],
         )
-    assert "has 1 empty value(s), the first on data row 8" in caught.value.message
+    assert "has 1 empty or infinite value(s), the first on data row 8" in caught.value.message
 
 
 def test_a_label_written_na_is_an_empty_value_as_pandas_read_it(tmp_path: Path):
@@ -434,6 +434,20 @@ def test_an_empty_score_is_reported_on_its_row_with_score(tmp_path: Path) -> Non
             tmp_path / "preds.csv", label="y", prediction="pred", score="score", sensitive=["sex"]
         )
     assert "\n" not in caught.value.message
+
+
+def test_an_infinite_score_is_reported_as_such_on_its_row(tmp_path: Path) -> None:
+    # Regression: it was "1 empty value(s), the first on data row 0".
+    frame = _rows(40, 6)
+    frame.loc[7, "score"] = np.inf
+    frame.to_csv(tmp_path / "preds.csv", index=False)
+    with pytest.raises(MissingValues) as caught:
+        audit_predictions_file(
+            tmp_path / "preds.csv", label="y", prediction="score", cutoff=0.5, sensitive=["sex"]
+        )
+    assert caught.value.message.startswith(
+        "column 'score' has 1 empty or infinite value(s), the first on data row 8:"
+    )
 
 
 @pytest.mark.parametrize(

@@ -230,6 +230,19 @@ def test_the_first_empty_value_is_found_by_its_row_across_files(tmp_path: Path):
     assert int(cells.loc[cells["y"].isna(), "n"].sum()) == 2
 
 
+@pytest.mark.parametrize(
+    "dask", [None, pytest.param("local", marks=pytest.mark.slow)], ids=["polars", "dask"]
+)
+def test_an_infinite_score_is_found_by_its_row(tmp_path: Path, dask: str | None):
+    # Regression: a score of inf is no score (frame_cells makes it null), but only null and
+    # NaN were looked for, so the message named "data row 0".
+    (tmp_path / "a.csv").write_text("sex,s\nf,0.5\nm,0.25\n")
+    (tmp_path / "b.csv").write_text("sex,s\nf,0.75\nm,-inf\nf,inf\n")
+    with open_source(resolve_source(tmp_path), dask=dask) as opened:
+        assert first_null_row(opened, "s") == 4
+        assert first_null_row(opened, "sex") == 0
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -304,7 +317,7 @@ def _csv_bytes() -> bytes:
         ("x.csv", lambda: b"PK\x03\x04" + bytes(20), "ZIP archive"),
         ("n.csv", lambda: b"y\0,pred,sex\n1,1,f\n", "NUL bytes"),
         ("q.csv", lambda: b'y,pred,sex\n1,1,"f\n0,1,m\n', "as CSV"),
-        ("l.csv", lambda: "y,pred,sex\n1,1,f\xe9\n".encode("latin-1"), "utf-8"),
+        ("l.csv", lambda: "y,pred,sex\n1,1,f\xe9\n".encode("latin-1"), "utf-8.*save it as UTF-8"),
     ],
 )
 def test_a_file_that_is_not_its_suffix_format_is_one_line_before_any_reading(
@@ -317,6 +330,53 @@ def test_a_file_that_is_not_its_suffix_format_is_one_line_before_any_reading(
     assert caught.value.code == "unreadable_file"
     assert "\n" not in caught.value.message
     assert str(path) in caught.value.message
+
+
+def _late_text_label() -> bytes:
+    rows = _rows(10_050, 4)
+    rows["y"] = rows["y"].astype(object)
+    rows.loc[10_020, "y"] = "yes"
+    return rows.to_csv(index=False).encode()
+
+
+@pytest.mark.parametrize(
+    ("dask", "advice"),
+    [
+        (
+            None,
+            "column 'y' reads as i64 in its first 10,000 rows but holds `yes` further down: "
+            "correct that value or make the column one type",
+        ),
+        pytest.param(
+            "local",
+            "a column holds values of another type than in the first block Dask read",
+            marks=pytest.mark.slow,
+        ),
+    ],
+    ids=["polars", "dask"],
+)
+def test_a_column_whose_type_changes_far_down_is_named_not_called_a_bad_file(
+    tmp_path: Path, dask: str | None, advice: str
+) -> None:
+    # Regression: the message ended "is it a CSV file?" whatever the reader complained of.
+    path = tmp_path / "late.csv"
+    path.write_bytes(_late_text_label())
+    with pytest.raises(UnreadableFile) as caught:
+        _count(path, dask=dask)
+    assert advice in caught.value.message
+    assert "is it a CSV file?" not in caught.value.message
+
+
+def test_parquet_files_of_two_schemas_are_named_as_such(tmp_path: Path) -> None:
+    _rows(5, 0).to_parquet(tmp_path / "a.parquet")
+    other = _rows(5, 1)
+    other["y"] = other["y"].astype(str)
+    other.to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(UnreadableFile) as caught:
+        _count(tmp_path)
+    assert caught.value.message.endswith(
+        "its files give column y different types: write them with one schema"
+    )
 
 
 def test_column_names_that_are_not_printable_are_shown_escaped(tmp_path: Path) -> None:
