@@ -44,7 +44,10 @@ NOT_A_FRAME = (
 RESERVED_NAME = (
     "A grouped column is named like one of the count columns (n, w, w2); rename it first."
 )
-SCORE_NOT_NUMERIC = "The score column must be numeric to compare it with the cutoff."
+CUTOFF_SCORE_NOT_NUMERIC = (
+    "The score column {column!r} must be numeric to compare it with the cutoff."
+)
+SCORE_NOT_NUMERIC = "The score column {column!r} must be numeric: scores of the positive class."
 #: Non-integral values of a float label column all become this one key before grouping.
 _NON_INTEGRAL = 0.5
 _W2 = "__fairgov_w2"
@@ -160,14 +163,18 @@ def _cells(
         ]
         if score is not None and cutoff is not None:
             if not schema[score].is_numeric():
-                raise InvalidParameterError(SCORE_NOT_NUMERIC, column=score)
+                raise InvalidParameterError(
+                    CUTOFF_SCORE_NOT_NUMERIC.format(column=score), column=score
+                )
             value = nw.col(score)
             valid = value.is_finite() if schema[score].is_float() else ~value.is_null()
             derived.append(nw.when(valid).then(value >= cutoff).alias(score))
         aggregations = [nw.len().alias("n")]
         if score_sums is not None:
             if not schema[score_sums].is_numeric():
-                raise InvalidParameterError(SCORE_NOT_NUMERIC, column=score_sums)
+                raise InvalidParameterError(
+                    SCORE_NOT_NUMERIC.format(column=score_sums), column=score_sums
+                )
             derived_scores, sums = _score_statistics(
                 score_sums, is_float=schema[score_sums].is_float()
             )

@@ -41,7 +41,7 @@ from bias_checks._errors import (
     SCORE_METRIC_WEIGHTED,
     SCORES_OUTSIDE_UNIT_INTERVAL,
 )
-from bias_checks._frame_cells import SCORE_NOT_NUMERIC
+from bias_checks._frame_cells import CUTOFF_SCORE_NOT_NUMERIC, SCORE_NOT_NUMERIC
 from bias_checks._scores import group_scores
 from bias_checks._scores_counted import counted_group_scores, score_counts
 
@@ -344,7 +344,21 @@ def test_a_text_score_column_is_refused() -> None:
     rows = pl.DataFrame({"y": [1, 0], "p": [1, 0], "s": ["0.2", "0.9"], "g": ["a", "b"]})
     with pytest.raises(InvalidParameterError) as caught:
         frame_scores(rows, y_true="y", y_pred="p", y_score="s", sensitive_features=["g"])
-    assert caught.value.args[0] == SCORE_NOT_NUMERIC
+    # Regression: it said "to compare it with the cutoff" where there is no cutoff.
+    assert (
+        caught.value.args[0]
+        == "The score column 's' must be numeric: scores of the positive class."
+    )
+    assert caught.value.args[0] == SCORE_NOT_NUMERIC.format(column="s")
+
+
+def test_a_text_column_with_a_cutoff_is_refused_as_such() -> None:
+    rows = pl.DataFrame({"y": [1, 0], "s": ["0.2", "0.9"], "g": ["a", "b"]})
+    with pytest.raises(InvalidParameterError) as caught:
+        frame_scores(
+            rows, y_true="y", y_pred="s", y_score="s", cutoff=0.5, sensitive_features=["g"]
+        )
+    assert caught.value.args[0] == CUTOFF_SCORE_NOT_NUMERIC.format(column="s")
 
 
 def test_without_y_score_a_cutoff_audit_keeps_its_earlier_report() -> None:
