@@ -33,6 +33,10 @@ app = typer.Typer(
 console = Console(highlight=False, soft_wrap=True)
 
 
+#: How many left-out groups a check's line names in the terminal summary.
+_GROUPS_NAMED = 8
+
+
 def _text(value: object) -> str:
     """``value`` as literal console text: control characters shown as escapes, rich markup
     escaped (group names and paths come from the user's data: ``[/]`` or ``[bold]`` in a
@@ -92,7 +96,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         )
     console.print(table, soft_wrap=False)
     for check in data.audit.checks:  # a PASS too: it says nothing of the groups left out
-        note = left_out_note(check)
+        note = left_out_note(check, limit=_GROUPS_NAMED)
         if note is not None:
             console.print(_text(note))
     if any(METRICS[c.threshold.metric].signed for c in data.audit.checks):

@@ -270,14 +270,18 @@ def _own_rule_words(check: CheckView, audit_rule: EvidenceRuleView) -> str:
     return ", ".join(words)
 
 
-def left_out_note(check: CheckView) -> str | None:
+def left_out_note(check: CheckView, *, limit: int | None = None) -> str | None:
     """The groups a check did not judge, with their sizes and the minimums they missed;
-    None when it judged every group."""
+    None when it judged every group. With ``limit``, at most that many groups are named
+    and the rest counted (a terminal summary; the renderings name them all)."""
     groups = check.unreliable_groups or []
     if not groups:
         return None
     rule = check.evidence_rule
-    named = "; ".join(f"{group_label(g.group)} (n={g.count})" for g in groups)
+    shown = groups if limit is None else groups[:limit]
+    named = "; ".join(f"{group_label(g.group)} (n={g.count})" for g in shown)
+    if len(shown) < len(groups):
+        named += f" and {len(groups) - len(shown):,} more groups (all named in the report)"
     return (
         f"The {check_words(check.threshold)} did not judge {named}: a group is judged with at "
         f"least {rule.min_group_size} rows and {rule.min_denominator} in the rate's "

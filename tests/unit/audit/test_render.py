@@ -13,6 +13,7 @@ import pytest
 
 from audit.render import (
     REPORT_FILES,
+    left_out_note,
     render_all,
     render_csv,
     render_html,
@@ -61,6 +62,42 @@ def report() -> Report:
         policy=None,
         seeds={"bootstrap": 0},
     )
+
+
+def test_a_terminal_note_names_a_few_left_out_groups_and_counts_the_rest():
+    rng = np.random.default_rng(6)
+    group = np.concatenate([rng.choice(["a", "b"], 400), [f"tiny{i:02d}" for i in range(20)]])
+    y = rng.integers(0, 2, group.size)
+    audit = audit_predictions(
+        y,
+        rng.integers(0, 2, group.size),
+        sensitive_features={"g": group},
+        thresholds=[Threshold("demographic_parity_difference", 0.1)],
+        n_boot=0,
+    )
+    (check,) = build_report(
+        kind="predictions",
+        run_id="0x" + "cd" * 32,
+        audit=audit,
+        model=None,
+        dataset=DatasetInfo(
+            name="p.csv",
+            content_hash="0x" + "12" * 32,
+            rows=group.size,
+            label="y",
+            sensitive_features=["g"],
+        ),
+        policy=None,
+        seeds={"bootstrap": 0},
+    ).model.audit.checks
+    full = left_out_note(check)
+    short = left_out_note(check, limit=3)
+    assert full is not None
+    assert short is not None
+    assert full.count("(n=1)") == 20
+    assert short.count("(n=1)") == 3
+    assert "g=tiny00 (n=1); g=tiny01 (n=1); g=tiny02 (n=1) and 17 more groups" in short
+    assert short.endswith(full.partition("(n=1): ")[2])
 
 
 def test_html_shows_verdict_checks_and_charts(report: Report):
