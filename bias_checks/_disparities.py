@@ -61,7 +61,9 @@ def first_min(x: np.ndarray[Any, Any]) -> int:
 
 
 def _ratio_at_most_one(ratio: np.ndarray[Any, Any]) -> FloatArray:
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # ``1 / ratio`` is taken everywhere and kept only where ratio > 1; a subnormal ratio
+    # (a value of 4e-322 beside 1) overflows in the part thrown away.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.where(ratio > 1, 1.0 / ratio, ratio)
 
 
@@ -69,7 +71,7 @@ def _against(
     values: np.ndarray[Any, Any], target: np.ndarray[Any, Any], transform: Transform
 ) -> tuple[FloatArray, IntArray]:
     """Worst difference or ratio of each group value to ``target`` (..., L)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if transform == "difference":
             gaps = np.abs(values - target[..., None])
             return np.fmax.reduce(gaps, axis=-1), _nan_argmax(gaps)
