@@ -175,16 +175,22 @@ def test_a_sensitive_column_missing_from_the_schema_is_named(tmp_path: Path):
         )
 
 
-def test_an_empty_score_is_reported_on_its_row(tmp_path: Path):
+@pytest.mark.parametrize(
+    "value",
+    [np.nan, np.inf, -np.inf],
+    # Regression for the infinities: "1 empty value(s), the first on data row 0".
+    ids=["nan", "inf", "-inf"],
+)
+def test_an_empty_or_infinite_score_is_reported_on_its_row(tmp_path: Path, value: float):
     frame = _rows(20, 6)
-    frame.loc[12, "score"] = np.nan
+    frame.loc[12, "score"] = value
     frame.to_csv(tmp_path / "preds.csv", index=False)
     with pytest.raises(MissingValues) as caught:
         audit_predictions_file(
             tmp_path / "preds.csv", label="y", prediction="score", cutoff=0.5, sensitive=["sex"]
         )
     assert caught.value.message.startswith(
-        "column 'score' has 1 empty or infinite value(s), the first on data row 13"
+        "column 'score' has 1 empty or infinite value(s), the first on data row 13:"
     )
 
 
@@ -434,20 +440,6 @@ def test_an_empty_score_is_reported_on_its_row_with_score(tmp_path: Path) -> Non
             tmp_path / "preds.csv", label="y", prediction="pred", score="score", sensitive=["sex"]
         )
     assert "\n" not in caught.value.message
-
-
-def test_an_infinite_score_is_reported_as_such_on_its_row(tmp_path: Path) -> None:
-    # Regression: it was "1 empty value(s), the first on data row 0".
-    frame = _rows(40, 6)
-    frame.loc[7, "score"] = np.inf
-    frame.to_csv(tmp_path / "preds.csv", index=False)
-    with pytest.raises(MissingValues) as caught:
-        audit_predictions_file(
-            tmp_path / "preds.csv", label="y", prediction="score", cutoff=0.5, sensitive=["sex"]
-        )
-    assert caught.value.message.startswith(
-        "column 'score' has 1 empty or infinite value(s), the first on data row 8:"
-    )
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from audit.render import (
 )
 from audit.render._pdf import latin1
 from audit.report import DatasetInfo, Report, build_report
-from bias_checks import EvidenceRule, Threshold, audit_predictions
+from bias_checks import AuditResult, EvidenceRule, Threshold, audit_predictions
 from tests.unit.audit.test_report import POLICY
 
 EVIL = "<script>alert('x')</script>"
@@ -47,6 +47,10 @@ def report() -> Report:
         ],
         n_boot=40,
     )
+    return _predictions_report(audit, rows=n, sensitive="group")
+
+
+def _predictions_report(audit: AuditResult, *, rows: int, sensitive: str) -> Report:
     return build_report(
         kind="predictions",
         run_id="0x" + "cd" * 32,
@@ -55,9 +59,9 @@ def report() -> Report:
         dataset=DatasetInfo(
             name="preds.csv",
             content_hash="0x" + "12" * 32,
-            rows=n,
+            rows=rows,
             label="y",
-            sensitive_features=["group"],
+            sensitive_features=[sensitive],
         ),
         policy=None,
         seeds={"bootstrap": 0},
@@ -75,21 +79,7 @@ def test_a_terminal_note_names_a_few_left_out_groups_and_counts_the_rest():
         thresholds=[Threshold("demographic_parity_difference", 0.1)],
         n_boot=0,
     )
-    (check,) = build_report(
-        kind="predictions",
-        run_id="0x" + "cd" * 32,
-        audit=audit,
-        model=None,
-        dataset=DatasetInfo(
-            name="p.csv",
-            content_hash="0x" + "12" * 32,
-            rows=group.size,
-            label="y",
-            sensitive_features=["g"],
-        ),
-        policy=None,
-        seeds={"bootstrap": 0},
-    ).model.audit.checks
+    (check,) = _predictions_report(audit, rows=group.size, sensitive="g").model.audit.checks
     full = left_out_note(check)
     short = left_out_note(check, limit=3)
     assert full is not None
