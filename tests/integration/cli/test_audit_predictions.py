@@ -215,7 +215,7 @@ def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Pat
     assert [c["verdict"] for c in checks] == ["PASS", "PASS"]
     code, output = _run(*_base(data / "fair.csv", out, "--score", "outcome", *args))
     assert code == 2, output
-    assert "score column must be numeric" in output
+    assert "score column 'outcome' must be numeric: scores of the positive class" in output
     code, output = _run(*_base(data / "fair.csv", out, "--score", "sex", *args))
     assert code == 2, output
     assert "'sex' is also the --score column" in output
