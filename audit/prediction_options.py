@@ -9,6 +9,18 @@ from collections.abc import Sequence
 from audit.errors import InvalidPredictions
 from audit.spec import MAX_N_BOOT
 from bias_checks import InvalidParameterError
+from core.numbers import is_decimal_text
+
+
+def cutoff_from_text(text: str, prediction: str) -> float:
+    """``--cutoff`` as typed: a plain ASCII decimal, or :class:`InvalidPredictions`.
+    ``float`` also reads ``0_5`` (as 5: every score below it, so a biased model PASSed) and
+    other scripts' digits."""
+    if not is_decimal_text(text):
+        raise InvalidPredictions(
+            prediction, f"--cutoff must be a plain decimal number such as 0.5, not {text!r}"
+        )
+    return float(text)
 
 
 def check_options(

@@ -37,6 +37,32 @@ console = Console(highlight=False, soft_wrap=True)
 _GROUPS_NAMED = 8
 
 
+def _check_out(out: Path, source: str) -> None:
+    """Refuse an ``--out`` that is a file, cannot be looked at, would overwrite an input
+    file, or lies inside a data folder (its report.csv would be read as data next time)."""
+    from audit.render import LL144_FILE, REPORT_FILES
+    from audit.sources import resolve_source
+
+    try:
+        if out.exists() and not out.is_dir():
+            raise fail(f"--out {out} is a file: name a directory for the report files")
+        target = out.resolve()
+    except OSError as exc:
+        raise fail(f"cannot use --out {out}: {exc.strerror or exc}") from None
+    data = resolve_source(source)
+    written = {target / name for name in (*REPORT_FILES, LL144_FILE)}
+    for path in data.files:
+        if path.resolve() in written:
+            raise fail(
+                f"--out {out} would overwrite the input file {path}: name another directory"
+            )
+    if not data.single and target.is_relative_to(data.root.resolve()):
+        raise fail(
+            f"--out {out} is inside the data folder {data.root}: its report.csv would be read "
+            "as data by the next audit; name a directory outside it"
+        )
+
+
 def _text(value: object) -> str:
     """``value`` as literal console text: control characters shown as escapes, rich markup
     escaped (group names and paths come from the user's data: ``[/]`` or ``[bold]`` in a
@@ -149,7 +175,8 @@ def predictions(
         ),
     ] = None,
     cutoff: Annotated[
-        float | None, typer.Option(help="Scores >= this are positive predictions.")
+        str | None,
+        typer.Option(help="Scores >= this are positive predictions.", metavar="FLOAT"),
     ] = None,
     score: Annotated[
         str | None,
@@ -225,6 +252,7 @@ def predictions(
 
     Exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for usage or input errors.
     """
+    from audit.prediction_options import cutoff_from_text
     from audit.predictions import audit_predictions_file
     from audit.reference import parse_reference
     from audit.render import render_all
@@ -233,8 +261,7 @@ def predictions(
     columns = _split(sensitive)
     if not columns:
         raise fail("--sensitive needs at least one column name")
-    if out.exists() and not out.is_dir():
-        raise fail(f"--out {out} is a file: name a directory for the report files")
+    _check_out(out, source)
     presets: dict[str | None, Preset | None] = {
         None: None,
         "four_fifths": "four_fifths",
@@ -259,7 +286,7 @@ def predictions(
             sensitive=columns,
             positive=positive,
             thresholds=threshold or (),
-            cutoff=cutoff,
+            cutoff=None if cutoff is None else cutoff_from_text(cutoff, prediction),
             score=score,
             evidence=rule,
             n_boot=n_boot,

@@ -10,6 +10,7 @@ from api.schemas.audits import CheckSummary
 from api.schemas.common import EXAMPLE_HASH
 from audit.reference import Reference, parse_reference
 from bias_checks import EvidenceRule, OnInconclusive, Verdict
+from core.numbers import is_decimal_text
 
 Column = Annotated[str, Field(min_length=1, max_length=200)]
 #: The most bootstrap replicates an upload may ask for: the default of
@@ -108,6 +109,14 @@ class PredictionsOptions(BaseModel):
         if not parts:
             raise ValueError("name at least one sensitive column")
         return list(dict.fromkeys(parts))
+
+    @field_validator("cutoff", mode="before")
+    @classmethod
+    def _plain_cutoff(cls, value: object) -> object:
+        # pydantic's float reads "0_5" as 5.0, which made every prediction negative
+        if isinstance(value, str) and not is_decimal_text(value):
+            raise ValueError("cutoff must be a plain decimal number such as 0.5")
+        return value
 
     @field_validator("reference", mode="after")
     @classmethod

@@ -242,6 +242,9 @@ def test_the_evidence_rule_is_refused_with_the_codes_the_cli_and_governance_give
         ({"min_denominator": "\u0663\u0660"}, "invalid_minimum_size"),
         ({"threshold": "demographic_parity_difference<=1_0"}, "invalid_threshold_spec"),
         ({"threshold": "demographic_parity_diference<=0.1"}, "unknown_metric"),
+        # Regression (review, session 22): pydantic's float read "0_5" as 5.0.
+        ({"cutoff": "0_5"}, "invalid_request"),
+        ({"cutoff": "\u0660.\u0665"}, "invalid_request"),
     ]
     for params, code in cases:
         response = post(**params)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -318,7 +319,23 @@ def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Pat
                 "--cutoff",
                 "nan",
             ],
-            "--cutoff must be a finite number",
+            "--cutoff must be a plain decimal number such as 0.5, not 'nan'",
+        ),
+        (
+            # Regression (review, session 22): float() read 0_5 as 5, so every prediction
+            # was negative and a biased model PASSed.
+            [
+                "{d}/fair.csv",
+                "--label",
+                "y",
+                "--prediction",
+                "score",
+                "--sensitive",
+                "sex",
+                "--cutoff",
+                "0_5",
+            ],
+            "--cutoff must be a plain decimal number such as 0.5, not '0_5'",
         ),
         (
             ["{d}/fair.csv", "--label", "y", "--prediction", "pred", "--sensitive", "y"],
@@ -351,6 +368,7 @@ def test_a_score_column_judges_score_metric_thresholds(data: Path, tmp_path: Pat
         "parquet",
         "positive-not-in-predictions",
         "non-finite-cutoff",
+        "underscore-cutoff",
         "sensitive-is-label",
         "negative-seed",
     ],
@@ -442,3 +460,23 @@ def test_group_names_and_paths_are_shown_as_written_never_as_markup(tmp_path: Pa
     assert "sex=[unknown]\\x1b[31m (n=" in output
     assert "\x1b" not in output
     assert str(out / "report.json") in output
+
+
+def test_the_report_never_overwrites_or_joins_its_input(data: Path, tmp_path: Path):
+    # Regression (review, session 22): an input named report.csv audited with --out its own
+    # folder was replaced by the report; an --out inside a data folder put report.csv among
+    # the data, so the next audit of that folder failed to read it.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(data / "tiny.csv", folder / "report.csv")
+    before = (folder / "report.csv").read_bytes()
+    code, output = _run(*_base(folder / "report.csv", folder))
+    assert code == 2, output
+    assert "would overwrite the input file" in output
+    assert (folder / "report.csv").read_bytes() == before
+    code, output = _run(*_base(folder, folder / "out"))
+    assert code == 2, output
+    assert f"is inside the data folder {folder}" in output
+    assert not (folder / "out").exists()
+    code, output = _run(*_base(folder / "report.csv", tmp_path / "elsewhere"))
+    assert code in (0, 1, 3), output
