@@ -89,6 +89,17 @@ class DatasetManifest(BaseModel):
         description="The privileged group: one value (as text) per sensitive feature",
     )
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_one_path_segment(cls, name: str) -> str:
+        # The manifest is stored under datasets/<name>/: "../../etc/x" or "/tmp/x" wrote it
+        # outside the data directory (review, session 22).
+        if name in (".", "..") or any(c in name for c in "/\\") or not name.isprintable():
+            raise ValueError(
+                f"{name!r} is not a dataset name: no '/', '\\', control characters, '.' or '..'"
+            )
+        return name
+
     @model_validator(mode="after")
     def _consistent(self) -> DatasetManifest:
         if self.label in self.sensitive_features or self.label in self.features:
@@ -204,7 +215,11 @@ def _check_reference_group(group: dict[str, str], sensitive: tuple[str, ...]) ->
 def _header(path: Path, fmt: DatasetFormat) -> list[str]:
     if fmt == "parquet":
         return parquet_columns(path)
-    return [str(c) for c in pd.read_csv(path, nrows=0, skipinitialspace=True).columns]
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=0, skipinitialspace=True).columns]
+    except pd.errors.EmptyDataError:
+        # Regression (review, session 22): a 0-byte file was a pandas traceback.
+        raise InvalidManifest(f"{path} is empty: it has no header row") from None
 
 
 def build_manifest(

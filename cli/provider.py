@@ -212,13 +212,15 @@ def check_command(
 
     try:
         claim = json.loads(proof_file.read_text("utf-8"))
+        if not isinstance(claim, dict):
+            raise TypeError("it is not a JSON object")
         dataset_id, record, salt, path = (
             claim["dataset_id"],
             claim["record"],
             bytes.fromhex(claim["salt"].removeprefix("0x")),
             claim["proof"],
         )
-    except (OSError, ValueError, KeyError, AttributeError, RecursionError) as exc:
+    except (OSError, ValueError, KeyError, AttributeError, TypeError, RecursionError) as exc:
         raise fail(f"{proof_file} is not a proof from `fairgov provider prove` ({exc})") from exc
     ctx = load_context()
     snapshot = read_snapshot(ctx.w3, ctx.deployment.addresses.training_policy)

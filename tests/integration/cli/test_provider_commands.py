@@ -103,3 +103,15 @@ def test_a_provider_offers_proves_and_withdraws_from_the_command_line(
     assert code == 0, output
     (entry,) = read_snapshot(w3, deployment.addresses.training_policy).datasets
     assert (entry.allowed, entry.withdrawn) == (False, True)
+
+
+@pytest.mark.parametrize("text", ["[]", '"x"', "null", "1", "[" * 100_000])
+def test_a_proof_file_that_is_not_a_json_object_is_one_line(tmp_path: Path, text: str):
+    # Regression (review, session 22): a list, string, null or number was a TypeError
+    # traceback; a file nested 100,000 deep killed the process (py_ecc's recursion limit).
+    proof_file = tmp_path / "proof.json"
+    proof_file.write_text(text)
+    code, output = _run("provider", "check", str(proof_file))
+    assert code == 2, output
+    assert output.count("\n") == 1, output
+    assert "is not a proof from `fairgov provider prove`" in output

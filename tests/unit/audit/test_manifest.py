@@ -65,6 +65,27 @@ def test_unknown_columns_are_refused(tmp_path: Path) -> None:
         DatasetManifest.from_json(b'{"name": "x"}')
 
 
+@pytest.mark.parametrize("name", ["../../etc/x", "/tmp/abs", "..", ".", "a\\b", "tab\there"])
+def test_a_name_that_is_not_one_path_segment_is_refused(tmp_path: Path, name: str) -> None:
+    # Regression (review, session 22): the manifest file is stored under datasets/<name>/,
+    # and "../../etc/x" wrote it outside the data directory.
+    csv = write_loans_csv(tmp_path / "loans.csv", 50)
+    with pytest.raises(InvalidManifest, match="is not a dataset name"):
+        build_manifest(
+            csv, name=name, label="approved", positive_label="1", sensitive_features=["group"]
+        )
+
+
+def test_an_empty_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    # Regression (review, session 22): pandas' EmptyDataError reached the user.
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(InvalidManifest, match=r"empty\.csv is empty: it has no header row"):
+        build_manifest(
+            tmp_path / "empty.csv", name="e", label="y", positive_label="1",
+            sensitive_features=["sex"],
+        )  # fmt: skip
+
+
 def test_headerless_csv_uses_declared_columns(tmp_path: Path) -> None:
     path = tmp_path / "raw.csv"
     path.write_text("1, a, yes\n2, b, no\n")
