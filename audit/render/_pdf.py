@@ -55,6 +55,15 @@ _REPLACEMENTS = {
     "\u0153": "oe",
 }
 _WIDTH = 180.0
+#: The most characters a table cell shows: a row must fit on one page, and a 2,000-character
+#: group name made fpdf2 refuse the whole PDF, so the audit was lost (review, session 22).
+#: The report itself (report.json, HTML, CSV) keeps every name whole.
+_CELL_CHARS = 400
+
+
+def _cell(value: Any) -> str:
+    text = latin1(value)
+    return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 3] + "..."
 
 
 def latin1(text: Any) -> str:
@@ -116,7 +125,7 @@ class _Doc(FPDF):
         ) as table:
             table.row([latin1(h) for h in headers])
             for row in rows:
-                table.row([latin1(v) for v in row])
+                table.row([_cell(v) for v in row])
         self.ln(2)
 
 

@@ -90,6 +90,22 @@ def test_a_terminal_note_names_a_few_left_out_groups_and_counts_the_rest():
     assert short.endswith(full.partition("(n=1): ")[2])
 
 
+def test_a_pdf_shows_a_group_name_of_any_length():
+    # Regression (review, session 22): a 2,000-character group name made fpdf2 refuse the
+    # table row ("too high to be rendered on a single page"), and the audit was lost.
+    rng = np.random.default_rng(7)
+    group = rng.choice(["m" * 2000, "f"], 300)
+    audit = audit_predictions(
+        rng.integers(0, 2, 300),
+        rng.integers(0, 2, 300),
+        sensitive_features={"sex": group},
+        thresholds=[Threshold("demographic_parity_difference", 0.1)],
+        n_boot=0,
+    )
+    pdf = render_pdf(_predictions_report(audit, rows=300, sensitive="sex"))
+    assert pdf.startswith(b"%PDF")
+
+
 def test_html_shows_verdict_checks_and_charts(report: Report):
     html = render_html(report)
     assert "Fairness audit: FAIL" in html
