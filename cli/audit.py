@@ -53,9 +53,7 @@ def _check_out(out: Path, source: str) -> None:
     written = {target / name for name in (*REPORT_FILES, LL144_FILE)}
     for path in data.files:
         if path.resolve() in written:
-            raise fail(
-                f"--out {out} would overwrite the input file {path}: name another directory"
-            )
+            raise fail(f"--out {out} would overwrite the input file {path}: name another directory")
     if not data.single and target.is_relative_to(data.root.resolve()):
         raise fail(
             f"--out {out} is inside the data folder {data.root}: its report.csv would be read "
