@@ -18,6 +18,7 @@ far larger than memory.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +39,7 @@ from audit.errors import (
     MissingColumn,
     NoDataFiles,
     UnreadableFile,
+    UnreadableFolder,
     UnsupportedFileFormat,
 )
 from bias_checks import BiasChecksError, frame_cells
@@ -122,6 +124,30 @@ def _visible(path: Path, root: Path) -> bool:
     return not any(part.startswith((".", "_")) for part in path.relative_to(root).parts)
 
 
+def _walk(root: Path) -> list[Path]:
+    """Every file below ``root``. A folder that cannot be listed, or a link to a folder (not
+    followed), is :class:`UnreadableFolder`: Python's own walks skip both without a word, and
+    the audit would judge part of the data (review, session 22). Hidden folders (``.``,
+    ``_``) are not entered."""
+
+    def refuse(exc: OSError) -> None:
+        raise UnreadableFolder(str(exc.filename or root), exc.strerror or str(exc))
+
+    found: list[Path] = []
+    for folder, folders, files in os.walk(root, onerror=refuse):
+        here = Path(folder)
+        folders[:] = [f for f in folders if not f.startswith((".", "_"))]
+        for name in folders:
+            if (here / name).is_symlink():
+                raise UnreadableFolder(
+                    str(here / name),
+                    "it is a link to a folder, which is not followed: name the folder it "
+                    "links to, or copy its files in",
+                )
+        found += [here / f for f in files if (here / f).is_file()]
+    return found
+
+
 def _glob_root(spec: str) -> tuple[Path, str]:
     parts = Path(spec).parts
     fixed = [p for p in parts[: next(i for i, p in enumerate(parts) if _GLOB_CHARS.search(p))]]
@@ -149,13 +175,14 @@ def find_files(spec: str) -> tuple[Path, tuple[Path, ...]]:
     """The root and the files (sorted by path below it) of a folder or glob ``spec``, of any
     format and perhaps none; :class:`InputFileNotFound` if it is neither."""
     path = Path(spec)
-    if _GLOB_CHARS.search(spec):
-        root, pattern = _glob_root(spec)
-        found = [p for p in root.glob(pattern) if p.is_file() and _visible(p, root)]
-    elif path.is_dir():
+    if path.is_dir():  # before globbing: a folder may be named "my data [1]"
         root = path
-        found = [p for p in path.rglob("*") if p.is_file() and _visible(p, root)]
-        found = [p for p in found if p.suffix.lower() in SUFFIXES]
+        found = [p for p in _walk(root) if _visible(p, root) and p.suffix.lower() in SUFFIXES]
+    elif _GLOB_CHARS.search(spec):
+        root, pattern = _glob_root(spec)
+        if len(Path(pattern).parts) > 1:  # the glob enters folders: none may be skipped
+            _walk(root)
+        found = [p for p in root.glob(pattern) if p.is_file() and _visible(p, root)]
     else:
         raise InputFileNotFound(spec)
     return root, tuple(sorted(found, key=lambda p: p.relative_to(root).as_posix()))

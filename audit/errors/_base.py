@@ -51,6 +51,17 @@ class InputFileNotFound(AuditError):
         super().__init__(f"no such file: {path}", path=path)
 
 
+class UnreadableFolder(AuditError):
+    """A folder below a data folder cannot be listed, or is a link fairgov does not follow:
+    reading on would audit part of the data without a word."""
+
+    code: ClassVar[str] = "unreadable_folder"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot read the folder {path}: {reason}", path=path, reason=reason)
+
+
 class UnsupportedFileFormat(AuditError):
     """The predictions file is neither CSV nor parquet, or parquet support is missing."""
 

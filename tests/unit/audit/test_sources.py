@@ -22,6 +22,7 @@ from audit.errors import (
     MissingColumn,
     NoDataFiles,
     UnreadableFile,
+    UnreadableFolder,
     UnsupportedFileFormat,
 )
 from audit.sources import (
@@ -241,6 +242,29 @@ def test_an_infinite_score_is_found_by_its_row(tmp_path: Path, dask: str | None)
     with open_source(resolve_source(tmp_path), dask=dask) as opened:
         assert first_null_row(opened, "s") == 4
         assert first_null_row(opened, "sex") == 0
+
+
+def test_a_folder_named_like_a_glob_is_read_as_the_folder(tmp_path: Path):
+    # Regression (review, session 22): "my data [1]" was globbed and matched nothing.
+    folder = tmp_path / "my data [1]"
+    folder.mkdir()
+    _rows(5, 0).to_csv(folder / "a.csv", index=False)
+    assert resolve_source(folder).files == (folder / "a.csv",)
+
+
+@pytest.mark.parametrize("spec", ["{root}", "{root}/**/*.csv"], ids=["folder", "glob"])
+def test_a_linked_folder_is_refused_not_skipped(tmp_path: Path, spec: str):
+    # Regression (review, session 22): the walk skipped a symlinked folder without a word,
+    # and the audit judged part of the data.
+    root, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    root.mkdir()
+    elsewhere.mkdir()
+    _rows(5, 0).to_csv(root / "a.csv", index=False)
+    _rows(5, 1).to_csv(elsewhere / "b.csv", index=False)
+    (root / "more").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(UnreadableFolder, match="is a link to a folder, which is not followed"):
+        resolve_source(spec.format(root=root))
+    assert resolve_source(f"{root}/*.csv").files == (root / "a.csv",)
 
 
 def _closed_port() -> int:
