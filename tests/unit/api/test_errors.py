@@ -216,6 +216,7 @@ STATUS_BEFORE: dict[str, int] = {
     "unknown_reference_group": 400,
     "unminable_transaction": 409,
     "unreadable_file": 422,
+    "unreadable_folder": 422,  # new in session 22
     "unsupported_file_format": 422,
     "unsupported_mitigation": 422,
     "untrusted_model_type": 500,

@@ -87,7 +87,10 @@ def test_run_id_inputs_are_byte_stable(
 
 manifests = st.builds(
     DatasetManifest,
-    name=text,
+    # a dataset name is one path segment of printable characters (manifest.py)
+    name=text.filter(
+        lambda s: s not in (".", "..") and s.isprintable() and not set(s) & set("/\\")
+    ),
     version=text,
     uri=text,
     sha256=hashes,

@@ -17,8 +17,8 @@ CASES = [
         "Missing argument 'PATH|DIR|GLOB'. (see 'fairgov audit predictions --help')",
     ),
     (
-        ["audit", "predictions", "p.csv", "--cutoff", "abc"],
-        "Invalid value for '--cutoff': 'abc' is not a valid float."
+        ["audit", "predictions", "p.csv", "--n-boot", "abc"],
+        "Invalid value for '--n-boot': 'abc' is not a valid integer range."
         " (see 'fairgov audit predictions --help')",
     ),
     (["vote", "--nope"], "No such option '--nope'. (see 'fairgov vote --help')"),
