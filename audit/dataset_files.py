@@ -28,14 +28,8 @@ import pandas as pd
 from audit.commitments import Progress, read_records
 from audit.errors import DatasetFileMissing, InputFileNotFound, InvalidManifest, UnreadableFile
 from audit.parquet_records import parquet_records
-from audit.sources import (
-    KIND_NAMES,
-    DataSource,
-    check_contents,
-    files_hash,
-    find_files,
-    resolve_source,
-)
+from audit.source_files import DataSource, files_hash, find_files, resolve_source
+from audit.sources import KIND_NAMES, check_contents
 from core.types import Hash32
 
 FileFormat = Literal["csv", "parquet"]

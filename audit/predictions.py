@@ -27,6 +27,7 @@ from audit.prediction_options import check_options
 from audit.reference import Reference, resolve_reference
 from audit.report import Report, build_report
 from audit.report_model import DatasetInfo
+from audit.source_files import resolve_source
 from audit.sources import (
     DEFAULT_DASK_TIMEOUT,
     OpenedSource,
@@ -36,7 +37,6 @@ from audit.sources import (
     first_values,
     open_source,
     require_columns,
-    resolve_source,
 )
 from bias_checks import (
     METRICS,

@@ -41,7 +41,7 @@ def _check_out(out: Path, source: str) -> None:
     """Refuse an ``--out`` that is a file, cannot be looked at, would overwrite an input
     file, or lies inside a data folder (its report.csv would be read as data next time)."""
     from audit.render import LL144_FILE, REPORT_FILES
-    from audit.sources import resolve_source
+    from audit.source_files import resolve_source
 
     try:
         if out.exists() and not out.is_dir():

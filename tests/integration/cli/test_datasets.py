@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from audit.commitments import InclusionProof, encode_record, read_salts, verify
 from audit.manifest import DatasetManifest
 from audit.parquet_records import parquet_records
-from audit.sources import resolve_source
+from audit.source_files import resolve_source
 from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from cli.main import app
 

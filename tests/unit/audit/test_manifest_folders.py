@@ -28,7 +28,7 @@ from audit.manifest import (
     manifest_content_hash,
 )
 from audit.plan import current_content_hash
-from audit.sources import resolve_source
+from audit.source_files import resolve_source
 from audit.spec import parse_spec
 from audit.synthetic import write_loans_csv
 from audit.training import predict, split, train

@@ -25,15 +25,8 @@ from audit.errors import (
     UnreadableFolder,
     UnsupportedFileFormat,
 )
-from audit.sources import (
-    count_cells,
-    files_hash,
-    find_files,
-    first_null_row,
-    open_source,
-    require_columns,
-    resolve_source,
-)
+from audit.source_files import files_hash, find_files, resolve_source
+from audit.sources import count_cells, first_null_row, open_source, require_columns
 
 
 def _rows(n: int, seed: int) -> pd.DataFrame:
@@ -242,6 +235,15 @@ def test_an_infinite_score_is_found_by_its_row(tmp_path: Path, dask: str | None)
     with open_source(resolve_source(tmp_path), dask=dask) as opened:
         assert first_null_row(opened, "s") == 4
         assert first_null_row(opened, "sex") == 0
+
+
+def test_a_repeated_header_name_is_refused_not_audited_as_its_first_copy(tmp_path: Path):
+    # Regression (review, session 22): Polars renamed the copy sex_duplicated_0 and the audit
+    # used the first "sex" without a word.
+    path = tmp_path / "dup.csv"
+    path.write_text("y,pred,sex,sex\n1,1,f,m\n0,1,m,f\n")
+    with pytest.raises(UnreadableFile, match="column 'sex' appears more than once"):
+        _count(path)
 
 
 def test_a_folder_named_like_a_glob_is_read_as_the_folder(tmp_path: Path):
