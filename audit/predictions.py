@@ -248,11 +248,14 @@ def _check_complete(opened: OpenedSource, cells: pd.DataFrame, columns: Sequence
     """:class:`MissingValues` for the first of ``columns`` with an empty value."""
     schema = opened.frame.collect_schema()
     for name in columns:
+        numbers = schema[name].is_float()
         empty = cells[name].isna().to_numpy()
+        if numbers and cells[name].dtype.kind == "f":  # a --score column, grouped as it is
+            empty = empty | np.isinf(cells[name].to_numpy())
         if empty.any():
             count = int(cells["n"].to_numpy()[empty].sum())
             first = first_null_row(opened, name)
-            raise MissingValues(name, count, first, numbers=schema[name].is_float())
+            raise MissingValues(name, count, first, numbers=numbers)
 
 
 def _count_predictions(

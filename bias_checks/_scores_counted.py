@@ -216,8 +216,12 @@ def score_counts(
     by_score = np.argsort(s, kind="stable")
     order = by_score[np.argsort(2 * g[by_score] + pos[by_score], kind="stable")]
     g, pos, s, c = g[order], pos[order], s[order], c[order]
-    e = np.where(pos, (1 - s) ** 2, s**2)
-    columns = (c, c * (s - pos), c * e, c * e**2, c * e**3)
+    # Scores far outside [0, 1] (1e308: AUC takes any real score) overflow these powers;
+    # the sums then are inf, and only Brier score and calibration read them, which refuse
+    # such scores (review, session 22: four RuntimeWarning lines reached the terminal).
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.where(pos, (1 - s) ** 2, s**2)
+        columns = (c, c * (s - pos), c * e, c * e**2, c * e**3)
     sums = np.zeros((len(keys), len(SUM_FIELDS)))
     for j, column in enumerate(columns):  # bincount adds in array order, as add.at, faster
         sums[:, j] = np.bincount(g, weights=column, minlength=len(keys))

@@ -430,16 +430,21 @@ def test_a_score_column_enters_the_run_id_only_when_given(tmp_path: Path) -> Non
     assert plain.report.run_id != scored.report.run_id
 
 
-def test_an_empty_score_is_reported_on_its_row_with_score(tmp_path: Path) -> None:
+@pytest.mark.parametrize("value", [None, np.inf, -np.inf], ids=["empty", "inf", "-inf"])
+def test_an_empty_score_is_reported_on_its_row_with_score(tmp_path: Path, value: object) -> None:
+    # Regression (review, session 22): an infinite --score value was the engine's
+    # "y_score (or y_pred with a cutoff) must hold finite numbers", naming no column or row.
     frame = _rows(40, 6)
     frame["score"] = frame["score"].astype(object)
-    frame.loc[7, "score"] = None
+    frame.loc[7, "score"] = value
     frame.to_csv(tmp_path / "preds.csv", index=False)
-    with pytest.raises(MissingValues, match="score") as caught:
+    with pytest.raises(MissingValues) as caught:
         audit_predictions_file(
             tmp_path / "preds.csv", label="y", prediction="pred", score="score", sensitive=["sex"]
         )
-    assert "\n" not in caught.value.message
+    assert caught.value.message.startswith(
+        "column 'score' has 1 empty or infinite value(s), the first on data row 8:"
+    )
 
 
 @pytest.mark.parametrize(

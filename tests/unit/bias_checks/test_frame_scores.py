@@ -199,6 +199,20 @@ def test_scores_with_a_cutoff_equal_the_in_memory_cutoff_audit(
     _same_to_1e_9(result, expected)
 
 
+def test_scores_far_outside_the_unit_interval_are_counted_without_a_warning() -> None:
+    # Regression (review, session 22): scores of 1e308 overflowed the squared errors and four
+    # RuntimeWarning lines reached the terminal; AUC takes any real scores.
+    counted = score_counts(
+        [("a",)],
+        group=np.array([0, 0]),
+        positive=np.array([True, False]),
+        score=np.array([1e308, 5e307]),
+        count=np.array([1, 1]),
+    )
+    assert counted.n_pos.tolist() == [1]
+    assert np.isinf(counted.sums[0, 2])
+
+
 def test_group_statistics_equal_the_in_memory_engine_and_sklearn() -> None:
     rows = _rows(3, 4_000, decimals=1)
     groups = rows["band"].to_numpy()
