@@ -58,7 +58,11 @@ class OneLineUsage(TyperGroup):
                 args, prog_name, complete_var, False, windows_expand_args, **extra
             )
         except click.UsageError as exc:
-            path = exc.ctx.command_path if exc.ctx is not None else prog_name or "fairgov"
+            path = (
+                exc.ctx.command_path
+                if exc.ctx is not None
+                else self._path_in(sys.argv[1:] if args is None else args, prog_name)
+            )
             say(f"{exc.format_message()} (see '{path} --help')")
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
@@ -68,6 +72,17 @@ class OneLineUsage(TyperGroup):
             say("aborted")
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
+
+    def _path_in(self, args: Sequence[str], prog_name: str | None) -> str:
+        """The command path that ``args`` name (Click's parser raises a missing option value
+        without its context)."""
+        path, command = [prog_name or "fairgov"], self
+        for arg in args:
+            if not isinstance(command, click.Group) or arg not in command.commands:
+                break
+            command = command.commands[arg]
+            path.append(arg)
+        return " ".join(path)
 
 
 def coded(exc: FairgovError) -> str:

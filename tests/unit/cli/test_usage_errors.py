@@ -22,6 +22,12 @@ CASES = [
         " (see 'fairgov audit predictions --help')",
     ),
     (["vote", "--nope"], "No such option '--nope'. (see 'fairgov vote --help')"),
+    # Click's parser raises this one without its context (review, session 22: it named
+    # 'fairgov --help').
+    (
+        ["audit", "predictions", "p.csv", "--label"],
+        "Option '--label' requires an argument. (see 'fairgov audit predictions --help')",
+    ),
 ]
 
 
