@@ -76,7 +76,8 @@ class OneLineUsage(TyperGroup):
     def _path_in(self, args: Sequence[str], prog_name: str | None) -> str:
         """The command path that ``args`` name (Click's parser raises a missing option value
         without its context)."""
-        path, command = [prog_name or "fairgov"], self
+        path: list[str] = [prog_name or "fairgov"]
+        command: click.Command = self
         for arg in args:
             if not isinstance(command, click.Group) or arg not in command.commands:
                 break
