@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from enum import StrEnum
 from typing import Annotated
@@ -61,12 +62,12 @@ def vote(
     dev_account: DevAccountOption = None,
 ) -> None:
     """Sign a ballot with your key and hand it to the relayer, which pays the gas."""
+    pid = _proposal_id(proposal_id)  # before the stack is looked for: a typo is said first
     ctx, key, voter = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
     intake = _intake(ctx)
     nonce, _ = intake.next_nonce(RelayKind.BALLOT, voter)
-    pid = _proposal_id(proposal_id)
     support = SUPPORT[choice]
     typed = ballot_typed_data(
         governor_domain(ctx.deployment),
@@ -99,6 +100,7 @@ def delegate(
     dev_account: DevAccountOption = None,
 ) -> None:
     """Sign a delegation of your votes (to yourself or another holder) for the relayer to send."""
+    target = _address(delegatee)  # before the stack is looked for: a typo is said first
     ctx, key, delegator = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
@@ -106,11 +108,11 @@ def delegate(
     nonce, _ = intake.next_nonce(RelayKind.DELEGATION, delegator)
     expiry = intake.chain_time() + valid_for
     typed = delegation_typed_data(
-        token_domain(ctx.deployment), delegatee=_address(delegatee), nonce=nonce, expiry=expiry
+        token_domain(ctx.deployment), delegatee=target, nonce=nonce, expiry=expiry
     )
     delegation = Delegation(
         delegator=to_address(delegator),
-        delegatee=_address(delegatee),
+        delegatee=target,
         nonce=nonce,
         expiry=expiry,
         signature=_sign(key, typed),
@@ -134,11 +136,16 @@ def relay() -> None:
     )
 
 
+#: A proposal id as a person copies it: decimal (a uint256 has up to 78 digits) or 0x hex.
+#: ``int(text, 0)`` alone also read "1_0" as 10 and other scripts' digits.
+_PROPOSAL_ID = re.compile(r"[0-9]{1,78}|0[xX][0-9a-fA-F]{1,64}")
+
+
 def _proposal_id(text: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a proposal id") from None
+    if not _PROPOSAL_ID.fullmatch(text.strip()):
+        raise typer.BadParameter(f"{text!r} is not a proposal id (its decimal digits)")
+    digits = text.strip()
+    return int(digits[2:], 16) if digits[:2] in ("0x", "0X") else int(digits, 10)
 
 
 def _address(text: str) -> Address:

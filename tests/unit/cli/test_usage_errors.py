@@ -22,6 +22,18 @@ CASES = [
         " (see 'fairgov audit predictions --help')",
     ),
     (["vote", "--nope"], "No such option '--nope'. (see 'fairgov vote --help')"),
+    # Refused before the stack is looked for (review, session 22: they said not_deployed);
+    # int(text, 0) had read "1_0" as 10.
+    (
+        ["vote", "1_0", "for", "--dev-account", "1"],
+        "Invalid value: '1_0' is not a proposal id (its decimal digits)"
+        " (see 'fairgov vote --help')",
+    ),
+    (
+        ["delegate", "notanaddress", "--dev-account", "1"],
+        "Invalid value: 'notanaddress' is not an address (0x and 40 hex digits)"
+        " (see 'fairgov delegate --help')",
+    ),
     # Click's parser raises this one without its context (review, session 22: it named
     # 'fairgov --help').
     (
