@@ -12,6 +12,7 @@ from sqlmodel import Session
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from cli.compose import load_context
+from core.numbers import uint256_from_text
 from governance.guardian import prepare_guardian_cancel, submit_guardian_cancel
 from governance.index.indexer import Indexer
 from governance.protection import read_protection
@@ -52,7 +53,8 @@ def cancel_command(
     dev_account: DevAccountOption = None,
 ) -> None:
     """Cancel a loosening proposal as the fairness guardian, who signs and pays."""
-    if not proposal_id.isdigit():
+    pid = uint256_from_text(proposal_id)  # isdigit() took other scripts' digits
+    if pid is None:
         raise fail(f"{proposal_id!r} is not a proposal id: use its decimal number")
     ctx, key, guardian = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
@@ -61,7 +63,7 @@ def cancel_command(
         Indexer(ctx.engine, ctx.w3, ctx.deployment, confirmations=ctx.settings.confirmations).sync()
     with Session(ctx.engine) as session:
         prepared = prepare_guardian_cancel(
-            session, ctx.w3, ctx.deployment, proposal_id=int(proposal_id), guardian=guardian
+            session, ctx.w3, ctx.deployment, proposal_id=pid, guardian=guardian
         )
     console.print(f"cancel proposal {prepared.proposal_id} as guardian {prepared.guardian}")
     if dry_run:

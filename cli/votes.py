@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from enum import StrEnum
 from typing import Annotated
@@ -15,6 +14,7 @@ from rich.console import Console
 from cli._errors import friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
 from cli.compose import Context, load_context
+from core.numbers import uint256_from_text
 from core.types import Address, to_address
 from governance.intake import IntakeService, governor_domain, token_domain
 from governance.messages.ballots import Ballot, Delegation
@@ -136,16 +136,11 @@ def relay() -> None:
     )
 
 
-#: A proposal id as a person copies it: decimal (a uint256 has up to 78 digits) or 0x hex.
-#: ``int(text, 0)`` alone also read "1_0" as 10 and other scripts' digits.
-_PROPOSAL_ID = re.compile(r"[0-9]{1,78}|0[xX][0-9a-fA-F]{1,64}")
-
-
 def _proposal_id(text: str) -> int:
-    if not _PROPOSAL_ID.fullmatch(text.strip()):
+    value = uint256_from_text(text)
+    if value is None:
         raise typer.BadParameter(f"{text!r} is not a proposal id (its decimal digits)")
-    digits = text.strip()
-    return int(digits[2:], 16) if digits[:2] in ("0x", "0X") else int(digits, 10)
+    return value
 
 
 def _address(text: str) -> Address:
