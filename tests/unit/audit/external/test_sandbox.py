@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -179,13 +180,24 @@ def test_an_orphaned_child_stops_at_its_cpu_limit(tmp_path: Path) -> None:
     assert not (tmp_path / "result.json").exists()
 
 
+def _environ_after_exec(pid: int) -> list[bytes]:
+    """The environment of process ``pid`` once it runs the scoring child's program: read
+    before its ``exec``, ``/proc`` shows the parent's or (within ``vfork``) nothing."""
+    proc = Path(f"/proc/{pid}")
+    deadline = time.monotonic() + 30
+    while _sandbox_child.__file__.encode() not in (proc / "cmdline").read_bytes():
+        assert time.monotonic() < deadline, "the scoring child never started its program"
+        time.sleep(0.01)
+    return (proc / "environ").read_bytes().split(b"\0")
+
+
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 def test_the_child_gets_no_key_or_setting_of_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAIRGOV_AUDITOR_KEY", "0x" + "ab" * 32)
     monkeypatch.setenv("FAIRGOV_DATABASE_URL", "postgresql://user:secret@db/fairgov")
     scorer = Scorer()
     try:
-        environ = Path(f"/proc/{scorer.process.pid}/environ").read_bytes().split(b"\0")
+        environ = _environ_after_exec(scorer.process.pid)
     finally:
         scorer.close()
     names = {entry.split(b"=", 1)[0] for entry in environ if entry}
