@@ -14,7 +14,7 @@ metrics (``disparate_impact``, ...), so the DAO votes which group that is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
@@ -394,16 +394,17 @@ def manifest_content_hash(manifest: DatasetManifest) -> Hash32:
         raise DatasetFileMissing(manifest.name, str(path)) from None
 
 
-def load_frame(manifest: DatasetManifest) -> pd.DataFrame:
+def load_frame(manifest: DatasetManifest, *, only: Sequence[str] | None = None) -> pd.DataFrame:
     """Read the manifest's file (or the files of its folder or glob, in their sorted order)
-    with its declared columns (label, sensitive, features).
+    with its declared columns (label, sensitive, features), or with the columns ``only``.
 
     Examples
     --------
     >>> load_frame(manifest).shape  # doctest: +SKIP
     (4000, 7)
     """
-    wanted = list(dict.fromkeys([*manifest.features, *manifest.sensitive_features, manifest.label]))
+    declared = [*manifest.features, *manifest.sensitive_features, manifest.label]
+    wanted = list(dict.fromkeys(declared if only is None else only))
     spec = several_files(manifest.uri)
     if spec is not None:
         source = open_files(spec, name=manifest.name)
@@ -415,12 +416,16 @@ def load_frame(manifest: DatasetManifest) -> pd.DataFrame:
             if absent:
                 raise InvalidManifest(f"columns {absent} are not in {path.name}")
             frame = pd.read_parquet(path, columns=wanted)
-        elif manifest.columns:
+        elif manifest.columns:  # only the wanted columns are parsed; an absent one is named below
             frame = pd.read_csv(
-                path, header=None, names=list(manifest.columns), skipinitialspace=True
+                path,
+                header=None,
+                names=list(manifest.columns),
+                skipinitialspace=True,
+                usecols=lambda c: c in wanted,
             )
         else:
-            frame = pd.read_csv(path, skipinitialspace=True)
+            frame = pd.read_csv(path, skipinitialspace=True, usecols=lambda c: c in wanted)
     except OSError:
         raise DatasetFileMissing(manifest.name, str(path)) from None
     missing = [c for c in wanted if c not in frame.columns]

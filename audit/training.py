@@ -30,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from audit.errors import MissingValues, UnsupportedMitigation
+from audit.errors import AmbiguousLabels, InvalidManifest, MissingValues, UnsupportedMitigation
 from audit.evidence import governed_reference
 from audit.manifest import DatasetManifest, load_frame
 from audit.spec import ModelSpec, make_estimator
@@ -157,22 +157,45 @@ def split(frame: pd.DataFrame, manifest: DatasetManifest, spec: ModelSpec) -> Sp
     return Split(x_tr, x_te, np.asarray(y_tr), np.asarray(y_te), a_tr, a_te)
 
 
-def check_reference_group(manifest: DatasetManifest) -> None:
-    """Check that the manifest's privileged group has rows in its file, its groups read as a
-    governed run reads them (:func:`sensitive_groups`), before anyone votes on it.
+def check_registration(manifest: DatasetManifest) -> None:
+    """Check, before anyone votes on the manifest, what every governed run of it will need
+    of its data: at least one data row, a label on every row, both outcomes among the labels
+    (the positive label and another, compared as :func:`binary_labels` compares them), and
+    rows of the privileged group, its groups read as a run reads them
+    (:func:`sensitive_groups`). Only the label and sensitive columns are read.
 
     Raises
     ------
+    InvalidManifest
+        The data has no rows.
+    MissingValues
+        A label is empty.
+    AmbiguousLabels
+        No label, or every label, is the positive one.
     bias_checks.UnknownReferenceGroupError
-        The group does not occur (the message lists the values that do).
+        The privileged group does not occur (the message lists the values that do).
 
     Examples
     --------
-    >>> check_reference_group(manifest)  # doctest: +SKIP
+    >>> check_registration(manifest)  # doctest: +SKIP
     """
+    sensitive = list(manifest.sensitive_features)
+    frame = load_frame(manifest, only=[manifest.label, *sensitive])
+    if frame.empty:
+        raise InvalidManifest(f"{manifest.name!r} has no data rows: register a file with data")
+    column = frame[manifest.label]
+    positive = binary_labels(column, manifest.positive_label)
+    if not positive.any() or positive.all():
+        values = sorted(set(column.map(category_text).str.strip()))
+        problem = (
+            f"none equals the positive label {manifest.positive_label!r}; name one of them"
+            if not positive.any()
+            else f"all equal the positive label {manifest.positive_label!r}: a model needs "
+            "rows of both outcomes to be trained and audited"
+        )
+        raise AmbiguousLabels(manifest.label, values, problem)
     if manifest.reference_group is not None:
-        groups = sensitive_groups(load_frame(manifest)[list(manifest.sensitive_features)])
-        governed_reference(manifest.reference_group, groups)
+        governed_reference(manifest.reference_group, sensitive_groups(frame[sensitive]))
 
 
 def group_keys(sensitive: pd.DataFrame) -> np.ndarray[Any, Any]:

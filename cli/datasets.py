@@ -102,12 +102,15 @@ def register(
     the sorted list of its files and their sha256 (docs/hashes.md). With --salts the records
     of every file are committed, in that sorted order (docs/commitments.md).
 
+    Data no governed run could audit is refused here, before anyone votes on it: a file
+    with no data rows, an empty label, a --positive that no row (or every row) has.
+
     The manifest is printed on stdout (canonical JSON). Its provider then signs an offer
     of it: ``fairgov provider offer MANIFEST --salts SALTS``.
     """
     from audit.manifest import build_manifest, commit_records, store_manifest
     from audit.reference import parse_reference
-    from audit.training import check_reference_group
+    from audit.training import check_registration
     from bias_checks import InvalidParameterError
 
     named = None if reference is None else parse_reference(reference)
@@ -130,7 +133,7 @@ def register(
         columns=_split(columns) or None,
         reference_group=named,
     )
-    check_reference_group(manifest)  # before the salts: a refusal must not replace them
+    check_registration(manifest)  # before the salts: a refusal must not replace them
     if salts is not None:
         manifest = commit_records(manifest, salts)
     engine = migrated_engine(settings)

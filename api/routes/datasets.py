@@ -14,7 +14,7 @@ from api.schemas.common import HASH_PATTERN, Limit, Offset
 from audit.errors import DatasetFileMissing
 from audit.manifest import DatasetManifest, store_manifest
 from audit.service import dataset_manifests, list_manifests
-from audit.training import check_reference_group
+from audit.training import check_registration
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -54,10 +54,11 @@ def register_dataset(
     """Register a manifest (operators only); the same manifest twice is stored once. Its
     provider then signs an offer of it (``POST /v1/providers/offers/prepare``). A privileged
     group that has no rows in the file is refused (422 ``unknown_reference_group``), as
-    ``fairgov datasets register`` refuses it, before anyone votes on it."""
+    ``fairgov datasets register`` refuses it, before anyone votes on it; so is data no run
+    could audit (no rows, an empty label, a positive label that no row or every row has)."""
     # Data held elsewhere (a federated node's) cannot be read here: a run checks the group.
     with suppress(DatasetFileMissing):
-        check_reference_group(body)
+        check_registration(body)
     record = store_manifest(session, body)
     session.commit()
     return ManifestCreated(manifest=ManifestPublic.of(record))

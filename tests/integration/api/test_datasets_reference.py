@@ -1,6 +1,6 @@
 """``POST /v1/datasets`` with a privileged group: stored and hashed with the manifest, or
 refused in one line when it does not name each sensitive feature once, or names a group
-that has no rows in the file."""
+that has no rows in the file; data no run could audit is refused as the CLI refuses it."""
 
 from __future__ import annotations
 
@@ -94,3 +94,24 @@ def test_a_manifest_whose_data_is_held_elsewhere_is_stored_unchecked(
         )
         assert created.status_code == 201, created.text
         assert created.json()["manifest"]["manifest_hash"] == manifest.hash
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_labels_no_run_could_audit_are_refused_over_http(make_app, tmp_path: Path) -> None:
+    """A positive label that no row has was stored; every governed run of it then failed."""
+    app = make_app(operators=[Account.from_key(OPERATOR_KEY).address])
+    manifest = build_manifest(
+        write_loans_csv(tmp_path / "loans.csv", 200),
+        name="loans",
+        label=LABEL,
+        positive_label="approved!",
+        sensitive_features=list(SENSITIVE),
+    )
+    with TestClient(app) as client:
+        operator = bearer(client, OPERATOR_KEY)
+        created = client.post(
+            "/v1/datasets", json=json.loads(manifest.canonical_json()), headers=operator
+        )
+        assert (created.status_code, error_code(created)) == (422, "ambiguous_labels")
+        assert "none equals the positive label 'approved!'" in created.json()["error"]["message"]
+        assert client.get("/v1/datasets").json()["count"] == 0

@@ -76,3 +76,31 @@ def test_a_refused_privileged_group_leaves_the_salts_file_alone(data: Path, refe
     assert code != 0
     assert len(output.strip().splitlines()) == 1  # the one-line refusal
     assert salts.read_bytes() == kept, "the refused register rewrote the provider's salts"
+
+
+@pytest.mark.parametrize(
+    ("rows", "positive", "message"),
+    [
+        ("x,group,y\n", "1", "'odd' has no data rows: register a file with data"),
+        ("x,group,y\n1,A,0\n2,B,1\n", "yes", "none equals the positive label 'yes'"),
+        ("x,group,y\n1,A,1\n2,B,1.0\n", "1", "all equal the positive label '1'"),
+        ("x,group,y\n1,A,0\n2,B,\n3,A,1\n", "1", "column 'y' has 1 empty value(s)"),
+    ],
+)
+def test_data_no_run_could_audit_is_refused_at_registration(
+    data: Path, rows: str, positive: str, message: str
+) -> None:
+    """Review (session 22): a header-only file, a positive label no row has, one outcome
+    only and empty labels were registered, offered and voted on; every governed run of them
+    then failed. Each is now one line at registration, before anything is stored."""
+    odd = data.parent / "odd.csv"
+    odd.write_text(rows)
+    result = runner.invoke(
+        app,
+        ["datasets", "register", str(odd), "--label", "y", "--positive", positive,
+         "--sensitive", "group"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not list((data.parent / "datasets").glob("**/*.json"))
