@@ -27,7 +27,7 @@ from audit.prediction_options import check_options
 from audit.reference import Reference, resolve_reference
 from audit.report import Report, build_report
 from audit.report_model import DatasetInfo
-from audit.source_files import resolve_source
+from audit.source_files import DataSource, resolve_source
 from audit.sources import (
     DEFAULT_DASK_TIMEOUT,
     OpenedSource,
@@ -312,7 +312,7 @@ def _count_predictions(
 
 
 def audit_predictions_file(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | DataSource,
     *,
     label: str,
     prediction: str,
@@ -338,9 +338,10 @@ def audit_predictions_file(
 
     Parameters
     ----------
-    path : path-like
+    path : path-like or DataSource
         A CSV (``.tsv`` is tab-separated) or Parquet file, a folder of them, or a glob such
-        as ``data/year=*/part-*.parquet`` (see :func:`audit.sources.resolve_source`).
+        as ``data/year=*/part-*.parquet`` (see :func:`audit.source_files.resolve_source`),
+        or its files already resolved.
     label, prediction : str
         The true-label column, and the predicted-label or score column.
     sensitive : sequence of str
@@ -409,7 +410,7 @@ def audit_predictions_file(
     parsed = tuple(parse_threshold(s, evidence=rule) for s in specs)
     if preset is not None:
         parsed += preset_thresholds(preset, sensitive)
-    source = resolve_source(os.fspath(path))
+    source = path if isinstance(path, DataSource) else resolve_source(os.fspath(path))
     wanted = {label: "--label", prediction: "--prediction"}
     if score is not None and score not in wanted:
         wanted[score] = "--score"

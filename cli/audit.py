@@ -20,6 +20,7 @@ from cli.compose import load_context
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit
     from audit.publish import AuditRun
+    from audit.source_files import DataSource
     from bias_checks import Preset
 
 # The audit modules load inside the commands: they pull in Fairlearn and scikit-learn,
@@ -37,9 +38,10 @@ console = Console(highlight=False, soft_wrap=True)
 _GROUPS_NAMED = 8
 
 
-def _check_out(out: Path, source: str) -> None:
-    """Refuse an ``--out`` that is a file, cannot be looked at, would overwrite an input
-    file, or lies inside a data folder (its report.csv would be read as data next time)."""
+def _check_out(out: Path, source: str) -> DataSource:
+    """The files of ``source``; refuse an ``--out`` that is a file, cannot be looked at,
+    would overwrite an input file, or lies inside a data folder (its report.csv would be
+    read as data next time)."""
     from audit.render import LL144_FILE, REPORT_FILES
     from audit.source_files import resolve_source
 
@@ -59,6 +61,7 @@ def _check_out(out: Path, source: str) -> None:
             f"--out {out} is inside the data folder {data.root}: its report.csv would be read "
             "as data by the next audit; name a directory outside it"
         )
+    return data
 
 
 def _text(value: object) -> str:
@@ -259,7 +262,7 @@ def predictions(
     columns = _split(sensitive)
     if not columns:
         raise fail("--sensitive needs at least one column name")
-    _check_out(out, source)
+    data = _check_out(out, source)  # the files are listed once, here
     presets: dict[str | None, Preset | None] = {
         None: None,
         "four_fifths": "four_fifths",
@@ -278,7 +281,7 @@ def predictions(
     )
     with console.status("Reading the schema...") as status:
         outcome = audit_predictions_file(
-            source,
+            data,
             label=label,
             prediction=prediction,
             sensitive=columns,

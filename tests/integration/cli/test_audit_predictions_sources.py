@@ -179,3 +179,22 @@ def test_a_broken_data_file_exits_2_with_one_line(
     assert lines[0].startswith(f"fairgov: cannot read {path} as "), output
     assert says in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_is_listed_once(data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Review (session 22): the command listed the source's files to guard ``--out`` and
+    again to audit them, so a ``**`` glob over a large tree was walked twice."""
+    from audit import source_files
+
+    walked: list[Path] = []
+    walk = source_files._walk
+
+    def counted(root: Path) -> list[Path]:
+        walked.append(root)
+        return walk(root)
+
+    monkeypatch.setattr(source_files, "_walk", counted)
+    code, output, report = _run(str(data / "parts"), tmp_path / "out")
+    assert code in (0, 1, 3), output
+    assert report["dataset"]["rows"] == 3000
+    assert walked == [data / "parts"]
