@@ -31,6 +31,7 @@ from governance.actions import (
     describe,
 )
 from governance.chain.view import PROPOSAL_STATES
+from governance.errors import EmptyProposal
 from governance.index.apply import recorded_supermajority
 from governance.index.indexer import Indexer, get_proposal, list_proposals
 from governance.index.models import Proposal
@@ -113,6 +114,8 @@ def propose(
         raise fail(f"give an actions file, or --action {ACTION_SYNTAX}")
     actions = [] if actions_file is None else _read_actions(actions_file)
     actions += [parse_action(text) for text in shorthand or ()]
+    if not actions:  # before the stack is looked for: no node is needed to see this
+        raise EmptyProposal
     ctx, key, proposer = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )

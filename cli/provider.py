@@ -207,6 +207,7 @@ def check_command(
     """Check an inclusion proof against the records root on chain.
 
     Also lists the audited models the dataset trained."""
+    from audit.commitments import SALT_BYTES
     from audit.inclusion import check_inclusion
     from governance.policy.snapshot import read_snapshot
 
@@ -220,6 +221,15 @@ def check_command(
             bytes.fromhex(claim["salt"].removeprefix("0x")),
             claim["proof"],
         )
+        # Every field is checked before the stack is looked for: no node is needed for this.
+        if not isinstance(dataset_id, str) or not isinstance(record, dict):
+            raise TypeError("its dataset_id must be text and its record a JSON object")
+        if not all(isinstance(v, str | None) for v in record.values()):
+            raise TypeError("every field of its record must be text or null")
+        if not isinstance(path, list) or not all(isinstance(step, str) for step in path):
+            raise TypeError("its proof must be a list of 0x hashes")
+        if len(salt) != SALT_BYTES:
+            raise ValueError(f"its salt must be {SALT_BYTES} bytes, not {len(salt)}")
     except (OSError, ValueError, KeyError, AttributeError, TypeError, RecursionError) as exc:
         raise fail(f"{proof_file} is not a proof from `fairgov provider prove` ({exc})") from exc
     ctx = load_context()
