@@ -101,10 +101,16 @@ def statement(
     from audit.rewards.claims import verified_statement
 
     ctx = load_context()
+    rewards = ctx.deployment.addresses.rewards
     with Session(ctx.engine) as session:
-        found = verified_statement(session, ctx.w3, ctx.deployment.addresses.rewards, epoch)
-    out.write_bytes(found.canonical_json())
+        found = verified_statement(session, ctx.w3, rewards, epoch)
+    try:
+        out.write_bytes(found.canonical_json())
+    except OSError as exc:
+        raise fail(f"cannot write --out {out}: {exc.strerror or exc}") from None
     console.print(f"wrote {out}: sha256 {found.hash}, the hash anchored for epoch {epoch}")
+    if read_epoch(ctx.w3, rewards, epoch).cancelled:
+        console.print(f"[yellow]epoch {epoch}'s root was cancelled[/]: it pays nothing")
 
 
 @app.command()
@@ -118,12 +124,16 @@ def verify(
     if not path.is_file():
         raise fail(f"{path} does not exist: download it with `fairgov rewards statement`")
     found = parse_statement(path.read_bytes())
-    anchored = read_epoch(ctx.w3, ctx.deployment.addresses.rewards, epoch).statement_hash
-    verify_statement(found, epoch=epoch, anchored_hash=anchored)
+    rewards = ctx.deployment.addresses.rewards
+    state = read_epoch(ctx.w3, rewards, epoch)
+    verify_statement(found, state, chain_id=ctx.w3.eth.chain_id, rewards=rewards)
     console.print(
-        f"[green]verified[/]: epoch {epoch}'s anchored statement; its {len(found.allocations)} "
-        f"amounts and root recompute from its inputs ({found.split_rule})"
+        f"[green]verified[/]: epoch {epoch} pays by this statement (its hash, root, run and "
+        f"total are the epoch's on chain); its {len(found.allocations)} amounts and root "
+        f"recompute from its inputs ({found.split_rule})"
     )
+    if state.cancelled:
+        console.print(f"[yellow]but epoch {epoch}'s root was cancelled[/]: it pays nothing")
 
 
 @app.command()

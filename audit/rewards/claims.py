@@ -19,7 +19,7 @@ from audit.rewards.db_models import (
     StatementStatus,
 )
 from core.types import Address, Hash32, to_address
-from governance.errors import NotInStatement, UnknownEpoch
+from governance.errors import NotInStatement, StatementNotHeld, UnknownEpoch
 from governance.rewards import (
     RewardStatement,
     has_claimed,
@@ -138,13 +138,19 @@ def verified_statement(session: Session, w3: Web3, rewards: str, epoch: int) -> 
 
     Raises
     ------
-    UnknownEpoch, StatementHashMismatch, StatementDoesNotRecompute
+    UnknownEpoch
+        No root was posted for ``epoch``.
+    StatementNotHeld
+        One was, but this service holds no statement for it.
+    StatementHashMismatch, StatementNotTheEpochs, StatementDoesNotRecompute
     """
-    row = statement_record(session, rewards, epoch)
+    state = read_epoch(w3, rewards, epoch)  # UnknownEpoch when it was never posted
+    try:
+        row = statement_record(session, rewards, epoch)
+    except UnknownEpoch:
+        raise StatementNotHeld(epoch) from None
     statement = parse_statement(row.statement_json.encode())
-    verify_statement(
-        statement, epoch=epoch, anchored_hash=read_epoch(w3, rewards, epoch).statement_hash
-    )
+    verify_statement(statement, state, chain_id=w3.eth.chain_id, rewards=rewards)
     return statement
 
 

@@ -120,6 +120,8 @@ from governance.errors._rewards import (
     RewardRunNotApproved,
     StatementDoesNotRecompute,
     StatementHashMismatch,
+    StatementNotHeld,
+    StatementNotTheEpochs,
     UnknownEpoch,
     WalletRefusedClaim,
 )
@@ -208,6 +210,8 @@ __all__ = [
     "SnapshotUnavailable",
     "StatementDoesNotRecompute",
     "StatementHashMismatch",
+    "StatementNotHeld",
+    "StatementNotTheEpochs",
     "ThresholdOutOfRange",
     "TransactionFailed",
     "TransactionNonceMismatch",

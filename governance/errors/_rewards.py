@@ -55,6 +55,40 @@ class StatementHashMismatch(GovernanceError):
         )
 
 
+class StatementNotTheEpochs(GovernanceError):
+    """The statement's hash is the one anchored, but the epoch on chain pays by another root,
+    for another run or total, or is on another chain or contract: a poster can anchor any
+    statement's hash beside a root of its own."""
+
+    code: ClassVar[str] = "statement_epoch_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, *, epoch: int, field: str, stated: str, on_chain: str) -> None:
+        super().__init__(
+            f"epoch {epoch}'s {field} on chain ({on_chain}) is not the statement's "
+            f"({stated}): the epoch does not pay by this statement; ask the guardian to "
+            "cancel its root",
+            epoch=epoch,
+            field=field,
+            stated=stated,
+            on_chain=on_chain,
+        )
+
+
+class StatementNotHeld(GovernanceError):
+    """An epoch posted on chain for which this service holds no statement."""
+
+    code: ClassVar[str] = "reward_statement_unknown"
+    category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__(
+            f"epoch {epoch} was posted on chain, but this fairgov holds no statement for it "
+            "(this service did not post it): ask the guardian to check its root",
+            epoch=epoch,
+        )
+
+
 class StatementDoesNotRecompute(GovernanceError):
     """The statement's amounts or root are not what its inputs give."""
 

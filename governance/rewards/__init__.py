@@ -11,7 +11,6 @@ Training the leave-one-out models is the audit package's (``audit.rewards``).
 from __future__ import annotations
 
 from governance.rewards._chain import (
-    EpochState,
     Posted,
     RewardParams,
     epoch_of_run,
@@ -42,6 +41,7 @@ from governance.rewards._statement import (
     Allocation,
     Contribution,
     EpochContext,
+    EpochState,
     LeaveOneOut,
     ProviderUtility,
     RewardStatement,

@@ -24,7 +24,7 @@ from governance.errors import (
     UnknownEpoch,
 )
 from governance.rewards._split import SplitRule
-from governance.rewards._statement import RewardStatement
+from governance.rewards._statement import EpochState, RewardStatement
 
 
 @dataclass(frozen=True)
@@ -35,21 +35,6 @@ class RewardParams:
     reward_per_epoch: int
     challenge_window: int
     available: int
-
-
-@dataclass(frozen=True)
-class EpochState:
-    """One epoch as ``ProviderRewards.epoch`` returns it."""
-
-    number: int
-    root: str
-    statement_hash: str
-    run_id: str
-    total: int
-    claimed: int
-    posted_at: int
-    challenge_ends: int
-    cancelled: bool
 
 
 def _b32(value: str) -> bytes:

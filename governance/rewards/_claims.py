@@ -31,7 +31,7 @@ from governance.errors import (
     WalletRefusedClaim,
 )
 from governance.messages.eip712 import Domain, digest, recover_signer
-from governance.rewards._chain import EpochState
+from governance.rewards._statement import EpochState
 from governance.rewards._tree import verify_reward_proof
 
 #: The EIP-712 domain name of ProviderRewards (its constructor's ``EIP712(name, "1")``).

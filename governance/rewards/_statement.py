@@ -10,6 +10,7 @@ because they exceed JavaScript's safe integers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
@@ -21,6 +22,7 @@ from governance.errors import (
     NoContributions,
     StatementDoesNotRecompute,
     StatementHashMismatch,
+    StatementNotTheEpochs,
 )
 from governance.rewards._split import (
     SplitRule,
@@ -246,22 +248,57 @@ def recompute(statement: RewardStatement) -> RewardStatement:
     )
 
 
-def verify_statement(statement: RewardStatement, *, epoch: int, anchored_hash: str) -> None:
-    """Refuse a statement that is not the anchored one or that does not recompute.
+@dataclass(frozen=True)
+class EpochState:
+    """One epoch as ``ProviderRewards.epoch`` returns it."""
+
+    number: int
+    root: str
+    statement_hash: str
+    run_id: str
+    total: int
+    claimed: int
+    posted_at: int
+    challenge_ends: int
+    cancelled: bool
+
+
+def verify_statement(
+    statement: RewardStatement, epoch: EpochState, *, chain_id: int, rewards: str
+) -> None:
+    """Refuse a statement that is not the one the epoch on chain pays by, or that does not
+    recompute. The anchored hash alone is not enough: the poster posts the root, the total
+    and the run beside any statement's hash, so each is compared with the statement's.
 
     Raises
     ------
     StatementHashMismatch
-        Its sha256 is not ``anchored_hash`` (the epoch's ``statementHash`` on chain).
+        Its sha256 is not the epoch's ``statementHash`` on chain.
+    StatementNotTheEpochs
+        The epoch's root, run or total, or the chain or contract, is not the statement's.
     StatementDoesNotRecompute
         Its allocations or root are not what its inputs give.
     """
-    if statement.hash != anchored_hash.lower():
-        raise StatementHashMismatch(epoch=epoch, anchored=anchored_hash, actual=statement.hash)
+    if statement.hash != epoch.statement_hash.lower():
+        raise StatementHashMismatch(
+            epoch=epoch.number, anchored=epoch.statement_hash, actual=statement.hash
+        )
+    context = statement.context
+    for field, stated, on_chain in (
+        ("chain id", str(context.chain_id), str(chain_id)),
+        ("rewards contract", context.rewards_contract.lower(), rewards.lower()),
+        ("audit run", context.run_id.lower(), epoch.run_id.lower()),
+        ("root", statement.root.lower(), epoch.root.lower()),
+        ("total", str(statement.total), str(epoch.total)),
+    ):
+        if stated != on_chain:
+            raise StatementNotTheEpochs(
+                epoch=epoch.number, field=field, stated=stated, on_chain=on_chain
+            )
     again = recompute(statement)
     if again.allocations != statement.allocations:
-        stated = canonical_json([a.model_dump(mode="json") for a in statement.allocations])
+        stated_json = canonical_json([a.model_dump(mode="json") for a in statement.allocations])
         derived = canonical_json([a.model_dump(mode="json") for a in again.allocations])
-        raise StatementDoesNotRecompute("allocations", stated.decode(), derived.decode())
+        raise StatementDoesNotRecompute("allocations", stated_json.decode(), derived.decode())
     if again.root != statement.root:
         raise StatementDoesNotRecompute("root", statement.root, again.root)

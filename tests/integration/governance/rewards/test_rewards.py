@@ -5,6 +5,7 @@ the guardian cancels."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -27,10 +28,12 @@ from governance.errors import (
     RewardRunNotApproved,
     SignerMismatch,
     StatementHashMismatch,
+    StatementNotHeld,
+    StatementNotTheEpochs,
 )
 from governance.relay.outbox import RelayStatus
-from governance.rewards import accept_claim, post_root, read_epoch
-from tests.helpers import TEST_CONFIG, advance_time
+from governance.rewards import accept_claim, post_root, read_epoch, reward_root, verify_statement
+from tests.helpers import TEST_CONFIG, address_of, advance_time
 from tests.integration.audit.audit_support import AUDITOR_KEY
 from tests.integration.governance.relay_support import relayer_for
 from tests.integration.governance.rewards.rewards_support import (
@@ -227,3 +230,42 @@ def test_a_poster_key_takes_at_most_one_epochs_reward(
     approve(w3, deployment, approved)
     assert post_root(w3, rewards, AUDITOR_KEY, approved).epoch.number == 1
     assert contract.reserved().call() == 800 * TOKEN
+
+
+def _send(w3: Web3, key: str, call: Any) -> None:
+    sender = w3.eth.account.from_key(key)
+    tx = call.build_transaction(
+        {"from": sender.address, "nonce": w3.eth.get_transaction_count(sender.address)}
+    )
+    raw = sender.sign_transaction(tx).raw_transaction
+    assert w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))["status"] == 1
+
+
+def test_an_honest_statements_hash_beside_another_root_is_not_verified(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """Review (session 23): after the guardian cancelled an epoch, the poster key posted the
+    run again with the honest statement's hash beside a root paying another account; ``fairgov
+    rewards verify`` checked the hash alone and said "verified" while the epoch paid out."""
+    w3, rewards = isolated_chain, deployment.addresses.rewards
+    contract = bind(w3, "ProviderRewards", rewards)
+    fund(w3, deployment)
+    statement = rows_statement(deployment)
+    honest = post(engine, w3, deployment, tmp_path, statement)
+    _send(w3, GUARDIAN_KEY, contract.functions.cancelRoot(honest))
+    rogue_root = reward_root([(address_of(GUARDIAN_KEY), statement.total)])
+    args = [statement.context.run_id, rogue_root, statement.hash, statement.total]
+    _send(
+        w3,
+        AUDITOR_KEY,
+        contract.functions.postRoot(*(bytes.fromhex(a[2:]) for a in args[:3]), args[3]),
+    )
+    rogue = contract.functions.epochCount().call()
+    assert rogue == honest + 1
+
+    state = read_epoch(w3, rewards, rogue)
+    with pytest.raises(StatementNotTheEpochs) as info:
+        verify_statement(statement, state, chain_id=w3.eth.chain_id, rewards=rewards)
+    assert info.value.details["field"] == "root"
+    with Session(engine) as session, pytest.raises(StatementNotHeld):
+        verified_statement(session, w3, rewards, rogue)  # fairgov never posted this epoch

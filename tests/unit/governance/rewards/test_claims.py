@@ -16,7 +16,6 @@ from governance.errors import (
     WalletRefusedClaim,
 )
 from governance.rewards import reward_proof, reward_root
-from governance.rewards._chain import EpochState
 from governance.rewards._claims import (
     MAX_SIGNATURE_BYTES,
     SignedClaim,
@@ -24,6 +23,7 @@ from governance.rewards._claims import (
     claim_typed_data,
     rewards_domain,
 )
+from governance.rewards._statement import EpochState
 
 KEY = "0x" + "42" * 32
 PROVIDER = Account.from_key(KEY).address

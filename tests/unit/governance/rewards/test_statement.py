@@ -5,10 +5,16 @@ import json
 import pytest
 
 from core.canonical import canonical_json
-from governance.errors import NoContributions, StatementDoesNotRecompute, StatementHashMismatch
+from governance.errors import (
+    NoContributions,
+    StatementDoesNotRecompute,
+    StatementHashMismatch,
+    StatementNotTheEpochs,
+)
 from governance.rewards import (
     Contribution,
     EpochContext,
+    EpochState,
     LeaveOneOut,
     ProviderUtility,
     RewardStatement,
@@ -97,12 +103,55 @@ def test_the_same_inputs_give_the_same_bytes():
     assert recompute(rows_statement()) == rows_statement()
 
 
+def _epoch(statement: RewardStatement, **on_chain: object) -> EpochState:
+    """Epoch 1 as the chain would hold it had ``statement`` been posted, but for ``on_chain``."""
+    fields: dict[str, object] = {
+        "number": 1,
+        "root": statement.root,
+        "statement_hash": statement.hash,
+        "run_id": statement.context.run_id,
+        "total": statement.total,
+        "claimed": 0,
+        "posted_at": 1,
+        "challenge_ends": 2,
+        "cancelled": False,
+    }
+    return EpochState(**{**fields, **on_chain})  # type: ignore[arg-type]
+
+
+def _verify(statement: RewardStatement, epoch: EpochState, **where: object) -> None:
+    place = {"chain_id": CONTEXT.chain_id, "rewards": CONTEXT.rewards_contract} | where
+    verify_statement(statement, epoch, **place)  # type: ignore[arg-type]
+
+
 def test_verification_refuses_a_statement_that_is_not_the_anchored_one():
     statement = rows_statement()
-    verify_statement(statement, epoch=1, anchored_hash=statement.hash)
+    _verify(statement, _epoch(statement))
     with pytest.raises(StatementHashMismatch) as info:
-        verify_statement(statement, epoch=1, anchored_hash="0x" + "00" * 32)
+        _verify(statement, _epoch(statement, statement_hash="0x" + "00" * 32))
     assert info.value.code == "statement_hash_mismatch"
+
+
+@pytest.mark.parametrize(
+    ("field", "on_chain", "where"),
+    [
+        ("root", {"root": "0x" + "0d" * 32}, {}),
+        ("audit run", {"run_id": "0x" + "10" * 32}, {}),
+        ("total", {"total": 1000 * TOKEN + 1}, {}),
+        ("chain id", {}, {"chain_id": 1}),
+        ("rewards contract", {}, {"rewards": "0x" + "34" * 20}),
+    ],
+)
+def test_verification_refuses_an_epoch_that_pays_by_another_root(
+    field: str, on_chain: dict[str, object], where: dict[str, object]
+):
+    """Review (session 23): a poster anchored an honest statement's hash beside a root
+    paying someone else, and ``fairgov rewards verify`` said "verified" while it paid out."""
+    statement = rows_statement()
+    with pytest.raises(StatementNotTheEpochs) as info:
+        _verify(statement, _epoch(statement, **on_chain), **where)
+    assert info.value.code == "statement_epoch_mismatch"
+    assert info.value.details["field"] == field
 
 
 def test_verification_refuses_amounts_that_do_not_recompute():
@@ -117,7 +166,7 @@ def test_verification_refuses_amounts_that_do_not_recompute():
         }
     )
     with pytest.raises(StatementDoesNotRecompute) as info:
-        verify_statement(tampered, epoch=1, anchored_hash=tampered.hash)
+        _verify(tampered, _epoch(tampered, total=statement.total))
     assert info.value.code == "statement_not_recomputable"
     assert info.value.details["field"] == "allocations"
 
@@ -126,7 +175,7 @@ def test_verification_refuses_a_root_that_does_not_recompute():
     statement = rows_statement()
     tampered = statement.model_copy(update={"root": "0x" + "ee" * 32})
     with pytest.raises(StatementDoesNotRecompute) as info:
-        verify_statement(tampered, epoch=1, anchored_hash=tampered.hash)
+        _verify(tampered, _epoch(tampered))
     assert info.value.details["field"] == "root"
 
 
