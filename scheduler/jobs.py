@@ -214,16 +214,36 @@ def _post_rewards(runtime: Runtime) -> tuple[str, bool]:
     return summary, bool(posted)
 
 
+def _reanchor(runtime: Runtime, auditor_key: str) -> tuple[str, bool]:
+    """Publish again the anchors a rollback took away (:mod:`audit.reanchor`); a summary,
+    empty when none was lost, and whether any could not be published."""
+    from audit.reanchor import reanchor_lost
+
+    found = reanchor_lost(runtime.context.audit, auditor_key, depth=runtime.context.finality_depth)
+    parts = []
+    if found.restored:
+        parts.append("re-anchored " + ", ".join(f"{run[:10]}…" for run in found.restored))
+    if found.failed:
+        parts.append("not re-anchored " + ", ".join(f"{r[:10]}… {c}" for r, c in found.failed))
+    return "; ".join(parts), bool(found.failed)
+
+
 @_one_at_a_time
 def _post(runtime: Runtime) -> Outcome:
-    """Post the reward root of every approved run not yet posted, between audit passes (a
-    run the API or the CLI started is paid without waiting for the nightly ``audit_all``)."""
-    if runtime.context.auditor_key is None:
+    """Publish again any anchor a chain rollback took away, then post the reward root of
+    every approved run not yet posted, between audit passes (a run the API or the CLI
+    started is paid without waiting for the nightly ``audit_all``)."""
+    auditor_key = runtime.context.auditor_key
+    if auditor_key is None:
         return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
+    anchors, lost = _reanchor(runtime, auditor_key)
     rewards, paid = _post_rewards(runtime)
-    if not rewards:
-        return Outcome(JobStatus.SKIPPED, "no approved run is due a reward")
-    return Outcome(JobStatus.SUCCEEDED if paid else JobStatus.SKIPPED, rewards)
+    detail = "; ".join(part for part in (anchors, rewards) if part)
+    if lost:
+        return Outcome(JobStatus.FAILED, detail, anchors)
+    if not detail:
+        return Outcome(JobStatus.SKIPPED, "no anchor was lost and no approved run is due a reward")
+    return Outcome(JobStatus.SUCCEEDED if paid or anchors else JobStatus.SKIPPED, detail)
 
 
 @_one_at_a_time

@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from web3 import Web3
 
+from audit.anchor import read_anchor
+from audit.db_models import AuditRunRecord
 from audit.rewards.db_models import RewardStatementRecord
 from audit.rewards.service import post_due_rewards
 from audit.service import audit_due
@@ -135,7 +137,45 @@ def test_post_rewards_pays_an_approved_run_between_audit_passes(
     assert rewards.epochOfRun(bytes.fromhex(run.run_id[2:])).call() > 0
     with Session(engine) as session:
         idle, posted = reversed(history.recent(session, job="post_rewards"))
-    assert (idle.status, idle.detail) == (JobStatus.SKIPPED, "no approved run is due a reward")
+    assert (idle.status, idle.detail) == (
+        JobStatus.SKIPPED,
+        "no anchor was lost and no approved run is due a reward",
+    )
     assert posted.status == JobStatus.SUCCEEDED
     assert posted.detail is not None
     assert posted.detail.startswith(f"rewards: posted {run.run_id[:10]}")
+
+
+def test_post_rewards_anchors_again_what_a_rollback_took_away(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """Review (session 23): after the chain was rolled back past a run's anchor, the run row,
+    the API and the approved model still said "anchored on chain", nothing published it
+    again, and its reward root was refused on every pass. ``post_rewards`` now publishes it
+    again from the run's row, then pays it."""
+    w3 = isolated_chain
+    fund(w3, deployment)
+    allowed = offer_dataset(w3, deployment, ALICE_KEY)
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    run = approved_run(engine, w3, deployment, tmp_path, allowed)
+    registry = deployment.addresses.audit_registry
+    assert read_anchor(w3, registry, run.run_id) is not None
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"]  # type: ignore[arg-type]
+    assert read_anchor(w3, registry, run.run_id) is None
+
+    with jobs.installed(make_context(engine, w3, deployment, tmp_path), holder="test"):
+        run_job("post_rewards")
+    again = read_anchor(w3, registry, run.run_id)
+    assert again is not None
+    assert (again.report_hash, again.passed) == (run.report_hash, True)
+    with Session(engine) as session:
+        row = session.exec(select(AuditRunRecord).where(AuditRunRecord.run_id == run.run_id)).one()
+        (job,) = history.recent(session, job="post_rewards")
+    assert row.anchor_tx is not None  # on chain again (the same bytes may give the same hash)
+    assert w3.eth.get_transaction_receipt(row.anchor_tx)["status"] == 1
+    assert row.anchor_block == again.block_number
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.detail is not None
+    assert job.detail.startswith(f"re-anchored {run.run_id[:10]}…; rewards: posted")
+    rewards = bind(w3, "ProviderRewards", deployment.addresses.rewards).functions
+    assert rewards.epochOfRun(bytes.fromhex(run.run_id[2:])).call() > 0
