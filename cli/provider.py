@@ -44,9 +44,14 @@ def _manifest(path: Path) -> Any:
 
 
 def _dataset_id(dataset: str) -> str:
+    """The id of a dataset named by its name, or by its id (0x and 64 hex digits)."""
     from governance.actions import dataset_id_of
 
-    if dataset.startswith("0x") and len(dataset) == 66:
+    if dataset.startswith(("0x", "0X")):
+        if len(dataset) != 66 or not all(c in "0123456789abcdefABCDEF" for c in dataset[2:]):
+            raise fail(
+                f"{dataset!r} is not a dataset id (0x and 64 hex digits): give the id or the name"
+            )
         return dataset.lower()
     return dataset_id_of(dataset)
 
@@ -102,6 +107,14 @@ def withdraw_command(
         bool,
         typer.Option(help="Sign only; fairgov's relayer sends it and pays (the stack relays it)."),
     ] = False,
+    unlisted: Annotated[
+        bool,
+        typer.Option(
+            help="Withdraw a dataset that is not on chain and that no open proposal offers: "
+            "this voids offers you signed that nobody has proposed yet (without it, such a "
+            "withdrawal is refused as a likely typo)."
+        ),
+    ] = False,
     key_file: KeyFileOption = None,
     keystore: KeystoreOption = None,
     dev_account: DevAccountOption = None,
@@ -115,12 +128,20 @@ def withdraw_command(
     from governance.actions import DatasetWithdrawal
     from governance.chain.rpc import RpcBatch
     from governance.consent import sign_withdrawal, withdraw_directly
-    from governance.intake.withdrawals import accept_withdrawal
+    from governance.intake.withdrawals import accept_withdrawal, check_withdrawal_target
 
+    dataset_id = _dataset_id(dataset)
+    if unlisted and gasless:
+        raise fail(
+            "--unlisted with --gasless: the relayer does not pay for a withdrawal of a dataset "
+            "that is not on chain; send it yourself (drop --gasless)"
+        )
     ctx, key, provider = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
-    dataset_id = _dataset_id(dataset)
+    if not unlisted:
+        with session_scope(ctx.engine) as session:
+            check_withdrawal_target(session, ctx.w3, ctx.deployment, dataset_id)
     if not gasless:
         tx_hash = withdraw_directly(ctx.w3, ctx.deployment, key, dataset_id)
         console.print(f"{provider} withdrew {dataset} ({dataset_id}) in transaction {tx_hash}")

@@ -39,6 +39,7 @@ from governance.errors._consent import (
     OfferNotYetValid,
     OfferSignatureInvalid,
     OfferStale,
+    WithdrawalChangesNothing,
     WithdrawalSignatureInvalid,
     WithdrawalStale,
 )
@@ -220,6 +221,7 @@ __all__ = [
     "UnknownProposal",
     "UnminableTransaction",
     "WalletRefusedClaim",
+    "WithdrawalChangesNothing",
     "WithdrawalSignatureInvalid",
     "WithdrawalStale",
     "WrongChain",

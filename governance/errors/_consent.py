@@ -225,6 +225,22 @@ class ConsentRefused(ConsentError):
 
 
 #: The consent error of each TrainingPolicy custom error; arguments in the same order.
+class WithdrawalChangesNothing(ConsentError):
+    """A withdrawal of a dataset id the policy never registered and no open proposal offers:
+    a mistyped name or id, whose transaction would succeed and change nothing."""
+
+    code: ClassVar[str] = "withdrawal_target_unknown"
+    category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
+
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__(
+            f"dataset {dataset_id} is not on chain and no open proposal offers it: a "
+            "withdrawal would change nothing; check the name (it is exact, spaces and case "
+            "count) or the id",
+            dataset_id=dataset_id,
+        )
+
+
 CONSENT_ERRORS: Final[dict[str, type[ConsentError]]] = {
     "TrainingPolicyInvalidOfferSignature": OfferSignatureInvalid,
     "TrainingPolicyInvalidWithdrawalSignature": WithdrawalSignatureInvalid,

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from web3 import Web3
+from web3.exceptions import ContractLogicError
 
 from governance.actions import DatasetWithdrawal
+from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.rpc import RpcBatch
 from governance.consent import check_withdrawal
+from governance.errors import WithdrawalChangesNothing
+from governance.index.models import Proposal
 from governance.relay.outbox import RelayItem
 from governance.relay.signed_calls import SignedCall, accept_signed_call
 
@@ -30,6 +34,37 @@ def withdrawal_key(withdrawal: DatasetWithdrawal) -> str:
     return (
         f"withdrawal:{withdrawal.dataset_id}:{withdrawal.provider.lower()}:{withdrawal.issued_at}"
     )
+
+
+#: The states in which a proposal's offer may still be executed (OpenZeppelin's names).
+_OPEN_STATES: Final = ("Pending", "Active", "Succeeded", "Queued")
+
+
+def check_withdrawal_target(
+    session: Session, w3: Web3, deployment: Deployment, dataset_id: str
+) -> None:
+    """Refuse a withdrawal that would change nothing: of a dataset id the policy has never
+    registered and that no open proposal (in fairgov's index) offers. The contract takes
+    such a withdrawal and only voids offers not yet proposed, so a mistyped name would
+    spend gas and leave the dataset the provider meant allowed.
+
+    Raises
+    ------
+    WithdrawalChangesNothing
+    """
+    policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy).functions
+    try:
+        policy.getDataset(bytes.fromhex(dataset_id.removeprefix("0x"))).call()
+        return
+    except ContractLogicError:  # TrainingPolicyUnknownDataset: never registered
+        pass
+    wanted = dataset_id.lower()
+    for proposal in session.exec(select(Proposal).where(col(Proposal.state).in_(_OPEN_STATES))):
+        for action in proposal.actions_list():
+            offer = action.get("offer") if action.get("kind") == "allow_dataset" else None
+            if isinstance(offer, dict) and str(offer.get("dataset_id", "")).lower() == wanted:
+                return
+    raise WithdrawalChangesNothing(dataset_id)
 
 
 def accept_withdrawal(
@@ -45,9 +80,12 @@ def accept_withdrawal(
 
     Raises
     ------
+    WithdrawalChangesNothing
+        Not on chain, and no open proposal offers it (:func:`check_withdrawal_target`).
     WithdrawalSignatureInvalid, NotDatasetProvider, WithdrawalStale, ConsentRefused
         The policy would refuse it now; nothing was queued.
     """
+    check_withdrawal_target(session, w3, deployment, withdrawal.dataset_id)
     data = check_withdrawal(w3, deployment, withdrawal, signature, sender=_ANYONE)
     call = SignedCall(
         to=w3.to_checksum_address(deployment.addresses.training_policy),

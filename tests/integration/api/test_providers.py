@@ -341,6 +341,16 @@ def test_a_provider_withdraws_through_the_api_without_gas(
     assert (foreign.status_code, error_code(foreign)) == (403, "not_dataset_provider")
     malformed = client.post("/v1/providers/withdrawals", json={"message": {}, "signature": own})
     assert (malformed.status_code, error_code(malformed)) == (422, "invalid_withdrawal")
+    # Review (session 23): a withdrawal of an id nothing knows would change nothing on chain;
+    # the relayer paid for it (anyone can sign one for any id).
+    nothing = {**message, "datasetId": "0x" + "ab" * 32}
+    typed_nothing = {**typed, "message": nothing}
+    signature = Account.sign_typed_data(PROVIDER_KEY, full_message=typed_nothing)
+    unknown = client.post(
+        "/v1/providers/withdrawals",
+        json={"message": nothing, "signature": signature.signature.to_0x_hex()},
+    )
+    assert (unknown.status_code, error_code(unknown)) == (404, "withdrawal_target_unknown")
     provider_nonce = w3.eth.get_transaction_count(PROVIDER)
 
     body = {"message": message, "signature": signed["viem"]}

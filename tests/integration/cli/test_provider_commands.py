@@ -42,6 +42,30 @@ def stack(
     return tmp_path
 
 
+def _typos_are_refused_before_any_gas(w3: Web3, deployment: deploy.Deployment) -> None:
+    """Review (session 23): a typo was a paid, successful withdrawal of nothing, and the
+    dataset the provider meant stayed allowed. Now refused before any gas."""
+    provider = address_of(PROVIDER_KEY)
+    balance = w3.eth.get_balance(provider)
+    for typo, message in [
+        ("loans ", "is not on chain and no open proposal offers it"),
+        ("Loans", "is not on chain and no open proposal offers it"),
+        ("0x" + "ab" * 31 + "a", "is not a dataset id (0x and 64 hex digits)"),
+    ]:
+        code, output = _run("provider", "withdraw", typo, "--dev-account", PROVIDER_ACCOUNT)
+        assert code == 2, output
+        assert message in output
+        assert len(output.strip().splitlines()) == 1
+    assert w3.eth.get_balance(provider) == balance
+    (entry,) = read_snapshot(w3, deployment.addresses.training_policy).datasets
+    assert entry.allowed
+    code, output = _run(
+        "provider", "withdraw", "never-proposed", "--unlisted", "--dev-account", PROVIDER_ACCOUNT
+    )
+    assert code == 0, output  # voids offers of it nobody proposed; the provider pays
+    assert w3.eth.get_balance(provider) < balance
+
+
 def test_a_provider_offers_proves_and_withdraws_from_the_command_line(
     isolated_chain: Web3, deployment: deploy.Deployment, stack: Path
 ) -> None:
@@ -94,6 +118,8 @@ def test_a_provider_offers_proves_and_withdraws_from_the_command_line(
     code, output = _run("provider", "check", str(proof_file))
     assert code == 2
     assert "not in the dataset" in output
+
+    _typos_are_refused_before_any_gas(w3, deployment)
 
     code, output = _run("provider", "withdraw", "loans", "--dev-account", "3")
     assert code == 2

@@ -193,6 +193,7 @@ STATUS_BEFORE: dict[str, int] = {
     "reward_post_conflict": 409,  # new in #15: providers' rewards
     "reward_post_refused": 409,  # new in #15: providers' rewards
     "reward_run_not_approved": 409,  # new in #15 review: a root for a run with no PASS audit
+    "reward_statement_unknown": 404,  # new in session 23
     "reward_unknown_epoch": 404,  # new in #15: providers' rewards
     "reward_wallet_refused_signature": 422,  # new in #15: an EIP-1271 wallet refused a claim
     "reward_window_open": 409,  # new in #15: providers' rewards
@@ -205,6 +206,7 @@ STATUS_BEFORE: dict[str, int] = {
     "siwe_rejected": 401,
     "snapshot_unavailable": 404,
     "stack_mismatch": 500,
+    "statement_epoch_mismatch": 409,  # new in session 23: the whole epoch is checked
     "statement_hash_mismatch": 409,  # new in #15: providers' rewards
     "statement_not_recomputable": 409,  # new in #15: providers' rewards
     "too_few_nodes": 409,  # new in #16: federated runs
@@ -223,6 +225,7 @@ STATUS_BEFORE: dict[str, int] = {
     "voted_manifest_not_stored": 404,  # new in #18 review: a federated run's voted manifest
     "withdrawal_signature_invalid": 403,
     "withdrawal_stale": 409,
+    "withdrawal_target_unknown": 404,
     "wrong_chain": 400,
     "wrong_nonce": 409,
     "wrong_transaction_nonce": 409,
