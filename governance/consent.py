@@ -32,7 +32,12 @@ from governance.actions import Action, AllowDataset, DatasetOffer, DatasetWithdr
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.reverts import decode_revert
-from governance.errors import CONSENT_ERRORS, ConsentRefused, OfferExpiresBeforeExecution
+from governance.errors import (
+    CONSENT_ERRORS,
+    ConsentRefused,
+    ContentRegistered,
+    OfferExpiresBeforeExecution,
+)
 from governance.protection import classify, read_protection
 
 #: The block time assumed to turn the governor's block counts into seconds: Ethereum's 12 s
@@ -127,10 +132,17 @@ def check_offer(
 
 def check_offers(w3: Web3, deployment: Deployment, actions: Sequence[Action]) -> None:
     """:func:`check_offer` for every ``allow_dataset`` action among ``actions``, one
-    proposal's: a proposal that loosens the policy votes for the longer period."""
+    proposal's: a proposal that loosens the policy votes for the longer period. Two offers of
+    the same file under two ids are refused together (:class:`ContentRegistered`): each
+    passes alone, and the second would revert the whole execution."""
     offers = [action for action in actions if isinstance(action, AllowDataset)]
     if not offers:
         return
+    first_id: dict[str, str] = {}  # each is checked against the chain alone: check them together
+    for action in offers:
+        content, dataset = action.offer.content_hash.lower(), action.offer.dataset_id.lower()
+        if first_id.setdefault(content, dataset) != dataset:
+            raise ContentRegistered(content, first_id[content])
     targets, _, calldatas = encode(actions, deployment.addresses)
     loosening = classify(w3, deployment.addresses, targets, calldatas).loosening
     for action in offers:

@@ -10,7 +10,7 @@ from web3 import Web3
 from governance.actions import AllowDataset, ClearThreshold, DatasetOffer
 from governance.chain import deploy
 from governance.consent import check_offers, earliest_execution, sign_offer
-from governance.errors import OfferExpired, OfferExpiresBeforeExecution
+from governance.errors import ContentRegistered, OfferExpired, OfferExpiresBeforeExecution
 from tests.helpers import PROVIDER_KEY, address_of, issue_time
 
 pytestmark = [pytest.mark.chain]
@@ -56,3 +56,22 @@ def test_an_offer_valid_until_the_earliest_execution_passes_unless_the_proposal_
     # Clearing a bound loosens the policy: the proposal votes for the longer period.
     with pytest.raises(OfferExpiresBeforeExecution):
         check_offers(w3, deployment, [action, ClearThreshold(metric="accuracy_difference")])
+
+
+def test_two_offers_of_one_file_under_two_ids_are_refused_together(
+    isolated_chain: Web3, deployment: deploy.Deployment
+):
+    """Review (session 23): each offer passed alone, the proposal won its vote, and its
+    execution reverted TrainingPolicyContentRegistered forever (the keeper skipped it)."""
+    w3 = isolated_chain
+    deadline = earliest_execution(w3, deployment) + 3600
+    first, second = (_offer(w3, deployment, deadline=deadline) for _ in range(2))
+    assert first.offer.content_hash == second.offer.content_hash
+    check_offers(w3, deployment, [first])
+    check_offers(w3, deployment, [second])
+    with pytest.raises(ContentRegistered) as refused:
+        check_offers(w3, deployment, [first, second])
+    assert refused.value.details == {
+        "content_hash": first.offer.content_hash,
+        "dataset_id": first.offer.dataset_id,
+    }
