@@ -44,9 +44,11 @@ from audit.dataset_files import (
 from audit.db_models import DatasetManifestRecord
 from audit.errors import (
     DatasetFileMissing,
+    DatasetHashMismatch,
     DatasetNotRegistered,
     InvalidManifest,
     ManifestLacksRecordsRoot,
+    ManifestNotRegistered,
     ProviderMismatch,
     RecordsRootMismatch,
 )
@@ -392,6 +394,21 @@ def manifest_content_hash(manifest: DatasetManifest) -> Hash32:
         return file_sha256(path)
     except OSError:
         raise DatasetFileMissing(manifest.name, str(path)) from None
+
+
+def check_offerable(session: Session, manifest: DatasetManifest) -> None:
+    """Refuse to offer a manifest no run would accept: one whose hash is not registered here
+    (edited after registration), or whose data no longer hashes to its content hash.
+
+    Raises
+    ------
+    ManifestNotRegistered, DatasetHashMismatch, DatasetFileMissing
+    """
+    if manifest_by_hash(session, manifest.hash) is None:
+        raise ManifestNotRegistered(manifest.name, manifest.hash)
+    actual = manifest_content_hash(manifest)
+    if actual != manifest.sha256:
+        raise DatasetHashMismatch(manifest.name, manifest.sha256, actual, registered=True)
 
 
 def load_frame(manifest: DatasetManifest, *, only: Sequence[str] | None = None) -> pd.DataFrame:

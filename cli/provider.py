@@ -76,7 +76,7 @@ def offer_command(
     offer against the policy contract, before anything is printed: what comes out is an
     action the DAO can execute. Save it and pass it to ``fairgov propose``.
     """
-    from audit.manifest import check_records_root
+    from audit.manifest import check_offerable, check_records_root
     from governance.consent import check_offer, sign_offer
 
     manifest = _manifest(manifest_file)
@@ -85,6 +85,8 @@ def offer_command(
     ctx, key, provider = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
+    with session_scope(ctx.engine) as session:
+        check_offerable(session, manifest)
     now = int(ctx.w3.eth.get_block("latest")["timestamp"])
     offer = manifest.offer(
         provider=provider, issued_at=now, deadline=now + valid_days * _DAY, terms_hash=terms_hash

@@ -176,6 +176,21 @@ class DatasetNotRegistered(AuditError):
         )
 
 
+class ManifestNotRegistered(AuditError):
+    """A manifest whose hash no registration stored (edited after it was printed)."""
+
+    code: ClassVar[str] = "manifest_not_registered"
+    category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
+
+    def __init__(self, name: str, manifest_hash: str) -> None:
+        super().__init__(
+            f"the manifest of {name!r} ({manifest_hash}) is not registered here (was it edited "
+            "after `fairgov datasets register` printed it?): offer a registered manifest",
+            name=name,
+            manifest_hash=manifest_hash,
+        )
+
+
 class DatasetFileMissing(AuditError):
     """The data file a manifest points to cannot be read."""
 
@@ -217,10 +232,11 @@ class DatasetHashMismatch(AuditError):
     code: ClassVar[str] = "dataset_hash_mismatch"
     category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
-    def __init__(self, name: str, expected: str, actual: str) -> None:
+    def __init__(self, name: str, expected: str, actual: str, *, registered: bool = False) -> None:
+        against, since = ("registered", "registration") if registered else ("allowed", "the vote")
         super().__init__(
-            f"dataset {name!r}: the file's sha256 {actual} differs from the allowed content "
-            f"hash {expected}; the file changed since the vote",
+            f"dataset {name!r}: the file's sha256 {actual} differs from the {against} content "
+            f"hash {expected}; the file changed since {since}",
             name=name,
             expected=expected,
             actual=actual,

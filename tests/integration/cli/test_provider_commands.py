@@ -141,3 +141,37 @@ def test_a_proof_file_that_is_not_a_json_object_is_one_line(tmp_path: Path, text
     assert code == 2, output
     assert output.count("\n") == 1, output
     assert "is not a proof from `fairgov provider prove`" in output
+
+
+def test_an_offer_no_run_would_accept_is_not_signed(
+    isolated_chain: Web3, deployment: deploy.Deployment, stack: Path
+) -> None:
+    """Review (session 23): ``provider offer`` signed the offer of a manifest edited after
+    registration, and of a file changed since (same records, new bytes): the vote would
+    allow a content hash no run could match."""
+    csv = write_loans_csv(stack / "loans.csv", 200)
+    salts = stack / "loans.salts"
+    code, output = _run(
+        "datasets", "register", str(csv), "--label", LABEL, "--positive", POSITIVE_LABEL,
+        "--sensitive", ",".join(SENSITIVE), "--salts", str(salts),
+    )  # fmt: skip
+    assert code == 0, output
+    registered = json.loads(output[output.index("{") :])
+    edited = stack / "edited.manifest.json"
+    edited.write_text(json.dumps({**registered, "description": "edited"}))
+    code, output = _run(
+        "provider", "offer", str(edited), "--salts", str(salts), "--dev-account", PROVIDER_ACCOUNT
+    )
+    assert code == 2
+    assert "[manifest_not_registered]" in output
+    assert len(output.strip().splitlines()) == 1
+
+    manifest = stack / "loans.manifest.json"
+    manifest.write_text(json.dumps(registered))
+    csv.write_bytes(csv.read_bytes().replace(b"\n", b"\r\n"))  # the same records, new bytes
+    code, output = _run(
+        "provider", "offer", str(manifest), "--salts", str(salts), "--dev-account", PROVIDER_ACCOUNT
+    )
+    assert code == 2
+    assert "differs from the registered content hash" in output
+    assert "[dataset_hash_mismatch]" in output

@@ -133,6 +133,7 @@ STATUS_BEFORE: dict[str, int] = {
     "length_mismatch": 400,
     "manifest_lacks_records_root": 422,
     "manifest_mismatch": 409,
+    "manifest_not_registered": 404,  # new in session 23
     "metric_has_no_interval": 422,
     "metric_not_applicable": 400,
     "missing_column": 422,
