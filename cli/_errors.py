@@ -102,7 +102,11 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(coded(exc)) from None
         except ValidationError as exc:
             first = exc.errors()[0]
-            name = "FAIRGOV_" + "_".join(str(p) for p in first["loc"]).upper()
-            raise fail(f"{name}: {first['msg']}") from None
+            where = "_".join(str(p) for p in first["loc"])
+            if exc.title == "Settings":  # a setting from the environment or the .env file
+                raise fail(f"FAIRGOV_{where.upper()}: {first['msg']}") from None
+            # Any other model: name it and the field, never as if it were a setting.
+            field = f" {'.'.join(str(p) for p in first['loc'])}:" if first["loc"] else ""
+            raise fail(f"invalid {exc.title}:{field} {first['msg']}") from None
 
     return wrapper

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from bias_checks import Verdict
 from cli._errors import fail, friendly_errors
+from cli._text import literal
 from cli.compose import load_context
 
 if TYPE_CHECKING:
@@ -64,14 +64,6 @@ def _check_out(out: Path, source: str) -> DataSource:
     return data
 
 
-def _text(value: object) -> str:
-    """``value`` as literal console text: control characters shown as escapes, rich markup
-    escaped (group names and paths come from the user's data: ``[/]`` or ``[bold]`` in a
-    group name crashed or vanished, an ESC sequence reached the terminal)."""
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
-    return escape(shown)
-
-
 def _split(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
@@ -93,7 +85,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     verdict = data.verdict
     colour = VERDICT_COLOURS[verdict]
     console.print(
-        Panel(_text(verdict_sentence(data)), title=f"[bold]{verdict}[/]", border_style=colour),
+        Panel(literal(verdict_sentence(data)), title=f"[bold]{verdict}[/]", border_style=colour),
         soft_wrap=False,
     )
     if outcome.used_default_thresholds:
@@ -125,25 +117,27 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     for check in data.audit.checks:  # a PASS too: it says nothing of the groups left out
         note = left_out_note(check, limit=_GROUPS_NAMED)
         if note is not None:
-            console.print(_text(note))
+            console.print(literal(note))
     if any(METRICS[c.threshold.metric].signed for c in data.audit.checks):
-        console.print(f"Reference group of directional checks: {_text(reference_words(data))}")
+        console.print(f"Reference group of directional checks: {literal(reference_words(data))}")
     violations = report.worst_violations()
     if violations:
         console.print("Worst:")
     for v in violations:
         sign = "<=" if v.direction == "upper" else ">="
-        groups = " vs ".join(f"{_text(g['group'])} (n={g['count']})" for g in v.groups)
+        groups = " vs ".join(f"{literal(g['group'])} (n={g['count']})" for g in v.groups)
         why = REASON_WORDS.get(v.reason, v.reason)
         console.print(
             f"  {v.metric} = {fmt(v.value)}, bound {sign} {fmt(v.bound)}: {why}"
             + (f"; {groups}" if groups else "")
         )
-    console.print(f"{report.model.dataset.rows:,} rows counted with {_text(outcome.counted_with)}")
+    console.print(
+        f"{report.model.dataset.rows:,} rows counted with {literal(outcome.counted_with)}"
+    )
     console.print(f"report hash: {report.hash}")
-    console.print(f"files in {_text(paths['report.json'].parent)}:")
+    console.print(f"files in {literal(paths['report.json'].parent)}:")
     for path in paths.values():
-        console.print(f"  {_text(path)}")
+        console.print(f"  {literal(path)}")
 
 
 @app.command("predictions")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from cli._errors import friendly_errors
+from cli._errors import fail, friendly_errors
 from cli.compose import migrated_engine
 from core.db import session_scope
 from core.settings import Settings
@@ -135,7 +136,12 @@ def register(
     )
     check_registration(manifest)  # before the salts: a refusal must not replace them
     if salts is not None:
-        manifest = commit_records(manifest, salts)
+        if salts.is_dir() or not salts.parent.is_dir():
+            raise fail(f"--salts {salts}: name a file in an existing folder")
+        try:
+            manifest = commit_records(manifest, salts)
+        except OSError as exc:
+            raise fail(f"cannot write --salts {salts}: {exc.strerror or exc}") from None
     engine = migrated_engine(settings)
     with session_scope(engine) as session:
         store_manifest(session, manifest)
@@ -151,4 +157,6 @@ def register(
     if manifest.reference_group is not None:
         named_group = ", ".join(f"{k}={v}" for k, v in manifest.reference_group.items())
         err_console.print(f"privileged group of directional metrics: {named_group}")
-    typer.echo(manifest.canonical_json().decode("utf-8"))
+    # The canonical bytes exactly, so `> loans.manifest.json` hashes to the manifest hash
+    # (a newline after them did not); a terminal gets the newline its prompt needs.
+    typer.echo(manifest.canonical_json().decode("utf-8"), nl=sys.stdout.isatty())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from string import hexdigits
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +19,7 @@ from rich.console import Console
 
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
+from cli._text import literal
 from cli.compose import load_context
 from cli.rewards import claim, list_rewards
 from core.db import session_scope
@@ -43,12 +45,28 @@ def _manifest(path: Path) -> Any:
         raise fail(f"cannot read the manifest {path}: {exc.strerror}") from exc
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: a proof naming a field twice would show
+    a reader one value and be verified with the other."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"it names {key!r} twice")
+        found[key] = value
+    return found
+
+
+def _is_hash32(text: str) -> bool:
+    """Whether ``text`` is 0x and 64 hex digits."""
+    return len(text) == 66 and text[:2] in ("0x", "0X") and all(c in hexdigits for c in text[2:])
+
+
 def _dataset_id(dataset: str) -> str:
     """The id of a dataset named by its name, or by its id (0x and 64 hex digits)."""
     from governance.actions import dataset_id_of
 
     if dataset.startswith(("0x", "0X")):
-        if len(dataset) != 66 or not all(c in "0123456789abcdefABCDEF" for c in dataset[2:]):
+        if not _is_hash32(dataset):
             raise fail(
                 f"{dataset!r} is not a dataset id (0x and 64 hex digits): give the id or the name"
             )
@@ -79,6 +97,8 @@ def offer_command(
     from audit.manifest import check_offerable, check_records_root
     from governance.consent import check_offer, sign_offer
 
+    if terms_hash is not None and not _is_hash32(terms_hash):
+        raise fail(f"--terms-hash {terms_hash!r}: give the terms' sha256 as 0x and 64 hex digits")
     manifest = _manifest(manifest_file)
     with console.status("checking the records against the manifest's records root"):
         check_records_root(manifest, salts)
@@ -235,7 +255,7 @@ def check_command(
     from governance.policy.snapshot import read_snapshot
 
     try:
-        claim = json.loads(proof_file.read_text("utf-8"))
+        claim = json.loads(proof_file.read_text("utf-8"), object_pairs_hook=_unique_keys)
         if not isinstance(claim, dict):
             raise TypeError("it is not a JSON object")
         dataset_id, record, salt, path = (
@@ -247,6 +267,8 @@ def check_command(
         # Every field is checked before the stack is looked for: no node is needed for this.
         if not isinstance(dataset_id, str) or not isinstance(record, dict):
             raise TypeError("its dataset_id must be text and its record a JSON object")
+        if not _is_hash32(dataset_id):
+            raise ValueError("its dataset_id must be 0x and 64 hex digits")
         if not all(isinstance(v, str | None) for v in record.values()):
             raise TypeError("every field of its record must be text or null")
         if not isinstance(path, list) or not all(isinstance(step, str) for step in path):
@@ -271,6 +293,7 @@ def check_command(
         f"the record is in dataset {entry.dataset_id} (records root {entry.records_root}, "
         f"provider {entry.provider}, {state}); a commitment check, not a zero-knowledge proof"
     )
+    console.print(f"the record verified: {literal(json.dumps(record, sort_keys=True))}")
     if not result.models:
         console.print("no audited model was trained on it here")
     for m in result.models:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from eth_account import Account
 from eth_account.messages import encode_typed_data
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
@@ -120,10 +121,15 @@ def verify(
     epoch: Annotated[int, typer.Option(min=1, help="The epoch it claims to be.")],
 ) -> None:
     """Check a statement file against the chain's anchor and recompute its split."""
-    ctx = load_context()
     if not path.is_file():
-        raise fail(f"{path} does not exist: download it with `fairgov rewards statement`")
-    found = parse_statement(path.read_bytes())
+        problem = "is a folder" if path.is_dir() else "does not exist"
+        raise fail(f"{path} {problem}: download the statement with `fairgov rewards statement`")
+    try:
+        found = parse_statement(path.read_bytes())
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"]
+        raise fail(f"{path} is not a reward statement ({problem})") from None
+    ctx = load_context()  # after the file's own checks: no node is needed for those
     rewards = ctx.deployment.addresses.rewards
     state = read_epoch(ctx.w3, rewards, epoch)
     verify_statement(found, state, chain_id=ctx.w3.eth.chain_id, rewards=rewards)

@@ -3,6 +3,7 @@ refused one leaves the provider's salts file alone."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,27 @@ def test_data_no_run_could_audit_is_refused_at_registration(
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not list((data.parent / "datasets").glob("**/*.json"))
+
+
+@pytest.mark.parametrize("where", ["missing/loans.salts", "."])
+def test_a_salts_path_that_cannot_be_written_is_one_line(data: Path, where: str) -> None:
+    """Review (session 23): a --salts in a missing folder, or naming a folder, was a
+    FileNotFoundError or IsADirectoryError traceback."""
+    code, output = _register(data, "--salts", str(data.parent / where))
+    assert code == 2, output
+    assert "name a file in an existing folder" in output
+    assert len(output.strip().splitlines()) == 1
+    assert not list((data.parent / "datasets").glob("**/*.json"))
+
+
+def test_the_manifest_on_stdout_hashes_to_the_manifest_hash(data: Path) -> None:
+    """Review (session 23): the README saves stdout as loans.manifest.json, but a newline
+    after the canonical JSON made ``sha256sum`` of that file differ from the manifest hash."""
+    result = runner.invoke(
+        app,
+        ["datasets", "register", str(data), "--label", LABEL, "--positive", POSITIVE_LABEL,
+         "--sensitive", "group"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    manifest = DatasetManifest.from_json(result.stdout)
+    assert "0x" + hashlib.sha256(result.stdout_bytes).hexdigest() == manifest.hash

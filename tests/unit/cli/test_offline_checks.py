@@ -62,3 +62,56 @@ def test_a_well_formed_proof_then_needs_the_stack(no_stack: Path):
     result = runner.invoke(app, ["provider", "check", "proof.json"], prog_name="fairgov")
     assert result.exit_code == 2
     assert "[not_deployed]" in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{", "is not a reward statement (Invalid JSON"),
+        ("[]", "is not a reward statement (Input should be an object)"),
+    ],
+)
+def test_a_file_that_is_not_a_statement_is_named_as_such(no_stack: Path, text: str, message: str):
+    """Review (session 23): the line began ``FAIRGOV_:`` as if a setting were wrong."""
+    (no_stack / "s.json").write_text(text)
+    line = _one_line(["rewards", "verify", "s.json", "--epoch", "3"])
+    assert message in line
+    assert "FAIRGOV_" not in line
+
+
+def test_a_folder_given_as_the_statement_is_said_to_be_one(no_stack: Path):
+    line = _one_line(["rewards", "verify", str(no_stack), "--epoch", "3"])
+    assert f"{no_stack} is a folder" in line
+
+
+def test_a_terms_hash_that_is_not_a_hash_names_the_option(no_stack: Path):
+    (no_stack / "m.json").write_text("{}")
+    (no_stack / "s.salts").write_bytes(b"")
+    line = _one_line(
+        ["provider", "offer", "m.json", "--salts", "s.salts", "--terms-hash", "0x12",
+         "--dev-account", "5"]
+    )  # fmt: skip
+    assert line.startswith("fairgov: --terms-hash '0x12': give the terms' sha256")
+
+
+_ID = "0x" + "00" * 32
+_TWICE = (
+    f'{{"dataset_id": "{_ID}", "record": {{"group": "A", "group": "B"}}, '
+    f'"salt": "{_SALT}", "proof": []}}'
+)
+_NAMED = f'{{"dataset_id": "loans", "record": {{}}, "salt": "{_SALT}", "proof": []}}'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # A reader keeping the first "group" sees A; Python keeps the last and verified B.
+        (_TWICE, "it names 'group' twice"),
+        (_NAMED, "its dataset_id must be 0x and 64 hex digits"),
+    ],
+)
+def test_an_ambiguous_proof_is_refused(no_stack: Path, text: str, message: str):
+    """Review (session 23): a proof naming a field twice verified the last value."""
+    (no_stack / "proof.json").write_text(text)
+    line = _one_line(["provider", "check", "proof.json"])
+    assert message in line
