@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from audit.commitments import SALT_BYTES, InclusionProof, encode_record, record_hash, verify
-from audit.db_models import AuditRunRecord
+from audit.db_models import AuditRunRecord, ModelVersion
 from audit.errors import DatasetNotInPolicy, InvalidSalts, RecordNotInDataset
 from audit.service.queries import stored_report
 from core.types import Hash32, hash32_of, to_hash32
@@ -38,6 +38,10 @@ class TrainedModel:
     report_hash: str | None
     verdict: str | None
     anchored: bool
+    status: str | None = None
+    """The model version's gate status now (approved, blocked, candidate): a model that
+    passed may have been blocked since, by a withdrawal or a later audit."""
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,11 @@ def models_trained_on(session: Session, entry: DatasetEntry) -> list[TrainedMode
         if run.run_id in seen or run.model_hash is None or not _trained_on(run, entry):
             continue
         seen.add(run.run_id)
+        version = session.exec(
+            select(ModelVersion).where(
+                ModelVersion.name == run.model_name, ModelVersion.model_hash == run.model_hash
+            )
+        ).first()
         models.append(
             TrainedModel(
                 model_name=run.model_name,
@@ -94,6 +103,8 @@ def models_trained_on(session: Session, entry: DatasetEntry) -> list[TrainedMode
                 report_hash=run.report_hash,
                 verdict=None if run.verdict is None else str(run.verdict),
                 anchored=run.anchor_tx is not None,
+                status=None if version is None else str(version.status),
+                reason="" if version is None else version.reason,
             )
         )
     return models

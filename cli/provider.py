@@ -299,8 +299,10 @@ def check_command(
     for m in result.models:
         verdict = m.verdict or "no verdict"
         anchored = ", report anchored" if m.anchored else ""
+        now = f"; now {m.status}" + (f" ({m.reason})" if m.reason else "") if m.status else ""
         console.print(
-            f"  trained {m.model_name} {m.model_hash} in run {m.run_id}: {verdict}{anchored}"
+            f"  trained {m.model_name} {m.model_hash} in run {m.run_id}: "
+            f"{verdict}{anchored}{literal(now)}"
         )
 
 

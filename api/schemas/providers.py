@@ -76,6 +76,12 @@ class TrainedModelPublic(BaseModel):
     report_hash: str | None
     verdict: str | None
     anchored: bool
+    status: str | None = Field(
+        default=None,
+        description="the model's gate status now (approved, blocked, candidate); a model that "
+        "passed may be blocked since, by a withdrawal or a later audit",
+    )
+    reason: str = Field(default="", description="why the gate holds that status")
 
 
 class InclusionPublic(BaseModel):

@@ -12,7 +12,9 @@ from sqlmodel import Session
 from web3 import Web3
 
 from audit.commitments import build_commitments, encode_record, prove
+from audit.gate import block, find_versions
 from audit.inclusion import check_inclusion
+from core.db import session_scope
 from governance.actions import DatasetOffer
 from governance.chain import deploy
 from governance.consent import sign_offer
@@ -71,3 +73,37 @@ def test_a_record_added_in_a_later_version_is_not_said_to_have_trained_older_mod
     assert run.run_id not in trained, (
         "the record owner is told their record trained a model built before it was added"
     )
+
+
+def test_a_record_owner_sees_the_models_gate_status_now(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """Review (session 23): a model blocked after its PASS (a withdrawal, a later audit) was
+    still listed as "PASS, report anchored", with no word of the block."""
+    w3 = isolated_chain
+    name = f"loans-{secrets.token_hex(4)}"
+    record = {"age": "41", "sex": "F"}
+    commitments = build_commitments([encode_record(record)])
+    dataset_id = _allow(w3, deployment, name, 1, commitments.root)
+    run = approved_run(engine, w3, deployment, tmp_path, dataset_id)
+    proof = prove(commitments, 0)
+
+    def listed() -> tuple[str | None, str]:
+        with Session(engine) as session:
+            inclusion = check_inclusion(
+                session,
+                read_snapshot(w3, deployment.addresses.training_policy),
+                dataset_id=dataset_id,
+                record=record,
+                salt=proof.salt,
+                proof=list(proof.path),
+            )
+        (model,) = [m for m in inclusion.models if m.run_id == run.run_id]
+        assert (model.verdict, model.anchored) == ("PASS", True)
+        return model.status, model.reason
+
+    assert listed()[0] == "approved"
+    with session_scope(engine) as session:
+        (version,) = find_versions(session, run.model_hash or "")
+        block(session, version, "its provider withdrew the data")
+    assert listed() == ("blocked", "its provider withdrew the data")
