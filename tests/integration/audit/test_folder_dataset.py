@@ -56,6 +56,8 @@ def test_a_parquet_folder_is_offered_voted_trained_on_and_a_record_proved(
     deploy.save(deployment, cli_dir / "deployment.json")
     monkeypatch.setenv("FAIRGOV_DATA_DIR", str(cli_dir))
     monkeypatch.setenv("FAIRGOV_RPC_URL", w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    # The provider's commands use the service's database, where the manifest is registered.
+    monkeypatch.setenv("FAIRGOV_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COLUMNS", "200")
     rows = pd.read_csv(write_loans_csv(tmp_path / "loans.csv"), skipinitialspace=True)
     # A column the model does not use, null in odd rows: committed as JSON null.
