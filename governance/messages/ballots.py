@@ -54,6 +54,16 @@ class _Signed(BaseModel):
     chain_id: int | None = Field(default=None, description="The domain's chain id, if given")
     verifying_contract: str | None = Field(default=None, pattern=r"^0x[0-9a-fA-F]{40}$")
 
+    @field_validator("signature")
+    @classmethod
+    def _v_27_or_28(cls, signature: str) -> str:
+        """Lower-case hex, with a recovery id of 0 or 1 (some hardware wallets) written as 27
+        or 28, the only form OpenZeppelin's ECDSA takes: stored and relayed as given, it was
+        accepted here and reverted on chain (review, session 23)."""
+        v = int(signature[-2:], 16)
+        last = f"{v + 27:02x}" if v in (0, 1) else signature[-2:]
+        return (signature[:-2] + last).lower()
+
     def signature_bytes(self) -> bytes:
         return bytes.fromhex(self.signature[2:])
 

@@ -288,3 +288,27 @@ def test_a_proposal_mined_between_the_reads_of_a_pass_is_confirmed_not_failed(
     (item,) = _items(engine)
     assert (item.status, item.error_code) == (RelayStatus.CONFIRMED, None)
     assert gov.governor.functions.proposalSnapshot(prepared.proposal_id).call() > 0
+
+
+def test_a_ballot_signed_with_recovery_id_0_or_1_lands(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    """Review (session 23): a signature whose last byte is the recovery id 0 or 1 (as some
+    hardware wallets give it) was accepted, relayed as given, and reverted
+    GovernorInvalidSignature; the voter's later ballots failed after it."""
+    proposal_id = open_proposal(gov)
+    domain = governor_domain(deployment)
+    view = RpcChainView.for_deployment(gov.w3, deployment)
+    with Session(engine) as session:
+        for key in HOLDER_KEYS[:2]:
+            ballot = signed_ballot(domain, key, proposal_id)
+            v = int(ballot.signature[-2:], 16)
+            raw = ballot.model_dump() | {"signature": ballot.signature[:-2] + f"{v - 27:02x}"}
+            submit_ballot(
+                session, type(ballot).model_validate(raw), deployment=deployment, chain=view
+            )
+    report = relayer_for(engine, gov.w3, deployment).run_until_idle()
+    assert report.failed == 0
+    assert {item.status for item in _items(engine)} == {RelayStatus.CONFIRMED}
+    for key in HOLDER_KEYS[:2]:
+        assert gov.governor.functions.hasVoted(proposal_id, address_of(key)).call()
