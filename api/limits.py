@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import BodyLimitExceeded, BodyTooLarge, RateLimited, fairgov_error_response
+from core.errors import FairgovError
+from governance.messages.eip712 import recover_signer
 
 Clock = Callable[[], float]
 _MAX_KEYS = 100_000
@@ -91,6 +93,21 @@ class TokenBuckets:
         wait = self.take(key)
         if wait > 0:
             raise RateLimited(scope, max(1, math.ceil(wait)))
+
+    def check_signer(self, account: str, digest: bytes, signature: str, scope: str) -> None:
+        """:meth:`check` for ``account`` only if ``signature`` over ``digest`` is its key's.
+
+        A per-account budget charged for any request that names the account let anyone
+        use it up with junk signed by nobody, and so silence the account (review, session
+        23). A signature that does not recover to ``account`` (junk, or a contract wallet's
+        EIP-1271 signature) is left to the request's own checks, on its sender's IP budget.
+        """
+        try:
+            signer = recover_signer(digest, bytes.fromhex(signature.removeprefix("0x")))
+        except (FairgovError, ValueError):
+            return
+        if signer.lower() == account.lower():
+            self.check(account.lower(), scope)
 
     def _forget_full(self, now: float) -> None:
         full = [

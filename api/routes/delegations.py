@@ -13,7 +13,7 @@ from api.schemas.common import ADDRESS_PATTERN, RelayPublic
 from api.schemas.voting import DelegationCreate, TypedDataPublic
 from core.types import to_address
 from governance.intake import token_domain
-from governance.messages.ballots import Delegation
+from governance.messages.ballots import Delegation, verify_delegation_signature
 from governance.messages.eip712 import delegation_typed_data
 from governance.messages.kinds import RelayKind
 
@@ -45,7 +45,9 @@ def delegation_typed(
 )
 async def delegate(ctx: CtxDep, body: DelegationCreate) -> RelayPublic:
     """Accept a signed delegation and queue it for relaying (202); a repeat returns the first."""
-    ctx.per_voter.check(body.delegator.lower(), "voter")
     delegation = Delegation(**body.model_dump())
+    # Charged to the delegator only once the signature is theirs (see ``cast_vote``).
+    verify_delegation_signature(delegation, domain=token_domain(ctx.deployment))
+    ctx.per_voter.check(body.delegator.lower(), "voter")
     item, _ = await anyio.to_thread.run_sync(ctx.intake.accept_delegation, delegation)
     return RelayPublic.of(item)

@@ -132,7 +132,9 @@ def submit_withdrawal(ctx: CtxDep, session: SessionDep, body: WithdrawalSubmit) 
     when it is not newer than the provider's last withdrawal (a replay).
     """
     withdrawal = _parse(lambda: DatasetWithdrawal.from_message(body.message), InvalidWithdrawal)
-    ctx.per_voter.check(withdrawal.provider.lower(), "provider")
+    policy = ctx.deployment.addresses.training_policy
+    digest = withdrawal.digest(ctx.deployment.chain_id, policy)
+    ctx.per_voter.check_signer(withdrawal.provider, digest, body.signature, "provider")
     item = accept_withdrawal(
         session,
         ctx.w3,

@@ -111,7 +111,6 @@ def claim(ctx: CtxDep, session: SessionDep, epoch: EpochPath, body: ClaimCreate)
     any gas: ``signer_mismatch`` (signed by another address), ``reward_invalid_proof``,
     ``reward_already_claimed``, ``reward_epoch_cancelled``, ``reward_window_open``,
     ``reward_claim_expired``, ``signed_call_would_revert``."""
-    ctx.per_voter.check(body.account.lower(), "account")
     signed = SignedClaim(
         epoch=epoch,
         account=to_address(body.account),
@@ -121,4 +120,6 @@ def claim(ctx: CtxDep, session: SessionDep, epoch: EpochPath, body: ClaimCreate)
         signature=body.signature,
     )
     rewards = ctx.deployment.addresses.rewards
+    digest = signed.digest(rewards_domain(ctx.deployment.chain_id, rewards))
+    ctx.per_voter.check_signer(body.account, digest, body.signature, "account")
     return RelayPublic.of(accept_claim(session, ctx.w3, ctx.rpc(), signed, rewards=rewards))

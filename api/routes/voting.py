@@ -19,7 +19,7 @@ from api.schemas.common import ADDRESS_PATTERN, UINT_PATTERN, RelayPublic
 from api.schemas.voting import TypedDataPublic, VoteCreate
 from core.types import to_address
 from governance.intake import governor_domain
-from governance.messages.ballots import Ballot
+from governance.messages.ballots import Ballot, verify_ballot_signature
 from governance.messages.eip712 import ballot_typed_data
 from governance.messages.kinds import RelayKind
 from governance.relay.outbox import RelayItem
@@ -71,8 +71,12 @@ async def cast_vote(request: Request, proposal_id: ProposalIdPath, body: VoteCre
     # dependencies, which FastAPI re-solves on every request.
     ctx: ApiContext = request.app.state.ctx
     batcher: BallotBatcher = request.app.state.batcher
-    ctx.per_voter.check(body.voter.lower(), "voter")
     ballot = Ballot(proposal_id=int(proposal_id), **body.model_dump())
+    # The voter's budget is charged only for ballots the voter signed: junk posted in their
+    # name (refused here, on the sender's IP budget) used it up, so anyone could silence
+    # any voter for a whole voting period (review, session 23).
+    verify_ballot_signature(ballot, domain=governor_domain(ctx.deployment))
+    ctx.per_voter.check(body.voter.lower(), "voter")
     return RelayPublic.of(await batcher.submit(ballot))
 
 
