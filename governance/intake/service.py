@@ -64,7 +64,7 @@ def submit_ballot(
     verify_ballot_signature(ballot, domain=BALLOT.domain(deployment))
     governor = BALLOT.contract_address(deployment)
     key = outbox.ballot_key(deployment.chain_id, governor, ballot.voter, ballot.proposal_id)
-    existing = outbox.find(session, key)
+    existing = outbox.live(session, outbox.find(session, key))
     if existing is not None:
         return _same_or_conflict(ballot, existing), False
     pending = outbox.pending_nonces(
@@ -86,7 +86,7 @@ def submit_delegation(
     verify_delegation_signature(delegation, domain=DELEGATION.domain(deployment))
     token = DELEGATION.contract_address(deployment)
     key = outbox.delegation_key(deployment.chain_id, token, delegation.delegator, delegation.nonce)
-    existing = outbox.find(session, key)
+    existing = outbox.live(session, outbox.find(session, key))
     if existing is not None:
         return _same_delegation_or_conflict(delegation, existing), False
     pending = outbox.pending_nonces(
@@ -142,7 +142,7 @@ def submit_ballots(
     for ballot, key in zip(ballots, keys, strict=True):
         try:
             verify_ballot_signature(ballot, domain=domain)
-            known = existing.get(key) or new.get(key)
+            known = outbox.live(session, existing.get(key)) or new.get(key)
             if known is not None:
                 results.append(_same_or_conflict(ballot, known))
                 continue

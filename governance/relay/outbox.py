@@ -163,6 +163,24 @@ def find(session: Session, dedupe_key: str) -> RelayItem | None:
     return session.exec(select(RelayItem).where(RelayItem.dedupe_key == dedupe_key)).first()
 
 
+def retire_failed(session: Session, item: RelayItem) -> None:
+    """Free a failed item's dedupe key for a new message of the same signer (its record stays
+    readable by id). A failed ballot or delegation kept its key, so every later one from the
+    voter on that proposal (or with that nonce) was answered with the failed record or a
+    conflict, and the voter could never vote or delegate through fairgov again."""
+    item.dedupe_key = f"{item.dedupe_key}#{item.id}"  # the longest key (a ballot) stays < 200
+    session.add(item)
+    session.commit()
+
+
+def live(session: Session, item: RelayItem | None) -> RelayItem | None:
+    """``item`` unless it failed, in which case its key is freed (:func:`retire_failed`)."""
+    if item is not None and item.status == RelayStatus.FAILED:
+        retire_failed(session, item)
+        return None
+    return item
+
+
 def find_many(session: Session, dedupe_keys: list[str]) -> dict[str, RelayItem]:
     found: dict[str, RelayItem] = {}
     for start in range(0, len(dedupe_keys), 500):

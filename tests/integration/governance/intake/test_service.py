@@ -28,7 +28,7 @@ from governance.intake.service import (
 from governance.messages.ballots import Ballot, Delegation
 from governance.messages.proposals import prepare_proposal
 from governance.relay.outbox import RelayItem, RelayStatus
-from tests.helpers import HOLDER_KEYS, Governance, address_of, mine
+from tests.helpers import HOLDER_KEYS, Governance, address_of, advance_time, mine
 from tests.integration.governance.relay_support import RELAYER_KEY, open_proposal, relayer_for
 from tests.voters import signed_ballot, signed_delegation
 
@@ -280,6 +280,53 @@ def test_a_delegation_is_verified_and_relayed(
     assert created
     relayer_for(engine, gov.w3, deployment).run_until_idle()
     assert gov.token.functions.delegates(address_of(delegator)).call() == delegatee
+
+
+def test_a_delegation_that_failed_on_its_way_does_not_lock_the_delegator_out(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment, chain_view: RpcChainView
+):
+    """Review (session 23): a delegation accepted with an expiry that passed before it was
+    relayed failed, and kept its nonce's key: the typed data offered that nonce again, every
+    delegation with it was a conflict and the next nonce was wrong_nonce, for good."""
+    domain = token_domain(deployment)
+    delegator, delegatee = HOLDER_KEYS[2], address_of(HOLDER_KEYS[0])
+    soon = int(gov.w3.eth.get_block("latest")["timestamp"]) + 5
+    with Session(engine) as session:
+        late = signed_delegation(domain, delegator, delegatee, expiry=soon)
+        submit_delegation(session, late, deployment=deployment, chain=chain_view)
+    advance_time(gov.w3, 60)
+    relayer_for(engine, gov.w3, deployment).run_until_idle()
+    with Session(engine) as session:
+        (failed,) = session.exec(select(RelayItem)).all()
+        assert (failed.status, failed.error_code) == (RelayStatus.FAILED, "delegation_expired")
+        again = signed_delegation(domain, delegator, delegatee)  # the same nonce, 0
+        item, created = submit_delegation(session, again, deployment=deployment, chain=chain_view)
+        assert created
+        assert item.id != failed.id
+    relayer_for(engine, gov.w3, deployment).run_until_idle()
+    assert gov.token.functions.delegates(address_of(delegator)).call() == delegatee
+
+
+def test_a_ballot_that_failed_on_its_way_does_not_lock_the_voter_out(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment, chain_view: RpcChainView
+):
+    """The same for a ballot: its key (voter and proposal) answered every later ballot."""
+    proposal_id = open_proposal(gov)
+    domain = governor_domain(deployment)
+    voter = HOLDER_KEYS[1]
+    with Session(engine) as session:
+        first = signed_ballot(domain, voter, proposal_id)
+        submit_ballot(session, first, deployment=deployment, chain=chain_view)
+        (item,) = session.exec(select(RelayItem)).all()
+        item.status, item.error_code = RelayStatus.FAILED, "reverted"  # failed on its way
+        session.add(item)
+        session.commit()
+        again = signed_ballot(domain, voter, proposal_id, support=0)
+        (result,) = submit_ballots(session, [again], deployment=deployment, chain=chain_view)
+        assert isinstance(result, RelayItem), result
+        assert result.id != item.id
+    relayer_for(engine, gov.w3, deployment).run_until_idle()
+    assert gov.governor.functions.hasVoted(proposal_id, address_of(voter)).call()
 
 
 def test_bad_delegations_are_refused_with_their_codes(
