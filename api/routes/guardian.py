@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 
 from api.deps import CtxDep, SessionDep
 from api.errors import responses
-from api.schemas.common import UINT_PATTERN, RelayPublic
+from api.schemas.common import ProposalIdPath, RelayPublic
 from api.schemas.guardian import (
     GuardianCancelPrepare,
     GuardianCancelSubmit,
@@ -20,8 +18,6 @@ from governance.guardian import prepare_guardian_cancel, submit_guardian_cancel
 from governance.protection import read_protection
 
 router = APIRouter(tags=["guardian"])
-
-ProposalIdPath = Annotated[str, Path(pattern=UINT_PATTERN, description="The proposal id, decimal.")]
 
 
 @router.get("/governance/protection", response_model=ProtectionPublic, responses=responses(503))

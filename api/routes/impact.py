@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from sqlmodel import Session
 
 from api.context import ApiContext
 from api.deps import CtxDep, CurrentOperator, SessionDep
 from api.errors import NotFound, responses
 from api.runs import audit_env
-from api.schemas.common import UINT_PATTERN
+from api.schemas.common import ProposalIdPath
 from api.schemas.impact import DraftImpact, FullImpactPublic, ImpactPublic
 from audit.impact import ImpactPreview, full_preview, preview_draft, preview_proposal
 from governance.index.indexer import get_proposal
 
 router = APIRouter(prefix="/proposals", tags=["proposals"])
-
-ProposalIdPath = Annotated[str, Path(pattern=UINT_PATTERN, description="The proposal id, decimal.")]
 
 
 def _proposal_preview(ctx: ApiContext, session: Session, proposal_id: str) -> ImpactPreview:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Query, status
 
 from api.deps import CtxDep, SessionDep
 from api.errors import NotFound, responses
 from api.runs import audit_env
-from api.schemas.common import UINT_PATTERN, Limit, Offset, RelayPublic
+from api.schemas.common import Limit, Offset, ProposalIdPath, RelayPublic
 from api.schemas.impact import PreparedWithImpact
 from api.schemas.proposals import (
     ProposalPrepare,
@@ -33,7 +33,6 @@ router = APIRouter(prefix="/proposals", tags=["proposals"])
 StateFilter = Literal[
     "Pending", "Active", "Canceled", "Defeated", "Succeeded", "Queued", "Expired", "Executed"
 ]
-ProposalIdPath = Annotated[str, Path(pattern=UINT_PATTERN, description="The proposal id, decimal.")]
 
 
 @router.get("", response_model=ProposalsPublic, responses=responses())

@@ -15,7 +15,7 @@ from api.context import ApiContext
 from api.deps import CtxDep, SessionDep
 from api.errors import NotFound, responses
 from api.intake import BallotBatcher
-from api.schemas.common import ADDRESS_PATTERN, UINT_PATTERN, RelayPublic
+from api.schemas.common import ADDRESS_PATTERN, ProposalIdPath, RelayPublic
 from api.schemas.voting import TypedDataPublic, VoteCreate
 from core.types import to_address
 from governance.intake import governor_domain
@@ -26,7 +26,6 @@ from governance.relay.outbox import RelayItem
 
 router = APIRouter(tags=["voting"])
 
-ProposalIdPath = Annotated[str, Path(pattern=UINT_PATTERN, description="The proposal id.")]
 Reason = Annotated[str, StringConstraints(max_length=4000)]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from core import types
 from governance.messages.kinds import RelayKind
@@ -24,7 +24,17 @@ ADDRESS_PATTERN: Final = types.ADDRESS_PATTERN
 HASH_PATTERN: Final = types.HASH32_PATTERN
 Address = types.HexAddress
 Hash32 = types.HexHash32
-UintString = Annotated[str, StringConstraints(pattern=UINT_PATTERN)]
+
+
+def _below_2_256(text: str) -> str:
+    """Refuse a decimal that does not fit in a uint256 (78 digits reach past 2**256)."""
+    if int(text) >= 2**256:
+        raise ValueError("must be below 2**256 (a uint256)")
+    return text
+
+
+UintString = Annotated[str, StringConstraints(pattern=UINT_PATTERN), AfterValidator(_below_2_256)]
+ProposalIdPath = Annotated[UintString, Path(description="The proposal id, decimal.")]
 
 Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page.")]

@@ -122,3 +122,20 @@ def _high_s(signature: str) -> str:
     s = int.from_bytes(raw[32:64], "big")
     v = 27 + 28 - raw[64] if raw[64] >= 27 else 1 - raw[64]
     return "0x" + (raw[:32] + (n - s).to_bytes(32, "big") + bytes([v])).hex()
+
+
+def test_a_proposal_id_past_uint256_is_422_on_every_route(client: TestClient):
+    """Review (session 23): 2**256 passed the 78-digit pattern and gave a 500 (and typed data
+    no wallet could sign)."""
+    too_big = str(2**256)
+    voter = Account.from_key(HOLDER_KEYS[0]).address
+    ballot = {"voter": voter, "support": 1, "nonce": 0, "signature": "0x" + "11" * 65}
+    answers = [
+        client.post(f"/v1/proposals/{too_big}/votes", json=ballot),
+        client.get(f"/v1/proposals/{too_big}/ballot", params={"voter": voter, "support": 1}),
+        client.get(f"/v1/proposals/{too_big}"),
+    ]
+    for answer in answers:
+        assert (answer.status_code, error_code(answer)) == (422, "invalid_request"), answer.text
+    largest = str(2**256 - 1)
+    assert client.get(f"/v1/proposals/{largest}").status_code == 404
