@@ -226,16 +226,17 @@ class ConsentRefused(ConsentError):
 
 #: The consent error of each TrainingPolicy custom error; arguments in the same order.
 class WithdrawalChangesNothing(ConsentError):
-    """A withdrawal of a dataset id the policy never registered and no open proposal offers:
-    a mistyped name or id, whose transaction would succeed and change nothing."""
+    """A withdrawal of a dataset that is not allowed (never registered, revoked or withdrawn
+    already) and that no open proposal offers: a mistyped name or id, or a repeat, whose
+    transaction would succeed and change nothing."""
 
     code: ClassVar[str] = "withdrawal_target_unknown"
     category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
 
     def __init__(self, dataset_id: str) -> None:
         super().__init__(
-            f"dataset {dataset_id} is not on chain and no open proposal offers it: a "
-            "withdrawal would change nothing; check the name (it is exact, spaces and case "
+            f"dataset {dataset_id} is not allowed on chain and no open proposal offers it: "
+            "a withdrawal would change nothing; check the name (it is exact, spaces and case "
             "count) or the id",
             dataset_id=dataset_id,
         )

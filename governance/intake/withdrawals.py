@@ -13,7 +13,6 @@ from typing import Final
 
 from sqlmodel import Session, col, select
 from web3 import Web3
-from web3.exceptions import ContractLogicError
 
 from governance.actions import DatasetWithdrawal
 from governance.chain.contracts import bind
@@ -43,21 +42,19 @@ _OPEN_STATES: Final = ("Pending", "Active", "Succeeded", "Queued")
 def check_withdrawal_target(
     session: Session, w3: Web3, deployment: Deployment, dataset_id: str
 ) -> None:
-    """Refuse a withdrawal that would change nothing: of a dataset id the policy has never
-    registered and that no open proposal (in fairgov's index) offers. The contract takes
-    such a withdrawal and only voids offers not yet proposed, so a mistyped name would
-    spend gas and leave the dataset the provider meant allowed.
+    """Refuse a withdrawal that would change nothing: of a dataset that is not allowed now
+    (never registered, revoked, or withdrawn already) and that no open proposal (in
+    fairgov's index) offers. The contract takes such a withdrawal and only voids offers not
+    yet proposed, so a mistyped name spent gas and left the dataset the provider meant
+    allowed, and a signed withdrawal repeated each second had the relayer pay for nothing.
 
     Raises
     ------
     WithdrawalChangesNothing
     """
     policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy).functions
-    try:
-        policy.getDataset(bytes.fromhex(dataset_id.removeprefix("0x"))).call()
+    if policy.isAllowed(bytes.fromhex(dataset_id.removeprefix("0x"))).call():
         return
-    except ContractLogicError:  # TrainingPolicyUnknownDataset: never registered
-        pass
     wanted = dataset_id.lower()
     for proposal in session.exec(select(Proposal).where(col(Proposal.state).in_(_OPEN_STATES))):
         for action in proposal.actions_list():
@@ -85,8 +82,8 @@ def accept_withdrawal(
     WithdrawalSignatureInvalid, NotDatasetProvider, WithdrawalStale, ConsentRefused
         The policy would refuse it now; nothing was queued.
     """
-    check_withdrawal_target(session, w3, deployment, withdrawal.dataset_id)
     data = check_withdrawal(w3, deployment, withdrawal, signature, sender=_ANYONE)
+    check_withdrawal_target(session, w3, deployment, withdrawal.dataset_id)
     call = SignedCall(
         to=w3.to_checksum_address(deployment.addresses.training_policy),
         data="0x" + data.hex(),

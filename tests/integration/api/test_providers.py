@@ -364,3 +364,13 @@ def test_a_provider_withdraws_through_the_api_without_gas(
     assert w3.eth.get_transaction_count(PROVIDER) == provider_nonce  # the provider paid nothing
     replayed = client.post("/v1/providers/withdrawals", json=body)
     assert (replayed.status_code, error_code(replayed)) == (409, "withdrawal_stale")
+    # Review (session 23): a new withdrawal of a dataset withdrawn already changed nothing,
+    # and the relayer paid for it (the provider could repeat it every second).
+    advance_time(w3, 2)
+    again = client.get("/v1/providers/withdrawals/typed-data", params=params).json()
+    resigned = Account.sign_typed_data(PROVIDER_KEY, full_message=again["typed_data"])
+    repeat = client.post(
+        "/v1/providers/withdrawals",
+        json={"message": again["message"], "signature": resigned.signature.to_0x_hex()},
+    )
+    assert (repeat.status_code, error_code(repeat)) == (404, "withdrawal_target_unknown")

@@ -48,8 +48,8 @@ def _typos_are_refused_before_any_gas(w3: Web3, deployment: deploy.Deployment) -
     provider = address_of(PROVIDER_KEY)
     balance = w3.eth.get_balance(provider)
     for typo, message in [
-        ("loans ", "is not on chain and no open proposal offers it"),
-        ("Loans", "is not on chain and no open proposal offers it"),
+        ("loans ", "is not allowed on chain and no open proposal offers it"),
+        ("Loans", "is not allowed on chain and no open proposal offers it"),
         ("0x" + "ab" * 31 + "a", "is not a dataset id (0x and 64 hex digits)"),
     ]:
         code, output = _run("provider", "withdraw", typo, "--dev-account", PROVIDER_ACCOUNT)
