@@ -83,6 +83,7 @@ from governance.errors._policy import (
 )
 from governance.errors._proposals import (
     BelowProposalThreshold,
+    CallAlreadyHeld,
     EmptyProposal,
     FeesNotMinable,
     GasLimitAboveBlock,
@@ -134,6 +135,7 @@ __all__ = [
     "AnvilStartFailed",
     "BallotConflict",
     "BelowProposalThreshold",
+    "CallAlreadyHeld",
     "CallWouldRevert",
     "ChainDirBusy",
     "ChainUnreachable",

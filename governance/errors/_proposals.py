@@ -35,6 +35,23 @@ class BelowProposalThreshold(GovernanceError):
         )
 
 
+class CallAlreadyHeld(GovernanceError):
+    """A signed governor call (a proposal, a cancel) whose twin fairgov holds, not yet mined:
+    only one of them can be mined, and the other would revert at its signer's expense."""
+
+    code: ClassVar[str] = "call_already_held"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, proposal_id: int, relay_id: int | None) -> None:
+        super().__init__(
+            f"a transaction making the same call on proposal {proposal_id} is already on its "
+            f"way (relay #{relay_id}): follow it at /v1/relay/{relay_id} instead of sending "
+            "another",
+            proposal_id=str(proposal_id),
+            relay_id=relay_id,
+        )
+
+
 class ProposalExists(GovernanceError):
     """A proposal with the same actions and description was already made."""
 

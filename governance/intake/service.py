@@ -16,7 +16,12 @@ from core.errors import FairgovError
 from core.types import to_address
 from governance.chain.deploy import Deployment
 from governance.chain.view import ChainView
-from governance.errors import BallotConflict, DelegationConflict, TransactionNonceMismatch
+from governance.errors import (
+    BallotConflict,
+    CallAlreadyHeld,
+    DelegationConflict,
+    TransactionNonceMismatch,
+)
 from governance.messages.ballots import (
     Ballot,
     Delegation,
@@ -270,6 +275,9 @@ def queue_signed_call(
     existing = outbox.find(session, key)
     if existing is not None:
         return existing
+    twin = _held_twin(session, deployment, call)
+    if twin is not None:
+        raise CallAlreadyHeld(call.proposal_id, twin.id)
     held = held_transactions(session, deployment, call.sender)
     check_minable(
         w3,
@@ -290,6 +298,24 @@ def queue_signed_call(
     if created:
         keep_first_with_nonce(session, stored)
     return stored
+
+
+def _held_twin(session: Session, deployment: Deployment, call: QueueableCall) -> RelayItem | None:
+    """A held, not yet mined transaction making the same call (same function) on the same
+    proposal. The chain refuses the second only once the first is mined: a duplicate
+    proposal or guardian cancel was accepted, then reverted at its signer's expense."""
+    selector = bytes.fromhex(call.data.removeprefix("0x"))[:4]
+    statement = select(RelayItem).where(
+        RelayItem.kind == RelayKind.RAW_TRANSACTION,
+        RelayItem.chain_id == deployment.chain_id,
+        RelayItem.proposal_id == str(call.proposal_id),
+        col(RelayItem.status).in_(outbox.PENDING_STATUSES),
+    )
+    for item in session.exec(statement).all():
+        held = parse_signed(bytes.fromhex(item.payload_dict()["raw_transaction"][2:]))
+        if held.data[:4] == selector:
+            return item
+    return None
 
 
 def keep_first_with_nonce(session: Session, stored: RelayItem) -> None:

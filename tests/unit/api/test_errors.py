@@ -171,6 +171,7 @@ STATUS_BEFORE: dict[str, int] = {
     "privacy_budget_spent": 409,  # new in #16: federated runs
     "privacy_not_applicable": 422,  # new in #16: federated runs
     "proposal_exists": 409,
+    "call_already_held": 409,  # new in session 23
     "proposal_not_active": 409,
     "proposal_not_cancellable": 409,  # new in #14: the protection of loosening
     "proposal_not_loosening": 409,  # new in #14: the protection of loosening

@@ -16,9 +16,10 @@ from governance.actions import SetMitigation
 from governance.chain import deploy
 from governance.chain.node import Sender, call_data
 from governance.chain.view import RpcChainView
-from governance.errors import BallotConflict
+from governance.errors import BallotConflict, CallAlreadyHeld
 from governance.intake.service import (
     governor_domain,
+    next_transaction_nonce,
     submit_ballot,
     submit_ballots,
     submit_delegation,
@@ -367,6 +368,39 @@ def test_a_proposer_signed_proposal_is_checked_queued_and_broadcast(
     assert proposal.proposal_id == prepared.proposal_id
     assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 1
     assert gov.governor.functions.proposalProposer(prepared.proposal_id).call() == proposal.proposer
+
+
+def test_the_same_proposal_signed_twice_is_refused_while_the_first_is_on_its_way(
+    engine: Engine, gov: Governance, deployment: deploy.Deployment
+):
+    """Review (session 23): the same proposal prepared and signed again (its next nonce) was
+    accepted beside the first; once the first was mined the second reverted, and its signer
+    paid 61,379 gas. The same held for a guardian's cancel sent twice."""
+    proposer = HOLDER_KEYS[0]
+    signed = []
+    with Session(engine) as session:
+        for _ in range(2):
+            prepared = prepare_proposal(
+                gov.w3,
+                deployment,
+                proposer=address_of(proposer),
+                actions=[
+                    SetMitigation(strategy="threshold_optimizer", constraint="equalized_odds")
+                ],
+                description="Mitigate for equalized odds",
+                nonce=next_transaction_nonce(session, gov.w3, deployment, address_of(proposer)),
+            )
+            raw = bytes(Account.sign_transaction(prepared.transaction, proposer).raw_transaction)
+            signed.append(raw)
+            if len(signed) == 1:
+                first, _ = submit_raw_proposal(session, raw, w3=gov.w3, deployment=deployment)
+                first_id = first.id
+        with pytest.raises(CallAlreadyHeld) as refused:
+            submit_raw_proposal(session, signed[1], w3=gov.w3, deployment=deployment)
+    assert refused.value.code == "call_already_held"
+    assert refused.value.details["relay_id"] == first_id
+    assert _rows(engine) == 1
+    assert relayer_for(engine, gov.w3, deployment).run_until_idle().confirmed == 1
 
 
 def test_a_raw_transaction_that_is_not_a_proposal_is_refused_before_sending(
