@@ -146,6 +146,12 @@ def test_the_guardian_cancels_a_loosening_proposal_signed_in_its_wallet(
     assert accepted.json()["proposal_id"] == str(proposal_id)
     again = submit_cancel(client, proposal_id, raw)
     assert again.json()["relay"]["id"] == accepted.json()["relay"]["id"]
+    # Review (session 23): a second cancel prepared and signed (the next nonce) was accepted,
+    # then reverted at the guardian's expense once the first was mined.
+    second = signed(prepare_cancel(client, proposal_id).json()["rpc_transaction"])
+    twin = submit_cancel(client, proposal_id, second)
+    assert (twin.status_code, error_code(twin)) == (409, "call_already_held")
+    assert twin.json()["error"]["details"]["relay_id"] == accepted.json()["relay"]["id"]
 
     assert relayer_for(engine, voters.w3, deployment).run_until_idle().confirmed == 1
     assert voters.governor.functions.state(proposal_id).call() == 2  # Canceled
