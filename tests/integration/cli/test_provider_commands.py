@@ -42,6 +42,19 @@ def stack(
     return tmp_path
 
 
+def _register_committed(stack: Path) -> tuple[Path, Path, str]:
+    """Register 200 generated loans with their records committed: the data file, the salts
+    file and the manifest as printed."""
+    csv = write_loans_csv(stack / "loans.csv", 200)
+    salts = stack / "loans.salts"
+    code, output = _run(
+        "datasets", "register", str(csv), "--label", LABEL, "--positive", POSITIVE_LABEL,
+        "--sensitive", ",".join(SENSITIVE), "--salts", str(salts),
+    )  # fmt: skip
+    assert code == 0, output
+    return csv, salts, output[output.index("{") :].strip()
+
+
 def _typos_are_refused_before_any_gas(w3: Web3, deployment: deploy.Deployment) -> None:
     """Review (session 23): a typo was a paid, successful withdrawal of nothing, and the
     dataset the provider meant stayed allowed. Now refused before any gas."""
@@ -70,14 +83,7 @@ def test_a_provider_offers_proves_and_withdraws_from_the_command_line(
     isolated_chain: Web3, deployment: deploy.Deployment, stack: Path
 ) -> None:
     w3 = isolated_chain
-    csv = write_loans_csv(stack / "loans.csv", 200)
-    salts = stack / "loans.salts"
-    code, output = _run(
-        "datasets", "register", str(csv), "--label", LABEL, "--positive", POSITIVE_LABEL,
-        "--sensitive", ",".join(SENSITIVE), "--salts", str(salts),
-    )  # fmt: skip
-    assert code == 0, output
-    manifest_text = output[output.index("{") :].strip()
+    _, salts, manifest_text = _register_committed(stack)
     manifest = DatasetManifest.from_json(manifest_text)
     assert manifest.records_root is not None
     manifest_file = stack / "loans.manifest.json"
@@ -149,14 +155,8 @@ def test_an_offer_no_run_would_accept_is_not_signed(
     """Review (session 23): ``provider offer`` signed the offer of a manifest edited after
     registration, and of a file changed since (same records, new bytes): the vote would
     allow a content hash no run could match."""
-    csv = write_loans_csv(stack / "loans.csv", 200)
-    salts = stack / "loans.salts"
-    code, output = _run(
-        "datasets", "register", str(csv), "--label", LABEL, "--positive", POSITIVE_LABEL,
-        "--sensitive", ",".join(SENSITIVE), "--salts", str(salts),
-    )  # fmt: skip
-    assert code == 0, output
-    registered = json.loads(output[output.index("{") :])
+    csv, salts, manifest_text = _register_committed(stack)
+    registered = json.loads(manifest_text)
     edited = stack / "edited.manifest.json"
     edited.write_text(json.dumps({**registered, "description": "edited"}))
     code, output = _run(
