@@ -19,14 +19,16 @@ from web3 import Web3
 from audit.db_models import AuditRunRecord
 from audit.errors import DatasetHashMismatch
 from audit.inclusion import check_inclusion
-from audit.manifest import build_manifest, store_manifest
+from audit.manifest import DatasetManifest, build_manifest, store_manifest
 from audit.parquet_records import parquet_records
 from audit.service import plan_run, run_audit
 from audit.spec import ModelSpec
 from audit.synthetic import FEATURES, LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from audit.verify import verify_report
+from cli.compose import migrated_engine
 from cli.main import app
 from core.db import session_scope
+from core.settings import Settings
 from governance.actions import AllowDataset
 from governance.chain import deploy
 from governance.chain.deploy import Deployment
@@ -43,6 +45,13 @@ def _cli(*args: str) -> str:
     return result.stdout
 
 
+def _register(engine: Engine, manifest: DatasetManifest, *, dispose: bool = False) -> None:
+    with session_scope(engine) as session:
+        store_manifest(session, manifest)
+    if dispose:
+        engine.dispose()
+
+
 def test_a_parquet_folder_is_offered_voted_trained_on_and_a_record_proved(
     isolated_chain: Web3,
     deployment: Deployment,
@@ -56,8 +65,6 @@ def test_a_parquet_folder_is_offered_voted_trained_on_and_a_record_proved(
     deploy.save(deployment, cli_dir / "deployment.json")
     monkeypatch.setenv("FAIRGOV_DATA_DIR", str(cli_dir))
     monkeypatch.setenv("FAIRGOV_RPC_URL", w3.provider.endpoint_uri)  # type: ignore[attr-defined]
-    # The provider's commands use the service's database, where the manifest is registered.
-    monkeypatch.setenv("FAIRGOV_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COLUMNS", "200")
     rows = pd.read_csv(write_loans_csv(tmp_path / "loans.csv"), skipinitialspace=True)
     # A column the model does not use, null in odd rows: committed as JSON null.
@@ -76,8 +83,9 @@ def test_a_parquet_folder_is_offered_voted_trained_on_and_a_record_proved(
         features=list(FEATURES),
         salts_path=salts,
     )
-    with session_scope(engine) as session:
-        store_manifest(session, manifest)
+    _register(engine, manifest)
+    # The provider's commands use the data directory's database: registered there too.
+    _register(migrated_engine(Settings()), manifest, dispose=True)
     manifest_file = tmp_path / "loans.manifest.json"
     manifest_file.write_bytes(manifest.canonical_json())
     # The provider's own command checks the records against the root, signs, and checks the
