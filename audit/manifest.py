@@ -14,7 +14,7 @@ metrics (``disparate_impact``, ...), so the DAO votes which group that is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
@@ -34,27 +34,23 @@ from sqlmodel import Session, col, select
 from audit.commitments import Progress, build_commitments, read_records, read_salts, write_salts
 from audit.dataset_files import (
     describe_files,
-    files_content_hash,
     files_records,
     open_files,
     parquet_columns,
-    read_files,
     several_files,
 )
 from audit.db_models import DatasetManifestRecord
 from audit.errors import (
     DatasetFileMissing,
-    DatasetHashMismatch,
     DatasetNotRegistered,
     InvalidManifest,
     ManifestLacksRecordsRoot,
-    ManifestNotRegistered,
     ProviderMismatch,
     RecordsRootMismatch,
 )
 from audit.parquet_records import parquet_records
 from core.canonical import canonical_json, file_sha256, sha256_hex
-from core.types import Hash32, to_address
+from core.types import to_address
 from governance.actions import DatasetOffer, dataset_id_of
 
 MANIFEST_SCHEMA_VERSION = 1
@@ -369,86 +365,6 @@ def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
     root = build_commitments(manifest_records(manifest), salts=salts).root
     if root != manifest.records_root:
         raise RecordsRootMismatch(manifest.name, manifest.records_root, root)
-
-
-def manifest_content_hash(manifest: DatasetManifest) -> Hash32:
-    """The content hash of the manifest's data as it is now, to compare with the voted one:
-    its file's sha256, or for a folder or glob the hash of its sorted ``[path, file sha256]``
-    list (:func:`audit.dataset_files.files_content_hash`).
-
-    Raises
-    ------
-    DatasetFileMissing
-        The file, or every file of the folder or glob, is gone.
-
-    Examples
-    --------
-    >>> manifest_content_hash(manifest) == manifest.sha256  # doctest: +SKIP
-    True
-    """
-    spec = several_files(manifest.uri)
-    if spec is not None:
-        return files_content_hash(spec, name=manifest.name)
-    path = manifest.local_path()
-    try:
-        return file_sha256(path)
-    except OSError:
-        raise DatasetFileMissing(manifest.name, str(path)) from None
-
-
-def check_offerable(session: Session, manifest: DatasetManifest) -> None:
-    """Refuse to offer a manifest no run would accept: one whose hash is not registered here
-    (edited after registration), or whose data no longer hashes to its content hash.
-
-    Raises
-    ------
-    ManifestNotRegistered, DatasetHashMismatch, DatasetFileMissing
-    """
-    if manifest_by_hash(session, manifest.hash) is None:
-        raise ManifestNotRegistered(manifest.name, manifest.hash)
-    actual = manifest_content_hash(manifest)
-    if actual != manifest.sha256:
-        raise DatasetHashMismatch(manifest.name, manifest.sha256, actual, registered=True)
-
-
-def load_frame(manifest: DatasetManifest, *, only: Sequence[str] | None = None) -> pd.DataFrame:
-    """Read the manifest's file (or the files of its folder or glob, in their sorted order)
-    with its declared columns (label, sensitive, features), or with the columns ``only``.
-
-    Examples
-    --------
-    >>> load_frame(manifest).shape  # doctest: +SKIP
-    (4000, 7)
-    """
-    declared = [*manifest.features, *manifest.sensitive_features, manifest.label]
-    wanted = list(dict.fromkeys(declared if only is None else only))
-    spec = several_files(manifest.uri)
-    if spec is not None:
-        source = open_files(spec, name=manifest.name)
-        return read_files(source, wanted, columns=manifest.columns, name=manifest.name)
-    path = manifest.local_path()
-    try:
-        if manifest.format == "parquet":
-            absent = [c for c in wanted if c not in parquet_columns(path)]
-            if absent:
-                raise InvalidManifest(f"columns {absent} are not in {path.name}")
-            frame = pd.read_parquet(path, columns=wanted)
-        elif manifest.columns:  # only the wanted columns are parsed; an absent one is named below
-            frame = pd.read_csv(
-                path,
-                header=None,
-                names=list(manifest.columns),
-                skipinitialspace=True,
-                usecols=lambda c: c in wanted,
-            )
-        else:
-            frame = pd.read_csv(path, skipinitialspace=True, usecols=lambda c: c in wanted)
-    except OSError:
-        raise DatasetFileMissing(manifest.name, str(path)) from None
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise InvalidManifest(f"columns {missing} are not in {path.name}")
-    return frame[wanted]
 
 
 def store_manifest(session: Session, manifest: DatasetManifest) -> DatasetManifestRecord:

@@ -17,7 +17,8 @@ from sqlmodel import Session
 
 from audit.env import AuditEnv
 from audit.errors import DatasetFileMissing
-from audit.manifest import DatasetManifest, latest_manifest, manifest_content_hash
+from audit.manifest import DatasetManifest, latest_manifest
+from audit.manifest_data import manifest_content_hash
 from audit.spec import ModelSpec
 from audit.verify import check_same_schema, frozen_snapshot
 from core.canonical import canonical_hash
@@ -84,7 +85,7 @@ def spec_manifests(session: Session, spec: ModelSpec) -> tuple[DatasetManifest, 
 
 
 def current_content_hash(manifest: DatasetManifest) -> str:
-    """:func:`audit.manifest.manifest_content_hash`, or the manifest's own ``sha256`` when its
+    """:func:`audit.manifest_data.manifest_content_hash`, or the manifest's own ``sha256`` when its
     data cannot be read (the run's verification then refuses it: ``dataset_file_missing``).
 
     Examples

@@ -33,7 +33,8 @@ from audit.errors import (
     ManifestMismatch,
 )
 from audit.evidence import audit_under_policy, gate_rule, governed_reference
-from audit.manifest import DatasetManifest, load_frame
+from audit.manifest import DatasetManifest
+from audit.manifest_data import load_frame
 from audit.models import check_model_types, load_model, save_model
 from audit.plan import RunPlan, plan_run
 from audit.provenance import dataset_info, model_info, policy_info

@@ -32,7 +32,8 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from audit.errors import AmbiguousLabels, InvalidManifest, MissingValues, UnsupportedMitigation
 from audit.evidence import governed_reference
-from audit.manifest import DatasetManifest, load_frame
+from audit.manifest import DatasetManifest
+from audit.manifest_data import load_frame
 from audit.spec import ModelSpec, make_estimator
 
 MODEL_FORMAT = "fairgov-model/1"

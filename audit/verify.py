@@ -25,7 +25,8 @@ from audit.errors import (
     InvalidReport,
     ManifestMismatch,
 )
-from audit.manifest import DatasetManifest, manifest_content_hash
+from audit.manifest import DatasetManifest
+from audit.manifest_data import manifest_content_hash
 from audit.report import Report
 from bias_checks import Verdict
 from core.canonical import sha256_hex

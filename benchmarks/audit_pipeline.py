@@ -29,7 +29,8 @@ from fairlearn.metrics import MetricFrame, false_positive_rate, selection_rate, 
 from sklearn.metrics import accuracy_score
 
 from audit.env import AuditEnv
-from audit.manifest import build_manifest, load_frame, store_manifest
+from audit.manifest import build_manifest, store_manifest
+from audit.manifest_data import load_frame
 from audit.runs import run_audit
 from audit.spec import ModelSpec
 from audit.training import predict, split, train

@@ -3,8 +3,8 @@
 The UCI Adult data (``/work/shared/data``, else ``--data``) is repeated to ``--rows`` rows
 and written once as one Parquet file and once as ``--parts`` Parquet files in a folder. For
 each it times what a governed run does before training: the content hash
-(``audit.manifest.manifest_content_hash``) and reading the declared columns
-(``audit.manifest.load_frame``). The reference is the same step on the one file, measured in
+(``audit.manifest_data.manifest_content_hash``) and reading the declared columns
+(``audit.manifest_data.load_frame``). The reference is the same step on the one file, measured in
 the same run; the ratio is ours (the folder) over it. Medians of ``--repeats``; nothing is
 asserted. The two frames are checked to be equal.
 
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from audit.manifest import DatasetManifest, build_manifest, load_frame, manifest_content_hash
+from audit.manifest import DatasetManifest, build_manifest
+from audit.manifest_data import load_frame, manifest_content_hash
 
 ADULT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "adult.data"
 COLUMNS = [

@@ -47,7 +47,8 @@ from audit.external import (
     session,
 )
 from audit.external._scored import heldout
-from audit.manifest import DatasetManifest, build_manifest, load_frame, store_manifest
+from audit.manifest import DatasetManifest, build_manifest, store_manifest
+from audit.manifest_data import load_frame
 from audit.runs import run_audit
 from audit.spec import ModelSpec
 from audit.training import labels, split

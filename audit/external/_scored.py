@@ -15,7 +15,8 @@ from audit.external._registry import ExternalModel
 from audit.external._sandbox import Scorer, ScoringLimits, score_sandboxed
 from audit.external._scoring import ScoredRows, column_for
 from audit.external._spec import ExternalAuditSpec
-from audit.manifest import DatasetManifest, load_frame
+from audit.manifest import DatasetManifest
+from audit.manifest_data import load_frame
 from audit.training import labels, sensitive_groups
 from bias_checks import AuditResult
 from governance.policy.snapshot import PolicySnapshot

@@ -25,7 +25,8 @@ from sqlmodel import Session, select
 from audit.anchor import read_anchor
 from audit.db_models import AuditRunRecord
 from audit.env import AuditEnv
-from audit.manifest import load_frame, manifest_by_hash
+from audit.manifest import manifest_by_hash
+from audit.manifest_data import load_frame
 from audit.report import Report
 from audit.report_model import DatasetPart, ReportModel
 from audit.rewards.db_models import (

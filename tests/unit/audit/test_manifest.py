@@ -8,14 +8,8 @@ import pytest
 from sqlalchemy import Engine
 
 from audit.errors import DatasetFileMissing, DatasetNotRegistered, InvalidManifest
-from audit.manifest import (
-    DatasetManifest,
-    build_manifest,
-    latest_manifest,
-    load_frame,
-    manifest_content_hash,
-    store_manifest,
-)
+from audit.manifest import DatasetManifest, build_manifest, latest_manifest, store_manifest
+from audit.manifest_data import load_frame, manifest_content_hash
 from audit.synthetic import write_loans_csv
 from core.db import session_scope
 from governance.actions import dataset_id_of

@@ -21,12 +21,8 @@ from audit.errors import (
     UnreadableFile,
     UnsupportedFileFormat,
 )
-from audit.manifest import (
-    DatasetManifest,
-    build_manifest,
-    load_frame,
-    manifest_content_hash,
-)
+from audit.manifest import DatasetManifest, build_manifest
+from audit.manifest_data import load_frame, manifest_content_hash
 from audit.plan import current_content_hash
 from audit.source_files import resolve_source
 from audit.spec import parse_spec

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from audit.errors import DatasetHashMismatch, InvalidManifest
-from audit.manifest import DatasetManifest, build_manifest, load_frame
+from audit.manifest import DatasetManifest, build_manifest
+from audit.manifest_data import load_frame
 from audit.spec import parse_spec
 from audit.synthetic import write_loans_csv
 from audit.training import predict, split, train

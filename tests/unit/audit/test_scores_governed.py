@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from audit.evidence import audit_under_policy
-from audit.manifest import build_manifest, load_frame
+from audit.manifest import build_manifest
+from audit.manifest_data import load_frame
 from audit.spec import parse_spec
 from audit.synthetic import write_loans_csv
 from audit.training import Split, model_scores, split, train

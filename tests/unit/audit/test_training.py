@@ -9,7 +9,8 @@ from fairlearn.postprocessing import ThresholdOptimizer
 from fairlearn.reductions import DemographicParity, ExponentiatedGradient
 
 from audit.errors import MissingValues, UnsupportedMitigation
-from audit.manifest import DatasetManifest, build_manifest, load_frame
+from audit.manifest import DatasetManifest, build_manifest
+from audit.manifest_data import load_frame
 from audit.spec import parse_spec
 from audit.synthetic import make_loans, write_loans_csv
 from audit.training import (

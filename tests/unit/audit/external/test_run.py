@@ -10,7 +10,8 @@ from audit.errors import InvalidModelSpec, OnnxOutputKindMissing, UnexpectedOnnx
 from audit.external import ExternalAuditSpec, ExternalModel, inspect_onnx
 from audit.external._run import check_readable
 from audit.external._scored import heldout, model_inputs
-from audit.manifest import DatasetManifest, build_manifest, load_frame
+from audit.manifest import DatasetManifest, build_manifest
+from audit.manifest_data import load_frame
 from audit.spec import ModelSpec
 from audit.synthetic import FEATURES, LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
 from audit.training import split

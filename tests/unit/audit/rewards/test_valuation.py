@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from fairlearn.metrics import demographic_parity_difference
 
-from audit.manifest import DatasetManifest, build_manifest, load_frame
+from audit.manifest import DatasetManifest, build_manifest
+from audit.manifest_data import load_frame
 from audit.rewards.valuation import leave_one_out, utility
 from audit.spec import parse_spec
 from audit.synthetic import LABEL, write_loans_csv
