@@ -14,7 +14,7 @@ metrics (``disparate_impact``, ...), so the DAO votes which group that is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
@@ -45,13 +45,14 @@ from audit.errors import (
     DatasetNotRegistered,
     InvalidManifest,
     ManifestLacksRecordsRoot,
+    ManifestNotRegistered,
     ProviderMismatch,
     RecordsRootMismatch,
 )
 from audit.parquet_records import parquet_records
 from core.canonical import canonical_json, file_sha256, sha256_hex
 from core.types import to_address
-from governance.actions import DatasetOffer, dataset_id_of
+from governance.actions import Action, AllowDataset, DatasetOffer, dataset_id_of
 
 MANIFEST_SCHEMA_VERSION = 1
 
@@ -419,3 +420,19 @@ def manifest_by_hash(session: Session, manifest_hash: str) -> DatasetManifest | 
         )
     ).first()
     return None if record is None else DatasetManifest.from_json(record.manifest_json)
+
+
+def check_offers_registered(session: Session, actions: Sequence[Action]) -> None:
+    """Refuse a proposal that allows a dataset whose offered manifest this fairgov never
+    registered: a governed run reads the voted manifest from here, so every run of it would
+    fail after the vote (a manifest edited after registration, say).
+
+    Raises
+    ------
+    ManifestNotRegistered
+    """
+    for action in actions:
+        if isinstance(action, AllowDataset):
+            offer = action.offer
+            if manifest_by_hash(session, offer.manifest_hash) is None:
+                raise ManifestNotRegistered(action.name or offer.dataset_id, offer.manifest_hash)

@@ -110,6 +110,8 @@ def propose(
     dev_account: DevAccountOption = None,
 ) -> None:
     """Propose policy actions. The proposer signs and pays for the transaction."""
+    from audit.manifest import check_offers_registered
+
     if actions_file is None and not shorthand:
         raise fail(f"give an actions file, or --action {ACTION_SYNTAX}")
     actions = [] if actions_file is None else _read_actions(actions_file)
@@ -120,6 +122,7 @@ def propose(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
     with Session(ctx.engine) as session:
+        check_offers_registered(session, actions)
         # As the API does: after the proposer's transactions that fairgov holds.
         nonce = next_transaction_nonce(session, ctx.w3, ctx.deployment, proposer)
     prepared = prepare_proposal(

@@ -19,6 +19,7 @@ from api.schemas.proposals import (
     ProposalSubmitted,
 )
 from audit.impact import preview_draft
+from audit.manifest import check_offers_registered
 from governance.index.indexer import (
     count_proposals,
     get_proposal,
@@ -74,6 +75,7 @@ def prepare(ctx: CtxDep, session: SessionDep, body: ProposalPrepare) -> Prepared
     (``account.signTransaction``); ``rpc_transaction`` is the EIP-1193 form for a browser
     wallet's ``eth_sendTransaction``, after which fairgov indexes the ProposalCreated event.
     """
+    check_offers_registered(session, body.actions)
     prepared = prepare_proposal(
         ctx.w3,
         ctx.deployment,

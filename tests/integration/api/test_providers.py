@@ -374,3 +374,39 @@ def test_a_provider_withdraws_through_the_api_without_gas(
         json={"message": again["message"], "signature": resigned.signature.to_0x_hex()},
     )
     assert (repeat.status_code, error_code(repeat)) == (404, "withdrawal_target_unknown")
+
+
+def test_a_proposal_allowing_an_unregistered_manifest_is_refused_before_signing(
+    client: TestClient, gov: Governance, committed: tuple[DatasetManifest, Path]
+) -> None:
+    """Review (session 23): an offer of a manifest edited after registration was proposed
+    (``propose --dry-run`` accepted it): every governed run of it would fail after the vote."""
+    manifest, _salts = committed
+    w3, deployment = gov.w3, gov.deployment
+    now = issue_time(w3)
+    edited = manifest.model_copy(update={"description": "edited after registration"})
+    offer = edited.offer(provider=PROVIDER, issued_at=now, deadline=now + OFFER_LIFETIME)
+    action = sign_offer(offer, PROVIDER_KEY, deployment)
+    prepared = client.post(
+        "/v1/proposals/prepare",
+        json={
+            "proposer": address_of(HOLDER_KEYS[0]),
+            "description": "allow an edited manifest",
+            "actions": [action.model_dump(mode="json")],
+        },
+    )
+    assert (prepared.status_code, error_code(prepared)) == (404, "manifest_not_registered")
+    registered = sign_offer(
+        manifest.offer(provider=PROVIDER, issued_at=now, deadline=now + OFFER_LIFETIME),
+        PROVIDER_KEY,
+        deployment,
+    )
+    fine = client.post(
+        "/v1/proposals/prepare",
+        json={
+            "proposer": address_of(HOLDER_KEYS[0]),
+            "description": "allow the registered manifest",
+            "actions": [registered.model_dump(mode="json")],
+        },
+    )
+    assert fine.status_code == 200, fine.text
