@@ -52,10 +52,10 @@ def check_withdrawal_target(
     ------
     WithdrawalChangesNothing
     """
-    policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy).functions
-    if policy.isAllowed(bytes.fromhex(dataset_id.removeprefix("0x"))).call():
-        return
     wanted = dataset_id.lower()
+    policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy).functions
+    if policy.isAllowed(bytes.fromhex(wanted.removeprefix("0x"))).call():
+        return
     for proposal in session.exec(select(Proposal).where(col(Proposal.state).in_(_OPEN_STATES))):
         for action in proposal.actions_list():
             offer = action.get("offer") if action.get("kind") == "allow_dataset" else None
@@ -78,7 +78,7 @@ def accept_withdrawal(
     Raises
     ------
     WithdrawalChangesNothing
-        Not on chain, and no open proposal offers it (:func:`check_withdrawal_target`).
+        Not allowed now, and no open proposal offers it (:func:`check_withdrawal_target`).
     WithdrawalSignatureInvalid, NotDatasetProvider, WithdrawalStale, ConsentRefused
         The policy would refuse it now; nothing was queued.
     """
