@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from string import hexdigits
 from typing import Annotated, Any
 
 import typer
@@ -23,6 +22,7 @@ from cli._text import literal
 from cli.compose import load_context
 from cli.rewards import claim, list_rewards
 from core.db import session_scope
+from core.types import is_hash32
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -56,17 +56,12 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _is_hash32(text: str) -> bool:
-    """Whether ``text`` is 0x and 64 hex digits."""
-    return len(text) == 66 and text[:2] in ("0x", "0X") and all(c in hexdigits for c in text[2:])
-
-
 def _dataset_id(dataset: str) -> str:
     """The id of a dataset named by its name, or by its id (0x and 64 hex digits)."""
     from governance.actions import dataset_id_of
 
     if dataset.startswith(("0x", "0X")):
-        if not _is_hash32(dataset):
+        if not is_hash32(dataset.lower()):
             raise fail(
                 f"{dataset!r} is not a dataset id (0x and 64 hex digits): give the id or the name"
             )
@@ -98,7 +93,7 @@ def offer_command(
     from audit.manifest_data import check_offerable
     from governance.consent import check_offer, sign_offer
 
-    if terms_hash is not None and not _is_hash32(terms_hash):
+    if terms_hash is not None and not is_hash32(terms_hash):
         raise fail(f"--terms-hash {terms_hash!r}: give the terms' sha256 as 0x and 64 hex digits")
     manifest = _manifest(manifest_file)
     with console.status("checking the records against the manifest's records root"):
@@ -268,7 +263,7 @@ def check_command(
         # Every field is checked before the stack is looked for: no node is needed for this.
         if not isinstance(dataset_id, str) or not isinstance(record, dict):
             raise TypeError("its dataset_id must be text and its record a JSON object")
-        if not _is_hash32(dataset_id):
+        if not is_hash32(dataset_id):
             raise ValueError("its dataset_id must be 0x and 64 hex digits")
         if not all(isinstance(v, str | None) for v in record.values()):
             raise TypeError("every field of its record must be text or null")
