@@ -46,6 +46,8 @@ class Change(enum.IntEnum):
     UNRECOGNISED = 7
     FEDERATION_WEAKENED = 8
     MANIFEST_REPLACED = 9
+    TREASURY_MOVED = 10
+    REWARDS_LOOSENED = 11
 
     @property
     def label(self) -> str:
@@ -64,6 +66,8 @@ ChangeLabel = Literal[
     "unrecognised",
     "federation_weakened",
     "manifest_replaced",
+    "treasury_moved",
+    "rewards_loosened",
 ]
 
 

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IPolicyChangeClassifier} from "./interfaces/IPolicyChangeClassifier.sol";
+import {IProviderRewards} from "./interfaces/IProviderRewards.sol";
 import {ITrainingPolicy} from "./interfaces/ITrainingPolicy.sol";
 import {TrainingPolicy} from "./TrainingPolicy.sol";
 
@@ -11,30 +12,52 @@ import {TrainingPolicy} from "./TrainingPolicy.sol";
 /// direction, clear a threshold, switch mitigation off or away from the current strategy, weaken an
 /// evidence rule, weaken the federation policy, replace a registered dataset's manifest (and so the
 /// reference group its directional metrics compare with), change the governor, the timelock or the
-/// policy's owner, or grant or revoke a role on the AuditRegistry. Any call to those four contracts that is not recognised, or whose arguments are
-/// malformed, is loosening. Calls to other contracts cannot touch the policy and are not loosening.
+/// policy's owner, or grant or revoke a role on the AuditRegistry. The treasury's tokens are votes, so a
+/// call that could hand them, or their votes, to accounts a majority picks is loosening too: any call to
+/// the token but a transfer to the rewards contract, and on the rewards contract a role or guardian
+/// change, a shorter challenge window or a larger reward per epoch. Any call to those six contracts that
+/// is not recognised, or whose arguments are malformed, is loosening. Calls to other contracts cannot
+/// touch the policy or the treasury and are not loosening.
 /// @dev Stateless; the addresses it guards are fixed at deployment.
 contract PolicyChangeClassifier is IPolicyChangeClassifier {
     /// @notice The policy whose changes are classified.
     TrainingPolicy public immutable policy;
     /// @notice The audit registry (role changes are loosening).
     address public immutable registry;
-    /// @notice The timelock that executes proposals (every call to it is loosening).
+    /// @notice The timelock that executes proposals (every call to it is loosening); it holds the treasury.
     address public immutable timelock;
+    /// @notice The governance token (the treasury's tokens are votes).
+    address public immutable token;
+    /// @notice The providers' rewards, the one place the treasury's tokens may go by simple majority.
+    IProviderRewards public immutable rewards;
 
     /// @notice Re-allowing a registered dataset with another manifest is loosening (ManifestReplaced).
     /// A classifier without this constant calls every allowDataset None, so its deployment is redeployed.
     bool public constant JUDGES_MANIFESTS = true;
+
+    /// @notice Moving the treasury's tokens or votes, or loosening the rewards' guards, is loosening
+    /// (TreasuryMoved, RewardsLoosened). A classifier without this constant calls them None.
+    bool public constant GUARDS_TREASURY = true;
 
     bytes32 private constant _NO_MITIGATION = bytes32("none");
 
     /// @param policy_ The TrainingPolicy.
     /// @param registry_ The AuditRegistry.
     /// @param timelock_ The TimelockController.
-    constructor(TrainingPolicy policy_, address registry_, address timelock_) {
+    /// @param token_ The GovernanceToken.
+    /// @param rewards_ The ProviderRewards (deployed after the governor: its address is predicted).
+    constructor(
+        TrainingPolicy policy_,
+        address registry_,
+        address timelock_,
+        address token_,
+        IProviderRewards rewards_
+    ) {
         policy = policy_;
         registry = registry_;
         timelock = timelock_;
+        token = token_;
+        rewards = rewards_;
     }
 
     /// @inheritdoc IPolicyChangeClassifier
@@ -57,16 +80,48 @@ contract PolicyChangeClassifier is IPolicyChangeClassifier {
     function classifyCall(address governor, address target, bytes calldata data) public view returns (Change) {
         if (target == address(policy)) return _policyCall(data);
         if (target == governor || target == timelock) return Change.ProtectionChanged;
-        if (target == registry) return _registryCall(data);
+        if (target == registry) return _isRoleCall(data) ? Change.AuditorsChanged : Change.Unrecognised;
+        if (target == token) return _tokenCall(data);
+        if (target == address(rewards)) return _rewardsCall(data);
         return Change.None;
     }
 
-    function _registryCall(bytes calldata data) private pure returns (Change) {
+    /// @dev grantRole(bytes32,address), revokeRole(bytes32,address), renounceRole(bytes32,address).
+    function _isRoleCall(bytes calldata data) private pure returns (bool) {
+        if (data.length < 4) return false;
+        bytes4 selector = bytes4(data[:4]);
+        return selector == 0x2f2ff15d || selector == 0xd547741f || selector == 0x36568abe;
+    }
+
+    /// @dev Only transfer(rewards, amount) keeps the treasury's tokens where no majority picks their
+    /// holder. A transfer elsewhere, approve, delegate and the rest hand tokens or votes to an account
+    /// a majority could pick: two thirds could be reached with the treasury's votes.
+    function _tokenCall(bytes calldata data) private view returns (Change) {
+        if (data.length != 4 + 32 * 2 || bytes4(data[:4]) != 0xa9059cbb) return Change.TreasuryMoved;
+        uint256 to = _word(data, 0);
+        if (to >> 160 != 0) return Change.Unrecognised;
+        return address(uint160(to)) == address(rewards) ? Change.None : Change.TreasuryMoved;
+    }
+
+    /// @dev The posters decide whom a root pays, the guardian and the challenge window stop a bad root,
+    /// and the reward per epoch bounds what a root pays: changing a role or the guardian, shortening the
+    /// window or raising the reward would let a majority pay the treasury to itself. The split rule and
+    /// cancelling a root do not.
+    function _rewardsCall(bytes calldata data) private view returns (Change) {
+        if (_isRoleCall(data)) return Change.RewardsLoosened;
         if (data.length < 4) return Change.Unrecognised;
         bytes4 selector = bytes4(data[:4]);
-        // grantRole(bytes32,address), revokeRole(bytes32,address), renounceRole(bytes32,address)
-        if (selector == 0x2f2ff15d || selector == 0xd547741f || selector == 0x36568abe) {
-            return Change.AuditorsChanged;
+        if (selector == IProviderRewards.setGuardian.selector) return _sized(data, 1, Change.RewardsLoosened);
+        if (selector == IProviderRewards.setSplitRule.selector) return _sized(data, 1, Change.None);
+        if (selector == IProviderRewards.cancelRoot.selector) return _sized(data, 1, Change.None);
+        if (data.length != 4 + 32) return Change.Unrecognised;
+        uint256 value = _word(data, 0);
+        if (selector == IProviderRewards.setRewardPerEpoch.selector) {
+            return value > rewards.rewardPerEpoch() ? Change.RewardsLoosened : Change.None;
+        }
+        if (selector == IProviderRewards.setChallengeWindow.selector) {
+            if (value > type(uint64).max) return Change.Unrecognised;
+            return value < rewards.challengeWindow() ? Change.RewardsLoosened : Change.None;
         }
         return Change.Unrecognised;
     }

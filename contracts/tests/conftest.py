@@ -143,8 +143,10 @@ def timelock(deployer):
 
 
 @pytest.fixture(scope="module")
-def classifier(deployer, policy, registry, timelock):
-    return PolicyChangeClassifier.deploy(policy, registry, timelock, {"from": deployer})
+def classifier(deployer, policy, registry, timelock, token, rewards_contract):
+    return PolicyChangeClassifier.deploy(
+        policy, registry, timelock, token, rewards_contract, {"from": deployer}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -219,11 +221,11 @@ def treasury(token, holders, timelock):
 
 
 @pytest.fixture(scope="module")
-def rewards(deployer, token, treasury, governor, guardian, auditor, registry, lifecycle):
-    """A ProviderRewards the DAO administers, funded from the treasury by a real proposal; the
-    registry holds a PASS audit for run(1) .. run(APPROVED_RUNS), so those runs may be posted."""
-    rewards = ProviderRewards.deploy(
-        treasury,
+def rewards_contract(deployer, token, timelock, guardian, auditor, registry):
+    """The ProviderRewards the DAO administers (the timelock), not funded yet; the classifier
+    guards it, so it is deployed first (a deployment predicts its address instead)."""
+    return ProviderRewards.deploy(
+        timelock,
         token,
         registry,
         guardian,
@@ -233,6 +235,13 @@ def rewards(deployer, token, treasury, governor, guardian, auditor, registry, li
         REWARD_PER_EPOCH,
         {"from": deployer},
     )
+
+
+@pytest.fixture(scope="module")
+def rewards(rewards_contract, token, treasury, registry, auditor, lifecycle):
+    """The rewards funded from the treasury by a real proposal; the registry holds a PASS audit
+    for run(1) .. run(APPROVED_RUNS), so those runs may be posted."""
+    rewards = rewards_contract
     lifecycle.pass_and_execute([action(token.transfer, rewards, FUNDING)], "Fund the rewards")
     for n in range(1, APPROVED_RUNS + 1):
         publish_audit(registry, auditor, n)

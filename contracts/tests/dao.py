@@ -59,6 +59,8 @@ class Change(IntEnum):
     UNRECOGNISED = 7
     FEDERATION_WEAKENED = 8
     MANIFEST_REPLACED = 9
+    TREASURY_MOVED = 10
+    REWARDS_LOOSENED = 11
 
 
 OFFER_VALIDITY = 30 * 24 * 3600  # seconds: an offer outlives a proposal's vote and the timelock

@@ -28,7 +28,7 @@ def allow_loans(policy):
 
 
 def test_a_proposal_walks_through_every_state(lifecycle, governor, token, holders, outsider):
-    proposal = lifecycle.propose([action(token.transfer, holders[0], 0)], "No-op")
+    proposal = lifecycle.propose([(holders[0].address, "0x")], "No-op")
     assert proposal.id == governor.hashProposal(*proposal.args())
     assert governor.state(proposal.id) == State.PENDING
 
@@ -223,7 +223,7 @@ def test_nobody_bypasses_the_governor_at_the_timelock(timelock, policy, deployer
 def test_proposer_suffix_restricts_who_may_propose(lifecycle, governor, token, holders):
     chosen = holders[1]
     description = f"Allow loans\n\n#proposer={chosen.address.lower()}"
-    actions = [action(token.transfer, holders[0], 0)]
+    actions = [(holders[0].address, "0x")]
 
     assert_custom_error(
         lambda: lifecycle.propose(actions, description, proposer=holders[0]),

@@ -2,7 +2,7 @@
 
 import pytest
 from brownie import chain
-from dao import TOKEN, ZERO_ADDRESS, Vote, action
+from dao import TOKEN, ZERO_ADDRESS, Vote
 from eth_account import Account
 from eth_utils import keccak
 from reverts import assert_custom_error
@@ -31,7 +31,7 @@ def voter(token, holders, outsider):
 
 @pytest.fixture
 def proposal(voter, lifecycle, token, holders):
-    proposal = lifecycle.propose([action(token.transfer, holders[0], 0)], "Signed votes")
+    proposal = lifecycle.propose([(holders[0].address, "0x")], "Signed votes")
     lifecycle.start_voting(proposal)
     return proposal
 

@@ -4,11 +4,12 @@ The stack is GovernanceToken, TimelockController, TrainingPolicy, AuditRegistry,
 PolicyChangeClassifier, FairnessGovernor and ProviderRewards. The governor is the timelock's
 only proposer, canceller and executor, and the deployer renounces the timelock's admin role,
 so after deployment only executed proposals change the policy or the auditor set. The
-classifier guards the policy, the registry and the timelock; the governor asks it which
-proposals loosen them (those need a supermajority and may be cancelled by the fairness
-guardian). The timelock is the DAO's treasury: it receives ``treasury_tokens`` at deployment,
-and a proposal funds the providers' rewards from it. ProviderRewards is administered by the
-timelock; the auditors post its roots and the guardian may cancel them.
+classifier guards the policy, the registry, the timelock and the treasury (the token and the
+rewards); the governor asks it which proposals loosen them (those need a supermajority and may
+be cancelled by the fairness guardian). The timelock is the DAO's treasury: it receives
+``treasury_tokens`` at deployment, and a proposal funds the providers' rewards from it.
+ProviderRewards is administered by the timelock; the auditors post its roots and the guardian
+may cancel them.
 """
 
 from __future__ import annotations
@@ -198,7 +199,7 @@ def deploy(
         ("TimelockController", [config.timelock_delay, [], [], sender.address]),
         ("TrainingPolicy", [timelock]),
         ("AuditRegistry", [timelock, config.auditors]),
-        ("PolicyChangeClassifier", [policy, registry, timelock]),
+        ("PolicyChangeClassifier", [policy, registry, timelock, token, rewards]),
         (
             "FairnessGovernor",
             [
@@ -342,10 +343,19 @@ def check_on_chain(w3: Web3, deployment: Deployment, path: Path) -> None:
     except Web3Exception as exc:
         reason = "it predates signed thresholds (it cannot store a bound below zero)"
         raise DeploymentStale(path, "TrainingPolicy", a.training_policy, reason) from exc
+    classifier = bind(w3, "PolicyChangeClassifier", a.classifier).functions
     try:
-        bind(w3, "PolicyChangeClassifier", a.classifier).functions.JUDGES_MANIFESTS().call()
+        classifier.JUDGES_MANIFESTS().call()
     except Web3Exception as exc:
         reason = "it predates manifest swaps being loosening (a simple majority could swap a group)"
+        raise DeploymentStale(path, "PolicyChangeClassifier", a.classifier, reason) from exc
+    try:
+        classifier.GUARDS_TREASURY().call()
+    except Web3Exception as exc:
+        reason = (
+            "it predates guarding the treasury (a simple majority could take its votes and reach "
+            "the supermajority)"
+        )
         raise DeploymentStale(path, "PolicyChangeClassifier", a.classifier, reason) from exc
 
 

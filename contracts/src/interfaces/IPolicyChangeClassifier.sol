@@ -19,7 +19,9 @@ interface IPolicyChangeClassifier {
         AuditorsChanged,
         Unrecognised,
         FederationWeakened,
-        ManifestReplaced
+        ManifestReplaced,
+        TreasuryMoved,
+        RewardsLoosened
     }
 
     /// @notice Classifies each call of a proposal against the policy as it stands now.

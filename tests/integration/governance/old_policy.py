@@ -6,7 +6,9 @@ before evidence rules (fairgov 6a9b94c): real bytecode, no ``evidenceRules()``.
 (fairgov 788a81d): uint256 threshold values, no ``SIGNED_THRESHOLDS``.
 ``data/PolicyChangeClassifier-before-manifest-replaced.json`` is the classifier before
 ``ManifestReplaced`` (fairgov 8d5a85c): every ``allowDataset`` is ``none``, no
-``JUDGES_MANIFESTS``.
+``JUDGES_MANIFESTS``. ``data/PolicyChangeClassifier-before-treasury.json`` is the one before
+``TreasuryMoved`` and ``RewardsLoosened`` (fairgov 9eb227f): calls to the token and the rewards
+are ``none``, no ``GUARDS_TREASURY``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ UNSIGNED_ARTIFACT = Path(__file__).parent / "data" / "TrainingPolicy-before-sign
 CLASSIFIER_ARTIFACT = (
     Path(__file__).parent / "data" / "PolicyChangeClassifier-before-manifest-replaced.json"
 )
+TREASURY_CLASSIFIER_ARTIFACT = (
+    Path(__file__).parent / "data" / "PolicyChangeClassifier-before-treasury.json"
+)
 
 
 def deploy_old_policy(w3: Web3, owner: str, artifact: Path = ARTIFACT) -> str:
@@ -32,10 +37,12 @@ def deploy_old_policy(w3: Web3, owner: str, artifact: Path = ARTIFACT) -> str:
     return str(w3.eth.wait_for_transaction_receipt(tx)["contractAddress"])
 
 
-def deploy_old_classifier(w3: Web3, policy: str, registry: str, timelock: str) -> str:
-    """Deploy the classifier from before ``ManifestReplaced`` guarding these contracts; its
-    address."""
-    old = json.loads(CLASSIFIER_ARTIFACT.read_text("utf-8"))
+def deploy_old_classifier(
+    w3: Web3, policy: str, registry: str, timelock: str, artifact: Path = CLASSIFIER_ARTIFACT
+) -> str:
+    """Deploy the classifier of ``artifact`` (from before ``ManifestReplaced`` by default)
+    guarding these contracts; its address."""
+    old = json.loads(artifact.read_text("utf-8"))
     contract = w3.eth.contract(abi=old["abi"], bytecode=old["bytecode"])
     tx = contract.constructor(policy, registry, timelock).transact({"from": w3.eth.accounts[0]})
     return str(w3.eth.wait_for_transaction_receipt(tx)["contractAddress"])

@@ -12,6 +12,7 @@ from web3 import Web3
 from audit.manifest import DatasetManifest, build_manifest
 from governance import actions
 from governance.chain import deploy
+from governance.chain.contracts import bind
 from governance.protection import Change, classify, majority_needed, read_protection
 from tests.helpers import (
     TEST_CONFIG,
@@ -157,3 +158,23 @@ def test_swapping_the_voted_privileged_group_is_loosening(gov: Governance, tmp_p
     mine(gov.w3, deadline - gov.w3.eth.block_number + 1)
     defeated = 3  # OpenZeppelin's ProposalState
     assert gov.governor.functions.state(proposal_id).call() == defeated
+
+
+def test_the_treasurys_votes_and_the_rewards_guards_move_only_by_the_supermajority(
+    gov: Governance,
+) -> None:
+    """Review: a 64 % majority had the timelock delegate the treasury's tokens to a member
+    (a token call, then ``none``) and passed a loosening proposal with the treasury's votes."""
+    a = gov.deployment.addresses
+    member = gov.w3.eth.accounts[1]
+    delegate = actions.RawCall(target=a.token, calldata=gov.token.encode_abi("delegate", [member]))
+    guardian = actions.RawCall(
+        target=a.rewards,
+        calldata=bind(gov.w3, "ProviderRewards", a.rewards).encode_abi("setGuardian", [member]),
+    )
+    assert _changes(gov, delegate) == (Change.TREASURY_MOVED,)
+    assert _changes(gov, guardian) == (Change.REWARDS_LOOSENED,)
+    assert _changes(gov, actions.FundRewards.of(a, 10)) == (Change.NONE,)
+    assert _changes(gov, actions.SetRewardPerEpoch(tokens=1)) == (Change.NONE,)
+    assert _changes(gov, actions.SetRewardPerEpoch(tokens=10**6)) == (Change.REWARDS_LOOSENED,)
+    assert Change.TREASURY_MOVED.label == "treasury_moved"

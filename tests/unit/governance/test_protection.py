@@ -57,5 +57,7 @@ def test_change_labels_are_the_classifier_enum_in_order() -> None:
         "unrecognised",
         "federation_weakened",
         "manifest_replaced",
+        "treasury_moved",
+        "rewards_loosened",
     ]
     assert list(get_args(ChangeLabel)) == [c.label for c in Change]

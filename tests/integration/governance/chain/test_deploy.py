@@ -16,6 +16,7 @@ from governance.errors import (
 )
 from tests.helpers import TEST_CONFIG
 from tests.integration.governance.old_policy import (
+    TREASURY_CLASSIFIER_ARTIFACT,
     UNSIGNED_ARTIFACT,
     deploy_old_classifier,
     deploy_old_policy,
@@ -126,6 +127,27 @@ def test_a_deployment_whose_classifier_predates_manifest_swaps_is_refused(
         deploy.ensure_deployed(isolated_chain, DEV_PRIVATE_KEYS[0], TEST_CONFIG, path)
     assert f"delete {path} to deploy anew" in str(info.value)
     assert "\n" not in str(info.value)
+    assert info.value.code == "deployment_stale"
+
+
+def test_a_deployment_whose_classifier_does_not_guard_the_treasury_is_refused(
+    isolated_chain: Web3, tmp_path: Path, deployment: deploy.Deployment
+):
+    a = deployment.addresses
+    old = deploy_old_classifier(
+        isolated_chain,
+        a.training_policy,
+        a.audit_registry,
+        a.timelock,
+        TREASURY_CLASSIFIER_ARTIFACT,
+    )
+    addresses = a.model_copy(update={"classifier": old})
+    path = tmp_path / "deployment.json"
+    deploy.save(deployment.model_copy(update={"addresses": addresses}), path)
+
+    with pytest.raises(DeploymentStale, match="predates guarding the treasury") as info:
+        deploy.ensure_deployed(isolated_chain, DEV_PRIVATE_KEYS[0], TEST_CONFIG, path)
+    assert f"delete {path} to deploy anew" in str(info.value)
     assert info.value.code == "deployment_stale"
 
 
