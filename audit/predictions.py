@@ -39,6 +39,7 @@ from audit.sources import (
     require_columns,
 )
 from bias_checks import (
+    MAX_GROUPS,
     METRICS,
     EvidenceRule,
     GroupCounts,
@@ -329,6 +330,7 @@ def audit_predictions_file(
     dask: str | None = None,
     dask_timeout: float = DEFAULT_DASK_TIMEOUT,
     progress: Callable[[str], None] | None = None,
+    max_groups: int = MAX_GROUPS,
 ) -> PredictionsAudit:
     """Audit the predictions in CSV or Parquet files and build the report.
 
@@ -380,6 +382,9 @@ def audit_predictions_file(
         Seconds the scheduler has to answer (:class:`audit.errors.DaskUnreachable`).
     progress : callable, optional
         Called with a line saying what is being done (and on which engine).
+    max_groups : int, default :data:`bias_checks.MAX_GROUPS`
+        More groups than this is :class:`bias_checks.TooManyGroupsError`, after counting
+        and before any metric (an id column as a sensitive feature).
 
     Returns
     -------
@@ -438,6 +443,7 @@ def audit_predictions_file(
         random_state=random_state,
         reference_group=reference_group,
         scores=scores,
+        max_groups=max_groups,
     )
     say("Hashing the data files...")
     content_hash = source.content_hash()

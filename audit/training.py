@@ -35,6 +35,7 @@ from audit.evidence import governed_reference
 from audit.manifest import DatasetManifest
 from audit.manifest_data import load_frame
 from audit.spec import ModelSpec, make_estimator
+from bias_checks import MAX_GROUPS, TooManyGroupsError
 
 MODEL_FORMAT = "fairgov-model/1"
 ModelArtifact = dict[str, Any]
@@ -175,6 +176,8 @@ def check_registration(manifest: DatasetManifest) -> None:
         No label, or every label, is the positive one.
     bias_checks.UnknownReferenceGroupError
         The privileged group does not occur (the message lists the values that do).
+    bias_checks.TooManyGroupsError
+        The sensitive columns make more than :data:`bias_checks.MAX_GROUPS` groups (an id).
 
     Examples
     --------
@@ -195,8 +198,12 @@ def check_registration(manifest: DatasetManifest) -> None:
             "rows of both outcomes to be trained and audited"
         )
         raise AmbiguousLabels(manifest.label, values, problem)
+    groups = sensitive_groups(frame[sensitive])
+    count = len(groups.drop_duplicates())
+    if count > MAX_GROUPS:  # every governed run would refuse it after the vote
+        raise TooManyGroupsError.of(sensitive, count, MAX_GROUPS)
     if manifest.reference_group is not None:
-        governed_reference(manifest.reference_group, sensitive_groups(frame[sensitive]))
+        governed_reference(manifest.reference_group, groups)
 
 
 def group_keys(sensitive: pd.DataFrame) -> np.ndarray[Any, Any]:

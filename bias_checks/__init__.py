@@ -32,6 +32,7 @@ narwhals imports); nothing here touches a database, a chain or the network.
 from typing import TYPE_CHECKING
 
 from bias_checks._errors import (
+    MAX_GROUPS,
     BiasChecksError,
     BiasChecksInputError,
     ConfidenceLevelMistake,
@@ -55,6 +56,7 @@ from bias_checks._errors import (
     OnInconclusiveMistake,
     PosLabelError,
     ScoresWithoutCutoffError,
+    TooManyGroupsError,
     UnknownMetricError,
     UnknownMetricMistake,
     UnknownReferenceGroupError,
@@ -170,6 +172,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "FOUR_FIFTHS",
+    "MAX_GROUPS",
     "METRICS",
     "PRESETS",
     "AuditResult",
@@ -221,6 +224,7 @@ __all__ = [
     "ScoreCounts",
     "ScoresWithoutCutoffError",
     "Threshold",
+    "TooManyGroupsError",
     "UnknownCount",
     "UnknownMetricError",
     "UnknownMetricMistake",

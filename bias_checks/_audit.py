@@ -24,6 +24,7 @@ from bias_checks._batched import remembering, run_batched
 from bias_checks._checks import Threshold, overall_verdict
 from bias_checks._counts import GroupCounts, counted_input
 from bias_checks._errors import (
+    MAX_GROUPS,
     SCORE_METRIC_NEEDS_SCORES,
     SCORE_METRIC_WEIGHTED,
     SCORES_OUTSIDE_UNIT_INTERVAL,
@@ -55,9 +56,12 @@ def _check_parameters(
     evidence: Any,
     thresholds: Sequence[Threshold],
     reference_group: Any,
+    max_groups: Any,
 ) -> None:
     if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
         raise InvalidParameterError(parameter="n_boot", value=repr(n_boot))
+    if isinstance(max_groups, bool) or not isinstance(max_groups, int) or max_groups < 1:
+        raise InvalidParameterError(parameter="max_groups", value=repr(max_groups))
     # numpy refuses a negative seed with a bare ValueError deep in the bootstrap
     if random_state is not None and (
         isinstance(random_state, bool)
@@ -123,6 +127,7 @@ def audit_predictions(
     custom_metrics: Mapping[str, Callable[..., float]] | None = None,
     y_score: Any | None = None,
     cutoff: float | Mapping[Any, float] | None = None,
+    max_groups: int = MAX_GROUPS,
 ) -> AuditResult:
     """Audit predictions for fairness: metrics by group, disparities, CIs, checks, verdict.
 
@@ -177,6 +182,10 @@ def audit_predictions(
         least ``cutoff``, the other class elsewhere; ``y_score`` defaults to these scores.
         A mapping gives each group its own cutoff (keys are values of the sensitive feature,
         or tuples of values in feature order with several); the report records it.
+    max_groups : int, default MAX_GROUPS (1,000)
+        The most groups (intersections of the sensitive and control features) to audit;
+        more is :class:`TooManyGroupsError` before any metric is computed: an identifier
+        given as a sensitive feature makes a group of each row.
 
     Returns
     -------
@@ -212,6 +221,7 @@ def audit_predictions(
         evidence=rule,
         thresholds=thresholds,
         reference_group=reference_group,
+        max_groups=max_groups,
     )
     row_cutoff: Any = cutoff
     recorded: Any = cutoff
@@ -236,6 +246,7 @@ def audit_predictions(
         n_boot=n_boot,
         random_state=random_state,
         reference_group=reference_group,
+        max_groups=max_groups,
     )
     custom: tuple[CustomMetricResult, ...] = ()
     if custom_metrics:
@@ -344,6 +355,7 @@ def audit_counts(
     n_boot: int = 1000,
     random_state: int | None = 0,
     scores: ScoreCounts | None = None,
+    max_groups: int = MAX_GROUPS,
 ) -> AuditResult:
     """Audit from per-group confusion counts (:func:`bias_checks.group_counts`), summed
     over any number of parties with :meth:`GroupCounts.combine`.
@@ -373,6 +385,7 @@ def audit_counts(
         evidence=rule,
         thresholds=thresholds,
         reference_group=reference_group,
+        max_groups=max_groups,
     )
     if not isinstance(counts, GroupCounts):
         raise InvalidParameterError(parameter="counts", value=type(counts).__name__)
@@ -386,6 +399,7 @@ def audit_counts(
         n_boot=n_boot,
         random_state=random_state,
         reference_group=reference_group,
+        max_groups=max_groups,
         counted=(index, stats),
         counted_scores=scores,
     )

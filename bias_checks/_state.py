@@ -26,7 +26,7 @@ from bias_checks._engine import (
     make_grouping,
     regression_cells,
 )
-from bias_checks._errors import InvalidParameterError
+from bias_checks._errors import InvalidParameterError, TooManyGroupsError
 from bias_checks._evidence import EvidenceRule
 from bias_checks._groups import GroupTable, ReferenceMode, build_table
 from bias_checks._inputs import EncodedInput
@@ -72,12 +72,14 @@ class _Audit:
         n_boot: int,
         random_state: int | None,
         reference_group: ReferenceMode,
+        max_groups: int,
         counted: tuple[GroupIndex, CellStats] | None = None,
         counted_scores: ScoreCounts | None = None,
     ) -> None:
         """``counted`` gives the group index and cells already summed (an audit from
         counts); otherwise they are computed from ``encoded``'s rows. ``counted_scores``
-        gives the score statistics of such an audit (:mod:`bias_checks._scores_counted`)."""
+        gives the score statistics of such an audit (:mod:`bias_checks._scores_counted`).
+        More than ``max_groups`` groups is :class:`TooManyGroupsError`, before any metric."""
         self.encoded = encoded
         self.n_control = len(encoded.control)
         self.rule = rule
@@ -90,6 +92,9 @@ class _Audit:
             if counted is None
             else counted[0]
         )
+        if self.index.n_groups > max_groups:
+            names = [f.name for f in encoded.control + encoded.sensitive]
+            raise TooManyGroupsError.of(names, self.index.n_groups, max_groups)
         self.classification = encoded.task != "regression"
         self.metric_names = CLASSIFICATION_METRICS if self.classification else REGRESSION_METRICS
         self.label_index = label_index(encoded) if self.classification else [0]

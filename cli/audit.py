@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from bias_checks import Verdict
+from bias_checks import MAX_GROUPS, Verdict
 from cli._errors import fail, friendly_errors
 from cli._text import literal
 from cli.compose import load_context
@@ -239,6 +239,15 @@ def predictions(
     dask_timeout: Annotated[
         float, typer.Option(help="Seconds the Dask scheduler has to answer.", min=0.1)
     ] = 5.0,
+    max_groups: Annotated[
+        int,
+        typer.Option(
+            help="The most groups (intersections of the --sensitive columns) to audit; more "
+            "is refused before any metric, as an id column would make a group of each row.",
+            min=1,
+            metavar="N",
+        ),
+    ] = MAX_GROUPS,
 ) -> None:
     """Audit a third party's predictions for fairness and write the report files.
 
@@ -291,6 +300,7 @@ def predictions(
             dask=dask,
             dask_timeout=dask_timeout,
             progress=status.update,
+            max_groups=max_groups,
         )
     try:
         paths = render_all(outcome.report, out)

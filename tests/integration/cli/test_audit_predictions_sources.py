@@ -198,3 +198,17 @@ def test_a_folder_is_listed_once(data: Path, tmp_path: Path, monkeypatch: pytest
     assert code in (0, 1, 3), output
     assert report["dataset"]["rows"] == 3000
     assert walked == [data / "parts"]
+
+
+def test_more_groups_than_max_groups_is_one_line_before_any_metric(data: Path, tmp_path: Path):
+    """Session 24: an id column given as --sensitive made 20,000 one-row groups: 3.6 minutes
+    and a 118 MB report, every check INCONCLUSIVE. sex x race makes 2 x 2 = 4 groups here."""
+    code, output, report = _run(str(data / "all.parquet"), tmp_path / "few", "--max-groups", "3")
+    assert code == 2, output
+    assert "Grouping by sex, race makes 4 groups, more than max_groups (3)" in output
+    assert "[too_many_groups]" in output
+    assert len(output.strip().splitlines()) == 1
+    assert report == {}
+    code, output, report = _run(str(data / "all.parquet"), tmp_path / "ok", "--max-groups", "4")
+    assert code in (0, 1, 3), output
+    assert report["dataset"]["rows"] == 3000

@@ -86,6 +86,11 @@ def test_a_refused_privileged_group_leaves_the_salts_file_alone(data: Path, refe
         ("x,group,y\n1,A,0\n2,B,1\n", "yes", "none equals the positive label 'yes'"),
         ("x,group,y\n1,A,1\n2,B,1.0\n", "1", "all equal the positive label '1'"),
         ("x,group,y\n1,A,0\n2,B,\n3,A,1\n", "1", "column 'y' has 1 empty value(s)"),
+        (  # an id as the sensitive column (session 24): 3.6 minutes and a 118 MB report a run
+            "x,group,y\n" + "".join(f"{i},id{i},{i % 2}\n" for i in range(1001)),
+            "1",
+            "Grouping by group makes 1,001 groups, more than max_groups (1,000)",
+        ),
     ],
 )
 def test_data_no_run_could_audit_is_refused_at_registration(

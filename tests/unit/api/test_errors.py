@@ -213,6 +213,7 @@ STATUS_BEFORE: dict[str, int] = {
     "statement_not_recomputable": 409,  # new in #15: providers' rewards
     "too_few_nodes": 409,  # new in #16: federated runs
     "too_few_rows_per_class": 422,  # new in #16 review: a node label with under 2 rows
+    "too_many_groups": 422,  # new in session 24: an id column as a sensitive feature
     "transaction_failed": 502,
     "uncommittable_column": 422,  # new in #17: a Parquet column with no stable text form
     "unknown_metric": 422,

@@ -12,13 +12,18 @@ from scipy.stats import norm, studentized_range
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from bias_checks import (
+    MAX_GROUPS,
     AuditResult,
     EvidenceRule,
     GroupRef,
+    InvalidParameterError,
     MetricHasNoIntervalError,
     Threshold,
+    TooManyGroupsError,
     Verdict,
+    audit_counts,
     audit_predictions,
+    group_counts,
 )
 from tests.unit.bias_checks.scas_reference import folded_pass_end
 
@@ -425,3 +430,30 @@ def test_a_multiclass_check_shares_its_error_over_the_classes() -> None:
     assert len(per_class) == 3
     # Each class is judged at 0.05 / 3 in the check, as the reported disparities are.
     assert all(d.ci == check.ci for d in per_class if d.label == check.label)
+
+
+@pytest.mark.parametrize("audit", ["rows", "counts"])
+def test_more_groups_than_max_groups_is_refused_before_any_metric(audit: str) -> None:
+    """Session 24: an id given as the sensitive feature made 20,000 one-row groups; the audit
+    took 3.6 minutes and wrote a 118 MB report with every check INCONCLUSIVE."""
+    ids = [f"id{i}" for i in range(12)]
+    y = [i % 2 for i in range(12)]
+    if audit == "rows":
+        with pytest.raises(TooManyGroupsError) as info:
+            audit_predictions(y, y, sensitive_features={"id": ids}, max_groups=11, n_boot=0)
+    else:
+        counts = group_counts(y, y, sensitive_features={"id": ids})
+        with pytest.raises(TooManyGroupsError) as info:
+            audit_counts(counts, max_groups=11, n_boot=0)
+    assert info.value.code == "too_many_groups"
+    assert "Grouping by id makes 12 groups, more than max_groups (11)" in str(info.value)
+    assert isinstance(info.value, ValueError)
+    # at the limit it audits, and the default is MAX_GROUPS
+    assert audit_predictions(y, y, sensitive_features={"id": ids}, max_groups=12, n_boot=0)
+    assert MAX_GROUPS == 1000
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 2.5, "10"])
+def test_max_groups_must_be_a_positive_whole_number(bad: object) -> None:
+    with pytest.raises(InvalidParameterError, match="max_groups"):
+        audit_predictions([0, 1], [0, 1], sensitive_features=["a", "b"], max_groups=bad)  # type: ignore[arg-type]
