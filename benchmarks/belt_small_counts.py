@@ -30,7 +30,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import bias_checks._belt as belt
-from bias_checks._judged import Judged, RateStats, rate_disparity
+from bias_checks._judged import Judged, rate_disparity
+from bias_checks._rate_stats import RateStats
 
 Array = np.ndarray[Any, Any]
 

@@ -49,9 +49,9 @@ from bias_checks._components import combine_components, joint_fail_end
 from bias_checks._intervals import wilson
 from bias_checks._judged import (
     Judged,
-    RateStats,
     rate_disparity,
 )
+from bias_checks._rate_stats import RateStats
 
 BOUND = 0.1
 ALPHA = 0.05

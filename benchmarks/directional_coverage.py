@@ -30,7 +30,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bias_checks._directional import _limits, directional_judged
-from bias_checks._judged import RateStats
+from bias_checks._rate_stats import RateStats
 from bias_checks.catalogue import METRICS
 
 ALPHA = 0.05

@@ -37,7 +37,8 @@ from bias_checks._belt_table import POINTS, Table
 from bias_checks._components import combine_components
 from bias_checks._inputs import FloatArray
 from bias_checks._intervals import folded_difference
-from bias_checks._judged import Judged, RateStats, rate_disparity
+from bias_checks._judged import Judged, rate_disparity
+from bias_checks._rate_stats import RateStats
 from bias_checks._simultaneous import _normal_points
 
 Array = np.ndarray[Any, Any]

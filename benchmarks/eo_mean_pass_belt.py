@@ -65,7 +65,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from bias_checks._components import combine_components
 from bias_checks._inputs import FloatArray
 from bias_checks._intervals import folded_difference, z_tail
-from bias_checks._judged import Judged, RateStats, Split
+from bias_checks._judged import Judged, Split
+from bias_checks._rate_stats import RateStats
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 ALPHA = 0.05

@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import bias_checks._intervals as intervals
 from bias_checks import _judged as judged_module
-from bias_checks._judged import RateStats, rate_disparity
+from bias_checks._judged import rate_disparity
+from bias_checks._rate_stats import RateStats
 
 Array = np.ndarray[Any, Any]
 

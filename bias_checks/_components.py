@@ -7,7 +7,8 @@ import numpy as np
 from bias_checks._belt import parts_end
 from bias_checks._disparities import Agg, Transform
 from bias_checks._inputs import FloatArray, IntArray
-from bias_checks._judged import BoolArray, Judged, RateStats, Split
+from bias_checks._judged import BoolArray, Judged, Split
+from bias_checks._rate_stats import RateStats
 
 
 def joint_fail_end(

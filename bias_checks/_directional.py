@@ -36,7 +36,8 @@ from bias_checks._intervals import (
     outer_difference_ends,
     outer_ratio_ends,
 )
-from bias_checks._judged import Judged, RateStats, Split
+from bias_checks._judged import Judged, Split
+from bias_checks._rate_stats import RateStats
 from bias_checks.catalogue import MetricInfo
 
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -135,12 +136,16 @@ def directional_judged(
     references: IntArray,
     alpha: float,
     entries: int = 1,
+    reference_chosen: bool = False,
 ) -> Judged:
     """The directional disparity (L, C) over the judged groups, with simultaneous intervals.
 
     ``references`` (L, C) are chosen among the judged groups (a named reference that cannot
     be judged leaves the entry without a value: INCONCLUSIVE). ``alpha`` is the check's
     error; the upper end's half is shared over the ``entries`` (labels and control levels).
+    ``reference_chosen`` (``best``): the upper end is simultaneous over every pair of judged
+    groups, since the reference was picked as the extreme (see
+    :func:`bias_checks._judged.rate_disparity`).
     """
     split = Split.of(alpha, 1, entries)
     n_labels, n_control = references.shape
@@ -168,7 +173,10 @@ def directional_judged(
             if others.size == 0:
                 continue
             sizes = _sizes(info, table, label, members)
-            safe = split.tail("reference", sizes[others], reference=float(sizes[ref]))
+            if reference_chosen:
+                safe = split.tail("pairs", sizes)
+            else:
+                safe = split.tail("reference", sizes[others], reference=float(sizes[ref]))
             low, high = _limits(
                 info, table, label, others, ref, low_tail=split.unsafe, high_tail=safe
             )

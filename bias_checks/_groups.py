@@ -21,7 +21,7 @@ from bias_checks._errors import InvalidParameterError, UnknownReferenceGroupErro
 from bias_checks._evidence import EvidenceRule
 from bias_checks._inputs import EncodedInput, FloatArray, IntArray
 from bias_checks._intervals import wilson
-from bias_checks._judged import RateStats
+from bias_checks._rate_stats import RateStats
 from bias_checks._uncertainty import percentile_interval
 from bias_checks.catalogue import METRICS
 
@@ -158,8 +158,16 @@ def build_table(
         noise: dict[str, tuple[FloatArray, FloatArray]] = {}
         if stats.noise_variance is not None:
             noise = rate_parts(grouping.aggregate(stats.noise_variance, axis=0), label_index)
+        weighted = stats.weights_sq is not None
         rates = {
-            m: RateStats(num, den, sq[m][1], *noise.get(m, (None, None)))
+            m: RateStats(
+                num,
+                den,
+                sq[m][1],
+                noise_num=noise[m][0] if m in noise else None,
+                noise_den=noise[m][1] if m in noise else None,
+                num_sq=sq[m][0] if weighted else None,
+            )
             for m, (num, den) in sums.items()
         }
     defined, all_classes = _defined(

@@ -158,7 +158,13 @@ def disparity_evidence(
         refs = references_for(audit, table, info.bases[0], "to_reference", mask)
         assert refs is not None
         judged = directional_judged(
-            table, info, judged=mask, references=refs, alpha=alpha, entries=entries
+            table,
+            info,
+            judged=mask,
+            references=refs,
+            alpha=alpha,
+            entries=entries,
+            reference_chosen=audit.reference_mode == "best",
         )
         return judged, mask
     parts = []
@@ -176,6 +182,7 @@ def disparity_evidence(
                     alpha=alpha,
                     components=len(info.bases),
                     entries=entries,
+                    reference_chosen=audit.reference_mode == "best",
                 )
             )
         else:

@@ -11,7 +11,8 @@ from scipy.stats import norm, studentized_range
 
 from bias_checks._belt import Table, _configurations, _count, pass_error, table
 from bias_checks._disparities import first_max, first_min
-from bias_checks._judged import Judged, RateStats, rate_disparity
+from bias_checks._judged import Judged, rate_disparity
+from bias_checks._rate_stats import RateStats
 from bias_checks._simultaneous import comparison_tail
 from tests.unit.bias_checks.belt_reference import two_group_fail_end
 

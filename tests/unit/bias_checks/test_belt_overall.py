@@ -9,7 +9,8 @@ from scipy.special import ndtri
 
 from bias_checks._belt import Table, _configurations, _key
 from bias_checks._belt_overall import _scaled, _share_key, _table, overall_end
-from bias_checks._judged import Judged, RateStats, rate_disparity
+from bias_checks._judged import Judged, rate_disparity
+from bias_checks._rate_stats import RateStats
 from bias_checks._simultaneous import comparison_tail
 
 

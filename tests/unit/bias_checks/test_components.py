@@ -10,7 +10,8 @@ from scipy.special import ndtr
 
 from bias_checks._belt import _configurations, _count, parts_end, table
 from bias_checks._components import combine_components, joint_fail_end
-from bias_checks._judged import Judged, RateStats, rate_disparity
+from bias_checks._judged import Judged, rate_disparity
+from bias_checks._rate_stats import RateStats
 
 ALPHA = 0.05
 

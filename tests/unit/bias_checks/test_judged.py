@@ -23,10 +23,10 @@ from bias_checks._components import combine_components
 from bias_checks._intervals import fold_difference, fold_ratio
 from bias_checks._judged import (
     Judged,
-    RateStats,
     rate_disparity,
     rate_extreme,
 )
+from bias_checks._rate_stats import RateStats
 from bias_checks._simultaneous import comparison_tail, sidak_tail
 from tests.unit.bias_checks.belt_reference import two_group_fail_end
 from tests.unit.bias_checks.scas_reference import (
