@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 console = Console(highlight=False, soft_wrap=True)
 
 _SERVER_START_SECONDS = 30
+#: The setting a taken API port names (a standby on the same data directory needs its own).
+_API_PORT_SETTING = "FAIRGOV_API_PORT"
 
 
 @contextlib.contextmanager
@@ -68,7 +70,7 @@ def _api_port(settings: Settings) -> int:
         return localchain.free_port()
     with socket.socket() as sock:
         if sock.connect_ex((settings.api_host, settings.api_port)) == 0:
-            raise PortInUse(settings.api_port)
+            raise PortInUse(settings.api_port, _API_PORT_SETTING)
     return settings.api_port
 
 
@@ -86,7 +88,7 @@ def _serving_api(ctx: compose.Context) -> Iterator[str]:
     deadline = time.monotonic() + _SERVER_START_SECONDS
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            raise PortInUse(port)
+            raise PortInUse(port, _API_PORT_SETTING)
         time.sleep(0.05)
     try:
         yield f"http://{settings.api_host}:{port}"
@@ -96,16 +98,17 @@ def _serving_api(ctx: compose.Context) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def _scheduling(ctx: compose.Context) -> Iterator[bool]:
-    """Runs the scheduler while open, unless it is disabled; yields whether it runs."""
+def _scheduling(ctx: compose.Context) -> Iterator[Callable[[], bool] | None]:
+    """Runs the scheduler while open, unless it is disabled; yields whether it runs the
+    jobs (and so relays the outbox) at each moment, or None when it is off."""
     settings = ctx.settings
     if not settings.scheduler_enabled:
-        yield False
+        yield None
         return
     service = compose.scheduler_service(ctx, embedded_chain=settings.rpc_url is None)
     service.start()
     try:
-        yield True
+        yield lambda: service.is_active
     finally:
         service.stop()
 
@@ -147,16 +150,22 @@ def _launcher(
     return launch
 
 
-def _waiting_for_blocks(engine: Engine) -> Callable[[], bool]:
+def _waiting_for_blocks(engine: Engine, relaying: Callable[[], bool]) -> Callable[[], bool]:
     """Whether anything needs the chain's clock to move: a proposal in its vote or timelock,
     or a reward epoch in its challenge window (chain time must pass its end, a few blocks'
-    worth of margin past the wall clock's, before anyone can claim)."""
+    worth of margin past the wall clock's, before anyone can claim).
+
+    Never while ``relaying()`` is false (no scheduler of this data directory relays now: a
+    restart's start-up, or a standby's wait for the dead holder's lease): blocks mined then
+    closed voting windows on ballots the API had accepted (chaos review, session 24)."""
     from sqlmodel import Session
 
     from audit.rewards.db_models import open_windows
     from governance.index.indexer import proposals_waiting
 
     def waiting() -> bool:
+        if not relaying():
+            return False
         with Session(engine) as session:
             if proposals_waiting(session) > 0:
                 return True
@@ -198,6 +207,8 @@ class _Node:
         self.supervisor: localchain.Supervisor | None = None
         self.clock: localchain.ChainClock | None = None
         self.rpc_url = ""
+        #: Whether the outbox is relayed now; until the scheduler says so, the clock stands.
+        self.relaying: Callable[[], bool] = lambda: False
 
     @property
     def standby(self) -> bool:
@@ -218,9 +229,12 @@ class _Node:
             self.clock = localchain.ChainClock(
                 self.rpc_url,
                 block_time=self.settings.anvil_block_time,
-                waiting=_waiting_for_blocks(self.engine),
+                waiting=_waiting_for_blocks(self.engine, self._relaying_now),
             )
             self.clock.start()
+
+    def _relaying_now(self) -> bool:
+        return self.relaying()  # read when asked: the scheduler is set after the chain starts
 
     def try_take_over(self) -> bool:
         """True when the holder is gone and this process now runs the chain."""
@@ -305,6 +319,8 @@ def run(
         with console.status("starting the API and the scheduler"):
             api_url = stack.enter_context(_serving_api(ctx))
             scheduler = stack.enter_context(_scheduling(ctx))
+        if node is not None:
+            node.relaying = scheduler or (lambda: True)
         standby = node is not None and node.standby
         if not standby:
             stack.callback(settings.run_file.unlink, missing_ok=True)
@@ -313,7 +329,7 @@ def run(
         link = None
         if superlink_port is not None:
             link = _hosting_superlink(stack, settings, superlink_host, superlink_port)
-        if not scheduler:
+        if scheduler is None:
             console.print("scheduler: off (FAIRGOV_SCHEDULER_ENABLED=false)")
         if standby:
             console.print(

@@ -52,16 +52,17 @@ class AnvilStartFailed(GovernanceError):
 
 
 class PortInUse(GovernanceError):
-    """The local chain's port is taken."""
+    """The local chain's port, or the API's (``setting`` names which), is taken."""
 
     code: ClassVar[str] = "port_in_use"
     category: ClassVar[ErrorCategory] = ErrorCategory.UNAVAILABLE
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, setting: str = "FAIRGOV_ANVIL_PORT") -> None:
         super().__init__(
-            f"port {port} is already in use: stop what runs there, or set FAIRGOV_ANVIL_PORT "
+            f"port {port} is already in use: stop what runs there, or set {setting} "
             "to another port (0 picks a free one)",
             port=port,
+            setting=setting,
         )
 
 

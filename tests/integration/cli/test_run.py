@@ -164,3 +164,22 @@ def test_run_refuses_a_data_directory_whose_policy_predates_evidence_rules(
     assert "run `fairgov run` to deploy the current contracts" in lines[0]
     assert "Traceback" not in result.stderr + result.stdout
     assert _anvil_pids_under(tmp_path) == []
+
+
+def test_a_taken_api_port_names_the_api_port_setting(tmp_path: Path):
+    """Chaos review (session 24): a second run on the same data directory and API port was
+    told to set FAIRGOV_ANVIL_PORT."""
+    import socket
+
+    from cli.run import _api_port
+    from core.settings import Settings
+    from governance.errors import PortInUse
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings(data_dir=tmp_path, api_port=port)
+        with pytest.raises(PortInUse, match=f"port {port} is already in use") as info:
+            _api_port(settings)
+    assert "set FAIRGOV_API_PORT to another port" in info.value.message

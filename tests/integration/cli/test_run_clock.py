@@ -32,7 +32,7 @@ def _statement(
 
 
 def test_an_open_reward_window_keeps_the_clock_moving_until_it_ends(engine: Engine) -> None:
-    waiting = _waiting_for_blocks(engine)
+    waiting = _waiting_for_blocks(engine, lambda: True)
     now = int(time.time())
     assert not waiting()  # nothing waits: an idle chain mines nothing
     with session_scope(engine) as session:
@@ -45,3 +45,17 @@ def test_an_open_reward_window_keeps_the_clock_moving_until_it_ends(engine: Engi
     with session_scope(engine) as session:
         assert open_windows(session, now + 59) == 1
         assert open_windows(session, now + 60) == 0
+
+
+def test_the_clock_stands_while_nothing_relays_the_outbox(engine: Engine) -> None:
+    """Chaos review (session 24): a standby took the chain over at once and mined a block a
+    second for 35 s before its scheduler held the lease; the voting window closed on four
+    ballots the API had accepted, which then failed ``proposal_not_active``. A restart's
+    start-up did the same. The clock moves only while this process's scheduler relays."""
+    relaying = [False]
+    waiting = _waiting_for_blocks(engine, lambda: relaying[0])
+    with session_scope(engine) as session:
+        session.add(_statement(1, StatementStatus.POSTED, int(time.time()) + 60))
+    assert not waiting()  # something waits for blocks, but no relayer runs yet
+    relaying[0] = True
+    assert waiting()
