@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import ValidationError
@@ -24,9 +24,11 @@ from api.schemas.providers import (
 from audit.inclusion import check_inclusion
 from audit.manifest import manifest_by_hash
 from governance.actions import AllowDataset, DatasetOffer, DatasetWithdrawal, describe
+from governance.actions._consent import OFFER_FIELDS, WITHDRAWAL_FIELDS
 from governance.consent import check_offer, offer_typed_data, withdrawal_typed_data
 from governance.errors import InvalidOffer, InvalidWithdrawal
 from governance.intake.withdrawals import accept_withdrawal
+from governance.messages.json_fields import check_message
 from governance.policy.snapshot import read_snapshot
 
 router = APIRouter(tags=["providers"])
@@ -35,12 +37,20 @@ _DAY = 24 * 3600
 _T = TypeVar("_T")
 
 
-def _parse(build: Callable[[], _T], invalid: type[InvalidOffer | InvalidWithdrawal]) -> _T:
-    """A signed message's model from the wallet's JSON, or ``invalid`` with the first problem."""
+def _parse(
+    message: dict[str, Any],
+    fields: list[dict[str, str]],
+    build: Callable[[], _T],
+    invalid: type[InvalidOffer | InvalidWithdrawal],
+) -> _T:
+    """A signed message's model from the wallet's JSON, or ``invalid`` with the first problem.
+
+    Every field's JSON type is checked against the EIP-712 type first: a null, list or
+    object where an integer belongs was a ``TypeError`` in the model, answered 500 (review).
+    """
     try:
+        check_message(message, fields)
         return build()
-    except KeyError as exc:
-        raise invalid(f"it lacks {exc}") from None
     except ValidationError as exc:
         raise invalid(exc.errors()[0]["msg"]) from None
     except ValueError as exc:
@@ -84,6 +94,8 @@ def submit_offer(ctx: CtxDep, body: OfferSubmit) -> OfferAccepted:
     ``consent_withdrawn`` (409).
     """
     action = _parse(
+        body.message,
+        OFFER_FIELDS,
         lambda: AllowDataset(
             offer=DatasetOffer.from_message(body.message),
             provider_signature=body.signature.lower(),
@@ -129,9 +141,19 @@ def submit_withdrawal(ctx: CtxDep, session: SessionDep, body: WithdrawalSubmit) 
     Refused before anything is stored or sent, with the policy's own reasons:
     ``withdrawal_signature_invalid`` (403) when the provider did not sign it,
     ``not_dataset_provider`` (403) for someone else's dataset, ``withdrawal_stale`` (409)
-    when it is not newer than the provider's last withdrawal (a replay).
+    when it is not newer than the provider's last withdrawal (a replay); and when it would
+    change nothing at the relayer's expense: ``withdrawal_target_unknown`` (404) for a
+    dataset neither allowed nor offered, ``withdrawal_not_provider`` (403) when no open
+    offer it would void is the signer's; ``contract_wallet_must_send`` (403) for a contract
+    wallet one of whose relayed calls reverted on chain; ``invalid_withdrawal`` (422) for a
+    message that is not a DatasetWithdrawal.
     """
-    withdrawal = _parse(lambda: DatasetWithdrawal.from_message(body.message), InvalidWithdrawal)
+    withdrawal = _parse(
+        body.message,
+        WITHDRAWAL_FIELDS,
+        lambda: DatasetWithdrawal.from_message(body.message),
+        InvalidWithdrawal,
+    )
     policy = ctx.deployment.addresses.training_policy
     digest = withdrawal.digest(ctx.deployment.chain_id, policy)
     ctx.per_voter.check_signer(withdrawal.provider, digest, body.signature, "provider")

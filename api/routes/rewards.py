@@ -104,13 +104,15 @@ def claim_typed(
     "/epochs/{epoch}/claims",
     response_model=RelayPublic,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(400, 404, 409, 413, 503),
+    responses=responses(400, 403, 404, 409, 413, 503),
 )
 def claim(ctx: CtxDep, session: SessionDep, epoch: EpochPath, body: ClaimCreate) -> RelayPublic:
     """Accept a signed claim and queue ``claimBySig`` for the relayer (202). Refused before
     any gas: ``signer_mismatch`` (signed by another address), ``reward_invalid_proof``,
     ``reward_already_claimed``, ``reward_epoch_cancelled``, ``reward_window_open``,
-    ``reward_claim_expired``, ``signed_call_would_revert``."""
+    ``reward_claim_expired``, ``signed_call_would_revert`` (simulated with the fees the
+    relayer pays), ``contract_wallet_must_send`` (a contract wallet one of whose relayed calls
+    reverted on chain)."""
     signed = SignedClaim(
         epoch=epoch,
         account=to_address(body.account),

@@ -9,17 +9,20 @@ stale or foreign withdrawal is refused with its own code and spends no gas. One 
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import dataclass
+from typing import ClassVar, Final
 
 from sqlmodel import Session, col, select
 from web3 import Web3
 
+from core.errors import ErrorCategory
+from core.types import to_address
 from governance.actions import DatasetWithdrawal
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.rpc import RpcBatch
 from governance.consent import check_withdrawal
-from governance.errors import WithdrawalChangesNothing
+from governance.errors import ConsentError, WithdrawalChangesNothing
 from governance.index.models import Proposal
 from governance.relay.outbox import RelayItem
 from governance.relay.signed_calls import SignedCall, accept_signed_call
@@ -39,6 +42,50 @@ def withdrawal_key(withdrawal: DatasetWithdrawal) -> str:
 _OPEN_STATES: Final = ("Pending", "Active", "Succeeded", "Queued")
 
 
+class WithdrawalNotProvider(ConsentError):
+    """A gasless withdrawal of a dataset that is not allowed now, by a signer who has no offer
+    of it in an open proposal that the withdrawal would still void: the contract takes it from
+    anyone and changes nothing, at the relayer's expense."""
+
+    code: ClassVar[str] = "withdrawal_not_provider"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
+
+    def __init__(self, dataset_id: str, provider: str) -> None:
+        super().__init__(
+            f"{provider} has no offer of dataset {dataset_id} in an open proposal that this "
+            "withdrawal would void, and the dataset is not allowed on chain: relayed, it would "
+            "change nothing; to void offers nobody has proposed, send it yourself "
+            "(fairgov provider withdraw NAME --unlisted)",
+            dataset_id=dataset_id,
+            provider=provider,
+        )
+
+
+@dataclass(frozen=True)
+class _OpenOffer:
+    """An offer of the dataset in an open proposal, as fairgov's index decoded it."""
+
+    provider: str
+    issued_at: int
+
+
+def _open_offers(session: Session, dataset_id: str) -> list[_OpenOffer]:
+    """The offers of ``dataset_id`` (lower-case) in proposals that may still execute."""
+    found = []
+    for proposal in session.exec(select(Proposal).where(col(Proposal.state).in_(_OPEN_STATES))):
+        for action in proposal.actions_list():
+            offer = action.get("offer") if action.get("kind") == "allow_dataset" else None
+            if isinstance(offer, dict) and str(offer.get("dataset_id", "")).lower() == dataset_id:
+                provider = str(offer.get("provider", "")).lower()
+                found.append(_OpenOffer(provider, int(offer.get("issued_at") or 0)))
+    return found
+
+
+def _allowed(w3: Web3, deployment: Deployment, dataset_id: str) -> bool:
+    policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy).functions
+    return bool(policy.isAllowed(bytes.fromhex(dataset_id.removeprefix("0x"))).call())
+
+
 def check_withdrawal_target(
     session: Session, w3: Web3, deployment: Deployment, dataset_id: str
 ) -> None:
@@ -53,15 +100,45 @@ def check_withdrawal_target(
     WithdrawalChangesNothing
     """
     wanted = dataset_id.lower()
-    policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy).functions
-    if policy.isAllowed(bytes.fromhex(wanted.removeprefix("0x"))).call():
+    if _allowed(w3, deployment, wanted) or _open_offers(session, wanted):
         return
-    for proposal in session.exec(select(Proposal).where(col(Proposal.state).in_(_OPEN_STATES))):
-        for action in proposal.actions_list():
-            offer = action.get("offer") if action.get("kind") == "allow_dataset" else None
-            if isinstance(offer, dict) and str(offer.get("dataset_id", "")).lower() == wanted:
-                return
     raise WithdrawalChangesNothing(dataset_id)
+
+
+def check_gasless_withdrawal_target(
+    session: Session, w3: Web3, deployment: Deployment, withdrawal: DatasetWithdrawal
+) -> None:
+    """:func:`check_withdrawal_target` for a withdrawal the relayer pays for: of a dataset
+    that is not allowed now, only its signer's own offer in an open proposal makes it worth
+    sending, and only while the withdrawal would void it (the offer is dated after the
+    signer's last withdrawal of the id, and not after this one).
+
+    The contract takes a withdrawal of an unregistered id from any address. Before this
+    check, anyone who signed with fresh keys (each a new "provider", so no per-provider
+    budget applied) had the relayer send one such withdrawal after another, for nothing
+    (review: about 63,000 gas each, without limit).
+
+    Raises
+    ------
+    WithdrawalChangesNothing
+        Not allowed now, and no open proposal offers it.
+    WithdrawalNotProvider
+        Not allowed now, and no open offer of it is the signer's and still in force.
+    """
+    wanted = withdrawal.dataset_id.lower()
+    if _allowed(w3, deployment, wanted):
+        return
+    offers = _open_offers(session, wanted)
+    if not offers:
+        raise WithdrawalChangesNothing(withdrawal.dataset_id)
+    signer = withdrawal.provider.lower()
+    policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy).functions
+    last = int(
+        policy.withdrawnAt(bytes.fromhex(wanted[2:]), to_address(withdrawal.provider)).call()
+    )
+    if any(o.provider == signer and last < o.issued_at <= withdrawal.issued_at for o in offers):
+        return
+    raise WithdrawalNotProvider(withdrawal.dataset_id, withdrawal.provider)
 
 
 def accept_withdrawal(
@@ -77,13 +154,14 @@ def accept_withdrawal(
 
     Raises
     ------
-    WithdrawalChangesNothing
-        Not allowed now, and no open proposal offers it (:func:`check_withdrawal_target`).
+    WithdrawalChangesNothing, WithdrawalNotProvider
+        Not allowed now, and no open offer of the signer's makes the withdrawal worth
+        sending (:func:`check_gasless_withdrawal_target`).
     WithdrawalSignatureInvalid, NotDatasetProvider, WithdrawalStale, ConsentRefused
         The policy would refuse it now; nothing was queued.
     """
     data = check_withdrawal(w3, deployment, withdrawal, signature, sender=_ANYONE)
-    check_withdrawal_target(session, w3, deployment, withdrawal.dataset_id)
+    check_gasless_withdrawal_target(session, w3, deployment, withdrawal)
     call = SignedCall(
         to=w3.to_checksum_address(deployment.addresses.training_policy),
         data="0x" + data.hex(),

@@ -24,12 +24,15 @@ class RelayKind(StrEnum):
     """What an outbox item carries: a signed ballot, a signed delegation, a holder's own
     signed transaction (a proposal), which fairgov only forwards, or a verified signed call:
     a contract call that carries its signer's signature (a gasless reward claim), which the
-    relayer sends from its key as ``{to, data}``."""
+    relayer sends from its key as ``{to, data}``. A ``keeper_call`` is no message: it
+    records the keeper's own queue or execute that reverted on chain, never sent by the
+    relayer (:mod:`governance.relay.keeper_calls`)."""
 
     BALLOT = "ballot"
     DELEGATION = "delegation"
     RAW_TRANSACTION = "raw_transaction"
     SIGNED_CALL = "signed_call"
+    KEEPER_CALL = "keeper_call"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any, Final
 from eth_account.signers.local import LocalAccount
 
 from governance.chain.calldata import encode_call
+from governance.chain.node import max_fee_per_gas
 from governance.messages.ballots import Ballot, Delegation
 from governance.messages.eip712 import split_signature
 from governance.messages.kinds import RelayKind
@@ -19,11 +20,37 @@ _BASE_GAS = 200_000
 _GAS_PER_CALLDATA_BYTE = 64
 #: Replacement fees rise by at least this factor (nodes require 10%).
 GAS_BUMP: Final = 1.125
+#: What a simulation's sender holds, whatever it holds on chain: more than any gas limit
+#: times any fee cap a relayer would sign.
+SIMULATED_BALANCE: Final = 2**128
 
 
 def gas_limit(calldata: str) -> int:
     """The gas limit of a relayed call with this (0x hex) calldata."""
     return _BASE_GAS + _GAS_PER_CALLDATA_BYTE * (len(calldata) - 2) // 2
+
+
+def simulation(
+    call: dict[str, str], *, sender: str, gas: int, base_fee: int, priority: int
+) -> list[Any]:
+    """``eth_call`` parameters that run ``call`` on the latest block as the relayer's
+    transaction will run: from ``sender``, with its gas limit and its fee fields.
+
+    A simulation without fees runs at a gas price of 0, and an EIP-1271 wallet may answer
+    otherwise then (``tx.gasprice == 0``): such a wallet passed every check and reverted on
+    chain, at the relayer's expense (review). The sender's balance is set high enough for
+    the fees in the simulation only, so that a relayer short of ETH still meets the node's
+    refusal (and its backoff), not a simulated revert.
+    """
+    fields = {
+        "from": sender,
+        "to": call["to"],
+        "data": call["data"],
+        "gas": hex(gas),
+        "maxFeePerGas": hex(max_fee_per_gas(base_fee, priority)),
+        "maxPriorityFeePerGas": hex(priority),
+    }
+    return [fields, "latest", {sender: {"balance": hex(SIMULATED_BALANCE)}}]
 
 
 def call_for(item: RelayItem, *, governor: str, token: str) -> dict[str, str]:

@@ -31,7 +31,7 @@ from governance.chain.reverts import decode_revert
 from governance.chain.rpc import RpcBatch
 from governance.messages.kinds import RelayKind
 from governance.relay import outbox, reconcile
-from governance.relay.calls import bumped_fees, call_for, gas_limit, signed_attempt
+from governance.relay.calls import bumped_fees, call_for, gas_limit, signed_attempt, simulation
 from governance.relay.config import RelayerConfig, TickReport
 from governance.relay.outbox import (
     RelayAttempt,
@@ -42,6 +42,7 @@ from governance.relay.outbox import (
     utcnow,
 )
 from governance.relay.rejections import is_already_known, is_nonce_too_low, is_permanent
+from governance.relay.signed_calls import barred_wallets
 
 #: RelayerConfig and TickReport live in :mod:`governance.relay.config`; callers of the
 #: relayer find them here too.
@@ -203,20 +204,40 @@ class Relayer:
             relayed.append(item)
             calls.append(call)
             limits.append(limit)
-        # One execution each, with the gas limit the transaction will carry: a call that
-        # would revert is failed here, for nothing. (eth_estimateGas would run each call a
-        # dozen times to search for the limit.)
+        # One execution each, from our address with the gas limit and fees the transaction
+        # will carry (at a gas price of 0 an EIP-1271 wallet may accept what it refuses in
+        # the mined transaction): a call that would revert is failed here, for nothing.
+        # (eth_estimateGas would run each call a dozen times to search for the limit.)
         simulations = self.rpc.call(
             [
-                ("eth_call", [{"from": self.account.address, "gas": hex(limit), **call}, "latest"])
+                (
+                    "eth_call",
+                    simulation(
+                        call,
+                        sender=self.account.address,
+                        gas=limit,
+                        base_fee=base_fee,
+                        priority=self.config.priority_fee_wei,
+                    ),
+                )
                 for call, limit in zip(calls, limits, strict=True)
             ]
         )
+        barred = barred_wallets(
+            session, self.rpc, {i.signer for i in relayed if i.kind == RelayKind.SIGNED_CALL}
+        )
         account = self._account_row(session)
         to_send: list[tuple[int | None, RelayAttempt]] = []
-        for item, call, gas, simulation in zip(relayed, calls, limits, simulations, strict=True):
-            if not simulation.ok:
-                decoded = decode_revert(simulation.error_data)
+        for item, call, gas, simulated in zip(relayed, calls, limits, simulations, strict=True):
+            refusal = (
+                barred.get(item.signer.lower()) if item.kind == RelayKind.SIGNED_CALL else None
+            )
+            if refusal is not None:
+                reconcile.fail(session, item, refusal.code, refusal.message)
+                report.failed += 1
+                continue
+            if not simulated.ok:
+                decoded = decode_revert(simulated.error_data)
                 reconcile.fail(session, item, decoded.code, decoded.message())
                 report.failed += 1
                 continue

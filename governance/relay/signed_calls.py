@@ -3,22 +3,29 @@
 A signed call is a contract call whose authority is a signature inside its calldata (a
 provider's EIP-712 Claim for ``claimBySig``; a provider's signed withdrawal). The caller
 verifies that signature (it knows the typed data) and builds the calldata; this module runs
-the call once on the node (``eth_call``) and queues it only if it would succeed. The relayer
-then sends it from its own key like a ballot (:func:`governance.relay.calls.call_for`).
+the call once on the node (``eth_call``, with the fees the relayer will pay) and queues it
+only if it would succeed. The relayer then sends it from its own key like a ballot
+(:func:`governance.relay.calls.call_for`). A contract wallet whose relayed call reverted on
+chain anyway gets no more relayed calls (:func:`barred_wallets`): it sends its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from core.errors import ErrorCategory
+from core.types import to_address
 from governance.chain.reverts import DecodedRevert, decode_revert
 from governance.chain.rpc import RpcBatch
-from governance.errors import CallWouldRevert
+from governance.errors import CallWouldRevert, GovernanceError
+from governance.messages.kinds import RelayKind
 from governance.relay import outbox
-from governance.relay.calls import gas_limit
+from governance.relay.calls import gas_limit, simulation
+from governance.relay.config import RelayerConfig
 from governance.relay.outbox import RelayItem, RelayStatus
 from governance.relay.reconcile import requeue
 
@@ -38,12 +45,79 @@ class SignedCall:
     key: str
 
 
+class ContractWalletMustSend(GovernanceError):
+    """A contract wallet's signed call that fairgov relayed passed every simulation and then
+    reverted on chain: fairgov relays no more of that signer's calls."""
+
+    code: ClassVar[str] = "contract_wallet_must_send"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
+
+    def __init__(self, signer: str, tx_hash: str | None) -> None:
+        super().__init__(
+            f"a call signed by contract wallet {signer} passed every simulation, then reverted "
+            f"on chain at the relayer's expense (transaction {tx_hash}): fairgov relays no "
+            "more of its signed calls; send the transaction from the wallet itself",
+            signer=signer,
+            tx_hash=tx_hash,
+        )
+
+
+def reverted_on_chain(session: Session, signers: Collection[str]) -> dict[str, RelayItem]:
+    """The signed calls of ``signers`` that the relayer sent and that reverted on chain (a
+    failed item with a block: failed simulations and node refusals have none), by lower-case
+    signer."""
+    forms = {form for signer in signers for form in (signer.lower(), to_address(signer))}
+    if not forms:
+        return {}
+    statement = select(RelayItem).where(
+        RelayItem.kind == RelayKind.SIGNED_CALL,
+        RelayItem.status == RelayStatus.FAILED,
+        col(RelayItem.block_number).is_not(None),
+        col(RelayItem.signer).in_(sorted(forms)),
+    )
+    return {item.signer.lower(): item for item in session.exec(statement).all()}
+
+
+def barred_wallets(
+    session: Session, rpc: RpcBatch, signers: Collection[str]
+) -> dict[str, ContractWalletMustSend]:
+    """The refusal of each of ``signers`` (by lower-case address) that is a contract (has
+    code) and had a relayed signed call revert on chain.
+
+    A simulation is never exact: an EIP-1271 wallet decides in its own code, and may decide
+    otherwise in the mined transaction than in any simulation (a gas price, a block number,
+    a flag its owner flips). A key's signature cannot: it verifies or not. So a contract
+    wallet whose relayed call reverted once is left to send its own transactions, and a
+    key's failed ballot, delegation or call still frees its place in the outbox.
+    """
+    reverted = reverted_on_chain(session, signers)
+    codes = rpc.call([("eth_getCode", [to_address(s), "latest"]) for s in reverted])
+    return {
+        signer: ContractWalletMustSend(item.signer, item.tx_hash)
+        for (signer, item), code in zip(reverted.items(), codes, strict=True)
+        if code.ok and code.result not in (None, "0x", "")
+    }
+
+
 def simulate(
-    rpc: RpcBatch, to: str, data: str, *, sender: str | None = None
+    rpc: RpcBatch,
+    to: str,
+    data: str,
+    *,
+    sender: str | None = None,
+    priority: int = RelayerConfig.priority_fee_wei,
 ) -> DecodedRevert | None:
-    """Run the call on the latest block; the revert it would meet, or None when it succeeds."""
-    call = {"from": sender or _ANYONE, "to": to, "data": data, "gas": hex(gas_limit(data))}
-    reply = rpc.one("eth_call", [call, "latest"])
+    """Run the call on the latest block as the relayer will send it (its fee fields, from
+    ``sender``); the revert it would meet, or None when it succeeds."""
+    block = rpc.one("eth_getBlockByNumber", ["latest", False]).result or {}
+    params = simulation(
+        {"to": to, "data": data},
+        sender=sender or _ANYONE,
+        gas=gas_limit(data),
+        base_fee=int(block.get("baseFeePerGas", "0x0"), 16),
+        priority=priority,
+    )
+    reply = rpc.one("eth_call", params)
     if reply.ok:
         return None
     return decode_revert(reply.error_data)
@@ -64,6 +138,9 @@ def accept_signed_call(
 
     Raises
     ------
+    ContractWalletMustSend
+        The signer is a contract wallet and one of its relayed calls reverted on chain
+        (:func:`barred_wallets`); nothing was stored.
     CallWouldRevert
         The simulation reverted (``details["revert"]`` holds the decoded error's code);
         nothing was stored.
@@ -71,6 +148,9 @@ def accept_signed_call(
     existing = outbox.find(session, outbox.signed_call_key(chain_id, call.to, call.key))
     if existing is not None and existing.status != RelayStatus.FAILED:
         return existing, False
+    barred = barred_wallets(session, rpc, [call.signer]).get(call.signer.lower())
+    if barred is not None:
+        raise barred
     reverted = simulate(rpc, call.to, call.data, sender=sender)
     if reverted is not None:
         error = CallWouldRevert(to=call.to, reason=reverted.message())

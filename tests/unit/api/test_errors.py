@@ -59,6 +59,7 @@ STATUS_BEFORE: dict[str, int] = {
     "consent_refused": 422,
     "consent_withdrawn": 409,
     "content_registered": 409,  # new in #15 review: a file offered under a second dataset id
+    "contract_wallet_must_send": 403,  # new in review: its relayed call reverted on chain
     "dataset_file_missing": 500,
     "dataset_hash_mismatch": 409,
     "dataset_not_allowed": 409,
@@ -227,6 +228,7 @@ STATUS_BEFORE: dict[str, int] = {
     "untrusted_model_type": 500,
     "voted_manifest_not_stored": 404,  # new in #18 review: a federated run's voted manifest
     "withdrawal_signature_invalid": 403,
+    "withdrawal_not_provider": 403,  # new in review: a gasless withdrawal voiding no own offer
     "withdrawal_stale": 409,
     "withdrawal_target_unknown": 404,
     "wrong_chain": 400,

@@ -1,27 +1,47 @@
 """A withdrawal that would change nothing is refused before any gas, unless an open proposal
-offers the dataset (withdrawing then voids that offer)."""
+offers the dataset (withdrawing then voids that offer); the relayer pays only for a
+withdrawal that voids an open offer of its own signer."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from eth_account import Account
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from web3 import Web3
 
+from governance.actions import DatasetWithdrawal
 from governance.chain import deploy
+from governance.chain.rpc import RpcBatch
+from governance.consent import sign_withdrawal, withdraw_directly
 from governance.errors import WithdrawalChangesNothing
 from governance.index.models import Proposal
-from governance.intake.withdrawals import check_withdrawal_target
+from governance.intake.withdrawals import (
+    WithdrawalNotProvider,
+    accept_withdrawal,
+    check_gasless_withdrawal_target,
+    check_withdrawal_target,
+)
+from governance.relay.outbox import RelayItem
+from tests.helpers import PROVIDER_KEY, address_of, issue_time
 
 pytestmark = pytest.mark.chain
 
 DATASET = "0x" + "5d" * 32
+PROVIDER = address_of(PROVIDER_KEY)
 
 
-def _indexed_offer(engine: Engine, state: str) -> None:
-    offer = {"dataset_id": DATASET, "content_hash": "0x" + "12" * 32}
+def _indexed_offer(
+    engine: Engine, state: str, *, provider: str = PROVIDER, issued_at: int = 1
+) -> None:
+    offer = {
+        "dataset_id": DATASET,
+        "content_hash": "0x" + "12" * 32,
+        "provider": provider,
+        "issued_at": issued_at,
+    }
     proposal = Proposal(
         proposal_id="7",
         proposer="0x" + "11" * 20,
@@ -61,3 +81,66 @@ def test_a_closed_proposal_does_not_make_a_withdrawal_useful(
     with Session(engine) as session, pytest.raises(WithdrawalChangesNothing) as refused:
         check_withdrawal_target(session, isolated_chain, deployment, DATASET.upper())
     assert refused.value.code == "withdrawal_target_unknown"
+
+
+def _withdrawal(provider: str, issued_at: int) -> DatasetWithdrawal:
+    return DatasetWithdrawal(dataset_id=DATASET, provider=provider, issued_at=issued_at)
+
+
+def test_the_relayer_pays_only_for_the_provider_of_an_open_offer_of_an_unregistered_id(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    now = issue_time(isolated_chain)
+    _indexed_offer(engine, "Active", issued_at=now)
+    stranger = Account.create().address  # review: a fresh key per withdrawal, no limit
+    with Session(engine) as session:
+        check_gasless_withdrawal_target(
+            session, isolated_chain, deployment, _withdrawal(PROVIDER, now)
+        )
+        with pytest.raises(WithdrawalNotProvider) as refused:
+            check_gasless_withdrawal_target(
+                session, isolated_chain, deployment, _withdrawal(stranger, now)
+            )
+        # Sent and paid by the sender (the CLI), any open offer still makes it worth sending.
+        check_withdrawal_target(session, isolated_chain, deployment, DATASET)
+    assert refused.value.code == "withdrawal_not_provider"
+    assert refused.value.details == {"dataset_id": DATASET, "provider": stranger}
+
+
+def test_a_signed_withdrawal_by_a_fresh_key_is_refused_before_anything_is_queued(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    now = issue_time(isolated_chain)
+    _indexed_offer(engine, "Pending", issued_at=now)
+    key = Account.create().key
+    withdrawal = _withdrawal(Account.from_key(key).address, now)
+    rpc = RpcBatch(isolated_chain.provider.endpoint_uri)  # type: ignore[attr-defined]
+    with Session(engine) as session, pytest.raises(WithdrawalNotProvider):
+        accept_withdrawal(
+            session,
+            isolated_chain,
+            rpc,
+            deployment,
+            withdrawal=withdrawal,
+            signature=sign_withdrawal(withdrawal, key, deployment),
+        )
+    with Session(engine) as session:
+        assert session.exec(select(RelayItem)).all() == []
+
+
+def test_a_gasless_withdrawal_that_would_void_no_offer_any_more_is_refused(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    offered = issue_time(isolated_chain)
+    _indexed_offer(engine, "Active", issued_at=offered)
+    with Session(engine) as session, pytest.raises(WithdrawalNotProvider):
+        # dated before the offer: it would not void it
+        check_gasless_withdrawal_target(
+            session, isolated_chain, deployment, _withdrawal(PROVIDER, offered - 1)
+        )
+    withdraw_directly(isolated_chain, deployment, PROVIDER_KEY, DATASET)  # voids the offer
+    later = issue_time(isolated_chain) + 10
+    with Session(engine) as session, pytest.raises(WithdrawalNotProvider):
+        check_gasless_withdrawal_target(
+            session, isolated_chain, deployment, _withdrawal(PROVIDER, later)
+        )
