@@ -98,7 +98,7 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
         f"are judged; INCONCLUSIVE at a gate: {rule.on_inconclusive}"
     )
     table = Table(title="Checks")
-    for header in ("metric", "bound", "value", "interval", "verdict", "rows/group to decide"):
+    for header in ("metric", "bound", "value", "interval", "verdict", "smallest group to decide"):
         table.add_column(header, overflow="fold")
     for check in data.audit.checks:
         threshold = check.threshold

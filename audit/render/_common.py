@@ -229,7 +229,9 @@ def verdict_sentence(data: ReportModel) -> str:
         if c.verdict == Verdict.INCONCLUSIVE and c.rows_needed is not None
     ]
     more = (
-        f" About {max(needed):,} rows per group would decide them at the effects observed."
+        f" With about {max(needed):,} rows in the smallest judged group (every group grown"
+        " in proportion) they would be decided about half the time if the effects observed"
+        " were the truth."
         if needed
         else ""
     )
@@ -307,8 +309,9 @@ def small_group_notes(data: ReportModel) -> list[str]:
         if check.verdict == Verdict.INCONCLUSIVE and check.rows_needed is not None:
             words = check_words(check.threshold)
             notes.append(
-                f"The {words} cannot be decided yet: about {check.rows_needed:,} rows in "
-                "each group would decide it at the effect observed."
+                f"The {words} cannot be decided yet: with about {check.rows_needed:,} rows "
+                "in the smallest judged group (every group grown in proportion), it would be "
+                "decided about half the time if the effect observed were the truth."
             )
     for warning in data.audit.warnings:
         details = warning.details

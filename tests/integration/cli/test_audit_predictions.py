@@ -93,7 +93,7 @@ def test_a_fair_model_on_too_few_rows_is_inconclusive_and_says_how_many_would_do
 ):
     code, output = _run(*_base(data / "unsure.csv", tmp_path / "out"))
     assert code == 3, output
-    assert "rows/group to decide" in output
+    assert "smallest group to decide" in output
     report = json.loads((tmp_path / "out" / "report.json").read_bytes())
     needed = [c["rows_needed"] for c in report["audit"]["checks"]]
     assert all(n is not None and n > 200 for n in needed), needed

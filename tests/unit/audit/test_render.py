@@ -220,7 +220,7 @@ def test_every_rendering_states_the_evidence_rule_and_what_would_decide(report: 
     rule = "Evidence rule: intervals are at 95% confidence; a group"
     inconclusive = [c for c in report.data["audit"]["checks"] if c["verdict"] == "INCONCLUSIVE"]
     assert inconclusive, "the fixture has an undecided check"
-    needed = f"{inconclusive[0]['rows_needed']:,} rows in each group would decide it"
+    needed = f"{inconclusive[0]['rows_needed']:,} rows in the smallest judged group"
     for text in (render_html(report), render_model_card(report)):
         assert rule in text
         assert needed in text
