@@ -33,6 +33,7 @@ from governance.chain.contracts import ContractName, artifact, bind, factory
 from governance.chain.node import Sender, call_data
 from governance.errors import (
     DeploymentConfigInvalid,
+    DeploymentFileUnreadable,
     DeploymentStale,
     PolicyLacksEvidenceRule,
     PolicyLacksFederationPolicy,
@@ -290,11 +291,12 @@ def load(path: Path) -> Deployment | None:
         return Deployment.model_validate_json(raw)
     except ValidationError as exc:
         missing = {e["loc"] for e in exc.errors() if e["type"] == "missing"}
-        reason = "the file is not valid"
         if ("addresses", "classifier") in missing:
             reason = "it predates the protection of loosening proposals (no classifier)"
         elif ("addresses", "rewards") in missing:
             reason = "it predates the providers' rewards (no ProviderRewards)"
+        else:  # chaos review (session 24): it said "points at the deployment -" and to delete it
+            raise DeploymentFileUnreadable(path) from exc
         raise DeploymentStale(path, "the deployment", "-", reason) from exc
 
 

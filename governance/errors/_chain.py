@@ -99,6 +99,19 @@ class DeploymentStale(GovernanceError):
         )
 
 
+class DeploymentFileUnreadable(DeploymentStale):
+    """The deployment file is empty, truncated or not a deployment record at all."""
+
+    def __init__(self, path: Path) -> None:
+        GovernanceError.__init__(
+            self,
+            f"{path} is not a readable deployment record (empty, truncated or edited): restore "
+            "it from a backup or another fairgov run's data directory; deleting it deploys a "
+            "new governance stack, and the votes, policy and anchors on the old one stay behind",
+            path=str(path),
+        )
+
+
 class DeploymentConfigInvalid(GovernanceError):
     """The deployment config file cannot be used."""
 

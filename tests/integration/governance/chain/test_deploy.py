@@ -191,3 +191,17 @@ def test_config_file_sets_holders(tmp_path: Path):
     config = deploy.DeploymentConfig.load(path)
     assert config.holders[0].address == holder
     assert config.voting_period == 99
+
+
+@pytest.mark.parametrize("content", [b"", b'{"chain_id": 31337, "addr'])
+def test_an_unreadable_deployment_file_says_to_restore_it(tmp_path: Path, content: bytes):
+    """Chaos review (session 24): an empty or truncated deployment.json read "points at the
+    deployment -, but the file is not valid: delete it", which throws the stack's state away."""
+    path = tmp_path / "deployment.json"
+    path.write_bytes(content)
+
+    with pytest.raises(DeploymentStale, match="is not a readable deployment record") as info:
+        deploy.load(path)
+    assert "restore it from a backup" in str(info.value)
+    assert " - " not in str(info.value)
+    assert info.value.code == "deployment_stale"
