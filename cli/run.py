@@ -94,7 +94,12 @@ def _serving_api(ctx: compose.Context) -> Iterator[str]:
         yield f"http://{settings.api_host}:{port}"
     finally:
         server.should_exit = True
-        thread.join(timeout=15)
+        # The API's shutdown lets the audit in progress finish, and that audit needs the node,
+        # which closes after this: wait for it (chaos review: after 15 s anvil was stopped
+        # under a running audit, which failed with ConnectionError). An ONNX scoring is
+        # killed after FAIRGOV_ONNX_MAX_SECONDS, so that bounds the wait.
+        with console.status("stopping: the audit in progress finishes first"):
+            thread.join(timeout=settings.onnx_max_seconds + _SERVER_START_SECONDS)
 
 
 @contextlib.contextmanager
