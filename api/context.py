@@ -4,24 +4,42 @@
 :meth:`ApiContext.live_view` reads the node (one kept-alive connection per worker thread);
 :attr:`ApiContext.intake` accepts signed ballots and delegations with it, or with the chain
 index when the node is down (:class:`governance.intake.IntakeService`).
+
+Audit runs accepted over HTTP are ``queued`` rows, run one at a time on the audit worker
+(:meth:`ApiContext.run_queued`). When the context is built, the runs a stopped process left
+are recovered (:mod:`audit.run_recovery`): its queued runs are run here, its running ones
+closed as ``interrupted``. Closing the context lets the run in progress finish; the runs
+still queued stay in the database for the next start.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from web3 import Web3
 
 from api.limits import Slots, TokenBuckets
-from audit.db_models import RunKind
+from audit.db_models import AuditRunRecord, RunKind, RunStatus
+from audit.env import AuditEnv
+from audit.external import ExternalAuditSpec, run_external_audit
+from audit.publish import finish_run
+from audit.run_recovery import QueuedRun, claim_queued, close_interrupted
+from audit.runs import run_audit
+from audit.spec import parse_spec
+from core.errors import FairgovError
 from core.settings import Settings
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
@@ -31,6 +49,8 @@ from governance.intake import IntakeService
 
 #: Seconds a chain read may take before the node counts as down.
 NODE_TIMEOUT = 5.0
+
+log = logging.getLogger("fairgov.api.audits")
 
 
 @dataclass
@@ -51,8 +71,6 @@ class ApiContext:
     audit_slots: Slots = field(init=False)
     intake: IntakeService = field(init=False)
     audits: ThreadPoolExecutor = field(init=False)
-    #: Runs accepted and not yet recorded: run id -> (model name, kind of run).
-    accepted_audits: dict[str, tuple[str, RunKind]] = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
@@ -61,6 +79,7 @@ class ApiContext:
         self.audit_slots = Slots(s.api_max_concurrent_audits)
         self.audits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fairgov-audit")
         self.intake = IntakeService(self.engine, self.deployment, live_view=self.live_view)
+        self._recover_audits()
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -85,5 +104,61 @@ class ApiContext:
             )
         return view
 
+    def audit_env(self) -> AuditEnv:
+        """The audit service's environment, made of this context's parts."""
+        s = self.settings
+        return AuditEnv(
+            engine=self.engine,
+            w3=self.w3,
+            deployment=self.deployment,
+            data_dir=Path(s.data_dir),
+            auditor_key=self.auditor_key,
+            estimator_modules=tuple(s.estimator_modules),
+            onnx_max_memory=s.onnx_max_memory,
+            onnx_max_seconds=s.onnx_max_seconds,
+        )
+
+    def run_queued(self, queued: QueuedRun) -> None:
+        """Run the queued row ``queued`` on the audit worker, after the runs before it."""
+        env = self.audit_env()
+
+        def work() -> None:
+            try:
+                if queued.kind == RunKind.EXTERNAL:
+                    external = ExternalAuditSpec.model_validate_json(queued.spec_json)
+                    run_external_audit(env, external, queued=queued.row_id)
+                else:
+                    spec = parse_spec(json.loads(queued.spec_json))
+                    run_audit(env, spec, queued=queued.row_id)
+            except (FairgovError, ValidationError) as exc:  # a stored spec no longer parses
+                self._fail_if_queued(queued, exc)
+                log.warning("audit run %s failed: %s", queued.run_id, exc)
+            except Exception:  # the run's row records the failure; the log keeps the trace
+                log.exception("audit run %s failed", queued.run_id)
+
+        self.audits.submit(work)
+
+    def _fail_if_queued(self, queued: QueuedRun, exc: BaseException) -> None:
+        with Session(self.engine) as session:
+            row = session.get(AuditRunRecord, queued.row_id)
+            still_queued = row is not None and row.status == RunStatus.QUEUED
+        if still_queued:
+            finish_run(self.engine, queued.row_id, RunStatus.FAILED, exc)
+
+    def _recover_audits(self) -> None:
+        """Close the runs a stopped process was running; run the ones it had queued."""
+        try:
+            closed = close_interrupted(self.engine)
+            queued = claim_queued(self.engine)
+        except SQLAlchemyError as exc:
+            log.warning("could not recover the audit runs of a stopped process: %s", exc)
+            return
+        if closed:
+            log.warning("closed %d audit runs interrupted by a stop: %s", len(closed), closed)
+        for run in queued:
+            self.run_queued(run)
+
     def close(self) -> None:
-        self.audits.shutdown(wait=False, cancel_futures=True)
+        """Stop the audit worker: the run in progress finishes (it needs the node, so the
+        node must outlive this call); the runs still queued wait in the database."""
+        self.audits.shutdown(wait=True, cancel_futures=True)

@@ -2,8 +2,10 @@
 
 A publication is estimated before it is sent, so a transaction that would revert (a key
 without ``AUDITOR_ROLE``, a zero hash) is never sent. Publishing is idempotent: a run whose
-identical fingerprint is already on chain is read back, not sent again, and a run anchored
-with other values is an :class:`~audit.errors.AnchorConflict`.
+identical fingerprint is already on chain is read back, not sent again (with the hash of the
+transaction that published it, from its ``AuditPublished`` event, so a row recorded after a
+crash is as complete as one recorded at once), and a run anchored with other values is an
+:class:`~audit.errors.AnchorConflict`.
 """
 
 from __future__ import annotations
@@ -107,7 +109,9 @@ def publish_audit(
     existing = read_anchor(w3, registry_address, run_id)
     if existing is not None:
         _check_same(existing, wanted)
-        return existing
+        return Anchor(
+            **{**existing.__dict__, "tx_hash": _publication_tx(w3, registry_address, existing)}
+        )
     sender = Sender.from_key(w3, auditor_key)
     registry = bind(w3, "AuditRegistry", registry_address)
     args = [_b32(run_id), _b32(model_hash), _b32(dataset_id), _b32(report_hash)]
@@ -124,6 +128,18 @@ def publish_audit(
         raise AnchorRefused(run_id, "the publication is not readable after it was mined")
     _check_same(anchored, wanted)
     return Anchor(**{**anchored.__dict__, "tx_hash": hash32_of(receipt["transactionHash"])})
+
+
+def _publication_tx(w3: Web3, registry_address: str, anchor: Anchor) -> str | None:
+    """The transaction that published ``anchor``: its ``AuditPublished`` event in the block
+    the registry recorded (a run is published once, so there is one)."""
+    registry = bind(w3, "AuditRegistry", registry_address)
+    logs = registry.events.AuditPublished().get_logs(
+        from_block=anchor.block_number,
+        to_block=anchor.block_number,
+        argument_filters={"runId": _b32(anchor.run_id)},
+    )
+    return hash32_of(logs[0]["transactionHash"]) if logs else None
 
 
 def _reason(exc: ContractLogicError) -> str:

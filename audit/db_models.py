@@ -14,6 +14,7 @@ from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
+from audit.run_owner import process_owner
 from bias_checks import Verdict
 
 
@@ -66,7 +67,11 @@ class DatasetManifestRecord(SQLModel, table=True):
 
 
 class AuditRunRecord(SQLModel, table=True):
-    """One attempt at an audit run. Re-running the same inputs reuses the run id."""
+    """One attempt at an audit run. Re-running the same inputs reuses the run id.
+
+    A run accepted over HTTP is a ``queued`` row (its spec in ``spec_json``) before the 202
+    is sent, so a crash loses no accepted run.
+    """
 
     __tablename__ = "audit_run"
 
@@ -91,8 +96,17 @@ class AuditRunRecord(SQLModel, table=True):
     report_dir: str | None = Field(default=None, sa_column=Column(Text))
     anchor_tx: str | None = Field(default=None, max_length=66)
     anchor_block: int | None = Field(default=None, sa_type=BigInteger)
+    #: The hash of the anchor's block when a pass of :mod:`audit.reanchor` last saw it there,
+    #: and since when; the anchor is ``final`` once that block is deep enough and was seen
+    #: long enough, and is checked against the chain on every pass until then (migration 0012).
+    anchor_block_hash: str | None = Field(default=None, max_length=66)
+    anchor_seen_at: datetime | None = None
+    anchor_final: bool = Field(default=False, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    #: The process that accepted or runs the attempt (:mod:`audit.run_owner`); a ``queued`` or
+    #: ``running`` row whose owner is gone is recovered at start-up (:mod:`audit.run_recovery`).
+    owner: str | None = Field(default_factory=process_owner, max_length=200)
 
 
 class ModelVersion(SQLModel, table=True):

@@ -6,7 +6,9 @@ chain, ``blocked`` after a FAIL (or when a re-audit under a newer policy fails o
 refused). An INCONCLUSIVE verdict does what the voted evidence rule says: ``block`` (the
 default) blocks the model; ``approve_with_warning`` approves it once anchored, with the
 warning in its reason and in the report. Serving code calls :func:`require_approved` before
-it uses a model.
+it uses a model. An approval rests on its anchor: while a chain rollback has taken the
+anchor away, or for good when it took the audit's policy too, the version is a candidate
+again (:mod:`audit.reanchor`).
 
 Consent is part of the gate. From the first block the indexer has seen in which a provider
 withdrew a dataset (``DatasetWithdrawn`` that revoked it) or a vote revoked it
@@ -64,6 +66,12 @@ WITHDRAWAL_UNDONE: Final = "the withdrawal that blocked it is no longer on the c
 _CONSENT_LOST: Final = ("DatasetWithdrawn", "DatasetRevoked")
 #: The kinds of run that audit an external model's file (a re-audit only with its spec).
 _EXTERNAL_KINDS: Final = (RunKind.EXTERNAL, RunKind.REAUDIT)
+#: How the reason begins for a version whose approval rested on an anchor a chain rollback
+#: took away, while :mod:`audit.reanchor` publishes it again (a candidate meanwhile).
+ANCHOR_LOST: Final = "its anchor is no longer on the chain"
+#: How the reason begins for a version whose approval rested on an audit under a policy a
+#: chain rollback took away: a candidate until the re-audit under the current policy.
+POLICY_ROLLED_BACK: Final = "its policy was rolled back on chain"
 INCONCLUSIVE_APPROVED_REASON = (
     "approved with a warning: the audit was INCONCLUSIVE and the voted evidence rule "
     "approves such models with a warning; anchored on chain"
@@ -419,8 +427,16 @@ def find_versions(session: Session, model_hash_or_name: str) -> list[ModelVersio
 
 
 def approved_versions(session: Session) -> list[ModelVersion]:
-    """Every approved model version, oldest first."""
-    query = select(ModelVersion).where(ModelVersion.status == ModelStatus.APPROVED)
+    """Every approved model version, oldest first, and every version whose approval a chain
+    rollback suspended (:data:`ANCHOR_LOST`, :data:`POLICY_ROLLED_BACK`): a re-audit under a
+    new policy must not pass them by, and none other would decide them."""
+    suspended = and_(
+        col(ModelVersion.status) == ModelStatus.CANDIDATE,
+        col(ModelVersion.reason).startswith(ANCHOR_LOST)
+        | col(ModelVersion.reason).startswith(POLICY_ROLLED_BACK),
+    )
+    approved = col(ModelVersion.status) == ModelStatus.APPROVED
+    query = select(ModelVersion).where(approved | suspended)
     return list(session.exec(query.order_by(col(ModelVersion.id))).all())
 
 

@@ -11,9 +11,10 @@ concatenated in the spec's order; a retraining after a withdrawal records, in it
 what was withdrawn and which run it replaces.
 
 A run's row moves ``queued`` → ``running`` → ``completed``, ``failed`` or ``refused``
-(the dataset did not verify; nothing was trained). The model file and the report directory
-are written atomically and before the anchor is sent, so a crash leaves no half-written
-report and no anchor pointing at missing files.
+(the dataset did not verify; nothing was trained). A run accepted to run later is stored
+``queued`` first (:func:`queue_run`); a crash then loses nothing (:mod:`audit.run_recovery`).
+The model file and the report directory are written atomically and before the anchor is
+sent, so a crash leaves no half-written report and no anchor pointing at missing files.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from audit.plan import RunPlan, plan_run
 from audit.provenance import dataset_info, model_info, policy_info
 from audit.publish import AuditRun, Publication, finish_run, publish_run, update_row
 from audit.report import RetrainingInfo, build_report
+from audit.run_recovery import QueuedRun, queued_row, start_queued
 from audit.spec import ModelSpec, make_estimator
 from audit.training import ModelArtifact, model_scores, predict, split, train
 from audit.verify import verify_datasets
@@ -74,6 +76,7 @@ def run_audit(
     *,
     progress: Progress | None = None,
     retraining: RetrainingInfo | None = None,
+    queued: int | None = None,
 ) -> AuditRun:
     """Train and audit ``spec`` under the current policy; anchor and gate the result.
 
@@ -89,6 +92,9 @@ def run_audit(
         This run retrains a model blocked by a withdrawal (see
         :mod:`audit.service.withdrawals`); the report records it and the run id covers the
         run it replaces.
+    queued : int, optional
+        The row :func:`queue_run` stored for this run: the run takes it instead of
+        recording a new attempt.
 
     Returns
     -------
@@ -107,8 +113,11 @@ def run_audit(
         The spec's datasets differ in schema (no run is recorded).
     DatasetNotAllowed, ManifestMismatch, DatasetFileMissing, DatasetHashMismatch
         Verification failed: the run is recorded as ``refused`` and nothing is trained.
-    AnchorRefused, AnchorConflict
+    AnchorRefused, AnchorConflict, ReportWriteFailed
         The run is recorded as ``failed``; its model stays a candidate.
+    RunInputsChanged
+        ``queued`` was accepted under another policy or dataset content: its row is
+        closed ``failed`` and nothing is trained.
 
     Examples
     --------
@@ -116,9 +125,50 @@ def run_audit(
     >>> run.verdict, run.model_status  # doctest: +SKIP
     ('PASS', 'approved')
     """
-    ctx = _Context(env, spec, env.require_auditor_key(), progress, retraining)
+    try:
+        ctx = _Context(env, spec, env.require_auditor_key(), progress, retraining)
+        make_estimator(spec, estimator_modules=env.estimator_modules)
+    except BaseException as exc:
+        if queued is not None:
+            finish_run(env.engine, queued, RunStatus.FAILED, exc)
+        raise
+    return _execute(ctx, existing=None, queued=queued)
+
+
+def queue_run(env: AuditEnv, spec: ModelSpec) -> QueuedRun:
+    """Plan a run of ``spec`` now and store it as a ``queued`` row, to be run later with
+    :func:`run_audit` (``queued=``), here or, after a crash, by the next process.
+
+    Raises what :func:`audit.plan.plan_run` raises; nothing is stored then.
+
+    Examples
+    --------
+    >>> queued = queue_run(env, spec)  # doctest: +SKIP
+    >>> run_audit(env, spec, queued=queued.row_id).run_id == queued.run_id  # doctest: +SKIP
+    True
+    """
+    env.require_auditor_key()
     make_estimator(spec, estimator_modules=env.estimator_modules)
-    return _execute(ctx, existing=None)
+    plan = plan_run(env, spec)
+    with session_scope(env.engine) as session:
+        return queued_row(session, _row(spec, plan, RunKind.TRAINING_RUN))
+
+
+def _row(spec: ModelSpec, plan: RunPlan, kind: RunKind) -> AuditRunRecord:
+    snapshot = plan.snapshot
+    return AuditRunRecord(
+        run_id=plan.run_id,
+        kind=kind,
+        model_name=spec.name,
+        dataset_name=plan.dataset_name,
+        dataset_id=plan.dataset_id,
+        spec_json=spec.canonical_json().decode("utf-8"),
+        chain_id=snapshot.chain_id,
+        policy_version=snapshot.policy_version,
+        policy_block=snapshot.block_number,
+        policy_snapshot_hash=snapshot.hash,
+        content_hash=plan.content_hash,
+    )
 
 
 def reaudit_model(
@@ -142,35 +192,33 @@ def reaudit_model(
     return _execute(ctx, existing=version)
 
 
-def _execute(ctx: _Context, *, existing: ModelVersion | None) -> AuditRun:
+def _execute(
+    ctx: _Context, *, existing: ModelVersion | None, queued: int | None = None
+) -> AuditRun:
     ctx.step("policy")
     model_hash = None if existing is None else existing.model_hash
     replaces = None if ctx.retraining is None else ctx.retraining.replaces_run_id
-    plan: RunPlan = plan_run(ctx.env, ctx.spec, model_hash=model_hash, replaces=replaces)
-    snapshot, run_id = plan.snapshot, plan.run_id
     engine = ctx.env.engine
-    with session_scope(engine) as session:
-        row = AuditRunRecord(
-            run_id=run_id,
-            kind=_kind(existing),
-            model_name=ctx.spec.name,
-            dataset_name=plan.dataset_name,
-            dataset_id=plan.dataset_id,
-            spec_json=ctx.spec.canonical_json().decode("utf-8"),
-            chain_id=snapshot.chain_id,
-            policy_version=snapshot.policy_version,
-            policy_block=snapshot.block_number,
-            policy_snapshot_hash=snapshot.hash,
-            content_hash=plan.content_hash,
-        )
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        row_id = row.id
-    update_row(engine, row_id, status=RunStatus.RUNNING)
+    try:
+        plan: RunPlan = plan_run(ctx.env, ctx.spec, model_hash=model_hash, replaces=replaces)
+    except BaseException as exc:
+        if queued is not None:  # an accepted run's dataset went away before it ran
+            finish_run(engine, queued, RunStatus.FAILED, exc)
+        raise
+    if queued is not None:
+        start_queued(engine, queued, plan.run_id)
+        row_id = queued
+    else:
+        with session_scope(engine) as session:
+            row = _row(ctx.spec, plan, _kind(existing))
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            row_id = row.id
+        update_row(engine, row_id, status=RunStatus.RUNNING)
     try:
         ctx.step("verify")
-        verify_datasets(snapshot, plan.manifests)
+        verify_datasets(plan.snapshot, plan.manifests)
     except REFUSALS as exc:
         finish_run(engine, row_id, RunStatus.REFUSED, exc)
         raise

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
-from sqlmodel import Session
+from sqlalchemy import and_
+from sqlmodel import Session, col, select
 
 from core.db import session_scope
-from governance.index.indexer import Indexer, latest_policy_version
+from governance.index.indexer import Indexer
+from governance.index.models import IndexEvent, PolicyEvent
 from governance.keeper import Keeper
 from governance.relay.relayer import Relayer, RelayerConfig
 from scheduler import history
@@ -44,12 +46,14 @@ __all__ = [
     "Outcome",
     "install",
     "installed",
+    "policy_identity",
     "reference",
     "run_job",
     "uninstall",
 ]
 
-#: The mark holding the last policy version whose re-audit finished.
+#: The mark holding the last policy whose re-audit finished, as :func:`policy_identity` names
+#: it. A mark of a version number alone (written before) matches no policy: one re-audit.
 POLICY_MARK: Final = "policy_version_reaudited"
 NO_AUDITOR_KEY: Final = "no auditor key is configured: audits are switched off"
 KEEPER_OFF: Final = "the keeper is switched off"
@@ -58,6 +62,46 @@ if TYPE_CHECKING:  # a type only: the audit service loads on first use (below)
     from audit.service import Retraining
 
 # ---------------------------------------------------------------------- chain jobs
+
+
+def policy_identity(session: Session) -> tuple[int, str]:
+    """The indexed policy's version and a key naming its content: ``"<version>@<block hash
+    of its latest event>"`` (``(0, "")`` before any event).
+
+    A rollback can take a policy version away and a later proposal make the same number
+    again with other rules; that one's events lie in another block, so it is a new key.
+
+    Examples
+    --------
+    >>> policy_identity(session)  # doctest: +SKIP
+    (7, '7@0x5c1f…')
+    """
+    latest = session.exec(
+        select(PolicyEvent.policy_version, IndexEvent.block_hash)
+        .join(
+            IndexEvent,
+            and_(
+                col(IndexEvent.block_number) == col(PolicyEvent.block_number),
+                col(IndexEvent.log_index) == col(PolicyEvent.log_index),
+            ),
+        )
+        .order_by(col(PolicyEvent.block_number).desc(), col(PolicyEvent.log_index).desc())
+        .limit(1)
+    ).first()
+    if latest is None:
+        return 0, ""
+    version, block_hash = latest
+    return int(version), f"{version}@{block_hash}"
+
+
+def _policy_to_reaudit(session: Session) -> tuple[int, str] | None:
+    """The indexed policy's version and key when its re-audit has not finished, else None.
+    The deployment's own policy (version 0) needs none: nothing was audited before it."""
+    version, key = policy_identity(session)
+    reaudited = history.get_mark(session, POLICY_MARK)
+    if key == reaudited or (reaudited is None and version == 0):
+        return None
+    return version, key
 
 
 def _sync(runtime: Runtime) -> Outcome:
@@ -82,12 +126,11 @@ def _sync(runtime: Runtime) -> Outcome:
     if external:
         detail += f"; blocked, audited on withdrawn data: {', '.join(external)}"
     with Session(ctx.engine) as session:
-        latest = latest_policy_version(session)
-        reaudited = int(history.get_mark(session, POLICY_MARK) or 0)
-    if latest > reaudited and not runtime.policy_audit_pending.is_set():
+        pending = _policy_to_reaudit(session)
+    if pending is not None and not runtime.policy_audit_pending.is_set():
         runtime.policy_audit_pending.set()
         runtime.request_policy_audit()
-        detail += f"; policy version {latest}: re-audit requested"
+        detail += f"; policy version {pending[0]}: re-audit requested"
     return Outcome(JobStatus.SUCCEEDED, detail)
 
 
@@ -215,14 +258,27 @@ def _post_rewards(runtime: Runtime) -> tuple[str, bool]:
 
 
 def _reanchor(runtime: Runtime, auditor_key: str) -> tuple[str, bool]:
-    """Publish again the anchors a rollback took away (:mod:`audit.reanchor`); a summary,
-    empty when none was lost, and whether any could not be published."""
+    """Check the anchors not final yet against the chain (:mod:`audit.reanchor`): publish
+    again those a rollback took away, never those whose policy went too; a summary, empty
+    when none was lost, and whether any could not be checked or published."""
     from audit.reanchor import reanchor_lost
 
-    found = reanchor_lost(runtime.context.audit, auditor_key, depth=runtime.context.finality_depth)
+    ctx = runtime.context
+    found = reanchor_lost(
+        ctx.audit,
+        auditor_key,
+        depth=ctx.finality_depth,
+        final_after=timedelta(seconds=ctx.finality_seconds),
+    )
     parts = []
     if found.restored:
         parts.append("re-anchored " + ", ".join(f"{run[:10]}…" for run in found.restored))
+    if found.invalidated:
+        runs = ", ".join(f"{run[:10]}…" for run in found.invalidated)
+        parts.append(
+            f"anchor lost and not published again, its policy was rolled back on chain: {runs} "
+            "(no longer approved; the re-audit under the current policy decides)"
+        )
     if found.failed:
         parts.append("not re-anchored " + ", ".join(f"{r[:10]}… {c}" for r, c in found.failed))
     return "; ".join(parts), bool(found.failed)
@@ -230,9 +286,9 @@ def _reanchor(runtime: Runtime, auditor_key: str) -> tuple[str, bool]:
 
 @_one_at_a_time
 def _post(runtime: Runtime) -> Outcome:
-    """Publish again any anchor a chain rollback took away, then post the reward root of
-    every approved run not yet posted, between audit passes (a run the API or the CLI
-    started is paid without waiting for the nightly ``audit_all``)."""
+    """Check the anchors not final yet and publish again any a chain rollback took away, then
+    post the reward root of every approved run not yet posted, between audit passes (a run
+    the API or the CLI started is paid without waiting for the nightly ``audit_all``)."""
     auditor_key = runtime.context.auditor_key
     if auditor_key is None:
         return Outcome(JobStatus.SKIPPED, NO_AUDITOR_KEY)
@@ -243,6 +299,7 @@ def _post(runtime: Runtime) -> Outcome:
         return Outcome(JobStatus.FAILED, detail, anchors)
     if not detail:
         return Outcome(JobStatus.SKIPPED, "no anchor was lost and no approved run is due a reward")
+    # A lost anchor found is work done, whether it was published again or not.
     return Outcome(JobStatus.SUCCEEDED if paid or anchors else JobStatus.SKIPPED, detail)
 
 
@@ -253,10 +310,11 @@ def _reaudit(runtime: Runtime) -> Outcome:
     ctx = runtime.context
     try:
         with Session(ctx.engine) as session:
-            latest = latest_policy_version(session)
-            reaudited = int(history.get_mark(session, POLICY_MARK) or 0)
-        if latest <= reaudited:
+            pending = _policy_to_reaudit(session)
+            latest = policy_identity(session)[0]
+        if pending is None:
             return Outcome(JobStatus.SKIPPED, f"policy version {latest} was already re-audited")
+        latest, key = pending
         if ctx.auditor_key is None:
             outcome = Outcome(JobStatus.SKIPPED, f"policy version {latest}: {NO_AUDITOR_KEY}")
         else:
@@ -275,7 +333,7 @@ def _reaudit(runtime: Runtime) -> Outcome:
                 else Outcome(JobStatus.SUCCEEDED, detail)
             )
         with session_scope(ctx.engine) as session:
-            history.set_mark(session, POLICY_MARK, str(latest))
+            history.set_mark(session, POLICY_MARK, key)
         return outcome
     finally:
         runtime.policy_audit_pending.clear()

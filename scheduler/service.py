@@ -11,6 +11,8 @@ its scheduler down at once and goes back to standby.
 Jobs keep their fixed ids across restarts and takeovers. When the new holder adds them
 (``replace_existing=True``) it keeps the stored next run time if the trigger did not
 change, so runs missed while nobody was active run once, late (``coalesce=True``).
+On activation it closes the job runs of other holders and the audit runs whose process is
+gone (:func:`audit.run_recovery.close_interrupted`), so no row says ``running`` forever.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from audit.run_recovery import close_interrupted
 from core.db import session_scope
 from core.errors import ConfigurationError
 from core.settings import Settings
@@ -266,6 +269,7 @@ class SchedulerService:
         try:
             with session_scope(self.context.engine) as session:
                 abandoned = history.abandon(session, except_holder=self.holder)
+            interrupted = close_interrupted(self.context.engine)  # runs of a dead process
             scheduler.start(paused=True)
             self._schedule(scheduler)
         except Exception:
@@ -282,7 +286,12 @@ class SchedulerService:
         )
         self._scheduler, self._active, self.activated_at = scheduler, True, attempted_at
         scheduler.resume()
-        _log.info("scheduler %s is active (closed %d abandoned runs)", self.holder, abandoned)
+        _log.info(
+            "scheduler %s is active (closed %d abandoned runs, %d interrupted audit runs)",
+            self.holder,
+            abandoned,
+            len(interrupted),
+        )
 
     def _schedule(self, scheduler: BackgroundScheduler) -> None:
         wanted = {p.name for p in self.plan} | {POLICY_AUDIT_JOB}

@@ -204,17 +204,12 @@ def download_predictions_report(
 
 
 @router.get("/{run_id}", response_model=AuditPublic, responses=responses(404))
-def read_audit(ctx: CtxDep, session: SessionDep, run_id: RunIdPath) -> AuditPublic:
-    """A run's latest attempt: status, verdict, hashes, anchor and check summary."""
+def read_audit(session: SessionDep, run_id: RunIdPath) -> AuditPublic:
+    """A run's latest attempt: status, verdict, hashes, anchor and check summary (``queued``
+    from the 202 until the audit worker starts it)."""
     row = latest_attempt(session, run_id)
     if row is None:
-        accepted = ctx.accepted_audits.get(run_id.lower())
-        if accepted is None:
-            raise NotFound("audit run", run_id)
-        model, kind = accepted
-        return AuditPublic(
-            run_id=run_id.lower(), kind=kind, status=RunStatus.QUEUED, model_name=model
-        )
+        raise NotFound("audit run", run_id)
     return AuditPublic.of(row, _checks(row))
 
 

@@ -34,6 +34,7 @@ from audit.external._run import (
     audit_again,
     external_run_id,
     plan_external_run,
+    queue_external_run,
     reaudit_external,
     run_external_audit,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "memory_limit",
     "parse_external_spec",
     "plan_external_run",
+    "queue_external_run",
     "read_model_bytes",
     "reaudit_external",
     "register_onnx",

@@ -32,6 +32,7 @@ from audit.plan import current_content_hash
 from audit.provenance import dataset_info, policy_info
 from audit.publish import AuditRun, Publication, finish_run, publish_run
 from audit.report import build_report
+from audit.run_recovery import QueuedRun, queued_row, start_queued
 from audit.runs import REFUSALS
 from audit.verify import frozen_snapshot, verify_datasets
 from bias_checks import AuditResult
@@ -104,6 +105,18 @@ def plan_external_run(env: AuditEnv, spec: ExternalAuditSpec) -> Hash32:
     return _plan(env, spec, RunKind.EXTERNAL).run_id
 
 
+def queue_external_run(env: AuditEnv, spec: ExternalAuditSpec) -> QueuedRun:
+    """Plan an external run of ``spec`` now and store it as a ``queued`` row, to be run
+    later with :func:`run_external_audit` (``queued=``), here or after a crash.
+
+    Raises what :func:`plan_external_run` raises; nothing is stored then.
+    """
+    env.require_auditor_key()
+    plan = _plan(env, spec, RunKind.EXTERNAL)
+    with session_scope(env.engine) as session:
+        return queued_row(session, _row(spec, plan))
+
+
 def check_readable(spec: ExternalAuditSpec, model: ExternalModel) -> None:
     """Refuse, before anything is recorded, a spec that cannot read the model's outputs.
 
@@ -124,7 +137,11 @@ def check_readable(spec: ExternalAuditSpec, model: ExternalModel) -> None:
 
 
 def run_external_audit(
-    env: AuditEnv, spec: ExternalAuditSpec, *, progress: Progress | None = None
+    env: AuditEnv,
+    spec: ExternalAuditSpec,
+    *,
+    progress: Progress | None = None,
+    queued: int | None = None,
 ) -> AuditRun:
     """Score a registered ONNX model on a voted dataset, audit it under the voted policy,
     anchor the report and approve or block the model's hash.
@@ -137,6 +154,9 @@ def run_external_audit(
         The registered model (name and hash), the dataset and how to read the model.
     progress : callable, optional
         ``progress(stage, step, total)`` as each of :data:`STAGES` starts.
+    queued : int, optional
+        The row :func:`queue_external_run` stored for this run: the run takes it instead
+        of recording a new attempt (and closes it ``failed`` if it cannot start).
 
     Returns
     -------
@@ -162,7 +182,7 @@ def run_external_audit(
     >>> run.verdict, run.model_status  # doctest: +SKIP
     ('PASS', 'approved')
     """
-    return _run(env, spec, RunKind.EXTERNAL, progress)
+    return _run(env, spec, RunKind.EXTERNAL, progress, queued)
 
 
 def reaudit_external(
@@ -185,17 +205,29 @@ def reaudit_external(
 
 
 def _run(
-    env: AuditEnv, spec: ExternalAuditSpec, kind: RunKind, progress: Progress | None
+    env: AuditEnv,
+    spec: ExternalAuditSpec,
+    kind: RunKind,
+    progress: Progress | None,
+    queued: int | None = None,
 ) -> AuditRun:
-    auditor_key = env.require_auditor_key()
-
     def step(name: str) -> None:
         if progress is not None:
             progress(name, STAGES.index(name), len(STAGES))
 
-    step("policy")
-    plan = _plan(env, spec, kind)
-    row_id = _record(env, spec, plan)
+    try:
+        auditor_key = env.require_auditor_key()
+        step("policy")
+        plan = _plan(env, spec, kind)
+    except BaseException as exc:
+        if queued is not None:  # the accepted run cannot start: say so in its row
+            finish_run(env.engine, queued, RunStatus.FAILED, exc)
+        raise
+    if queued is None:
+        row_id = _record(env, spec, plan)
+    else:
+        start_queued(env.engine, queued, plan.run_id)
+        row_id = queued
     try:
         step("verify")
         verify_datasets(plan.snapshot, (plan.manifest,))
@@ -255,27 +287,31 @@ def audit_again(
 
 
 def _record(env: AuditEnv, spec: ExternalAuditSpec, plan: _Plan) -> int:
-    snapshot = plan.snapshot
     with session_scope(env.engine) as session:
-        row = AuditRunRecord(
-            run_id=plan.run_id,
-            kind=plan.kind,
-            model_name=spec.name,
-            dataset_name=plan.manifest.name,
-            dataset_id=plan.manifest.dataset_id,
-            spec_json=spec.canonical_json().decode("utf-8"),
-            chain_id=snapshot.chain_id,
-            policy_version=snapshot.policy_version,
-            policy_block=snapshot.block_number,
-            policy_snapshot_hash=snapshot.hash,
-            content_hash=plan.content_hash,
-            model_hash=plan.model.model_hash,
-            status=RunStatus.RUNNING,
-        )
+        row = _row(spec, plan)
+        row.status = RunStatus.RUNNING
         session.add(row)
         session.flush()
         assert row.id is not None
         return row.id
+
+
+def _row(spec: ExternalAuditSpec, plan: _Plan) -> AuditRunRecord:
+    snapshot = plan.snapshot
+    return AuditRunRecord(
+        run_id=plan.run_id,
+        kind=plan.kind,
+        model_name=spec.name,
+        dataset_name=plan.manifest.name,
+        dataset_id=plan.manifest.dataset_id,
+        spec_json=spec.canonical_json().decode("utf-8"),
+        chain_id=snapshot.chain_id,
+        policy_version=snapshot.policy_version,
+        policy_block=snapshot.block_number,
+        policy_snapshot_hash=snapshot.hash,
+        content_hash=plan.content_hash,
+        model_hash=plan.model.model_hash,
+    )
 
 
 def _score_audit_publish(

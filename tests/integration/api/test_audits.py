@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -11,14 +12,23 @@ import pytest
 from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlmodel import select
 
+from audit.db_models import AuditRunRecord, RunStatus
 from audit.manifest import build_manifest
 from audit.synthetic import LABEL, POSITIVE_LABEL, SENSITIVE, write_loans_csv
+from core.db import session_scope
 from governance.chain import deploy
 from tests.helpers import HOLDER_KEYS, Governance, signed_offer
 from tests.integration.api.api_support import error_code
 from tests.integration.api.siwe_support import bearer
-from tests.integration.audit.audit_support import AUDITOR_KEY, dp_threshold, govern, mitigate
+from tests.integration.audit.audit_support import (
+    AUDITOR_KEY,
+    dp_threshold,
+    govern,
+    mitigate,
+    register_loans,
+)
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -148,3 +158,60 @@ def test_audits_cannot_start_without_an_operator(client: TestClient):
     assert (response.status_code, error_code(response)) == (401, "not_authenticated")
     unknown = client.get("/v1/audits/0x" + "ab" * 32)
     assert (unknown.status_code, error_code(unknown)) == (404, "not_found")
+
+
+def _dead(owner: str) -> str:
+    """``owner`` (this process) as if it had been killed and its pid reused."""
+    host, boot, pid, _started = owner.rsplit("/", 3)
+    return f"{host}/{boot}/{pid}/1"
+
+
+def test_an_accepted_run_survives_a_kill_and_runs_when_the_api_starts_again(
+    make_app, gov: Governance, deployment: deploy.Deployment, engine: Engine, tmp_path: Path
+):
+    manifest = register_loans(engine, tmp_path)
+    actions = [signed_offer(gov.w3, deployment, manifest), dp_threshold("0.1"), mitigate()]
+    govern(gov.w3, deployment, actions, "allow loans")
+    operator = Account.from_key(OPERATOR_KEY).address
+    busy = threading.Event()
+    with TestClient(make_app(operators=[operator])) as client:
+        ctx = client.app.state.ctx  # type: ignore[attr-defined]
+        ctx.audits.submit(busy.wait)  # the worker is busy: the run waits in the queue
+        accepted = client.post("/v1/audits", json=SPEC, headers=bearer(client, OPERATOR_KEY))
+        assert accepted.status_code == 202, accepted.text
+        run_id = accepted.json()["run_id"]
+        assert client.get(f"/v1/audits/{run_id}").json()["status"] == "queued"
+        ctx.audits.shutdown(wait=False, cancel_futures=True)  # kill -9: the queue is gone
+        busy.set()
+    with session_scope(engine) as session:  # ... and so is the process that accepted it
+        (row,) = session.exec(select(AuditRunRecord)).all()
+        assert row.status == "queued"
+        row.owner = _dead(str(row.owner))
+        session.add(row)
+    with TestClient(make_app(operators=[operator])) as client:
+        summary = _wait_for(client, run_id)
+        assert summary["status"] == "completed", summary
+        assert summary["anchor_tx"] is not None
+        assert client.get("/v1/audits").json()["count"] == 1  # run once, in its accepted row
+
+
+def test_a_run_its_killed_process_left_running_reads_failed_interrupted(make_app, engine: Engine):
+    with session_scope(engine) as session:
+        row = AuditRunRecord(
+            run_id="0x" + "ab" * 32,
+            model_name="loans-lr",
+            dataset_name="loans",
+            dataset_id="0x" + "01" * 32,
+            spec_json=json.dumps(SPEC),
+            chain_id=31337,
+            policy_version=1,
+            policy_block=1,
+            policy_snapshot_hash="0x" + "02" * 32,
+            status=RunStatus.RUNNING,
+        )
+        row.owner = _dead(str(row.owner))
+        session.add(row)
+    with TestClient(make_app()) as client:
+        summary = client.get(f"/v1/audits/0x{'ab' * 32}").json()
+    assert (summary["status"], summary["error_code"]) == ("failed", "interrupted")
+    assert "stopped before the run finished" in summary["error"]

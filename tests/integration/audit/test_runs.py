@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,11 @@ from audit.anchor import read_anchor
 from audit.db_models import AuditRunRecord
 from audit.errors import ManifestMismatch
 from audit.manifest import build_manifest, store_manifest
+from audit.publish import ReportWriteFailed
 from audit.service import run_audit
 from audit.spec import ModelSpec
 from core.db import session_scope
+from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.policy.snapshot import read_snapshot
 from tests.helpers import mine, signed_offer
@@ -112,3 +115,52 @@ def test_a_crash_before_anchoring_leaves_no_report_and_no_anchor(
         (row,) = session.exec(select(AuditRunRecord)).all()
     assert (row.status, row.error_code, row.report_hash) == ("failed", "RuntimeError", None)
     assert read_anchor(allowed, deployment.addresses.audit_registry, row.run_id) is None
+
+
+def test_a_run_anchored_before_a_crash_records_its_transaction_when_run_again(
+    allowed: Web3,
+    deployment: Deployment,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("killed after the anchor was mined")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(audit.publish, "record_audit", crash)
+        with pytest.raises(RuntimeError):
+            _run(allowed, deployment, engine, tmp_path)
+    with session_scope(engine) as session:
+        (crashed,) = session.exec(select(AuditRunRecord)).all()
+    assert crashed.report_hash is not None
+    assert crashed.anchor_tx is None
+    registry = bind(allowed, "AuditRegistry", deployment.addresses.audit_registry)
+    (published,) = registry.events.AuditPublished().get_logs(from_block=0)
+
+    again = _run(allowed, deployment, engine, tmp_path)  # reads the anchor back
+    assert again.anchor.tx_hash == "0x" + published["transactionHash"].hex().removeprefix("0x")
+    with session_scope(engine) as session:
+        row = session.exec(select(AuditRunRecord).where(AuditRunRecord.status == "completed")).one()
+    assert (row.anchor_tx, row.anchor_block) == (again.anchor.tx_hash, published["blockNumber"])
+
+
+def test_a_reports_folder_it_cannot_write_fails_the_run_with_one_coded_line(
+    allowed: Web3,
+    deployment: Deployment,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def read_only(report: object, directory: Path) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(directory))
+
+    monkeypatch.setattr(audit.publish, "render_all", read_only)
+    with pytest.raises(ReportWriteFailed) as raised:
+        _run(allowed, deployment, engine, tmp_path)
+    assert str(tmp_path / "reports") in raised.value.message
+    assert "Permission denied" in raised.value.message
+    with session_scope(engine) as session:
+        (row,) = session.exec(select(AuditRunRecord)).all()
+    assert (row.status, row.error_code) == ("failed", "report_write_failed")
+    assert row.error == raised.value.message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 from web3 import Web3
 
+import audit.publish
 from cli.compose import migrated_engine
 from cli.main import app
 from core.settings import Settings
@@ -97,3 +99,31 @@ def test_audit_federated_refuses_bad_specs_in_one_line_before_any_node_is_asked(
     central = runner.invoke(app, ["audit", "run", str(spec)])
     assert central.exit_code == 2, central.output
     assert "fairgov audit federated" in central.output
+
+
+def test_a_reports_folder_it_cannot_write_is_one_line_and_exit_2(
+    data_dir: Path,
+    isolated_chain: Web3,
+    deployment: deploy.Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    manifest = register_loans(migrated_engine(Settings()), data_dir)
+    govern(
+        isolated_chain,
+        deployment,
+        [signed_offer(isolated_chain, deployment, manifest), dp_threshold("0.1")],
+        "allow",
+    )
+    spec = data_dir / "spec.json"
+    spec.write_text(json.dumps({"name": "loans-lr", "dataset": "loans", "n_boot": 20}))
+
+    def read_only(report: object, directory: Path) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(directory))
+
+    monkeypatch.setattr(audit.publish, "render_all", read_only)
+    result = runner.invoke(app, ["audit", "run", str(spec)])
+    assert result.exit_code == 2, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("fairgov:")]
+    assert line.endswith("[report_write_failed]")
+    assert str(data_dir / "reports") in line
+    assert "Traceback" not in result.output

@@ -163,7 +163,7 @@ def test_a_switched_off_keeper_records_a_skip_and_sends_nothing(
     assert (run.status, run.detail) == (JobStatus.SKIPPED, jobs.KEEPER_OFF)
 
 
-def _wait_for(condition: object, timeout: float = 20.0) -> None:
+def _wait_for(condition: object, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "timed out"
@@ -193,6 +193,38 @@ def test_a_new_policy_version_triggers_exactly_one_reaudit(
         "policy version 1: no approved models",
         "policy version 2: no approved models",
     ]
+
+
+def test_a_policy_that_reuses_a_rolled_back_version_number_is_reaudited(
+    gov: Governance, context: JobContext
+) -> None:
+    """Chaos test: the mark said "policy version N re-audited"; a rollback took version N
+    away and a new proposal made version N again with another bound. The re-audit was
+    skipped ("already re-audited"), so models approved under the old N stayed approved."""
+    w3 = gov.w3
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    govern(w3, context.deployment, [dp_threshold("0.2")], "a bound the rollback takes away")
+    run_job("sync_chain")
+    run_job("audit_on_policy_change")
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"]  # type: ignore[arg-type]
+    govern(w3, context.deployment, [dp_threshold("0.9")], "the same version number")
+    run_job("sync_chain")
+    run_job("audit_on_policy_change")
+    run_job("audit_on_policy_change")
+
+    first, again, idle = runs(context.engine, "audit_on_policy_change")
+    assert first.detail is not None
+    version = first.detail.removeprefix("policy version ").split(":")[0]
+    assert (again.status, again.detail) == (
+        JobStatus.SUCCEEDED,
+        f"policy version {version}: no approved models",
+    )
+    assert (idle.status, idle.detail) == (
+        JobStatus.SKIPPED,
+        f"policy version {version} was already re-audited",
+    )
+    last_sync = runs(context.engine, "sync_chain")[-1]
+    assert (last_sync.detail or "").endswith(f"; policy version {version}: re-audit requested")
 
 
 def test_audit_all_records_that_there_is_nothing_to_audit(context: JobContext) -> None:

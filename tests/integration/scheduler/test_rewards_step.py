@@ -4,6 +4,7 @@ withdrew a dataset before the rewards step is not paid (nor valued by leave-one-
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,21 @@ from sqlmodel import Session, select
 from web3 import Web3
 
 from audit.anchor import read_anchor
-from audit.db_models import AuditRunRecord
+from audit.db_models import AuditRunRecord, ModelStatus, utcnow
+from audit.errors import ModelNotApproved
+from audit.gate import (
+    ANCHOR_LOST,
+    POLICY_ROLLED_BACK,
+    approved_versions,
+    find_versions,
+    require_approved,
+)
 from audit.rewards.db_models import RewardStatementRecord
 from audit.rewards.service import post_due_rewards
 from audit.service import audit_due
 from audit.spec import ModelSpec
 from core.db import session_scope
+from core.settings import DEV_PRIVATE_KEYS
 from governance.actions import SetSplitRule
 from governance.chain import deploy
 from governance.chain.contracts import bind
@@ -26,7 +36,7 @@ from governance.rewards import parse_statement
 from scheduler import history, jobs
 from scheduler.db_models import JobStatus
 from scheduler.jobs import run_job
-from tests.helpers import PROVIDER_KEY, Governance, address_of
+from tests.helpers import PROVIDER_KEY, Governance, address_of, mine
 from tests.integration.audit.audit_support import dp_threshold, govern
 from tests.integration.audit.rewards.service_support import approved_run, offer_dataset
 from tests.integration.governance.rewards.rewards_support import ALICE_KEY, fund
@@ -179,3 +189,135 @@ def test_post_rewards_anchors_again_what_a_rollback_took_away(
     assert job.detail.startswith(f"re-anchored {run.run_id[:10]}…; rewards: posted")
     rewards = bind(w3, "ProviderRewards", deployment.addresses.rewards).functions
     assert rewards.epochOfRun(bytes.fromhex(run.run_id[2:])).call() > 0
+
+
+def _snapshot(w3: Web3) -> str:
+    return str(w3.provider.make_request("evm_snapshot", [])["result"])  # type: ignore[arg-type]
+
+
+def _revert(w3: Web3, snapshot: str) -> None:
+    assert w3.provider.make_request("evm_revert", [snapshot])["result"]  # type: ignore[arg-type]
+
+
+def _row(engine: Engine, run_id: str) -> AuditRunRecord:
+    with Session(engine) as session:
+        return session.exec(select(AuditRunRecord).where(AuditRunRecord.run_id == run_id)).one()
+
+
+def _as_published_an_hour_ago(engine: Engine, run: AuditRunRecord, block: int) -> None:
+    """The row as ``publish_run`` leaves it (the anchor's block recorded), an hour ago."""
+    with session_scope(engine) as session:
+        row = session.exec(select(AuditRunRecord).where(AuditRunRecord.run_id == run.run_id)).one()
+        row.anchor_block, row.finished_at = block, utcnow() - timedelta(hours=1)
+        session.add(row)
+
+
+def test_post_rewards_restores_a_lost_anchor_the_chain_grew_past(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """Chaos test: a run anchored more than 10 minutes ago, the chain rolled back past its
+    anchor and then 20 blocks mined. The pass compared the stored anchor block with the head
+    (and a 10-minute window), never read the registry, and said "skipped": the run, the API
+    and the gate kept saying "anchored and approved" with no anchor on chain, for good."""
+    w3 = isolated_chain
+    fund(w3, deployment)
+    allowed = offer_dataset(w3, deployment, ALICE_KEY)
+    snapshot = _snapshot(w3)
+    run = approved_run(engine, w3, deployment, tmp_path, allowed)
+    registry = deployment.addresses.audit_registry
+    anchor = read_anchor(w3, registry, run.run_id)
+    assert anchor is not None
+    _as_published_an_hour_ago(engine, run, anchor.block_number)
+    _revert(w3, snapshot)
+    mine(w3, 20)
+    assert read_anchor(w3, registry, run.run_id) is None
+
+    with jobs.installed(make_context(engine, w3, deployment, tmp_path), holder="test"):
+        run_job("post_rewards")
+    again = read_anchor(w3, registry, run.run_id)
+    assert again is not None, "the lost anchor was not published again"
+    assert (again.report_hash, again.passed) == (run.report_hash, True)
+    assert _row(engine, run.run_id).anchor_block == again.block_number
+    with Session(engine) as session:
+        (job,) = history.recent(session, job="post_rewards")
+        assert require_approved(session, run.model_hash or "").latest_run_id == run.run_id
+    assert job.status == JobStatus.SUCCEEDED
+    assert (job.detail or "").startswith(f"re-anchored {run.run_id[:10]}…; rewards: posted")
+
+
+def test_a_model_whose_anchor_is_lost_is_not_approved_until_it_is_published_again(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """The pass found the anchor gone but could not publish it (here: a key without
+    AUDITOR_ROLE): the model stayed approved on an anchor the chain did not hold. It is a
+    candidate, saying why, until a pass publishes the anchor again; the job fails."""
+    w3 = isolated_chain
+    fund(w3, deployment)
+    allowed = offer_dataset(w3, deployment, ALICE_KEY)
+    snapshot = _snapshot(w3)
+    run = approved_run(engine, w3, deployment, tmp_path, allowed)
+    _revert(w3, snapshot)
+    not_an_auditor = make_context(engine, w3, deployment, tmp_path, auditor_key=DEV_PRIVATE_KEYS[8])
+    with jobs.installed(not_an_auditor, holder="test"):
+        run_job("post_rewards")
+    with Session(engine) as session:
+        (failed,) = history.recent(session, job="post_rewards")
+        (version,) = find_versions(session, run.model_hash or "")
+        with pytest.raises(ModelNotApproved):
+            require_approved(session, run.model_hash or "")
+    assert failed.status == JobStatus.FAILED
+    assert (failed.detail or "").startswith(f"not re-anchored {run.run_id[:10]}… anchor_refused")
+    assert version.status == ModelStatus.CANDIDATE
+    assert version.reason.startswith(ANCHOR_LOST)
+
+    with jobs.installed(make_context(engine, w3, deployment, tmp_path), holder="test"):
+        run_job("post_rewards")
+    assert read_anchor(w3, deployment.addresses.audit_registry, run.run_id) is not None
+    with Session(engine) as session:
+        assert require_approved(session, run.model_hash or "").status == ModelStatus.APPROVED
+
+
+def test_post_rewards_does_not_anchor_again_a_run_whose_policy_was_rolled_back(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """Chaos test: the chain rolled back past the policy change a run was audited under, and
+    a new proposal made the same version number with another bound. The pass published the
+    run's anchor again (policy version and all), the model stayed approved and its reward was
+    posted again, under a policy the chain never had."""
+    w3 = isolated_chain
+    fund(w3, deployment)
+    allowed = offer_dataset(w3, deployment, ALICE_KEY)
+    snapshot = _snapshot(w3)
+    govern(w3, deployment, [dp_threshold("0.2")], "a bound the rollback takes away")
+    run = approved_run(engine, w3, deployment, tmp_path, allowed)
+    _revert(w3, snapshot)
+    govern(w3, deployment, [dp_threshold("0.9")], "the same version number, another bound")
+    policy = bind(w3, "TrainingPolicy", deployment.addresses.training_policy).functions
+    assert policy.policyVersion().call() == run.policy_version
+
+    with jobs.installed(make_context(engine, w3, deployment, tmp_path), holder="test"):
+        run_job("post_rewards")
+        run_job("post_rewards")
+    assert read_anchor(w3, deployment.addresses.audit_registry, run.run_id) is None
+    rewards = bind(w3, "ProviderRewards", deployment.addresses.rewards).functions
+    assert rewards.epochOfRun(bytes.fromhex(run.run_id[2:])).call() == 0
+    row = _row(engine, run.run_id)
+    assert (row.anchor_tx, row.error_code) == (None, "policy_rolled_back")
+    with Session(engine) as session:
+        first, second = reversed(history.recent(session, job="post_rewards"))
+        (version,) = find_versions(session, run.model_hash or "")
+        with pytest.raises(ModelNotApproved):
+            require_approved(session, run.model_hash or "")
+        # the re-audit under the current policy (audit_on_policy_change) takes it up
+        assert [v.id for v in approved_versions(session)] == [version.id]
+    assert version.status == ModelStatus.CANDIDATE
+    assert version.reason.startswith(POLICY_ROLLED_BACK)
+    assert f"policy version {run.policy_version} (snapshot {run.policy_snapshot_hash}" in (
+        version.reason
+    )
+    assert first.status == JobStatus.SUCCEEDED
+    assert (first.detail or "").startswith(
+        "anchor lost and not published again, its policy was rolled back on chain: "
+        f"{run.run_id[:10]}…"
+    )
+    assert second.status == JobStatus.SKIPPED  # the run is not checked again

@@ -184,6 +184,7 @@ STATUS_BEFORE: dict[str, int] = {
     "records_root_mismatch": 422,
     "report_corrupt": 500,
     "report_not_canonical": 422,
+    "report_write_failed": 500,  # new in chaos fixes: the reports folder cannot be written
     "restricted_proposer": 400,
     "reward_already_claimed": 409,  # new in #15: providers' rewards
     "reward_claim_deadline_too_soon": 422,  # new in #15: a deadline the relayer cannot meet
@@ -200,6 +201,7 @@ STATUS_BEFORE: dict[str, int] = {
     "reward_unknown_epoch": 404,  # new in #15: providers' rewards
     "reward_wallet_refused_signature": 422,  # new in #15: an EIP-1271 wallet refused a claim
     "reward_window_open": 409,  # new in #15: providers' rewards
+    "run_inputs_changed": 409,  # new in chaos fixes: a queued run's policy changed before it ran
     "salts_mismatch": 422,  # new in #15: salts file and data file disagree
     "signature_error": 400,
     "signature_malleable": 400,

@@ -15,6 +15,7 @@ from audit.anchor import publish_audit
 from audit.db_models import AuditRunRecord, RunStatus
 from audit.gate import record_audit
 from audit.report import Report
+from audit.verify import frozen_snapshot
 from bias_checks import Verdict
 from core.db import session_scope
 from governance.chain import deploy
@@ -39,11 +40,21 @@ def offer_dataset(w3: Web3, deployment: deploy.Deployment, provider_key: str) ->
 def approved_run(
     engine: Engine, w3: Web3, deployment: deploy.Deployment, tmp_path: Path, dataset_id: str
 ) -> AuditRunRecord:
-    """A completed training run whose PASS is anchored, over ``dataset_id`` (1,234 rows)."""
+    """A completed training run whose PASS is anchored, over ``dataset_id`` (1,234 rows),
+    audited under the policy on chain now (as a real run freezes it)."""
     data = json.loads(FIXTURE.read_bytes())
     run_id = "0x" + secrets.token_hex(32)
     data["run_id"] = run_id
     data["dataset"] |= {"dataset_id": dataset_id, "rows": 1_234}
+    snapshot = frozen_snapshot(w3, deployment.addresses.training_policy)
+    data["policy"] |= {
+        "block_hash": snapshot.block_hash,
+        "block_number": snapshot.block_number,
+        "chain_id": snapshot.chain_id,
+        "policy_address": snapshot.policy,
+        "snapshot_hash": snapshot.hash,
+        "version": snapshot.policy_version,
+    }
     report = Report(data)
     directory = tmp_path / "reports" / run_id
     directory.mkdir(parents=True)

@@ -1,0 +1,177 @@
+"""Audit runs a crash left behind: queued runs to run, running ones to close.
+
+A run accepted over HTTP is a ``queued`` row before the 202 (:func:`queued_row`); its spec
+is in the row, so the API process that starts next runs it (:func:`claim_queued`). A row
+still ``running`` when the process that ran it is gone (:func:`audit.run_owner.owner_gone`)
+is closed ``failed`` with the code ``interrupted`` (:func:`close_interrupted`): it may
+have written its report and sent its anchor, so it is not run behind anyone's back; running
+the same spec again gives the same run id and reads an anchor already sent back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Final
+
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
+from audit.errors import AuditError
+from audit.run_owner import owner_gone, process_owner
+from core.db import session_scope
+from core.errors import ErrorCategory
+
+#: The ``error_code`` of a run whose process stopped while it ran.
+INTERRUPTED: Final = "interrupted"
+#: Copied from a completed attempt of the same run id into a queued row run after it.
+_OUTCOME: Final = (
+    "model_hash",
+    "report_hash",
+    "verdict",
+    "report_dir",
+    "anchor_tx",
+    "anchor_block",
+    "status",
+)
+
+
+class RunInputsChanged(AuditError):
+    """A queued run's policy or dataset changed before it ran: its run id no longer applies."""
+
+    code: ClassVar[str] = "run_inputs_changed"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, run_id: str, now: str) -> None:
+        super().__init__(
+            f"the policy or a dataset changed after run {run_id} was accepted, so its inputs "
+            f"now make run {now}: start the audit again to run it under the current policy",
+            run_id=run_id,
+            now=now,
+        )
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    """An accepted run's row: enough to run it, in this process or the next."""
+
+    row_id: int
+    run_id: str
+    kind: RunKind
+    model_name: str
+    spec_json: str
+
+
+def queued_row(session: Session, row: AuditRunRecord) -> QueuedRun:
+    """Store ``row`` as a ``queued`` run owned by this process."""
+    row.status, row.owner = RunStatus.QUEUED, process_owner()
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return QueuedRun(row.id, row.run_id, RunKind(row.kind), row.model_name, row.spec_json)
+
+
+def start_queued(engine: Engine, row_id: int, run_id: str) -> None:
+    """Move the queued row ``row_id`` to ``running`` in this process.
+
+    Raises :class:`RunInputsChanged` (the row is closed ``failed``) when the run planned now
+    has another id than the one accepted.
+    """
+    with session_scope(engine) as session:
+        row = session.get(AuditRunRecord, row_id)
+        assert row is not None
+        if row.run_id != run_id:
+            exc = RunInputsChanged(row.run_id, run_id)
+            row.status, row.finished_at = RunStatus.FAILED, utcnow()
+            row.error_code, row.error = exc.code, exc.message
+        else:
+            row.status, row.owner = RunStatus.RUNNING, process_owner()
+        session.add(row)
+    if row.run_id != run_id:
+        raise exc
+
+
+def _take(session: Session, row: AuditRunRecord, **values: object) -> bool:
+    """Set ``values`` on ``row`` unless another process changed its status or owner first."""
+    owner = col(AuditRunRecord.owner)
+    result = session.execute(
+        update(AuditRunRecord)
+        .where(
+            col(AuditRunRecord.id) == row.id,
+            col(AuditRunRecord.status) == row.status,
+            owner.is_(None) if row.owner is None else owner == row.owner,
+        )
+        .values(**values)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+def _orphans(session: Session, status: RunStatus) -> list[AuditRunRecord]:
+    rows = session.exec(select(AuditRunRecord).where(AuditRunRecord.status == status)).all()
+    return [r for r in rows if owner_gone(r.owner)]
+
+
+def interrupted_message(owner: str | None) -> str:
+    """The one-line ``error`` of a run closed as interrupted."""
+    who = "its process" if owner is None else "process " + _pid_on_host(owner)
+    return (
+        f"interrupted: {who} stopped before the run finished; start the audit again (the "
+        "same spec gives the same run id, and an anchor already sent is read back)"
+    )
+
+
+def _pid_on_host(owner: str) -> str:
+    parts = owner.rsplit("/", 3)
+    return f"{parts[2]} on {parts[0]}" if len(parts) == 4 else owner
+
+
+def close_interrupted(engine: Engine) -> list[str]:
+    """Close as ``failed`` (``interrupted``) every ``running`` row whose process is gone;
+    returns their run ids.
+
+    Examples
+    --------
+    >>> close_interrupted(engine)  # doctest: +SKIP
+    ['0x…']
+    """
+    closed: list[str] = []
+    with session_scope(engine) as session:
+        for row in _orphans(session, RunStatus.RUNNING):
+            values = {
+                "status": RunStatus.FAILED,
+                "error_code": INTERRUPTED,
+                "error": interrupted_message(row.owner),
+                "finished_at": utcnow(),
+            }
+            if _take(session, row, **values):
+                closed.append(row.run_id)
+    return closed
+
+
+def claim_queued(engine: Engine) -> list[QueuedRun]:
+    """Take over the ``queued`` rows whose accepting process is gone, to run them here.
+
+    A row whose run id has completed since (another attempt) is not run again: it takes
+    that attempt's outcome.
+    """
+    claimed: list[QueuedRun] = []
+    with session_scope(engine) as session:
+        for row in _orphans(session, RunStatus.QUEUED):
+            done = _completed_attempt(session, row.run_id)
+            if done is not None:
+                outcome = {name: getattr(done, name) for name in _OUTCOME}
+                _take(session, row, **outcome, finished_at=utcnow(), owner=process_owner())
+            elif _take(session, row, owner=process_owner()):
+                assert row.id is not None
+                claimed.append(
+                    QueuedRun(row.id, row.run_id, RunKind(row.kind), row.model_name, row.spec_json)
+                )
+    return claimed
+
+
+def _completed_attempt(session: Session, run_id: str) -> AuditRunRecord | None:
+    return session.exec(
+        select(AuditRunRecord)
+        .where(AuditRunRecord.run_id == run_id, AuditRunRecord.status == RunStatus.COMPLETED)
+        .order_by(col(AuditRunRecord.id).desc())
+    ).first()
