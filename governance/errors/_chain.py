@@ -100,7 +100,10 @@ class DeploymentStale(GovernanceError):
 
 
 class DeploymentFileUnreadable(DeploymentStale):
-    """The deployment file is empty, truncated or not a deployment record at all."""
+    """The deployment file is empty, truncated or not a deployment record at all (a
+    :class:`DeploymentStale`, so every caller that refuses a stale deployment refuses it)."""
+
+    code: ClassVar[str] = "deployment_file_unreadable"
 
     def __init__(self, path: Path) -> None:
         GovernanceError.__init__(

@@ -70,6 +70,7 @@ STATUS_BEFORE: dict[str, int] = {
     "delegation_conflict": 409,
     "delegation_expired": 409,
     "deployment_config_invalid": 500,
+    "deployment_file_unreadable": 503,  # new in session 24: an empty or truncated deployment.json
     "deployment_stale": 503,
     "duplicate_dataset": 409,  # new in #16: federated runs
     "empty_input": 400,

@@ -21,7 +21,7 @@ def test_the_estimator_allow_list_reaches_every_audit_environment(tmp_path: Path
 
 
 def test_the_onnx_memory_setting_reaches_every_audit_environment(tmp_path: Path) -> None:
-    from api.runs import audit_env
+    from api.context import ApiContext
 
     settings = Settings(data_dir=tmp_path, onnx_max_memory="16777216")  # type: ignore[arg-type]
     deployment: Any = SimpleNamespace(chain_id=31337)
@@ -31,11 +31,11 @@ def test_the_onnx_memory_setting_reaches_every_audit_environment(tmp_path: Path)
     api: Any = SimpleNamespace(
         engine=None, w3=None, deployment=deployment, settings=settings, auditor_key=None
     )
-    assert audit_env(api).onnx_max_memory == 16 * 1024**2
+    assert ApiContext.audit_env(api).onnx_max_memory == 16 * 1024**2
 
 
 def test_the_onnx_time_setting_reaches_every_audit_environment(tmp_path: Path) -> None:
-    from api.runs import audit_env
+    from api.context import ApiContext
 
     settings = Settings(data_dir=tmp_path, onnx_max_seconds="12.5")  # type: ignore[arg-type]
     deployment: Any = SimpleNamespace(chain_id=31337)
@@ -45,4 +45,4 @@ def test_the_onnx_time_setting_reaches_every_audit_environment(tmp_path: Path) -
     api: Any = SimpleNamespace(
         engine=None, w3=None, deployment=deployment, settings=settings, auditor_key=None
     )
-    assert audit_env(api).onnx_max_seconds == 12.5
+    assert ApiContext.audit_env(api).onnx_max_seconds == 12.5

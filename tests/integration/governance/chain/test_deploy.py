@@ -204,4 +204,4 @@ def test_an_unreadable_deployment_file_says_to_restore_it(tmp_path: Path, conten
         deploy.load(path)
     assert "restore it from a backup" in str(info.value)
     assert " - " not in str(info.value)
-    assert info.value.code == "deployment_stale"
+    assert info.value.code == "deployment_file_unreadable"
