@@ -7,13 +7,18 @@ that stops renewing loses the lease when it expires.
 
 :class:`AdvisoryLock` holds ``pg_try_advisory_lock`` on a dedicated connection: PostgreSQL
 frees it the moment that connection ends, so a killed process hands over at once. It also
-writes the lease row, so both kinds show who is active in the same place.
+writes the lease row, so both kinds show who is active in the same place, and the row is how a
+hung holder is found: a process that is stopped (SIGSTOP, a frozen VM) keeps its connection
+and so its lock, but stops renewing the row. A standby that finds the row expired for a whole
+further lease period ends the holder's database session (``pg_terminate_backend``), which frees
+the lock; the holder, if it ever resumes, finds its lock gone at its next renewal and stands by.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -25,6 +30,7 @@ from core.db import session_scope
 from scheduler.db_models import SchedulerLease, utcnow
 
 _RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
+_log = logging.getLogger(__name__)
 
 
 class Lease(Protocol):
@@ -98,6 +104,11 @@ class DbLease:
             )
 
 
+def _application_name(holder: str) -> str:
+    """``holder`` as PostgreSQL keeps it in ``application_name`` (at most 63 bytes)."""
+    return holder.encode()[:63].decode(errors="ignore")
+
+
 def advisory_key(name: str) -> int:
     """A signed 64-bit key for ``pg_try_advisory_lock``, derived from the lease name."""
     digest = hashlib.sha256(f"fairgov:{name}".encode()).digest()
@@ -123,7 +134,7 @@ class AdvisoryLock:
             if self._held:
                 self._check_alive()
             else:
-                self._held = self._try_lock()
+                self._held = self._try_lock() or (self._end_hung_holder() and self._try_lock())
                 if not self._held:
                     self._drop_connection()  # holds nothing: back to the pool until next poll
         except SQLAlchemyError:
@@ -137,6 +148,7 @@ class AdvisoryLock:
         if self._held and self._connection is not None:
             try:
                 self._connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+                self._connection.execute(text("RESET application_name"))
                 self._held = False
                 with session_scope(self.engine) as session:
                     session.execute(
@@ -156,8 +168,59 @@ class AdvisoryLock:
         return self._connection
 
     def _try_lock(self) -> bool:
-        statement = text("SELECT pg_try_advisory_lock(:k)")
-        return bool(self._connect().execute(statement, {"k": self.key}).scalar())
+        connection = self._connect()
+        if not connection.execute(
+            text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}
+        ).scalar():
+            return False
+        # Names the session that holds the lock, so a standby can tell it is this holder's.
+        connection.execute(
+            text("SELECT set_config('application_name', :name, false)"),
+            {"name": _application_name(self.holder)},
+        )
+        return True
+
+    def _end_hung_holder(self) -> bool:
+        """End the session of a holder that stopped renewing the lease row a whole lease
+        period past its expiry (a hung process keeps its connection, so its lock). True when
+        such a session was ended and its lock is gone."""
+        with session_scope(self.engine) as session:
+            row = session.get(SchedulerLease, self.name)
+            if row is None or row.holder == self.holder:
+                return False
+            expires = row.expires_at.replace(tzinfo=row.expires_at.tzinfo or UTC)
+            if expires > utcnow() - timedelta(seconds=self.seconds):
+                return False
+        connection = self._connect()
+        pids = (
+            connection.execute(
+                text(
+                    "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                    "AND l.pid <> pg_backend_pid() AND a.application_name = :holder "
+                    "AND l.classid::bigint = ((:k >> 32) & 4294967295) "
+                    "AND l.objid::bigint = (:k & 4294967295)"
+                ),
+                # Only the session of the holder the row names: a process that has just taken
+                # the lock and not yet written the row carries another name and is left alone.
+                {"k": self.key, "holder": _application_name(row.holder)},
+            )
+            .scalars()
+            .all()
+        )
+        ended = False
+        for pid in pids:
+            # Waits (up to 5 s) until that session has ended, so the lock is free after it.
+            statement = text("SELECT pg_terminate_backend(:pid, 5000)")
+            ended = bool(connection.execute(statement, {"pid": pid}).scalar()) or ended
+            if ended:
+                _log.warning(
+                    "ended the database session of scheduler %s: it held the lock but has not "
+                    "renewed its lease since %s",
+                    row.holder,
+                    expires.isoformat(timespec="seconds"),
+                )
+        return ended
 
     def _check_alive(self) -> None:
         statement = text(
