@@ -14,37 +14,21 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Engine
 
 from audit.anchor import Anchor, publish_audit
 from audit.db_models import AuditRunRecord, ModelStatus, RunKind, RunStatus, utcnow
 from audit.env import AuditEnv
-from audit.errors import AuditError
+from audit.errors import ReportWriteFailed
 from audit.gate import record_audit
 from audit.render import render_all
 from audit.report import Report
 from bias_checks import OnInconclusive, Verdict
 from core.db import session_scope
-from core.errors import ErrorCategory, FairgovError
+from core.errors import FairgovError
 from governance.policy.snapshot import PolicySnapshot
-
-
-class ReportWriteFailed(AuditError):
-    """The report files could not be written to the reports folder (read-only, full, not
-    ours): the operator must fix the folder; nothing was anchored."""
-
-    code: ClassVar[str] = "report_write_failed"
-    category: ClassVar[ErrorCategory] = ErrorCategory.CONFIGURATION
-
-    def __init__(self, folder: Path, reason: str) -> None:
-        super().__init__(
-            f"cannot write the report files to {folder} ({reason}): make the folder writable "
-            "by the fairgov process (or free space on its disk), then run the audit again",
-            folder=str(folder),
-            reason=reason,
-        )
 
 
 @dataclass(frozen=True)

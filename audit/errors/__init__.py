@@ -70,6 +70,7 @@ from audit.errors._records import (
     SaltsMismatch,
     UncommittableColumn,
 )
+from audit.errors._runs import ReportWriteFailed
 from audit.errors._sources import (
     DaskUnreachable,
     InvalidDaskAddress,
@@ -129,6 +130,7 @@ __all__ = [
     "RecordNotInDataset",
     "RecordsRootMismatch",
     "ReportNotCanonical",
+    "ReportWriteFailed",
     "SaltsMismatch",
     "UncommittableColumn",
     "UnexpectedOnnxSignature",

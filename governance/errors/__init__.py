@@ -41,6 +41,7 @@ from governance.errors._consent import (
     OfferSignatureInvalid,
     OfferStale,
     WithdrawalChangesNothing,
+    WithdrawalNotProvider,
     WithdrawalSignatureInvalid,
     WithdrawalStale,
 )
@@ -85,6 +86,7 @@ from governance.errors._policy import (
 from governance.errors._proposals import (
     BelowProposalThreshold,
     CallAlreadyHeld,
+    ContractWalletMustSend,
     EmptyProposal,
     FeesNotMinable,
     GasLimitAboveBlock,
@@ -147,6 +149,7 @@ __all__ = [
     "ConsentRefused",
     "ConsentWithdrawn",
     "ContentRegistered",
+    "ContractWalletMustSend",
     "DelegationConflict",
     "DelegationExpired",
     "DeploymentConfigInvalid",
@@ -226,6 +229,7 @@ __all__ = [
     "UnminableTransaction",
     "WalletRefusedClaim",
     "WithdrawalChangesNothing",
+    "WithdrawalNotProvider",
     "WithdrawalSignatureInvalid",
     "WithdrawalStale",
     "WrongChain",

@@ -224,7 +224,6 @@ class ConsentRefused(ConsentError):
         )
 
 
-#: The consent error of each TrainingPolicy custom error; arguments in the same order.
 class WithdrawalChangesNothing(ConsentError):
     """A withdrawal of a dataset that is not allowed (never registered, revoked or withdrawn
     already) and that no open proposal offers: a mistyped name or id, or a repeat, whose
@@ -242,6 +241,26 @@ class WithdrawalChangesNothing(ConsentError):
         )
 
 
+class WithdrawalNotProvider(ConsentError):
+    """A gasless withdrawal of a dataset that is not allowed now, by a signer who has no offer
+    of it in an open proposal that the withdrawal would still void: the contract takes it from
+    anyone and changes nothing, at the relayer's expense."""
+
+    code: ClassVar[str] = "withdrawal_not_provider"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
+
+    def __init__(self, dataset_id: str, provider: str) -> None:
+        super().__init__(
+            f"{provider} has no offer of dataset {dataset_id} in an open proposal that this "
+            "withdrawal would void, and the dataset is not allowed on chain: relayed, it would "
+            "change nothing; to void offers nobody has proposed, send it yourself "
+            "(fairgov provider withdraw NAME --unlisted)",
+            dataset_id=dataset_id,
+            provider=provider,
+        )
+
+
+#: The consent error of each TrainingPolicy custom error; arguments in the same order.
 CONSENT_ERRORS: Final[dict[str, type[ConsentError]]] = {
     "TrainingPolicyInvalidOfferSignature": OfferSignatureInvalid,
     "TrainingPolicyInvalidWithdrawalSignature": WithdrawalSignatureInvalid,

@@ -214,3 +214,20 @@ class TransactionNonceMismatch(UnminableTransaction):
             nonce=nonce,
             expected=expected,
         )
+
+
+class ContractWalletMustSend(GovernanceError):
+    """A contract wallet's signed call that fairgov relayed passed every simulation and then
+    reverted on chain: fairgov relays no more of that signer's calls."""
+
+    code: ClassVar[str] = "contract_wallet_must_send"
+    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
+
+    def __init__(self, signer: str, tx_hash: str | None) -> None:
+        super().__init__(
+            f"a call signed by contract wallet {signer} passed every simulation, then reverted "
+            f"on chain at the relayer's expense (transaction {tx_hash}): fairgov relays no "
+            "more of its signed calls; send the transaction from the wallet itself",
+            signer=signer,
+            tx_hash=tx_hash,
+        )

@@ -10,19 +10,18 @@ stale or foreign withdrawal is refused with its own code and spends no gas. One 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Final
 
 from sqlmodel import Session, col, select
 from web3 import Web3
 
-from core.errors import ErrorCategory
 from core.types import to_address
 from governance.actions import DatasetWithdrawal
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.rpc import RpcBatch
 from governance.consent import check_withdrawal
-from governance.errors import ConsentError, WithdrawalChangesNothing
+from governance.errors import WithdrawalChangesNothing, WithdrawalNotProvider
 from governance.index.models import Proposal
 from governance.relay.outbox import RelayItem
 from governance.relay.signed_calls import SignedCall, accept_signed_call
@@ -40,25 +39,6 @@ def withdrawal_key(withdrawal: DatasetWithdrawal) -> str:
 
 #: The states in which a proposal's offer may still be executed (OpenZeppelin's names).
 _OPEN_STATES: Final = ("Pending", "Active", "Succeeded", "Queued")
-
-
-class WithdrawalNotProvider(ConsentError):
-    """A gasless withdrawal of a dataset that is not allowed now, by a signer who has no offer
-    of it in an open proposal that the withdrawal would still void: the contract takes it from
-    anyone and changes nothing, at the relayer's expense."""
-
-    code: ClassVar[str] = "withdrawal_not_provider"
-    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
-
-    def __init__(self, dataset_id: str, provider: str) -> None:
-        super().__init__(
-            f"{provider} has no offer of dataset {dataset_id} in an open proposal that this "
-            "withdrawal would void, and the dataset is not allowed on chain: relayed, it would "
-            "change nothing; to void offers nobody has proposed, send it yourself "
-            "(fairgov provider withdraw NAME --unlisted)",
-            dataset_id=dataset_id,
-            provider=provider,
-        )
 
 
 @dataclass(frozen=True)

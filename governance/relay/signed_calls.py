@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import ClassVar, Final
+from typing import Final
 
 from sqlmodel import Session, col, select
 
-from core.errors import ErrorCategory
 from core.types import to_address
 from governance.chain.reverts import DecodedRevert, decode_revert
 from governance.chain.rpc import RpcBatch
-from governance.errors import CallWouldRevert, GovernanceError
+from governance.errors import CallWouldRevert, ContractWalletMustSend
 from governance.messages.kinds import RelayKind
 from governance.relay import outbox
 from governance.relay.calls import gas_limit, simulation
@@ -43,23 +42,6 @@ class SignedCall:
     signer: str
     label: str
     key: str
-
-
-class ContractWalletMustSend(GovernanceError):
-    """A contract wallet's signed call that fairgov relayed passed every simulation and then
-    reverted on chain: fairgov relays no more of that signer's calls."""
-
-    code: ClassVar[str] = "contract_wallet_must_send"
-    category: ClassVar[ErrorCategory] = ErrorCategory.FORBIDDEN
-
-    def __init__(self, signer: str, tx_hash: str | None) -> None:
-        super().__init__(
-            f"a call signed by contract wallet {signer} passed every simulation, then reverted "
-            f"on chain at the relayer's expense (transaction {tx_hash}): fairgov relays no "
-            "more of its signed calls; send the transaction from the wallet itself",
-            signer=signer,
-            tx_hash=tx_hash,
-        )
 
 
 def reverted_on_chain(session: Session, signers: Collection[str]) -> dict[str, RelayItem]:

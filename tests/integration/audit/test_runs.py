@@ -13,9 +13,8 @@ from web3 import Web3
 import audit.publish
 from audit.anchor import read_anchor
 from audit.db_models import AuditRunRecord
-from audit.errors import ManifestMismatch
+from audit.errors import ManifestMismatch, ReportWriteFailed
 from audit.manifest import build_manifest, store_manifest
-from audit.publish import ReportWriteFailed
 from audit.service import run_audit
 from audit.spec import ModelSpec
 from core.db import session_scope

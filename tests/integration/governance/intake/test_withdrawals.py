@@ -16,10 +16,9 @@ from governance.actions import DatasetWithdrawal
 from governance.chain import deploy
 from governance.chain.rpc import RpcBatch
 from governance.consent import sign_withdrawal, withdraw_directly
-from governance.errors import WithdrawalChangesNothing
+from governance.errors import WithdrawalChangesNothing, WithdrawalNotProvider
 from governance.index.models import Proposal
 from governance.intake.withdrawals import (
-    WithdrawalNotProvider,
     accept_withdrawal,
     check_gasless_withdrawal_target,
     check_withdrawal_target,

@@ -18,13 +18,13 @@ from governance.actions import DatasetWithdrawal
 from governance.chain import deploy
 from governance.chain.rpc import RpcBatch
 from governance.consent import withdrawal_calldata
-from governance.errors import CallWouldRevert
+from governance.errors import CallWouldRevert, ContractWalletMustSend
 from governance.index.models import Proposal
 from governance.intake.withdrawals import accept_withdrawal, withdrawal_key
 from governance.messages.kinds import RelayKind
 from governance.relay import outbox
 from governance.relay.outbox import RelayItem, RelayStatus
-from governance.relay.signed_calls import ContractWalletMustSend, barred_wallets
+from governance.relay.signed_calls import barred_wallets
 from tests.helpers import address_of, issue_time
 from tests.integration.governance.contract_wallets import (
     ANY_SIGNATURE,

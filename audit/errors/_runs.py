@@ -1,0 +1,25 @@
+"""Errors of an audit run's own steps (its report files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from audit.errors._base import AuditError
+from core.errors import ErrorCategory
+
+
+class ReportWriteFailed(AuditError):
+    """The report files could not be written to the reports folder (read-only, full, not
+    ours): the operator must fix the folder; nothing was anchored."""
+
+    code: ClassVar[str] = "report_write_failed"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFIGURATION
+
+    def __init__(self, folder: Path, reason: str) -> None:
+        super().__init__(
+            f"cannot write the report files to {folder} ({reason}): make the folder writable "
+            "by the fairgov process (or free space on its disk), then run the audit again",
+            folder=str(folder),
+            reason=reason,
+        )
