@@ -281,6 +281,7 @@ class Keeper:
                 reason=revert.message(),
                 state=self._targets_state(calls),
                 retry_after=retry_after,
+                held_after=self.retry.max_reverts,
             )
         )
         report.reverted[proposal] = (

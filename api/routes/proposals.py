@@ -12,6 +12,7 @@ from api.runs import audit_env
 from api.schemas.common import Limit, Offset, ProposalIdPath, RelayPublic
 from api.schemas.impact import PreparedWithImpact
 from api.schemas.proposals import (
+    KeeperCallPublic,
     ProposalPrepare,
     ProposalPublic,
     ProposalsPublic,
@@ -28,6 +29,7 @@ from governance.index.indexer import (
 )
 from governance.intake.service import next_transaction_nonce, submit_raw_proposal
 from governance.messages.proposals import prepare_proposal
+from governance.relay.keeper_calls import reverted_calls
 
 router = APIRouter(prefix="/proposals", tags=["proposals"])
 
@@ -54,11 +56,14 @@ def read_proposals(
 
 @router.get("/{proposal_id}", response_model=ProposalPublic, responses=responses(404))
 def read_proposal(session: SessionDep, proposal_id: ProposalIdPath) -> ProposalPublic:
-    """One proposal: decoded actions, state, tallies, quorum and deadlines."""
+    """One proposal: decoded actions, state, tallies, quorum and deadlines, and the keeper's
+    calls of it that reverted on chain."""
     proposal = get_proposal(session, int(proposal_id))
     if proposal is None:
         raise NotFound("proposal", proposal_id)
-    return ProposalPublic.of(proposal, indexed_protection(session))
+    shown = ProposalPublic.of(proposal, indexed_protection(session))
+    shown.keeper_calls = [KeeperCallPublic.of(c) for c in reverted_calls(session, int(proposal_id))]
+    return shown
 
 
 @router.post(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -18,6 +19,7 @@ from governance.actions import Action, describe
 from governance.index.models import Proposal
 from governance.index.read import IndexedProtection
 from governance.messages.proposals import PreparedProposal, RawProposal
+from governance.relay.keeper_calls import RecordedCall
 
 _ACTIONS = TypeAdapter(list[Action])
 
@@ -39,6 +41,38 @@ class Calls(BaseModel):
     targets: list[str]
     values: list[str]
     calldatas: list[str]
+
+
+class KeeperCallPublic(BaseModel):
+    """A queue or execute the keeper sent for this proposal that reverted on chain."""
+
+    relay_id: int = Field(description="its record: GET /v1/relay/{id}")
+    step: Literal["queue", "execute"]
+    reverts: int = Field(description="how many times it reverted on chain")
+    error_code: str
+    error: str = Field(description="why it reverted the last time")
+    tx_hash: str = Field(description="the last reverted transaction")
+    block_number: int
+    retry_after: datetime = Field(description="the keeper's earliest next try")
+    held_back: bool = Field(
+        description="reverted so often that the keeper tries it again only once the state of "
+        "the proposal's targets changes; anyone may still send it themselves"
+    )
+
+    @classmethod
+    def of(cls, recorded: RecordedCall) -> KeeperCallPublic:
+        call = recorded.call
+        return cls(
+            relay_id=recorded.relay_id,
+            step=call.step,
+            reverts=call.reverts,
+            error_code=call.code,
+            error=call.reason,
+            tx_hash=call.tx_hash,
+            block_number=call.block,
+            retry_after=call.retry_after,
+            held_back=call.held_back,
+        )
 
 
 class ProposalPublic(BaseModel):
@@ -109,6 +143,11 @@ class ProposalPublic(BaseModel):
         default=None,
         description="how the governor classified it when made: loosening, the label of each "
         "call, the majority needed and the guardian's veto window",
+    )
+    keeper_calls: list[KeeperCallPublic] | None = Field(
+        default=None,
+        description="the keeper's queue and execute calls of this proposal that reverted on "
+        "chain (GET /v1/proposals/{id} only; empty when none did)",
     )
 
     @classmethod

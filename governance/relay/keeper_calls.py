@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from core.db import session_scope
 from governance.messages.kinds import RelayKind
@@ -33,7 +33,8 @@ Step = Literal["queue", "execute"]
 class RevertedCall:
     """A keeper call that reverted on chain ``reverts`` times, the last time in ``tx_hash``
     (block ``block``) with ``code`` and ``reason``; ``state`` fingerprints its targets'
-    state then, and ``retry_after`` is the earliest next try."""
+    state then, ``retry_after`` is the earliest next try, and from ``held_after`` reverts on
+    the call waits for that state to change."""
 
     step: Step
     proposal_id: int
@@ -44,6 +45,12 @@ class RevertedCall:
     reason: str
     state: str
     retry_after: datetime
+    held_after: int = 3
+
+    @property
+    def held_back(self) -> bool:
+        """Whether it is tried again only once its targets' state changes."""
+        return self.reverts >= self.held_after
 
 
 class RevertLedger(Protocol):
@@ -100,7 +107,9 @@ class OutboxLedger:
                 payload="{}",
             )
             item.status = RelayStatus.FAILED
-            item.payload = json.dumps({"step": call.step, "state": call.state})
+            item.payload = json.dumps(
+                {"step": call.step, "state": call.state, "held_after": call.held_after}
+            )
             item.attempts = call.reverts
             item.next_attempt_at = call.retry_after
             item.tx_hash = call.tx_hash
@@ -117,7 +126,34 @@ class OutboxLedger:
                 session.delete(item)
 
 
+@dataclass(frozen=True)
+class RecordedCall:
+    """A keeper call of one proposal that reverted on chain, as its outbox row keeps it
+    (``relay_id`` for ``GET /v1/relay/{id}``)."""
+
+    relay_id: int
+    call: RevertedCall
+
+
+def reverted_calls(session: Session, proposal_id: int) -> list[RecordedCall]:
+    """The keeper's queue and execute calls of ``proposal_id`` that reverted on chain (what
+    :class:`OutboxLedger` recorded), oldest step first."""
+    rows = session.exec(
+        select(RelayItem)
+        .where(col(RelayItem.kind) == RelayKind.KEEPER_CALL)
+        .where(col(RelayItem.proposal_id) == str(proposal_id))
+        .order_by(col(RelayItem.id))
+    ).all()
+    recorded = []
+    for item in rows:
+        step = item.payload_dict().get("step")
+        if step in ("queue", "execute") and item.id is not None:
+            recorded.append(RecordedCall(item.id, _call_of(item, step, proposal_id)))
+    return recorded
+
+
 def _call_of(item: RelayItem, step: Step, proposal_id: int) -> RevertedCall:
+    payload = item.payload_dict()
     retry_after = item.next_attempt_at or utcnow()
     if retry_after.tzinfo is None:  # SQLite hands back naive datetimes; they are UTC
         retry_after = retry_after.replace(tzinfo=UTC)
@@ -129,6 +165,7 @@ def _call_of(item: RelayItem, step: Step, proposal_id: int) -> RevertedCall:
         block=item.block_number or 0,
         code=item.error_code or "reverted",
         reason=item.error or "",
-        state=str(item.payload_dict().get("state", "")),
+        state=str(payload.get("state", "")),
         retry_after=retry_after,
+        held_after=int(payload.get("held_after", 3)),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from eth_account import Account
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -9,6 +11,7 @@ from sqlmodel import Session, func, select
 
 from governance.chain import deploy
 from governance.relay import reconcile as relay_reconcile
+from governance.relay.keeper_calls import OutboxLedger, RevertedCall
 from governance.relay.outbox import RelayItem, RelayStatus
 from tests.helpers import HOLDER_KEYS, Governance, address_of
 from tests.integration.api.api_support import error_code, sync_index
@@ -69,6 +72,28 @@ def test_prepare_sign_submit_relay_then_list_and_show(
     assert shown["actions"][0]["kind"] == "set_threshold"
     assert shown["tallies"] == {"for_votes": "0", "against_votes": "0", "abstain_votes": "0"}
     assert shown["deadline"] > shown["snapshot"]
+    assert shown["keeper_calls"] == []
+    assert listed["data"][0]["keeper_calls"] is None  # shown on the proposal itself only
+
+    # An execute of the keeper's that reverted on chain three times shows, held back.
+    ledger = OutboxLedger(engine, deployment.chain_id, deployment.addresses.governor, proposer)
+    ledger.record(
+        RevertedCall(
+            step="execute",
+            proposal_id=int(body["proposal_id"]),
+            reverts=3,
+            tx_hash="0x" + "ab" * 32,
+            block=7,
+            code="offer_signature_invalid",
+            reason="the offer's signature is not the provider's",
+            state="s",
+            retry_after=datetime(2030, 1, 1, tzinfo=UTC),
+        )
+    )
+    (call,) = client.get(f"/v1/proposals/{body['proposal_id']}").json()["keeper_calls"]
+    assert (call["step"], call["reverts"], call["held_back"]) == ("execute", 3, True)
+    assert call["error_code"] == "offer_signature_invalid"
+    assert client.get(f"/v1/relay/{call['relay_id']}").json()["kind"] == "keeper_call"
 
     again = _prepare(client, proposer, "Bound demographic parity")
     assert again.status_code == 409

@@ -19,6 +19,7 @@ from governance.chain import deploy
 from governance.index.indexer import Indexer
 from governance.keeper import Keeper, RetryPolicy
 from governance.messages.kinds import RelayKind
+from governance.relay.keeper_calls import reverted_calls
 from governance.relay.outbox import RelayItem, RelayStatus
 from tests.helpers import (
     EXECUTED,
@@ -193,6 +194,10 @@ def test_an_execute_that_reverts_on_chain_is_held_back_until_its_targets_change(
         2,
     )
     assert record.error_code == "offer_signature_invalid"
+    with Session(engine) as session:
+        (shown,) = reverted_calls(session, proposal_id)
+    assert shown.relay_id == record.id
+    assert (shown.call.step, shown.call.reverts, shown.call.held_back) == ("execute", 2, True)
 
     # Anything that changes a target's storage (here a withdrawal of some id) earns one try.
     gov.send(HOLDER_KEYS[3], gov.policy, "withdrawDataset", secrets.token_bytes(32))
