@@ -119,6 +119,12 @@ _ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"invalid utf-8"), "save it as UTF-8 text"),
     (
+        # Polars infers a 128-bit integer column, and its message names an internal type.
+        re.compile(r"_pli128"),
+        "a whole number in it does not fit in 64 bits (beyond 9223372036854775807): correct "
+        "that value, or write the column as text",
+    ),
+    (
         re.compile(r"data type mismatch for column ([^\s:]+)"),
         "its files give column {0} different types: write them with one schema",
     ),

@@ -438,3 +438,14 @@ def test_a_broken_csv_on_a_dask_cluster_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFile, match="Expected 3 fields in line 4") as caught:
         _count(path, dask="local")
     assert "\n" not in caught.value.message
+
+
+def test_a_whole_number_beyond_64_bits_is_named_not_an_internal_type(tmp_path: Path) -> None:
+    # Regression: the message read "Invalid or unsupported format string: '_pli128'".
+    path = tmp_path / "huge.csv"
+    rows = "".join(f"{i % 2},{(i // 2) % 2},{'ab'[i % 3 % 2]}\n" for i in range(1, 40))
+    path.write_text(f"y,pred,sex\n{10**30},1,a\n{rows}")
+    with pytest.raises(UnreadableFile) as caught:
+        _count(path)
+    assert "does not fit in 64 bits" in caught.value.message
+    assert "is it a CSV file?" not in caught.value.message
