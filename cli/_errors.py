@@ -53,6 +53,14 @@ class OneLineUsage(TyperGroup):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        given = list(sys.argv[1:] if args is None else args)
+        repeated = self._repeated_option(given)
+        if repeated is not None:
+            say(
+                f"{repeated} is given more than once: give it once (the last value would "
+                f"silently win; see '{self._path_in(given, prog_name)} --help')"
+            )
+            sys.exit(USAGE_EXIT)
         try:
             result = super().main(
                 args, prog_name, complete_var, False, windows_expand_args, **extra
@@ -72,6 +80,30 @@ class OneLineUsage(TyperGroup):
             say("aborted")
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
+
+    def _repeated_option(self, args: Sequence[str]) -> str | None:
+        """The first option of the command ``args`` name that they give twice, when it takes
+        one value (Click keeps the last silently); None otherwise, or when they do not parse
+        (Click's own parse then says why)."""
+        command: click.Command = self
+        at = 0
+        while isinstance(command, click.Group) and at < len(args) and args[at] in command.commands:
+            command = command.commands[args[at]]
+            at += 1
+        ctx = click.Context(command, resilient_parsing=True)
+        try:
+            _, _, order = command.make_parser(ctx).parse_args(list(args[at:]))
+        except click.ClickException:
+            return None
+        seen: set[str] = set()
+        for param in order:
+            if not isinstance(param, click.Option) or param.multiple or param.count:
+                continue
+            name = max(param.opts, key=len)
+            if name in seen:
+                return name
+            seen.add(name)
+        return None
 
     def _path_in(self, args: Sequence[str], prog_name: str | None) -> str:
         """The command path that ``args`` name (Click's parser raises a missing option value

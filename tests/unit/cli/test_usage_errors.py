@@ -40,6 +40,17 @@ CASES = [
         ["audit", "predictions", "p.csv", "--label"],
         "Option '--label' requires an argument. (see 'fairgov audit predictions --help')",
     ),
+    # Click keeps the last of an option given twice (review, session 23): refused instead.
+    (
+        ["audit", "predictions", "p.csv", "--label", "y", "--label=pred", "--sensitive", "s"],
+        "--label is given more than once: give it once (the last value would silently win;"
+        " see 'fairgov audit predictions --help')",
+    ),
+    (
+        ["vote", "1", "for", "--dev-account", "1", "--dev-account", "2"],
+        "--dev-account is given more than once: give it once (the last value would silently"
+        " win; see 'fairgov vote --help')",
+    ),
 ]
 
 
