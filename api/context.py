@@ -36,6 +36,7 @@ from audit.db_models import AuditRunRecord, RunKind, RunStatus
 from audit.env import AuditEnv
 from audit.external import ExternalAuditSpec, run_external_audit
 from audit.publish import finish_run
+from audit.run_heartbeat import HEARTBEAT_INTERVAL
 from audit.run_recovery import QueuedRun, claim_queued, close_interrupted
 from audit.runs import run_audit
 from audit.spec import parse_spec
@@ -49,6 +50,8 @@ from governance.intake import IntakeService
 
 #: Seconds a chain read may take before the node counts as down.
 NODE_TIMEOUT = 5.0
+#: How often a serving API looks for the runs of processes that are gone (one SELECT).
+RECOVERY_SECONDS = 2 * HEARTBEAT_INTERVAL
 
 log = logging.getLogger("fairgov.api.audits")
 
@@ -66,12 +69,15 @@ class ApiContext:
     heartbeat: Callable[[Session], datetime | None] | None = None
     job_history: Callable[[Session, str | None, int], Sequence[Any]] | None = None
     clock: Callable[[], float] = time.time
+    #: How often the serving API recovers the runs of gone processes (tests shorten it).
+    recovery_seconds: float = RECOVERY_SECONDS
     per_voter: TokenBuckets = field(init=False)
     #: The uploads being audited in this process (``FAIRGOV_API_MAX_CONCURRENT_AUDITS``).
     audit_slots: Slots = field(init=False)
     intake: IntakeService = field(init=False)
     audits: ThreadPoolExecutor = field(init=False)
     _local: threading.local = field(default_factory=threading.local)
+    _closing: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -79,7 +85,7 @@ class ApiContext:
         self.audit_slots = Slots(s.api_max_concurrent_audits)
         self.audits = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fairgov-audit")
         self.intake = IntakeService(self.engine, self.deployment, live_view=self.live_view)
-        self._recover_audits()
+        self.recover_audits()
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -145,8 +151,12 @@ class ApiContext:
         if still_queued:
             finish_run(self.engine, queued.row_id, RunStatus.FAILED, exc)
 
-    def _recover_audits(self) -> None:
-        """Close the runs a stopped process was running; run the ones it had queued."""
+    def recover_audits(self) -> None:
+        """Close the runs a stopped process was running; run the ones it had queued. At
+        start-up and every :data:`RECOVERY_SECONDS` while the API serves (a host that never
+        comes back is found by its runs' heartbeat, :mod:`audit.run_heartbeat`)."""
+        if self._closing.is_set():
+            return
         try:
             closed = close_interrupted(self.engine)
             queued = claim_queued(self.engine)
@@ -161,4 +171,5 @@ class ApiContext:
     def close(self) -> None:
         """Stop the audit worker: the run in progress finishes (it needs the node, so the
         node must outlive this call); the runs still queued wait in the database."""
+        self._closing.set()  # a recovery pass in flight takes no more runs
         self.audits.shutdown(wait=True, cancel_futures=True)

@@ -9,6 +9,7 @@ uvicorn::
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -85,6 +86,14 @@ def _router() -> APIRouter:
     return router
 
 
+async def _recover_periodically(ctx: ApiContext) -> None:
+    """Recover the audit runs of processes that are gone, every ``ctx.recovery_seconds``: a
+    host that never comes back leaves rows only its runs' stale heartbeat gives away."""
+    while True:
+        await asyncio.sleep(ctx.recovery_seconds)
+        await asyncio.to_thread(ctx.recover_audits)
+
+
 def create_app(
     *,
     settings: Settings,
@@ -128,7 +137,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         sweep_uploads(Path(settings.data_dir))  # what a crash mid-upload left behind
+        recovery = asyncio.create_task(_recover_periodically(ctx))
         yield
+        recovery.cancel()
         await batcher.stop()
         ctx.close()
 

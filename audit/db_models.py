@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Column, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Connection, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapper
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
+from audit.run_heartbeat import LIVE, keep_alive
 from audit.run_owner import process_owner
 from bias_checks import Verdict
 
@@ -107,6 +109,19 @@ class AuditRunRecord(SQLModel, table=True):
     #: The process that accepted or runs the attempt (:mod:`audit.run_owner`); a ``queued`` or
     #: ``running`` row whose owner is gone is recovered at start-up (:mod:`audit.run_recovery`).
     owner: str | None = Field(default_factory=process_owner, max_length=200)
+    #: When the owner last showed it lives (:mod:`audit.run_heartbeat`): refreshed every
+    #: ``HEARTBEAT_INTERVAL`` while the row is ``queued`` or ``running``; a row silent for
+    #: ``HEARTBEAT_TIMEOUT`` is recovered whatever its host (migration 0013).
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+
+
+@event.listens_for(AuditRunRecord, "after_insert")
+@event.listens_for(AuditRunRecord, "after_update")
+def _beat_while_live(_mapper: Mapper[AuditRunRecord], connection: Connection, row: object) -> None:
+    """Keep this process's heartbeat going while it writes a live row it owns."""
+    assert isinstance(row, AuditRunRecord)
+    if row.status in LIVE and row.owner == process_owner():
+        keep_alive(connection.engine)
 
 
 class ModelVersion(SQLModel, table=True):

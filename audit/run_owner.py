@@ -3,8 +3,10 @@
 Every run row names the process that accepted or runs it (``owner``):
 ``host/boot id/pid/start time``. The boot id and the process's start time (in clock ticks
 since boot, from ``/proc``) tell a dead process from a new one that reuses its pid, as a
-restarted container's does. Only processes on this host can be checked; a row owned on
-another host is left to that host (:func:`owner_gone` answers False).
+restarted container's does. Only processes on this host can be checked here: for a row
+owned on another host (or when ``/proc`` cannot tell) :func:`owner_gone` and
+:func:`owner_alive` both answer False, and recovery goes by the row's heartbeat instead
+(:mod:`audit.run_heartbeat`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,29 @@ def process_owner() -> str:
     return _identity(os.getpid())
 
 
+def _verdict(owner: str | None) -> bool | None:
+    """True when the process named ``owner`` is gone, False when it provably lives, None when
+    this host cannot tell (another host, or ``/proc`` and the boot id do not say)."""
+    if owner is None:
+        return True
+    if owner == process_owner():
+        return False
+    parts = owner.rsplit("/", 3)
+    if len(parts) != 4 or parts[0] != socket.gethostname():
+        return None
+    _host, boot, pid, started = parts
+    if boot != _boot_id():
+        return True if _UNKNOWN not in (boot, _boot_id()) else None
+    if not pid.isdigit():
+        return None
+    now = _start_time(int(pid))
+    if now is None:
+        return True
+    if _UNKNOWN in (now, started):
+        return None
+    return now != started
+
+
 def owner_gone(owner: str | None) -> bool:
     """Whether the process named ``owner`` has ended: it ran on this host and either the host
     rebooted since, or no process with its pid and start time exists now. A row with no
@@ -70,19 +95,17 @@ def owner_gone(owner: str | None) -> bool:
     >>> owner_gone(process_owner())
     False
     """
-    if owner is None:
-        return True
-    if owner == process_owner():
-        return False
-    parts = owner.rsplit("/", 3)
-    if len(parts) != 4 or parts[0] != socket.gethostname():
-        return False
-    _host, boot, pid, started = parts
-    if boot != _boot_id():
-        return _UNKNOWN not in (boot, _boot_id())
-    if not pid.isdigit():
-        return False
-    now = _start_time(int(pid))
-    if now is None:
-        return True
-    return _UNKNOWN not in (now, started) and now != started
+    return _verdict(owner) is True
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process named ``owner`` provably still runs: it is this process, or a
+    process on this host, since its boot, with its pid and start time. False for a process
+    this host cannot see (another host): only its heartbeat can tell then.
+
+    Examples
+    --------
+    >>> owner_alive(process_owner()), owner_alive("elsewhere/boot/1/1")
+    (True, False)
+    """
+    return _verdict(owner) is False

@@ -2,15 +2,21 @@
 
 A run accepted over HTTP is a ``queued`` row before the 202 (:func:`queued_row`); its spec
 is in the row, so the API process that starts next runs it (:func:`claim_queued`). A row
-still ``running`` when the process that ran it is gone (:func:`audit.run_owner.owner_gone`)
-is closed ``failed`` with the code ``interrupted`` (:func:`close_interrupted`): it may
-have written its report and sent its anchor, so it is not run behind anyone's back; running
-the same spec again gives the same run id and reads an anchor already sent back.
+still ``running`` when the process that ran it is gone is closed ``failed`` with the code
+``interrupted`` (:func:`close_interrupted`): it may have written its report and sent its
+anchor, so it is not run behind anyone's back; running the same spec again gives the same run
+id and reads an anchor already sent back.
+
+A process is gone when this host can see it is (:func:`audit.run_owner.owner_gone`: same
+host, its pid and start time no longer there), or, when this host cannot see it (another
+host), when its rows' heartbeat is older than :data:`~audit.run_heartbeat.HEARTBEAT_TIMEOUT`
+(:mod:`audit.run_heartbeat`). A process this host sees alive is never judged by its heartbeat.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, Final
 
 from sqlalchemy import Engine, update
@@ -18,7 +24,8 @@ from sqlmodel import Session, col, select
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
 from audit.errors import AuditError
-from audit.run_owner import owner_gone, process_owner
+from audit.run_heartbeat import keep_alive, stale_before
+from audit.run_owner import owner_alive, owner_gone, process_owner
 from core.db import session_scope
 from core.errors import ErrorCategory
 
@@ -86,34 +93,56 @@ def start_queued(engine: Engine, row_id: int, run_id: str) -> None:
             row.error_code, row.error = exc.code, exc.message
         else:
             row.status, row.owner = RunStatus.RUNNING, process_owner()
+            row.heartbeat_at = utcnow()
         session.add(row)
     if row.run_id != run_id:
         raise exc
 
 
-def _take(session: Session, row: AuditRunRecord, **values: object) -> bool:
-    """Set ``values`` on ``row`` unless another process changed its status or owner first."""
-    owner = col(AuditRunRecord.owner)
-    result = session.execute(
-        update(AuditRunRecord)
-        .where(
-            col(AuditRunRecord.id) == row.id,
-            col(AuditRunRecord.status) == row.status,
-            owner.is_(None) if row.owner is None else owner == row.owner,
-        )
-        .values(**values)
-    )
+@dataclass(frozen=True)
+class _Orphan:
+    """A row whose process is gone; ``silent_before`` is set when only its heartbeat says so
+    (the row is taken only if it is still that old then)."""
+
+    row: AuditRunRecord
+    silent_before: datetime | None
+
+
+def _take(session: Session, orphan: _Orphan, **values: object) -> bool:
+    """Set ``values`` on the orphan's row unless another process changed its status or owner
+    first, or (judged by its heartbeat) its owner beat since."""
+    row, owner = orphan.row, col(AuditRunRecord.owner)
+    conditions = [
+        col(AuditRunRecord.id) == row.id,
+        col(AuditRunRecord.status) == row.status,
+        owner.is_(None) if row.owner is None else owner == row.owner,
+    ]
+    if orphan.silent_before is not None:
+        conditions.append(col(AuditRunRecord.heartbeat_at) < orphan.silent_before)
+    result = session.execute(update(AuditRunRecord).where(*conditions).values(**values))
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def _orphans(session: Session, status: RunStatus) -> list[AuditRunRecord]:
+def _orphans(session: Session, status: RunStatus) -> list[_Orphan]:
+    """The rows in ``status`` whose process is gone: seen gone on this host, or, when this
+    host cannot see it alive, silent for longer than the heartbeat timeout."""
+    silent_before = stale_before()
     rows = session.exec(select(AuditRunRecord).where(AuditRunRecord.status == status)).all()
-    return [r for r in rows if owner_gone(r.owner)]
+    orphans = []
+    for row in rows:
+        if owner_gone(row.owner):
+            orphans.append(_Orphan(row, None))
+        elif not owner_alive(row.owner) and row.heartbeat_at < silent_before:
+            orphans.append(_Orphan(row, silent_before))
+    return orphans
 
 
-def interrupted_message(owner: str | None) -> str:
-    """The one-line ``error`` of a run closed as interrupted."""
+def interrupted_message(owner: str | None, last_beat: datetime | None = None) -> str:
+    """The one-line ``error`` of a run closed as interrupted; ``last_beat`` when its process
+    was judged gone by its heartbeat (``owner`` on another host)."""
     who = "its process" if owner is None else "process " + _pid_on_host(owner)
+    if last_beat is not None:
+        who += f" (silent since {last_beat.isoformat(timespec='seconds')})"
     return (
         f"interrupted: {who} stopped before the run finished; start the audit again (the "
         "same spec gives the same run id, and an anchor already sent is read back)"
@@ -136,14 +165,16 @@ def close_interrupted(engine: Engine) -> list[str]:
     """
     closed: list[str] = []
     with session_scope(engine) as session:
-        for row in _orphans(session, RunStatus.RUNNING):
+        for orphan in _orphans(session, RunStatus.RUNNING):
+            row = orphan.row
+            last_beat = None if orphan.silent_before is None else row.heartbeat_at
             values = {
                 "status": RunStatus.FAILED,
                 "error_code": INTERRUPTED,
-                "error": interrupted_message(row.owner),
+                "error": interrupted_message(row.owner, last_beat),
                 "finished_at": utcnow(),
             }
-            if _take(session, row, **values):
+            if _take(session, orphan, **values):
                 closed.append(row.run_id)
     return closed
 
@@ -156,16 +187,19 @@ def claim_queued(engine: Engine) -> list[QueuedRun]:
     """
     claimed: list[QueuedRun] = []
     with session_scope(engine) as session:
-        for row in _orphans(session, RunStatus.QUEUED):
+        for orphan in _orphans(session, RunStatus.QUEUED):
+            row, mine = orphan.row, {"owner": process_owner(), "heartbeat_at": utcnow()}
             done = _completed_attempt(session, row.run_id)
             if done is not None:
                 outcome = {name: getattr(done, name) for name in _OUTCOME}
-                _take(session, row, **outcome, finished_at=utcnow(), owner=process_owner())
-            elif _take(session, row, owner=process_owner()):
+                _take(session, orphan, **outcome, finished_at=utcnow(), **mine)
+            elif _take(session, orphan, **mine):
                 assert row.id is not None
                 claimed.append(
                     QueuedRun(row.id, row.run_id, RunKind(row.kind), row.model_name, row.spec_json)
                 )
+    if claimed:  # queued rows of this process now: they beat until they run
+        keep_alive(engine)
     return claimed
 
 

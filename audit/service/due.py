@@ -1,9 +1,16 @@
 """Which models are due for an audit, and auditing them.
 
 A model is due when its datasets are registered and allowed by the current policy, and its
-last completed training run was under another policy version, other data files or another
-spec. The specs come from the training runs recorded here (the latest of each model) plus
-any the operator configured, which win by name. External (ONNX) models are never due:
+last completed training run was under another policy, other data files or another spec.
+"Another policy" is judged by the policy snapshot's hash, not its version number: after a
+chain rollback a later proposal can make the same version number with other rules (in
+another block), and a run under the rules the chain no longer has is not up to date. The hash
+compared is the one a run started now would freeze (:func:`audit.verify.frozen_snapshot`:
+the current rules, stamped with the block of their version's event), so "up to date" means
+that running the spec again would give the run id of its last run.
+
+The specs come from the training runs recorded here (the latest of each model) plus any the
+operator configured, which win by name. External (ONNX) models are never due:
 fairgov did not train them and cannot (their runs are ``external`` or ``reaudit``, never
 ``training_run``); a policy change re-audits them (:mod:`audit.service.reaudit`).
 """
@@ -22,9 +29,10 @@ from audit.plan import combined, spec_manifests
 from audit.publish import AuditRun
 from audit.runs import run_audit
 from audit.spec import ModelSpec, parse_spec
+from audit.verify import frozen_snapshot
 from core.canonical import canonical_json
 from core.errors import FairgovError
-from governance.policy.snapshot import allowed_dataset, read_snapshot
+from governance.policy.snapshot import allowed_dataset
 
 
 def known_specs(session: Session, extra: tuple[ModelSpec, ...] = ()) -> list[ModelSpec]:
@@ -70,7 +78,7 @@ def due_for_audit(env: AuditEnv, extra: tuple[ModelSpec, ...] = ()) -> DueAudits
     >>> [s.name for s in due_for_audit(env).due]  # doctest: +SKIP
     ['loans-lr']
     """
-    snapshot = read_snapshot(env.w3, env.deployment.addresses.training_policy)
+    snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     due: list[ModelSpec] = []
     notes: list[str] = []
     with Session(env.engine) as session:
@@ -93,7 +101,7 @@ def due_for_audit(env: AuditEnv, extra: tuple[ModelSpec, ...] = ()) -> DueAudits
             ).first()
             if (
                 last is not None
-                and last.policy_version == snapshot.policy_version
+                and last.policy_snapshot_hash == snapshot.hash
                 and last.content_hash == combined(tuple(m.sha256 for m in manifests))
                 and _same_spec(last.spec_json, spec)
             ):

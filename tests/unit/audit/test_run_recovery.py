@@ -1,15 +1,27 @@
-"""Audit runs a killed process left: running ones closed as interrupted, queued ones taken over."""
+"""Audit runs a killed process left: running ones closed as interrupted, queued ones taken over.
+
+A process on this host is judged by ``/proc``; one on another host by its rows' heartbeat.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
+from datetime import timedelta
 
-from audit.db_models import AuditRunRecord, RunKind, RunStatus
-from audit.run_owner import owner_gone, process_owner
-from audit.run_recovery import claim_queued, close_interrupted
+from sqlalchemy import Engine, update
+from sqlmodel import col
+
+from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
+from audit.run_heartbeat import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, stale_before
+from audit.run_owner import owner_alive, owner_gone, process_owner
+from audit.run_recovery import _Orphan, _take, claim_queued, close_interrupted
 from core.db import session_scope
 
 RUN_ID = "0x" + "ab" * 32
+#: A process on a host that was replaced (a container with a new hostname).
+REMOTE = "old-container/boot/1/1"
+#: A heartbeat the timeout has passed, and one the timeout has not.
+SILENT = HEARTBEAT_TIMEOUT + timedelta(seconds=1)
+BEATING = timedelta(seconds=HEARTBEAT_INTERVAL)
 
 
 def dead_owner() -> str:
@@ -52,6 +64,9 @@ def test_a_process_is_gone_once_its_pid_belongs_to_another_start() -> None:
     assert not owner_gone(process_owner())
     assert owner_gone(dead_owner())
     assert not owner_gone("elsewhere/boot/1/1")  # another host: not ours to judge
+    assert owner_alive(process_owner())
+    assert not owner_alive(dead_owner())
+    assert not owner_alive("elsewhere/boot/1/1")  # nor seen alive: its heartbeat decides
 
 
 def test_a_run_left_running_by_a_killed_process_is_closed_as_interrupted(engine: Engine) -> None:
@@ -94,3 +109,56 @@ def test_a_queued_run_whose_run_id_completed_since_takes_that_outcome(engine: En
     assert claim_queued(engine) == []
     row = _get(engine, orphan)
     assert (row.status, row.anchor_tx, row.anchor_block) == ("completed", "0x" + "04" * 32, 7)
+
+
+def _silent_for(age: timedelta) -> dict[str, object]:
+    return {"heartbeat_at": utcnow() - age}
+
+
+def test_a_run_on_a_host_that_never_came_back_is_closed_once_its_heartbeat_is_stale(
+    engine: Engine,
+) -> None:
+    silent = _row(engine, RunStatus.RUNNING, REMOTE, **_silent_for(SILENT))
+    beating = _row(engine, RunStatus.RUNNING, "elsewhere/boot/1/1", **_silent_for(BEATING))
+    assert close_interrupted(engine) == [RUN_ID]
+    row = _get(engine, silent)
+    assert (row.status, row.error_code) == ("failed", "interrupted")
+    assert row.error is not None
+    assert len(row.error.splitlines()) == 1
+    assert row.error.startswith("interrupted: process 1 on old-container (silent since 20")
+    assert _get(engine, beating).status == "running"
+    assert close_interrupted(engine) == []
+
+
+def test_runs_queued_on_a_host_that_never_came_back_are_taken_over(engine: Engine) -> None:
+    silent = _row(engine, RunStatus.QUEUED, REMOTE, **_silent_for(SILENT))
+    beating = _row(engine, RunStatus.QUEUED, "elsewhere/boot/1/1", **_silent_for(BEATING))
+    (claimed,) = claim_queued(engine)
+    assert claimed.row_id == silent
+    row = _get(engine, silent)
+    assert (row.status, row.owner) == ("queued", process_owner())
+    assert not row.heartbeat_at < stale_before()  # now this process's, beating
+    assert _get(engine, beating).owner == "elsewhere/boot/1/1"
+    assert claim_queued(engine) == []
+
+
+def test_a_process_this_host_sees_alive_is_not_judged_by_its_heartbeat(engine: Engine) -> None:
+    """A live process whose heartbeat lags (a process started before the upgrade that added
+    heartbeats, a database that was slow) keeps its runs: ``/proc`` knows better."""
+    mine = _row(engine, RunStatus.RUNNING, process_owner(), **_silent_for(SILENT))
+    assert close_interrupted(engine) == []
+    assert _get(engine, mine).status == "running"
+
+
+def test_a_row_whose_owner_beats_after_the_judgement_is_not_taken(engine: Engine) -> None:
+    row_id = _row(engine, RunStatus.RUNNING, REMOTE, **_silent_for(SILENT))
+    judged = _Orphan(_get(engine, row_id), stale_before())
+    with session_scope(engine) as session:  # the owner was only slow: it beats now
+        session.execute(
+            update(AuditRunRecord)
+            .where(col(AuditRunRecord.id) == row_id)
+            .values(heartbeat_at=utcnow())
+        )
+    with session_scope(engine) as session:
+        assert not _take(session, judged, status=RunStatus.FAILED)
+    assert _get(engine, row_id).status == "running"
