@@ -6,9 +6,10 @@ A run is due when all of these hold:
 - no root of it is posted to this ProviderRewards (a ``posted`` row is trusted only while the
   chain still holds its epoch for that run: :func:`reconcile_posted` turns a row a reorg
   dropped back into ``built``, so the root is posted again);
-- no other run of the same model file, ``(model name, model hash)``, has a posted epoch here
-  that was not cancelled (retraining the same file under a new policy version pays nothing
-  more), and of several due runs of one file only the first is;
+- no other run of the same model file (its model hash: the file's bytes, whatever name a spec
+  gives it) has a posted epoch here that was not cancelled (retraining the same file under a
+  new policy version, or under another spec name, pays nothing more), and of several due runs
+  of one file only the first is;
 - the gate approves its model now (:func:`audit.gate.require_approved`), and every dataset it
   trained on (its report's parts) is still allowed by TrainingPolicy at the latest block (a
   withdrawal or a revocation the index has not seen yet counts too), so leave-one-out never
@@ -33,8 +34,9 @@ from governance.errors import UnknownEpoch
 from governance.policy.models import PolicySnapshot, allowed_dataset
 from governance.rewards import epoch_of_run, read_epoch
 
-#: A model file: (model name, model hash).
-ModelFile = tuple[str, str]
+#: A model file: its model hash. Not the spec's name: the same file under another name is the
+#: same model (an outside review had one file paid three epochs under three names).
+ModelFile = str
 
 
 def _posted(session: Session, rewards: str) -> list[RewardStatementRecord]:
@@ -82,7 +84,7 @@ def reconcile_posted(session: Session, w3: Web3, rewards: str) -> set[ModelFile]
             continue
         run = runs.get(row.run_id)
         if run is not None and run.model_hash is not None and not state.cancelled:
-            paid.add((run.model_name, run.model_hash))
+            paid.add(run.model_hash)
     session.flush()
     return paid
 
@@ -155,7 +157,7 @@ def due_runs(
     paid = reconcile_posted(session, w3, rewards)
     due = []
     for run in candidate_runs(session, rewards):
-        model_file = (run.model_name, run.model_hash or "")
+        model_file = run.model_hash or ""
         if model_file in paid:
             continue
         if not approved_now(session, run, snapshot) and not _posted_before_a_crash(

@@ -38,10 +38,16 @@ def offer_dataset(w3: Web3, deployment: deploy.Deployment, provider_key: str) ->
 
 
 def approved_run(
-    engine: Engine, w3: Web3, deployment: deploy.Deployment, tmp_path: Path, dataset_id: str
+    engine: Engine,
+    w3: Web3,
+    deployment: deploy.Deployment,
+    tmp_path: Path,
+    dataset_id: str,
+    *,
+    model_name: str = "loans-lr",
 ) -> AuditRunRecord:
-    """A completed training run whose PASS is anchored, over ``dataset_id`` (1,234 rows),
-    audited under the policy on chain now (as a real run freezes it)."""
+    """A completed training run of ``model_name`` whose PASS is anchored, over ``dataset_id``
+    (1,234 rows), audited under the policy on chain now (as a real run freezes it)."""
     data = json.loads(FIXTURE.read_bytes())
     run_id = "0x" + secrets.token_hex(32)
     data["run_id"] = run_id
@@ -73,11 +79,11 @@ def approved_run(
     )
     row = AuditRunRecord(
         run_id=run_id,
-        model_name="loans-lr",
+        model_name=model_name,
         dataset_name="loans",
         dataset_id=dataset_id,
         status=RunStatus.COMPLETED,
-        spec_json=json.dumps({"name": "loans-lr", "dataset": "loans"}),
+        spec_json=json.dumps({"name": model_name, "dataset": "loans"}),
         chain_id=deployment.chain_id,
         policy_version=policy["version"],
         policy_block=policy["block_number"],

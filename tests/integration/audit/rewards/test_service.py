@@ -148,6 +148,27 @@ def test_the_same_model_file_is_paid_once_however_often_it_is_retrained(
     assert rewards.functions.epochCount().call() == 1
 
 
+def test_the_same_model_file_under_another_spec_name_is_not_paid_again(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
+):
+    """Outside review (session 25): the same spec run under the names compas-lr, compas-x and
+    compas-y trained one file (one model hash), and each run was paid an epoch once the gate
+    approved it under its new name; an operator could drain the treasury by renaming."""
+    w3 = isolated_chain
+    fund(w3, deployment)
+    dataset_id = offer_dataset(w3, deployment, ALICE_KEY)
+    first = approved_run(engine, w3, deployment, tmp_path, dataset_id)
+    env = audit_env(engine, w3, deployment, tmp_path)
+    assert [r for r, _ in post_due_rewards(env).posted] == [first.run_id]
+
+    renamed = approved_run(engine, w3, deployment, tmp_path, dataset_id, model_name="loans-x")
+    assert first.model_hash == renamed.model_hash
+
+    assert post_due_rewards(env).posted == []
+    rewards = bind(w3, "ProviderRewards", deployment.addresses.rewards)
+    assert rewards.functions.epochCount().call() == 1
+
+
 def test_a_model_whose_provider_withdrew_the_data_earns_no_reward(
     engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment, tmp_path: Path
 ):
