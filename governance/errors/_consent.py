@@ -260,6 +260,26 @@ class WithdrawalNotProvider(ConsentError):
         )
 
 
+class WithdrawalAlreadyHeld(ConsentError):
+    """A gasless withdrawal whose signer has another withdrawal of the same dataset on its way
+    (queued or sent, not yet mined) that already voids every open offer of theirs this one
+    would: relayed, it would change nothing, at the relayer's expense."""
+
+    code: ClassVar[str] = "withdrawal_already_held"
+    category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
+
+    def __init__(self, dataset_id: str, provider: str, relay_id: int | None) -> None:
+        super().__init__(
+            f"a withdrawal of dataset {dataset_id} signed by {provider} is already on its way "
+            f"(relay #{relay_id}) and voids everything this one would: follow it at "
+            f"/v1/relay/{relay_id}; sign a new one only after it is mined, if an offer of "
+            "yours made since still needs voiding",
+            dataset_id=dataset_id,
+            provider=provider,
+            relay_id=relay_id,
+        )
+
+
 #: The consent error of each TrainingPolicy custom error; arguments in the same order.
 CONSENT_ERRORS: Final[dict[str, type[ConsentError]]] = {
     "TrainingPolicyInvalidOfferSignature": OfferSignatureInvalid,

@@ -21,9 +21,13 @@ from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.rpc import RpcBatch
 from governance.consent import check_withdrawal
-from governance.errors import WithdrawalChangesNothing, WithdrawalNotProvider
+from governance.errors import (
+    WithdrawalAlreadyHeld,
+    WithdrawalChangesNothing,
+    WithdrawalNotProvider,
+)
 from governance.index.models import Proposal
-from governance.relay.outbox import RelayItem
+from governance.relay.outbox import PENDING_STATUSES, RelayItem, signed_call_key
 from governance.relay.signed_calls import SignedCall, accept_signed_call
 
 #: Who the check runs as: anyone may send a signed withdrawal.
@@ -121,6 +125,47 @@ def check_gasless_withdrawal_target(
     raise WithdrawalNotProvider(withdrawal.dataset_id, withdrawal.provider)
 
 
+def _held_withdrawal(
+    session: Session, deployment: Deployment, withdrawal: DatasetWithdrawal
+) -> tuple[RelayItem, int] | None:
+    """The signer's latest other withdrawal of the same dataset still on its way (queued or
+    sent), with its ``issued_at``; None when there is none."""
+    own = signed_call_key(
+        deployment.chain_id, deployment.addresses.training_policy, withdrawal_key(withdrawal)
+    )
+    prefix = own.rsplit(":", 1)[0] + ":"
+    rows = session.exec(
+        select(RelayItem)
+        .where(col(RelayItem.dedupe_key).startswith(prefix, autoescape=True))
+        .where(col(RelayItem.status).in_(PENDING_STATUSES))
+        .where(col(RelayItem.dedupe_key) != own)
+    ).all()
+    held = [(row, int(row.dedupe_key.rsplit(":", 1)[1])) for row in rows]
+    return max(held, key=lambda pair: pair[1], default=None)
+
+
+def check_not_held(session: Session, deployment: Deployment, withdrawal: DatasetWithdrawal) -> None:
+    """Refuse a gasless withdrawal while another of the signer's withdrawals of the same
+    dataset is on its way and voids every open offer of theirs this one would (an open offer
+    dated after it and not after this one is worth a second withdrawal). Review (session 25):
+    four signed withdrawals 1.2 s apart were all relayed and mined, three of them changing
+    nothing, because the checks read the chain, where the first was not mined yet.
+
+    Raises
+    ------
+    WithdrawalAlreadyHeld
+    """
+    held = _held_withdrawal(session, deployment, withdrawal)
+    if held is None:
+        return
+    item, held_at = held
+    signer = withdrawal.provider.lower()
+    offers = _open_offers(session, withdrawal.dataset_id.lower())
+    if any(o.provider == signer and held_at < o.issued_at <= withdrawal.issued_at for o in offers):
+        return
+    raise WithdrawalAlreadyHeld(withdrawal.dataset_id, withdrawal.provider, item.id)
+
+
 def accept_withdrawal(
     session: Session,
     w3: Web3,
@@ -139,9 +184,13 @@ def accept_withdrawal(
         sending (:func:`check_gasless_withdrawal_target`).
     WithdrawalSignatureInvalid, NotDatasetProvider, WithdrawalStale, ConsentRefused
         The policy would refuse it now; nothing was queued.
+    WithdrawalAlreadyHeld
+        Another withdrawal of the signer's on its way voids all this one would
+        (:func:`check_not_held`).
     """
     data = check_withdrawal(w3, deployment, withdrawal, signature, sender=_ANYONE)
     check_gasless_withdrawal_target(session, w3, deployment, withdrawal)
+    check_not_held(session, deployment, withdrawal)
     call = SignedCall(
         to=w3.to_checksum_address(deployment.addresses.training_policy),
         data="0x" + data.hex(),

@@ -16,7 +16,11 @@ from governance.actions import DatasetWithdrawal
 from governance.chain import deploy
 from governance.chain.rpc import RpcBatch
 from governance.consent import sign_withdrawal, withdraw_directly
-from governance.errors import WithdrawalChangesNothing, WithdrawalNotProvider
+from governance.errors import (
+    WithdrawalAlreadyHeld,
+    WithdrawalChangesNothing,
+    WithdrawalNotProvider,
+)
 from governance.index.models import Proposal
 from governance.intake.withdrawals import (
     accept_withdrawal,
@@ -143,3 +147,40 @@ def test_a_gasless_withdrawal_that_would_void_no_offer_any_more_is_refused(
         check_gasless_withdrawal_target(
             session, isolated_chain, deployment, _withdrawal(PROVIDER, later)
         )
+
+
+def _accept(
+    engine: Engine, w3: Web3, deployment: deploy.Deployment, withdrawal: DatasetWithdrawal
+) -> RelayItem:
+    rpc = RpcBatch(w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        return accept_withdrawal(
+            session,
+            w3,
+            rpc,
+            deployment,
+            withdrawal=withdrawal,
+            signature=sign_withdrawal(withdrawal, PROVIDER_KEY, deployment),
+        )
+
+
+def test_a_second_withdrawal_while_the_first_is_on_its_way_is_refused_unless_it_voids_more(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    """Review (session 25): four signed withdrawals 1.2 s apart were all relayed and mined,
+    three of them voiding nothing, because the checks read the chain, where the first was not
+    mined yet."""
+    offered = issue_time(isolated_chain)
+    _indexed_offer(engine, "Active", issued_at=offered)
+    first = _accept(engine, isolated_chain, deployment, _withdrawal(PROVIDER, offered + 1))
+    assert _accept(engine, isolated_chain, deployment, _withdrawal(PROVIDER, offered + 1)) == first
+    with pytest.raises(WithdrawalAlreadyHeld) as refused:
+        _accept(engine, isolated_chain, deployment, _withdrawal(PROVIDER, offered + 2))
+    assert refused.value.code == "withdrawal_already_held"
+    assert refused.value.details["relay_id"] == first.id
+    # An offer of the provider's dated after the queued withdrawal is worth a second one.
+    _indexed_offer(engine, "Active", issued_at=offered + 3)
+    second = _accept(engine, isolated_chain, deployment, _withdrawal(PROVIDER, offered + 4))
+    assert second.id != first.id
+    with Session(engine) as session:
+        assert len(session.exec(select(RelayItem)).all()) == 2
