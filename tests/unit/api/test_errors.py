@@ -232,6 +232,7 @@ STATUS_BEFORE: dict[str, int] = {
     "voted_manifest_not_stored": 404,  # new in #18 review: a federated run's voted manifest
     "withdrawal_signature_invalid": 403,
     "withdrawal_not_provider": 403,  # new in review: a gasless withdrawal voiding no own offer
+    "withdrawal_already_held": 409,  # new in session 25: another withdrawal on its way voids it all
     "withdrawal_stale": 409,
     "withdrawal_target_unknown": 404,
     "wrong_chain": 400,
