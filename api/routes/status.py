@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from sqlalchemy import text
@@ -31,6 +31,12 @@ from governance.policy.snapshot import read_snapshot
 from governance.relay.outbox import PENDING_STATUSES, RelayItem, stuck_items, utcnow
 
 router = APIRouter(tags=["status"])
+
+
+def scheduler_stale_after(sync_interval_seconds: float) -> timedelta:
+    """How long without a finished scheduler job the health calls the scheduler stale: ten
+    chain-sync intervals, and at least two minutes."""
+    return max(timedelta(minutes=2), timedelta(seconds=10 * sync_interval_seconds))
 
 
 def _scheduler_heartbeat(ctx: ApiContext, session: Session) -> datetime | None:
@@ -81,11 +87,21 @@ def health(ctx: CtxDep, session: SessionDep) -> HealthPublic:
         database = DatabaseHealth(status="error")
         reasons.append("the database does not answer")
     beat = _scheduler_heartbeat(ctx, session) if database.status == "ok" else None
+    scheduler: Literal["ok", "stale", "unknown"] = "unknown" if beat is None else "ok"
+    if beat is not None:
+        beat = beat if beat.tzinfo is not None else beat.replace(tzinfo=UTC)
+        silent = utcnow() - beat
+        if silent > scheduler_stale_after(ctx.settings.sync_interval_seconds):
+            scheduler = "stale"
+            reasons.append(
+                f"no scheduler job has finished for {int(silent.total_seconds()) // 60} minutes "
+                "(is a fairgov run with the scheduler enabled serving this database?)"
+            )
     return HealthPublic(
         status="degraded" if reasons else "ok",
         chain=chain,
         database=database,
-        scheduler=SchedulerHealth(status="unknown" if beat is None else "ok", last_heartbeat=beat),
+        scheduler=SchedulerHealth(status=scheduler, last_heartbeat=beat),
         index=IndexHealth(block=indexed),
         relay_queue=queue,
         reasons=reasons,

@@ -27,8 +27,10 @@ class DatabaseHealth(BaseModel):
 
 
 class SchedulerHealth(BaseModel):
-    status: Literal["ok", "unknown"] = Field(
-        description="ok when the scheduler reported a heartbeat; unknown otherwise"
+    status: Literal["ok", "stale", "unknown"] = Field(
+        description="ok when a scheduler job finished lately; stale when the last one finished "
+        "longer ago than the jobs' interval allows (no scheduler runs: nothing syncs the chain "
+        "or relays ballots; the health is then degraded); unknown when none ever reported"
     )
     last_heartbeat: datetime | None = None
 

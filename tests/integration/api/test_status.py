@@ -149,3 +149,19 @@ def test_reads_that_need_the_node_answer_503_when_it_is_down(make_app, gov: Gove
             response = client.get(path)
             assert response.status_code == 503, path
             assert error_code(response) == "chain_unreachable"
+
+
+def test_health_calls_a_scheduler_stale_when_no_job_finished_lately(make_app):
+    """Docs review (session 25): a heartbeat six minutes old still read "ok" while the
+    scheduler was disabled, so nothing synced the chain or relayed ballots."""
+    old = utcnow() - timedelta(minutes=6)
+    with TestClient(make_app(heartbeat=lambda _session: old)) as client:
+        body = client.get("/v1/health").json()
+    assert body["scheduler"]["status"] == "stale"
+    assert body["status"] == "degraded"
+    (reason,) = body["reasons"]
+    assert reason.startswith("no scheduler job has finished for 6 minutes")
+    fresh = utcnow() - timedelta(seconds=5)
+    with TestClient(make_app(heartbeat=lambda _session: fresh)) as client:
+        body = client.get("/v1/health").json()
+    assert (body["scheduler"]["status"], body["status"]) == ("ok", "ok")
