@@ -345,8 +345,9 @@ def serve_command(
     per-group counts leave this machine; rows, features and labels never do.
     """
     import subprocess
-    import tempfile
+    from contextlib import nullcontext
 
+    from audit.federated.keyfolder import private_key_folder, stopped_by_signals
     from audit.federated.node import NodeConfig, check_dataset
     from audit.federated.processes import flower_env, supernode_command
     from cli._keys import load_key
@@ -366,19 +367,43 @@ def serve_command(
     provider = str(Account.from_key(key).address)
     entry = check_dataset(read_snapshot(w3, policy), ident, content, provider)
     console.print(f"dataset {ident} is allowed and its file matches {entry.content_hash}")
-    with tempfile.TemporaryDirectory(prefix="fairgov-node-") as private:
-        key_path = key_file.resolve() if key_file else _private_key_file(Path(private), key)
-        config = NodeConfig(data.resolve(), ident, key_path, rpc_url, policy)
-        command = supernode_command(
-            config, superlink=superlink, port=port, root_certificates=root_certificates
-        )
-        console.print(f"serving as {provider} through the SuperLink at {superlink}; Ctrl-C stops")
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so the decrypted key's folder is removed; a
+    # folder left by a SIGKILLed node is removed by the next `provider serve`.
+    code = 0
+    with stopped_by_signals():
         try:
-            code = subprocess.run(command, env=flower_env(), check=False).returncode
+            held = nullcontext(key_file.resolve()) if key_file else private_key_folder(key)
+            with held as key_path:
+                config = NodeConfig(data.resolve(), ident, key_path, rpc_url, policy)
+                command = supernode_command(
+                    config, superlink=superlink, port=port, root_certificates=root_certificates
+                )
+                console.print(
+                    f"serving as {provider} through the SuperLink at {superlink}; Ctrl-C stops"
+                )
+                node = subprocess.Popen(command, env=flower_env())
+                try:
+                    code = node.wait()
+                finally:
+                    _stop(node)
         except KeyboardInterrupt:
             return
-    if code not in (0, -2, 130):
+    if code not in (0, -2, -1, -15, 129, 130, 143):
         raise fail(f"the SuperNode exited with code {code}: see its output above")
+
+
+def _stop(node: Any, grace: float = 10.0) -> None:
+    """Stop the SuperNode (and so its ClientApp processes) before its key file goes."""
+    import subprocess
+
+    if node.poll() is not None:
+        return
+    node.terminate()
+    try:
+        node.wait(grace)
+    except subprocess.TimeoutExpired:
+        node.kill()
+        node.wait()
 
 
 def _chain_of(rpc_url: str | None, policy: str | None) -> tuple[str, str]:
@@ -386,10 +411,3 @@ def _chain_of(rpc_url: str | None, policy: str | None) -> tuple[str, str]:
         return rpc_url, policy
     ctx = load_context()
     return rpc_url or ctx.rpc_url, policy or ctx.deployment.addresses.training_policy
-
-
-def _private_key_file(directory: Path, key: str) -> Path:
-    path = directory / "provider.key"
-    path.touch(mode=0o600)
-    path.write_text(key)
-    return path

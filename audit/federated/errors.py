@@ -17,20 +17,43 @@ if TYPE_CHECKING:
 
 
 class TooFewNodes(AuditError):
-    """Fewer nodes were accepted than the voted minimum; ``refusals`` names the others."""
+    """Fewer nodes were accepted, or remained at a later stage, than the voted minimum;
+    ``refusals`` names the others.
+
+    ``accepted`` is how many nodes remained at ``stage``; ``admitted``, how many were
+    accepted at admission (the same number when the run stopped at admission).
+    """
 
     code: ClassVar[str] = "too_few_nodes"
     category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
     def __init__(
-        self, accepted: int, min_nodes: int, refusals: tuple[NodeRefusal, ...] = ()
+        self,
+        accepted: int,
+        min_nodes: int,
+        refusals: tuple[NodeRefusal, ...] = (),
+        *,
+        admitted: int | None = None,
+        stage: str = "admission",
     ) -> None:
-        named = "; ".join(f"node {r.node_id} ({r.dataset_id}): {r.code}" for r in refusals)
+        named = "; ".join(
+            f"node {r.node_id} ({r.dataset_id or 'no verified dataset'}): {r.code}"
+            for r in refusals
+        )
+        if admitted is None or stage == "admission":
+            admitted, counted = accepted, f"only {accepted} node(s) were accepted at admission"
+        else:
+            counted = (
+                f"{admitted} node(s) were accepted at admission but only {accepted} remained "
+                f"at the {stage}"
+            )
         super().__init__(
-            f"only {accepted} node(s) were accepted and the policy needs at least {min_nodes}: "
-            "start more provider nodes, or fix the refused ones" + (f" ({named})" if named else ""),
+            f"{counted}, and the policy needs at least {min_nodes}: start more provider "
+            "nodes, or fix the refused ones" + (f" ({named})" if named else ""),
             accepted=accepted,
             min_nodes=min_nodes,
+            admitted=admitted,
+            stage=stage,
         )
         self.refusals = refusals
 

@@ -37,7 +37,7 @@ from audit.manifest import DatasetManifest, manifest_by_hash
 from audit.models import save_model
 from audit.plan import combined
 from audit.provenance import model_info, policy_info
-from audit.publish import AuditRun, Publication, finish_run, publish_run
+from audit.publish import AuditRun, Publication, finish_run, publish_run, update_row
 from audit.reference import resolve_reference
 from audit.report import build_report
 from audit.report_model import (
@@ -163,15 +163,41 @@ def check_mitigation(snapshot: PolicySnapshot) -> None:
         raise UnsupportedMitigation(mitigation.strategy, mitigation.constraint)
 
 
-def federated_run_id(spec: FederatedSpec, content_hashes: Sequence[str], snapshot: str) -> str:
-    """The canonical hash of the spec, the voted content hashes and the snapshot."""
-    return canonical_hash(
-        {
-            "federated_spec": spec.model_dump(mode="json"),
-            "dataset_content_hashes": list(content_hashes),
-            "policy_snapshot_hash": snapshot,
-        }
-    )
+def federated_run_id(
+    spec: FederatedSpec,
+    content_hashes: Sequence[str],
+    snapshot: str,
+    outcome: FederatedOutcome | None = None,
+) -> str:
+    """The canonical hash of the spec, the voted content hashes and the snapshot and, once
+    the run has an ``outcome``, of what took part in it (:func:`participation`).
+
+    Without the outcome it names the attempt before any node answered (the ``running``
+    row). With it, two runs that admitted other datasets, refused other nodes or were sent
+    other counts are two runs, each anchored on its own: an honest re-audit after a node
+    lied, was refused or dropped out is not an ``anchor_conflict`` with the first outcome,
+    and its verdict reaches the gate. The same nodes sending the same replies make the
+    same run id.
+    """
+    fields: dict[str, object] = {
+        "federated_spec": spec.model_dump(mode="json"),
+        "dataset_content_hashes": list(content_hashes),
+        "policy_snapshot_hash": snapshot,
+    }
+    if outcome is not None:
+        fields["participation"] = participation(outcome)
+    return canonical_hash(fields)
+
+
+def participation(outcome: FederatedOutcome) -> dict[str, object]:
+    """What took part in a run, as its report shows it (the ``federation`` block: the
+    accepted nodes with their datasets, providers and signed row counts, the refused nodes
+    with their codes, each round's nodes) and what each node sent to the audit (its
+    counts, by dataset)."""
+    return {
+        "federation": federation_info(outcome).model_dump(mode="json"),
+        "counts": {n.dataset_id: n.counts.to_dict() for n in outcome.nodes},
+    }
 
 
 def federation_info(outcome: FederatedOutcome) -> FederationInfo:
@@ -243,27 +269,7 @@ def run_federated_audit(
     hashes = _allowed(snapshot, spec)
     check_mitigation(snapshot)
     reference = voted_reference(env.engine, snapshot, spec)
-    run_id = federated_run_id(spec, hashes, snapshot.hash)
-    dataset_id = combined(spec.dataset_ids)
-    with session_scope(env.engine) as session:
-        row = AuditRunRecord(
-            run_id=run_id,
-            kind=RunKind.TRAINING_RUN,
-            model_name=spec.name,
-            dataset_name=spec.name,
-            dataset_id=dataset_id,
-            spec_json=canonical_json(spec.model_dump(mode="json")).decode(),
-            chain_id=snapshot.chain_id,
-            policy_version=snapshot.policy_version,
-            policy_block=snapshot.block_number,
-            policy_snapshot_hash=snapshot.hash,
-            content_hash=combined(hashes),
-            status=RunStatus.RUNNING,
-        )
-        session.add(row)
-        session.flush()
-        assert row.id is not None
-        row_id = row.id
+    row_id = start_row(env.engine, spec, snapshot, hashes)
     try:
         say(f"train: {spec.rounds} rounds of {snapshot.federation.aggregation} over the nodes")
         plan = RunPlan(
@@ -280,7 +286,7 @@ def run_federated_audit(
         outcome = run_federated(
             plan, superlink=superlink, work_dir=work_dir, progress=say, watch=watch, timeout=timeout
         )
-        return _audit_and_publish(
+        return audit_outcome(
             env,
             auditor_key,
             spec=spec,
@@ -329,7 +335,33 @@ def federated_model(
     return mitigated
 
 
-def _audit_and_publish(
+def start_row(
+    engine: Engine, spec: FederatedSpec, snapshot: PolicySnapshot, content_hashes: Sequence[str]
+) -> int:
+    """Record a ``running`` attempt of ``spec`` under ``snapshot``; its run id is the
+    attempt's until :func:`audit_outcome` knows who took part."""
+    with session_scope(engine) as session:
+        row = AuditRunRecord(
+            run_id=federated_run_id(spec, content_hashes, snapshot.hash),
+            kind=RunKind.TRAINING_RUN,
+            model_name=spec.name,
+            dataset_name=spec.name,
+            dataset_id=combined(spec.dataset_ids),
+            spec_json=canonical_json(spec.model_dump(mode="json")).decode(),
+            chain_id=snapshot.chain_id,
+            policy_version=snapshot.policy_version,
+            policy_block=snapshot.block_number,
+            policy_snapshot_hash=snapshot.hash,
+            content_hash=combined(tuple(content_hashes)),
+            status=RunStatus.RUNNING,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
+
+
+def audit_outcome(
     env: AuditEnv,
     auditor_key: str,
     *,
@@ -340,6 +372,11 @@ def _audit_and_publish(
     say: Say,
     reference: Mapping[str, str] | None,
 ) -> AuditRun:
+    """Audit ``outcome``'s summed counts, store its model, and anchor and gate the report
+    under the run id of what took part (:func:`federated_run_id`); row ``row_id`` takes
+    that run id."""
+    run_id = federated_run_id(spec, _allowed(snapshot, spec), snapshot.hash, outcome)
+    update_row(env.engine, row_id, run_id=run_id)
     say(f"audit: summing the counts of {len(outcome.nodes)} nodes")
     counts = GroupCounts.combine([n.counts for n in outcome.nodes])
     result = audit_counts(
@@ -358,7 +395,7 @@ def _audit_and_publish(
     ids = tuple(n.dataset_id for n in nodes)
     report = build_report(
         kind=RunKind.TRAINING_RUN,
-        run_id=federated_run_id(spec, _allowed(snapshot, spec), snapshot.hash),
+        run_id=run_id,
         audit=result,
         model=model_info(spec.model_spec(), model, model_hash),
         dataset=DatasetInfo(

@@ -339,5 +339,11 @@ def read_outcome(raw: bytes) -> FederatedOutcome:
     refusals = tuple(NodeRefusal.from_dict(r) for r in document["refusals"])
     if error["code"] == TooFewNodes.code:
         details = error["details"]
-        raise TooFewNodes(int(details["accepted"]), int(details["min_nodes"]), refusals)
+        raise TooFewNodes(
+            int(details["accepted"]),
+            int(details["min_nodes"]),
+            refusals,
+            admitted=int(details.get("admitted", details["accepted"])),
+            stage=str(details.get("stage", "admission")),
+        )
     raise FederatedRunFailed(f"{error['code']}: {error['message']}")

@@ -1,9 +1,10 @@
 """fairgov's Flower ServerApp: admit nodes, train with the voted strategy, collect counts.
 
 1. Ask nodes for their admission as they connect, until every dataset of the spec is held
-   or refused. An admission is accepted when its provider signature, dataset, content hash
-   and nonce agree with the policy on chain (read here too, so a node cannot speak for a
-   provider it is not) and its dataset is one the spec names.
+   or refused by its verified provider (:mod:`audit.federated.admission`). An admission is
+   accepted when its provider signature, dataset, content hash and nonce agree with the
+   policy on chain (read here too, so a node cannot speak for a provider it is not), its
+   dataset is one the spec names, and its row counts follow the spec's split.
 2. Stop with ``too_few_nodes`` unless at least the voted ``min_nodes`` were accepted.
 3. Train with Flower's strategy for the voted aggregation, over the admitted nodes only
    (:class:`~audit.federated.strategy.AdmittedGrid`).
@@ -20,147 +21,33 @@
 from __future__ import annotations
 
 import json
-import secrets
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
-from audit.errors import DatasetHashMismatch, DatasetNotAllowed
 from audit.federated import learning, mitigation
-from audit.federated.errors import (
-    DatasetNotInSpec,
-    DuplicateDataset,
-    InvalidNodeReply,
-    NodeDroppedOut,
-    NodeNotProvider,
-    TooFewNodes,
-)
+from audit.federated.admission import admit
+from audit.federated.errors import InvalidNodeReply, NodeDroppedOut, TooFewNodes
 from audit.federated.mitigation import InvalidNodeHistogram
 from audit.federated.outcome import FederatedOutcome, FittedThresholds, NodeOutcome, RoundRecord
-from audit.federated.protocol import (
-    ARRAYS,
-    CONFIG,
-    SCHEMA,
-    Action,
-    Admission,
-    RunPlan,
-)
+from audit.federated.protocol import ARRAYS, CONFIG, Action, RunPlan
 from audit.federated.replies import check_counts, read_counts, read_histogram
-from audit.federated.strategy import AdmittedGrid, Ledger, build_strategy, by_sender, exchange
+from audit.federated.strategy import (
+    AdmittedGrid,
+    Ledger,
+    build_strategy,
+    by_sender,
+    exchange,
+    say,
+)
 from bias_checks import GroupCounts, InvalidCountsError
 from core.errors import FairgovError
-from governance.chain.node import connect
-from governance.policy.models import Aggregation, PolicySnapshot, allowed_dataset
-from governance.policy.snapshot import read_snapshot
+from governance.policy.models import Aggregation
 
 app = ServerApp()
 _Reply = TypeVar("_Reply")
-
-
-def _say(line: str) -> None:
-    # Streamed to the driver by `flwr run --stream`; one line per step.
-    print(f"fairgov: {line}", flush=True)
-
-
-def verify_admission(
-    admission: Admission, snapshot: PolicySnapshot, nonce: str
-) -> learning.FrameSummary:
-    """Check a node's admission against the policy; return its column summary.
-
-    Raises
-    ------
-    InvalidNodeReply, DatasetNotAllowed, NodeNotProvider, DatasetHashMismatch
-    """
-    if admission.nonce != nonce:
-        raise InvalidNodeReply("the admission answers another run's challenge")
-    signer = admission.signer()
-    entry = allowed_dataset(snapshot, admission.dataset_id)
-    if entry is None:
-        raise DatasetNotAllowed(admission.dataset_id, admission.dataset_id, snapshot.policy_version)
-    if signer.lower() != entry.provider.lower() or signer.lower() != admission.provider.lower():
-        raise NodeNotProvider(admission.dataset_id, entry.provider, signer)
-    if admission.content_hash != entry.content_hash:
-        raise DatasetHashMismatch(admission.dataset_id, entry.content_hash, admission.content_hash)
-    try:
-        return learning.FrameSummary.from_json(admission.summary)
-    except ValueError as exc:
-        raise InvalidNodeReply(f"the column summary is malformed ({exc})") from None
-
-
-def admit(
-    grid: Grid, plan: RunPlan, ledger: Ledger
-) -> dict[int, tuple[Admission, learning.FrameSummary]]:
-    """Ask nodes for their admission as they connect, and keep those the policy accepts
-    for one of the spec's datasets; stop when every dataset of the spec is held or
-    refused, or after ``plan.wait_seconds``."""
-    nonce = "0x" + secrets.token_hex(32)
-    accepted: dict[int, tuple[Admission, learning.FrameSummary]] = {}
-    asked: set[int] = set()
-    deadline = time.monotonic() + plan.wait_seconds
-    while True:
-        new = [n for n in sorted(grid.get_node_ids()) if n not in asked]
-        asked.update(new)
-        if new:
-            _admit_batch(grid, plan, ledger, new, nonce=nonce, accepted=accepted)
-        settled = {adm.dataset_id.lower() for adm, _ in accepted.values()}
-        settled |= {r.dataset_id.lower() for r in ledger.refusals.values() if r.dataset_id}
-        if set(plan.dataset_ids) <= settled or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    _say(f"{len(asked)} node(s) connected")
-    for refusal in ledger.refusals.values():
-        _say(f"node {refusal.node_id} ({refusal.dataset_id}) refused: {refusal.code}")
-    _say(f"{len(accepted)} node(s) accepted")
-    if len(accepted) < plan.policy.min_nodes:
-        raise TooFewNodes(len(accepted), plan.policy.min_nodes)
-    return accepted
-
-
-def _admit_batch(
-    grid: Grid,
-    plan: RunPlan,
-    ledger: Ledger,
-    nodes: list[int],
-    *,
-    nonce: str,
-    accepted: dict[int, tuple[Admission, learning.FrameSummary]],
-) -> None:
-    query = plan.schema.to_config()
-    query["nonce"] = nonce
-    messages = [
-        Message(RecordDict({SCHEMA: query}), dst_node_id=n, message_type=Action.ADMISSION)
-        for n in nodes
-    ]
-    replies = exchange(grid, messages, timeout=plan.reply_timeout)
-    snapshot = read_snapshot(connect(plan.rpc_url), plan.policy_address)
-    holders = {adm.dataset_id: n for n, (adm, _) in accepted.items()}
-    answers = by_sender(messages, replies)
-    for node_id, reply in answers:
-        ledger.count(node_id, reply)
-        if reply.has_error():
-            ledger.refuse_reply(node_id, None, reply)
-            continue
-        dataset_id: str | None = None
-        try:
-            admission = Admission.from_record(reply.content)
-            dataset_id = admission.dataset_id
-            summary = verify_admission(admission, snapshot, nonce)
-            if dataset_id.lower() not in plan.dataset_ids:
-                raise DatasetNotInSpec(dataset_id, plan.dataset_ids)
-            if dataset_id in holders:
-                raise DuplicateDataset(dataset_id, holders[dataset_id])
-        except FairgovError as exc:
-            ledger.refuse(node_id, dataset_id, exc)
-            continue
-        holders[admission.dataset_id] = node_id
-        accepted[node_id] = (admission, summary)
-    answered = {node_id for node_id, _ in answers}
-    for node_id in nodes:
-        if node_id not in answered:
-            ledger.refuse(node_id, None, NodeDroppedOut("admission"))
 
 
 def _final_config(plan: RunPlan, summary: str) -> ConfigRecord:
@@ -184,9 +71,11 @@ def _collect(
     an error, unreadable (one of ``errors``) or missing is refused, and so is one that
     disconnected during the ``after`` stage."""
     stage = action.value.removeprefix("query.")
+    ledger.stage = after
     for node_id in grid.vanished():
         ledger.refuse(node_id, grid.dataset_of(node_id), NodeDroppedOut(after))
     nodes = grid.active()
+    ledger.stage = stage
     messages = [Message(content, dst_node_id=n, message_type=action) for n in nodes]
     replies = exchange(grid, messages, timeout=plan.reply_timeout)
     answers: dict[int, _Reply] = {}
@@ -229,10 +118,12 @@ def fit_thresholds(
         after="training",
     )
     if len(histograms) < plan.policy.min_nodes:
-        raise TooFewNodes(len(histograms), plan.policy.min_nodes)
+        raise TooFewNodes(
+            len(histograms), plan.policy.min_nodes, admitted=grid.admitted, stage="histogram"
+        )
     pooled = mitigation.combine(histograms[n] for n in sorted(histograms))
     fitted = mitigation.thresholds(pooled, constraint=plan.constraint)
-    _say(f"thresholds fitted from the histograms of {len(histograms)} node(s)")
+    say(f"thresholds fitted from the histograms of {len(histograms)} node(s)")
     return FittedThresholds(plan.constraint, pooled, fitted)
 
 
@@ -341,12 +232,12 @@ def coordinate(grid: Grid, plan: RunPlan, ledger: Ledger) -> FederatedOutcome:
         if n in counts and n not in ledger.refusals
     )
     if len(nodes) < plan.policy.min_nodes:
-        raise TooFewNodes(len(nodes), plan.policy.min_nodes)
+        raise TooFewNodes(len(nodes), plan.policy.min_nodes, admitted=len(accepted), stage="audit")
     rounds = tuple(
         RoundRecord(r, ids, _scalars(result.train_metrics_clientapp.get(r)))
         for r, ids in sorted(ledger.rounds.items())
     )
-    _say(f"audit counts from {len(nodes)} node(s)")
+    say(f"audit counts from {len(nodes)} node(s)")
     return FederatedOutcome(
         params=tuple(result.arrays.to_numpy_ndarrays()),
         preprocessor=json.loads(pooled.to_json()),
@@ -380,7 +271,7 @@ def main(grid: Grid, context: Context) -> None:
     try:
         document = coordinate(grid, plan, ledger).to_json()
     except FairgovError as exc:
-        _say(f"stopped: {exc.code}: {exc.message}")
+        say(f"stopped: {exc.code}: {exc.message}")
         document = error_document(exc, ledger)
     plan.outcome.parent.mkdir(parents=True, exist_ok=True)
     plan.outcome.write_bytes(document)

@@ -99,47 +99,94 @@ def by_sender(sent: Sequence[Message], replies: Iterable[Message]) -> list[tuple
 #: Seconds between two requests for replies while a stage waits. Flower's own
 #: ``send_and_receive`` waits 3 s between them, which made up much of a short stage.
 PULL_INTERVAL = 0.2
+#: Seconds between two "waiting" lines while a stage waits for replies: a hung node must
+#: not leave the operator looking at a silent run for the whole reply timeout.
+WAIT_NOTICE = 15.0
+
+
+def say(line: str) -> None:
+    """Stream one line to the driver (``flwr run --stream`` relays the ServerApp's output)."""
+    print(f"fairgov: {line}", flush=True)
 
 
 def exchange(grid: Grid, messages: Sequence[Message], *, timeout: float | None) -> list[Message]:
     """Push ``messages`` through ``grid`` and collect their replies, asking the SuperLink
     every :data:`PULL_INTERVAL` seconds, until each has one or ``timeout`` seconds have
     passed (``None``: no limit, as in Flower). The SuperLink itself answers with an error
-    for a node it counts as offline."""
+    for a node it counts as offline. Every :data:`WAIT_NOTICE` seconds of waiting, one line
+    says which nodes have not answered yet."""
     pending = {message_id for message_id in grid.push_messages(messages) if message_id}
-    deadline = None if timeout is None else time.monotonic() + timeout
+    addressee = {m.metadata.message_id: m.metadata.dst_node_id for m in messages}
+    stage = messages[0].metadata.message_type.removeprefix("query.") if messages else ""
+    start = time.monotonic()
+    deadline = None if timeout is None else start + timeout
+    notice = start + WAIT_NOTICE
     replies: list[Message] = []
     while pending:
         pulled = list(grid.pull_messages(pending))
         replies.extend(pulled)
         pending -= {reply.metadata.reply_to_message_id for reply in pulled}
-        if not pending or (deadline is not None and time.monotonic() >= deadline):
+        now = time.monotonic()
+        if not pending or (deadline is not None and now >= deadline):
             break
+        if now >= notice:
+            notice = now + WAIT_NOTICE
+            waiting = sorted(addressee.get(m, 0) for m in pending)
+            limit = "" if timeout is None else f" of {timeout:.0f} s"
+            say(
+                f"waiting for the {stage} replies of node(s) {', '.join(map(str, waiting))} "
+                f"({now - start:.0f} s{limit})"
+            )
         time.sleep(PULL_INTERVAL)
     return replies
 
 
 @dataclass
 class Ledger:
-    """What the server learned about nodes while the run went on."""
+    """What the server learned about nodes while the run went on.
+
+    ``stage`` names the exchange under way; each new refusal is streamed as one line with
+    its node, dataset, stage and code.
+    """
 
     refusals: dict[int, NodeRefusal] = field(default_factory=dict)
     bytes_sent: dict[int, int] = field(default_factory=dict)
     rounds: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    stage: str = "admission"
 
-    def refuse(self, node_id: int, dataset_id: str | None, exc: FairgovError) -> None:
-        self.refusals.setdefault(node_id, NodeRefusal(node_id, dataset_id, exc.code, exc.message))
+    def refuse(
+        self, node_id: int, dataset_id: str | None, exc: FairgovError, *, claimed: str | None = None
+    ) -> None:
+        """Leave ``node_id`` out; ``dataset_id`` is the dataset its provider's signature
+        verified (None if none did), ``claimed`` one it named without proof, which goes
+        into the message only."""
+        self._add(
+            NodeRefusal(node_id, dataset_id, exc.code, _claim(claimed, dataset_id) + exc.message)
+        )
 
     def refuse_reply(self, node_id: int, dataset_id: str | None, reply: Message) -> None:
+        """Leave out a node that replied with an error. The dataset id inside an error reply
+        is the node's own unsigned word: it names the refusal only as a claim."""
         refusal = parse_refusal(reply)
-        named = dataset_id or refusal.dataset_id
-        self.refusals.setdefault(
-            node_id, NodeRefusal(node_id, named, refusal.code, refusal.message)
-        )
+        message = _claim(refusal.dataset_id, dataset_id) + refusal.message
+        self._add(NodeRefusal(node_id, dataset_id, refusal.code, message))
+
+    def _add(self, refusal: NodeRefusal) -> None:
+        if refusal.node_id in self.refusals:
+            return
+        self.refusals[refusal.node_id] = refusal
+        named = refusal.dataset_id or "no verified dataset"
+        say(f"node {refusal.node_id} ({named}) refused at the {self.stage}: {refusal.code}")
 
     def count(self, node_id: int, reply: Message) -> None:
         size = 0 if reply.has_error() else wire_size(reply.content)
         self.bytes_sent[node_id] = self.bytes_sent.get(node_id, 0) + size
+
+
+def _claim(claimed: str | None, verified: str | None) -> str:
+    if not claimed or (verified is not None and claimed.lower() == verified.lower()):
+        return ""
+    return f"(the node named dataset {claimed}, unverified) "
 
 
 class AdmittedGrid(Grid):
@@ -160,6 +207,11 @@ class AdmittedGrid(Grid):
         self._ledger = ledger
         self._min_nodes = min_nodes
 
+    @property
+    def admitted(self) -> int:
+        """How many nodes were accepted at admission."""
+        return len(self._admitted)
+
     def active(self) -> list[int]:
         """Admitted nodes that are neither refused nor disconnected."""
         online = set(self._grid.get_node_ids())
@@ -177,7 +229,9 @@ class AdmittedGrid(Grid):
     def get_node_ids(self) -> Iterable[int]:
         nodes = self.active()
         if len(nodes) < self._min_nodes:
-            raise TooFewNodes(len(nodes), self._min_nodes)
+            raise TooFewNodes(
+                len(nodes), self._min_nodes, admitted=len(self._admitted), stage="training"
+            )
         return nodes
 
     def set_run(self, run: Run) -> None:
@@ -215,6 +269,7 @@ class AdmittedGrid(Grid):
     def _checked_train(self, sent: list[Message], replies: list[Message]) -> list[Message]:
         arrays = sent[0].content.array_records[ARRAYS]
         server_round = int(sent[0].content.config_records["config"]["server-round"])  # type: ignore[arg-type]
+        self._ledger.stage = f"training round {server_round}"
         kept: list[tuple[int, Message]] = []
         answers = by_sender(sent, replies)
         for node_id, reply in answers:

@@ -115,3 +115,38 @@ def test_a_served_node_joins_a_hosted_superlink(
         assert link.stderr is not None
         link.stderr.close()
     assert link.returncode == 0
+
+
+@pytest.mark.slow
+def test_a_node_stopped_with_sigterm_leaves_no_decrypted_key(
+    isolated_chain: Web3, deployment: deploy.Deployment, clinic: Path, tmp_path: Path
+) -> None:
+    """Review of #16, finding 4: the key folder was removed on Ctrl-C only."""
+    keys = tmp_path / "tmp"
+    keys.mkdir()
+    args = _serve(isolated_chain, deployment, clinic, "--dev-account", PROVIDER_ACCOUNT)
+    args += ["--port", str(free_port())]
+    log = tmp_path / "node.log"
+    with log.open("wb") as out:
+        node = subprocess.Popen(
+            [sys.executable, "-m", "cli", *args],
+            env=flower_env() | {"TMPDIR": str(keys)},
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while b"serving as" not in log.read_bytes() and time.monotonic() < deadline:
+            assert node.poll() is None, log.read_text()
+            time.sleep(0.5)
+        (folder,) = keys.glob("fairgov-node-*")
+        assert folder.name.startswith(f"fairgov-node-{node.pid}-")
+        node.send_signal(signal.SIGTERM)  # the serving process only, as a service manager
+        assert node.wait(30) == 0, log.read_text()
+    finally:
+        if node.poll() is None:
+            os.killpg(node.pid, signal.SIGKILL)
+            node.wait()
+    assert not folder.exists()
+    assert list(keys.glob("fairgov-node-*")) == []

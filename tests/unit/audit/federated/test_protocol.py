@@ -11,6 +11,7 @@ from flwr.serverapp.strategy.strategy_utils import aggregate_arrayrecords
 
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
 from audit.federated import learning
+from audit.federated.admission import verify_admission
 from audit.federated.errors import InvalidNodeReply, NodeNotProvider
 from audit.federated.governed import schema_of
 from audit.federated.mitigation import InvalidNodeHistogram, histogram
@@ -25,7 +26,6 @@ from audit.federated.protocol import (
     Schema,
 )
 from audit.federated.replies import read_counts, read_histogram
-from audit.federated.server_app import verify_admission
 from audit.federated.strategy import build_strategy, check_update
 from audit.spec import FederatedSpec
 from bias_checks import InvalidCountsError, group_counts
@@ -83,14 +83,14 @@ def _admission(**changes: str | int) -> Admission:
 
 
 def test_an_admission_signed_by_the_registered_provider_is_accepted() -> None:
-    summary = verify_admission(_admission(), _snapshot(), NONCE)
+    summary = verify_admission(_admission(), _snapshot(), NONCE, SCHEMA)
     assert summary.rows == 2
 
 
 def test_a_changed_admission_no_longer_recovers_the_provider() -> None:
     forged = replace(_admission(), train_rows=2000)
     with pytest.raises(NodeNotProvider):
-        verify_admission(forged, _snapshot(), NONCE)
+        verify_admission(forged, _snapshot(), NONCE, SCHEMA)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_admissions_the_policy_does_not_back_are_refused(
     admission: Admission, snapshot: PolicySnapshot, error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        verify_admission(admission, snapshot, NONCE)
+        verify_admission(admission, snapshot, NONCE, SCHEMA)
 
 
 def test_an_admission_record_round_trips_and_rejects_bad_fields() -> None:
