@@ -166,6 +166,8 @@ class ApiContext:
         if closed:
             log.warning("closed %d audit runs interrupted by a stop: %s", len(closed), closed)
         for run in queued:
+            if self._closing.is_set():  # left claimed: recovered once this process is gone
+                break
             self.run_queued(run)
 
     def close(self) -> None:

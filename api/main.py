@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -63,6 +64,9 @@ every report's sha256 on chain.
 """
 
 
+log = logging.getLogger(__name__)
+
+
 def _router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for module in (
@@ -91,7 +95,10 @@ async def _recover_periodically(ctx: ApiContext) -> None:
     host that never comes back leaves rows only its runs' stale heartbeat gives away."""
     while True:
         await asyncio.sleep(ctx.recovery_seconds)
-        await asyncio.to_thread(ctx.recover_audits)
+        try:
+            await asyncio.to_thread(ctx.recover_audits)
+        except Exception:  # logged; the next pass tries again
+            log.exception("recovering the audit runs of gone processes failed")
 
 
 def create_app(

@@ -126,7 +126,10 @@ class Heartbeat:
                 break
             beaten = self.beat()
             with _LOCK:
-                if beaten or self.wanted:
+                # A failed beat (None) proves nothing about live rows: only beats that found
+                # none age the quiet period, so a database outage never stops the heartbeat
+                # of a process whose runs are still live (review, session 25).
+                if beaten is None or beaten or self.wanted:
                     self.wanted, quiet_since = False, time.monotonic()
                 elif time.monotonic() - quiet_since >= HEARTBEAT_TIMEOUT.total_seconds():
                     self._stopping.set()  # keep_alive starts another one when needed

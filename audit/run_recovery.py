@@ -23,7 +23,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
-from audit.errors import AuditError
+from audit.errors import AuditError, RunTakenOver
 from audit.run_heartbeat import keep_alive, stale_before
 from audit.run_owner import owner_alive, owner_gone, process_owner
 from core.db import session_scope
@@ -82,11 +82,17 @@ def start_queued(engine: Engine, row_id: int, run_id: str) -> None:
     """Move the queued row ``row_id`` to ``running`` in this process.
 
     Raises :class:`RunInputsChanged` (the row is closed ``failed``) when the run planned now
-    has another id than the one accepted.
+    has another id than the one accepted, and :class:`~audit.errors.RunTakenOver` (the row is
+    left alone) when it is no longer queued for this process: recovery judged this process
+    gone by its heartbeat and handed the run to another, which runs it (review, session 25:
+    both ran it).
     """
     with session_scope(engine) as session:
         row = session.get(AuditRunRecord, row_id)
         assert row is not None
+        if row.status != RunStatus.QUEUED or row.owner != process_owner():
+            # Recovery gave it to another process (this one looked gone): that one runs it.
+            raise RunTakenOver(row.run_id, row.owner)
         if row.run_id != run_id:
             exc = RunInputsChanged(row.run_id, run_id)
             row.status, row.finished_at = RunStatus.FAILED, utcnow()

@@ -105,8 +105,9 @@ class DbLease:
 
 
 def _application_name(holder: str) -> str:
-    """``holder`` as PostgreSQL keeps it in ``application_name`` (at most 63 bytes)."""
-    return holder.encode()[:63].decode(errors="ignore")
+    """The ``application_name`` of ``holder``'s lock session: a digest, since PostgreSQL
+    keeps 63 bytes and two holders on one long hostname differ only at the end."""
+    return "fairgov-lease-" + hashlib.sha256(holder.encode()).hexdigest()[:32]
 
 
 def advisory_key(name: str) -> int:

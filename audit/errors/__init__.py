@@ -70,7 +70,7 @@ from audit.errors._records import (
     SaltsMismatch,
     UncommittableColumn,
 )
-from audit.errors._runs import ReportWriteFailed
+from audit.errors._runs import ReportWriteFailed, RunTakenOver
 from audit.errors._sources import (
     DaskUnreachable,
     InvalidDaskAddress,
@@ -131,6 +131,7 @@ __all__ = [
     "RecordsRootMismatch",
     "ReportNotCanonical",
     "ReportWriteFailed",
+    "RunTakenOver",
     "SaltsMismatch",
     "UncommittableColumn",
     "UnexpectedOnnxSignature",

@@ -9,6 +9,7 @@ stale or foreign withdrawal is refused with its own code and spends no gas. One 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,6 +30,9 @@ from governance.errors import (
 from governance.index.models import Proposal
 from governance.relay.outbox import PENDING_STATUSES, RelayItem, signed_call_key
 from governance.relay.signed_calls import SignedCall, accept_signed_call
+
+#: Serialises :func:`check_not_held` with the insert it guards, in this process.
+_HOLDING: Final = threading.Lock()
 
 #: Who the check runs as: anyone may send a signed withdrawal.
 _ANYONE: Final = "0x0000000000000000000000000000000000000001"
@@ -190,7 +194,6 @@ def accept_withdrawal(
     """
     data = check_withdrawal(w3, deployment, withdrawal, signature, sender=_ANYONE)
     check_gasless_withdrawal_target(session, w3, deployment, withdrawal)
-    check_not_held(session, deployment, withdrawal)
     call = SignedCall(
         to=w3.to_checksum_address(deployment.addresses.training_policy),
         data="0x" + data.hex(),
@@ -198,5 +201,7 @@ def accept_withdrawal(
         label=f"withdraw dataset {withdrawal.dataset_id}",
         key=withdrawal_key(withdrawal),
     )
-    item, _ = accept_signed_call(session, rpc, call, chain_id=deployment.chain_id)
+    with _HOLDING:  # the check and the insert at once: parallel requests each passed it
+        check_not_held(session, deployment, withdrawal)
+        item, _ = accept_signed_call(session, rpc, call, chain_id=deployment.chain_id)
     return item

@@ -203,6 +203,7 @@ STATUS_BEFORE: dict[str, int] = {
     "reward_wallet_refused_signature": 422,  # new in #15: an EIP-1271 wallet refused a claim
     "reward_window_open": 409,  # new in #15: providers' rewards
     "run_inputs_changed": 409,  # new in chaos fixes: a queued run's policy changed before it ran
+    "run_taken_over": 409,  # new in session 25: recovery handed a queued run to another process
     "salts_mismatch": 422,  # new in #15: salts file and data file disagree
     "signature_error": 400,
     "signature_malleable": 400,

@@ -90,3 +90,34 @@ def test_a_row_updated_to_running_by_this_process_beats(
         row.status, row.owner = RunStatus.RUNNING, process_owner()
         session.add(row)
     assert _beat_after(engine, row_id, old) > old
+
+
+class _Failing(run_heartbeat.Heartbeat):
+    """A heartbeat whose database answers nothing (every beat fails), or finds no row."""
+
+    def __init__(self, engine: Engine, result: int | None) -> None:
+        super().__init__(engine, interval=0.02)
+        self.result = result
+
+    def beat(self) -> int | None:
+        return self.result
+
+
+def test_a_database_outage_does_not_stop_the_heartbeat(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review (session 25): failed beats aged the quiet period like beats that found no live
+    row, so an outage of HEARTBEAT_TIMEOUT stopped the heartbeat of a process still running
+    its audits, and nothing started it again."""
+    monkeypatch.setattr(run_heartbeat, "HEARTBEAT_TIMEOUT", timedelta(seconds=0.2))
+    failing, idle = _Failing(engine, None), _Failing(engine, 0)
+    for heartbeat in (failing, idle):
+        heartbeat.wanted = False
+        heartbeat.start()
+    time.sleep(0.6)
+    try:
+        assert failing.alive  # the outage proves nothing about live rows
+        assert not idle.alive  # found none for the whole timeout: it rests
+    finally:
+        failing.stop()
+        idle.stop()

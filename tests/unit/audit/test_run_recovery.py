@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import col
 
 from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
+from audit.errors import RunTakenOver
 from audit.run_heartbeat import HEARTBEAT_INTERVAL, HEARTBEAT_TIMEOUT, stale_before
 from audit.run_owner import owner_alive, owner_gone, process_owner
-from audit.run_recovery import _Orphan, _take, claim_queued, close_interrupted
+from audit.run_recovery import _Orphan, _take, claim_queued, close_interrupted, start_queued
 from core.db import session_scope
 
 RUN_ID = "0x" + "ab" * 32
@@ -162,3 +164,19 @@ def test_a_row_whose_owner_beats_after_the_judgement_is_not_taken(engine: Engine
     with session_scope(engine) as session:
         assert not _take(session, judged, status=RunStatus.FAILED)
     assert _get(engine, row_id).status == "running"
+
+
+def test_a_queued_run_recovery_handed_to_another_process_is_not_started_here(
+    engine: Engine,
+) -> None:
+    """Review (session 25): start_queued moved the row to running whoever owned it, so a run
+    recovery had handed to another process (this one looked gone) ran in both."""
+    taken = _row(engine, RunStatus.QUEUED, "other-host/boot/1/1")
+    with pytest.raises(RunTakenOver) as refused:
+        start_queued(engine, taken, RUN_ID)
+    assert refused.value.code == "run_taken_over"
+    row = _get(engine, taken)
+    assert (row.status, row.owner) == ("queued", "other-host/boot/1/1")
+    mine = _row(engine, RunStatus.QUEUED, process_owner())
+    start_queued(engine, mine, RUN_ID)
+    assert _get(engine, mine).status == "running"

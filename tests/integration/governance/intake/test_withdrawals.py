@@ -5,6 +5,7 @@ withdrawal that voids an open offer of its own signer."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from eth_account import Account
@@ -184,3 +185,29 @@ def test_a_second_withdrawal_while_the_first_is_on_its_way_is_refused_unless_it_
     assert second.id != first.id
     with Session(engine) as session:
         assert len(session.exec(select(RelayItem)).all()) == 2
+
+
+def test_withdrawals_sent_in_parallel_are_relayed_once(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    """Review (session 25): the check read the outbox, then the insert came after, so
+    withdrawals sent at the same moment each passed it."""
+    offered = issue_time(isolated_chain)
+    _indexed_offer(engine, "Active", issued_at=offered)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def send(issued_at: int) -> None:
+        barrier.wait()
+        try:
+            _accept(engine, isolated_chain, deployment, _withdrawal(PROVIDER, issued_at))
+            outcomes.append("queued")
+        except WithdrawalAlreadyHeld:
+            outcomes.append("held")
+
+    threads = [threading.Thread(target=send, args=(offered + i,)) for i in range(1, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["held", "held", "held", "queued"]
