@@ -26,7 +26,7 @@ import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import Engine, column, table, update
+from sqlalchemy import Engine, column, event, table, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -162,8 +162,20 @@ def keep_alive(engine: Engine, *, interval: float = HEARTBEAT_INTERVAL) -> Heart
             return heartbeat
         heartbeat = Heartbeat(engine, interval)
         _HEARTBEATS[engine] = heartbeat
+        if not event.contains(engine, "engine_disposed", _stop_on_dispose):
+            event.listen(engine, "engine_disposed", _stop_on_dispose)
         heartbeat.start()
         return heartbeat
+
+
+def _stop_on_dispose(engine: Engine) -> None:
+    """A disposed engine is being shut down: its heartbeat ends with it. (Beating on, it
+    opened a pooled connection nobody would close; review of the CI run, session 25.)"""
+    with _LOCK:
+        heartbeat = _HEARTBEATS.pop(engine, None)
+    if heartbeat is not None:
+        heartbeat.stop()
+        engine.pool.dispose()  # a beat that was in flight returned its connection there
 
 
 def _forget_after_fork() -> None:

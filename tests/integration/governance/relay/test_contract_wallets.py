@@ -40,10 +40,11 @@ pytestmark = pytest.mark.chain
 WALLET_SIGNATURE = "0x" + "22" * 65
 
 
-def _offered_by(engine: Engine, provider: str, issued_at: int) -> str:
-    """A new dataset id that an open proposal in the index offers, from ``provider``."""
+def _offered_by(engine: Engine, provider: str, *issued_at: int) -> str:
+    """A new dataset id that an open proposal in the index offers, from ``provider``, once
+    for each date in ``issued_at``."""
     dataset_id = "0x" + secrets.token_hex(32)
-    offer = {"dataset_id": dataset_id, "provider": provider, "issued_at": issued_at}
+    offers = [{"dataset_id": dataset_id, "provider": provider, "issued_at": t} for t in issued_at]
     with Session(engine) as session:
         session.add(
             Proposal(
@@ -52,7 +53,7 @@ def _offered_by(engine: Engine, provider: str, issued_at: int) -> str:
                 description="allow it",
                 description_hash="0x" + "22" * 32,
                 calls=json.dumps({"targets": [], "values": [], "calldatas": []}),
-                actions=json.dumps([{"kind": "allow_dataset", "offer": offer}]),
+                actions=json.dumps([{"kind": "allow_dataset", "offer": o} for o in offers]),
                 snapshot=1,
                 vote_end=2,
                 deadline=2,
@@ -129,7 +130,9 @@ def test_a_contract_wallet_whose_relayed_call_reverted_on_chain_must_send_its_ow
     w3 = isolated_chain
     wallet = place_wallet(w3, ANY_SIGNATURE)
     now = issue_time(w3)
-    dataset_id = _offered_by(engine, wallet, now)
+    # Two offers, so the second withdrawal voids one the first does not (else it would be
+    # withdrawal_already_held while the first is queued).
+    dataset_id = _offered_by(engine, wallet, now, now + 1)
     first, second = (
         DatasetWithdrawal(dataset_id=dataset_id, provider=wallet, issued_at=now + i) for i in (0, 1)
     )
