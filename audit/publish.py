@@ -28,6 +28,7 @@ from audit.report import Report
 from bias_checks import OnInconclusive, Verdict
 from core.db import session_scope
 from core.errors import FairgovError
+from core.fence import LeaseLost
 from governance.policy.snapshot import PolicySnapshot
 
 
@@ -89,7 +90,7 @@ def update_row(engine: Engine, row_id: int, **fields: Any) -> None:
 
 def finish_run(engine: Engine, row_id: int, status: RunStatus, exc: BaseException) -> None:
     """Record that the run in row ``row_id`` ended ``status`` because of ``exc``."""
-    code = exc.code if isinstance(exc, FairgovError) else type(exc).__name__
+    code = exc.code if isinstance(exc, FairgovError | LeaseLost) else type(exc).__name__
     update_row(engine, row_id, status=status, error_code=code, error=str(exc), finished_at=utcnow())
 
 

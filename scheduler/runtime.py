@@ -5,7 +5,8 @@ APScheduler's SQLAlchemy job store persists each job as a textual reference
 deployment, keys, data directory) comes from the :class:`JobContext` that the active
 :class:`~scheduler.service.SchedulerService` installs in this process, never from pickled
 arguments. Every run writes one :mod:`~scheduler.history` row when it starts and completes
-it when it finishes (:func:`run`).
+it when it finishes (:func:`run`). A job runs fenced by the lease (:mod:`core.fence`): a
+scheduler that lost its lease mid-job stops before its next transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from audit.env import AuditEnv
+from core import fence
 from core.db import session_scope
 from governance.chain.deploy import Deployment
 from governance.relay.relayer import Relayer, RelayerConfig
@@ -159,7 +161,11 @@ def run(name: str, work: Callable[[Runtime], Outcome]) -> None:
         run_id = history.start(session, name, holder=runtime.holder).id
     assert run_id is not None
     try:
-        outcome = work(runtime)
+        with fence.fenced(runtime.may_run):  # every transaction the job sends checks the lease
+            outcome = work(runtime)
+    except fence.LeaseLost as exc:
+        _log.warning("job %s stopped: %s", name, exc)
+        outcome = Outcome(JobStatus.SKIPPED, "stopped: the lease was taken over", exc.code)
     except Exception as exc:
         _log.exception("job %s failed", name)
         outcome = Outcome(JobStatus.FAILED, "", f"{type(exc).__name__}: {exc}")

@@ -13,6 +13,7 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
+from core import fence
 from governance.errors import ChainUnreachable, TransactionFailed
 
 _PRIORITY_FEE_WEI = 10**9
@@ -73,6 +74,7 @@ class Sender:
         if "gas" not in tx:
             tx["gas"] = self.w3.eth.estimate_gas(tx)
         signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+        fence.check(f"sending {what}")
         tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
         self.nonce += 1
         self.pending.append((what, tx_hash))

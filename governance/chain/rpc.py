@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from core import fence
 from governance.errors import ChainUnreachable
 
 _HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -62,6 +63,9 @@ class RpcBatch:
         """Answers to ``calls`` (method, params), in order."""
         if not calls:
             return []
+        sends = sum(method == "eth_sendRawTransaction" for method, _ in calls)
+        if sends:
+            fence.check(f"sending {sends} transaction(s)")
         payload = [
             {"jsonrpc": "2.0", "id": i, "method": method, "params": params}
             for i, (method, params) in enumerate(calls)
