@@ -16,7 +16,7 @@ from core.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from audit.errors import AuditError, InvalidReport, ReportNotCanonical
-    from audit.predictions import PredictionsAudit, audit_predictions_file, parse_threshold
+    from audit.predictions import PredictionsAudit, audit_predictions_file
     from audit.render import render_all, render_csv, render_html, render_model_card, render_pdf
     from audit.report import (
         REPORT_SCHEMA_VERSION,
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         default_environment,
     )
     from audit.service import reaudit_after_policy_change
+    from audit.threshold_text import parse_threshold
 
 # The public names and the modules that define them. They load on first use: importing
 # one submodule (the CLI's `audit predictions`, say) must not pull in scikit-learn.
@@ -39,7 +40,7 @@ _HOME = {
     "reaudit_after_policy_change": "audit.service",
     "PredictionsAudit": "audit.predictions",
     "audit_predictions_file": "audit.predictions",
-    "parse_threshold": "audit.predictions",
+    "parse_threshold": "audit.threshold_text",
     "render_all": "audit.render",
     "render_csv": "audit.render",
     "render_html": "audit.render",

@@ -51,7 +51,7 @@ print(json.dumps({{"seconds": seconds, "peak": peak, "audit": audit}}))
 _REFERENCE = """
 import json, time
 import pandas as pd
-from audit.predictions import DEFAULT_THRESHOLDS, parse_threshold
+from audit.threshold_text import DEFAULT_THRESHOLDS, parse_threshold
 from audit.predictions import _binary_predictions, _binary_truth
 from bias_checks import EvidenceRule, audit_predictions
 from core.canonical import file_sha256

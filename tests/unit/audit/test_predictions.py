@@ -20,7 +20,8 @@ from audit.errors import (
     UnknownMetricName,
     UnreadableFile,
 )
-from audit.predictions import audit_predictions_file, parse_threshold
+from audit.predictions import audit_predictions_file
+from audit.threshold_text import parse_threshold
 from bias_checks import (
     BiasChecksInputError,
     EvidenceRule,
