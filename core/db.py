@@ -7,12 +7,13 @@ practice. The schema is owned by Alembic migrations in ``core/migrations``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -67,6 +68,42 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def advisory_key(name: str) -> int:
+    """A signed 64-bit key for PostgreSQL's advisory lock functions, derived from ``name``."""
+    digest = hashlib.sha256(f"fairgov:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def exclusive_transaction(session: Session, name: str) -> Iterator[None]:
+    """Run the block in a transaction that holds ``name`` against every other session, in
+    any process on the same database; commit when the block succeeds, roll back when it
+    raises. Whatever the session held before is committed first.
+
+    PostgreSQL takes a transaction-scoped advisory lock on ``name``
+    (``pg_advisory_xact_lock``), so other names go on at the same time. SQLite begins with
+    ``BEGIN IMMEDIATE``, which takes the database's one write lock whatever the name: every
+    other writer waits for the block, up to the busy timeout. Either lock ends with the
+    transaction, so a commit inside the block ends it too.
+
+    Examples
+    --------
+    >>> with exclusive_transaction(session, "withdrawal:0x5d…"):  # doctest: +SKIP
+    ...     check_then_insert(session)
+    """
+    session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": advisory_key(name)})
+    else:
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

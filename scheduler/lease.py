@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, case, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col
 
-from core.db import session_scope
+from core.db import advisory_key, session_scope
 from scheduler.db_models import SchedulerLease, utcnow
 
 _RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -108,12 +108,6 @@ def _application_name(holder: str) -> str:
     """The ``application_name`` of ``holder``'s lock session: a digest, since PostgreSQL
     keeps 63 bytes and two holders on one long hostname differ only at the end."""
     return "fairgov-lease-" + hashlib.sha256(holder.encode()).hexdigest()[:32]
-
-
-def advisory_key(name: str) -> int:
-    """A signed 64-bit key for ``pg_try_advisory_lock``, derived from the lease name."""
-    digest = hashlib.sha256(f"fairgov:{name}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class AdvisoryLock:

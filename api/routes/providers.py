@@ -22,7 +22,7 @@ from api.schemas.providers import (
     WithdrawalSubmit,
 )
 from audit.inclusion import check_inclusion
-from audit.manifest import manifest_by_hash
+from audit.manifest import check_offers_registered, manifest_by_hash
 from governance.actions import AllowDataset, DatasetOffer, DatasetWithdrawal, describe
 from governance.actions._consent import OFFER_FIELDS, WITHDRAWAL_FIELDS
 from governance.consent import check_offer, offer_typed_data, withdrawal_typed_data
@@ -82,16 +82,20 @@ def prepare_offer(ctx: CtxDep, session: SessionDep, body: OfferPrepare) -> Offer
 
 
 @router.post(
-    "/providers/offers", response_model=OfferAccepted, responses=responses(403, 409, 413, 503)
+    "/providers/offers",
+    response_model=OfferAccepted,
+    responses=responses(403, 404, 409, 413, 503),
 )
-def submit_offer(ctx: CtxDep, body: OfferSubmit) -> OfferAccepted:
+def submit_offer(ctx: CtxDep, session: SessionDep, body: OfferSubmit) -> OfferAccepted:
     """Check a signed offer with the policy contract itself and return its ``allow_dataset``
     action. Nothing is stored or sent: put the action in a proposal.
 
-    Refused, before any gas, with the policy's own reasons: ``offer_signature_invalid`` (403)
-    when the provider did not sign it (EOA or EIP-1271 wallet), ``not_dataset_provider``
-    (403), ``offer_expired`` and ``offer_not_yet_valid`` (422), ``offer_stale`` and
-    ``consent_withdrawn`` (409).
+    Refused first, before asking the chain, with ``manifest_not_registered`` (404) when no
+    registration here stored the offered manifest (a proposal of it is refused, and a
+    governed run reads the voted manifest from here). Then, before any gas, with the
+    policy's own reasons: ``offer_signature_invalid`` (403) when the provider did not sign it
+    (EOA or EIP-1271 wallet), ``not_dataset_provider`` (403), ``offer_expired`` and
+    ``offer_not_yet_valid`` (422), ``offer_stale`` and ``consent_withdrawn`` (409).
     """
     action = _parse(
         body.message,
@@ -103,6 +107,7 @@ def submit_offer(ctx: CtxDep, body: OfferSubmit) -> OfferAccepted:
         ),
         InvalidOffer,
     )
+    check_offers_registered(session, [action])
     check_offer(ctx.w3, ctx.deployment, action)
     return OfferAccepted(action=action.model_dump(mode="json"), summary=describe(action))
 

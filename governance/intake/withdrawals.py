@@ -4,18 +4,19 @@ The provider signs a ``DatasetWithdrawal`` in their wallet and pays nothing: the
 ``withdrawDatasetBySig``. Before anything is stored, the policy contract itself judges the
 withdrawal in an ``eth_call`` (:func:`governance.consent.check_withdrawal`), so a forged,
 stale or foreign withdrawal is refused with its own code and spends no gas. One withdrawal
-(dataset, provider, time) is one outbox item; the same one again returns it.
+(dataset, provider, time) is one outbox item; the same one again returns it, and while one of
+a signer's withdrawals of a dataset is on its way another is queued only if it voids more.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Final
 
 from sqlmodel import Session, col, select
 from web3 import Web3
 
+from core.db import exclusive_transaction
 from core.types import to_address
 from governance.actions import DatasetWithdrawal
 from governance.chain.contracts import bind
@@ -29,10 +30,12 @@ from governance.errors import (
 )
 from governance.index.models import Proposal
 from governance.relay.outbox import PENDING_STATUSES, RelayItem, signed_call_key
-from governance.relay.signed_calls import SignedCall, accept_signed_call
-
-#: Serialises :func:`check_not_held` with the insert it guards, in this process.
-_HOLDING: Final = threading.Lock()
+from governance.relay.signed_calls import (
+    SignedCall,
+    queue_signed_call,
+    queued_call,
+    vet_signed_call,
+)
 
 #: Who the check runs as: anyone may send a signed withdrawal.
 _ANYONE: Final = "0x0000000000000000000000000000000000000001"
@@ -129,15 +132,24 @@ def check_gasless_withdrawal_target(
     raise WithdrawalNotProvider(withdrawal.dataset_id, withdrawal.provider)
 
 
+def _own_key(deployment: Deployment, withdrawal: DatasetWithdrawal) -> str:
+    return signed_call_key(
+        deployment.chain_id, deployment.addresses.training_policy, withdrawal_key(withdrawal)
+    )
+
+
+def _signers_withdrawals(deployment: Deployment, withdrawal: DatasetWithdrawal) -> str:
+    """The outbox key prefix of every withdrawal of the dataset by the same signer."""
+    return _own_key(deployment, withdrawal).rsplit(":", 1)[0] + ":"
+
+
 def _held_withdrawal(
     session: Session, deployment: Deployment, withdrawal: DatasetWithdrawal
 ) -> tuple[RelayItem, int] | None:
     """The signer's latest other withdrawal of the same dataset still on its way (queued or
     sent), with its ``issued_at``; None when there is none."""
-    own = signed_call_key(
-        deployment.chain_id, deployment.addresses.training_policy, withdrawal_key(withdrawal)
-    )
-    prefix = own.rsplit(":", 1)[0] + ":"
+    own = _own_key(deployment, withdrawal)
+    prefix = _signers_withdrawals(deployment, withdrawal)
     rows = session.exec(
         select(RelayItem)
         .where(col(RelayItem.dedupe_key).startswith(prefix, autoescape=True))
@@ -191,6 +203,12 @@ def accept_withdrawal(
     WithdrawalAlreadyHeld
         Another withdrawal of the signer's on its way voids all this one would
         (:func:`check_not_held`).
+
+    Notes
+    -----
+    Commits the session: the check and the insert run in one transaction that excludes every
+    other withdrawal of the dataset by the same signer, from any process on the database
+    (:func:`core.db.exclusive_transaction`; on SQLite, every other writer).
     """
     data = check_withdrawal(w3, deployment, withdrawal, signature, sender=_ANYONE)
     check_gasless_withdrawal_target(session, w3, deployment, withdrawal)
@@ -201,7 +219,15 @@ def accept_withdrawal(
         label=f"withdraw dataset {withdrawal.dataset_id}",
         key=withdrawal_key(withdrawal),
     )
-    with _HOLDING:  # the check and the insert at once: parallel requests each passed it
+    # The check and the insert in one transaction that the signer's other withdrawals of the
+    # dataset wait for, in any thread or process: sent at once, they each passed the check
+    # (review, session 25), and under a lock of one process each API process relayed one.
+    # The node is asked first: on SQLite the lock below holds every writer back.
+    if (same := queued_call(session, call, chain_id=deployment.chain_id)) is not None:
+        return same
+    vet_signed_call(session, rpc, call)
+    with exclusive_transaction(session, _signers_withdrawals(deployment, withdrawal)):
         check_not_held(session, deployment, withdrawal)
-        item, _ = accept_signed_call(session, rpc, call, chain_id=deployment.chain_id)
+        item, _ = queue_signed_call(session, call, chain_id=deployment.chain_id)
+    session.refresh(item)  # the transaction's commit expired it
     return item

@@ -127,9 +127,29 @@ def accept_signed_call(
         The simulation reverted (``details["revert"]`` holds the decoded error's code);
         nothing was stored.
     """
-    existing = outbox.find(session, outbox.signed_call_key(chain_id, call.to, call.key))
-    if existing is not None and existing.status != RelayStatus.FAILED:
+    existing = queued_call(session, call, chain_id=chain_id)
+    if existing is not None:
         return existing, False
+    vet_signed_call(session, rpc, call, sender=sender)
+    return queue_signed_call(session, call, chain_id=chain_id)
+
+
+def queued_call(session: Session, call: SignedCall, *, chain_id: int) -> RelayItem | None:
+    """The item of this very call if it is already queued, sent or confirmed."""
+    existing = outbox.find(session, outbox.signed_call_key(chain_id, call.to, call.key))
+    return None if existing is None or existing.status == RelayStatus.FAILED else existing
+
+
+def vet_signed_call(
+    session: Session, rpc: RpcBatch, call: SignedCall, *, sender: str | None = None
+) -> None:
+    """Refuse ``call`` if its signer may not have calls relayed or it would revert now: the
+    node calls of :func:`accept_signed_call`, which a caller holding a lock makes first.
+
+    Raises
+    ------
+    ContractWalletMustSend, CallWouldRevert
+    """
     barred = barred_wallets(session, rpc, [call.signer]).get(call.signer.lower())
     if barred is not None:
         raise barred
@@ -138,6 +158,16 @@ def accept_signed_call(
         error = CallWouldRevert(to=call.to, reason=reverted.message())
         error.details["revert"] = reverted.code
         raise error
+
+
+def queue_signed_call(
+    session: Session, call: SignedCall, *, chain_id: int
+) -> tuple[RelayItem, bool]:
+    """Store a vetted ``call`` (:func:`vet_signed_call`) in the outbox: the item and whether
+    it is new. A failed item of the same call is queued again with the new calldata."""
+    existing = outbox.find(session, outbox.signed_call_key(chain_id, call.to, call.key))
+    if existing is not None and existing.status != RelayStatus.FAILED:
+        return existing, False
     if existing is not None:
         existing.payload = outbox.signed_call_payload(to=call.to, data=call.data, label=call.label)
         existing.error_code = existing.error = None

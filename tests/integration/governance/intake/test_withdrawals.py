@@ -4,7 +4,10 @@ withdrawal that voids an open offer of its own signer."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import multiprocessing
+import queue
 import threading
 
 import pytest
@@ -30,6 +33,7 @@ from governance.intake.withdrawals import (
 )
 from governance.relay.outbox import RelayItem
 from tests.helpers import PROVIDER_KEY, address_of, issue_time
+from tests.integration.governance.intake.withdrawal_worker import send
 
 pytestmark = pytest.mark.chain
 
@@ -211,3 +215,48 @@ def test_withdrawals_sent_in_parallel_are_relayed_once(
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["held", "held", "held", "queued"]
+
+
+@pytest.mark.slow
+def test_withdrawals_sent_from_several_processes_are_relayed_once(
+    engine: Engine, isolated_chain: Web3, deployment: deploy.Deployment
+):
+    """Review: the check and the insert ran under a lock of one process, so API processes
+    sharing one database each passed the check and each relayed a withdrawal. The node
+    answers the relay's simulation slowly (``withdrawal_worker.SlowNode``), as a busy node
+    does, so that without a lock in the database every process passes the check."""
+    offered = issue_time(isolated_chain)
+    _indexed_offer(engine, "Active", issued_at=offered)
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(4)
+    outcomes = context.Queue()
+    url = engine.url.render_as_string(hide_password=False)
+    rpc_url = isolated_chain.provider.endpoint_uri  # type: ignore[attr-defined]
+    processes = []
+    for issued_at in range(offered + 1, offered + 5):
+        withdrawal = _withdrawal(PROVIDER, issued_at)
+        job = {
+            "deployment_json": deployment.model_dump_json(),
+            "withdrawal_json": withdrawal.model_dump_json(),
+            "signature": sign_withdrawal(withdrawal, PROVIDER_KEY, deployment),
+            "barrier": barrier,
+            "outcomes": outcomes,
+        }
+        processes.append(context.Process(target=send, args=(url, rpc_url), kwargs=job))
+    for process in processes:
+        process.start()
+    answers = []
+    with contextlib.suppress(queue.Empty):
+        for _ in processes:
+            answers.append(outcomes.get(timeout=180))
+    for process in processes:
+        process.join(timeout=60)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    outcomes.close()
+    outcomes.join_thread()
+    assert sorted(answers) == ["held", "held", "held", "queued"]
+    assert [process.exitcode for process in processes] == [0, 0, 0, 0]
+    with Session(engine) as session:
+        assert len(session.exec(select(RelayItem)).all()) == 1
