@@ -3,9 +3,10 @@
 A manifest names the file (``uri``), pins its bytes (``sha256``) and says how to read it:
 the label column and its positive value, the sensitive features and the model's features.
 ``records_root`` commits to every record with a salt the provider keeps
-(:mod:`audit.commitments`). Its canonical JSON (sorted keys, UTF-8, no whitespace) hashes to
-the ``manifestHash`` that the provider's signed offer, carried by an ``allow_dataset``
-proposal, puts on chain next to the file's hash (``contentHash``) and the records root.
+(:mod:`audit.commitments`), and ``records`` counts them. Its canonical JSON (sorted keys,
+UTF-8, no whitespace) hashes to the ``manifestHash`` that the provider's signed offer,
+carried by an ``allow_dataset`` proposal, puts on chain next to the file's hash
+(``contentHash``) and the records root.
 ``reference_group`` names the privileged group (one value per sensitive feature, as AIF360
 declares it on the dataset): governed runs compare every group with it in the directional
 metrics (``disparate_impact``, ...), so the DAO votes which group that is.
@@ -47,6 +48,7 @@ from audit.errors import (
     ManifestLacksRecordsRoot,
     ManifestNotRegistered,
     ProviderMismatch,
+    RecordsCountMismatch,
     RecordsRootMismatch,
 )
 from audit.parquet_records import parquet_records
@@ -83,6 +85,7 @@ class DatasetManifest(BaseModel):
         pattern=r"^0x[0-9a-f]{64}$",
         description="StandardMerkleTree root of the salted record commitments",
     )
+    records: int | None = Field(default=None, ge=1, strict=True, description="Records committed")
     reference_group: dict[str, str] | None = Field(
         default=None,
         description="The privileged group: one value (as text) per sensitive feature",
@@ -108,6 +111,8 @@ class DatasetManifest(BaseModel):
             missing = sorted(wanted - set(self.columns))
             if missing:
                 raise ValueError(f"columns {missing} are not among the declared columns")
+        if self.records is not None and self.records_root is None:
+            raise ValueError("records counts the committed records: give the records root too")
         return self
 
     @field_validator("reference_group")
@@ -123,10 +128,10 @@ class DatasetManifest(BaseModel):
     def canonical_json(self) -> bytes:
         """Sorted keys, UTF-8, no insignificant whitespace: the bytes that are hashed.
 
-        A manifest without a records root or a reference group leaves the key out, so
-        manifests written before these existed keep their hashes."""
+        A manifest without a records root, a record count or a reference group leaves the
+        key out, so manifests written before these existed keep their hashes."""
         data = self.model_dump(mode="json")
-        for optional in ("records_root", "reference_group"):
+        for optional in ("records_root", "records", "reference_group"):
             if data[optional] is None:
                 del data[optional]
         return canonical_json(data)
@@ -247,9 +252,10 @@ def build_manifest(
     (:func:`manifest_records`: a CSV or Parquet file's rows, or those of every file of a
     folder or glob in its sorted order) is committed with a fresh salt
     (:mod:`audit.commitments`), the salts are written there for the provider to keep, and
-    the manifest carries the records root. ``reference_group`` names the privileged group,
-    one value (as text) per sensitive feature (see :func:`audit.reference.parse_reference`);
-    governed runs compare every group with it.
+    the manifest carries the records root and the number of records (``records``).
+    ``reference_group`` names the privileged group, one value (as text) per sensitive
+    feature (see :func:`audit.reference.parse_reference`); governed runs compare every group
+    with it.
 
     Raises
     ------
@@ -301,6 +307,7 @@ def build_manifest(
         "licence": licence,
         "description": description,
         "records_root": None,
+        "records": None,
         "reference_group": None if reference_group is None else dict(reference_group),
     }
     manifest = DatasetManifest.from_json(json.dumps(data))
@@ -308,9 +315,10 @@ def build_manifest(
 
 
 def commit_records(manifest: DatasetManifest, salts_path: Path) -> DatasetManifest:
-    """``manifest`` with the records root of its records committed with fresh salts, which
-    are written to ``salts_path`` (atomically: a failure leaves an existing file whole).
-    Check the manifest first: the salts of a manifest already offered would be replaced.
+    """``manifest`` with the records root of its records committed with fresh salts, and
+    their number (``records``); the salts are written to ``salts_path`` (atomically: a
+    failure leaves an existing file whole). Check the manifest first: the salts of a
+    manifest already offered would be replaced.
 
     Examples
     --------
@@ -320,7 +328,7 @@ def commit_records(manifest: DatasetManifest, salts_path: Path) -> DatasetManife
     commitments = build_commitments(manifest_records(manifest))
     write_salts(salts_path, commitments.salts)
     return DatasetManifest.model_validate({
-        **manifest.model_dump(), "records_root": commitments.root
+        **manifest.model_dump(), "records_root": commitments.root, "records": commitments.count
     })  # fmt: skip
 
 
@@ -354,18 +362,22 @@ def manifest_records(
 
 def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
     """Refuse a manifest whose records (:func:`manifest_records`), with the provider's
-    salts, do not commit to its records root (before anyone signs or spends gas on it).
+    salts, do not commit to its records root, or are not as many as its ``records`` says
+    (before anyone signs or spends gas on it).
 
     Raises
     ------
-    ManifestLacksRecordsRoot, RecordsRootMismatch, SaltsMismatch, InvalidSalts
+    ManifestLacksRecordsRoot, RecordsRootMismatch, RecordsCountMismatch, SaltsMismatch,
+    InvalidSalts
     """
     if manifest.records_root is None:
         raise ManifestLacksRecordsRoot(manifest.name)
     salts = read_salts(salts_path)
-    root = build_commitments(manifest_records(manifest), salts=salts).root
-    if root != manifest.records_root:
-        raise RecordsRootMismatch(manifest.name, manifest.records_root, root)
+    commitments = build_commitments(manifest_records(manifest), salts=salts)
+    if commitments.root != manifest.records_root:
+        raise RecordsRootMismatch(manifest.name, manifest.records_root, commitments.root)
+    if manifest.records is not None and commitments.count != manifest.records:
+        raise RecordsCountMismatch(manifest.name, manifest.records, commitments.count)
 
 
 def store_manifest(session: Session, manifest: DatasetManifest) -> DatasetManifestRecord:

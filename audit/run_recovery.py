@@ -15,6 +15,7 @@ host), when its rows' heartbeat is older than :data:`~audit.run_heartbeat.HEARTB
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Final
@@ -26,6 +27,7 @@ from audit.db_models import AuditRunRecord, RunKind, RunStatus, utcnow
 from audit.errors import AuditError, RunTakenOver
 from audit.run_heartbeat import keep_alive, stale_before
 from audit.run_owner import owner_alive, owner_gone, process_owner
+from audit.spec import is_federated
 from core.db import session_scope
 from core.errors import ErrorCategory
 
@@ -143,16 +145,31 @@ def _orphans(session: Session, status: RunStatus) -> list[_Orphan]:
     return orphans
 
 
-def interrupted_message(owner: str | None, last_beat: datetime | None = None) -> str:
+#: What starting an interrupted run again does, by the kind of spec it ran.
+AGAIN = "the same spec gives the same run id, and an anchor already sent is read back"
+AGAIN_FEDERATED = (
+    "a federated run's id also covers the nodes that take part and what they send, so the "
+    "new run gets its own id unless they answer exactly as before"
+)
+
+
+def interrupted_message(
+    owner: str | None, last_beat: datetime | None = None, *, federated: bool = False
+) -> str:
     """The one-line ``error`` of a run closed as interrupted; ``last_beat`` when its process
     was judged gone by its heartbeat (``owner`` on another host)."""
     who = "its process" if owner is None else "process " + _pid_on_host(owner)
     if last_beat is not None:
         who += f" (silent since {last_beat.isoformat(timespec='seconds')})"
-    return (
-        f"interrupted: {who} stopped before the run finished; start the audit again (the "
-        "same spec gives the same run id, and an anchor already sent is read back)"
-    )
+    again = AGAIN_FEDERATED if federated else AGAIN
+    return f"interrupted: {who} stopped before the run finished; start the audit again ({again})"
+
+
+def _federated(row: AuditRunRecord) -> bool:
+    try:
+        return is_federated(json.loads(row.spec_json or "null"))
+    except ValueError:  # a spec stored before specs were JSON: not a federated one
+        return False
 
 
 def _pid_on_host(owner: str) -> str:
@@ -177,7 +194,7 @@ def close_interrupted(engine: Engine) -> list[str]:
             values = {
                 "status": RunStatus.FAILED,
                 "error_code": INTERRUPTED,
-                "error": interrupted_message(row.owner, last_beat),
+                "error": interrupted_message(row.owner, last_beat, federated=_federated(row)),
                 "finished_at": utcnow(),
             }
             if _take(session, orphan, **values):

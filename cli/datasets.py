@@ -153,7 +153,10 @@ def register(
     if manifest.records_root is None:
         err_console.print("no record commitments (--salts): this manifest cannot be offered")
     else:
-        err_console.print(f"records root {manifest.records_root}; keep the salts file {salts}")
+        err_console.print(
+            f"records root {manifest.records_root} of {manifest.records} records; keep the "
+            f"salts file {salts}"
+        )
     if manifest.reference_group is not None:
         named_group = ", ".join(f"{k}={v}" for k, v in manifest.reference_group.items())
         err_console.print(f"privileged group of directional metrics: {named_group}")

@@ -203,7 +203,7 @@ def prove_command(
     The proof is the record's fields, its salt and its Merkle path: it reveals that record
     and its salt, nothing else."""
     from audit.commitments import build_commitments, prove, read_salts
-    from audit.errors import ManifestLacksRecordsRoot
+    from audit.errors import ManifestLacksRecordsRoot, RecordsCountMismatch
     from audit.manifest import manifest_records
 
     manifest = _manifest(manifest_file)
@@ -215,6 +215,8 @@ def prove_command(
         commitments = build_commitments(records, salts=read_salts(salts))
     if commitments.root != manifest.records_root:
         raise fail("the salts do not rebuild the manifest's records root: wrong salts file?")
+    if manifest.records is not None and commitments.count != manifest.records:
+        raise RecordsCountMismatch(manifest.name, manifest.records, commitments.count)
     proof = prove(commitments, row)
     typer.echo(
         json.dumps(
@@ -312,6 +314,14 @@ app.command("claim", help="Claim an epoch's reward without gas (fairgov relays i
 def serve_command(
     *,
     data: Annotated[Path, typer.Option(help="The dataset's file, as registered (its bytes).")],
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            help="The dataset's manifest, as offered: runs check your row counts against its "
+            "record count (default: the one `fairgov datasets register` stored in the data "
+            "directory)."
+        ),
+    ] = None,
     dataset_id: Annotated[
         str, typer.Option(help="The dataset's name or its bytes32 id (0x…, 66 characters).")
     ],
@@ -341,14 +351,15 @@ def serve_command(
 
     Before every admission, round and audit the node re-reads the policy on chain and
     checks that the dataset is allowed, that it was offered with this key, and that the
-    file's sha256 is the voted content hash. Only model updates, a column summary and
-    per-group counts leave this machine; rows, features and labels never do.
+    file's sha256 is the voted content hash. Its admission carries the voted manifest, so
+    the run can check its row counts. Only model updates, a column summary, the manifest
+    and per-group counts leave this machine; rows, features and labels never do.
     """
     import subprocess
     from contextlib import nullcontext
 
     from audit.federated.keyfolder import private_key_folder, stopped_by_signals
-    from audit.federated.node import NodeConfig, check_dataset
+    from audit.federated.node import NodeConfig, check_dataset, voted_manifest
     from audit.federated.processes import flower_env, supernode_command
     from cli._keys import load_key
     from governance.chain.node import connect
@@ -367,6 +378,13 @@ def serve_command(
     provider = str(Account.from_key(key).address)
     entry = check_dataset(read_snapshot(w3, policy), ident, content, provider)
     console.print(f"dataset {ident} is allowed and its file matches {entry.content_hash}")
+    manifest = manifest.resolve() if manifest else _stored_manifest(entry.manifest_hash)
+    voted_manifest(manifest, entry)  # the wrong manifest is one line now, not at admission
+    if manifest is None:
+        console.print(
+            f"no manifest given or stored for {entry.manifest_hash}: runs cannot check this "
+            "node's row counts (pass --manifest with the manifest you offered)"
+        )
     # SIGTERM and SIGHUP unwind like Ctrl-C, so the decrypted key's folder is removed; a
     # folder left by a SIGKILLed node is removed by the next `provider serve`.
     code = 0
@@ -374,7 +392,9 @@ def serve_command(
         try:
             held = nullcontext(key_file.resolve()) if key_file else private_key_folder(key)
             with held as key_path:
-                config = NodeConfig(data.resolve(), ident, key_path, rpc_url, policy)
+                config = NodeConfig(
+                    data.resolve(), ident, key_path, rpc_url, policy, manifest=manifest
+                )
                 command = supernode_command(
                     config, superlink=superlink, port=port, root_certificates=root_certificates
                 )
@@ -404,6 +424,15 @@ def _stop(node: Any, grace: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         node.kill()
         node.wait()
+
+
+def _stored_manifest(manifest_hash: str) -> Path | None:
+    """The manifest ``fairgov datasets register`` stored in the data directory under
+    ``manifest_hash`` (``datasets/<name>/<hash>.json``), if any."""
+    from core.settings import Settings
+
+    folder = Settings().data_dir / "datasets"
+    return next(iter(sorted(folder.glob(f"*/{manifest_hash.lower()[2:]}.json"))), None)
 
 
 def _chain_of(rpc_url: str | None, policy: str | None) -> tuple[str, str]:

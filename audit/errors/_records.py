@@ -54,6 +54,23 @@ class RecordsRootMismatch(AuditError):
         )
 
 
+class RecordsCountMismatch(AuditError):
+    """A manifest's ``records`` is not the number of records its file holds."""
+
+    code: ClassVar[str] = "records_count_mismatch"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, dataset: str, declared: int, actual: int) -> None:
+        super().__init__(
+            f"the file of dataset {dataset} holds {actual} records, not the {declared} its "
+            "manifest records: rebuild the manifest from the data file (fairgov datasets "
+            "register --salts)",
+            dataset=dataset,
+            declared=declared,
+            actual=actual,
+        )
+
+
 class ManifestLacksRecordsRoot(AuditError):
     """A manifest without a records root cannot be offered: the policy requires one."""
 

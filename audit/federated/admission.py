@@ -4,7 +4,11 @@ The server asks nodes for their admission as they connect, until every dataset o
 is held or settled as refused (at most ``wait_seconds``). An admission is accepted when its
 provider signature, dataset, content hash and nonce agree with the policy on chain (read
 here too, so a node cannot speak for a provider it is not), its dataset is one the spec
-names, and its row counts follow the spec's split.
+names, and its row counts follow the spec's split and add up to the records its voted
+manifest records (the manifest travels in the admission, checked against the voted
+``manifestHash``). A node that sends no manifest, or whose voted manifest was built before
+manifests counted their records, is admitted with its rows unverified, and the outcome
+says so.
 
 Only an admission whose signature verified as the dataset's voted provider can settle that
 dataset as refused, or name it in a refusal. Any other refusal (an error reply, an
@@ -23,7 +27,7 @@ import time
 from flwr.app import Message, RecordDict
 from flwr.serverapp import Grid
 
-from audit.errors import DatasetHashMismatch, DatasetNotAllowed
+from audit.errors import DatasetHashMismatch, DatasetNotAllowed, InvalidManifest
 from audit.federated import learning
 from audit.federated.errors import (
     DatasetNotInSpec,
@@ -35,6 +39,8 @@ from audit.federated.errors import (
 )
 from audit.federated.protocol import SCHEMA, Action, Admission, RunPlan, Schema
 from audit.federated.strategy import WAIT_NOTICE, Ledger, by_sender, exchange, say
+from audit.manifest import DatasetManifest
+from core.canonical import sha256_hex
 from core.errors import FairgovError
 from governance.chain.node import connect
 from governance.policy.models import DatasetEntry, PolicySnapshot, allowed_dataset
@@ -103,11 +109,73 @@ def check_rows(admission: Admission, summary: learning.FrameSummary, schema: Sch
         )
 
 
+def voted_records(admission: Admission) -> int | None:
+    """The number of records the manifest in ``admission`` records: ``None`` without a
+    manifest, or for one built before manifests counted their records.
+
+    Raises
+    ------
+    InvalidNodeReply
+        The manifest is not one.
+    """
+    if not admission.manifest:
+        return None
+    try:
+        return DatasetManifest.from_json(admission.manifest).records
+    except InvalidManifest as exc:
+        raise InvalidNodeReply(f"the admission's manifest is unreadable ({exc.message})") from None
+
+
+def counted_records(admission: Admission, plan: RunPlan) -> int | None:
+    """The voted record count an accepted admission's rows were checked against
+    (:func:`check_manifest`); None when none was known."""
+    sent = voted_records(admission)
+    return plan.records_of(admission.dataset_id) if sent is None else sent
+
+
+def check_manifest(
+    admission: Admission, entry: DatasetEntry, known: int | None = None
+) -> int | None:
+    """Refuse a manifest other than the dataset's voted one, and row counts that do not
+    add up to the records the voted manifest records: the one the node sent, else the
+    driver's copy (``known``, :meth:`RunPlan.records_of`). A node cannot scale its rows (and
+    its summary) by a common factor past this: the count is voted with the manifest.
+    Returns the count checked against, None when none is known.
+
+    Raises
+    ------
+    InvalidNodeReply
+    """
+    records = known
+    if admission.manifest:
+        actual = sha256_hex(admission.manifest.encode())
+        if actual != entry.manifest_hash.lower():
+            raise InvalidNodeReply(
+                f"the admission's manifest hashes to {actual}, not to the voted manifest hash "
+                f"{entry.manifest_hash}; run the node with the manifest its provider offered"
+            )
+        sent = voted_records(admission)
+        records = known if sent is None else sent
+    train, heldout = admission.train_rows, admission.heldout_rows
+    if records is not None and train + heldout != records:
+        raise InvalidNodeReply(
+            f"{train} training and {heldout} held-out rows make {train + heldout} rows, but "
+            f"the voted manifest records {records} rows; run the node unmodified on the "
+            "registered file"
+        )
+    return records
+
+
 def verify_admission(
-    admission: Admission, snapshot: PolicySnapshot, nonce: str, schema: Schema
+    admission: Admission,
+    snapshot: PolicySnapshot,
+    nonce: str,
+    schema: Schema,
+    known: int | None = None,
 ) -> learning.FrameSummary:
-    """Check a node's admission against the policy and the spec's split; return its
-    column summary (:func:`verified_entry`, then the content hash and :func:`check_rows`).
+    """Check a node's admission against the policy, the spec's split and the voted
+    manifest; return its column summary (:func:`verified_entry`, then the content hash,
+    :func:`check_rows` and :func:`check_manifest`).
 
     Raises
     ------
@@ -121,6 +189,7 @@ def verify_admission(
     except ValueError as exc:
         raise InvalidNodeReply(f"the column summary is malformed ({exc})") from None
     check_rows(admission, summary, schema)
+    check_manifest(admission, entry, known)
     return summary
 
 
@@ -197,7 +266,9 @@ def _admit_batch(
             claimed = admission.dataset_id
             verified_entry(admission, snapshot, nonce)
             verified = admission.dataset_id
-            summary = verify_admission(admission, snapshot, nonce, plan.schema)
+            summary = verify_admission(
+                admission, snapshot, nonce, plan.schema, plan.records_of(admission.dataset_id)
+            )
             if verified.lower() not in plan.dataset_ids:
                 raise DatasetNotInSpec(verified, plan.dataset_ids)
             if verified in holders:

@@ -13,7 +13,8 @@ ThresholdOptimizer is fitted from the nodes' summed score histograms, applied by
 in the audit, and stored in the model (:func:`audit.federated.mitigation.with_thresholds`),
 so the gated model is the one audited; ExponentiatedGradient is refused. The report
 gets a ``federation`` block (strategy, epsilon, nodes and their datasets and rows, refused
-nodes with codes, rounds), and is anchored and gated like any other.
+nodes with codes, rounds) and a warning for each node whose rows no voted manifest counted,
+and is anchored and gated like any other.
 """
 
 from __future__ import annotations
@@ -86,6 +87,30 @@ REFERENCE_NOT_SENSITIVE = (
 )
 
 
+def voted_manifests(
+    engine: Engine, snapshot: PolicySnapshot, spec: FederatedSpec
+) -> dict[str, DatasetManifest]:
+    """The voted manifests of the spec's allowed datasets, by dataset id: those stored here
+    whose hash is the ``manifestHash`` the policy allows.
+
+    Raises
+    ------
+    VotedManifestNotStored
+        A dataset's voted manifest is not stored here.
+    """
+    found: dict[str, DatasetManifest] = {}
+    with session_scope(engine) as session:
+        for dataset_id in spec.dataset_ids:
+            entry = allowed_dataset(snapshot, dataset_id)
+            if entry is None:
+                continue
+            manifest = manifest_by_hash(session, entry.manifest_hash)
+            if manifest is None:
+                raise VotedManifestNotStored(dataset_id, entry.manifest_hash)
+            found[dataset_id.lower()] = manifest
+    return found
+
+
 def voted_reference(
     engine: Engine, snapshot: PolicySnapshot, spec: FederatedSpec
 ) -> Mapping[str, str] | None:
@@ -102,16 +127,7 @@ def voted_reference(
     UnknownReferenceGroupError
         The group does not name exactly the spec's sensitive features.
     """
-    found: list[DatasetManifest] = []
-    with session_scope(engine) as session:
-        for dataset_id in spec.dataset_ids:
-            entry = allowed_dataset(snapshot, dataset_id)
-            if entry is None:
-                continue
-            manifest = manifest_by_hash(session, entry.manifest_hash)
-            if manifest is None:
-                raise VotedManifestNotStored(dataset_id, entry.manifest_hash)
-            found.append(manifest)
+    found = list(voted_manifests(engine, snapshot, spec).values())
     for other in found[1:]:
         if other.reference_group != found[0].reference_group:
             raise DatasetSchemaMismatch(found[0].name, other.name, "reference_group")
@@ -192,12 +208,15 @@ def federated_run_id(
 def participation(outcome: FederatedOutcome) -> dict[str, object]:
     """What took part in a run, as its report shows it (the ``federation`` block: the
     accepted nodes with their datasets, providers and signed row counts, the refused nodes
-    with their codes, each round's nodes) and what each node sent to the audit (its
-    counts, by dataset)."""
-    return {
+    with their codes, each round's nodes), what each node sent to the audit (its counts,
+    by dataset) and, when any node's rows were checked against its voted manifest, the
+    record counts they were checked against."""
+    taken: dict[str, object] = {
         "federation": federation_info(outcome).model_dump(mode="json"),
         "counts": {n.dataset_id: n.counts.to_dict() for n in outcome.nodes},
     }
+    checked = {n.dataset_id: n.voted_records for n in outcome.nodes if n.voted_records}
+    return taken | ({"voted_records": checked} if checked else {})
 
 
 def federation_info(outcome: FederatedOutcome) -> FederationInfo:
@@ -269,6 +288,7 @@ def run_federated_audit(
     hashes = _allowed(snapshot, spec)
     check_mitigation(snapshot)
     reference = voted_reference(env.engine, snapshot, spec)
+    manifests = voted_manifests(env.engine, snapshot, spec)
     row_id = start_row(env.engine, spec, snapshot, hashes)
     try:
         say(f"train: {spec.rounds} rounds of {snapshot.federation.aggregation} over the nodes")
@@ -282,6 +302,9 @@ def run_federated_audit(
             epochs=spec.epochs,
             mitigation=snapshot.mitigation.strategy,
             constraint=snapshot.mitigation.constraint,
+            voted_records=tuple(
+                (dataset_id, m.records) for dataset_id, m in manifests.items() if m.records
+            ),
         )
         outcome = run_federated(
             plan, superlink=superlink, work_dir=work_dir, progress=say, watch=watch, timeout=timeout
@@ -388,10 +411,11 @@ def audit_outcome(
         reference_group=resolve_reference("majority" if reference is None else reference, counts),
     )
     when_inconclusive, warnings = gate_rule(snapshot, result)
+    nodes = sorted(outcome.nodes, key=lambda n: n.dataset_id)
+    warnings += [w for w in (n.unverified_rows for n in nodes) if w is not None]
     model = federated_model(spec, snapshot, outcome)
     model_path, model_hash = save_model(model, env.models_dir / spec.name)
     say("report: building and rendering the report")
-    nodes = sorted(outcome.nodes, key=lambda n: n.dataset_id)
     ids = tuple(n.dataset_id for n in nodes)
     report = build_report(
         kind=RunKind.TRAINING_RUN,

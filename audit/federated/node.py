@@ -2,7 +2,9 @@
 check it runs before every exchange, its rows, and what it computes from them.
 
 The node reads its file once per exchange, hashes those bytes, and parses the same bytes,
-so what it trains on is exactly what it checked against the voted content hash.
+so what it trains on is exactly what it checked against the voted content hash. Its
+admission carries the dataset's voted manifest, whose ``records`` the server checks its row
+counts against.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from audit.errors import (
     DatasetFileMissing,
     DatasetHashMismatch,
     DatasetNotAllowed,
+    InvalidManifest,
     MissingColumn,
     UnreadableFile,
 )
@@ -34,6 +37,7 @@ from audit.federated.errors import InvalidNodeConfig, NodeNotProvider
 from audit.federated.mitigation import ScoreHistogram, histogram, thresholded
 from audit.federated.privacy import add_noise
 from audit.federated.protocol import Admission, Schema
+from audit.manifest import DatasetManifest
 from audit.training import binary_labels, group_keys, sensitive_groups
 from audit.training import predict as predict_model
 from bias_checks import GroupCounts, group_counts
@@ -55,6 +59,8 @@ class NodeConfig:
     policy: str
     attack: learning.Attack = learning.Attack.NONE
     """A poisoning node, for tests and benchmarks only (node config ``attack``)."""
+    manifest: Path | None = None
+    """The dataset's voted manifest (node config ``manifest-file``), sent with the admission."""
 
     KEYS = ("data-file", "dataset-id", "key-file", "rpc-url", "policy")
 
@@ -67,8 +73,10 @@ class NodeConfig:
             attack = learning.Attack(str(values.get("attack", learning.Attack.NONE)))
         except ValueError:
             raise InvalidNodeConfig(f"unknown attack {values['attack']!r}") from None
+        manifest = str(values.get("manifest-file", "")).strip()
         return cls(
             attack=attack,
+            manifest=Path(manifest) if manifest else None,
             data=Path(str(values["data-file"])),
             dataset_id=str(values["dataset-id"]).lower(),
             key_file=Path(str(values["key-file"])),
@@ -85,6 +93,8 @@ class NodeConfig:
         pairs = list(zip(self.KEYS, self.to_node_config_values(), strict=True))
         if self.attack is not learning.Attack.NONE:
             pairs.append(("attack", self.attack.value))
+        if self.manifest is not None:
+            pairs.append(("manifest-file", str(self.manifest)))
         return " ".join(f"{k}={json.dumps(v)}" for k, v in pairs)
 
     def private_key(self) -> str:
@@ -98,6 +108,31 @@ class NodeConfig:
 
     def provider(self) -> str:
         return str(Account.from_key(self.private_key()).address)
+
+
+def voted_manifest(path: Path | None, entry: DatasetEntry) -> str:
+    """The canonical JSON of the manifest at ``path``, which must be the dataset's voted
+    one (its hash the entry's ``manifest_hash``); ``""`` without a path.
+
+    Raises
+    ------
+    InvalidNodeConfig
+        The file cannot be read, is not a manifest, or is another manifest.
+    """
+    if path is None:
+        return ""
+    try:
+        manifest = DatasetManifest.from_json(path.read_bytes())
+    except OSError as exc:
+        raise InvalidNodeConfig(f"cannot read the manifest file {path}") from exc
+    except InvalidManifest as exc:
+        raise InvalidNodeConfig(f"{path} is not a dataset manifest ({exc.message})") from None
+    if manifest.hash != entry.manifest_hash.lower():
+        raise InvalidNodeConfig(
+            f"the manifest {path} hashes to {manifest.hash}, but dataset {entry.dataset_id} "
+            f"was allowed with manifest {entry.manifest_hash}: give the manifest you offered"
+        )
+    return manifest.canonical_json().decode()
 
 
 def check_dataset(
@@ -241,7 +276,8 @@ def read_rows(path: Path, content: bytes, schema: Schema) -> Rows:
 
 
 def admission(config: NodeConfig, data: NodeData, nonce: str) -> Admission:
-    """The node's signed answer to the admission query: counts and a column summary."""
+    """The node's signed answer to the admission query: counts, a column summary and the
+    voted manifest (:func:`voted_manifest`)."""
     unsigned = Admission(
         provider=config.provider(),
         dataset_id=data.entry.dataset_id,
@@ -250,6 +286,7 @@ def admission(config: NodeConfig, data: NodeData, nonce: str) -> Admission:
         heldout_rows=len(data.x_test),
         summary=learning.summarize(data.x_train).to_json(),
         nonce=nonce,
+        manifest=voted_manifest(config.manifest, data.entry),
     )
     return unsigned.sign(config.private_key())
 

@@ -2,9 +2,10 @@
 
 The ServerApp writes a :class:`FederatedOutcome` as JSON where the driver asked; the driver
 reads it back with :meth:`FederatedOutcome.from_json` and the lead's report is built from
-it. Nothing here holds a record of any node's data: only ids, hashes, row counts, bytes
-sent, per-group confusion counts, the final model and, when the voted mitigation is
-ThresholdOptimizer, the pooled score histogram and the thresholds fitted from it.
+it. Nothing here holds a record of any node's data: only ids, hashes, row counts (and the
+voted record counts they were checked against), bytes sent, per-group confusion counts,
+the final model and, when the voted mitigation is ThresholdOptimizer, the pooled score
+histogram and the thresholds fitted from it.
 """
 
 from __future__ import annotations
@@ -21,10 +22,26 @@ from audit.federated.mitigation import ScoreHistogram
 from bias_checks import GroupCounts
 from governance.policy.models import FederationPolicy
 
+#: A report's warning about a node whose row count no voted manifest checked.
+UNVERIFIED_ROWS = "node {node} (dataset {dataset}): its {rows} rows are unverified: {why}"
+NO_MANIFEST = (
+    "the node sent no manifest; run it with its dataset's voted manifest "
+    "(fairgov provider serve --manifest)"
+)
+NO_RECORDS = (
+    "its voted manifest records no row count (built before manifests carried `records`); "
+    "register the file again with --salts and offer the new manifest for a vote"
+)
+
 
 @dataclass(frozen=True)
 class NodeOutcome:
-    """One accepted node: its identity, its dataset and what it contributed to the audit."""
+    """One accepted node: its identity, its dataset and what it contributed to the audit.
+
+    ``voted_records`` is the record count of the dataset's voted manifest, which its
+    ``train_rows + heldout_rows`` were checked against; None when no manifest the node sent
+    (``manifest_sent``) recorded one: the rows are then the node's word.
+    """
 
     node_id: int
     provider: str
@@ -34,6 +51,20 @@ class NodeOutcome:
     heldout_rows: int
     bytes_sent: int
     counts: GroupCounts
+    voted_records: int | None = None
+    manifest_sent: bool = False
+
+    @property
+    def unverified_rows(self) -> str | None:
+        """The report's warning when no voted manifest checked this node's rows, else None."""
+        if self.voted_records is not None:
+            return None
+        return UNVERIFIED_ROWS.format(
+            node=self.node_id,
+            dataset=self.dataset_id,
+            rows=self.train_rows + self.heldout_rows,
+            why=NO_RECORDS if self.manifest_sent else NO_MANIFEST,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,10 +76,13 @@ class NodeOutcome:
             "heldout_rows": self.heldout_rows,
             "bytes_sent": self.bytes_sent,
             "counts": self.counts.to_dict(),
+            "voted_records": self.voted_records,
+            "manifest_sent": self.manifest_sent,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeOutcome:
+        records = data.get("voted_records")
         return cls(
             node_id=int(data["node_id"]),
             provider=str(data["provider"]),
@@ -58,6 +92,8 @@ class NodeOutcome:
             heldout_rows=int(data["heldout_rows"]),
             bytes_sent=int(data["bytes_sent"]),
             counts=GroupCounts.from_dict(data["counts"]),
+            voted_records=None if records is None else int(records),
+            manifest_sent=bool(data.get("manifest_sent", False)),
         )
 
 

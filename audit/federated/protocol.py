@@ -4,7 +4,8 @@ Three exchanges, in order (four when the voted mitigation is ThresholdOptimizer)
 
 1. ``query.admission``: the server sends the model schema and a fresh nonce; the node checks
    its dataset against the policy on chain and replies with an :class:`Admission` (dataset
-   id, content hash, row counts, a column summary), signed EIP-191 by the provider's key.
+   id, content hash, row counts, a column summary, the voted manifest), signed EIP-191 by
+   the provider's key.
 2. ``train`` (Flower's default train action), once per round: global parameters in, the
    node's parameters and its training row count out.
 3. ``query.histogram``, only when the voted mitigation is ``threshold_optimizer``: the final
@@ -166,7 +167,9 @@ class Admission:
 
     ``summary`` is the JSON column summary of its training rows (what the global
     preprocessor is built from); ``nonce`` is the server's challenge, so an old signed
-    admission cannot be replayed.
+    admission cannot be replayed. ``manifest`` is the canonical JSON of the dataset's voted
+    manifest, whose ``records`` bounds the row counts; ``""`` when the node holds none
+    (then it is left out of what is signed, as by nodes from before it existed).
     """
 
     provider: str
@@ -177,10 +180,12 @@ class Admission:
     summary: str
     nonce: str
     signature: str = ""
+    manifest: str = ""
 
     def signed_text(self) -> str:
-        """What the provider signs: the preamble, then the canonical JSON of every field."""
-        fields = {
+        """What the provider signs: the preamble, then the canonical JSON of every field
+        but the signature (``manifest`` only when there is one)."""
+        fields: dict[str, str | int] = {
             "provider": self.provider,
             "dataset_id": self.dataset_id,
             "content_hash": self.content_hash,
@@ -189,6 +194,8 @@ class Admission:
             "summary": self.summary,
             "nonce": self.nonce,
         }
+        if self.manifest:
+            fields["manifest"] = self.manifest
         return ADMISSION_PREAMBLE + canonical_json(fields).decode()
 
     def sign(self, private_key: str) -> Admission:
@@ -214,7 +221,10 @@ class Admission:
         """Read a node's admission reply; :class:`InvalidNodeReply` if it is malformed."""
         try:
             record = content.config_records[ADMISSION]
-            fields: dict[str, Any] = {k: record[k] for k in cls.__dataclass_fields__}
+            fields: dict[str, Any] = {
+                k: record[k] if k != "manifest" else record.get(k, "")
+                for k in cls.__dataclass_fields__
+            }
         except KeyError as exc:
             raise InvalidNodeReply(f"the admission lacks {exc}") from None
         ints = ("train_rows", "heldout_rows")
@@ -235,7 +245,9 @@ class RunPlan:
     is held or refused (at most ``wait_seconds``); ``reply_timeout`` bounds every
     exchange. ``mitigation`` and ``constraint`` are the snapshot's voted mitigation; with
     ``threshold_optimizer`` the nodes send score histograms on a grid of ``bins`` steps
-    before the audit. ``outcome`` and ``superlink`` are filled in by the driver.
+    before the audit. ``voted_records`` are the record counts of the datasets' voted
+    manifests (dataset id, count) where the driver holds them: a node's rows must add up to
+    its dataset's. ``outcome`` and ``superlink`` are filled in by the driver.
     """
 
     policy: FederationPolicy
@@ -251,8 +263,14 @@ class RunPlan:
     mitigation: str = "none"
     constraint: str = ""
     bins: int = DEFAULT_BINS
+    voted_records: tuple[tuple[str, int], ...] = ()
     outcome: Path = Path("outcome.json")
     superlink: str = ""
+
+    def records_of(self, dataset_id: str) -> int | None:
+        """The record count the dataset's voted manifest holds, as the driver read it from
+        the manifests stored with it; None when it holds none or the driver knows none."""
+        return dict(self.voted_records).get(dataset_id.lower())
 
     @property
     def thresholded(self) -> bool:
@@ -277,6 +295,7 @@ class RunPlan:
             "mitigation": self.mitigation,
             "constraint": self.constraint,
             "bins": self.bins,
+            "voted-records": json.dumps(dict(self.voted_records)),
         }
 
     @classmethod
@@ -305,4 +324,8 @@ class RunPlan:
             mitigation=str(config.get("mitigation", "none")),
             constraint=str(config.get("constraint", "")),
             bins=int(config.get("bins", DEFAULT_BINS)),
+            voted_records=tuple(
+                (str(k).lower(), int(v))
+                for k, v in sorted(json.loads(str(config.get("voted-records", "{}"))).items())
+            ),
         )

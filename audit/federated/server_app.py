@@ -4,7 +4,8 @@
    or refused by its verified provider (:mod:`audit.federated.admission`). An admission is
    accepted when its provider signature, dataset, content hash and nonce agree with the
    policy on chain (read here too, so a node cannot speak for a provider it is not), its
-   dataset is one the spec names, and its row counts follow the spec's split.
+   dataset is one the spec names, and its row counts follow the spec's split and, when its
+   voted manifest counts its records, add up to them.
 2. Stop with ``too_few_nodes`` unless at least the voted ``min_nodes`` were accepted.
 3. Train with Flower's strategy for the voted aggregation, over the admitted nodes only
    (:class:`~audit.federated.strategy.AdmittedGrid`).
@@ -28,7 +29,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
 from flwr.serverapp import Grid, ServerApp
 
 from audit.federated import learning, mitigation
-from audit.federated.admission import admit
+from audit.federated.admission import admit, counted_records
 from audit.federated.errors import InvalidNodeReply, NodeDroppedOut, TooFewNodes
 from audit.federated.mitigation import InvalidNodeHistogram
 from audit.federated.outcome import FederatedOutcome, FittedThresholds, NodeOutcome, RoundRecord
@@ -227,6 +228,8 @@ def coordinate(grid: Grid, plan: RunPlan, ledger: Ledger) -> FederatedOutcome:
             heldout_rows=adm.heldout_rows,
             bytes_sent=ledger.bytes_sent.get(n, 0),
             counts=counts[n],
+            voted_records=counted_records(adm, plan),
+            manifest_sent=bool(adm.manifest),
         )
         for n, (adm, _) in sorted(accepted.items())
         if n in counts and n not in ledger.refusals

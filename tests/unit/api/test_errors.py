@@ -182,6 +182,7 @@ STATUS_BEFORE: dict[str, int] = {
     "rate_limited": 429,
     "record_index_out_of_range": 422,  # new in #15
     "record_not_in_dataset": 422,  # new in #15: a record proof that does not verify
+    "records_count_mismatch": 422,  # new in session 26: a manifest's records vs its file
     "records_root_mismatch": 422,
     "report_corrupt": 500,
     "report_not_canonical": 422,

@@ -33,6 +33,7 @@ def dead_owner() -> str:
 
 
 def _row(engine: Engine, status: RunStatus, owner: str | None, **fields: object) -> int:
+    fields = {"spec_json": '{"name": "loans-lr"}'} | fields
     with session_scope(engine) as session:
         row = AuditRunRecord(
             run_id=RUN_ID,
@@ -40,7 +41,6 @@ def _row(engine: Engine, status: RunStatus, owner: str | None, **fields: object)
             model_name="loans-lr",
             dataset_name="loans",
             dataset_id="0x" + "01" * 32,
-            spec_json='{"name": "loans-lr"}',
             chain_id=31337,
             policy_version=1,
             policy_block=1,
@@ -84,6 +84,22 @@ def test_a_run_left_running_by_a_killed_process_is_closed_as_interrupted(engine:
     assert _get(engine, alive).status == "running"
     assert _get(engine, remote).status == "running"
     assert close_interrupted(engine) == []
+
+
+def test_an_interrupted_federated_run_is_not_promised_the_same_run_id(engine: Engine) -> None:
+    # Review of session 25 (c): a federated run id also covers who took part and what
+    # they sent, so starting it again makes the same id only if they answer alike.
+    central = _row(engine, RunStatus.RUNNING, dead_owner())
+    federated = _row(
+        engine, RunStatus.RUNNING, dead_owner(), spec_json='{"federated": true, "name": "f"}'
+    )
+    close_interrupted(engine)
+    central_error, federated_error = _get(engine, central).error, _get(engine, federated).error
+    assert central_error is not None
+    assert federated_error is not None
+    assert "the same spec gives the same run id" in central_error
+    assert "the same spec gives the same run id" not in federated_error
+    assert "gets its own id unless they answer exactly as before" in federated_error
 
 
 def test_runs_queued_by_a_killed_process_are_taken_over_once(engine: Engine) -> None:

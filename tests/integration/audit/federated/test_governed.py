@@ -89,6 +89,8 @@ def federation(
             label=LOANS.label,
             positive_label=LOANS.positive_label,
             sensitive_features=list(LOANS.sensitive),
+            # Salted: the manifest counts its records, which bound each node's rows.
+            salts_path=work / f"{name}.salts",
         )
         for name, path in zip(NAMES, files, strict=True)
     )
@@ -166,6 +168,10 @@ def test_a_governed_federated_run_is_anchored_and_equals_the_pooled_audit(
     assert federation_block["aggregation"] == "fedavg"
     assert federation_block["epsilon"] is None
     assert [r["round"] for r in federation_block["rounds"]] == [1, 2]
+    # The nodes sent no manifest; the run checked their rows against the voted manifests'
+    # record counts it holds (session 26), so no node's rows are reported unverified.
+    assert {n["train_rows"] + n["heldout_rows"] for n in federation_block["nodes"]} == {400}
+    assert not [w for w in report.data["warnings"] if "unverified" in str(w)]
 
     # Pooled: every node's held-out rows, scored by the stored model, audited centrally.
     assert _pooled_audit(
