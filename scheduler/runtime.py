@@ -20,13 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+import requests
 from sqlalchemy import Engine
 from web3 import Web3
 
 from audit.env import AuditEnv
 from core import fence
 from core.db import session_scope
+from core.errors import FairgovError
 from governance.chain.deploy import Deployment
+from governance.errors import ChainUnreachable
 from governance.relay.relayer import Relayer, RelayerConfig
 from scheduler import history
 from scheduler.db_models import JobStatus
@@ -167,9 +170,22 @@ def run(name: str, work: Callable[[Runtime], Outcome]) -> None:
         _log.warning("job %s stopped: %s", name, exc)
         outcome = Outcome(JobStatus.SKIPPED, "stopped: the lease was taken over", exc.code)
     except Exception as exc:
-        _log.exception("job %s failed", name)
-        outcome = Outcome(JobStatus.FAILED, "", f"{type(exc).__name__}: {exc}")
+        outcome = Outcome(JobStatus.FAILED, "", _failure(name, exc, runtime.context.rpc_url))
     with session_scope(runtime.context.engine) as session:
         history.finish(
             session, run_id, outcome.status, error=outcome.error, detail=outcome.detail or None
         )
+
+
+def _failure(name: str, exc: Exception, rpc_url: str) -> str:
+    """Log a failed job and say what failed, for its history row. An error fairgov names (a
+    chain node that does not answer, ...) is one line that says what to do, as at the CLI; a
+    node's connection refused by the HTTP client is said as such; anything else is a bug and
+    keeps its traceback in the log."""
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        exc = ChainUnreachable(rpc_url, type(exc).__name__)
+    if isinstance(exc, FairgovError):
+        _log.warning("job %s failed: %s", name, exc.message)
+        return f"{exc.code}: {exc.message}"
+    _log.exception("job %s failed", name)
+    return f"{type(exc).__name__}: {exc}"
