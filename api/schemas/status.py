@@ -71,11 +71,15 @@ class HealthPublic(BaseModel):
 
 
 class AddressesPublic(BaseModel):
+    """Every contract of the deployment, as ``deployment.json`` and ``run.json`` name them."""
+
     token: str
     timelock: str
     governor: str
     training_policy: str
     audit_registry: str
+    classifier: str = Field(description="PolicyChangeClassifier: which changes loosen")
+    rewards: str = Field(description="ProviderRewards: the data providers' reward epochs")
 
 
 class VotingParameters(BaseModel):
@@ -107,6 +111,8 @@ class GovernancePublic(BaseModel):
                         "governor": EXAMPLE_ADDRESS,
                         "training_policy": EXAMPLE_ADDRESS,
                         "audit_registry": EXAMPLE_ADDRESS,
+                        "classifier": EXAMPLE_ADDRESS,
+                        "rewards": EXAMPLE_ADDRESS,
                     },
                     "voting": {
                         "voting_delay": 1,
