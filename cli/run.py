@@ -66,6 +66,8 @@ def _addresses_table(settings: Settings, rpc_url: str, d: deploy.Deployment) -> 
 
 
 def _api_port(settings: Settings) -> int:
+    """The API's port: the setting, refused with :class:`PortInUse` when something listens
+    there, or a free one for 0."""
     if settings.api_port == 0:
         return localchain.free_port()
     with socket.socket() as sock:
@@ -296,6 +298,7 @@ def run(
     A second run on the same data directory starts no second chain: it stands by on the
     first one's node and takes the chain over when the first one stops."""
     settings = Settings()
+    _api_port(settings)  # taken: said before a chain is started or anything deployed
     with contextlib.ExitStack() as stack:
         stopping = stack.enter_context(_stop_on_signals())
         with console.status("migrating the database"):
