@@ -18,6 +18,7 @@ from audit.impact._apply import ProposedPolicy, apply_actions
 from audit.impact._errors import ActionNotApplicable
 from audit.impact._full import FULL_STAGES, CheckOutcome, FullModelResult, FullPreview, full_preview
 from audit.impact._preview import (
+    NOT_ALLOWED_NOW,
     RECOMPUTED,
     AuditedModel,
     ImpactPreview,
@@ -42,6 +43,7 @@ from audit.impact._rules import (
 __all__ = [
     "CANCELLABLE_STATES",
     "FULL_STAGES",
+    "NOT_ALLOWED_NOW",
     "RECOMPUTED",
     "ActionNotApplicable",
     "AuditedModel",

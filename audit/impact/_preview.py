@@ -54,6 +54,11 @@ NOT_ALLOWED = (
     "trained on dataset {dataset}, which the proposed policy does not allow: its next audit "
     "would be refused and the model blocked"
 )
+NOT_ALLOWED_NOW = (
+    "trained on dataset {dataset}, which the current policy already does not allow "
+    "(withdrawn or revoked), and the proposal does not allow it again: its next audit would "
+    "be refused and the model blocked, with or without this proposal"
+)
 CONTENT_CHANGED = (
     "the proposal allows other content for dataset {dataset} than the model was audited on: "
     "its next audit would be refused and the model blocked"
@@ -188,12 +193,16 @@ def audited_models(session: Session) -> list[AuditedModel]:
     return out
 
 
-def _refusal(model: AuditedModel, proposed: ProposedPolicy) -> str | None:
+def _refusal(model: AuditedModel, current: PolicySnapshot, proposed: ProposedPolicy) -> str | None:
     dataset_id = model.run.dataset_id.lower()
     entry = allowed_dataset(proposed.snapshot, dataset_id)
     name = model.run.dataset_name
     if entry is None:
-        return (REVOKED if dataset_id in proposed.revoked else NOT_ALLOWED).format(dataset=name)
+        if dataset_id in proposed.revoked:
+            return REVOKED.format(dataset=name)
+        # Not this proposal's doing when the policy disallows it already (new-user review).
+        allowed_now = allowed_dataset(current, dataset_id) is not None
+        return (NOT_ALLOWED if allowed_now else NOT_ALLOWED_NOW).format(dataset=name)
     if model.run.content_hash is not None and entry.content_hash != model.run.content_hash:
         return CONTENT_CHANGED.format(dataset=name)
     return None
@@ -240,7 +249,7 @@ def model_impact(
     current_verdict = None if run.verdict is None else Verdict(run.verdict)
     reasons: list[str] = []
     judged_from = JudgedFrom.STORED_EVIDENCE
-    refusal = _refusal(model, proposed)
+    refusal = _refusal(model, current, proposed)
     mitigation_changed = proposed.mitigation_changed(current) and refusal is None
     retrain = mitigation_changed and not model.external
     verdict: Verdict | None

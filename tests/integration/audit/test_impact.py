@@ -17,6 +17,7 @@ from web3 import Web3
 
 from audit.db_models import ModelStatus
 from audit.impact import (
+    NOT_ALLOWED_NOW,
     RECOMPUTED,
     JudgedFrom,
     VerdictChange,
@@ -216,3 +217,16 @@ def test_a_mitigation_change_is_previewed_by_retraining(
     trained = run_audit(models.env, PLAIN)  # the next training run under the new policy
     assert (retrained.verdict, retrained.status) == (trained.verdict, trained.model_status)
     assert retrained.verdict == PASS
+
+
+def test_a_dataset_the_policy_already_disallows_is_not_blamed_on_the_proposal(
+    isolated_chain: Web3, deployment: Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    """New-user review (session 26): a draft that only changed a bound was said to disallow
+    a dataset its provider had withdrawn before."""
+    models = two_audited_models(isolated_chain, deployment, engine, tmp_path)
+    revoke = [RevokeDataset(dataset_id=dataset_id_of("loans"))]
+    govern(isolated_chain, deployment, revoke, "revoke loans")
+    preview = preview_draft(models.env, [dp_threshold("0.2")])
+    assert {m.reasons for m in preview.models} == {(NOT_ALLOWED_NOW.format(dataset="loans"),)}
+    assert {m.previewed_status for m in preview.models} == {BLOCKED}
