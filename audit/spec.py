@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -36,6 +37,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from audit.errors import (
     EstimatorNotAllowed,
@@ -50,17 +52,39 @@ if TYPE_CHECKING:  # scikit-learn loads only when an estimator is built (the gat
     from sklearn.base import ClassifierMixin
 
 BuiltinEstimator = Literal["logistic_regression", "hist_gradient_boosting"]
+_ESTIMATOR_PATTERN = (
+    r"^(logistic_regression|hist_gradient_boosting|"
+    r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*)$"
+)
+#: An estimator that is neither a built-in nor ``module:Class``: the error lists the choices,
+#: where the pattern's read "String should match pattern '^(…)$'" (review, session 26).
+UNKNOWN_ESTIMATOR = "unknown_estimator"
+UNKNOWN_ESTIMATOR_MESSAGE = (
+    "estimator '{estimator}' is not one of: logistic_regression, hist_gradient_boosting, or "
+    "module:Class of a scikit-learn classifier whose module the operator allows, e.g. "
+    "sklearn.ensemble:RandomForestClassifier"
+)
+
+
+def _known_estimator(value: str) -> str:
+    if re.fullmatch(_ESTIMATOR_PATTERN, value) is None:
+        raise PydanticCustomError(
+            UNKNOWN_ESTIMATOR, UNKNOWN_ESTIMATOR_MESSAGE, {"estimator": value}
+        )
+    return value
+
+
 #: A built-in estimator's name, or ``module:Class`` of an allow-listed scikit-learn classifier.
 Estimator = Annotated[
     str,
     Field(
         min_length=1,
         max_length=200,
-        pattern=r"^(logistic_regression|hist_gradient_boosting|"
-        r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*)$",
         description="logistic_regression, hist_gradient_boosting, or module:Class of a "
         "scikit-learn classifier whose module the operator allows",
+        json_schema_extra={"pattern": _ESTIMATOR_PATTERN},
     ),
+    AfterValidator(_known_estimator),
 ]
 _ESTIMATORS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "logistic_regression": ("sklearn.linear_model", "LogisticRegression", {"max_iter": 1000}),
@@ -255,6 +279,8 @@ def parse_spec(data: Any, *, estimator_modules: Collection[str] | None = None) -
         spec = ModelSpec.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == UNKNOWN_ESTIMATOR:  # its message names the field itself
+            raise InvalidModelSpec(first["msg"]) from None
         where = ".".join(str(p) for p in first["loc"]) or "spec"
         raise InvalidModelSpec(f"{where}: {first['msg']}") from None
     if estimator_modules is not None or spec.estimator in _ESTIMATORS:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from core.errors import FairgovError
+from core.settings import setting_problem
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -71,7 +72,7 @@ class OneLineUsage(TyperGroup):
                 if exc.ctx is not None
                 else self._path_in(sys.argv[1:] if args is None else args, prog_name)
             )
-            say(f"{exc.format_message()} (see '{path} --help')")
+            say(f"{_usage_message(exc)} (see '{path} --help')")
             sys.exit(exc.exit_code)
         except click.ClickException as exc:
             say(exc.format_message())
@@ -118,6 +119,18 @@ class OneLineUsage(TyperGroup):
         return " ".join(path)
 
 
+def _usage_message(exc: click.UsageError) -> str:
+    """Click's message, with an unknown command's suggestion said once: Typer appends "Did
+    you mean" to the message and Click 8.4+ appends its own possibilities to it as well
+    (review, session 26: ``Did you mean 'vote'? Did you mean 'vote'?``)."""
+    if not isinstance(exc, click.exceptions.NoSuchCommand):
+        return exc.format_message()
+    message = f"No such command {exc.command_name!r}."
+    if exc.possibilities:
+        message += f" Did you mean {', '.join(repr(p) for p in exc.possibilities)}?"
+    return message
+
+
 def coded(exc: FairgovError) -> str:
     """The error's message with its stable code, as the API returns it: ``message [code]``."""
     return f"{exc.message} [{exc.code}]"
@@ -156,11 +169,10 @@ def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:
         except FairgovError as exc:
             raise fail(coded(exc)) from None
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = "_".join(str(p) for p in first["loc"])
             if exc.title == "Settings":  # a setting from the environment or the .env file
-                raise fail(f"FAIRGOV_{where.upper()}: {first['msg']}") from None
+                raise fail(setting_problem(exc)) from None
             # Any other model: name it and the field, never as if it were a setting.
+            first = exc.errors()[0]
             field = f" {'.'.join(str(p) for p in first['loc'])}:" if first["loc"] else ""
             raise fail(f"invalid {exc.title}:{field} {first['msg']}") from None
         except Exception as exc:

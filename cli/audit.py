@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 
 from bias_checks import MAX_GROUPS, Verdict
+from cli._checks import CheckLine, checks_table
 from cli._errors import fail, friendly_errors
 from cli._text import literal
 from cli.compose import load_context
@@ -20,6 +20,7 @@ from cli.compose import load_context
 if TYPE_CHECKING:
     from audit.predictions import PredictionsAudit
     from audit.publish import AuditRun
+    from audit.report_model import ReportModel
     from audit.source_files import DataSource
     from bias_checks import Preset
 
@@ -68,13 +69,24 @@ def _split(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+def _evidence_line(data: ReportModel) -> str:
+    """The audit's evidence rule, and what INCONCLUSIVE does at the gate, as one line."""
+    from audit.render import percent
+
+    rule = data.audit.evidence_rule
+    return (
+        f"Evidence rule: {percent(float(rule.confidence_level))} intervals; groups of at least "
+        f"{rule.min_group_size} rows and {rule.min_denominator} in a rate's denominator "
+        f"are judged; INCONCLUSIVE at a gate: {rule.on_inconclusive}"
+    )
+
+
 def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     from audit.render import (
         REASON_WORDS,
         VERDICT_COLOURS,
         fmt,
         left_out_note,
-        percent,
         reference_words,
         verdict_sentence,
     )
@@ -91,29 +103,8 @@ def _show(outcome: PredictionsAudit, paths: dict[str, Path]) -> None:
     if outcome.used_default_thresholds:
         defaults = ", ".join(f"{t.metric} <= {fmt(t.bound)}" for t in outcome.thresholds)
         console.print(f"No --threshold given, so the defaults were checked: {defaults}")
-    rule = data.audit.evidence_rule
-    console.print(
-        f"Evidence rule: {percent(float(rule.confidence_level))} intervals; groups of at least "
-        f"{rule.min_group_size} rows and {rule.min_denominator} in a rate's denominator "
-        f"are judged; INCONCLUSIVE at a gate: {rule.on_inconclusive}"
-    )
-    table = Table(title="Checks")
-    for header in ("metric", "bound", "value", "interval", "verdict", "smallest group to decide"):
-        table.add_column(header, overflow="fold")
-    for check in data.audit.checks:
-        threshold = check.threshold
-        ci = check.ci
-        level = check.evidence_rule.confidence_level
-        needed = check.rows_needed
-        table.add_row(
-            threshold.metric,
-            ("<= " if threshold.direction == "upper" else ">= ") + fmt(threshold.bound),
-            fmt(check.value),
-            "n/a" if ci is None else f"{fmt(ci.low)} to {fmt(ci.high)} ({percent(float(level))})",
-            f"[{VERDICT_COLOURS[check.verdict]}]{check.verdict}[/]",
-            "" if needed is None else f"~{needed:,}",
-        )
-    console.print(table, soft_wrap=False)
+    console.print(_evidence_line(data))
+    console.print(checks_table(CheckLine.of_view(c) for c in data.audit.checks), soft_wrap=False)
     for check in data.audit.checks:  # a PASS too: it says nothing of the groups left out
         note = left_out_note(check, limit=_GROUPS_NAMED)
         if note is not None:
@@ -311,18 +302,31 @@ def predictions(
 
 
 def _finish_run(outcome: AuditRun) -> None:
-    """Print a governed run's verdict, run id, report hash and directory; exit with its code."""
-    from audit.render import VERDICT_COLOURS
+    """Print a governed run's verdict, why, its checks, run id, report hash and directory;
+    exit with its code (review, session 26: an INCONCLUSIVE run printed only its verdict)."""
+    from audit.errors import AuditError
+    from audit.render import VERDICT_COLOURS, verdict_sentence
+    from audit.report import Report
 
     colour = VERDICT_COLOURS.get(outcome.verdict, "white")
     console.print(
-        f"[bold {colour}]{outcome.verdict}[/]  model {outcome.model_name}: {outcome.model_status}"
+        f"[bold {colour}]{outcome.verdict}[/]  model {literal(outcome.model_name)}: "
+        f"{outcome.model_status}"
     )
+    try:
+        report = Report.from_bytes((outcome.report_dir / "report.json").read_bytes()).model
+    except (OSError, AuditError) as exc:
+        console.print(f"[yellow]the report's checks cannot be shown: {literal(exc)}[/]")
+    else:
+        console.print(literal(verdict_sentence(report)))
+        console.print(_evidence_line(report))
+        lines = (CheckLine.of_view(c) for c in report.audit.checks)
+        console.print(checks_table(lines), soft_wrap=False)
     console.print(f"run {outcome.run_id}")
     console.print(
         f"report hash {outcome.report_hash} (anchored under policy v{outcome.policy_version})"
     )
-    console.print(f"reports in {outcome.report_dir}")
+    console.print(f"reports in {literal(outcome.report_dir)}")
     raise typer.Exit(EXIT_CODES.get(outcome.verdict, 2))
 
 

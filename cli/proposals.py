@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 
 from cli._errors import coded, fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
+from cli._text import literal, tokens
 from cli.compose import Context, load_context
 from core.errors import FairgovError
 from governance.actions import (
@@ -53,10 +55,37 @@ def _read_actions(path: Path) -> list[Action]:
         return _ACTIONS.validate_json(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            problem = _json_problem(raw)
+            raise fail(f"{path} is not valid JSON ({problem}): {_ACTIONS_HINT}") from None
+        if not first["loc"]:  # the file's top level: not a list
+            problem = first["msg"]
+            raise fail(f"{path} holds no list of actions ({problem}): {_ACTIONS_HINT}") from None
         where = ".".join(str(p) for p in first["loc"])
         raise fail(f"{path}: action {where}: {first['msg']}") from None
     except FairgovError as exc:  # a domain check inside a validator: name the action
         raise fail(f"{path}: action {_failing(raw)}: {coded(exc)}") from None
+
+
+_ACTIONS_HINT = (
+    'write the actions as a JSON list, e.g. [{"kind": "set_threshold", "metric": '
+    '"demographic_parity_difference", "value": "0.1", "direction": "upper"}], or save the '
+    "output of `fairgov provider offer` in it"
+)
+
+
+def _json_problem(raw: bytes) -> str:
+    """Where and why ``raw`` is not JSON, as people count lines and columns (review, session
+    26: an empty file read ``action : Invalid JSON: EOF while parsing a value``)."""
+    if not raw.strip():
+        return "empty file"
+    try:
+        json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+    except UnicodeDecodeError:
+        return "not UTF-8 text"
+    return "its numbers or strings are not ones JSON allows"  # Python's parser is laxer
 
 
 def _failing(raw: bytes) -> str:
@@ -181,11 +210,11 @@ def list_command(
         table.add_row(
             row.proposal_id,
             row.state,
-            _tokens(row.for_votes),
-            _tokens(row.against_votes),
-            _tokens(row.abstain_votes),
+            tokens(row.for_votes),
+            tokens(row.against_votes),
+            tokens(row.abstain_votes),
             _needs(row),
-            row.description.split("#proposer=")[0].strip()[:60],
+            literal(_description(row)[:60]),
         )
     console.print(table)
 
@@ -203,9 +232,9 @@ def show_command(proposal_id: Annotated[str, typer.Argument(help="The proposal i
     console.print(f"state      {row.state}")
     console.print(f"proposer   {row.proposer}")
     console.print(
-        f"votes      for {_tokens(row.for_votes)}, against {_tokens(row.against_votes)}, "
-        f"abstain {_tokens(row.abstain_votes)}; quorum "
-        f"{_tokens(row.quorum) if row.quorum is not None else 'not yet known'}"
+        f"votes      for {tokens(row.for_votes)}, against {tokens(row.against_votes)}, "
+        f"abstain {tokens(row.abstain_votes)}; quorum "
+        f"{tokens(row.quorum) if row.quorum is not None else 'not yet known'}"
     )
     console.print(
         f"voting     blocks {row.snapshot + 1} to {row.deadline}"
@@ -217,7 +246,7 @@ def show_command(proposal_id: Annotated[str, typer.Argument(help="The proposal i
     console.print("actions:")
     for action in _ACTIONS.validate_python(row.actions_list()):
         console.print(f"  - {describe(action)}")
-    console.print(f"description: {row.description}")
+    console.print(f"description: {literal(_description(row))}")
 
 
 def _needs(row: Proposal) -> str:
@@ -243,8 +272,14 @@ def _protection(row: Proposal) -> str:
     )
 
 
-def _tokens(value: str) -> str:
-    return f"{int(value) / 10**18:,.2f}"
+#: The suffix OpenZeppelin's Governor reads to restrict who may submit a description.
+_PROPOSER_SUFFIX = re.compile(r"\s*#proposer=0x[0-9a-fA-F]{40}\s*$")
+
+
+def _description(row: Proposal) -> str:
+    """The description as its author wrote it: without the ``#proposer=0x…`` suffix, which
+    ``proposals show`` gives as the proposer (review, session 26)."""
+    return _PROPOSER_SUFFIX.sub("", row.description)
 
 
 def _arrow(before: str | None, after: str | None) -> str:

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from cli._errors import fail, friendly_errors
 from cli._keys import DevAccountOption, KeyFileOption, KeystoreOption, context_and_signer
+from cli._text import literal, moment, tokens
 from cli.compose import load_context
 from core.types import to_address
 from governance.chain.rpc import RpcBatch
@@ -35,13 +36,6 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(highlight=False, soft_wrap=True)
-
-TOKEN = 10**18
-
-
-def _tokens(amount: int) -> str:
-    whole, frac = divmod(amount, TOKEN)
-    return f"{whole}.{frac:018d}".rstrip("0").rstrip(".")
 
 
 @app.command()
@@ -76,16 +70,18 @@ def list_rewards(
     ctx = load_context()
     with Session(ctx.engine) as session:
         found = provider_rewards(session, ctx.w3, ctx.deployment.addresses.rewards, provider)
+    # The chain's clock decides the window (a local chain's may run ahead of this machine's).
+    now = int(ctx.w3.eth.get_block("latest")["timestamp"]) if found else 0
     table = Table(title=f"rewards of {to_address(provider)}")
-    for header in ("epoch", "model", "amount", "status", "window ends"):
+    for header in ("epoch", "model", "amount", "status", "challenge window ends (UTC)"):
         table.add_column(header)
     for reward in found:
         table.add_row(
             str(reward.epoch),
-            reward.model_name,
-            _tokens(reward.amount),
+            literal(reward.model_name),
+            tokens(reward.amount),
             reward.status,
-            str(reward.challenge_ends),
+            moment(reward.challenge_ends, now),
         )
     console.print(table)
 
@@ -182,5 +178,5 @@ def claim(
             signature="0x" + bytes(signature).hex(),
         )
         item = accept_claim(session, ctx.w3, RpcBatch(ctx.rpc_url), signed, rewards=rewards)
-    console.print(f"accepted: relay #{item.id}, claim of {_tokens(inputs.amount)} tokens")
+    console.print(f"accepted: relay #{item.id}, claim of {tokens(inputs.amount)} tokens")
     console.print("the relayer sends it; `fairgov relay` sends everything queued now")

@@ -7,10 +7,13 @@ and pass plain values in.
 from __future__ import annotations
 
 import os
+import types
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+import annotated_types
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticUndefined
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.devchain import DEV_MNEMONIC, DEV_PRIVATE_KEYS, LOCAL_CHAIN_IDS
@@ -33,6 +36,7 @@ __all__ = [
     "ONNX_MAX_SECONDS_DEFAULT",
     "Settings",
     "default_data_dir",
+    "setting_problem",
 ]
 
 
@@ -301,3 +305,91 @@ def _key_for(variable: str, configured: SecretStr | None, dev_index: int, chain_
     if chain_id in LOCAL_CHAIN_IDS:
         return DEV_PRIVATE_KEYS[dev_index]
     raise ConfigurationError(f"chain {chain_id} is not a local chain: set {variable} to a key.")
+
+
+def setting_problem(exc: ValidationError) -> str:
+    """The first setting ``exc`` refuses, as one line: the variable, its value, what is wrong
+    with it and what to give instead (review, session 26: ``FAIRGOV_API_PORT: Input should be
+    a valid integer`` said nothing of what to do).
+
+    Examples
+    --------
+    >>> try:
+    ...     Settings(api_port="abc")
+    ... except ValidationError as exc:
+    ...     print(setting_problem(exc))  # doctest: +NORMALIZE_WHITESPACE
+    FAIRGOV_API_PORT='abc': Input should be a valid integer, unable to parse string as an
+    integer: set FAIRGOV_API_PORT to a whole number from 0 to 65535 (0 picks a free port), or
+    unset it for the default, 8000
+    """
+    first = exc.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else ""
+    if name not in Settings.model_fields:
+        return f"invalid settings: {first['msg']}"
+    variable = f"FAIRGOV_{name.upper()}"
+    given = first.get("input")
+    shown = (
+        f"={given!r}" if isinstance(given, str) and len(given) <= 60 and not _secret(name) else ""
+    )
+    return f"{variable}{shown}: {first['msg']}: {setting_hint(name)}"
+
+
+def setting_hint(name: str) -> str:
+    """What to set the setting ``name`` to, from its type, limits, description and default.
+
+    Examples
+    --------
+    >>> setting_hint("scheduler_enabled")
+    'set FAIRGOV_SCHEDULER_ENABLED to true or false, or unset it for the default, true'
+    """
+    field = Settings.model_fields[name]
+    described = (field.description or "").split(". ")[0].rstrip(".")
+    note = f" ({described})" if _short(described) and not _secret(name) else ""
+    if field.default is None or field.default is PydanticUndefined:
+        unset = "or unset it"
+    else:
+        default = str(field.default).lower() if isinstance(field.default, bool) else field.default
+        unset = f"or unset it for the default, {default}"
+    kind = _kind(name, field.annotation) + _limits(field.metadata)
+    return f"set FAIRGOV_{name.upper()} to {kind}{note}, {unset}"
+
+
+def _kind(name: str, annotation: Any) -> str:
+    if get_origin(annotation) in (Union, types.UnionType):  # X | None: an unset X
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is list:
+        return "comma-separated values"
+    if annotation is bool:
+        return "true or false"
+    if annotation is int:
+        return "a whole number"
+    if annotation is float:
+        return "a number"
+    if annotation is Path:
+        return "a path"
+    if annotation is SecretStr:
+        return "a private key (0x and 64 hex digits)"
+    if name.endswith(("_url", "_uri")):
+        return "a URL"
+    return "text"
+
+
+def _limits(metadata: list[Any]) -> str:
+    low = next(
+        (m for m in metadata if isinstance(m, annotated_types.Ge | annotated_types.Gt)), None
+    )
+    high = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    if isinstance(low, annotated_types.Ge):
+        return f" of at least {low.ge}" if high is None else f" from {low.ge} to {high}"
+    if isinstance(low, annotated_types.Gt):
+        return f" above {low.gt}"
+    return "" if high is None else f" up to {high}"
+
+
+def _short(description: str) -> bool:
+    """Whether a description's first sentence is short and plain enough for the one line."""
+    return 0 < len(description) <= 50 and "(" not in description
+
+
+def _secret(name: str) -> bool:
+    return Settings.model_fields[name].annotation in (SecretStr, SecretStr | None)

@@ -14,6 +14,7 @@ import typer
 
 from cli._errors import fail, friendly_errors
 from cli.demo.client import ApiRefused, ApiUnreachable, DemoClient, Json, NodeRefused
+from cli.demo.preflight import check_stage
 from cli.demo.protection import guardian_cancels, majority_fails
 from cli.demo.providers import (
     claim,
@@ -226,6 +227,7 @@ def demo(
     started = time.monotonic()
     with DemoClient(base_url) as client, _one_line_failures(base_url):
         governance = _check_local_chain(client)
+        check_stage(client)
         _intro(client, governance)
         _story(Demo(client=client, timeout=timeout, out_dir=out_dir, rpc_url=rpc_url))
     console.print(f"[bold green]demo complete[/] in {time.monotonic() - started:.0f} s")

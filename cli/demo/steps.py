@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from cli._checks import CheckLine, checks_table
 from cli._errors import fail
 from cli.demo.client import DemoClient, Json, address_of
 from cli.demo.stage import (
@@ -298,27 +299,10 @@ def _evidence_line(policy: Json) -> str:
     )
 
 
-def _violation(check: Json) -> float:
-    value, bound = check.get("value"), check.get("bound")
-    if value is None or bound is None:
-        return float("inf")
-    return float(value) - float(bound) if check["direction"] == "upper" else float(bound) - value
-
-
 def _print_verdict(demo: Demo, summary: Json, expect: str) -> None:
     verdict = str(summary["verdict"])
     colour = "green" if verdict == "PASS" else "red" if verdict == "FAIL" else "yellow"
-    table = Table(title="checks, worst first", title_justify="left")
-    for column in ("metric", "bound", "measured", "verdict"):
-        table.add_column(column)
-    for check in sorted(summary["checks"] or [], key=_violation, reverse=True):
-        sign = "≤" if check["direction"] == "upper" else "≥"
-        value = "n/a" if check["value"] is None else f"{float(check['value']):.4f}"
-        style = "green" if check["verdict"] == "PASS" else "red"
-        table.add_row(
-            check["metric"], f"{sign} {check['bound']}", value, f"[{style}]{check['verdict']}[/]"
-        )
-    console.print(table)
+    console.print(checks_table(CheckLine.of_summary(c) for c in summary["checks"] or []))
     gate = next(
         (m for m in demo.client.models()["data"] if m["latest_run_id"] == summary["run_id"]), None
     )

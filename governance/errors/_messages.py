@@ -149,7 +149,11 @@ class AlreadyVoted(GovernanceError):
 
 
 class BallotConflict(AlreadyVoted):
-    """The voter already has another ballot on the proposal, accepted or on chain."""
+    """The voter already has another ballot on the proposal, accepted or on chain.
+
+    The message says what differs from the first ballot (its support, its reason or its
+    params), given the new ballot's ``new_support`` and ``new_reason`` (review, session 26:
+    a new reason with the same support read "already voted … with support 1")."""
 
     code: ClassVar[str] = "ballot_conflict"
 
@@ -161,18 +165,54 @@ class BallotConflict(AlreadyVoted):
         support: int,
         reason: str | None,
         relay_id: int | None,
+        new_support: int | None = None,
+        new_reason: str | None = None,
     ) -> None:
         record = "" if relay_id is None else f" (relay record {relay_id})"
         GovernanceError.__init__(
             self,
-            f"{voter} already voted on proposal {proposal_id} with support {support}"
-            f"{record}: a vote cannot be changed",
+            f"{voter} already voted on proposal {proposal_id}{record}: "
+            f"{_ballot_difference(support, reason, new_support, new_reason)}; a vote cannot "
+            "be changed",
             proposal_id=str(proposal_id),
             voter=voter,
             support=support,
             reason=reason,
             relay_id=relay_id,
         )
+
+
+_SUPPORT_WORDS = {0: "against", 1: "for", 2: "abstain"}
+
+
+def _ballot_difference(
+    support: int, reason: str | None, new_support: int | None, new_reason: str | None
+) -> str:
+    """What the new ballot changes of the first one, in words."""
+
+    def vote(value: int) -> str:
+        return f"{_SUPPORT_WORDS.get(value, 'support')} ({value})"
+
+    def said(text: str | None) -> str:
+        return repr(text) if text else "no reason"
+
+    if new_support is None:
+        return f"the first ballot was {vote(support)} with {said(reason)}"
+    other_support = new_support != support
+    other_reason = (new_reason or "") != (reason or "")
+    if other_support and other_reason:
+        return (
+            f"another support and reason: {vote(new_support)} with {said(new_reason)} where "
+            f"the first was {vote(support)} with {said(reason)}"
+        )
+    if other_support:
+        return f"another support: {vote(new_support)} where the first was {vote(support)}"
+    if other_reason:
+        return (
+            f"the same support, {vote(support)}, but another reason: {said(new_reason)} where "
+            f"the first gave {said(reason)}"
+        )
+    return f"the same support, {vote(support)}, and reason, but other params"
 
 
 class DelegationConflict(GovernanceError):

@@ -187,6 +187,8 @@ def _same_or_conflict(ballot: Ballot, existing: RelayItem) -> RelayItem:
         support=first.support,
         reason=first.reason,
         relay_id=existing.id,
+        new_support=ballot.support,
+        new_reason=ballot.reason,
     )
 
 

@@ -158,3 +158,60 @@ def test_demo_refuses_a_chain_that_is_not_local(tmp_path: Path):
         server.server_close()
     assert "is on chain 1" in line
     assert "runs only on a local chain" in line
+
+
+_CHANGED_STACK: dict[str, object] = {
+    "/v1/governance": {
+        "chain_id": 31337,
+        "addresses": {"governor": "0x" + "00" * 20},
+        "voting": {
+            "voting_delay": 1,
+            "voting_period": 30,
+            "quorum_numerator": 4,
+            "timelock_delay": 10,
+        },
+    },
+    "/v1/policy": {
+        "thresholds": [
+            {"metric": "equalized_odds_difference", "value": "0.05", "direction": "upper"}
+        ],
+        "mitigation": {"strategy": "none", "constraint": ""},
+    },
+    "/v1/governance/protection": {
+        "guardian": Account.from_key(DEV_PRIVATE_KEYS[6]).address,
+        "supermajority": {"numerator": 2, "denominator": 3},
+    },
+}
+
+
+class _VotedAnotherThreshold(BaseHTTPRequestHandler):
+    """A local stack whose holders voted a bound the demo's story never votes on."""
+
+    def do_GET(self) -> None:
+        answer = _CHANGED_STACK.get(self.path)
+        body = json.dumps(answer or {"error": {"code": "not_found", "message": "?"}}).encode()
+        self.send_response(200 if answer else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Keep the test output quiet."""
+
+
+def test_demo_refuses_at_once_a_stack_whose_policy_changed(tmp_path: Path):
+    # Regression (review, session 26): it ran 4 minutes before "did not pass (INCONCLUSIVE)".
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _VotedAnotherThreshold)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        started = time.monotonic()
+        line = _assert_one_line_failure(_demo(tmp_path, "--url", url))
+        assert time.monotonic() - started < 30
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "this stack's policy has changed: it bounds equalized_odds_difference (<= 0.05)" in line
+    assert "start a fresh stack on a new data directory" in line

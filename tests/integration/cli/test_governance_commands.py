@@ -232,3 +232,27 @@ def test_proposals_list_and_show_read_the_index(stack: Governance, tmp_path: Pat
     result = runner.invoke(app, ["proposals", "list", "--state", "sleeping"])
     assert result.exit_code == 2
     assert "unknown state" in result.output
+
+
+def test_a_second_ballot_says_what_differs_from_the_first(stack: Governance, tmp_path: Path):
+    # Regression (review, session 26): a new reason with the same support read "already
+    # voted ... with support 1", as if the support were what differed.
+    _ok("delegate", address_of(HOLDER_KEYS[0]), "--dev-account", "1")
+    actions = tmp_path / "actions.json"
+    actions.write_text(json.dumps([{"kind": "set_mitigation", "strategy": "none"}]))
+    output = _ok("propose", str(actions), "--description", "x", "--dev-account", "1")
+    proposal_id = output.split("proposal ", 1)[1].split()[0]
+    _ok("relay")
+    mine(stack.w3, 2)
+    _ok("vote", proposal_id, "for", "--reason", "fair", "--dev-account", "1")
+    for args, differs in [
+        (["for", "--reason", "fairer"], "the same support, for (1), but another reason: "
+         "'fairer' where the first gave 'fair'"),
+        (["against", "--reason", "fair"], "another support: against (0) where the first was "
+         "for (1)"),
+    ]:  # fmt: skip
+        result = runner.invoke(app, ["vote", proposal_id, *args, "--dev-account", "1"])
+        assert result.exit_code == 2, result.output
+        line = " ".join(result.output.split())
+        assert differs in line, line
+        assert line.endswith("a vote cannot be changed [ballot_conflict]"), line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,10 @@ def test_a_provider_follows_and_claims_a_reward_from_the_command_line(
     assert code == 0, output
     assert f"run {run.run_id}: epoch " in output
     epoch = output.split("epoch ")[1].split()[0]
-    assert "pending_window" in _run("rewards", "list", ALICE)[1]
+    listed = _run("rewards", "list", ALICE)[1]
+    assert "pending_window" in listed
+    # UTC ISO 8601 and how long from now, not raw unix time (review, session 26).
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in \d", listed), listed
 
     statement = tmp_path / "statement.json"
     code, output = _run("rewards", "statement", epoch, "--out", str(statement))
@@ -62,7 +66,7 @@ def test_a_provider_follows_and_claims_a_reward_from_the_command_line(
     advance_time(w3, TEST_CONFIG.rewards_challenge_window + 1)
     code, output = _run("rewards", "claim", epoch, "--dev-account", "2")
     assert code == 0, output
-    assert "claim of 1000 tokens" in output
+    assert "claim of 1,000 tokens" in output
     assert "1 confirmed" in _run("relay")[1]
     code, output = _run("rewards", "list", ALICE)
     assert "claimed" in output

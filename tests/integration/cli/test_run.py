@@ -123,8 +123,13 @@ def test_run_with_a_bad_setting_is_one_line(tmp_path: Path):
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.startswith("fairgov: FAIRGOV_ANVIL_PORT:"), result.stderr
+    assert result.stderr.startswith("fairgov: FAIRGOV_ANVIL_PORT='seventy':"), result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr
+    # What to do, from the setting's type (review, session 26).
+    assert (
+        "set FAIRGOV_ANVIL_PORT to a whole number from 0 to 65535 (0 picks a free port), or "
+        "unset it" in " ".join(result.stderr.split())
+    )
 
 
 @pytest.mark.slow

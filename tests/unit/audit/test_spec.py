@@ -51,6 +51,28 @@ def test_bad_specs_are_refused_and_files_are_read(tmp_path: Path) -> None:
     assert load_spec(path).seed == 7
 
 
+@pytest.mark.parametrize("estimator", ["random_forest", "sklearn.ensemble:Forest:x", "a b:C"])
+def test_an_unknown_estimator_is_named_with_the_choices(estimator: str) -> None:
+    # Regression (review, session 26): the message was the regular expression's.
+    with pytest.raises(InvalidModelSpec) as caught:
+        parse_spec({"name": "m", "dataset": "d", "estimator": estimator})
+    assert caught.value.message.startswith(
+        f"invalid model spec: estimator '{estimator}' is not one of: logistic_regression, "
+        "hist_gradient_boosting, or module:Class of a scikit-learn classifier"
+    )
+    assert "pattern" not in caught.value.message
+
+
+def test_the_estimator_check_leaves_the_canonical_json_and_schema_as_they_were() -> None:
+    spec = parse_spec({"name": "m", "dataset": "d", "estimator": "hist_gradient_boosting"})
+    assert spec.canonical_json() == (
+        b'{"dataset":"d","estimator":"hist_gradient_boosting","hyperparameters":{},'
+        b'"include_sensitive":false,"n_boot":200,"name":"m","seed":0,"test_size":0.25}'
+    )
+    schema = ModelSpec.model_json_schema()["properties"]["estimator"]
+    assert schema["pattern"].startswith("^(logistic_regression|hist_gradient_boosting|")
+
+
 @pytest.mark.parametrize("field", ["min_group_size", "min_denominator", "confidence_level"])
 def test_a_spec_cannot_choose_its_own_evidence_rule(field: str) -> None:
     # Regression: ModelSpec.min_group_size was accepted and then silently ignored by

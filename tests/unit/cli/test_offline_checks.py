@@ -115,3 +115,16 @@ def test_an_ambiguous_proof_is_refused(no_stack: Path, text: str, message: str):
     (no_stack / "proof.json").write_text(text)
     line = _one_line(["provider", "check", "proof.json"])
     assert message in line
+
+
+def test_an_unknown_estimator_lists_the_estimators_before_the_stack(no_stack: Path):
+    """Review (session 26): it read ``String should match pattern '^(logistic_regression|…)$'``."""
+    (no_stack / "spec.yaml").write_text(
+        "name: loans-lr\ndataset: loans\nestimator: random_forest\n"
+    )
+    line = _one_line(["audit", "run", "spec.yaml"])
+    assert line.startswith(
+        "fairgov: invalid model spec: estimator 'random_forest' is not one of: "
+        "logistic_regression, hist_gradient_boosting, or module:Class"
+    ), line
+    assert "pattern" not in line

@@ -22,6 +22,12 @@ CASES = [
         " (see 'fairgov audit predictions --help')",
     ),
     (["vote", "--nope"], "No such option '--nope'. (see 'fairgov vote --help')"),
+    # The suggestion once (review, session 26: Typer and Click each appended it).
+    (["vot"], "No such command 'vot'. Did you mean 'vote'? (see 'fairgov --help')"),
+    (
+        ["proposals", "lst"],
+        "No such command 'lst'. Did you mean 'list'? (see 'fairgov proposals --help')",
+    ),
     # Refused before the stack is looked for (review, session 22: they said not_deployed);
     # int(text, 0) had read "1_0" as 10.
     (

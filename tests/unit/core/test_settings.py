@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from core.errors import ConfigurationError
-from core.settings import DEV_PRIVATE_KEYS, Settings
+from core.settings import DEV_PRIVATE_KEYS, Settings, setting_hint, setting_problem
 
 OWN_KEY = "0x" + "11" * 32
 
@@ -128,3 +129,72 @@ def test_uploads_audited_at_once_default_to_two(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("FAIRGOV_API_MAX_CONCURRENT_AUDITS", "0")
     with pytest.raises(ValueError, match="api_max_concurrent_audits"):
         Settings()
+
+
+def _refusal(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> str:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    return setting_problem(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "hint"),
+    [
+        (
+            "FAIRGOV_API_PORT",
+            "abc",
+            "set FAIRGOV_API_PORT to a whole number from 0 to 65535 (0 picks a free port), "
+            "or unset it for the default, 8000",
+        ),
+        (
+            "FAIRGOV_ANVIL_PORT",
+            "70000",
+            "set FAIRGOV_ANVIL_PORT to a whole number from 0 to 65535 (0 picks a free port), "
+            "or unset it for the default, 8545",
+        ),
+        (
+            "FAIRGOV_SYNC_INTERVAL_SECONDS",
+            "soon",
+            "set FAIRGOV_SYNC_INTERVAL_SECONDS to a number above 0, or unset it for the "
+            "default, 5.0",
+        ),
+        (
+            "FAIRGOV_KEEPER_ENABLED",
+            "maybe",
+            "set FAIRGOV_KEEPER_ENABLED to true or false",
+        ),
+        (
+            "FAIRGOV_API_SESSION_TTL",
+            "5",
+            "set FAIRGOV_API_SESSION_TTL to a whole number of at least 60",
+        ),
+    ],
+)
+def test_a_bad_setting_says_what_to_set_it_to(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, hint: str
+):
+    # Regression (review, session 26): "FAIRGOV_API_PORT: Input should be a valid integer,
+    # unable to parse string as an integer" said nothing of what to do.
+    line = _refusal(monkeypatch, variable, value)
+    assert line.startswith(f"{variable}={value!r}: Input should be "), line
+    assert hint in line
+    assert "\n" not in line
+
+
+@pytest.mark.parametrize("name", list(Settings.model_fields))
+def test_every_setting_has_a_hint_from_its_type(name: str):
+    hint = setting_hint(name)
+    assert hint.startswith(f"set FAIRGOV_{name.upper()} to ")
+    kinds = ("a whole number", "a number", "true or false", "a URL", "a path", "text")
+    kinds += ("comma-separated values", "a private key")
+    assert any(f" to {kind}" in hint for kind in kinds), hint
+    assert ", or unset it" in hint
+
+
+def test_a_bad_setting_never_echoes_a_key():
+    with pytest.raises(ValidationError) as caught:
+        Settings(deployer_key=123)  # type: ignore[arg-type]
+    line = setting_problem(caught.value)
+    assert line.startswith("FAIRGOV_DEPLOYER_KEY: "), line
+    assert "123" not in line
