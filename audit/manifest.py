@@ -32,7 +32,7 @@ from pydantic import (
 )
 from sqlmodel import Session, col, select
 
-from audit.commitments import Progress, build_commitments, read_records, read_salts, write_salts
+from audit.commitments import Progress, build_commitments, read_records, write_salts
 from audit.dataset_files import (
     describe_files,
     files_records,
@@ -48,8 +48,6 @@ from audit.errors import (
     ManifestLacksRecordsRoot,
     ManifestNotRegistered,
     ProviderMismatch,
-    RecordsCountMismatch,
-    RecordsRootMismatch,
 )
 from audit.parquet_records import parquet_records
 from core.canonical import canonical_json, file_sha256, sha256_hex
@@ -358,26 +356,6 @@ def manifest_records(
     if manifest.format == "parquet":
         return parquet_records(path, on_progress=on_progress)
     return read_records(path, columns=manifest.columns, on_progress=on_progress)
-
-
-def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
-    """Refuse a manifest whose records (:func:`manifest_records`), with the provider's
-    salts, do not commit to its records root, or are not as many as its ``records`` says
-    (before anyone signs or spends gas on it).
-
-    Raises
-    ------
-    ManifestLacksRecordsRoot, RecordsRootMismatch, RecordsCountMismatch, SaltsMismatch,
-    InvalidSalts
-    """
-    if manifest.records_root is None:
-        raise ManifestLacksRecordsRoot(manifest.name)
-    salts = read_salts(salts_path)
-    commitments = build_commitments(manifest_records(manifest), salts=salts)
-    if commitments.root != manifest.records_root:
-        raise RecordsRootMismatch(manifest.name, manifest.records_root, commitments.root)
-    if manifest.records is not None and commitments.count != manifest.records:
-        raise RecordsCountMismatch(manifest.name, manifest.records, commitments.count)
 
 
 def store_manifest(session: Session, manifest: DatasetManifest) -> DatasetManifestRecord:

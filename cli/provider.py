@@ -89,8 +89,8 @@ def offer_command(
     offer against the policy contract, before anything is printed: what comes out is an
     action the DAO can execute. Save it and pass it to ``fairgov propose``.
     """
-    from audit.manifest import check_records_root
     from audit.manifest_data import check_offerable
+    from audit.records_check import check_records_root
     from governance.consent import check_offer, sign_offer
 
     if terms_hash is not None and not is_hash32(terms_hash):

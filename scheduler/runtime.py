@@ -182,7 +182,7 @@ def _failure(name: str, exc: Exception, rpc_url: str) -> str:
     chain node that does not answer, ...) is one line that says what to do, as at the CLI; a
     node's connection refused by the HTTP client is said as such; anything else is a bug and
     keeps its traceback in the log."""
-    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+    if isinstance(exc, requests.ConnectionError):  # not a timeout: a slow node is up
         exc = ChainUnreachable(rpc_url, type(exc).__name__)
     if isinstance(exc, FairgovError):
         _log.warning("job %s failed: %s", name, exc.message)

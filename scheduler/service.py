@@ -197,6 +197,8 @@ class SchedulerService:
         self._scheduler: BackgroundScheduler | None = None
         self._active = False
         self._held_until = 0.0
+        #: How many times this process became active: a job checks the term it started in.
+        self._term = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.RLock()
@@ -239,7 +241,7 @@ class SchedulerService:
 
     def _step(self) -> None:
         with self._lock:
-            attempted_at, started = time.time(), time.monotonic()
+            attempted_at, started = time.time(), _lease_clock()
             try:
                 held: bool | None = self.lease.acquire()
             except SQLAlchemyError as exc:
@@ -250,12 +252,12 @@ class SchedulerService:
                 if not self._active:
                     self._activate(attempted_at)
             elif self._active and (
-                held is False or time.monotonic() >= self._held_until - self.config.poll_seconds
+                held is False or _lease_clock() >= self._held_until - self.config.poll_seconds
             ):
                 self._deactivate("lost the lease", wait=False)
 
     def _may_run(self) -> bool:
-        return self._active and time.monotonic() < self._held_until
+        return self._active and _lease_clock() < self._held_until
 
     # ------------------------------------------------------------------ active / standby
 
@@ -278,10 +280,14 @@ class SchedulerService:
                 scheduler.shutdown(wait=False)
             self.lease.release()
             return
+        self._term += 1
+        term = self._term
         jobs.install(
             self.context,
             holder=self.holder,
-            may_run=self._may_run,
+            # A job of an earlier term (its thread outlives a lost lease) stays fenced out
+            # when this process holds the lease again (review, session 26).
+            may_run=lambda: self._term == term and self._may_run(),
             request_policy_audit=self._request_policy_audit,
         )
         self._scheduler, self._active, self.activated_at = scheduler, True, attempted_at
@@ -341,3 +347,11 @@ class SchedulerService:
         scheduler.shutdown(wait=wait)
         jobs.uninstall()
         _log.info("scheduler %s stopped its jobs: %s", self.holder, reason)
+
+
+def _lease_clock() -> float:
+    """Seconds on a clock that keeps counting while the host is suspended (Linux's
+    ``CLOCK_BOOTTIME``; ``time.monotonic`` stands still then, so a holder that woke from a
+    suspend thought it still held a lease it had lost), else ``time.monotonic``."""
+    boottime = getattr(time, "CLOCK_BOOTTIME", None)
+    return time.monotonic() if boottime is None else time.clock_gettime(boottime)

@@ -13,6 +13,7 @@ from api.schemas.audits import DatasetPublic, ManifestCreated, ManifestPublic, M
 from api.schemas.common import HASH_PATTERN, Limit, Offset
 from audit.errors import DatasetFileMissing
 from audit.manifest import DatasetManifest, store_manifest
+from audit.records_check import check_records_count
 from audit.service import dataset_manifests, list_manifests
 from audit.training import check_registration
 
@@ -55,10 +56,12 @@ def register_dataset(
     provider then signs an offer of it (``POST /v1/providers/offers/prepare``). A privileged
     group that has no rows in the file is refused (422 ``unknown_reference_group``), as
     ``fairgov datasets register`` refuses it, before anyone votes on it; so is data no run
-    could audit (no rows, an empty label, a positive label that no row or every row has)."""
+    could audit (no rows, an empty label, a positive label that no row or every row has), and a
+    ``records`` count that is not the file's (422 ``records_count_mismatch``)."""
     # Data held elsewhere (a federated node's) cannot be read here: a run checks the group.
     with suppress(DatasetFileMissing):
         check_registration(body)
+        check_records_count(body)  # a federated dataset's count is its provider's word
     record = store_manifest(session, body)
     session.commit()
     return ManifestCreated(manifest=ManifestPublic.of(record))

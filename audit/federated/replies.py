@@ -42,6 +42,23 @@ def read_histogram(content: RecordDict, *, bins: int) -> ScoreHistogram:
     return histogram
 
 
+def check_histogram(histogram: ScoreHistogram, train_rows: int) -> ScoreHistogram:
+    """``histogram`` if it counts exactly the ``train_rows`` training rows of the node's
+    signed admission (a histogram carries no noise): a node scaling its histogram would move
+    the pooled thresholds as if it held that many more rows (review, session 26).
+
+    Raises
+    ------
+    InvalidNodeHistogram
+    """
+    total = sum(sum(per_label[0]) + sum(per_label[1]) for per_label in histogram.counts.values())
+    if total != train_rows:
+        raise InvalidNodeHistogram(
+            f"it counts {total} rows, and the node's admission declared {train_rows} training rows"
+        )
+    return histogram
+
+
 #: How far a node's noisy counts may lie from its admitted rows, in noise standard
 #: deviations (a node whose honest noise strays this far is a 1e-15 event).
 NOISE_SIGMAS = 8.0

@@ -31,10 +31,10 @@ from flwr.serverapp import Grid, ServerApp
 from audit.federated import learning, mitigation
 from audit.federated.admission import admit, counted_records
 from audit.federated.errors import InvalidNodeReply, NodeDroppedOut, TooFewNodes
-from audit.federated.mitigation import InvalidNodeHistogram
+from audit.federated.mitigation import InvalidNodeHistogram, ScoreHistogram
 from audit.federated.outcome import FederatedOutcome, FittedThresholds, NodeOutcome, RoundRecord
 from audit.federated.protocol import ARRAYS, CONFIG, Action, RunPlan
-from audit.federated.replies import check_counts, read_counts, read_histogram
+from audit.federated.replies import check_counts, check_histogram, read_counts, read_histogram
 from audit.federated.strategy import (
     AdmittedGrid,
     Ledger,
@@ -118,6 +118,7 @@ def fit_thresholds(
         errors=(InvalidNodeReply, InvalidNodeHistogram),
         after="training",
     )
+    histograms = _whole_histograms(histograms, grid, ledger)
     if len(histograms) < plan.policy.min_nodes:
         raise TooFewNodes(
             len(histograms), plan.policy.min_nodes, admitted=grid.admitted, stage="histogram"
@@ -126,6 +127,20 @@ def fit_thresholds(
     fitted = mitigation.thresholds(pooled, constraint=plan.constraint)
     say(f"thresholds fitted from the histograms of {len(histograms)} node(s)")
     return FittedThresholds(plan.constraint, pooled, fitted)
+
+
+def _whole_histograms(
+    histograms: dict[int, ScoreHistogram], grid: AdmittedGrid, ledger: Ledger
+) -> dict[int, ScoreHistogram]:
+    """The histograms that count exactly their node's admitted training rows; a node whose
+    histogram does not is refused (:func:`~audit.federated.replies.check_histogram`)."""
+    kept: dict[int, ScoreHistogram] = {}
+    for node_id, histogram in histograms.items():
+        try:
+            kept[node_id] = check_histogram(histogram, grid.train_rows_of(node_id))
+        except InvalidNodeHistogram as exc:
+            ledger.refuse(node_id, grid.dataset_of(node_id), exc)
+    return kept
 
 
 def collect_counts(

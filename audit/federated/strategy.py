@@ -217,6 +217,10 @@ class AdmittedGrid(Grid):
         online = set(self._grid.get_node_ids())
         return [n for n in self._admitted if n in online and n not in self._ledger.refusals]
 
+    def train_rows_of(self, node_id: int) -> int:
+        """The training rows ``node_id``'s signed admission declared (-1 if not admitted)."""
+        return self._train_rows.get(node_id, -1)
+
     def dataset_of(self, node_id: int) -> str | None:
         """The dataset the node was admitted with."""
         return self._admitted.get(node_id)
@@ -279,7 +283,7 @@ class AdmittedGrid(Grid):
                 self._ledger.refuse_reply(node_id, dataset_id, reply)
                 continue
             try:
-                check_update(arrays, reply.content, train_rows=self._train_rows.get(node_id, -1))
+                check_update(arrays, reply.content, train_rows=self.train_rows_of(node_id))
             except InvalidNodeReply as exc:
                 self._ledger.refuse(node_id, dataset_id, exc)
                 continue

@@ -63,6 +63,11 @@ CONTENT_CHANGED = (
     "the proposal allows other content for dataset {dataset} than the model was audited on: "
     "its next audit would be refused and the model blocked"
 )
+CONTENT_CHANGED_NOW = (
+    "the current policy already allows other content for dataset {dataset} than the model "
+    "was audited on: its next audit would be refused and the model blocked, with or without "
+    "this proposal"
+)
 MITIGATION = (
     "mitigation changes to {strategy}: the verdict shown is the current model file's (a "
     "re-audit does not retrain); a model retrained with it may differ, which the full "
@@ -194,17 +199,23 @@ def audited_models(session: Session) -> list[AuditedModel]:
 
 
 def _refusal(model: AuditedModel, current: PolicySnapshot, proposed: ProposedPolicy) -> str | None:
-    dataset_id = model.run.dataset_id.lower()
-    entry = allowed_dataset(proposed.snapshot, dataset_id)
-    name = model.run.dataset_name
-    if entry is None:
-        if dataset_id in proposed.revoked:
-            return REVOKED.format(dataset=name)
-        # Not this proposal's doing when the policy disallows it already (new-user review).
-        allowed_now = allowed_dataset(current, dataset_id) is not None
-        return (NOT_ALLOWED if allowed_now else NOT_ALLOWED_NOW).format(dataset=name)
-    if model.run.content_hash is not None and entry.content_hash != model.run.content_hash:
-        return CONTENT_CHANGED.format(dataset=name)
+    """Why the model's next audit would be refused under the proposed policy, checked for
+    each dataset it trained on (a run on several has a combined id no policy holds), and
+    whether it is this proposal's doing or the current policy's already."""
+    for part in model.report.model.dataset.parts:
+        dataset_id, name = part.dataset_id.lower(), part.name
+        then, now = (
+            allowed_dataset(proposed.snapshot, dataset_id),
+            allowed_dataset(current, dataset_id),
+        )
+        if then is None:
+            if dataset_id in proposed.revoked:
+                return REVOKED.format(dataset=name)
+            # Not this proposal's doing when the policy disallows it already (new-user review).
+            return (NOT_ALLOWED if now is not None else NOT_ALLOWED_NOW).format(dataset=name)
+        if then.content_hash != part.content_hash:
+            already = now is not None and now.content_hash == then.content_hash
+            return (CONTENT_CHANGED_NOW if already else CONTENT_CHANGED).format(dataset=name)
     return None
 
 

@@ -115,3 +115,30 @@ def test_labels_no_run_could_audit_are_refused_over_http(make_app, tmp_path: Pat
         assert (created.status_code, error_code(created)) == (422, "ambiguous_labels")
         assert "none equals the positive label 'approved!'" in created.json()["error"]["message"]
         assert client.get("/v1/datasets").json()["count"] == 0
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+def test_a_records_count_that_is_not_the_files_is_refused_over_http(
+    make_app, tmp_path: Path
+) -> None:
+    """Review, session 26: the API stored any ``records``; a federated run then bounded a
+    node's rows by a count nobody had checked, even where the file was on the server."""
+    app = make_app(operators=[Account.from_key(OPERATOR_KEY).address])
+    manifest = build_manifest(
+        write_loans_csv(tmp_path / "loans.csv", 200),
+        name="loans",
+        label=LABEL,
+        positive_label=POSITIVE_LABEL,
+        sensitive_features=list(SENSITIVE),
+        salts_path=tmp_path / "loans.salts",
+    )
+    assert manifest.records == 200
+    body = json.loads(manifest.canonical_json())
+    with TestClient(app) as client:
+        operator = bearer(client, OPERATOR_KEY)
+        inflated = client.post("/v1/datasets", json={**body, "records": 2000}, headers=operator)
+        assert (inflated.status_code, error_code(inflated)) == (422, "records_count_mismatch")
+        assert "holds 200 records, not the 2000" in inflated.json()["error"]["message"]
+        assert client.get("/v1/datasets").json()["count"] == 0
+        created = client.post("/v1/datasets", json=body, headers=operator)
+        assert created.status_code == 201, created.text

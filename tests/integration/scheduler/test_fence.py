@@ -18,9 +18,10 @@ from core.db import session_scope
 from governance.chain import deploy
 from governance.chain.view import RpcChainView
 from governance.intake.service import governor_domain, submit_ballot
-from scheduler import jobs
+from scheduler import jobs, runtime
 from scheduler.db_models import JobStatus
 from scheduler.jobs import run_job
+from scheduler.service import SchedulerConfig, SchedulerService
 from tests.helpers import HOLDER_KEYS, QUEUED, Governance, address_of
 from tests.integration.governance.relay_support import RELAYER_KEY, open_proposal
 from tests.integration.scheduler.test_jobs import _passed_proposal, make_context, runs
@@ -95,3 +96,24 @@ def test_a_keeper_that_lost_its_lease_queues_nothing(
     assert gov.governor.functions.state(proposal_id).call() != QUEUED
     (stopped,) = runs(engine, "keeper")
     assert (stopped.status, stopped.error) == (JobStatus.SKIPPED, "lease_lost")
+
+
+def test_a_job_of_an_earlier_term_stays_fenced_when_the_process_holds_the_lease_again(
+    isolated_chain: Web3, deployment: deploy.Deployment, engine: Engine, tmp_path: Path
+) -> None:
+    """Review, session 26: a job thread outlives a lost lease; if this process took the
+    lease back, the old job passed every fence check again."""
+    context = make_context(engine, isolated_chain, deployment, tmp_path)
+    service = SchedulerService(context, SchedulerConfig(lease_seconds=3, jobs=()))
+    service.start()
+    try:
+        first_term = runtime.current().may_run
+        assert first_term()
+        service._deactivate("a test", wait=True)  # the lease lost, its jobs left running
+        assert not first_term()
+        service._step()  # this process takes the lease back
+        assert service.is_active
+        assert runtime.current().may_run()
+        assert not first_term()
+    finally:
+        service.stop()

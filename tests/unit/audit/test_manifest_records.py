@@ -17,8 +17,9 @@ from audit.errors import (
     SaltsMismatch,
     UncommittableColumn,
 )
-from audit.manifest import DatasetManifest, build_manifest, check_records_root, manifest_records
+from audit.manifest import DatasetManifest, build_manifest, manifest_records
 from audit.parquet_records import parquet_records
+from audit.records_check import check_records_root
 from audit.synthetic import write_loans_csv
 from tests.unit.audit.test_manifest_folders import PARTS, _write_parts
 

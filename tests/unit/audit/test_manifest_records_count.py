@@ -15,7 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from audit.errors import InvalidManifest, RecordsCountMismatch
-from audit.manifest import DatasetManifest, build_manifest, check_records_root
+from audit.manifest import DatasetManifest, build_manifest
+from audit.records_check import check_records_root
 from audit.synthetic import write_loans_csv
 from cli.main import app
 from tests.unit.audit.test_manifest import OLD_MANIFEST, PINNED_HASH, PINNED_JSON

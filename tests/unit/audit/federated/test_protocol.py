@@ -25,7 +25,7 @@ from audit.federated.protocol import (
     RunPlan,
     Schema,
 )
-from audit.federated.replies import read_counts, read_histogram
+from audit.federated.replies import check_histogram, read_counts, read_histogram
 from audit.federated.strategy import build_strategy, check_update
 from audit.spec import FederatedSpec
 from bias_checks import InvalidCountsError, group_counts
@@ -289,3 +289,26 @@ def test_histogram_replies_are_read_only_in_their_one_shape_and_grid() -> None:
     with pytest.raises(InvalidNodeHistogram) as caught:
         read_histogram(_histogram_reply(histogram=ConfigRecord({"json": negative})), bins=10)
     assert caught.value.code == "invalid_node_histogram"
+
+
+def test_a_histogram_must_count_exactly_the_admitted_training_rows() -> None:
+    """Review, session 26: a node admitted with 3 training rows that sent its histogram
+    times 1,000 moved the pooled ThresholdOptimizer as if it held 3,000."""
+    scores = histogram(
+        np.array([0.1, 0.5, 0.9]), np.array([0, 1, 1]), np.array(["a", "b", "b"]), bins=10
+    )
+    assert check_histogram(scores, 3) == scores
+    scaled = scores.model_copy(
+        update={
+            "counts": {
+                g: ([1000 * c for c in neg], [1000 * c for c in pos])
+                for g, (neg, pos) in scores.counts.items()
+            }
+        }
+    )
+    with pytest.raises(InvalidNodeHistogram) as caught:
+        check_histogram(scaled, 3)
+    assert caught.value.code == "invalid_node_histogram"
+    assert "it counts 3000 rows, and the node's admission declared 3 training rows" in str(
+        caught.value
+    )
