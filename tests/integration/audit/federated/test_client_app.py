@@ -9,7 +9,6 @@ records and keys of every reply.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -17,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from flwr.app import ArrayRecord, ConfigRecord, Context, Message, RecordDict
-from flwr.supercore.task_identity import TaskIdentity
 from web3 import Web3
 
 from audit.errors import DatasetHashMismatch, DatasetNotAllowed
@@ -51,7 +49,8 @@ from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, address_of, allow_r
 from tests.integration.audit.audit_support import govern
 from tests.integration.audit.federated.federated_support import LOANS
 
-pytestmark = pytest.mark.chain
+# Flower's app identity, set as an app process has it (conftest.py).
+pytestmark = [pytest.mark.chain, pytest.mark.usefixtures("task_identity")]
 
 ROWS = 400
 EPSILON = "0.500000"
@@ -67,14 +66,6 @@ class Node:
             zip(NodeConfig.KEYS, self.config.to_node_config_values(), strict=True), **overrides
         )
         return Context(run_id=1, node_id=7, node_config=values, state=RecordDict(), run_config={})
-
-
-@pytest.fixture(autouse=True)
-def task_identity() -> Iterator[None]:
-    """The identity Flower gives an app process; messages cannot be built without it."""
-    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 1, 1
-    yield
-    TaskIdentity._run_id = TaskIdentity._node_id = TaskIdentity._task_id = None  # type: ignore[assignment]
 
 
 @pytest.fixture

@@ -5,13 +5,11 @@ the server's check reads the policy on chain. No Flower process is started.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from flwr.app import Context, Message, RecordDict
-from flwr.supercore.task_identity import TaskIdentity
 from typer.testing import CliRunner
 from web3 import Web3
 
@@ -30,7 +28,8 @@ from tests.helpers import PROVIDER_KEY, allow_raw
 from tests.integration.audit.audit_support import govern
 from tests.integration.audit.federated.federated_support import LOANS
 
-pytestmark = pytest.mark.chain
+# Flower's app identity, set as an app process has it (conftest.py).
+pytestmark = [pytest.mark.chain, pytest.mark.usefixtures("task_identity")]
 
 ROWS = 400
 NONCE = "0x" + "11" * 32
@@ -58,14 +57,6 @@ class Provider:
             run_id=1, node_id=7, node_config=values, state=RecordDict(), run_config={}
         )
         return app(message, context)
-
-
-@pytest.fixture(autouse=True)
-def task_identity() -> Iterator[None]:
-    """The identity Flower gives an app process; messages cannot be built without it."""
-    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 1, 1
-    yield
-    TaskIdentity._run_id = TaskIdentity._node_id = TaskIdentity._task_id = None  # type: ignore[assignment]
 
 
 @pytest.fixture

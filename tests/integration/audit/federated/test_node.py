@@ -5,7 +5,6 @@ dataset id (never a crash of the ClientApp, which the server could only record a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from flwr.app import Context, Message, RecordDict
-from flwr.supercore.task_identity import TaskIdentity
 from web3 import Web3
 
 from audit.federated import node as node_side
@@ -29,7 +27,8 @@ from tests.helpers import PROVIDER_KEY, SECOND_PROVIDER_KEY, allow_raw
 from tests.integration.audit.audit_support import govern
 from tests.integration.audit.federated.federated_support import LOANS
 
-pytestmark = pytest.mark.chain
+# Flower's app identity, set as an app process has it (conftest.py).
+pytestmark = [pytest.mark.chain, pytest.mark.usefixtures("task_identity")]
 
 ROWS = 400
 
@@ -70,14 +69,6 @@ class Voting:
         key_file.write_text(key)
         policy = self.deployment.addresses.training_policy
         return Node(NodeConfig(path, dataset_id_of(name), key_file, self.rpc_url, policy))
-
-
-@pytest.fixture(autouse=True)
-def task_identity() -> Iterator[None]:
-    """The identity Flower gives an app process; messages cannot be built without it."""
-    TaskIdentity.run_id, TaskIdentity.node_id, TaskIdentity.task_id = 1, 1, 1
-    yield
-    TaskIdentity._run_id = TaskIdentity._node_id = TaskIdentity._task_id = None  # type: ignore[assignment]
 
 
 @pytest.fixture
