@@ -112,10 +112,15 @@ def voted_manifests(
 
 
 def voted_reference(
-    engine: Engine, snapshot: PolicySnapshot, spec: FederatedSpec
+    engine: Engine,
+    snapshot: PolicySnapshot,
+    spec: FederatedSpec,
+    *,
+    manifests: Mapping[str, DatasetManifest] | None = None,
 ) -> Mapping[str, str] | None:
     """The privileged group the voted manifests of the spec's datasets name: those stored
-    here whose hash is the ``manifestHash`` the policy allows. None if none names one. Every
+    here whose hash is the ``manifestHash`` the policy allows (``manifests``, when the
+    caller read them already with :func:`voted_manifests`). None if none names one. Every
     one must be stored: an absent one might name a group, which the run cannot guess.
 
     Raises
@@ -127,7 +132,9 @@ def voted_reference(
     UnknownReferenceGroupError
         The group does not name exactly the spec's sensitive features.
     """
-    found = list(voted_manifests(engine, snapshot, spec).values())
+    if manifests is None:
+        manifests = voted_manifests(engine, snapshot, spec)
+    found = list(manifests.values())
     for other in found[1:]:
         if other.reference_group != found[0].reference_group:
             raise DatasetSchemaMismatch(found[0].name, other.name, "reference_group")
@@ -287,8 +294,8 @@ def run_federated_audit(
     snapshot = frozen_snapshot(env.w3, env.deployment.addresses.training_policy)
     hashes = _allowed(snapshot, spec)
     check_mitigation(snapshot)
-    reference = voted_reference(env.engine, snapshot, spec)
     manifests = voted_manifests(env.engine, snapshot, spec)
+    reference = voted_reference(env.engine, snapshot, spec, manifests=manifests)
     row_id = start_row(env.engine, spec, snapshot, hashes)
     try:
         say(f"train: {spec.rounds} rounds of {snapshot.federation.aggregation} over the nodes")
