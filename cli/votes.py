@@ -127,9 +127,17 @@ def relay() -> None:
     key = ctx.settings.relayer_private_key(ctx.deployment.chain_id)
     relayer = Relayer(ctx.engine, ctx.w3, ctx.deployment, key, rpc_url=ctx.rpc_url)
     started = time.monotonic()
+    waiting = relayer.outstanding()
     with console.status("relaying"):
         relayer.start()
         report = relayer.run_until_idle()
+    if not waiting and not (report.confirmed or report.failed):
+        # "0 confirmed" read as a lost vote when `fairgov run` had already sent it.
+        console.print(
+            "nothing to relay: no accepted ballot, delegation or proposal is waiting (a "
+            "running `fairgov run` sends them itself; see `fairgov proposals show`)"
+        )
+        return
     console.print(
         f"relayed in {time.monotonic() - started:.1f} s: {report.confirmed} confirmed, "
         f"{report.failed} failed"

@@ -125,12 +125,20 @@ class ProposalNotActive(GovernanceError):
     code: ClassVar[str] = "proposal_not_active"
     category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
-    def __init__(self, proposal_id: int, state: str) -> None:
+    def __init__(self, proposal_id: int, state: str, *, snapshot: int | None = None) -> None:
+        if state == "Pending" and snapshot is not None:
+            # Right after `propose` (review, session 26): say when it opens, not only "no".
+            when = (
+                f"voting opens once the chain is past block {snapshot} (its snapshot); "
+                "send the ballot again then"
+            )
+        else:
+            when = "votes are taken only while it is Active"
         super().__init__(
-            f"proposal {proposal_id} is {state}, not Active: votes are taken only while it is "
-            "Active",
+            f"proposal {proposal_id} is {state}, not Active: {when}",
             proposal_id=str(proposal_id),
             state=state,
+            **({} if snapshot is None else {"snapshot": snapshot}),
         )
 
 

@@ -184,7 +184,9 @@ def verify_ballot_state(ballot: Ballot, *, chain: ChainView, pending_nonces: int
     if proposal is None:
         raise UnknownProposal(ballot.proposal_id)
     if proposal.state != ACTIVE:
-        raise ProposalNotActive(ballot.proposal_id, PROPOSAL_STATES[proposal.state])
+        raise ProposalNotActive(
+            ballot.proposal_id, PROPOSAL_STATES[proposal.state], snapshot=proposal.snapshot
+        )
     if chain.has_voted(ballot.proposal_id, ballot.voter):
         raise AlreadyVoted(ballot.proposal_id, ballot.voter)
     if chain.votes_at(ballot.voter, proposal.snapshot) == 0:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 from web3 import Web3
 
 from core.db import session_scope
@@ -147,15 +147,19 @@ class Relayer:
         total = TickReport()
         for _ in range(max_ticks):
             total.add(self.tick())
-            with Session(self.engine) as session:
-                pending = session.exec(
-                    select(RelayItem.id)
-                    .where(col(RelayItem.status).in_([RelayStatus.QUEUED, RelayStatus.SUBMITTED]))
-                    .limit(1)
-                ).first()
-            if pending is None:
+            if not self.outstanding():
                 break
         return total
+
+    def outstanding(self) -> int:
+        """How many items of this chain are queued or submitted and not yet mined."""
+        with Session(self.engine) as session:
+            return session.exec(
+                select(func.count())
+                .select_from(RelayItem)
+                .where(col(RelayItem.status).in_([RelayStatus.QUEUED, RelayStatus.SUBMITTED]))
+                .where(RelayItem.chain_id == self.chain_id)
+            ).one()
 
     # ------------------------------------------------------------------ submitting
 

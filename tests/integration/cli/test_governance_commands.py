@@ -62,6 +62,8 @@ def test_holders_govern_from_the_command_line(stack: Governance, tmp_path: Path)
     for account in (1, 2, 3):
         assert "accepted" in _ok("vote", str(proposal_id), "for", "--dev-account", str(account))
     assert "3 confirmed" in _ok("relay")
+    # Again, with nothing left: it says so rather than "0 confirmed" (read as a lost vote).
+    assert "nothing to relay" in _ok("relay")
     _, for_votes, _ = stack.governor.functions.proposalVotes(proposal_id).call()
     holders = [address_of(HOLDER_KEYS[i]) for i in range(3)]
     assert for_votes == sum(stack.token.functions.balanceOf(h).call() for h in holders)

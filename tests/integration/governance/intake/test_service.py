@@ -97,7 +97,7 @@ def _expect_refusal(
     *,
     message: Ballot | Delegation,
     code: str,
-) -> None:
+) -> FairgovError:
     before = _relayer_tx_count(gov.w3)
     with Session(engine) as session:
         if isinstance(message, Ballot):
@@ -109,6 +109,7 @@ def _expect_refusal(
     assert info.value.code == code
     assert _rows(engine) == 0
     assert _relayer_tx_count(gov.w3) == before
+    return info.value
 
 
 def test_bad_ballots_are_refused_with_their_codes(
@@ -141,7 +142,13 @@ def test_a_ballot_on_a_pending_proposal_is_not_active(
     ballot = signed_ballot(
         governor_domain(deployment), HOLDER_KEYS[0], created["args"]["proposalId"]
     )
-    _expect_refusal(engine, gov, deployment, chain_view, message=ballot, code="proposal_not_active")
+    refused = _expect_refusal(
+        engine, gov, deployment, chain_view, message=ballot, code="proposal_not_active"
+    )
+    # It says when voting opens (a voter right after `propose` was told only "no").
+    snapshot = gov.governor.functions.proposalSnapshot(created["args"]["proposalId"]).call()
+    assert refused.details["snapshot"] == snapshot
+    assert f"voting opens once the chain is past block {snapshot}" in refused.message
 
 
 def test_a_voter_who_voted_directly_is_already_voted(
