@@ -312,18 +312,21 @@ def build_manifest(
     return manifest if salts_path is None else commit_records(manifest, salts_path)
 
 
-def commit_records(manifest: DatasetManifest, salts_path: Path) -> DatasetManifest:
+def commit_records(
+    manifest: DatasetManifest, salts_path: Path, *, on_progress: Progress | None = None
+) -> DatasetManifest:
     """``manifest`` with the records root of its records committed with fresh salts, and
     their number (``records``); the salts are written to ``salts_path`` (atomically: a
     failure leaves an existing file whole). Check the manifest first: the salts of a
-    manifest already offered would be replaced.
+    manifest already offered would be replaced. ``on_progress`` gets the number of records
+    read (:func:`manifest_records`).
 
     Examples
     --------
     >>> commit_records(manifest, Path("loans.salts")).records_root  # doctest: +SKIP
     '0x…'
     """
-    commitments = build_commitments(manifest_records(manifest))
+    commitments = build_commitments(manifest_records(manifest, on_progress=on_progress))
     write_salts(salts_path, commitments.salts)
     return DatasetManifest.model_validate({
         **manifest.model_dump(), "records_root": commitments.root, "records": commitments.count

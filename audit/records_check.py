@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audit.commitments import build_commitments, read_salts
+from audit.commitments import Progress, build_commitments, read_salts
 from audit.errors import (
     ManifestLacksRecordsRoot,
     RecordsCountMismatch,
@@ -14,10 +14,13 @@ from audit.errors import (
 from audit.manifest import DatasetManifest, manifest_records
 
 
-def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
+def check_records_root(
+    manifest: DatasetManifest, salts_path: Path, *, on_progress: Progress | None = None
+) -> None:
     """Refuse a manifest whose records (:func:`manifest_records`), with the provider's
     salts, do not commit to its records root, or are not as many as its ``records`` says
-    (before anyone signs or spends gas on it).
+    (before anyone signs or spends gas on it). ``on_progress`` gets the number of records
+    read.
 
     Raises
     ------
@@ -27,7 +30,9 @@ def check_records_root(manifest: DatasetManifest, salts_path: Path) -> None:
     if manifest.records_root is None:
         raise ManifestLacksRecordsRoot(manifest.name)
     salts = read_salts(salts_path)
-    commitments = build_commitments(manifest_records(manifest), salts=salts)
+    commitments = build_commitments(
+        manifest_records(manifest, on_progress=on_progress), salts=salts
+    )
     if commitments.root != manifest.records_root:
         raise RecordsRootMismatch(manifest.name, manifest.records_root, commitments.root)
     if manifest.records is not None and commitments.count != manifest.records:

@@ -119,29 +119,34 @@ def register(
         raise InvalidParameterError(
             REFERENCE_NOT_A_GROUP.format(text=reference), parameter="reference"
         )
+    if salts is not None and (salts.is_dir() or not salts.parent.is_dir()):
+        raise fail(f"--salts {salts}: name a file in an existing folder")
     settings = Settings()
-    manifest = build_manifest(
-        file,
-        name=name or _default_name(file),
-        label=label,
-        positive_label=positive,
-        sensitive_features=_split(sensitive),
-        features=_split(features) or None,
-        version=version,
-        licence=licence,
-        description=description,
-        provider=provider,
-        columns=_split(columns) or None,
-        reference_group=named,
-    )
-    check_registration(manifest)  # before the salts: a refusal must not replace them
-    if salts is not None:
-        if salts.is_dir() or not salts.parent.is_dir():
-            raise fail(f"--salts {salts}: name a file in an existing folder")
-        try:
-            manifest = commit_records(manifest, salts)
-        except OSError as exc:
-            raise fail(f"cannot write --salts {salts}: {exc.strerror or exc}") from None
+    with err_console.status(f"hashing {file} and checking its rows") as status:
+        manifest = build_manifest(
+            file,
+            name=name or _default_name(file),
+            label=label,
+            positive_label=positive,
+            sensitive_features=_split(sensitive),
+            features=_split(features) or None,
+            version=version,
+            licence=licence,
+            description=description,
+            provider=provider,
+            columns=_split(columns) or None,
+            reference_group=named,
+        )
+        check_registration(manifest)  # before the salts: a refusal must not replace them
+        if salts is not None:
+
+            def committed(count: int) -> None:
+                status.update(f"committing records: {count:,} read and hashed")
+
+            try:
+                manifest = commit_records(manifest, salts, on_progress=committed)
+            except OSError as exc:
+                raise fail(f"cannot write --salts {salts}: {exc.strerror or exc}") from None
     engine = migrated_engine(settings)
     with session_scope(engine) as session:
         store_manifest(session, manifest)

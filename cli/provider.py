@@ -96,8 +96,14 @@ def offer_command(
     if terms_hash is not None and not is_hash32(terms_hash):
         raise fail(f"--terms-hash {terms_hash!r}: give the terms' sha256 as 0x and 64 hex digits")
     manifest = _manifest(manifest_file)
-    with console.status("checking the records against the manifest's records root"):
-        check_records_root(manifest, salts)
+    with console.status("checking the records against the manifest's records root") as status:
+        check_records_root(
+            manifest,
+            salts,
+            on_progress=lambda count: status.update(
+                f"checking the records against the manifest's records root: {count:,} read"
+            ),
+        )
     ctx, key, provider = context_and_signer(
         key_file=key_file, keystore=keystore, dev_account=dev_account
     )
@@ -210,8 +216,14 @@ def prove_command(
     if manifest.records_root is None:  # registered without --salts: nothing was committed
         raise ManifestLacksRecordsRoot(manifest.name)
     kept: list[bytes] = []
-    with console.status("reading the records"):
-        records = _keeping(manifest_records(manifest), row, kept)
+    with console.status("reading the records") as status:
+        records = _keeping(
+            manifest_records(
+                manifest, on_progress=lambda n: status.update(f"reading the records: {n:,}")
+            ),
+            row,
+            kept,
+        )
         commitments = build_commitments(records, salts=read_salts(salts))
     if commitments.root != manifest.records_root:
         raise fail("the salts do not rebuild the manifest's records root: wrong salts file?")

@@ -12,9 +12,11 @@ import pytest
 from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from murky_tree.standard import StandardMerkleTree
 
 import audit.commitments
 from audit.commitments import (
+    LEAF_ENCODING,
     SALTS_MAGIC,
     build_commitments,
     encode_record,
@@ -49,6 +51,21 @@ def test_every_record_proves_and_verifies():
         p = prove(c, i)
         assert verify(p, record, c.salts[i], c.root)
         require_inclusion(p, record, c.salts[i], c.root)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8, 13, 31, 64, 100])
+def test_the_tree_is_murky_trees_own_standard_tree(n: int):
+    """The leaves and inner nodes hashed with safe-pysha3 give murky-tree's own
+    ``StandardMerkleTree.of`` node for node (the same sorted order, leaf positions, root)."""
+    records = [f"record {i}".encode() for i in range(n)]
+    c = build_commitments(records, salts=_salts(n, seed=n))
+    leaves = [(s, h) for s, h in zip(c.salts, c.record_hashes, strict=True)]
+    theirs = StandardMerkleTree.of(leaves, LEAF_ENCODING)
+    assert c.tree.tree == theirs.tree
+    assert [v.tree_index for v in c.tree.values] == [v.tree_index for v in theirs.values]
+    assert c.root == to_hash32(theirs.root)
+    for i in range(n):
+        assert c.tree.get_proof(i) == theirs.get_proof(i)
 
 
 def test_a_single_record_has_its_leaf_as_root_and_an_empty_path():
