@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -508,3 +509,34 @@ def test_an_unknown_gate_choice_in_a_threshold_has_the_engines_code() -> None:
     )
     assert rule.evidence is not None
     assert rule.evidence.on_inconclusive.value == "approve_with_warning"
+
+
+def test_the_run_id_is_what_docs_hashes_md_says(tmp_path: Path) -> None:
+    """The recipe of docs/hashes.md ("The run id of a predictions audit") rebuilds the id
+    from the report and the command's options with hashlib and json alone (an outside
+    reviewer could not: the options were listed nowhere)."""
+    _rows(800, 5).to_csv(tmp_path / "preds.csv", index=False)
+    run = audit_predictions_file(
+        tmp_path / "preds.csv",
+        label="y",
+        prediction="pred",
+        sensitive=["sex"],
+        thresholds=THRESHOLDS,
+        n_boot=0,
+    )
+    report = json.loads(run.report.canonical_bytes())
+    audit = report["audit"]
+    options = {
+        "label": "y",
+        "prediction": "pred",
+        "sensitive": ["sex"],
+        "positive": None,
+        "thresholds": [check["threshold"] for check in audit["checks"]],
+        "cutoff": None,
+        "evidence": audit["evidence_rule"],
+        "n_boot": audit["config"]["n_boot"],
+        "random_state": audit["config"]["random_state"],
+    }
+    canonical = json.dumps(options, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = report["dataset"]["content_hash"].encode("ascii") + canonical.encode()
+    assert "0x" + hashlib.sha256(body).hexdigest() == report["run_id"]
