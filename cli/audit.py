@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.panel import Panel
@@ -43,24 +44,33 @@ def _check_out(out: Path, source: str) -> DataSource:
     """The files of ``source``; refuse an ``--out`` that is a file, cannot be looked at,
     would overwrite an input file, or lies inside a data folder (its report.csv would be
     read as data next time)."""
+    from audit.errors._base import InvalidOutputFolder
     from audit.render import LL144_FILE, REPORT_FILES
     from audit.source_files import resolve_source
 
     try:
         if out.exists() and not out.is_dir():
-            raise fail(f"--out {out} is a file: name a directory for the report files")
+            raise InvalidOutputFolder(
+                str(out), "is a file", "name a directory for the report files"
+            )
         target = out.resolve()
     except OSError as exc:
-        raise fail(f"cannot use --out {out}: {exc.strerror or exc}") from None
+        raise InvalidOutputFolder(
+            str(out), f"cannot be used ({exc.strerror or exc})", "name a directory you can write"
+        ) from None
     data = resolve_source(source)
     written = {target / name for name in (*REPORT_FILES, LL144_FILE)}
     for path in data.files:
         if path.resolve() in written:
-            raise fail(f"--out {out} would overwrite the input file {path}: name another directory")
+            raise InvalidOutputFolder(
+                str(out), f"would overwrite the input file {path}", "name another directory"
+            )
     if not data.single and target.is_relative_to(data.root.resolve()):
-        raise fail(
-            f"--out {out} is inside the data folder {data.root}: its report.csv would be read "
-            "as data by the next audit; name a directory outside it"
+        raise InvalidOutputFolder(
+            str(out),
+            f"is inside the data folder {data.root} (its report.csv would be read as data by "
+            "the next audit)",
+            "name a directory outside it",
         )
     return data
 
@@ -205,8 +215,9 @@ def predictions(
     preset: Annotated[
         str | None,
         typer.Option(
+            click_type=click.Choice(["four_fifths", "ll144"]),
             help="four_fifths: check disparate_impact >= 0.8 against the most selected group; "
-            "ll144: that, plus the NYC Local Law 144 impact ratio table (HTML and ll144.csv)."
+            "ll144: that, plus the NYC Local Law 144 impact ratio table (HTML and ll144.csv).",
         ),
     ] = None,
     reference: Annotated[
@@ -247,6 +258,7 @@ def predictions(
 
     Exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 for usage or input errors.
     """
+    from audit.errors import ReportWriteFailed
     from audit.prediction_options import cutoff_from_text
     from audit.predictions import audit_predictions_file
     from audit.reference import parse_reference
@@ -262,8 +274,6 @@ def predictions(
         "four_fifths": "four_fifths",
         "ll144": "ll144",
     }
-    if preset not in presets:
-        raise fail("--preset must be 'four_fifths' or 'll144'")
     named = None if reference is None else parse_reference(reference)
     rule = EvidenceRule.from_text(
         {
@@ -296,7 +306,7 @@ def predictions(
     try:
         paths = render_all(outcome.report, out)
     except OSError as exc:
-        raise fail(f"cannot write the report files to {out}: {exc.strerror or exc}") from None
+        raise ReportWriteFailed(out, exc.strerror or str(exc)) from None
     _show(outcome, paths)
     raise typer.Exit(EXIT_CODES[outcome.report.verdict])
 

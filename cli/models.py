@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cli._errors import fail, friendly_errors
+from cli._errors import friendly_errors
 from cli.compose import migrated_engine
 from core.db import session_scope
 from core.settings import Settings
@@ -30,16 +30,12 @@ def register(
 
     Audit it with ``fairgov audit external SPEC.yaml`` naming this name and hash.
     """
-    from audit.external import store_onnx
+    from audit.external import read_onnx_file, store_onnx
 
-    try:
-        data = file.read_bytes()
-    except OSError:
-        raise fail(f"cannot read {file}: check the path") from None
+    name = name or file.stem
+    data = read_onnx_file(file, name=name)  # a file over the limit is refused unread
     settings = Settings()
-    model = store_onnx(
-        migrated_engine(settings), Path(settings.data_dir), name=name or file.stem, data=data
-    )
+    model = store_onnx(migrated_engine(settings), Path(settings.data_dir), name=name, data=data)
     signature = model.signature
     console.print(f"registered {model.name}")
     console.print(f"model hash {model.model_hash}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from eth_account import Account
@@ -23,6 +23,9 @@ from cli.compose import load_context
 from cli.rewards import claim, list_rewards
 from core.db import session_scope
 from core.types import is_hash32
+
+if TYPE_CHECKING:
+    from audit.inclusion import ScoredModel, TrainedModel
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -209,7 +212,7 @@ def prove_command(
     The proof is the record's fields, its salt and its Merkle path: it reveals that record
     and its salt, nothing else."""
     from audit.commitments import build_commitments, prove, read_salts
-    from audit.errors import ManifestLacksRecordsRoot, RecordsCountMismatch
+    from audit.errors import ManifestLacksRecordsRoot, RecordsCountMismatch, RecordsRootMismatch
     from audit.manifest import manifest_records
 
     manifest = _manifest(manifest_file)
@@ -225,8 +228,8 @@ def prove_command(
             kept,
         )
         commitments = build_commitments(records, salts=read_salts(salts))
-    if commitments.root != manifest.records_root:
-        raise fail("the salts do not rebuild the manifest's records root: wrong salts file?")
+    if commitments.root != manifest.records_root:  # most likely another dataset's salts file
+        raise RecordsRootMismatch(manifest.name, manifest.records_root, commitments.root)
     if manifest.records is not None and commitments.count != manifest.records:
         raise RecordsCountMismatch(manifest.name, manifest.records, commitments.count)
     proof = prove(commitments, row)
@@ -259,8 +262,10 @@ def check_command(
 ) -> None:
     """Check an inclusion proof against the records root on chain.
 
-    Also lists the audited models the dataset trained."""
+    Also lists the audited models the dataset trained, and apart from them the external
+    models fairgov only scored on it (trained elsewhere)."""
     from audit.commitments import SALT_BYTES
+    from audit.errors._base import InvalidInclusionProof
     from audit.inclusion import check_inclusion
     from governance.policy.snapshot import read_snapshot
 
@@ -286,7 +291,7 @@ def check_command(
         if len(salt) != SALT_BYTES:
             raise ValueError(f"its salt must be {SALT_BYTES} bytes, not {len(salt)}")
     except (OSError, ValueError, KeyError, AttributeError, TypeError, RecursionError) as exc:
-        raise fail(f"{proof_file} is not a proof from `fairgov provider prove` ({exc})") from exc
+        raise InvalidInclusionProof(str(proof_file), str(exc)) from exc
     ctx = load_context()
     snapshot = read_snapshot(ctx.w3, ctx.deployment.addresses.training_policy)
     with session_scope(ctx.engine) as session:
@@ -307,13 +312,32 @@ def check_command(
     if not result.models:
         console.print("no audited model was trained on it here")
     for m in result.models:
-        verdict = m.verdict or "no verdict"
-        anchored = ", report anchored" if m.anchored else ""
-        now = f"; now {m.status}" + (f" ({m.reason})" if m.reason else "") if m.status else ""
+        console.print(f"  trained {m.model_name} {m.model_hash} in run {m.run_id}: {_outcome(m)}")
+    for s in result.scored:
         console.print(
-            f"  trained {m.model_name} {m.model_hash} in run {m.run_id}: "
-            f"{verdict}{anchored}{literal(now)}"
+            f"  scored by external model {s.model_name} {s.model_hash} in run {s.run_id} "
+            f"({_scored_rows(s)}; trained elsewhere, not by fairgov): {_outcome(s)}"
         )
+
+
+def _outcome(model: TrainedModel | ScoredModel) -> str:
+    """A listed run's verdict, whether its report is anchored, and the model's status now."""
+    verdict = model.verdict or "no verdict"
+    anchored = ", report anchored" if model.anchored else ""
+    reason = f" ({model.reason})" if model.reason else ""
+    now = f"; now {model.status}{reason}" if model.status else ""
+    return f"{verdict}{anchored}{literal(now)}"
+
+
+def _scored_rows(model: ScoredModel) -> str:
+    """Which of the dataset's rows an external model was given: a held-out split may have
+    left this record out."""
+    scored, rows = model.scored_rows, model.dataset_rows
+    if scored is None or rows is None:
+        return "rows scored not recorded"
+    if scored >= rows:
+        return "every row scored"
+    return f"{scored:,} of its {rows:,} rows scored, perhaps not this one"
 
 
 # A provider's rewards are the rewards group's commands, under the provider's name too.

@@ -48,7 +48,39 @@ class InputFileNotFound(AuditError):
     category: ClassVar[ErrorCategory] = ErrorCategory.NOT_FOUND
 
     def __init__(self, path: str) -> None:
-        super().__init__(f"no such file: {path}", path=path)
+        super().__init__(f"no such file: {path}: check the path", path=path)
+
+
+class InvalidOutputFolder(AuditError):
+    """A folder named for the report files that cannot hold them: a file, a path that cannot
+    be looked at, or one whose report files would overwrite an input or be read as data."""
+
+    code: ClassVar[str] = "invalid_output_folder"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, folder: str, problem: str, fix: str, *, option: str = "--out") -> None:
+        super().__init__(
+            f"{option} {folder} {problem}: {fix}",
+            folder=folder,
+            problem=problem,
+            option=option,
+        )
+
+
+class InvalidInclusionProof(AuditError):
+    """A file that is not a record's inclusion proof as ``fairgov provider prove`` prints it
+    (not JSON, a field missing or of the wrong form): nothing can be checked."""
+
+    code: ClassVar[str] = "invalid_inclusion_proof"
+    category: ClassVar[ErrorCategory] = ErrorCategory.INVALID
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(
+            f"{path} is not a proof from `fairgov provider prove` ({problem}): check the "
+            "file the dataset's provider printed with `fairgov provider prove`, unchanged",
+            path=path,
+            problem=problem,
+        )
 
 
 class UnreadableFolder(AuditError):
@@ -227,16 +259,45 @@ class DatasetNotAllowed(AuditError):
 
 
 class DatasetHashMismatch(AuditError):
-    """The data file's sha256 differs from the content hash the DAO allowed."""
+    """The data's content hash differs from the content hash the DAO allowed (or that was
+    registered): a data file's sha256, or for a folder or glob the hash of its file list and
+    each file's sha256 (docs/hashes.md).
+
+    ``several`` says which: True for a folder or glob, False for one file, None (the
+    default) when the caller does not say, and the message covers both."""
 
     code: ClassVar[str] = "dataset_hash_mismatch"
     category: ClassVar[ErrorCategory] = ErrorCategory.CONFLICT
 
-    def __init__(self, name: str, expected: str, actual: str, *, registered: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        expected: str,
+        actual: str,
+        *,
+        registered: bool = False,
+        several: bool | None = None,
+    ) -> None:
         against, since = ("registered", "registration") if registered else ("allowed", "the vote")
+        fix = (
+            "register the data again (fairgov datasets register) and offer the new manifest"
+            if registered
+            else "restore the data as voted, or register the new data and offer it for a vote"
+        )
+        if several is None:
+            found = (
+                f"its content hash {actual} (a file's sha256; for a folder or glob, the hash of "
+                "its file list and each file's sha256)"
+            )
+            changed = "the data changed"
+        elif several:
+            found = f"the content hash {actual} of its files (their list and each one's sha256)"
+            changed = "a file was added, removed, renamed or changed"
+        else:
+            found, changed = f"the file's sha256 {actual}", "the file changed"
         super().__init__(
-            f"dataset {name!r}: the file's sha256 {actual} differs from the {against} content "
-            f"hash {expected}; the file changed since {since}",
+            f"dataset {name!r}: {found} differs from the {against} content hash {expected}; "
+            f"{changed} since {since}: {fix}",
             name=name,
             expected=expected,
             actual=actual,
@@ -301,28 +362,49 @@ class UnsupportedMitigation(AuditError):
         )
 
 
+def _model_file_repair(registered_as: str | None) -> str:
+    """How a missing or altered model file is put back: an external model's by registering
+    the same ONNX file again (it is written anew), a trained model's from a backup."""
+    if registered_as is not None:
+        return (
+            "register the original ONNX file again with `fairgov models register FILE.onnx "
+            f"--name {registered_as}`, which writes it back"
+        )
+    return "the operator must restore the original file from a backup, or train the model again"
+
+
 class ModelFileMissing(AuditError):
-    """A model artifact file does not exist."""
+    """A model artifact file does not exist. ``registered_as`` names an external model's
+    registration (the repair is then to register the file again)."""
 
     code: ClassVar[str] = "model_file_missing"
     category: ClassVar[ErrorCategory] = ErrorCategory.INTERNAL
 
-    def __init__(self, path: str) -> None:
-        super().__init__(f"no model file at {path}", path=path)
+    def __init__(self, path: str, *, registered_as: str | None = None) -> None:
+        super().__init__(
+            f"no model file at {path}: {_model_file_repair(registered_as)}",
+            path=path,
+            registered_as=registered_as,
+        )
 
 
 class ModelHashMismatch(AuditError):
-    """A model file's sha256 differs from the hash it was recorded with: never load it."""
+    """A model file's sha256 differs from the hash it was recorded with: never load it.
+    ``registered_as`` names an external model's registration, as for ModelFileMissing."""
 
     code: ClassVar[str] = "model_hash_mismatch"
     category: ClassVar[ErrorCategory] = ErrorCategory.INTERNAL
 
-    def __init__(self, path: str, expected: str, actual: str) -> None:
+    def __init__(
+        self, path: str, expected: str, actual: str, *, registered_as: str | None = None
+    ) -> None:
         super().__init__(
-            f"model file {path} has sha256 {actual}, expected {expected}: it was modified",
+            f"model file {path} has sha256 {actual}, expected {expected}: it was modified; "
+            f"{_model_file_repair(registered_as)}",
             path=path,
             expected=expected,
             actual=actual,
+            registered_as=registered_as,
         )
 
 

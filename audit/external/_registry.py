@@ -3,13 +3,16 @@
 :func:`register_onnx` checks a file (:func:`~audit.external._signature.inspect_onnx`), writes
 it atomically to ``<data_dir>/external/<name>/<sha256>.onnx`` and records a row; the same
 name and bytes again return the same registration (and rewrite the stored file if it
-went missing or was altered). :func:`registered_model` finds one by name
-and hash for an audit, and :func:`read_model_bytes` reads its file back, hash checked.
+went missing or was altered). :func:`read_onnx_file` reads a file to register, refusing
+one over the size limit by its size before reading it. :func:`registered_model` finds one
+by name and hash for an audit, and :func:`read_model_bytes` reads its file back, size and
+hash checked.
 """
 
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +22,15 @@ from sqlmodel import Session, col, select
 
 from audit.db_models import ExternalModelRecord
 from audit.env import AuditEnv
-from audit.errors import InvalidModelSpec, ModelFileMissing, ModelHashMismatch, ModelNotRegistered
+from audit.errors import (
+    InputFileNotFound,
+    InvalidModelSpec,
+    ModelFileMissing,
+    ModelHashMismatch,
+    ModelNotRegistered,
+    OnnxModelTooLarge,
+    UnreadableFile,
+)
 from audit.external._signature import (
     MAX_ONNX_BYTES,
     Signature,
@@ -28,7 +39,7 @@ from audit.external._signature import (
     signature_of,
 )
 from audit.models import write_atomically
-from core.canonical import sha256_hex
+from core.canonical import file_sha256, sha256_hex
 from core.db import session_scope
 
 #: A model name is also a directory name: letters, digits, ``.``, ``_`` and ``-``.
@@ -69,6 +80,54 @@ def _check_name(name: str) -> None:
             f"model name {name!r}: use 1 to 200 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
+
+
+def read_onnx_file(path: Path, *, name: str, max_bytes: int = MAX_ONNX_BYTES) -> bytes:
+    """The bytes of the ONNX file at ``path``, to register as ``name``.
+
+    A file over ``max_bytes`` is refused by its size (stat) before a byte of it is read,
+    hashed or parsed; no more than ``max_bytes + 1`` bytes are ever read (a file that grew
+    meanwhile is refused too).
+
+    Raises
+    ------
+    InputFileNotFound
+        Nothing is at ``path``.
+    UnreadableFile
+        ``path`` is a folder or another non-file, or cannot be opened.
+    OnnxModelTooLarge
+        The file is larger than ``max_bytes``.
+
+    Examples
+    --------
+    >>> data = read_onnx_file(Path("loans.onnx"), name="loans-xgb")  # doctest: +SKIP
+    >>> store_onnx(engine, data_dir, name="loans-xgb", data=data)  # doctest: +SKIP
+    """
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        raise InputFileNotFound(str(path)) from None
+    except OSError as exc:
+        raise _unreadable(path, exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(found.st_mode):
+        what = "a folder" if stat.S_ISDIR(found.st_mode) else "not a regular file"
+        raise _unreadable(path, f"it is {what}")
+    if found.st_size > max_bytes:
+        raise OnnxModelTooLarge(name, found.st_size, max_bytes)
+    try:
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)
+    except OSError as exc:
+        raise _unreadable(path, exc.strerror or str(exc)) from None
+    if len(data) > max_bytes:
+        raise OnnxModelTooLarge(name, len(data), max_bytes)
+    return data
+
+
+def _unreadable(path: Path, reason: str) -> UnreadableFile:
+    return UnreadableFile(
+        str(path), reason, kind="ONNX", advice="name the .onnx file the model was exported to"
+    )
 
 
 def register_onnx(
@@ -155,7 +214,7 @@ def _record(
 ) -> ExternalModel:
     with session_scope(engine) as session:
         existing = _find(session, name, model_hash)
-        if existing is not None and _holds(Path(existing.path), model_hash):
+        if existing is not None and _holds(Path(existing.path), model_hash, len(data)):
             return ExternalModel.from_record(existing)
         # not stored yet, or the stored file is gone or altered: the same bytes repair it
         path = write_atomically(directory, f"{model_hash[2:]}.onnx", data)
@@ -173,9 +232,9 @@ def _record(
         return ExternalModel.from_record(row)
 
 
-def _holds(path: Path, model_hash: str) -> bool:
+def _holds(path: Path, model_hash: str, size: int) -> bool:
     try:
-        return sha256_hex(path.read_bytes()) == model_hash
+        return path.stat().st_size == size and file_sha256(path) == model_hash
     except OSError:
         return False
 
@@ -213,15 +272,24 @@ def list_external_models(session: Session, name: str | None = None) -> list[Exte
 def read_model_bytes(model: ExternalModel) -> bytes:
     """The stored file's bytes, after checking they still hash to ``model.model_hash``.
 
+    A file whose size is not the registered one is refused by its size (stat) first: it is
+    hashed as it streams, never read whole.
+
     Raises
     ------
     ModelFileMissing, ModelHashMismatch
+        The message says how to repair it: register the same file again.
     """
+    path, name = model.path, model.name
     try:
-        data = model.path.read_bytes()
+        if path.stat().st_size != model.size:
+            raise ModelHashMismatch(
+                str(path), model.model_hash, file_sha256(path), registered_as=name
+            )
+        data = path.read_bytes()
     except OSError:
-        raise ModelFileMissing(str(model.path)) from None
+        raise ModelFileMissing(str(path), registered_as=name) from None
     actual = sha256_hex(data)
     if actual != model.model_hash:
-        raise ModelHashMismatch(str(model.path), model.model_hash, actual)
+        raise ModelHashMismatch(str(path), model.model_hash, actual, registered_as=name)
     return data

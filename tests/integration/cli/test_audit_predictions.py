@@ -439,10 +439,22 @@ def test_an_out_path_that_is_a_file_is_refused_before_the_audit(data: Path, tmp_
     taken.write_text("keep me")
     code, output = _run(*_base(data / "fair.csv", taken))
     assert code == 2, output
-    assert (
-        output.strip() == f"fairgov: --out {taken} is a file: name a directory for the report files"
+    assert output.strip() == (
+        f"fairgov: --out {taken} is a file: name a directory for the report files "
+        "[invalid_output_folder]"
     )
     assert taken.read_text() == "keep me"
+
+
+def test_an_unknown_preset_is_a_usage_error_naming_the_presets(data: Path, tmp_path: Path):
+    """Outside review: the refusal was fairgov's own line with no code, unlike the usage
+    errors Click reports for other option values; Click now reports it, naming the choices."""
+    code, output = _run(*_base(data / "tiny.csv", tmp_path / "out", "--preset", "ll145"))
+    assert code == 2, output
+    (line,) = output.strip().splitlines()
+    assert "'--preset': 'll145' is not one of 'four_fifths', 'll144'" in line
+    assert "--help" in line
+    assert not (tmp_path / "out").exists()
 
 
 def test_group_names_and_paths_are_shown_as_written_never_as_markup(tmp_path: Path):
@@ -473,10 +485,12 @@ def test_the_report_never_overwrites_or_joins_its_input(data: Path, tmp_path: Pa
     code, output = _run(*_base(folder / "report.csv", folder))
     assert code == 2, output
     assert "would overwrite the input file" in output
+    assert output.strip().endswith("name another directory [invalid_output_folder]")
     assert (folder / "report.csv").read_bytes() == before
     code, output = _run(*_base(folder, folder / "out"))
     assert code == 2, output
     assert f"is inside the data folder {folder}" in output
+    assert output.strip().endswith("name a directory outside it [invalid_output_folder]")
     assert not (folder / "out").exists()
     code, output = _run(*_base(folder / "report.csv", tmp_path / "elsewhere"))
     assert code in (0, 1, 3), output

@@ -29,6 +29,9 @@ STATUS_BEFORE: dict[str, int] = {
     # #17 gap 5 (extgate18): the scoring process's address space and time limits.
     "onnx_scoring_out_of_memory": 422,
     "onnx_scoring_timeout": 422,
+    # Outside review (coded errors): CLI input errors that had no code; no route raises them.
+    "invalid_output_folder": 422,
+    "invalid_inclusion_proof": 422,
     # ... and the bound on uploads audited at once by one API process.
     "audits_busy": 503,
     # #11 review (session 17): a single-valued query parameter given twice; the threshold

@@ -54,6 +54,43 @@ def test_a_malformed_proof_is_refused_before_the_stack(
     line = _one_line(["provider", "check", "proof.json"])
     assert line.startswith("fairgov: proof.json is not a proof from `fairgov provider prove`")
     assert message in line
+    assert line.endswith("[invalid_inclusion_proof]")
+
+
+def test_a_proof_that_is_not_json_says_what_to_check_with_its_code(no_stack: Path):
+    """Outside review: a proof file that was not JSON had no code."""
+    (no_stack / "proof.json").write_text("{")
+    line = _one_line(["provider", "check", "proof.json"])
+    assert "is not a proof from `fairgov provider prove` (Expecting property name" in line
+    assert line.endswith(
+        "check the file the dataset's provider printed with `fairgov provider prove`, "
+        "unchanged [invalid_inclusion_proof]"
+    )
+
+
+def test_proving_with_another_datasets_salts_is_a_records_root_mismatch(no_stack: Path):
+    """Outside review: "wrong salts file?" had no code; the refusal is now the one
+    ``provider offer`` gives for the same salts (``records_root_mismatch``)."""
+    manifests = {}
+    for name, rows in (("a", "1,A,3\n0,B,4\n1,A,5\n"), ("b", "0,A,1\n1,B,2\n1,B,3\n")):
+        (no_stack / f"{name}.csv").write_text("y,g,x\n" + rows)
+        result = runner.invoke(
+            app,
+            ["datasets", "register", f"{name}.csv", "--label", "y", "--positive", "1",
+             "--sensitive", "g", "--salts", f"{name}.salts"],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        manifests[name] = no_stack / f"{name}.manifest.json"
+        manifests[name].write_text(result.stdout[result.stdout.index("{") :])
+    line = _one_line(["provider", "prove", str(manifests["a"]), "--salts", "b.salts", "--row", "1"])
+    assert line.startswith("fairgov: the records of dataset a with these salts commit to ")
+    assert line.endswith("[records_root_mismatch]")
+
+
+def test_registering_a_model_file_that_is_not_there_says_so_with_its_code(no_stack: Path):
+    """Outside review: ``fairgov models register nope.onnx`` had no code."""
+    line = _one_line(["models", "register", "nope.onnx"])
+    assert line == "fairgov: no such file: nope.onnx: check the path [input_file_not_found]"
 
 
 def test_a_well_formed_proof_then_needs_the_stack(no_stack: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,21 @@ from audit.db_models import ExternalModelRecord
 from audit.env import AuditEnv
 from audit.errors import (
     CustomOperatorDomain,
+    InputFileNotFound,
     InvalidModelSpec,
+    ModelFileMissing,
     ModelHashMismatch,
     ModelNotRegistered,
+    OnnxModelTooLarge,
+    UnreadableFile,
 )
-from audit.external import read_model_bytes, register_onnx, registered_model
+from audit.external import (
+    MAX_ONNX_BYTES,
+    read_model_bytes,
+    read_onnx_file,
+    register_onnx,
+    registered_model,
+)
 from core.canonical import sha256_hex
 from core.db import session_scope
 from governance.chain.deploy import Deployment
@@ -90,3 +101,70 @@ def test_registering_the_same_bytes_again_repairs_a_swapped_file(env: AuditEnv) 
     assert again == model
     assert read_model_bytes(again) == data
     assert len(_rows(env.engine)) == 1
+
+
+#: How an external model's missing or altered file is repaired (docs/external_models.md).
+REGISTER_AGAIN = "register the original ONNX file again with `fairgov models register FILE.onnx"
+
+
+def test_a_missing_or_altered_stored_file_says_to_register_it_again(env: AuditEnv) -> None:
+    """Outside review: the errors said what broke, not how to repair it."""
+    model = register_onnx(env, name="mlp", data=models.torch_like_mlp().data)
+    model.path.write_bytes(models.torch_like_mlp(seed=1).data)
+    with pytest.raises(ModelHashMismatch) as altered:
+        read_model_bytes(model)
+    model.path.unlink()
+    with pytest.raises(ModelFileMissing) as missing:
+        read_model_bytes(model)
+    for error in (altered.value, missing.value):
+        assert REGISTER_AGAIN in error.message
+        assert error.message.endswith("--name mlp`, which writes it back")
+
+
+def _never_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr(Path, "open", refuse)
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+
+
+def test_a_file_over_the_limit_is_refused_by_its_size_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside review: a 257 MiB file was read whole (869 MB, 14 s) before its refusal."""
+    big = tmp_path / "big.onnx"
+    with big.open("wb") as file:
+        file.truncate(MAX_ONNX_BYTES + 1)  # sparse: nothing is written
+    _never_read(monkeypatch)
+    with pytest.raises(OnnxModelTooLarge) as caught:
+        read_onnx_file(big, name="big")
+    assert caught.value.details["size"] == MAX_ONNX_BYTES + 1
+
+
+def test_a_file_that_grew_past_its_registered_size_is_hashed_never_read_whole(
+    env: AuditEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = register_onnx(env, name="mlp", data=models.torch_like_mlp().data)
+    with model.path.open("r+b") as file:
+        file.truncate(MAX_ONNX_BYTES + 1)
+    monkeypatch.setattr(Path, "read_bytes", lambda _: pytest.fail("read whole"))
+    with pytest.raises(ModelHashMismatch, match=re.escape(REGISTER_AGAIN)):
+        read_model_bytes(model)
+
+
+def test_a_file_to_register_that_is_absent_or_a_folder_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(InputFileNotFound) as absent:
+        read_onnx_file(tmp_path / "nope.onnx", name="nope")
+    assert absent.value.message == f"no such file: {tmp_path / 'nope.onnx'}: check the path"
+    (tmp_path / "dir.onnx").mkdir()
+    with pytest.raises(UnreadableFile, match=r"\(it is a folder\): name the .onnx file"):
+        read_onnx_file(tmp_path / "dir.onnx", name="dir")
+
+
+def test_a_file_within_the_limit_is_read_as_it_is(tmp_path: Path) -> None:
+    data = models.torch_like_mlp().data
+    (tmp_path / "m.onnx").write_bytes(data)
+    assert read_onnx_file(tmp_path / "m.onnx", name="m") == data
+    with pytest.raises(OnnxModelTooLarge):
+        read_onnx_file(tmp_path / "m.onnx", name="m", max_bytes=len(data) - 1)
