@@ -22,8 +22,6 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio  # type: ignore[import-untyped]
-
 from audit.errors import (
     ModelFileMissing,
     ModelHashMismatch,
@@ -64,6 +62,16 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
 _NPY = re.compile(r"^\d+\.npy$")
 
 
+def _skops() -> Any:
+    """``skops.io``, imported when a model is written or read: importing it takes about 4.5 s
+    here (it walks scikit-learn's types, and through them PyTorch's), which every command,
+    API and scheduler start that imports this module (for :func:`write_atomically` alone,
+    say) paid before."""
+    import skops.io  # type: ignore[import-untyped]
+
+    return skops.io
+
+
 def write_atomically(directory: Path, filename: str, data: bytes) -> Path:
     """Write ``data`` to ``directory/filename`` through a synced temporary file and one
     rename, so a crash leaves the old file or the new one, never half of one."""
@@ -96,7 +104,7 @@ def save_model(model: Any, directory: Path) -> tuple[Path, str]:
     >>> path.name == model_hash[2:] + ".skops"  # doctest: +SKIP
     True
     """
-    payload = _deterministic_zip(sio.dumps(model))
+    payload = _deterministic_zip(_skops().dumps(model))
     model_hash = sha256_hex(payload)
     path = write_atomically(directory, f"{model_hash[2:]}.skops", payload)
     return path, model_hash
@@ -164,7 +172,7 @@ def check_model_types(path: Path, *, trusted_modules: Collection[str] = ()) -> N
         The file holds types outside :data:`TRUSTED_TYPES` and ``trusted_modules``; the
         error names their modules, for the operator's allow-list.
     """
-    found = set(sio.get_untrusted_types(file=path))
+    found = set(_skops().get_untrusted_types(file=path))
     untrusted = sorted(found - trusted_types(found, trusted_modules))
     if untrusted:
         modules = sorted({_public_module(t) for t in untrusted})
@@ -203,9 +211,9 @@ def load_model(path: Path, *, expected_hash: str, trusted_modules: Collection[st
         raise ModelFileMissing(str(path)) from None
     if actual != expected_hash.lower():
         raise ModelHashMismatch(str(path), expected_hash, actual)
-    found = set(sio.get_untrusted_types(file=path))
+    found = set(_skops().get_untrusted_types(file=path))
     trusted = trusted_types(found, trusted_modules)
     untrusted = sorted(found - trusted)
     if untrusted:
         raise UntrustedModelType(str(path), untrusted)
-    return sio.load(path, trusted=sorted(trusted | TRUSTED_TYPES))
+    return _skops().load(path, trusted=sorted(trusted | TRUSTED_TYPES))
