@@ -84,6 +84,17 @@ class TrainedModelPublic(BaseModel):
     reason: str = Field(default="", description="why the gate holds that status")
 
 
+class ScoredModelPublic(TrainedModelPublic):
+    """An external (ONNX) model, trained elsewhere, that fairgov only scored the dataset with."""
+
+    scored_rows: int | None = Field(
+        default=None,
+        description="how many of the dataset's rows it scored (a held-out split may have left "
+        "the record out); null when the run's report cannot be read",
+    )
+    dataset_rows: int | None = Field(default=None, description="the dataset's rows")
+
+
 class InclusionPublic(BaseModel):
     """The record is committed under the dataset's on-chain records root."""
 
@@ -94,7 +105,13 @@ class InclusionPublic(BaseModel):
     allowed: bool
     withdrawn: bool
     record_hash: str
-    models: list[TrainedModelPublic] = Field(description="audited models trained on the dataset")
+    models: list[TrainedModelPublic] = Field(
+        description="audited models trained on the dataset (completed training runs)"
+    )
+    scored: list[ScoredModelPublic] = Field(
+        default_factory=list,
+        description="external models fairgov audited by scoring the dataset: not trained on it",
+    )
     note: str = (
         "a salted commitment, not a zero-knowledge proof: this check saw the record and its "
         "salt; no other record of the dataset is revealed"
@@ -111,4 +128,5 @@ class InclusionPublic(BaseModel):
             withdrawn=entry.withdrawn,
             record_hash=inclusion.record_hash,
             models=[TrainedModelPublic(**vars(m)) for m in inclusion.models],
+            scored=[ScoredModelPublic(**vars(m)) for m in inclusion.scored],
         )
