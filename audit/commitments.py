@@ -41,6 +41,12 @@ from murky_tree.standard import StandardMerkleTree
 from sha3 import keccak_256
 
 from audit.errors import (
+    NOT_UTF8,
+    ONE_FIELD_A_COLUMN,
+    RAGGED_ROW,
+    RENAME_REPEATED,
+    REPEATED_COLUMN,
+    SAVE_AS_UTF8,
     InputFileNotFound,
     InvalidSalts,
     NoRecords,
@@ -157,6 +163,87 @@ def new_salts(count: int) -> list[bytes]:
     return [secrets.token_bytes(SALT_BYTES) for _ in range(count)]
 
 
+def check_header(path: Path, header: Sequence[str], *, kind: str = "CSV") -> None:
+    """Refuse a header that names a column twice (spaces before a name aside, as pandas
+    reads it): a record would keep one of the values and pandas would rename the other.
+
+    Raises
+    ------
+    UnreadableFile
+        Naming the first column named again.
+    """
+    seen: set[str] = set()
+    for name in header:
+        key = name.lstrip(" ")
+        if key in seen:
+            raise UnreadableFile(
+                str(path), REPEATED_COLUMN.format(name=key), kind=kind, advice=RENAME_REPEATED
+            )
+        seen.add(key)
+
+
+def csv_header(path: Path) -> list[str]:
+    """The header row of a CSV file as :func:`read_records` reads it, checked by
+    :func:`check_header`; ``[]`` for an empty file.
+
+    Raises
+    ------
+    UnreadableFile
+        A column named twice, or a header that is not UTF-8 CSV.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+    except UnicodeDecodeError:
+        raise UnreadableFile(str(path), NOT_UTF8, kind="CSV", advice=SAVE_AS_UTF8) from None
+    except csv.Error as error:
+        raise UnreadableFile(str(path), str(error), kind="CSV") from None
+    check_header(path, header)
+    return header
+
+
+def _csv_rows(path: Path, columns: Sequence[str] | None) -> Iterator[tuple[list[str], list[str]]]:
+    """The header and each data row's fields, every row checked to have one field a column."""
+    if not path.is_file():
+        raise InputFileNotFound(str(path))
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = list(columns) if columns is not None else next(reader, None)
+            if header is None:
+                raise UnreadableFile(str(path), "empty file, no header", kind="CSV")
+            check_header(path, header)
+            row = 0
+            for fields in reader:
+                if not fields:
+                    continue  # a blank line is no record (pandas skips them too)
+                row += 1
+                if len(fields) != len(header):
+                    raise UnreadableFile(
+                        str(path),
+                        RAGGED_ROW.format(row=row, fields=len(fields), columns=len(header)),
+                        kind="CSV",
+                        advice=ONE_FIELD_A_COLUMN,
+                    )
+                yield header, fields
+        except UnicodeDecodeError:
+            raise UnreadableFile(str(path), NOT_UTF8, kind="CSV", advice=SAVE_AS_UTF8) from None
+        except csv.Error as error:
+            raise UnreadableFile(str(path), str(error), kind="CSV") from None
+
+
+def check_rows(path: Path, *, columns: Sequence[str] | None = None) -> None:
+    """Read the CSV file through as :func:`read_records` does, without encoding a record:
+    a ragged row, a repeated column or bytes that are not UTF-8 are refused here.
+
+    Raises
+    ------
+    InputFileNotFound, UnreadableFile
+    """
+    for _ in _csv_rows(path, columns):
+        pass
+
+
 def read_records(
     path: Path,
     *,
@@ -168,7 +255,9 @@ def read_records(
 
     ``columns`` names the columns of a file without a header row (as a manifest's
     ``columns``); otherwise the first row is the header. ``on_progress`` is called with the
-    count every ``every`` rows and once at the end.
+    count every ``every`` rows and once at the end. A header naming a column twice, a row
+    with another number of fields than the header, and bytes that are not UTF-8 are
+    :class:`~audit.errors.UnreadableFile`.
 
     Examples
     --------
@@ -178,29 +267,12 @@ def read_records(
     >>> list(read_records(p))
     [b'{"age":"41","sex":"F"}']
     """
-    if not path.is_file():
-        raise InputFileNotFound(str(path))
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = list(columns) if columns is not None else next(reader, None)
-            if header is None:
-                raise UnreadableFile(str(path), "empty file, no header")
-            count = 0
-            for fields in reader:
-                if not fields:
-                    continue  # a blank line is no record (pandas skips them too)
-                if len(fields) != len(header):
-                    raise UnreadableFile(
-                        str(path),
-                        f"row {count + 1} has {len(fields)} fields, the header {len(header)}",
-                    )
-                yield encode_record(dict(zip(header, fields, strict=True)))
-                count += 1
-                if on_progress is not None and count % every == 0:
-                    on_progress(count)
-        except (csv.Error, UnicodeDecodeError) as error:
-            raise UnreadableFile(str(path), str(error)) from error
+    count = 0
+    for header, fields in _csv_rows(path, columns):
+        yield encode_record(dict(zip(header, fields, strict=True)))
+        count += 1
+        if on_progress is not None and count % every == 0:
+            on_progress(count)
     if on_progress is not None:
         on_progress(count)
 

@@ -25,17 +25,32 @@ from urllib.parse import quote, unquote, urlparse
 
 import pandas as pd
 
-from audit.commitments import Progress, read_records
-from audit.errors import DatasetFileMissing, InputFileNotFound, InvalidManifest, UnreadableFile
+from audit.commitments import Progress, csv_header, read_records
+from audit.errors import (
+    RENAME_REPEATED,
+    REPEATED_FIELD,
+    DatasetFileMissing,
+    InputFileNotFound,
+    InvalidManifest,
+    UnreadableFile,
+    UnsupportedFileFormat,
+)
 from audit.parquet_records import parquet_records
-from audit.source_files import DataSource, files_hash, find_files, resolve_source
-from audit.sources import KIND_NAMES, check_contents
+from audit.source_files import SUFFIXES, DataSource, files_hash, find_files, resolve_source
+from audit.sources import check_contents, check_parquet_schemas, unreadable_file
 from core.types import Hash32
 
 FileFormat = Literal["csv", "parquet"]
 WILDCARDS = "*?[]"
 FILE_SCHEME = "file://"
-NOT_CSV_OR_PARQUET = "the files of a dataset are CSV or Parquet; {spec} holds {kind} files"
+NOT_CSV_OR_PARQUET = (
+    "the files of a dataset are CSV or Parquet, and {spec} holds {kind}: save it as CSV "
+    "(comma-separated) or Parquet"
+)
+DATASET_SUFFIX = (
+    "a dataset is a .csv, .parquet or .pq file, or a folder or glob of them (a CSV file "
+    "without a header may have another suffix, its columns named with --columns)"
+)
 COLUMNS_NOT_IN = "columns {absent} are not in {where}"
 _HIVE_SEGMENT = re.compile(r"^([^=/]+)=([^/]*)$")
 
@@ -113,21 +128,80 @@ def open_files(spec: str, *, name: str) -> DataSource:
 
 
 def parquet_columns(path: Path) -> list[str]:
-    """The columns of a Parquet file, from its footer alone (pandas' stored index left out)."""
+    """The columns of a Parquet file, from its footer alone (pandas' stored index left out).
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened.
+    UnreadableFile
+        It is not a Parquet file (or a truncated one), or it names a column twice.
+    """
     import pyarrow.parquet as pq
 
-    names = pq.read_schema(path).names
-    return [str(c) for c in names if not str(c).startswith("__index_level_")]
-
-
-def _file_columns(path: Path, fmt: FileFormat) -> list[str]:
     try:
-        if fmt == "parquet":
-            return parquet_columns(path)
+        names = [str(c) for c in pq.read_schema(path).names]
+    except ValueError as exc:  # Arrow's parse errors (ArrowInvalid) are ValueErrors
+        raise unreadable_file(path, exc, "parquet") from None
+    columns = [c for c in names if not c.startswith("__index_level_")]
+    repeated = next((c for i, c in enumerate(columns) if c in columns[:i]), None)
+    if repeated is not None:
+        reason = REPEATED_FIELD.format(name=repeated)
+        raise UnreadableFile(str(path), reason, kind="Parquet", advice=RENAME_REPEATED)
+    return columns
+
+
+def csv_columns(path: Path) -> list[str]:
+    """The columns of a CSV file's header as pandas names them (spaces before a name
+    dropped), refused when it names one twice: pandas would rename the second ``x.1``, a
+    column the file does not have, and a record would keep one of the two values.
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened.
+    InvalidManifest
+        The file is empty.
+    UnreadableFile
+        A column named twice, or a header pandas cannot parse (bytes that are not UTF-8).
+    """
+    csv_header(path)
+    try:
         return [str(c) for c in pd.read_csv(path, nrows=0, skipinitialspace=True).columns]
-    except (OSError, ValueError) as exc:  # Arrow's and pandas' parse errors are ValueErrors
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise UnreadableFile(str(path), reason, kind=KIND_NAMES[fmt]) from None
+    except pd.errors.EmptyDataError:
+        # Regression (review, session 22): a 0-byte file was a pandas traceback.
+        raise InvalidManifest(f"{path} is empty: it has no header row") from None
+    except ValueError as exc:  # pandas' parse errors and UnicodeDecodeError are ValueErrors
+        raise unreadable_file(path, exc, "csv") from None
+
+
+def file_columns(path: Path, fmt: FileFormat) -> list[str]:
+    """The columns of one data file: :func:`parquet_columns` or :func:`csv_columns`."""
+    return parquet_columns(path) if fmt == "parquet" else csv_columns(path)
+
+
+def check_file(path: Path, *, headerless: bool = False) -> FileFormat:
+    """The format of one data file named by its suffix, checked against its first bytes
+    (:func:`audit.sources.check_contents`: Parquet bytes named ``.csv``, UTF-16 text, a gzip
+    or ZIP archive, text named ``.parquet``). A ``headerless`` file (its columns named by the
+    manifest, as UCI's ``adult.data``) is CSV whatever its suffix.
+
+    Raises
+    ------
+    UnsupportedFileFormat
+        Another suffix than ``.csv``, ``.parquet`` or ``.pq`` on a file with a header.
+    InvalidManifest
+        A ``.tsv`` file: a manifest reads CSV or Parquet.
+    UnreadableFile
+        The file is not of its suffix's format.
+    """
+    kind = SUFFIXES.get(path.suffix.lower(), "csv" if headerless else None)
+    if kind is None:
+        raise UnsupportedFileFormat(str(path), DATASET_SUFFIX)
+    if kind == "tsv":
+        raise InvalidManifest(NOT_CSV_OR_PARQUET.format(spec=path, kind="TSV"))
+    check_contents(DataSource(str(path), path.parent, (path,), kind, single=True))
+    return kind
 
 
 @dataclass(frozen=True)
@@ -149,7 +223,10 @@ def describe_files(path: Path, *, columns: Sequence[str] | None = None) -> Files
 
     Raises
     ------
-    NoDataFiles, UnsupportedFileFormat, UnreadableFile, InvalidManifest
+    NoDataFiles, UnsupportedFileFormat, InvalidManifest
+    UnreadableFile
+        A file not of its suffix's format, a header naming a column twice, or Parquet files
+        that give a column two types.
 
     Examples
     --------
@@ -164,13 +241,21 @@ def describe_files(path: Path, *, columns: Sequence[str] | None = None) -> Files
         raise InvalidManifest(NOT_CSV_OR_PARQUET.format(spec=text, kind="TSV"))
     fmt: FileFormat = source.format
     check_contents(source)
+    check_parquet_schemas(source)
     if columns:
         found = list(columns)
     else:
-        headers = [_file_columns(p, fmt) for p in source.files]
+        headers = [_described_columns(p, fmt) for p in source.files]
         found = [c for c in headers[0] if all(c in h for h in headers[1:])]
     found += [key for key in source.hive if key not in found]
     return FilesDescription(files_uri(path), fmt, source.content_hash(), found)
+
+
+def _described_columns(path: Path, fmt: FileFormat) -> list[str]:
+    try:
+        return file_columns(path, fmt)
+    except OSError as exc:
+        raise unreadable_file(path, exc, fmt) from None
 
 
 def _hive_values(relative: str) -> dict[str, str]:
@@ -192,6 +277,7 @@ def _read_one(
     elif columns:
         frame = pd.read_csv(path, header=None, names=list(columns), skipinitialspace=True)
     else:
+        csv_header(path)  # pandas would rename a repeated column "x.1"
         frame = pd.read_csv(path, skipinitialspace=True)
     for key, value in hive.items():
         if key in wanted and key not in frame.columns:
@@ -215,7 +301,7 @@ def read_files(
 
     Raises
     ------
-    DatasetFileMissing, InvalidManifest
+    DatasetFileMissing, InvalidManifest, UnreadableFile
 
     Examples
     --------
@@ -233,6 +319,8 @@ def read_files(
             frames.append(_read_one(path, relative, fmt, wanted, columns))
         except OSError:
             raise DatasetFileMissing(name, str(path)) from None
+        except ValueError as exc:  # pandas' and Arrow's parse errors, UnicodeDecodeError
+            raise unreadable_file(path, exc, fmt) from None
     return pd.concat(frames, ignore_index=True)
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
-import pandas as pd
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -34,10 +33,11 @@ from sqlmodel import Session, col, select
 
 from audit.commitments import Progress, build_commitments, read_records, write_salts
 from audit.dataset_files import (
+    check_file,
     describe_files,
+    file_columns,
     files_records,
     open_files,
-    parquet_columns,
     several_files,
 )
 from audit.db_models import DatasetManifestRecord
@@ -105,6 +105,9 @@ class DatasetManifest(BaseModel):
         if self.label in self.sensitive_features or self.label in self.features:
             raise ValueError("the label column cannot also be a feature or sensitive feature")
         if self.columns is not None:
+            repeated = [c for i, c in enumerate(self.columns) if c in self.columns[:i]]
+            if repeated:
+                raise ValueError(f"columns names {repeated[0]!r} twice")
             wanted = {self.label, *self.sensitive_features, *self.features}
             missing = sorted(wanted - set(self.columns))
             if missing:
@@ -214,16 +217,6 @@ def _check_reference_group(group: dict[str, str], sensitive: tuple[str, ...]) ->
         )
 
 
-def _header(path: Path, fmt: DatasetFormat) -> list[str]:
-    if fmt == "parquet":
-        return parquet_columns(path)
-    try:
-        return [str(c) for c in pd.read_csv(path, nrows=0, skipinitialspace=True).columns]
-    except pd.errors.EmptyDataError:
-        # Regression (review, session 22): a 0-byte file was a pandas traceback.
-        raise InvalidManifest(f"{path} is empty: it has no header row") from None
-
-
 def build_manifest(
     path: Path | str,
     *,
@@ -261,8 +254,10 @@ def build_manifest(
     UncommittableColumn
         With ``salts_path``: a Parquet column of a type with no stable text form.
     NoDataFiles, UnsupportedFileFormat, UnreadableFile
-        A folder or glob holds no data file, files of two formats, or a file not of its
-        suffix's format.
+        A folder or glob holds no data file; a suffix other than ``.csv``, ``.parquet`` or
+        ``.pq`` (a ``.tsv`` file is InvalidManifest), or files of two formats; a file not of
+        its suffix's format or that cannot be parsed, a header naming a column twice, or
+        Parquet files that give a column two types.
 
     Examples
     --------
@@ -278,10 +273,10 @@ def build_manifest(
         uri, fmt, sha, available = several.uri, several.format, several.sha256, several.columns
     else:
         uri = path.as_uri()
-        fmt = "parquet" if path.suffix.lower() in (".parquet", ".pq") else "csv"
         try:
             sha = file_sha256(path)
-            available = list(columns) if columns else _header(path, fmt)
+            fmt = check_file(path, headerless=bool(columns))
+            available = list(columns) if columns else file_columns(path, fmt)
         except OSError:
             raise DatasetFileMissing(name, str(path)) from None
     named = [label, *sensitive_features, *(features or ())]

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 from sqlmodel import Session
 
+from audit.commitments import check_rows, csv_header
 from audit.dataset_files import (
     files_content_hash,
     open_files,
@@ -22,10 +23,12 @@ from audit.dataset_files import (
 from audit.errors import (
     DatasetFileMissing,
     DatasetHashMismatch,
+    InputFileNotFound,
     InvalidManifest,
     ManifestNotRegistered,
 )
 from audit.manifest import DatasetManifest, manifest_by_hash
+from audit.sources import unreadable_file
 from core.canonical import file_sha256
 from core.types import Hash32
 
@@ -74,6 +77,12 @@ def load_frame(manifest: DatasetManifest, *, only: Sequence[str] | None = None) 
     """Read the manifest's file (or the files of its folder or glob, in their sorted order)
     with its declared columns (label, sensitive, features), or with the columns ``only``.
 
+    Raises
+    ------
+    DatasetFileMissing, InvalidManifest
+    UnreadableFile
+        A file that cannot be parsed, or a CSV header naming a column twice.
+
     Examples
     --------
     >>> load_frame(manifest).shape  # doctest: +SKIP
@@ -101,10 +110,41 @@ def load_frame(manifest: DatasetManifest, *, only: Sequence[str] | None = None) 
                 usecols=lambda c: c in wanted,
             )
         else:
+            csv_header(path)  # pandas would rename a repeated column "x.1"
             frame = pd.read_csv(path, skipinitialspace=True, usecols=lambda c: c in wanted)
     except OSError:
         raise DatasetFileMissing(manifest.name, str(path)) from None
+    except ValueError as exc:  # pandas' and Arrow's parse errors, UnicodeDecodeError
+        raise unreadable_file(path, exc, manifest.format) from None
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise InvalidManifest(f"columns {missing} are not in {path.name}")
     return frame[wanted]
+
+
+def check_csv_rows(manifest: DatasetManifest) -> None:
+    """Read every CSV file of the manifest through, as its records are read
+    (:func:`audit.commitments.check_rows`): pandas fills a short row with empty values and,
+    reading some columns, drops a long row's extra fields, so a ragged file would be
+    registered (and trained on) although its records cannot be committed. A Parquet
+    manifest has nothing to check.
+
+    Raises
+    ------
+    DatasetFileMissing
+    UnreadableFile
+        A row with another number of fields than the header (its data row number), a
+        header naming a column twice, bytes that are not UTF-8.
+    """
+    if manifest.format != "csv":
+        return
+    spec = several_files(manifest.uri)
+    if spec is not None:
+        paths = open_files(spec, name=manifest.name).files
+    else:
+        paths = (manifest.local_path(),)
+    for path in paths:
+        try:
+            check_rows(path, columns=manifest.columns)
+        except (InputFileNotFound, OSError):
+            raise DatasetFileMissing(manifest.name, str(path)) from None

@@ -38,11 +38,16 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from audit.commitments import Progress, encode_record
-from audit.errors import InputFileNotFound, UncommittableColumn, UnreadableFile
+from audit.errors import (
+    RENAME_REPEATED,
+    REPEATED_FIELD,
+    InputFileNotFound,
+    UncommittableColumn,
+    UnreadableFile,
+)
 
 #: Rows read from the file at a time.
 BATCH_ROWS: Final = 65_536
-DUPLICATE_COLUMNS = "it has two columns named {name!r}"
 _PANDAS_INDEX = "__index_level_"
 
 
@@ -142,7 +147,12 @@ def _columns(path: Path, schema: pa.Schema) -> list[str]:
         if field.name.startswith(_PANDAS_INDEX):
             continue
         if field.name in names:
-            raise UnreadableFile(str(path), DUPLICATE_COLUMNS.format(name=field.name))
+            raise UnreadableFile(
+                str(path),
+                REPEATED_FIELD.format(name=field.name),
+                kind="Parquet",
+                advice=RENAME_REPEATED,
+            )
         if not has_text_form(field.type):
             raise UncommittableColumn(str(path), field.name, str(field.type))
         names.append(field.name)

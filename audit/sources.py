@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import narwhals as nw
@@ -32,6 +33,12 @@ import pandas as pd
 import polars as pl
 
 from audit.errors import (
+    NOT_UTF8,
+    ONE_SCHEMA,
+    RENAME_REPEATED,
+    REPEATED_COLUMN,
+    SAVE_AS_UTF8,
+    TYPE_MISMATCH,
     DaskUnreachable,
     InvalidDaskAddress,
     MissingColumn,
@@ -117,7 +124,7 @@ _ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
         "a column holds values of another type than in the first block Dask read: correct"
         " them or make the column one type",
     ),
-    (re.compile(r"invalid utf-8"), "save it as UTF-8 text"),
+    (re.compile(r"invalid utf-8"), SAVE_AS_UTF8),
     (
         # Polars infers a 128-bit integer column, and its message names an internal type.
         re.compile(r"_pli128"),
@@ -126,7 +133,7 @@ _ADVICE: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(r"data type mismatch for column ([^\s:]+)"),
-        "its files give column {0} different types: write them with one schema",
+        ONE_SCHEMA.replace("{column}", "{0}"),
     ),
 )
 
@@ -141,10 +148,20 @@ def _advice(reason: str) -> str | None:
 
 def _unreadable(source: DataSource, exc: Exception) -> UnreadableFile:
     where = source.files[0] if source.single else source.spec
-    reason = _reason(exc)
-    return UnreadableFile(
-        str(where), reason, kind=KIND_NAMES[source.format], advice=_advice(reason)
-    )
+    return unreadable_file(where, exc, source.format)
+
+
+def unreadable_file(path: Path | str, exc: Exception, kind: DataFormat) -> UnreadableFile:
+    """The one-line refusal of a file a reader could not parse (pandas', Arrow's or Polars'
+    exception ``exc``): the reader's own line, with advice where it says what is wrong.
+
+    Examples
+    --------
+    >>> unreadable_file("p.csv", UnicodeDecodeError("utf-8", b"\\xe9", 0, 1, "bad"), "csv").message
+    'cannot read p.csv as CSV (invalid utf-8 sequence): save it as UTF-8 text'
+    """
+    reason = NOT_UTF8 if isinstance(exc, UnicodeDecodeError) else _reason(exc)
+    return UnreadableFile(str(path), reason, kind=KIND_NAMES[kind], advice=_advice(reason))
 
 
 def _what_it_is(head: bytes, kind: DataFormat) -> tuple[str, str] | None:
@@ -202,11 +219,66 @@ def schema_columns(source: DataSource) -> list[str]:
         if base is not None and base[1] in names:
             raise UnreadableFile(
                 str(source.files[0] if source.single else source.spec),
-                f"column {base[1]!r} appears more than once in the header",
+                REPEATED_COLUMN.format(name=base[1]),
                 kind=KIND_NAMES[source.format],
-                advice="rename the copies so every column has a name of its own",
+                advice=RENAME_REPEATED,
             )
     return names
+
+
+def _comparable(data_type: Any) -> Any:
+    """A Parquet column's type as one schema compares it: dictionary encoding (a pandas
+    categorical) and the large and view string layouts are storage, not type."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(data_type):
+        data_type = data_type.value_type
+    if pa.types.is_large_string(data_type) or pa.types.is_string_view(data_type):
+        return pa.string()
+    if pa.types.is_large_binary(data_type) or pa.types.is_binary_view(data_type):
+        return pa.binary()
+    return data_type
+
+
+def check_parquet_schemas(source: DataSource, columns: Collection[str] | None = None) -> None:
+    """Refuse Parquet files of one source that give a column two types, from their footers
+    alone: ``columns`` only, or every column two files have. Polars refuses such files when
+    it reads the column; Dask and pandas would read each file with its own type, so one
+    group would be counted twice (``"1"`` and ``1``).
+
+    Raises
+    ------
+    UnreadableFile
+        Naming the column, two files and their types ("write them with one schema").
+    """
+    if source.format != "parquet" or len(source.files) < 2:
+        return
+    import pyarrow.parquet as pq
+
+    seen: dict[str, tuple[str, Any]] = {}
+    for path, relative in zip(source.files, source.relative_paths(), strict=True):
+        try:
+            schema = pq.read_schema(path)
+        except (OSError, ValueError) as exc:
+            raise unreadable_file(path, exc, "parquet") from None
+        for field in schema:
+            if columns is not None and field.name not in columns:
+                continue
+            data_type = _comparable(field.type)
+            first = seen.setdefault(field.name, (relative, data_type))
+            if first[1] != data_type:
+                raise UnreadableFile(
+                    source.spec,
+                    TYPE_MISMATCH.format(
+                        column=field.name,
+                        first=first[0],
+                        one=first[1],
+                        other=relative,
+                        two=data_type,
+                    ),
+                    kind=KIND_NAMES["parquet"],
+                    advice=ONE_SCHEMA.format(column=field.name),
+                )
 
 
 #: How Polars names the second and later columns of a repeated CSV header name.
@@ -220,12 +292,15 @@ def require_columns(source: DataSource, wanted: Mapping[str, str]) -> list[str]:
     ------
     MissingColumn
         The first column that is not in the schema, with the columns that are.
+    UnreadableFile
+        Parquet files that give one of them two types (:func:`check_parquet_schemas`).
     """
     available = schema_columns(source)
     for column, option in wanted.items():
         if column not in available:
             shown = [name if name.isprintable() else repr(name) for name in available]
             raise MissingColumn(column, option, shown)
+    check_parquet_schemas(source, wanted)  # before Dask reads each file with its own types
     return available
 
 

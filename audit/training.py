@@ -33,9 +33,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from audit.errors import AmbiguousLabels, InvalidManifest, MissingValues, UnsupportedMitigation
 from audit.evidence import governed_reference
 from audit.manifest import DatasetManifest
-from audit.manifest_data import load_frame
+from audit.manifest_data import check_csv_rows, load_frame
 from audit.spec import ModelSpec, make_estimator
-from bias_checks import MAX_GROUPS, TooManyGroupsError
+from bias_checks import MAX_GROUPS, TooManyGroupsError, UnknownReferenceGroupError
 
 MODEL_FORMAT = "fairgov-model/1"
 ModelArtifact = dict[str, Any]
@@ -43,6 +43,13 @@ _GROUP_SEPARATOR = "|"
 #: The group of rows whose sensitive value is missing (pandas' text for a missing value).
 MISSING_GROUP = "nan"
 _LONGEST_NUMBER = 40
+#: A privileged group whose value is not in its column; an empty cell is said as such, not
+#: as :data:`MISSING_GROUP` (a user reads "holds F, M, nan" as a value written "nan").
+REFERENCE_NOT_IN_COLUMN = (
+    "The reference group {feature}={value} does not occur: column {feature!r} holds {shown}."
+)
+EMPTY_VALUES = "empty values"
+_SHOWN_VALUES = 8
 
 
 def model_inputs(spec: ModelSpec, manifest: DatasetManifest) -> list[str]:
@@ -164,12 +171,17 @@ def check_registration(manifest: DatasetManifest) -> None:
     of its data: at least one data row, a label on every row, both outcomes among the labels
     (the positive label and another, compared as :func:`binary_labels` compares them), and
     rows of the privileged group, its groups read as a run reads them
-    (:func:`sensitive_groups`). Only the label and sensitive columns are read.
+    (:func:`sensitive_groups`; an empty sensitive value is a group of its own, as in a run).
+    Every CSV row must have one field a column (:func:`audit.manifest_data.check_csv_rows`);
+    of the data only the label and sensitive columns are loaded.
 
     Raises
     ------
     InvalidManifest
         The data has no rows.
+    UnreadableFile
+        A CSV row with another number of fields than the header, a header naming a column
+        twice, a file that cannot be parsed.
     MissingValues
         A label is empty.
     AmbiguousLabels
@@ -184,6 +196,7 @@ def check_registration(manifest: DatasetManifest) -> None:
     >>> check_registration(manifest)  # doctest: +SKIP
     """
     sensitive = list(manifest.sensitive_features)
+    check_csv_rows(manifest)  # pandas reads a ragged CSV file without a word
     frame = load_frame(manifest, only=[manifest.label, *sensitive])
     if frame.empty:
         raise InvalidManifest(f"{manifest.name!r} has no data rows: register a file with data")
@@ -203,7 +216,27 @@ def check_registration(manifest: DatasetManifest) -> None:
     if count > MAX_GROUPS:  # every governed run would refuse it after the vote
         raise TooManyGroupsError.of(sensitive, count, MAX_GROUPS)
     if manifest.reference_group is not None:
+        _check_reference_values(manifest.reference_group, frame[sensitive], groups)
         governed_reference(manifest.reference_group, groups)
+
+
+def _check_reference_values(
+    reference: dict[str, str], sensitive: pd.DataFrame, groups: pd.DataFrame
+) -> None:
+    """Refuse a privileged value its column does not hold, listing the values it does; an
+    empty cell (a group of its own in a run) is listed as :data:`EMPTY_VALUES`."""
+    for feature, value in reference.items():
+        empty = sensitive[feature].isna().to_numpy()
+        levels = sorted(set(groups[feature][~empty]))
+        if value in levels or (value == MISSING_GROUP and empty.any()):
+            continue
+        shown = ", ".join(levels[:_SHOWN_VALUES]) + (", ..." if len(levels) > _SHOWN_VALUES else "")
+        if empty.any():
+            shown = f"{shown} and {EMPTY_VALUES}" if shown else EMPTY_VALUES
+        raise UnknownReferenceGroupError(
+            REFERENCE_NOT_IN_COLUMN.format(feature=feature, value=value, shown=shown),
+            feature=feature,
+        )
 
 
 def group_keys(sensitive: pd.DataFrame) -> np.ndarray[Any, Any]:

@@ -73,6 +73,15 @@ from audit.errors._records import (
 )
 from audit.errors._runs import ReportWriteFailed, RunTakenOver
 from audit.errors._sources import (
+    NOT_UTF8,
+    ONE_FIELD_A_COLUMN,
+    ONE_SCHEMA,
+    RAGGED_ROW,
+    RENAME_REPEATED,
+    REPEATED_COLUMN,
+    REPEATED_FIELD,
+    SAVE_AS_UTF8,
+    TYPE_MISMATCH,
     DaskUnreachable,
     InvalidDaskAddress,
     NoDataFiles,
@@ -80,8 +89,17 @@ from audit.errors._sources import (
 
 __all__ = [
     "ESTIMATOR_MODULES_SETTING",
+    "NOT_UTF8",
+    "ONE_FIELD_A_COLUMN",
+    "ONE_SCHEMA",
     "ONNX_MEMORY_SETTING",
     "ONNX_SECONDS_SETTING",
+    "RAGGED_ROW",
+    "RENAME_REPEATED",
+    "REPEATED_COLUMN",
+    "REPEATED_FIELD",
+    "SAVE_AS_UTF8",
+    "TYPE_MISMATCH",
     "AmbiguousLabels",
     "AnchorConflict",
     "AnchorRefused",

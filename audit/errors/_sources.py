@@ -7,6 +7,23 @@ from typing import ClassVar
 from audit.errors._base import AuditError, InputFileNotFound
 from core.errors import ErrorCategory
 
+# The words of an ``unreadable_file`` refusal, the same from every reader of a data file
+# (``fairgov audit predictions``, ``fairgov datasets register``, a governed run, the records).
+#: A header that names a column twice: a record (a dict) would keep one of its values.
+REPEATED_COLUMN = "column {name!r} appears more than once in the header"
+RENAME_REPEATED = "rename the copies so every column has a name of its own"
+#: A Parquet schema that names a column twice (pyarrow writes such files).
+REPEATED_FIELD = "column {name!r} appears more than once in its schema"
+#: A row with another number of fields than the header (1-based, blank lines not counted).
+RAGGED_ROW = "data row {row} has {fields} fields, the header {columns}"
+ONE_FIELD_A_COLUMN = "give every row one field per column"
+#: Bytes that are not UTF-8, in the words of the Polars reader.
+NOT_UTF8 = "invalid utf-8 sequence"
+SAVE_AS_UTF8 = "save it as UTF-8 text"
+#: Parquet files of one source whose schemas give a column two types.
+TYPE_MISMATCH = "data type mismatch for column {column}: {first} has {one}, {other} has {two}"
+ONE_SCHEMA = "its files give column {column} different types: write them with one schema"
+
 
 class NoDataFiles(InputFileNotFound):
     """A folder or glob that names no CSV, TSV or Parquet file."""

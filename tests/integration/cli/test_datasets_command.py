@@ -3,9 +3,13 @@ refused one leaves the provider's salts file alone."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -134,3 +138,84 @@ def test_the_manifest_on_stdout_hashes_to_the_manifest_hash(data: Path) -> None:
     assert result.exit_code == 0, result.output
     manifest = DatasetManifest.from_json(result.stdout)
     assert "0x" + hashlib.sha256(result.stdout_bytes).hexdigest() == manifest.hash
+
+
+ROWS = "y,sex,x\n1,M,a\n0,F,b\n1,F,c\n0,M,d\n"
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _mixed_schemas(folder: Path) -> None:
+    folder.mkdir()
+    frame = pd.DataFrame({"y": [1, 0], "sex": ["Female", "Male"], "x": [1.0, 2.0]})
+    (folder / "a.parquet").write_bytes(_parquet(frame))
+    (folder / "b.parquet").write_bytes(_parquet(frame.assign(sex=[1, 1])))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("dup.csv", "y,sex,x,x\n1,M,a,b\n0,F,c,d\n1,F,e,f\n0,M,g,h\n",
+         "column 'x' appears more than once in the header): rename the copies"),
+        ("trunc.parquet", _parquet(pd.read_csv(io.StringIO(ROWS)))[:300], "as Parquet ("),
+        ("text.parquet", ROWS, "(it is text, not Parquet): if it is CSV, name it .csv"),
+        ("pq.csv", _parquet(pd.read_csv(io.StringIO(ROWS))), "(it is a Parquet file)"),
+        ("u16.csv", ROWS.encode("utf-16"), "(it is UTF-16 text): save it as UTF-8"),
+        ("gz.csv", gzip.compress(ROWS.encode()), "(it is gzip-compressed)"),
+        ("l1.csv", ROWS.replace("F,b", "F\u00e9,b").encode("latin-1"),
+         "(invalid utf-8 sequence): save it as UTF-8 text"),
+        ("d.txt", ROWS, "a dataset is a .csv, .parquet or .pq file, or a folder or glob"),
+        ("d.tsv", ROWS.replace(",", "\t"), "CSV or Parquet, and"),
+        ("ragged.csv", "y,sex,x\n1,M,1\n0,F\n1,F,3,extra\n0,M,4\n",
+         "(data row 2 has 2 fields, the header 3): give every row one field per column"),
+        ("mixed", _mixed_schemas,
+         "its files give column sex different types: write them with one schema"),
+    ],
+    ids=["repeated-column", "truncated-parquet", "text-parquet", "parquet-csv", "utf16", "gzip",
+         "latin1", "txt", "tsv", "ragged", "parquet-schemas"],
+)  # fmt: skip
+@pytest.mark.parametrize("salted", [False, True], ids=["plain", "salts"])
+def test_a_malformed_data_file_is_one_line_and_nothing_is_stored(
+    data: Path,
+    name: str,
+    content: str | bytes | Callable[[Path], None],
+    message: str,
+    salted: bool,
+) -> None:
+    """Review: these registered (a repeated column committed one of its values, a ragged
+    file without --salts, Parquet files of two schemas) or were tracebacks (exit 1)."""
+    path = data.parent / name
+    if callable(content):
+        content(path)
+    elif isinstance(content, str):
+        path.write_text(content)
+    else:
+        path.write_bytes(content)
+    salts = data.parent / "d.salts"
+    result = runner.invoke(
+        app,
+        ["datasets", "register", str(path), "--label", "y", "--positive", "1",
+         "--sensitive", "sex", *(["--salts", str(salts)] if salted else [])],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not list((data.parent / "datasets").glob("**/*.json"))
+    assert not salts.exists()
+
+
+def test_an_empty_sensitive_value_is_listed_as_empty_not_nan(data: Path) -> None:
+    path = data.parent / "empty.csv"
+    path.write_text("y,sex,x\n1,M,1\n0,F,2\n1,,3\n0,M,4\n1,F,5\n")
+    result = runner.invoke(
+        app,
+        ["datasets", "register", str(path), "--label", "y", "--positive", "1",
+         "--sensitive", "sex", "--reference", "sex=X"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "column 'sex' holds F, M and empty values." in result.output

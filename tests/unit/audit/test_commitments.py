@@ -218,6 +218,18 @@ def test_unreadable_csv_is_refused(tmp_path: Path):
     ragged.write_text("a,b\n1,2\n3\n")
     with pytest.raises(UnreadableFile, match="row 2 has 1 fields"):
         list(read_records(ragged))
+    # Review: a repeated column kept one of its values in the record, so files that differ
+    # in the other value committed to the same records root.
+    repeated = tmp_path / "dup.csv"
+    repeated.write_text("y,x,x\n1,a,b\n")
+    with pytest.raises(UnreadableFile, match="column 'x' appears more than once in the header"):
+        list(read_records(repeated))
+    latin1 = tmp_path / "l.csv"
+    latin1.write_bytes("a,b\n1,\u00e9\n".encode("latin-1"))
+    with pytest.raises(
+        UnreadableFile, match=r"as CSV \(invalid utf-8 sequence\): save it as UTF-8"
+    ):
+        list(read_records(latin1))
     empty = tmp_path / "e.csv"
     empty.write_text("")
     with pytest.raises(UnreadableFile):

@@ -393,16 +393,28 @@ def test_a_column_whose_type_changes_far_down_is_named_not_called_a_bad_file(
     assert "is it a CSV file?" not in caught.value.message
 
 
-def test_parquet_files_of_two_schemas_are_named_as_such(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dask", [None, "local"], ids=["polars", "dask"])
+def test_parquet_files_of_two_schemas_are_named_as_such(tmp_path: Path, dask: str | None) -> None:
+    """Regression (review): Dask read each file with its own types and audited the groups
+    {'sex': 'Female'}, {'sex': 'Male'} and {'sex': 1}; both engines now refuse the files
+    from their footers, before any cluster starts."""
     _rows(5, 0).to_parquet(tmp_path / "a.parquet")
     other = _rows(5, 1)
     other["y"] = other["y"].astype(str)
     other.to_parquet(tmp_path / "b.parquet")
     with pytest.raises(UnreadableFile) as caught:
-        _count(tmp_path)
+        _count(tmp_path, dask=dask)
     assert caught.value.message.endswith(
         "its files give column y different types: write them with one schema"
     )
+    assert "y: a.parquet has int64, b.parquet has string" in caught.value.message
+
+
+def test_a_column_the_audit_does_not_read_may_change_type_between_files(tmp_path: Path) -> None:
+    """As Polars reads them: only the audited columns must have one type."""
+    _rows(5, 0).assign(note="a").to_parquet(tmp_path / "a.parquet")
+    _rows(5, 1).assign(note=1).to_parquet(tmp_path / "b.parquet")
+    assert int(_count(tmp_path)["n"].sum()) == 10
 
 
 def test_column_names_that_are_not_printable_are_shown_escaped(tmp_path: Path) -> None:
