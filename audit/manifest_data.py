@@ -70,7 +70,13 @@ def check_offerable(session: Session, manifest: DatasetManifest) -> None:
         raise ManifestNotRegistered(manifest.name, manifest.hash)
     actual = manifest_content_hash(manifest)
     if actual != manifest.sha256:
-        raise DatasetHashMismatch(manifest.name, manifest.sha256, actual, registered=True)
+        raise DatasetHashMismatch(
+            manifest.name,
+            manifest.sha256,
+            actual,
+            registered=True,
+            several=several_files(manifest.uri) is not None,
+        )
 
 
 def load_frame(manifest: DatasetManifest, *, only: Sequence[str] | None = None) -> pd.DataFrame:

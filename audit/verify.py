@@ -18,6 +18,7 @@ from web3 import Web3
 from web3.exceptions import ContractLogicError
 
 from audit.bundle import RenderingCheck, check_renderings
+from audit.dataset_files import several_files
 from audit.errors import (
     DatasetHashMismatch,
     DatasetNotAllowed,
@@ -81,7 +82,8 @@ def verify_dataset(snapshot: PolicySnapshot, manifest: DatasetManifest) -> Datas
         raise ManifestMismatch(manifest.name, entry.manifest_hash, manifest.hash)
     actual = manifest_content_hash(manifest)
     if actual != entry.content_hash:
-        raise DatasetHashMismatch(manifest.name, entry.content_hash, actual)
+        several = several_files(manifest.uri) is not None
+        raise DatasetHashMismatch(manifest.name, entry.content_hash, actual, several=several)
     return entry
 
 

@@ -44,7 +44,7 @@ def _check_out(out: Path, source: str) -> DataSource:
     """The files of ``source``; refuse an ``--out`` that is a file, cannot be looked at,
     would overwrite an input file, or lies inside a data folder (its report.csv would be
     read as data next time)."""
-    from audit.errors._base import InvalidOutputFolder
+    from audit.errors import InvalidOutputFolder
     from audit.render import LL144_FILE, REPORT_FILES
     from audit.source_files import resolve_source
 

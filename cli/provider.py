@@ -265,7 +265,7 @@ def check_command(
     Also lists the audited models the dataset trained, and apart from them the external
     models fairgov only scored on it (trained elsewhere)."""
     from audit.commitments import SALT_BYTES
-    from audit.errors._base import InvalidInclusionProof
+    from audit.errors import InvalidInclusionProof
     from audit.inclusion import check_inclusion
     from governance.policy.snapshot import read_snapshot
 

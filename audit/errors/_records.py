@@ -47,7 +47,9 @@ class RecordsRootMismatch(AuditError):
     def __init__(self, dataset: str, declared: str, actual: str) -> None:
         super().__init__(
             f"the records of dataset {dataset} with these salts commit to {actual}, not to the "
-            f"manifest's records root {declared}: rebuild the commitments from the data file",
+            f"manifest's records root {declared}: use the salts file written with this manifest, "
+            "or if the data changed since, register it again (fairgov datasets register "
+            "--salts) and offer the new manifest",
             dataset=dataset,
             declared=declared,
             actual=actual,

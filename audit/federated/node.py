@@ -9,6 +9,7 @@ counts against.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from eth_account import Account
 from numpy.typing import NDArray
 from sklearn.model_selection import train_test_split
 
+from audit.commitments import check_header
 from audit.errors import (
     AuditError,
     DatasetFileMissing,
@@ -261,6 +263,9 @@ def read_rows(path: Path, content: bytes, schema: Schema) -> Rows:
     """The file's rows (:class:`Rows`)."""
     as_text = {schema.label, *schema.sensitive}
     sep = "\t" if path.suffix == ".tsv" else ","
+    # pandas renames a repeated column ("x.1"): refused as the central pipeline refuses it.
+    head = content[:65_536].decode("utf-8", errors="replace")
+    check_header(path, next(csv.reader(io.StringIO(head), delimiter=sep), []))
     try:
         parsed = pd.read_csv(io.BytesIO(content), sep=sep, skipinitialspace=True)
         text = pd.read_csv(

@@ -170,14 +170,16 @@ def test_any_file_added_removed_renamed_or_changed_after_the_vote_is_refused(fol
     snapshot = _snapshot(manifest)
     verify_dataset(snapshot, manifest)
     tamper(folder)
-    with pytest.raises(DatasetHashMismatch, match="the data changed since the vote") as raised:
+    with pytest.raises(
+        DatasetHashMismatch, match="a file was added, removed, renamed or changed since the vote"
+    ) as raised:
         verify_dataset(snapshot, manifest)
     assert raised.value.details["actual"] == manifest_content_hash(manifest) != manifest.sha256
     message = str(raised.value)
     assert "\n" not in message
     # Outside review: a folder's refusal spoke of "the file's sha256" and "the file changed".
     assert "the file's sha256" not in message
-    assert "for a folder or glob, the hash of its file list and each file's sha256" in message
+    assert "of its files (their list and each one's sha256)" in message
 
 
 def test_hidden_and_underscore_files_added_later_are_not_data(folder: Path):

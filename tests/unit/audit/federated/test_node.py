@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.errors import MissingColumn, MissingValues
+from audit.errors import MissingColumn, MissingValues, UnreadableFile
 from audit.federated.node import NodeData, TooFewRowsPerClass, read_rows, split_rows
 from audit.federated.protocol import Schema
 from audit.synthetic import make_loans
@@ -130,3 +130,15 @@ def test_a_sensitive_column_the_model_reads_stays_numeric_for_the_model() -> Non
     data = _rows(_int_groups(3), schema)
     assert pd.api.types.is_integer_dtype(data.x_train["group"])
     assert set(data.a_test["group"]) == {"1", "2"}
+
+
+@pytest.mark.parametrize(("suffix", "sep"), [(".csv", ","), (".tsv", "\t")])
+def test_a_header_naming_a_column_twice_is_refused(suffix: str, sep: str) -> None:
+    """pandas renamed the copy "income.1", so a node trained on a column its manifest's
+    records never held (the central pipeline refuses the file; outside review, session 27)."""
+    frame = make_loans(60, seed=3)
+    content = frame.to_csv(index=False, sep=sep).encode()
+    header, rest = content.split(b"\n", 1)
+    doubled = header + sep.encode() + b"income\n" + rest.replace(b"\n", sep.encode() + b"1\n")
+    with pytest.raises(UnreadableFile, match="column 'income' appears more than once"):
+        read_rows(Path("node" + suffix), doubled, LOANS)
