@@ -40,8 +40,8 @@ from governance.policy.models import DatasetEntry, PolicySnapshot
 
 
 @dataclass(frozen=True)
-class TrainedModel:
-    """An audited model trained on the dataset, with the run that audited it."""
+class AuditedModel:
+    """A model a completed run audited on the dataset, with that run."""
 
     model_name: str
     model_hash: str
@@ -56,19 +56,15 @@ class TrainedModel:
 
 
 @dataclass(frozen=True)
-class ScoredModel:
+class TrainedModel(AuditedModel):
+    """A model fairgov trained on the dataset and audited."""
+
+
+@dataclass(frozen=True)
+class ScoredModel(AuditedModel):
     """An external (ONNX) model, trained elsewhere, that a run of fairgov scored on the
     dataset to audit it: the dataset's rows were its input, never its training data."""
 
-    model_name: str
-    model_hash: str
-    run_id: str
-    report_hash: str | None
-    verdict: str | None
-    anchored: bool
-    status: str | None = None
-    """The model version's gate status now, as for :class:`TrainedModel`."""
-    reason: str = ""
     scored_rows: int | None = None
     """How many of the dataset's rows the model was given (a spec's ``test_size`` gives it
     the held-out split only); None when the run's report cannot be read."""

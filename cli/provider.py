@@ -25,7 +25,7 @@ from core.db import session_scope
 from core.types import is_hash32
 
 if TYPE_CHECKING:
-    from audit.inclusion import ScoredModel, TrainedModel
+    from audit.inclusion import AuditedModel, ScoredModel
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -320,7 +320,7 @@ def check_command(
         )
 
 
-def _outcome(model: TrainedModel | ScoredModel) -> str:
+def _outcome(model: AuditedModel) -> str:
     """A listed run's verdict, whether its report is anchored, and the model's status now."""
     verdict = model.verdict or "no verdict"
     anchored = ", report anchored" if model.anchored else ""
