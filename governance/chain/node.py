@@ -10,13 +10,16 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TimeExhausted
+from web3.exceptions import TimeExhausted, Web3RPCError
 from web3.types import Nonce, TxParams, TxReceipt, Wei
 
 from core import fence
+from governance.chain.rejections import is_nonce_too_low
 from governance.errors import ChainUnreachable, TransactionFailed
 
 _PRIORITY_FEE_WEI = 10**9
+#: How many times :meth:`Sender.send` signs again after "nonce too low".
+NONCE_RETRIES = 3
 
 
 def max_fee_per_gas(base_fee: int, priority: int) -> int:
@@ -61,21 +64,37 @@ class Sender:
         return str(self.account.address)
 
     def send(self, what: str, tx: TxParams) -> HexBytes:
-        """Fill fees, gas and nonce, sign and send ``tx``; returns its hash."""
+        """Fill fees, gas and nonce, sign and send ``tx``; returns its hash.
+
+        A nonce the node says is used (another sender of the same key got there first: an
+        API audit and a scheduled job both anchor with the auditor's key) is read again from
+        the node and the transaction signed again, up to :data:`NONCE_RETRIES` times; the
+        refused transaction was never accepted, so nothing is sent twice.
+        """
         base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas", 0)
         tx = {
             **tx,
             "from": self.address,
             "chainId": self.chain_id,
-            "nonce": Nonce(self.nonce),
             "maxPriorityFeePerGas": Wei(_PRIORITY_FEE_WEI),
             "maxFeePerGas": Wei(max_fee_per_gas(base_fee, _PRIORITY_FEE_WEI)),
+            "nonce": Nonce(self.nonce),
         }
         if "gas" not in tx:
             tx["gas"] = self.w3.eth.estimate_gas(tx)
-        signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
-        fence.check(f"sending {what}")
-        tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        retries = 0
+        while True:
+            tx["nonce"] = Nonce(self.nonce)
+            signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+            fence.check(f"sending {what}")
+            try:
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+                break
+            except Web3RPCError as exc:
+                retries += 1
+                if retries > NONCE_RETRIES or not is_nonce_too_low(str(exc)):
+                    raise
+                self.nonce = self.w3.eth.get_transaction_count(self.account.address, "pending")
         self.nonce += 1
         self.pending.append((what, tx_hash))
         return tx_hash

@@ -6,7 +6,7 @@
   a time: converge, bump what is stuck, sign and send what is queued.
 - :mod:`~governance.relay.config`: the relayer's settings and a pass's report.
 - :mod:`~governance.relay.calls`: each item's call, gas limit, fees and signed transaction.
-- :mod:`~governance.relay.rejections`: what a node's refusal of a transaction means.
+- what a node's refusal of a transaction means: :mod:`~governance.chain.rejections`.
 - :mod:`~governance.relay.reconcile`: checking sent items against the chain until final.
 - :mod:`~governance.relay.signed_calls`: accepting a verified signed call (a gasless reward
   claim) after simulating it.

@@ -27,6 +27,7 @@ from core.db import session_scope
 from governance.chain.contracts import bind
 from governance.chain.deploy import Deployment
 from governance.chain.node import max_fee_per_gas
+from governance.chain.rejections import is_already_known, is_nonce_too_low, is_permanent
 from governance.chain.reverts import decode_revert
 from governance.chain.rpc import RpcBatch
 from governance.messages.kinds import RelayKind
@@ -41,7 +42,6 @@ from governance.relay.outbox import (
     raw_attempt,
     utcnow,
 )
-from governance.relay.rejections import is_already_known, is_nonce_too_low, is_permanent
 from governance.relay.signed_calls import barred_wallets
 
 #: RelayerConfig and TickReport live in :mod:`governance.relay.config`; callers of the
